@@ -1,0 +1,1 @@
+"""policygate engine: policy documents, the expression language, the runtime and the gateway."""

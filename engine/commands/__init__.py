@@ -1,0 +1,1 @@
+"""Subcommands of `policygate`; each module has add_arguments(parser) and run(args) -> exit code."""

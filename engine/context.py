@@ -1,0 +1,263 @@
+"""The per-request `context` object graph that policies act on and expressions read.
+
+Python attributes are snake_case; the C# names expressions use (`context.Request.Headers`)
+are mapped onto them by the allow-list in `engine.expr` — nothing here is reachable from an
+expression unless that table declares it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+
+class Headers:
+    """Case-insensitive, order-preserving multi-valued HTTP headers (`IReadOnlyDictionary<string,string[]>`)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items: dict[str, tuple[str, list[str]]] = {}
+        for name, value in items:
+            self.add(name, value)
+
+    def add(self, name: str, value: str) -> None:
+        key = name.lower()
+        entry = self._items.get(key)
+        if entry is None:
+            self._items[key] = (name, [value])
+        else:
+            entry[1].append(value)
+
+    def set(self, name: str, values: str | list[str]) -> None:
+        self._items[name.lower()] = (name, [values] if isinstance(values, str) else list(values))
+
+    def remove(self, name: str) -> None:
+        self._items.pop(name.lower(), None)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """All values joined with ',' (APIM's GetValueOrDefault), or `default`."""
+        entry = self._items.get(name.lower())
+        return ",".join(entry[1]) if entry is not None else default
+
+    def get_list(self, name: str) -> list[str]:
+        entry = self._items.get(name.lower())
+        return list(entry[1]) if entry is not None else []
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self._items.values()]
+
+    def items(self) -> Iterator[tuple[str, list[str]]]:
+        """(name, values) per header."""
+        yield from self._items.values()
+
+    def pairs(self) -> Iterator[tuple[str, str]]:
+        """(name, value) per header line."""
+        for name, values in self._items.values():
+            for value in values:
+                yield name, value
+
+    def copy(self) -> Headers:
+        clone = Headers()
+        clone._items = {k: (n, list(v)) for k, (n, v) in self._items.items()}
+        return clone
+
+    def __repr__(self) -> str:
+        return f"Headers({list(self.pairs())!r})"
+
+
+@dataclass
+class Url:
+    """`IUrl`: scheme, host, port, path and an ordered multi-valued query."""
+
+    scheme: str = "http"
+    host: str = "localhost"
+    port: int = 80
+    path: str = "/"
+    query: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str) -> Url:
+        parts = urlsplit(text)
+        scheme = parts.scheme or "http"
+        port = parts.port or (443 if scheme == "https" else 80)
+        query: dict[str, list[str]] = {}
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            query.setdefault(key, []).append(value)
+        return cls(scheme, parts.hostname or "localhost", port, parts.path or "/", query)
+
+    @property
+    def query_string(self) -> str:
+        """The query with its leading '?', or '' (APIM's QueryString)."""
+        if not self.query:
+            return ""
+        pairs = [f"{quote(k, safe='')}={quote(v, safe='')}" for k, vs in self.query.items() for v in vs]
+        return "?" + "&".join(pairs)
+
+    @property
+    def default_port(self) -> bool:
+        return (self.scheme, self.port) in (("http", 80), ("https", 443))
+
+    def __str__(self) -> str:
+        netloc = self.host if self.default_port else f"{self.host}:{self.port}"
+        return f"{self.scheme}://{netloc}{self.path}{self.query_string}"
+
+    def copy(self) -> Url:
+        return Url(self.scheme, self.host, self.port, self.path, {k: list(v) for k, v in self.query.items()})
+
+
+class MessageBody:
+    """`IMessageBody`: the buffered bytes of a request or response body.
+
+    APIM consumes the body on `As<T>()` unless `preserveContent: true`; `consumed` records that.
+    """
+
+    __slots__ = ("content", "consumed")
+
+    def __init__(self, content: bytes = b"") -> None:
+        self.content = content
+        self.consumed = False
+
+    def __len__(self) -> int:
+        return len(self.content)
+
+
+@dataclass
+class Request:
+    method: str = "GET"
+    url: Url = field(default_factory=Url)
+    original_url: Url = field(default_factory=Url)
+    headers: Headers = field(default_factory=Headers)
+    body: MessageBody | None = None
+    ip_address: str = ""
+    matched_parameters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Response:
+    """`IResponse`; also the type of a `send-request` response variable."""
+
+    status_code: int = 200
+    status_reason: str = "OK"
+    headers: Headers = field(default_factory=Headers)
+    body: MessageBody | None = None
+
+
+@dataclass
+class Api:
+    id: str = ""
+    name: str = ""
+    path: str = ""
+    service_url: Url | None = None
+    revision: str = "1"
+    version: str = ""
+    is_current_revision: bool = True
+    protocols: list[str] = field(default_factory=lambda: ["http", "https"])
+
+
+@dataclass
+class Operation:
+    id: str = ""
+    name: str = ""
+    method: str = ""
+    url_template: str = ""
+
+
+@dataclass
+class Group:
+    id: str = ""
+    name: str = ""
+
+
+@dataclass
+class Product:
+    id: str = ""
+    name: str = ""
+    approval_required: bool = False
+    subscription_required: bool = True
+    subscriptions_limit: int | None = None
+    state: str = "Published"
+    groups: list[Group] = field(default_factory=list)
+
+
+@dataclass
+class User:
+    id: str = ""
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    note: str = ""
+    groups: list[Group] = field(default_factory=list)
+    registration_date: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
+
+
+@dataclass
+class Subscription:
+    id: str = ""
+    key: str = ""
+    name: str = ""
+    primary_key: str = ""
+    secondary_key: str = ""
+    created_date: datetime = field(default_factory=lambda: datetime(2020, 1, 1, tzinfo=UTC))
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+
+
+@dataclass
+class LastError:
+    source: str = ""
+    reason: str = ""
+    message: str = ""
+    scope: str = ""
+    section: str = ""
+    path: str = ""
+    policy_id: str = ""
+
+
+@dataclass
+class Deployment:
+    gateway_id: str = "policygate"
+    region: str = "local"
+    service_name: str = "policygate"
+    service_id: str = "policygate"
+
+
+@dataclass
+class Context:
+    """Everything one request's policies and expressions see."""
+
+    request: Request = field(default_factory=Request)
+    response: Response = field(default_factory=Response)
+    variables: dict[str, Any] = field(default_factory=dict)
+    api: Api | None = None
+    operation: Operation | None = None
+    product: Product | None = None
+    subscription: Subscription | None = None
+    user: User | None = None
+    last_error: LastError | None = None
+    deployment: Deployment = field(default_factory=Deployment)
+    request_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started: float = field(default_factory=time.perf_counter)
+    tracing: bool = False
+    traces: list[tuple[str, str, str]] = field(default_factory=list)  # (source, severity, message)
+    services: Any = None  # the gateway's shared services (caches, counters, http client, metrics)
+    state: dict[str, Any] = field(default_factory=dict)  # per-request scratch space for policies
+
+    @property
+    def elapsed_seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+    def trace(self, message: str, source: str = "expression", severity: str = "verbose") -> None:
+        self.traces.append((source, severity, message))

@@ -1,0 +1,1 @@
+"""Lark grammar files for the policy expression language (package data)."""

@@ -1,0 +1,1 @@
+"""Built-in policy elements: one module per APIM policy, its schema beside its runtime."""
