@@ -1,0 +1,123 @@
+"""A small Prometheus-text metrics registry: labelled counters and histograms, no dependencies."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Sequence
+
+DEFAULT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels(names: Sequence[str], values: Sequence[str], extra: str = "") -> str:
+    parts = [f'{n}="{_escape(v)}"' for n, v in zip(names, values, strict=True)]
+    if extra:
+        parts.append(extra)
+    return "{" + ",".join(parts) + "}" if parts else ""
+
+
+class Counter:
+    """A monotonically increasing counter per label combination."""
+
+    def __init__(self, name: str, help: str, labels: Sequence[str] = ()) -> None:
+        self.name, self.help, self.label_names = name, help, tuple(labels)
+        self._values: dict[tuple[str, ...], float] = {}
+
+    def inc(self, *labels: str, amount: float = 1.0) -> None:
+        self._values[labels] = self._values.get(labels, 0.0) + amount
+
+    def value(self, *labels: str) -> float:
+        return self._values.get(labels, 0.0)
+
+    def render(self) -> list[str]:
+        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} counter"]
+        for labels, value in sorted(self._values.items()):
+            lines.append(f"{self.name}{_labels(self.label_names, labels)} {value:g}")
+        return lines
+
+
+class Gauge(Counter):
+    """A value that goes up and down."""
+
+    def set(self, *labels: str, value: float) -> None:
+        self._values[labels] = value
+
+    def render(self) -> list[str]:
+        lines = super().render()
+        lines[1] = f"# TYPE {self.name} gauge"
+        return lines
+
+
+class Histogram:
+    """Cumulative-bucket histogram per label combination (seconds by default)."""
+
+    def __init__(
+        self, name: str, help: str, labels: Sequence[str] = (), buckets: Sequence[float] = DEFAULT_BUCKETS
+    ) -> None:
+        self.name, self.help, self.label_names = name, help, tuple(labels)
+        self.buckets = tuple(sorted(buckets))
+        self._series: dict[tuple[str, ...], list[float]] = {}  # bucket counts..., +Inf count, sum
+
+    def observe(self, value: float, *labels: str) -> None:
+        series = self._series.get(labels)
+        if series is None:
+            series = self._series[labels] = [0.0] * (len(self.buckets) + 2)
+        series[bisect.bisect_left(self.buckets, value)] += 1
+        series[-1] += value
+
+    def count(self, *labels: str) -> int:
+        series = self._series.get(labels)
+        return int(sum(series[:-1])) if series else 0
+
+    def render(self) -> list[str]:
+        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
+        for labels, series in sorted(self._series.items()):
+            running = 0.0
+            for bound, count in zip(self.buckets, series, strict=False):
+                running += count
+                le = 'le="' + format(bound, 'g') + '"'
+                lines.append(f"{self.name}_bucket{_labels(self.label_names, labels, le)} {running:g}")
+            running += series[len(self.buckets)]
+            le = 'le="+Inf"'
+            lines.append(f"{self.name}_bucket{_labels(self.label_names, labels, le)} {running:g}")
+            lines.append(f"{self.name}_sum{_labels(self.label_names, labels)} {series[-1]:g}")
+            lines.append(f"{self.name}_count{_labels(self.label_names, labels)} {running:g}")
+        return lines
+
+
+class Metrics:
+    """The registry: get-or-create metrics by name; `render()` is the /metrics body."""
+
+    def __init__(self) -> None:
+        self._metrics: dict[str, Counter | Histogram] = {}
+        self._lock = threading.Lock()
+
+    def counter(self, name: str, help: str, labels: Sequence[str] = ()) -> Counter:
+        return self._get(name, lambda: Counter(name, help, labels), Counter)
+
+    def gauge(self, name: str, help: str, labels: Sequence[str] = ()) -> Gauge:
+        return self._get(name, lambda: Gauge(name, help, labels), Gauge)
+
+    def histogram(
+        self, name: str, help: str, labels: Sequence[str] = (), buckets: Sequence[float] = DEFAULT_BUCKETS
+    ) -> Histogram:
+        return self._get(name, lambda: Histogram(name, help, labels, buckets), Histogram)
+
+    def _get(self, name, factory, kind):  # type: ignore[no-untyped-def]
+        with self._lock:
+            metric = self._metrics.get(name)
+            if metric is None:
+                metric = self._metrics[name] = factory()
+            if not isinstance(metric, kind):
+                raise TypeError(f"metric {name} already registered as {type(metric).__name__}")
+            return metric
+
+    def render(self) -> str:
+        lines: list[str] = []
+        for name in sorted(self._metrics):
+            lines.extend(self._metrics[name].render())
+        return "\n".join(lines) + "\n"
