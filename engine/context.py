@@ -123,11 +123,12 @@ class MessageBody:
     APIM consumes the body on `As<T>()` unless `preserveContent: true`; `consumed` records that.
     """
 
-    __slots__ = ("content", "consumed")
+    __slots__ = ("content", "consumed", "parsed")
 
     def __init__(self, content: bytes = b"") -> None:
         self.content = content
         self.consumed = False
+        self.parsed: tuple[bytes, str, object] | None = None  # expression cache: (content, As<T> type, value)
 
     def __len__(self) -> int:
         return len(self.content)

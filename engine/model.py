@@ -80,9 +80,10 @@ class PolicyElement:
 
 @dataclass
 class PolicyDocument:
-    """A `<policies>` document (sections) or a `<fragment>` document (a list of policies)."""
+    """A `<policies>` document (sections), a `<fragment>` document (a list of policies), or a
+    "snippet": a file whose root is a single policy element (`policies()` returns just it)."""
 
-    kind: Literal["policies", "fragment"]
+    kind: Literal["policies", "fragment", "snippet"]
     source: SourceFile
     root: PolicyElement
     sections: dict[str, PolicyElement] = field(default_factory=dict)
@@ -95,5 +96,7 @@ class PolicyDocument:
         """The policy elements of a section (for a fragment: its body, whatever `section` is)."""
         if self.kind == "fragment":
             return self.root.children
+        if self.kind == "snippet":
+            return [self.root]
         element = self.sections.get(section)
         return element.children if element is not None else []

@@ -1,0 +1,132 @@
+"""Response caching between cache-lookup and cache-store: keys from a request, entries from a response.
+
+`ctx.state[LOOKUP_STATE]` carries a `LookupState` from the lookup (inbound) to the store (outbound).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from engine.cache.entry import CachedResponse
+from engine.cache.keys import NO_ID, KeyGroup, ResponseKeyParts
+from engine.context import Context, Headers, MessageBody
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from engine.cache.stores import Store
+
+LOOKUP_STATE = "cache.lookup"
+
+# Removed from the forwarded request on a miss so the backend sends a complete 200 response.
+REQUEST_CACHE_HEADERS = ("Cache-Control", "Pragma", "If-Modified-Since", "If-None-Match", "If-Range",
+                         "If-Unmodified-Since", "If-Match")
+# Connection-level or recomputed headers are not part of a stored entry.
+NOT_STORED_HEADERS = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
+    "transfer-encoding", "upgrade", "content-length", "date", "age", "cache-control",
+})
+
+
+@dataclass
+class LookupState:
+    """What cache-lookup decided for this request; read by cache-store."""
+
+    store: Store
+    group: KeyGroup
+    key: str
+    downstream: str  # none | private | public
+    must_revalidate: bool
+    flight: asyncio.Future[bytes | None] | None = None
+    hit: bool = False
+    done: bool = False  # cache-store already ran (or must not run)
+
+
+def select_query(query: dict[str, list[str]], names: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """The query parameters a key varies by: all of them when `names` is empty or has `*`."""
+    if not names or "*" in names:
+        return sorted((name, list(values)) for name, values in query.items())
+    return [(name, list(query[name])) for name in sorted(set(names)) if name in query]
+
+
+def developer_of(ctx: Context) -> str:
+    """Who owns the request's subscription: the user id, else the subscription id, else anonymous."""
+    if ctx.user is not None and ctx.user.id:
+        return "user:" + ctx.user.id
+    if ctx.subscription is not None and ctx.subscription.id:
+        return "subscription:" + ctx.subscription.id
+    return "anonymous"
+
+
+def groups_of(ctx: Context) -> list[str]:
+    return sorted({g.id for g in ctx.user.groups}) if ctx.user is not None else []
+
+
+def key_parts(
+    ctx: Context,
+    *,
+    headers: Sequence[str],
+    query_names: Sequence[str],
+    by_developer: bool,
+    by_groups: bool,
+) -> ResponseKeyParts:
+    """Describe the request variant that a cached response belongs to."""
+    api = ctx.api.id or ctx.api.name if ctx.api is not None else ""
+    operation = ctx.operation.id or ctx.operation.name if ctx.operation is not None else ""
+    request = ctx.request
+    return ResponseKeyParts(
+        api=api or NO_ID,
+        operation=operation or NO_ID,
+        revision=ctx.api.revision if ctx.api is not None else "",
+        method=request.method,
+        path=request.url.path,
+        query=select_query(request.url.query, query_names),
+        headers=[(name, request.headers.get_list(name)) for name in headers],
+        developer=developer_of(ctx) if by_developer else None,
+        groups=groups_of(ctx) if by_groups else None,
+    )
+
+
+def strip_request_cache_headers(headers: Headers) -> None:
+    for name in REQUEST_CACHE_HEADERS:
+        headers.remove(name)
+
+
+def cache_control(downstream: str, must_revalidate: bool, max_age: float) -> str:
+    """The Cache-Control sent to the client for a cached (or just stored) response.
+
+    none → ``no-store``; private/public → ``private|public, max-age=N`` (+ ``, must-revalidate``).
+    """
+    if downstream not in ("private", "public"):
+        return "no-store"
+    value = f"{downstream}, max-age={max(0, int(max_age))}"
+    return value + ", must-revalidate" if must_revalidate else value
+
+
+def entry_from_response(ctx: Context, ttl: float, now: float | None = None) -> CachedResponse:
+    response = ctx.response
+    stored_at = time.time() if now is None else now
+    headers = [(n, v) for n, v in response.headers.pairs() if n.lower() not in NOT_STORED_HEADERS]
+    body = response.body.content if response.body is not None else b""
+    return CachedResponse(response.status_code, response.status_reason, headers, body, stored_at, stored_at + ttl)
+
+
+def apply_entry(ctx: Context, entry: CachedResponse, state: LookupState, now: float | None = None) -> None:
+    """Make `entry` the response, with Age and the downstream Cache-Control."""
+    now = time.time() if now is None else now
+    headers = Headers(entry.headers)
+    headers.set("Age", str(max(0, int(now - entry.stored_at))))
+    headers.set("Cache-Control", cache_control(state.downstream, state.must_revalidate, entry.expires_at - now))
+    response = ctx.response
+    response.status_code = entry.status
+    response.status_reason = entry.reason
+    response.headers = headers
+    response.body = MessageBody(entry.body)
+
+
+def lookup_state(ctx: Context) -> LookupState | None:
+    state: Any = ctx.state.get(LOOKUP_STATE)
+    return state if isinstance(state, LookupState) else None

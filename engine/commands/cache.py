@@ -1,0 +1,86 @@
+"""`policygate cache purge CONFIG --api X [--operation Y]`: remove every cached variant of an API.
+
+Without `--admin` it connects to the configuration's external cache (`cache.external`) and deletes
+the entries there. In-process caches live inside each gateway process: `--admin URL` asks a running
+gateway's admin endpoint (`POST /cache/purge`) instead, which purges its in-process cache and the
+external one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from engine.errors import ConfigError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    purge = sub.add_parser("purge", help="remove every cached response variant of an API or operation")
+    purge.add_argument("config", help="gateway configuration file (YAML)")
+    purge.add_argument("--api", required=True, help="API id (the key under `apis:`)")
+    purge.add_argument("--operation", help="operation id (default: every operation of the API)")
+    purge.add_argument("--admin", metavar="URL", help="purge through a running gateway's admin endpoint, e.g. http://127.0.0.1:9090")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.admin:
+            removed = asyncio.run(_purge_via_admin(args.admin, args.api, args.operation))
+        else:
+            removed = asyncio.run(_purge_external(args.config, args.api, args.operation))
+    except ConfigError as exc:
+        print(f"policygate: {exc}", file=sys.stderr)
+        return 2
+    except PurgeFailed as exc:
+        print(f"policygate: {exc}", file=sys.stderr)
+        return 1
+    target = f"API '{args.api}'" + (f" operation '{args.operation}'" if args.operation else "")
+    print(f"removed {removed} cached {'entry' if removed == 1 else 'entries'} of {target}")
+    return 0
+
+
+class PurgeFailed(Exception):
+    """The cache or the admin endpoint could not be reached."""
+
+
+async def _purge_external(config: str, api: str, operation: str | None) -> int:
+    from engine.cache.service import CacheService
+    from engine.cache.stores import CacheUnavailable
+    from engine.gateway.config import load_settings
+
+    settings = load_settings(config)
+    if settings.apis and api not in settings.apis:
+        raise ConfigError(f"{settings.file}: apis: no API '{api}' (known: {', '.join(sorted(settings.apis))})")
+    service = CacheService.from_config(settings.cache, where=f"{settings.file}: cache")
+    if service.settings is None:
+        raise ConfigError(
+            f"{settings.file}: cache.external: not configured; in-process caches live in each gateway: use --admin URL"
+        )
+    # An administrative call may wait longer than the request path's 50 ms.
+    service.settings = service.settings.with_timeouts(connect_timeout=2.0, timeout=5.0)
+    await service.start()
+    try:
+        return await service.purge(api, operation)
+    except CacheUnavailable as exc:
+        raise PurgeFailed(str(exc)) from None
+    finally:
+        await service.close()
+
+
+async def _purge_via_admin(base_url: str, api: str, operation: str | None) -> int:
+    import aiohttp
+
+    params = {"api": api, **({"operation": operation} if operation else {})}
+    url = base_url.rstrip("/") + "/cache/purge"
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            async with session.post(url, params=params) as response:
+                text = await response.text()
+                if response.status != 200:
+                    raise PurgeFailed(f"{url} answered {response.status}: {text.strip()}")
+                return int(json.loads(text)["removed"])
+    except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as exc:
+        raise PurgeFailed(f"cannot purge through {url}: {exc or type(exc).__name__}") from None

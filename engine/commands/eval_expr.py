@@ -1,0 +1,112 @@
+"""`policygate eval 'EXPR'`: evaluate one policy expression against a synthetic request.
+
+The expression may be written with or without the `@( )` wrapper; `@{ ... }` blocks work too.
+Prints `value (C# type)` and exits 0, or prints the located error and exits 1 (2 for bad usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.context import Context, Headers, MessageBody, Request, Url
+from engine.diagnostics import Diagnostic, Severity, render_text
+from engine.errors import ExpressionError, PolicyLoadError
+from engine.model import ValueText
+from engine.source import SourceFile
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("expression", help="C# expression, e.g. 'context.Request.Method' or '@{ return 1; }'")
+    parser.add_argument("--method", default="GET", help="request method (default GET)")
+    parser.add_argument("--url", default="https://localhost/", help="request URL")
+    parser.add_argument("-H", "--header", action="append", default=[], metavar="'K: V'", help="request header")
+    parser.add_argument("--body", metavar="FILE", help="request body file ('-' for stdin)")
+    parser.add_argument("--var", action="append", default=[], metavar="k=v",
+                        help="context variable (ints, true/false and null are typed, the rest are strings)")
+
+
+def _value_text(expression: str) -> ValueText:
+    source = SourceFile("<expr>", expression)
+    stripped = expression.strip()
+    if stripped.startswith("@(") or stripped.startswith("@{"):
+        return ValueText(expression, source.span(0, len(expression)), source)
+    text = "@(" + expression + ")"
+    n = len(expression)
+    offsets = [0, 0, *range(n), n, n]
+    return ValueText(text, source.span(0, n), source, offsets)
+
+
+def _typed(text: str) -> Any:
+    if text in ("true", "false"):
+        return text == "true"
+    if text == "null":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def build_context(args: argparse.Namespace) -> Context:
+    headers = Headers()
+    for line in args.header:
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip():
+            raise ValueError(f"header must look like 'Name: value', got {line!r}")
+        headers.add(name.strip(), value.strip())
+    body = None
+    if args.body:
+        data = sys.stdin.buffer.read() if args.body == "-" else Path(args.body).read_bytes()
+        body = MessageBody(data)
+    variables: dict[str, Any] = {}
+    for item in args.var:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--var must look like k=v, got {item!r}")
+        variables[key] = _typed(value)
+    url = Url.parse(args.url)
+    request = Request(method=args.method.upper(), url=url, original_url=url.copy(), headers=headers, body=body,
+                      ip_address="127.0.0.1")
+    return Context(request=request, variables=variables)
+
+
+def describe(value: Any) -> str:
+    """`value (C# type)` as printed by the command."""
+    from engine.dotnet.conversions import to_string
+    from engine.dotnet.primitives import dotnet_type_name
+    from engine.expr.members import MODEL_TYPES
+
+    model = MODEL_TYPES.get(type(value))
+    type_name = model.name if model is not None else dotnet_type_name(value)
+    if value is None:
+        return "null (null)"
+    return f"{to_string(value)} ({type_name})"
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.expr import compile_expression
+
+    value = _value_text(args.expression)
+    try:
+        ctx = build_context(args)
+    except (ValueError, OSError) as exc:
+        print(f"policygate eval: {exc}", file=sys.stderr)
+        return 2
+    try:
+        compiled = compile_expression(value)
+    except PolicyLoadError as exc:
+        for diag in exc.diagnostics:
+            print(render_text(diag, value.source), file=sys.stderr)
+        return 1
+    try:
+        result = compiled.evaluate(ctx)
+    except ExpressionError as exc:
+        span = exc.span or value.span
+        diag = Diagnostic(exc.code, Severity.ERROR, exc.detail, span)
+        print(render_text(diag, value.source), file=sys.stderr)
+        return 1
+    print(describe(result))
+    return 0

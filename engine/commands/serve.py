@@ -1,0 +1,137 @@
+"""`policygate serve CONFIG`: run the gateway (Hypercorn + uvloop) and its admin listener."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+from engine.errors import ConfigError, PolicyLoadError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", help="gateway configuration file (YAML)")
+    parser.add_argument("--host", help="listen address (default: server.host or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="listen port (default: server.port or 8080)")
+    parser.add_argument("--admin-port", type=int, help="port of /metrics and /health (default: server.admin-port or 9090; 0 = off)")
+    parser.add_argument("--workers", type=int, help="worker processes sharing the port (default 1)")
+    parser.add_argument("--reload", action="store_true", help="reload when the configuration or a document changes")
+    parser.add_argument("--access-log", action="store_true", help="write one JSON line per request to stderr")
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from engine.gateway.config import load_settings
+    from engine.gateway.reload import describe_failure
+    from engine.gateway.runner import GatewayServer, bind_socket
+
+    try:
+        settings = load_settings(args.config)
+        options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": args.access_log or None}
+        if args.admin_port is not None:
+            options["admin_port"] = args.admin_port or False
+        server = GatewayServer(settings, **options)
+        server.prepare()
+        workers = args.workers or settings.server.workers
+        if workers < 1:
+            raise ConfigError("--workers must be at least 1")
+        sock = bind_socket(server.host, server.port)
+    except (ConfigError, PolicyLoadError) as exc:
+        print(describe_failure(exc), file=sys.stderr)
+        print("policygate: not started", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"policygate: cannot listen on {args.host or settings.server.host}:{args.port or settings.server.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    if workers == 1:
+        return _run_worker(server, sock, args.reload, first=True)
+    return _run_workers(server, sock, args.reload, workers)
+
+
+def _run_worker(server: Any, sock: Any, watch: bool, *, first: bool) -> int:
+    _use_uvloop()
+    if not first:
+        server.admin_port = None  # one admin listener (in the first worker)
+    try:
+        asyncio.run(_serve(server, sock, watch, announce=first))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"policygate: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _serve(server: Any, sock: Any, watch: bool, *, announce: bool) -> None:
+    from engine.gateway.demo_backend import start_demo_backend
+    from engine.gateway.reload import install_sighup, watch_files
+
+    shutdown = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for name in ("SIGINT", "SIGTERM"):
+        loop.add_signal_handler(getattr(signal, name), shutdown.set)
+    install_sighup(server)
+    demo = None
+    if server.settings.demo_backend is not None and announce:
+        demo = await start_demo_backend(server.settings.demo_backend)
+        print(f"policygate: demo backend on http://{demo.host}:{demo.port}", file=sys.stderr)
+    tasks = []
+    if watch:
+        tasks.append(loop.create_task(watch_files(server, shutdown)))
+
+    def ready(srv: Any) -> None:
+        if announce:
+            admin = f", admin on {srv.url('admin')}" if "admin" in srv.bound else ""
+            print(f"policygate: serving {srv.settings.file} on {srv.url()}{admin}", file=sys.stderr)
+
+    try:
+        await server.serve(shutdown, ready=ready, gateway_socket=sock)
+    finally:
+        shutdown.set()
+        for task in tasks:
+            await task
+        if demo is not None:
+            await demo.stop()
+
+
+def _run_workers(server: Any, sock: Any, watch: bool, workers: int) -> int:
+    children: list[int] = []
+    for index in range(workers):
+        pid = os.fork()
+        if pid == 0:  # child: serve on the inherited socket
+            code = _run_worker(server, sock, watch, first=index == 0)
+            os._exit(code)
+        children.append(pid)
+    print(f"policygate: {workers} workers: {', '.join(map(str, children))}", file=sys.stderr)
+
+    def forward(signum: int, _frame: Any) -> None:
+        for child in children:
+            try:
+                os.kill(child, signum)
+            except ProcessLookupError:
+                pass
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signal.signal(getattr(signal, name), forward)
+    status = 0
+    for child in children:
+        while True:
+            try:
+                _, code = os.waitpid(child, 0)
+                break
+            except InterruptedError:
+                continue
+        status = status or os.waitstatus_to_exitcode(code)
+    return status
+
+
+def _use_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())

@@ -1,0 +1,226 @@
+"""C# conversions: string conversion (``ToString``/concatenation), explicit casts, ``as``, ``is``.
+
+* :func:`to_string` — what ``"" + x`` / ``$"{x}"`` / ``x.ToString()`` give (``null`` -> ``""``).
+* :func:`cast` — an explicit cast ``(T)x``: numeric conversions truncate/wrap like unchecked C#,
+  ``(int)'a' == 97``, ``(char)65 == 'A'``, Newtonsoft's explicit ``JToken`` conversions
+  (``(string)token``, ``(int)token``...), reference casts check the runtime type and raise
+  ``InvalidCastException`` like .NET.
+* :func:`as_cast` / :func:`is_type` — ``x as T`` and ``x is T``.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+from .errors import InvalidCastException, NullReferenceException, OverflowException
+from .primitives import INTEGER_RANGES, Char, TypeRef, dotnet_type_name, type_ref
+
+
+def to_string(value: Any) -> str:
+    """C# string conversion of any runtime value (``null`` gives ``""``)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        from .formatting import double_to_string
+
+        return double_to_string(value)
+    if isinstance(value, Decimal):
+        from .formatting import decimal_to_string
+
+        return decimal_to_string(value)
+    method = getattr(value, "ToString", None)
+    if method is not None and callable(method):
+        return method()
+    if isinstance(value, bytes | bytearray):
+        return "System.Byte[]"
+    if isinstance(value, list | tuple):
+        if value and all(isinstance(v, str) and not isinstance(v, Char) for v in value):
+            return "System.String[]"
+        return "System.Object[]"
+    if isinstance(value, dict):
+        return "System.Collections.Generic.Dictionary`2[System.String,System.Object]"
+    if isinstance(value, set | frozenset):
+        return "System.Collections.Generic.HashSet`1[System.Object]"
+    if callable(value):
+        return "System.Func`1[System.Object]"
+    return dotnet_type_name(value)
+
+
+def instance_to_string(value: Any) -> str:
+    """``x.ToString()`` called on a value: like :func:`to_string` but ``null`` throws."""
+    if value is None:
+        raise NullReferenceException()
+    return to_string(value)
+
+
+def _cast_error(value: Any, target: TypeRef) -> InvalidCastException:
+    return InvalidCastException(
+        f"Unable to cast object of type '{dotnet_type_name(value)}' to type '{_full(target)}'."
+    )
+
+
+def _full(t: TypeRef) -> str:
+    if "." in t.name:
+        return t.name
+    from .registry import runtime_class
+
+    cls = runtime_class(t.name.removesuffix("[]"))
+    base = (
+        getattr(cls, "dotnet_name", t.name.removesuffix("[]"))
+        if cls is not None
+        else t.name.removesuffix("[]")
+    )
+    return base + ("[]" if t.is_array else "")
+
+
+def _wrap(n: int, name: str) -> int:
+    lo, hi = INTEGER_RANGES[name]
+    size = hi - lo + 1
+    return (n - lo) % size + lo
+
+
+def _numeric(value: Any, target: TypeRef) -> Any:
+    name = target.name
+    if isinstance(value, bool) or isinstance(value, str) and not isinstance(value, Char):
+        raise _cast_error(value, target)
+    if isinstance(value, Char):
+        value = ord(value)
+    if not isinstance(value, int | float | Decimal):
+        raise _cast_error(value, target)
+    if name in INTEGER_RANGES:
+        if isinstance(value, float):
+            if math.isnan(value) or math.isinf(value):
+                return INTEGER_RANGES[name][0] if name.endswith(("Int32", "Int64")) else 0
+            return _wrap(int(value), name)
+        if isinstance(value, Decimal):
+            n = int(value)
+            lo, hi = INTEGER_RANGES[name]
+            if not lo <= n <= hi:
+                raise OverflowException(
+                    f"Value was either too large or too small for an {name.rsplit('.', 1)[-1]}."
+                )
+            return n
+        return _wrap(value, name)
+    if name in ("System.Double", "System.Single"):
+        return float(value)
+    if name == "System.Decimal":
+        from .numbers import to_decimal_exact
+
+        return to_decimal_exact(value)
+    if name == "System.Char":
+        if isinstance(value, float | Decimal):
+            value = int(value)
+        return Char(value % 0x10000)
+    raise _cast_error(value, target)
+
+
+_NUMERIC = set(INTEGER_RANGES) | {"System.Double", "System.Single", "System.Decimal", "System.Char"}
+
+
+def cast(value: Any, target: Any) -> Any:
+    """Explicit C# cast ``(target)value``."""
+    t = type_ref(target)
+    from .newtonsoft import JToken
+
+    if isinstance(value, JToken) and not _is_reference_match(value, t):
+        return JToken.explicit_conversion(value, t)
+    if value is None:
+        if t.nullable or not _is_value_type(t):
+            return None
+        raise NullReferenceException()
+    if t.name == "System.Object":
+        return value
+    if t.name in _NUMERIC:
+        if isinstance(value, Char) and t.name == "System.Char":
+            return value
+        return _numeric(value, t)
+    if t.name == "System.Boolean":
+        if isinstance(value, bool):
+            return value
+        raise _cast_error(value, t)
+    if t.name == "System.String":
+        if isinstance(value, str) and not isinstance(value, Char):
+            return str(value)
+        raise _cast_error(value, t)
+    if is_type(value, t):
+        return value
+    raise _cast_error(value, t)
+
+
+def _is_reference_match(value: Any, t: TypeRef) -> bool:
+    if t.name == "System.Object":
+        return True
+    from .registry import runtime_class
+
+    cls = runtime_class(t.name)
+    return cls is not None and isinstance(value, cls)
+
+
+def _is_value_type(t: TypeRef) -> bool:
+    return t.name in _NUMERIC or t.name in (
+        "System.Boolean",
+        "System.DateTime",
+        "System.DateTimeOffset",
+        "System.TimeSpan",
+        "System.Guid",
+    )
+
+
+def is_type(value: Any, target: Any) -> bool:
+    """C# ``value is T`` (``null`` is never of any type)."""
+    if value is None:
+        return False
+    t = type_ref(target)
+    name = t.name
+    if name == "System.Object":
+        return True
+    if name == "System.String":
+        return isinstance(value, str) and not isinstance(value, Char)
+    if name == "System.Char":
+        return isinstance(value, Char)
+    if name == "System.Boolean":
+        return isinstance(value, bool)
+    if name in INTEGER_RANGES:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return False
+        lo, hi = INTEGER_RANGES[name]
+        return lo <= value <= hi and (name != "System.Int64" or True)
+    if name in ("System.Double", "System.Single"):
+        return isinstance(value, float)
+    if name == "System.Decimal":
+        return isinstance(value, Decimal)
+    if name == "System.Byte[]":
+        return isinstance(value, bytes | bytearray)
+    if t.is_array:
+        return isinstance(value, list) and all(v is None or is_type(v, t.element) for v in value)
+    from .registry import runtime_class
+
+    cls = runtime_class(name)
+    if cls is not None:
+        return isinstance(value, cls)
+    short = t.short
+    if short.startswith(("Dictionary<", "IDictionary<", "IReadOnlyDictionary<")):
+        return isinstance(value, dict)
+    if short.startswith(
+        ("List<", "IList<", "IEnumerable<", "ICollection<", "IReadOnlyCollection<", "IReadOnlyList<")
+    ):
+        return isinstance(value, list | tuple | set | frozenset | dict | str) or hasattr(value, "__iter__")
+    if short.startswith(("HashSet<", "ISet<")):
+        return isinstance(value, set | frozenset)
+    return False
+
+
+def as_cast(value: Any, target: Any) -> Any:
+    """C# ``value as T``: the value when ``value is T``, else ``null``."""
+    return value if is_type(value, target) else None
+
+
+__all__ = ["as_cast", "cast", "instance_to_string", "is_type", "to_string"]

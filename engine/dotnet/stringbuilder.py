@@ -1,0 +1,142 @@
+"""``System.Text.StringBuilder``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conversions import to_string
+from .errors import ArgumentOutOfRangeException, IndexOutOfRangeException
+from .primitives import Char
+
+NEW_LINE = "\r\n"
+"""``Environment.NewLine`` of the managed (Windows) APIM gateway, used by ``AppendLine``."""
+
+
+class StringBuilder:
+    """A mutable string; ``Append*`` return the builder for chaining."""
+
+    dotnet_name = "System.Text.StringBuilder"
+
+    def __init__(self, value: Any = None, capacity: Any = None, *_: Any) -> None:
+        self._parts: list[str] = []
+        if isinstance(value, str):
+            if isinstance(capacity, int) and not isinstance(capacity, bool) and _:
+                value = value[capacity : capacity + _[0]]
+            self._parts.append(str(value))
+
+    def _text(self) -> str:
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    @property
+    def Length(self) -> int:
+        return len(self._text())
+
+    @Length.setter
+    def Length(self, value: int) -> None:
+        if value < 0:
+            raise ArgumentOutOfRangeException("value", "Length cannot be less than zero.")
+        text = self._text()
+        self._parts = [text[:value].ljust(value, "\0")]
+
+    @property
+    def Capacity(self) -> int:
+        return max(16, self.Length)
+
+    def Append(self, value: Any = None, repeat: Any = None, count: Any = None) -> StringBuilder:
+        if isinstance(value, Char) and isinstance(repeat, int):
+            if repeat < 0:
+                raise ArgumentOutOfRangeException("repeatCount", "Count cannot be less than zero.")
+            self._parts.append(str(value) * repeat)
+        elif isinstance(value, list) and value and all(isinstance(c, Char) for c in value):
+            chars = value if repeat is None else value[repeat : repeat + count]
+            self._parts.append("".join(chars))
+        elif isinstance(value, str) and isinstance(repeat, int) and isinstance(count, int):
+            self._parts.append(value[repeat : repeat + count])
+        else:
+            self._parts.append(to_string(value))
+        return self
+
+    def AppendLine(self, value: Any = None) -> StringBuilder:
+        self._parts.append(to_string(value) + NEW_LINE)
+        return self
+
+    def AppendFormat(self, fmt: Any, *args: Any) -> StringBuilder:
+        from .strings import String
+
+        self._parts.append(String.Format(fmt, *args))
+        return self
+
+    def AppendJoin(self, separator: Any, *values: Any) -> StringBuilder:
+        from .strings import String
+
+        self._parts.append(String.Join(separator, *values))
+        return self
+
+    def Insert(self, index: int, value: Any, count: int = 1) -> StringBuilder:
+        text = self._text()
+        if index < 0 or index > len(text):
+            raise ArgumentOutOfRangeException(
+                "index",
+                "Index was out of range. Must be non-negative and less than or equal to the size of the collection.",
+            )
+        self._parts = [text[:index] + to_string(value) * count + text[index:]]
+        return self
+
+    def Remove(self, start: int, length: int) -> StringBuilder:
+        text = self._text()
+        if start < 0 or length < 0 or start + length > len(text):
+            raise ArgumentOutOfRangeException(
+                "length",
+                "Index was out of range. Must be non-negative and less than or equal to the size of the collection.",
+            )
+        self._parts = [text[:start] + text[start + length :]]
+        return self
+
+    def Replace(
+        self, old: Any, new: Any, start: int | None = None, count: int | None = None
+    ) -> StringBuilder:
+        text = self._text()
+        new_s = "" if new is None else str(new)
+        if start is None:
+            self._parts = [text.replace(str(old), new_s)]
+        else:
+            end = start + (count or 0)
+            self._parts = [text[:start] + text[start:end].replace(str(old), new_s) + text[end:]]
+        return self
+
+    def Clear(self) -> StringBuilder:
+        self._parts = []
+        return self
+
+    def ToString(self, start: int | None = None, length: int | None = None) -> str:
+        text = self._text()
+        if start is None:
+            return text
+        if start < 0 or length is None or length < 0 or start + length > len(text):
+            raise ArgumentOutOfRangeException(
+                "length", "Index and length must refer to a location within the string."
+            )
+        return text[start : start + length]
+
+    def Equals(self, other: Any) -> bool:
+        return isinstance(other, StringBuilder) and other._text() == self._text()
+
+    def __getitem__(self, index: int) -> Char:
+        text = self._text()
+        if not 0 <= index < len(text):
+            raise IndexOutOfRangeException()
+        return Char(text[index])
+
+    def __setitem__(self, index: int, value: str) -> None:
+        text = self._text()
+        if not 0 <= index < len(text):
+            raise IndexOutOfRangeException()
+        self._parts = [text[:index] + str(value) + text[index + 1 :]]
+
+    def __str__(self) -> str:
+        return self._text()
+
+
+__all__ = ["NEW_LINE", "StringBuilder"]

@@ -1,0 +1,573 @@
+"""Lark parse tree -> `engine.expr.ast` nodes, with positions offset into the ValueText."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from lark import Token, Transformer, Tree, v_args
+from lark.exceptions import VisitError
+
+from engine.expr import ast
+from engine.expr.parser import ExprSyntaxError, parse
+
+_SIMPLE_ESCAPES = {
+    "'": "'", '"': '"', "\\": "\\", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "n": "\n",
+    "r": "\r", "t": "\t", "v": "\v",
+}
+_TYPE_TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*|<|>|,|\[\s*(?:,\s*)*\]|\?)")
+
+
+def parse_type_text(text: str) -> ast.TypeName:
+    """`Dictionary<string, int[]>?` -> TypeName (the text was already validated by the lexer)."""
+    tokens = [m.group(1) for m in _TYPE_TOKEN.finditer(text)]
+    at = 0
+
+    def one() -> ast.TypeName:
+        nonlocal at
+        name = tokens[at].replace(" ", "")
+        at += 1
+        args: list[ast.TypeName] = []
+        if at < len(tokens) and tokens[at] == "<":
+            at += 1
+            while at < len(tokens) and tokens[at] != ">":
+                if tokens[at] == ",":
+                    at += 1
+                    continue
+                args.append(one())
+            at += 1
+        nullable = False
+        array = 0
+        while at < len(tokens) and (tokens[at] == "?" or tokens[at].startswith("[")):
+            if tokens[at] == "?":
+                nullable = True
+            else:
+                array += 1
+            at += 1
+        return ast.TypeName(name, tuple(args), array, nullable)
+
+    return one()
+
+
+def split_generic(text: str) -> tuple[str, tuple[ast.TypeName, ...]]:
+    """`As<JObject>` -> ("As", (JObject,))."""
+    if "<" not in text:
+        return text, ()
+    t = parse_type_text(text)
+    return t.name, t.args
+
+
+def decode_string(body: str, *, verbatim: bool) -> str:
+    """Decode the contents of a C# regular (escapes) or verbatim (`""`) string literal."""
+    if verbatim:
+        return body.replace('""', '"')
+    if "\\" not in body:
+        return body
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        nxt = body[i + 1] if i + 1 < len(body) else ""
+        if nxt in _SIMPLE_ESCAPES:
+            out.append(_SIMPLE_ESCAPES[nxt])
+            i += 2
+        elif nxt == "u":
+            out.append(chr(int(body[i + 2:i + 6], 16)))
+            i += 6
+        elif nxt == "U":
+            out.append(chr(int(body[i + 2:i + 10], 16)))
+            i += 10
+        elif nxt == "x":
+            m = re.match(r"[0-9a-fA-F]{1,4}", body[i + 2:])
+            if not m:
+                raise ExprSyntaxError("invalid \\x escape", i)
+            out.append(chr(int(m.group(0), 16)))
+            i += 2 + len(m.group(0))
+        else:
+            raise ExprSyntaxError(f"unrecognized escape sequence '\\{nxt}'", i)
+    return "".join(out)
+
+
+def _matching_brace(text: str, i: int) -> int:
+    """Index of the `}` closing the interpolation hole opened at text[i] == '{'."""
+    depth = 0
+    j = i
+    while j < len(text):
+        ch = text[j]
+        if ch in "\"'":
+            j += 1
+            while j < len(text) and text[j] != ch:
+                j += 2 if text[j] == "\\" else 1
+        elif ch in "{([":
+            depth += 1
+        elif ch in "})]":
+            depth -= 1
+            if depth == 0:
+                return j
+        j += 1
+    return len(text)
+
+
+def _split_hole(hole: str) -> tuple[str, str | None, str | None]:
+    """`expr,align:fmt` -> parts, splitting at top-level ',' and ':' only."""
+    depth = 0
+    j = 0
+    comma = colon = -1
+    while j < len(hole):
+        ch = hole[j]
+        if ch in "\"'":
+            j += 1
+            while j < len(hole) and hole[j] != ch:
+                j += 2 if hole[j] == "\\" else 1
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0 and ch == "?" and hole[j + 1:j + 2] in (".", "?", "["):
+            j += 2
+            continue
+        elif depth == 0 and ch == "," and comma < 0 and colon < 0:
+            comma = j
+        elif depth == 0 and ch == ":" and colon < 0:
+            colon = j
+            break
+        j += 1
+    end = comma if comma >= 0 else colon if colon >= 0 else len(hole)
+    align = hole[comma + 1:colon if colon >= 0 else len(hole)] if comma >= 0 else None
+    fmt = hole[colon + 1:] if colon >= 0 else None
+    return hole[:end], align, fmt
+
+
+def _number(text: str, pos: ast.Pos) -> ast.Literal:
+    raw = text.replace("_", "")
+    lower = raw.lower()
+    if lower.startswith("0x"):
+        digits = lower[2:].rstrip("ul")
+        suffix = lower[2 + len(digits):]
+        value = int(digits, 16)
+    else:
+        digits = lower.rstrip("ul")
+        suffix = lower[len(digits):]
+        value = int(digits)
+    if "l" in suffix:
+        kind = "ulong" if "u" in suffix else "long"
+    elif "u" in suffix:
+        kind = "uint" if value <= 0xFFFFFFFF else "ulong"
+    else:
+        kind = "int" if value <= 0x7FFFFFFF else "uint" if value <= 0xFFFFFFFF else "long"
+    return ast.Literal(value, kind, pos)
+
+
+def _real(text: str, pos: ast.Pos) -> ast.Literal:
+    raw = text.replace("_", "")
+    suffix = raw[-1].lower() if raw[-1].isalpha() and raw[-1].lower() in "fdm" else ""
+    digits = raw[:-1] if suffix else raw
+    if suffix == "m":
+        return ast.Literal(Decimal(digits), "decimal", pos)
+    return ast.Literal(float(digits), "float" if suffix == "f" else "double", pos)
+
+
+def _tok_pos(base: int, tok: Token) -> ast.Pos:
+    start = base + (tok.start_pos or 0)
+    return (start, start + len(tok))
+
+
+@v_args(meta=True)
+class Builder(Transformer):
+    """Build AST nodes; `base` is the offset of the parsed text inside the ValueText."""
+
+    def __init__(self, base: int = 0) -> None:
+        super().__init__()
+        self.base = base
+
+    def _p(self, meta: Any) -> ast.Pos:
+        if getattr(meta, "empty", True):
+            return (self.base, self.base)
+        return (self.base + meta.start_pos, self.base + meta.end_pos)
+
+    # -- start symbols ---------------------------------------------------------------------------
+    def expression(self, meta, c):
+        return c[0]
+
+    def block(self, meta, c):
+        return ast.Block(tuple(c), self._p(meta))
+
+    # -- statements ------------------------------------------------------------------------------
+    def block_stmt(self, meta, c):
+        return ast.Block(tuple(c), self._p(meta))
+
+    def local_decl(self, meta, c):
+        return ast.LocalDecl(c[0], tuple(c[1:]), self._p(meta))
+
+    def declarator(self, meta, c):
+        name, _assign, value = c
+        return ast.Declarator(str(name), value, self._p(meta))
+
+    def for_init(self, meta, c):
+        return c[0]
+
+    def expr_list(self, meta, c):
+        return tuple(c)
+
+    def catch_clause(self, meta, c):
+        type_, name, body = c
+        return ast.Catch(type_, str(name) if name is not None else None, body, self._p(meta))
+
+    def switch_section(self, meta, c):
+        labels = tuple(x[1] for x in c if isinstance(x, tuple) and x and x[0] == "label")
+        body = tuple(x for x in c if not (isinstance(x, tuple) and x and x[0] == "label"))
+        return ast.SwitchSection(labels, body)
+
+    def case_label(self, meta, c):
+        return ("label", c[0])
+
+    def default_label(self, meta, c):
+        return ("label", None)
+
+    def if_stmt(self, meta, c):
+        return ast.If(c[0], c[1], c[2] if len(c) > 2 else None, self._p(meta))
+
+    def foreach_stmt(self, meta, c):
+        return ast.Foreach(c[0], str(c[1]), c[2], c[3], self._p(meta))
+
+    def while_stmt(self, meta, c):
+        return ast.While(c[0], c[1], False, self._p(meta))
+
+    def do_stmt(self, meta, c):
+        return ast.While(c[1], c[0], True, self._p(meta))
+
+    def for_stmt(self, meta, c):
+        init, cond, step, body = c
+        return ast.For(init, cond, step or (), body, self._p(meta))
+
+    def expr_stmt(self, meta, c):
+        return ast.ExprStmt(c[0], self._p(meta))
+
+    def return_stmt(self, meta, c):
+        return ast.Return(c[0], self._p(meta))
+
+    def throw_stmt(self, meta, c):
+        return ast.Throw(c[0], self._p(meta))
+
+    def break_stmt(self, meta, c):
+        return ast.Jump("break", self._p(meta))
+
+    def continue_stmt(self, meta, c):
+        return ast.Jump("continue", self._p(meta))
+
+    def try_stmt(self, meta, c):
+        body, *rest = c
+        final = rest.pop() if rest else None
+        return ast.Try(body, tuple(rest), final, self._p(meta))
+
+    def switch_stmt(self, meta, c):
+        return ast.Switch(c[0], tuple(c[1:]), self._p(meta))
+
+    def empty_stmt(self, meta, c):
+        return ast.Block((), self._p(meta))
+
+    def checked_stmt(self, meta, c):
+        return c[0]
+
+    def using_stmt(self, meta, c):
+        return ast.Using(c[0], c[1], self._p(meta))
+
+    def local_function(self, meta, c):
+        returns = c[0] if isinstance(c[0], ast.TypeName) else None
+        rest = c[1:] if isinstance(c[0], ast.TypeName) else c
+        name, *params, body = rest
+        return ast.LocalFunction(returns, str(name), tuple(p for p in params if p is not None), body, self._p(meta))
+
+    def param(self, meta, c):
+        return (c[0], str(c[1]))
+
+    # -- types -----------------------------------------------------------------------------------
+    def _suffix(self, c) -> int:
+        return sum(1 + str(t).count(",") for t in c if isinstance(t, Token) and t.type == "ARRAY_SUFFIX")
+
+    def named_type(self, meta, c):
+        return ast.TypeName(str(c[0]), (), self._suffix(c[1:]))
+
+    def nullable_named_type(self, meta, c):
+        return ast.TypeName(str(c[0])[:-1], (), self._suffix(c[1:]), True)
+
+    def qualified_type(self, meta, c):
+        names = [str(t) for t in c if not (isinstance(t, Token) and t.type == "ARRAY_SUFFIX")]
+        return ast.TypeName(".".join(names).replace(" ", ""), (), self._suffix(c))
+
+    def generic_type(self, meta, c):
+        t = parse_type_text(str(c[0]))
+        return ast.TypeName(t.name, t.args, self._suffix(c[1:]))
+
+    def predef_type(self, meta, c):
+        nullable = any(isinstance(t, Token) and t.type == "NULLABLE" for t in c[1:])
+        return ast.TypeName(c[0], (), self._suffix(c[1:]), nullable)
+
+    def predef(self, meta, c):
+        return str(c[0])
+
+    def type(self, meta, c):
+        return c[0]
+
+    # -- expressions -----------------------------------------------------------------------------
+    def assign(self, meta, c):
+        return ast.Assign(str(c[1]), c[0], c[2], self._p(meta))
+
+    def lambda_(self, meta, c):
+        return ast.Lambda(c[0], c[1], self._p(meta))
+
+    def lambda_params(self, meta, c):
+        tok = str(c[0])
+        if not tok.startswith("("):
+            return (tok,)
+        inner = tok.strip()[1:-1].strip()
+        return tuple(p.split()[-1] for p in inner.split(",")) if inner else ()
+
+    def ternary(self, meta, c):
+        return ast.Ternary(c[0], c[1], c[2], self._p(meta))
+
+    def coalesce_op(self, meta, c):
+        return ast.Binary("??", c[0], c[1], self._p(meta))
+
+    def or_op(self, meta, c):
+        return ast.Binary("||", c[0], c[1], self._p(meta))
+
+    def and_op(self, meta, c):
+        return ast.Binary("&&", c[0], c[1], self._p(meta))
+
+    def binary(self, meta, c):
+        return ast.Binary(str(c[1]), c[0], c[2], self._p(meta))
+
+    def is_type(self, meta, c):
+        return ast.IsType(c[0], c[1], None, False, self._p(meta))
+
+    def is_pattern(self, meta, c):
+        return ast.IsType(c[0], c[1], str(c[2]), False, self._p(meta))
+
+    def is_null(self, meta, c):
+        return ast.IsType(c[0], None, None, False, self._p(meta))
+
+    def is_not_null(self, meta, c):
+        return ast.IsType(c[0], None, None, True, self._p(meta))
+
+    def as_type(self, meta, c):
+        return ast.AsType(c[0], c[1], self._p(meta))
+
+    def unary_op(self, meta, c):
+        return ast.Unary(str(c[0]), c[1], self._p(meta))
+
+    def cast(self, meta, c):
+        return ast.Cast(parse_type_text(str(c[0]).strip()[1:-1]), c[1], self._p(meta))
+
+    def pre_incdec(self, meta, c):
+        return ast.IncDec(str(c[0]), c[1], True, self._p(meta))
+
+    def post_incdec(self, meta, c):
+        return ast.IncDec(str(c[1]), c[0], False, self._p(meta))
+
+    def _member(self, meta, c, conditional: bool):
+        tok = c[1]
+        name, args = split_generic(str(tok))
+        return ast.Member(c[0], name, args, conditional, self._p(meta), _tok_pos(self.base, tok))
+
+    def member(self, meta, c):
+        return self._member(meta, c, False)
+
+    def cond_member(self, meta, c):
+        return self._member(meta, c, True)
+
+    def member_name(self, meta, c):
+        return c[0]
+
+    def index(self, meta, c):
+        return ast.Index(c[0], c[1], False, self._p(meta))
+
+    def cond_index(self, meta, c):
+        return ast.Index(c[0], c[1], True, self._p(meta))
+
+    def call(self, meta, c):
+        return ast.Call(c[0], c[1] or (), self._p(meta))
+
+    def arglist(self, meta, c):
+        return tuple(a if isinstance(a, ast.Arg) else ast.Arg(a, pos=a.pos) for a in c)
+
+    def named_arg(self, meta, c):
+        return ast.Arg(c[1], name=str(c[0]), pos=self._p(meta))
+
+    def out_arg(self, meta, c):
+        return ast.Arg(None, out=str(c[0]), pos=self._p(meta))
+
+    def out_decl_arg(self, meta, c):
+        return ast.Arg(None, out=str(c[1]), out_type=c[0], pos=self._p(meta))
+
+    def name(self, meta, c):
+        ident, args = split_generic(str(c[0]))
+        return ast.Name(ident, args, self._p(meta))
+
+    def type_ref(self, meta, c):
+        return ast.TypeRef(ast.TypeName(c[0]), self._p(meta))
+
+    def typeof(self, meta, c):
+        return ast.TypeOf(c[0], self._p(meta))
+
+    def nameof(self, meta, c):
+        target = c[0]
+        name = target.name if isinstance(target, ast.Member) else getattr(target, "ident", "")
+        return ast.Literal(name, "string", self._p(meta))
+
+    def new_expr(self, meta, c):
+        return c[0]
+
+    def new_object(self, meta, c):
+        if len(c) == 2:
+            return ast.New(c[0], (), c[1], self._p(meta))
+        return ast.New(c[0], c[1] or (), c[2], self._p(meta))
+
+    def new_array_sized(self, meta, c):
+        return ast.NewArray(c[0], c[1], None, self._p(meta))
+
+    def new_array(self, meta, c):
+        elem = c[0]
+        rank = self._suffix(c[1:-1])
+        element = ast.TypeName(elem.name, elem.args, elem.array + rank - 1, elem.nullable)
+        return ast.NewArray(element, None, c[-1], self._p(meta))
+
+    def new_implicit_array(self, meta, c):
+        return ast.NewArray(None, None, c[-1], self._p(meta))
+
+    def new_anonymous(self, meta, c):
+        return ast.NewAnonymous(c[0], self._p(meta))
+
+    def initializer(self, meta, c):
+        return tuple(x for x in c if x is not None)
+
+    def init_member(self, meta, c):
+        return ast.Init("member", str(c[0]), (), c[2], self._p(meta))
+
+    def init_index(self, meta, c):
+        return ast.Init("index", None, c[0], c[2], self._p(meta))
+
+    def init_element(self, meta, c):
+        return ast.Init("element", None, (), c[0], self._p(meta))
+
+    def init_add(self, meta, c):
+        return ast.Init("add", None, c[0], None, self._p(meta))
+
+    def array_init(self, meta, c):
+        return tuple(x for x in c if x is not None)
+
+    def anon_init(self, meta, c):
+        return tuple(x for x in c if x is not None)
+
+    def anon_named(self, meta, c):
+        return (str(c[0]), c[2])
+
+    def anon_projection(self, meta, c):
+        value = c[0]
+        if isinstance(value, ast.Member):
+            return (value.name, value)
+        if isinstance(value, ast.Name):
+            return (value.ident, value)
+        raise ExprSyntaxError("an anonymous type member needs a name: write `Name = value`", value.pos[0])
+
+    # -- literals --------------------------------------------------------------------------------
+    def int_lit(self, meta, c):
+        return _number(str(c[0]), self._p(meta))
+
+    def real_lit(self, meta, c):
+        return _real(str(c[0]), self._p(meta))
+
+    def string_lit(self, meta, c):
+        tok = c[0]
+        try:
+            return ast.Literal(decode_string(str(tok)[1:-1], verbatim=False), "string", self._p(meta))
+        except ExprSyntaxError as exc:
+            raise ExprSyntaxError(exc.message, self.base + tok.start_pos + 1 + exc.offset) from None
+
+    def verbatim_lit(self, meta, c):
+        return ast.Literal(decode_string(str(c[0])[2:-1], verbatim=True), "string", self._p(meta))
+
+    def char_lit(self, meta, c):
+        from engine.dotnet.primitives import Char
+
+        text = decode_string(str(c[0])[1:-1], verbatim=False)
+        return ast.Literal(Char(text), "char", self._p(meta))
+
+    def true_lit(self, meta, c):
+        return ast.Literal(True, "bool", self._p(meta))
+
+    def false_lit(self, meta, c):
+        return ast.Literal(False, "bool", self._p(meta))
+
+    def null_lit(self, meta, c):
+        return ast.Literal(None, "null", self._p(meta))
+
+    def interp_lit(self, meta, c):
+        return self._interpolated(c[0], 2, verbatim=False, meta=meta)
+
+    def interp_verbatim_lit(self, meta, c):
+        return self._interpolated(c[0], 3, verbatim=True, meta=meta)
+
+    def _interpolated(self, tok: Token, prefix: int, *, verbatim: bool, meta) -> ast.Interpolated:
+        text = str(tok)
+        body = text[prefix:-1]
+        body_at = self.base + (tok.start_pos or 0) + prefix
+        parts: list[str | ast.Hole] = []
+        chunk: list[str] = []
+        i = 0
+        while i < len(body):
+            ch = body[i]
+            if ch in "{}" and body[i + 1:i + 2] == ch:
+                chunk.append(ch)
+                i += 2
+                continue
+            if ch == "{":
+                end = _matching_brace(body, i)
+                hole = body[i + 1:end]
+                expr_text, align, fmt = _split_hole(hole)
+                if chunk:
+                    parts.append(decode_string("".join(chunk), verbatim=verbatim))
+                    chunk = []
+                if not expr_text.strip():
+                    raise ExprSyntaxError("empty interpolation hole", body_at + i)
+                expr = build(expr_text, "expression", body_at + i + 1)
+                try:
+                    alignment = int(align.strip()) if align else 0
+                except ValueError:
+                    raise ExprSyntaxError("interpolation alignment must be an integer", body_at + i) from None
+                parts.append(ast.Hole(expr, alignment, fmt))
+                i = end + 1
+                continue
+            if ch == "\\" and not verbatim:
+                chunk.append(body[i:i + 2])
+                i += 2
+                continue
+            if ch == "}":
+                raise ExprSyntaxError("a '}' in an interpolated string must be written '}}'", body_at + i)
+            chunk.append(ch)
+            i += 1
+        if chunk:
+            parts.append(decode_string("".join(chunk), verbatim=verbatim))
+        return ast.Interpolated(tuple(parts), self._p(meta))
+
+
+def build(text: str, start: str, base: int = 0) -> Any:
+    """Parse `text` and build its AST; positions are offset by `base`.
+
+    Raises ExprSyntaxError whose `offset` is absolute (includes `base`).
+    """
+    try:
+        tree: Tree = parse(text, start)
+    except ExprSyntaxError as exc:
+        raise ExprSyntaxError(exc.message, exc.offset + base, exc.hint) from None
+    try:
+        return Builder(base).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, ExprSyntaxError):
+            raise exc.orig_exc from None  # raised by a Builder method: offset is already absolute
+        raise

@@ -1,0 +1,1641 @@
+"""AST -> Python closures, resolving names, members and static types on the way.
+
+One pass does both jobs of the checker and the compiler: every name and member is resolved
+against `engine.expr.members` (diagnostics are collected, never raised one by one), and each node
+becomes a closure `f(env)`. `env` is a list: `[context, return value, budget, locals...]`, locals
+get fixed slots at compile time. Members of statically known types are bound here; values whose
+type is only known at run time go through `members.member_gate` / `members.call_gate`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from operator import attrgetter
+from typing import Any
+
+from engine.dotnet.errors import DotNetException, IndexOutOfRangeException, NullReferenceException
+from engine.expr import ast
+from engine.expr import members as M
+from engine.expr import runtime as rt
+from engine.expr.members import DYNAMIC, CsType
+from engine.expr.runtime import SHORT, ShortCircuit
+
+Fn = Callable[[list[Any]], Any]
+BREAK, CONTINUE, RETURN = 1, 2, 3
+
+
+@dataclass(slots=True)
+class Code:
+    """A compiled expression: its closure, static type, and optional shortcuts for fusion."""
+
+    fn: Fn
+    type: CsType
+    path: str | None = None  # value is attrgetter(path)(context): fused property chains
+    const: bool = False
+    value: Any = None
+    static: Any = None  # a static type holder (`Convert`, `JObject`) when the node names a type
+    static_name: str = ""
+
+
+@dataclass
+class Local:
+    slot: int
+    type: CsType
+
+
+class CompileError(Exception):
+    pass
+
+
+def _located(exc: BaseException, pos: ast.Pos) -> BaseException:
+    if getattr(exc, "expr_pos", None) is None:
+        try:
+            exc.expr_pos = pos  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+    return exc
+
+
+class AnonymousObject(dict):
+    """Value of `new { A = 1, B = x }`: a dict, so JSON serialisation sees its properties."""
+
+    def ToString(self) -> str:
+        inner = ", ".join(f"{k} = {M.to_string(v)}" for k, v in self.items())
+        return "{ " + inner + " }" if inner else "{ }"
+
+
+class Compiler:
+    """Compile one expression or block; `problems` collects (code, message, pos, hint)."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, str, ast.Pos, str | None]] = []
+        self.scopes: list[dict[str, Local]] = [{}]
+        self.functions: dict[str, list[Any]] = {}
+        self.nslots = 3
+        self.uses_body = False
+        self.needs_budget = False
+        self.lambda_types: list[CsType] = []
+
+    # ------------------------------------------------------------------ diagnostics helpers
+    def error(self, code: str, message: str, pos: ast.Pos, hint: str | None = None) -> None:
+        self.problems.append((code, message, pos, hint))
+
+    def _dead(self, type_: CsType = DYNAMIC) -> Code:
+        def fail(env: list[Any]) -> Any:
+            raise rt.SecurityError("this expression did not compile")
+
+        return Code(fail, type_)
+
+    @staticmethod
+    def _suggest(name: str, options: list[str]) -> str | None:
+        close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+        if not close:
+            lowered = {o.lower(): o for o in options}
+            if name.lower() in lowered:
+                close = [lowered[name.lower()]]
+        return f"did you mean '{close[0]}'?" if close else None
+
+    def _check_name(self, name: str, pos: ast.Pos) -> bool:
+        if name.startswith("_") or "__" in name or name in M.FORBIDDEN:
+            self.error("expr-security", f"'{name}' is not accessible from policy expressions", pos)
+            return False
+        return True
+
+    # ------------------------------------------------------------------ scopes
+    def lookup(self, name: str) -> Local | None:
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return scope[name]
+        return None
+
+    def declare(self, name: str, type_: CsType, pos: ast.Pos) -> int:
+        if name in self.scopes[-1]:
+            self.error("expr-type", f"a local variable named '{name}' is already defined in this scope", pos)
+        slot = self.nslots
+        self.nslots += 1
+        self.scopes[-1][name] = Local(slot, type_)
+        return slot
+
+    # ------------------------------------------------------------------ entry points
+    def compile_expression(self, node: ast.Expr) -> Code:
+        return self.expr(node)
+
+    def compile_block(self, block: ast.Block) -> Fn:
+        body = self.block(block.body, new_scope=False)
+
+        def run(env: list[Any]) -> Any:
+            if body(env) == RETURN:
+                return env[1]
+            return None
+
+        return run
+
+    # ================================================================== expressions
+    def expr(self, node: ast.Expr) -> Code:
+        code = self.chain(node)
+        if isinstance(node, ast.Member | ast.Index | ast.Call) and _has_conditional(node):
+            inner = code.fn
+
+            def chain_root(env: list[Any]) -> Any:
+                try:
+                    return inner(env)
+                except ShortCircuit:
+                    return None
+
+            return Code(chain_root, code.type)
+        return code
+
+    def chain(self, node: ast.Expr) -> Code:
+        """Compile without ending a `?.` chain (for the target of a member/index/call)."""
+        method = getattr(self, "x_" + type(node).__name__, None)
+        if method is None:
+            self.error("expr-syntax", f"{type(node).__name__} is not supported here", node.pos)
+            return self._dead()
+        return method(node)
+
+    def fn(self, node: ast.Expr) -> Fn:
+        return self.expr(node).fn
+
+    # -- literals --------------------------------------------------------------------------------
+    def x_Literal(self, node: ast.Literal) -> Code:
+        value = node.value
+        type_ = M.PRIMITIVES.get(node.type, DYNAMIC)
+        return Code(lambda env: value, type_, const=True, value=value)
+
+    def x_Interpolated(self, node: ast.Interpolated) -> Code:
+        from engine.dotnet.formatting import format_value
+
+        pieces: list[Any] = []
+        for part in node.parts:
+            if isinstance(part, str):
+                pieces.append(part)
+                continue
+            inner = self.fn(part.expr)
+            if part.format is None and part.alignment == 0:
+                pieces.append(_hole(inner))
+            else:
+                pieces.append(_formatted_hole(inner, part.format, part.alignment, format_value))
+        if all(isinstance(p, str) for p in pieces):
+            text = "".join(pieces)
+            return Code(lambda env: text, M.STRING, const=True, value=text)
+        funcs = [(lambda env, p=p: p) if isinstance(p, str) else p for p in pieces]
+        check = rt.check_string
+
+        def interpolate(env: list[Any]) -> str:
+            return check("".join([f(env) for f in funcs]))
+
+        return Code(interpolate, M.STRING)
+
+    # -- names -------------------------------------------------------------------------------------
+    def x_Name(self, node: ast.Name) -> Code:
+        name = node.ident
+        local = self.lookup(name)
+        if local is not None:
+            slot = local.slot
+            return Code(lambda env: env[slot], local.type)
+        if name == "context":
+            return Code(_context, M.CONTEXT, path="")
+        if not self._check_name(name, node.pos):
+            return self._dead()
+        static = M.static_type(name)
+        if static is not None or name in M.INTERFACES:
+            return Code(self._type_used_as_value(name), DYNAMIC, static=static, static_name=name)
+        if self._is_namespace_prefix(name):
+            return Code(self._type_used_as_value(name), DYNAMIC, static_name=name)
+        options = [n for scope in self.scopes for n in scope] + ["context"] + M.known_type_names()
+        hint = self._suggest(name, options)
+        if name in M.PRIMITIVES or M.strip_namespace(name) != name:
+            hint = hint or None
+        self.error("expr-unknown-name", f"the name '{name}' does not exist in the current context", node.pos, hint)
+        return self._dead()
+
+    @staticmethod
+    def _is_namespace_prefix(name: str) -> bool:
+        return any(ns.startswith(name + ".") or ns == name + "." for ns in M.NAMESPACES)
+
+    @staticmethod
+    def _type_used_as_value(name: str) -> Fn:
+        def fail(env: list[Any]) -> Any:
+            raise rt.SecurityError(f"'{name}' is a type, not a value")
+
+        return fail
+
+    def x_TypeRef(self, node: ast.TypeRef) -> Code:
+        name = node.type.name
+        return Code(self._type_used_as_value(name), DYNAMIC, static=M.static_type(name), static_name=name)
+
+    # -- member access -------------------------------------------------------------------------------
+    def x_Member(self, node: ast.Member) -> Code:
+        if not self._check_name(node.name, node.name_pos):
+            return self._dead()
+        target = self.chain(node.target)
+        if target.static_name:
+            return self._static_member(node, target)
+        code = self._instance_member(node, target)
+        return code
+
+    def _static_member(self, node: ast.Member, target: Code) -> Code:
+        full = f"{target.static_name}.{node.name}"
+        if target.static is None:
+            # a namespace prefix (`System.Text`) or a type that exists only for casts
+            static = M.static_type(full)
+            if static is not None or full in M.INTERFACES:
+                return Code(self._type_used_as_value(full), DYNAMIC, static=static, static_name=full)
+            if self._is_namespace_prefix(full):
+                return Code(self._type_used_as_value(full), DYNAMIC, static_name=full)
+            self.error("expr-unknown-name", f"the type or namespace '{full}' is not available", node.pos)
+            return self._dead()
+        holder = target.static
+        name = _py_name(holder, node.name)
+        if not M.CS_IDENT.match(name.rstrip("_")) or not hasattr(holder, name):
+            options = [n for n in dir(holder) if M.CS_IDENT.match(n)]
+            self.error("expr-unknown-member", f"'{target.static_name}' has no member '{name}'", node.name_pos,
+                       self._suggest(name, options))
+            return self._dead()
+        raw = _static_attr(holder, name)
+        if isinstance(raw, M._static_property_type()) or isinstance(raw, property):
+            return Code(lambda env: getattr(holder, name), _type_of_value_class(holder, name))
+        value = getattr(holder, name)
+        if callable(value) and not isinstance(value, type) and not _is_enum_member(value):
+            self.error("expr-type", f"'{target.static_name}.{name}' is a method: call it with ()", node.name_pos)
+            return self._dead()
+        return Code(lambda env: value, _value_type(value), const=True, value=value)
+
+    def _instance_member(self, node: ast.Member, target: Code) -> Code:
+        name, pos, ttype = node.name, node.pos, target.type
+        tfn = target.fn
+        declared = ttype.member(name)
+        if declared is not None:
+            if declared.kind != "property":
+                self.error("expr-type", f"'{ttype.name}.{name}' is a method: call it with ()", node.name_pos)
+                return self._dead()
+            if ttype in (M.REQUEST, M.RESPONSE) and name == "Body":
+                self.uses_body = True
+            result = declared.result()
+            if declared.path is not None and target.path is not None and not node.conditional:
+                path = f"{target.path}.{declared.path}" if target.path else declared.path
+                getter = attrgetter(path)
+                return Code(_fused(getter, pos), result, path=path)
+            impl = declared.impl
+            return Code(_property(tfn, impl, node.conditional, pos), result)
+        if ttype.closed:
+            self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", node.name_pos,
+                       self._suggest(name, list(ttype.members)))
+            return self._dead()
+        namespace_fn, result = self._builtin_member(ttype, name, node.name_pos, want_property=True)
+        if namespace_fn is not None:
+            return Code(_property(tfn, namespace_fn, node.conditional, pos), result)
+        if isinstance(ttype.pyclass, type) and ttype.pyclass.__module__.startswith("engine.dotnet"):
+            if M._defined_by_library(ttype.pyclass, name) is None:
+                options = [n for n in dir(ttype.pyclass) if M.CS_IDENT.match(n)]
+                self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", node.name_pos,
+                           self._suggest(name, options))
+                return self._dead()
+        if ttype.name.startswith("<anonymous"):
+            return Code(_property(tfn, lambda o: o[name], node.conditional, pos), ttype.members[name].result()
+                        if name in ttype.members else DYNAMIC)
+        gate = M.member_gate
+        anon = AnonymousObject
+        cond = node.conditional
+
+        def dynamic(env: list[Any]) -> Any:
+            obj = tfn(env)
+            if obj is None and cond:
+                raise SHORT
+            try:
+                if obj.__class__ is anon:
+                    return obj[name]
+                return gate(obj, name)
+            except ShortCircuit:
+                raise
+            except Exception as exc:
+                raise _located(exc, pos) from None
+
+        return Code(dynamic, DYNAMIC)
+
+    def _builtin_member(self, ttype: CsType, name: str, pos: ast.Pos, *, want_property: bool
+                        ) -> tuple[Any, CsType]:
+        """Bind a member of a value represented by a Python built-in (str, int, list...)."""
+        pyclass = ttype.pyclass
+        if not isinstance(pyclass, type) or pyclass.__module__ != "builtins" and pyclass is not Decimal:
+            return None, DYNAMIC
+        namespace = M._namespace_for(pyclass)
+        if namespace is None:
+            return None, DYNAMIC
+        fn = getattr(namespace, name, None) if M.CS_IDENT.match(name) else None
+        if fn is None:
+            if M.extension(name) is not None:
+                return None, DYNAMIC
+            options = [n for n in dir(namespace) if M.CS_IDENT.match(n)]
+            self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos, self._suggest(name, options))
+            return _raise_missing(name), DYNAMIC
+        is_prop = name in M._NAMESPACE_PROPERTIES
+        if want_property and not is_prop:
+            self.error("expr-type", f"'{ttype.name}.{name}' is a method: call it with ()", pos)
+        return fn, _BUILTIN_RESULTS.get((ttype.name, name), _BUILTIN_RESULTS.get(("*", name), DYNAMIC))
+
+    # -- indexers ------------------------------------------------------------------------------------
+    def x_Index(self, node: ast.Index) -> Code:
+        target = self.chain(node.target)
+        args = [self.fn(a.value) for a in node.args if a.value is not None]
+        tfn, pos, cond = target.fn, node.pos, node.conditional
+        declared = target.type.member("Item")
+        if declared is not None and len(args) == 1:
+            impl, a0 = declared.impl, args[0]
+
+            def item(env: list[Any]) -> Any:
+                obj = tfn(env)
+                if obj is None:
+                    if cond:
+                        raise SHORT
+                    raise _located(NullReferenceException(), pos)
+                try:
+                    return impl(obj, a0(env))
+                except Exception as exc:
+                    raise _located(exc, pos) from None
+
+            return Code(item, declared.result())
+        element = target.type.element if target.type.element is not None and target.type is not M.STRING else DYNAMIC
+        if target.type is M.STRING:
+            element = M.CHAR
+
+        def index(env: list[Any]) -> Any:
+            obj = tfn(env)
+            if obj is None:
+                if cond:
+                    raise SHORT
+                raise _located(NullReferenceException(), pos)
+            try:
+                return index_gate(obj, [a(env) for a in args])
+            except ShortCircuit:
+                raise
+            except Exception as exc:
+                raise _located(exc, pos) from None
+
+        return Code(index, element)
+
+    # -- calls ---------------------------------------------------------------------------------------
+    def x_Call(self, node: ast.Call) -> Code:
+        func = node.func
+        if isinstance(func, ast.Member):
+            if not self._check_name(func.name, func.name_pos):
+                return self._dead()
+            target = self.chain(func.target)
+            if target.static_name:
+                return self._static_call(node, func, target)
+            return self._instance_call(node, func, target)
+        if isinstance(func, ast.Name) and func.ident in self.functions:
+            return self._local_function_call(node, func)
+        if isinstance(func, ast.Name):
+            if func.ident in M.FORBIDDEN or not self._check_name(func.ident, func.pos):
+                if func.ident in M.FORBIDDEN:
+                    self.error("expr-security", f"'{func.ident}' is not accessible from policy expressions", func.pos)
+                return self._dead()
+            self.error("expr-unknown-name", f"the name '{func.ident}' does not exist in the current context",
+                       func.pos, self._suggest(func.ident, list(self.functions)))
+            return self._dead()
+        callee = self.fn(func)
+        args = self._args(node.args)
+        pos = node.pos
+
+        def invoke(env: list[Any]) -> Any:
+            f = callee(env)
+            if not isinstance(f, _Delegate):
+                raise _located(rt.SecurityError("only lambdas can be invoked"), pos)
+            return f(*[a(env) for a in args.positional])
+
+        return Code(invoke, DYNAMIC)
+
+    def _args(self, args: tuple[ast.Arg, ...], lambda_type: CsType | None = None) -> _Args:
+        positional: list[Fn] = []
+        named: dict[str, Fn] = {}
+        outs: list[tuple[int, int]] = []  # (index in result tuple, slot)
+        for arg in args:
+            if arg.out is not None:
+                local = self.lookup(arg.out) if arg.out_type is None else None
+                if arg.out_type is not None:
+                    otype = DYNAMIC if arg.out_type.name == "var" else M.resolve_type_name(arg.out_type)
+                    slot = self.declare(arg.out, otype, arg.pos)
+                elif local is None:
+                    self.error("expr-unknown-name", f"the name '{arg.out}' does not exist in the current context",
+                               arg.pos)
+                    continue
+                else:
+                    slot = local.slot
+                outs.append((len(outs) + 1, slot))
+                continue
+            if isinstance(arg.value, ast.Lambda) and lambda_type is not None:
+                self.lambda_types.append(lambda_type)
+                try:
+                    code = self.fn(arg.value)
+                finally:
+                    self.lambda_types.pop()
+            else:
+                code = self.fn(arg.value)  # type: ignore[arg-type]
+            if arg.name is not None:
+                named[arg.name] = code
+            else:
+                positional.append(code)
+        return _Args(positional, named, outs)
+
+    def _static_call(self, node: ast.Call, func: ast.Member, target: Code) -> Code:
+        holder = target.static
+        name = func.name
+        full = f"{target.static_name}.{name}"
+        if holder is None:
+            self.error("expr-unknown-name", f"'{full}' is not available", func.pos)
+            return self._dead()
+        fn = getattr(holder, name, None) if M.CS_IDENT.match(name) and name not in M.FORBIDDEN else None
+        if fn is None or not callable(fn):
+            options = [n for n in dir(holder) if M.CS_IDENT.match(n)]
+            self.error("expr-unknown-member", f"'{target.static_name}' has no method '{name}'", func.name_pos,
+                       self._suggest(name, options))
+            return self._dead()
+        args = self._args(node.args)
+        type_args = tuple(str(t) for t in func.type_args)
+        self._check_arity(fn, 0, len(type_args) + len(args.positional) + len(args.outs) * 0, full, func.name_pos,
+                          args)
+        result = _STATIC_RESULTS.get(full.replace("System.", ""), DYNAMIC)
+        if result is DYNAMIC and name in ("Parse", "FromObject") and isinstance(holder, type):
+            result = M.library_type(holder)
+        return Code(_invoke(lambda env: None, lambda _obj, *a, **k: fn(*a, **k), type_args, args, node.pos,
+                            static=True), result)
+
+    def _check_arity(self, fn: Any, skip: int, given: int, label: str, pos: ast.Pos, args: _Args) -> None:
+        if args.named:
+            return
+        lo, hi = M.signature_arity(fn, skip)
+        total = given
+        if total < lo or (hi is not None and total > hi + (len(args.outs) if args.outs else 0)):
+            expected = f"{lo}" if hi == lo else f"{lo} to {hi}" if hi is not None else f"at least {lo}"
+            if args.outs and total >= lo:
+                return
+            self.error("expr-arity", f"'{label}' takes {expected} argument(s), {total} given", pos)
+
+    def _instance_call(self, node: ast.Call, func: ast.Member, target: Code) -> Code:
+        name, ttype = func.name, target.type
+        type_args = tuple(str(t) for t in func.type_args)
+        declared = ttype.member(name)
+        elem = ttype.element or DYNAMIC
+        if declared is not None:
+            if declared.kind != "method":
+                self.error("expr-type", f"'{ttype.name}.{name}' is a property, not a method", func.name_pos)
+                return self._dead()
+            args = self._args(node.args, elem)
+            given = len(args.positional) + len(args.outs) + len(args.named)
+            if given < declared.min_args or (declared.max_args is not None and given > declared.max_args):
+                expected = (f"{declared.min_args}" if declared.min_args == declared.max_args else
+                            f"{declared.min_args} to {declared.max_args}")
+                self.error("expr-arity", f"'{ttype.name}.{name}' takes {expected} argument(s), {given} given",
+                           func.name_pos)
+            if ttype in (M.REQUEST, M.RESPONSE) or ttype is M.BODY:
+                self.uses_body = True
+            if declared.generic:
+                targs: tuple[Any, ...] = type_args or (None,)
+            else:
+                targs = ()
+            if not declared.generic and type_args:
+                self.error("expr-arity", f"'{ttype.name}.{name}' is not generic", func.name_pos)
+            return Code(_invoke(target.fn, declared.impl, targs, args, node.pos, conditional=func.conditional),
+                        declared.result(func.type_args))
+        if ttype.closed:
+            ext = M.extension(name)
+            if ext is None:
+                self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", func.name_pos,
+                           self._suggest(name, list(ttype.members)))
+                return self._dead()
+        args = self._args(node.args, elem)
+        fn, result = (None, DYNAMIC)
+        if not ttype.closed:
+            fn, result = self._builtin_member(ttype, name, func.name_pos, want_property=False)
+        if fn is not None:
+            if name in M._NAMESPACE_PROPERTIES:
+                self.error("expr-type", f"'{ttype.name}.{name}' is a property, not a method", func.name_pos)
+            self._check_arity(fn, 1, len(type_args) + len(args.positional), f"{ttype.name}.{name}", func.name_pos,
+                              args)
+            return Code(_invoke(target.fn, fn, type_args, args, node.pos, conditional=func.conditional,
+                                check=True), result)
+        if isinstance(ttype.pyclass, type) and ttype.pyclass.__module__.startswith("engine.dotnet"):
+            if M._defined_by_library(ttype.pyclass, name) is None and M.extension(name) is None:
+                options = [n for n in dir(ttype.pyclass) if M.CS_IDENT.match(n)]
+                self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", func.name_pos,
+                           self._suggest(name, options))
+                return self._dead()
+        result = _BUILTIN_RESULTS.get(("*", name), DYNAMIC)
+        if name in _ELEMENT_RESULTS:
+            result = elem
+        gate = M.call_gate
+
+        def dynamic(obj: Any, *a: Any, **k: Any) -> Any:
+            return gate(obj, name, a, k)
+
+        return Code(_invoke(target.fn, dynamic, type_args, args, node.pos, conditional=func.conditional,
+                            check=True), result)
+
+    def _local_function_call(self, node: ast.Call, func: ast.Name) -> Code:
+        cell = self.functions[func.ident]
+        args = self._args(node.args)
+        positional = args.positional
+        pos = node.pos
+
+        def call(env: list[Any]) -> Any:
+            values = [a(env) for a in positional]
+            try:
+                return cell[0](env, values)
+            except Exception as exc:
+                raise _located(exc, pos) from None
+
+        return Code(call, cell[1])
+
+    # -- operators -------------------------------------------------------------------------------------
+    def x_Unary(self, node: ast.Unary) -> Code:
+        operand = self.expr(node.operand)
+        if node.op == "!" and operand.type not in (M.BOOL, DYNAMIC):
+            self.error("expr-type", f"operator '!' cannot be applied to an operand of type '{operand.type.name}'",
+                       node.pos)
+        if node.op == "-" and operand.const and isinstance(operand.value, int | float | Decimal):
+            value = -operand.value
+            return Code(lambda env: value, operand.type, const=True, value=value)
+        f, o = rt.UNARY[node.op], operand.fn
+        return Code(lambda env: f(o(env)), M.BOOL if node.op == "!" else operand.type)
+
+    def x_Binary(self, node: ast.Binary) -> Code:
+        op = node.op
+        left, right = self.expr(node.left), self.expr(node.right)
+        lf, rf = left.fn, right.fn
+        lt, rtype = left.type, right.type
+        pos = node.pos
+        if op == "&&":
+            truth = rt.truth
+            return Code(lambda env: truth(lf(env)) and truth(rf(env)), M.BOOL)
+        if op == "||":
+            truth = rt.truth
+            return Code(lambda env: truth(lf(env)) or truth(rf(env)), M.BOOL)
+        if op == "??":
+
+            def coalesce(env: list[Any]) -> Any:
+                v = lf(env)
+                return v if v is not None else rf(env)
+
+            return Code(coalesce, lt if lt is not M.NULL else rtype)
+        if op in ("-", "*", "/", "%") and (lt is M.STRING or rtype is M.STRING or lt is M.BOOL or rtype is M.BOOL):
+            self.error("expr-type", f"operator '{op}' cannot be applied to operands of type '{lt.name}' and "
+                       f"'{rtype.name}'", pos)
+        if op in ("<", ">", "<=", ">=") and (lt is M.STRING or rtype is M.STRING):
+            self.error("expr-type", f"operator '{op}' cannot be applied to operands of type 'string'", pos,
+                       "use string.Compare(a, b) or a.CompareTo(b)")
+        result = _binary_type(op, lt, rtype)
+        if op in ("==", "!=") and lt is M.STRING and rtype in (M.STRING, M.NULL) or (
+            rtype is M.STRING and lt is M.NULL
+        ):
+            if op == "==":
+                return Code(lambda env: lf(env) == rf(env), M.BOOL)
+            return Code(lambda env: lf(env) != rf(env), M.BOOL)
+        if op in ("==", "!=", "<", ">", "<=", ">=") and lt in (M.INT, M.LONG) and rtype in (M.INT, M.LONG):
+            py = _PY_COMPARE[op]
+            return Code(lambda env: py(lf(env), rf(env)), M.BOOL)
+        if op == "+" and lt is M.STRING and rtype is M.STRING:
+            check = rt.check_string
+
+            def concat(env: list[Any]) -> str:
+                a, b = lf(env), rf(env)
+                r = (a if a is not None else "") + (b if b is not None else "")
+                return check(r) if len(r) > 4096 else r
+
+            return Code(concat, M.STRING)
+        f = rt.BINARY[op]
+
+        def binary(env: list[Any]) -> Any:
+            try:
+                return f(lf(env), rf(env))
+            except ShortCircuit:
+                raise
+            except Exception as exc:
+                raise _located(exc, pos) from None
+
+        return Code(binary, result)
+
+    def x_Ternary(self, node: ast.Ternary) -> Code:
+        cond, then, other = self.expr(node.cond), self.expr(node.then), self.expr(node.other)
+        self._expect_bool(cond, node.cond.pos)
+        c, t, o = cond.fn, then.fn, other.fn
+        truth = rt.truth
+        type_ = then.type if then.type is other.type or other.type is M.NULL else (
+            other.type if then.type is M.NULL else DYNAMIC)
+        return Code(lambda env: t(env) if truth(c(env)) else o(env), type_)
+
+    def _expect_bool(self, code: Code, pos: ast.Pos) -> None:
+        if code.type not in (M.BOOL, DYNAMIC):
+            self.error("expr-type", f"cannot implicitly convert type '{code.type.name}' to 'bool'", pos)
+
+    def x_Cast(self, node: ast.Cast) -> Code:
+        operand = self.expr(node.operand)
+        name = str(node.type)
+        type_ = M.resolve_type_name(node.type)
+        if not self._known_type(node.type, node.pos):
+            return self._dead()
+        o, pos = operand.fn, node.pos
+        if type_ is operand.type and type_ in (M.STRING, M.INT, M.BOOL, M.DOUBLE):
+            return Code(o, type_)
+        cast = M.cast_value
+
+        def do_cast(env: list[Any]) -> Any:
+            try:
+                return cast(o(env), name)
+            except ShortCircuit:
+                raise
+            except Exception as exc:
+                raise _located(exc, pos) from None
+
+        return Code(do_cast, type_)
+
+    def _known_type(self, t: ast.TypeName, pos: ast.Pos) -> bool:
+        base = M.strip_namespace(t.name)
+        if t.name == "var" or base in M.PRIMITIVES or base in M.INTERFACES or M.static_type(base) is not None:
+            return all(self._known_type(a, pos) for a in t.args)
+        if base in _GENERIC_COLLECTIONS or base in _EXTRA_TYPE_NAMES:
+            return all(self._known_type(a, pos) for a in t.args)
+        if base in M.FORBIDDEN or base.startswith("_"):
+            self.error("expr-security", f"the type '{t.name}' is not accessible from policy expressions", pos)
+            return False
+        self.error("expr-unknown-name", f"the type '{t.name}' is not available in policy expressions", pos,
+                   self._suggest(base, M.known_type_names()))
+        return False
+
+    def x_IsType(self, node: ast.IsType) -> Code:
+        operand = self.fn(node.operand)
+        if node.type is None:
+            if node.negate:
+                return Code(lambda env: operand(env) is not None, M.BOOL)
+            return Code(lambda env: operand(env) is None, M.BOOL)
+        if not self._known_type(node.type, node.pos):
+            return self._dead()
+        test = _type_test(str(node.type))
+        if node.bind is None:
+            return Code(lambda env: test(operand(env)), M.BOOL)
+        slot = self.declare(node.bind, M.resolve_type_name(node.type), node.pos)
+
+        def is_bind(env: list[Any]) -> bool:
+            value = operand(env)
+            if test(value):
+                env[slot] = value
+                return True
+            return False
+
+        return Code(is_bind, M.BOOL)
+
+    def x_AsType(self, node: ast.AsType) -> Code:
+        operand = self.fn(node.operand)
+        if not self._known_type(node.type, node.pos):
+            return self._dead()
+        test = _type_test(str(node.type))
+        return Code(lambda env: v if test(v := operand(env)) else None, M.resolve_type_name(node.type))
+
+    # -- assignment ------------------------------------------------------------------------------------
+    def x_Assign(self, node: ast.Assign) -> Code:
+        value = self.expr(node.value)
+        vf = value.fn
+        op = node.op[:-1] if node.op != "=" else ""
+        combine = (lambda a, b: b if a is not None else b) if op == "??" else rt.BINARY.get(op)
+        target = node.target
+        if isinstance(target, ast.Name):
+            local = self.lookup(target.ident)
+            if local is None:
+                self.error("expr-unknown-name", f"the name '{target.ident}' does not exist in the current context",
+                           target.pos)
+                return self._dead()
+            slot = local.slot
+            if not op:
+
+                def assign(env: list[Any]) -> Any:
+                    env[slot] = v = vf(env)
+                    return v
+
+            elif op == "??":
+
+                def assign(env: list[Any]) -> Any:
+                    cur = env[slot]
+                    if cur is None:
+                        env[slot] = cur = vf(env)
+                    return cur
+
+            else:
+                pos = node.pos
+
+                def assign(env: list[Any]) -> Any:
+                    try:
+                        env[slot] = v = combine(env[slot], vf(env))  # type: ignore[misc]
+                    except Exception as exc:
+                        raise _located(exc, pos) from None
+                    return v
+
+            return Code(assign, local.type)
+        if isinstance(target, ast.Index):
+            obj = self.expr(target.target)
+            if obj.type in (M.VARIABLES, M.HEADERS, M.QUERY, M.MATCHED):
+                self.error("expr-type", f"'{obj.type.name}' is read-only in expressions", target.pos,
+                           "use set-variable / set-header policies to change the context")
+                return self._dead()
+            of = obj.fn
+            keys = [self.fn(a.value) for a in target.args if a.value is not None]
+            pos = node.pos
+
+            def set_item(env: list[Any]) -> Any:
+                container = of(env)
+                ks = [k(env) for k in keys]
+                try:
+                    v = vf(env)
+                    if combine is not None:
+                        v = combine(index_gate(container, ks), v)
+                    setitem_gate(container, ks, v)
+                except Exception as exc:
+                    raise _located(exc, pos) from None
+                return v
+
+            return Code(set_item, value.type)
+        if isinstance(target, ast.Member):
+            obj = self.expr(target.target)
+            if obj.type in M.MODEL_TYPES.values() or obj.static_name:
+                self.error("expr-type", f"'{target.name}' is read-only", target.name_pos)
+                return self._dead()
+            of, name, pos = obj.fn, target.name, node.pos
+            if not self._check_name(name, target.name_pos):
+                return self._dead()
+
+            def set_member(env: list[Any]) -> Any:
+                o = of(env)
+                v = vf(env)
+                try:
+                    if combine is not None:
+                        v = combine(M.member_gate(o, name), v)
+                    setattr_gate(o, name, v)
+                except Exception as exc:
+                    raise _located(exc, pos) from None
+                return v
+
+            return Code(set_member, value.type)
+        self.error("expr-type", "the left-hand side of an assignment must be a variable, property or indexer",
+                   node.pos)
+        return self._dead()
+
+    def x_IncDec(self, node: ast.IncDec) -> Code:
+        delta = 1 if node.op == "++" else -1
+        one = ast.Literal(1, "int", node.pos)
+        assign = self.x_Assign(ast.Assign("+=" if delta > 0 else "-=", node.target, one, node.pos))
+        if node.prefix:
+            return assign
+        af = assign.fn
+
+        def post(env: list[Any]) -> Any:
+            return rt.sub(af(env), delta)
+
+        return Code(post, assign.type)
+
+    # -- lambdas -----------------------------------------------------------------------------------------
+    def x_Lambda(self, node: ast.Lambda) -> Code:
+        self.needs_budget = True
+        param_type = self.lambda_types[-1] if self.lambda_types else DYNAMIC
+        self.scopes.append({})
+        slots = [self.declare(p, param_type if i == 0 else DYNAMIC, node.pos) for i, p in enumerate(node.params)]
+        if isinstance(node.body, ast.Block):
+            block = self.block(node.body.body, new_scope=False)
+
+            def body(env: list[Any]) -> Any:
+                return env[1] if block(env) == RETURN else None
+
+        else:
+            body = self.fn(node.body)
+        self.scopes.pop()
+        return Code(_make_lambda(slots, body), DYNAMIC)
+
+    # -- object creation ---------------------------------------------------------------------------------
+    def x_New(self, node: ast.New) -> Code:
+        t = node.type
+        base = M.strip_namespace(t.name)
+        args = self._args(node.args)
+        pos = node.pos
+        factory: Callable[..., Any] | None = None
+        type_: CsType = DYNAMIC
+        if base in _GENERIC_COLLECTIONS:
+            factory = _GENERIC_COLLECTIONS[base]
+            type_ = CsType(str(t), list if base in ("List", "IList") else dict if "Dictionary" in base else set,
+                           element=M.resolve_type_name(t.args[0]) if t.args and "Dictionary" not in base else DYNAMIC)
+        elif base in ("string", "String"):
+            factory = M.lib("strings", "String").New  # type: ignore[union-attr]
+            type_ = M.STRING
+        else:
+            if not self._known_type(t, node.pos):
+                return self._dead()
+            holder = M.static_type(base)
+            if not isinstance(holder, type):
+                self.error("expr-type", f"cannot create an instance of '{t.name}'", node.pos)
+                return self._dead()
+            factory = holder
+            type_ = M.library_type(holder)
+        type_args = tuple(str(a) for a in t.args) if base not in _GENERIC_COLLECTIONS else ()
+        create = _invoke(lambda env: None, lambda _o, *a, **k: factory(*a, **k), type_args, args, pos, static=True,
+                         check=True)
+        if not node.init:
+            return Code(create, type_)
+        inits = self._initializers(node.init)
+
+        def create_and_init(env: list[Any]) -> Any:
+            obj = create(env)
+            try:
+                for init in inits:
+                    init(env, obj)
+            except Exception as exc:
+                raise _located(exc, pos) from None
+            return obj
+
+        return Code(create_and_init, type_)
+
+    def _initializers(self, items: tuple[ast.Init, ...]) -> list[Callable[[list[Any], Any], None]]:
+        out: list[Callable[[list[Any], Any], None]] = []
+        for item in items:
+            value = self.fn(item.value) if item.value is not None else None
+            if item.kind == "member":
+                name = item.name or ""
+                if not self._check_name(name, item.pos):
+                    continue
+                out.append(lambda env, o, n=name, v=value: setattr_gate(o, n, v(env)))
+            elif item.kind == "index":
+                keys = [self.fn(a.value) for a in item.keys if a.value is not None]
+                out.append(lambda env, o, ks=keys, v=value: setitem_gate(o, [k(env) for k in ks], v(env)))
+            elif item.kind == "element":
+                out.append(lambda env, o, v=value: add_gate(o, [v(env)]))
+            else:
+                parts = [self.fn(a.value) for a in item.keys if a.value is not None]
+                out.append(lambda env, o, ps=parts: add_gate(o, [p(env) for p in ps]))
+        return out
+
+    def x_NewArray(self, node: ast.NewArray) -> Code:
+        elem = node.element
+        is_bytes = elem is not None and elem.name in ("byte", "Byte") and elem.array == 0
+        if elem is not None and not self._known_type(elem, node.pos):
+            return self._dead()
+        etype = M.resolve_type_name(elem) if elem is not None else DYNAMIC
+        type_ = M.STRING_ARRAY if etype is M.STRING else CsType(f"{elem or 'object'}[]", list, element=etype)
+        if node.size is not None:
+            size = self.fn(node.size)
+            default = _VALUE_DEFAULTS.get(elem.name if elem is not None and elem.array == 0 else "", None)
+            pos = node.pos
+
+            def sized(env: list[Any]) -> Any:
+                n = size(env)
+                if not isinstance(n, int) or n < 0:
+                    raise _located(rt.DotNetTypeError("array size must be a non-negative integer"), pos)
+                rt.check_size(n)
+                return bytearray(n) if is_bytes else [default] * n
+
+            return Code(sized, type_)
+        items = [self.fn(i) for i in node.items or ()]
+        if is_bytes:
+            return Code(lambda env: bytearray(i(env) for i in items), type_)
+        if elem is None and node.items:
+            first = self.expr(node.items[0]).type
+            type_ = M.STRING_ARRAY if first is M.STRING else CsType("object[]", list, element=first)
+        return Code(lambda env: [i(env) for i in items], type_)
+
+    def x_NewAnonymous(self, node: ast.NewAnonymous) -> Code:
+        fields = [(name, self.expr(value)) for name, value in node.members]
+        type_ = CsType("<anonymous type>", AnonymousObject, closed=True)
+        for name, code in fields:
+            type_.members[name] = M.Member(name, "property", lambda o, n=name: o[n], code.type)
+        pairs = [(name, code.fn) for name, code in fields]
+        return Code(lambda env: AnonymousObject((n, f(env)) for n, f in pairs), type_)
+
+    def x_TypeOf(self, node: ast.TypeOf) -> Code:
+        self._known_type(node.type, node.pos)
+        name = str(node.type)
+        return Code(lambda env: name, DYNAMIC)
+
+    # ================================================================== statements
+    def block(self, stmts: tuple[ast.Stmt, ...], *, new_scope: bool = True) -> Fn:
+        if new_scope:
+            self.scopes.append({})
+        for s in stmts:
+            if isinstance(s, ast.LocalFunction):
+                self.functions[s.name] = [None, M.resolve_type_name(s.returns) if s.returns else M.VOID]
+        compiled = [self.stmt(s) for s in stmts]
+        if new_scope:
+            self.scopes.pop()
+        if len(compiled) == 1:
+            return compiled[0]
+
+        def run(env: list[Any]) -> Any:
+            for s in compiled:
+                signal = s(env)
+                if signal:
+                    return signal
+            return None
+
+        return run
+
+    def stmt(self, node: ast.Stmt) -> Fn:
+        method = getattr(self, "s_" + type(node).__name__)
+        return method(node)
+
+    def s_Block(self, node: ast.Block) -> Fn:
+        return self.block(node.body)
+
+    def s_LocalDecl(self, node: ast.LocalDecl) -> Fn:
+        t = node.type
+        if t.name != "var" and not self._known_type(t, node.pos):
+            declared: CsType = DYNAMIC
+        else:
+            declared = DYNAMIC if t.name == "var" else M.resolve_type_name(t)
+        parts: list[tuple[int, Fn | None]] = []
+        for d in node.declarators:
+            code = self.expr(d.value) if d.value is not None else None
+            vtype = code.type if (t.name == "var" and code is not None and code.type not in (M.NULL, M.VOID)) \
+                else declared
+            if t.name == "var" and code is not None and code.type is M.VOID:
+                self.error("expr-type", "cannot assign void to an implicitly-typed variable", d.pos)
+            slot = self.declare(d.name, vtype, d.pos)
+            parts.append((slot, code.fn if code is not None else None))
+        if len(parts) == 1:
+            slot, f = parts[0]
+            if f is None:
+                return lambda env: None
+
+            def decl(env: list[Any]) -> None:
+                env[slot] = f(env)
+
+            return decl
+
+        def decls(env: list[Any]) -> None:
+            for slot, f in parts:
+                env[slot] = f(env) if f is not None else None
+
+        return decls
+
+    def s_ExprStmt(self, node: ast.ExprStmt) -> Fn:
+        f = self.fn(node.expr)
+
+        def run(env: list[Any]) -> None:
+            f(env)
+
+        return run
+
+    def s_If(self, node: ast.If) -> Fn:
+        cond = self.expr(node.cond)
+        self._expect_bool(cond, node.cond.pos)
+        c = cond.fn
+        then = self._scoped(node.then)
+        other = self._scoped(node.other) if node.other is not None else None
+        truth = rt.truth
+        if other is None:
+            return lambda env: then(env) if truth(c(env)) else None
+        return lambda env: then(env) if truth(c(env)) else other(env)
+
+    def _scoped(self, node: ast.Stmt) -> Fn:
+        self.scopes.append({})
+        try:
+            return self.stmt(node)
+        finally:
+            self.scopes.pop()
+
+    def s_Foreach(self, node: ast.Foreach) -> Fn:
+        self.needs_budget = True
+        source = self.expr(node.iterable)
+        self.scopes.append({})
+        etype = source.type.element or DYNAMIC if node.type.name == "var" else M.resolve_type_name(node.type)
+        slot = self.declare(node.name, etype, node.pos)
+        body = self.stmt(node.body)
+        self.scopes.pop()
+        sf, pos = source.fn, node.pos
+
+        def loop(env: list[Any]) -> Any:
+            budget = env[2]
+            for item in iterate(sf(env), pos):
+                budget.tick()
+                env[slot] = item
+                signal = body(env)
+                if signal:
+                    if signal == BREAK:
+                        break
+                    if signal == RETURN:
+                        return RETURN
+            return None
+
+        return loop
+
+    def s_While(self, node: ast.While) -> Fn:
+        self.needs_budget = True
+        cond = self.expr(node.cond)
+        self._expect_bool(cond, node.cond.pos)
+        c = cond.fn
+        body = self._scoped(node.body)
+        truth = rt.truth
+        do = node.do
+
+        def loop(env: list[Any]) -> Any:
+            budget = env[2]
+            first = do
+            while first or truth(c(env)):
+                first = False
+                budget.tick()
+                signal = body(env)
+                if signal:
+                    if signal == BREAK:
+                        break
+                    if signal == RETURN:
+                        return RETURN
+            return None
+
+        return loop
+
+    def s_For(self, node: ast.For) -> Fn:
+        self.needs_budget = True
+        self.scopes.append({})
+        if isinstance(node.init, ast.LocalDecl):
+            init = self.stmt(node.init)
+        else:
+            inits = [self.fn(e) for e in node.init or ()]
+            init = lambda env: [f(env) for f in inits] and None  # noqa: E731
+        cond = self.expr(node.cond) if node.cond is not None else None
+        if cond is not None:
+            self._expect_bool(cond, node.cond.pos)  # type: ignore[union-attr]
+        c = cond.fn if cond is not None else (lambda env: True)
+        steps = [self.fn(e) for e in node.step]
+        body = self._scoped(node.body)
+        self.scopes.pop()
+        truth = rt.truth
+
+        def loop(env: list[Any]) -> Any:
+            budget = env[2]
+            init(env)
+            while truth(c(env)):
+                budget.tick()
+                signal = body(env)
+                if signal == BREAK:
+                    break
+                if signal == RETURN:
+                    return RETURN
+                for s in steps:
+                    s(env)
+            return None
+
+        return loop
+
+    def s_Return(self, node: ast.Return) -> Fn:
+        if node.value is None:
+            return lambda env: RETURN
+        f = self.fn(node.value)
+
+        def ret(env: list[Any]) -> int:
+            env[1] = f(env)
+            return RETURN
+
+        return ret
+
+    def s_Jump(self, node: ast.Jump) -> Fn:
+        signal = BREAK if node.kind == "break" else CONTINUE
+        return lambda env: signal
+
+    def s_Throw(self, node: ast.Throw) -> Fn:
+        pos = node.pos
+        if node.value is None:
+            def rethrow(env: list[Any]) -> Any:
+                raise _located(rt.DotNetTypeError("throw; outside a catch block"), pos)
+
+            return rethrow
+        f = self.fn(node.value)
+
+        def throw(env: list[Any]) -> Any:
+            exc = f(env)
+            if isinstance(exc, DotNetException):
+                raise _located(exc, pos)
+            raise _located(NullReferenceException(), pos)
+
+        return throw
+
+    def s_Try(self, node: ast.Try) -> Fn:
+        body = self.s_Block(node.body)
+        handlers: list[tuple[type, int | None, Fn]] = []
+        for catch in node.catches:
+            self.scopes.append({})
+            cls: type = DotNetException
+            if catch.type is not None and catch.type.name not in ("Exception", "System.Exception"):
+                found = M.lib("registry", "runtime_class")
+                klass = found(catch.type.name) if found is not None else None
+                if klass is None:
+                    klass = M.lib("errors", M.strip_namespace(catch.type.name))
+                if isinstance(klass, type) and issubclass(klass, DotNetException):
+                    cls = klass
+            slot = self.declare(catch.name, DYNAMIC, catch.pos) if catch.name else None
+            handlers.append((cls, slot, self.block(catch.body.body, new_scope=False)))
+            self.scopes.pop()
+        final = self.s_Block(node.final) if node.final is not None else None
+
+        def run(env: list[Any]) -> Any:
+            try:
+                return body(env)
+            except DotNetException as exc:
+                for cls, slot, handler in handlers:
+                    if isinstance(exc, cls):
+                        if slot is not None:
+                            env[slot] = exc
+                        return handler(env)
+                raise
+            finally:
+                if final is not None:
+                    final(env)
+
+        return run
+
+    def s_Switch(self, node: ast.Switch) -> Fn:
+        subject = self.fn(node.subject)
+        sections: list[tuple[list[Fn | None], Fn]] = []
+        for section in node.sections:
+            labels = [self.fn(label) if label is not None else None for label in section.labels]
+            sections.append((labels, self.block(section.body)))
+        eq = rt.eq
+
+        def run(env: list[Any]) -> Any:
+            value = subject(env)
+            chosen = None
+            for labels, body in sections:
+                for label in labels:
+                    if label is None:
+                        chosen = chosen or body
+                    elif eq(value, label(env)):
+                        signal = body(env)
+                        return None if signal == BREAK else signal
+            if chosen is not None:
+                signal = chosen(env)
+                return None if signal == BREAK else signal
+            return None
+
+        return run
+
+    def s_LocalFunction(self, node: ast.LocalFunction) -> Fn:
+        cell = self.functions[node.name]
+        self.scopes.append({})
+        first = self.nslots
+        slots = [self.declare(name, M.resolve_type_name(t), node.pos) for t, name in node.params]
+        body = self.block(node.body.body, new_scope=False)
+        last = self.nslots
+        self.scopes.pop()
+        self.needs_budget = True
+
+        def call(env: list[Any], values: list[Any]) -> Any:
+            env[2].tick()
+            saved = env[first:last]
+            saved_ret = env[1]
+            for slot, v in zip(slots, values, strict=False):
+                env[slot] = v
+            try:
+                signal = body(env)
+                return env[1] if signal == RETURN else None
+            finally:
+                env[first:last] = saved
+                env[1] = saved_ret
+
+        cell[0] = call
+        return lambda env: None
+
+    def s_Using(self, node: ast.Using) -> Fn:
+        self.scopes.append({})
+        resource = self.stmt(node.resource) if isinstance(node.resource, ast.LocalDecl) else self.fn(node.resource)
+        body = self.block(node.body.body, new_scope=False)
+        self.scopes.pop()
+
+        def run(env: list[Any]) -> Any:
+            resource(env)
+            return body(env)
+
+        return run
+
+
+# ====================================================================== closure factories
+
+
+@dataclass
+class _Args:
+    positional: list[Fn]
+    named: dict[str, Fn]
+    outs: list[tuple[int, int]]
+
+
+def _has_conditional(node: ast.Expr) -> bool:
+    while True:
+        if isinstance(node, ast.Member | ast.Index):
+            if node.conditional:
+                return True
+            node = node.target
+        elif isinstance(node, ast.Call):
+            node = node.func
+        else:
+            return False
+
+
+def _context(env: list[Any]) -> Any:
+    return env[0]
+
+
+def _fused(getter: Callable[[Any], Any], pos: ast.Pos) -> Fn:
+    def fused(env: list[Any]) -> Any:
+        try:
+            return getter(env[0])
+        except AttributeError:
+            raise _located(NullReferenceException(), pos) from None
+
+    return fused
+
+
+def _property(tfn: Fn, impl: Callable[[Any], Any], conditional: bool, pos: ast.Pos) -> Fn:
+    def get(env: list[Any]) -> Any:
+        obj = tfn(env)
+        if obj is None:
+            if conditional:
+                raise SHORT
+            raise _located(NullReferenceException(), pos)
+        try:
+            return impl(obj)
+        except Exception as exc:
+            raise _located(exc, pos) from None
+
+    return get
+
+
+def _invoke(tfn: Fn, impl: Callable[..., Any], type_args: tuple[Any, ...], args: _Args, pos: ast.Pos, *,
+            conditional: bool = False, static: bool = False, check: bool = False) -> Fn:
+    """A call `target.M<T>(args)` -> impl(target, *type_args, *args, **named), with out params."""
+    positional = args.positional
+    named = args.named
+    outs = args.outs
+    checker = rt.check_result if check else None
+    if not named and not outs and not type_args and len(positional) <= 2 and checker is None:
+        if len(positional) == 0:
+            def call0(env: list[Any]) -> Any:
+                obj = tfn(env)
+                if obj is None and not static:
+                    if conditional:
+                        raise SHORT
+                    raise _located(NullReferenceException(), pos)
+                try:
+                    return impl(obj)
+                except Exception as exc:
+                    raise _located(exc, pos) from None
+
+            return call0
+        if len(positional) == 1:
+            a0 = positional[0]
+
+            def call1(env: list[Any]) -> Any:
+                obj = tfn(env)
+                if obj is None and not static:
+                    if conditional:
+                        raise SHORT
+                    raise _located(NullReferenceException(), pos)
+                try:
+                    return impl(obj, a0(env))
+                except ShortCircuit:
+                    raise
+                except Exception as exc:
+                    raise _located(exc, pos) from None
+
+            return call1
+        a0, a1 = positional
+
+        def call2(env: list[Any]) -> Any:
+            obj = tfn(env)
+            if obj is None and not static:
+                if conditional:
+                    raise SHORT
+                raise _located(NullReferenceException(), pos)
+            try:
+                return impl(obj, a0(env), a1(env))
+            except ShortCircuit:
+                raise
+            except Exception as exc:
+                raise _located(exc, pos) from None
+
+        return call2
+
+    def call(env: list[Any]) -> Any:
+        obj = tfn(env)
+        if obj is None and not static and not _accepts_null(impl):
+            if conditional:
+                raise SHORT
+            raise _located(NullReferenceException(), pos)
+        try:
+            values = [*type_args, *[a(env) for a in positional]]
+            if named:
+                result = impl(obj, *values, **{k: v(env) for k, v in named.items()})
+            else:
+                result = impl(obj, *values)
+            if outs:
+                if not isinstance(result, tuple):
+                    raise rt.DotNetTypeError("this method has no out parameters")
+                for index, slot in outs:
+                    env[slot] = result[index] if index < len(result) else None
+                result = result[0]
+            return checker(result) if checker is not None else result
+        except ShortCircuit:
+            raise
+        except Exception as exc:
+            raise _located(exc, pos) from None
+
+    return call
+
+
+def _accepts_null(impl: Any) -> bool:
+    return getattr(impl, "__name__", "") in ("IsNullOrEmpty", "IsNullOrWhiteSpace", "AsJwt", "AsBasic")
+
+
+class _Delegate:
+    """A compiled lambda: a Python callable the library can call (LINQ predicates...)."""
+
+    __slots__ = ("env", "slots", "body")
+
+    def __init__(self, env: list[Any], slots: list[int], body: Fn) -> None:
+        self.env = env
+        self.slots = slots
+        self.body = body
+
+    def __call__(self, *args: Any) -> Any:
+        env = self.env
+        env[2].tick()
+        for slot, value in zip(self.slots, args, strict=False):
+            env[slot] = value
+        return self.body(env)
+
+
+def _make_lambda(slots: list[int], body: Fn) -> Fn:
+    if len(slots) == 1:
+        slot = slots[0]
+
+        def make1(env: list[Any]) -> Callable[..., Any]:
+            budget = env[2]
+
+            def f(x: Any, *_: Any) -> Any:
+                budget.tick()
+                env[slot] = x
+                return body(env)
+
+            return f
+
+        return make1
+    return lambda env: _Delegate(env, slots, body)
+
+
+def _hole(inner: Fn) -> Fn:
+    to_string = M.to_string
+
+    def hole(env: list[Any]) -> str:
+        v = inner(env)
+        return v if v.__class__ is str else to_string(v)
+
+    return hole
+
+
+def _formatted_hole(inner: Fn, fmt: str | None, alignment: int, format_value: Callable[..., str]) -> Fn:
+    return lambda env: format_value(inner(env), fmt, alignment)
+
+
+def _raise_missing(name: str) -> Callable[..., Any]:
+    def missing(*args: Any) -> Any:
+        raise rt.SecurityError(f"member '{name}' is not available")
+
+    return missing
+
+
+def _py_name(holder: Any, name: str) -> str:
+    """C# names that are Python keywords (`StringSplitOptions.None`) are spelled with a trailing '_'."""
+    import keyword
+
+    if keyword.iskeyword(name) and not hasattr(holder, name) and hasattr(holder, name + "_"):
+        return name + "_"
+    return name
+
+
+def _static_attr(holder: Any, name: str) -> Any:
+    import inspect
+
+    try:
+        return inspect.getattr_static(holder, name)
+    except AttributeError:
+        return None
+
+
+def _is_enum_member(value: Any) -> bool:
+    import enum
+
+    return isinstance(value, enum.Enum)
+
+
+def _value_type(value: Any) -> CsType:
+    if isinstance(value, bool):
+        return M.BOOL
+    if isinstance(value, int) and not _is_enum_member(value):
+        return M.INT
+    if isinstance(value, str):
+        return M.STRING
+    if isinstance(value, float):
+        return M.DOUBLE
+    cls = type(value)
+    if cls.__module__.startswith("engine.dotnet") and not _is_enum_member(value):
+        return M.library_type(cls)
+    return DYNAMIC
+
+
+def _type_of_value_class(holder: Any, name: str) -> CsType:
+    if name in ("UtcNow", "Now", "Today", "MinValue", "MaxValue") and isinstance(holder, type):
+        return M.library_type(holder)
+    if name == "Empty" and getattr(holder, "__name__", "") == "String":
+        return M.STRING
+    if name in ("UTF8", "ASCII", "Unicode", "UTF32", "Default", "Latin1", "BigEndianUnicode"):
+        cls = M.lib("encoding", "Encoding")
+        return M.library_type(cls) if isinstance(cls, type) else DYNAMIC
+    return DYNAMIC
+
+
+def _type_test(type_name: str) -> Callable[[Any], bool]:
+    short = M.strip_namespace(type_name)
+    iface = M.INTERFACES.get(short)
+    if iface is not None:
+        cls = iface.pyclass
+        return lambda v: isinstance(v, cls)  # type: ignore[arg-type]
+    from engine.dotnet.conversions import is_type
+
+    return lambda v: is_type(v, short)
+
+
+def _binary_type(op: str, a: CsType, b: CsType) -> CsType:
+    if op in ("==", "!=", "<", ">", "<=", ">="):
+        return M.BOOL
+    if op == "+" and (a is M.STRING or b is M.STRING):
+        return M.STRING
+    if a.numeric and b.numeric:
+        for t in (M.DECIMAL, M.DOUBLE, M.FLOAT, M.LONG):
+            if t in (a, b):
+                return t
+        return M.INT
+    if a is M.BOOL and b is M.BOOL and op in ("&", "|", "^"):
+        return M.BOOL
+    return DYNAMIC
+
+
+_PY_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
+    "<": lambda a, b: a is not None and b is not None and a < b,
+    ">": lambda a, b: a is not None and b is not None and a > b,
+    "<=": lambda a, b: a is not None and b is not None and a <= b,
+    ">=": lambda a, b: a is not None and b is not None and a >= b,
+}
+
+_VALUE_DEFAULTS: dict[str, Any] = {"int": 0, "long": 0, "short": 0, "byte": 0, "double": 0.0, "float": 0.0,
+                                   "bool": False, "decimal": Decimal(0), "uint": 0, "ulong": 0}
+
+
+def _new_list(*args: Any) -> list[Any]:
+    if args and not isinstance(args[0], int):
+        return list(iterate(args[0], (0, 0)))
+    return []
+
+
+def _new_dict(*args: Any) -> dict[Any, Any]:
+    if args and isinstance(args[0], dict):
+        return dict(args[0])
+    return {}
+
+
+def _new_set(*args: Any) -> set[Any]:
+    if args and args[0] is not None and not isinstance(args[0], int):
+        return set(iterate(args[0], (0, 0)))
+    return set()
+
+
+_GENERIC_COLLECTIONS: dict[str, Callable[..., Any]] = {
+    "List": _new_list, "IList": _new_list, "Dictionary": _new_dict, "HashSet": _new_set,
+    "IDictionary": _new_dict, "IEnumerable": _new_list, "SortedDictionary": _new_dict,
+}
+_EXTRA_TYPE_NAMES = frozenset({"KeyValuePair", "IEnumerable", "IReadOnlyDictionary", "IList", "ICollection",
+                               "Func", "Action", "IReadOnlyList", "IEnumerable<JToken>", "Nullable"})
+
+_BUILTIN_RESULTS: dict[tuple[str, str], CsType] = {
+    ("string", "Length"): M.INT, ("string", "Split"): M.STRING_ARRAY, ("*", "ToString"): M.STRING,
+    ("string", "Substring"): M.STRING, ("string", "Replace"): M.STRING, ("string", "Trim"): M.STRING,
+    ("string", "TrimStart"): M.STRING, ("string", "TrimEnd"): M.STRING, ("string", "ToLower"): M.STRING,
+    ("string", "ToUpper"): M.STRING, ("string", "ToLowerInvariant"): M.STRING,
+    ("string", "ToUpperInvariant"): M.STRING, ("string", "PadLeft"): M.STRING, ("string", "PadRight"): M.STRING,
+    ("string", "Insert"): M.STRING, ("string", "Remove"): M.STRING, ("string", "StartsWith"): M.BOOL,
+    ("string", "EndsWith"): M.BOOL, ("string", "Contains"): M.BOOL, ("string", "Equals"): M.BOOL,
+    ("string", "IndexOf"): M.INT, ("string", "LastIndexOf"): M.INT, ("string", "Item"): M.CHAR,
+    ("string[]", "Length"): M.INT, ("*", "Count"): M.INT, ("*", "Any"): M.BOOL, ("*", "All"): M.BOOL,
+    ("*", "Contains"): M.BOOL, ("*", "AsJwt"): DYNAMIC,
+}
+_ELEMENT_RESULTS = frozenset({"First", "FirstOrDefault", "Last", "LastOrDefault", "Single", "SingleOrDefault",
+                              "ElementAt", "ElementAtOrDefault"})
+_STATIC_RESULTS: dict[str, CsType] = {
+    "string.IsNullOrEmpty": M.BOOL, "String.IsNullOrEmpty": M.BOOL, "string.IsNullOrWhiteSpace": M.BOOL,
+    "String.IsNullOrWhiteSpace": M.BOOL, "string.Join": M.STRING, "String.Join": M.STRING,
+    "string.Format": M.STRING, "String.Format": M.STRING, "string.Concat": M.STRING, "String.Concat": M.STRING,
+    "Convert.ToBase64String": M.STRING, "Convert.ToInt32": M.INT, "Convert.ToString": M.STRING,
+    "int.Parse": M.INT, "Int32.Parse": M.INT, "long.Parse": M.LONG, "Int64.Parse": M.LONG,
+    "double.Parse": M.DOUBLE, "Double.Parse": M.DOUBLE, "bool.Parse": M.BOOL, "Boolean.Parse": M.BOOL,
+    "int.TryParse": M.BOOL, "Int32.TryParse": M.BOOL, "long.TryParse": M.BOOL, "double.TryParse": M.BOOL,
+    "bool.TryParse": M.BOOL, "Uri.EscapeDataString": M.STRING, "Uri.UnescapeDataString": M.STRING,
+    "WebUtility.UrlEncode": M.STRING, "WebUtility.UrlDecode": M.STRING, "Math.Abs": DYNAMIC,
+    "Regex.IsMatch": M.BOOL, "Regex.Replace": M.STRING,
+}
+
+
+# ====================================================================== runtime gates for containers
+
+
+def iterate(obj: Any, pos: ast.Pos) -> Any:
+    """What `foreach` and LINQ may enumerate: collections, strings (chars), dictionaries (pairs)."""
+    if obj is None:
+        raise _located(NullReferenceException(), pos)
+    cls = obj.__class__
+    if cls is list or cls is tuple or cls is set or cls is frozenset:
+        return obj
+    if isinstance(obj, str):
+        from engine.dotnet.primitives import Char
+
+        return [Char(c) for c in obj]
+    if isinstance(obj, dict) or cls is M.model.Headers:
+        return M._pairs(obj)
+    if isinstance(obj, bytes | bytearray):
+        return list(obj)
+    module = getattr(cls, "__module__", "") or ""
+    if module.startswith("engine.") or cls.__name__ in ("generator", "map", "filter", "dict_keys", "dict_values"):
+        return obj
+    raise _located(rt.SecurityError(f"values of type '{cls.__name__}' cannot be enumerated"), pos)
+
+
+def index_gate(obj: Any, keys: list[Any]) -> Any:
+    """`obj[key]` for the container types an expression can hold."""
+    cls = obj.__class__
+    if len(keys) != 1:
+        raise rt.DotNetTypeError("multi-dimensional indexers are not supported")
+    key = keys[0]
+    if cls is list or cls is tuple or cls is bytes or cls is bytearray:
+        if not isinstance(key, int) or isinstance(key, bool):
+            raise rt.DotNetTypeError("array index must be an integer")
+        if not 0 <= key < len(obj):
+            raise IndexOutOfRangeException()
+        return obj[key]
+    if isinstance(obj, str):
+        return M.lib("strings", "StringMembers").Item(obj, key)  # type: ignore[union-attr]
+    if isinstance(obj, dict):
+        return M._dict_index(obj, key)
+    if cls is M.model.Headers:
+        return M._headers_index(obj, key)
+    if M._defined_by_library(cls, "__getitem__") is not None:
+        return obj[key]
+    raise rt.SecurityError(f"values of type '{cls.__name__}' have no indexer")
+
+
+def setitem_gate(obj: Any, keys: list[Any], value: Any) -> None:
+    cls = obj.__class__ if obj is not None else None
+    if obj is None:
+        raise NullReferenceException()
+    if len(keys) != 1:
+        raise rt.DotNetTypeError("multi-dimensional indexers are not supported")
+    key = keys[0]
+    if cls is list or cls is bytearray:
+        if not isinstance(key, int) or not 0 <= key < len(obj):
+            raise IndexOutOfRangeException()
+        obj[key] = value
+        return
+    if cls is dict:
+        obj[key] = value
+        return
+    if M._defined_by_library(cls, "__setitem__") is not None:  # type: ignore[arg-type]
+        obj[key] = value
+        return
+    raise rt.SecurityError(f"values of type '{type(obj).__name__}' cannot be modified with an indexer")
+
+
+def setattr_gate(obj: Any, name: str, value: Any) -> None:
+    if obj is None:
+        raise NullReferenceException()
+    if not M.CS_IDENT.match(name) or name in M.FORBIDDEN:
+        raise rt.SecurityError(f"'{name}' is not accessible")
+    attr = M._defined_by_library(obj.__class__, name)
+    if isinstance(attr, property) and attr.fset is not None:
+        setattr(obj, name, value)
+        return
+    raise rt.SecurityError(f"property '{name}' cannot be assigned")
+
+
+def add_gate(obj: Any, values: list[Any]) -> None:
+    """Collection initializer element: `Add(...)`."""
+    cls = obj.__class__
+    if cls is list:
+        obj.append(values[0])
+        rt.check_size(len(obj))
+    elif cls is dict:
+        obj[values[0]] = values[1]
+    elif cls is set:
+        obj.add(values[0])
+    else:
+        M.call_gate(obj, "Add", tuple(values))

@@ -1,0 +1,124 @@
+"""Compile a policy expression value (`@(...)` or `@{...}`) into a `CompiledExpression`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.diagnostics import Diagnostic, Diagnostics, Severity
+from engine.dotnet.errors import DotNetException
+from engine.errors import ExpressionError, PolicyLoadError, SecurityError
+from engine.expr import ast
+from engine.expr.build import build
+from engine.expr.compile import Compiler
+from engine.expr.parser import ExprSyntaxError
+from engine.expr.runtime import Budget, ShortCircuit
+from engine.model import ValueText
+from engine.schema import AttrType
+from engine.source import SourceFile, Span
+
+
+def as_value_text(value: ValueText | str, file: str = "<expr>") -> ValueText:
+    if isinstance(value, ValueText):
+        return value
+    source = SourceFile(file, value)
+    return ValueText(value, source.span(0, len(value)), source)
+
+
+def split_expression(text: str) -> tuple[str, str, int]:
+    """(start symbol, body, offset of the body) of `@(...)` / `@{...}`; raise ExprSyntaxError."""
+    start = len(text) - len(text.lstrip())
+    end = len(text.rstrip())
+    opener = text[start:start + 2]
+    closer = {"@(": ")", "@{": "}"}.get(opener)
+    if closer is None:
+        raise ExprSyntaxError("a policy expression starts with '@(' or '@{'", start)
+    if end - start < 3 or text[end - 1] != closer:
+        raise ExprSyntaxError(f"the expression must end with '{closer}'", max(end - 1, start))
+    return ("expression" if closer == ")" else "block"), text[start + 2:end - 1], start + 2
+
+
+def analyse(value: ValueText) -> tuple[Compiler | None, Any, list[Diagnostic]]:
+    """Parse and compile; return (compiler, compiled closure or None, diagnostics)."""
+    problems: list[Diagnostic] = []
+    try:
+        start, body, base = split_expression(value.text)
+        tree = build(body, start, base)
+    except ExprSyntaxError as exc:
+        span = value.span_of(exc.offset, exc.offset + 1)
+        return None, None, [Diagnostic("expr-syntax", Severity.ERROR, exc.message, span, exc.hint)]
+    compiler = Compiler()
+    if isinstance(tree, ast.Block):
+        fn = compiler.compile_block(tree)
+    else:
+        fn = compiler.compile_expression(tree).fn
+    for code, message, pos, hint in compiler.problems:
+        problems.append(Diagnostic(code, Severity.ERROR, message, value.span_of(*pos), hint))
+    return compiler, fn, problems
+
+
+class CompiledExpression:
+    """A compiled policy expression. `evaluate(ctx)` runs it; errors carry the file span."""
+
+    __slots__ = ("source", "uses_body", "_fn", "_slots", "_budget", "_value", "_result")
+
+    def __init__(self, value: ValueText, fn: Any, compiler: Compiler, result: AttrType | None) -> None:
+        self.source = value.text
+        self.uses_body = compiler.uses_body
+        self._fn = fn
+        self._slots = [None] * (compiler.nslots - 3)
+        self._budget = compiler.needs_budget
+        self._value = value
+        self._result = result
+
+    def __repr__(self) -> str:
+        return f"CompiledExpression({self.source!r})"
+
+    def span(self) -> Span:
+        return self._value.span
+
+    def evaluate(self, ctx: Any) -> Any:
+        """Run the expression against a request context; raise ExpressionError on failure."""
+        env = [ctx, None, Budget() if self._budget else None, *self._slots]
+        try:
+            value = self._fn(env)
+            if self._result is not None:
+                value = self._result.coerce(value)
+            return value
+        except ShortCircuit:
+            return None
+        except Exception as exc:  # every failure becomes a located ExpressionError
+            raise self._error(exc) from None
+
+    def _error(self, exc: BaseException) -> ExpressionError:
+        pos = getattr(exc, "expr_pos", None)
+        span = self._value.span_of(*pos) if pos is not None else self._value.span
+        if isinstance(exc, ExpressionError):
+            if exc.span is None:
+                return type(exc)(exc.detail, span) if isinstance(exc, SecurityError) else ExpressionError(
+                    exc.detail, span, code=exc.code)
+            return exc
+        if isinstance(exc, DotNetException):
+            name = exc.dotnet_name.rsplit(".", 1)[-1]
+            return ExpressionError(f"{name}: {exc.Message}", span)
+        if isinstance(exc, RecursionError):
+            return SecurityError("the expression nests too deeply", span)
+        if isinstance(exc, MemoryError):
+            return SecurityError("the expression ran out of memory", span)
+        if isinstance(exc, ValueError) and pos is None:
+            return ExpressionError(f"the result is not valid here: {exc}", span)
+        return ExpressionError(f"{type(exc).__name__}: {exc}", span)
+
+
+def compile_expression(value: ValueText | str, *, result: AttrType | None = None) -> CompiledExpression:
+    """Compile `@(...)`/`@{...}`; raise PolicyLoadError with every diagnostic when it is invalid."""
+    text = as_value_text(value)
+    compiler, fn, problems = analyse(text)
+    if problems or compiler is None:
+        raise PolicyLoadError(problems)
+    return CompiledExpression(text, fn, compiler, result)
+
+
+def check_expression(value: ValueText | str, diagnostics: Diagnostics) -> None:
+    """Lint: add every syntax, name, member, arity, type and security finding to `diagnostics`."""
+    _, _, problems = analyse(as_value_text(value))
+    diagnostics.extend(problems)

@@ -1,0 +1,800 @@
+"""The allow-listed C# surface: types, their members, and the bindings to Python implementations.
+
+Two sources of declarations, one rule (deny by default):
+
+* the `context` object model of APIM (§2.5 of the spec) is declared here explicitly, member by
+  member, onto the Python objects of `engine.context`;
+* the .NET library lives in `engine.dotnet`, whose classes carry the exact C# member names. A
+  member of a library value is allowed when its name is a C# identifier starting with an upper-case
+  letter (no `_`, so never a Python dunder) and it is defined by a class of `engine.dotnet` (or by
+  the namespace class for a built-in representation such as `StringMembers` for `str`).
+
+`CsType` is the static type the checker/compiler tracks; `DYNAMIC` means "known at run time
+only": such member accesses compile to `member_gate` lookups against the same rules.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from operator import attrgetter
+from typing import Any
+
+from engine import context as model
+from engine.dotnet.errors import InvalidCastException, KeyNotFoundException, NullReferenceException
+from engine.errors import SecurityError
+
+CS_IDENT = re.compile(r"[A-Z][A-Za-z0-9]*\Z")
+FORBIDDEN = frozenset(
+    {
+        "GetType", "GetMethod", "GetField", "GetProperty", "GetMember", "InvokeMember", "Assembly",
+        "Reflection", "Activator", "AppDomain", "Process", "Environment", "File", "Directory",
+        "IO", "Marshal", "Type", "Invoke", "DynamicInvoke", "CreateDelegate", "MemberwiseClone",
+        "Finalize", "ReferenceEquals",
+    }
+)
+
+
+@dataclass(eq=False)
+class Member:
+    """One declared member. Properties: `impl(target)`; methods: `impl(target, *args)`."""
+
+    name: str
+    kind: str  # property | method
+    impl: Callable[..., Any]
+    returns: CsType | Callable[..., CsType] | None = None  # callable: f(type_args) -> CsType
+    min_args: int = 0
+    max_args: int | None = None  # None: any number
+    generic: bool = False  # takes <T> as the first argument (passed as a type name string)
+    out_positions: tuple[int, ...] = ()  # indices of `out` params (result tuple: (ret, *outs))
+    path: str | None = None  # for properties that are a plain attribute path (fused getters)
+    doc: str = ""
+
+    def result(self, type_args: tuple[Any, ...] = ()) -> CsType:
+        if self.returns is None:
+            return DYNAMIC
+        if isinstance(self.returns, CsType):
+            return self.returns
+        return self.returns(type_args)
+
+
+@dataclass(eq=False)
+class CsType:
+    """A static C# type: its name, the Python class(es) of its values and its declared members."""
+
+    name: str
+    pyclass: type | tuple[type, ...] | None = None
+    members: dict[str, Member] = field(default_factory=dict)
+    closed: bool = False  # unknown members are lint errors (else they go to the runtime gate)
+    element: CsType | None = None  # element type for foreach / LINQ lambdas
+    numeric: bool = False
+
+    def __repr__(self) -> str:
+        return f"CsType({self.name})"
+
+    def member(self, name: str) -> Member | None:
+        return self.members.get(name)
+
+
+DYNAMIC = CsType("object")
+VOID = CsType("void")
+NULL = CsType("null")
+STRING = CsType("string", str)
+CHAR = CsType("char")
+BOOL = CsType("bool", bool)
+INT = CsType("int", int, numeric=True)
+LONG = CsType("long", int, numeric=True)
+DOUBLE = CsType("double", float, numeric=True)
+FLOAT = CsType("float", float, numeric=True)
+DECIMAL = CsType("decimal", Decimal, numeric=True)
+STRING_ARRAY = CsType("string[]", list, element=STRING)
+STRING.element = CHAR
+PRIMITIVES = {
+    "string": STRING, "char": CHAR, "bool": BOOL, "int": INT, "long": LONG, "short": INT, "byte": INT,
+    "sbyte": INT, "uint": LONG, "ulong": LONG, "ushort": INT, "double": DOUBLE, "float": FLOAT,
+    "decimal": DECIMAL, "object": DYNAMIC, "null": NULL,
+}
+
+
+def prop(name: str, path: str, returns: CsType | None = None) -> Member:
+    return Member(name, "property", attrgetter(path), returns, path=path)
+
+
+def method(name: str, impl: Callable[..., Any], returns: CsType | Callable[..., CsType] | None,
+           min_args: int, max_args: int | None, **kw: Any) -> Member:
+    return Member(name, "method", impl, returns, min_args, max_args, **kw)
+
+
+def declare(type_: CsType, *members: Member, closed: bool = True) -> CsType:
+    for m in members:
+        type_.members[m.name] = m
+    type_.closed = closed
+    return type_
+
+
+# ---------------------------------------------------------------- library access (engine.dotnet)
+
+_LIB_CACHE: dict[tuple[str, str], Any] = {}
+
+
+def lib(module: str, name: str) -> Any:
+    """`engine.dotnet.<module>.<name>`, or None while that part of the library does not exist."""
+    key = (module, name)
+    if key not in _LIB_CACHE:
+        try:
+            found = getattr(importlib.import_module(f"engine.dotnet.{module}"), name, None)
+        except ImportError:
+            found = None
+        _LIB_CACHE[key] = found if found is not None else _find_anywhere(name)
+    return _LIB_CACHE[key]
+
+
+def _find_anywhere(name: str) -> Any:
+    """A public class (or statics object) named `name` defined by any module of engine.dotnet."""
+    import pkgutil
+
+    import engine.dotnet as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("_") or info.name in ("registry",):
+            continue
+        try:
+            mod = importlib.import_module(f"engine.dotnet.{info.name}")
+        except Exception:  # a module being written right now must not break the others
+            continue
+        obj = vars(mod).get(name)
+        if obj is None:
+            continue
+        if isinstance(obj, type) and obj.__module__ != mod.__name__:
+            continue
+        return obj
+    return None
+
+
+def to_string(value: Any) -> str:
+    from engine.dotnet.conversions import to_string as convert
+
+    return convert(value)
+
+
+# ---------------------------------------------------------------- dictionaries of the context
+
+
+def _headers_get(h: model.Headers, name: str, default: Any = None) -> Any:
+    return h.get(name, default)
+
+
+def _headers_index(h: model.Headers, name: str) -> list[str]:
+    if name not in h:
+        raise KeyNotFoundException(f"The given key '{name}' was not present in the dictionary.")
+    return h.get_list(name)
+
+
+def _headers_try(h: model.Headers, name: str) -> tuple[bool, list[str] | None]:
+    return (True, h.get_list(name)) if name in h else (False, None)
+
+
+class KeyValuePair:
+    """`KeyValuePair<TKey, TValue>` produced by enumerating a dictionary."""
+
+    __slots__ = ("Key", "Value")
+
+    def __init__(self, key: Any, value: Any) -> None:
+        self.Key = key
+        self.Value = value
+
+    def ToString(self) -> str:
+        return f"[{to_string(self.Key)}, {to_string(self.Value)}]"
+
+
+def _multi_get(d: dict[str, list[str]], name: str, default: Any = None) -> Any:
+    values = d.get(name)
+    return ",".join(values) if values is not None else default
+
+
+def _dict_index(d: dict[str, Any], name: Any) -> Any:
+    try:
+        return d[name]
+    except KeyError:
+        raise KeyNotFoundException(f"The given key '{name}' was not present in the dictionary.") from None
+    except TypeError:
+        raise NullReferenceException() from None
+
+
+def _dict_try(d: dict[str, Any], name: Any) -> tuple[bool, Any]:
+    return (True, d[name]) if name in d else (False, None)
+
+
+def _pairs(d: Any) -> list[KeyValuePair]:
+    if isinstance(d, model.Headers):
+        return [KeyValuePair(n, v) for n, v in d.items()]
+    return [KeyValuePair(k, v) for k, v in d.items()]
+
+
+_VALUE_TYPE_DEFAULTS = {"int": 0, "long": 0, "short": 0, "byte": 0, "double": 0.0, "float": 0.0, "bool": False,
+                        "decimal": Decimal(0), "uint": 0, "ulong": 0}
+
+
+def variables_get(variables: dict[str, Any], type_arg: Any, name: str, *default: Any) -> Any:
+    """`GetValueOrDefault<T>(name[, default])`: the value cast to T, or the default."""
+    if name not in variables:
+        if default:
+            return default[0]
+        return _VALUE_TYPE_DEFAULTS.get(str(type_arg)) if type_arg is not None else None
+    value = variables[name]
+    if type_arg is None or value is None:
+        return value
+    return cast_value(value, str(type_arg))
+
+
+def _type_of_arg(type_args: tuple[Any, ...]) -> CsType:
+    return resolve_type_name(type_args[0]) if type_args else DYNAMIC
+
+
+def _dictionary_type(name: str, value: CsType, getter: Callable[..., Any], element: CsType) -> CsType:
+    return declare(
+        CsType(name, dict),
+        method("GetValueOrDefault", getter, value if name != "IReadOnlyDictionary<string, string[]>" else STRING, 1, 2),
+        method("ContainsKey", lambda d, k: k in d, BOOL, 1, 1),
+        method("TryGetValue", _dict_try, BOOL, 2, 2, out_positions=(1,)),
+        method("Item", _dict_index, value, 1, 1),
+        prop("Count", "__len__", INT),
+        Member("Keys", "property", lambda d: list(d.keys()), STRING_ARRAY),
+        Member("Values", "property", lambda d: list(d.values()), DYNAMIC),
+        closed=False,
+    )
+
+
+HEADERS = declare(
+    CsType("IReadOnlyDictionary<string, string[]>", model.Headers),
+    method("GetValueOrDefault", _headers_get, STRING, 1, 2),
+    method("ContainsKey", lambda h, k: k in h, BOOL, 1, 1),
+    method("TryGetValue", _headers_try, BOOL, 2, 2, out_positions=(1,)),
+    method("Item", _headers_index, STRING_ARRAY, 1, 1),
+    Member("Count", "property", len, INT),
+    Member("Keys", "property", lambda h: h.names(), STRING_ARRAY),
+    closed=False,
+)
+HEADERS.element = CsType("KeyValuePair<string, string[]>")
+QUERY = _dictionary_type("IReadOnlyDictionary<string, string[]>", STRING_ARRAY, _multi_get, DYNAMIC)
+QUERY.members["GetValueOrDefault"] = method("GetValueOrDefault", _multi_get, STRING, 1, 2)
+MATCHED = _dictionary_type("IReadOnlyDictionary<string, string>", STRING,
+                           lambda d, k, default=None: d.get(k, default), DYNAMIC)
+VARIABLES = _dictionary_type("IReadOnlyDictionary<string, object>", DYNAMIC, variables_get, DYNAMIC)
+VARIABLES.members["GetValueOrDefault"] = method(
+    "GetValueOrDefault", variables_get, _type_of_arg, 1, 2, generic=True
+)
+
+# ---------------------------------------------------------------- message bodies
+
+
+def _body_bytes(body: model.MessageBody) -> bytes:
+    return b"" if body.consumed else body.content
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return data.decode("utf-8", errors="replace")
+
+
+def _parsed(body: model.MessageBody, kind: str, parse: Callable[[str], Any]) -> Any:
+    """Parse the body once per content: repeated `As<JObject>(preserveContent: true)` reuse it."""
+    content = _body_bytes(body)
+    cache = getattr(body, "parsed", None)
+    if cache is not None and cache[0] is content and cache[1] == kind:
+        return cache[2]
+    value = parse(_decode(content))
+    try:
+        body.parsed = (content, kind, value)  # type: ignore[attr-defined]
+    except AttributeError:
+        pass
+    return value
+
+
+_BODY_PARSERS = {
+    "JObject": ("newtonsoft", "JObject"), "JToken": ("newtonsoft", "JToken"), "JArray": ("newtonsoft", "JArray"),
+    "XElement": ("xlinq", "XElement"), "XDocument": ("xlinq", "XDocument"), "XNode": ("xlinq", "XElement"),
+}
+
+
+def body_as(body: model.MessageBody | None, type_arg: Any, preserveContent: bool = False) -> Any:  # noqa: N803
+    """`IMessageBody.As<T>(preserveContent)` for T in string, byte[], JObject, JToken, JArray, X*."""
+    if body is None:
+        raise NullReferenceException()
+    t = str(type_arg).replace(" ", "")
+    try:
+        if t in ("string", "String", "System.String"):
+            return _decode(_body_bytes(body))
+        if t in ("byte[]", "Byte[]"):
+            return bytes(_body_bytes(body))
+        if t in _BODY_PARSERS:
+            cls = lib(*_BODY_PARSERS[t])
+            if cls is None:
+                raise InvalidCastException(f"As<{t}> is not available")
+            return _parsed(body, t, cls.Parse)
+        raise InvalidCastException(f"IMessageBody.As<{t}>() is not supported")
+    finally:
+        if not preserveContent:
+            body.consumed = True
+
+
+def body_form(body: model.MessageBody | None, preserveContent: bool = False) -> Any:  # noqa: N803
+    from urllib.parse import parse_qsl
+
+    if body is None:
+        raise NullReferenceException()
+    data: dict[str, list[str]] = {}
+    for k, v in parse_qsl(_decode(_body_bytes(body)), keep_blank_values=True):
+        data.setdefault(k, []).append(v)
+    if not preserveContent:
+        body.consumed = True
+    return data
+
+
+def _body_result(type_args: tuple[Any, ...]) -> CsType:
+    return resolve_type_name(type_args[0]) if type_args else DYNAMIC
+
+
+BODY = declare(
+    CsType("IMessageBody", model.MessageBody),
+    method("As", body_as, _body_result, 0, 1, generic=True),
+    method("AsFormUrlEncodedContent", body_form, DYNAMIC, 0, 1),
+)
+
+# ---------------------------------------------------------------- the context object graph
+
+
+def _as_datetime(value: Any) -> Any:
+    """A Python aware datetime of the context model -> DOTNET's `DateTime` (UTC kind)."""
+    cls = lib("datetimes", "DateTime")
+    if value is None or cls is None:
+        return value
+    from datetime import UTC, datetime
+
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    delta = value - datetime(1, 1, 1, tzinfo=UTC)
+    ticks = (delta.days * 86_400 + delta.seconds) * 10_000_000 + delta.microseconds * 10
+    return cls(ticks, lib("datetimes", "DateTimeKind").Utc)
+
+
+def _as_timespan(value: Any) -> Any:
+    cls = lib("datetimes", "TimeSpan")
+    if cls is None:
+        return value
+    return cls(int(value.total_seconds() * 10_000_000))
+
+
+def _as_guid(value: Any) -> Any:
+    cls = lib("guid", "Guid")
+    if cls is None:
+        return str(value)
+    return cls(str(value))
+
+
+def _url_to_uri(url: model.Url) -> Any:
+    uri = lib("uri", "Uri")
+    return uri(str(url)) if uri is not None else str(url)
+
+
+URL = declare(
+    CsType("IUrl", model.Url),
+    prop("Scheme", "scheme", STRING), prop("Host", "host", STRING), prop("Port", "port", INT),
+    prop("Path", "path", STRING), prop("Query", "query", QUERY), prop("QueryString", "query_string", STRING),
+    method("ToString", str, STRING, 0, 0), method("ToUri", _url_to_uri, DYNAMIC, 0, 0),
+)
+REQUEST = declare(
+    CsType("IRequest", model.Request),
+    prop("Method", "method", STRING), prop("Url", "url", URL), prop("OriginalUrl", "original_url", URL),
+    prop("Headers", "headers", HEADERS), prop("Body", "body", BODY), prop("IpAddress", "ip_address", STRING),
+    prop("MatchedParameters", "matched_parameters", MATCHED),
+    Member("Certificate", "property", lambda r: None, DYNAMIC),
+)
+RESPONSE = declare(
+    CsType("IResponse", model.Response),
+    prop("StatusCode", "status_code", INT), prop("StatusReason", "status_reason", STRING),
+    prop("Headers", "headers", HEADERS), prop("Body", "body", BODY),
+)
+GROUP = declare(CsType("IGroup", model.Group), prop("Id", "id", STRING), prop("Name", "name", STRING))
+GROUPS = CsType("IEnumerable<IGroup>", list, element=GROUP)
+API = declare(
+    CsType("IApi", model.Api),
+    prop("Id", "id", STRING), prop("Name", "name", STRING), prop("Path", "path", STRING),
+    prop("Revision", "revision", STRING), prop("ServiceUrl", "service_url", URL), prop("Version", "version", STRING),
+    prop("IsCurrentRevision", "is_current_revision", BOOL), prop("Protocols", "protocols", STRING_ARRAY),
+)
+OPERATION = declare(
+    CsType("IOperation", model.Operation),
+    prop("Id", "id", STRING), prop("Method", "method", STRING), prop("Name", "name", STRING),
+    prop("UrlTemplate", "url_template", STRING),
+)
+PRODUCT = declare(
+    CsType("IProduct", model.Product),
+    prop("Id", "id", STRING), prop("Name", "name", STRING), prop("ApprovalRequired", "approval_required", BOOL),
+    prop("SubscriptionRequired", "subscription_required", BOOL), prop("State", "state", STRING),
+    prop("SubscriptionsLimit", "subscriptions_limit", INT), prop("SubscriptionLimit", "subscriptions_limit", INT),
+    prop("Groups", "groups", GROUPS),
+)
+SUBSCRIPTION = declare(
+    CsType("ISubscription", model.Subscription),
+    prop("Id", "id", STRING), prop("Key", "key", STRING), prop("Name", "name", STRING),
+    prop("PrimaryKey", "primary_key", STRING), prop("SecondaryKey", "secondary_key", STRING),
+    Member("CreatedDate", "property", lambda s: _as_datetime(s.created_date)),
+    Member("StartDate", "property", lambda s: _as_datetime(s.start_date)),
+    Member("EndDate", "property", lambda s: _as_datetime(s.end_date)),
+)
+USER = declare(
+    CsType("IUser", model.User),
+    prop("Id", "id", STRING), prop("Email", "email", STRING), prop("FirstName", "first_name", STRING),
+    prop("LastName", "last_name", STRING), prop("Note", "note", STRING), prop("Groups", "groups", GROUPS),
+    Member("Identities", "property", lambda u: [], DYNAMIC),
+    Member("RegistrationDate", "property", lambda u: _as_datetime(u.registration_date)),
+)
+LAST_ERROR = declare(
+    CsType("ILastError", model.LastError),
+    prop("Source", "source", STRING), prop("Reason", "reason", STRING), prop("Message", "message", STRING),
+    prop("Scope", "scope", STRING), prop("Section", "section", STRING), prop("Path", "path", STRING),
+    prop("PolicyId", "policy_id", STRING),
+)
+DEPLOYMENT = declare(
+    CsType("IDeployment", model.Deployment),
+    prop("GatewayId", "gateway_id", STRING), prop("Region", "region", STRING),
+    prop("ServiceName", "service_name", STRING), prop("ServiceId", "service_id", STRING),
+)
+
+
+def _trace(ctx: model.Context, message: Any) -> None:
+    ctx.trace(to_string(message))
+
+
+CONTEXT = declare(
+    CsType("IContext", model.Context),
+    prop("Request", "request", REQUEST), prop("Response", "response", RESPONSE),
+    prop("Variables", "variables", VARIABLES), prop("Api", "api", API), prop("Operation", "operation", OPERATION),
+    prop("Product", "product", PRODUCT), prop("Subscription", "subscription", SUBSCRIPTION),
+    prop("User", "user", USER), prop("LastError", "last_error", LAST_ERROR),
+    prop("Deployment", "deployment", DEPLOYMENT), prop("Tracing", "tracing", BOOL),
+    Member("RequestId", "property", lambda c: _as_guid(c.request_id)),
+    Member("Timestamp", "property", lambda c: _as_datetime(c.timestamp)),
+    Member("Elapsed", "property", lambda c: _as_timespan(_elapsed(c))),
+    method("Trace", _trace, VOID, 1, 1),
+)
+
+
+def _elapsed(ctx: model.Context) -> Any:
+    from datetime import timedelta
+
+    return timedelta(seconds=ctx.elapsed_seconds)
+
+
+MODEL_TYPES: dict[type, CsType] = {
+    t.pyclass: t  # type: ignore[misc]
+    for t in (CONTEXT, REQUEST, RESPONSE, URL, HEADERS, BODY, API, OPERATION, PRODUCT, SUBSCRIPTION, USER,
+              LAST_ERROR, DEPLOYMENT, GROUP)
+}
+INTERFACES = {"IResponse": RESPONSE, "IRequest": RESPONSE if False else REQUEST, "IUrl": URL,
+              "IMessageBody": BODY, "IContext": CONTEXT}
+
+# ---------------------------------------------------------------- static types by C# name
+
+_STATICS: dict[str, tuple[str, str]] = {
+    "String": ("strings", "String"), "string": ("strings", "String"),
+    "StringComparison": ("strings", "StringComparison"), "StringSplitOptions": ("strings", "StringSplitOptions"),
+    "StringComparer": ("strings", "StringComparer"),
+    "Int32": ("numbers", "Int32"), "int": ("numbers", "Int32"), "Int64": ("numbers", "Int64"),
+    "long": ("numbers", "Int64"), "Int16": ("numbers", "Int16"), "short": ("numbers", "Int16"),
+    "UInt32": ("numbers", "UInt32"), "uint": ("numbers", "UInt32"), "UInt64": ("numbers", "UInt64"),
+    "ulong": ("numbers", "UInt64"), "Byte": ("numbers", "Byte"), "byte": ("numbers", "Byte"),
+    "Double": ("numbers", "Double"), "double": ("numbers", "Double"), "Single": ("numbers", "Single"),
+    "float": ("numbers", "Single"), "Decimal": ("numbers", "Decimal"), "decimal": ("numbers", "Decimal"),
+    "Boolean": ("numbers", "Boolean"), "bool": ("numbers", "Boolean"), "Char": ("primitives", "CharStatics"),
+    "char": ("primitives", "CharStatics"),
+    "Math": ("maths", "Math"), "Convert": ("convert", "Convert"), "BitConverter": ("convert", "BitConverter"),
+    "Encoding": ("encoding", "Encoding"), "Guid": ("guid", "Guid"),
+    "DateTime": ("datetimes", "DateTime"), "TimeSpan": ("datetimes", "TimeSpan"),
+    "DateTimeOffset": ("datetimes", "DateTimeOffset"), "DateTimeKind": ("datetimes", "DateTimeKind"),
+    "DayOfWeek": ("datetimes", "DayOfWeek"),
+    "JObject": ("newtonsoft", "JObject"), "JArray": ("newtonsoft", "JArray"), "JToken": ("newtonsoft", "JToken"),
+    "JValue": ("newtonsoft", "JValue"), "JProperty": ("newtonsoft", "JProperty"),
+    "JTokenType": ("newtonsoft", "JTokenType"), "JsonConvert": ("newtonsoft", "JsonConvert"),
+    "Formatting": ("newtonsoft", "Formatting"),
+    "Regex": ("regex", "Regex"), "RegexOptions": ("regex", "RegexOptions"), "Match": ("regex", "Match"),
+    "Uri": ("uri", "Uri"), "UriKind": ("uri", "UriKind"), "UriPartial": ("uri", "UriPartial"),
+    "WebUtility": ("uri", "WebUtility"), "HttpUtility": ("uri", "HttpUtility"),
+    "Uri.EscapeDataString": ("uri", "Uri"),
+    "StringBuilder": ("stringbuilder", "StringBuilder"),
+    "XElement": ("xlinq", "XElement"), "XDocument": ("xlinq", "XDocument"), "XAttribute": ("xlinq", "XAttribute"),
+    "XName": ("xlinq", "XName"), "XNamespace": ("xlinq", "XNamespace"),
+    "Jwt": ("jwt", "Jwt"), "BasicAuthCredentials": ("jwt", "BasicAuthCredentials"),
+    "Enumerable": ("linq", "Enumerable"),
+    "Random": ("random", "Random"),
+    "HMACSHA256": ("crypto", "HMACSHA256"), "HMACSHA1": ("crypto", "HMACSHA1"), "HMACSHA512": ("crypto", "HMACSHA512"),
+    "HMACSHA384": ("crypto", "HMACSHA384"), "HMACMD5": ("crypto", "HMACMD5"),
+    "SHA256": ("crypto", "SHA256"), "SHA1": ("crypto", "SHA1"), "SHA512": ("crypto", "SHA512"),
+    "SHA384": ("crypto", "SHA384"), "MD5": ("crypto", "MD5"), "Aes": ("crypto", "Aes"),
+    "SHA256Managed": ("crypto", "SHA256Managed"), "SHA1Managed": ("crypto", "SHA1Managed"),
+    "RandomNumberGenerator": ("crypto", "RandomNumberGenerator"),
+    "CipherMode": ("crypto", "CipherMode"), "PaddingMode": ("crypto", "PaddingMode"),
+    "HashAlgorithmName": ("crypto", "HashAlgorithmName"), "RSA": ("crypto", "RSA"),
+    "RSASignaturePadding": ("crypto", "RSASignaturePadding"),
+    "SymmetricAlgorithm": ("crypto", "SymmetricAlgorithm"),
+    "Exception": ("errors", "DotNetException"), "Array": ("collections", "Array"),
+    "List": ("collections", "List"), "Dictionary": ("collections", "Dictionary"),
+    "HashSet": ("collections", "HashSet"), "Tuple": ("collections", "Tuple"),
+    "Nullable": ("collections", "Nullable"), "Enum": ("collections", "Enum"),
+    "CultureInfo": ("culture", "CultureInfo"), "NumberStyles": ("culture", "NumberStyles"),
+    "DateTimeStyles": ("culture", "DateTimeStyles"), "IPAddress": ("net", "IPAddress"),
+    "StringReader": ("xlinq", "StringReader"), "StringWriter": ("xlinq", "StringWriter"),
+    "LoadOptions": ("xlinq", "LoadOptions"), "SaveOptions": ("xlinq", "SaveOptions"),
+}
+NAMESPACES = ("System.", "System.Text.", "System.Linq.", "System.Security.Cryptography.", "Newtonsoft.Json.Linq.",
+              "Newtonsoft.Json.", "System.Text.RegularExpressions.", "System.Xml.Linq.", "System.Net.",
+              "System.Collections.Generic.", "System.Globalization.", "System.IO.", "System.Web.")
+
+
+def strip_namespace(name: str) -> str:
+    for ns in sorted(NAMESPACES, key=len, reverse=True):
+        if name.startswith(ns) and "." not in name[len(ns):]:
+            return name[len(ns):]
+    return name
+
+
+def static_type(name: str) -> Any:
+    """The object holding the statics of a C# type (a class of engine.dotnet), or None."""
+    short = strip_namespace(name)
+    spec = _STATICS.get(short)
+    found = lib(*spec) if spec is not None else None
+    if found is None and CS_IDENT.match(short):
+        runtime_class = lib("registry", "runtime_class")
+        try:
+            found = runtime_class(short) if runtime_class is not None else None
+        except ImportError:  # that part of the library is not there (yet)
+            found = None
+    return found
+
+
+def known_type_names() -> list[str]:
+    return sorted(set(_STATICS) | set(INTERFACES) | set(PRIMITIVES))
+
+
+def resolve_type_name(t: Any) -> CsType:
+    """Static type for a TypeName (or its text)."""
+    text = str(t).replace(" ", "")
+    if text.endswith("?"):
+        text = text[:-1]
+    if text in PRIMITIVES:
+        return PRIMITIVES[text]
+    if text in ("string[]", "String[]"):
+        return STRING_ARRAY
+    short = strip_namespace(text)
+    if short in INTERFACES:
+        return INTERFACES[short]
+    cls = static_type(short)
+    if isinstance(cls, type):
+        return library_type(cls)
+    return DYNAMIC
+
+
+_LIBRARY_TYPES: dict[type, CsType] = {}
+
+
+def library_type(cls: type) -> CsType:
+    """A CsType for a runtime class of engine.dotnet: members by introspection (open set)."""
+    found = _LIBRARY_TYPES.get(cls)
+    if found is None:
+        found = _LIBRARY_TYPES[cls] = CsType(getattr(cls, "__name__", "object"), cls)
+    return found
+
+
+# ---------------------------------------------------------------- the dynamic gate
+
+_INSTANCE_NAMESPACES: list[tuple[type | tuple[type, ...], tuple[str, str]]] = [
+    (bool, ("numbers", "BoolMembers")),
+    (str, ("strings", "StringMembers")),
+    ((int, float, Decimal), ("numbers", "NumberMembers")),
+    ((bytes, bytearray), ("collections", "BytesMembers")),
+    (list, ("collections", "ListMembers")),
+    (tuple, ("collections", "ArrayMembers")),
+    (dict, ("collections", "DictionaryMembers")),
+    ((set, frozenset), ("collections", "SetMembers")),
+]
+
+
+def _namespace_for(cls: type) -> Any:
+    for py, (module, name) in _INSTANCE_NAMESPACES:
+        if issubclass(cls, py):
+            namespace = lib(module, name)
+            if namespace is None and module == "collections":
+                namespace = lib("members", name)
+            return namespace
+    return None
+
+
+def _defined_by_library(cls: type, name: str) -> Any:
+    """The class attribute `name` if a class of engine (not Python itself) defines it."""
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            module = getattr(klass, "__module__", "") or ""
+            return vars(klass)[name] if module.startswith("engine.") else None
+    return None
+
+
+class Resolved:
+    """How a (runtime class, member name) pair is accessed: property getter or method function."""
+
+    __slots__ = ("getter", "method")
+
+    def __init__(self, getter: Callable[[Any], Any] | None, method: Callable[..., Any] | None) -> None:
+        self.getter = getter
+        self.method = method
+
+
+_GATE: dict[tuple[type, str], Resolved | None] = {}
+
+
+def resolve_runtime(cls: type, name: str) -> Resolved | None:
+    """Deny-by-default resolution of `name` on values of `cls` (cached; None: not allowed)."""
+    key = (cls, name)
+    if key in _GATE:
+        return _GATE[key]
+    result: Resolved | None = None
+    if CS_IDENT.match(name) and name not in FORBIDDEN:
+        model_type = MODEL_TYPES.get(cls)
+        if model_type is not None:
+            m = model_type.members.get(name)
+            if m is not None:
+                result = Resolved(m.impl, None) if m.kind == "property" else Resolved(None, m.impl)
+        elif cls is KeyValuePair:
+            if name in ("Key", "Value"):
+                result = Resolved(attrgetter(name), None)
+        else:
+            namespace = _namespace_for(cls)
+            if namespace is not None:
+                fn = getattr(namespace, name, None) if not name.startswith("_") else None
+                if fn is not None and callable(fn):
+                    is_prop = name in _NAMESPACE_PROPERTIES
+                    result = Resolved(fn, None) if is_prop else Resolved(None, fn)
+            else:
+                attr = _defined_by_library(cls, name)
+                if attr is not None:
+                    if isinstance(attr, property | _static_property_type()):
+                        result = Resolved(attrgetter(name), None)
+                    elif callable(attr) or isinstance(attr, staticmethod | classmethod):
+                        result = Resolved(None, _bound_method(name))
+                    else:
+                        result = Resolved(attrgetter(name), None)
+    _GATE[key] = result
+    return result
+
+
+_NAMESPACE_PROPERTIES = frozenset({"Length", "Count", "Keys", "Values", "Key", "Value", "Chars", "Rank", "LongLength"})
+
+
+def _static_property_type() -> type:
+    from engine.dotnet.primitives import static_property
+
+    return static_property
+
+
+def _bound_method(name: str) -> Callable[..., Any]:
+    def call(obj: Any, *args: Any, **kwargs: Any) -> Any:
+        return getattr(obj, name)(*args, **kwargs)
+
+    return call
+
+
+def member_gate(obj: Any, name: str) -> Any:
+    """Read property `name` of a value whose type is only known at run time."""
+    if obj is None:
+        raise NullReferenceException()
+    r = resolve_runtime(obj.__class__, name)
+    if r is None or r.getter is None:
+        if r is not None:
+            raise SecurityError(f"'{name}' is a method of {_type_label(obj)}: call it with ()")
+        raise SecurityError(f"{_type_label(obj)} has no accessible member '{name}'")
+    return r.getter(obj)
+
+
+def call_gate(obj: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> Any:
+    """Call method `name` of a value whose type is only known at run time (extensions included)."""
+    if obj is not None:
+        r = resolve_runtime(obj.__class__, name)
+        if r is not None and r.method is not None:
+            return r.method(obj, *args, **kwargs) if kwargs else r.method(obj, *args)
+    ext = extension(name)
+    if ext is not None:
+        return ext(obj, *args, **kwargs) if kwargs else ext(obj, *args)
+    if obj is None:
+        raise NullReferenceException()
+    raise SecurityError(f"{_type_label(obj)} has no accessible method '{name}'")
+
+
+def _type_label(obj: Any) -> str:
+    from engine.dotnet.primitives import dotnet_type_name
+
+    model_type = MODEL_TYPES.get(obj.__class__)
+    if model_type is not None:
+        return f"'{model_type.name}'"
+    return f"'{dotnet_type_name(obj).rsplit('.', 1)[-1]}'"
+
+
+# ---------------------------------------------------------------- extension methods
+
+_EXT_SOURCES = (("linq", "Enumerable"), ("jwt", "Extensions"), ("crypto", "Extensions"), ("xlinq", "Extensions"),
+                ("collections", "Extensions"))
+_EXTENSIONS: dict[str, Callable[..., Any] | None] = {}
+
+
+def _dict_get_value_or_default(d: Any, name: Any, default: Any = None) -> Any:
+    if isinstance(d, model.Headers):
+        return d.get(name, default)
+    if d is None:
+        raise NullReferenceException()
+    if not isinstance(d, dict):
+        raise SecurityError("GetValueOrDefault needs a dictionary")
+    if name not in d:
+        return default
+    value = d[name]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ",".join(value)
+    return value
+
+
+_OWN_EXTENSIONS: dict[str, Callable[..., Any]] = {"GetValueOrDefault": _dict_get_value_or_default}
+
+
+def extension(name: str) -> Callable[..., Any] | None:
+    """An extension method usable on any receiver (LINQ, AsJwt, GetValueOrDefault...)."""
+    if name in _EXTENSIONS:
+        return _EXTENSIONS[name]
+    found: Callable[..., Any] | None = None
+    if CS_IDENT.match(name) and name not in FORBIDDEN:
+        found = _OWN_EXTENSIONS.get(name)
+        for module, holder in _EXT_SOURCES:
+            if found is not None:
+                break
+            ns = lib(module, holder)
+            candidate = getattr(ns, name, None) if ns is not None else lib(module, name)
+            if candidate is None and ns is not None:
+                candidate = lib(module, name)
+            if candidate is not None and callable(candidate):
+                found = candidate
+    _EXTENSIONS[name] = found
+    return found
+
+
+def cast_value(value: Any, type_name: str) -> Any:
+    """Explicit cast `(T)value`, including the context interfaces (`(IResponse)x`)."""
+    short = strip_namespace(type_name.replace(" ", ""))
+    iface = INTERFACES.get(short)
+    if iface is not None:
+        if value is None or isinstance(value, iface.pyclass):  # type: ignore[arg-type]
+            return value
+        raise InvalidCastException(f"Unable to cast object of type '{type(value).__name__}' to type '{short}'.")
+    from engine.dotnet.conversions import cast
+
+    return cast(value, short)
+
+
+def signature_arity(fn: Any, skip: int) -> tuple[int, int | None]:
+    """(min, max) positional arguments of a library function after `skip` leading ones."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return 0, None
+    lo = 0
+    hi: int | None = 0
+    for p in list(sig.parameters.values())[skip:]:
+        if p.kind is p.VAR_POSITIONAL:
+            hi = None
+        elif p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            if hi is not None:
+                hi += 1
+            if p.default is p.empty:
+                lo += 1
+    return lo, hi

@@ -1,0 +1,268 @@
+"""The gateway ASGI app: a Quart app whose HTTP requests take a lean path straight into the pipeline.
+
+Quart runs the lifespan (`while_serving` opens and closes the services); HTTP requests bypass
+Quart's request/response objects and routing, which cost more than the whole policy pipeline
+(docs/performance.md), and go to `Gateway.handle`, the single catch-all handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from email.utils import formatdate
+from typing import Any
+from urllib.parse import parse_qsl
+
+from quart import Quart
+
+from engine.context import Context, Headers, MessageBody, Request, Url
+from engine.errors import PolicyRuntimeError
+from engine.gateway.accesslog import AccessLog
+from engine.gateway.backend import (
+    BUFFER_RESPONSE,
+    HOP_BY_HOP,
+    REQUEST_STREAM,
+    release_stream,
+    stream_of,
+    wire_headers,
+)
+from engine.gateway.pipeline import error_response
+from engine.gateway.services import GatewayMetrics, Services
+from engine.gateway.state import GatewayState, OperationEntry
+
+log = logging.getLogger("policygate.gateway")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+NOT_FOUND_MESSAGE = "Resource not found"
+_SKIP_WITH_BODY = HOP_BY_HOP | {"content-length"}
+_NO_BODY_STATUS = frozenset({204, 304})
+
+
+class ClientDisconnected(Exception):
+    """The caller went away while we were reading its body."""
+
+
+class Gateway:
+    """Holds the current GatewayState (swapped atomically by reload) and handles requests."""
+
+    def __init__(self, state: GatewayState, services: Services, access_log: AccessLog | None = None) -> None:
+        self.state = state
+        self.services = services
+        self.metrics = services.gateway_metrics or GatewayMetrics(services.metrics)
+        services.gateway_metrics = self.metrics
+        self.access_log = access_log
+
+    def swap(self, state: GatewayState) -> None:
+        self.state = state  # one reference assignment: requests in flight keep the state they started with
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = self.state
+        started = time.perf_counter()
+        method: str = scope["method"]
+        raw_path = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        path, _, _ = path.partition("?")
+        query_text = scope.get("query_string", b"").decode("latin-1")
+        query: dict[str, list[str]] = {}
+        if query_text:
+            for key, value in parse_qsl(query_text, keep_blank_values=True):
+                query.setdefault(key, []).append(value)
+        headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+        original = _original_url(scope, headers, path, query)
+        client = scope.get("client")
+        ctx = Context(
+            request=Request(method=method, url=original, original_url=original, headers=headers,
+                            ip_address=client[0] if client else ""),
+            services=self.services,
+        )
+        match = state.router.route(method, path, query)
+        if match is None:
+            api_id = operation_id = ""
+            await _run_not_found(state, ctx)
+        else:
+            entry: OperationEntry = match.operation
+            api_id, operation_id = entry.api.id, entry.operation.id
+            target = entry.target
+            ctx.request.url = Url(target.scheme, target.host, target.port, target.base_path + match.relative_path,
+                                  {k: list(v) for k, v in query.items()})
+            ctx.request.matched_parameters = match.params
+            ctx.api = entry.context_api
+            ctx.operation = entry.context_operation
+            ctx.state["gateway.base_path"] = target.base_path
+            try:
+                grant = state.subscriptions.resolve(entry.api, headers, query)
+            except PolicyRuntimeError as error:
+                await entry.pipelines[None].fail(ctx, error)
+            else:
+                ctx.subscription, ctx.user = grant.subscription, grant.user
+                product_id = grant.product.id if grant.product is not None else None
+                ctx.product = state.products[product_id] if product_id else None
+                pipeline = entry.pipelines.get(product_id) or entry.pipelines[None]
+                try:
+                    if _has_body(headers):
+                        if pipeline.needs_request_body:
+                            ctx.request.body = MessageBody(await _read_body(receive))
+                        else:
+                            ctx.state[REQUEST_STREAM] = _body_chunks(receive)
+                    if pipeline.needs_response_body:
+                        ctx.state[BUFFER_RESPONSE] = True
+                    await pipeline.run(ctx)
+                except ClientDisconnected:
+                    release_stream(ctx)
+                    return
+                except Exception:  # the pipeline converts policy failures; this is a gateway bug
+                    log.exception("unexpected failure handling %s %s", method, path)
+                    release_stream(ctx)
+                    ctx.response = error_response(500, "Internal server error")
+        status = await self.send(ctx, send, method)
+        elapsed = time.perf_counter() - started
+        self.metrics.requests.inc(api_id, operation_id, str(status))
+        self.metrics.duration.observe(elapsed, api_id)
+        if ctx.last_error is not None and ctx.last_error.reason in ("BackendConnectionFailure", "Timeout"):
+            self.metrics.backend_errors.inc(api_id, ctx.last_error.reason)
+        if self.access_log is not None:
+            self.access_log.write(ctx, status, elapsed, api_id, operation_id)
+
+    async def send(self, ctx: Context, send: Send, method: str) -> int:
+        """Send ctx.response (streaming the backend body when it was not buffered); returns the status."""
+        response = ctx.response
+        status = response.status_code
+        stream = stream_of(ctx)
+        body = response.body.content if response.body is not None else b""
+        if "date" not in response.headers:
+            response.headers.add("Date", http_date())
+        if stream is not None:
+            raw_headers = _encode(wire_headers(response.headers))
+        else:
+            raw_headers = _encode(wire_headers(response.headers, _SKIP_WITH_BODY))
+            if status not in _NO_BODY_STATUS:
+                raw_headers.append((b"content-length", str(len(body)).encode()))
+        try:
+            await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+            if method == "HEAD" or status in _NO_BODY_STATUS:
+                if stream is not None:
+                    await stream.aclose()
+                await send({"type": "http.response.body", "body": b""})
+            elif stream is not None:
+                try:
+                    async for chunk in stream:
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                finally:
+                    await stream.aclose()
+                await send({"type": "http.response.body", "body": b""})
+            else:
+                await send({"type": "http.response.body", "body": body})
+        except Exception as exc:  # the client went away or the backend broke mid-body: nothing to send
+            log.debug("response to %s aborted: %s", ctx.request.original_url, exc)
+        return status
+
+
+class GatewayQuart(Quart):
+    """Quart for the lifespan; HTTP goes straight to the gateway's handler."""
+
+    gateway: Gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if scope["type"] == "http":
+            await self.gateway.handle(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)  # type: ignore[arg-type]
+
+
+def create_app(state: GatewayState, services: Services, *, access_log: AccessLog | None = None) -> GatewayQuart:
+    """The gateway app; `while_serving` starts and stops `services` (backend pool, cache, limits)."""
+    app = GatewayQuart("policygate")
+    app.gateway = Gateway(state, services, access_log)
+
+    @app.while_serving
+    async def lifespan() -> AsyncIterator[None]:
+        await services.start()
+        try:
+            yield
+        finally:
+            await services.close()
+
+    return app
+
+
+async def _run_not_found(state: GatewayState, ctx: Context) -> None:
+    error = PolicyRuntimeError(
+        "Unable to match incoming request to an operation.", source="configuration", reason="OperationNotFound",
+        status=404,
+    )
+    error.public_message = NOT_FOUND_MESSAGE  # type: ignore[attr-defined]  # APIM's caller-facing text
+    await state.global_pipeline.fail(ctx, error)
+
+
+def _original_url(scope: Scope, headers: Headers, path: str, query: dict[str, list[str]]) -> Url:
+    scheme = scope.get("scheme", "http")
+    default_port = 443 if scheme == "https" else 80
+    host_header = headers.get("host")
+    if not host_header:
+        server = scope.get("server") or ("localhost", default_port)
+        return Url(scheme, server[0], server[1] or default_port, path or "/", query)
+    if host_header.startswith("["):  # [::1]:8080
+        end = host_header.find("]") + 1
+        host, rest = host_header[:end], host_header[end:]
+    else:
+        host, _, rest = host_header.partition(":")
+        rest = ":" + rest if rest else ""
+    port = int(rest[1:]) if rest[1:].isdigit() else default_port
+    return Url(scheme, host, port, path or "/", query)
+
+
+_date_cache: list[object] = [0, ""]
+
+
+def http_date() -> str:
+    """The current IMF-fixdate, formatted at most once per second."""
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache[0], _date_cache[1] = now, formatdate(now, usegmt=True)
+    return str(_date_cache[1])
+
+
+def _has_body(headers: Headers) -> bool:
+    length = headers.get("content-length")
+    if length is not None:
+        return length.strip() not in ("", "0")
+    return "transfer-encoding" in headers
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _body_chunks(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected()
+        body = message.get("body", b"")
+        if body:
+            yield body
+        if not message.get("more_body"):
+            return
+
+
+def _encode(pairs: Any) -> list[tuple[bytes, bytes]]:
+    encoded = []
+    for name, value in pairs:
+        value = value.replace("\r", " ").replace("\n", " ")
+        try:
+            raw = value.encode("latin-1")
+        except UnicodeEncodeError:
+            raw = value.encode("utf-8")
+        encoded.append((name.encode("latin-1", "replace"), raw))
+    return encoded

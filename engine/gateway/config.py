@@ -1,0 +1,556 @@
+"""The gateway configuration: YAML -> typed, validated settings.
+
+Every problem raises `ConfigError` whose message starts with the file and the key path, e.g.
+`gateway.yaml: apis.petstore.operations.get-pet.method: 'FETCH' is not an HTTP method`.
+Paths in the file are relative to the file. `{{name}}` in `service-url` is replaced by named values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+import yaml
+
+from engine.errors import ConfigError
+
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "*"})
+NAMED_VALUE = re.compile(r"\{\{\s*([A-Za-z0-9._-]+)\s*\}\}")
+DEFAULT_KEY_HEADER = "Ocp-Apim-Subscription-Key"
+DEFAULT_KEY_QUERY = "subscription-key"
+
+
+@dataclass(frozen=True)
+class OperationSettings:
+    id: str
+    method: str  # upper case, or "*" for any method
+    url_template: str  # "/pets/{id}", "/*" for any path
+    name: str = ""
+    policy: Path | None = None
+    examples: dict[int, dict[str, str]] = field(default_factory=dict)  # status -> content type -> body (mock-response)
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    id: str
+    path: str  # URL suffix without slashes ("" = root)
+    service_url: str
+    name: str = ""
+    products: tuple[str, ...] = ()
+    subscription_required: bool = True
+    policy: Path | None = None
+    operations: tuple[OperationSettings, ...] = ()
+    key_header: str = DEFAULT_KEY_HEADER
+    key_query: str = DEFAULT_KEY_QUERY
+    revision: str = "1"
+    version: str = ""
+    protocols: tuple[str, ...] = ("http", "https")
+
+
+@dataclass(frozen=True)
+class ProductSettings:
+    id: str
+    name: str = ""
+    policy: Path | None = None
+    subscription_required: bool = True
+    approval_required: bool = False
+    state: str = "Published"
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UserSettings:
+    id: str
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    note: str = ""
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubscriptionSettings:
+    id: str
+    key: str
+    secondary_key: str = ""
+    name: str = ""
+    product: str | None = None  # scope: a product, an API, or (both None) every API
+    api: str | None = None
+    user: UserSettings | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    admin_port: int | None = 9090  # None: no admin listener
+    workers: int = 1
+    access_log: bool = False
+
+
+@dataclass(frozen=True)
+class BackendClientSettings:
+    max_connections: int = 1000
+    connect_timeout: float = 10.0
+    forwarded_headers: bool = True  # add X-Forwarded-For/-Host/-Proto
+
+
+@dataclass(frozen=True)
+class DemoBackendSettings:
+    host: str = "127.0.0.1"
+    port: int = 9000
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """The whole configuration file, validated; `file` is used in every later message."""
+
+    file: Path
+    named_values: dict[str, str] = field(default_factory=dict)
+    secret_names: frozenset[str] = frozenset()
+    policy: Path | None = None
+    fragments: dict[str, Path] = field(default_factory=dict)
+    products: dict[str, ProductSettings] = field(default_factory=dict)
+    subscriptions: tuple[SubscriptionSettings, ...] = ()
+    apis: dict[str, ApiSettings] = field(default_factory=dict)
+    cache: Mapping[str, Any] | None = None
+    rate_limits: Mapping[str, Any] | None = None
+    server: ServerSettings = field(default_factory=ServerSettings)
+    backend: BackendClientSettings = field(default_factory=BackendClientSettings)
+    demo_backend: DemoBackendSettings | None = None
+    backends: dict[str, str] = field(default_factory=dict)  # backend-id -> base URL (set-backend-service)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.file.parent
+
+    def policy_files(self) -> list[Path]:
+        """Every document the configuration names (for `--reload` watching)."""
+        files = [self.policy] if self.policy else []
+        files += list(self.fragments.values())
+        files += [p.policy for p in self.products.values() if p.policy]
+        for api in self.apis.values():
+            files += [api.policy] if api.policy else []
+            files += [op.policy for op in api.operations if op.policy]
+        return files
+
+
+def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> GatewaySettings:
+    """Read and validate a configuration file (raises ConfigError naming the file and key)."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read configuration: {exc.strerror or exc}") from None
+    return parse_settings(text, file=file, environ=environ)
+
+
+def parse_settings(text: str, *, file: str | Path, environ: Mapping[str, str] | None = None) -> GatewaySettings:
+    """Validate YAML text; relative paths resolve against the directory of `file`."""
+    file = Path(file)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{file}{where}: invalid YAML: {problem}") from None
+    if data is None:
+        data = {}
+    return _Reader(file, os.environ if environ is None else environ).settings(data)
+
+
+class _Reader:
+    """Walks the YAML tree keeping the key path for messages."""
+
+    def __init__(self, file: Path, environ: Mapping[str, str]) -> None:
+        self.file = file
+        self.environ = environ
+        self.named_values: dict[str, str] = {}
+
+    # -- helpers -------------------------------------------------------------------------------
+    def fail(self, where: str, message: str) -> NoReturn:
+        prefix = f"{self.file}: {where}: " if where else f"{self.file}: "
+        raise ConfigError(prefix + message)
+
+    def mapping(self, value: object, where: str, allowed: tuple[str, ...] | None = None) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(where, f"expected a mapping, got {_kind(value)}")
+        for key in value:
+            if not isinstance(key, str):
+                self.fail(where, f"keys must be strings, got {key!r}")
+            if allowed is not None and key not in allowed:
+                self.fail(_join(where, key), f"unknown key (expected one of: {', '.join(allowed)})")
+        return value
+
+    def string(self, value: object, where: str, *, required: bool = True, default: str = "") -> str:
+        if value is None:
+            if required:
+                self.fail(where, "is required")
+            return default
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.fail(where, f"expected a string, got {_kind(value)}")
+        return str(value)
+
+    def boolean(self, value: object, where: str, default: bool) -> bool:
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.fail(where, f"expected true or false, got {value!r}")
+        return value
+
+    def integer(self, value: object, where: str, default: int | None, minimum: int = 0, maximum: int = 65535) -> int | None:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(where, f"expected an integer, got {value!r}")
+        if not minimum <= value <= maximum:
+            self.fail(where, f"{value} is out of range {minimum}..{maximum}")
+        return value
+
+    def number(self, value: object, where: str, default: float) -> float:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            self.fail(where, f"expected a positive number, got {value!r}")
+        return float(value)
+
+    def strings(self, value: object, where: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, list):
+            self.fail(where, f"expected a list of strings, got {_kind(value)}")
+        return tuple(self.string(item, f"{where}[{i}]") for i, item in enumerate(value))
+
+    def path(self, value: object, where: str) -> Path | None:
+        if value is None:
+            return None
+        text = self.string(value, where)
+        path = Path(text)
+        if not path.is_absolute():
+            path = self.file.parent / path
+        if not path.is_file():
+            self.fail(where, f"file not found: {text} (looked for {path})")
+        return path
+
+    def substitute(self, text: str, where: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in self.named_values:
+                self.fail(where, f"unknown named value '{{{{{name}}}}}'")
+            return self.named_values[name]
+
+        return NAMED_VALUE.sub(replace, text)
+
+    # -- sections ------------------------------------------------------------------------------
+    def settings(self, data: object) -> GatewaySettings:
+        top = self.mapping(data, "", TOP_LEVEL_KEYS)
+        self.named_values, secrets = self.read_named_values(top.get("named-values"))
+        products = self.read_products(top.get("products"))
+        apis = self.read_apis(top.get("apis"), products)
+        subscriptions = self.read_subscriptions(top.get("subscriptions"), products, apis)
+        fragments_map = self.mapping(top.get("fragments"), "fragments")
+        fragments = {}
+        for name, value in fragments_map.items():
+            fragments[name] = self.path(value, _join("fragments", name)) or self.fail(_join("fragments", name), "is required")
+        for section in ("cache", "rate-limits"):
+            if top.get(section) is not None and not isinstance(top[section], dict):
+                self.fail(section, f"expected a mapping, got {_kind(top[section])}")
+        return GatewaySettings(
+            file=self.file,
+            named_values=dict(self.named_values),
+            secret_names=frozenset(secrets),
+            policy=self.path(top.get("policy"), "policy"),
+            fragments=fragments,
+            products=products,
+            subscriptions=subscriptions,
+            apis=apis,
+            cache=top.get("cache"),
+            rate_limits=top.get("rate-limits"),
+            server=self.read_server(top.get("server")),
+            backend=self.read_backend(top.get("backend")),
+            demo_backend=self.read_demo_backend(top.get("demo-backend")),
+            backends=self.read_backends(top.get("backends")),
+        )
+
+    def absolute_url(self, value: object, where: str) -> str:
+        url = self.substitute(self.string(value, where), where)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            self.fail(where, f"'{url}' is not an absolute http(s) URL")
+        return url
+
+    def read_backends(self, value: object) -> dict[str, str]:
+        backends = {}
+        for bid, raw in self.mapping(value, "backends").items():
+            where = _join("backends", bid)
+            if isinstance(raw, dict):
+                raw = self.mapping(raw, where, ("url",)).get("url")
+                where = _join(where, "url")
+            backends[bid] = self.absolute_url(raw, where)
+        return backends
+
+    def read_named_values(self, value: object) -> tuple[dict[str, str], set[str]]:
+        values: dict[str, str] = {}
+        secrets: set[str] = set()
+        for name, raw in self.mapping(value, "named-values").items():
+            where = _join("named-values", name)
+            if isinstance(raw, dict):
+                spec = self.mapping(raw, where, ("env", "default", "value", "secret"))
+                if "env" in spec:
+                    env = self.string(spec["env"], _join(where, "env"))
+                    if env in self.environ:
+                        values[name] = self.environ[env]
+                    elif spec.get("default") is not None:
+                        values[name] = self.string(spec["default"], _join(where, "default"))
+                    else:
+                        self.fail(where, f"environment variable {env} is not set")
+                    secrets.add(name)
+                elif "value" in spec:
+                    values[name] = self.string(spec["value"], _join(where, "value"))
+                else:
+                    self.fail(where, "expected a string, {env: NAME} or {value: ...}")
+                if self.boolean(spec.get("secret"), _join(where, "secret"), "env" in spec):
+                    secrets.add(name)
+                else:
+                    secrets.discard(name)
+            else:
+                values[name] = self.string(raw, where)
+        return values, secrets
+
+    def read_products(self, value: object) -> dict[str, ProductSettings]:
+        products = {}
+        for pid, raw in self.mapping(value, "products").items():
+            where = _join("products", pid)
+            spec = self.mapping(raw, where, PRODUCT_KEYS)
+            products[pid] = ProductSettings(
+                id=pid,
+                name=self.string(spec.get("name"), _join(where, "name"), required=False, default=pid),
+                policy=self.path(spec.get("policy"), _join(where, "policy")),
+                subscription_required=self.boolean(spec.get("subscription-required"), _join(where, "subscription-required"), True),
+                approval_required=self.boolean(spec.get("approval-required"), _join(where, "approval-required"), False),
+                state=self.read_state(spec.get("state"), _join(where, "state")),
+                groups=self.strings(spec.get("groups"), _join(where, "groups")),
+            )
+        return products
+
+    def read_state(self, value: object, where: str) -> str:
+        state = self.string(value, where, required=False, default="Published")
+        for choice in ("Published", "NotPublished"):
+            if state.lower() == choice.lower():
+                return choice
+        self.fail(where, f"'{state}' is not one of: Published, NotPublished")
+
+    def read_apis(self, value: object, products: dict[str, ProductSettings]) -> dict[str, ApiSettings]:
+        apis: dict[str, ApiSettings] = {}
+        paths: dict[str, str] = {}
+        for aid, raw in self.mapping(value, "apis").items():
+            where = _join("apis", aid)
+            spec = self.mapping(raw, where, API_KEYS)
+            path = self.string(spec.get("path"), _join(where, "path"), required=False, default="").strip("/")
+            if path in paths:
+                self.fail(_join(where, "path"), f"'{path}' is already used by API '{paths[path]}'")
+            paths[path] = aid
+            service_url = self.absolute_url(spec.get("service-url"), _join(where, "service-url"))
+            api_products = self.strings(spec.get("products"), _join(where, "products"))
+            for i, pid in enumerate(api_products):
+                if pid not in products:
+                    self.fail(f"{where}.products[{i}]", f"unknown product '{pid}'")
+            names = self.mapping(spec.get("subscription-key-parameter-names"), _join(where, "subscription-key-parameter-names"), ("header", "query"))
+            apis[aid] = ApiSettings(
+                id=aid,
+                path=path,
+                service_url=service_url,
+                name=self.string(spec.get("name"), _join(where, "name"), required=False, default=aid),
+                products=api_products,
+                subscription_required=self.boolean(spec.get("subscription-required"), _join(where, "subscription-required"), True),
+                policy=self.path(spec.get("policy"), _join(where, "policy")),
+                operations=self.read_operations(spec.get("operations"), _join(where, "operations")),
+                key_header=self.string(names.get("header"), f"{where}.subscription-key-parameter-names.header", required=False, default=DEFAULT_KEY_HEADER),
+                key_query=self.string(names.get("query"), f"{where}.subscription-key-parameter-names.query", required=False, default=DEFAULT_KEY_QUERY),
+                revision=self.string(spec.get("revision"), _join(where, "revision"), required=False, default="1"),
+                version=self.string(spec.get("version"), _join(where, "version"), required=False, default=""),
+                protocols=self.strings(spec.get("protocols"), _join(where, "protocols")) or ("http", "https"),
+            )
+        return apis
+
+    def read_operations(self, value: object, where: str) -> tuple[OperationSettings, ...]:
+        if value is None:
+            return (OperationSettings(id="all", method="*", url_template="/*", name="all"),)
+        operations = []
+        for oid, raw in self.mapping(value, where).items():
+            owhere = _join(where, oid)
+            spec = self.mapping(raw, owhere, OPERATION_KEYS)
+            method = self.string(spec.get("method"), _join(owhere, "method")).upper()
+            if method not in HTTP_METHODS:
+                self.fail(_join(owhere, "method"), f"'{spec.get('method')}' is not an HTTP method (or '*')")
+            template = self.string(spec.get("url-template"), _join(owhere, "url-template"))
+            if not template.startswith("/"):
+                template = "/" + template
+            from engine.gateway.routing import TemplateError, compile_template
+
+            try:
+                compile_template(template)
+            except TemplateError as exc:
+                self.fail(_join(owhere, "url-template"), str(exc))
+            operations.append(
+                OperationSettings(
+                    id=oid,
+                    method=method,
+                    url_template=template,
+                    name=self.string(spec.get("name"), _join(owhere, "name"), required=False, default=oid),
+                    policy=self.path(spec.get("policy"), _join(owhere, "policy")),
+                    examples=self.read_examples(spec.get("examples"), _join(owhere, "examples")),
+                )
+            )
+        return tuple(operations)
+
+    def read_examples(self, value: object, where: str) -> dict[int, dict[str, str]]:
+        examples: dict[int, dict[str, str]] = {}
+        for status, raw in self.mapping_any(value, where).items():
+            swhere = f"{where}.{status}"
+            code = self.integer(int(status) if str(status).isdigit() else status, swhere, None, 100, 599)
+            bodies: dict[str, str] = {}
+            for content_type, body in self.mapping(raw, swhere).items():
+                if isinstance(body, str):
+                    bodies[content_type] = body
+                else:
+                    bodies[content_type] = json.dumps(body)
+            examples[code or 200] = bodies
+        return examples
+
+    def mapping_any(self, value: object, where: str) -> dict[Any, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(where, f"expected a mapping, got {_kind(value)}")
+        return value
+
+    def read_subscriptions(
+        self, value: object, products: dict[str, ProductSettings], apis: dict[str, ApiSettings]
+    ) -> tuple[SubscriptionSettings, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.fail("subscriptions", f"expected a list, got {_kind(value)}")
+        subscriptions = []
+        keys: dict[str, str] = {}
+        for i, raw in enumerate(value):
+            where = f"subscriptions[{i}]"
+            spec = self.mapping(raw, where, SUBSCRIPTION_KEYS)
+            sid = self.string(spec.get("id"), _join(where, "id"))
+            key = self.string(spec.get("key"), _join(where, "key"))
+            secondary = self.string(spec.get("secondary-key"), _join(where, "secondary-key"), required=False)
+            for label, k in (("key", key), ("secondary-key", secondary)):
+                if k and k in keys:
+                    self.fail(_join(where, label), f"key already used by subscription '{keys[k]}'")
+                if k:
+                    keys[k] = sid
+            product = spec.get("product")
+            if product is not None and self.string(product, _join(where, "product")) not in products:
+                self.fail(_join(where, "product"), f"unknown product '{product}'")
+            api = spec.get("api")
+            if api is not None and self.string(api, _join(where, "api")) not in apis:
+                self.fail(_join(where, "api"), f"unknown API '{api}'")
+            if product is not None and api is not None:
+                self.fail(where, "a subscription is scoped to a product or an API, not both")
+            subscriptions.append(
+                SubscriptionSettings(
+                    id=sid,
+                    key=key,
+                    secondary_key=secondary,
+                    name=self.string(spec.get("name"), _join(where, "name"), required=False, default=sid),
+                    product=str(product) if product is not None else None,
+                    api=str(api) if api is not None else None,
+                    user=self.read_user(spec.get("user"), _join(where, "user")),
+                    active=self.read_subscription_state(spec.get("state"), _join(where, "state")),
+                )
+            )
+        return tuple(subscriptions)
+
+    def read_subscription_state(self, value: object, where: str) -> bool:
+        state = self.string(value, where, required=False, default="active").lower()
+        if state not in ("active", "suspended", "cancelled", "expired"):
+            self.fail(where, f"'{state}' is not one of: active, suspended, cancelled, expired")
+        return state == "active"
+
+    def read_user(self, value: object, where: str) -> UserSettings | None:
+        if value is None:
+            return None
+        spec = self.mapping(value, where, USER_KEYS)
+        return UserSettings(
+            id=self.string(spec.get("id"), _join(where, "id")),
+            email=self.string(spec.get("email"), _join(where, "email"), required=False),
+            first_name=self.string(spec.get("first-name"), _join(where, "first-name"), required=False),
+            last_name=self.string(spec.get("last-name"), _join(where, "last-name"), required=False),
+            note=self.string(spec.get("note"), _join(where, "note"), required=False),
+            groups=self.strings(spec.get("groups"), _join(where, "groups")),
+        )
+
+    def read_server(self, value: object) -> ServerSettings:
+        spec = self.mapping(value, "server", ("host", "port", "admin-port", "workers", "access-log"))
+        default = ServerSettings()
+        admin = spec.get("admin-port", default.admin_port)
+        return ServerSettings(
+            host=self.string(spec.get("host"), "server.host", required=False, default=default.host),
+            port=self.integer(spec.get("port"), "server.port", default.port) or 0,
+            admin_port=None if admin is False else self.integer(admin, "server.admin-port", None),
+            workers=self.integer(spec.get("workers"), "server.workers", 1, minimum=1, maximum=256) or 1,
+            access_log=self.boolean(spec.get("access-log"), "server.access-log", False),
+        )
+
+    def read_backend(self, value: object) -> BackendClientSettings:
+        spec = self.mapping(value, "backend", ("max-connections", "connect-timeout", "forwarded-headers"))
+        return BackendClientSettings(
+            max_connections=self.integer(spec.get("max-connections"), "backend.max-connections", 1000, 1, 100000) or 1000,
+            connect_timeout=self.number(spec.get("connect-timeout"), "backend.connect-timeout", 10.0),
+            forwarded_headers=self.boolean(spec.get("forwarded-headers"), "backend.forwarded-headers", True),
+        )
+
+    def read_demo_backend(self, value: object) -> DemoBackendSettings | None:
+        if value is None or value is False:
+            return None
+        spec = {} if value is True else self.mapping(value, "demo-backend", ("host", "port"))
+        return DemoBackendSettings(
+            host=self.string(spec.get("host"), "demo-backend.host", required=False, default="127.0.0.1"),
+            port=self.integer(spec.get("port"), "demo-backend.port", 9000) or 0,
+        )
+
+
+TOP_LEVEL_KEYS = (
+    "server", "backend", "backends", "demo-backend", "cache", "rate-limits", "named-values", "policy", "fragments",
+    "products", "subscriptions", "apis",
+)
+PRODUCT_KEYS = ("name", "policy", "subscription-required", "approval-required", "state", "groups")
+API_KEYS = (
+    "name", "path", "service-url", "products", "subscription-required", "policy", "operations",
+    "subscription-key-parameter-names", "revision", "version", "protocols",
+)
+OPERATION_KEYS = ("name", "method", "url-template", "policy", "examples")
+SUBSCRIPTION_KEYS = ("id", "key", "secondary-key", "name", "product", "api", "user", "state")
+USER_KEYS = ("id", "email", "first-name", "last-name", "note", "groups")
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if value is None:
+        return "nothing"
+    return f"{type(value).__name__} {value!r}"

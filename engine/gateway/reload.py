@@ -1,0 +1,129 @@
+"""Configuration reload (SIGHUP or `--reload` file watching): build everything new, then swap.
+
+A reload re-reads the configuration file and every document, re-creates the cache and rate-limit
+services only when their settings changed, and swaps the compiled state in one assignment.
+Any failure keeps the running configuration and logs the diagnostics. Listener settings (host,
+ports, workers) need a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.diagnostics import render_text
+from engine.errors import ConfigError, PolicyLoadError
+from engine.gateway.config import GatewaySettings, load_settings
+from engine.gateway.services import build_store_services
+from engine.gateway.state import GatewayState
+from engine.source import SourceFile
+
+if TYPE_CHECKING:
+    from engine.gateway.runner import GatewayServer
+
+log = logging.getLogger("policygate.reload")
+
+
+def describe_failure(exc: BaseException) -> str:
+    """Render a ConfigError or PolicyLoadError for humans (diagnostics with source lines)."""
+    if isinstance(exc, PolicyLoadError):
+        sources: dict[str, SourceFile | None] = {}
+        parts = []
+        for diagnostic in exc.diagnostics:
+            file = diagnostic.span.file
+            if file not in sources:
+                try:
+                    sources[file] = SourceFile(file, Path(file).read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError):
+                    sources[file] = None
+            parts.append(render_text(diagnostic, sources[file]))
+        return "\n".join(parts)
+    return str(exc)
+
+
+async def reload_server(server: GatewayServer, path: Path) -> bool:
+    services, app = server.services, server.app
+    assert services is not None and app is not None
+    metrics = services.gateway_metrics
+    created: list[object] = []
+    try:
+        settings = load_settings(path)
+        cache, limits = services.cache, services.limits
+        if _changed(settings, services.settings):
+            cache, limits = build_store_services(settings, server.metrics)
+            created = [s for s in (cache, limits) if s is not None]
+        state = await asyncio.to_thread(GatewayState.build, settings, services, server.registry)
+        for service in created:
+            await service.start()  # type: ignore[attr-defined]
+    except (ConfigError, PolicyLoadError) as exc:
+        log.error("reload of %s failed; keeping the running configuration:\n%s", path, describe_failure(exc))
+        if metrics is not None:
+            metrics.reloads.inc("failed")
+        return False
+    except Exception as exc:  # e.g. Redis refused at start: still keep serving the old state
+        log.error("reload of %s failed; keeping the running configuration: %s", path, exc)
+        if metrics is not None:
+            metrics.reloads.inc("failed")
+        return False
+    old = [s for s in (services.cache, services.limits) if s is not None and s not in (cache, limits)]
+    services.cache, services.limits = cache, limits
+    services.settings = settings
+    services.named_values = dict(settings.named_values)
+    services.fragments = state.fragments
+    app.gateway.swap(state)
+    server.settings = settings
+    for service in old:
+        try:
+            await service.close()  # type: ignore[attr-defined]
+        except Exception as exc:
+            log.warning("closing the replaced %s failed: %s", type(service).__name__, exc)
+    if metrics is not None:
+        metrics.reloads.inc("ok")
+    log.warning("reloaded %s", path)
+    return True
+
+
+def _changed(new: GatewaySettings, old: GatewaySettings) -> bool:
+    return new.cache != old.cache or new.rate_limits != old.rate_limits
+
+
+def install_sighup(server: GatewayServer) -> None:
+    """Reload on SIGHUP (POSIX only)."""
+    if not hasattr(signal, "SIGHUP"):
+        return
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[bool]] = set()
+
+    def on_hup() -> None:
+        task = loop.create_task(server.reload())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, on_hup)
+
+
+async def watch_files(server: GatewayServer, shutdown: asyncio.Event, interval: float = 1.0) -> None:
+    """Poll the configuration file and every document it names; reload when one changes."""
+    def snapshot() -> dict[Path, float]:
+        files = [server.settings.file, *server.settings.policy_files()]
+        stamps = {}
+        for file in files:
+            try:
+                stamps[file] = file.stat().st_mtime_ns
+            except OSError:
+                stamps[file] = -1
+        return stamps
+
+    seen = snapshot()
+    while not shutdown.is_set():
+        try:
+            await asyncio.wait_for(shutdown.wait(), interval)
+        except TimeoutError:
+            pass
+        current = snapshot()
+        if current != seen:
+            await server.reload()
+            seen = snapshot()

@@ -1,0 +1,154 @@
+"""Request routing: API by URL path prefix, operation by method + URL template (precompiled).
+
+Templates follow APIM: `/pets/{id}` (one segment), `/files/{*path}` (the rest of the path),
+`/*` (any path), and query parts `/search?q={term}` (the parameter must be present). Literal
+templates win over parameterised ones, longer literal prefixes over shorter ones.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+from urllib.parse import unquote
+
+T = TypeVar("T")
+_PARAM = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_.-]*)\}")
+
+
+class TemplateError(ValueError):
+    """A URL template that cannot be compiled."""
+
+
+@dataclass(frozen=True)
+class CompiledTemplate:
+    template: str
+    literal_path: str | None  # set when the path has no parameters (dict lookup)
+    pattern: re.Pattern[str] | None
+    path_params: tuple[str, ...]
+    query_params: tuple[tuple[str, str], ...]  # (query name, parameter name)
+    specificity: tuple[int, int]
+
+    def match(self, path: str, query: dict[str, list[str]]) -> dict[str, str] | None:
+        if self.literal_path is not None:
+            if path != self.literal_path and path.rstrip("/") != self.literal_path.rstrip("/"):
+                return None
+            params: dict[str, str] = {}
+        else:
+            assert self.pattern is not None
+            found = self.pattern.fullmatch(path)
+            if found is None:
+                return None
+            params = {name: unquote(value) for name, value in zip(self.path_params, found.groups(), strict=True)}
+        for query_name, param in self.query_params:
+            values = query.get(query_name)
+            if not values:
+                return None
+            params[param] = values[0]
+        return params
+
+
+def compile_template(template: str) -> CompiledTemplate:
+    """Compile an operation URL template; raises TemplateError with a readable reason."""
+    path, _, query = template.partition("?")
+    if not path.startswith("/"):
+        path = "/" + path
+    query_params: list[tuple[str, str]] = []
+    for part in filter(None, query.split("&")):
+        name, eq, value = part.partition("=")
+        found = _PARAM.fullmatch(value) if eq else None
+        if not name or found is None or found.group(1):
+            raise TemplateError(f"query part '{part}' must look like name={{param}}")
+        query_params.append((name, found.group(2)))
+    if path in ("/*", "/{*}"):
+        return CompiledTemplate(template, None, re.compile(r"/.*|"), (), tuple(query_params), (0, 0))
+    names: list[str] = []
+    regex = []
+    position = 0
+    literal = 0
+    for found in _PARAM.finditer(path):
+        chunk = path[position : found.start()]
+        if "{" in chunk or "}" in chunk:
+            raise TemplateError(f"malformed parameter in '{template}'")
+        regex.append(re.escape(chunk))
+        literal += len(chunk)
+        name = found.group(2)
+        if name in names:
+            raise TemplateError(f"parameter '{{{name}}}' appears twice in '{template}'")
+        names.append(name)
+        if found.group(1):
+            if found.end() != len(path):
+                raise TemplateError(f"wildcard '{{*{name}}}' must be the last part of '{template}'")
+            regex.append("(.*)")
+        else:
+            regex.append("([^/]+)")
+        position = found.end()
+    tail = path[position:]
+    if "{" in tail or "}" in tail:
+        raise TemplateError(f"malformed parameter in '{template}'")
+    if tail.endswith("/*"):
+        regex.append(re.escape(tail[:-1]) + ".*")
+        literal += len(tail) - 1
+        names_tuple = tuple(names)
+        return CompiledTemplate(template, None, re.compile("".join(regex)), names_tuple, tuple(query_params), (literal, -len(names) - 1))
+    regex.append(re.escape(tail))
+    literal += len(tail)
+    if not names:
+        return CompiledTemplate(template, path, None, (), tuple(query_params), (literal + 1000, len(query_params)))
+    regex.append("/?")
+    return CompiledTemplate(template, None, re.compile("".join(regex)), tuple(names), tuple(query_params), (literal, -len(names)))
+
+
+@dataclass(frozen=True)
+class Match(Generic[T]):
+    api: object
+    operation: T
+    relative_path: str  # the path after the API suffix, always starting with "/"
+    params: dict[str, str]
+
+
+class ApiRoutes(Generic[T]):
+    """The operations of one API, grouped by method and ordered most specific first."""
+
+    def __init__(self, operations: Iterable[tuple[str, str, T]]) -> None:
+        by_method: dict[str, list[tuple[CompiledTemplate, T]]] = {}
+        for method, template, operation in operations:
+            by_method.setdefault(method.upper(), []).append((compile_template(template), operation))
+        wildcard = by_method.pop("*", [])
+        self._by_method: dict[str, list[tuple[CompiledTemplate, T]]] = {}
+        for method, entries in by_method.items():
+            self._by_method[method] = sorted(entries + wildcard, key=lambda e: e[0].specificity, reverse=True)
+        self._wildcard = sorted(wildcard, key=lambda e: e[0].specificity, reverse=True)
+
+    def find(self, method: str, path: str, query: dict[str, list[str]]) -> tuple[T, dict[str, str]] | None:
+        for template, operation in self._by_method.get(method, self._wildcard):
+            params = template.match(path, query)
+            if params is not None:
+                return operation, params
+        return None
+
+
+class Router(Generic[T]):
+    """Maps (method, path, query) to (api, operation, params); APIs are chosen by longest path prefix."""
+
+    def __init__(self) -> None:
+        self._apis: dict[str, tuple[object, ApiRoutes[T]]] = {}
+
+    def add_api(self, path: str, api: object, operations: Iterable[tuple[str, str, T]]) -> None:
+        self._apis[path.strip("/")] = (api, ApiRoutes(operations))
+
+    def route(self, method: str, path: str, query: dict[str, list[str]]) -> Match[T] | None:
+        trimmed = path.lstrip("/")
+        candidate = trimmed.rstrip("/")
+        while True:
+            entry = self._apis.get(candidate)
+            if entry is not None:
+                relative = "/" + trimmed[len(candidate):].lstrip("/")
+                api, routes = entry
+                found = routes.find(method, relative, query)
+                return Match(api, found[0], relative, found[1]) if found is not None else None
+            if not candidate:
+                return None
+            cut = candidate.rfind("/")
+            candidate = candidate[:cut] if cut >= 0 else ""

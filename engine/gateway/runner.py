@@ -1,0 +1,141 @@
+"""Run a gateway: build services and state from a configuration, serve gateway + admin with Hypercorn.
+
+`GatewayServer.prepare()` does everything that can fail on bad input (config, documents, cache
+and rate-limit settings) before any port is bound; `serve(shutdown)` runs until the event is set.
+The CLI (`policygate serve`) and the test harness (`tests/support/gateway.py`) both use this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hypercorn.app_wrappers import ASGIWrapper
+from hypercorn.asyncio.run import worker_serve
+from hypercorn.config import Config, Sockets
+
+from engine.gateway.accesslog import AccessLog
+from engine.gateway.admin import create_admin_app
+from engine.gateway.app import GatewayQuart, create_app
+from engine.gateway.backend import BackendClient
+from engine.gateway.config import GatewaySettings, load_settings
+from engine.gateway.services import GatewayMetrics, Services, build_store_services
+from engine.gateway.state import GatewayState
+from engine.metrics import Metrics
+from engine.registry import PolicyRegistry
+
+log = logging.getLogger("policygate.gateway")
+
+
+def bind_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A listening TCP socket (port 0 picks a free port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port and hasattr(socket, "SO_REUSEPORT"):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def hypercorn_config() -> Config:
+    config = Config()
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.keep_alive_timeout = 75
+    config.graceful_timeout = 5
+    config.include_server_header = False  # backend Server/Date headers pass through; the app adds Date when missing
+    config.include_date_header = False
+    return config
+
+
+class GatewayServer:
+    """One gateway process: settings -> services + compiled state -> Hypercorn listeners."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        admin_port: int | None | bool = True,
+        access_log: bool | None = None,
+        registry: PolicyRegistry | None = None,
+    ) -> None:
+        self.settings = settings
+        self.host = host or settings.server.host
+        self.port = settings.server.port if port is None else port
+        if admin_port is True:
+            self.admin_port = settings.server.admin_port
+        else:
+            self.admin_port = None if admin_port is False or admin_port is None else int(admin_port)
+        self.access_log = settings.server.access_log if access_log is None else access_log
+        self.registry = registry
+        self.metrics = Metrics()
+        self.services: Services | None = None
+        self.app: GatewayQuart | None = None
+        self.bound: dict[str, tuple[str, int]] = {}  # "gateway"/"admin" -> (host, port) once listening
+        self._reload_lock = asyncio.Lock()
+
+    def prepare(self) -> None:
+        """Build services and compile every document; raises ConfigError / PolicyLoadError."""
+        cache, limits = build_store_services(self.settings, self.metrics)
+        services = Services(
+            settings=self.settings, metrics=self.metrics, http=BackendClient(self.settings.backend),
+            cache=cache, limits=limits, named_values=dict(self.settings.named_values),
+        )
+        services.gateway_metrics = GatewayMetrics(self.metrics)
+        register_admin = getattr(cache, "register_admin_routes", None)
+        if register_admin is not None:  # the cache's POST /cache/purge
+            register_admin(services)
+        state = GatewayState.build(self.settings, services, self.registry)
+        services.fragments = state.fragments
+        self.services = services
+        self.app = create_app(state, services, access_log=AccessLog() if self.access_log else None)
+
+    async def serve(
+        self, shutdown: asyncio.Event, *, ready: Callable[[GatewayServer], None] | None = None,
+        gateway_socket: socket.socket | None = None,
+    ) -> None:
+        """Serve until `shutdown` is set (`prepare()` first)."""
+        if self.app is None or self.services is None:
+            self.prepare()
+        assert self.app is not None and self.services is not None
+        gateway_sock = gateway_socket or bind_socket(self.host, self.port)
+        self.bound["gateway"] = gateway_sock.getsockname()[:2]
+        tasks = [self._listen(self.app, gateway_sock, shutdown)]
+        if self.admin_port is not None:
+            admin_sock = bind_socket(self.host, self.admin_port)
+            self.bound["admin"] = admin_sock.getsockname()[:2]
+            tasks.append(self._listen(create_admin_app(self.services), admin_sock, shutdown))
+        if ready is not None:
+            asyncio.get_running_loop().call_soon(ready, self)
+        await asyncio.gather(*tasks)
+
+    async def _listen(self, app: Any, sock: socket.socket, shutdown: asyncio.Event) -> None:
+        config = hypercorn_config()
+        await worker_serve(ASGIWrapper(app), config, sockets=Sockets([], [sock], []), shutdown_trigger=shutdown.wait)
+
+    async def reload(self, path: str | Path | None = None) -> bool:
+        """Re-read the configuration and documents; swap atomically, or keep the old state and log why."""
+        from engine.gateway.reload import reload_server
+
+        async with self._reload_lock:
+            return await reload_server(self, Path(path) if path else self.settings.file)
+
+    def url(self, name: str = "gateway") -> str:
+        host, port = self.bound[name]
+        return f"http://{host}:{port}"
+
+
+def load_server(path: str | Path, **options: Any) -> GatewayServer:
+    """Read a configuration file and prepare a server (raises ConfigError / PolicyLoadError)."""
+    server = GatewayServer(load_settings(path), **options)
+    server.prepare()
+    return server

@@ -1,0 +1,119 @@
+"""Services shared by every request (`ctx.services`): metrics, backend client, cache, limits.
+
+CACHE and RATELIMIT plug in through `from_config(mapping | None, *, where, metrics)` on their
+service classes (`engine.cache.CacheService`, `engine.ratelimit.LimitService`); both are imported
+lazily so the gateway runs without them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.gateway.backend import BackendClient
+from engine.gateway.config import GatewaySettings
+from engine.metrics import Metrics
+
+log = logging.getLogger("policygate.gateway")
+
+# (module, class name) of the optional services; the first that imports is used.
+CACHE_SERVICE = ("engine.cache", "CacheService")
+LIMIT_SERVICE = ("engine.ratelimit", "LimitService")
+
+AdminHandler = Callable[..., Awaitable[Any]]
+
+
+@dataclass
+class AdminRoute:
+    """A route another component adds to the admin app (e.g. the cache purge endpoint)."""
+
+    rule: str
+    handler: AdminHandler
+    methods: tuple[str, ...] = ("GET",)
+
+
+@dataclass
+class GatewayMetrics:
+    """The gateway's own metric families, created once (cheap to update on the hot path)."""
+
+    registry: Metrics
+
+    def __post_init__(self) -> None:
+        m = self.registry
+        self.requests = m.counter("policygate_requests_total", "Requests handled, by API, operation and status.", ("api", "operation", "status"))
+        self.duration = m.histogram("policygate_request_duration_seconds", "Time from request to response start, by API.", ("api",))
+        self.backend_errors = m.counter("policygate_backend_errors_total", "Backend calls that failed, by API and reason.", ("api", "reason"))
+        self.reloads = m.counter("policygate_config_reloads_total", "Configuration reloads, by result.", ("result",))
+        # Families other components fill; declared here so /metrics always lists them.
+        self.throttled = m.counter("policygate_throttled_requests_total", "Requests refused by rate limits or quotas.", ("policy",))
+
+
+@dataclass
+class Services:
+    """What `ctx.services` points to. `cache`/`limits` are None when their component is absent."""
+
+    settings: GatewaySettings
+    metrics: Metrics
+    http: BackendClient
+    cache: Any = None
+    limits: Any = None
+    fragments: dict[str, Any] = field(default_factory=dict)
+    named_values: dict[str, str] = field(default_factory=dict)
+    admin_routes: list[AdminRoute] = field(default_factory=list)
+    gateway_metrics: GatewayMetrics | None = None
+
+    def add_admin_route(self, rule: str, handler: AdminHandler, methods: tuple[str, ...] = ("GET",)) -> None:
+        """Register an admin endpoint (served on the admin port); call before the admin app starts."""
+        self.admin_routes.append(AdminRoute(rule, handler, methods))
+
+    async def start(self) -> None:
+        await self.http.start()
+        for service in (self.cache, self.limits):
+            if service is not None:
+                await service.start()
+
+    async def close(self) -> None:
+        for service in (self.limits, self.cache):
+            if service is not None:
+                try:
+                    await service.close()
+                except Exception as exc:  # closing must not mask shutdown
+                    log.warning("closing %s failed: %s", type(service).__name__, exc)
+        await self.http.close()
+
+
+def optional_service(spec: tuple[str, str]) -> Any | None:
+    """The service class named by spec, or None while that component is not installed."""
+    module_name, class_name = spec
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None
+        raise
+    return getattr(module, class_name, None)
+
+
+def build_store_services(settings: GatewaySettings, metrics: Metrics) -> tuple[Any, Any]:
+    """Create the cache and rate-limit services from `cache:` / `rate-limits:` (ConfigError on bad config)."""
+    cache = limits = None
+    cache_cls = optional_service(CACHE_SERVICE)
+    if cache_cls is not None:
+        cache = cache_cls.from_config(settings.cache, where=f"{settings.file}: cache", metrics=metrics)
+    elif settings.cache:
+        log.warning("%s: cache: the cache component is not installed; ignoring", settings.file)
+    limit_cls = optional_service(LIMIT_SERVICE)
+    if limit_cls is not None:
+        limits = _limits_from_config(limit_cls, settings, metrics)
+    elif settings.rate_limits:
+        log.warning("%s: rate-limits: the rate-limit component is not installed; ignoring", settings.file)
+    return cache, limits
+
+
+def _limits_from_config(limit_cls: Any, settings: GatewaySettings, metrics: Metrics) -> Any:
+    return limit_cls.from_config(
+        settings.rate_limits, where=f"{settings.file}: rate-limits", metrics=metrics, cache=settings.cache
+    )

@@ -1,0 +1,174 @@
+"""A loaded configuration, compiled: routes, subscriptions and one pipeline per API/operation/product.
+
+`GatewayState.build(settings, services)` does all the work that can fail (reading and validating
+documents, composing scopes, compiling expressions) so that serving never has to; reload builds a
+new state and swaps it in only when this succeeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from engine.context import Api, Group, Operation, Product, Url
+from engine.diagnostics import Diagnostics
+from engine.errors import PolicyLoadError
+from engine.gateway.builder import PipelineBuilder
+from engine.gateway.config import ApiSettings, GatewaySettings, OperationSettings, ProductSettings
+from engine.gateway.pipeline import Pipeline
+from engine.gateway.routing import Router
+from engine.gateway.services import Services
+from engine.gateway.subscriptions import Subscriptions
+from engine.model import PolicyDocument
+from engine.registry import PolicyRegistry, default_registry
+
+DEFAULT_GLOBAL_POLICY = """<policies>
+    <inbound />
+    <backend>
+        <forward-request />
+    </backend>
+    <outbound />
+    <on-error />
+</policies>
+"""
+
+
+@dataclass(frozen=True)
+class ServiceTarget:
+    """The API's backend base: scheme/host/port and the base path relative paths are appended to."""
+
+    scheme: str
+    host: str
+    port: int
+    base_path: str  # without a trailing "/"
+
+    @classmethod
+    def parse(cls, url: str) -> ServiceTarget:
+        parts = urlsplit(url)
+        scheme = parts.scheme or "http"
+        port = parts.port or (443 if scheme == "https" else 80)
+        return cls(scheme, parts.hostname or "localhost", port, parts.path.rstrip("/"))
+
+
+@dataclass
+class OperationEntry:
+    """What routing returns: the settings, the context objects and the compiled pipelines."""
+
+    api: ApiSettings
+    operation: OperationSettings
+    context_api: Api
+    context_operation: Operation
+    target: ServiceTarget
+    pipelines: dict[str | None, Pipeline] = field(default_factory=dict)  # product id (None: no product)
+
+
+@dataclass
+class GatewayState:
+    settings: GatewaySettings
+    router: Router[OperationEntry]
+    subscriptions: Subscriptions
+    products: dict[str, Product]
+    global_pipeline: Pipeline  # on-error for requests that match no API
+    fragments: dict[str, PolicyDocument] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls, settings: GatewaySettings, services: Services, registry: PolicyRegistry | None = None
+    ) -> GatewayState:
+        """Compile everything; raises PolicyLoadError with every diagnostic found."""
+        registry = registry or default_registry()
+        return _Compiler(settings, services, registry).build()
+
+
+class _Compiler:
+    def __init__(self, settings: GatewaySettings, services: Services, registry: PolicyRegistry) -> None:
+        self.settings = settings
+        self.services = services
+        self.registry = registry
+        self.diagnostics = Diagnostics()
+        self._documents: dict[Path, PolicyDocument | None] = {}
+
+    def build(self) -> GatewayState:
+        settings = self.settings
+        global_doc = self.document(settings.policy, "global") if settings.policy else self.default_global()
+        fragments = {}
+        for name, path in settings.fragments.items():
+            doc = self.document(path)
+            if doc is not None:
+                fragments[name] = doc
+        product_docs = {pid: self.document(p.policy, "product") for pid, p in settings.products.items() if p.policy}
+        router: Router[OperationEntry] = Router()
+        for api in settings.apis.values():
+            api_doc = self.document(api.policy, "api") if api.policy else None
+            target = ServiceTarget.parse(api.service_url)
+            context_api = Api(
+                id=api.id, name=api.name, path=api.path, service_url=Url.parse(api.service_url),
+                revision=api.revision, version=api.version, protocols=list(api.protocols),
+            )
+            entries = []
+            for op in api.operations:
+                op_doc = self.document(op.policy, "operation") if op.policy else None
+                entry = OperationEntry(
+                    api, op, context_api,
+                    Operation(id=op.id, name=op.name, method=op.method, url_template=op.url_template),
+                    target,
+                )
+                for product_id in (None, *api.products):
+                    scoped = {"global": global_doc, "product": product_docs.get(product_id) if product_id else None,
+                              "api": api_doc, "operation": op_doc}
+                    entry.pipelines[product_id] = self.pipeline(scoped, fragments)
+                entries.append((op.method, op.url_template, entry))
+            router.add_api(api.path, context_api, entries)
+        global_pipeline = self.pipeline({"global": global_doc}, fragments)
+        if self.diagnostics.has_errors:
+            raise PolicyLoadError(self.diagnostics.sorted())
+        return GatewayState(
+            settings=settings,
+            router=router,
+            subscriptions=Subscriptions(settings),
+            products={pid: _context_product(p) for pid, p in settings.products.items()},
+            global_pipeline=global_pipeline,
+            fragments=fragments,
+        )
+
+    def document(self, path: Path, scope: str | None = None) -> PolicyDocument | None:
+        if path not in self._documents:
+            from engine.document import load_document
+
+            doc = load_document(
+                path, named_values=self.settings.named_values, registry=self.registry, diagnostics=self.diagnostics
+            )
+            if doc is not None:
+                _validate(doc, self.registry, self.diagnostics, scope)
+            self._documents[path] = doc
+        return self._documents[path]
+
+    def default_global(self) -> PolicyDocument | None:
+        from engine.document import load_document
+
+        return load_document("<default global policy>", text=DEFAULT_GLOBAL_POLICY, registry=self.registry, diagnostics=self.diagnostics)
+
+    def pipeline(self, scoped: dict[str, PolicyDocument | None], fragments: dict[str, PolicyDocument]) -> Pipeline:
+        from engine.compose import compose
+
+        if self.diagnostics.has_errors:  # documents are broken: report those, don't compile
+            return Pipeline((), (), (), ())
+        effective = compose(scoped, fragments=fragments, diagnostics=self.diagnostics)
+        builder = PipelineBuilder(self.registry, self.diagnostics)
+        return builder.pipeline(effective.sections)
+
+
+def _validate(document: PolicyDocument, registry: PolicyRegistry, diagnostics: Diagnostics, scope: str | None) -> None:
+    """Lint's schema validation; the gateway also refuses policies it does not implement."""
+    from engine.validate import validate
+
+    validate(document, diagnostics=diagnostics, registry=registry, scope=scope, require_implemented=True)
+
+
+def _context_product(product: ProductSettings) -> Product:
+    return Product(
+        id=product.id, name=product.name, approval_required=product.approval_required,
+        subscription_required=product.subscription_required, state=product.state,
+        groups=[Group(id=g, name=g) for g in product.groups],
+    )

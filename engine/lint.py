@@ -1,0 +1,293 @@
+"""Lint policy documents: load, validate, check fragment inclusion; render text, JSON or SARIF.
+
+The `policygate lint` command is a thin wrapper around `lint_paths` and the renderers here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.diagnostics import Diagnostic, Diagnostics, Severity, render_text
+from engine.document import load_document
+from engine.model import PolicyDocument, PolicyElement
+from engine.registry import PolicyRegistry
+from engine.schema import Section
+from engine.source import SourceFile
+from engine.validate import validate
+
+FRAGMENT_SUFFIXES = (".fragment", ".policy")
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+class LintUsageError(Exception):
+    """Bad command-line input (missing path, unreadable named-values file): exit status 2."""
+
+
+@dataclass
+class LintReport:
+    """Everything one lint run found, plus the sources needed to render it."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, SourceFile] = field(default_factory=dict)
+    files: int = 0
+    truncated: bool = False
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for d in self.diagnostics if d.is_error)
+
+    @property
+    def warnings(self) -> int:
+        return len(self.diagnostics) - self.errors
+
+
+def collect_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given, plus every *.xml below each folder (sorted); a missing path is a usage error."""
+    files: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*.xml") if p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise LintUsageError(f"{item}: no such file or folder")
+    return files
+
+
+def fragment_id(path: str | Path) -> str:
+    """A fragment file's id: its name without `.xml` (and without a `.fragment`/`.policy` suffix)."""
+    name = Path(path).name
+    if name.lower().endswith(".xml"):
+        name = name[:-4]
+    for suffix in FRAGMENT_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def lint_paths(
+    paths: Iterable[str | Path],
+    *,
+    named_values: Mapping[str, str] | None = None,
+    fragments_dir: str | Path | None = None,
+    fragment_ids: Mapping[str, str] | None = None,
+    scope: str | None = None,
+    registry: PolicyRegistry | None = None,
+    max_errors: int | None = None,
+) -> LintReport:
+    """Lint every document under `paths`.
+
+    Args:
+        named_values: when given, `{{name}}` references must resolve (`named-value-unknown`).
+        fragments_dir: folder of `<fragment>` documents that `include-fragment` may name.
+        fragment_ids: explicit file path -> fragment id, overriding `fragment_id(path)`.
+        scope: the scope every document is meant for (enables per-scope rules).
+        max_errors: stop reporting after this many errors.
+    """
+    if registry is None:
+        from engine.registry import default_registry
+
+        registry = default_registry()
+    report = LintReport()
+    diagnostics = Diagnostics(limit=1_000_000)
+    documents: list[PolicyDocument] = []
+    for path in collect_files(paths):
+        document = _load(path, report, named_values, registry, diagnostics)
+        report.files += 1
+        if document is not None:
+            validate(document, diagnostics=diagnostics, registry=registry, scope=scope)
+            documents.append(document)
+    fragments: dict[str, PolicyDocument] = {}
+    if fragments_dir is not None:
+        for path in collect_files([fragments_dir]):
+            document = _load(path, report, named_values, registry, Diagnostics())
+            if document is not None and document.kind == "fragment":
+                fragments.setdefault(_id_of(path, fragment_ids), document)
+    for document in documents:
+        if document.kind == "fragment":
+            fragments.setdefault(_id_of(document.path, fragment_ids), document)
+    if fragments_dir is not None or fragments:
+        for document in documents:
+            check_inclusions(document, fragments, registry, diagnostics)
+    report.diagnostics = _limit(diagnostics.sorted(), max_errors, report)
+    return report
+
+
+def _id_of(path: str | Path, ids: Mapping[str, str] | None) -> str:
+    if ids is not None and str(path) in ids:
+        return ids[str(path)]
+    return fragment_id(path)
+
+
+def _load(
+    path: Path,
+    report: LintReport,
+    named_values: Mapping[str, str] | None,
+    registry: PolicyRegistry,
+    diagnostics: Diagnostics,
+) -> PolicyDocument | None:
+    text: str | None = None
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        pass  # load_document reports it
+    if text is not None:
+        report.sources[str(path)] = SourceFile(str(path), text)
+    return load_document(
+        path, text=text, named_values=named_values, registry=registry, diagnostics=diagnostics
+    )
+
+
+def check_inclusions(
+    document: PolicyDocument,
+    fragments: Mapping[str, PolicyDocument],
+    registry: PolicyRegistry,
+    diagnostics: Diagnostics,
+) -> None:
+    """Every `include-fragment` names a known fragment whose policies fit the including section."""
+    lowered = {name.lower(): doc for name, doc in fragments.items()}
+    for include, section in _includes(document):
+        value = include.get("fragment-id")
+        if value is None or not value.text.strip():
+            continue
+        fragment = fragments.get(value.text.strip()) or lowered.get(value.text.strip().lower())
+        if fragment is None:
+            known = ", ".join(sorted(fragments)[:10]) or "none"
+            diagnostics.error(
+                "fragment-unknown",
+                f"policy fragment '{value.text.strip()}' does not exist",
+                value.span,
+                hint=f"known fragments: {known}",
+            )
+            continue
+        if section:
+            _check_fragment_section(include, fragment, section, registry, diagnostics)
+
+
+def _includes(document: PolicyDocument) -> list[tuple[PolicyElement, str]]:
+    found: list[tuple[PolicyElement, str]] = []
+
+    def walk(element: PolicyElement) -> None:
+        if element.tag == "include-fragment":
+            found.append((element, element.section))
+        for child in element.children:
+            walk(child)
+
+    walk(document.root)
+    return found
+
+
+def _check_fragment_section(
+    include: PolicyElement,
+    fragment: PolicyDocument,
+    section: str,
+    registry: PolicyRegistry,
+    diagnostics: Diagnostics,
+) -> None:
+    wanted = Section.from_name(section)
+    for element in fragment.policies(section):
+        policy = registry.get(element.tag)
+        if policy is not None and wanted not in policy.sections:
+            diagnostics.error(
+                "policy-not-allowed-in-section",
+                f"<{element.tag}> from fragment '{include.get('fragment-id').text.strip()}' "  # type: ignore[union-attr]
+                f"is not allowed in the {section} section where it is included",
+                element.span,
+                hint=f"included at {include.span}",
+            )
+
+
+def _limit(items: list[Diagnostic], max_errors: int | None, report: LintReport) -> list[Diagnostic]:
+    if max_errors is None:
+        return items
+    kept: list[Diagnostic] = []
+    errors = 0
+    for item in items:
+        if item.is_error:
+            if errors >= max_errors:
+                report.truncated = True
+                continue
+            errors += 1
+        kept.append(item)
+    return kept
+
+
+# ---- rendering --------------------------------------------------------------------------------
+
+
+def render_report_text(report: LintReport) -> str:
+    blocks = [render_text(d, report.sources.get(d.span.file)) for d in report.diagnostics]
+    blocks.append(summary(report))
+    return "\n".join(blocks) + "\n"
+
+
+def summary(report: LintReport) -> str:
+    files = f"{report.files} file{'s' if report.files != 1 else ''}"
+    if not report.diagnostics:
+        return f"{files} checked: no problems found"
+    parts = [f"{report.errors} error{'s' if report.errors != 1 else ''}"]
+    parts.append(f"{report.warnings} warning{'s' if report.warnings != 1 else ''}")
+    more = " (stopped at --max-errors)" if report.truncated else ""
+    return f"{files} checked: {', '.join(parts)}{more}"
+
+
+def render_report_json(report: LintReport) -> str:
+    payload = {
+        "files": report.files,
+        "errors": report.errors,
+        "warnings": report.warnings,
+        "truncated": report.truncated,
+        "diagnostics": [d.to_json() for d in report.diagnostics],
+    }
+    return json.dumps(payload, indent=2) + "\n"
+
+
+def render_report_sarif(report: LintReport) -> str:
+    from engine.lint_rules import RULES
+
+    used = sorted({d.code for d in report.diagnostics})
+    rules = [
+        {"id": code, "shortDescription": {"text": RULES.get(code, code)}, "helpUri": _rule_uri(code)}
+        for code in used
+    ]
+    results = [
+        {
+            "ruleId": d.code,
+            "level": "error" if d.severity is Severity.ERROR else "warning",
+            "message": {"text": d.message + (f" ({d.hint})" if d.hint else "")},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": Path(d.span.file).as_posix()},
+                        "region": {
+                            "startLine": d.span.line,
+                            "startColumn": d.span.col,
+                            "endLine": d.span.end_line,
+                            "endColumn": d.span.end_col,
+                        },
+                    }
+                }
+            ],
+        }
+        for d in report.diagnostics
+    ]
+    sarif = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "policygate", "informationUri": _rule_uri(""), "rules": rules}},
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(sarif, indent=2) + "\n"
+
+
+def _rule_uri(code: str) -> str:
+    anchor = f"#{code}" if code else ""
+    return f"docs/lint-rules.md{anchor}"

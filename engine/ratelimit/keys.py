@@ -1,0 +1,38 @@
+"""Redis key names of the limiter: namespaced by a prefix, hash-tagged per decision group.
+
+    <prefix>rl:{<tag>}:<name>:<period ms>:l    sliding-window log (sorted set)
+    <prefix>rl:{<tag>}:<name>:<period ms>:m    its running total and member sequence (hash)
+    <prefix>q:{<tag>}:<name>                   a quota counter of one period (string)
+    <prefix>cc:{<key>}                         concurrency leases (sorted set)
+
+All keys of one decision share `{<tag>}`, so a multi-key script runs on one Redis Cluster node.
+Braces in tags are percent-encoded so the hash tag is exactly what it looks like; tags longer
+than 200 characters are replaced by their BLAKE2b digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+DEFAULT_PREFIX = "policygate:"
+MAX_TAG = 200
+
+
+def escape_tag(tag: str) -> str:
+    escaped = tag.replace("%", "%25").replace("{", "%7B").replace("}", "%7D") or "-"
+    if len(escaped) > MAX_TAG:
+        return "h:" + hashlib.blake2b(tag.encode(), digest_size=16).hexdigest()
+    return escaped
+
+
+def window_keys(prefix: str, tag: str, name: str, period_ms: int) -> tuple[str, str]:
+    base = f"{prefix}rl:{{{escape_tag(tag)}}}:{escape_tag(name)}:{period_ms}"
+    return base + ":l", base + ":m"
+
+
+def quota_key(prefix: str, tag: str, name: str) -> str:
+    return f"{prefix}q:{{{escape_tag(tag)}}}:{escape_tag(name)}"
+
+
+def slots_key(prefix: str, key: str) -> str:
+    return f"{prefix}cc:{{{escape_tag(key)}}}"

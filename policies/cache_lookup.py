@@ -1,0 +1,155 @@
+"""`<cache-lookup>`: answer GET requests from the response cache (apim-spec §3.1)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from engine.policy import Flow, Policy
+from engine.schema import Attr, Bool, Child, Enum, Scope, Section, Str, Text
+
+if TYPE_CHECKING:
+    from engine.context import Context
+    from engine.diagnostics import Diagnostics
+    from engine.model import PolicyElement
+    from engine.policy import Builder, Step, Value
+
+log = logging.getLogger("policygate.cache")
+
+CACHING_TYPES = ("prefer-external", "external", "internal")
+
+
+def _names(element: PolicyElement, tag: str, split: bool) -> list[str]:
+    names: list[str] = []
+    for child in element.children_named(tag):
+        text = child.text.text if child.text is not None else ""
+        parts = text.split(";") if split else [text]
+        names.extend(part.strip() for part in parts if part.strip())
+    return names
+
+
+class CacheLookup(Policy):
+    """Look the request up in the response cache; on a hit, answer from the cache.
+
+    Only GET requests are looked up. Requests with an `Authorization` header are neither looked up
+    nor stored unless `allow-private-response-caching` is true. A hit skips the rest of inbound and
+    the backend and resumes outbound after `cache-store`; a miss removes the request's cache headers
+    (Cache-Control, Pragma, If-*) so the backend sends a full response, which `cache-store` then
+    stores. The key varies by API, operation, path, query (all parameters unless
+    `vary-by-query-parameter` names some), the `vary-by-header` values and, when asked, the
+    developer and their groups. See docs/caching.md.
+    """
+
+    tag = "cache-lookup"
+    sections = Section.INBOUND
+    scopes = Scope.ALL
+    allowed_in_fragment = False
+    once_per_section = True
+    implemented = True
+    reads_body = False
+    attributes = (
+        Attr("vary-by-developer", Bool(), default=False, doc="Cache separately per developer (subscription owner)."),
+        Attr("vary-by-developer-groups", Bool(), default=False, doc="Cache separately per set of developer groups."),
+        Attr("caching-type", Enum(*CACHING_TYPES), default="prefer-external", expr=False,
+             doc="internal, external (Redis) or prefer-external (external when configured)."),
+        Attr("downstream-caching-type", Enum("none", "private", "public"), default="none",
+             doc="Cache-Control for clients: none (no-store), private or public."),
+        Attr("must-revalidate", Bool(), default=True, doc="Add must-revalidate when downstream caching is on."),
+        Attr("allow-private-response-caching", Bool(), default=False,
+             doc="Also cache requests that carry an Authorization header."),
+    )
+    children = (
+        Child("vary-by-header", text=Text(Str(non_empty=True), required=True, expr=False),
+              doc="A request header whose value selects the cached variant (repeatable)."),
+        Child("vary-by-query-parameter", text=Text(Str(non_empty=True), required=True, expr=False),
+              doc="Query parameter(s), ';'-separated, that select the variant; '*' or none listed = all."),
+    )
+
+    def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
+        private = element.get("allow-private-response-caching")
+        if private is not None and private.text.strip().lower() == "true":
+            headers = {h.lower() for h in _names(element, "vary-by-header", split=False)}
+            if "authorization" not in headers and element.get("vary-by-developer") is None:
+                diagnostics.warning(
+                    "cache-private-not-varied",
+                    "allow-private-response-caching is true but responses do not vary by Authorization",
+                    private.span,
+                    "add <vary-by-header>Authorization</vary-by-header> or vary-by-developer=\"true\"",
+                )
+
+    def build(self, element: PolicyElement, builder: Builder) -> Step:
+        return CacheLookupStep(
+            caching_type=str(builder.value(element, "caching-type").get(None) or "prefer-external"),  # type: ignore[arg-type]
+            by_developer=builder.value(element, "vary-by-developer"),
+            by_groups=builder.value(element, "vary-by-developer-groups"),
+            downstream=builder.value(element, "downstream-caching-type"),
+            must_revalidate=builder.value(element, "must-revalidate"),
+            allow_private=builder.value(element, "allow-private-response-caching"),
+            headers=_names(element, "vary-by-header", split=False),
+            query_names=_names(element, "vary-by-query-parameter", split=True),
+        )
+
+
+class CacheLookupStep:
+    """The runtime of one `<cache-lookup>`."""
+
+    def __init__(
+        self, *, caching_type: str, by_developer: Value, by_groups: Value, downstream: Value,
+        must_revalidate: Value, allow_private: Value, headers: list[str], query_names: list[str],
+    ) -> None:
+        self.caching_type = caching_type
+        self.by_developer = by_developer
+        self.by_groups = by_groups
+        self.downstream = downstream
+        self.must_revalidate = must_revalidate
+        self.allow_private = allow_private
+        self.headers = headers
+        self.query_names = query_names
+
+    async def __call__(self, ctx: Context) -> Flow | None:
+        from engine.cache.entry import CachedResponse, EntryFormatError
+        from engine.cache.responses import (
+            LOOKUP_STATE,
+            LookupState,
+            apply_entry,
+            key_parts,
+            strip_request_cache_headers,
+        )
+
+        service = getattr(ctx.services, "cache", None)
+        if service is None or ctx.request.method != "GET":
+            return None
+        if "Authorization" in ctx.request.headers and not self.allow_private.get(ctx):
+            return None
+        store = service.store(self.caching_type)
+        if store is None:
+            return None
+        parts = key_parts(
+            ctx, headers=self.headers, query_names=self.query_names,
+            by_developer=bool(self.by_developer.get(ctx)), by_groups=bool(self.by_groups.get(ctx)),
+        )
+        group, key = parts.key(service.prefix)
+        state = LookupState(store, group, key, str(self.downstream.get(ctx) or "none"), bool(self.must_revalidate.get(ctx)))
+        ctx.state[LOOKUP_STATE] = state
+        data, reachable = await store.fetch(key)
+        if data is None and service.flights is not None:
+            leader, flight = service.flights.join(key, ctx)
+            if leader:
+                state.flight = flight
+            else:
+                data = await service.flights.wait(flight)
+        if data is not None:
+            try:
+                entry = CachedResponse.decode(data)
+            except EntryFormatError as exc:
+                log.warning("ignoring unreadable cache entry %s: %s", key, exc)
+            else:
+                service.count(store, "hit")
+                apply_entry(ctx, entry, state)
+                state.hit = state.done = True
+                ctx.trace("Cache lookup resulted in a hit; the cached response is used.", "cache-lookup")
+                return Flow.SKIP_TO_OUTBOUND
+        service.count(store, "miss" if reachable else "error")
+        strip_request_cache_headers(ctx.request.headers)
+        ctx.trace("Cache lookup resulted in a miss; request cache headers were removed.", "cache-lookup")
+        return None

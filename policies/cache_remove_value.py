@@ -1,0 +1,51 @@
+"""`<cache-remove-value>`: delete a value stored by cache-store-value (apim-spec §3.5)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.policy import Flow, Policy
+from engine.schema import Attr, Enum, Scope, Section, Str
+
+if TYPE_CHECKING:
+    from engine.context import Context
+    from engine.model import PolicyElement
+    from engine.policy import Builder, Step, Value
+
+CACHING_TYPES = ("prefer-external", "external", "internal")
+
+
+class CacheRemoveValue(Policy):
+    """Remove the value stored under `key`; a missing key or an unreachable cache is not an error."""
+
+    tag = "cache-remove-value"
+    sections = Section.ALL
+    scopes = Scope.ALL
+    implemented = True
+    reads_body = False
+    attributes = (
+        Attr("key", Str(non_empty=True), required=True, doc="The cache key."),
+        Attr("caching-type", Enum(*CACHING_TYPES), default="prefer-external", expr=False,
+             doc="internal, external (Redis) or prefer-external."),
+    )
+
+    def build(self, element: PolicyElement, builder: Builder) -> Step:
+        return CacheRemoveValueStep(
+            key=builder.value(element, "key"),
+            caching_type=str(builder.value(element, "caching-type").get(None) or "prefer-external"),  # type: ignore[arg-type]
+        )
+
+
+class CacheRemoveValueStep:
+    def __init__(self, *, key: Value, caching_type: str) -> None:
+        self.key = key
+        self.caching_type = caching_type
+
+    async def __call__(self, ctx: Context) -> Flow | None:
+        from engine.cache.keys import value_key
+
+        service = getattr(ctx.services, "cache", None)
+        store = service.store(self.caching_type) if service is not None else None
+        if store is not None:
+            await store.delete(value_key(service.prefix, str(self.key.get(ctx))))
+        return None

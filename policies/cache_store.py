@@ -1,0 +1,79 @@
+"""`<cache-store>`: store the response for the key chosen by this request's cache-lookup (apim-spec §3.2)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from engine.policy import Flow, Policy
+from engine.schema import Attr, Bool, Int, Scope, Section
+
+if TYPE_CHECKING:
+    from engine.context import Context
+    from engine.model import PolicyElement
+    from engine.policy import Builder, Step, Value
+
+log = logging.getLogger("policygate.cache")
+
+
+class CacheStore(Policy):
+    """Store the current response in the cache for `duration` seconds.
+
+    Runs only after a `cache-lookup` missed for this request (it uses the same key and the same
+    cache). Only GET responses are stored; only status 200 unless `cache-response` is true;
+    responses that set cookies are never stored. On a cache hit this policy does not run. The
+    response sent to the client gets the lookup's downstream `Cache-Control`.
+    """
+
+    tag = "cache-store"
+    sections = Section.OUTBOUND
+    scopes = Scope.ALL
+    once_per_section = True
+    implemented = True
+    reads_body = False
+    attributes = (
+        Attr("duration", Int(min=0), required=True, doc="Time-to-live of the entry, in seconds."),
+        Attr("cache-response", Bool(), default=False,
+             doc="Store the response whatever its status (default: only 200 OK)."),
+    )
+
+    def build(self, element: PolicyElement, builder: Builder) -> Step:
+        require_body = getattr(builder, "require_body", None)
+        if require_body is not None:
+            require_body(request=False, response=True)
+        return CacheStoreStep(builder.value(element, "duration"), builder.value(element, "cache-response"))
+
+
+class CacheStoreStep:
+    """The runtime of one `<cache-store>`."""
+
+    def __init__(self, duration: Value, cache_response: Value) -> None:
+        self.duration = duration
+        self.cache_response = cache_response
+
+    async def __call__(self, ctx: Context) -> Flow | None:
+        from engine.cache.responses import cache_control, entry_from_response, lookup_state
+
+        state = lookup_state(ctx)
+        if state is None or state.done:
+            return None
+        state.done = True
+        service = ctx.services.cache
+        data: bytes | None = None
+        try:
+            if self._cacheable(ctx):
+                ttl = service.ttl(int(self.duration.get(ctx) or 0))
+                if ttl > 0:
+                    data = entry_from_response(ctx, ttl).encode()
+                    await state.store.set(state.key, data, ttl, state.group)
+                    ctx.response.headers.set("Cache-Control", cache_control(state.downstream, state.must_revalidate, ttl))
+        finally:
+            if state.flight is not None and service.flights is not None:
+                service.flights.publish(state.key, state.flight, data)
+        return None
+
+    def _cacheable(self, ctx: Context) -> bool:
+        response = ctx.response
+        if ctx.request.method != "GET" or "Set-Cookie" in response.headers or response.body is None:
+            return False
+        return response.status_code == 200 or bool(self.cache_response.get(ctx))

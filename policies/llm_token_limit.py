@@ -1,0 +1,26 @@
+"""`<llm-token-limit>` (schema only): limit large-language-model token consumption per key."""
+
+from __future__ import annotations
+
+from engine.diagnostics import Diagnostics
+from engine.model import PolicyElement
+from engine.policy import Policy
+from engine.schema import Scope, Section
+from policies._token_limit import TOKEN_LIMIT_ATTRIBUTES, check_token_limit
+
+
+class LlmTokenLimit(Policy):
+    """Limit large-language-model token consumption per key (tokens per minute and/or a token quota).
+
+    Declared so documents using it lint; the gateway does not run it yet and refuses to load a
+    document that uses it.
+    """
+
+    tag = "llm-token-limit"
+    sections = Section.INBOUND
+    scopes = Scope.ALL
+    attributes = TOKEN_LIMIT_ATTRIBUTES
+    implemented = False
+
+    def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
+        check_token_limit(element, diagnostics)

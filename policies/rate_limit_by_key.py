@@ -1,0 +1,183 @@
+"""`<rate-limit-by-key>`: limit the call rate per key value, with an exact sliding window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from engine.policy import Builder, Flow, Policy, Value
+from engine.schema import Attr, Bool, Int, Scope, Section, Str
+
+if TYPE_CHECKING:
+    from engine.context import Context
+    from engine.model import PolicyElement
+    from engine.ratelimit.decisions import Decision, Window
+
+MAX_RENEWAL_PERIOD = 300  # seconds (apim-spec §4.2)
+
+
+@dataclass(frozen=True)
+class HeaderNames:
+    """The optional header/variable names shared by rate-limit and rate-limit-by-key."""
+
+    retry_after_header: str
+    retry_after_variable: str | None
+    remaining_header: str | None
+    remaining_variable: str | None
+    total_header: str | None
+
+    @classmethod
+    def of(cls, element: PolicyElement) -> HeaderNames:
+        def text(name: str) -> str | None:
+            value = element.get(name)
+            return value.text.strip() or None if value is not None else None
+
+        return cls(
+            retry_after_header=text("retry-after-header-name") or "Retry-After",
+            retry_after_variable=text("retry-after-variable-name"),
+            remaining_header=text("remaining-calls-header-name"),
+            remaining_variable=text("remaining-calls-variable-name"),
+            total_header=text("total-calls-header-name"),
+        )
+
+
+async def enforce_rate(ctx: Context, tag: str, windows: list[Window], count: int, deferred_count: bool, names: HeaderNames) -> Decision:
+    """Decide, then either raise APIM's 429 or record variables and response headers.
+
+    `deferred_count` checks `used < calls` now and leaves counting to the caller (end of outbound).
+    """
+    from engine.ratelimit.decisions import LimitStoreUnavailable, Mode
+    from engine.ratelimit.policy_support import (
+        add_response_headers,
+        limits,
+        rate_limit_exceeded,
+        seconds,
+        standard_headers,
+        store_unavailable,
+    )
+
+    service = limits(ctx)
+    mode = Mode.CHECK if deferred_count or count <= 0 else Mode.ACQUIRE
+    try:
+        decision = await service.window(windows, max(count, 0), mode)
+    except LimitStoreUnavailable:
+        raise store_unavailable(tag) from None
+    headers: dict[str, str] = {}
+    if names.total_header:
+        headers[names.total_header] = str(decision.limit)
+    if service.standard_headers:
+        headers.update(standard_headers(decision))
+    if not decision.allowed:
+        retry = seconds(decision.retry_after)
+        if names.retry_after_variable:
+            ctx.variables[names.retry_after_variable] = retry
+        if names.remaining_variable:
+            ctx.variables[names.remaining_variable] = 0
+        if names.remaining_header:
+            headers[names.remaining_header] = "0"
+        headers[names.retry_after_header] = str(retry)
+        service.throttled(tag)
+        raise rate_limit_exceeded(tag, decision.retry_after, headers)
+    if names.remaining_variable:
+        ctx.variables[names.remaining_variable] = decision.remaining
+    if names.remaining_header:
+        headers[names.remaining_header] = str(decision.remaining)
+    add_response_headers(ctx, headers)
+    return decision
+
+
+def header_attributes() -> tuple[Attr, ...]:
+    return (
+        Attr("retry-after-header-name", Str(non_empty=True), expr=False, doc="Response header carrying the retry interval in seconds when the limit is exceeded (default `Retry-After`)."),
+        Attr("retry-after-variable-name", Str(non_empty=True), expr=False, doc="Variable receiving the retry interval in seconds when the limit is exceeded."),
+        Attr("remaining-calls-header-name", Str(non_empty=True), expr=False, doc="Response header with the calls left in the window after this request."),
+        Attr("remaining-calls-variable-name", Str(non_empty=True), expr=False, doc="Variable with the calls left in the window after this request."),
+        Attr("total-calls-header-name", Str(non_empty=True), expr=False, doc="Response header with the value of `calls`."),
+    )
+
+
+@dataclass(frozen=True)
+class RateLimitByKeyStep:
+    calls: Value
+    renewal_period: Value
+    counter_key: Value
+    increment_condition: Value
+    increment_count: Value
+    deferred: bool
+    names: HeaderNames
+
+    async def __call__(self, ctx: Context) -> Flow | None:
+        from engine.ratelimit.decisions import Window
+        from engine.ratelimit.policy_support import first_count
+
+        calls = int(self.calls.get(ctx))  # type: ignore[call-overload]
+        period = int(self.renewal_period.get(ctx))  # type: ignore[call-overload]
+        key = self.counter_key.get(ctx)
+        window = Window("k:" + ("" if key is None else str(key)), "", calls, period)
+        first = first_count(ctx, "rate-limit-by-key", (window.tag, window.period_ms))
+        if self.deferred:
+            await enforce_rate(ctx, RateLimitByKey.tag, [window], 0, True, self.names)
+            if first:
+                self._count_at_end(ctx, window)
+            return None
+        condition = self.increment_condition.get(ctx)
+        count = int(self.increment_count.get(ctx)) if condition is not False and first else 0  # type: ignore[call-overload]
+        await enforce_rate(ctx, RateLimitByKey.tag, [window], count, False, self.names)
+        return None
+
+    def _count_at_end(self, ctx: Context, window: Window) -> None:
+        """APIM: expression increment-condition/increment-count are evaluated at the end of outbound."""
+        from engine.ratelimit.decisions import LimitStoreUnavailable, Mode
+        from engine.ratelimit.policy_support import at_end, limits
+
+        async def count(final: Context) -> None:
+            if self.increment_condition.get(final) is False:
+                return
+            units = int(self.increment_count.get(final))  # type: ignore[call-overload]
+            if units > 0:
+                try:
+                    await limits(final).window([window], units, Mode.ADD)
+                except LimitStoreUnavailable:
+                    pass  # failure-mode closed: nothing to count into; the next request gets 503
+
+        at_end(ctx, count)
+
+
+class RateLimitByKey(Policy):
+    """Limit the call rate per key: at most `calls` counted units per sliding `renewal-period`.
+
+    Every request whose key (`counter-key`) has used up its window gets `429 Too Many Requests`
+    with `Retry-After` (the seconds until enough earlier calls leave the window) and APIM's JSON
+    body; `context.LastError` has Source `rate-limit-by-key` and Reason `RateLimitExceeded`, and
+    on-error runs. One counter is used per key value at every scope that names it, and a request
+    counts once per key. When `increment-condition` or `increment-count` are expressions they are
+    evaluated, and the counter increased, at the end of outbound (so they may read the response);
+    the limit then takes effect from the next request.
+    """
+
+    tag = "rate-limit-by-key"
+    sections = Section.INBOUND
+    scopes = Scope.ALL
+    reads_body = False
+    implemented = True
+    attributes = (
+        Attr("calls", Int(min=0), required=True, doc="Maximum counted units per key in `renewal-period`."),
+        Attr("renewal-period", Int(min=1, max=MAX_RENEWAL_PERIOD), required=True, doc="Length of the sliding window in seconds (1-300)."),
+        Attr("counter-key", Str(), required=True, doc="The key the rate is tracked by (usually an expression)."),
+        Attr("increment-condition", Bool(), doc="Whether this request counts (default: every request counts)."),
+        Attr("increment-count", Int(min=0), default=1, doc="Units this request adds to the counter (default 1)."),
+        *header_attributes(),
+    )
+
+    def build(self, element: PolicyElement, builder: Builder) -> RateLimitByKeyStep:
+        condition = builder.value(element, "increment-condition")
+        count = builder.value(element, "increment-count")
+        return RateLimitByKeyStep(
+            calls=builder.value(element, "calls"),
+            renewal_period=builder.value(element, "renewal-period"),
+            counter_key=builder.value(element, "counter-key"),
+            increment_condition=condition,
+            increment_count=count,
+            deferred=not condition.is_constant or not count.is_constant,
+            names=HeaderNames.of(element),
+        )

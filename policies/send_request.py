@@ -1,0 +1,250 @@
+"""`<send-request>`: call another HTTP service and keep its response in a context variable.
+
+`RequestTemplate` (also used by send-one-way-request) builds the outgoing request from the
+`set-url`, `set-method`, `set-header`, `set-body` and `authentication-basic` children, in document
+order, evaluating their expressions against the current context. The call goes through the
+gateway's pooled HTTP client (`ctx.services.http.session`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from engine.context import Headers, MessageBody, Request, Response, Url
+from engine.errors import PolicyRuntimeError
+from engine.policy import Builder, Flow, Policy, Value
+from engine.schema import Attr, Bool, Child, Enum, Int, Scope, Section, Str, Text
+from policies._values import is_literal, text_or_empty
+from policies.set_method import method_name
+
+if TYPE_CHECKING:
+    from engine.context import Context
+    from engine.diagnostics import Diagnostics
+    from engine.model import PolicyElement
+
+UNSUPPORTED_CHILDREN = ("authentication-certificate", "authentication-managed-identity", "proxy")
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
+def request_children(url_required_doc: str) -> tuple[Child, ...]:
+    """The children shared by send-request and send-one-way-request."""
+    return (
+        Child("set-url", text=Text(Str(non_empty=True), required=True), max=1, doc=url_required_doc),
+        Child("set-method", ref="set-method", max=1, doc="HTTP method (default GET, or the copied one)."),
+        Child("set-header", ref="set-header", doc="A header of the request (repeatable)."),
+        Child("set-body", ref="set-body", max=1, doc="Body of the request."),
+        Child("authentication-basic", ref="authentication-basic", max=1, doc="Basic credentials for this request."),
+        Child("authentication-certificate", ref="authentication-certificate", max=1, doc="Not supported by policygate."),
+        Child("authentication-managed-identity", ref="authentication-managed-identity", max=1,
+              doc="Not supported by policygate."),
+        Child("proxy", ref="proxy", max=1, doc="Not supported by policygate."),
+    )
+
+
+@dataclass(frozen=True)
+class HeaderRule:
+    name: Value
+    action: Value
+    values: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class RequestTemplate:
+    """How to build the outgoing request; `parts` run in document order."""
+
+    mode: Value
+    parts: tuple[tuple[str, Any], ...]
+    source: str
+
+    async def build(self, ctx: Context) -> Request:
+        if self.mode.get(ctx) == "copy":
+            original = ctx.request
+            body = MessageBody(original.body.content) if original.body is not None else None
+            request = Request(original.method, original.url.copy(), original.url.copy(), original.headers.copy(), body)
+        else:
+            request = Request("GET", Url(), Url(), Headers(), None)
+        url_set = self.mode.get(ctx) == "copy"
+        for kind, part in self.parts:
+            if kind == "url":
+                request.url = _parse_url(str(part.get(ctx) or ""), self.source)
+                url_set = True
+            elif kind == "method":
+                request.method = method_name(part.get(ctx), self.source)
+            elif kind == "header":
+                from policies.set_header import apply
+
+                name = str(part.name.get(ctx) or "").strip()
+                if name:
+                    apply(request.headers, name, str(part.action.get(ctx) or "override"), [v.get(ctx) for v in part.values])
+            elif kind == "body":
+                request.body = MessageBody(await part.render(ctx, request))
+            elif kind == "auth":
+                part.apply(ctx, request.headers)
+        if not url_set:
+            raise PolicyRuntimeError("send-request has no URL", source=self.source, reason="ConfigurationError")
+        return request
+
+    @classmethod
+    def from_element(cls, element: PolicyElement, builder: Builder, source: str) -> RequestTemplate:
+        from policies.authentication_basic import AuthenticationBasic
+        from policies.set_body import SetBody
+
+        parts: list[tuple[str, Any]] = []
+        for child in element.children:
+            if child.tag == "set-url":
+                parts.append(("url", builder.text_value(child)))
+            elif child.tag == "set-method":
+                parts.append(("method", builder.text_value(child)))
+            elif child.tag == "set-header":
+                rule = HeaderRule(
+                    builder.value(child, "name"),
+                    builder.value(child, "exists-action"),
+                    tuple(text_or_empty(builder, v) for v in child.children_named("value")),
+                )
+                parts.append(("header", rule))
+            elif child.tag == "set-body":
+                parts.append(("body", SetBody().build(child, builder)))
+            elif child.tag == "authentication-basic":
+                parts.append(("auth", AuthenticationBasic().build(child, builder)))
+            elif child.tag in UNSUPPORTED_CHILDREN:
+                raise ValueError(f"<{child.tag}> inside <{source}> is not supported by policygate")
+        return cls(builder.value(element, "mode"), tuple(parts), source)
+
+
+def _parse_url(text: str, source: str) -> Url:
+    text = text.strip()
+    if not (text.lower().startswith("http://") or text.lower().startswith("https://")):
+        raise PolicyRuntimeError(
+            f"'{text}' is not an absolute http(s) URL", source=source, reason="ExpressionValueEvaluationFailure"
+        )
+    try:
+        return Url.parse(text)
+    except ValueError as exc:
+        raise PolicyRuntimeError(f"invalid URL '{text}': {exc}", source=source,
+                                 reason="ExpressionValueEvaluationFailure") from None
+
+
+def http_session(ctx: Context, source: str) -> Any:
+    http = getattr(ctx.services, "http", None)
+    if http is None:
+        raise PolicyRuntimeError("no HTTP client is configured", source=source, reason="ConfigurationError")
+    return http.session
+
+
+async def send(ctx: Context, request: Request, timeout: float, source: str) -> Response:
+    """Send `request` and read the whole answer within `timeout` seconds."""
+    import aiohttp
+    from multidict import CIMultiDict
+
+    from engine.gateway.backend import HOP_BY_HOP, wire_headers
+
+    session = http_session(ctx, source)
+    headers = CIMultiDict(wire_headers(request.headers, HOP_BY_HOP | {"host", "content-length"}))
+    data = request.body.content if request.body is not None else None
+    try:
+        async with asyncio.timeout(timeout if timeout > 0 else None):
+            async with session.request(request.method, str(request.url), headers=headers, data=data,
+                                       allow_redirects=False) as answer:
+                body = await answer.content.read(MAX_RESPONSE_BYTES + 1)
+                if len(body) > MAX_RESPONSE_BYTES:
+                    raise PolicyRuntimeError(
+                        f"the response of {request.url} is larger than {MAX_RESPONSE_BYTES} bytes",
+                        source=source, reason="ResponseTooLarge",
+                    )
+                response_headers = Headers(
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.raw_headers
+                    if k.decode("latin-1").lower() not in HOP_BY_HOP
+                )
+                return Response(answer.status, answer.reason or "", response_headers, MessageBody(body))
+    except TimeoutError:
+        raise PolicyRuntimeError(
+            f"Request to {request.url.host} timed out after {timeout:g} seconds.", source=source, reason="Timeout"
+        ) from None
+    except (aiohttp.ClientError, OSError, ValueError) as exc:
+        detail = (str(exc) or type(exc).__name__).splitlines()[0][:300]
+        raise PolicyRuntimeError(
+            f"Error occurred while calling {request.url.host}: {detail}", source=source,
+            reason="BackendConnectionFailure",
+        ) from None
+
+
+@dataclass(frozen=True)
+class SendRequestStep:
+    template: RequestTemplate
+    variable: str
+    timeout: Value
+    ignore_error: Value
+
+    async def __call__(self, ctx: Context) -> Flow | None:
+        try:
+            request = await self.template.build(ctx)
+            timeout = self.timeout.get(ctx)
+            response: Response | None = await send(
+                ctx, request, float(timeout) if timeout is not None else 60.0, "send-request"  # type: ignore[arg-type]
+            )
+        except PolicyRuntimeError:
+            if not self.ignore_error.get(ctx):
+                raise
+            response = None
+        ctx.variables[self.variable] = response
+        return None
+
+
+def check_url(element: PolicyElement, diagnostics: Diagnostics) -> None:
+    """set-url is required unless mode is (or may be) copy."""
+    mode = element.get("mode")
+    maybe_copy = mode is not None and (mode.is_expression or is_literal(element, "mode", "copy"))
+    if not maybe_copy and element.child("set-url") is None:
+        diagnostics.error(
+            "policy-missing-child", f"<{element.tag}> needs <set-url> unless mode is 'copy'", element.span
+        )
+    for child in element.children:
+        if child.tag in UNSUPPORTED_CHILDREN:
+            diagnostics.warning(
+                "policy-unsupported", f"<{child.tag}> inside <{element.tag}> is not supported by the gateway",
+                child.span,
+            )
+
+
+class SendRequest(Policy):
+    """Send a request to a URL and store the response (`IResponse`) in `response-variable-name`.
+
+    `mode="new"` starts from an empty GET request, `mode="copy"` from a copy of the current
+    request (method, URL, headers, body). The children then set the URL, method, headers, body and
+    Basic credentials, in order. The whole exchange must finish within `timeout` seconds
+    (default 60): otherwise the policy fails with reason `Timeout` (connection problems with
+    `BackendConnectionFailure`), unless `ignore-error="true"`, which stores null instead.
+    Redirects are not followed.
+    """
+
+    tag = "send-request"
+    sections = Section.ALL
+    scopes = Scope.ALL
+    reads_body = False
+    implemented = True
+    attributes = (
+        Attr("mode", Enum("new", "copy"), default="new", doc="Start from an empty request or a copy of the current one."),
+        Attr("response-variable-name", Str(non_empty=True), required=True, expr=False,
+             doc="Variable receiving the response."),
+        Attr("timeout", Int(min=0), default=60, doc="Seconds for the whole exchange."),
+        Attr("ignore-error", Bool(), default=False, doc="On failure store null instead of failing."),
+    )
+    children = request_children("URL of the request (required unless mode is copy).")
+
+    def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
+        check_url(element, diagnostics)
+
+    def build(self, element: PolicyElement, builder: Builder) -> SendRequestStep:
+        require_body = getattr(builder, "require_body", None)
+        mode = element.get("mode")
+        if require_body is not None and mode is not None and (mode.is_expression or is_literal(element, "mode", "copy")):
+            require_body(request=True, response=False)  # copy mode sends the current body
+        variable = element.get("response-variable-name")
+        return SendRequestStep(
+            RequestTemplate.from_element(element, builder, self.tag),
+            variable.text.strip() if variable is not None else "",
+            builder.value(element, "timeout"),
+            builder.value(element, "ignore-error"),
+        )

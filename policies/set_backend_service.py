@@ -1,0 +1,94 @@
+"""set-backend-service: send the request to a different backend base URL."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.errors import PolicyRuntimeError
+from engine.policy import Builder, Flow, Policy, Step
+from engine.schema import Attr, Scope, Section, Str
+
+if TYPE_CHECKING:
+    from engine.context import Context
+    from engine.diagnostics import Diagnostics
+    from engine.model import PolicyElement
+
+BASE_PATH = "gateway.base_path"  # ctx.state: the backend base path the operation path is appended to
+
+
+class SetBackendService(Policy):
+    """Replace the backend base URL of this request: `base-url`, or `backend-id` naming an entry
+    of the configuration's `backends:` map. The operation's path (and query) is kept and appended
+    to the new base, e.g. base `http://b.example/v2` + `/pets/1` -> `http://b.example/v2/pets/1`.
+    The Service Fabric (`sf-*`) and Dapr attributes are accepted by lint but not supported."""
+
+    tag = "set-backend-service"
+    sections = Section.INBOUND | Section.BACKEND
+    scopes = Scope.ALL
+    implemented = True
+    reads_body = False
+    attributes = (
+        Attr("base-url", Str(non_empty=True), doc="New backend base URL."),
+        Attr("backend-id", Str(non_empty=True), doc="Name of a backend in the configuration's `backends:`."),
+        Attr("sf-resolve-condition", doc="Service Fabric only (not supported)."),
+        Attr("sf-service-instance-name", doc="Service Fabric only (not supported)."),
+        Attr("sf-partition-key", doc="Service Fabric only (not supported)."),
+        Attr("sf-listener-name", doc="Service Fabric only (not supported)."),
+        Attr("sf-replica-type", doc="Service Fabric only (not supported)."),
+        Attr("dapr-app-id", doc="Dapr only (not supported)."),
+        Attr("dapr-method", doc="Dapr only (not supported)."),
+        Attr("dapr-namespace", doc="Dapr only (not supported)."),
+    )
+
+    def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
+        given = [name for name in ("base-url", "backend-id") if element.get(name) is not None]
+        if len(given) != 1:
+            diagnostics.error(
+                "policy-missing-attribute",
+                "<set-backend-service> needs exactly one of base-url or backend-id",
+                element.span,
+            )
+
+    def build(self, element: PolicyElement, builder: Builder) -> Step:
+        base_url = builder.value(element, "base-url")
+        backend_id = builder.value(element, "backend-id")
+        by_id = element.get("backend-id") is not None
+
+        async def set_backend(ctx: Context) -> Flow | None:
+            if by_id:
+                name = str(backend_id.get(ctx) or "")
+                url = ctx.services.settings.backends.get(name) if ctx.services is not None else None
+                if url is None:
+                    raise PolicyRuntimeError(
+                        f"Backend with id '{name}' is not defined.", source="set-backend-service",
+                        reason="BackendNotFound", status=500,
+                    )
+            else:
+                url = str(base_url.get(ctx) or "")
+            retarget(ctx, url)
+            return None
+
+        return set_backend
+
+
+def retarget(ctx: Context, base_url: str) -> None:
+    """Point ctx.request.url at `base_url`, keeping the path relative to the current base."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PolicyRuntimeError(
+            f"Backend base URL '{base_url}' is not an absolute http(s) URL.", source="set-backend-service",
+            reason="InvalidBackendUrl", status=500,
+        )
+    url = ctx.request.url
+    old_base = ctx.state.get(BASE_PATH, "")
+    relative = url.path[len(old_base):] if url.path.startswith(old_base) else url.path
+    if relative and not relative.startswith("/"):
+        relative = "/" + relative
+    new_base = parts.path.rstrip("/")
+    url.scheme = parts.scheme
+    url.host = parts.hostname
+    url.port = parts.port or (443 if parts.scheme == "https" else 80)
+    url.path = (new_base + relative) or "/"
+    ctx.state[BASE_PATH] = new_base

@@ -1,0 +1,23 @@
+"""`<sql-data-source>` (schema only): graphQL resolver that reads data from an Azure SQL database."""
+
+from __future__ import annotations
+
+from engine.policy import Policy
+from engine.schema import Child, Scope, Section
+
+# "*" accepts any element with any content (see docs/lint-rules.md)
+ANY_CONTENT = Child("*")
+
+
+class SqlDataSource(Policy):
+    """GraphQL resolver that reads data from an Azure SQL database.
+
+    Declared so documents using it lint; the gateway does not run it yet and refuses to load a
+    document that uses it.
+    """
+
+    tag = "sql-data-source"
+    sections = Section.ALL
+    scopes = Scope.ALL
+    children = (ANY_CONTENT,)
+    implemented = False

@@ -1,0 +1,481 @@
+"""`<validate-jwt>`: require a valid JSON Web Token (signature, lifetime, audience, issuer, claims)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import PolicyRuntimeError
+from engine.policy import Builder, Flow, Policy, Value
+from engine.schema import Attr, Bool, Child, Enum, Int, Scope, Section, Str, Text
+from policies._values import text_or_empty
+from policies.validate_jwt.keys import OPENID_CACHE, InvalidKeyError, key_from_element
+from policies.validate_jwt.tokens import (
+    SUPPORTED_ALGORITHMS,
+    Token,
+    TokenFormatError,
+    VerificationKey,
+    decode,
+    verify,
+)
+
+if TYPE_CHECKING:
+    from engine.context import Context
+    from engine.diagnostics import Diagnostics
+    from engine.model import PolicyElement
+
+TOKEN_SOURCES = ("header-name", "query-parameter-name", "token-value")
+
+# Reason -> default message (the caller sees failed-validation-error-message when it is set).
+MESSAGES = {
+    "TokenNotPresent": "JWT not present.",
+    "JwtInvalid": "Invalid JWT.",
+    "TokenSignatureInvalid": "Signature validation failed.",
+    "TokenSignatureKeyNotFound": "Signature validation failed. Unable to match key.",
+    "TokenExpired": "Lifetime validation failed. The token is expired.",
+    "TokenAudienceNotAllowed": "Audience validation failed.",
+    "TokenIssuerNotAllowed": "Issuer validation failed.",
+}
+
+
+class JwtFailure(Exception):
+    """A validation failure: APIM reason + the message when no custom message is configured."""
+
+    def __init__(self, reason: str, message: str | None = None) -> None:
+        super().__init__(message or MESSAGES.get(reason, "Invalid JWT."))
+        self.reason = reason
+        self.message = message or MESSAGES.get(reason, "Invalid JWT.")
+
+
+@dataclass(frozen=True)
+class ClaimRule:
+    name: str
+    match_all: bool
+    separator: str | None
+    values: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """A configured `<key>`: parsed at build time when constant, else per request."""
+
+    parsed: VerificationKey | None
+    text: Value | None = None
+    n: Value | None = None
+    e: Value | None = None
+    kid: str | None = None
+
+    def resolve(self, ctx: Context) -> VerificationKey | None:
+        if self.parsed is not None:
+            return self.parsed
+        values = [v.get(ctx) if v is not None else None for v in (self.text, self.n, self.e)]
+        try:
+            return _cached_key(*(str(v) if v is not None else None for v in values), self.kid)
+        except InvalidKeyError:
+            return None
+
+
+@lru_cache(maxsize=256)
+def _cached_key(text: str | None, n: str | None, e: str | None, kid: str | None) -> VerificationKey:
+    return key_from_element(text, n, e, kid)
+
+
+@dataclass
+class ValidatedJwt:
+    """The `Jwt` stored in `output-token-variable-name` (C# member names)."""
+
+    Algorithm: str
+    Audiences: list[str]
+    Claims: dict[str, list[str]]
+    ExpirationTime: datetime | None
+    Id: str | None
+    Issuer: str | None
+    IssuedAt: datetime | None
+    NotBefore: datetime | None
+    Subject: str | None
+    Type: str | None
+
+
+def _time_claim(claims: dict[str, Any], name: str) -> datetime | None:
+    value = claims.get(name)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    return None
+
+
+def claim_values(value: Any) -> list[str]:
+    """A claim as a list of strings (arrays flattened, objects as JSON, booleans lower-case)."""
+    import json
+
+    if isinstance(value, list):
+        return [v for item in value for v in claim_values(item)]
+    if isinstance(value, bool):
+        return ["true" if value else "false"]
+    if isinstance(value, dict):
+        return [json.dumps(value, separators=(",", ":"))]
+    return [str(value)]
+
+
+def jwt_value(token: Token) -> ValidatedJwt:
+    claims = token.claims
+    return ValidatedJwt(
+        Algorithm=token.algorithm,
+        Audiences=token.audiences(),
+        Claims={name: claim_values(value) for name, value in claims.items()},
+        ExpirationTime=_time_claim(claims, "exp"),
+        Id=claims.get("jti"),
+        Issuer=claims.get("iss"),
+        IssuedAt=_time_claim(claims, "iat"),
+        NotBefore=_time_claim(claims, "nbf"),
+        Subject=claims.get("sub"),
+        Type=token.header.get("typ"),
+    )
+
+
+def check_lifetime(claims: dict[str, Any], *, now: float, skew: int, require_expiration: bool) -> None:
+    exp = claims.get("exp")
+    if exp is None:
+        if require_expiration:
+            raise JwtFailure("JwtInvalid", "Lifetime validation failed. The token is missing an Expiration Time.")
+    elif not isinstance(exp, int | float) or isinstance(exp, bool):
+        raise JwtFailure("JwtInvalid")
+    elif exp + skew < now:
+        raise JwtFailure("TokenExpired")
+    nbf = claims.get("nbf")
+    if isinstance(nbf, int | float) and not isinstance(nbf, bool) and nbf - skew > now:
+        raise JwtFailure("JwtInvalid", "Lifetime validation failed. The token is not yet valid.")
+
+
+def check_claims(claims: dict[str, Any], rules: Sequence[tuple[ClaimRule, list[str]]]) -> None:
+    """`rules`: each rule with its evaluated allowed values."""
+    missing = [rule.name for rule, _ in rules if rule.name not in claims]
+    if missing:
+        raise JwtFailure(
+            "TokenClaimNotFound", f"JWT token is missing the following claims: {', '.join(missing)}. Access denied."
+        )
+    for rule, allowed in rules:
+        if not allowed:
+            continue
+        actual = claim_values(claims[rule.name])
+        if rule.separator:
+            actual = [part for value in actual for part in value.split(rule.separator)]
+        present = [value in actual for value in allowed]
+        if not (all(present) if rule.match_all else any(present)):
+            raise JwtFailure(
+                "TokenClaimValueNotAllowed", f"JWT token claim '{rule.name}' value is not allowed. Access denied."
+            )
+
+
+@dataclass(frozen=True)
+class ValidateJwtStep:
+    header_name: Value
+    query_parameter_name: Value
+    token_value: Value
+    status: Value
+    error_message: Value
+    require_expiration: Value
+    require_scheme: Value
+    require_signed: Value
+    clock_skew: Value
+    output_variable: str | None
+    keys: tuple[KeySpec, ...]
+    openid_urls: tuple[Value, ...]
+    audiences: tuple[Value, ...]
+    issuers: tuple[Value, ...]
+    claims: tuple[ClaimRule, ...]
+
+    async def __call__(self, ctx: Context) -> Flow | None:
+        try:
+            token = await self.validate(ctx)
+        except JwtFailure as failure:
+            custom = self.error_message.get(ctx)
+            status = self.status.get(ctx)
+            raise PolicyRuntimeError(
+                str(custom) if custom else failure.message,
+                source="validate-jwt",
+                reason=failure.reason,
+                status=status if isinstance(status, int) else 401,
+            ) from None
+        if self.output_variable:
+            ctx.variables[self.output_variable] = jwt_value(token)
+        return None
+
+    async def validate(self, ctx: Context) -> Token:
+        raw = self.token_text(ctx)
+        if not raw:
+            raise JwtFailure("TokenNotPresent")
+        try:
+            token = decode(raw)
+        except TokenFormatError:
+            raise JwtFailure("JwtInvalid") from None
+        if token.is_signed:
+            await self.check_signature(ctx, token)
+        elif bool(self.require_signed.get(ctx)):
+            raise JwtFailure("TokenSignatureInvalid", "Signature validation failed. The token is not signed.")
+        skew = self.clock_skew.get(ctx)
+        check_lifetime(
+            token.claims,
+            now=time.time(),
+            skew=skew if isinstance(skew, int) else 0,
+            require_expiration=bool(self.require_expiration.get(ctx)),
+        )
+        self.check_audience(ctx, token)
+        await self.check_issuer(ctx, token)
+        check_claims(token.claims, [(rule, _strings(ctx, rule.values)) for rule in self.claims])
+        return token
+
+    def token_text(self, ctx: Context) -> str | None:
+        header = self.header_name.get(ctx)
+        if header:
+            value = ctx.request.headers.get(str(header))
+            if value is None:
+                return None
+            return _strip_scheme(value.strip(), self.require_scheme.get(ctx), str(header).lower() == "authorization")
+        parameter = self.query_parameter_name.get(ctx)
+        if parameter:
+            values = ctx.request.url.query.get(str(parameter)) or ctx.request.original_url.query.get(str(parameter))
+            return values[0].strip() if values else None
+        value = self.token_value.get(ctx)
+        return str(value).strip() if value else None
+
+    async def check_signature(self, ctx: Context, token: Token) -> None:
+        if token.algorithm not in SUPPORTED_ALGORITHMS:
+            raise JwtFailure(
+                "TokenSignatureInvalid", f"Signature validation failed. Algorithm '{token.algorithm}' is not supported."
+            )
+        static = [key for spec in self.keys if (key := spec.resolve(ctx)) is not None]
+        candidates = self._candidates(token, static + await self._openid_keys(ctx, refresh=False))
+        if not candidates and self.openid_urls:
+            # unknown kid: the provider may have rotated its keys (refetched at most every 5 minutes)
+            candidates = self._candidates(token, static + await self._openid_keys(ctx, refresh=True))
+        if not candidates:
+            raise JwtFailure("TokenSignatureKeyNotFound")
+        if not any(verify(token, key) for key in candidates):
+            raise JwtFailure("TokenSignatureInvalid")
+
+    @staticmethod
+    def _candidates(token: Token, keys: list[VerificationKey]) -> list[VerificationKey]:
+        kid = token.key_id
+        usable = [k for k in keys if k.usable_for(token.algorithm)]
+        if kid is None:
+            return usable
+        return [k for k in usable if k.kid is None or k.kid == kid]
+
+    async def _openid_keys(self, ctx: Context, *, refresh: bool) -> list[VerificationKey]:
+        keys: list[VerificationKey] = []
+        for config in await self._openid_configs(ctx, refresh=refresh):
+            keys.extend(config.keys)
+        return keys
+
+    async def _openid_configs(self, ctx: Context, *, refresh: bool) -> list[Any]:
+        if not self.openid_urls:
+            return []
+        session = _http_session(ctx)
+        configs = []
+        for url_value in self.openid_urls:
+            url = str(url_value.get(ctx) or "")
+            if url and session is not None:
+                config = await OPENID_CACHE.get(url, session, refresh=refresh)
+                if config is not None:
+                    configs.append(config)
+        return configs
+
+    def check_audience(self, ctx: Context, token: Token) -> None:
+        allowed = _strings(ctx, self.audiences)
+        if allowed and not set(allowed) & set(token.audiences()):
+            raise JwtFailure("TokenAudienceNotAllowed")
+
+    async def check_issuer(self, ctx: Context, token: Token) -> None:
+        allowed = _strings(ctx, self.issuers)
+        if not allowed:
+            allowed = [c.issuer for c in await self._openid_configs(ctx, refresh=False) if c.issuer]
+        if allowed and str(token.claims.get("iss", "")) not in allowed:
+            raise JwtFailure("TokenIssuerNotAllowed")
+
+
+def _strings(ctx: Context, values: Sequence[Value]) -> list[str]:
+    return [str(v).strip() for v in (value.get(ctx) for value in values) if v is not None and str(v).strip()]
+
+
+def _strip_scheme(value: str, required: object, is_authorization: bool) -> str | None:
+    scheme, _, rest = value.partition(" ")
+    if required and is_authorization:
+        if not rest or scheme.lower() != str(required).strip().lower():
+            return None
+        return rest.strip() or None
+    if rest and scheme.lower() == "bearer":
+        return rest.strip() or None
+    return value or None
+
+
+def _http_session(ctx: Context) -> Any:
+    http = getattr(ctx.services, "http", None)
+    try:
+        return http.session if http is not None else None
+    except RuntimeError:  # client not started
+        return None
+
+
+class ValidateJwt(Policy):
+    """Require a valid JWT from a header, a query parameter or an expression.
+
+    Checks the signature (HS256/384/512 with base64 `<key>` secrets; RS*/PS*/ES* with `n`/`e`
+    keys, PEM certificates or public keys, or keys from `<openid-config url>` discovery documents,
+    cached for an hour and refetched at most every five minutes when a `kid` is unknown), the
+    lifetime (`exp`/`nbf` with `clock-skew` seconds), audiences, issuers and required claims.
+    Failures use APIM's reasons (TokenNotPresent, JwtInvalid, TokenSignatureInvalid,
+    TokenSignatureKeyNotFound, TokenExpired, TokenAudienceNotAllowed, TokenIssuerNotAllowed,
+    TokenClaimNotFound, TokenClaimValueNotAllowed) and `failed-validation-httpcode` (401).
+    Encrypted tokens (`<decryption-keys>`) and `certificate-id` keys are not supported.
+    """
+
+    tag = "validate-jwt"
+    sections = Section.INBOUND
+    scopes = Scope.ALL
+    reads_body = False
+    implemented = True
+    attributes = (
+        Attr("header-name", Str(non_empty=True), doc="Header holding the token."),
+        Attr("query-parameter-name", Str(non_empty=True), doc="Query parameter holding the token."),
+        Attr("token-value", Str(), doc="The token itself (an expression; no 'Bearer ' prefix)."),
+        Attr("failed-validation-httpcode", Int(min=100, max=599), default=401, doc="Status on failure."),
+        Attr("failed-validation-error-message", Str(), doc="Message on failure (default: depends on the problem)."),
+        Attr("require-expiration-time", Bool(), default=True, doc="Refuse tokens without 'exp'."),
+        Attr("require-scheme", Str(), doc="Authorization scheme required before the token, e.g. Bearer."),
+        Attr("require-signed-tokens", Bool(), default=True, doc="Refuse unsigned tokens."),
+        Attr("clock-skew", Int(min=0), default=0, doc="Tolerance in seconds for exp/nbf."),
+        Attr("output-token-variable-name", Str(non_empty=True), expr=False, doc="Variable receiving the Jwt."),
+    )
+    children = (
+        Child("openid-config", attributes=(Attr("url", Str(non_empty=True), required=True, doc="Metadata URL."),),
+              doc="OpenID Connect discovery document supplying signing keys and the issuer."),
+        Child(
+            "issuer-signing-keys",
+            children=(
+                Child(
+                    "key",
+                    attributes=(
+                        Attr("id", Str(), expr=False, doc="Matched against the token's kid."),
+                        Attr("certificate-id", Str(), expr=False, doc="Not supported by policygate."),
+                        Attr("n", Str(), doc="RSA modulus (base64url)."),
+                        Attr("e", Str(), doc="RSA exponent (base64url)."),
+                    ),
+                    text=Text(Str(), doc="Base64 secret, or PEM certificate/public key."),
+                ),
+            ),
+            max=1, doc="Keys that may have signed the token.",
+        ),
+        Child("decryption-keys", children=(Child("key", attributes=(Attr("id", Str(), expr=False),
+                                                                      Attr("certificate-id", Str(), expr=False)),
+                                                  text=Text(Str())),),
+              max=1, doc="Keys for encrypted tokens (not supported by policygate)."),
+        Child("audiences", children=(Child("audience", text=Text(Str(), required=True)),), max=1,
+              doc="Accepted 'aud' values (any match)."),
+        Child("issuers", children=(Child("issuer", text=Text(Str(), required=True)),), max=1,
+              doc="Accepted 'iss' values."),
+        Child(
+            "required-claims",
+            children=(
+                Child(
+                    "claim",
+                    attributes=(
+                        Attr("name", Str(non_empty=True), required=True, expr=False, doc="Claim name."),
+                        Attr("match", Enum("all", "any"), default="all", expr=False, doc="All or any value must match."),
+                        Attr("separator", Str(), expr=False, doc="Splits a multi-valued claim string."),
+                    ),
+                    children=(Child("value", text=Text(Str())),),
+                ),
+            ),
+            max=1, doc="Claims the token must carry.",
+        ),
+    )
+
+    def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
+        given = [name for name in TOKEN_SOURCES if element.get(name) is not None]
+        if not given:
+            diagnostics.error(
+                "policy-missing-attribute",
+                "<validate-jwt> needs one of header-name, query-parameter-name or token-value",
+                element.span,
+            )
+        elif len(given) > 1:
+            diagnostics.error(
+                "policy-conflicting-attributes",
+                f"<validate-jwt> takes only one of header-name, query-parameter-name, token-value (got {', '.join(given)})",
+                element.attribute_spans.get(given[1], element.span),
+            )
+        keys = element.child("issuer-signing-keys")
+        for key in keys.children_named("key") if keys is not None else []:
+            if key.get("certificate-id") is not None:
+                diagnostics.error(
+                    "policy-unsupported", "certificate-id keys are not supported; put the PEM certificate in <key>",
+                    key.attribute_spans.get("certificate-id", key.span),
+                )
+                continue
+            literal = [v for v in (key.text, key.get("n"), key.get("e")) if v is not None]
+            if any(v.is_expression for v in literal):
+                continue
+            try:
+                key_from_element(*(v.text if v is not None else None for v in (key.text, key.get("n"), key.get("e"))), None)
+            except InvalidKeyError as exc:
+                diagnostics.error("policy-bad-value", f"<key>: {exc}", key.span)
+
+    def build(self, element: PolicyElement, builder: Builder) -> ValidateJwtStep:
+        keys: list[KeySpec] = []
+        keys_element = element.child("issuer-signing-keys")
+        for key in keys_element.children_named("key") if keys_element is not None else []:
+            kid_value = key.get("id")
+            kid = kid_value.text.strip() if kid_value is not None else None
+            text = builder.text_value(key) if key.text is not None else None
+            n = builder.value(key, "n") if key.get("n") is not None else None
+            e = builder.value(key, "e") if key.get("e") is not None else None
+            if all(v is None or v.is_constant for v in (text, n, e)):
+                constants = [str(v.get(None)) if v is not None else None for v in (text, n, e)]  # type: ignore[arg-type]
+                keys.append(KeySpec(key_from_element(*constants, kid), kid=kid))
+            else:
+                keys.append(KeySpec(None, text, n, e, kid))
+        output = element.get("output-token-variable-name")
+        return ValidateJwtStep(
+            header_name=builder.value(element, "header-name"),
+            query_parameter_name=builder.value(element, "query-parameter-name"),
+            token_value=builder.value(element, "token-value"),
+            status=builder.value(element, "failed-validation-httpcode"),
+            error_message=builder.value(element, "failed-validation-error-message"),
+            require_expiration=builder.value(element, "require-expiration-time"),
+            require_scheme=builder.value(element, "require-scheme"),
+            require_signed=builder.value(element, "require-signed-tokens"),
+            clock_skew=builder.value(element, "clock-skew"),
+            output_variable=output.text.strip() if output is not None else None,
+            keys=tuple(keys),
+            openid_urls=tuple(builder.value(c, "url") for c in element.children_named("openid-config")),
+            audiences=_texts(builder, element.child("audiences"), "audience"),
+            issuers=_texts(builder, element.child("issuers"), "issuer"),
+            claims=_claims(builder, element.child("required-claims")),
+        )
+
+
+def _texts(builder: Builder, parent: PolicyElement | None, tag: str) -> tuple[Value, ...]:
+    if parent is None:
+        return ()
+    return tuple(text_or_empty(builder, child) for child in parent.children_named(tag))
+
+
+def _claims(builder: Builder, parent: PolicyElement | None) -> tuple[ClaimRule, ...]:
+    rules = []
+    for claim in parent.children_named("claim") if parent is not None else []:
+        name = claim.get("name")
+        match = claim.get("match")
+        separator = claim.get("separator")
+        rules.append(
+            ClaimRule(
+                name=name.text.strip() if name is not None else "",
+                match_all=match is None or match.text.strip().lower() != "any",
+                separator=separator.text if separator is not None and separator.text else None,
+                values=_texts(builder, claim, "value"),
+            )
+        )
+    return tuple(rules)

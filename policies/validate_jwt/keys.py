@@ -1,0 +1,176 @@
+"""Signing keys for validate-jwt: `<key>` elements, JWKS documents and cached OpenID configurations."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from policies.validate_jwt.tokens import TokenFormatError, VerificationKey, b64url_decode
+
+log = logging.getLogger("policygate.validate_jwt")
+CONFIG_TTL = 3600.0  # OpenID configuration and keys are cached for one hour
+REFRESH_INTERVAL = 300.0  # an unknown kid refetches at most once per five minutes
+FETCH_TIMEOUT = 10.0
+MAX_DOCUMENT_BYTES = 1024 * 1024
+
+
+class InvalidKeyError(ValueError):
+    """A configured key cannot be used (bad base64, PEM or modulus/exponent)."""
+
+
+def _rsa_from_numbers(n: bytes, e: bytes) -> Any:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.RSAPublicNumbers(int.from_bytes(e, "big"), int.from_bytes(n, "big")).public_key()
+
+
+def _public_key_from_pem(text: str) -> Any:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    data = text.strip().encode("ascii", errors="ignore")
+    try:
+        if b"CERTIFICATE" in data:
+            return x509.load_pem_x509_certificate(data).public_key()
+        return serialization.load_pem_public_key(data)
+    except ValueError as exc:
+        raise InvalidKeyError(f"not a valid PEM certificate or public key: {exc}") from None
+
+
+def _certificate_from_der(data: bytes) -> Any | None:
+    if not data.startswith(b"\x30"):
+        return None
+    try:
+        from cryptography import x509
+
+        return x509.load_der_x509_certificate(data).public_key()
+    except ValueError:
+        return None
+
+
+def key_from_element(text: str | None, n: str | None, e: str | None, kid: str | None) -> VerificationKey:
+    """A `<key>`: `n`/`e` (base64url RSA), PEM text, base64 DER certificate, or a base64 HMAC secret."""
+    if n or e:
+        if not (n and e):
+            raise InvalidKeyError("an RSA key needs both 'n' and 'e'")
+        try:
+            return VerificationKey(kid, public_key=_rsa_from_numbers(b64url_decode(n), b64url_decode(e)))
+        except (TokenFormatError, ValueError) as exc:
+            raise InvalidKeyError(f"invalid RSA modulus/exponent: {exc}") from None
+    value = (text or "").strip()
+    if not value:
+        raise InvalidKeyError("the key is empty")
+    if value.startswith("-----BEGIN"):
+        return VerificationKey(kid, public_key=_public_key_from_pem(value))
+    try:
+        secret = base64.b64decode("".join(value.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidKeyError("a symmetric key must be base64-encoded") from None
+    return VerificationKey(kid, secret=secret, public_key=_certificate_from_der(secret))
+
+
+def keys_from_jwks(document: Any) -> list[VerificationKey]:
+    """The usable keys of a JWK Set (RSA `n`/`e`, EC `crv`/`x`/`y`, `x5c` certificates, `oct`)."""
+    keys: list[VerificationKey] = []
+    entries = document.get("keys") if isinstance(document, dict) else None
+    for jwk in entries if isinstance(entries, list) else []:
+        if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig":
+            continue
+        kid = str(jwk["kid"]) if "kid" in jwk else None
+        try:
+            keys.append(_key_from_jwk(jwk, kid))
+        except (InvalidKeyError, TokenFormatError, ValueError, KeyError, TypeError) as exc:
+            log.warning("skipping JWK %s: %s", kid or "(no kid)", exc)
+    return keys
+
+
+def _key_from_jwk(jwk: dict[str, Any], kid: str | None) -> VerificationKey:
+    kty = jwk.get("kty")
+    if kty == "RSA" and "n" in jwk and "e" in jwk:
+        return VerificationKey(kid, public_key=_rsa_from_numbers(b64url_decode(jwk["n"]), b64url_decode(jwk["e"])))
+    if kty == "EC":
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        curves = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1()}
+        numbers = ec.EllipticCurvePublicNumbers(
+            int.from_bytes(b64url_decode(jwk["x"]), "big"),
+            int.from_bytes(b64url_decode(jwk["y"]), "big"),
+            curves[jwk["crv"]],
+        )
+        return VerificationKey(kid, public_key=numbers.public_key())
+    if kty == "oct":
+        return VerificationKey(kid, secret=b64url_decode(jwk["k"]))
+    if isinstance(jwk.get("x5c"), list) and jwk["x5c"]:
+        public_key = _certificate_from_der(base64.b64decode(jwk["x5c"][0]))
+        if public_key is not None:
+            return VerificationKey(kid, public_key=public_key)
+    raise InvalidKeyError(f"unsupported key type {kty!r}")
+
+
+@dataclass
+class OpenIdConfig:
+    issuer: str | None
+    keys: list[VerificationKey]
+    fetched_at: float
+
+
+@dataclass
+class OpenIdCache:
+    """Per-URL cache of OpenID configurations + JWKS (1 h), with rate-limited refreshes."""
+
+    entries: dict[str, OpenIdConfig] = field(default_factory=dict)
+    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    clock: Any = time.monotonic
+
+    async def get(self, url: str, session: Any, *, refresh: bool = False) -> OpenIdConfig | None:
+        """The configuration (fetched when missing, stale, or `refresh` and not refreshed recently)."""
+        entry = self.entries.get(url)
+        now = self.clock()
+        if entry is not None and now - entry.fetched_at < CONFIG_TTL and not (
+            refresh and now - entry.fetched_at >= REFRESH_INTERVAL
+        ):
+            return entry
+        lock = self.locks.setdefault(url, asyncio.Lock())
+        async with lock:
+            latest = self.entries.get(url)
+            if latest is not None and latest is not entry:
+                return latest  # another request refreshed it meanwhile
+            try:
+                fetched = await _fetch_config(url, session)
+            except Exception as exc:  # network, JSON, size: keep serving the previous keys
+                log.warning("cannot load OpenID configuration %s: %s", url, exc)
+                if entry is not None:
+                    entry.fetched_at = self.clock() - CONFIG_TTL + REFRESH_INTERVAL  # retry in 5 minutes
+                return entry
+            fetched.fetched_at = self.clock()
+            self.entries[url] = fetched
+            return fetched
+
+
+async def _fetch_json(url: str, session: Any) -> Any:
+    async with asyncio.timeout(FETCH_TIMEOUT):
+        async with session.get(url, allow_redirects=True) as response:
+            if response.status != 200:
+                raise ValueError(f"{url} answered {response.status}")
+            body = await response.content.read(MAX_DOCUMENT_BYTES + 1)
+            if len(body) > MAX_DOCUMENT_BYTES:
+                raise ValueError(f"{url} is larger than {MAX_DOCUMENT_BYTES} bytes")
+            return json.loads(body)
+
+
+async def _fetch_config(url: str, session: Any) -> OpenIdConfig:
+    metadata = await _fetch_json(url, session)
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("jwks_uri"), str):
+        raise ValueError("the OpenID configuration has no jwks_uri")
+    jwks = await _fetch_json(metadata["jwks_uri"], session)
+    issuer = metadata.get("issuer")
+    return OpenIdConfig(str(issuer) if issuer else None, keys_from_jwks(jwks), 0.0)
+
+
+OPENID_CACHE = OpenIdCache()  # process-wide, like APIM's per-gateway cache

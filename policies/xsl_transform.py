@@ -1,0 +1,28 @@
+"""`<xsl-transform>` (schema only): transform an XML body with an XSLT stylesheet."""
+
+from __future__ import annotations
+
+from engine.policy import Policy
+from engine.schema import Attr, Child, Scope, Section, Str, Text
+
+# "*" accepts any element with any content (see docs/lint-rules.md)
+ANY_CONTENT = Child("*")
+
+
+class XslTransform(Policy):
+    """Transform an XML body with an XSLT stylesheet.
+
+    Declared so documents using it lint; the gateway does not run it yet and refuses to load a
+    document that uses it.
+    """
+
+    tag = "xsl-transform"
+    sections = Section.INBOUND | Section.OUTBOUND
+    scopes = Scope.ALL
+    children = (
+        Child("parameter", attributes=(Attr("name", Str(non_empty=True), required=True),), text=Text()),
+        Child(
+            "xsl:stylesheet", children=(ANY_CONTENT,), max=1, doc="The XSLT stylesheet (any XSLT content)."
+        ),
+    )
+    implemented = False

@@ -1,0 +1,314 @@
+"""cache-lookup / cache-store end to end: real Hypercorn gateway, real backend, real Redis."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.cli import main as cli_main
+from tests.support.gateway import Backend, http_request, run_gateway, simple_config
+from tests.support.redis_server import RedisServer
+
+SUBSCRIPTIONS = [
+    {"id": "s-alice", "key": "key-alice", "api": "echo", "user": {"id": "alice", "groups": ["partners"]}},
+    {"id": "s-bob", "key": "key-bob", "api": "echo", "user": {"id": "bob", "groups": ["partners"]}},
+    {"id": "s-carol", "key": "key-carol", "api": "echo", "user": {"id": "carol", "groups": ["staff"]}},
+]
+
+
+def policy(lookup: str = "", children: str = "", store: str = 'duration="60"', before_store: str = "") -> str:
+    return f"""<policies>
+  <inbound><base/><cache-lookup {lookup}>{children}</cache-lookup></inbound>
+  <backend><base/></backend>
+  <outbound><base/>{before_store}<cache-store {store}/>
+    <set-header name="X-After-Store" exists-action="override"><value>ran</value></set-header>
+  </outbound>
+  <on-error><base/></on-error>
+</policies>"""
+
+
+def gateway(tmp_path: Path, backend: Backend, xml: str, **config: Any) -> Any:
+    return run_gateway(tmp_path, simple_config(api_policy="api.xml", **config), {"api.xml": xml}, backend=backend)
+
+
+class TestHitAndMiss:
+    def test_second_get_is_served_from_the_cache(self, tmp_path: Path) -> None:
+        before = '<set-header name="X-Before-Store" exists-action="append"><value>ran</value></set-header>'
+        with Backend() as backend, gateway(tmp_path, backend, policy(before_store=before)) as gw:
+            first = gw.get("/echo/items/1?x=1")
+            second = gw.get("/echo/items/1?x=1")
+            assert (first.status, second.status) == (200, 200)
+            assert backend.calls == 1
+            assert second.body == first.body
+            # The stored entry includes what ran before cache-store; on a hit outbound resumes after
+            # cache-store, so the appending policy before it does not run a second time.
+            assert first.headers.get_all("X-Before-Store") == second.headers.get_all("X-Before-Store") == ["ran"]
+            assert second.headers.get("X-After-Store") == "ran"
+            assert second.headers.get("Age") is not None
+            assert 'policygate_cache_requests_total{store="internal",result="hit"} 1' in gw.metrics()
+
+    def test_other_paths_and_methods_are_not_shared(self, tmp_path: Path) -> None:
+        with Backend() as backend, gateway(tmp_path, backend, policy()) as gw:
+            gw.get("/echo/a")
+            gw.get("/echo/b")
+            assert backend.calls == 2
+            gw.request("POST", "/echo/a", body="x")
+            gw.request("POST", "/echo/a", body="x")
+            assert backend.calls == 4
+            gw.get("/echo/a")
+            assert backend.calls == 4
+
+    def test_only_200_unless_cache_response(self, tmp_path: Path) -> None:
+        with Backend() as backend, gateway(tmp_path, backend, policy()) as gw:
+            for _ in range(2):
+                assert gw.get("/echo/x", headers={"X-Test-Status": "404"}).status == 404
+            assert backend.calls == 2
+        with Backend() as backend, gateway(tmp_path, backend, policy(store='duration="60" cache-response="true"')) as gw:
+            for _ in range(2):
+                assert gw.get("/echo/x", headers={"X-Test-Status": "404"}).status == 404
+            assert backend.calls == 1
+
+    def test_responses_setting_cookies_are_not_shared(self, tmp_path: Path) -> None:
+        with Backend() as backend, gateway(tmp_path, backend, policy()) as gw:
+            for _ in range(2):
+                answer = gw.get("/echo/x", headers={"X-Test-Response-Header": "Set-Cookie: session=abc"})
+                assert answer.headers.get("Set-Cookie") == "session=abc"
+            assert backend.calls == 2
+
+    def test_miss_strips_request_cache_headers(self, tmp_path: Path) -> None:
+        with Backend() as backend, gateway(tmp_path, backend, policy()) as gw:
+            gw.get("/echo/x", headers={"Cache-Control": "no-cache", "Pragma": "no-cache", "If-None-Match": '"v1"',
+                                       "X-Kept": "1"})
+            seen = backend.requests[0]
+            assert seen.header("Cache-Control") is None and seen.header("Pragma") is None
+            assert seen.header("If-None-Match") is None and seen.header("X-Kept") == "1"
+
+    def test_expired_entries_miss(self, tmp_path: Path) -> None:
+        import time
+
+        with Backend() as backend, gateway(tmp_path, backend, policy(store='duration="1"')) as gw:
+            gw.get("/echo/x")
+            gw.get("/echo/x")
+            assert backend.calls == 1
+            time.sleep(1.2)
+            gw.get("/echo/x")
+            assert backend.calls == 2
+
+
+class TestDownstreamCacheControl:
+    @pytest.mark.parametrize(
+        ("lookup", "expected_miss", "expected_hit_start"),
+        [
+            ("", "no-store", "no-store"),
+            ('downstream-caching-type="private"', "private, max-age=60, must-revalidate", "private, max-age="),
+            ('downstream-caching-type="public" must-revalidate="false"', "public, max-age=60", "public, max-age="),
+        ],
+    )
+    def test_cache_control(self, tmp_path: Path, lookup: str, expected_miss: str, expected_hit_start: str) -> None:
+        with Backend() as backend, gateway(tmp_path, backend, policy(lookup=lookup)) as gw:
+            miss = gw.get("/echo/x", headers={"X-Test-Response-Header": "Cache-Control: max-age=999"})
+            hit = gw.get("/echo/x")
+            assert backend.calls == 1
+            assert miss.headers.get("Cache-Control") == expected_miss
+            assert hit.headers.get("Cache-Control", "").startswith(expected_hit_start)
+            assert hit.headers.get("Cache-Control", "").endswith(expected_miss.rsplit("60", 1)[-1])
+
+
+class TestVaryBy:
+    def test_vary_by_header(self, tmp_path: Path) -> None:
+        xml = policy(children="<vary-by-header>Accept</vary-by-header><vary-by-header>Accept-Language</vary-by-header>")
+        with Backend() as backend, gateway(tmp_path, backend, xml) as gw:
+            gw.get("/echo/x", headers={"Accept": "application/json"})
+            gw.get("/echo/x", headers={"Accept": "text/xml"})
+            gw.get("/echo/x", headers={"Accept": "application/json", "Accept-Language": "fr"})
+            gw.get("/echo/x")
+            assert backend.calls == 4
+            gw.get("/echo/x", headers={"Accept": "text/xml", "X-Other": "ignored"})
+            gw.get("/echo/x", headers={"Accept": "application/json"})
+            assert backend.calls == 4
+
+    def test_listed_query_parameters_only(self, tmp_path: Path) -> None:
+        xml = policy(children="<vary-by-query-parameter>version;lang</vary-by-query-parameter>")
+        with Backend() as backend, gateway(tmp_path, backend, xml) as gw:
+            gw.get("/echo/x?version=1&lang=en&noise=1")
+            gw.get("/echo/x?noise=2&lang=en&version=1")
+            assert backend.calls == 1
+            gw.get("/echo/x?version=2&lang=en")
+            gw.get("/echo/x?version=1")
+            assert backend.calls == 3
+
+    @pytest.mark.parametrize("children", ["", "<vary-by-query-parameter>*</vary-by-query-parameter>"])
+    def test_no_list_or_star_means_every_parameter(self, tmp_path: Path, children: str) -> None:
+        with Backend() as backend, gateway(tmp_path, backend, policy(children=children)) as gw:
+            gw.get("/echo/x?a=1&b=2")
+            gw.get("/echo/x?b=2&a=1")
+            assert backend.calls == 1
+            gw.get("/echo/x?a=1&b=3")
+            gw.get("/echo/x?a=1")
+            assert backend.calls == 3
+
+    def test_vary_by_developer_never_crosses_developers(self, tmp_path: Path) -> None:
+        xml = policy(lookup='vary-by-developer="true"')
+        with Backend() as backend, gateway(tmp_path, backend, xml, subscription_required=True,
+                                           subscriptions=SUBSCRIPTIONS) as gw:
+            alice = gw.get("/echo/me", headers={"Ocp-Apim-Subscription-Key": "key-alice"})
+            bob = gw.get("/echo/me", headers={"Ocp-Apim-Subscription-Key": "key-bob"})
+            assert backend.calls == 2
+            again = gw.get("/echo/me", headers={"Ocp-Apim-Subscription-Key": "key-alice"})
+            assert backend.calls == 2
+            assert again.body == alice.body != bob.body
+            assert json.loads(again.body)["headers"]["ocp-apim-subscription-key"] == "key-alice"
+
+    def test_vary_by_developer_groups(self, tmp_path: Path) -> None:
+        xml = policy(lookup='vary-by-developer-groups="true"')
+        with Backend() as backend, gateway(tmp_path, backend, xml, subscription_required=True,
+                                           subscriptions=SUBSCRIPTIONS) as gw:
+            gw.get("/echo/x", headers={"Ocp-Apim-Subscription-Key": "key-alice"})
+            gw.get("/echo/x", headers={"Ocp-Apim-Subscription-Key": "key-bob"})  # same groups: shared
+            assert backend.calls == 1
+            gw.get("/echo/x", headers={"Ocp-Apim-Subscription-Key": "key-carol"})
+            assert backend.calls == 2
+
+    def test_authorization_requires_private_caching(self, tmp_path: Path) -> None:
+        with Backend() as backend, gateway(tmp_path, backend, policy()) as gw:
+            for _ in range(2):
+                gw.get("/echo/x", headers={"Authorization": "Bearer a"})
+            assert backend.calls == 2
+        xml = policy(lookup='allow-private-response-caching="true"', children="<vary-by-header>Authorization</vary-by-header>")
+        with Backend() as backend, gateway(tmp_path, backend, xml) as gw:
+            gw.get("/echo/x", headers={"Authorization": "Bearer a"})
+            gw.get("/echo/x", headers={"Authorization": "Bearer b"})
+            gw.get("/echo/x", headers={"Authorization": "Bearer a"})
+            assert backend.calls == 2
+
+
+class TestCoalescing:
+    def _concurrent(self, gw: Any, count: int, headers: dict[str, str]) -> list[Any]:
+        barrier = threading.Barrier(count)
+
+        def one(_: int) -> Any:
+            barrier.wait()
+            return gw.get("/echo/slow", headers=headers)
+
+        with ThreadPoolExecutor(count) as pool:
+            return list(pool.map(one, range(count)))
+
+    def test_concurrent_misses_make_one_backend_call(self, tmp_path: Path) -> None:
+        with Backend() as backend, gateway(tmp_path, backend, policy()) as gw:
+            answers = self._concurrent(gw, 8, {"X-Test-Delay": "1.0"})
+            assert [a.status for a in answers] == [200] * 8
+            assert len({a.body for a in answers}) == 1
+            assert backend.calls == 1
+
+    def test_uncacheable_leader_lets_followers_through(self, tmp_path: Path) -> None:
+        with Backend() as backend, gateway(tmp_path, backend, policy()) as gw:
+            answers = self._concurrent(gw, 4, {"X-Test-Delay": "0.5", "X-Test-Status": "503"})
+            assert [a.status for a in answers] == [503] * 4
+            assert backend.calls == 4
+
+
+class TestPurge:
+    def test_admin_endpoint_purges_every_variant(self, tmp_path: Path) -> None:
+        xml = policy(children="<vary-by-header>Accept</vary-by-header>")
+        with Backend() as backend, gateway(tmp_path, backend, xml) as gw:
+            for accept in ("a/b", "c/d", "e/f"):
+                gw.get("/echo/x", headers={"Accept": accept})
+            answer = http_request(gw.admin_url, "POST", "/cache/purge?api=echo")
+            assert answer.status == 200 and answer.json()["removed"] == 3
+            gw.get("/echo/x", headers={"Accept": "a/b"})
+            assert backend.calls == 4
+            assert http_request(gw.admin_url, "POST", "/cache/purge").status == 400
+
+    def test_cli_purges_the_external_cache(self, tmp_path: Path, redis_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+        import uuid
+
+        cache = {"external": redis_url, "prefix": f"t{uuid.uuid4().hex[:8]}:", "timeout-ms": 1000}
+        with Backend() as backend, gateway(tmp_path, backend, policy(), cache=cache) as gw:
+            gw.get("/echo/one")
+            gw.get("/echo/two")
+            config = str(tmp_path / "gateway.yaml")
+            assert cli_main(["cache", "purge", config, "--api", "echo", "--operation", "all"]) == 0
+            assert "removed 2 cached entries of API 'echo' operation 'all'" in capsys.readouterr().out
+            gw.get("/echo/one")
+            assert backend.calls == 3
+            assert cli_main(["cache", "purge", config, "--api", "nope"]) == 2
+            assert "no API 'nope'" in capsys.readouterr().err
+
+
+class TestRedis:
+    def test_hits_come_from_redis_with_one_get(self, tmp_path: Path, redis_url: str) -> None:
+        import uuid
+
+        import redis
+
+        cache = {"external": redis_url, "prefix": f"t{uuid.uuid4().hex[:8]}:", "timeout-ms": 1000}
+        client = redis.Redis.from_url(redis_url)
+        try:
+            with Backend() as backend, gateway(tmp_path, backend, policy(), cache=cache) as gw:
+                gw.get("/echo/x")
+                before = client.info("commandstats")
+                for _ in range(5):
+                    assert gw.get("/echo/x").status == 200
+                after = client.info("commandstats")
+                assert backend.calls == 1
+                assert after["cmdstat_get"]["calls"] - before["cmdstat_get"]["calls"] == 5
+                assert 'policygate_cache_requests_total{store="external",result="hit"} 5' in gw.metrics()
+        finally:
+            client.close()
+
+    def test_redis_cluster(self, tmp_path: Path, redis_cluster_url: str) -> None:
+        cache = {"external": redis_cluster_url, "timeout-ms": 1000, "connect-timeout-ms": 1000}
+        with Backend() as backend, gateway(tmp_path, backend, policy(), cache=cache) as gw:
+            for path in ("/echo/a", "/echo/b", "/echo/a", "/echo/b"):
+                assert gw.get(path).status == 200
+            assert backend.calls == 2
+            answer = http_request(gw.admin_url, "POST", "/cache/purge?api=echo&operation=all")
+            assert answer.json()["removed"] == 2
+            gw.get("/echo/a")
+            assert backend.calls == 3
+
+    def test_redis_killed_and_restarted_mid_test_fails_no_request(
+        self, tmp_path: Path, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        import time
+
+        cache = {"external": redis_server.url, "breaker": {"failures": 2, "reset-seconds": 0.2}}
+        statuses: list[int] = []
+        stop = threading.Event()
+        with Backend() as backend, gateway(tmp_path, backend, policy(), cache=cache) as gw:
+
+            def load() -> None:
+                while not stop.is_set():
+                    statuses.append(gw.get("/echo/x", timeout=10).status)
+
+            gw.get("/echo/x")
+            gw.get("/echo/x")
+            assert backend.calls == 1
+            worker = threading.Thread(target=load)
+            worker.start()
+            try:
+                time.sleep(0.3)
+                redis_server.stop()
+                time.sleep(0.8)
+                calls_while_down = backend.calls
+                redis_server.start()
+                deadline = time.monotonic() + 10
+                recovered = False
+                while time.monotonic() < deadline and not recovered:
+                    calls = backend.calls
+                    time.sleep(0.5)
+                    recovered = backend.calls == calls
+            finally:
+                stop.set()
+                worker.join(15)
+            assert statuses and set(statuses) == {200}
+            assert calls_while_down > 1  # served by the backend while Redis was down
+            assert recovered  # hits again after the restart
+            assert "policygate_redis_errors_total" in gw.metrics()
+        opened = [r for r in caplog.records if "unavailable" in r.getMessage() and r.name == "policygate.breaker"]
+        assert 1 <= len(opened) <= 3  # logged per state change, not per request

@@ -1,0 +1,42 @@
+"""Admin listener: Prometheus metrics and health; the optional access log."""
+
+from __future__ import annotations
+
+import json
+
+from tests.support.gateway import http_request, simple_config
+
+
+def test_metrics_count_requests_by_api_operation_status(gateway) -> None:
+    config = simple_config(operations={"get": {"method": "GET", "url-template": "/items/{id}"}})
+    with gateway(config) as gw:
+        for _ in range(3):
+            gw.get("/echo/items/1")
+        gw.get("/echo/items/1", headers={"X-Test-Status": "503"})
+        gw.get("/missing")
+        answer = http_request(gw.admin_url, "GET", "/metrics")
+        assert answer.status == 200
+        assert answer.headers.get("Content-Type", "").startswith("text/plain")
+        text = answer.text
+        assert 'policygate_requests_total{api="echo",operation="get",status="200"} 3' in text
+        assert 'policygate_requests_total{api="echo",operation="get",status="503"} 1' in text
+        assert 'policygate_requests_total{api="",operation="",status="404"} 1' in text
+        assert 'policygate_request_duration_seconds_count{api="echo"} 4' in text
+        assert "# TYPE policygate_request_duration_seconds histogram" in text
+        assert "policygate_throttled_requests_total" in text
+
+
+def test_health(gateway) -> None:
+    with gateway(simple_config()) as gw:
+        answer = http_request(gw.admin_url, "GET", "/health")
+        assert answer.status == 200 and answer.json()["status"] == "ok"
+
+
+def test_access_log_writes_one_json_line_per_request(gateway, capsys) -> None:
+    with gateway(simple_config(), access_log=True) as gw:
+        gw.get("/echo/x?y=1")
+        gw.get("/missing")
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    assert [(r["status"], r["api"]) for r in lines] == [(200, "echo"), (404, "")]
+    assert lines[0]["url"].endswith("/echo/x?y=1")
+    assert lines[1]["error"]["reason"] == "OperationNotFound"

@@ -1,0 +1,66 @@
+"""Routing: API by path prefix, operation by method + template; 404 end to end."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.gateway.routing import Router, TemplateError, compile_template
+from tests.support.gateway import simple_config
+
+
+def router() -> Router[str]:
+    r: Router[str] = Router()
+    r.add_api("pets", "pets", [
+        ("GET", "/pets/{id}", "get-pet"),
+        ("GET", "/pets/mine", "my-pets"),
+        ("POST", "/pets", "add-pet"),
+        ("GET", "/search?q={term}", "search"),
+        ("GET", "/files/{*rest}", "files"),
+    ])
+    r.add_api("pets/v2", "v2", [("*", "/*", "any")])
+    r.add_api("", "root", [("GET", "/status", "status")])
+    return r
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "expected"),
+    [
+        ("GET", "/pets/pets/7", {}, ("pets", "get-pet", {"id": "7"})),
+        ("GET", "/pets/pets/mine", {}, ("pets", "my-pets", {})),  # literal beats parameter
+        ("GET", "/pets/pets/a%20b", {}, ("pets", "get-pet", {"id": "a b"})),
+        ("POST", "/pets/pets", {}, ("pets", "add-pet", {})),
+        ("POST", "/pets/pets/", {}, ("pets", "add-pet", {})),
+        ("GET", "/pets/search", {"q": ["cat"]}, ("pets", "search", {"term": "cat"})),
+        ("GET", "/pets/files/a/b/c.txt", {}, ("pets", "files", {"rest": "a/b/c.txt"})),
+        ("DELETE", "/pets/v2/anything/at/all", {}, ("v2", "any", {})),  # longest API prefix wins
+        ("GET", "/status", {}, ("root", "status", {})),
+    ],
+)
+def test_route(method: str, path: str, query: dict[str, list[str]], expected: tuple[str, str, dict[str, str]]) -> None:
+    match = router().route(method, path, query)
+    assert match is not None
+    assert (match.api, match.operation, match.params) == expected
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query"),
+    [("DELETE", "/pets/pets/1", {}), ("GET", "/pets/search", {}), ("GET", "/petsx/pets/1", {}), ("GET", "/other", {})],
+)
+def test_no_route(method: str, path: str, query: dict[str, list[str]]) -> None:
+    assert router().route(method, path, query) is None
+
+
+@pytest.mark.parametrize("template", ["/a/{x", "/a/{x}/{x}", "/a/{*rest}/b", "/a?b=c"])
+def test_bad_templates(template: str) -> None:
+    with pytest.raises(TemplateError):
+        compile_template(template)
+
+
+def test_unknown_path_is_apim_404(gateway) -> None:
+    config = simple_config(operations={"get": {"method": "GET", "url-template": "/items/{id}"}})
+    with gateway(config) as gw:
+        for method, path in (("GET", "/nowhere"), ("POST", "/echo/items/1"), ("GET", "/echo/other")):
+            answer = gw.request(method, path)
+            assert answer.status == 404
+            assert answer.json() == {"statusCode": 404, "message": "Resource not found"}
+        assert gw.get("/echo/items/1").status == 200

@@ -1,0 +1,73 @@
+"""`policygate serve`: startup errors are diagnostics and exit 1; a real process serves, reloads on SIGHUP, stops on SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.gateway.conftest import document
+from tests.support.gateway import http_request, write_config
+from tests.support.redis_server import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def serve(*args: str, **kwargs) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "engine", "serve", *args], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+
+
+def test_bad_config_exits_1_with_key_path(tmp_path: Path) -> None:
+    (tmp_path / "gateway.yaml").write_text("apis:\n  a:\n    service-url: http://x\n    operations:\n      o: {method: FETCH, url-template: /x}\n")
+    result = subprocess.run([sys.executable, "-m", "engine", "serve", str(tmp_path / "gateway.yaml")], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "gateway.yaml: apis.a.operations.o.method: 'FETCH' is not an HTTP method" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_document_exits_1_with_diagnostics(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"apis": {"a": {"service-url": "http://x", "policy": "api.xml"}}},
+                          {"api.xml": document(inbound='<base />\n<set-status code="abc" />')}, None)
+    result = subprocess.run([sys.executable, "-m", "engine", "serve", str(config)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "api.xml:3:" in result.stderr and "error[" in result.stderr
+    assert "^" in result.stderr  # the source line with a caret
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_reload_on_sighup_and_stop(tmp_path: Path, backend) -> None:
+    port, admin = free_port(), free_port()
+    v1 = document(outbound='<base /><set-header name="X-V" exists-action="override"><value>1</value></set-header>')
+    config = write_config(tmp_path, {"apis": {"a": {"path": "a", "service-url": "{{backend-url}}",
+                                                    "subscription-required": False, "policy": "api.xml"}}},
+                          {"api.xml": v1}, backend)
+    process = serve(str(config), "--port", str(port), "--admin-port", str(admin))
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = http_request(url, "GET", "/a/x", timeout=2)
+                break
+            except OSError:
+                assert process.poll() is None, process.communicate()[1]
+                assert time.monotonic() < deadline, "gateway did not start"
+                time.sleep(0.1)
+        assert answer.headers.get("X-V") == "1"
+        (tmp_path / "api.xml").write_text(v1.replace("<value>1</value>", "<value>2</value>"))
+        process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        while http_request(url, "GET", "/a/x").headers.get("X-V") != "2":
+            assert time.monotonic() < deadline, "SIGHUP did not reload"
+            time.sleep(0.1)
+        assert http_request(f"http://127.0.0.1:{admin}", "GET", "/metrics").status == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr

@@ -1,0 +1,212 @@
+"""`policygate lint` end to end: exit codes, formats, options, folders (runs the real CLI in-process)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+
+CLEAN = """<policies>
+    <inbound>
+        <base />
+        <proxy url="http://proxy.internal:8080" />
+    </inbound>
+</policies>
+"""
+TWO_ERRORS = """<policies>
+    <inbound>
+        <proxy />
+        <jsonp callback-parameter-name="cb" />
+    </inbound>
+</policies>
+"""
+WARNING_ONLY = """<fragment>
+</fragment>
+"""
+
+
+@pytest.fixture()
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "apis" / "orders").mkdir(parents=True)
+    (tmp_path / "apis" / "clean.xml").write_text(CLEAN)
+    (tmp_path / "apis" / "orders" / "bad.xml").write_text(TWO_ERRORS)
+    (tmp_path / "apis" / "notes.txt").write_text("not a policy")
+    (tmp_path / "empty.xml").write_text(WARNING_ONLY)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def lint(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(["lint", *argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+class TestExitCodes:
+    def test_clean_is_zero(self, tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, _ = lint(capsys, "apis/clean.xml")
+        assert status == 0
+        assert out == "1 file checked: no problems found\n"
+
+    def test_warnings_only_is_zero(self, tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, _ = lint(capsys, "empty.xml")
+        assert status == 0 and "warning[fragment-empty]" in out
+
+    def test_errors_are_one_and_all_are_reported(
+        self, tree: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        status, out, _ = lint(capsys, "apis")
+        assert status == 1
+        assert "apis/orders/bad.xml:3:10: error[policy-missing-attribute]" in out
+        assert "apis/orders/bad.xml:4:10: error[policy-not-allowed-in-section]" in out
+        assert out.endswith("2 files checked: 2 errors, 0 warnings\n")
+
+    def test_missing_path_is_a_usage_error(self, tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, err = lint(capsys, "nope.xml")
+        assert status == 2 and out == "" and "nope.xml: no such file or folder" in err
+
+    def test_bad_option_value_is_a_usage_error(self, tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["lint", "--format", "xml", "apis"])
+        assert exit_info.value.code == 2
+        assert lint(capsys, "--max-errors", "0", "apis")[0] == 2
+        assert lint(capsys, "--fragments", "apis/clean.xml", "apis")[0] == 2
+
+
+class TestFormats:
+    def test_text_has_source_line_and_caret(self, tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        _, out, _ = lint(capsys, "apis/orders/bad.xml")
+        lines = out.splitlines()
+        index = lines.index(
+            "apis/orders/bad.xml:3:10: error[policy-missing-attribute]: <proxy> requires attribute 'url'"
+        )
+        assert lines[index + 1] == "    3 |         <proxy />"
+        assert lines[index + 2] == "      |          ^^^^^"
+
+    def test_json(self, tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, _ = lint(capsys, "--format", "json", "apis")
+        data = json.loads(out)
+        assert status == 1
+        assert (data["files"], data["errors"], data["warnings"]) == (2, 2, 0)
+        first = data["diagnostics"][0]
+        assert first["code"] == "policy-missing-attribute"
+        assert first["location"] == {
+            "file": "apis/orders/bad.xml",
+            "line": 3,
+            "col": 10,
+            "end_line": 3,
+            "end_col": 15,
+        }
+
+    def test_sarif(self, tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, _ = lint(capsys, "--format", "sarif", "apis")
+        sarif = json.loads(out)
+        assert status == 1 and sarif["version"] == "2.1.0"
+        run = sarif["runs"][0]
+        assert run["tool"]["driver"]["name"] == "policygate"
+        assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {
+            "policy-missing-attribute",
+            "policy-not-allowed-in-section",
+        }
+        result = run["results"][0]
+        assert result["level"] == "error"
+        location = result["locations"][0]["physicalLocation"]
+        assert location["artifactLocation"]["uri"] == "apis/orders/bad.xml"
+        assert location["region"] == {"startLine": 3, "startColumn": 10, "endLine": 3, "endColumn": 15}
+
+    def test_max_errors(self, tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        status, out, _ = lint(capsys, "--max-errors", "1", "apis")
+        assert status == 1
+        assert out.count("error[") == 1 and "(stopped at --max-errors)" in out
+
+
+class TestNamedValuesAndFragments:
+    DOC = '<policies><inbound><proxy url="http://{{host}}:{{port}}" /></inbound></policies>'
+
+    def test_without_named_values_references_are_fine(
+        self, tree: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        Path("nv.xml").write_text(self.DOC)
+        assert lint(capsys, "nv.xml")[0] == 0
+
+    @pytest.mark.parametrize(
+        ("name", "content"),
+        [
+            ("values.yaml", "host: h\nport: 8080\n"),
+            ("values.json", '{"named-values": {"host": "h", "port": 8080}}'),
+        ],
+    )
+    def test_named_values_file(
+        self, tree: Path, capsys: pytest.CaptureFixture[str], name: str, content: str
+    ) -> None:
+        Path("nv.xml").write_text(self.DOC)
+        Path(name).write_text(content)
+        assert lint(capsys, "--named-values", name, "nv.xml")[0] == 0
+        Path(name).write_text(content.replace("port", "prt"))
+        status, out, _ = lint(capsys, "--named-values", name, "nv.xml")
+        assert status == 1 and "error[named-value-unknown]: named value 'port' is not defined" in out
+
+    @pytest.mark.parametrize("content", ["[1, 2]", "host: [a, b]", "host: 'unclosed"])
+    def test_bad_named_values_file(
+        self, tree: Path, capsys: pytest.CaptureFixture[str], content: str
+    ) -> None:
+        Path("values.yaml").write_text(content)
+        status, _, err = lint(capsys, "--named-values", "values.yaml", "apis/clean.xml")
+        assert status == 2 and "--named-values values.yaml" in err
+
+    def test_fragments_from_the_run_and_from_a_folder(
+        self, tree: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        Path("frags").mkdir()
+        Path("frags/auth.xml").write_text('<fragment><proxy url="http://p" /></fragment>')
+        Path("api.xml").write_text(
+            "<policies><inbound><include-fragment fragment-id='auth'/></inbound>"
+            "<outbound><include-fragment fragment-id='local'/><include-fragment fragment-id='missing'/></outbound></policies>"
+        )
+        Path("local.fragment.xml").write_text('<fragment><jsonp callback-parameter-name="cb" /></fragment>')
+        status, out, _ = lint(capsys, "--fragments", "frags", "api.xml", "local.fragment.xml")
+        assert status == 1
+        assert "error[fragment-unknown]: policy fragment 'missing' does not exist" in out
+        assert out.count("error[") == 1
+
+    def test_fragment_policy_checked_against_including_section(
+        self, tree: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        Path("cb.xml").write_text('<fragment>\n  <jsonp callback-parameter-name="cb" />\n</fragment>')
+        Path("api.xml").write_text(
+            "<policies><inbound><include-fragment fragment-id='cb'/></inbound></policies>"
+        )
+        status, out, _ = lint(capsys, "api.xml", "cb.xml")
+        assert status == 1
+        assert "cb.xml:2:4: error[policy-not-allowed-in-section]" in out
+        assert "hint: included at api.xml:1:21" in out
+
+    def test_scope_option(self, tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert lint(capsys, "--scope", "operation", "apis/clean.xml")[0] == 0
+
+
+class TestExpressions:
+    DOC = '<policies><inbound><set-variable name="big" value="@(1 &lt;= {{weight}})" /></inbound></policies>'
+
+    def test_expression_errors_are_reported_at_their_position(
+        self, tree: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        Path("e.xml").write_text(
+            '<policies>\n<inbound>\n<set-variable name="a" value="@(1 +)" />\n</inbound></policies>'
+        )
+        status, out, _ = lint(capsys, "e.xml")
+        assert status == 1 and "e.xml:3:36: error[expr-syntax]" in out
+
+    def test_named_value_in_code_waits_for_its_value(
+        self, tree: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        Path("nv.xml").write_text(self.DOC)
+        assert lint(capsys, "nv.xml")[0] == 0
+        Path("values.yaml").write_text("weight: 5\n")
+        assert lint(capsys, "--named-values", "values.yaml", "nv.xml")[0] == 0
+        Path("values.yaml").write_text("weight: '+'\n")
+        status, out, _ = lint(capsys, "--named-values", "values.yaml", "nv.xml")
+        assert status == 1 and "error[expr-syntax]" in out

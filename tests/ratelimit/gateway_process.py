@@ -1,0 +1,75 @@
+"""Run one gateway process for multi-process tests: `python -m tests.ratelimit.gateway_process CONFIG`.
+
+Prints `PORT <n>` on stdout once listening; stops on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+async def _serve(config: str) -> None:
+    from engine.gateway.config import load_settings
+    from engine.gateway.runner import GatewayServer
+
+    server = GatewayServer(load_settings(config), host="127.0.0.1", port=0, admin_port=False)
+    server.prepare()
+    shutdown = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, shutdown.set)
+
+    def ready(started: GatewayServer) -> None:
+        print(f"PORT {started.bound['gateway'][1]}", flush=True)
+
+    await server.serve(shutdown, ready=ready)
+
+
+@contextmanager
+def gateway_processes(config: Path, count: int, timeout: float = 30.0) -> Iterator[list[str]]:
+    """Start `count` gateway processes on `config`; yield their base URLs; stop them."""
+    root = Path(__file__).resolve().parents[2]
+    logs = [open(config.parent / f"gateway-{i}.log", "w") for i in range(count)]  # noqa: SIM115
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.ratelimit.gateway_process", str(config)],
+            cwd=root, stdout=subprocess.PIPE, stderr=log, text=True,
+        )
+        for log in logs
+    ]
+    try:
+        urls = []
+        deadline = time.monotonic() + timeout
+        for process in processes:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            if not line.startswith("PORT ") or time.monotonic() > deadline:
+                errors = (config.parent / f"gateway-{processes.index(process)}.log").read_text()
+                raise RuntimeError(f"gateway process did not start: {line!r} {errors[-2000:]}")
+            urls.append(f"http://127.0.0.1:{int(line.split()[1])}")
+        yield urls
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+            if process.stdout is not None:
+                process.stdout.close()
+        for log in logs:
+            log.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve(sys.argv[1]))
