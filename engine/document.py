@@ -25,7 +25,8 @@ from engine.xmlscan import RawElement, ValueDecoder, scan_elements
 MAX_DOCUMENT_CHARS = 4 * 1024 * 1024  # APIM caps a policy document far below this
 # elements whose content is a message body: child markup is text, not structure
 RAW_CONTENT_TAGS = frozenset({"set-body"})
-_DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
+_PROLOG_ITEM = re.compile(r"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
+_DOCTYPE = re.compile(r"\s*<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>?", re.IGNORECASE | re.DOTALL)
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
 
 
@@ -62,12 +63,12 @@ def load_document(
             Span.point(path, 1, 1),
         )
         return None
-    doctype = _DOCTYPE.search(text)
+    doctype = _prolog_doctype(text)
     if doctype is not None:
         diagnostics.error(
             "xml-doctype",
             "DOCTYPE declarations are not allowed in policy documents",
-            source_file.span(doctype.start(), doctype.end()),
+            source_file.span(doctype.end() - len(doctype.group().lstrip()), doctype.end()),
         )
         return None
     masked = mask_expressions(text)
@@ -91,6 +92,14 @@ def load_document(
         diagnostics,
     )
     return _document(builder.build(raw_root), source_file, registry, diagnostics)
+
+
+def _prolog_doctype(text: str) -> re.Match[str] | None:
+    """A DOCTYPE declaration before the root element (one inside CDATA or a comment is just text)."""
+    pos = 0
+    while (item := _PROLOG_ITEM.match(text, pos)) is not None and item.end() > pos:
+        pos = item.end()
+    return _DOCTYPE.match(text, pos)
 
 
 def _read(path: str, diagnostics: Diagnostics) -> str | None:

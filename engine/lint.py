@@ -251,7 +251,10 @@ def render_report_sarif(report: LintReport) -> str:
 
     used = sorted({d.code for d in report.diagnostics})
     rules = [
-        {"id": code, "shortDescription": {"text": RULES.get(code, code)}, "helpUri": _rule_uri(code)}
+        {
+            "id": code,
+            "shortDescription": {"text": RULES.get(code, code)},
+        }
         for code in used
     ]
     results = [
@@ -280,14 +283,9 @@ def render_report_sarif(report: LintReport) -> str:
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": {"name": "policygate", "informationUri": _rule_uri(""), "rules": rules}},
+                "tool": {"driver": {"name": "policygate", "rules": rules}},
                 "results": results,
             }
         ],
     }
     return json.dumps(sarif, indent=2) + "\n"
-
-
-def _rule_uri(code: str) -> str:
-    anchor = f"#{code}" if code else ""
-    return f"docs/lint-rules.md{anchor}"

@@ -103,8 +103,8 @@ class _Validator:
         if not stores:
             return
         inbound = document.policies("inbound")
-        if any(e.tag in ("cache-lookup", BASE) for e in _walk_all(inbound)):
-            return  # a lookup here, or possibly inherited through <base/>
+        if any(e.tag in ("cache-lookup", BASE, INCLUDE_FRAGMENT) for e in _walk_all(inbound)):
+            return  # a lookup here, or possibly one inherited through <base/> or from a fragment
         self.diagnostics.warning(
             "cache-store-without-lookup",
             "cache-store does nothing without a cache-lookup in inbound",

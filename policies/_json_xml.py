@@ -249,10 +249,11 @@ def xml_to_json(content: bytes, *, kind: str = "direct", always_array_child_elem
     document: dict[str, Any] = {}
     if not friendly and content.lstrip().startswith(b"<?xml"):
         info = root.getroottree().docinfo
+        head = content.lstrip()[: content.lstrip().find(b"?>") + 2]
         declaration = {"@version": info.xml_version or "1.0"}
-        if info.encoding and b"encoding" in content[:200]:
+        if info.encoding and b"encoding" in head:
             declaration["@encoding"] = info.encoding
-        if info.standalone is not None:
+        if b"standalone" in head:
             declaration["@standalone"] = "yes" if info.standalone else "no"
         document["?xml"] = declaration
     value = _element_value(root, friendly, always_array_child_elements, dict, None)

@@ -69,7 +69,9 @@ class CacheLookup(Policy):
         private = element.get("allow-private-response-caching")
         if private is not None and private.text.strip().lower() == "true":
             headers = {h.lower() for h in _names(element, "vary-by-header", split=False)}
-            if "authorization" not in headers and element.get("vary-by-developer") is None:
+            by_developer = element.get("vary-by-developer")
+            varied = by_developer is not None and by_developer.text.strip().lower() != "false"
+            if "authorization" not in headers and not varied:
                 diagnostics.warning(
                     "cache-private-not-varied",
                     "allow-private-response-caching is true but responses do not vary by Authorization",
@@ -112,6 +114,7 @@ class CacheLookupStep:
             LOOKUP_STATE,
             LookupState,
             apply_entry,
+            effective_downstream,
             key_parts,
             strip_request_cache_headers,
         )
@@ -124,12 +127,15 @@ class CacheLookupStep:
         store = service.store(self.caching_type)
         if store is None:
             return None
+        by_developer = bool(self.by_developer.get(ctx))
+        by_groups = bool(self.by_groups.get(ctx))
         parts = key_parts(
-            ctx, headers=self.headers, query_names=self.query_names,
-            by_developer=bool(self.by_developer.get(ctx)), by_groups=bool(self.by_groups.get(ctx)),
+            ctx, headers=self.headers, query_names=self.query_names, by_developer=by_developer, by_groups=by_groups,
         )
         group, key = parts.key(service.prefix)
-        state = LookupState(store, group, key, str(self.downstream.get(ctx) or "none"), bool(self.must_revalidate.get(ctx)))
+        personal = by_developer or by_groups or "Authorization" in ctx.request.headers
+        downstream = effective_downstream(str(self.downstream.get(ctx) or "none"), personal=personal)
+        state = LookupState(store, group, key, downstream, bool(self.must_revalidate.get(ctx)), tuple(self.headers))
         ctx.state[LOOKUP_STATE] = state
         data, reachable = await store.fetch(key)
         if data is None and service.flights is not None:

@@ -52,7 +52,7 @@ class CacheStoreStep:
         self.cache_response = cache_response
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        from engine.cache.responses import cache_control, entry_from_response, lookup_state
+        from engine.cache.responses import entry_from_response, lookup_state, set_downstream_headers
 
         state = lookup_state(ctx)
         if state is None or state.done:
@@ -66,7 +66,7 @@ class CacheStoreStep:
                 if ttl > 0:
                     data = entry_from_response(ctx, ttl).encode()
                     await state.store.set(state.key, data, ttl, state.group)
-                    ctx.response.headers.set("Cache-Control", cache_control(state.downstream, state.must_revalidate, ttl))
+                    set_downstream_headers(ctx.response.headers, state, ttl)
         finally:
             if state.flight is not None and service.flights is not None:
                 service.flights.publish(state.key, state.flight, data)

@@ -6,8 +6,9 @@ Gateway integration (two small hooks the gateway calls):
 * `is_preflight(request, operation_method)` / `run_preflight(steps, ctx)`: for an `OPTIONS`
   preflight that matches no OPTIONS operation, route it by `Access-Control-Request-Method` and
   run only the top-level `<cors>` steps of that pipeline's inbound section.
-* `apply_response_headers(ctx)`: just before the response is sent, add the CORS headers an
-  earlier `<cors>` step decided on for an actual (non-preflight) request.
+* `ctx.state[BEFORE_SEND]` ("gateway.before_send"): callables the gateway runs with ctx right
+  before sending the response; `<cors>` registers `apply_response_headers`, which adds the CORS
+  headers decided in inbound for an actual (non-preflight) request to whatever response is sent.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from engine.context import Headers, MessageBody, Response
+from engine.named_values import has_reference
 from engine.policy import Builder, Flow, Policy, Step
 from engine.schema import Attr, Bool, Child, Int, Scope, Section, Str, Text
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from engine.model import PolicyElement
 
 RESPONSE_HEADERS = "cors.response_headers"  # ctx.state: [(name, value)] for the actual response
+BEFORE_SEND = "gateway.before_send"  # ctx.state: callables(ctx) the gateway runs right before sending
 DEFAULT_METHODS = ("GET", "POST")
 Origin = tuple[str, str, int]
 
@@ -152,6 +155,7 @@ class CorsStep:
                 return Flow.END
             return None
         ctx.state[RESPONSE_HEADERS] = headers
+        ctx.state.setdefault(BEFORE_SEND, []).append(apply_response_headers)
         return None
 
 
@@ -185,6 +189,20 @@ async def run_preflight(inbound: Sequence[Step], ctx: Context) -> None:
         if await step(ctx) is Flow.END:
             return
     ctx.response = empty_ok()
+
+
+def _flag(element: PolicyElement, name: str) -> bool:
+    """A literal boolean attribute (cors takes no expressions; lint checked the value)."""
+    value = element.get(name)
+    return value is not None and value.text.strip().lower() == "true"
+
+
+def _max_age(methods: PolicyElement | None) -> int:
+    value = methods.get("preflight-result-max-age") if methods is not None else None
+    try:
+        return max(0, int(value.text.strip())) if value is not None else 0
+    except ValueError:
+        return 0
 
 
 def _values(element: PolicyElement | None, tag: str) -> list[str]:
@@ -248,10 +266,11 @@ class Cors(Policy):
         origins_element = element.child("allowed-origins")
         origins = _values(origins_element, "origin")
         if "*" in origins and len(origins) > 1:
-            diagnostics.error("policy-bad-value", "the wildcard origin '*' must be the only origin", origins_element.span)  # type: ignore[union-attr]
-        for child in (origins_element.children_named("origin") if origins_element else []):
+            where = origins_element.span if origins_element is not None else element.span
+            diagnostics.error("policy-bad-value", "the wildcard origin '*' must be the only origin", where)
+        for child in origins_element.children_named("origin") if origins_element is not None else []:
             text = child.text.text.strip() if child.text is not None else ""
-            if text and text != "*" and parse_origin(text) is None:
+            if text and text != "*" and not has_reference(text) and parse_origin(text) is None:
                 diagnostics.error(
                     "policy-bad-value",
                     f"'{text}' is not an origin (scheme://host[:port])",
@@ -271,7 +290,6 @@ class Cors(Policy):
         methods_element = element.child("allowed-methods")
         methods = [m.upper() for m in _values(methods_element, "method")] if methods_element else list(DEFAULT_METHODS)
         headers = _values(element.child("allowed-headers"), "header")
-        max_age = builder.value(methods_element, "preflight-result-max-age").get(None) if methods_element else 0  # type: ignore[arg-type]
         rules = CorsRules(
             any_origin="*" in origins,
             origins=frozenset(o for o in (parse_origin(text) for text in origins if text != "*") if o is not None),
@@ -280,8 +298,8 @@ class Cors(Policy):
             any_header="*" in headers,
             headers=frozenset(h.lower() for h in headers),
             expose_headers=tuple(_values(element.child("expose-headers"), "header")),
-            allow_credentials=bool(builder.value(element, "allow-credentials").get(None)),  # type: ignore[arg-type]
-            max_age=int(max_age or 0),  # type: ignore[call-overload]
-            terminate_unmatched=bool(builder.value(element, "terminate-unmatched-request").get(None)),  # type: ignore[arg-type]
+            allow_credentials=_flag(element, "allow-credentials"),
+            max_age=_max_age(methods_element),
+            terminate_unmatched=_flag(element, "terminate-unmatched-request"),
         )
         return CorsStep(rules)

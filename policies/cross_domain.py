@@ -19,7 +19,5 @@ class CrossDomain(Policy):
     tag = "cross-domain"
     sections = Section.INBOUND
     scopes = Scope.ALL
-    children = (
-        Child("cross-domain-policy", children=(ANY_CONTENT,), doc="A crossdomain.xml policy document."),
-    )
+    children = (ANY_CONTENT,)  # a <cross-domain-policy> document (crossdomain.xml)
     implemented = False

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine.errors import PolicyRuntimeError
+from engine.named_values import has_reference
 from engine.policy import Builder, Flow, Policy, Value
 from engine.schema import Attr, Child, Enum, Scope, Section, Str, Text
 
@@ -121,7 +122,7 @@ class IpFilter(Policy):
                     diagnostics.error("policy-bad-value", f"'{value.text.strip()}' is not an IP address", value.span)
         for rng in element.children_named("address-range"):
             low, high = rng.get("from"), rng.get("to")
-            if low is None or high is None or low.is_expression or high.is_expression:
+            if low is None or high is None or any(v.is_expression or has_reference(v.text) for v in (low, high)):
                 continue
             try:
                 first, last = parse_ip(low.text), parse_ip(high.text)
@@ -149,4 +150,4 @@ def _literal_addresses(child: PolicyElement) -> list:
         values = [child.get("from"), child.get("to")]
     else:
         return []
-    return [v for v in values if v is not None and not v.is_expression]
+    return [v for v in values if v is not None and not v.is_expression and not has_reference(v.text)]

@@ -134,15 +134,13 @@ class QuotaByKeyStep:
         key = self.counter_key.get(ctx)
         tag = "qk:" + ("" if key is None else str(key))
         level = QuotaLimit(tag, self.limit.calls, self.limit.kilobytes, self.limit.period)
-        first = first_count(ctx, "quota-by-key", (tag, self.limit.period))
-        if not first:  # a request counts once per key: a later policy with the same key only checks
-            level = QuotaLimit(tag, self.limit.calls, None, self.limit.period)
+        if not first_count(ctx, "quota-by-key", (tag, self.limit.period)):
+            return None  # APIM: a key is incremented once per request, whichever scopes name it
         if self.deferred:
             await enforce_quota(ctx, QuotaByKey.tag, tag, [level], self.first_start, 0, True)
-            if first:
-                self._count_at_end(ctx, tag, level)
+            self._count_at_end(ctx, tag, level)
             return None
-        counts = first and self.increment_condition.get(ctx) is not False
+        counts = self.increment_condition.get(ctx) is not False
         count = int(self.increment_count.get(ctx)) if counts else 0  # type: ignore[call-overload]
         await enforce_quota(ctx, QuotaByKey.tag, tag, [level], self.first_start, count, count == 0)
         return None

@@ -114,14 +114,14 @@ class RateLimitByKeyStep:
         period = int(self.renewal_period.get(ctx))  # type: ignore[call-overload]
         key = self.counter_key.get(ctx)
         window = Window("k:" + ("" if key is None else str(key)), "", calls, period)
-        first = first_count(ctx, "rate-limit-by-key", (window.tag, window.period_ms))
+        if not first_count(ctx, "rate-limit-by-key", (window.tag, window.period_ms)):
+            return None  # this request was already decided on (and counted by) this counter at another scope
         if self.deferred:
             await enforce_rate(ctx, RateLimitByKey.tag, [window], 0, True, self.names)
-            if first:
-                self._count_at_end(ctx, window)
+            self._count_at_end(ctx, window)
             return None
         condition = self.increment_condition.get(ctx)
-        count = int(self.increment_count.get(ctx)) if condition is not False and first else 0  # type: ignore[call-overload]
+        count = int(self.increment_count.get(ctx)) if condition is not False else 0  # type: ignore[call-overload]
         await enforce_rate(ctx, RateLimitByKey.tag, [window], count, False, self.names)
         return None
 

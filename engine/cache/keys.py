@@ -33,7 +33,18 @@ def _escape(part: str) -> str:
 
 def _field(part: str) -> str:
     # Separators inside the variant description are escaped so distinct inputs never collide.
-    return part.replace("\\", "\\\\").replace("\n", "\\n").replace("=", "\\=").replace("&", "\\&")
+    for special in ("\\", "\n", "=", "&", ","):
+        part = part.replace(special, "\\" + special)
+    return part
+
+
+def _pairs(items: list[tuple[str, list[str]]], *, lower: bool) -> str:
+    # An absent name ("a") differs from a present empty value ("a=").
+    parts = []
+    for name, values in items:
+        key = _field(name.lower() if lower else name)
+        parts.append(f"{key}={','.join(map(_field, values))}" if values else key)
+    return "&".join(parts)
 
 
 def check_prefix(prefix: str) -> str:
@@ -104,8 +115,8 @@ class ResponseKeyParts:
 
     def describe(self) -> str:
         lines = [f"rev={_field(self.revision)}", f"{self.method} {_field(self.path)}"]
-        lines.append("q:" + "&".join(f"{_field(k)}={','.join(map(_field, vs))}" for k, vs in self.query))
-        lines.append("h:" + "&".join(f"{_field(k.lower())}={','.join(map(_field, vs))}" for k, vs in self.headers))
+        lines.append("q:" + _pairs(self.query, lower=False))
+        lines.append("h:" + _pairs(self.headers, lower=True))
         if self.developer is not None:
             lines.append(f"dev={_field(self.developer)}")
         if self.groups is not None:

@@ -40,6 +40,7 @@ class LookupState:
     key: str
     downstream: str  # none | private | public
     must_revalidate: bool
+    vary: tuple[str, ...] = ()  # vary-by-header names, announced downstream in `Vary`
     flight: asyncio.Future[bytes | None] | None = None
     hit: bool = False
     done: bool = False  # cache-store already ran (or must not run)
@@ -106,6 +107,24 @@ def cache_control(downstream: str, must_revalidate: bool, max_age: float) -> str
     return value + ", must-revalidate" if must_revalidate else value
 
 
+def effective_downstream(downstream: str, *, personal: bool) -> str:
+    """`public` becomes `private` for responses that belong to one caller (per developer or group,
+    or a request with Authorization): a shared downstream cache must not hand them to others."""
+    return "private" if downstream == "public" and personal else downstream
+
+
+def set_downstream_headers(headers: Headers, state: LookupState, max_age: float) -> None:
+    """Cache-Control per downstream-caching-type; with downstream caching on, `Vary` names the
+    vary-by-header headers so downstream caches keep the same variants apart."""
+    headers.set("Cache-Control", cache_control(state.downstream, state.must_revalidate, max_age))
+    if state.downstream == "none" or not state.vary:
+        return
+    names = [v.strip() for value in headers.get_list("Vary") for v in value.split(",") if v.strip()]
+    known = {n.lower() for n in names}
+    names += [n for n in state.vary if n.lower() not in known]
+    headers.set("Vary", ", ".join(names))
+
+
 def entry_from_response(ctx: Context, ttl: float, now: float | None = None) -> CachedResponse:
     response = ctx.response
     stored_at = time.time() if now is None else now
@@ -119,7 +138,7 @@ def apply_entry(ctx: Context, entry: CachedResponse, state: LookupState, now: fl
     now = time.time() if now is None else now
     headers = Headers(entry.headers)
     headers.set("Age", str(max(0, int(now - entry.stored_at))))
-    headers.set("Cache-Control", cache_control(state.downstream, state.must_revalidate, entry.expires_at - now))
+    set_downstream_headers(headers, state, entry.expires_at - now)
     response = ctx.response
     response.status_code = entry.status
     response.status_reason = entry.reason

@@ -67,7 +67,6 @@ def _run_worker(server: Any, sock: Any, watch: bool, *, first: bool) -> int:
 
 
 async def _serve(server: Any, sock: Any, watch: bool, *, announce: bool) -> None:
-    from engine.gateway.demo_backend import start_demo_backend
     from engine.gateway.reload import install_sighup, watch_files
 
     shutdown = asyncio.Event()
@@ -75,10 +74,7 @@ async def _serve(server: Any, sock: Any, watch: bool, *, announce: bool) -> None
     for name in ("SIGINT", "SIGTERM"):
         loop.add_signal_handler(getattr(signal, name), shutdown.set)
     install_sighup(server)
-    demo = None
-    if server.settings.demo_backend is not None and announce:
-        demo = await start_demo_backend(server.settings.demo_backend)
-        print(f"policygate: demo backend on http://{demo.host}:{demo.port}", file=sys.stderr)
+    server.run_demo_backend = announce  # the first worker runs the sample backend
     tasks = []
     if watch:
         tasks.append(loop.create_task(watch_files(server, shutdown)))
@@ -86,6 +82,8 @@ async def _serve(server: Any, sock: Any, watch: bool, *, announce: bool) -> None
     def ready(srv: Any) -> None:
         if announce:
             admin = f", admin on {srv.url('admin')}" if "admin" in srv.bound else ""
+            if "demo-backend" in srv.bound:
+                print(f"policygate: demo backend on {srv.url('demo-backend')}", file=sys.stderr)
             print(f"policygate: serving {srv.settings.file} on {srv.url()}{admin}", file=sys.stderr)
 
     try:
@@ -94,8 +92,6 @@ async def _serve(server: Any, sock: Any, watch: bool, *, announce: bool) -> None
         shutdown.set()
         for task in tasks:
             await task
-        if demo is not None:
-            await demo.stop()
 
 
 def _run_workers(server: Any, sock: Any, watch: bool, workers: int) -> int:

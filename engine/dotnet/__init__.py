@@ -36,7 +36,10 @@ Out parameters
 Generic type arguments
     Passed as the first positional argument, as a C# type name string (``"int"``, ``"string"``,
     ``"JObject"``, ``"int?"``) or a Python class; see :func:`engine.dotnet.primitives.type_ref`.
-    Example: ``token.Value("int", "key")`` for ``token.Value<int>("key")``.
+    Example: ``token.Value("int", "key")`` for ``token.Value<int>("key")``. When a generic method's
+    name collides with a property of the same class (``JValue.Value``/``JProperty.Value`` versus
+    ``Value<T>()``), the generic method is also available as ``<Name>Of``: every ``JToken`` has
+    ``ValueOf(T, key=...)``, so the compiler can always bind ``Value<T>(...)`` to ``ValueOf``.
 Conversions
     :func:`engine.dotnet.conversions.to_string` is C#'s string conversion (concatenation and
     interpolation: ``null`` -> ``""``); :func:`~engine.dotnet.conversions.cast` is an explicit cast

@@ -128,10 +128,9 @@ _NUMERIC = set(INTEGER_RANGES) | {"System.Double", "System.Single", "System.Deci
 def cast(value: Any, target: Any) -> Any:
     """Explicit C# cast ``(target)value``."""
     t = type_ref(target)
-    from .newtonsoft import JToken
-
-    if isinstance(value, JToken) and not _is_reference_match(value, t):
-        return JToken.explicit_conversion(value, t)
+    explicit = getattr(type(value), "explicit_conversion", None)
+    if explicit is not None and not _is_reference_match(value, t):
+        return explicit(value, t)
     if value is None:
         if t.nullable or not _is_value_type(t):
             return None

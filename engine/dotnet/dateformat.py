@@ -556,7 +556,9 @@ def parse_exact_offset(s: str | None, formats: Any, styles: Any = None) -> DateT
     return DateTimeOffset._make(ticks, zone or 0)
 
 
-_TS = re.compile(r"\s*(-)?(?:(\d+)[.:])?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,7}))?)?\s*")
+_TS = re.compile(
+    r"\s*(-)?(?:(\d+)\.|(\d+):(?=\d{1,2}:\d{1,2}:))?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,7}))?)?\s*"
+)
 _TS_DAYS = re.compile(r"\s*(-)?(\d+)\s*")
 
 
@@ -579,7 +581,8 @@ def parse_timespan(s: str | None) -> TimeSpan:
     m = _TS.fullmatch(s)
     if not m:
         raise FormatException(f"String '{s}' was not recognized as a valid TimeSpan.")
-    neg, d, h, mi, sec, frac = m.groups()
+    neg, d_dot, d_colon, h, mi, sec, frac = m.groups()
+    d = d_dot or d_colon
     hours, minutes, seconds = int(h), int(mi), int(sec or 0)
     if hours > 23 or minutes > 59 or seconds > 59:
         raise OverflowException(

@@ -93,7 +93,7 @@ class Guid:
         if f in ("P", "p"):
             return "(" + d + ")"
         if f in ("X", "x"):
-            tail = ",".join(f"0x{h[i:i + 2]}" for i in range(16, 32, 2))
+            tail = ",".join(f"0x{h[i : i + 2]}" for i in range(16, 32, 2))
             return "{" + f"0x{h[:8]},0x{h[8:12]},0x{h[12:16]},{{{tail}}}" + "}"
         raise FormatException('Format string can be only "D", "d", "N", "n", "P", "p", "B", "b", "X" or "x".')
 
@@ -107,8 +107,18 @@ class Guid:
         if other is None:
             return 1
         a, b = self._uuid.bytes_le, other._uuid.bytes_le
-        ka = (int.from_bytes(a[0:4], "little"), int.from_bytes(a[4:6], "little"), int.from_bytes(a[6:8], "little"), a[8:])
-        kb = (int.from_bytes(b[0:4], "little"), int.from_bytes(b[4:6], "little"), int.from_bytes(b[6:8], "little"), b[8:])
+        ka = (
+            int.from_bytes(a[0:4], "little"),
+            int.from_bytes(a[4:6], "little"),
+            int.from_bytes(a[6:8], "little"),
+            a[8:],
+        )
+        kb = (
+            int.from_bytes(b[0:4], "little"),
+            int.from_bytes(b[4:6], "little"),
+            int.from_bytes(b[6:8], "little"),
+            b[8:],
+        )
         return (ka > kb) - (ka < kb)
 
     def GetHashCode(self) -> int:

@@ -67,11 +67,19 @@ class Math:
         places = int(digits) if digits is not None else 0
         if isinstance(x, Decimal):
             if not 0 <= places <= 28:
-                raise ArgumentOutOfRangeException("decimals", "Rounding digits must be between 0 and 15, inclusive.")
-            return x.quantize(Decimal(1).scaleb(-places), rounding=_DEC_MODES[mode]) if x.as_tuple().exponent < -places else x
+                raise ArgumentOutOfRangeException(
+                    "decimals", "Rounding digits must be between 0 and 15, inclusive."
+                )
+            return (
+                x.quantize(Decimal(1).scaleb(-places), rounding=_DEC_MODES[mode])
+                if x.as_tuple().exponent < -places
+                else x
+            )
         x = float(x)
         if not 0 <= places <= 15:
-            raise ArgumentOutOfRangeException("digits", "Rounding digits must be between 0 and 15, inclusive.")
+            raise ArgumentOutOfRangeException(
+                "digits", "Rounding digits must be between 0 and 15, inclusive."
+            )
         if places == 0:
             return _round_double(x, mode)
         if abs(x) >= 1e16:

@@ -198,6 +198,10 @@ class JToken:
         token = self if key is _MISSING else self[key]
         return convert_token(token, type_ref(t))
 
+    def ValueOf(self, t: Any = "object", key: Any = _MISSING) -> Any:
+        """``Value<T>(...)`` under a name that no ``Value`` property shadows (``JValue``/``JProperty``)."""
+        return JToken.Value(self, t, key)
+
     def Values(self, t: Any = "JToken", key: Any = _MISSING) -> list[Any]:
         """``Values<T>()``: the children (or their ``key`` values) converted to ``T``."""
         tr = type_ref(t)
@@ -456,6 +460,12 @@ class JObject(JContainer):
         else:
             token = to_token(content)
             raise ArgumentException(f"Can not add {type(token).dotnet_name} to {self.dotnet_name}.")
+
+    def GetEnumerator(self) -> Iterator[Any]:
+        """What ``foreach`` over a ``JObject`` yields: ``KeyValuePair<string, JToken>``."""
+        from .containers import KeyValuePair
+
+        return iter([KeyValuePair(k, p.Value) for k, p in self._props.items()])
 
     def Properties(self) -> list[JProperty]:
         return list(self._props.values())

@@ -77,8 +77,12 @@ def _culture_key(s: str) -> tuple[str, str]:
     return (to_lower(s), s.swapcase())
 
 
-def _sign(n: int) -> int:
-    return (n > 0) - (n < 0)
+def ordinal_difference(a: str, b: str) -> int:
+    """.NET's ordinal comparison result: the first differing code unit difference, else the length difference."""
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            return ord(x) - ord(y)
+    return len(a) - len(b)
 
 
 def compare_strings(a: str | None, b: str | None, comparison: StringComparison | int = 0) -> int:
@@ -87,10 +91,9 @@ def compare_strings(a: str | None, b: str | None, comparison: StringComparison |
         return 0 if a is b else (-1 if a is None else 1)
     comparison = StringComparison(comparison)
     if comparison == StringComparison.Ordinal:
-        return _sign((a > b) - (a < b))
+        return ordinal_difference(a, b)
     if comparison == StringComparison.OrdinalIgnoreCase:
-        fa, fb = _fold(a), _fold(b)
-        return (fa > fb) - (fa < fb)
+        return ordinal_difference(_fold(a), _fold(b))
     ka, kb = _culture_key(a), _culture_key(b)
     if comparison in _IGNORE_CASE:
         return (ka[0] > kb[0]) - (ka[0] < kb[0])
@@ -618,10 +621,7 @@ class String:
             b = None if b is None else b[index_b : index_b + length]
         if a is None or b is None:
             return 0 if a is b else (-1 if a is None else 1)
-        for x, y in zip(a, b, strict=False):
-            if x != y:
-                return ord(x) - ord(y)
-        return len(a) - len(b)
+        return ordinal_difference(a, b)
 
     @staticmethod
     def Equals(a: str | None, b: str | None, comparison: Any = StringComparison.Ordinal) -> bool:

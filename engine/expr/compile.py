@@ -10,6 +10,7 @@ type is only known at run time go through `members.member_gate` / `members.call_
 from __future__ import annotations
 
 import difflib
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -78,6 +79,7 @@ class Compiler:
         self.uses_body = False
         self.needs_budget = False
         self.lambda_types: list[CsType] = []
+        self.is_block = False
 
     # ------------------------------------------------------------------ diagnostics helpers
     def error(self, code: str, message: str, pos: ast.Pos, hint: str | None = None) -> None:
@@ -104,6 +106,16 @@ class Compiler:
             return False
         return True
 
+    def _check_member_case(self, name: str, target: Code, pos: ast.Pos) -> bool:
+        """Every allowed .NET member starts with an upper-case letter (anonymous types aside)."""
+        if M.CS_IDENT.match(name) or name in target.type.members:
+            return True
+        options = list(target.type.members) or (M.namespace_names(target.type.pyclass)
+                                                 if isinstance(target.type.pyclass, type) else [])
+        self.error("expr-unknown-member", f"'{target.static_name or target.type.name}' has no member '{name}'", pos,
+                   self._suggest(name, options) or "members of .NET types start with an upper-case letter")
+        return False
+
     # ------------------------------------------------------------------ scopes
     def lookup(self, name: str) -> Local | None:
         for scope in reversed(self.scopes):
@@ -124,6 +136,7 @@ class Compiler:
         return self.expr(node)
 
     def compile_block(self, block: ast.Block) -> Fn:
+        self.is_block = True
         body = self.block(block.body, new_scope=False)
 
         def run(env: list[Any]) -> Any:
@@ -232,6 +245,8 @@ class Compiler:
         if not self._check_name(node.name, node.name_pos):
             return self._dead()
         target = self.chain(node.target)
+        if not self._check_member_case(node.name, target, node.name_pos):
+            return self._dead()
         if target.static_name:
             return self._static_member(node, target)
         code = self._instance_member(node, target)
@@ -322,15 +337,14 @@ class Compiler:
         pyclass = ttype.pyclass
         if not isinstance(pyclass, type) or pyclass.__module__ != "builtins" and pyclass is not Decimal:
             return None, DYNAMIC
-        namespace = M._namespace_for(pyclass)
-        if namespace is None:
+        if M._namespace_for(pyclass) is None:
             return None, DYNAMIC
-        fn = getattr(namespace, name, None) if M.CS_IDENT.match(name) else None
+        fn = M.namespace_function(pyclass, name, array=ttype.name.endswith("[]"))
         if fn is None:
             if M.extension(name) is not None:
                 return None, DYNAMIC
-            options = [n for n in dir(namespace) if M.CS_IDENT.match(n)]
-            self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos, self._suggest(name, options))
+            self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos,
+                       self._suggest(name, M.namespace_names(pyclass)))
             return _raise_missing(name), DYNAMIC
         is_prop = name in M._NAMESPACE_PROPERTIES
         if want_property and not is_prop:
@@ -343,6 +357,16 @@ class Compiler:
         args = [self.fn(a.value) for a in node.args if a.value is not None]
         tfn, pos, cond = target.fn, node.pos, node.conditional
         declared = target.type.member("Item")
+        if declared is not None and len(args) == 1 and target.path and not cond:
+            impl, a0, getter = declared.impl, args[0], attrgetter(target.path)
+
+            def path_item(env: list[Any]) -> Any:
+                try:
+                    return impl(getter(env[0]), a0(env))
+                except Exception as exc:
+                    raise _located(exc, pos) from None
+
+            return Code(path_item, declared.result())
         if declared is not None and len(args) == 1:
             impl, a0 = declared.impl, args[0]
 
@@ -384,6 +408,8 @@ class Compiler:
             if not self._check_name(func.name, func.name_pos):
                 return self._dead()
             target = self.chain(func.target)
+            if not self._check_member_case(func.name, target, func.name_pos):
+                return self._dead()
             if target.static_name:
                 return self._static_call(node, func, target)
             return self._instance_call(node, func, target)
@@ -462,7 +488,7 @@ class Compiler:
         if result is DYNAMIC and name in ("Parse", "FromObject") and isinstance(holder, type):
             result = M.library_type(holder)
         return Code(_invoke(lambda env: None, lambda _obj, *a, **k: fn(*a, **k), type_args, args, node.pos,
-                            static=True), result)
+                            static=True, check=True, name=name), result)
 
     def _check_arity(self, fn: Any, skip: int, given: int, label: str, pos: ast.Pos, args: _Args) -> None:
         if args.named:
@@ -499,8 +525,8 @@ class Compiler:
                 targs = ()
             if not declared.generic and type_args:
                 self.error("expr-arity", f"'{ttype.name}.{name}' is not generic", func.name_pos)
-            return Code(_invoke(target.fn, declared.impl, targs, args, node.pos, conditional=func.conditional),
-                        declared.result(func.type_args))
+            return Code(_invoke(target.fn, declared.impl, targs, args, node.pos, conditional=func.conditional,
+                                path=target.path), declared.result(func.type_args))
         if ttype.closed:
             ext = M.extension(name)
             if ext is None:
@@ -516,8 +542,12 @@ class Compiler:
                 self.error("expr-type", f"'{ttype.name}.{name}' is a property, not a method", func.name_pos)
             self._check_arity(fn, 1, len(type_args) + len(args.positional), f"{ttype.name}.{name}", func.name_pos,
                               args)
+            fast = _fast_string_method(name, node.args, fn) if ttype is M.STRING else None
+            if fast is not None:
+                return Code(_invoke(target.fn, fast, (), _Args([], {}, []), node.pos, conditional=func.conditional,
+                                    path=target.path), result)
             return Code(_invoke(target.fn, fn, type_args, args, node.pos, conditional=func.conditional,
-                                check=True), result)
+                                check=True, name=name, path=target.path), result)
         if isinstance(ttype.pyclass, type) and ttype.pyclass.__module__.startswith("engine.dotnet"):
             if M._defined_by_library(ttype.pyclass, name) is None and M.extension(name) is None:
                 options = [n for n in dir(ttype.pyclass) if M.CS_IDENT.match(n)]
@@ -533,7 +563,7 @@ class Compiler:
             return gate(obj, name, a, k)
 
         return Code(_invoke(target.fn, dynamic, type_args, args, node.pos, conditional=func.conditional,
-                            check=True), result)
+                            check=True, name=name), result)
 
     def _local_function_call(self, node: ast.Call, func: ast.Name) -> Code:
         cell = self.functions[func.ident]
@@ -588,24 +618,18 @@ class Compiler:
             self.error("expr-type", f"operator '{op}' cannot be applied to operands of type 'string'", pos,
                        "use string.Compare(a, b) or a.CompareTo(b)")
         result = _binary_type(op, lt, rtype)
-        if op in ("==", "!=") and lt is M.STRING and rtype in (M.STRING, M.NULL) or (
+        if op in ("==", "!=") and (lt is M.STRING and rtype in (M.STRING, M.NULL) or (
             rtype is M.STRING and lt is M.NULL
-        ):
-            if op == "==":
-                return Code(lambda env: lf(env) == rf(env), M.BOOL)
-            return Code(lambda env: lf(env) != rf(env), M.BOOL)
-        if op in ("==", "!=", "<", ">", "<=", ">=") and lt in (M.INT, M.LONG) and rtype in (M.INT, M.LONG):
+        ) or lt in (M.INT, M.LONG, M.BOOL) and rtype is lt):
+            return Code(_compare(left, right, _EQ_OPS[op]), M.BOOL)
+        if op in ("<", ">", "<=", ">=") and lt in (M.INT, M.LONG) and rtype in (M.INT, M.LONG):
+            if right.const and right.value is not None:
+                cmp, c = _ORDER_OPS[op], right.value
+                return Code(lambda env: (v := lf(env)) is not None and cmp(v, c), M.BOOL)
             py = _PY_COMPARE[op]
             return Code(lambda env: py(lf(env), rf(env)), M.BOOL)
-        if op == "+" and lt is M.STRING and rtype is M.STRING:
-            check = rt.check_string
-
-            def concat(env: list[Any]) -> str:
-                a, b = lf(env), rf(env)
-                r = (a if a is not None else "") + (b if b is not None else "")
-                return check(r) if len(r) > 4096 else r
-
-            return Code(concat, M.STRING)
+        if op == "+" and result is M.STRING:
+            return self._concat(node)
         f = rt.BINARY[op]
 
         def binary(env: list[Any]) -> Any:
@@ -618,6 +642,58 @@ class Compiler:
 
         return Code(binary, result)
 
+    def _concat(self, node: ast.Binary) -> Code:
+        """`a + b + c ...` with a string result: one closure joining all operands (C# left-to-right)."""
+        spine: list[ast.Expr] = []
+        cur: ast.Expr = node
+        while isinstance(cur, ast.Binary) and cur.op == "+":
+            spine.append(cur.right)
+            cur = cur.left
+        spine.append(cur)
+        spine.reverse()
+        codes = [self.expr(e) for e in spine]
+        # numeric prefix before the first string operand is added numerically (1 + 2 + "a" == "3a")
+        first = next(i for i, c in enumerate(codes) if c.type is M.STRING or i > 0 and _is_stringish(codes[:i + 1]))
+        if first > 1:
+            head = self._numeric_sum(codes[:first], node.pos)
+            codes = [head, *codes[first:]]
+        parts = [_as_text(c) for c in codes]
+        check = rt.check_string
+        if len(parts) == 2:
+            p0, p1 = parts
+
+            def concat2(env: list[Any]) -> str:
+                r = p0(env) + p1(env)
+                return check(r) if len(r) > 4096 else r
+
+            return Code(concat2, M.STRING)
+        if len(parts) == 3:
+            p0, p1, p2 = parts
+
+            def concat3(env: list[Any]) -> str:
+                r = p0(env) + p1(env) + p2(env)
+                return check(r) if len(r) > 4096 else r
+
+            return Code(concat3, M.STRING)
+
+        def concat(env: list[Any]) -> str:
+            r = "".join([p(env) for p in parts])
+            return check(r) if len(r) > 4096 else r
+
+        return Code(concat, M.STRING)
+
+    def _numeric_sum(self, codes: list[Code], pos: ast.Pos) -> Code:
+        fns = [c.fn for c in codes]
+        add = rt.add
+
+        def total(env: list[Any]) -> Any:
+            acc = fns[0](env)
+            for f in fns[1:]:
+                acc = add(acc, f(env))
+            return acc
+
+        return Code(total, DYNAMIC)
+
     def x_Ternary(self, node: ast.Ternary) -> Code:
         cond, then, other = self.expr(node.cond), self.expr(node.then), self.expr(node.other)
         self._expect_bool(cond, node.cond.pos)
@@ -625,6 +701,11 @@ class Compiler:
         truth = rt.truth
         type_ = then.type if then.type is other.type or other.type is M.NULL else (
             other.type if then.type is M.NULL else DYNAMIC)
+        if cond.type is M.BOOL and then.const and other.const:
+            tv, ov = then.value, other.value
+            return Code(lambda env: tv if c(env) else ov, type_)
+        if cond.type is M.BOOL:
+            return Code(lambda env: t(env) if c(env) else o(env), type_)
         return Code(lambda env: t(env) if truth(c(env)) else o(env), type_)
 
     def _expect_bool(self, code: Code, pos: ast.Pos) -> None:
@@ -641,6 +722,34 @@ class Compiler:
         if type_ is operand.type and type_ in (M.STRING, M.INT, M.BOOL, M.DOUBLE):
             return Code(o, type_)
         cast = M.cast_value
+        fast = _FAST_CASTS.get(name)
+        if fast is not None:
+            exact, limit = fast
+
+            def fast_cast(env: list[Any]) -> Any:
+                v = o(env)
+                if v.__class__ is exact and (limit is None or -limit <= v < limit):
+                    return v
+                try:
+                    return cast(v, name)
+                except Exception as exc:
+                    raise _located(exc, pos) from None
+
+            return Code(fast_cast, type_)
+        iface = M.INTERFACES.get(M.strip_namespace(name))
+        if iface is not None:
+            cls = iface.pyclass
+
+            def iface_cast(env: list[Any]) -> Any:
+                v = o(env)
+                if v is None or isinstance(v, cls):  # type: ignore[arg-type]
+                    return v
+                try:
+                    return cast(v, name)
+                except Exception as exc:
+                    raise _located(exc, pos) from None
+
+            return Code(iface_cast, type_)
 
         def do_cast(env: list[Any]) -> Any:
             try:
@@ -837,7 +946,7 @@ class Compiler:
             type_ = M.library_type(holder)
         type_args = tuple(str(a) for a in t.args) if base not in _GENERIC_COLLECTIONS else ()
         create = _invoke(lambda env: None, lambda _o, *a, **k: factory(*a, **k), type_args, args, pos, static=True,
-                         check=True)
+                         check=True, name="New" if type_ is M.STRING else "")
         if not node.init:
             return Code(create, type_)
         inits = self._initializers(node.init)
@@ -1239,6 +1348,8 @@ def _context(env: list[Any]) -> Any:
 
 
 def _fused(getter: Callable[[Any], Any], pos: ast.Pos) -> Fn:
+    """`context.A.B.C` as one C-level attrgetter; an AttributeError means a null in the path."""
+
     def fused(env: list[Any]) -> Any:
         try:
             return getter(env[0])
@@ -1264,13 +1375,18 @@ def _property(tfn: Fn, impl: Callable[[Any], Any], conditional: bool, pos: ast.P
 
 
 def _invoke(tfn: Fn, impl: Callable[..., Any], type_args: tuple[Any, ...], args: _Args, pos: ast.Pos, *,
-            conditional: bool = False, static: bool = False, check: bool = False) -> Fn:
+            conditional: bool = False, static: bool = False, check: bool = False, name: str = "",
+            path: str | None = None) -> Fn:
     """A call `target.M<T>(args)` -> impl(target, *type_args, *args, **named), with out params."""
     positional = args.positional
     named = args.named
     outs = args.outs
     checker = rt.check_result if check else None
-    if not named and not outs and not type_args and len(positional) <= 2 and checker is None:
+    preflight = rt.PREFLIGHT.get(name)
+    simple = not named and not outs and not type_args and preflight is None
+    if simple and path and not conditional and len(positional) <= 2:
+        return _invoke_on_path(attrgetter(path), impl, positional, pos, checker)
+    if simple and len(positional) <= 2 and checker is None:
         if len(positional) == 0:
             def call0(env: list[Any]) -> Any:
                 obj = tfn(env)
@@ -1326,6 +1442,8 @@ def _invoke(tfn: Fn, impl: Callable[..., Any], type_args: tuple[Any, ...], args:
             raise _located(NullReferenceException(), pos)
         try:
             values = [*type_args, *[a(env) for a in positional]]
+            if preflight is not None:
+                preflight(obj, values)
             if named:
                 result = impl(obj, *values, **{k: v(env) for k, v in named.items()})
             else:
@@ -1343,6 +1461,56 @@ def _invoke(tfn: Fn, impl: Callable[..., Any], type_args: tuple[Any, ...], args:
             raise _located(exc, pos) from None
 
     return call
+
+
+def _invoke_on_path(getter: Callable[[Any], Any], impl: Callable[..., Any], positional: list[Fn], pos: ast.Pos,
+                    checker: Callable[[Any], Any] | None) -> Fn:
+    """Calls on a fused context path (`context.Request.Headers.M(...)`): one frame per call."""
+    check = checker or _identity
+    if len(positional) == 0:
+        def path0(env: list[Any]) -> Any:
+            try:
+                obj = getter(env[0])
+                if obj is None:
+                    raise NullReferenceException()
+                return check(impl(obj))
+            except Exception as exc:
+                raise _located(exc, pos) from None
+
+        return path0
+    if len(positional) == 1:
+        a0 = positional[0]
+
+        def path1(env: list[Any]) -> Any:
+            try:
+                obj = getter(env[0])
+                if obj is None:
+                    raise NullReferenceException()
+                return check(impl(obj, a0(env)))
+            except ShortCircuit:
+                raise
+            except Exception as exc:
+                raise _located(exc, pos) from None
+
+        return path1
+    a0, a1 = positional
+
+    def path2(env: list[Any]) -> Any:
+        try:
+            obj = getter(env[0])
+            if obj is None:
+                raise NullReferenceException()
+            return check(impl(obj, a0(env), a1(env)))
+        except ShortCircuit:
+            raise
+        except Exception as exc:
+            raise _located(exc, pos) from None
+
+    return path2
+
+
+def _identity(value: Any) -> Any:
+    return value
 
 
 def _accepts_null(impl: Any) -> bool:
@@ -1397,6 +1565,39 @@ def _hole(inner: Fn) -> Fn:
 
 def _formatted_hole(inner: Fn, fmt: str | None, alignment: int, format_value: Callable[..., str]) -> Fn:
     return lambda env: format_value(inner(env), fmt, alignment)
+
+
+def _fast_string_method(name: str, args: tuple[ast.Arg, ...], fallback: Callable[..., Any]) -> Any:
+    """Exact shortcuts for string methods called with one literal argument (or none)."""
+    if len(args) > 1 or any(a.name is not None or a.out is not None for a in args):
+        return None
+    literal = args[0].value if args else None
+    if args and not isinstance(literal, ast.Literal):
+        return None
+    value = literal.value if literal is not None else None
+    if not args:
+        if name == "ToString":
+            return _identity
+        if name in ("ToLower", "ToLowerInvariant"):
+            return lambda s: s.lower() if s.isascii() else fallback(s)
+        if name in ("ToUpper", "ToUpperInvariant"):
+            return lambda s: s.upper() if s.isascii() else fallback(s)
+        return None
+    if not isinstance(value, str) or value is None:
+        return None
+    if name == "Split" and len(value) == 1:  # Split(char): ordinal, keeps empty entries
+        return lambda s: s.split(value)
+    if name == "Contains" and value:  # ordinal
+        return lambda s: value in s
+    if name == "Equals":  # ordinal
+        return lambda s: s == value
+    if name in ("StartsWith", "EndsWith") and value.isascii() and value.isprintable() and len(value) > 1:
+        # culture-sensitive in .NET; identical to ordinal for printable ASCII on both sides
+        test = str.startswith if name == "StartsWith" else str.endswith
+        return lambda s: test(s, value) if s.isascii() and s.isprintable() else fallback(s, value)
+    if name == "IndexOf" and len(value) == 1 and type(value) is not str:  # IndexOf(char) is ordinal
+        return lambda s: s.find(value)
+    return None
 
 
 def _raise_missing(name: str) -> Callable[..., Any]:
@@ -1482,12 +1683,58 @@ def _binary_type(op: str, a: CsType, b: CsType) -> CsType:
     return DYNAMIC
 
 
+def _is_stringish(codes: list[Code]) -> bool:
+    return any(c.type is M.STRING for c in codes)
+
+
+def _as_text(code: Code) -> Fn:
+    """An operand of string concatenation as a closure returning str (null -> "")."""
+    if code.const:
+        text = M.to_string(code.value)
+        return lambda env: text
+    f = code.fn
+    if code.type is M.STRING:
+        if code.path:
+            getter = attrgetter(code.path)
+
+            def path_text(env: list[Any]) -> str:
+                v = getter(env[0])
+                return v if v is not None else ""
+
+            return path_text
+        return lambda env: v if (v := f(env)) is not None else ""
+    to_string = M.to_string
+    return lambda env: v if (v := f(env)).__class__ is str else to_string(v)
+
+
+def _compare(left: Code, right: Code, op: Callable[[Any, Any], bool]) -> Fn:
+    """`==`/`!=` on statically typed operands: no dispatch, constants and context paths inlined."""
+    if right.const:
+        value = right.value
+        if left.path:
+            getter = attrgetter(left.path)
+            return lambda env: op(getter(env[0]), value)
+        lf = left.fn
+        return lambda env: op(lf(env), value)
+    lf, rf = left.fn, right.fn
+    return lambda env: op(lf(env), rf(env))
+
+
+_EQ_OPS: dict[str, Callable[[Any, Any], bool]] = {"==": operator.eq, "!=": operator.ne}
+_ORDER_OPS: dict[str, Callable[[Any, Any], bool]] = {"<": operator.lt, ">": operator.gt, "<=": operator.le,
+                                                     ">=": operator.ge}
+
 _PY_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
     "<": lambda a, b: a is not None and b is not None and a < b,
     ">": lambda a, b: a is not None and b is not None and a > b,
     "<=": lambda a, b: a is not None and b is not None and a <= b,
     ">=": lambda a, b: a is not None and b is not None and a >= b,
+}
+
+_FAST_CASTS: dict[str, tuple[type, int | None]] = {
+    "string": (str, None), "String": (str, None), "int": (int, 2**31), "Int32": (int, 2**31), "long": (int, 2**63),
+    "Int64": (int, 2**63), "bool": (bool, None), "Boolean": (bool, None), "double": (float, None),
 }
 
 _VALUE_DEFAULTS: dict[str, Any] = {"int": 0, "long": 0, "short": 0, "byte": 0, "double": 0.0, "float": 0.0,

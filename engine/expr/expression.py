@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.diagnostics import Diagnostic, Diagnostics, Severity
-from engine.dotnet.errors import DotNetException
+from engine.dotnet.errors import DotNetException, NullReferenceException
 from engine.errors import ExpressionError, PolicyLoadError, SecurityError
 from engine.expr import ast
 from engine.expr.build import build
@@ -15,6 +15,9 @@ from engine.expr.runtime import Budget, ShortCircuit
 from engine.model import ValueText
 from engine.schema import AttrType
 from engine.source import SourceFile, Span
+
+
+MAX_SOURCE = 100_000  # characters in one expression
 
 
 def as_value_text(value: ValueText | str, file: str = "<expr>") -> ValueText:
@@ -40,17 +43,23 @@ def split_expression(text: str) -> tuple[str, str, int]:
 def analyse(value: ValueText) -> tuple[Compiler | None, Any, list[Diagnostic]]:
     """Parse and compile; return (compiler, compiled closure or None, diagnostics)."""
     problems: list[Diagnostic] = []
+    if len(value.text) > MAX_SOURCE:
+        message = f"the expression is {len(value.text)} characters long; the limit is {MAX_SOURCE}"
+        return None, None, [Diagnostic("expr-security", Severity.ERROR, message, value.span_of(0, 1))]
+    compiler = Compiler()
     try:
         start, body, base = split_expression(value.text)
         tree = build(body, start, base)
+        if isinstance(tree, ast.Block):
+            fn = compiler.compile_block(tree)
+        else:
+            fn = compiler.compile_expression(tree).fn
     except ExprSyntaxError as exc:
         span = value.span_of(exc.offset, exc.offset + 1)
         return None, None, [Diagnostic("expr-syntax", Severity.ERROR, exc.message, span, exc.hint)]
-    compiler = Compiler()
-    if isinstance(tree, ast.Block):
-        fn = compiler.compile_block(tree)
-    else:
-        fn = compiler.compile_expression(tree).fn
+    except RecursionError:
+        message = "the expression is nested too deeply"
+        return None, None, [Diagnostic("expr-security", Severity.ERROR, message, value.span_of(0, 1))]
     for code, message, pos, hint in compiler.problems:
         problems.append(Diagnostic(code, Severity.ERROR, message, value.span_of(*pos), hint))
     return compiler, fn, problems
@@ -59,16 +68,13 @@ def analyse(value: ValueText) -> tuple[Compiler | None, Any, list[Diagnostic]]:
 class CompiledExpression:
     """A compiled policy expression. `evaluate(ctx)` runs it; errors carry the file span."""
 
-    __slots__ = ("source", "uses_body", "_fn", "_slots", "_budget", "_value", "_result")
+    __slots__ = ("source", "uses_body", "evaluate", "_value")
 
     def __init__(self, value: ValueText, fn: Any, compiler: Compiler, result: AttrType | None) -> None:
         self.source = value.text
         self.uses_body = compiler.uses_body
-        self._fn = fn
-        self._slots = [None] * (compiler.nslots - 3)
-        self._budget = compiler.needs_budget
         self._value = value
-        self._result = result
+        self.evaluate = self._evaluator(fn, compiler.nslots - 3, compiler.needs_budget, result, compiler.is_block)
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.source!r})"
@@ -76,21 +82,41 @@ class CompiledExpression:
     def span(self) -> Span:
         return self._value.span
 
-    def evaluate(self, ctx: Any) -> Any:
-        """Run the expression against a request context; raise ExpressionError on failure."""
-        env = [ctx, None, Budget() if self._budget else None, *self._slots]
-        try:
-            value = self._fn(env)
-            if self._result is not None:
-                value = self._result.coerce(value)
-            return value
-        except ShortCircuit:
-            return None
-        except Exception as exc:  # every failure becomes a located ExpressionError
-            raise self._error(exc) from None
+    def _evaluator(self, fn: Any, nslots: int, budget: bool, result: AttrType | None, block: bool) -> Any:
+        """`evaluate(ctx)`: run the expression against a request context; raise ExpressionError.
+
+        Specialised once so that a plain expression costs one list and one closure call.
+        """
+        error = self._error
+        coerce = result.coerce if result is not None else None
+        if nslots == 0 and not budget and coerce is None and not block:
+
+            def evaluate(ctx: Any) -> Any:
+                try:
+                    return fn([ctx])
+                except ShortCircuit:
+                    return None
+                except Exception as exc:
+                    raise error(exc) from None
+
+            return evaluate
+        slots = [None] * nslots
+
+        def evaluate_full(ctx: Any) -> Any:
+            try:
+                value = fn([ctx, None, Budget() if budget else None, *slots])
+                return coerce(value) if coerce is not None else value
+            except ShortCircuit:
+                return None
+            except Exception as exc:
+                raise error(exc) from None
+
+        return evaluate_full
 
     def _error(self, exc: BaseException) -> ExpressionError:
         pos = getattr(exc, "expr_pos", None)
+        if isinstance(exc, AttributeError):  # a null inside a fused context path (`context.Api.Name`)
+            exc = NullReferenceException()
         span = self._value.span_of(*pos) if pos is not None else self._value.span
         if isinstance(exc, ExpressionError):
             if exc.span is None:

@@ -34,7 +34,8 @@ FORBIDDEN = frozenset(
         "GetType", "GetMethod", "GetField", "GetProperty", "GetMember", "InvokeMember", "Assembly",
         "Reflection", "Activator", "AppDomain", "Process", "Environment", "File", "Directory",
         "IO", "Marshal", "Type", "Invoke", "DynamicInvoke", "CreateDelegate", "MemberwiseClone",
-        "Finalize", "ReferenceEquals",
+        "Finalize", "ReferenceEquals", "Diagnostics", "InteropServices", "Threading", "Emit", "Registry",
+        "Socket", "HttpClient", "WebClient", "ProcessStartInfo", "Eval",
     }
 )
 
@@ -178,17 +179,9 @@ def _headers_try(h: model.Headers, name: str) -> tuple[bool, list[str] | None]:
     return (True, h.get_list(name)) if name in h else (False, None)
 
 
-class KeyValuePair:
-    """`KeyValuePair<TKey, TValue>` produced by enumerating a dictionary."""
-
-    __slots__ = ("Key", "Value")
-
-    def __init__(self, key: Any, value: Any) -> None:
-        self.Key = key
-        self.Value = value
-
-    def ToString(self) -> str:
-        return f"[{to_string(self.Key)}, {to_string(self.Value)}]"
+def KeyValuePair(key: Any, value: Any) -> Any:  # noqa: N802 - constructs the C# type
+    """`KeyValuePair<TKey, TValue>` of the runtime library."""
+    return lib("containers", "KeyValuePair")(key, value)
 
 
 def _multi_get(d: dict[str, list[str]], name: str, default: Any = None) -> Any:
@@ -492,8 +485,8 @@ _STATICS: dict[str, tuple[str, str]] = {
     "ulong": ("numbers", "UInt64"), "Byte": ("numbers", "Byte"), "byte": ("numbers", "Byte"),
     "Double": ("numbers", "Double"), "double": ("numbers", "Double"), "Single": ("numbers", "Single"),
     "float": ("numbers", "Single"), "Decimal": ("numbers", "Decimal"), "decimal": ("numbers", "Decimal"),
-    "Boolean": ("numbers", "Boolean"), "bool": ("numbers", "Boolean"), "Char": ("primitives", "CharStatics"),
-    "char": ("primitives", "CharStatics"),
+    "Boolean": ("numbers", "Boolean"), "bool": ("numbers", "Boolean"), "Char": ("primitives", "Char"),
+    "char": ("primitives", "Char"),
     "Math": ("maths", "Math"), "Convert": ("convert", "Convert"), "BitConverter": ("convert", "BitConverter"),
     "Encoding": ("encoding", "Encoding"), "Guid": ("guid", "Guid"),
     "DateTime": ("datetimes", "DateTime"), "TimeSpan": ("datetimes", "TimeSpan"),
@@ -597,22 +590,44 @@ _INSTANCE_NAMESPACES: list[tuple[type | tuple[type, ...], tuple[str, str]]] = [
     (bool, ("numbers", "BoolMembers")),
     (str, ("strings", "StringMembers")),
     ((int, float, Decimal), ("numbers", "NumberMembers")),
-    ((bytes, bytearray), ("collections", "BytesMembers")),
-    (list, ("collections", "ListMembers")),
-    (tuple, ("collections", "ArrayMembers")),
-    (dict, ("collections", "DictionaryMembers")),
-    ((set, frozenset), ("collections", "SetMembers")),
+    ((bytes, bytearray), ("containers", "BytesMembers")),
+    (list, ("containers", "ListMembers")),
+    (tuple, ("containers", "ArrayMembers")),
+    (dict, ("containers", "DictionaryMembers")),
+    ((set, frozenset), ("containers", "SetMembers")),
 ]
 
 
 def _namespace_for(cls: type) -> Any:
     for py, (module, name) in _INSTANCE_NAMESPACES:
         if issubclass(cls, py):
-            namespace = lib(module, name)
-            if namespace is None and module == "collections":
-                namespace = lib("members", name)
-            return namespace
+            return lib(module, name)
     return None
+
+
+def namespace_function(cls: type, name: str, *, array: bool = False) -> Any:
+    """The library function for member `name` of a built-in-represented value, or None.
+
+    Lists stand for both `T[]` and `List<T>`: both member sets are searched (arrays first when the
+    static type is an array, so `Length` and `Count` both work).
+    """
+    spaces = [_namespace_for(cls)]
+    if issubclass(cls, list):
+        arrays = lib("containers", "ArrayMembers")
+        spaces = [arrays, spaces[0]] if array else [spaces[0], arrays]
+    for space in spaces:
+        fn = getattr(space, name, None) if space is not None and CS_IDENT.match(name) else None
+        if fn is not None and callable(fn):
+            return fn
+    return None
+
+
+def namespace_names(cls: type) -> list[str]:
+    names: set[str] = set()
+    for space in (_namespace_for(cls), lib("containers", "ArrayMembers") if issubclass(cls, list) else None):
+        if space is not None:
+            names.update(n for n in dir(space) if CS_IDENT.match(n))
+    return sorted(names)
 
 
 def _defined_by_library(cls: type, name: str) -> Any:
@@ -649,25 +664,20 @@ def resolve_runtime(cls: type, name: str) -> Resolved | None:
             m = model_type.members.get(name)
             if m is not None:
                 result = Resolved(m.impl, None) if m.kind == "property" else Resolved(None, m.impl)
-        elif cls is KeyValuePair:
-            if name in ("Key", "Value"):
-                result = Resolved(attrgetter(name), None)
         else:
-            namespace = _namespace_for(cls)
-            if namespace is not None:
-                fn = getattr(namespace, name, None) if not name.startswith("_") else None
-                if fn is not None and callable(fn):
+            attr = _defined_by_library(cls, name)
+            if attr is not None:
+                getter = attrgetter(name) if not callable(attr) or isinstance(attr, property) else None
+                if isinstance(attr, property | _static_property_type()):
+                    getter = attrgetter(name)
+                function = _method_in_mro(cls, name)
+                result = Resolved(getter, _bound_method(name) if function is not None and getter is None else
+                                  _unbound(function) if function is not None else None)
+            else:
+                fn = namespace_function(cls, name)
+                if fn is not None:
                     is_prop = name in _NAMESPACE_PROPERTIES
                     result = Resolved(fn, None) if is_prop else Resolved(None, fn)
-            else:
-                attr = _defined_by_library(cls, name)
-                if attr is not None:
-                    if isinstance(attr, property | _static_property_type()):
-                        result = Resolved(attrgetter(name), None)
-                    elif callable(attr) or isinstance(attr, staticmethod | classmethod):
-                        result = Resolved(None, _bound_method(name))
-                    else:
-                        result = Resolved(attrgetter(name), None)
     _GATE[key] = result
     return result
 
@@ -679,6 +689,28 @@ def _static_property_type() -> type:
     from engine.dotnet.primitives import static_property
 
     return static_property
+
+
+def _method_in_mro(cls: type, name: str) -> Any:
+    """The first plain function `name` in the MRO (skipping properties): `JValue.Value<T>()`."""
+    for klass in cls.__mro__:
+        attr = vars(klass).get(name)
+        if attr is None or isinstance(attr, property):
+            continue
+        if not (getattr(klass, "__module__", "") or "").startswith("engine."):
+            return None
+        return attr
+    return None
+
+
+def _unbound(attr: Any) -> Callable[..., Any]:
+    if isinstance(attr, staticmethod):
+        fn = attr.__func__
+        return lambda obj, *a, **k: fn(*a, **k)
+    if isinstance(attr, classmethod):
+        fn = attr.__func__
+        return lambda obj, *a, **k: fn(type(obj), *a, **k)
+    return attr
 
 
 def _bound_method(name: str) -> Callable[..., Any]:
@@ -708,6 +740,8 @@ def call_gate(obj: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
             return r.method(obj, *args, **kwargs) if kwargs else r.method(obj, *args)
     ext = extension(name)
     if ext is not None:
+        if obj.__class__ is model.Headers and name != "GetValueOrDefault":
+            obj = _pairs(obj)
         return ext(obj, *args, **kwargs) if kwargs else ext(obj, *args)
     if obj is None:
         raise NullReferenceException()
@@ -783,6 +817,9 @@ def cast_value(value: Any, type_name: str) -> Any:
 
 def signature_arity(fn: Any, skip: int) -> tuple[int, int | None]:
     """(min, max) positional arguments of a library function after `skip` leading ones."""
+    inner = getattr(fn, "__wrapped__", None) or (getattr(fn, "__kwdefaults__", None) or {}).get("__f")
+    if inner is not None and callable(inner):  # null-checking wrappers of the library keep the original
+        fn = inner
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):

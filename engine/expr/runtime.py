@@ -79,6 +79,30 @@ def check_result(value: Any) -> Any:
     return value
 
 
+def _size_arg(args: tuple[Any, ...], index: int) -> None:
+    if len(args) > index and isinstance(args[index], int) and args[index] > LIMITS.max_string:
+        raise LimitExceeded(f"a size of {args[index]} exceeds the limit of {LIMITS.max_string}")
+
+
+def _replace_growth(obj: Any, args: tuple[Any, ...]) -> None:
+    if isinstance(obj, str) and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str) and args[0]:
+        growth = len(args[1]) - len(args[0])
+        if growth > 0 and len(obj) + obj.count(args[0]) * growth > LIMITS.max_string:
+            raise LimitExceeded(f"the result would exceed the string limit of {LIMITS.max_string}")
+
+
+PREFLIGHT: dict[str, Any] = {
+    # name -> check(receiver, args) run before library code that allocates in proportion to an argument
+    "PadLeft": lambda obj, args: _size_arg(args, 0),
+    "PadRight": lambda obj, args: _size_arg(args, 0),
+    "Replace": _replace_growth,
+    "Repeat": lambda obj, args: _size_arg(args, 1),
+    "Range": lambda obj, args: _size_arg(args, 1),
+    "New": lambda obj, args: _size_arg(args, 1),
+    "Resize": lambda obj, args: _size_arg(args, 1),
+}
+
+
 # ---------------------------------------------------------------- operators
 
 

@@ -6,6 +6,9 @@ the app is created (the cache adds its purge endpoint this way).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from quart import Quart, Response
 
 from engine.gateway.services import Services
@@ -31,7 +34,27 @@ def create_admin_app(services: Services) -> Quart:
                 status[name] = describe()
         return status
 
-    for route in services.admin_routes:
-        app.add_url_rule(route.rule, view_func=route.handler, methods=list(route.methods),
-                         endpoint=f"ext_{route.rule}_{'_'.join(route.methods)}")
+    for rule, methods in dict.fromkeys((r.rule, r.methods) for r in services.admin_routes):
+        app.add_url_rule(rule, view_func=_latest(services, rule, methods), methods=list(methods),
+                         endpoint=f"ext_{rule}_{'_'.join(methods)}")
     return app
+
+
+def register_service_routes(services: Services) -> None:
+    """Let the cache and limit services add their admin routes (`register_admin_routes(services)`)."""
+    for service in (services.cache, services.limits):
+        register = getattr(service, "register_admin_routes", None)
+        if callable(register):
+            register(services)
+
+
+def _latest(services: Services, rule: str, methods: tuple[str, ...]) -> Callable[..., Awaitable[Any]]:
+    """Dispatch to the most recently registered handler of a rule (a reload may replace the service)."""
+
+    async def view(**kwargs: Any) -> Any:
+        for route in reversed(services.admin_routes):
+            if route.rule == rule and route.methods == methods:
+                return await route.handler(**kwargs)
+        return Response("not found", status=404)
+
+    return view

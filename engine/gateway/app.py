@@ -22,6 +22,7 @@ from engine.gateway.accesslog import AccessLog
 from engine.gateway.backend import (
     BUFFER_RESPONSE,
     HOP_BY_HOP,
+    RAW_QUERY,
     REQUEST_STREAM,
     release_stream,
     stream_of,
@@ -40,6 +41,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 NOT_FOUND_MESSAGE = "Resource not found"
 _SKIP_WITH_BODY = HOP_BY_HOP | {"content-length"}
 _NO_BODY_STATUS = frozenset({204, 304})
+BEFORE_SEND = "gateway.before_send"  # ctx.state: callables(ctx) run just before the response is sent
 
 
 class ClientDisconnected(Exception):
@@ -80,7 +82,10 @@ class Gateway:
             services=self.services,
         )
         match = state.router.route(method, path, query)
-        if match is None:
+        preflight = _preflight_match(state, method, path, query, headers, match)
+        if preflight is not None:
+            api_id, operation_id = await _run_preflight(ctx, preflight)
+        elif match is None:
             api_id = operation_id = ""
             await _run_not_found(state, ctx)
         else:
@@ -93,6 +98,7 @@ class Gateway:
             ctx.api = entry.context_api
             ctx.operation = entry.context_operation
             ctx.state["gateway.base_path"] = target.base_path
+            ctx.state[RAW_QUERY] = query_text
             try:
                 grant = state.subscriptions.resolve(entry.api, headers, query)
             except PolicyRuntimeError as error:
@@ -129,6 +135,8 @@ class Gateway:
 
     async def send(self, ctx: Context, send: Send, method: str) -> int:
         """Send ctx.response (streaming the backend body when it was not buffered); returns the status."""
+        for hook in ctx.state.pop(BEFORE_SEND, ()):  # e.g. <cors> adding its headers to the final response
+            hook(ctx)
         response = ctx.response
         status = response.status_code
         stream = stream_of(ctx)
@@ -187,6 +195,39 @@ def create_app(state: GatewayState, services: Services, *, access_log: AccessLog
             await services.close()
 
     return app
+
+
+def _preflight_match(
+    state: GatewayState, method: str, path: str, query: dict[str, list[str]], headers: Headers, match: Any
+) -> Any | None:
+    """A CORS preflight, routed by the method it asks for, when that operation's inbound has <cors>.
+
+    An operation that explicitly defines OPTIONS gets the request as usual (apim-spec §5.3).
+    """
+    if method != "OPTIONS" or "origin" not in headers or "access-control-request-method" not in headers:
+        return None
+    if match is not None and match.operation.operation.method.upper() == "OPTIONS":
+        return None
+    requested = (headers.get("access-control-request-method") or "").strip().upper()
+    target = (state.router.route(requested, path, query) if requested else None) or match
+    if target is None:
+        return None
+    inbound = target.operation.pipelines[None].inbound
+    has_cors = any(getattr(getattr(step, "element", None), "tag", "") == "cors" for step in inbound)
+    return target if has_cors else None
+
+
+async def _run_preflight(ctx: Context, match: Any) -> tuple[str, str]:
+    """Only the top-level <cors> policies of inbound answer a preflight (apim-spec §5.3)."""
+    from policies.cors import run_preflight
+
+    entry: OperationEntry = match.operation
+    ctx.api, ctx.operation = entry.context_api, entry.context_operation
+    try:
+        await run_preflight(entry.pipelines[None].inbound, ctx)
+    except PolicyRuntimeError as error:
+        await entry.pipelines[None].fail(ctx, error)
+    return entry.api.id, entry.operation.id
 
 
 async def _run_not_found(state: GatewayState, ctx: Context) -> None:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 REQUEST_STREAM = "gateway.request_stream"  # async iterator of the client's body chunks (unbuffered)
 RESPONSE_STREAM = "gateway.response_stream"  # (Response, aiohttp.ClientResponse) while streaming
 BUFFER_RESPONSE = "gateway.buffer_response"  # True: read the whole backend body into ctx.response.body
+RAW_QUERY = "gateway.raw_query"  # the client's query string as sent (forwarded as is while unchanged)
 
 HOP_BY_HOP = frozenset(
     {
@@ -42,6 +43,7 @@ SEPARATE_LINES = frozenset(
     }
 )
 _SKIP_REQUEST = HOP_BY_HOP | {"host", "content-length"}
+SMALL_BODY = 64 * 1024  # bodies up to this size (with a Content-Length) are read at once: one send, not a stream
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ class BackendClient:
     async def forward(self, ctx: Context, options: ForwardOptions, *, source: str = "forward-request") -> None:
         """Send ctx.request to the backend and store the answer in ctx.response."""
         request = ctx.request
-        url = str(request.url)
+        url = _target_url(ctx)
         headers = CIMultiDict(wire_headers(request.headers, _SKIP_REQUEST))
         data: Any = None
         if request.body is not None:
@@ -151,7 +153,8 @@ class BackendClient:
             ),
         )
         ctx.response = response
-        if ctx.state.get(BUFFER_RESPONSE) or options.fail_on_error_status_code and answer.status >= 400:
+        small = answer.content_length is not None and answer.content_length <= SMALL_BODY and request.method != "HEAD"
+        if small or ctx.state.get(BUFFER_RESPONSE) or options.fail_on_error_status_code and answer.status >= 400:
             try:
                 body = await answer.read()
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -217,6 +220,16 @@ async def _chunks(answer: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
             yield chunk
     finally:
         answer.release()
+
+
+def _target_url(ctx: Context) -> str:
+    """The backend URL; the client's raw query string is kept unless a policy changed the query."""
+    url = ctx.request.url
+    raw = ctx.state.get(RAW_QUERY)
+    if raw is None or url.query != ctx.request.original_url.query:
+        return str(url)
+    netloc = url.host if url.default_port else f"{url.host}:{url.port}"
+    return f"{url.scheme}://{netloc}{url.path}?{raw}" if raw else f"{url.scheme}://{netloc}{url.path}"
 
 
 def _add_forwarded(headers: CIMultiDict[str], ctx: Context) -> None:

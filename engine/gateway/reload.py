@@ -70,6 +70,10 @@ async def reload_server(server: GatewayServer, path: Path) -> bool:
         return False
     old = [s for s in (services.cache, services.limits) if s is not None and s not in (cache, limits)]
     services.cache, services.limits = cache, limits
+    for service in created:  # their admin routes (e.g. cache purge) now reach the new service
+        register = getattr(service, "register_admin_routes", None)
+        if callable(register):
+            register(services)
     services.settings = settings
     services.named_values = dict(settings.named_values)
     services.fragments = state.fragments

@@ -19,7 +19,7 @@ from hypercorn.asyncio.run import worker_serve
 from hypercorn.config import Config, Sockets
 
 from engine.gateway.accesslog import AccessLog
-from engine.gateway.admin import create_admin_app
+from engine.gateway.admin import create_admin_app, register_service_routes
 from engine.gateway.app import GatewayQuart, create_app
 from engine.gateway.backend import BackendClient
 from engine.gateway.config import GatewaySettings, load_settings
@@ -49,6 +49,7 @@ def hypercorn_config() -> Config:
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
     config.keep_alive_timeout = 75
+    config.keep_alive_max_requests = 100_000  # Hypercorn's default (1000) makes clients reconnect often
     config.graceful_timeout = 5
     config.include_server_header = False  # backend Server/Date headers pass through; the app adds Date when missing
     config.include_date_header = False
@@ -77,6 +78,7 @@ class GatewayServer:
             self.admin_port = None if admin_port is False or admin_port is None else int(admin_port)
         self.access_log = settings.server.access_log if access_log is None else access_log
         self.registry = registry
+        self.run_demo_backend = True  # `demo-backend:` in the config starts the sample backend here
         self.metrics = Metrics()
         self.services: Services | None = None
         self.app: GatewayQuart | None = None
@@ -91,9 +93,7 @@ class GatewayServer:
             cache=cache, limits=limits, named_values=dict(self.settings.named_values),
         )
         services.gateway_metrics = GatewayMetrics(self.metrics)
-        register_admin = getattr(cache, "register_admin_routes", None)
-        if register_admin is not None:  # the cache's POST /cache/purge
-            register_admin(services)
+        register_service_routes(services)  # e.g. the cache's POST /cache/purge
         state = GatewayState.build(self.settings, services, self.registry)
         services.fragments = state.fragments
         self.services = services
@@ -106,6 +106,22 @@ class GatewayServer:
         """Serve until `shutdown` is set (`prepare()` first)."""
         if self.app is None or self.services is None:
             self.prepare()
+        assert self.app is not None and self.services is not None
+        demo = None
+        if self.settings.demo_backend is not None and self.run_demo_backend:
+            from engine.gateway.demo_backend import start_demo_backend
+
+            demo = await start_demo_backend(self.settings.demo_backend)
+            self.bound["demo-backend"] = (demo.host, demo.port)
+        try:
+            await self._serve(shutdown, ready, gateway_socket)
+        finally:
+            if demo is not None:
+                await demo.stop()
+
+    async def _serve(
+        self, shutdown: asyncio.Event, ready: Callable[[GatewayServer], None] | None, gateway_socket: socket.socket | None
+    ) -> None:
         assert self.app is not None and self.services is not None
         gateway_sock = gateway_socket or bind_socket(self.host, self.port)
         self.bound["gateway"] = gateway_sock.getsockname()[:2]

@@ -8,12 +8,14 @@ a failure means (fail open or closed) and bounds the time spent waiting.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
 from engine.ratelimit import lua
@@ -43,9 +45,12 @@ class RedisLimiter:
 
     kind = "external"
 
-    def __init__(self, client: Any, *, prefix: str) -> None:
+    def __init__(self, client: Any, *, prefix: str, max_in_flight: int = 100) -> None:
         self.client = client
         self.prefix = prefix
+        # redis-py's pool fails at once when all its connections are busy; queue for one instead
+        # (the service's timeout still bounds the whole decision, waiting included).
+        self._in_flight = asyncio.Semaphore(max_in_flight)
         self.window_script = LuaScript(lua.WINDOW)
         self.quota_script = LuaScript(lua.QUOTA)
         self.enter_script = LuaScript(lua.ENTER)
@@ -54,6 +59,21 @@ class RedisLimiter:
     async def load_scripts(self) -> None:
         for script in (self.window_script, self.quota_script, self.enter_script, self.renew_script):
             await script.load(self.client)
+
+    async def _run(self, script: LuaScript, keys: Sequence[str], args: Sequence[object]) -> Any:
+        async with self._in_flight:
+            try:
+                return await script.run(self.client, keys, args)
+            except RedisConnectionError:
+                # A pooled connection that died with a Redis restart fails at once; redis-py has now
+                # dropped it, so one retry on a fresh connection (still within the caller's timeout).
+                return await script.run(self.client, keys, args)
+
+    async def reset_connections(self) -> None:
+        """Drop every pooled connection (after an outage, so none of them is stale)."""
+        pool = getattr(self.client, "connection_pool", None)
+        if pool is not None:
+            await pool.disconnect()
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -70,7 +90,7 @@ class RedisLimiter:
         for window in windows:
             keys.extend(window_keys(self.prefix, window.tag, window.name, window.period_ms))
             args.extend((window.limit, window.period_ms))
-        allowed, limit, remaining, retry_ms, reset_ms = await self.window_script.run(self.client, keys, args)
+        allowed, limit, remaining, retry_ms, reset_ms = await self._run(self.window_script, keys, args)
         return Decision(
             allowed=bool(allowed),
             limit=int(limit),
@@ -90,7 +110,7 @@ class RedisLimiter:
         for c in counters:
             ttl_ms = 0 if c.expires_at is None else max(1, round((c.expires_at - now) * 1000))
             args.extend((c.limit, c.need, c.add, ttl_ms))
-        reply = await self.quota_script.run(self.client, keys, args)
+        reply = await self._run(self.quota_script, keys, args)
         return QuotaDecision(bool(reply[0]), int(reply[1]) - 1, tuple(int(v) for v in reply[2:]))
 
     # -- concurrency ------------------------------------------------------------------------------
@@ -98,15 +118,16 @@ class RedisLimiter:
         """A new lease id when fewer than `max_count` live leases exist, else None."""
         lease = uuid.uuid4().hex
         args = ["" if now is None else round(now * 1000), max_count, lease, max(1, round(ttl * 1000))]
-        granted = await self.enter_script.run(self.client, [slots_key(self.prefix, key)], args)
+        granted = await self._run(self.enter_script, [slots_key(self.prefix, key)], args)
         return lease if granted else None
 
     async def renew(self, key: str, lease: str, ttl: float) -> bool:
         args = ["", lease, max(1, round(ttl * 1000))]
-        return bool(await self.renew_script.run(self.client, [slots_key(self.prefix, key)], args))
+        return bool(await self._run(self.renew_script, [slots_key(self.prefix, key)], args))
 
     async def leave(self, key: str, lease: str) -> None:
-        await self.client.zrem(slots_key(self.prefix, key), lease)
+        async with self._in_flight:
+            await self.client.zrem(slots_key(self.prefix, key), lease)
 
     async def held(self, key: str) -> int:
         return int(await self.client.zcard(slots_key(self.prefix, key)))

@@ -141,6 +141,7 @@ class LimitService:
             on_change=self._breaker_changed,
         )
         self._metrics = metrics
+        self._tasks: set[asyncio.Task[None]] = set()
         self._throttled = metrics.counter("policygate_throttled_requests_total", THROTTLED_HELP, ("policy",)) if metrics else None
         self._errors = (
             metrics.counter("policygate_ratelimit_store_errors_total", "Rate-limit store (Redis) failures, by error.", ("error",))
@@ -206,8 +207,8 @@ class LimitService:
             raise ConfigError(f"{where}.store: 'external' needs a Redis: set rate-limits.external or cache.external")
         if store == "internal":
             settings = None
-        if settings is not None:
-            settings = settings.with_timeouts(timeout=timeout)
+        if settings is not None:  # a decision may take timeout-ms in all, connecting included
+            settings = settings.with_timeouts(timeout=timeout, connect_timeout=max(settings.connect_timeout, timeout))
         prefix = config.get("prefix", DEFAULT_PREFIX)
         if not isinstance(prefix, str) or "{" in prefix or "}" in prefix or any(c.isspace() for c in prefix):
             raise ConfigError(f"{where}.prefix: expected a string without braces or white space, got {prefix!r}")
@@ -239,7 +240,8 @@ class LimitService:
             return
         from engine.cache.connection import create_client
 
-        self.redis = RedisLimiter(create_client(self.redis_settings), prefix=self.prefix)
+        settings = self.redis_settings
+        self.redis = RedisLimiter(create_client(settings), prefix=self.prefix, max_in_flight=settings.max_connections or 100)
         try:
             async with asyncio.timeout(max(self.timeout, self.redis_settings.connect_timeout) * 4):
                 await self.redis.load_scripts()
@@ -352,6 +354,16 @@ class LimitService:
             self._breaker_open.set(value=1.0 if state == "open" else 0.0)
         if self._transitions is not None:
             self._transitions.inc(state)
+        if state == "open" and self.redis is not None:
+            # Connections pooled before the outage are dead; drop them so recovery starts fresh.
+            task = asyncio.get_running_loop().create_task(self.redis.reset_connections())
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("dropping rate-limit store connections failed: %s", task.exception())
 
 
 def _choice(config: Mapping[str, Any], key: str, where: str, choices: tuple[str, ...], default: str) -> str:

@@ -168,6 +168,7 @@ class SetBody(Policy):
     sections = Section.INBOUND | Section.BACKEND | Section.OUTBOUND | Section.ON_ERROR
     scopes = Scope.ALL
     implemented = True
+    reads_body = False  # plain bodies replace the message's body; Liquid asks for buffering in build()
     attributes = (
         Attr("template", Enum("liquid", "none"), expr=False, doc="'liquid' renders the text as a Liquid template."),
         Attr("xsi-nil", Enum("blank", "null"), default="blank", expr=False,
@@ -199,6 +200,9 @@ class SetBody(Policy):
                     "liquid-syntax", f"Liquid template: {exc}", element.text.span_of(exc.offset, exc.offset + 2)
                 )
                 raise PolicyLoadError(diagnostics.sorted()) from None
+            require_body = getattr(builder, "require_body", None)
+            if require_body is not None:  # `body` binds the message's own body
+                require_body()
             return SetBodyStep(None, template, nil_mode, element.section)
         value = builder.text_value(element) if element.text is not None else None
         return SetBodyStep(value, None, nil_mode, element.section)

@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import PolicyRuntimeError
+from engine.named_values import has_reference
 from engine.policy import Builder, Flow, Policy, Value
 from engine.schema import Attr, Bool, Child, Enum, Int, Scope, Section, Str, Text
 from policies._values import text_or_empty
@@ -417,8 +418,8 @@ class ValidateJwt(Policy):
                 )
                 continue
             literal = [v for v in (key.text, key.get("n"), key.get("e")) if v is not None]
-            if any(v.is_expression for v in literal):
-                continue
+            if any(v.is_expression or has_reference(v.text) for v in literal):
+                continue  # checked at run time / once named values are known
             try:
                 key_from_element(*(v.text if v is not None else None for v in (key.text, key.get("n"), key.get("e"))), None)
             except InvalidKeyError as exc:
@@ -433,9 +434,10 @@ class ValidateJwt(Policy):
             text = builder.text_value(key) if key.text is not None else None
             n = builder.value(key, "n") if key.get("n") is not None else None
             e = builder.value(key, "e") if key.get("e") is not None else None
-            if all(v is None or v.is_constant for v in (text, n, e)):
-                constants = [str(v.get(None)) if v is not None else None for v in (text, n, e)]  # type: ignore[arg-type]
-                keys.append(KeySpec(key_from_element(*constants, kid), kid=kid))
+            literal = [v for v in (key.text, key.get("n"), key.get("e")) if v is not None]
+            if not any(v.is_expression for v in literal):
+                texts = [v.text if v is not None else None for v in (key.text, key.get("n"), key.get("e"))]
+                keys.append(KeySpec(key_from_element(*texts, kid), kid=kid))
             else:
                 keys.append(KeySpec(None, text, n, e, kid))
         output = element.get("output-token-variable-name")

@@ -88,6 +88,17 @@ class TestHitAndMiss:
             assert seen.header("Cache-Control") is None and seen.header("Pragma") is None
             assert seen.header("If-None-Match") is None and seen.header("X-Kept") == "1"
 
+    def test_store_without_lookup_and_external_without_redis_do_not_cache(self, tmp_path: Path) -> None:
+        only_store = policy().replace("<cache-lookup ></cache-lookup>", "")
+        assert "cache-lookup" not in only_store
+        with Backend() as backend, gateway(tmp_path, backend, only_store) as gw:
+            gw.get("/echo/x")
+            gw.get("/echo/x")
+            assert backend.calls == 2
+        with Backend() as backend, gateway(tmp_path, backend, policy(lookup='caching-type="external"')) as gw:
+            assert [gw.get("/echo/x").status for _ in range(2)] == [200, 200]
+            assert backend.calls == 2
+
     def test_expired_entries_miss(self, tmp_path: Path) -> None:
         import time
 
@@ -117,6 +128,24 @@ class TestDownstreamCacheControl:
             assert miss.headers.get("Cache-Control") == expected_miss
             assert hit.headers.get("Cache-Control", "").startswith(expected_hit_start)
             assert hit.headers.get("Cache-Control", "").endswith(expected_miss.rsplit("60", 1)[-1])
+
+
+    def test_vary_names_the_vary_by_headers(self, tmp_path: Path) -> None:
+        xml = policy(lookup='downstream-caching-type="public"', children="<vary-by-header>Accept</vary-by-header>")
+        with Backend() as backend, gateway(tmp_path, backend, xml) as gw:
+            miss = gw.get("/echo/x", headers={"X-Test-Response-Header": "Vary: Accept-Encoding"})
+            hit = gw.get("/echo/x")
+            assert backend.calls == 1
+            assert miss.headers.get("Vary") == hit.headers.get("Vary") == "Accept-Encoding, Accept"
+
+    def test_personal_responses_are_never_public_downstream(self, tmp_path: Path) -> None:
+        xml = policy(lookup='downstream-caching-type="public" vary-by-developer="true"')
+        with Backend() as backend, gateway(tmp_path, backend, xml, subscription_required=True,
+                                           subscriptions=SUBSCRIPTIONS) as gw:
+            headers = {"Ocp-Apim-Subscription-Key": "key-alice"}
+            assert gw.get("/echo/x", headers=headers).headers.get("Cache-Control", "").startswith("private, max-age=")
+            assert gw.get("/echo/x", headers=headers).headers.get("Cache-Control", "").startswith("private, max-age=")
+            assert backend.calls == 1
 
 
 class TestVaryBy:
@@ -200,7 +229,7 @@ class TestCoalescing:
 
     def test_concurrent_misses_make_one_backend_call(self, tmp_path: Path) -> None:
         with Backend() as backend, gateway(tmp_path, backend, policy()) as gw:
-            answers = self._concurrent(gw, 8, {"X-Test-Delay": "1.0"})
+            answers = self._concurrent(gw, 8, {"X-Test-Delay": "1.5"})
             assert [a.status for a in answers] == [200] * 8
             assert len({a.body for a in answers}) == 1
             assert backend.calls == 1
@@ -312,3 +341,97 @@ class TestRedis:
             assert "policygate_redis_errors_total" in gw.metrics()
         opened = [r for r in caplog.records if "unavailable" in r.getMessage() and r.name == "policygate.breaker"]
         assert 1 <= len(opened) <= 3  # logged per state change, not per request
+
+
+class TestExpressions:
+    VALUES = """<policies>
+  <inbound><base/>
+    <set-variable name="who" value="@(context.Request.Url.Query.GetValueOrDefault(&quot;who&quot;, &quot;&quot;))" />
+    <choose>
+      <when condition="@(context.Request.Method == &quot;PUT&quot;)">
+        <cache-store-value key="@(&quot;greeting-&quot; + (string)context.Variables[&quot;who&quot;])"
+                           value="@(&quot;hello &quot; + (string)context.Variables[&quot;who&quot;])" duration="60" />
+      </when>
+      <when condition="@(context.Request.Method == &quot;DELETE&quot;)">
+        <cache-remove-value key="@(&quot;greeting-&quot; + (string)context.Variables[&quot;who&quot;])" />
+      </when>
+    </choose>
+    <cache-lookup-value key="@(&quot;greeting-&quot; + (string)context.Variables[&quot;who&quot;])"
+                        variable-name="greeting" default-value="@(&quot;no greeting for &quot; + (string)context.Variables[&quot;who&quot;])" />
+    <return-response>
+      <set-status code="200" reason="OK" />
+      <set-header name="X-Greeting" exists-action="override"><value>@((string)context.Variables["greeting"])</value></set-header>
+    </return-response>
+  </inbound>
+  <backend><base/></backend><outbound><base/></outbound><on-error><base/></on-error>
+</policies>"""
+
+    @pytest.mark.parametrize("external", [False, True])
+    def test_value_policies_with_expressions(self, tmp_path: Path, redis_url: str, external: bool) -> None:
+        import uuid
+
+        cache = {"external": redis_url, "prefix": f"t{uuid.uuid4().hex[:8]}:", "timeout-ms": 1000} if external else {}
+        with Backend() as backend, gateway(tmp_path, backend, self.VALUES, cache=cache) as gw:
+            assert gw.get("/echo/?who=ann").headers.get("X-Greeting") == "no greeting for ann"
+            gw.request("PUT", "/echo/?who=ann")
+            assert gw.get("/echo/?who=ann").headers.get("X-Greeting") == "hello ann"
+            assert gw.get("/echo/?who=bob").headers.get("X-Greeting") == "no greeting for bob"
+            gw.request("DELETE", "/echo/?who=ann")
+            assert gw.get("/echo/?who=ann").headers.get("X-Greeting") == "no greeting for ann"
+            assert backend.calls == 0
+
+    def test_duration_and_vary_by_developer_from_expressions(self, tmp_path: Path) -> None:
+        xml = policy(
+            lookup='vary-by-developer="@(context.Request.Headers.GetValueOrDefault(&quot;X-Personal&quot;, &quot;&quot;) == &quot;1&quot;)"',
+            store='duration="@(int.Parse(context.Request.Headers.GetValueOrDefault(&quot;X-Ttl&quot;, &quot;60&quot;)))"',
+        )
+        with Backend() as backend, gateway(tmp_path, backend, xml, subscription_required=True,
+                                           subscriptions=SUBSCRIPTIONS) as gw:
+            alice = {"Ocp-Apim-Subscription-Key": "key-alice", "X-Ttl": "120"}
+            bob = {"Ocp-Apim-Subscription-Key": "key-bob"}
+            assert gw.get("/echo/x", headers=alice).headers.get("Cache-Control") == "no-store"
+            gw.get("/echo/x", headers=bob)  # shared entry: not personal
+            assert backend.calls == 1
+            gw.get("/echo/x", headers={**alice, "X-Personal": "1"})
+            gw.get("/echo/x", headers={**bob, "X-Personal": "1"})
+            assert backend.calls == 3
+            entries = gw.run(lambda: _internal_ttls(gw))
+            assert sorted(round(t) for t in entries) == [60, 120, 120]  # shared (alice), alice, bob
+
+
+async def _internal_ttls(gw: Any) -> list[float]:
+    import time
+
+    cache = gw.server.services.cache
+    return [item[0] - time.monotonic() for item in cache.internal._cache.values()]
+
+
+def test_redis_cluster_node_killed_fails_no_request(tmp_path: Path) -> None:
+    from tests.support.redis_cluster import RedisClusterNodes
+
+    cluster = RedisClusterNodes(3)
+    cluster.start()
+    try:
+        cache = {"external": cluster.url, "breaker": {"failures": 3, "reset-seconds": 0.2}}
+        with Backend() as backend, gateway(tmp_path, backend, policy(), cache=cache) as gw:
+            paths = [f"/echo/item{i}" for i in range(12)]  # all in the slot of the hash tag {echo|all}
+            assert {gw.get(p).status for p in paths} == {200}
+            assert {gw.get(p).status for p in paths} == {200}
+            assert backend.calls == 12
+            owner = _node_port_of(cluster, "policygate:i:{echo|all}")
+            next(node for node in cluster.nodes if node.port == owner).stop()
+            assert {gw.get(p, timeout=10).status for p in paths * 2} == {200}
+            assert 12 < backend.calls <= 12 + 24
+            assert "policygate_redis_errors_total" in gw.metrics()
+    finally:
+        cluster.stop()
+
+
+def _node_port_of(cluster: Any, key: str) -> int:
+    import redis
+
+    client = redis.RedisCluster(host="127.0.0.1", port=cluster.nodes[0].port)
+    try:
+        return int(client.get_node_from_key(key).port)
+    finally:
+        client.close()

@@ -240,3 +240,11 @@ class TestBodies:
         assert body.text is not None
         assert body.text.text == '\n  {% assign v = 1 %}\n  <message a="{{ v }}"><data/></message>\n'
         assert body.text.locate(body.text.text.index("<message")) == at(text, "<message")
+
+
+def test_doctype_inside_a_body_is_just_text() -> None:
+    text = "<!-- c -->\n<fragment><set-body><![CDATA[<!DOCTYPE html><html/>]]></set-body></fragment>"
+    doc, diags = load(text)
+    assert doc is not None and not diags
+    body = doc.root.children[0].text
+    assert body is not None and body.text == "<!DOCTYPE html><html/>"

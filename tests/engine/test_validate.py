@@ -267,6 +267,8 @@ class TestBaseAndFlow:
         assert codes(f"<policies><inbound/>{store}</policies>") == ["cache-store-without-lookup"]
         assert codes(f"<policies><inbound><cache-lookup/></inbound>{store}</policies>") == []
         assert codes(f"<policies><inbound><base/></inbound>{store}</policies>") == []
+        include = "<include-fragment fragment-id='lookups'/>"
+        assert codes(f"<policies><inbound>{include}</inbound>{store}</policies>") == []
 
 
 class TestFragments:

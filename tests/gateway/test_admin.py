@@ -40,3 +40,10 @@ def test_access_log_writes_one_json_line_per_request(gateway, capsys) -> None:
     assert [(r["status"], r["api"]) for r in lines] == [(200, "echo"), (404, "")]
     assert lines[0]["url"].endswith("/echo/x?y=1")
     assert lines[1]["error"]["reason"] == "OperationNotFound"
+
+
+def test_components_add_admin_routes(gateway) -> None:
+    with gateway(simple_config()) as gw:
+        purge = http_request(gw.admin_url, "POST", "/cache/purge?api=echo")  # registered by the cache service
+        assert purge.status == 200 and purge.json()["removed"] == 0
+        assert http_request(gw.admin_url, "GET", "/nothing-here").status == 404

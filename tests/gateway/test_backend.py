@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 
 from tests.gateway.conftest import document
 from tests.support.gateway import Backend, simple_config
@@ -109,3 +110,38 @@ def test_head_and_204_have_no_body(gateway) -> None:
         head = gw.request("HEAD", "/echo/x")
         assert head.status == 200 and head.body == b""
         assert gw.get("/echo/x", headers={"X-Test-Status": "204"}).body == b""
+
+
+def test_response_streams_before_the_backend_finishes(gateway, backend) -> None:
+    with gateway(simple_config()) as gw:
+        host, port = gw.url.split("://")[1].split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(b"GET /echo/stream HTTP/1.1\r\nHost: x\r\nX-Test-Hold: 1\r\nConnection: close\r\n\r\n")
+            received = b""
+            while b"first chunk" not in received:  # arrives while the backend is still holding the rest
+                data = sock.recv(65536)
+                assert data, "connection closed before the first chunk"
+                received += data
+            assert b"the rest" not in received
+            backend.released.set()
+            while data := sock.recv(65536):
+                received += data
+        assert received.startswith(b"HTTP/1.1 200")
+        assert b"the rest" in received
+
+
+def test_buffering_when_a_policy_reads_the_body(gateway, backend) -> None:
+    policy = document(outbound='<base /><set-header name="X-Length" exists-action="override">'
+                               '<value>@(context.Response.Body.As&lt;string&gt;(preserveContent: true).Length.ToString())</value>'
+                               '</set-header>')
+    with gateway(simple_config(api_policy="api.xml"), {"api.xml": policy}) as gw:
+        answer = gw.get("/echo/x", headers={"X-Test-Size": "200000"})
+        assert answer.headers.get("X-Length") == "200000"
+        assert len(answer.body) == 200000
+
+
+def test_path_and_query_are_forwarded_as_sent(gateway, backend) -> None:
+    with gateway(simple_config()) as gw:
+        echoed = gw.get("/echo/a%20b/c%2Fd?x=a%2Bb&y=1+2&z=%E2%82%AC&flag").json()
+        assert echoed["path"] == "/a%20b/c%2Fd"
+        assert echoed["query"] == "x=a%2Bb&y=1+2&z=%E2%82%AC&flag"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 import yaml
 
@@ -42,3 +44,26 @@ def test_bad_document_keeps_old_configuration(gateway, caplog) -> None:
         assert gw.reload() is False
         assert gw.get("/echo/x").headers.get("X-Version") == "1"
         assert 'policygate_config_reloads_total{result="failed"} 3' in gw.metrics()
+
+
+def test_file_watch_reloads_changed_documents(gateway) -> None:
+    from engine.gateway.reload import watch_files
+
+    with gateway(simple_config(api_policy="api.xml"), {"api.xml": V1}) as gw:
+        async def start():
+            stop = asyncio.Event()
+            return stop, asyncio.ensure_future(watch_files(gw.server, stop, interval=0.05))
+
+        stop, task = gw.run(start)
+        try:
+            gw.write("api.xml", V2)
+            deadline = time.monotonic() + 20
+            while gw.get("/echo/x").headers.get("X-Version") != "2":
+                assert time.monotonic() < deadline, "the change was not picked up"
+                time.sleep(0.05)
+        finally:
+            async def finish():
+                stop.set()
+                await task
+
+            gw.run(finish)

@@ -1,14 +1,15 @@
 """Cache-hit throughput of the gateway vs a bare Quart app answering the same bytes, side by side.
 
-    python -m tests.perf.bench_cache [--seconds 5] [--connections 32] [--rounds 3]
+    python -m tests.perf.bench_cache [--seconds 4] [--connections 32] [--rounds 5]
 
 Starts, as separate processes on loopback: a bare Quart app on Hypercorn + uvloop (also the
 gateway's backend), `policygate serve` with an in-process cache, `policygate serve` with a Redis
 cache (a throwaway redis-server), and a load generator (wrk when installed, else a raw asyncio
 HTTP/1.1 keep-alive client in its own process). Every target gets the same number of connections
-and seconds per round; rounds alternate the targets and the best round per target counts. Prints
-requests/s, the ratio to the bare app (goal >= 0.8) and Redis commands per cache hit from
-INFO commandstats (goal: 1).
+and seconds; each round measures the three targets back to back, and the ratio to the bare app is
+taken per round (so a noisy neighbour affects both sides of a ratio alike). Prints median
+requests/s, the median and range of the per-round ratios (goal >= 0.8) and Redis commands per
+cache hit from INFO commandstats over the gateway's own hit counter (goal: 1).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -168,9 +170,9 @@ def command_calls(client: object) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--load", nargs=3, metavar=("URL", "SECONDS", "CONNECTIONS"), help=argparse.SUPPRESS)
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -209,26 +211,29 @@ def main() -> int:
 
         stats_client = redis.Redis(port=redis_server.port)
         command_calls(stats_client)  # open the measuring connection before counting
-        best: dict[str, dict[str, float]] = {}
+        rounds: list[dict[str, dict[str, float]]] = []
         redis_commands = redis_hits = 0.0
         for _ in range(args.rounds):
+            results: dict[str, dict[str, float]] = {}
             for name, url in targets.items():
                 if "redis" in name:
                     commands_before, hits_before = command_calls(stats_client), external_hits(admin_port)
-                result = run_load(url, args.seconds, args.connections)
+                results[name] = run_load(url, args.seconds, args.connections)
                 if "redis" in name:
                     time.sleep(0.5)  # let requests still in flight when the load stopped finish
                     redis_commands += command_calls(stats_client) - commands_before
                     redis_hits += external_hits(admin_port) - hits_before
-                if name not in best or result["rps"] > best[name]["rps"]:
-                    best[name] = result
+            rounds.append(results)
         stats_client.close()
-        bare_rps = best["bare quart"]["rps"]
-        print(f"cache-hit throughput, {args.connections} connections, {args.seconds:g} s x {args.rounds} rounds, "
+        print(f"cache-hit throughput, {args.connections} connections, {args.seconds:g} s per target, {args.rounds} rounds, "
               f"body {len(BODY)} bytes, {os.cpu_count()} CPUs, load: {'wrk' if shutil.which('wrk') else 'python asyncio client'}")
-        print(f"{'target':32} {'req/s':>10} {'ratio':>7} {'errors':>7}")
-        for name, result in best.items():
-            print(f"{name:32} {result['rps']:10.0f} {result['rps'] / bare_rps:7.2f} {int(result['errors']):7d}")
+        print(f"{'target':32} {'median req/s':>12} {'median ratio':>13} {'ratio range':>13} {'errors':>7}")
+        for name in targets:
+            rps = sorted(r[name]["rps"] for r in rounds)
+            ratios = sorted(r[name]["rps"] / r["bare quart"]["rps"] for r in rounds)
+            errors = sum(int(r[name]["errors"]) for r in rounds)
+            print(f"{name:32} {statistics.median(rps):12.0f} {statistics.median(ratios):13.2f} "
+                  f"{ratios[0]:6.2f}-{ratios[-1]:<6.2f} {errors:7d}")
         print(f"redis commands per cache hit: {redis_commands / max(1.0, redis_hits):.3f} "
               f"({int(redis_commands)} commands (INFO commandstats) / {int(redis_hits)} hits (gateway metric))")
         return 0

@@ -33,13 +33,14 @@ functions (use `gateway.request(...)`, a small blocking HTTP client) or async (u
   (`.status`, `.headers` (case-insensitive `get`/`get_all`), `.body`, `.text`, `.json()`),
   `.metrics()` (the /metrics text), `.reload()` -> bool, `.write(name, text)` (rewrite a file).
 
-`Backend()` echoes every request as JSON: `method`, `path`, `query` (raw string), `headers`
+`Backend()` echoes every request as JSON: `method`, `path` and `query` (both as sent, still encoded), `headers`
 ({lower-case name: value, repeated lines joined with ", "}), `header_lines` ([[name, value]...]),
 `body` (text, when under 64 KiB), `body_length`, `body_sha256`. Per-request controls (request
 headers, forwarded by the gateway like any other): `X-Test-Status: 503`, `X-Test-Delay: 0.5`
 (seconds before answering), `X-Test-Size: 1048576` (answer with that many bytes, streamed),
 `X-Test-Response-Header: Name: value` (repeatable), `X-Test-Close: 1` (drop the connection),
-`X-Test-Redirect: /path` (302 to /path unless the request is for /path).
+`X-Test-Redirect: /path` (302 to /path unless the request is for /path), `X-Test-Hold: 1` (send
+"first chunk\n", then wait for `backend.released.set()` before "the rest\n" - proves streaming).
 `backend.respond(status=, body=, headers=, delay=)` fixes the next answers; `backend.reset()`
 clears that and the counters. `backend.calls` counts requests, `backend.requests` records them
 (`RecordedRequest`: method, path, query, headers list, body bytes). `Backend.unused_url()` is a
@@ -127,6 +128,7 @@ class Backend:
         self.calls = 0
         self.requests: list[RecordedRequest] = []
         self._fixed: _Fixed | None = None
+        self.released = threading.Event()  # for X-Test-Hold
         self._thread: _LoopThread | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -145,6 +147,7 @@ class Backend:
 
     def reset(self) -> None:
         self._fixed = None
+        self.released.clear()
         self.calls = 0
         self.requests.clear()
 
@@ -178,7 +181,7 @@ class Backend:
         body = await request.read()
         self.calls += 1
         lines = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
-        self.requests.append(RecordedRequest(request.method, request.raw_path.split("?")[0], request.query_string, lines, body))
+        self.requests.append(RecordedRequest(request.method, request.raw_path.split("?")[0], request.raw_path.partition("?")[2], lines, body))
         fixed = self._fixed
         if fixed is not None:
             if fixed.delay:
@@ -200,6 +203,16 @@ class Backend:
         status = int(request.headers.get("X-Test-Status", "200"))
         extra = [item.split(":", 1) for line in request.headers.getall("X-Test-Response-Header", [])
                  for item in line.split(",") if ":" in item]  # the gateway may comma-join repeated lines
+        if request.headers.get("X-Test-Hold"):
+            response = web.StreamResponse(status=200)
+            response.content_type = "text/plain"
+            await response.prepare(request)
+            await response.write(b"first chunk\n")
+            while not self.released.is_set():  # the test releases the rest once it saw the first chunk
+                await asyncio.sleep(0.01)
+            await response.write(b"the rest\n")
+            await response.write_eof()
+            return response
         size = request.headers.get("X-Test-Size")
         if size is not None:
             response = web.StreamResponse(status=status)
@@ -230,7 +243,7 @@ class Backend:
         return json.dumps({
             "method": request.method,
             "path": request.raw_path.split("?")[0],
-            "query": request.query_string,
+            "query": request.raw_path.partition("?")[2],
             "headers": joined,
             "header_lines": [[n, v] for n, v in lines],
             "body": body.decode("utf-8", "replace") if len(body) < 65536 else None,

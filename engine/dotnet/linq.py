@@ -1,0 +1,556 @@
+"""``System.Linq.Enumerable`` over runtime sequences (source first: ``Enumerable.Where(src, f)``).
+
+Results are materialised lists (C# is lazy; the observable difference is only *when* lambdas run).
+Sources are enumerated like C#'s ``foreach`` (strings give ``Char``s, dictionaries and ``JObject``s
+give ``KeyValuePair``s). ``*OrDefault`` methods return ``null`` on empty sequences unless a default
+is passed (C# would give ``0``/``false`` for value-type sequences); the errors are .NET's
+(``Sequence contains no elements``...).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any
+
+from .containers import _default_compare, _equals, iterate, new_dictionary
+from .errors import (
+    ArgumentNullException,
+    ArgumentOutOfRangeException,
+    InvalidCastException,
+    InvalidOperationException,
+)
+
+_NO_ELEMENTS = "Sequence contains no elements"
+_NO_MATCH = "Sequence contains no matching element"
+
+
+def _items(source: Any) -> list[Any]:
+    if source is None:
+        raise ArgumentNullException("source")
+    return list(iterate(source))
+
+
+def _arity(func: Callable[..., Any]) -> int:
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return 1
+    count = code.co_argcount - (1 if getattr(func, "__self__", None) is not None else 0)
+    return count
+
+
+def _indexed(func: Callable[..., Any]) -> Callable[[Any, int], Any]:
+    if _arity(func) >= 2:
+        return func
+    return lambda x, _i: func(x)
+
+
+def _key(value: Any) -> Any:
+    """A hashable identity for distinct/group/set operations (C# default equality)."""
+    try:
+        hash(value)
+    except TypeError:
+        return ("id", id(value))
+    if isinstance(value, bool):
+        return ("bool", value)
+    return value
+
+
+class Grouping(list):  # type: ignore[type-arg]
+    """``IGrouping<TKey, TElement>``: a list with a ``Key``."""
+
+    dotnet_name = "System.Linq.IGrouping"
+
+    def __init__(self, key: Any, items: Iterable[Any] = ()) -> None:
+        super().__init__(items)
+        self._group_key = key
+
+    @property
+    def Key(self) -> Any:
+        return self._group_key
+
+
+class OrderedList(list):  # type: ignore[type-arg]
+    """The result of ``OrderBy``: remembers its sort keys so ``ThenBy`` can refine them."""
+
+    def __init__(self, items: list[Any], keys: list[tuple[Callable[[Any], Any], bool, Any]]) -> None:
+        super().__init__(items)
+        self.sort_keys = keys
+
+
+def _ordered(items: list[Any], keys: list[tuple[Callable[[Any], Any], bool, Any]]) -> OrderedList:
+    def compare(a: Any, b: Any) -> int:
+        for selector, descending, comparer in keys:
+            ka, kb = selector(a), selector(b)
+            c = comparer(ka, kb) if comparer is not None else _default_compare(ka, kb)
+            if c:
+                return -c if descending else c
+        return 0
+
+    return OrderedList(sorted(items, key=functools.cmp_to_key(compare)), keys)
+
+
+def _comparer_func(comparer: Any) -> Any:
+    if comparer is None:
+        return None
+    return comparer.Compare if hasattr(comparer, "Compare") else comparer
+
+
+def _sum(values: list[Any]) -> Any:
+    present = [v for v in values if v is not None]
+    if not present:
+        if any(isinstance(v, float) for v in values):
+            return 0.0
+        return 0
+    total = present[0]
+    for v in present[1:]:
+        total = total + v
+    return total
+
+
+class Enumerable:
+    """Statics of ``System.Linq.Enumerable`` (extension methods take the source first)."""
+
+    dotnet_name = "System.Linq.Enumerable"
+
+    # -- filtering / projection -----------------------------------------------------------------
+    @staticmethod
+    def Where(source: Any, predicate: Callable[..., bool]) -> list[Any]:
+        f = _indexed(predicate)
+        return [x for i, x in enumerate(_items(source)) if f(x, i)]
+
+    @staticmethod
+    def Select(source: Any, selector: Callable[..., Any]) -> list[Any]:
+        f = _indexed(selector)
+        return [f(x, i) for i, x in enumerate(_items(source))]
+
+    @staticmethod
+    def SelectMany(
+        source: Any, selector: Callable[..., Any], result: Callable[[Any, Any], Any] | None = None
+    ) -> list[Any]:
+        f = _indexed(selector)
+        out: list[Any] = []
+        for i, x in enumerate(_items(source)):
+            for y in iterate(f(x, i)):
+                out.append(result(x, y) if result else y)
+        return out
+
+    @staticmethod
+    def OfType(source: Any, type_arg: Any) -> list[Any]:
+        from .conversions import is_type
+
+        return [x for x in _items(source) if is_type(x, type_arg)]
+
+    @staticmethod
+    def Cast(source: Any, type_arg: Any) -> list[Any]:
+        from .conversions import is_type
+        from .primitives import dotnet_type_name, type_ref
+
+        out = []
+        for x in _items(source):
+            if x is not None and not is_type(x, type_arg):
+                raise InvalidCastException(
+                    f"Unable to cast object of type '{dotnet_type_name(x)}' to type '{type_ref(type_arg).name}'."
+                )
+            out.append(x)
+        return out
+
+    # -- element access -------------------------------------------------------------------------
+    @staticmethod
+    def First(source: Any, predicate: Callable[[Any], bool] | None = None) -> Any:
+        items = _items(source)
+        if predicate is None:
+            if not items:
+                raise InvalidOperationException(_NO_ELEMENTS)
+            return items[0]
+        for x in items:
+            if predicate(x):
+                return x
+        raise InvalidOperationException(_NO_MATCH)
+
+    @staticmethod
+    def FirstOrDefault(source: Any, predicate: Any = None, default: Any = None) -> Any:
+        if predicate is not None and not callable(predicate):
+            predicate, default = None, predicate
+        for x in _items(source):
+            if predicate is None or predicate(x):
+                return x
+        return default
+
+    @staticmethod
+    def Last(source: Any, predicate: Callable[[Any], bool] | None = None) -> Any:
+        items = _items(source)
+        if predicate is None:
+            if not items:
+                raise InvalidOperationException(_NO_ELEMENTS)
+            return items[-1]
+        for x in reversed(items):
+            if predicate(x):
+                return x
+        raise InvalidOperationException(_NO_MATCH)
+
+    @staticmethod
+    def LastOrDefault(source: Any, predicate: Any = None, default: Any = None) -> Any:
+        if predicate is not None and not callable(predicate):
+            predicate, default = None, predicate
+        for x in reversed(_items(source)):
+            if predicate is None or predicate(x):
+                return x
+        return default
+
+    @staticmethod
+    def Single(source: Any, predicate: Callable[[Any], bool] | None = None) -> Any:
+        items = _items(source) if predicate is None else [x for x in _items(source) if predicate(x)]
+        if not items:
+            raise InvalidOperationException(_NO_ELEMENTS if predicate is None else _NO_MATCH)
+        if len(items) > 1:
+            raise InvalidOperationException(
+                "Sequence contains more than one element"
+                if predicate is None
+                else "Sequence contains more than one matching element"
+            )
+        return items[0]
+
+    @staticmethod
+    def SingleOrDefault(source: Any, predicate: Any = None, default: Any = None) -> Any:
+        if predicate is not None and not callable(predicate):
+            predicate, default = None, predicate
+        items = _items(source) if predicate is None else [x for x in _items(source) if predicate(x)]
+        if len(items) > 1:
+            raise InvalidOperationException(
+                "Sequence contains more than one element"
+                if predicate is None
+                else "Sequence contains more than one matching element"
+            )
+        return items[0] if items else default
+
+    @staticmethod
+    def ElementAt(source: Any, index: int) -> Any:
+        items = _items(source)
+        if not 0 <= index < len(items):
+            raise ArgumentOutOfRangeException(
+                "index",
+                "Index was out of range. Must be non-negative and less than the size of the collection.",
+            )
+        return items[index]
+
+    @staticmethod
+    def ElementAtOrDefault(source: Any, index: int) -> Any:
+        items = _items(source)
+        return items[index] if 0 <= index < len(items) else None
+
+    @staticmethod
+    def DefaultIfEmpty(source: Any, default: Any = None) -> list[Any]:
+        items = _items(source)
+        return items if items else [default]
+
+    # -- quantifiers / aggregates ---------------------------------------------------------------
+    @staticmethod
+    def Any(source: Any, predicate: Callable[[Any], bool] | None = None) -> bool:
+        items = _items(source)
+        return bool(items) if predicate is None else any(predicate(x) for x in items)
+
+    @staticmethod
+    def All(source: Any, predicate: Callable[[Any], bool]) -> bool:
+        return all(predicate(x) for x in _items(source))
+
+    @staticmethod
+    def Count(source: Any, predicate: Callable[[Any], bool] | None = None) -> int:
+        items = _items(source)
+        return len(items) if predicate is None else sum(1 for x in items if predicate(x))
+
+    LongCount = Count
+
+    @staticmethod
+    def Contains(source: Any, value: Any, comparer: Any = None) -> bool:
+        if comparer is not None:
+            return any(comparer.Equals(x, value) for x in _items(source))
+        return any(_equals(x, value) for x in _items(source))
+
+    @staticmethod
+    def Sum(source: Any, selector: Callable[[Any], Any] | None = None) -> Any:
+        items = _items(source)
+        return _sum([selector(x) for x in items] if selector else items)
+
+    @staticmethod
+    def Average(source: Any, selector: Callable[[Any], Any] | None = None) -> Any:
+        items = [
+            v
+            for v in ([selector(x) for x in _items(source)] if selector else _items(source))
+            if v is not None
+        ]
+        if not items:
+            raise InvalidOperationException(_NO_ELEMENTS)
+        total = _sum(items)
+        if isinstance(total, Decimal):
+            return total / len(items)
+        return total / len(items)
+
+    @staticmethod
+    def Min(source: Any, selector: Callable[[Any], Any] | None = None) -> Any:
+        items = [
+            v
+            for v in ([selector(x) for x in _items(source)] if selector else _items(source))
+            if v is not None
+        ]
+        if not items:
+            raise InvalidOperationException(_NO_ELEMENTS)
+        return min(items, key=functools.cmp_to_key(_default_compare))
+
+    @staticmethod
+    def Max(source: Any, selector: Callable[[Any], Any] | None = None) -> Any:
+        items = [
+            v
+            for v in ([selector(x) for x in _items(source)] if selector else _items(source))
+            if v is not None
+        ]
+        if not items:
+            raise InvalidOperationException(_NO_ELEMENTS)
+        return max(items, key=functools.cmp_to_key(_default_compare))
+
+    @staticmethod
+    def MinBy(source: Any, selector: Callable[[Any], Any]) -> Any:
+        items = _items(source)
+        if not items:
+            return None
+        return min(items, key=functools.cmp_to_key(lambda a, b: _default_compare(selector(a), selector(b))))
+
+    @staticmethod
+    def MaxBy(source: Any, selector: Callable[[Any], Any]) -> Any:
+        items = _items(source)
+        if not items:
+            return None
+        best = items[0]
+        for x in items[1:]:
+            if _default_compare(selector(x), selector(best)) > 0:
+                best = x
+        return best
+
+    @staticmethod
+    def Aggregate(source: Any, a: Any, b: Any = None, c: Any = None) -> Any:
+        items = _items(source)
+        if b is None:
+            if not items:
+                raise InvalidOperationException(_NO_ELEMENTS)
+            acc = items[0]
+            for x in items[1:]:
+                acc = a(acc, x)
+            return acc
+        acc = a
+        for x in items:
+            acc = b(acc, x)
+        return c(acc) if c is not None else acc
+
+    @staticmethod
+    def SequenceEqual(first: Any, second: Any) -> bool:
+        a, b = _items(first), _items(second)
+        return len(a) == len(b) and all(_equals(x, y) for x, y in zip(a, b, strict=True))
+
+    # -- ordering -------------------------------------------------------------------------------
+    @staticmethod
+    def OrderBy(source: Any, selector: Callable[[Any], Any], comparer: Any = None) -> OrderedList:
+        return _ordered(_items(source), [(selector, False, _comparer_func(comparer))])
+
+    @staticmethod
+    def OrderByDescending(source: Any, selector: Callable[[Any], Any], comparer: Any = None) -> OrderedList:
+        return _ordered(_items(source), [(selector, True, _comparer_func(comparer))])
+
+    @staticmethod
+    def ThenBy(source: Any, selector: Callable[[Any], Any], comparer: Any = None) -> OrderedList:
+        keys = list(getattr(source, "sort_keys", []))
+        return _ordered(_items(source), [*keys, (selector, False, _comparer_func(comparer))])
+
+    @staticmethod
+    def ThenByDescending(source: Any, selector: Callable[[Any], Any], comparer: Any = None) -> OrderedList:
+        keys = list(getattr(source, "sort_keys", []))
+        return _ordered(_items(source), [*keys, (selector, True, _comparer_func(comparer))])
+
+    @staticmethod
+    def Order(source: Any) -> OrderedList:
+        return _ordered(_items(source), [(lambda x: x, False, None)])
+
+    @staticmethod
+    def OrderDescending(source: Any) -> OrderedList:
+        return _ordered(_items(source), [(lambda x: x, True, None)])
+
+    @staticmethod
+    def Reverse(source: Any) -> list[Any]:
+        return list(reversed(_items(source)))
+
+    # -- partitioning ---------------------------------------------------------------------------
+    @staticmethod
+    def Skip(source: Any, count: int) -> list[Any]:
+        return _items(source)[max(count, 0) :]
+
+    @staticmethod
+    def Take(source: Any, count: int) -> list[Any]:
+        return _items(source)[: max(count, 0)]
+
+    @staticmethod
+    def SkipLast(source: Any, count: int) -> list[Any]:
+        items = _items(source)
+        return items[: len(items) - count] if count > 0 else items
+
+    @staticmethod
+    def TakeLast(source: Any, count: int) -> list[Any]:
+        items = _items(source)
+        return items[len(items) - count :] if count > 0 else []
+
+    @staticmethod
+    def SkipWhile(source: Any, predicate: Callable[..., bool]) -> list[Any]:
+        f = _indexed(predicate)
+        items = _items(source)
+        for i, x in enumerate(items):
+            if not f(x, i):
+                return items[i:]
+        return []
+
+    @staticmethod
+    def TakeWhile(source: Any, predicate: Callable[..., bool]) -> list[Any]:
+        f = _indexed(predicate)
+        out = []
+        for i, x in enumerate(_items(source)):
+            if not f(x, i):
+                break
+            out.append(x)
+        return out
+
+    @staticmethod
+    def Chunk(source: Any, size: int) -> list[list[Any]]:
+        if size < 1:
+            raise ArgumentOutOfRangeException("size")
+        items = _items(source)
+        return [items[i : i + size] for i in range(0, len(items), size)]
+
+    # -- sets -----------------------------------------------------------------------------------
+    @staticmethod
+    def Distinct(source: Any, comparer: Any = None) -> list[Any]:
+        seen: set[Any] = set()
+        out = []
+        for x in _items(source):
+            k = comparer.key(x) if comparer is not None and hasattr(comparer, "key") else _key(x)
+            if k not in seen:
+                seen.add(k)
+                out.append(x)
+        return out
+
+    @staticmethod
+    def DistinctBy(source: Any, selector: Callable[[Any], Any]) -> list[Any]:
+        seen: set[Any] = set()
+        out = []
+        for x in _items(source):
+            k = _key(selector(x))
+            if k not in seen:
+                seen.add(k)
+                out.append(x)
+        return out
+
+    @staticmethod
+    def Union(first: Any, second: Any, comparer: Any = None) -> list[Any]:
+        return Enumerable.Distinct(_items(first) + _items(second), comparer)
+
+    @staticmethod
+    def Intersect(first: Any, second: Any, comparer: Any = None) -> list[Any]:
+        keyf = comparer.key if comparer is not None and hasattr(comparer, "key") else _key
+        other = {keyf(x) for x in _items(second)}
+        return [x for x in Enumerable.Distinct(first, comparer) if keyf(x) in other]
+
+    @staticmethod
+    def Except(first: Any, second: Any, comparer: Any = None) -> list[Any]:
+        keyf = comparer.key if comparer is not None and hasattr(comparer, "key") else _key
+        other = {keyf(x) for x in _items(second)}
+        return [x for x in Enumerable.Distinct(first, comparer) if keyf(x) not in other]
+
+    @staticmethod
+    def Concat(first: Any, second: Any) -> list[Any]:
+        return _items(first) + _items(second)
+
+    @staticmethod
+    def Append(source: Any, item: Any) -> list[Any]:
+        return [*_items(source), item]
+
+    @staticmethod
+    def Prepend(source: Any, item: Any) -> list[Any]:
+        return [item, *_items(source)]
+
+    @staticmethod
+    def Zip(first: Any, second: Any, result: Callable[[Any, Any], Any] | None = None) -> list[Any]:
+        from .containers import Tuple
+
+        pairs = zip(_items(first), _items(second), strict=False)
+        return [result(a, b) if result else Tuple(a, b) for a, b in pairs]
+
+    # -- grouping / conversion ------------------------------------------------------------------
+    @staticmethod
+    def GroupBy(
+        source: Any, key_selector: Callable[[Any], Any], element_selector: Any = None, result: Any = None
+    ) -> list[Any]:
+        groups: dict[Any, Grouping] = {}
+        for x in _items(source):
+            k = key_selector(x)
+            hk = _key(k)
+            if hk not in groups:
+                groups[hk] = Grouping(k)
+            groups[hk].append(element_selector(x) if element_selector else x)
+        out = list(groups.values())
+        if result is not None:
+            return [result(g.Key, g) for g in out]
+        return out
+
+    @staticmethod
+    def ToList(source: Any) -> list[Any]:
+        return _items(source)
+
+    @staticmethod
+    def ToArray(source: Any) -> list[Any]:
+        return _items(source)
+
+    @staticmethod
+    def ToHashSet(source: Any, comparer: Any = None) -> set[Any]:
+        from .containers import new_hashset
+
+        return new_hashset(_items(source), comparer) if comparer is not None else new_hashset(_items(source))
+
+    @staticmethod
+    def ToDictionary(
+        source: Any, key_selector: Callable[[Any], Any], element_selector: Any = None, comparer: Any = None
+    ) -> dict[Any, Any]:
+        if element_selector is not None and not callable(element_selector):
+            element_selector, comparer = None, element_selector
+        from .containers import DictionaryMembers
+
+        result = new_dictionary(comparer) if comparer is not None else {}
+        for x in _items(source):
+            DictionaryMembers.Add(result, key_selector(x), element_selector(x) if element_selector else x)
+        return result
+
+    @staticmethod
+    def ToLookup(
+        source: Any, key_selector: Callable[[Any], Any], element_selector: Any = None
+    ) -> dict[Any, Grouping]:
+        return {g.Key: g for g in Enumerable.GroupBy(source, key_selector, element_selector)}
+
+    @staticmethod
+    def AsEnumerable(source: Any) -> Any:
+        return source
+
+    # -- generation -----------------------------------------------------------------------------
+    @staticmethod
+    def Range(start: int, count: int) -> list[int]:
+        if count < 0:
+            raise ArgumentOutOfRangeException("count")
+        return list(range(start, start + count))
+
+    @staticmethod
+    def Repeat(element: Any, count: int) -> list[Any]:
+        if count < 0:
+            raise ArgumentOutOfRangeException("count")
+        return [element] * count
+
+    @staticmethod
+    def Empty(type_arg: Any = None) -> list[Any]:
+        return []
+
+
+__all__ = ["Enumerable", "Grouping", "OrderedList"]

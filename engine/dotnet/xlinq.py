@@ -1,0 +1,751 @@
+"""``System.Xml.Linq`` basics: ``XDocument``, ``XElement``, ``XAttribute``, ``XName``, ``XNamespace``.
+
+Documents are parsed with lxml with entity resolution, DTD loading and network access disabled,
+then held in small Python node classes (so C# reference identity holds). ``ToString()`` indents
+with two spaces like ``SaveOptions.None`` and writes empty elements as ``<a />``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .errors import ArgumentException, ArgumentNullException, InvalidOperationException, XmlException
+from .primitives import TypeRef
+
+
+class SaveOptions(enum.IntFlag):
+    """``System.Xml.Linq.SaveOptions``."""
+
+    None_ = 0
+    DisableFormatting = 1
+    OmitDuplicateNamespaces = 2
+
+
+class LoadOptions(enum.IntFlag):
+    """``System.Xml.Linq.LoadOptions``."""
+
+    None_ = 0
+    PreserveWhitespace = 1
+    SetBaseUri = 2
+    SetLineInfo = 4
+
+
+class XNamespace:
+    """``XNamespace``; ``ns + "local"`` makes an ``XName``."""
+
+    dotnet_name = "System.Xml.Linq.XNamespace"
+
+    def __init__(self, uri: str) -> None:
+        self._uri = uri
+
+    @property
+    def NamespaceName(self) -> str:
+        return self._uri
+
+    @staticmethod
+    def Get(uri: str) -> XNamespace:
+        return XNamespace(uri)
+
+    def GetName(self, local: str) -> XName:
+        return XName(local, self._uri)
+
+    def __add__(self, local: str) -> XName:
+        return XName(local, self._uri)
+
+    def ToString(self) -> str:
+        return self._uri
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, XNamespace) and other._uri == self._uri
+
+    def __hash__(self) -> int:
+        return hash(self._uri)
+
+
+XNamespace.None_ = XNamespace("")  # type: ignore[attr-defined]
+XNamespace.Xml = XNamespace("http://www.w3.org/XML/1998/namespace")  # type: ignore[attr-defined]
+XNamespace.Xmlns = XNamespace("http://www.w3.org/2000/xmlns/")  # type: ignore[attr-defined]
+
+
+class XName:
+    """``XName``: ``LocalName`` + ``NamespaceName``; ``ToString()`` is ``{ns}local``."""
+
+    dotnet_name = "System.Xml.Linq.XName"
+
+    def __init__(self, local: str, namespace: str = "") -> None:
+        if not local:
+            raise ArgumentException("The empty string '' is not a valid local name.")
+        self._local = local
+        self._ns = namespace
+
+    @staticmethod
+    def Get(name: str, namespace: str | None = None) -> XName:
+        return XName(name, namespace) if namespace is not None else to_xname(name)
+
+    @property
+    def LocalName(self) -> str:
+        return self._local
+
+    @property
+    def NamespaceName(self) -> str:
+        return self._ns
+
+    @property
+    def Namespace(self) -> XNamespace:
+        return XNamespace(self._ns)
+
+    def ToString(self) -> str:
+        return f"{{{self._ns}}}{self._local}" if self._ns else self._local
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            other = to_xname(other)
+        return isinstance(other, XName) and other._local == self._local and other._ns == self._ns
+
+    def __hash__(self) -> int:
+        return hash((self._local, self._ns))
+
+    def __repr__(self) -> str:
+        return f"XName({self.ToString()!r})"
+
+
+def to_xname(name: Any) -> XName:
+    if isinstance(name, XName):
+        return name
+    if name is None:
+        raise ArgumentNullException("name")
+    text = str(name)
+    if text.startswith("{"):
+        ns, _, local = text[1:].partition("}")
+        return XName(local, ns)
+    return XName(text)
+
+
+def _escape_text(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escape_attr(s: str) -> str:
+    return (
+        s.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("\n", "&#xA;")
+        .replace("\r", "&#xD;")
+        .replace("\t", "&#x9;")
+    )
+
+
+class XObject:
+    """Base of XML nodes and attributes."""
+
+    dotnet_name = "System.Xml.Linq.XObject"
+
+    def __init__(self) -> None:
+        self._parent: XElement | None = None
+        self._document: XDocument | None = None
+
+    @property
+    def Parent(self) -> XElement | None:
+        return self._parent
+
+    @property
+    def Document(self) -> XDocument | None:
+        node: Any = self
+        while node is not None:
+            if isinstance(node, XDocument):
+                return node
+            node = node._parent or node._document
+        return None
+
+
+class XNode(XObject):
+    """Base of elements, text and comments."""
+
+    dotnet_name = "System.Xml.Linq.XNode"
+
+    def _container(self) -> XContainer | None:
+        return self._parent if self._parent is not None else self._document
+
+    def Remove(self) -> None:
+        container = self._container()
+        if container is None:
+            raise InvalidOperationException("The parent is missing.")
+        container._nodes = [n for n in container._nodes if n is not self]
+        self._parent = None
+        self._document = None
+
+    def ReplaceWith(self, *content: Any) -> None:
+        container = self._container()
+        if container is None:
+            raise InvalidOperationException("The parent is missing.")
+        index = next(i for i, n in enumerate(container._nodes) if n is self)
+        new_nodes = container._convert(content)
+        container._nodes[index : index + 1] = new_nodes
+        self._parent = None
+
+    @property
+    def NextNode(self) -> XNode | None:
+        container = self._container()
+        if container is None:
+            return None
+        nodes = container._nodes
+        for i, n in enumerate(nodes):
+            if n is self:
+                return nodes[i + 1] if i + 1 < len(nodes) else None
+        return None
+
+    def _write(self, out: list[str], indent: bool, level: int) -> None:
+        raise NotImplementedError
+
+    def ToString(self, options: Any = SaveOptions.None_) -> str:
+        out: list[str] = []
+        self._write(out, not (int(options) & SaveOptions.DisableFormatting), 0)
+        return "".join(out)
+
+    def __str__(self) -> str:
+        return self.ToString()
+
+
+class XText(XNode):
+    """A text node."""
+
+    dotnet_name = "System.Xml.Linq.XText"
+
+    def __init__(self, value: str) -> None:
+        super().__init__()
+        self.Value = value
+
+    def _write(self, out: list[str], indent: bool, level: int) -> None:
+        out.append(_escape_text(self.Value))
+
+
+class XCData(XText):
+    """A CDATA section."""
+
+    dotnet_name = "System.Xml.Linq.XCData"
+
+    def _write(self, out: list[str], indent: bool, level: int) -> None:
+        out.append(f"<![CDATA[{self.Value}]]>")
+
+
+class XComment(XNode):
+    """A comment."""
+
+    dotnet_name = "System.Xml.Linq.XComment"
+
+    def __init__(self, value: str) -> None:
+        super().__init__()
+        self.Value = value
+
+    def _write(self, out: list[str], indent: bool, level: int) -> None:
+        out.append(f"<!--{self.Value}-->")
+
+
+class XAttribute(XObject):
+    """``XAttribute``: ``Name``, ``Value``; ``(string)attr`` is its value."""
+
+    dotnet_name = "System.Xml.Linq.XAttribute"
+
+    def __init__(self, name: Any, value: Any) -> None:
+        super().__init__()
+        if value is None:
+            raise ArgumentNullException("value")
+        self._name = to_xname(name)
+        from .conversions import to_string
+
+        self._value = (
+            value
+            if isinstance(value, str)
+            else _xml_value_text(value)
+            if not isinstance(value, str)
+            else to_string(value)
+        )
+
+    @property
+    def Name(self) -> XName:
+        return self._name
+
+    @property
+    def Value(self) -> str:
+        return self._value
+
+    @Value.setter
+    def Value(self, value: Any) -> None:
+        self._value = _xml_value_text(value)
+
+    def Remove(self) -> None:
+        if self._parent is None:
+            raise InvalidOperationException("The parent is missing.")
+        self._parent._attributes = [a for a in self._parent._attributes if a is not self]
+        self._parent = None
+
+    def ToString(self) -> str:
+        return f'{_qualified(self._name, self._parent)}="{_escape_attr(self._value)}"'
+
+    @staticmethod
+    def explicit_conversion(attr: XAttribute | None, t: TypeRef) -> Any:
+        return _convert_text(None if attr is None else attr.Value, t)
+
+
+def _xml_value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        from .formatting import double_to_string
+
+        return double_to_string(value)
+    from .conversions import to_string
+
+    return to_string(value)
+
+
+def _convert_text(text: str | None, t: TypeRef) -> Any:
+    if text is None:
+        if t.nullable or t.name in ("System.String", "System.Object"):
+            return None
+        raise ArgumentNullException("element")
+    if t.name == "System.Boolean":
+        lowered = text.strip().lower()
+        if lowered in ("true", "1"):
+            return True
+        if lowered in ("false", "0"):
+            return False
+        from .errors import FormatException
+
+        raise FormatException(f"The string '{text}' is not a valid Boolean value.")
+    from .convert import change_type
+
+    return change_type(text, t)
+
+
+def _qualified(name: XName, scope: XElement | None) -> str:
+    if not name.NamespaceName:
+        return name.LocalName
+    if name.NamespaceName == "http://www.w3.org/XML/1998/namespace":
+        return "xml:" + name.LocalName
+    if name.NamespaceName == "http://www.w3.org/2000/xmlns/":
+        return "xmlns:" + name.LocalName
+    node = scope
+    while node is not None:
+        for attr in node._attributes:
+            if (
+                attr.Name.NamespaceName == "http://www.w3.org/2000/xmlns/"
+                and attr.Value == name.NamespaceName
+            ):
+                return f"{attr.Name.LocalName}:{name.LocalName}"
+        node = node._parent
+    return name.LocalName
+
+
+class XContainer(XNode):
+    """Nodes with children: ``XElement`` and ``XDocument``."""
+
+    dotnet_name = "System.Xml.Linq.XContainer"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._nodes: list[XNode] = []
+
+    def _convert(self, content: Iterable[Any]) -> list[XNode]:
+        nodes: list[XNode] = []
+        for item in content:
+            if item is None:
+                continue
+            if isinstance(item, XAttribute):
+                if not isinstance(self, XElement):
+                    raise ArgumentException("An attribute cannot be added to content.")
+                self.SetAttributeValue(item.Name, item.Value)
+                continue
+            if isinstance(item, XNode):
+                if item._parent is not None or item._document is not None:
+                    item = item._clone() if isinstance(item, XElement) else type(item)(item.Value)  # type: ignore[attr-defined]
+                item._parent = self if isinstance(self, XElement) else None
+                item._document = self if isinstance(self, XDocument) else None
+                nodes.append(item)
+            elif isinstance(item, list | tuple) or (
+                hasattr(item, "__iter__") and not isinstance(item, str | bytes | dict)
+            ):
+                nodes.extend(self._convert(item))
+            else:
+                text = _xml_value_text(item)
+                if nodes and type(nodes[-1]) is XText:
+                    nodes[-1].Value += text  # type: ignore[attr-defined]
+                else:
+                    node = XText(text)
+                    node._parent = self if isinstance(self, XElement) else None
+                    nodes.append(node)
+        return nodes
+
+    def Add(self, *content: Any) -> None:
+        self._nodes.extend(self._convert(content))
+
+    def AddFirst(self, *content: Any) -> None:
+        self._nodes[0:0] = self._convert(content)
+
+    def Nodes(self) -> list[XNode]:
+        return list(self._nodes)
+
+    @property
+    def FirstNode(self) -> XNode | None:
+        return self._nodes[0] if self._nodes else None
+
+    @property
+    def LastNode(self) -> XNode | None:
+        return self._nodes[-1] if self._nodes else None
+
+    def Elements(self, name: Any = None) -> list[XElement]:
+        xname = to_xname(name) if name is not None else None
+        return [n for n in self._nodes if isinstance(n, XElement) and (xname is None or n.Name == xname)]
+
+    def Element(self, name: Any) -> XElement | None:
+        xname = to_xname(name)
+        return next((n for n in self._nodes if isinstance(n, XElement) and n.Name == xname), None)
+
+    def Descendants(self, name: Any = None) -> list[XElement]:
+        xname = to_xname(name) if name is not None else None
+        out: list[XElement] = []
+        for n in self._nodes:
+            if isinstance(n, XElement):
+                if xname is None or n.Name == xname:
+                    out.append(n)
+                out.extend(n.Descendants(xname))
+        return out
+
+    def DescendantNodes(self) -> list[XNode]:
+        out: list[XNode] = []
+        for n in self._nodes:
+            out.append(n)
+            if isinstance(n, XContainer):
+                out.extend(n.DescendantNodes())
+        return out
+
+    def RemoveNodes(self) -> None:
+        for n in self._nodes:
+            n._parent = None
+        self._nodes = []
+
+    def __iter__(self) -> Iterator[XNode]:
+        return iter(list(self._nodes))
+
+
+class XElement(XContainer):
+    """``XElement``."""
+
+    dotnet_name = "System.Xml.Linq.XElement"
+
+    def __init__(self, name: Any, *content: Any) -> None:
+        super().__init__()
+        if isinstance(name, XElement):
+            other = name._clone()
+            self._name = other._name
+            self._attributes = other._attributes
+            for a in self._attributes:
+                a._parent = self
+            self._nodes = other._nodes
+            for n in self._nodes:
+                n._parent = self
+            return
+        self._name = to_xname(name)
+        self._attributes: list[XAttribute] = []
+        self.Add(*content)
+
+    @staticmethod
+    def Parse(text: str, options: Any = None) -> XElement:
+        return _parse(text, bool(options and int(options) & LoadOptions.PreserveWhitespace))._root_element()
+
+    @property
+    def Name(self) -> XName:
+        return self._name
+
+    @Name.setter
+    def Name(self, value: Any) -> None:
+        self._name = to_xname(value)
+
+    @property
+    def Value(self) -> str:
+        parts: list[str] = []
+        for n in self.DescendantNodes():
+            if isinstance(n, XText):
+                parts.append(n.Value)
+        return "".join(parts)
+
+    @Value.setter
+    def Value(self, value: Any) -> None:
+        self.SetValue(value)
+
+    def SetValue(self, value: Any) -> None:
+        if value is None:
+            raise ArgumentNullException("value")
+        self.RemoveNodes()
+        self.Add(_xml_value_text(value))
+
+    @property
+    def HasElements(self) -> bool:
+        return any(isinstance(n, XElement) for n in self._nodes)
+
+    @property
+    def HasAttributes(self) -> bool:
+        return bool(self._attributes)
+
+    @property
+    def IsEmpty(self) -> bool:
+        return not self._nodes
+
+    def Attributes(self, name: Any = None) -> list[XAttribute]:
+        xname = to_xname(name) if name is not None else None
+        return [a for a in self._attributes if xname is None or a.Name == xname]
+
+    def Attribute(self, name: Any) -> XAttribute | None:
+        xname = to_xname(name)
+        return next((a for a in self._attributes if a.Name == xname), None)
+
+    def SetAttributeValue(self, name: Any, value: Any) -> None:
+        xname = to_xname(name)
+        existing = self.Attribute(xname)
+        if value is None:
+            if existing is not None:
+                existing.Remove()
+            return
+        if existing is not None:
+            existing.Value = value
+        else:
+            attr = XAttribute(xname, value)
+            attr._parent = self
+            self._attributes.append(attr)
+
+    def SetElementValue(self, name: Any, value: Any) -> None:
+        child = self.Element(name)
+        if value is None:
+            if child is not None:
+                child.Remove()
+        elif child is not None:
+            child.SetValue(value)
+        else:
+            self.Add(XElement(name, value))
+
+    def RemoveAttributes(self) -> None:
+        self._attributes = []
+
+    def RemoveAll(self) -> None:
+        self.RemoveAttributes()
+        self.RemoveNodes()
+
+    def Ancestors(self, name: Any = None) -> list[XElement]:
+        xname = to_xname(name) if name is not None else None
+        out: list[XElement] = []
+        node = self._parent
+        while node is not None:
+            if xname is None or node.Name == xname:
+                out.append(node)
+            node = node._parent
+        return out
+
+    def DescendantsAndSelf(self, name: Any = None) -> list[XElement]:
+        xname = to_xname(name) if name is not None else None
+        return ([self] if xname is None or self.Name == xname else []) + self.Descendants(xname)
+
+    def GetDefaultNamespace(self) -> XNamespace:
+        return XNamespace(self._name.NamespaceName)
+
+    def _clone(self) -> XElement:
+        copy = XElement(self._name)
+        for a in self._attributes:
+            attr = XAttribute(a.Name, a.Value)
+            attr._parent = copy
+            copy._attributes.append(attr)
+        for n in self._nodes:
+            child = n._clone() if isinstance(n, XElement) else type(n)(n.Value)  # type: ignore[attr-defined]
+            child._parent = copy
+            copy._nodes.append(child)
+        return copy
+
+    def _write(self, out: list[str], indent: bool, level: int) -> None:
+        tag = _qualified(self._name, self)
+        needs_xmlns = (
+            self._name.NamespaceName
+            and ":" not in tag
+            and (self._parent is None or self._parent.Name.NamespaceName != self._name.NamespaceName)
+            and not any(a.Name.LocalName == "xmlns" and not a.Name.NamespaceName for a in self._attributes)
+        )
+        out.append("<" + tag)
+        if needs_xmlns:
+            out.append(f' xmlns="{_escape_attr(self._name.NamespaceName)}"')
+        for a in self._attributes:
+            out.append(" " + a.ToString())
+        if not self._nodes:
+            out.append(" />")
+            return
+        out.append(">")
+        mixed = any(isinstance(n, XText) for n in self._nodes)
+        for n in self._nodes:
+            if indent and not mixed:
+                out.append("\n" + "  " * (level + 1))
+            n._write(out, indent and not mixed, level + 1)
+        if indent and not mixed:
+            out.append("\n" + "  " * level)
+        out.append(f"</{tag}>")
+
+    @staticmethod
+    def explicit_conversion(element: XElement | None, t: TypeRef) -> Any:
+        return _convert_text(None if element is None else element.Value, t)
+
+
+class XDeclaration:
+    """``XDeclaration``."""
+
+    dotnet_name = "System.Xml.Linq.XDeclaration"
+
+    def __init__(self, version: str | None, encoding: str | None, standalone: str | None) -> None:
+        self.Version = version
+        self.Encoding = encoding
+        self.Standalone = standalone
+
+    def ToString(self) -> str:
+        parts = [f'version="{self.Version}"'] if self.Version else []
+        if self.Encoding:
+            parts.append(f'encoding="{self.Encoding}"')
+        if self.Standalone:
+            parts.append(f'standalone="{self.Standalone}"')
+        return "<?xml " + " ".join(parts) + "?>"
+
+
+class XDocument(XContainer):
+    """``XDocument``."""
+
+    dotnet_name = "System.Xml.Linq.XDocument"
+
+    def __init__(self, *content: Any) -> None:
+        super().__init__()
+        self.Declaration: XDeclaration | None = None
+        items = list(content)
+        if items and isinstance(items[0], XDeclaration):
+            self.Declaration = items.pop(0)
+        if items and isinstance(items[0], XDocument):
+            other = items.pop(0)
+            self.Declaration = other.Declaration
+            items = [n for n in other._nodes] + items
+        self.Add(*items)
+
+    @staticmethod
+    def Parse(text: str, options: Any = None) -> XDocument:
+        return _parse(text, bool(options and int(options) & LoadOptions.PreserveWhitespace))
+
+    @property
+    def Root(self) -> XElement | None:
+        return next((n for n in self._nodes if isinstance(n, XElement)), None)
+
+    def _root_element(self) -> XElement:
+        root = self.Root
+        assert root is not None
+        root._document = None
+        return root
+
+    def _write(self, out: list[str], indent: bool, level: int) -> None:
+        for i, n in enumerate(self._nodes):
+            if i and indent:
+                out.append("\n")
+            n._write(out, indent, 0)
+
+
+def _parse(text: str, preserve_whitespace: bool) -> XDocument:
+    if text is None:
+        raise ArgumentNullException("text")
+    from lxml import etree
+
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        strip_cdata=False,
+        remove_blank_text=not preserve_whitespace,
+    )
+    try:
+        root = etree.fromstring(text.encode("utf-8") if text.lstrip().startswith("<?xml") else text, parser)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        line, col = getattr(exc, "position", None) or (1, 1)
+        message = (getattr(exc, "msg", "") or str(exc) or "Root element is missing.").split(", line ")[
+            0
+        ].rstrip(".") + "."
+        raise XmlException(f"{message} Line {line}, position {col}.") from exc
+    doc = XDocument()
+    info = root.getroottree().docinfo
+    if text.lstrip().startswith("<?xml"):
+        doc.Declaration = XDeclaration(info.xml_version, info.encoding, "yes" if info.standalone else None)
+    for prev in reversed(list(root.itersiblings(preceding=True))):
+        node = _convert_node(prev, preserve_whitespace)
+        if node is not None:
+            node._document = doc
+            doc._nodes.append(node)
+    top = _convert_node(root, preserve_whitespace)
+    assert top is not None
+    top._document = doc
+    doc._nodes.append(top)
+    for nxt in root.itersiblings():
+        node = _convert_node(nxt, preserve_whitespace)
+        if node is not None:
+            node._document = doc
+            doc._nodes.append(node)
+    return doc
+
+
+def _name_of(tag: str) -> XName:
+    return to_xname(tag)
+
+
+def _convert_node(el: Any, preserve_whitespace: bool) -> XNode | None:
+    from lxml import etree
+
+    if isinstance(el, etree._Comment):
+        return XComment(el.text or "")
+    if isinstance(el, etree._ProcessingInstruction) or not isinstance(el.tag, str):
+        return None
+    element = XElement(_name_of(el.tag))
+    for prefix, uri in (el.nsmap or {}).items():
+        parent_map = el.getparent().nsmap if el.getparent() is not None else {}
+        if parent_map.get(prefix) == uri:
+            continue
+        attr = XAttribute(XName(prefix, "http://www.w3.org/2000/xmlns/") if prefix else XName("xmlns"), uri)
+        attr._parent = element
+        element._attributes.append(attr)
+    for key, value in el.attrib.items():
+        attr = XAttribute(_name_of(key), value)
+        attr._parent = element
+        element._attributes.append(attr)
+
+    def add_text(text: str | None) -> None:
+        if text and (preserve_whitespace or text.strip() or not len(el)):
+            node = XText(text)
+            node._parent = element
+            element._nodes.append(node)
+
+    add_text(el.text)
+    for child in el:
+        node = _convert_node(child, preserve_whitespace)
+        if node is not None:
+            node._parent = element
+            element._nodes.append(node)
+        add_text(child.tail)
+    return element
+
+
+__all__ = [
+    "LoadOptions",
+    "SaveOptions",
+    "XAttribute",
+    "XCData",
+    "XComment",
+    "XContainer",
+    "XDeclaration",
+    "XDocument",
+    "XElement",
+    "XName",
+    "XNamespace",
+    "XNode",
+    "XObject",
+    "XText",
+]

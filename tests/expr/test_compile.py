@@ -1,0 +1,171 @@
+"""The public API: compile once, evaluate per request, errors with spans, body handling, coercion."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from engine.context import MessageBody
+from engine.errors import ExpressionError, PolicyLoadError
+from engine.expr import LIMITS, compile_expression, is_expression
+from engine.schema import Bool, Int, Str
+from tests.expr.helpers import make_context, run
+
+
+def test_compile_once_evaluate_many() -> None:
+    compiled = compile_expression('@(context.Request.Headers.GetValueOrDefault("X-Id", "none"))')
+    first, second = make_context(), make_context()
+    second.request.headers.set("X-Id", "7")
+    assert compiled.evaluate(first) == "none"
+    assert compiled.evaluate(second) == "7"
+    assert compiled.source.startswith("@(")
+
+
+def test_policy_load_error_carries_every_diagnostic() -> None:
+    with pytest.raises(PolicyLoadError) as info:
+        compile_expression("@(context.Nope + context.Request.Nope2)")
+    assert [d.code for d in info.value.diagnostics] == ["expr-unknown-member", "expr-unknown-member"]
+
+
+def test_runtime_error_has_the_span_of_the_failing_call() -> None:
+    compiled = compile_expression('@(  "x" + int.Parse((string)context.Variables["s"]))')
+    with pytest.raises(ExpressionError) as info:
+        compiled.evaluate(make_context())
+    error = info.value
+    assert error.reason == "ExpressionValueEvaluationFailure"
+    assert "FormatException" in error.message
+    assert error.span is not None and error.span.col == 11
+
+
+def test_null_reference_is_reported_not_a_python_error() -> None:
+    ctx = make_context()
+    ctx.api = None
+    with pytest.raises(ExpressionError) as info:
+        compile_expression("@(context.Api.Name.Length)").evaluate(ctx)
+    assert "NullReferenceException" in info.value.message
+
+
+def test_uses_body_is_detected() -> None:
+    assert compile_expression("@(context.Request.Body.As<string>())").uses_body
+    assert compile_expression('@(((IResponse)context.Variables["r"]).Body.As<string>())').uses_body
+    assert not compile_expression("@(context.Request.Method)").uses_body
+
+
+def test_body_consumed_unless_preserve_content() -> None:
+    ctx = make_context(body=b'{"a": 1}')
+    assert run("context.Request.Body.As<string>(preserveContent: true)", ctx) == '{"a": 1}'
+    assert not ctx.request.body.consumed
+    assert run("context.Request.Body.As<string>()", ctx) == '{"a": 1}'
+    assert ctx.request.body.consumed
+    assert run("context.Request.Body.As<string>()", ctx) == ""
+
+
+def test_parsed_body_is_cached_per_content() -> None:
+    ctx = make_context(body=b'{"a": 1}')
+    first = run("context.Request.Body.As<JObject>(preserveContent: true)", ctx)
+    assert run("context.Request.Body.As<JObject>(preserveContent: true)", ctx) is first
+    ctx.request.body = MessageBody(b'{"a": 2}')
+    assert run('(int)context.Request.Body.As<JObject>(preserveContent: true)["a"]', ctx) == 2
+
+
+def test_missing_body_is_a_null_reference() -> None:
+    ctx = make_context()
+    ctx.request.body = None
+    with pytest.raises(ExpressionError, match="NullReferenceException"):
+        run("context.Request.Body.As<string>()", ctx)
+    assert run("context.Request.Body?.As<string>() ?? \"none\"", ctx) == "none"
+
+
+@pytest.mark.parametrize(
+    ("expression", "result", "expected"),
+    [("@(1 + 1)", Int(), 2), ('@("5")', Int(), 5), ("@(1 > 0)", Bool(), True), ("@(42)", Str(), "42"),
+     ("@(true)", Str(), "True")],
+)
+def test_result_coercion(expression: str, result: object, expected: object) -> None:
+    assert compile_expression(expression, result=result).evaluate(make_context()) == expected
+
+
+def test_result_coercion_failure_is_an_expression_error() -> None:
+    compiled = compile_expression('@("abc")', result=Int())
+    with pytest.raises(ExpressionError, match="not an integer"):
+        compiled.evaluate(make_context())
+
+
+def test_is_expression() -> None:
+    assert is_expression("  @(x)") and is_expression("@{ return 1; }")
+    assert not is_expression("plain") and not is_expression("a@(x)")
+
+
+def test_variables_are_read_per_request() -> None:
+    compiled = compile_expression('@(context.Variables.GetValueOrDefault<int>("n", 0) + 1)')
+    ctx = make_context()
+    assert compiled.evaluate(ctx) == 43
+    ctx.variables["n"] = 1
+    assert compiled.evaluate(ctx) == 2
+
+
+def test_get_value_or_default_type_mismatch_raises() -> None:
+    with pytest.raises(ExpressionError, match="InvalidCast"):
+        run('context.Variables.GetValueOrDefault<bool>("s")')
+
+
+def test_trace_records_messages() -> None:
+    ctx = make_context()
+    run('@{ context.Trace("seen " + context.Request.Method); return 1; }', ctx)
+    assert ctx.traces[-1][2] == "seen POST"
+
+
+def test_timestamp_and_request_id() -> None:
+    assert run("context.Timestamp.Year") >= 2024
+    assert len(run("context.RequestId.ToString()")) == 36
+    assert run("context.Elapsed.TotalSeconds >= 0")
+
+
+def test_loop_limit_is_configurable() -> None:
+    compiled = compile_expression("@{ var n = 0; for (var i = 0; i < 500; i++) { n++; } return n; }")
+    assert compiled.evaluate(make_context()) == 500
+    saved = LIMITS.max_iterations
+    LIMITS.max_iterations = 100
+    try:
+        with pytest.raises(ExpressionError, match="loop iterations"):
+            compiled.evaluate(make_context())
+    finally:
+        LIMITS.max_iterations = saved
+
+
+def test_deadline_is_configurable() -> None:
+    compiled = compile_expression("@{ var n = 0; while (true) { n++; } return n; }")
+    saved = LIMITS.timeout, LIMITS.max_iterations
+    LIMITS.timeout, LIMITS.max_iterations = 0.01, 10**9
+    try:
+        with pytest.raises(ExpressionError, match="ran longer than 10 ms"):
+            compiled.evaluate(make_context())
+    finally:
+        LIMITS.timeout, LIMITS.max_iterations = saved
+
+
+def _eval(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "engine", "eval", *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_eval_command_prints_value_and_type() -> None:
+    done = _eval('context.Request.Headers.GetValueOrDefault("X-A", "-") + context.Variables["n"]',
+                 "-H", "X-A: hi", "--var", "n=5")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "hi5 (System.String)"
+
+
+def test_eval_command_reports_the_column() -> None:
+    done = _eval("context.Request.Methd")
+    assert done.returncode == 1
+    assert "<expr>:1:17: error[expr-unknown-member]" in done.stderr
+    assert "^^^^^" in done.stderr
+
+
+def test_eval_command_runtime_error_and_usage() -> None:
+    done = _eval("1 / (2 - 2)")
+    assert done.returncode == 1 and "DivideByZeroException" in done.stderr
+    assert _eval("1", "-H", "no-colon").returncode == 2
