@@ -185,7 +185,7 @@ class _ElementBuilder:
         self.named_values = named_values
         self.diagnostics = diagnostics
 
-    def build(self, raw: RawElement, *, liquid: bool = False) -> PolicyElement:
+    def build(self, raw: RawElement) -> PolicyElement:
         element = PolicyElement(raw.tag, self.source.span(raw.name_start, raw.name_end), self.source)
         for attribute in raw.attributes:
             name_end = attribute.name_start + len(attribute.name)
@@ -281,9 +281,9 @@ def _sections(root: PolicyElement, diagnostics: Diagnostics) -> dict[str, Policy
         sections[child.tag] = child
         _mark_section(child, child.tag)
     _check_order(root, diagnostics)
-    if root.attributes:
-        name = next(iter(root.attribute_spans))
-        diagnostics.error("document-attribute", "<policies> takes no attributes", root.attribute_spans[name])
+    for name, span in root.attribute_spans.items():
+        if name != "xmlns" and not name.startswith("xmlns:"):  # namespace declarations are fine
+            diagnostics.error("document-attribute", f"<policies> takes no attributes ('{name}')", span)
     return sections
 
 

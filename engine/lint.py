@@ -19,6 +19,8 @@ from engine.source import SourceFile
 from engine.validate import validate
 
 FRAGMENT_SUFFIXES = (".fragment", ".policy")
+APIOPS_POLICY_FILE = "policy.xml"
+APIOPS_MARKERS = ("apis", "products", "policy fragments", "namedValues")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
@@ -59,7 +61,12 @@ def collect_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def fragment_id(path: str | Path) -> str:
-    """A fragment file's id: its name without `.xml` (and without a `.fragment`/`.policy` suffix)."""
+    """A fragment file's id: its name without `.xml` (and without a `.fragment`/`.policy` suffix).
+
+    In an APIOps folder a fragment is `policy fragments/<id>/policy.xml`: the folder names it.
+    """
+    if Path(path).name.lower() == APIOPS_POLICY_FILE and Path(path).parent.name:
+        return Path(path).parent.name
     name = Path(path).name
     if name.lower().endswith(".xml"):
         name = name[:-4]
@@ -99,7 +106,8 @@ def lint_paths(
         document = _load(path, report, named_values, registry, diagnostics)
         report.files += 1
         if document is not None:
-            validate(document, diagnostics=diagnostics, registry=registry, scope=scope)
+            where = scope or apiops_scope(path)
+            validate(document, diagnostics=diagnostics, registry=registry, scope=where)
             documents.append(document)
     fragments: dict[str, PolicyDocument] = {}
     if fragments_dir is not None:
@@ -115,6 +123,25 @@ def lint_paths(
             check_inclusions(document, fragments, registry, diagnostics)
     report.diagnostics = _limit(diagnostics.sorted(), max_errors, report)
     return report
+
+
+def apiops_scope(path: Path) -> str | None:
+    """The scope an APIOps folder layout gives a `policy.xml`, or None outside that layout.
+
+    `apis/<api>/operations/<op>/policy.xml` is operation scope, `apis/<api>/policy.xml` API
+    scope, `products/<p>/policy.xml` product scope, and a `policy.xml` next to `apis/`,
+    `products/`, `policy fragments/` or `namedValues/` global scope.
+    """
+    if path.name.lower() != APIOPS_POLICY_FILE:
+        return None
+    parts = path.resolve().parts
+    if len(parts) >= 5 and parts[-3] == "operations" and parts[-5] == "apis":
+        return "operation"
+    if len(parts) >= 3 and parts[-3] in ("apis", "products"):
+        return "api" if parts[-3] == "apis" else "product"
+    if any((path.parent / marker).is_dir() for marker in APIOPS_MARKERS):
+        return "global"
+    return None
 
 
 def _id_of(path: str | Path, ids: Mapping[str, str] | None) -> str:

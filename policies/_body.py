@@ -25,9 +25,11 @@ def message_for(ctx: Context, section: str) -> Request | Response:
 async def ensure_buffered(ctx: Context, message: Request | Response) -> None:
     """Make `message.body` hold the whole body (reads a still-streaming backend response)."""
     if message is ctx.response and message.body is None:
-        from engine.gateway.backend import read_stream
+        from engine.gateway.backend import RESPONSE_STREAM, read_stream
 
-        await read_stream(ctx)
+        entry = ctx.state.get(RESPONSE_STREAM)
+        if entry is not None and entry[0] is message:  # only this response's own backend stream
+            await read_stream(ctx)
     elif message is ctx.request and message.body is None:
         from engine.gateway.backend import REQUEST_STREAM
 
@@ -57,6 +59,12 @@ def media_type(headers: Headers) -> str:
     """The lower-cased media type of Content-Type without parameters ('' when absent)."""
     value = headers.get("content-type") or ""
     return value.split(";", 1)[0].strip().lower()
+
+
+def is_content_encoded(headers: Headers) -> bool:
+    """True when the body is compressed or otherwise encoded (Content-Encoding other than identity)."""
+    value = (headers.get("content-encoding") or "").strip().lower()
+    return value not in ("", "identity")
 
 
 def charset_of(headers: Headers) -> str:

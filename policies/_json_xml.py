@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -40,8 +41,13 @@ _NAME_CHAR = re.compile(r"[A-Za-z0-9_.\-\u00B7\u00C0-\uFFFF]")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
 
 
+_VALID_NAME = re.compile(r"[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9_.\-\u00B7\u00C0-\uFFFF:]*")
+
+
 def encode_name(name: str) -> str:
     """XmlConvert.EncodeName: invalid characters become `_xHHHH_`."""
+    if _VALID_NAME.fullmatch(name) and "_x" not in name:
+        return name
     if not name:
         return "_"
     out = []
@@ -155,16 +161,21 @@ def json_to_xml(
         data = json.loads(content)
     except json.JSONDecodeError as exc:
         raise ConversionError(f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise ConversionError("the JSON body is nested too deeply") from None
     writer = _XmlWriter(parse_date, attribute_block_name, namespace_separator, namespace_prefix)
-    if isinstance(data, dict):
-        writer.element(root, data)
-    elif isinstance(data, list):
-        writer.out.append(f"<{root}>")
-        for item in data:
-            writer.element("Array", item)
-        writer.out.append(f"</{root}>")
-    else:
-        writer.element(root, data)
+    try:
+        if isinstance(data, dict):
+            writer.element(root, data)
+        elif isinstance(data, list):
+            writer.out.append(f"<{root}>")
+            for item in data:
+                writer.element("Array", item)
+            writer.out.append(f"</{root}>")
+        else:
+            writer.element(root, data)
+    except RecursionError:
+        raise ConversionError("the JSON body is nested too deeply") from None
     return "".join(writer.out)
 
 
@@ -192,54 +203,64 @@ def parse_xml(content: bytes) -> Any:
     return root
 
 
-def _qualified(element_or_name: Any, nsmap: dict[str | None, str], friendly: bool) -> str:
-    from lxml import etree
+def _qualified(name: str, nsmap: dict[str | None, str], friendly: bool) -> str:
+    """`prefix:local` for a Clark-notation name (`{uri}local`), or just `local`."""
+    if not name.startswith("{"):
+        return name
+    uri, _, local = name[1:].partition("}")
+    if friendly:
+        return local
+    for prefix, known in nsmap.items():
+        if known == uri and prefix:
+            return f"{prefix}:{local}"
+    return local
 
-    qname = etree.QName(element_or_name)
-    if friendly or qname.namespace is None:
-        return qname.localname
-    for prefix, uri in nsmap.items():
-        if uri == qname.namespace and prefix:
-            return f"{prefix}:{qname.localname}"
-    return qname.localname
 
+@dataclass(frozen=True)
+class _XmlReader:
+    """Walks an lxml tree into JSON-ready values (one instance per conversion)."""
 
-def _element_value(
-    element: Any, friendly: bool, always_array: bool, make_dict: Callable[[], dict[str, Any]], nil_as_null: bool | None
-) -> Any:
-    attrs = make_dict()
-    parent_nsmap = element.getparent().nsmap if element.getparent() is not None else {}
-    if not friendly:
-        for prefix, uri in element.nsmap.items():
-            if parent_nsmap.get(prefix) != uri:
-                attrs["@xmlns" + (f":{prefix}" if prefix else "")] = uri
-    nil = False
-    for name, value in element.attrib.items():
-        key = _qualified(name, element.nsmap, friendly)
-        if key.endswith("nil") and "XMLSchema-instance" in name and value.strip().lower() == "true":
-            nil = True
-            if nil_as_null is not None:
-                continue
-        attrs[key if friendly else "@" + key] = value
-    if nil and nil_as_null is not None:
-        return None if nil_as_null else ""
-    children = [c for c in element if isinstance(c.tag, str)]
-    text = (element.text or "").strip() if not children else "".join(
-        (t or "").strip() for t in [element.text, *(c.tail for c in children)]
-    )
-    if not children and not attrs:
-        return text if text else None
-    result = attrs
-    if text:
-        result["#text"] = text
-    grouped: dict[str, list[Any]] = {}
-    for child in children:
-        grouped.setdefault(_qualified(child, child.nsmap, friendly), []).append(
-            _element_value(child, friendly, always_array, make_dict, nil_as_null)
-        )
-    for name, values in grouped.items():
-        result[name] = values if len(values) > 1 or always_array else values[0]
-    return result
+    friendly: bool
+    always_array: bool
+    make_dict: Callable[[], dict[str, Any]]
+    nil_as_null: bool | None  # None: xsi:nil is an ordinary attribute (xml-to-json)
+    namespaces: bool = True  # False when the document declares none (fast path)
+
+    def value(self, element: Any, parent_nsmap: dict[str | None, str]) -> Any:
+        attrs = self.make_dict()
+        nsmap = element.nsmap if self.namespaces else parent_nsmap
+        if not self.friendly and self.namespaces:
+            for prefix, uri in nsmap.items():
+                if parent_nsmap.get(prefix) != uri:
+                    attrs["@xmlns" + (f":{prefix}" if prefix else "")] = uri
+        nil = False
+        for name, value in element.attrib.items():
+            if name.startswith("{"):
+                if name.endswith("}nil") and "XMLSchema-instance" in name and value.strip().lower() == "true":
+                    nil = True
+                    if self.nil_as_null is not None:
+                        continue
+            key = _qualified(name, nsmap, self.friendly)
+            attrs[key if self.friendly else "@" + key] = value
+        if nil and self.nil_as_null is not None:
+            return None if self.nil_as_null else ""
+        children = [c for c in element if isinstance(c.tag, str)]
+        if children:
+            text = "".join((t or "").strip() for t in [element.text, *(c.tail for c in children)])
+        else:
+            text = (element.text or "").strip()
+        if not children and not attrs:
+            return text if text else None
+        result = attrs
+        if text:
+            result["#text"] = text
+        grouped: dict[str, list[Any]] = {}
+        for child in children:
+            name = _qualified(child.tag, child.nsmap if self.namespaces else nsmap, self.friendly)
+            grouped.setdefault(name, []).append(self.value(child, nsmap))
+        for name, values in grouped.items():
+            result[name] = values if len(values) > 1 or self.always_array else values[0]
+        return result
 
 
 def xml_to_json(content: bytes, *, kind: str = "direct", always_array_child_elements: bool = False) -> str:
@@ -256,8 +277,8 @@ def xml_to_json(content: bytes, *, kind: str = "direct", always_array_child_elem
         if b"standalone" in head:
             declaration["@standalone"] = "yes" if info.standalone else "no"
         document["?xml"] = declaration
-    value = _element_value(root, friendly, always_array_child_elements, dict, None)
-    document[_qualified(root, root.nsmap, friendly)] = value
+    reader = _XmlReader(friendly, always_array_child_elements, dict, None, b"xmlns" in content)
+    document[_qualified(root.tag, root.nsmap, friendly)] = reader.value(root, {})
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -268,5 +289,6 @@ def xml_to_object(
     root = parse_xml(content)
     factory = make_dict or dict
     result = factory()
-    result[_qualified(root, root.nsmap, True)] = _element_value(root, True, False, factory, nil_as_null)
+    reader = _XmlReader(True, False, factory, nil_as_null, b"xmlns" in content)
+    result[_qualified(root.tag, root.nsmap, True)] = reader.value(root, {})
     return result

@@ -5,6 +5,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from engine.cache.entry import CachedResponse, EntryFormatError
+from engine.cache.responses import (
+    LOOKUP_STATE,
+    LookupState,
+    apply_entry,
+    effective_downstream,
+    key_parts,
+    strip_request_cache_headers,
+)
 from engine.policy import Flow, Policy
 from engine.schema import Attr, Bool, Child, Enum, Scope, Section, Str, Text
 
@@ -109,16 +118,6 @@ class CacheLookupStep:
         self.query_names = query_names
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        from engine.cache.entry import CachedResponse, EntryFormatError
-        from engine.cache.responses import (
-            LOOKUP_STATE,
-            LookupState,
-            apply_entry,
-            effective_downstream,
-            key_parts,
-            strip_request_cache_headers,
-        )
-
         service = getattr(ctx.services, "cache", None)
         if service is None or ctx.request.method != "GET":
             return None
@@ -153,9 +152,11 @@ class CacheLookupStep:
                 service.count(store, "hit")
                 apply_entry(ctx, entry, state)
                 state.hit = state.done = True
-                ctx.trace("Cache lookup resulted in a hit; the cached response is used.", "cache-lookup")
+                if ctx.tracing:
+                    ctx.trace("Cache lookup resulted in a hit; the cached response is used.", "cache-lookup")
                 return Flow.SKIP_TO_OUTBOUND
         service.count(store, "miss" if reachable else "error")
         strip_request_cache_headers(ctx.request.headers)
-        ctx.trace("Cache lookup resulted in a miss; request cache headers were removed.", "cache-lookup")
+        if ctx.tracing:
+            ctx.trace("Cache lookup resulted in a miss; request cache headers were removed.", "cache-lookup")
         return None

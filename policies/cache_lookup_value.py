@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from engine.cache.entry import EntryFormatError, decode_value
+from engine.cache.keys import value_key
 from engine.policy import Flow, Policy
 from engine.schema import Attr, Enum, Scope, Section, Str
 
@@ -56,9 +58,6 @@ class CacheLookupValueStep:
         self.caching_type = caching_type
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        from engine.cache.entry import EntryFormatError, decode_value
-        from engine.cache.keys import value_key
-
         service = getattr(ctx.services, "cache", None)
         store = service.store(self.caching_type) if service is not None else None
         data: bytes | None = None

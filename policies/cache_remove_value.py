@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.cache.keys import value_key
 from engine.policy import Flow, Policy
 from engine.schema import Attr, Enum, Scope, Section, Str
 
@@ -42,8 +43,6 @@ class CacheRemoveValueStep:
         self.caching_type = caching_type
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        from engine.cache.keys import value_key
-
         service = getattr(ctx.services, "cache", None)
         store = service.store(self.caching_type) if service is not None else None
         if store is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from engine.cache.responses import entry_from_response, lookup_state, set_downstream_headers
 from engine.policy import Flow, Policy
 from engine.schema import Attr, Bool, Int, Scope, Section
 
@@ -52,8 +53,6 @@ class CacheStoreStep:
         self.cache_response = cache_response
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        from engine.cache.responses import entry_from_response, lookup_state, set_downstream_headers
-
         state = lookup_state(ctx)
         if state is None or state.done:
             return None

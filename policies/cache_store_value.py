@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.cache.entry import encode_value
+from engine.cache.keys import value_key
 from engine.policy import Flow, Policy
 from engine.schema import Attr, AttrType, Enum, Int, Scope, Section, Str
 
@@ -52,9 +54,6 @@ class CacheStoreValueStep:
         self.caching_type = caching_type
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        from engine.cache.entry import encode_value
-        from engine.cache.keys import value_key
-
         service = getattr(ctx.services, "cache", None)
         store = service.store(self.caching_type) if service is not None else None
         if store is None:

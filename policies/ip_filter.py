@@ -36,10 +36,25 @@ class AddressRule:
 
     low: Value
     high: Value | None = None
+    fixed: tuple[IpAddress, IpAddress] | None = None  # parsed once when both ends are constants
+
+    @classmethod
+    def of(cls, low: Value, high: Value | None = None) -> AddressRule:
+        if low.is_constant and (high is None or high.is_constant):
+            try:
+                first = parse_ip(str(low.get(None)))  # type: ignore[arg-type]  # constants ignore ctx
+                last = first if high is None else parse_ip(str(high.get(None)))  # type: ignore[arg-type]
+                return cls(low, high, (first, last))
+            except ValueError:
+                pass  # reported by lint; fails at run time with a clear message
+        return cls(low, high)
 
     def matches(self, ctx: Context, caller: IpAddress) -> bool:
-        low = _rule_address(self.low.get(ctx))
-        high = low if self.high is None else _rule_address(self.high.get(ctx))
+        if self.fixed is not None:
+            low, high = self.fixed
+        else:
+            low = _rule_address(self.low.get(ctx))
+            high = low if self.high is None else _rule_address(self.high.get(ctx))
         if low.version != caller.version or high.version != caller.version:
             return False
         return low <= caller <= high
@@ -137,9 +152,9 @@ class IpFilter(Policy):
         rules: list[AddressRule] = []
         for child in element.children:
             if child.tag == "address":
-                rules.append(AddressRule(builder.text_value(child)))
+                rules.append(AddressRule.of(builder.text_value(child)))
             elif child.tag == "address-range":
-                rules.append(AddressRule(builder.value(child, "from"), builder.value(child, "to")))
+                rules.append(AddressRule.of(builder.value(child, "from"), builder.value(child, "to")))
         return IpFilterStep(builder.value(element, "action"), tuple(rules))
 
 

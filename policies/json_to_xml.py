@@ -10,6 +10,7 @@ from engine.policy import Builder, Flow, Policy, Value
 from engine.schema import Attr, Bool, Enum, Scope, Section, Str
 from policies._body import (
     decode_text,
+    is_content_encoded,
     is_json_type,
     is_xml_type,
     media_type,
@@ -52,6 +53,8 @@ class JsonToXmlStep:
             return None
         if self.consider_accept.get(ctx) and not accepts(ctx.request.headers, is_xml_type):
             return None
+        if is_content_encoded(message.headers):
+            return None  # compressed bodies are passed through unconverted
         content = await read_body(ctx, message)
         if not content:
             return None

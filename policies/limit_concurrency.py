@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine.policy import Builder, Flow, Policy, Step, Value
+from engine.ratelimit.decisions import LimitStoreUnavailable
+from engine.ratelimit.policy_support import concurrency_exceeded, limits, store_unavailable
 from engine.schema import Attr, Int, Scope, Section, Str
 
 if TYPE_CHECKING:
@@ -21,9 +23,6 @@ class LimitConcurrencyStep:
     steps: Sequence[Step]
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        from engine.ratelimit.decisions import LimitStoreUnavailable
-        from engine.ratelimit.policy_support import concurrency_exceeded, limits, store_unavailable
-
         service = limits(ctx)
         key = self.key.get(ctx)
         try:

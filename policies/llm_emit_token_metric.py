@@ -21,7 +21,6 @@ class LlmEmitTokenMetric(Policy):
         Child(
             "dimension",
             attributes=(Attr("name", Str(non_empty=True), required=True), Attr("value", Str())),
-            max=5,
         ),
     )
     implemented = False

@@ -7,13 +7,27 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from engine.policy import Builder, Flow, Policy, Value
+from engine.ratelimit.decisions import LimitStoreUnavailable, QuotaCounter
+from engine.ratelimit.policy_support import (
+    at_end,
+    first_count,
+    limits,
+    quota_exceeded,
+    seconds,
+    store_unavailable,
+)
+from engine.ratelimit.quota_period import (
+    DEFAULT_FIRST_PERIOD_START,
+    current_period,
+    parse_first_period_start,
+    quota_message,
+)
 from engine.schema import Attr, Bool, Int, Scope, Section, Str
 
 if TYPE_CHECKING:
     from engine.context import Context
     from engine.diagnostics import Diagnostics
     from engine.model import PolicyElement
-    from engine.ratelimit.decisions import QuotaCounter
 
 
 @dataclass(frozen=True)
@@ -47,10 +61,6 @@ async def enforce_quota(
     `deferred`: check only now (`used < calls`) and count `count` at the end of outbound.
     Bandwidth is always counted at the end, when the response size is known.
     """
-    from engine.ratelimit.decisions import LimitStoreUnavailable, QuotaCounter
-    from engine.ratelimit.policy_support import at_end, limits, quota_exceeded, seconds, store_unavailable
-    from engine.ratelimit.quota_period import current_period, quota_message
-
     service = limits(ctx)
     now = service.wall_clock()
     counters: list[QuotaCounter] = []
@@ -129,8 +139,6 @@ class QuotaByKeyStep:
     first_start: datetime
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        from engine.ratelimit.policy_support import first_count
-
         key = self.counter_key.get(ctx)
         tag = "qk:" + ("" if key is None else str(key))
         level = QuotaLimit(tag, self.limit.calls, self.limit.kilobytes, self.limit.period)
@@ -146,10 +154,6 @@ class QuotaByKeyStep:
         return None
 
     def _count_at_end(self, ctx: Context, tag: str, level: QuotaLimit) -> None:
-        from engine.ratelimit.decisions import LimitStoreUnavailable, QuotaCounter
-        from engine.ratelimit.policy_support import at_end, limits
-        from engine.ratelimit.quota_period import current_period
-
         if level.calls is None:
             return
 
@@ -196,8 +200,6 @@ class QuotaByKey(Policy):
     )
 
     def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
-        from engine.ratelimit.quota_period import parse_first_period_start
-
         check_limits(element, diagnostics)
         start = element.get("first-period-start")
         if start is not None:
@@ -207,8 +209,6 @@ class QuotaByKey(Policy):
                 diagnostics.error("policy-bad-value", f"attribute 'first-period-start': {exc}", start.span)
 
     def build(self, element: PolicyElement, builder: Builder) -> QuotaByKeyStep:
-        from engine.ratelimit.quota_period import DEFAULT_FIRST_PERIOD_START, parse_first_period_start
-
         if wants_bandwidth(element):
             require_body = getattr(builder, "require_body", None)
             if require_body is not None:

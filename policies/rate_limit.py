@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine.policy import Builder, Flow, Policy
+from engine.ratelimit.decisions import Window
 from engine.schema import Attr, Child, Int, Scope, Section, Str
 from policies.rate_limit_by_key import MAX_RENEWAL_PERIOD, HeaderNames, enforce_rate, header_attributes
 
@@ -13,7 +14,6 @@ if TYPE_CHECKING:
     from engine.context import Context
     from engine.diagnostics import Diagnostics
     from engine.model import PolicyElement
-    from engine.ratelimit.decisions import Window
 
 _IDENTITY = (
     Attr("name", Str(non_empty=True), expr=False, doc="Name of the API/operation (used when `id` is absent)."),
@@ -85,8 +85,6 @@ class RateLimitStep:
     names: HeaderNames
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        from engine.ratelimit.decisions import Window
-
         subscription = ctx.subscription
         if subscription is None or not subscription.id:
             return None  # APIM: only applied when the API is called with a subscription key

@@ -6,12 +6,22 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine.policy import Builder, Flow, Policy, Value
+from engine.ratelimit.decisions import Decision, LimitStoreUnavailable, Mode, Window
+from engine.ratelimit.policy_support import (
+    add_response_headers,
+    at_end,
+    first_count,
+    limits,
+    rate_limit_exceeded,
+    seconds,
+    standard_headers,
+    store_unavailable,
+)
 from engine.schema import Attr, Bool, Int, Scope, Section, Str
 
 if TYPE_CHECKING:
     from engine.context import Context
     from engine.model import PolicyElement
-    from engine.ratelimit.decisions import Decision, Window
 
 MAX_RENEWAL_PERIOD = 300  # seconds (apim-spec §4.2)
 
@@ -46,16 +56,6 @@ async def enforce_rate(ctx: Context, tag: str, windows: list[Window], count: int
 
     `deferred_count` checks `used < calls` now and leaves counting to the caller (end of outbound).
     """
-    from engine.ratelimit.decisions import LimitStoreUnavailable, Mode
-    from engine.ratelimit.policy_support import (
-        add_response_headers,
-        limits,
-        rate_limit_exceeded,
-        seconds,
-        standard_headers,
-        store_unavailable,
-    )
-
     service = limits(ctx)
     mode = Mode.CHECK if deferred_count or count <= 0 else Mode.ACQUIRE
     try:
@@ -107,9 +107,6 @@ class RateLimitByKeyStep:
     names: HeaderNames
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        from engine.ratelimit.decisions import Window
-        from engine.ratelimit.policy_support import first_count
-
         calls = int(self.calls.get(ctx))  # type: ignore[call-overload]
         period = int(self.renewal_period.get(ctx))  # type: ignore[call-overload]
         key = self.counter_key.get(ctx)
@@ -127,9 +124,6 @@ class RateLimitByKeyStep:
 
     def _count_at_end(self, ctx: Context, window: Window) -> None:
         """APIM: expression increment-condition/increment-count are evaluated at the end of outbound."""
-        from engine.ratelimit.decisions import LimitStoreUnavailable, Mode
-        from engine.ratelimit.policy_support import at_end, limits
-
         async def count(final: Context) -> None:
             if self.increment_condition.get(final) is False:
                 return

@@ -92,3 +92,8 @@ def retarget(ctx: Context, base_url: str) -> None:
     url.port = parts.port or (443 if parts.scheme == "https" else 80)
     url.path = (new_base + relative) or "/"
     ctx.state[BASE_PATH] = new_base
+    if parts.query:  # a base URL may carry parameters (e.g. ?api-version=...); the request's own win
+        from urllib.parse import parse_qsl
+
+        for name, value in parse_qsl(parts.query, keep_blank_values=True):
+            url.query.setdefault(name, [value])

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 from engine.errors import PolicyRuntimeError
 from engine.policy import Builder, Flow, Policy, Value
 from engine.schema import Attr, Bool, Enum, Scope, Section
-from policies._body import is_json_type, is_xml_type, media_type, message_for, read_body, replace_body
+from policies._body import (
+    is_content_encoded,
+    is_json_type,
+    is_xml_type,
+    media_type,
+    message_for,
+    read_body,
+    replace_body,
+)
 from policies._json_xml import ConversionError, xml_to_json
 from policies.json_to_xml import accepts
 
@@ -31,6 +39,8 @@ class XmlToJsonStep:
             return None
         if self.consider_accept.get(ctx) and not accepts(ctx.request.headers, is_json_type):
             return None
+        if is_content_encoded(message.headers):
+            return None  # compressed bodies are passed through unconverted
         content = await read_body(ctx, message)
         if not content:
             return None

@@ -52,8 +52,11 @@ def main(argv: list[str]) -> int:
 
     for diagnostic in report.diagnostics:
         print(render_text(diagnostic, report.sources.get(diagnostic.span.file)))
+    with_errors = {d.span.file for d in report.diagnostics if d.is_error}
+    with_findings = {d.span.file for d in report.diagnostics}
     print(
-        f"{len(files)} files: {report.errors} errors, {report.warnings} warnings; "
+        f"{len(files)} files: {len(with_errors)} with errors, {len(with_findings - with_errors)} with warnings only, "
+        f"{len(files) - len(with_findings)} clean; {report.errors} errors, {report.warnings} warnings; "
         f"CPU time after start-up: {first * 1000:.0f} ms (second run {second * 1000:.0f} ms)"
     )
     return 1 if report.errors else 0

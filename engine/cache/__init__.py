@@ -1,11 +1,29 @@
 """Response and value caching: in-process and Redis stores, keys, entries, the cache service.
 
 Public API: `CacheService` (gateway service, `ctx.services.cache`), `RedisSettings` and
-`create_client` (shared with the rate limiter), `CacheUnavailable`.
+`create_client` (shared with the rate limiter), `CacheUnavailable`. They are loaded on first use,
+so policies can import the light modules (`keys`, `entry`, `responses`) without loading redis.
 """
 
-from engine.cache.connection import RedisSettings, RedisSettingsError, create_client
-from engine.cache.service import CacheService
-from engine.cache.stores import CacheUnavailable, Store
+from __future__ import annotations
 
-__all__ = ["CacheService", "CacheUnavailable", "RedisSettings", "RedisSettingsError", "Store", "create_client"]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "CacheService": "engine.cache.service",
+    "CacheUnavailable": "engine.cache.stores",
+    "Store": "engine.cache.stores",
+    "RedisSettings": "engine.cache.connection",
+    "RedisSettingsError": "engine.cache.connection",
+    "create_client": "engine.cache.connection",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine.cache' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

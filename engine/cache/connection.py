@@ -4,7 +4,7 @@ Accepted forms (`RedisSettings.parse`):
 
 * URLs: ``redis://[user:password@]host[:port][/db][?options]``, ``rediss://...`` (TLS),
   ``redis+cluster://host:port[,host:port...]`` / ``rediss+cluster://...`` (Redis Cluster).
-  Query options: ``cluster=true``, ``ssl_cert_reqs=none|optional|required``,
+  Query options: ``cluster=true``, ``ssl_cert_reqs=none|optional|required``, ``ssl_ca_certs=PATH``,
   ``connect_timeout_ms=``, ``timeout_ms=``, ``client_name=``, ``max_connections=``.
 * StackExchange.Redis configuration strings, as Azure API Management stores them:
   ``host[:port][,host:port...],password=...,ssl=True,abortConnect=False,defaultDatabase=N,
@@ -63,6 +63,7 @@ class RedisSettings:
     db: int = 0
     ssl: bool = False
     ssl_cert_reqs: str = "required"
+    ssl_ca_certs: str | None = None  # PEM file of the CA that signed the server certificate
     cluster: bool = False
     connect_timeout: float = DEFAULT_TIMEOUT
     timeout: float = DEFAULT_TIMEOUT
@@ -178,6 +179,8 @@ def create_client(settings: RedisSettings) -> Redis | RedisCluster:
         common["ssl"] = True
         common["ssl_cert_reqs"] = settings.ssl_cert_reqs
         common["ssl_check_hostname"] = settings.ssl_cert_reqs == "required"
+        if settings.ssl_ca_certs:
+            common["ssl_ca_certs"] = settings.ssl_ca_certs
     if settings.cluster:
         from redis.asyncio.cluster import ClusterNode, RedisCluster
 
@@ -233,6 +236,8 @@ def _parse_url(text: str) -> RedisSettings:
             values["ssl_cert_reqs"] = value.lower()
         elif name in ("connect_timeout_ms", "timeout_ms"):
             values[name[:-3]] = _ms(value, name)
+        elif name == "ssl_ca_certs":
+            values["ssl_ca_certs"] = value
         elif name == "client_name":
             values["client_name"] = value
         elif name == "max_connections":

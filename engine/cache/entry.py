@@ -2,11 +2,11 @@
 
 Layout (little endian)::
 
-    b"PG\\x01"                     magic + format version
+    b"PG\\x02"                     magic + format version
     f64 stored_at, f64 expires_at  Unix seconds (expiry drives the downstream max-age)
-    u16 status, u16 header count
-    u16 len + reason (UTF-8)
-    per header line: u16 len + name (latin-1), u32 len + value (latin-1)
+    u16 status, u16 reason length, u32 header block length
+    reason                         UTF-8
+    header block                   latin-1 "name\\0value\\0name\\0value..." (NUL cannot occur in HTTP headers)
     body                           the rest of the string, verbatim
 
 Anything that does not parse (another program's value under our prefix, a truncated write, an older
@@ -18,10 +18,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-MAGIC = b"PG\x01"
-_HEAD = struct.Struct("<ddHH")
-_U16 = struct.Struct("<H")
-_U32 = struct.Struct("<I")
+MAGIC = b"PG\x02"
+_HEAD = struct.Struct("<ddHHI")
 
 
 class EntryFormatError(ValueError):
@@ -41,49 +39,30 @@ class CachedResponse:
 
     def encode(self) -> bytes:
         reason = self.reason.encode("utf-8")[:0xFFFF]
-        parts = [MAGIC, _HEAD.pack(self.stored_at, self.expires_at, self.status, len(self.headers))]
-        parts.append(_U16.pack(len(reason)))
-        parts.append(reason)
-        for name, value in self.headers:
-            raw_name = name.encode("latin-1", "replace")
-            raw_value = value.encode("latin-1", "replace")
-            parts.append(_U16.pack(len(raw_name)))
-            parts.append(raw_name)
-            parts.append(_U32.pack(len(raw_value)))
-            parts.append(raw_value)
-        parts.append(self.body)
-        return b"".join(parts)
+        fields = (part.replace("\0", "") for name, value in self.headers for part in (name, value))
+        block = "\0".join(fields).encode("latin-1", "replace")
+        head = _HEAD.pack(self.stored_at, self.expires_at, self.status, len(reason), len(block))
+        return b"".join((MAGIC, head, reason, block, self.body))
 
     @classmethod
     def decode(cls, data: bytes) -> CachedResponse:
         if data[:3] != MAGIC:
             raise EntryFormatError("not a policygate cached response")
         try:
-            view = memoryview(data)
-            pos = 3
-            stored_at, expires_at, status, count = _HEAD.unpack_from(view, pos)
-            pos += _HEAD.size
-            (size,) = _U16.unpack_from(view, pos)
-            pos += 2
-            reason = bytes(view[pos : pos + size]).decode("utf-8")
-            pos += size
-            headers: list[tuple[str, str]] = []
-            for _ in range(count):
-                (size,) = _U16.unpack_from(view, pos)
-                pos += 2
-                name = bytes(view[pos : pos + size]).decode("latin-1")
-                pos += size
-                (size,) = _U32.unpack_from(view, pos)
-                pos += 4
-                value = bytes(view[pos : pos + size]).decode("latin-1")
-                pos += size
-                headers.append((name, value))
-            if pos > len(data):
+            stored_at, expires_at, status, reason_size, block_size = _HEAD.unpack_from(data, 3)
+            pos = 3 + _HEAD.size
+            reason = data[pos : pos + reason_size].decode("utf-8")
+            pos += reason_size
+            end = pos + block_size
+            if end > len(data):
                 raise EntryFormatError("truncated cached response")
-            body = bytes(view[pos:])
+            fields = data[pos:end].decode("latin-1").split("\0") if block_size else []
         except (struct.error, UnicodeDecodeError) as exc:
             raise EntryFormatError(f"corrupt cached response: {exc}") from None
-        return cls(status, reason, headers, body, stored_at, expires_at)
+        if len(fields) % 2:
+            raise EntryFormatError("corrupt cached response: unpaired header")
+        pairs = iter(fields)
+        return cls(status, reason, list(zip(pairs, pairs, strict=True)), data[end:], stored_at, expires_at)
 
 
 # cache-store-value values: one type byte, then the value's text (UTF-8) or raw bytes.

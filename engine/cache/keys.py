@@ -21,6 +21,7 @@ With the default prefix ``policygate:`` the keys are::
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 DEFAULT_PREFIX = "policygate:"
@@ -31,11 +32,12 @@ def _escape(part: str) -> str:
     return part.replace("%", "%25").replace("{", "%7B").replace("}", "%7D").replace("|", "%7C") or NO_ID
 
 
+_SPECIAL = re.compile(r"[\\\n=&,]")
+
+
 def _field(part: str) -> str:
     # Separators inside the variant description are escaped so distinct inputs never collide.
-    for special in ("\\", "\n", "=", "&", ","):
-        part = part.replace(special, "\\" + special)
-    return part
+    return _SPECIAL.sub(lambda m: "\\" + m.group(), part) if _SPECIAL.search(part) else part
 
 
 def _pairs(items: list[tuple[str, list[str]]], *, lower: bool) -> str:

@@ -120,6 +120,7 @@ class RedisStore:
         self.deadline = connect_timeout + timeout + 0.05
         self._index = client.register_script(INDEX_SCRIPT)
         self._batcher = GetBatcher(client)
+        self._unexpected_reported = False
         self._errors = (
             metrics.counter("policygate_redis_errors_total", "Failed Redis calls.", ("component",))
             if metrics is not None else None
@@ -201,8 +202,10 @@ class RedisStore:
             self.breaker.failure(exc)
             if self._errors is not None:
                 self._errors.inc("cache")
-            if not isinstance(exc, ERRORS):
+            if not isinstance(exc, ERRORS) and not self._unexpected_reported:
+                self._unexpected_reported = True  # once until Redis works again, not per request
                 log.warning("unexpected error from the redis cache: %r", exc)
             return fallback
         self.breaker.success()
+        self._unexpected_reported = False
         return result

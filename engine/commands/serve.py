@@ -14,7 +14,7 @@ from engine.errors import ConfigError, PolicyLoadError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="gateway configuration file (YAML)")
+    parser.add_argument("config", help="gateway configuration file (YAML) or an APIOps folder")
     parser.add_argument("--host", help="listen address (default: server.host or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="listen port (default: server.port or 8080)")
     parser.add_argument("--admin-port", type=int, help="port of /metrics and /health (default: server.admin-port or 9090; 0 = off)")
@@ -25,12 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from engine.gateway.config import load_settings
+    from engine.gateway.config import load_configuration
     from engine.gateway.reload import describe_failure
     from engine.gateway.runner import GatewayServer, bind_socket
 
     try:
-        settings = load_settings(args.config)
+        settings = load_configuration(args.config)
         options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": args.access_log or None}
         if args.admin_port is not None:
             options["admin_port"] = args.admin_port or False

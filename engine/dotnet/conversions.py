@@ -10,12 +10,13 @@
 
 from __future__ import annotations
 
+import enum
 import math
 from decimal import Decimal
 from typing import Any
 
 from .errors import InvalidCastException, NullReferenceException, OverflowException
-from .primitives import INTEGER_RANGES, Char, TypeRef, dotnet_type_name, type_ref
+from .primitives import INTEGER_RANGES, Char, TypeRef, dotnet_type_name, enum_to_string, type_ref
 
 
 def to_string(value: Any) -> str:
@@ -26,6 +27,8 @@ def to_string(value: Any) -> str:
         return str(value)
     if isinstance(value, bool):
         return "True" if value else "False"
+    if isinstance(value, enum.Enum):
+        return enum_to_string(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):

@@ -4,7 +4,7 @@
 ``HMACMD5``/``HMACSHA1``/``HMACSHA256``/``HMACSHA384``/``HMACSHA512`` (``new X(key)``), ``Aes``
 (CBC/ECB with PKCS7/Zeros/None padding), the APIM ``Encrypt``/``Decrypt`` byte-array extensions
 (:func:`encrypt`, :func:`decrypt`) and ``RandomNumberGenerator``/``RNGCryptoServiceProvider``.
-RSA and X.509 are not implemented.
+RSA lives in :mod:`engine.dotnet.rsa`; X.509 is not implemented.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ integers and decimals round ties away from zero.
 
 from __future__ import annotations
 
+import enum
 import math
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
@@ -446,6 +447,8 @@ def format_value(value: Any, fmt: str | None = None, alignment: int = 0) -> str:
         text = ""
     elif isinstance(value, bool):
         text = "True" if value else "False"
+    elif isinstance(value, enum.Enum):
+        text = _format_enum(value, fmt)
     elif isinstance(value, int | float | Decimal):
         text = format_number(value, fmt)
     elif isinstance(value, str):
@@ -463,6 +466,19 @@ def format_value(value: Any, fmt: str | None = None, alignment: int = 0) -> str:
     elif alignment < 0:
         text = text.ljust(-alignment)
     return text
+
+
+def _format_enum(value: enum.Enum, fmt: str | None) -> str:
+    """``Enum.ToString(fmt)``: ``G``/``F`` names, ``D`` the number, ``X`` eight hex digits."""
+    from .primitives import enum_to_string
+
+    if fmt in (None, "", "G", "g", "F", "f"):
+        return enum_to_string(value)
+    if fmt in ("D", "d"):
+        return str(int(value.value))
+    if fmt in ("X", "x"):
+        return f"{int(value.value) & 0xFFFFFFFF:08X}"
+    raise FormatException('Format string can be only "G", "g", "X", "x", "F", "f", "D" or "d".')
 
 
 def _accepts_format(value: object) -> bool:

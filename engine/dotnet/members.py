@@ -8,11 +8,12 @@ when the value is a runtime class whose members are its own attributes (``Char``
 
 from __future__ import annotations
 
+import enum
 from decimal import Decimal
 from typing import Any
 
 from .containers import ArrayMembers, BytesMembers, DictionaryMembers, ListMembers, SetMembers
-from .numbers import BoolMembers, NumberMembers
+from .numbers import BoolMembers, EnumMembers, NumberMembers
 from .primitives import Char
 from .strings import StringMembers
 
@@ -25,6 +26,8 @@ def members_of(value: Any) -> type | None:
         return StringMembers
     if isinstance(value, bool):
         return BoolMembers
+    if isinstance(value, enum.Enum):
+        return EnumMembers
     if isinstance(value, int | float | Decimal):
         return NumberMembers
     if isinstance(value, bytes | bytearray):

@@ -85,7 +85,7 @@ class JToken:
     """``Newtonsoft.Json.Linq.JToken``: the base of every JSON node."""
 
     dotnet_name = "Newtonsoft.Json.Linq.JToken"
-    formattable = True
+    formattable = False
     __slots__ = ("_parent",)
 
     def __init__(self) -> None:
@@ -259,7 +259,7 @@ class JToken:
 
     # -- text ----------------------------------------------------------------------------------
     def ToString(self, formatting: Any = Formatting.Indented, *converters: Any) -> str:
-        indented = formatting is None or int(formatting) == int(Formatting.Indented)
+        indented = not (isinstance(formatting, int) and int(formatting) == int(Formatting.None_))
         out: list[str] = []
         self._write(out, indented, 0)
         return "".join(out)
@@ -599,6 +599,8 @@ class JArray(JContainer):
     def __init__(self, *content: Any) -> None:
         super().__init__()
         self._list: list[JToken] = []
+        if len(content) == 1 and isinstance(content[0], JArray):
+            content = tuple(content[0]._list)  # the JArray(JArray other) copy constructor
         for item in content:
             self.Add(item)
 
@@ -787,6 +789,7 @@ class JValue(JToken):
     """``Newtonsoft.Json.Linq.JValue``: a primitive (string, number, bool, null, date, guid...)."""
 
     dotnet_name = "Newtonsoft.Json.Linq.JValue"
+    formattable = True
     __slots__ = ("_value", "_type")
 
     def __init__(self, value: Any = None, value_type: JTokenType | None = None) -> None:

@@ -7,6 +7,7 @@ booleans (represented by Python ``int``/``float``/``Decimal``/``bool``).
 
 from __future__ import annotations
 
+import enum
 import math
 import re
 from decimal import Decimal as PyDecimal
@@ -170,10 +171,10 @@ class _FloatType:
         value = parse_number_text(s, styles)
         if isinstance(value, float):
             return value
-        result = float(value)
-        if math.isinf(result) and self.dotnet_name == "System.Single":
-            return result
-        return result
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
 
     def TryParse(self, s: str | None, *args: Any) -> tuple[bool, float]:
         try:
@@ -302,6 +303,10 @@ class NumberMembers:
     def ToString(value: int | float | PyDecimal, fmt: Any = None, provider: Any = None) -> str:
         if is_format_provider(fmt):
             fmt = None
+        if isinstance(value, enum.Enum):
+            from .formatting import format_value
+
+            return format_value(value, fmt)
         return format_number(value, fmt)
 
     @staticmethod
@@ -333,6 +338,33 @@ class NumberMembers:
         from .primitives import dotnet_type_name
 
         return dotnet_type_name(value).rsplit(".", 1)[-1]
+
+
+class EnumMembers:
+    """Instance members of enum values (``JTokenType``, ``StringComparison``...)."""
+
+    @staticmethod
+    def ToString(value: enum.Enum, fmt: Any = None) -> str:
+        from .formatting import format_value
+
+        return format_value(value, fmt if isinstance(fmt, str) else None)
+
+    @staticmethod
+    def HasFlag(value: enum.Enum, flag: Any) -> bool:
+        return (int(value.value) & int(flag)) == int(flag)
+
+    @staticmethod
+    def Equals(value: enum.Enum, other: Any) -> bool:
+        return type(other) is type(value) and other == value
+
+    @staticmethod
+    def CompareTo(value: enum.Enum, other: Any) -> int:
+        a, b = int(value.value), int(other)
+        return (a > b) - (a < b)
+
+    @staticmethod
+    def GetHashCode(value: enum.Enum) -> int:
+        return int(value.value)
 
 
 class BoolMembers:
@@ -372,6 +404,7 @@ def to_decimal_exact(value: int | float | PyDecimal) -> PyDecimal:
 __all__ = [
     "Boolean",
     "BoolMembers",
+    "EnumMembers",
     "Byte",
     "Decimal",
     "Double",

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -369,6 +370,26 @@ def type_ref(t: object) -> TypeRef:
     return TypeRef(name + suffix, nullable)
 
 
+def enum_to_string(value: enum.Enum) -> str:
+    """C# ``Enum.ToString()``: the member name (``None_`` -> ``None``), flags joined with ``", "``."""
+
+    def clean(name: str) -> str:
+        return name[:-1] if name.endswith("_") else name
+
+    if isinstance(value, enum.Flag):
+        if value.name is not None and value.name in type(value).__members__:
+            return clean(value.name)
+        parts = [
+            m
+            for m in type(value)
+            if m.value and (m.value & value.value) == m.value and bin(m.value).count("1") == 1
+        ]
+        if parts and sum(m.value for m in parts) == value.value:
+            return ", ".join(clean(m.name) for m in parts if m.name)
+        return str(int(value.value))
+    return clean(value.name) if value.name else str(value.value)
+
+
 def dotnet_type_name(value: object) -> str:
     """The .NET full type name of a runtime value (as ``GetType().FullName`` would give)."""
     if value is None:
@@ -402,6 +423,7 @@ __all__ = [
     "TypeRef",
     "WHITESPACE_CHARS",
     "dotnet_type_name",
+    "enum_to_string",
     "is_whitespace",
     "static_property",
     "type_ref",

@@ -168,31 +168,48 @@ class _Compiled:
                     )
                 except Exception:  # noqa: BLE001 - fall back to Python's engine
                     self.engine = None
+        # RE2's `$` (without Multiline) does not match before a final "\n" like .NET's: inputs ending
+        # in "\n" use the Python engine for such patterns.
+        self._dollar = self.engine is not None and "$" in pattern and not options & RegexOptions.Multiline
+        self._pattern = pattern
+        self._options = options
+        self._explicit = explicit
+        self._fallback: Any = None
         if self.engine is None:
-            flags = 0
-            for opt, flag in (
-                (RegexOptions.IgnoreCase, re.IGNORECASE),
-                (RegexOptions.Multiline, re.MULTILINE),
-                (RegexOptions.Singleline, re.DOTALL),
-                (RegexOptions.IgnorePatternWhitespace, re.VERBOSE),
-                (RegexOptions.ECMAScript, re.ASCII),
-            ):
-                if options & opt:
-                    flags |= flag
-            try:
-                self.engine = re.compile(_translate(pattern, explicit, for_re2=False) or "", flags)
-            except re.error as exc:
-                raise ArgumentException(
-                    f"Invalid pattern '{pattern}' at offset {exc.pos}. {exc.msg}."
-                ) from exc
+            self.engine = self._python_engine()
         self.group_count = self.engine.groups
         self.group_index: dict[str, int] = dict(self.engine.groupindex)
 
+    def _python_engine(self) -> Any:
+        flags = 0
+        for opt, flag in (
+            (RegexOptions.IgnoreCase, re.IGNORECASE),
+            (RegexOptions.Multiline, re.MULTILINE),
+            (RegexOptions.Singleline, re.DOTALL),
+            (RegexOptions.IgnorePatternWhitespace, re.VERBOSE),
+            (RegexOptions.ECMAScript, re.ASCII),
+        ):
+            if self._options & opt:
+                flags |= flag
+        try:
+            return re.compile(_translate(self._pattern, self._explicit, for_re2=False) or "", flags)
+        except re.error as exc:
+            raise ArgumentException(
+                f"Invalid pattern '{self._pattern}' at offset {exc.pos}. {exc.msg}."
+            ) from exc
+
+    def _engine_for(self, text: str) -> Any:
+        if self._dollar and text.endswith("\n"):
+            if self._fallback is None:
+                self._fallback = self._python_engine()
+            return self._fallback
+        return self.engine
+
     def search(self, text: str, pos: int = 0) -> Any:
-        return self.engine.search(text, pos)
+        return self._engine_for(text).search(text, pos)
 
     def finditer(self, text: str, pos: int = 0) -> Iterator[Any]:
-        return self.engine.finditer(text, pos)
+        return self._engine_for(text).finditer(text, pos)
 
 
 @lru_cache(maxsize=512)

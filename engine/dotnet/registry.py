@@ -1,61 +1,58 @@
-"""Look up runtime classes by their C# short name (used by casts and ``is``/``as``)."""
+"""Look up runtime classes by their C# name (used by casts, ``is``/``as`` and the compiler)."""
 
 from __future__ import annotations
 
 import importlib
+from functools import lru_cache
 
-_MODULES = {
-    "JToken": "newtonsoft",
-    "JContainer": "newtonsoft",
-    "JObject": "newtonsoft",
-    "JArray": "newtonsoft",
-    "JValue": "newtonsoft",
-    "JProperty": "newtonsoft",
-    "JRaw": "newtonsoft",
-    "DateTime": "datetimes",
-    "System.DateTime": "datetimes",
-    "TimeSpan": "datetimes",
-    "System.TimeSpan": "datetimes",
-    "DateTimeOffset": "datetimes",
-    "System.DateTimeOffset": "datetimes",
-    "Guid": "guid",
-    "System.Guid": "guid",
-    "Uri": "uri",
-    "System.Uri": "uri",
-    "Regex": "regex",
-    "Match": "regex",
-    "Group": "regex",
-    "StringBuilder": "stringbuilder",
-    "System.Text.StringBuilder": "stringbuilder",
-    "Jwt": "jwt",
-    "BasicAuthCredentials": "jwt",
-    "XObject": "xlinq",
-    "XNode": "xlinq",
-    "XContainer": "xlinq",
-    "XElement": "xlinq",
-    "XDocument": "xlinq",
-    "XAttribute": "xlinq",
-    "XText": "xlinq",
-    "XName": "xlinq",
-    "Exception": "errors",
-    "System.Exception": "errors",
-}
+_MODULES = (
+    "newtonsoft",
+    "datetimes",
+    "timezones",
+    "guid",
+    "uri",
+    "regex",
+    "stringbuilder",
+    "strings",
+    "primitives",
+    "jwt",
+    "xlinq",
+    "crypto",
+    "rsa",
+    "containers",
+    "convert",
+    "culture",
+    "mathlib",
+    "net",
+    "jsonconvert",
+    "linq",
+    "numbers",
+    "enums",
+    "errors",
+)
 
-_ALIASES = {"Exception": "DotNetException", "System.Exception": "DotNetException"}
+_ALIASES = {"Exception": "DotNetException"}
 
 
+@lru_cache(maxsize=512)
 def runtime_class(name: str) -> type | None:
-    """The runtime class for a C# type name, or ``None`` if it is not a runtime class."""
-    module = _MODULES.get(name)
-    if module is None:
-        if name.endswith("Exception"):
-            from . import errors
+    """The runtime class for a C# type name, or ``None`` (statics objects such as ``Int32`` and
+    enum members are not classes and are not returned).
 
-            return getattr(errors, name.rsplit(".", 1)[-1], None)
+    Accepts short (``JObject``) and namespace-qualified (``System.Text.StringBuilder``) names.
+    """
+    short = name.rsplit(".", 1)[-1]
+    short = _ALIASES.get(short, short)
+    if not short or not short[0].isupper() or "_" in short:
         return None
-    mod = importlib.import_module(f"{__package__}.{module}")
-    attr = _ALIASES.get(name, name.rsplit(".", 1)[-1])
-    return getattr(mod, attr, None)
+    for module_name in _MODULES:
+        module = importlib.import_module(f"{__package__}.{module_name}")
+        found = vars(module).get(short)
+        if isinstance(found, type) and (
+            found.__module__ == module.__name__ or short in getattr(module, "__all__", ())
+        ):
+            return found
+    return None
 
 
 __all__ = ["runtime_class"]

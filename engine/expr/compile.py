@@ -39,6 +39,7 @@ class Code:
     value: Any = None
     static: Any = None  # a static type holder (`Convert`, `JObject`) when the node names a type
     static_name: str = ""
+    src: str | None = None  # inline Python source for the generated evaluator (see Compiler.source)
 
 
 @dataclass
@@ -80,6 +81,7 @@ class Compiler:
         self.needs_budget = False
         self.lambda_types: list[CsType] = []
         self.is_block = False
+        self.namespace: dict[str, Any] = {"__builtins__": {}}
 
     # ------------------------------------------------------------------ diagnostics helpers
     def error(self, code: str, message: str, pos: ast.Pos, hint: str | None = None) -> None:
@@ -116,6 +118,23 @@ class Compiler:
                    self._suggest(name, options) or "members of .NET types start with an upper-case letter")
         return False
 
+    # ------------------------------------------------------------------ generated source
+    def bind(self, obj: Any, prefix: str = "f") -> str:
+        """A namespace name for `obj` in the generated evaluator (names are never user text)."""
+        name = f"{prefix}{len(self.namespace)}"
+        self.namespace[name] = obj
+        return name
+
+    def source(self, code: Code) -> str:
+        """Python source computing `code` from `c` (the context) and `env`: inline when known."""
+        if code.src is not None:
+            return code.src
+        if code.const:
+            return self.bind(code.value, "k")
+        if code.path is not None:
+            return "c" + ("." + code.path if code.path else "")
+        return f"{self.bind(code.fn)}(env)"
+
     # ------------------------------------------------------------------ scopes
     def lookup(self, name: str) -> Local | None:
         for scope in reversed(self.scopes):
@@ -134,6 +153,25 @@ class Compiler:
     # ------------------------------------------------------------------ entry points
     def compile_expression(self, node: ast.Expr) -> Code:
         return self.expr(node)
+
+    def generated_evaluator(self, root: Code, error: Callable[[BaseException], BaseException],
+                            coerce: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+        """`evaluate(ctx)` as one generated function when the root has inline source, else None.
+
+        The source contains only names bound by `bind()`, attribute paths from the declared context
+        model and operators: no user text. It runs in a namespace with empty `__builtins__`.
+        """
+        src = self.source(root)
+        if root.src is None and root.path is None and not root.const:
+            return None
+        value = f"{self.bind(coerce, '_coerce')}({src})" if coerce is not None else src
+        prologue = "    env = [c]\n" if "env" in src else ""
+        short, exc_type, err = self.bind(ShortCircuit, "_S"), self.bind(Exception, "_E"), self.bind(error, "_err")
+        text = (f"def evaluate(c):\n{prologue}    try:\n        return {value}\n"
+                f"    except {short}:\n        return None\n"
+                f"    except {exc_type} as exc:\n        raise {err}(exc) from None\n")
+        exec(compile(text, "<policy expression>", "exec"), self.namespace)  # noqa: S102 - no user text
+        return self.namespace["evaluate"]  # type: ignore[no-any-return]
 
     def compile_block(self, block: ast.Block) -> Fn:
         self.is_block = True
@@ -366,7 +404,10 @@ class Compiler:
                 except Exception as exc:
                     raise _located(exc, pos) from None
 
-            return Code(path_item, declared.result())
+            src = None
+            if target.type is M.VARIABLES and _always_set(target.path):
+                src = f"{self.source(target)}[{self.source(self.expr(node.args[0].value))}]"  # type: ignore[arg-type]
+            return Code(path_item, declared.result(), src=src)
         if declared is not None and len(args) == 1:
             impl, a0 = declared.impl, args[0]
 
@@ -382,6 +423,23 @@ class Compiler:
                     raise _located(exc, pos) from None
 
             return Code(item, declared.result())
+        keys = [a.value for a in node.args]
+        if (target.type.name.endswith("[]") and target.type.pyclass is list and len(keys) == 1
+                and isinstance(keys[0], ast.Literal) and type(keys[0].value) is int and keys[0].value >= 0):
+            k = keys[0].value
+
+            def const_index(env: list[Any]) -> Any:
+                obj = tfn(env)
+                if obj is None:
+                    if cond:
+                        raise SHORT
+                    raise _located(NullReferenceException(), pos)
+                try:
+                    return obj[k]
+                except IndexError:
+                    raise _located(IndexOutOfRangeException(), pos) from None
+
+            return Code(const_index, target.type.element or DYNAMIC)
         element = target.type.element if target.type.element is not None and target.type is not M.STRING else DYNAMIC
         if target.type is M.STRING:
             element = M.CHAR
@@ -487,6 +545,13 @@ class Compiler:
         result = _STATIC_RESULTS.get(full.replace("System.", ""), DYNAMIC)
         if result is DYNAMIC and name in ("Parse", "FromObject") and isinstance(holder, type):
             result = M.library_type(holder)
+        if type_args and func.type_args:
+            result = M.resolve_type_name(func.type_args[0]) if name.startswith("Deserialize") else result
+            keyword = _type_keyword(fn)
+            if keyword is not None:  # the library takes <T> as a named parameter, not first
+                targ = type_args[0]
+                args.named[keyword] = lambda env: targ
+                type_args = ()
         return Code(_invoke(lambda env: None, lambda _obj, *a, **k: fn(*a, **k), type_args, args, node.pos,
                             static=True, check=True, name=name), result)
 
@@ -525,8 +590,17 @@ class Compiler:
                 targs = ()
             if not declared.generic and type_args:
                 self.error("expr-arity", f"'{ttype.name}.{name}' is not generic", func.name_pos)
+            src = None
+            if (declared.inline is not None and _always_set(target.path) and not func.conditional and not targs
+                    and not args.named and not args.outs):
+                arg_srcs = [self.source(self.expr(a.value)) for a in node.args if a.value is not None]
+                src = declared.inline(self.source(target), arg_srcs)
+            elif (_always_set(target.path) and not func.conditional and not targs and not args.named
+                  and not args.outs):
+                arg_srcs = [self.source(self.expr(a.value)) for a in node.args if a.value is not None]
+                src = f"{self.bind(declared.impl)}({', '.join([self.source(target), *arg_srcs])})"
             return Code(_invoke(target.fn, declared.impl, targs, args, node.pos, conditional=func.conditional,
-                                path=target.path), declared.result(func.type_args))
+                                path=target.path), declared.result(func.type_args), src=src)
         if ttype.closed:
             ext = M.extension(name)
             if ext is None:
@@ -544,8 +618,11 @@ class Compiler:
                               args)
             fast = _fast_string_method(name, node.args, fn) if ttype is M.STRING else None
             if fast is not None:
+                src = None
+                if target.path in _NON_NULL_STRINGS and not func.conditional:
+                    src = f"{self.bind(fast)}({self.source(target)})"
                 return Code(_invoke(target.fn, fast, (), _Args([], {}, []), node.pos, conditional=func.conditional,
-                                    path=target.path), result)
+                                    path=target.path), result, src=src)
             return Code(_invoke(target.fn, fn, type_args, args, node.pos, conditional=func.conditional,
                                 check=True, name=name, path=target.path), result)
         if isinstance(ttype.pyclass, type) and ttype.pyclass.__module__.startswith("engine.dotnet"):
@@ -598,6 +675,11 @@ class Compiler:
         lf, rf = left.fn, right.fn
         lt, rtype = left.type, right.type
         pos = node.pos
+        if op in ("&&", "||") and lt is M.BOOL and rtype is M.BOOL:
+            if op == "&&":
+                return Code(lambda env: lf(env) and rf(env), M.BOOL,
+                            src=f"({self.source(left)} and {self.source(right)})")
+            return Code(lambda env: lf(env) or rf(env), M.BOOL, src=f"({self.source(left)} or {self.source(right)})")
         if op == "&&":
             truth = rt.truth
             return Code(lambda env: truth(lf(env)) and truth(rf(env)), M.BOOL)
@@ -621,11 +703,14 @@ class Compiler:
         if op in ("==", "!=") and (lt is M.STRING and rtype in (M.STRING, M.NULL) or (
             rtype is M.STRING and lt is M.NULL
         ) or lt in (M.INT, M.LONG, M.BOOL) and rtype is lt):
-            return Code(_compare(left, right, _EQ_OPS[op]), M.BOOL)
+            return Code(_compare(left, right, _EQ_OPS[op]), M.BOOL,
+                        src=f"({self.source(left)} {op} {self.source(right)})")
         if op in ("<", ">", "<=", ">=") and lt in (M.INT, M.LONG) and rtype in (M.INT, M.LONG):
             if right.const and right.value is not None:
                 cmp, c = _ORDER_OPS[op], right.value
-                return Code(lambda env: (v := lf(env)) is not None and cmp(v, c), M.BOOL)
+                tmp = self.bind(None, "_t")
+                return Code(lambda env: (v := lf(env)) is not None and cmp(v, c), M.BOOL,
+                            src=f"(({tmp} := {self.source(left)}) is not None and {tmp} {op} {self.source(right)})")
             py = _PY_COMPARE[op]
             return Code(lambda env: py(lf(env), rf(env)), M.BOOL)
         if op == "+" and result is M.STRING:
@@ -657,8 +742,22 @@ class Compiler:
         if first > 1:
             head = self._numeric_sum(codes[:first], node.pos)
             codes = [head, *codes[first:]]
-        parts = [_as_text(c) for c in codes]
         check = rt.check_string
+        generated = _generated_concat(codes)
+        if generated is not None:
+            terms = []
+            for code in codes:
+                if code.const:
+                    terms.append(self.bind(M.to_string(code.value), "k"))
+                elif code.type is M.STRING:
+                    terms.append(f"({self.source(code)} or '')")
+                else:
+                    terms.append(f"{self.bind(M.to_string, '_ts')}({self.source(code)})")
+            tmp = self.bind(None, "_t")
+            src = (f"({tmp} if {self.bind(len, '_len')}({tmp} := {' + '.join(terms)}) <= 4096 "
+                   f"else {self.bind(check, '_check')}({tmp}))")
+            return Code(generated, M.STRING, src=src)
+        parts = [_as_text(c) for c in codes]
         if len(parts) == 2:
             p0, p1 = parts
 
@@ -703,9 +802,11 @@ class Compiler:
             other.type if then.type is M.NULL else DYNAMIC)
         if cond.type is M.BOOL and then.const and other.const:
             tv, ov = then.value, other.value
-            return Code(lambda env: tv if c(env) else ov, type_)
+            return Code(lambda env: tv if c(env) else ov, type_,
+                        src=f"({self.source(then)} if {self.source(cond)} else {self.source(other)})")
         if cond.type is M.BOOL:
-            return Code(lambda env: t(env) if c(env) else o(env), type_)
+            return Code(lambda env: t(env) if c(env) else o(env), type_,
+                        src=f"({self.source(then)} if {self.source(cond)} else {self.source(other)})")
         return Code(lambda env: t(env) if truth(c(env)) else o(env), type_)
 
     def _expect_bool(self, code: Code, pos: ast.Pos) -> None:
@@ -735,7 +836,11 @@ class Compiler:
                 except Exception as exc:
                     raise _located(exc, pos) from None
 
-            return Code(fast_cast, type_)
+            tmp, exact_name, cast_name = self.bind(None, "_t"), self.bind(exact, "_cls"), self.bind(cast, "_cast")
+            check = f" and {-limit} <= {tmp} < {limit}" if limit is not None else ""
+            src = (f"({tmp} if ({tmp} := {self.source(operand)}).__class__ is {exact_name}{check} "
+                   f"else {cast_name}({tmp}, {self.bind(name, 'k')}))")
+            return Code(fast_cast, type_, src=src)
         iface = M.INTERFACES.get(M.strip_namespace(name))
         if iface is not None:
             cls = iface.pyclass
@@ -1331,6 +1436,18 @@ class _Args:
     outs: list[tuple[int, int]]
 
 
+def _always_set(path: str | None) -> bool:
+    """Context paths that are never null (so generated code may use them without checks)."""
+    if path is None:
+        return False
+    return path in ("request.headers", "response.headers", "variables", "request.url.query",
+                    "request.matched_parameters")
+
+
+_NON_NULL_STRINGS = frozenset({"request.method", "request.url.path", "request.url.host", "request.url.scheme",
+                               "request.original_url.path", "request.original_url.host", "request.ip_address"})
+
+
 def _has_conditional(node: ast.Expr) -> bool:
     while True:
         if isinstance(node, ast.Member | ast.Index):
@@ -1567,6 +1684,20 @@ def _formatted_hole(inner: Fn, fmt: str | None, alignment: int, format_value: Ca
     return lambda env: format_value(inner(env), fmt, alignment)
 
 
+def _type_keyword(fn: Any) -> str | None:
+    """Name of a `type_arg`-style parameter that is not the first one (`DeserializeObject(text, type_arg)`)."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return None
+    for index, name in enumerate(params):
+        if name in ("type_arg", "type_", "target_type") and index > 0:
+            return name
+    return None
+
+
 def _fast_string_method(name: str, args: tuple[ast.Arg, ...], fallback: Callable[..., Any]) -> Any:
     """Exact shortcuts for string methods called with one literal argument (or none)."""
     if len(args) > 1 or any(a.name is not None or a.out is not None for a in args):
@@ -1681,6 +1812,39 @@ def _binary_type(op: str, a: CsType, b: CsType) -> CsType:
     if a is M.BOOL and b is M.BOOL and op in ("&", "|", "^"):
         return M.BOOL
     return DYNAMIC
+
+
+def _generated_concat(codes: list[Code]) -> Fn | None:
+    """String concatenation as one generated function (no frame per operand).
+
+    The source is built from constants and slot names only, never from user text, and is executed
+    in an empty namespace holding just the operand closures (`{"__builtins__": {}}`).
+    """
+    if len(codes) > 12:
+        return None
+    namespace: dict[str, Any] = {"__builtins__": {}, "_ts": M.to_string, "_check": rt.check_string, "_len": len}
+    terms: list[str] = []
+    for i, code in enumerate(codes):
+        if code.const:
+            namespace[f"k{i}"] = M.to_string(code.value)
+            terms.append(f"k{i}")
+        elif code.type is M.STRING and code.path:
+            namespace[f"g{i}"] = attrgetter(code.path)
+            terms.append(f"(g{i}(c) or '')")
+        elif code.type is M.STRING:
+            namespace[f"f{i}"] = code.fn
+            terms.append(f"(f{i}(env) or '')")
+        else:
+            namespace[f"f{i}"] = code.fn
+            terms.append(f"_ts(f{i}(env))")
+    source = (
+        "def concat(env):\n"
+        "    c = env[0]\n"
+        f"    r = {' + '.join(terms)}\n"
+        "    return _check(r) if _len(r) > 4096 else r\n"
+    )
+    exec(compile(source, "<concat>", "exec"), namespace)  # noqa: S102 - generated from constants only
+    return namespace["concat"]  # type: ignore[no-any-return]
 
 
 def _is_stringish(codes: list[Code]) -> bool:

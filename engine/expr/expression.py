@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.diagnostics import Diagnostic, Diagnostics, Severity
-from engine.dotnet.errors import DotNetException, NullReferenceException
+from engine.dotnet.errors import DotNetException, KeyNotFoundException, NullReferenceException
 from engine.errors import ExpressionError, PolicyLoadError, SecurityError
 from engine.expr import ast
 from engine.expr.build import build
@@ -15,7 +15,6 @@ from engine.expr.runtime import Budget, ShortCircuit
 from engine.model import ValueText
 from engine.schema import AttrType
 from engine.source import SourceFile, Span
-
 
 MAX_SOURCE = 100_000  # characters in one expression
 
@@ -53,7 +52,9 @@ def analyse(value: ValueText) -> tuple[Compiler | None, Any, list[Diagnostic]]:
         if isinstance(tree, ast.Block):
             fn = compiler.compile_block(tree)
         else:
-            fn = compiler.compile_expression(tree).fn
+            root = compiler.compile_expression(tree)
+            fn = root.fn
+            compiler.root = root  # type: ignore[attr-defined]
     except ExprSyntaxError as exc:
         span = value.span_of(exc.offset, exc.offset + 1)
         return None, None, [Diagnostic("expr-syntax", Severity.ERROR, exc.message, span, exc.hint)]
@@ -74,7 +75,7 @@ class CompiledExpression:
         self.source = value.text
         self.uses_body = compiler.uses_body
         self._value = value
-        self.evaluate = self._evaluator(fn, compiler.nslots - 3, compiler.needs_budget, result, compiler.is_block)
+        self.evaluate = self._evaluator(fn, compiler, result)
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.source!r})"
@@ -82,13 +83,20 @@ class CompiledExpression:
     def span(self) -> Span:
         return self._value.span
 
-    def _evaluator(self, fn: Any, nslots: int, budget: bool, result: AttrType | None, block: bool) -> Any:
+    def _evaluator(self, fn: Any, compiler: Compiler, result: AttrType | None) -> Any:
         """`evaluate(ctx)`: run the expression against a request context; raise ExpressionError.
 
-        Specialised once so that a plain expression costs one list and one closure call.
+        Specialised once: a plain expression becomes one generated function (see
+        `Compiler.generated_evaluator`), otherwise one list and one closure call.
         """
+        nslots, budget, block = compiler.nslots - 3, compiler.needs_budget, compiler.is_block
         error = self._error
         coerce = result.coerce if result is not None else None
+        root = getattr(compiler, "root", None)
+        if root is not None and nslots == 0 and not budget and not block:
+            generated = compiler.generated_evaluator(root, error, coerce)
+            if generated is not None:
+                return generated
         if nslots == 0 and not budget and coerce is None and not block:
 
             def evaluate(ctx: Any) -> Any:
@@ -117,6 +125,9 @@ class CompiledExpression:
         pos = getattr(exc, "expr_pos", None)
         if isinstance(exc, AttributeError):  # a null inside a fused context path (`context.Api.Name`)
             exc = NullReferenceException()
+        elif isinstance(exc, KeyError) and pos is None:  # `context.Variables["x"]` in generated code
+            key = exc.args[0] if exc.args else ""
+            exc = KeyNotFoundException(f"The given key '{key}' was not present in the dictionary.")
         span = self._value.span_of(*pos) if pos is not None else self._value.span
         if isinstance(exc, ExpressionError):
             if exc.span is None:

@@ -54,6 +54,7 @@ class Member:
     out_positions: tuple[int, ...] = ()  # indices of `out` params (result tuple: (ret, *outs))
     path: str | None = None  # for properties that are a plain attribute path (fused getters)
     doc: str = ""
+    inline: Callable[[str, list[str]], str] | None = None  # source template for the generated evaluator
 
     def result(self, type_args: tuple[Any, ...] = ()) -> CsType:
         if self.returns is None:
@@ -232,7 +233,7 @@ def _dictionary_type(name: str, value: CsType, getter: Callable[..., Any], eleme
     return declare(
         CsType(name, dict),
         method("GetValueOrDefault", getter, value if name != "IReadOnlyDictionary<string, string[]>" else STRING, 1, 2),
-        method("ContainsKey", lambda d, k: k in d, BOOL, 1, 1),
+        method("ContainsKey", lambda d, k: k in d, BOOL, 1, 1, inline=_inline_contains),
         method("TryGetValue", _dict_try, BOOL, 2, 2, out_positions=(1,)),
         method("Item", _dict_index, value, 1, 1),
         prop("Count", "__len__", INT),
@@ -242,10 +243,18 @@ def _dictionary_type(name: str, value: CsType, getter: Callable[..., Any], eleme
     )
 
 
+def _inline_get(target: str, args: list[str]) -> str:
+    return f"{target}.get({', '.join(args)})"
+
+
+def _inline_contains(target: str, args: list[str]) -> str:
+    return f"({args[0]} in {target})"
+
+
 HEADERS = declare(
     CsType("IReadOnlyDictionary<string, string[]>", model.Headers),
-    method("GetValueOrDefault", _headers_get, STRING, 1, 2),
-    method("ContainsKey", lambda h, k: k in h, BOOL, 1, 1),
+    method("GetValueOrDefault", _headers_get, STRING, 1, 2, inline=_inline_get),
+    method("ContainsKey", lambda h, k: k in h, BOOL, 1, 1, inline=_inline_contains),
     method("TryGetValue", _headers_try, BOOL, 2, 2, out_positions=(1,)),
     method("Item", _headers_index, STRING_ARRAY, 1, 1),
     Member("Count", "property", len, INT),
@@ -257,6 +266,7 @@ QUERY = _dictionary_type("IReadOnlyDictionary<string, string[]>", STRING_ARRAY, 
 QUERY.members["GetValueOrDefault"] = method("GetValueOrDefault", _multi_get, STRING, 1, 2)
 MATCHED = _dictionary_type("IReadOnlyDictionary<string, string>", STRING,
                            lambda d, k, default=None: d.get(k, default), DYNAMIC)
+MATCHED.members["GetValueOrDefault"].inline = _inline_get
 VARIABLES = _dictionary_type("IReadOnlyDictionary<string, object>", DYNAMIC, variables_get, DYNAMIC)
 VARIABLES.members["GetValueOrDefault"] = method(
     "GetValueOrDefault", variables_get, _type_of_arg, 1, 2, generic=True

@@ -21,6 +21,7 @@ from engine.errors import PolicyRuntimeError
 from engine.gateway.accesslog import AccessLog
 from engine.gateway.backend import (
     BUFFER_RESPONSE,
+    CLIENT_GONE,
     HOP_BY_HOP,
     RAW_QUERY,
     REQUEST_STREAM,
@@ -113,7 +114,7 @@ class Gateway:
                         if pipeline.needs_request_body:
                             ctx.request.body = MessageBody(await _read_body(receive))
                         else:
-                            ctx.state[REQUEST_STREAM] = _body_chunks(receive)
+                            ctx.state[REQUEST_STREAM] = _body_chunks(receive, ctx.state)
                     if pipeline.needs_response_body:
                         ctx.state[BUFFER_RESPONSE] = True
                     await pipeline.run(ctx)
@@ -285,10 +286,11 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-async def _body_chunks(receive: Receive) -> AsyncIterator[bytes]:
+async def _body_chunks(receive: Receive, state: dict[str, Any]) -> AsyncIterator[bytes]:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
+            state[CLIENT_GONE] = True
             raise ClientDisconnected()
         body = message.get("body", b"")
         if body:

@@ -10,11 +10,13 @@ failures raise PolicyRuntimeError 502 (BackendConnectionFailure); no response he
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+import yarl
 from multidict import CIMultiDict
 
 from engine.context import Context, Headers, MessageBody, Response
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 REQUEST_STREAM = "gateway.request_stream"  # async iterator of the client's body chunks (unbuffered)
 RESPONSE_STREAM = "gateway.response_stream"  # (Response, aiohttp.ClientResponse) while streaming
 BUFFER_RESPONSE = "gateway.buffer_response"  # True: read the whole backend body into ctx.response.body
+CLIENT_GONE = "gateway.client_gone"  # set when the client disconnected while its body was streamed
 RAW_QUERY = "gateway.raw_query"  # the client's query string as sent (forwarded as is while unchanged)
 
 HOP_BY_HOP = frozenset(
@@ -139,6 +142,11 @@ class BackendClient:
                 source=source, reason="Timeout", status=504,
             ) from None
         except (aiohttp.ClientError, OSError, ValueError) as exc:
+            if ctx.state.get(CLIENT_GONE):
+                raise PolicyRuntimeError(
+                    "The client closed the connection while its request body was being sent to the backend.",
+                    source=source, reason="ClientConnectionFailure", status=499,
+                ) from None
             raise PolicyRuntimeError(
                 f"Error occurred while calling backend service: {_describe(exc)}",
                 source=source, reason="BackendConnectionFailure", status=502,
@@ -222,14 +230,20 @@ async def _chunks(answer: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         answer.release()
 
 
-def _target_url(ctx: Context) -> str:
+def _target_url(ctx: Context) -> yarl.URL:
     """The backend URL; the client's raw query string is kept unless a policy changed the query."""
     url = ctx.request.url
     raw = ctx.state.get(RAW_QUERY)
     if raw is None or url.query != ctx.request.original_url.query:
-        return str(url)
-    netloc = url.host if url.default_port else f"{url.host}:{url.port}"
-    return f"{url.scheme}://{netloc}{url.path}?{raw}" if raw else f"{url.scheme}://{netloc}{url.path}"
+        text = str(url)
+    else:
+        netloc = url.host if url.default_port else f"{url.host}:{url.port}"
+        text = f"{url.scheme}://{netloc}{url.path}?{raw}" if raw else f"{url.scheme}://{netloc}{url.path}"
+    # Already percent-encoded text skips yarl's re-quoting (measurably cheaper per request).
+    return yarl.URL(text, encoded=_ENCODED.fullmatch(text) is not None)
+
+
+_ENCODED = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]*)*")
 
 
 def _add_forwarded(headers: CIMultiDict[str], ctx: Context) -> None:

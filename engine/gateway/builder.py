@@ -92,7 +92,8 @@ class PipelineBuilder:
         self.diagnostics = diagnostics if diagnostics is not None else Diagnostics()
         self.needs_request_body = False
         self.needs_response_body = False
-        self._decls: dict[int, tuple[dict[str, Attr], Text | None]] = {}
+        # id(element) -> (element, attributes, text); holding the element keeps its id unique.
+        self._decls: dict[int, tuple[PolicyElement, dict[str, Attr], Text | None]] = {}
 
     # -- the Builder protocol ----------------------------------------------------------------
     def steps(self, elements: Sequence[PolicyElement]) -> list[Step]:
@@ -104,7 +105,7 @@ class PipelineBuilder:
         return built
 
     def value(self, element: PolicyElement, name: str) -> Constant | Expression:
-        attrs, _ = self._decls.get(id(element), _NO_DECL)
+        attrs, _ = self._decl(element)
         decl = attrs.get(name)
         raw = element.get(name)
         if raw is None:
@@ -115,7 +116,7 @@ class PipelineBuilder:
         return self._value(raw, decl.type if decl else None, decl.expr if decl else True, f"attribute '{name}'")
 
     def text_value(self, element: PolicyElement) -> Constant | Expression:
-        _, text = self._decls.get(id(element), _NO_DECL)
+        _, text = self._decl(element)
         if element.text is None:
             return Constant(None)
         return self._value(element.text, text.type if text else None, text.expr if text else True, f"<{element.tag}>")
@@ -171,10 +172,21 @@ class PipelineBuilder:
             self.diagnostics.error("gateway-build", f"<{element.tag}> could not be built: {exc}", element.span)
         return None
 
+    def _decl(self, element: PolicyElement) -> tuple[dict[str, Attr], Text | None]:
+        """The schema of an element: recorded while building, else the registered policy's own."""
+        entry = self._decls.get(id(element))
+        if entry is None or entry[0] is not element:
+            policy = self.registry.get(element.tag)
+            if policy is None:
+                return _NO_DECL
+            self._declare(element, policy.attributes, policy.text, policy.children)
+            entry = self._decls[id(element)]
+        return entry[1], entry[2]
+
     def _declare(
         self, element: PolicyElement, attributes: Sequence[Attr], text: Text | None, children: Sequence[Child]
     ) -> None:
-        self._decls[id(element)] = ({a.name: a for a in attributes}, text)
+        self._decls[id(element)] = (element, {a.name: a for a in attributes}, text)
         by_tag = {c.tag: c for c in children}
         for child in element.children:
             decl = by_tag.get(child.tag)

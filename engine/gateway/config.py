@@ -152,6 +152,15 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
     return parse_settings(text, file=file, environ=environ)
 
 
+def load_configuration(path: str | Path, environ: Mapping[str, str] | None = None) -> GatewaySettings:
+    """A gateway.yaml, or an APIOps folder when the APIOps reader is installed (serve and reload use this)."""
+    try:
+        from engine.gateway.apiops import load_any_settings
+    except ImportError:
+        return load_settings(path, environ)
+    return load_any_settings(path, environ)
+
+
 def parse_settings(text: str, *, file: str | Path, environ: Mapping[str, str] | None = None) -> GatewaySettings:
     """Validate YAML text; relative paths resolve against the directory of `file`."""
     file = Path(file)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -42,6 +43,24 @@ def derived_operation_id(method: str, template: str) -> str:
     """An id for an operation without `operationId`: `get-pets-id` for GET /pets/{id}."""
     slug = _NOT_SLUG.sub("-", template.lower()).strip("-")
     return f"{method.lower()}-{slug}" if slug else method.lower()
+
+
+def match_operation(name: str, operations: Iterable[OperationSettings]) -> OperationSettings | None:
+    """The operation `name` refers to: by id, then by id ignoring case, then by id or summary
+    ignoring case and punctuation (`get-pet` finds `getPet` summarised "Get pet")."""
+    operations = tuple(operations)
+    lowered = name.lower()
+    slug = _NOT_SLUG.sub("-", lowered).strip("-")
+    tests = (
+        lambda op: op.id == name,
+        lambda op: op.id.lower() == lowered,
+        lambda op: slug in (_NOT_SLUG.sub("-", op.id.lower()).strip("-"), _NOT_SLUG.sub("-", op.name.lower()).strip("-")),
+    )
+    for test in tests:
+        found = next((op for op in operations if test(op)), None)
+        if found is not None:
+            return found
+    return None
 
 
 class _Reader:

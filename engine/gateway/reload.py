@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from engine.diagnostics import render_text
 from engine.errors import ConfigError, PolicyLoadError
-from engine.gateway.config import GatewaySettings, load_settings
+from engine.gateway.config import GatewaySettings, load_configuration
 from engine.gateway.services import build_store_services
 from engine.gateway.state import GatewayState
 from engine.source import SourceFile
@@ -50,7 +50,7 @@ async def reload_server(server: GatewayServer, path: Path) -> bool:
     metrics = services.gateway_metrics
     created: list[object] = []
     try:
-        settings = load_settings(path)
+        settings = load_configuration(path)
         cache, limits = services.cache, services.limits
         if _changed(settings, services.settings):
             cache, limits = build_store_services(settings, server.metrics)

@@ -88,6 +88,7 @@ class _Compiler:
         self.registry = registry
         self.diagnostics = Diagnostics()
         self._documents: dict[Path, PolicyDocument | None] = {}
+        self._pipelines: dict[tuple[int, ...], Pipeline] = {}  # documents kept alive by _documents
 
     def build(self) -> GatewayState:
         settings = self.settings
@@ -150,13 +151,17 @@ class _Compiler:
         return load_document("<default global policy>", text=DEFAULT_GLOBAL_POLICY, registry=self.registry, diagnostics=self.diagnostics)
 
     def pipeline(self, scoped: dict[str, PolicyDocument | None], fragments: dict[str, PolicyDocument]) -> Pipeline:
+        """The compiled pipeline of one combination of scope documents (shared when they are the same)."""
         from engine.compose import compose
 
         if self.diagnostics.has_errors:  # documents are broken: report those, don't compile
             return Pipeline((), (), (), ())
-        effective = compose(scoped, fragments=fragments, diagnostics=self.diagnostics)
-        builder = PipelineBuilder(self.registry, self.diagnostics)
-        return builder.pipeline(effective.sections)
+        key = tuple(id(scoped.get(scope)) for scope in ("global", "product", "api", "operation"))
+        if key not in self._pipelines:
+            effective = compose(scoped, fragments=fragments, diagnostics=self.diagnostics)
+            builder = PipelineBuilder(self.registry, self.diagnostics)
+            self._pipelines[key] = builder.pipeline(effective.sections)
+        return self._pipelines[key]
 
 
 def _validate(document: PolicyDocument, registry: PolicyRegistry, diagnostics: Diagnostics, scope: str | None) -> None:

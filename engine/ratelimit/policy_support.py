@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from engine.errors import PolicyRuntimeError
+from engine.gateway.pipeline import at_end_of_pipeline
 from engine.ratelimit.decisions import Decision
 from engine.ratelimit.service import LimitService
 
@@ -41,8 +42,6 @@ def first_count(ctx: Context, kind: str, key: object) -> bool:
 
 def at_end(ctx: Context, callback: Callable[[Context], Awaitable[None]]) -> None:
     """Run `callback` when the response is final (the gateway pipeline's end-of-pipeline hook)."""
-    from engine.gateway.pipeline import at_end_of_pipeline
-
     at_end_of_pipeline(ctx, callback)
 
 

@@ -2,7 +2,8 @@
 gateway processes sharing Redis admit exactly `limit` units per window between them.
 
 Scripts are loaded once (`SCRIPT LOAD` at start); a `NOSCRIPT` reply (Redis restarted or flushed)
-falls back to `EVAL`, which also re-caches the script. Errors propagate: the service decides what
+falls back to `EVAL`, which also re-caches the script. Decisions started at the same moment share
+one round trip (`engine.ratelimit.batching`), each still one EVALSHA. Errors propagate: the service decides what
 a failure means (fail open or closed) and bounds the time spent waiting.
 """
 
@@ -15,10 +16,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
 from engine.ratelimit import lua
+from engine.ratelimit.batching import Batcher
 from engine.ratelimit.decisions import Decision, Mode, QuotaCounter, QuotaDecision, Window
 from engine.ratelimit.keys import quota_key, slots_key, window_keys
 
@@ -45,12 +46,14 @@ class RedisLimiter:
 
     kind = "external"
 
-    def __init__(self, client: Any, *, prefix: str, max_in_flight: int = 100) -> None:
+    def __init__(self, client: Any, *, prefix: str, max_in_flight: int = 100, batching: bool = True) -> None:
         self.client = client
         self.prefix = prefix
         # redis-py's pool fails at once when all its connections are busy; queue for one instead
         # (the service's timeout still bounds the whole decision, waiting included).
         self._in_flight = asyncio.Semaphore(max_in_flight)
+        cluster = hasattr(client, "nodes_manager")
+        self._batcher = Batcher(client, self._in_flight, enabled=batching and not cluster)
         self.window_script = LuaScript(lua.WINDOW)
         self.quota_script = LuaScript(lua.QUOTA)
         self.enter_script = LuaScript(lua.ENTER)
@@ -61,13 +64,7 @@ class RedisLimiter:
             await script.load(self.client)
 
     async def _run(self, script: LuaScript, keys: Sequence[str], args: Sequence[object]) -> Any:
-        async with self._in_flight:
-            try:
-                return await script.run(self.client, keys, args)
-            except RedisConnectionError:
-                # A pooled connection that died with a Redis restart fails at once; redis-py has now
-                # dropped it, so one retry on a fresh connection (still within the caller's timeout).
-                return await script.run(self.client, keys, args)
+        return await self._batcher.run(script, keys, args)
 
     async def reset_connections(self) -> None:
         """Drop every pooled connection (after an outage, so none of them is stale)."""

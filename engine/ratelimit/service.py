@@ -34,11 +34,11 @@ from engine.ratelimit.decisions import (
 )
 from engine.ratelimit.keys import DEFAULT_PREFIX
 from engine.ratelimit.memory import MemoryLimiter
-from engine.ratelimit.redis_limiter import RedisLimiter
 
 if TYPE_CHECKING:
     from engine.cache.connection import RedisSettings
     from engine.metrics import Metrics
+    from engine.ratelimit.redis_limiter import RedisLimiter
 
 log = logging.getLogger("policygate.ratelimit")
 
@@ -239,6 +239,7 @@ class LimitService:
         if self.redis_settings is None or self.redis is not None:
             return
         from engine.cache.connection import create_client
+        from engine.ratelimit.redis_limiter import RedisLimiter  # imports redis: only when it is used
 
         settings = self.redis_settings
         self.redis = RedisLimiter(create_client(settings), prefix=self.prefix, max_in_flight=settings.max_connections or 100)
@@ -332,7 +333,7 @@ class LimitService:
         try:
             async with asyncio.timeout(self.timeout):
                 result = await call()
-        except (Exception, TimeoutError) as exc:
+        except Exception as exc:  # timeouts, connection errors, Redis errors alike
             self.breaker.failure(exc)
             if self._errors is not None:
                 self._errors.inc(type(exc).__name__)

@@ -11,6 +11,7 @@ from engine.policy import Builder, Flow, Policy, Value
 from engine.schema import Attr, AttrType, Enum, Scope, Section, Text
 from policies._body import (
     decode_text,
+    is_content_encoded,
     is_json_type,
     is_xml_type,
     media_type,
@@ -101,14 +102,14 @@ def liquid_bindings(ctx: Context, message: Request | Response, body: Any) -> dic
 
 def parse_liquid_body(content: bytes | None, headers: Headers, xsi_nil: str) -> Any:
     """The `body` binding: JSON for JSON content types, XML converted to objects, else None."""
-    if not content:
+    if not content or is_content_encoded(headers):
         return None
     media = media_type(headers)
     text = decode_text(content, headers)
     if is_json_type(media):
         try:
             return json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return None
     if is_xml_type(media):
         from policies._json_xml import XmlConversionError, xml_to_object

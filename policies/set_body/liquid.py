@@ -112,6 +112,8 @@ class Filtered:
         value = self.base.eval(scope)
         for name, args in self.filters:
             value = FILTERS[name](value, *(a.eval(scope) for a in args))
+            if isinstance(value, str | list) and len(value) > MAX_OUTPUT_CHARS:
+                raise LiquidRenderError("a value grew too large")
         return value
 
 
@@ -302,6 +304,14 @@ class Scope:
     def __init__(self, bindings: dict[str, Any]) -> None:
         self.frames: list[dict[str, Any]] = [bindings, {}]
         self.iterations = 0
+        self.chars = 0
+
+    def emit(self, out: list[str], text: str) -> None:
+        """Append output, enforcing the size limit as it grows (not after the fact)."""
+        self.chars += len(text)
+        if self.chars > MAX_OUTPUT_CHARS:
+            raise LiquidRenderError("the rendered body is too large")
+        out.append(text)
 
     def lookup(self, name: str) -> Any:
         for frame in reversed(self.frames):
@@ -320,7 +330,7 @@ class Block:
     def render(self, scope: Scope, out: list[str]) -> None:
         for node in self.nodes:
             if isinstance(node, str):
-                out.append(node)
+                scope.emit(out, node)
             else:
                 node.render(scope, out)
 
@@ -330,7 +340,7 @@ class Output:
     expr: Any
 
     def render(self, scope: Scope, out: list[str]) -> None:
-        out.append(to_text(self.expr.eval(scope)))
+        scope.emit(out, to_text(self.expr.eval(scope)))
 
 
 @dataclass
@@ -429,10 +439,7 @@ class Template:
     def render(self, bindings: dict[str, Any]) -> str:
         out: list[str] = []
         self.root.render(Scope(bindings), out)
-        text = "".join(out)
-        if len(text) > MAX_OUTPUT_CHARS:
-            raise LiquidRenderError("the rendered body is too large")
-        return text
+        return "".join(out)
 
 
 def parse(text: str) -> Template:
@@ -619,7 +626,9 @@ def to_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return repr(value) if not value.is_integer() else f"{value:.1f}"
+        from engine.dotnet.formatting import double_to_string
+
+        return double_to_string(value)  # .NET: 3.0 -> "3", 1e20 -> "1E+20"
     if isinstance(value, list | tuple):
         return "".join(to_text(v) for v in value)
     if isinstance(value, dict):

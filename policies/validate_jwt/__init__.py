@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ from engine.named_values import has_reference
 from engine.policy import Builder, Flow, Policy, Value
 from engine.schema import Attr, Bool, Child, Enum, Int, Scope, Section, Str, Text
 from policies._values import text_or_empty
+from policies.validate_jwt.checks import ClaimRule, JwtFailure, check_claims, check_lifetime
 from policies.validate_jwt.keys import OPENID_CACHE, InvalidKeyError, key_from_element
 from policies.validate_jwt.tokens import (
     SUPPORTED_ALGORITHMS,
@@ -30,34 +30,6 @@ if TYPE_CHECKING:
     from engine.model import PolicyElement
 
 TOKEN_SOURCES = ("header-name", "query-parameter-name", "token-value")
-
-# Reason -> default message (the caller sees failed-validation-error-message when it is set).
-MESSAGES = {
-    "TokenNotPresent": "JWT not present.",
-    "JwtInvalid": "Invalid JWT.",
-    "TokenSignatureInvalid": "Signature validation failed.",
-    "TokenSignatureKeyNotFound": "Signature validation failed. Unable to match key.",
-    "TokenExpired": "Lifetime validation failed. The token is expired.",
-    "TokenAudienceNotAllowed": "Audience validation failed.",
-    "TokenIssuerNotAllowed": "Issuer validation failed.",
-}
-
-
-class JwtFailure(Exception):
-    """A validation failure: APIM reason + the message when no custom message is configured."""
-
-    def __init__(self, reason: str, message: str | None = None) -> None:
-        super().__init__(message or MESSAGES.get(reason, "Invalid JWT."))
-        self.reason = reason
-        self.message = message or MESSAGES.get(reason, "Invalid JWT.")
-
-
-@dataclass(frozen=True)
-class ClaimRule:
-    name: str
-    match_all: bool
-    separator: str | None
-    values: tuple[Value, ...]
 
 
 @dataclass(frozen=True)
@@ -85,90 +57,11 @@ def _cached_key(text: str | None, n: str | None, e: str | None, kid: str | None)
     return key_from_element(text, n, e, kid)
 
 
-@dataclass
-class ValidatedJwt:
-    """The `Jwt` stored in `output-token-variable-name` (C# member names)."""
+def jwt_value(token: Token) -> Any:
+    """The `Jwt` object expressions see (`engine.dotnet.jwt.Jwt`, the type `AsJwt()` returns)."""
+    from engine.dotnet.jwt import Jwt
 
-    Algorithm: str
-    Audiences: list[str]
-    Claims: dict[str, list[str]]
-    ExpirationTime: datetime | None
-    Id: str | None
-    Issuer: str | None
-    IssuedAt: datetime | None
-    NotBefore: datetime | None
-    Subject: str | None
-    Type: str | None
-
-
-def _time_claim(claims: dict[str, Any], name: str) -> datetime | None:
-    value = claims.get(name)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    return None
-
-
-def claim_values(value: Any) -> list[str]:
-    """A claim as a list of strings (arrays flattened, objects as JSON, booleans lower-case)."""
-    import json
-
-    if isinstance(value, list):
-        return [v for item in value for v in claim_values(item)]
-    if isinstance(value, bool):
-        return ["true" if value else "false"]
-    if isinstance(value, dict):
-        return [json.dumps(value, separators=(",", ":"))]
-    return [str(value)]
-
-
-def jwt_value(token: Token) -> ValidatedJwt:
-    claims = token.claims
-    return ValidatedJwt(
-        Algorithm=token.algorithm,
-        Audiences=token.audiences(),
-        Claims={name: claim_values(value) for name, value in claims.items()},
-        ExpirationTime=_time_claim(claims, "exp"),
-        Id=claims.get("jti"),
-        Issuer=claims.get("iss"),
-        IssuedAt=_time_claim(claims, "iat"),
-        NotBefore=_time_claim(claims, "nbf"),
-        Subject=claims.get("sub"),
-        Type=token.header.get("typ"),
-    )
-
-
-def check_lifetime(claims: dict[str, Any], *, now: float, skew: int, require_expiration: bool) -> None:
-    exp = claims.get("exp")
-    if exp is None:
-        if require_expiration:
-            raise JwtFailure("JwtInvalid", "Lifetime validation failed. The token is missing an Expiration Time.")
-    elif not isinstance(exp, int | float) or isinstance(exp, bool):
-        raise JwtFailure("JwtInvalid")
-    elif exp + skew < now:
-        raise JwtFailure("TokenExpired")
-    nbf = claims.get("nbf")
-    if isinstance(nbf, int | float) and not isinstance(nbf, bool) and nbf - skew > now:
-        raise JwtFailure("JwtInvalid", "Lifetime validation failed. The token is not yet valid.")
-
-
-def check_claims(claims: dict[str, Any], rules: Sequence[tuple[ClaimRule, list[str]]]) -> None:
-    """`rules`: each rule with its evaluated allowed values."""
-    missing = [rule.name for rule, _ in rules if rule.name not in claims]
-    if missing:
-        raise JwtFailure(
-            "TokenClaimNotFound", f"JWT token is missing the following claims: {', '.join(missing)}. Access denied."
-        )
-    for rule, allowed in rules:
-        if not allowed:
-            continue
-        actual = claim_values(claims[rule.name])
-        if rule.separator:
-            actual = [part for value in actual for part in value.split(rule.separator)]
-        present = [value in actual for value in allowed]
-        if not (all(present) if rule.match_all else any(present)):
-            raise JwtFailure(
-                "TokenClaimValueNotAllowed", f"JWT token claim '{rule.name}' value is not allowed. Access denied."
-            )
+    return Jwt(token.header, token.claims, token.raw)
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,10 @@ def key_from_element(text: str | None, n: str | None, e: str | None, kid: str | 
         secret = base64.b64decode("".join(value.split()), validate=True)
     except (binascii.Error, ValueError):
         raise InvalidKeyError("a symmetric key must be base64-encoded") from None
-    return VerificationKey(kid, secret=secret, public_key=_certificate_from_der(secret))
+    certificate_key = _certificate_from_der(secret)
+    if certificate_key is not None:  # a public certificate is never an HMAC secret (no alg confusion)
+        return VerificationKey(kid, public_key=certificate_key)
+    return VerificationKey(kid, secret=secret)
 
 
 def keys_from_jwks(document: Any) -> list[VerificationKey]:

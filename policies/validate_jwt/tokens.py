@@ -59,7 +59,8 @@ class Token:
 
     @property
     def is_signed(self) -> bool:
-        return self.algorithm.lower() != "none" and bool(self.signature)
+        """False only for `alg: none`; a signing `alg` with an empty signature fails verification."""
+        return self.algorithm.lower() != "none"
 
     def audiences(self) -> list[str]:
         aud = self.claims.get("aud")

@@ -146,3 +146,15 @@ def test_missing_and_binary_files(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(ConfigError, match=r"bin\.yaml: not UTF-8 text"):
         operations_from_openapi(binary, where="")
+
+
+def test_match_operation(tmp_path: Path) -> None:
+    from engine.gateway.openapi import match_operation
+
+    ops = operations_from_openapi(write_text(tmp_path / "spec.yaml", OAS3_YAML), where="")
+    assert match_operation("getPet", ops) is ops[2]
+    assert match_operation("GETPET", ops) is ops[2]
+    assert match_operation("list_pets", ops) is ops[0]  # "List pets" without punctuation
+    assert match_operation("List pets!", ops) is ops[0]  # the summary, punctuation ignored
+    assert match_operation("post-pets", ops) is ops[1]
+    assert match_operation("nothing", ops) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
@@ -164,3 +166,36 @@ class TestClients:
             assert len(client.get_primaries()) == 3
         finally:
             await client.aclose()
+
+
+class TestTls:
+    async def test_rediss_url_with_ca_file_verifies_and_works(self, tmp_path: Path, redis_url: str) -> None:
+        from tests.cache.tls_proxy import TlsProxy, self_signed_certificate
+
+        cert, key = self_signed_certificate(tmp_path)
+        port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+        proxy = await TlsProxy(port, cert, key).start()
+        client = create_client(RedisSettings.parse(f"rediss://127.0.0.1:{proxy.port}/0?ssl_ca_certs={cert}", timeout=2, connect_timeout=2))
+        try:
+            assert await client.ping()
+            assert proxy.handshakes >= 1
+        finally:
+            await client.aclose()
+            await proxy.close()
+
+    async def test_stackexchange_ssl_true_refuses_an_untrusted_certificate(self, tmp_path: Path, redis_url: str) -> None:
+        from engine.cache.redis_store import RedisStore
+        from tests.cache.tls_proxy import TlsProxy, self_signed_certificate
+
+        cert, key = self_signed_certificate(tmp_path)
+        port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+        proxy = await TlsProxy(port, cert, key).start()
+        store = RedisStore(create_client(RedisSettings.parse(f"127.0.0.1:{proxy.port},ssl=True,abortConnect=False", timeout=2, connect_timeout=2)))
+        trusting = create_client(RedisSettings.parse(f"rediss://127.0.0.1:{proxy.port}?ssl_cert_reqs=none", timeout=2, connect_timeout=2))
+        try:
+            assert await store.fetch("k") == (None, False)  # verification fails: a miss, not an exception
+            assert await trusting.ping()  # ssl_cert_reqs=none encrypts without verifying
+        finally:
+            await store.close()
+            await trusting.aclose()
+            await proxy.close()

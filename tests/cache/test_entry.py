@@ -16,6 +16,11 @@ def test_round_trip_keeps_status_reason_repeated_headers_and_body() -> None:
     assert back == entry
 
 
+def test_nul_in_a_header_cannot_shift_the_pairs() -> None:
+    back = CachedResponse.decode(CachedResponse(200, "OK", [("X-A", "a\0b"), ("X-B", "")]).encode())
+    assert back.headers == [("X-A", "ab"), ("X-B", "")]
+
+
 def test_empty_body_and_no_headers() -> None:
     assert CachedResponse.decode(CachedResponse(204).encode()) == CachedResponse(204)
 

@@ -269,6 +269,23 @@ class TestPurge:
             assert "no API 'nope'" in capsys.readouterr().err
 
 
+    def test_cli_through_the_admin_endpoint_and_without_external_cache(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        with Backend() as backend, gateway(tmp_path, backend, policy()) as gw:
+            gw.get("/echo/one")
+            config = str(tmp_path / "gateway.yaml")
+            assert cli_main(["cache", "purge", config, "--api", "echo", "--admin", gw.admin_url]) == 0
+            assert "removed 1 cached entry of API 'echo'" in capsys.readouterr().out
+            gw.get("/echo/one")
+            assert backend.calls == 2
+            assert cli_main(["cache", "purge", config, "--api", "echo"]) == 2
+            assert "cache.external: not configured" in capsys.readouterr().err
+        unreachable = Backend.unused_url()
+        assert cli_main(["cache", "purge", config, "--api", "echo", "--admin", unreachable]) == 1
+        assert "cannot purge through" in capsys.readouterr().err
+
+
 class TestRedis:
     def test_hits_come_from_redis_with_one_get(self, tmp_path: Path, redis_url: str) -> None:
         import uuid
@@ -435,3 +452,12 @@ def _node_port_of(cluster: Any, key: str) -> int:
         return int(client.get_node_from_key(key).port)
     finally:
         client.close()
+
+
+def test_cli_purge_reports_an_unreachable_redis(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.support.redis_server import free_port
+
+    config = tmp_path / "gateway.yaml"
+    config.write_text(f"cache:\n  external: redis://127.0.0.1:{free_port()}/0\n")
+    assert cli_main(["cache", "purge", str(config), "--api", "echo"]) == 1
+    assert "Redis unavailable" in capsys.readouterr().err

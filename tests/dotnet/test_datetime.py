@@ -55,7 +55,9 @@ def test_datetime_format(fmt: str | None, expected: str) -> None:
 
 def test_kind_suffixes_and_fractions() -> None:
     assert DateTime(2024, 1, 2, 3, 4, 5).ToString("o") == "2024-01-02T03:04:05.0000000"
-    assert DateTime(2024, 1, 2, 3, 4, 5, DateTimeKind.Local).ToString("o") == "2024-01-02T03:04:05.0000000+00:00"
+    assert (
+        DateTime(2024, 1, 2, 3, 4, 5, DateTimeKind.Local).ToString("o") == "2024-01-02T03:04:05.0000000+00:00"
+    )
     t = D.AddMilliseconds(123.4)
     assert t.ToString("o") == "2024-01-02T03:04:05.1230000Z"
     assert t.ToString("HH:mm:ss.FFFFFFF") == "03:04:05.123"
@@ -201,7 +203,10 @@ def test_datetimeoffset() -> None:
     assert dto.ToString() == "11/14/2023 22:13:20 +00:00"
     assert dto.ToUnixTimeSeconds() == 1700000000
     assert dto.ToUnixTimeMilliseconds() == 1700000000000
-    assert DateTimeOffset.FromUnixTimeMilliseconds(1700000000123).ToString("o") == "2023-11-14T22:13:20.1230000+00:00"
+    assert (
+        DateTimeOffset.FromUnixTimeMilliseconds(1700000000123).ToString("o")
+        == "2023-11-14T22:13:20.1230000+00:00"
+    )
     assert dto.UtcDateTime.Kind == DateTimeKind.Utc
     assert dto.AddSeconds(10).ToUnixTimeSeconds() == 1700000010
     shifted = DateTimeOffset.Parse("2024-01-02T03:04:05+02:00")
@@ -214,3 +219,58 @@ def test_datetimeoffset() -> None:
     assert DateTimeOffset.UtcNow.ToUnixTimeSeconds() > 1700000000
     assert DateTimeOffset(DateTime(2024, 1, 1, 0, 0, 0, UTC)).ToUnixTimeSeconds() == 1704067200
     assert shifted == DateTimeOffset.Parse("2024-01-02T01:04:05Z")
+
+
+def test_timezoneinfo() -> None:
+    from engine.dotnet.errors import DotNetException
+    from engine.dotnet.timezones import TimeZoneInfo
+
+    summer = DateTime(2024, 7, 1, 12, 0, 0, UTC)
+    winter = DateTime(2024, 1, 1, 12, 0, 0, UTC)
+    assert (
+        TimeZoneInfo.ConvertTimeBySystemTimeZoneId(summer, "W. Europe Standard Time").ToString("o")
+        == "2024-07-01T14:00:00.0000000"
+    )
+    assert (
+        TimeZoneInfo.ConvertTimeBySystemTimeZoneId(winter, "Europe/Berlin").ToString("o")
+        == "2024-01-01T13:00:00.0000000"
+    )
+    eastern = TimeZoneInfo.FindSystemTimeZoneById("Eastern Standard Time")
+    assert eastern.Id == "Eastern Standard Time"
+    assert (
+        eastern.BaseUtcOffset.ToString() == "-05:00:00"
+        and eastern.GetUtcOffset(summer).ToString() == "-04:00:00"
+    )
+    assert eastern.IsDaylightSavingTime(summer) and not eastern.IsDaylightSavingTime(winter)
+    assert TimeZoneInfo.ConvertTimeFromUtc(winter, eastern).ToString("s") == "2024-01-01T07:00:00"
+    assert (
+        TimeZoneInfo.ConvertTimeToUtc(DateTime(2024, 1, 1, 9, 0, 0), eastern).ToString("o")
+        == "2024-01-01T14:00:00.0000000Z"
+    )
+    assert (
+        TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeSeconds(1719835200), eastern).ToString("o")
+        == "2024-07-01T08:00:00.0000000-04:00"
+    )
+    assert (
+        TimeZoneInfo.ConvertTimeBySystemTimeZoneId(
+            DateTime(2024, 1, 1, 12, 0, 0), "Tokyo Standard Time", "UTC"
+        ).ToString("o")
+        == "2024-01-01T03:00:00.0000000Z"
+    )
+    assert TimeZoneInfo.ConvertTimeFromUtc(winter, TimeZoneInfo.Utc).Kind == UTC
+    assert TimeZoneInfo.Local.Id == "UTC"
+    with pytest.raises(DotNetException) as info:
+        TimeZoneInfo.FindSystemTimeZoneById("Mars Standard Time")
+    assert info.value.Message == "The time zone ID 'Mars Standard Time' was not found on the local computer."
+
+
+def test_registry_finds_runtime_classes() -> None:
+    from engine.dotnet.newtonsoft import JObject
+    from engine.dotnet.registry import runtime_class
+    from engine.dotnet.stringbuilder import StringBuilder
+
+    assert runtime_class("JObject") is JObject
+    assert runtime_class("Newtonsoft.Json.Linq.JObject") is JObject
+    assert runtime_class("System.Text.StringBuilder") is StringBuilder
+    assert runtime_class("Int32") is None and runtime_class("NoSuchType") is None
+    assert runtime_class("FormatException").__name__ == "FormatException"

@@ -54,11 +54,11 @@ def test_indented_and_compact_output() -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("a\"b\\c", '"a\\"b\\\\c"'),
+        ('a"b\\c', '"a\\"b\\\\c"'),
         ("line\nbreak\ttab\r", '"line\\nbreak\\ttab\\r"'),
         ("\x01\x1f", '"\\u0001\\u001f"'),
         ("héllo €", '"héllo €"'),
-        ("<tag>&'", "\"<tag>&'\""),
+        ("<tag>&'", '"<tag>&\'"'),
         ("\u2028", '"\\u2028"'),
         (1e20, "1E+20"),
         (0.1, "0.1"),
@@ -93,13 +93,22 @@ def test_indexers_and_missing_keys() -> None:
     assert o["b"][1].Type == JTokenType.Float
     with pytest.raises(ArgumentOutOfRangeException) as info:
         o["b"][9]
-    assert info.value.Message == "Index was out of range. Must be non-negative and less than the size of the collection. (Parameter 'index')"
+    assert (
+        info.value.Message
+        == "Index was out of range. Must be non-negative and less than the size of the collection. (Parameter 'index')"
+    )
     with pytest.raises(ArgumentException) as info2:
         o[0]
-    assert info2.value.Message == "Accessed JObject values with invalid key value: 0. Object property name expected."
+    assert (
+        info2.value.Message
+        == "Accessed JObject values with invalid key value: 0. Object property name expected."
+    )
     with pytest.raises(ArgumentException) as info3:
         o["b"]["x"]
-    assert info3.value.Message == 'Accessed JArray values with invalid key value: "x". Int32 array index expected.'
+    assert (
+        info3.value.Message
+        == 'Accessed JArray values with invalid key value: "x". Int32 array index expected.'
+    )
     with pytest.raises(InvalidOperationException) as info4:
         o["a"]["x"]
     assert info4.value.Message == "Cannot access child value on Newtonsoft.Json.Linq.JValue."
@@ -177,7 +186,9 @@ def test_value_and_values() -> None:
 
 
 def test_construction() -> None:
-    o = JObject(JProperty("name", "api"), JProperty("n", 3), JProperty("tags", ["a", "b"]), JProperty("none", None))
+    o = JObject(
+        JProperty("name", "api"), JProperty("n", 3), JProperty("tags", ["a", "b"]), JProperty("none", None)
+    )
     assert o.ToString(NONE) == '{"name":"api","n":3,"tags":["a","b"],"none":null}'
     nested = JObject(JProperty("inner", JObject(JProperty("x", 1))), JProperty("arr", JArray(1, "two", 3.5)))
     assert nested.ToString(NONE) == '{"inner":{"x":1},"arr":[1,"two",3.5]}'
@@ -187,9 +198,12 @@ def test_construction() -> None:
     assert JArray().ToString() == "[]"
     assert JProperty("p", 1).ToString() == '"p": 1'
     with pytest.raises(ArgumentException) as info:
-        JProperty("x", {"a": 1}).ToString()
         JObject(JProperty("a", 1), JProperty("a", 2))
-    assert "Property with the same name already exists on object" in info.value.Message or "anonymous" not in info.value.Message
+    assert info.value.Message == (
+        "Can not add property a to Newtonsoft.Json.Linq.JObject. Property with the same name already exists on object."
+    )
+    # lenient where C# would not compile or would throw: dictionaries become objects
+    assert JProperty("x", {"a": 1}).ToString(NONE) == '"x":{"a":1}'
 
 
 def test_reparenting_clones() -> None:
@@ -219,7 +233,10 @@ def test_mutation_members() -> None:
     assert o.ToString(NONE) == '{"a":[1],"c":3,"d":"four"}'
     with pytest.raises(ArgumentException) as info:
         o.Add("c", 5)
-    assert info.value.Message == "Can not add property c to Newtonsoft.Json.Linq.JObject. Property with the same name already exists on object."
+    assert (
+        info.value.Message
+        == "Can not add property c to Newtonsoft.Json.Linq.JObject. Property with the same name already exists on object."
+    )
     o.Property("a").Remove()
     assert o.ToString(NONE) == '{"c":3,"d":"four"}'
     arr = JArray(1, 2, 3)
@@ -266,7 +283,9 @@ def test_navigation() -> None:
     ],
 )
 def test_select_token(path: str, expected: str | None) -> None:
-    o = JObject.Parse('{"store": {"name": "shop", "book": [{"title": "A", "price": 8}, {"title": "B", "price": 12.5}]}}')
+    o = JObject.Parse(
+        '{"store": {"name": "shop", "book": [{"title": "A", "price": 8}, {"title": "B", "price": 12.5}]}}'
+    )
     token = o.SelectToken(path)
     assert (None if token is None else token.ToString()) == expected
 
@@ -287,10 +306,19 @@ def test_select_tokens_and_errors() -> None:
     ("text", "message"),
     [
         ('{"a":}', "Unexpected character encountered while parsing value: }. Path 'a', line 1, position 6."),
-        ('{"a":1} x', "Additional text encountered after finished reading JSON content: x. Path '', line 1, position 9."),
+        (
+            '{"a":1} x',
+            "Additional text encountered after finished reading JSON content: x. Path '', line 1, position 9.",
+        ),
         ("abc", "Unexpected character encountered while parsing value: a. Path '', line 1, position 1."),
-        ("[1]", "Error reading JObject from JsonReader. Current JsonReader item is not an object: StartArray. Path '', line 1, position 1."),
-        ('{"a" 1}', "Invalid character after parsing property name. Expected ':' but got: 1. Path '', line 1, position 6."),
+        (
+            "[1]",
+            "Error reading JObject from JsonReader. Current JsonReader item is not an object: StartArray. Path '', line 1, position 1.",
+        ),
+        (
+            '{"a" 1}',
+            "Invalid character after parsing property name. Expected ':' but got: 1. Path '', line 1, position 6.",
+        ),
     ],
 )
 def test_parse_errors(text: str, message: str) -> None:
@@ -311,11 +339,16 @@ def test_lenient_parsing() -> None:
 
 
 def test_dates_in_json() -> None:
-    o = JObject.Parse('{"t": "2024-01-02T03:04:05Z", "u": "2024-01-02T03:04:05.120+02:00", "p": "2024-01-02", "s": "2024-01-02T03:04:05"}')
+    o = JObject.Parse(
+        '{"t": "2024-01-02T03:04:05Z", "u": "2024-01-02T03:04:05.120+02:00", "p": "2024-01-02", "s": "2024-01-02T03:04:05"}'
+    )
     assert o["t"].Type == JTokenType.Date
     assert o["p"].Type == JTokenType.String
     assert cast(o["t"], "string") == "01/02/2024 03:04:05"
-    assert o.ToString(NONE) == '{"t":"2024-01-02T03:04:05Z","u":"2024-01-02T01:04:05.12+00:00","p":"2024-01-02","s":"2024-01-02T03:04:05"}'
+    assert (
+        o.ToString(NONE)
+        == '{"t":"2024-01-02T03:04:05Z","u":"2024-01-02T01:04:05.12+00:00","p":"2024-01-02","s":"2024-01-02T03:04:05"}'
+    )
     dt = cast(o["t"], "DateTime")
     assert dt.Kind == DateTimeKind.Utc and dt.Hour == 3
     assert JValue(DateTime(2024, 5, 6, 7, 8, 9, DateTimeKind.Utc)).ToString(NONE) == '"2024-05-06T07:08:09Z"'
@@ -323,7 +356,10 @@ def test_dates_in_json() -> None:
 
 def test_jsonconvert() -> None:
     anon = {"id": 1, "name": "x", "tags": ["a"], "nested": {"ok": True}, "missing": None}
-    assert JsonConvert.SerializeObject(anon) == '{"id":1,"name":"x","tags":["a"],"nested":{"ok":true},"missing":null}'
+    assert (
+        JsonConvert.SerializeObject(anon)
+        == '{"id":1,"name":"x","tags":["a"],"nested":{"ok":true},"missing":null}'
+    )
     assert JsonConvert.SerializeObject({"a": 1}, Formatting.Indented) == '{\n  "a": 1\n}'
     assert JsonConvert.SerializeObject("s") == '"s"'
     assert JsonConvert.SerializeObject(None) == "null"

@@ -178,10 +178,22 @@ def test_parse(call, expected) -> None:  # noqa: ANN001
         (lambda: Int32.Parse(""), FormatException, "The input string '' was not in a correct format."),
         (lambda: Int32.Parse("abc"), FormatException, "The input string 'abc' was not in a correct format."),
         (lambda: Int32.Parse("1.0"), FormatException, "The input string '1.0' was not in a correct format."),
-        (lambda: Int32.Parse("2147483648"), OverflowException, "Value was either too large or too small for an Int32."),
+        (
+            lambda: Int32.Parse("2147483648"),
+            OverflowException,
+            "Value was either too large or too small for an Int32.",
+        ),
         (lambda: Int32.Parse(None), ArgumentNullException, "Value cannot be null. (Parameter 's')"),
-        (lambda: Boolean.Parse("yes"), FormatException, "String 'yes' was not recognized as a valid Boolean."),
-        (lambda: Double.Parse("1.2.3"), FormatException, "The input string '1.2.3' was not in a correct format."),
+        (
+            lambda: Boolean.Parse("yes"),
+            FormatException,
+            "String 'yes' was not recognized as a valid Boolean.",
+        ),
+        (
+            lambda: Double.Parse("1.2.3"),
+            FormatException,
+            "The input string '1.2.3' was not in a correct format.",
+        ),
     ],
 )
 def test_parse_errors(call, exc, message) -> None:  # noqa: ANN001

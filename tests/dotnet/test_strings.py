@@ -137,17 +137,53 @@ def test_string_members(call, expected) -> None:  # noqa: ANN001
 @pytest.mark.parametrize(
     ("call", "exc", "message"),
     [
-        (lambda: S.Substring("abc", 4), ArgumentOutOfRangeException, "startIndex cannot be larger than length of string. (Parameter 'startIndex')"),
-        (lambda: S.Substring("abc", 1, 5), ArgumentOutOfRangeException, "Index and length must refer to a location within the string. (Parameter 'length')"),
-        (lambda: S.Substring("abc", -1), ArgumentOutOfRangeException, "StartIndex cannot be less than zero. (Parameter 'startIndex')"),
-        (lambda: S.Substring("abc", 0, -1), ArgumentOutOfRangeException, "Length cannot be less than zero. (Parameter 'length')"),
-        (lambda: S.Substring(None, 0), NullReferenceException, "Object reference not set to an instance of an object."),
+        (
+            lambda: S.Substring("abc", 4),
+            ArgumentOutOfRangeException,
+            "startIndex cannot be larger than length of string. (Parameter 'startIndex')",
+        ),
+        (
+            lambda: S.Substring("abc", 1, 5),
+            ArgumentOutOfRangeException,
+            "Index and length must refer to a location within the string. (Parameter 'length')",
+        ),
+        (
+            lambda: S.Substring("abc", -1),
+            ArgumentOutOfRangeException,
+            "StartIndex cannot be less than zero. (Parameter 'startIndex')",
+        ),
+        (
+            lambda: S.Substring("abc", 0, -1),
+            ArgumentOutOfRangeException,
+            "Length cannot be less than zero. (Parameter 'length')",
+        ),
+        (
+            lambda: S.Substring(None, 0),
+            NullReferenceException,
+            "Object reference not set to an instance of an object.",
+        ),
         (lambda: S.Contains("abc", None), ArgumentNullException, "Value cannot be null. (Parameter 'value')"),
-        (lambda: S.Replace("abc", "", "x"), ArgumentException, "String cannot be of zero length. (Parameter 'oldValue')"),
+        (
+            lambda: S.Replace("abc", "", "x"),
+            ArgumentException,
+            "String cannot be of zero length. (Parameter 'oldValue')",
+        ),
         (lambda: S.Item("abc", 3), IndexOutOfRangeException, "Index was outside the bounds of the array."),
-        (lambda: S.Remove("abc", 3), ArgumentOutOfRangeException, "startIndex must be less than length of string. (Parameter 'startIndex')"),
-        (lambda: S.Split("a,b", ",", -1), ArgumentOutOfRangeException, "Count cannot be less than zero. (Parameter 'count')"),
-        (lambda: String.Format("{1}", "a"), FormatException, "Index (zero based) must be greater than or equal to zero and less than the size of the argument list."),
+        (
+            lambda: S.Remove("abc", 3),
+            ArgumentOutOfRangeException,
+            "startIndex must be less than length of string. (Parameter 'startIndex')",
+        ),
+        (
+            lambda: S.Split("a,b", ",", -1),
+            ArgumentOutOfRangeException,
+            "Count cannot be less than zero. (Parameter 'count')",
+        ),
+        (
+            lambda: String.Format("{1}", "a"),
+            FormatException,
+            "Index (zero based) must be greater than or equal to zero and less than the size of the argument list.",
+        ),
         (lambda: String.Format("{0", "a"), FormatException, "Input string was not in a correct format."),
     ],
 )

@@ -248,3 +248,10 @@ def test_doctype_inside_a_body_is_just_text() -> None:
     assert doc is not None and not diags
     body = doc.root.children[0].text
     assert body is not None and body.text == "<!DOCTYPE html><html/>"
+
+
+def test_policies_attributes() -> None:
+    _, diags = load(
+        '<policies xmlns:xsl="http://www.w3.org/1999/XSL/Transform" a="1" b="2"><inbound/></policies>'
+    )
+    assert [(d.code, d.span.col) for d in diags] == [("document-attribute", 60), ("document-attribute", 66)]

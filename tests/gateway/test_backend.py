@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import time
 
 from tests.gateway.conftest import document
 from tests.support.gateway import Backend, simple_config
@@ -145,3 +146,16 @@ def test_path_and_query_are_forwarded_as_sent(gateway, backend) -> None:
         echoed = gw.get("/echo/a%20b/c%2Fd?x=a%2Bb&y=1+2&z=%E2%82%AC&flag").json()
         assert echoed["path"] == "/a%20b/c%2Fd"
         assert echoed["query"] == "x=a%2Bb&y=1+2&z=%E2%82%AC&flag"
+
+
+def test_client_leaving_mid_upload_is_a_client_connection_failure(gateway, backend, capsys) -> None:
+    with gateway(simple_config(), access_log=True) as gw:
+        host, port = gw.url.split("://")[1].split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(b"POST /echo/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + b"a" * 10)
+            time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while "ClientConnectionFailure" not in (err := capsys.readouterr().err):
+            assert time.monotonic() < deadline, err
+            time.sleep(0.05)
+        assert gw.get("/echo/ok").status == 200  # the gateway carries on

@@ -71,3 +71,27 @@ def test_serve_reload_on_sighup_and_stop(tmp_path: Path, backend) -> None:
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr
+
+
+def test_workers_share_the_port(tmp_path: Path, backend) -> None:
+    port = free_port()
+    config = write_config(tmp_path, {"apis": {"a": {"path": "a", "service-url": "{{backend-url}}",
+                                                    "subscription-required": False}}}, None, backend)
+    process = serve(str(config), "--port", str(port), "--admin-port", "0", "--workers", "2")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                http_request(f"http://127.0.0.1:{port}", "GET", "/a/x", timeout=2)
+                break
+            except OSError:
+                assert process.poll() is None, process.communicate()[1]
+                assert time.monotonic() < deadline, "gateway did not start"
+                time.sleep(0.1)
+        statuses = {http_request(f"http://127.0.0.1:{port}", "GET", f"/a/{i}").status for i in range(20)}
+        assert statuses == {200}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert "2 workers" in stderr and "Traceback" not in stderr

@@ -210,3 +210,28 @@ class TestExpressions:
         Path("values.yaml").write_text("weight: '+'\n")
         status, out, _ = lint(capsys, "--named-values", "values.yaml", "nv.xml")
         assert status == 1 and "error[expr-syntax]" in out
+
+
+class TestApiopsFolder:
+    def test_scopes_and_fragments_follow_the_layout(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        quota = '<policies><inbound><base /><quota calls="10" renewal-period="60" /></inbound></policies>'
+        files = {
+            "policy.xml": "<policies><inbound><include-fragment fragment-id='tracing' /></inbound></policies>",
+            "policy fragments/tracing/policy.xml": '<fragment><proxy url="http://p" /></fragment>',
+            "products/starter/policy.xml": quota,
+            "apis/orders/policy.xml": quota,
+            "apis/orders/operations/list/policy.xml": "<policies><inbound><base /></inbound></policies>",
+        }
+        for name, text in files.items():
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text(text)
+        status, out, _ = lint(capsys, str(tmp_path))
+        assert status == 1
+        assert out.count("error[") == 1
+        assert (
+            "apis/orders/policy.xml:1:29: error[policy-not-allowed-in-scope]: <quota> is not allowed at api scope"
+            in out
+        )
+        assert lint(capsys, "--scope", "product", str(tmp_path))[0] == 0

@@ -1,6 +1,6 @@
 """Cache-hit throughput of the gateway vs a bare Quart app answering the same bytes, side by side.
 
-    python -m tests.perf.bench_cache [--seconds 4] [--connections 32] [--rounds 5]
+    python -m tests.perf.bench_cache [--seconds 2] [--connections 32] [--rounds 10]
 
 Starts, as separate processes on loopback: a bare Quart app on Hypercorn + uvloop (also the
 gateway's backend), `policygate serve` with an in-process cache, `policygate serve` with a Redis
@@ -170,9 +170,9 @@ def command_calls(client: object) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--load", nargs=3, metavar=("URL", "SECONDS", "CONNECTIONS"), help=argparse.SUPPRESS)
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()

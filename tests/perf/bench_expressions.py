@@ -107,7 +107,7 @@ def main() -> int:
         cel_cell, speed_cell = "n/a", "n/a"
         if have_cel and cel is not None:
             program, activation = cel_program(cel)  # type: ignore[misc]
-            cel_ns = per_call_ns(lambda: program.evaluate(activation), budget=0.1)
+            cel_ns = per_call_ns(lambda p=program, a=activation: p.evaluate(a), budget=0.1)
             speedups.append(cel_ns / ours)
             cel_cell, speed_cell = f"{cel_ns:,.0f}", f"{cel_ns / ours:.0f}x"
         print(f"{label:<20} {ours:>9,.0f} {manual:>9,.0f} {ours / manual:>9.2f}x {cel_cell:>10} {speed_cell:>9}")

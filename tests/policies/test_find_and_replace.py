@@ -29,6 +29,28 @@ async def test_empty_to_removes_and_charset_is_respected() -> None:
     assert ctx.request.body is not None and ctx.request.body.content == b"cafe"
 
 
+async def test_bytes_outside_matches_are_kept() -> None:
+    body = b"\xff\xfe binary-ish token=abc"
+    ctx = context(method="POST", body=body)
+    await run(build('<find-and-replace from="abc" to="***" />'), ctx)
+    assert ctx.request.body is not None and ctx.request.body.content == b"\xff\xfe binary-ish token=***"
+
+
+async def test_utf16_bodies_compare_as_text() -> None:
+    ctx = context(method="POST", body="hello".encode("utf-16"), headers={"Content-Type": "text/plain; charset=utf-16"})
+    await run(build('<find-and-replace from="ell" to="ELL" />'), ctx)
+    assert ctx.request.body is not None and ctx.request.body.content.decode("utf-16") == "hELLo"
+
+
+async def test_compressed_body_is_left_alone() -> None:
+    import gzip
+
+    packed = gzip.compress(b"secret")
+    ctx = context(method="POST", body=packed, headers={"Content-Encoding": "gzip"})
+    await run(build('<find-and-replace from="secret" to="x" />'), ctx)
+    assert ctx.request.body is not None and ctx.request.body.content == packed
+
+
 async def test_no_body_is_left_alone() -> None:
     ctx = context()
     await run(build('<find-and-replace from="a" to="b" />'), ctx)

@@ -68,6 +68,15 @@ class TestRun:
         await run(build('<json-to-xml apply="always" />', "outbound"), ctx)
         assert ctx.response.body is not None and ctx.response.body.content == b'{"a": 1}'
 
+    async def test_compressed_body_is_not_converted(self) -> None:
+        import gzip
+
+        packed = gzip.compress(b'{"a": 1}')
+        ctx = context()
+        ctx.response = response(body=packed, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        await run(build('<json-to-xml apply="always" consider-accept-header="false" />', "outbound"), ctx)
+        assert ctx.response.body is not None and ctx.response.body.content == packed
+
     async def test_invalid_request_json_is_a_400(self) -> None:
         ctx = context(method="POST", body="{nope", headers={"Content-Type": "application/json"})
         with pytest.raises(PolicyRuntimeError) as caught:
@@ -82,3 +91,9 @@ def test_end_to_end(api_gateway, backend) -> None:
         echoed = gw.request("POST", "/echo/x", body='{"order": {"id": 3}}', headers={"Content-Type": "application/json"}).json()
     assert echoed["body"] == "<Document><order><id>3</id></order></Document>"
     assert echoed["headers"]["content-type"] == "application/xml; charset=utf-8"
+
+
+def test_deep_nesting_is_a_clean_error() -> None:
+    deep = '{"a":' * 5000 + "1" + "}" * 5000
+    with pytest.raises(ConversionError, match="nested too deeply"):
+        json_to_xml(deep)

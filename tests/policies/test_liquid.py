@@ -4,6 +4,7 @@ import pytest
 
 from policies.set_body.liquid import (
     MAX_ITERATIONS,
+    MAX_OUTPUT_CHARS,
     CaseInsensitiveDict,
     LiquidRenderError,
     LiquidSyntaxError,
@@ -29,6 +30,9 @@ class TestOutput:
 
     def test_case_insensitive_headers(self) -> None:
         assert render("{{ h.Accept }}", h=CaseInsensitiveDict({"accept": "text/xml"})) == "text/xml"
+
+    def test_numbers_print_like_dotnet(self) -> None:
+        assert render("{{ a }} {{ b }} {{ c }}", a=3.0, b=0.1, c=1e20) == "3 0.1 1E+20"
 
     def test_booleans_and_objects(self) -> None:
         assert render("{{ t }} {{ o }}", t=True, o={"k": [1]}) == 'true {"k":[1]}'
@@ -114,3 +118,15 @@ class TestTags:
     def test_iteration_limit(self) -> None:
         with pytest.raises(LiquidRenderError):
             render(f"{{% for i in (1..{MAX_ITERATIONS * 2}) %}}{{% endfor %}}")
+
+
+def test_output_limit_is_enforced_while_rendering() -> None:
+    chunk = "x" * 1_000_000
+    with pytest.raises(LiquidRenderError, match="too large"):
+        render("{% for i in (1..50) %}{{ chunk }}{% endfor %}", chunk=chunk)
+    assert MAX_OUTPUT_CHARS < 50 * len(chunk)
+
+
+def test_values_cannot_grow_without_bound() -> None:
+    with pytest.raises(LiquidRenderError, match="too large"):
+        render("{% assign s = 'x' %}{% for i in (1..64) %}{% assign s = s | Append: s %}{% endfor %}")

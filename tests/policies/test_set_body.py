@@ -140,3 +140,22 @@ def test_plain_body_replaces_a_streamed_backend_response(api_gateway, backend) -
     assert answer.status == 200
     assert answer.body == b"replaced"
     assert answer.headers.get("content-length") == "8"
+
+
+def test_only_liquid_asks_the_gateway_to_buffer() -> None:
+    from engine.diagnostics import Diagnostics
+    from engine.document import load_document
+    from engine.gateway.builder import PipelineBuilder
+    from engine.registry import default_registry
+
+    def needs_buffering(xml: str) -> bool:
+        doc = load_document("t.xml", text=f"<policies><outbound>{xml}</outbound></policies>", diagnostics=Diagnostics())
+        assert doc is not None
+        builder = PipelineBuilder(default_registry())
+        builder.steps(doc.policies("outbound"))
+        builder.finish()
+        return builder.needs_response_body
+
+    assert not needs_buffering("<set-body>plain</set-body>")
+    assert needs_buffering('<set-body template="liquid">{{ body.x }}</set-body>')
+    assert needs_buffering("<set-body>@(context.Response.Body.As&lt;string&gt;())</set-body>")

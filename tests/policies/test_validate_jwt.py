@@ -12,8 +12,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from engine.dotnet.jwt import Jwt
 from engine.errors import PolicyRuntimeError
-from policies.validate_jwt import ValidatedJwt, check_claims, check_lifetime
+from policies.validate_jwt.checks import check_claims, check_lifetime
 from policies.validate_jwt.keys import OpenIdCache, keys_from_jwks
 from policies.validate_jwt.tokens import b64url_encode, decode, sign_hmac
 from tests.policies.support import FakeServices, HttpClient, build, codes, context, run
@@ -96,8 +97,16 @@ class TestHmac:
         ctx = bearer(sign_hmac(claims(roles=["a", "b"]), SECRET, alg))
         assert await run(build(HS_POLICY), ctx) is None
         jwt = ctx.variables["jwt"]
-        assert isinstance(jwt, ValidatedJwt)
-        assert (jwt.Algorithm, jwt.Subject, jwt.Audiences, jwt.Claims["roles"]) == (alg, "user-1", ["api://orders"], ["a", "b"])
+        assert isinstance(jwt, Jwt)
+        assert (jwt.Algorithm, jwt.Subject, jwt.Audiences, list(jwt.Claims["roles"])) == (alg, "user-1", ["api://orders"], ["a", "b"])
+
+    async def test_output_variable_in_expressions(self) -> None:
+        xml = HS_POLICY + """<set-header name="X-Sub" exists-action="override">
+            <value>@(((Jwt)context.Variables["jwt"]).Subject + "/" + ((Jwt)context.Variables["jwt"]).Claims.GetValueOrDefault("tier", "none"))</value>
+        </set-header>"""
+        ctx = bearer(sign_hmac(claims(tier="gold"), SECRET))
+        await run(build(xml), ctx)
+        assert ctx.request.headers.get("X-Sub") == "user-1/gold"
 
     async def test_missing_token(self) -> None:
         error = await failure(HS_POLICY, context())
@@ -141,6 +150,8 @@ class TestHmac:
         assert (await failure(HS_POLICY, bearer(token))).reason == "TokenSignatureInvalid"
         relaxed = HS_POLICY.replace("<validate-jwt ", '<validate-jwt require-signed-tokens="false" ')
         assert await run(build(relaxed), bearer(token)) is None
+        stripped = sign_hmac(claims(), SECRET).rsplit(".", 1)[0] + "."  # claims HS256, signature removed
+        assert (await failure(relaxed, bearer(stripped))).reason == "TokenSignatureInvalid"
 
     async def test_custom_status_and_message(self) -> None:
         xml = HS_POLICY.replace("<validate-jwt ", '<validate-jwt failed-validation-httpcode="403" failed-validation-error-message="Nope" ')
@@ -208,6 +219,23 @@ class TestAsymmetric:
         pem = RSA_KEY.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         xml = f'<validate-jwt header-name="Authorization"><issuer-signing-keys><key>{pem.decode()}</key></issuer-signing-keys></validate-jwt>'
         assert await run(build(xml), bearer(sign_rsa(claims()))) is None
+
+    async def test_der_certificate_key_and_no_algorithm_confusion(self) -> None:
+        import datetime
+
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "issuer.test")])
+        now = datetime.datetime.now(datetime.UTC)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(RSA_KEY.public_key())
+                .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+                .sign(RSA_KEY, hashes.SHA256()))
+        der = cert.public_bytes(serialization.Encoding.DER)
+        xml = f'<validate-jwt header-name="Authorization"><issuer-signing-keys><key>{base64.b64encode(der).decode()}</key></issuer-signing-keys></validate-jwt>'
+        assert await run(build(xml), bearer(sign_rsa(claims(), kid=None))) is None
+        forged = sign_hmac(claims(), der)  # HS256 "signed" with the public certificate bytes
+        assert (await failure(xml, bearer(forged))).reason == "TokenSignatureKeyNotFound"
 
     def test_decode_refuses_encrypted_tokens(self) -> None:
         with pytest.raises(ValueError, match="JWE"):
@@ -302,3 +330,27 @@ def test_end_to_end(api_gateway, backend) -> None:
     assert expired.status == 401 and expired.json()["message"] == "Lifetime validation failed. The token is expired."
     assert ok.status == 200
     assert backend.calls == 1
+
+
+async def test_end_to_end_with_openid_discovery(api_gateway, backend, identity_provider: dict[str, Any]) -> None:
+    """The real gateway fetches the provider's keys with its own HTTP client (provider on loopback)."""
+    import aiohttp
+
+    url = f"{identity_provider['base']}/.well-known/openid-configuration"
+    policy = (f'<policies><inbound><base /><validate-jwt header-name="Authorization"><openid-config url="{url}" />'
+              "<audiences><audience>api://orders</audience></audiences></validate-jwt></inbound>"
+              "<backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>")
+    with api_gateway(policy) as gw:
+        async with aiohttp.ClientSession() as client:
+            statuses = []
+            for token in (sign_rsa(claims()), sign_ec(claims()), sign_rsa(claims(iss="https://evil")),
+                          sign_rsa(claims(), kid="rotated-away")):
+                async with client.get(f"{gw.url}/echo/x", headers={"Authorization": f"Bearer {token}"}) as answer:
+                    statuses.append((answer.status, (await answer.json()).get("message")))
+    assert statuses == [
+        (200, None),
+        (200, None),
+        (401, "Issuer validation failed."),
+        (401, "Signature validation failed. Unable to match key."),
+    ]
+    assert identity_provider["metadata"] == 1  # cached across requests

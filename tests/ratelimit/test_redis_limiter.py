@@ -18,6 +18,7 @@ from tests.support.redis_cluster import RedisClusterNodes
 from tests.support.redis_server import RedisServer
 
 T0 = 1_700_000_000.0
+CONNECTION_SETUP = {"HELLO", "CLIENT", "AUTH", "SELECT"}  # sent once per new connection
 
 
 @pytest.fixture
@@ -143,3 +144,30 @@ async def test_multi_window_decisions_run_on_redis_cluster(cluster_url: str) -> 
         assert slot is not None and await limiter.enter("conn-1", 1, 5.0) is None
     finally:
         await limiter.close()
+
+
+async def test_concurrent_decisions_share_round_trips_and_stay_exact(private_redis: RedisServer) -> None:
+    limiter = RedisLimiter(create_client(RedisSettings.parse(private_redis.url, timeout=5.0)), prefix="p:", max_in_flight=8)
+    admin = aioredis.Redis.from_url(private_redis.url)
+    try:
+        await limiter.load_scripts()
+        w = Window("k:burst", "", 100, 60)
+        decisions: list[bool] = []
+
+        async def burst() -> None:
+            results = await asyncio.gather(*(limiter.decide([w], now=T0) for _ in range(300)))
+            decisions.extend(d.allowed for d in results)
+
+        seen = await client_commands(private_redis.url, burst)
+        assert decisions.count(True) == 100
+        commands = [c for c in seen if c not in CONNECTION_SETUP]
+        assert commands == ["EVALSHA"] * 300  # still one command per decision
+        # Fewer client round trips than decisions: the connections never exceeded max_in_flight.
+        clients = await admin.client_list()
+        assert len(clients) <= 8 + 2
+        await admin.script_flush()  # a batch that meets NOSCRIPT recovers every member with EVAL
+        retried = await asyncio.gather(*(limiter.decide([Window("k:other", "", 10, 60)], now=T0) for _ in range(30)))
+        assert [d.allowed for d in retried].count(True) == 10
+    finally:
+        await limiter.close()
+        await admin.aclose()

@@ -1,0 +1,83 @@
+"""XElement / XDocument basics."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.dotnet.conversions import cast
+from engine.dotnet.errors import XmlException
+from engine.dotnet.xlinq import SaveOptions, XAttribute, XDocument, XElement, XName, XNamespace
+
+DOC = '<?xml version="1.0"?><root a="1"><item id="x">hello</item><item id="y"><b>bold</b> text</item><empty/></root>'
+
+
+def test_parse_and_navigate() -> None:
+    doc = XDocument.Parse(DOC)
+    root = doc.Root
+    assert root.Name.LocalName == "root" and root.Attribute("a").Value == "1"
+    assert [e.Attribute("id").Value for e in root.Elements("item")] == ["x", "y"]
+    assert root.Element("item").Value == "hello"
+    assert root.Elements()[1].Value == "bold text"
+    assert root.Element("missing") is None and root.Attribute("missing") is None
+    assert len(doc.Descendants("b")) == 1 and root.Descendants("b")[0].Parent.Attribute("id").Value == "y"
+    assert root.HasElements and root.Element("empty").IsEmpty
+    assert cast(root.Attribute("a"), "int") == 1
+    assert cast(root.Element("item"), "string") == "hello"
+    assert cast(root.Element("missing"), "string") is None
+    assert cast(XElement.Parse("<f>true</f>"), "bool") is True
+    assert doc.Declaration.Version == "1.0"
+
+
+def test_to_string() -> None:
+    doc = XDocument.Parse(DOC)
+    assert doc.ToString() == (
+        '<root a="1">\n'
+        '  <item id="x">hello</item>\n'
+        '  <item id="y"><b>bold</b> text</item>\n'
+        "  <empty />\n"
+        "</root>"
+    )
+    assert doc.Root.ToString(SaveOptions.DisableFormatting) == (
+        '<root a="1"><item id="x">hello</item><item id="y"><b>bold</b> text</item><empty /></root>'
+    )
+
+
+def test_construction_and_mutation() -> None:
+    e = XElement("order", XAttribute("id", 7), XElement("total", 9.5), XElement("note", "a<b & c"))
+    assert e.ToString() == '<order id="7">\n  <total>9.5</total>\n  <note>a&lt;b &amp; c</note>\n</order>'
+    e.SetAttributeValue("id", 8)
+    e.SetAttributeValue("new", "v")
+    e.SetElementValue("total", 10)
+    e.Element("note").Remove()
+    e.Add(XElement("flag", True))
+    assert (
+        e.ToString(SaveOptions.DisableFormatting)
+        == '<order id="8" new="v"><total>10</total><flag>true</flag></order>'
+    )
+    e.Value = "plain"
+    assert e.ToString() == '<order id="8" new="v">plain</order>'
+    e.SetAttributeValue("new", None)
+    assert e.Attribute("new") is None
+
+
+def test_namespaces() -> None:
+    el = XElement.Parse('<a xmlns="urn:x" xmlns:p="urn:p"><b>1</b><p:c>2</p:c></a>')
+    ns = XNamespace.Get("urn:x")
+    assert el.Name == ns + "a" and el.Name.ToString() == "{urn:x}a"
+    assert el.Element(ns + "b").Value == "1"
+    assert el.Element("b") is None
+    assert el.Element("{urn:p}c").Value == "2"
+    assert XName.Get("{urn:x}a").NamespaceName == "urn:x"
+    assert (
+        el.ToString(SaveOptions.DisableFormatting)
+        == '<a xmlns="urn:x" xmlns:p="urn:p"><b>1</b><p:c>2</p:c></a>'
+    )
+
+
+def test_bad_xml_and_entities() -> None:
+    with pytest.raises(XmlException):
+        XElement.Parse("<a><b></a>")
+    with pytest.raises(XmlException):
+        XDocument.Parse("")
+    el = XElement.Parse('<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>')
+    assert "root:" not in el.ToString()

@@ -1,0 +1,125 @@
+"""Per-request cost of the transformation and access-control policies, side by side.
+
+Run:  python -m tests.perf.bench_policies
+
+Each case builds one policy with the gateway's builder and runs its step on fresh contexts built
+before the clock starts (best of five runs). The last column is the cost relative to
+`set-header` with a constant value, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from engine.context import Context, Headers, MessageBody, Request, Response, Url  # noqa: E402
+from engine.diagnostics import Diagnostics  # noqa: E402
+from engine.document import load_document  # noqa: E402
+from engine.gateway.builder import PipelineBuilder  # noqa: E402
+from engine.policy import Step  # noqa: E402
+from engine.registry import default_registry  # noqa: E402
+from policies.validate_jwt.tokens import b64url_encode, sign_hmac  # noqa: E402
+
+SECRET = b"0123456789abcdef0123456789abcdef"
+ORDER = {"order": {"id": 7, "customer": "ann", "items": [{"sku": f"s{i}", "qty": i} for i in range(40)]}}
+JSON_BODY = json.dumps(ORDER).encode()
+XML_BODY = ("<order><id>7</id>" + "".join(f'<item sku="s{i}"><qty>{i}</qty></item>' for i in range(120)) + "</order>").encode()
+
+
+def _rsa_case() -> tuple[str, str]:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    numbers = key.public_key().public_numbers()
+    n = b64url_encode(numbers.n.to_bytes(256, "big"))
+    e = b64url_encode(numbers.e.to_bytes(3, "big"))
+    header = b64url_encode(json.dumps({"alg": "RS256", "kid": "k"}).encode())
+    payload = b64url_encode(json.dumps({"sub": "u", "exp": int(time.time()) + 3600}).encode())
+    signature = key.sign(f"{header}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    policy = f'<validate-jwt header-name="Authorization"><issuer-signing-keys><key id="k" n="{n}" e="{e}" /></issuer-signing-keys></validate-jwt>'
+    return policy, f"{header}.{payload}.{b64url_encode(signature)}"
+
+
+def build(xml: str, section: str) -> Step:
+    doc = load_document("bench.xml", text=f"<policies><{section}>{xml}</{section}></policies>", diagnostics=Diagnostics())
+    assert doc is not None
+    builder = PipelineBuilder(default_registry())
+    steps = builder.steps(doc.policies(section))
+    builder.finish()
+    return steps[0]
+
+
+def context_factory(headers: list[tuple[str, str]], body: bytes | None = None,
+                    response_body: bytes | None = None, content_type: str = "application/json") -> Callable[[], Context]:
+    url = Url.parse("http://backend.test/api/orders/7?page=2")
+
+    def make() -> Context:
+        request = Request("POST", url.copy(), url, Headers(headers), MessageBody(body) if body is not None else None,
+                          "10.0.0.7")
+        response = Response(200, "OK", Headers([("Content-Type", content_type)]),
+                            MessageBody(response_body) if response_body is not None else None)
+        return Context(request=request, response=response)
+
+    return make
+
+
+def cases() -> list[tuple[str, str, str, Callable[[], Context]]]:
+    hs_token = sign_hmac({"sub": "u", "exp": int(time.time()) + 3600, "aud": "api"}, SECRET)
+    rs_policy, rs_token = _rsa_case()
+    key = base64.b64encode(SECRET).decode()
+    plain = context_factory([("Accept", "application/json")])
+    return [
+        ("set-header (baseline)", '<set-header name="X-A" exists-action="override"><value>1</value></set-header>', "inbound", plain),
+        ("set-query-parameter", '<set-query-parameter name="v" exists-action="append"><value>2</value></set-query-parameter>', "inbound", plain),
+        ("check-header", '<check-header name="Accept" failed-check-httpcode="401" failed-check-error-message="no" ignore-case="true"><value>text/xml</value><value>application/json</value></check-header>', "inbound", plain),
+        ("ip-filter (4 rules)", '<ip-filter action="allow"><address>1.2.3.4</address><address-range from="10.0.0.0" to="10.0.0.255" /><address>::1</address><address-range from="fd00::" to="fd00::ff" /></ip-filter>', "inbound", plain),
+        ("cors (actual request)", '<cors><allowed-origins><origin>https://app.test</origin></allowed-origins><allowed-headers><header>*</header></allowed-headers></cors>', "inbound",
+         context_factory([("Origin", "https://app.test")])),
+        ("validate-jwt HS256", f'<validate-jwt header-name="Authorization"><issuer-signing-keys><key>{key}</key></issuer-signing-keys><audiences><audience>api</audience></audiences></validate-jwt>', "inbound",
+         context_factory([("Authorization", f"Bearer {hs_token}")])),
+        ("validate-jwt RS256", rs_policy, "inbound", context_factory([("Authorization", f"Bearer {rs_token}")])),
+        ("set-body liquid (2 KB JSON)", '<set-body template="liquid">{"id": {{ body.order.id }}, "skus": [{% for i in body.order.items %}"{{ i.sku | Upcase }}"{% unless forloop.last %},{% endunless %}{% endfor %}]}</set-body>', "inbound",
+         context_factory([("Content-Type", "application/json")], JSON_BODY)),
+        ("find-and-replace (2 KB)", '<find-and-replace from="sku" to="SKU" />', "inbound", context_factory([], JSON_BODY)),
+        ("json-to-xml (2 KB)", '<json-to-xml apply="always" consider-accept-header="false" />', "outbound",
+         context_factory([], response_body=JSON_BODY)),
+        ("xml-to-json (4 KB)", '<xml-to-json kind="direct" apply="always" consider-accept-header="false" />', "outbound",
+         context_factory([], response_body=XML_BODY, content_type="application/xml")),
+    ]
+
+
+async def measure(step: Step, make: Callable[[], Context], calls: int, repeats: int = 5) -> float:
+    """Seconds per call: the best of `repeats` runs over `calls` fresh contexts built beforehand."""
+    best = float("inf")
+    for _ in range(repeats):
+        contexts = [make() for _ in range(calls)]
+        started = time.perf_counter()
+        for ctx in contexts:
+            await step(ctx)
+        best = min(best, (time.perf_counter() - started) / calls)
+    return best
+
+
+async def main() -> None:
+    rows = []
+    for label, xml, section, make in cases():
+        step = build(xml, section)
+        await measure(step, make, 20, 1)  # warm up
+        heavy = any(word in label for word in ("liquid", "json", "xml"))
+        rows.append((label, await measure(step, make, 200 if heavy else 2000)))
+    baseline = rows[0][1]
+    print(f"{'policy':32} {'µs/call':>10} {'× set-header':>14}")
+    for label, cost in rows:
+        print(f"{label:32} {cost * 1e6:10.2f} {cost / baseline:14.1f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

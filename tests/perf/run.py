@@ -1,0 +1,407 @@
+"""The benchmark suite: every performance claim of docs/performance.md, measured side by side in one run.
+
+    python -m tests.perf.run [--duration S] [--rounds N] [--only a,b,c,d,e,latency,workers] [--soak MINUTES]
+
+Everything runs on 127.0.0.1 and every step is bounded in time (the plan and its expected length
+are printed first). With two or more CPUs and `taskset`, servers run on CPU 0 and the load
+generator, the raw backend and Redis on CPU 1.
+
+Throughput (wrk -t1 -cN, or the Python load generator when wrk is missing), `--rounds` rounds of
+`--duration` seconds per target; a ratio to (a) is taken per round and the median is reported:
+  (a) bare Quart on Hypercorn answering fixed bytes (the same 972 bytes every target returns)
+  (b) policygate pass-through to the raw local backend
+  (c) policygate cache hit: in-process store, and Redis store
+  (d) full pipeline: subscription key + rate-limit-by-key + cache-lookup hit + set-header
+      (in-process cache and counters, and both on Redis)
+  (e) nginx (1 worker) proxy_cache hit and plain keep-alive proxy to the same backend, when installed
+Latency: one connection, p50/p99 of the direct backend, (a) and (b); added latency of (b).
+Workers: (c, in-process) with `--workers 1` and `--workers 2`, both unpinned; RSS of every worker.
+Soak (`--soak MINUTES`): (d) under load over 200 URLs, RSS sampled; growth after the first minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from tests.perf.loadgen import LoadResult, run_load, wrk_available
+from tests.perf.nginx import Nginx, find_nginx
+from tests.perf.servers import (
+    BODY,
+    Process,
+    can_pin,
+    children,
+    free_port,
+    pin_pid,
+    rss_kib,
+    start_backend,
+    start_quart,
+)
+
+SUBSCRIPTION_KEY = "bench-key-0123456789"
+KEY_HEADER = {"Ocp-Apim-Subscription-Key": SUBSCRIPTION_KEY}
+SCENARIOS = ("a", "b", "c", "d", "e", "latency", "workers")
+
+# -- goals (issue 7) ---------------------------------------------------------------------------
+CACHE_HIT_GOAL = 0.8       # (c) >= 0.8 of (a)
+FULL_PIPELINE_GOAL = 0.7   # (d) >= 0.7 of (a)
+ADDED_P50_GOAL_MS = 0.6    # p50 of (b) minus p50 of the direct backend
+WORKERS_GOAL = 1.7         # 2 workers >= 1.7x one worker
+SOAK_GROWTH_GOAL = 0.05    # RSS growth over the soak
+
+CACHE_POLICY = """<policies>
+  <inbound><base/>
+    <cache-lookup vary-by-developer="false" vary-by-developer-groups="false" caching-type="{store}"/>
+  </inbound>
+  <backend><base/></backend>
+  <outbound><base/><cache-store duration="3600"/></outbound>
+  <on-error><base/></on-error>
+</policies>"""
+
+FULL_POLICY = """<policies>
+  <inbound><base/>
+    <rate-limit-by-key calls="100000000" renewal-period="10" counter-key="@(context.Subscription.Id)"/>
+    <cache-lookup vary-by-developer="false" vary-by-developer-groups="false" caching-type="{store}"/>
+  </inbound>
+  <backend><base/></backend>
+  <outbound><base/>
+    <set-header name="X-Served-By" exists-action="override"><value>policygate</value></set-header>
+    <cache-store duration="3600"/>
+  </outbound>
+  <on-error><base/></on-error>
+</policies>"""
+
+
+@dataclass
+class Target:
+    key: str
+    label: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    goal: float | None = None  # least ratio to (a)
+    pid: int | None = None     # a gateway process (RSS is reported for those)
+    admin: str | None = None   # a gateway's admin URL (cache hit counts)
+
+
+@dataclass
+class Settings:
+    duration: float
+    rounds: int
+    connections: int
+    use_wrk: bool
+    server_cpus: str | None
+    load_cpus: str | None
+
+
+# -- starting things ---------------------------------------------------------------------------
+def start_gateway(directory: Path, name: str, backend: Process, *, policy: str | None = None, redis_url: str | None = None,
+                  subscription: bool = False, workers: int = 1, cpus: str | None = None) -> tuple[Process, str, str]:
+    """`policygate serve` for one scenario; returns the process, the gateway URL and the admin URL."""
+    port, admin = free_port(), free_port()
+    api: dict[str, object] = {"path": "items", "service-url": f"http://127.0.0.1:{backend.port}",
+                              "subscription-required": subscription}
+    config: dict[str, object] = {"server": {"host": "127.0.0.1", "port": port, "admin-port": admin}, "apis": {"items": api}}
+    if policy is not None:
+        (directory / f"{name}.xml").write_text(policy)
+        api["policy"] = f"{name}.xml"
+    if redis_url is not None:
+        config["cache"] = {"external": redis_url, "timeout-ms": 1000}
+    if subscription:
+        config["subscriptions"] = [{"id": "bench", "key": SUBSCRIPTION_KEY}]
+    file = directory / f"{name}.yaml"
+    file.write_text(yaml.safe_dump(config, sort_keys=False))
+    command = [sys.executable, "-m", "engine", "serve", str(file), "--workers", str(workers)]
+    process = Process(f"gateway {name}", command, port, cpus)
+    return process, f"http://127.0.0.1:{port}/items/", f"http://127.0.0.1:{admin}"
+
+
+def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def check_answers(target: Target, body: bytes) -> None:
+    status, content = fetch(target.url, target.headers)
+    if status != 200 or content != body:
+        raise SystemExit(f"{target.label}: expected 200 with the fixed body, got {status}: {content[:200]!r}")
+
+
+def cache_hits(admin: str) -> float:
+    text = fetch(f"{admin}/metrics")[1].decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("policygate_cache_requests_total{") and 'result="hit"' in line)
+
+
+# -- measuring ---------------------------------------------------------------------------------
+def load(settings: Settings, target: Target, seconds: float | None = None, connections: int | None = None,
+         cpus: str | None | bool = True, paths: int = 0) -> LoadResult:
+    return run_load(target.url, seconds=seconds or settings.duration, connections=connections or settings.connections,
+                    headers=target.headers, paths=paths, cpus=settings.load_cpus if cpus is True else (cpus or None),
+                    use_wrk=settings.use_wrk)
+
+
+def throughput_rounds(settings: Settings, targets: list[Target]) -> dict[str, list[LoadResult]]:
+    results: dict[str, list[LoadResult]] = {t.key: [] for t in targets}
+    for number in range(settings.rounds):
+        print(f"  round {number + 1}/{settings.rounds}:", end="", flush=True)
+        for target in targets:
+            result = load(settings, target)
+            results[target.key].append(result)
+            print(f" {target.key}={result.rps:.0f}", end="", flush=True)
+        print()
+    return results
+
+
+def median_ratio(results: dict[str, list[LoadResult]], key: str, reference: str = "a") -> float | None:
+    if reference not in results or key not in results:
+        return None
+    return statistics.median(r.rps / max(1e-9, ref.rps) for r, ref in zip(results[key], results[reference], strict=True))
+
+
+def verdict(value: float | None, goal: float | None, *, at_most: bool = False) -> str:
+    if value is None or goal is None:
+        return ""
+    ok = value <= goal if at_most else value >= goal
+    return "pass" if ok else "FAIL"
+
+
+# -- the report --------------------------------------------------------------------------------
+def print_throughput(targets: list[Target], results: dict[str, list[LoadResult]], settings: Settings) -> list[str]:
+    failures: list[str] = []
+    print(f"\nThroughput: {settings.connections} connections, {settings.duration:g} s x {settings.rounds} rounds per target "
+          "(medians; ratio = median of per-round ratios to (a))")
+    print(f"{'':9}{'target':<44}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>7}{'goal':>7}{'':>6}{'errors':>8}")
+    for target in targets:
+        rounds = results[target.key]
+        ratio = median_ratio(results, target.key)
+        state = verdict(ratio, target.goal)
+        if state == "FAIL":
+            failures.append(f"({target.key}) {target.label}: {ratio:.2f} of (a), goal >= {target.goal}")
+        goal = f">={target.goal}" if target.goal else ""
+        print(f"{target.key:<9}{target.label:<44}{statistics.median(r.rps for r in rounds):>8.0f}"
+              f"{statistics.median(r.p50_ms for r in rounds):>9.2f}{statistics.median(r.p99_ms for r in rounds):>9.2f}"
+              f"{ratio if ratio is not None else 0:>7.2f}{goal:>7}{state:>6}{sum(r.errors for r in rounds):>8}")
+    return failures
+
+
+def measure_latency(settings: Settings, targets: list[Target]) -> list[str]:
+    print(f"\nLatency: 1 connection, {settings.duration:g} s per target")
+    rows = {t.key: load(settings, t, connections=1) for t in targets}
+    print(f"{'':10}{'target':<36}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}")
+    for target in targets:
+        row = rows[target.key]
+        print(f"{target.key:<10}{target.label:<36}{row.rps:>8.0f}{row.p50_ms:>9.3f}{row.p99_ms:>9.3f}")
+    direct, gateway = rows["direct"], rows["b"]
+    added_p50, added_p99 = gateway.p50_ms - direct.p50_ms, gateway.p99_ms - direct.p99_ms
+    state = verdict(added_p50, ADDED_P50_GOAL_MS, at_most=True)
+    print(f"added by (b) over the direct backend: p50 {added_p50:+.3f} ms (goal <= {ADDED_P50_GOAL_MS} ms: {state}), "
+          f"p99 {added_p99:+.3f} ms")
+    if "a" in rows:
+        print(f"added by (a) bare Quart over the direct backend: p50 {rows['a'].p50_ms - direct.p50_ms:+.3f} ms")
+    return [f"added p50 of (b): {added_p50:.3f} ms, goal <= {ADDED_P50_GOAL_MS} ms"] if state == "FAIL" else []
+
+
+def measure_workers(settings: Settings, directory: Path, backend: Process, stack: ExitStack) -> list[str]:
+    print(f"\nWorkers: cache hit (in-process), --workers 1 vs 2, nothing pinned, {settings.connections * 2} connections, "
+          f"{settings.duration:g} s x {settings.rounds} rounds")
+    gateways: dict[int, tuple[Process, Target]] = {}
+    for workers in (1, 2):
+        process, url, _ = start_gateway(directory, f"workers{workers}", backend, policy=CACHE_POLICY.format(store="internal"),
+                                        workers=workers)
+        stack.callback(process.stop)
+        target = Target(f"w{workers}", f"{workers} worker(s)", url + "42", pid=process.pid)
+        check_answers(target, fetch(target.url)[1])
+        load(settings, target, seconds=1, connections=settings.connections * 2, cpus=False)
+        gateways[workers] = (process, target)
+    runs: dict[int, list[float]] = {1: [], 2: []}
+    for _ in range(settings.rounds):
+        for workers, (_, target) in gateways.items():
+            runs[workers].append(load(settings, target, connections=settings.connections * 2, cpus=False).rps)
+    scaling = statistics.median(two / one for one, two in zip(runs[1], runs[2], strict=True))
+    state = verdict(scaling, WORKERS_GOAL)
+    print(f"1 worker: {statistics.median(runs[1]):.0f} req/s; 2 workers: {statistics.median(runs[2]):.0f} req/s; "
+          f"scaling {scaling:.2f}x (goal >= {WORKERS_GOAL}x: {state})")
+    one = gateways[1][0]
+    print(f"RSS after load: 1 worker {rss_kib(one.pid) / 1024:.1f} MiB", end="")
+    two = gateways[2][0]
+    worker_rss = [rss_kib(pid) / 1024 for pid in children(two.pid)]
+    print(f"; 2 workers: {', '.join(f'{r:.1f}' for r in worker_rss)} MiB (+ parent {rss_kib(two.pid) / 1024:.1f} MiB)")
+    return [f"2 workers: {scaling:.2f}x one worker, goal >= {WORKERS_GOAL}x"] if state == "FAIL" else []
+
+
+def soak(settings: Settings, target: Target, minutes: float) -> list[str]:
+    assert target.pid is not None
+    seconds = minutes * 60
+    print(f"\nSoak: ({target.key}) {target.label} over 200 URLs for {minutes:g} min; RSS every 10 s")
+    samples: list[tuple[float, int]] = []
+    outcome: dict[str, LoadResult] = {}
+    runner = threading.Thread(target=lambda: outcome.setdefault("load", load(settings, target, seconds=seconds, paths=200)))
+    started = time.monotonic()
+    runner.start()
+    while runner.is_alive():
+        samples.append((time.monotonic() - started, rss_kib(target.pid)))
+        runner.join(10)
+    result = outcome.get("load")
+    after_warmup = next((kib for at, kib in samples if at >= min(60.0, seconds / 5)), samples[0][1])
+    final = samples[-1][1]
+    growth = (final - after_warmup) / max(1, after_warmup)
+    print("RSS MiB: " + " ".join(f"{at:.0f}s={kib / 1024:.1f}" for at, kib in samples[:: max(1, len(samples) // 12)]))
+    if result is not None:
+        print(f"load: {result.rps:.0f} req/s, p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, errors {result.errors}")
+    state = verdict(growth, SOAK_GROWTH_GOAL, at_most=True)
+    print(f"RSS {after_warmup / 1024:.1f} MiB after warm-up -> {final / 1024:.1f} MiB at the end: growth {growth * 100:+.1f}% "
+          f"(goal < {SOAK_GROWTH_GOAL * 100:.0f}%: {state})")
+    return [f"soak RSS growth {growth * 100:.1f}%, goal < {SOAK_GROWTH_GOAL * 100:.0f}%"] if state == "FAIL" else []
+
+
+# -- main --------------------------------------------------------------------------------------
+def plan_seconds(only: set[str], settings: Settings, nginx: bool, soak_minutes: float) -> float:
+    per_round = sum({"a": 1, "b": 1, "c": 2, "d": 2, "e": 2 if nginx else 0}.get(k, 0) for k in only)
+    total = per_round * settings.rounds * settings.duration + per_round * 1.5
+    if "latency" in only:
+        total += 3 * settings.duration
+    if "workers" in only:
+        total += 2 * settings.rounds * settings.duration + 10
+    return total + soak_minutes * 60 + 15
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=4.0, help="seconds per measurement (default 4)")
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds (default 3)")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    parser.add_argument("--soak", type=float, default=0.0, metavar="MINUTES", help="also run the memory soak (goal: 5)")
+    parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk is installed")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin servers and load generator to CPUs")
+    args = parser.parse_args(argv)
+    only = {part.strip() for part in args.only.split(",") if part.strip()}
+    unknown = only - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario(s) {', '.join(sorted(unknown))}; choose from {','.join(SCENARIOS)}")
+    if args.duration < 1 or args.rounds < 1:
+        parser.error("--duration must be >= 1 and --rounds >= 1")
+    if only & {"b", "c", "d", "e"}:
+        only.add("a")  # every ratio is to (a)
+    pin = can_pin() and not args.no_pin
+    use_wrk = wrk_available() and not args.python_load
+    settings = Settings(args.duration, args.rounds, args.connections, use_wrk, "0" if pin else None, "1" if pin else None)
+    nginx_binary = find_nginx() if "e" in only else None
+
+    load_tool = "wrk -t1" if use_wrk else "Python asyncio load generator (wrk not installed)" if not wrk_available() \
+        else "Python asyncio load generator (--python-load)"
+    print(f"policygate benchmark suite - {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; load: {load_tool}; "
+          + ("servers on CPU 0, load generator + backend + Redis on CPU 1" if pin else "no CPU pinning"))
+    if "e" in only and nginx_binary is None:
+        print("nginx not installed: skipped (e)  (install: apt-get install -y nginx-light)")
+    if not wrk_available():
+        print("wrk not installed: using the Python load generator  (install: apt-get install -y wrk)")
+    print(f"scenarios: {','.join(s for s in SCENARIOS if s in only)}; expected length about "
+          f"{plan_seconds(only, settings, nginx_binary is not None, args.soak) / 60:.1f} min")
+
+    failures: list[str] = []
+    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="policygate-perf-") as tmp:
+        directory = Path(tmp)
+        backend = start_backend(settings.load_cpus)
+        stack.callback(backend.stop)
+        targets: list[Target] = []
+        if "a" in only:
+            quart = start_quart(settings.server_cpus)
+            stack.callback(quart.stop)
+            targets.append(Target("a", "bare Quart, fixed bytes", f"http://127.0.0.1:{quart.port}/items/42"))
+        redis_url = None
+        if only & {"c", "d"}:
+            from tests.support.redis_server import RedisServer
+
+            redis_server = RedisServer()
+            redis_server.start()
+            stack.callback(redis_server.stop)
+            if redis_server.process is not None:
+                pin_pid(redis_server.process.pid, settings.load_cpus)
+            redis_url = redis_server.url
+
+        def gateway(key: str, label: str, goal: float | None, **options: object) -> None:
+            process, url, admin = start_gateway(directory, key, backend, cpus=settings.server_cpus, **options)  # type: ignore[arg-type]
+            stack.callback(process.stop)
+            headers = KEY_HEADER if options.get("subscription") else {}
+            targets.append(Target(key, label, url + "42", headers, goal, process.pid, admin))
+
+        if "b" in only:
+            gateway("b", "policygate pass-through", None)
+        if "c" in only:
+            gateway("c-mem", "policygate cache hit, in-process", CACHE_HIT_GOAL, policy=CACHE_POLICY.format(store="internal"))
+            gateway("c-redis", "policygate cache hit, Redis", CACHE_HIT_GOAL, policy=CACHE_POLICY.format(store="external"),
+                    redis_url=redis_url)
+        if "d" in only:
+            gateway("d-mem", "full pipeline, in-process cache + counters", FULL_PIPELINE_GOAL,
+                    policy=FULL_POLICY.format(store="internal"), subscription=True)
+            gateway("d-redis", "full pipeline, Redis cache + counters", FULL_PIPELINE_GOAL,
+                    policy=FULL_POLICY.format(store="external"), subscription=True, redis_url=redis_url)
+        if nginx_binary is not None:
+            nginx = Nginx(nginx_binary, backend.port, settings.server_cpus)
+            stack.callback(nginx.stop)
+            targets.append(Target("e-cache", "nginx proxy_cache hit (1 worker)", f"{nginx.url}/cached/items/42"))
+            targets.append(Target("e-proxy", "nginx plain proxy (1 worker)", f"{nginx.url}/proxy/items/42"))
+
+        for target in targets:
+            check_answers(target, BODY)
+            load(settings, target, seconds=1)  # warm up: fill caches, grow connection pools
+        if targets:
+            hits_before = {t.key: cache_hits(t.admin) for t in targets if t.admin and t.key[0] in "cd"}
+            results = throughput_rounds(settings, targets)
+            failures += print_throughput(targets, results, settings)
+            for key, before in hits_before.items():
+                target = next(t for t in targets if t.key == key)
+                served = sum(r.requests - r.errors for r in results[key])
+                hits = cache_hits(target.admin or "") - before
+                print(f"    ({key}) cache hits counted by the gateway: {hits:.0f} for {served} answers wrk counted "
+                      "(the gateway also counts requests in flight when the load stopped)")
+            direct_p = [t for t in targets if t.key in ("b", "d-mem")]
+            if any(t.key.startswith("e") for t in targets) and "b" in results:
+                proxy = median_ratio(results, "b", "e-proxy")
+                cached = median_ratio(results, "c-mem", "e-cache") if "c-mem" in results else None
+                print(f"    policygate vs nginx: pass-through {proxy:.2f} of nginx proxy"
+                      + (f", in-process cache hit {cached:.2f} of nginx proxy_cache hit" if cached else ""))
+            for target in direct_p:
+                print(f"    RSS of ({target.key}) after load: {rss_kib(target.pid or 0) / 1024:.1f} MiB")
+        if "latency" in only:
+            direct = Target("direct", "direct backend (raw asyncio)", f"http://127.0.0.1:{backend.port}/items/42")
+            latency_targets = [direct] + [t for t in targets if t.key in ("a", "b")]
+            if not any(t.key == "b" for t in latency_targets):
+                gateway("b", "policygate pass-through", None)
+                latency_targets.append(targets[-1])
+            failures += measure_latency(settings, latency_targets)
+        if "workers" in only:
+            failures += measure_workers(settings, directory, backend, stack)
+        if args.soak > 0:
+            full = next((t for t in targets if t.key == "d-mem"), None)
+            if full is None:
+                gateway("d-mem", "full pipeline, in-process cache + counters", FULL_PIPELINE_GOAL,
+                        policy=FULL_POLICY.format(store="internal"), subscription=True)
+                full = targets[-1]
+            failures += soak(settings, full, args.soak)
+
+    print("\nGoals: " + ("all measured goals met" if not failures else f"{len(failures)} missed"))
+    for failure in failures:
+        print(f"  missed: {failure}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The processes a benchmark run starts on loopback, and how it starts, pins, measures and stops them.
+
+    python -m tests.perf.servers backend PORT   # raw asyncio HTTP/1.1 server answering BODY
+    python -m tests.perf.servers quart PORT     # bare Quart on Hypercorn answering BODY
+
+Both answer every request with the same fixed bytes (a 972-byte JSON document), so the bare
+Quart app is the reference for "a Python app that does nothing", and the raw backend is as cheap
+as an origin gets in Python (it is the gateway's and nginx's upstream). Both run on uvloop; the
+Quart app uses the gateway's own Hypercorn settings so only the application differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BODY = json.dumps({"id": 42, "name": "widget", "tags": ["a", "b", "c"], "description": "x" * 900}).encode()
+RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(BODY)) + BODY
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- the two reference servers -----------------------------------------------------------------
+class _FixedHttp(asyncio.Protocol):
+    """Answers each request head with RESPONSE (the benchmark sends no request bodies)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        count = self.buffer.count(b"\r\n\r\n")
+        if count:
+            self.buffer = self.buffer.rpartition(b"\r\n\r\n")[2]
+            self.transport.write(RESPONSE * count)
+
+
+def serve_backend(port: int) -> None:
+    import uvloop
+
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(_FixedHttp, "127.0.0.1", port, backlog=1024)
+        await server.serve_forever()
+
+    uvloop.run(main())
+
+
+def serve_quart(port: int) -> None:
+    import uvloop
+    from hypercorn.asyncio import serve
+    from quart import Quart, Response
+
+    from engine.gateway.runner import hypercorn_config
+
+    app = Quart("bare")
+
+    @app.route("/", defaults={"path": ""}, methods=["GET"])
+    @app.route("/<path:path>", methods=["GET"])
+    async def answer(path: str) -> Response:
+        return Response(BODY, content_type="application/json")
+
+    config = hypercorn_config()
+    config.bind = [f"127.0.0.1:{port}"]
+    uvloop.run(serve(app, config))  # type: ignore[arg-type]
+
+
+# -- process control ---------------------------------------------------------------------------
+def can_pin() -> bool:
+    """taskset exists and there are at least two CPUs: servers on CPU 0, load and helpers on CPU 1."""
+    return shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
+
+
+def pinned(command: list[str], cpus: str | None) -> list[str]:
+    return ["taskset", "-c", cpus, *command] if cpus else command
+
+
+def pin_pid(pid: int, cpus: str | None) -> None:
+    if cpus:
+        subprocess.run(["taskset", "-a", "-cp", cpus, str(pid)], check=False, capture_output=True)
+
+
+def wait_port(port: int, process: subprocess.Popen[bytes] | None = None, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if process is not None and process.poll() is not None:
+                error = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                raise RuntimeError(f"process exited with {process.returncode}: {error.strip()[-2000:]}") from None
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:g} s")
+
+
+class Process:
+    """A child process in its own session (stopping it stops its workers too)."""
+
+    def __init__(self, name: str, command: list[str], port: int, cpus: str | None) -> None:
+        self.name = name
+        self.port = port
+        self.popen = subprocess.Popen(pinned(command, cpus), cwd=ROOT, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, start_new_session=True)
+        wait_port(port, self.popen)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(5)
+        if self.popen.stderr is not None:
+            self.popen.stderr.close()
+
+
+def start_backend(cpus: str | None) -> Process:
+    port = free_port()
+    return Process("backend", [sys.executable, "-m", "tests.perf.servers", "backend", str(port)], port, cpus)
+
+
+def start_quart(cpus: str | None) -> Process:
+    port = free_port()
+    return Process("bare quart", [sys.executable, "-m", "tests.perf.servers", "quart", str(port)], port, cpus)
+
+
+# -- memory ------------------------------------------------------------------------------------
+def rss_kib(pid: int) -> int:
+    """Resident set size of one process in KiB (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[0] not in ("backend", "quart"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    (serve_backend if argv[0] == "backend" else serve_quart)(int(argv[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
