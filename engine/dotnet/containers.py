@@ -83,6 +83,9 @@ class KeyValuePair:
     def Deconstruct(self) -> tuple[Any, Any]:
         return self._key, self._value
 
+    def to_json_object(self) -> dict[str, Any]:
+        return {"Key": self._key, "Value": self._value}
+
     def ToString(self) -> str:
         from .conversions import to_string
 
@@ -124,6 +127,9 @@ class Tuple:
     @staticmethod
     def Create(*items: Any) -> Tuple:
         return Tuple(*items)
+
+    def to_json_object(self) -> dict[str, Any]:
+        return {f"Item{i + 1}": item for i, item in enumerate(self._items)}
 
     def ToString(self) -> str:
         from .conversions import to_string

@@ -187,6 +187,8 @@ def format_datetime(dt: DateTime, fmt: str | None) -> str:
 
     kind = dt.Kind
     suffix = {DateTimeKind.Utc: "Z", DateTimeKind.Local: "+00:00"}.get(kind, "")
+    if fmt in ("o", "O", "s", "u"):
+        return _fast_iso(dt.Ticks, fmt, suffix)
     if not fmt:
         fmt = "G"
     if len(fmt) == 1:
@@ -195,6 +197,22 @@ def format_datetime(dt: DateTime, fmt: str | None) -> str:
             raise FormatException(_BAD)
         fmt = pattern
     return _format(dt.Ticks, fmt, suffix, 0)
+
+
+def _fast_iso(ticks: int, fmt: str, suffix: str) -> str:
+    from .datetimes import TICKS_PER_DAY, TICKS_PER_SECOND, _days_to_date
+
+    date = _days_to_date(ticks // TICKS_PER_DAY)
+    seconds, frac = divmod(ticks % TICKS_PER_DAY, TICKS_PER_SECOND)
+    h, rem = divmod(seconds, 3600)
+    m, sec = divmod(rem, 60)
+    day = f"{date.year:04d}-{date.month:02d}-{date.day:02d}"
+    clock = f"{h:02d}:{m:02d}:{sec:02d}"
+    if fmt == "s":
+        return f"{day}T{clock}"
+    if fmt == "u":
+        return f"{day} {clock}Z"
+    return f"{day}T{clock}.{frac:07d}{suffix}"
 
 
 def format_datetimeoffset(dto: DateTimeOffset, fmt: str | None) -> str:

@@ -653,9 +653,16 @@ class DateTime:
         return self.ToString("o")
 
     def to_json_text(self) -> str:
-        from .dateformat import format_datetime
-
-        return format_datetime(self, "yyyy-MM-ddTHH:mm:ss.FFFFFFFK")
+        """Newtonsoft's ISO form: ``yyyy-MM-ddTHH:mm:ss.FFFFFFFK``."""
+        date = _days_to_date(self._ticks // TICKS_PER_DAY)
+        tod = self._ticks % TICKS_PER_DAY
+        seconds, frac = divmod(tod, TICKS_PER_SECOND)
+        h, rem = divmod(seconds, 3600)
+        m, sec = divmod(rem, 60)
+        text = f"{date.year:04d}-{date.month:02d}-{date.day:02d}T{h:02d}:{m:02d}:{sec:02d}"
+        if frac:
+            text += "." + f"{frac:07d}".rstrip("0")
+        return text + {DateTimeKind.Utc: "Z", DateTimeKind.Local: "+00:00"}.get(self._kind, "")
 
     def __repr__(self) -> str:
         return f"DateTime({self.ToString('o')}, {self._kind.name})"

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from .errors import JsonException
@@ -28,7 +29,13 @@ def _error(path: str, message: str) -> JsonException:
     return JsonException(f"{message}")
 
 
-def parse_path(path: str) -> list[_Step]:
+@lru_cache(maxsize=1024)
+def parse_path(path: str) -> tuple[_Step, ...]:
+    """Parse a JSONPath once; results are cached (steps are immutable)."""
+    return tuple(_parse_path(path))
+
+
+def _parse_path(path: str) -> list[_Step]:
     steps: list[_Step] = []
     i, n = 0, len(path)
     if path.startswith("$"):
@@ -319,7 +326,7 @@ def _compare(
 # -- evaluation -----------------------------------------------------------------------------------
 
 
-def _evaluate(root: Any, steps: list[_Step], error_when_no_match: bool) -> list[Any]:
+def _evaluate(root: Any, steps: tuple[_Step, ...] | list[_Step], error_when_no_match: bool) -> list[Any]:
     from .newtonsoft import JArray, JObject, JProperty
 
     current = [root]

@@ -10,6 +10,7 @@ Strings that look like ISO-8601 date-times are reported through ``date_hook`` (N
 
 from __future__ import annotations
 
+import json as _json
 import math
 import re
 from collections.abc import Callable
@@ -257,12 +258,48 @@ class JsonReader:
                 )
 
 
+def _strict(text: str) -> Any:
+    """Fast path: strict JSON through the C parser (``None`` marker on any failure)."""
+    try:
+        return _json.loads(text)
+    except (ValueError, RecursionError):
+        return _FAILED
+
+
+_FAILED = object()
+
+
+def _with_dates(value: Any, date_hook: Callable[[str], Any]) -> Any:
+    if isinstance(value, str):
+        if len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
+            date = date_hook(value)
+            return value if date is None else date
+        return value
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, str | dict | list):
+                value[k] = _with_dates(v, date_hook)
+        return value
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            if isinstance(v, str | dict | list):
+                value[i] = _with_dates(v, date_hook)
+    return value
+
+
 def read_json(text: str, date_hook: Callable[[str], Any] | None = None) -> Any:
-    """Parse ``text``; raises ``JsonReaderException`` with Newtonsoft-like messages."""
+    """Parse ``text``; raises ``JsonReaderException`` with Newtonsoft-like messages.
+
+    Strict JSON goes through the C parser; anything it rejects is read again by
+    :class:`JsonReader`, which accepts Newtonsoft's extensions and produces its error messages.
+    """
     if text is None:
         from .errors import ArgumentNullException
 
         raise ArgumentNullException("json")
+    data = _strict(text) if text.strip() else _FAILED
+    if data is not _FAILED:
+        return _with_dates(data, date_hook) if date_hook is not None else data
     return JsonReader(text, date_hook).read()
 
 

@@ -59,6 +59,8 @@ def json_number(value: int | float | Decimal) -> str:
 
 def json_scalar(value: Any) -> str:
     """JSON text of a scalar runtime value (``None``, bool, number, str, date, guid, bytes...)."""
+    if type(value) is str:
+        return json_string(value)
     if value is None:
         return "null"
     if isinstance(value, bool):

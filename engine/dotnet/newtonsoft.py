@@ -965,7 +965,23 @@ def from_parsed(data: Any) -> JToken:
             child._parent = arr
             arr._list.append(child)
         return arr
+    kind = _FAST_TYPES.get(type(data))
+    if kind is not None:
+        value = JValue.__new__(JValue)
+        value._parent = None
+        value._value = data
+        value._type = kind
+        return value
     return JValue(data)
+
+
+_FAST_TYPES = {
+    str: JTokenType.String,
+    int: JTokenType.Integer,
+    float: JTokenType.Float,
+    bool: JTokenType.Boolean,
+    type(None): JTokenType.Null,
+}
 
 
 def to_token(value: Any) -> JToken:

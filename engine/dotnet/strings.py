@@ -9,6 +9,8 @@ first pass with lowercase sorting before uppercase, close to ICU's invariant col
 from __future__ import annotations
 
 import enum
+import functools
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -164,6 +166,15 @@ def _split_args(args: tuple[Any, ...]) -> tuple[list[str] | None, int, StringSpl
     return seps, count, options
 
 
+_WHITESPACE_SPLIT = re.compile("[" + re.escape(WHITESPACE_CHARS) + "]")
+
+
+@functools.lru_cache(maxsize=256)
+def _separator_regex(seps: tuple[str, ...]) -> re.Pattern[str]:
+    """Alternation in array order: at each position the first separator that matches wins, like .NET."""
+    return re.compile("|".join(re.escape(sep) for sep in seps))
+
+
 def split(s: str, *args: Any) -> list[str]:
     """``string.Split`` with all its overloads."""
     seps, count, options = _split_args(args)
@@ -173,6 +184,18 @@ def split(s: str, *args: Any) -> list[str]:
     trim = bool(options & StringSplitOptions.TrimEntries)
     if count == 0 or (s == "" and remove_empty):
         return []
+    if count >= 2**31 - 1:
+        if seps is None:
+            pieces = _WHITESPACE_SPLIT.split(s)
+        elif len(seps) == 1:
+            pieces = s.split(seps[0])
+        else:
+            pieces = _separator_regex(tuple(seps)).split(s)
+        if trim:
+            pieces = [p.strip(WHITESPACE_CHARS) for p in pieces]
+        if remove_empty:
+            pieces = [p for p in pieces if p != ""]
+        return pieces
     pieces: list[str] = []
     start = i = 0
     n = len(s)

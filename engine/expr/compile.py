@@ -40,6 +40,7 @@ class Code:
     static: Any = None  # a static type holder (`Convert`, `JObject`) when the node names a type
     static_name: str = ""
     src: str | None = None  # inline Python source for the generated evaluator (see Compiler.source)
+    nonnull: bool = False  # never null (a cast to a value type)
 
 
 @dataclass
@@ -709,8 +710,9 @@ class Compiler:
             if right.const and right.value is not None:
                 cmp, c = _ORDER_OPS[op], right.value
                 tmp = self.bind(None, "_t")
-                return Code(lambda env: (v := lf(env)) is not None and cmp(v, c), M.BOOL,
-                            src=f"(({tmp} := {self.source(left)}) is not None and {tmp} {op} {self.source(right)})")
+                src = (f"({self.source(left)} {op} {self.source(right)})" if left.nonnull else
+                       f"(({tmp} := {self.source(left)}) is not None and {tmp} {op} {self.source(right)})")
+                return Code(lambda env: (v := lf(env)) is not None and cmp(v, c), M.BOOL, src=src)
             py = _PY_COMPARE[op]
             return Code(lambda env: py(lf(env), rf(env)), M.BOOL)
         if op == "+" and result is M.STRING:
@@ -840,7 +842,7 @@ class Compiler:
             check = f" and {-limit} <= {tmp} < {limit}" if limit is not None else ""
             src = (f"({tmp} if ({tmp} := {self.source(operand)}).__class__ is {exact_name}{check} "
                    f"else {cast_name}({tmp}, {self.bind(name, 'k')}))")
-            return Code(fast_cast, type_, src=src)
+            return Code(fast_cast, type_, src=src, nonnull=exact is not str)
         iface = M.INTERFACES.get(M.strip_namespace(name))
         if iface is not None:
             cls = iface.pyclass
@@ -913,7 +915,7 @@ class Compiler:
         value = self.expr(node.value)
         vf = value.fn
         op = node.op[:-1] if node.op != "=" else ""
-        combine = (lambda a, b: b if a is not None else b) if op == "??" else rt.BINARY.get(op)
+        combine = (lambda a, b: a if a is not None else b) if op == "??" else rt.BINARY.get(op)
         target = node.target
         if isinstance(target, ast.Name):
             local = self.lookup(target.ident)

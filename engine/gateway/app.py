@@ -29,6 +29,7 @@ from engine.gateway.backend import (
     stream_of,
     wire_headers,
 )
+from engine.gateway.config import GatewaySettings
 from engine.gateway.pipeline import error_response
 from engine.gateway.services import GatewayMetrics, Services
 from engine.gateway.state import GatewayState, OperationEntry
@@ -112,7 +113,7 @@ class Gateway:
                 try:
                     if _has_body(headers):
                         if pipeline.needs_request_body:
-                            ctx.request.body = MessageBody(await _read_body(receive))
+                            ctx.request.body = MessageBody(await _read_body(receive, headers, state.settings.server.max_body_size))
                         else:
                             ctx.state[REQUEST_STREAM] = _body_chunks(receive, ctx.state)
                     if pipeline.needs_response_body:
@@ -121,6 +122,8 @@ class Gateway:
                 except ClientDisconnected:
                     release_stream(ctx)
                     return
+                except PolicyRuntimeError as error:  # the body was too large to buffer
+                    await pipeline.fail(ctx, error)
                 except Exception:  # the pipeline converts policy failures; this is a gateway bug
                     log.exception("unexpected failure handling %s %s", method, path)
                     release_stream(ctx)
@@ -182,8 +185,22 @@ class GatewayQuart(Quart):
             await super().__call__(scope, receive, send)  # type: ignore[arg-type]
 
 
-def create_app(state: GatewayState, services: Services, *, access_log: AccessLog | None = None) -> GatewayQuart:
-    """The gateway app; `while_serving` starts and stops `services` (backend pool, cache, limits)."""
+def create_app(
+    state: GatewayState | GatewaySettings, services: Services | None = None, *, access_log: AccessLog | None = None
+) -> GatewayQuart:
+    """The gateway app; `while_serving` starts and stops `services` (backend pool, cache, limits).
+
+    `create_app(settings)` builds the services and compiles the documents itself (raises
+    ConfigError / PolicyLoadError); serve the result with any ASGI server.
+    """
+    if isinstance(state, GatewaySettings):
+        from engine.gateway.runner import GatewayServer
+
+        server = GatewayServer(state, access_log=access_log is not None)
+        server.prepare()
+        assert server.app is not None
+        return server.app
+    assert services is not None, "create_app(state, services) needs the services the state was built with"
     app = GatewayQuart("policygate")
     app.gateway = Gateway(state, services, access_log)
 
@@ -275,15 +292,30 @@ def _has_body(headers: Headers) -> bool:
     return "transfer-encoding" in headers
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive, headers: Headers, limit: int) -> bytes:
+    declared = headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        raise _too_large(limit)
     chunks = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientDisconnected()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
+
+
+def _too_large(limit: int) -> PolicyRuntimeError:
+    return PolicyRuntimeError(
+        f"The request body is larger than the {limit} bytes the gateway buffers (server.max-body-size).",
+        source="configuration", reason="RequestEntityTooLarge", status=413,
+    )
 
 
 async def _body_chunks(receive: Receive, state: dict[str, Any]) -> AsyncIterator[bytes]:

@@ -49,6 +49,7 @@ class ApiSettings:
     key_header: str = DEFAULT_KEY_HEADER
     key_query: str = DEFAULT_KEY_QUERY
     revision: str = "1"
+    is_current: bool = True  # False: reachable only as /<path>;rev=<revision>/...
     version: str = ""
     protocols: tuple[str, ...] = ("http", "https")
 
@@ -87,12 +88,20 @@ class SubscriptionSettings:
 
 
 @dataclass(frozen=True)
+class TlsSettings:
+    certfile: Path
+    keyfile: Path
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     admin_port: int | None = 9090  # None: no admin listener
     workers: int = 1
     access_log: bool = False
+    tls: TlsSettings | None = None  # HTTPS (and HTTP/2 by ALPN) on the gateway port
+    max_body_size: int = 100 * 1024 * 1024  # bytes a pipeline may buffer from a request body
 
 
 @dataclass(frozen=True)
@@ -363,14 +372,22 @@ class _Reader:
 
     def read_apis(self, value: object, products: dict[str, ProductSettings]) -> dict[str, ApiSettings]:
         apis: dict[str, ApiSettings] = {}
-        paths: dict[str, str] = {}
+        paths: dict[tuple[str, str], str] = {}  # (path, revision) -> API id
+        current: dict[str, str] = {}  # path -> the API id that is its current revision
         for aid, raw in self.mapping(value, "apis").items():
             where = _join("apis", aid)
             spec = self.mapping(raw, where, API_KEYS)
             path = self.string(spec.get("path"), _join(where, "path"), required=False, default="").strip("/")
-            if path in paths:
-                self.fail(_join(where, "path"), f"'{path}' is already used by API '{paths[path]}'")
-            paths[path] = aid
+            revision = self.string(spec.get("revision"), _join(where, "revision"), required=False, default="1")
+            if (path, revision) in paths:
+                other = paths[(path, revision)]
+                self.fail(_join(where, "path"), f"'{path}' is already used by API '{other}' (give each revision its own `revision`)")
+            paths[(path, revision)] = aid
+            is_current = self.boolean(spec.get("is-current"), _join(where, "is-current"), True)
+            if is_current:
+                if path in current:
+                    self.fail(_join(where, "is-current"), f"API '{current[path]}' is already the current revision of '{path}'")
+                current[path] = aid
             service_url = self.absolute_url(spec.get("service-url"), _join(where, "service-url"))
             api_products = self.strings(spec.get("products"), _join(where, "products"))
             for i, pid in enumerate(api_products):
@@ -388,10 +405,14 @@ class _Reader:
                 operations=self.read_operations(spec.get("operations"), _join(where, "operations")),
                 key_header=self.string(names.get("header"), f"{where}.subscription-key-parameter-names.header", required=False, default=DEFAULT_KEY_HEADER),
                 key_query=self.string(names.get("query"), f"{where}.subscription-key-parameter-names.query", required=False, default=DEFAULT_KEY_QUERY),
-                revision=self.string(spec.get("revision"), _join(where, "revision"), required=False, default="1"),
+                revision=revision,
+                is_current=is_current,
                 version=self.string(spec.get("version"), _join(where, "version"), required=False, default=""),
                 protocols=self.strings(spec.get("protocols"), _join(where, "protocols")) or ("http", "https"),
             )
+        for (path, _), aid in paths.items():
+            if path not in current:
+                self.fail(_join(_join("apis", aid), "is-current"), f"no API is the current revision of '{path}'")
         return apis
 
     def read_operations(self, value: object, where: str) -> tuple[OperationSettings, ...]:
@@ -508,7 +529,7 @@ class _Reader:
         )
 
     def read_server(self, value: object) -> ServerSettings:
-        spec = self.mapping(value, "server", ("host", "port", "admin-port", "workers", "access-log"))
+        spec = self.mapping(value, "server", ("host", "port", "admin-port", "workers", "access-log", "tls", "max-body-size"))
         default = ServerSettings()
         admin = spec.get("admin-port", default.admin_port)
         return ServerSettings(
@@ -517,7 +538,20 @@ class _Reader:
             admin_port=None if admin is False else self.integer(admin, "server.admin-port", None),
             workers=self.integer(spec.get("workers"), "server.workers", 1, minimum=1, maximum=256) or 1,
             access_log=self.boolean(spec.get("access-log"), "server.access-log", False),
+            tls=self.read_tls(spec.get("tls")),
+            max_body_size=self.integer(spec.get("max-body-size"), "server.max-body-size", default.max_body_size,
+                                       minimum=0, maximum=2**40) or 0,
         )
+
+    def read_tls(self, value: object) -> TlsSettings | None:
+        if value is None:
+            return None
+        spec = self.mapping(value, "server.tls", ("certfile", "keyfile"))
+        certfile = self.path(spec.get("certfile"), "server.tls.certfile")
+        keyfile = self.path(spec.get("keyfile"), "server.tls.keyfile")
+        if certfile is None or keyfile is None:
+            self.fail("server.tls", "needs both certfile and keyfile")
+        return TlsSettings(certfile, keyfile)
 
     def read_backend(self, value: object) -> BackendClientSettings:
         spec = self.mapping(value, "backend", ("max-connections", "connect-timeout", "forwarded-headers"))
@@ -544,7 +578,7 @@ TOP_LEVEL_KEYS = (
 PRODUCT_KEYS = ("name", "policy", "subscription-required", "approval-required", "state", "groups")
 API_KEYS = (
     "name", "path", "service-url", "products", "subscription-required", "policy", "operations",
-    "subscription-key-parameter-names", "revision", "version", "protocols",
+    "subscription-key-parameter-names", "revision", "is-current", "version", "protocols",
 )
 OPERATION_KEYS = ("name", "method", "url-template", "policy", "examples")
 SUBSCRIPTION_KEYS = ("id", "key", "secondary-key", "name", "product", "api", "user", "state")

@@ -129,20 +129,44 @@ class ApiRoutes(Generic[T]):
         return None
 
 
+_REVISION = re.compile(r";rev=([^/;]+)")
+
+
 class Router(Generic[T]):
-    """Maps (method, path, query) to (api, operation, params); APIs are chosen by longest path prefix."""
+    """Maps (method, path, query) to (api, operation, params); APIs are chosen by longest path prefix.
+
+    Several revisions may share a path: the current one answers `/<path>/...`, any revision
+    answers `/<path>;rev=<revision>/...` (APIM's revision URL).
+    """
 
     def __init__(self) -> None:
         self._apis: dict[str, tuple[object, ApiRoutes[T]]] = {}
+        self._revisions: dict[tuple[str, str], tuple[object, ApiRoutes[T]]] = {}
 
-    def add_api(self, path: str, api: object, operations: Iterable[tuple[str, str, T]]) -> None:
-        self._apis[path.strip("/")] = (api, ApiRoutes(operations))
+    def add_api(self, path: str, api: object, operations: Iterable[tuple[str, str, T]], *,
+                revision: str | None = None, current: bool = True) -> None:
+        entry = (api, ApiRoutes(operations))
+        if current:
+            self._apis[path.strip("/")] = entry
+        if revision is not None:
+            self._revisions[(path.strip("/"), revision)] = entry
 
     def route(self, method: str, path: str, query: dict[str, list[str]]) -> Match[T] | None:
+        revision = None
+        if ";rev=" in path:
+            found = _REVISION.search(path)
+            if found is not None:
+                revision = found.group(1)
+                path = path[: found.start()] + path[found.end():]
         trimmed = path.lstrip("/")
         candidate = trimmed.rstrip("/")
         while True:
-            entry = self._apis.get(candidate)
+            if revision is None:
+                entry = self._apis.get(candidate)
+            else:
+                entry = self._revisions.get((candidate, revision))
+                if entry is None and candidate in self._apis:
+                    return None  # the API exists but not this revision
             if entry is not None:
                 relative = "/" + trimmed[len(candidate):].lstrip("/")
                 api, routes = entry

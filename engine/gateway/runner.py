@@ -18,11 +18,12 @@ from hypercorn.app_wrappers import ASGIWrapper
 from hypercorn.asyncio.run import worker_serve
 from hypercorn.config import Config, Sockets
 
+from engine.errors import ConfigError
 from engine.gateway.accesslog import AccessLog
 from engine.gateway.admin import create_admin_app, register_service_routes
 from engine.gateway.app import GatewayQuart, create_app
 from engine.gateway.backend import BackendClient
-from engine.gateway.config import GatewaySettings, load_settings
+from engine.gateway.config import GatewaySettings, TlsSettings, load_settings
 from engine.gateway.services import GatewayMetrics, Services, build_store_services
 from engine.gateway.state import GatewayState
 from engine.metrics import Metrics
@@ -87,6 +88,7 @@ class GatewayServer:
 
     def prepare(self) -> None:
         """Build services and compile every document; raises ConfigError / PolicyLoadError."""
+        _check_tls(self.settings)
         cache, limits = build_store_services(self.settings, self.metrics)
         services = Services(
             settings=self.settings, metrics=self.metrics, http=BackendClient(self.settings.backend),
@@ -125,7 +127,7 @@ class GatewayServer:
         assert self.app is not None and self.services is not None
         gateway_sock = gateway_socket or bind_socket(self.host, self.port)
         self.bound["gateway"] = gateway_sock.getsockname()[:2]
-        tasks = [self._listen(self.app, gateway_sock, shutdown)]
+        tasks = [self._listen(self.app, gateway_sock, shutdown, tls=self.settings.server.tls)]
         if self.admin_port is not None:
             admin_sock = bind_socket(self.host, self.admin_port)
             self.bound["admin"] = admin_sock.getsockname()[:2]
@@ -134,9 +136,13 @@ class GatewayServer:
             asyncio.get_running_loop().call_soon(ready, self)
         await asyncio.gather(*tasks)
 
-    async def _listen(self, app: Any, sock: socket.socket, shutdown: asyncio.Event) -> None:
+    async def _listen(self, app: Any, sock: socket.socket, shutdown: asyncio.Event, tls: TlsSettings | None = None) -> None:
         config = hypercorn_config()
-        await worker_serve(ASGIWrapper(app), config, sockets=Sockets([], [sock], []), shutdown_trigger=shutdown.wait)
+        sockets = Sockets([], [sock], [])
+        if tls is not None:
+            config.certfile, config.keyfile = str(tls.certfile), str(tls.keyfile)
+            sockets = Sockets([sock], [], [])
+        await worker_serve(ASGIWrapper(app), config, sockets=sockets, shutdown_trigger=shutdown.wait)
 
     async def reload(self, path: str | Path | None = None) -> bool:
         """Re-read the configuration and documents; swap atomically, or keep the old state and log why."""
@@ -147,7 +153,21 @@ class GatewayServer:
 
     def url(self, name: str = "gateway") -> str:
         host, port = self.bound[name]
-        return f"http://{host}:{port}"
+        scheme = "https" if name == "gateway" and self.settings.server.tls is not None else "http"
+        return f"{scheme}://{host}:{port}"
+
+
+def _check_tls(settings: GatewaySettings) -> None:
+    """Load the certificate once at start-up so a bad one is a configuration error, not a crash."""
+    tls = settings.server.tls
+    if tls is None:
+        return
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(tls.certfile, tls.keyfile)
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"{settings.file}: server.tls: cannot load the certificate and key: {exc}") from None
 
 
 def load_server(path: str | Path, **options: Any) -> GatewayServer:

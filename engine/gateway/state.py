@@ -105,7 +105,8 @@ class _Compiler:
             target = ServiceTarget.parse(api.service_url)
             context_api = Api(
                 id=api.id, name=api.name, path=api.path, service_url=Url.parse(api.service_url),
-                revision=api.revision, version=api.version, protocols=list(api.protocols),
+                revision=api.revision, is_current_revision=api.is_current, version=api.version,
+                protocols=list(api.protocols),
             )
             entries = []
             for op in api.operations:
@@ -120,7 +121,7 @@ class _Compiler:
                               "api": api_doc, "operation": op_doc}
                     entry.pipelines[product_id] = self.pipeline(scoped, fragments)
                 entries.append((op.method, op.url_template, entry))
-            router.add_api(api.path, context_api, entries)
+            router.add_api(api.path, context_api, entries, revision=api.revision, current=api.is_current)
         global_pipeline = self.pipeline({"global": global_doc}, fragments)
         if self.diagnostics.has_errors:
             raise PolicyLoadError(self.diagnostics.sorted())

@@ -38,8 +38,13 @@ for i = 1, n do
   if total then
     total = tonumber(total)
   else
+    -- no totals hash (first use, or evicted): rebuild it from the log
     total = 0
     for _, m in ipairs(redis.call('ZRANGE', log, 0, -1)) do total = total + units(m) end
+    if total > 0 then
+      redis.call('HSET', meta, 't', total)
+      redis.call('PEXPIRE', meta, period)
+    end
   end
   local old = redis.call('ZRANGEBYSCORE', log, '-inf', now - period)
   if #old > 0 then

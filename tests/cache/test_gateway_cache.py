@@ -307,6 +307,23 @@ class TestRedis:
         finally:
             client.close()
 
+    def test_gateways_share_entries_by_prefix(self, tmp_path: Path, redis_url: str) -> None:
+        import uuid
+
+        shared = {"external": redis_url, "prefix": f"t{uuid.uuid4().hex[:8]}:", "timeout-ms": 1000}
+        other = {**shared, "prefix": f"t{uuid.uuid4().hex[:8]}:"}
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        (tmp_path / "c").mkdir()
+        with Backend() as backend, gateway(tmp_path / "a", backend, policy(), cache=shared) as first, \
+                gateway(tmp_path / "b", backend, policy(), cache=shared) as second, \
+                gateway(tmp_path / "c", backend, policy(), cache=other) as separate:
+            first.get("/echo/x")
+            assert second.get("/echo/x").headers.get("Age") is not None  # stored by the first gateway
+            assert backend.calls == 1
+            assert separate.get("/echo/x").headers.get("Age") is None  # its own namespace: a miss
+            assert backend.calls == 2
+
     def test_redis_cluster(self, tmp_path: Path, redis_cluster_url: str) -> None:
         cache = {"external": redis_cluster_url, "timeout-ms": 1000, "connect-timeout-ms": 1000}
         with Backend() as backend, gateway(tmp_path, backend, policy(), cache=cache) as gw:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.dotnet.containers import iterate
+from engine.dotnet.containers import KeyValuePair, Tuple, iterate
 from engine.dotnet.conversions import cast, is_type
 from engine.dotnet.datetimes import DateTime, DateTimeKind
 from engine.dotnet.errors import (
@@ -364,6 +364,8 @@ def test_jsonconvert() -> None:
     assert JsonConvert.SerializeObject("s") == '"s"'
     assert JsonConvert.SerializeObject(None) == "null"
     assert JsonConvert.SerializeObject([1, "a", None]) == '[1,"a",null]'
+    assert JsonConvert.SerializeObject(KeyValuePair("k", 1)) == '{"Key":"k","Value":1}'
+    assert JsonConvert.SerializeObject(Tuple.Create("a", 2)) == '{"Item1":"a","Item2":2}'
     assert JsonConvert.SerializeObject(JObject.Parse('{"a": 1}')) == '{"a":1}'
     parsed = JsonConvert.DeserializeObject('{"a": [1]}')
     assert isinstance(parsed, JObject)

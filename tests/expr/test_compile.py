@@ -169,3 +169,25 @@ def test_eval_command_runtime_error_and_usage() -> None:
     done = _eval("1 / (2 - 2)")
     assert done.returncode == 1 and "DivideByZeroException" in done.stderr
     assert _eval("1", "-H", "no-colon").returncode == 2
+
+
+def test_generated_evaluator_errors_are_reported_like_closures() -> None:
+    with pytest.raises(ExpressionError, match="KeyNotFoundException: The given key 'missing'"):
+        run('context.Variables["missing"] == "x"')
+    ctx = make_context()
+    ctx.api = None
+    with pytest.raises(ExpressionError, match="NullReferenceException"):
+        run('context.Api.Name == "x"', ctx)
+
+
+def test_generated_evaluator_runs_without_builtins() -> None:
+    compiled = compile_expression('@(context.Request.Method == "POST" ? "w" : "r")')
+    assert compiled.evaluate(make_context()) == "w"
+    namespace = compiled.evaluate.__globals__
+    assert namespace["__builtins__"] == {}
+    assert all(not name.startswith("__") or name == "__builtins__" for name in namespace)
+
+
+def test_compound_coalesce_assignment() -> None:
+    assert run('@{ string x = null; x ??= "a"; x ??= "b"; return x; }') == "a"
+    assert run('@{ var d = new Dictionary<string, string>(); d["k"] = null; d["k"] ??= "v"; return d["k"]; }') == "v"

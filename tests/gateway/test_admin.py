@@ -47,3 +47,18 @@ def test_components_add_admin_routes(gateway) -> None:
         purge = http_request(gw.admin_url, "POST", "/cache/purge?api=echo")  # registered by the cache service
         assert purge.status == 200 and purge.json()["removed"] == 0
         assert http_request(gw.admin_url, "GET", "/nothing-here").status == 404
+
+
+async def test_create_app_from_settings_serves_with_quart_test_client(tmp_path, backend) -> None:
+    from engine.gateway.app import create_app
+    from engine.gateway.config import parse_settings
+
+    settings = parse_settings(f"apis: {{e: {{path: e, service-url: '{backend.url}', subscription-required: false}}}}",
+                              file=tmp_path / "gateway.yaml")
+    app = create_app(settings)
+    async with app.test_app() as test_app:  # runs the lifespan: the backend client starts and stops
+        client = test_app.test_client()
+        response = await client.get("/e/hello")
+        assert response.status_code == 200
+        assert (await response.get_json())["path"] == "/hello"
+        assert (await client.get("/missing")).status_code == 404

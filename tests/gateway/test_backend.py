@@ -159,3 +159,14 @@ def test_client_leaving_mid_upload_is_a_client_connection_failure(gateway, backe
             assert time.monotonic() < deadline, err
             time.sleep(0.05)
         assert gw.get("/echo/ok").status == 200  # the gateway carries on
+
+
+def test_buffered_body_over_the_limit_is_413(gateway, backend) -> None:
+    policy = document(inbound='<base /><set-variable name="b" value="@(context.Request.Body.As&lt;string&gt;(preserveContent: true))" />')
+    config = simple_config(api_policy="api.xml", server={"max-body-size": 1000})
+    with gateway(config, {"api.xml": policy}) as gw:
+        assert gw.request("POST", "/echo/x", body="a" * 1000).status == 200
+        too_big = gw.request("POST", "/echo/x", body="a" * 1001)
+        assert too_big.status == 413
+        assert too_big.json()["statusCode"] == 413
+        assert backend.calls == 1

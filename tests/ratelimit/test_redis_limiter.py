@@ -171,3 +171,21 @@ async def test_concurrent_decisions_share_round_trips_and_stay_exact(private_red
     finally:
         await limiter.close()
         await admin.aclose()
+
+
+async def test_a_lost_totals_hash_is_rebuilt_from_the_log(redis_url: str) -> None:
+    prefix = unique_prefix()
+    limiter = RedisLimiter(create_client(RedisSettings.parse(redis_url, timeout=2.0)), prefix=prefix)
+    admin = aioredis.Redis.from_url(redis_url)
+    try:
+        w = Window("k:evicted", "", 3, 60)
+        for i in range(2):
+            await limiter.decide([w], now=T0 + i)
+        _, meta_key = window_keys(prefix, w.tag, w.name, w.period_ms)
+        await admin.delete(meta_key)  # as if evicted under maxmemory
+        assert (await limiter.decide([w], now=T0 + 2)).remaining == 0
+        assert not (await limiter.decide([w], now=T0 + 3)).allowed
+        assert 0 < await admin.pttl(meta_key) <= 60_000
+    finally:
+        await limiter.close()
+        await admin.aclose()

@@ -53,6 +53,7 @@ import asyncio
 import hashlib
 import http.client
 import json
+import ssl
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -286,11 +287,15 @@ class HttpAnswer:
 
 
 def http_request(url: str, method: str, path: str, *, headers: dict[str, str] | list[tuple[str, str]] | None = None,
-                 body: bytes | str | None = None, timeout: float = 30.0) -> HttpAnswer:
-    """A blocking HTTP/1.1 request (new connection each time)."""
-    host_port = url.split("://", 1)[1]
+                 body: bytes | str | None = None, timeout: float = 30.0, context: ssl.SSLContext | None = None) -> HttpAnswer:
+    """A blocking HTTP/1.1 request (new connection each time); `context` verifies https URLs."""
+    scheme, host_port = url.split("://", 1)
     host, _, port = host_port.partition(":")
-    connection = http.client.HTTPConnection(host, int(port or 80), timeout=timeout)
+    connection: http.client.HTTPConnection
+    if scheme == "https":
+        connection = http.client.HTTPSConnection(host, int(port or 443), timeout=timeout, context=context)
+    else:
+        connection = http.client.HTTPConnection(host, int(port or 80), timeout=timeout)
     try:
         data = body.encode() if isinstance(body, str) else body
         connection.putrequest(method, path, skip_accept_encoding=True)

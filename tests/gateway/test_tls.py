@@ -1,0 +1,58 @@
+"""HTTPS on the gateway port (server.tls), with a throwaway self-signed certificate."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import ssl
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from engine.errors import ConfigError
+from tests.support.gateway import http_request, simple_config
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    certfile, keyfile = directory / "cert.pem", directory / "key.pem"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return certfile, keyfile
+
+
+def test_https_listener(gateway, tmp_path: Path) -> None:
+    self_signed(tmp_path)
+    config = simple_config(server={"tls": {"certfile": "cert.pem", "keyfile": "key.pem"}})
+    with gateway(config) as gw:
+        assert gw.url.startswith("https://")
+        trust = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+        answer = http_request(gw.url, "GET", "/echo/x?a=1", context=trust)
+        assert answer.status == 200
+        assert answer.json()["headers"]["x-forwarded-proto"] == "https"
+        with pytest.raises(ssl.SSLError):
+            http_request(gw.url, "GET", "/echo/x", context=ssl.create_default_context())  # untrusted
+
+
+def test_bad_certificate_is_a_config_error(gateway, tmp_path: Path) -> None:
+    (tmp_path / "cert.pem").write_text("not a certificate")
+    (tmp_path / "key.pem").write_text("not a key")
+    config = simple_config(server={"tls": {"certfile": "cert.pem", "keyfile": "key.pem"}})
+    with pytest.raises(ConfigError, match="server.tls: cannot load the certificate"):
+        with gateway(config):
+            pass
