@@ -111,8 +111,14 @@ def _read(path: str, diagnostics: Diagnostics) -> str | None:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8-sig", errors="replace")
+        line = before.count("\n") + 1
+        col = len(before) - (before.rfind("\n") + 1) + 1
         diagnostics.error(
-            "document-read", f"file is not valid UTF-8 (byte {exc.start})", Span.point(path, 1, 1)
+            "document-read",
+            f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+            Span.point(path, line, col),
+            hint="save the file as UTF-8",
         )
         return None
 
@@ -167,6 +173,8 @@ _FRIENDLIER = {
 
 def _xml_message(message: str) -> str:
     message = message.strip()
+    if message.startswith("Excessive depth in document"):
+        return "elements are nested too deeply (the limit is 256 levels)"
     return _FRIENDLIER.get(message, message.rstrip(".")) or "malformed XML"
 
 

@@ -14,7 +14,7 @@ from engine.diagnostics import Diagnostic, Diagnostics, Severity, render_text
 from engine.document import load_document
 from engine.model import PolicyDocument, PolicyElement
 from engine.registry import PolicyRegistry
-from engine.schema import Section
+from engine.schema import Scope, Section
 from engine.source import SourceFile
 from engine.validate import validate
 
@@ -101,26 +101,27 @@ def lint_paths(
         registry = default_registry()
     report = LintReport()
     diagnostics = Diagnostics(limit=1_000_000)
-    documents: list[PolicyDocument] = []
+    documents: list[tuple[PolicyDocument, str | None]] = []
     for path in collect_files(paths):
         document = _load(path, report, named_values, registry, diagnostics)
         report.files += 1
         if document is not None:
-            where = scope or apiops_scope(path)
+            # a fragment has no scope of its own: it is checked where it is included
+            where = None if document.kind == "fragment" else scope or apiops_scope(path)
             validate(document, diagnostics=diagnostics, registry=registry, scope=where)
-            documents.append(document)
+            documents.append((document, where))
     fragments: dict[str, PolicyDocument] = {}
     if fragments_dir is not None:
         for path in collect_files([fragments_dir]):
             document = _load(path, report, named_values, registry, Diagnostics())
             if document is not None and document.kind == "fragment":
                 fragments.setdefault(_id_of(path, fragment_ids), document)
-    for document in documents:
+    for document, _ in documents:
         if document.kind == "fragment":
             fragments.setdefault(_id_of(document.path, fragment_ids), document)
     if fragments_dir is not None or fragments:
-        for document in documents:
-            check_inclusions(document, fragments, registry, diagnostics)
+        for document, where in documents:
+            check_inclusions(document, fragments, registry, diagnostics, scope=where)
     report.diagnostics = _limit(diagnostics.sorted(), max_errors, report)
     return report
 
@@ -159,9 +160,13 @@ def _load(
 ) -> PolicyDocument | None:
     text: str | None = None
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError):
+        data = path.read_bytes()
+        text = data.decode("utf-8-sig")
+    except OSError:
         pass  # load_document reports it
+    except UnicodeDecodeError:
+        # load_document reports it; keep a readable copy to show the offending line
+        report.sources[str(path)] = SourceFile(str(path), data.decode("utf-8-sig", errors="replace"))
     if text is not None:
         report.sources[str(path)] = SourceFile(str(path), text)
     return load_document(
@@ -174,8 +179,11 @@ def check_inclusions(
     fragments: Mapping[str, PolicyDocument],
     registry: PolicyRegistry,
     diagnostics: Diagnostics,
+    *,
+    scope: str | None = None,
 ) -> None:
-    """Every `include-fragment` names a known fragment whose policies fit the including section."""
+    """Every `include-fragment` names a known fragment whose policies fit the including section
+    (and scope, when known)."""
     lowered = {name.lower(): doc for name, doc in fragments.items()}
     for include, section in _includes(document):
         value = include.get("fragment-id")
@@ -191,8 +199,7 @@ def check_inclusions(
                 hint=f"known fragments: {known}",
             )
             continue
-        if section:
-            _check_fragment_section(include, fragment, section, registry, diagnostics)
+        _check_fragment_fit(include, value.text.strip(), fragment, section, scope, registry, diagnostics)
 
 
 def _includes(document: PolicyDocument) -> list[tuple[PolicyElement, str]]:
@@ -208,21 +215,32 @@ def _includes(document: PolicyDocument) -> list[tuple[PolicyElement, str]]:
     return found
 
 
-def _check_fragment_section(
+def _check_fragment_fit(
     include: PolicyElement,
+    fragment_id: str,
     fragment: PolicyDocument,
     section: str,
+    scope: str | None,
     registry: PolicyRegistry,
     diagnostics: Diagnostics,
 ) -> None:
-    wanted = Section.from_name(section)
+    """The fragment's policies must be allowed where it is included (APIM inserts them as-is)."""
     for element in fragment.policies(section):
         policy = registry.get(element.tag)
-        if policy is not None and wanted not in policy.sections:
+        if policy is None:
+            continue
+        if section and Section.from_name(section) not in policy.sections:
             diagnostics.error(
                 "policy-not-allowed-in-section",
-                f"<{element.tag}> from fragment '{include.get('fragment-id').text.strip()}' "  # type: ignore[union-attr]
-                f"is not allowed in the {section} section where it is included",
+                f"<{element.tag}> from fragment '{fragment_id}' is not allowed in the {section} "
+                "section where it is included",
+                element.span,
+                hint=f"included at {include.span}",
+            )
+        if scope and Scope.from_name(scope) not in policy.scopes:
+            diagnostics.error(
+                "policy-not-allowed-in-scope",
+                f"<{element.tag}> from fragment '{fragment_id}' is not allowed at {scope} scope where it is included",
                 element.span,
                 hint=f"included at {include.span}",
             )

@@ -83,6 +83,10 @@ def describe(value: Any) -> str:
     type_name = model.name if model is not None else dotnet_type_name(value)
     if value is None:
         return "null (null)"
+    if model is not None:
+        to_text = model.members.get("ToString")
+        text = to_text.impl(value) if to_text is not None else type_name
+        return f"{text} ({type_name})"
     return f"{to_string(value)} ({type_name})"
 
 

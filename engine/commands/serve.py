@@ -47,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"policygate: cannot listen on {args.host or settings.server.host}:{args.port or settings.server.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # a bug, not bad input: say what failed in one line, still no traceback
+        logging.getLogger("policygate").debug("start-up failed", exc_info=True)
+        print(f"policygate: start-up failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     if workers == 1:
         return _run_worker(server, sock, args.reload, first=True)
     return _run_workers(server, sock, args.reload, workers)

@@ -45,6 +45,21 @@ Conversions
     interpolation: ``null`` -> ``""``); :func:`~engine.dotnet.conversions.cast` is an explicit cast
     ``(T)value`` including Newtonsoft's explicit ``JToken`` conversions;
     :func:`~engine.dotnet.formatting.format_value` formats an interpolation hole ``{x,align:fmt}``.
+Extension methods
+    Static functions taking the receiver first: ``linq.Enumerable`` (LINQ), ``jwt.Extensions``
+    (``AsJwt``, ``TryParseJwt``, ``AsBasic``, ``TryParseBasic``), ``crypto.Extensions``
+    (``Encrypt``, ``Decrypt``).
+Enumeration and construction
+    ``containers.iterate(x)`` is what ``foreach`` yields (``Char``s for strings, ``KeyValuePair``s
+    for dictionaries and ``JObject``s). ``new byte[n]`` should be ``bytearray(n)`` (arrays are
+    mutable); ``new Dictionary<K,V>(comparer)``/``new HashSet<T>(...)`` are
+    ``containers.new_dictionary``/``new_hashset``; ``new string(c, n)`` is ``String.New``; other
+    constructors are the classes themselves (``JObject(...)``, ``DateTime(...)``, ``Regex(...)``).
+    ``ref`` parameters (``Array.Resize``) return the new value; ``void`` methods with ``out``
+    parameters return ``(None, out...)``.
+Line breaks
+    ``primitives.NEW_LINE`` (``"\r\n"``, the managed gateway's ``Environment.NewLine``) is used by
+    indented JSON/XML output, ``AppendLine`` and ``WriteLine``.
 Exceptions
     Bad input raises :class:`engine.dotnet.errors.DotNetException` subclasses named like .NET
     (``FormatException``, ``JsonReaderException``...) with .NET-like messages; no raw Python

@@ -47,7 +47,15 @@ def _short(t: TypeRef) -> str:
     return t.name.rsplit(".", 1)[-1]
 
 
+def _unwrap(value: Any) -> Any:
+    """``JValue`` implements ``IConvertible``: ``Convert.ToInt32(jvalue)`` converts its value."""
+    from .newtonsoft import JValue
+
+    return value.Value if isinstance(value, JValue) else value
+
+
 def _to_integer(value: Any, t: TypeRef) -> int:
+    value = _unwrap(value)
     lo, hi = INTEGER_RANGES[t.name]
     if value is None:
         return 0
@@ -88,6 +96,7 @@ def _article(t: TypeRef) -> str:
 
 
 def _to_double(value: Any) -> float:
+    value = _unwrap(value)
     if value is None:
         return 0.0
     if isinstance(value, bool):
@@ -106,6 +115,7 @@ def _to_double(value: Any) -> float:
 
 
 def _to_decimal(value: Any) -> Decimal:
+    value = _unwrap(value)
     if value is None:
         return Decimal(0)
     if isinstance(value, bool):
@@ -125,6 +135,7 @@ def _to_decimal(value: Any) -> Decimal:
 
 
 def _to_bool(value: Any) -> bool:
+    value = _unwrap(value)
     if value is None:
         return False
     if isinstance(value, bool):
@@ -143,6 +154,7 @@ def _to_bool(value: Any) -> bool:
 
 
 def _to_char(value: Any) -> Char:
+    value = _unwrap(value)
     if isinstance(value, Char):
         return value
     if isinstance(value, str):
@@ -163,10 +175,15 @@ def convert_to_string(value: Any) -> str | None:
     return to_string(value)
 
 
+_TOKEN_NAMES = {"JToken", "JValue", "System.Object"}
+
+
 def change_type(value: Any, target: Any) -> Any:
     """``Convert.ChangeType(value, target, InvariantCulture)``."""
     t = type_ref(target)
     name = t.name
+    if name not in _TOKEN_NAMES:
+        value = _unwrap(value)
     if value is None:
         if (
             t.nullable

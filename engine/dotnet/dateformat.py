@@ -484,6 +484,10 @@ def _exact_regex(fmt: str) -> re.Pattern[str]:
         elif ch == "K":
             out.append(r"(?P<z>Z|[+-]\d{2}:\d{2})?")
             j = i + 1
+        elif ch == "Z":
+            # an unquoted Z in a parse format is the UTC designator (quoted 'Z' is a literal)
+            out.append(r"(?P<z>Z)")
+            j = i + 1
         elif ch == "z":
             out.append(r"(?P<z>[+-]\d{1,2}(?::\d{2})?)")
         elif ch in "'\"":

@@ -19,7 +19,6 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOpe
 from typing import Any
 
 from .errors import ArgumentNullException, FormatException
-from .primitives import Char
 
 _CTX = Context(prec=2000)
 _BAD_FORMAT = "Format specifier was invalid."
@@ -75,6 +74,24 @@ def double_to_string(x: float) -> str:
         mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
         return f"{sign}{mant}E{_exp_text(e, 2)}"
     return sign + _place(digits, e)
+
+
+def single_to_string(x: float) -> str:
+    """``float.ToString()`` (C# ``float``/``System.Single``): the shortest digits that round-trip
+    at single precision (``1.1f`` prints ``1.1``, not the double ``1.100000023841858``)."""
+    import struct
+
+    if math.isnan(x) or math.isinf(x) or x == 0:
+        return double_to_string(x)
+    target = struct.unpack("<f", struct.pack("<f", x))[0]
+    for digits in range(1, 10):
+        candidate = float(f"{target:.{digits - 1}e}")
+        try:
+            if struct.unpack("<f", struct.pack("<f", candidate))[0] == target:
+                return double_to_string(candidate)
+        except OverflowError:
+            continue
+    return double_to_string(target)
 
 
 def decimal_to_string(d: Decimal) -> str:
@@ -532,15 +549,11 @@ def composite_format(fmt: str | None, args: list[Any] | tuple[Any, ...]) -> str:
     return "".join(out)
 
 
-def char_or_str(value: Any) -> str:
-    """A ``Char`` or ``str`` as a plain ``str``."""
-    return str(value) if isinstance(value, Char | str) else format_value(value)
-
-
 __all__ = [
     "composite_format",
     "decimal_to_string",
     "double_to_string",
     "format_number",
     "format_value",
+    "single_to_string",
 ]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .jsonconversions import to_object
 from .jsonreader import read_json
-from .newtonsoft import Formatting, JToken, JValue, from_object, from_parsed, to_object
+from .newtonsoft import Formatting, JToken, JValue, from_object, from_parsed
 from .primitives import type_ref
 
 

@@ -18,6 +18,9 @@ from typing import Any
 
 from .errors import JsonReaderException
 
+MAX_DEPTH = 64
+"""Newtonsoft 13's default ``JsonReader.MaxDepth``: deeper documents are rejected."""
+
 UNDEFINED = object()
 """Marker for the JavaScript ``undefined`` literal (Newtonsoft ``JTokenType.Undefined``)."""
 
@@ -196,7 +199,12 @@ class JsonReader:
         self.pos = m.end()
         return m.group(0)
 
+    def _enter(self) -> None:
+        if len(self.path) >= MAX_DEPTH:
+            raise self.error(f"The reader's MaxDepth of {MAX_DEPTH} has been exceeded.", self.pos + 1)
+
     def _object(self) -> dict[str, Any]:
+        self._enter()
         self.pos += 1
         result: dict[str, Any] = {}
         while True:
@@ -234,6 +242,7 @@ class JsonReader:
                 )
 
     def _array(self) -> list[Any]:
+        self._enter()
         self.pos += 1
         result: list[Any] = []
         while True:
@@ -287,6 +296,18 @@ def _with_dates(value: Any, date_hook: Callable[[str], Any]) -> Any:
     return value
 
 
+def _too_deep(value: Any, depth: int) -> bool:
+    if isinstance(value, dict):
+        if depth >= MAX_DEPTH:
+            return True
+        return any(_too_deep(v, depth + 1) for v in value.values() if isinstance(v, dict | list))
+    if isinstance(value, list):
+        if depth >= MAX_DEPTH:
+            return True
+        return any(_too_deep(v, depth + 1) for v in value if isinstance(v, dict | list))
+    return False
+
+
 def read_json(text: str, date_hook: Callable[[str], Any] | None = None) -> Any:
     """Parse ``text``; raises ``JsonReaderException`` with Newtonsoft-like messages.
 
@@ -298,6 +319,8 @@ def read_json(text: str, date_hook: Callable[[str], Any] | None = None) -> Any:
 
         raise ArgumentNullException("json")
     data = _strict(text) if text.strip() else _FAILED
+    if data is not _FAILED and _too_deep(data, 0):
+        data = _FAILED  # let the reader report where MaxDepth is exceeded
     if data is not _FAILED:
         return _with_dates(data, date_hook) if date_hook is not None else data
     return JsonReader(text, date_hook).read()

@@ -23,6 +23,10 @@ from .errors import InvalidCastException
 
 T = TypeVar("T")
 
+NEW_LINE = "\r\n"
+"""``Environment.NewLine`` of the managed APIM gateway (Windows): used by ``StringBuilder.AppendLine``,
+``StringWriter.WriteLine`` and the indented output of ``JToken.ToString()`` and ``XElement.ToString()``."""
+
 
 class static_property(Generic[T]):  # noqa: N801 - reads like the builtin `property`
     """A read-only property evaluated on the class itself (C# static property)."""
@@ -420,6 +424,7 @@ def dotnet_type_name(value: object) -> str:
 __all__ = [
     "Char",
     "INTEGER_RANGES",
+    "NEW_LINE",
     "TypeRef",
     "WHITESPACE_CHARS",
     "dotnet_type_name",

@@ -17,6 +17,7 @@ _MODULES = (
     "primitives",
     "jwt",
     "xlinq",
+    "textio",
     "crypto",
     "rsa",
     "containers",

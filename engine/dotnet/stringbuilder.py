@@ -6,10 +6,7 @@ from typing import Any
 
 from .conversions import to_string
 from .errors import ArgumentOutOfRangeException, IndexOutOfRangeException
-from .primitives import Char
-
-NEW_LINE = "\r\n"
-"""``Environment.NewLine`` of the managed (Windows) APIM gateway, used by ``AppendLine``."""
+from .primitives import NEW_LINE, Char
 
 
 class StringBuilder:
@@ -139,4 +136,4 @@ class StringBuilder:
         return self._text()
 
 
-__all__ = ["NEW_LINE", "StringBuilder"]
+__all__ = ["StringBuilder"]

@@ -300,7 +300,7 @@ def _index_of(s: str, value: Any, args: tuple[Any, ...], last: bool) -> int:
             "Count must be positive and count must refer to a location within the string/array/collection.",
         )
     if needle == "":
-        return start if len(rest) else len(s) - 1
+        return start if rest else len(s)
     return hay.rfind(needle, lo, start + 1)
 
 

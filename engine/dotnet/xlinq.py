@@ -11,8 +11,14 @@ import enum
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .errors import ArgumentException, ArgumentNullException, InvalidOperationException, XmlException
-from .primitives import TypeRef
+from .errors import (
+    ArgumentException,
+    ArgumentNullException,
+    InvalidOperationException,
+    NotSupportedException,
+    XmlException,
+)
+from .primitives import NEW_LINE, TypeRef
 
 
 class SaveOptions(enum.IntFlag):
@@ -205,6 +211,25 @@ class XNode(XObject):
         out: list[str] = []
         self._write(out, not (int(options) & SaveOptions.DisableFormatting), 0)
         return "".join(out)
+
+    def Save(self, writer: Any, options: Any = SaveOptions.None_) -> None:
+        """Write the XML (with a declaration for documents) to a ``StringWriter``/``StringBuilder``."""
+        from .stringbuilder import StringBuilder
+        from .textio import StringWriter
+
+        if not isinstance(writer, StringWriter | StringBuilder):
+            raise NotSupportedException(
+                "Save only writes to a StringWriter or StringBuilder in policy expressions."
+            )
+        declaration = '<?xml version="1.0" encoding="utf-16"?>'
+        if isinstance(self, XDocument) and self.Declaration is not None and self.Declaration.Version:
+            declaration = f'<?xml version="{self.Declaration.Version}" encoding="utf-16"'
+            declaration += (
+                f' standalone="{self.Declaration.Standalone}"?>' if self.Declaration.Standalone else "?>"
+            )
+        newline = "\r\n" if not int(options) & SaveOptions.DisableFormatting else ""
+        text = declaration + newline + self.ToString(options)
+        (writer.Write if isinstance(writer, StringWriter) else writer.Append)(text)
 
     def __str__(self) -> str:
         return self.ToString()
@@ -583,10 +608,10 @@ class XElement(XContainer):
         mixed = any(isinstance(n, XText) for n in self._nodes)
         for n in self._nodes:
             if indent and not mixed:
-                out.append("\n" + "  " * (level + 1))
+                out.append(NEW_LINE + "  " * (level + 1))
             n._write(out, indent and not mixed, level + 1)
         if indent and not mixed:
-            out.append("\n" + "  " * level)
+            out.append(NEW_LINE + "  " * level)
         out.append(f"</{tag}>")
 
     @staticmethod
@@ -647,7 +672,7 @@ class XDocument(XContainer):
     def _write(self, out: list[str], indent: bool, level: int) -> None:
         for i, n in enumerate(self._nodes):
             if i and indent:
-                out.append("\n")
+                out.append(NEW_LINE)
             n._write(out, indent, 0)
 
 

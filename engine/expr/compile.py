@@ -1,10 +1,15 @@
-"""AST -> Python closures, resolving names, members and static types on the way.
+"""AST -> Python closures (and, for simple expressions, one generated function).
 
 One pass does both jobs of the checker and the compiler: every name and member is resolved
 against `engine.expr.members` (diagnostics are collected, never raised one by one), and each node
 becomes a closure `f(env)`. `env` is a list: `[context, return value, budget, locals...]`, locals
 get fixed slots at compile time. Members of statically known types are bound here; values whose
 type is only known at run time go through `members.member_gate` / `members.call_gate`.
+
+Nodes that are plain Python once bound (context paths, constants, comparisons, `&&`/`||`, `?:`,
+string concatenation, casts, calls on the always-present context dictionaries) also carry inline
+source; `Compiler.generated_evaluator` turns a whole expression of such nodes into one function
+executed in a namespace with empty `__builtins__` (other nodes are referenced as bound closures).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ class Code:
     static_name: str = ""
     src: str | None = None  # inline Python source for the generated evaluator (see Compiler.source)
     nonnull: bool = False  # never null (a cast to a value type)
+    pos: ast.Pos | None = None  # position of a fused context path (for errors in generated code)
 
 
 @dataclass
@@ -83,6 +89,8 @@ class Compiler:
         self.lambda_types: list[CsType] = []
         self.is_block = False
         self.namespace: dict[str, Any] = {"__builtins__": {}}
+        self.null_sites: list[ast.Pos] = []  # inline paths that may be null (AttributeError)
+        self.key_sites: list[ast.Pos] = []  # inline `context.Variables[k]` (KeyError)
 
     # ------------------------------------------------------------------ diagnostics helpers
     def error(self, code: str, message: str, pos: ast.Pos, hint: str | None = None) -> None:
@@ -133,6 +141,9 @@ class Compiler:
         if code.const:
             return self.bind(code.value, "k")
         if code.path is not None:
+            parent = code.path.rsplit(".", 1)[0] if "." in code.path else ""
+            if code.pos is not None and parent not in _NEVER_NULL:
+                self.null_sites.append(code.pos)
             return "c" + ("." + code.path if code.path else "")
         return f"{self.bind(code.fn)}(env)"
 
@@ -165,6 +176,17 @@ class Compiler:
         src = self.source(root)
         if root.src is None and root.path is None and not root.const:
             return None
+        null_sites, key_sites = sorted(set(self.null_sites)), sorted(set(self.key_sites))
+        report = error
+
+        def error(exc: BaseException) -> BaseException:  # locate what the inline code cannot
+            if getattr(exc, "expr_pos", None) is None:
+                if isinstance(exc, AttributeError) and len(null_sites) == 1:
+                    _located(exc, null_sites[0])
+                elif isinstance(exc, KeyError) and len(key_sites) == 1:
+                    _located(exc, key_sites[0])
+            return report(exc)
+
         value = f"{self.bind(coerce, '_coerce')}({src})" if coerce is not None else src
         prologue = "    env = [c]\n" if "env" in src else ""
         short, exc_type, err = self.bind(ShortCircuit, "_S"), self.bind(Exception, "_E"), self.bind(error, "_err")
@@ -332,7 +354,7 @@ class Compiler:
             if declared.path is not None and target.path is not None and not node.conditional:
                 path = f"{target.path}.{declared.path}" if target.path else declared.path
                 getter = attrgetter(path)
-                return Code(_fused(getter, pos), result, path=path)
+                return Code(_fused(getter, pos), result, path=path, pos=pos)
             impl = declared.impl
             return Code(_property(tfn, impl, node.conditional, pos), result)
         if ttype.closed:
@@ -408,6 +430,7 @@ class Compiler:
             src = None
             if target.type is M.VARIABLES and _always_set(target.path):
                 src = f"{self.source(target)}[{self.source(self.expr(node.args[0].value))}]"  # type: ignore[arg-type]
+                self.key_sites.append(pos)
             return Code(path_item, declared.result(), src=src)
         if declared is not None and len(args) == 1:
             impl, a0 = declared.impl, args[0]
@@ -572,6 +595,8 @@ class Compiler:
         type_args = tuple(str(t) for t in func.type_args)
         declared = ttype.member(name)
         elem = ttype.element or DYNAMIC
+        if declared is not None and declared.kind != "method" and not ttype.closed and M.extension(name) is not None:
+            declared = None  # `headers.Count()`: the LINQ extension, not the property
         if declared is not None:
             if declared.kind != "method":
                 self.error("expr-type", f"'{ttype.name}.{name}' is a property, not a method", func.name_pos)
@@ -610,7 +635,9 @@ class Compiler:
                 return self._dead()
         args = self._args(node.args, elem)
         fn, result = (None, DYNAMIC)
-        if not ttype.closed:
+        if not ttype.closed and name in M._NAMESPACE_PROPERTIES and M.extension(name) is not None:
+            pass  # `list.Count()`: the LINQ extension method, not the property
+        elif not ttype.closed:
             fn, result = self._builtin_member(ttype, name, func.name_pos, want_property=False)
         if fn is not None:
             if name in M._NAMESPACE_PROPERTIES:
@@ -717,6 +744,8 @@ class Compiler:
             return Code(lambda env: py(lf(env), rf(env)), M.BOOL)
         if op == "+" and result is M.STRING:
             return self._concat(node)
+        if op in ("+", "-", "*") and lt in (M.INT, M.LONG) and rtype in (M.INT, M.LONG):
+            return Code(_wrapping(op, lf, rf, 64 if M.LONG in (lt, rtype) else 32), result)
         f = rt.BINARY[op]
 
         def binary(env: list[Any]) -> Any:
@@ -838,7 +867,8 @@ class Compiler:
                 except Exception as exc:
                     raise _located(exc, pos) from None
 
-            tmp, exact_name, cast_name = self.bind(None, "_t"), self.bind(exact, "_cls"), self.bind(cast, "_cast")
+            tmp, exact_name = self.bind(None, "_t"), self.bind(exact, "_cls")
+            cast_name = self.bind(_located_call(cast, pos), "_cast")
             check = f" and {-limit} <= {tmp} < {limit}" if limit is not None else ""
             src = (f"({tmp} if ({tmp} := {self.source(operand)}).__class__ is {exact_name}{check} "
                    f"else {cast_name}({tmp}, {self.bind(name, 'k')}))")
@@ -1438,6 +1468,18 @@ class _Args:
     outs: list[tuple[int, int]]
 
 
+def _located_call(fn: Callable[..., Any], pos: ast.Pos) -> Callable[..., Any]:
+    """`fn` whose exceptions carry `pos` (slow paths called from generated code)."""
+
+    def call(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except Exception as exc:
+            raise _located(exc, pos) from None
+
+    return call
+
+
 def _always_set(path: str | None) -> bool:
     """Context paths that are never null (so generated code may use them without checks)."""
     if path is None:
@@ -1446,6 +1488,8 @@ def _always_set(path: str | None) -> bool:
                     "request.matched_parameters")
 
 
+_NEVER_NULL = frozenset({"", "request", "response", "request.url", "request.original_url", "deployment",
+                         "request.headers", "response.headers", "variables"})
 _NON_NULL_STRINGS = frozenset({"request.method", "request.url.path", "request.url.host", "request.url.scheme",
                                "request.original_url.path", "request.original_url.host", "request.ip_address"})
 
@@ -1847,6 +1891,21 @@ def _generated_concat(codes: list[Code]) -> Fn | None:
     )
     exec(compile(source, "<concat>", "exec"), namespace)  # noqa: S102 - generated from constants only
     return namespace["concat"]  # type: ignore[no-any-return]
+
+
+def _wrapping(op: str, lf: Fn, rf: Fn, bits: int) -> Fn:
+    """Unchecked C# integer arithmetic: `int` results wrap to 32 bits, `long` to 64."""
+    py = {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
+    low, high, span = -(1 << (bits - 1)), 1 << (bits - 1), 1 << bits
+
+    def arith(env: list[Any]) -> Any:
+        a, b = lf(env), rf(env)
+        if a is None or b is None:
+            return None
+        r = py(a, b)
+        return r if low <= r < high else (r - low) % span + low
+
+    return arith
 
 
 def _is_stringish(codes: list[Code]) -> bool:

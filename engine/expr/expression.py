@@ -125,7 +125,7 @@ class CompiledExpression:
         pos = getattr(exc, "expr_pos", None)
         if isinstance(exc, AttributeError):  # a null inside a fused context path (`context.Api.Name`)
             exc = NullReferenceException()
-        elif isinstance(exc, KeyError) and pos is None:  # `context.Variables["x"]` in generated code
+        elif type(exc) is KeyError:  # `context.Variables["x"]` in generated code
             key = exc.args[0] if exc.args else ""
             exc = KeyNotFoundException(f"The given key '{key}' was not present in the dictionary.")
         span = self._value.span_of(*pos) if pos is not None else self._value.span

@@ -236,7 +236,7 @@ def _dictionary_type(name: str, value: CsType, getter: Callable[..., Any], eleme
         method("ContainsKey", lambda d, k: k in d, BOOL, 1, 1, inline=_inline_contains),
         method("TryGetValue", _dict_try, BOOL, 2, 2, out_positions=(1,)),
         method("Item", _dict_index, value, 1, 1),
-        prop("Count", "__len__", INT),
+        Member("Count", "property", len, INT),
         Member("Keys", "property", lambda d: list(d.keys()), STRING_ARRAY),
         Member("Values", "property", lambda d: list(d.values()), DYNAMIC),
         closed=False,
@@ -819,7 +819,9 @@ def cast_value(value: Any, type_name: str) -> Any:
     if iface is not None:
         if value is None or isinstance(value, iface.pyclass):  # type: ignore[arg-type]
             return value
-        raise InvalidCastException(f"Unable to cast object of type '{type(value).__name__}' to type '{short}'.")
+        from engine.dotnet.primitives import dotnet_type_name
+
+        raise InvalidCastException(f"Unable to cast object of type '{dotnet_type_name(value)}' to type '{short}'.")
     from engine.dotnet.conversions import cast
 
     return cast(value, short)

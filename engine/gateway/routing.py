@@ -152,27 +152,31 @@ class Router(Generic[T]):
             self._revisions[(path.strip("/"), revision)] = entry
 
     def route(self, method: str, path: str, query: dict[str, list[str]]) -> Match[T] | None:
-        revision = None
-        if ";rev=" in path:
-            found = _REVISION.search(path)
-            if found is not None:
-                revision = found.group(1)
-                path = path[: found.start()] + path[found.end():]
         trimmed = path.lstrip("/")
+        if ";rev=" in trimmed:
+            return self._route_revision(method, trimmed, query)
         candidate = trimmed.rstrip("/")
         while True:
-            if revision is None:
-                entry = self._apis.get(candidate)
-            else:
-                entry = self._revisions.get((candidate, revision))
-                if entry is None and candidate in self._apis:
-                    return None  # the API exists but not this revision
+            entry = self._apis.get(candidate)
             if entry is not None:
-                relative = "/" + trimmed[len(candidate):].lstrip("/")
-                api, routes = entry
-                found = routes.find(method, relative, query)
-                return Match(api, found[0], relative, found[1]) if found is not None else None
+                return _find(entry, method, "/" + trimmed[len(candidate):].lstrip("/"), query)
             if not candidate:
                 return None
             cut = candidate.rfind("/")
             candidate = candidate[:cut] if cut >= 0 else ""
+
+    def _route_revision(self, method: str, trimmed: str, query: dict[str, list[str]]) -> Match[T] | None:
+        """`<api path>;rev=<revision>/<operation path>`: that revision of exactly that API."""
+        marker = _REVISION.search(trimmed)
+        if marker is None:
+            return None
+        entry = self._revisions.get((trimmed[: marker.start()].strip("/"), marker.group(1)))
+        if entry is None:
+            return None
+        return _find(entry, method, "/" + trimmed[marker.end():].lstrip("/"), query)
+
+
+def _find(entry: tuple[object, ApiRoutes[T]], method: str, relative: str, query: dict[str, list[str]]) -> Match[T] | None:
+    api, routes = entry
+    found = routes.find(method, relative, query)
+    return Match(api, found[0], relative, found[1]) if found is not None else None

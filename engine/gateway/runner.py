@@ -50,6 +50,7 @@ def hypercorn_config() -> Config:
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
     config.keep_alive_timeout = 75
+    config.backlog = 2048  # Hypercorn re-listens with this (default 100)
     config.keep_alive_max_requests = 100_000  # Hypercorn's default (1000) makes clients reconnect often
     config.graceful_timeout = 5
     config.include_server_header = False  # backend Server/Date headers pass through; the app adds Date when missing

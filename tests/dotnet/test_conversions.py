@@ -38,7 +38,7 @@ from engine.dotnet.strings import StringComparison, StringMembers
         (StringComparison.OrdinalIgnoreCase, "OrdinalIgnoreCase"),
         (RegexOptions.IgnoreCase | RegexOptions.Multiline, "IgnoreCase, Multiline"),
         (JValue("x"), "x"),
-        (JObject.Parse('{"a":1}'), '{\n  "a": 1\n}'),
+        (JObject.Parse('{"a":1}'), '{\r\n  "a": 1\r\n}'),
         (DateTime(2024, 1, 2, 3, 4, 5, DateTimeKind.Utc), "01/02/2024 03:04:05"),
         (TimeSpan.FromMinutes(90), "01:30:00"),
         (Guid.Parse("12345678-9abc-def0-1234-56789abcdef0"), "12345678-9abc-def0-1234-56789abcdef0"),

@@ -175,3 +175,13 @@ def test_ipaddress() -> None:
     assert IPAddress.Parse("10.0.0.1").Equals(ip)
     with pytest.raises(FormatException):
         IPAddress.Parse("nope")
+
+
+def test_convert_accepts_jvalues() -> None:
+    from engine.dotnet.newtonsoft import JObject, JValue
+
+    assert Convert.ToInt32(JValue("42")) == 42
+    assert Convert.ToString(JValue(1.5)) == "1.5"
+    assert Convert.ToBoolean(JObject.Parse('{"a": true}')["a"]) is True
+    assert Convert.ToDouble(JValue(2)) == 2.0
+    assert Convert.ChangeType(JValue("7"), "long") == 7

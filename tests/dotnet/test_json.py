@@ -30,21 +30,21 @@ DOC = '{"a": 1, "b": [1, 2.5, "x", true, null], "c": {"d": "e"}, "f": {}, "g": [
 def test_indented_and_compact_output() -> None:
     o = JObject.Parse(DOC)
     assert o.ToString() == (
-        "{\n"
-        '  "a": 1,\n'
-        '  "b": [\n'
-        "    1,\n"
-        "    2.5,\n"
-        '    "x",\n'
-        "    true,\n"
-        "    null\n"
-        "  ],\n"
-        '  "c": {\n'
-        '    "d": "e"\n'
-        "  },\n"
-        '  "f": {},\n'
-        '  "g": [],\n'
-        '  "h": 1.0\n'
+        "{\r\n"
+        '  "a": 1,\r\n'
+        '  "b": [\r\n'
+        "    1,\r\n"
+        "    2.5,\r\n"
+        '    "x",\r\n'
+        "    true,\r\n"
+        "    null\r\n"
+        "  ],\r\n"
+        '  "c": {\r\n'
+        '    "d": "e"\r\n'
+        "  },\r\n"
+        '  "f": {},\r\n'
+        '  "g": [],\r\n'
+        '  "h": 1.0\r\n'
         "}"
     )
     assert o.ToString(NONE) == '{"a":1,"b":[1,2.5,"x",true,null],"c":{"d":"e"},"f":{},"g":[],"h":1.0}'
@@ -360,7 +360,7 @@ def test_jsonconvert() -> None:
         JsonConvert.SerializeObject(anon)
         == '{"id":1,"name":"x","tags":["a"],"nested":{"ok":true},"missing":null}'
     )
-    assert JsonConvert.SerializeObject({"a": 1}, Formatting.Indented) == '{\n  "a": 1\n}'
+    assert JsonConvert.SerializeObject({"a": 1}, Formatting.Indented) == '{\r\n  "a": 1\r\n}'
     assert JsonConvert.SerializeObject("s") == '"s"'
     assert JsonConvert.SerializeObject(None) == "null"
     assert JsonConvert.SerializeObject([1, "a", None]) == '[1,"a",null]'
@@ -398,3 +398,11 @@ def test_deep_equals_and_type_checks() -> None:
     merged = JObject.Parse('{"a": 1, "o": {"p": 1}}')
     merged.Merge(JObject.Parse('{"b": 2, "o": {"q": 2}}'))
     assert merged.ToString(NONE) == '{"a":1,"o":{"p":1,"q":2},"b":2}'
+
+
+def test_max_depth_like_newtonsoft_13() -> None:
+    assert JToken.Parse("[" * 64 + "]" * 64).Type == JTokenType.Array
+    for text in ("[" * 65 + "]" * 65, "[" * 100_000, '{"a":' * 70 + "1" + "}" * 70):
+        with pytest.raises(JsonReaderException) as info:
+            JToken.Parse(text)
+        assert info.value.Message.startswith("The reader's MaxDepth of 64 has been exceeded.")

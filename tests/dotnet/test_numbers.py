@@ -285,3 +285,20 @@ def test_random_matches_dotnet_sequence() -> None:
     buf = bytearray(8)
     Random(1).NextBytes(buf)
     assert len(buf) == 8
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1.1, "1.1"),
+        (3.4028234663852886e38, "3.4028235E+38"),
+        (0.1, "0.1"),
+        (1e-10, "1E-10"),
+        (16777217.0, "16777216"),
+        (0.0, "0"),
+    ],
+)
+def test_single_to_string(value: float, expected: str) -> None:
+    from engine.dotnet.formatting import single_to_string
+
+    assert single_to_string(value) == expected

@@ -77,6 +77,7 @@ def test_split(text: str, args: tuple, expected: list[str]) -> None:
         (lambda: S.LastIndexOf("hello", Char("l")), 3),
         (lambda: S.LastIndexOf("a/b/c", "/"), 3),
         (lambda: S.LastIndexOf("a/b/c", "x"), -1),
+        (lambda: S.LastIndexOf("abc", ""), 3),
         (lambda: S.LastIndexOf("a/b/c", Char("/"), 2), 1),
         (lambda: S.IndexOfAny("hello", [Char("x"), Char("l")]), 2),
         (lambda: S.LastIndexOfAny("hello", [Char("h"), Char("l")]), 3),

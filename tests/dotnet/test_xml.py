@@ -31,10 +31,10 @@ def test_parse_and_navigate() -> None:
 def test_to_string() -> None:
     doc = XDocument.Parse(DOC)
     assert doc.ToString() == (
-        '<root a="1">\n'
-        '  <item id="x">hello</item>\n'
-        '  <item id="y"><b>bold</b> text</item>\n'
-        "  <empty />\n"
+        '<root a="1">\r\n'
+        '  <item id="x">hello</item>\r\n'
+        '  <item id="y"><b>bold</b> text</item>\r\n'
+        "  <empty />\r\n"
         "</root>"
     )
     assert doc.Root.ToString(SaveOptions.DisableFormatting) == (
@@ -44,7 +44,9 @@ def test_to_string() -> None:
 
 def test_construction_and_mutation() -> None:
     e = XElement("order", XAttribute("id", 7), XElement("total", 9.5), XElement("note", "a<b & c"))
-    assert e.ToString() == '<order id="7">\n  <total>9.5</total>\n  <note>a&lt;b &amp; c</note>\n</order>'
+    assert (
+        e.ToString() == '<order id="7">\r\n  <total>9.5</total>\r\n  <note>a&lt;b &amp; c</note>\r\n</order>'
+    )
     e.SetAttributeValue("id", 8)
     e.SetAttributeValue("new", "v")
     e.SetElementValue("total", 10)
@@ -81,3 +83,26 @@ def test_bad_xml_and_entities() -> None:
         XDocument.Parse("")
     el = XElement.Parse('<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>')
     assert "root:" not in el.ToString()
+
+
+def test_string_reader_writer_and_save() -> None:
+    from engine.dotnet.textio import StringReader, StringWriter
+
+    reader = StringReader("a\r\nb\nc")
+    assert reader.Peek() == ord("a")
+    assert [reader.ReadLine(), reader.ReadLine(), reader.ReadLine(), reader.ReadLine()] == [
+        "a",
+        "b",
+        "c",
+        None,
+    ]
+    rest = StringReader("xyz")
+    assert rest.Read() == ord("x") and rest.ReadToEnd() == "yz" and rest.Read() == -1
+    writer = StringWriter()
+    writer.Write("n={0}", 1)
+    writer.WriteLine()
+    writer.WriteLine(True)
+    assert writer.ToString() == "n=1\r\nTrue\r\n"
+    out = StringWriter()
+    XDocument.Parse("<a><b/></a>").Save(out)
+    assert out.ToString() == '<?xml version="1.0" encoding="utf-16"?>\r\n<a>\r\n  <b />\r\n</a>'

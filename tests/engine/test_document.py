@@ -255,3 +255,10 @@ def test_policies_attributes() -> None:
         '<policies xmlns:xsl="http://www.w3.org/1999/XSL/Transform" a="1" b="2"><inbound/></policies>'
     )
     assert [(d.code, d.span.col) for d in diags] == [("document-attribute", 60), ("document-attribute", 66)]
+
+
+def test_nesting_limit() -> None:
+    text = "<fragment>" + "<a>" * 300 + "</a>" * 300 + "</fragment>"
+    doc, diags = load(text)
+    assert doc is None
+    assert [d.message for d in diags] == ["elements are nested too deeply (the limit is 256 levels)"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.diagnostics import Diagnostics
 from engine.expr import check_expression
@@ -101,3 +103,13 @@ def test_did_you_mean_for_names() -> None:
 )
 def test_typical_expressions_are_clean(expression: str) -> None:
     assert diagnostics_of(expression) == []
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.text(alphabet=st.sampled_from(list('abcXYZ019 ._"\'$@{}()[]<>=!?:;,+-*/%&|^~\\\n')), max_size=40))
+def test_any_input_gives_diagnostics_never_a_crash(body: str) -> None:
+    for wrapper in ("@(" + body + ")", "@{" + body + "}"):
+        bag = Diagnostics()
+        check_expression(wrapper, bag)
+        for diag in bag:
+            assert diag.code.startswith("expr-") and diag.span.line >= 1 and diag.span.col >= 1

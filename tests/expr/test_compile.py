@@ -191,3 +191,21 @@ def test_generated_evaluator_runs_without_builtins() -> None:
 def test_compound_coalesce_assignment() -> None:
     assert run('@{ string x = null; x ??= "a"; x ??= "b"; return x; }') == "a"
     assert run('@{ var d = new Dictionary<string, string>(); d["k"] = null; d["k"] ??= "v"; return d["k"]; }') == "v"
+
+
+@pytest.mark.parametrize(
+    ("expression", "col", "exception"),
+    [
+        ('"x" + context.Api.Name', 9, "NullReferenceException"),
+        ('context.Request.Method + context.Api.Name', 28, "NullReferenceException"),
+        ('context.Variables["nope"] == "a"', 3, "KeyNotFoundException"),
+        ('1 + (int)context.Variables["s"]', 7, "InvalidCastException"),
+    ],
+)
+def test_generated_evaluator_errors_point_at_the_failing_node(expression: str, col: int, exception: str) -> None:
+    ctx = make_context()
+    ctx.api = None
+    with pytest.raises(ExpressionError) as info:
+        run(expression, ctx)
+    assert exception in info.value.message
+    assert info.value.span is not None and info.value.span.col == col

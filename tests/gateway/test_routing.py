@@ -64,3 +64,38 @@ def test_unknown_path_is_apim_404(gateway) -> None:
             assert answer.status == 404
             assert answer.json() == {"statusCode": 404, "message": "Resource not found"}
         assert gw.get("/echo/items/1").status == 200
+
+
+def test_revisions_by_rev_marker(gateway) -> None:
+    config = {
+        "apis": {
+            "v1": {"path": "echo", "service-url": "{{backend-url}}/one", "subscription-required": False},
+            "v2": {"path": "echo", "revision": "2", "is-current": False, "service-url": "{{backend-url}}/two",
+                   "subscription-required": False, "policy": "rev2.xml"},
+        }
+    }
+    rev2 = ('<policies><inbound><base /><set-header name="X-Rev" exists-action="override">'
+            '<value>@(context.Api.Revision + "/" + context.Api.IsCurrentRevision)</value></set-header></inbound>'
+            '<backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>')
+    with gateway(config, {"rev2.xml": rev2}) as gw:
+        assert gw.get("/echo/x").json()["path"] == "/one/x"  # the current revision
+        echoed = gw.get("/echo;rev=2/x").json()
+        assert echoed["path"] == "/two/x"
+        assert echoed["headers"]["x-rev"] == "2/False"
+        assert gw.get("/echo;rev=1/x").json()["path"] == "/one/x"
+        assert gw.get("/echo;rev=9/x").status == 404
+
+
+def test_revision_configuration_errors(tmp_path) -> None:
+    from engine.errors import ConfigError
+    from engine.gateway.config import parse_settings
+
+    two_current = "apis: {a: {path: p, service-url: 'http://x'}, b: {path: p, revision: '2', service-url: 'http://x'}}"
+    with pytest.raises(ConfigError, match="apis.b.is-current: API 'a' is already the current revision of 'p'"):
+        parse_settings(two_current, file="gateway.yaml")
+    same = "apis: {a: {path: p, service-url: 'http://x'}, b: {path: p, service-url: 'http://x', is-current: false}}"
+    with pytest.raises(ConfigError, match="apis.b.path: 'p' is already used by API 'a'"):
+        parse_settings(same, file="gateway.yaml")
+    none_current = "apis: {a: {path: p, service-url: 'http://x', is-current: false}}"
+    with pytest.raises(ConfigError, match="no API is the current revision of 'p'"):
+        parse_settings(none_current, file="gateway.yaml")

@@ -235,3 +235,18 @@ class TestApiopsFolder:
             in out
         )
         assert lint(capsys, "--scope", "product", str(tmp_path))[0] == 0
+
+
+def test_fragment_policy_checked_against_including_scope(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("q.xml").write_text('<fragment>\n  <quota calls="5" renewal-period="60" />\n</fragment>')
+    Path("api.xml").write_text("<policies><inbound><include-fragment fragment-id='q'/></inbound></policies>")
+    assert lint(capsys, "api.xml", "q.xml")[0] == 0
+    status, out, _ = lint(capsys, "--scope", "api", "api.xml", "q.xml")
+    assert status == 1
+    assert (
+        "q.xml:2:4: error[policy-not-allowed-in-scope]: <quota> from fragment 'q' is not allowed at api scope"
+        in out
+    )
+    assert lint(capsys, "--scope", "product", "api.xml", "q.xml")[0] == 0

@@ -31,7 +31,7 @@ def lint(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *a
 
 
 def extra_args(case: Path) -> list[str]:
-    match = OPTIONS.search(case.read_text(encoding="utf-8"))
+    match = OPTIONS.search(case.read_text(encoding="utf-8", errors="replace"))
     args: list[str] = []
     for option in shlex.split(match.group(1)) if match else []:
         key, _, value = option.partition("=")

@@ -65,7 +65,7 @@ class TestRun:
         ctx = context(method="POST", body='{"a":1}')
         xml = '<set-body>@{ var o = context.Request.Body.As&lt;JObject&gt;(); o["b"] = "x"; return o; }</set-body>'
         await run(build(xml), ctx)
-        assert ctx.request.body is not None and ctx.request.body.content == b'{\n  "a": 1,\n  "b": "x"\n}'
+        assert ctx.request.body is not None and ctx.request.body.content == b'{\r\n  "a": 1,\r\n  "b": "x"\r\n}'
 
     async def test_null_gives_empty_body(self) -> None:
         ctx = context(method="POST", body="x")

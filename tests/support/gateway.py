@@ -31,7 +31,11 @@ functions (use `gateway.request(...)`, a small blocking HTTP client) or async (u
   The returned `RunningGateway` has `.url`, `.admin_url`, `.server` (the GatewayServer, e.g.
   `.services.metrics`), `.request(method, path, headers=, body=, timeout=)` -> `HttpAnswer`
   (`.status`, `.headers` (case-insensitive `get`/`get_all`), `.body`, `.text`, `.json()`),
-  `.metrics()` (the /metrics text), `.reload()` -> bool, `.write(name, text)` (rewrite a file).
+  `.metrics()` (the /metrics text), `.reload()` -> bool, `.write(name, text)` (rewrite a file),
+  `.run(lambda: coroutine)` (run it on the gateway's event loop, e.g. to inspect services).
+  `http_request(url, method, path, headers=, body=, timeout=, context=)` is the same blocking
+  client for any URL (admin port, https with an `ssl.SSLContext`). `simple_config(...)` builds a
+  one-API config dict (API `echo` at `/echo` -> the backend).
 
 `Backend()` echoes every request as JSON: `method`, `path` and `query` (both as sent, still encoded), `headers`
 ({lower-case name: value, repeated lines joined with ", "}), `header_lines` ([[name, value]...]),
