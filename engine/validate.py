@@ -57,7 +57,8 @@ class _Block:
     section: str | None
     in_fragment: bool
     top_level: bool
-    counts: dict[str, int] = field(default_factory=dict)  # once-per-section bookkeeping
+    # once-per-section bookkeeping, per list: exclusive <when> branches may each hold one
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 class _Validator:
@@ -248,7 +249,7 @@ class _Validator:
     ) -> None:
         self.attributes(element, attributes + (_ID,) if policy is not None else attributes)
         if policy is not None and policy.contains_policies:
-            self.block(element.children, _Block(where.section, where.in_fragment, False, where.counts))
+            self.block(element.children, _Block(where.section, where.in_fragment, False))
         else:
             self.children(element, children, where)
         if text is not None:
@@ -374,7 +375,7 @@ class _Validator:
             return
         self.attributes(child, decl.attributes)
         if decl.policies:
-            self.block(child.children, _Block(where.section, where.in_fragment, False, where.counts))
+            self.block(child.children, _Block(where.section, where.in_fragment, False))
         else:
             self.children(child, decl.children, where)
         if decl.text is not None:

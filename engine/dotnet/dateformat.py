@@ -307,7 +307,7 @@ _DAY_NAMES = "|".join([d for d in DAYS] + [d[:3] for d in DAYS])
 _TIME = (
     r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,7})\d*)?)?(?:\s*(?P<ampm>[AaPp][Mm]))?"
 )
-_ZONE = r"(?P<z>Z|[+-]\d{2}(?::?\d{2})?|\s*(?:GMT|UTC))?"
+_ZONE = r"(?:\s*(?P<z>Z|[+-]\d{2}(?::?\d{2})?|GMT|UTC))?"
 _PATTERNS = [
     re.compile(r"(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})(?:[T ]" + _TIME + r")?" + _ZONE, re.I),
     re.compile(r"(?P<y>\d{4})/(?P<mo>\d{1,2})/(?P<d>\d{1,2})(?:\s+" + _TIME + r")?" + _ZONE, re.I),

@@ -249,6 +249,7 @@ def _null_checked(cls: type) -> type:
 
             wrapper.__name__ = func.__name__
             wrapper.__doc__ = func.__doc__
+            wrapper.__wrapped__ = func  # type: ignore[attr-defined]  # signature() shows the C# parameters
             setattr(cls, name, staticmethod(wrapper))
     return cls
 

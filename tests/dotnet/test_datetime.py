@@ -116,6 +116,8 @@ def test_arithmetic() -> None:
         ("02 Jan 2024", "2024-01-02T00:00:00.0000000", DateTimeKind.Unspecified),
         ("January 2, 2024", "2024-01-02T00:00:00.0000000", DateTimeKind.Unspecified),
         ("2024/01/02", "2024-01-02T00:00:00.0000000", DateTimeKind.Unspecified),
+        ("Tue, 02 Jan 2024 03:04:05 +0100", "2024-01-02T02:04:05.0000000+00:00", DateTimeKind.Local),
+        ("2024-01-02 03:04:05 -05:00", "2024-01-02T08:04:05.0000000+00:00", DateTimeKind.Local),
     ],
 )
 def test_parse(text: str, iso: str, kind: DateTimeKind) -> None:

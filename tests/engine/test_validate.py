@@ -140,9 +140,9 @@ class TestElements:
         assert codes(section("<lookup/>"), scope="operation") == []
 
     def test_once_per_section(self) -> None:
-        assert codes(section("<lookup/><choose><when condition='true'><lookup/></when></choose>")) == [
-            "policy-repeated"
-        ]
+        assert codes(section("<lookup/><lookup/>")) == ["policy-repeated"]
+        branches = "<choose><when condition='true'><lookup/></when><otherwise><lookup/></otherwise></choose>"
+        assert codes(section(branches)) == []
 
     def test_not_implemented_only_for_the_gateway(self) -> None:
         text = section("<transform/>")

@@ -42,6 +42,7 @@ def summarise(raw: str, top: int) -> str:
     """Self and total sample shares per function from py-spy's raw (collapsed stack) output."""
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
+    parts: Counter[str] = Counter()
     samples = 0
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -51,13 +52,49 @@ def summarise(raw: str, top: int) -> str:
         samples += count
         frames = [_function(frame) for frame in stack.split(";")]
         own[frames[-1]] += count
+        parts[component(frames)] += count
         for name in set(frames):
             total[name] += count
-    lines = [f"{samples} samples on CPU", "", f"{'self %':>7}  function (self time)"]
+    lines = [f"{samples} samples on CPU", "", f"{'share %':>7}  component (its own code + the stdlib it calls)"]
+    lines += [f"{100 * n / samples:7.1f}  {name}" for name, n in parts.most_common()]
+    lines += ["", f"{'self %':>7}  function (self time)"]
     lines += [f"{100 * n / samples:7.1f}  {name}" for name, n in own.most_common(top)]
     lines += ["", f"{'total %':>7}  function (including callees)"]
     lines += [f"{100 * n / samples:7.1f}  {name}" for name, n in total.most_common(top * 2)]
     return "\n".join(lines)
+
+
+COMPONENTS = (
+    ("(engine/gateway/", "policygate: gateway (routing, context, pipeline, response)"),
+    ("(engine/cache/", "policygate: cache"),
+    ("(policies/cache_", "policygate: cache"),
+    ("(engine/ratelimit/", "policygate: rate limits"),
+    ("(policies/rate_limit", "policygate: rate limits"),
+    ("(engine/expr/", "policygate: expressions"),
+    ("(policies/", "policygate: other policies"),
+    ("(engine/", "policygate: other engine (context, metrics, ...)"),
+    ("(hypercorn/", "Hypercorn"),
+    ("(h11/", "h11 (HTTP/1.1 parser used by Hypercorn)"),
+    ("(aiohttp/", "aiohttp (backend client)"),
+    ("(multidict/", "aiohttp (backend client)"),
+    ("(yarl/", "aiohttp (backend client)"),
+    ("(redis/", "redis-py"),
+)
+BOOTSTRAP = ("(engine/commands/", "(engine/cli.py", "(engine/__main__.py", "(hypercorn/asyncio/run.py", "(hypercorn/asyncio/task_group.py")
+EVENT_LOOP = "event loop (uvloop: epoll, socket I/O, callbacks)"
+
+
+def component(frames: list[str]) -> str:
+    """The innermost frame that belongs to a known component owns the sample (stdlib helpers count for their caller)."""
+    for frame in reversed(frames):
+        if frame.startswith(("GatewayQuart.__call__", "Gateway.handle")) and frame is frames[-1]:
+            return COMPONENTS[0][1]
+        if any(marker in frame for marker in BOOTSTRAP):
+            continue
+        for marker, label in COMPONENTS:
+            if marker in frame:
+                return label
+    return EVENT_LOOP
 
 
 def _function(frame: str) -> str:
