@@ -11,7 +11,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -402,7 +402,7 @@ class _Reader:
                 products=api_products,
                 subscription_required=self.boolean(spec.get("subscription-required"), _join(where, "subscription-required"), True),
                 policy=self.path(spec.get("policy"), _join(where, "policy")),
-                operations=self.read_operations(spec.get("operations"), _join(where, "operations")),
+                operations=self.read_api_operations(spec, where),
                 key_header=self.string(names.get("header"), f"{where}.subscription-key-parameter-names.header", required=False, default=DEFAULT_KEY_HEADER),
                 key_query=self.string(names.get("query"), f"{where}.subscription-key-parameter-names.query", required=False, default=DEFAULT_KEY_QUERY),
                 revision=revision,
@@ -414,6 +414,33 @@ class _Reader:
             if path not in current:
                 self.fail(_join(_join("apis", aid), "is-current"), f"no API is the current revision of '{path}'")
         return apis
+
+    def read_api_operations(self, spec: dict[str, Any], where: str) -> tuple[OperationSettings, ...]:
+        """`operations:` as written, or the `openapi:` document's operations, which `operations:` may refine."""
+        if spec.get("openapi") is None:
+            return self.read_operations(spec.get("operations"), _join(where, "operations"))
+        from engine.gateway.openapi import match_operation, operations_from_openapi
+
+        swhere = _join(where, "openapi")
+        path = self.path(spec["openapi"], swhere)
+        if path is None:
+            self.fail(swhere, "expected the path of an OpenAPI (or Swagger 2.0) document")
+        operations = operations_from_openapi(path, where=f"{self.file}: {swhere}")
+        for oid, raw in self.mapping(spec.get("operations"), _join(where, "operations")).items():
+            owhere = _join(_join(where, "operations"), oid)
+            extra = self.mapping(raw, owhere, ("policy", "name", "examples"))
+            found = match_operation(oid, operations)
+            if found is None:
+                known = ", ".join(o.id for o in operations)
+                self.fail(owhere, f"no operation '{oid}' in {path.name} (known: {known})")
+            changed = replace(
+                found,
+                policy=self.path(extra.get("policy"), _join(owhere, "policy")) or found.policy,
+                name=self.string(extra.get("name"), _join(owhere, "name"), required=False, default=found.name),
+                examples=self.read_examples(extra.get("examples"), _join(owhere, "examples")) or found.examples,
+            )
+            operations = tuple(changed if o is found else o for o in operations)
+        return operations
 
     def read_operations(self, value: object, where: str) -> tuple[OperationSettings, ...]:
         if value is None:
@@ -578,7 +605,7 @@ TOP_LEVEL_KEYS = (
 PRODUCT_KEYS = ("name", "policy", "subscription-required", "approval-required", "state", "groups")
 API_KEYS = (
     "name", "path", "service-url", "products", "subscription-required", "policy", "operations",
-    "subscription-key-parameter-names", "revision", "is-current", "version", "protocols",
+    "subscription-key-parameter-names", "revision", "is-current", "version", "protocols", "openapi",
 )
 OPERATION_KEYS = ("name", "method", "url-template", "policy", "examples")
 SUBSCRIPTION_KEYS = ("id", "key", "secondary-key", "name", "product", "api", "user", "state")

@@ -87,8 +87,6 @@ EVENT_LOOP = "event loop (uvloop: epoll, socket I/O, callbacks)"
 def component(frames: list[str]) -> str:
     """The innermost frame that belongs to a known component owns the sample (stdlib helpers count for their caller)."""
     for frame in reversed(frames):
-        if frame.startswith(("GatewayQuart.__call__", "Gateway.handle")) and frame is frames[-1]:
-            return COMPONENTS[0][1]
         if any(marker in frame for marker in BOOTSTRAP):
             continue
         for marker, label in COMPONENTS:

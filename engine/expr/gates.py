@@ -1,0 +1,108 @@
+"""Run-time gates for containers: what `foreach`, indexers and initializers may touch."""
+
+from __future__ import annotations
+
+import difflib
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from operator import attrgetter
+from typing import Any
+
+from engine.dotnet.errors import DotNetException, IndexOutOfRangeException, NullReferenceException
+from engine.expr import ast
+from engine.expr import members as M
+from engine.expr import runtime as rt
+from engine.expr.members import DYNAMIC, CsType
+from engine.expr.runtime import SHORT, ShortCircuit
+
+def iterate(obj: Any, pos: ast.Pos) -> Any:
+    """What `foreach` and LINQ may enumerate: collections, strings (chars), dictionaries (pairs)."""
+    if obj is None:
+        raise _located(NullReferenceException(), pos)
+    cls = obj.__class__
+    if cls is list or cls is tuple or cls is set or cls is frozenset:
+        return obj
+    if isinstance(obj, str):
+        from engine.dotnet.primitives import Char
+
+        return [Char(c) for c in obj]
+    if isinstance(obj, dict) or cls is M.model.Headers:
+        return M._pairs(obj)
+    if isinstance(obj, bytes | bytearray):
+        return list(obj)
+    module = getattr(cls, "__module__", "") or ""
+    if module.startswith("engine.") or cls.__name__ in ("generator", "map", "filter", "dict_keys", "dict_values"):
+        return obj
+    raise _located(rt.SecurityError(f"values of type '{cls.__name__}' cannot be enumerated"), pos)
+
+
+def index_gate(obj: Any, keys: list[Any]) -> Any:
+    """`obj[key]` for the container types an expression can hold."""
+    cls = obj.__class__
+    if len(keys) != 1:
+        raise rt.DotNetTypeError("multi-dimensional indexers are not supported")
+    key = keys[0]
+    if cls is list or cls is tuple or cls is bytes or cls is bytearray:
+        if not isinstance(key, int) or isinstance(key, bool):
+            raise rt.DotNetTypeError("array index must be an integer")
+        if not 0 <= key < len(obj):
+            raise IndexOutOfRangeException()
+        return obj[key]
+    if isinstance(obj, str):
+        return M.lib("strings", "StringMembers").Item(obj, key)  # type: ignore[union-attr]
+    if isinstance(obj, dict):
+        return M._dict_index(obj, key)
+    if cls is M.model.Headers:
+        return M._headers_index(obj, key)
+    if M._defined_by_library(cls, "__getitem__") is not None:
+        return obj[key]
+    raise rt.SecurityError(f"values of type '{cls.__name__}' have no indexer")
+
+
+def setitem_gate(obj: Any, keys: list[Any], value: Any) -> None:
+    cls = obj.__class__ if obj is not None else None
+    if obj is None:
+        raise NullReferenceException()
+    if len(keys) != 1:
+        raise rt.DotNetTypeError("multi-dimensional indexers are not supported")
+    key = keys[0]
+    if cls is list or cls is bytearray:
+        if not isinstance(key, int) or not 0 <= key < len(obj):
+            raise IndexOutOfRangeException()
+        obj[key] = value
+        return
+    if cls is dict:
+        obj[key] = value
+        return
+    if M._defined_by_library(cls, "__setitem__") is not None:  # type: ignore[arg-type]
+        obj[key] = value
+        return
+    raise rt.SecurityError(f"values of type '{type(obj).__name__}' cannot be modified with an indexer")
+
+
+def setattr_gate(obj: Any, name: str, value: Any) -> None:
+    if obj is None:
+        raise NullReferenceException()
+    if not M.CS_IDENT.match(name) or name in M.FORBIDDEN:
+        raise rt.SecurityError(f"'{name}' is not accessible")
+    attr = M._defined_by_library(obj.__class__, name)
+    if isinstance(attr, property) and attr.fset is not None:
+        setattr(obj, name, value)
+        return
+    raise rt.SecurityError(f"property '{name}' cannot be assigned")
+
+
+def add_gate(obj: Any, values: list[Any]) -> None:
+    """Collection initializer element: `Add(...)`."""
+    cls = obj.__class__
+    if cls is list:
+        obj.append(values[0])
+        rt.check_size(len(obj))
+    elif cls is dict:
+        obj[values[0]] = values[1]
+    elif cls is set:
+        obj.add(values[0])
+    else:
+        M.call_gate(obj, "Add", tuple(values))

@@ -1,0 +1,322 @@
+"""Statements of `@{ ... }` blocks: compiled to closures returning a control signal."""
+
+from __future__ import annotations
+
+import difflib
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from operator import attrgetter
+from typing import Any
+
+from engine.dotnet.errors import DotNetException, IndexOutOfRangeException, NullReferenceException
+from engine.expr import ast
+from engine.expr import members as M
+from engine.expr import runtime as rt
+from engine.expr.members import DYNAMIC, CsType
+from engine.expr.runtime import SHORT, ShortCircuit
+
+Fn = Callable[[list[Any]], Any]
+BREAK, CONTINUE, RETURN = 1, 2, 3
+
+
+class StatementCompiler:
+    """Mixin of `Compiler`: one `s_<Node>` method per statement node."""
+
+    def block(self, stmts: tuple[ast.Stmt, ...], *, new_scope: bool = True) -> Fn:
+        if new_scope:
+            self.scopes.append({})
+        for s in stmts:
+            if isinstance(s, ast.LocalFunction):
+                self.functions[s.name] = [None, M.resolve_type_name(s.returns) if s.returns else M.VOID]
+        compiled = [self.stmt(s) for s in stmts]
+        if new_scope:
+            self.scopes.pop()
+        if len(compiled) == 1:
+            return compiled[0]
+
+        def run(env: list[Any]) -> Any:
+            for s in compiled:
+                signal = s(env)
+                if signal:
+                    return signal
+            return None
+
+        return run
+
+    def stmt(self, node: ast.Stmt) -> Fn:
+        method = getattr(self, "s_" + type(node).__name__)
+        return method(node)
+
+    def s_Block(self, node: ast.Block) -> Fn:
+        return self.block(node.body)
+
+    def s_LocalDecl(self, node: ast.LocalDecl) -> Fn:
+        t = node.type
+        if t.name != "var" and not self._known_type(t, node.pos):
+            declared: CsType = DYNAMIC
+        else:
+            declared = DYNAMIC if t.name == "var" else M.resolve_type_name(t)
+        parts: list[tuple[int, Fn | None]] = []
+        for d in node.declarators:
+            code = self.expr(d.value) if d.value is not None else None
+            vtype = code.type if (t.name == "var" and code is not None and code.type not in (M.NULL, M.VOID)) \
+                else declared
+            if t.name == "var" and code is not None and code.type is M.VOID:
+                self.error("expr-type", "cannot assign void to an implicitly-typed variable", d.pos)
+            slot = self.declare(d.name, vtype, d.pos)
+            parts.append((slot, code.fn if code is not None else None))
+        if len(parts) == 1:
+            slot, f = parts[0]
+            if f is None:
+                return lambda env: None
+
+            def decl(env: list[Any]) -> None:
+                env[slot] = f(env)
+
+            return decl
+
+        def decls(env: list[Any]) -> None:
+            for slot, f in parts:
+                env[slot] = f(env) if f is not None else None
+
+        return decls
+
+    def s_ExprStmt(self, node: ast.ExprStmt) -> Fn:
+        f = self.fn(node.expr)
+
+        def run(env: list[Any]) -> None:
+            f(env)
+
+        return run
+
+    def s_If(self, node: ast.If) -> Fn:
+        cond = self.expr(node.cond)
+        self._expect_bool(cond, node.cond.pos)
+        c = cond.fn
+        then = self._scoped(node.then)
+        other = self._scoped(node.other) if node.other is not None else None
+        truth = rt.truth
+        if other is None:
+            return lambda env: then(env) if truth(c(env)) else None
+        return lambda env: then(env) if truth(c(env)) else other(env)
+
+    def _scoped(self, node: ast.Stmt) -> Fn:
+        self.scopes.append({})
+        try:
+            return self.stmt(node)
+        finally:
+            self.scopes.pop()
+
+    def s_Foreach(self, node: ast.Foreach) -> Fn:
+        self.needs_budget = True
+        source = self.expr(node.iterable)
+        self.scopes.append({})
+        etype = source.type.element or DYNAMIC if node.type.name == "var" else M.resolve_type_name(node.type)
+        slot = self.declare(node.name, etype, node.pos)
+        body = self.stmt(node.body)
+        self.scopes.pop()
+        sf, pos = source.fn, node.pos
+
+        def loop(env: list[Any]) -> Any:
+            budget = env[2]
+            for item in iterate(sf(env), pos):
+                budget.tick()
+                env[slot] = item
+                signal = body(env)
+                if signal:
+                    if signal == BREAK:
+                        break
+                    if signal == RETURN:
+                        return RETURN
+            return None
+
+        return loop
+
+    def s_While(self, node: ast.While) -> Fn:
+        self.needs_budget = True
+        cond = self.expr(node.cond)
+        self._expect_bool(cond, node.cond.pos)
+        c = cond.fn
+        body = self._scoped(node.body)
+        truth = rt.truth
+        do = node.do
+
+        def loop(env: list[Any]) -> Any:
+            budget = env[2]
+            first = do
+            while first or truth(c(env)):
+                first = False
+                budget.tick()
+                signal = body(env)
+                if signal:
+                    if signal == BREAK:
+                        break
+                    if signal == RETURN:
+                        return RETURN
+            return None
+
+        return loop
+
+    def s_For(self, node: ast.For) -> Fn:
+        self.needs_budget = True
+        self.scopes.append({})
+        if isinstance(node.init, ast.LocalDecl):
+            init = self.stmt(node.init)
+        else:
+            inits = [self.fn(e) for e in node.init or ()]
+            init = lambda env: [f(env) for f in inits] and None  # noqa: E731
+        cond = self.expr(node.cond) if node.cond is not None else None
+        if cond is not None:
+            self._expect_bool(cond, node.cond.pos)  # type: ignore[union-attr]
+        c = cond.fn if cond is not None else (lambda env: True)
+        steps = [self.fn(e) for e in node.step]
+        body = self._scoped(node.body)
+        self.scopes.pop()
+        truth = rt.truth
+
+        def loop(env: list[Any]) -> Any:
+            budget = env[2]
+            init(env)
+            while truth(c(env)):
+                budget.tick()
+                signal = body(env)
+                if signal == BREAK:
+                    break
+                if signal == RETURN:
+                    return RETURN
+                for s in steps:
+                    s(env)
+            return None
+
+        return loop
+
+    def s_Return(self, node: ast.Return) -> Fn:
+        if node.value is None:
+            return lambda env: RETURN
+        f = self.fn(node.value)
+
+        def ret(env: list[Any]) -> int:
+            env[1] = f(env)
+            return RETURN
+
+        return ret
+
+    def s_Jump(self, node: ast.Jump) -> Fn:
+        signal = BREAK if node.kind == "break" else CONTINUE
+        return lambda env: signal
+
+    def s_Throw(self, node: ast.Throw) -> Fn:
+        pos = node.pos
+        if node.value is None:
+            def rethrow(env: list[Any]) -> Any:
+                raise _located(rt.DotNetTypeError("throw; outside a catch block"), pos)
+
+            return rethrow
+        f = self.fn(node.value)
+
+        def throw(env: list[Any]) -> Any:
+            exc = f(env)
+            if isinstance(exc, DotNetException):
+                raise _located(exc, pos)
+            raise _located(NullReferenceException(), pos)
+
+        return throw
+
+    def s_Try(self, node: ast.Try) -> Fn:
+        body = self.s_Block(node.body)
+        handlers: list[tuple[type, int | None, Fn]] = []
+        for catch in node.catches:
+            self.scopes.append({})
+            cls: type = DotNetException
+            if catch.type is not None and catch.type.name not in ("Exception", "System.Exception"):
+                found = M.lib("registry", "runtime_class")
+                klass = found(catch.type.name) if found is not None else None
+                if klass is None:
+                    klass = M.lib("errors", M.strip_namespace(catch.type.name))
+                if isinstance(klass, type) and issubclass(klass, DotNetException):
+                    cls = klass
+            slot = self.declare(catch.name, DYNAMIC, catch.pos) if catch.name else None
+            handlers.append((cls, slot, self.block(catch.body.body, new_scope=False)))
+            self.scopes.pop()
+        final = self.s_Block(node.final) if node.final is not None else None
+
+        def run(env: list[Any]) -> Any:
+            try:
+                return body(env)
+            except DotNetException as exc:
+                for cls, slot, handler in handlers:
+                    if isinstance(exc, cls):
+                        if slot is not None:
+                            env[slot] = exc
+                        return handler(env)
+                raise
+            finally:
+                if final is not None:
+                    final(env)
+
+        return run
+
+    def s_Switch(self, node: ast.Switch) -> Fn:
+        subject = self.fn(node.subject)
+        sections: list[tuple[list[Fn | None], Fn]] = []
+        for section in node.sections:
+            labels = [self.fn(label) if label is not None else None for label in section.labels]
+            sections.append((labels, self.block(section.body)))
+        eq = rt.eq
+
+        def run(env: list[Any]) -> Any:
+            value = subject(env)
+            chosen = None
+            for labels, body in sections:
+                for label in labels:
+                    if label is None:
+                        chosen = chosen or body
+                    elif eq(value, label(env)):
+                        signal = body(env)
+                        return None if signal == BREAK else signal
+            if chosen is not None:
+                signal = chosen(env)
+                return None if signal == BREAK else signal
+            return None
+
+        return run
+
+    def s_LocalFunction(self, node: ast.LocalFunction) -> Fn:
+        cell = self.functions[node.name]
+        self.scopes.append({})
+        first = self.nslots
+        slots = [self.declare(name, M.resolve_type_name(t), node.pos) for t, name in node.params]
+        body = self.block(node.body.body, new_scope=False)
+        last = self.nslots
+        self.scopes.pop()
+        self.needs_budget = True
+
+        def call(env: list[Any], values: list[Any]) -> Any:
+            env[2].tick()
+            saved = env[first:last]
+            saved_ret = env[1]
+            for slot, v in zip(slots, values, strict=False):
+                env[slot] = v
+            try:
+                signal = body(env)
+                return env[1] if signal == RETURN else None
+            finally:
+                env[first:last] = saved
+                env[1] = saved_ret
+
+        cell[0] = call
+        return lambda env: None
+
+    def s_Using(self, node: ast.Using) -> Fn:
+        self.scopes.append({})
+        resource = self.stmt(node.resource) if isinstance(node.resource, ast.LocalDecl) else self.fn(node.resource)
+        body = self.block(node.body.body, new_scope=False)
+        self.scopes.pop()
+
+        def run(env: list[Any]) -> Any:
+            resource(env)
+            return body(env)
+
+        return run

@@ -1,0 +1,91 @@
+"""Lookup tables of the compiler: result types of common members, fast casts, operator maps."""
+
+from __future__ import annotations
+
+import difflib
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from operator import attrgetter
+from typing import Any
+
+from engine.dotnet.errors import DotNetException, IndexOutOfRangeException, NullReferenceException
+from engine.expr import ast
+from engine.expr import members as M
+from engine.expr import runtime as rt
+from engine.expr.members import DYNAMIC, CsType
+from engine.expr.runtime import SHORT, ShortCircuit
+
+_EQ_OPS: dict[str, Callable[[Any, Any], bool]] = {"==": operator.eq, "!=": operator.ne}
+_ORDER_OPS: dict[str, Callable[[Any, Any], bool]] = {"<": operator.lt, ">": operator.gt, "<=": operator.le,
+                                                     ">=": operator.ge}
+
+_PY_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
+    "<": lambda a, b: a is not None and b is not None and a < b,
+    ">": lambda a, b: a is not None and b is not None and a > b,
+    "<=": lambda a, b: a is not None and b is not None and a <= b,
+    ">=": lambda a, b: a is not None and b is not None and a >= b,
+}
+
+_FAST_CASTS: dict[str, tuple[type, int | None]] = {
+    "string": (str, None), "String": (str, None), "int": (int, 2**31), "Int32": (int, 2**31), "long": (int, 2**63),
+    "Int64": (int, 2**63), "bool": (bool, None), "Boolean": (bool, None), "double": (float, None),
+}
+
+_VALUE_DEFAULTS: dict[str, Any] = {"int": 0, "long": 0, "short": 0, "byte": 0, "double": 0.0, "float": 0.0,
+                                   "bool": False, "decimal": Decimal(0), "uint": 0, "ulong": 0}
+
+
+def _new_list(*args: Any) -> list[Any]:
+    if args and not isinstance(args[0], int):
+        return list(iterate(args[0], (0, 0)))
+    return []
+
+
+def _new_dict(*args: Any) -> dict[Any, Any]:
+    if args and isinstance(args[0], dict):
+        return dict(args[0])
+    return {}
+
+
+def _new_set(*args: Any) -> set[Any]:
+    if args and args[0] is not None and not isinstance(args[0], int):
+        return set(iterate(args[0], (0, 0)))
+    return set()
+
+
+_GENERIC_COLLECTIONS: dict[str, Callable[..., Any]] = {
+    "List": _new_list, "IList": _new_list, "Dictionary": _new_dict, "HashSet": _new_set,
+    "IDictionary": _new_dict, "IEnumerable": _new_list, "SortedDictionary": _new_dict,
+}
+_EXTRA_TYPE_NAMES = frozenset({"KeyValuePair", "IEnumerable", "IReadOnlyDictionary", "IList", "ICollection",
+                               "Func", "Action", "IReadOnlyList", "IEnumerable<JToken>", "Nullable"})
+
+_BUILTIN_RESULTS: dict[tuple[str, str], CsType] = {
+    ("string", "Length"): M.INT, ("string", "Split"): M.STRING_ARRAY, ("*", "ToString"): M.STRING,
+    ("string", "Substring"): M.STRING, ("string", "Replace"): M.STRING, ("string", "Trim"): M.STRING,
+    ("string", "TrimStart"): M.STRING, ("string", "TrimEnd"): M.STRING, ("string", "ToLower"): M.STRING,
+    ("string", "ToUpper"): M.STRING, ("string", "ToLowerInvariant"): M.STRING,
+    ("string", "ToUpperInvariant"): M.STRING, ("string", "PadLeft"): M.STRING, ("string", "PadRight"): M.STRING,
+    ("string", "Insert"): M.STRING, ("string", "Remove"): M.STRING, ("string", "StartsWith"): M.BOOL,
+    ("string", "EndsWith"): M.BOOL, ("string", "Contains"): M.BOOL, ("string", "Equals"): M.BOOL,
+    ("string", "IndexOf"): M.INT, ("string", "LastIndexOf"): M.INT, ("string", "Item"): M.CHAR,
+    ("string[]", "Length"): M.INT, ("*", "Count"): M.INT, ("*", "Any"): M.BOOL, ("*", "All"): M.BOOL,
+    ("*", "Contains"): M.BOOL, ("*", "AsJwt"): DYNAMIC,
+}
+_ELEMENT_RESULTS = frozenset({"First", "FirstOrDefault", "Last", "LastOrDefault", "Single", "SingleOrDefault",
+                              "ElementAt", "ElementAtOrDefault"})
+_STATIC_RESULTS: dict[str, CsType] = {
+    "string.IsNullOrEmpty": M.BOOL, "String.IsNullOrEmpty": M.BOOL, "string.IsNullOrWhiteSpace": M.BOOL,
+    "String.IsNullOrWhiteSpace": M.BOOL, "string.Join": M.STRING, "String.Join": M.STRING,
+    "string.Format": M.STRING, "String.Format": M.STRING, "string.Concat": M.STRING, "String.Concat": M.STRING,
+    "Convert.ToBase64String": M.STRING, "Convert.ToInt32": M.INT, "Convert.ToString": M.STRING,
+    "int.Parse": M.INT, "Int32.Parse": M.INT, "long.Parse": M.LONG, "Int64.Parse": M.LONG,
+    "double.Parse": M.DOUBLE, "Double.Parse": M.DOUBLE, "bool.Parse": M.BOOL, "Boolean.Parse": M.BOOL,
+    "int.TryParse": M.BOOL, "Int32.TryParse": M.BOOL, "long.TryParse": M.BOOL, "double.TryParse": M.BOOL,
+    "bool.TryParse": M.BOOL, "Uri.EscapeDataString": M.STRING, "Uri.UnescapeDataString": M.STRING,
+    "WebUtility.UrlEncode": M.STRING, "WebUtility.UrlDecode": M.STRING, "Math.Abs": DYNAMIC,
+    "Regex.IsMatch": M.BOOL, "Regex.Replace": M.STRING,
+}
