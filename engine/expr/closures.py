@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
-from engine.dotnet.errors import DotNetException, IndexOutOfRangeException, NullReferenceException
+from engine.dotnet.errors import NullReferenceException
 from engine.expr import ast
 from engine.expr import members as M
 from engine.expr import runtime as rt
@@ -41,9 +39,6 @@ class Local:
     slot: int
     type: CsType
 
-
-class CompileError(Exception):
-    pass
 
 
 def _located(exc: BaseException, pos: ast.Pos) -> BaseException:

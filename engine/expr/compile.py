@@ -15,19 +15,66 @@ executed in a namespace with empty `__builtins__` (other nodes are referenced as
 from __future__ import annotations
 
 import difflib
-import operator
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
-from engine.dotnet.errors import DotNetException, IndexOutOfRangeException, NullReferenceException
+from engine.dotnet.errors import IndexOutOfRangeException, NullReferenceException
 from engine.expr import ast
 from engine.expr import members as M
 from engine.expr import runtime as rt
+from engine.expr.closures import (
+    _NEVER_NULL,
+    _NON_NULL_STRINGS,
+    AnonymousObject,
+    Code,
+    Local,
+    _always_set,
+    _Args,
+    _as_text,
+    _binary_type,
+    _compare,
+    _context,
+    _Delegate,
+    _fast_string_method,
+    _formatted_hole,
+    _fused,
+    _generated_concat,
+    _has_conditional,
+    _hole,
+    _invoke,
+    _is_enum_member,
+    _is_stringish,
+    _located,
+    _located_call,
+    _make_lambda,
+    _property,
+    _py_name,
+    _raise_missing,
+    _static_attr,
+    _type_keyword,
+    _type_of_value_class,
+    _type_test,
+    _value_type,
+    _wrapping,
+)
+from engine.expr.gates import add_gate, index_gate, setattr_gate, setitem_gate
 from engine.expr.members import DYNAMIC, CsType
 from engine.expr.runtime import SHORT, ShortCircuit
+from engine.expr.statements import RETURN, StatementCompiler
+from engine.expr.tables import (
+    _BUILTIN_RESULTS,
+    _ELEMENT_RESULTS,
+    _EQ_OPS,
+    _EXTRA_TYPE_NAMES,
+    _FAST_CASTS,
+    _GENERIC_COLLECTIONS,
+    _ORDER_OPS,
+    _PY_COMPARE,
+    _STATIC_RESULTS,
+    _VALUE_DEFAULTS,
+)
 
 Fn = Callable[[list[Any]], Any]
 

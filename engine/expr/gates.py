@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
-import operator
-from collections.abc import Callable
-from dataclasses import dataclass
-from decimal import Decimal
-from operator import attrgetter
 from typing import Any
 
-from engine.dotnet.errors import DotNetException, IndexOutOfRangeException, NullReferenceException
+from engine.dotnet.errors import IndexOutOfRangeException, NullReferenceException
 from engine.expr import ast
 from engine.expr import members as M
 from engine.expr import runtime as rt
-from engine.expr.members import DYNAMIC, CsType
-from engine.expr.runtime import SHORT, ShortCircuit
+from engine.expr.closures import _located
+
 
 def iterate(obj: Any, pos: ast.Pos) -> Any:
     """What `foreach` and LINQ may enumerate: collections, strings (chars), dictionaries (pairs)."""

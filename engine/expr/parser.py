@@ -6,13 +6,6 @@ import functools
 
 from lark import Lark, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-_TOKEN_WORDS = {
-    "RPAR": "')'", "LPAR": "'('", "RSQB": "']'", "LSQB": "'['", "RBRACE": "'}'", "LBRACE": "'{'",
-    "SEMICOLON": "';'", "COMMA": "','", "COLON": "':'", "DOT": "'.'", "IDENT": "a name",
-    "STRING": "a string", "INT": "a number", "QMARK": "'?'", "$END": "the end of the expression",
-}
-
-
 class ExprSyntaxError(Exception):
     """A syntax error at character `offset` of the parsed text."""
 
@@ -37,12 +30,36 @@ def grammar() -> Lark:
     )
 
 
+_FRIENDLY = {
+    "IDENT": "a name", "GENERIC_NAME": "a generic name", "STRING": "a string", "VERBATIM_STRING": "a string",
+    "INTERP_STRING": "a string", "INTERP_VERBATIM": "a string", "INT": "a number", "REAL": "a number",
+    "CHAR": "a character", "CAST": "a cast", "LAMBDA_PARAMS": "lambda parameters", "$END": "the end",
+    "ARRAY_SUFFIX": "'[]'", "NULLABLE_IDENT": "a type", "QUALIFIED_TYPE": "a type", "NULLABLE": "'?'",
+}
+_EXPRESSION_START = {"IDENT", "INT", "STRING", "LPAR"}
+
+
 def _describe(token_type: str) -> str:
-    if token_type in _TOKEN_WORDS:
-        return _TOKEN_WORDS[token_type]
-    if token_type.startswith("__ANON") or token_type.isupper() and len(token_type) > 12:
+    """A readable name for a terminal: its literal text, or a word for pattern terminals."""
+    if token_type in _FRIENDLY:
+        return _FRIENDLY[token_type]
+    try:
+        pattern = grammar().get_terminal(token_type).pattern
+    except KeyError:
         return token_type.lower()
-    return f"'{token_type.lower()}'" if token_type.isalpha() and token_type.islower() else token_type
+    if pattern.type == "str":
+        return f"'{pattern.value}'"
+    return token_type.lower()
+
+
+def _expected(names: set[str]) -> str | None:
+    if not names:
+        return None
+    if _EXPRESSION_START <= names:
+        rest = sorted({_describe(n) for n in names if n in ("RPAR", "SEMICOLON", "RSQB", "RBRACE", "COMMA")})
+        return "expected an expression" + (f" or {', '.join(rest)}" if rest else "")
+    described = sorted({_describe(n) for n in names})
+    return "expected " + (described[0] if len(described) == 1 else "one of: " + ", ".join(described[:10]))
 
 
 def parse(text: str, start: str) -> Tree:
@@ -55,21 +72,16 @@ def parse(text: str, start: str) -> Tree:
 
 def _syntax_error(text: str, exc: UnexpectedInput) -> ExprSyntaxError:
     if isinstance(exc, UnexpectedEOF):
-        expected = sorted(_describe(t) for t in exc.expected)
-        return ExprSyntaxError(
-            "the expression ends too early", len(text.rstrip()), "expected one of: " + ", ".join(expected[:8])
-        )
+        return ExprSyntaxError("the expression ends too early", len(text.rstrip()), _expected(set(exc.expected)))
     if isinstance(exc, UnexpectedToken):
         token = exc.token
+        expected = set(exc.accepts or exc.expected)
         if token.type == "$END":
-            offset = len(text.rstrip())
-            found = "the end of the expression"
-        else:
-            offset = token.start_pos or 0
-            found = repr(str(token))
-        expected = sorted({_describe(t) for t in exc.accepts or exc.expected})
-        hint = "expected one of: " + ", ".join(expected[:8]) if expected else None
-        return ExprSyntaxError(f"unexpected {found}", offset, hint)
+            return ExprSyntaxError("the expression ends too early", len(text.rstrip()), _expected(expected))
+        offset = token.start_pos or 0
+        if "SEMICOLON" in expected and token.type not in ("SEMICOLON",) and len(expected) > 1:
+            return ExprSyntaxError(f"missing ';' before {str(token)!r}", offset, _expected(expected))
+        return ExprSyntaxError(f"unexpected {str(token)!r}", offset, _expected(expected))
     if isinstance(exc, UnexpectedCharacters):
         ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
         message = f"unexpected character {ch!r}"

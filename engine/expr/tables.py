@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
-from operator import attrgetter
 from typing import Any
 
-from engine.dotnet.errors import DotNetException, IndexOutOfRangeException, NullReferenceException
-from engine.expr import ast
 from engine.expr import members as M
-from engine.expr import runtime as rt
+from engine.expr.gates import iterate
 from engine.expr.members import DYNAMIC, CsType
-from engine.expr.runtime import SHORT, ShortCircuit
 
 _EQ_OPS: dict[str, Callable[[Any, Any], bool]] = {"==": operator.eq, "!=": operator.ne}
 _ORDER_OPS: dict[str, Callable[[Any, Any], bool]] = {"<": operator.lt, ">": operator.gt, "<=": operator.le,

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import urllib.parse
 
 from engine.dotnet.convert import Convert, Encoding
 from engine.dotnet.crypto import HMACSHA256
@@ -26,10 +27,18 @@ def test_hmac_signed_jwt_idiom() -> None:
     header = _b64url(Encoding.UTF8.GetBytes(JsonConvert.SerializeObject({"typ": "JWT", "alg": "HS256"})))
     assert header == "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9"
     exp = DateTimeOffset(DateTime(2024, 1, 2, 3, 4, 5, DateTimeKind.Utc).AddMinutes(10)).ToUnixTimeSeconds()
-    payload = _b64url(Encoding.UTF8.GetBytes(JsonConvert.SerializeObject({"exp": exp, "username": "john_doe"})))
-    signature = _b64url(HMACSHA256(Encoding.UTF8.GetBytes("secret")).ComputeHash(Encoding.UTF8.GetBytes(f"{header}.{payload}")))
+    payload = _b64url(
+        Encoding.UTF8.GetBytes(JsonConvert.SerializeObject({"exp": exp, "username": "john_doe"}))
+    )
+    signature = _b64url(
+        HMACSHA256(Encoding.UTF8.GetBytes("secret")).ComputeHash(
+            Encoding.UTF8.GetBytes(f"{header}.{payload}")
+        )
+    )
     token = f"{header}.{payload}.{signature}"
-    expected_sig = base64.urlsafe_b64encode(hmac.new(b"secret", f"{header}.{payload}".encode(), hashlib.sha256).digest())
+    expected_sig = base64.urlsafe_b64encode(
+        hmac.new(b"secret", f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    )
     assert signature == expected_sig.decode().rstrip("=")
     parsed = as_jwt(token)
     assert parsed.Algorithm == "HS256" and parsed.Claims["username"] == ["john_doe"]
@@ -39,11 +48,11 @@ def test_hmac_signed_jwt_idiom() -> None:
 def test_storage_sas_signature_idiom() -> None:
     key = Convert.ToBase64String(b"storage-account-key")
     expiry = DateTime(2024, 1, 2, 3, 4, 5, DateTimeKind.Utc).ToString("yyyy-MM-ddTHH:mm:ssZ")
-    string_to_sign = String_format = "\n".join(["r", "", expiry, "/blob/account/container/file.txt", "", "2020-12-06"])
+    string_to_sign = "\n".join(["r", "", expiry, "/blob/account/container/file.txt", "", "2020-12-06"])
     mac = HMACSHA256(Convert.FromBase64String(key)).ComputeHash(Encoding.UTF8.GetBytes(string_to_sign))
     sig = WebUtility.UrlEncode(Convert.ToBase64String(mac))
-    expected = hmac.new(b"storage-account-key", String_format.encode(), hashlib.sha256).digest()
-    assert sig == __import__("urllib.parse").parse.quote_plus(base64.b64encode(expected).decode(), safe="-_.!*()")
+    expected = hmac.new(b"storage-account-key", string_to_sign.encode(), hashlib.sha256).digest()
+    assert sig == urllib.parse.quote_plus(base64.b64encode(expected).decode(), safe="-_.!*()")
     assert expiry == "2024-01-02T03:04:05Z"
 
 
