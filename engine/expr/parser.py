@@ -6,6 +6,7 @@ import functools
 
 from lark import Lark, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+
 class ExprSyntaxError(Exception):
     """A syntax error at character `offset` of the parsed text."""
 

@@ -370,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
                 target = next(t for t in targets if t.key == key)
                 served = sum(r.requests - r.errors for r in results[key])
                 hits = cache_hits(target.admin or "") - before
-                print(f"    ({key}) cache hits counted by the gateway: {hits:.0f} for {served} answers wrk counted "
+                print(f"    ({key}) cache hits counted by the gateway: {hits:.0f} for {served} answers the load generator counted "
                       "(the gateway also counts requests in flight when the load stopped)")
             direct_p = [t for t in targets if t.key in ("b", "d-mem")]
             if any(t.key.startswith("e") for t in targets) and "b" in results:

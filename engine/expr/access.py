@@ -1,0 +1,430 @@
+"""Member access, indexers and calls: binding against the allow-list, dynamic gates otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from operator import attrgetter
+from typing import Any
+
+from engine.dotnet.errors import IndexOutOfRangeException, NullReferenceException
+from engine.expr import ast
+from engine.expr import members as M
+from engine.expr import runtime as rt
+from engine.expr.closures import (
+    _NON_NULL_STRINGS,
+    AnonymousObject,
+    Code,
+    _always_set,
+    _Args,
+    _Delegate,
+    _fast_string_method,
+    _fused,
+    _invoke,
+    _is_enum_member,
+    _located,
+    _property,
+    _py_name,
+    _raise_missing,
+    _static_attr,
+    _type_keyword,
+    _type_of_value_class,
+    _value_type,
+)
+from engine.expr.gates import index_gate
+from engine.expr.members import DYNAMIC, CsType
+from engine.expr.runtime import SHORT, ShortCircuit
+from engine.expr.tables import (
+    _BUILTIN_RESULTS,
+    _ELEMENT_RESULTS,
+    _STATIC_RESULTS,
+)
+
+Fn = Callable[[list[Any]], Any]
+
+
+class AccessCompiler:
+    """Mixin of `Compiler`: `.`, `?.`, `[]`, `?[]` and calls."""
+
+    def x_Member(self, node: ast.Member) -> Code:
+        if not self._check_name(node.name, node.name_pos):
+            return self._dead()
+        target = self.chain(node.target)
+        if not self._check_member_case(node.name, target, node.name_pos):
+            return self._dead()
+        if target.static_name:
+            return self._static_member(node, target)
+        code = self._instance_member(node, target)
+        return code
+
+    def _static_member(self, node: ast.Member, target: Code) -> Code:
+        full = f"{target.static_name}.{node.name}"
+        if target.static is None:
+            # a namespace prefix (`System.Text`) or a type that exists only for casts
+            static = M.static_type(full)
+            if static is not None or full in M.INTERFACES:
+                return Code(self._type_used_as_value(full), DYNAMIC, static=static, static_name=full)
+            if self._is_namespace_prefix(full):
+                return Code(self._type_used_as_value(full), DYNAMIC, static_name=full)
+            self.error("expr-unknown-name", f"the type or namespace '{full}' is not available", node.pos)
+            return self._dead()
+        holder = target.static
+        name = _py_name(holder, node.name)
+        if not M.CS_IDENT.match(name.rstrip("_")) or not hasattr(holder, name):
+            options = [n for n in dir(holder) if M.CS_IDENT.match(n)]
+            self.error("expr-unknown-member", f"'{target.static_name}' has no member '{name}'", node.name_pos,
+                       self._suggest(name, options))
+            return self._dead()
+        raw = _static_attr(holder, name)
+        if isinstance(raw, M._static_property_type()) or isinstance(raw, property):
+            return Code(lambda env: getattr(holder, name), _type_of_value_class(holder, name))
+        value = getattr(holder, name)
+        if callable(value) and not isinstance(value, type) and not _is_enum_member(value):
+            self.error("expr-type", f"'{target.static_name}.{name}' is a method: call it with ()", node.name_pos)
+            return self._dead()
+        return Code(lambda env: value, _value_type(value), const=True, value=value)
+
+    def _instance_member(self, node: ast.Member, target: Code) -> Code:
+        name, pos, ttype = node.name, node.pos, target.type
+        tfn = target.fn
+        declared = ttype.member(name)
+        if declared is not None:
+            if declared.kind != "property":
+                self.error("expr-type", f"'{ttype.name}.{name}' is a method: call it with ()", node.name_pos)
+                return self._dead()
+            if ttype in (M.REQUEST, M.RESPONSE) and name == "Body":
+                self.uses_body = True
+            result = declared.result()
+            if declared.path is not None and target.path is not None and not node.conditional:
+                path = f"{target.path}.{declared.path}" if target.path else declared.path
+                getter = attrgetter(path)
+                return Code(_fused(getter, pos), result, path=path, pos=pos)
+            impl = declared.impl
+            return Code(_property(tfn, impl, node.conditional, pos), result)
+        if ttype.closed:
+            self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", node.name_pos,
+                       self._suggest(name, list(ttype.members)))
+            return self._dead()
+        namespace_fn, result = self._builtin_member(ttype, name, node.name_pos, want_property=True)
+        if namespace_fn is not None:
+            return Code(_property(tfn, namespace_fn, node.conditional, pos), result)
+        if isinstance(ttype.pyclass, type) and ttype.pyclass.__module__.startswith("engine.dotnet"):
+            if M._defined_by_library(ttype.pyclass, name) is None:
+                options = [n for n in dir(ttype.pyclass) if M.CS_IDENT.match(n)]
+                self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", node.name_pos,
+                           self._suggest(name, options))
+                return self._dead()
+        if ttype.name.startswith("<anonymous"):
+            return Code(_property(tfn, lambda o: o[name], node.conditional, pos), ttype.members[name].result()
+                        if name in ttype.members else DYNAMIC)
+        gate = M.member_gate
+        anon = AnonymousObject
+        cond = node.conditional
+
+        def dynamic(env: list[Any]) -> Any:
+            obj = tfn(env)
+            if obj is None and cond:
+                raise SHORT
+            try:
+                if obj.__class__ is anon:
+                    return obj[name]
+                return gate(obj, name)
+            except ShortCircuit:
+                raise
+            except Exception as exc:
+                raise _located(exc, pos) from None
+
+        return Code(dynamic, DYNAMIC)
+
+    def _builtin_member(self, ttype: CsType, name: str, pos: ast.Pos, *, want_property: bool
+                        ) -> tuple[Any, CsType]:
+        """Bind a member of a value represented by a Python built-in (str, int, list...)."""
+        pyclass = ttype.pyclass
+        if not isinstance(pyclass, type) or pyclass.__module__ != "builtins" and pyclass is not Decimal:
+            return None, DYNAMIC
+        if M._namespace_for(pyclass) is None:
+            return None, DYNAMIC
+        fn = M.namespace_function(pyclass, name, array=ttype.name.endswith("[]"))
+        if fn is None:
+            if M.extension(name) is not None:
+                return None, DYNAMIC
+            self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos,
+                       self._suggest(name, M.namespace_names(pyclass)))
+            return _raise_missing(name), DYNAMIC
+        is_prop = name in M._NAMESPACE_PROPERTIES
+        if want_property and not is_prop:
+            self.error("expr-type", f"'{ttype.name}.{name}' is a method: call it with ()", pos)
+        return fn, _BUILTIN_RESULTS.get((ttype.name, name), _BUILTIN_RESULTS.get(("*", name), DYNAMIC))
+
+    # -- indexers ------------------------------------------------------------------------------------
+    def x_Index(self, node: ast.Index) -> Code:
+        target = self.chain(node.target)
+        args = [self.fn(a.value) for a in node.args if a.value is not None]
+        tfn, pos, cond = target.fn, node.pos, node.conditional
+        declared = target.type.member("Item")
+        if declared is not None and len(args) == 1 and target.path and not cond:
+            impl, a0, getter = declared.impl, args[0], attrgetter(target.path)
+
+            def path_item(env: list[Any]) -> Any:
+                try:
+                    return impl(getter(env[0]), a0(env))
+                except Exception as exc:
+                    raise _located(exc, pos) from None
+
+            src = None
+            if target.type is M.VARIABLES and _always_set(target.path):
+                src = f"{self.source(target)}[{self.source(self.expr(node.args[0].value))}]"  # type: ignore[arg-type]
+                self.key_sites.append(pos)
+            return Code(path_item, declared.result(), src=src)
+        if declared is not None and len(args) == 1:
+            impl, a0 = declared.impl, args[0]
+
+            def item(env: list[Any]) -> Any:
+                obj = tfn(env)
+                if obj is None:
+                    if cond:
+                        raise SHORT
+                    raise _located(NullReferenceException(), pos)
+                try:
+                    return impl(obj, a0(env))
+                except Exception as exc:
+                    raise _located(exc, pos) from None
+
+            return Code(item, declared.result())
+        keys = [a.value for a in node.args]
+        if (target.type.name.endswith("[]") and target.type.pyclass is list and len(keys) == 1
+                and isinstance(keys[0], ast.Literal) and type(keys[0].value) is int and keys[0].value >= 0):
+            k = keys[0].value
+
+            def const_index(env: list[Any]) -> Any:
+                obj = tfn(env)
+                if obj is None:
+                    if cond:
+                        raise SHORT
+                    raise _located(NullReferenceException(), pos)
+                try:
+                    return obj[k]
+                except IndexError:
+                    raise _located(IndexOutOfRangeException(), pos) from None
+
+            return Code(const_index, target.type.element or DYNAMIC)
+        element = target.type.element if target.type.element is not None and target.type is not M.STRING else DYNAMIC
+        if target.type is M.STRING:
+            element = M.CHAR
+
+        def index(env: list[Any]) -> Any:
+            obj = tfn(env)
+            if obj is None:
+                if cond:
+                    raise SHORT
+                raise _located(NullReferenceException(), pos)
+            try:
+                return index_gate(obj, [a(env) for a in args])
+            except ShortCircuit:
+                raise
+            except Exception as exc:
+                raise _located(exc, pos) from None
+
+        return Code(index, element)
+
+    # -- calls ---------------------------------------------------------------------------------------
+    def x_Call(self, node: ast.Call) -> Code:
+        func = node.func
+        if isinstance(func, ast.Member):
+            if not self._check_name(func.name, func.name_pos):
+                return self._dead()
+            target = self.chain(func.target)
+            if not self._check_member_case(func.name, target, func.name_pos):
+                return self._dead()
+            if target.static_name:
+                return self._static_call(node, func, target)
+            return self._instance_call(node, func, target)
+        if isinstance(func, ast.Name) and func.ident in self.functions:
+            return self._local_function_call(node, func)
+        if isinstance(func, ast.Name):
+            if func.ident in M.FORBIDDEN or not self._check_name(func.ident, func.pos):
+                if func.ident in M.FORBIDDEN:
+                    self.error("expr-security", f"'{func.ident}' is not accessible from policy expressions", func.pos)
+                return self._dead()
+            self.error("expr-unknown-name", f"the name '{func.ident}' does not exist in the current context",
+                       func.pos, self._suggest(func.ident, list(self.functions)))
+            return self._dead()
+        callee = self.fn(func)
+        args = self._args(node.args)
+        pos = node.pos
+
+        def invoke(env: list[Any]) -> Any:
+            f = callee(env)
+            if not isinstance(f, _Delegate):
+                raise _located(rt.SecurityError("only lambdas can be invoked"), pos)
+            return f(*[a(env) for a in args.positional])
+
+        return Code(invoke, DYNAMIC)
+
+    def _args(self, args: tuple[ast.Arg, ...], lambda_type: CsType | None = None) -> _Args:
+        positional: list[Fn] = []
+        named: dict[str, Fn] = {}
+        outs: list[tuple[int, int]] = []  # (index in result tuple, slot)
+        for arg in args:
+            if arg.out is not None:
+                local = self.lookup(arg.out) if arg.out_type is None else None
+                if arg.out_type is not None:
+                    otype = DYNAMIC if arg.out_type.name == "var" else M.resolve_type_name(arg.out_type)
+                    slot = self.declare(arg.out, otype, arg.pos)
+                elif local is None:
+                    self.error("expr-unknown-name", f"the name '{arg.out}' does not exist in the current context",
+                               arg.pos)
+                    continue
+                else:
+                    slot = local.slot
+                outs.append((len(outs) + 1, slot))
+                continue
+            if isinstance(arg.value, ast.Lambda) and lambda_type is not None:
+                self.lambda_types.append(lambda_type)
+                try:
+                    code = self.fn(arg.value)
+                finally:
+                    self.lambda_types.pop()
+            else:
+                code = self.fn(arg.value)  # type: ignore[arg-type]
+            if arg.name is not None:
+                named[arg.name] = code
+            else:
+                positional.append(code)
+        return _Args(positional, named, outs)
+
+    def _static_call(self, node: ast.Call, func: ast.Member, target: Code) -> Code:
+        holder = target.static
+        name = func.name
+        full = f"{target.static_name}.{name}"
+        if holder is None:
+            self.error("expr-unknown-name", f"'{full}' is not available", func.pos)
+            return self._dead()
+        fn = getattr(holder, name, None) if M.CS_IDENT.match(name) and name not in M.FORBIDDEN else None
+        if fn is None or not callable(fn):
+            options = [n for n in dir(holder) if M.CS_IDENT.match(n)]
+            self.error("expr-unknown-member", f"'{target.static_name}' has no method '{name}'", func.name_pos,
+                       self._suggest(name, options))
+            return self._dead()
+        args = self._args(node.args)
+        type_args = tuple(str(t) for t in func.type_args)
+        self._check_arity(fn, 0, len(type_args) + len(args.positional) + len(args.outs) * 0, full, func.name_pos,
+                          args)
+        result = _STATIC_RESULTS.get(full.replace("System.", ""), DYNAMIC)
+        if result is DYNAMIC and name in ("Parse", "FromObject") and isinstance(holder, type):
+            result = M.library_type(holder)
+        if type_args and func.type_args:
+            result = M.resolve_type_name(func.type_args[0]) if name.startswith("Deserialize") else result
+            keyword = _type_keyword(fn)
+            if keyword is not None:  # the library takes <T> as a named parameter, not first
+                targ = type_args[0]
+                args.named[keyword] = lambda env: targ
+                type_args = ()
+        return Code(_invoke(lambda env: None, lambda _obj, *a, **k: fn(*a, **k), type_args, args, node.pos,
+                            static=True, check=True, name=name), result)
+
+    def _check_arity(self, fn: Any, skip: int, given: int, label: str, pos: ast.Pos, args: _Args) -> None:
+        if args.named:
+            return
+        lo, hi = M.signature_arity(fn, skip)
+        total = given
+        if total < lo or (hi is not None and total > hi + (len(args.outs) if args.outs else 0)):
+            expected = f"{lo}" if hi == lo else f"{lo} to {hi}" if hi is not None else f"at least {lo}"
+            if args.outs and total >= lo:
+                return
+            self.error("expr-arity", f"'{label}' takes {expected} argument(s), {total} given", pos)
+
+    def _instance_call(self, node: ast.Call, func: ast.Member, target: Code) -> Code:
+        name, ttype = func.name, target.type
+        type_args = tuple(str(t) for t in func.type_args)
+        declared = ttype.member(name)
+        elem = ttype.element or DYNAMIC
+        if declared is not None and declared.kind != "method" and not ttype.closed and M.extension(name) is not None:
+            declared = None  # `headers.Count()`: the LINQ extension, not the property
+        if declared is not None:
+            if declared.kind != "method":
+                self.error("expr-type", f"'{ttype.name}.{name}' is a property, not a method", func.name_pos)
+                return self._dead()
+            args = self._args(node.args, elem)
+            given = len(args.positional) + len(args.outs) + len(args.named)
+            if given < declared.min_args or (declared.max_args is not None and given > declared.max_args):
+                expected = (f"{declared.min_args}" if declared.min_args == declared.max_args else
+                            f"{declared.min_args} to {declared.max_args}")
+                self.error("expr-arity", f"'{ttype.name}.{name}' takes {expected} argument(s), {given} given",
+                           func.name_pos)
+            if ttype in (M.REQUEST, M.RESPONSE) or ttype is M.BODY:
+                self.uses_body = True
+            if declared.generic:
+                targs: tuple[Any, ...] = type_args or (None,)
+            else:
+                targs = ()
+            if not declared.generic and type_args:
+                self.error("expr-arity", f"'{ttype.name}.{name}' is not generic", func.name_pos)
+            src = None
+            if (declared.inline is not None and _always_set(target.path) and not func.conditional and not targs
+                    and not args.named and not args.outs):
+                arg_srcs = [self.source(self.expr(a.value)) for a in node.args if a.value is not None]
+                src = declared.inline(self.source(target), arg_srcs)
+            elif (_always_set(target.path) and not func.conditional and not targs and not args.named
+                  and not args.outs):
+                arg_srcs = [self.source(self.expr(a.value)) for a in node.args if a.value is not None]
+                src = f"{self.bind(declared.impl)}({', '.join([self.source(target), *arg_srcs])})"
+            return Code(_invoke(target.fn, declared.impl, targs, args, node.pos, conditional=func.conditional,
+                                path=target.path), declared.result(func.type_args), src=src)
+        if ttype.closed:
+            ext = M.extension(name)
+            if ext is None:
+                self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", func.name_pos,
+                           self._suggest(name, list(ttype.members)))
+                return self._dead()
+        args = self._args(node.args, elem)
+        fn, result = (None, DYNAMIC)
+        if not ttype.closed and name in M._NAMESPACE_PROPERTIES and M.extension(name) is not None:
+            pass  # `list.Count()`: the LINQ extension method, not the property
+        elif not ttype.closed:
+            fn, result = self._builtin_member(ttype, name, func.name_pos, want_property=False)
+        if fn is not None:
+            if name in M._NAMESPACE_PROPERTIES:
+                self.error("expr-type", f"'{ttype.name}.{name}' is a property, not a method", func.name_pos)
+            self._check_arity(fn, 1, len(type_args) + len(args.positional), f"{ttype.name}.{name}", func.name_pos,
+                              args)
+            fast = _fast_string_method(name, node.args, fn) if ttype is M.STRING else None
+            if fast is not None:
+                src = None
+                if target.path in _NON_NULL_STRINGS and not func.conditional:
+                    src = f"{self.bind(fast)}({self.source(target)})"
+                return Code(_invoke(target.fn, fast, (), _Args([], {}, []), node.pos, conditional=func.conditional,
+                                    path=target.path), result, src=src)
+            return Code(_invoke(target.fn, fn, type_args, args, node.pos, conditional=func.conditional,
+                                check=True, name=name, path=target.path), result)
+        if isinstance(ttype.pyclass, type) and ttype.pyclass.__module__.startswith("engine.dotnet"):
+            if M._defined_by_library(ttype.pyclass, name) is None and M.extension(name) is None:
+                options = [n for n in dir(ttype.pyclass) if M.CS_IDENT.match(n)]
+                self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", func.name_pos,
+                           self._suggest(name, options))
+                return self._dead()
+        result = _BUILTIN_RESULTS.get(("*", name), DYNAMIC)
+        if name in _ELEMENT_RESULTS:
+            result = elem
+        gate = M.call_gate
+
+        def dynamic(obj: Any, *a: Any, **k: Any) -> Any:
+            return gate(obj, name, a, k)
+
+        return Code(_invoke(target.fn, dynamic, type_args, args, node.pos, conditional=func.conditional,
+                            check=True, name=name), result)
+
+    def _local_function_call(self, node: ast.Call, func: ast.Name) -> Code:
+        cell = self.functions[func.ident]
+        args = self._args(node.args)
+        positional = args.positional
+        pos = node.pos
+
+        def call(env: list[Any]) -> Any:
+            values = [a(env) for a in positional]
+            try:
+                return cell[0](env, values)
+            except Exception as exc:
+                raise _located(exc, pos) from None
+
+        return Code(call, cell[1])
