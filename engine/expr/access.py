@@ -47,6 +47,8 @@ class AccessCompiler:
     """Mixin of `Compiler`: `.`, `?.`, `[]`, `?[]` and calls."""
 
     def x_Member(self, node: ast.Member) -> Code:
+        if node.name in M.DECLARED_PROPERTY_ONLY:
+            return self._declared_only_member(node)
         if not self._check_name(node.name, node.name_pos):
             return self._dead()
         target = self.chain(node.target)
@@ -56,6 +58,28 @@ class AccessCompiler:
             return self._static_member(node, target)
         code = self._instance_member(node, target)
         return code
+
+    def _declared_only_member(self, node: ast.Member) -> Code:
+        """`token.Type`, `jwt.Type`: allowed only where a library class declares the property."""
+        target = self.chain(node.target)
+        ttype = target.type
+        if target.static_name or not (ttype is DYNAMIC or M.declared_property(ttype.pyclass, node.name)):
+            self.error("expr-security", f"'{node.name}' is not accessible from policy expressions", node.name_pos)
+            return self._dead()
+        return self._instance_member(node, target)
+
+    def _unknown_member(self, ttype: CsType, name: str, pos: ast.Pos, options: list[str], *,
+                        call: bool = False) -> Code:
+        """Report a member that the static type does not have (LINQ names suggested for sequences)."""
+        if M.extension(name) is not None:
+            receiver = M.extension_receiver(name)
+            self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos,
+                       f"'{name}' is an extension method of {receiver}")
+            return self._dead()
+        if call and M.is_enumerable(ttype):
+            options = [*options, *M.extension_names()]
+        self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos, self._suggest(name, options))
+        return self._dead()
 
     def _static_member(self, node: ast.Member, target: Code) -> Code:
         full = f"{target.static_name}.{node.name}"
@@ -114,12 +138,15 @@ class AccessCompiler:
                 self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", node.name_pos,
                            self._suggest(name, options))
                 return self._dead()
+        if ttype.pyclass in M.MODEL_TYPES:
+            return self._unknown_member(ttype, name, node.name_pos, list(ttype.members))
         if ttype.name.startswith("<anonymous"):
             return Code(_property(tfn, lambda o: o[name], node.conditional, pos), ttype.members[name].result()
                         if name in ttype.members else DYNAMIC)
         gate = M.member_gate
         anon = AnonymousObject
         cond = node.conditional
+        name_pos = node.name_pos
 
         def dynamic(env: list[Any]) -> Any:
             obj = tfn(env)
@@ -131,6 +158,8 @@ class AccessCompiler:
                 return gate(obj, name)
             except ShortCircuit:
                 raise
+            except M.MemberAccessError as exc:
+                raise _located(exc, name_pos) from None
             except Exception as exc:
                 raise _located(exc, pos) from None
 
@@ -146,10 +175,9 @@ class AccessCompiler:
             return None, DYNAMIC
         fn = M.namespace_function(pyclass, name, array=ttype.name.endswith("[]"))
         if fn is None:
-            if M.extension(name) is not None:
+            if M.applicable_extension(ttype, name) is not None:
                 return None, DYNAMIC
-            self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos,
-                       self._suggest(name, M.namespace_names(pyclass)))
+            self._unknown_member(ttype, name, pos, M.namespace_names(pyclass), call=not want_property)
             return _raise_missing(name), DYNAMIC
         is_prop = name in M._NAMESPACE_PROPERTIES
         if want_property and not is_prop:
@@ -371,18 +399,17 @@ class AccessCompiler:
                 src = f"{self.bind(declared.impl)}({', '.join([self.source(target), *arg_srcs])})"
             return Code(_invoke(target.fn, declared.impl, targs, args, node.pos, conditional=func.conditional,
                                 path=target.path), declared.result(func.type_args), src=src)
-        if ttype.closed:
-            ext = M.extension(name)
-            if ext is None:
-                self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", func.name_pos,
-                           self._suggest(name, list(ttype.members)))
-                return self._dead()
+        if (ttype.closed or ttype.pyclass in M.MODEL_TYPES) and M.applicable_extension(ttype, name) is None:
+            return self._unknown_member(ttype, name, func.name_pos, list(ttype.members), call=True)
         args = self._args(node.args, elem)
         fn, result = (None, DYNAMIC)
         if not ttype.closed and name in M._NAMESPACE_PROPERTIES and M.extension(name) is not None:
             pass  # `list.Count()`: the LINQ extension method, not the property
         elif not ttype.closed:
+            reported = len(self.problems)
             fn, result = self._builtin_member(ttype, name, func.name_pos, want_property=False)
+            if len(self.problems) > reported:  # an unknown member, already reported
+                return self._dead()
         if fn is not None:
             if name in M._NAMESPACE_PROPERTIES:
                 self.error("expr-type", f"'{ttype.name}.{name}' is a property, not a method", func.name_pos)
@@ -398,18 +425,20 @@ class AccessCompiler:
             return Code(_invoke(target.fn, fn, type_args, args, node.pos, conditional=func.conditional,
                                 check=True, name=name, path=target.path), result)
         if isinstance(ttype.pyclass, type) and ttype.pyclass.__module__.startswith("engine.dotnet"):
-            if M._defined_by_library(ttype.pyclass, name) is None and M.extension(name) is None:
+            if M._defined_by_library(ttype.pyclass, name) is None and M.applicable_extension(ttype, name) is None:
                 options = [n for n in dir(ttype.pyclass) if M.CS_IDENT.match(n)]
-                self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", func.name_pos,
-                           self._suggest(name, options))
-                return self._dead()
+                return self._unknown_member(ttype, name, func.name_pos, options, call=True)
         result = _BUILTIN_RESULTS.get(("*", name), DYNAMIC)
         if name in _ELEMENT_RESULTS:
             result = elem
         gate = M.call_gate
+        name_pos = func.name_pos
 
         def dynamic(obj: Any, *a: Any, **k: Any) -> Any:
-            return gate(obj, name, a, k)
+            try:
+                return gate(obj, name, a, k)
+            except M.MemberAccessError as exc:
+                raise _located(exc, name_pos) from None
 
         return Code(_invoke(target.fn, dynamic, type_args, args, node.pos, conditional=func.conditional,
                             check=True, name=name), result)

@@ -38,6 +38,15 @@ FORBIDDEN = frozenset(
         "Socket", "HttpClient", "WebClient", "ProcessStartInfo", "Eval",
     }
 )
+# Forbidden as type names and methods, but allowed as a read-only property where a class of the
+# library declares one (`JToken.Type` is a `JTokenType`, `Jwt.Type` the `typ` header).
+DECLARED_PROPERTY_ONLY = frozenset({"Type"})
+
+
+def declared_property(cls: Any, name: str) -> bool:
+    """True when `name` is a DECLARED_PROPERTY_ONLY name that `cls` defines as a property."""
+    return (name in DECLARED_PROPERTY_ONLY and isinstance(cls, type)
+            and isinstance(_defined_by_library(cls, name), property))
 
 
 @dataclass(eq=False)
@@ -259,6 +268,7 @@ HEADERS = declare(
     method("Item", _headers_index, STRING_ARRAY, 1, 1),
     Member("Count", "property", len, INT),
     Member("Keys", "property", lambda h: h.names(), STRING_ARRAY),
+    Member("Values", "property", lambda h: [h.get_list(n) for n in h.names()], DYNAMIC),
     closed=False,
 )
 HEADERS.element = CsType("KeyValuePair<string, string[]>")
@@ -380,6 +390,19 @@ def _as_guid(value: Any) -> Any:
     return cls(str(value))
 
 
+def _library_result(module: str, name: str) -> Callable[[tuple[Any, ...]], CsType]:
+    """A lazy result type: the CsType of library class `module.name` (DYNAMIC while missing)."""
+
+    def result(_type_args: tuple[Any, ...]) -> CsType:
+        cls = lib(module, name)
+        return library_type(cls) if isinstance(cls, type) else DYNAMIC
+
+    return result
+
+
+DATETIME_RESULT = _library_result("datetimes", "DateTime")
+
+
 def _url_to_uri(url: model.Url) -> Any:
     uri = lib("uri", "Uri")
     return uri(str(url)) if uri is not None else str(url)
@@ -427,16 +450,16 @@ SUBSCRIPTION = declare(
     CsType("ISubscription", model.Subscription),
     prop("Id", "id", STRING), prop("Key", "key", STRING), prop("Name", "name", STRING),
     prop("PrimaryKey", "primary_key", STRING), prop("SecondaryKey", "secondary_key", STRING),
-    Member("CreatedDate", "property", lambda s: _as_datetime(s.created_date)),
-    Member("StartDate", "property", lambda s: _as_datetime(s.start_date)),
-    Member("EndDate", "property", lambda s: _as_datetime(s.end_date)),
+    Member("CreatedDate", "property", lambda s: _as_datetime(s.created_date), DATETIME_RESULT),
+    Member("StartDate", "property", lambda s: _as_datetime(s.start_date), DATETIME_RESULT),
+    Member("EndDate", "property", lambda s: _as_datetime(s.end_date), DATETIME_RESULT),
 )
 USER = declare(
     CsType("IUser", model.User),
     prop("Id", "id", STRING), prop("Email", "email", STRING), prop("FirstName", "first_name", STRING),
     prop("LastName", "last_name", STRING), prop("Note", "note", STRING), prop("Groups", "groups", GROUPS),
     Member("Identities", "property", lambda u: [], DYNAMIC),
-    Member("RegistrationDate", "property", lambda u: _as_datetime(u.registration_date)),
+    Member("RegistrationDate", "property", lambda u: _as_datetime(u.registration_date), DATETIME_RESULT),
 )
 LAST_ERROR = declare(
     CsType("ILastError", model.LastError),
@@ -462,9 +485,9 @@ CONTEXT = declare(
     prop("Product", "product", PRODUCT), prop("Subscription", "subscription", SUBSCRIPTION),
     prop("User", "user", USER), prop("LastError", "last_error", LAST_ERROR),
     prop("Deployment", "deployment", DEPLOYMENT), prop("Tracing", "tracing", BOOL),
-    Member("RequestId", "property", lambda c: _as_guid(c.request_id)),
-    Member("Timestamp", "property", lambda c: _as_datetime(c.timestamp)),
-    Member("Elapsed", "property", lambda c: _as_timespan(_elapsed(c))),
+    Member("RequestId", "property", lambda c: _as_guid(c.request_id), _library_result("guid", "Guid")),
+    Member("Timestamp", "property", lambda c: _as_datetime(c.timestamp), DATETIME_RESULT),
+    Member("Elapsed", "property", lambda c: _as_timespan(_elapsed(c)), _library_result("datetimes", "TimeSpan")),
     method("Trace", _trace, VOID, 1, 1),
 )
 
@@ -649,6 +672,10 @@ def _defined_by_library(cls: type, name: str) -> Any:
     return None
 
 
+class MemberAccessError(SecurityError):
+    """The dynamic gate refused a member name (located at the name, not the whole access)."""
+
+
 class Resolved:
     """How a (runtime class, member name) pair is accessed: property getter or method function."""
 
@@ -668,7 +695,9 @@ def resolve_runtime(cls: type, name: str) -> Resolved | None:
     if key in _GATE:
         return _GATE[key]
     result: Resolved | None = None
-    if CS_IDENT.match(name) and name not in FORBIDDEN:
+    if declared_property(cls, name):
+        result = Resolved(attrgetter(name), None)
+    elif CS_IDENT.match(name) and name not in FORBIDDEN:
         model_type = MODEL_TYPES.get(cls)
         if model_type is not None:
             m = model_type.members.get(name)
@@ -737,8 +766,8 @@ def member_gate(obj: Any, name: str) -> Any:
     r = resolve_runtime(obj.__class__, name)
     if r is None or r.getter is None:
         if r is not None:
-            raise SecurityError(f"'{name}' is a method of {_type_label(obj)}: call it with ()")
-        raise SecurityError(f"{_type_label(obj)} has no accessible member '{name}'")
+            raise MemberAccessError(f"'{name}' is a method of {_type_label(obj)}: call it with ()")
+        raise MemberAccessError(f"{_type_label(obj)} has no accessible member '{name}'")
     return r.getter(obj)
 
 
@@ -755,7 +784,7 @@ def call_gate(obj: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
         return ext(obj, *args, **kwargs) if kwargs else ext(obj, *args)
     if obj is None:
         raise NullReferenceException()
-    raise SecurityError(f"{_type_label(obj)} has no accessible method '{name}'")
+    raise MemberAccessError(f"{_type_label(obj)} has no accessible method '{name}'")
 
 
 def _type_label(obj: Any) -> str:
@@ -769,9 +798,9 @@ def _type_label(obj: Any) -> str:
 
 # ---------------------------------------------------------------- extension methods
 
-_EXT_SOURCES = (("linq", "Enumerable"), ("jwt", "Extensions"), ("crypto", "Extensions"), ("xlinq", "Extensions"),
-                ("collections", "Extensions"))
+_EXT_SOURCES = (("linq", "Enumerable"), ("jwt", "Extensions"), ("crypto", "Extensions"))
 _EXTENSIONS: dict[str, Callable[..., Any] | None] = {}
+_EXT_ORIGIN: dict[str, str] = {"GetValueOrDefault": "linq"}  # name -> module ("linq": any enumerable)
 
 
 def _dict_get_value_or_default(d: Any, name: Any, default: Any = None) -> Any:
@@ -803,13 +832,64 @@ def extension(name: str) -> Callable[..., Any] | None:
             if found is not None:
                 break
             ns = lib(module, holder)
-            candidate = getattr(ns, name, None) if ns is not None else lib(module, name)
-            if candidate is None and ns is not None:
-                candidate = lib(module, name)
-            if candidate is not None and callable(candidate):
+            candidate = getattr(ns, name, None) if ns is not None else None
+            if candidate is not None and callable(candidate) and not isinstance(candidate, type):
                 found = candidate
+                _EXT_ORIGIN[name] = module
     _EXTENSIONS[name] = found
     return found
+
+
+def extension_names() -> list[str]:
+    """Every extension method name (for "did you mean" hints)."""
+    names = set(_OWN_EXTENSIONS)
+    for module, holder in _EXT_SOURCES:
+        ns = lib(module, holder)
+        if ns is not None:
+            names.update(n for n in dir(ns) if CS_IDENT.match(n) and extension(n) is not None)
+    return sorted(names)
+
+
+_RECEIVERS = {"jwt": (str,), "crypto": (bytes, bytearray)}
+_NOT_ENUMERABLE = (bool, int, float, Decimal)
+_ENUMERABLE = (str, list, tuple, dict, set, frozenset, bytes, bytearray, model.Headers)
+
+
+def is_enumerable(type_: CsType) -> bool:
+    """False only when the static type is known not to be a sequence (LINQ does not apply)."""
+    cls = type_.pyclass
+    if type_.element is not None or not isinstance(cls, type):
+        return True
+    if issubclass(cls, _ENUMERABLE):
+        return True
+    if issubclass(cls, _NOT_ENUMERABLE) or cls in MODEL_TYPES:
+        return False
+    if (getattr(cls, "__module__", "") or "").startswith("engine.dotnet"):
+        return getattr(cls, "__iter__", None) is not None
+    return True
+
+
+def extension_receiver(name: str) -> str:
+    """What the extension method `name` extends, for messages."""
+    return {"jwt": "'string'", "crypto": "'byte[]'"}.get(_EXT_ORIGIN.get(name, "linq"), "sequences (IEnumerable<T>)")
+
+
+def applicable_extension(type_: CsType, name: str) -> Callable[..., Any] | None:
+    """The extension method `name` if it can apply to a receiver of static type `type_`.
+
+    `AsJwt`/`AsBasic`/`TryParse*` take a string, `Encrypt`/`Decrypt` a byte array, LINQ and
+    `GetValueOrDefault` a sequence; a receiver whose type is only known at run time accepts all.
+    """
+    ext = extension(name)
+    if ext is None:
+        return None
+    cls = type_.pyclass
+    if not isinstance(cls, type):
+        return ext
+    receivers = _RECEIVERS.get(_EXT_ORIGIN.get(name, "linq"))
+    if receivers is not None:
+        return ext if issubclass(cls, receivers) else None
+    return ext if is_enumerable(type_) else None
 
 
 def cast_value(value: Any, type_name: str) -> Any:
@@ -825,6 +905,25 @@ def cast_value(value: Any, type_name: str) -> Any:
     from engine.dotnet.conversions import cast
 
     return cast(value, short)
+
+
+def unbox_value(value: Any, type_name: str) -> Any:
+    """`(T)obj` where `obj` is statically `object` (`(int)context.Variables["n"]`): C# unboxing.
+
+    A boxed number unboxes only to its own type, so a fractional number or one outside the
+    integer type's range cannot be the boxed integer asked for: InvalidCastException (C# would
+    not truncate or wrap). An in-range integer converts to any numeric type (Python does not
+    tell a boxed `int` from a `long`).
+    """
+    if value.__class__ in (int, float, Decimal):
+        from engine.dotnet.primitives import INTEGER_RANGES, dotnet_type_name, type_ref
+
+        target = type_ref(type_name.replace(" ", "").rstrip("?")).name
+        bounds = INTEGER_RANGES.get(target)
+        if bounds is not None and (value.__class__ is not int or not bounds[0] <= value <= bounds[1]):
+            raise InvalidCastException(
+                f"Unable to cast object of type '{dotnet_type_name(value)}' to type '{target}'.")
+    return cast_value(value, type_name)
 
 
 def signature_arity(fn: Any, skip: int) -> tuple[int, int | None]:

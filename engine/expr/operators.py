@@ -205,7 +205,7 @@ class OperatorCompiler:
         o, pos = operand.fn, node.pos
         if type_ is operand.type and type_ in (M.STRING, M.INT, M.BOOL, M.DOUBLE):
             return Code(o, type_)
-        cast = M.cast_value
+        cast = M.unbox_value if _is_boxed_variable(node.operand) else M.cast_value
         fast = _FAST_CASTS.get(name)
         if fast is not None:
             exact, limit = fast
@@ -291,3 +291,18 @@ class OperatorCompiler:
             return self._dead()
         test = _type_test(str(node.type))
         return Code(lambda env: v if test(v := operand(env)) else None, M.resolve_type_name(node.type))
+
+
+def _is_context_variables(node: ast.Expr) -> bool:
+    return (isinstance(node, ast.Member) and node.name == "Variables" and isinstance(node.target, ast.Name)
+            and node.target.ident == "context")
+
+
+def _is_boxed_variable(node: ast.Expr) -> bool:
+    """`context.Variables["x"]` / `context.Variables.GetValueOrDefault("x")`: a C# `object` value."""
+    if isinstance(node, ast.Index):
+        return _is_context_variables(node.target)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Member):
+        func = node.func
+        return func.name == "GetValueOrDefault" and not func.type_args and _is_context_variables(func.target)
+    return False

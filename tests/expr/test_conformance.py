@@ -332,6 +332,32 @@ CASES: list[tuple[str, Any]] = [
     ('WebUtility.UrlDecode("a+b%21")', "a b!"),
     ("Convert.ToBase64String(new byte[] { 255, 254 })", "//4="),
     ('BitConverter.ToString(Encoding.ASCII.GetBytes("AB"))', "41-42"),
+    # ---- `Type` where the library declares it (Newtonsoft JToken.Type, APIM Jwt.Type)
+    ('context.Request.Body.As<JObject>(preserveContent: true)["nested"].Type == JTokenType.Object', True),
+    ('context.Request.Body.As<JObject>(preserveContent: true)["tags"].Type == JTokenType.Array', True),
+    ('context.Request.Body.As<JObject>(preserveContent: true)["id"].Type.ToString()', "Integer"),
+    ('@{ JToken token = JToken.Parse("null"); return token.Type == JTokenType.Null; }', True),
+    ('context.Request.Headers.GetValueOrDefault("Authorization", "").Split(\' \')[1].AsJwt().Type', "JWT"),
+    ('@{ Jwt jwt; return context.Request.Headers.GetValueOrDefault("Authorization", "").Split(\' \')[1]'
+     '.TryParseJwt(out jwt) ? jwt.Type : "none"; }', "JWT"),
+    # ---- casts of `object` values, null comparisons, `??` with JSON null tokens
+    ('(string)context.Variables["s"]', "hello"),
+    ('(string)context.Variables["nul"] == null', True),
+    ('context.Variables.GetValueOrDefault<string>("missing") == null', True),
+    ('context.Variables.GetValueOrDefault<string>("missing") ?? "fallback"', "fallback"),
+    ('context.Variables.GetValueOrDefault<int>("missing")', 0),
+    ('context.Variables["s"] as string', "hello"),
+    ('context.Variables["n"] as string == null', True),
+    ('"a" == null', False),
+    ('null == (string)context.Variables["nul"]', True),
+    ('context.Request.Headers.GetValueOrDefault("X-None") == null', True),
+    ('context.Request.Headers.GetValueOrDefault("X-None") ?? "none"', "none"),
+    ('(JObject.Parse("{\\"a\\": null}")["a"] ?? "fallback").ToString()', ""),
+    ('JObject.Parse("{\\"a\\": null}")["a"] == null', False),
+    ('(JObject.Parse("{\\"a\\": null}")["b"] ?? "fallback").ToString()', "fallback"),
+    ('(string)JObject.Parse("{\\"a\\": null}")["a"] ?? "fallback"', "fallback"),
+    ('JObject.Parse("{\\"a\\": null}").Value<string>("a") ?? "fallback"', "fallback"),
+    ('(int)TimeSpan.FromSeconds(2.5).TotalSeconds', 2),
 ]
 
 

@@ -49,6 +49,12 @@ LINT_REJECTED: list[tuple[str, str]] = [
     ("@(typeof(JObject).Assembly)", "expr-security"),
     ('@(context.Variables["resp"].Headers._items)', "expr-security"),
     ("@(context.Request.MemberwiseClone())", "expr-security"),
+    ('@("a".Type)', "expr-security"),
+    ("@(context.Request.Type)", "expr-security"),
+    ('@(System.Type.GetType("System.IO.File"))', "expr-security"),
+    ('@(JObject.Parse("{}").Type.GetType().Assembly)', "expr-security"),
+    ('@(JToken.Parse("1").Type())', "expr-security"),
+    ("@(context.Request.Headers.GetValueOrDefault(\"a\", \"\").AsJwt().Type.GetType())", "expr-security"),
     ('@(eval("1"))', "expr-unknown-name"),
     ('@(exec("import os"))', "expr-unknown-name"),
     ('@(open("/etc/passwd"))', "expr-unknown-name"),
@@ -100,6 +106,9 @@ RUNTIME_REJECTED = [
     '@(context.Variables["evil"].Secret)',
     '@(context.Variables["fn"].ToString())',
     '@(context.Variables["ctx"].State)',
+    '@(context.Variables["evil"].Type)',
+    '@(context.Variables["path"].Type)',
+    '@(context.Variables["os"].Type)',
     '@{ foreach (var x in (object)context.Variables["path"]) { } return 1; }',
 ]
 

@@ -232,10 +232,11 @@ def measure_workers(settings: Settings, directory: Path, backend: Process, stack
     for _ in range(settings.rounds):
         for workers, (_, target) in gateways.items():
             runs[workers].append(load(settings, target, connections=settings.connections * 2, cpus=False).rps)
-    scaling = statistics.median(two / one for one, two in zip(runs[1], runs[2], strict=True))
+    per_round = [two / one for one, two in zip(runs[1], runs[2], strict=True)]
+    scaling = statistics.median(per_round)
     state = verdict(scaling, WORKERS_GOAL)
     print(f"1 worker: {statistics.median(runs[1]):.0f} req/s; 2 workers: {statistics.median(runs[2]):.0f} req/s; "
-          f"scaling {scaling:.2f}x (goal >= {WORKERS_GOAL}x: {state})")
+          f"scaling {scaling:.2f}x (rounds: {', '.join(f'{r:.2f}' for r in per_round)}; goal >= {WORKERS_GOAL}x: {state})")
     one = gateways[1][0]
     print(f"RSS after load: 1 worker {rss_kib(one.pid) / 1024:.1f} MiB", end="")
     two = gateways[2][0]
@@ -397,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
                 full = targets[-1]
             failures += soak(settings, full, args.soak)
 
-    print("\nGoals: " + ("all measured goals met" if not failures else f"{len(failures)} missed"))
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (other work on the machine skews latency and scaling)")
+    print("Goals: " + ("all measured goals met" if not failures else f"{len(failures)} missed"))
     for failure in failures:
         print(f"  missed: {failure}")
     return 0
