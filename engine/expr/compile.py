@@ -418,8 +418,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                 return self._dead()
             factory = holder
             type_ = M.library_type(holder)
-        type_args = tuple(str(a) for a in t.args) if base not in _GENERIC_COLLECTIONS else ()
-        create = _invoke(lambda env: None, lambda _o, *a, **k: factory(*a, **k), type_args, args, pos, static=True,
+        # `new Queue<T>(...)`: the library's constructors take the arguments only, never the type names
+        create = _invoke(lambda env: None, lambda _o, *a, **k: factory(*a, **k), (), args, pos, static=True,
                          check=True, name="New" if type_ is M.STRING else "")
         if not node.init:
             return Code(create, type_)

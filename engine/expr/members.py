@@ -865,7 +865,7 @@ def is_enumerable(type_: CsType) -> bool:
     if issubclass(cls, _NOT_ENUMERABLE) or cls in MODEL_TYPES:
         return False
     if (getattr(cls, "__module__", "") or "").startswith("engine.dotnet"):
-        return getattr(cls, "__iter__", None) is not None
+        return getattr(cls, "__iter__", None) is not None or getattr(cls, "GetEnumerator", None) is not None
     return True
 
 

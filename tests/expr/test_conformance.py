@@ -358,6 +358,11 @@ CASES: list[tuple[str, Any]] = [
     ('(string)JObject.Parse("{\\"a\\": null}")["a"] ?? "fallback"', "fallback"),
     ('JObject.Parse("{\\"a\\": null}").Value<string>("a") ?? "fallback"', "fallback"),
     ('(int)TimeSpan.FromSeconds(2.5).TotalSeconds', 2),
+    # ---- generic library types: the type arguments are not constructor arguments
+    ('new KeyValuePair<string, int>("a", 1).Value', 1),
+    ("new Queue<string>().Count", 0),
+    ("@{ var s = new Stack<int>(); s.Push(1); s.Push(2); return s.Sum(); }", 3),
+    ('@{ var q = new Queue<string>(); q.Enqueue("a"); return q.Any(x => x == "a"); }', True),
 ]
 
 

@@ -199,6 +199,24 @@ def print_throughput(targets: list[Target], results: dict[str, list[LoadResult]]
     return failures
 
 
+def print_checks(targets: list[Target], results: dict[str, list[LoadResult]], hits_before: dict[str, float]) -> None:
+    """Cache hits really happened, nginx side by side, RSS of the gateways after load."""
+    for key, before in hits_before.items():
+        target = next(t for t in targets if t.key == key)
+        served = sum(r.requests - r.errors for r in results[key])
+        hits = cache_hits(target.admin or "") - before
+        print(f"    ({key}) cache hits counted by the gateway: {hits:.0f} for {served} answers the load generator counted "
+              "(the gateway also counts requests in flight when the load stopped)")
+    if "e-proxy" in results and "b" in results:
+        proxy = median_ratio(results, "b", "e-proxy")
+        cached = median_ratio(results, "c-mem", "e-cache") if "c-mem" in results else None
+        print(f"    policygate vs nginx: pass-through {proxy:.2f} of nginx proxy"
+              + (f", in-process cache hit {cached:.2f} of nginx proxy_cache hit" if cached else ""))
+    for target in targets:
+        if target.key in ("b", "d-mem"):
+            print(f"    RSS of ({target.key}) after load: {rss_kib(target.pid or 0) / 1024:.1f} MiB")
+
+
 def measure_latency(settings: Settings, targets: list[Target]) -> list[str]:
     print(f"\nLatency: 1 connection, {settings.duration:g} s per target")
     rows = {t.key: load(settings, t, connections=1) for t in targets}
@@ -367,20 +385,7 @@ def main(argv: list[str] | None = None) -> int:
             hits_before = {t.key: cache_hits(t.admin) for t in targets if t.admin and t.key[0] in "cd"}
             results = throughput_rounds(settings, targets)
             failures += print_throughput(targets, results, settings)
-            for key, before in hits_before.items():
-                target = next(t for t in targets if t.key == key)
-                served = sum(r.requests - r.errors for r in results[key])
-                hits = cache_hits(target.admin or "") - before
-                print(f"    ({key}) cache hits counted by the gateway: {hits:.0f} for {served} answers the load generator counted "
-                      "(the gateway also counts requests in flight when the load stopped)")
-            direct_p = [t for t in targets if t.key in ("b", "d-mem")]
-            if any(t.key.startswith("e") for t in targets) and "b" in results:
-                proxy = median_ratio(results, "b", "e-proxy")
-                cached = median_ratio(results, "c-mem", "e-cache") if "c-mem" in results else None
-                print(f"    policygate vs nginx: pass-through {proxy:.2f} of nginx proxy"
-                      + (f", in-process cache hit {cached:.2f} of nginx proxy_cache hit" if cached else ""))
-            for target in direct_p:
-                print(f"    RSS of ({target.key}) after load: {rss_kib(target.pid or 0) / 1024:.1f} MiB")
+            print_checks(targets, results, hits_before)
         if "latency" in only:
             direct = Target("direct", "direct backend (raw asyncio)", f"http://127.0.0.1:{backend.port}/items/42")
             latency_targets = [direct] + [t for t in targets if t.key in ("a", "b")]
