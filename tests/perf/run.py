@@ -42,6 +42,8 @@ from tests.perf.servers import (
     Process,
     can_pin,
     children,
+    connections_per_process,
+    cpu_seconds,
     free_port,
     pin_pid,
     rss_kib,
@@ -234,6 +236,12 @@ def measure_latency(settings: Settings, targets: list[Target]) -> list[str]:
     return [f"added p50 of (b): {added_p50:.3f} ms, goal <= {ADDED_P50_GOAL_MS} ms"] if state == "FAIL" else []
 
 
+def record_split(process: Process, splits: list[str]) -> None:
+    counts = connections_per_process(process.port, children(process.pid))
+    if counts:
+        splits.append("/".join(map(str, counts)))
+
+
 def measure_workers(settings: Settings, directory: Path, backend: Process, stack: ExitStack) -> list[str]:
     print(f"\nWorkers: cache hit (in-process), --workers 1 vs 2, nothing pinned, {settings.connections * 2} connections, "
           f"{settings.duration:g} s x {settings.rounds} rounds")
@@ -247,14 +255,30 @@ def measure_workers(settings: Settings, directory: Path, backend: Process, stack
         load(settings, target, seconds=1, connections=settings.connections * 2, cpus=False)
         gateways[workers] = (process, target)
     runs: dict[int, list[float]] = {1: [], 2: []}
+    cores: dict[int, list[float]] = {1: [], 2: []}
+    splits: list[str] = []
     for _ in range(settings.rounds):
-        for workers, (_, target) in gateways.items():
-            runs[workers].append(load(settings, target, connections=settings.connections * 2, cpus=False).rps)
+        for workers, (process, target) in gateways.items():
+            watcher = threading.Timer(min(1.0, settings.duration / 2), record_split, (process, splits))
+            if workers == 2:
+                watcher.start()
+            pids = [process.pid, *children(process.pid)]
+            used = cpu_seconds(pids)
+            result = load(settings, target, connections=settings.connections * 2, cpus=False)
+            watcher.cancel()
+            runs[workers].append(result.rps)
+            cores[workers].append((cpu_seconds(pids) - used) / result.seconds)
     per_round = [two / one for one, two in zip(runs[1], runs[2], strict=True)]
     scaling = statistics.median(per_round)
     state = verdict(scaling, WORKERS_GOAL)
     print(f"1 worker: {statistics.median(runs[1]):.0f} req/s; 2 workers: {statistics.median(runs[2]):.0f} req/s; "
           f"scaling {scaling:.2f}x (rounds: {', '.join(f'{r:.2f}' for r in per_round)}; goal >= {WORKERS_GOAL}x: {state})")
+    one_core, two_cores = statistics.median(cores[1]), statistics.median(cores[2])
+    print(f"CPU used by the gateway: 1 worker {one_core:.2f} cores, 2 workers {two_cores:.2f} cores; req/s per core used: "
+          f"{statistics.median(runs[1]) / max(one_core, 1e-9):.0f} vs {statistics.median(runs[2]) / max(two_cores, 1e-9):.0f}")
+    if splits:
+        print(f"connections per worker in each 2-worker round: {', '.join(splits)} "
+              "(a keep-alive connection stays with the worker that accepted it)")
     one = gateways[1][0]
     print(f"RSS after load: 1 worker {rss_kib(one.pid) / 1024:.1f} MiB", end="")
     two = gateways[2][0]

@@ -155,6 +155,19 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time consumed so far by `pids` (from /proc; 0 for processes that are gone)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / ticks
+
+
 def children(pid: int) -> list[int]:
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -163,6 +176,14 @@ def children(pid: int) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def connections_per_process(port: int, pids: list[int]) -> list[int] | None:
+    """Established connections to `port` held by each of `pids` (None without `ss`)."""
+    if shutil.which("ss") is None:
+        return None
+    out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True).stdout
+    return [out.count(f"pid={pid},") for pid in pids]
 
 
 def main(argv: list[str]) -> int:
