@@ -305,8 +305,9 @@ class ValidateJwt(Policy):
         keys = element.child("issuer-signing-keys")
         for key in keys.children_named("key") if keys is not None else []:
             if key.get("certificate-id") is not None:
-                diagnostics.error(
-                    "policy-unsupported", "certificate-id keys are not supported; put the PEM certificate in <key>",
+                diagnostics.warning(
+                    "policy-unsupported",
+                    "certificate-id keys are not supported by the gateway; put the PEM certificate in <key>",
                     key.attribute_spans.get("certificate-id", key.span),
                 )
                 continue
@@ -322,6 +323,8 @@ class ValidateJwt(Policy):
         keys: list[KeySpec] = []
         keys_element = element.child("issuer-signing-keys")
         for key in keys_element.children_named("key") if keys_element is not None else []:
+            if key.get("certificate-id") is not None:
+                raise ValueError("certificate-id keys are not supported by the gateway; put the PEM certificate in <key>")
             kid_value = key.get("id")
             kid = kid_value.text.strip() if kid_value is not None else None
             text = builder.text_value(key) if key.text is not None else None
