@@ -91,7 +91,47 @@ def _round_scaled(value: float, scale: int) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-class TimeSpan:
+class _TickOrdered:
+    """Equality, ordering and hash codes by the tick count ``_ticks`` (``TimeSpan``, ``DateTime``).
+
+    ``DateTime`` ignores ``Kind`` here, as .NET does. ``DateTimeOffset`` orders by ``UtcTicks``
+    and hashes differently, so it keeps its own members.
+    """
+
+    __slots__ = ()
+    _ticks: int
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, type(self)) and other._ticks == self._ticks
+
+    def __hash__(self) -> int:
+        return hash(self._ticks)
+
+    def __lt__(self, other: _TickOrdered) -> bool:
+        return self._ticks < other._ticks
+
+    def __le__(self, other: _TickOrdered) -> bool:
+        return self._ticks <= other._ticks
+
+    def __gt__(self, other: _TickOrdered) -> bool:
+        return self._ticks > other._ticks
+
+    def __ge__(self, other: _TickOrdered) -> bool:
+        return self._ticks >= other._ticks
+
+    def Equals(self, other: Any) -> bool:
+        return self == other
+
+    def CompareTo(self, other: Any) -> int:
+        if other is None:
+            return 1
+        return (self._ticks > other._ticks) - (self._ticks < other._ticks)
+
+    def GetHashCode(self) -> int:
+        return (self._ticks ^ (self._ticks >> 32)) & 0x7FFFFFFF
+
+
+class TimeSpan(_TickOrdered):
     """``System.TimeSpan``: a signed tick count."""
 
     dotnet_name = "System.TimeSpan"
@@ -258,38 +298,9 @@ class TimeSpan:
     def __truediv__(self, divisor: Any) -> Any:
         return self.Divide(divisor)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, TimeSpan) and other._ticks == self._ticks
-
-    def __hash__(self) -> int:
-        return hash(self._ticks)
-
-    def __lt__(self, other: TimeSpan) -> bool:
-        return self._ticks < other._ticks
-
-    def __le__(self, other: TimeSpan) -> bool:
-        return self._ticks <= other._ticks
-
-    def __gt__(self, other: TimeSpan) -> bool:
-        return self._ticks > other._ticks
-
-    def __ge__(self, other: TimeSpan) -> bool:
-        return self._ticks >= other._ticks
-
-    def Equals(self, other: Any) -> bool:
-        return self == other
-
-    def CompareTo(self, other: Any) -> int:
-        if other is None:
-            return 1
-        return (self._ticks > other._ticks) - (self._ticks < other._ticks)
-
     @staticmethod
     def Compare(a: TimeSpan, b: TimeSpan) -> int:
         return a.CompareTo(b)
-
-    def GetHashCode(self) -> int:
-        return (self._ticks ^ (self._ticks >> 32)) & 0x7FFFFFFF
 
     def ToString(self, fmt: Any = None, provider: Any = None) -> str:
         from .dateformat import format_timespan
@@ -338,7 +349,7 @@ TimeSpan.MinValue = TimeSpan(_TS_MIN)  # type: ignore[attr-defined]
 # ---------------------------------------------------------------------------------------------
 
 
-class DateTime:
+class DateTime(_TickOrdered):
     """``System.DateTime``: ticks plus ``Kind``."""
 
     dotnet_name = "System.DateTime"
@@ -582,35 +593,6 @@ class DateTime:
         if isinstance(other, DateTime | TimeSpan):
             return self.Subtract(other)
         return NotImplemented
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, DateTime) and other._ticks == self._ticks
-
-    def __hash__(self) -> int:
-        return hash(self._ticks)
-
-    def __lt__(self, other: DateTime) -> bool:
-        return self._ticks < other._ticks
-
-    def __le__(self, other: DateTime) -> bool:
-        return self._ticks <= other._ticks
-
-    def __gt__(self, other: DateTime) -> bool:
-        return self._ticks > other._ticks
-
-    def __ge__(self, other: DateTime) -> bool:
-        return self._ticks >= other._ticks
-
-    def Equals(self, other: Any) -> bool:
-        return self == other
-
-    def CompareTo(self, other: Any) -> int:
-        if other is None:
-            return 1
-        return DateTime.Compare(self, other)
-
-    def GetHashCode(self) -> int:
-        return (self._ticks ^ (self._ticks >> 32)) & 0x7FFFFFFF
 
     # -- conversions ----------------------------------------------------------------------------
     def ToUniversalTime(self) -> DateTime:
