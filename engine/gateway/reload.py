@@ -112,7 +112,14 @@ def install_sighup(server: GatewayServer) -> None:
 async def watch_files(server: GatewayServer, shutdown: asyncio.Event, interval: float = 1.0) -> None:
     """Poll the configuration file and every document it names; reload when one changes."""
     def snapshot() -> dict[Path, float]:
-        files = [server.settings.file, *server.settings.policy_files()]
+        from engine.gateway.apiops import is_apiops_folder, watched_files
+
+        config = server.settings.file
+        root = config if config.is_dir() else config.parent
+        if is_apiops_folder(root):  # every JSON, specification and policy file of the folder
+            files = list(watched_files(root))
+        else:
+            files = [config, *server.settings.policy_files()]
         stamps = {}
         for file in files:
             try:
