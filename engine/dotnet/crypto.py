@@ -249,37 +249,41 @@ def _pad(data: bytes, mode: PaddingMode, block: int = 16) -> bytes:
 def _unpad(data: bytes, mode: PaddingMode, block: int = 16) -> bytes:
     if mode in (PaddingMode.None_, PaddingMode.Zeros):
         return data
-    if not data:
-        raise CryptographicException("Padding is invalid and cannot be removed.")
-    n = data[-1]
-    if not 1 <= n <= block or n > len(data):
-        raise CryptographicException("Padding is invalid and cannot be removed.")
-    if mode == PaddingMode.PKCS7 and data[-n:] != bytes([n]) * n:
-        raise CryptographicException("Padding is invalid and cannot be removed.")
-    if mode == PaddingMode.ANSIX923 and data[-n:-1] != b"\0" * (n - 1):
+    n = data[-1] if data else 0
+    if (
+        not 1 <= n <= block
+        or n > len(data)
+        or (mode == PaddingMode.PKCS7 and data[-n:] != bytes([n]) * n)
+        or (mode == PaddingMode.ANSIX923 and data[-n:-1] != b"\0" * (n - 1))
+    ):
         raise CryptographicException("Padding is invalid and cannot be removed.")
     return data[:-n]
+
+
+def _checked_key(key: bytes) -> bytes:
+    if len(key) not in (16, 24, 32):
+        raise CryptographicException("Specified key is not a valid size for this algorithm.")
+    return key
+
+
+def _checked_iv(iv: bytes | None) -> bytes:
+    if iv is None or len(iv) != 16:
+        raise CryptographicException(
+            "Specified initialization vector (IV) does not match the block size for this algorithm."
+        )
+    return iv
 
 
 def _aes(key: bytes, iv: bytes | None, mode: CipherMode, data: bytes, encrypting: bool) -> bytes:
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-    if len(key) not in (16, 24, 32):
-        raise CryptographicException("Specified key is not a valid size for this algorithm.")
+    _checked_key(key)
     if mode == CipherMode.CBC:
-        if iv is None or len(iv) != 16:
-            raise CryptographicException(
-                "Specified initialization vector (IV) does not match the block size for this algorithm."
-            )
-        cipher_mode: Any = modes.CBC(iv)
+        cipher_mode: Any = modes.CBC(_checked_iv(iv))
     elif mode == CipherMode.ECB:
         cipher_mode = modes.ECB()
     elif mode == CipherMode.CFB:
-        if iv is None or len(iv) != 16:
-            raise CryptographicException(
-                "Specified initialization vector (IV) does not match the block size for this algorithm."
-            )
-        cipher_mode = modes.CFB8(iv)
+        cipher_mode = modes.CFB8(_checked_iv(iv))
     else:
         raise CryptographicException("Specified cipher mode is not valid for this algorithm.")
     if len(data) % 16 and mode != CipherMode.CFB:
@@ -355,10 +359,7 @@ class SymmetricAlgorithm:
 
     @Key.setter
     def Key(self, value: Any) -> None:
-        key = _data(value)
-        if len(key) not in (16, 24, 32):
-            raise CryptographicException("Specified key is not a valid size for this algorithm.")
-        self._key = key
+        self._key = _checked_key(_data(value))
 
     @property
     def IV(self) -> bytes:
@@ -366,12 +367,7 @@ class SymmetricAlgorithm:
 
     @IV.setter
     def IV(self, value: Any) -> None:
-        iv = _data(value)
-        if len(iv) != 16:
-            raise CryptographicException(
-                "Specified initialization vector (IV) does not match the block size for this algorithm."
-            )
-        self._iv = iv
+        self._iv = _checked_iv(_data(value))
 
     @property
     def KeySize(self) -> int:
@@ -394,19 +390,18 @@ class SymmetricAlgorithm:
         self._iv = os.urandom(16)
 
     def CreateEncryptor(self, key: Any = None, iv: Any = None) -> CryptoTransform:
-        return CryptoTransform(
-            self,
-            _data(key) if key is not None else self._key,
-            _data(iv) if iv is not None else self._iv,
-            True,
-        )
+        return self._transform(key, iv, True)
 
     def CreateDecryptor(self, key: Any = None, iv: Any = None) -> CryptoTransform:
+        return self._transform(key, iv, False)
+
+    def _transform(self, key: Any, iv: Any, encrypting: bool) -> CryptoTransform:
+        """A transform with ``key``/``iv`` (this algorithm's own when ``None``)."""
         return CryptoTransform(
             self,
             _data(key) if key is not None else self._key,
             _data(iv) if iv is not None else self._iv,
-            False,
+            encrypting,
         )
 
     def EncryptCbc(self, data: Any, iv: Any, padding: PaddingMode = PaddingMode.PKCS7) -> bytes:
@@ -434,28 +429,24 @@ Rijndael = SymmetricAlgorithm
 RijndaelManaged = SymmetricAlgorithm
 
 
-def _algorithm_for(alg: Any, key: Any, iv: Any) -> tuple[SymmetricAlgorithm, bytes, bytes | None]:
+def _transform_for(alg: Any, key: Any, iv: Any, encrypting: bool) -> CryptoTransform:
     if isinstance(alg, SymmetricAlgorithm):
         algorithm = alg
     else:
         if alg is None:
             raise ArgumentNullException("alg")
         algorithm = SymmetricAlgorithm.Create(alg)
-    k = _data(key) if key is not None else algorithm.Key
-    v = _data(iv) if iv is not None else algorithm.IV
-    return algorithm, k, v
+    return algorithm._transform(key, iv, encrypting)
 
 
 def encrypt(data: Any, alg: Any, key: Any = None, iv: Any = None) -> bytes:
     """APIM ``byte[] Encrypt(this byte[] input, string alg | SymmetricAlgorithm, [byte[] key, byte[] iv])``."""
-    algorithm, k, v = _algorithm_for(alg, key, iv)
-    return CryptoTransform(algorithm, k, v, True).TransformFinalBlock(_data(data))
+    return _transform_for(alg, key, iv, True).TransformFinalBlock(_data(data))
 
 
 def decrypt(data: Any, alg: Any, key: Any = None, iv: Any = None) -> bytes:
     """APIM ``byte[] Decrypt(this byte[] input, string alg | SymmetricAlgorithm, [byte[] key, byte[] iv])``."""
-    algorithm, k, v = _algorithm_for(alg, key, iv)
-    return CryptoTransform(algorithm, k, v, False).TransformFinalBlock(_data(data))
+    return _transform_for(alg, key, iv, False).TransformFinalBlock(_data(data))
 
 
 class RandomNumberGenerator:

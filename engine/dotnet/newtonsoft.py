@@ -13,9 +13,9 @@ from __future__ import annotations
 import enum
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import (
     ArgumentException,
@@ -553,21 +553,7 @@ class JObject(JContainer):
         return clone
 
     def _write(self, out: list[str], indented: bool, level: int) -> None:
-        if not self._props:
-            out.append("{}")
-            return
-        out.append("{")
-        first = True
-        for prop in self._props.values():
-            if not first:
-                out.append(",")
-            first = False
-            if indented:
-                out.append(NEW_LINE + "  " * (level + 1))
-            prop._write(out, indented, level + 1)
-        if indented:
-            out.append(NEW_LINE + "  " * level)
-        out.append("}")
+        _write_children(out, self._props.values(), "{}", indented, level)
 
     # IDictionary-style members
     @property
@@ -580,22 +566,11 @@ class JObject(JContainer):
 
     @staticmethod
     def Parse(text: str, settings: Any = None) -> JObject:
-        data = read_json(_need_text(text), _date_hook)
-        token = from_parsed(data)
-        if not isinstance(token, JObject):
-            raise JsonReaderException(
-                f"Error reading JObject from JsonReader. Current JsonReader item is not an object: {_reader_item(token)}. Path '', line 1, position {_first_pos(text)}."
-            )
-        return token
+        return _parse_as(text, JObject, "an object")
 
     @staticmethod
     def FromObject(value: Any, serializer: Any = None) -> JObject:
-        token = JToken.FromObject(value)
-        if not isinstance(token, JObject):
-            raise ArgumentException(
-                f"Object serialized to {token.Type.ToString()}. JObject instance expected."
-            )
-        return token
+        return _from_object_as(value, JObject)
 
 
 class JArray(JContainer):
@@ -694,37 +669,15 @@ class JArray(JContainer):
         return clone
 
     def _write(self, out: list[str], indented: bool, level: int) -> None:
-        if not self._list:
-            out.append("[]")
-            return
-        out.append("[")
-        for i, item in enumerate(self._list):
-            if i:
-                out.append(",")
-            if indented:
-                out.append(NEW_LINE + "  " * (level + 1))
-            item._write(out, indented, level + 1)
-        if indented:
-            out.append(NEW_LINE + "  " * level)
-        out.append("]")
+        _write_children(out, self._list, "[]", indented, level)
 
     @staticmethod
     def Parse(text: str, settings: Any = None) -> JArray:
-        token = from_parsed(read_json(_need_text(text), _date_hook))
-        if not isinstance(token, JArray):
-            raise JsonReaderException(
-                f"Error reading JArray from JsonReader. Current JsonReader item is not an array: {_reader_item(token)}. Path '', line 1, position {_first_pos(text)}."
-            )
-        return token
+        return _parse_as(text, JArray, "an array")
 
     @staticmethod
     def FromObject(value: Any, serializer: Any = None) -> JArray:
-        token = JToken.FromObject(value)
-        if not isinstance(token, JArray):
-            raise ArgumentException(
-                f"Object serialized to {token.Type.ToString()}. JArray instance expected."
-            )
-        return token
+        return _from_object_as(value, JArray)
 
 
 class JProperty(JContainer):
@@ -951,6 +904,46 @@ def _reader_item(token: JToken) -> str:
 def _first_pos(text: str) -> int:
     stripped = text.lstrip()
     return len(text) - len(stripped) + 1
+
+
+_Container = TypeVar("_Container", bound=JContainer)
+
+
+def _parse_as(text: str, cls: type[_Container], item: str) -> _Container:
+    """``JObject.Parse``/``JArray.Parse``: the parsed token, which must be a ``cls`` (``item`` names it)."""
+    token = from_parsed(read_json(_need_text(text), _date_hook))
+    if not isinstance(token, cls):
+        raise JsonReaderException(
+            f"Error reading {cls.__name__} from JsonReader. Current JsonReader item is not {item}: {_reader_item(token)}. Path '', line 1, position {_first_pos(text)}."
+        )
+    return token
+
+
+def _from_object_as(value: Any, cls: type[_Container]) -> _Container:
+    """``JObject.FromObject``/``JArray.FromObject``: the token for ``value``, which must be a ``cls``."""
+    token = JToken.FromObject(value)
+    if not isinstance(token, cls):
+        raise ArgumentException(f"Object serialized to {token.Type.ToString()}. {cls.__name__} instance expected.")
+    return token
+
+
+def _write_children(
+    out: list[str], children: Collection[JToken], brackets: str, indented: bool, level: int
+) -> None:
+    """Write an object's properties or an array's items between ``brackets`` (``"{}"``/``"[]"``)."""
+    if not children:
+        out.append(brackets)
+        return
+    out.append(brackets[0])
+    for i, child in enumerate(children):
+        if i:
+            out.append(",")
+        if indented:
+            out.append(NEW_LINE + "  " * (level + 1))
+        child._write(out, indented, level + 1)
+    if indented:
+        out.append(NEW_LINE + "  " * level)
+    out.append(brackets[1])
 
 
 def from_parsed(data: Any) -> JToken:
