@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from engine.errors import PolicyRuntimeError
 from engine.policy import Builder, Flow, Policy, Value
@@ -25,33 +26,44 @@ if TYPE_CHECKING:
     from engine.model import PolicyElement
 
 
-def accepts(headers: Headers, wanted: object) -> bool:
+def accepts(headers: Headers, wanted: Callable[[str], bool]) -> bool:
     """True when the Accept header is absent, `*/*`, or names a media type `wanted` approves."""
     accept = headers.get("accept")
     if not accept:
         return True
     for part in accept.split(","):
         media = part.split(";", 1)[0].strip().lower()
-        if media in ("*/*", "") or wanted(media):  # type: ignore[operator]
+        if media in ("*/*", "") or wanted(media):
             return True
     return False
 
 
 @dataclass(frozen=True)
-class JsonToXmlStep:
+class BodyConversionStep:
+    """The run shared by `<json-to-xml>` and `<xml-to-json>`: pick the section's message, honour
+    `apply` and `consider-accept-header`, convert the body and replace it. A subclass names its
+    policy, media types and failure reason, and implements `convert`."""
+
     apply: Value
     consider_accept: Value
-    parse_date: bool
-    namespace_separator: str
-    namespace_prefix: str | None
-    attribute_block_name: str | None
     section: str
+
+    tag: ClassVar[str]
+    reason: ClassVar[str]  # context.LastError.Reason when the body does not convert
+    apply_by_type: ClassVar[str]  # the `apply` value that converts only bodies of the source media type
+    is_source_type: ClassVar[Callable[[str], bool]]  # the body's media type (for `apply_by_type`)
+    is_target_type: ClassVar[Callable[[str], bool]]  # what the Accept header must allow
+    content_type: ClassVar[str]  # Content-Type of the converted body
+
+    def convert(self, ctx: Context, content: bytes, headers: Headers) -> str:
+        """The converted body; raises ConversionError when `content` is not valid."""
+        raise NotImplementedError
 
     async def __call__(self, ctx: Context) -> Flow | None:
         message = message_for(ctx, self.section)
-        if self.apply.get(ctx) == "content-type-json" and not is_json_type(media_type(message.headers)):
+        if self.apply.get(ctx) == self.apply_by_type and not self.is_source_type(media_type(message.headers)):
             return None
-        if self.consider_accept.get(ctx) and not accepts(ctx.request.headers, is_xml_type):
+        if self.consider_accept.get(ctx) and not accepts(ctx.request.headers, self.is_target_type):
             return None
         if is_content_encoded(message.headers):
             return None  # compressed bodies are passed through unconverted
@@ -59,18 +71,36 @@ class JsonToXmlStep:
         if not content:
             return None
         try:
-            xml = json_to_xml(
-                decode_text(content, message.headers),
-                parse_date=self.parse_date,
-                attribute_block_name=self.attribute_block_name,
-                namespace_separator=self.namespace_separator,
-                namespace_prefix=self.namespace_prefix,
-            )
+            text = self.convert(ctx, content, message.headers)
         except ConversionError as exc:
-            raise PolicyRuntimeError(str(exc), source="json-to-xml", reason="JsonToXmlConversionFailure", status=400
+            raise PolicyRuntimeError(str(exc), source=self.tag, reason=self.reason, status=400
                                      if message is ctx.request else 500) from None
-        replace_body(message, xml.encode("utf-8"), "application/xml; charset=utf-8")
+        replace_body(message, text.encode("utf-8"), self.content_type)
         return None
+
+
+@dataclass(frozen=True)
+class JsonToXmlStep(BodyConversionStep):
+    parse_date: bool
+    namespace_separator: str
+    namespace_prefix: str | None
+    attribute_block_name: str | None
+
+    tag = "json-to-xml"
+    reason = "JsonToXmlConversionFailure"
+    apply_by_type = "content-type-json"
+    content_type = "application/xml; charset=utf-8"
+    is_source_type = staticmethod(is_json_type)
+    is_target_type = staticmethod(is_xml_type)
+
+    def convert(self, ctx: Context, content: bytes, headers: Headers) -> str:
+        return json_to_xml(
+            decode_text(content, headers),
+            parse_date=self.parse_date,
+            attribute_block_name=self.attribute_block_name,
+            namespace_separator=self.namespace_separator,
+            namespace_prefix=self.namespace_prefix,
+        )
 
 
 def _literal(element: PolicyElement, name: str) -> str | None:

@@ -5,54 +5,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from engine.errors import PolicyRuntimeError
-from engine.policy import Builder, Flow, Policy, Value
+from engine.policy import Builder, Policy, Value
 from engine.schema import Attr, Bool, Enum, Scope, Section
-from policies._body import (
-    is_content_encoded,
-    is_json_type,
-    is_xml_type,
-    media_type,
-    message_for,
-    read_body,
-    replace_body,
-)
-from policies._json_xml import ConversionError, xml_to_json
-from policies.json_to_xml import accepts
+from policies._body import is_json_type, is_xml_type
+from policies._json_xml import xml_to_json
+from policies.json_to_xml import BodyConversionStep
 
 if TYPE_CHECKING:
-    from engine.context import Context
+    from engine.context import Context, Headers
     from engine.model import PolicyElement
 
 
 @dataclass(frozen=True)
-class XmlToJsonStep:
+class XmlToJsonStep(BodyConversionStep):
     kind: Value
-    apply: Value
-    consider_accept: Value
     always_array: Value
-    section: str
 
-    async def __call__(self, ctx: Context) -> Flow | None:
-        message = message_for(ctx, self.section)
-        if self.apply.get(ctx) == "content-type-xml" and not is_xml_type(media_type(message.headers)):
-            return None
-        if self.consider_accept.get(ctx) and not accepts(ctx.request.headers, is_json_type):
-            return None
-        if is_content_encoded(message.headers):
-            return None  # compressed bodies are passed through unconverted
-        content = await read_body(ctx, message)
-        if not content:
-            return None
-        try:
-            text = xml_to_json(
-                content, kind=str(self.kind.get(ctx)), always_array_child_elements=bool(self.always_array.get(ctx))
-            )
-        except ConversionError as exc:
-            raise PolicyRuntimeError(str(exc), source="xml-to-json", reason="XmlToJsonConversionFailure", status=400
-                                     if message is ctx.request else 500) from None
-        replace_body(message, text.encode("utf-8"), "application/json; charset=utf-8")
-        return None
+    tag = "xml-to-json"
+    reason = "XmlToJsonConversionFailure"
+    apply_by_type = "content-type-xml"
+    content_type = "application/json; charset=utf-8"
+    is_source_type = staticmethod(is_xml_type)
+    is_target_type = staticmethod(is_json_type)
+
+    def convert(self, ctx: Context, content: bytes, headers: Headers) -> str:
+        return xml_to_json(
+            content, kind=str(self.kind.get(ctx)), always_array_child_elements=bool(self.always_array.get(ctx))
+        )
 
 
 class XmlToJson(Policy):

@@ -67,6 +67,14 @@ def _offset_text(minutes: int, width: int) -> str:
     return f"{sign}{h:02d}:{m:02d}"
 
 
+def _run_end(fmt: str, i: int) -> int:
+    """The index just past the run of ``fmt[i]`` starting at ``i`` (``yyyy`` is one run)."""
+    j = i + 1
+    while j < len(fmt) and fmt[j] == fmt[i]:
+        j += 1
+    return j
+
+
 def _format(ticks: int, fmt: str, kind_suffix: str, offset_minutes: int) -> str:
     from .datetimes import TICKS_PER_DAY, TICKS_PER_SECOND, _days_to_date
 
@@ -82,9 +90,7 @@ def _format(ticks: int, fmt: str, kind_suffix: str, offset_minutes: int) -> str:
     i, n = 0, len(fmt)
     while i < n:
         ch = fmt[i]
-        j = i
-        while j < n and fmt[j] == ch:
-            j += 1
+        j = _run_end(fmt, i)
         count = j - i
         if ch == "d":
             if count == 1:
@@ -260,9 +266,7 @@ def format_timespan(ts: TimeSpan, fmt: str | None) -> str:
     i, n = 0, len(fmt)
     while i < n:
         ch = fmt[i]
-        j = i
-        while j < n and fmt[j] == ch:
-            j += 1
+        j = _run_end(fmt, i)
         count = j - i
         if ch == "d":
             out.append(str(days).rjust(count, "0"))
@@ -461,9 +465,7 @@ def _exact_regex(fmt: str) -> re.Pattern[str]:
     names = {"d": "d", "M": "mo", "y": "y", "H": "h", "h": "hh", "m": "mi", "s": "s"}
     while i < n:
         ch = fmt[i]
-        j = i
-        while j < n and fmt[j] == ch:
-            j += 1
+        j = _run_end(fmt, i)
         count = j - i
         if ch in names:
             name = names[ch]

@@ -227,19 +227,8 @@ class JsonReader:
                     self.pos + 1,
                 )
             self.pos += 1
-            self.path.append(name)
-            result[name] = self._value()
-            self.path.pop()
-            self._skip()
-            if self.pos >= len(self.text):
-                raise self.error("Unexpected end when reading JSON.")
-            ch = self.text[self.pos]
-            if ch == ",":
-                self.pos += 1
-            elif ch != "}":
-                raise self.error(
-                    f"After parsing a value an unexpected character was encountered: {ch}.", self.pos + 1
-                )
+            result[name] = self._member(name)
+            self._separator("}")
 
     def _array(self) -> list[Any]:
         self._enter()
@@ -252,19 +241,28 @@ class JsonReader:
             if self.text[self.pos] == "]":
                 self.pos += 1
                 return result
-            self.path.append(len(result))
-            result.append(self._value())
-            self.path.pop()
-            self._skip()
-            if self.pos >= len(self.text):
-                raise self.error("Unexpected end when reading JSON.")
-            ch = self.text[self.pos]
-            if ch == ",":
-                self.pos += 1
-            elif ch != "]":
-                raise self.error(
-                    f"After parsing a value an unexpected character was encountered: {ch}.", self.pos + 1
-                )
+            result.append(self._member(len(result)))
+            self._separator("]")
+
+    def _member(self, key: str | int) -> Any:
+        """The value of a property or array item, read with ``key`` on the error path."""
+        self.path.append(key)
+        value = self._value()
+        self.path.pop()
+        return value
+
+    def _separator(self, close: str) -> None:
+        """After a member: consume a ``,``, or stop before ``close``; anything else is an error."""
+        self._skip()
+        if self.pos >= len(self.text):
+            raise self.error("Unexpected end when reading JSON.")
+        ch = self.text[self.pos]
+        if ch == ",":
+            self.pos += 1
+        elif ch != close:
+            raise self.error(
+                f"After parsing a value an unexpected character was encountered: {ch}.", self.pos + 1
+            )
 
 
 def _strict(text: str) -> Any:

@@ -32,6 +32,14 @@ def _items(source: Any) -> list[Any]:
     return list(iterate(source))
 
 
+def _non_null_values(source: Any, selector: Callable[[Any], Any] | None) -> list[Any]:
+    """``Min``/``Max``: the (selected) values that are not null; none at all is an error."""
+    values = [v for v in ([selector(x) for x in _items(source)] if selector else _items(source)) if v is not None]
+    if not values:
+        raise InvalidOperationException(_NO_ELEMENTS)
+    return values
+
+
 def _arity(func: Callable[..., Any]) -> int:
     code = getattr(func, "__code__", None)
     if code is None:
@@ -289,25 +297,11 @@ class Enumerable:
 
     @staticmethod
     def Min(source: Any, selector: Callable[[Any], Any] | None = None) -> Any:
-        items = [
-            v
-            for v in ([selector(x) for x in _items(source)] if selector else _items(source))
-            if v is not None
-        ]
-        if not items:
-            raise InvalidOperationException(_NO_ELEMENTS)
-        return min(items, key=functools.cmp_to_key(_default_compare))
+        return min(_non_null_values(source, selector), key=functools.cmp_to_key(_default_compare))
 
     @staticmethod
     def Max(source: Any, selector: Callable[[Any], Any] | None = None) -> Any:
-        items = [
-            v
-            for v in ([selector(x) for x in _items(source)] if selector else _items(source))
-            if v is not None
-        ]
-        if not items:
-            raise InvalidOperationException(_NO_ELEMENTS)
-        return max(items, key=functools.cmp_to_key(_default_compare))
+        return max(_non_null_values(source, selector), key=functools.cmp_to_key(_default_compare))
 
     @staticmethod
     def MinBy(source: Any, selector: Callable[[Any], Any]) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import math
 import random as _random
+from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -28,6 +29,17 @@ _DEC_MODES = {
     MidpointRounding.ToNegativeInfinity: ROUND_FLOOR,
     MidpointRounding.ToPositiveInfinity: ROUND_CEILING,
 }
+
+
+def _integral(x: Any, rounding: str, to_int: Callable[[float], int]) -> Any:
+    """``Math.Floor``/``Ceiling``/``Truncate``: a Decimal stays Decimal; others become a double."""
+    if isinstance(x, Decimal):
+        return x.to_integral_value(rounding=rounding)
+    return float(to_int(x)) if math.isfinite(x) else float(x)
+
+
+def _is_nan(x: Any) -> bool:
+    return isinstance(x, float) and math.isnan(x)
 
 
 def _round_double(x: float, mode: MidpointRounding) -> float:
@@ -89,21 +101,15 @@ class Math:
 
     @staticmethod
     def Floor(x: Any) -> Any:
-        if isinstance(x, Decimal):
-            return x.to_integral_value(rounding=ROUND_FLOOR)
-        return float(math.floor(x)) if math.isfinite(x) else float(x)
+        return _integral(x, ROUND_FLOOR, math.floor)
 
     @staticmethod
     def Ceiling(x: Any) -> Any:
-        if isinstance(x, Decimal):
-            return x.to_integral_value(rounding=ROUND_CEILING)
-        return float(math.ceil(x)) if math.isfinite(x) else float(x)
+        return _integral(x, ROUND_CEILING, math.ceil)
 
     @staticmethod
     def Truncate(x: Any) -> Any:
-        if isinstance(x, Decimal):
-            return x.to_integral_value(rounding=ROUND_DOWN)
-        return float(math.trunc(x)) if math.isfinite(x) else float(x)
+        return _integral(x, ROUND_DOWN, math.trunc)
 
     @staticmethod
     def Abs(x: Any) -> Any:
@@ -113,7 +119,7 @@ class Math:
 
     @staticmethod
     def Sign(x: Any) -> int:
-        if isinstance(x, float) and math.isnan(x):
+        if _is_nan(x):
             from .errors import ArithmeticException
 
             raise ArithmeticException("Function does not accept floating point Not-a-Number values.")
@@ -121,15 +127,11 @@ class Math:
 
     @staticmethod
     def Max(a: Any, b: Any) -> Any:
-        if isinstance(a, float) and math.isnan(a) or isinstance(b, float) and math.isnan(b):
-            return math.nan
-        return _promote(a, b, max(a, b))
+        return math.nan if _is_nan(a) or _is_nan(b) else _promote(a, b, max(a, b))
 
     @staticmethod
     def Min(a: Any, b: Any) -> Any:
-        if isinstance(a, float) and math.isnan(a) or isinstance(b, float) and math.isnan(b):
-            return math.nan
-        return _promote(a, b, min(a, b))
+        return math.nan if _is_nan(a) or _is_nan(b) else _promote(a, b, min(a, b))
 
     @staticmethod
     def Clamp(value: Any, lo: Any, hi: Any) -> Any:

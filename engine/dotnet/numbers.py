@@ -91,6 +91,21 @@ def parse_number_text(s: str, styles: NumberStyles) -> int | PyDecimal | float:
     return value
 
 
+def _parse_styled(s: str | None, args: tuple[Any, ...], default: NumberStyles) -> int | PyDecimal | float:
+    """The head of every ``Parse(s[, styles][, provider])``: null check, then the styled parse."""
+    if s is None:
+        raise ArgumentNullException("s")
+    return parse_number_text(s, _style_of(args, default))
+
+
+def _parse_finite(s: str | None, args: tuple[Any, ...], default: NumberStyles) -> int | PyDecimal:
+    """``_parse_styled`` for the integer and decimal types, which do not accept infinity or NaN."""
+    value = _parse_styled(s, args, default)
+    if isinstance(value, float):
+        raise _bad_input(str(s))
+    return value
+
+
 class _IntegerType:
     """Statics of one C# integer type (``int.Parse``, ``int.MaxValue``...)."""
 
@@ -111,12 +126,7 @@ class _IntegerType:
         return value
 
     def Parse(self, s: str | None, *args: Any) -> int:
-        if s is None:
-            raise ArgumentNullException("s")
-        styles = _style_of(args, NumberStyles.Integer)
-        value = parse_number_text(s, styles)
-        if isinstance(value, float):
-            raise _bad_input(s)
+        value = _parse_finite(s, args, NumberStyles.Integer)
         if isinstance(value, PyDecimal):
             if value != value.to_integral_value():
                 raise OverflowException(f"Value was either too large or too small for an {self._short}.")
@@ -165,10 +175,7 @@ class _FloatType:
         self.NegativeInfinity = -math.inf
 
     def Parse(self, s: str | None, *args: Any) -> float:
-        if s is None:
-            raise ArgumentNullException("s")
-        styles = _style_of(args, NumberStyles.Float | NumberStyles.AllowThousands)
-        value = parse_number_text(s, styles)
+        value = _parse_styled(s, args, NumberStyles.Float | NumberStyles.AllowThousands)
         if isinstance(value, float):
             return value
         try:
@@ -221,13 +228,7 @@ class Decimal:
 
     @staticmethod
     def Parse(s: str | None, *args: Any) -> PyDecimal:
-        if s is None:
-            raise ArgumentNullException("s")
-        styles = _style_of(args, NumberStyles.Number)
-        value = parse_number_text(s, styles)
-        if isinstance(value, float):
-            raise _bad_input(s)
-        dec = PyDecimal(value)
+        dec = PyDecimal(_parse_finite(s, args, NumberStyles.Number))
         if abs(dec) > _DEC_MAX:
             raise OverflowException("Value was either too large or too small for a Decimal.")
         return dec

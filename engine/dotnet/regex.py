@@ -16,7 +16,7 @@ import enum
 import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from .errors import (
     ArgumentException,
@@ -110,15 +110,9 @@ def _translate(pattern: str, explicit_capture: bool, for_re2: bool) -> str | Non
             continue
         if ch == "(":
             rest = pattern[i + 1 : i + 3]
-            if rest.startswith("?<") and pattern[i + 3 : i + 4] not in ("=", "!"):
-                end = pattern.find(">", i + 3)
-                if end < 0:
-                    raise ArgumentException(f"Invalid pattern '{pattern}'. Invalid group name.")
-                out.append(f"(?P<{pattern[i + 3 : end]}>")
-                i = end + 1
-                continue
-            if rest == "?'":
-                end = pattern.find("'", i + 3)
+            named = rest.startswith("?<") and pattern[i + 3 : i + 4] not in ("=", "!")
+            if named or rest == "?'":  # (?<name>...) or (?'name'...)
+                end = pattern.find(">" if named else "'", i + 3)
                 if end < 0:
                     raise ArgumentException(f"Invalid pattern '{pattern}'. Invalid group name.")
                 out.append(f"(?P<{pattern[i + 3 : end]}>")
@@ -248,25 +242,32 @@ class Capture:
         return self.Value
 
 
-class CaptureCollection:
-    """``CaptureCollection``."""
+_Item = TypeVar("_Item")
 
-    dotnet_name = "System.Text.RegularExpressions.CaptureCollection"
 
-    def __init__(self, captures: list[Capture]) -> None:
-        self._captures = captures
+class _ReadOnlyCollection(Generic[_Item]):
+    """What ``CaptureCollection`` and ``MatchCollection`` share: ``Count``, ``[i]`` and ``foreach``."""
+
+    def __init__(self, items: list[_Item]) -> None:
+        self._items = items
 
     @property
     def Count(self) -> int:
-        return len(self._captures)
+        return len(self._items)
 
-    def __getitem__(self, i: int) -> Capture:
-        if not 0 <= i < len(self._captures):
+    def __getitem__(self, i: int) -> _Item:
+        if not 0 <= i < len(self._items):
             raise ArgumentOutOfRangeException("i", "Specified argument was out of the range of valid values.")
-        return self._captures[i]
+        return self._items[i]
 
-    def __iter__(self) -> Iterator[Capture]:
-        return iter(list(self._captures))
+    def __iter__(self) -> Iterator[_Item]:
+        return iter(list(self._items))
+
+
+class CaptureCollection(_ReadOnlyCollection[Capture]):
+    """``CaptureCollection``."""
+
+    dotnet_name = "System.Text.RegularExpressions.CaptureCollection"
 
 
 class Group(Capture):
@@ -393,25 +394,10 @@ class Match(Group):
 Match.Empty = Match._empty()  # type: ignore[attr-defined]
 
 
-class MatchCollection:
+class MatchCollection(_ReadOnlyCollection[Match]):
     """``MatchCollection``."""
 
     dotnet_name = "System.Text.RegularExpressions.MatchCollection"
-
-    def __init__(self, matches: list[Match]) -> None:
-        self._matches = matches
-
-    @property
-    def Count(self) -> int:
-        return len(self._matches)
-
-    def __getitem__(self, i: int) -> Match:
-        if not 0 <= i < len(self._matches):
-            raise ArgumentOutOfRangeException("i", "Specified argument was out of the range of valid values.")
-        return self._matches[i]
-
-    def __iter__(self) -> Iterator[Match]:
-        return iter(list(self._matches))
 
 
 _SUBST = re.compile(r"\$(?:\$|&|`|'|_|\{([^}]*)\}|(\d+))")

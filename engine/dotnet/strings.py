@@ -133,6 +133,24 @@ def _chars(arg: Any) -> str | None:
     return "".join(str(c) for c in arg)
 
 
+def _trim_set(chars: tuple[Any, ...]) -> str:
+    """The characters ``Trim(params char[])`` removes: white space when none (or only empty) are given."""
+    cs = _chars(chars[0] if len(chars) == 1 else chars) if chars else None
+    return cs if cs else WHITESPACE_CHARS
+
+
+def _has_affix(test: Callable[[str, str], bool], s: str, value: Any, args: tuple[Any, ...]) -> bool:
+    """``StartsWith``/``EndsWith`` (``test`` is ``str.startswith``/``str.endswith``): a ``char`` is
+    ordinal, a string compares as the optional ``StringComparison`` says (culture by default)."""
+    _need(value, "value")
+    if isinstance(value, Char):
+        return test(s, value)
+    comparison = _comparison_arg(args, StringComparison.CurrentCulture)
+    if comparison in _IGNORE_CASE:
+        return test(_fold(s), _fold(str(value)))
+    return test(s, str(value))
+
+
 def _need(value: Any, name: str) -> None:
     if value is None:
         raise ArgumentNullException(name)
@@ -240,18 +258,24 @@ def _null_checked(cls: type) -> type:
     """Make every member raise ``NullReferenceException`` when called on ``null``."""
     for name, member in list(vars(cls).items()):
         if isinstance(member, staticmethod) and not name.startswith("_"):
-            func = member.__func__
-
-            def wrapper(s: Any, *args: Any, __f: Callable[..., Any] = func) -> Any:
-                if s is None:
-                    raise NullReferenceException()
-                return __f(s, *args)
-
-            wrapper.__name__ = func.__name__
-            wrapper.__doc__ = func.__doc__
-            wrapper.__wrapped__ = func  # type: ignore[attr-defined]  # signature() shows the C# parameters
-            setattr(cls, name, staticmethod(wrapper))
+            setattr(cls, name, staticmethod(_raise_on_null(member.__func__)))
     return cls
+
+
+def _raise_on_null(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``func(s, *args)`` that raises ``NullReferenceException`` for ``s is None``.
+
+    ``functools.wraps`` sets ``__wrapped__``, so ``inspect.signature`` (and the expression binder's
+    arity check) sees the C# parameters of ``func``.
+    """
+
+    @functools.wraps(func)
+    def wrapper(s: Any, *args: Any) -> Any:
+        if s is None:
+            raise NullReferenceException()
+        return func(s, *args)
+
+    return wrapper
 
 
 def _check_start(s: str, start: int, name: str = "startIndex") -> None:
@@ -394,38 +418,23 @@ class StringMembers:
 
     @staticmethod
     def Trim(s: str, *chars: Any) -> str:
-        cs = _chars(chars[0] if len(chars) == 1 else chars) if chars else None
-        return s.strip(cs if cs else WHITESPACE_CHARS)
+        return s.strip(_trim_set(chars))
 
     @staticmethod
     def TrimStart(s: str, *chars: Any) -> str:
-        cs = _chars(chars[0] if len(chars) == 1 else chars) if chars else None
-        return s.lstrip(cs if cs else WHITESPACE_CHARS)
+        return s.lstrip(_trim_set(chars))
 
     @staticmethod
     def TrimEnd(s: str, *chars: Any) -> str:
-        cs = _chars(chars[0] if len(chars) == 1 else chars) if chars else None
-        return s.rstrip(cs if cs else WHITESPACE_CHARS)
+        return s.rstrip(_trim_set(chars))
 
     @staticmethod
     def StartsWith(s: str, value: Any, *args: Any) -> bool:
-        _need(value, "value")
-        if isinstance(value, Char):
-            return s.startswith(value)
-        comparison = _comparison_arg(args, StringComparison.CurrentCulture)
-        if comparison in _IGNORE_CASE:
-            return _fold(s).startswith(_fold(str(value)))
-        return s.startswith(str(value))
+        return _has_affix(str.startswith, s, value, args)
 
     @staticmethod
     def EndsWith(s: str, value: Any, *args: Any) -> bool:
-        _need(value, "value")
-        if isinstance(value, Char):
-            return s.endswith(value)
-        comparison = _comparison_arg(args, StringComparison.CurrentCulture)
-        if comparison in _IGNORE_CASE:
-            return _fold(s).endswith(_fold(str(value)))
-        return s.endswith(str(value))
+        return _has_affix(str.endswith, s, value, args)
 
     @staticmethod
     def Contains(s: str, value: Any, *args: Any) -> bool:
