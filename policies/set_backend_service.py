@@ -75,8 +75,12 @@ def retarget(ctx: Context, base_url: str) -> None:
     """Point ctx.request.url at `base_url`, keeping the path relative to the current base."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(base_url)
+        port = parts.port  # raises ValueError for a port that is not a number in 0-65535
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise PolicyRuntimeError(
             f"Backend base URL '{base_url}' is not an absolute http(s) URL.", source="set-backend-service",
             reason="InvalidBackendUrl", status=500,
@@ -89,7 +93,7 @@ def retarget(ctx: Context, base_url: str) -> None:
     new_base = parts.path.rstrip("/")
     url.scheme = parts.scheme
     url.host = parts.hostname
-    url.port = parts.port or (443 if parts.scheme == "https" else 80)
+    url.port = port or (443 if parts.scheme == "https" else 80)
     url.path = (new_base + relative) or "/"
     ctx.state[BASE_PATH] = new_base
     if parts.query:  # a base URL may carry parameters (e.g. ?api-version=...); the request's own win

@@ -8,6 +8,7 @@ Quart's request/response objects and routing, which cost more than the whole pol
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from email.utils import formatdate
@@ -41,6 +42,8 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 NOT_FOUND_MESSAGE = "Resource not found"
+INVALID_HEADER_MESSAGE = "A request header value contains a control character"
+_CONTROL_CHARACTER = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # HTAB is allowed in field values
 _SKIP_WITH_BODY = HOP_BY_HOP | {"content-length"}
 _NO_BODY_STATUS = frozenset({204, 304})
 BEFORE_SEND = "gateway.before_send"  # ctx.state: callables(ctx) run just before the response is sent
@@ -85,7 +88,10 @@ class Gateway:
         )
         match = state.router.route(method, path, query)
         preflight = _preflight_match(state, method, path, query, headers, match)
-        if preflight is not None:
+        if _has_control_character(scope["headers"]):  # h11 lets them through; forwarding them would fail as a 502
+            api_id = operation_id = ""
+            ctx.response = error_response(400, INVALID_HEADER_MESSAGE)
+        elif preflight is not None:
             api_id, operation_id = await _run_preflight(ctx, preflight)
         elif match is None:
             api_id = operation_id = ""
@@ -283,6 +289,11 @@ def http_date() -> str:
     if _date_cache[0] != now:
         _date_cache[0], _date_cache[1] = now, formatdate(now, usegmt=True)
     return str(_date_cache[1])
+
+
+def _has_control_character(raw_headers: list[tuple[bytes, bytes]]) -> bool:
+    """A request header value with a control character (RFC 9110 §5.5) other than HTAB."""
+    return _CONTROL_CHARACTER.search(b" ".join(value for _, value in raw_headers)) is not None
 
 
 def _has_body(headers: Headers) -> bool:

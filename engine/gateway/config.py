@@ -304,7 +304,11 @@ class _Reader:
 
     def absolute_url(self, value: object, where: str) -> str:
         url = self.substitute(self.string(value, where), where)
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535
+        except ValueError as exc:
+            self.fail(where, f"'{url}' is not a valid URL: {exc}")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             self.fail(where, f"'{url}' is not an absolute http(s) URL")
         return url

@@ -9,9 +9,11 @@ raises only its own `RedisSettingsError`.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
@@ -106,3 +108,21 @@ def test_connection_strings(text: str) -> None:
             RedisSettings.parse(text)
         except RedisSettingsError as error:
             assert str(error).strip()
+
+
+@pytest.mark.parametrize(("key", "url"), [
+    ("service-url", "http://127.0.0.1:127.0.0.1:9000"),   # found by test_mutated_configuration
+    ("service-url", "http://[::1:9000"),                  # found by test_mutated_configuration
+    ("service-url", "http://h:99999999/"),
+    ("backends", "http://[::1"),
+])
+def test_malformed_urls_are_config_errors(tmp_path: Path, key: str, url: str) -> None:
+    base = yaml.safe_load(SEED_CONFIG)
+    if key == "backends":
+        base["backends"] = {"eu": url}
+        where = "backends.eu"
+    else:
+        base["named-values"]["backend-url"] = url
+        where = "apis.pets.service-url"
+    with pytest.raises(ConfigError, match=f"gateway.yaml: {re.escape(where)}: .*not a valid URL"):
+        parse_settings(yaml.safe_dump(base), file=tmp_path / "gateway.yaml", environ={})

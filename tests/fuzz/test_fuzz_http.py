@@ -248,6 +248,8 @@ REGRESSIONS = [
     b"POST /echo HTTP/1.1\r\nHost: a\r\n\t\r\n\r\n",
     # invalid percent-escapes in path and query reach the pipeline and the backend
     b"GET /echo/%ZZ?q=%E9&q=%ZZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    # a control character in a header value (via an obs-fold line) used to give 502: now 400
+    b"POST /echo HTTP/1.1\r\nHost: a\r\n \x01\r\n\r\n",
     # Expect: 100-continue without a body: interim 100, then the answer
     b"GET /echo/x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
 ]
@@ -257,3 +259,36 @@ REGRESSIONS = [
 def test_regressions(gateway: tuple[RunningGateway, ErrorLog], request_bytes: bytes) -> None:
     running, errors = gateway
     check(running, errors, request_bytes, must_parse=True)
+
+
+@pytest.mark.parametrize("value", [b"a\x01b", b"a\x7f", b"\x1b[31m", b"ok\r\n \x01"])
+def test_control_characters_in_header_values_get_400(gateway: tuple[RunningGateway, ErrorLog], value: bytes) -> None:
+    running, errors = gateway
+    request = b"GET /echo/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\nX-Bad: " + value + b"\r\n\r\n"
+    assert check(running, errors, request, must_parse=True) == 400
+
+
+ROUTED_POLICY = """<policies>
+  <inbound><base /><set-backend-service base-url="@(context.Request.Headers.GetValueOrDefault(&quot;X-Backend&quot;, &quot;&quot;))" /></inbound>
+  <backend><base /></backend>
+  <outbound><base /></outbound>
+  <on-error><set-header name="X-Reason" exists-action="override"><value>@(context.LastError.Reason)</value></set-header></on-error>
+</policies>"""
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://h:99999999/", "http://h:x/", "ftp://h/"])
+def test_malformed_backend_url_from_an_expression(tmp_path: Path, url: str) -> None:
+    """Found while following up the config URL crash: a ValueError used to escape as an internal error."""
+    errors = ErrorLog()
+    logger = logging.getLogger("policygate")
+    logger.addHandler(errors)
+    config = {"apis": {"routed": {"path": "routed", "service-url": "{{backend-url}}", "subscription-required": False,
+                                  "policy": "routed.xml"}}}
+    try:
+        with Backend() as backend, run_gateway(tmp_path, config, {"routed.xml": ROUTED_POLICY}, backend=backend) as running:
+            answer = running.request("GET", "/routed/x", headers={"X-Backend": url})
+    finally:
+        logger.removeHandler(errors)
+    assert answer.status == 500
+    assert answer.headers.get("X-Reason") == "InvalidBackendUrl"
+    assert not errors.records, [r.getMessage() for r in errors.records]
