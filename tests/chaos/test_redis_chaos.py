@@ -33,7 +33,7 @@ import aiohttp
 from tests.support.gateway import Backend, run_gateway, simple_config
 from tests.support.redis_server import RedisServer
 
-RECOVERY_SLACK_SECONDS = 3.0  # goal ~1 s (one breaker period); CI machines are noisy
+RECOVERY_SLACK_SECONDS = 6.0  # goal ~1 s (one breaker period, measured 0.06-0.21 s); a loaded CI machine is slower
 REQUEST_TIMEOUT = 5.0          # a request slower than this counts as a hang
 
 POLICY = """<policies>
