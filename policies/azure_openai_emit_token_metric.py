@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from engine.policy import Policy
-from engine.schema import Attr, Child, Scope, Section, Str
+from policies.llm_emit_token_metric import LlmEmitTokenMetric
 
 
-class AzureOpenaiEmitTokenMetric(Policy):
+class AzureOpenaiEmitTokenMetric(LlmEmitTokenMetric):
     """Send Azure OpenAI token consumption metrics to Application Insights.
 
-    Declared so documents using it lint; the gateway does not run it yet and refuses to load a
-    document that uses it.
+    The Azure OpenAI form of `<llm-emit-token-metric>`, with the same schema. Declared so
+    documents using it lint; the gateway does not run it yet and refuses to load a document that
+    uses it.
     """
 
     tag = "azure-openai-emit-token-metric"
-    sections = Section.INBOUND
-    scopes = Scope.ALL
-    attributes = (Attr("namespace", Str(), default="API Management", expr=False),)
-    children = (
-        Child(
-            "dimension",
-            attributes=(Attr("name", Str(non_empty=True), required=True), Attr("value", Str())),
-        ),
-    )
-    implemented = False

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from engine.policy import Policy
-from engine.schema import Attr, Int, Scope, Section
+from policies.llm_semantic_cache_store import LlmSemanticCacheStore
 
 
-class AzureOpenaiSemanticCacheStore(Policy):
+class AzureOpenaiSemanticCacheStore(LlmSemanticCacheStore):
     """Store an Azure OpenAI completion in the cache for semantic lookups.
 
-    Declared so documents using it lint; the gateway does not run it yet and refuses to load a
-    document that uses it.
+    The Azure OpenAI form of `<llm-semantic-cache-store>`, with the same schema. Declared so
+    documents using it lint; the gateway does not run it yet and refuses to load a document that
+    uses it.
     """
 
     tag = "azure-openai-semantic-cache-store"
-    sections = Section.OUTBOUND
-    scopes = Scope.ALL
-    attributes = (Attr("duration", Int(min=1), required=True, doc="Time to live of the entry in seconds."),)
-    implemented = False

@@ -1,4 +1,4 @@
-"""`<llm-semantic-cache-store>` (schema only): store an large-language-model completion in the cache for semantic lookups."""
+"""`<llm-semantic-cache-store>` (schema only): store a large-language-model completion in the cache for semantic lookups."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from engine.schema import Attr, Int, Scope, Section
 
 
 class LlmSemanticCacheStore(Policy):
-    """Store an large-language-model completion in the cache for semantic lookups.
+    """Store a large-language-model completion in the cache for semantic lookups.
 
     Declared so documents using it lint; the gateway does not run it yet and refuses to load a
     document that uses it.
