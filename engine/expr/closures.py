@@ -147,15 +147,12 @@ def _invoke(tfn: Fn, impl: Callable[..., Any], type_args: tuple[Any, ...], args:
     if simple and path and not conditional and len(positional) <= 2:
         return _invoke_on_path(attrgetter(path), impl, positional, pos, checker)
     if simple and len(positional) <= 2 and checker is None:
+        if len(positional) == 0 and not static:
+            return _property(tfn, impl, conditional, pos)  # `x.M()` is `impl(x)`, null-checked like a property
         if len(positional) == 0:
             def call0(env: list[Any]) -> Any:
-                obj = tfn(env)
-                if obj is None and not static:
-                    if conditional:
-                        raise SHORT
-                    raise _located(NullReferenceException(), pos)
                 try:
-                    return impl(obj)
+                    return impl(tfn(env))
                 except Exception as exc:
                     raise _located(exc, pos) from None
 
