@@ -134,9 +134,12 @@ class Gateway:
                     log.exception("unexpected failure handling %s %s", method, path)
                     release_stream(ctx)
                     ctx.response = error_response(500, "Internal server error")
+        for hook in ctx.state.pop(BEFORE_SEND, ()):  # e.g. <cors> adding its headers to the final response
+            hook(ctx)
+        # Counted before sending: a client that reads /metrics right after its answer sees it counted.
+        self.metrics.requests.inc(api_id, operation_id, str(ctx.response.status_code))
         status = await self.send(ctx, send, method)
         elapsed = time.perf_counter() - started
-        self.metrics.requests.inc(api_id, operation_id, str(status))
         self.metrics.duration.observe(elapsed, api_id)
         if ctx.last_error is not None and ctx.last_error.reason in ("BackendConnectionFailure", "Timeout"):
             self.metrics.backend_errors.inc(api_id, ctx.last_error.reason)
@@ -145,8 +148,6 @@ class Gateway:
 
     async def send(self, ctx: Context, send: Send, method: str) -> int:
         """Send ctx.response (streaming the backend body when it was not buffered); returns the status."""
-        for hook in ctx.state.pop(BEFORE_SEND, ()):  # e.g. <cors> adding its headers to the final response
-            hook(ctx)
         response = ctx.response
         status = response.status_code
         stream = stream_of(ctx)

@@ -102,6 +102,8 @@ class ServerSettings:
     access_log: bool = False
     tls: TlsSettings | None = None  # HTTPS (and HTTP/2 by ALPN) on the gateway port
     max_body_size: int = 100 * 1024 * 1024  # bytes a pipeline may buffer from a request body
+    http_server: str = "granian"  # or "hypercorn" (engine/gateway/listeners.py)
+    graceful_timeout: float = 25.0  # seconds in-flight requests may finish on SIGTERM before a 503
 
 
 @dataclass(frozen=True)
@@ -560,7 +562,8 @@ class _Reader:
         )
 
     def read_server(self, value: object) -> ServerSettings:
-        spec = self.mapping(value, "server", ("host", "port", "admin-port", "workers", "access-log", "tls", "max-body-size"))
+        spec = self.mapping(value, "server", ("host", "port", "admin-port", "workers", "access-log", "tls", "max-body-size",
+                                               "http-server", "graceful-timeout"))
         default = ServerSettings()
         admin = spec.get("admin-port", default.admin_port)
         return ServerSettings(
@@ -572,7 +575,18 @@ class _Reader:
             tls=self.read_tls(spec.get("tls")),
             max_body_size=self.integer(spec.get("max-body-size"), "server.max-body-size", default.max_body_size,
                                        minimum=0, maximum=2**40) or 0,
+            http_server=self.http_server(spec.get("http-server"), default.http_server),
+            graceful_timeout=self.number(spec.get("graceful-timeout"), "server.graceful-timeout", default.graceful_timeout),
         )
+
+    def http_server(self, value: object, default: str) -> str:
+        from engine.gateway.listeners import SERVERS
+
+        if value is None:
+            return default
+        if value not in SERVERS:
+            self.fail("server.http-server", f"expected one of {', '.join(SERVERS)}, got {value!r}")
+        return str(value)
 
     def read_tls(self, value: object) -> TlsSettings | None:
         if value is None:
