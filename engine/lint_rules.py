@@ -22,6 +22,9 @@ RULES: dict[str, str] = {
     "document-attribute": "<policies> has attributes.",
     "document-kind": "Composition was given a fragment or snippet as a scope's policy.",
     "document-misplaced-element": "A section, <policies> or <fragment> element sits inside a section.",
+    # APIOps folders (linted as `policygate serve` reads them)
+    "config-invalid": "The APIOps folder cannot be mapped: serve would refuse to start.",
+    "apiops-unsupported": "Part of the APIOps folder is not used by the gateway.",
     # named values
     "named-value-unknown": "A {{name}} reference names no configured named value.",
     # policies

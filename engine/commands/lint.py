@@ -6,8 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.model import SCOPE_NAMES
+
+if TYPE_CHECKING:
+    from engine.lint import LintReport
 
 EXIT_CLEAN = 0
 EXIT_ERRORS = 1
@@ -36,7 +40,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from engine.lint import (
         LintUsageError,
-        lint_paths,
         render_report_json,
         render_report_sarif,
         render_report_text,
@@ -48,13 +51,7 @@ def run(args: argparse.Namespace) -> int:
         if args.fragments is not None and not Path(args.fragments).is_dir():
             raise LintUsageError(f"--fragments {args.fragments}: not a folder")
         named_values = load_named_values(args.named_values) if args.named_values else None
-        report = lint_paths(
-            args.paths,
-            named_values=named_values,
-            fragments_dir=args.fragments,
-            scope=args.scope,
-            max_errors=args.max_errors,
-        )
+        report = lint_targets(args, named_values)
     except LintUsageError as exc:
         print(f"policygate lint: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -63,6 +60,20 @@ def run(args: argparse.Namespace) -> int:
     ]
     sys.stdout.write(render(report))
     return EXIT_ERRORS if report.errors else EXIT_CLEAN
+
+
+def lint_targets(args: argparse.Namespace, named_values: dict[str, str] | None) -> LintReport:
+    """APIOps folders are linted as `serve` reads them (engine.gateway.apiops.lint_apiops); the
+    other paths with the command-line options; one report for all."""
+    from engine.gateway.apiops import is_apiops_folder, lint_apiops, merge_lint_reports
+    from engine.lint import lint_paths
+
+    folders = [path for path in args.paths if is_apiops_folder(path)]
+    others = [path for path in args.paths if path not in folders]
+    reports = [lint_apiops(folder, scope=args.scope)[0] for folder in folders]
+    if others:
+        reports.append(lint_paths(others, named_values=named_values, fragments_dir=args.fragments, scope=args.scope))
+    return merge_lint_reports(reports, args.max_errors)
 
 
 def load_named_values(path: str) -> dict[str, str]:

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.diagnostics import Diagnostic, Diagnostics
+from engine.errors import ConfigError
 from engine.gateway.apiops_folder import (
     FRAGMENTS_FOLDER,
     SECRET_PLACEHOLDER,
@@ -27,6 +30,7 @@ from engine.gateway.apiops_folder import (
     secret_variable_names,
 )
 from engine.gateway.config import GatewaySettings, load_settings
+from engine.source import Span
 
 if TYPE_CHECKING:
     from engine.lint import LintReport
@@ -40,6 +44,7 @@ __all__ = [
 
 log = logging.getLogger("policygate.apiops")
 _logged: set[str] = set()
+_LOCATED = re.compile(r"(?P<file>[^\n]+?)(?::(?P<line>\d+):(?P<col>\d+))?: (?P<text>.+)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -128,26 +133,57 @@ def apiops_lint_inputs(folder: str | Path, environ: Mapping[str, str] | None = N
 
 
 def lint_apiops(folder: str | Path, *, environ: Mapping[str, str] | None = None,
-                registry: PolicyRegistry | None = None, max_errors: int | None = None) -> tuple[LintReport, tuple[str, ...]]:
-    """Lint every document of the folder at its own scope; returns the report and the warnings."""
-    from engine.lint import lint_paths
+                registry: PolicyRegistry | None = None, max_errors: int | None = None,
+                scope: str | None = None) -> tuple[LintReport, tuple[str, ...]]:
+    """Lint the folder as `serve` reads it; returns the report and the mapping's warnings.
 
-    inputs = apiops_lint_inputs(folder, environ)
+    The folder is mapped by the same reader `serve` uses: what would stop `serve` (invalid JSON, a
+    missing `path`, ...) is a `config-invalid` error, what `serve` would log as not used is an
+    `apiops-unsupported` warning, and every document is linted at its own scope with the folder's
+    named values and fragments (`named-value-unknown`, `fragment-unknown`, ...). Other `*.xml`
+    files of the folder (which serve does not read) are linted too, at `scope` or the scope their
+    place in the layout gives.
+    """
+    from engine.lint import LintReport, collect_files, lint_paths
+
+    root = Path(folder)
+    found = Diagnostics()
+    try:
+        inputs = apiops_lint_inputs(root, environ)
+    except ConfigError as exc:
+        found.error("config-invalid", *_located(str(exc), root))
+        inputs = ApiopsLintInputs({}, {}, {}, None, ())
     reports = [
         lint_paths(
             files, named_values=inputs.named_values, fragments_dir=inputs.fragments_dir,
-            fragment_ids=inputs.fragment_ids, scope=None if scope == "fragment" else scope, registry=registry,
+            fragment_ids=inputs.fragment_ids, scope=None if where == "fragment" else where, registry=registry,
         )
-        for scope, files in inputs.documents.items()
+        for where, files in inputs.documents.items()
         if files
     ]
+    mapped = {path.resolve() for files in inputs.documents.values() for path in files}
+    unmapped = [path for path in collect_files([root]) if path.resolve() not in mapped]
+    if unmapped:
+        reports.append(lint_paths(unmapped, named_values=inputs.named_values if mapped else None,
+                                  fragments_dir=inputs.fragments_dir, scope=scope, registry=registry))
+    for message in inputs.warnings:
+        found.warning("apiops-unsupported", *_located(message, root))
+    reports.append(LintReport(diagnostics=list(found)))
     return merge_lint_reports(reports, max_errors), inputs.warnings
 
 
+def _located(message: str, folder: Path) -> tuple[str, Span]:
+    """Split `file[:line:col]: text` (how ConfigError and the warnings start) into text and span."""
+    match = _LOCATED.match(message)
+    if match is None:
+        return message, Span.point(str(folder), 1, 1)
+    line, col = int(match["line"] or 1), int(match["col"] or 1)
+    return match["text"], Span.point(match["file"], line, col)
+
+
 def merge_lint_reports(reports: Iterable[LintReport], max_errors: int | None = None) -> LintReport:
-    """One report from several `lint_paths` runs (sorted; at most `max_errors` errors kept)."""
-    from engine.diagnostics import Diagnostic
-    from engine.lint import LintReport
+    """One report from several `lint_paths` runs (sorted and bounded like one run)."""
+    from engine.lint import LintReport, keep_bounded
 
     merged = LintReport()
     found: list[Diagnostic] = []
@@ -156,14 +192,9 @@ def merge_lint_reports(reports: Iterable[LintReport], max_errors: int | None = N
         merged.sources.update(report.sources)
         merged.files += report.files
         merged.truncated = merged.truncated or report.truncated
-    errors = 0
-    for diagnostic in sorted(found, key=Diagnostic.sort_key):
-        if diagnostic.is_error:
-            if max_errors is not None and errors >= max_errors:
-                merged.truncated = True
-                continue
-            errors += 1
-        merged.diagnostics.append(diagnostic)
+        merged.omitted_errors += report.omitted_errors
+        merged.omitted_warnings += report.omitted_warnings
+    keep_bounded(merged, found, max_errors)
     return merged
 
 

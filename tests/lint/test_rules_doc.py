@@ -8,7 +8,7 @@ from pathlib import Path
 from engine.lint_rules import RULES
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ["document.py", "validate.py", "compose.py", "lint.py", "named_values.py"]
+SOURCES = ["document.py", "validate.py", "compose.py", "lint.py", "named_values.py", "gateway/apiops.py"]
 EMITTED = re.compile(r"""(?:error|warning)\(\s*"([a-z-]+)\"""")
 
 
