@@ -111,6 +111,43 @@ class TestHitAndMiss:
             assert backend.calls == 2
 
 
+class TestBackendInKey:
+    """The key includes the backend URL the request goes to when cache-lookup runs (issue 11)."""
+
+    ROUTED = """<policies>
+  <inbound><base/>
+    <choose>
+      <when condition="@(context.Request.Headers.GetValueOrDefault(&quot;X-Region&quot;, &quot;&quot;) == &quot;b&quot;)">
+        %s
+      </when>
+    </choose>
+    <cache-lookup />
+  </inbound>
+  <backend><base/></backend>
+  <outbound><base/><cache-store duration="60"/></outbound>
+  <on-error><base/></on-error>
+</policies>"""
+
+    @pytest.mark.parametrize("retarget", [
+        '<set-backend-service base-url="{{other-url}}" />',
+        '<set-backend-service base-url="{{other-url}}/v2" />',
+        '<set-backend-service backend-id="other" />',
+    ])
+    def test_callers_routed_to_different_backends_get_their_own_entries(self, tmp_path: Path, retarget: str) -> None:
+        with Backend() as first, Backend() as second:
+            config = simple_config(api_policy="api.xml", backends={"other": "{{other-url}}"},
+                                   **{"named-values": {"other-url": second.url}})
+            with run_gateway(tmp_path, config, {"api.xml": self.ROUTED % retarget}, backend=first) as gw:
+                a = gw.get("/echo/items/1")
+                b = gw.get("/echo/items/1", headers={"X-Region": "b"})
+                assert (a.status, b.status) == (200, 200)
+                assert (first.calls, second.calls) == (1, 1)  # the second caller was not served the first's entry
+                assert gw.get("/echo/items/1").headers.get("Age") is not None
+                assert gw.get("/echo/items/1", headers={"X-Region": "b"}).headers.get("Age") is not None
+                assert (first.calls, second.calls) == (1, 1)
+                assert b.json()["path"] == ("/v2/items/1" if "/v2" in retarget else "/items/1")
+
+
 class TestDownstreamCacheControl:
     @pytest.mark.parametrize(
         ("lookup", "expected_miss", "expected_hit_start"),
