@@ -22,9 +22,6 @@ RULES: dict[str, str] = {
     "document-attribute": "<policies> has attributes.",
     "document-kind": "Composition was given a fragment or snippet as a scope's policy.",
     "document-misplaced-element": "A section, <policies> or <fragment> element sits inside a section.",
-    # APIOps folders (linted as `policygate serve` reads them)
-    "config-invalid": "The APIOps folder cannot be mapped: serve would refuse to start.",
-    "apiops-unsupported": "Part of the APIOps folder is not used by the gateway.",
     # named values
     "named-value-unknown": "A {{name}} reference names no configured named value.",
     # policies
@@ -57,4 +54,8 @@ RULES: dict[str, str] = {
     "fragment-empty": "A fragment contains no policies.",
     "fragment-unknown": "include-fragment names a fragment that does not exist.",
     "fragment-cycle": "Fragments include each other in a cycle.",
+    # gateway configuration (policygate check)
+    "config-yaml": "The configuration file is not valid YAML.",
+    "config-invalid": "A configuration key, value, file reference or connection setting is invalid.",
+    "config-ignored": "Something in an APIOps folder that the gateway does not use.",
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 EXIT_CLEAN = 0
 EXIT_ERRORS = 1
 EXIT_USAGE = 2
+ENV_PLACEHOLDER = "env-value"  # an unset {env: NAME} named value: the name is known, the value is not
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,14 +65,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def lint_targets(args: argparse.Namespace, named_values: dict[str, str] | None) -> LintReport:
-    """APIOps folders are linted as `serve` reads them (engine.gateway.apiops.lint_apiops); the
-    other paths with the command-line options; one report for all."""
-    from engine.gateway.apiops import is_apiops_folder, lint_apiops, merge_lint_reports
-    from engine.lint import lint_paths
+    """An APIOps folder is checked as `serve` reads it (`policygate check`'s code, secrets may be
+    unset); its other `*.xml` files and the other paths are linted with the command-line options."""
+    from engine.gateway.apiops import is_apiops_folder, merge_lint_reports
+    from engine.gateway.check import check_configuration
+    from engine.lint import collect_files, lint_paths
 
-    folders = [path for path in args.paths if is_apiops_folder(path)]
-    others = [path for path in args.paths if path not in folders]
-    reports = [lint_apiops(folder, scope=args.scope)[0] for folder in folders]
+    reports = []
+    others: list[str | Path] = []
+    for path in args.paths:
+        if is_apiops_folder(path):
+            served = check_configuration(path, placeholder_secrets=True)
+            reports.append(served)
+            # documents serve does not read (no apiInformation.json beside them, ...) are linted too
+            others += [file for file in collect_files([path]) if str(file) not in served.sources]
+        else:
+            others.append(path)
     if others:
         reports.append(lint_paths(others, named_values=named_values, fragments_dir=args.fragments, scope=args.scope))
     return merge_lint_reports(reports, args.max_errors)
@@ -101,10 +111,24 @@ def load_named_values(path: str) -> dict[str, str]:
         raise LintUsageError(f"--named-values {path}: expected a mapping of name to value")
     values: dict[str, str] = {}
     for name, value in data.items():
+        if isinstance(value, dict):  # gateway.yaml's {env: NAME, default: ...} or {value: ...}
+            value = _entry_value(path, str(name), value)
         if isinstance(value, (dict, list)):
             raise LintUsageError(f"--named-values {path}: value of '{name}' must be a string")
         values[str(name)] = "" if value is None else _scalar(value)
     return values
+
+
+def _entry_value(path: str, name: str, entry: dict[object, object]) -> object:
+    """The value of a `{value: ...}` entry; an `{env: NAME}` entry's variable, its default or a placeholder."""
+    if "value" in entry:
+        return entry["value"]
+    variable = entry.get("env")
+    if isinstance(variable, str):
+        return os.environ.get(variable, entry.get("default", ENV_PLACEHOLDER))
+    from engine.lint import LintUsageError
+
+    raise LintUsageError(f"--named-values {path}: '{name}' must be a string, {{env: NAME}} or {{value: ...}}")
 
 
 def _scalar(value: object) -> str:

@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.diagnostics import Diagnostic, Diagnostics
-from engine.errors import ConfigError
 from engine.gateway.apiops_folder import (
     FRAGMENTS_FOLDER,
     SECRET_PLACEHOLDER,
@@ -30,21 +27,19 @@ from engine.gateway.apiops_folder import (
     secret_variable_names,
 )
 from engine.gateway.config import GatewaySettings, load_settings
-from engine.source import Span
 
 if TYPE_CHECKING:
     from engine.lint import LintReport
     from engine.registry import PolicyRegistry
 
 __all__ = [
-    "SECRET_PLACEHOLDER", "SIDE_FILE", "ApiopsLintInputs", "ApiopsLoad", "apiops_lint_inputs", "is_apiops_folder",
-    "lint_apiops", "load_any_settings", "load_apiops", "merge_lint_reports", "read_apiops",
+    "SECRET_PLACEHOLDER", "SIDE_FILE", "ApiopsLintInputs", "ApiopsLoad", "apiops_lint_inputs", "documents_by_scope",
+    "is_apiops_folder", "lint_apiops", "lint_by_scope", "load_any_settings", "load_apiops", "merge_lint_reports", "read_apiops",
     "secret_variable_names", "watched_files",
 ]
 
 log = logging.getLogger("policygate.apiops")
 _logged: set[str] = set()
-_LOCATED = re.compile(r"(?P<file>[^\n]+?)(?::(?P<line>\d+):(?P<col>\d+))?: (?P<text>.+)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -115,16 +110,9 @@ def apiops_lint_inputs(folder: str | Path, environ: Mapping[str, str] | None = N
     """The documents of the folder by scope, with named values (secrets may be placeholders)."""
     loaded = read_apiops(folder, environ, placeholder_secrets=True)
     settings = loaded.settings
-    operations = [op.policy for api in settings.apis.values() for op in api.operations if op.policy]
     fragments_dir = Path(folder) / FRAGMENTS_FOLDER
     return ApiopsLintInputs(
-        documents={
-            "global": (settings.policy,) if settings.policy else (),
-            "product": tuple(p.policy for p in settings.products.values() if p.policy),
-            "api": tuple(a.policy for a in settings.apis.values() if a.policy),
-            "operation": tuple(operations),
-            "fragment": tuple(settings.fragments.values()),
-        },
+        documents=documents_by_scope(settings),
         named_values=dict(settings.named_values),
         fragment_ids={str(path): name for name, path in settings.fragments.items()},
         fragments_dir=fragments_dir if fragments_dir.is_dir() else None,
@@ -133,56 +121,42 @@ def apiops_lint_inputs(folder: str | Path, environ: Mapping[str, str] | None = N
 
 
 def lint_apiops(folder: str | Path, *, environ: Mapping[str, str] | None = None,
-                registry: PolicyRegistry | None = None, max_errors: int | None = None,
-                scope: str | None = None) -> tuple[LintReport, tuple[str, ...]]:
-    """Lint the folder as `serve` reads it; returns the report and the mapping's warnings.
+                registry: PolicyRegistry | None = None, max_errors: int | None = None) -> tuple[LintReport, tuple[str, ...]]:
+    """Lint every document of the folder at its own scope; returns the report and the warnings."""
+    inputs = apiops_lint_inputs(folder, environ)
+    return lint_by_scope(inputs, registry=registry, max_errors=max_errors), inputs.warnings
 
-    The folder is mapped by the same reader `serve` uses: what would stop `serve` (invalid JSON, a
-    missing `path`, ...) is a `config-invalid` error, what `serve` would log as not used is an
-    `apiops-unsupported` warning, and every document is linted at its own scope with the folder's
-    named values and fragments (`named-value-unknown`, `fragment-unknown`, ...). Other `*.xml`
-    files of the folder (which serve does not read) are linted too, at `scope` or the scope their
-    place in the layout gives.
-    """
-    from engine.lint import LintReport, collect_files, lint_paths
 
-    root = Path(folder)
-    found = Diagnostics()
-    try:
-        inputs = apiops_lint_inputs(root, environ)
-    except ConfigError as exc:
-        found.error("config-invalid", *_located(str(exc), root))
-        inputs = ApiopsLintInputs({}, {}, {}, None, ())
+def documents_by_scope(settings: GatewaySettings) -> dict[str, tuple[Path, ...]]:
+    """Every document the settings name, grouped by the scope it is written for."""
+    return {
+        "global": (settings.policy,) if settings.policy else (),
+        "product": tuple(p.policy for p in settings.products.values() if p.policy),
+        "api": tuple(a.policy for a in settings.apis.values() if a.policy),
+        "operation": tuple(op.policy for api in settings.apis.values() for op in api.operations if op.policy),
+        "fragment": tuple(settings.fragments.values()),
+    }
+
+
+def lint_by_scope(inputs: ApiopsLintInputs, *, registry: PolicyRegistry | None = None,
+                  max_errors: int | None = None) -> LintReport:
+    """Lint each scope's documents at that scope, with the named values and fragments given."""
+    from engine.lint import lint_paths
+
     reports = [
         lint_paths(
             files, named_values=inputs.named_values, fragments_dir=inputs.fragments_dir,
-            fragment_ids=inputs.fragment_ids, scope=None if where == "fragment" else where, registry=registry,
+            fragment_ids=inputs.fragment_ids, scope=None if scope == "fragment" else scope, registry=registry,
         )
-        for where, files in inputs.documents.items()
+        for scope, files in inputs.documents.items()
         if files
     ]
-    mapped = {path.resolve() for files in inputs.documents.values() for path in files}
-    unmapped = [path for path in collect_files([root]) if path.resolve() not in mapped]
-    if unmapped:
-        reports.append(lint_paths(unmapped, named_values=inputs.named_values if mapped else None,
-                                  fragments_dir=inputs.fragments_dir, scope=scope, registry=registry))
-    for message in inputs.warnings:
-        found.warning("apiops-unsupported", *_located(message, root))
-    reports.append(LintReport(diagnostics=list(found)))
-    return merge_lint_reports(reports, max_errors), inputs.warnings
-
-
-def _located(message: str, folder: Path) -> tuple[str, Span]:
-    """Split `file[:line:col]: text` (how ConfigError and the warnings start) into text and span."""
-    match = _LOCATED.match(message)
-    if match is None:
-        return message, Span.point(str(folder), 1, 1)
-    line, col = int(match["line"] or 1), int(match["col"] or 1)
-    return match["text"], Span.point(match["file"], line, col)
+    return merge_lint_reports(reports, max_errors)
 
 
 def merge_lint_reports(reports: Iterable[LintReport], max_errors: int | None = None) -> LintReport:
     """One report from several `lint_paths` runs (sorted and bounded like one run)."""
+    from engine.diagnostics import Diagnostic
     from engine.lint import LintReport, keep_bounded
 
     merged = LintReport()

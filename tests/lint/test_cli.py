@@ -219,7 +219,8 @@ class TestApiopsFolder:
         quota = '<policies><inbound><base /><quota calls="10" renewal-period="60" /></inbound></policies>'
         files = {
             "policy.xml": "<policies><inbound><include-fragment fragment-id='tracing' /></inbound></policies>",
-            "policy fragments/tracing/policy.xml": '<fragment><proxy url="http://p" /></fragment>',
+            "policy fragments/tracing/policy.xml": '<fragment><set-header name="X-T" exists-action="override">'
+                                                   '<value>1</value></set-header></fragment>',
             "products/starter/policy.xml": quota,
             "apis/orders/policy.xml": quota,
             "apis/orders/operations/list/policy.xml": "<policies><inbound><base /></inbound></policies>",
@@ -290,7 +291,7 @@ class TestApiopsFolderAsServeReadsIt:
         status, out, _ = lint(capsys, str(folder))
         assert status == 1
         assert f"{policy}:" in out and "error[named-value-unknown]: named value 'nope' is not defined" in out
-        assert f"{folder}:1:1: warning[apiops-unsupported]: loggers are not supported; ignored: loggers" in out
+        assert f"{folder}:1:1: warning[config-ignored]: loggers are not supported; ignored: loggers" in out
         assert out.endswith("7 files checked: 1 error, 1 warning\n")
 
 
