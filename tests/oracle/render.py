@@ -77,7 +77,7 @@ def render(value: Any, depth: int = 0) -> str:
         return "{" + ", ".join(f"{render(k, depth + 1)}: {render(v, depth + 1)}" for k, v in value.items()) + "}"
     if isinstance(value, list | tuple | set | frozenset | bytes | bytearray) or (
             hasattr(value, "__iter__") and not hasattr(value, "ToString")):
-        parts = []
+        parts: list[str] = []
         for item in value:
             if len(parts) >= 50:
                 parts.append("...")
