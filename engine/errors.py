@@ -24,7 +24,14 @@ class PolicyLoadError(PolicyError):
 
 
 class ConfigError(PolicyError):
-    """The gateway configuration is invalid: the message names the file and the key."""
+    """The gateway configuration is invalid: the message names the file and the key.
+
+    `span`, when known, is where in the file the problem is (`policygate check` reports it).
+    """
+
+    def __init__(self, message: str, *, span: Span | None = None) -> None:
+        super().__init__(message)
+        self.span = span
 
 
 class PolicyRuntimeError(PolicyError):

@@ -12,8 +12,10 @@ from engine.cache.responses import (
     apply_entry,
     effective_downstream,
     key_parts,
+    lookup_state,
     strip_request_cache_headers,
 )
+from engine.gateway.pipeline import at_end_of_pipeline
 from engine.policy import Flow, Policy
 from engine.schema import Attr, Bool, Child, Enum, Scope, Section, Str, Text
 
@@ -141,6 +143,7 @@ class CacheLookupStep:
             leader, flight = service.flights.join(key, ctx)
             if leader:
                 state.flight = flight
+                at_end_of_pipeline(ctx, release_flight)
             else:
                 data = await service.flights.wait(flight)
         if data is not None:
@@ -160,3 +163,11 @@ class CacheLookupStep:
         if ctx.tracing:
             ctx.trace("Cache lookup resulted in a miss; request cache headers were removed.", "cache-lookup")
         return None
+
+
+async def release_flight(ctx: Context) -> None:
+    """End of the leader's request: wake its followers if cache-store did not (any failure, a skipped store)."""
+    state = lookup_state(ctx)
+    flights = ctx.services.cache.flights
+    if state is not None and state.flight is not None and flights is not None:
+        flights.publish(state.key, state.flight, None)

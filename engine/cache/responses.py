@@ -74,7 +74,11 @@ def key_parts(
     by_developer: bool,
     by_groups: bool,
 ) -> ResponseKeyParts:
-    """Describe the request variant that a cached response belongs to."""
+    """Describe the request variant that a cached response belongs to.
+
+    The URL is the backend URL the request will be forwarded to as it stands now (after any
+    `set-backend-service` that ran before the lookup), like APIM's key.
+    """
     api = ctx.api.id or ctx.api.name if ctx.api is not None else ""
     operation = ctx.operation.id or ctx.operation.name if ctx.operation is not None else ""
     request = ctx.request
@@ -84,6 +88,7 @@ def key_parts(
         revision=ctx.api.revision if ctx.api is not None else "",
         method=request.method,
         path=request.url.path,
+        backend=f"{request.url.scheme}://{request.url.host.lower()}:{request.url.port}",
         query=select_query(request.url.query, query_names),
         headers=[(name, request.headers.get_list(name)) for name in headers],
         developer=developer_of(ctx) if by_developer else None,

@@ -7,10 +7,11 @@ Paths in the file are relative to the file. `{{name}}` in `service-url` is repla
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from engine.errors import ConfigError
+from engine.source import Span
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "*"})
 NAMED_VALUE = re.compile(r"\{\{\s*([A-Za-z0-9._-]+)\s*\}\}")
@@ -179,7 +181,8 @@ def parse_settings(text: str, *, file: str | Path, environ: Mapping[str, str] | 
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{file}{where}: invalid YAML: {problem}") from None
+        span = Span.point(str(file), mark.line + 1, mark.column + 1) if mark is not None else None
+        raise ConfigError(f"{file}{where}: invalid YAML: {problem}", span=span) from None
     if data is None:
         data = {}
     return _Reader(file, os.environ if environ is None else environ).settings(data)
@@ -207,7 +210,7 @@ class _Reader:
             if not isinstance(key, str):
                 self.fail(where, f"keys must be strings, got {key!r}")
             if allowed is not None and key not in allowed:
-                self.fail(_join(where, key), f"unknown key (expected one of: {', '.join(allowed)})")
+                self.fail(_join(where, key), f"unknown key{did_you_mean(key, allowed)} (expected one of: {', '.join(allowed)})")
         return value
 
     def string(self, value: object, where: str, *, required: bool = True, default: str = "") -> str:
@@ -614,6 +617,12 @@ API_KEYS = (
 OPERATION_KEYS = ("name", "method", "url-template", "policy", "examples")
 SUBSCRIPTION_KEYS = ("id", "key", "secondary-key", "name", "product", "api", "user", "state")
 USER_KEYS = ("id", "email", "first-name", "last-name", "note", "groups")
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`; did you mean 'x'?` for the closest of `choices`, or "" when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _join(where: str, key: str) -> str:
