@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.gateway.reload import describe_failure
     from engine.gateway.runner import bind_socket
 
+    server = None
     try:
         server = _prepare(args)
         workers = args.workers or server.settings.server.workers
@@ -42,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
         print("policygate: not started", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"policygate: cannot listen on {args.host or server.host}:{args.port or server.port}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{server.host}:{server.port}" if server is not None else f"{args.host or ''}:{args.port or ''}"
+        print(f"policygate: cannot listen on {where}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug, not bad input: say what failed in one line, still no traceback
         logging.getLogger("policygate").debug("start-up failed", exc_info=True)
@@ -55,14 +57,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _prepare(args: argparse.Namespace) -> Any:
     """A GatewayServer for the configuration with the command line's overrides, compiled."""
-    from engine.gateway.config import load_configuration
+    from engine.gateway.apiops import load_any_settings
     from engine.gateway.runner import GatewayServer
 
     options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": args.access_log or None,
                                "http_server": args.server}
     if args.admin_port is not None:
         options["admin_port"] = args.admin_port or False
-    server = GatewayServer(load_configuration(args.config), **options)
+    server = GatewayServer(load_any_settings(args.config), **options)
     server.prepare()
     return server
 
