@@ -41,7 +41,7 @@ def grammar() -> Lark:
     parser is kept in the user's cache directory, keyed by the grammar text, the options and the
     Lark version; a missing, stale or unreadable cache is rebuilt (and rewritten when possible).
     """
-    text = files("grammar").joinpath("expression.lark").read_text(encoding="utf-8")
+    text = files("engine").joinpath("grammar", "expression.lark").read_text(encoding="utf-8")
     key = hashlib.sha256(f"{text}\0{_OPTIONS!r}\0{lark.__version__}".encode()).hexdigest()[:24]
     cached = _cache_dir() / f"expression-{key}.lark"
     try:
