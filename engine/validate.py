@@ -194,7 +194,7 @@ class _Validator:
             )
         scope = self.scope or element.scope
         if scope and Scope.from_name(scope) not in policy.scopes:
-            allowed = [s.name.lower() for s in Scope if s in policy.scopes and s.name != "ALL"]
+            allowed = [(s.name or "").lower() for s in Scope if s in policy.scopes and s.name != "ALL"]
             self.diagnostics.error(
                 "policy-not-allowed-in-scope",
                 f"<{tag}> is not allowed at {scope} scope",
