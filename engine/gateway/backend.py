@@ -19,7 +19,7 @@ import aiohttp
 import yarl
 from multidict import CIMultiDict
 
-from engine.context import Context, Headers, MessageBody, Response
+from engine.context import Context, Headers, MessageBody, Request, Response
 from engine.errors import PolicyRuntimeError
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ SEPARATE_LINES = frozenset(
     }
 )
 _SKIP_REQUEST = HOP_BY_HOP | {"host", "content-length"}
+MAX_CALL_RESPONSE_BYTES = 64 * 1024 * 1024  # the largest answer send-request keeps
 SMALL_BODY = 64 * 1024  # bodies up to this size (with a Content-Length) are read at once: one send, not a stream
 
 
@@ -182,6 +183,36 @@ class BackendClient:
             )
             error.keep_response = True  # type: ignore[attr-defined]
             raise error
+
+
+    async def call(self, request: Request, timeout: float, *, source: str) -> Response:
+        """Send a request to another service (send-request) and read the whole answer within `timeout` s."""
+        headers = CIMultiDict(wire_headers(request.headers, _SKIP_REQUEST))
+        data = request.body.content if request.body is not None else None
+        try:
+            async with asyncio.timeout(timeout if timeout > 0 else None):
+                async with self.session.request(request.method, str(request.url), headers=headers, data=data,
+                                                allow_redirects=False) as answer:
+                    body = await answer.content.read(MAX_CALL_RESPONSE_BYTES + 1)
+                    if len(body) > MAX_CALL_RESPONSE_BYTES:
+                        raise PolicyRuntimeError(
+                            f"the response of {request.url} is larger than {MAX_CALL_RESPONSE_BYTES} bytes",
+                            source=source, reason="ResponseTooLarge",
+                        )
+                    response_headers = Headers(
+                        (k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.raw_headers
+                        if k.decode("latin-1").lower() not in HOP_BY_HOP
+                    )
+                    return Response(answer.status, answer.reason or "", response_headers, MessageBody(body))
+        except TimeoutError:
+            raise PolicyRuntimeError(
+                f"Request to {request.url.host} timed out after {timeout:g} seconds.", source=source, reason="Timeout"
+            ) from None
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            raise PolicyRuntimeError(
+                f"Error occurred while calling {request.url.host}: {_describe(exc)}", source=source,
+                reason="BackendConnectionFailure",
+            ) from None
 
 
 def release_stream(ctx: Context) -> None:
