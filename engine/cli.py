@@ -12,6 +12,7 @@ COMMANDS: dict[str, str] = {
     "lint": "lint",
     "eval": "eval_expr",
     "cache": "cache",
+    "test": "test",
 }
 
 HELP: dict[str, str] = {
@@ -19,6 +20,7 @@ HELP: dict[str, str] = {
     "lint": "check policy documents and report diagnostics",
     "eval": "evaluate one policy expression against a synthetic request",
     "cache": "manage the response cache (purge)",
+    "test": "run policy tests (*.policytest.yaml), optionally with policy coverage",
 }
 
 

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 
 from quart import Quart
 
+from engine import clock
 from engine.context import Context, Headers, MessageBody, Request, Url
 from engine.errors import PolicyRuntimeError
 from engine.gateway.accesslog import AccessLog
@@ -62,6 +63,8 @@ class Gateway:
         self.metrics = services.gateway_metrics or GatewayMetrics(services.metrics)
         services.gateway_metrics = self.metrics
         self.access_log = access_log
+        # Called with each request's new context before routing (policygate test seeds and observes it).
+        self.on_request: Callable[[Context], None] | None = None
 
     def swap(self, state: GatewayState) -> None:
         self.state = state  # one reference assignment: requests in flight keep the state they started with
@@ -86,6 +89,8 @@ class Gateway:
                             ip_address=client[0] if client else ""),
             services=self.services,
         )
+        if self.on_request is not None:
+            self.on_request(ctx)
         match = state.router.route(method, path, query)
         preflight = _preflight_match(state, method, path, query, headers, match)
         if _has_control_character(scope["headers"]):  # h11 lets them through; forwarding them would fail as a 502
@@ -285,7 +290,7 @@ _date_cache: list[object] = [0, ""]
 
 def http_date() -> str:
     """The current IMF-fixdate, formatted at most once per second."""
-    now = int(time.time())
+    now = int(clock.now())
     if _date_cache[0] != now:
         _date_cache[0], _date_cache[1] = now, formatdate(now, usegmt=True)
     return str(_date_cache[1])

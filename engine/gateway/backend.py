@@ -112,8 +112,8 @@ class BackendClient:
     async def forward(self, ctx: Context, options: ForwardOptions, *, source: str = "forward-request") -> None:
         """Send ctx.request to the backend and store the answer in ctx.response."""
         request = ctx.request
-        url = _target_url(ctx)
-        headers = CIMultiDict(wire_headers(request.headers, _SKIP_REQUEST))
+        url = target_url(ctx)
+        headers = backend_headers(ctx, self.settings.forwarded_headers)
         data: Any = None
         if request.body is not None:
             data = request.body.content
@@ -124,8 +124,6 @@ class BackendClient:
                 length = request.headers.get("content-length")
                 if length is not None:
                     headers["Content-Length"] = length
-        if self.settings.forwarded_headers:
-            _add_forwarded(headers, ctx)
         release_stream(ctx)  # a retried forward-request replaces an earlier answer
         try:
             async with asyncio.timeout(options.timeout):
@@ -138,20 +136,14 @@ class BackendClient:
                     max_redirects=10,
                 )
         except TimeoutError:
-            raise PolicyRuntimeError(
-                f"Request to the backend service timed out after {options.timeout:g} seconds.",
-                source=source, reason="Timeout", status=504,
-            ) from None
+            raise timeout_error(options.timeout, source) from None
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             if ctx.state.get(CLIENT_GONE):
                 raise PolicyRuntimeError(
                     "The client closed the connection while its request body was being sent to the backend.",
                     source=source, reason="ClientConnectionFailure", status=499,
                 ) from None
-            raise PolicyRuntimeError(
-                f"Error occurred while calling backend service: {_describe(exc)}",
-                source=source, reason="BackendConnectionFailure", status=502,
-            ) from None
+            raise connection_error(_describe(exc), source) from None
         response = Response(
             status_code=answer.status,
             status_reason=answer.reason or "",
@@ -177,12 +169,7 @@ class BackendClient:
         else:
             ctx.state[RESPONSE_STREAM] = (response, answer)
         if options.fail_on_error_status_code and answer.status >= 400:
-            error = PolicyRuntimeError(
-                f"Backend service responded with status code {answer.status}.",
-                source=source, reason="BackendErrorStatusCode", status=answer.status,
-            )
-            error.keep_response = True  # type: ignore[attr-defined]
-            raise error
+            raise error_status(answer.status, source)
 
 
     async def call(self, request: Request, timeout: float, *, source: str) -> Response:
@@ -261,7 +248,39 @@ async def _chunks(answer: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         answer.release()
 
 
-def _target_url(ctx: Context) -> yarl.URL:
+def backend_headers(ctx: Context, forwarded: bool) -> CIMultiDict[str]:
+    """The header lines forward-request sends: end-to-end headers, plus X-Forwarded-* when `forwarded`."""
+    headers = CIMultiDict(wire_headers(ctx.request.headers, _SKIP_REQUEST))
+    if forwarded:
+        _add_forwarded(headers, ctx)
+    return headers
+
+
+def timeout_error(timeout: float, source: str) -> PolicyRuntimeError:
+    return PolicyRuntimeError(
+        f"Request to the backend service timed out after {timeout:g} seconds.",
+        source=source, reason="Timeout", status=504,
+    )
+
+
+def connection_error(detail: str, source: str) -> PolicyRuntimeError:
+    return PolicyRuntimeError(
+        f"Error occurred while calling backend service: {detail}",
+        source=source, reason="BackendConnectionFailure", status=502,
+    )
+
+
+def error_status(status: int, source: str) -> PolicyRuntimeError:
+    """fail-on-error-status-code: the backend's answer stays the response, on-error runs."""
+    error = PolicyRuntimeError(
+        f"Backend service responded with status code {status}.",
+        source=source, reason="BackendErrorStatusCode", status=status,
+    )
+    error.keep_response = True  # type: ignore[attr-defined]
+    return error
+
+
+def target_url(ctx: Context) -> yarl.URL:
     """The backend URL; the client's raw query string is kept unless a policy changed the query."""
     url = ctx.request.url
     raw = ctx.state.get(RAW_QUERY)

@@ -12,12 +12,13 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 from engine.diagnostics import Diagnostic, Severity
 from engine.source import Span
+from engine.testing.upstream import Answer
 from engine.testing.yamlpos import LocatedList, LocatedMap, YamlError, load_located
 
 SCOPES = ("global", "product", "api", "operation")
@@ -32,26 +33,6 @@ class TestFileError(Exception):
     def __init__(self, span: Span, message: str, code: str = "test-invalid") -> None:
         super().__init__(f"{span}: error[{code}]: {message}")
         self.diagnostic = Diagnostic(code, Severity.ERROR, message, span)
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What the backend or a send-request target answers to one call."""
-
-    status: int = 200
-    reason: str | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-    body: bytes = b""
-    delay: float = 0.0  # seconds on the test clock before the answer (beyond a timeout: Timeout)
-    fail: str | None = None  # "connection": the connection fails; "timeout": no answer at all
-
-    @classmethod
-    def json(cls, value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Answer:
-        """A JSON answer (Content-Type application/json unless `headers` sets one)."""
-        pairs = dict(headers or {})
-        if not any(name.lower() == "content-type" for name in pairs):
-            pairs["Content-Type"] = "application/json"
-        return cls(status, None, tuple(pairs.items()), json.dumps(value).encode())
 
 
 @dataclass(frozen=True)
@@ -335,10 +316,13 @@ class _Reader:
         url = self.string(table.get("url", "/"), table.where("url"), "request.url")
         if not (url.startswith("/") or url.startswith("http://") or url.startswith("https://")):
             self.fail(table.where("url"), "request.url: expected a path starting with / or an absolute http(s) URL")
+        headers = self.headers(table, "request.headers")
+        if "json" in table and not any(name.lower() == "content-type" for name, _ in headers):
+            headers += (("Content-Type", "application/json"),)
         return RequestSpec(
             method=self.string(table.get("method", "GET"), table.where("method"), "request.method").upper(),
             url=url,
-            headers=self.headers(table, "request.headers"),
+            headers=headers,
             body=self.body(table, "request"),
             client_ip=self.string(table.get("client-ip", "127.0.0.1"), table.where("client-ip"), "request.client-ip"),
             subscription_key=self.string(table["subscription-key"], table.where("subscription-key"),
@@ -495,7 +479,3 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return f"{type(value).__name__} {value!r}"
-
-
-def advance_clock(moment: datetime, seconds: float) -> datetime:
-    return moment + timedelta(seconds=seconds)
