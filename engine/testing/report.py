@@ -54,9 +54,9 @@ def write_junit(result: RunResult, path: str | Path) -> None:
             _testcase(suite, file.path, case)
     for problem in result.problems:
         suite = ElementTree.SubElement(suites, "testsuite", name=problem.span.file, tests="1", failures="0", errors="1")
-        case = ElementTree.SubElement(suite, "testcase", name="(test file)", classname=Path(problem.span.file).name,
-                                      file=problem.span.file, line=str(problem.span.line))
-        ElementTree.SubElement(case, "error", message=problem.message).text = problem.format()
+        element = ElementTree.SubElement(suite, "testcase", name="(test file)", classname=Path(problem.span.file).name,
+                                         file=problem.span.file, line=str(problem.span.line))
+        ElementTree.SubElement(element, "error", message=problem.message).text = problem.format()
     ElementTree.indent(suites)
     Path(path).write_text(ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n", encoding="utf-8")
 
