@@ -22,6 +22,8 @@ FRAGMENT_SUFFIXES = (".fragment", ".policy")
 APIOPS_POLICY_FILE = "policy.xml"
 APIOPS_MARKERS = ("apis", "products", "policy fragments", "namedValues")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+DOCS_URL = "https://github.com/policygate/policygate/blob/main/docs/"  # SARIF help links point here
+CONFIGURATION_SUFFIXES = (".yaml", ".yml")
 
 
 class LintUsageError(Exception):
@@ -53,6 +55,11 @@ def collect_files(paths: Iterable[str | Path]) -> list[Path]:
         path = Path(item)
         if path.is_dir():
             files.extend(sorted(p for p in path.rglob("*.xml") if p.is_file()))
+        elif path.is_file() and path.suffix.lower() in CONFIGURATION_SUFFIXES:
+            raise LintUsageError(
+                f"{item}: a gateway configuration file, not a policy document: "
+                f"check it (and every document it names) with `policygate check {item}`"
+            )
         elif path.is_file():
             files.append(path)
         else:
@@ -299,6 +306,7 @@ def render_report_sarif(report: LintReport) -> str:
         {
             "id": code,
             "shortDescription": {"text": RULES.get(code, code)},
+            "helpUri": rule_help_uri(code),
         }
         for code in used
     ]
@@ -328,9 +336,32 @@ def render_report_sarif(report: LintReport) -> str:
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": {"name": "policygate", "rules": rules}},
+                "tool": {"driver": {"name": "policygate", "version": tool_version(),
+                                    "informationUri": DOCS_URL + "lint-rules.md", "rules": rules}},
                 "results": results,
             }
         ],
     }
     return json.dumps(sarif, indent=2) + "\n"
+
+
+def tool_version() -> str:
+    """The installed policygate version (SARIF `tool.driver.version`)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("policygate")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def rule_help_uri(code: str) -> str:
+    """Where a code is documented (GitHub's anchors): its "#### `code`" section of docs/lint-rules.md,
+    the table of per-policy codes there, or the expression checker's table in docs/expressions.md."""
+    from engine.lint_rules import RULES
+
+    if code in RULES:
+        return f"{DOCS_URL}lint-rules.md#{code}"
+    if code.startswith("expr-"):
+        return f"{DOCS_URL}expressions.md#diagnostics"
+    return f"{DOCS_URL}lint-rules.md#codes-reported-by-individual-policies"

@@ -12,9 +12,10 @@ from engine.cache.responses import (
     apply_entry,
     effective_downstream,
     key_parts,
+    lookup_state,
     strip_request_cache_headers,
 )
-from engine.policy import Flow, Policy
+from engine.policy import Flow, Policy, at_end_of_pipeline
 from engine.schema import Attr, Bool, Child, Enum, Scope, Section, Str, Text
 
 if TYPE_CHECKING:
@@ -135,12 +136,13 @@ class CacheLookupStep:
         personal = by_developer or by_groups or "Authorization" in ctx.request.headers
         downstream = effective_downstream(str(self.downstream.get(ctx) or "none"), personal=personal)
         state = LookupState(store, group, key, downstream, bool(self.must_revalidate.get(ctx)), tuple(self.headers))
-        ctx.state[LOOKUP_STATE] = state
+        LOOKUP_STATE.set(ctx, state)
         data, reachable = await store.fetch(key)
         if data is None and service.flights is not None:
             leader, flight = service.flights.join(key, ctx)
             if leader:
                 state.flight = flight
+                at_end_of_pipeline(ctx, release_flight)
             else:
                 data = await service.flights.wait(flight)
         if data is not None:
@@ -160,3 +162,11 @@ class CacheLookupStep:
         if ctx.tracing:
             ctx.trace("Cache lookup resulted in a miss; request cache headers were removed.", "cache-lookup")
         return None
+
+
+async def release_flight(ctx: Context) -> None:
+    """End of the leader's request: wake its followers if cache-store did not (any failure, a skipped store)."""
+    state = lookup_state(ctx)
+    flights = ctx.services.cache.flights
+    if state is not None and state.flight is not None and flights is not None:
+        flights.publish(state.key, state.flight, None)

@@ -204,10 +204,9 @@ class SendRequest(Policy):
         check_url(element, diagnostics)
 
     def build(self, element: PolicyElement, builder: Builder) -> SendRequestStep:
-        require_body = getattr(builder, "require_body", None)
         mode = element.get("mode")
-        if require_body is not None and mode is not None and (mode.is_expression or is_literal(element, "mode", "copy")):
-            require_body(request=True, response=False)  # copy mode sends the current body
+        if mode is not None and (mode.is_expression or is_literal(element, "mode", "copy")):
+            builder.require_body(request=True, response=False)  # copy mode sends the current body
         variable = element.get("response-variable-name")
         return SendRequestStep(
             RequestTemplate.from_element(element, builder, self.tag),

@@ -10,8 +10,8 @@ With the default prefix ``policygate:`` the keys are::
 * ``<api>`` and ``<operation>`` are the API and operation ids (``-`` when absent); ``{``, ``}``
   and ``|`` in them are percent-encoded so the Redis Cluster hash tag is exactly ``{<api>|<operation>}``
   and all variants of one operation, plus their index, live in one cluster slot.
-* ``<digest>`` is a BLAKE2b-128 hex digest of the variant description (API revision, method, path,
-  the selected query parameters, the vary-by headers, developer and groups — see
+* ``<digest>`` is a BLAKE2b-128 hex digest of the variant description (API revision, method, the
+  backend URL the request goes to (scheme, host, port, path), the selected query parameters, the vary-by headers, developer and groups — see
   `ResponseKeyParts.describe`). Hashing keeps keys short and keeps header values such as
   ``Authorization`` out of Redis key names.
 * Purging an operation reads its index and deletes every listed variant; purging an API walks the
@@ -114,9 +114,10 @@ class ResponseKeyParts:
     headers: list[tuple[str, list[str]]] = field(default_factory=list)
     developer: str | None = None
     groups: list[str] | None = None
+    backend: str = ""  # scheme://host:port the request is forwarded to; `path` is appended to it
 
     def describe(self) -> str:
-        lines = [f"rev={_field(self.revision)}", f"{self.method} {_field(self.path)}"]
+        lines = [f"rev={_field(self.revision)}", f"{self.method} {_field(self.backend)}{_field(self.path)}"]
         lines.append("q:" + _pairs(self.query, lower=False))
         lines.append("h:" + _pairs(self.headers, lower=True))
         if self.developer is not None:

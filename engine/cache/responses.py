@@ -1,25 +1,25 @@
 """Response caching between cache-lookup and cache-store: keys from a request, entries from a response.
 
-`ctx.state[LOOKUP_STATE]` carries a `LookupState` from the lookup (inbound) to the store (outbound).
+The `LOOKUP_STATE` slot carries a `LookupState` from the lookup (inbound) to the store (outbound).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine import clock
 from engine.cache.entry import CachedResponse
 from engine.cache.keys import NO_ID, KeyGroup, ResponseKeyParts
-from engine.context import Context, Headers, MessageBody
+from engine.context import Context, Headers, MessageBody, Slot
 
 if TYPE_CHECKING:
     import asyncio
 
     from engine.cache.stores import Store
 
-LOOKUP_STATE = "cache.lookup"
+LOOKUP_STATE: Slot[LookupState] = Slot("cache.lookup")
 
 # Removed from the forwarded request on a miss so the backend sends a complete 200 response.
 REQUEST_CACHE_HEADERS = ("Cache-Control", "Pragma", "If-Modified-Since", "If-None-Match", "If-Range",
@@ -74,7 +74,11 @@ def key_parts(
     by_developer: bool,
     by_groups: bool,
 ) -> ResponseKeyParts:
-    """Describe the request variant that a cached response belongs to."""
+    """Describe the request variant that a cached response belongs to.
+
+    The URL is the backend URL the request will be forwarded to as it stands now (after any
+    `set-backend-service` that ran before the lookup), like APIM's key.
+    """
     api = ctx.api.id or ctx.api.name if ctx.api is not None else ""
     operation = ctx.operation.id or ctx.operation.name if ctx.operation is not None else ""
     request = ctx.request
@@ -84,6 +88,7 @@ def key_parts(
         revision=ctx.api.revision if ctx.api is not None else "",
         method=request.method,
         path=request.url.path,
+        backend=f"{request.url.scheme}://{request.url.host.lower()}:{request.url.port}",
         query=select_query(request.url.query, query_names),
         headers=[(name, request.headers.get_list(name)) for name in headers],
         developer=developer_of(ctx) if by_developer else None,
@@ -147,5 +152,4 @@ def apply_entry(ctx: Context, entry: CachedResponse, state: LookupState, now: fl
 
 
 def lookup_state(ctx: Context) -> LookupState | None:
-    state: Any = ctx.state.get(LOOKUP_STATE)
-    return state if isinstance(state, LookupState) else None
+    return LOOKUP_STATE.get(ctx)

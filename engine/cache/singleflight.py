@@ -3,9 +3,12 @@
 The first miss for a key becomes the leader and goes to the backend; later misses for the same key
 wait for the leader's outcome (`Flight.wait`). The leader publishes the entry it stored (followers
 serve it as a hit) or None (the response was not cacheable: followers go to the backend
-themselves). A leader that never publishes — an error, a policy that skipped cache-store — is
-released when its request context is garbage-collected, and followers never wait longer than
-`timeout` seconds in any case.
+themselves). The leader's request publishes None when it finishes without storing, whatever the
+outcome (backend refused or timed out, on-error answered, a policy failed: cache-lookup registers
+that with the pipeline's end hook), so followers are released the moment the leader is done. As a
+backstop for requests that never reach the end of the pipeline (cancelled), the flight is also
+released when the leader's request context is garbage-collected, and followers never wait longer
+than `timeout` seconds in any case.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from engine.model import SCOPE_NAMES
 EXIT_CLEAN = 0
 EXIT_ERRORS = 1
 EXIT_USAGE = 2
+ENV_PLACEHOLDER = "env-value"  # an unset {env: NAME} named value: the name is known, the value is not
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -90,10 +92,24 @@ def load_named_values(path: str) -> dict[str, str]:
         raise LintUsageError(f"--named-values {path}: expected a mapping of name to value")
     values: dict[str, str] = {}
     for name, value in data.items():
+        if isinstance(value, dict):  # gateway.yaml's {env: NAME, default: ...} or {value: ...}
+            value = _entry_value(path, str(name), value)
         if isinstance(value, (dict, list)):
             raise LintUsageError(f"--named-values {path}: value of '{name}' must be a string")
         values[str(name)] = "" if value is None else _scalar(value)
     return values
+
+
+def _entry_value(path: str, name: str, entry: dict[object, object]) -> object:
+    """The value of a `{value: ...}` entry; an `{env: NAME}` entry's variable, its default or a placeholder."""
+    if "value" in entry:
+        return entry["value"]
+    variable = entry.get("env")
+    if isinstance(variable, str):
+        return os.environ.get(variable, entry.get("default", ENV_PLACEHOLDER))
+    from engine.lint import LintUsageError
+
+    raise LintUsageError(f"--named-values {path}: '{name}' must be a string, {{env: NAME}} or {{value: ...}}")
 
 
 def _scalar(value: object) -> str:

@@ -11,10 +11,10 @@ import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from engine.gateway.backend import BackendClient
-from engine.gateway.config import GatewaySettings
+from engine import policy
+from engine.gateway.settings import GatewaySettings
 from engine.metrics import Metrics
 
 log = logging.getLogger("policygate.gateway")
@@ -51,19 +51,29 @@ class GatewayMetrics:
         self.throttled = m.counter("policygate_throttled_requests_total", "Requests refused by rate limits or quotas.", ("policy",))
 
 
+class HttpClient(policy.BackendClient, Protocol):
+    """The client behind `ctx.services.http`: the pooled `engine.gateway.backend.BackendClient` when
+    serving, `engine.testing.upstream.ScriptedUpstream` under `policygate test`."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 @dataclass
 class Services:
     """What `ctx.services` points to. `cache`/`limits` are None when their component is absent."""
 
     settings: GatewaySettings
     metrics: Metrics
-    http: BackendClient
+    http: HttpClient
     cache: Any = None
     limits: Any = None
     fragments: dict[str, Any] = field(default_factory=dict)
     named_values: dict[str, str] = field(default_factory=dict)
     admin_routes: list[AdminRoute] = field(default_factory=list)
     gateway_metrics: GatewayMetrics | None = None
+    started: bool = False  # services opened (the gateway's lifespan ran); False again while closing
 
     def add_admin_route(self, rule: str, handler: AdminHandler, methods: tuple[str, ...] = ("GET",)) -> None:
         """Register an admin endpoint (served on the admin port); call before the admin app starts."""
@@ -74,8 +84,22 @@ class Services:
         for service in (self.cache, self.limits):
             if service is not None:
                 await service.start()
+        self.started = True
+
+    async def not_ready(self) -> str | None:
+        """Why the gateway should get no traffic now (for /ready), or None when it may."""
+        if not self.started:
+            return "starting"
+        for service in (self.cache, self.limits):
+            check = getattr(service, "not_ready", None)
+            if check is not None:
+                reason = await check()
+                if reason:
+                    return reason
+        return None
 
     async def close(self) -> None:
+        self.started = False
         for service in (self.limits, self.cache):
             if service is not None:
                 try:

@@ -188,7 +188,7 @@ class Harness:
             return
         cache, limits = build_store_services(self.settings, self.metrics)
         services = Services(
-            settings=self.settings, metrics=self.metrics, http=self.upstream,  # type: ignore[arg-type]
+            settings=self.settings, metrics=self.metrics, http=self.upstream,
             cache=cache, limits=limits, named_values=dict(self.settings.named_values),
         )
         services.gateway_metrics = GatewayMetrics(self.metrics)
@@ -287,8 +287,7 @@ class Harness:
 
     def _on_request(self, ctx: Context) -> None:
         ctx.variables.update(self._variables)
-        if self.observer is not None:
-            ctx.state["testing.observer"] = self.observer
+        ctx.exchange.observer = self.observer
         self._context = ctx
 
     # -- state of the services --------------------------------------------------------------------------

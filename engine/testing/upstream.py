@@ -16,18 +16,9 @@ from typing import Any
 
 from engine.context import Context, Headers, MessageBody, Request, Response
 from engine.errors import PolicyRuntimeError
-from engine.gateway.backend import (
-    HOP_BY_HOP,
-    REQUEST_STREAM,
-    ForwardOptions,
-    backend_headers,
-    connection_error,
-    error_status,
-    release_stream,
-    target_url,
-    timeout_error,
-)
-from engine.gateway.pipeline import REASONS
+from engine.gateway.backend import backend_headers, connection_error, error_status, target_url, timeout_error
+from engine.policy import REASONS, ForwardOptions, release_response_stream
+from engine.wire import HOP_BY_HOP
 
 
 @dataclass(frozen=True)
@@ -155,9 +146,9 @@ class ScriptedUpstream:
         if request.body is not None:
             body = request.body.content
         else:
-            chunks = ctx.state.pop(REQUEST_STREAM, None)
+            chunks, ctx.exchange.request_stream = ctx.exchange.request_stream, None
             body = b"".join([chunk async for chunk in chunks]) if chunks is not None else b""
-        release_stream(ctx)
+        release_response_stream(ctx)
         url = str(target_url(ctx))
         headers = Headers(backend_headers(ctx, self.forwarded_headers).items())
         self.backend_calls.append(Call(request.method, url, headers, body, source))

@@ -111,6 +111,43 @@ class TestHitAndMiss:
             assert backend.calls == 2
 
 
+class TestBackendInKey:
+    """The key includes the backend URL the request goes to when cache-lookup runs (issue 11)."""
+
+    ROUTED = """<policies>
+  <inbound><base/>
+    <choose>
+      <when condition="@(context.Request.Headers.GetValueOrDefault(&quot;X-Region&quot;, &quot;&quot;) == &quot;b&quot;)">
+        %s
+      </when>
+    </choose>
+    <cache-lookup />
+  </inbound>
+  <backend><base/></backend>
+  <outbound><base/><cache-store duration="60"/></outbound>
+  <on-error><base/></on-error>
+</policies>"""
+
+    @pytest.mark.parametrize("retarget", [
+        '<set-backend-service base-url="{{other-url}}" />',
+        '<set-backend-service base-url="{{other-url}}/v2" />',
+        '<set-backend-service backend-id="other" />',
+    ])
+    def test_callers_routed_to_different_backends_get_their_own_entries(self, tmp_path: Path, retarget: str) -> None:
+        with Backend() as first, Backend() as second:
+            config = simple_config(api_policy="api.xml", backends={"other": "{{other-url}}"},
+                                   **{"named-values": {"other-url": second.url}})
+            with run_gateway(tmp_path, config, {"api.xml": self.ROUTED % retarget}, backend=first) as gw:
+                a = gw.get("/echo/items/1")
+                b = gw.get("/echo/items/1", headers={"X-Region": "b"})
+                assert (a.status, b.status) == (200, 200)
+                assert (first.calls, second.calls) == (1, 1)  # the second caller was not served the first's entry
+                assert gw.get("/echo/items/1").headers.get("Age") is not None
+                assert gw.get("/echo/items/1", headers={"X-Region": "b"}).headers.get("Age") is not None
+                assert (first.calls, second.calls) == (1, 1)
+                assert b.json()["path"] == ("/v2/items/1" if "/v2" in retarget else "/items/1")
+
+
 class TestDownstreamCacheControl:
     @pytest.mark.parametrize(
         ("lookup", "expected_miss", "expected_hit_start"),
@@ -239,6 +276,61 @@ class TestCoalescing:
             answers = self._concurrent(gw, 4, {"X-Test-Delay": "0.5", "X-Test-Status": "503"})
             assert [a.status for a in answers] == [503] * 4
             assert backend.calls == 4
+
+
+class TestFailedLeader:
+    """A coalesced miss whose leader fails releases its waiters at once (issue 11): no 5 s stalls."""
+
+    FAILING = {
+        "refused": ("", "<base/>", ""),
+        "timeout": ('<forward-request timeout="1" />', "<base/>", ""),
+        "on-error return-response": ("", '<return-response><set-status code="503" reason="Down"/></return-response>', ""),
+        "exception": ("", "<base/>", '<set-variable name="n" value="@(int.Parse(&quot;not a number&quot;))" />'),
+    }
+
+    def _xml(self, kind: str) -> str:
+        backend, on_error, after_lookup = self.FAILING[kind]
+        return f"""<policies>
+  <inbound><base/><cache-lookup />{after_lookup}</inbound>
+  <backend>{backend or "<base/>"}</backend>
+  <outbound><base/><cache-store duration="60"/></outbound>
+  <on-error>{on_error}</on-error>
+</policies>"""
+
+    def _burst(self, gw: Any, count: int, headers: dict[str, str]) -> tuple[list[int], float]:
+        import time
+
+        barrier = threading.Barrier(count)
+
+        def one(_: int) -> tuple[int, float]:
+            barrier.wait()
+            began = time.monotonic()
+            status = gw.get("/echo/down", headers=headers, timeout=20).status
+            return status, time.monotonic() - began
+
+        with ThreadPoolExecutor(count) as pool:
+            results = list(pool.map(one, range(count)))
+        return [status for status, _ in results], max(took for _, took in results)
+
+    @pytest.mark.parametrize("kind", list(FAILING))
+    def test_waiters_are_released_when_the_leader_fails(self, tmp_path: Path, kind: str) -> None:
+        import time
+
+        expected = {"refused": 502, "timeout": 504, "on-error return-response": 503, "exception": 500}[kind]
+        with Backend() as backend:
+            url = backend.url if kind == "timeout" else Backend.unused_url()
+            config = simple_config(api_policy="api.xml", **{"named-values": {"backend-url": url}})
+            with run_gateway(tmp_path, config, {"api.xml": self._xml(kind)}) as gw:
+                headers = {"X-Test-Delay": "3"} if kind == "timeout" else {}
+                statuses, slowest = self._burst(gw, 6, headers)
+                assert statuses == [expected] * 6
+                # Before the fix waiters stayed blocked for coalesce-timeout-ms (5 s). A released
+                # waiter tries itself: at most two attempts in a row (1 s each for the timeout case).
+                assert slowest < (3.5 if kind == "timeout" else 2.0), slowest
+                if kind != "timeout":  # during the outage later requests fail fast, one after another
+                    began = time.monotonic()
+                    assert [gw.get("/echo/down").status for _ in range(5)] == [expected] * 5
+                    assert time.monotonic() - began < 2.0
 
 
 class TestPurge:

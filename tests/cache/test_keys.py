@@ -56,6 +56,9 @@ def test_variants_differ_by_everything_they_vary_by() -> None:
         ResponseKeyParts("api", "op", "1", "GET", "/p", [("a", ["1"])], [("Accept", ["x"])], groups=[]),
         ResponseKeyParts("api", "op", "1", "GET", "/p", [("a", ["1&b=2"])], [("Accept", ["x"])]),
         ResponseKeyParts("api", "op", "1", "GET", "/p", [("a", ["1"]), ("b", ["2"])], [("Accept", ["x"])]),
+        ResponseKeyParts("api", "op", "1", "GET", "/p", [("a", ["1"])], [("Accept", ["x"])], backend="http://b:80"),
+        ResponseKeyParts("api", "op", "1", "GET", "/p", [("a", ["1"])], [("Accept", ["x"])], backend="http://b:81"),
+        ResponseKeyParts("api", "op", "1", "GET", "/p", [("a", ["1"])], [("Accept", ["x"])], backend="https://b:80"),
     ]
     assert len({v.digest() for v in variants}) == len(variants)
     same = ResponseKeyParts("api", "op", "1", "GET", "/p", [("a", ["1"])], [("ACCEPT", ["x"])])
