@@ -25,7 +25,8 @@ from typing import Any
 from engine import clock as engine_clock
 from engine.context import Context, Headers, LastError
 from engine.gateway.app import Gateway
-from engine.gateway.config import (
+from engine.gateway.services import GatewayMetrics, Services, build_store_services
+from engine.gateway.settings import (
     ApiSettings,
     GatewaySettings,
     OperationSettings,
@@ -33,7 +34,6 @@ from engine.gateway.config import (
     SubscriptionSettings,
     UserSettings,
 )
-from engine.gateway.services import GatewayMetrics, Services, build_store_services
 from engine.gateway.state import GatewayState
 from engine.metrics import Metrics
 from engine.registry import PolicyRegistry
@@ -120,9 +120,9 @@ class Harness:
     ) -> Harness:
         """A gateway.yaml or an APIOps folder; `named_values` override the configuration's, `env`
         adds environment variables for secrets (raises ConfigError / PolicyLoadError when started)."""
-        from engine.gateway.config import load_configuration
+        from engine.gateway.apiops import load_any_settings
 
-        settings = load_configuration(path, {**os.environ, **(env or {})})
+        settings = load_any_settings(path, {**os.environ, **(env or {})})
         if named_values:
             settings = replace(settings, named_values={**settings.named_values, **named_values})
         return cls(settings, **options)

@@ -13,7 +13,7 @@ from engine.document import load_document
 from engine.errors import PolicyLoadError
 from engine.gateway.backend import BackendClient
 from engine.gateway.builder import PipelineBuilder
-from engine.gateway.config import BackendClientSettings
+from engine.gateway.settings import BackendClientSettings
 from engine.metrics import Metrics
 from engine.policy import Flow, Step
 from engine.registry import default_registry
