@@ -110,7 +110,7 @@ class FolderReader:
         return path.relative_to(self.folder).as_posix()
 
     def unknown(self, path: Path) -> None:
-        if _only_policy_tests(path):  # `policygate test` files may live beside the documents they test
+        if only_policy_tests(path):  # `policygate test` files may live beside the documents they test
             return
         self.warnings.add("unknown files and folders; ignored", self.rel(path))
 
@@ -625,9 +625,9 @@ def _kind(value: object) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def _only_policy_tests(path: Path) -> bool:
+def only_policy_tests(path: Path) -> bool:
     """A `*.policytest.yaml` file, or a folder holding nothing else."""
     if path.is_dir():
         files = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")]
-        return bool(files) and all(_only_policy_tests(p) for p in files)
+        return bool(files) and all(only_policy_tests(p) for p in files)
     return path.name.endswith((".policytest.yaml", ".policytest.yml"))
