@@ -28,6 +28,7 @@ from engine.schema import Attr, Child, Scope, Section, Text
 if TYPE_CHECKING:
     from engine.diagnostics import Diagnostics
     from engine.model import PolicyElement
+    from engine.source import Span
 
 
 class Flow(enum.Enum):
@@ -170,6 +171,12 @@ class PipelineObserver:
 
     def step_started(self, element: PolicyElement, ctx: Context) -> None:
         """The policy `element` (top-level or nested) is about to run."""
+
+    def step_finished(self, element: PolicyElement, ctx: Context) -> None:
+        """The policy `element` ran to its end without failing (it may have ended the pipeline)."""
+
+    def expression_evaluated(self, span: Span, value: object, ctx: Context) -> None:
+        """The policy expression written at `span` was evaluated to `value`."""
 
     def failed(self, error: PolicyRuntimeError, ctx: Context) -> None:
         """A policy failed: context.LastError is about to be set and on-error to run."""

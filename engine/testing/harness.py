@@ -36,6 +36,7 @@ from engine.gateway.settings import (
 )
 from engine.gateway.state import GatewayState
 from engine.metrics import Metrics
+from engine.policy import PipelineObserver
 from engine.registry import PolicyRegistry
 from engine.testing.upstream import Answer, Call, ScriptedUpstream, TestClock
 
@@ -91,7 +92,7 @@ class Harness:
         clock: TestClock | None = None,
         redis_url: str | None = None,
         registry: PolicyRegistry | None = None,
-        observer: Any = None,
+        observer: PipelineObserver | None = None,
         state: GatewayState | None = None,
     ) -> None:
         if redis_url is not None:
@@ -194,6 +195,9 @@ class Harness:
         services.gateway_metrics = GatewayMetrics(self.metrics)
         state = self.state or GatewayState.build(self.settings, services, self.registry)
         self.state = state
+        register = getattr(self.observer, "register", None)
+        if register is not None:  # policy coverage learns every point of the compiled documents
+            register(state)
         services.fragments = state.fragments
         await services.start()
         self.services = services
