@@ -76,6 +76,7 @@ class GatewayState:
     global_pipeline: Pipeline  # on-error for requests that match no API
     fragments: dict[str, PolicyDocument] = field(default_factory=dict)
     expressions: ExpressionCache = field(default_factory=ExpressionCache)  # each compiled once
+    pipelines: tuple[Pipeline, ...] = ()  # every distinct compiled pipeline (policy coverage walks them)
 
     @classmethod
     def build(
@@ -139,6 +140,7 @@ class _Compiler:
             global_pipeline=global_pipeline,
             fragments=fragments,
             expressions=self.expressions,
+            pipelines=tuple(self._pipelines.values()),
         )
 
     def document(self, path: Path, scope: str | None = None) -> PolicyDocument | None:
