@@ -10,6 +10,7 @@ import sys
 COMMANDS: dict[str, str] = {
     "serve": "serve",
     "lint": "lint",
+    "check": "check",
     "eval": "eval_expr",
     "cache": "cache",
 }
@@ -17,6 +18,7 @@ COMMANDS: dict[str, str] = {
 HELP: dict[str, str] = {
     "serve": "serve a gateway configuration",
     "lint": "check policy documents and report diagnostics",
+    "check": "check a gateway configuration as serve would, without listening",
     "eval": "evaluate one policy expression against a synthetic request",
     "cache": "manage the response cache (purge)",
 }

@@ -54,4 +54,8 @@ RULES: dict[str, str] = {
     "fragment-empty": "A fragment contains no policies.",
     "fragment-unknown": "include-fragment names a fragment that does not exist.",
     "fragment-cycle": "Fragments include each other in a cycle.",
+    # gateway configuration (policygate check)
+    "config-yaml": "The configuration file is not valid YAML.",
+    "config-invalid": "A configuration key, value, file reference or connection setting is invalid.",
+    "config-ignored": "Something in an APIOps folder that the gateway does not use.",
 }

@@ -1,4 +1,5 @@
-"""The admin app (separate port): `/metrics` (Prometheus text), `/health`, and registered routes.
+"""The admin app (separate port): `/metrics` (Prometheus text), `/health` (liveness), `/ready`
+(readiness), and registered routes.
 
 Other components add endpoints with `services.add_admin_route(rule, handler, methods)` before
 the app is created (the cache adds its purge endpoint this way).
@@ -23,6 +24,13 @@ def create_admin_app(services: Services) -> Quart:
     @app.get("/metrics")
     async def metrics() -> Response:
         return Response(services.metrics.render(), content_type=PROMETHEUS_TEXT)
+
+    @app.get("/ready")
+    async def ready() -> tuple[dict[str, object], int]:
+        reason = await services.not_ready()
+        if reason is not None:
+            return {"status": "not ready", "reason": reason}, 503
+        return {"status": "ready"}, 200
 
     @app.get("/health")
     async def health() -> dict[str, object]:

@@ -26,15 +26,16 @@ from engine.gateway.apiops_folder import (
     FolderReader,
     secret_variable_names,
 )
-from engine.gateway.config import GatewaySettings, load_settings
+from engine.gateway.config import load_settings
+from engine.gateway.settings import GatewaySettings
 
 if TYPE_CHECKING:
     from engine.lint import LintReport
     from engine.registry import PolicyRegistry
 
 __all__ = [
-    "SECRET_PLACEHOLDER", "SIDE_FILE", "ApiopsLintInputs", "ApiopsLoad", "apiops_lint_inputs", "is_apiops_folder",
-    "lint_apiops", "load_any_settings", "load_apiops", "merge_lint_reports", "read_apiops",
+    "SECRET_PLACEHOLDER", "SIDE_FILE", "ApiopsLintInputs", "ApiopsLoad", "apiops_lint_inputs", "documents_by_scope",
+    "is_apiops_folder", "lint_apiops", "lint_by_scope", "load_any_settings", "load_apiops", "merge_lint_reports", "read_apiops",
     "secret_variable_names", "watched_files",
 ]
 
@@ -110,16 +111,9 @@ def apiops_lint_inputs(folder: str | Path, environ: Mapping[str, str] | None = N
     """The documents of the folder by scope, with named values (secrets may be placeholders)."""
     loaded = read_apiops(folder, environ, placeholder_secrets=True)
     settings = loaded.settings
-    operations = [op.policy for api in settings.apis.values() for op in api.operations if op.policy]
     fragments_dir = Path(folder) / FRAGMENTS_FOLDER
     return ApiopsLintInputs(
-        documents={
-            "global": (settings.policy,) if settings.policy else (),
-            "product": tuple(p.policy for p in settings.products.values() if p.policy),
-            "api": tuple(a.policy for a in settings.apis.values() if a.policy),
-            "operation": tuple(operations),
-            "fragment": tuple(settings.fragments.values()),
-        },
+        documents=documents_by_scope(settings),
         named_values=dict(settings.named_values),
         fragment_ids={str(path): name for name, path in settings.fragments.items()},
         fragments_dir=fragments_dir if fragments_dir.is_dir() else None,
@@ -130,9 +124,26 @@ def apiops_lint_inputs(folder: str | Path, environ: Mapping[str, str] | None = N
 def lint_apiops(folder: str | Path, *, environ: Mapping[str, str] | None = None,
                 registry: PolicyRegistry | None = None, max_errors: int | None = None) -> tuple[LintReport, tuple[str, ...]]:
     """Lint every document of the folder at its own scope; returns the report and the warnings."""
+    inputs = apiops_lint_inputs(folder, environ)
+    return lint_by_scope(inputs, registry=registry, max_errors=max_errors), inputs.warnings
+
+
+def documents_by_scope(settings: GatewaySettings) -> dict[str, tuple[Path, ...]]:
+    """Every document the settings name, grouped by the scope it is written for."""
+    return {
+        "global": (settings.policy,) if settings.policy else (),
+        "product": tuple(p.policy for p in settings.products.values() if p.policy),
+        "api": tuple(a.policy for a in settings.apis.values() if a.policy),
+        "operation": tuple(op.policy for api in settings.apis.values() for op in api.operations if op.policy),
+        "fragment": tuple(settings.fragments.values()),
+    }
+
+
+def lint_by_scope(inputs: ApiopsLintInputs, *, registry: PolicyRegistry | None = None,
+                  max_errors: int | None = None) -> LintReport:
+    """Lint each scope's documents at that scope, with the named values and fragments given."""
     from engine.lint import lint_paths
 
-    inputs = apiops_lint_inputs(folder, environ)
     reports = [
         lint_paths(
             files, named_values=inputs.named_values, fragments_dir=inputs.fragments_dir,
@@ -141,13 +152,13 @@ def lint_apiops(folder: str | Path, *, environ: Mapping[str, str] | None = None,
         for scope, files in inputs.documents.items()
         if files
     ]
-    return merge_lint_reports(reports, max_errors), inputs.warnings
+    return merge_lint_reports(reports, max_errors)
 
 
 def merge_lint_reports(reports: Iterable[LintReport], max_errors: int | None = None) -> LintReport:
-    """One report from several `lint_paths` runs (sorted; at most `max_errors` errors kept)."""
+    """One report from several `lint_paths` runs (sorted and bounded like one run)."""
     from engine.diagnostics import Diagnostic
-    from engine.lint import LintReport
+    from engine.lint import LintReport, keep_bounded
 
     merged = LintReport()
     found: list[Diagnostic] = []
@@ -156,14 +167,9 @@ def merge_lint_reports(reports: Iterable[LintReport], max_errors: int | None = N
         merged.sources.update(report.sources)
         merged.files += report.files
         merged.truncated = merged.truncated or report.truncated
-    errors = 0
-    for diagnostic in sorted(found, key=Diagnostic.sort_key):
-        if diagnostic.is_error:
-            if max_errors is not None and errors >= max_errors:
-                merged.truncated = True
-                continue
-            errors += 1
-        merged.diagnostics.append(diagnostic)
+        merged.omitted_errors += report.omitted_errors
+        merged.omitted_warnings += report.omitted_warnings
+    keep_bounded(merged, found, max_errors)
     return merged
 
 

@@ -18,20 +18,19 @@ from urllib.parse import urlsplit
 import yaml
 
 from engine.errors import ConfigError
-from engine.gateway.config import (
+from engine.gateway.config import SUBSCRIPTION_KEYS, USER_KEYS, parse_settings
+from engine.gateway.openapi import match_operation, operations_from_openapi
+from engine.gateway.settings import (
     DEFAULT_KEY_HEADER,
     DEFAULT_KEY_QUERY,
-    SUBSCRIPTION_KEYS,
-    USER_KEYS,
     ApiSettings,
     GatewaySettings,
     OperationSettings,
     ProductSettings,
     SubscriptionSettings,
     UserSettings,
-    parse_settings,
 )
-from engine.gateway.openapi import match_operation, operations_from_openapi
+from engine.source import Span
 
 SIDE_FILE = "policygate.yaml"
 SECRET_PLACEHOLDER = "secret"  # lint only: the value of a secret whose variable is not set
@@ -161,7 +160,8 @@ class FolderReader:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"{file}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+            raise ConfigError(f"{file}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}",
+                              span=Span.point(str(file), exc.lineno, exc.colno)) from None
 
     def string(self, props: Mapping[str, Any], key: str, file: Path, default: str | None = None) -> str | None:
         value = props.get(key)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.gateway.backend import BackendClient
-from engine.gateway.config import GatewaySettings
+from engine.gateway.settings import GatewaySettings
 from engine.metrics import Metrics
 
 log = logging.getLogger("policygate.gateway")
@@ -64,6 +64,7 @@ class Services:
     named_values: dict[str, str] = field(default_factory=dict)
     admin_routes: list[AdminRoute] = field(default_factory=list)
     gateway_metrics: GatewayMetrics | None = None
+    started: bool = False  # services opened (the gateway's lifespan ran); False again while closing
 
     def add_admin_route(self, rule: str, handler: AdminHandler, methods: tuple[str, ...] = ("GET",)) -> None:
         """Register an admin endpoint (served on the admin port); call before the admin app starts."""
@@ -74,8 +75,22 @@ class Services:
         for service in (self.cache, self.limits):
             if service is not None:
                 await service.start()
+        self.started = True
+
+    async def not_ready(self) -> str | None:
+        """Why the gateway should get no traffic now (for /ready), or None when it may."""
+        if not self.started:
+            return "starting"
+        for service in (self.cache, self.limits):
+            check = getattr(service, "not_ready", None)
+            if check is not None:
+                reason = await check()
+                if reason:
+                    return reason
+        return None
 
     async def close(self) -> None:
+        self.started = False
         for service in (self.limits, self.cache):
             if service is not None:
                 try:

@@ -250,6 +250,19 @@ class LimitService:
                 self.redis_settings.describe(), exc or type(exc).__name__, self.failure_mode,
             )
 
+    async def not_ready(self) -> str | None:
+        """In failure-mode closed, a Redis that does not answer PING makes the gateway not ready."""
+        if self.redis_settings is None or self.failure_mode != "closed":
+            return None
+        redis = self.redis
+        try:
+            async with asyncio.timeout(max(self.timeout, self.redis_settings.connect_timeout)):
+                if redis is not None and await redis.ping():
+                    return None
+        except Exception:  # noqa: BLE001 - any failure means "not reachable"
+            pass
+        return f"rate-limit store {self.redis_settings.describe()} is unreachable (failure-mode closed)"
+
     async def close(self) -> None:
         if self.redis is not None:
             redis, self.redis = self.redis, None

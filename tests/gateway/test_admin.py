@@ -50,8 +50,8 @@ def test_components_add_admin_routes(gateway) -> None:
 
 
 async def test_create_app_from_settings_serves_with_quart_test_client(tmp_path, backend) -> None:
-    from engine.gateway.app import create_app
     from engine.gateway.config import parse_settings
+    from engine.gateway.runner import create_app
 
     settings = parse_settings(f"apis: {{e: {{path: e, service-url: '{backend.url}', subscription-required: false}}}}",
                               file=tmp_path / "gateway.yaml")
@@ -62,3 +62,53 @@ async def test_create_app_from_settings_serves_with_quart_test_client(tmp_path, 
         assert response.status_code == 200
         assert (await response.get_json())["path"] == "/hello"
         assert (await client.get("/missing")).status_code == 404
+
+
+def test_ready_is_503_until_the_services_are_started(tmp_path) -> None:
+    from engine.gateway.admin import create_admin_app
+    from engine.gateway.runner import GatewayServer, load_server
+
+    (tmp_path / "gateway.yaml").write_text("apis: {a: {service-url: 'http://127.0.0.1:1'}}\n")
+    server = load_server(tmp_path / "gateway.yaml", admin_port=False)
+    assert isinstance(server, GatewayServer) and server.services is not None
+
+    async def probe() -> tuple[int, dict[str, object]]:
+        response = await create_admin_app(server.services).test_client().get("/ready")
+        return response.status_code, await response.get_json()
+
+    import asyncio
+
+    assert asyncio.run(probe()) == (503, {"status": "not ready", "reason": "starting"})
+
+
+def test_ready_follows_redis_in_fail_closed_mode_and_health_does_not(gateway, redis_server) -> None:
+    config = simple_config(**{"rate-limits": {"external": redis_server.url, "failure-mode": "closed"}})
+    with gateway(config) as gw:
+        assert wait_ready(gw.admin_url).status == 200
+        redis_server.stop()
+        answer = http_request(gw.admin_url, "GET", "/ready")
+        assert answer.status == 503 and "unreachable (failure-mode closed)" in answer.json()["reason"]
+        assert http_request(gw.admin_url, "GET", "/health").status == 200
+        redis_server.start()
+        assert wait_ready(gw.admin_url).status == 200
+
+
+def wait_ready(admin_url: str, seconds: float = 10.0):
+    """/ready once it answers 200 (or its last answer after `seconds`): start-up runs beside the listener."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = http_request(admin_url, "GET", "/ready")
+        if answer.status == 200 or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.05)
+
+
+def test_ready_ignores_redis_in_fail_open_mode(gateway) -> None:
+    from tests.support.gateway import Backend
+
+    config = simple_config(**{"rate-limits": {"external": Backend.unused_url().replace("http", "redis"),
+                                              "failure-mode": "open"}})
+    with gateway(config) as gw:
+        assert wait_ready(gw.admin_url).json() == {"status": "ready"}

@@ -12,10 +12,14 @@ SOURCES = ["document.py", "validate.py", "compose.py", "lint.py", "named_values.
 EMITTED = re.compile(r"""(?:error|warning)\(\s*"([a-z-]+)\"""")
 
 
+CONSTANT = re.compile(r"""^[A-Z_]+ = "([a-z-]+)"$""", re.MULTILINE)
+
+
 def emitted_codes() -> set[str]:
     codes: set[str] = set()
     for name in SOURCES:
         codes |= set(EMITTED.findall((ROOT / "engine" / name).read_text(encoding="utf-8")))
+    codes |= set(CONSTANT.findall((ROOT / "engine" / "gateway" / "check.py").read_text(encoding="utf-8")))
     return codes
 
 
