@@ -20,8 +20,8 @@ from pathlib import Path
 import aiohttp
 
 from tests.ratelimit.gateway_process import gateway_processes
-from tests.ratelimit.test_multi_gateway import fire
-from tests.support.gateway import Backend, write_config
+from tests.ratelimit.test_multi_gateway import fire, write_gateway
+from tests.support.gateway import Backend
 from tests.support.redis_server import RedisServer
 
 LIMIT = 50
@@ -52,20 +52,6 @@ async def fallbacks(urls: list[str]) -> float:
     return total
 
 
-def write_gateway(tmp_path: Path, backend: Backend, redis_url: str, key: str) -> Path:
-    policy = (
-        "<policies><inbound>"
-        f'<rate-limit-by-key calls="{LIMIT}" renewal-period="60" counter-key="{key}" />'
-        "</inbound><backend><forward-request/></backend><outbound/><on-error/></policies>"
-    )
-    settings = {
-        "policy": "global.xml",
-        "apis": {"echo": {"path": "echo", "service-url": "{{backend-url}}", "subscription-required": False}},
-        "cache": {"external": redis_url},  # default settings: the rate limiter shares the cache's Redis
-    }
-    return write_config(tmp_path, settings, {"global.xml": policy}, backend)
-
-
 GATEWAYS = 3
 REQUESTS = 450
 
@@ -74,7 +60,7 @@ def test_exact_across_gateways_on_a_busy_machine(tmp_path: Path, redis_server: R
     gateways, requests = GATEWAYS, REQUESTS
     spinners = max(2, (os.cpu_count() or 2) * 2)
     with Backend() as backend:
-        config = write_gateway(tmp_path, backend, redis_server.url, "busy")
+        config = write_gateway(tmp_path, backend, redis_server.url, calls=LIMIT)  # default settings
         with gateway_processes(config, gateways, admin=True) as (urls, admin_urls), busy_loops(spinners):
             results = asyncio.run(fire(urls, requests, concurrency=requests))
             fell_back = asyncio.run(fallbacks(admin_urls))
