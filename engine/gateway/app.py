@@ -22,6 +22,7 @@ from engine.context import Context, Headers, MessageBody, Request, Url
 from engine.errors import PolicyRuntimeError
 from engine.gateway.accesslog import AccessLog
 from engine.gateway.backend import stream_of
+from engine.gateway.clientip import TrustedProxies
 from engine.gateway.pipeline import Pipeline
 from engine.gateway.routing import Match
 from engine.gateway.services import GatewayMetrics, Services
@@ -80,8 +81,10 @@ class Gateway:
         self.metrics = services.gateway_metrics or GatewayMetrics(services.metrics)
         services.gateway_metrics = self.metrics
         self.access_log = access_log
+        self.proxies = TrustedProxies.of(state.settings.server)
 
     def swap(self, state: GatewayState) -> None:
+        self.proxies = TrustedProxies.of(state.settings.server)
         self.state = state  # one reference assignment: requests in flight keep the state they started with
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -102,11 +105,13 @@ class Gateway:
         """The request's policy context, before routing."""
         original = _original_url(scope, incoming.headers, incoming.path, incoming.query)
         client = scope.get("client")
+        peer = client[0] if client else ""
         ctx = Context(
             request=Request(method=incoming.method, url=original, original_url=original, headers=incoming.headers,
-                            ip_address=client[0] if client else ""),
+                            ip_address=self.proxies.client_address(peer, incoming.headers)),
             services=self.services,
         )
+        ctx.exchange.peer_address = peer
         ctx.exchange.original_method = incoming.method
         ctx.exchange.raw_query = incoming.query_text
         return ctx

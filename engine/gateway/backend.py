@@ -194,7 +194,7 @@ _ENCODED = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]*(?:%[0-9A-Fa-f]{2}[
 
 
 def _add_forwarded(headers: CIMultiDict[str], ctx: Context) -> None:
-    ip = ctx.request.ip_address
+    ip = ctx.exchange.peer_address or ctx.request.ip_address  # the hop that reached us, as proxies append
     if ip:
         previous = headers.get("X-Forwarded-For")
         headers["X-Forwarded-For"] = f"{previous}, {ip}" if previous else ip
