@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.context import Headers, MessageBody, Request, Response, Url
 from engine.errors import PolicyRuntimeError
+from engine.httperrors import http_failure_message
 from engine.policy import Builder, Flow, Policy, Value
 from engine.schema import Attr, Bool, Child, Enum, Int, Scope, Section, Str, Text
 from engine.wire import HOP_BY_HOP, wire_headers
@@ -122,8 +123,8 @@ def _parse_url(text: str, source: str) -> Url:
         )
     try:
         return Url.parse(text)
-    except ValueError as exc:
-        raise PolicyRuntimeError(f"invalid URL '{text}': {exc}", source=source,
+    except ValueError:
+        raise PolicyRuntimeError(f"Invalid URI: The URI '{text}' could not be parsed.", source=source,
                                  reason="ExpressionValueEvaluationFailure") from None
 
 
@@ -162,7 +163,7 @@ async def send(ctx: Context, request: Request, timeout: float, source: str) -> R
             f"Request to {request.url.host} timed out after {timeout:g} seconds.", source=source, reason="Timeout"
         ) from None
     except (aiohttp.ClientError, OSError, ValueError) as exc:
-        detail = (str(exc) or type(exc).__name__).splitlines()[0][:300]
+        detail = http_failure_message(exc, request.url.host, request.url.port)
         raise PolicyRuntimeError(
             f"Error occurred while calling {request.url.host}: {detail}", source=source,
             reason="BackendConnectionFailure",

@@ -20,8 +20,9 @@ from multidict import CIMultiDict
 
 from engine.context import Context, Headers, MessageBody, Response
 from engine.errors import PolicyRuntimeError
+from engine.httperrors import http_failure_message
 from engine.policy import ForwardOptions, release_response_stream
-from engine.wire import HOP_BY_HOP, wire_headers
+from engine.wire import HOP_BY_HOP, first_header_problem, wire_headers
 
 if TYPE_CHECKING:
     from engine.gateway.settings import BackendClientSettings
@@ -65,6 +66,9 @@ class BackendClient:
         """Send ctx.request to the backend and store the answer in ctx.response."""
         request = ctx.request
         url = _target_url(ctx)
+        problem = first_header_problem(request.headers)
+        if problem is not None:  # a policy made it: refuse before any connection, not as a 502
+            raise PolicyRuntimeError(problem, source=source, reason="InvalidHeaderValue", status=500)
         headers = CIMultiDict(wire_headers(request.headers, _SKIP_REQUEST))
         data: Any = None
         if request.body is not None:
@@ -73,9 +77,8 @@ class BackendClient:
             stream, ctx.exchange.request_stream = ctx.exchange.request_stream, None
             if stream is not None:
                 data = stream
-                length = request.headers.get("content-length")
-                if length is not None:
-                    headers["Content-Length"] = length
+                if ctx.exchange.request_length is not None:  # validated by the gateway; else sent chunked
+                    headers["Content-Length"] = str(ctx.exchange.request_length)
         if self.settings.forwarded_headers:
             _add_forwarded(headers, ctx)
         release_response_stream(ctx)  # a retried forward-request replaces an earlier answer
@@ -101,7 +104,7 @@ class BackendClient:
                     source=source, reason="ClientConnectionFailure", status=499,
                 ) from None
             raise PolicyRuntimeError(
-                f"Error occurred while calling backend service: {_describe(exc)}",
+                f"Error occurred while calling backend service: {http_failure_message(exc, url.host or '', url.port)}",
                 source=source, reason="BackendConnectionFailure", status=502,
             ) from None
         response = Response(
@@ -120,7 +123,7 @@ class BackendClient:
                 body = await answer.read()
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 raise PolicyRuntimeError(
-                    f"Error occurred while reading the backend response: {_describe(exc)}",
+                    f"Error occurred while reading the backend response: {http_failure_message(exc)}",
                     source=source, reason="BackendConnectionFailure", status=502,
                 ) from None
             finally:
@@ -149,7 +152,7 @@ class BackendStream:
             return await self._answer.read()
         except (aiohttp.ClientError, OSError) as exc:
             raise PolicyRuntimeError(
-                f"Error occurred while reading the backend response: {_describe(exc)}",
+                f"Error occurred while reading the backend response: {http_failure_message(exc)}",
                 source="forward-request", reason="BackendConnectionFailure", status=502,
             ) from None
         finally:
@@ -204,8 +207,3 @@ def _add_forwarded(headers: CIMultiDict[str], ctx: Context) -> None:
         headers["X-Forwarded-Host"] = host
     if "X-Forwarded-Proto" not in headers:
         headers["X-Forwarded-Proto"] = original.scheme
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text.splitlines()[0][:300]
