@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 
 from quart import Quart
 
+from engine import clock
 from engine.context import Context, Headers, MessageBody, Request, Url
 from engine.errors import PolicyRuntimeError
 from engine.gateway.accesslog import AccessLog
@@ -89,6 +90,8 @@ class Gateway:
         services.gateway_metrics = self.metrics
         self.access_log = access_log
         self.proxies = TrustedProxies.of(state.settings.server)
+        # Called with each request's new context before routing (policygate test seeds and observes it).
+        self.on_request: Callable[[Context], None] | None = None
 
     def swap(self, state: GatewayState) -> None:
         self.proxies = TrustedProxies.of(state.settings.server)
@@ -121,6 +124,8 @@ class Gateway:
         ctx.exchange.peer_address = peer
         ctx.exchange.original_method = incoming.method
         ctx.exchange.raw_query = incoming.query_text
+        if self.on_request is not None:
+            self.on_request(ctx)
         return ctx
 
     async def dispatch(
@@ -332,7 +337,7 @@ _date_cache: list[object] = [0, ""]
 
 def http_date() -> str:
     """The current IMF-fixdate, formatted at most once per second."""
-    now = int(time.time())
+    now = int(clock.now())
     if _date_cache[0] != now:
         _date_cache[0], _date_cache[1] = now, formatdate(now, usegmt=True)
     return str(_date_cache[1])
