@@ -58,12 +58,12 @@ class LocatedStep:
         except Exception as exc:  # a bug in a policy: still an APIM-style 500, never a traceback to the caller
             log.exception("policy <%s> at %s failed", self.element.tag, self.element.span)
             dotnet = from_python(exc)  # the caller and LastError.Message get .NET text, the log the Python detail
-            error = PolicyRuntimeError(
+            failure = PolicyRuntimeError(
                 f"{dotnet.dotnet_name.rsplit('.', 1)[-1]}: {dotnet.Message}", source=self.element.tag,
                 reason="InternalError", status=500,
             )
-            locate_error(error, self.element)
-            raise error from exc
+            locate_error(failure, self.element)
+            raise failure from exc
 
     def declares(self, flag: str) -> bool:
         """True when this step's policy sets the boolean class attribute `flag` (e.g. answers_preflight)."""
