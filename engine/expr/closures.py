@@ -369,7 +369,7 @@ def _fast_string_method(name: str, args: tuple[ast.Arg, ...], fallback: Callable
         test = str.startswith if name == "StartsWith" else str.endswith
         return lambda s: test(s, value) if s.isascii() and s.isprintable() else fallback(s, value)
     if name == "IndexOf" and len(value) == 1 and type(value) is not str:  # IndexOf(char) is ordinal
-        return lambda s: s.find(value)
+        return lambda s: s.find(value) if s.isascii() else fallback(s, value)  # UTF-16 indexes otherwise
     return None
 
 
