@@ -108,7 +108,21 @@ class AccessCompiler:
             return self._dead()
         return Code(lambda env: value, _value_type(value), const=True, value=value)
 
+    @staticmethod
+    def _nullable_target(target: Code, name: str, conditional: bool) -> Code:
+        """A null `T?` is a valid target of `Value`, `HasValue` and `GetValueOrDefault()`."""
+        if conditional or not target.type.name.endswith("?") or name not in M.NULLABLE_MEMBERS:
+            return target
+        fn, no_value = target.fn, M.NO_VALUE
+
+        def value_or_marker(env: list[Any]) -> Any:
+            value = fn(env)
+            return no_value if value is None else value
+
+        return Code(value_or_marker, target.type)
+
     def _instance_member(self, node: ast.Member, target: Code) -> Code:
+        target = self._nullable_target(target, node.name, node.conditional)
         name, pos, ttype = node.name, node.pos, target.type
         tfn = target.fn
         declared = ttype.member(name)
@@ -363,6 +377,7 @@ class AccessCompiler:
             self.error("expr-arity", f"'{label}' takes {expected} argument(s), {total} given", pos)
 
     def _instance_call(self, node: ast.Call, func: ast.Member, target: Code) -> Code:
+        target = self._nullable_target(target, func.name, func.conditional)
         name, ttype = func.name, target.type
         type_args = tuple(str(t) for t in func.type_args)
         declared = ttype.member(name)
