@@ -452,7 +452,10 @@ class ListMembers:
         items.clear()
 
     @staticmethod
-    def Contains(items: list[Any], value: Any) -> bool:
+    def Contains(items: list[Any], value: Any, comparer: Any = None) -> bool:
+        """``List.Contains(value)`` and LINQ's ``Contains(value, comparer)``."""
+        if comparer is not None:
+            return any(comparer.Equals(x, value) for x in items)
         return any(_equals(x, value) for x in items)
 
     @staticmethod
