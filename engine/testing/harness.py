@@ -12,10 +12,12 @@ send-request targets are answered by `ScriptedUpstream`, and time is a `TestCloc
 
 from __future__ import annotations
 
+import asyncio
 import json as jsonlib
 import os
 import uuid
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -38,10 +40,11 @@ from engine.gateway.state import GatewayState
 from engine.metrics import Metrics
 from engine.policy import PipelineObserver
 from engine.registry import PolicyRegistry
-from engine.testing.upstream import Answer, Call, ScriptedUpstream, TestClock
+from engine.testing.upstream import Answer, Call, ScriptedUpstream, TestClock, recording
 
 DEFAULT_SERVICE_URL = "http://backend.test"
-DOCUMENT_KEY = "test-key"  # the subscription key of the product in a document chain
+DOCUMENT_KEY = "test-key"
+BACKGROUND_TURNS = 5  # event-loop turns after a response, for fire-and-forget sends to finish  # the subscription key of the product in a document chain
 
 
 @dataclass
@@ -55,6 +58,7 @@ class Result:
     context: Context = field(repr=False)
     backend_calls: list[Call] = field(default_factory=list)
     target_calls: list[Call] = field(default_factory=list)
+    unscripted: list[str] = field(default_factory=list)  # send-request URLs that had no scripted answer
 
     @property
     def text(self) -> str:
@@ -106,8 +110,6 @@ class Harness:
         self.state = state  # compiled documents, shared by harnesses of the same configuration
         self.services: Services | None = None
         self.gateway: Gateway | None = None
-        self._context: Context | None = None
-        self._variables: dict[str, Any] = {}
 
     # -- construction --------------------------------------------------------------------------------
     @classmethod
@@ -260,8 +262,7 @@ class Harness:
         if key:
             pairs.append(("Ocp-Apim-Subscription-Key", key))
         scope = _asgi_scope(method, url, pairs, payload, client_ip)
-        self.upstream.forget_calls()
-        self._variables = dict(variables or {})
+        seeded = _Seed(dict(variables or {}))
         sent: dict[str, Any] = {"headers": [], "body": []}
 
         async def receive() -> dict[str, Any]:
@@ -274,25 +275,33 @@ class Harness:
             else:
                 sent["body"].append(message.get("body", b""))
 
-        with engine_clock.using(self.clock):
-            await self.gateway.handle(scope, receive, send)
-        ctx = self._context
+        token = _seed.set(seeded)
+        try:
+            with engine_clock.using(self.clock), recording() as calls:
+                await self.gateway.handle(scope, receive, send)
+                for _ in range(BACKGROUND_TURNS):  # let send-one-way-request's background sends run
+                    await asyncio.sleep(0)
+        finally:
+            _seed.reset(token)
+        ctx = seeded.context
         assert ctx is not None
-        self._context = None
         return Result(
             status=sent["status"],
             reason=ctx.response.status_reason,
             headers=Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in sent["headers"]),
             body=b"".join(sent["body"]),
             context=ctx,
-            backend_calls=list(self.upstream.backend_calls),
-            target_calls=list(self.upstream.target_calls),
+            backend_calls=calls.backend,
+            target_calls=calls.targets,
+            unscripted=calls.unscripted,
         )
 
     def _on_request(self, ctx: Context) -> None:
-        ctx.variables.update(self._variables)
+        seeded = _seed.get()
+        if seeded is not None:  # requests sent by this harness (each in its own task context)
+            ctx.variables.update(seeded.variables)
+            seeded.context = ctx
         ctx.exchange.observer = self.observer
-        self._context = ctx
 
     # -- state of the services --------------------------------------------------------------------------
     async def cache_value(self, key: str, caching_type: str = "prefer-external") -> tuple[bool, Any]:
@@ -343,6 +352,17 @@ class Harness:
         with engine_clock.using(self.clock):
             decision = await limits.window([Window("k:" + counter_key, "", calls, renewal_period)], 0, Mode.CHECK)
         return int(decision.remaining)
+
+
+@dataclass
+class _Seed:
+    """What one `request()` call gives its context, and the context it gets back."""
+
+    variables: dict[str, Any]
+    context: Context | None = None
+
+
+_seed: ContextVar[_Seed | None] = ContextVar("policygate.testing.seed", default=None)
 
 
 def _with_redis(settings: GatewaySettings, url: str) -> GatewaySettings:
