@@ -344,13 +344,14 @@ class Harness:
 
     async def rate_limit_remaining(self, counter_key: str, calls: int, renewal_period: int) -> int:
         """Calls left for a `rate-limit-by-key` counter, without counting one."""
-        from engine.ratelimit.decisions import Mode, Window
+        from engine.ratelimit.decisions import Mode
+        from policies.rate_limit_by_key import counter_window
 
         limits = self.services.limits if self.services is not None else None
         if limits is None:
             raise RuntimeError("the configuration has no rate-limit service")
         with engine_clock.using(self.clock):
-            decision = await limits.window([Window("k:" + counter_key, "", calls, renewal_period)], 0, Mode.CHECK)
+            decision = await limits.window([counter_window(counter_key, calls, renewal_period)], 0, Mode.CHECK)
         return int(decision.remaining)
 
 
