@@ -34,17 +34,16 @@ from engine.gateway.settings import (
     OperationSettings,
     ProductSettings,
     SubscriptionSettings,
-    UserSettings,
 )
 from engine.gateway.state import GatewayState
 from engine.metrics import Metrics
 from engine.policy import PipelineObserver
 from engine.registry import PolicyRegistry
+from engine.testing.identity import Identity
 from engine.testing.upstream import Answer, Call, ScriptedUpstream, TestClock, recording
 
 DEFAULT_SERVICE_URL = "http://backend.test"
-DOCUMENT_KEY = "test-key"
-BACKGROUND_TURNS = 5  # event-loop turns after a response, for fire-and-forget sends to finish  # the subscription key of the product in a document chain
+BACKGROUND_TURNS = 5  # event-loop turns after a response, for fire-and-forget sends to finish
 
 
 @dataclass
@@ -141,25 +140,29 @@ class Harness:
         fragments: Mapping[str, str | Path] | None = None,
         named_values: Mapping[str, str] | None = None,
         service_url: str = DEFAULT_SERVICE_URL,
+        identity: Identity | None = None,
         **options: Any,
     ) -> Harness:
         """A chain of scope documents (each optional) composed with `<base/>` as APIM does.
 
-        Every method and path reaches the one operation; with a `product` document every request
-        carries the product's subscription key (`DOCUMENT_KEY`) unless it gives its own.
+        Every method and path reaches the one operation (API `api`, operation `operation`). With
+        a `product` document or an `identity`, requests carry the identity's subscription key
+        unless they give their own (`subscription_key=""` sends none).
         """
 
         def path(value: str | Path | None) -> Path | None:
             return Path(value).resolve() if value is not None else None
 
+        who = identity or Identity()
         products = {}
         subscriptions: tuple[SubscriptionSettings, ...] = ()
-        if product is not None:
-            products["product"] = ProductSettings(id="product", name="product", policy=path(product),
-                                                  subscription_required=False)
+        if product is not None or identity is not None:
+            products[who.product_id] = ProductSettings(
+                id=who.product_id, name=who.product_name, policy=path(product), subscription_required=True,
+                groups=who.product_groups,
+            )
             subscriptions = (SubscriptionSettings(
-                id="subscription", key=DOCUMENT_KEY, name="subscription", product="product",
-                user=UserSettings(id="user", email="user@example.com"),
+                id=who.subscription_id, key=who.key, name=who.subscription_name, product=who.product_id, user=who.user,
             ),)
         operation_settings = OperationSettings(id="operation", method="*", url_template="/*", name="operation",
                                                policy=path(operation))
@@ -179,7 +182,7 @@ class Harness:
             cache={},
         )
         harness = cls(settings, **options)
-        harness._default_key = DOCUMENT_KEY if product is not None else None
+        harness._default_key = who.key if subscriptions else None
         return harness
 
     _default_key: str | None = None
@@ -258,7 +261,7 @@ class Harness:
             if not any(name.lower() == "content-type" for name, _ in pairs):
                 pairs.append(("Content-Type", "application/json"))
         payload = body.encode() if isinstance(body, str) else body or b""
-        key = subscription_key if subscription_key is not None else self._default_key
+        key = subscription_key if subscription_key is not None else self._default_key  # "" sends none
         if key:
             pairs.append(("Ocp-Apim-Subscription-Key", key))
         scope = _asgi_scope(method, url, pairs, payload, client_ip)

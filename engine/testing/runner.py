@@ -168,7 +168,8 @@ def _harness(subject: Subject, options: dict[str, Any]) -> Harness:
     docs = subject.documents
     return Harness.from_documents(
         global_policy=docs.get("global"), product=docs.get("product"), api=docs.get("api"),
-        operation=docs.get("operation"), fragments=subject.fragments, named_values=subject.named_values, **options,
+        operation=docs.get("operation"), fragments=subject.fragments, named_values=subject.named_values,
+        identity=subject.identity, **options,
     )
 
 
