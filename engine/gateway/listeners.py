@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.gateway.config import TlsSettings
+    from engine.gateway.settings import TlsSettings
 
 SERVERS = ("granian", "hypercorn")
 DEFAULT_SERVER = "granian"
@@ -88,19 +88,19 @@ async def _serve_granian(
     app: Any, sock: socket.socket, stop: asyncio.Event, tls: TlsSettings | None,
     drained: Callable[[], Awaitable[None]] | None,
 ) -> None:
-    from granian import _granian
-    from granian._futures import _future_watcher_wrapper, _new_cbscheduler
-    from granian.asgi import LifespanProtocol
-    from granian.asgi import _callback_wrapper as asgi_callback
+    from granian import _futures, _granian, asgi
     from granian.http import HTTP1Settings, HTTP2Settings
 
+    # Granian's embedding API (granian/server/embed.py) is untyped and its .pyi lags 2.8's signatures.
+    native: Any = _granian
+    futures: Any = _futures
+    granian_asgi: Any = asgi
     loop = asyncio.get_running_loop()
-    lifespan = LifespanProtocol(app)
+    lifespan = granian_asgi.LifespanProtocol(app)
     await lifespan.startup()
     if lifespan.interrupt:
         raise RuntimeError(f"the application failed to start: {lifespan.exc}")
-    callback = _future_watcher_wrapper(asgi_callback(app, {}, lifespan.state, None))
-    native: Any = _granian  # its .pyi lags the 2.8 signatures used here (granian/server/embed.py)
+    callback = futures._future_watcher_wrapper(granian_asgi._callback_wrapper(app, {}, lifespan.state, None))
     signal = native.WorkerSignal()
     # Granian owns a duplicate of the descriptor: closing both makes the port refuse connections.
     holder = native.SocketHolder(os.dup(sock.fileno()), False, BACKLOG)
@@ -119,7 +119,7 @@ async def _serve_granian(
         tls is not None, certfile, keyfile, None, "tls1.2", None, [], False,
         (None, None),
     )
-    scheduler = _new_cbscheduler(loop, callback, impl_asyncio=True)
+    scheduler = futures._new_cbscheduler(loop, callback, impl_asyncio=True)
     worker.serve_async(scheduler, loop, signal)
     try:
         await stop.wait()
