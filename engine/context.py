@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -248,7 +248,7 @@ class ResponseStream(Protocol):
         """The whole remaining body (then the stream is released)."""
         ...
 
-    def chunks(self) -> AsyncIterator[bytes]:
+    def chunks(self) -> AsyncGenerator[bytes, None]:
         """The remaining body chunk by chunk (the stream is released at the end)."""
         ...
 
@@ -303,6 +303,9 @@ class Exchange:
     """Per-request state shared by the gateway, the pipeline and policies; expressions never see it."""
 
     original_method: str = ""  # the client's method, before set-method
+    peer_address: str = ""  # the TCP peer (a trusted proxy when Request.ip_address came from its header)
+    request_length: int | None = None  # the client body's validated Content-Length (None: unknown, sent chunked)
+    close_connection: bool = False  # answer with `Connection: close` (the request's framing cannot be trusted)
     base_path: str = ""  # the backend base path the operation path is appended to (set-backend-service)
     raw_query: str | None = None  # the client's query string as sent, forwarded as is while unchanged
     request_stream: AsyncIterator[bytes] | None = None  # the client's body chunks while not buffered

@@ -119,8 +119,8 @@ def _parse_url(text: str, source: str) -> Url:
         )
     try:
         return Url.parse(text)
-    except ValueError as exc:
-        raise PolicyRuntimeError(f"invalid URL '{text}': {exc}", source=source,
+    except ValueError:
+        raise PolicyRuntimeError(f"Invalid URI: The URI '{text}' could not be parsed.", source=source,
                                  reason="ExpressionValueEvaluationFailure") from None
 
 
@@ -149,7 +149,7 @@ class SendRequestStep:
             request = await self.template.build(ctx)
             timeout = self.timeout.get(ctx)
             response: Response | None = await send(
-                ctx, request, float(timeout) if timeout is not None else 60.0, "send-request"  # type: ignore[arg-type]
+                ctx, request, float(timeout) if timeout is not None else 60.0, "send-request"
             )
         except PolicyRuntimeError:
             if not self.ignore_error.get(ctx):

@@ -182,7 +182,7 @@ class RedisStore:
         result = await self._guarded(lambda: self._batcher.get(key), _FAILED)
         if result is _FAILED:
             return None, False
-        return result, True
+        return (result if isinstance(result, bytes) else None), True
 
     async def set(self, key: str, value: bytes, ttl: float, group: KeyGroup | None = None) -> None:
         ttl_ms = int(ttl * 1000)

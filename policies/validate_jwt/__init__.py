@@ -168,12 +168,12 @@ class ValidateJwtStep:
     async def _openid_configs(self, ctx: Context, *, refresh: bool) -> list[Any]:
         if not self.openid_urls:
             return []
-        session = _http_session(ctx)
+        client = getattr(ctx.services, "http", None)
         configs = []
         for url_value in self.openid_urls:
             url = str(url_value.get(ctx) or "")
-            if url and session is not None:
-                config = await OPENID_CACHE.get(url, session, refresh=refresh)
+            if url and client is not None:
+                config = await OPENID_CACHE.get(url, client, refresh=refresh)
                 if config is not None:
                     configs.append(config)
         return configs
@@ -204,14 +204,6 @@ def _strip_scheme(value: str, required: object, is_authorization: bool) -> str |
     if rest and scheme.lower() == "bearer":
         return rest.strip() or None
     return value or None
-
-
-def _http_session(ctx: Context) -> Any:
-    http = getattr(ctx.services, "http", None)
-    try:
-        return http.session if http is not None else None
-    except RuntimeError:  # client not started
-        return None
 
 
 class ValidateJwt(Policy):
@@ -315,7 +307,7 @@ class ValidateJwt(Policy):
             if any(v.is_expression or has_reference(v.text) for v in literal):
                 continue  # checked at run time / once named values are known
             try:
-                key_from_element(*(v.text if v is not None else None for v in (key.text, key.get("n"), key.get("e"))), None)
+                key_from_element(*_key_texts(key), None)
             except InvalidKeyError as exc:
                 diagnostics.error("policy-bad-value", f"<key>: {exc}", key.span)
 
@@ -332,8 +324,7 @@ class ValidateJwt(Policy):
             e = builder.value(key, "e") if key.get("e") is not None else None
             literal = [v for v in (key.text, key.get("n"), key.get("e")) if v is not None]
             if not any(v.is_expression for v in literal):
-                texts = [v.text if v is not None else None for v in (key.text, key.get("n"), key.get("e"))]
-                keys.append(KeySpec(key_from_element(*texts, kid), kid=kid))
+                keys.append(KeySpec(key_from_element(*_key_texts(key), kid), kid=kid))
             else:
                 keys.append(KeySpec(None, text, n, e, kid))
         output = element.get("output-token-variable-name")
@@ -377,3 +368,10 @@ def _claims(builder: Builder, parent: PolicyElement | None) -> tuple[ClaimRule, 
             )
         )
     return tuple(rules)
+
+
+def _key_texts(key: PolicyElement) -> tuple[str | None, str | None, str | None]:
+    """The literal text, `n` and `e` of a `<key>`."""
+    n, e = key.get("n"), key.get("e")
+    return (key.text.text if key.text is not None else None, n.text if n is not None else None,
+            e.text if e is not None else None)
