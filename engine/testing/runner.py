@@ -7,6 +7,7 @@ none can be started, is a case *error* (exit code 2); failed expectations are *f
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from engine.testing.harness import Harness
 from engine.testing.spec import Case, Subject, TestFile, TestFileError, is_test_file, load_test_file
 from engine.testing.upstream import TestClock
 
+log = logging.getLogger("policygate.testing")
 SKIPPED_FOLDERS = {".venv", "node_modules", "__pycache__"}
 
 
@@ -118,6 +120,9 @@ class Runner:
                 await self._steps(case, harness, result)
         except (ConfigError, PolicyLoadError, RedisUnavailable) as exc:
             result.error = _describe(exc, case)
+        except Exception as exc:  # a defect of policygate itself: report it with the case, keep going
+            log.debug("case %r at %s crashed", case.name, case.span, exc_info=True)
+            result.error = f"{case.span}: error[test-internal]: policygate failed running this case: {type(exc).__name__}: {exc}"
         result.seconds = time.perf_counter() - started
         return result
 

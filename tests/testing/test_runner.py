@@ -77,6 +77,7 @@ cases:
       json: {{ id: 3, owner: {{ name: A }} }}
       backend: {{ path: /pets/3, called: true }}
       last-error: {{ reason: Timeout }}
+      headers: {{ X-Powered-By: [policygate, again] }}
 """)
     junit = tmp_path / "out" / "junit.xml"
     junit.parent.mkdir()
@@ -89,6 +90,7 @@ cases:
     assert "servedBy" not in out
     assert f"{tests}:12:18: backend request path" in out
     assert f"{tests}:13:7: context.LastError" in out
+    assert f'{tests}:14:7: response header X-Powered-By values\n      expected: ["policygate", "again"]\n      actual:   ["policygate"]' in out
     assert "1 passed, 1 failed in 1 file" in out
     suite = ElementTree.parse(junit).getroot().find("testsuite")
     assert suite is not None and suite.get("tests") == "2" and suite.get("failures") == "1"
