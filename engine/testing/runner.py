@@ -84,9 +84,10 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
 class Runner:
     """Runs cases; `observer` (policy coverage) sees every request; Redis starts on first need."""
 
-    def __init__(self, *, observer: Any = None, redis_url: str | None = None) -> None:
+    def __init__(self, *, observer: Any = None, redis_url: str | None = None, select: str | None = None) -> None:
         self.observer = observer
         self.redis_url = redis_url
+        self.select = select.lower() if select else None  # run only cases whose name contains this
         self._redis: Any = None
         self._compiled: dict[tuple[object, ...], Any] = {}
 
@@ -104,7 +105,8 @@ class Runner:
         return result
 
     async def run_file(self, test_file: TestFile) -> FileResult:
-        return FileResult(test_file.path, [await self.run_case(case) for case in test_file.cases])
+        cases = [case for case in test_file.cases if self.select is None or self.select in case.name.lower()]
+        return FileResult(test_file.path, [await self.run_case(case) for case in cases])
 
     async def run_case(self, case: Case) -> CaseResult:
         started = time.perf_counter()

@@ -61,6 +61,10 @@ def test_every_expectation_kind_passes(tmp_path: Path, capsys: pytest.CaptureFix
     write(tmp_path, "chain.policytest.yaml", CHAIN_TESTS)
     assert main(["test", str(tmp_path)]) == 0, capsys.readouterr().out
     assert "3 passed in 1 file" in capsys.readouterr().out
+    assert main(["test", str(tmp_path), "-k", "SEEDED", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "ok    a seeded cache entry answers" in out and "1 passed in 1 file" in out
+    assert main(["test", str(tmp_path), "-k", "nothing like this"]) == 2
 
 
 def test_failures_are_located_with_diffs_and_junit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
