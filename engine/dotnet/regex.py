@@ -24,6 +24,7 @@ from .errors import (
     ArgumentOutOfRangeException,
     NotSupportedException,
 )
+from .limits import bounded_list, check_length
 
 try:  # pragma: no cover - exercised when the optional fast engine is installed
     import re2 as _re2
@@ -482,7 +483,7 @@ class Regex:
 
     def Matches(self, text: str, start: int = 0) -> MatchCollection:
         text = self._need(text)
-        return MatchCollection([Match(self, text, m) for m in self._compiled.finditer(text, start)])
+        return MatchCollection([Match(self, text, m) for m in bounded_list(self._compiled.finditer(text, start))])
 
     def Replace(self, text: str, replacement: Any, count: int = -1, start: int = 0) -> str:
         text = self._need(text)
@@ -491,12 +492,16 @@ class Regex:
         out: list[str] = [text[:start]]
         last = start
         done = 0
+        size = start
         for m in self._compiled.finditer(text, start):
             if count >= 0 and done >= count:
                 break
             match = Match(self, text, m)
+            piece = str(replacement(match)) if callable(replacement) else _expand(replacement, match)
+            size += m.start() - last + len(piece)
+            check_length(size + len(text) - m.end(), "the result of Regex.Replace")  # before it is built
             out.append(text[last : m.start()])
-            out.append(str(replacement(match)) if callable(replacement) else _expand(replacement, match))
+            out.append(piece)
             last = m.end()
             done += 1
         out.append(text[last:])
