@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit
+
+from engine import clock
 
 if TYPE_CHECKING:
     from engine.policy import PipelineObserver
@@ -246,7 +248,7 @@ class ResponseStream(Protocol):
         """The whole remaining body (then the stream is released)."""
         ...
 
-    def chunks(self) -> AsyncIterator[bytes]:
+    def chunks(self) -> AsyncGenerator[bytes, None]:
         """The remaining body chunk by chunk (the stream is released at the end)."""
         ...
 
@@ -329,7 +331,7 @@ class Context:
     last_error: LastError | None = None
     deployment: Deployment = field(default_factory=Deployment)
     request_id: uuid.UUID = field(default_factory=uuid.uuid4)
-    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+    timestamp: datetime = field(default_factory=lambda: datetime.fromtimestamp(clock.now(), UTC))
     started: float = field(default_factory=time.perf_counter)
     tracing: bool = False
     traces: list[tuple[str, str, str]] = field(default_factory=list)  # (source, severity, message)

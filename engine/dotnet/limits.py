@@ -95,6 +95,12 @@ def leave(previous: Meter | None) -> None:
     _ACTIVE.meter = previous
 
 
+def active() -> Meter | None:
+    """The meter of the evaluation running in this thread, if it is metered."""
+    meter: Meter | None = getattr(_ACTIVE, "meter", None)
+    return meter
+
+
 def _charge(units: int) -> None:
     meter = getattr(_ACTIVE, "meter", None)
     if meter is not None:
@@ -172,6 +178,6 @@ def joined_length(parts: list[str], separator: str = "") -> int:
 
 
 __all__ = [
-    "LARGE", "LIMITS", "Limits", "Meter", "ResourceLimitExceeded", "TextBuffer", "bounded_list", "check_bytes", "check_count",
+    "LARGE", "LIMITS", "Limits", "Meter", "ResourceLimitExceeded", "TextBuffer", "active", "bounded_list", "check_bytes", "check_count",
     "check_format", "check_length", "enter", "joined_length", "leave", "metering",
 ]

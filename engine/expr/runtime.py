@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import enum
 import operator
+import time
 from collections.abc import Callable
 from typing import Any
 
-from engine.dotnet import clrnumeric, limits
+from engine.dotnet import clrnumeric, limits, regex
 from engine.dotnet.conversions import to_string
 from engine.dotnet.errors import DotNetException, NullReferenceException
 from engine.dotnet.limits import Meter, check_bytes, check_count, check_length
@@ -29,6 +30,19 @@ class LimitExceeded(SecurityError):
 
 LARGE = limits.LARGE
 Budget = Meter  # per-evaluation counters (allocated only by code that loops or allocates a lot)
+
+
+def _time_left() -> float:
+    """Seconds left to the evaluation running now (`engine.dotnet.regex` stops matches there)."""
+    meter = limits.active()
+    return meter.deadline - time.perf_counter() if meter is not None else LIMITS.timeout
+
+
+def _time_exceeded() -> LimitExceeded:
+    return LimitExceeded(f"the expression ran longer than {LIMITS.timeout * 1000:.0f} ms")
+
+
+regex.set_time_limit(_time_left, _time_exceeded)
 
 
 def check_string(value: Any) -> Any:

@@ -24,6 +24,7 @@ from engine.gateway.apiops_folder import (
     SECRET_PLACEHOLDER,
     SIDE_FILE,
     FolderReader,
+    only_policy_tests,
     secret_variable_names,
 )
 from engine.gateway.config import load_settings
@@ -156,9 +157,9 @@ def lint_by_scope(inputs: ApiopsLintInputs, *, registry: PolicyRegistry | None =
 
 
 def merge_lint_reports(reports: Iterable[LintReport], max_errors: int | None = None) -> LintReport:
-    """One report from several `lint_paths` runs (sorted; at most `max_errors` errors kept)."""
+    """One report from several `lint_paths` runs (sorted and bounded like one run)."""
     from engine.diagnostics import Diagnostic
-    from engine.lint import LintReport
+    from engine.lint import LintReport, keep_bounded
 
     merged = LintReport()
     found: list[Diagnostic] = []
@@ -167,19 +168,15 @@ def merge_lint_reports(reports: Iterable[LintReport], max_errors: int | None = N
         merged.sources.update(report.sources)
         merged.files += report.files
         merged.truncated = merged.truncated or report.truncated
-    errors = 0
-    for diagnostic in sorted(found, key=Diagnostic.sort_key):
-        if diagnostic.is_error:
-            if max_errors is not None and errors >= max_errors:
-                merged.truncated = True
-                continue
-            errors += 1
-        merged.diagnostics.append(diagnostic)
+        merged.omitted_errors += report.omitted_errors
+        merged.omitted_warnings += report.omitted_warnings
+    keep_bounded(merged, found, max_errors)
     return merged
 
 
 def watched_files(folder: str | Path) -> list[Path]:
-    """Every file of the folder (for `--reload`: a new API or a changed specification counts too)."""
+    """Every file of the folder (for `--reload`: a new API or a changed specification counts too),
+    except policy test files."""
     root = Path(folder)
-    return sorted(p for p in root.rglob("*") if p.is_file() and not any(
+    return sorted(p for p in root.rglob("*") if p.is_file() and not only_policy_tests(p) and not any(
         part.startswith(".") for part in p.relative_to(root).parts))

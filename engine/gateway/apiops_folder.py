@@ -30,6 +30,7 @@ from engine.gateway.settings import (
     SubscriptionSettings,
     UserSettings,
 )
+from engine.source import Span
 
 SIDE_FILE = "policygate.yaml"
 SECRET_PLACEHOLDER = "secret"  # lint only: the value of a secret whose variable is not set
@@ -110,6 +111,8 @@ class FolderReader:
         return path.relative_to(self.folder).as_posix()
 
     def unknown(self, path: Path) -> None:
+        if only_policy_tests(path):  # `policygate test` files may live beside the documents they test
+            return
         self.warnings.add("unknown files and folders; ignored", self.rel(path))
 
     def children(self, name: str) -> list[Path]:
@@ -159,7 +162,8 @@ class FolderReader:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"{file}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+            raise ConfigError(f"{file}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}",
+                              span=Span.point(str(file), exc.lineno, exc.colno)) from None
 
     def string(self, props: Mapping[str, Any], key: str, file: Path, default: str | None = None) -> str | None:
         value = props.get(key)
@@ -490,7 +494,7 @@ class FolderReader:
         policies = folder / "operations"
         if not policies.is_dir():
             return operations
-        attached = {}
+        attached: dict[str, str] = {}
         for op_folder in sorted(policies.iterdir()):
             if op_folder.name.startswith("."):
                 continue
@@ -621,3 +625,11 @@ def _kind(value: object) -> str:
     if value is None:
         return "nothing"
     return f"{type(value).__name__} {value!r}"
+
+
+def only_policy_tests(path: Path) -> bool:
+    """A `*.policytest.yaml` file, or a folder holding nothing else."""
+    if path.is_dir():
+        files = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")]
+        return bool(files) and all(only_policy_tests(p) for p in files)
+    return path.name.endswith((".policytest.yaml", ".policytest.yml"))

@@ -42,21 +42,25 @@ class LocatedStep:
         self.policy = policy if policy is not None else default_registry().get(element.tag)
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        if ctx.exchange.observer is not None:
-            ctx.exchange.observer.step_started(self.element, ctx)
+        observer = ctx.exchange.observer
+        if observer is not None:
+            observer.step_started(self.element, ctx)
         try:
-            return await self.step(ctx)
+            flow = await self.step(ctx)
+            if observer is not None:
+                observer.step_finished(self.element, ctx)
+            return flow
         except PolicyRuntimeError as error:
             if not error.section:
                 locate_error(error, self.element)
             raise
         except Exception as exc:  # a bug in a policy: still an APIM-style 500, never a traceback to the caller
             log.exception("policy <%s> at %s failed", self.element.tag, self.element.span)
-            error = PolicyRuntimeError(
+            failure = PolicyRuntimeError(
                 f"{type(exc).__name__}: {exc}", source=self.element.tag, reason="InternalError", status=500
             )
-            locate_error(error, self.element)
-            raise error from exc
+            locate_error(failure, self.element)
+            raise failure from exc
 
     def declares(self, flag: str) -> bool:
         """True when this step's policy sets the boolean class attribute `flag` (e.g. answers_preflight)."""

@@ -22,6 +22,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
+from engine import clock
+
 MAX_ITERATIONS = 100_000
 MAX_OUTPUT_CHARS = 16 * 1024 * 1024
 
@@ -185,7 +187,7 @@ def _compare(op: str, left: Any, right: Any) -> bool:
             return False
         if isinstance(left, str) != isinstance(right, str):
             left, right = _to_number(left), _to_number(right)
-        return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+        return bool({"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op])
     except (TypeError, ValueError, LiquidRenderError):
         return False
 
@@ -533,6 +535,7 @@ def _parse_block(
         name = name.strip()
         if name in stop:
             return block, i
+        node: If | For | Assign | Capture
         if name in ("if", "unless"):
             node, i = _parse_if(tokens, i, name, rest, offset)
         elif name == "for":
@@ -750,7 +753,7 @@ def _to_datetime(value: Any) -> datetime | None:
         return value
     text = to_text(value).strip()
     if text.lower() in ("now", "today"):
-        return datetime.now(UTC)
+        return datetime.fromtimestamp(clock.now(), UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, UTC)
     try:
