@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from engine.diagnostics import Diagnostic, Diagnostics, Severity
-from engine.dotnet.errors import DotNetException, KeyNotFoundException, NullReferenceException
+from engine.dotnet.errors import DotNetException, KeyNotFoundException, NullReferenceException, from_python
 from engine.dotnet.limits import ResourceLimitExceeded, enter, leave
 from engine.errors import ExpressionError, PolicyLoadError, SecurityError
 from engine.expr import ast
@@ -17,6 +18,8 @@ from engine.expr.runtime import Budget, LimitExceeded, ShortCircuit
 from engine.model import ValueText
 from engine.schema import AttrType
 from engine.source import SourceFile, Span
+
+log = logging.getLogger("policygate.expressions")
 
 MAX_SOURCE = 100_000  # characters in one expression
 # expressions with more calls/`new`/interpolations than this are metered (time + volume of large
@@ -168,7 +171,9 @@ class CompiledExpression:
             return SecurityError("the expression ran out of memory", span)
         if isinstance(exc, ValueError) and pos is None:
             return ExpressionError(f"the result is not valid here: {exc}", span)
-        return ExpressionError(f"{type(exc).__name__}: {exc}", span)
+        log.debug("expression at %s raised a Python exception", span, exc_info=exc)
+        dotnet = from_python(exc)
+        return ExpressionError(f"{dotnet.dotnet_name.rsplit('.', 1)[-1]}: {dotnet.Message}", span)
 
 
 def compile_expression(value: ValueText | str, *, result: AttrType | None = None) -> CompiledExpression:
