@@ -127,14 +127,14 @@ class BackendClient:
         if options.fail_on_error_status_code and answer.status >= 400:
             raise error_status(answer.status, source)
 
-    async def call(self, request: Request, timeout: float, *, source: str) -> Response:
+    async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False) -> Response:
         """Send a request to another service (send-request) and read the whole answer within `timeout` s."""
         headers = CIMultiDict(wire_headers(request.headers, _SKIP_REQUEST))
         data = request.body.content if request.body is not None else None
         try:
             async with asyncio.timeout(timeout if timeout > 0 else None):
                 async with self.session.request(request.method, str(request.url), headers=headers, data=data,
-                                                allow_redirects=False) as answer:
+                                                allow_redirects=follow_redirects) as answer:
                     body = await answer.content.read(MAX_CALL_RESPONSE_BYTES + 1)
                     if len(body) > MAX_CALL_RESPONSE_BYTES:
                         raise PolicyRuntimeError(
