@@ -53,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if workers == 1:
         return _run_worker(server, sock, args.reload, first=True)
-    return _run_workers(server, sock, args.reload, workers)
+    from engine.gateway.worker_metrics import shared_metrics_dir
+
+    with shared_metrics_dir():  # every worker's metrics on the admin port's /metrics
+        return _run_workers(server, sock, args.reload, workers)
 
 
 def _run_worker(server: Any, sock: Any, watch: bool, *, first: bool) -> int:

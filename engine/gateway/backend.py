@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -126,6 +127,7 @@ class BackendClient:
         if self.settings.forwarded_headers:
             _add_forwarded(headers, ctx)
         release_stream(ctx)  # a retried forward-request replaces an earlier answer
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(options.timeout):
                 answer = await self.session.request(
@@ -151,6 +153,7 @@ class BackendClient:
                 f"Error occurred while calling backend service: {_describe(exc)}",
                 source=source, reason="BackendConnectionFailure", status=502,
             ) from None
+        _observe_latency(ctx, time.perf_counter() - started)
         response = Response(
             status_code=answer.status,
             status_reason=answer.reason or "",
@@ -182,6 +185,12 @@ class BackendClient:
             )
             error.keep_response = True  # type: ignore[attr-defined]
             raise error
+
+
+def _observe_latency(ctx: Context, seconds: float) -> None:
+    metrics = getattr(ctx.services, "gateway_metrics", None)
+    if metrics is not None:
+        metrics.backend_duration.observe(seconds, ctx.api.id if ctx.api else "")
 
 
 def release_stream(ctx: Context) -> None:

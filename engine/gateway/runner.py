@@ -26,6 +26,7 @@ from engine.gateway.backend import BackendClient
 from engine.gateway.config import GatewaySettings, TlsSettings, load_settings
 from engine.gateway.services import GatewayMetrics, Services, build_store_services
 from engine.gateway.state import GatewayState
+from engine.gateway.worker_metrics import metrics_dir, publish_loop
 from engine.metrics import Metrics
 from engine.registry import PolicyRegistry
 
@@ -133,6 +134,9 @@ class GatewayServer:
             admin_sock = bind_socket(self.host, self.admin_port)
             self.bound["admin"] = admin_sock.getsockname()[:2]
             tasks.append(self._listen(create_admin_app(self.services), admin_sock, shutdown))
+        shared = metrics_dir()
+        if shared is not None:  # one of several workers: publish our metrics for the admin's /metrics
+            tasks.append(publish_loop(self.metrics, shutdown, shared))
         if ready is not None:
             asyncio.get_running_loop().call_soon(ready, self)
         await asyncio.gather(*tasks)

@@ -45,6 +45,7 @@ class GatewayMetrics:
         m = self.registry
         self.requests = m.counter("policygate_requests_total", "Requests handled, by API, operation and status.", ("api", "operation", "status"))
         self.duration = m.histogram("policygate_request_duration_seconds", "Time from request to response start, by API.", ("api",))
+        self.backend_duration = m.histogram("policygate_backend_duration_seconds", "Time from sending a request to the backend to its response headers, by API.", ("api",))
         self.backend_errors = m.counter("policygate_backend_errors_total", "Backend calls that failed, by API and reason.", ("api", "reason"))
         self.reloads = m.counter("policygate_config_reloads_total", "Configuration reloads, by result.", ("result",))
         # Families other components fill; declared here so /metrics always lists them.
