@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit
+
+if TYPE_CHECKING:
+    from engine.policy import PipelineObserver
 
 
 class Headers:
@@ -234,6 +237,83 @@ class Deployment:
     service_id: str = "policygate"
 
 
+class ResponseStream(Protocol):
+    """A backend answer whose body is still on the wire (the gateway's backend client makes these)."""
+
+    response: Response  # the Response whose body this is
+
+    async def read(self) -> bytes:
+        """The whole remaining body (then the stream is released)."""
+        ...
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        """The remaining body chunk by chunk (the stream is released at the end)."""
+        ...
+
+    def release(self) -> None:
+        """Drop the unread body and give the connection back."""
+        ...
+
+
+T = TypeVar("T")
+
+
+class Slot(Generic[T]):
+    """A typed per-request value owned by one policy or service (e.g. the cache lookup's state).
+
+    Declare one module-level `Slot` per kind of value; `slot.get(ctx)` is typed, no string keys.
+    """
+
+    __slots__ = ("name", "_factory")
+
+    def __init__(self, name: str, factory: Callable[[], T] | None = None) -> None:
+        self.name = name
+        self._factory = factory
+
+    def get(self, ctx: Context) -> T | None:
+        value: T | None = ctx.exchange.slots.get(self)
+        return value
+
+    def set(self, ctx: Context, value: T) -> None:
+        ctx.exchange.slots[self] = value
+
+    def pop(self, ctx: Context) -> T | None:
+        value: T | None = ctx.exchange.slots.pop(self, None)
+        return value
+
+    def ensure(self, ctx: Context) -> T:
+        """The value, created with the slot's factory on first use."""
+        slots = ctx.exchange.slots
+        if self in slots:
+            value: T = slots[self]
+            return value
+        if self._factory is None:
+            raise KeyError(f"per-request slot {self.name!r} is not set and has no factory")
+        created = slots[self] = self._factory()
+        return created
+
+    def __repr__(self) -> str:
+        return f"Slot({self.name!r})"
+
+
+@dataclass(slots=True)
+class Exchange:
+    """Per-request state shared by the gateway, the pipeline and policies; expressions never see it."""
+
+    original_method: str = ""  # the client's method, before set-method
+    base_path: str = ""  # the backend base path the operation path is appended to (set-backend-service)
+    raw_query: str | None = None  # the client's query string as sent, forwarded as is while unchanged
+    request_stream: AsyncIterator[bytes] | None = None  # the client's body chunks while not buffered
+    response_stream: ResponseStream | None = None  # a backend body still streaming
+    buffer_response: bool = False  # read the whole backend body into ctx.response.body
+    client_gone: bool = False  # the client disconnected while its body was streamed
+    skipped_to_outbound: bool = False  # a cache hit answered the request
+    before_send: list[Callable[[Context], None]] = field(default_factory=list)
+    end_of_pipeline: list[Callable[[Context], Awaitable[None]]] = field(default_factory=list)
+    slots: dict[Slot[Any], Any] = field(default_factory=dict)
+    observer: PipelineObserver | None = None  # sees each policy run and each failure (coverage, tracing)
+
+
 @dataclass
 class Context:
     """Everything one request's policies and expressions see."""
@@ -254,7 +334,7 @@ class Context:
     tracing: bool = False
     traces: list[tuple[str, str, str]] = field(default_factory=list)  # (source, severity, message)
     services: Any = None  # the gateway's shared services (caches, counters, http client, metrics)
-    state: dict[str, Any] = field(default_factory=dict)  # per-request scratch space for policies
+    exchange: Exchange = field(default_factory=Exchange)  # per-request state of gateway and policies
 
     @property
     def elapsed_seconds(self) -> float:

@@ -18,13 +18,11 @@ from engine.diagnostics import Diagnostics
 from engine.masking import mask_expressions
 from engine.model import SECTION_NAMES, PolicyDocument, PolicyElement, ValueText
 from engine.named_values import NamedValues, substitute
-from engine.registry import PolicyRegistry
+from engine.registry import PolicyRegistry, default_registry
 from engine.source import SourceFile, Span
 from engine.xmlscan import RawElement, ValueDecoder, scan_elements
 
 MAX_DOCUMENT_CHARS = 4 * 1024 * 1024  # APIM caps a policy document far below this
-# elements whose content is a message body: child markup is text, not structure
-RAW_CONTENT_TAGS = frozenset({"set-body"})
 _PROLOG_ITEM = re.compile(r"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
 _DOCTYPE = re.compile(r"\s*<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>?", re.IGNORECASE | re.DOTALL)
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
@@ -85,10 +83,12 @@ def load_document(
     if raw_root is None:
         diagnostics.error("xml-syntax", "the document has no root element", Span.point(path, 1, 1))
         return None
+    registry = registry if registry is not None else default_registry()
     builder = _ElementBuilder(
         source_file,
         ValueDecoder(text, masked.spans),
         NamedValues(named_values) if named_values is not None else None,
+        registry,
         diagnostics,
     )
     return _document(builder.build(raw_root), source_file, registry, diagnostics)
@@ -186,11 +186,13 @@ class _ElementBuilder:
         source: SourceFile,
         decoder: ValueDecoder,
         named_values: NamedValues | None,
+        registry: PolicyRegistry,
         diagnostics: Diagnostics,
     ) -> None:
         self.source = source
         self.decoder = decoder
         self.named_values = named_values
+        self.registry = registry
         self.diagnostics = diagnostics
 
     def build(self, raw: RawElement) -> PolicyElement:
@@ -202,17 +204,18 @@ class _ElementBuilder:
             element.attributes[attribute.name] = self._value(
                 text, offsets, attribute.value_start, attribute.value_end, keep_unknown=False
             )
-        liquid = raw.tag == "set-body" and _is_liquid(element)
-        if raw.children and raw.tag in RAW_CONTENT_TAGS:
+        policy = self.registry.get(raw.tag)  # its declaration says how the content parses
+        keep_unknown = policy is not None and policy.keeps_unknown_named_values(element)
+        if raw.children and policy is not None and policy.raw_content:
             # markup inside a body is the body itself (e.g. an XML Liquid template), kept verbatim
             text = self.source.text[raw.content_start : raw.content_end]
             offsets = list(range(raw.content_start, raw.content_end + 1))
-            element.text = self._value(text, offsets, raw.content_start, raw.content_end, keep_unknown=liquid)
+            element.text = self._value(text, offsets, raw.content_start, raw.content_end, keep_unknown=keep_unknown)
         elif raw.children:
             element.children = [self.build(child) for child in raw.children]
         elif raw.content_end > raw.content_start:
             text, offsets = self.decoder.content(raw.content_start, raw.content_end)
-            element.text = self._value(text, offsets, raw.content_start, raw.content_end, keep_unknown=liquid)
+            element.text = self._value(text, offsets, raw.content_start, raw.content_end, keep_unknown=keep_unknown)
         return element
 
     def _value(self, text: str, offsets: list[int], start: int, end: int, *, keep_unknown: bool) -> ValueText:
@@ -231,11 +234,6 @@ class _ElementBuilder:
         return ValueText(text, span, self.source, offsets)
 
 
-def _is_liquid(element: PolicyElement) -> bool:
-    template = element.attributes.get("template")
-    return template is not None and template.text.strip().lower() == "liquid"
-
-
 def _trim_expression(text: str, offsets: list[int]) -> tuple[str, list[int]]:
     """A value that is an expression loses surrounding whitespace, so `text` starts at '@'."""
     stripped = text.strip()
@@ -247,16 +245,12 @@ def _trim_expression(text: str, offsets: list[int]) -> tuple[str, list[int]]:
 
 
 def _document(
-    root: PolicyElement, source: SourceFile, registry: PolicyRegistry | None, diagnostics: Diagnostics
+    root: PolicyElement, source: SourceFile, registry: PolicyRegistry, diagnostics: Diagnostics
 ) -> PolicyDocument | None:
     if root.tag == "policies":
         return PolicyDocument("policies", source, root, _sections(root, diagnostics))
     if root.tag == "fragment":
         return PolicyDocument("fragment", source, root)
-    if registry is None:
-        from engine.registry import default_registry
-
-        registry = default_registry()
     if root.tag in registry and root.tag not in ("base", "include-fragment"):
         return PolicyDocument("snippet", source, root)
     diagnostics.error(

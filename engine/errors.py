@@ -38,7 +38,9 @@ class PolicyRuntimeError(PolicyError):
     """A policy failed while handling a request; becomes context.LastError and runs on-error.
 
     `source` is the policy tag or built-in step name, `reason` APIM's machine-friendly code,
-    `status` the HTTP status a caller gets when no on-error section handles it.
+    `status` the HTTP status a caller gets when no on-error section handles it, `public_message`
+    the caller-facing text when it differs from `message`, `keep_response` keeps the response
+    already in context (e.g. the backend's error answer) instead of the default error body.
     """
 
     def __init__(
@@ -50,6 +52,8 @@ class PolicyRuntimeError(PolicyError):
         status: int = 500,
         span: Span | None = None,
         headers: dict[str, str] | None = None,
+        public_message: str | None = None,
+        keep_response: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -58,6 +62,8 @@ class PolicyRuntimeError(PolicyError):
         self.status = status
         self.span = span
         self.headers = headers or {}
+        self.public_message = public_message
+        self.keep_response = keep_response
         self.policy_id: str = ""
         self.section: str = ""
         self.scope: str = ""

@@ -1,14 +1,31 @@
-"""The Policy base class (schema + runtime in one place) and the runtime Step protocol."""
+"""The policy runtime contract: everything a policy module uses, and nothing else.
+
+A policy is one module of `policies/` with one `Policy` subclass (schema + runtime in one place).
+It imports from here and from the engine core (`engine.context`, `engine.schema`, `engine.errors`,
+`engine.model`), never from `engine.gateway`: the gateway implements `Builder` and runs the steps.
+
+- declarations: `Policy` and its class attributes (schema, placement, what the gateway must do for it)
+- building: the `Builder` protocol, `Value`, `Constant`
+- running: `Step`, `Flow`, `run_steps`, `locate_error`, `PipelineObserver`
+- responses: `REASONS`, `reason_phrase`, `error_response`
+- per-request hooks: `at_end_of_pipeline`, `before_send`
+- bodies: `buffer_body`, `release_response_stream` (streams live in `ctx.exchange`)
+- backend calls: `ForwardOptions`, `BackendClient`
+"""
 
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, ClassVar, Protocol
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from engine.context import Context, Headers, MessageBody, Request, Response
+from engine.errors import PolicyRuntimeError
 from engine.schema import Attr, Child, Scope, Section, Text
 
 if TYPE_CHECKING:
-    from engine.context import Context
     from engine.diagnostics import Diagnostics
     from engine.model import PolicyElement
 
@@ -26,10 +43,72 @@ class Step(Protocol):
     async def __call__(self, ctx: Context) -> Flow | None: ...
 
 
-class Policy:
-    """One APIM policy element. Subclasses declare the schema as class attributes.
+class Value(Protocol):
+    """A typed attribute value: a constant, or an expression evaluated per request.
 
-    The class docstring is the user-facing description rendered in the docs.
+    `get` returns the value coerced by the attribute's schema type (so its static type is `Any`).
+    """
+
+    @property
+    def is_constant(self) -> bool: ...
+
+    def get(self, ctx: Context) -> Any: ...
+
+
+class Constant:
+    """A value known at load time."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    @property
+    def is_constant(self) -> bool:
+        return True
+
+    def get(self, ctx: Context | None = None) -> Any:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"Constant({self.value!r})"
+
+
+def constant_value(value: Value) -> Any:
+    """The load-time value of a constant `Value` (callers check `is_constant` first)."""
+    if not isinstance(value, Constant):
+        raise TypeError(f"{value!r} is evaluated per request, not a constant")
+    return value.value
+
+
+class Builder(Protocol):
+    """What `Policy.build` may use; the gateway's pipeline builder implements it."""
+
+    def value(self, element: PolicyElement, name: str) -> Value:
+        """The attribute `name` as a runtime value (constant or compiled expression, typed by schema)."""
+        ...
+
+    def text_value(self, element: PolicyElement) -> Value:
+        """The element's text content as a runtime value."""
+        ...
+
+    def steps(self, elements: Sequence[PolicyElement]) -> list[Step]:
+        """Build nested policies (choose/when, retry, return-response children)."""
+        ...
+
+    def require_body(self, *, request: bool = True, response: bool = True) -> None:
+        """Ask the gateway to buffer the request and/or response body for this pipeline."""
+        ...
+
+    def error(self, code: str, message: str, element: PolicyElement, hint: str | None = None) -> None:
+        """Report a build-time problem located at `element` (start-up then fails with all of them)."""
+        ...
+
+
+class Policy:
+    """One APIM policy element. Subclasses declare the schema and behaviour as class attributes.
+
+    The class docstring is the user-facing description rendered in docs/policies.md.
     """
 
     tag: ClassVar[str]
@@ -42,6 +121,16 @@ class Policy:
     allowed_in_fragment: ClassVar[bool] = True
     once_per_section: ClassVar[bool] = False
     implemented: ClassVar[bool] = False  # the gateway refuses documents using unimplemented ones
+    # -- what the gateway does for this policy --
+    reads_body: ClassVar[bool] = True  # False: stream-safe, the gateway need not buffer bodies for it
+    raw_content: ClassVar[bool] = False  # child markup is the element's text (a message body), not structure
+    ends_pipeline: ClassVar[bool] = False  # always answers (return-response): later siblings never run
+    answers_preflight: ClassVar[bool] = False  # top-level in inbound: also runs for CORS preflight requests
+    cache_hit_resumes_after: ClassVar[bool] = False  # outbound resumes after it when a cache lookup hit
+
+    def keeps_unknown_named_values(self, element: PolicyElement) -> bool:
+        """True when `{{name}}` in this element's text is content, not a named value (Liquid templates)."""
+        return False
 
     def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
         """Cross-field rules the declarative schema cannot express (default: none)."""
@@ -51,25 +140,133 @@ class Policy:
         raise NotImplementedError(f"<{self.tag}> is not implemented by the gateway")
 
 
-class Builder(Protocol):
-    """What `Policy.build` may use; implemented by the gateway's pipeline builder."""
-
-    def value(self, element: PolicyElement, name: str) -> Value:
-        """The attribute `name` as a runtime value (constant or compiled expression, typed by schema)."""
-        ...
-
-    def text_value(self, element: PolicyElement) -> Value:
-        """The element's text content as a runtime value."""
-        ...
-
-    def steps(self, elements: list[PolicyElement]) -> list[Step]:
-        """Build nested policies (choose/when, retry, return-response children)."""
-        ...
+# -- running --------------------------------------------------------------------------------------
 
 
-class Value(Protocol):
-    """A typed attribute value: a constant, or an expression evaluated per request."""
+async def run_steps(steps: Sequence[Step], ctx: Context) -> Flow | None:
+    """Run steps in order; the first non-None Flow stops the list and is returned."""
+    for step in steps:
+        flow = await step(ctx)
+        if flow is not None:
+            return flow
+    return None
 
-    is_constant: bool
 
-    def get(self, ctx: Context) -> object: ...
+def locate_error(error: PolicyRuntimeError, element: PolicyElement) -> None:
+    """Stamp a runtime error with the element it happened in (becomes context.LastError)."""
+    error.section = element.section
+    error.scope = element.scope
+    error.path = element.path or element.tag
+    error.policy_id = element.policy_id
+    if error.source == "expression":
+        error.source = element.tag
+
+
+class PipelineObserver:
+    """Watches one request's pipeline (set `ctx.exchange.observer`), e.g. for policy coverage in tests.
+
+    Subclass and override; the default methods do nothing.
+    """
+
+    def step_started(self, element: PolicyElement, ctx: Context) -> None:
+        """The policy `element` (top-level or nested) is about to run."""
+
+    def failed(self, error: PolicyRuntimeError, ctx: Context) -> None:
+        """A policy failed: context.LastError is about to be set and on-error to run."""
+
+
+# -- responses ------------------------------------------------------------------------------------
+
+REASONS = {
+    200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 302: "Found",
+    304: "Not Modified", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+    405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict", 413: "Payload Too Large",
+    415: "Unsupported Media Type", 429: "Too Many Requests", 500: "Internal Server Error",
+    501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
+}
+
+
+def reason_phrase(status: int) -> str:
+    """The standard reason phrase of a status code ('' when unknown)."""
+    return REASONS.get(status, "")
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """APIM's default error body: {"statusCode": N, "message": "..."}."""
+    body = json.dumps({"statusCode": status, "message": message}).encode()
+    response_headers = Headers([("Content-Type", "application/json; charset=utf-8")])
+    for name, value in (headers or {}).items():
+        response_headers.set(name, value)
+    return Response(status, reason_phrase(status), response_headers, MessageBody(body))
+
+
+def empty_response(status: int = 200) -> Response:
+    """A response without a body."""
+    return Response(status, reason_phrase(status), Headers(), MessageBody(b""))
+
+
+# -- per-request hooks ----------------------------------------------------------------------------
+
+
+def at_end_of_pipeline(ctx: Context, callback: Callable[[Context], Awaitable[None]]) -> None:
+    """Run `callback(ctx)` once the response is final (after outbound or on-error), before it is sent.
+
+    Used by rate-limit-by-key/quota-by-key deferred counting. A failing callback is logged; it cannot
+    change the outcome.
+    """
+    ctx.exchange.end_of_pipeline.append(callback)
+
+
+def before_send(ctx: Context, hook: Callable[[Context], None]) -> None:
+    """Run `hook(ctx)` right before the response is sent, whatever produced it (e.g. CORS headers)."""
+    ctx.exchange.before_send.append(hook)
+
+
+# -- bodies ---------------------------------------------------------------------------------------
+
+
+async def buffer_body(ctx: Context, message: Request | Response) -> None:
+    """Make `message.body` hold the whole body (reads a still-streaming request or backend response)."""
+    exchange = ctx.exchange
+    if message is ctx.response and message.body is None:
+        stream = exchange.response_stream
+        if stream is not None and stream.response is message:  # only this response's own backend stream
+            exchange.response_stream = None
+            message.body = MessageBody(await stream.read())
+    elif message is ctx.request and message.body is None:
+        chunks = exchange.request_stream
+        if chunks is not None:
+            exchange.request_stream = None
+            message.body = MessageBody(b"".join([chunk async for chunk in chunks]))
+
+
+def release_response_stream(ctx: Context) -> None:
+    """Drop an unsent backend body (the response was replaced or the request failed)."""
+    stream, ctx.exchange.response_stream = ctx.exchange.response_stream, None
+    if stream is not None:
+        stream.release()
+
+
+# -- backend calls --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ForwardOptions:
+    """How forward-request calls the backend."""
+
+    timeout: float = 300.0
+    follow_redirects: bool = False
+    fail_on_error_status_code: bool = False
+
+
+class BackendClient(Protocol):
+    """The gateway's backend client (`ctx.services.http`): sends ctx.request, sets ctx.response."""
+
+    async def forward(self, ctx: Context, options: ForwardOptions, *, source: str = "forward-request") -> None: ...
+
+
+__all__ = [
+    "REASONS", "BackendClient", "Builder", "Constant", "Flow", "ForwardOptions", "PipelineObserver", "Policy", "Step", "Value",
+    "at_end_of_pipeline", "before_send", "buffer_body", "constant_value", "empty_response", "error_response",
+    "locate_error", "reason_phrase", "release_response_stream", "run_steps",
+]

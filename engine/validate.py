@@ -20,7 +20,6 @@ from engine.schema import Attr, Child, Scope, Section, Text
 ANY = "*"  # a Child with this tag accepts any element and does not look inside it
 BASE = "base"
 INCLUDE_FRAGMENT = "include-fragment"
-ENDS_PIPELINE = ("return-response", "mock-response")
 _ID = Attr("id", expr=False, doc="Reported as context.LastError.PolicyId when the policy fails.")
 
 
@@ -127,7 +126,8 @@ class _Validator:
                 )
                 reported_unreachable = True
             self.policy(element, where)
-            if element.tag in ENDS_PIPELINE:
+            declared = self.registry.get(element.tag)
+            if declared is not None and declared.ends_pipeline:
                 ended_by = element
 
     def policy(self, element: PolicyElement, where: _Block) -> None:

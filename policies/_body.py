@@ -3,12 +3,13 @@
 A policy in `inbound`/`backend` acts on the request, in `outbound`/`on-error` on the response
 (an element with no section, e.g. inside a fragment built on its own, acts on the request).
 The gateway buffers bodies for pipelines that contain body-reading policies; a response that is
-still streaming from the backend is buffered here with `engine.gateway.backend.read_stream`.
+still streaming is buffered with `engine.policy.buffer_body`.
 """
 
 from __future__ import annotations
 
 from engine.context import Context, Headers, MessageBody, Request, Response
+from engine.policy import buffer_body
 
 RESPONSE_SECTIONS = frozenset({"outbound", "on-error"})
 
@@ -22,26 +23,9 @@ def message_for(ctx: Context, section: str) -> Request | Response:
     return ctx.response if acts_on_response(section) else ctx.request
 
 
-async def ensure_buffered(ctx: Context, message: Request | Response) -> None:
-    """Make `message.body` hold the whole body (reads a still-streaming backend response)."""
-    if message is ctx.response and message.body is None:
-        from engine.gateway.backend import RESPONSE_STREAM, read_stream
-
-        entry = ctx.state.get(RESPONSE_STREAM)
-        if entry is not None and entry[0] is message:  # only this response's own backend stream
-            await read_stream(ctx)
-    elif message is ctx.request and message.body is None:
-        from engine.gateway.backend import REQUEST_STREAM
-
-        stream = ctx.state.pop(REQUEST_STREAM, None)
-        if stream is not None:
-            chunks = [chunk async for chunk in stream]
-            message.body = MessageBody(b"".join(chunks))
-
-
 async def read_body(ctx: Context, message: Request | Response) -> bytes | None:
     """The message's body bytes (buffering it first), or None when the message has no body."""
-    await ensure_buffered(ctx, message)
+    await buffer_body(ctx, message)
     return message.body.content if message.body is not None else None
 
 

@@ -15,8 +15,7 @@ from engine.cache.responses import (
     lookup_state,
     strip_request_cache_headers,
 )
-from engine.gateway.pipeline import at_end_of_pipeline
-from engine.policy import Flow, Policy
+from engine.policy import Flow, Policy, at_end_of_pipeline
 from engine.schema import Attr, Bool, Child, Enum, Scope, Section, Str, Text
 
 if TYPE_CHECKING:
@@ -137,7 +136,7 @@ class CacheLookupStep:
         personal = by_developer or by_groups or "Authorization" in ctx.request.headers
         downstream = effective_downstream(str(self.downstream.get(ctx) or "none"), personal=personal)
         state = LookupState(store, group, key, downstream, bool(self.must_revalidate.get(ctx)), tuple(self.headers))
-        ctx.state[LOOKUP_STATE] = state
+        LOOKUP_STATE.set(ctx, state)
         data, reachable = await store.fetch(key)
         if data is None and service.flights is not None:
             leader, flight = service.flights.join(key, ctx)

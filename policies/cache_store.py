@@ -32,6 +32,7 @@ class CacheStore(Policy):
     once_per_section = True
     implemented = True
     reads_body = False
+    cache_hit_resumes_after = True  # a cache hit skips to outbound and resumes after cache-store
     attributes = (
         Attr("duration", Int(min=0), required=True, doc="Time-to-live of the entry, in seconds."),
         Attr("cache-response", Bool(), default=False,
@@ -39,9 +40,7 @@ class CacheStore(Policy):
     )
 
     def build(self, element: PolicyElement, builder: Builder) -> Step:
-        require_body = getattr(builder, "require_body", None)
-        if require_body is not None:
-            require_body(request=False, response=True)
+        builder.require_body(request=False, response=True)
         return CacheStoreStep(builder.value(element, "duration"), builder.value(element, "cache-response"))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from engine.errors import PolicyRuntimeError
-from engine.policy import Builder, Flow, Policy, Step, Value
+from engine.policy import Builder, Flow, Policy, Step, Value, locate_error, run_steps
 from engine.schema import Attr, Bool, Child, Scope, Section
 
 if TYPE_CHECKING:
@@ -55,18 +55,8 @@ class ChooseStep:
             try:
                 matched = condition.get(ctx)
             except PolicyRuntimeError as error:  # locate the failure at the `when`, not the `choose`
-                from engine.gateway.pipeline import stamp
-
-                stamp(error, when)
+                locate_error(error, when)
                 raise
             if matched:
-                return await _run(steps, ctx)
-        return await _run(self.otherwise, ctx)
-
-
-async def _run(steps: tuple[Step, ...], ctx: Context) -> Flow | None:
-    for step in steps:
-        flow = await step(ctx)
-        if flow is not None:
-            return flow
-    return None
+                return await run_steps(steps, ctx)
+        return await run_steps(self.otherwise, ctx)

@@ -1,26 +1,21 @@
 """`<cors>`: answer CORS preflight requests and add CORS headers to actual responses.
 
 The decisions are pure functions of a `CorsRules` value (easy to test); `CorsStep` applies them.
-Gateway integration (two small hooks the gateway calls):
-
-* `is_preflight(request, operation_method)` / `run_preflight(steps, ctx)`: for an `OPTIONS`
-  preflight that matches no OPTIONS operation, route it by `Access-Control-Request-Method` and
-  run only the top-level `<cors>` steps of that pipeline's inbound section.
-* `ctx.state[BEFORE_SEND]` ("gateway.before_send"): callables the gateway runs with ctx right
-  before sending the response; `<cors>` registers `apply_response_headers`, which adds the CORS
-  headers decided in inbound for an actual (non-preflight) request to whatever response is sent.
+The policy declares `answers_preflight`, so the gateway also runs it (alone) for an `OPTIONS`
+preflight routed by its `Access-Control-Request-Method`; for an actual request it registers
+`apply_response_headers` with `before_send`, adding the headers decided in inbound to whatever
+response is finally sent (including error responses).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from engine.context import Headers, MessageBody, Response
+from engine.context import Slot
 from engine.named_values import has_reference
-from engine.policy import Builder, Flow, Policy, Step
+from engine.policy import Builder, Flow, Policy, before_send, empty_response
 from engine.schema import Attr, Bool, Child, Int, Scope, Section, Str, Text
 
 if TYPE_CHECKING:
@@ -28,8 +23,7 @@ if TYPE_CHECKING:
     from engine.diagnostics import Diagnostics
     from engine.model import PolicyElement
 
-RESPONSE_HEADERS = "cors.response_headers"  # ctx.state: [(name, value)] for the actual response
-BEFORE_SEND = "gateway.before_send"  # ctx.state: callables(ctx) the gateway runs right before sending
+RESPONSE_HEADERS: Slot[list[tuple[str, str]]] = Slot("cors.response_headers")  # for the actual response
 DEFAULT_METHODS = ("GET", "POST")
 Origin = tuple[str, str, int]
 
@@ -124,10 +118,6 @@ def is_preflight(request: Request, operation_method: str | None = None) -> bool:
     )
 
 
-def empty_ok() -> Response:
-    return Response(200, "OK", Headers(), MessageBody(b""))
-
-
 @dataclass(frozen=True)
 class CorsStep:
     rules: CorsRules
@@ -144,24 +134,24 @@ class CorsStep:
             headers = self.rules.preflight_headers(origin, method, requested)
             if headers is None and not self.rules.terminate_unmatched:
                 return None  # another cors policy may match; run_preflight answers 200 otherwise
-            ctx.response = empty_ok()
+            ctx.response = empty_response(200)
             for name, value in headers or ():
                 ctx.response.headers.add(name, value)
             return Flow.END
         headers = self.rules.actual_headers(origin, request.method)
         if headers is None:
             if self.rules.terminate_unmatched:
-                ctx.response = empty_ok()
+                ctx.response = empty_response(200)
                 return Flow.END
             return None
-        ctx.state[RESPONSE_HEADERS] = headers
-        ctx.state.setdefault(BEFORE_SEND, []).append(apply_response_headers)
+        RESPONSE_HEADERS.set(ctx, headers)
+        before_send(ctx, apply_response_headers)
         return None
 
 
 def apply_response_headers(ctx: Context) -> None:
     """Add the CORS headers decided in inbound to ctx.response (call right before sending)."""
-    headers = ctx.state.pop(RESPONSE_HEADERS, None)
+    headers = RESPONSE_HEADERS.pop(ctx)
     if not headers:
         return
     for name, value in headers:
@@ -171,24 +161,6 @@ def apply_response_headers(ctx: Context) -> None:
                 ctx.response.headers.add("Vary", value)
         else:
             ctx.response.headers.set(name, value)
-
-
-def cors_steps(inbound: Sequence[Step]) -> list[Step]:
-    """The top-level `<cors>` steps of an inbound section (built steps are LocatedSteps)."""
-    found = []
-    for step in inbound:
-        element = getattr(step, "element", None)
-        if element is not None and element.tag == "cors":
-            found.append(step)
-    return found
-
-
-async def run_preflight(inbound: Sequence[Step], ctx: Context) -> None:
-    """Answer a preflight with only the cors policies; no match answers an empty 200."""
-    for step in cors_steps(inbound):
-        if await step(ctx) is Flow.END:
-            return
-    ctx.response = empty_ok()
 
 
 def _flag(element: PolicyElement, name: str) -> bool:
@@ -228,6 +200,7 @@ class Cors(Policy):
     scopes = Scope.ALL
     once_per_section = True
     reads_body = False
+    answers_preflight = True
     implemented = True
     attributes = (
         Attr("allow-credentials", Bool(), default=False, expr=False, doc="Send Access-Control-Allow-Credentials: true."),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.policy import Builder, Flow, Policy, Step
+from engine.policy import Builder, Flow, ForwardOptions, Policy, Step, constant_value
 from engine.schema import Attr, Bool, Int, Scope, Section
 
 if TYPE_CHECKING:
@@ -33,21 +33,18 @@ class ForwardRequest(Policy):
     )
 
     def build(self, element: PolicyElement, builder: Builder) -> Step:
-        from engine.gateway.backend import ForwardOptions
-
         timeout = builder.value(element, "timeout")
         follow = builder.value(element, "follow-redirects")
         fail_on_error = builder.value(element, "fail-on-error-status-code")
         buffer_request = builder.value(element, "buffer-request-body")
-        require = getattr(builder, "require_body", None)
-        if require is not None and not (buffer_request.is_constant and buffer_request.get(None) is False):  # type: ignore[arg-type]
-            require(request=True, response=False)
+        if not (buffer_request.is_constant and constant_value(buffer_request) is False):
+            builder.require_body(request=True, response=False)
         constant = all(v.is_constant for v in (timeout, follow, fail_on_error))
         if constant:
             fixed = ForwardOptions(
-                timeout=_seconds(timeout.get(None)),  # type: ignore[arg-type]
-                follow_redirects=bool(follow.get(None)),  # type: ignore[arg-type]
-                fail_on_error_status_code=bool(fail_on_error.get(None)),  # type: ignore[arg-type]
+                timeout=_seconds(constant_value(timeout)),
+                follow_redirects=bool(constant_value(follow)),
+                fail_on_error_status_code=bool(constant_value(fail_on_error)),
             )
 
             async def forward_fixed(ctx: Context) -> Flow | None:

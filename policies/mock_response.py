@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.policy import Builder, Flow, Policy, Step
+from engine.policy import Builder, Flow, Policy, Step, reason_phrase
 from engine.schema import Attr, Int, Scope, Section, Str
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ class MockResponse(Policy):
     scopes = Scope.ALL
     implemented = True
     reads_body = False
+    ends_pipeline = True
     attributes = (
         Attr("status-code", Int(min=100, max=599), default=200, doc="Status code of the mocked response."),
         Attr("content-type", Str(), doc="Media type of the example to return (and the Content-Type header)."),
@@ -30,8 +31,6 @@ class MockResponse(Policy):
 
     def build(self, element: PolicyElement, builder: Builder) -> Step:
         from engine.context import Headers, MessageBody, Response
-        from engine.gateway.pipeline import REASONS
-
         status_value = builder.value(element, "status-code")
         content_type_value = builder.value(element, "content-type")
 
@@ -49,7 +48,7 @@ class MockResponse(Policy):
                     content_type = chosen
             if content_type:
                 headers.set("Content-Type", str(content_type))
-            ctx.response = Response(status, REASONS.get(status, ""), headers, MessageBody(body))
+            ctx.response = Response(status, reason_phrase(status), headers, MessageBody(body))
             return Flow.END
 
         return mock

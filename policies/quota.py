@@ -117,9 +117,7 @@ class Quota(Policy):
 
     def build(self, element: PolicyElement, builder: Builder) -> QuotaStep:
         if wants_bandwidth(element):
-            require_body = getattr(builder, "require_body", None)
-            if require_body is not None:
-                require_body(request=True, response=True)
+            builder.require_body(request=True, response=True)
         period = int_attr(element, "renewal-period") or 0
         apis = tuple(
             (ChildQuota.of(api, period), tuple(ChildQuota.of(op, period) for op in api.children_named("operation")))

@@ -210,9 +210,7 @@ class QuotaByKey(Policy):
 
     def build(self, element: PolicyElement, builder: Builder) -> QuotaByKeyStep:
         if wants_bandwidth(element):
-            require_body = getattr(builder, "require_body", None)
-            if require_body is not None:
-                require_body(request=True, response=True)
+            builder.require_body(request=True, response=True)
         start = element.get("first-period-start")
         condition = builder.value(element, "increment-condition")
         count = builder.value(element, "increment-count")

@@ -41,9 +41,7 @@ class Retry(Policy):
     )
 
     def build(self, element: PolicyElement, builder: Builder) -> Step:
-        require = getattr(builder, "require_body", None)
-        if require is not None:
-            require(request=True, response=False)
+        builder.require_body(request=True, response=False)
         return RetryStep(
             condition=builder.value(element, "condition"),
             count=builder.value(element, "count"),

@@ -25,6 +25,7 @@ class ReturnResponse(Policy):
     scopes = Scope.ALL
     implemented = True
     reads_body = False
+    ends_pipeline = True
     attributes = (
         Attr("response-variable-name", Str(non_empty=True), expr=False, doc="Variable holding a response to return."),
     )

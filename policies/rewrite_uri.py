@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from engine.context import Context
     from engine.model import PolicyElement
 
-BASE_PATH = "gateway.base_path"
 _PARAM = re.compile(r"\{\*?([A-Za-z_][A-Za-z0-9_.-]*)\}")
 
 
@@ -64,7 +63,7 @@ def apply(ctx: Context, template: str, copy_unmatched: bool) -> None:
         for name, values in url.query.items():
             if name not in matched and name not in new_query:
                 new_query[name] = list(values)
-    url.path = ctx.state.get(BASE_PATH, "") + path
+    url.path = ctx.exchange.base_path + path
     url.query = new_query
 
 

@@ -88,9 +88,8 @@ class SendOneWayRequest(Policy):
         check_url(element, diagnostics)
 
     def build(self, element: PolicyElement, builder: Builder) -> SendOneWayRequestStep:
-        require_body = getattr(builder, "require_body", None)
         mode = element.get("mode")
-        if require_body is not None and mode is not None and (mode.is_expression or is_literal(element, "mode", "copy")):
-            require_body(request=True, response=False)
+        if mode is not None and (mode.is_expression or is_literal(element, "mode", "copy")):
+            builder.require_body(request=True, response=False)
         return SendOneWayRequestStep(RequestTemplate.from_element(element, builder, self.tag),
                                      builder.value(element, "timeout"))

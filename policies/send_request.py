@@ -16,6 +16,7 @@ from engine.context import Headers, MessageBody, Request, Response, Url
 from engine.errors import PolicyRuntimeError
 from engine.policy import Builder, Flow, Policy, Value
 from engine.schema import Attr, Bool, Child, Enum, Int, Scope, Section, Str, Text
+from engine.wire import HOP_BY_HOP, wire_headers
 from policies._values import is_literal, text_or_empty
 from policies.set_method import method_name
 
@@ -138,8 +139,6 @@ async def send(ctx: Context, request: Request, timeout: float, source: str) -> R
     import aiohttp
     from multidict import CIMultiDict
 
-    from engine.gateway.backend import HOP_BY_HOP, wire_headers
-
     session = http_session(ctx, source)
     headers = CIMultiDict(wire_headers(request.headers, HOP_BY_HOP | {"host", "content-length"}))
     data = request.body.content if request.body is not None else None
@@ -237,10 +236,9 @@ class SendRequest(Policy):
         check_url(element, diagnostics)
 
     def build(self, element: PolicyElement, builder: Builder) -> SendRequestStep:
-        require_body = getattr(builder, "require_body", None)
         mode = element.get("mode")
-        if require_body is not None and mode is not None and (mode.is_expression or is_literal(element, "mode", "copy")):
-            require_body(request=True, response=False)  # copy mode sends the current body
+        if mode is not None and (mode.is_expression or is_literal(element, "mode", "copy")):
+            builder.require_body(request=True, response=False)  # copy mode sends the current body
         variable = element.get("response-variable-name")
         return SendRequestStep(
             RequestTemplate.from_element(element, builder, self.tag),

@@ -13,8 +13,6 @@ if TYPE_CHECKING:
     from engine.diagnostics import Diagnostics
     from engine.model import PolicyElement
 
-BASE_PATH = "gateway.base_path"  # ctx.state: the backend base path the operation path is appended to
-
 
 class SetBackendService(Policy):
     """Replace the backend base URL of this request: `base-url`, or `backend-id` naming an entry
@@ -86,7 +84,7 @@ def retarget(ctx: Context, base_url: str) -> None:
             reason="InvalidBackendUrl", status=500,
         )
     url = ctx.request.url
-    old_base = ctx.state.get(BASE_PATH, "")
+    old_base = ctx.exchange.base_path
     relative = url.path[len(old_base):] if url.path.startswith(old_base) else url.path
     if relative and not relative.startswith("/"):
         relative = "/" + relative
@@ -95,7 +93,7 @@ def retarget(ctx: Context, base_url: str) -> None:
     url.host = parts.hostname
     url.port = port or (443 if parts.scheme == "https" else 80)
     url.path = (new_base + relative) or "/"
-    ctx.state[BASE_PATH] = new_base
+    ctx.exchange.base_path = new_base
     if parts.query:  # a base URL may carry parameters (e.g. ?api-version=...); the request's own win
         from urllib.parse import parse_qsl
 

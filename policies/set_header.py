@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.policy import Builder, Flow, Policy, Step, Value
+from engine.policy import Builder, Constant, Flow, Policy, Step, Value
 from engine.schema import Attr, Child, Enum, Scope, Section, Str, Text
 
 if TYPE_CHECKING:
@@ -61,8 +61,6 @@ class SetHeader(Policy):
 
 def _value(builder: Builder, element: PolicyElement) -> Value:
     if element.text is None:
-        from engine.gateway.builder import Constant
-
         return Constant("")
     return builder.text_value(element)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.policy import Builder, Flow, Policy, Step
+from engine.policy import Builder, Flow, Policy, Step, reason_phrase
 from engine.schema import Attr, Int, Scope, Section, Str
 
 if TYPE_CHECKING:
@@ -27,8 +27,6 @@ class SetStatus(Policy):
     )
 
     def build(self, element: PolicyElement, builder: Builder) -> Step:
-        from engine.gateway.pipeline import REASONS
-
         code = builder.value(element, "code")
         reason = builder.value(element, "reason")
 
@@ -37,7 +35,7 @@ class SetStatus(Policy):
             if isinstance(status, int):
                 ctx.response.status_code = status
                 text = reason.get(ctx)
-                ctx.response.status_reason = str(text) if text is not None else REASONS.get(status, "")
+                ctx.response.status_reason = str(text) if text is not None else reason_phrase(status)
             return None
 
         return set_status

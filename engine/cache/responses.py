@@ -1,6 +1,6 @@
 """Response caching between cache-lookup and cache-store: keys from a request, entries from a response.
 
-`ctx.state[LOOKUP_STATE]` carries a `LookupState` from the lookup (inbound) to the store (outbound).
+The `LOOKUP_STATE` slot carries a `LookupState` from the lookup (inbound) to the store (outbound).
 """
 
 from __future__ import annotations
@@ -8,18 +8,18 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine.cache.entry import CachedResponse
 from engine.cache.keys import NO_ID, KeyGroup, ResponseKeyParts
-from engine.context import Context, Headers, MessageBody
+from engine.context import Context, Headers, MessageBody, Slot
 
 if TYPE_CHECKING:
     import asyncio
 
     from engine.cache.stores import Store
 
-LOOKUP_STATE = "cache.lookup"
+LOOKUP_STATE: Slot[LookupState] = Slot("cache.lookup")
 
 # Removed from the forwarded request on a miss so the backend sends a complete 200 response.
 REQUEST_CACHE_HEADERS = ("Cache-Control", "Pragma", "If-Modified-Since", "If-None-Match", "If-Range",
@@ -152,5 +152,4 @@ def apply_entry(ctx: Context, entry: CachedResponse, state: LookupState, now: fl
 
 
 def lookup_state(ctx: Context) -> LookupState | None:
-    state: Any = ctx.state.get(LOOKUP_STATE)
-    return state if isinstance(state, LookupState) else None
+    return LOOKUP_STATE.get(ctx)

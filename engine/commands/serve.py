@@ -25,12 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from engine.gateway.config import load_configuration
+    from engine.gateway.apiops import load_any_settings
     from engine.gateway.reload import describe_failure
     from engine.gateway.runner import GatewayServer, bind_socket
 
     try:
-        settings = load_configuration(args.config)
+        settings = load_any_settings(args.config)
         options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": args.access_log or None}
         if args.admin_port is not None:
             options["admin_port"] = args.admin_port or False

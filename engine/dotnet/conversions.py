@@ -11,11 +11,11 @@
 from __future__ import annotations
 
 import enum
-import math
 from decimal import Decimal
 from typing import Any
 
-from .errors import InvalidCastException, NullReferenceException, OverflowException
+from . import clrnumeric
+from .errors import InvalidCastException, NullReferenceException
 from .primitives import INTEGER_RANGES, Char, TypeRef, dotnet_type_name, enum_to_string, type_ref
 
 
@@ -32,9 +32,9 @@ def to_string(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        from .formatting import double_to_string
+        from .formatting import double_to_string, single_to_string
 
-        return double_to_string(value)
+        return single_to_string(value) if value.__class__ is clrnumeric.SingleValue else double_to_string(value)
     if isinstance(value, Decimal):
         from .formatting import decimal_to_string
 
@@ -84,45 +84,15 @@ def _full(t: TypeRef) -> str:
     return base + ("[]" if t.is_array else "")
 
 
-def _wrap(n: int, name: str) -> int:
-    lo, hi = INTEGER_RANGES[name]
-    size = hi - lo + 1
-    return (n - lo) % size + lo
-
-
 def _numeric(value: Any, target: TypeRef) -> Any:
-    name = target.name
     if isinstance(value, bool) or isinstance(value, str) and not isinstance(value, Char):
         raise _cast_error(value, target)
-    if isinstance(value, Char):
-        value = ord(value)
-    if not isinstance(value, int | float | Decimal):
-        raise _cast_error(value, target)
-    if name in INTEGER_RANGES:
-        if isinstance(value, float):
-            if math.isnan(value) or math.isinf(value):
-                return INTEGER_RANGES[name][0] if name.endswith(("Int32", "Int64")) else 0
-            return _wrap(int(value), name)
-        if isinstance(value, Decimal):
-            n = int(value)
-            lo, hi = INTEGER_RANGES[name]
-            if not lo <= n <= hi:
-                raise OverflowException(
-                    f"Value was either too large or too small for an {name.rsplit('.', 1)[-1]}."
-                )
-            return n
-        return _wrap(value, name)
-    if name in ("System.Double", "System.Single"):
-        return float(value)
-    if name == "System.Decimal":
-        from .numbers import to_decimal_exact
-
-        return to_decimal_exact(value)
-    if name == "System.Char":
-        if isinstance(value, float | Decimal):
-            value = int(value)
-        return Char(value % 0x10000)
-    raise _cast_error(value, target)
+    if isinstance(value, enum.Enum):
+        value = value.value
+    try:
+        return clrnumeric.convert(value, clrnumeric.KINDS[target.name])
+    except TypeError:
+        raise _cast_error(value, target) from None
 
 
 _NUMERIC = set(INTEGER_RANGES) | {"System.Double", "System.Single", "System.Decimal", "System.Char"}
@@ -190,15 +160,9 @@ def is_type(value: Any, target: Any) -> bool:
         return isinstance(value, Char)
     if name == "System.Boolean":
         return isinstance(value, bool)
-    if name in INTEGER_RANGES:
-        if isinstance(value, bool) or not isinstance(value, int):
-            return False
-        lo, hi = INTEGER_RANGES[name]
-        return lo <= value <= hi and (name != "System.Int64" or True)
-    if name in ("System.Double", "System.Single"):
-        return isinstance(value, float)
-    if name == "System.Decimal":
-        return isinstance(value, Decimal)
+    kind = clrnumeric.KINDS.get(name)
+    if kind is not None:
+        return clrnumeric.kind_of(value) is kind
     if name == "System.Byte[]":
         return isinstance(value, bytes | bytearray)
     if t.is_array:

@@ -14,6 +14,7 @@ import struct
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from . import clrnumeric
 from .errors import (
     ArgumentException,
     ArgumentNullException,
@@ -592,6 +593,11 @@ _LATIN1 = Encoding("latin-1", "iso-8859-1", "Western European (ISO)", b"", 28591
 # ---------------------------------------------------------------------------------------------
 
 
+_LAYOUTS = {"System.Int16": "h", "System.UInt16": "H", "System.Char": "H", "System.Int32": "i", "System.UInt32": "I",
+            "System.Int64": "q", "System.UInt64": "Q", "System.Single": "f", "System.Double": "d",
+            "System.Byte": "h", "System.SByte": "h"}  # byte and sbyte use the short overload
+
+
 def _read(data: Any, start: int, size: int, fmt: str) -> Any:
     raw = _bytes(data, "value")
     if start < 0 or start >= len(raw) and len(raw) > 0 or start > len(raw):
@@ -617,27 +623,19 @@ class BitConverter:
     def GetBytes(value: Any) -> bytes:
         if isinstance(value, bool):
             return b"\x01" if value else b"\x00"
-        if isinstance(value, Char):
-            return struct.pack("<H", ord(value))
-        if isinstance(value, int):
-            if -(2**31) <= value < 2**31:
-                return struct.pack("<i", value)
-            if 2**31 <= value < 2**32:
-                return struct.pack("<I", value)
-            if -(2**63) <= value < 2**63:
-                return struct.pack("<q", value)
-            return struct.pack("<Q", value & (2**64 - 1))
-        if isinstance(value, float):
-            return struct.pack("<d", value)
-        raise ArgumentException(f"Unsupported value of type {dotnet_type_name(value)}.", "value")
+        kind = clrnumeric.kind_of(value)
+        layout = _LAYOUTS.get(kind.name) if kind is not None else None
+        if layout is None:
+            raise ArgumentException(f"Unsupported value of type {dotnet_type_name(value)}.", "value")
+        return struct.pack("<" + layout, ord(value) if isinstance(value, Char) else value)
 
     @staticmethod
     def ToInt16(data: Any, start: int = 0) -> int:
-        return _read(data, start, 2, "h")
+        return clrnumeric.INT16.box(_read(data, start, 2, "h"))
 
     @staticmethod
     def ToUInt16(data: Any, start: int = 0) -> int:
-        return _read(data, start, 2, "H")
+        return clrnumeric.UINT16.box(_read(data, start, 2, "H"))
 
     @staticmethod
     def ToInt32(data: Any, start: int = 0) -> int:
@@ -645,15 +643,15 @@ class BitConverter:
 
     @staticmethod
     def ToUInt32(data: Any, start: int = 0) -> int:
-        return _read(data, start, 4, "I")
+        return clrnumeric.UINT32.box(_read(data, start, 4, "I"))
 
     @staticmethod
     def ToInt64(data: Any, start: int = 0) -> int:
-        return _read(data, start, 8, "q")
+        return clrnumeric.INT64.box(_read(data, start, 8, "q"))
 
     @staticmethod
     def ToUInt64(data: Any, start: int = 0) -> int:
-        return _read(data, start, 8, "Q")
+        return clrnumeric.UINT64.box(_read(data, start, 8, "Q"))
 
     @staticmethod
     def ToDouble(data: Any, start: int = 0) -> float:
@@ -661,7 +659,7 @@ class BitConverter:
 
     @staticmethod
     def ToSingle(data: Any, start: int = 0) -> float:
-        return _read(data, start, 4, "f")
+        return clrnumeric.SINGLE.box(_read(data, start, 4, "f"))
 
     @staticmethod
     def ToBoolean(data: Any, start: int = 0) -> bool:

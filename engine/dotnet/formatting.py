@@ -440,7 +440,7 @@ def format_number(value: Any, fmt: str | None) -> str:
     """``ToString(fmt)`` of an ``int``/``float``/``Decimal`` in the invariant culture."""
     if fmt is None or fmt == "":
         if isinstance(value, float):
-            return double_to_string(value)
+            return single_to_string(value) if getattr(value, "kind", None) is not None else double_to_string(value)
         if isinstance(value, Decimal):
             return decimal_to_string(value)
         return str(value)

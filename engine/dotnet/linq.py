@@ -14,12 +14,14 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
+from . import clrnumeric
 from .containers import _default_compare, _equals, iterate, new_dictionary
 from .errors import (
     ArgumentNullException,
     ArgumentOutOfRangeException,
     InvalidCastException,
     InvalidOperationException,
+    OverflowException,
 )
 
 _NO_ELEMENTS = "Sequence contains no elements"
@@ -106,15 +108,25 @@ def _comparer_func(comparer: Any) -> Any:
 
 
 def _sum(values: list[Any]) -> Any:
+    """``Sum()``: checked arithmetic in the element type (``int`` overflow throws OverflowException)."""
     present = [v for v in values if v is not None]
     if not present:
         if any(isinstance(v, float) for v in values):
             return 0.0
         return 0
+    kind = clrnumeric.kind_of(present[0])
+    if kind is not None and kind.integral and kind is not clrnumeric.CHAR:
+        kind = clrnumeric.unary_promote(kind)
+        total, lo, hi = 0, kind.lo, kind.hi
+        for v in present:
+            total += int(v)
+            if not lo <= total <= hi:
+                raise OverflowException("Arithmetic operation resulted in an overflow.")
+        return kind.box(total)
     total = present[0]
     for v in present[1:]:
         total = total + v
-    return total
+    return clrnumeric.SingleValue(total) if kind is clrnumeric.SINGLE else total
 
 
 class Enumerable:

@@ -404,6 +404,9 @@ def dotnet_type_name(value: object) -> str:
         return "System.Char"
     if isinstance(value, str):
         return "System.String"
+    kind = getattr(type(value), "kind", None)
+    if kind is not None and hasattr(kind, "bits"):  # a tagged CLR number (engine.dotnet.clrnumeric)
+        return str(kind.name)
     if isinstance(value, int):
         return "System.Int32" if -(2**31) <= value < 2**31 else "System.Int64"
     if isinstance(value, float):

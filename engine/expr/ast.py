@@ -222,6 +222,23 @@ class NewAnonymous(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class Checked(Expr):
+    """`checked(expr)` / `unchecked(expr)`: integer overflow throws / wraps inside `expr`."""
+
+    expr: Expr
+    checked: bool
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultOf(Expr):
+    """`default(T)`."""
+
+    type: TypeName
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
 class TypeOf(Expr):
     type: TypeName
     pos: Pos

@@ -160,6 +160,8 @@ def _number(text: str, pos: ast.Pos) -> ast.Literal:
         kind = "uint" if value <= 0xFFFFFFFF else "ulong"
     else:
         kind = "int" if value <= 0x7FFFFFFF else "uint" if value <= 0xFFFFFFFF else "long"
+    if kind == "long" and value > 0x7FFFFFFFFFFFFFFF:
+        kind = "ulong"
     return ast.Literal(value, kind, pos)
 
 
@@ -414,6 +416,15 @@ class Builder(Transformer):
 
     def typeof(self, meta, c):
         return ast.TypeOf(c[0], self._p(meta))
+
+    def checked(self, meta, c):
+        return ast.Checked(c[0], True, self._p(meta))
+
+    def unchecked(self, meta, c):
+        return ast.Checked(c[0], False, self._p(meta))
+
+    def default_of(self, meta, c):
+        return ast.DefaultOf(c[-1], self._p(meta))
 
     def nameof(self, meta, c):
         target = c[0]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
+from engine.dotnet import clrnumeric
 from engine.dotnet.errors import NullReferenceException
 from engine.expr import ast
 from engine.expr import members as M
@@ -38,6 +39,7 @@ class Code:
 class Local:
     slot: int
     type: CsType
+    boxed: bool = False  # declared `object` (or `var` of an `object` value): C# operators refuse it
 
 
 
@@ -405,6 +407,9 @@ def _is_enum_member(value: Any) -> bool:
 def _value_type(value: Any) -> CsType:
     if isinstance(value, bool):
         return M.BOOL
+    kind = clrnumeric.kind_of(value)
+    if kind is not None:
+        return M.NUMERIC_TYPES[kind]
     if isinstance(value, int) and not _is_enum_member(value):
         return M.INT
     if isinstance(value, str):
@@ -444,11 +449,9 @@ def _binary_type(op: str, a: CsType, b: CsType) -> CsType:
         return M.BOOL
     if op == "+" and (a is M.STRING or b is M.STRING):
         return M.STRING
-    if a.numeric and b.numeric:
-        for t in (M.DECIMAL, M.DOUBLE, M.FLOAT, M.LONG):
-            if t in (a, b):
-                return t
-        return M.INT
+    if a.kind is not None and b.kind is not None:
+        kind = clrnumeric.result_kind(op, a.kind, b.kind)
+        return M.NUMERIC_TYPES[kind] if kind is not None else DYNAMIC
     if a is M.BOOL and b is M.BOOL and op in ("&", "|", "^"):
         return M.BOOL
     return DYNAMIC

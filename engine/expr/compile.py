@@ -22,6 +22,8 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
+from engine.dotnet import clrnumeric
+from engine.dotnet.clrnumeric import NumKind
 from engine.expr import ast
 from engine.expr import members as M
 from engine.expr import runtime as rt
@@ -60,6 +62,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         self.scopes: list[dict[str, Local]] = [{}]
         self.functions: dict[str, list[Any]] = {}
         self.nslots = 3
+        self.checked_context: bool | None = None  # checked(...): True, unchecked(...): False, else None
         self.uses_body = False
         self.needs_budget = False
         self.lambda_types: list[CsType] = []
@@ -213,6 +216,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
     def x_Literal(self, node: ast.Literal) -> Code:
         value = node.value
         type_ = M.PRIMITIVES.get(node.type, DYNAMIC)
+        if type_.kind is not None and value is not None:
+            value = type_.kind.box(value)
         return Code(lambda env: value, type_, const=True, value=value)
 
     def x_Interpolated(self, node: ast.Interpolated) -> Code:
@@ -283,6 +288,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         vf = value.fn
         op = node.op[:-1] if node.op != "=" else ""
         combine = (lambda a, b: a if a is not None else b) if op == "??" else rt.BINARY.get(op)
+        if combine is not None and op != "??" and self.checked_context:
+            combine = rt.CHECKED.get(op, combine)
         target = node.target
         if isinstance(target, ast.Name):
             local = self.lookup(target.ident)
@@ -291,6 +298,14 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                            target.pos)
                 return self._dead()
             slot = local.slot
+            if local.boxed and op and op != "??":
+                self.error("expr-type", f"operator '{op}=' cannot be applied to an operand of type 'object'", node.pos)
+                return self._dead()
+            kind = local.type.kind
+            if kind is not None and op and op != "??":
+                combine = self._compound(op, kind, value.type, node.pos)
+            elif kind is not None and value.type.kind not in (None, kind):
+                vf = self._implicit(value, kind)
             if not op:
 
                 def assign(env: list[Any]) -> Any:
@@ -364,7 +379,40 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                    node.pos)
         return self._dead()
 
+    def _compound(self, op: str, kind: NumKind, value_type: CsType, pos: ast.Pos) -> Callable[[Any, Any], Any]:
+        """`x op= y` on a numeric local: `x = (T)(x op y)` (the result is converted back to x's type)."""
+        checked = self.checked_context is True
+        fn = clrnumeric.operation(op, kind, value_type.kind, checked=checked) if value_type.kind is not None else None
+        if fn is None and value_type.kind is not None:
+            self.error("expr-type", f"operator '{op}=' cannot be applied to operands of type '{kind.keyword}' and "
+                       f"'{value_type.name}'", pos)
+        binary = fn if fn is not None else (rt.CHECKED if checked else rt.BINARY)[op]
+        convert = clrnumeric.convert
+
+        def compound(a: Any, b: Any) -> Any:
+            r = binary(a, b)
+            return None if r is None else convert(r, kind, checked=checked)
+
+        return compound
+
+    @staticmethod
+    def _implicit(value: Code, kind: NumKind) -> Fn:
+        """The implicit numeric conversion of an assigned value to the variable's type (`long x = 5`)."""
+        vf, implicit = value.fn, clrnumeric.implicit
+        if value.const:
+            converted = implicit(value.value, kind) if value.value is not None else None
+            return lambda env: converted
+        return lambda env: None if (v := vf(env)) is None else implicit(v, kind)
+
     def x_IncDec(self, node: ast.IncDec) -> Code:
+        if isinstance(node.target, ast.Name):
+            local = self.lookup(node.target.ident)
+            if local is not None and local.type.kind is not None:
+                return self._step(node, local)
+            if local is not None and local.boxed:
+                self.error("expr-type", f"operator '{node.op}' cannot be applied to an operand of type 'object'",
+                           node.pos)
+                return self._dead()
         delta = 1 if node.op == "++" else -1
         one = ast.Literal(1, "int", node.pos)
         assign = self.x_Assign(ast.Assign("+=" if delta > 0 else "-=", node.target, one, node.pos))
@@ -376,6 +424,24 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             return rt.sub(af(env), delta)
 
         return Code(post, assign.type)
+
+    def _step(self, node: ast.IncDec, local: Local) -> Code:
+        """`x++`/`--x` on a numeric local: the value keeps its type and wraps (`byte 255 + 1 == 0`)."""
+        slot, kind, delta, pos = local.slot, local.type.kind, 1 if node.op == "++" else -1, node.pos
+        assert kind is not None
+        step, checked, prefix = clrnumeric.step, self.checked_context is True, node.prefix
+
+        def incdec(env: list[Any]) -> Any:
+            old = env[slot]
+            if old is None:
+                return None
+            try:
+                env[slot] = new = step(old, delta, kind, checked=checked)
+            except Exception as exc:
+                raise _located(exc, pos) from None
+            return new if prefix else old
+
+        return Code(incdec, local.type)
 
     # -- lambdas -----------------------------------------------------------------------------------------
     def x_Lambda(self, node: ast.Lambda) -> Code:

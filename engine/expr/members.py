@@ -25,6 +25,8 @@ from operator import attrgetter
 from typing import Any
 
 from engine import context as model
+from engine.dotnet import clrnumeric
+from engine.dotnet.clrnumeric import NumKind
 from engine.dotnet.errors import InvalidCastException, KeyNotFoundException, NullReferenceException
 from engine.errors import SecurityError
 
@@ -83,6 +85,7 @@ class CsType:
     closed: bool = False  # unknown members are lint errors (else they go to the runtime gate)
     element: CsType | None = None  # element type for foreach / LINQ lambdas
     numeric: bool = False
+    kind: NumKind | None = None  # the CLR numeric type (numbers and char): selects width-specific operators
 
     def __repr__(self) -> str:
         return f"CsType({self.name})"
@@ -95,19 +98,34 @@ DYNAMIC = CsType("object")
 VOID = CsType("void")
 NULL = CsType("null")
 STRING = CsType("string", str)
-CHAR = CsType("char")
+CHAR = CsType("char", kind=clrnumeric.CHAR)
 BOOL = CsType("bool", bool)
-INT = CsType("int", int, numeric=True)
-LONG = CsType("long", int, numeric=True)
-DOUBLE = CsType("double", float, numeric=True)
-FLOAT = CsType("float", float, numeric=True)
-DECIMAL = CsType("decimal", Decimal, numeric=True)
+
+
+def _numeric_type(kind: NumKind) -> CsType:
+    return CsType(kind.keyword, int if kind.integral else float if kind is not clrnumeric.DECIMAL else Decimal,
+                  numeric=True, kind=kind)
+
+
+SBYTE = _numeric_type(clrnumeric.SBYTE)
+BYTE = _numeric_type(clrnumeric.BYTE)
+SHORT = _numeric_type(clrnumeric.INT16)
+USHORT = _numeric_type(clrnumeric.UINT16)
+INT = _numeric_type(clrnumeric.INT32)
+UINT = _numeric_type(clrnumeric.UINT32)
+LONG = _numeric_type(clrnumeric.INT64)
+ULONG = _numeric_type(clrnumeric.UINT64)
+FLOAT = _numeric_type(clrnumeric.SINGLE)
+DOUBLE = _numeric_type(clrnumeric.DOUBLE)
+DECIMAL = _numeric_type(clrnumeric.DECIMAL)
 STRING_ARRAY = CsType("string[]", list, element=STRING)
 STRING.element = CHAR
+NUMERIC_TYPES: dict[NumKind, CsType] = {t.kind: t for t in (SBYTE, BYTE, SHORT, USHORT, INT, UINT, LONG, ULONG,
+                                                           FLOAT, DOUBLE, DECIMAL, CHAR) if t.kind is not None}
 PRIMITIVES = {
-    "string": STRING, "char": CHAR, "bool": BOOL, "int": INT, "long": LONG, "short": INT, "byte": INT,
-    "sbyte": INT, "uint": LONG, "ulong": LONG, "ushort": INT, "double": DOUBLE, "float": FLOAT,
-    "decimal": DECIMAL, "object": DYNAMIC, "null": NULL,
+    "string": STRING, "bool": BOOL, **{t.name: t for t in NUMERIC_TYPES.values()},
+    **{kind.name.rsplit(".", 1)[1]: t for kind, t in NUMERIC_TYPES.items()},
+    "object": DYNAMIC, "null": NULL,
 }
 
 
@@ -910,19 +928,20 @@ def cast_value(value: Any, type_name: str) -> Any:
 def unbox_value(value: Any, type_name: str) -> Any:
     """`(T)obj` where `obj` is statically `object` (`(int)context.Variables["n"]`): C# unboxing.
 
-    A boxed number unboxes only to its own type, so a fractional number or one outside the
-    integer type's range cannot be the boxed integer asked for: InvalidCastException (C# would
-    not truncate or wrap). An in-range integer converts to any numeric type (Python does not
-    tell a boxed `int` from a `long`).
+    A boxed number unboxes only to its own CLR type (`(long)(object)5` throws
+    InvalidCastException, as in C#); `(T?)` of null is null; other casts are conversions.
     """
-    if value.__class__ in (int, float, Decimal):
-        from engine.dotnet.primitives import INTEGER_RANGES, dotnet_type_name, type_ref
+    kind = clrnumeric.kind_of(value)
+    if kind is not None:
+        from engine.dotnet.primitives import dotnet_type_name, type_ref
 
         target = type_ref(type_name.replace(" ", "").rstrip("?")).name
-        bounds = INTEGER_RANGES.get(target)
-        if bounds is not None and (value.__class__ is not int or not bounds[0] <= value <= bounds[1]):
+        wanted = clrnumeric.KINDS.get(target)
+        if wanted is not None and wanted is not kind:
             raise InvalidCastException(
                 f"Unable to cast object of type '{dotnet_type_name(value)}' to type '{target}'.")
+        if wanted is not None:
+            return value
     return cast_value(value, type_name)
 
 

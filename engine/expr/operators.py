@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
+from engine.dotnet import clrnumeric
+from engine.dotnet.clrnumeric import NumKind
+from engine.dotnet.errors import DivideByZeroException, NullReferenceException, OverflowException
+from engine.dotnet.primitives import Char
 from engine.expr import ast
 from engine.expr import members as M
 from engine.expr import runtime as rt
@@ -21,7 +24,7 @@ from engine.expr.closures import (
     _type_test,
     _wrapping,
 )
-from engine.expr.members import DYNAMIC
+from engine.expr.members import DYNAMIC, CsType
 from engine.expr.runtime import ShortCircuit
 from engine.expr.tables import (
     _EQ_OPS,
@@ -30,9 +33,16 @@ from engine.expr.tables import (
     _GENERIC_COLLECTIONS,
     _ORDER_OPS,
     _PY_COMPARE,
+    _VALUE_DEFAULTS,
 )
 
 Fn = Callable[[list[Any]], Any]
+# operators C# does not define on `object` operands (`+` is string concatenation when a side is a string)
+_OBJECT_REFUSED = frozenset({"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "<", ">", "<=", ">="})
+
+
+def _static_name(compiler: Any, node: ast.Expr, type_: CsType) -> str:
+    return "object" if compiler.is_boxed(node) else type_.name
 
 
 class OperatorCompiler:
@@ -40,14 +50,78 @@ class OperatorCompiler:
 
     def x_Unary(self, node: ast.Unary) -> Code:
         operand = self.expr(node.operand)
-        if node.op == "!" and operand.type not in (M.BOOL, DYNAMIC):
+        op = node.op
+        if op == "!" and operand.type not in (M.BOOL, DYNAMIC):
             self.error("expr-type", f"operator '!' cannot be applied to an operand of type '{operand.type.name}'",
                        node.pos)
-        if node.op == "-" and operand.const and isinstance(operand.value, int | float | Decimal):
-            value = -operand.value
-            return Code(lambda env: value, operand.type, const=True, value=value)
-        f, o = rt.UNARY[node.op], operand.fn
-        return Code(lambda env: f(o(env)), M.BOOL if node.op == "!" else operand.type)
+        if op != "!" and self.is_boxed(node.operand):
+            self.error("expr-type", f"operator '{op}' cannot be applied to an operand of type 'object'", node.pos)
+            return self._dead()
+        kind = operand.type.kind
+        if op != "!" and kind is not None:
+            return self._numeric_unary(node, operand, kind)
+        f, o = rt.UNARY[op], operand.fn
+        pos = node.pos
+
+        def unary(env: list[Any]) -> Any:
+            try:
+                return f(o(env))
+            except Exception as exc:
+                raise _located(exc, pos) from None
+
+        return Code(unary, M.BOOL if op == "!" else operand.type)
+
+    def _numeric_unary(self, node: ast.Unary, operand: Code, kind: NumKind) -> Code:
+        """`-x`, `+x`, `~x` on a statically numeric operand (constants folded like C#)."""
+        op, checked = node.op, self.checked_context is True
+        literal = node.operand
+        if op == "-" and isinstance(literal, ast.Literal) and literal.type in ("uint", "ulong") and \
+                literal.value in (1 << 31, 1 << 63):  # `-2147483648` is an int, `-9223372036854775808` a long
+            target = clrnumeric.INT32 if literal.value == 1 << 31 else clrnumeric.INT64
+            value = target.wrap(-literal.value)
+            return Code(lambda env: value, M.NUMERIC_TYPES[target], const=True, value=value)
+        if op == "-":
+            result = clrnumeric.negate_kind(kind)
+        elif op == "~":
+            result = clrnumeric.unary_promote(kind) if kind.integral else None
+        else:
+            result = clrnumeric.unary_promote(kind)
+        if result is None:
+            self.error("expr-type", f"operator '{op}' cannot be applied to an operand of type '{operand.type.name}'",
+                       node.pos)
+            return self._dead()
+        f: Callable[[Any], Any] = {
+            "-": lambda v: clrnumeric.negate(v, checked=checked), "~": clrnumeric.complement, "+": clrnumeric.plus,
+        }[op]
+        type_ = M.NUMERIC_TYPES[result]
+        if operand.const and operand.value is not None:
+            return self._fold(lambda: clrnumeric.negate(operand.value, checked=self.checked_context is not False)
+                              if op == "-" else f(operand.value), type_, node.pos)
+        o, pos = operand.fn, node.pos
+
+        def numeric_unary(env: list[Any]) -> Any:
+            v = o(env)
+            if v is None:
+                return None
+            try:
+                return f(v)
+            except Exception as exc:
+                raise _located(exc, pos) from None
+
+        return Code(numeric_unary, type_)
+
+    def _fold(self, compute: Callable[[], Any], type_: CsType, pos: ast.Pos) -> Code:
+        """A constant expression evaluated at compile time; overflow and division by zero are errors."""
+        try:
+            value = compute()
+        except OverflowException:
+            self.error("expr-constant", "the operation overflows at compile time in checked mode", pos,
+                       "use unchecked(...) if wrapping is intended")
+            return self._dead(type_)
+        except DivideByZeroException:
+            self.error("expr-constant", "division by constant zero", pos)
+            return self._dead(type_)
+        return Code(lambda env: value, type_, const=True, value=value)
 
     def x_Binary(self, node: ast.Binary) -> Code:
         op = node.op
@@ -73,6 +147,15 @@ class OperatorCompiler:
                 return v if v is not None else rf(env)
 
             return Code(coalesce, lt if lt is not M.NULL else rtype)
+        if op in _OBJECT_REFUSED and (self.is_boxed(node.left) or self.is_boxed(node.right)) and not (
+                op == "+" and M.STRING in (lt, rtype)):
+            self.error("expr-type", f"operator '{op}' cannot be applied to operands of type '{_static_name(self, node.left, lt)}' "
+                       f"and '{_static_name(self, node.right, rtype)}'", pos, "cast the value first, e.g. (int)x")
+            return self._dead()
+        if op in ("==", "!=") and self.is_boxed(node.left) and self.is_boxed(node.right):
+            return self._reference_equality(node, left, right)
+        if lt.kind is not None and rtype.kind is not None and op in clrnumeric.OPERATORS:
+            return self._numeric_binary(node, left, right)
         if op in ("-", "*", "/", "%") and (lt is M.STRING or rtype is M.STRING or lt is M.BOOL or rtype is M.BOOL):
             self.error("expr-type", f"operator '{op}' cannot be applied to operands of type '{lt.name}' and "
                        f"'{rtype.name}'", pos)
@@ -96,9 +179,9 @@ class OperatorCompiler:
             return Code(lambda env: py(lf(env), rf(env)), M.BOOL)
         if op == "+" and result is M.STRING:
             return self._concat(node)
-        if op in ("+", "-", "*") and lt in (M.INT, M.LONG) and rtype in (M.INT, M.LONG):
-            return Code(_wrapping(op, lf, rf, 64 if M.LONG in (lt, rtype) else 32), result)
         f = rt.BINARY[op]
+        if self.checked_context and op in clrnumeric.OPERATORS:
+            f = rt.CHECKED[op]
 
         def binary(env: list[Any]) -> Any:
             try:
@@ -109,6 +192,82 @@ class OperatorCompiler:
                 raise _located(exc, pos) from None
 
         return Code(binary, result)
+
+    def _numeric_binary(self, node: ast.Binary, left: Code, right: Code) -> Code:
+        """`a op b` on statically numeric operands: the width-specific C# operation, bound once."""
+        op, lk, rk = node.op, left.type.kind, right.type.kind
+        assert lk is not None and rk is not None
+        if op not in clrnumeric.SHIFTS:
+            lk, rk = _constant_conversion(left, lk, rk), _constant_conversion(right, rk, lk)
+        kind = clrnumeric.result_kind(op, lk, rk)
+        fn = clrnumeric.operation(op, lk, rk, checked=self.checked_context is True)
+        if kind is None or fn is None:
+            self.error("expr-type", f"operator '{op}' cannot be applied to operands of type '{left.type.name}' and "
+                       f"'{right.type.name}'", node.pos)
+            return self._dead()
+        type_ = M.NUMERIC_TYPES[kind]
+        if left.const and right.const and left.value is not None and right.value is not None:
+            folding = clrnumeric.operation(op, lk, rk, checked=self.checked_context is not False)
+            assert folding is not None
+            lv, rv = left.value, right.value
+            return self._fold(lambda: folding(lv, rv), type_, node.pos)
+        lf, rf, pos = left.fn, right.fn, node.pos
+        if kind is clrnumeric.INT32 and op in ("+", "-", "*") and not self.checked_context and \
+                lk.integral and rk.integral and clrnumeric.CHAR not in (lk, rk):
+            return Code(_wrapping(op, lf, rf, 32), type_)
+
+        def numeric(env: list[Any]) -> Any:
+            a, b = lf(env), rf(env)
+            if a is None or b is None:
+                return None
+            try:
+                return fn(a, b)
+            except Exception as exc:
+                raise _located(exc, pos) from None
+
+        return Code(numeric, type_)
+
+    def _reference_equality(self, node: ast.Binary, left: Code, right: Code) -> Code:
+        """`==` on two `object` operands: C# compares references (two boxes are never the same)."""
+        same = isinstance(node.left, ast.Name) and isinstance(node.right, ast.Name) and \
+            node.left.ident == node.right.ident
+        lf, rf, negate = left.fn, right.fn, node.op == "!="
+        equals = rt.reference_equals
+        return Code(lambda env: equals(lf(env), rf(env), same) != negate, M.BOOL)
+
+    def is_boxed(self, node: ast.Expr) -> bool:
+        """True when `node` is statically of type `object` (a boxed value of unknown type)."""
+        if isinstance(node, ast.Name):
+            local = self.lookup(node.ident)
+            return local is not None and local.boxed
+        if isinstance(node, ast.Cast):
+            return M.strip_namespace(str(node.type)) in ("object", "Object")
+        return _is_boxed_variable(node)
+
+    def x_Checked(self, node: ast.Checked) -> Code:
+        outer = self.checked_context
+        self.checked_context = node.checked
+        try:
+            return self.expr(node.expr)
+        finally:
+            self.checked_context = outer
+
+    def x_DefaultOf(self, node: ast.DefaultOf) -> Code:
+        if not self._known_type(node.type, node.pos):
+            return self._dead()
+        type_ = M.resolve_type_name(node.type)
+        value: Any = None
+        if node.type.nullable or node.type.array:
+            value = None
+        elif type_.kind is clrnumeric.CHAR:
+            value = Char("\0")
+        elif type_.kind is not None:
+            value = clrnumeric.implicit(0, type_.kind)
+        elif type_ is M.BOOL:
+            value = False
+        else:
+            value = _VALUE_DEFAULTS.get(str(node.type))
+        return Code(lambda env: value, type_, const=True, value=value)
 
     def _concat(self, node: ast.Binary) -> Code:
         """`a + b + c ...` with a string result: one closure joining all operands (C# left-to-right)."""
@@ -205,7 +364,10 @@ class OperatorCompiler:
         o, pos = operand.fn, node.pos
         if type_ is operand.type and type_ in (M.STRING, M.INT, M.BOOL, M.DOUBLE):
             return Code(o, type_)
-        cast = M.unbox_value if _is_boxed_variable(node.operand) else M.cast_value
+        boxed = self.is_boxed(node.operand)
+        if type_.kind is not None and node.type.array == 0 and operand.type.kind is not None and not boxed:
+            return self._numeric_cast(node, operand, type_)
+        cast = M.unbox_value if boxed else M.cast_value
         fast = _FAST_CASTS.get(name)
         if fast is not None:
             exact, limit = fast
@@ -250,6 +412,35 @@ class OperatorCompiler:
 
         return Code(do_cast, type_)
 
+    def _numeric_cast(self, node: ast.Cast, operand: Code, type_: CsType) -> Code:
+        """`(T)x` between numeric types known at compile time (constants are checked like C#)."""
+        kind = type_.kind
+        assert kind is not None
+        if operand.const and operand.value is not None:
+            value = operand.value
+            try:
+                converted = clrnumeric.convert(value, kind, checked=self.checked_context is not False)
+            except OverflowException:
+                self.error("expr-constant", f"constant value '{M.to_string(value)}' cannot be converted to a "
+                           f"'{type_.name}'", node.pos, "use unchecked(...) if wrapping is intended")
+                return self._dead(type_)
+            return Code(lambda env: converted, type_, const=True, value=converted)
+        o, pos, checked = operand.fn, node.pos, self.checked_context is True
+        convert = clrnumeric.convert
+
+        def numeric_cast(env: list[Any]) -> Any:
+            v = o(env)
+            if v is None:
+                if node.type.nullable:
+                    return None
+                raise _located(NullReferenceException("Nullable object must have a value."), pos)
+            try:
+                return convert(v, kind, checked=checked)
+            except Exception as exc:
+                raise _located(exc, pos) from None
+
+        return Code(numeric_cast, type_)
+
     def _known_type(self, t: ast.TypeName, pos: ast.Pos) -> bool:
         base = M.strip_namespace(t.name)
         if t.name == "var" or base in M.PRIMITIVES or base in M.INTERFACES or M.static_type(base) is not None:
@@ -291,6 +482,16 @@ class OperatorCompiler:
             return self._dead()
         test = _type_test(str(node.type))
         return Code(lambda env: v if test(v := operand(env)) else None, M.resolve_type_name(node.type))
+
+
+def _constant_conversion(code: Code, kind: NumKind, other: NumKind) -> NumKind:
+    """C# implicit constant conversion: a non-negative `int`/`long` constant beside a `uint`/`ulong`
+    operand takes the unsigned type (`u + 1` is a `uint`, `1 + 1UL` a `ulong`)."""
+    if not code.const or other not in (clrnumeric.UINT32, clrnumeric.UINT64) or kind not in (
+            clrnumeric.INT32, clrnumeric.INT64) or not isinstance(code.value, int):
+        return kind
+    return other if other.lo <= code.value <= other.hi and (other is clrnumeric.UINT64 or kind is clrnumeric.INT32) \
+        else kind
 
 
 def _is_context_variables(node: ast.Expr) -> bool:

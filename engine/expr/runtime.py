@@ -7,17 +7,15 @@ without passing `member_gate`, which allows only the members declared for the va
 
 from __future__ import annotations
 
-import math
+import enum
+import operator
 import time
-from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
+from engine.dotnet import clrnumeric
 from engine.dotnet.conversions import to_string
-from engine.dotnet.errors import (
-    DivideByZeroException,
-    DotNetException,
-    NullReferenceException,
-)
+from engine.dotnet.errors import DotNetException, NullReferenceException
 from engine.dotnet.primitives import Char
 from engine.errors import SecurityError
 
@@ -106,90 +104,104 @@ PREFLIGHT: dict[str, Any] = {
 # ---------------------------------------------------------------- operators
 
 
-def _is_num(v: Any) -> bool:
-    return (v.__class__ is int or v.__class__ is float or v.__class__ is Decimal) and v.__class__ is not bool
+def _library_operator(a: Any, b: Any, dunder: str) -> Any:
+    """`a op b` for runtime-library values that define the C# operator (DateTime - TimeSpan...)."""
+    for value in (a, b):
+        if not (getattr(value.__class__, "__module__", "") or "").startswith("engine.dotnet"):
+            continue
+        if value.__class__ is Char or clrnumeric.kind_of(value) is not None:
+            continue
+        if getattr(value.__class__, dunder, None) is not None:
+            return True
+    return False
 
 
-def add(a: Any, b: Any) -> Any:
-    """C# `+`: string concatenation when either side is a string, else numeric addition."""
-    ca, cb = a.__class__, b.__class__
-    if ca is str:
-        if cb is str:
-            r = a + b
-        else:
-            r = a + to_string(b)
-        return check_string(r) if len(r) > 4096 else r
-    if cb is str:
-        r = to_string(a) + b
-        return check_string(r) if len(r) > 4096 else r
+def _refused(op: str, a: Any, b: Any) -> DotNetTypeError:
+    return DotNetTypeError(f"Operator '{op}' cannot be applied to operands of type '{_tn(a)}' and '{_tn(b)}'")
+
+
+def _arith(op: str, dunder: str, py: Callable[[Any, Any], Any], checked: bool) -> Callable[[Any, Any], Any]:
+    """C# binary operator on values typed only at run time: numbers by CLR type, nothing of Python."""
+    binary = clrnumeric.binary
+
+    def run(a: Any, b: Any) -> Any:
+        if a is None or b is None:
+            return None  # lifted nullable arithmetic
+        try:
+            return binary(op, a, b, checked=checked)
+        except TypeError:
+            pass
+        if _library_operator(a, b, dunder):
+            result = py(a, b)
+            if result is not NotImplemented:
+                return result
+        raise _refused(op, a, b)
+
+    return run
+
+
+def _concat(a: Any, b: Any) -> str:
+    r = (a if a.__class__ is str else to_string(a)) + (b if b.__class__ is str else to_string(b))
+    return check_string(r) if len(r) > 4096 else r
+
+
+def _adder(checked: bool) -> Callable[[Any, Any], Any]:
+    numeric = _arith("+", "__add__", operator.add, checked)
+
+    def add(a: Any, b: Any) -> Any:
+        """C# `+`: string concatenation when either side is a string, else numeric addition."""
+        if a.__class__ is str or b.__class__ is str:
+            return _concat(a, b)
+        return numeric(a, b)
+
+    return add
+
+
+add = _adder(False)
+sub = _arith("-", "__sub__", operator.sub, False)
+mul = _arith("*", "__mul__", operator.mul, False)
+div = _arith("/", "__truediv__", operator.truediv, False)
+mod = _arith("%", "__mod__", operator.mod, False)
+shl = _arith("<<", "__lshift__", operator.lshift, False)
+shr = _arith(">>", "__rshift__", operator.rshift, False)
+
+
+def _bitwise(op: str, logical: Callable[[bool, bool], bool], checked: bool) -> Callable[[Any, Any], Any]:
+    numeric = _arith(op, "", operator.and_, checked)
+
+    def run(a: Any, b: Any) -> Any:
+        if a is None or b is None:
+            return None
+        if a.__class__ is bool and b.__class__ is bool:
+            return logical(a, b)
+        if isinstance(a, enum.Enum) and a.__class__ is b.__class__:
+            return a.__class__(_BITWISE_PY[op](a.value, b.value))
+        return numeric(a, b)
+
+    return run
+
+
+_BITWISE_PY: dict[str, Callable[[Any, Any], Any]] = {"&": operator.and_, "|": operator.or_, "^": operator.xor}
+bit_and = _bitwise("&", lambda a, b: a and b, False)
+bit_or = _bitwise("|", lambda a, b: a or b, False)
+bit_xor = _bitwise("^", lambda a, b: a != b, False)
+
+
+def reference_equals(a: Any, b: Any, same_variable: bool) -> bool:
+    """`==` of two `object` operands: reference equality (every boxing makes a new object).
+
+    Strings compare by value (C# would compare references, which agree for literals and
+    interned strings only; policy expressions cannot tell the two apart reliably).
+    """
     if a is None or b is None:
-        return None  # lifted nullable arithmetic
-    if isinstance(a, Char) or isinstance(b, Char):
-        return a + b
-    if ca is bool or cb is bool:
-        raise DotNetTypeError(f"Operator '+' cannot be applied to operands of type '{_tn(a)}' and '{_tn(b)}'")
-    return _numeric(a, b, a + b if ca is cb or not (ca is Decimal or cb is Decimal) else Decimal(a) + Decimal(b))
-
-
-def _numeric(a: Any, b: Any, r: Any) -> Any:
-    return r
-
-
-def sub(a: Any, b: Any) -> Any:
-    if a is None or b is None:
-        return None
-    if hasattr(a, "op_Subtraction"):
-        return a.op_Subtraction(b)
-    return a - b
-
-
-def mul(a: Any, b: Any) -> Any:
-    if a is None or b is None:
-        return None
-    if a.__class__ is str or b.__class__ is str:
-        raise DotNetTypeError(f"Operator '*' cannot be applied to operands of type '{_tn(a)}' and '{_tn(b)}'")
-    return a * b
-
-
-def div(a: Any, b: Any) -> Any:
-    """C# `/`: integer division truncates toward zero; float division by zero gives infinity."""
-    if a is None or b is None:
-        return None
-    if isinstance(a, int) and isinstance(b, int):
-        a, b = int(a), int(b)
-        if b == 0:
-            raise DivideByZeroException()
-        q = abs(a) // abs(b)
-        return q if (a >= 0) == (b >= 0) else -q
-    if isinstance(a, Decimal) or isinstance(b, Decimal):
-        if b == 0:
-            raise DivideByZeroException()
-        return Decimal(a) / Decimal(b)
-    a, b = float(a), float(b)
-    if b == 0.0:
-        if a == 0.0 or math.isnan(a):
-            return math.nan
-        return math.copysign(math.inf, a) * math.copysign(1.0, b)
-    return a / b
-
-
-def mod(a: Any, b: Any) -> Any:
-    """C# `%`: the remainder takes the sign of the dividend."""
-    if a is None or b is None:
-        return None
-    if isinstance(a, int) and isinstance(b, int):
-        a, b = int(a), int(b)
-        if b == 0:
-            raise DivideByZeroException()
-        r = abs(a) % abs(b)
-        return r if a >= 0 else -r
-    if isinstance(a, Decimal) or isinstance(b, Decimal):
-        if b == 0:
-            raise DivideByZeroException()
-        return Decimal(a) % Decimal(b)
-    if float(b) == 0.0:
-        return math.nan
-    return math.fmod(float(a), float(b))
+        return a is b
+    if same_variable:
+        return True
+    if a.__class__ is str and b.__class__ is str:
+        return bool(a == b)
+    if a.__class__ is bool or clrnumeric.kind_of(a) is not None or isinstance(a, enum.Enum):
+        return False  # two boxes of a value type
+    return a is b
 
 
 def eq(a: Any, b: Any) -> bool:
@@ -232,48 +244,27 @@ def ge(a: Any, b: Any) -> bool:
     return _compare(a, b) and a >= b
 
 
-def bit_and(a: Any, b: Any) -> Any:
-    if a is None or b is None:
-        return None
-    return (a and b) if isinstance(a, bool) else a & b
+def _unary(op: str, numeric: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def run(a: Any) -> Any:
+        if a is None:
+            return None
+        try:
+            return numeric(a)
+        except TypeError:
+            pass
+        if op == "-" and (getattr(a.__class__, "__module__", "") or "").startswith("engine.dotnet") and \
+                hasattr(a.__class__, "__neg__"):
+            return -a
+        if op == "~" and isinstance(a, enum.Enum):
+            return a.__class__(~a.value)
+        raise DotNetTypeError(f"Operator '{op}' cannot be applied to operand of type '{_tn(a)}'")
+
+    return run
 
 
-def bit_or(a: Any, b: Any) -> Any:
-    if a is None or b is None:
-        return None
-    return (a or b) if isinstance(a, bool) else a | b
-
-
-def bit_xor(a: Any, b: Any) -> Any:
-    if a is None or b is None:
-        return None
-    return (a != b) if isinstance(a, bool) else a ^ b
-
-
-def shl(a: Any, b: Any) -> Any:
-    if a is None or b is None:
-        return None
-    r = int(a) << (int(b) & 63)
-    return _wrap(r, 64 if abs(int(a)) > 0x7FFFFFFF else 32)
-
-
-def shr(a: Any, b: Any) -> Any:
-    if a is None or b is None:
-        return None
-    return int(a) >> (int(b) & 63)
-
-
-def _wrap(n: int, bits: int) -> int:
-    n &= (1 << bits) - 1
-    return n - (1 << bits) if n >> (bits - 1) else n
-
-
-def neg(a: Any) -> Any:
-    return None if a is None else -a
-
-
-def plus(a: Any) -> Any:
-    return None if a is None else +a
+neg = _unary("-", clrnumeric.negate)
+plus = _unary("+", clrnumeric.plus)
+bit_not = _unary("~", clrnumeric.complement)
 
 
 def not_(a: Any) -> Any:
@@ -282,10 +273,6 @@ def not_(a: Any) -> Any:
     if a.__class__ is not bool:
         raise DotNetTypeError(f"Operator '!' cannot be applied to operand of type '{_tn(a)}'")
     return not a
-
-
-def bit_not(a: Any) -> Any:
-    return None if a is None else ~int(a)
 
 
 def truth(value: Any) -> bool:
@@ -302,6 +289,11 @@ BINARY = {
     "<=": le, ">=": ge, "&": bit_and, "|": bit_or, "^": bit_xor, "<<": shl, ">>": shr,
 }
 UNARY = {"-": neg, "+": plus, "!": not_, "~": bit_not}
+CHECKED = {
+    "+": _adder(True), "-": _arith("-", "__sub__", operator.sub, True), "*": _arith("*", "__mul__", operator.mul, True),
+    "/": _arith("/", "__truediv__", operator.truediv, True), "%": _arith("%", "__mod__", operator.mod, True),
+    "<<": shl, ">>": shr, "&": bit_and, "|": bit_or, "^": bit_xor,
+}
 
 
 def _tn(value: Any) -> str:

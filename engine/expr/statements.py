@@ -62,7 +62,12 @@ class StatementCompiler:
             if t.name == "var" and code is not None and code.type is M.VOID:
                 self.error("expr-type", "cannot assign void to an implicitly-typed variable", d.pos)
             slot = self.declare(d.name, vtype, d.pos)
-            parts.append((slot, code.fn if code is not None else None))
+            self.scopes[-1][d.name].boxed = t.name in ("object", "Object", "System.Object") or (
+                t.name == "var" and d.value is not None and self.is_boxed(d.value))
+            fn = code.fn if code is not None else None
+            if code is not None and vtype.kind is not None and code.type.kind not in (None, vtype.kind):
+                fn = self._implicit(code, vtype.kind)
+            parts.append((slot, fn))
         if len(parts) == 1:
             slot, f = parts[0]
             if f is None:

@@ -24,8 +24,8 @@ _PY_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 _FAST_CASTS: dict[str, tuple[type, int | None]] = {
-    "string": (str, None), "String": (str, None), "int": (int, 2**31), "Int32": (int, 2**31), "long": (int, 2**63),
-    "Int64": (int, 2**63), "bool": (bool, None), "Boolean": (bool, None), "double": (float, None),
+    "string": (str, None), "String": (str, None), "int": (int, 2**31), "Int32": (int, 2**31),
+    "bool": (bool, None), "Boolean": (bool, None), "double": (float, None),
 }
 
 _VALUE_DEFAULTS: dict[str, Any] = {"int": 0, "long": 0, "short": 0, "byte": 0, "double": 0.0, "float": 0.0,

@@ -26,7 +26,8 @@ from engine.gateway.apiops_folder import (
     FolderReader,
     secret_variable_names,
 )
-from engine.gateway.config import GatewaySettings, load_settings
+from engine.gateway.config import load_settings
+from engine.gateway.settings import GatewaySettings
 
 if TYPE_CHECKING:
     from engine.lint import LintReport

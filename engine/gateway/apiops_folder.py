@@ -18,20 +18,18 @@ from urllib.parse import urlsplit
 import yaml
 
 from engine.errors import ConfigError
-from engine.gateway.config import (
+from engine.gateway.config import SUBSCRIPTION_KEYS, USER_KEYS, parse_settings
+from engine.gateway.openapi import match_operation, operations_from_openapi
+from engine.gateway.settings import (
     DEFAULT_KEY_HEADER,
     DEFAULT_KEY_QUERY,
-    SUBSCRIPTION_KEYS,
-    USER_KEYS,
     ApiSettings,
     GatewaySettings,
     OperationSettings,
     ProductSettings,
     SubscriptionSettings,
     UserSettings,
-    parse_settings,
 )
-from engine.gateway.openapi import match_operation, operations_from_openapi
 
 SIDE_FILE = "policygate.yaml"
 SECRET_PLACEHOLDER = "secret"  # lint only: the value of a secret whose variable is not set

@@ -11,6 +11,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl
@@ -20,37 +21,54 @@ from quart import Quart
 from engine.context import Context, Headers, MessageBody, Request, Url
 from engine.errors import PolicyRuntimeError
 from engine.gateway.accesslog import AccessLog
-from engine.gateway.backend import (
-    BUFFER_RESPONSE,
-    CLIENT_GONE,
-    HOP_BY_HOP,
-    RAW_QUERY,
-    REQUEST_STREAM,
-    release_stream,
-    stream_of,
-    wire_headers,
-)
-from engine.gateway.config import GatewaySettings
-from engine.gateway.pipeline import error_response
+from engine.gateway.backend import stream_of
+from engine.gateway.pipeline import Pipeline
+from engine.gateway.routing import Match
 from engine.gateway.services import GatewayMetrics, Services
 from engine.gateway.state import GatewayState, OperationEntry
+from engine.policy import error_response, release_response_stream
+from engine.wire import HOP_BY_HOP, wire_headers
 
 log = logging.getLogger("policygate.gateway")
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+OperationMatch = Match[OperationEntry]
 
 NOT_FOUND_MESSAGE = "Resource not found"
 INVALID_HEADER_MESSAGE = "A request header value contains a control character"
 _CONTROL_CHARACTER = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # HTAB is allowed in field values
 _SKIP_WITH_BODY = HOP_BY_HOP | {"content-length"}
 _NO_BODY_STATUS = frozenset({204, 304})
-BEFORE_SEND = "gateway.before_send"  # ctx.state: callables(ctx) run just before the response is sent
 
 
 class ClientDisconnected(Exception):
     """The caller went away while we were reading its body."""
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """The parts of an ASGI HTTP request the gateway routes on."""
+
+    method: str
+    path: str  # raw (percent-encoded) path without the query
+    query_text: str
+    query: dict[str, list[str]]
+    headers: Headers
+
+    @classmethod
+    def parse(cls, scope: Scope) -> Incoming:
+        raw_path = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        path, _, _ = path.partition("?")
+        query_text = scope.get("query_string", b"").decode("latin-1")
+        query: dict[str, list[str]] = {}
+        if query_text:
+            for key, value in parse_qsl(query_text, keep_blank_values=True):
+                query.setdefault(key, []).append(value)
+        headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+        return cls(scope["method"], path, query_text, query, headers)
 
 
 class Gateway:
@@ -67,75 +85,77 @@ class Gateway:
         self.state = state  # one reference assignment: requests in flight keep the state they started with
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state = self.state
+        """Route, run the pipeline, send the response, record metrics and the access log."""
+        state = self.state  # the whole request uses the configuration it started with
         started = time.perf_counter()
-        method: str = scope["method"]
-        raw_path = scope.get("raw_path")
-        path = raw_path.decode("latin-1") if raw_path else scope["path"]
-        path, _, _ = path.partition("?")
-        query_text = scope.get("query_string", b"").decode("latin-1")
-        query: dict[str, list[str]] = {}
-        if query_text:
-            for key, value in parse_qsl(query_text, keep_blank_values=True):
-                query.setdefault(key, []).append(value)
-        headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
-        original = _original_url(scope, headers, path, query)
+        incoming = Incoming.parse(scope)
+        ctx = self.context(scope, incoming)
+        try:
+            api_id, operation_id = await self.dispatch(state, ctx, scope, incoming, receive)
+        except ClientDisconnected:
+            release_response_stream(ctx)
+            return
+        status = await self.send(ctx, send, incoming.method)
+        self.record(ctx, status, time.perf_counter() - started, api_id, operation_id)
+
+    def context(self, scope: Scope, incoming: Incoming) -> Context:
+        """The request's policy context, before routing."""
+        original = _original_url(scope, incoming.headers, incoming.path, incoming.query)
         client = scope.get("client")
         ctx = Context(
-            request=Request(method=method, url=original, original_url=original, headers=headers,
+            request=Request(method=incoming.method, url=original, original_url=original, headers=incoming.headers,
                             ip_address=client[0] if client else ""),
             services=self.services,
         )
-        match = state.router.route(method, path, query)
-        preflight = _preflight_match(state, method, path, query, headers, match)
+        ctx.exchange.original_method = incoming.method
+        ctx.exchange.raw_query = incoming.query_text
+        return ctx
+
+    async def dispatch(
+        self, state: GatewayState, ctx: Context, scope: Scope, incoming: Incoming, receive: Receive
+    ) -> tuple[str, str]:
+        """Produce ctx.response; returns (api id, operation id) for metrics ('' when unmatched)."""
         if _has_control_character(scope["headers"]):  # h11 lets them through; forwarding them would fail as a 502
-            api_id = operation_id = ""
             ctx.response = error_response(400, INVALID_HEADER_MESSAGE)
-        elif preflight is not None:
-            api_id, operation_id = await _run_preflight(ctx, preflight)
-        elif match is None:
-            api_id = operation_id = ""
+            return "", ""
+        match = state.router.route(incoming.method, incoming.path, incoming.query)
+        preflight = _preflight_match(state, incoming, match)
+        if preflight is not None:
+            return await _run_preflight(ctx, preflight.operation)
+        if match is None:
             await _run_not_found(state, ctx)
-        else:
-            entry: OperationEntry = match.operation
-            api_id, operation_id = entry.api.id, entry.operation.id
-            target = entry.target
-            ctx.request.url = Url(target.scheme, target.host, target.port, target.base_path + match.relative_path,
-                                  {k: list(v) for k, v in query.items()})
-            ctx.request.matched_parameters = match.params
-            ctx.api = entry.context_api
-            ctx.operation = entry.context_operation
-            ctx.state["gateway.base_path"] = target.base_path
-            ctx.state[RAW_QUERY] = query_text
-            try:
-                grant = state.subscriptions.resolve(entry.api, headers, query)
-            except PolicyRuntimeError as error:
-                await entry.pipelines[None].fail(ctx, error)
-            else:
-                ctx.subscription, ctx.user = grant.subscription, grant.user
-                product_id = grant.product.id if grant.product is not None else None
-                ctx.product = state.products[product_id] if product_id else None
-                pipeline = entry.pipelines.get(product_id) or entry.pipelines[None]
-                try:
-                    if _has_body(headers):
-                        if pipeline.needs_request_body:
-                            ctx.request.body = MessageBody(await _read_body(receive, headers, state.settings.server.max_body_size))
-                        else:
-                            ctx.state[REQUEST_STREAM] = _body_chunks(receive, ctx.state)
-                    if pipeline.needs_response_body:
-                        ctx.state[BUFFER_RESPONSE] = True
-                    await pipeline.run(ctx)
-                except ClientDisconnected:
-                    release_stream(ctx)
-                    return
-                except PolicyRuntimeError as error:  # the body was too large to buffer
-                    await pipeline.fail(ctx, error)
-                except Exception:  # the pipeline converts policy failures; this is a gateway bug
-                    log.exception("unexpected failure handling %s %s", method, path)
-                    release_stream(ctx)
-                    ctx.response = error_response(500, "Internal server error")
-        status = await self.send(ctx, send, method)
-        elapsed = time.perf_counter() - started
+            return "", ""
+        entry = match.operation
+        _enter_operation(ctx, entry, match, incoming.query)
+        pipeline = await _subscribe(state, ctx, entry, incoming)
+        if pipeline is not None:
+            await self.run_pipeline(state, ctx, pipeline, incoming, receive)
+        return entry.api.id, entry.operation.id
+
+    async def run_pipeline(
+        self, state: GatewayState, ctx: Context, pipeline: Pipeline, incoming: Incoming, receive: Receive
+    ) -> None:
+        """Read (or stream) the request body as the pipeline needs, then run it."""
+        try:
+            if _has_body(incoming.headers):
+                if pipeline.needs_request_body:
+                    limit = state.settings.server.max_body_size
+                    ctx.request.body = MessageBody(await _read_body(receive, incoming.headers, limit))
+                else:
+                    ctx.exchange.request_stream = _body_chunks(receive, ctx)
+            ctx.exchange.buffer_response = pipeline.needs_response_body
+            await pipeline.run(ctx)
+        except ClientDisconnected:
+            raise
+        except PolicyRuntimeError as error:  # the body was too large to buffer
+            await pipeline.fail(ctx, error)
+        except Exception:  # the pipeline converts policy failures; this is a gateway bug
+            log.exception("unexpected failure handling %s %s", incoming.method, incoming.path)
+            release_response_stream(ctx)
+            ctx.response = error_response(500, "Internal server error")
+
+    def record(self, ctx: Context, status: int, elapsed: float, api_id: str, operation_id: str) -> None:
+        """Metrics and the access log of a sent response."""
         self.metrics.requests.inc(api_id, operation_id, str(status))
         self.metrics.duration.observe(elapsed, api_id)
         if ctx.last_error is not None and ctx.last_error.reason in ("BackendConnectionFailure", "Timeout"):
@@ -145,7 +165,8 @@ class Gateway:
 
     async def send(self, ctx: Context, send: Send, method: str) -> int:
         """Send ctx.response (streaming the backend body when it was not buffered); returns the status."""
-        for hook in ctx.state.pop(BEFORE_SEND, ()):  # e.g. <cors> adding its headers to the final response
+        hooks, ctx.exchange.before_send = ctx.exchange.before_send, []
+        for hook in hooks:  # e.g. <cors> adding its headers to the final response
             hook(ctx)
         response = ctx.response
         status = response.status_code
@@ -191,24 +212,14 @@ class GatewayQuart(Quart):
             await super().__call__(scope, receive, send)  # type: ignore[arg-type]
 
 
-def create_app(
-    state: GatewayState | GatewaySettings, services: Services | None = None, *, access_log: AccessLog | None = None
-) -> GatewayQuart:
-    """The gateway app; `while_serving` starts and stops `services` (backend pool, cache, limits).
+def gateway_app(gateway: Gateway) -> GatewayQuart:
+    """The ASGI app serving `gateway`; its lifespan starts and stops the gateway's services.
 
-    `create_app(settings)` builds the services and compiles the documents itself (raises
-    ConfigError / PolicyLoadError); serve the result with any ASGI server.
+    `engine.gateway.runner.create_app(settings)` builds the whole gateway from a configuration.
     """
-    if isinstance(state, GatewaySettings):
-        from engine.gateway.runner import GatewayServer
-
-        server = GatewayServer(state, access_log=access_log is not None)
-        server.prepare()
-        assert server.app is not None
-        return server.app
-    assert services is not None, "create_app(state, services) needs the services the state was built with"
     app = GatewayQuart("policygate")
-    app.gateway = Gateway(state, services, access_log)
+    app.gateway = gateway
+    services = gateway.services
 
     @app.while_serving
     async def lifespan() -> AsyncIterator[None]:
@@ -221,45 +232,59 @@ def create_app(
     return app
 
 
-def _preflight_match(
-    state: GatewayState, method: str, path: str, query: dict[str, list[str]], headers: Headers, match: Any
-) -> Any | None:
-    """A CORS preflight, routed by the method it asks for, when that operation's inbound has <cors>.
+def _preflight_match(state: GatewayState, incoming: Incoming, match: OperationMatch | None) -> OperationMatch | None:
+    """A CORS preflight, routed by the method it asks for, when that operation's inbound answers preflights.
 
     An operation that explicitly defines OPTIONS gets the request as usual (apim-spec §5.3).
     """
-    if method != "OPTIONS" or "origin" not in headers or "access-control-request-method" not in headers:
+    headers = incoming.headers
+    if incoming.method != "OPTIONS" or "origin" not in headers or "access-control-request-method" not in headers:
         return None
     if match is not None and match.operation.operation.method.upper() == "OPTIONS":
         return None
     requested = (headers.get("access-control-request-method") or "").strip().upper()
-    target = (state.router.route(requested, path, query) if requested else None) or match
-    if target is None:
+    target = (state.router.route(requested, incoming.path, incoming.query) if requested else None) or match
+    if target is None or not target.operation.pipelines[None].preflight:
         return None
-    inbound = target.operation.pipelines[None].inbound
-    has_cors = any(getattr(getattr(step, "element", None), "tag", "") == "cors" for step in inbound)
-    return target if has_cors else None
+    return target
 
 
-async def _run_preflight(ctx: Context, match: Any) -> tuple[str, str]:
-    """Only the top-level <cors> policies of inbound answer a preflight (apim-spec §5.3)."""
-    from policies.cors import run_preflight
-
-    entry: OperationEntry = match.operation
+async def _run_preflight(ctx: Context, entry: OperationEntry) -> tuple[str, str]:
+    """Only the top-level preflight-answering policies (<cors>) of inbound run (apim-spec §5.3)."""
     ctx.api, ctx.operation = entry.context_api, entry.context_operation
+    await entry.pipelines[None].run_preflight(ctx)
+    return entry.api.id, entry.operation.id
+
+
+def _enter_operation(ctx: Context, entry: OperationEntry, match: OperationMatch, query: dict[str, list[str]]) -> None:
+    """Point the request at the operation's backend and fill context.Api/Operation/MatchedParameters."""
+    target = entry.target
+    ctx.request.url = Url(target.scheme, target.host, target.port, target.base_path + match.relative_path,
+                          {k: list(v) for k, v in query.items()})
+    ctx.request.matched_parameters = match.params
+    ctx.api = entry.context_api
+    ctx.operation = entry.context_operation
+    ctx.exchange.base_path = target.base_path
+
+
+async def _subscribe(state: GatewayState, ctx: Context, entry: OperationEntry, incoming: Incoming) -> Pipeline | None:
+    """Resolve the subscription and pick the product's pipeline; None when the request was refused."""
     try:
-        await run_preflight(entry.pipelines[None].inbound, ctx)
+        grant = state.subscriptions.resolve(entry.api, incoming.headers, incoming.query)
     except PolicyRuntimeError as error:
         await entry.pipelines[None].fail(ctx, error)
-    return entry.api.id, entry.operation.id
+        return None
+    ctx.subscription, ctx.user = grant.subscription, grant.user
+    product_id = grant.product.id if grant.product is not None else None
+    ctx.product = state.products[product_id] if product_id else None
+    return entry.pipelines.get(product_id) or entry.pipelines[None]
 
 
 async def _run_not_found(state: GatewayState, ctx: Context) -> None:
     error = PolicyRuntimeError(
         "Unable to match incoming request to an operation.", source="configuration", reason="OperationNotFound",
-        status=404,
+        status=404, public_message=NOT_FOUND_MESSAGE,  # APIM's caller-facing text
     )
-    error.public_message = NOT_FOUND_MESSAGE  # type: ignore[attr-defined]  # APIM's caller-facing text
     await state.global_pipeline.fail(ctx, error)
 
 
@@ -329,11 +354,11 @@ def _too_large(limit: int) -> PolicyRuntimeError:
     )
 
 
-async def _body_chunks(receive: Receive, state: dict[str, Any]) -> AsyncIterator[bytes]:
+async def _body_chunks(receive: Receive, ctx: Context) -> AsyncIterator[bytes]:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            state[CLIENT_GONE] = True
+            ctx.exchange.client_gone = True
             raise ClientDisconnected()
         body = message.get("body", b"")
         if body:

@@ -2,7 +2,7 @@
 
 `forward(ctx, options)` sends `ctx.request` to `ctx.request.url` and puts the answer in
 `ctx.response`. The body is streamed through unless the pipeline asked for buffering
-(`ctx.state[BUFFER_RESPONSE]`), in which case `ctx.response.body` holds the bytes. Connection
+(`ctx.exchange.buffer_response`), in which case `ctx.response.body` holds the bytes. Connection
 failures raise PolicyRuntimeError 502 (BackendConnectionFailure); no response headers within
 `timeout` seconds raise 504 (Timeout). Hop-by-hop headers are dropped in both directions.
 """
@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -22,60 +21,14 @@ from multidict import CIMultiDict
 
 from engine.context import Context, Headers, MessageBody, Response
 from engine.errors import PolicyRuntimeError
+from engine.policy import ForwardOptions, release_response_stream
+from engine.wire import HOP_BY_HOP, wire_headers
 
 if TYPE_CHECKING:
-    from engine.gateway.config import BackendClientSettings
+    from engine.gateway.settings import BackendClientSettings
 
-# ctx.state keys shared by the app, the pipeline and forward-request.
-REQUEST_STREAM = "gateway.request_stream"  # async iterator of the client's body chunks (unbuffered)
-RESPONSE_STREAM = "gateway.response_stream"  # (Response, aiohttp.ClientResponse) while streaming
-BUFFER_RESPONSE = "gateway.buffer_response"  # True: read the whole backend body into ctx.response.body
-CLIENT_GONE = "gateway.client_gone"  # set when the client disconnected while its body was streamed
-RAW_QUERY = "gateway.raw_query"  # the client's query string as sent (forwarded as is while unchanged)
-
-HOP_BY_HOP = frozenset(
-    {
-        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-        "te", "trailer", "trailers", "transfer-encoding", "upgrade",
-    }
-)
-# Header fields that are sent as one line per value instead of one comma-joined line (set-header docs).
-SEPARATE_LINES = frozenset(
-    {
-        "user-agent", "www-authenticate", "proxy-authenticate", "cookie", "set-cookie", "warning", "date",
-        "expires", "if-modified-since", "if-unmodified-since", "last-modified", "retry-after",
-    }
-)
 _SKIP_REQUEST = HOP_BY_HOP | {"host", "content-length"}
 SMALL_BODY = 64 * 1024  # bodies up to this size (with a Content-Length) are read at once: one send, not a stream
-
-
-@dataclass(frozen=True)
-class ForwardOptions:
-    timeout: float = 300.0
-    follow_redirects: bool = False
-    fail_on_error_status_code: bool = False
-
-
-def wire_headers(headers: Headers, skip: frozenset[str] = HOP_BY_HOP) -> Iterable[tuple[str, str]]:
-    """Header lines to send: comma-joined values, except the fields that need one line per value."""
-    dropped = _connection_tokens(headers)
-    for name, values in headers.items():
-        lower = name.lower()
-        if lower in skip or lower in dropped:
-            continue
-        if len(values) == 1 or lower in SEPARATE_LINES:
-            for value in values:
-                yield name, value
-        else:
-            yield name, ",".join(values)
-
-
-def _connection_tokens(headers: Headers) -> frozenset[str]:
-    value = headers.get("connection")
-    if not value:
-        return frozenset()
-    return frozenset(token.strip().lower() for token in value.split(",") if token.strip())
 
 
 class BackendClient:
@@ -118,7 +71,7 @@ class BackendClient:
         if request.body is not None:
             data = request.body.content
         else:
-            stream = ctx.state.pop(REQUEST_STREAM, None)
+            stream, ctx.exchange.request_stream = ctx.exchange.request_stream, None
             if stream is not None:
                 data = stream
                 length = request.headers.get("content-length")
@@ -126,7 +79,7 @@ class BackendClient:
                     headers["Content-Length"] = length
         if self.settings.forwarded_headers:
             _add_forwarded(headers, ctx)
-        release_stream(ctx)  # a retried forward-request replaces an earlier answer
+        release_response_stream(ctx)  # a retried forward-request replaces an earlier answer
         started = time.perf_counter()
         try:
             async with asyncio.timeout(options.timeout):
@@ -144,7 +97,7 @@ class BackendClient:
                 source=source, reason="Timeout", status=504,
             ) from None
         except (aiohttp.ClientError, OSError, ValueError) as exc:
-            if ctx.state.get(CLIENT_GONE):
+            if ctx.exchange.client_gone:
                 raise PolicyRuntimeError(
                     "The client closed the connection while its request body was being sent to the backend.",
                     source=source, reason="ClientConnectionFailure", status=499,
@@ -165,7 +118,7 @@ class BackendClient:
         )
         ctx.response = response
         small = answer.content_length is not None and answer.content_length <= SMALL_BODY and request.method != "HEAD"
-        if small or ctx.state.get(BUFFER_RESPONSE) or options.fail_on_error_status_code and answer.status >= 400:
+        if small or ctx.exchange.buffer_response or options.fail_on_error_status_code and answer.status >= 400:
             try:
                 body = await answer.read()
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -177,14 +130,12 @@ class BackendClient:
                 answer.release()
             response.body = MessageBody(body)
         else:
-            ctx.state[RESPONSE_STREAM] = (response, answer)
+            ctx.exchange.response_stream = BackendStream(response, answer)
         if options.fail_on_error_status_code and answer.status >= 400:
-            error = PolicyRuntimeError(
+            raise PolicyRuntimeError(
                 f"Backend service responded with status code {answer.status}.",
-                source=source, reason="BackendErrorStatusCode", status=answer.status,
+                source=source, reason="BackendErrorStatusCode", status=answer.status, keep_response=True,
             )
-            error.keep_response = True  # type: ignore[attr-defined]
-            raise error
 
 
 def _observe_latency(ctx: Context, seconds: float) -> None:
@@ -193,56 +144,52 @@ def _observe_latency(ctx: Context, seconds: float) -> None:
         metrics.backend_duration.observe(seconds, ctx.api.id if ctx.api else "")
 
 
-def release_stream(ctx: Context) -> None:
-    """Drop an unsent backend body (the response was replaced or the request failed)."""
-    entry = ctx.state.pop(RESPONSE_STREAM, None)
-    if entry is not None:
-        entry[1].release()
+class BackendStream:
+    """A backend answer whose body is still on the wire (`engine.context.ResponseStream`)."""
 
+    __slots__ = ("response", "_answer")
 
-async def read_stream(ctx: Context) -> None:
-    """Buffer a streamed backend body into ctx.response.body (for a policy that needs it late)."""
-    entry = ctx.state.pop(RESPONSE_STREAM, None)
-    if entry is None:
-        return
-    response, answer = entry
-    try:
-        body = await answer.read()
-    except (aiohttp.ClientError, OSError) as exc:
-        raise PolicyRuntimeError(
-            f"Error occurred while reading the backend response: {_describe(exc)}",
-            source="forward-request", reason="BackendConnectionFailure", status=502,
-        ) from None
-    finally:
-        answer.release()
-    if response.body is None:
-        response.body = MessageBody(body)
+    def __init__(self, response: Response, answer: aiohttp.ClientResponse) -> None:
+        self.response = response
+        self._answer = answer
+
+    async def read(self) -> bytes:
+        try:
+            return await self._answer.read()
+        except (aiohttp.ClientError, OSError) as exc:
+            raise PolicyRuntimeError(
+                f"Error occurred while reading the backend response: {_describe(exc)}",
+                source="forward-request", reason="BackendConnectionFailure", status=502,
+            ) from None
+        finally:
+            self._answer.release()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._answer.content.iter_any():
+                yield chunk
+        finally:
+            self._answer.release()
+
+    def release(self) -> None:
+        self._answer.release()
 
 
 def stream_of(ctx: Context) -> AsyncIterator[bytes] | None:
     """The chunks of the backend body still to send for ctx.response, or None when buffered/replaced."""
-    entry = ctx.state.pop(RESPONSE_STREAM, None)
-    if entry is None:
+    stream, ctx.exchange.response_stream = ctx.exchange.response_stream, None
+    if stream is None:
         return None
-    response, answer = entry
-    if response is not ctx.response or response.body is not None:
-        answer.release()
+    if stream.response is not ctx.response or stream.response.body is not None:
+        stream.release()
         return None
-    return _chunks(answer)
-
-
-async def _chunks(answer: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in answer.content.iter_any():
-            yield chunk
-    finally:
-        answer.release()
+    return stream.chunks()
 
 
 def _target_url(ctx: Context) -> yarl.URL:
     """The backend URL; the client's raw query string is kept unless a policy changed the query."""
     url = ctx.request.url
-    raw = ctx.state.get(RAW_QUERY)
+    raw = ctx.exchange.raw_query
     if raw is None or url.query != ctx.request.original_url.query:
         text = str(url)
     else:

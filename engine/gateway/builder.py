@@ -19,7 +19,7 @@ from engine.diagnostics import Diagnostics
 from engine.errors import ExpressionError, PolicyLoadError
 from engine.gateway.pipeline import LocatedStep, Pipeline
 from engine.model import PolicyElement, ValueText
-from engine.policy import Policy, Step
+from engine.policy import Constant, Policy, Step
 from engine.schema import REQUIRED, Attr, AttrType, Child, Str, Text
 
 if TYPE_CHECKING:
@@ -27,22 +27,6 @@ if TYPE_CHECKING:
     from engine.registry import PolicyRegistry
 
 _NO_DECL: tuple[dict[str, Attr], Text | None] = ({}, None)
-
-
-class Constant:
-    """A value known at load time."""
-
-    __slots__ = ("value",)
-    is_constant = True
-
-    def __init__(self, value: object) -> None:
-        self.value = value
-
-    def get(self, ctx: Context) -> object:
-        return self.value
-
-    def __repr__(self) -> str:
-        return f"Constant({self.value!r})"
 
 
 class Expression:
@@ -77,10 +61,8 @@ class Expression:
 
 
 def _dotnet_string(value: object) -> str:
-    try:
-        from engine.dotnet.conversions import to_string
-    except ImportError:
-        return str(value)
+    from engine.dotnet.conversions import to_string
+
     return to_string(value)
 
 
@@ -101,7 +83,7 @@ class PipelineBuilder:
         for element in elements:
             step = self._build(element)
             if step is not None:
-                built.append(LocatedStep(step, element))
+                built.append(LocatedStep(step, element, self.registry.get(element.tag)))
         return built
 
     def value(self, element: PolicyElement, name: str) -> Constant | Expression:
@@ -121,7 +103,6 @@ class PipelineBuilder:
             return Constant(None)
         return self._value(element.text, text.type if text else None, text.expr if text else True, f"<{element.tag}>")
 
-    # -- extras for policies (optional; use getattr(builder, "require_body", None)) ------------
     def require_body(self, *, request: bool = True, response: bool = True) -> None:
         """Ask the gateway to buffer the request and/or response body for this pipeline."""
         self.needs_request_body |= request
@@ -161,7 +142,7 @@ class PipelineBuilder:
                 "remove it or run the document with `policygate lint` only",
             )
             return None
-        if getattr(policy, "reads_body", True) is not False:
+        if policy.reads_body:
             self.require_body()
         self._declare(element, policy.attributes, policy.text, policy.children)
         try:

@@ -1,4 +1,4 @@
-"""The gateway configuration: YAML -> typed, validated settings.
+"""The gateway configuration reader: YAML -> the typed, validated settings of `engine.gateway.settings`.
 
 Every problem raises `ConfigError` whose message starts with the file and the key path, e.g.
 `gateway.yaml: apis.petstore.operations.get-pet.method: 'FETCH' is not an HTTP method`.
@@ -12,7 +12,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -20,137 +20,24 @@ from urllib.parse import urlsplit
 import yaml
 
 from engine.errors import ConfigError
+from engine.gateway.settings import (
+    DEFAULT_KEY_HEADER,
+    DEFAULT_KEY_QUERY,
+    ApiSettings,
+    BackendClientSettings,
+    DemoBackendSettings,
+    GatewaySettings,
+    OperationSettings,
+    ProductSettings,
+    ServerSettings,
+    SubscriptionSettings,
+    TlsSettings,
+    UserSettings,
+)
 from engine.source import Span
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "*"})
 NAMED_VALUE = re.compile(r"\{\{\s*([A-Za-z0-9._-]+)\s*\}\}")
-DEFAULT_KEY_HEADER = "Ocp-Apim-Subscription-Key"
-DEFAULT_KEY_QUERY = "subscription-key"
-
-
-@dataclass(frozen=True)
-class OperationSettings:
-    id: str
-    method: str  # upper case, or "*" for any method
-    url_template: str  # "/pets/{id}", "/*" for any path
-    name: str = ""
-    policy: Path | None = None
-    examples: dict[int, dict[str, str]] = field(default_factory=dict)  # status -> content type -> body (mock-response)
-
-
-@dataclass(frozen=True)
-class ApiSettings:
-    id: str
-    path: str  # URL suffix without slashes ("" = root)
-    service_url: str
-    name: str = ""
-    products: tuple[str, ...] = ()
-    subscription_required: bool = True
-    policy: Path | None = None
-    operations: tuple[OperationSettings, ...] = ()
-    key_header: str = DEFAULT_KEY_HEADER
-    key_query: str = DEFAULT_KEY_QUERY
-    revision: str = "1"
-    is_current: bool = True  # False: reachable only as /<path>;rev=<revision>/...
-    version: str = ""
-    protocols: tuple[str, ...] = ("http", "https")
-
-
-@dataclass(frozen=True)
-class ProductSettings:
-    id: str
-    name: str = ""
-    policy: Path | None = None
-    subscription_required: bool = True
-    approval_required: bool = False
-    state: str = "Published"
-    groups: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class UserSettings:
-    id: str
-    email: str = ""
-    first_name: str = ""
-    last_name: str = ""
-    note: str = ""
-    groups: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SubscriptionSettings:
-    id: str
-    key: str
-    secondary_key: str = ""
-    name: str = ""
-    product: str | None = None  # scope: a product, an API, or (both None) every API
-    api: str | None = None
-    user: UserSettings | None = None
-    active: bool = True
-
-
-@dataclass(frozen=True)
-class TlsSettings:
-    certfile: Path
-    keyfile: Path
-
-
-@dataclass(frozen=True)
-class ServerSettings:
-    host: str = "127.0.0.1"
-    port: int = 8080
-    admin_port: int | None = 9090  # None: no admin listener
-    workers: int = 1
-    access_log: bool = False
-    tls: TlsSettings | None = None  # HTTPS (and HTTP/2 by ALPN) on the gateway port
-    max_body_size: int = 100 * 1024 * 1024  # bytes a pipeline may buffer from a request body
-
-
-@dataclass(frozen=True)
-class BackendClientSettings:
-    max_connections: int = 1000
-    connect_timeout: float = 10.0
-    forwarded_headers: bool = True  # add X-Forwarded-For/-Host/-Proto
-
-
-@dataclass(frozen=True)
-class DemoBackendSettings:
-    host: str = "127.0.0.1"
-    port: int = 9000
-
-
-@dataclass(frozen=True)
-class GatewaySettings:
-    """The whole configuration file, validated; `file` is used in every later message."""
-
-    file: Path
-    named_values: dict[str, str] = field(default_factory=dict)
-    secret_names: frozenset[str] = frozenset()
-    policy: Path | None = None
-    fragments: dict[str, Path] = field(default_factory=dict)
-    products: dict[str, ProductSettings] = field(default_factory=dict)
-    subscriptions: tuple[SubscriptionSettings, ...] = ()
-    apis: dict[str, ApiSettings] = field(default_factory=dict)
-    cache: Mapping[str, Any] | None = None
-    rate_limits: Mapping[str, Any] | None = None
-    server: ServerSettings = field(default_factory=ServerSettings)
-    backend: BackendClientSettings = field(default_factory=BackendClientSettings)
-    demo_backend: DemoBackendSettings | None = None
-    backends: dict[str, str] = field(default_factory=dict)  # backend-id -> base URL (set-backend-service)
-
-    @property
-    def base_dir(self) -> Path:
-        return self.file.parent
-
-    def policy_files(self) -> list[Path]:
-        """Every document the configuration names (for `--reload` watching)."""
-        files = [self.policy] if self.policy else []
-        files += list(self.fragments.values())
-        files += [p.policy for p in self.products.values() if p.policy]
-        for api in self.apis.values():
-            files += [api.policy] if api.policy else []
-            files += [op.policy for op in api.operations if op.policy]
-        return files
 
 
 def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -161,15 +48,6 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read configuration: {exc.strerror or exc}") from None
     return parse_settings(text, file=file, environ=environ)
-
-
-def load_configuration(path: str | Path, environ: Mapping[str, str] | None = None) -> GatewaySettings:
-    """A gateway.yaml, or an APIOps folder when the APIOps reader is installed (serve and reload use this)."""
-    try:
-        from engine.gateway.apiops import load_any_settings
-    except ImportError:
-        return load_settings(path, environ)
-    return load_any_settings(path, environ)
 
 
 def parse_settings(text: str, *, file: str | Path, environ: Mapping[str, str] | None = None) -> GatewaySettings:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from engine.gateway.config import DemoBackendSettings
+from engine.gateway.settings import DemoBackendSettings
 
 PETS = {
     "1": {"id": 1, "name": "Rex", "species": "dog", "owner": {"name": "Alice", "email": "alice@example.com"}},

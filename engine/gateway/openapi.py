@@ -18,8 +18,8 @@ from typing import Any, NoReturn
 import yaml
 
 from engine.errors import ConfigError
-from engine.gateway.config import OperationSettings
 from engine.gateway.routing import TemplateError, compile_template
+from engine.gateway.settings import OperationSettings
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")

@@ -8,73 +8,62 @@ choose/retry) is stamped with the failing element's section, scope, path and id 
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engine.context import Context, Headers, LastError, MessageBody, Response
+from engine.context import Context, LastError
 from engine.errors import PolicyRuntimeError
 from engine.model import PolicyElement
-from engine.policy import Flow, Step
+from engine.policy import (
+    Flow,
+    Policy,
+    Step,
+    at_end_of_pipeline,
+    empty_response,
+    error_response,
+    locate_error,
+    release_response_stream,
+    run_steps,
+)
+from engine.registry import default_registry
 
 log = logging.getLogger("policygate.pipeline")
 
-SKIPPED_TO_OUTBOUND = "gateway.skipped_to_outbound"  # ctx.state flag: a cache hit answered the request
-END_OF_PIPELINE = "gateway.end_of_pipeline"  # ctx.state: callbacks run once the response is final
-REASONS = {
-    200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 302: "Found",
-    304: "Not Modified", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict", 413: "Payload Too Large",
-    415: "Unsupported Media Type", 429: "Too Many Requests", 500: "Internal Server Error",
-    501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
-}
-
 
 class LocatedStep:
-    """A built step plus the element it came from; annotates errors with their location."""
+    """A built step plus the element (and policy) it came from; annotates errors with their location."""
 
-    __slots__ = ("step", "element")
+    __slots__ = ("step", "element", "policy")
 
-    def __init__(self, step: Step, element: PolicyElement) -> None:
+    def __init__(self, step: Step, element: PolicyElement, policy: Policy | None = None) -> None:
         self.step = step
         self.element = element
+        self.policy = policy if policy is not None else default_registry().get(element.tag)
 
     async def __call__(self, ctx: Context) -> Flow | None:
+        if ctx.exchange.observer is not None:
+            ctx.exchange.observer.step_started(self.element, ctx)
         try:
             return await self.step(ctx)
         except PolicyRuntimeError as error:
             if not error.section:
-                stamp(error, self.element)
+                locate_error(error, self.element)
             raise
         except Exception as exc:  # a bug in a policy: still an APIM-style 500, never a traceback to the caller
             log.exception("policy <%s> at %s failed", self.element.tag, self.element.span)
             error = PolicyRuntimeError(
                 f"{type(exc).__name__}: {exc}", source=self.element.tag, reason="InternalError", status=500
             )
-            stamp(error, self.element)
+            locate_error(error, self.element)
             raise error from exc
+
+    def declares(self, flag: str) -> bool:
+        """True when this step's policy sets the boolean class attribute `flag` (e.g. answers_preflight)."""
+        return self.policy is not None and bool(getattr(type(self.policy), flag))
 
     def __repr__(self) -> str:
         return f"<{self.element.tag} at {self.element.span}>"
-
-
-def stamp(error: PolicyRuntimeError, element: PolicyElement) -> None:
-    error.section = element.section
-    error.scope = element.scope
-    error.path = element.path or element.tag
-    error.policy_id = element.policy_id
-    if error.source == "expression":
-        error.source = element.tag
-
-
-async def run_steps(steps: Sequence[Step], ctx: Context) -> Flow | None:
-    """Run steps in order; the first non-None Flow stops the list and is returned."""
-    for step in steps:
-        flow = await step(ctx)
-        if flow is not None:
-            return flow
-    return None
 
 
 @dataclass
@@ -92,15 +81,23 @@ class Pipeline:
         # On a cache hit, outbound resumes after the top-level cache-store (apim-spec §3.1).
         self._outbound_after_hit: Sequence[Step] = self.outbound
         for i, step in enumerate(self.outbound):
-            if isinstance(step, LocatedStep) and step.element.tag == "cache-store":
+            if isinstance(step, LocatedStep) and step.declares("cache_hit_resumes_after"):
                 self._outbound_after_hit = self.outbound[i + 1 :]
                 break
+        self.preflight = preflight_steps(self.inbound)
 
     async def run(self, ctx: Context) -> None:
         """Run the request through the pipeline; ctx.response is what the caller gets."""
         await self._run_sections(ctx)
-        if END_OF_PIPELINE in ctx.state:
+        if ctx.exchange.end_of_pipeline:
             await run_end_of_pipeline(ctx)
+
+    async def run_preflight(self, ctx: Context) -> None:
+        """Answer a CORS preflight with only the top-level inbound policies that answer preflights."""
+        try:
+            await run_preflight(self.preflight, ctx)
+        except PolicyRuntimeError as error:
+            await self.fail(ctx, error)
 
     async def _run_sections(self, ctx: Context) -> None:
         try:
@@ -110,7 +107,7 @@ class Pipeline:
             if flow is Flow.END:
                 return
             if flow is Flow.SKIP_TO_OUTBOUND:
-                ctx.state[SKIPPED_TO_OUTBOUND] = True
+                ctx.exchange.skipped_to_outbound = True
                 await run_steps(self._outbound_after_hit, ctx)
             else:
                 await run_steps(self.outbound, ctx)
@@ -119,6 +116,8 @@ class Pipeline:
 
     async def fail(self, ctx: Context, error: PolicyRuntimeError) -> None:
         """Fill context.LastError, set the default error response, run on-error once."""
+        if ctx.exchange.observer is not None:
+            ctx.exchange.observer.failed(error, ctx)
         ctx.last_error = LastError(
             source=error.source,
             reason=error.reason,
@@ -128,10 +127,8 @@ class Pipeline:
             path=error.path,
             policy_id=error.policy_id,
         )
-        if not getattr(error, "keep_response", False):
-            from engine.gateway.backend import release_stream
-
-            release_stream(ctx)
+        if not error.keep_response:
+            release_response_stream(ctx)
             ctx.response = error_response(error.status, public_message(error), error.headers)
         if not self.on_error:
             return
@@ -142,18 +139,23 @@ class Pipeline:
             ctx.response = error_response(500, "Internal server error")
 
 
-def at_end_of_pipeline(ctx: Context, callback: Callable[[Context], Awaitable[None]]) -> None:
-    """Run `callback(ctx)` once the response is final (after outbound or on-error), before it is sent.
+def preflight_steps(inbound: Sequence[Step]) -> tuple[Step, ...]:
+    """The steps of an inbound section whose policy declares `answers_preflight` (e.g. <cors>)."""
+    return tuple(step for step in inbound if isinstance(step, LocatedStep) and step.declares("answers_preflight"))
 
-    Used by rate-limit-by-key/quota-by-key deferred counting and by policies that add response
-    headers computed in inbound. A failing callback is logged; it cannot change the outcome.
-    """
-    ctx.state.setdefault(END_OF_PIPELINE, []).append(callback)
+
+async def run_preflight(inbound: Sequence[Step], ctx: Context) -> None:
+    """Answer a preflight with only the preflight-answering policies; no answer gives an empty 200."""
+    for step in preflight_steps(inbound):
+        if await step(ctx) is Flow.END:
+            return
+    ctx.response = empty_response(200)
 
 
 async def run_end_of_pipeline(ctx: Context) -> None:
     """Run (once) the callbacks registered with `at_end_of_pipeline`, in registration order."""
-    for callback in ctx.state.pop(END_OF_PIPELINE, None) or ():
+    callbacks, ctx.exchange.end_of_pipeline = ctx.exchange.end_of_pipeline, []
+    for callback in callbacks:
         try:
             await callback(ctx)
         except Exception as exc:  # too late for on-error: the response is final
@@ -162,18 +164,14 @@ async def run_end_of_pipeline(ctx: Context) -> None:
 
 def public_message(error: PolicyRuntimeError) -> str:
     """What the caller sees: the APIM message for client errors; nothing internal for 500s."""
-    override = getattr(error, "public_message", None)
-    if override:
-        return str(override)
+    if error.public_message:
+        return error.public_message
     if error.status == 500:
         return "Internal server error"
     return error.message
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    """APIM's default error body: {"statusCode": N, "message": "..."}."""
-    body = json.dumps({"statusCode": status, "message": message}).encode()
-    response_headers = Headers([("Content-Type", "application/json; charset=utf-8")])
-    for name, value in (headers or {}).items():
-        response_headers.set(name, value)
-    return Response(status, REASONS.get(status, ""), response_headers, MessageBody(body))
+__all__ = [
+    "LocatedStep", "Pipeline", "at_end_of_pipeline", "error_response", "public_message",
+    "run_end_of_pipeline",
+]

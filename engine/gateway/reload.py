@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 from engine.diagnostics import render_text
 from engine.errors import ConfigError, PolicyLoadError
-from engine.gateway.config import GatewaySettings, load_configuration
+from engine.gateway.apiops import is_apiops_folder, load_any_settings, watched_files
 from engine.gateway.services import build_store_services
+from engine.gateway.settings import GatewaySettings
 from engine.gateway.state import GatewayState
 from engine.source import SourceFile
 
@@ -50,7 +51,7 @@ async def reload_server(server: GatewayServer, path: Path) -> bool:
     metrics = services.gateway_metrics
     created: list[object] = []
     try:
-        settings = load_configuration(path)
+        settings = load_any_settings(path)
         cache, limits = services.cache, services.limits
         if _changed(settings, services.settings):
             cache, limits = build_store_services(settings, server.metrics)
@@ -112,8 +113,6 @@ def install_sighup(server: GatewayServer) -> None:
 async def watch_files(server: GatewayServer, shutdown: asyncio.Event, interval: float = 1.0) -> None:
     """Poll the configuration file and every document it names; reload when one changes."""
     def snapshot() -> dict[Path, float]:
-        from engine.gateway.apiops import is_apiops_folder, watched_files
-
         config = server.settings.file
         root = config if config.is_dir() else config.parent
         if is_apiops_folder(root):  # every JSON, specification and policy file of the folder

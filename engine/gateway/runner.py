@@ -21,10 +21,11 @@ from hypercorn.config import Config, Sockets
 from engine.errors import ConfigError
 from engine.gateway.accesslog import AccessLog
 from engine.gateway.admin import create_admin_app, register_service_routes
-from engine.gateway.app import GatewayQuart, create_app
+from engine.gateway.app import Gateway, GatewayQuart, gateway_app
 from engine.gateway.backend import BackendClient
-from engine.gateway.config import GatewaySettings, TlsSettings, load_settings
+from engine.gateway.config import load_settings
 from engine.gateway.services import GatewayMetrics, Services, build_store_services
+from engine.gateway.settings import GatewaySettings, TlsSettings
 from engine.gateway.state import GatewayState
 from engine.gateway.worker_metrics import metrics_dir, publish_loop
 from engine.metrics import Metrics
@@ -101,7 +102,7 @@ class GatewayServer:
         state = GatewayState.build(self.settings, services, self.registry)
         services.fragments = state.fragments
         self.services = services
-        self.app = create_app(state, services, access_log=AccessLog() if self.access_log else None)
+        self.app = gateway_app(Gateway(state, services, AccessLog() if self.access_log else None))
 
     async def serve(
         self, shutdown: asyncio.Event, *, ready: Callable[[GatewayServer], None] | None = None,
@@ -173,6 +174,17 @@ def _check_tls(settings: GatewaySettings) -> None:
         ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(tls.certfile, tls.keyfile)
     except (ssl.SSLError, OSError) as exc:
         raise ConfigError(f"{settings.file}: server.tls: cannot load the certificate and key: {exc}") from None
+
+
+def create_app(settings: GatewaySettings, *, access_log: bool = False) -> GatewayQuart:
+    """The gateway as one ASGI app (no admin port): serve it with any ASGI server.
+
+    Builds the services and compiles every document; raises ConfigError / PolicyLoadError.
+    """
+    server = GatewayServer(settings, access_log=access_log)
+    server.prepare()
+    assert server.app is not None
+    return server.app
 
 
 def load_server(path: str | Path, **options: Any) -> GatewayServer:

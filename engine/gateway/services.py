@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.gateway.backend import BackendClient
-from engine.gateway.config import GatewaySettings
+from engine.gateway.settings import GatewaySettings
 from engine.metrics import Metrics
 
 log = logging.getLogger("policygate.gateway")

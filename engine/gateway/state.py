@@ -15,10 +15,10 @@ from engine.context import Api, Group, Operation, Product, Url
 from engine.diagnostics import Diagnostics
 from engine.errors import PolicyLoadError
 from engine.gateway.builder import PipelineBuilder
-from engine.gateway.config import ApiSettings, GatewaySettings, OperationSettings, ProductSettings
 from engine.gateway.pipeline import Pipeline
 from engine.gateway.routing import Router
 from engine.gateway.services import Services
+from engine.gateway.settings import ApiSettings, GatewaySettings, OperationSettings, ProductSettings
 from engine.gateway.subscriptions import Subscriptions
 from engine.model import PolicyDocument
 from engine.registry import PolicyRegistry, default_registry

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from engine.context import Group, Headers, Subscription, User
 from engine.errors import PolicyRuntimeError
-from engine.gateway.config import ApiSettings, GatewaySettings, ProductSettings, SubscriptionSettings
+from engine.gateway.settings import ApiSettings, GatewaySettings, ProductSettings, SubscriptionSettings
 
 MISSING_KEY = (
     "Access denied due to missing subscription key. "

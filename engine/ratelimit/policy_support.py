@@ -7,15 +7,16 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from engine.context import Slot
 from engine.errors import PolicyRuntimeError
-from engine.gateway.pipeline import at_end_of_pipeline
+from engine.policy import at_end_of_pipeline
 from engine.ratelimit.decisions import Decision
 from engine.ratelimit.service import LimitService
 
 if TYPE_CHECKING:
     from engine.context import Context
 
-COUNTED = "ratelimit.counted"  # ctx.state: counters already incremented by this request
+COUNTED: Slot[set[tuple[str, object]]] = Slot("ratelimit.counted", set)  # counters this request incremented
 _default: LimitService | None = None
 
 
@@ -32,7 +33,7 @@ def limits(ctx: Context) -> LimitService:
 
 def first_count(ctx: Context, kind: str, key: object) -> bool:
     """True the first time this request counts `key` of `kind` (APIM: once per request per key)."""
-    counted: set[tuple[str, object]] = ctx.state.setdefault(COUNTED, set())
+    counted = COUNTED.ensure(ctx)
     marker = (kind, key)
     if marker in counted:
         return False

@@ -79,7 +79,7 @@ def liquid_bindings(ctx: Context, message: Request | Response, body: Any) -> dic
                 "Url": _url(request.url),
                 "OriginalUrl": _url(request.original_url),
                 "Method": request.method,
-                "OriginalMethod": ctx.state.get("gateway.original_method", request.method),
+                "OriginalMethod": ctx.exchange.original_method or request.method,
                 "IpAddress": request.ip_address,
                 "MatchedParameters": CaseInsensitiveDict(request.matched_parameters),
                 "HasBody": request.body is not None and len(request.body) > 0,
@@ -170,12 +170,16 @@ class SetBody(Policy):
     scopes = Scope.ALL
     implemented = True
     reads_body = False  # plain bodies replace the message's body; Liquid asks for buffering in build()
+    raw_content = True  # markup inside <set-body> is the body (e.g. an XML Liquid template)
     attributes = (
         Attr("template", Enum("liquid", "none"), expr=False, doc="'liquid' renders the text as a Liquid template."),
         Attr("xsi-nil", Enum("blank", "null"), default="blank", expr=False,
              doc="How xsi:nil='true' XML elements bind in Liquid."),
     )
     text = Text(BodyValue(), doc="The body: text, an expression, or a Liquid template.")
+
+    def keeps_unknown_named_values(self, element: PolicyElement) -> bool:
+        return _is_liquid(element)  # {{ x }} in a Liquid template is template output
 
     def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
         if not _is_liquid(element) or element.text is None or element.text.is_expression:
@@ -201,9 +205,7 @@ class SetBody(Policy):
                     "liquid-syntax", f"Liquid template: {exc}", element.text.span_of(exc.offset, exc.offset + 2)
                 )
                 raise PolicyLoadError(diagnostics.sorted()) from None
-            require_body = getattr(builder, "require_body", None)
-            if require_body is not None:  # `body` binds the message's own body
-                require_body()
+            builder.require_body()  # `body` binds the message's own body
             return SetBodyStep(None, template, nil_mode, element.section)
         value = builder.text_value(element) if element.text is not None else None
         return SetBodyStep(value, None, nil_mode, element.section)

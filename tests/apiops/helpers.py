@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from engine.gateway.config import GatewaySettings
+from engine.gateway.settings import GatewaySettings
 from tests.support.gateway import START_TIMEOUT, RunningGateway, _LoopThread
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "apiops"

@@ -15,7 +15,12 @@ class _Anything(Policy):
     tag = "set-variable"
 
 
-REGISTRY = PolicyRegistry([_Anything()])
+class _Body(Policy):
+    tag = "set-body"
+    raw_content = True
+
+
+REGISTRY = PolicyRegistry([_Anything(), _Body()])
 
 
 def load(text: str, **kwargs: object) -> tuple[PolicyDocument | None, Diagnostics]:

@@ -6,7 +6,7 @@ import pytest
 
 from engine.diagnostics import Diagnostics
 from engine.document import load_document
-from engine.model import PolicyDocument
+from engine.model import PolicyDocument, PolicyElement
 from engine.named_values import document_references, reference_in_code
 from engine.policy import Policy
 from engine.registry import PolicyRegistry
@@ -14,6 +14,11 @@ from engine.registry import PolicyRegistry
 
 class _SetBody(Policy):
     tag = "set-body"
+    raw_content = True
+
+    def keeps_unknown_named_values(self, element: PolicyElement) -> bool:
+        template = element.get("template")
+        return template is not None and template.text == "liquid"
 
 
 REGISTRY = PolicyRegistry([_SetBody()])

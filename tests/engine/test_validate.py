@@ -62,6 +62,7 @@ class Retry(Policy):
 
 class Answer(Policy):
     tag = "return-response"
+    ends_pipeline = True
     children = (Child("set-thing", ref="set-thing"),)
     implemented = True
 

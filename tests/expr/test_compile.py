@@ -166,7 +166,7 @@ def test_eval_command_reports_the_column() -> None:
 
 
 def test_eval_command_runtime_error_and_usage() -> None:
-    done = _eval("1 / (2 - 2)")
+    done = _eval("1 / int.Parse(\"0\")")
     assert done.returncode == 1 and "DivideByZeroException" in done.stderr
     assert _eval("1", "-H", "no-colon").returncode == 2
 

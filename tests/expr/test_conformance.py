@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from engine.dotnet.primitives import Char
+from engine.dotnet.primitives import Char, dotnet_type_name
 from tests.expr.helpers import run
 
 CASES: list[tuple[str, Any]] = [
@@ -46,7 +46,7 @@ CASES: list[tuple[str, Any]] = [
     ("-(3)", -3),
     ("10 == 10.0", True),
     ("3 > 2 && 2 > 1", True),
-    ("3 > 2 || 1 / 0 == 1", True),
+    ('3 > 2 || 1 / int.Parse("0") == 1', True),
     ("!true", False),
     ("true ^ true", False),
     ("(int)3.9", 3),
@@ -375,10 +375,9 @@ def _same(actual: Any, expected: Any) -> bool:
         return isinstance(actual, Char) and actual == expected
     if isinstance(expected, str):
         return isinstance(actual, str) and not isinstance(actual, Char) and actual == expected
-    if isinstance(expected, int):
-        return type(actual) is int and actual == expected
-    if isinstance(expected, float):
-        return type(actual) is float and actual == expected
+    if isinstance(expected, int | float):  # same value and same CLR type (Int32/Int64/Double/Single...)
+        return isinstance(actual, int | float) and not isinstance(actual, bool) and actual == expected and \
+            dotnet_type_name(actual) == dotnet_type_name(expected)
     if isinstance(expected, Decimal):
         return isinstance(actual, Decimal) and actual == expected
     return bool(actual == expected)

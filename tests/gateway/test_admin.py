@@ -50,8 +50,8 @@ def test_components_add_admin_routes(gateway) -> None:
 
 
 async def test_create_app_from_settings_serves_with_quart_test_client(tmp_path, backend) -> None:
-    from engine.gateway.app import create_app
     from engine.gateway.config import parse_settings
+    from engine.gateway.runner import create_app
 
     settings = parse_settings(f"apis: {{e: {{path: e, service-url: '{backend.url}', subscription-required: false}}}}",
                               file=tmp_path / "gateway.yaml")

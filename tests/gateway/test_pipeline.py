@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.context import Context
 from engine.errors import PolicyRuntimeError
-from engine.gateway.pipeline import SKIPPED_TO_OUTBOUND, LocatedStep, Pipeline
+from engine.gateway.pipeline import LocatedStep, Pipeline
 from engine.model import PolicyElement
 from engine.policy import Flow
 from engine.source import SourceFile, Span
@@ -45,7 +45,7 @@ async def test_skip_to_outbound_resumes_after_cache_store() -> None:
     ctx = Context()
     await pipeline.run(ctx)
     assert log == ["lookup", "after"]
-    assert ctx.state[SKIPPED_TO_OUTBOUND] is True
+    assert ctx.exchange.skipped_to_outbound is True
 
 
 async def test_error_fills_last_error_and_runs_on_error_once() -> None:

@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 
 from engine.context import Operation
+from engine.gateway.pipeline import run_preflight
 from engine.policy import Flow
-from policies.cors import CorsRules, apply_response_headers, is_preflight, parse_origin, run_preflight
+from policies.cors import RESPONSE_HEADERS, CorsRules, apply_response_headers, is_preflight, parse_origin
 from tests.policies.support import build, codes, context, response, run
 
 POLICY = """<cors allow-credentials="true">
@@ -140,7 +141,7 @@ class TestActualRequest:
     async def test_no_origin_is_not_cors(self) -> None:
         ctx = context()
         assert await run(build(POLICY), ctx) is None
-        assert "cors.response_headers" not in ctx.state
+        assert RESPONSE_HEADERS.get(ctx) is None
 
 
 class TestEndToEnd:
