@@ -5,9 +5,12 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.source import SourceFile, Span
+
+MESSAGE_LIMIT = 500  # characters of a message or hint (they may quote what the document holds)
+EXCERPT_WIDTH = 160  # characters of the source line shown under a diagnostic
 
 
 class Severity(enum.Enum):
@@ -60,6 +63,9 @@ class Diagnostics:
         self.limit = limit
 
     def add(self, diagnostic: Diagnostic) -> None:
+        if len(diagnostic.message) > MESSAGE_LIMIT or len(diagnostic.hint or "") > MESSAGE_LIMIT:
+            diagnostic = replace(diagnostic, message=_shorten(diagnostic.message),
+                                 hint=None if diagnostic.hint is None else _shorten(diagnostic.hint))
         span = diagnostic.span
         key = (span.file, span.line, span.col, diagnostic.code, diagnostic.message)
         if key in self._seen or len(self._items) >= self.limit:
@@ -99,20 +105,32 @@ class Diagnostics:
 
 
 def render_text(diagnostic: Diagnostic, source: SourceFile | None = None) -> str:
-    """Render a diagnostic with the offending source line and a caret under the span."""
+    """Render a diagnostic with the offending source line and a caret under the span.
+
+    A long line is cut to a window of EXCERPT_WIDTH characters around the span (`...` marks the
+    cuts), so a one-line document of megabytes still gives one short excerpt per diagnostic.
+    """
     lines = [diagnostic.format()]
     span = diagnostic.span
     if source is not None:
         text = source.line_text(span.line)
         if text:
+            start = max(0, min(span.col - 1 - EXCERPT_WIDTH // 4, len(text) - EXCERPT_WIDTH))
+            end = start + EXCERPT_WIDTH
+            shown = ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
+            col = span.col - start + (3 if start else 0)  # the caret column within `shown`
             gutter = f"{span.line:>5} | "
-            lines.append(gutter + text)
-            width = span.end_col - span.col if span.end_line == span.line else len(text) - span.col + 1
-            width = max(1, min(width, max(1, len(text) - span.col + 1)))
-            lines.append(" " * (len(gutter) - 2) + "| " + " " * (span.col - 1) + "^" * width)
+            lines.append(gutter + shown)
+            width = span.end_col - span.col if span.end_line == span.line else len(shown) - col + 1
+            width = max(1, min(width, max(1, len(shown) - col + 1)))
+            lines.append(" " * (len(gutter) - 2) + "| " + " " * (col - 1) + "^" * width)
     if diagnostic.hint:
         lines.append(f"  hint: {diagnostic.hint}")
     return "\n".join(lines)
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
 
 
 def render_json(diagnostics: Iterable[Diagnostic]) -> str:

@@ -22,6 +22,7 @@ FRAGMENT_SUFFIXES = (".fragment", ".policy")
 APIOPS_POLICY_FILE = "policy.xml"
 APIOPS_MARKERS = ("apis", "products", "policy fragments", "namedValues")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+REPEAT_LIMIT = 20  # diagnostics of one code shown per file; the rest are counted, not listed
 DOCS_URL = "https://github.com/policygate/policygate/blob/main/docs/"  # SARIF help links point here
 CONFIGURATION_SUFFIXES = (".yaml", ".yml")
 
@@ -38,14 +39,20 @@ class LintReport:
     sources: dict[str, SourceFile] = field(default_factory=dict)
     files: int = 0
     truncated: bool = False
+    omitted_errors: int = 0  # found but not listed: more than REPEAT_LIMIT of one code in one file
+    omitted_warnings: int = 0
 
     @property
     def errors(self) -> int:
-        return sum(1 for d in self.diagnostics if d.is_error)
+        return sum(1 for d in self.diagnostics if d.is_error) + self.omitted_errors
 
     @property
     def warnings(self) -> int:
-        return len(self.diagnostics) - self.errors
+        return sum(1 for d in self.diagnostics if not d.is_error) + self.omitted_warnings
+
+    @property
+    def omitted(self) -> int:
+        return self.omitted_errors + self.omitted_warnings
 
 
 def collect_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -129,7 +136,7 @@ def lint_paths(
     if fragments_dir is not None or fragments:
         for document, where in documents:
             check_inclusions(document, fragments, registry, diagnostics, scope=where)
-    report.diagnostics = _limit(diagnostics.sorted(), max_errors, report)
+    keep_bounded(report, list(diagnostics), max_errors)
     return report
 
 
@@ -253,19 +260,28 @@ def _check_fragment_fit(
             )
 
 
-def _limit(items: list[Diagnostic], max_errors: int | None, report: LintReport) -> list[Diagnostic]:
-    if max_errors is None:
-        return items
+def keep_bounded(report: LintReport, found: Iterable[Diagnostic], max_errors: int | None = None) -> None:
+    """Set `report.diagnostics` to `found`, sorted, keeping at most `max_errors` errors and at most
+    REPEAT_LIMIT diagnostics of one code per file (the rest are counted in `report.omitted_*`), so
+    that pathological input (an element with 10,000 unknown attributes) gives bounded output."""
     kept: list[Diagnostic] = []
     errors = 0
-    for item in items:
-        if item.is_error:
-            if errors >= max_errors:
-                report.truncated = True
-                continue
-            errors += 1
+    per_code: dict[tuple[str, str], int] = {}
+    for item in sorted(found, key=Diagnostic.sort_key):
+        if item.is_error and max_errors is not None and errors >= max_errors:
+            report.truncated = True
+            continue
+        group = (item.span.file, item.code)
+        per_code[group] = per_code.get(group, 0) + 1
+        if per_code[group] > REPEAT_LIMIT:
+            if item.is_error:
+                report.omitted_errors += 1
+            else:
+                report.omitted_warnings += 1
+            continue
+        errors += item.is_error
         kept.append(item)
-    return kept
+    report.diagnostics = kept
 
 
 # ---- rendering --------------------------------------------------------------------------------
@@ -284,6 +300,8 @@ def summary(report: LintReport) -> str:
     parts = [f"{report.errors} error{'s' if report.errors != 1 else ''}"]
     parts.append(f"{report.warnings} warning{'s' if report.warnings != 1 else ''}")
     more = " (stopped at --max-errors)" if report.truncated else ""
+    if report.omitted:
+        more += f" ({report.omitted} not listed: more than {REPEAT_LIMIT} of one code in one file)"
     return f"{files} checked: {', '.join(parts)}{more}"
 
 
@@ -293,6 +311,7 @@ def render_report_json(report: LintReport) -> str:
         "errors": report.errors,
         "warnings": report.warnings,
         "truncated": report.truncated,
+        "omitted": report.omitted,
         "diagnostics": [d.to_json() for d in report.diagnostics],
     }
     return json.dumps(payload, indent=2) + "\n"

@@ -7,8 +7,12 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.model import SCOPE_NAMES
+
+if TYPE_CHECKING:
+    from engine.lint import LintReport
 
 EXIT_CLEAN = 0
 EXIT_ERRORS = 1
@@ -38,7 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from engine.lint import (
         LintUsageError,
-        lint_paths,
         render_report_json,
         render_report_sarif,
         render_report_text,
@@ -50,13 +53,7 @@ def run(args: argparse.Namespace) -> int:
         if args.fragments is not None and not Path(args.fragments).is_dir():
             raise LintUsageError(f"--fragments {args.fragments}: not a folder")
         named_values = load_named_values(args.named_values) if args.named_values else None
-        report = lint_paths(
-            args.paths,
-            named_values=named_values,
-            fragments_dir=args.fragments,
-            scope=args.scope,
-            max_errors=args.max_errors,
-        )
+        report = lint_targets(args, named_values)
     except LintUsageError as exc:
         print(f"policygate lint: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -65,6 +62,28 @@ def run(args: argparse.Namespace) -> int:
     ]
     sys.stdout.write(render(report))
     return EXIT_ERRORS if report.errors else EXIT_CLEAN
+
+
+def lint_targets(args: argparse.Namespace, named_values: dict[str, str] | None) -> LintReport:
+    """An APIOps folder is checked as `serve` reads it (`policygate check`'s code, secrets may be
+    unset); its other `*.xml` files and the other paths are linted with the command-line options."""
+    from engine.gateway.apiops import is_apiops_folder, merge_lint_reports
+    from engine.gateway.check import check_configuration
+    from engine.lint import collect_files, lint_paths
+
+    reports = []
+    others: list[str | Path] = []
+    for path in args.paths:
+        if is_apiops_folder(path):
+            served = check_configuration(path, placeholder_secrets=True)
+            reports.append(served)
+            # documents serve does not read (no apiInformation.json beside them, ...) are linted too
+            others += [file for file in collect_files([path]) if str(file) not in served.sources]
+        else:
+            others.append(path)
+    if others:
+        reports.append(lint_paths(others, named_values=named_values, fragments_dir=args.fragments, scope=args.scope))
+    return merge_lint_reports(reports, args.max_errors)
 
 
 def load_named_values(path: str) -> dict[str, str]:

@@ -156,9 +156,9 @@ def lint_by_scope(inputs: ApiopsLintInputs, *, registry: PolicyRegistry | None =
 
 
 def merge_lint_reports(reports: Iterable[LintReport], max_errors: int | None = None) -> LintReport:
-    """One report from several `lint_paths` runs (sorted; at most `max_errors` errors kept)."""
+    """One report from several `lint_paths` runs (sorted and bounded like one run)."""
     from engine.diagnostics import Diagnostic
-    from engine.lint import LintReport
+    from engine.lint import LintReport, keep_bounded
 
     merged = LintReport()
     found: list[Diagnostic] = []
@@ -167,14 +167,9 @@ def merge_lint_reports(reports: Iterable[LintReport], max_errors: int | None = N
         merged.sources.update(report.sources)
         merged.files += report.files
         merged.truncated = merged.truncated or report.truncated
-    errors = 0
-    for diagnostic in sorted(found, key=Diagnostic.sort_key):
-        if diagnostic.is_error:
-            if max_errors is not None and errors >= max_errors:
-                merged.truncated = True
-                continue
-            errors += 1
-        merged.diagnostics.append(diagnostic)
+        merged.omitted_errors += report.omitted_errors
+        merged.omitted_warnings += report.omitted_warnings
+    keep_bounded(merged, found, max_errors)
     return merged
 
 

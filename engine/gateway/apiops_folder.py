@@ -30,6 +30,7 @@ from engine.gateway.settings import (
     SubscriptionSettings,
     UserSettings,
 )
+from engine.source import Span
 
 SIDE_FILE = "policygate.yaml"
 SECRET_PLACEHOLDER = "secret"  # lint only: the value of a secret whose variable is not set
@@ -159,7 +160,8 @@ class FolderReader:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"{file}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+            raise ConfigError(f"{file}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}",
+                              span=Span.point(str(file), exc.lineno, exc.colno)) from None
 
     def string(self, props: Mapping[str, Any], key: str, file: Path, default: str | None = None) -> str | None:
         value = props.get(key)

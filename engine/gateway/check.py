@@ -36,19 +36,24 @@ CONFIG_IGNORED = "config-ignored"
 
 def check_configuration(
     path: str | Path, *, environ: Mapping[str, str] | None = None, registry: PolicyRegistry | None = None,
-    max_errors: int | None = None,
+    max_errors: int | None = None, placeholder_secrets: bool = False,
 ) -> LintReport:
-    """Check a configuration file or APIOps folder; raises LintUsageError when `path` does not exist."""
+    """Check a configuration file or APIOps folder; raises LintUsageError when `path` does not exist.
+
+    `placeholder_secrets` (lint): an APIOps secret named value whose variable is not set is checked
+    with a placeholder instead of being an error.
+    """
     path = Path(path)
     if not path.exists():
         raise LintUsageError(f"{path}: no such file or folder")
     found: list[Diagnostic] = []
     try:
-        settings, warnings = _read(path, environ)
+        settings, warnings = _read(path, environ, placeholder_secrets)
     except ConfigError as exc:
         found.append(_config_error(exc, path))
         return _report([], found, path, max_errors)
-    found += [Diagnostic(CONFIG_IGNORED, Severity.WARNING, message, Span.point(str(path), 1, 1)) for message in warnings]
+    found += [Diagnostic(CONFIG_IGNORED, Severity.WARNING, message.removeprefix(f"{path}: "), Span.point(str(path), 1, 1))
+              for message in warnings]
     fragments_dir = path / FRAGMENTS_FOLDER if path.is_dir() else None
     lint = lint_by_scope(ApiopsLintInputs(
         documents=documents_by_scope(settings), named_values=dict(settings.named_values),
@@ -61,9 +66,9 @@ def check_configuration(
     return _report([lint], found, path, max_errors)
 
 
-def _read(path: Path, environ: Mapping[str, str] | None) -> tuple[GatewaySettings, tuple[str, ...]]:
+def _read(path: Path, environ: Mapping[str, str] | None, placeholder_secrets: bool) -> tuple[GatewaySettings, tuple[str, ...]]:
     if is_apiops_folder(path):
-        loaded = read_apiops(path, environ)
+        loaded = read_apiops(path, environ, placeholder_secrets=placeholder_secrets)
         return loaded.settings, loaded.warnings
     return load_settings(path, environ), ()
 

@@ -219,7 +219,8 @@ class TestApiopsFolder:
         quota = '<policies><inbound><base /><quota calls="10" renewal-period="60" /></inbound></policies>'
         files = {
             "policy.xml": "<policies><inbound><include-fragment fragment-id='tracing' /></inbound></policies>",
-            "policy fragments/tracing/policy.xml": '<fragment><proxy url="http://p" /></fragment>',
+            "policy fragments/tracing/policy.xml": '<fragment><set-header name="X-T" exists-action="override">'
+                                                   '<value>1</value></set-header></fragment>',
             "products/starter/policy.xml": quota,
             "apis/orders/policy.xml": quota,
             "apis/orders/operations/list/policy.xml": "<policies><inbound><base /></inbound></policies>",
@@ -250,3 +251,63 @@ def test_fragment_policy_checked_against_including_scope(
         in out
     )
     assert lint(capsys, "--scope", "product", "api.xml", "q.xml")[0] == 0
+
+
+class TestApiopsFolderAsServeReadsIt:
+    """`policygate lint DIR` maps an APIOps folder with serve's reader (issue 11)."""
+
+    @pytest.fixture()
+    def folder(self, tmp_path: Path) -> Path:
+        import shutil
+
+        target = tmp_path / "apiops"
+        shutil.copytree(Path(__file__).resolve().parents[2] / "samples" / "apiops", target)
+        return target
+
+    def test_the_sample_is_clean(self, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert lint(capsys, str(folder))[:2] == (0, "7 files checked: no problems found\n")
+
+    def test_a_folder_serve_refuses_fails(self, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        info = folder / "apis" / "petstore" / "apiInformation.json"
+        info.write_text('{"properties": {"displayName": 3')
+        status, out, _ = lint(capsys, str(folder))
+        assert status == 1
+        assert out.startswith(f"{info}:1:33: error[config-invalid]: invalid JSON: Expecting ',' delimiter\n")
+
+    def test_a_missing_path_is_located_at_the_file(self, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        info = folder / "apis" / "petstore" / "apiInformation.json"
+        info.write_text('{"properties": {"displayName": "Pets"}}')
+        status, out, _ = lint(capsys, str(folder), "--format", "json")
+        found = json.loads(out)["diagnostics"]
+        assert status == 1 and [(d["code"], d["message"], d["location"]["file"]) for d in found] == [
+            ("config-invalid", "properties.path: is required", str(info))
+        ]
+
+    def test_unknown_named_values_and_unused_parts(self, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        policy = folder / "apis" / "petstore" / "policy.xml"
+        policy.write_text(policy.read_text().replace("{{tenant}}", "{{tenant}}{{nope}}"))
+        (folder / "loggers" / "insights").mkdir(parents=True)
+        (folder / "loggers" / "insights" / "loggerInformation.json").write_text("{}")
+        status, out, _ = lint(capsys, str(folder))
+        assert status == 1
+        assert f"{policy}:" in out and "error[named-value-unknown]: named value 'nope' is not defined" in out
+        assert f"{folder}:1:1: warning[config-ignored]: loggers are not supported; ignored: loggers" in out
+        assert out.endswith("7 files checked: 1 error, 1 warning\n")
+
+
+def test_output_stays_bounded_on_pathological_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    attributes = " ".join(f'a{i}="{i}"' for i in range(10_000))
+    (tmp_path / "wide.xml").write_text(
+        f'<policies><inbound><set-header name="x" {attributes}><value>1</value></set-header></inbound></policies>'
+    )
+    status, out, _ = lint(capsys, str(tmp_path / "wide.xml"))
+    assert status == 1 and len(out) < 16_000
+    assert out.count("error[policy-unknown-attribute]") == 20
+    assert out.endswith("1 file checked: 10000 errors, 0 warnings (9980 not listed: more than 20 of one code in one file)\n")
+    excerpt = out.splitlines()[1]
+    assert excerpt.startswith("    1 | <policies>") and excerpt.endswith("...") and len(excerpt) < 180
+    status, out, _ = lint(capsys, str(tmp_path / "wide.xml"), "--format", "json")
+    payload = json.loads(out)
+    assert (payload["errors"], payload["omitted"], len(payload["diagnostics"])) == (10_000, 9_980, 20)
