@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.errors import ConfigError
 from engine.gateway.backend import BackendClient
 from engine.gateway.settings import GatewaySettings
 from engine.metrics import Metrics
@@ -114,7 +115,17 @@ def optional_service(spec: tuple[str, str]) -> Any | None:
 
 
 def build_store_services(settings: GatewaySettings, metrics: Metrics) -> tuple[Any, Any]:
-    """Create the cache and rate-limit services from `cache:` / `rate-limits:` (ConfigError on bad config)."""
+    """Create the cache and rate-limit services from `cache:` / `rate-limits:` (ConfigError on bad
+    config, located at the key's line and column)."""
+    from engine.gateway.config import locate_error
+
+    try:
+        return _build_store_services(settings, metrics)
+    except ConfigError as exc:
+        raise locate_error(exc, settings.file) from None
+
+
+def _build_store_services(settings: GatewaySettings, metrics: Metrics) -> tuple[Any, Any]:
     cache = limits = None
     cache_cls = optional_service(CACHE_SERVICE)
     if cache_cls is not None:
