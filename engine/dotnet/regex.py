@@ -2,36 +2,40 @@
 
 .NET patterns are translated (``(?<name>…)``, ``(?'name'…)``, ``\\k<name>``, ``\\z``/``\\Z``,
 ``RegexOptions``, ``$1``/``${name}`` replacements) and run on RE2 (google-re2) whenever RE2 supports
-the pattern, which makes matching linear-time: no catastrophic backtracking on hostile input.
-Patterns RE2 rejects (lookarounds, backreferences, atomic groups, ``IgnorePatternWhitespace``) run on
-Python's ``re``; for those, nested quantifiers over attacker-controlled input can backtrack badly,
-as they can in .NET without a timeout. Known differences: a repeated group's ``Captures`` holds
-only its last capture; ``\\p{..}`` classes and character-class subtraction are not supported;
-unnamed groups are numbered in pattern order even when named groups come first.
+the pattern: matching is then linear-time, so hostile input cannot make it backtrack. ``\\w``,
+``\\d``, ``\\s`` are Unicode classes like .NET's (ASCII under ``RegexOptions.ECMAScript``).
+Patterns RE2 rejects (lookarounds, backreferences, atomic groups, ``\\b``, ``RightToLeft``,
+``IgnorePatternWhitespace``) run on the ``regex`` package, a backtracking engine like .NET's whose
+matches take a timeout: every such match stops at the ``Regex``'s match timeout
+(``RegexMatchTimeoutException``) or at the expression's time limit, whichever comes first
+(`set_time_limit`). Groups are numbered like .NET (unnamed groups first, then named ones) and a
+repeated group's ``Captures`` holds every capture. Indexes and lengths count UTF-16 code units.
 """
 
 from __future__ import annotations
 
 import enum
 import re
+import time
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
+import re2 as _re2  # type: ignore[import-untyped]
+import regex as _backtracking  # type: ignore[import-untyped]
+
+from . import utf16
 from .errors import (
     ArgumentException,
     ArgumentNullException,
     ArgumentOutOfRangeException,
     NotSupportedException,
+    RegexMatchTimeoutException,
 )
+from .primitives import static_property
 
-try:  # pragma: no cover - exercised when the optional fast engine is installed
-    import re2 as _re2
-
-    _RE2_OPTIONS = _re2.Options()
-    _RE2_OPTIONS.log_errors = False
-except ImportError:  # pragma: no cover
-    _re2 = None
+_RE2_OPTIONS = _re2.Options()
+_RE2_OPTIONS.log_errors = False
 
 
 class RegexOptions(enum.IntFlag):
@@ -50,8 +54,52 @@ class RegexOptions(enum.IntFlag):
     NonBacktracking = 1024
 
 
-def _translate(pattern: str, explicit_capture: bool, for_re2: bool) -> str | None:
-    """.NET pattern -> Python/RE2 syntax; ``None`` if the target engine cannot run it."""
+# ---------------------------------------------------------------------------------------------
+# time limits
+# ---------------------------------------------------------------------------------------------
+
+
+class _TimeLimit:
+    """How long a backtracking match may run when its ``Regex`` sets no shorter timeout.
+
+    ``remaining()`` gives the seconds left to the current expression evaluation and ``exceeded()``
+    the error that ends it; ``engine.expr`` installs both with `set_time_limit`.
+    """
+
+    remaining: Callable[[], float] = staticmethod(lambda: 0.05)
+    exceeded: Callable[[], BaseException] = staticmethod(
+        lambda: RegexMatchTimeoutException("The regular expression ran past the expression time limit."))
+
+
+def set_time_limit(remaining: Callable[[], float], exceeded: Callable[[], BaseException]) -> None:
+    """Bound every backtracking match by `remaining()` seconds; past it raise `exceeded()`."""
+    _TimeLimit.remaining = staticmethod(remaining)  # type: ignore[assignment]
+    _TimeLimit.exceeded = staticmethod(exceeded)  # type: ignore[assignment]
+
+
+# The `regex` package measures its timeout in CPU time, so on a busy machine a match may take
+# longer in wall time; tests/dotnet/test_regex_limits.py checks both under load.
+_MAX_TIMEOUT_MS = 2**31 - 2  # .NET: Regex.MaximumMatchTimeout
+
+
+# ---------------------------------------------------------------------------------------------
+# pattern translation
+# ---------------------------------------------------------------------------------------------
+
+# .NET's Unicode classes spelled for RE2 (whose own \w, \d, \s are ASCII): (outside a class,
+# inside a class or None when RE2 cannot say it there)
+_WORD = r"\p{L}\p{Mn}\p{Nd}\p{Pc}"
+_SPACE = r"\f\n\r\t\v\x{85}\p{Z}"
+_RE2_CLASSES: dict[str, tuple[str, str | None]] = {
+    "w": (f"[{_WORD}]", _WORD), "W": (f"[^{_WORD}]", None),
+    "d": (r"\p{Nd}", r"\p{Nd}"), "D": (r"\P{Nd}", r"\P{Nd}"),
+    "s": (f"[{_SPACE}]", _SPACE), "S": (f"[^{_SPACE}]", None),
+}
+_CATEGORY = re.compile(r"\{(?:L[ultmo]?|M[nce]?|N[dlo]?|P[cdseifo]?|S[mcko]?|Z[slp]?|C[cfson]?)\}")
+
+
+def _translate(pattern: str, explicit_capture: bool, for_re2: bool, unicode: bool = True) -> str | None:
+    """.NET pattern -> RE2 / ``regex`` syntax; ``None`` if RE2 cannot run it."""
     out: list[str] = []
     i, n = 0, len(pattern)
     in_class = False
@@ -77,10 +125,20 @@ def _translate(pattern: str, explicit_capture: bool, for_re2: bool) -> str | Non
                 if for_re2:
                     return None
                 out.append("(?=\\n?\\Z)")
-            elif nxt == "p" or nxt == "P":
-                raise NotSupportedException(
-                    "Unicode category classes (\\p{...}) are not supported in policy expressions."
-                )
+            elif for_re2 and nxt in "pP":
+                m = _CATEGORY.match(pattern, i + 2)
+                if m is None:
+                    return None
+                out.append(pattern[i : m.end()])
+                i = m.end()
+                continue
+            elif for_re2 and nxt in "bB":
+                return None  # RE2's word boundary is ASCII-only
+            elif for_re2 and unicode and nxt in _RE2_CLASSES:
+                spelled = _RE2_CLASSES[nxt][1 if in_class else 0]
+                if spelled is None:
+                    return None
+                out.append(spelled)
             elif for_re2 and nxt.isdigit() and nxt != "0" and not in_class:
                 return None
             else:
@@ -90,7 +148,9 @@ def _translate(pattern: str, explicit_capture: bool, for_re2: bool) -> str | Non
         if in_class:
             if ch == "]":
                 in_class = False
-            elif ch == "[" and not for_re2:
+            elif ch == "[":
+                if for_re2:
+                    return None  # character-class subtraction or a nested class
                 out.append("\\[")
                 i += 1
                 continue
@@ -136,74 +196,98 @@ def _translate(pattern: str, explicit_capture: bool, for_re2: bool) -> str | Non
     return "".join(out)
 
 
+_FLAGS = ((RegexOptions.IgnoreCase, "i"), (RegexOptions.Multiline, "m"), (RegexOptions.Singleline, "s"))
+_BACKTRACKING_FLAGS = (
+    (RegexOptions.IgnoreCase, _backtracking.IGNORECASE),
+    (RegexOptions.Multiline, _backtracking.MULTILINE),
+    (RegexOptions.Singleline, _backtracking.DOTALL),
+    (RegexOptions.IgnorePatternWhitespace, _backtracking.VERBOSE),
+    (RegexOptions.ECMAScript, _backtracking.ASCII),
+    (RegexOptions.RightToLeft, _backtracking.REVERSE),
+)
+
+
 class _Compiled:
-    """A compiled pattern on RE2 or Python ``re`` with a common search API."""
+    """A pattern compiled for RE2 and/or the backtracking engine, with .NET group numbering."""
 
     def __init__(self, pattern: str, options: RegexOptions) -> None:
-        if options & RegexOptions.RightToLeft:
-            raise NotSupportedException("RegexOptions.RightToLeft is not supported in policy expressions.")
-        explicit = bool(options & RegexOptions.ExplicitCapture)
-        self.engine: Any = None
-        if _re2 is not None and not options & RegexOptions.IgnorePatternWhitespace:
-            translated = _translate(pattern, explicit, for_re2=True)
-            if translated is not None:
-                prefix = "".join(
-                    flag
-                    for opt, flag in (
-                        (RegexOptions.IgnoreCase, "i"),
-                        (RegexOptions.Multiline, "m"),
-                        (RegexOptions.Singleline, "s"),
-                    )
-                    if options & opt
-                )
-                try:
-                    self.engine = _re2.compile(
-                        f"(?{prefix}){translated}" if prefix else translated, _RE2_OPTIONS
-                    )
-                except Exception:  # noqa: BLE001 - fall back to Python's engine
-                    self.engine = None
-        # RE2's `$` (without Multiline) does not match before a final "\n" like .NET's: inputs ending
-        # in "\n" use the Python engine for such patterns.
-        self._dollar = self.engine is not None and "$" in pattern and not options & RegexOptions.Multiline
         self._pattern = pattern
         self._options = options
-        self._explicit = explicit
-        self._fallback: Any = None
-        if self.engine is None:
-            self.engine = self._python_engine()
-        self.group_count = self.engine.groups
-        self.group_index: dict[str, int] = dict(self.engine.groupindex)
+        self._explicit = bool(options & RegexOptions.ExplicitCapture)
+        self.re2: Any = None
+        if not options & (RegexOptions.IgnorePatternWhitespace | RegexOptions.RightToLeft):
+            translated = _translate(pattern, self._explicit, for_re2=True,
+                                    unicode=not options & RegexOptions.ECMAScript)
+            if translated is not None:
+                prefix = "".join(flag for opt, flag in _FLAGS if options & opt)
+                try:
+                    self.re2 = _re2.compile(f"(?{prefix}){translated}" if prefix else translated, _RE2_OPTIONS)
+                except Exception:  # noqa: BLE001 - RE2 refuses it: the backtracking engine runs it
+                    self.re2 = None
+        self._backtracking: Any = None
+        # RE2's `$` (without Multiline) does not match before a final "\n" like .NET's: inputs ending
+        # in "\n" go to the backtracking engine for such patterns.
+        self._dollar = self.re2 is not None and "$" in pattern and not options & RegexOptions.Multiline
+        groups = self.re2 if self.re2 is not None else self.backtracking()
+        by_index = {index: name for name, index in groups.groupindex.items()}
+        unnamed = [i for i in range(1, groups.groups + 1) if i not in by_index]
+        named = sorted(by_index)
+        # .NET numbering: unnamed groups first (1, 2, ...), then named groups in pattern order
+        self.groups: list[tuple[int, str]] = [(0, "0")] + [(i, str(k + 1)) for k, i in enumerate(unnamed)] + [
+            (i, by_index[i]) for i in named]
 
-    def _python_engine(self) -> Any:
-        flags = 0
-        for opt, flag in (
-            (RegexOptions.IgnoreCase, re.IGNORECASE),
-            (RegexOptions.Multiline, re.MULTILINE),
-            (RegexOptions.Singleline, re.DOTALL),
-            (RegexOptions.IgnorePatternWhitespace, re.VERBOSE),
-            (RegexOptions.ECMAScript, re.ASCII),
-        ):
-            if self._options & opt:
-                flags |= flag
+    def backtracking(self) -> Any:
+        if self._backtracking is None:
+            flags = 0
+            for opt, flag in _BACKTRACKING_FLAGS:
+                if self._options & opt:
+                    flags |= flag
+            try:
+                self._backtracking = _backtracking.compile(
+                    _translate(self._pattern, self._explicit, for_re2=False) or "", flags)
+            except _backtracking.error as exc:
+                raise ArgumentException(
+                    f"Invalid pattern '{self._pattern}' at offset {exc.pos}. {exc.msg}."
+                ) from exc
+        return self._backtracking
+
+    def run(self, text: str, pos: int, timeout: float | None, every: bool, units: bool = False) -> list[Any]:
+        """The first match (``every=False``, a list of at most one) or all matches from `pos`.
+
+        `units`: `text` is in UTF-16 unit form (it held non-BMP characters), which RE2 cannot read.
+        """
+        if self.re2 is not None and not units and not (self._dollar and text.endswith("\n")):
+            if every:
+                return list(self.re2.finditer(text, pos))
+            m = self.re2.search(text, pos)
+            return [m] if m is not None else []
+        engine = self.backtracking()
+        budget = _TimeLimit.remaining()
+        own = timeout is not None and timeout <= budget
+        limit = max(min(timeout, budget) if timeout is not None else budget, 0.0)
+        started = time.perf_counter()
         try:
-            return re.compile(_translate(self._pattern, self._explicit, for_re2=False) or "", flags)
-        except re.error as exc:
-            raise ArgumentException(
-                f"Invalid pattern '{self._pattern}' at offset {exc.pos}. {exc.msg}."
-            ) from exc
+            if every:
+                found = []
+                for m in engine.finditer(text, pos, timeout=max(limit, 1e-4)):
+                    found.append(m)
+                    if time.perf_counter() - started > limit:
+                        raise TimeoutError
+                return found
+            m = engine.search(text, pos, timeout=max(limit, 1e-4))
+            return [m] if m is not None else []
+        except TimeoutError:
+            if own:
+                raise RegexMatchTimeoutException(
+                    "The RegEx engine has timed out while trying to match a pattern to an input string. "
+                    "This can occur for many reasons, including very large inputs or excessive backtracking "
+                    "caused by nested quantifiers, back-references and other factors.") from None
+            raise _TimeLimit.exceeded() from None
 
-    def _engine_for(self, text: str) -> Any:
-        if self._dollar and text.endswith("\n"):
-            if self._fallback is None:
-                self._fallback = self._python_engine()
-            return self._fallback
-        return self.engine
-
-    def search(self, text: str, pos: int = 0) -> Any:
-        return self._engine_for(text).search(text, pos)
-
-    def finditer(self, text: str, pos: int = 0) -> Iterator[Any]:
-        return self._engine_for(text).finditer(text, pos)
+    def captures(self, text: str, start: int, group: int) -> list[tuple[int, int]]:
+        """Spans of every capture of `group` in the match starting at `start` (repeated groups)."""
+        m = self.backtracking().match(text, start, timeout=max(_TimeLimit.remaining(), 1e-4))
+        return list(m.spans(group)) if m is not None else []
 
 
 @lru_cache(maxsize=512)
@@ -217,7 +301,7 @@ def _compile(pattern: str, options: int) -> _Compiled:
 
 
 class Capture:
-    """``Capture``: ``Index``, ``Length``, ``Value``."""
+    """``Capture``: ``Index``, ``Length``, ``Value`` (`text` is the input in UTF-16 unit form)."""
 
     dotnet_name = "System.Text.RegularExpressions.Capture"
 
@@ -236,7 +320,7 @@ class Capture:
 
     @property
     def Value(self) -> str:
-        return self._text[self._start : self._end] if self._start >= 0 else ""
+        return utf16.text(self._text[self._start : self._end]) if self._start >= 0 else ""
 
     def ToString(self) -> str:
         return self.Value
@@ -260,6 +344,9 @@ class _ReadOnlyCollection(Generic[_Item]):
             raise ArgumentOutOfRangeException("i", "Specified argument was out of the range of valid values.")
         return self._items[i]
 
+    def Item(self, i: int) -> _Item:
+        return self[i]
+
     def __iter__(self) -> Iterator[_Item]:
         return iter(list(self._items))
 
@@ -275,9 +362,11 @@ class Group(Capture):
 
     dotnet_name = "System.Text.RegularExpressions.Group"
 
-    def __init__(self, text: str, start: int, end: int, name: str) -> None:
+    def __init__(self, text: str, start: int, end: int, name: str,
+                 captures: Callable[[], list[tuple[int, int]]] | None = None) -> None:
         super().__init__(text, start, end)
         self._name = name
+        self._captures = captures
 
     @property
     def Success(self) -> bool:
@@ -289,7 +378,10 @@ class Group(Capture):
 
     @property
     def Captures(self) -> CaptureCollection:
-        return CaptureCollection([Capture(self._text, self._start, self._end)] if self.Success else [])
+        if not self.Success:
+            return CaptureCollection([])
+        spans = self._captures() if self._captures is not None else [(self._start, self._end)]
+        return CaptureCollection([Capture(self._text, a, b) for a, b in spans])
 
 
 class GroupCollection:
@@ -297,9 +389,9 @@ class GroupCollection:
 
     dotnet_name = "System.Text.RegularExpressions.GroupCollection"
 
-    def __init__(self, groups: list[Group], names: dict[str, int], text: str) -> None:
+    def __init__(self, groups: list[Group], text: str) -> None:
         self._groups = groups
-        self._names = names
+        self._names = {g.Name: i for i, g in enumerate(groups)}
         self._text = text
 
     @property
@@ -310,8 +402,6 @@ class GroupCollection:
         if isinstance(key, str):
             if key in self._names:
                 return self._groups[self._names[key]]
-            if key.isdigit() and int(key) < len(self._groups):
-                return self._groups[int(key)]
             return Group(self._text, -1, -1, key)
         if 0 <= key < len(self._groups):
             return self._groups[key]
@@ -321,7 +411,7 @@ class GroupCollection:
         return self[key]
 
     def ContainsKey(self, key: str) -> bool:
-        return key in self._names or (key.isdigit() and int(key) < len(self._groups))
+        return key in self._names
 
     def TryGetValue(self, key: str) -> tuple[bool, Group | None]:
         return (True, self[key]) if self.ContainsKey(key) else (False, None)
@@ -344,34 +434,25 @@ class Match(Group):
     dotnet_name = "System.Text.RegularExpressions.Match"
 
     def __init__(self, regex: Regex | None, text: str, m: Any) -> None:
+        self._regex = regex
         if m is None:
             super().__init__(text, -1, -1, "0")
             self._groups_list: list[Group] = [self]
-            self._regex = regex
-            self._names: dict[str, int] = {}
             return
         super().__init__(text, m.start(), m.end(), "0")
-        compiled = regex._compiled if regex is not None else None
-        count = compiled.group_count if compiled else 0
-        index_to_name = {v: k for k, v in (compiled.group_index if compiled else {}).items()}
         groups: list[Group] = [self]
-        for i in range(1, count + 1):
-            start, end = m.span(i)
-            groups.append(
-                Group(
-                    text,
-                    start if start is not None else -1,
-                    end if end is not None else -1,
-                    index_to_name.get(i, str(i)),
-                )
-            )
+        if regex is not None:
+            compiled = regex._compiled
+            for index, name in compiled.groups[1:]:
+                start, end = m.span(index)
+                repeated = ((lambda i=index: list(m.spans(i))) if hasattr(m, "spans")
+                            else (lambda i=index: compiled.captures(text, m.start(), i)))
+                groups.append(Group(text, start, end, name, repeated))
         self._groups_list = groups
-        self._regex = regex
-        self._names = {g.Name: i for i, g in enumerate(groups)}
 
     @property
     def Groups(self) -> GroupCollection:
-        return GroupCollection(self._groups_list, self._names, self._text)
+        return GroupCollection(self._groups_list, self._text)
 
     def NextMatch(self) -> Match:
         if not self.Success or self._regex is None:
@@ -379,7 +460,7 @@ class Match(Group):
         start = self._end if self._end > self._start else self._end + 1
         if start > len(self._text):
             return Match(self._regex, self._text, None)
-        return self._regex.Match(self._text, start)
+        return self._regex._first(self._text, start)
 
     def Result(self, replacement: str) -> str:
         if not self.Success:
@@ -413,11 +494,11 @@ def _expand(replacement: str, match: Match) -> str:
         if token == "$&":
             return match.Value
         if token == "$`":
-            return match._text[: match.Index]
+            return utf16.text(match._text[: match.Index])
         if token == "$'":
-            return match._text[match.Index + match.Length :]
+            return utf16.text(match._text[match.Index + match.Length :])
         if token == "$_":
-            return match._text
+            return utf16.text(match._text)
         key = m.group(1) if m.group(1) is not None else m.group(2)
         groups = match.Groups
         if key.isdigit():
@@ -437,114 +518,145 @@ def _expand(replacement: str, match: Match) -> str:
 
 
 class Regex:
-    """``System.Text.RegularExpressions.Regex``."""
+    """``System.Text.RegularExpressions.Regex``.
+
+    ``IsMatch``, ``Match``, ``Matches``, ``Replace`` and ``Split`` serve both the instance form
+    (``regex.IsMatch(input)``) and the static form (``Regex.IsMatch(input, pattern)``).
+    """
 
     dotnet_name = "System.Text.RegularExpressions.Regex"
-    InfiniteMatchTimeout = None
 
-    def __init__(self, pattern: str, options: Any = RegexOptions.None_, timeout: Any = None) -> None:
+    def __init__(self, pattern: str, options: Any = RegexOptions.None_, matchTimeout: Any = None) -> None:
         if pattern is None:
             raise ArgumentNullException("pattern")
         self._pattern = pattern
         self._options = RegexOptions(int(options or 0))
+        self._timeout = _timeout_seconds(matchTimeout)
+        self._timeout_value = matchTimeout
         self._compiled = _compile(pattern, int(self._options))
 
     @property
     def Options(self) -> RegexOptions:
         return self._options
 
+    @property
+    def MatchTimeout(self) -> Any:
+        return self._timeout_value if self._timeout_value is not None else _infinite()
+
+    @property
+    def RightToLeft(self) -> bool:
+        return bool(self._options & RegexOptions.RightToLeft)
+
     def ToString(self) -> str:
         return self._pattern
 
     def GetGroupNames(self) -> list[str]:
-        names = {v: k for k, v in self._compiled.group_index.items()}
-        return [names.get(i, str(i)) for i in range(self._compiled.group_count + 1)]
+        return [name for _, name in self._compiled.groups]
 
-    @staticmethod
-    def _need(text: Any) -> str:
+    def GetGroupNumbers(self) -> list[int]:
+        return list(range(len(self._compiled.groups)))
+
+    def GroupNameFromNumber(self, i: int) -> str:
+        groups = self._compiled.groups
+        return groups[i][1] if 0 <= i < len(groups) else ""
+
+    def GroupNumberFromName(self, name: str) -> int:
+        return next((i for i, (_, n) in enumerate(self._compiled.groups) if n == name), -1)
+
+    # -- matching ------------------------------------------------------------------------------------
+    def _subject(self, text: Any) -> tuple[str, bool]:
         if text is None:
             raise ArgumentNullException("input")
-        return str(text)
+        subject = utf16.units(str(text))
+        return subject, subject is not text and subject != text
 
-    def IsMatch(self, text: str, start: int = 0) -> bool:
-        return self._compiled.search(self._need(text), start) is not None
-
-    def Match(self, text: str, start: int = 0, length: int | None = None) -> Match:
-        text = self._need(text)
-        if not 0 <= start <= len(text):
+    def _matches(self, text: Any, start: int, every: bool) -> tuple[str, list[Any]]:
+        subject, units = self._subject(text)
+        if not 0 <= start <= len(subject):
             raise ArgumentOutOfRangeException(
-                "startat", "Start index cannot be less than 0 or greater than input length."
-            )
-        if length is not None:
-            sub = Match(self, text[: start + length], self._compiled.search(text[: start + length], start))
-            return sub
-        return Match(self, text, self._compiled.search(text, start))
+                "startat", "Start index cannot be less than 0 or greater than input length.")
+        return subject, self._compiled.run(subject, start, self._timeout, every, units)
 
-    def Matches(self, text: str, start: int = 0) -> MatchCollection:
-        text = self._need(text)
-        return MatchCollection([Match(self, text, m) for m in self._compiled.finditer(text, start)])
+    def _first(self, text: Any, start: int = 0) -> Match:
+        subject, found = self._matches(text, start, every=False)
+        return Match(self, subject, found[0] if found else None)
 
-    def Replace(self, text: str, replacement: Any, count: int = -1, start: int = 0) -> str:
-        text = self._need(text)
+    def _is_match(self, text: Any, start: int = 0) -> bool:
+        return bool(self._matches(text, start, every=False)[1])
+
+    def _all(self, text: Any, start: int = 0) -> MatchCollection:
+        subject, found = self._matches(text, start, every=True)
+        return MatchCollection([Match(self, subject, m) for m in found])
+
+    def _replace(self, text: Any, replacement: Any, count: int = -1, start: int = 0) -> str:
         if replacement is None:
-            raise ArgumentNullException("replacement")
-        out: list[str] = [text[:start]]
+            raise ArgumentNullException("replacement" if not callable(replacement) else "evaluator")
+        subject, found = self._matches(text, start, every=True)
+        out: list[str] = [subject[:start]]
         last = start
-        done = 0
-        for m in self._compiled.finditer(text, start):
-            if count >= 0 and done >= count:
+        for done, m in enumerate(sorted(found, key=lambda m: m.start())):
+            if 0 <= count <= done:
                 break
-            match = Match(self, text, m)
-            out.append(text[last : m.start()])
-            out.append(str(replacement(match)) if callable(replacement) else _expand(replacement, match))
+            match = Match(self, subject, m)
+            out.append(subject[last : m.start()])
+            out.append(utf16.units(str(replacement(match)) if callable(replacement) else _expand(replacement, match)))
             last = m.end()
-            done += 1
-        out.append(text[last:])
-        return "".join(out)
+        out.append(subject[last:])
+        return utf16.text("".join(out))
 
-    def Split(self, text: str, count: int = 0, start: int = 0) -> list[str]:
-        text = self._need(text)
+    def _split(self, text: Any, count: int = 0, start: int = 0) -> list[str]:
+        subject, found = self._matches(text, start, every=True)
         pieces: list[str] = []
         last = 0
-        for m in self._compiled.finditer(text, start):
+        for m in found:
             if count > 0 and len(pieces) >= count - 1:
                 break
-            if m.end() == 0 and m.start() == 0 and m.end() == m.start():
+            if m.end() == 0 and m.start() == 0:
                 pieces.append("")
                 continue
-            pieces.append(text[last : m.start()])
-            for i in range(1, self._compiled.group_count + 1):
-                g = m.group(i)
+            pieces.append(subject[last : m.start()])
+            for index, _ in self._compiled.groups[1:]:
+                g = m.group(index)
                 if g is not None:
                     pieces.append(g)
             last = m.end()
-        pieces.append(text[last:])
-        return pieces
+        pieces.append(subject[last:])
+        return [utf16.text(p) for p in pieces]
 
-    # -- statics (C# overloads with the pattern second) -------------------------------------------
-    @staticmethod
-    def _static(pattern: str, options: Any) -> Regex:
-        return Regex(pattern, options or RegexOptions.None_)
+    # -- instance and static forms -------------------------------------------------------------------
+    def IsMatch(first: Any, *args: Any) -> bool:  # noqa: N805 - instance or static call
+        if isinstance(first, Regex):
+            return first._is_match(*args)
+        text, pattern, *rest = (first, *args)
+        return _static(pattern, *rest[:2])._is_match(text)
 
-    @staticmethod
-    def IsMatch_(text: str, pattern: str, options: Any = None, timeout: Any = None) -> bool:
-        return Regex._static(pattern, options).IsMatch(text)
+    def Match(first: Any, *args: Any) -> Match:  # noqa: N805
+        if isinstance(first, Regex):
+            if len(args) == 3:  # Match(input, beginning, length)
+                text, begin, length = args
+                subject, _ = first._subject(text)
+                return first._first(subject[: begin + length], begin)
+            return first._first(*args)
+        text, pattern, *rest = (first, *args)
+        return _static(pattern, *rest[:2])._first(text)
 
-    @staticmethod
-    def Match_(text: str, pattern: str, options: Any = None, timeout: Any = None) -> Match:
-        return Regex._static(pattern, options).Match(text)
+    def Matches(first: Any, *args: Any) -> MatchCollection:  # noqa: N805
+        if isinstance(first, Regex):
+            return first._all(*args)
+        text, pattern, *rest = (first, *args)
+        return _static(pattern, *rest[:2])._all(text)
 
-    @staticmethod
-    def Matches_(text: str, pattern: str, options: Any = None, timeout: Any = None) -> MatchCollection:
-        return Regex._static(pattern, options).Matches(text)
+    def Replace(first: Any, *args: Any) -> str:  # noqa: N805
+        if isinstance(first, Regex):
+            return first._replace(*args)
+        text, pattern, replacement, *rest = (first, *args)
+        return _static(pattern, *rest[:2])._replace(text, replacement)
 
-    @staticmethod
-    def Replace_(text: str, pattern: str, replacement: Any, options: Any = None, timeout: Any = None) -> str:
-        return Regex._static(pattern, options).Replace(text, replacement)
-
-    @staticmethod
-    def Split_(text: str, pattern: str, options: Any = None, timeout: Any = None) -> list[str]:
-        return Regex._static(pattern, options).Split(text)
+    def Split(first: Any, *args: Any) -> list[str]:  # noqa: N805
+        if isinstance(first, Regex):
+            return first._split(*args)
+        text, pattern, *rest = (first, *args)
+        return _static(pattern, *rest[:2])._split(text)
 
     @staticmethod
     def Escape(text: str) -> str:
@@ -585,21 +697,34 @@ class Regex:
         return re.sub(r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|.)", sub, text)
 
 
-def _dual(instance_name: str, static_name: str) -> Callable[..., Any]:
-    instance = getattr(Regex, instance_name)
-    static = getattr(Regex, static_name)
+def _infinite() -> Any:
+    from .datetimes import TimeSpan
 
-    class _Dispatch:
-        def __get__(self, obj: Any, owner: Any = None) -> Callable[..., Any]:
-            if obj is None:
-                return static
-            return instance.__get__(obj, owner)
-
-    return _Dispatch()  # type: ignore[return-value]
+    return TimeSpan(-10_000)
 
 
-for _name in ("IsMatch", "Match", "Matches", "Replace", "Split"):
-    setattr(Regex, _name, _dual(_name, _name + "_"))
+Regex.InfiniteMatchTimeout = static_property(_infinite)  # type: ignore[attr-defined]
+
+
+def _timeout_seconds(timeout: Any) -> float | None:
+    """A ``TimeSpan`` match timeout in seconds (``None``: infinite); .NET's range checks."""
+    if timeout is None:
+        return None
+    ticks = getattr(timeout, "Ticks", None)
+    if ticks is None:
+        raise ArgumentException("matchTimeout must be a TimeSpan.")
+    if ticks == -10_000:
+        return None
+    if ticks <= 0 or ticks > _MAX_TIMEOUT_MS * 10_000:
+        raise ArgumentOutOfRangeException(
+            "matchTimeout", "Specified argument was out of the range of valid values.")
+    return float(ticks) / 10_000_000
+
+
+def _static(pattern: str, options: Any = None, timeout: Any = None) -> Regex:
+    if pattern is None:
+        raise ArgumentNullException("pattern")
+    return Regex(pattern, options or RegexOptions.None_, timeout)
 
 
 __all__ = [

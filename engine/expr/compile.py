@@ -256,6 +256,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         if not self._check_name(name, node.pos):
             return self._dead()
         static = M.static_type(name)
+        self._note_regex(name)
         if static is not None or name in M.INTERFACES:
             return Code(self._type_used_as_value(name), DYNAMIC, static=static, static_name=name)
         if self._is_namespace_prefix(name):
@@ -461,9 +462,15 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         return Code(_make_lambda(slots, body), DYNAMIC)
 
     # -- object creation ---------------------------------------------------------------------------------
+    def _note_regex(self, type_name: str) -> None:
+        """Expressions that run regexes get a `Budget`: backtracking matches stop at its deadline."""
+        if type_name == "Regex":
+            self.needs_budget = True
+
     def x_New(self, node: ast.New) -> Code:
         t = node.type
         base = M.strip_namespace(t.name)
+        self._note_regex(base)
         args = self._args(node.args)
         pos = node.pos
         factory: Callable[..., Any] | None = None

@@ -118,6 +118,8 @@ class CompiledExpression:
                 return None
             except Exception as exc:
                 raise error(exc) from None
+            finally:
+                Budget.current = None
 
         return evaluate_full
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from engine.dotnet import clrnumeric
+from engine.dotnet import clrnumeric, regex
 from engine.dotnet.conversions import to_string
 from engine.dotnet.errors import DotNetException, NullReferenceException
 from engine.dotnet.primitives import Char
@@ -37,20 +37,38 @@ class LimitExceeded(SecurityError):
 
 
 class Budget:
-    """Per-evaluation counters for loops and lambdas (allocated only by code that loops)."""
+    """Per-evaluation counters for loops, lambdas and regexes (allocated only by code that needs it).
+
+    `Budget.current` is the budget of the evaluation running now (evaluations never interleave in a
+    thread: they are synchronous); `engine.dotnet.regex` stops backtracking matches at its deadline.
+    """
 
     __slots__ = ("deadline", "left")
+    current: Budget | None = None
 
     def __init__(self) -> None:
         self.deadline = time.perf_counter() + LIMITS.timeout
         self.left = LIMITS.max_iterations
+        Budget.current = self
 
     def tick(self) -> None:
         self.left -= 1
         if self.left < 0:
             raise LimitExceeded(f"the expression ran more than {LIMITS.max_iterations} loop iterations")
         if not self.left & 63 and time.perf_counter() > self.deadline:
-            raise LimitExceeded(f"the expression ran longer than {LIMITS.timeout * 1000:.0f} ms")
+            raise _time_exceeded()
+
+
+def _time_left() -> float:
+    budget = Budget.current
+    return budget.deadline - time.perf_counter() if budget is not None else LIMITS.timeout
+
+
+def _time_exceeded() -> LimitExceeded:
+    return LimitExceeded(f"the expression ran longer than {LIMITS.timeout * 1000:.0f} ms")
+
+
+regex.set_time_limit(_time_left, _time_exceeded)
 
 
 def check_string(value: Any) -> Any:
