@@ -13,6 +13,7 @@ COMMANDS: dict[str, str] = {
     "check": "check",
     "eval": "eval_expr",
     "cache": "cache",
+    "test": "test",
 }
 
 HELP: dict[str, str] = {
@@ -21,6 +22,7 @@ HELP: dict[str, str] = {
     "check": "check a gateway configuration as serve would, without listening",
     "eval": "evaluate one policy expression against a synthetic request",
     "cache": "manage the response cache (purge)",
+    "test": "run policy tests (*.policytest.yaml), optionally with policy coverage",
 }
 
 

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from engine import clock
+
 if TYPE_CHECKING:
     from engine.policy import PipelineObserver
 
@@ -329,7 +331,7 @@ class Context:
     last_error: LastError | None = None
     deployment: Deployment = field(default_factory=Deployment)
     request_id: uuid.UUID = field(default_factory=uuid.uuid4)
-    timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
+    timestamp: datetime = field(default_factory=lambda: datetime.fromtimestamp(clock.now(), UTC))
     started: float = field(default_factory=time.perf_counter)
     tracing: bool = False
     traces: list[tuple[str, str, str]] = field(default_factory=list)  # (source, severity, message)

@@ -28,6 +28,7 @@ from engine.schema import Attr, Child, Scope, Section, Text
 if TYPE_CHECKING:
     from engine.diagnostics import Diagnostics
     from engine.model import PolicyElement
+    from engine.source import Span
 
 
 class Flow(enum.Enum):
@@ -171,6 +172,12 @@ class PipelineObserver:
     def step_started(self, element: PolicyElement, ctx: Context) -> None:
         """The policy `element` (top-level or nested) is about to run."""
 
+    def step_finished(self, element: PolicyElement, ctx: Context) -> None:
+        """The policy `element` ran to its end without failing (it may have ended the pipeline)."""
+
+    def expression_evaluated(self, span: Span, value: object, ctx: Context) -> None:
+        """The policy expression written at `span` was evaluated to `value`."""
+
     def failed(self, error: PolicyRuntimeError, ctx: Context) -> None:
         """A policy failed: context.LastError is about to be set and on-error to run."""
 
@@ -260,9 +267,15 @@ class ForwardOptions:
 
 
 class BackendClient(Protocol):
-    """The gateway's backend client (`ctx.services.http`): sends ctx.request, sets ctx.response."""
+    """The gateway's HTTP client (`ctx.services.http`); `policygate test` puts a scripted one here."""
 
-    async def forward(self, ctx: Context, options: ForwardOptions, *, source: str = "forward-request") -> None: ...
+    async def forward(self, ctx: Context, options: ForwardOptions, *, source: str = "forward-request") -> None:
+        """Send ctx.request to the backend and set ctx.response (forward-request)."""
+        ...
+
+    async def call(self, request: Request, timeout: float, *, source: str) -> Response:
+        """Send `request` to another service and read the whole answer within `timeout` s (send-request)."""
+        ...
 
 
 __all__ = [

@@ -3,12 +3,11 @@
 `RequestTemplate` (also used by send-one-way-request) builds the outgoing request from the
 `set-url`, `set-method`, `set-header`, `set-body` and `authentication-basic` children, in document
 order, evaluating their expressions against the current context. The call goes through the
-gateway's pooled HTTP client (`ctx.services.http.session`).
+gateway's HTTP client (`ctx.services.http.call`).
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,6 @@ from engine.context import Headers, MessageBody, Request, Response, Url
 from engine.errors import PolicyRuntimeError
 from engine.policy import Builder, Flow, Policy, Value
 from engine.schema import Attr, Bool, Child, Enum, Int, Scope, Section, Str, Text
-from engine.wire import HOP_BY_HOP, wire_headers
 from policies._values import is_literal, text_or_empty
 from policies.set_method import method_name
 
@@ -26,7 +24,6 @@ if TYPE_CHECKING:
     from engine.model import PolicyElement
 
 UNSUPPORTED_CHILDREN = ("authentication-certificate", "authentication-managed-identity", "proxy")
-MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 def request_children(url_required_doc: str) -> tuple[Child, ...]:
@@ -127,46 +124,17 @@ def _parse_url(text: str, source: str) -> Url:
                                  reason="ExpressionValueEvaluationFailure") from None
 
 
-def http_session(ctx: Context, source: str) -> Any:
+def http_client(ctx: Context, source: str) -> Any:
     http = getattr(ctx.services, "http", None)
     if http is None:
         raise PolicyRuntimeError("no HTTP client is configured", source=source, reason="ConfigurationError")
-    return http.session
+    return http
 
 
 async def send(ctx: Context, request: Request, timeout: float, source: str) -> Response:
-    """Send `request` and read the whole answer within `timeout` seconds."""
-    import aiohttp
-    from multidict import CIMultiDict
-
-    session = http_session(ctx, source)
-    headers = CIMultiDict(wire_headers(request.headers, HOP_BY_HOP | {"host", "content-length"}))
-    data = request.body.content if request.body is not None else None
-    try:
-        async with asyncio.timeout(timeout if timeout > 0 else None):
-            async with session.request(request.method, str(request.url), headers=headers, data=data,
-                                       allow_redirects=False) as answer:
-                body = await answer.content.read(MAX_RESPONSE_BYTES + 1)
-                if len(body) > MAX_RESPONSE_BYTES:
-                    raise PolicyRuntimeError(
-                        f"the response of {request.url} is larger than {MAX_RESPONSE_BYTES} bytes",
-                        source=source, reason="ResponseTooLarge",
-                    )
-                response_headers = Headers(
-                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.raw_headers
-                    if k.decode("latin-1").lower() not in HOP_BY_HOP
-                )
-                return Response(answer.status, answer.reason or "", response_headers, MessageBody(body))
-    except TimeoutError:
-        raise PolicyRuntimeError(
-            f"Request to {request.url.host} timed out after {timeout:g} seconds.", source=source, reason="Timeout"
-        ) from None
-    except (aiohttp.ClientError, OSError, ValueError) as exc:
-        detail = (str(exc) or type(exc).__name__).splitlines()[0][:300]
-        raise PolicyRuntimeError(
-            f"Error occurred while calling {request.url.host}: {detail}", source=source,
-            reason="BackendConnectionFailure",
-        ) from None
+    """Send `request` through the gateway's client and read the whole answer within `timeout` seconds."""
+    response: Response = await http_client(ctx, source).call(request, timeout, source=source)
+    return response
 
 
 @dataclass(frozen=True)

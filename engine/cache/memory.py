@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from cachetools import TLRUCache
 
+from engine import clock as engine_clock
 from engine.cache.keys import KeyGroup, api_response_prefix
 
 ENTRY_OVERHEAD = 100  # bytes charged per entry on top of key and value (dict slots, tuple, floats)
@@ -19,7 +19,7 @@ class MemoryStore:
 
     def __init__(
         self, *, max_entries: int = 10_000, max_bytes: int = 64 * 1024 * 1024,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = engine_clock.monotonic,
     ) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes

@@ -5,11 +5,11 @@ The `LOOKUP_STATE` slot carries a `LookupState` from the lookup (inbound) to the
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from engine import clock
 from engine.cache.entry import CachedResponse
 from engine.cache.keys import NO_ID, KeyGroup, ResponseKeyParts
 from engine.context import Context, Headers, MessageBody, Slot
@@ -132,7 +132,7 @@ def set_downstream_headers(headers: Headers, state: LookupState, max_age: float)
 
 def entry_from_response(ctx: Context, ttl: float, now: float | None = None) -> CachedResponse:
     response = ctx.response
-    stored_at = time.time() if now is None else now
+    stored_at = clock.now() if now is None else now
     headers = [(n, v) for n, v in response.headers.pairs() if n.lower() not in NOT_STORED_HEADERS]
     body = response.body.content if response.body is not None else b""
     return CachedResponse(response.status_code, response.status_reason, headers, body, stored_at, stored_at + ttl)
@@ -140,7 +140,7 @@ def entry_from_response(ctx: Context, ttl: float, now: float | None = None) -> C
 
 def apply_entry(ctx: Context, entry: CachedResponse, state: LookupState, now: float | None = None) -> None:
     """Make `entry` the response, with Age and the downstream Cache-Control."""
-    now = time.time() if now is None else now
+    now = clock.now() if now is None else now
     headers = Headers(entry.headers)
     headers.set("Age", str(max(0, int(now - entry.stored_at))))
     set_downstream_headers(headers, state, entry.expires_at - now)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 import math
-import time
 from typing import Any
 
 from .errors import ArgumentOutOfRangeException, FormatException, OverflowException
@@ -55,8 +54,9 @@ class DayOfWeek(enum.IntEnum):
 
 
 def _now_ticks() -> int:
-    ns = time.time_ns()
-    return UNIX_EPOCH_TICKS + ns // 100
+    from engine import clock
+
+    return UNIX_EPOCH_TICKS + int(clock.now() * 10_000_000)
 
 
 def _unrepresentable() -> ArgumentOutOfRangeException:

@@ -24,6 +24,7 @@ from engine.gateway.apiops_folder import (
     SECRET_PLACEHOLDER,
     SIDE_FILE,
     FolderReader,
+    only_policy_tests,
     secret_variable_names,
 )
 from engine.gateway.config import load_settings
@@ -182,7 +183,8 @@ def merge_lint_reports(reports: Iterable[LintReport], max_errors: int | None = N
 
 
 def watched_files(folder: str | Path) -> list[Path]:
-    """Every file of the folder (for `--reload`: a new API or a changed specification counts too)."""
+    """Every file of the folder (for `--reload`: a new API or a changed specification counts too),
+    except policy test files."""
     root = Path(folder)
-    return sorted(p for p in root.rglob("*") if p.is_file() and not any(
+    return sorted(p for p in root.rglob("*") if p.is_file() and not only_policy_tests(p) and not any(
         part.startswith(".") for part in p.relative_to(root).parts))

@@ -113,6 +113,8 @@ class FolderReader:
         return path.relative_to(self.folder).as_posix()
 
     def unknown(self, path: Path) -> None:
+        if only_policy_tests(path):  # `policygate test` files may live beside the documents they test
+            return
         self.warnings.add("unknown files and folders; ignored", self.rel(path))
 
     def children(self, name: str) -> list[Path]:
@@ -625,3 +627,11 @@ def _kind(value: object) -> str:
     if value is None:
         return "nothing"
     return f"{type(value).__name__} {value!r}"
+
+
+def only_policy_tests(path: Path) -> bool:
+    """A `*.policytest.yaml` file, or a folder holding nothing else."""
+    if path.is_dir():
+        files = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")]
+        return bool(files) and all(only_policy_tests(p) for p in files)
+    return path.name.endswith((".policytest.yaml", ".policytest.yml"))

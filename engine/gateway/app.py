@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 
 from quart import Quart
 
+from engine import clock
 from engine.context import Context, Headers, MessageBody, Request, Url
 from engine.errors import PolicyRuntimeError
 from engine.gateway.accesslog import AccessLog
@@ -80,6 +81,8 @@ class Gateway:
         self.metrics = services.gateway_metrics or GatewayMetrics(services.metrics)
         services.gateway_metrics = self.metrics
         self.access_log = access_log
+        # Called with each request's new context before routing (policygate test seeds and observes it).
+        self.on_request: Callable[[Context], None] | None = None
 
     def swap(self, state: GatewayState) -> None:
         self.state = state  # one reference assignment: requests in flight keep the state they started with
@@ -109,6 +112,8 @@ class Gateway:
         )
         ctx.exchange.original_method = incoming.method
         ctx.exchange.raw_query = incoming.query_text
+        if self.on_request is not None:
+            self.on_request(ctx)
         return ctx
 
     async def dispatch(
@@ -310,7 +315,7 @@ _date_cache: list[object] = [0, ""]
 
 def http_date() -> str:
     """The current IMF-fixdate, formatted at most once per second."""
-    now = int(time.time())
+    now = int(clock.now())
     if _date_cache[0] != now:
         _date_cache[0], _date_cache[1] = now, formatdate(now, usegmt=True)
     return str(_date_cache[1])

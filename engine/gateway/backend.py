@@ -19,7 +19,7 @@ import aiohttp
 import yarl
 from multidict import CIMultiDict
 
-from engine.context import Context, Headers, MessageBody, Response
+from engine.context import Context, Headers, MessageBody, Request, Response
 from engine.errors import PolicyRuntimeError
 from engine.policy import ForwardOptions, release_response_stream
 from engine.wire import HOP_BY_HOP, wire_headers
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from engine.gateway.settings import BackendClientSettings
 
 _SKIP_REQUEST = HOP_BY_HOP | {"host", "content-length"}
+MAX_CALL_RESPONSE_BYTES = 64 * 1024 * 1024  # the largest answer send-request keeps
 SMALL_BODY = 64 * 1024  # bodies up to this size (with a Content-Length) are read at once: one send, not a stream
 
 
@@ -65,8 +66,8 @@ class BackendClient:
     async def forward(self, ctx: Context, options: ForwardOptions, *, source: str = "forward-request") -> None:
         """Send ctx.request to the backend and store the answer in ctx.response."""
         request = ctx.request
-        url = _target_url(ctx)
-        headers = CIMultiDict(wire_headers(request.headers, _SKIP_REQUEST))
+        url = target_url(ctx)
+        headers = backend_headers(ctx, self.settings.forwarded_headers)
         data: Any = None
         if request.body is not None:
             data = request.body.content
@@ -77,8 +78,6 @@ class BackendClient:
                 length = request.headers.get("content-length")
                 if length is not None:
                     headers["Content-Length"] = length
-        if self.settings.forwarded_headers:
-            _add_forwarded(headers, ctx)
         release_response_stream(ctx)  # a retried forward-request replaces an earlier answer
         started = time.perf_counter()
         try:
@@ -92,20 +91,14 @@ class BackendClient:
                     max_redirects=10,
                 )
         except TimeoutError:
-            raise PolicyRuntimeError(
-                f"Request to the backend service timed out after {options.timeout:g} seconds.",
-                source=source, reason="Timeout", status=504,
-            ) from None
+            raise timeout_error(options.timeout, source) from None
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             if ctx.exchange.client_gone:
                 raise PolicyRuntimeError(
                     "The client closed the connection while its request body was being sent to the backend.",
                     source=source, reason="ClientConnectionFailure", status=499,
                 ) from None
-            raise PolicyRuntimeError(
-                f"Error occurred while calling backend service: {_describe(exc)}",
-                source=source, reason="BackendConnectionFailure", status=502,
-            ) from None
+            raise connection_error(_describe(exc), source) from None
         _observe_latency(ctx, time.perf_counter() - started)
         response = Response(
             status_code=answer.status,
@@ -132,10 +125,36 @@ class BackendClient:
         else:
             ctx.exchange.response_stream = BackendStream(response, answer)
         if options.fail_on_error_status_code and answer.status >= 400:
+            raise error_status(answer.status, source)
+
+    async def call(self, request: Request, timeout: float, *, source: str) -> Response:
+        """Send a request to another service (send-request) and read the whole answer within `timeout` s."""
+        headers = CIMultiDict(wire_headers(request.headers, _SKIP_REQUEST))
+        data = request.body.content if request.body is not None else None
+        try:
+            async with asyncio.timeout(timeout if timeout > 0 else None):
+                async with self.session.request(request.method, str(request.url), headers=headers, data=data,
+                                                allow_redirects=False) as answer:
+                    body = await answer.content.read(MAX_CALL_RESPONSE_BYTES + 1)
+                    if len(body) > MAX_CALL_RESPONSE_BYTES:
+                        raise PolicyRuntimeError(
+                            f"the response of {request.url} is larger than {MAX_CALL_RESPONSE_BYTES} bytes",
+                            source=source, reason="ResponseTooLarge",
+                        )
+                    response_headers = Headers(
+                        (k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.raw_headers
+                        if k.decode("latin-1").lower() not in HOP_BY_HOP
+                    )
+                    return Response(answer.status, answer.reason or "", response_headers, MessageBody(body))
+        except TimeoutError:
             raise PolicyRuntimeError(
-                f"Backend service responded with status code {answer.status}.",
-                source=source, reason="BackendErrorStatusCode", status=answer.status, keep_response=True,
-            )
+                f"Request to {request.url.host} timed out after {timeout:g} seconds.", source=source, reason="Timeout"
+            ) from None
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            raise PolicyRuntimeError(
+                f"Error occurred while calling {request.url.host}: {_describe(exc)}", source=source,
+                reason="BackendConnectionFailure",
+            ) from None
 
 
 def _observe_latency(ctx: Context, seconds: float) -> None:
@@ -186,7 +205,37 @@ def stream_of(ctx: Context) -> AsyncIterator[bytes] | None:
     return stream.chunks()
 
 
-def _target_url(ctx: Context) -> yarl.URL:
+def backend_headers(ctx: Context, forwarded: bool) -> CIMultiDict[str]:
+    """The header lines forward-request sends: end-to-end headers, plus X-Forwarded-* when `forwarded`."""
+    headers = CIMultiDict(wire_headers(ctx.request.headers, _SKIP_REQUEST))
+    if forwarded:
+        _add_forwarded(headers, ctx)
+    return headers
+
+
+def timeout_error(timeout: float, source: str) -> PolicyRuntimeError:
+    return PolicyRuntimeError(
+        f"Request to the backend service timed out after {timeout:g} seconds.",
+        source=source, reason="Timeout", status=504,
+    )
+
+
+def connection_error(detail: str, source: str) -> PolicyRuntimeError:
+    return PolicyRuntimeError(
+        f"Error occurred while calling backend service: {detail}",
+        source=source, reason="BackendConnectionFailure", status=502,
+    )
+
+
+def error_status(status: int, source: str) -> PolicyRuntimeError:
+    """fail-on-error-status-code: the backend's answer stays the response, on-error runs."""
+    return PolicyRuntimeError(
+        f"Backend service responded with status code {status}.",
+        source=source, reason="BackendErrorStatusCode", status=status, keep_response=True,
+    )
+
+
+def target_url(ctx: Context) -> yarl.URL:
     """The backend URL; the client's raw query string is kept unless a policy changed the query."""
     url = ctx.request.url
     raw = ctx.exchange.raw_query

@@ -43,6 +43,8 @@ class Expression:
 
     def get(self, ctx: Context) -> object:
         result = self.compiled.evaluate(ctx)
+        if ctx.exchange.observer is not None:
+            ctx.exchange.observer.expression_evaluated(self.span, result, ctx)
         if self.type is None:
             return result
         if isinstance(self.type, Str) and result is not None and not isinstance(result, str):

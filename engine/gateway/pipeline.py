@@ -42,10 +42,14 @@ class LocatedStep:
         self.policy = policy if policy is not None else default_registry().get(element.tag)
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        if ctx.exchange.observer is not None:
-            ctx.exchange.observer.step_started(self.element, ctx)
+        observer = ctx.exchange.observer
+        if observer is not None:
+            observer.step_started(self.element, ctx)
         try:
-            return await self.step(ctx)
+            flow = await self.step(ctx)
+            if observer is not None:
+                observer.step_finished(self.element, ctx)
+            return flow
         except PolicyRuntimeError as error:
             if not error.section:
                 locate_error(error, self.element)

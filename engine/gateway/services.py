@@ -11,10 +11,10 @@ import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from engine import policy
 from engine.errors import ConfigError
-from engine.gateway.backend import BackendClient
 from engine.gateway.settings import GatewaySettings
 from engine.metrics import Metrics
 
@@ -53,13 +53,22 @@ class GatewayMetrics:
         self.throttled = m.counter("policygate_throttled_requests_total", "Requests refused by rate limits or quotas.", ("policy",))
 
 
+class HttpClient(policy.BackendClient, Protocol):
+    """The client behind `ctx.services.http`: the pooled `engine.gateway.backend.BackendClient` when
+    serving, `engine.testing.upstream.ScriptedUpstream` under `policygate test`."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 @dataclass
 class Services:
     """What `ctx.services` points to. `cache`/`limits` are None when their component is absent."""
 
     settings: GatewaySettings
     metrics: Metrics
-    http: BackendClient
+    http: HttpClient
     cache: Any = None
     limits: Any = None
     fragments: dict[str, Any] = field(default_factory=dict)

@@ -71,6 +71,7 @@ class GatewayState:
     products: dict[str, Product]
     global_pipeline: Pipeline  # on-error for requests that match no API
     fragments: dict[str, PolicyDocument] = field(default_factory=dict)
+    pipelines: tuple[Pipeline, ...] = ()  # every distinct compiled pipeline (policy coverage walks them)
 
     @classmethod
     def build(
@@ -132,6 +133,7 @@ class _Compiler:
             products={pid: _context_product(p) for pid, p in settings.products.items()},
             global_pipeline=global_pipeline,
             fragments=fragments,
+            pipelines=tuple(self._pipelines.values()),
         )
 
     def document(self, path: Path, scope: str | None = None) -> PolicyDocument | None:

@@ -8,10 +8,10 @@ recently used is forgotten first — which can only ever admit more, never refus
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
+from engine import clock as engine_clock
 from engine.ratelimit.decisions import Decision, Mode, QuotaCounter, QuotaDecision, Window
 from engine.ratelimit.sliding_window import SlidingLog, decide
 
@@ -23,7 +23,7 @@ class MemoryLimiter:
 
     kind = "internal"
 
-    def __init__(self, *, clock: Clock = time.monotonic, wall_clock: Clock = time.time, max_keys: int = 100_000) -> None:
+    def __init__(self, *, clock: Clock = engine_clock.monotonic, wall_clock: Clock = engine_clock.now, max_keys: int = 100_000) -> None:
         self.clock = clock
         self.wall_clock = wall_clock
         self.max_keys = max_keys

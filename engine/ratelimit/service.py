@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from engine import clock as clock_module
 from engine.breaker import CircuitBreaker
 from engine.errors import ConfigError
 from engine.ratelimit.decisions import (
@@ -120,7 +120,7 @@ class LimitService:
         lease_seconds: float = 30.0,
         metrics: Metrics | None = None,
         clock: Callable[[], float] | None = None,
-        wall_clock: Callable[[], float] = time.time,
+        wall_clock: Callable[[], float] = clock_module.now,
     ) -> None:
         if failure_mode not in ("open", "closed"):
             raise ValueError("failure_mode must be 'open' or 'closed'")
@@ -132,7 +132,7 @@ class LimitService:
         self.lease_seconds = lease_seconds
         self.clock = clock  # None: Redis TIME for windows (gateways need no synchronised clocks)
         self.wall_clock = wall_clock
-        self.memory = MemoryLimiter(clock=clock or time.monotonic, wall_clock=wall_clock, max_keys=max_keys)
+        self.memory = MemoryLimiter(clock=clock or clock_module.monotonic, wall_clock=wall_clock, max_keys=max_keys)
         self.redis: RedisLimiter | None = None
         self.breaker = CircuitBreaker(
             "rate-limit store" + (f" {redis_settings.describe()}" if redis_settings else ""),

@@ -22,6 +22,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
+from engine import clock
+
 MAX_ITERATIONS = 100_000
 MAX_OUTPUT_CHARS = 16 * 1024 * 1024
 
@@ -750,7 +752,7 @@ def _to_datetime(value: Any) -> datetime | None:
         return value
     text = to_text(value).strip()
     if text.lower() in ("now", "today"):
-        return datetime.now(UTC)
+        return datetime.fromtimestamp(clock.now(), UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, UTC)
     try:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from engine import clock
 from engine.errors import PolicyRuntimeError
 from engine.named_values import has_reference
 from engine.policy import Builder, Flow, Policy, Value
@@ -113,7 +113,7 @@ class ValidateJwtStep:
         skew = self.clock_skew.get(ctx)
         check_lifetime(
             token.claims,
-            now=time.time(),
+            now=clock.now(),
             skew=skew if isinstance(skew, int) else 0,
             require_expiration=bool(self.require_expiration.get(ctx)),
         )

@@ -11,7 +11,9 @@ from engine.context import Context, Headers, MessageBody, Request, Response, Url
 from engine.diagnostics import Diagnostics
 from engine.document import load_document
 from engine.errors import PolicyLoadError
+from engine.gateway.backend import BackendClient
 from engine.gateway.builder import PipelineBuilder
+from engine.gateway.settings import BackendClientSettings
 from engine.metrics import Metrics
 from engine.policy import Flow, Step
 from engine.registry import default_registry
@@ -86,16 +88,14 @@ def response(status: int = 200, headers: dict[str, str] | None = None, body: byt
     return Response(status, "OK", Headers(list((headers or {}).items())), MessageBody(content) if content is not None else None)
 
 
-class HttpClient:
-    """A started aiohttp session in the shape of the gateway's BackendClient (`.session`)."""
+class HttpClient(BackendClient):
+    """The gateway's own backend client, already started (tests `await close()` it)."""
 
     def __init__(self) -> None:
         import aiohttp
 
-        self.session = aiohttp.ClientSession()
-
-    async def close(self) -> None:
-        await self.session.close()
+        super().__init__(BackendClientSettings())
+        self._session = aiohttp.ClientSession()
 
 
 @contextmanager

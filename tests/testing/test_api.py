@@ -1,0 +1,46 @@
+"""The Python API as docs/testing.md shows it (a pytest fixture), plus time and failures."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from engine.testing import Answer, Harness
+
+DEMO = Path(__file__).resolve().parents[2] / "samples" / "demo" / "gateway.yaml"
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[Harness]:
+    async with Harness.from_config(DEMO) as harness:
+        yield harness
+
+
+async def test_get_pet_hides_the_email(gateway: Harness) -> None:
+    gateway.answer_backend(Answer.json({"id": 2, "owner": {"name": "A", "email": "a@example.com"}}))
+    result = await gateway.request("GET", "/petstore/pets/2", subscription_key="demo-key")
+    assert result.status == 200
+    assert result.json()["owner"] == {"name": "A"}
+    assert result.backend_request is not None and result.backend_request.headers.get("X-Pet-Id") == "2"
+
+
+async def test_rate_limit(gateway: Harness) -> None:
+    gateway.answer_backend(Answer.json({"id": 1}))
+    statuses = [(await gateway.request("GET", "/petstore/pets/1", subscription_key="demo-key")).status
+                for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    assert await gateway.rate_limit_remaining("demo-subscription", 3, 30) == 0
+    gateway.advance(30)
+    assert (await gateway.request("GET", "/petstore/pets/1", subscription_key="demo-key")).status == 200
+
+
+async def test_clock_timeouts_and_last_error(gateway: Harness) -> None:
+    gateway.set_clock(datetime(2030, 5, 1, 8, 30, tzinfo=UTC))
+    gateway.answer_backend(Answer(delay=5))
+    result = await gateway.request("GET", "/petstore/slow")
+    assert result.status == 504 and result.headers.get("Date") == "Wed, 01 May 2030 08:30:01 GMT"  # waited 1 s
+    assert result.last_error is not None and (result.last_error.reason, result.last_error.section) == ("Timeout", "backend")
+    assert result.context.timestamp == datetime(2030, 5, 1, 8, 30, tzinfo=UTC)
