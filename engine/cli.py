@@ -6,6 +6,9 @@ import argparse
 import importlib
 import sys
 
+from engine import DISTRIBUTION, distribution_version
+from policygate import check_import_names
+
 # subcommand name -> module under engine.commands exposing add_arguments(parser) and run(args) -> int
 COMMANDS: dict[str, str] = {
     "serve": "serve",
@@ -28,14 +31,10 @@ HELP: dict[str, str] = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policygate", description="Run and lint Azure API Management policies.")
+    parser.add_argument("--version", action="version", version=f"policygate {distribution_version()} ({DISTRIBUTION})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS.items():
-        try:
-            module = importlib.import_module(f"engine.commands.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"engine.commands.{module_name}":
-                raise
-            continue
+        module = importlib.import_module(f"engine.commands.{module_name}")
         command = sub.add_parser(name, help=HELP[name], description=HELP[name])
         module.add_arguments(command)
         command.set_defaults(handler=module.run)
@@ -43,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    problem = check_import_names()  # `python -m engine` with a local `policies/` folder, for instance
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

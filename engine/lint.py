@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine import distribution_version
 from engine.diagnostics import Diagnostic, Diagnostics, Severity, render_text
 from engine.document import load_document
 from engine.model import PolicyDocument, PolicyElement
@@ -366,12 +367,7 @@ def render_report_sarif(report: LintReport) -> str:
 
 def tool_version() -> str:
     """The installed policygate version (SARIF `tool.driver.version`)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("policygate")
-    except PackageNotFoundError:
-        return "0+unknown"
+    return distribution_version()
 
 
 def rule_help_uri(code: str) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 DEFAULT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -132,6 +132,9 @@ class Histogram:
         return lines
 
 
+M = TypeVar("M", bound="Counter | Histogram")
+
+
 class Metrics:
     """The registry: get-or-create metrics by name; `render()` is the /metrics body."""
 
@@ -150,7 +153,7 @@ class Metrics:
     ) -> Histogram:
         return self._get(name, lambda: Histogram(name, help, labels, buckets), Histogram)
 
-    def _get(self, name, factory, kind):  # type: ignore[no-untyped-def]
+    def _get(self, name: str, factory: Callable[[], M], kind: type[M]) -> M:
         with self._lock:
             metric = self._metrics.get(name)
             if metric is None:

@@ -22,7 +22,7 @@ class Section(enum.Flag):
         return cls[name.upper().replace("-", "_")]
 
     def names(self) -> list[str]:
-        return [s.name.lower().replace("_", "-") for s in Section if s in self and s.name != "ALL"]
+        return [(s.name or "").lower().replace("_", "-") for s in Section if s in self and s.name != "ALL"]
 
 
 class Scope(enum.Flag):

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from engine.diagnostics import Diagnostics
+from engine.expr import check_expression
+from engine.expr.cache import ExpressionCache
 from engine.model import SECTION_NAMES, PolicyDocument, PolicyElement, ValueText
 from engine.named_values import has_reference, reference_in_code
 from engine.policy import Policy
@@ -31,6 +33,7 @@ def validate(
     scope: str | None = None,
     require_implemented: bool = False,
     check_expressions: bool = True,
+    expressions: ExpressionCache | None = None,
 ) -> None:
     """Check `document` against the registry's declarations.
 
@@ -39,13 +42,15 @@ def validate(
             per-policy scope rules (`policy-not-allowed-in-scope`).
         require_implemented: the gateway sets this: a policy that is only declared (not run by
             the gateway) is then an error (`policy-not-implemented`).
-        check_expressions: compile-check every expression (when engine.expr is available).
+        check_expressions: compile-check every expression.
+        expressions: the configuration's expression cache (the gateway compiles each once).
     """
     if registry is None:
         from engine.registry import default_registry
 
         registry = default_registry()
-    checker = _Validator(registry, diagnostics, scope, require_implemented, check_expressions)
+    check = (expressions.check if expressions is not None else check_expression) if check_expressions else None
+    checker = _Validator(registry, diagnostics, scope, require_implemented, check)
     checker.document(document)
 
 
@@ -67,13 +72,13 @@ class _Validator:
         diagnostics: Diagnostics,
         scope: str | None,
         require_implemented: bool,
-        check_expressions: bool,
+        check_expression: Callable[[ValueText, Diagnostics], None] | None,
     ) -> None:
         self.registry = registry
         self.diagnostics = diagnostics
         self.scope = scope
         self.require_implemented = require_implemented
-        self.check_expression = _expression_checker() if check_expressions else None
+        self.check_expression = check_expression
 
     # ---- documents -----------------------------------------------------------------------
 
@@ -189,7 +194,7 @@ class _Validator:
             )
         scope = self.scope or element.scope
         if scope and Scope.from_name(scope) not in policy.scopes:
-            allowed = [s.name.lower() for s in Scope if s in policy.scopes and s.name != "ALL"]
+            allowed = [(s.name or "").lower() for s in Scope if s in policy.scopes and s.name != "ALL"]
             self.diagnostics.error(
                 "policy-not-allowed-in-scope",
                 f"<{tag}> is not allowed at {scope} scope",
@@ -230,8 +235,8 @@ class _Validator:
     def _custom_check(self, policy: Policy, element: PolicyElement) -> None:
         try:
             policy.check(element, self.diagnostics)
-        except Exception as exc:  # a policy's own rule must not take lint down
-            self.diagnostics.warning(
+        except Exception as exc:  # a bug in a policy's own rule: reported (lint fails), not a traceback
+            self.diagnostics.error(
                 "policy-check-failed", f"internal error checking <{element.tag}>: {exc!r}", element.span
             )
 
@@ -325,8 +330,8 @@ class _Validator:
         assert self.check_expression is not None
         try:
             self.check_expression(value, self.diagnostics)
-        except Exception as exc:  # the checker must not take lint down
-            self.diagnostics.warning(
+        except Exception as exc:  # a checker bug: reported (lint fails), not a traceback
+            self.diagnostics.error(
                 "expr-check-failed", f"internal error checking an expression: {exc!r}", value.span_of(0, 2)
             )
 
@@ -400,15 +405,6 @@ class _Validator:
             self.diagnostics.error(
                 "policy-unexpected-text", f"{what} does not take text content", value.span_of(lead, lead + 1)
             )
-
-
-def _expression_checker() -> Callable[[ValueText, Diagnostics], None] | None:
-    """engine.expr.check_expression when the expression compiler is available."""
-    try:
-        from engine import expr
-    except ImportError:
-        return None
-    return getattr(expr, "check_expression", None)
 
 
 def _mixed_expression_index(text: str) -> int:

@@ -61,7 +61,7 @@ class CacheLookupValueStep:
         service = getattr(ctx.services, "cache", None)
         store = service.store(self.caching_type) if service is not None else None
         data: bytes | None = None
-        if store is not None:
+        if service is not None and store is not None:
             data, reachable = await store.fetch(value_key(service.prefix, str(self.key.get(ctx))))
             service.count(store, "hit" if data is not None else ("miss" if reachable else "error"))
         if data is not None:

@@ -45,6 +45,6 @@ class CacheRemoveValueStep:
     async def __call__(self, ctx: Context) -> Flow | None:
         service = getattr(ctx.services, "cache", None)
         store = service.store(self.caching_type) if service is not None else None
-        if store is not None:
+        if service is not None and store is not None:
             await store.delete(value_key(service.prefix, str(self.key.get(ctx))))
         return None

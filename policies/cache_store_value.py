@@ -56,7 +56,7 @@ class CacheStoreValueStep:
     async def __call__(self, ctx: Context) -> Flow | None:
         service = getattr(ctx.services, "cache", None)
         store = service.store(self.caching_type) if service is not None else None
-        if store is None:
+        if service is None or store is None:
             return None
         key = value_key(service.prefix, str(self.key.get(ctx)))
         value = self.value.get(ctx)

@@ -75,7 +75,7 @@ class EmitMetricStep:
         if metrics is None:
             return None
         amount = self.value.get(ctx)
-        amount = 1.0 if amount is None else float(amount)  # type: ignore[arg-type]
+        amount = 1.0 if amount is None else float(amount)
         labels = ("namespace", *(d.label for d in self.dimensions))
         values = [self.namespace]
         for dim in self.dimensions:

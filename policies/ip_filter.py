@@ -14,7 +14,7 @@ from engine.schema import Attr, Child, Enum, Scope, Section, Str, Text
 if TYPE_CHECKING:
     from engine.context import Context
     from engine.diagnostics import Diagnostics
-    from engine.model import PolicyElement
+    from engine.model import PolicyElement, ValueText
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -57,7 +57,7 @@ class AddressRule:
             high = low if self.high is None else _rule_address(self.high.get(ctx))
         if low.version != caller.version or high.version != caller.version:
             return False
-        return low <= caller <= high
+        return int(low) <= int(caller) <= int(high)  # same IP version: compare as numbers
 
 
 def _rule_address(value: object) -> IpAddress:
@@ -145,7 +145,7 @@ class IpFilter(Policy):
                 continue
             if first.version != last.version:
                 diagnostics.error("policy-bad-value", "address range mixes IPv4 and IPv6", rng.span)
-            elif first > last:
+            elif int(first) > int(last):
                 diagnostics.error("policy-bad-value", f"address range starts after it ends ({first} > {last})", rng.span)
 
     def build(self, element: PolicyElement, builder: Builder) -> IpFilterStep:
@@ -158,7 +158,7 @@ class IpFilter(Policy):
         return IpFilterStep(builder.value(element, "action"), tuple(rules))
 
 
-def _literal_addresses(child: PolicyElement) -> list:
+def _literal_addresses(child: PolicyElement) -> list[ValueText]:
     if child.tag == "address":
         values = [child.text]
     elif child.tag == "address-range":

@@ -51,9 +51,17 @@ class BodyConversionStep:
     tag: ClassVar[str]
     reason: ClassVar[str]  # context.LastError.Reason when the body does not convert
     apply_by_type: ClassVar[str]  # the `apply` value that converts only bodies of the source media type
-    is_source_type: ClassVar[Callable[[str], bool]]  # the body's media type (for `apply_by_type`)
-    is_target_type: ClassVar[Callable[[str], bool]]  # what the Accept header must allow
     content_type: ClassVar[str]  # Content-Type of the converted body
+
+    @staticmethod
+    def is_source_type(media: str) -> bool:
+        """The body's media type is the source format (for `apply_by_type`)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def is_target_type(media: str) -> bool:
+        """The media type is the target format (what the Accept header must allow)."""
+        raise NotImplementedError
 
     def convert(self, ctx: Context, content: bytes, headers: Headers) -> str:
         """The converted body; raises ConversionError when `content` is not valid."""
@@ -90,8 +98,14 @@ class JsonToXmlStep(BodyConversionStep):
     reason = "JsonToXmlConversionFailure"
     apply_by_type = "content-type-json"
     content_type = "application/xml; charset=utf-8"
-    is_source_type = staticmethod(is_json_type)
-    is_target_type = staticmethod(is_xml_type)
+
+    @staticmethod
+    def is_source_type(media: str) -> bool:
+        return is_json_type(media)
+
+    @staticmethod
+    def is_target_type(media: str) -> bool:
+        return is_xml_type(media)
 
     def convert(self, ctx: Context, content: bytes, headers: Headers) -> str:
         return json_to_xml(

@@ -63,5 +63,6 @@ def _examples(ctx: Context) -> dict[int, dict[str, str]]:
         return {}
     for operation in api.operations:
         if operation.id == ctx.operation.id:
-            return operation.examples
+            examples: dict[int, dict[str, str]] = operation.examples
+            return examples
     return {}

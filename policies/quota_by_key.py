@@ -149,7 +149,7 @@ class QuotaByKeyStep:
             self._count_at_end(ctx, tag, level)
             return None
         counts = self.increment_condition.get(ctx) is not False
-        count = int(self.increment_count.get(ctx)) if counts else 0  # type: ignore[call-overload]
+        count = int(self.increment_count.get(ctx)) if counts else 0
         await enforce_quota(ctx, QuotaByKey.tag, tag, [level], self.first_start, count, count == 0)
         return None
 
@@ -160,7 +160,7 @@ class QuotaByKeyStep:
         async def count(final: Context) -> None:
             if self.increment_condition.get(final) is False:
                 return
-            units = int(self.increment_count.get(final))  # type: ignore[call-overload]
+            units = int(self.increment_count.get(final))
             if units <= 0:
                 return
             service = limits(final)

@@ -107,8 +107,8 @@ class RateLimitByKeyStep:
     names: HeaderNames
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        calls = int(self.calls.get(ctx))  # type: ignore[call-overload]
-        period = int(self.renewal_period.get(ctx))  # type: ignore[call-overload]
+        calls = int(self.calls.get(ctx))
+        period = int(self.renewal_period.get(ctx))
         key = self.counter_key.get(ctx)
         window = Window("k:" + ("" if key is None else str(key)), "", calls, period)
         if not first_count(ctx, "rate-limit-by-key", (window.tag, window.period_ms)):
@@ -118,7 +118,7 @@ class RateLimitByKeyStep:
             self._count_at_end(ctx, window)
             return None
         condition = self.increment_condition.get(ctx)
-        count = int(self.increment_count.get(ctx)) if condition is not False else 0  # type: ignore[call-overload]
+        count = int(self.increment_count.get(ctx)) if condition is not False else 0
         await enforce_rate(ctx, RateLimitByKey.tag, [window], count, False, self.names)
         return None
 
@@ -127,7 +127,7 @@ class RateLimitByKeyStep:
         async def count(final: Context) -> None:
             if self.increment_condition.get(final) is False:
                 return
-            units = int(self.increment_count.get(final))  # type: ignore[call-overload]
+            units = int(self.increment_count.get(final))
             if units > 0:
                 try:
                     await limits(final).window([window], units, Mode.ADD)

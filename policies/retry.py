@@ -81,13 +81,13 @@ class RetryStep:
         flow = await self._attempt(ctx)
         if flow is not None:
             return flow
-        retries = int(self.count.get(ctx) or 0)  # type: ignore[call-overload]
+        retries = int(self.count.get(ctx) or 0)
         for k in range(retries):
             if not self.condition.get(ctx):
                 return None
             delta = self.delta.get(ctx) if self.has_delta else None
             max_interval = self.max_interval.get(ctx) if self.has_max else None
-            wait = wait_seconds(k, float(self.interval.get(ctx) or 0), delta, max_interval,  # type: ignore[arg-type]
+            wait = wait_seconds(k, float(self.interval.get(ctx) or 0), delta, max_interval,
                                 bool(self.first_fast.get(ctx)))
             if wait > 0:
                 await asyncio.sleep(wait)

@@ -57,7 +57,7 @@ class SendOneWayRequestStep:
             return None
         timeout = self.timeout.get(ctx)
         task = asyncio.get_running_loop().create_task(
-            _deliver(ctx, request, float(timeout) if timeout is not None else 60.0)  # type: ignore[arg-type]
+            _deliver(ctx, request, float(timeout) if timeout is not None else 60.0)
         )
         _IN_FLIGHT.add(task)
         task.add_done_callback(_IN_FLIGHT.discard)

@@ -149,7 +149,7 @@ class SendRequestStep:
             request = await self.template.build(ctx)
             timeout = self.timeout.get(ctx)
             response: Response | None = await send(
-                ctx, request, float(timeout) if timeout is not None else 60.0, "send-request"  # type: ignore[arg-type]
+                ctx, request, float(timeout) if timeout is not None else 60.0, "send-request"
             )
         except PolicyRuntimeError:
             if not self.ignore_error.get(ctx):

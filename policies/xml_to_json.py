@@ -25,8 +25,14 @@ class XmlToJsonStep(BodyConversionStep):
     reason = "XmlToJsonConversionFailure"
     apply_by_type = "content-type-xml"
     content_type = "application/json; charset=utf-8"
-    is_source_type = staticmethod(is_xml_type)
-    is_target_type = staticmethod(is_json_type)
+
+    @staticmethod
+    def is_source_type(media: str) -> bool:
+        return is_xml_type(media)
+
+    @staticmethod
+    def is_target_type(media: str) -> bool:
+        return is_json_type(media)
 
     def convert(self, ctx: Context, content: bytes, headers: Headers) -> str:
         return xml_to_json(

@@ -165,22 +165,7 @@ def create_client(settings: RedisSettings) -> Redis | RedisCluster:
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
 
-    common: dict[str, Any] = {
-        "username": settings.username,
-        "password": settings.password,
-        "socket_timeout": settings.timeout,
-        "socket_connect_timeout": settings.connect_timeout,
-        "client_name": settings.client_name,
-        "lib_name": None,  # no CLIENT SETINFO round trips on every new connection
-        "lib_version": None,
-        "retry": Retry(NoBackoff(), 0),
-    }
-    if settings.ssl:
-        common["ssl"] = True
-        common["ssl_cert_reqs"] = settings.ssl_cert_reqs
-        common["ssl_check_hostname"] = settings.ssl_cert_reqs == "required"
-        if settings.ssl_ca_certs:
-            common["ssl_ca_certs"] = settings.ssl_ca_certs
+    common = _client_options(settings, Retry(NoBackoff(), 0))
     if settings.cluster:
         from redis.asyncio.cluster import ClusterNode, RedisCluster
 
@@ -192,6 +177,47 @@ def create_client(settings: RedisSettings) -> Redis | RedisCluster:
         )
     host, port = settings.nodes[0]
     return Redis(host=host, port=port, db=settings.db, max_connections=settings.max_connections, **common)
+
+
+def create_sync_client(settings: RedisSettings) -> Any:
+    """The blocking (`redis.Redis` / `redis.RedisCluster`) twin of `create_client`, for a thread that
+    owns its connections. Its timeouts are socket timeouts, measured by the kernel: a reply that
+    arrived in time counts as in time however late the thread gets to run."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    common = _client_options(settings, Retry(NoBackoff(), 0))
+    if settings.cluster:
+        from redis.cluster import ClusterNode
+
+        return redis.RedisCluster(
+            startup_nodes=[ClusterNode(host, port) for host, port in settings.nodes],
+            cluster_error_retry_attempts=1,
+            **common,
+        )
+    host, port = settings.nodes[0]
+    return redis.Redis(host=host, port=port, db=settings.db, max_connections=settings.max_connections, **common)
+
+
+def _client_options(settings: RedisSettings, retry: Any) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "username": settings.username,
+        "password": settings.password,
+        "socket_timeout": settings.timeout,
+        "socket_connect_timeout": settings.connect_timeout,
+        "client_name": settings.client_name,
+        "lib_name": None,  # no CLIENT SETINFO round trips on every new connection
+        "lib_version": None,
+        "retry": retry,
+    }
+    if settings.ssl:
+        options["ssl"] = True
+        options["ssl_cert_reqs"] = settings.ssl_cert_reqs
+        options["ssl_check_hostname"] = settings.ssl_cert_reqs == "required"
+        if settings.ssl_ca_certs:
+            options["ssl_ca_certs"] = settings.ssl_ca_certs
+    return options
 
 
 def _parse_url(text: str) -> RedisSettings:

@@ -134,7 +134,7 @@ class RedisStore:
         result = await self._guarded(lambda: self._batcher.get(key), _FAILED)
         if result is _FAILED:
             return None, False
-        return result, True
+        return (result if isinstance(result, bytes) else None), True
 
     async def set(self, key: str, value: bytes, ttl: float, group: KeyGroup | None = None) -> None:
         ttl_ms = int(ttl * 1000)
@@ -163,7 +163,8 @@ class RedisStore:
     async def _purge(self, prefix: str, api: str, operation: str | None) -> int:
         ops_key = operations_key(prefix, api)
         if operation is None:
-            operations = [m.decode("utf-8") for m in await self.client.zrange(ops_key, 0, -1)]
+            operations = [m.decode("utf-8") if isinstance(m, bytes) else str(m)
+                          for m in await self.client.zrange(ops_key, 0, -1)]
         else:
             operations = [operation]
         removed = 0

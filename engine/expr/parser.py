@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import tempfile
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
 
+import lark
 from lark import Lark, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 
@@ -17,18 +24,50 @@ class ExprSyntaxError(Exception):
         self.hint = hint
 
 
+_OPTIONS: dict[str, Any] = {
+    "parser": "lalr",
+    "start": ["expression", "block"],
+    "propagate_positions": True,
+    "strict": True,
+    "maybe_placeholders": True,
+}
+
+
 @functools.cache
 def grammar() -> Lark:
-    """The LALR parser for expressions (`expression`) and statement blocks (`block`)."""
-    return Lark.open_from_package(
-        "grammar",
-        "expression.lark",
-        parser="lalr",
-        start=["expression", "block"],
-        propagate_positions=True,
-        strict=True,
-        maybe_placeholders=True,
-    )
+    """The LALR parser for expressions (`expression`) and statement blocks (`block`).
+
+    Building it takes seconds (Lark checks every pair of terminals for collisions), so the built
+    parser is kept in the user's cache directory, keyed by the grammar text, the options and the
+    Lark version; a missing, stale or unreadable cache is rebuilt (and rewritten when possible).
+    """
+    text = files("engine").joinpath("grammar", "expression.lark").read_text(encoding="utf-8")
+    key = hashlib.sha256(f"{text}\0{_OPTIONS!r}\0{lark.__version__}".encode()).hexdigest()[:24]
+    cached = _cache_dir() / f"expression-{key}.lark"
+    try:
+        with cached.open("rb") as stream:
+            return Lark.load(stream)
+    except Exception:  # absent, partly written by another process, or from another Lark: rebuild
+        pass
+    parser = Lark(text, **_OPTIONS)
+    _save(parser, cached)
+    return parser
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "policygate"
+
+
+def _save(parser: Lark, path: Path) -> None:
+    """Write the built parser atomically into a private directory; silently skip when not writable."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False) as stream:
+            parser.save(stream)
+        os.replace(stream.name, path)
+    except OSError:
+        return
 
 
 _FRIENDLY = {

@@ -496,7 +496,7 @@ class FolderReader:
         policies = folder / "operations"
         if not policies.is_dir():
             return operations
-        attached = {}
+        attached: dict[str, str] = {}
         for op_folder in sorted(policies.iterdir()):
             if op_folder.name.startswith("."):
                 continue

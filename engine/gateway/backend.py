@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -183,7 +183,7 @@ class BackendStream:
         finally:
             self._answer.release()
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         try:
             async for chunk in self._answer.content.iter_any():
                 yield chunk
@@ -194,7 +194,7 @@ class BackendStream:
         self._answer.release()
 
 
-def stream_of(ctx: Context) -> AsyncIterator[bytes] | None:
+def stream_of(ctx: Context) -> AsyncGenerator[bytes, None] | None:
     """The chunks of the backend body still to send for ctx.response, or None when buffered/replaced."""
     stream, ctx.exchange.response_stream = ctx.exchange.response_stream, None
     if stream is None:

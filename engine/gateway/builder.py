@@ -1,7 +1,7 @@
 """The gateway's `Builder`: turns validated policy elements into runtime steps and typed values.
 
-Constants are parsed once by their schema type; `@(...)`/`@{...}` values are compiled once with
-`engine.expr.compile_expression` and coerced by the attribute type per request. Problems are
+Constants are parsed once by their schema type; `@(...)`/`@{...}` values are compiled once per configuration
+by the shared `engine.expr.cache.ExpressionCache` and coerced by the attribute type per request. Problems are
 collected as diagnostics (all of them, with locations) and raised together by `finish()`.
 
 Body buffering: the gateway streams request and response bodies unless something needs them.
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.diagnostics import Diagnostics
 from engine.errors import ExpressionError, PolicyLoadError
+from engine.expr.cache import ExpressionCache
 from engine.gateway.pipeline import LocatedStep, Pipeline
 from engine.model import PolicyElement, ValueText
 from engine.policy import Constant, Policy, Step
@@ -71,9 +72,12 @@ def _dotnet_string(value: object) -> str:
 class PipelineBuilder:
     """Implements engine.policy.Builder for one effective pipeline (or one fragment)."""
 
-    def __init__(self, registry: PolicyRegistry, diagnostics: Diagnostics | None = None) -> None:
+    def __init__(
+        self, registry: PolicyRegistry, diagnostics: Diagnostics | None = None, expressions: ExpressionCache | None = None
+    ) -> None:
         self.registry = registry
         self.diagnostics = diagnostics if diagnostics is not None else Diagnostics()
+        self.expressions = expressions if expressions is not None else ExpressionCache()
         self.needs_request_body = False
         self.needs_response_body = False
         # id(element) -> (element, attributes, text); holding the element keeps its id unique.
@@ -182,11 +186,9 @@ class PipelineBuilder:
 
     def _value(self, raw: ValueText, type_: AttrType | None, expr_allowed: bool, label: str) -> Constant | Expression:
         if raw.is_expression and expr_allowed:
-            from engine.expr import compile_expression
-
             try:
                 # Strings are converted here with .NET's ToString rules (Guid, DateTime, double...).
-                compiled = compile_expression(raw, result=None if isinstance(type_, Str) else type_)
+                compiled = self.expressions.compile(raw, result=None if isinstance(type_, Str) else type_)
             except PolicyLoadError as exc:
                 self.diagnostics.extend(exc.diagnostics)
                 return Constant(None)

@@ -16,7 +16,6 @@ from pathlib import Path
 from engine.diagnostics import Diagnostic, Severity
 from engine.errors import ConfigError, PolicyLoadError
 from engine.gateway.apiops import (
-    FRAGMENTS_FOLDER,
     ApiopsLintInputs,
     configuration_file,
     documents_by_scope,
@@ -25,7 +24,9 @@ from engine.gateway.apiops import (
     merge_lint_reports,
     read_apiops,
 )
-from engine.gateway.config import GatewaySettings, load_settings
+from engine.gateway.apiops_folder import FRAGMENTS_FOLDER
+from engine.gateway.config import load_settings
+from engine.gateway.settings import GatewaySettings
 from engine.lint import LintReport, LintUsageError
 from engine.registry import PolicyRegistry
 from engine.source import SourceFile, Span

@@ -56,11 +56,11 @@ class LocatedStep:
             raise
         except Exception as exc:  # a bug in a policy: still an APIM-style 500, never a traceback to the caller
             log.exception("policy <%s> at %s failed", self.element.tag, self.element.span)
-            error = PolicyRuntimeError(
+            failure = PolicyRuntimeError(
                 f"{type(exc).__name__}: {exc}", source=self.element.tag, reason="InternalError", status=500
             )
-            locate_error(error, self.element)
-            raise error from exc
+            locate_error(failure, self.element)
+            raise failure from exc
 
     def declares(self, flag: str) -> bool:
         """True when this step's policy sets the boolean class attribute `flag` (e.g. answers_preflight)."""

@@ -82,7 +82,7 @@ async def reload_server(server: GatewayServer, path: Path) -> bool:
     server.settings = settings
     for service in old:
         try:
-            await service.close()  # type: ignore[attr-defined]
+            await service.close()
         except Exception as exc:
             log.warning("closing the replaced %s failed: %s", type(service).__name__, exc)
     if metrics is not None:
@@ -112,7 +112,7 @@ def install_sighup(server: GatewayServer) -> None:
 
 async def watch_files(server: GatewayServer, shutdown: asyncio.Event, interval: float = 1.0) -> None:
     """Poll the configuration file and every document it names; reload when one changes."""
-    def snapshot() -> dict[Path, float]:
+    def snapshot() -> dict[Path, int]:
         config = server.settings.file
         root = config if config.is_dir() else config.parent
         if is_apiops_folder(root):  # every JSON, specification and policy file of the folder

@@ -95,7 +95,7 @@ class Services:
         for service in (self.cache, self.limits):
             check = getattr(service, "not_ready", None)
             if check is not None:
-                reason = await check()
+                reason: str | None = await check()
                 if reason:
                     return reason
         return None

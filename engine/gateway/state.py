@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from engine.compose import compose
 from engine.context import Api, Group, Operation, Product, Url
 from engine.diagnostics import Diagnostics
+from engine.document import load_document
 from engine.errors import PolicyLoadError
+from engine.expr.cache import ExpressionCache
 from engine.gateway.builder import PipelineBuilder
 from engine.gateway.pipeline import Pipeline
 from engine.gateway.routing import Router
@@ -22,6 +25,7 @@ from engine.gateway.settings import ApiSettings, GatewaySettings, OperationSetti
 from engine.gateway.subscriptions import Subscriptions
 from engine.model import PolicyDocument
 from engine.registry import PolicyRegistry, default_registry
+from engine.validate import validate
 
 DEFAULT_GLOBAL_POLICY = """<policies>
     <inbound />
@@ -71,6 +75,7 @@ class GatewayState:
     products: dict[str, Product]
     global_pipeline: Pipeline  # on-error for requests that match no API
     fragments: dict[str, PolicyDocument] = field(default_factory=dict)
+    expressions: ExpressionCache = field(default_factory=ExpressionCache)  # each compiled once
     pipelines: tuple[Pipeline, ...] = ()  # every distinct compiled pipeline (policy coverage walks them)
 
     @classmethod
@@ -88,6 +93,7 @@ class _Compiler:
         self.services = services
         self.registry = registry
         self.diagnostics = Diagnostics()
+        self.expressions = ExpressionCache()  # validation and every pipeline share one compilation
         self._documents: dict[Path, PolicyDocument | None] = {}
         self._pipelines: dict[tuple[int, ...], Pipeline] = {}  # documents kept alive by _documents
 
@@ -133,45 +139,34 @@ class _Compiler:
             products={pid: _context_product(p) for pid, p in settings.products.items()},
             global_pipeline=global_pipeline,
             fragments=fragments,
+            expressions=self.expressions,
             pipelines=tuple(self._pipelines.values()),
         )
 
     def document(self, path: Path, scope: str | None = None) -> PolicyDocument | None:
         if path not in self._documents:
-            from engine.document import load_document
-
             doc = load_document(
                 path, named_values=self.settings.named_values, registry=self.registry, diagnostics=self.diagnostics
             )
             if doc is not None:
-                _validate(doc, self.registry, self.diagnostics, scope)
+                validate(doc, diagnostics=self.diagnostics, registry=self.registry, scope=scope,
+                         require_implemented=True, expressions=self.expressions)
             self._documents[path] = doc
         return self._documents[path]
 
     def default_global(self) -> PolicyDocument | None:
-        from engine.document import load_document
-
         return load_document("<default global policy>", text=DEFAULT_GLOBAL_POLICY, registry=self.registry, diagnostics=self.diagnostics)
 
     def pipeline(self, scoped: dict[str, PolicyDocument | None], fragments: dict[str, PolicyDocument]) -> Pipeline:
         """The compiled pipeline of one combination of scope documents (shared when they are the same)."""
-        from engine.compose import compose
-
         if self.diagnostics.has_errors:  # documents are broken: report those, don't compile
             return Pipeline((), (), (), ())
         key = tuple(id(scoped.get(scope)) for scope in ("global", "product", "api", "operation"))
         if key not in self._pipelines:
             effective = compose(scoped, fragments=fragments, diagnostics=self.diagnostics)
-            builder = PipelineBuilder(self.registry, self.diagnostics)
+            builder = PipelineBuilder(self.registry, self.diagnostics, self.expressions)
             self._pipelines[key] = builder.pipeline(effective.sections)
         return self._pipelines[key]
-
-
-def _validate(document: PolicyDocument, registry: PolicyRegistry, diagnostics: Diagnostics, scope: str | None) -> None:
-    """Lint's schema validation; the gateway also refuses policies it does not implement."""
-    from engine.validate import validate
-
-    validate(document, diagnostics=diagnostics, registry=registry, scope=scope, require_implemented=True)
 
 
 def _context_product(product: ProductSettings) -> Product:

@@ -6,8 +6,10 @@
     <prefix>cc:{<key>}                         concurrency leases (sorted set)
 
 All keys of one decision share `{<tag>}`, so a multi-key script runs on one Redis Cluster node.
-Braces in tags are percent-encoded so the hash tag is exactly what it looks like; tags longer
-than 200 characters are replaced by their BLAKE2b digest.
+`%`, `{` and `}` in tags are percent-encoded so the hash tag is exactly what it looks like; tags
+longer than 200 characters are replaced by `%h:` + their BLAKE2b digest. An encoded tag only has
+`%` in `%25`, `%7B` or `%7D`, so no raw tag can name a hashed one: a caller who sends the digest
+of someone else's long key as its own key gets a different Redis key.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ import hashlib
 
 DEFAULT_PREFIX = "policygate:"
 MAX_TAG = 200
+HASHED = "%h:"  # marks a hashed tag; never the start of an encoded raw tag
 
 
 def escape_tag(tag: str) -> str:
     escaped = tag.replace("%", "%25").replace("{", "%7B").replace("}", "%7D") or "-"
     if len(escaped) > MAX_TAG:
-        return "h:" + hashlib.blake2b(tag.encode(), digest_size=16).hexdigest()
+        return HASHED + hashlib.blake2b(tag.encode(), digest_size=16).hexdigest()
     return escaped
 
 

@@ -23,7 +23,7 @@ _default: LimitService | None = None
 def limits(ctx: Context) -> LimitService:
     """The gateway's LimitService, or one in-process service shared by contexts without services."""
     service = getattr(ctx.services, "limits", None)
-    if service is not None:
+    if isinstance(service, LimitService):
         return service
     global _default
     if _default is None:
@@ -75,7 +75,7 @@ def add_response_headers(ctx: Context, headers: dict[str, str]) -> None:
 def rate_limit_exceeded(source: str, retry_after: float, headers: dict[str, str]) -> PolicyRuntimeError:
     """APIM's RateLimitExceeded: 429, `Retry-After`, body "Rate limit is exceeded. Try again in N seconds."."""
     error = PolicyRuntimeError("Rate limit is exceeded", source=source, reason="RateLimitExceeded", status=429, headers=headers)
-    error.public_message = f"Rate limit is exceeded. Try again in {seconds(retry_after)} seconds."  # type: ignore[attr-defined]
+    error.public_message = f"Rate limit is exceeded. Try again in {seconds(retry_after)} seconds."
     return error
 
 

@@ -1,44 +1,38 @@
-"""The Redis limiter: each decision is one EVALSHA of a Lua script (one round trip), so any number of
+"""The Redis limiter: each decision is one EVALSHA of a Lua script (one command), so any number of
 gateway processes sharing Redis admit exactly `limit` units per window between them.
 
-Scripts are loaded once (`SCRIPT LOAD` at start); a `NOSCRIPT` reply (Redis restarted or flushed)
-falls back to `EVAL`, which also re-caches the script. Decisions started at the same moment share
-one round trip (`engine.ratelimit.batching`), each still one EVALSHA. Errors propagate: the service decides what
-a failure means (fail open or closed) and bounds the time spent waiting.
+Commands go through a `Dispatcher` (engine.ratelimit.dispatcher): decisions queue without a time
+budget of their own and are pipelined by a thread whose socket timeouts are measured by the kernel,
+so a healthy Redis decides however busy this process is, and a stalled one fails every waiting
+decision after one `timeout`. Scripts are loaded once (`SCRIPT LOAD` at start, on every node of a
+cluster); a `NOSCRIPT` reply falls back to `EVAL`, which also re-caches the script. Errors
+propagate: the service decides what a failure means (fail open or closed).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Any
-
-from redis.exceptions import NoScriptError
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from engine.ratelimit import lua
-from engine.ratelimit.batching import Batcher
 from engine.ratelimit.decisions import Decision, Mode, QuotaCounter, QuotaDecision, Window
+from engine.ratelimit.dispatcher import Dispatcher, Script
 from engine.ratelimit.keys import quota_key, slots_key, window_keys
 
+if TYPE_CHECKING:
+    from engine.cache.connection import RedisSettings
 
-class LuaScript:
-    """A script known by its SHA1; `run` is EVALSHA with an EVAL fallback on NOSCRIPT."""
 
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()
+def _load(source: str, client: Any) -> Any:
+    return client.script_load(source)
 
-    async def load(self, client: Any) -> None:
-        await client.script_load(self.source)
 
-    async def run(self, client: Any, keys: Sequence[str], args: Sequence[object]) -> Any:
-        try:
-            return await client.evalsha(self.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            return await client.eval(self.source, len(keys), *keys, *args)
+def lua_script(source: str) -> Script:
+    return Script(source, hashlib.sha1(source.encode()).hexdigest())
 
 
 class RedisLimiter:
@@ -46,37 +40,28 @@ class RedisLimiter:
 
     kind = "external"
 
-    def __init__(self, client: Any, *, prefix: str, max_in_flight: int = 100, batching: bool = True) -> None:
-        self.client = client
+    def __init__(self, settings: RedisSettings, *, prefix: str) -> None:
+        from engine.cache.connection import create_sync_client
+
         self.prefix = prefix
-        # redis-py's pool fails at once when all its connections are busy; queue for one instead
-        # (the service's timeout still bounds the whole decision, waiting included).
-        self._in_flight = asyncio.Semaphore(max_in_flight)
-        cluster = hasattr(client, "nodes_manager")
-        self._batcher = Batcher(client, self._in_flight, enabled=batching and not cluster)
-        self.window_script = LuaScript(lua.WINDOW)
-        self.quota_script = LuaScript(lua.QUOTA)
-        self.enter_script = LuaScript(lua.ENTER)
-        self.renew_script = LuaScript(lua.RENEW)
+        self.dispatcher = Dispatcher(create_sync_client(settings), name="policygate-ratelimit-redis")
+        self.window_script = lua_script(lua.WINDOW)
+        self.quota_script = lua_script(lua.QUOTA)
+        self.enter_script = lua_script(lua.ENTER)
+        self.renew_script = lua_script(lua.RENEW)
 
     async def load_scripts(self) -> None:
         for script in (self.window_script, self.quota_script, self.enter_script, self.renew_script):
-            await script.load(self.client)
+            await self.dispatcher.call(partial(_load, script.source))
 
-    async def _run(self, script: LuaScript, keys: Sequence[str], args: Sequence[object]) -> Any:
-        return await self._batcher.run(script, keys, args)
-
-    async def reset_connections(self) -> None:
-        """Drop every pooled connection (after an outage, so none of them is stale)."""
-        pool = getattr(self.client, "connection_pool", None)
-        if pool is not None:
-            await pool.disconnect()
+    async def _run(self, script: Script, keys: Sequence[str], args: Sequence[object]) -> Any:
+        return await self.dispatcher.command("EVALSHA", script.sha, len(keys), *keys, *args, script=script)
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.dispatcher.close()
 
     async def ping(self) -> bool:
-        return bool(await self.client.ping())
+        return bool(await self.dispatcher.call(lambda client: client.ping()))
 
     # -- sliding windows ----------------------------------------------------------------------
     async def decide(
@@ -123,8 +108,7 @@ class RedisLimiter:
         return bool(await self._run(self.renew_script, [slots_key(self.prefix, key)], args))
 
     async def leave(self, key: str, lease: str) -> None:
-        async with self._in_flight:
-            await self.client.zrem(slots_key(self.prefix, key), lease)
+        await self.dispatcher.command("ZREM", slots_key(self.prefix, key), lease)
 
     async def held(self, key: str) -> int:
-        return int(await self.client.zcard(slots_key(self.prefix, key)))
+        return int(await self.dispatcher.command("ZCARD", slots_key(self.prefix, key)))

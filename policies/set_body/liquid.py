@@ -187,7 +187,7 @@ def _compare(op: str, left: Any, right: Any) -> bool:
             return False
         if isinstance(left, str) != isinstance(right, str):
             left, right = _to_number(left), _to_number(right)
-        return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+        return bool({"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op])
     except (TypeError, ValueError, LiquidRenderError):
         return False
 
@@ -535,6 +535,7 @@ def _parse_block(
         name = name.strip()
         if name in stop:
             return block, i
+        node: If | For | Assign | Capture
         if name in ("if", "unless"):
             node, i = _parse_if(tokens, i, name, rest, offset)
         elif name == "for":

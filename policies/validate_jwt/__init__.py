@@ -315,7 +315,7 @@ class ValidateJwt(Policy):
             if any(v.is_expression or has_reference(v.text) for v in literal):
                 continue  # checked at run time / once named values are known
             try:
-                key_from_element(*(v.text if v is not None else None for v in (key.text, key.get("n"), key.get("e"))), None)
+                key_from_element(*_key_texts(key), None)
             except InvalidKeyError as exc:
                 diagnostics.error("policy-bad-value", f"<key>: {exc}", key.span)
 
@@ -332,8 +332,7 @@ class ValidateJwt(Policy):
             e = builder.value(key, "e") if key.get("e") is not None else None
             literal = [v for v in (key.text, key.get("n"), key.get("e")) if v is not None]
             if not any(v.is_expression for v in literal):
-                texts = [v.text if v is not None else None for v in (key.text, key.get("n"), key.get("e"))]
-                keys.append(KeySpec(key_from_element(*texts, kid), kid=kid))
+                keys.append(KeySpec(key_from_element(*_key_texts(key), kid), kid=kid))
             else:
                 keys.append(KeySpec(None, text, n, e, kid))
         output = element.get("output-token-variable-name")
@@ -377,3 +376,10 @@ def _claims(builder: Builder, parent: PolicyElement | None) -> tuple[ClaimRule, 
             )
         )
     return tuple(rules)
+
+
+def _key_texts(key: PolicyElement) -> tuple[str | None, str | None, str | None]:
+    """The literal text, `n` and `e` of a `<key>`."""
+    n, e = key.get("n"), key.get("e")
+    return (key.text.text if key.text is not None else None, n.text if n is not None else None,
+            e.text if e is not None else None)

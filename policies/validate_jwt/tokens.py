@@ -130,7 +130,7 @@ def _verify_asymmetric(token: Token, public_key: Any, family: str, bits: str) ->
     from cryptography.hazmat.primitives.asymmetric import ec, padding
     from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-    digest = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}[bits]()
+    digest: hashes.HashAlgorithm = {"256": hashes.SHA256(), "384": hashes.SHA384(), "512": hashes.SHA512()}[bits]
     try:
         if family == "RS":
             public_key.verify(token.signature, token.signing_input, padding.PKCS1v15(), digest)

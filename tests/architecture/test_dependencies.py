@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # The layers above the core: they may import the core and policies, never the other way round.
-TOP = ("engine.gateway", "engine.commands", "engine.cli", "engine.__main__", "engine.testing")
+TOP = ("engine.gateway", "engine.commands", "engine.cli", "engine.__main__", "engine.testing", "policygate")
 
 
 def module_name(path: Path) -> str:

@@ -168,9 +168,8 @@ async def test_redis_killed_fail_open(tmp_path: Path, redis_server: RedisServer)
     limited_during = load.between("/limited", outage_start, outage_end)
     limited_all = [a for a in load.answers if a.path == "/limited"]
     assert not [a for a in limited_all if a.status >= 500 or a.status == 0], statuses(limited_all)
-    # Redis counted 3, then 429. On a loaded machine a decision can exceed its 50 ms budget before
-    # the outage too; fail-open then admits from the in-process counter, which allows 3 more at most.
-    assert 3 <= statuses(limited_before).get(200, 0) <= 6, statuses(limited_before)
+    # Redis counted 3, then 429: while Redis is healthy it decides, however loaded the machine is.
+    assert statuses(limited_before).get(200, 0) == 3, statuses(limited_before)
     assert statuses(limited_before).get(429, 0) > 0, statuses(limited_before)
     # Fail-open: in-process counters take over; they start empty, so at most `calls` more pass.
     assert statuses(limited_during).get(429, 0) > 0, statuses(limited_during)

@@ -102,6 +102,7 @@ async def main(args: argparse.Namespace) -> None:
     import redis.asyncio as aioredis
 
     from engine.ratelimit import LimitService
+    from engine.ratelimit.dispatcher import MAX_BATCH
     from tests.support.redis_server import RedisServer
 
     server = RedisServer()
@@ -126,7 +127,7 @@ async def main(args: argparse.Namespace) -> None:
         for _ in range(args.rounds):
             for name in pipelines:
                 per_round[name].append(await sequential(pipelines[name], services[name], args.requests))
-            pings.append(await ping_round_trip(external.redis.client, args.requests))
+            pings.append(await ping_round_trip(external.redis, args.requests))
         print(f"sequential, {args.requests} requests x {args.rounds} rounds (microseconds per request, median of rounds):")
         base = statistics.median(per_round["baseline"])
         print(f"  pipeline without the policy   {base:8.1f} us")
@@ -144,9 +145,9 @@ async def main(args: argparse.Namespace) -> None:
             name: await concurrent(pipelines[name], services[name], decisions, args.concurrency)
             for name in ("baseline", "in-process", "redis")
         }
-        external.redis._batcher.enabled = False
+        external.redis.dispatcher.max_batch = 1
         rates["redis, no batching"] = await concurrent(limited, services["redis"], decisions, args.concurrency)
-        external.redis._batcher.enabled = True
+        external.redis.dispatcher.max_batch = MAX_BATCH
         print(f"\n{args.concurrency} requests in flight ({decisions} requests each):")
         for name, rate in rates.items():
             print(f"  {name:<19} {rate:10.0f} requests/s   ({rate / rates['baseline']:.2f} of baseline)")

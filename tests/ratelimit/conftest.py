@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
-from engine.cache.connection import RedisSettings, create_client
+from engine.cache.connection import RedisSettings
 from engine.ratelimit.decisions import Decision, Mode, QuotaCounter, QuotaDecision, Window
 from engine.ratelimit.memory import MemoryLimiter
 from engine.ratelimit.redis_limiter import RedisLimiter
@@ -41,7 +41,7 @@ def unique_prefix() -> str:
 @pytest.fixture
 async def redis_limiter(redis_url: str) -> AsyncIterator[RedisLimiter]:
     settings = RedisSettings.parse(redis_url, timeout=2.0, connect_timeout=2.0)
-    limiter = RedisLimiter(create_client(settings), prefix=unique_prefix())
+    limiter = RedisLimiter(settings, prefix=unique_prefix())
     await limiter.load_scripts()
     try:
         yield limiter
@@ -55,7 +55,7 @@ async def limiter(request: pytest.FixtureRequest) -> AsyncIterator[Limiter]:
         yield Limiter("memory", memory=MemoryLimiter(clock=lambda: 0.0, wall_clock=lambda: 0.0))
         return
     settings = RedisSettings.parse(request.getfixturevalue("redis_url"), timeout=2.0, connect_timeout=2.0)
-    redis = RedisLimiter(create_client(settings), prefix=unique_prefix())
+    redis = RedisLimiter(settings, prefix=unique_prefix())
     await redis.load_scripts()
     try:
         yield Limiter("redis", redis=redis)

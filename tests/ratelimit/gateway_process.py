@@ -1,6 +1,6 @@
-"""Run one gateway process for multi-process tests: `python -m tests.ratelimit.gateway_process CONFIG`.
+"""Run one gateway process for multi-process tests: `python -m tests.ratelimit.gateway_process CONFIG [--admin]`.
 
-Prints `PORT <n>` on stdout once listening; stops on SIGTERM/SIGINT.
+Prints `PORT <n>` (and `ADMIN <n>` with --admin) on stdout once listening; stops on SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
-async def _serve(config: str) -> None:
+async def _serve(config: str, admin: bool) -> None:
     from engine.gateway.config import load_settings
     from engine.gateway.runner import GatewayServer
 
-    server = GatewayServer(load_settings(config), host="127.0.0.1", port=0, admin_port=False)
+    server = GatewayServer(load_settings(config), host="127.0.0.1", port=0, admin_port=0 if admin else False)
     server.prepare()
     shutdown = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -27,25 +28,27 @@ async def _serve(config: str) -> None:
         loop.add_signal_handler(sig, shutdown.set)
 
     def ready(started: GatewayServer) -> None:
-        print(f"PORT {started.bound['gateway'][1]}", flush=True)
+        admin_line = f" ADMIN {started.bound['admin'][1]}" if admin else ""
+        print(f"PORT {started.bound['gateway'][1]}{admin_line}", flush=True)
 
     await server.serve(shutdown, ready=ready)
 
 
 @contextmanager
-def gateway_processes(config: Path, count: int, timeout: float = 30.0) -> Iterator[list[str]]:
-    """Start `count` gateway processes on `config`; yield their base URLs; stop them."""
+def gateway_processes(config: Path, count: int, timeout: float = 30.0, *, admin: bool = False) -> Iterator[Any]:
+    """Start `count` gateway processes on `config`; yield their base URLs (with `admin`: the tuple
+    (gateway URLs, admin URLs)); stop them."""
     root = Path(__file__).resolve().parents[2]
     logs = [open(config.parent / f"gateway-{i}.log", "w") for i in range(count)]  # noqa: SIM115
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.ratelimit.gateway_process", str(config)],
+            [sys.executable, "-m", "tests.ratelimit.gateway_process", str(config), *(["--admin"] if admin else [])],
             cwd=root, stdout=subprocess.PIPE, stderr=log, text=True,
         )
         for log in logs
     ]
     try:
-        urls = []
+        urls, admin_urls = [], []
         deadline = time.monotonic() + timeout
         for process in processes:
             assert process.stdout is not None
@@ -53,8 +56,11 @@ def gateway_processes(config: Path, count: int, timeout: float = 30.0) -> Iterat
             if not line.startswith("PORT ") or time.monotonic() > deadline:
                 errors = (config.parent / f"gateway-{processes.index(process)}.log").read_text()
                 raise RuntimeError(f"gateway process did not start: {line!r} {errors[-2000:]}")
-            urls.append(f"http://127.0.0.1:{int(line.split()[1])}")
-        yield urls
+            words = line.split()
+            urls.append(f"http://127.0.0.1:{int(words[1])}")
+            if admin:
+                admin_urls.append(f"http://127.0.0.1:{int(words[3])}")
+        yield (urls, admin_urls) if admin else urls
     finally:
         for process in processes:
             if process.poll() is None:
@@ -72,4 +78,4 @@ def gateway_processes(config: Path, count: int, timeout: float = 30.0) -> Iterat
 
 
 if __name__ == "__main__":
-    asyncio.run(_serve(sys.argv[1]))
+    asyncio.run(_serve(sys.argv[1], "--admin" in sys.argv[2:]))

@@ -20,10 +20,11 @@ REQUESTS = 2000
 GATEWAYS = 4
 
 
-def write_gateway(tmp_path: Path, backend: Backend, redis_url: str, **limits: object) -> Path:
+def write_gateway(tmp_path: Path, backend: Backend, redis_url: str, *, calls: int = LIMIT, **limits: object) -> Path:
+    """A gateway.yaml with one global `rate-limit-by-key` (`calls` per PERIOD, one key) on `redis_url`."""
     policy = (
         "<policies><inbound>"
-        f'<rate-limit-by-key calls="{LIMIT}" renewal-period="{PERIOD}" counter-key="everyone" />'
+        f'<rate-limit-by-key calls="{calls}" renewal-period="{PERIOD}" counter-key="everyone" />'
         "</inbound><backend><forward-request/></backend><outbound/><on-error/></policies>"
     )
     settings = {

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import pytest
 import redis.asyncio as aioredis
 
-from engine.cache.connection import RedisSettings, create_client
+from engine.cache.connection import RedisSettings
 from engine.ratelimit.decisions import Window
 from engine.ratelimit.keys import escape_tag, window_keys
 from engine.ratelimit.redis_limiter import RedisLimiter
@@ -55,7 +55,7 @@ async def client_commands(url: str, action: Callable[[], Awaitable[None]]) -> li
 
 
 async def test_one_redis_command_per_decision(private_redis: RedisServer) -> None:
-    limiter = RedisLimiter(create_client(RedisSettings.parse(private_redis.url, timeout=2.0)), prefix="p:")
+    limiter = RedisLimiter(RedisSettings.parse(private_redis.url, timeout=2.0), prefix="p:")
     try:
         await limiter.load_scripts()
         windows = [Window("s:sub", "product", 50, 60), Window("s:sub", "api:x", 20, 60)]
@@ -72,7 +72,7 @@ async def test_one_redis_command_per_decision(private_redis: RedisServer) -> Non
 
 
 async def test_noscript_falls_back_to_eval_and_recaches(private_redis: RedisServer) -> None:
-    limiter = RedisLimiter(create_client(RedisSettings.parse(private_redis.url, timeout=2.0)), prefix="p:")
+    limiter = RedisLimiter(RedisSettings.parse(private_redis.url, timeout=2.0), prefix="p:")
     admin = aioredis.Redis.from_url(private_redis.url)
     try:
         w = Window("k:a", "", 2, 60)
@@ -87,7 +87,7 @@ async def test_noscript_falls_back_to_eval_and_recaches(private_redis: RedisServ
 
 
 async def test_redis_time_is_used_when_the_caller_gives_no_clock(redis_url: str) -> None:
-    limiter = RedisLimiter(create_client(RedisSettings.parse(redis_url, timeout=2.0)), prefix=unique_prefix())
+    limiter = RedisLimiter(RedisSettings.parse(redis_url, timeout=2.0), prefix=unique_prefix())
     try:
         w = Window("k:a", "", 2, 0.3)
         assert (await limiter.decide([w])).allowed
@@ -102,7 +102,7 @@ async def test_redis_time_is_used_when_the_caller_gives_no_clock(redis_url: str)
 
 async def test_keys_share_a_hash_tag_and_expire_with_their_window(redis_url: str) -> None:
     prefix = unique_prefix()
-    limiter = RedisLimiter(create_client(RedisSettings.parse(redis_url, timeout=2.0)), prefix=prefix)
+    limiter = RedisLimiter(RedisSettings.parse(redis_url, timeout=2.0), prefix=prefix)
     admin = aioredis.Redis.from_url(redis_url)
     try:
         w = Window("k:{odd}key", "", 5, 40)
@@ -134,7 +134,7 @@ def cluster_url() -> Iterator[str]:
 
 async def test_multi_window_decisions_run_on_redis_cluster(cluster_url: str) -> None:
     settings = RedisSettings.parse(cluster_url, timeout=2.0, connect_timeout=2.0)
-    limiter = RedisLimiter(create_client(settings), prefix=unique_prefix())
+    limiter = RedisLimiter(settings, prefix=unique_prefix())
     try:
         await limiter.load_scripts()
         for sub in ("alice", "bob", "carol"):  # different tags land on different nodes
@@ -147,7 +147,7 @@ async def test_multi_window_decisions_run_on_redis_cluster(cluster_url: str) -> 
 
 
 async def test_concurrent_decisions_share_round_trips_and_stay_exact(private_redis: RedisServer) -> None:
-    limiter = RedisLimiter(create_client(RedisSettings.parse(private_redis.url, timeout=5.0)), prefix="p:", max_in_flight=8)
+    limiter = RedisLimiter(RedisSettings.parse(private_redis.url, timeout=5.0), prefix="p:")
     admin = aioredis.Redis.from_url(private_redis.url)
     try:
         await limiter.load_scripts()
@@ -175,7 +175,7 @@ async def test_concurrent_decisions_share_round_trips_and_stay_exact(private_red
 
 async def test_a_lost_totals_hash_is_rebuilt_from_the_log(redis_url: str) -> None:
     prefix = unique_prefix()
-    limiter = RedisLimiter(create_client(RedisSettings.parse(redis_url, timeout=2.0)), prefix=prefix)
+    limiter = RedisLimiter(RedisSettings.parse(redis_url, timeout=2.0), prefix=prefix)
     admin = aioredis.Redis.from_url(redis_url)
     try:
         w = Window("k:evicted", "", 3, 60)

@@ -20,14 +20,14 @@ WHERE = "gateway.yaml: rate-limits"
 class TestConfiguration:
     def test_defaults_are_in_process(self) -> None:
         service = LimitService.from_config(None, where=WHERE)
-        assert service.kind == "internal" and service.failure_mode == "open" and service.timeout == 0.05
+        assert service.kind == "internal" and service.failure_mode == "open" and service.timeout == 0.5
         assert not service.standard_headers
 
     def test_auto_uses_the_cache_redis(self) -> None:
         service = LimitService.from_config({}, where=WHERE, cache={"external": "redis://10.0.0.1:6380/2"})
         assert service.kind == "external"
         assert service.redis_settings is not None and service.redis_settings.nodes == (("10.0.0.1", 6380),)
-        assert service.redis_settings.timeout == 0.05
+        assert service.redis_settings.timeout == 0.5
 
     def test_own_redis_and_options(self) -> None:
         service = LimitService.from_config(
@@ -164,3 +164,79 @@ async def test_a_dead_gateways_lease_expires(redis_server: RedisServer) -> None:
         assert await one.enter("backend", 1) is not None
     finally:
         await one.close()
+
+
+class TestBusyProcessHealthyRedis:
+    """Only a Redis that fails is a failure: a busy gateway process is not (issue 11)."""
+
+    async def test_a_blocked_event_loop_does_not_turn_redis_answers_into_fallbacks(self, redis_server: RedisServer) -> None:
+        metrics = Metrics()
+        service = LimitService.from_config({"external": redis_server.url, "prefix": unique_prefix()},
+                                           where=WHERE, metrics=metrics)  # the default settings
+        await service.start()
+        window = Window("k:busy", "", 5, 60)
+        try:
+            assert all([(await service.window([window])).allowed for _ in range(5)])  # Redis's counter is full
+
+            async def busy_process() -> None:
+                await asyncio.sleep(0)  # the decisions below are sent...
+                time.sleep(0.3)  # ...and the loop is stuck in CPU work far beyond any budget while Redis answers
+
+            *decisions, _ = await asyncio.gather(*(service.window([window]) for _ in range(20)), busy_process())
+            # Redis decided every one of them (refused: full); an in-process fallback would have admitted 5.
+            assert [(d.allowed, d.degraded) for d in decisions] == [(False, False)] * 20
+            assert service.breaker.state == "closed"
+            assert "policygate_ratelimit_fallback_decisions_total{" not in metrics.render()
+        finally:
+            await service.close()
+
+    async def test_a_frozen_redis_is_detected_within_the_timeout(self, redis_server: RedisServer) -> None:
+        import os
+        import signal
+
+        metrics = Metrics()
+        service = LimitService.from_config({"external": redis_server.url, "prefix": unique_prefix()},
+                                           where=WHERE, metrics=metrics)
+        await service.start()
+        assert redis_server.process is not None
+        pid = redis_server.process.pid
+        try:
+            assert (await service.window([Window("k:f", "", 100, 60)])).allowed
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                started = time.monotonic()
+                decisions = await asyncio.gather(*(service.window([Window("k:f", "", 100, 60)]) for _ in range(50)))
+                took = time.monotonic() - started
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            assert all(d.allowed and d.degraded for d in decisions)  # fail-open: in-process counters
+            # One stalled round trip (timeout-ms, 500 ms, measured by the kernel) fails everything queued behind it.
+            assert took < 1.5, took
+            assert service.breaker.state in ("open", "half-open")
+        finally:
+            await service.close()
+
+
+async def test_a_hashed_concurrency_key_cannot_be_named_by_another_caller(redis_server: RedisServer) -> None:
+    """limit-concurrency keys over 200 characters are stored hashed; sending the stored digest as a
+    key must not share the long key's slots (issue 11)."""
+    import redis
+
+    service = service_for(redis_server, "closed", Metrics())
+    await service.start()
+    admin = redis.Redis.from_url(redis_server.url)
+    try:
+        victim = await service.enter("tenant-" + "x" * 300, 1)
+        assert victim is not None
+        [stored] = [k.decode() for k in admin.scan_iter(match=service.prefix + "cc:*")]
+        digest = stored[stored.index("{") + 1 : stored.rindex("}")]
+        assert len(digest) < 100  # stored hashed
+        for impostor in (digest, digest.removeprefix("%"), digest.replace("%", "%25")):
+            slot = await service.enter(impostor, 1)
+            assert slot is not None, impostor  # its own slot, not the victim's
+            await slot.release()
+        assert await service.enter("tenant-" + "x" * 300, 1) is None  # the long key is still held
+        await victim.release()
+    finally:
+        admin.close()
+        await service.close()

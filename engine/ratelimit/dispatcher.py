@@ -1,0 +1,218 @@
+"""Redis round trips of the rate limiter: a queue in front of one thread that owns the connection.
+
+Decisions must be decided by Redis whenever Redis is healthy, however busy the gateway process is.
+A per-call budget measured by the event loop cannot promise that: when the process is busy, a reply
+that arrived in time waits in the socket until the loop gets round to it, the budget expires first,
+and the decision is wrongly treated as a Redis failure. So:
+
+* Callers queue commands and wait for their answer **without a budget of their own**.
+* One thread per `Dispatcher` takes everything queued and sends it as one non-transactional
+  pipeline (one write, one read; a lone command goes alone), then wakes the callers. Each
+  EVALSHA stays one command, so decisions stay atomic across gateways.
+* The thread uses a blocking client whose socket timeout (`timeout`) is measured by the kernel:
+  Redis counts as stalled only when it has sent nothing for `timeout` seconds after a command
+  was written, which a busy Python process cannot fake. A stall or a broken connection fails the
+  round trip, and everything queued behind it, at once: while Redis is frozen nobody waits longer
+  than one `timeout`. A connection that breaks (say a Redis restart left it stale) is retried once
+  on a fresh one.
+* `NOSCRIPT` (Redis restarted or flushed) is answered by sending that command again as `EVAL`,
+  which also caches the script again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger("policygate.ratelimit")
+
+MAX_BATCH = 128  # commands per round trip: bounds the work Redis does before it answers
+
+
+@dataclass(frozen=True)
+class Script:
+    """A Lua script: its source and SHA1 (for EVALSHA)."""
+
+    source: str
+    sha: str
+
+
+@dataclass
+class _Call:
+    """One queued request: a pipelinable command, or a function of the client run on its own."""
+
+    command: tuple[object, ...] | Callable[[Any], Any]
+    script: Script | None
+    future: asyncio.Future[Any]
+
+
+class _Stop:
+    pass
+
+
+_STOP = _Stop()
+
+
+class Dispatcher:
+    """Queue Redis commands from any event loop; one thread sends them in pipelined round trips."""
+
+    def __init__(self, client: Any, *, name: str = "policygate-redis", max_batch: int = MAX_BATCH) -> None:
+        self.client = client
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Call | _Stop] = queue.SimpleQueue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread.start()
+
+    async def command(self, *command: object, script: Script | None = None) -> Any:
+        """Send `command` (pipelined with whatever else is queued); its reply.
+
+        `script`: for an EVALSHA, the script to EVAL instead when Redis answers NOSCRIPT.
+        Raises the Redis error of the command or of its round trip.
+        """
+        return await self._submit(command, script)
+
+    async def call(self, function: Callable[[Any], Any]) -> Any:
+        """Run `function(client)` in the thread, alone (SCRIPT LOAD on every node, PING...)."""
+        return await self._submit(function, None)
+
+    async def close(self) -> None:
+        """Stop the thread (after what is queued) and close the client."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        await asyncio.to_thread(self._thread.join, 10.0)
+        self.client.close()
+
+    async def _submit(self, command: tuple[object, ...] | Callable[[Any], Any], script: Script | None) -> Any:
+        if self._closed:
+            raise RedisConnectionError("the rate-limit store client is closed")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.put(_Call(command, script, future))
+        return await future
+
+    # -- the thread -----------------------------------------------------------------------------
+    def _serve(self) -> None:
+        stopping = False
+        while not stopping:
+            batch: list[_Call] = []
+            item = self._queue.get()
+            while True:
+                if isinstance(item, _Stop):
+                    stopping = True
+                elif not item.future.cancelled():
+                    batch.append(item)
+                if stopping or len(batch) >= self.max_batch:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            try:
+                self._round_trip(batch)
+            except BaseException as exc:  # never let the thread die with callers waiting
+                log.exception("rate-limit store dispatcher failed")
+                _deliver(batch, [exc] * len(batch))
+        self._fail_queued(RedisConnectionError("the rate-limit store client is closed"))
+
+    def _round_trip(self, batch: list[_Call]) -> None:
+        commands: list[_Call] = []
+        for call in batch:
+            if callable(call.command):
+                _deliver([call], [_capture(call.command, self.client)])
+            else:
+                commands.append(call)
+        if not commands:
+            return
+        try:
+            results = self._send([c.command for c in commands])  # type: ignore[misc]
+        except RedisError as exc:
+            _deliver(commands, [exc] * len(commands))
+            if isinstance(exc, RedisTimeoutError):  # Redis is stalled: nobody queued behind it waits another timeout
+                self._fail_queued(exc)
+            return
+        for i, (call, result) in enumerate(zip(commands, results, strict=True)):
+            if isinstance(result, NoScriptError) and call.script is not None:
+                retry = ("EVAL", call.script.source, *call.command[2:])  # type: ignore[index]
+                results[i] = _capture(self.client.execute_command, *retry)
+        _deliver(commands, results)
+
+    def _send(self, commands: Sequence[tuple[object, ...]]) -> list[Any]:
+        """Replies (or per-command errors) of `commands` in one round trip; retried once on a broken connection.
+
+        Raises:
+            redis ConnectionError / TimeoutError: the round trip failed as a whole.
+        """
+        for attempt in (1, 2):
+            try:
+                if len(commands) == 1:
+                    try:
+                        return [self.client.execute_command(*commands[0])]
+                    except (RedisConnectionError, RedisTimeoutError):
+                        raise
+                    except RedisError as exc:  # an error reply to this command
+                        return [exc]
+                pipe = self.client.pipeline(transaction=False)
+                for command in commands:
+                    pipe.execute_command(*command)
+                try:
+                    return list(pipe.execute(raise_on_error=False))
+                finally:
+                    pipe.reset()
+            except RedisConnectionError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _fail_queued(self, error: BaseException) -> None:
+        failed: list[_Call] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, _Stop):
+                self._queue.put(item)
+                break
+            failed.append(item)
+        _deliver(failed, [error] * len(failed))
+
+
+def _capture(function: Callable[..., Any], *args: object) -> Any:
+    """`function(*args)`, or the exception it raised (delivered to the caller)."""
+    try:
+        return function(*args)
+    except Exception as exc:
+        return exc
+
+
+def _deliver(calls: Sequence[_Call], outcomes: Sequence[Any]) -> None:
+    """Wake the callers: one thread-safe wake-up per event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
+    for call, outcome in zip(calls, outcomes, strict=True):
+        by_loop.setdefault(call.future.get_loop(), []).append((call.future, outcome))
+    for loop, settled in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, settled)
+        except RuntimeError:  # that loop is closed: nobody is waiting any more
+            pass
+
+
+def _settle(settled: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    for future, outcome in settled:
+        if future.done():
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)

@@ -1,1 +1,0 @@
-"""Lark grammar files for the policy expression language (package data)."""
