@@ -21,10 +21,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, help="worker processes sharing the port (default 1)")
     parser.add_argument("--reload", action="store_true", help="reload when the configuration or a document changes")
     parser.add_argument("--access-log", action="store_true", help="write one JSON line per request to stderr")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="warning",
+                        help="application log threshold (default warning; <trace> verbose = debug, information = info)")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text",
+                        help="application log lines on stderr: text, or JSON with the access log's schema")
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from engine.gateway.logs import configure_logging
+
+    configure_logging(args.log_level, args.log_format)
     from engine.gateway.apiops import load_any_settings
     from engine.gateway.reload import describe_failure
     from engine.gateway.runner import GatewayServer, bind_socket

@@ -26,6 +26,7 @@ from engine.wire import HOP_BY_HOP, wire_headers
 
 if TYPE_CHECKING:
     from engine.gateway.settings import BackendClientSettings
+    from engine.tracing import Tracing
 
 _SKIP_REQUEST = HOP_BY_HOP | {"host", "content-length"}
 MAX_CALL_RESPONSE_BYTES = 64 * 1024 * 1024  # the largest answer send-request keeps
@@ -38,6 +39,7 @@ class BackendClient:
     def __init__(self, settings: BackendClientSettings) -> None:
         self.settings = settings
         self._session: aiohttp.ClientSession | None = None
+        self.tracing: Tracing | None = None  # set when `tracing:` is configured
 
     async def start(self) -> None:
         if self._session is None:
@@ -79,7 +81,9 @@ class BackendClient:
                 if length is not None:
                     headers["Content-Length"] = length
         release_response_stream(ctx)  # a retried forward-request replaces an earlier answer
+        span = self.tracing.client_span(source, request.method, str(url), headers) if self.tracing else None
         started = time.perf_counter()
+        status = 0
         try:
             async with asyncio.timeout(options.timeout):
                 answer = await self.session.request(
@@ -90,6 +94,7 @@ class BackendClient:
                     allow_redirects=options.follow_redirects,
                     max_redirects=10,
                 )
+            status = answer.status
         except TimeoutError:
             raise timeout_error(options.timeout, source) from None
         except (aiohttp.ClientError, OSError, ValueError) as exc:
@@ -99,6 +104,9 @@ class BackendClient:
                     source=source, reason="ClientConnectionFailure", status=499,
                 ) from None
             raise connection_error(_describe(exc), source) from None
+        finally:
+            if span is not None:
+                span.end(status)
         _observe_latency(ctx, time.perf_counter() - started)
         response = Response(
             status_code=answer.status,
@@ -131,10 +139,13 @@ class BackendClient:
         """Send a request to another service (send-request) and read the whole answer within `timeout` s."""
         headers = CIMultiDict(wire_headers(request.headers, _SKIP_REQUEST))
         data = request.body.content if request.body is not None else None
+        span = self.tracing.client_span(source, request.method, str(request.url), headers) if self.tracing else None
+        status = 0
         try:
             async with asyncio.timeout(timeout if timeout > 0 else None):
                 async with self.session.request(request.method, str(request.url), headers=headers, data=data,
                                                 allow_redirects=False) as answer:
+                    status = answer.status
                     body = await answer.content.read(MAX_CALL_RESPONSE_BYTES + 1)
                     if len(body) > MAX_CALL_RESPONSE_BYTES:
                         raise PolicyRuntimeError(
@@ -155,6 +166,9 @@ class BackendClient:
                 f"Error occurred while calling {request.url.host}: {_describe(exc)}", source=source,
                 reason="BackendConnectionFailure",
             ) from None
+        finally:
+            if span is not None:
+                span.end(status)
 
 
 def _observe_latency(ctx: Context, seconds: float) -> None:

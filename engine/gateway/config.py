@@ -32,6 +32,7 @@ from engine.gateway.settings import (
     ServerSettings,
     SubscriptionSettings,
     TlsSettings,
+    TracingSettings,
     UserSettings,
 )
 from engine.gateway.yaml_positions import Positions, load_with_positions
@@ -205,6 +206,29 @@ class _Reader:
             backend=self.read_backend(top.get("backend")),
             demo_backend=self.read_demo_backend(top.get("demo-backend")),
             backends=self.read_backends(top.get("backends")),
+            tracing=self.read_tracing(top.get("tracing")),
+        )
+
+    def read_tracing(self, value: object) -> TracingSettings | None:
+        if value is None or value is False:
+            return None
+        spec = self.mapping(value, "tracing", ("otlp-endpoint", "service-name", "sample-ratio", "headers", "timeout",
+                                               "export-delay-ms"))
+        headers = self.mapping(spec.get("headers"), "tracing.headers")
+        ratio = spec.get("sample-ratio", 1.0)
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
+            self.fail("tracing.sample-ratio", f"expected a number from 0 to 1, got {ratio!r}")
+        default = TracingSettings("")
+        return TracingSettings(
+            endpoint=self.absolute_url(spec.get("otlp-endpoint"), "tracing.otlp-endpoint"),
+            service_name=self.string(spec.get("service-name"), "tracing.service-name", required=False,
+                                     default=default.service_name),
+            sample_ratio=float(ratio),
+            headers=tuple((str(name), self.substitute(self.string(v, f"tracing.headers.{name}"), f"tracing.headers.{name}"))
+                          for name, v in headers.items()),
+            timeout=self.number(spec.get("timeout"), "tracing.timeout", default.timeout),
+            export_delay_ms=self.integer(spec.get("export-delay-ms"), "tracing.export-delay-ms", default.export_delay_ms,
+                                         minimum=1, maximum=600_000) or default.export_delay_ms,
         )
 
     def read_store(self, value: object, where: str) -> dict[str, Any] | None:
@@ -520,7 +544,7 @@ class _Reader:
 
 TOP_LEVEL_KEYS = (
     "server", "backend", "backends", "demo-backend", "cache", "rate-limits", "named-values", "policy", "fragments",
-    "products", "subscriptions", "apis",
+    "products", "subscriptions", "apis", "tracing",
 )
 PRODUCT_KEYS = ("name", "policy", "subscription-required", "approval-required", "state", "groups")
 API_KEYS = (

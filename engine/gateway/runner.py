@@ -93,10 +93,15 @@ class GatewayServer:
         """Build services and compile every document; raises ConfigError / PolicyLoadError."""
         _check_tls(self.settings)
         cache, limits = build_store_services(self.settings, self.metrics)
+        http = BackendClient(self.settings.backend)
         services = Services(
-            settings=self.settings, metrics=self.metrics, http=BackendClient(self.settings.backend),
+            settings=self.settings, metrics=self.metrics, http=http,
             cache=cache, limits=limits, named_values=dict(self.settings.named_values),
         )
+        if self.settings.tracing is not None:
+            from engine.tracing import Tracing
+
+            services.tracing = http.tracing = Tracing(self.settings.tracing)
         services.gateway_metrics = GatewayMetrics(self.metrics)
         register_service_routes(services)  # e.g. the cache's POST /cache/purge
         state = GatewayState.build(self.settings, services, self.registry)

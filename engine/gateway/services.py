@@ -7,6 +7,7 @@ lazily so the gateway runs without them.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -76,12 +77,15 @@ class Services:
     admin_routes: list[AdminRoute] = field(default_factory=list)
     gateway_metrics: GatewayMetrics | None = None
     started: bool = False  # services opened (the gateway's lifespan ran); False again while closing
+    tracing: Any = None  # engine.tracing.Tracing when `tracing:` is configured
 
     def add_admin_route(self, rule: str, handler: AdminHandler, methods: tuple[str, ...] = ("GET",)) -> None:
         """Register an admin endpoint (served on the admin port); call before the admin app starts."""
         self.admin_routes.append(AdminRoute(rule, handler, methods))
 
     async def start(self) -> None:
+        if self.tracing is not None:  # in the worker process: the exporter thread must not cross a fork
+            self.tracing.start()
         await self.http.start()
         for service in (self.cache, self.limits):
             if service is not None:
@@ -109,6 +113,8 @@ class Services:
                 except Exception as exc:  # closing must not mask shutdown
                     log.warning("closing %s failed: %s", type(service).__name__, exc)
         await self.http.close()
+        if self.tracing is not None:
+            await asyncio.to_thread(self.tracing.close)  # exports the spans still queued
 
 
 def optional_service(spec: tuple[str, str]) -> Any | None:
