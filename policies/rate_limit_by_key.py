@@ -96,6 +96,11 @@ def header_attributes() -> tuple[Attr, ...]:
     )
 
 
+def counter_window(key: object, calls: int, period: int) -> Window:
+    """The sliding-window counter of `counter-key` value `key` (policy tests read it too)."""
+    return Window("k:" + ("" if key is None else str(key)), "", calls, period)
+
+
 @dataclass(frozen=True)
 class RateLimitByKeyStep:
     calls: Value
@@ -110,7 +115,7 @@ class RateLimitByKeyStep:
         calls = int(self.calls.get(ctx))
         period = int(self.renewal_period.get(ctx))
         key = self.counter_key.get(ctx)
-        window = Window("k:" + ("" if key is None else str(key)), "", calls, period)
+        window = counter_window(key, calls, period)
         if not first_count(ctx, "rate-limit-by-key", (window.tag, window.period_ms)):
             return None  # this request was already decided on (and counted by) this counter at another scope
         if self.deferred:

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from . import utf16
 from .errors import (
     ArgumentException,
     ArgumentNullException,
@@ -239,7 +240,7 @@ def iterate(value: Any) -> Iterator[Any]:
     if value is None:
         raise NullReferenceException()
     if isinstance(value, str):
-        return (Char(c) for c in value)
+        return (Char(c) for c in utf16.units(value))
     if isinstance(value, dict):
         return (KeyValuePair(k, v) for k, v in list(value.items()))
     if isinstance(value, bytes | bytearray):
@@ -451,7 +452,10 @@ class ListMembers:
         items.clear()
 
     @staticmethod
-    def Contains(items: list[Any], value: Any) -> bool:
+    def Contains(items: list[Any], value: Any, comparer: Any = None) -> bool:
+        """``List.Contains(value)`` and LINQ's ``Contains(value, comparer)``."""
+        if comparer is not None:
+            return any(comparer.Equals(x, value) for x in items)
         return any(_equals(x, value) for x in items)
 
     @staticmethod
@@ -729,6 +733,65 @@ class Stack:
 
     def GetEnumerator(self) -> Iterator[Any]:
         return iter(list(reversed(self._items)))
+
+
+class RectangularArray:
+    """A C# multi-dimensional array (`new int[2, 3]`): `a[i, j]`, `Length`, `Rank`, `GetLength(d)`."""
+
+    dotnet_name = "System.Array"
+    __slots__ = ("_dims", "_items")
+
+    def __init__(self, dims: list[int], default: Any) -> None:
+        total = 1
+        for d in dims:
+            if not isinstance(d, int) or d < 0:
+                from .errors import OverflowException
+
+                raise OverflowException("Arithmetic operation resulted in an overflow.")
+            total *= d
+        self._dims = list(dims)
+        self._items = [default] * total
+
+    def _offset(self, key: tuple[Any, ...]) -> int:
+        if len(key) != len(self._dims):
+            from .errors import ArgumentException
+
+            raise ArgumentException("Indices length does not match the array rank.")
+        offset = 0
+        for index, dim in zip(key, self._dims, strict=True):
+            if not isinstance(index, int) or not 0 <= index < dim:
+                raise IndexOutOfRangeException()
+            offset = offset * dim + index
+        return offset
+
+    def __getitem__(self, key: tuple[Any, ...]) -> Any:
+        return self._items[self._offset(key)]
+
+    def __setitem__(self, key: tuple[Any, ...], value: Any) -> None:
+        self._items[self._offset(key)] = value
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(list(self._items))
+
+    @property
+    def Length(self) -> int:
+        return len(self._items)
+
+    @property
+    def Rank(self) -> int:
+        return len(self._dims)
+
+    def GetLength(self, dimension: int) -> int:
+        if not 0 <= dimension < len(self._dims):
+            raise IndexOutOfRangeException()
+        return self._dims[dimension]
+
+    def GetUpperBound(self, dimension: int) -> int:
+        return self.GetLength(dimension) - 1
+
+    def GetLowerBound(self, dimension: int) -> int:
+        self.GetLength(dimension)
+        return 0
 
 
 class Array:

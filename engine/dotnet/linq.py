@@ -43,6 +43,9 @@ def _non_null_values(source: Any, selector: Callable[[Any], Any] | None) -> list
 
 
 def _arity(func: Callable[..., Any]) -> int:
+    declared = getattr(func, "arity", None)  # compiled lambdas and method groups say it
+    if declared is not None:
+        return int(declared)
     code = getattr(func, "__code__", None)
     if code is None:
         return 1

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from . import utf16
 from .errors import InvalidCastException
 
 T = TypeVar("T")
@@ -207,6 +208,55 @@ class Char(str):
         return 0xD800 <= ord(_char_at(c, index)) <= 0xDFFF
 
     @staticmethod
+    def IsHighSurrogate(c: str, index: int | None = None) -> bool:
+        return 0xD800 <= ord(_char_at(c, index)) <= 0xDBFF
+
+    @staticmethod
+    def IsLowSurrogate(c: str, index: int | None = None) -> bool:
+        return 0xDC00 <= ord(_char_at(c, index)) <= 0xDFFF
+
+    @staticmethod
+    def IsSurrogatePair(high: str, low: str | int | None = None) -> bool:
+        if isinstance(low, int):  # IsSurrogatePair(string s, int index)
+            units = utf16.units(high)
+            return 0 <= low < len(units) - 1 and Char.IsHighSurrogate(units[low]) and Char.IsLowSurrogate(units[low + 1])
+        return Char.IsHighSurrogate(high) and Char.IsLowSurrogate(str(low))
+
+    @staticmethod
+    def IsSymbol(c: str, index: int | None = None) -> bool:
+        import unicodedata
+
+        return unicodedata.category(_char_at(c, index)).startswith("S")
+
+    @staticmethod
+    def ConvertToUtf32(high: str, low: str | int) -> int:
+        from .errors import ArgumentException
+
+        if isinstance(low, int):  # ConvertToUtf32(string s, int index)
+            units = utf16.units(high)
+            first = _char_at(units, low)
+            if not Char.IsSurrogate(first):
+                return ord(first)
+            if Char.IsHighSurrogate(first) and low + 1 < len(units) and Char.IsLowSurrogate(units[low + 1]):
+                return ord(utf16.text(units[low : low + 2]))
+            raise ArgumentException(f"Found a high surrogate char without a following low surrogate at index: {low}. "
+                                    "The input may not be in this encoding, or may not contain valid Unicode "
+                                    "(UTF-16) characters.", "s")
+        if not (Char.IsHighSurrogate(high) and Char.IsLowSurrogate(str(low))):
+            raise ArgumentException("Found a high surrogate char without a following low surrogate.", "highSurrogate")
+        return ord(utf16.text(str(high) + str(low)))
+
+    @staticmethod
+    def ConvertFromUtf32(utf32: int) -> str:
+        from .errors import ArgumentOutOfRangeException
+
+        if not 0 <= utf32 <= 0x10FFFF or 0xD800 <= utf32 <= 0xDFFF:
+            raise ArgumentOutOfRangeException(
+                "utf32", "A valid UTF32 value is between 0x000000 and 0x10ffff, inclusive, and should not include "
+                "surrogate codepoint values (0x00d800 ~ 0x00dfff).")
+        return chr(utf32)
+
+    @staticmethod
     def ToUpper(c: str) -> Char:
         up = str(c).upper()
         return Char(up if len(up) == 1 else c)
@@ -250,6 +300,8 @@ def _char_at(c: str, index: int | None) -> str:
     if index is None:
         return str(c)
     from .errors import ArgumentOutOfRangeException
+
+    c = utf16.units(c)
 
     if not 0 <= index < len(c):
         raise ArgumentOutOfRangeException(

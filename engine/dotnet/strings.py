@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from . import utf16
 from .conversions import to_string
 from .errors import (
     ArgumentException,
@@ -255,11 +256,37 @@ def split(s: str, *args: Any) -> list[str]:
 
 
 def _null_checked(cls: type) -> type:
-    """Make every member raise ``NullReferenceException`` when called on ``null``."""
+    """Make every member raise ``NullReferenceException`` when called on ``null``; members whose
+    results depend on positions count UTF-16 code units (`_UTF16_MEMBERS`)."""
     for name, member in list(vars(cls).items()):
         if isinstance(member, staticmethod) and not name.startswith("_"):
-            setattr(cls, name, staticmethod(_raise_on_null(member.__func__)))
+            func = member.__func__
+            if name in _UTF16_MEMBERS:
+                func = _in_utf16_units(func)
+            setattr(cls, name, staticmethod(_raise_on_null(func)))
     return cls
+
+
+# Members that index or count characters: C# counts UTF-16 code units, where a character outside
+# the BMP is two `char`s (see engine/dotnet/utf16.py).
+_UTF16_MEMBERS = frozenset({
+    "Length", "Item", "Chars", "Substring", "IndexOf", "LastIndexOf", "IndexOfAny", "LastIndexOfAny",
+    "PadLeft", "PadRight", "Insert", "Remove", "ToCharArray",
+})
+
+
+def _in_utf16_units(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run `func` on the UTF-16 unit form of its string arguments when one holds a non-BMP character."""
+
+    @functools.wraps(func)
+    def wrapper(s: Any, *args: Any) -> Any:
+        if (s.__class__ is not str or not utf16.has_astral(s)) and not any(
+                a.__class__ is str and utf16.has_astral(a) for a in args):
+            return func(s, *args)
+        result = func(utf16.units(s), *(utf16.units(a) if a.__class__ is str else a for a in args))
+        return utf16.text(result) if result.__class__ is str else result
+
+    return wrapper
 
 
 def _raise_on_null(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -592,8 +619,9 @@ class String:
         _need(value, "value")
         text = "".join(str(c) for c in value)
         if count is not None:
-            return text[count : count + (length if length is not None else len(text))]
-        return text
+            text = utf16.units(text)
+            text = text[count : count + (length if length is not None else len(text))]
+        return utf16.text(text)
 
     @staticmethod
     def IsNullOrEmpty(s: str | None) -> bool:
@@ -612,13 +640,13 @@ class String:
             if len(values) == 1 and values[0] is None:
                 raise ArgumentNullException("value")
             items = _params(values)
-        return sep.join(to_string(v) for v in items)
+        return utf16.text(sep.join(to_string(v) for v in items))
 
     @staticmethod
     def Concat(*values: Any) -> str:
         if len(values) == 1 and values[0] is None:
             return ""
-        return "".join(to_string(v) for v in _params(values))
+        return utf16.text("".join(to_string(v) for v in _params(values)))
 
     @staticmethod
     def Format(*args: Any) -> str:

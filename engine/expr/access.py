@@ -15,9 +15,9 @@ from engine.expr.closures import (
     _NON_NULL_STRINGS,
     AnonymousObject,
     Code,
+    MethodGroup,
     _always_set,
     _Args,
-    _Delegate,
     _fast_string_method,
     _fused,
     _invoke,
@@ -26,10 +26,12 @@ from engine.expr.closures import (
     _property,
     _py_name,
     _raise_missing,
+    _required_parameters,
     _static_attr,
     _type_keyword,
     _type_of_value_class,
     _value_type,
+    is_delegate,
 )
 from engine.expr.gates import index_gate
 from engine.expr.members import DYNAMIC, CsType
@@ -103,12 +105,32 @@ class AccessCompiler:
         if isinstance(raw, M._static_property_type()) or isinstance(raw, property):
             return Code(lambda env: getattr(holder, name), _type_of_value_class(holder, name))
         value = getattr(holder, name)
-        if callable(value) and not isinstance(value, type) and not _is_enum_member(value):
+        if callable(value) and not isinstance(value, type) and not _is_enum_member(value) and not hasattr(
+                type(value), "dotnet_name"):  # a library object that is also callable (StringComparer.Ordinal)
+            if self.method_group_allowed:  # `list.Any(string.IsNullOrEmpty)`: a method group as a delegate
+                group = MethodGroup(value, _required_parameters(value))
+                return Code(lambda env: group, DYNAMIC)
             self.error("expr-type", f"'{target.static_name}.{name}' is a method: call it with ()", node.name_pos)
             return self._dead()
         return Code(lambda env: value, _value_type(value), const=True, value=value)
 
+    method_group_allowed = False
+
+    @staticmethod
+    def _nullable_target(target: Code, name: str, conditional: bool) -> Code:
+        """A null `T?` is a valid target of `Value`, `HasValue` and `GetValueOrDefault()`."""
+        if conditional or not target.type.name.endswith("?") or name not in M.NULLABLE_MEMBERS:
+            return target
+        fn, no_value = target.fn, M.NO_VALUE
+
+        def value_or_marker(env: list[Any]) -> Any:
+            value = fn(env)
+            return no_value if value is None else value
+
+        return Code(value_or_marker, target.type)
+
     def _instance_member(self, node: ast.Member, target: Code) -> Code:
+        target = self._nullable_target(target, node.name, node.conditional)
         name, pos, ttype = node.name, node.pos, target.type
         tfn = target.fn
         declared = ttype.member(name)
@@ -269,7 +291,7 @@ class AccessCompiler:
             return self._instance_call(node, func, target)
         if isinstance(func, ast.Name) and func.ident in self.functions:
             return self._local_function_call(node, func)
-        if isinstance(func, ast.Name):
+        if isinstance(func, ast.Name) and self.lookup(func.ident) is None:
             if func.ident in M.FORBIDDEN or not self._check_name(func.ident, func.pos):
                 if func.ident in M.FORBIDDEN:
                     self.error("expr-security", f"'{func.ident}' is not accessible from policy expressions", func.pos)
@@ -283,11 +305,24 @@ class AccessCompiler:
 
         def invoke(env: list[Any]) -> Any:
             f = callee(env)
-            if not isinstance(f, _Delegate):
+            if not is_delegate(f):
                 raise _located(rt.SecurityError("only lambdas can be invoked"), pos)
-            return f(*[a(env) for a in args.positional])
+            try:
+                return f(*[a(env) for a in args.positional])
+            except Exception as exc:
+                raise _located(exc, pos) from None
 
         return Code(invoke, DYNAMIC)
+
+    def delegate_value(self, node: ast.Expr) -> Fn:
+        """Compile an argument or a delegate's initializer, where a method group is a value."""
+        if not isinstance(node, ast.Member):
+            return self.fn(node)
+        self.method_group_allowed = True
+        try:
+            return self.fn(node)
+        finally:
+            self.method_group_allowed = False
 
     def _args(self, args: tuple[ast.Arg, ...], lambda_type: CsType | None = None) -> _Args:
         positional: list[Fn] = []
@@ -314,7 +349,7 @@ class AccessCompiler:
                 finally:
                     self.lambda_types.pop()
             else:
-                code = self.fn(arg.value)  # type: ignore[arg-type]
+                code = self.delegate_value(arg.value)  # type: ignore[arg-type]
             if arg.name is not None:
                 named[arg.name] = code
             else:
@@ -363,6 +398,7 @@ class AccessCompiler:
             self.error("expr-arity", f"'{label}' takes {expected} argument(s), {total} given", pos)
 
     def _instance_call(self, node: ast.Call, func: ast.Member, target: Code) -> Code:
+        target = self._nullable_target(target, func.name, func.conditional)
         name, ttype = func.name, target.type
         type_args = tuple(str(t) for t in func.type_args)
         declared = ttype.member(name)
@@ -403,6 +439,11 @@ class AccessCompiler:
             return self._unknown_member(ttype, name, func.name_pos, list(ttype.members), call=True)
         args = self._args(node.args, elem)
         fn, result = (None, DYNAMIC)
+        if name == "Reverse" and not node.args and not ttype.closed and not ttype.name.startswith(("List<", "IList<")):
+            # arrays, strings and IEnumerable<T> have no Reverse() of their own: it is LINQ's
+            reverse = M.lib("linq", "Enumerable").Reverse
+            return Code(_invoke(target.fn, reverse, (), args, node.pos, conditional=func.conditional, check=True,
+                                name=name), CsType(f"IEnumerable<{elem.name}>", list, element=elem))
         if not ttype.closed and name in M._NAMESPACE_PROPERTIES and M.extension(name) is not None:
             pass  # `list.Count()`: the LINQ extension method, not the property
         elif not ttype.closed:

@@ -216,6 +216,13 @@ class NewArray(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class NewRectangularArray(Expr):
+    element: TypeName
+    sizes: tuple[Expr, ...]  # `new int[2, 3]`
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
 class NewAnonymous(Expr):
     members: tuple[tuple[str, Expr], ...]
     pos: Pos

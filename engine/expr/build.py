@@ -9,6 +9,7 @@ from typing import Any
 from lark import Token, Transformer, Tree, v_args
 from lark.exceptions import VisitError
 
+from engine.dotnet import utf16
 from engine.expr import ast
 from engine.expr.parser import ExprSyntaxError, parse
 
@@ -90,7 +91,7 @@ def decode_string(body: str, *, verbatim: bool) -> str:
             i += 2 + len(m.group(0))
         else:
             raise ExprSyntaxError(f"unrecognized escape sequence '\\{nxt}'", i)
-    return "".join(out)
+    return utf16.text("".join(out))  # "\ud83d\ude00" is one character
 
 
 def _matching_brace(text: str, i: int) -> int:
@@ -204,7 +205,17 @@ class Builder(Transformer):
         return ast.Block(tuple(c), self._p(meta))
 
     def local_decl(self, meta, c):
-        return ast.LocalDecl(c[0], tuple(c[1:]), self._p(meta))
+        type_, declarators = c[1], c[2:]  # c[0]: `const` (a constant local is a local never assigned)
+        if type_.array:  # `int[] a = { 1, 2 };`: an array initializer takes the declared element type
+            element = ast.TypeName(type_.name, type_.args, type_.array - 1, type_.nullable)
+            declarators = [d if not isinstance(d.value, tuple) else
+                           ast.Declarator(d.name, ast.NewArray(element, None, d.value, d.pos), d.pos)
+                           for d in declarators]
+        for d in declarators:
+            if isinstance(d.value, tuple):
+                raise ExprSyntaxError("an array initializer needs an array type: write `int[] a = { 1, 2 }`",
+                                      d.pos[0])
+        return ast.LocalDecl(type_, tuple(declarators), self._p(meta))
 
     def declarator(self, meta, c):
         name, _assign, value = c
@@ -441,6 +452,9 @@ class Builder(Transformer):
 
     def new_array_sized(self, meta, c):
         return ast.NewArray(c[0], c[1], None, self._p(meta))
+
+    def new_array_rectangular(self, meta, c):
+        return ast.NewRectangularArray(c[0], tuple(c[1:]), self._p(meta))
 
     def new_array(self, meta, c):
         elem = c[0]

@@ -286,6 +286,11 @@ class _Delegate:
         self.slots = slots
         self.body = body
 
+    @property
+    def arity(self) -> int:
+        """How many parameters the lambda declares (LINQ's `Select((x, i) => ...)` passes the index)."""
+        return len(self.slots)
+
     def __call__(self, *args: Any) -> Any:
         env = self.env
         env[2].tick()
@@ -310,6 +315,28 @@ def _make_lambda(slots: list[int], body: Fn) -> Fn:
 
         return make1
     return lambda env: _Delegate(env, slots, body)
+
+
+class MethodGroup:
+    """A static library method used as a delegate value (`list.Any(string.IsNullOrEmpty)`)."""
+
+    __slots__ = ("method", "arity")
+
+    def __init__(self, method: Callable[..., Any], arity: int) -> None:
+        self.method = method
+        self.arity = arity
+
+    def __call__(self, *args: Any) -> Any:
+        return self.method(*args[: self.arity])
+
+
+_ONE_PARAMETER_LAMBDA = _make_lambda([0], lambda env: None)([None, None, None]).__code__
+
+
+def is_delegate(value: Any) -> bool:
+    """True for the callables an expression may invoke: its own lambdas and method groups."""
+    return (value.__class__ is _Delegate or value.__class__ is MethodGroup
+            or getattr(value, "__code__", None) is _ONE_PARAMETER_LAMBDA)
 
 
 def _hole(inner: Fn) -> Fn:
@@ -369,7 +396,7 @@ def _fast_string_method(name: str, args: tuple[ast.Arg, ...], fallback: Callable
         test = str.startswith if name == "StartsWith" else str.endswith
         return lambda s: test(s, value) if s.isascii() and s.isprintable() else fallback(s, value)
     if name == "IndexOf" and len(value) == 1 and type(value) is not str:  # IndexOf(char) is ordinal
-        return lambda s: s.find(value)
+        return lambda s: s.find(value) if s.isascii() else fallback(s, value)  # UTF-16 indexes otherwise
     return None
 
 
@@ -396,6 +423,18 @@ def _static_attr(holder: Any, name: str) -> Any:
         return inspect.getattr_static(holder, name)
     except AttributeError:
         return None
+
+
+def _required_parameters(fn: Any) -> int:
+    """How many arguments a method group passes on (its required positional parameters, at least 1)."""
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    required = [p for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return max(len(required), 1)
 
 
 def _is_enum_member(value: Any) -> bool:

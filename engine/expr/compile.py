@@ -24,6 +24,7 @@ from typing import Any
 
 from engine.dotnet import clrnumeric
 from engine.dotnet.clrnumeric import NumKind
+from engine.dotnet.containers import RectangularArray
 from engine.expr import ast
 from engine.expr import members as M
 from engine.expr import runtime as rt
@@ -555,6 +556,27 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             first = self.expr(node.items[0]).type
             type_ = M.STRING_ARRAY if first is M.STRING else CsType("object[]", list, element=first)
         return Code(lambda env: [i(env) for i in items], type_)
+
+    def x_NewRectangularArray(self, node: ast.NewRectangularArray) -> Code:
+        elem = node.element
+        if not self._known_type(elem, node.pos):
+            return self._dead()
+        sizes = [self.fn(size) for size in node.sizes]
+        default = _VALUE_DEFAULTS.get(elem.name if elem.array == 0 else "", None)
+        pos = node.pos
+
+        def create(env: list[Any]) -> Any:
+            dims = [size(env) for size in sizes]
+            total = 1
+            for d in dims:
+                total *= d if isinstance(d, int) and d > 0 else 1
+            rt.check_size(total)
+            try:
+                return RectangularArray(dims, default)
+            except Exception as exc:
+                raise _located(exc, pos) from None
+
+        return Code(create, CsType(f"{elem}[{',' * (len(sizes) - 1)}]", RectangularArray, element=M.resolve_type_name(elem)))
 
     def x_NewAnonymous(self, node: ast.NewAnonymous) -> Code:
         fields = [(name, self.expr(value)) for name, value in node.members]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.dotnet.containers import RectangularArray
 from engine.dotnet.errors import IndexOutOfRangeException, NullReferenceException
 from engine.expr import ast
 from engine.expr import members as M
@@ -36,6 +37,8 @@ def index_gate(obj: Any, keys: list[Any]) -> Any:
     """`obj[key]` for the container types an expression can hold."""
     cls = obj.__class__
     if len(keys) != 1:
+        if cls is RectangularArray:
+            return obj[tuple(keys)]
         raise rt.DotNetTypeError("multi-dimensional indexers are not supported")
     key = keys[0]
     if cls is list or cls is tuple or cls is bytes or cls is bytearray:
@@ -60,6 +63,9 @@ def setitem_gate(obj: Any, keys: list[Any], value: Any) -> None:
     if obj is None:
         raise NullReferenceException()
     if len(keys) != 1:
+        if cls is RectangularArray:
+            obj[tuple(keys)] = value
+            return
         raise rt.DotNetTypeError("multi-dimensional indexers are not supported")
     key = keys[0]
     if cls is list or cls is bytearray:

@@ -15,6 +15,7 @@ only": such member accesses compile to `member_gate` lookups against the same ru
 
 from __future__ import annotations
 
+import enum
 import importlib
 import inspect
 import re
@@ -27,7 +28,12 @@ from typing import Any
 from engine import context as model
 from engine.dotnet import clrnumeric
 from engine.dotnet.clrnumeric import NumKind
-from engine.dotnet.errors import InvalidCastException, KeyNotFoundException, NullReferenceException
+from engine.dotnet.errors import (
+    InvalidCastException,
+    InvalidOperationException,
+    KeyNotFoundException,
+    NullReferenceException,
+)
 from engine.errors import SecurityError
 
 CS_IDENT = re.compile(r"[A-Z][A-Za-z0-9]*\Z")
@@ -609,8 +615,9 @@ def known_type_names() -> list[str]:
 def resolve_type_name(t: Any) -> CsType:
     """Static type for a TypeName (or its text)."""
     text = str(t).replace(" ", "")
-    if text.endswith("?"):
-        text = text[:-1]
+    if text.endswith("?") or text.startswith(("Nullable<", "System.Nullable<")) and text.endswith(">"):
+        inner = resolve_type_name(text[:-1] if text.endswith("?") else text[text.index("<") + 1:-1])
+        return nullable_type(inner) if is_value_type(inner) else inner
     if text in PRIMITIVES:
         return PRIMITIVES[text]
     if text in ("string[]", "String[]"):
@@ -625,6 +632,48 @@ def resolve_type_name(t: Any) -> CsType:
 
 
 _LIBRARY_TYPES: dict[type, CsType] = {}
+_NULLABLE: dict[str, CsType] = {}
+_VALUE_TYPE_NAMES = frozenset({"DateTime", "TimeSpan", "DateTimeOffset", "Guid", "KeyValuePair"})
+
+
+def is_value_type(t: CsType) -> bool:
+    pyclass = t.pyclass if isinstance(t.pyclass, type) else None
+    return (t.numeric or t is BOOL or t is CHAR or t.name in _VALUE_TYPE_NAMES
+            or pyclass is not None and issubclass(pyclass, enum.Enum))
+
+
+class _NoValue:
+    """A null `T?` as the target of `Value`/`HasValue`/`GetValueOrDefault`, which work on null."""
+
+
+NO_VALUE = _NoValue()
+NULLABLE_MEMBERS = frozenset({"Value", "HasValue", "GetValueOrDefault"})
+
+
+def _nullable_value(value: Any) -> Any:
+    if value is None or value is NO_VALUE:
+        raise InvalidOperationException("Nullable object must have a value.")
+    return value
+
+
+def nullable_type(inner: CsType) -> CsType:
+    """`T?` / `Nullable<T>` of a value type `T`: the value itself or `null` at run time, with
+    `Value`, `HasValue` and `GetValueOrDefault`; `x?.Member` reaches `T`'s members."""
+    found = _NULLABLE.get(inner.name)
+    if found is None:
+        zero = inner.kind.box(inner.kind.cls(0)) if inner.kind is not None and inner is not CHAR else (
+            False if inner is BOOL else None)
+        found = _NULLABLE[inner.name] = CsType(inner.name + "?", inner.pyclass, members=dict(inner.members),
+                                               element=inner.element)
+        declare(found,
+                Member("Value", "property", _nullable_value, inner),
+                Member("HasValue", "property", lambda v: v is not None and v is not NO_VALUE, BOOL),
+                method("GetValueOrDefault", lambda v, *d: v if v is not NO_VALUE else (d[0] if d else zero),
+                       inner, 0, 1),
+                closed=inner.closed)
+    return found
+
+
 
 
 def library_type(cls: type) -> CsType:

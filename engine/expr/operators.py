@@ -364,6 +364,19 @@ class OperatorCompiler:
         o, pos = operand.fn, node.pos
         if type_ is operand.type and type_ in (M.STRING, M.INT, M.BOOL, M.DOUBLE):
             return Code(o, type_)
+        if operand.type.name.endswith("?") and not type_.name.endswith("?") and type_ is not M.DYNAMIC:
+            value = M.nullable_type(type_).members["Value"].impl if M.is_value_type(type_) else None
+            if value is not None:  # `(int)n` of a null `int?`: InvalidOperationException, like `n.Value`
+                inner = operand.fn
+
+                def non_null(env: list[Any]) -> Any:
+                    try:
+                        return value(inner(env))
+                    except Exception as exc:
+                        raise _located(exc, pos) from None
+
+                operand = Code(non_null, operand.type)
+                o = operand.fn
         boxed = self.is_boxed(node.operand)
         if type_.kind is not None and node.type.array == 0 and operand.type.kind is not None and not boxed:
             return self._numeric_cast(node, operand, type_)

@@ -55,8 +55,14 @@ class StatementCompiler:
         else:
             declared = DYNAMIC if t.name == "var" else M.resolve_type_name(t)
         parts: list[tuple[int, Fn | None]] = []
+        delegate = t.name in ("Func", "Action", "Predicate")
         for d in node.declarators:
-            code = self.expr(d.value) if d.value is not None else None
+            if delegate and isinstance(d.value, ast.Member):  # `Func<string, bool> f = string.IsNullOrEmpty;`
+                self.method_group_allowed = True
+            try:
+                code = self.expr(d.value) if d.value is not None else None
+            finally:
+                self.method_group_allowed = False
             vtype = code.type if (t.name == "var" and code is not None and code.type not in (M.NULL, M.VOID)) \
                 else declared
             if t.name == "var" and code is not None and code.type is M.VOID:

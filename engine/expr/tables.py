@@ -7,6 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from engine.dotnet.containers import new_dictionary, new_hashset
 from engine.expr import members as M
 from engine.expr.gates import iterate
 from engine.expr.members import DYNAMIC, CsType
@@ -38,21 +39,9 @@ def _new_list(*args: Any) -> list[Any]:
     return []
 
 
-def _new_dict(*args: Any) -> dict[Any, Any]:
-    if args and isinstance(args[0], dict):
-        return dict(args[0])
-    return {}
-
-
-def _new_set(*args: Any) -> set[Any]:
-    if args and args[0] is not None and not isinstance(args[0], int):
-        return set(iterate(args[0], (0, 0)))
-    return set()
-
-
 _GENERIC_COLLECTIONS: dict[str, Callable[..., Any]] = {
-    "List": _new_list, "IList": _new_list, "Dictionary": _new_dict, "HashSet": _new_set,
-    "IDictionary": _new_dict, "IEnumerable": _new_list, "SortedDictionary": _new_dict,
+    "List": _new_list, "IList": _new_list, "Dictionary": new_dictionary, "HashSet": new_hashset,
+    "IDictionary": new_dictionary, "IEnumerable": _new_list, "SortedDictionary": new_dictionary,
 }
 _EXTRA_TYPE_NAMES = frozenset({"KeyValuePair", "IEnumerable", "IReadOnlyDictionary", "IList", "ICollection",
                                "Func", "Action", "IReadOnlyList", "IEnumerable<JToken>", "Nullable"})

@@ -12,10 +12,12 @@ send-request targets are answered by `ScriptedUpstream`, and time is a `TestCloc
 
 from __future__ import annotations
 
+import asyncio
 import json as jsonlib
 import os
 import uuid
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -32,16 +34,16 @@ from engine.gateway.settings import (
     OperationSettings,
     ProductSettings,
     SubscriptionSettings,
-    UserSettings,
 )
 from engine.gateway.state import GatewayState
 from engine.metrics import Metrics
 from engine.policy import PipelineObserver
 from engine.registry import PolicyRegistry
-from engine.testing.upstream import Answer, Call, ScriptedUpstream, TestClock
+from engine.testing.identity import Identity
+from engine.testing.upstream import Answer, Call, ScriptedUpstream, TestClock, recording
 
 DEFAULT_SERVICE_URL = "http://backend.test"
-DOCUMENT_KEY = "test-key"  # the subscription key of the product in a document chain
+BACKGROUND_TURNS = 5  # event-loop turns after a response, for fire-and-forget sends to finish
 
 
 @dataclass
@@ -55,6 +57,7 @@ class Result:
     context: Context = field(repr=False)
     backend_calls: list[Call] = field(default_factory=list)
     target_calls: list[Call] = field(default_factory=list)
+    unscripted: list[str] = field(default_factory=list)  # send-request URLs that had no scripted answer
 
     @property
     def text(self) -> str:
@@ -106,8 +109,6 @@ class Harness:
         self.state = state  # compiled documents, shared by harnesses of the same configuration
         self.services: Services | None = None
         self.gateway: Gateway | None = None
-        self._context: Context | None = None
-        self._variables: dict[str, Any] = {}
 
     # -- construction --------------------------------------------------------------------------------
     @classmethod
@@ -139,25 +140,29 @@ class Harness:
         fragments: Mapping[str, str | Path] | None = None,
         named_values: Mapping[str, str] | None = None,
         service_url: str = DEFAULT_SERVICE_URL,
+        identity: Identity | None = None,
         **options: Any,
     ) -> Harness:
         """A chain of scope documents (each optional) composed with `<base/>` as APIM does.
 
-        Every method and path reaches the one operation; with a `product` document every request
-        carries the product's subscription key (`DOCUMENT_KEY`) unless it gives its own.
+        Every method and path reaches the one operation (API `api`, operation `operation`). With
+        a `product` document or an `identity`, requests carry the identity's subscription key
+        unless they give their own (`subscription_key=""` sends none).
         """
 
         def path(value: str | Path | None) -> Path | None:
             return Path(value).resolve() if value is not None else None
 
+        who = identity or Identity()
         products = {}
         subscriptions: tuple[SubscriptionSettings, ...] = ()
-        if product is not None:
-            products["product"] = ProductSettings(id="product", name="product", policy=path(product),
-                                                  subscription_required=False)
+        if product is not None or identity is not None:
+            products[who.product_id] = ProductSettings(
+                id=who.product_id, name=who.product_name, policy=path(product), subscription_required=True,
+                groups=who.product_groups,
+            )
             subscriptions = (SubscriptionSettings(
-                id="subscription", key=DOCUMENT_KEY, name="subscription", product="product",
-                user=UserSettings(id="user", email="user@example.com"),
+                id=who.subscription_id, key=who.key, name=who.subscription_name, product=who.product_id, user=who.user,
             ),)
         operation_settings = OperationSettings(id="operation", method="*", url_template="/*", name="operation",
                                                policy=path(operation))
@@ -177,7 +182,7 @@ class Harness:
             cache={},
         )
         harness = cls(settings, **options)
-        harness._default_key = DOCUMENT_KEY if product is not None else None
+        harness._default_key = who.key if subscriptions else None
         return harness
 
     _default_key: str | None = None
@@ -256,12 +261,11 @@ class Harness:
             if not any(name.lower() == "content-type" for name, _ in pairs):
                 pairs.append(("Content-Type", "application/json"))
         payload = body.encode() if isinstance(body, str) else body or b""
-        key = subscription_key if subscription_key is not None else self._default_key
+        key = subscription_key if subscription_key is not None else self._default_key  # "" sends none
         if key:
             pairs.append(("Ocp-Apim-Subscription-Key", key))
         scope = _asgi_scope(method, url, pairs, payload, client_ip)
-        self.upstream.forget_calls()
-        self._variables = dict(variables or {})
+        seeded = _Seed(dict(variables or {}))
         sent: dict[str, Any] = {"headers": [], "body": []}
 
         async def receive() -> dict[str, Any]:
@@ -274,25 +278,33 @@ class Harness:
             else:
                 sent["body"].append(message.get("body", b""))
 
-        with engine_clock.using(self.clock):
-            await self.gateway.handle(scope, receive, send)
-        ctx = self._context
+        token = _seed.set(seeded)
+        try:
+            with engine_clock.using(self.clock), recording() as calls:
+                await self.gateway.handle(scope, receive, send)
+                for _ in range(BACKGROUND_TURNS):  # let send-one-way-request's background sends run
+                    await asyncio.sleep(0)
+        finally:
+            _seed.reset(token)
+        ctx = seeded.context
         assert ctx is not None
-        self._context = None
         return Result(
             status=sent["status"],
             reason=ctx.response.status_reason,
             headers=Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in sent["headers"]),
             body=b"".join(sent["body"]),
             context=ctx,
-            backend_calls=list(self.upstream.backend_calls),
-            target_calls=list(self.upstream.target_calls),
+            backend_calls=calls.backend,
+            target_calls=calls.targets,
+            unscripted=calls.unscripted,
         )
 
     def _on_request(self, ctx: Context) -> None:
-        ctx.variables.update(self._variables)
+        seeded = _seed.get()
+        if seeded is not None:  # requests sent by this harness (each in its own task context)
+            ctx.variables.update(seeded.variables)
+            seeded.context = ctx
         ctx.exchange.observer = self.observer
-        self._context = ctx
 
     # -- state of the services --------------------------------------------------------------------------
     async def cache_value(self, key: str, caching_type: str = "prefer-external") -> tuple[bool, Any]:
@@ -335,14 +347,26 @@ class Harness:
 
     async def rate_limit_remaining(self, counter_key: str, calls: int, renewal_period: int) -> int:
         """Calls left for a `rate-limit-by-key` counter, without counting one."""
-        from engine.ratelimit.decisions import Mode, Window
+        from engine.ratelimit.decisions import Mode
+        from policies.rate_limit_by_key import counter_window
 
         limits = self.services.limits if self.services is not None else None
         if limits is None:
             raise RuntimeError("the configuration has no rate-limit service")
         with engine_clock.using(self.clock):
-            decision = await limits.window([Window("k:" + counter_key, "", calls, renewal_period)], 0, Mode.CHECK)
+            decision = await limits.window([counter_window(counter_key, calls, renewal_period)], 0, Mode.CHECK)
         return int(decision.remaining)
+
+
+@dataclass
+class _Seed:
+    """What one `request()` call gives its context, and the context it gets back."""
+
+    variables: dict[str, Any]
+    context: Context | None = None
+
+
+_seed: ContextVar[_Seed | None] = ContextVar("policygate.testing.seed", default=None)
 
 
 def _with_redis(settings: GatewaySettings, url: str) -> GatewaySettings:

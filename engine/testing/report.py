@@ -25,6 +25,7 @@ def render_text(result: RunResult, *, verbose: bool = False) -> str:
                 lines += ["    " + line for line in case.error.splitlines()]
             for failure in case.failures:
                 lines.append(failure.render("    "))
+            lines += [f"    note: {note}" for note in dict.fromkeys(case.notes)]
     lines.append(summary(result))
     return "\n".join(lines) + "\n"
 

@@ -28,6 +28,7 @@ class CaseResult:
     case: Case
     failures: list[Failure] = field(default_factory=list)
     error: str | None = None  # the case could not run (documents do not load, no Redis...)
+    notes: list[str] = field(default_factory=list)  # shown with a failing case (e.g. unscripted targets)
     seconds: float = 0.0
 
     @property
@@ -134,6 +135,8 @@ class Runner:
                 client_ip=request.client_ip, subscription_key=request.subscription_key, variables=case.variables,
             )
             result.failures += await check(step.expect, outcome, harness)
+            result.notes += [f"send-request to {url} had no scripted answer (it failed to connect)"
+                             for url in outcome.unscripted]
 
     def _redis_for(self, case: Case) -> str:
         if self.redis_url:
@@ -165,7 +168,8 @@ def _harness(subject: Subject, options: dict[str, Any]) -> Harness:
     docs = subject.documents
     return Harness.from_documents(
         global_policy=docs.get("global"), product=docs.get("product"), api=docs.get("api"),
-        operation=docs.get("operation"), fragments=subject.fragments, named_values=subject.named_values, **options,
+        operation=docs.get("operation"), fragments=subject.fragments, named_values=subject.named_values,
+        identity=subject.identity, **options,
     )
 
 

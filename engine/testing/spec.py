@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from engine.diagnostics import Diagnostic, Severity
+from engine.gateway.settings import UserSettings
 from engine.source import Span
+from engine.testing.identity import Identity
 from engine.testing.upstream import Answer
 from engine.testing.yamlpos import LocatedList, LocatedMap, YamlError, load_located
 
@@ -45,12 +47,13 @@ class Subject:
     named_values: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     redis: bool = False
+    identity: Identity | None = None  # documents only: who calls (subscription, user, product)
 
     @property
     def key(self) -> tuple[object, ...]:
         """Cases with equal keys can share one compiled gateway."""
         return (self.config, tuple(sorted(self.documents.items())), tuple(sorted(self.fragments.items())),
-                tuple(sorted(self.named_values.items())), tuple(sorted(self.env.items())), self.redis)
+                tuple(sorted(self.named_values.items())), tuple(sorted(self.env.items())), self.redis, self.identity)
 
 
 @dataclass(frozen=True)
@@ -144,8 +147,9 @@ def load_test_file(path: str | Path) -> TestFile:
 
 # -- reading ---------------------------------------------------------------------------------------
 
-TOP_KEYS = ("config", "documents", "fragments", "named-values", "env", "redis", "cases")
-SUBJECT_KEYS = ("config", "documents", "fragments", "named-values", "env", "redis")
+TOP_KEYS = ("config", "documents", "fragments", "named-values", "env", "redis", "identity", "cases")
+SUBJECT_KEYS = ("config", "documents", "fragments", "named-values", "env", "redis", "identity")
+IDENTITY_KEYS = ("subscription", "user", "product")
 STEP_KEYS = ("request", "backend", "targets", "advance", "expect")
 CASE_KEYS = (*SUBJECT_KEYS, "name", "clock", "variables", "cache", "steps", *STEP_KEYS)
 REQUEST_KEYS = ("method", "url", "headers", "body", "json", "client-ip", "subscription-key")
@@ -255,7 +259,52 @@ class _Reader:
             if not isinstance(table["redis"], bool):
                 self.fail(table.where("redis"), "redis: expected true or false")
             redis = table["redis"]
-        return Subject(config, documents, fragments, named, env, redis)
+        identity = inherited.identity
+        if "identity" in table:
+            identity = self.identity(table["identity"], table.where("identity"))
+        if identity is not None and config is not None:
+            self.fail(table.where("identity") if "identity" in table else table.where("config"),
+                      "identity: only with documents (a configuration names its own subscriptions)")
+        return Subject(config, documents, fragments, named, env, redis, identity)
+
+    def identity(self, value: Any, span: Span) -> Identity:
+        table = self.mapping(value, span, "identity", IDENTITY_KEYS)
+
+        def part(name: str, keys: tuple[str, ...]) -> LocatedMap:
+            if name not in table:
+                empty = LocatedMap()
+                empty.span, empty.key_spans = span, {}
+                return empty
+            return self.mapping(table[name], table.where(name), f"identity.{name}", keys)
+
+        def text(part_table: LocatedMap, key: str, what: str, default: str) -> str:
+            if key not in part_table:
+                return default
+            return self.string(part_table[key], part_table.where(key), f"identity.{what}.{key}")
+
+        def groups(part_table: LocatedMap, what: str) -> tuple[str, ...]:
+            items = part_table.get("groups", [])
+            if not isinstance(items, list):
+                self.fail(part_table.where("groups"), f"identity.{what}.groups: expected a list")
+            return tuple(self.string(g, part_table.where("groups"), f"identity.{what}.groups") for g in items)
+
+        default = Identity()
+        sub = part("subscription", ("id", "name", "key"))
+        user = part("user", ("id", "email", "first-name", "last-name", "note", "groups"))
+        product = part("product", ("id", "name", "groups"))
+        return Identity(
+            subscription_id=text(sub, "id", "subscription", default.subscription_id),
+            subscription_name=text(sub, "name", "subscription", default.subscription_name),
+            key=text(sub, "key", "subscription", default.key),
+            user=UserSettings(
+                id=text(user, "id", "user", default.user.id), email=text(user, "email", "user", default.user.email),
+                first_name=text(user, "first-name", "user", ""), last_name=text(user, "last-name", "user", ""),
+                note=text(user, "note", "user", ""), groups=groups(user, "user"),
+            ),
+            product_id=text(product, "id", "product", default.product_id),
+            product_name=text(product, "name", "product", default.product_name),
+            product_groups=groups(product, "product"),
+        )
 
     def case(self, item: Any, span: Span, defaults: Subject) -> Case:
         table = self.mapping(item, span, "case", CASE_KEYS)

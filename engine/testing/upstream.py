@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -94,6 +97,29 @@ class Call:
 
 
 @dataclass
+class Calls:
+    """The calls one request made (the harness opens one record per request, see `recording`)."""
+
+    backend: list[Call] = field(default_factory=list)
+    targets: list[Call] = field(default_factory=list)
+    unscripted: list[str] = field(default_factory=list)  # target URLs that had no answer (they failed to connect)
+
+
+_recording: ContextVar[Calls | None] = ContextVar("policygate.testing.calls", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[Calls]:
+    """Record the calls made by the current task (one request) into a fresh `Calls`."""
+    calls = Calls()
+    token = _recording.set(calls)
+    try:
+        yield calls
+    finally:
+        _recording.reset(token)
+
+
+@dataclass
 class Script:
     """Answers given in order; the last one repeats."""
 
@@ -116,9 +142,7 @@ class ScriptedUpstream:
         self.forwarded_headers = forwarded_headers
         self.backend = Script([Answer()])
         self.targets: dict[str, Script] = {}
-        self.backend_calls: list[Call] = []
-        self.target_calls: list[Call] = []
-        self.unscripted: list[str] = []  # target URLs that had no script (they failed to connect)
+        self.calls = Calls()  # every call, of every request
 
     # -- scripting ---------------------------------------------------------------------------------
     def answer_backend(self, *answers: Answer) -> None:
@@ -129,10 +153,10 @@ class ScriptedUpstream:
         """Answers for send-request calls whose URL starts with `url` (the longest match wins)."""
         self.targets[url] = Script(list(answers) or [Answer()])
 
-    def forget_calls(self) -> None:
-        self.backend_calls.clear()
-        self.target_calls.clear()
-        self.unscripted.clear()
+    def _record(self, call: Call, backend: bool) -> None:
+        for calls in (self.calls, _recording.get()):
+            if calls is not None:
+                (calls.backend if backend else calls.targets).append(call)
 
     # -- the client's interface ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -151,7 +175,7 @@ class ScriptedUpstream:
         release_response_stream(ctx)
         url = str(target_url(ctx))
         headers = Headers(backend_headers(ctx, self.forwarded_headers).items())
-        self.backend_calls.append(Call(request.method, url, headers, body, source))
+        self._record(Call(request.method, url, headers, body, source), backend=True)
         answer = self.backend.next() or Answer()
         if answer.fail == "connection":
             raise connection_error(f"Cannot connect to host {_host(url)} (scripted connection failure)", source)
@@ -165,11 +189,13 @@ class ScriptedUpstream:
         headers = Headers((name, value) for name, value in request.headers.pairs()
                           if name.lower() not in HOP_BY_HOP | {"host", "content-length"})
         body = request.body.content if request.body is not None else b""
-        self.target_calls.append(Call(request.method, url, headers, body, source))
+        self._record(Call(request.method, url, headers, body, source), backend=False)
         script = self._target(url)
         answer = script.next() if script is not None else None
         if answer is None:
-            self.unscripted.append(url)
+            for calls in (self.calls, _recording.get()):
+                if calls is not None:
+                    calls.unscripted.append(url)
             raise PolicyRuntimeError(f"Error occurred while calling {request.url.host}: no answer scripted for {url}",
                                      source=source, reason="BackendConnectionFailure")
         if answer.fail == "connection":
@@ -192,9 +218,6 @@ class ScriptedUpstream:
             raise error()
         self.clock.advance(answer.delay)
 
-    def calls_to(self, url: str) -> list[Call]:
-        """The send-request calls whose URL starts with `url`."""
-        return [call for call in self.target_calls if call.url.startswith(url)]
 
 
 def _response(answer: Answer) -> Response:

@@ -91,6 +91,8 @@ def type_name(value: Any, static: str | None) -> str:
     """The short C# type name of an engine value (`static` is the compiler's type of the result)."""
     if value is None:
         return "null"
+    if type(value).__name__ == "AnonymousObject":
+        return "<>anonymous"
     if isinstance(value, enum.Enum):
         return type(value).__name__
     if isinstance(value, int) and not isinstance(value, bool) and static in INTEGER_TYPES:
@@ -104,6 +106,8 @@ def comparable_type(name: str) -> str:
     """Collections compare by kind only: the engine holds C# arrays, lists and iterators as lists."""
     if name in SCALARS or name == "null":
         return name
+    if name.startswith("<>"):  # compiler-generated anonymous types: <>__AnonType0<...>, <>f__AnonymousType0<...>
+        return "anonymous"
     if name.startswith(("Dictionary<", "SortedDictionary<", "IDictionary<")) or name == "Dictionary":
         return "dictionary"
     if name.endswith("[]") or "Iterator" in name or name.startswith(("List<", "HashSet<", "IEnumerable<")) \

@@ -44,3 +44,14 @@ async def test_clock_timeouts_and_last_error(gateway: Harness) -> None:
     assert result.status == 504 and result.headers.get("Date") == "Wed, 01 May 2030 08:30:01 GMT"  # waited 1 s
     assert result.last_error is not None and (result.last_error.reason, result.last_error.section) == ("Timeout", "backend")
     assert result.context.timestamp == datetime(2030, 5, 1, 8, 30, tzinfo=UTC)
+
+
+async def test_concurrent_requests_keep_their_own_calls_and_variables(gateway: Harness) -> None:
+    import asyncio
+
+    gateway.answer_backend(Answer.json([{"id": 1}]))
+    results = await asyncio.gather(*(gateway.request("GET", "/petstore/pets", variables={"n": n}) for n in range(3)))
+    assert [r.variables["n"] for r in results] == [0, 1, 2]
+    assert sorted(len(r.backend_calls) for r in results) == [0, 0, 1]  # one miss reached the backend
+    assert all(r.json() == [{"id": 1}] for r in results)
+    assert len(gateway.upstream.calls.backend) == 1

@@ -152,3 +152,35 @@ cases:
 """)
     result = await Runner(redis_url=redis_url).run_paths([path])
     assert result.exit_code == 0, [f.render() for c in result.cases() for f in c.failures] or [c.error for c in result.cases()]
+
+
+PRODUCT = """<policies>
+    <inbound>
+        <base />
+        <set-header name="X-Caller" exists-action="override">
+            <value>@(context.Subscription.Id + "/" + context.User.Email + "/" + context.Product.Name + "/" + context.User.Groups.First().Id)</value>
+        </set-header>
+    </inbound>
+    <backend><base /></backend>
+    <outbound><base /></outbound>
+    <on-error><base /></on-error>
+</policies>
+"""
+
+
+def test_document_chains_have_an_identity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, "product.xml", PRODUCT)
+    path = write(tmp_path, "p.policytest.yaml", """documents: { product: product.xml }
+identity:
+  subscription: { id: alice-starter }
+  user: { id: alice, email: alice@example.com, groups: [developers] }
+  product: { id: starter, name: Starter }
+cases:
+  - name: the product's policy sees who calls
+    request: GET /
+    expect: { backend: { headers: { X-Caller: alice-starter/alice@example.com/Starter/developers } } }
+  - name: without a key the product does not apply
+    request: { url: /, subscription-key: "" }
+    expect: { backend: { headers: { X-Caller: null } } }
+""")
+    assert main(["test", str(path)]) == 0, capsys.readouterr().out
