@@ -26,7 +26,7 @@ from engine.wire import HOP_BY_HOP, wire_headers
 
 if TYPE_CHECKING:
     from engine.gateway.settings import BackendClientSettings
-    from engine.tracing import Tracing
+    from engine.gateway.tracing import Tracing
 
 _SKIP_REQUEST = HOP_BY_HOP | {"host", "content-length"}
 MAX_CALL_RESPONSE_BYTES = 64 * 1024 * 1024  # the largest answer send-request keeps

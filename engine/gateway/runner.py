@@ -99,7 +99,7 @@ class GatewayServer:
             cache=cache, limits=limits, named_values=dict(self.settings.named_values),
         )
         if self.settings.tracing is not None:
-            from engine.tracing import Tracing
+            from engine.gateway.tracing import Tracing
 
             services.tracing = http.tracing = Tracing(self.settings.tracing)
         services.gateway_metrics = GatewayMetrics(self.metrics)

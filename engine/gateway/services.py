@@ -77,7 +77,7 @@ class Services:
     admin_routes: list[AdminRoute] = field(default_factory=list)
     gateway_metrics: GatewayMetrics | None = None
     started: bool = False  # services opened (the gateway's lifespan ran); False again while closing
-    tracing: Any = None  # engine.tracing.Tracing when `tracing:` is configured
+    tracing: Any = None  # engine.gateway.tracing.Tracing when `tracing:` is configured
 
     def add_admin_route(self, rule: str, handler: AdminHandler, methods: tuple[str, ...] = ("GET",)) -> None:
         """Register an admin endpoint (served on the admin port); call before the admin app starts."""
