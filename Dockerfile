@@ -1,7 +1,7 @@
 # policygate: a small, non-root image that runs `policygate serve /config`.
 #
 #   docker build -t policygate .
-#   docker run --rm -p 8080:8080 -p 127.0.0.1:9090:9090 --read-only --tmpfs /tmp policygate
+#   docker run --rm -p 8080:8080 --read-only --tmpfs /tmp policygate
 #
 # /config holds gateway.yaml and the documents it names (the demo sample by default); mount your
 # own over it. Nothing is written outside /tmp (metrics snapshots of --workers N), so the root

@@ -21,8 +21,9 @@ from multidict import CIMultiDict
 
 from engine.context import Context, Headers, MessageBody, Request, Response
 from engine.errors import PolicyRuntimeError
+from engine.httperrors import http_failure_message
 from engine.policy import ForwardOptions, release_response_stream
-from engine.wire import HOP_BY_HOP, wire_headers
+from engine.wire import HOP_BY_HOP, first_header_problem, wire_headers
 
 if TYPE_CHECKING:
     from engine.gateway.settings import BackendClientSettings
@@ -69,6 +70,9 @@ class BackendClient:
         """Send ctx.request to the backend and store the answer in ctx.response."""
         request = ctx.request
         url = target_url(ctx)
+        problem = first_header_problem(request.headers)
+        if problem is not None:  # a policy made it: refuse before any connection, not as a 502
+            raise PolicyRuntimeError(problem, source=source, reason="InvalidHeaderValue", status=500)
         headers = backend_headers(ctx, self.settings.forwarded_headers)
         data: Any = None
         if request.body is not None:
@@ -77,9 +81,8 @@ class BackendClient:
             stream, ctx.exchange.request_stream = ctx.exchange.request_stream, None
             if stream is not None:
                 data = stream
-                length = request.headers.get("content-length")
-                if length is not None:
-                    headers["Content-Length"] = length
+                if ctx.exchange.request_length is not None:  # validated by the gateway; else sent chunked
+                    headers["Content-Length"] = str(ctx.exchange.request_length)
         release_response_stream(ctx)  # a retried forward-request replaces an earlier answer
         span = self.tracing.client_span(source, request.method, str(url), headers) if self.tracing else None
         started = time.perf_counter()
@@ -103,7 +106,7 @@ class BackendClient:
                     "The client closed the connection while its request body was being sent to the backend.",
                     source=source, reason="ClientConnectionFailure", status=499,
                 ) from None
-            raise connection_error(_describe(exc), source) from None
+            raise connection_error(http_failure_message(exc, url.host or "", url.port), source) from None
         finally:
             if span is not None:
                 span.end(status)
@@ -124,7 +127,7 @@ class BackendClient:
                 body = await answer.read()
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 raise PolicyRuntimeError(
-                    f"Error occurred while reading the backend response: {_describe(exc)}",
+                    f"Error occurred while reading the backend response: {http_failure_message(exc)}",
                     source=source, reason="BackendConnectionFailure", status=502,
                 ) from None
             finally:
@@ -135,7 +138,7 @@ class BackendClient:
         if options.fail_on_error_status_code and answer.status >= 400:
             raise error_status(answer.status, source)
 
-    async def call(self, request: Request, timeout: float, *, source: str) -> Response:
+    async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False) -> Response:
         """Send a request to another service (send-request) and read the whole answer within `timeout` s."""
         headers = CIMultiDict(wire_headers(request.headers, _SKIP_REQUEST))
         data = request.body.content if request.body is not None else None
@@ -144,7 +147,7 @@ class BackendClient:
         try:
             async with asyncio.timeout(timeout if timeout > 0 else None):
                 async with self.session.request(request.method, str(request.url), headers=headers, data=data,
-                                                allow_redirects=False) as answer:
+                                                allow_redirects=follow_redirects) as answer:
                     status = answer.status
                     body = await answer.content.read(MAX_CALL_RESPONSE_BYTES + 1)
                     if len(body) > MAX_CALL_RESPONSE_BYTES:
@@ -163,7 +166,8 @@ class BackendClient:
             ) from None
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             raise PolicyRuntimeError(
-                f"Error occurred while calling {request.url.host}: {_describe(exc)}", source=source,
+                f"Error occurred while calling {request.url.host}: "
+                f"{http_failure_message(exc, request.url.host, request.url.port)}", source=source,
                 reason="BackendConnectionFailure",
             ) from None
         finally:
@@ -191,7 +195,7 @@ class BackendStream:
             return await self._answer.read()
         except (aiohttp.ClientError, OSError) as exc:
             raise PolicyRuntimeError(
-                f"Error occurred while reading the backend response: {_describe(exc)}",
+                f"Error occurred while reading the backend response: {http_failure_message(exc)}",
                 source="forward-request", reason="BackendConnectionFailure", status=502,
             ) from None
         finally:
@@ -266,7 +270,7 @@ _ENCODED = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]*(?:%[0-9A-Fa-f]{2}[
 
 
 def _add_forwarded(headers: CIMultiDict[str], ctx: Context) -> None:
-    ip = ctx.request.ip_address
+    ip = ctx.exchange.peer_address or ctx.request.ip_address  # the hop that reached us, as proxies append
     if ip:
         previous = headers.get("X-Forwarded-For")
         headers["X-Forwarded-For"] = f"{previous}, {ip}" if previous else ip
@@ -276,8 +280,3 @@ def _add_forwarded(headers: CIMultiDict[str], ctx: Context) -> None:
         headers["X-Forwarded-Host"] = host
     if "X-Forwarded-Proto" not in headers:
         headers["X-Forwarded-Proto"] = original.scheme
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text.splitlines()[0][:300]

@@ -7,7 +7,8 @@ requests carry the child's `traceparent`/`tracestate`; Redis commands get spans 
 opentelemetry-instrumentation-redis. Spans go to the collector in batches from a background
 thread of each worker.
 
-With tracing off, nothing here is imported; the request path checks one attribute for None.
+With tracing off, this module (and so OpenTelemetry) is not imported; the request path checks one
+attribute for None.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import logging
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
+
+from opentelemetry.propagators.textmap import Getter
 
 if TYPE_CHECKING:
     from engine.context import Context
@@ -149,7 +152,7 @@ class ServerSpan:
         context.detach(self.token)
 
 
-class _HeaderGetter:
+class _HeaderGetter(Getter[Any]):
     """Reads W3C trace headers from the gateway's case-insensitive Headers."""
 
     def get(self, carrier: Any, key: str) -> list[str] | None:
