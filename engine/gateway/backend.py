@@ -70,9 +70,6 @@ class BackendClient:
         """Send ctx.request to the backend and store the answer in ctx.response."""
         request = ctx.request
         url = target_url(ctx)
-        problem = first_header_problem(request.headers)
-        if problem is not None:  # a policy made it: refuse before any connection, not as a 502
-            raise PolicyRuntimeError(problem, source=source, reason="InvalidHeaderValue", status=500)
         headers = backend_headers(ctx, self.settings.forwarded_headers)
         data: Any = None
         if request.body is not None:
@@ -106,6 +103,9 @@ class BackendClient:
                     "The client closed the connection while its request body was being sent to the backend.",
                     source=source, reason="ClientConnectionFailure", status=499,
                 ) from None
+            problem = first_header_problem(request.headers) if isinstance(exc, ValueError) else None
+            if problem is not None:  # refused by the HTTP client before any connection: not a 502
+                raise PolicyRuntimeError(problem, source=source, reason="InvalidHeaderValue", status=500) from None
             raise connection_error(http_failure_message(exc, url.host or "", url.port), source) from None
         finally:
             if span is not None:

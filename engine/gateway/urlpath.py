@@ -46,7 +46,7 @@ def normalize_path(path: str) -> str | None:
 
 def _hides_dot_segment(segment: str) -> bool:
     """True when decoding the segment gives a `.` or `..` piece (`..%2f`, `..\\x`, `%252e%252e`)."""
-    if "." not in segment and "%" not in segment:
+    if "%" not in segment and "\\" not in segment:  # nothing to decode: a plain `.`/`..` was resolved already
         return False
     decoded = unquote(unquote(segment))  # twice: `%252e%252e` is `..` to a backend that decodes twice
     return any(piece in (".", "..") for piece in _SEPARATORS.split(decoded))

@@ -118,3 +118,14 @@ def test_bad_settings_are_located(tmp_path, server: dict[str, object], message: 
         parse_settings(json.dumps({"server": server}), file=tmp_path / "gateway.yaml", environ={})
     assert re.fullmatch(rf"{re.escape(str(tmp_path / 'gateway.yaml'))}:1:\d+: {re.escape(message)}", str(caught.value)), \
         str(caught.value)  # file:line:col: key: message
+
+
+def test_rate_limits_by_ip_count_each_caller_behind_the_proxy(gateway, backend) -> None:
+    policy = document(inbound='<base /><rate-limit-by-key calls="1" renewal-period="60" '
+                              'counter-key="@(context.Request.IpAddress)" />')
+    config = simple_config(api_policy="api.xml", server={"trusted-proxies": ["127.0.0.1/32"]})
+    with gateway(config, {"api.xml": policy}) as gw:
+        first = {"X-Forwarded-For": "198.51.100.1"}
+        assert gw.get("/echo/x", headers=first).status == 200
+        assert gw.get("/echo/x", headers={"X-Forwarded-For": "198.51.100.2"}).status == 200  # another caller
+        assert gw.get("/echo/x", headers=first).status == 429
