@@ -10,17 +10,13 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.cache.test_gateway_cache import policy
 from tests.ratelimit.gateway_process import gateway_processes
 from tests.support.gateway import Backend, write_config
 from tests.support.redis_server import RedisServer
 
 GATEWAYS = 4
-POLICY = """<policies>
-  <inbound><base/><cache-lookup /></inbound>
-  <backend><base/></backend>
-  <outbound><base/><cache-store duration="60"/></outbound>
-  <on-error><base/></on-error>
-</policies>"""
+
 
 
 def write_gateway(tmp_path: Path, backend: Backend, redis_url: str, across: bool) -> Path:
@@ -30,7 +26,7 @@ def write_gateway(tmp_path: Path, backend: Backend, redis_url: str, across: bool
         "cache": {"external": redis_url, "prefix": f"t{uuid.uuid4().hex[:8]}:", "timeout-ms": 1000,
                   "coalesce-across-instances": across},
     }
-    return write_config(tmp_path, settings, {"api.xml": POLICY}, backend)
+    return write_config(tmp_path, settings, {"api.xml": policy()}, backend)
 
 
 async def burst(urls: list[str], path: str, per_gateway: int, headers: dict[str, str]) -> tuple[list[int], float]:

@@ -11,15 +11,10 @@ from pathlib import Path
 import aiohttp
 import redis
 
+from tests.cache.test_gateway_cache import policy
 from tests.support.gateway import Backend, run_gateway, simple_config
 from tests.support.redis_cluster import RedisClusterNodes, find_redis_cli
 
-POLICY = """<policies>
-  <inbound><base/><cache-lookup /></inbound>
-  <backend><base/></backend>
-  <outbound><base/><cache-store duration="300"/></outbound>
-  <on-error><base/></on-error>
-</policies>"""
 PATHS = [f"/echo/item{i}" for i in range(40)]
 
 
@@ -63,7 +58,7 @@ def test_slots_move_under_traffic_without_a_failed_or_wrong_answer(tmp_path: Pat
     try:
         cache = {"external": cluster.url, "timeout-ms": 1000, "connect-timeout-ms": 1000}
         with Backend() as backend, run_gateway(tmp_path, simple_config(api_policy="api.xml", cache=cache),
-                                                {"api.xml": POLICY}, backend=backend) as gw:
+                                                {"api.xml": policy(store='duration="300"')}, backend=backend) as gw:
             for path in PATHS:
                 assert gw.get(path).status == 200
             ids = node_ids(cluster)
