@@ -38,16 +38,25 @@ def raw_exchange(address: tuple[str, int], request: bytes, timeout: float = 5.0)
 
 
 # -- 1. Content-Length with Transfer-Encoding ------------------------------------------------------
-def test_content_length_with_chunked_is_refused_and_the_connection_closed(gateway, backend) -> None:
+@pytest.mark.every_server
+def test_content_length_with_chunked_is_refused_and_the_connection_closed(gateway, backend, http_server) -> None:
     with gateway(simple_config()) as gw:
         smuggled = (b"POST /echo/x HTTP/1.1\r\nHost: gw\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
                     b"5\r\nhello\r\n0\r\n\r\nGET /echo/second HTTP/1.1\r\nHost: gw\r\n\r\n")
         answer, closed = raw_exchange(gw.server.bound["gateway"], smuggled, timeout=3.0)
-        assert answer.startswith(b"HTTP/1.1 400") and closed
+        assert closed and b"connection: close" in answer.lower()
         assert answer.count(b"HTTP/1.1") == 1  # the bytes after the body were not read as a second request
-        assert b"connection: close" in answer.lower()
-        assert b"both Content-Length and Transfer-Encoding" in answer
-        assert backend.calls == 0
+        if http_server == "granian":
+            # hyper drops the Content-Length before the app sees the request and frames it by Transfer-Encoding
+            # alone (RFC 9112 §6.3 allows this when the connection is closed after the answer, as it is here).
+            assert answer.startswith(b"HTTP/1.1 200")
+            assert [r.path for r in backend.requests] == ["/x"]  # never /second
+            assert backend.requests[0].body == b"hello"
+            assert backend.requests[0].header("Content-Length") in (None, "5")
+        else:
+            assert answer.startswith(b"HTTP/1.1 400")
+            assert b"both Content-Length and Transfer-Encoding" in answer
+            assert backend.calls == 0
 
 
 def test_the_backend_request_framing_is_the_gateways(gateway, backend) -> None:
@@ -193,7 +202,8 @@ def test_error_texts_carry_no_python_internals(gateway, backend) -> None:
             f'<set-url>{Backend.unused_url()}/x</set-url><set-method>GET</set-method></send-request>')
     policy = document(
         inbound=f'<base />{set_headers}<choose><when condition="@(context.Request.Headers.ContainsKey(&quot;X-Send&quot;))">'
-                f"{send}</when></choose>",
+                f'{send}</when><when condition="@(context.Request.Headers.ContainsKey(&quot;X-Json&quot;))">'
+                '<json-to-xml apply="always" consider-accept-header="false" /></when></choose>',
         on_error=LAST_ERROR,
     )
     with gateway(simple_config(api_policy="api.xml"), {"api.xml": policy}) as gw:
@@ -202,6 +212,9 @@ def test_error_texts_carry_no_python_internals(gateway, backend) -> None:
             assert answer.status == 599, (expression, answer.status, answer.text)
             texts.append(answer.text)
         texts.append(gw.get("/echo/x", headers={"X-Send": "1"}).text)
+        bad_json = gw.request("POST", "/echo/x", headers={"X-Json": "1", "Content-Type": "application/json"}, body=b"{")
+        assert "Unexpected end while parsing unquoted property name" in bad_json.text
+        texts.append(bad_json.text)
     leaks = [text for text in texts if PYTHON_INTERNALS.search(text)]
     assert not leaks, "\n".join(leaks)
 
