@@ -491,10 +491,19 @@ LAST_ERROR = declare(
     prop("Scope", "scope", STRING), prop("Section", "section", STRING), prop("Path", "path", STRING),
     prop("PolicyId", "policy_id", STRING),
 )
+GATEWAY = declare(
+    CsType("IGateway", model.Gateway),
+    prop("Id", "id", STRING), prop("InstanceId", "instance_id", STRING), prop("IsManaged", "is_managed", BOOL),
+)
 DEPLOYMENT = declare(
     CsType("IDeployment", model.Deployment),
     prop("GatewayId", "gateway_id", STRING), prop("Region", "region", STRING),
     prop("ServiceName", "service_name", STRING), prop("ServiceId", "service_id", STRING),
+    prop("Gateway", "gateway", GATEWAY),
+)
+AUTHORIZATION = declare(
+    CsType("Authorization", model.Authorization),
+    prop("AccessToken", "access_token", STRING), prop("Claims", "claims", VARIABLES),
 )
 
 
@@ -528,7 +537,7 @@ MODEL_TYPES: dict[type, CsType] = {
               LAST_ERROR, DEPLOYMENT, GROUP)
 }
 INTERFACES = {"IResponse": RESPONSE, "IRequest": RESPONSE if False else REQUEST, "IUrl": URL,
-              "IMessageBody": BODY, "IContext": CONTEXT}
+              "IMessageBody": BODY, "IContext": CONTEXT, "Authorization": AUTHORIZATION}
 
 # ---------------------------------------------------------------- static types by C# name
 
