@@ -140,7 +140,7 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
 def load_file(path: str) -> dict[str, Any]:
     text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     try:
-        import yaml
+        import yaml  # type: ignore[import-untyped]
 
         data = yaml.safe_load(text)
     except Exception as exc:  # noqa: BLE001 - YAML is a superset of JSON: one parser, one message
@@ -210,7 +210,7 @@ def _response(data: Any, args: argparse.Namespace) -> Response:
     data = data or {}
     if not isinstance(data, dict):
         raise ValueError("response must be a mapping")
-    status = args.status if args.status is not None else int(data.get("status_code", data.get("StatusCode", 200)))
+    status = args.status if args.status is not None else int(data.get("status_code") or data.get("StatusCode") or 200)
     reason = str(data.get("status_reason", data.get("StatusReason", "OK" if status == 200 else "")))
     headers = _headers(data.get("headers") or {}, "response.headers")
     for name, value in _header_lines(args.response_header):
