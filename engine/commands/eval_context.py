@@ -140,7 +140,7 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
 def load_file(path: str) -> dict[str, Any]:
     text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     try:
-        import yaml  # type: ignore[import-untyped]
+        import yaml
 
         data = yaml.safe_load(text)
     except Exception as exc:  # noqa: BLE001 - YAML is a superset of JSON: one parser, one message
