@@ -33,7 +33,7 @@ from engine.expr.closures import (
     _value_type,
     is_delegate,
 )
-from engine.expr.gates import index_gate
+from engine.expr.gates import index_gate, is_list_type
 from engine.expr.members import DYNAMIC, CsType
 from engine.expr.runtime import SHORT, ShortCircuit
 from engine.expr.tables import (
@@ -258,6 +258,7 @@ class AccessCompiler:
                     raise _located(IndexOutOfRangeException(), pos) from None
 
             return Code(const_index, target.type.element or DYNAMIC)
+        is_list = is_list_type(target.type)
         element = target.type.element if target.type.element is not None and target.type is not M.STRING else DYNAMIC
         if target.type is M.STRING:
             element = M.CHAR
@@ -269,7 +270,7 @@ class AccessCompiler:
                     raise SHORT
                 raise _located(NullReferenceException(), pos)
             try:
-                return index_gate(obj, [a(env) for a in args])
+                return index_gate(obj, [a(env) for a in args], is_list)
             except ShortCircuit:
                 raise
             except Exception as exc:
