@@ -328,6 +328,9 @@ class Exchange:
     """Per-request state shared by the gateway, the pipeline and policies; expressions never see it."""
 
     original_method: str = ""  # the client's method, before set-method
+    peer_address: str = ""  # the TCP peer (a trusted proxy when Request.ip_address came from its header)
+    request_length: int | None = None  # the client body's validated Content-Length (None: unknown, sent chunked)
+    close_connection: bool = False  # answer with `Connection: close` (the request's framing cannot be trusted)
     base_path: str = ""  # the backend base path the operation path is appended to (set-backend-service)
     raw_query: str | None = None  # the client's query string as sent, forwarded as is while unchanged
     request_stream: AsyncIterator[bytes] | None = None  # the client's body chunks while not buffered

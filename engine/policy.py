@@ -273,8 +273,9 @@ class BackendClient(Protocol):
         """Send ctx.request to the backend and set ctx.response (forward-request)."""
         ...
 
-    async def call(self, request: Request, timeout: float, *, source: str) -> Response:
-        """Send `request` to another service and read the whole answer within `timeout` s (send-request)."""
+    async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False) -> Response:
+        """Send `request` to another service and read the whole answer within `timeout` s (send-request,
+        validate-jwt's OpenID configuration)."""
         ...
 
 

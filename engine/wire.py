@@ -3,6 +3,7 @@ backend) and the policies that call other services (send-request, send-one-way-r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from engine.context import Headers
@@ -43,3 +44,38 @@ def _connection_tokens(headers: Headers) -> frozenset[str]:
     return frozenset(token.strip().lower() for token in value.split(",") if token.strip())
 
 
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TOKENS = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?::[!#$%&'*+\-.^_`|~0-9A-Za-z]+)*")
+_NEW_LINE = re.compile(r"[\r\n]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # HTAB is allowed in field values
+
+
+def header_problem(name: str, values: Iterable[str]) -> str | None:
+    """Why a header cannot be sent as it is (.NET's wording), or None.
+
+    CR and LF would split the header into a second one (request smuggling), so, like .NET's
+    HttpHeaders, they are refused rather than sent or silently replaced.
+    """
+    if not _TOKEN.fullmatch(name):
+        return f"The header name '{name[:100]}' has an invalid format."
+    for value in values:
+        if _NEW_LINE.search(value):
+            return f"New-line characters are not allowed in header values (header '{name}')."
+        if _CONTROL.search(value):
+            return f"Control characters are not allowed in header values (header '{name}')."
+    return None
+
+
+def first_header_problem(headers: Headers) -> str | None:
+    """The first header of `headers` that cannot be sent (see `header_problem`), or None."""
+    names = headers.names()
+    if _TOKENS.fullmatch(":".join(names)) and not _NEW_LINE.search(values := "\t".join(
+            value for _, value in headers.pairs())) and not _CONTROL.search(values):
+        return None  # the common case, in three regex passes over the whole header block
+    for name, values_of_name in headers.items():
+        problem = header_problem(name, values_of_name)
+        if problem is not None:
+            return problem
+    return None

@@ -119,8 +119,8 @@ def _parse_url(text: str, source: str) -> Url:
         )
     try:
         return Url.parse(text)
-    except ValueError as exc:
-        raise PolicyRuntimeError(f"invalid URL '{text}': {exc}", source=source,
+    except ValueError:
+        raise PolicyRuntimeError(f"Invalid URI: The URI '{text}' could not be parsed.", source=source,
                                  reason="ExpressionValueEvaluationFailure") from None
 
 

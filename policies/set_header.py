@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.errors import PolicyRuntimeError
 from engine.policy import Builder, Constant, Flow, Policy, Step, Value
 from engine.schema import Attr, Child, Enum, Scope, Section, Str, Text
+from engine.wire import header_problem
 
 if TYPE_CHECKING:
     from engine.context import Context, Headers
@@ -92,6 +94,9 @@ def apply(headers: Headers, name: str, action: str, raw_values: list[object]) ->
     if action == "skip" and name in headers:
         return
     values = [str(v) for v in raw_values if v is not None]
+    problem = header_problem(name, values)
+    if problem is not None:  # sent, it would split into two headers (or be refused by the HTTP client as a 502)
+        raise PolicyRuntimeError(problem, source="set-header", reason="InvalidHeaderValue", status=500)
     if action == "append" and name in headers:
         for value in values:
             headers.add(name, value)

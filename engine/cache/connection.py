@@ -192,7 +192,7 @@ def create_sync_client(settings: RedisSettings) -> Any:
         from redis.cluster import ClusterNode
 
         return redis.RedisCluster(
-            startup_nodes=[ClusterNode(host, port) for host, port in settings.nodes],
+            startup_nodes=[ClusterNode(host, port) for host, port in settings.nodes],  # type: ignore[no-untyped-call]
             cluster_error_retry_attempts=1,
             **common,
         )

@@ -11,9 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 
 from engine.errors import ConfigError
+
+ADMIN_TOKEN_VARIABLE = "POLICYGATE_ADMIN_TOKEN"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,12 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     purge.add_argument("--api", required=True, help="API id (the key under `apis:`)")
     purge.add_argument("--operation", help="operation id (default: every operation of the API)")
     purge.add_argument("--admin", metavar="URL", help="purge through a running gateway's admin endpoint, e.g. http://127.0.0.1:9090")
+    purge.add_argument("--admin-token", metavar="TOKEN", default=os.environ.get(ADMIN_TOKEN_VARIABLE),
+                       help=f"the gateway's server.admin-token (default: ${ADMIN_TOKEN_VARIABLE})")
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         if args.admin:
-            removed = asyncio.run(_purge_via_admin(args.admin, args.api, args.operation))
+            removed = asyncio.run(_purge_via_admin(args.admin, args.api, args.operation, args.admin_token))
         else:
             removed = asyncio.run(_purge_external(args.config, args.api, args.operation))
     except ConfigError as exc:
@@ -70,14 +75,15 @@ async def _purge_external(config: str, api: str, operation: str | None) -> int:
         await service.close()
 
 
-async def _purge_via_admin(base_url: str, api: str, operation: str | None) -> int:
+async def _purge_via_admin(base_url: str, api: str, operation: str | None, token: str | None) -> int:
     import aiohttp
 
     params = {"api": api, **({"operation": operation} if operation else {})}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     url = base_url.rstrip("/") + "/cache/purge"
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            async with session.post(url, params=params) as response:
+            async with session.post(url, params=params, headers=headers) as response:
                 text = await response.text()
                 if response.status != 200:
                     raise PurgeFailed(f"{url} answered {response.status}: {text.strip()}")

@@ -226,6 +226,32 @@ class XmlException(SystemException):
     dotnet_name = "System.Xml.XmlException"
 
 
+def from_python(exc: BaseException) -> DotNetException:
+    """The .NET exception a Python exception escaping the runtime library stands for.
+
+    The library raises .NET exceptions for bad input; whatever Python raises instead (a decimal
+    context signal, an arithmetic overflow, a call our library does not model) must still reach
+    callers and `context.LastError.Message` as .NET text, never as a Python class name.
+    """
+    import decimal
+
+    if isinstance(exc, DotNetException):
+        return exc
+    if isinstance(exc, (ZeroDivisionError, decimal.DivisionByZero)):
+        return DivideByZeroException()
+    if isinstance(exc, (decimal.Overflow, decimal.InvalidOperation)):
+        return OverflowException("Value was either too large or too small for a Decimal.")
+    if isinstance(exc, (OverflowError, ArithmeticError)):
+        return OverflowException()
+    if isinstance(exc, IndexError):
+        return IndexOutOfRangeException()
+    if isinstance(exc, (AttributeError, TypeError)):  # a member or call form the runtime library does not model
+        return NotSupportedException()
+    if isinstance(exc, UnicodeError):
+        return ArgumentException("The input is not a valid encoded string.")
+    return InvalidOperationException()
+
+
 __all__ = [
     "ArgumentException",
     "ArgumentNullException",
@@ -250,4 +276,5 @@ __all__ = [
     "SystemException",
     "UriFormatException",
     "XmlException",
+    "from_python",
 ]

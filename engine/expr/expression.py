@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from engine.diagnostics import Diagnostic, Diagnostics, Severity
-from engine.dotnet.errors import DotNetException, KeyNotFoundException, NullReferenceException
+from engine.dotnet.errors import DotNetException, KeyNotFoundException, NullReferenceException, from_python
 from engine.errors import ExpressionError, PolicyLoadError, SecurityError
 from engine.expr import ast
 from engine.expr.build import build
@@ -15,6 +16,8 @@ from engine.expr.runtime import Budget, ShortCircuit
 from engine.model import ValueText
 from engine.schema import AttrType
 from engine.source import SourceFile, Span
+
+log = logging.getLogger("policygate.expressions")
 
 MAX_SOURCE = 100_000  # characters in one expression
 
@@ -145,7 +148,9 @@ class CompiledExpression:
             return SecurityError("the expression ran out of memory", span)
         if isinstance(exc, ValueError) and pos is None:
             return ExpressionError(f"the result is not valid here: {exc}", span)
-        return ExpressionError(f"{type(exc).__name__}: {exc}", span)
+        log.debug("expression at %s raised a Python exception", span, exc_info=exc)
+        dotnet = from_python(exc)
+        return ExpressionError(f"{dotnet.dotnet_name.rsplit('.', 1)[-1]}: {dotnet.Message}", span)
 
 
 def compile_expression(value: ValueText | str, *, result: AttrType | None = None) -> CompiledExpression:

@@ -30,6 +30,8 @@ class AccessLog:
             "status": status,
             "duration_ms": round(elapsed * 1000, 3),
         }
+        if ctx.exchange.peer_address and ctx.exchange.peer_address != ctx.request.ip_address:
+            record["proxy_ip"] = ctx.exchange.peer_address  # client_ip came from a trusted proxy's header
         if ctx.last_error is not None:
             record["error"] = {"source": ctx.last_error.source, "reason": ctx.last_error.reason,
                                "message": ctx.last_error.message}

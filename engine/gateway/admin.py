@@ -7,19 +7,35 @@ the app is created (the cache adds its purge endpoint this way).
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from quart import Quart, Response
+from quart import Quart, Response, request
 
 from engine.gateway.services import Services
+from engine.gateway.settings import ServerSettings
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def create_admin_app(services: Services) -> Quart:
     """Admin endpoints for one gateway process."""
     app = Quart("policygate-admin")
+
+    @app.before_request
+    async def authorize() -> tuple[dict[str, object], int, dict[str, str]] | None:
+        """With `server.admin-token`, every endpoint that changes something needs the token."""
+        token = services.settings.server.admin_token
+        if token is None or request.method in READ_ONLY_METHODS:
+            return None
+        scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+            return None
+        return ({"error": "unauthorized", "message": "This endpoint needs 'Authorization: Bearer <server.admin-token>'."},
+                401, {"WWW-Authenticate": 'Bearer realm="policygate-admin"'})
 
     @app.get("/metrics")
     async def metrics() -> Response:
@@ -46,6 +62,18 @@ def create_admin_app(services: Services) -> Quart:
         app.add_url_rule(rule, view_func=_latest(services, rule, methods), methods=list(methods),
                          endpoint=f"ext_{rule}_{'_'.join(methods)}")
     return app
+
+
+def exposure_warning(server: ServerSettings) -> str | None:
+    """A warning when the admin port listens beyond loopback with nobody guarding its mutating endpoints."""
+    try:
+        private = ipaddress.ip_address(server.admin_host).is_loopback
+    except ValueError:
+        private = server.admin_host == "localhost"
+    if private or server.admin_token is not None:
+        return None
+    return (f"admin port listens on {server.admin_host} without server.admin-token: anyone who can reach it "
+            "can purge the cache")
 
 
 def register_service_routes(services: Services) -> None:

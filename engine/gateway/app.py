@@ -23,10 +23,12 @@ from engine.context import Context, Headers, MessageBody, Request, Url
 from engine.errors import PolicyRuntimeError
 from engine.gateway.accesslog import AccessLog
 from engine.gateway.backend import stream_of
+from engine.gateway.clientip import TrustedProxies
 from engine.gateway.pipeline import Pipeline
 from engine.gateway.routing import Match
 from engine.gateway.services import GatewayMetrics, Services
 from engine.gateway.state import GatewayState, OperationEntry
+from engine.gateway.urlpath import normalize_path
 from engine.policy import error_response, release_response_stream
 from engine.wire import HOP_BY_HOP, wire_headers
 
@@ -39,6 +41,9 @@ OperationMatch = Match[OperationEntry]
 
 NOT_FOUND_MESSAGE = "Resource not found"
 INVALID_HEADER_MESSAGE = "A request header value contains a control character"
+AMBIGUOUS_FRAMING_MESSAGE = "A request must not have both Content-Length and Transfer-Encoding"
+INVALID_LENGTH_MESSAGE = "The request's Content-Length is not valid"
+INVALID_PATH_MESSAGE = "The request path contains an encoded dot segment"
 _CONTROL_CHARACTER = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # HTAB is allowed in field values
 _SKIP_WITH_BODY = HOP_BY_HOP | {"content-length"}
 _NO_BODY_STATUS = frozenset({204, 304})
@@ -53,23 +58,26 @@ class Incoming:
     """The parts of an ASGI HTTP request the gateway routes on."""
 
     method: str
-    path: str  # raw (percent-encoded) path without the query
+    path: str  # raw (percent-encoded) path without the query, dot segments removed (RFC 3986 §5.2.4)
     query_text: str
     query: dict[str, list[str]]
     headers: Headers
+    refused_path: bool = False  # the path hides a dot segment behind an encoded separator: 400
 
     @classmethod
     def parse(cls, scope: Scope) -> Incoming:
         raw_path = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else scope["path"]
         path, _, _ = path.partition("?")
+        normalized = normalize_path(path)
         query_text = scope.get("query_string", b"").decode("latin-1")
         query: dict[str, list[str]] = {}
         if query_text:
             for key, value in parse_qsl(query_text, keep_blank_values=True):
                 query.setdefault(key, []).append(value)
         headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
-        return cls(scope["method"], path, query_text, query, headers)
+        return cls(scope["method"], path if normalized is None else normalized, query_text, query, headers,
+                   refused_path=normalized is None)
 
 
 class Gateway:
@@ -81,10 +89,12 @@ class Gateway:
         self.metrics = services.gateway_metrics or GatewayMetrics(services.metrics)
         services.gateway_metrics = self.metrics
         self.access_log = access_log
+        self.proxies = TrustedProxies.of(state.settings.server)
         # Called with each request's new context before routing (policygate test seeds and observes it).
         self.on_request: Callable[[Context], None] | None = None
 
     def swap(self, state: GatewayState) -> None:
+        self.proxies = TrustedProxies.of(state.settings.server)
         self.state = state  # one reference assignment: requests in flight keep the state they started with
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -105,11 +115,13 @@ class Gateway:
         """The request's policy context, before routing."""
         original = _original_url(scope, incoming.headers, incoming.path, incoming.query)
         client = scope.get("client")
+        peer = client[0] if client else ""
         ctx = Context(
             request=Request(method=incoming.method, url=original, original_url=original, headers=incoming.headers,
-                            ip_address=client[0] if client else ""),
+                            ip_address=self.proxies.client_address(peer, incoming.headers)),
             services=self.services,
         )
+        ctx.exchange.peer_address = peer
         ctx.exchange.original_method = incoming.method
         ctx.exchange.raw_query = incoming.query_text
         if self.on_request is not None:
@@ -122,6 +134,14 @@ class Gateway:
         """Produce ctx.response; returns (api id, operation id) for metrics ('' when unmatched)."""
         if _has_control_character(scope["headers"]):  # h11 lets them through; forwarding them would fail as a 502
             ctx.response = error_response(400, INVALID_HEADER_MESSAGE)
+            return "", ""
+        framing = _framing_problem(ctx, incoming.headers)
+        if framing is not None:  # RFC 9112 §6.1: the message boundary is unknown, so is the next request's
+            ctx.exchange.close_connection = True
+            ctx.response = error_response(400, framing)
+            return "", ""
+        if incoming.refused_path:
+            ctx.response = error_response(400, INVALID_PATH_MESSAGE)
             return "", ""
         match = state.router.route(incoming.method, incoming.path, incoming.query)
         preflight = _preflight_match(state, incoming, match)
@@ -185,6 +205,8 @@ class Gateway:
             raw_headers = _encode(wire_headers(response.headers, _SKIP_WITH_BODY))
             if status not in _NO_BODY_STATUS:
                 raw_headers.append((b"content-length", str(len(body)).encode()))
+        if ctx.exchange.close_connection:
+            raw_headers.append((b"connection", b"close"))  # the ASGI server closes after this response
         try:
             await send({"type": "http.response.start", "status": status, "headers": raw_headers})
             if method == "HEAD" or status in _NO_BODY_STATUS:
@@ -324,6 +346,25 @@ def http_date() -> str:
 def _has_control_character(raw_headers: list[tuple[bytes, bytes]]) -> bool:
     """A request header value with a control character (RFC 9110 §5.5) other than HTAB."""
     return _CONTROL_CHARACTER.search(b" ".join(value for _, value in raw_headers)) is not None
+
+
+def _framing_problem(ctx: Context, headers: Headers) -> str | None:
+    """Why the request's body framing cannot be trusted, or None; records a valid Content-Length.
+
+    The ASGI server has already read the body by its own rules; the gateway still refuses what
+    RFC 9112 §6.1/§6.3 call unsafe (both headers, or a Content-Length that is not one number),
+    whatever server runs it, and computes the backend request's framing itself.
+    """
+    lengths = headers.get_list("content-length")
+    if not lengths:
+        return None
+    if "transfer-encoding" in headers:
+        return AMBIGUOUS_FRAMING_MESSAGE
+    values = {value.strip() for line in lengths for value in line.split(",")}
+    if len(values) != 1 or not next(iter(values)).isdigit():
+        return INVALID_LENGTH_MESSAGE
+    ctx.exchange.request_length = int(values.pop())
+    return None
 
 
 def _has_body(headers: Headers) -> bool:

@@ -20,8 +20,9 @@ from multidict import CIMultiDict
 
 from engine.context import Context, Headers, MessageBody, Request, Response
 from engine.errors import PolicyRuntimeError
+from engine.httperrors import http_failure_message
 from engine.policy import ForwardOptions, release_response_stream
-from engine.wire import HOP_BY_HOP, wire_headers
+from engine.wire import HOP_BY_HOP, first_header_problem, wire_headers
 
 if TYPE_CHECKING:
     from engine.gateway.settings import BackendClientSettings
@@ -74,9 +75,8 @@ class BackendClient:
             stream, ctx.exchange.request_stream = ctx.exchange.request_stream, None
             if stream is not None:
                 data = stream
-                length = request.headers.get("content-length")
-                if length is not None:
-                    headers["Content-Length"] = length
+                if ctx.exchange.request_length is not None:  # validated by the gateway; else sent chunked
+                    headers["Content-Length"] = str(ctx.exchange.request_length)
         release_response_stream(ctx)  # a retried forward-request replaces an earlier answer
         try:
             async with asyncio.timeout(options.timeout):
@@ -96,7 +96,10 @@ class BackendClient:
                     "The client closed the connection while its request body was being sent to the backend.",
                     source=source, reason="ClientConnectionFailure", status=499,
                 ) from None
-            raise connection_error(_describe(exc), source) from None
+            problem = first_header_problem(request.headers) if isinstance(exc, ValueError) else None
+            if problem is not None:  # refused by the HTTP client before any connection: not a 502
+                raise PolicyRuntimeError(problem, source=source, reason="InvalidHeaderValue", status=500) from None
+            raise connection_error(http_failure_message(exc, url.host or "", url.port), source) from None
         response = Response(
             status_code=answer.status,
             status_reason=answer.reason or "",
@@ -113,7 +116,7 @@ class BackendClient:
                 body = await answer.read()
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 raise PolicyRuntimeError(
-                    f"Error occurred while reading the backend response: {_describe(exc)}",
+                    f"Error occurred while reading the backend response: {http_failure_message(exc)}",
                     source=source, reason="BackendConnectionFailure", status=502,
                 ) from None
             finally:
@@ -124,14 +127,14 @@ class BackendClient:
         if options.fail_on_error_status_code and answer.status >= 400:
             raise error_status(answer.status, source)
 
-    async def call(self, request: Request, timeout: float, *, source: str) -> Response:
+    async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False) -> Response:
         """Send a request to another service (send-request) and read the whole answer within `timeout` s."""
         headers = CIMultiDict(wire_headers(request.headers, _SKIP_REQUEST))
         data = request.body.content if request.body is not None else None
         try:
             async with asyncio.timeout(timeout if timeout > 0 else None):
                 async with self.session.request(request.method, str(request.url), headers=headers, data=data,
-                                                allow_redirects=False) as answer:
+                                                allow_redirects=follow_redirects) as answer:
                     body = await answer.content.read(MAX_CALL_RESPONSE_BYTES + 1)
                     if len(body) > MAX_CALL_RESPONSE_BYTES:
                         raise PolicyRuntimeError(
@@ -149,7 +152,8 @@ class BackendClient:
             ) from None
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             raise PolicyRuntimeError(
-                f"Error occurred while calling {request.url.host}: {_describe(exc)}", source=source,
+                f"Error occurred while calling {request.url.host}: "
+                f"{http_failure_message(exc, request.url.host, request.url.port)}", source=source,
                 reason="BackendConnectionFailure",
             ) from None
 
@@ -168,7 +172,7 @@ class BackendStream:
             return await self._answer.read()
         except (aiohttp.ClientError, OSError) as exc:
             raise PolicyRuntimeError(
-                f"Error occurred while reading the backend response: {_describe(exc)}",
+                f"Error occurred while reading the backend response: {http_failure_message(exc)}",
                 source="forward-request", reason="BackendConnectionFailure", status=502,
             ) from None
         finally:
@@ -243,7 +247,7 @@ _ENCODED = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]*(?:%[0-9A-Fa-f]{2}[
 
 
 def _add_forwarded(headers: CIMultiDict[str], ctx: Context) -> None:
-    ip = ctx.request.ip_address
+    ip = ctx.exchange.peer_address or ctx.request.ip_address  # the hop that reached us, as proxies append
     if ip:
         previous = headers.get("X-Forwarded-For")
         headers["X-Forwarded-For"] = f"{previous}, {ip}" if previous else ip
@@ -253,8 +257,3 @@ def _add_forwarded(headers: CIMultiDict[str], ctx: Context) -> None:
         headers["X-Forwarded-Host"] = host
     if "X-Forwarded-Proto" not in headers:
         headers["X-Forwarded-Proto"] = original.scheme
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text.splitlines()[0][:300]

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from engine.errors import ConfigError
+from engine.gateway.clientip import CLIENT_IP_HEADERS, Network, parse_networks
 from engine.gateway.settings import (
     DEFAULT_KEY_HEADER,
     DEFAULT_KEY_QUERY,
@@ -441,7 +442,8 @@ class _Reader:
         )
 
     def read_server(self, value: object) -> ServerSettings:
-        spec = self.mapping(value, "server", ("host", "port", "admin-port", "workers", "access-log", "tls", "max-body-size"))
+        spec = self.mapping(value, "server", ("host", "port", "admin-port", "admin-host", "admin-token", "workers",
+                                              "access-log", "tls", "max-body-size", "trusted-proxies", "client-ip-header"))
         default = ServerSettings()
         admin = spec.get("admin-port", default.admin_port)
         return ServerSettings(
@@ -453,7 +455,37 @@ class _Reader:
             tls=self.read_tls(spec.get("tls")),
             max_body_size=self.integer(spec.get("max-body-size"), "server.max-body-size", default.max_body_size,
                                        minimum=0, maximum=2**40) or 0,
+            admin_host=self.string(spec.get("admin-host"), "server.admin-host", required=False, default=default.admin_host),
+            admin_token=self.read_secret(spec.get("admin-token"), "server.admin-token"),
+            trusted_proxies=self.read_networks(spec.get("trusted-proxies"), "server.trusted-proxies"),
+            client_ip_header=self.choice(spec.get("client-ip-header"), "server.client-ip-header", CLIENT_IP_HEADERS),
         )
+
+    def read_secret(self, value: object, where: str) -> str | None:
+        """A string, or `{env: NAME}` read from the environment (unset: an error); None when absent."""
+        if value is None:
+            return None
+        if isinstance(value, dict):
+            env = self.string(self.mapping(value, where, ("env",)).get("env"), _join(where, "env"))
+            if env not in self.environ:
+                self.fail(where, f"environment variable {env} is not set")
+            value = self.environ[env]
+        secret = self.string(value, where)
+        if not secret:
+            self.fail(where, "must not be empty")
+        return secret
+
+    def read_networks(self, value: object, where: str) -> tuple[Network, ...]:
+        try:
+            return parse_networks(self.strings(value, where))
+        except ValueError as exc:
+            self.fail(where, str(exc))
+
+    def choice(self, value: object, where: str, choices: tuple[str, ...]) -> str:
+        text = self.string(value, where, required=False, default=choices[0]).lower()
+        if text not in choices:
+            self.fail(where, f"'{value}' is not one of: {', '.join(choices)}")
+        return text
 
     def read_tls(self, value: object) -> TlsSettings | None:
         if value is None:

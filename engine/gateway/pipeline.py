@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.context import Context, LastError
+from engine.dotnet.errors import from_python
 from engine.errors import PolicyRuntimeError
 from engine.model import PolicyElement
 from engine.policy import (
@@ -56,8 +57,10 @@ class LocatedStep:
             raise
         except Exception as exc:  # a bug in a policy: still an APIM-style 500, never a traceback to the caller
             log.exception("policy <%s> at %s failed", self.element.tag, self.element.span)
+            dotnet = from_python(exc)  # the caller and LastError.Message get .NET text, the log the Python detail
             failure = PolicyRuntimeError(
-                f"{type(exc).__name__}: {exc}", source=self.element.tag, reason="InternalError", status=500
+                f"{dotnet.dotnet_name.rsplit('.', 1)[-1]}: {dotnet.Message}", source=self.element.tag,
+                reason="InternalError", status=500,
             )
             locate_error(failure, self.element)
             raise failure from exc

@@ -20,7 +20,7 @@ from hypercorn.config import Config, Sockets
 
 from engine.errors import ConfigError
 from engine.gateway.accesslog import AccessLog
-from engine.gateway.admin import create_admin_app, register_service_routes
+from engine.gateway.admin import create_admin_app, exposure_warning, register_service_routes
 from engine.gateway.app import Gateway, GatewayQuart, gateway_app
 from engine.gateway.backend import BackendClient
 from engine.gateway.config import load_settings
@@ -131,7 +131,9 @@ class GatewayServer:
         self.bound["gateway"] = gateway_sock.getsockname()[:2]
         tasks = [self._listen(self.app, gateway_sock, shutdown, tls=self.settings.server.tls)]
         if self.admin_port is not None:
-            admin_sock = bind_socket(self.host, self.admin_port)
+            admin_sock = bind_socket(self.settings.server.admin_host, self.admin_port)  # private unless configured
+            if (warning := exposure_warning(self.settings.server)) is not None:
+                log.warning("%s", warning)
             self.bound["admin"] = admin_sock.getsockname()[:2]
             tasks.append(self._listen(create_admin_app(self.services), admin_sock, shutdown))
         if ready is not None:

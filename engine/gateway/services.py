@@ -1,27 +1,23 @@
 """Services shared by every request (`ctx.services`): metrics, backend client, cache, limits.
 
-CACHE and RATELIMIT plug in through `from_config(mapping | None, *, where, metrics)` on their
-service classes (`engine.cache.CacheService`, `engine.ratelimit.LimitService`); both are imported
-lazily so the gateway runs without them.
+The cache and the rate limits are built by `from_config(mapping | None, *, where, metrics)` of
+`engine.cache.service.CacheService` and `engine.ratelimit.service.LimitService`.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine import policy
+from engine.cache.service import CacheService
 from engine.gateway.settings import GatewaySettings
 from engine.metrics import Metrics
+from engine.ratelimit.service import LimitService
 
 log = logging.getLogger("policygate.gateway")
-
-# (module, class name) of the optional services; the first that imports is used.
-CACHE_SERVICE = ("engine.cache", "CacheService")
-LIMIT_SERVICE = ("engine.ratelimit", "LimitService")
 
 AdminHandler = Callable[..., Awaitable[Any]]
 
@@ -67,8 +63,8 @@ class Services:
     settings: GatewaySettings
     metrics: Metrics
     http: HttpClient
-    cache: Any = None
-    limits: Any = None
+    cache: CacheService | None = None
+    limits: LimitService | None = None
     fragments: dict[str, Any] = field(default_factory=dict)
     named_values: dict[str, str] = field(default_factory=dict)
     admin_routes: list[AdminRoute] = field(default_factory=list)
@@ -109,35 +105,10 @@ class Services:
         await self.http.close()
 
 
-def optional_service(spec: tuple[str, str]) -> Any | None:
-    """The service class named by spec, or None while that component is not installed."""
-    module_name, class_name = spec
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return None
-        raise
-    return getattr(module, class_name, None)
-
-
-def build_store_services(settings: GatewaySettings, metrics: Metrics) -> tuple[Any, Any]:
+def build_store_services(settings: GatewaySettings, metrics: Metrics) -> tuple[CacheService, LimitService]:
     """Create the cache and rate-limit services from `cache:` / `rate-limits:` (ConfigError on bad config)."""
-    cache = limits = None
-    cache_cls = optional_service(CACHE_SERVICE)
-    if cache_cls is not None:
-        cache = cache_cls.from_config(settings.cache, where=f"{settings.file}: cache", metrics=metrics)
-    elif settings.cache:
-        log.warning("%s: cache: the cache component is not installed; ignoring", settings.file)
-    limit_cls = optional_service(LIMIT_SERVICE)
-    if limit_cls is not None:
-        limits = _limits_from_config(limit_cls, settings, metrics)
-    elif settings.rate_limits:
-        log.warning("%s: rate-limits: the rate-limit component is not installed; ignoring", settings.file)
-    return cache, limits
-
-
-def _limits_from_config(limit_cls: Any, settings: GatewaySettings, metrics: Metrics) -> Any:
-    return limit_cls.from_config(
+    cache = CacheService.from_config(settings.cache, where=f"{settings.file}: cache", metrics=metrics)
+    limits = LimitService.from_config(
         settings.rate_limits, where=f"{settings.file}: rate-limits", metrics=metrics, cache=settings.cache
     )
+    return cache, limits

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.gateway.clientip import Network
+
 DEFAULT_KEY_HEADER = "Ocp-Apim-Subscription-Key"
 DEFAULT_KEY_QUERY = "subscription-key"
 
@@ -90,6 +92,10 @@ class ServerSettings:
     access_log: bool = False
     tls: TlsSettings | None = None  # HTTPS (and HTTP/2 by ALPN) on the gateway port
     max_body_size: int = 100 * 1024 * 1024  # bytes a pipeline may buffer from a request body
+    admin_host: str = "127.0.0.1"  # the admin listener's address (not `host`: the admin port stays private)
+    admin_token: str | None = None  # required as `Authorization: Bearer <token>` by mutating admin endpoints
+    trusted_proxies: tuple[Network, ...] = ()  # peers whose forwarding header gives context.Request.IpAddress
+    client_ip_header: str = "x-forwarded-for"  # or "forwarded" (RFC 7239)
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,7 @@ class ScriptedUpstream:
         if options.fail_on_error_status_code and answer.status >= 400:
             raise error_status(answer.status, source)
 
-    async def call(self, request: Request, timeout: float, *, source: str) -> Response:
+    async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False) -> Response:
         url = str(request.url)
         headers = Headers((name, value) for name, value in request.headers.pairs()
                           if name.lower() not in HOP_BY_HOP | {"host", "content-length"})

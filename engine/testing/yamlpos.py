@@ -66,7 +66,7 @@ class _Loader(yaml.SafeLoader):
             result.key_spans[text] = _span(self.file, key_node.start_mark)
         return result
 
-    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> LocatedList:  # type: ignore[override]
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> LocatedList:
         result = LocatedList(self.construct_object(child, deep=True) for child in node.value)
         result.span = _span(self.file, node.start_mark)
         result.item_spans = [_span(self.file, child.start_mark) for child in node.value]

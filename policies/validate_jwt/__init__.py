@@ -168,12 +168,12 @@ class ValidateJwtStep:
     async def _openid_configs(self, ctx: Context, *, refresh: bool) -> list[Any]:
         if not self.openid_urls:
             return []
-        session = _http_session(ctx)
+        client = getattr(ctx.services, "http", None)
         configs = []
         for url_value in self.openid_urls:
             url = str(url_value.get(ctx) or "")
-            if url and session is not None:
-                config = await OPENID_CACHE.get(url, session, refresh=refresh)
+            if url and client is not None:
+                config = await OPENID_CACHE.get(url, client, refresh=refresh)
                 if config is not None:
                     configs.append(config)
         return configs
@@ -204,14 +204,6 @@ def _strip_scheme(value: str, required: object, is_authorization: bool) -> str |
     if rest and scheme.lower() == "bearer":
         return rest.strip() or None
     return value or None
-
-
-def _http_session(ctx: Context) -> Any:
-    http = getattr(ctx.services, "http", None)
-    try:
-        return http.session if http is not None else None
-    except RuntimeError:  # client not started
-        return None
 
 
 class ValidateJwt(Policy):

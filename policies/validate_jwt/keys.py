@@ -7,10 +7,11 @@ import base64
 import binascii
 import json
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine import clock as engine_clock
+from engine.context import Headers, Request, Url
 from policies.validate_jwt.tokens import TokenFormatError, VerificationKey, b64url_decode
 
 log = logging.getLogger("policygate.validate_jwt")
@@ -125,53 +126,59 @@ class OpenIdConfig:
 
 @dataclass
 class OpenIdCache:
-    """Per-URL cache of OpenID configurations + JWKS (1 h), with rate-limited refreshes."""
+    """Per-URL cache of OpenID configurations + JWKS (1 h), with rate-limited refreshes.
 
-    entries: dict[str, OpenIdConfig] = field(default_factory=dict)
-    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
-    clock: Any = time.monotonic
+    Entries are kept per HTTP client (one per gateway; each policy-test harness has its own).
+    """
 
-    async def get(self, url: str, session: Any, *, refresh: bool = False) -> OpenIdConfig | None:
+    entries: dict[tuple[int, str], OpenIdConfig] = field(default_factory=dict)
+    locks: dict[tuple[int, str], asyncio.Lock] = field(default_factory=dict)
+    clock: Any = engine_clock.monotonic
+
+    async def get(self, url: str, client: Any, *, refresh: bool = False) -> OpenIdConfig | None:
         """The configuration (fetched when missing, stale, or `refresh` and not refreshed recently)."""
-        entry = self.entries.get(url)
+        key = (id(client), url)
+        entry = self.entries.get(key)
         now = self.clock()
         if entry is not None and now - entry.fetched_at < CONFIG_TTL and not (
             refresh and now - entry.fetched_at >= REFRESH_INTERVAL
         ):
             return entry
-        lock = self.locks.setdefault(url, asyncio.Lock())
+        lock = self.locks.setdefault(key, asyncio.Lock())
         async with lock:
-            latest = self.entries.get(url)
+            latest = self.entries.get(key)
             if latest is not None and latest is not entry:
                 return latest  # another request refreshed it meanwhile
             try:
-                fetched = await _fetch_config(url, session)
+                fetched = await _fetch_config(url, client)
             except Exception as exc:  # network, JSON, size: keep serving the previous keys
                 log.warning("cannot load OpenID configuration %s: %s", url, exc)
                 if entry is not None:
                     entry.fetched_at = self.clock() - CONFIG_TTL + REFRESH_INTERVAL  # retry in 5 minutes
                 return entry
             fetched.fetched_at = self.clock()
-            self.entries[url] = fetched
+            self.entries[key] = fetched
             return fetched
 
 
-async def _fetch_json(url: str, session: Any) -> Any:
-    async with asyncio.timeout(FETCH_TIMEOUT):
-        async with session.get(url, allow_redirects=True) as response:
-            if response.status != 200:
-                raise ValueError(f"{url} answered {response.status}")
-            body = await response.content.read(MAX_DOCUMENT_BYTES + 1)
-            if len(body) > MAX_DOCUMENT_BYTES:
-                raise ValueError(f"{url} is larger than {MAX_DOCUMENT_BYTES} bytes")
-            return json.loads(body)
+async def _fetch_json(url: str, client: Any) -> Any:
+    """GET a JSON document through the gateway's HTTP client (`ctx.services.http.call`)."""
+    target = Url.parse(url)
+    request = Request("GET", target, target.copy(), Headers([("Accept", "application/json")]))
+    response = await client.call(request, FETCH_TIMEOUT, source="validate-jwt", follow_redirects=True)
+    if response.status_code != 200:
+        raise ValueError(f"{url} answered {response.status_code}")
+    body = response.body.content if response.body is not None else b""
+    if len(body) > MAX_DOCUMENT_BYTES:
+        raise ValueError(f"{url} is larger than {MAX_DOCUMENT_BYTES} bytes")
+    return json.loads(body)
 
 
-async def _fetch_config(url: str, session: Any) -> OpenIdConfig:
-    metadata = await _fetch_json(url, session)
+async def _fetch_config(url: str, client: Any) -> OpenIdConfig:
+    metadata = await _fetch_json(url, client)
     if not isinstance(metadata, dict) or not isinstance(metadata.get("jwks_uri"), str):
         raise ValueError("the OpenID configuration has no jwks_uri")
-    jwks = await _fetch_json(metadata["jwks_uri"], session)
+    jwks = await _fetch_json(metadata["jwks_uri"], client)
     issuer = metadata.get("issuer")
     return OpenIdConfig(str(issuer) if issuer else None, keys_from_jwks(jwks), 0.0)
 

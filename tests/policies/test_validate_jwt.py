@@ -302,15 +302,15 @@ class TestOpenIdConfig:
         url = f"{identity_provider['base']}/.well-known/openid-configuration"
         http = HttpClient()
         try:
-            first = await cache.get(url, http.session)
+            first = await cache.get(url, http)
             assert first is not None and [k.kid for k in first.keys] == ["rsa-1", "ec-1"]
-            await cache.get(url, http.session, refresh=True)  # too soon: served from cache
+            await cache.get(url, http, refresh=True)  # too soon: served from cache
             assert identity_provider["jwks"] == 1
             now[0] += 301
-            await cache.get(url, http.session, refresh=True)
+            await cache.get(url, http, refresh=True)
             assert identity_provider["jwks"] == 2
             now[0] += 3601
-            await cache.get(url, http.session)
+            await cache.get(url, http)
             assert identity_provider["jwks"] == 3
         finally:
             await http.close()

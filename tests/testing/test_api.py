@@ -55,3 +55,29 @@ async def test_concurrent_requests_keep_their_own_calls_and_variables(gateway: H
     assert sorted(len(r.backend_calls) for r in results) == [0, 0, 1]  # one miss reached the backend
     assert all(r.json() == [{"id": 1}] for r in results)
     assert len(gateway.upstream.calls.backend) == 1
+
+
+async def test_validate_jwt_fetches_its_openid_configuration_through_the_scripted_client(tmp_path: Path) -> None:
+    from tests.policies.test_validate_jwt import claims, jwks, sign_rsa
+
+    (tmp_path / "api.xml").write_text("""<policies>
+    <inbound>
+        <validate-jwt header-name="Authorization" require-scheme="Bearer">
+            <openid-config url="https://login.test/.well-known/openid-configuration" />
+        </validate-jwt>
+    </inbound>
+    <backend><forward-request /></backend>
+    <outbound /><on-error />
+</policies>""", encoding="utf-8")
+    harness = Harness.from_documents(api=tmp_path / "api.xml")
+    harness.answer_target("https://login.test/.well-known/", Answer.json({"issuer": "https://login.test",
+                                                                         "jwks_uri": "https://login.test/keys"}))
+    harness.answer_target("https://login.test/keys", Answer.json(jwks()))
+    async with harness:
+        token = sign_rsa(claims(iss="https://login.test"))
+        ok = await harness.request("GET", "/", headers={"Authorization": f"Bearer {token}"})
+        assert ok.status == 200, ok.text
+        assert [call.url for call in ok.target_calls] == ["https://login.test/.well-known/openid-configuration",
+                                                          "https://login.test/keys"]
+        refused = await harness.request("GET", "/", headers={"Authorization": "Bearer x.y.z"})
+        assert refused.status == 401 and refused.target_calls == []  # the configuration is cached
