@@ -45,6 +45,9 @@ from engine.expr.tables import (
 Fn = Callable[[list[Any]], Any]
 
 
+_OR_DEFAULT = frozenset({"FirstOrDefault", "LastOrDefault", "SingleOrDefault", "ElementAtOrDefault"})
+
+
 class AccessCompiler:
     """Mixin of `Compiler`: `.`, `?.`, `[]`, `?[]` and calls."""
 
@@ -289,7 +292,7 @@ class AccessCompiler:
                 return self._dead()
             if target.static_name:
                 return self._static_call(node, func, target)
-            return self._instance_call(node, func, target)
+            return self._or_default(self._instance_call(node, func, target), func.name, node)
         if isinstance(func, ast.Name) and func.ident in self.functions:
             return self._local_function_call(node, func)
         if isinstance(func, ast.Name) and self.lookup(func.ident) is None:
@@ -484,6 +487,23 @@ class AccessCompiler:
 
         return Code(_invoke(target.fn, dynamic, type_args, args, node.pos, conditional=func.conditional,
                             check=True, name=name), result)
+
+    @staticmethod
+    def _or_default(code: Code, name: str, node: ast.Call) -> Code:
+        """LINQ's `FirstOrDefault()` & co. over numbers or bools give `default(T)` (0, false), not null."""
+        if name not in _OR_DEFAULT or code.type.name.endswith("?") or (
+                name != "ElementAtOrDefault" and len(node.args) > 1):
+            return code
+        zero = M.zero_value(code.type)
+        if zero is None:
+            return code
+        fn = code.fn
+
+        def or_default(env: list[Any]) -> Any:
+            value = fn(env)
+            return zero if value is None else value
+
+        return Code(or_default, code.type)
 
     def _local_function_call(self, node: ast.Call, func: ast.Name) -> Code:
         cell = self.functions[func.ident]

@@ -665,13 +665,19 @@ def _nullable_value(value: Any) -> Any:
     return value
 
 
+def zero_value(t: CsType) -> Any:
+    """`default(T)` of a numeric or bool type (None for the others)."""
+    if t.kind is not None and t is not CHAR:
+        return t.kind.box(t.kind.cls(0))
+    return False if t is BOOL else None
+
+
 def nullable_type(inner: CsType) -> CsType:
     """`T?` / `Nullable<T>` of a value type `T`: the value itself or `null` at run time, with
     `Value`, `HasValue` and `GetValueOrDefault`; `x?.Member` reaches `T`'s members."""
     found = _NULLABLE.get(inner.name)
     if found is None:
-        zero = inner.kind.box(inner.kind.cls(0)) if inner.kind is not None and inner is not CHAR else (
-            False if inner is BOOL else None)
+        zero = zero_value(inner)
         found = _NULLABLE[inner.name] = CsType(inner.name + "?", inner.pyclass, members=dict(inner.members),
                                                element=inner.element)
         declare(found,
