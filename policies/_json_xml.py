@@ -160,7 +160,7 @@ def json_to_xml(
     try:
         data = json.loads(content)
     except json.JSONDecodeError as exc:
-        raise ConversionError(f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise ConversionError(f"the body is not valid JSON: {_newtonsoft_message(content, exc)}") from None
     except RecursionError:
         raise ConversionError("the JSON body is nested too deeply") from None
     writer = _XmlWriter(parse_date, attribute_block_name, namespace_separator, namespace_prefix)
@@ -177,6 +177,21 @@ def json_to_xml(
     except RecursionError:
         raise ConversionError("the JSON body is nested too deeply") from None
     return "".join(writer.out)
+
+
+def _newtonsoft_message(content: str, exc: json.JSONDecodeError) -> str:
+    """Newtonsoft's description of bad JSON (APIM's parser), e.g. `Unexpected character encountered
+    while parsing value: x. Path '', line 1, position 1.`, instead of Python's json wording."""
+    from engine.dotnet.errors import DotNetException
+    from engine.dotnet.jsonreader import JsonReader
+
+    try:
+        JsonReader(content).read()
+    except DotNetException as problem:
+        return problem.Message
+    except RecursionError:
+        return "the JSON body is nested too deeply"
+    return f"Unexpected character encountered while parsing value. Line {exc.lineno}, position {exc.colno}."
 
 
 # -- XML -> JSON -------------------------------------------------------------------------------

@@ -132,12 +132,18 @@ class CacheLookupStep:
         parts = key_parts(
             ctx, headers=self.headers, query_names=self.query_names, by_developer=by_developer, by_groups=by_groups,
         )
-        group, key = parts.key(service.prefix)
+        group, variant = parts.group(service.prefix), parts.digest()
+        key = await store.response_key(group, variant)
         personal = by_developer or by_groups or "Authorization" in ctx.request.headers
         downstream = effective_downstream(str(self.downstream.get(ctx) or "none"), personal=personal)
-        state = LookupState(store, group, key, downstream, bool(self.must_revalidate.get(ctx)), tuple(self.headers))
+        state = LookupState(store, group, key or group.response_key(variant), downstream,
+                            bool(self.must_revalidate.get(ctx)), tuple(self.headers))
         LOOKUP_STATE.set(ctx, state)
-        data, reachable = await store.fetch(key)
+        if key is None:  # the store cannot be asked: a miss that is not stored (coalescing still applies)
+            state.done = True
+            data, reachable = None, False
+        else:
+            data, reachable = await store.fetch(key)
         if data is None and service.flights is not None:
             leader, flight = service.flights.join(key, ctx)
             if leader:

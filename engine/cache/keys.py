@@ -1,27 +1,33 @@
-"""The cache key scheme: namespaced, hash-tagged so every variant of one API/operation shares a slot.
+"""The cache key scheme. With the default prefix ``policygate:`` the keys are::
 
-With the default prefix ``policygate:`` the keys are::
+    policygate:r:<digest>                          a response variant in Redis (string)
+    policygate:g:{<api>}                           the API's purge generations (hash)
+    policygate:n:<api>|<operation>|<shard>         entries stored since the last purge (32 counters)
+    policygate:r:{<api>|<operation>}:<variant>     a response variant in the in-process cache
+    policygate:v:<key>                             a cache-store-value entry (string)
 
-    policygate:r:{<api>|<operation>}:<digest>     one cached response variant (string)
-    policygate:i:{<api>|<operation>}              index of the variants above (sorted set, score = expiry ms)
-    policygate:o:{<api>}                          operations of an API that have an index (set)
-    policygate:v:<key>                            a cache-store-value entry (string)
-
-* ``<api>`` and ``<operation>`` are the API and operation ids (``-`` when absent); ``{``, ``}``
-  and ``|`` in them are percent-encoded so the Redis Cluster hash tag is exactly ``{<api>|<operation>}``
-  and all variants of one operation, plus their index, live in one cluster slot.
-* ``<digest>`` is a BLAKE2b-128 hex digest of the variant description (API revision, method, the
-  backend URL the request goes to (scheme, host, port, path), the selected query parameters, the vary-by headers, developer and groups — see
-  `ResponseKeyParts.describe`). Hashing keeps keys short and keeps header values such as
-  ``Authorization`` out of Redis key names.
-* Purging an operation reads its index and deletes every listed variant; purging an API walks the
-  ``o:`` set to find its operations. Expired members are pruned from the index on every store.
+* In Redis every response variant is keyed by its own digest, so the variants of one operation
+  spread over every Redis Cluster slot (and node). The digest covers the API, the operation, their
+  current *generations* and the variant description (API revision, method, the backend URL the
+  request goes to (scheme, host, port, path), the selected query parameters, the vary-by headers,
+  developer and groups — see `ResponseKeyParts.describe`). Hashing keeps keys short and keeps
+  header values such as ``Authorization`` out of Redis key names.
+* The generations hash holds field ``api`` (the API's generation) and ``op:<operation>`` (each
+  operation's, created when a gateway first reads it). Purging is one script on that one key: it
+  increments a generation, so every older variant key is never looked up again and ages out by its
+  TTL. Readers cache generations briefly (see RedisStore). The store counters only serve the
+  purge report; they are sharded so that store traffic spreads over the cluster too.
+* ``<api>`` and ``<operation>`` are the API and operation ids (``-`` when absent); ``%``, ``{``,
+  ``}`` and ``|`` in them are percent-encoded, so the hash tag is exactly ``{<api>}``.
+* The in-process cache keeps the grouped layout ``r:{<api>|<operation>}:<variant>``: purging it
+  removes the keys with that prefix from the process's own dictionary.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import zlib
 from dataclasses import dataclass, field
 
 DEFAULT_PREFIX = "policygate:"
@@ -60,7 +66,7 @@ def check_prefix(prefix: str) -> str:
 
 @dataclass(frozen=True)
 class KeyGroup:
-    """All variants of one API operation: the unit of purging and of cluster placement."""
+    """All variants of one API operation: the unit of purging."""
 
     prefix: str
     api: str
@@ -70,25 +76,39 @@ class KeyGroup:
     def tag(self) -> str:
         return "{" + _escape(self.api) + "|" + _escape(self.operation) + "}"
 
-    @property
-    def index_key(self) -> str:
-        return f"{self.prefix}i:{self.tag}"
-
-    @property
-    def operations_key(self) -> str:
-        return operations_key(self.prefix, self.api)
-
     def response_key(self, digest: str) -> str:
+        """The in-process cache's key of a variant."""
         return f"{self.prefix}r:{self.tag}:{digest}"
 
     @property
     def response_prefix(self) -> str:
         return f"{self.prefix}r:{self.tag}:"
 
+    @property
+    def generations_key(self) -> str:
+        return generations_key(self.prefix, self.api)
 
-def operations_key(prefix: str, api: str) -> str:
-    """The set of operation ids of `api` that have cached responses."""
-    return f"{prefix}o:{{{_escape(api)}}}"
+    def count_key(self, variant_key: str) -> str:
+        """The store counter that counts `variant_key`."""
+        return count_key(self.prefix, self.api, self.operation, zlib.crc32(variant_key.encode()) % COUNT_SHARDS)
+
+    def spread_key(self, digest: str, generation: str) -> str:
+        """The Redis key of a variant: its own digest over API, operation, generation and variant."""
+        text = "\n".join((_field(self.api), _field(self.operation), generation, digest))
+        return f"{self.prefix}r:{hashlib.blake2b(text.encode('utf-8'), digest_size=16).hexdigest()}"
+
+
+COUNT_SHARDS = 32  # store counters per operation, spread over the cluster like the entries
+
+
+def count_key(prefix: str, api: str, operation: str, shard: int) -> str:
+    """One of an operation's store counters (entries stored since its last purge); no hash tag."""
+    return f"{prefix}n:{_escape(api)}|{_escape(operation)}|{shard}"
+
+
+def generations_key(prefix: str, api: str) -> str:
+    """The hash of `api`'s generations (fields ``api``, ``op:<operation>``) and store counts (``n:<operation>``)."""
+    return f"{prefix}g:{{{_escape(api)}}}"
 
 
 def api_response_prefix(prefix: str, api: str) -> str:
@@ -129,7 +149,11 @@ class ResponseKeyParts:
     def digest(self) -> str:
         return hashlib.blake2b(self.describe().encode("utf-8"), digest_size=16).hexdigest()
 
+    def group(self, prefix: str) -> KeyGroup:
+        """The API operation this variant belongs to, under `prefix`."""
+        return KeyGroup(prefix, self.api, self.operation)
+
     def key(self, prefix: str) -> tuple[KeyGroup, str]:
-        """(group, full response key) under `prefix`."""
-        group = KeyGroup(prefix, self.api, self.operation)
+        """(group, the in-process cache's key of this variant) under `prefix`."""
+        group = self.group(prefix)
         return group, group.response_key(self.digest())

@@ -39,6 +39,9 @@ class MemoryStore:
         item = self._cache.get(key)
         return item[1] if item is not None else None
 
+    async def response_key(self, group: KeyGroup, variant: str) -> str | None:
+        return group.response_key(variant)
+
     async def fetch(self, key: str) -> tuple[bytes | None, bool]:
         item = self._cache.get(key)
         return (item[1] if item is not None else None), True

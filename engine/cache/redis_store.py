@@ -1,5 +1,14 @@
 """The Redis cache (standalone or Cluster): one GET per hit, fail-open behind a circuit breaker.
 
+Response variants are keyed by their own digest (engine.cache.keys), so one operation's variants
+spread over every cluster slot. The digest includes the API's and the operation's *generation*,
+read from the API's generations hash and cached in this process for `generation_ttl` seconds
+(one HMGET per API operation and period, shared by concurrent lookups): a hit costs one GET.
+Purging increments a generation with one script on that one key (O(1), exact): older variants are
+never looked up again and expire by their TTL; it then collects the operation's 32 store counters
+for its report. Another gateway notices a purge within
+`generation_ttl`; the gateway that purged, at once.
+
 Request-path operations are bounded by the client's connect/read timeouts plus a hard deadline;
 when Redis cannot be reached they return a miss or do nothing, count the error, and after
 `failure_threshold` consecutive failures the breaker stops trying for `reset_after` seconds
@@ -10,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import RedisError
 
 from engine.breaker import CircuitBreaker
-from engine.cache.keys import KeyGroup, operations_key
+from engine.cache.keys import COUNT_SHARDS, KeyGroup, count_key, generations_key
 from engine.cache.stores import CacheUnavailable
 
 if TYPE_CHECKING:
@@ -29,25 +39,28 @@ log = logging.getLogger("policygate.cache")
 
 T = TypeVar("T")
 
-# Store an entry (when two keys are given) and add `member` to a sorted-set index whose score is the
-# member's expiry in ms; prune expired members and let the index itself expire with its last member.
-# Both keys carry the same hash tag, so this is legal on Redis Cluster.
-INDEX_SCRIPT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[2])
-local expiry = now + ttl
-if #KEYS == 2 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl) end
-local index = KEYS[#KEYS]
-local current = redis.call('ZSCORE', index, ARGV[3])
-if (not current) or tonumber(current) < expiry then redis.call('ZADD', index, expiry, ARGV[3]) end
-redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
-local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
-if last[2] then redis.call('PEXPIREAT', index, last[2]) end
-return 1
+# Read an operation's generations, registering the operation in the API's hash (HSETNX), so that an
+# API-wide purge knows which operations' store counters to collect.
+GENERATION_SCRIPT = """
+redis.call('HSETNX', KEYS[1], 'op:' .. ARGV[1], 0)
+return redis.call('HMGET', KEYS[1], 'api', 'op:' .. ARGV[1])
 """
 
-PURGE_BATCH = 500
+# Purge: bump the API's (ARGV[1] == '') or one operation's generation; return the operations whose
+# store counters the purge reports.
+PURGE_SCRIPT = """
+if ARGV[1] ~= '' then
+  redis.call('HINCRBY', KEYS[1], 'op:' .. ARGV[1], 1)
+  return {ARGV[1]}
+end
+redis.call('HINCRBY', KEYS[1], 'api', 1)
+local operations = {}
+for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(field, 1, 3) == 'op:' then table.insert(operations, string.sub(field, 4)) end
+end
+return operations
+"""
+
 _FAILED = object()
 ERRORS = (RedisError, OSError, TimeoutError)
 
@@ -113,13 +126,19 @@ class RedisStore:
         breaker: CircuitBreaker | None = None,
         metrics: Metrics | None = None,
         name: str = "redis cache",
+        generation_ttl: float = 1.0,
     ) -> None:
         self.client = client
         self.breaker = breaker or CircuitBreaker(name)
         # A hard bound on one request-path call: connect + read, plus scheduling slack.
         self.deadline = connect_timeout + timeout + 0.05
-        self._index = client.register_script(INDEX_SCRIPT)
+        self.generation_ttl = generation_ttl
+        self._purge_script = client.register_script(PURGE_SCRIPT)
+        self._generation_script = client.register_script(GENERATION_SCRIPT)
         self._batcher = GetBatcher(client)
+        # (prefix, api, operation) -> (monotonic expiry, "<api generation>.<operation generation>")
+        self._generations: dict[tuple[str, str, str], tuple[float, str]] = {}
+        self._reading: dict[tuple[str, str, str], asyncio.Future[str | None]] = {}
         self._unexpected_reported = False
         self._errors = (
             metrics.counter("policygate_redis_errors_total", "Failed Redis calls.", ("component",))
@@ -128,6 +147,35 @@ class RedisStore:
 
     async def get(self, key: str) -> bytes | None:
         return (await self.fetch(key))[0]
+
+    async def response_key(self, group: KeyGroup, variant: str) -> str | None:
+        generation = await self.generation(group)
+        return None if generation is None else group.spread_key(variant, generation)
+
+    async def generation(self, group: KeyGroup) -> str | None:
+        """The API's and the operation's generation (cached `generation_ttl` s); None: Redis unavailable."""
+        ident = (group.prefix, group.api, group.operation)
+        cached = self._generations.get(ident)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        reading = self._reading.get(ident)
+        if reading is None:  # one read per API operation, however many lookups need it now
+            reading = asyncio.ensure_future(self._read_generation(group))
+            self._reading[ident] = reading
+            reading.add_done_callback(lambda _: self._reading.pop(ident, None))
+        return await asyncio.shield(reading)
+
+    async def _read_generation(self, group: KeyGroup) -> str | None:
+        started = time.monotonic()
+        values = await self._guarded(
+            lambda: self._generation_script(keys=[group.generations_key], args=[group.operation]), _FAILED,
+        )
+        if values is _FAILED:
+            return None
+        generation = ".".join((v or b"0").decode() for v in values)  # type: ignore[attr-defined]
+        if self.generation_ttl > 0:
+            self._generations[(group.prefix, group.api, group.operation)] = (started + self.generation_ttl, generation)
+        return generation
 
     async def fetch(self, key: str) -> tuple[bytes | None, bool]:
         """(value or None, False when Redis could not be asked: breaker open or call failed)."""
@@ -144,9 +192,13 @@ class RedisStore:
             await self._guarded(lambda: self.client.set(key, value, px=ttl_ms), None)
             return
 
+        ident = (group.prefix, group.api, group.operation)
+
         async def store() -> None:
-            await self._index(keys=[key, group.index_key], args=[value, ttl_ms, key])
-            await self._index(keys=[group.operations_key], args=[b"", ttl_ms, group.operation])
+            await self.client.set(key, value, px=ttl_ms)
+            await self.client.incr(group.count_key(key))
+            if ident not in self._generations:  # not registered by a generation read of this process
+                await self.client.hsetnx(group.generations_key, "op:" + group.operation, 0)
 
         await self._guarded(store, None)
 
@@ -154,30 +206,22 @@ class RedisStore:
         return bool(await self._guarded(lambda: self.client.delete(key), 0))
 
     async def purge(self, prefix: str, api: str, operation: str | None = None) -> int:
+        """Invalidate every variant of `api` (or one operation) with one script; the number of entries
+        stored since the previous purge (some may have expired already). Cost: one script plus
+        32 counter reads per operation, whatever the number of variants."""
         try:
             async with asyncio.timeout(max(5.0, self.deadline * 20)):
-                return await self._purge(prefix, api, operation)
+                operations = await self._purge_script(keys=[generations_key(prefix, api)], args=[operation or ""])
+                pipe = self.client.pipeline(transaction=False)
+                for op in operations:
+                    for shard in range(COUNT_SHARDS):
+                        pipe.getdel(count_key(prefix, api, op.decode() if isinstance(op, bytes) else op, shard))
+                removed = sum(int(v) for v in await pipe.execute() if v is not None)
         except ERRORS as exc:
             raise CacheUnavailable(f"cannot purge: Redis unavailable ({exc or type(exc).__name__})") from None
-
-    async def _purge(self, prefix: str, api: str, operation: str | None) -> int:
-        ops_key = operations_key(prefix, api)
-        if operation is None:
-            operations = [m.decode("utf-8") if isinstance(m, bytes) else str(m)
-                          for m in await self.client.zrange(ops_key, 0, -1)]
-        else:
-            operations = [operation]
-        removed = 0
-        for op in operations:
-            index = KeyGroup(prefix, api, op).index_key
-            while True:
-                members = await self.client.zrange(index, 0, PURGE_BATCH - 1)
-                if not members:
-                    break
-                removed += int(await self.client.delete(*members))
-                await self.client.zrem(index, *members)
-            await self.client.zrem(ops_key, op)
-        return removed
+        for ident in [i for i in self._generations if i[:2] == (prefix, api)]:
+            del self._generations[ident]  # this gateway sees its own purge at once
+        return int(removed)
 
     async def ping(self) -> bool:
         """True when Redis answers now (ignores the breaker)."""

@@ -12,6 +12,7 @@ cache:
   ttl-jitter: 0.0                 # shorten each TTL by a random 0..jitter fraction (0 <= jitter <= 0.5)
   coalesce: true                  # single-flight concurrent identical misses
   coalesce-timeout-ms: 5000       # longest a coalesced request waits for the leader
+  generation-cache-ms: 1000       # how long a gateway trusts the purge generations it read from Redis
 ```
 """
 
@@ -38,7 +39,7 @@ log = logging.getLogger("policygate.cache")
 
 KNOWN_KEYS = {
     "external", "cluster", "prefix", "connect-timeout-ms", "timeout-ms", "breaker", "internal",
-    "ttl-jitter", "coalesce", "coalesce-timeout-ms",
+    "ttl-jitter", "coalesce", "coalesce-timeout-ms", "generation-cache-ms",
 }
 
 
@@ -57,6 +58,7 @@ class CacheService:
         ttl_jitter: float = 0.0,
         coalesce: bool = True,
         coalesce_timeout: float = 5.0,
+        generation_ttl: float = 1.0,
         metrics: Metrics | None = None,
     ) -> None:
         self.settings = external
@@ -66,6 +68,7 @@ class CacheService:
         self.breaker_failures = breaker_failures
         self.breaker_reset = breaker_reset
         self.ttl_jitter = ttl_jitter
+        self.generation_ttl = generation_ttl
         self.flights = SingleFlight(coalesce_timeout) if coalesce else None
         self.metrics = metrics
         self._requests = (
@@ -112,6 +115,7 @@ class CacheService:
             ttl_jitter=_number(config, "ttl-jitter", where, 0.0, minimum=0.0, maximum=0.5),
             coalesce=_bool(config, "coalesce", where, True),
             coalesce_timeout=_number(config, "coalesce-timeout-ms", where, 5000, minimum=1) / 1000.0,
+            generation_ttl=_number(config, "generation-cache-ms", where, 1000, minimum=0) / 1000.0,
             metrics=metrics,
         )
 
@@ -131,6 +135,7 @@ class CacheService:
             connect_timeout=self.settings.connect_timeout,
             breaker=breaker,
             metrics=self.metrics,
+            generation_ttl=self.generation_ttl,
         )
         if not await self.external.ping():
             log.warning("redis cache %s is not reachable yet; caching falls back to misses", self.settings.describe())

@@ -22,12 +22,16 @@ class Store(Protocol):
 
     async def get(self, key: str) -> bytes | None: ...
 
+    async def response_key(self, group: KeyGroup, variant: str) -> str | None:
+        """The key of response variant `variant` (a digest) of `group`; None when the store cannot be asked."""
+        ...
+
     async def fetch(self, key: str) -> tuple[bytes | None, bool]:
         """(value or None, whether the store could be asked at all)."""
         ...
 
     async def set(self, key: str, value: bytes, ttl: float, group: KeyGroup | None = None) -> None:
-        """Store `value` for `ttl` seconds; `group` indexes a response variant for purging."""
+        """Store `value` for `ttl` seconds; `group`: the API operation a response variant belongs to."""
         ...
 
     async def delete(self, key: str) -> bool: ...

@@ -20,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--coverage-html", metavar="DIR", help="also write the annotated coverage report (HTML) to DIR")
     parser.add_argument("--redis-url", metavar="URL",
                         help="Redis for cases with `redis: true` (default: start a throwaway redis-server)")
+    parser.add_argument("-k", metavar="TEXT", dest="select", help="run only the cases whose name contains TEXT")
     parser.add_argument("-v", "--verbose", action="store_true", help="list passing cases too")
 
 
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         from engine.testing.coverage import Coverage
 
         coverage = Coverage()
-    runner = Runner(observer=coverage, redis_url=args.redis_url)
+    runner = Runner(observer=coverage, redis_url=args.redis_url, select=args.select)
     try:
         result = asyncio.run(runner.run_paths(args.paths))
     except UsageError as exc:
@@ -42,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
         runner.close()
     if not result.files and not result.problems:
         print(f"policygate test: no *.policytest.yaml files under {' '.join(args.paths)}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.select and not result.problems and not any(True for _ in result.cases()):
+        print(f"policygate test: no case name contains {args.select!r}", file=sys.stderr)
         return EXIT_USAGE
     sys.stdout.write(render_text(result, verbose=args.verbose))
     if args.junit:

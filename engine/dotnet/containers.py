@@ -23,6 +23,7 @@ from .errors import (
     KeyNotFoundException,
     NullReferenceException,
 )
+from .limits import bounded_list, check_count
 
 
 def _equals(a: Any, b: Any) -> bool:
@@ -229,7 +230,7 @@ def new_hashset(*args: Any) -> set[Any]:
     """``new HashSet<T>(...)``: ``()``, ``(source)``, ``(source, comparer)``, ``(comparer)``."""
     comparer = next((a for a in args if hasattr(a, "key") and hasattr(a, "ignore_case")), None)
     source = next((a for a in args if a is not comparer and a is not None and not isinstance(a, int)), None)
-    items = list(iterate(source)) if source is not None else []
+    items = bounded_list(iterate(source)) if source is not None else []
     if comparer is not None and comparer.ignore_case:
         seen: dict[Any, Any] = {}
         for item in items:
@@ -412,7 +413,9 @@ class ListMembers:
     def AddRange(items: list[Any], values: Iterable[Any]) -> None:
         if values is None:
             raise ArgumentNullException("collection")
-        items.extend(list(iterate(values)))
+        added = bounded_list(iterate(values))
+        check_count(len(items) + len(added))
+        items.extend(added)
 
     @staticmethod
     def Insert(items: list[Any], index: int, value: Any) -> None:
@@ -424,7 +427,9 @@ class ListMembers:
     def InsertRange(items: list[Any], index: int, values: Iterable[Any]) -> None:
         if not 0 <= index <= len(items):
             raise ArgumentOutOfRangeException("index", "Index must be within the bounds of the List.")
-        items[index:index] = list(iterate(values))
+        added = bounded_list(iterate(values))
+        check_count(len(items) + len(added))
+        items[index:index] = added
 
     @staticmethod
     def Remove(items: list[Any], value: Any) -> bool:
@@ -705,7 +710,7 @@ class Stack:
 
     def __init__(self, source: Any = None) -> None:
         self._items: list[Any] = (
-            list(iterate(source)) if source is not None and not isinstance(source, int) else []
+            bounded_list(iterate(source)) if source is not None and not isinstance(source, int) else []
         )
 
     @property

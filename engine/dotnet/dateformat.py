@@ -12,6 +12,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .errors import ArgumentNullException, FormatException, OverflowException
+from .limits import check_format
 
 if TYPE_CHECKING:
     from .datetimes import DateTime, DateTimeOffset, TimeSpan
@@ -76,6 +77,7 @@ def _run_end(fmt: str, i: int) -> int:
 
 
 def _format(ticks: int, fmt: str, kind_suffix: str, offset_minutes: int) -> str:
+    check_format(fmt)
     from .datetimes import TICKS_PER_DAY, TICKS_PER_SECOND, _days_to_date
 
     date = _days_to_date(ticks // TICKS_PER_DAY)
@@ -474,6 +476,7 @@ def parse_iso_json(text: str) -> DateTime | None:
 
 
 def _exact_regex(fmt: str) -> re.Pattern[str]:
+    check_format(fmt)
     if len(fmt) == 1:
         if fmt not in _STANDARD:
             raise FormatException(_BAD)

@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOpe
 from typing import Any
 
 from .errors import ArgumentNullException, FormatException
+from .limits import check_format, check_length, joined_length
 
 _CTX = Context(prec=2000)
 _BAD_FORMAT = "Format specifier was invalid."
@@ -170,6 +171,8 @@ def _format_hex(value: Any, spec: str, precision: int | None) -> str:
 
 def _format_standard(value: Any, spec: str, precision: int | None) -> str:
     kind = spec.upper()
+    if precision is not None and precision > 64:
+        check_length(precision)  # `D300000000`, `F300000000`: the digits alone exceed the string limit
     neg = _is_negative(value)
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return double_to_string(value)
@@ -359,9 +362,10 @@ def _format_custom_section(d: Decimal, section: str, with_sign: bool) -> str:
             digits = digits.rjust(n - first_zero, "0")
     placed_int = False
     frac_pos = 0
+    position = {t_i: k for k, t_i in enumerate(int_idx)}
     for t_i, (kind, text) in enumerate(toks):
         if kind == "digit" and t_i < end_int:
-            k = int_idx.index(t_i)
+            k = position[t_i]
             if grouping:
                 if not placed_int:
                     out.append(_group(digits))
@@ -452,6 +456,7 @@ def format_number(value: Any, fmt: str | None) -> str:
         return _format_standard(value, spec, precision)
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return double_to_string(value)
+    check_format(fmt)
     try:
         return _format_custom(value, fmt)
     except (InvalidOperation, ValueError, IndexError) as exc:
@@ -478,6 +483,8 @@ def format_value(value: Any, fmt: str | None = None, alignment: int = 0) -> str:
             from .conversions import to_string as convert
 
             text = convert(value)
+    if abs(alignment) > len(text):
+        check_length(abs(alignment))
     if alignment > 0:
         text = text.rjust(alignment)
     elif alignment < 0:
@@ -546,6 +553,7 @@ def composite_format(fmt: str | None, args: list[Any] | tuple[Any, ...]) -> str:
                 raise FormatException(_BAD_COMPOSITE) from exc
         out.append(format_value(args[index], item_fmt if colon else None, alignment))
         i = end + 1
+    joined_length(out)
     return "".join(out)
 
 

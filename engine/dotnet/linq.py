@@ -23,6 +23,7 @@ from .errors import (
     InvalidOperationException,
     OverflowException,
 )
+from .limits import LIMITS, bounded_list, check_count
 
 _NO_ELEMENTS = "Sequence contains no elements"
 _NO_MATCH = "Sequence contains no matching element"
@@ -31,7 +32,9 @@ _NO_MATCH = "Sequence contains no matching element"
 def _items(source: Any) -> list[Any]:
     if source is None:
         raise ArgumentNullException("source")
-    return list(iterate(source))
+    if isinstance(source, str | bytes | bytearray | dict):
+        check_count(len(source))  # before a char/byte/pair per element is built
+    return bounded_list(iterate(source))
 
 
 def _non_null_values(source: Any, selector: Callable[[Any], Any] | None) -> list[Any]:
@@ -154,9 +157,12 @@ class Enumerable:
     ) -> list[Any]:
         f = _indexed(selector)
         out: list[Any] = []
+        limit = LIMITS.max_collection
         for i, x in enumerate(_items(source)):
             for y in iterate(f(x, i)):
                 out.append(result(x, y) if result else y)
+                if len(out) > limit:
+                    check_count(len(out))
         return out
 
     @staticmethod
@@ -473,7 +479,9 @@ class Enumerable:
 
     @staticmethod
     def Concat(first: Any, second: Any) -> list[Any]:
-        return _items(first) + _items(second)
+        head, tail = _items(first), _items(second)
+        check_count(len(head) + len(tail))
+        return head + tail
 
     @staticmethod
     def Append(source: Any, item: Any) -> list[Any]:
@@ -549,12 +557,14 @@ class Enumerable:
     def Range(start: int, count: int) -> list[int]:
         if count < 0:
             raise ArgumentOutOfRangeException("count")
+        check_count(count)
         return list(range(start, start + count))
 
     @staticmethod
     def Repeat(element: Any, count: int) -> list[Any]:
         if count < 0:
             raise ArgumentOutOfRangeException("count")
+        check_count(count)
         return [element] * count
 
     @staticmethod

@@ -26,6 +26,7 @@ from .errors import (
 )
 from .jsonreader import UNDEFINED, read_json
 from .jsonwriter import json_scalar, json_string
+from .limits import TextBuffer
 from .primitives import NEW_LINE, Char, TypeRef, type_ref
 
 
@@ -265,9 +266,9 @@ class JToken:
     # -- text ----------------------------------------------------------------------------------
     def ToString(self, formatting: Any = Formatting.Indented, *converters: Any) -> str:
         indented = not (isinstance(formatting, int) and int(formatting) == int(Formatting.None_))
-        out: list[str] = []
+        out = TextBuffer()
         self._write(out, indented, 0)
-        return "".join(out)
+        return out.text()
 
     def _write(self, out: list[str], indented: bool, level: int) -> None:
         raise NotImplementedError

@@ -32,6 +32,7 @@ from .errors import (
     NotSupportedException,
     RegexMatchTimeoutException,
 )
+from .limits import check_count, check_length
 from .primitives import static_property
 
 _RE2_OPTIONS = _re2.Options()
@@ -258,7 +259,7 @@ class _Compiled:
         """
         if self.re2 is not None and not units and not (self._dollar and text.endswith("\n")):
             if every:
-                return list(self.re2.finditer(text, pos))
+                return _bounded_matches(self.re2.finditer(text, pos))
             m = self.re2.search(text, pos)
             return [m] if m is not None else []
         engine = self.backtracking()
@@ -288,6 +289,19 @@ class _Compiled:
         """Spans of every capture of `group` in the match starting at `start` (repeated groups)."""
         m = self.backtracking().match(text, start, timeout=max(_TimeLimit.remaining(), 1e-4))
         return list(m.spans(group)) if m is not None else []
+
+
+def _bounded_matches(matches: Iterator[Any]) -> list[Any]:
+    """All matches of a linear-time (RE2) search, stopped at the collection limit and the deadline."""
+    deadline = time.perf_counter() + max(_TimeLimit.remaining(), 0.0)
+    found: list[Any] = []
+    for m in matches:
+        found.append(m)
+        if not len(found) & 1023:
+            check_count(len(found), "the matches of a regular expression")
+            if time.perf_counter() > deadline:
+                raise _TimeLimit.exceeded()
+    return found
 
 
 @lru_cache(maxsize=512)
@@ -593,13 +607,16 @@ class Regex:
             raise ArgumentNullException("replacement" if not callable(replacement) else "evaluator")
         subject, found = self._matches(text, start, every=True)
         out: list[str] = [subject[:start]]
-        last = start
+        last = size = start
         for done, m in enumerate(sorted(found, key=lambda m: m.start())):
             if 0 <= count <= done:
                 break
             match = Match(self, subject, m)
+            piece = utf16.units(str(replacement(match)) if callable(replacement) else _expand(replacement, match))
+            size += m.start() - last + len(piece)
+            check_length(size + len(subject) - m.end(), "the result of Regex.Replace")  # before it is built
             out.append(subject[last : m.start()])
-            out.append(utf16.units(str(replacement(match)) if callable(replacement) else _expand(replacement, match)))
+            out.append(piece)
             last = m.end()
         out.append(subject[last:])
         return utf16.text("".join(out))

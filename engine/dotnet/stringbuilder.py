@@ -6,6 +6,7 @@ from typing import Any
 
 from .conversions import to_string
 from .errors import ArgumentOutOfRangeException, IndexOutOfRangeException
+from .limits import check_length
 from .primitives import NEW_LINE, Char
 
 
@@ -16,10 +17,21 @@ class StringBuilder:
 
     def __init__(self, value: Any = None, capacity: Any = None, *_: Any) -> None:
         self._parts: list[str] = []
+        self._length = 0
         if isinstance(value, str):
             if isinstance(capacity, int) and not isinstance(capacity, bool) and _:
                 value = value[capacity : capacity + _[0]]
-            self._parts.append(str(value))
+            self._add(str(value))
+
+    def _add(self, piece: str) -> None:
+        """Append ``piece``; the total length is checked before the builder grows."""
+        check_length(self._length + len(piece), "a StringBuilder")
+        self._parts.append(piece)
+        self._length += len(piece)
+
+    def _set(self, text: str) -> None:
+        self._parts = [text] if text else []
+        self._length = len(text)
 
     def _text(self) -> str:
         if len(self._parts) > 1:
@@ -28,14 +40,15 @@ class StringBuilder:
 
     @property
     def Length(self) -> int:
-        return len(self._text())
+        return self._length
 
     @Length.setter
     def Length(self, value: int) -> None:
         if value < 0:
             raise ArgumentOutOfRangeException("value", "Length cannot be less than zero.")
+        check_length(value, "a StringBuilder")
         text = self._text()
-        self._parts = [text[:value].ljust(value, "\0")]
+        self._set(text[:value].ljust(value, "\0"))
 
     @property
     def Capacity(self) -> int:
@@ -45,30 +58,31 @@ class StringBuilder:
         if isinstance(value, Char) and isinstance(repeat, int):
             if repeat < 0:
                 raise ArgumentOutOfRangeException("repeatCount", "Count cannot be less than zero.")
-            self._parts.append(str(value) * repeat)
+            check_length(self._length + repeat, "a StringBuilder")
+            self._add(str(value) * repeat)
         elif isinstance(value, list) and value and all(isinstance(c, Char) for c in value):
             chars = value if repeat is None else value[repeat : repeat + count]
-            self._parts.append("".join(chars))
+            self._add("".join(chars))
         elif isinstance(value, str) and isinstance(repeat, int) and isinstance(count, int):
-            self._parts.append(value[repeat : repeat + count])
+            self._add(value[repeat : repeat + count])
         else:
-            self._parts.append(to_string(value))
+            self._add(to_string(value))
         return self
 
     def AppendLine(self, value: Any = None) -> StringBuilder:
-        self._parts.append(to_string(value) + NEW_LINE)
+        self._add(to_string(value) + NEW_LINE)
         return self
 
     def AppendFormat(self, fmt: Any, *args: Any) -> StringBuilder:
         from .strings import String
 
-        self._parts.append(String.Format(fmt, *args))
+        self._add(String.Format(fmt, *args))
         return self
 
     def AppendJoin(self, separator: Any, *values: Any) -> StringBuilder:
         from .strings import String
 
-        self._parts.append(String.Join(separator, *values))
+        self._add(String.Join(separator, *values))
         return self
 
     def Insert(self, index: int, value: Any, count: int = 1) -> StringBuilder:
@@ -78,7 +92,9 @@ class StringBuilder:
                 "index",
                 "Index was out of range. Must be non-negative and less than or equal to the size of the collection.",
             )
-        self._parts = [text[:index] + to_string(value) * count + text[index:]]
+        piece = to_string(value)
+        check_length(len(text) + len(piece) * max(count, 0), "a StringBuilder")
+        self._set(text[:index] + piece * count + text[index:])
         return self
 
     def Remove(self, start: int, length: int) -> StringBuilder:
@@ -88,7 +104,7 @@ class StringBuilder:
                 "length",
                 "Index was out of range. Must be non-negative and less than or equal to the size of the collection.",
             )
-        self._parts = [text[:start] + text[start + length :]]
+        self._set(text[:start] + text[start + length :])
         return self
 
     def Replace(
@@ -96,15 +112,17 @@ class StringBuilder:
     ) -> StringBuilder:
         text = self._text()
         new_s = "" if new is None else str(new)
+        if len(new_s) > len(str(old)) and str(old):
+            check_length(len(text) + text.count(str(old)) * (len(new_s) - len(str(old))), "a StringBuilder")
         if start is None:
-            self._parts = [text.replace(str(old), new_s)]
+            self._set(text.replace(str(old), new_s))
         else:
             end = start + (count or 0)
-            self._parts = [text[:start] + text[start:end].replace(str(old), new_s) + text[end:]]
+            self._set(text[:start] + text[start:end].replace(str(old), new_s) + text[end:])
         return self
 
     def Clear(self) -> StringBuilder:
-        self._parts = []
+        self._set("")
         return self
 
     def ToString(self, start: int | None = None, length: int | None = None) -> str:
@@ -130,7 +148,7 @@ class StringBuilder:
         text = self._text()
         if not 0 <= index < len(text):
             raise IndexOutOfRangeException()
-        self._parts = [text[:index] + str(value) + text[index + 1 :]]
+        self._set(text[:index] + str(value) + text[index + 1 :])
 
     def __str__(self) -> str:
         return self._text()

@@ -24,6 +24,7 @@ from .errors import (
     NullReferenceException,
 )
 from .formatting import composite_format
+from .limits import bounded_list, check_count, check_length, joined_length
 from .primitives import WHITESPACE_CHARS, Char, is_whitespace
 
 
@@ -203,6 +204,9 @@ def split(s: str, *args: Any) -> list[str]:
     trim = bool(options & StringSplitOptions.TrimEntries)
     if count == 0 or (s == "" and remove_empty):
         return []
+    if not remove_empty:  # the number of pieces is known before splitting
+        occurrences = sum(map(is_whitespace, s)) if seps is None else sum(s.count(sep) for sep in seps if sep)
+        check_count(min(count, occurrences + 1), "the result of Split")
     if count >= 2**31 - 1:
         if seps is None:
             pieces = _WHITESPACE_SPLIT.split(s)
@@ -431,6 +435,9 @@ class StringMembers:
             raise ArgumentException("String cannot be of zero length.", "oldValue")
         new = "" if new is None else str(new)
         comparison = _comparison_arg(args, StringComparison.Ordinal)
+        if len(new) > len(old):
+            check_length(len(s) + (_fold(s).count(_fold(old)) if comparison in _IGNORE_CASE else s.count(old)) * (
+                len(new) - len(old)))
         if comparison not in _IGNORE_CASE:
             return s.replace(old, new)
         out, i, folded, fold_old = [], 0, _fold(s), _fold(old)
@@ -505,12 +512,14 @@ class StringMembers:
     def PadLeft(s: str, width: int, char: str = " ") -> str:
         if width < 0:
             raise ArgumentOutOfRangeException("totalWidth", "Non-negative number required.")
+        check_length(width)
         return s.rjust(width, str(char))
 
     @staticmethod
     def PadRight(s: str, width: int, char: str = " ") -> str:
         if width < 0:
             raise ArgumentOutOfRangeException("totalWidth", "Non-negative number required.")
+        check_length(width)
         return s.ljust(width, str(char))
 
     @staticmethod
@@ -521,6 +530,7 @@ class StringMembers:
                 "startIndex",
                 "Index was out of range. Must be non-negative and less than or equal to the size of the collection.",
             )
+        check_length(len(s) + len(value))
         return s[:index] + value + s[index:]
 
     @staticmethod
@@ -549,6 +559,7 @@ class StringMembers:
                 "startIndex",
                 "Index was out of range. Must be non-negative and less than the size of the collection.",
             )
+        check_count(end - start, "a char array")
         return [Char(c) for c in s[start:end]]
 
     @staticmethod
@@ -589,7 +600,7 @@ class StringMembers:
 def _params(args: tuple[Any, ...]) -> list[Any]:
     """C# ``params`` array: a single array argument is the array itself."""
     if len(args) == 1 and isinstance(args[0], list | tuple):
-        return list(args[0])
+        return bounded_list(args[0])
     if (
         len(args) == 1
         and not isinstance(args[0], str)
@@ -599,7 +610,7 @@ def _params(args: tuple[Any, ...]) -> list[Any]:
         from .newtonsoft import JToken
 
         if not isinstance(args[0], JToken) or isinstance(args[0], list):
-            return list(args[0])
+            return bounded_list(args[0])
     return list(args)
 
 
@@ -615,6 +626,7 @@ class String:
         if count is not None and isinstance(value, str) and len(value) == 1 and length is None:
             if count < 0:
                 raise ArgumentOutOfRangeException("count", "Non-negative number required.")
+            check_length(count)
             return str(value) * count
         _need(value, "value")
         text = "".join(str(c) for c in value)
@@ -640,13 +652,17 @@ class String:
             if len(values) == 1 and values[0] is None:
                 raise ArgumentNullException("value")
             items = _params(values)
-        return utf16.text(sep.join(to_string(v) for v in items))
+        parts = [to_string(v) for v in items]
+        joined_length(parts, sep)
+        return utf16.text(sep.join(parts))
 
     @staticmethod
     def Concat(*values: Any) -> str:
         if len(values) == 1 and values[0] is None:
             return ""
-        return utf16.text("".join(to_string(v) for v in _params(values)))
+        parts = [to_string(v) for v in _params(values)]
+        joined_length(parts)
+        return utf16.text("".join(parts))
 
     @staticmethod
     def Format(*args: Any) -> str:

@@ -9,6 +9,7 @@ import urllib.parse
 from typing import Any
 
 from .errors import ArgumentNullException, InvalidOperationException, UriFormatException
+from .limits import LARGE, check_length
 
 _DEFAULT_PORTS = {
     "http": 80,
@@ -26,7 +27,22 @@ _DATA_SAFE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 _URI_SAFE = _DATA_SAFE | set(":/?#[]@!$&'()*+,;=%")
 
 
+_SAFE_BYTES: dict[tuple[int, bool], bytes] = {}
+
+
+def _escaped_length(text: str, safe: set[str], space_plus: bool) -> int:
+    """Length of the percent-encoded ``text``, computed at C speed before encoding it."""
+    key = (id(safe), space_plus)
+    keep = _SAFE_BYTES.get(key)
+    if keep is None:
+        keep = _SAFE_BYTES[key] = bytes(sorted(ord(c) for c in safe | ({" "} if space_plus else set()) if ord(c) < 128))
+    raw = text.encode("utf-8", errors="surrogatepass")
+    return len(raw) + 2 * len(raw.translate(None, keep))
+
+
 def _percent(text: str, safe: set[str], space_plus: bool = False) -> str:
+    if len(text) >= LARGE:
+        check_length(_escaped_length(text, safe, space_plus))
     out: list[str] = []
     for ch in text:
         if ch in safe:

@@ -18,6 +18,7 @@ from .errors import (
     NotSupportedException,
     XmlException,
 )
+from .limits import TextBuffer
 from .primitives import NEW_LINE, TypeRef
 
 
@@ -208,9 +209,9 @@ class XNode(XObject):
         raise NotImplementedError
 
     def ToString(self, options: Any = SaveOptions.None_) -> str:
-        out: list[str] = []
+        out = TextBuffer()
         self._write(out, not (int(options) & SaveOptions.DisableFormatting), 0)
-        return "".join(out)
+        return out.text()
 
     def Save(self, writer: Any, options: Any = SaveOptions.None_) -> None:
         """Write the XML (with a declaration for documents) to a ``StringWriter``/``StringBuilder``."""

@@ -283,6 +283,7 @@ class AccessCompiler:
 
     # -- calls ---------------------------------------------------------------------------------------
     def x_Call(self, node: ast.Call) -> Code:
+        self.allocation_sites += 1
         func = node.func
         if isinstance(func, ast.Member):
             if not self._check_name(func.name, func.name_pos):

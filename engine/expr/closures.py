@@ -386,7 +386,8 @@ def _fast_string_method(name: str, args: tuple[ast.Arg, ...], fallback: Callable
     if not isinstance(value, str) or value is None:
         return None
     if name == "Split" and len(value) == 1:  # Split(char): ordinal, keeps empty entries
-        return lambda s: s.split(value)
+        large = rt.LARGE  # long strings go through the library, which checks the number of pieces first
+        return lambda s: s.split(value) if len(s) < large else fallback(s, value)
     if name == "Contains" and value:  # ordinal
         return lambda s: value in s
     if name == "Equals":  # ordinal

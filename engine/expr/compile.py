@@ -64,6 +64,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         self.functions: dict[str, list[Any]] = {}
         self.nslots = 3
         self.checked_context: bool | None = None  # checked(...): True, unchecked(...): False, else None
+        self.allocation_sites = 0  # calls, `new` and interpolations: each may build one large value
         self.uses_body = False
         self.needs_budget = False
         self.lambda_types: list[CsType] = []
@@ -222,6 +223,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         return Code(lambda env: value, type_, const=True, value=value)
 
     def x_Interpolated(self, node: ast.Interpolated) -> Code:
+        self.allocation_sites += 1
         from engine.dotnet.formatting import format_value
 
         pieces: list[Any] = []
@@ -470,6 +472,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             self.needs_budget = True
 
     def x_New(self, node: ast.New) -> Code:
+        self.allocation_sites += 1
         t = node.type
         base = M.strip_namespace(t.name)
         self._note_regex(base)
@@ -531,6 +534,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         return out
 
     def x_NewArray(self, node: ast.NewArray) -> Code:
+        self.allocation_sites += 1
         elem = node.element
         is_bytes = elem is not None and elem.name in ("byte", "Byte") and elem.array == 0
         if elem is not None and not self._known_type(elem, node.pos):

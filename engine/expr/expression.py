@@ -7,12 +7,14 @@ from typing import Any
 
 from engine.diagnostics import Diagnostic, Diagnostics, Severity
 from engine.dotnet.errors import DotNetException, KeyNotFoundException, NullReferenceException, from_python
+from engine.dotnet.limits import ResourceLimitExceeded, enter, leave
 from engine.errors import ExpressionError, PolicyLoadError, SecurityError
 from engine.expr import ast
 from engine.expr.build import build
 from engine.expr.compile import Compiler
+from engine.expr.members import warm_up
 from engine.expr.parser import ExprSyntaxError
-from engine.expr.runtime import Budget, ShortCircuit
+from engine.expr.runtime import Budget, LimitExceeded, ShortCircuit
 from engine.model import ValueText
 from engine.schema import AttrType
 from engine.source import SourceFile, Span
@@ -20,6 +22,9 @@ from engine.source import SourceFile, Span
 log = logging.getLogger("policygate.expressions")
 
 MAX_SOURCE = 100_000  # characters in one expression
+# expressions with more calls/`new`/interpolations than this are metered (time + volume of large
+# values) even without loops; fewer sites can build at most this many limit-sized values
+MAX_UNMETERED_SITES = 8
 
 
 def as_value_text(value: ValueText | str, file: str = "<expr>") -> ValueText:
@@ -48,6 +53,7 @@ def analyse(value: ValueText) -> tuple[Compiler | None, Any, list[Diagnostic]]:
     if len(value.text) > MAX_SOURCE:
         message = f"the expression is {len(value.text)} characters long; the limit is {MAX_SOURCE}"
         return None, None, [Diagnostic("expr-security", Severity.ERROR, message, value.span_of(0, 1))]
+    warm_up()
     compiler = Compiler()
     try:
         start, body, base = split_expression(value.text)
@@ -92,7 +98,8 @@ class CompiledExpression:
         Specialised once: a plain expression becomes one generated function (see
         `Compiler.generated_evaluator`), otherwise one list and one closure call.
         """
-        nslots, budget, block = compiler.nslots - 3, compiler.needs_budget, compiler.is_block
+        nslots, block = compiler.nslots - 3, compiler.is_block
+        budget = compiler.needs_budget or compiler.allocation_sites > MAX_UNMETERED_SITES
         error = self._error
         coerce = result.coerce if result is not None else None
         root = getattr(compiler, "root", None)
@@ -112,17 +119,31 @@ class CompiledExpression:
 
             return evaluate
         slots = [None] * nslots
+        if budget:
+
+            def evaluate_metered(ctx: Any) -> Any:
+                meter = Budget()
+                previous = enter(meter)
+                try:
+                    value = fn([ctx, None, meter, *slots])
+                    return coerce(value) if coerce is not None else value
+                except ShortCircuit:
+                    return None
+                except Exception as exc:
+                    raise error(exc) from None
+                finally:
+                    leave(previous)
+
+            return evaluate_metered
 
         def evaluate_full(ctx: Any) -> Any:
             try:
-                value = fn([ctx, None, Budget() if budget else None, *slots])
+                value = fn([ctx, None, None, *slots])
                 return coerce(value) if coerce is not None else value
             except ShortCircuit:
                 return None
             except Exception as exc:
                 raise error(exc) from None
-            finally:
-                Budget.current = None
 
         return evaluate_full
 
@@ -142,6 +163,8 @@ class CompiledExpression:
         if isinstance(exc, DotNetException):
             name = exc.dotnet_name.rsplit(".", 1)[-1]
             return ExpressionError(f"{name}: {exc.Message}", span)
+        if isinstance(exc, ResourceLimitExceeded):
+            return LimitExceeded(str(exc), span)
         if isinstance(exc, RecursionError):
             return SecurityError("the expression nests too deeply", span)
         if isinstance(exc, MemoryError):

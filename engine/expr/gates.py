@@ -22,7 +22,7 @@ def iterate(obj: Any, pos: ast.Pos) -> Any:
     if isinstance(obj, str):
         from engine.dotnet.primitives import Char
 
-        return [Char(c) for c in obj]
+        return map(Char, obj)  # lazily: a foreach over a long string ticks per char
     if isinstance(obj, dict) or cls is M.model.Headers:
         return M._pairs(obj)
     if isinstance(obj, bytes | bytearray):

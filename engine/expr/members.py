@@ -168,6 +168,18 @@ def lib(module: str, name: str) -> Any:
     return _LIB_CACHE[key]
 
 
+_WARM: list[bool] = []
+
+
+def warm_up() -> None:
+    """Import the whole runtime library once, at the first compilation, so that no evaluation pays
+    for (and times out on) a module import the first time it reaches a part of the library."""
+    if not _WARM:
+        _WARM.append(True)
+        _find_anywhere("__warm_up__")
+        lib("registry", "runtime_class")
+
+
 def _find_anywhere(name: str) -> Any:
     """A public class (or statics object) named `name` defined by any module of engine.dotnet."""
     import pkgutil

@@ -13,55 +13,29 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from engine.dotnet import clrnumeric, regex
+from engine.dotnet import clrnumeric, limits, regex
 from engine.dotnet.conversions import to_string
 from engine.dotnet.errors import DotNetException, NullReferenceException
+from engine.dotnet.limits import Meter, check_bytes, check_count, check_length
 from engine.dotnet.primitives import Char
 from engine.errors import SecurityError
 
-
-class Limits:
-    """Evaluation limits; one shared instance, adjustable by the gateway's settings."""
-
-    timeout: float = 0.050  # seconds of wall time per evaluation (only checked in loops/lambdas)
-    max_iterations: int = 100_000  # loop iterations + lambda calls per evaluation
-    max_string: int = 1 << 20  # characters in any string an expression builds
-    max_collection: int = 100_000  # elements in any array/list an expression builds
-
-
-LIMITS = Limits()
+LIMITS = limits.LIMITS  # the library's limits are the expression limits (one shared instance)
+Limits = limits.Limits
 
 
 class LimitExceeded(SecurityError):
     """A string, collection, loop or time limit was hit."""
 
 
-class Budget:
-    """Per-evaluation counters for loops, lambdas and regexes (allocated only by code that needs it).
-
-    `Budget.current` is the budget of the evaluation running now (evaluations never interleave in a
-    thread: they are synchronous); `engine.dotnet.regex` stops backtracking matches at its deadline.
-    """
-
-    __slots__ = ("deadline", "left")
-    current: Budget | None = None
-
-    def __init__(self) -> None:
-        self.deadline = time.perf_counter() + LIMITS.timeout
-        self.left = LIMITS.max_iterations
-        Budget.current = self
-
-    def tick(self) -> None:
-        self.left -= 1
-        if self.left < 0:
-            raise LimitExceeded(f"the expression ran more than {LIMITS.max_iterations} loop iterations")
-        if not self.left & 63 and time.perf_counter() > self.deadline:
-            raise _time_exceeded()
+LARGE = limits.LARGE
+Budget = Meter  # per-evaluation counters (allocated only by code that loops or allocates a lot)
 
 
 def _time_left() -> float:
-    budget = Budget.current
-    return budget.deadline - time.perf_counter() if budget is not None else LIMITS.timeout
+    """Seconds left to the evaluation running now (`engine.dotnet.regex` stops matches there)."""
+    meter = limits.active()
+    return meter.deadline - time.perf_counter() if meter is not None else LIMITS.timeout
 
 
 def _time_exceeded() -> LimitExceeded:
@@ -72,49 +46,37 @@ regex.set_time_limit(_time_left, _time_exceeded)
 
 
 def check_string(value: Any) -> Any:
-    if value.__class__ is str and len(value) > LIMITS.max_string:
-        raise LimitExceeded(f"a string of {len(value)} characters exceeds the limit of {LIMITS.max_string}")
+    if value.__class__ is str:
+        check_length(len(value))
     return value
 
 
 def check_size(n: Any) -> int:
-    if isinstance(n, int) and n > LIMITS.max_collection:
-        raise LimitExceeded(f"a collection of {n} elements exceeds the limit of {LIMITS.max_collection}")
-    return n
+    if isinstance(n, int):
+        check_count(n)
+    return n  # type: ignore[no-any-return]
 
 
 def check_result(value: Any) -> Any:
     """Size limits on a value produced by library code (strings, byte arrays, lists)."""
     cls = value.__class__
     if cls is str:
-        if len(value) > LIMITS.max_string:
-            raise LimitExceeded(f"a string of {len(value)} characters exceeds the limit of {LIMITS.max_string}")
-    elif cls is list or cls is bytes:
-        if len(value) > LIMITS.max_collection and cls is list or len(value) > LIMITS.max_string:
-            raise LimitExceeded(f"a collection of {len(value)} elements exceeds the limit")
+        check_length(len(value))
+    elif cls is list:
+        check_count(len(value))
+    elif cls is bytes or cls is bytearray:
+        check_bytes(len(value))
     return value
 
 
 def _size_arg(args: tuple[Any, ...], index: int) -> None:
-    if len(args) > index and isinstance(args[index], int) and args[index] > LIMITS.max_string:
-        raise LimitExceeded(f"a size of {args[index]} exceeds the limit of {LIMITS.max_string}")
-
-
-def _replace_growth(obj: Any, args: tuple[Any, ...]) -> None:
-    if isinstance(obj, str) and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str) and args[0]:
-        growth = len(args[1]) - len(args[0])
-        if growth > 0 and len(obj) + obj.count(args[0]) * growth > LIMITS.max_string:
-            raise LimitExceeded(f"the result would exceed the string limit of {LIMITS.max_string}")
+    if len(args) > index and isinstance(args[index], int):
+        check_length(args[index], "a size")
 
 
 PREFLIGHT: dict[str, Any] = {
     # name -> check(receiver, args) run before library code that allocates in proportion to an argument
-    "PadLeft": lambda obj, args: _size_arg(args, 0),
-    "PadRight": lambda obj, args: _size_arg(args, 0),
-    "Replace": _replace_growth,
-    "Repeat": lambda obj, args: _size_arg(args, 1),
-    "Range": lambda obj, args: _size_arg(args, 1),
-    "New": lambda obj, args: _size_arg(args, 1),
+    # (the library checks its own results before building them; these cover the remaining calls)
     "Resize": lambda obj, args: _size_arg(args, 1),
 }
 

@@ -188,6 +188,11 @@ class Checker:
                 self.text(item, "response reason", result.reason)
             elif key == "headers":
                 for name, value in item.value.items():
+                    if isinstance(value, list):  # every value, in order (one per header line)
+                        actual = result.headers.get_list(name)
+                        if [_scalar_text(v) for v in value] != actual:
+                            self.fail(item.span, f"response header {name} values", value, actual or None)
+                        continue
                     self.text(Located(value, item.span), f"response header {name}", result.headers.get(name))
             elif key == "body":
                 self.text(item, "response body", result.text, diff=True)

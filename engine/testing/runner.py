@@ -7,6 +7,7 @@ none can be started, is a case *error* (exit code 2); failed expectations are *f
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from engine.testing.harness import Harness
 from engine.testing.spec import Case, Subject, TestFile, TestFileError, is_test_file, load_test_file
 from engine.testing.upstream import TestClock
 
+log = logging.getLogger("policygate.testing")
 SKIPPED_FOLDERS = {".venv", "node_modules", "__pycache__"}
 
 
@@ -82,9 +84,10 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
 class Runner:
     """Runs cases; `observer` (policy coverage) sees every request; Redis starts on first need."""
 
-    def __init__(self, *, observer: Any = None, redis_url: str | None = None) -> None:
+    def __init__(self, *, observer: Any = None, redis_url: str | None = None, select: str | None = None) -> None:
         self.observer = observer
         self.redis_url = redis_url
+        self.select = select.lower() if select else None  # run only cases whose name contains this
         self._redis: Any = None
         self._compiled: dict[tuple[object, ...], Any] = {}
 
@@ -102,7 +105,8 @@ class Runner:
         return result
 
     async def run_file(self, test_file: TestFile) -> FileResult:
-        return FileResult(test_file.path, [await self.run_case(case) for case in test_file.cases])
+        cases = [case for case in test_file.cases if self.select is None or self.select in case.name.lower()]
+        return FileResult(test_file.path, [await self.run_case(case) for case in cases])
 
     async def run_case(self, case: Case) -> CaseResult:
         started = time.perf_counter()
@@ -118,6 +122,9 @@ class Runner:
                 await self._steps(case, harness, result)
         except (ConfigError, PolicyLoadError, RedisUnavailable) as exc:
             result.error = _describe(exc, case)
+        except Exception as exc:  # a defect of policygate itself: report it with the case, keep going
+            log.debug("case %r at %s crashed", case.name, case.span, exc_info=True)
+            result.error = f"{case.span}: error[test-internal]: policygate failed running this case: {type(exc).__name__}: {exc}"
         result.seconds = time.perf_counter() - started
         return result
 

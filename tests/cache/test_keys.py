@@ -9,7 +9,7 @@ from engine.cache.keys import (
     ResponseKeyParts,
     api_response_prefix,
     check_prefix,
-    operations_key,
+    generations_key,
     value_key,
 )
 from engine.cache.responses import cache_control, developer_of, select_query
@@ -18,11 +18,22 @@ from engine.context import Context, Group, Subscription, User
 
 def test_documented_layout() -> None:
     group = KeyGroup("policygate:", "orders", "get-order")
-    assert group.index_key == "policygate:i:{orders|get-order}"
-    assert group.response_key("ab12") == "policygate:r:{orders|get-order}:ab12"
-    assert operations_key("policygate:", "orders") == "policygate:o:{orders}"
+    assert group.response_key("ab12") == "policygate:r:{orders|get-order}:ab12"  # in-process cache
+    assert group.generations_key == generations_key("policygate:", "orders") == "policygate:g:{orders}"
     assert value_key("policygate:", "user-1") == "policygate:v:user-1"
     assert group.response_key("x").startswith(api_response_prefix("policygate:", "orders"))
+    spread = group.spread_key("ab12", "0.0")
+    assert spread.startswith("policygate:r:") and len(spread) == len("policygate:r:") + 32 and "{" not in spread
+
+
+def test_spread_keys_change_with_every_part() -> None:
+    group = KeyGroup("p:", "orders", "get-order")
+    keys = {
+        group.spread_key("ab12", "0.0"), group.spread_key("ab12", "1.0"), group.spread_key("ab12", "0.1"),
+        group.spread_key("ab13", "0.0"), KeyGroup("p:", "orders", "other").spread_key("ab12", "0.0"),
+        KeyGroup("p:", "other", "get-order").spread_key("ab12", "0.0"), KeyGroup("q:", "orders", "get-order").spread_key("ab12", "0.0"),
+    }
+    assert len(keys) == 7
 
 
 def test_ids_cannot_break_the_hash_tag_or_collide() -> None:

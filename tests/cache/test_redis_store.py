@@ -19,8 +19,14 @@ async def _fill(store: RedisStore, prefix: str) -> tuple[KeyGroup, KeyGroup, Key
                             KeyGroup(prefix, "shop{2}", "orders"))
     for group in (orders, items, other):
         for i in range(4):
-            await store.set(group.response_key(f"d{i}"), b"entry", 60, group)
+            await store.set(await key_of(store, group, f"d{i}"), b"entry", 60, group)
     return orders, items, other
+
+
+async def key_of(store: RedisStore, group: KeyGroup, variant: str) -> str:
+    key = await store.response_key(group, variant)
+    assert key is not None
+    return key
 
 
 class TestStandalone:
@@ -36,20 +42,38 @@ class TestStandalone:
 
     async def test_purge_operation_then_api(self, redis_store: RedisStore, prefix: str) -> None:
         orders, items, other = await _fill(redis_store, prefix)
+        stored = await key_of(redis_store, orders, "d0")
         assert await redis_store.purge(prefix, "shop", "orders") == 4
-        assert await redis_store.get(orders.response_key("d0")) is None
-        assert await redis_store.get(items.response_key("d0")) == b"entry"
+        assert await redis_store.get(await key_of(redis_store, orders, "d0")) is None
+        assert await redis_store.get(await key_of(redis_store, items, "d0")) == b"entry"
         assert await redis_store.purge(prefix, "shop") == 4
         assert await redis_store.purge(prefix, "shop") == 0
-        assert await redis_store.get(other.response_key("d0")) == b"entry"
-        assert not await redis_store.client.exists(orders.index_key, items.index_key, orders.operations_key)
+        assert await redis_store.get(await key_of(redis_store, items, "d0")) is None
+        assert await redis_store.get(await key_of(redis_store, other, "d0")) == b"entry"
+        # O(1): nothing was deleted; the old variants are unreachable and age out by their TTL.
+        assert await redis_store.client.exists(stored)
+        assert await redis_store.client.hgetall(orders.generations_key) == {b"api": b"2", b"op:orders": b"1", b"op:items": b"0"}
 
-    async def test_index_expires_with_its_last_entry(self, redis_store: RedisStore, prefix: str) -> None:
+    async def test_entries_expire_and_generations_persist(self, redis_store: RedisStore, prefix: str) -> None:
         group = KeyGroup(prefix, "api", "op")
-        await redis_store.set(group.response_key("a"), b"x", 5, group)
-        await redis_store.set(group.response_key("b"), b"x", 20, group)
-        assert 19_000 < await redis_store.client.pttl(group.index_key) <= 20_000
-        assert 19_000 < await redis_store.client.pttl(group.operations_key) <= 20_000
+        await redis_store.set(await key_of(redis_store, group, "a"), b"x", 5, group)
+        assert 4_000 < await redis_store.client.pttl(await key_of(redis_store, group, "a")) <= 5_000
+        assert await redis_store.client.pttl(group.generations_key) == -1  # never expires: purges are never undone
+
+    async def test_another_gateway_sees_a_purge_within_the_generation_cache_time(self, redis_url: str, prefix: str) -> None:
+        group = KeyGroup(prefix, "api", "op")
+        one = RedisStore(create_client(RedisSettings.parse(redis_url, timeout=1.0)), generation_ttl=0.3)
+        two = RedisStore(create_client(RedisSettings.parse(redis_url, timeout=1.0)), generation_ttl=0.3)
+        try:
+            await one.set(await key_of(one, group, "a"), b"x", 60, group)
+            assert await two.get(await key_of(two, group, "a")) == b"x"
+            assert await one.purge(prefix, "api", "op") == 1
+            assert await one.get(await key_of(one, group, "a")) is None  # the purging gateway: at once
+            await asyncio.sleep(0.35)
+            assert await two.get(await key_of(two, group, "a")) is None  # others: within generation_ttl
+        finally:
+            await one.close()
+            await two.close()
 
     async def test_one_command_per_get(self, redis_store: RedisStore, prefix: str) -> None:
         await redis_store.set(prefix + "k", b"v", 60)
@@ -114,24 +138,22 @@ class TestFailure:
 
 
 class TestCluster:
-    async def test_variants_of_one_operation_share_a_slot(self, cluster_store: RedisStore, prefix: str) -> None:
+    async def test_variants_of_one_operation_spread_over_slots(self, cluster_store: RedisStore, prefix: str) -> None:
         group = KeyGroup(prefix, "shop", "orders")
-        keys = (group.response_key("a"), group.response_key("b"), group.index_key)
+        keys = [await key_of(cluster_store, group, f"v{i}") for i in range(20)]
         slots = {await cluster_store.client.execute_command("CLUSTER KEYSLOT", key) for key in keys}
-        assert len(slots) == 1
-        other = KeyGroup(prefix, "shop", "items")
-        assert await cluster_store.client.execute_command("CLUSTER KEYSLOT", other.index_key) not in slots
+        assert len(slots) == 20
 
     async def test_set_get_and_purge_across_the_cluster(self, cluster_store: RedisStore, prefix: str) -> None:
         groups = [KeyGroup(prefix, f"api{i}", f"op{j}") for i in range(4) for j in range(3)]
         for group in groups:
             for d in range(3):
-                await cluster_store.set(group.response_key(f"d{d}"), group.tag.encode(), 60, group)
+                await cluster_store.set(await key_of(cluster_store, group, f"d{d}"), group.tag.encode(), 60, group)
         for group in groups:
-            assert await cluster_store.get(group.response_key("d2")) == group.tag.encode()
+            assert await cluster_store.get(await key_of(cluster_store, group, "d2")) == group.tag.encode()
         assert await cluster_store.purge(prefix, "api0") == 9
         assert await cluster_store.purge(prefix, "api1", "op2") == 3
-        assert await cluster_store.get(groups[0].response_key("d0")) is None
-        assert await cluster_store.get(groups[3].response_key("d0")) == groups[3].tag.encode()
-        assert await cluster_store.get(KeyGroup(prefix, "api1", "op2").response_key("d0")) is None
+        assert await cluster_store.get(await key_of(cluster_store, groups[0], "d0")) is None
+        assert await cluster_store.get(await key_of(cluster_store, groups[3], "d0")) == groups[3].tag.encode()
+        assert await cluster_store.get(await key_of(cluster_store, KeyGroup(prefix, "api1", "op2"), "d0")) is None
         assert cluster_store.breaker.state == "closed"

@@ -193,7 +193,8 @@ def test_error_texts_carry_no_python_internals(gateway, backend) -> None:
             f'<set-url>{Backend.unused_url()}/x</set-url><set-method>GET</set-method></send-request>')
     policy = document(
         inbound=f'<base />{set_headers}<choose><when condition="@(context.Request.Headers.ContainsKey(&quot;X-Send&quot;))">'
-                f"{send}</when></choose>",
+                f'{send}</when><when condition="@(context.Request.Headers.ContainsKey(&quot;X-Json&quot;))">'
+                '<json-to-xml apply="always" consider-accept-header="false" /></when></choose>',
         on_error=LAST_ERROR,
     )
     with gateway(simple_config(api_policy="api.xml"), {"api.xml": policy}) as gw:
@@ -202,6 +203,9 @@ def test_error_texts_carry_no_python_internals(gateway, backend) -> None:
             assert answer.status == 599, (expression, answer.status, answer.text)
             texts.append(answer.text)
         texts.append(gw.get("/echo/x", headers={"X-Send": "1"}).text)
+        bad_json = gw.request("POST", "/echo/x", headers={"X-Json": "1", "Content-Type": "application/json"}, body=b"{")
+        assert "Unexpected end while parsing unquoted property name" in bad_json.text
+        texts.append(bad_json.text)
     leaks = [text for text in texts if PYTHON_INTERNALS.search(text)]
     assert not leaks, "\n".join(leaks)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from policies.set_body.liquid import (
+from engine.liquid import (
     MAX_ITERATIONS,
     MAX_OUTPUT_CHARS,
     CaseInsensitiveDict,

@@ -61,6 +61,10 @@ def test_every_expectation_kind_passes(tmp_path: Path, capsys: pytest.CaptureFix
     write(tmp_path, "chain.policytest.yaml", CHAIN_TESTS)
     assert main(["test", str(tmp_path)]) == 0, capsys.readouterr().out
     assert "3 passed in 1 file" in capsys.readouterr().out
+    assert main(["test", str(tmp_path), "-k", "SEEDED", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "ok    a seeded cache entry answers" in out and "1 passed in 1 file" in out
+    assert main(["test", str(tmp_path), "-k", "nothing like this"]) == 2
 
 
 def test_failures_are_located_with_diffs_and_junit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -77,6 +81,7 @@ cases:
       json: {{ id: 3, owner: {{ name: A }} }}
       backend: {{ path: /pets/3, called: true }}
       last-error: {{ reason: Timeout }}
+      headers: {{ X-Powered-By: [policygate, again] }}
 """)
     junit = tmp_path / "out" / "junit.xml"
     junit.parent.mkdir()
@@ -89,6 +94,7 @@ cases:
     assert "servedBy" not in out
     assert f"{tests}:12:18: backend request path" in out
     assert f"{tests}:13:7: context.LastError" in out
+    assert f'{tests}:14:7: response header X-Powered-By values\n      expected: ["policygate", "again"]\n      actual:   ["policygate"]' in out
     assert "1 passed, 1 failed in 1 file" in out
     suite = ElementTree.parse(junit).getroot().find("testsuite")
     assert suite is not None and suite.get("tests") == "2" and suite.get("failures") == "1"

@@ -7,6 +7,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import PolicyLoadError, PolicyRuntimeError
+from engine.liquid import (
+    CaseInsensitiveDict,
+    LiquidRenderError,
+    LiquidSyntaxError,
+    Template,
+    parse,
+)
 from engine.policy import Builder, Flow, Policy, Value
 from engine.schema import Attr, AttrType, Enum, Scope, Section, Text
 from policies._body import (
@@ -18,13 +25,6 @@ from policies._body import (
     message_for,
     read_body,
     replace_body,
-)
-from policies.set_body.liquid import (
-    CaseInsensitiveDict,
-    LiquidRenderError,
-    LiquidSyntaxError,
-    Template,
-    parse,
 )
 
 if TYPE_CHECKING:
