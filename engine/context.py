@@ -358,13 +358,25 @@ class Context:
     user: User | None = None
     last_error: LastError | None = None
     deployment: Deployment = field(default_factory=Deployment)
-    request_id: uuid.UUID = field(default_factory=uuid.uuid4)
-    timestamp: datetime = field(default_factory=lambda: datetime.fromtimestamp(clock.now(), UTC))
+    received: float = field(default_factory=clock.now)  # wall clock at arrival (context.Timestamp)
     started: float = field(default_factory=time.perf_counter)
     tracing: bool = False
     traces: list[tuple[str, str, str]] = field(default_factory=list)  # (source, severity, message)
     services: Any = None  # the gateway's shared services (caches, counters, http client, metrics)
     exchange: Exchange = field(default_factory=Exchange)  # per-request state of gateway and policies
+    _request_id: uuid.UUID | None = field(default=None, repr=False)
+
+    @property
+    def request_id(self) -> uuid.UUID:
+        """context.RequestId, made on first read: most requests never read it, and uuid4 costs."""
+        if self._request_id is None:
+            self._request_id = uuid.uuid4()
+        return self._request_id
+
+    @property
+    def timestamp(self) -> datetime:
+        """context.Timestamp: when the request arrived (UTC)."""
+        return datetime.fromtimestamp(self.received, UTC)
 
     @property
     def elapsed_seconds(self) -> float:

@@ -6,7 +6,24 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.gateway import current_server, use_server
 from tests.support.redis_server import RedisServer, external_redis_url
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `every_server` run once per HTTP server; the rest on `current_server()`."""
+    if metafunc.definition.get_closest_marker("every_server") is not None:
+        from engine.gateway.listeners import SERVERS
+
+        metafunc.parametrize("http_server", SERVERS, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def http_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The HTTP server this test's gateways run on."""
+    name = getattr(request, "param", None) or current_server()
+    with use_server(name):
+        yield name
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,10 @@
-"""`policygate serve CONFIG`: run the gateway (Hypercorn + uvloop) and its admin listener."""
+"""`policygate serve CONFIG`: run the gateway (Granian or Hypercorn on uvloop) and its admin listener."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
 from typing import Any
@@ -14,38 +13,38 @@ from engine.errors import ConfigError, PolicyLoadError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from engine.gateway.listeners import SERVERS
+
     parser.add_argument("config", help="gateway configuration file (YAML) or an APIOps folder")
     parser.add_argument("--host", help="listen address (default: server.host or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="listen port (default: server.port or 8080)")
     parser.add_argument("--admin-port", type=int, help="port of /metrics and /health (default: server.admin-port or 9090; 0 = off)")
-    parser.add_argument("--workers", type=int, help="worker processes sharing the port (default 1)")
+    parser.add_argument("--workers", type=int, help="worker processes sharing the port (default: server.workers or 1)")
+    parser.add_argument("--server", choices=SERVERS, help="HTTP server (default: server.http-server or granian)")
     parser.add_argument("--reload", action="store_true", help="reload when the configuration or a document changes")
     parser.add_argument("--access-log", action="store_true", help="write one JSON line per request to stderr")
 
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from engine.gateway.apiops import load_any_settings
     from engine.gateway.reload import describe_failure
-    from engine.gateway.runner import GatewayServer, bind_socket
+    from engine.gateway.runner import bind_socket
 
+    server = None
     try:
-        settings = load_any_settings(args.config)
-        options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": args.access_log or None}
-        if args.admin_port is not None:
-            options["admin_port"] = args.admin_port or False
-        server = GatewayServer(settings, **options)
-        server.prepare()
-        workers = args.workers or settings.server.workers
+        server = _prepare(args)
+        workers = args.workers or server.settings.server.workers
         if workers < 1:
             raise ConfigError("--workers must be at least 1")
-        sock = bind_socket(server.host, server.port)
+        # One worker listens here; several each listen on their own SO_REUSEPORT socket (engine/gateway/workers.py).
+        sock = bind_socket(server.host, server.port, reuse_port=workers > 1, listen=workers == 1)
     except (ConfigError, PolicyLoadError) as exc:
         print(describe_failure(exc), file=sys.stderr)
         print("policygate: not started", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"policygate: cannot listen on {args.host or settings.server.host}:{args.port or settings.server.port}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{server.host}:{server.port}" if server is not None else f"{args.host or ''}:{args.port or ''}"
+        print(f"policygate: cannot listen on {where}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug, not bad input: say what failed in one line, still no traceback
         logging.getLogger("policygate").debug("start-up failed", exc_info=True)
@@ -53,7 +52,21 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if workers == 1:
         return _run_worker(server, sock, args.reload, first=True)
-    return _run_workers(server, sock, args.reload, workers)
+    return _run_workers(args, server, sock, workers)
+
+
+def _prepare(args: argparse.Namespace) -> Any:
+    """A GatewayServer for the configuration with the command line's overrides, compiled."""
+    from engine.gateway.apiops import load_any_settings
+    from engine.gateway.runner import GatewayServer
+
+    options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": args.access_log or None,
+                               "http_server": args.server}
+    if args.admin_port is not None:
+        options["admin_port"] = args.admin_port or False
+    server = GatewayServer(load_any_settings(args.config), **options)
+    server.prepare()
+    return server
 
 
 def _run_worker(server: Any, sock: Any, watch: bool, *, first: bool) -> int:
@@ -88,7 +101,7 @@ async def _serve(server: Any, sock: Any, watch: bool, *, announce: bool) -> None
             admin = f", admin on {srv.url('admin')}" if "admin" in srv.bound else ""
             if "demo-backend" in srv.bound:
                 print(f"policygate: demo backend on {srv.url('demo-backend')}", file=sys.stderr)
-            print(f"policygate: serving {srv.settings.file} on {srv.url()}{admin}", file=sys.stderr)
+            print(f"policygate: serving {srv.settings.file} on {srv.url()} ({srv.http_server}){admin}", file=sys.stderr)
 
     try:
         await server.serve(shutdown, ready=ready, gateway_socket=sock)
@@ -98,35 +111,30 @@ async def _serve(server: Any, sock: Any, watch: bool, *, announce: bool) -> None
             await task
 
 
-def _run_workers(server: Any, sock: Any, watch: bool, workers: int) -> int:
-    children: list[int] = []
-    for index in range(workers):
-        pid = os.fork()
-        if pid == 0:  # child: serve on the inherited socket
-            code = _run_worker(server, sock, watch, first=index == 0)
-            os._exit(code)
-        children.append(pid)
-    print(f"policygate: {workers} workers: {', '.join(map(str, children))}", file=sys.stderr)
+def _run_workers(args: argparse.Namespace, server: Any, reserved: Any, workers: int) -> int:
+    from engine.gateway.reload import describe_failure
+    from engine.gateway.runner import bind_socket
+    from engine.gateway.workers import Supervisor
 
-    def forward(signum: int, _frame: Any) -> None:
-        for child in children:
-            try:
-                os.kill(child, signum)
-            except ProcessLookupError:
-                pass
+    host, port = reserved.getsockname()[:2]
 
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        signal.signal(getattr(signal, name), forward)
-    status = 0
-    for child in children:
-        while True:
+    def work(index: int, respawn: bool) -> int:
+        reserved.close()
+        current = server
+        if respawn:  # read the files again: the other workers may have reloaded since the parent compiled
             try:
-                _, code = os.waitpid(child, 0)
-                break
-            except InterruptedError:
-                continue
-        status = status or os.waitstatus_to_exitcode(code)
-    return status
+                current = _prepare(args)
+            except (ConfigError, PolicyLoadError) as exc:
+                logging.getLogger("policygate.workers").error(
+                    "restarted worker keeps the configuration of the start; the current files fail:\n%s",
+                    describe_failure(exc))
+        current.port = port
+        return _run_worker(current, bind_socket(host, port, reuse_port=True), args.reload, first=index == 0)
+
+    try:
+        return Supervisor(workers, work, server.settings.server.graceful_timeout).run()
+    finally:
+        reserved.close()
 
 
 def _use_uvloop() -> None:

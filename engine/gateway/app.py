@@ -108,6 +108,11 @@ class Gateway:
         except ClientDisconnected:
             release_response_stream(ctx)
             return
+        hooks, ctx.exchange.before_send = ctx.exchange.before_send, []
+        for hook in hooks:  # e.g. <cors> adding its headers to the final response
+            hook(ctx)
+        # Counted before sending: a client that reads /metrics right after its answer sees it counted.
+        self.metrics.requests.inc(api_id, operation_id, str(ctx.response.status_code))
         status = await self.send(ctx, send, incoming.method)
         self.record(ctx, status, time.perf_counter() - started, api_id, operation_id)
 
@@ -180,8 +185,7 @@ class Gateway:
             ctx.response = error_response(500, "Internal server error")
 
     def record(self, ctx: Context, status: int, elapsed: float, api_id: str, operation_id: str) -> None:
-        """Metrics and the access log of a sent response."""
-        self.metrics.requests.inc(api_id, operation_id, str(status))
+        """Metrics (but the request count, taken before sending) and the access log of a sent response."""
         self.metrics.duration.observe(elapsed, api_id)
         if ctx.last_error is not None and ctx.last_error.reason in ("BackendConnectionFailure", "Timeout"):
             self.metrics.backend_errors.inc(api_id, ctx.last_error.reason)
@@ -190,9 +194,6 @@ class Gateway:
 
     async def send(self, ctx: Context, send: Send, method: str) -> int:
         """Send ctx.response (streaming the backend body when it was not buffered); returns the status."""
-        hooks, ctx.exchange.before_send = ctx.exchange.before_send, []
-        for hook in hooks:  # e.g. <cors> adding its headers to the final response
-            hook(ctx)
         response = ctx.response
         status = response.status_code
         stream = stream_of(ctx)

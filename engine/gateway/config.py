@@ -21,6 +21,7 @@ import yaml
 
 from engine.errors import ConfigError
 from engine.gateway.clientip import CLIENT_IP_HEADERS, Network, parse_networks
+from engine.gateway.listeners import SERVERS
 from engine.gateway.settings import (
     DEFAULT_KEY_HEADER,
     DEFAULT_KEY_QUERY,
@@ -443,7 +444,8 @@ class _Reader:
 
     def read_server(self, value: object) -> ServerSettings:
         spec = self.mapping(value, "server", ("host", "port", "admin-port", "admin-host", "admin-token", "workers",
-                                              "access-log", "tls", "max-body-size", "trusted-proxies", "client-ip-header"))
+                                               "access-log", "tls", "max-body-size", "trusted-proxies", "client-ip-header",
+                                               "http-server", "graceful-timeout"))
         default = ServerSettings()
         admin = spec.get("admin-port", default.admin_port)
         return ServerSettings(
@@ -459,6 +461,8 @@ class _Reader:
             admin_token=self.read_secret(spec.get("admin-token"), "server.admin-token"),
             trusted_proxies=self.read_networks(spec.get("trusted-proxies"), "server.trusted-proxies"),
             client_ip_header=self.choice(spec.get("client-ip-header"), "server.client-ip-header", CLIENT_IP_HEADERS),
+            http_server=self.choice(spec.get("http-server"), "server.http-server", SERVERS),
+            graceful_timeout=self.number(spec.get("graceful-timeout"), "server.graceful-timeout", default.graceful_timeout),
         )
 
     def read_secret(self, value: object, where: str) -> str | None:

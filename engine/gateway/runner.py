@@ -1,4 +1,4 @@
-"""Run a gateway: build services and state from a configuration, serve gateway + admin with Hypercorn.
+"""Run a gateway: build services and state from a configuration, serve gateway + admin listeners.
 
 `GatewayServer.prepare()` does everything that can fail on bad input (config, documents, cache
 and rate-limit settings) before any port is bound; `serve(shutdown)` runs until the event is set.
@@ -14,18 +14,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hypercorn.app_wrappers import ASGIWrapper
-from hypercorn.asyncio.run import worker_serve
-from hypercorn.config import Config, Sockets
-
 from engine.errors import ConfigError
 from engine.gateway.accesslog import AccessLog
 from engine.gateway.admin import create_admin_app, exposure_warning, register_service_routes
 from engine.gateway.app import Gateway, GatewayQuart, gateway_app
 from engine.gateway.backend import BackendClient
 from engine.gateway.config import load_settings
+from engine.gateway.drain import DrainingApp
+from engine.gateway.listeners import BACKLOG, SERVERS, serve_asgi
 from engine.gateway.services import GatewayMetrics, Services, build_store_services
-from engine.gateway.settings import GatewaySettings, TlsSettings
+from engine.gateway.settings import GatewaySettings
 from engine.gateway.state import GatewayState
 from engine.metrics import Metrics
 from engine.registry import PolicyRegistry
@@ -33,34 +31,22 @@ from engine.registry import PolicyRegistry
 log = logging.getLogger("policygate.gateway")
 
 
-def bind_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
-    """A listening TCP socket (port 0 picks a free port)."""
+def bind_socket(host: str, port: int, *, reuse_port: bool = False, listen: bool = True) -> socket.socket:
+    """A TCP socket bound to host:port (port 0 picks a free port), listening unless `listen` is false."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse_port and hasattr(socket, "SO_REUSEPORT"):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    sock.listen(1024)
+    if listen:
+        sock.listen(BACKLOG)
     sock.setblocking(False)
     return sock
 
 
-def hypercorn_config() -> Config:
-    config = Config()
-    config.accesslog = None
-    config.errorlog = logging.getLogger("hypercorn.error")
-    config.keep_alive_timeout = 75
-    config.backlog = 2048  # Hypercorn re-listens with this (default 100)
-    config.keep_alive_max_requests = 100_000  # Hypercorn's default (1000) makes clients reconnect often
-    config.graceful_timeout = 5
-    config.include_server_header = False  # backend Server/Date headers pass through; the app adds Date when missing
-    config.include_date_header = False
-    return config
-
-
 class GatewayServer:
-    """One gateway process: settings -> services + compiled state -> Hypercorn listeners."""
+    """One gateway process: settings -> services + compiled state -> listeners (Granian or Hypercorn)."""
 
     def __init__(
         self,
@@ -71,7 +57,12 @@ class GatewayServer:
         admin_port: int | None | bool = True,
         access_log: bool | None = None,
         registry: PolicyRegistry | None = None,
+        http_server: str | None = None,
     ) -> None:
+        http_server = http_server or settings.server.http_server
+        if http_server not in SERVERS:
+            raise ConfigError(f"unknown HTTP server {http_server!r} (one of {', '.join(SERVERS)})")
+        self.http_server = http_server
         self.settings = settings
         self.host = host or settings.server.host
         self.port = settings.server.port if port is None else port
@@ -129,24 +120,19 @@ class GatewayServer:
         assert self.app is not None and self.services is not None
         gateway_sock = gateway_socket or bind_socket(self.host, self.port)
         self.bound["gateway"] = gateway_sock.getsockname()[:2]
-        tasks = [self._listen(self.app, gateway_sock, shutdown, tls=self.settings.server.tls)]
+        app = DrainingApp(self.app)
+        timeout = self.settings.server.graceful_timeout
+        tasks = [serve_asgi(self.http_server, app, gateway_sock, shutdown, tls=self.settings.server.tls,
+                            drained=lambda: app.drain(timeout), graceful_timeout=timeout)]
         if self.admin_port is not None:
             admin_sock = bind_socket(self.settings.server.admin_host, self.admin_port)  # private unless configured
             if (warning := exposure_warning(self.settings.server)) is not None:
                 log.warning("%s", warning)
             self.bound["admin"] = admin_sock.getsockname()[:2]
-            tasks.append(self._listen(create_admin_app(self.services), admin_sock, shutdown))
+            tasks.append(serve_asgi(self.http_server, create_admin_app(self.services), admin_sock, shutdown))
         if ready is not None:
             asyncio.get_running_loop().call_soon(ready, self)
         await asyncio.gather(*tasks)
-
-    async def _listen(self, app: Any, sock: socket.socket, shutdown: asyncio.Event, tls: TlsSettings | None = None) -> None:
-        config = hypercorn_config()
-        sockets = Sockets([], [sock], [])
-        if tls is not None:
-            config.certfile, config.keyfile = str(tls.certfile), str(tls.keyfile)
-            sockets = Sockets([sock], [], [])
-        await worker_serve(ASGIWrapper(app), config, sockets=sockets, shutdown_trigger=shutdown.wait)
 
     async def reload(self, path: str | Path | None = None) -> bool:
         """Re-read the configuration and documents; swap atomically, or keep the old state and log why."""

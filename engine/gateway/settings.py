@@ -96,6 +96,8 @@ class ServerSettings:
     admin_token: str | None = None  # required as `Authorization: Bearer <token>` by mutating admin endpoints
     trusted_proxies: tuple[Network, ...] = ()  # peers whose forwarding header gives context.Request.IpAddress
     client_ip_header: str = "x-forwarded-for"  # or "forwarded" (RFC 7239)
+    http_server: str = "granian"  # or "hypercorn" (engine/gateway/listeners.py)
+    graceful_timeout: float = 25.0  # seconds in-flight requests may finish on SIGTERM before a 503
 
 
 @dataclass(frozen=True)

@@ -214,7 +214,8 @@ async def test_redis_killed_fail_closed(tmp_path: Path, redis_server: RedisServe
     assert len(cached) > 100, "the load did not run"
     assert statuses(cached) == {200: len(cached)}, f"cacheable traffic must always succeed: {statuses(cached)}"
 
-    before = load.between("/limited", 0, outage_start)
+    # answered before the outage (a request sent just before it may be decided after Redis is gone: 503 is right)
+    before = [a for a in load.between("/limited", 0, outage_start) if a.at + a.seconds < outage_start]
     during = load.between("/limited", outage_start + 0.1, outage_end)  # in-flight requests may still pass
     assert statuses(before) == {200: len(before)}, statuses(before)
     assert during and statuses(during) == {503: len(during)}, f"fail-closed must answer 503: {statuses(during)}"

@@ -10,6 +10,8 @@ from engine.errors import PolicyLoadError
 from tests.gateway.conftest import document
 from tests.support.gateway import Backend, simple_config
 
+pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on both servers
+
 # on-error reports context.LastError in response headers, so tests can read every field.
 REPORT = "".join(
     f'<set-header name="X-Last-{field}" exists-action="override"><value>@(context.LastError.{field})</value></set-header>'
@@ -17,8 +19,13 @@ REPORT = "".join(
 ) + '<set-header name="X-Status" exists-action="override"><value>@(context.Response.StatusCode.ToString())</value></set-header>'
 
 
+LAST_ERROR_FIELDS = ("Source", "Reason", "Message", "Scope", "Section", "Path", "PolicyId")
+
+
 def last_error(answer) -> dict[str, str]:
-    return {name[len("X-Last-"):]: value for name, value in answer.headers.pairs if name.startswith("X-Last-")}
+    """The X-Last-* headers by field (header names are case-insensitive; Granian sends them lower-case)."""
+    found = {field: answer.headers.get(f"X-Last-{field}") for field in LAST_ERROR_FIELDS}
+    return {field: value for field, value in found.items() if value is not None}
 
 
 def test_expression_failure_fills_last_error(gateway) -> None:

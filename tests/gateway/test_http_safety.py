@@ -38,16 +38,25 @@ def raw_exchange(address: tuple[str, int], request: bytes, timeout: float = 5.0)
 
 
 # -- 1. Content-Length with Transfer-Encoding ------------------------------------------------------
-def test_content_length_with_chunked_is_refused_and_the_connection_closed(gateway, backend) -> None:
+@pytest.mark.every_server
+def test_content_length_with_chunked_is_refused_and_the_connection_closed(gateway, backend, http_server) -> None:
     with gateway(simple_config()) as gw:
         smuggled = (b"POST /echo/x HTTP/1.1\r\nHost: gw\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
                     b"5\r\nhello\r\n0\r\n\r\nGET /echo/second HTTP/1.1\r\nHost: gw\r\n\r\n")
         answer, closed = raw_exchange(gw.server.bound["gateway"], smuggled, timeout=3.0)
-        assert answer.startswith(b"HTTP/1.1 400") and closed
+        assert closed and b"connection: close" in answer.lower()
         assert answer.count(b"HTTP/1.1") == 1  # the bytes after the body were not read as a second request
-        assert b"connection: close" in answer.lower()
-        assert b"both Content-Length and Transfer-Encoding" in answer
-        assert backend.calls == 0
+        if http_server == "granian":
+            # hyper drops the Content-Length before the app sees the request and frames it by Transfer-Encoding
+            # alone (RFC 9112 §6.3 allows this when the connection is closed after the answer, as it is here).
+            assert answer.startswith(b"HTTP/1.1 200")
+            assert [r.path for r in backend.requests] == ["/x"]  # never /second
+            assert backend.requests[0].body == b"hello"
+            assert backend.requests[0].header("Content-Length") in (None, "5")
+        else:
+            assert answer.startswith(b"HTTP/1.1 400")
+            assert b"both Content-Length and Transfer-Encoding" in answer
+            assert backend.calls == 0
 
 
 def test_the_backend_request_framing_is_the_gateways(gateway, backend) -> None:

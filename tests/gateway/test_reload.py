@@ -6,10 +6,13 @@ import asyncio
 import logging
 import time
 
+import pytest
 import yaml
 
 from tests.gateway.conftest import document
 from tests.support.gateway import simple_config
+
+pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on both servers
 
 V1 = document(outbound='<base /><set-header name="X-Version" exists-action="override"><value>1</value></set-header>')
 V2 = document(outbound='<base /><set-header name="X-Version" exists-action="override"><value>2</value></set-header>')

@@ -8,15 +8,19 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.gateway.conftest import document
-from tests.support.gateway import http_request, write_config
+from tests.support.gateway import http_request, serve_args, write_config
 from tests.support.redis_server import free_port
+
+pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on both servers
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def serve(*args: str, **kwargs) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "engine", "serve", *args], cwd=ROOT, text=True,
+    return subprocess.Popen([sys.executable, "-m", "engine", "serve", *serve_args(), *args], cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
 
 

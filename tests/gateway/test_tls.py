@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import ssl
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from cryptography.x509.oid import NameOID
 
 from engine.errors import ConfigError
 from tests.support.gateway import http_request, simple_config
+
+pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on both servers
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:
@@ -56,3 +59,49 @@ def test_bad_certificate_is_a_config_error(gateway, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="server.tls: cannot load the certificate"):
         with gateway(config):
             pass
+
+
+def h2_get(url: str, path: str, context: ssl.SSLContext) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/2 GET over TLS (ALPN "h2") with the h2 library: status, headers, body."""
+    import socket
+
+    import h2.connection
+    import h2.events
+
+    host, port = url.removeprefix("https://").split(":")
+    context.set_alpn_protocols(["h2"])
+    with socket.create_connection((host, int(port)), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname=host) as sock:
+        assert sock.selected_alpn_protocol() == "h2"
+        connection = h2.connection.H2Connection()
+        connection.initiate_connection()
+        connection.send_headers(1, [(":method", "GET"), (":path", path), (":scheme", "https"), (":authority", host)],
+                                end_stream=True)
+        sock.sendall(connection.data_to_send())
+        status, headers, body = 0, {}, b""
+        while True:
+            data = sock.recv(65536)
+            assert data, "the connection closed before the stream ended"
+            for event in connection.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    headers = {k.decode(): v.decode() for k, v in event.headers}
+                    status = int(headers[":status"])
+                elif isinstance(event, h2.events.DataReceived):
+                    body += event.data
+                    connection.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded):
+                    return status, headers, body
+            sock.sendall(connection.data_to_send())
+
+
+def test_http2_by_alpn(gateway, tmp_path: Path) -> None:
+    self_signed(tmp_path)
+    config = simple_config(server={"tls": {"certfile": "cert.pem", "keyfile": "key.pem"}})
+    with gateway(config) as gw:
+        trust = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+        status, headers, body = h2_get(gw.url, "/echo/h2?a=1", trust)
+        assert status == 200
+        echoed = json.loads(body)
+        assert echoed["path"] == "/h2" and echoed["query"] == "a=1"
+        assert echoed["headers"]["x-forwarded-proto"] == "https"
+        assert headers["content-type"] == "application/json"

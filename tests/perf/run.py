@@ -1,6 +1,7 @@
 """The benchmark suite: every performance claim of docs/performance.md, measured side by side in one run.
 
     python -m tests.perf.run [--duration S] [--rounds N] [--only a,b,c,d,e,latency,workers] [--soak MINUTES]
+                             [--servers granian,hypercorn]
 
 Everything runs on 127.0.0.1 and every step is bounded in time (the plan and its expected length
 are printed first). With two or more CPUs and `taskset`, servers run on CPU 0 and the load
@@ -14,8 +15,10 @@ Throughput (wrk -t1 -cN, or the Python load generator when wrk is missing), `--r
   (d) full pipeline: subscription key + rate-limit-by-key + cache-lookup hit + set-header
       (in-process cache and counters, and both on Redis)
   (e) nginx (1 worker) proxy_cache hit and plain keep-alive proxy to the same backend, when installed
+Every gateway target (b)-(d) runs once per HTTP server in `--servers` (key suffix @granian, @hypercorn),
+and the nginx goals (one gateway worker against one nginx worker, same CPU) are printed per server.
 Latency: one connection, p50/p99 of the direct backend, (a) and (b); added latency of (b).
-Workers: (c, in-process) with `--workers 1` and `--workers 2`, both unpinned; RSS of every worker.
+Workers: (c, in-process) with `--workers 1` and `--workers 2`, both unpinned, per server; RSS of every worker.
 Soak (`--soak MINUTES`): (d) under load over 200 URLs, RSS sampled; growth after the first minute.
 """
 
@@ -55,11 +58,19 @@ SUBSCRIPTION_KEY = "bench-key-0123456789"
 KEY_HEADER = {"Ocp-Apim-Subscription-Key": SUBSCRIPTION_KEY}
 SCENARIOS = ("a", "b", "c", "d", "e", "latency", "workers")
 
-# -- goals (issue 7) ---------------------------------------------------------------------------
+SERVERS = ("granian", "hypercorn")
+
+# -- goals (issues 7 and 16) -------------------------------------------------------------------
 CACHE_HIT_GOAL = 0.8       # (c) >= 0.8 of (a)
 FULL_PIPELINE_GOAL = 0.7   # (d) >= 0.7 of (a)
-ADDED_P50_GOAL_MS = 0.6    # p50 of (b) minus p50 of the direct backend
-WORKERS_GOAL = 1.7         # 2 workers >= 1.7x one worker
+ADDED_P50_GOAL_MS = 0.25   # p50 of (b) minus p50 of the direct backend
+WORKERS_GOAL = 1.8         # 2 workers >= 1.8x one worker
+# (gateway target, nginx target, least ratio, what): one gateway worker against one nginx worker
+NGINX_GOALS = (
+    ("c-mem", "e-cache", 0.25, "in-process cache hit / nginx proxy_cache hit"),
+    ("b", "e-proxy", 0.15, "pass-through / nginx plain proxy"),
+    ("d-redis", "e-cache", 0.15, "full pipeline on Redis / nginx proxy_cache hit"),
+)
 SOAK_GROWTH_GOAL = 0.05    # RSS growth over the soak
 
 CACHE_POLICY = """<policies>
@@ -108,7 +119,8 @@ class Settings:
 
 # -- starting things ---------------------------------------------------------------------------
 def start_gateway(directory: Path, name: str, backend: Process, *, policy: str | None = None, redis_url: str | None = None,
-                  subscription: bool = False, workers: int = 1, cpus: str | None = None) -> tuple[Process, str, str]:
+                  subscription: bool = False, workers: int = 1, cpus: str | None = None,
+                  server: str = "granian") -> tuple[Process, str, str]:
     """`policygate serve` for one scenario; returns the process, the gateway URL and the admin URL."""
     port, admin = free_port(), free_port()
     api: dict[str, object] = {"path": "items", "service-url": f"http://127.0.0.1:{backend.port}",
@@ -121,9 +133,10 @@ def start_gateway(directory: Path, name: str, backend: Process, *, policy: str |
         config["cache"] = {"external": redis_url, "timeout-ms": 1000}
     if subscription:
         config["subscriptions"] = [{"id": "bench", "key": SUBSCRIPTION_KEY}]
+    name = name.replace("@", "-")
     file = directory / f"{name}.yaml"
     file.write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [sys.executable, "-m", "engine", "serve", str(file), "--workers", str(workers)]
+    command = [sys.executable, "-m", "engine", "serve", str(file), "--workers", str(workers), "--server", server]
     process = Process(f"gateway {name}", command, port, cpus)
     return process, f"http://127.0.0.1:{port}/items/", f"http://127.0.0.1:{admin}"
 
@@ -187,7 +200,7 @@ def print_throughput(targets: list[Target], results: dict[str, list[LoadResult]]
     failures: list[str] = []
     print(f"\nThroughput: {settings.connections} connections, {settings.duration:g} s x {settings.rounds} rounds per target "
           "(medians; ratio = median of per-round ratios to (a))")
-    print(f"{'':9}{'target':<44}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>7}{'goal':>7}{'':>6}{'errors':>8}")
+    print(f"{'':18}{'target':<40}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>7}{'goal':>7}{'':>6}{'errors':>8}")
     for target in targets:
         rounds = results[target.key]
         ratio = median_ratio(results, target.key)
@@ -195,7 +208,7 @@ def print_throughput(targets: list[Target], results: dict[str, list[LoadResult]]
         if state == "FAIL":
             failures.append(f"({target.key}) {target.label}: {ratio:.2f} of (a), goal >= {target.goal}")
         goal = f">={target.goal}" if target.goal else ""
-        print(f"{target.key:<9}{target.label:<44}{statistics.median(r.rps for r in rounds):>8.0f}"
+        print(f"{target.key:<18}{target.label:<40}{statistics.median(r.rps for r in rounds):>8.0f}"
               f"{statistics.median(r.p50_ms for r in rounds):>9.2f}{statistics.median(r.p99_ms for r in rounds):>9.2f}"
               f"{ratio if ratio is not None else 0:>7.2f}{goal:>7}{state:>6}{sum(r.errors for r in rounds):>8}")
     return failures
@@ -209,31 +222,51 @@ def print_checks(targets: list[Target], results: dict[str, list[LoadResult]], hi
         hits = cache_hits(target.admin or "") - before
         print(f"    ({key}) cache hits counted by the gateway: {hits:.0f} for {served} answers the load generator counted "
               "(the gateway also counts requests in flight when the load stopped)")
-    if "e-proxy" in results and "b" in results:
-        proxy = median_ratio(results, "b", "e-proxy")
-        cached = median_ratio(results, "c-mem", "e-cache") if "c-mem" in results else None
-        print(f"    policygate vs nginx: pass-through {proxy:.2f} of nginx proxy"
-              + (f", in-process cache hit {cached:.2f} of nginx proxy_cache hit" if cached else ""))
     for target in targets:
-        if target.key in ("b", "d-mem"):
+        if target.key.split("@")[0] in ("b", "d-mem"):
             print(f"    RSS of ({target.key}) after load: {rss_kib(target.pid or 0) / 1024:.1f} MiB")
+
+
+def print_nginx_goals(results: dict[str, list[LoadResult]], servers: list[str]) -> list[str]:
+    """The issue 16 goals: each gateway target as a share of one nginx worker, per HTTP server."""
+    if "e-cache" not in results:
+        return []
+    failures: list[str] = []
+    print("\nAgainst nginx (median of per-round ratios; one worker each, same CPU):")
+    print(f"{'server':<11}{'ratio':<52}{'value':>7}{'goal':>8}{'':>6}")
+    for server in servers:
+        for key, reference, goal, what in NGINX_GOALS:
+            ratio = median_ratio(results, f"{key}@{server}", reference)
+            if ratio is None:
+                continue
+            state = verdict(ratio, goal)
+            print(f"{server:<11}{what:<52}{ratio:>7.3f}{f'>={goal}':>8}{state:>6}")
+            if state == "FAIL":
+                failures.append(f"{server}: {what} {ratio:.3f}, goal >= {goal}")
+    return failures
 
 
 def measure_latency(settings: Settings, targets: list[Target]) -> list[str]:
     print(f"\nLatency: 1 connection, {settings.duration:g} s per target")
     rows = {t.key: load(settings, t, connections=1) for t in targets}
-    print(f"{'':10}{'target':<36}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}")
+    print(f"{'':18}{'target':<36}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}")
     for target in targets:
         row = rows[target.key]
-        print(f"{target.key:<10}{target.label:<36}{row.rps:>8.0f}{row.p50_ms:>9.3f}{row.p99_ms:>9.3f}")
-    direct, gateway = rows["direct"], rows["b"]
-    added_p50, added_p99 = gateway.p50_ms - direct.p50_ms, gateway.p99_ms - direct.p99_ms
-    state = verdict(added_p50, ADDED_P50_GOAL_MS, at_most=True)
-    print(f"added by (b) over the direct backend: p50 {added_p50:+.3f} ms (goal <= {ADDED_P50_GOAL_MS} ms: {state}), "
-          f"p99 {added_p99:+.3f} ms")
+        print(f"{target.key:<18}{target.label:<36}{row.rps:>8.0f}{row.p50_ms:>9.3f}{row.p99_ms:>9.3f}")
+    direct = rows["direct"]
+    failures: list[str] = []
+    for key, gateway in rows.items():
+        if not key.startswith("b@"):
+            continue
+        added_p50, added_p99 = gateway.p50_ms - direct.p50_ms, gateway.p99_ms - direct.p99_ms
+        state = verdict(added_p50, ADDED_P50_GOAL_MS, at_most=True)
+        print(f"added by ({key}) over the direct backend: p50 {added_p50:+.3f} ms (goal <= {ADDED_P50_GOAL_MS} ms: {state}), "
+              f"p99 {added_p99:+.3f} ms")
+        if state == "FAIL":
+            failures.append(f"added p50 of ({key}): {added_p50:.3f} ms, goal <= {ADDED_P50_GOAL_MS} ms")
     if "a" in rows:
         print(f"added by (a) bare Quart over the direct backend: p50 {rows['a'].p50_ms - direct.p50_ms:+.3f} ms")
-    return [f"added p50 of (b): {added_p50:.3f} ms, goal <= {ADDED_P50_GOAL_MS} ms"] if state == "FAIL" else []
+    return failures
 
 
 def record_split(process: Process, splits: list[str]) -> None:
@@ -242,13 +275,13 @@ def record_split(process: Process, splits: list[str]) -> None:
         splits.append("/".join(map(str, counts)))
 
 
-def measure_workers(settings: Settings, directory: Path, backend: Process, stack: ExitStack) -> list[str]:
-    print(f"\nWorkers: cache hit (in-process), --workers 1 vs 2, nothing pinned, {settings.connections * 2} connections, "
-          f"{settings.duration:g} s x {settings.rounds} rounds")
+def measure_workers(settings: Settings, directory: Path, backend: Process, stack: ExitStack, server: str) -> list[str]:
+    print(f"\nWorkers ({server}): cache hit (in-process), --workers 1 vs 2, nothing pinned, {settings.connections * 2} "
+          f"connections, {settings.duration:g} s x {settings.rounds} rounds")
     gateways: dict[int, tuple[Process, Target]] = {}
     for workers in (1, 2):
-        process, url, _ = start_gateway(directory, f"workers{workers}", backend, policy=CACHE_POLICY.format(store="internal"),
-                                        workers=workers)
+        process, url, _ = start_gateway(directory, f"workers{workers}-{server}", backend,
+                                        policy=CACHE_POLICY.format(store="internal"), workers=workers, server=server)
         stack.callback(process.stop)
         target = Target(f"w{workers}", f"{workers} worker(s)", url + "42", pid=process.pid)
         check_answers(target, fetch(target.url)[1])
@@ -284,7 +317,7 @@ def measure_workers(settings: Settings, directory: Path, backend: Process, stack
     two = gateways[2][0]
     worker_rss = [rss_kib(pid) / 1024 for pid in children(two.pid)]
     print(f"; 2 workers: {', '.join(f'{r:.1f}' for r in worker_rss)} MiB (+ parent {rss_kib(two.pid) / 1024:.1f} MiB)")
-    return [f"2 workers: {scaling:.2f}x one worker, goal >= {WORKERS_GOAL}x"] if state == "FAIL" else []
+    return [f"{server}: 2 workers {scaling:.2f}x one worker, goal >= {WORKERS_GOAL}x"] if state == "FAIL" else []
 
 
 def soak(settings: Settings, target: Target, minutes: float) -> list[str]:
@@ -313,13 +346,14 @@ def soak(settings: Settings, target: Target, minutes: float) -> list[str]:
 
 
 # -- main --------------------------------------------------------------------------------------
-def plan_seconds(only: set[str], settings: Settings, nginx: bool, soak_minutes: float) -> float:
-    per_round = sum({"a": 1, "b": 1, "c": 2, "d": 2, "e": 2 if nginx else 0}.get(k, 0) for k in only)
+def plan_seconds(only: set[str], settings: Settings, nginx: bool, soak_minutes: float, servers: int) -> float:
+    per_round = sum({"a": 1, "b": servers, "c": 2 * servers, "d": 2 * servers, "e": 2 if nginx else 0}.get(k, 0)
+                    for k in only)
     total = per_round * settings.rounds * settings.duration + per_round * 1.5
     if "latency" in only:
-        total += 3 * settings.duration
+        total += (2 + servers) * settings.duration
     if "workers" in only:
-        total += 2 * settings.rounds * settings.duration + 10
+        total += servers * (2 * settings.rounds * settings.duration + 10)
     return total + soak_minutes * 60 + 15
 
 
@@ -332,7 +366,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak", type=float, default=0.0, metavar="MINUTES", help="also run the memory soak (goal: 5)")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk is installed")
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers and load generator to CPUs")
+    parser.add_argument("--servers", default=",".join(SERVERS), help="HTTP servers to run the gateway on (default: both)")
     args = parser.parse_args(argv)
+    servers = [part.strip() for part in args.servers.split(",") if part.strip()]
+    if not servers or set(servers) - set(SERVERS):
+        parser.error(f"--servers: choose from {','.join(SERVERS)}")
     only = {part.strip() for part in args.only.split(",") if part.strip()}
     unknown = only - set(SCENARIOS)
     if unknown:
@@ -356,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     if not wrk_available():
         print("wrk not installed: using the Python load generator  (install: apt-get install -y wrk)")
     print(f"scenarios: {','.join(s for s in SCENARIOS if s in only)}; expected length about "
-          f"{plan_seconds(only, settings, nginx_binary is not None, args.soak) / 60:.1f} min")
+          f"{plan_seconds(only, settings, nginx_binary is not None, args.soak, len(servers)) / 60:.1f} min; "
+          f"gateway on {', '.join(servers)}")
 
     failures: list[str] = []
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="policygate-perf-") as tmp:
@@ -379,23 +418,26 @@ def main(argv: list[str] | None = None) -> int:
                 pin_pid(redis_server.process.pid, settings.load_cpus)
             redis_url = redis_server.url
 
-        def gateway(key: str, label: str, goal: float | None, **options: object) -> None:
-            process, url, admin = start_gateway(directory, key, backend, cpus=settings.server_cpus, **options)  # type: ignore[arg-type]
+        def gateway(key: str, label: str, goal: float | None, server: str, **options: object) -> None:
+            key, label = f"{key}@{server}", f"{label} ({server})"
+            process, url, admin = start_gateway(directory, key, backend, cpus=settings.server_cpus, server=server,
+                                                **options)  # type: ignore[arg-type]
             stack.callback(process.stop)
             headers = KEY_HEADER if options.get("subscription") else {}
             targets.append(Target(key, label, url + "42", headers, goal, process.pid, admin))
 
-        if "b" in only:
-            gateway("b", "policygate pass-through", None)
-        if "c" in only:
-            gateway("c-mem", "policygate cache hit, in-process", CACHE_HIT_GOAL, policy=CACHE_POLICY.format(store="internal"))
-            gateway("c-redis", "policygate cache hit, Redis", CACHE_HIT_GOAL, policy=CACHE_POLICY.format(store="external"),
-                    redis_url=redis_url)
-        if "d" in only:
-            gateway("d-mem", "full pipeline, in-process cache + counters", FULL_PIPELINE_GOAL,
-                    policy=FULL_POLICY.format(store="internal"), subscription=True)
-            gateway("d-redis", "full pipeline, Redis cache + counters", FULL_PIPELINE_GOAL,
-                    policy=FULL_POLICY.format(store="external"), subscription=True, redis_url=redis_url)
+        for server in servers:
+            if "b" in only:
+                gateway("b", "pass-through", None, server)
+            if "c" in only:
+                gateway("c-mem", "cache hit, in-process", CACHE_HIT_GOAL, server, policy=CACHE_POLICY.format(store="internal"))
+                gateway("c-redis", "cache hit, Redis", CACHE_HIT_GOAL, server, policy=CACHE_POLICY.format(store="external"),
+                        redis_url=redis_url)
+            if "d" in only:
+                gateway("d-mem", "full pipeline, in-process", FULL_PIPELINE_GOAL, server,
+                        policy=FULL_POLICY.format(store="internal"), subscription=True)
+                gateway("d-redis", "full pipeline, Redis", FULL_PIPELINE_GOAL, server,
+                        policy=FULL_POLICY.format(store="external"), subscription=True, redis_url=redis_url)
         if nginx_binary is not None:
             nginx = Nginx(nginx_binary, backend.port, settings.server_cpus)
             stack.callback(nginx.stop)
@@ -410,19 +452,22 @@ def main(argv: list[str] | None = None) -> int:
             results = throughput_rounds(settings, targets)
             failures += print_throughput(targets, results, settings)
             print_checks(targets, results, hits_before)
+            failures += print_nginx_goals(results, servers)
         if "latency" in only:
             direct = Target("direct", "direct backend (raw asyncio)", f"http://127.0.0.1:{backend.port}/items/42")
-            latency_targets = [direct] + [t for t in targets if t.key in ("a", "b")]
-            if not any(t.key == "b" for t in latency_targets):
-                gateway("b", "policygate pass-through", None)
-                latency_targets.append(targets[-1])
+            latency_targets = [direct] + [t for t in targets if t.key == "a" or t.key.startswith("b@")]
+            for server in servers:
+                if not any(t.key == f"b@{server}" for t in latency_targets):
+                    gateway("b", "pass-through", None, server)
+                    latency_targets.append(targets[-1])
             failures += measure_latency(settings, latency_targets)
         if "workers" in only:
-            failures += measure_workers(settings, directory, backend, stack)
+            for server in servers:
+                failures += measure_workers(settings, directory, backend, stack, server)
         if args.soak > 0:
-            full = next((t for t in targets if t.key == "d-mem"), None)
+            full = next((t for t in targets if t.key == f"d-mem@{servers[0]}"), None)
             if full is None:
-                gateway("d-mem", "full pipeline, in-process cache + counters", FULL_PIPELINE_GOAL,
+                gateway("d-mem", "full pipeline, in-process", FULL_PIPELINE_GOAL, servers[0],
                         policy=FULL_POLICY.format(store="internal"), subscription=True)
                 full = targets[-1]
             failures += soak(settings, full, args.soak)

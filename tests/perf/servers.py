@@ -64,7 +64,7 @@ def serve_quart(port: int) -> None:
     from hypercorn.asyncio import serve
     from quart import Quart, Response
 
-    from engine.gateway.runner import hypercorn_config
+    from engine.gateway.listeners import hypercorn_config
 
     app = Quart("bare")
 

@@ -1,4 +1,4 @@
-"""End-to-end harness: a real echo backend and a real Hypercorn gateway, both on loopback.
+"""End-to-end harness: a real echo backend and a real gateway (Granian or Hypercorn), both on loopback.
 
 Both servers run in background threads with their own event loops, so tests may be plain
 functions (use `gateway.request(...)`, a small blocking HTTP client) or async (use
@@ -27,6 +27,9 @@ functions (use `gateway.request(...)`, a small blocking HTTP client) or async (u
   - `policies`: {relative file name: XML text}, written next to the config;
   - `backend`: sets the named value `backend-url` unless the config defines it;
   - `server_options`: passed to `GatewayServer` (e.g. `access_log=True`, `admin_port=False`).
+    The HTTP server is `current_server()`: the default server (Granian), or $POLICYGATE_TEST_SERVER, or
+    the one a test marked `@pytest.mark.every_server` is running on (tests/conftest.py runs those
+    once per server in SERVERS).
   Startup problems raise `ConfigError` / `PolicyLoadError` from `run_gateway` itself.
   The returned `RunningGateway` has `.url`, `.admin_url`, `.server` (the GatewayServer, e.g.
   `.services.metrics`), `.request(method, path, headers=, body=, timeout=)` -> `HttpAnswer`
@@ -57,6 +60,7 @@ import asyncio
 import hashlib
 import http.client
 import json
+import os
 import ssl
 import threading
 from collections.abc import Callable, Coroutine, Iterator
@@ -71,6 +75,31 @@ from aiohttp import web
 from tests.support.redis_server import free_port
 
 START_TIMEOUT = 15.0
+_server_override: list[str] = []  # set while an `every_server` test runs on a given server
+
+
+def current_server() -> str:
+    """The HTTP server gateways started by the harness (and `serve_args`) use."""
+    from engine.gateway.listeners import DEFAULT_SERVER
+
+    if _server_override:
+        return _server_override[-1]
+    return os.environ.get("POLICYGATE_TEST_SERVER") or DEFAULT_SERVER
+
+
+@contextmanager
+def use_server(name: str) -> Iterator[None]:
+    """Start gateways on `name` while the block runs."""
+    _server_override.append(name)
+    try:
+        yield
+    finally:
+        _server_override.pop()
+
+
+def serve_args() -> list[str]:
+    """Arguments that make a `policygate serve` child process use `current_server()`."""
+    return ["--server", current_server()]
 
 
 class _LoopThread:
@@ -382,6 +411,7 @@ def run_gateway(directory: Path, config: str | dict[str, Any], policies: dict[st
     file = write_config(Path(directory), config, policies, backend)
     server_options.setdefault("host", "127.0.0.1")
     server_options.setdefault("port", 0)
+    server_options.setdefault("http_server", current_server())
     if server_options.get("admin_port", True) is True:
         server_options["admin_port"] = 0
     server = GatewayServer(load_settings(file), **server_options)

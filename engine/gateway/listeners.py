@@ -1,0 +1,131 @@
+"""The HTTP servers a gateway listens with: Granian (default) or Hypercorn, one interface for both.
+
+`serve_asgi(server, app, sock, stop, ...)` serves an ASGI app on an already bound, listening
+socket until `stop` is set. Then it stops accepting and closes the socket at once (new
+connections are refused instead of waiting in the backlog), waits for `drained` (the caller's
+in-flight requests), and runs the app's lifespan shutdown.
+
+Granian parses HTTP in Rust (hyper) and hands requests to this process's event loop; it runs
+here "embedded", one worker per listener, on the socket we bound, so the gateway keeps its own
+process model (engine/commands/serve.py). Hypercorn is pure Python (h11/h2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.gateway.settings import TlsSettings
+
+SERVERS = ("granian", "hypercorn")
+DEFAULT_SERVER = "granian"
+BACKLOG = 2048
+KEEP_ALIVE_SECONDS = 75
+HEADER_READ_SECONDS = 5  # Granian: a request head must be complete this long after its first byte
+
+log = logging.getLogger("policygate.gateway")
+
+
+async def serve_asgi(
+    server: str, app: Any, sock: socket.socket, stop: asyncio.Event, *, tls: TlsSettings | None = None,
+    drained: Callable[[], Awaitable[None]] | None = None, graceful_timeout: float = 30.0,
+) -> None:
+    """Serve `app` on `sock` until `stop` is set; return once drained and the lifespan has ended."""
+    if server == "granian":
+        await _serve_granian(app, sock, stop, tls, drained)
+    elif server == "hypercorn":
+        await _serve_hypercorn(app, sock, stop, tls, drained, graceful_timeout)
+    else:
+        raise ValueError(f"unknown HTTP server {server!r} (one of {', '.join(SERVERS)})")
+
+
+def hypercorn_config() -> Any:
+    from hypercorn.config import Config
+
+    config = Config()
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.keep_alive_timeout = KEEP_ALIVE_SECONDS
+    config.backlog = BACKLOG  # Hypercorn re-listens with this (default 100)
+    config.keep_alive_max_requests = 100_000  # Hypercorn's default (1000) makes clients reconnect often
+    config.graceful_timeout = 5
+    config.include_server_header = False  # backend Server/Date headers pass through; the app adds Date when missing
+    config.include_date_header = False
+    return config
+
+
+async def _serve_hypercorn(
+    app: Any, sock: socket.socket, stop: asyncio.Event, tls: TlsSettings | None,
+    drained: Callable[[], Awaitable[None]] | None, graceful_timeout: float,
+) -> None:
+    from hypercorn.app_wrappers import ASGIWrapper
+    from hypercorn.asyncio.run import worker_serve
+    from hypercorn.config import Sockets
+
+    config = hypercorn_config()
+    config.graceful_timeout = graceful_timeout + 1  # the gateway answers 503 itself at graceful_timeout
+    sockets = Sockets([], [sock], [])
+    if tls is not None:
+        config.certfile, config.keyfile = str(tls.certfile), str(tls.keyfile)
+        sockets = Sockets([sock], [], [])
+
+    async def trigger() -> None:  # Hypercorn closes the listener, then waits for its connections
+        await stop.wait()
+
+    serving = asyncio.ensure_future(worker_serve(ASGIWrapper(app), config, sockets=sockets, shutdown_trigger=trigger))
+    await stop.wait()
+    if drained is not None:
+        await drained()
+    await serving
+
+
+async def _serve_granian(
+    app: Any, sock: socket.socket, stop: asyncio.Event, tls: TlsSettings | None,
+    drained: Callable[[], Awaitable[None]] | None,
+) -> None:
+    from granian import _futures, _granian, asgi
+    from granian.http import HTTP1Settings, HTTP2Settings
+
+    # Granian's embedding API (granian/server/embed.py) is untyped and its .pyi lags 2.8's signatures.
+    native: Any = _granian
+    futures: Any = _futures
+    granian_asgi: Any = asgi
+    loop = asyncio.get_running_loop()
+    lifespan = granian_asgi.LifespanProtocol(app)
+    await lifespan.startup()
+    if lifespan.interrupt:
+        raise RuntimeError(f"the application failed to start: {lifespan.exc}")
+    callback = futures._future_watcher_wrapper(granian_asgi._callback_wrapper(app, {}, lifespan.state, None))
+    signal = native.WorkerSignal()
+    # Granian owns a duplicate of the descriptor: closing both makes the port refuse connections.
+    holder = native.SocketHolder(os.dup(sock.fileno()), False, BACKLOG)
+    certfile = str(tls.certfile) if tls is not None else None
+    keyfile = str(tls.keyfile) if tls is not None else None
+    worker = native.ASGIWorker(
+        1, (None, holder), None,
+        1,           # Rust runtime threads
+        512,         # Rust blocking threads
+        1, 30,       # Python blocking threads (unused by ASGI) and their idle timeout
+        BACKLOG,     # backpressure: concurrent requests handed to Python
+        "auto",      # HTTP/1.1, and HTTP/2 by ALPN (TLS) or prior knowledge
+        HTTP1Settings(header_read_timeout=HEADER_READ_SECONDS * 1000, keep_alive=True), HTTP2Settings(keep_alive_timeout=KEEP_ALIVE_SECONDS),
+        False,       # websockets
+        None,        # static files
+        tls is not None, certfile, keyfile, None, "tls1.2", None, [], False,
+        (None, None),
+    )
+    scheduler = futures._new_cbscheduler(loop, callback, impl_asyncio=True)
+    worker.serve_async(scheduler, loop, signal)
+    try:
+        await stop.wait()
+    finally:
+        signal.set()
+        sock.close()
+        if drained is not None:
+            await drained()
+        await lifespan.shutdown()

@@ -1,0 +1,136 @@
+"""`--workers N`: a supervising parent that forks N gateway workers, restarts dead ones, drains on SIGTERM.
+
+The parent compiles the configuration once (so a bad one fails before anything is forked) and
+reserves the port with a bound, non-listening SO_REUSEPORT socket. Each worker binds its own
+listening SO_REUSEPORT socket on that port, so the kernel spreads new connections evenly over
+the workers, and a worker that stops listening (drain, death) stops receiving them at once.
+
+Signals to the parent: SIGTERM/SIGINT are passed on to every worker, which stops accepting, lets
+its in-flight requests finish for `server.graceful-timeout` seconds and answers 503 to the rest;
+workers still alive `KILL_MARGIN` seconds later are killed. SIGHUP is passed on (each worker
+reloads its configuration). A worker that exits while the parent is not stopping is logged and
+restarted (after a back-off when it keeps dying right after its start); a restarted worker reads
+the configuration files again, so it serves what its siblings serve after a reload.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger("policygate.workers")
+
+KILL_MARGIN = 5.0  # seconds past the graceful timeout before the parent kills a worker
+QUICK_DEATH = 10.0  # a worker that dies sooner than this after its start counts as crash-looping
+MAX_BACKOFF = 10.0
+POLL = 0.1
+
+
+@dataclass
+class _Slot:
+    index: int
+    pid: int = 0
+    started: float = 0.0
+    quick_deaths: int = 0
+    due: float = 0.0  # when a dead worker is started again
+
+
+class Supervisor:
+    """Forks `count` workers running `work(index, respawn)` (which returns an exit code) and watches them."""
+
+    def __init__(self, count: int, work: Callable[[int, bool], int], graceful_timeout: float) -> None:
+        self.slots = [_Slot(index) for index in range(count)]
+        self.work = work
+        self.graceful_timeout = graceful_timeout
+        self.stopping = False
+        self.deadline = float("inf")
+        self.status = 0
+
+    def run(self) -> int:
+        for slot in self.slots:
+            self._spawn(slot, respawn=False)
+        log.warning("%d workers: %s", len(self.slots), ", ".join(str(s.pid) for s in self.slots))
+        previous = {name: signal.signal(getattr(signal, name), self._on_signal) for name in ("SIGINT", "SIGTERM", "SIGHUP")}
+        try:
+            self._watch()
+            return self.status
+        finally:
+            for name, handler in previous.items():
+                signal.signal(getattr(signal, name), handler)
+
+    @property
+    def pids(self) -> list[int]:
+        return [slot.pid for slot in self.slots if slot.pid]
+
+    def _spawn(self, slot: _Slot, *, respawn: bool) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker: default signal dispositions until its event loop installs its own
+            code = 1
+            try:
+                for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+                    signal.signal(getattr(signal, name), signal.SIG_DFL)
+                code = self.work(slot.index, respawn)
+            finally:
+                os._exit(code)
+        slot.pid, slot.started = pid, time.monotonic()
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        if signum in (signal.SIGINT, signal.SIGTERM) and not self.stopping:
+            self.stopping = True
+            self.deadline = time.monotonic() + self.graceful_timeout + KILL_MARGIN
+            log.warning("stopping: draining %d workers for up to %g s", len(self.pids), self.graceful_timeout)
+        for pid in self.pids:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def _watch(self) -> None:
+        while True:
+            self._reap()
+            if self.stopping:
+                if not self.pids:
+                    return
+                if time.monotonic() > self.deadline:
+                    for pid in self.pids:
+                        log.error("worker %d did not stop in time; killing it", pid)
+                        try:
+                            os.kill(pid, signal.SIGKILL)
+                        except ProcessLookupError:
+                            pass
+                    self.deadline = float("inf")
+            else:
+                now = time.monotonic()
+                for slot in self.slots:
+                    if not slot.pid and now >= slot.due:
+                        self._spawn(slot, respawn=True)
+                        log.warning("worker %d restarted as pid %d", slot.index + 1, slot.pid)
+            time.sleep(POLL)
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            slot = next((s for s in self.slots if s.pid == pid), None)
+            if slot is None:
+                continue
+            slot.pid = 0
+            code = os.waitstatus_to_exitcode(status)
+            if self.stopping:
+                self.status = self.status or (code if code > 0 else 0)
+                continue
+            how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+            now = time.monotonic()
+            slot.quick_deaths = slot.quick_deaths + 1 if now - slot.started < QUICK_DEATH else 0
+            delay = min(MAX_BACKOFF, 0.5 * 2 ** (slot.quick_deaths - 1)) if slot.quick_deaths > 1 else 0.0
+            slot.due = now + delay
+            log.error("worker %d (pid %d) %s; restarting it%s", slot.index + 1, pid, how,
+                      f" in {delay:g} s" if delay else "")
