@@ -26,7 +26,7 @@ import ctypes
 import math
 import operator
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import Any
 
 from .errors import DivideByZeroException, OverflowException
@@ -147,13 +147,6 @@ class SingleValue(float):
     def __new__(cls, value: Any = 0.0) -> SingleValue:
         return float.__new__(cls, to_single(float(value)))
 
-    def __repr__(self) -> str:
-        from .formatting import single_to_string
-
-        return single_to_string(self)
-
-    __str__ = __repr__
-
 
 for _kind, _cls in ((SBYTE, SByteValue), (BYTE, ByteValue), (INT16, Int16Value), (UINT16, UInt16Value),
                     (UINT32, UInt32Value), (INT64, Int64Value), (UINT64, UInt64Value), (SINGLE, SingleValue),
@@ -214,6 +207,24 @@ def promote(a: NumKind, b: NumKind) -> NumKind | None:
     return INT32
 
 
+_WIDENING: dict[NumKind, frozenset[NumKind]] = {}
+
+
+def widens(source: NumKind, target: NumKind) -> bool:
+    """True when C# converts ``source`` to ``target`` implicitly (``int`` to ``long``, ``float`` to ``double``)."""
+    if not _WIDENING:
+        floats = {SINGLE, DOUBLE, DECIMAL}
+        _WIDENING.update({
+            SBYTE: frozenset({INT16, INT32, INT64} | floats), BYTE: frozenset({INT16, UINT16, INT32, UINT32, INT64,
+                                                                             UINT64} | floats),
+            INT16: frozenset({INT32, INT64} | floats), UINT16: frozenset({INT32, UINT32, INT64, UINT64} | floats),
+            CHAR: frozenset({UINT16, INT32, UINT32, INT64, UINT64} | floats), INT32: frozenset({INT64} | floats),
+            UINT32: frozenset({INT64, UINT64} | floats), INT64: frozenset(floats), UINT64: frozenset(floats),
+            SINGLE: frozenset({DOUBLE}), DOUBLE: frozenset(), DECIMAL: frozenset(),
+        })
+    return target in _WIDENING[source]
+
+
 def unary_promote(kind: NumKind) -> NumKind:
     """Unary numeric promotion: the small integral types and ``char`` become ``int``."""
     return INT32 if kind.integral and kind.rank < 3 else kind
@@ -239,9 +250,23 @@ def _number(value: Any, kind: NumKind) -> Any:
 _DEC_MAX = Decimal("79228162514264337593543950335")
 
 
+_DEC_CONTEXT = Context(prec=60, rounding=ROUND_HALF_EVEN, Emax=999, Emin=-999)
+_MANTISSA = 1 << 96
+
+
 def _decimal_result(r: Decimal) -> Decimal:
+    """``r`` as a System.Decimal: a 96-bit mantissa with at most 28 decimals (rounded half to even)."""
     if r.is_nan() or abs(r) > _DEC_MAX:
         raise OverflowException("Value was either too large or too small for a Decimal.")
+    sign, digits, exponent = r.as_tuple()
+    if isinstance(exponent, int) and (exponent < -28 or len(digits) > 28):
+        scale = min(28, -exponent)
+        while scale > 0:
+            fitted = r.quantize(Decimal(1).scaleb(-scale), context=_DEC_CONTEXT)
+            if abs(fitted.scaleb(scale)) < _MANTISSA:
+                return fitted
+            scale -= 1
+        return r.quantize(Decimal(1), context=_DEC_CONTEXT)
     return r
 
 
@@ -300,8 +325,8 @@ _PY: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "&": operator.and_, "|": operator.or_,
     "^": operator.xor,
 }
-_DECIMAL_PY: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+_DECIMAL_PY: dict[str, Callable[[Decimal, Decimal], Decimal]] = {
+    "+": _DEC_CONTEXT.add, "-": _DEC_CONTEXT.subtract, "*": _DEC_CONTEXT.multiply, "/": _DEC_CONTEXT.divide}
 _INT_OPS: dict[str, Callable[[int, int], int]] = {**_PY, "/": _int_div, "%": _int_mod}
 _FLOAT_OPS: dict[str, Callable[[float, float], float]] = {
     "+": operator.add, "-": operator.sub, "*": _float_mul, "/": _float_div, "%": _float_mod}
@@ -500,5 +525,5 @@ __all__ = [
     "Int64Value", "KINDS", "NumKind", "OPERATORS", "SBYTE", "SByteValue", "SINGLE", "SingleValue", "UINT16", "UINT32",
     "UINT64", "UInt16Value", "UInt32Value", "UInt64Value", "binary", "clr_int", "complement", "convert",
     "implicit", "kind_of", "negate", "operation", "plus", "promote", "result_kind", "step", "to_single",
-    "unary_promote",
+    "unary_promote", "widens",
 ]

@@ -14,6 +14,7 @@ from decimal import Decimal as PyDecimal
 from decimal import InvalidOperation
 from typing import Any
 
+from . import clrnumeric
 from .culture import NumberStyles, is_format_provider
 from .errors import ArgumentNullException, FormatException, OverflowException
 from .formatting import format_number
@@ -112,7 +113,8 @@ class _IntegerType:
     def __init__(self, full_name: str) -> None:
         self.dotnet_name = full_name
         self._short = full_name.rsplit(".", 1)[-1]
-        self.MinValue, self.MaxValue = INTEGER_RANGES[full_name]
+        self.kind = clrnumeric.KINDS[full_name]
+        self.MinValue, self.MaxValue = (self.kind.box(v) for v in INTEGER_RANGES[full_name])
 
     def __repr__(self) -> str:
         return f"<{self.dotnet_name}>"
@@ -131,13 +133,13 @@ class _IntegerType:
             if value != value.to_integral_value():
                 raise OverflowException(f"Value was either too large or too small for an {self._short}.")
             value = int(value)
-        return self._check(value)
+        return self.kind.box(self._check(value))  # type: ignore[no-any-return]
 
     def TryParse(self, s: str | None, *args: Any) -> tuple[bool, int]:
         try:
             return True, self.Parse(s, *args)
         except (FormatException, OverflowException, ArgumentNullException):
-            return False, 0
+            return False, self.kind.box(0)
 
     def IsNegative(self, value: int) -> bool:
         return value < 0
@@ -167,21 +169,22 @@ class _FloatType:
 
     def __init__(self, full_name: str, max_value: float, epsilon: float) -> None:
         self.dotnet_name = full_name
-        self.MaxValue = max_value
-        self.MinValue = -max_value
-        self.Epsilon = epsilon
+        self.kind = clrnumeric.KINDS[full_name]
+        self.MaxValue = self.kind.box(max_value)
+        self.MinValue = self.kind.box(-max_value)
+        self.Epsilon = self.kind.box(epsilon)
         self.NaN = math.nan
         self.PositiveInfinity = math.inf
         self.NegativeInfinity = -math.inf
 
     def Parse(self, s: str | None, *args: Any) -> float:
         value = _parse_styled(s, args, NumberStyles.Float | NumberStyles.AllowThousands)
-        if isinstance(value, float):
-            return value
-        try:
-            return float(value)
-        except OverflowError:
-            return math.inf if value > 0 else -math.inf
+        if not isinstance(value, float):
+            try:
+                value = float(value)
+            except OverflowError:
+                value = math.inf if value > 0 else -math.inf
+        return self.kind.box(value)  # type: ignore[no-any-return]
 
     def TryParse(self, s: str | None, *args: Any) -> tuple[bool, float]:
         try:
@@ -221,7 +224,7 @@ class Decimal:
 
     dotnet_name = "System.Decimal"
     MaxValue = _DEC_MAX
-    MinValue = -_DEC_MAX
+    MinValue = PyDecimal("-79228162514264337593543950335")
     Zero = PyDecimal(0)
     One = PyDecimal(1)
     MinusOne = PyDecimal(-1)
@@ -231,7 +234,7 @@ class Decimal:
         dec = PyDecimal(_parse_finite(s, args, NumberStyles.Number))
         if abs(dec) > _DEC_MAX:
             raise OverflowException("Value was either too large or too small for a Decimal.")
-        return dec
+        return dec.copy_abs() if dec.is_zero() else dec  # .NET drops the sign of a zero
 
     @staticmethod
     def TryParse(s: str | None, *args: Any) -> tuple[bool, PyDecimal]:
@@ -249,6 +252,10 @@ class Decimal:
             if mode is not None
             else Math.Round(PyDecimal(d), decimals)
         )
+
+    @staticmethod
+    def Remainder(a: PyDecimal, b: PyDecimal) -> PyDecimal:
+        return clrnumeric.binary("%", PyDecimal(a), PyDecimal(b))  # type: ignore[no-any-return]
 
     @staticmethod
     def Truncate(d: PyDecimal) -> PyDecimal:
@@ -316,7 +323,12 @@ class NumberMembers:
             return False
         if isinstance(value, float) and isinstance(other, float) and math.isnan(value) and math.isnan(other):
             return True
-        return type(value) is type(other) and value == other
+        mine, theirs = clrnumeric.kind_of(value), clrnumeric.kind_of(other)
+        if mine is None or theirs is None:
+            return False
+        # `(42L).Equals(42)` binds Equals(long): an argument that converts implicitly compares by value;
+        # anything else goes to Equals(object), true only for the same type
+        return (theirs is mine or clrnumeric.widens(theirs, mine)) and value == other
 
     @staticmethod
     def CompareTo(value: Any, other: Any) -> int:

@@ -554,11 +554,14 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                 return bytearray(n) if is_bytes else [default] * n
 
             return Code(sized, type_)
-        items = [self.fn(i) for i in node.items or ()]
+        codes = [self.expr(i) for i in node.items or ()]
+        items = [c.fn for c in codes]
+        if etype.kind is not None and elem is not None and elem.array == 0:  # `new long[] { 1, 2 }` holds longs
+            items = [self._implicit(c, etype.kind) if c.type.kind not in (None, etype.kind) else c.fn for c in codes]
         if is_bytes:
             return Code(lambda env: bytearray(i(env) for i in items), type_)
         if elem is None and node.items:
-            first = self.expr(node.items[0]).type
+            first = codes[0].type
             type_ = M.STRING_ARRAY if first is M.STRING else CsType("object[]", list, element=first)
         return Code(lambda env: [i(env) for i in items], type_)
 

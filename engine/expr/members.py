@@ -561,6 +561,8 @@ _STATICS: dict[str, tuple[str, str]] = {
     "long": ("numbers", "Int64"), "Int16": ("numbers", "Int16"), "short": ("numbers", "Int16"),
     "UInt32": ("numbers", "UInt32"), "uint": ("numbers", "UInt32"), "UInt64": ("numbers", "UInt64"),
     "ulong": ("numbers", "UInt64"), "Byte": ("numbers", "Byte"), "byte": ("numbers", "Byte"),
+    "SByte": ("numbers", "SByte"), "sbyte": ("numbers", "SByte"), "UInt16": ("numbers", "UInt16"),
+    "ushort": ("numbers", "UInt16"),
     "Double": ("numbers", "Double"), "double": ("numbers", "Double"), "Single": ("numbers", "Single"),
     "float": ("numbers", "Single"), "Decimal": ("numbers", "Decimal"), "decimal": ("numbers", "Decimal"),
     "Boolean": ("numbers", "Boolean"), "bool": ("numbers", "Boolean"), "Char": ("primitives", "Char"),

@@ -38,7 +38,14 @@ from engine.expr.tables import (
 
 Fn = Callable[[list[Any]], Any]
 # operators C# does not define on `object` operands (`+` is string concatenation when a side is a string)
+# `default(T)` of the library's structs: the all-zero value
+_STRUCT_DEFAULTS = {"DateTime": "MinValue", "DateTimeOffset": "MinValue", "TimeSpan": "Zero", "Guid": "Empty"}
 _OBJECT_REFUSED = frozenset({"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "<", ">", "<=", ">="})
+
+
+def _is_collection(type_: CsType) -> bool:
+    """Arrays, lists, dictionaries and sets: C# defines no arithmetic operators on them."""
+    return type_.pyclass in (list, dict, set, bytes, bytearray)
 
 
 def _static_name(compiler: Any, node: ast.Expr, type_: CsType) -> str:
@@ -151,6 +158,11 @@ class OperatorCompiler:
                 op == "+" and M.STRING in (lt, rtype)):
             self.error("expr-type", f"operator '{op}' cannot be applied to operands of type '{_static_name(self, node.left, lt)}' "
                        f"and '{_static_name(self, node.right, rtype)}'", pos, "cast the value first, e.g. (int)x")
+            return self._dead()
+        if op in clrnumeric.OPERATORS and (_is_collection(lt) or _is_collection(rtype)) and not (
+                op == "+" and M.STRING in (lt, rtype)):
+            self.error("expr-type", f"operator '{op}' cannot be applied to operands of type '{lt.name}' and "
+                       f"'{rtype.name}'", pos)
             return self._dead()
         if op in ("==", "!=") and self.is_boxed(node.left) and self.is_boxed(node.right):
             return self._reference_equality(node, left, right)
@@ -265,6 +277,9 @@ class OperatorCompiler:
             value = clrnumeric.implicit(0, type_.kind)
         elif type_ is M.BOOL:
             value = False
+        elif M.strip_namespace(node.type.name) in _STRUCT_DEFAULTS and not node.type.args:
+            holder = M.static_type(M.strip_namespace(node.type.name))
+            value = getattr(holder, _STRUCT_DEFAULTS[M.strip_namespace(node.type.name)])
         else:
             value = _VALUE_DEFAULTS.get(str(node.type))
         return Code(lambda env: value, type_, const=True, value=value)

@@ -103,6 +103,8 @@ REFUSED: list[tuple[str, str]] = [
     ("@{ object o = 1; o++; return o; }", "expr-type"),
     ("1.5m + 1.5", "expr-type"),
     ("-(1UL)", "expr-type"),
+    ("@{ var l = new List<int> { 1 }; return l + l; }", "expr-type"),
+    ("new[] { 1 } * 3", "expr-type"),
 ]
 
 

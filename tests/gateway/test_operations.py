@@ -24,9 +24,13 @@ def test_admin_listens_on_loopback_even_when_the_gateway_listens_everywhere(gate
         assert http_request(gw.admin_url, "GET", "/health").status == 200
 
 
-def test_admin_host_is_configurable(gateway) -> None:
+def test_admin_host_is_configurable(gateway, caplog) -> None:
     with gateway(simple_config(server={"admin-host": "0.0.0.0", "admin-token": "t0ken"})) as gw:
         assert gw.server.bound["admin"][0] == "0.0.0.0"
+    assert "without server.admin-token" not in caplog.text
+    with gateway(simple_config(server={"admin-host": "0.0.0.0"})) as gw:
+        assert gw.server.bound["admin"][0] == "0.0.0.0"
+    assert "admin port listens on 0.0.0.0 without server.admin-token" in caplog.text
 
 
 def test_admin_token_guards_purge_but_not_reads(gateway, monkeypatch) -> None:
