@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.testing import Answer, Harness
+from policygate.testing import Answer, Harness
 
 DEMO = Path(__file__).resolve().parents[2] / "samples" / "demo" / "gateway.yaml"
 
