@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from engine.cache.entry import CachedResponse, EntryFormatError
+from engine.cache.redis_store import RedisStore
 from engine.cache.responses import (
     LOOKUP_STATE,
     LookupState,
@@ -13,6 +14,7 @@ from engine.cache.responses import (
     effective_downstream,
     key_parts,
     lookup_state,
+    release_lease,
     strip_request_cache_headers,
 )
 from engine.policy import Flow, Policy, at_end_of_pipeline
@@ -149,6 +151,10 @@ class CacheLookupStep:
             if leader:
                 state.flight = flight
                 at_end_of_pipeline(ctx, release_flight)
+                if service.across_instances and key is not None and isinstance(store, RedisStore):
+                    state.lease, data = await store.lead_or_wait(key, service.flights.timeout)
+                    if data is not None:  # another gateway filled it: this process's followers get it too
+                        service.flights.publish(key, flight, data)
             else:
                 data = await service.flights.wait(flight)
         if data is not None:
@@ -176,3 +182,4 @@ async def release_flight(ctx: Context) -> None:
     flights = ctx.services.cache.flights
     if state is not None and state.flight is not None and flights is not None:
         flights.publish(state.key, state.flight, None)
+    await release_lease(state)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from engine.cache.responses import entry_from_response, lookup_state, set_downstream_headers
+from engine.cache.responses import entry_from_response, lookup_state, release_lease, set_downstream_headers
 from engine.policy import Flow, Policy
 from engine.schema import Attr, Bool, Int, Scope, Section
 
@@ -68,6 +68,7 @@ class CacheStoreStep:
         finally:
             if state.flight is not None and service.flights is not None:
                 service.flights.publish(state.key, state.flight, data)
+            await release_lease(state)
         return None
 
     def _cacheable(self, ctx: Context) -> bool:

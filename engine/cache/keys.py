@@ -3,6 +3,7 @@
     policygate:r:<digest>                          a response variant in Redis (string)
     policygate:g:{<api>}                           the API's purge generations (hash)
     policygate:n:<api>|<operation>|<shard>         entries stored since the last purge (32 counters)
+    policygate:r:<digest>:lease                    who fills a missed variant (coalesce-across-instances)
     policygate:r:{<api>|<operation>}:<variant>     a response variant in the in-process cache
     policygate:v:<key>                             a cache-store-value entry (string)
 
@@ -104,6 +105,11 @@ COUNT_SHARDS = 32  # store counters per operation, spread over the cluster like 
 def count_key(prefix: str, api: str, operation: str, shard: int) -> str:
     """One of an operation's store counters (entries stored since its last purge); no hash tag."""
     return f"{prefix}n:{_escape(api)}|{_escape(operation)}|{shard}"
+
+
+def lease_key(response_key: str) -> str:
+    """The cross-instance single-flight lease of a response variant (`coalesce-across-instances`)."""
+    return response_key + ":lease"
 
 
 def generations_key(prefix: str, api: str) -> str:

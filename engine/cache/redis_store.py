@@ -20,13 +20,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import RedisError
 
 from engine.breaker import CircuitBreaker
-from engine.cache.keys import COUNT_SHARDS, KeyGroup, count_key, generations_key
+from engine.cache.keys import COUNT_SHARDS, KeyGroup, count_key, generations_key, lease_key
 from engine.cache.stores import CacheUnavailable
 
 if TYPE_CHECKING:
@@ -60,6 +61,13 @@ for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
 end
 return operations
 """
+
+# Release a coalescing lease only if this request still holds it (it may have expired and moved on).
+RELEASE_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+POLL_FIRST, POLL_MAX = 0.01, 0.1  # seconds between a waiter's looks for the leader's entry
 
 _FAILED = object()
 ERRORS = (RedisError, OSError, TimeoutError)
@@ -135,6 +143,7 @@ class RedisStore:
         self.generation_ttl = generation_ttl
         self._purge_script = client.register_script(PURGE_SCRIPT)
         self._generation_script = client.register_script(GENERATION_SCRIPT)
+        self._release_script = client.register_script(RELEASE_SCRIPT)
         self._batcher = GetBatcher(client)
         # (prefix, api, operation) -> (monotonic expiry, "<api generation>.<operation generation>")
         self._generations: dict[tuple[str, str, str], tuple[float, str]] = {}
@@ -201,6 +210,47 @@ class RedisStore:
                 await self.client.hsetnx(group.generations_key, "op:" + group.operation, 0)
 
         await self._guarded(store, None)
+
+    async def lead_or_wait(self, key: str, timeout: float) -> tuple[str | None, bytes | None]:
+        """Cross-instance single-flight for a missed variant `key`.
+
+        Returns (lease token, None) when this request holds the lease and should fill the cache
+        (release it with `release_lease`); (None, entry) when another instance filled it while we
+        waited; (None, None) when the caller should go to the backend itself: the holder finished
+        without storing, `timeout` passed, or Redis is unavailable (a lease never blocks then). The
+        lease expires after `timeout` on its own, so it never outlives a holder that died.
+        """
+        token = uuid.uuid4().hex
+        lease = lease_key(key)
+        taken = await self._guarded(lambda: self.client.set(lease, token, nx=True, px=max(1, int(timeout * 1000))), _FAILED)
+        if taken is _FAILED:
+            return None, None
+        if taken:
+            return token, None
+        deadline = time.monotonic() + timeout
+        pause = POLL_FIRST
+        while time.monotonic() < deadline:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, POLL_MAX)
+
+            async def look() -> list[Any]:
+                pipe = self.client.pipeline(transaction=False)
+                pipe.get(key)
+                pipe.exists(lease)
+                return list(await pipe.execute())
+
+            seen = await self._guarded(look, _FAILED)
+            if not isinstance(seen, list):
+                return None, None
+            entry, held = seen
+            if isinstance(entry, bytes):
+                return None, entry
+            if not held:
+                return None, None
+        return None, None
+
+    async def release_lease(self, key: str, token: str) -> None:
+        await self._guarded(lambda: self._release_script(keys=[lease_key(key)], args=[token]), None)
 
     async def delete(self, key: str) -> bool:
         return bool(await self._guarded(lambda: self.client.delete(key), 0))

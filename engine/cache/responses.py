@@ -42,6 +42,7 @@ class LookupState:
     must_revalidate: bool
     vary: tuple[str, ...] = ()  # vary-by-header names, announced downstream in `Vary`
     flight: asyncio.Future[bytes | None] | None = None
+    lease: str | None = None  # token of the cross-instance lease this request holds
     hit: bool = False
     done: bool = False  # cache-store already ran (or must not run)
 
@@ -149,6 +150,15 @@ def apply_entry(ctx: Context, entry: CachedResponse, state: LookupState, now: fl
     response.status_reason = entry.reason
     response.headers = headers
     response.body = MessageBody(entry.body)
+
+
+async def release_lease(state: LookupState | None) -> None:
+    """Give up the request's cross-instance lease (once), so that waiting gateways stop waiting."""
+    from engine.cache.redis_store import RedisStore
+
+    if state is not None and state.lease is not None and isinstance(state.store, RedisStore):
+        token, state.lease = state.lease, None
+        await state.store.release_lease(state.key, token)
 
 
 def lookup_state(ctx: Context) -> LookupState | None:

@@ -13,6 +13,7 @@ cache:
   coalesce: true                  # single-flight concurrent identical misses
   coalesce-timeout-ms: 5000       # longest a coalesced request waits for the leader
   generation-cache-ms: 1000       # how long a gateway trusts the purge generations it read from Redis
+  coalesce-across-instances: false  # also single-flight misses across gateways (a Redis lease per variant)
 ```
 """
 
@@ -39,7 +40,7 @@ log = logging.getLogger("policygate.cache")
 
 KNOWN_KEYS = {
     "external", "cluster", "prefix", "connect-timeout-ms", "timeout-ms", "breaker", "internal",
-    "ttl-jitter", "coalesce", "coalesce-timeout-ms", "generation-cache-ms",
+    "ttl-jitter", "coalesce", "coalesce-timeout-ms", "generation-cache-ms", "coalesce-across-instances",
 }
 
 
@@ -59,6 +60,7 @@ class CacheService:
         coalesce: bool = True,
         coalesce_timeout: float = 5.0,
         generation_ttl: float = 1.0,
+        across_instances: bool = False,
         metrics: Metrics | None = None,
     ) -> None:
         self.settings = external
@@ -69,6 +71,7 @@ class CacheService:
         self.breaker_reset = breaker_reset
         self.ttl_jitter = ttl_jitter
         self.generation_ttl = generation_ttl
+        self.across_instances = across_instances and coalesce
         self.flights = SingleFlight(coalesce_timeout) if coalesce else None
         self.metrics = metrics
         self._requests = (
@@ -116,6 +119,7 @@ class CacheService:
             coalesce=_bool(config, "coalesce", where, True),
             coalesce_timeout=_number(config, "coalesce-timeout-ms", where, 5000, minimum=1) / 1000.0,
             generation_ttl=_number(config, "generation-cache-ms", where, 1000, minimum=0) / 1000.0,
+            across_instances=_bool(config, "coalesce-across-instances", where, False),
             metrics=metrics,
         )
 

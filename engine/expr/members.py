@@ -157,14 +157,10 @@ _LIB_CACHE: dict[tuple[str, str], Any] = {}
 
 
 def lib(module: str, name: str) -> Any:
-    """`engine.dotnet.<module>.<name>`, or None while that part of the library does not exist."""
+    """`engine.dotnet.<module>.<name>`, or None when that module defines no such name."""
     key = (module, name)
     if key not in _LIB_CACHE:
-        try:
-            found = getattr(importlib.import_module(f"engine.dotnet.{module}"), name, None)
-        except ImportError:
-            found = None
-        _LIB_CACHE[key] = found if found is not None else _find_anywhere(name)
+        _LIB_CACHE[key] = getattr(importlib.import_module(f"engine.dotnet.{module}"), name, None)
     return _LIB_CACHE[key]
 
 
@@ -176,30 +172,18 @@ def warm_up() -> None:
     for (and times out on) a module import the first time it reaches a part of the library."""
     if not _WARM:
         _WARM.append(True)
-        _find_anywhere("__warm_up__")
+        _import_library()
         lib("registry", "runtime_class")
 
 
-def _find_anywhere(name: str) -> Any:
-    """A public class (or statics object) named `name` defined by any module of engine.dotnet."""
+def _import_library() -> None:
+    """Import every module of engine.dotnet (a module that fails to import is a bug: it raises)."""
     import pkgutil
 
     import engine.dotnet as package
 
     for info in pkgutil.iter_modules(package.__path__):
-        if info.name.startswith("_") or info.name in ("registry",):
-            continue
-        try:
-            mod = importlib.import_module(f"engine.dotnet.{info.name}")
-        except Exception:  # a module being written right now must not break the others
-            continue
-        obj = vars(mod).get(name)
-        if obj is None:
-            continue
-        if isinstance(obj, type) and obj.__module__ != mod.__name__:
-            continue
-        return obj
-    return None
+        importlib.import_module(f"engine.dotnet.{info.name}")
 
 
 def to_string(value: Any) -> str:
@@ -567,14 +551,14 @@ _STATICS: dict[str, tuple[str, str]] = {
     "float": ("numbers", "Single"), "Decimal": ("numbers", "Decimal"), "decimal": ("numbers", "Decimal"),
     "Boolean": ("numbers", "Boolean"), "bool": ("numbers", "Boolean"), "Char": ("primitives", "Char"),
     "char": ("primitives", "Char"),
-    "Math": ("maths", "Math"), "Convert": ("convert", "Convert"), "BitConverter": ("convert", "BitConverter"),
-    "Encoding": ("encoding", "Encoding"), "Guid": ("guid", "Guid"),
+    "Math": ("mathlib", "Math"), "Convert": ("convert", "Convert"), "BitConverter": ("convert", "BitConverter"),
+    "Encoding": ("convert", "Encoding"), "Guid": ("guid", "Guid"),
     "DateTime": ("datetimes", "DateTime"), "TimeSpan": ("datetimes", "TimeSpan"),
     "DateTimeOffset": ("datetimes", "DateTimeOffset"), "DateTimeKind": ("datetimes", "DateTimeKind"),
     "DayOfWeek": ("datetimes", "DayOfWeek"),
     "JObject": ("newtonsoft", "JObject"), "JArray": ("newtonsoft", "JArray"), "JToken": ("newtonsoft", "JToken"),
     "JValue": ("newtonsoft", "JValue"), "JProperty": ("newtonsoft", "JProperty"),
-    "JTokenType": ("newtonsoft", "JTokenType"), "JsonConvert": ("newtonsoft", "JsonConvert"),
+    "JTokenType": ("newtonsoft", "JTokenType"), "JsonConvert": ("jsonconvert", "JsonConvert"),
     "Formatting": ("newtonsoft", "Formatting"),
     "Regex": ("regex", "Regex"), "RegexOptions": ("regex", "RegexOptions"), "Match": ("regex", "Match"),
     "Uri": ("uri", "Uri"), "UriKind": ("uri", "UriKind"), "UriPartial": ("uri", "UriPartial"),
@@ -585,7 +569,7 @@ _STATICS: dict[str, tuple[str, str]] = {
     "XName": ("xlinq", "XName"), "XNamespace": ("xlinq", "XNamespace"),
     "Jwt": ("jwt", "Jwt"), "BasicAuthCredentials": ("jwt", "BasicAuthCredentials"),
     "Enumerable": ("linq", "Enumerable"),
-    "Random": ("random", "Random"),
+    "Random": ("mathlib", "Random"),
     "HMACSHA256": ("crypto", "HMACSHA256"), "HMACSHA1": ("crypto", "HMACSHA1"), "HMACSHA512": ("crypto", "HMACSHA512"),
     "HMACSHA384": ("crypto", "HMACSHA384"), "HMACMD5": ("crypto", "HMACMD5"),
     "SHA256": ("crypto", "SHA256"), "SHA1": ("crypto", "SHA1"), "SHA512": ("crypto", "SHA512"),
@@ -593,16 +577,16 @@ _STATICS: dict[str, tuple[str, str]] = {
     "SHA256Managed": ("crypto", "SHA256Managed"), "SHA1Managed": ("crypto", "SHA1Managed"),
     "RandomNumberGenerator": ("crypto", "RandomNumberGenerator"),
     "CipherMode": ("crypto", "CipherMode"), "PaddingMode": ("crypto", "PaddingMode"),
-    "HashAlgorithmName": ("crypto", "HashAlgorithmName"), "RSA": ("crypto", "RSA"),
-    "RSASignaturePadding": ("crypto", "RSASignaturePadding"),
+    "HashAlgorithmName": ("crypto", "HashAlgorithmName"), "RSA": ("rsa", "RSA"),
+    "RSASignaturePadding": ("rsa", "RSASignaturePadding"),
     "SymmetricAlgorithm": ("crypto", "SymmetricAlgorithm"),
-    "Exception": ("errors", "DotNetException"), "Array": ("collections", "Array"),
-    "List": ("collections", "List"), "Dictionary": ("collections", "Dictionary"),
-    "HashSet": ("collections", "HashSet"), "Tuple": ("collections", "Tuple"),
-    "Nullable": ("collections", "Nullable"), "Enum": ("collections", "Enum"),
+    "Exception": ("errors", "DotNetException"), "Array": ("containers", "Array"),
+    "List": ("containers", "List"), "Dictionary": ("containers", "Dictionary"),
+    "HashSet": ("containers", "HashSet"), "Tuple": ("containers", "Tuple"),
+    "Nullable": ("containers", "Nullable"), "Enum": ("enums", "Enum"),
     "CultureInfo": ("culture", "CultureInfo"), "NumberStyles": ("culture", "NumberStyles"),
     "DateTimeStyles": ("culture", "DateTimeStyles"), "IPAddress": ("net", "IPAddress"),
-    "StringReader": ("xlinq", "StringReader"), "StringWriter": ("xlinq", "StringWriter"),
+    "StringReader": ("textio", "StringReader"), "StringWriter": ("textio", "StringWriter"),
     "LoadOptions": ("xlinq", "LoadOptions"), "SaveOptions": ("xlinq", "SaveOptions"),
 }
 NAMESPACES = ("System.", "System.Text.", "System.Linq.", "System.Security.Cryptography.", "Newtonsoft.Json.Linq.",
@@ -623,11 +607,7 @@ def static_type(name: str) -> Any:
     spec = _STATICS.get(short)
     found = lib(*spec) if spec is not None else None
     if found is None and CS_IDENT.match(short):
-        runtime_class = lib("registry", "runtime_class")
-        try:
-            found = runtime_class(short) if runtime_class is not None else None
-        except ImportError:  # that part of the library is not there (yet)
-            found = None
+        found = lib("registry", "runtime_class")(short)
     return found
 
 
