@@ -51,7 +51,9 @@ def prometheus_name(name: str) -> str:
 
 
 def metric_name(name: str) -> str:
-    return METRIC_PREFIX + prometheus_name(name).lower()
+    """The counter's series name: `policygate_custom_<name>_total` (Prometheus names counters `_total`)."""
+    cleaned = prometheus_name(name).lower()
+    return METRIC_PREFIX + (cleaned if cleaned.endswith("_total") else cleaned + "_total")
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ class EmitMetricStep:
 class EmitMetric(Policy):
     """Add `value` (default 1) to the custom metric `name`, split by up to 10 dimensions.
 
-    Exposed on the admin /metrics endpoint as the counter `policygate_custom_<name>` (invalid
+    Exposed on the admin /metrics endpoint as the counter `policygate_custom_<name>_total` (invalid
     characters become `_`), labelled `namespace` plus one label per dimension. A dimension without
     `value` must be a default one (API ID, Operation ID, Product ID, User ID, Subscription ID,
     Location, Gateway ID) and is filled from the request context.

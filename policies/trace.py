@@ -34,7 +34,9 @@ class TraceStep:
             pairs = ", ".join(f"{name.get(ctx)}={value.get(ctx)}" for name, value in self.metadata)
             message = f"{message} [{pairs}]"
         ctx.trace(message, source=source, severity=severity)
-        log.log(LOG_LEVELS.get(severity, logging.DEBUG), "%s: %s (request %s)", source, message, ctx.request_id)
+        log.log(LOG_LEVELS.get(severity, logging.DEBUG), "%s: %s (request %s)", source, message, ctx.request_id,
+                extra={"request_id": str(ctx.request_id), "source": source, "severity": severity,
+                       "api": ctx.api.id if ctx.api else "", "operation": ctx.operation.id if ctx.operation else ""})
         return None
 
 
@@ -42,7 +44,8 @@ class Trace(Policy):
     """Record a custom trace entry `(source, severity, message)` in `context` traces.
 
     Entries are kept on the request context (where the access log and tests can read them) and
-    written to the `policygate.trace` logger (verbose = DEBUG, information = INFO, error = ERROR).
+    written to the `policygate.trace` logger (verbose = DEBUG, information = INFO, error = ERROR),
+    with the request id, source, severity, API and operation as record fields (JSON logs show them).
     `<metadata name value>` pairs are appended to the message as `[name=value, ...]`. The
     message may be a `<message>` child or, as older documents write it, the element's own text.
     """

@@ -23,10 +23,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server", choices=SERVERS, help="HTTP server (default: server.http-server or granian)")
     parser.add_argument("--reload", action="store_true", help="reload when the configuration or a document changes")
     parser.add_argument("--access-log", action="store_true", help="write one JSON line per request to stderr")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="warning",
+                        help="application log threshold (default warning; <trace> verbose = debug, information = info)")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text",
+                        help="application log lines on stderr: text, or JSON with the access log's schema")
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from engine.gateway.logs import configure_logging
+
+    configure_logging(args.log_level, args.log_format)
     from engine.gateway.reload import describe_failure
     from engine.gateway.runner import bind_socket
 
@@ -52,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if workers == 1:
         return _run_worker(server, sock, args.reload, first=True)
-    return _run_workers(args, server, sock, workers)
+    from engine.gateway.worker_metrics import shared_metrics_dir
+
+    with shared_metrics_dir():  # every worker's metrics on the admin port's /metrics
+        return _run_workers(args, server, sock, workers)
 
 
 def _prepare(args: argparse.Namespace) -> Any:

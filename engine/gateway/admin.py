@@ -16,6 +16,7 @@ from quart import Quart, Response, request
 
 from engine.gateway.services import Services
 from engine.gateway.settings import ServerSettings
+from engine.gateway.worker_metrics import render_all
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -39,7 +40,7 @@ def create_admin_app(services: Services) -> Quart:
 
     @app.get("/metrics")
     async def metrics() -> Response:
-        return Response(services.metrics.render(), content_type=PROMETHEUS_TEXT)
+        return Response(render_all(services.metrics), content_type=PROMETHEUS_TEXT)
 
     @app.get("/ready")
     async def ready() -> tuple[dict[str, object], int]:

@@ -35,12 +35,13 @@ if TYPE_CHECKING:
     from engine.registry import PolicyRegistry
 
 __all__ = [
-    "SECRET_PLACEHOLDER", "SIDE_FILE", "ApiopsLintInputs", "ApiopsLoad", "apiops_lint_inputs", "documents_by_scope",
+    "SECRET_PLACEHOLDER", "SIDE_FILE", "ApiopsLintInputs", "ApiopsLoad", "apiops_lint_inputs", "configuration_file", "documents_by_scope",
     "is_apiops_folder", "lint_apiops", "lint_by_scope", "load_any_settings", "load_apiops", "merge_lint_reports", "read_apiops",
     "secret_variable_names", "watched_files",
 ]
 
 log = logging.getLogger("policygate.apiops")
+CONFIGURATION_FILE = "gateway.yaml"  # what `serve FOLDER` reads when FOLDER is not an APIOps folder
 _logged: set[str] = set()
 
 
@@ -96,13 +97,20 @@ def load_apiops(folder: str | Path, environ: Mapping[str, str] | None = None) ->
 
 
 def load_any_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> GatewaySettings:
-    """A gateway.yaml, an APIOps folder, or the policygate.yaml inside one (for reload)."""
+    """A gateway.yaml (or a folder holding one), an APIOps folder, or the policygate.yaml inside one."""
     path = Path(path)
     if is_apiops_folder(path):
         return load_apiops(path, environ)
     if path.name == SIDE_FILE and is_apiops_folder(path.parent):
         return load_apiops(path.parent, environ)
-    return load_settings(path, environ)
+    return load_settings(configuration_file(path), environ)
+
+
+def configuration_file(path: Path) -> Path:
+    """`path` itself, or the gateway.yaml in it when `path` is a folder (`policygate serve /config`)."""
+    if path.is_dir() and (path / CONFIGURATION_FILE).is_file():
+        return path / CONFIGURATION_FILE
+    return path
 
 
 # ------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from engine.errors import ConfigError
-from engine.gateway.config import SUBSCRIPTION_KEYS, USER_KEYS, parse_settings
+from engine.gateway.config import SUBSCRIPTION_KEYS, USER_KEYS, locate_error, parse_settings
 from engine.gateway.openapi import match_operation, operations_from_openapi
 from engine.gateway.settings import (
     DEFAULT_KEY_HEADER,
@@ -30,6 +30,7 @@ from engine.gateway.settings import (
     SubscriptionSettings,
     UserSettings,
 )
+from engine.gateway.yaml_positions import load_with_positions
 from engine.source import Span
 
 SIDE_FILE = "policygate.yaml"
@@ -105,7 +106,8 @@ class FolderReader:
 
     # -- helpers -------------------------------------------------------------------------------
     def fail(self, file: Path, key: str, message: str) -> NoReturn:
-        raise ConfigError(f"{file}: {key}: {message}" if key else f"{file}: {message}")
+        """Raise `file:line:col: key: message` (the key's place in the YAML or JSON file when found)."""
+        raise locate_error(ConfigError(f"{file}: {key}: {message}" if key else f"{file}: {message}"), file)
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.folder).as_posix()
@@ -233,7 +235,7 @@ class FolderReader:
             return _Side(None)
         try:
             text = file.read_text(encoding="utf-8")
-            data = yaml.safe_load(text)
+            data, positions = load_with_positions(text)
         except OSError as exc:
             raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from None
         except yaml.YAMLError as exc:
@@ -247,7 +249,7 @@ class FolderReader:
             if key not in SIDE_KEYS:
                 self.fail(file, str(key), f"unknown key (expected one of: {', '.join(SIDE_KEYS)})")
         common = {key: data[key] for key in SIDE_GATEWAY_KEYS if key in data}
-        base = parse_settings(yaml.safe_dump(common), file=file, environ=self.environ)
+        base = parse_settings(yaml.safe_dump(common), file=file, environ=self.environ, positions=positions)
         urls = data.get("service-urls") or {}
         if not isinstance(urls, dict):
             self.fail(file, "service-urls", f"expected a mapping of API name to URL, got {_kind(urls)}")

@@ -89,6 +89,7 @@ class Gateway:
         self.metrics = services.gateway_metrics or GatewayMetrics(services.metrics)
         services.gateway_metrics = self.metrics
         self.access_log = access_log
+        self.tracing = services.tracing
         self.proxies = TrustedProxies.of(state.settings.server)
         # Called with each request's new context before routing (policygate test seeds and observes it).
         self.on_request: Callable[[Context], None] | None = None
@@ -103,17 +104,22 @@ class Gateway:
         started = time.perf_counter()
         incoming = Incoming.parse(scope)
         ctx = self.context(scope, incoming)
+        span = self.tracing.server_span(incoming.method, incoming.path, incoming.headers) if self.tracing else None
+        status, api_id, operation_id = 499, "", ""
         try:
             api_id, operation_id = await self.dispatch(state, ctx, scope, incoming, receive)
+            hooks, ctx.exchange.before_send = ctx.exchange.before_send, []
+            for hook in hooks:  # e.g. <cors> adding its headers to the final response
+                hook(ctx)
+            # Counted before sending: a client that reads /metrics right after its answer sees it counted.
+            self.metrics.requests.inc(api_id, operation_id, str(ctx.response.status_code))
+            status = await self.send(ctx, send, incoming.method)
         except ClientDisconnected:
             release_response_stream(ctx)
             return
-        hooks, ctx.exchange.before_send = ctx.exchange.before_send, []
-        for hook in hooks:  # e.g. <cors> adding its headers to the final response
-            hook(ctx)
-        # Counted before sending: a client that reads /metrics right after its answer sees it counted.
-        self.metrics.requests.inc(api_id, operation_id, str(ctx.response.status_code))
-        status = await self.send(ctx, send, incoming.method)
+        finally:
+            if span is not None:
+                span.end(ctx, status, api_id, operation_id)
         self.record(ctx, status, time.perf_counter() - started, api_id, operation_id)
 
     def context(self, scope: Scope, incoming: Incoming) -> Context:

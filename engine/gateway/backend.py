@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from engine.wire import HOP_BY_HOP, first_header_problem, wire_headers
 
 if TYPE_CHECKING:
     from engine.gateway.settings import BackendClientSettings
+    from engine.gateway.tracing import Tracing
 
 _SKIP_REQUEST = HOP_BY_HOP | {"host", "content-length"}
 MAX_CALL_RESPONSE_BYTES = 64 * 1024 * 1024  # the largest answer send-request keeps
@@ -38,6 +40,7 @@ class BackendClient:
     def __init__(self, settings: BackendClientSettings) -> None:
         self.settings = settings
         self._session: aiohttp.ClientSession | None = None
+        self.tracing: Tracing | None = None  # set when `tracing:` is configured
 
     async def start(self) -> None:
         if self._session is None:
@@ -78,6 +81,9 @@ class BackendClient:
                 if ctx.exchange.request_length is not None:  # validated by the gateway; else sent chunked
                     headers["Content-Length"] = str(ctx.exchange.request_length)
         release_response_stream(ctx)  # a retried forward-request replaces an earlier answer
+        span = self.tracing.client_span(source, request.method, str(url), headers) if self.tracing else None
+        started = time.perf_counter()
+        status = 0
         try:
             async with asyncio.timeout(options.timeout):
                 answer = await self.session.request(
@@ -88,6 +94,7 @@ class BackendClient:
                     allow_redirects=options.follow_redirects,
                     max_redirects=10,
                 )
+            status = answer.status
         except TimeoutError:
             raise timeout_error(options.timeout, source) from None
         except (aiohttp.ClientError, OSError, ValueError) as exc:
@@ -100,6 +107,10 @@ class BackendClient:
             if problem is not None:  # refused by the HTTP client before any connection: not a 502
                 raise PolicyRuntimeError(problem, source=source, reason="InvalidHeaderValue", status=500) from None
             raise connection_error(http_failure_message(exc, url.host or "", url.port), source) from None
+        finally:
+            if span is not None:
+                span.end(status)
+        _observe_latency(ctx, time.perf_counter() - started)
         response = Response(
             status_code=answer.status,
             status_reason=answer.reason or "",
@@ -131,10 +142,13 @@ class BackendClient:
         """Send a request to another service (send-request) and read the whole answer within `timeout` s."""
         headers = CIMultiDict(wire_headers(request.headers, _SKIP_REQUEST))
         data = request.body.content if request.body is not None else None
+        span = self.tracing.client_span(source, request.method, str(request.url), headers) if self.tracing else None
+        status = 0
         try:
             async with asyncio.timeout(timeout if timeout > 0 else None):
                 async with self.session.request(request.method, str(request.url), headers=headers, data=data,
                                                 allow_redirects=follow_redirects) as answer:
+                    status = answer.status
                     body = await answer.content.read(MAX_CALL_RESPONSE_BYTES + 1)
                     if len(body) > MAX_CALL_RESPONSE_BYTES:
                         raise PolicyRuntimeError(
@@ -156,6 +170,15 @@ class BackendClient:
                 f"{http_failure_message(exc, request.url.host, request.url.port)}", source=source,
                 reason="BackendConnectionFailure",
             ) from None
+        finally:
+            if span is not None:
+                span.end(status)
+
+
+def _observe_latency(ctx: Context, seconds: float) -> None:
+    metrics = getattr(ctx.services, "gateway_metrics", None)
+    if metrics is not None:
+        metrics.backend_duration.observe(seconds, ctx.api.id if ctx.api else "")
 
 
 class BackendStream:

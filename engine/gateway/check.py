@@ -17,6 +17,7 @@ from engine.diagnostics import Diagnostic, Severity
 from engine.errors import ConfigError, PolicyLoadError
 from engine.gateway.apiops import (
     ApiopsLintInputs,
+    configuration_file,
     documents_by_scope,
     is_apiops_folder,
     lint_by_scope,
@@ -71,7 +72,7 @@ def _read(path: Path, environ: Mapping[str, str] | None, placeholder_secrets: bo
     if is_apiops_folder(path):
         loaded = read_apiops(path, environ, placeholder_secrets=placeholder_secrets)
         return loaded.settings, loaded.warnings
-    return load_settings(path, environ), ()
+    return load_settings(configuration_file(path), environ), ()
 
 
 def _build(settings: GatewaySettings, path: Path, registry: PolicyRegistry | None) -> list[Diagnostic]:
@@ -102,7 +103,7 @@ def _config_error(exc: ConfigError, path: Path) -> Diagnostic:
 
 
 def _report(reports: list[LintReport], found: list[Diagnostic], path: Path, max_errors: int | None) -> LintReport:
-    extra = LintReport(diagnostics=found, files=0 if path.is_dir() else 1)
+    extra = LintReport(diagnostics=found, files=1 if configuration_file(path).is_file() else 0)
     for diagnostic in found:
         file = diagnostic.span.file
         if file not in extra.sources and Path(file).is_file():

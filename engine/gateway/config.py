@@ -34,8 +34,10 @@ from engine.gateway.settings import (
     ServerSettings,
     SubscriptionSettings,
     TlsSettings,
+    TracingSettings,
     UserSettings,
 )
+from engine.gateway.yaml_positions import Positions, load_with_positions
 from engine.source import Span
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "*"})
@@ -52,11 +54,15 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
     return parse_settings(text, file=file, environ=environ)
 
 
-def parse_settings(text: str, *, file: str | Path, environ: Mapping[str, str] | None = None) -> GatewaySettings:
-    """Validate YAML text; relative paths resolve against the directory of `file`."""
+def parse_settings(text: str, *, file: str | Path, environ: Mapping[str, str] | None = None,
+                   positions: Positions | None = None) -> GatewaySettings:
+    """Validate YAML text; relative paths resolve against the directory of `file`.
+
+    `positions` says where the keys are when `text` is not what `file` holds (a part of it).
+    """
     file = Path(file)
     try:
-        data = yaml.safe_load(text)
+        data, found = load_with_positions(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
@@ -65,21 +71,41 @@ def parse_settings(text: str, *, file: str | Path, environ: Mapping[str, str] | 
         raise ConfigError(f"{file}{where}: invalid YAML: {problem}", span=span) from None
     if data is None:
         data = {}
-    return _Reader(file, os.environ if environ is None else environ).settings(data)
+    return _Reader(file, os.environ if environ is None else environ, positions or found).settings(data)
+
+
+def locate_error(exc: ConfigError, file: Path) -> ConfigError:
+    """Give an error raised outside the reader (`file: key.path: message`, e.g. by the cache's
+    settings) the line and column of that key in the YAML `file`; other errors come back unchanged."""
+    prefix = f"{file}: "
+    message = str(exc)
+    if exc.span is not None or not message.startswith(prefix) or file.suffix.lower() not in (".yaml", ".yml") \
+            or not file.is_file():
+        return exc
+    try:
+        _, positions = load_with_positions(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return exc
+    where, _, problem = message[len(prefix):].partition(": ")
+    line, col = positions.of(where, key=problem.startswith("unknown key"))
+    return ConfigError(f"{file}:{line}:{col}: {message[len(prefix):]}", span=Span.point(str(file), line, col))
 
 
 class _Reader:
     """Walks the YAML tree keeping the key path for messages."""
 
-    def __init__(self, file: Path, environ: Mapping[str, str]) -> None:
+    def __init__(self, file: Path, environ: Mapping[str, str], positions: Positions | None = None) -> None:
         self.file = file
         self.environ = environ
+        self.positions = positions or Positions()
         self.named_values: dict[str, str] = {}
 
     # -- helpers -------------------------------------------------------------------------------
-    def fail(self, where: str, message: str) -> NoReturn:
-        prefix = f"{self.file}: {where}: " if where else f"{self.file}: "
-        raise ConfigError(prefix + message)
+    def fail(self, where: str, message: str, *, key: bool = False) -> NoReturn:
+        """Raise `file:line:col: key.path: message`, at the key's value (or, `key=True`, the key)."""
+        line, col = self.positions.of(where, key=key)
+        prefix = f"{self.file}:{line}:{col}: {where}: " if where else f"{self.file}:{line}:{col}: "
+        raise ConfigError(prefix + message, span=Span.point(str(self.file), line, col))
 
     def mapping(self, value: object, where: str, allowed: tuple[str, ...] | None = None) -> dict[str, Any]:
         if value is None:
@@ -90,7 +116,8 @@ class _Reader:
             if not isinstance(key, str):
                 self.fail(where, f"keys must be strings, got {key!r}")
             if allowed is not None and key not in allowed:
-                self.fail(_join(where, key), f"unknown key{did_you_mean(key, allowed)} (expected one of: {', '.join(allowed)})")
+                self.fail(_join(where, key), f"unknown key{did_you_mean(key, allowed)} (expected one of: {', '.join(allowed)})",
+                          key=True)
         return value
 
     def string(self, value: object, where: str, *, required: bool = True, default: str = "") -> str:
@@ -165,9 +192,7 @@ class _Reader:
         fragments = {}
         for name, value in fragments_map.items():
             fragments[name] = self.path(value, _join("fragments", name)) or self.fail(_join("fragments", name), "is required")
-        for section in ("cache", "rate-limits"):
-            if top.get(section) is not None and not isinstance(top[section], dict):
-                self.fail(section, f"expected a mapping, got {_kind(top[section])}")
+        stores = {section: self.read_store(top.get(section), section) for section in ("cache", "rate-limits")}
         return GatewaySettings(
             file=self.file,
             named_values=dict(self.named_values),
@@ -177,13 +202,47 @@ class _Reader:
             products=products,
             subscriptions=subscriptions,
             apis=apis,
-            cache=top.get("cache"),
-            rate_limits=top.get("rate-limits"),
+            cache=stores["cache"],
+            rate_limits=stores["rate-limits"],
             server=self.read_server(top.get("server")),
             backend=self.read_backend(top.get("backend")),
             demo_backend=self.read_demo_backend(top.get("demo-backend")),
             backends=self.read_backends(top.get("backends")),
+            tracing=self.read_tracing(top.get("tracing")),
         )
+
+    def read_tracing(self, value: object) -> TracingSettings | None:
+        if value is None or value is False:
+            return None
+        spec = self.mapping(value, "tracing", ("otlp-endpoint", "service-name", "sample-ratio", "headers", "timeout",
+                                               "export-delay-ms"))
+        headers = self.mapping(spec.get("headers"), "tracing.headers")
+        ratio = spec.get("sample-ratio", 1.0)
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
+            self.fail("tracing.sample-ratio", f"expected a number from 0 to 1, got {ratio!r}")
+        default = TracingSettings("")
+        return TracingSettings(
+            endpoint=self.absolute_url(spec.get("otlp-endpoint"), "tracing.otlp-endpoint"),
+            service_name=self.string(spec.get("service-name"), "tracing.service-name", required=False,
+                                     default=default.service_name),
+            sample_ratio=float(ratio),
+            headers=tuple((str(name), self.substitute(self.string(v, f"tracing.headers.{name}"), f"tracing.headers.{name}"))
+                          for name, v in headers.items()),
+            timeout=self.number(spec.get("timeout"), "tracing.timeout", default.timeout),
+            export_delay_ms=self.integer(spec.get("export-delay-ms"), "tracing.export-delay-ms", default.export_delay_ms,
+                                         minimum=1, maximum=600_000) or default.export_delay_ms,
+        )
+
+    def read_store(self, value: object, where: str) -> dict[str, Any] | None:
+        """`cache:` / `rate-limits:` as written (their services validate them), with `{{named value}}`
+        references in `external` replaced: a Redis URL with a password can come from a secret."""
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.fail(where, f"expected a mapping, got {_kind(value)}")
+        if isinstance(value.get("external"), str):
+            return {**value, "external": self.substitute(value["external"], _join(where, "external"))}
+        return value
 
     def absolute_url(self, value: object, where: str) -> str:
         url = self.substitute(self.string(value, where), where)
@@ -521,7 +580,7 @@ class _Reader:
 
 TOP_LEVEL_KEYS = (
     "server", "backend", "backends", "demo-backend", "cache", "rate-limits", "named-values", "policy", "fragments",
-    "products", "subscriptions", "apis",
+    "products", "subscriptions", "apis", "tracing",
 )
 PRODUCT_KEYS = ("name", "policy", "subscription-required", "approval-required", "state", "groups")
 API_KEYS = (

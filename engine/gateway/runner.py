@@ -25,6 +25,7 @@ from engine.gateway.listeners import BACKLOG, SERVERS, serve_asgi
 from engine.gateway.services import GatewayMetrics, Services, build_store_services
 from engine.gateway.settings import GatewaySettings
 from engine.gateway.state import GatewayState
+from engine.gateway.worker_metrics import metrics_dir, publish_loop
 from engine.metrics import Metrics
 from engine.registry import PolicyRegistry
 
@@ -83,10 +84,15 @@ class GatewayServer:
         """Build services and compile every document; raises ConfigError / PolicyLoadError."""
         _check_tls(self.settings)
         cache, limits = build_store_services(self.settings, self.metrics)
+        http = BackendClient(self.settings.backend)
         services = Services(
-            settings=self.settings, metrics=self.metrics, http=BackendClient(self.settings.backend),
+            settings=self.settings, metrics=self.metrics, http=http,
             cache=cache, limits=limits, named_values=dict(self.settings.named_values),
         )
+        if self.settings.tracing is not None:
+            from engine.gateway.tracing import Tracing
+
+            services.tracing = http.tracing = Tracing(self.settings.tracing)
         services.gateway_metrics = GatewayMetrics(self.metrics)
         register_service_routes(services)  # e.g. the cache's POST /cache/purge
         state = GatewayState.build(self.settings, services, self.registry)
@@ -130,6 +136,9 @@ class GatewayServer:
                 log.warning("%s", warning)
             self.bound["admin"] = admin_sock.getsockname()[:2]
             tasks.append(serve_asgi(self.http_server, create_admin_app(self.services), admin_sock, shutdown))
+        shared = metrics_dir()
+        if shared is not None:  # one of several workers: publish our metrics for the admin's /metrics
+            tasks.append(publish_loop(self.metrics, shutdown, shared))
         if ready is not None:
             asyncio.get_running_loop().call_soon(ready, self)
         await asyncio.gather(*tasks)

@@ -6,6 +6,7 @@ The cache and the rate limits are built by `from_config(mapping | None, *, where
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import Any, Protocol
 
 from engine import policy
 from engine.cache.service import CacheService
+from engine.errors import ConfigError
 from engine.gateway.settings import GatewaySettings
 from engine.metrics import Metrics
 from engine.ratelimit.service import LimitService
@@ -41,6 +43,7 @@ class GatewayMetrics:
         m = self.registry
         self.requests = m.counter("policygate_requests_total", "Requests handled, by API, operation and status.", ("api", "operation", "status"))
         self.duration = m.histogram("policygate_request_duration_seconds", "Time from request to response start, by API.", ("api",))
+        self.backend_duration = m.histogram("policygate_backend_duration_seconds", "Time from sending a request to the backend to its response headers, by API.", ("api",))
         self.backend_errors = m.counter("policygate_backend_errors_total", "Backend calls that failed, by API and reason.", ("api", "reason"))
         self.reloads = m.counter("policygate_config_reloads_total", "Configuration reloads, by result.", ("result",))
         # Families other components fill; declared here so /metrics always lists them.
@@ -70,12 +73,15 @@ class Services:
     admin_routes: list[AdminRoute] = field(default_factory=list)
     gateway_metrics: GatewayMetrics | None = None
     started: bool = False  # services opened (the gateway's lifespan ran); False again while closing
+    tracing: Any = None  # engine.gateway.tracing.Tracing when `tracing:` is configured
 
     def add_admin_route(self, rule: str, handler: AdminHandler, methods: tuple[str, ...] = ("GET",)) -> None:
         """Register an admin endpoint (served on the admin port); call before the admin app starts."""
         self.admin_routes.append(AdminRoute(rule, handler, methods))
 
     async def start(self) -> None:
+        if self.tracing is not None:  # in the worker process: the exporter thread must not cross a fork
+            self.tracing.start()
         await self.http.start()
         for service in (self.cache, self.limits):
             if service is not None:
@@ -103,10 +109,22 @@ class Services:
                 except Exception as exc:  # closing must not mask shutdown
                     log.warning("closing %s failed: %s", type(service).__name__, exc)
         await self.http.close()
+        if self.tracing is not None:
+            await asyncio.to_thread(self.tracing.close)  # exports the spans still queued
 
 
 def build_store_services(settings: GatewaySettings, metrics: Metrics) -> tuple[CacheService, LimitService]:
-    """Create the cache and rate-limit services from `cache:` / `rate-limits:` (ConfigError on bad config)."""
+    """Create the cache and rate-limit services from `cache:` / `rate-limits:` (ConfigError on bad
+    config, located at the key's line and column)."""
+    from engine.gateway.config import locate_error
+
+    try:
+        return _build_store_services(settings, metrics)
+    except ConfigError as exc:
+        raise locate_error(exc, settings.file) from None
+
+
+def _build_store_services(settings: GatewaySettings, metrics: Metrics) -> tuple[CacheService, LimitService]:
     cache = CacheService.from_config(settings.cache, where=f"{settings.file}: cache", metrics=metrics)
     limits = LimitService.from_config(
         settings.rate_limits, where=f"{settings.file}: rate-limits", metrics=metrics, cache=settings.cache

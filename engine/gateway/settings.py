@@ -114,6 +114,18 @@ class DemoBackendSettings:
 
 
 @dataclass(frozen=True)
+class TracingSettings:
+    """`tracing:` - OpenTelemetry spans sent to an OTLP/HTTP collector."""
+
+    endpoint: str  # e.g. http://otel-collector:4318/v1/traces
+    service_name: str = "policygate"
+    sample_ratio: float = 1.0  # of traces started here; a caller's sampled flag is followed
+    headers: tuple[tuple[str, str], ...] = ()  # sent with every export (e.g. an API key)
+    timeout: float = 10.0  # seconds per export
+    export_delay_ms: int = 1000  # spans are batched at most this long
+
+
+@dataclass(frozen=True)
 class GatewaySettings:
     """The whole configuration file, validated; `file` is used in every later message."""
 
@@ -131,6 +143,7 @@ class GatewaySettings:
     backend: BackendClientSettings = field(default_factory=BackendClientSettings)
     demo_backend: DemoBackendSettings | None = None
     backends: dict[str, str] = field(default_factory=dict)  # backend-id -> base URL (set-backend-service)
+    tracing: TracingSettings | None = None  # OpenTelemetry export; None = off
 
     @property
     def base_dir(self) -> Path:

@@ -308,12 +308,12 @@ def test_bad_folder_content(tmp_path: Path, files: dict[str, object], expected: 
 @pytest.mark.parametrize(
     ("side", "expected"),
     [
-        ("apis: {}\n", "policygate.yaml: apis: unknown key (expected one of: server, backend"),
-        ("server: {port: -1}\n", "policygate.yaml: server.port: -1 is out of range 0..65535"),
-        ("service-urls: {a: 'nope'}\n", "policygate.yaml: service-urls.a: 'nope' is not an absolute http(s) URL"),
-        ("subscriptions: [{key: k}]\n", "policygate.yaml: subscriptions[0].id: is required (the subscription's name)"),
-        ("subscriptions: [{id: s, colour: red}]\n", "policygate.yaml: subscriptions[0].colour: unknown key"),
-        ("subscriptions: [{id: s, key: k, user: {name: x}}]\n", "policygate.yaml: subscriptions[0].user.name: unknown key"),
+        ("apis: {}\n", "policygate.yaml:1:1: apis: unknown key (expected one of: server, backend"),
+        ("server: {port: -1}\n", "policygate.yaml:1:16: server.port: -1 is out of range 0..65535"),
+        ("service-urls: {a: 'nope'}\n", "policygate.yaml:1:19: service-urls.a: 'nope' is not an absolute http(s) URL"),
+        ("subscriptions: [{key: k}]\n", "policygate.yaml:1:17: subscriptions[0].id: is required (the subscription's name)"),
+        ("subscriptions: [{id: s, colour: red}]\n", "policygate.yaml:1:25: subscriptions[0].colour: unknown key"),
+        ("subscriptions: [{id: s, key: k, user: {name: x}}]\n", "policygate.yaml:1:40: subscriptions[0].user.name: unknown key"),
         ("subscriptions: [{id: s, key: k, api: nope}]\n", "policygate.yaml: subscriptions[0]: unknown API 'nope'"),
         ("server: [\n", "policygate.yaml:2:1: invalid YAML"),
     ],

@@ -124,5 +124,5 @@ def test_malformed_urls_are_config_errors(tmp_path: Path, key: str, url: str) ->
     else:
         base["named-values"]["backend-url"] = url
         where = "apis.pets.service-url"
-    with pytest.raises(ConfigError, match=f"gateway.yaml: {re.escape(where)}: .*not a valid URL"):
+    with pytest.raises(ConfigError, match=rf"gateway.yaml:\d+:\d+: {re.escape(where)}: .*not a valid URL"):
         parse_settings(yaml.safe_dump(base), file=tmp_path / "gateway.yaml", environ={})

@@ -49,13 +49,14 @@ def test_no_port_is_bound(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
         assert run(capsys, "check", str(config))[0] == 0
 
 
-def test_unknown_key_gets_a_suggestion(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_unknown_key_is_located_with_a_suggestion(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     config = write_config(tmp_path, "server:\n  host: 127.0.0.1\n  prot: 8080\n")
     code, out, _ = run(capsys, "check", str(config), "--format", "json")
     assert code == 1
     (finding,) = json.loads(out)["diagnostics"]
     assert finding["code"] == "config-invalid"
     assert "server.prot: unknown key; did you mean 'port'?" in finding["message"]
+    assert (finding["location"]["line"], finding["location"]["col"]) == (3, 3)
 
 
 def test_yaml_syntax_error_has_line_and_column(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -70,9 +71,9 @@ def test_document_and_store_settings_errors_are_reported(capsys: pytest.CaptureF
                           policy="<policies><inbound><set-status code='x' /></inbound></policies>")
     code, out, _ = run(capsys, "check", str(config))
     assert code == 1 and f"{tmp_path / 'api.xml'}:1:" in out and "[policy-bad-value]" in out
-    config = write_config(tmp_path, "cache: {external: 'mysql://nowhere'}\n")
+    config = write_config(tmp_path, "server: {port: 8080}\ncache:\n  external: 'mysql://nowhere'\n")
     code, out, _ = run(capsys, "check", str(config))
-    assert code == 1 and "error[config-invalid]: cache.external" in out
+    assert code == 1 and f"{config}:3:13: error[config-invalid]: cache.external" in out
 
 
 def test_sarif_names_the_tool_version_and_links_rules_to_the_docs(capsys: pytest.CaptureFixture[str],

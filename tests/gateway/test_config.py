@@ -47,21 +47,22 @@ def test_full_configuration_is_typed() -> None:
     ("text", "message"),
     [
         (GOOD.replace("method: get", "method: FETCH"),
-         "gateway.yaml: apis.petstore.operations.get-pet.method: 'FETCH' is not an HTTP method"),
-        (GOOD.replace("products: [starter]", "products: [gold]"), "gateway.yaml: apis.petstore.products[0]: unknown product 'gold'"),
-        (GOOD, "gateway.yaml: named-values.secret: environment variable MY_SECRET is not set"),
-        (GOOD.replace("{{backend-url}}/v1", "{{nope}}"), "gateway.yaml: apis.petstore.service-url: unknown named value '{{nope}}'"),
-        (GOOD.replace("path: pets", "path: pets\n    colour: red"), "gateway.yaml: apis.petstore.colour: unknown key"),
-        (GOOD.replace('"/pets/{id}"', '"/pets/{id"'), "gateway.yaml: apis.petstore.operations.get-pet.url-template: malformed"),
-        (GOOD.replace("product: starter,", "product: gold,"), "gateway.yaml: subscriptions[0].product: unknown product 'gold'"),
-        ("apis: [1, 2]", "gateway.yaml: apis: expected a mapping, got a list"),
-        ("apis: {a: {path: x}}", "gateway.yaml: apis.a.service-url: is required"),
-        ("apis: {a: {service-url: 'ftp://x'}}", "gateway.yaml: apis.a.service-url: 'ftp://x' is not an absolute http(s) URL"),
-        ("server: {port: 99999}", "gateway.yaml: server.port: 99999 is out of range"),
-        ("apis: {a: {service-url: 'http://x', policy: missing.xml}}", "gateway.yaml: apis.a.policy: file not found: missing.xml"),
+         "gateway.yaml:15:26: apis.petstore.operations.get-pet.method: 'FETCH' is not an HTTP method"),
+        (GOOD.replace("products: [starter]", "products: [gold]"), "gateway.yaml:13:16: apis.petstore.products[0]: unknown product 'gold'"),
+        (GOOD, "gateway.yaml:4:11: named-values.secret: environment variable MY_SECRET is not set"),
+        (GOOD.replace("{{backend-url}}/v1", "{{nope}}"), "gateway.yaml:12:18: apis.petstore.service-url: unknown named value '{{nope}}'"),
+        (GOOD.replace("path: pets", "path: pets\n    colour: red"), "gateway.yaml:12:5: apis.petstore.colour: unknown key (expected"),
+        (GOOD.replace("path: pets", "paht: pets"), "gateway.yaml:11:5: apis.petstore.paht: unknown key; did you mean 'path'?"),
+        (GOOD.replace('"/pets/{id}"', '"/pets/{id"'), "gateway.yaml:15:45: apis.petstore.operations.get-pet.url-template: malformed"),
+        (GOOD.replace("product: starter,", "product: gold,"), "gateway.yaml:8:41: subscriptions[0].product: unknown product 'gold'"),
+        ("apis: [1, 2]", "gateway.yaml:1:7: apis: expected a mapping, got a list"),
+        ("apis: {a: {path: x}}", "gateway.yaml:1:11: apis.a.service-url: is required"),
+        ("apis: {a: {service-url: 'ftp://x'}}", "gateway.yaml:1:25: apis.a.service-url: 'ftp://x' is not an absolute http(s) URL"),
+        ("server: {port: 99999}", "gateway.yaml:1:16: server.port: 99999 is out of range"),
+        ("apis: {a: {service-url: 'http://x', policy: missing.xml}}", "gateway.yaml:1:45: apis.a.policy: file not found: missing.xml"),
     ],
 )
-def test_errors_name_file_and_key(text: str, message: str) -> None:
+def test_errors_name_file_line_column_and_key(text: str, message: str) -> None:
     env = {"MY_SECRET": "x"} if "MY_SECRET is not set" not in message else {}
     with pytest.raises(ConfigError) as info:
         parse(text, env)
@@ -90,3 +91,18 @@ def test_env_default_and_paths_relative_to_file(tmp_path: Path) -> None:
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read configuration"):
         load_settings(tmp_path / "absent.yaml")
+
+
+def test_store_urls_take_named_values_so_a_redis_password_can_come_from_a_secret() -> None:
+    text = "named-values: {redis-url: {env: REDIS_URL}}\ncache: {external: '{{redis-url}}'}\nrate-limits: {external: '{{redis-url}}'}\n"
+    settings = parse(text, {"REDIS_URL": "redis://:pw@r:6379/0"})
+    assert settings.cache == {"external": "redis://:pw@r:6379/0"}
+    assert settings.rate_limits == {"external": "redis://:pw@r:6379/0"}
+    assert "redis-url" in settings.secret_names
+
+
+def test_a_folder_holding_gateway_yaml_is_served_as_that_file(tmp_path: Path) -> None:
+    from engine.gateway.apiops import load_any_settings
+
+    (tmp_path / "gateway.yaml").write_text("apis: {a: {service-url: 'http://x'}}\n")
+    assert load_any_settings(tmp_path).file == tmp_path / "gateway.yaml"

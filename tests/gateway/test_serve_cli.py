@@ -29,7 +29,7 @@ def test_bad_config_exits_1_with_key_path(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "engine", "serve", str(tmp_path / "gateway.yaml")], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
-    assert "gateway.yaml: apis.a.operations.o.method: 'FETCH' is not an HTTP method" in result.stderr
+    assert "gateway.yaml:5:19: apis.a.operations.o.method: 'FETCH' is not an HTTP method" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -31,14 +31,14 @@ async def test_counts_into_prometheus_series() -> None:
     await run(steps, ctx)
     await run(steps, ctx)
     text = ctx.services.metrics.render()
-    assert "# TYPE policygate_custom_orders_placed counter" in text
-    assert 'policygate_custom_orders_placed{namespace="shop",api_id="orders-api",region="eu"} 5' in text
+    assert "# TYPE policygate_custom_orders_placed_total counter" in text
+    assert 'policygate_custom_orders_placed_total{namespace="shop",api_id="orders-api",region="eu"} 5' in text
 
 
 async def test_default_value_is_one() -> None:
     ctx = context()
     await run(build('<emit-metric name="hits"><dimension name="Location" /></emit-metric>'), ctx)
-    assert 'policygate_custom_hits{namespace="API Management",location="local"} 1' in ctx.services.metrics.render()
+    assert 'policygate_custom_hits_total{namespace="API Management",location="local"} 1' in ctx.services.metrics.render()
 
 
 def test_end_to_end(api_gateway, backend) -> None:
@@ -49,5 +49,5 @@ def test_end_to_end(api_gateway, backend) -> None:
         gw.request("GET", "/echo/b")
         gw.request("DELETE", "/echo/c")
         metrics = gw.metrics()
-    assert 'policygate_custom_calls{namespace="API Management",method="GET"} 2' in metrics
-    assert 'policygate_custom_calls{namespace="API Management",method="DELETE"} 1' in metrics
+    assert 'policygate_custom_calls_total{namespace="API Management",method="GET"} 2' in metrics
+    assert 'policygate_custom_calls_total{namespace="API Management",method="DELETE"} 1' in metrics

@@ -32,7 +32,7 @@ cases:
           targets: { "https://profiles.test/users/": { calls: 1, method: GET } }
           variables: { day: "2026-01-31", profile: { status: 200, body: { contains: alice } } }
           cache: { greeting-bob: hello, greeting-eve: null }
-          metrics: { 'policygate_custom_greetings{who="bob",namespace="tests"}': 1 }
+          metrics: { 'policygate_custom_greetings_total{who="bob",namespace="tests"}': 1 }
           traces: ["day 2026-01-31", { source: chain, severity: information }]
           last-error: null
       - request: GET /hi
