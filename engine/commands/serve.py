@@ -34,6 +34,9 @@ def run(args: argparse.Namespace) -> int:
     from engine.gateway.logs import configure_logging
 
     configure_logging(args.log_level, args.log_format)
+    from engine.gateway.request_trace import share_secret
+
+    share_secret()  # every worker (and a restarted one) accepts the admin's trace tokens
     from engine.gateway.reload import describe_failure
     from engine.gateway.runner import bind_socket
 

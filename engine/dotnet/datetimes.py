@@ -328,9 +328,15 @@ class TimeSpan(_TickOrdered):
 
     @staticmethod
     def ParseExact(s: str | None, fmt: Any, provider: Any = None, styles: Any = None) -> TimeSpan:
-        from .dateformat import parse_timespan
+        from .dateformat import parse_timespan_exact
 
-        return parse_timespan(s)
+        formats = fmt if isinstance(fmt, list) else [fmt]
+        for one in formats[:-1]:
+            try:
+                return parse_timespan_exact(s, one)
+            except (FormatException, OverflowException):
+                continue
+        return parse_timespan_exact(s, formats[-1] if formats else None)
 
 
 def _checked_span(ticks: int) -> TimeSpan:
@@ -660,6 +666,9 @@ DateTime.UnixEpoch = DateTime._make(UNIX_EPOCH_TICKS, DateTimeKind.Utc)  # type:
 # ---------------------------------------------------------------------------------------------
 
 
+_DateTime = DateTime  # DateTimeOffset.DateTime (a property) hides the class inside its body
+
+
 class DateTimeOffset:
     """``System.DateTimeOffset``: clock time plus a UTC offset."""
 
@@ -757,15 +766,15 @@ class DateTimeOffset:
         return TimeSpan(self._offset * TICKS_PER_MINUTE)
 
     @property
-    def DateTime(self) -> DateTime:
+    def DateTime(self) -> _DateTime:
         return DateTime._make(self._clock, DateTimeKind.Unspecified)
 
     @property
-    def UtcDateTime(self) -> DateTime:
+    def UtcDateTime(self) -> _DateTime:
         return DateTime._make(self.UtcTicks, DateTimeKind.Utc)
 
     @property
-    def LocalDateTime(self) -> DateTime:
+    def LocalDateTime(self) -> _DateTime:
         return DateTime._make(self.UtcTicks, DateTimeKind.Local)
 
     @property
@@ -777,7 +786,7 @@ class DateTimeOffset:
         return self._clock
 
     @property
-    def Date(self) -> DateTime:
+    def Date(self) -> _DateTime:
         return self.DateTime.Date
 
     @property
@@ -816,7 +825,7 @@ class DateTimeOffset:
         minutes = _offset_minutes(offset)
         return DateTimeOffset._make(self.UtcTicks + minutes * TICKS_PER_MINUTE, minutes)
 
-    def _shift(self, dt: DateTime) -> DateTimeOffset:
+    def _shift(self, dt: _DateTime) -> DateTimeOffset:
         return DateTimeOffset._make(dt.Ticks, self._offset)
 
     def Add(self, span: TimeSpan) -> DateTimeOffset:
@@ -922,10 +931,12 @@ DateTimeOffset.MaxValue = DateTimeOffset._make(MAX_TICKS, 0)  # type: ignore[att
 DateTimeOffset.UnixEpoch = DateTimeOffset._make(UNIX_EPOCH_TICKS, 0)  # type: ignore[attr-defined]
 
 
-def parse_json_date(text: str) -> DateTime | None:
+def parse_json_date(text: str) -> _DateTime | None:
     """Newtonsoft's ISO date detection (``DateParseHandling.DateTime``, ``RoundtripKind``)."""
-    from .dateformat import parse_iso_json
+    from .dateformat import parse_iso_json, parse_microsoft_json
 
+    if text.startswith("/Date("):
+        return parse_microsoft_json(text)
     return parse_iso_json(text)
 
 

@@ -297,9 +297,12 @@ class JToken:
         return from_object(value)
 
     @staticmethod
-    def DeepEquals(a: JToken | None, b: JToken | None) -> bool:
+    def DeepEquals(a: Any, b: Any) -> bool:
         if a is None or b is None:
             return a is b
+        # C#'s implicit conversions make `JToken.DeepEquals(1, 1.0)` compare two JValues
+        a = a if isinstance(a, JToken) else JValue(a)
+        b = b if isinstance(b, JToken) else JValue(b)
         return deep_equals(a, b)
 
     @staticmethod
@@ -506,7 +509,7 @@ class JObject(JContainer):
             raise ArgumentNullException("propertyName")
         return name in self._props
 
-    def Remove(self, name: Any = _MISSING) -> Any:  # type: ignore[override]
+    def Remove(self, name: Any = _MISSING) -> Any:
         if name is _MISSING:
             return super().Remove()
         prop = self._props.get(name)
@@ -631,7 +634,7 @@ class JArray(JContainer):
         i = self._check_index(index)
         self._list.pop(i)._parent = None
 
-    def Remove(self, item: Any = _MISSING) -> Any:  # type: ignore[override]
+    def Remove(self, item: Any = _MISSING) -> Any:
         if item is _MISSING:
             return super().Remove()
         i = _index_of(self._list, item)
@@ -715,7 +718,7 @@ class JProperty(JContainer):
         return self._name
 
     @property
-    def Value(self) -> JToken:  # type: ignore[override]
+    def Value(self) -> JToken:
         return self._value
 
     @Value.setter
@@ -766,7 +769,7 @@ class JValue(JToken):
         return self._type
 
     @property
-    def Value(self) -> Any:  # type: ignore[override]
+    def Value(self) -> Any:
         return None if self._value is UNDEFINED else self._value
 
     @Value.setter
@@ -785,7 +788,7 @@ class JValue(JToken):
         else:
             out.append(json_scalar(self._value))
 
-    def ToString(self, formatting: Any = _MISSING, *args: Any) -> str:  # type: ignore[override]
+    def ToString(self, formatting: Any = _MISSING, *args: Any) -> str:
         if isinstance(formatting, Formatting):
             return super().ToString(formatting)
         value = self.Value
@@ -1037,7 +1040,7 @@ def _values_equal(a: JValue, b: JValue) -> bool:
 
 
 def deep_equals(a: JToken, b: JToken) -> bool:
-    if a.Type != b.Type and not (isinstance(a, JValue) and isinstance(b, JValue)):
+    if a.Type != b.Type:  # Newtonsoft: values of different JTokenTypes (Integer 1, Float 1.0) differ
         return False
     if isinstance(a, JValue) and isinstance(b, JValue):
         return _values_equal(a, b)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from quart import Quart, Response, request
@@ -47,6 +48,27 @@ def create_admin_app(services: Services) -> Quart:
         if reason is not None:
             return {"status": "not ready", "reason": reason}, 503
         return {"status": "ready"}, 200
+
+    @app.post("/trace/tokens")
+    async def trace_token() -> tuple[dict[str, object], int]:
+        traces = services.request_traces
+        if traces is None:
+            return {"error": "not found", "message": "request tracing is not available"}, 404
+        try:
+            minutes = float(request.args.get("minutes", "60"))
+        except ValueError:
+            return {"error": "bad request", "message": "minutes must be a number"}, 400
+        token, expires = traces.tokens.issue(minutes)
+        return {"token": token, "header": "Apim-Debug-Authorization",
+                "expires": datetime.fromtimestamp(expires, UTC).isoformat()}, 200
+
+    @app.get("/trace/<trace_id>")
+    async def trace(trace_id: str) -> Response | tuple[dict[str, object], int]:
+        traces = services.request_traces
+        text = traces.store.get(trace_id) if traces is not None else None
+        if text is None:
+            return {"error": "not found", "message": f"no trace {trace_id} (traces are kept for the last requests only)"}, 404
+        return Response(text, content_type="application/json")
 
     @app.get("/health")
     async def health() -> dict[str, object]:

@@ -22,6 +22,7 @@ from engine.gateway.backend import BackendClient
 from engine.gateway.config import load_settings
 from engine.gateway.drain import DrainingApp
 from engine.gateway.listeners import BACKLOG, SERVERS, serve_asgi
+from engine.gateway.request_trace import RequestTraces
 from engine.gateway.services import GatewayMetrics, Services, build_store_services
 from engine.gateway.settings import GatewaySettings
 from engine.gateway.state import GatewayState
@@ -96,6 +97,7 @@ class GatewayServer:
 
             services.tracing = http.tracing = Tracing(self.settings.tracing)
         services.gateway_metrics = GatewayMetrics(self.metrics)
+        services.request_traces = RequestTraces()
         register_service_routes(services)  # e.g. the cache's POST /cache/purge
         state = GatewayState.build(self.settings, services, self.registry)
         services.fragments = state.fragments
