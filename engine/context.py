@@ -231,12 +231,37 @@ class LastError:
     policy_id: str = ""
 
 
+def _instance_id() -> str:
+    import os
+    import socket
+
+    return f"{socket.gethostname()}_{os.getpid()}"
+
+
+@dataclass
+class Gateway:
+    """`context.Deployment.Gateway`: this gateway (policygate is self-hosted, so `IsManaged` is false)."""
+
+    id: str = "policygate"
+    instance_id: str = field(default_factory=_instance_id)
+    is_managed: bool = False
+
+
 @dataclass
 class Deployment:
     gateway_id: str = "policygate"
     region: str = "local"
     service_name: str = "policygate"
     service_id: str = "policygate"
+    gateway: Gateway = field(default_factory=Gateway)
+
+
+@dataclass
+class Authorization:
+    """The `Authorization` that `get-authorization-context` stores in its context variable."""
+
+    access_token: str = ""
+    claims: dict[str, Any] = field(default_factory=dict)
 
 
 class ResponseStream(Protocol):

@@ -129,6 +129,12 @@ def reference_in_code(expression: str) -> bool:
         elif ch == "'":
             close = expression.find("'", i + 2 if expression[i + 1 : i + 2] == "\\" else i + 1)
             i = n if close < 0 else close + 1
+        elif expression.startswith("//", i):  # a comment: the reference is not code
+            close = expression.find("\n", i)
+            i = n if close < 0 else close + 1
+        elif expression.startswith("/*", i):
+            close = expression.find("*/", i + 2)
+            i = n if close < 0 else close + 2
         elif ch == "{" and REFERENCE.match(expression, i):
             return True
         else:

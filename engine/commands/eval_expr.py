@@ -2,6 +2,8 @@
 
 The expression may be written with or without the `@( )` wrapper; `@{ ... }` blocks work too.
 Prints `value (C# type)` and exits 0, or prints the located error and exits 1 (2 for bad usage).
+The rest of the context (API, operation, product, subscription, user and groups, matched
+parameters, variables, a response) comes from options or a `--context` file (`eval_context`).
 
 `--file FILE` evaluates every non-empty line of FILE (lines starting with `#` are comments) as a
 separate expression, each against a fresh context, and prints one line per expression: the value,
@@ -16,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from engine.commands import eval_context
 from engine.context import Context, Headers, MessageBody, Request, Url
 from engine.diagnostics import Diagnostic, Severity, render_text
 from engine.errors import ExpressionError, PolicyLoadError
@@ -34,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--body", metavar="FILE", help="request body file ('-' for stdin)")
     parser.add_argument("--var", action="append", default=[], metavar="k=v",
                         help="context variable (ints, true/false and null are typed, the rest are strings)")
+    eval_context.add_arguments(parser)
 
 
 def _value_text(expression: str) -> ValueText:
@@ -78,7 +82,7 @@ def build_context(args: argparse.Namespace) -> Context:
     url = Url.parse(args.url)
     request = Request(method=args.method.upper(), url=url, original_url=url.copy(), headers=headers, body=body,
                       ip_address="127.0.0.1")
-    return Context(request=request, variables=variables)
+    return eval_context.build_context(args, request, variables)
 
 
 def describe(value: Any) -> str:

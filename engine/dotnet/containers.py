@@ -119,12 +119,18 @@ class Tuple:
     def __init__(self, *items: Any) -> None:
         self._items = items
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("Item") and name[4:].isdigit():
-            i = int(name[4:]) - 1
-            if 0 <= i < len(self._items):
-                return self._items[i]
-        raise AttributeError(name)
+    def _item(self, i: int) -> Any:
+        if i >= len(self._items):
+            raise AttributeError(f"Item{i + 1}")
+        return self._items[i]
+
+    Item1 = property(lambda self: self._item(0))
+    Item2 = property(lambda self: self._item(1))
+    Item3 = property(lambda self: self._item(2))
+    Item4 = property(lambda self: self._item(3))
+    Item5 = property(lambda self: self._item(4))
+    Item6 = property(lambda self: self._item(5))
+    Item7 = property(lambda self: self._item(6))
 
     @staticmethod
     def Create(*items: Any) -> Tuple:

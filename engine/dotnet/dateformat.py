@@ -430,6 +430,26 @@ _ISO_JSON = re.compile(
 )
 
 
+_MS_JSON = re.compile(r"/Date\((-?\d+)([+-]\d{4})?\)/")
+
+
+def parse_microsoft_json(text: str) -> DateTime | None:
+    """Newtonsoft ``DateTimeUtils.TryParseDateTimeMicrosoft``: ``/Date(ms[+hhmm])/``; ``None`` if no match.
+
+    Without an offset the value is UTC; with one it is local time (the gateway's local zone is UTC).
+    """
+    from .datetimes import UNIX_EPOCH_TICKS, DateTime, DateTimeKind
+
+    m = _MS_JSON.fullmatch(text)
+    if not m:
+        return None
+    ticks = UNIX_EPOCH_TICKS + int(m.group(1)) * 10_000  # ticks per millisecond
+    try:
+        return DateTime._make(ticks, DateTimeKind.Local if m.group(2) else DateTimeKind.Utc)
+    except Exception:  # noqa: BLE001 - out of DateTime's range: the string stays a string
+        return None
+
+
 def parse_iso_json(text: str) -> DateTime | None:
     """Newtonsoft ``DateTimeUtils.TryParseDateTimeIso`` with ``RoundtripKind``; ``None`` if no match."""
     from .datetimes import TICKS_PER_MINUTE, DateTime, DateTimeKind
@@ -611,6 +631,9 @@ def parse_timespan(s: str | None) -> TimeSpan:
     neg, d_dot, d_colon, h, mi, sec, frac = m.groups()
     d = d_dot or d_colon
     hours, minutes, seconds = int(h), int(mi), int(sec or 0)
+    if d is None and sec is not None and frac is None and hours > 23:
+        # .NET reads "25:00:00" as d:hh:mm (25 days) when the hours do not fit
+        d, hours, minutes, seconds = h, minutes, seconds, 0
     if hours > 23 or minutes > 59 or seconds > 59:
         raise OverflowException(
             f"The TimeSpan string '{s}' could not be parsed because at least one of the numeric components is out of range or contains too many digits."
@@ -623,6 +646,46 @@ def parse_timespan(s: str | None) -> TimeSpan:
     return TimeSpan(-ticks if neg else ticks)
 
 
+_TS_CUSTOM = re.compile(r"(d{1,8}|hh?|mm?|ss?|f{1,7}|F{1,7}|'[^']*'|\"[^\"]*\"|\\.|%|.)")
+
+
+def parse_timespan_exact(s: str | None, fmt: str | None) -> TimeSpan:
+    """``TimeSpan.ParseExact``: the standard formats ``c``/``g``/``G`` or a custom format."""
+    from .datetimes import TICKS_PER_DAY, TICKS_PER_SECOND, TimeSpan
+
+    if s is None or fmt is None:
+        raise ArgumentNullException("input" if s is None else "format")
+    if fmt in ("c", "t", "T", "g", "G"):
+        return parse_timespan(s)
+    parts: list[str] = []
+    for token in _TS_CUSTOM.findall(fmt):
+        kind = token[0]
+        if kind in "dhms":
+            exact = len(token) if kind != "d" else None
+            parts.append(f"(?P<{kind}>\\d{{{exact}}})" if exact and exact > 1 else f"(?P<{kind}>\\d{{1,8}})")
+        elif kind in "fF":
+            parts.append(f"(?P<f>\\d{{{len(token)}}})" if kind == "f" else f"(?P<f>\\d{{0,{len(token)}}})")
+        elif kind in "'\"":
+            parts.append(re.escape(token[1:-1]))
+        elif kind == "\\":
+            parts.append(re.escape(token[1:]))
+        elif kind == "%":
+            continue
+        else:
+            raise FormatException("Input string was not in a correct format.")
+    m = re.fullmatch("".join(parts), s)
+    if m is None:
+        raise FormatException("Input string was not in a correct format.")
+    g = m.groupdict()
+    hours, minutes, seconds = int(g.get("h") or 0), int(g.get("m") or 0), int(g.get("s") or 0)
+    if hours > 23 or minutes > 59 or seconds > 59:
+        raise OverflowException(
+            f"The TimeSpan string '{s}' could not be parsed because at least one of the numeric components is out of range or contains too many digits."
+        )
+    return TimeSpan(int(g.get("d") or 0) * TICKS_PER_DAY + (hours * 3600 + minutes * 60 + seconds) * TICKS_PER_SECOND
+                    + int((g.get("f") or "0").ljust(7, "0")))
+
+
 __all__ = [
     "format_datetime",
     "format_datetimeoffset",
@@ -633,4 +696,5 @@ __all__ = [
     "parse_exact_offset",
     "parse_iso_json",
     "parse_timespan",
+    "parse_timespan_exact",
 ]

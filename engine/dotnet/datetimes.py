@@ -328,9 +328,15 @@ class TimeSpan(_TickOrdered):
 
     @staticmethod
     def ParseExact(s: str | None, fmt: Any, provider: Any = None, styles: Any = None) -> TimeSpan:
-        from .dateformat import parse_timespan
+        from .dateformat import parse_timespan_exact
 
-        return parse_timespan(s)
+        formats = fmt if isinstance(fmt, list) else [fmt]
+        for one in formats[:-1]:
+            try:
+                return parse_timespan_exact(s, one)
+            except (FormatException, OverflowException):
+                continue
+        return parse_timespan_exact(s, formats[-1] if formats else None)
 
 
 def _checked_span(ticks: int) -> TimeSpan:
@@ -924,8 +930,10 @@ DateTimeOffset.UnixEpoch = DateTimeOffset._make(UNIX_EPOCH_TICKS, 0)  # type: ig
 
 def parse_json_date(text: str) -> DateTime | None:
     """Newtonsoft's ISO date detection (``DateParseHandling.DateTime``, ``RoundtripKind``)."""
-    from .dateformat import parse_iso_json
+    from .dateformat import parse_iso_json, parse_microsoft_json
 
+    if text.startswith("/Date("):
+        return parse_microsoft_json(text)
     return parse_iso_json(text)
 
 

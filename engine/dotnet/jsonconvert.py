@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import FormatException, JsonReaderException, OverflowException
 from .jsonconversions import to_object
 from .jsonreader import read_json
 from .newtonsoft import Formatting, JToken, JValue, from_object, from_parsed
@@ -53,7 +54,17 @@ class JsonConvert:
             if isinstance(token, JValue):
                 return token.Value
             return token
-        return to_object(token, type_ref(type_arg))
+        target = type_ref(type_arg)
+        try:
+            return to_object(token, target)
+        except (FormatException, OverflowException) as exc:
+            if not isinstance(token, JValue) or not isinstance(token.Value, str):
+                raise
+            # JsonTextReader reads the scalar as the target type and reports it as a reader error
+            kind = {"Int32": "integer", "Int64": "integer", "Double": "double", "Decimal": "decimal",
+                    "Boolean": "boolean", "DateTime": "DateTime"}.get(target.name.rsplit(".", 1)[-1], target.name)
+            raise JsonReaderException(f"Could not convert string to {kind}: {token.Value}. Path '', line 1, "
+                                      f"position {len(text.rstrip())}.") from exc
 
     @staticmethod
     def ToString(value: Any) -> str:

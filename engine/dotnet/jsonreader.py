@@ -103,7 +103,8 @@ class JsonReader:
             return self._array()
         if ch in "\"'":
             s = self._string()
-            if self.date_hook is not None and len(s) >= 19 and s[4:5] == "-" and s[10:11] == "T":
+            if self.date_hook is not None and (len(s) >= 19 and s[4:5] == "-" and s[10:11] == "T"
+                                               or s.startswith("/Date(")):
                 date = self.date_hook(s)
                 if date is not None:
                     return date
@@ -278,7 +279,7 @@ _FAILED = object()
 
 def _with_dates(value: Any, date_hook: Callable[[str], Any]) -> Any:
     if isinstance(value, str):
-        if len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
+        if len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T" or value.startswith("/Date("):
             date = date_hook(value)
             return value if date is None else date
         return value

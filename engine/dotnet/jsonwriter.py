@@ -51,8 +51,8 @@ def json_number(value: int | float | Decimal) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            return double_to_string(value)
+        if math.isnan(value) or math.isinf(value):  # FloatFormatHandling.String, Newtonsoft's default
+            return '"' + double_to_string(value) + '"'
         return ensure_decimal_place(double_to_string(value))
     return ensure_decimal_place(decimal_to_string(value))
 

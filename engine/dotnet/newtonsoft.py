@@ -297,9 +297,12 @@ class JToken:
         return from_object(value)
 
     @staticmethod
-    def DeepEquals(a: JToken | None, b: JToken | None) -> bool:
+    def DeepEquals(a: Any, b: Any) -> bool:
         if a is None or b is None:
             return a is b
+        # C#'s implicit conversions make `JToken.DeepEquals(1, 1.0)` compare two JValues
+        a = a if isinstance(a, JToken) else JValue(a)
+        b = b if isinstance(b, JToken) else JValue(b)
         return deep_equals(a, b)
 
     @staticmethod
@@ -1037,7 +1040,7 @@ def _values_equal(a: JValue, b: JValue) -> bool:
 
 
 def deep_equals(a: JToken, b: JToken) -> bool:
-    if a.Type != b.Type and not (isinstance(a, JValue) and isinstance(b, JValue)):
+    if a.Type != b.Type:  # Newtonsoft: values of different JTokenTypes (Integer 1, Float 1.0) differ
         return False
     if isinstance(a, JValue) and isinstance(b, JValue):
         return _values_equal(a, b)

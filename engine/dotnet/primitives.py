@@ -446,10 +446,23 @@ def enum_to_string(value: enum.Enum) -> str:
     return clean(value.name) if value.name else str(value.value)
 
 
+_ENUM_NAMESPACES = {
+    "engine.dotnet.regex": "System.Text.RegularExpressions", "engine.dotnet.newtonsoft": "Newtonsoft.Json.Linq",
+    "engine.dotnet.culture": "System.Globalization", "engine.dotnet.uri": "System", "engine.dotnet.crypto":
+    "System.Security.Cryptography", "engine.dotnet.rsa": "System.Security.Cryptography",
+    "engine.dotnet.xlinq": "System.Xml.Linq", "engine.dotnet.net": "System.Net.Sockets",
+}
+
+
 def dotnet_type_name(value: object) -> str:
     """The .NET full type name of a runtime value (as ``GetType().FullName`` would give)."""
     if value is None:
         return "null"
+    if isinstance(value, enum.Enum):  # before int: IntEnum values are ints
+        cls = type(value)
+        if cls.__name__ == "Formatting":
+            return "Newtonsoft.Json.Formatting"
+        return f"{_ENUM_NAMESPACES.get(cls.__module__, 'System')}.{cls.__name__}"
     if isinstance(value, bool):
         return "System.Boolean"
     if isinstance(value, Char):

@@ -318,15 +318,46 @@ class XAttribute(XObject):
 
 
 def _xml_value_text(value: Any) -> str:
+    """``XmlConvert.ToString`` of a content value: `true`, `INF`, ISO dates (round-trip kind)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         from .formatting import double_to_string
 
+        if value != value or value in (float("inf"), float("-inf")):
+            return "NaN" if value != value else "INF" if value > 0 else "-INF"
         return double_to_string(value)
+    from .datetimes import DateTime, DateTimeOffset, TimeSpan
+
+    if isinstance(value, DateTime | DateTimeOffset):
+        text = value.ToString("o")
+        head, dot, rest = text.partition(".")
+        if dot:  # XmlConvert drops trailing zeros of the fraction (and a zero fraction)
+            fraction = rest[:7].rstrip("0")
+            text = head + ("." + fraction if fraction else "") + rest[7:]
+        return text
+    if isinstance(value, TimeSpan):
+        return _xml_duration(value)
     from .conversions import to_string
 
     return to_string(value)
+
+
+def _xml_duration(span: Any) -> str:
+    """``XmlConvert.ToString(TimeSpan)``: an ISO 8601 duration (`PT1H30M`)."""
+    ticks = span.Ticks
+    sign = "-" if ticks < 0 else ""
+    ticks = abs(ticks)
+    days, rem = divmod(ticks, 864_000_000_000)
+    hours, rem = divmod(rem, 36_000_000_000)
+    minutes, rem = divmod(rem, 600_000_000)
+    seconds, frac = divmod(rem, 10_000_000)
+    out = f"{sign}P" + (f"{days}D" if days else "")
+    if hours or minutes or seconds or frac or not days:
+        out += "T" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+        if seconds or frac or not (hours or minutes):
+            out += f"{seconds}" + (("." + f"{frac:07d}".rstrip("0")) if frac else "") + "S"
+    return out
 
 
 def _convert_text(text: str | None, t: TypeRef) -> Any:

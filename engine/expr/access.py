@@ -33,7 +33,7 @@ from engine.expr.closures import (
     _value_type,
     is_delegate,
 )
-from engine.expr.gates import index_gate
+from engine.expr.gates import index_gate, is_list_type
 from engine.expr.members import DYNAMIC, CsType
 from engine.expr.runtime import SHORT, ShortCircuit
 from engine.expr.tables import (
@@ -43,6 +43,9 @@ from engine.expr.tables import (
 )
 
 Fn = Callable[[list[Any]], Any]
+
+
+_OR_DEFAULT = frozenset({"FirstOrDefault", "LastOrDefault", "SingleOrDefault", "ElementAtOrDefault"})
 
 
 class AccessCompiler:
@@ -258,6 +261,7 @@ class AccessCompiler:
                     raise _located(IndexOutOfRangeException(), pos) from None
 
             return Code(const_index, target.type.element or DYNAMIC)
+        is_list = is_list_type(target.type)
         element = target.type.element if target.type.element is not None and target.type is not M.STRING else DYNAMIC
         if target.type is M.STRING:
             element = M.CHAR
@@ -269,7 +273,7 @@ class AccessCompiler:
                     raise SHORT
                 raise _located(NullReferenceException(), pos)
             try:
-                return index_gate(obj, [a(env) for a in args])
+                return index_gate(obj, [a(env) for a in args], is_list)
             except ShortCircuit:
                 raise
             except Exception as exc:
@@ -289,7 +293,7 @@ class AccessCompiler:
                 return self._dead()
             if target.static_name:
                 return self._static_call(node, func, target)
-            return self._instance_call(node, func, target)
+            return self._or_default(self._instance_call(node, func, target), func.name, node)
         if isinstance(func, ast.Name) and func.ident in self.functions:
             return self._local_function_call(node, func)
         if isinstance(func, ast.Name) and self.lookup(func.ident) is None:
@@ -484,6 +488,23 @@ class AccessCompiler:
 
         return Code(_invoke(target.fn, dynamic, type_args, args, node.pos, conditional=func.conditional,
                             check=True, name=name), result)
+
+    @staticmethod
+    def _or_default(code: Code, name: str, node: ast.Call) -> Code:
+        """LINQ's `FirstOrDefault()` & co. over numbers or bools give `default(T)` (0, false), not null."""
+        if name not in _OR_DEFAULT or code.type.name.endswith("?") or (
+                name != "ElementAtOrDefault" and len(node.args) > 1):
+            return code
+        zero = M.zero_value(code.type)
+        if zero is None:
+            return code
+        fn = code.fn
+
+        def or_default(env: list[Any]) -> Any:
+            value = fn(env)
+            return zero if value is None else value
+
+        return Code(or_default, code.type)
 
     def _local_function_call(self, node: ast.Call, func: ast.Name) -> Code:
         cell = self.functions[func.ident]

@@ -42,7 +42,7 @@ from engine.expr.closures import (
     _located,
     _make_lambda,
 )
-from engine.expr.gates import add_gate, index_gate, setattr_gate, setitem_gate
+from engine.expr.gates import add_gate, index_gate, is_list_type, setattr_gate, setitem_gate
 from engine.expr.members import DYNAMIC, CsType
 from engine.expr.operators import OperatorCompiler
 from engine.expr.runtime import ShortCircuit
@@ -344,6 +344,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             of = obj.fn
             keys = [self.fn(a.value) for a in target.args if a.value is not None]
             pos = node.pos
+            is_list = is_list_type(obj.type)
 
             def set_item(env: list[Any]) -> Any:
                 container = of(env)
@@ -351,8 +352,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                 try:
                     v = vf(env)
                     if combine is not None:
-                        v = combine(index_gate(container, ks), v)
-                    setitem_gate(container, ks, v)
+                        v = combine(index_gate(container, ks, is_list), v)
+                    setitem_gate(container, ks, v, is_list)
                 except Exception as exc:
                     raise _located(exc, pos) from None
                 return v

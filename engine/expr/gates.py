@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.dotnet.containers import RectangularArray
-from engine.dotnet.errors import IndexOutOfRangeException, NullReferenceException
+from engine.dotnet.errors import ArgumentOutOfRangeException, IndexOutOfRangeException, NullReferenceException
 from engine.expr import ast
 from engine.expr import members as M
 from engine.expr import runtime as rt
@@ -33,8 +33,22 @@ def iterate(obj: Any, pos: ast.Pos) -> Any:
     raise _located(rt.SecurityError(f"values of type '{cls.__name__}' cannot be enumerated"), pos)
 
 
-def index_gate(obj: Any, keys: list[Any]) -> Any:
-    """`obj[key]` for the container types an expression can hold."""
+def is_list_type(t: Any) -> bool:
+    """A static `List<T>` / `IList<T>` (held as a Python list, like arrays, whose indexer differs)."""
+    return str(getattr(t, "name", "")).startswith(("List<", "IList<"))
+
+
+def _list_range(obj: Any, key: Any) -> None:
+    """`List<T>`'s indexer (unlike an array's) throws ArgumentOutOfRangeException."""
+    if isinstance(key, int) and not isinstance(key, bool) and not 0 <= key < len(obj):
+        raise ArgumentOutOfRangeException(
+            "index", "Index was out of range. Must be non-negative and less than the size of the collection.")
+
+
+def index_gate(obj: Any, keys: list[Any], is_list: bool = False) -> Any:
+    """`obj[key]` for the container types an expression can hold (`is_list`: statically a `List<T>`)."""
+    if is_list and obj.__class__ is list and len(keys) == 1:
+        _list_range(obj, keys[0])
     cls = obj.__class__
     if len(keys) != 1:
         if cls is RectangularArray:
@@ -58,10 +72,12 @@ def index_gate(obj: Any, keys: list[Any]) -> Any:
     raise rt.SecurityError(f"values of type '{cls.__name__}' have no indexer")
 
 
-def setitem_gate(obj: Any, keys: list[Any], value: Any) -> None:
+def setitem_gate(obj: Any, keys: list[Any], value: Any, is_list: bool = False) -> None:
     cls = obj.__class__ if obj is not None else None
     if obj is None:
         raise NullReferenceException()
+    if is_list and cls is list and len(keys) == 1:
+        _list_range(obj, keys[0])
     if len(keys) != 1:
         if cls is RectangularArray:
             obj[tuple(keys)] = value

@@ -487,10 +487,19 @@ LAST_ERROR = declare(
     prop("Scope", "scope", STRING), prop("Section", "section", STRING), prop("Path", "path", STRING),
     prop("PolicyId", "policy_id", STRING),
 )
+GATEWAY = declare(
+    CsType("IGateway", model.Gateway),
+    prop("Id", "id", STRING), prop("InstanceId", "instance_id", STRING), prop("IsManaged", "is_managed", BOOL),
+)
 DEPLOYMENT = declare(
     CsType("IDeployment", model.Deployment),
     prop("GatewayId", "gateway_id", STRING), prop("Region", "region", STRING),
     prop("ServiceName", "service_name", STRING), prop("ServiceId", "service_id", STRING),
+    prop("Gateway", "gateway", GATEWAY),
+)
+AUTHORIZATION = declare(
+    CsType("Authorization", model.Authorization),
+    prop("AccessToken", "access_token", STRING), prop("Claims", "claims", VARIABLES),
 )
 
 
@@ -524,7 +533,7 @@ MODEL_TYPES: dict[type, CsType] = {
               LAST_ERROR, DEPLOYMENT, GROUP)
 }
 INTERFACES = {"IResponse": RESPONSE, "IRequest": RESPONSE if False else REQUEST, "IUrl": URL,
-              "IMessageBody": BODY, "IContext": CONTEXT}
+              "IMessageBody": BODY, "IContext": CONTEXT, "Authorization": AUTHORIZATION}
 
 # ---------------------------------------------------------------- static types by C# name
 
@@ -650,13 +659,19 @@ def _nullable_value(value: Any) -> Any:
     return value
 
 
+def zero_value(t: CsType) -> Any:
+    """`default(T)` of a numeric or bool type (None for the others)."""
+    if t.kind is not None and t is not CHAR:
+        return t.kind.box(t.kind.cls(0))
+    return False if t is BOOL else None
+
+
 def nullable_type(inner: CsType) -> CsType:
     """`T?` / `Nullable<T>` of a value type `T`: the value itself or `null` at run time, with
     `Value`, `HasValue` and `GetValueOrDefault`; `x?.Member` reaches `T`'s members."""
     found = _NULLABLE.get(inner.name)
     if found is None:
-        zero = inner.kind.box(inner.kind.cls(0)) if inner.kind is not None and inner is not CHAR else (
-            False if inner is BOOL else None)
+        zero = zero_value(inner)
         found = _NULLABLE[inner.name] = CsType(inner.name + "?", inner.pyclass, members=dict(inner.members),
                                                element=inner.element)
         declare(found,

@@ -540,5 +540,9 @@ def _is_boxed_variable(node: ast.Expr) -> bool:
         return _is_context_variables(node.target)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Member):
         func = node.func
-        return func.name == "GetValueOrDefault" and not func.type_args and _is_context_variables(func.target)
+        if func.name != "GetValueOrDefault" or func.type_args or not _is_context_variables(func.target):
+            return False
+        # with a default value, C# infers T from it (`GetValueOrDefault("n", 0)` is an int): not boxed
+        default = node.args[1].value if len(node.args) > 1 else None
+        return default is None or isinstance(default, ast.Literal) and default.type == "null"
     return False

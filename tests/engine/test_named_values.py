@@ -117,6 +117,9 @@ def test_plain_body_reports_unknown_references() -> None:
         ("@('{' + {{v}})", True),
         ('@("\\"{{v}}")', False),
         ("@(x)", False),
+        ("@{ // the limit comes from {{limit}}\n return x; }", False),
+        ("@(x /* {{limit}} */ + 1)", False),
+        ("@{ // {{a}}\n return {{b}}; }", True),
     ],
 )
 def test_reference_in_code(expression: str, in_code: bool) -> None:

@@ -235,3 +235,18 @@ def test_unboxing_a_variable_of_another_type_throws(expression: str, exception: 
 )
 def test_casts_that_succeed(expression: str, expected: int) -> None:
     assert run(expression) == expected
+
+
+def test_deployment_gateway_and_authorization_context() -> None:
+    from engine.context import Authorization
+    from tests.expr.helpers import make_context, run
+
+    ctx = make_context()
+    ctx.variables["auth-context"] = Authorization("token-1", {"scope": "read"})
+    assert run("context.Deployment.Gateway.IsManaged", ctx) is False
+    assert run("context.Deployment.Gateway.Id", ctx) == "policygate"
+    assert run("context.Deployment.Gateway.InstanceId", ctx)
+    idiom = '"Bearer " + ((Authorization)context.Variables.GetValueOrDefault("auth-context"))?.AccessToken'
+    assert run(idiom, ctx) == "Bearer token-1"
+    assert run('((Authorization)context.Variables.GetValueOrDefault("missing"))?.AccessToken', ctx) is None
+    assert run('((Authorization)context.Variables["auth-context"]).Claims["scope"]', ctx) == "read"
