@@ -16,7 +16,6 @@ from typing import Any
 from quart import Quart, Response, request
 
 from engine.gateway.services import Services
-from engine.gateway.settings import ServerSettings
 from engine.gateway.worker_metrics import render_all
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
@@ -87,16 +86,15 @@ def create_admin_app(services: Services) -> Quart:
     return app
 
 
-def exposure_warning(server: ServerSettings) -> str | None:
+def exposure_warning(host: str, token: str | None) -> str | None:
     """A warning when the admin port listens beyond loopback with nobody guarding its mutating endpoints."""
     try:
-        private = ipaddress.ip_address(server.admin_host).is_loopback
+        private = ipaddress.ip_address(host).is_loopback
     except ValueError:
-        private = server.admin_host == "localhost"
-    if private or server.admin_token is not None:
+        private = host == "localhost"
+    if private or token is not None:
         return None
-    return (f"admin port listens on {server.admin_host} without server.admin-token: anyone who can reach it "
-            "can purge the cache")
+    return f"admin port listens on {host} without server.admin-token: anyone who can reach it can purge the cache"
 
 
 def register_service_routes(services: Services) -> None:
