@@ -290,8 +290,8 @@ def _integer_converter(type_name: str) -> Any:
         if isinstance(base_or_provider, int) and not isinstance(base_or_provider, bool):
             if value is not None and not isinstance(value, str):
                 raise ArgumentException("String expected.", "value")
-            return kind.box(_from_base(value, base_or_provider, t))  # type: ignore[no-any-return]
-        return kind.box(_to_integer(value, t))  # type: ignore[no-any-return]
+            return kind.box(_from_base(value, base_or_provider, t))
+        return kind.box(_to_integer(value, t))
 
     return staticmethod(convert)
 

@@ -419,11 +419,12 @@ def _format_custom(value: Any, fmt: str) -> str:
         return _format_custom_section(d, sections[2], False)
     if neg:
         sec = sections[1] if sections[1] != "" else sections[0]
-        with_sign = sections[1] == ""
-        text = _format_custom_section(d.copy_abs(), sec, with_sign)
-        # a negative that rounds to zero uses the zero section if present
-        return text
-    return _format_custom_section(d, sections[0], False)
+        text = _format_custom_section(d.copy_abs(), sec, sections[1] == "")
+    else:
+        text = _format_custom_section(d, sections[0], False)
+    if len(sections) >= 3 and sections[2] != "" and not any(c in "123456789" for c in text):
+        return _format_custom_section(Decimal(0), sections[2], False)  # it rounded to zero: the zero section
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
