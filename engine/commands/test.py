@@ -18,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--junit", metavar="FILE", help="also write JUnit XML for CI")
     parser.add_argument("--coverage", action="store_true", help="report which policies, branches and expressions ran")
     parser.add_argument("--coverage-html", metavar="DIR", help="also write the annotated coverage report (HTML) to DIR")
+    parser.add_argument("--coverage-xml", metavar="FILE", help="also write the coverage as Cobertura XML (for CI)")
     parser.add_argument("--redis-url", metavar="URL",
                         help="Redis for cases with `redis: true` (default: start a throwaway redis-server)")
     parser.add_argument("-k", metavar="TEXT", dest="select", help="run only the cases whose name contains TEXT")
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.testing.runner import Runner, UsageError
 
     coverage = None
-    if args.coverage or args.coverage_html:
+    if args.coverage or args.coverage_html or args.coverage_xml:
         from engine.testing.coverage import Coverage
 
         coverage = Coverage()
@@ -58,4 +59,6 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(coverage.render_text())
         if args.coverage_html:
             print(f"coverage report: {coverage.write_html(args.coverage_html)}")
+        if args.coverage_xml:
+            coverage.write_cobertura(args.coverage_xml)
     return result.exit_code

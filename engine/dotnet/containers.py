@@ -811,7 +811,7 @@ class Array:
     dotnet_name = "System.Array"
 
     @staticmethod
-    def Copy(src: Any, a: int, b: Any = None, c: int | None = None, d: int | None = None) -> None:
+    def Copy(src: Any, a: Any, b: Any = None, c: Any = None, d: Any = None) -> None:
         if d is None:
             dst, length, si, di = a, b, 0, 0
         else:

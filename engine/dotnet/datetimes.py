@@ -670,6 +670,9 @@ DateTime.UnixEpoch = DateTime._make(UNIX_EPOCH_TICKS, DateTimeKind.Utc)  # type:
 # ---------------------------------------------------------------------------------------------
 
 
+_DateTime = DateTime  # DateTimeOffset.DateTime (a property) hides the class inside its body
+
+
 class DateTimeOffset:
     """``System.DateTimeOffset``: clock time plus a UTC offset."""
 
@@ -767,15 +770,15 @@ class DateTimeOffset:
         return TimeSpan(self._offset * TICKS_PER_MINUTE)
 
     @property
-    def DateTime(self) -> DateTime:
+    def DateTime(self) -> _DateTime:
         return DateTime._make(self._clock, DateTimeKind.Unspecified)
 
     @property
-    def UtcDateTime(self) -> DateTime:
+    def UtcDateTime(self) -> _DateTime:
         return DateTime._make(self.UtcTicks, DateTimeKind.Utc)
 
     @property
-    def LocalDateTime(self) -> DateTime:
+    def LocalDateTime(self) -> _DateTime:
         return DateTime._make(self.UtcTicks, DateTimeKind.Local)
 
     @property
@@ -787,7 +790,7 @@ class DateTimeOffset:
         return self._clock
 
     @property
-    def Date(self) -> DateTime:
+    def Date(self) -> _DateTime:
         return self.DateTime.Date
 
     @property
@@ -826,7 +829,7 @@ class DateTimeOffset:
         minutes = _offset_minutes(offset)
         return DateTimeOffset._make(self.UtcTicks + minutes * TICKS_PER_MINUTE, minutes)
 
-    def _shift(self, dt: DateTime) -> DateTimeOffset:
+    def _shift(self, dt: _DateTime) -> DateTimeOffset:
         return DateTimeOffset._make(dt.Ticks, self._offset)
 
     def Add(self, span: TimeSpan) -> DateTimeOffset:
@@ -932,7 +935,7 @@ DateTimeOffset.MaxValue = DateTimeOffset._make(MAX_TICKS, 0)  # type: ignore[att
 DateTimeOffset.UnixEpoch = DateTimeOffset._make(UNIX_EPOCH_TICKS, 0)  # type: ignore[attr-defined]
 
 
-def parse_json_date(text: str) -> DateTime | None:
+def parse_json_date(text: str) -> _DateTime | None:
     """Newtonsoft's ISO date detection (``DateParseHandling.DateTime``, ``RoundtripKind``)."""
     from .dateformat import parse_iso_json, parse_microsoft_json
 

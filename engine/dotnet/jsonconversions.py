@@ -103,7 +103,7 @@ def explicit_conversion(token: JToken | None, t: TypeRef) -> Any:
         if cls is not None and isinstance(token, cls):
             return token
         raise InvalidCastException(
-            f"Unable to cast object of type '{type(token).dotnet_name}' to type '{cls.dotnet_name if cls else t.name}'."
+            f"Unable to cast object of type '{getattr(type(token), 'dotnet_name', type(token).__name__)}' to type '{getattr(cls, 'dotnet_name', t.name) if cls else t.name}'."
         )
     reference = t.name in ("System.String", "System.Uri", "System.Byte[]")
     if token is None:
@@ -187,7 +187,7 @@ def to_native(token: JToken | None) -> Any:
         return [to_native(t) for t in token._list]
     if isinstance(token, JProperty):
         return {token.Name: to_native(token.Value)}
-    return token.Value  # type: ignore[union-attr]
+    return token.Value
 
 
 _DICT_RE = re.compile(r"^(?:I?Dictionary|IReadOnlyDictionary)<([^,]+),(.+)>$")

@@ -8,7 +8,7 @@ Supported: ``$`` root, ``.name``, ``['name']``/``["name"]``, ``[n]``, ``[n,m]``,
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -326,7 +326,7 @@ def _compare(
 # -- evaluation -----------------------------------------------------------------------------------
 
 
-def _evaluate(root: Any, steps: tuple[_Step, ...] | list[_Step], error_when_no_match: bool) -> list[Any]:
+def _evaluate(root: Any, steps: Sequence[_Step], error_when_no_match: bool) -> list[Any]:
     from .newtonsoft import JArray, JObject, JProperty
 
     current = [root]

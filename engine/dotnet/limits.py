@@ -140,7 +140,7 @@ def check_format(fmt: str) -> str:
 def bounded_list(items: Iterable[Any]) -> list[Any]:
     """``list(items)`` that stops with ResourceLimitExceeded past the element limit."""
     if items.__class__ is list or items.__class__ is tuple:
-        check_count(len(items))  # type: ignore[arg-type]
+        check_count(len(items))
         return list(items)
     limit = LIMITS.max_collection
     out = list(islice(items, limit + 1))

@@ -10,9 +10,9 @@ is passed (C# would give ``0``/``false`` for value-type sequences); the errors a
 from __future__ import annotations
 
 import functools
+import typing
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any
 
 from . import clrnumeric
 from .containers import _default_compare, _equals, iterate, new_dictionary
@@ -29,7 +29,7 @@ _NO_ELEMENTS = "Sequence contains no elements"
 _NO_MATCH = "Sequence contains no matching element"
 
 
-def _items(source: Any) -> list[Any]:
+def _items(source: typing.Any) -> list[typing.Any]:
     if source is None:
         raise ArgumentNullException("source")
     if isinstance(source, str | bytes | bytearray | dict):
@@ -37,7 +37,7 @@ def _items(source: Any) -> list[Any]:
     return bounded_list(iterate(source))
 
 
-def _non_null_values(source: Any, selector: Callable[[Any], Any] | None) -> list[Any]:
+def _non_null_values(source: typing.Any, selector: Callable[[typing.Any], typing.Any] | None) -> list[typing.Any]:
     """``Min``/``Max``: the (selected) values that are not null; none at all is an error."""
     values = [v for v in ([selector(x) for x in _items(source)] if selector else _items(source)) if v is not None]
     if not values:
@@ -45,7 +45,7 @@ def _non_null_values(source: Any, selector: Callable[[Any], Any] | None) -> list
     return values
 
 
-def _arity(func: Callable[..., Any]) -> int:
+def _arity(func: Callable[..., typing.Any]) -> int:
     declared = getattr(func, "arity", None)  # compiled lambdas and method groups say it
     if declared is not None:
         return int(declared)
@@ -56,13 +56,13 @@ def _arity(func: Callable[..., Any]) -> int:
     return count
 
 
-def _indexed(func: Callable[..., Any]) -> Callable[[Any, int], Any]:
+def _indexed(func: Callable[..., typing.Any]) -> Callable[[typing.Any, int], typing.Any]:
     if _arity(func) >= 2:
         return func
     return lambda x, _i: func(x)
 
 
-def _key(value: Any) -> Any:
+def _key(value: typing.Any) -> typing.Any:
     """A hashable identity for distinct/group/set operations (C# default equality)."""
     try:
         hash(value)
@@ -78,25 +78,25 @@ class Grouping(list):  # type: ignore[type-arg]
 
     dotnet_name = "System.Linq.IGrouping"
 
-    def __init__(self, key: Any, items: Iterable[Any] = ()) -> None:
+    def __init__(self, key: typing.Any, items: Iterable[typing.Any] = ()) -> None:
         super().__init__(items)
         self._group_key = key
 
     @property
-    def Key(self) -> Any:
+    def Key(self) -> typing.Any:
         return self._group_key
 
 
 class OrderedList(list):  # type: ignore[type-arg]
     """The result of ``OrderBy``: remembers its sort keys so ``ThenBy`` can refine them."""
 
-    def __init__(self, items: list[Any], keys: list[tuple[Callable[[Any], Any], bool, Any]]) -> None:
+    def __init__(self, items: list[typing.Any], keys: list[tuple[Callable[[typing.Any], typing.Any], bool, typing.Any]]) -> None:
         super().__init__(items)
         self.sort_keys = keys
 
 
-def _ordered(items: list[Any], keys: list[tuple[Callable[[Any], Any], bool, Any]]) -> OrderedList:
-    def compare(a: Any, b: Any) -> int:
+def _ordered(items: list[typing.Any], keys: list[tuple[Callable[[typing.Any], typing.Any], bool, typing.Any]]) -> OrderedList:
+    def compare(a: typing.Any, b: typing.Any) -> int:
         for selector, descending, comparer in keys:
             ka, kb = selector(a), selector(b)
             c = comparer(ka, kb) if comparer is not None else _default_compare(ka, kb)
@@ -107,13 +107,13 @@ def _ordered(items: list[Any], keys: list[tuple[Callable[[Any], Any], bool, Any]
     return OrderedList(sorted(items, key=functools.cmp_to_key(compare)), keys)
 
 
-def _comparer_func(comparer: Any) -> Any:
+def _comparer_func(comparer: typing.Any) -> typing.Any:
     if comparer is None:
         return None
     return comparer.Compare if hasattr(comparer, "Compare") else comparer
 
 
-def _sum(values: list[Any]) -> Any:
+def _sum(values: list[typing.Any]) -> typing.Any:
     """``Sum()``: checked arithmetic in the element type (``int`` overflow throws OverflowException)."""
     present = [v for v in values if v is not None]
     if not present:
@@ -142,21 +142,21 @@ class Enumerable:
 
     # -- filtering / projection -----------------------------------------------------------------
     @staticmethod
-    def Where(source: Any, predicate: Callable[..., bool]) -> list[Any]:
+    def Where(source: typing.Any, predicate: Callable[..., bool]) -> list[typing.Any]:
         f = _indexed(predicate)
         return [x for i, x in enumerate(_items(source)) if f(x, i)]
 
     @staticmethod
-    def Select(source: Any, selector: Callable[..., Any]) -> list[Any]:
+    def Select(source: typing.Any, selector: Callable[..., typing.Any]) -> list[typing.Any]:
         f = _indexed(selector)
         return [f(x, i) for i, x in enumerate(_items(source))]
 
     @staticmethod
     def SelectMany(
-        source: Any, selector: Callable[..., Any], result: Callable[[Any, Any], Any] | None = None
-    ) -> list[Any]:
+        source: typing.Any, selector: Callable[..., typing.Any], result: Callable[[typing.Any, typing.Any], typing.Any] | None = None
+    ) -> list[typing.Any]:
         f = _indexed(selector)
-        out: list[Any] = []
+        out: list[typing.Any] = []
         limit = LIMITS.max_collection
         for i, x in enumerate(_items(source)):
             for y in iterate(f(x, i)):
@@ -166,13 +166,13 @@ class Enumerable:
         return out
 
     @staticmethod
-    def OfType(source: Any, type_arg: Any) -> list[Any]:
+    def OfType(source: typing.Any, type_arg: typing.Any) -> list[typing.Any]:
         from .conversions import is_type
 
         return [x for x in _items(source) if is_type(x, type_arg)]
 
     @staticmethod
-    def Cast(source: Any, type_arg: Any) -> list[Any]:
+    def Cast(source: typing.Any, type_arg: typing.Any) -> list[typing.Any]:
         from .conversions import is_type
         from .primitives import dotnet_type_name, type_ref
 
@@ -187,7 +187,7 @@ class Enumerable:
 
     # -- element access -------------------------------------------------------------------------
     @staticmethod
-    def First(source: Any, predicate: Callable[[Any], bool] | None = None) -> Any:
+    def First(source: typing.Any, predicate: Callable[[typing.Any], bool] | None = None) -> typing.Any:
         items = _items(source)
         if predicate is None:
             if not items:
@@ -199,7 +199,7 @@ class Enumerable:
         raise InvalidOperationException(_NO_MATCH)
 
     @staticmethod
-    def FirstOrDefault(source: Any, predicate: Any = None, default: Any = None) -> Any:
+    def FirstOrDefault(source: typing.Any, predicate: typing.Any = None, default: typing.Any = None) -> typing.Any:
         if predicate is not None and not callable(predicate):
             predicate, default = None, predicate
         for x in _items(source):
@@ -208,7 +208,7 @@ class Enumerable:
         return default
 
     @staticmethod
-    def Last(source: Any, predicate: Callable[[Any], bool] | None = None) -> Any:
+    def Last(source: typing.Any, predicate: Callable[[typing.Any], bool] | None = None) -> typing.Any:
         items = _items(source)
         if predicate is None:
             if not items:
@@ -220,7 +220,7 @@ class Enumerable:
         raise InvalidOperationException(_NO_MATCH)
 
     @staticmethod
-    def LastOrDefault(source: Any, predicate: Any = None, default: Any = None) -> Any:
+    def LastOrDefault(source: typing.Any, predicate: typing.Any = None, default: typing.Any = None) -> typing.Any:
         if predicate is not None and not callable(predicate):
             predicate, default = None, predicate
         for x in reversed(_items(source)):
@@ -229,7 +229,7 @@ class Enumerable:
         return default
 
     @staticmethod
-    def Single(source: Any, predicate: Callable[[Any], bool] | None = None) -> Any:
+    def Single(source: typing.Any, predicate: Callable[[typing.Any], bool] | None = None) -> typing.Any:
         items = _items(source) if predicate is None else [x for x in _items(source) if predicate(x)]
         if not items:
             raise InvalidOperationException(_NO_ELEMENTS if predicate is None else _NO_MATCH)
@@ -242,7 +242,7 @@ class Enumerable:
         return items[0]
 
     @staticmethod
-    def SingleOrDefault(source: Any, predicate: Any = None, default: Any = None) -> Any:
+    def SingleOrDefault(source: typing.Any, predicate: typing.Any = None, default: typing.Any = None) -> typing.Any:
         if predicate is not None and not callable(predicate):
             predicate, default = None, predicate
         items = _items(source) if predicate is None else [x for x in _items(source) if predicate(x)]
@@ -255,7 +255,7 @@ class Enumerable:
         return items[0] if items else default
 
     @staticmethod
-    def ElementAt(source: Any, index: int) -> Any:
+    def ElementAt(source: typing.Any, index: int) -> typing.Any:
         items = _items(source)
         if not 0 <= index < len(items):
             raise ArgumentOutOfRangeException(
@@ -265,45 +265,45 @@ class Enumerable:
         return items[index]
 
     @staticmethod
-    def ElementAtOrDefault(source: Any, index: int) -> Any:
+    def ElementAtOrDefault(source: typing.Any, index: int) -> typing.Any:
         items = _items(source)
         return items[index] if 0 <= index < len(items) else None
 
     @staticmethod
-    def DefaultIfEmpty(source: Any, default: Any = None) -> list[Any]:
+    def DefaultIfEmpty(source: typing.Any, default: typing.Any = None) -> list[typing.Any]:
         items = _items(source)
         return items if items else [default]
 
     # -- quantifiers / aggregates ---------------------------------------------------------------
     @staticmethod
-    def Any(source: Any, predicate: Callable[[Any], bool] | None = None) -> bool:
+    def Any(source: typing.Any, predicate: Callable[[typing.Any], bool] | None = None) -> bool:
         items = _items(source)
         return bool(items) if predicate is None else any(predicate(x) for x in items)
 
     @staticmethod
-    def All(source: Any, predicate: Callable[[Any], bool]) -> bool:
+    def All(source: typing.Any, predicate: Callable[[typing.Any], bool]) -> bool:
         return all(predicate(x) for x in _items(source))
 
     @staticmethod
-    def Count(source: Any, predicate: Callable[[Any], bool] | None = None) -> int:
+    def Count(source: typing.Any, predicate: Callable[[typing.Any], bool] | None = None) -> int:
         items = _items(source)
         return len(items) if predicate is None else sum(1 for x in items if predicate(x))
 
     LongCount = Count
 
     @staticmethod
-    def Contains(source: Any, value: Any, comparer: Any = None) -> bool:
+    def Contains(source: typing.Any, value: typing.Any, comparer: typing.Any = None) -> bool:
         if comparer is not None:
             return any(comparer.Equals(x, value) for x in _items(source))
         return any(_equals(x, value) for x in _items(source))
 
     @staticmethod
-    def Sum(source: Any, selector: Callable[[Any], Any] | None = None) -> Any:
+    def Sum(source: typing.Any, selector: Callable[[typing.Any], typing.Any] | None = None) -> typing.Any:
         items = _items(source)
         return _sum([selector(x) for x in items] if selector else items)
 
     @staticmethod
-    def Average(source: Any, selector: Callable[[Any], Any] | None = None) -> Any:
+    def Average(source: typing.Any, selector: Callable[[typing.Any], typing.Any] | None = None) -> typing.Any:
         items = [
             v
             for v in ([selector(x) for x in _items(source)] if selector else _items(source))
@@ -317,22 +317,22 @@ class Enumerable:
         return total / len(items)
 
     @staticmethod
-    def Min(source: Any, selector: Callable[[Any], Any] | None = None) -> Any:
+    def Min(source: typing.Any, selector: Callable[[typing.Any], typing.Any] | None = None) -> typing.Any:
         return min(_non_null_values(source, selector), key=functools.cmp_to_key(_default_compare))
 
     @staticmethod
-    def Max(source: Any, selector: Callable[[Any], Any] | None = None) -> Any:
+    def Max(source: typing.Any, selector: Callable[[typing.Any], typing.Any] | None = None) -> typing.Any:
         return max(_non_null_values(source, selector), key=functools.cmp_to_key(_default_compare))
 
     @staticmethod
-    def MinBy(source: Any, selector: Callable[[Any], Any]) -> Any:
+    def MinBy(source: typing.Any, selector: Callable[[typing.Any], typing.Any]) -> typing.Any:
         items = _items(source)
         if not items:
             return None
         return min(items, key=functools.cmp_to_key(lambda a, b: _default_compare(selector(a), selector(b))))
 
     @staticmethod
-    def MaxBy(source: Any, selector: Callable[[Any], Any]) -> Any:
+    def MaxBy(source: typing.Any, selector: Callable[[typing.Any], typing.Any]) -> typing.Any:
         items = _items(source)
         if not items:
             return None
@@ -343,7 +343,7 @@ class Enumerable:
         return best
 
     @staticmethod
-    def Aggregate(source: Any, a: Any, b: Any = None, c: Any = None) -> Any:
+    def Aggregate(source: typing.Any, a: typing.Any, b: typing.Any = None, c: typing.Any = None) -> typing.Any:
         items = _items(source)
         if b is None:
             if not items:
@@ -358,62 +358,62 @@ class Enumerable:
         return c(acc) if c is not None else acc
 
     @staticmethod
-    def SequenceEqual(first: Any, second: Any) -> bool:
+    def SequenceEqual(first: typing.Any, second: typing.Any) -> bool:
         a, b = _items(first), _items(second)
         return len(a) == len(b) and all(_equals(x, y) for x, y in zip(a, b, strict=True))
 
     # -- ordering -------------------------------------------------------------------------------
     @staticmethod
-    def OrderBy(source: Any, selector: Callable[[Any], Any], comparer: Any = None) -> OrderedList:
+    def OrderBy(source: typing.Any, selector: Callable[[typing.Any], typing.Any], comparer: typing.Any = None) -> OrderedList:
         return _ordered(_items(source), [(selector, False, _comparer_func(comparer))])
 
     @staticmethod
-    def OrderByDescending(source: Any, selector: Callable[[Any], Any], comparer: Any = None) -> OrderedList:
+    def OrderByDescending(source: typing.Any, selector: Callable[[typing.Any], typing.Any], comparer: typing.Any = None) -> OrderedList:
         return _ordered(_items(source), [(selector, True, _comparer_func(comparer))])
 
     @staticmethod
-    def ThenBy(source: Any, selector: Callable[[Any], Any], comparer: Any = None) -> OrderedList:
+    def ThenBy(source: typing.Any, selector: Callable[[typing.Any], typing.Any], comparer: typing.Any = None) -> OrderedList:
         keys = list(getattr(source, "sort_keys", []))
         return _ordered(_items(source), [*keys, (selector, False, _comparer_func(comparer))])
 
     @staticmethod
-    def ThenByDescending(source: Any, selector: Callable[[Any], Any], comparer: Any = None) -> OrderedList:
+    def ThenByDescending(source: typing.Any, selector: Callable[[typing.Any], typing.Any], comparer: typing.Any = None) -> OrderedList:
         keys = list(getattr(source, "sort_keys", []))
         return _ordered(_items(source), [*keys, (selector, True, _comparer_func(comparer))])
 
     @staticmethod
-    def Order(source: Any) -> OrderedList:
+    def Order(source: typing.Any) -> OrderedList:
         return _ordered(_items(source), [(lambda x: x, False, None)])
 
     @staticmethod
-    def OrderDescending(source: Any) -> OrderedList:
+    def OrderDescending(source: typing.Any) -> OrderedList:
         return _ordered(_items(source), [(lambda x: x, True, None)])
 
     @staticmethod
-    def Reverse(source: Any) -> list[Any]:
+    def Reverse(source: typing.Any) -> list[typing.Any]:
         return list(reversed(_items(source)))
 
     # -- partitioning ---------------------------------------------------------------------------
     @staticmethod
-    def Skip(source: Any, count: int) -> list[Any]:
+    def Skip(source: typing.Any, count: int) -> list[typing.Any]:
         return _items(source)[max(count, 0) :]
 
     @staticmethod
-    def Take(source: Any, count: int) -> list[Any]:
+    def Take(source: typing.Any, count: int) -> list[typing.Any]:
         return _items(source)[: max(count, 0)]
 
     @staticmethod
-    def SkipLast(source: Any, count: int) -> list[Any]:
+    def SkipLast(source: typing.Any, count: int) -> list[typing.Any]:
         items = _items(source)
         return items[: len(items) - count] if count > 0 else items
 
     @staticmethod
-    def TakeLast(source: Any, count: int) -> list[Any]:
+    def TakeLast(source: typing.Any, count: int) -> list[typing.Any]:
         items = _items(source)
         return items[len(items) - count :] if count > 0 else []
 
     @staticmethod
-    def SkipWhile(source: Any, predicate: Callable[..., bool]) -> list[Any]:
+    def SkipWhile(source: typing.Any, predicate: Callable[..., bool]) -> list[typing.Any]:
         f = _indexed(predicate)
         items = _items(source)
         for i, x in enumerate(items):
@@ -422,7 +422,7 @@ class Enumerable:
         return []
 
     @staticmethod
-    def TakeWhile(source: Any, predicate: Callable[..., bool]) -> list[Any]:
+    def TakeWhile(source: typing.Any, predicate: Callable[..., bool]) -> list[typing.Any]:
         f = _indexed(predicate)
         out = []
         for i, x in enumerate(_items(source)):
@@ -432,7 +432,7 @@ class Enumerable:
         return out
 
     @staticmethod
-    def Chunk(source: Any, size: int) -> list[list[Any]]:
+    def Chunk(source: typing.Any, size: int) -> list[list[typing.Any]]:
         if size < 1:
             raise ArgumentOutOfRangeException("size")
         items = _items(source)
@@ -440,8 +440,8 @@ class Enumerable:
 
     # -- sets -----------------------------------------------------------------------------------
     @staticmethod
-    def Distinct(source: Any, comparer: Any = None) -> list[Any]:
-        seen: set[Any] = set()
+    def Distinct(source: typing.Any, comparer: typing.Any = None) -> list[typing.Any]:
+        seen: set[typing.Any] = set()
         out = []
         for x in _items(source):
             k = comparer.key(x) if comparer is not None and hasattr(comparer, "key") else _key(x)
@@ -451,8 +451,8 @@ class Enumerable:
         return out
 
     @staticmethod
-    def DistinctBy(source: Any, selector: Callable[[Any], Any]) -> list[Any]:
-        seen: set[Any] = set()
+    def DistinctBy(source: typing.Any, selector: Callable[[typing.Any], typing.Any]) -> list[typing.Any]:
+        seen: set[typing.Any] = set()
         out = []
         for x in _items(source):
             k = _key(selector(x))
@@ -462,37 +462,37 @@ class Enumerable:
         return out
 
     @staticmethod
-    def Union(first: Any, second: Any, comparer: Any = None) -> list[Any]:
+    def Union(first: typing.Any, second: typing.Any, comparer: typing.Any = None) -> list[typing.Any]:
         return Enumerable.Distinct(_items(first) + _items(second), comparer)
 
     @staticmethod
-    def Intersect(first: Any, second: Any, comparer: Any = None) -> list[Any]:
+    def Intersect(first: typing.Any, second: typing.Any, comparer: typing.Any = None) -> list[typing.Any]:
         keyf = comparer.key if comparer is not None and hasattr(comparer, "key") else _key
         other = {keyf(x) for x in _items(second)}
         return [x for x in Enumerable.Distinct(first, comparer) if keyf(x) in other]
 
     @staticmethod
-    def Except(first: Any, second: Any, comparer: Any = None) -> list[Any]:
+    def Except(first: typing.Any, second: typing.Any, comparer: typing.Any = None) -> list[typing.Any]:
         keyf = comparer.key if comparer is not None and hasattr(comparer, "key") else _key
         other = {keyf(x) for x in _items(second)}
         return [x for x in Enumerable.Distinct(first, comparer) if keyf(x) not in other]
 
     @staticmethod
-    def Concat(first: Any, second: Any) -> list[Any]:
+    def Concat(first: typing.Any, second: typing.Any) -> list[typing.Any]:
         head, tail = _items(first), _items(second)
         check_count(len(head) + len(tail))
         return head + tail
 
     @staticmethod
-    def Append(source: Any, item: Any) -> list[Any]:
+    def Append(source: typing.Any, item: typing.Any) -> list[typing.Any]:
         return [*_items(source), item]
 
     @staticmethod
-    def Prepend(source: Any, item: Any) -> list[Any]:
+    def Prepend(source: typing.Any, item: typing.Any) -> list[typing.Any]:
         return [item, *_items(source)]
 
     @staticmethod
-    def Zip(first: Any, second: Any, result: Callable[[Any, Any], Any] | None = None) -> list[Any]:
+    def Zip(first: typing.Any, second: typing.Any, result: Callable[[typing.Any, typing.Any], typing.Any] | None = None) -> list[typing.Any]:
         from .containers import Tuple
 
         pairs = zip(_items(first), _items(second), strict=False)
@@ -501,9 +501,9 @@ class Enumerable:
     # -- grouping / conversion ------------------------------------------------------------------
     @staticmethod
     def GroupBy(
-        source: Any, key_selector: Callable[[Any], Any], element_selector: Any = None, result: Any = None
-    ) -> list[Any]:
-        groups: dict[Any, Grouping] = {}
+        source: typing.Any, key_selector: Callable[[typing.Any], typing.Any], element_selector: typing.Any = None, result: typing.Any = None
+    ) -> list[typing.Any]:
+        groups: dict[typing.Any, Grouping] = {}
         for x in _items(source):
             k = key_selector(x)
             hk = _key(k)
@@ -516,23 +516,23 @@ class Enumerable:
         return out
 
     @staticmethod
-    def ToList(source: Any) -> list[Any]:
+    def ToList(source: typing.Any) -> list[typing.Any]:
         return _items(source)
 
     @staticmethod
-    def ToArray(source: Any) -> list[Any]:
+    def ToArray(source: typing.Any) -> list[typing.Any]:
         return _items(source)
 
     @staticmethod
-    def ToHashSet(source: Any, comparer: Any = None) -> set[Any]:
+    def ToHashSet(source: typing.Any, comparer: typing.Any = None) -> set[typing.Any]:
         from .containers import new_hashset
 
         return new_hashset(_items(source), comparer) if comparer is not None else new_hashset(_items(source))
 
     @staticmethod
     def ToDictionary(
-        source: Any, key_selector: Callable[[Any], Any], element_selector: Any = None, comparer: Any = None
-    ) -> dict[Any, Any]:
+        source: typing.Any, key_selector: Callable[[typing.Any], typing.Any], element_selector: typing.Any = None, comparer: typing.Any = None
+    ) -> dict[typing.Any, typing.Any]:
         if element_selector is not None and not callable(element_selector):
             element_selector, comparer = None, element_selector
         from .containers import DictionaryMembers
@@ -544,12 +544,12 @@ class Enumerable:
 
     @staticmethod
     def ToLookup(
-        source: Any, key_selector: Callable[[Any], Any], element_selector: Any = None
-    ) -> dict[Any, Grouping]:
+        source: typing.Any, key_selector: Callable[[typing.Any], typing.Any], element_selector: typing.Any = None
+    ) -> dict[typing.Any, Grouping]:
         return {g.Key: g for g in Enumerable.GroupBy(source, key_selector, element_selector)}
 
     @staticmethod
-    def AsEnumerable(source: Any) -> Any:
+    def AsEnumerable(source: typing.Any) -> typing.Any:
         return source
 
     # -- generation -----------------------------------------------------------------------------
@@ -561,14 +561,14 @@ class Enumerable:
         return list(range(start, start + count))
 
     @staticmethod
-    def Repeat(element: Any, count: int) -> list[Any]:
+    def Repeat(element: typing.Any, count: int) -> list[typing.Any]:
         if count < 0:
             raise ArgumentOutOfRangeException("count")
         check_count(count)
         return [element] * count
 
     @staticmethod
-    def Empty(type_arg: Any = None) -> list[Any]:
+    def Empty(type_arg: typing.Any = None) -> list[typing.Any]:
         return []
 
 

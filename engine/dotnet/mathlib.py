@@ -84,7 +84,7 @@ class Math:
                 )
             return (
                 x.quantize(Decimal(1).scaleb(-places), rounding=_DEC_MODES[mode])
-                if x.as_tuple().exponent < -places
+                if isinstance(exponent := x.as_tuple().exponent, int) and exponent < -places
                 else x
             )
         x = float(x)

@@ -513,7 +513,7 @@ class JObject(JContainer):
             raise ArgumentNullException("propertyName")
         return name in self._props
 
-    def Remove(self, name: Any = _MISSING) -> Any:  # type: ignore[override]
+    def Remove(self, name: Any = _MISSING) -> Any:
         if name is _MISSING:
             return super().Remove()
         prop = self._props.get(name)
@@ -638,7 +638,7 @@ class JArray(JContainer):
         i = self._check_index(index)
         self._list.pop(i)._parent = None
 
-    def Remove(self, item: Any = _MISSING) -> Any:  # type: ignore[override]
+    def Remove(self, item: Any = _MISSING) -> Any:
         if item is _MISSING:
             return super().Remove()
         i = _index_of(self._list, item)
@@ -722,7 +722,7 @@ class JProperty(JContainer):
         return self._name
 
     @property
-    def Value(self) -> JToken:  # type: ignore[override]
+    def Value(self) -> JToken:
         return self._value
 
     @Value.setter
@@ -773,7 +773,7 @@ class JValue(JToken):
         return self._type
 
     @property
-    def Value(self) -> Any:  # type: ignore[override]
+    def Value(self) -> Any:
         return None if self._value is UNDEFINED else self._value
 
     @Value.setter
@@ -792,7 +792,7 @@ class JValue(JToken):
         else:
             out.append(json_scalar(self._value))
 
-    def ToString(self, formatting: Any = _MISSING, *args: Any) -> str:  # type: ignore[override]
+    def ToString(self, formatting: Any = _MISSING, *args: Any) -> str:
         if isinstance(formatting, Formatting):
             return super().ToString(formatting)
         value = self.Value

@@ -133,7 +133,7 @@ class _IntegerType:
             if value != value.to_integral_value():
                 raise OverflowException(f"Value was either too large or too small for an {self._short}.")
             value = int(value)
-        return self.kind.box(self._check(value))  # type: ignore[no-any-return]
+        return self.kind.box(self._check(value))
 
     def TryParse(self, s: str | None, *args: Any) -> tuple[bool, int]:
         try:
@@ -184,7 +184,7 @@ class _FloatType:
                 value = float(value)
             except OverflowError:
                 value = math.inf if value > 0 else -math.inf
-        return self.kind.box(value)  # type: ignore[no-any-return]
+        return self.kind.box(value)
 
     def TryParse(self, s: str | None, *args: Any) -> tuple[bool, float]:
         try:
@@ -255,7 +255,7 @@ class Decimal:
 
     @staticmethod
     def Remainder(a: PyDecimal, b: PyDecimal) -> PyDecimal:
-        return clrnumeric.binary("%", PyDecimal(a), PyDecimal(b))  # type: ignore[no-any-return]
+        return clrnumeric.binary("%", PyDecimal(a), PyDecimal(b))
 
     @staticmethod
     def Truncate(d: PyDecimal) -> PyDecimal:

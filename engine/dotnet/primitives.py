@@ -64,7 +64,7 @@ class Char(str):
         return ord(self)
 
     # -- C# arithmetic: char promotes to int except when concatenated with a string ----------------
-    def __add__(self, other: object) -> Any:  # type: ignore[override]
+    def __add__(self, other: object) -> Any:
         if isinstance(other, Char):
             return ord(self) + ord(other)
         if isinstance(other, bool):
@@ -121,19 +121,19 @@ class Char(str):
 
     def __lt__(self, other: object) -> bool:
         k = self._key(other)
-        return NotImplemented if k is None else k[0] < k[1]  # type: ignore[return-value]
+        return NotImplemented if k is None else k[0] < k[1]
 
     def __le__(self, other: object) -> bool:
         k = self._key(other)
-        return NotImplemented if k is None else k[0] <= k[1]  # type: ignore[return-value]
+        return NotImplemented if k is None else k[0] <= k[1]
 
     def __gt__(self, other: object) -> bool:
         k = self._key(other)
-        return NotImplemented if k is None else k[0] > k[1]  # type: ignore[return-value]
+        return NotImplemented if k is None else k[0] > k[1]
 
     def __ge__(self, other: object) -> bool:
         k = self._key(other)
-        return NotImplemented if k is None else k[0] >= k[1]  # type: ignore[return-value]
+        return NotImplemented if k is None else k[0] >= k[1]
 
     def __int__(self) -> int:
         return ord(self)

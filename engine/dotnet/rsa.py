@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .crypto import HashAlgorithmName, _data
@@ -53,7 +54,7 @@ def _hash(name: Any) -> Any:
     from cryptography.hazmat.primitives import hashes
 
     key = name.Name if isinstance(name, HashAlgorithmName) else str(name)
-    table = {
+    table: dict[str, Callable[[], hashes.HashAlgorithm]] = {
         "MD5": hashes.MD5,
         "SHA1": hashes.SHA1,
         "SHA256": hashes.SHA256,

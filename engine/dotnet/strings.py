@@ -219,7 +219,7 @@ def split(s: str, *args: Any) -> list[str]:
         if remove_empty:
             pieces = [p for p in pieces if p != ""]
         return pieces
-    pieces: list[str] = []
+    pieces = []
     start = i = 0
     n = len(s)
 
@@ -581,9 +581,10 @@ class StringMembers:
     def Normalize(s: str, form: Any = None) -> str:
         import unicodedata
 
-        return unicodedata.normalize(
-            "NFC" if form is None else str(getattr(form, "name", form)).replace("Form", "NF"), s
-        )
+        name = "NFC" if form is None else str(getattr(form, "name", form)).replace("Form", "NF")
+        if name not in ("NFC", "NFD", "NFKC", "NFKD"):
+            raise ValueError(f"{form!r} is not a normalization form")
+        return unicodedata.normalize(name, s)  # type: ignore[arg-type]  # checked just above
 
     @staticmethod
     def IsNormalized(s: str) -> bool:

@@ -430,7 +430,7 @@ class XContainer(XNode):
             else:
                 text = _xml_value_text(item)
                 if nodes and type(nodes[-1]) is XText:
-                    nodes[-1].Value += text  # type: ignore[attr-defined]
+                    nodes[-1].Value += text
                 else:
                     node = XText(text)
                     node._parent = self if isinstance(self, XElement) else None

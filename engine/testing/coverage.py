@@ -14,6 +14,7 @@ composed into several pipelines (products, operations) counts once.
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -264,6 +265,60 @@ class Coverage(PipelineObserver):
         return index
 
 
+    def write_cobertura(self, path: str | Path) -> None:
+        """Cobertura XML (read by GitLab, Azure DevOps, Jenkins...): one class per document, one line
+        per document line holding points; a line is hit when every policy and expression on it ran,
+        and lines with choose branches carry their condition coverage."""
+        from xml.etree import ElementTree
+
+        covered_lines = total_lines = covered_branches = total_branches = 0
+        root = ElementTree.Element("coverage", version="policygate", timestamp=str(int(time.time())))
+        classes = ElementTree.SubElement(ElementTree.SubElement(ElementTree.SubElement(root, "packages"), "package",
+                                                                name="policies"), "classes")
+        for path_name in sorted(self.documents):
+            document = self.documents[path_name]
+            element = ElementTree.SubElement(classes, "class", name=Path(path_name).name, filename=_shown(path_name))
+            lines = ElementTree.SubElement(element, "lines")
+            counts = [0, 0, 0, 0]  # covered lines, lines, covered branches, branches
+            for number, points in sorted(_points_by_line(document).items()):
+                plain = [p for p in points if p.kind != "branch"]
+                branches = [p for p in points if p.kind == "branch"]
+                hits = min((p.hits for p in plain), default=max((p.hits for p in branches), default=0))
+                attributes = {"number": str(number), "hits": str(hits), "branch": "true" if branches else "false"}
+                if branches:
+                    taken = sum(1 for p in branches if p.hits)
+                    attributes["condition-coverage"] = f"{100 * taken // len(branches)}% ({taken}/{len(branches)})"
+                    counts[2] += taken
+                    counts[3] += len(branches)
+                ElementTree.SubElement(lines, "line", attributes)
+                counts[0] += 1 if hits else 0
+                counts[1] += 1
+            element.set("line-rate", _rate(counts[0], counts[1]))
+            element.set("branch-rate", _rate(counts[2], counts[3]))
+            covered_lines, total_lines = covered_lines + counts[0], total_lines + counts[1]
+            covered_branches, total_branches = covered_branches + counts[2], total_branches + counts[3]
+        root.set("line-rate", _rate(covered_lines, total_lines))
+        root.set("branch-rate", _rate(covered_branches, total_branches))
+        root.set("lines-covered", str(covered_lines))
+        root.set("lines-valid", str(total_lines))
+        root.set("branches-covered", str(covered_branches))
+        root.set("branches-valid", str(total_branches))
+        ElementTree.indent(root)
+        Path(path).write_text(ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n",
+                              encoding="utf-8")
+
+
+def _points_by_line(document: DocumentCoverage) -> dict[int, list[Point]]:
+    by_line: dict[int, list[Point]] = {}
+    for point in document.points.values():
+        by_line.setdefault(point.line, []).append(point)
+    return by_line
+
+
+def _rate(covered: int, total: int) -> str:
+    return f"{covered / total:.4f}" if total else "1"
+
+
 _KINDS = ("policy", "branch", "expression")
 _MISSED = {"policy": "policy never ran:", "branch": "branch never taken:", "expression": "expression never evaluated:"}
 
@@ -283,9 +338,7 @@ def _cell(covered: int, total: int) -> str:
 
 
 def _document_page(document: DocumentCoverage) -> str:
-    by_line: dict[int, list[Point]] = {}
-    for point in document.points.values():
-        by_line.setdefault(point.line, []).append(point)
+    by_line = _points_by_line(document)
     rows = []
     for number, text in enumerate(document.text.splitlines(), 1):
         points = by_line.get(number, [])

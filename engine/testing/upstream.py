@@ -21,7 +21,7 @@ from engine.context import Context, Headers, MessageBody, Request, Response
 from engine.errors import PolicyRuntimeError
 from engine.gateway.backend import backend_headers, connection_error, error_status, target_url, timeout_error
 from engine.policy import REASONS, ForwardOptions, release_response_stream
-from engine.wire import HOP_BY_HOP
+from engine.wire import HOP_BY_HOP, first_header_problem
 
 
 @dataclass(frozen=True)
@@ -173,6 +173,9 @@ class ScriptedUpstream:
             chunks, ctx.exchange.request_stream = ctx.exchange.request_stream, None
             body = b"".join([chunk async for chunk in chunks]) if chunks is not None else b""
         release_response_stream(ctx)
+        problem = first_header_problem(request.headers)
+        if problem is not None:  # the real client refuses such a header before connecting
+            raise PolicyRuntimeError(problem, source=source, reason="InvalidHeaderValue", status=500)
         url = str(target_url(ctx))
         headers = Headers(backend_headers(ctx, self.forwarded_headers).items())
         self._record(Call(request.method, url, headers, body, source), backend=True)

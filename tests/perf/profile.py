@@ -1,6 +1,7 @@
 """Where a gateway worker spends its CPU under load: py-spy samples, summarised per function.
 
-    python -m tests.perf.profile [--scenario b|c|d|d-redis] [--seconds 10] [--top 25] [--raw FILE]
+    python -m tests.perf.profile [--scenario b|c|d|d-redis] [--server granian|hypercorn] [--seconds 10] [--top 25]
+                                 [--raw FILE]
 
 Starts the raw backend (and Redis for d-redis), one gateway for the scenario of tests/perf/run.py
 (b pass-through, c in-process cache hit, d full pipeline), loads it with wrk (or the Python load
@@ -74,6 +75,7 @@ COMPONENTS = (
     ("(policies/", "policygate: other policies"),
     ("(engine/", "policygate: other engine (context, metrics, ...)"),
     ("(hypercorn/", "Hypercorn"),
+    ("(granian/", "Granian (its Python side; HTTP parsing runs in Rust threads py-spy does not sample)"),
     ("(h11/", "h11 (HTTP/1.1 parser used by Hypercorn)"),
     ("(aiohttp/", "aiohttp (backend client)"),
     ("(multidict/", "aiohttp (backend client)"),
@@ -109,6 +111,7 @@ def _function(frame: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="b")
+    parser.add_argument("--server", choices=("granian", "hypercorn"), default="granian")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--top", type=int, default=25)
@@ -131,7 +134,8 @@ def main() -> int:
             redis.start()
             stack.callback(redis.stop)
             options["redis_url"] = redis.url
-        gateway, url, _ = start_gateway(Path(tmp), args.scenario, backend, cpus=server_cpus, **options)  # type: ignore[arg-type]
+        gateway, url, _ = start_gateway(Path(tmp), args.scenario, backend, cpus=server_cpus, server=args.server,
+                                        **options)  # type: ignore[arg-type]
         stack.callback(gateway.stop)
         headers = KEY_HEADER if options.get("subscription") else {}
         run_load(url + "42", seconds=2, connections=args.connections, headers=headers, cpus=load_cpus)  # warm up
@@ -147,7 +151,7 @@ def main() -> int:
         if args.raw:
             Path(args.raw).write_text(text)
     result = outcome.get("load")
-    print(f"scenario {args.scenario}: {getattr(result, 'rps', 0):.0f} req/s while sampled "
+    print(f"scenario {args.scenario} on {args.server}: {getattr(result, 'rps', 0):.0f} req/s while sampled "
           f"({'wrk' if wrk_available() else 'python load generator'}, {args.connections} connections)")
     print(summarise(text, args.top))
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -67,7 +68,7 @@ def test_misses_are_located_and_marked(tmp_path: Path, capsys: pytest.CaptureFix
     (tmp_path / "op.xml").write_text(DOCUMENT, encoding="utf-8")
     (tmp_path / "op.policytest.yaml").write_text(TESTS, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    assert main(["test", ".", "--coverage", "--coverage-html", "html"]) == 0
+    assert main(["test", ".", "--coverage", "--coverage-html", "html", "--coverage-xml", "cobertura.xml"]) == 0
     out = capsys.readouterr().out
     assert "op.xml  6/8 (75%)      4/7 (57%)      4/4 (100%)" in out, out
     assert out[out.index("Not covered:"):].splitlines()[1:-1] == [
@@ -82,3 +83,8 @@ def test_misses_are_located_and_marked(tmp_path: Path, capsys: pytest.CaptureFix
     assert '<tr class="miss"><td class="n">18</td>' in page  # return-response never ran
     assert '<tr class="part"><td class="n">17</td>' in page  # the condition ran, its branch was never taken
     assert "op.xml" in (tmp_path / "html" / "index.html").read_text()
+    cobertura = ElementTree.parse(tmp_path / "cobertura.xml").getroot()
+    assert (cobertura.get("branches-covered"), cobertura.get("branches-valid")) == ("4", "7")
+    lines = {line.get("number"): line.attrib for line in cobertura.iter("line")}
+    assert lines["18"]["hits"] == "0" and lines["13"]["hits"] == "1"
+    assert lines["17"]["condition-coverage"] == "0% (0/1)" and lines["12"]["condition-coverage"] == "100% (1/1)"

@@ -190,3 +190,17 @@ cases:
     expect: { backend: { headers: { X-Caller: null } } }
 """)
     assert main(["test", str(path)]) == 0, capsys.readouterr().out
+
+
+def test_the_scripted_backend_refuses_what_the_real_client_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, "op.xml", """<policies>
+    <inbound><set-header name="X-Bad" exists-action="override"><value>@("a\\r\\nb")</value></set-header></inbound>
+    <backend><forward-request /></backend><outbound /><on-error />
+</policies>""")
+    path = write(tmp_path, "op.policytest.yaml", """documents: { operation: op.xml }
+cases:
+  - name: a policy-made CR/LF header never reaches the backend
+    request: GET /
+    expect: { status: 500, backend: false, last-error: { reason: InvalidHeaderValue } }
+""")
+    assert main(["test", str(path)]) == 0, capsys.readouterr().out
