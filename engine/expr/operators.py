@@ -24,6 +24,7 @@ from engine.expr.closures import (
     _type_test,
     _wrapping,
 )
+from engine.expr.host import CompilerHost
 from engine.expr.members import DYNAMIC, CsType
 from engine.expr.runtime import ShortCircuit
 from engine.expr.tables import (
@@ -52,7 +53,7 @@ def _static_name(compiler: Any, node: ast.Expr, type_: CsType) -> str:
     return "object" if compiler.is_boxed(node) else type_.name
 
 
-class OperatorCompiler:
+class OperatorCompiler(CompilerHost):
     """Mixin of `Compiler`: unary/binary operators, `?:`, casts, `is`/`as`."""
 
     def x_Unary(self, node: ast.Unary) -> Code:
@@ -402,7 +403,7 @@ class OperatorCompiler:
 
             def fast_cast(env: list[Any]) -> Any:
                 v = o(env)
-                if v.__class__ is exact and (limit is None or -limit <= v < limit):
+                if v.__class__ is exact and (limit is None or -limit <= v < limit):  # type: ignore[operator]  # an int bound
                     return v
                 try:
                     return cast(v, name)
