@@ -19,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="listen address (default: server.host or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="listen port (default: server.port or 8080)")
     parser.add_argument("--admin-port", type=int, help="port of /metrics and /health (default: server.admin-port or 9090; 0 = off)")
+    parser.add_argument("--admin-host", help="admin listen address (default: server.admin-host or 127.0.0.1)")
     parser.add_argument("--workers", type=int, help="worker processes sharing the port (default: server.workers or 1)")
     parser.add_argument("--server", choices=SERVERS, help="HTTP server (default: server.http-server or granian)")
     parser.add_argument("--reload", action="store_true", help="reload when the configuration or a document changes")
@@ -33,6 +34,9 @@ def run(args: argparse.Namespace) -> int:
     from engine.gateway.logs import configure_logging
 
     configure_logging(args.log_level, args.log_format)
+    from engine.gateway.request_trace import share_secret
+
+    share_secret()  # every worker (and a restarted one) accepts the admin's trace tokens
     from engine.gateway.reload import describe_failure
     from engine.gateway.runner import bind_socket
 
@@ -70,7 +74,7 @@ def _prepare(args: argparse.Namespace) -> Any:
     from engine.gateway.runner import GatewayServer
 
     options: dict[str, Any] = {"host": args.host, "port": args.port, "access_log": args.access_log or None,
-                               "http_server": args.server}
+                               "http_server": args.server, "admin_host": args.admin_host}
     if args.admin_port is not None:
         options["admin_port"] = args.admin_port or False
     server = GatewayServer(load_any_settings(args.config), **options)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from quart import Quart, Response, request
 
 from engine.gateway.services import Services
-from engine.gateway.settings import ServerSettings
 from engine.gateway.worker_metrics import render_all
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
@@ -49,6 +49,27 @@ def create_admin_app(services: Services) -> Quart:
             return {"status": "not ready", "reason": reason}, 503
         return {"status": "ready"}, 200
 
+    @app.post("/trace/tokens")
+    async def trace_token() -> tuple[dict[str, object], int]:
+        traces = services.request_traces
+        if traces is None:
+            return {"error": "not found", "message": "request tracing is not available"}, 404
+        try:
+            minutes = float(request.args.get("minutes", "60"))
+        except ValueError:
+            return {"error": "bad request", "message": "minutes must be a number"}, 400
+        token, expires = traces.tokens.issue(minutes)
+        return {"token": token, "header": "Apim-Debug-Authorization",
+                "expires": datetime.fromtimestamp(expires, UTC).isoformat()}, 200
+
+    @app.get("/trace/<trace_id>")
+    async def trace(trace_id: str) -> Response | tuple[dict[str, object], int]:
+        traces = services.request_traces
+        text = traces.store.get(trace_id) if traces is not None else None
+        if text is None:
+            return {"error": "not found", "message": f"no trace {trace_id} (traces are kept for the last requests only)"}, 404
+        return Response(text, content_type="application/json")
+
     @app.get("/health")
     async def health() -> dict[str, object]:
         status: dict[str, object] = {"status": "ok"}
@@ -65,16 +86,15 @@ def create_admin_app(services: Services) -> Quart:
     return app
 
 
-def exposure_warning(server: ServerSettings) -> str | None:
+def exposure_warning(host: str, token: str | None) -> str | None:
     """A warning when the admin port listens beyond loopback with nobody guarding its mutating endpoints."""
     try:
-        private = ipaddress.ip_address(server.admin_host).is_loopback
+        private = ipaddress.ip_address(host).is_loopback
     except ValueError:
-        private = server.admin_host == "localhost"
-    if private or server.admin_token is not None:
+        private = host == "localhost"
+    if private or token is not None:
         return None
-    return (f"admin port listens on {server.admin_host} without server.admin-token: anyone who can reach it "
-            "can purge the cache")
+    return f"admin port listens on {host} without server.admin-token: anyone who can reach it can purge the cache"
 
 
 def register_service_routes(services: Services) -> None:

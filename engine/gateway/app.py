@@ -90,6 +90,7 @@ class Gateway:
         services.gateway_metrics = self.metrics
         self.access_log = access_log
         self.tracing = services.tracing
+        self.request_traces = services.request_traces
         self.proxies = TrustedProxies.of(state.settings.server)
         # Called with each request's new context before routing (policygate test seeds and observes it).
         self.on_request: Callable[[Context], None] | None = None
@@ -105,6 +106,7 @@ class Gateway:
         incoming = Incoming.parse(scope)
         ctx = self.context(scope, incoming)
         span = self.tracing.server_span(incoming.method, incoming.path, incoming.headers) if self.tracing else None
+        trace = self.request_traces.begin(ctx) if self.request_traces is not None else None
         status, api_id, operation_id = 499, "", ""
         try:
             api_id, operation_id = await self.dispatch(state, ctx, scope, incoming, receive)
@@ -120,6 +122,8 @@ class Gateway:
         finally:
             if span is not None:
                 span.end(ctx, status, api_id, operation_id)
+            if trace is not None and self.request_traces is not None:
+                self.request_traces.finish(trace, status, api_id, operation_id)
         self.record(ctx, status, time.perf_counter() - started, api_id, operation_id)
 
     def context(self, scope: Scope, incoming: Incoming) -> Context:

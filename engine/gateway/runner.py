@@ -22,6 +22,7 @@ from engine.gateway.backend import BackendClient
 from engine.gateway.config import load_settings
 from engine.gateway.drain import DrainingApp
 from engine.gateway.listeners import BACKLOG, SERVERS, serve_asgi
+from engine.gateway.request_trace import RequestTraces
 from engine.gateway.services import GatewayMetrics, Services, build_store_services
 from engine.gateway.settings import GatewaySettings
 from engine.gateway.state import GatewayState
@@ -56,6 +57,7 @@ class GatewayServer:
         host: str | None = None,
         port: int | None = None,
         admin_port: int | None | bool = True,
+        admin_host: str | None = None,
         access_log: bool | None = None,
         registry: PolicyRegistry | None = None,
         http_server: str | None = None,
@@ -71,6 +73,7 @@ class GatewayServer:
             self.admin_port = settings.server.admin_port
         else:
             self.admin_port = None if admin_port is False or admin_port is None else int(admin_port)
+        self.admin_host = admin_host or settings.server.admin_host
         self.access_log = settings.server.access_log if access_log is None else access_log
         self.registry = registry
         self.run_demo_backend = True  # `demo-backend:` in the config starts the sample backend here
@@ -94,6 +97,7 @@ class GatewayServer:
 
             services.tracing = http.tracing = Tracing(self.settings.tracing)
         services.gateway_metrics = GatewayMetrics(self.metrics)
+        services.request_traces = RequestTraces()
         register_service_routes(services)  # e.g. the cache's POST /cache/purge
         state = GatewayState.build(self.settings, services, self.registry)
         services.fragments = state.fragments
@@ -131,8 +135,8 @@ class GatewayServer:
         tasks = [serve_asgi(self.http_server, app, gateway_sock, shutdown, tls=self.settings.server.tls,
                             drained=lambda: app.drain(timeout), graceful_timeout=timeout)]
         if self.admin_port is not None:
-            admin_sock = bind_socket(self.settings.server.admin_host, self.admin_port)  # private unless configured
-            if (warning := exposure_warning(self.settings.server)) is not None:
+            admin_sock = bind_socket(self.admin_host, self.admin_port)  # private unless configured
+            if (warning := exposure_warning(self.admin_host, self.settings.server.admin_token)) is not None:
                 log.warning("%s", warning)
             self.bound["admin"] = admin_sock.getsockname()[:2]
             tasks.append(serve_asgi(self.http_server, create_admin_app(self.services), admin_sock, shutdown))

@@ -74,6 +74,7 @@ class Services:
     gateway_metrics: GatewayMetrics | None = None
     started: bool = False  # services opened (the gateway's lifespan ran); False again while closing
     tracing: Any = None  # engine.gateway.tracing.Tracing when `tracing:` is configured
+    request_traces: Any = None  # engine.gateway.request_trace.RequestTraces: on-demand request traces
 
     def add_admin_route(self, rule: str, handler: AdminHandler, methods: tuple[str, ...] = ("GET",)) -> None:
         """Register an admin endpoint (served on the admin port); call before the admin app starts."""

@@ -429,6 +429,19 @@ class TestRedis:
             gw.get("/echo/a")
             assert backend.calls == 3
 
+    def test_value_cache_and_rate_limits_on_redis_cluster(self, tmp_path: Path, redis_cluster_url: str) -> None:
+        limit = '<rate-limit-by-key calls="5" renewal-period="60" counter-key="cluster-test" />'
+        xml = TestExpressions.VALUES.replace("<inbound><base/>", "<inbound><base/>" + limit, 1)
+        cache = {"external": redis_cluster_url, "timeout-ms": 1000, "connect-timeout-ms": 1000, "prefix": "vc:"}
+        with Backend() as backend, gateway(tmp_path, backend, xml, cache=cache) as gw:
+            assert gw.get("/echo/?who=ann").headers.get("X-Greeting") == "no greeting for ann"
+            gw.request("PUT", "/echo/?who=ann")
+            assert gw.get("/echo/?who=ann").headers.get("X-Greeting") == "hello ann"
+            gw.request("DELETE", "/echo/?who=ann")
+            assert gw.get("/echo/?who=ann").headers.get("X-Greeting") == "no greeting for ann"
+            assert gw.get("/echo/?who=ann").status == 429  # the 6th request: the counter lives in the cluster too
+            assert "policygate_ratelimit_fallback_decisions_total{" not in gw.metrics()
+
     def test_redis_killed_and_restarted_mid_test_fails_no_request(
         self, tmp_path: Path, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
     ) -> None:

@@ -179,6 +179,10 @@ def test_the_kubernetes_manifests_agree_with_the_gateway(tmp_path: Path) -> None
     assert int(annotations["prometheus.io/port"]) == ports["admin"] and annotations["prometheus.io/path"] == "/metrics"
     assert {"/health", "/ready", "/metrics"} <= _admin_routes(settings)
 
+    # shutdown: the drain (server.graceful-timeout) and the preStop pause fit in the grace period
+    pause = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
+    assert pod["spec"]["terminationGracePeriodSeconds"] > pause + settings.server.graceful_timeout
+
     # hardened: non-root, read-only root filesystem with a writable /tmp, resources requested
     security = container["securityContext"]
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True and security["readOnlyRootFilesystem"] is True

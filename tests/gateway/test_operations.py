@@ -29,7 +29,7 @@ def test_admin_host_is_configurable(gateway, caplog) -> None:
     with gateway(simple_config(server={"admin-host": "0.0.0.0", "admin-token": "t0ken"})) as gw:
         assert gw.server.bound["admin"][0] == "0.0.0.0"
     assert "without server.admin-token" not in caplog.text
-    with gateway(simple_config(server={"admin-host": "0.0.0.0"})) as gw:
+    with gateway(simple_config(), admin_host="0.0.0.0") as gw:  # what `serve --admin-host 0.0.0.0` passes
         assert gw.server.bound["admin"][0] == "0.0.0.0"
     assert "admin port listens on 0.0.0.0 without server.admin-token" in caplog.text
 

@@ -189,3 +189,18 @@ async def test_a_lost_totals_hash_is_rebuilt_from_the_log(redis_url: str) -> Non
     finally:
         await limiter.close()
         await admin.aclose()
+
+
+async def test_concurrent_decisions_on_redis_cluster_are_pipelined_and_exact(cluster_url: str) -> None:
+    settings = RedisSettings.parse(cluster_url, timeout=2.0, connect_timeout=2.0)
+    limiter = RedisLimiter(settings, prefix=unique_prefix())
+    try:
+        await limiter.load_scripts()
+        tags = [f"k:tenant-{i}" for i in range(6)]  # spread over the nodes
+        decisions = await asyncio.gather(*(limiter.decide([Window(tag, "", 10, 60)], now=T0) for tag in tags for _ in range(25)))
+        admitted = {tag: 0 for tag in tags}
+        for i, decision in enumerate(decisions):
+            admitted[tags[i // 25]] += decision.allowed
+        assert admitted == {tag: 10 for tag in tags}
+    finally:
+        await limiter.close()
