@@ -205,15 +205,19 @@ class Checker:
                                          f"{_yes_no(calls)} ({len(calls)} call{'s' if len(calls) != 1 else ''})"))
         if expect.calls is not None and expect.calls.value != len(calls):
             self.fail(expect.calls.span, f"{who} calls", expect.calls.value, len(calls))
-        if not expect.fields:
-            return
-        if not calls:
-            first = next(iter(expect.fields.values()))
-            self.failures.append(Failure(first.span, f"{who} request", "a request", f"{who} was not called"))
-            return
-        call = calls[0]
-        for key, item in expect.fields.items():
-            what = f"{who} request {key}"
+        groups = [(f"{who} request", 0, expect.fields)] if expect.fields else []
+        groups += [(f"{who} request {i + 1}", i, fields) for i, fields in enumerate(expect.each) if fields]
+        for label, index, fields in groups:
+            if index >= len(calls):
+                first = next(iter(fields.values()))
+                self.failures.append(Failure(first.span, label, "a request",
+                                             f"{who} was called {len(calls)} time{'s' if len(calls) != 1 else ''}"))
+                continue
+            self.call_fields(fields, calls[index], label)
+
+    def call_fields(self, fields: dict[str, Located], call: Call, who: str) -> None:
+        for key, item in fields.items():
+            what = f"{who} {key}"
             if key == "method":
                 self.text(Located(str(item.value).upper(), item.span), what, call.method.upper())
             elif key == "url":
@@ -222,11 +226,11 @@ class Checker:
                 self.text(item, what, call.path)
             elif key == "headers":
                 for name, value in (item.value or {}).items():
-                    self.text(Located(value, item.span), f"{who} request header {name}", call.headers.get(name))
+                    self.text(Located(value, item.span), f"{who} header {name}", call.headers.get(name))
             elif key == "body":
                 self.text(item, what, call.text, diff=True)
             elif key == "json":
-                self.json(item, f"{who} request JSON", call.body)
+                self.json(item, f"{who} JSON", call.body)
 
 
 async def check(expect: Expectations, result: Result, harness: Harness) -> list[Failure]:

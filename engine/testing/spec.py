@@ -71,6 +71,7 @@ class CallExpectation:
     called: Located | None = None
     calls: Located | None = None
     fields: dict[str, Located] = field(default_factory=dict)  # method, url, path, headers, body, json
+    each: tuple[dict[str, Located], ...] = ()  # `requests:` the same fields per call, in order
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,8 @@ REQUEST_KEYS = ("method", "url", "headers", "body", "json", "client-ip", "subscr
 ANSWER_KEYS = ("status", "reason", "headers", "body", "json", "delay", "fail")
 EXPECT_KEYS = ("status", "reason", "headers", "body", "json", "backend", "targets", "variables", "cache",
                "rate-limits", "metrics", "traces", "last-error")
-CALL_KEYS = ("called", "calls", "method", "url", "path", "headers", "body", "json")
+CALL_FIELDS = ("method", "url", "path", "headers", "body", "json")
+CALL_KEYS = ("called", "calls", "requests", *CALL_FIELDS)
 LAST_ERROR_KEYS = ("source", "reason", "message", "scope", "section", "path", "policy-id")
 RATE_LIMIT_KEYS = ("counter-key", "calls", "renewal-period", "remaining")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -503,12 +505,26 @@ class _Reader:
         if isinstance(value, bool):
             return CallExpectation(called=Located(value, span))
         table = self.mapping(value, span, what, CALL_KEYS)
-        fields = {key: Located(_plain(table[key]), table.where(key)) for key in CALL_KEYS[2:] if key in table}
         called = Located(table["called"], table.where("called")) if "called" in table else None
+        if called is not None and not isinstance(called.value, bool):
+            self.fail(called.span, f"{what}.called: expected true or false")
         calls = Located(table["calls"], table.where("calls")) if "calls" in table else None
         if calls is not None:
             self.number(calls.value, calls.span, f"{what}.calls", integer=True)
-        return CallExpectation(called, calls, fields)
+        each: list[dict[str, Located]] = []
+        if "requests" in table:
+            items = table["requests"]
+            if not isinstance(items, LocatedList):
+                self.fail(table.where("requests"), f"{what}.requests: expected a list, one item per call")
+            for i, item in enumerate(items):
+                each.append(self.call_fields(self.mapping(item, items.where(i), f"{what}.requests[{i + 1}]", CALL_FIELDS),
+                                             f"{what}.requests[{i + 1}]"))
+        return CallExpectation(called, calls, self.call_fields(table, what), tuple(each))
+
+    def call_fields(self, table: LocatedMap, what: str) -> dict[str, Located]:
+        if "headers" in table:
+            self.mapping(table["headers"], table.where("headers"), f"{what}.headers")
+        return {key: Located(_plain(table[key]), table.where(key)) for key in CALL_FIELDS if key in table}
 
 
 def _plain(value: Any) -> Any:

@@ -79,7 +79,7 @@ cases:
     expect:
       status: 201
       json: {{ id: 3, owner: {{ name: A }} }}
-      backend: {{ path: /pets/3, called: true }}
+      backend: {{ path: /pets/3, called: true, requests: [{{ path: /pets/2 }}, {{ method: GET }}] }}
       last-error: {{ reason: Timeout }}
       headers: {{ X-Powered-By: [policygate, again] }}
 """)
@@ -93,6 +93,8 @@ cases:
     assert '-  "id": 3,\n      +  "id": 2,' in out  # the diff shows only the keys the fragment names
     assert "servedBy" not in out
     assert f"{tests}:12:18: backend request path" in out
+    assert f"{tests}:12:79: backend request 2\n      expected: a request\n      actual:   backend was called 1 time" in out
+    assert "backend request 1 path" not in out  # the first call did go to /pets/2
     assert f"{tests}:13:7: context.LastError" in out
     assert f'{tests}:14:7: response header X-Powered-By values\n      expected: ["policygate", "again"]\n      actual:   ["policygate"]' in out
     assert "1 passed, 1 failed in 1 file" in out
