@@ -360,8 +360,8 @@ class OperatorCompiler(CompilerHost):
         if tk is not None and ok is not None and tk is not ok:  # `b ? 1 : 2.5` is a double
             target = ok if clrnumeric.widens(tk, ok) else tk if clrnumeric.widens(ok, tk) else None
             if target is not None:
-                t = self._implicit(then, target) if tk is not target else t  # type: ignore[attr-defined]
-                o = self._implicit(other, target) if ok is not target else o  # type: ignore[attr-defined]
+                t = self._implicit(then, target) if tk is not target else t
+                o = self._implicit(other, target) if ok is not target else o
                 return Code(lambda env: t(env) if truth(c(env)) else o(env), M.NUMERIC_TYPES[target])
         type_ = then.type if then.type is other.type or other.type is M.NULL else (
             other.type if then.type is M.NULL else DYNAMIC)
