@@ -355,6 +355,13 @@ class OperatorCompiler:
         self._expect_bool(cond, node.cond.pos)
         c, t, o = cond.fn, then.fn, other.fn
         truth = rt.truth
+        tk, ok = then.type.kind, other.type.kind
+        if tk is not None and ok is not None and tk is not ok:  # `b ? 1 : 2.5` is a double
+            target = ok if clrnumeric.widens(tk, ok) else tk if clrnumeric.widens(ok, tk) else None
+            if target is not None:
+                t = self._implicit(then, target) if tk is not target else t  # type: ignore[attr-defined]
+                o = self._implicit(other, target) if ok is not target else o  # type: ignore[attr-defined]
+                return Code(lambda env: t(env) if truth(c(env)) else o(env), M.NUMERIC_TYPES[target])
         type_ = then.type if then.type is other.type or other.type is M.NULL else (
             other.type if then.type is M.NULL else DYNAMIC)
         if cond.type is M.BOOL and then.const and other.const:
@@ -533,5 +540,9 @@ def _is_boxed_variable(node: ast.Expr) -> bool:
         return _is_context_variables(node.target)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Member):
         func = node.func
-        return func.name == "GetValueOrDefault" and not func.type_args and _is_context_variables(func.target)
+        if func.name != "GetValueOrDefault" or func.type_args or not _is_context_variables(func.target):
+            return False
+        # with a default value, C# infers T from it (`GetValueOrDefault("n", 0)` is an int): not boxed
+        default = node.args[1].value if len(node.args) > 1 else None
+        return default is None or isinstance(default, ast.Literal) and default.type == "null"
     return False

@@ -190,6 +190,8 @@ def eq(a: Any, b: Any) -> bool:
         return a is None and b is None
     ca, cb = a.__class__, b.__class__
     if ca is cb:
+        if ca is list or ca is dict or ca is set or ca is bytearray:
+            return a is b  # arrays and collections are reference types
         return bool(a == b)
     if (ca is bool) != (cb is bool):
         return False

@@ -65,8 +65,9 @@ _STOP = _Stop()
 class Dispatcher:
     """Queue Redis commands from any event loop; one thread sends them in pipelined round trips."""
 
-    def __init__(self, client: Any, *, name: str = "policygate-redis", max_batch: int = MAX_BATCH) -> None:
-        self.client = client
+    def __init__(self, connect: Callable[[], Any], *, name: str = "policygate-redis", max_batch: int = MAX_BATCH) -> None:
+        self._connect = connect  # creates the blocking client, in the thread (a Redis Cluster client connects at once)
+        self.client: Any = None
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[_Call | _Stop] = queue.SimpleQueue()
         self._closed = False
@@ -92,7 +93,8 @@ class Dispatcher:
         self._closed = True
         self._queue.put(_STOP)
         await asyncio.to_thread(self._thread.join, 10.0)
-        self.client.close()
+        if self.client is not None:
+            self.client.close()
 
     async def _submit(self, command: tuple[object, ...] | Callable[[Any], Any], script: Script | None) -> Any:
         if self._closed:
@@ -126,6 +128,13 @@ class Dispatcher:
         self._fail_queued(RedisConnectionError("the rate-limit store client is closed"))
 
     def _round_trip(self, batch: list[_Call]) -> None:
+        if self.client is None and batch:
+            try:
+                self.client = self._connect()
+            except Exception as exc:  # Redis (Cluster) unreachable: these calls fail, the next batch tries again
+                error = exc if isinstance(exc, RedisError) else RedisConnectionError(str(exc) or type(exc).__name__)
+                _deliver(batch, [error] * len(batch))
+                return
         commands: list[_Call] = []
         for call in batch:
             if callable(call.command):

@@ -44,7 +44,7 @@ class RedisLimiter:
         from engine.cache.connection import create_sync_client
 
         self.prefix = prefix
-        self.dispatcher = Dispatcher(create_sync_client(settings), name="policygate-ratelimit-redis")
+        self.dispatcher = Dispatcher(partial(create_sync_client, settings), name="policygate-ratelimit-redis")
         self.window_script = lua_script(lua.WINDOW)
         self.quota_script = lua_script(lua.QUOTA)
         self.enter_script = lua_script(lua.ENTER)

@@ -99,6 +99,8 @@ REFUSED: list[tuple[str, str]] = [
     ("(sbyte)200", "expr-constant"),
     ("5u - 6u", "expr-constant"),
     ('context.Variables["n"] * 2', "expr-type"),
+    ('context.Variables.GetValueOrDefault("n") * 2', "expr-type"),
+    ('context.Variables.GetValueOrDefault("n", null) * 2', "expr-type"),
     ('@{ var x = context.Variables["n"]; return x * x; }', "expr-type"),
     ("@{ object o = 1; o++; return o; }", "expr-type"),
     ("1.5m + 1.5", "expr-type"),
@@ -132,3 +134,8 @@ def test_refused_at_check_time(source: str, code: str) -> None:
 
 def test_string_concatenation_with_object_is_allowed() -> None:
     assert run('"n=" + context.Variables["n"]') == "n=42"
+
+
+def test_get_value_or_default_with_a_default_is_typed_by_it() -> None:
+    assert run('context.Variables.GetValueOrDefault("n", 0) + 1') == 43  # T is int, inferred from 0
+    assert run('context.Variables.GetValueOrDefault("missing", 1L) * 2') == 2

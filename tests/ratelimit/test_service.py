@@ -240,3 +240,15 @@ async def test_a_hashed_concurrency_key_cannot_be_named_by_another_caller(redis_
     finally:
         admin.close()
         await service.close()
+
+
+async def test_start_with_an_unreachable_cluster_is_not_fatal() -> None:
+    from tests.support.redis_server import free_port
+
+    service = LimitService.from_config({"external": f"redis+cluster://127.0.0.1:{free_port()}"}, where=WHERE)
+    await service.start()  # a Redis Cluster client connects when created: that happens lazily, in the dispatcher
+    try:
+        decision = await service.window([Window("k:a", "", 1, 60)])
+        assert decision.allowed and decision.degraded  # fail-open until the cluster answers
+    finally:
+        await service.close()
