@@ -697,6 +697,7 @@ def library_type(cls: type) -> CsType:
 
 _INSTANCE_NAMESPACES: list[tuple[type | tuple[type, ...], tuple[str, str]]] = [
     (bool, ("numbers", "BoolMembers")),
+    (enum.Enum, ("enums", "EnumMembers")),  # before int: IntEnum values are ints
     (str, ("strings", "StringMembers")),
     ((int, float, Decimal), ("numbers", "NumberMembers")),
     ((bytes, bytearray), ("containers", "BytesMembers")),
