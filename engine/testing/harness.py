@@ -36,6 +36,7 @@ from engine.gateway.settings import (
     SubscriptionSettings,
 )
 from engine.gateway.state import GatewayState
+from engine.identity import token_service
 from engine.metrics import Metrics
 from engine.policy import PipelineObserver
 from engine.registry import PolicyRegistry
@@ -194,6 +195,7 @@ class Harness:
         services = Services(
             settings=self.settings, metrics=self.metrics, http=self.upstream,
             cache=cache, limits=limits, named_values=dict(self.settings.named_values),
+            identity=token_service(self.settings.identity),
         )
         services.gateway_metrics = GatewayMetrics(self.metrics)
         state = self.state or GatewayState.build(self.settings, services, self.registry)
