@@ -98,6 +98,7 @@ class Harness:
         registry: PolicyRegistry | None = None,
         observer: PipelineObserver | None = None,
         state: GatewayState | None = None,
+        default_key: str | None = None,
     ) -> None:
         if redis_url is not None:
             settings = _with_redis(settings, redis_url)
@@ -108,6 +109,7 @@ class Harness:
         self.registry = registry
         self.observer = observer  # a PipelineObserver for every request (policy coverage)
         self.state = state  # compiled documents, shared by harnesses of the same configuration
+        self.default_key = default_key  # subscription key sent when a request names none
         self.services: Services | None = None
         self.gateway: Gateway | None = None
 
@@ -182,11 +184,7 @@ class Harness:
             apis={"api": api_settings},
             cache={},
         )
-        harness = cls(settings, **options)
-        harness._default_key = who.key if subscriptions else None
-        return harness
-
-    _default_key: str | None = None
+        return cls(settings, default_key=who.key if subscriptions else None, **options)
 
     # -- lifetime -------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -263,7 +261,7 @@ class Harness:
             if not any(name.lower() == "content-type" for name, _ in pairs):
                 pairs.append(("Content-Type", "application/json"))
         payload = body.encode() if isinstance(body, str) else body or b""
-        key = subscription_key if subscription_key is not None else self._default_key  # "" sends none
+        key = subscription_key if subscription_key is not None else self.default_key  # "" sends none
         if key:
             pairs.append(("Ocp-Apim-Subscription-Key", key))
         scope = _asgi_scope(method, url, pairs, payload, client_ip)
