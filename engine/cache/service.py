@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from engine.breaker import CircuitBreaker
-from engine.cache.connection import RedisSettings, create_client
+from engine.cache.connection import RedisSettings
 from engine.cache.keys import DEFAULT_PREFIX, check_prefix
 from engine.cache.memory import MemoryStore
 from engine.cache.redis_store import RedisStore
@@ -134,9 +134,7 @@ class CacheService:
             on_change=self._breaker_changed,
         )
         self.external = RedisStore(
-            create_client(self.settings),
-            timeout=self.settings.timeout,
-            connect_timeout=self.settings.connect_timeout,
+            self.settings,
             breaker=breaker,
             metrics=self.metrics,
             generation_ttl=self.generation_ttl,

@@ -1,14 +1,15 @@
-"""Redis round trips of the rate limiter: a queue in front of one thread that owns the connection.
+"""Redis round trips without a per-call budget: a queue in front of one thread that owns the connection.
 
-Decisions must be decided by Redis whenever Redis is healthy, however busy the gateway process is.
-A per-call budget measured by the event loop cannot promise that: when the process is busy, a reply
-that arrived in time waits in the socket until the loop gets round to it, the budget expires first,
-and the decision is wrongly treated as a Redis failure. So:
+Shared by the rate limiter and the cache (one dispatcher each). Their commands must be answered by
+Redis whenever Redis is healthy, however busy the gateway process is. A per-call budget measured by
+the event loop cannot promise that: when the process is busy, a reply that arrived in time waits in
+the socket until the loop gets round to it, the budget expires first, and the call is wrongly
+treated as a Redis failure. So:
 
 * Callers queue commands and wait for their answer **without a budget of their own**.
 * One thread per `Dispatcher` takes everything queued and sends it as one non-transactional
-  pipeline (one write, one read; a lone command goes alone), then wakes the callers. Each
-  EVALSHA stays one command, so decisions stay atomic across gateways.
+  pipeline (one write, one read; a lone command goes alone), then wakes the callers. Each command
+  stays one command (an EVALSHA decision stays atomic, a cache hit stays one GET).
 * The thread uses a blocking client whose socket timeout (`timeout`) is measured by the kernel:
   Redis counts as stalled only when it has sent nothing for `timeout` seconds after a command
   was written, which a busy Python process cannot fake. A stall or a broken connection fails the
@@ -22,6 +23,7 @@ and the decision is wrongly treated as a Redis failure. So:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import queue
 import threading
@@ -33,7 +35,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-log = logging.getLogger("policygate.ratelimit")
+log = logging.getLogger("policygate.redis")
 
 MAX_BATCH = 128  # commands per round trip: bounds the work Redis does before it answers
 
@@ -44,6 +46,10 @@ class Script:
 
     source: str
     sha: str
+
+    @classmethod
+    def of(cls, source: str) -> Script:
+        return cls(source, hashlib.sha1(source.encode()).hexdigest())
 
 
 @dataclass
@@ -71,6 +77,7 @@ class Dispatcher:
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[_Call | _Stop] = queue.SimpleQueue()
         self._closed = False
+        self._name = name
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
 
@@ -81,6 +88,24 @@ class Dispatcher:
         Raises the Redis error of the command or of its round trip.
         """
         return await self._submit(command, script)
+
+    async def commands(self, commands: Sequence[tuple[object, ...]]) -> list[Any]:
+        """Replies of `commands`, queued together (so sent in one round trip when they fit one batch).
+
+        Raises the first error among them (an error reply or the round trip's).
+        """
+        if self._closed:
+            raise RedisConnectionError(f"{self._name}: the Redis client is closed")
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Any]] = []
+        for command in commands:
+            futures.append(loop.create_future())
+            self._queue.put(_Call(command, None, futures[-1]))
+        replies = await asyncio.gather(*futures, return_exceptions=True)
+        for reply in replies:
+            if isinstance(reply, BaseException):
+                raise reply
+        return list(replies)
 
     async def call(self, function: Callable[[Any], Any]) -> Any:
         """Run `function(client)` in the thread, alone (SCRIPT LOAD on every node, PING...)."""
@@ -98,7 +123,7 @@ class Dispatcher:
 
     async def _submit(self, command: tuple[object, ...] | Callable[[Any], Any], script: Script | None) -> Any:
         if self._closed:
-            raise RedisConnectionError("the rate-limit store client is closed")
+            raise RedisConnectionError(f"{self._name}: the Redis client is closed")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.put(_Call(command, script, future))
         return await future
@@ -123,9 +148,9 @@ class Dispatcher:
             try:
                 self._round_trip(batch)
             except BaseException as exc:  # never let the thread die with callers waiting
-                log.exception("rate-limit store dispatcher failed")
+                log.exception("%s: Redis dispatcher failed", self._name)
                 _deliver(batch, [exc] * len(batch))
-        self._fail_queued(RedisConnectionError("the rate-limit store client is closed"))
+        self._fail_queued(RedisConnectionError(f"{self._name}: the Redis client is closed"))
 
     def _round_trip(self, batch: list[_Call]) -> None:
         if self.client is None and batch:
