@@ -17,8 +17,9 @@ of engine.redis_dispatcher: measured by the kernel, so a busy gateway process ca
 Redis look slow. Redis counts as stalled when it sends nothing for the read timeout. Explicit
 `connect_timeout`/`timeout` arguments to `parse` win over values found in the text.
 
-`create_client(settings)` returns a ``redis.asyncio.Redis`` or a ``redis.asyncio.RedisCluster``
-without automatic retries (the caller's circuit breaker decides when to try again).
+`create_sync_client(settings)` returns the blocking client the gateway's cache and rate limiter
+use (one per dispatcher thread); `create_client(settings)` its redis.asyncio twin for tools and
+tests. Neither retries on its own (the caller's circuit breaker decides when to try again).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ cache:
   cluster: false                  # force Redis Cluster on/off (default: as the connection text says)
   prefix: "policygate:"           # namespace of every key in Redis
   connect-timeout-ms: 50
-  timeout-ms: 50
+  timeout-ms: 500                 # Redis counts as stalled after this long without answering (kernel-measured)
   breaker: {failures: 3, reset-seconds: 1.0}
   internal: {max-entries: 10000, max-bytes: 67108864}
   ttl-jitter: 0.0                 # shorten each TTL by a random 0..jitter fraction (0 <= jitter <= 0.5)
