@@ -14,6 +14,7 @@ COPY pyproject.toml README.md ./
 COPY engine engine
 COPY grammar grammar
 COPY policies policies
+COPY policygate policygate
 RUN python -m venv /opt/policygate && /opt/policygate/bin/pip install . \
     && find /opt/policygate -name '__pycache__' -prune -exec rm -rf {} + \
     && /opt/policygate/bin/python -m compileall -q /opt/policygate/lib

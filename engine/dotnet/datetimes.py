@@ -34,8 +34,10 @@ class DateTimeKind(enum.IntEnum):
     Utc = 1
     Local = 2
 
-    def ToString(self) -> str:
-        return self.name
+    def ToString(self, fmt: str | None = None) -> str:
+        from .enums import EnumMembers
+
+        return EnumMembers.ToString(self, fmt)
 
 
 class DayOfWeek(enum.IntEnum):
@@ -49,8 +51,10 @@ class DayOfWeek(enum.IntEnum):
     Friday = 5
     Saturday = 6
 
-    def ToString(self) -> str:
-        return self.name
+    def ToString(self, fmt: str | None = None) -> str:
+        from .enums import EnumMembers
+
+        return EnumMembers.ToString(self, fmt)
 
 
 def _now_ticks() -> int:

@@ -90,4 +90,37 @@ class Enum:
         return enum_to_string(value)
 
 
-__all__ = ["Enum"]
+__all__ = ["Enum", "EnumMembers"]
+
+
+class EnumMembers:
+    """Instance members of enum values (``value.ToString("D")``, ``flags.HasFlag(x)``), value first."""
+
+    @staticmethod
+    def ToString(value: enum.Enum, fmt: Any = None) -> str:
+        if fmt in ("D", "d"):
+            return str(int(value.value))
+        if fmt in ("X", "x"):
+            return format(int(value.value) & 0xFFFFFFFF, "08X" if fmt == "X" else "08x")
+        from .primitives import enum_to_string
+
+        return enum_to_string(value)
+
+    @staticmethod
+    def HasFlag(value: enum.Enum, flag: Any) -> bool:
+        wanted = int(flag.value if isinstance(flag, enum.Enum) else flag)
+        return int(value.value) & wanted == wanted
+
+    @staticmethod
+    def CompareTo(value: enum.Enum, other: Any) -> int:
+        a, b = int(value.value), int(other.value if isinstance(other, enum.Enum) else other)
+        return (a > b) - (a < b)
+
+    @staticmethod
+    def Equals(value: enum.Enum, other: Any) -> bool:
+        return isinstance(other, type(value)) and other.value == value.value
+
+    @staticmethod
+    def GetHashCode(value: enum.Enum) -> int:
+        return int(value.value)
+

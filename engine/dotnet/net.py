@@ -15,8 +15,10 @@ class AddressFamily(enum.IntEnum):
     InterNetwork = 2
     InterNetworkV6 = 23
 
-    def ToString(self) -> str:
-        return self.name
+    def ToString(self, fmt: str | None = None) -> str:
+        from .enums import EnumMembers
+
+        return EnumMembers.ToString(self, fmt)
 
 
 class IPAddress:

@@ -52,8 +52,10 @@ class JTokenType(enum.IntEnum):
     Uri = 16
     TimeSpan = 17
 
-    def ToString(self) -> str:
-        return "None" if self.name == "None_" else self.name
+    def ToString(self, fmt: str | None = None) -> str:
+        from .enums import EnumMembers
+
+        return EnumMembers.ToString(self, fmt)
 
 
 class Formatting(enum.IntEnum):
@@ -62,8 +64,10 @@ class Formatting(enum.IntEnum):
     None_ = 0
     Indented = 1
 
-    def ToString(self) -> str:
-        return "None" if self.name == "None_" else self.name
+    def ToString(self, fmt: str | None = None) -> str:
+        from .enums import EnumMembers
+
+        return EnumMembers.ToString(self, fmt)
 
 
 _MISSING = object()

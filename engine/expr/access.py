@@ -34,6 +34,7 @@ from engine.expr.closures import (
     is_delegate,
 )
 from engine.expr.gates import index_gate, is_list_type
+from engine.expr.host import CompilerHost
 from engine.expr.members import DYNAMIC, CsType
 from engine.expr.runtime import SHORT, ShortCircuit
 from engine.expr.tables import (
@@ -48,7 +49,7 @@ Fn = Callable[[list[Any]], Any]
 _OR_DEFAULT = frozenset({"FirstOrDefault", "LastOrDefault", "SingleOrDefault", "ElementAtOrDefault"})
 
 
-class AccessCompiler:
+class AccessCompiler(CompilerHost):
     """Mixin of `Compiler`: `.`, `?.`, `[]`, `?[]` and calls."""
 
     def x_Member(self, node: ast.Member) -> Code:

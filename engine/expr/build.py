@@ -147,10 +147,10 @@ def _split_hole(hole: str) -> tuple[str, str | None, str | None]:
 def _number(text: str, pos: ast.Pos) -> ast.Literal:
     raw = text.replace("_", "")
     lower = raw.lower()
-    if lower.startswith("0x"):
+    if lower.startswith(("0x", "0b")):
         digits = lower[2:].rstrip("ul")
         suffix = lower[2 + len(digits):]
-        value = int(digits, 16)
+        value = int(digits, 16 if lower[1] == "x" else 2)
     else:
         digits = lower.rstrip("ul")
         suffix = lower[len(digits):]

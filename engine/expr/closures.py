@@ -371,7 +371,7 @@ def _fast_string_method(name: str, args: tuple[ast.Arg, ...], fallback: Callable
     """Exact shortcuts for string methods called with one literal argument (or none)."""
     if len(args) > 1 or any(a.name is not None or a.out is not None for a in args):
         return None
-    literal = args[0].value if args else None
+    literal = getattr(args[0], "value", None) if args else None
     if args and not isinstance(literal, ast.Literal):
         return None
     value = literal.value if literal is not None else None
@@ -527,7 +527,7 @@ def _generated_concat(codes: list[Code]) -> Fn | None:
         "    return _check(r) if _len(r) > 4096 else r\n"
     )
     exec(compile(source, "<concat>", "exec"), namespace)  # noqa: S102 - generated from constants only
-    return namespace["concat"]  # type: ignore[no-any-return]
+    return namespace["concat"]
 
 
 def _wrapping(op: str, lf: Fn, rf: Fn, bits: int) -> Fn:

@@ -160,7 +160,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         null_sites, key_sites = sorted(set(self.null_sites)), sorted(set(self.key_sites))
         report = error
 
-        def error(exc: BaseException) -> BaseException:  # locate what the inline code cannot
+        def locate(exc: BaseException) -> BaseException:  # locate what the inline code cannot
             if getattr(exc, "expr_pos", None) is None:
                 if isinstance(exc, AttributeError) and len(null_sites) == 1:
                     _located(exc, null_sites[0])
@@ -170,12 +170,12 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
         value = f"{self.bind(coerce, '_coerce')}({src})" if coerce is not None else src
         prologue = "    env = [c]\n" if "env" in src else ""
-        short, exc_type, err = self.bind(ShortCircuit, "_S"), self.bind(Exception, "_E"), self.bind(error, "_err")
+        short, exc_type, err = self.bind(ShortCircuit, "_S"), self.bind(Exception, "_E"), self.bind(locate, "_err")
         text = (f"def evaluate(c):\n{prologue}    try:\n        return {value}\n"
                 f"    except {short}:\n        return None\n"
                 f"    except {exc_type} as exc:\n        raise {err}(exc) from None\n")
         exec(compile(text, "<policy expression>", "exec"), self.namespace)  # noqa: S102 - no user text
-        return self.namespace["evaluate"]  # type: ignore[no-any-return]
+        return self.namespace["evaluate"]
 
     def compile_block(self, block: ast.Block) -> Fn:
         self.is_block = True
@@ -457,9 +457,10 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         if isinstance(node.body, ast.Block):
             block = self.block(node.body.body, new_scope=False)
 
-            def body(env: list[Any]) -> Any:
+            def block_body(env: list[Any]) -> Any:
                 return env[1] if block(env) == RETURN else None
 
+            body: Fn = block_body
         else:
             body = self.fn(node.body)
         self.scopes.pop()
@@ -485,7 +486,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             type_ = CsType(str(t), list if base in ("List", "IList") else dict if "Dictionary" in base else set,
                            element=M.resolve_type_name(t.args[0]) if t.args and "Dictionary" not in base else DYNAMIC)
         elif base in ("string", "String"):
-            factory = M.lib("strings", "String").New  # type: ignore[union-attr]
+            factory = M.lib("strings", "String").New
             type_ = M.STRING
         else:
             if not self._known_type(t, node.pos):
@@ -522,15 +523,15 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                 name = item.name or ""
                 if not self._check_name(name, item.pos):
                     continue
-                out.append(lambda env, o, n=name, v=value: setattr_gate(o, n, v(env)))
+                out.append(lambda env, o, n=name, v=value: setattr_gate(o, n, v(env)))  # type: ignore[misc]
             elif item.kind == "index":
                 keys = [self.fn(a.value) for a in item.keys if a.value is not None]
-                out.append(lambda env, o, ks=keys, v=value: setitem_gate(o, [k(env) for k in ks], v(env)))
+                out.append(lambda env, o, ks=keys, v=value: setitem_gate(o, [k(env) for k in ks], v(env)))  # type: ignore[misc]
             elif item.kind == "element":
-                out.append(lambda env, o, v=value: add_gate(o, [v(env)]))
+                out.append(lambda env, o, v=value: add_gate(o, [v(env)]))  # type: ignore[misc]
             else:
                 parts = [self.fn(a.value) for a in item.keys if a.value is not None]
-                out.append(lambda env, o, ps=parts: add_gate(o, [p(env) for p in ps]))
+                out.append(lambda env, o, ps=parts: add_gate(o, [p(env) for p in ps]))  # type: ignore[misc]
         return out
 
     def x_NewArray(self, node: ast.NewArray) -> Code:

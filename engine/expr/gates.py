@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.context import Headers
 from engine.dotnet.containers import RectangularArray
 from engine.dotnet.errors import ArgumentOutOfRangeException, IndexOutOfRangeException, NullReferenceException
 from engine.expr import ast
@@ -23,7 +24,7 @@ def iterate(obj: Any, pos: ast.Pos) -> Any:
         from engine.dotnet.primitives import Char
 
         return map(Char, obj)  # lazily: a foreach over a long string ticks per char
-    if isinstance(obj, dict) or cls is M.model.Headers:
+    if isinstance(obj, dict) or cls is Headers:
         return M._pairs(obj)
     if isinstance(obj, bytes | bytearray):
         return list(obj)
@@ -62,10 +63,10 @@ def index_gate(obj: Any, keys: list[Any], is_list: bool = False) -> Any:
             raise IndexOutOfRangeException()
         return obj[key]
     if isinstance(obj, str):
-        return M.lib("strings", "StringMembers").Item(obj, key)  # type: ignore[union-attr]
+        return M.lib("strings", "StringMembers").Item(obj, key)
     if isinstance(obj, dict):
         return M._dict_index(obj, key)
-    if cls is M.model.Headers:
+    if cls is Headers:
         return M._headers_index(obj, key)
     if M._defined_by_library(cls, "__getitem__") is not None:
         return obj[key]

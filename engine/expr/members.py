@@ -25,7 +25,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
-from engine import context as model
+from engine import context as model  # re-exported: M.model
 from engine.dotnet import clrnumeric
 from engine.dotnet.clrnumeric import NumKind
 from engine.dotnet.errors import (
@@ -232,7 +232,7 @@ def _dict_try(d: dict[str, Any], name: Any) -> tuple[bool, Any]:
     return (True, d[name]) if name in d else (False, None)
 
 
-def _pairs(d: Any) -> list[KeyValuePair]:
+def _pairs(d: Any) -> list[Any]:  # KeyValuePair values
     if isinstance(d, model.Headers):
         return [KeyValuePair(n, v) for n, v in d.items()]
     return [KeyValuePair(k, v) for k, v in d.items()]
@@ -323,7 +323,7 @@ def _parsed(body: model.MessageBody, kind: str, parse: Callable[[str], Any]) -> 
         return cache[2]
     value = parse(_decode(content))
     try:
-        body.parsed = (content, kind, value)  # type: ignore[attr-defined]
+        body.parsed = (content, kind, value)
     except AttributeError:
         pass
     return value
@@ -697,6 +697,7 @@ def library_type(cls: type) -> CsType:
 
 _INSTANCE_NAMESPACES: list[tuple[type | tuple[type, ...], tuple[str, str]]] = [
     (bool, ("numbers", "BoolMembers")),
+    (enum.Enum, ("enums", "EnumMembers")),  # before int: IntEnum values are ints
     (str, ("strings", "StringMembers")),
     ((int, float, Decimal), ("numbers", "NumberMembers")),
     ((bytes, bytearray), ("containers", "BytesMembers")),

@@ -24,6 +24,7 @@ from engine.expr.closures import (
     _type_test,
     _wrapping,
 )
+from engine.expr.host import CompilerHost
 from engine.expr.members import DYNAMIC, CsType
 from engine.expr.runtime import ShortCircuit
 from engine.expr.tables import (
@@ -52,7 +53,7 @@ def _static_name(compiler: Any, node: ast.Expr, type_: CsType) -> str:
     return "object" if compiler.is_boxed(node) else type_.name
 
 
-class OperatorCompiler:
+class OperatorCompiler(CompilerHost):
     """Mixin of `Compiler`: unary/binary operators, `?:`, casts, `is`/`as`."""
 
     def x_Unary(self, node: ast.Unary) -> Code:
@@ -359,8 +360,8 @@ class OperatorCompiler:
         if tk is not None and ok is not None and tk is not ok:  # `b ? 1 : 2.5` is a double
             target = ok if clrnumeric.widens(tk, ok) else tk if clrnumeric.widens(ok, tk) else None
             if target is not None:
-                t = self._implicit(then, target) if tk is not target else t  # type: ignore[attr-defined]
-                o = self._implicit(other, target) if ok is not target else o  # type: ignore[attr-defined]
+                t = self._implicit(then, target) if tk is not target else t
+                o = self._implicit(other, target) if ok is not target else o
                 return Code(lambda env: t(env) if truth(c(env)) else o(env), M.NUMERIC_TYPES[target])
         type_ = then.type if then.type is other.type or other.type is M.NULL else (
             other.type if then.type is M.NULL else DYNAMIC)
@@ -409,7 +410,7 @@ class OperatorCompiler:
 
             def fast_cast(env: list[Any]) -> Any:
                 v = o(env)
-                if v.__class__ is exact and (limit is None or -limit <= v < limit):
+                if v.__class__ is exact and (limit is None or -limit <= v < limit):  # type: ignore[operator]  # an int bound
                     return v
                 try:
                     return cast(v, name)

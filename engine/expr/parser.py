@@ -123,12 +123,13 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> ExprSyntaxError:
             return ExprSyntaxError(f"missing ';' before {str(token)!r}", offset, _expected(expected))
         return ExprSyntaxError(f"unexpected {str(token)!r}", offset, _expected(expected))
     if isinstance(exc, UnexpectedCharacters):
-        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        pos = exc.pos_in_stream or 0
+        ch = text[pos] if pos < len(text) else ""
         message = f"unexpected character {ch!r}"
         hint = None
-        if ch == "{" and text.startswith("{{", exc.pos_in_stream):
+        if ch == "{" and text.startswith("{{", pos):
             hint = "named values {{name}} must be defined so they can be substituted before parsing"
         elif ch in "\"'":
             message = "unterminated string or character literal"
-        return ExprSyntaxError(message, exc.pos_in_stream, hint)
+        return ExprSyntaxError(message, pos, hint)
     return ExprSyntaxError(str(exc).splitlines()[0], getattr(exc, "pos_in_stream", 0) or 0)

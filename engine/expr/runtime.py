@@ -18,7 +18,7 @@ from engine.dotnet.conversions import to_string
 from engine.dotnet.errors import DotNetException, NullReferenceException
 from engine.dotnet.limits import Meter, check_bytes, check_count, check_length
 from engine.dotnet.primitives import Char
-from engine.errors import SecurityError
+from engine.errors import SecurityError as SecurityError  # re-exported: rt.SecurityError
 
 LIMITS = limits.LIMITS  # the library's limits are the expression limits (one shared instance)
 Limits = limits.Limits
@@ -54,7 +54,7 @@ def check_string(value: Any) -> Any:
 def check_size(n: Any) -> int:
     if isinstance(n, int):
         check_count(n)
-    return n  # type: ignore[no-any-return]
+    return n
 
 
 def check_result(value: Any) -> Any:

@@ -11,13 +11,14 @@ from engine.expr import members as M
 from engine.expr import runtime as rt
 from engine.expr.closures import _located
 from engine.expr.gates import iterate
+from engine.expr.host import CompilerHost
 from engine.expr.members import DYNAMIC, CsType
 
 Fn = Callable[[list[Any]], Any]
 BREAK, CONTINUE, RETURN = 1, 2, 3
 
 
-class StatementCompiler:
+class StatementCompiler(CompilerHost):
     """Mixin of `Compiler`: one `s_<Node>` method per statement node."""
 
     def block(self, stmts: tuple[ast.Stmt, ...], *, new_scope: bool = True) -> Fn:

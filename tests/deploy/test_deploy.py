@@ -49,6 +49,18 @@ def exec_form(argument: str) -> list[str]:
     return value
 
 
+def test_the_build_stage_copies_everything_the_wheel_packages() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    build = re.split(r"^FROM ", (ROOT / "Dockerfile").read_text(), flags=re.MULTILINE)[1]
+    copied = {line.split()[1] for line in build.splitlines() if line.startswith("COPY ")}
+    linked = {p.resolve().relative_to(ROOT).parts[0] for p in (ROOT / "engine").iterdir() if p.is_symlink()}
+    assert set(packages) | linked | {"pyproject.toml"} <= copied | {"pyproject.toml"}
+    assert "README.md" in build  # the project's readme is part of its metadata
+
+
 def test_the_image_runs_serve_config_as_a_non_root_user_with_a_health_check() -> None:
     image = dockerfile()
     assert exec_form(image["ENTRYPOINT"][0]) == ["policygate", "serve", "/config"]

@@ -111,7 +111,7 @@ def comparable_type(name: str) -> str:
     if name.startswith(("Dictionary<", "SortedDictionary<", "IDictionary<")) or name == "Dictionary":
         return "dictionary"
     if name.endswith("[]") or "Iterator" in name or name.startswith(("List<", "HashSet<", "IEnumerable<")) \
-            or name in ("List", "HashSet", "Object[]"):
+            or name in ("List", "HashSet", "Object[]", "Array"):
         return "sequence"
     return name.split("<", 1)[0]
 

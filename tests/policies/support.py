@@ -15,7 +15,7 @@ from engine.gateway.backend import BackendClient
 from engine.gateway.builder import PipelineBuilder
 from engine.gateway.settings import BackendClientSettings
 from engine.metrics import Metrics
-from engine.policy import Flow, Step
+from engine.policy import Flow, Step, run_steps
 from engine.registry import default_registry
 from engine.validate import validate
 
@@ -53,11 +53,7 @@ def build(xml: str, section: str = "inbound") -> list[Step]:
 
 
 async def run(steps: Sequence[Step], ctx: Context) -> Flow | None:
-    for step in steps:
-        flow = await step(ctx)
-        if flow is not None:
-            return flow
-    return None
+    return await run_steps(steps, ctx)
 
 
 class FakeServices:

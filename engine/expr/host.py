@@ -1,0 +1,59 @@
+"""What the `Compiler` mixins (access, operators, statements) use of the final `Compiler`.
+
+Declarations for the type checker only: the state is created by `Compiler.__init__` and every
+method is defined by `Compiler` or by one of its mixins; at run time this class is empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.dotnet.clrnumeric import NumKind
+    from engine.expr import ast
+    from engine.expr.closures import Code, Local
+    from engine.expr.members import CsType
+
+Fn = Callable[[list[Any]], Any]
+
+
+class CompilerHost:
+    """The shared state and helpers of one compilation (see `engine.expr.compile.Compiler`)."""
+
+    if TYPE_CHECKING:
+        problems: list[tuple[str, str, ast.Pos, str | None]]
+        scopes: list[dict[str, Local]]
+        functions: dict[str, list[Any]]
+        nslots: int
+        allocation_sites: int
+        lambda_types: list[CsType]
+        key_sites: list[ast.Pos]
+        checked_context: bool | None
+
+        def error(self, code: str, message: str, pos: ast.Pos, hint: str | None = None) -> None: ...
+        def _dead(self, type_: CsType = ...) -> Code: ...
+        def _check_name(self, name: str, pos: ast.Pos) -> bool: ...
+        def _check_member_case(self, name: str, target: Code, pos: ast.Pos) -> bool: ...
+        def bind(self, obj: Any, prefix: str = "f") -> str: ...
+        def source(self, code: Code) -> str: ...
+        def lookup(self, name: str) -> Local | None: ...
+        def declare(self, name: str, type_: CsType, pos: ast.Pos) -> int: ...
+        def expr(self, node: ast.Expr) -> Code: ...
+        def chain(self, node: ast.Expr) -> Code: ...
+        def fn(self, node: ast.Expr) -> Fn: ...
+        def is_boxed(self, node: ast.Expr) -> bool: ...
+        def _expect_bool(self, code: Code, pos: ast.Pos) -> None: ...
+        def _known_type(self, t: ast.TypeName, pos: ast.Pos) -> bool: ...
+
+        @staticmethod
+        def _implicit(value: Code, kind: NumKind) -> Fn: ...
+
+        @staticmethod
+        def _is_namespace_prefix(name: str) -> bool: ...
+
+        @staticmethod
+        def _suggest(name: str, options: list[str]) -> str | None: ...
+
+        @staticmethod
+        def _type_used_as_value(name: str) -> Fn: ...
