@@ -16,6 +16,8 @@ treated as a Redis failure. So:
   round trip, and everything queued behind it, at once: while Redis is frozen nobody waits longer
   than one `timeout`. A connection that breaks (say a Redis restart left it stale) is retried once
   on a fresh one.
+* A round trip runs in the context variables of the first call it carries, so a traced request's
+  Redis span is its child (a pipeline shared by several requests belongs to the first).
 * `NOSCRIPT` (Redis restarted or flushed) is answered by sending that command again as `EVAL`,
   which also caches the script again.
 """
@@ -23,12 +25,13 @@ treated as a Redis failure. So:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -59,6 +62,8 @@ class _Call:
     command: tuple[object, ...] | Callable[[Any], Any]
     script: Script | None
     future: asyncio.Future[Any]
+    # The caller's context variables (its trace span): the round trip runs in the first call's.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
 
 class _Stop:
@@ -163,13 +168,13 @@ class Dispatcher:
         commands: list[_Call] = []
         for call in batch:
             if callable(call.command):
-                _deliver([call], [_capture(call.command, self.client)])
+                _deliver([call], [call.context.run(_capture, call.command, self.client)])
             else:
                 commands.append(call)
         if not commands:
             return
         try:
-            results = self._send([c.command for c in commands])  # type: ignore[misc]
+            results = commands[0].context.run(self._send, [c.command for c in commands])  # type: ignore[misc]
         except RedisError as exc:
             _deliver(commands, [exc] * len(commands))
             if isinstance(exc, RedisTimeoutError):  # Redis is stalled: nobody queued behind it waits another timeout
@@ -178,7 +183,7 @@ class Dispatcher:
         for i, (call, result) in enumerate(zip(commands, results, strict=True)):
             if isinstance(result, NoScriptError) and call.script is not None:
                 retry = ("EVAL", call.script.source, *call.command[2:])  # type: ignore[index]
-                results[i] = _capture(self.client.execute_command, *retry)
+                results[i] = call.context.run(_capture, self.client.execute_command, *retry)
         _deliver(commands, results)
 
     def _send(self, commands: Sequence[tuple[object, ...]]) -> list[Any]:
