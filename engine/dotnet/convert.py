@@ -284,12 +284,14 @@ def _from_base(value: str | None, base: int, t: TypeRef) -> int:
 def _integer_converter(type_name: str) -> Any:
     t = TypeRef(type_name)
 
+    kind = clrnumeric.KINDS[type_name]
+
     def convert(value: Any, base_or_provider: Any = None) -> int:
         if isinstance(base_or_provider, int) and not isinstance(base_or_provider, bool):
             if value is not None and not isinstance(value, str):
                 raise ArgumentException("String expected.", "value")
-            return _from_base(value, base_or_provider, t)
-        return _to_integer(value, t)
+            return kind.box(_from_base(value, base_or_provider, t))
+        return kind.box(_to_integer(value, t))
 
     return staticmethod(convert)
 
@@ -312,7 +314,9 @@ class Convert:
     def ToDouble(value: Any, provider: Any = None) -> float:
         return _to_double(value)
 
-    ToSingle = ToDouble
+    @staticmethod
+    def ToSingle(value: Any, provider: Any = None) -> float:
+        return clrnumeric.SingleValue(_to_double(value))
 
     @staticmethod
     def ToDecimal(value: Any, provider: Any = None) -> Decimal:

@@ -18,6 +18,7 @@ import math
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
+from . import clrnumeric
 from .errors import ArgumentNullException, FormatException
 from .limits import check_format, check_length, joined_length
 
@@ -133,7 +134,7 @@ def _mode(value: Any) -> str:
 
 def _fixed_digits(d: Decimal, places: int, mode: str) -> tuple[str, str]:
     """Round ``abs(d)`` to ``places`` decimals: (integer digits, fraction digits)."""
-    q = abs(d).quantize(Decimal(1).scaleb(-places), rounding=mode, context=_CTX)
+    q = d.copy_abs().quantize(Decimal(1).scaleb(-places), rounding=mode, context=_CTX)
     text = format(q, "f")
     ip, _, fp = text.partition(".")
     return ip, fp.ljust(places, "0")[:places] if places else ""
@@ -149,7 +150,7 @@ def _sig_digits(d: Decimal, precision: int, mode: str) -> tuple[str, int]:
     """``abs(d)`` rounded to ``precision`` significant digits: (digits, exponent of first digit)."""
     if d.is_zero():
         return "0", 0
-    a = abs(d)
+    a = d.copy_abs()
     e = a.adjusted()
     q = a.scaleb(-e, context=_CTX).quantize(Decimal(1).scaleb(-(precision - 1)), rounding=mode, context=_CTX)
     if q >= 10:
@@ -163,8 +164,9 @@ def _format_hex(value: Any, spec: str, precision: int | None) -> str:
     if isinstance(value, bool) or not isinstance(value, int):
         raise FormatException(_BAD_FORMAT)
     n = value
-    if n < 0:
-        n += 2**32 if n >= -(2**31) else 2**64
+    if n < 0:  # two's complement in the value's own width (`((short)-1).ToString("X")` is FFFF)
+        kind = clrnumeric.kind_of(value)
+        n += 1 << (kind.bits if kind is not None else 64)
     text = format(n, "X" if spec == "X" else "x")
     return text.rjust(precision or 0, "0")
 
@@ -191,7 +193,7 @@ def _format_standard(value: Any, spec: str, precision: int | None) -> str:
     if kind in "FNCP":
         places = 2 if precision is None else precision
         if kind == "P":
-            d = d * 100
+            d = d.scaleb(2, context=_CTX)
         ip, fp = _fixed_digits(d, places, mode)
         if kind in "NCP":
             ip = _group(ip)
@@ -325,9 +327,9 @@ def _format_custom_section(d: Decimal, section: str, with_sign: bool) -> str:
         grouping = any(toks[i][0] == "comma" for i in range(int_idx[0], int_idx[-1]))
     for kind, _ in toks:
         if kind == "percent":
-            d = d * 100
+            d = d.scaleb(2, context=_CTX)
         elif kind == "permille":
-            d = d * 1000
+            d = d.scaleb(3, context=_CTX)
     if scale:
         d = d.scaleb(-3 * scale, context=_CTX)
     max_frac = len(frac_idx)
@@ -340,9 +342,9 @@ def _format_custom_section(d: Decimal, section: str, with_sign: bool) -> str:
     if exp_at is not None:
         n_int = max(len(int_idx), 1)
         if not d.is_zero():
-            exponent = abs(d).adjusted() - (n_int - 1)
+            exponent = d.copy_abs().adjusted() - (n_int - 1)
             d = d.scaleb(-exponent, context=_CTX)
-            q = abs(d).quantize(Decimal(1).scaleb(-max_frac), rounding=ROUND_HALF_UP, context=_CTX)
+            q = d.copy_abs().quantize(Decimal(1).scaleb(-max_frac), rounding=ROUND_HALF_UP, context=_CTX)
             if q.adjusted() >= n_int:
                 exponent += 1
                 d = d.scaleb(-1, context=_CTX)
@@ -417,11 +419,12 @@ def _format_custom(value: Any, fmt: str) -> str:
         return _format_custom_section(d, sections[2], False)
     if neg:
         sec = sections[1] if sections[1] != "" else sections[0]
-        with_sign = sections[1] == ""
-        text = _format_custom_section(abs(d), sec, with_sign)
-        # a negative that rounds to zero uses the zero section if present
-        return text
-    return _format_custom_section(d, sections[0], False)
+        text = _format_custom_section(d.copy_abs(), sec, sections[1] == "")
+    else:
+        text = _format_custom_section(d, sections[0], False)
+    if len(sections) >= 3 and sections[2] != "" and not any(c in "123456789" for c in text):
+        return _format_custom_section(Decimal(0), sections[2], False)  # it rounded to zero: the zero section
+    return text
 
 
 # ---------------------------------------------------------------------------------------------

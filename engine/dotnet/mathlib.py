@@ -9,6 +9,7 @@ from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from . import clrnumeric
 from .errors import ArgumentException, ArgumentOutOfRangeException, OverflowException
 
 
@@ -93,7 +94,7 @@ class Math:
                 "digits", "Rounding digits must be between 0 and 15, inclusive."
             )
         if places == 0:
-            return _round_double(x, mode)
+            return math.copysign(_round_double(x, mode), x)  # Math.Round(-0.4) is -0
         if abs(x) >= 1e16:
             return x
         power = 10.0**places
@@ -113,9 +114,12 @@ class Math:
 
     @staticmethod
     def Abs(x: Any) -> Any:
-        if isinstance(x, int) and x == -(2**31):
+        kind = clrnumeric.kind_of(x)
+        if kind is not None and kind.integral and kind.signed and x == kind.lo:
             raise OverflowException("Negating the minimum value of a twos complement number is invalid.")
-        return abs(x)
+        if isinstance(x, Decimal):
+            return x.copy_abs()
+        return kind.box(abs(x)) if kind is not None and kind is not clrnumeric.CHAR else abs(x)
 
     @staticmethod
     def Sign(x: Any) -> int:
@@ -208,11 +212,19 @@ class Math:
         return math.remainder(x, y)
 
 
+_OVERLOADS = (clrnumeric.SBYTE, clrnumeric.BYTE, clrnumeric.INT16, clrnumeric.UINT16, clrnumeric.INT32,
+              clrnumeric.UINT32, clrnumeric.INT64, clrnumeric.UINT64, clrnumeric.SINGLE, clrnumeric.DOUBLE,
+              clrnumeric.DECIMAL)
+
+
 def _promote(a: Any, b: Any, result: Any) -> Any:
-    if isinstance(a, float) or isinstance(b, float):
-        return float(result)
-    if isinstance(a, Decimal) or isinstance(b, Decimal):
-        return Decimal(result)
+    """``result`` in the parameter type of the ``Math.Max/Min/Clamp`` overload C# picks for ``a``, ``b``."""
+    ka, kb = clrnumeric.kind_of(a), clrnumeric.kind_of(b)
+    if ka is None or kb is None:
+        return result
+    for kind in _OVERLOADS:
+        if (ka is kind or clrnumeric.widens(ka, kind)) and (kb is kind or clrnumeric.widens(kb, kind)):
+            return clrnumeric.implicit(result, kind)
     return result
 
 

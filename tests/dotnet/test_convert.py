@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from engine.dotnet.clrnumeric import ByteValue, Int64Value
 from engine.dotnet.convert import BitConverter, Convert, Encoding
 from engine.dotnet.errors import ArgumentException, FormatException, OverflowException
 from engine.dotnet.guid import Guid
@@ -37,9 +38,9 @@ B64_ERROR = (
         (lambda: Convert.ToInt32("ff", 16), 255),
         (lambda: Convert.ToInt32("ffffffff", 16), -1),
         (lambda: Convert.ToInt32("101", 2), 5),
-        (lambda: Convert.ToInt64("-9000000000"), -9000000000),
-        (lambda: Convert.ToByte("255"), 255),
-        (lambda: Convert.ToByte("1f", 16), 31),
+        (lambda: Convert.ToInt64("-9000000000"), Int64Value(-9000000000)),
+        (lambda: Convert.ToByte("255"), ByteValue(255)),
+        (lambda: Convert.ToByte("1f", 16), ByteValue(31)),
         (lambda: Convert.ToDouble("1.5"), 1.5),
         (lambda: Convert.ToDouble(3), 3.0),
         (lambda: Convert.ToDecimal("2.50"), Decimal("2.50")),
