@@ -30,6 +30,7 @@ RULES: dict[str, str] = {
     "policy-not-allowed-in-scope": "The policy is not allowed at this scope.",
     "policy-not-allowed-in-fragment": "The policy is not supported inside a policy fragment.",
     "policy-not-implemented": "The gateway does not run this policy yet.",
+    "policy-unsupported": "Valid APIM that the gateway cannot run (an element, attribute or child); lint warns.",
     "policy-repeated": "A once-per-section policy appears again.",
     "policy-unknown-attribute": "The element has no such attribute.",
     "policy-missing-attribute": "A required attribute is missing.",

@@ -49,7 +49,8 @@ def _element(policy: Policy) -> list[str]:
         facts.append("at most once per section")
     if not policy.allowed_in_fragment:
         facts.append("not allowed in fragments")
-    facts.append("the gateway runs it" if policy.implemented else "lint only: the gateway refuses it")
+    facts.append("the gateway runs it" if policy.implemented else
+                 f"lint only: the gateway refuses it ({policy.unsupported_reason or 'not implemented yet'})")
     if policy.implemented:
         facts.append("streams bodies" if not policy.reads_body else "buffers bodies")
     lines += ["; ".join(facts) + ".", ""]

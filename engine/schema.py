@@ -168,6 +168,7 @@ class Attr:
     default: object = None
     expr: bool = True
     doc: str = ""
+    unsupported: str = ""  # why the gateway ignores this attribute: lint warns `policy-unsupported` when used
 
 
 @dataclass(frozen=True)

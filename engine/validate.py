@@ -212,6 +212,14 @@ class _Validator:
                 "policy-not-implemented",
                 f"<{tag}> is recognised but not supported by the policygate gateway yet",
                 element.span,
+                hint=policy.unsupported_reason or None,
+            )
+        elif not policy.implemented:
+            reason = policy.unsupported_reason or "not implemented yet"
+            self.diagnostics.warning(
+                "policy-unsupported",
+                f"the policygate gateway cannot run <{tag}> ({reason}); `policygate serve` refuses this document",
+                element.span,
             )
 
     def _base(self, element: PolicyElement, where: _Block) -> None:
@@ -277,6 +285,12 @@ class _Validator:
                 )
                 continue
             self.value(element, value, attr.type, attr.expr, f"attribute '{name}'")
+            if attr.unsupported:
+                self.diagnostics.warning(
+                    "policy-unsupported",
+                    f"attribute '{name}' of <{element.tag}> is ignored by the policygate gateway ({attr.unsupported})",
+                    element.attribute_spans.get(name, element.span),
+                )
         for attr in declared:
             if attr.required and attr.name not in element.attributes:
                 self.diagnostics.error(

@@ -26,6 +26,7 @@ class AuthenticationCertificate(Policy):
         Attr("password", Str()),
     )
     implemented = False
+    unsupported_reason = "client certificates from configuration are not implemented yet"
 
     def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
         require_one_of(element, ("thumbprint", "certificate-id", "body"), diagnostics)

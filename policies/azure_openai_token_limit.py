@@ -21,6 +21,7 @@ class AzureOpenaiTokenLimit(Policy):
     scopes = Scope.ALL
     attributes = TOKEN_LIMIT_ATTRIBUTES
     implemented = False
+    unsupported_reason = "not implemented yet; rate-limit-by-key and quota-by-key can limit calls per key"
 
     def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
         check_token_limit(element, diagnostics)

@@ -21,3 +21,4 @@ class CosmosdbDataSource(Policy):
     scopes = Scope.ALL
     children = (ANY_CONTENT,)
     implemented = False
+    unsupported_reason = "GraphQL resolvers are not supported; Azure Cosmos DB exists only in Azure"

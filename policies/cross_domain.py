@@ -21,3 +21,4 @@ class CrossDomain(Policy):
     scopes = Scope.ALL
     children = (ANY_CONTENT,)  # a <cross-domain-policy> document (crossdomain.xml)
     implemented = False
+    unsupported_reason = "not implemented yet; return the policy file with return-response"

@@ -25,3 +25,4 @@ class GetAuthorizationContext(Policy):
         Attr("ignore-error", Bool(), default=False),
     )
     implemented = False
+    unsupported_reason = "credential manager connections are not implemented yet"

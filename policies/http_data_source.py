@@ -21,3 +21,4 @@ class HttpDataSource(Policy):
     scopes = Scope.ALL
     children = (ANY_CONTENT,)
     implemented = False
+    unsupported_reason = "GraphQL resolvers are not supported"

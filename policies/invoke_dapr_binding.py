@@ -34,3 +34,4 @@ class InvokeDaprBinding(Policy):
         Child("data", text=Text(), max=1),
     )
     implemented = False
+    unsupported_reason = "Dapr bindings are not supported; call the Dapr sidecar's HTTP API with send-request"

@@ -18,3 +18,4 @@ class Jsonp(Policy):
     scopes = Scope.ALL
     attributes = (Attr("callback-parameter-name", Str(non_empty=True), required=True),)
     implemented = False
+    unsupported_reason = "not implemented yet"

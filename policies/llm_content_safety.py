@@ -38,3 +38,4 @@ class LlmContentSafety(Policy):
         Child("blocklists", children=(Child("id", text=Text(required=True)),), max=1),
     )
     implemented = False
+    unsupported_reason = "not implemented yet; call the Content Safety API with send-request"

@@ -24,3 +24,4 @@ class LlmEmitTokenMetric(Policy):
         ),
     )
     implemented = False
+    unsupported_reason = "not implemented yet; emit-metric can count calls"

@@ -26,3 +26,4 @@ class LlmSemanticCacheLookup(Policy):
     children = (Child("vary-by", text=Text(required=True)),)
     allowed_in_fragment = False
     implemented = False
+    unsupported_reason = "semantic caching is not implemented yet; cache-lookup caches exact requests"

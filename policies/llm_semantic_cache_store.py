@@ -18,3 +18,4 @@ class LlmSemanticCacheStore(Policy):
     scopes = Scope.ALL
     attributes = (Attr("duration", Int(min=1), required=True, doc="Time to live of the entry in seconds."),)
     implemented = False
+    unsupported_reason = "semantic caching is not implemented yet; cache-store caches exact requests"

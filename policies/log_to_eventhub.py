@@ -23,3 +23,4 @@ class LogToEventhub(Policy):
     )
     text = Text(required=True, doc="The message to log.")
     implemented = False
+    unsupported_reason = "Event Hubs loggers are not implemented yet; trace writes to the gateway log"

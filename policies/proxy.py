@@ -22,3 +22,4 @@ class Proxy(Policy):
         Attr("password", Str()),
     )
     implemented = False
+    unsupported_reason = "outbound HTTP proxies are not implemented yet"

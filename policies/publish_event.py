@@ -27,3 +27,4 @@ class PublishEvent(Policy):
         ),
     )
     implemented = False
+    unsupported_reason = "GraphQL subscriptions are not supported"

@@ -27,3 +27,4 @@ class PublishToDapr(Policy):
     )
     text = Text(doc="The message content.")
     implemented = False
+    unsupported_reason = "Dapr pub/sub is not supported; call the Dapr sidecar's HTTP API with send-request"

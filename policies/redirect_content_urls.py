@@ -17,3 +17,4 @@ class RedirectContentUrls(Policy):
     sections = Section.INBOUND | Section.OUTBOUND
     scopes = Scope.ALL
     implemented = False
+    unsupported_reason = "not implemented yet; rewrite URLs in the body with find-and-replace"

@@ -1,7 +1,8 @@
 """`<send-request>`: call another HTTP service and keep its response in a context variable.
 
 `RequestTemplate` (also used by send-one-way-request) builds the outgoing request from the
-`set-url`, `set-method`, `set-header`, `set-body` and `authentication-basic` children, in document
+`set-url`, `set-method`, `set-header`, `set-body`, `authentication-basic` and
+`authentication-managed-identity` children, in document
 order, evaluating their expressions against the current context. The call goes through the
 gateway's HTTP client (`ctx.services.http.call`).
 """
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from engine.diagnostics import Diagnostics
     from engine.model import PolicyElement
 
-UNSUPPORTED_CHILDREN = ("authentication-certificate", "authentication-managed-identity", "proxy")
+UNSUPPORTED_CHILDREN = ("authentication-certificate", "proxy")
 
 
 def request_children(url_required_doc: str) -> tuple[Child, ...]:
@@ -36,7 +37,7 @@ def request_children(url_required_doc: str) -> tuple[Child, ...]:
         Child("authentication-basic", ref="authentication-basic", max=1, doc="Basic credentials for this request."),
         Child("authentication-certificate", ref="authentication-certificate", max=1, doc="Not supported by policygate."),
         Child("authentication-managed-identity", ref="authentication-managed-identity", max=1,
-              doc="Not supported by policygate."),
+              doc="A token from the gateway's identity for this request."),
         Child("proxy", ref="proxy", max=1, doc="Not supported by policygate."),
     )
 
@@ -80,6 +81,8 @@ class RequestTemplate:
                 request.body = MessageBody(await part.render(ctx, request))
             elif kind == "auth":
                 part.apply(ctx, request.headers)
+            elif kind == "identity":
+                await part.apply(ctx, request.headers)
         if not url_set:
             raise PolicyRuntimeError("send-request has no URL", source=self.source, reason="ConfigurationError")
         return request
@@ -87,6 +90,7 @@ class RequestTemplate:
     @classmethod
     def from_element(cls, element: PolicyElement, builder: Builder, source: str) -> RequestTemplate:
         from policies.authentication_basic import AuthenticationBasic
+        from policies.authentication_managed_identity import AuthenticationManagedIdentity
         from policies.set_body import SetBody
 
         parts: list[tuple[str, Any]] = []
@@ -106,6 +110,8 @@ class RequestTemplate:
                 parts.append(("body", SetBody().build(child, builder)))
             elif child.tag == "authentication-basic":
                 parts.append(("auth", AuthenticationBasic().build(child, builder)))
+            elif child.tag == "authentication-managed-identity":
+                parts.append(("identity", AuthenticationManagedIdentity().build(child, builder)))
             elif child.tag in UNSUPPORTED_CHILDREN:
                 raise ValueError(f"<{child.tag}> inside <{source}> is not supported by policygate")
         return cls(builder.value(element, "mode"), tuple(parts), source)
@@ -180,7 +186,7 @@ class SendRequest(Policy):
 
     `mode="new"` starts from an empty GET request, `mode="copy"` from a copy of the current
     request (method, URL, headers, body). The children then set the URL, method, headers, body and
-    Basic credentials, in order. The whole exchange must finish within `timeout` seconds
+    credentials (Basic, or a managed identity token), in order. The whole exchange must finish within `timeout` seconds
     (default 60): otherwise the policy fails with reason `Timeout` (connection problems with
     `BackendConnectionFailure`), unless `ignore-error="true"`, which stores null instead.
     Redirects are not followed.

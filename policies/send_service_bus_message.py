@@ -35,6 +35,7 @@ class SendServiceBusMessage(Policy):
         Child("payload", text=Text(), min=1, max=1),
     )
     implemented = False
+    unsupported_reason = "Azure Service Bus exists only in Azure; use send-request to an HTTP endpoint"
 
     def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
         require_one_of(element, ("queue-name", "topic-name"), diagnostics)

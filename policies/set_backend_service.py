@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from engine.diagnostics import Diagnostics
     from engine.model import PolicyElement
 
+SERVICE_FABRIC = "Service Fabric backends exist only in Azure; use base-url or backend-id"
+DAPR = "Dapr service invocation is not supported; use the Dapr sidecar's HTTP URL as base-url"
+
 
 class SetBackendService(Policy):
     """Replace the backend base URL of this request: `base-url`, or `backend-id` naming an entry
@@ -28,14 +31,14 @@ class SetBackendService(Policy):
     attributes = (
         Attr("base-url", Str(non_empty=True), doc="New backend base URL."),
         Attr("backend-id", Str(non_empty=True), doc="Name of a backend in the configuration's `backends:`."),
-        Attr("sf-resolve-condition", doc="Service Fabric only (not supported)."),
-        Attr("sf-service-instance-name", doc="Service Fabric only (not supported)."),
-        Attr("sf-partition-key", doc="Service Fabric only (not supported)."),
-        Attr("sf-listener-name", doc="Service Fabric only (not supported)."),
-        Attr("sf-replica-type", doc="Service Fabric only (not supported)."),
-        Attr("dapr-app-id", doc="Dapr only (not supported)."),
-        Attr("dapr-method", doc="Dapr only (not supported)."),
-        Attr("dapr-namespace", doc="Dapr only (not supported)."),
+        Attr("sf-resolve-condition", doc="Service Fabric only (not supported).", unsupported=SERVICE_FABRIC),
+        Attr("sf-service-instance-name", doc="Service Fabric only (not supported).", unsupported=SERVICE_FABRIC),
+        Attr("sf-partition-key", doc="Service Fabric only (not supported).", unsupported=SERVICE_FABRIC),
+        Attr("sf-listener-name", doc="Service Fabric only (not supported).", unsupported=SERVICE_FABRIC),
+        Attr("sf-replica-type", doc="Service Fabric only (not supported).", unsupported=SERVICE_FABRIC),
+        Attr("dapr-app-id", doc="Dapr only (not supported).", unsupported=DAPR),
+        Attr("dapr-method", doc="Dapr only (not supported).", unsupported=DAPR),
+        Attr("dapr-namespace", doc="Dapr only (not supported).", unsupported=DAPR),
     )
 
     def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:

@@ -50,3 +50,4 @@ class ValidateAzureAdToken(Policy):
         ),
     )
     implemented = False
+    unsupported_reason = "not implemented yet; use validate-jwt with the tenant's openid-config URL"

@@ -47,3 +47,4 @@ class ValidateClientCertificate(Policy):
         ),
     )
     implemented = False
+    unsupported_reason = "client certificate checks are not implemented yet"

@@ -44,3 +44,4 @@ class ValidateContent(Policy):
         ),
     )
     implemented = False
+    unsupported_reason = "OpenAPI content validation is not implemented yet"

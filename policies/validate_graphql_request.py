@@ -38,3 +38,4 @@ class ValidateGraphqlRequest(Policy):
         ),
     )
     implemented = False
+    unsupported_reason = "GraphQL APIs are not supported"

@@ -31,3 +31,4 @@ class ValidateHeaders(Policy):
         ),
     )
     implemented = False
+    unsupported_reason = "OpenAPI header validation is not implemented yet"

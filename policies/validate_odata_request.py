@@ -24,3 +24,4 @@ class ValidateOdataRequest(Policy):
         Attr("max-size", Int(min=0)),
     )
     implemented = False
+    unsupported_reason = "OData validation is not implemented yet"

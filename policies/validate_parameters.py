@@ -46,3 +46,4 @@ class ValidateParameters(Policy):
     )
     children = (_parameter_group("headers"), _parameter_group("query"), _parameter_group("path"))
     implemented = False
+    unsupported_reason = "OpenAPI parameter validation is not implemented yet"

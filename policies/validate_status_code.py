@@ -30,3 +30,4 @@ class ValidateStatusCode(Policy):
         ),
     )
     implemented = False
+    unsupported_reason = "OpenAPI status code validation is not implemented yet"

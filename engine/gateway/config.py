@@ -38,6 +38,7 @@ from engine.gateway.settings import (
     UserSettings,
 )
 from engine.gateway.yaml_positions import Positions, load_with_positions
+from engine.identity import ENTRA_AUTHORITY, IMDS_ENDPOINT, PROVIDERS, IdentitySettings
 from engine.source import Span
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "*"})
@@ -209,7 +210,54 @@ class _Reader:
             demo_backend=self.read_demo_backend(top.get("demo-backend")),
             backends=self.read_backends(top.get("backends")),
             tracing=self.read_tracing(top.get("tracing")),
+            identity=self.read_identity(top.get("identity")),
         )
+
+    def read_identity(self, value: object) -> IdentitySettings | None:
+        """`identity:` - where authentication-managed-identity gets its tokens (engine.identity)."""
+        if value is None:
+            return None
+        spec = self.mapping(value, "identity", IDENTITY_KEYS)
+        provider = self.choice(spec.get("provider"), "identity.provider", PROVIDERS) if "provider" in spec \
+            else self.fail("identity", f"needs provider: one of {', '.join(PROVIDERS)}")
+        wanted = {"imds": ("endpoint",), "static": ("token",), "client-credentials": ("token-endpoint", "client-id", "client-secret"),
+                  "workload-identity": ("authority", "tenant-id", "client-id", "token-file", "token-endpoint")}[provider]
+        for key in spec:
+            if key in IDENTITY_PROVIDER_KEYS and key not in wanted:
+                self.fail(_join("identity", key), f"is not a setting of provider '{provider}'", key=True)
+        default = IdentitySettings(provider)
+        return replace(
+            self.identity_provider(provider, spec),
+            timeout=self.number(spec.get("timeout"), "identity.timeout", default.timeout),
+            refresh_ahead=self.number(spec.get("refresh-ahead"), "identity.refresh-ahead", default.refresh_ahead),
+        )
+
+    def identity_provider(self, provider: str, spec: dict[str, Any]) -> IdentitySettings:
+        if provider == "static":
+            return IdentitySettings(provider, token=self.read_secret(spec.get("token"), "identity.token")
+                                    or self.fail("identity", "provider 'static' needs token"))
+        if provider == "imds":
+            endpoint = self.absolute_url(spec["endpoint"], "identity.endpoint") if "endpoint" in spec else IMDS_ENDPOINT
+            return IdentitySettings(provider, endpoint=endpoint)
+        env = self.environ
+        client_id = self.string(spec.get("client-id", env.get("AZURE_CLIENT_ID")), "identity.client-id")
+        if provider == "client-credentials":
+            return IdentitySettings(
+                provider, token_endpoint=self.absolute_url(spec.get("token-endpoint"), "identity.token-endpoint"),
+                client_id=client_id,
+                client_secret=self.read_secret(spec.get("client-secret"), "identity.client-secret")
+                or self.fail("identity", "provider 'client-credentials' needs client-secret"))
+        if "token-endpoint" in spec:
+            token_endpoint = self.absolute_url(spec["token-endpoint"], "identity.token-endpoint")
+        else:
+            authority = self.string(spec.get("authority", env.get("AZURE_AUTHORITY_HOST", ENTRA_AUTHORITY)), "identity.authority")
+            tenant = self.string(spec.get("tenant-id", env.get("AZURE_TENANT_ID")), "identity.tenant-id")
+            token_endpoint = self.absolute_url(f"{authority.rstrip('/')}/{tenant.strip('/')}/oauth2/v2.0/token",
+                                               "identity.authority")
+        token_file = spec.get("token-file", env.get("AZURE_FEDERATED_TOKEN_FILE"))
+        return IdentitySettings(provider, token_endpoint=token_endpoint, client_id=client_id,
+                                token_file=self.path(token_file, "identity.token-file")
+                                or self.fail("identity", "provider 'workload-identity' needs token-file"))
 
     def read_tracing(self, value: object) -> TracingSettings | None:
         if value is None or value is False:
@@ -580,8 +628,11 @@ class _Reader:
 
 TOP_LEVEL_KEYS = (
     "server", "backend", "backends", "demo-backend", "cache", "rate-limits", "named-values", "policy", "fragments",
-    "products", "subscriptions", "apis", "tracing",
+    "products", "subscriptions", "apis", "tracing", "identity",
 )
+IDENTITY_PROVIDER_KEYS = ("endpoint", "token", "token-endpoint", "client-id", "client-secret", "authority", "tenant-id",
+                          "token-file")
+IDENTITY_KEYS = ("provider", *IDENTITY_PROVIDER_KEYS, "timeout", "refresh-ahead")
 PRODUCT_KEYS = ("name", "policy", "subscription-required", "approval-required", "state", "groups")
 API_KEYS = (
     "name", "path", "service-url", "products", "subscription-required", "policy", "operations",

@@ -20,6 +20,7 @@ from engine.gateway.apiops import is_apiops_folder, load_any_settings, watched_f
 from engine.gateway.services import build_store_services
 from engine.gateway.settings import GatewaySettings
 from engine.gateway.state import GatewayState
+from engine.identity import token_service
 from engine.source import SourceFile
 
 if TYPE_CHECKING:
@@ -75,6 +76,8 @@ async def reload_server(server: GatewayServer, path: Path) -> bool:
         register = getattr(service, "register_admin_routes", None)
         if callable(register):
             register(services)
+    if settings.identity != services.settings.identity:
+        services.identity = token_service(settings.identity)
     services.settings = settings
     services.named_values = dict(settings.named_values)
     services.fragments = state.fragments

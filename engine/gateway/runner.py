@@ -27,6 +27,7 @@ from engine.gateway.services import GatewayMetrics, Services, build_store_servic
 from engine.gateway.settings import GatewaySettings
 from engine.gateway.state import GatewayState
 from engine.gateway.worker_metrics import metrics_dir, publish_loop
+from engine.identity import token_service
 from engine.metrics import Metrics
 from engine.registry import PolicyRegistry
 
@@ -91,6 +92,7 @@ class GatewayServer:
         services = Services(
             settings=self.settings, metrics=self.metrics, http=http,
             cache=cache, limits=limits, named_values=dict(self.settings.named_values),
+            identity=token_service(self.settings.identity),
         )
         if self.settings.tracing is not None:
             from engine.gateway.tracing import Tracing

@@ -16,6 +16,7 @@ from engine import policy
 from engine.cache.service import CacheService
 from engine.errors import ConfigError
 from engine.gateway.settings import GatewaySettings
+from engine.identity import TokenService
 from engine.metrics import Metrics
 from engine.ratelimit.service import LimitService
 
@@ -68,6 +69,7 @@ class Services:
     http: HttpClient
     cache: CacheService | None = None
     limits: LimitService | None = None
+    identity: TokenService | None = None  # `identity:`: tokens for authentication-managed-identity
     fragments: dict[str, Any] = field(default_factory=dict)
     named_values: dict[str, str] = field(default_factory=dict)
     admin_routes: list[AdminRoute] = field(default_factory=list)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.gateway.clientip import Network
+from engine.identity import IdentitySettings
 
 DEFAULT_KEY_HEADER = "Ocp-Apim-Subscription-Key"
 DEFAULT_KEY_QUERY = "subscription-key"
@@ -144,6 +145,7 @@ class GatewaySettings:
     demo_backend: DemoBackendSettings | None = None
     backends: dict[str, str] = field(default_factory=dict)  # backend-id -> base URL (set-backend-service)
     tracing: TracingSettings | None = None  # OpenTelemetry export; None = off
+    identity: IdentitySettings | None = None  # token provider of authentication-managed-identity; None = none
 
     @property
     def base_dir(self) -> Path:

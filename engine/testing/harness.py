@@ -36,6 +36,7 @@ from engine.gateway.settings import (
     SubscriptionSettings,
 )
 from engine.gateway.state import GatewayState
+from engine.identity import token_service
 from engine.metrics import Metrics
 from engine.policy import PipelineObserver
 from engine.registry import PolicyRegistry
@@ -97,6 +98,7 @@ class Harness:
         registry: PolicyRegistry | None = None,
         observer: PipelineObserver | None = None,
         state: GatewayState | None = None,
+        default_key: str | None = None,
     ) -> None:
         if redis_url is not None:
             settings = _with_redis(settings, redis_url)
@@ -107,6 +109,7 @@ class Harness:
         self.registry = registry
         self.observer = observer  # a PipelineObserver for every request (policy coverage)
         self.state = state  # compiled documents, shared by harnesses of the same configuration
+        self.default_key = default_key  # subscription key sent when a request names none
         self.services: Services | None = None
         self.gateway: Gateway | None = None
 
@@ -181,11 +184,7 @@ class Harness:
             apis={"api": api_settings},
             cache={},
         )
-        harness = cls(settings, **options)
-        harness._default_key = who.key if subscriptions else None
-        return harness
-
-    _default_key: str | None = None
+        return cls(settings, default_key=who.key if subscriptions else None, **options)
 
     # -- lifetime -------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -196,6 +195,7 @@ class Harness:
         services = Services(
             settings=self.settings, metrics=self.metrics, http=self.upstream,
             cache=cache, limits=limits, named_values=dict(self.settings.named_values),
+            identity=token_service(self.settings.identity),
         )
         services.gateway_metrics = GatewayMetrics(self.metrics)
         state = self.state or GatewayState.build(self.settings, services, self.registry)
@@ -261,7 +261,7 @@ class Harness:
             if not any(name.lower() == "content-type" for name, _ in pairs):
                 pairs.append(("Content-Type", "application/json"))
         payload = body.encode() if isinstance(body, str) else body or b""
-        key = subscription_key if subscription_key is not None else self._default_key  # "" sends none
+        key = subscription_key if subscription_key is not None else self.default_key  # "" sends none
         if key:
             pairs.append(("Ocp-Apim-Subscription-Key", key))
         scope = _asgi_scope(method, url, pairs, payload, client_ip)

@@ -37,11 +37,13 @@ class Lookup(Policy):
 class Store(Policy):
     tag = "cache-store"
     sections = Section.OUTBOUND
+    implemented = True
 
 
 class CacheLookup(Policy):
     tag = "cache-lookup"
     sections = Section.INBOUND
+    implemented = True
 
 
 class Choose(Policy):
@@ -76,6 +78,7 @@ class Method(Policy):
 class Transform(Policy):
     tag = "transform"
     children = (Child("*"),)
+    unsupported_reason = "a test policy"
 
     def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
         if element.get("broken") is not None:
@@ -145,9 +148,25 @@ class TestElements:
         branches = "<choose><when condition='true'><lookup/></when><otherwise><lookup/></otherwise></choose>"
         assert codes(section(branches)) == []
 
+    def test_unsupported_attribute_is_a_warning(self) -> None:
+        class Legacy(Policy):
+            tag = "legacy"
+            attributes = (Attr("sf-thing", unsupported="Azure only"),)
+            implemented = True
+
+        registry = PolicyRegistry([Legacy()])
+        diagnostics = Diagnostics()
+        document = load_document("v.xml", text=section('<legacy sf-thing="1"/>'), registry=registry,
+                                 diagnostics=diagnostics)
+        assert document is not None
+        validate(document, diagnostics=diagnostics, registry=registry, check_expressions=False)
+        (diag,) = list(diagnostics)
+        assert (diag.code, diag.severity.value) == ("policy-unsupported", "warning")
+        assert "'sf-thing'" in diag.message and "(Azure only)" in diag.message
+
     def test_not_implemented_only_for_the_gateway(self) -> None:
         text = section("<transform/>")
-        assert codes(text) == []
+        assert codes(text) == ["policy-unsupported"]  # lint warns: serve would refuse it
         diagnostics = Diagnostics()
         document = load_document("v.xml", text=text, registry=REGISTRY, diagnostics=diagnostics)
         assert document is not None
@@ -161,6 +180,7 @@ class TestElements:
     def test_a_failing_custom_check_is_a_warning_not_a_crash(self) -> None:
         assert codes(section("<transform broken='1'/>")) == [
             "policy-check-failed",
+            "policy-unsupported",
             "policy-unknown-attribute",
         ]
 
@@ -245,7 +265,7 @@ class TestChildrenAndText:
         ]
 
     def test_wildcard_children_are_not_inspected(self) -> None:
-        assert codes(section("<transform><any><thing deep='1'/></any></transform>")) == []
+        assert codes(section("<transform><any><thing deep='1'/></any></transform>")) == ["policy-unsupported"]
 
 
 class TestBaseAndFlow:
@@ -302,7 +322,7 @@ class TestDeclaredCrossFieldRules:
         document = load_document("r.xml", text=text, diagnostics=diagnostics)
         assert document is not None
         validate(document, diagnostics=diagnostics, check_expressions=False)
-        return [d.code for d in diagnostics.sorted()]
+        return [d.code for d in diagnostics.sorted() if d.code != "policy-unsupported"]  # the gateway cannot run them
 
     def test_token_limits(self) -> None:
         for tag in ("llm-token-limit", "azure-openai-token-limit"):

@@ -12,14 +12,14 @@ from engine.cli import main
 CLEAN = """<policies>
     <inbound>
         <base />
-        <proxy url="http://proxy.internal:8080" />
+        <set-backend-service base-url="http://backend.internal:8080" />
     </inbound>
 </policies>
 """
 TWO_ERRORS = """<policies>
     <inbound>
-        <proxy />
-        <jsonp callback-parameter-name="cb" />
+        <trace><message>m</message></trace>
+        <cache-store duration="10" />
     </inbound>
 </policies>
 """
@@ -81,9 +81,9 @@ class TestFormats:
         _, out, _ = lint(capsys, "apis/orders/bad.xml")
         lines = out.splitlines()
         index = lines.index(
-            "apis/orders/bad.xml:3:10: error[policy-missing-attribute]: <proxy> requires attribute 'url'"
+            "apis/orders/bad.xml:3:10: error[policy-missing-attribute]: <trace> requires attribute 'source'"
         )
-        assert lines[index + 1] == "    3 |         <proxy />"
+        assert lines[index + 1] == "    3 |         <trace><message>m</message></trace>"
         assert lines[index + 2] == "      |          ^^^^^"
 
     def test_json(self, tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,7 +124,7 @@ class TestFormats:
 
 
 class TestNamedValuesAndFragments:
-    DOC = '<policies><inbound><proxy url="http://{{host}}:{{port}}" /></inbound></policies>'
+    DOC = '<policies><inbound><set-backend-service base-url="http://{{host}}:{{port}}" /></inbound></policies>'
 
     def test_without_named_values_references_are_fine(
         self, tree: Path, capsys: pytest.CaptureFixture[str]
