@@ -1,6 +1,7 @@
 """The gateway's own cost per request, without the HTTP server: Gateway.handle called in a loop.
 
     python -m tests.perf.inprocess [--scenario b|c|d] [--requests 20000] [--rounds 5] [--profile]
+                                   [--tracing RATIO]
 
 Builds the gateway of a tests/perf/run.py scenario in this process (b pass-through to the raw
 backend, c in-process cache hit, d full pipeline with in-process cache and counters), then calls
@@ -8,7 +9,9 @@ its ASGI handler directly with a prepared HTTP scope and a `send` that drops the
 best of `--rounds` rounds is reported in microseconds per request: routing, subscription, context,
 policies, response headers, metrics - and, for b, the aiohttp round trip to the backend. This is
 precise enough (a few percent) to measure a hot-path change that a wrk run on a busy machine
-cannot see. `--profile` adds a cProfile listing (tottime) of one more round.
+cannot see. `--profile` adds a cProfile listing (tottime) of one more round. `--tracing RATIO`
+turns OpenTelemetry tracing on (`sample-ratio: RATIO`), exporting to the test suite's OTLP
+receiver started as a separate process, to measure what tracing costs per request.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import asyncio
 import cProfile
 import io
 import pstats
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +40,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 }
 
 
-def build(directory: Path, backend_port: int, scenario: str) -> Any:
+def build(directory: Path, backend_port: int, scenario: str, tracing: str | None = None) -> Any:
     from engine.gateway.config import load_settings
     from engine.gateway.runner import GatewayServer
 
@@ -49,6 +53,9 @@ def build(directory: Path, backend_port: int, scenario: str) -> Any:
         api["policy"] = "api.xml"
     if options.get("subscription"):
         config["subscriptions"] = [{"id": "bench", "key": SUBSCRIPTION_KEY}]
+    if tracing is not None:
+        endpoint, ratio = tracing.rsplit(" ", 1)
+        config["tracing"] = {"otlp-endpoint": endpoint, "sample-ratio": float(ratio)}
     (directory / "gateway.yaml").write_text(yaml.safe_dump(config))
     server = GatewayServer(load_settings(directory / "gateway.yaml"), admin_port=False)
     server.prepare()
@@ -110,11 +117,19 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--tracing", type=float, metavar="RATIO", help="trace with this sample ratio (0..1)")
     args = parser.parse_args()
     backend = start_backend(None)
+    receiver = None
     try:
         with tempfile.TemporaryDirectory(prefix="policygate-inprocess-") as tmp:
-            server = build(Path(tmp), backend.port, args.scenario)
+            tracing = None
+            if args.tracing is not None:
+                receiver = subprocess.Popen([sys.executable, "-m", "tests.support.otlp_receiver", str(Path(tmp) / "spans")],
+                                            stdout=subprocess.PIPE, text=True)
+                assert receiver.stdout is not None
+                tracing = f"http://127.0.0.1:{int(receiver.stdout.readline())}/v1/traces {args.tracing}"
+            server = build(Path(tmp), backend.port, args.scenario, tracing)
             try:
                 import uvloop
 
@@ -124,7 +139,11 @@ def main() -> int:
             results, listing = runner(measure(server, args.scenario, args.requests, args.rounds, args.profile))
     finally:
         backend.stop()
-    print(f"scenario {args.scenario}: best {min(results):.1f} µs/request, median {sorted(results)[len(results) // 2]:.1f} "
+        if receiver is not None:
+            receiver.terminate()
+            receiver.wait(10)
+    traced = f", tracing {args.tracing:g}" if args.tracing is not None else ""
+    print(f"scenario {args.scenario}{traced}: best {min(results):.1f} µs/request, median {sorted(results)[len(results) // 2]:.1f} "
           f"({args.rounds} rounds x {args.requests} requests: {', '.join(f'{r:.1f}' for r in results)})")
     if listing:
         print(listing)
