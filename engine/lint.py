@@ -13,6 +13,7 @@ from pathlib import Path
 from engine import distribution_version
 from engine.diagnostics import Diagnostic, Diagnostics, Severity, render_text
 from engine.document import load_document
+from engine.expr.cache import ExpressionCache
 from engine.model import PolicyDocument, PolicyElement
 from engine.registry import PolicyRegistry
 from engine.schema import Scope, Section
@@ -117,13 +118,14 @@ def lint_paths(
     report = LintReport()
     diagnostics = Diagnostics(limit=1_000_000)
     documents: list[tuple[PolicyDocument, str | None]] = []
+    expressions = ExpressionCache()  # an expression text repeated across documents is checked once
     for path in collect_files(paths):
         document = _load(path, report, named_values, registry, diagnostics)
         report.files += 1
         if document is not None:
             # a fragment has no scope of its own: it is checked where it is included
             where = None if document.kind == "fragment" else scope or apiops_scope(path)
-            validate(document, diagnostics=diagnostics, registry=registry, scope=where)
+            validate(document, diagnostics=diagnostics, registry=registry, scope=where, expressions=expressions)
             documents.append((document, where))
     fragments: dict[str, PolicyDocument] = {}
     if fragments_dir is not None:

@@ -9,6 +9,7 @@ from operator import attrgetter
 from typing import Any
 
 from engine.dotnet import clrnumeric
+from engine.dotnet.containers import _equals
 from engine.dotnet.errors import NullReferenceException
 from engine.expr import ast
 from engine.expr import members as M
@@ -58,6 +59,14 @@ class AnonymousObject(dict):
     def ToString(self) -> str:
         inner = ", ".join(f"{k} = {M.to_string(v)}" for k, v in self.items())
         return "{ " + inner + " }" if inner else "{ }"
+
+    def Equals(self, other: Any) -> bool:
+        """Anonymous types compare by value, property by property (C#'s generated Equals)."""
+        return isinstance(other, AnonymousObject) and list(self) == list(other) and all(
+            _equals(self[k], other[k]) for k in self)
+
+    def GetHashCode(self) -> int:
+        return hash(tuple(self))
 
 
 @dataclass

@@ -592,6 +592,9 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         type_ = CsType("<anonymous type>", AnonymousObject, closed=True)
         for name, code in fields:
             type_.members[name] = M.Member(name, "property", lambda o, n=name: o[n], code.type)
+        type_.members["ToString"] = M.method("ToString", AnonymousObject.ToString, M.STRING, 0, 0)
+        type_.members["Equals"] = M.method("Equals", AnonymousObject.Equals, M.BOOL, 1, 1)
+        type_.members["GetHashCode"] = M.method("GetHashCode", AnonymousObject.GetHashCode, M.INT, 0, 0)
         pairs = [(name, code.fn) for name, code in fields]
         return Code(lambda env: AnonymousObject((n, f(env)) for n, f in pairs), type_)
 
