@@ -1,7 +1,8 @@
 """Response and value caching: in-process and Redis stores, keys, entries, the cache service.
 
-Public API: `CacheService` (gateway service, `ctx.services.cache`), `RedisSettings` and
-`create_client` (shared with the rate limiter), `CacheUnavailable`. They are loaded on first use,
+Public API: `CacheService` (gateway service, `ctx.services.cache`), `RedisSettings` (shared with
+the rate limiter), `create_client` (a redis.asyncio client with the same settings, for tools),
+`CacheUnavailable`. They are loaded on first use,
 so policies can import the light modules (`keys`, `entry`, `responses`) without loading redis.
 """
 

@@ -12,12 +12,14 @@ Accepted forms (`RedisSettings.parse`):
   Options we have no use for (``abortConnect``, ``connectRetry``, ``keepAlive``, ...) are accepted
   and ignored; unknown ones are an error so a typo does not pass silently.
 
-Timeouts are deliberately small (50 ms connect and read by default): a cache or a rate limiter
-that is slower than that is treated as unavailable by its caller, never waited for. Explicit
+Timeouts are socket timeouts (50 ms connect, 500 ms read by default), used by the blocking clients
+of engine.redis_dispatcher: measured by the kernel, so a busy gateway process cannot make a healthy
+Redis look slow. Redis counts as stalled when it sends nothing for the read timeout. Explicit
 `connect_timeout`/`timeout` arguments to `parse` win over values found in the text.
 
-`create_client(settings)` returns a ``redis.asyncio.Redis`` or a ``redis.asyncio.RedisCluster``
-without automatic retries (the caller's circuit breaker decides when to try again).
+`create_sync_client(settings)` returns the blocking client the gateway's cache and rate limiter
+use (one per dispatcher thread); `create_client(settings)` its redis.asyncio twin for tools and
+tests. Neither retries on its own (the caller's circuit breaker decides when to try again).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ if TYPE_CHECKING:
 
 DEFAULT_PORT = 6379
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-DEFAULT_TIMEOUT = 0.05  # seconds, for both connect and read
+DEFAULT_CONNECT_TIMEOUT = 0.05  # seconds: a TCP handshake is answered by the server's kernel, not by Redis
+DEFAULT_TIMEOUT = 0.5  # seconds Redis may send nothing before it counts as stalled (a busy Redis needs ~250 ms)
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -65,7 +68,7 @@ class RedisSettings:
     ssl_cert_reqs: str = "required"
     ssl_ca_certs: str | None = None  # PEM file of the CA that signed the server certificate
     cluster: bool = False
-    connect_timeout: float = DEFAULT_TIMEOUT
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     timeout: float = DEFAULT_TIMEOUT
     client_name: str | None = None
     max_connections: int | None = None
@@ -84,7 +87,7 @@ class RedisSettings:
         Args:
             text: the connection text (see the module docstring for the accepted forms).
             cluster: force Redis Cluster on (True) or off (False); None = as the text says.
-            connect_timeout, timeout: seconds; override the text and the 50 ms default.
+            connect_timeout, timeout: seconds; override the text and the defaults (50 ms, 500 ms).
         Raises:
             RedisSettingsError: with a message naming the offending part (never the password).
         """

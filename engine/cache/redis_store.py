@@ -9,10 +9,14 @@ never looked up again and expire by their TTL; it then collects the operation's 
 for its report. Another gateway notices a purge within
 `generation_ttl`; the gateway that purged, at once.
 
-Request-path operations are bounded by the client's connect/read timeouts plus a hard deadline;
-when Redis cannot be reached they return a miss or do nothing, count the error, and after
-`failure_threshold` consecutive failures the breaker stops trying for `reset_after` seconds
-(one probe then decides whether it closes again). State changes are logged once by the breaker.
+Every command goes through a `Dispatcher` (engine.redis_dispatcher): lookups queue without a
+time budget of their own and one thread per store sends what is queued as one pipeline, with a
+socket timeout measured by the kernel. So a healthy Redis answers however busy this process is;
+Redis counts as failed only when the connection is refused or breaks, or when it sends nothing for
+`timeout` seconds (a frozen Redis fails every queued call after one timeout). Failed calls return
+a miss or do nothing, count the error, and after `failure_threshold` consecutive failures the
+breaker stops trying for `reset_after` seconds (one probe then decides whether it closes again).
+State changes are logged once by the breaker.
 """
 
 from __future__ import annotations
@@ -22,18 +26,18 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import RedisError
 
 from engine.breaker import CircuitBreaker
+from engine.cache.connection import RedisSettings, create_sync_client
 from engine.cache.keys import COUNT_SHARDS, KeyGroup, count_key, generations_key, lease_key
 from engine.cache.stores import CacheUnavailable
+from engine.redis_dispatcher import Dispatcher, Script
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-    from redis.asyncio.cluster import RedisCluster
-
     from engine.metrics import Metrics
 
 log = logging.getLogger("policygate.cache")
@@ -42,14 +46,14 @@ T = TypeVar("T")
 
 # Read an operation's generations, registering the operation in the API's hash (HSETNX), so that an
 # API-wide purge knows which operations' store counters to collect.
-GENERATION_SCRIPT = """
+GENERATION_SCRIPT = Script.of("""
 redis.call('HSETNX', KEYS[1], 'op:' .. ARGV[1], 0)
 return redis.call('HMGET', KEYS[1], 'api', 'op:' .. ARGV[1])
-"""
+""")
 
 # Purge: bump the API's (ARGV[1] == '') or one operation's generation; return the operations whose
 # store counters the purge reports.
-PURGE_SCRIPT = """
+PURGE_SCRIPT = Script.of("""
 if ARGV[1] ~= '' then
   redis.call('HINCRBY', KEYS[1], 'op:' .. ARGV[1], 1)
   return {ARGV[1]}
@@ -60,91 +64,36 @@ for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
   if string.sub(field, 1, 3) == 'op:' then table.insert(operations, string.sub(field, 4)) end
 end
 return operations
-"""
+""")
 
 # Release a coalescing lease only if this request still holds it (it may have expired and moved on).
-RELEASE_SCRIPT = """
+RELEASE_SCRIPT = Script.of("""
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-"""
+""")
 POLL_FIRST, POLL_MAX = 0.01, 0.1  # seconds between a waiter's looks for the leader's entry
 
 _FAILED = object()
 ERRORS = (RedisError, OSError, TimeoutError)
 
 
-class GetBatcher:
-    """Send the GETs issued in one event-loop iteration as one pipeline (still one GET per lookup).
-
-    Under load many requests look up at the same moment; one write and one read for all of them
-    costs far less CPU than a pool checkout and round trip each (about 5x in our measurements).
-    """
-
-    def __init__(self, client: Redis | RedisCluster) -> None:
-        self.client = client
-        self._pending: list[tuple[str, asyncio.Future[Any]]] = []
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def get(self, key: str) -> Any:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        if not self._pending:
-            loop.call_soon(self._flush)
-        self._pending.append((key, future))
-        return await future
-
-    def _flush(self) -> None:
-        batch, self._pending = self._pending, []
-        task = asyncio.get_running_loop().create_task(self._send(batch))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _send(self, batch: list[tuple[str, asyncio.Future[Any]]]) -> None:
-        try:
-            if len(batch) == 1:
-                results = [await self.client.get(batch[0][0])]
-            else:
-                pipe = self.client.pipeline(transaction=False)
-                for key, _ in batch:
-                    pipe.get(key)
-                results = await pipe.execute()
-        except BaseException as exc:  # handed to every waiter; they decide (fail open)
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc if isinstance(exc, Exception) else RedisError("cancelled"))
-            if not isinstance(exc, Exception):
-                raise
-            return
-        for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():
-                future.set_result(result)
-
-
 class RedisStore:
-    """`Store` in Redis. Owns `client` (closed by `close()`)."""
+    """`Store` in Redis (`settings`). Owns its `dispatcher` (stopped by `close()`)."""
 
     kind = "external"
 
     def __init__(
         self,
-        client: Redis | RedisCluster,
+        settings: RedisSettings,
         *,
-        timeout: float = 0.05,
-        connect_timeout: float = 0.05,
         breaker: CircuitBreaker | None = None,
         metrics: Metrics | None = None,
         name: str = "redis cache",
         generation_ttl: float = 1.0,
     ) -> None:
-        self.client = client
+        self.dispatcher = Dispatcher(partial(create_sync_client, settings), name="policygate-cache-redis")
         self.breaker = breaker or CircuitBreaker(name)
-        # A hard bound on one request-path call: connect + read, plus scheduling slack.
-        self.deadline = connect_timeout + timeout + 0.05
         self.generation_ttl = generation_ttl
-        self._purge_script = client.register_script(PURGE_SCRIPT)
-        self._generation_script = client.register_script(GENERATION_SCRIPT)
-        self._release_script = client.register_script(RELEASE_SCRIPT)
-        self._batcher = GetBatcher(client)
         # (prefix, api, operation) -> (monotonic expiry, "<api generation>.<operation generation>")
         self._generations: dict[tuple[str, str, str], tuple[float, str]] = {}
         self._reading: dict[tuple[str, str, str], asyncio.Future[str | None]] = {}
@@ -176,19 +125,17 @@ class RedisStore:
 
     async def _read_generation(self, group: KeyGroup) -> str | None:
         started = time.monotonic()
-        values = await self._guarded(
-            lambda: self._generation_script(keys=[group.generations_key], args=[group.operation]), _FAILED,
-        )
+        values: Any = await self._guarded(lambda: self._script(GENERATION_SCRIPT, group.generations_key, group.operation), _FAILED)
         if values is _FAILED:
             return None
-        generation = ".".join((v or b"0").decode() for v in values)  # type: ignore[attr-defined]
+        generation = ".".join((v or b"0").decode() for v in values)
         if self.generation_ttl > 0:
             self._generations[(group.prefix, group.api, group.operation)] = (started + self.generation_ttl, generation)
         return generation
 
     async def fetch(self, key: str) -> tuple[bytes | None, bool]:
         """(value or None, False when Redis could not be asked: breaker open or call failed)."""
-        result = await self._guarded(lambda: self._batcher.get(key), _FAILED)
+        result = await self._guarded(lambda: self._command("GET", key), _FAILED)
         if result is _FAILED:
             return None, False
         return (result if isinstance(result, bytes) else None), True
@@ -198,18 +145,12 @@ class RedisStore:
         if ttl_ms <= 0:
             return
         if group is None:
-            await self._guarded(lambda: self.client.set(key, value, px=ttl_ms), None)
+            await self._guarded(lambda: self._command("SET", key, value, "PX", ttl_ms), None)
             return
-
-        ident = (group.prefix, group.api, group.operation)
-
-        async def store() -> None:
-            await self.client.set(key, value, px=ttl_ms)
-            await self.client.incr(group.count_key(key))
-            if ident not in self._generations:  # not registered by a generation read of this process
-                await self.client.hsetnx(group.generations_key, "op:" + group.operation, 0)
-
-        await self._guarded(store, None)
+        commands: list[tuple[object, ...]] = [("SET", key, value, "PX", ttl_ms), ("INCR", group.count_key(key))]
+        if (group.prefix, group.api, group.operation) not in self._generations:  # not registered by a generation read here
+            commands.append(("HSETNX", group.generations_key, "op:" + group.operation, 0))
+        await self._guarded(lambda: self.dispatcher.commands(commands), None)  # one round trip
 
     async def lead_or_wait(self, key: str, timeout: float) -> tuple[str | None, bytes | None]:
         """Cross-instance single-flight for a missed variant `key`.
@@ -222,7 +163,8 @@ class RedisStore:
         """
         token = uuid.uuid4().hex
         lease = lease_key(key)
-        taken = await self._guarded(lambda: self.client.set(lease, token, nx=True, px=max(1, int(timeout * 1000))), _FAILED)
+        lease_ms = max(1, int(timeout * 1000))
+        taken = await self._guarded(lambda: self._command("SET", lease, token, "NX", "PX", lease_ms), _FAILED)
         if taken is _FAILED:
             return None, None
         if taken:
@@ -232,14 +174,7 @@ class RedisStore:
         while time.monotonic() < deadline:
             await asyncio.sleep(pause)
             pause = min(pause * 2, POLL_MAX)
-
-            async def look() -> list[Any]:
-                pipe = self.client.pipeline(transaction=False)
-                pipe.get(key)
-                pipe.exists(lease)
-                return list(await pipe.execute())
-
-            seen = await self._guarded(look, _FAILED)
+            seen = await self._guarded(lambda: self.dispatcher.commands([("GET", key), ("EXISTS", lease)]), _FAILED)
             if not isinstance(seen, list):
                 return None, None
             entry, held = seen
@@ -250,49 +185,51 @@ class RedisStore:
         return None, None
 
     async def release_lease(self, key: str, token: str) -> None:
-        await self._guarded(lambda: self._release_script(keys=[lease_key(key)], args=[token]), None)
+        await self._guarded(lambda: self._script(RELEASE_SCRIPT, lease_key(key), token), None)
 
     async def delete(self, key: str) -> bool:
-        return bool(await self._guarded(lambda: self.client.delete(key), 0))
+        return bool(await self._guarded(lambda: self._command("DEL", key), 0))
 
     async def purge(self, prefix: str, api: str, operation: str | None = None) -> int:
         """Invalidate every variant of `api` (or one operation) with one script; the number of entries
         stored since the previous purge (some may have expired already). Cost: one script plus
         32 counter reads per operation, whatever the number of variants."""
         try:
-            async with asyncio.timeout(max(5.0, self.deadline * 20)):
-                operations = await self._purge_script(keys=[generations_key(prefix, api)], args=[operation or ""])
-                pipe = self.client.pipeline(transaction=False)
-                for op in operations:
-                    for shard in range(COUNT_SHARDS):
-                        pipe.getdel(count_key(prefix, api, op.decode() if isinstance(op, bytes) else op, shard))
-                removed = sum(int(v) for v in await pipe.execute() if v is not None)
+            operations = await self._script(PURGE_SCRIPT, generations_key(prefix, api), operation or "")
+            counters = [
+                ("GETDEL", count_key(prefix, api, op.decode() if isinstance(op, bytes) else op, shard))
+                for op in operations for shard in range(COUNT_SHARDS)
+            ]
+            removed = sum(int(v) for v in await self.dispatcher.commands(counters) if v is not None)
         except ERRORS as exc:
             raise CacheUnavailable(f"cannot purge: Redis unavailable ({exc or type(exc).__name__})") from None
         for ident in [i for i in self._generations if i[:2] == (prefix, api)]:
             del self._generations[ident]  # this gateway sees its own purge at once
-        return int(removed)
+        return removed
 
     async def ping(self) -> bool:
         """True when Redis answers now (ignores the breaker)."""
         try:
-            async with asyncio.timeout(self.deadline):
-                return bool(await self.client.ping())
+            return bool(await self.dispatcher.call(lambda client: client.ping()))
         except ERRORS:
             return False
 
     async def close(self) -> None:
-        try:
-            await self.client.aclose()
-        except ERRORS:  # closing a client whose server is gone must not fail shutdown
-            pass
+        await self.dispatcher.close()
+
+    async def _command(self, *command: object) -> Any:
+        return await self.dispatcher.command(*command)
+
+    async def _script(self, script: Script, key: str, *args: object) -> Any:
+        return await self.dispatcher.command("EVALSHA", script.sha, 1, key, *args, script=script)
 
     async def _guarded(self, call: Callable[[], Awaitable[Any]], fallback: T) -> Any | T:
+        """`call()`, or `fallback` when the breaker is open or Redis failed it. No time budget here:
+        the dispatcher fails a call only for a broken connection or a kernel-measured stall."""
         if not self.breaker.allow():
             return fallback
         try:
-            async with asyncio.timeout(self.deadline):
-                result = await call()
+            result = await call()
         except Exception as exc:  # noqa: BLE001 - fail open: a cache problem must never fail the request
             self.breaker.failure(exc)
             if self._errors is not None:

@@ -6,7 +6,7 @@ cache:
   cluster: false                  # force Redis Cluster on/off (default: as the connection text says)
   prefix: "policygate:"           # namespace of every key in Redis
   connect-timeout-ms: 50
-  timeout-ms: 50
+  timeout-ms: 500                 # Redis counts as stalled after this long without answering (kernel-measured)
   breaker: {failures: 3, reset-seconds: 1.0}
   internal: {max-entries: 10000, max-bytes: 67108864}
   ttl-jitter: 0.0                 # shorten each TTL by a random 0..jitter fraction (0 <= jitter <= 0.5)
@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from engine.breaker import CircuitBreaker
-from engine.cache.connection import RedisSettings, create_client
+from engine.cache.connection import RedisSettings
 from engine.cache.keys import DEFAULT_PREFIX, check_prefix
 from engine.cache.memory import MemoryStore
 from engine.cache.redis_store import RedisStore
@@ -134,9 +134,7 @@ class CacheService:
             on_change=self._breaker_changed,
         )
         self.external = RedisStore(
-            create_client(self.settings),
-            timeout=self.settings.timeout,
-            connect_timeout=self.settings.connect_timeout,
+            self.settings,
             breaker=breaker,
             metrics=self.metrics,
             generation_ttl=self.generation_ttl,

@@ -111,6 +111,8 @@ def _arith(op: str, dunder: str, py: Callable[[Any, Any], Any], checked: bool) -
             return binary(op, a, b, checked=checked)
         except TypeError:
             pass
+        if (op == "+" or op == "-") and (isinstance(a, enum.Enum) or isinstance(b, enum.Enum)):
+            return _enum_arithmetic(op, a, b)
         if _library_operator(a, b, dunder):
             result = py(a, b)
             if result is not NotImplemented:
@@ -118,6 +120,22 @@ def _arith(op: str, dunder: str, py: Callable[[Any, Any], Any], checked: bool) -
         raise _refused(op, a, b)
 
     return run
+
+
+def _enum_arithmetic(op: str, a: Any, b: Any) -> Any:
+    """`e + n`, `n + e`, `e - n` are of the enum's type; `e - e` is the underlying integer."""
+    if isinstance(a, enum.Enum) and isinstance(b, enum.Enum):
+        if op == "-" and a.__class__ is b.__class__:
+            return int(a.value) - int(b.value)
+        raise _refused(op, a, b)
+    member, number = (a, b) if isinstance(a, enum.Enum) else (b, a)
+    if clrnumeric.kind_of(number) is None or op == "-" and member is b:
+        raise _refused(op, a, b)
+    value = int(member.value) + int(number) if op == "+" else int(member.value) - int(number)
+    try:
+        return member.__class__(value)
+    except ValueError:
+        return value  # a value the enum does not name: C# keeps it, printed as its number
 
 
 def _concat(a: Any, b: Any) -> str:

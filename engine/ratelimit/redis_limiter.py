@@ -1,7 +1,7 @@
 """The Redis limiter: each decision is one EVALSHA of a Lua script (one command), so any number of
 gateway processes sharing Redis admit exactly `limit` units per window between them.
 
-Commands go through a `Dispatcher` (engine.ratelimit.dispatcher): decisions queue without a time
+Commands go through a `Dispatcher` (engine.redis_dispatcher): decisions queue without a time
 budget of their own and are pipelined by a thread whose socket timeouts are measured by the kernel,
 so a healthy Redis decides however busy this process is, and a stalled one fails every waiting
 decision after one `timeout`. Scripts are loaded once (`SCRIPT LOAD` at start, on every node of a
@@ -11,7 +11,6 @@ propagate: the service decides what a failure means (fail open or closed).
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from collections.abc import Sequence
@@ -20,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from engine.ratelimit import lua
 from engine.ratelimit.decisions import Decision, Mode, QuotaCounter, QuotaDecision, Window
-from engine.ratelimit.dispatcher import Dispatcher, Script
 from engine.ratelimit.keys import quota_key, slots_key, window_keys
+from engine.redis_dispatcher import Dispatcher, Script
 
 if TYPE_CHECKING:
     from engine.cache.connection import RedisSettings
@@ -29,10 +28,6 @@ if TYPE_CHECKING:
 
 def _load(source: str, client: Any) -> Any:
     return client.script_load(source)
-
-
-def lua_script(source: str) -> Script:
-    return Script(source, hashlib.sha1(source.encode()).hexdigest())
 
 
 class RedisLimiter:
@@ -45,10 +40,10 @@ class RedisLimiter:
 
         self.prefix = prefix
         self.dispatcher = Dispatcher(partial(create_sync_client, settings), name="policygate-ratelimit-redis")
-        self.window_script = lua_script(lua.WINDOW)
-        self.quota_script = lua_script(lua.QUOTA)
-        self.enter_script = lua_script(lua.ENTER)
-        self.renew_script = lua_script(lua.RENEW)
+        self.window_script = Script.of(lua.WINDOW)
+        self.quota_script = Script.of(lua.QUOTA)
+        self.enter_script = Script.of(lua.ENTER)
+        self.renew_script = Script.of(lua.RENEW)
 
     async def load_scripts(self) -> None:
         for script in (self.window_script, self.quota_script, self.enter_script, self.renew_script):

@@ -341,7 +341,7 @@ class LimitService:
 
         No time budget here: the call waits in the dispatcher's queue for as long as Redis keeps
         answering, and fails when the connection breaks or Redis stalls for `timeout` (measured by
-        the kernel, see engine.ratelimit.dispatcher), never because this process was busy.
+        the kernel, see engine.redis_dispatcher), never because this process was busy.
         """
         if not self.breaker.allow():
             self._fallback()

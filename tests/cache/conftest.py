@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from engine.cache.connection import RedisSettings, create_client
+from engine.cache.connection import RedisSettings
 from engine.cache.redis_store import RedisStore
 from engine.metrics import Metrics
 from tests.support.redis_cluster import RedisClusterNodes
@@ -38,7 +38,7 @@ def metrics() -> Metrics:
 @pytest.fixture
 async def redis_store(redis_url: str, metrics: Metrics) -> AsyncIterator[RedisStore]:
     settings = RedisSettings.parse(redis_url, timeout=1.0, connect_timeout=1.0)
-    store = RedisStore(create_client(settings), timeout=1.0, connect_timeout=1.0, metrics=metrics)
+    store = RedisStore(settings, metrics=metrics)
     yield store
     await store.close()
 
@@ -46,6 +46,6 @@ async def redis_store(redis_url: str, metrics: Metrics) -> AsyncIterator[RedisSt
 @pytest.fixture
 async def cluster_store(redis_cluster_url: str, metrics: Metrics) -> AsyncIterator[RedisStore]:
     settings = RedisSettings.parse(redis_cluster_url, timeout=1.0, connect_timeout=1.0)
-    store = RedisStore(create_client(settings), timeout=1.0, connect_timeout=1.0, metrics=metrics)
+    store = RedisStore(settings, metrics=metrics)
     yield store
     await store.close()

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import redis
 
-from engine.cache.connection import RedisSettings, create_client
+from engine.cache.connection import RedisSettings
 from engine.cache.keys import KeyGroup
 from engine.cache.redis_store import RedisStore
 from tests.support.redis_cluster import RedisClusterNodes
@@ -32,7 +32,7 @@ def six_nodes() -> Iterator[RedisClusterNodes]:
 
 async def cluster_store(cluster: RedisClusterNodes, generation_ttl: float = 1.0) -> RedisStore:
     settings = RedisSettings.parse(cluster.url, timeout=2.0, connect_timeout=2.0)
-    return RedisStore(create_client(settings), timeout=2.0, connect_timeout=2.0, generation_ttl=generation_ttl)
+    return RedisStore(settings, generation_ttl=generation_ttl)
 
 
 @pytest.fixture

@@ -28,11 +28,11 @@ class PasswordRedis(RedisServer):
 
 
 class TestUrls:
-    def test_plain_url_defaults_to_50ms_timeouts(self) -> None:
+    def test_plain_url_defaults_to_50ms_connect_and_500ms_read_timeouts(self) -> None:
         s = RedisSettings.parse("redis://cache.local:6390/4")
         assert s.nodes == (("cache.local", 6390),)
         assert (s.db, s.ssl, s.cluster) == (4, False, False)
-        assert (s.connect_timeout, s.timeout) == (0.05, 0.05)
+        assert (s.connect_timeout, s.timeout) == (0.05, 0.5)
 
     def test_tls_user_password_and_options(self) -> None:
         s = RedisSettings.parse("rediss://app:p%40ss@cache.local?ssl_cert_reqs=none&timeout_ms=200&client_name=gw")
@@ -139,7 +139,7 @@ class TestClients:
         try:
             assert isinstance(plain, Redis) and isinstance(cluster, RedisCluster)
             kwargs = plain.connection_pool.connection_kwargs
-            assert kwargs["socket_timeout"] == 0.05 and kwargs["socket_connect_timeout"] == 0.05
+            assert kwargs["socket_timeout"] == 0.5 and kwargs["socket_connect_timeout"] == 0.05
             assert plain.connection_pool.connection_class.__name__ == "SSLConnection"
         finally:
             await plain.aclose()
@@ -190,7 +190,7 @@ class TestTls:
         cert, key = self_signed_certificate(tmp_path)
         port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
         proxy = await TlsProxy(port, cert, key).start()
-        store = RedisStore(create_client(RedisSettings.parse(f"127.0.0.1:{proxy.port},ssl=True,abortConnect=False", timeout=2, connect_timeout=2)))
+        store = RedisStore(RedisSettings.parse(f"127.0.0.1:{proxy.port},ssl=True,abortConnect=False", timeout=2, connect_timeout=2))
         trusting = create_client(RedisSettings.parse(f"rediss://127.0.0.1:{proxy.port}?ssl_cert_reqs=none", timeout=2, connect_timeout=2))
         try:
             assert await store.fetch("k") == (None, False)  # verification fails: a miss, not an exception

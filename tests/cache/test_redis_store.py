@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
+from redis.crc import key_slot
+
 from engine.breaker import CircuitBreaker
-from engine.cache.connection import RedisSettings, create_client
+from engine.cache.connection import RedisSettings
 from engine.cache.keys import KeyGroup
 from engine.cache.redis_store import RedisStore
 from engine.cache.stores import CacheUnavailable
@@ -34,7 +36,7 @@ class TestStandalone:
         await redis_store.set(prefix + "k", b"\x00bytes", 60)
         assert await redis_store.get(prefix + "k") == b"\x00bytes"
         assert await redis_store.fetch(prefix + "none") == (None, True)
-        assert 59_000 < await redis_store.client.pttl(prefix + "k") <= 60_000
+        assert 59_000 < await redis_store.dispatcher.command("PTTL", prefix + "k") <= 60_000
         await redis_store.set(prefix + "short", b"v", 0.05)
         await asyncio.sleep(0.15)
         assert await redis_store.get(prefix + "short") is None
@@ -51,19 +53,19 @@ class TestStandalone:
         assert await redis_store.get(await key_of(redis_store, items, "d0")) is None
         assert await redis_store.get(await key_of(redis_store, other, "d0")) == b"entry"
         # O(1): nothing was deleted; the old variants are unreachable and age out by their TTL.
-        assert await redis_store.client.exists(stored)
-        assert await redis_store.client.hgetall(orders.generations_key) == {b"api": b"2", b"op:orders": b"1", b"op:items": b"0"}
+        assert await redis_store.dispatcher.command("EXISTS", stored)
+        assert await redis_store.dispatcher.command("HGETALL", orders.generations_key) == {b"api": b"2", b"op:orders": b"1", b"op:items": b"0"}
 
     async def test_entries_expire_and_generations_persist(self, redis_store: RedisStore, prefix: str) -> None:
         group = KeyGroup(prefix, "api", "op")
         await redis_store.set(await key_of(redis_store, group, "a"), b"x", 5, group)
-        assert 4_000 < await redis_store.client.pttl(await key_of(redis_store, group, "a")) <= 5_000
-        assert await redis_store.client.pttl(group.generations_key) == -1  # never expires: purges are never undone
+        assert 4_000 < await redis_store.dispatcher.command("PTTL", await key_of(redis_store, group, "a")) <= 5_000
+        assert await redis_store.dispatcher.command("PTTL", group.generations_key) == -1  # never expires: purges are never undone
 
     async def test_another_gateway_sees_a_purge_within_the_generation_cache_time(self, redis_url: str, prefix: str) -> None:
         group = KeyGroup(prefix, "api", "op")
-        one = RedisStore(create_client(RedisSettings.parse(redis_url, timeout=1.0)), generation_ttl=0.3)
-        two = RedisStore(create_client(RedisSettings.parse(redis_url, timeout=1.0)), generation_ttl=0.3)
+        one = RedisStore(RedisSettings.parse(redis_url, timeout=1.0), generation_ttl=0.3)
+        two = RedisStore(RedisSettings.parse(redis_url, timeout=1.0), generation_ttl=0.3)
         try:
             await one.set(await key_of(one, group, "a"), b"x", 60, group)
             assert await two.get(await key_of(two, group, "a")) == b"x"
@@ -77,10 +79,10 @@ class TestStandalone:
 
     async def test_one_command_per_get(self, redis_store: RedisStore, prefix: str) -> None:
         await redis_store.set(prefix + "k", b"v", 60)
-        before = (await redis_store.client.info("commandstats")).get("cmdstat_get", {}).get("calls", 0)
+        before = (await redis_store.dispatcher.command("INFO", "commandstats")).get("cmdstat_get", {}).get("calls", 0)
         for _ in range(10):
             await redis_store.get(prefix + "k")
-        after = (await redis_store.client.info("commandstats"))["cmdstat_get"]["calls"]
+        after = (await redis_store.dispatcher.command("INFO", "commandstats"))["cmdstat_get"]["calls"]
         assert after - before == 10
 
 
@@ -88,7 +90,7 @@ class TestFailure:
     async def test_redis_down_is_a_bounded_miss_and_the_breaker_recovers(self, redis_server: RedisServer) -> None:
         metrics = Metrics()
         breaker = CircuitBreaker("test redis", failure_threshold=3, reset_after=0.2)
-        store = RedisStore(create_client(RedisSettings.parse(redis_server.url)), breaker=breaker, metrics=metrics)
+        store = RedisStore(RedisSettings.parse(redis_server.url), breaker=breaker, metrics=metrics)
         try:
             await store.set("k", b"v", 60)
             assert await store.get("k") == b"v"
@@ -114,7 +116,7 @@ class TestFailure:
             await store.close()
 
     async def test_purge_reports_unavailable(self, redis_server: RedisServer) -> None:
-        store = RedisStore(create_client(RedisSettings.parse(redis_server.url)))
+        store = RedisStore(RedisSettings.parse(redis_server.url))
         redis_server.stop()
         try:
             try:
@@ -128,7 +130,7 @@ class TestFailure:
 
     async def test_unreachable_host_never_hangs(self) -> None:
         # 10.255.255.1 is unroutable: the 50 ms connect timeout must bound the call.
-        store = RedisStore(create_client(RedisSettings.parse("redis://10.255.255.1:6379")))
+        store = RedisStore(RedisSettings.parse("redis://10.255.255.1:6379"))
         try:
             started = time.monotonic()
             assert await store.fetch("k") == (None, False)
@@ -141,7 +143,7 @@ class TestCluster:
     async def test_variants_of_one_operation_spread_over_slots(self, cluster_store: RedisStore, prefix: str) -> None:
         group = KeyGroup(prefix, "shop", "orders")
         keys = [await key_of(cluster_store, group, f"v{i}") for i in range(20)]
-        slots = {await cluster_store.client.execute_command("CLUSTER KEYSLOT", key) for key in keys}
+        slots = {key_slot(key.encode()) for key in keys}
         assert len(slots) == 20
 
     async def test_set_get_and_purge_across_the_cluster(self, cluster_store: RedisStore, prefix: str) -> None:

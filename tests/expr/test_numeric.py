@@ -76,6 +76,7 @@ ROWS: list[tuple[str, Any, str]] = [
     ("1 + 1UL", 2, "System.UInt64"),
     ("@{ uint u = 5; int i = 1; return u + i; }", 6, "System.Int64"),
     ("@{ uint u = 0; return u - 1; }", 4294967295, "System.UInt32"),
+    ("DayOfWeek.Friday - DayOfWeek.Monday", 4, "System.Int32"),
 ]
 
 # (C# source, .NET exception type thrown at run time)

@@ -53,7 +53,7 @@ def old_layout_nodes(cluster: object, operations: list[str]) -> set[int]:
 
 
 async def main(args: argparse.Namespace) -> None:
-    from engine.cache.connection import RedisSettings, create_client
+    from engine.cache.connection import RedisSettings
     from engine.cache.keys import KeyGroup
     from engine.cache.redis_store import RedisStore
     from tests.cache.test_cluster_spread import fill
@@ -63,7 +63,7 @@ async def main(args: argparse.Namespace) -> None:
     cluster.start()
     try:
         settings = RedisSettings.parse(cluster.url, timeout=2.0, connect_timeout=2.0)
-        store = RedisStore(create_client(settings), timeout=2.0, connect_timeout=2.0)
+        store = RedisStore(settings)
         prefix = "bench:"
         operations = [f"op{i}" for i in range(args.operations)]
         groups = [KeyGroup(prefix, "shop", op) for op in operations]

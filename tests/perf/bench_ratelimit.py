@@ -102,7 +102,7 @@ async def main(args: argparse.Namespace) -> None:
     import redis.asyncio as aioredis
 
     from engine.ratelimit import LimitService
-    from engine.ratelimit.dispatcher import MAX_BATCH
+    from engine.redis_dispatcher import MAX_BATCH
     from tests.support.redis_server import RedisServer
 
     server = RedisServer()

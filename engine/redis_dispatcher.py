@@ -1,20 +1,23 @@
-"""Redis round trips of the rate limiter: a queue in front of one thread that owns the connection.
+"""Redis round trips without a per-call budget: a queue in front of one thread that owns the connection.
 
-Decisions must be decided by Redis whenever Redis is healthy, however busy the gateway process is.
-A per-call budget measured by the event loop cannot promise that: when the process is busy, a reply
-that arrived in time waits in the socket until the loop gets round to it, the budget expires first,
-and the decision is wrongly treated as a Redis failure. So:
+Shared by the rate limiter and the cache (one dispatcher each). Their commands must be answered by
+Redis whenever Redis is healthy, however busy the gateway process is. A per-call budget measured by
+the event loop cannot promise that: when the process is busy, a reply that arrived in time waits in
+the socket until the loop gets round to it, the budget expires first, and the call is wrongly
+treated as a Redis failure. So:
 
 * Callers queue commands and wait for their answer **without a budget of their own**.
 * One thread per `Dispatcher` takes everything queued and sends it as one non-transactional
-  pipeline (one write, one read; a lone command goes alone), then wakes the callers. Each
-  EVALSHA stays one command, so decisions stay atomic across gateways.
+  pipeline (one write, one read; a lone command goes alone), then wakes the callers. Each command
+  stays one command (an EVALSHA decision stays atomic, a cache hit stays one GET).
 * The thread uses a blocking client whose socket timeout (`timeout`) is measured by the kernel:
   Redis counts as stalled only when it has sent nothing for `timeout` seconds after a command
   was written, which a busy Python process cannot fake. A stall or a broken connection fails the
   round trip, and everything queued behind it, at once: while Redis is frozen nobody waits longer
   than one `timeout`. A connection that breaks (say a Redis restart left it stale) is retried once
   on a fresh one.
+* A round trip runs in the context variables of the first call it carries, so a traced request's
+  Redis span is its child (a pipeline shared by several requests belongs to the first).
 * `NOSCRIPT` (Redis restarted or flushed) is answered by sending that command again as `EVAL`,
   which also caches the script again.
 """
@@ -22,18 +25,20 @@ and the decision is wrongly treated as a Redis failure. So:
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import hashlib
 import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-log = logging.getLogger("policygate.ratelimit")
+log = logging.getLogger("policygate.redis")
 
 MAX_BATCH = 128  # commands per round trip: bounds the work Redis does before it answers
 
@@ -45,6 +50,10 @@ class Script:
     source: str
     sha: str
 
+    @classmethod
+    def of(cls, source: str) -> Script:
+        return cls(source, hashlib.sha1(source.encode()).hexdigest())
+
 
 @dataclass
 class _Call:
@@ -53,6 +62,8 @@ class _Call:
     command: tuple[object, ...] | Callable[[Any], Any]
     script: Script | None
     future: asyncio.Future[Any]
+    # The caller's context variables (its trace span): the round trip runs in the first call's.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
 
 class _Stop:
@@ -71,6 +82,7 @@ class Dispatcher:
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[_Call | _Stop] = queue.SimpleQueue()
         self._closed = False
+        self._name = name
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
 
@@ -81,6 +93,24 @@ class Dispatcher:
         Raises the Redis error of the command or of its round trip.
         """
         return await self._submit(command, script)
+
+    async def commands(self, commands: Sequence[tuple[object, ...]]) -> list[Any]:
+        """Replies of `commands`, queued together (so sent in one round trip when they fit one batch).
+
+        Raises the first error among them (an error reply or the round trip's).
+        """
+        if self._closed:
+            raise RedisConnectionError(f"{self._name}: the Redis client is closed")
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Any]] = []
+        for command in commands:
+            futures.append(loop.create_future())
+            self._queue.put(_Call(command, None, futures[-1]))
+        replies = await asyncio.gather(*futures, return_exceptions=True)
+        for reply in replies:
+            if isinstance(reply, BaseException):
+                raise reply
+        return list(replies)
 
     async def call(self, function: Callable[[Any], Any]) -> Any:
         """Run `function(client)` in the thread, alone (SCRIPT LOAD on every node, PING...)."""
@@ -98,7 +128,7 @@ class Dispatcher:
 
     async def _submit(self, command: tuple[object, ...] | Callable[[Any], Any], script: Script | None) -> Any:
         if self._closed:
-            raise RedisConnectionError("the rate-limit store client is closed")
+            raise RedisConnectionError(f"{self._name}: the Redis client is closed")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.put(_Call(command, script, future))
         return await future
@@ -123,9 +153,9 @@ class Dispatcher:
             try:
                 self._round_trip(batch)
             except BaseException as exc:  # never let the thread die with callers waiting
-                log.exception("rate-limit store dispatcher failed")
+                log.exception("%s: Redis dispatcher failed", self._name)
                 _deliver(batch, [exc] * len(batch))
-        self._fail_queued(RedisConnectionError("the rate-limit store client is closed"))
+        self._fail_queued(RedisConnectionError(f"{self._name}: the Redis client is closed"))
 
     def _round_trip(self, batch: list[_Call]) -> None:
         if self.client is None and batch:
@@ -138,13 +168,13 @@ class Dispatcher:
         commands: list[_Call] = []
         for call in batch:
             if callable(call.command):
-                _deliver([call], [_capture(call.command, self.client)])
+                _deliver([call], [call.context.run(_capture, call.command, self.client)])
             else:
                 commands.append(call)
         if not commands:
             return
         try:
-            results = self._send([c.command for c in commands])  # type: ignore[misc]
+            results = commands[0].context.run(self._send, [c.command for c in commands])  # type: ignore[misc]
         except RedisError as exc:
             _deliver(commands, [exc] * len(commands))
             if isinstance(exc, RedisTimeoutError):  # Redis is stalled: nobody queued behind it waits another timeout
@@ -153,7 +183,7 @@ class Dispatcher:
         for i, (call, result) in enumerate(zip(commands, results, strict=True)):
             if isinstance(result, NoScriptError) and call.script is not None:
                 retry = ("EVAL", call.script.source, *call.command[2:])  # type: ignore[index]
-                results[i] = _capture(self.client.execute_command, *retry)
+                results[i] = call.context.run(_capture, self.client.execute_command, *retry)
         _deliver(commands, results)
 
     def _send(self, commands: Sequence[tuple[object, ...]]) -> list[Any]:
