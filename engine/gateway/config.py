@@ -230,6 +230,7 @@ class _Reader:
             self.identity_provider(provider, spec),
             timeout=self.number(spec.get("timeout"), "identity.timeout", default.timeout),
             refresh_ahead=self.number(spec.get("refresh-ahead"), "identity.refresh-ahead", default.refresh_ahead),
+            shared=self.boolean(spec.get("shared"), "identity.shared", default.shared),
         )
 
     def identity_provider(self, provider: str, spec: dict[str, Any]) -> IdentitySettings:
@@ -632,7 +633,7 @@ TOP_LEVEL_KEYS = (
 )
 IDENTITY_PROVIDER_KEYS = ("endpoint", "token", "token-endpoint", "client-id", "client-secret", "authority", "tenant-id",
                           "token-file")
-IDENTITY_KEYS = ("provider", *IDENTITY_PROVIDER_KEYS, "timeout", "refresh-ahead")
+IDENTITY_KEYS = ("provider", *IDENTITY_PROVIDER_KEYS, "timeout", "refresh-ahead", "shared")
 PRODUCT_KEYS = ("name", "policy", "subscription-required", "approval-required", "state", "groups")
 API_KEYS = (
     "name", "path", "service-url", "products", "subscription-required", "policy", "operations",
