@@ -20,6 +20,7 @@ from engine.gateway.worker_metrics import render_all
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+OPEN_PATHS = frozenset({"/metrics", "/health", "/ready"})  # probes and scrapers; they show no request data
 
 
 def create_admin_app(services: Services) -> Quart:
@@ -28,9 +29,13 @@ def create_admin_app(services: Services) -> Quart:
 
     @app.before_request
     async def authorize() -> tuple[dict[str, object], int, dict[str, str]] | None:
-        """With `server.admin-token`, every endpoint that changes something needs the token."""
+        """With `server.admin-token`, every admin request needs the token but reads of OPEN_PATHS.
+
+        Open is the exception: request traces (`GET /trace/<id>`) hold bodies and variables, and
+        an endpoint added later is guarded unless it is listed here.
+        """
         token = services.settings.server.admin_token
-        if token is None or request.method in READ_ONLY_METHODS:
+        if token is None or (request.path in OPEN_PATHS and request.method in READ_ONLY_METHODS):
             return None
         scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
@@ -87,14 +92,15 @@ def create_admin_app(services: Services) -> Quart:
 
 
 def exposure_warning(host: str, token: str | None) -> str | None:
-    """A warning when the admin port listens beyond loopback with nobody guarding its mutating endpoints."""
+    """A warning when the admin port listens beyond loopback with nobody guarding its endpoints."""
     try:
         private = ipaddress.ip_address(host).is_loopback
     except ValueError:
         private = host == "localhost"
     if private or token is not None:
         return None
-    return f"admin port listens on {host} without server.admin-token: anyone who can reach it can purge the cache"
+    return (f"admin port listens on {host} without server.admin-token: "
+            "anyone who can reach it can purge the cache and read request traces")
 
 
 def register_service_routes(services: Services) -> None:

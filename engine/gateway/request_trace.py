@@ -6,7 +6,8 @@ That request then runs with `context.Tracing` true and a `RequestTrace` observin
 every policy (nested ones too) with its section, path and source position, the request and
 response as the policy found them (input) and as it left them (output), the value of every
 policy expression, `<trace>` entries and the error that sent it to on-error. The answer carries
-`Ocp-Apim-Trace-Location: /trace/<id>`; `GET /trace/<id>` on the admin port returns the JSON.
+`Ocp-Apim-Trace-Location: /trace/<id>`; `GET /trace/<id>` on the admin port returns the JSON
+(issuing and reading both need `server.admin-token` when one is set: engine/gateway/admin.py).
 
 Tokens are signed (HMAC-SHA256 with a secret every worker shares through the environment), so any
 worker accepts a token the admin worker issued; traces are kept in memory for one process and,

@@ -102,7 +102,7 @@ class ServerSettings:
     tls: TlsSettings | None = None  # HTTPS (and HTTP/2 by ALPN) on the gateway port
     max_body_size: int = 100 * 1024 * 1024  # bytes a pipeline may buffer from a request body
     admin_host: str = "127.0.0.1"  # the admin listener's address (not `host`: the admin port stays private)
-    admin_token: str | None = None  # required as `Authorization: Bearer <token>` by mutating admin endpoints
+    admin_token: str | None = None  # `Authorization: Bearer <token>` on every admin request but /metrics, /health, /ready
     trusted_proxies: tuple[Network, ...] = ()  # peers whose forwarding header gives context.Request.IpAddress
     client_ip_header: str = "x-forwarded-for"  # or "forwarded" (RFC 7239)
     http_server: str = "granian"  # or "hypercorn" (engine/gateway/listeners.py)

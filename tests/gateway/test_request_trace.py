@@ -55,9 +55,23 @@ def test_tokens_expire_and_are_bound_to_their_secret() -> None:
     assert not tokens.valid("garbage") and not tokens.valid(token.replace(".", ".0"), now=1000.0)
 
 
-def test_issuing_a_token_needs_the_admin_token_when_one_is_configured(gateway) -> None:
-    config = simple_config(server={"admin-token": "s3cret"})
-    with gateway(config) as gw:
+def test_issuing_tokens_and_reading_traces_need_the_admin_token_when_one_is_configured(gateway) -> None:
+    admin = {"Authorization": "Bearer s3cret"}
+    with gateway(simple_config(api_policy="api.xml", server={"admin-token": "s3cret"}), {"api.xml": POLICY}) as gw:
         assert http_request(gw.admin_url, "POST", "/trace/tokens").status == 401
-        allowed = http_request(gw.admin_url, "POST", "/trace/tokens", headers={"Authorization": "Bearer s3cret"})
-        assert allowed.status == 200
+        issued = http_request(gw.admin_url, "POST", "/trace/tokens", headers=admin)
+        assert issued.status == 200
+        answer = gw.request("GET", "/echo/x", headers={"Apim-Debug-Authorization": issued.json()["token"]})
+        location = answer.headers.get("Ocp-Apim-Trace-Location")
+        assert location is not None
+        for path in (location, "/trace/unknown"):  # whether a trace exists is not told either
+            refused = http_request(gw.admin_url, "GET", path)
+            assert refused.status == 401 and refused.json()["error"] == "unauthorized"
+            assert refused.headers.get("WWW-Authenticate", "").startswith("Bearer")
+            assert http_request(gw.admin_url, "GET", path, headers={"Authorization": "Bearer nope"}).status == 401
+            assert http_request(gw.admin_url, "HEAD", path).status == 401
+        allowed = http_request(gw.admin_url, "GET", location, headers=admin)
+        assert allowed.status == 200 and allowed.json()["api"] == "echo"
+        assert http_request(gw.admin_url, "GET", "/trace/unknown", headers=admin).status == 404
+        for probe in ("/metrics", "/health", "/ready"):  # scrapers and probes need no token
+            assert http_request(gw.admin_url, "GET", probe).status == 200
