@@ -74,6 +74,7 @@ class AuthenticationManagedIdentity(Policy):
     scopes = Scope.ALL
     reads_body = False
     implemented = True
+    needs_settings = ("identity",)
     attributes = (
         Attr("resource", Str(non_empty=True), required=True,
              doc="The target API's App ID URI or client id (the token audience; OAuth 2.0 scope `<resource>/.default`)."),
