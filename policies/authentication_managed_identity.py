@@ -40,7 +40,9 @@ class AuthenticationManagedIdentityStep:
             service = getattr(ctx.services, "identity", None)
             if service is None:
                 raise TokenError("no token provider is configured (`identity:` in the gateway configuration)")
-            token: str = await service.token(resource, str(self.client_id.get(ctx) or ""))
+            cache = getattr(ctx.services, "cache", None)
+            token: str = await service.token(resource, str(self.client_id.get(ctx) or ""),
+                                             cache.external if cache is not None else None)
             return token
         except TokenError as exc:
             if self.ignore_error.get(ctx):

@@ -128,7 +128,8 @@ class _Compiler:
                               "api": api_doc, "operation": op_doc}
                     entry.pipelines[product_id] = self.pipeline(scoped, fragments)
                 entries.append((op.method, op.url_template, entry))
-            router.add_api(api.path, context_api, entries, revision=api.revision, current=api.is_current)
+            router.add_api(api.path, context_api, entries, revision=api.revision, current=api.is_current,
+                           protocols=api.protocols)
         global_pipeline = self.pipeline({"global": global_doc}, fragments)
         if self.diagnostics.has_errors:
             raise PolicyLoadError(self.diagnostics.sorted())

@@ -43,7 +43,7 @@ def test_sample_maps_onto_settings() -> None:
     assert ops["addPet"].policy is None
 
     status = s.apis["store-status"]
-    assert (status.path, status.protocols, status.products) == ("status", ("https",), ())
+    assert (status.path, status.protocols, status.products) == ("status", ("http", "https"), ())
     assert {op.id for op in status.operations} == {"health", "listToys"}
 
     starter = s.products["starter"]
@@ -245,6 +245,7 @@ def _error(tmp_path: Path) -> str:
         ({"path": "a", "subscriptionRequired": "yes"}, "properties.subscriptionRequired: expected true or false, got 'yes'"),
         ({"path": ["a"]}, "properties.path: expected a string, got a list"),
         ({"path": "a", "protocols": "https"}, "properties.protocols: expected a list of strings"),
+        ({"path": "a", "protocols": ["https", "ftp"]}, "properties.protocols: 'ftp' is not one of: http, https, ws, wss"),
         ({"path": "a", "subscriptionKeyParameterNames": "k"}, "properties.subscriptionKeyParameterNames: expected an object, got str 'k'"),
     ],
 )

@@ -230,3 +230,16 @@ def test_lint_accepts_it_in_inbound_and_send_request() -> None:
     send = f'<send-request response-variable-name="r"><set-url>http://x</set-url>' \
            f'<authentication-managed-identity resource="{RESOURCE}" /></send-request>'
     assert [d.code for d in lint(send).sorted()] == []  # no policy-unsupported warning: the gateway runs it
+
+
+def test_shared_tokens_serve_every_instance_from_one_request(tokens: TokenServer, tmp_path: Path,
+                                                            redis_url: str) -> None:
+    config = simple_config(api_policy="api.xml", cache={"external": redis_url},
+                           identity=imds(tokens, shared=True))
+    with Backend() as backend, \
+            run_gateway(tmp_path / "a", config, {"api.xml": POLICY}, backend=backend) as first, \
+            run_gateway(tmp_path / "b", config, {"api.xml": POLICY}, backend=backend) as second:
+        for gateway in (first, second, first, second):
+            answer = gateway.request("GET", "/echo/x")
+            assert answer.json()["headers"]["authorization"] == f"Bearer imds|{RESOURCE}||1"
+    assert tokens.calls()["calls"] == 1
