@@ -146,6 +146,24 @@ def test_deadline_is_configurable() -> None:
         LIMITS.timeout, LIMITS.max_iterations = saved
 
 
+@pytest.mark.parametrize("source", [
+    '@(new JArray(Enumerable.Repeat("x", 100000)).Count)',
+    "@(JsonConvert.SerializeObject(Enumerable.Range(0, 100000)).Length)",
+    '@(JObject.FromObject(new { a = new List<int>(new int[100000]) }).ToString().Length)',
+])
+def test_small_expression_with_a_heavy_library_call_stops_at_the_deadline(source: str) -> None:
+    """Few call sites and no loops, but the library loops over 100 000 elements: metered anyway,
+    and the library's own loops check the deadline (`limits.paced`)."""
+    compiled = compile_expression(source)
+    saved = LIMITS.timeout
+    LIMITS.timeout = 0.002
+    try:
+        with pytest.raises(ExpressionError, match="ran longer than 2 ms"):
+            compiled.evaluate(make_context())
+    finally:
+        LIMITS.timeout = saved
+
+
 def _eval(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "engine", "eval", *args], capture_output=True, text=True,
                           timeout=60)
