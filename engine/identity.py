@@ -13,6 +13,7 @@ callers without a usable token wait for one shared request (single flight). Fail
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from engine import clock
+from engine.cache.stores import Store
 
 log = logging.getLogger("policygate.identity")
 
@@ -47,6 +49,7 @@ class IdentitySettings:
     client_secret: str = ""  # client-credentials
     token_file: Path | None = None  # workload-identity: the projected service-account token
     token: str = ""  # static
+    shared: bool = False  # also keep tokens in the external (Redis) cache, shared by every gateway instance
     timeout: float = 10.0  # seconds per token request
     refresh_ahead: float = 300.0  # seconds before expiry a token is refreshed in the background
 
@@ -70,9 +73,14 @@ class TokenService:
         self._tokens: dict[tuple[str, str, str], Token] = {}
         self._flights: dict[tuple[str, str, str], asyncio.Task[Token]] = {}
         self._retry_at: dict[tuple[str, str, str], float] = {}
+        self._shared: Store | None = None
 
-    async def token(self, resource: str, client_id: str = "") -> str:
-        """An access token for `resource` (as identity `client_id`, or the default); raises TokenError."""
+    async def token(self, resource: str, client_id: str = "", shared: Store | None = None) -> str:
+        """An access token for `resource` (as identity `client_id`, or the default); raises TokenError.
+
+        `shared` is the external cache (used when `shared: true`): tokens other instances fetched.
+        """
+        self._shared = shared if self.settings.shared else None
         key = (self.settings.provider, resource, client_id)
         now = clock.now()
         cached = self._tokens.get(key)
@@ -99,11 +107,17 @@ class TokenService:
 
     async def _fetch_and_keep(self, key: tuple[str, str, str]) -> Token:
         _, resource, client_id = key
+        shared, shared_key = self._shared, _shared_key(self.settings, key)
         issued = clock.now()
-        value, expires_at = await self._fetch(resource, client_id, issued)
-        life = max(expires_at - issued, 0.0)
-        token = Token(value, expires_at - min(self.settings.refresh_ahead, life / 2),
-                      expires_at - min(STALE_MARGIN, life / 10))
+        token = await _read_shared(shared, shared_key, issued)
+        if token is None:
+            value, expires_at = await self._fetch(resource, client_id, issued)
+            life = max(expires_at - issued, 0.0)
+            token = Token(value, expires_at - min(self.settings.refresh_ahead, life / 2),
+                          expires_at - min(STALE_MARGIN, life / 10))
+            if shared is not None and token.stale_at != float("inf"):
+                entry = json.dumps({"value": value, "refresh_at": token.refresh_at, "stale_at": token.stale_at})
+                await shared.set(shared_key, entry.encode(), token.stale_at - issued)
         self._tokens[key] = token
         self._retry_at.pop(key, None)
         return token
@@ -160,6 +174,25 @@ class TokenService:
             description = answer.get("error_description") or ""
             raise TokenError(f"the token endpoint answered {status}: {error}" + (f": {description}" if description else ""))
         return answer
+
+
+def _shared_key(settings: IdentitySettings, key: tuple[str, str, str]) -> str:
+    where = settings.endpoint if settings.provider == "imds" else settings.token_endpoint
+    digest = hashlib.sha256("\n".join((*key, where, settings.client_id)).encode()).hexdigest()
+    return f"policygate:identity:{digest}"
+
+
+async def _read_shared(shared: Store | None, key: str, now: float) -> Token | None:
+    """A token another instance keeps in the external cache, if it needs no refresh yet."""
+    if shared is None:
+        return None
+    try:
+        raw = await shared.get(key)
+        entry = json.loads(raw) if raw is not None else None
+        token = Token(str(entry["value"]), float(entry["refresh_at"]), float(entry["stale_at"])) if entry else None
+    except (ValueError, TypeError, KeyError):
+        return None
+    return token if token is not None and now < token.refresh_at else None
 
 
 def token_service(settings: IdentitySettings | None) -> TokenService | None:

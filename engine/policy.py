@@ -122,6 +122,7 @@ class Policy:
     allowed_in_fragment: ClassVar[bool] = True
     once_per_section: ClassVar[bool] = False
     implemented: ClassVar[bool] = False  # the gateway refuses documents using unimplemented ones
+    needs_settings: ClassVar[tuple[str, ...]] = ()  # configuration keys (e.g. "identity") without which it cannot run
     unsupported_reason: ClassVar[str] = ""  # why not implemented (and the alternative): lint's `policy-unsupported`
     # -- what the gateway does for this policy --
     reads_body: ClassVar[bool] = True  # False: stream-safe, the gateway need not buffer bodies for it

@@ -40,7 +40,9 @@ class AuthenticationManagedIdentityStep:
             service = getattr(ctx.services, "identity", None)
             if service is None:
                 raise TokenError("no token provider is configured (`identity:` in the gateway configuration)")
-            token: str = await service.token(resource, str(self.client_id.get(ctx) or ""))
+            cache = getattr(ctx.services, "cache", None)
+            token: str = await service.token(resource, str(self.client_id.get(ctx) or ""),
+                                             cache.external if cache is not None else None)
             return token
         except TokenError as exc:
             if self.ignore_error.get(ctx):
@@ -74,6 +76,7 @@ class AuthenticationManagedIdentity(Policy):
     scopes = Scope.ALL
     reads_body = False
     implemented = True
+    needs_settings = ("identity",)
     attributes = (
         Attr("resource", Str(non_empty=True), required=True,
              doc="The target API's App ID URI or client id (the token audience; OAuth 2.0 scope `<resource>/.default`)."),

@@ -4,7 +4,8 @@ Usage: python scripts/load_corpus.py [CORPUS_DIR] [--verbose]
 
 For each `<policies>` document a one-API gateway configuration is written to a temporary folder
 (the document as the API's policy; every `{{named value}}` it uses defined as "1"; the fragments it
-includes, from the corpus's `<fragment>` files, configured under their original names) and loaded
+includes, from the corpus's `<fragment>` files, configured under their original names; a static
+token provider as `identity:`) and loaded
 with `load_settings` + `GatewayServer.prepare()`: the same validation and compilation that
 `policygate serve` runs before it listens. Nothing is served and no network is used. `<fragment>`
 files are not counted on their own: they load as part of the documents that include them.
@@ -62,6 +63,7 @@ def load_one(document: Path, fragments: dict[str, Path], registry: object) -> li
         "apis": {"corpus": {"path": "corpus", "service-url": "http://127.0.0.1:9", "subscription-required": False,
                             "policy": str(document)}},
         "server": {"admin-port": False},
+        "identity": {"provider": "static", "token": "corpus"},  # authentication-managed-identity needs a provider
     }
     with tempfile.TemporaryDirectory() as folder:
         file = Path(folder) / "gateway.yaml"

@@ -23,12 +23,14 @@ from engine.gateway.openapi import match_operation, operations_from_openapi
 from engine.gateway.settings import (
     DEFAULT_KEY_HEADER,
     DEFAULT_KEY_QUERY,
+    DEFAULT_PROTOCOLS,
     ApiSettings,
     GatewaySettings,
     OperationSettings,
     ProductSettings,
     SubscriptionSettings,
     UserSettings,
+    unknown_protocols,
 )
 from engine.gateway.yaml_positions import load_with_positions
 from engine.source import Span
@@ -460,9 +462,12 @@ class FolderReader:
         names = props.get("subscriptionKeyParameterNames") or {}
         if not isinstance(names, dict):
             self.fail(file, "properties.subscriptionKeyParameterNames", f"expected an object, got {_kind(names)}")
-        protocols = props.get("protocols") or ["http", "https"]
+        protocols = props.get("protocols") or list(DEFAULT_PROTOCOLS)
         if not isinstance(protocols, list) or not all(isinstance(p, str) for p in protocols):
             self.fail(file, "properties.protocols", "expected a list of strings")
+        problem = unknown_protocols(tuple(protocols))
+        if problem:
+            self.fail(file, "properties.protocols", problem)
         operations = self.operations(folder)
         policy = folder / "policy.xml"
         self.report_extra(folder, {file.name, "policy.xml", "operations", *SPECIFICATIONS},

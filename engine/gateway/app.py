@@ -128,9 +128,10 @@ class Gateway:
 
     def context(self, scope: Scope, incoming: Incoming) -> Context:
         """The request's policy context, before routing."""
-        original = _original_url(scope, incoming.headers, incoming.path, incoming.query)
         client = scope.get("client")
         peer = client[0] if client else ""
+        scheme = self.proxies.forwarded_scheme(peer, incoming.headers) or scope.get("scheme", "http")
+        original = _original_url(scope, scheme, incoming.headers, incoming.path, incoming.query)
         ctx = Context(
             request=Request(method=incoming.method, url=original, original_url=original, headers=incoming.headers,
                             ip_address=self.proxies.client_address(peer, incoming.headers)),
@@ -158,8 +159,9 @@ class Gateway:
         if incoming.refused_path:
             ctx.response = error_response(400, INVALID_PATH_MESSAGE)
             return "", ""
-        match = state.router.route(incoming.method, incoming.path, incoming.query)
-        preflight = _preflight_match(state, incoming, match)
+        scheme = ctx.request.original_url.scheme  # the caller's scheme: a trusted proxy's, else this connection's
+        match = state.router.route(scheme, incoming.method, incoming.path, incoming.query)
+        preflight = _preflight_match(state, scheme, incoming, match)
         if preflight is not None:
             return await _run_preflight(ctx, preflight.operation)
         if match is None:
@@ -270,7 +272,9 @@ def gateway_app(gateway: Gateway) -> GatewayQuart:
     return app
 
 
-def _preflight_match(state: GatewayState, incoming: Incoming, match: OperationMatch | None) -> OperationMatch | None:
+def _preflight_match(
+    state: GatewayState, scheme: str, incoming: Incoming, match: OperationMatch | None
+) -> OperationMatch | None:
     """A CORS preflight, routed by the method it asks for, when that operation's inbound answers preflights.
 
     An operation that explicitly defines OPTIONS gets the request as usual (apim-spec §5.3).
@@ -281,7 +285,7 @@ def _preflight_match(state: GatewayState, incoming: Incoming, match: OperationMa
     if match is not None and match.operation.operation.method.upper() == "OPTIONS":
         return None
     requested = (headers.get("access-control-request-method") or "").strip().upper()
-    target = (state.router.route(requested, incoming.path, incoming.query) if requested else None) or match
+    target = (state.router.route(scheme, requested, incoming.path, incoming.query) if requested else None) or match
     if target is None or not target.operation.pipelines[None].preflight:
         return None
     return target
@@ -326,8 +330,7 @@ async def _run_not_found(state: GatewayState, ctx: Context) -> None:
     await state.global_pipeline.fail(ctx, error)
 
 
-def _original_url(scope: Scope, headers: Headers, path: str, query: dict[str, list[str]]) -> Url:
-    scheme = scope.get("scheme", "http")
+def _original_url(scope: Scope, scheme: str, headers: Headers, path: str, query: dict[str, list[str]]) -> Url:
     default_port = 443 if scheme == "https" else 80
     host_header = headers.get("host")
     if not host_header:

@@ -6,6 +6,10 @@ for=proxy1`. The chain is read from the right (the hop nearest to the gateway) a
 are skipped: the first untrusted address is the caller. Only the header named by
 `server.client-ip-header` is read, because a proxy that appends to one of them passes the other
 through from the caller unchanged (which would let any caller choose its address).
+
+The same peer also tells the caller's scheme (a TLS-terminating proxy): `X-Forwarded-Proto`, or
+the `proto=` of the `Forwarded` header when that is the configured header. The value nearest to the
+gateway (the last one) counts, so a caller cannot choose it through a proxy that appends.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ class TrustedProxies:
         if current is None or not self.trusts(current):
             return peer
         values = headers.get_list(self.header)
-        hops = forwarded_for(values) if self.header == "forwarded" else _split(values)
+        hops = forwarded_param(values, "for") if self.header == "forwarded" else _split(values)
         for hop in reversed(hops):
             address = parse_address(hop)
             if address is None:  # "unknown", an obfuscated id or garbage: the last trusted hop is all we know
@@ -57,6 +61,20 @@ class TrustedProxies:
             if not self.trusts(address):
                 break
         return str(current)
+
+    def forwarded_scheme(self, peer: str, headers: Headers) -> str | None:
+        """`http`/`https` as a trusted proxy `peer` reports the caller's request, else None."""
+        if not self.networks:
+            return None
+        address = parse_address(peer)
+        if address is None or not self.trusts(address):
+            return None
+        if self.header == "forwarded":
+            hops = forwarded_param(headers.get_list("forwarded"), "proto")
+        else:
+            hops = _split(headers.get_list("x-forwarded-proto"))
+        scheme = hops[-1].strip('"').lower() if hops else None
+        return scheme if scheme in ("http", "https") else None
 
 
 def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
@@ -86,13 +104,13 @@ def parse_address(text: str) -> Address | None:
     return address
 
 
-def forwarded_for(values: Iterable[str]) -> list[str]:
-    """The `for=` parameter of each element of RFC 7239 `Forwarded` header values, in order
-    ("" for an element without one)."""
+def forwarded_param(values: Iterable[str], parameter: str) -> list[str]:
+    """One parameter (`for`, `proto`...) of each element of RFC 7239 `Forwarded` header values, in
+    order ("" for an element without it)."""
     found = []
     for element in _split(values):
         pairs = (pair.partition("=") for pair in element.split(";"))
-        found.append(next((value.strip() for name, _, value in pairs if name.strip().lower() == "for"), ""))
+        found.append(next((value.strip() for name, _, value in pairs if name.strip().lower() == parameter), ""))
     return found
 
 

@@ -25,6 +25,7 @@ from engine.gateway.listeners import SERVERS
 from engine.gateway.settings import (
     DEFAULT_KEY_HEADER,
     DEFAULT_KEY_QUERY,
+    DEFAULT_PROTOCOLS,
     ApiSettings,
     BackendClientSettings,
     DemoBackendSettings,
@@ -36,6 +37,7 @@ from engine.gateway.settings import (
     TlsSettings,
     TracingSettings,
     UserSettings,
+    unknown_protocols,
 )
 from engine.gateway.yaml_positions import Positions, load_with_positions
 from engine.identity import ENTRA_AUTHORITY, IMDS_ENDPOINT, PROVIDERS, IdentitySettings
@@ -230,6 +232,7 @@ class _Reader:
             self.identity_provider(provider, spec),
             timeout=self.number(spec.get("timeout"), "identity.timeout", default.timeout),
             refresh_ahead=self.number(spec.get("refresh-ahead"), "identity.refresh-ahead", default.refresh_ahead),
+            shared=self.boolean(spec.get("shared"), "identity.shared", default.shared),
         )
 
     def identity_provider(self, provider: str, spec: dict[str, Any]) -> IdentitySettings:
@@ -402,7 +405,7 @@ class _Reader:
                 revision=revision,
                 is_current=is_current,
                 version=self.string(spec.get("version"), _join(where, "version"), required=False, default=""),
-                protocols=self.strings(spec.get("protocols"), _join(where, "protocols")) or ("http", "https"),
+                protocols=self.read_protocols(spec.get("protocols"), _join(where, "protocols")),
             )
         for (path, _), aid in paths.items():
             if path not in current:
@@ -592,6 +595,13 @@ class _Reader:
         except ValueError as exc:
             self.fail(where, str(exc))
 
+    def read_protocols(self, value: object, where: str) -> tuple[str, ...]:
+        protocols = self.strings(value, where) or DEFAULT_PROTOCOLS
+        problem = unknown_protocols(protocols)
+        if problem:
+            self.fail(where, problem)
+        return tuple(p.lower() for p in protocols)
+
     def choice(self, value: object, where: str, choices: tuple[str, ...]) -> str:
         text = self.string(value, where, required=False, default=choices[0]).lower()
         if text not in choices:
@@ -632,7 +642,7 @@ TOP_LEVEL_KEYS = (
 )
 IDENTITY_PROVIDER_KEYS = ("endpoint", "token", "token-endpoint", "client-id", "client-secret", "authority", "tenant-id",
                           "token-file")
-IDENTITY_KEYS = ("provider", *IDENTITY_PROVIDER_KEYS, "timeout", "refresh-ahead")
+IDENTITY_KEYS = ("provider", *IDENTITY_PROVIDER_KEYS, "timeout", "refresh-ahead", "shared")
 PRODUCT_KEYS = ("name", "policy", "subscription-required", "approval-required", "state", "groups")
 API_KEYS = (
     "name", "path", "service-url", "products", "subscription-required", "policy", "operations",

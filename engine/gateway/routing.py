@@ -3,6 +3,9 @@
 Templates follow APIM: `/pets/{id}` (one segment), `/files/{*path}` (the rest of the path),
 `/*` (any path), and query parts `/search?q={term}` (the parameter must be present). Literal
 templates win over parameterised ones, longer literal prefixes over shorter ones.
+
+An API answers only the URL schemes it lists (APIM's `protocols`): a request over another scheme
+is not routed to it (no match, so a 404), and never falls through to an API with a shorter path.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 from urllib.parse import unquote
+
+from engine.gateway.settings import DEFAULT_PROTOCOLS
 
 T = TypeVar("T")
 _PARAM = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_.-]*)\}")
@@ -132,40 +137,49 @@ class ApiRoutes(Generic[T]):
 _REVISION = re.compile(r";rev=([^/;]+)")
 
 
+@dataclass(frozen=True)
+class _ApiEntry(Generic[T]):
+    api: object
+    routes: ApiRoutes[T]
+    schemes: frozenset[str]  # the URL schemes the API answers (its `protocols`)
+
+
 class Router(Generic[T]):
-    """Maps (method, path, query) to (api, operation, params); APIs are chosen by longest path prefix.
+    """Maps (scheme, method, path, query) to (api, operation, params); APIs are chosen by longest path prefix.
 
     Several revisions may share a path: the current one answers `/<path>/...`, any revision
     answers `/<path>;rev=<revision>/...` (APIM's revision URL).
     """
 
     def __init__(self) -> None:
-        self._apis: dict[str, tuple[object, ApiRoutes[T]]] = {}
-        self._revisions: dict[tuple[str, str], tuple[object, ApiRoutes[T]]] = {}
+        self._apis: dict[str, _ApiEntry[T]] = {}
+        self._revisions: dict[tuple[str, str], _ApiEntry[T]] = {}
 
     def add_api(self, path: str, api: object, operations: Iterable[tuple[str, str, T]], *,
-                revision: str | None = None, current: bool = True) -> None:
-        entry = (api, ApiRoutes(operations))
+                revision: str | None = None, current: bool = True,
+                protocols: Iterable[str] = DEFAULT_PROTOCOLS) -> None:
+        entry = _ApiEntry(api, ApiRoutes(operations), frozenset(p.lower() for p in protocols))
         if current:
             self._apis[path.strip("/")] = entry
         if revision is not None:
             self._revisions[(path.strip("/"), revision)] = entry
 
-    def route(self, method: str, path: str, query: dict[str, list[str]]) -> Match[T] | None:
+    def route(self, scheme: str, method: str, path: str, query: dict[str, list[str]]) -> Match[T] | None:
+        """The operation for a request that arrived over `scheme` ("http" or "https"), or None."""
         trimmed = path.lstrip("/")
         if ";rev=" in trimmed:
-            return self._route_revision(method, trimmed, query)
+            return self._route_revision(scheme, method, trimmed, query)
         candidate = trimmed.rstrip("/")
         while True:
             entry = self._apis.get(candidate)
             if entry is not None:
-                return _find(entry, method, "/" + trimmed[len(candidate):].lstrip("/"), query)
+                return _find(entry, scheme, method, "/" + trimmed[len(candidate):].lstrip("/"), query)
             if not candidate:
                 return None
             cut = candidate.rfind("/")
             candidate = candidate[:cut] if cut >= 0 else ""
 
-    def _route_revision(self, method: str, trimmed: str, query: dict[str, list[str]]) -> Match[T] | None:
+    def _route_revision(self, scheme: str, method: str, trimmed: str, query: dict[str, list[str]]) -> Match[T] | None:
         """`<api path>;rev=<revision>/<operation path>`: that revision of exactly that API."""
         marker = _REVISION.search(trimmed)
         if marker is None:
@@ -173,10 +187,11 @@ class Router(Generic[T]):
         entry = self._revisions.get((trimmed[: marker.start()].strip("/"), marker.group(1)))
         if entry is None:
             return None
-        return _find(entry, method, "/" + trimmed[marker.end():].lstrip("/"), query)
+        return _find(entry, scheme, method, "/" + trimmed[marker.end():].lstrip("/"), query)
 
 
-def _find(entry: tuple[object, ApiRoutes[T]], method: str, relative: str, query: dict[str, list[str]]) -> Match[T] | None:
-    api, routes = entry
-    found = routes.find(method, relative, query)
-    return Match(api, found[0], relative, found[1]) if found is not None else None
+def _find(entry: _ApiEntry[T], scheme: str, method: str, relative: str, query: dict[str, list[str]]) -> Match[T] | None:
+    if scheme not in entry.schemes:  # the API is not offered over this scheme
+        return None
+    found = entry.routes.find(method, relative, query)
+    return Match(entry.api, found[0], relative, found[1]) if found is not None else None

@@ -15,6 +15,14 @@ from engine.identity import IdentitySettings
 
 DEFAULT_KEY_HEADER = "Ocp-Apim-Subscription-Key"
 DEFAULT_KEY_QUERY = "subscription-key"
+API_PROTOCOLS = ("http", "https", "ws", "wss")
+DEFAULT_PROTOCOLS = ("http", "https")  # APIM's `protocols` values; an API answers only its schemes
+
+
+def unknown_protocols(protocols: tuple[str, ...]) -> str | None:
+    """The message for `protocols` values APIM does not know, or None when all are known."""
+    unknown = [p for p in protocols if p.lower() not in API_PROTOCOLS]
+    return f"'{unknown[0]}' is not one of: {', '.join(API_PROTOCOLS)}" if unknown else None
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,7 @@ class ApiSettings:
     revision: str = "1"
     is_current: bool = True  # False: reachable only as /<path>;rev=<revision>/...
     version: str = ""
-    protocols: tuple[str, ...] = ("http", "https")
+    protocols: tuple[str, ...] = DEFAULT_PROTOCOLS  # lower case; a request over another scheme is not routed here
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from engine.gateway.routing import Router
 from engine.gateway.services import Services
 from engine.gateway.settings import ApiSettings, GatewaySettings, OperationSettings, ProductSettings
 from engine.gateway.subscriptions import Subscriptions
-from engine.model import PolicyDocument
+from engine.model import PolicyDocument, PolicyElement
 from engine.registry import PolicyRegistry, default_registry
 from engine.validate import validate
 
@@ -128,7 +128,8 @@ class _Compiler:
                               "api": api_doc, "operation": op_doc}
                     entry.pipelines[product_id] = self.pipeline(scoped, fragments)
                 entries.append((op.method, op.url_template, entry))
-            router.add_api(api.path, context_api, entries, revision=api.revision, current=api.is_current)
+            router.add_api(api.path, context_api, entries, revision=api.revision, current=api.is_current,
+                           protocols=api.protocols)
         global_pipeline = self.pipeline({"global": global_doc}, fragments)
         if self.diagnostics.has_errors:
             raise PolicyLoadError(self.diagnostics.sorted())
@@ -151,8 +152,21 @@ class _Compiler:
             if doc is not None:
                 validate(doc, diagnostics=self.diagnostics, registry=self.registry, scope=scope,
                          require_implemented=True, expressions=self.expressions)
+                self.check_settings(doc.root)
             self._documents[path] = doc
         return self._documents[path]
+
+    def check_settings(self, element: PolicyElement) -> None:
+        """Report policies needing a top-level configuration key that is absent (`Policy.needs_settings`)."""
+        policy = self.registry.get(element.tag)
+        for key in policy.needs_settings if policy is not None else ():
+            if getattr(self.settings, key.replace("-", "_"), None) is None:
+                self.diagnostics.error(
+                    "gateway-settings-missing", f"<{element.tag}> needs `{key}:` in the gateway configuration",
+                    element.span, f"add {key}: to the configuration (docs/configuration.md)",
+                )
+        for child in element.children:
+            self.check_settings(child)
 
     def default_global(self) -> PolicyDocument | None:
         return load_document("<default global policy>", text=DEFAULT_GLOBAL_POLICY, registry=self.registry, diagnostics=self.diagnostics)

@@ -43,7 +43,7 @@ def test_sample_maps_onto_settings() -> None:
     assert ops["addPet"].policy is None
 
     status = s.apis["store-status"]
-    assert (status.path, status.protocols, status.products) == ("status", ("https",), ())
+    assert (status.path, status.protocols, status.products) == ("status", ("http", "https"), ())
     assert {op.id for op in status.operations} == {"health", "listToys"}
 
     starter = s.products["starter"]
@@ -192,6 +192,7 @@ def test_side_file_overrides_and_subscriptions(tmp_path: Path) -> None:
 server: {port: 8181, admin-port: false}
 cache: {}
 backends: {extra: "http://extra.internal"}
+identity: {provider: static, token: local-dev}
 service-urls: {a: "https://a.example.com/base", ghost: "http://x"}
 subscriptions:
   - {id: s1, secondary-key: k2}
@@ -201,6 +202,7 @@ subscriptions:
     s = loaded.settings
     assert s.file == tmp_path / "policygate.yaml"
     assert (s.server.port, s.server.admin_port, s.cache) == (8181, None, {})
+    assert s.identity is not None and (s.identity.provider, s.identity.token) == ("static", "local-dev")
     assert s.backends == {"orders": "http://orders.internal", "extra": "http://extra.internal"}
     assert s.apis["a"].service_url == "https://a.example.com/base"
     assert s.products["gold"].state == "NotPublished"
@@ -243,6 +245,7 @@ def _error(tmp_path: Path) -> str:
         ({"path": "a", "subscriptionRequired": "yes"}, "properties.subscriptionRequired: expected true or false, got 'yes'"),
         ({"path": ["a"]}, "properties.path: expected a string, got a list"),
         ({"path": "a", "protocols": "https"}, "properties.protocols: expected a list of strings"),
+        ({"path": "a", "protocols": ["https", "ftp"]}, "properties.protocols: 'ftp' is not one of: http, https, ws, wss"),
         ({"path": "a", "subscriptionKeyParameterNames": "k"}, "properties.subscriptionKeyParameterNames: expected an object, got str 'k'"),
     ],
 )
@@ -316,6 +319,7 @@ def test_bad_folder_content(tmp_path: Path, files: dict[str, object], expected: 
         ("subscriptions: [{id: s, key: k, user: {name: x}}]\n", "policygate.yaml:1:40: subscriptions[0].user.name: unknown key"),
         ("subscriptions: [{id: s, key: k, api: nope}]\n", "policygate.yaml: subscriptions[0]: unknown API 'nope'"),
         ("server: [\n", "policygate.yaml:2:1: invalid YAML"),
+        ("identity: {provider: imds, token: t}\n", "policygate.yaml:1:28: identity.token: is not a setting of provider 'imds'"),
     ],
 )
 def test_bad_side_file(tmp_path: Path, side: str, expected: str) -> None:

@@ -37,7 +37,7 @@ def router() -> Router[str]:
     ],
 )
 def test_route(method: str, path: str, query: dict[str, list[str]], expected: tuple[str, str, dict[str, str]]) -> None:
-    match = router().route(method, path, query)
+    match = router().route("https", method, path, query)
     assert match is not None
     assert (match.api, match.operation, match.params) == expected
 
@@ -47,7 +47,7 @@ def test_route(method: str, path: str, query: dict[str, list[str]], expected: tu
     [("DELETE", "/pets/pets/1", {}), ("GET", "/pets/search", {}), ("GET", "/petsx/pets/1", {}), ("GET", "/other", {})],
 )
 def test_no_route(method: str, path: str, query: dict[str, list[str]]) -> None:
-    assert router().route(method, path, query) is None
+    assert router().route("https", method, path, query) is None
 
 
 @pytest.mark.parametrize("template", ["/a/{x", "/a/{x}/{x}", "/a/{*rest}/b", "/a?b=c"])

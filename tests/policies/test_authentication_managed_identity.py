@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import ConfigError
+from engine.errors import ConfigError, PolicyLoadError
 from engine.gateway.config import parse_settings
 from tests.policies.support import codes, lint
 from tests.support.gateway import Backend, run_gateway, simple_config
@@ -197,11 +197,12 @@ def test_static_token_and_missing_provider(tmp_path: Path) -> None:
     config = simple_config(api_policy="api.xml", identity={"provider": "static", "token": "local-dev"})
     with Backend() as backend, run_gateway(tmp_path, config, {"api.xml": POLICY}, backend=backend) as gateway:
         assert gateway.request("GET", "/echo/x").json()["headers"]["authorization"] == "Bearer local-dev"
-    with Backend() as backend, run_gateway(tmp_path / "none", simple_config(api_policy="api.xml"),
-                                           {"api.xml": POLICY}, backend=backend) as gateway:
-        answer = gateway.request("GET", "/echo/x")
-        assert answer.status == 502
-        assert answer.text.endswith("no token provider is configured (`identity:` in the gateway configuration)")
+    with Backend() as backend, pytest.raises(PolicyLoadError) as error, \
+            run_gateway(tmp_path / "none", simple_config(api_policy="api.xml"), {"api.xml": POLICY}, backend=backend):
+        pass
+    (problem,) = error.value.diagnostics
+    assert (problem.code, Path(problem.span.file).name, problem.span.line) == ("gateway-settings-missing", "api.xml", 3)
+    assert problem.message == "<authentication-managed-identity> needs `identity:` in the gateway configuration"
 
 
 @pytest.mark.parametrize(("yaml_text", "message"), [
@@ -229,3 +230,16 @@ def test_lint_accepts_it_in_inbound_and_send_request() -> None:
     send = f'<send-request response-variable-name="r"><set-url>http://x</set-url>' \
            f'<authentication-managed-identity resource="{RESOURCE}" /></send-request>'
     assert [d.code for d in lint(send).sorted()] == []  # no policy-unsupported warning: the gateway runs it
+
+
+def test_shared_tokens_serve_every_instance_from_one_request(tokens: TokenServer, tmp_path: Path,
+                                                            redis_url: str) -> None:
+    config = simple_config(api_policy="api.xml", cache={"external": redis_url},
+                           identity=imds(tokens, shared=True))
+    with Backend() as backend, \
+            run_gateway(tmp_path / "a", config, {"api.xml": POLICY}, backend=backend) as first, \
+            run_gateway(tmp_path / "b", config, {"api.xml": POLICY}, backend=backend) as second:
+        for gateway in (first, second, first, second):
+            answer = gateway.request("GET", "/echo/x")
+            assert answer.json()["headers"]["authorization"] == f"Bearer imds|{RESOURCE}||1"
+    assert tokens.calls()["calls"] == 1
