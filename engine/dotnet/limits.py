@@ -9,8 +9,10 @@ calls :func:`check_length` / :func:`check_count`; sequences are materialised thr
 One :class:`Meter` per evaluation (installed by the expression runtime with :func:`metering`)
 also counts the volume of large values built and checks the wall-clock deadline at every large
 allocation and every loop tick, so neither a long chain of large operations nor one expensive
-loop body can run away. Limits raise :class:`ResourceLimitExceeded`, which C# ``catch`` blocks
-never see (it is not a .NET exception).
+loop body can run away. The library's own per-element loops (JSON/XML trees and writers, LINQ
+materialisation, ``string.Join``) go through :func:`paced`, which checks the deadline every
+:data:`PACE` elements, so one library call cannot overrun the deadline by much either. Limits
+raise :class:`ResourceLimitExceeded`, which C# ``catch`` blocks never see (it is not a .NET exception).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Limits:
 
 LIMITS = Limits()
 MAX_FORMAT = 1024  # characters of a custom format string (interpreted character by character)
+PACE = 512  # elements a library loop handles between two deadline checks (only while metered)
 LARGE = 4096  # values at least this long are metered (smaller ones cannot add up faster than the loop limit)
 
 
@@ -58,7 +61,7 @@ class Meter:
         if self.left < 0:
             raise ResourceLimitExceeded(f"the expression ran more than {LIMITS.max_iterations} loop iterations")
         if time.perf_counter() > self.deadline:
-            raise ResourceLimitExceeded(f"the expression ran longer than {LIMITS.timeout * 1000:.0f} ms")
+            self.overrun()
 
     def charge(self, units: int) -> None:
         """A large value of ``units`` characters/elements is about to be built."""
@@ -67,7 +70,11 @@ class Meter:
             raise ResourceLimitExceeded(
                 f"the expression built more than {LIMITS.max_allocation} characters or elements of large values")
         if time.perf_counter() > self.deadline:
-            raise ResourceLimitExceeded(f"the expression ran longer than {LIMITS.timeout * 1000:.0f} ms")
+            self.overrun()
+
+    @staticmethod
+    def overrun() -> None:
+        raise ResourceLimitExceeded(f"the expression ran longer than {LIMITS.timeout * 1000:.0f} ms")
 
 
 _ACTIVE = threading.local()
@@ -107,6 +114,19 @@ def _charge(units: int) -> None:
         meter.charge(units)
 
 
+def paced(items: Iterable[Any]) -> Iterable[Any]:
+    """``items``, checking the active meter's deadline every :data:`PACE` elements (as is when unmetered)."""
+    meter = getattr(_ACTIVE, "meter", None)
+    return items if meter is None else _paced(items, meter.deadline)
+
+
+def _paced(items: Iterable[Any], deadline: float) -> Iterator[Any]:
+    for i, item in enumerate(items):
+        if not i % PACE and time.perf_counter() > deadline:
+            Meter.overrun()
+        yield item
+
+
 def check_length(n: int, what: str = "a string") -> int:
     """Before building a string of ``n`` characters."""
     if n > LIMITS.max_string:
@@ -143,7 +163,7 @@ def bounded_list(items: Iterable[Any]) -> list[Any]:
         check_count(len(items))
         return list(items)
     limit = LIMITS.max_collection
-    out = list(islice(items, limit + 1))
+    out = list(islice(paced(items), limit + 1))
     if len(out) > limit:
         raise ResourceLimitExceeded(f"a sequence of more than {limit} elements exceeds the limit")
     if len(out) >= LARGE:
@@ -154,17 +174,28 @@ def bounded_list(items: Iterable[Any]) -> list[Any]:
 class TextBuffer(list[str]):
     """The pieces of a text being written (JSON, XML): stops at the string limit while writing."""
 
-    __slots__ = ("size",)
+    __slots__ = ("size", "checkpoint")
+
+    STRIDE = 16384  # characters written between two deadline checks (while metered)
 
     def __init__(self) -> None:
         super().__init__()
         self.size = 0
+        self.checkpoint = min(LIMITS.max_string, self.STRIDE)
 
     def append(self, piece: str) -> None:
         self.size += len(piece)
+        if self.size > self.checkpoint:
+            self._checkpoint()
+        super().append(piece)
+
+    def _checkpoint(self) -> None:
         if self.size > LIMITS.max_string:
             check_length(self.size, "the text being written")
-        super().append(piece)
+        meter = getattr(_ACTIVE, "meter", None)
+        if meter is not None and time.perf_counter() > meter.deadline:
+            meter.overrun()
+        self.checkpoint = min(LIMITS.max_string, self.size + self.STRIDE)
 
     def text(self) -> str:
         check_length(self.size)
@@ -178,6 +209,6 @@ def joined_length(parts: list[str], separator: str = "") -> int:
 
 
 __all__ = [
-    "LARGE", "LIMITS", "Limits", "Meter", "ResourceLimitExceeded", "TextBuffer", "active", "bounded_list", "check_bytes", "check_count",
-    "check_format", "check_length", "enter", "joined_length", "leave", "metering",
+    "LARGE", "LIMITS", "Limits", "Meter", "PACE", "ResourceLimitExceeded", "TextBuffer", "active", "bounded_list", "check_bytes", "check_count",
+    "check_format", "check_length", "enter", "joined_length", "leave", "metering", "paced",
 ]

@@ -26,7 +26,7 @@ from .errors import (
 )
 from .jsonreader import UNDEFINED, read_json
 from .jsonwriter import json_scalar, json_string
-from .limits import TextBuffer
+from .limits import TextBuffer, paced
 from .primitives import NEW_LINE, Char, TypeRef, type_ref
 
 
@@ -469,7 +469,7 @@ class JObject(JContainer):
             for prop in content.Properties():
                 self._add_property(prop)
         elif _is_enumerable_content(content):
-            for item in content:
+            for item in paced(content):
                 self.Add(item)
         elif content is None:
             return
@@ -624,7 +624,7 @@ class JArray(JContainer):
 
     def Add(self, content: Any) -> None:
         if _is_enumerable_content(content) and not isinstance(content, JToken):
-            for item in content:
+            for item in paced(content):
                 self.Add(item)
             return
         self._list.append(self._adopt(to_token(content)))
@@ -1008,12 +1008,12 @@ def from_object(value: Any) -> JToken:
         return value.DeepClone()
     if isinstance(value, dict):
         obj = JObject()
-        for k, v in value.items():
+        for k, v in paced(value.items()):
             obj._add_property(JProperty(_dict_key(k), JValue(None) if v is None else from_object(v)))
         return obj
     if isinstance(value, list | tuple | set | frozenset) or (isinstance(value, Iterator)):
         arr = JArray()
-        for v in value:
+        for v in paced(value):
             arr._list.append(arr._adopt(from_object(v) if v is not None else JValue(None)))
         return arr
     to_json = getattr(value, "to_json_object", None)

@@ -18,7 +18,7 @@ from .errors import (
     NotSupportedException,
     XmlException,
 )
-from .limits import TextBuffer
+from .limits import TextBuffer, paced
 from .primitives import NEW_LINE, TypeRef
 
 
@@ -409,7 +409,7 @@ class XContainer(XNode):
 
     def _convert(self, content: Iterable[Any]) -> list[XNode]:
         nodes: list[XNode] = []
-        for item in content:
+        for item in paced(content):
             if item is None:
                 continue
             if isinstance(item, XAttribute):

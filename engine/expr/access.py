@@ -41,6 +41,8 @@ from engine.expr.tables import (
     _BUILTIN_RESULTS,
     _ELEMENT_RESULTS,
     _STATIC_RESULTS,
+    METERED_MEMBERS,
+    METERED_TYPES,
 )
 
 Fn = Callable[[list[Any]], Any]
@@ -287,6 +289,8 @@ class AccessCompiler(CompilerHost):
         self.allocation_sites += 1
         func = node.func
         if isinstance(func, ast.Member):
+            if func.name in METERED_MEMBERS:  # loops over a whole sequence or document: see tables.py
+                self.needs_budget = True
             if not self._check_name(func.name, func.name_pos):
                 return self._dead()
             target = self.chain(func.target)
@@ -366,6 +370,8 @@ class AccessCompiler(CompilerHost):
         holder = target.static
         name = func.name
         full = f"{target.static_name}.{name}"
+        if M.strip_namespace(target.static_name) in METERED_TYPES:
+            self.needs_budget = True
         if holder is None:
             self.error("expr-unknown-name", f"'{full}' is not available", func.pos)
             return self._dead()

@@ -50,6 +50,7 @@ from engine.expr.statements import RETURN, StatementCompiler
 from engine.expr.tables import (
     _GENERIC_COLLECTIONS,
     _VALUE_DEFAULTS,
+    METERED_TYPES,
 )
 
 Fn = Callable[[list[Any]], Any]
@@ -259,7 +260,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         if not self._check_name(name, node.pos):
             return self._dead()
         static = M.static_type(name)
-        self._note_regex(name)
+        self._note_type(name)
         if static is not None or name in M.INTERFACES:
             return Code(self._type_used_as_value(name), DYNAMIC, static=static, static_name=name)
         if self._is_namespace_prefix(name):
@@ -467,16 +468,17 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         return Code(_make_lambda(slots, body), DYNAMIC)
 
     # -- object creation ---------------------------------------------------------------------------------
-    def _note_regex(self, type_name: str) -> None:
-        """Expressions that run regexes get a `Budget`: backtracking matches stop at its deadline."""
-        if type_name == "Regex":
+    def _note_type(self, type_name: str) -> None:
+        """Expressions that use regexes or the JSON/XML/LINQ types get a `Budget`: backtracking matches
+        and the library's per-element loops (`limits.paced`) stop at its deadline."""
+        if type_name in METERED_TYPES:
             self.needs_budget = True
 
     def x_New(self, node: ast.New) -> Code:
         self.allocation_sites += 1
         t = node.type
         base = M.strip_namespace(t.name)
-        self._note_regex(base)
+        self._note_type(base)
         args = self._args(node.args)
         pos = node.pos
         factory: Callable[..., Any] | None = None

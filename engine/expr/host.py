@@ -27,6 +27,7 @@ class CompilerHost:
         functions: dict[str, list[Any]]
         nslots: int
         allocation_sites: int
+        needs_budget: bool
         lambda_types: list[CsType]
         key_sites: list[ast.Pos]
         checked_context: bool | None

@@ -12,6 +12,20 @@ from engine.expr import members as M
 from engine.expr.gates import iterate
 from engine.expr.members import DYNAMIC, CsType
 
+# Expressions using these get a per-evaluation meter even when small (decided at compile time): the
+# library loops over whole sequences or documents for them, checking the meter's deadline every
+# `limits.PACE` elements (`limits.paced`). Regex: backtracking matches stop at the same deadline.
+METERED_TYPES = frozenset({
+    "Regex", "Enumerable", "JsonConvert", "JToken", "JObject", "JArray", "JValue", "JProperty",
+    "XDocument", "XElement", "XNode",
+})
+METERED_MEMBERS = frozenset({
+    "As", "AsFormUrlEncodedContent", "ToList", "ToArray", "ToDictionary", "ToHashSet", "ToLookup",
+    "Join", "Concat", "SerializeObject", "DeserializeObject", "FromObject", "DeepClone", "Distinct",
+    "Reverse", "Union", "Intersect", "Except", "SequenceEqual", "Sum", "Average",
+    "AddRange", "InsertRange", "Descendants", "DescendantsAndSelf", "SelectTokens",
+})
+
 _EQ_OPS: dict[str, Callable[[Any, Any], bool]] = {"==": operator.eq, "!=": operator.ne}
 _ORDER_OPS: dict[str, Callable[[Any, Any], bool]] = {"<": operator.lt, ">": operator.gt, "<=": operator.le,
                                                      ">=": operator.ge}

@@ -135,12 +135,20 @@ def test_loop_limit_is_configurable() -> None:
         LIMITS.max_iterations = saved
 
 
-def test_deadline_is_configurable() -> None:
-    compiled = compile_expression("@{ var n = 0; while (true) { n++; } return n; }")
+@pytest.mark.parametrize("source", [
+    "@{ var n = 0; while (true) { n++; } return n; }",
+    # few call sites and no loops, but the library loops over 100 000 elements: metered anyway, and
+    # the library's own loops check the deadline (`limits.paced`)
+    '@(new JArray(Enumerable.Repeat("x", 100000)).Count)',
+    "@(JsonConvert.SerializeObject(Enumerable.Range(0, 100000)).Length)",
+    '@(JObject.FromObject(new { a = new List<int>(new int[100000]) }).ToString().Length)',
+])
+def test_deadline_is_configurable(source: str) -> None:
+    compiled = compile_expression(source)
     saved = LIMITS.timeout, LIMITS.max_iterations
-    LIMITS.timeout, LIMITS.max_iterations = 0.01, 10**9
+    LIMITS.timeout, LIMITS.max_iterations = 0.002, 10**9
     try:
-        with pytest.raises(ExpressionError, match="ran longer than 10 ms"):
+        with pytest.raises(ExpressionError, match="ran longer than 2 ms"):
             compiled.evaluate(make_context())
     finally:
         LIMITS.timeout, LIMITS.max_iterations = saved

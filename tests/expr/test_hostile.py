@@ -31,7 +31,7 @@ EXPRESSIONS_FILE = Path(__file__).with_name("hostile_expressions.txt")
 LINES = EXPRESSIONS_FILE.read_text(encoding="utf-8").splitlines()
 HOSTILE = [(n, line) for n, line in enumerate(LINES, 1) if line.strip() and not line.startswith("#")]
 
-CPU_PER_EXPRESSION = 0.4  # seconds; the deadline is 50 ms of wall time, the rest is slack for a busy machine
+CPU_PER_EXPRESSION = 0.15  # seconds; the deadline is 50 ms of wall time, the rest is slack for a busy machine
 PEAK_GROWTH = 64 << 20  # bytes of peak resident memory one evaluation may add
 ADDRESS_SPACE = 2 << 30  # a child that tries to allocate more fails with MemoryError instead
 
