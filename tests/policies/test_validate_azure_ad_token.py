@@ -55,8 +55,8 @@ def provider() -> Iterator[OidcProvider]:
 
 @pytest.fixture(scope="module")
 def gateway(provider: OidcProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
-    config = simple_config(api_policy="api.xml", **{"token-validation": {
-        "entra-authority": provider.url, "key-refresh-interval": 1}})
+    config = simple_config(api_policy="api.xml")
+    config["token-validation"] = {"entra-authority": provider.url, "key-refresh-interval": 1}
     config["apis"]["domain"] = {"path": "domain", "service-url": "{{backend-url}}", "subscription-required": False,
                                 "policy": "domain.xml"}
     with Backend() as backend, run_gateway(tmp_path_factory.mktemp("aad"), config,
@@ -114,11 +114,11 @@ def test_unknown_kid_refetches_keys_at_most_once_per_interval(provider: OidcProv
 
 def test_schema() -> None:
     assert codes(f'<validate-azure-ad-token tenant-id="{TENANT_ID}" />') == ["policy-missing-child"]
-    expression = (f'<validate-azure-ad-token tenant-id="t"><client-application-ids>'
-                  f'<application-id>@("x")</application-id></client-application-ids></validate-azure-ad-token>')
+    expression = ('<validate-azure-ad-token tenant-id="t"><client-application-ids>'
+                  '<application-id>@("x")</application-id></client-application-ids></validate-azure-ad-token>')
     assert codes(expression) == ["policy-expression-not-allowed"]
-    two_sources = (f'<validate-azure-ad-token tenant-id="t" header-name="a" token-value="b"><client-application-ids>'
-                   f'<application-id>c</application-id></client-application-ids></validate-azure-ad-token>')
+    two_sources = ('<validate-azure-ad-token tenant-id="t" header-name="a" token-value="b"><client-application-ids>'
+                   '<application-id>c</application-id></client-application-ids></validate-azure-ad-token>')
     assert codes(two_sources) == ["policy-conflicting-attributes"]
 
 
