@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from engine.identity import TokenService
     from engine.metrics import Metrics
     from engine.model import PolicyElement
+    from engine.openid import TokenValidationSettings
     from engine.ratelimit.service import LimitService
     from engine.source import Span
 
@@ -314,6 +315,11 @@ class Services(Protocol):
 
     @property
     def identity(self) -> TokenService | None: ...
+
+    @property
+    def token_validation(self) -> TokenValidationSettings:
+        """`token-validation:`: where validate-jwt and validate-azure-ad-token get signing keys."""
+        ...
 
     def backend_url(self, backend_id: str) -> str | None:
         """The base URL of a backend declared under `backends:` (set-backend-service backend-id)."""

@@ -94,8 +94,7 @@ def jwt_value(token: Token) -> Any:
 
 def token_validation(ctx: Context) -> TokenValidationSettings:
     """The gateway's `token-validation:` settings (defaults outside a gateway)."""
-    settings = getattr(getattr(ctx.services, "settings", None), "token_validation", None)
-    return settings if isinstance(settings, TokenValidationSettings) else DEFAULT_TOKEN_VALIDATION
+    return ctx.services.token_validation if ctx.services is not None else DEFAULT_TOKEN_VALIDATION
 
 
 @dataclass(frozen=True)
