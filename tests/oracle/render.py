@@ -171,7 +171,9 @@ def _same_reals_inside(expected: str, actual: str) -> bool:
     """A collection of doubles: the same text, with each number compared by value (C# prints `1`,
     Python `1.0`)."""
     a, b = _REAL.split(expected), _REAL.split(actual)
-    return len(a) == len(b) and all(x == y or i % 2 == 1 and _same_real(x, y) for i, (x, y) in enumerate(zip(a, b)))
+    if len(a) != len(b):
+        return False
+    return all(x == y or i % 2 == 1 and _same_real(x, y) for i, (x, y) in enumerate(zip(a, b, strict=True)))
 
 
 def agrees(row: dict[str, Any], got: Outcome) -> bool:
