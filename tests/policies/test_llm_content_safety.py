@@ -95,3 +95,4 @@ def test_lint_checks_category_names_and_thresholds() -> None:
       <categories><category name="Spam" threshold="9" /></categories>
     </llm-content-safety>"""
     assert codes(bad) == ["policy-bad-value", "policy-bad-value"]
+    assert codes('<llm-content-safety backend-id="s" enforce-on-completions="true" />') == ["policy-unknown-attribute"]
