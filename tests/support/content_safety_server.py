@@ -24,8 +24,8 @@ this status and `InternalError`), `blocklists` (`{"name": ["item text", ...]}`);
 `{"calls": n, "analyze": n, "shield": n, "requests": [{"path", "query", "headers", "body"}]}`;
 `POST /reset` restores the defaults and zeroes the counters.
 
-From a test: `with run_content_safety_server() as server:` yields a `ContentSafetyServer` with
-`url`, `control(**settings)`, `calls()` and `reset()`.
+From a test: `with run_content_safety_server() as server:` yields a `ContentSafetyServer` (the
+client class of tests/support/openai_server.py) with `url`, `control(**settings)`, `calls()` and `reset()`.
 """
 
 from __future__ import annotations
@@ -37,12 +37,13 @@ import sys
 import threading
 import time
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from tests.support.openai_server import OpenAIServer
 
 CATEGORIES = ("Hate", "SelfHarm", "Sexual", "Violence")
 OUTPUT_TYPES = ("FourSeverityLevels", "EightSeverityLevels")
@@ -67,26 +68,7 @@ def is_attack(text: str) -> bool:
     return any(marker in lowered for marker in _ATTACKS)
 
 
-class ContentSafetyServer:
-    """A running server process, seen from a test."""
-
-    def __init__(self, process: subprocess.Popen[str], port: int) -> None:
-        self.process, self.port = process, port
-        self.url = f"http://127.0.0.1:{port}"
-
-    def _post(self, path: str, settings: dict[str, Any]) -> None:
-        request = urllib.request.Request(f"{self.url}{path}", data=json.dumps(settings).encode(), method="POST")
-        urllib.request.urlopen(request, timeout=5).read()
-
-    def control(self, **settings: Any) -> None:
-        self._post("/control", settings)
-
-    def reset(self) -> None:
-        self._post("/reset", {})
-
-    def calls(self) -> dict[str, Any]:
-        answer: dict[str, Any] = json.loads(urllib.request.urlopen(f"{self.url}/calls", timeout=5).read())
-        return answer
+ContentSafetyServer = OpenAIServer  # the same client side: url, control(), reset(), calls()
 
 
 @contextmanager
