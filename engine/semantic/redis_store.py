@@ -150,12 +150,6 @@ class RedisSemanticStore:
     def _forget(self, partition: str) -> None:
         self._cursors.pop(partition, None)  # dropped from memory: read again from the start when used
 
-    async def ping(self) -> bool:
-        try:
-            return bool(await self.dispatcher.call(lambda client: client.ping()))
-        except ERRORS:
-            return False
-
     async def close(self) -> None:
         await self.dispatcher.close()
         self.index.clear()
