@@ -164,7 +164,7 @@ class AccessCompiler(CompilerHost):
         if namespace_fn is not None:
             return Code(_property(tfn, namespace_fn, node.conditional, pos), result)
         if isinstance(ttype.pyclass, type) and ttype.pyclass.__module__.startswith("engine.dotnet"):
-            if M._defined_by_library(ttype.pyclass, name) is None:
+            if not M.has_library_member(ttype.pyclass, name):
                 options = [n for n in dir(ttype.pyclass) if M.CS_IDENT.match(n)]
                 self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", node.name_pos,
                            self._suggest(name, options))
@@ -391,7 +391,7 @@ class AccessCompiler(CompilerHost):
                        self._suggest(name, options))
             return self._dead()
         args = self._args(node.args)
-        type_args = tuple(str(t) for t in func.type_args)
+        type_args = tuple(str(t) for t in func.type_args) or self._inferred_enum_type(holder, name, node.args)
         self._check_arity(fn, 0, len(type_args) + len(args.positional) + len(args.outs) * 0, full, func.name_pos,
                           args)
         result = _STATIC_RESULTS.get(full.replace("System.", ""), DYNAMIC)
@@ -406,6 +406,18 @@ class AccessCompiler(CompilerHost):
                 type_args = ()
         return Code(_invoke(lambda env: None, lambda _obj, *a, **k: fn(*a, **k), type_args, args, node.pos,
                             static=True, check=True, name=name), result)
+
+    def _inferred_enum_type(self, holder: Any, name: str, args: tuple[ast.Arg, ...]) -> tuple[str, ...]:
+        """`Enum.TryParse("Monday", out d)`: C# infers `TEnum` from the `out` variable's type."""
+        if name != "TryParse" or holder is not M.lib("enums", "Enum"):
+            return ()
+        out = next((a for a in args if a.out is not None), None)
+        if out is None:
+            return ()
+        if out.out_type is not None:
+            return (str(out.out_type),)
+        local = self.lookup(out.out)
+        return (local.type.name,) if local is not None and local.type is not DYNAMIC else ()
 
     def _check_arity(self, fn: Any, skip: int, given: int, label: str, pos: ast.Pos, args: _Args) -> None:
         if args.named:
@@ -487,7 +499,7 @@ class AccessCompiler(CompilerHost):
             return Code(_invoke(target.fn, fn, type_args, args, node.pos, conditional=func.conditional,
                                 check=True, name=name, path=target.path), result)
         if isinstance(ttype.pyclass, type) and ttype.pyclass.__module__.startswith("engine.dotnet"):
-            if M._defined_by_library(ttype.pyclass, name) is None and M.applicable_extension(ttype, name) is None:
+            if not M.has_library_member(ttype.pyclass, name) and M.applicable_extension(ttype, name) is None:
                 options = [n for n in dir(ttype.pyclass) if M.CS_IDENT.match(n)]
                 return self._unknown_member(ttype, name, func.name_pos, options, call=True)
         result = _BUILTIN_RESULTS.get(("*", name), DYNAMIC)

@@ -233,8 +233,11 @@ class Builder(Transformer):
         return tuple(c)
 
     def catch_clause(self, meta, c):
-        type_, name, body = c
-        return ast.Catch(type_, str(name) if name is not None else None, body, self._p(meta))
+        type_, name, filter_, body = c
+        return ast.Catch(type_, str(name) if name is not None else None, body, self._p(meta), filter_)
+
+    def catch_filter(self, meta, c):
+        return c[0]
 
     def switch_section(self, meta, c):
         labels = tuple(x[1] for x in c if isinstance(x, tuple) and x and x[0] == "label")
