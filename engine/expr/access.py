@@ -48,6 +48,7 @@ from engine.expr.tables import (
 Fn = Callable[[list[Any]], Any]
 
 
+_OBJECT_STATICS = frozenset({"Equals", "ReferenceEquals"})
 _OR_DEFAULT = frozenset({"FirstOrDefault", "LastOrDefault", "SingleOrDefault", "ElementAtOrDefault", "Find",
                          "FindLast", "GetValueOrDefault"})
 
@@ -308,6 +309,8 @@ class AccessCompiler(CompilerHost):
             return self._or_default(self._instance_call(node, func, target), func.name, node)
         if isinstance(func, ast.Name) and func.ident in self.functions:
             return self._local_function_call(node, func)
+        if isinstance(func, ast.Name) and func.ident in _OBJECT_STATICS and self.lookup(func.ident) is None:
+            return self._object_static(node, func.ident)
         if isinstance(func, ast.Name) and self.lookup(func.ident) is None:
             if func.ident in M.FORBIDDEN or not self._check_name(func.ident, func.pos):
                 if func.ident in M.FORBIDDEN:
@@ -330,6 +333,17 @@ class AccessCompiler(CompilerHost):
                 raise _located(exc, pos) from None
 
         return Code(invoke, DYNAMIC)
+
+    def _object_static(self, node: ast.Call, name: str) -> Code:
+        """`Equals(a, b)` / `ReferenceEquals(a, b)` unqualified: the expression is compiled inside a
+        class, so C# binds them to `object`'s statics."""
+        args = self._args(node.args)
+        if len(args.positional) != 2 or args.named or args.outs:
+            self.error("expr-arity", f"'object.{name}' takes 2 argument(s), {len(node.args)} given", node.pos)
+            return self._dead()
+        impl = getattr(M.lib("objects", "Object"), name)
+        a, b = args.positional
+        return Code(lambda env: impl(a(env), b(env)), M.BOOL)
 
     def delegate_value(self, node: ast.Expr) -> Fn:
         """Compile an argument or a delegate's initializer, where a method group is a value."""

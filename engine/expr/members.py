@@ -42,7 +42,7 @@ FORBIDDEN = frozenset(
         "GetType", "GetMethod", "GetField", "GetProperty", "GetMember", "InvokeMember", "Assembly",
         "Reflection", "Activator", "AppDomain", "Process", "Environment", "File", "Directory",
         "IO", "Marshal", "Type", "Invoke", "DynamicInvoke", "CreateDelegate", "MemberwiseClone",
-        "Finalize", "ReferenceEquals", "Diagnostics", "InteropServices", "Threading", "Emit", "Registry",
+        "Finalize", "Diagnostics", "InteropServices", "Threading", "Emit", "Registry",
         "Socket", "HttpClient", "WebClient", "ProcessStartInfo", "Eval",
     }
 )
@@ -543,6 +543,7 @@ INTERFACES = {"IResponse": RESPONSE, "IRequest": RESPONSE if False else REQUEST,
 
 _STATICS: dict[str, tuple[str, str]] = {
     "String": ("strings", "String"), "string": ("strings", "String"),
+    "Object": ("objects", "Object"), "object": ("objects", "Object"),
     "StringComparison": ("strings", "StringComparison"), "StringSplitOptions": ("strings", "StringSplitOptions"),
     "StringComparer": ("strings", "StringComparer"),
     "Int32": ("numbers", "Int32"), "int": ("numbers", "Int32"), "Int64": ("numbers", "Int64"),
