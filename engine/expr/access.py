@@ -7,7 +7,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
-from engine.dotnet.errors import IndexOutOfRangeException, NullReferenceException
+from engine.dotnet.errors import IndexOutOfRangeException, InvalidOperationException, NullReferenceException
 from engine.expr import ast
 from engine.expr import members as M
 from engine.expr import runtime as rt
@@ -306,7 +306,8 @@ class AccessCompiler(CompilerHost):
                 return self._dead()
             if target.static_name:
                 return self._static_call(node, func, target)
-            return self._or_default(self._instance_call(node, func, target), func.name, node)
+            code = self._element_defaults(self._instance_call(node, func, target), func.name, node, target.type)
+            return self._or_default(code, func.name, node)
         if isinstance(func, ast.Name) and func.ident in self.functions:
             return self._local_function_call(node, func)
         if isinstance(func, ast.Name) and func.ident in _OBJECT_STATICS and self.lookup(func.ident) is None:
@@ -548,6 +549,34 @@ class AccessCompiler(CompilerHost):
             return zero if value is None else value
 
         return Code(or_default, code.type)
+
+    @staticmethod
+    def _element_defaults(code: Code, name: str, node: ast.Call, receiver: CsType) -> Code:
+        """LINQ over a sequence of a value type `T`: `DefaultIfEmpty()` adds `default(T)` (0 for
+        `int[]`); over `T?` (`int?[]`) `Max()`, `Min()` and `Average()` of no values are null."""
+        elem = receiver.element
+        if elem is None or node.args:
+            return code
+        fn = code.fn
+        if name == "DefaultIfEmpty" and not elem.name.endswith("?"):
+            zero = M.zero_value(elem)
+            if zero is None:
+                return code
+
+            def default_if_empty(env: list[Any]) -> Any:
+                items = fn(env)
+                return [zero] if items == [None] else items
+
+            return Code(default_if_empty, code.type)
+        if name in ("Max", "Min", "Average") and elem.name.endswith("?"):
+            def nullable_aggregate(env: list[Any]) -> Any:
+                try:
+                    return fn(env)
+                except InvalidOperationException:  # "Sequence contains no elements": null for T?
+                    return None
+
+            return Code(nullable_aggregate, code.type)
+        return code
 
     def _local_function_call(self, node: ast.Call, func: ast.Name) -> Code:
         cell = self.functions[func.ident]
