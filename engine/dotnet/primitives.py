@@ -434,10 +434,10 @@ def enum_value(cls: type[enum.Enum], number: int) -> enum.Enum:
     except ValueError:
         if not issubclass(cls, int):
             raise
-        unnamed = int.__new__(cls, number)  # type: ignore[call-overload]
+        unnamed: Any = int.__new__(cls, number)
         unnamed._name_ = None
         unnamed._value_ = number
-        return unnamed  # type: ignore[no-any-return]
+        return unnamed
 
 
 def enum_to_string(value: enum.Enum) -> str:

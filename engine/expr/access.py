@@ -427,7 +427,7 @@ class AccessCompiler(CompilerHost):
         if name != "TryParse" or holder is not M.lib("enums", "Enum"):
             return ()
         out = next((a for a in args if a.out is not None), None)
-        if out is None:
+        if out is None or out.out is None:
             return ()
         if out.out_type is not None:
             return (str(out.out_type),)
