@@ -10,7 +10,7 @@ It imports from here and from the engine core (`engine.context`, `engine.schema`
 - responses: `REASONS`, `reason_phrase`, `error_response`
 - per-request hooks: `at_end_of_pipeline`, `before_send`
 - bodies: `buffer_body`, `release_response_stream` (streams live in `ctx.exchange`)
-- backend calls: `ForwardOptions`, `BackendClient`
+- backend calls: `ForwardOptions`, `BackendClient`, `OutboundProxy` (`FORWARD_PROXY`)
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from engine.context import Context, Headers, MessageBody, Request, Response
+from engine.context import Context, Headers, MessageBody, Request, Response, Slot
 from engine.errors import PolicyRuntimeError
 from engine.schema import Attr, Child, Scope, Section, Text
 
@@ -130,6 +130,7 @@ class Policy:
     raw_content: ClassVar[bool] = False  # child markup is the element's text (a message body), not structure
     ends_pipeline: ClassVar[bool] = False  # always answers (return-response): later siblings never run
     answers_preflight: ClassVar[bool] = False  # top-level in inbound: also runs for CORS preflight requests
+    answers_unmatched: ClassVar[bool] = False  # top-level in global inbound: also runs for requests matching no API
     cache_hit_resumes_after: ClassVar[bool] = False  # outbound resumes after it when a cache lookup hit
 
     def keeps_unknown_named_values(self, element: PolicyElement) -> bool:
@@ -269,6 +270,18 @@ class ForwardOptions:
     fail_on_error_status_code: bool = False
 
 
+@dataclass(frozen=True)
+class OutboundProxy:
+    """An HTTP proxy for backend calls (`<proxy>`): `http://host:port`, optional Basic credentials."""
+
+    url: str
+    username: str = ""
+    password: str = field(default="", repr=False)
+
+
+FORWARD_PROXY: Slot[OutboundProxy] = Slot("proxy")  # the proxy of this request's forward-request (set by <proxy>)
+
+
 class BackendClient(Protocol):
     """The gateway's HTTP client (`ctx.services.http`); `policygate test` puts a scripted one here."""
 
@@ -276,14 +289,16 @@ class BackendClient(Protocol):
         """Send ctx.request to the backend and set ctx.response (forward-request)."""
         ...
 
-    async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False) -> Response:
+    async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False,
+                   proxy: OutboundProxy | None = None) -> Response:
         """Send `request` to another service and read the whole answer within `timeout` s (send-request,
-        validate-jwt's OpenID configuration)."""
+        validate-jwt's OpenID configuration), through `proxy` when given."""
         ...
 
 
 __all__ = [
-    "REASONS", "BackendClient", "Builder", "Constant", "Flow", "ForwardOptions", "PipelineObserver", "Policy", "Step", "Value",
+    "FORWARD_PROXY", "REASONS", "BackendClient", "Builder", "Constant", "Flow", "ForwardOptions", "OutboundProxy",
+    "PipelineObserver", "Policy", "Step", "Value",
     "at_end_of_pipeline", "before_send", "buffer_body", "constant_value", "empty_response", "error_response",
     "locate_error", "reason_phrase", "release_response_stream", "run_steps",
 ]
