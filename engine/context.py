@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from engine import clock
 
 if TYPE_CHECKING:
+    from engine.apispec import OperationSpec
     from engine.policy import BodyObserver, PipelineObserver, Services
 
 
@@ -178,6 +179,7 @@ class Operation:
     name: str = ""
     method: str = ""
     url_template: str = ""
+    spec: OperationSpec | None = field(default=None, repr=False, compare=False)  # the API description's (validate-*)
 
 
 @dataclass
