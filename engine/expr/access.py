@@ -410,7 +410,8 @@ class AccessCompiler(CompilerHost):
         self._check_arity(fn, 0, len(type_args) + len(args.positional) + len(args.outs) * 0, full, func.name_pos,
                           args)
         result = _STATIC_RESULTS.get(full.replace("System.", ""), DYNAMIC)
-        if result is DYNAMIC and name in ("Parse", "FromObject") and isinstance(holder, type):
+        if result is DYNAMIC and name in ("Parse", "FromObject", "Get") and isinstance(holder, type) and \
+                holder.__module__.startswith("engine.dotnet"):
             result = M.library_type(holder)
         if type_args and func.type_args:
             result = M.resolve_type_name(func.type_args[0]) if name.startswith("Deserialize") else result
