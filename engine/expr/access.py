@@ -521,6 +521,8 @@ class AccessCompiler(CompilerHost):
         result = _BUILTIN_RESULTS.get(("*", name), DYNAMIC)
         if name in _ELEMENT_RESULTS:
             result = elem
+        elif isinstance(ttype.pyclass, type) and M.returns_void(ttype.pyclass, name):
+            result = M.VOID
         gate = M.call_gate
         name_pos = func.name_pos
 
