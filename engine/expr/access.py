@@ -48,6 +48,13 @@ from engine.expr.tables import (
 Fn = Callable[[list[Any]], Any]
 
 
+def _is_string_typed(node: ast.Expr | None) -> bool:
+    """A literal `null` or a `(string)` cast: C# binds it to a `string` overload."""
+    if isinstance(node, ast.Literal):
+        return node.type in ("null", "string")
+    return isinstance(node, ast.Cast) and str(node.type) in ("string", "String", "System.String")
+
+
 _OBJECT_STATICS = frozenset({"Equals", "ReferenceEquals"})
 _OR_DEFAULT = frozenset({"FirstOrDefault", "LastOrDefault", "SingleOrDefault", "ElementAtOrDefault", "Find",
                          "FindLast", "GetValueOrDefault"})
@@ -405,6 +412,9 @@ class AccessCompiler(CompilerHost):
             self.error("expr-unknown-member", f"'{target.static_name}' has no method '{name}'", func.name_pos,
                        self._suggest(name, options))
             return self._dead()
+        if name == "ToString" and holder is M.lib("convert", "Convert") and len(node.args) == 1 and \
+                _is_string_typed(node.args[0].value):
+            return Code(self.fn(node.args[0].value), M.STRING)  # Convert.ToString(string) returns its argument
         args = self._args(node.args)
         type_args = tuple(str(t) for t in func.type_args) or self._inferred_enum_type(holder, name, node.args)
         self._check_arity(fn, 0, len(type_args) + len(args.positional) + len(args.outs) * 0, full, func.name_pos,
