@@ -412,9 +412,9 @@ class AccessCompiler(CompilerHost):
             self.error("expr-unknown-member", f"'{target.static_name}' has no method '{name}'", func.name_pos,
                        self._suggest(name, options))
             return self._dead()
-        if name == "ToString" and holder is M.lib("convert", "Convert") and len(node.args) == 1 and \
-                _is_string_typed(node.args[0].value):
-            return Code(self.fn(node.args[0].value), M.STRING)  # Convert.ToString(string) returns its argument
+        only = node.args[0].value if len(node.args) == 1 else None
+        if name == "ToString" and holder is M.lib("convert", "Convert") and only is not None and _is_string_typed(only):
+            return Code(self.fn(only), M.STRING)  # Convert.ToString(string) returns its argument
         args = self._args(node.args)
         type_args = tuple(str(t) for t in func.type_args) or self._inferred_enum_type(holder, name, node.args)
         self._check_arity(fn, 0, len(type_args) + len(args.positional) + len(args.outs) * 0, full, func.name_pos,
