@@ -41,7 +41,7 @@ SPECIFICATIONS = ("specification.yaml", "specification.yml", "specification.json
 FRAGMENTS_FOLDER = "policy fragments"
 VERSION_SETS_FOLDER = "version sets"
 SIDE_GATEWAY_KEYS = ("server", "backend", "backends", "demo-backend", "cache", "rate-limits", "identity",
-                     "token-validation")
+                     "token-validation", "credentials")
 SIDE_KEYS = (*SIDE_GATEWAY_KEYS, "service-urls", "subscriptions")
 UNSUPPORTED_FOLDERS = {
     "loggers": "loggers are not supported; ignored",

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engine.credentials import credential_service
 from engine.errors import ConfigError
 from engine.gateway.accesslog import AccessLog
 from engine.gateway.admin import create_admin_app, exposure_warning, register_service_routes
@@ -93,6 +94,7 @@ class GatewayServer:
             settings=self.settings, metrics=self.metrics, http=http,
             cache=cache, limits=limits, named_values=dict(self.settings.named_values),
             identity=token_service(self.settings.identity),
+            credentials=credential_service(self.settings.credentials),
         )
         if self.settings.tracing is not None:
             from engine.gateway.tracing import Tracing

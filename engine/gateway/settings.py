@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.credentials import CredentialSettings
 from engine.gateway.clientip import Network
 from engine.identity import IdentitySettings
 from engine.openid import DEFAULT_TOKEN_VALIDATION, TokenValidationSettings
@@ -156,6 +157,7 @@ class GatewaySettings:
     tracing: TracingSettings | None = None  # OpenTelemetry export; None = off
     identity: IdentitySettings | None = None  # token provider of authentication-managed-identity; None = none
     token_validation: TokenValidationSettings = DEFAULT_TOKEN_VALIDATION  # validate-jwt/-azure-ad-token metadata
+    credentials: CredentialSettings | None = None  # connections of get-authorization-context; None = none
 
     @property
     def base_dir(self) -> Path:
