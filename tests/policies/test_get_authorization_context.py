@@ -13,7 +13,13 @@ import pytest
 from engine.errors import ConfigError, PolicyLoadError
 from engine.gateway.config import parse_settings
 from tests.support.gateway import Backend, RunningGateway, run_gateway, simple_config
-from tests.support.oidc_server import CLIENT_ID, CLIENT_SECRET, INITIAL_REFRESH_TOKEN, OidcProvider, oidc_provider
+from tests.support.oidc_server import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    INITIAL_REFRESH_TOKEN,
+    OidcProvider,
+    oidc_provider,
+)
 
 POLICY = """<policies><inbound>
     <get-authorization-context provider-id="oauth" context-variable-name="auth"
