@@ -18,6 +18,7 @@ from engine.credentials import CredentialService
 from engine.errors import ConfigError
 from engine.gateway.settings import GatewaySettings
 from engine.identity import TokenService
+from engine.loggers import LoggerService
 from engine.metrics import Metrics
 from engine.openid import TokenValidationSettings
 from engine.ratelimit.service import LimitService
@@ -73,6 +74,7 @@ class Services:
     limits: LimitService | None = None
     identity: TokenService | None = None  # `identity:`: tokens for authentication-managed-identity
     credentials: CredentialService | None = None  # `credentials:`: connections of get-authorization-context
+    loggers: LoggerService | None = None  # `loggers:`: the sinks of log-to-eventhub
     fragments: dict[str, Any] = field(default_factory=dict)
     named_values: dict[str, str] = field(default_factory=dict)
     admin_routes: list[AdminRoute] = field(default_factory=list)
@@ -103,7 +105,7 @@ class Services:
         if self.tracing is not None:  # in the worker process: the exporter thread must not cross a fork
             self.tracing.start()
         await self.http.start()
-        for service in (self.cache, self.limits):
+        for service in (self.cache, self.limits, self.loggers):
             if service is not None:
                 await service.start()
         self.started = True
@@ -122,7 +124,7 @@ class Services:
 
     async def close(self) -> None:
         self.started = False
-        for service in (self.limits, self.cache):
+        for service in (self.limits, self.cache, self.loggers):
             if service is not None:
                 try:
                     await service.close()
