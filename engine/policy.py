@@ -8,7 +8,7 @@ It imports from here and from the engine core (`engine.context`, `engine.schema`
 - building: the `Builder` protocol, `Value`, `Constant`
 - running: `Step`, `Flow`, `run_steps`, `locate_error`, `PipelineObserver`
 - responses: `REASONS`, `reason_phrase`, `error_response`
-- per-request hooks: `at_end_of_pipeline`, `before_send`
+- per-request hooks: `at_start_of_outbound`, `at_end_of_pipeline`, `before_send`
 - bodies: `buffer_body`, `release_response_stream` (streams live in `ctx.exchange`)
 - backend calls: `ForwardOptions`, `BackendClient`
 """
@@ -226,6 +226,15 @@ def at_end_of_pipeline(ctx: Context, callback: Callable[[Context], Awaitable[Non
     ctx.exchange.end_of_pipeline.append(callback)
 
 
+def at_start_of_outbound(ctx: Context, callback: Callable[[Context], Awaitable[None]]) -> None:
+    """Run `callback(ctx)` once the backend answered (or a cache lookup hit), before the outbound steps.
+
+    Used by the token policies to read the answer's token usage. Not run when outbound is not
+    reached (a policy answered in inbound, or the request failed). A failing callback is logged.
+    """
+    ctx.exchange.start_of_outbound.append(callback)
+
+
 def before_send(ctx: Context, hook: Callable[[Context], None]) -> None:
     """Run `hook(ctx)` right before the response is sent, whatever produced it (e.g. CORS headers)."""
     ctx.exchange.before_send.append(hook)
@@ -283,6 +292,6 @@ class BackendClient(Protocol):
 
 __all__ = [
     "REASONS", "BackendClient", "Builder", "Constant", "Flow", "ForwardOptions", "PipelineObserver", "Policy", "Step", "Value",
-    "at_end_of_pipeline", "before_send", "buffer_body", "constant_value", "empty_response", "error_response",
+    "at_end_of_pipeline", "at_start_of_outbound", "before_send", "buffer_body", "constant_value", "empty_response", "error_response",
     "locate_error", "reason_phrase", "release_response_stream", "run_steps",
 ]

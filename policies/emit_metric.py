@@ -22,7 +22,7 @@ MAX_DIMENSIONS = 10
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
 
 
-def _default_dimension(ctx: Context, name: str) -> str:
+def default_dimension(ctx: Context, name: str) -> str:
     key = name.lower()
     if key == "api id":
         return ctx.api.id if ctx.api else ""
@@ -79,7 +79,7 @@ class EmitMetricStep:
         labels = ("namespace", *(d.label for d in self.dimensions))
         values = [self.namespace]
         for dim in self.dimensions:
-            raw = dim.value.get(ctx) if dim.value is not None else _default_dimension(ctx, dim.name)
+            raw = dim.value.get(ctx) if dim.value is not None else default_dimension(ctx, dim.name)
             values.append("" if raw is None else str(raw))
         series = metric_name(self.name)
         try:

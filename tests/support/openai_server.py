@@ -9,7 +9,8 @@ Endpoints (OpenAI paths and their Azure OpenAI twins; an Azure path without `?ap
 
 - `POST /v1/chat/completions`, `POST /openai/deployments/{d}/chat/completions?api-version=V`.
   Prompt tokens: the number of words (maximal runs of letters and digits, see `words`) in every
-  message's text (`content` as a string, or the `text` of its `{"type": "text"}` parts).
+  message's text (`content` as a string, or the `text` of its `{"type": "text"}` parts), unless the
+  request header `x-test-prompt-tokens` gives the number.
   Completion tokens: the `x-test-completion-tokens` request header, else the control value
   `completion_tokens` (default 5), capped by `max_completion_tokens` / `max_tokens` (then
   `finish_reason` is `length`, else `stop`). The reply text is that many words: `r<call number>`
@@ -33,7 +34,8 @@ Controls, shared by every endpoint of the process:
   sent in `Retry-After` and `retry-after-ms` with a 429; default 1), `fail` (a status: every model call
   gets it with an OpenAI error body; 0 = answer normally).
 - Per request, headers override: `x-test-delay` (seconds), `x-test-status` (answer this status,
-  e.g. 429, with the same bodies and headers as above), `x-test-completion-tokens`, `x-test-chunk-delay`.
+  e.g. 429, with the same bodies and headers as above), `x-test-completion-tokens`,
+  `x-test-prompt-tokens`, `x-test-chunk-delay`.
 - `GET /calls` -> `{"calls": n, "chat": n, "embeddings": n, "requests": [{"path", "query", "headers", "body"}]}`
   counting every model call (429s and failures included); `POST /reset` zeroes the counters and
   restores the default settings.
@@ -240,7 +242,7 @@ def main(name: str) -> None:
             count = wanted if limit is None else min(wanted, int(limit))
             finish = "length" if count < wanted else "stop"
             reply = [f"r{call}"] + [f"w{i}" for i in range(1, count)] if count else []
-            prompt = prompt_tokens(body)
+            prompt = int(self.headers.get("x-test-prompt-tokens", prompt_tokens(body)))
             usage = {"prompt_tokens": prompt, "completion_tokens": count, "total_tokens": prompt + count}
             head = {"id": f"chatcmpl-{name}-{call}", "created": int(time.time()), "model": body.get("model", name),
                     "system_fingerprint": None}
