@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from engine import clock
 
 if TYPE_CHECKING:
-    from engine.policy import PipelineObserver
+    from engine.policy import PipelineObserver, Services
 
 
 class Headers:
@@ -363,7 +363,7 @@ class Context:
     started: float = field(default_factory=time.perf_counter)
     tracing: bool = False
     traces: list[tuple[str, str, str]] = field(default_factory=list)  # (source, severity, message)
-    services: Any = None  # the gateway's shared services (caches, counters, http client, metrics)
+    services: Services | None = None  # the gateway's shared services (engine.policy.Services)
     exchange: Exchange = field(default_factory=Exchange)  # per-request state of gateway and policies
     _request_id: uuid.UUID | None = field(default=None, repr=False)
 

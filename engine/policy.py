@@ -11,6 +11,7 @@ It imports from here and from the engine core (`engine.context`, `engine.schema`
 - per-request hooks: `at_start_of_outbound`, `at_end_of_pipeline`, `before_send`
 - bodies: `buffer_body`, `release_response_stream` (streams live in `ctx.exchange`)
 - backend calls: `ForwardOptions`, `BackendClient`
+- shared services: `Services` (what `ctx.services` offers a policy)
 """
 
 from __future__ import annotations
@@ -26,8 +27,12 @@ from engine.errors import PolicyRuntimeError
 from engine.schema import Attr, Child, Scope, Section, Text
 
 if TYPE_CHECKING:
+    from engine.cache.service import CacheService
     from engine.diagnostics import Diagnostics
+    from engine.identity import TokenService
+    from engine.metrics import Metrics
     from engine.model import PolicyElement
+    from engine.ratelimit.service import LimitService
     from engine.source import Span
 
 
@@ -226,6 +231,13 @@ def at_end_of_pipeline(ctx: Context, callback: Callable[[Context], Awaitable[Non
     ctx.exchange.end_of_pipeline.append(callback)
 
 
+def gateway_services(ctx: Context, source: str) -> Services:
+    """`ctx.services`, for a policy that cannot run without the gateway (e.g. forward-request)."""
+    if ctx.services is None:
+        raise PolicyRuntimeError("the gateway's services are not available here", source=source, status=500)
+    return ctx.services
+
+
 def at_start_of_outbound(ctx: Context, callback: Callable[[Context], Awaitable[None]]) -> None:
     """Run `callback(ctx)` once the backend answered (or a cache lookup hit), before the outbound steps.
 
@@ -290,8 +302,39 @@ class BackendClient(Protocol):
         ...
 
 
+class Services(Protocol):
+    """What a policy may use of the gateway's shared services (`ctx.services`; None outside a gateway).
+
+    The gateway's `engine.gateway.services.Services` implements it; a component that is not
+    configured is None.
+    """
+
+    @property
+    def http(self) -> BackendClient: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    @property
+    def cache(self) -> CacheService | None: ...
+
+    @property
+    def limits(self) -> LimitService | None: ...
+
+    @property
+    def identity(self) -> TokenService | None: ...
+
+    def backend_url(self, backend_id: str) -> str | None:
+        """The base URL of a backend declared under `backends:` (set-backend-service backend-id)."""
+        ...
+
+    def operation_examples(self, api_id: str, operation_id: str) -> dict[int, dict[str, str]]:
+        """The operation's response examples from the API description: status -> content type -> body."""
+        ...
+
+
 __all__ = [
-    "REASONS", "BackendClient", "Builder", "Constant", "Flow", "ForwardOptions", "PipelineObserver", "Policy", "Step", "Value",
+    "REASONS", "BackendClient", "Builder", "Constant", "Flow", "ForwardOptions", "PipelineObserver", "Policy", "Services", "Step", "Value",
     "at_end_of_pipeline", "at_start_of_outbound", "before_send", "buffer_body", "constant_value", "empty_response", "error_response",
-    "locate_error", "reason_phrase", "release_response_stream", "run_steps",
+    "gateway_services", "locate_error", "reason_phrase", "release_response_stream", "run_steps",
 ]

@@ -37,10 +37,10 @@ class AuthenticationManagedIdentityStep:
     async def token(self, ctx: Context) -> str:
         resource = str(self.resource.get(ctx) or "")
         try:
-            service = getattr(ctx.services, "identity", None)
+            service = ctx.services.identity if ctx.services is not None else None
             if service is None:
                 raise TokenError("no token provider is configured (`identity:` in the gateway configuration)")
-            cache = getattr(ctx.services, "cache", None)
+            cache = ctx.services.cache if ctx.services is not None else None
             token: str = await service.token(resource, str(self.client_id.get(ctx) or ""),
                                              cache.external if cache is not None else None)
             return token

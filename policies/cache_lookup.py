@@ -121,7 +121,7 @@ class CacheLookupStep:
         self.query_names = query_names
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        service = getattr(ctx.services, "cache", None)
+        service = ctx.services.cache if ctx.services is not None else None
         if service is None or ctx.request.method != "GET":
             return None
         if "Authorization" in ctx.request.headers and not self.allow_private.get(ctx):
@@ -141,13 +141,13 @@ class CacheLookupStep:
         state = LookupState(store, group, key or group.response_key(variant), downstream,
                             bool(self.must_revalidate.get(ctx)), tuple(self.headers))
         LOOKUP_STATE.set(ctx, state)
-        if key is None:  # the store cannot be asked: a miss that is not stored (coalescing still applies)
-            state.done = True
+        if key is None:  # the store cannot be asked: a miss that is not stored; coalesced followers
+            state.storable = False  # still get the leader's response, which shields the backend
             data, reachable = None, False
         else:
             data, reachable = await store.fetch(key)
         if data is None and service.flights is not None:
-            leader, flight = service.flights.join(key, ctx)
+            leader, flight = service.flights.join(state.key, ctx)
             if leader:
                 state.flight = flight
                 at_end_of_pipeline(ctx, release_flight)
@@ -179,7 +179,8 @@ class CacheLookupStep:
 async def release_flight(ctx: Context) -> None:
     """End of the leader's request: wake its followers if cache-store did not (any failure, a skipped store)."""
     state = lookup_state(ctx)
-    flights = ctx.services.cache.flights
+    service = ctx.services.cache if ctx.services is not None else None
+    flights = service.flights if service is not None else None
     if state is not None and state.flight is not None and flights is not None:
         flights.publish(state.key, state.flight, None)
     await release_lease(state)

@@ -43,7 +43,7 @@ class CacheRemoveValueStep:
         self.caching_type = caching_type
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        service = getattr(ctx.services, "cache", None)
+        service = ctx.services.cache if ctx.services is not None else None
         store = service.store(self.caching_type) if service is not None else None
         if service is not None and store is not None:
             await store.delete(value_key(service.prefix, str(self.key.get(ctx))))

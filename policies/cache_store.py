@@ -53,17 +53,18 @@ class CacheStoreStep:
 
     async def __call__(self, ctx: Context) -> Flow | None:
         state = lookup_state(ctx)
-        if state is None or state.done:
+        service = ctx.services.cache if ctx.services is not None else None
+        if state is None or state.done or service is None:
             return None
         state.done = True
-        service = ctx.services.cache
         data: bytes | None = None
         try:
             if self._cacheable(ctx):
                 ttl = service.ttl(int(self.duration.get(ctx) or 0))
                 if ttl > 0:
                     data = entry_from_response(ctx, ttl).encode()
-                    await state.store.set(state.key, data, ttl, state.group)
+                    if state.storable:
+                        await state.store.set(state.key, data, ttl, state.group)
                     set_downstream_headers(ctx.response.headers, state, ttl)
         finally:
             if state.flight is not None and service.flights is not None:

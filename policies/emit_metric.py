@@ -71,7 +71,7 @@ class EmitMetricStep:
     dimensions: tuple[Dimension, ...]
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        metrics = getattr(ctx.services, "metrics", None)
+        metrics = ctx.services.metrics if ctx.services is not None else None
         if metrics is None:
             return None
         amount = self.value.get(ctx)

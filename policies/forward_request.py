@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.policy import Builder, Flow, ForwardOptions, Policy, Step, constant_value
+from engine.policy import Builder, Flow, ForwardOptions, Policy, Step, constant_value, gateway_services
 from engine.schema import Attr, Bool, Int, Scope, Section
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class ForwardRequest(Policy):
             )
 
             async def forward_fixed(ctx: Context) -> Flow | None:
-                await ctx.services.http.forward(ctx, fixed)
+                await gateway_services(ctx, "forward-request").http.forward(ctx, fixed)
                 return None
 
             return forward_fixed
@@ -59,7 +59,7 @@ class ForwardRequest(Policy):
                 follow_redirects=bool(follow.get(ctx)),
                 fail_on_error_status_code=bool(fail_on_error.get(ctx)),
             )
-            await ctx.services.http.forward(ctx, options)
+            await gateway_services(ctx, "forward-request").http.forward(ctx, options)
             return None
 
         return forward

@@ -50,7 +50,7 @@ class EmitTokenMetricStep:
     dimensions: tuple[TokenDimension, ...]
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        metrics = getattr(ctx.services, "metrics", None)
+        metrics = ctx.services.metrics if ctx.services is not None else None
         if metrics is None:
             return None
         values = (self.namespace, *(dimension_value(ctx, d) for d in self.dimensions))  # as the request arrived

@@ -55,14 +55,6 @@ class MockResponse(Policy):
 
 
 def _examples(ctx: Context) -> dict[int, dict[str, str]]:
-    settings = getattr(ctx.services, "settings", None)
-    if settings is None or ctx.api is None or ctx.operation is None:
+    if ctx.services is None or ctx.api is None or ctx.operation is None:
         return {}
-    api = settings.apis.get(ctx.api.id)
-    if api is None:
-        return {}
-    for operation in api.operations:
-        if operation.id == ctx.operation.id:
-            examples: dict[int, dict[str, str]] = operation.examples
-            return examples
-    return {}
+    return ctx.services.operation_examples(ctx.api.id, ctx.operation.id)

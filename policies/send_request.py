@@ -131,7 +131,7 @@ def _parse_url(text: str, source: str) -> Url:
 
 
 def http_client(ctx: Context, source: str) -> Any:
-    http = getattr(ctx.services, "http", None)
+    http = ctx.services.http if ctx.services is not None else None
     if http is None:
         raise PolicyRuntimeError("no HTTP client is configured", source=source, reason="ConfigurationError")
     return http

@@ -58,7 +58,7 @@ class SetBackendService(Policy):
         async def set_backend(ctx: Context) -> Flow | None:
             if by_id:
                 name = str(backend_id.get(ctx) or "")
-                url = ctx.services.settings.backends.get(name) if ctx.services is not None else None
+                url = ctx.services.backend_url(name) if ctx.services is not None else None
                 if url is None:
                     raise PolicyRuntimeError(
                         f"Backend with id '{name}' is not defined.", source="set-backend-service",

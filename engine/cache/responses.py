@@ -45,6 +45,7 @@ class LookupState:
     lease: str | None = None  # token of the cross-instance lease this request holds
     hit: bool = False
     done: bool = False  # cache-store already ran (or must not run)
+    storable: bool = True  # False when the store could not be asked: followers still get the entry
 
 
 def select_query(query: dict[str, list[str]], names: Sequence[str]) -> list[tuple[str, list[str]]]:

@@ -78,6 +78,16 @@ class Services:
     tracing: Any = None  # engine.gateway.tracing.Tracing when `tracing:` is configured
     request_traces: Any = None  # engine.gateway.request_trace.RequestTraces: on-demand request traces
 
+    def backend_url(self, backend_id: str) -> str | None:
+        return self.settings.backends.get(backend_id)
+
+    def operation_examples(self, api_id: str, operation_id: str) -> dict[int, dict[str, str]]:
+        api = self.settings.apis.get(api_id)
+        for operation in api.operations if api is not None else ():
+            if operation.id == operation_id:
+                return operation.examples
+        return {}
+
     def add_admin_route(self, rule: str, handler: AdminHandler, methods: tuple[str, ...] = ("GET",)) -> None:
         """Register an admin endpoint (served on the admin port); call before the admin app starts."""
         self.admin_routes.append(AdminRoute(rule, handler, methods))

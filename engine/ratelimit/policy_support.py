@@ -22,7 +22,7 @@ _default: LimitService | None = None
 
 def limits(ctx: Context) -> LimitService:
     """The gateway's LimitService, or one in-process service shared by contexts without services."""
-    service = getattr(ctx.services, "limits", None)
+    service = ctx.services.limits if ctx.services is not None else None
     if isinstance(service, LimitService):
         return service
     global _default

@@ -168,7 +168,7 @@ class ValidateJwtStep:
     async def _openid_configs(self, ctx: Context, *, refresh: bool) -> list[Any]:
         if not self.openid_urls:
             return []
-        client = getattr(ctx.services, "http", None)
+        client = ctx.services.http if ctx.services is not None else None
         configs = []
         for url_value in self.openid_urls:
             url = str(url_value.get(ctx) or "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -276,6 +277,30 @@ class TestCoalescing:
             answers = self._concurrent(gw, 4, {"X-Test-Delay": "0.5", "X-Test-Status": "503"})
             assert [a.status for a in answers] == [503] * 4
             assert backend.calls == 4
+
+
+    def test_redis_down_still_coalesces_each_variant(self, tmp_path: Path) -> None:
+        """With Redis unreachable nothing is stored, but concurrent misses of one variant still make one
+        backend call (the outage is when the backend needs shielding), and unrelated variants are never
+        grouped: a fast variant does not wait for a slow one."""
+        count = 8
+        barrier = threading.Barrier(count)
+
+        def one(index: int) -> Any:
+            path, delay = ("/echo/slow", "1.5") if index % 2 else ("/echo/fast", "0.2")
+            barrier.wait()
+            started = time.monotonic()
+            answer = gw.get(path, headers={"X-Test-Delay": delay}, timeout=20)
+            return path, answer, time.monotonic() - started
+
+        cache = {"external": Backend.unused_url().replace("http", "redis"), "breaker": {"failures": 1, "reset-seconds": 30}}
+        with Backend() as backend, gateway(tmp_path, backend, policy('caching-type="external"'), cache=cache) as gw:
+            with ThreadPoolExecutor(count) as pool:
+                results = list(pool.map(one, range(count)))
+            assert backend.calls == 2
+        assert all(answer.status == 200 and answer.json()["path"] == path[5:] for path, answer, _ in results)
+        fast = [elapsed for path, _, elapsed in results if path == "/echo/fast"]
+        assert max(fast) < 1.2  # well under the slow variant's 1.5 s
 
 
 class TestFailedLeader:
