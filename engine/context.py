@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from engine import clock
 
 if TYPE_CHECKING:
-    from engine.policy import PipelineObserver, Services
+    from engine.policy import BodyObserver, PipelineObserver, Services
 
 
 class Headers:
@@ -336,6 +336,7 @@ class Exchange:
     request_stream: AsyncIterator[bytes] | None = None  # the client's body chunks while not buffered
     response_stream: ResponseStream | None = None  # a backend body still streaming
     buffer_response: bool = False  # read the whole backend body into ctx.response.body
+    body_observers: list[BodyObserver] | None = None  # see the response body as it is sent (observe_response_body)
     client_gone: bool = False  # the client disconnected while its body was streamed
     skipped_to_outbound: bool = False  # a cache hit answered the request
     before_send: list[Callable[[Context], None]] = field(default_factory=list)

@@ -10,6 +10,7 @@ It imports from here and from the engine core (`engine.context`, `engine.schema`
 - responses: `REASONS`, `reason_phrase`, `error_response`
 - per-request hooks: `at_start_of_outbound`, `at_end_of_pipeline`, `before_send`
 - bodies: `buffer_body`, `release_response_stream` (streams live in `ctx.exchange`)
+- watching the response body as it is sent: `BodyObserver`, `observe_response_body`
 - backend calls: `ForwardOptions`, `BackendClient`
 - shared services: `Services` (what `ctx.services` offers a policy)
 """
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from engine.identity import TokenService
     from engine.metrics import Metrics
     from engine.model import PolicyElement
+    from engine.openid import TokenValidationSettings
     from engine.ratelimit.service import LimitService
     from engine.source import Span
 
@@ -135,6 +137,9 @@ class Policy:
     ends_pipeline: ClassVar[bool] = False  # always answers (return-response): later siblings never run
     answers_preflight: ClassVar[bool] = False  # top-level in inbound: also runs for CORS preflight requests
     cache_hit_resumes_after: ClassVar[bool] = False  # outbound resumes after it when a cache lookup hit
+    # -- what lint checks around it --
+    needs_in_inbound: ClassVar[tuple[str, str] | None] = None  # (partner tag, lint code): an outbound
+    # policy that does nothing without the partner in inbound (cache-store needs cache-lookup)
 
     def keeps_unknown_named_values(self, element: PolicyElement) -> bool:
         """True when `{{name}}` in this element's text is content, not a named value (Liquid templates)."""
@@ -277,6 +282,36 @@ def release_response_stream(ctx: Context) -> None:
         stream.release()
 
 
+class BodyObserver(Protocol):
+    """Sees the response body on its way to the client, chunk by chunk, without buffering it.
+
+    Register one with `observe_response_body` at any point of the pipeline (e.g. in inbound, to
+    count the tokens of the final server-sent event of a streamed completion). It sees the body of
+    whatever response is finally sent: a streamed backend body as its chunks leave, a buffered or
+    policy-made body as one chunk, a HEAD or 204 answer as no chunk.
+    """
+
+    def chunk(self, data: bytes) -> None:
+        """One piece of the body, just before it is sent. Runs between two sends of a stream: keep it
+        cheap and never block (do I/O in `finished`)."""
+        ...
+
+    async def finished(self, ctx: Context, complete: bool) -> None:
+        """The body ended; `complete` is False when the backend or the client broke off mid-body.
+        Runs after the last byte was handed to the server (the client already has the answer)."""
+        ...
+
+
+def observe_response_body(ctx: Context, observer: BodyObserver) -> None:
+    """Show `observer` the response body as it is sent. An observer that raises is logged and dropped;
+    it never changes or delays the response."""
+    observers = ctx.exchange.body_observers
+    if observers is None:
+        ctx.exchange.body_observers = [observer]
+    else:
+        observers.append(observer)
+
+
 # -- backend calls --------------------------------------------------------------------------------
 
 
@@ -324,6 +359,11 @@ class Services(Protocol):
     @property
     def identity(self) -> TokenService | None: ...
 
+    @property
+    def token_validation(self) -> TokenValidationSettings:
+        """`token-validation:`: where validate-jwt and validate-azure-ad-token get signing keys."""
+        ...
+
     def backend_url(self, backend_id: str) -> str | None:
         """The base URL of a backend declared under `backends:` (set-backend-service backend-id)."""
         ...
@@ -334,7 +374,8 @@ class Services(Protocol):
 
 
 __all__ = [
-    "REASONS", "BackendClient", "Builder", "Constant", "Flow", "ForwardOptions", "PipelineObserver", "Policy", "Services", "Step", "Value",
-    "at_end_of_pipeline", "at_start_of_outbound", "before_send", "buffer_body", "constant_value", "empty_response", "error_response",
-    "gateway_services", "locate_error", "reason_phrase", "release_response_stream", "run_steps",
+    "REASONS", "BackendClient", "BodyObserver", "Builder", "Constant", "Flow", "ForwardOptions", "PipelineObserver", "Policy",
+    "Services", "Step", "Value", "at_end_of_pipeline", "at_start_of_outbound", "before_send", "buffer_body", "constant_value",
+    "empty_response", "error_response", "gateway_services", "locate_error", "observe_response_body", "reason_phrase",
+    "release_response_stream", "run_steps",
 ]

@@ -28,7 +28,9 @@ class ForwardRequest(Policy):
         Attr("timeout", Int(min=0), default=300, doc="Seconds to wait for the backend's response headers (0 = no limit)."),
         Attr("follow-redirects", Bool(), default=False, doc="Follow backend redirects instead of returning them."),
         Attr("buffer-request-body", Bool(), default=False, doc="Buffer the request body so a retry can resend it."),
-        Attr("buffer-response", Bool(), default=True, doc="Accepted; responses are streamed whenever no policy reads the body."),
+        Attr("buffer-response", Bool(), default=True,
+             doc="Either value streams: each chunk (e.g. a server-sent event) goes to the client as it arrives, "
+                 "unless a policy reads the response body."),
         Attr("fail-on-error-status-code", Bool(), default=False, doc="Treat 400-599 backend answers as errors (runs on-error)."),
     )
 

@@ -9,9 +9,15 @@ from typing import TYPE_CHECKING
 
 from engine.llm.tokenizer import preload
 from engine.llm.usage import Usage, on_usage
-from engine.policy import Builder, Flow, Policy, Value
+from engine.policy import Builder, Flow, Policy
 from engine.schema import Attr, Child, Scope, Section, Str
-from policies.emit_metric import DEFAULT_DIMENSIONS, default_dimension, prometheus_name
+from policies.emit_metric import (
+    DEFAULT_DIMENSIONS,
+    Dimension,
+    build_dimensions,
+    check_dimensions,
+    default_dimension,
+)
 
 if TYPE_CHECKING:
     from engine.context import Context
@@ -27,14 +33,7 @@ SERIES = (
 )
 
 
-@dataclass(frozen=True)
-class TokenDimension:
-    name: str
-    label: str
-    value: Value | None  # None: a default dimension, filled from the context
-
-
-def dimension_value(ctx: Context, dim: TokenDimension) -> str:
+def dimension_value(ctx: Context, dim: Dimension) -> str:
     if dim.value is not None:
         raw = dim.value.get(ctx)
         return "" if raw is None else str(raw)
@@ -47,7 +46,7 @@ def dimension_value(ctx: Context, dim: TokenDimension) -> str:
 class EmitTokenMetricStep:
     tag: str
     namespace: str
-    dimensions: tuple[TokenDimension, ...]
+    dimensions: tuple[Dimension, ...]
 
     async def __call__(self, ctx: Context) -> Flow | None:
         metrics = ctx.services.metrics if ctx.services is not None else None
@@ -112,33 +111,11 @@ class LlmEmitTokenMetric(Policy):
     children = (dimension_child(5),)
 
     def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
-        seen: set[str] = set()
-        for dim in element.children_named("dimension"):
-            name = dim.get("name")
-            if name is None:
-                continue
-            label = prometheus_name(name.text).lower()
-            if label in seen or label == "namespace":
-                diagnostics.error("policy-duplicate-dimension", f"dimension '{name.text}' appears twice", dim.span)
-            seen.add(label)
-            if dim.get("value") is None and name.text.strip().lower() not in TOKEN_DIMENSIONS:
-                diagnostics.error(
-                    "policy-missing-attribute",
-                    f"dimension '{name.text}' needs a value (only default dimensions may omit it)",
-                    dim.span,
-                    hint="default dimensions: API ID, Operation ID, Product ID, User ID, Subscription ID, "
-                    "Location, Gateway ID, Client IP",
-                )
+        check_dimensions(element, diagnostics, TOKEN_DIMENSIONS)
 
     def build(self, element: PolicyElement, builder: Builder) -> EmitTokenMetricStep:
         builder.require_body(request=True, response=False)  # for estimates
         preload()
-        dimensions = []
-        for dim in element.children_named("dimension"):
-            name = dim.get("name")
-            text = name.text.strip() if name is not None else ""
-            value = builder.value(dim, "value") if dim.get("value") is not None else None
-            dimensions.append(TokenDimension(text, prometheus_name(text).lower(), value))
         namespace = element.get("namespace")
         return EmitTokenMetricStep(self.tag, namespace.text if namespace is not None else "API Management",
-                                   tuple(dimensions))
+                                   build_dimensions(element, builder))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from . import utf16
@@ -226,16 +227,45 @@ def new_dictionary(*args: Any) -> dict[Any, Any]:
     return result
 
 
+class ComparerSet(set):  # type: ignore[type-arg]
+    """A ``HashSet<string>`` created with a case-insensitive comparer: membership folds case, the
+    first spelling added is kept."""
+
+    def __init__(self, comparer: Any, items: Iterable[Any] = ()) -> None:
+        super().__init__()
+        self.comparer = comparer
+        self._index: dict[Any, Any] = {}
+        for item in items:
+            self.add(item)
+
+    def add(self, item: Any) -> None:
+        folded = self.comparer.key(item)
+        if folded not in self._index:
+            self._index[folded] = item
+            super().add(item)
+
+    def __contains__(self, item: object) -> bool:
+        return self.comparer.key(item) in self._index
+
+    def remove(self, item: Any) -> None:
+        super().remove(self._index.pop(self.comparer.key(item)))
+
+    def discard(self, item: Any) -> None:
+        if item in self:
+            self.remove(item)
+
+    def clear(self) -> None:
+        super().clear()
+        self._index.clear()
+
+
 def new_hashset(*args: Any) -> set[Any]:
     """``new HashSet<T>(...)``: ``()``, ``(source)``, ``(source, comparer)``, ``(comparer)``."""
     comparer = next((a for a in args if hasattr(a, "key") and hasattr(a, "ignore_case")), None)
     source = next((a for a in args if a is not comparer and a is not None and not isinstance(a, int)), None)
     items = bounded_list(iterate(source)) if source is not None else []
     if comparer is not None and comparer.ignore_case:
-        seen: dict[Any, Any] = {}
-        for item in items:
-            seen.setdefault(comparer.key(item), item)
-        return set(seen.values())
+        return ComparerSet(comparer, items)
     return set(items)
 
 
@@ -377,6 +407,11 @@ class DictionaryMembers:
     def ToString(d: dict[Any, Any]) -> str:
         return "System.Collections.Generic.Dictionary`2[System.String,System.Object]"
 
+    @staticmethod
+    def Equals(d: dict[Any, Any], other: Any) -> bool:
+        """``object.Equals``: a dictionary equals only itself."""
+        return d is other
+
 
 def _check_list_index(items: list[Any], index: Any, array: bool) -> int:
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(items):
@@ -396,6 +431,27 @@ class ListMembers:
     @staticmethod
     def Capacity(items: list[Any]) -> int:
         return len(items)
+
+    @staticmethod
+    def Equals(items: list[Any], other: Any) -> bool:
+        """``object.Equals``: a list equals only itself."""
+        return items is other
+
+    @staticmethod
+    def BinarySearch(items: list[Any], value: Any, comparer: Any = None) -> int:
+        """Index of ``value`` in the sorted list, or the bitwise complement of where it would go."""
+        compare = comparer.Compare if comparer is not None and hasattr(comparer, "Compare") else _default_compare
+        lo, hi = 0, len(items) - 1
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            order = compare(items[mid], value)
+            if order == 0:
+                return mid
+            if order < 0:
+                lo = mid + 1
+            else:
+                hi = mid - 1
+        return ~lo
 
     @staticmethod
     def Item(items: list[Any], index: int) -> Any:
@@ -624,6 +680,11 @@ class SetMembers:
         return value in s
 
     @staticmethod
+    def Equals(s: set[Any], other: Any) -> bool:
+        """``object.Equals``: a set equals only itself."""
+        return s is other
+
+    @staticmethod
     def Clear(s: set[Any]) -> None:
         s.clear()
 
@@ -805,6 +866,19 @@ class RectangularArray:
         return 0
 
 
+def _zero_like(value: Any) -> Any:
+    """``default(T)`` for the element type of an array holding ``value``."""
+    from .primitives import Char
+
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, Char):
+        return Char("\0")
+    if isinstance(value, int | float | Decimal):
+        return type(value)(0)
+    return None
+
+
 class Array:
     """Statics of ``System.Array``."""
 
@@ -866,13 +940,18 @@ class Array:
         items[:] = sorted(items, key=sort_key(comparison))
 
     @staticmethod
-    def Resize(items: Any, size: int) -> Any:
+    def Resize(items: Any, size: int) -> tuple[None, Any]:
+        """``Array.Resize(ref a, n)``: the new array is written back to ``a`` (a ``ref`` argument)."""
         if size < 0:
             raise ArgumentOutOfRangeException("newSize", "Non-negative number required.")
         base = list(items) if items is not None else []
         if isinstance(items, bytes | bytearray):
-            return bytearray(bytes(base[:size]).ljust(size, b"\0"))
-        return base[:size] + [None] * max(0, size - len(base))
+            return None, bytearray(bytes(base[:size]).ljust(size, b"\0"))
+        return None, base[:size] + [_zero_like(base[0]) if base else None] * max(0, size - len(base))
+
+    @staticmethod
+    def BinarySearch(items: Any, value: Any, comparer: Any = None) -> int:
+        return ListMembers.BinarySearch(list(items), value, comparer)
 
     @staticmethod
     def Exists(items: Any, predicate: Callable[[Any], bool]) -> bool:
@@ -916,6 +995,7 @@ __all__ = [
     "ArrayMembers",
     "BytesMembers",
     "ComparerDict",
+    "ComparerSet",
     "DictionaryMembers",
     "KeyValuePair",
     "ListMembers",

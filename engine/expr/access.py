@@ -48,7 +48,8 @@ from engine.expr.tables import (
 Fn = Callable[[list[Any]], Any]
 
 
-_OR_DEFAULT = frozenset({"FirstOrDefault", "LastOrDefault", "SingleOrDefault", "ElementAtOrDefault"})
+_OR_DEFAULT = frozenset({"FirstOrDefault", "LastOrDefault", "SingleOrDefault", "ElementAtOrDefault", "Find",
+                         "FindLast", "GetValueOrDefault"})
 
 
 class AccessCompiler(CompilerHost):
@@ -83,6 +84,10 @@ class AccessCompiler(CompilerHost):
             receiver = M.extension_receiver(name)
             self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos,
                        f"'{name}' is an extension method of {receiver}")
+            return self._dead()
+        if ttype is M.SYSTEM_TYPE:
+            self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos,
+                       "System.Type is not on APIM's allow-list of expression types: test a type with `is`")
             return self._dead()
         if call and M.is_enumerable(ttype):
             options = [*options, *M.extension_names()]
@@ -154,9 +159,7 @@ class AccessCompiler(CompilerHost):
             impl = declared.impl
             return Code(_property(tfn, impl, node.conditional, pos), result)
         if ttype.closed:
-            self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", node.name_pos,
-                       self._suggest(name, list(ttype.members)))
-            return self._dead()
+            return self._unknown_member(ttype, name, node.name_pos, list(ttype.members))
         namespace_fn, result = self._builtin_member(ttype, name, node.name_pos, want_property=True)
         if namespace_fn is not None:
             return Code(_property(tfn, namespace_fn, node.conditional, pos), result)
@@ -210,6 +213,10 @@ class AccessCompiler(CompilerHost):
         is_prop = name in M._NAMESPACE_PROPERTIES
         if want_property and not is_prop:
             self.error("expr-type", f"'{ttype.name}.{name}' is a method: call it with ()", pos)
+        if name in ("Find", "FindLast") and ttype.element is not None:
+            return fn, ttype.element
+        if name in ("GetValueOrDefault", "Item") and ttype.value is not None:
+            return fn, ttype.value
         return fn, _BUILTIN_RESULTS.get((ttype.name, name), _BUILTIN_RESULTS.get(("*", name), DYNAMIC))
 
     # -- indexers ------------------------------------------------------------------------------------
@@ -337,7 +344,7 @@ class AccessCompiler(CompilerHost):
     def _args(self, args: tuple[ast.Arg, ...], lambda_type: CsType | None = None) -> _Args:
         positional: list[Fn] = []
         named: dict[str, Fn] = {}
-        outs: list[tuple[int, int]] = []  # (index in result tuple, slot)
+        outs: list[tuple[int, int, Any]] = []  # (index in result tuple, slot, default(T) of its type)
         for arg in args:
             if arg.out is not None:
                 local = self.lookup(arg.out) if arg.out_type is None else None
@@ -349,8 +356,10 @@ class AccessCompiler(CompilerHost):
                                arg.pos)
                     continue
                 else:
-                    slot = local.slot
-                outs.append((len(outs) + 1, slot))
+                    slot, otype = local.slot, local.type
+                if arg.value is not None:  # `ref x`: passed in and written back
+                    positional.append(self.fn(arg.value))
+                outs.append((len(outs) + 1, slot, M.zero_value(otype)))
                 continue
             if isinstance(arg.value, ast.Lambda) and lambda_type is not None:
                 self.lambda_types.append(lambda_type)
@@ -498,9 +507,10 @@ class AccessCompiler(CompilerHost):
 
     @staticmethod
     def _or_default(code: Code, name: str, node: ast.Call) -> Code:
-        """LINQ's `FirstOrDefault()` & co. over numbers or bools give `default(T)` (0, false), not null."""
+        """LINQ's `FirstOrDefault()`, `List.Find`, `Dictionary.GetValueOrDefault(key)` & co. over numbers
+        or bools give `default(T)` (0, false), not null."""
         if name not in _OR_DEFAULT or code.type.name.endswith("?") or (
-                name != "ElementAtOrDefault" and len(node.args) > 1):
+                name not in ("ElementAtOrDefault", "Find", "FindLast") and len(node.args) > 1):
             return code
         zero = M.zero_value(code.type)
         if zero is None:

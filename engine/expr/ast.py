@@ -107,7 +107,7 @@ class Index(Expr):
 class Arg:
     value: Expr | None
     name: str | None = None  # named argument `preserveContent: true`
-    out: str | None = None  # `out x` / `out var x`: the variable name
+    out: str | None = None  # `out x` / `out var x` / `ref x`: the variable name (`ref` also has a value)
     out_type: TypeName | None = None  # declared type of `out T x` (None for `out x`)
     pos: Pos = (0, 0)
 

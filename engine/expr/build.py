@@ -20,6 +20,11 @@ _SIMPLE_ESCAPES = {
 _TYPE_TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*|<|>|,|\[\s*(?:,\s*)*\]|\?)")
 
 
+def _newer_than_csharp7(what: str) -> str:
+    """APIM compiles policy expressions as C# 7 (docs: api-management-policy-expressions.md)."""
+    return f"{what}; APIM compiles policy expressions as C# 7"
+
+
 def parse_type_text(text: str) -> ast.TypeName:
     """`Dictionary<string, int[]>?` -> TypeName (the text was already validated by the lexer)."""
     tokens = [m.group(1) for m in _TYPE_TOKEN.finditer(text)]
@@ -329,6 +334,9 @@ class Builder(Transformer):
 
     # -- expressions -----------------------------------------------------------------------------
     def assign(self, meta, c):
+        if str(c[1]) == "??=":
+            raise ExprSyntaxError(_newer_than_csharp7("'??=' is C# 8"), self.base + c[1].start_pos,
+                                  "write `x = x ?? y`")
         return ast.Assign(str(c[1]), c[0], c[2], self._p(meta))
 
     def lambda_(self, meta, c):
@@ -366,7 +374,8 @@ class Builder(Transformer):
         return ast.IsType(c[0], None, None, False, self._p(meta))
 
     def is_not_null(self, meta, c):
-        return ast.IsType(c[0], None, None, True, self._p(meta))
+        raise ExprSyntaxError(_newer_than_csharp7("'is not null' is C# 9"), self._p(meta)[0],
+                              "write `x != null` or `!(x is null)`")
 
     def as_type(self, meta, c):
         return ast.AsType(c[0], c[1], self._p(meta))
@@ -414,6 +423,9 @@ class Builder(Transformer):
 
     def out_arg(self, meta, c):
         return ast.Arg(None, out=str(c[0]), pos=self._p(meta))
+
+    def ref_arg(self, meta, c):
+        return ast.Arg(ast.Name(str(c[0]), (), self._p(meta)), out=str(c[0]), pos=self._p(meta))
 
     def out_decl_arg(self, meta, c):
         return ast.Arg(None, out=str(c[1]), out_type=c[0], pos=self._p(meta))
@@ -536,6 +548,9 @@ class Builder(Transformer):
         return self._interpolated(c[0], 2, verbatim=False, meta=meta)
 
     def interp_verbatim_lit(self, meta, c):
+        if str(c[0]).startswith("@$"):
+            raise ExprSyntaxError(_newer_than_csharp7("'@$\"...\"' is C# 8"), self.base + c[0].start_pos,
+                                  "write `$@\"...\"`")
         return self._interpolated(c[0], 3, verbatim=True, meta=meta)
 
     def _interpolated(self, tok: Token, prefix: int, *, verbatim: bool, meta) -> ast.Interpolated:

@@ -73,7 +73,7 @@ class AnonymousObject(dict):
 class _Args:
     positional: list[Fn]
     named: dict[str, Fn]
-    outs: list[tuple[int, int]]
+    outs: list[tuple[int, int, Any]]  # (index in the result tuple, slot, default(T) of the variable's type)
 
 
 def _located_call(fn: Callable[..., Any], pos: ast.Pos) -> Callable[..., Any]:
@@ -219,8 +219,9 @@ def _invoke(tfn: Fn, impl: Callable[..., Any], type_args: tuple[Any, ...], args:
             if outs:
                 if not isinstance(result, tuple):
                     raise rt.DotNetTypeError("this method has no out parameters")
-                for index, slot in outs:
-                    env[slot] = result[index] if index < len(result) else None
+                for index, slot, zero in outs:
+                    value = result[index] if index < len(result) else None
+                    env[slot] = zero if value is None else value
                 result = result[0]
             return checker(result) if checker is not None else result
         except ShortCircuit:

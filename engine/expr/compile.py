@@ -486,7 +486,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         if base in _GENERIC_COLLECTIONS:
             factory = _GENERIC_COLLECTIONS[base]
             type_ = CsType(str(t), list if base in ("List", "IList") else dict if "Dictionary" in base else set,
-                           element=M.resolve_type_name(t.args[0]) if t.args and "Dictionary" not in base else DYNAMIC)
+                           element=M.resolve_type_name(t.args[0]) if t.args and "Dictionary" not in base else DYNAMIC,
+                           value=M.resolve_type_name(t.args[1]) if len(t.args) == 2 else None)
         elif base in ("string", "String"):
             factory = M.lib("strings", "String").New
             type_ = M.STRING
@@ -603,4 +604,4 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
     def x_TypeOf(self, node: ast.TypeOf) -> Code:
         self._known_type(node.type, node.pos)
         name = str(node.type)
-        return Code(lambda env: name, DYNAMIC)
+        return Code(lambda env: name, M.SYSTEM_TYPE)

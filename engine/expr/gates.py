@@ -118,6 +118,8 @@ def add_gate(obj: Any, values: list[Any]) -> None:
         obj.append(values[0])
         rt.check_size(len(obj))
     elif cls is dict:
+        if values[0] in obj:  # `{ { "a", 1 }, { "a", 2 } }` is Add twice: ArgumentException
+            M.call_gate(obj, "Add", tuple(values))
         obj[values[0]] = values[1]
     elif cls is set:
         obj.add(values[0])

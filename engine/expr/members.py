@@ -90,6 +90,7 @@ class CsType:
     members: dict[str, Member] = field(default_factory=dict)
     closed: bool = False  # unknown members are lint errors (else they go to the runtime gate)
     element: CsType | None = None  # element type for foreach / LINQ lambdas
+    value: CsType | None = None  # a dictionary's value type (`GetValueOrDefault`, the indexer)
     numeric: bool = False
     kind: NumKind | None = None  # the CLR numeric type (numbers and char): selects width-specific operators
 
@@ -106,6 +107,9 @@ NULL = CsType("null")
 STRING = CsType("string", str)
 CHAR = CsType("char", kind=clrnumeric.CHAR)
 BOOL = CsType("bool", bool)
+# `typeof(T)`: an argument of `Enum.Parse(typeof(T), ...)` and friends. System.Type is not on APIM's
+# allow-list, so the value has no members (`typeof(int).Name` is a check-time error).
+SYSTEM_TYPE = CsType("System.Type", str, closed=True)
 
 
 def _numeric_type(kind: NumKind) -> CsType:
@@ -798,7 +802,8 @@ def resolve_runtime(cls: type, name: str) -> Resolved | None:
     return result
 
 
-_NAMESPACE_PROPERTIES = frozenset({"Length", "Count", "Keys", "Values", "Key", "Value", "Chars", "Rank", "LongLength"})
+_NAMESPACE_PROPERTIES = frozenset({"Length", "Count", "Keys", "Values", "Key", "Value", "Chars", "Rank", "LongLength",
+                                   "Capacity"})
 
 
 def _static_property_type() -> type:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.dotnet import clrnumeric, limits, regex
+from engine.dotnet.containers import Tuple
 from engine.dotnet.conversions import to_string
 from engine.dotnet.errors import DotNetException, NullReferenceException
 from engine.dotnet.limits import Meter, check_bytes, check_count, check_length
@@ -208,8 +209,8 @@ def eq(a: Any, b: Any) -> bool:
         return a is None and b is None
     ca, cb = a.__class__, b.__class__
     if ca is cb:
-        if ca is list or ca is dict or ca is set or ca is bytearray:
-            return a is b  # arrays and collections are reference types
+        if ca is list or ca is dict or ca is set or ca is bytearray or ca is Tuple:
+            return a is b  # arrays, collections and System.Tuple are reference types without `==`
         return bool(a == b)
     if (ca is bool) != (cb is bool):
         return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from engine.dotnet.errors import DotNetException, NullReferenceException
+from engine.dotnet.errors import DotNetException, InvalidOperationException, NullReferenceException
 from engine.expr import ast
 from engine.expr import members as M
 from engine.expr import runtime as rt
@@ -13,6 +13,10 @@ from engine.expr.closures import _located
 from engine.expr.gates import iterate
 from engine.expr.host import CompilerHost
 from engine.expr.members import DYNAMIC, CsType
+
+# Collections whose enumerator fails once the collection changes size (C#'s version check).
+_SIZED = frozenset({list, dict, set})
+_MODIFIED = "Collection was modified; enumeration operation may not execute."
 
 Fn = Callable[[list[Any]], Any]
 BREAK, CONTINUE, RETURN = 1, 2, 3
@@ -129,8 +133,13 @@ class StatementCompiler(CompilerHost):
 
         def loop(env: list[Any]) -> Any:
             budget = env[2]
-            for item in iterate(sf(env), pos):
+            collection = sf(env)
+            sized = collection.__class__ in _SIZED
+            size = len(collection) if sized else 0
+            for item in iterate(collection, pos):
                 budget.tick()
+                if sized and len(collection) != size:  # `foreach (var x in l) l.Add(x);`
+                    raise _located(InvalidOperationException(_MODIFIED), pos)
                 env[slot] = item
                 signal = body(env)
                 if signal:
@@ -138,6 +147,9 @@ class StatementCompiler(CompilerHost):
                         break
                     if signal == RETURN:
                         return RETURN
+            else:
+                if sized and len(collection) != size:  # the enumerator's last MoveNext sees it too
+                    raise _located(InvalidOperationException(_MODIFIED), pos)
             return None
 
         return loop

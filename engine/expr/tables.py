@@ -55,7 +55,7 @@ def _new_list(*args: Any) -> list[Any]:
 
 _GENERIC_COLLECTIONS: dict[str, Callable[..., Any]] = {
     "List": _new_list, "IList": _new_list, "Dictionary": new_dictionary, "HashSet": new_hashset,
-    "IDictionary": new_dictionary, "IEnumerable": _new_list, "SortedDictionary": new_dictionary,
+    "IDictionary": new_dictionary, "IEnumerable": _new_list,
 }
 _EXTRA_TYPE_NAMES = frozenset({"KeyValuePair", "IEnumerable", "IReadOnlyDictionary", "IList", "ICollection",
                                "Func", "Action", "IReadOnlyList", "IEnumerable<JToken>", "Nullable"})

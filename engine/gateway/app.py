@@ -29,7 +29,7 @@ from engine.gateway.routing import Match
 from engine.gateway.services import GatewayMetrics, Services
 from engine.gateway.state import GatewayState, OperationEntry
 from engine.gateway.urlpath import normalize_path
-from engine.policy import error_response, release_response_stream
+from engine.policy import BodyObserver, error_response, release_response_stream
 from engine.wire import HOP_BY_HOP, wire_headers
 
 log = logging.getLogger("policygate.gateway")
@@ -118,6 +118,8 @@ class Gateway:
             status = await self.send(ctx, send, incoming.method)
         except ClientDisconnected:
             release_response_stream(ctx)
+            if ctx.exchange.body_observers is not None:
+                await _finish_observers(ctx, ctx.exchange.body_observers, complete=False)
             return
         finally:
             if span is not None:
@@ -220,6 +222,8 @@ class Gateway:
                 raw_headers.append((b"content-length", str(len(body)).encode()))
         if ctx.exchange.close_connection:
             raw_headers.append((b"connection", b"close"))  # the ASGI server closes after this response
+        observers = ctx.exchange.body_observers
+        complete = False
         try:
             await send({"type": "http.response.start", "status": status, "headers": raw_headers})
             if method == "HEAD" or status in _NO_BODY_STATUS:
@@ -229,15 +233,41 @@ class Gateway:
             elif stream is not None:
                 try:
                     async for chunk in stream:
+                        if observers:
+                            _show(observers, chunk)
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 finally:
                     await stream.aclose()
                 await send({"type": "http.response.body", "body": b""})
             else:
+                if observers and body:
+                    _show(observers, body)
                 await send({"type": "http.response.body", "body": body})
+            complete = True
         except Exception as exc:  # the client went away or the backend broke mid-body: nothing to send
             log.debug("response to %s aborted: %s", ctx.request.original_url, exc)
+        if observers is not None:
+            await _finish_observers(ctx, observers, complete)
         return status
+
+
+def _show(observers: list[BodyObserver], chunk: bytes) -> None:
+    """Give `chunk` to every body observer; one that fails is logged and dropped."""
+    for observer in list(observers):
+        try:
+            observer.chunk(chunk)
+        except Exception:
+            log.exception("response body observer %r failed; dropped", observer)
+            observers.remove(observer)
+
+
+async def _finish_observers(ctx: Context, observers: list[BodyObserver], complete: bool) -> None:
+    ctx.exchange.body_observers = None  # each observer is finished once
+    for observer in observers:
+        try:
+            await observer.finished(ctx, complete)
+        except Exception:
+            log.exception("response body observer %r failed at the end of the body", observer)
 
 
 class GatewayQuart(Quart):

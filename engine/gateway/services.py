@@ -18,6 +18,7 @@ from engine.errors import ConfigError
 from engine.gateway.settings import GatewaySettings
 from engine.identity import TokenService
 from engine.metrics import Metrics
+from engine.openid import TokenValidationSettings
 from engine.ratelimit.service import LimitService
 
 log = logging.getLogger("policygate.gateway")
@@ -77,6 +78,10 @@ class Services:
     started: bool = False  # services opened (the gateway's lifespan ran); False again while closing
     tracing: Any = None  # engine.gateway.tracing.Tracing when `tracing:` is configured
     request_traces: Any = None  # engine.gateway.request_trace.RequestTraces: on-demand request traces
+
+    @property
+    def token_validation(self) -> TokenValidationSettings:
+        return self.settings.token_validation
 
     def backend_url(self, backend_id: str) -> str | None:
         return self.settings.backends.get(backend_id)

@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.gateway.clientip import Network
 from engine.identity import IdentitySettings
+from engine.openid import DEFAULT_TOKEN_VALIDATION, TokenValidationSettings
 
 DEFAULT_KEY_HEADER = "Ocp-Apim-Subscription-Key"
 DEFAULT_KEY_QUERY = "subscription-key"
@@ -154,6 +155,7 @@ class GatewaySettings:
     backends: dict[str, str] = field(default_factory=dict)  # backend-id -> base URL (set-backend-service)
     tracing: TracingSettings | None = None  # OpenTelemetry export; None = off
     identity: IdentitySettings | None = None  # token provider of authentication-managed-identity; None = none
+    token_validation: TokenValidationSettings = DEFAULT_TOKEN_VALIDATION  # validate-jwt/-azure-ad-token metadata
 
     @property
     def base_dir(self) -> Path:

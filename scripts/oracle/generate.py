@@ -7,7 +7,9 @@ ONE C# program that evaluates them all under CultureInfo.InvariantCulture, compi
 (rows that C# rejects become `compile` rows with the error code), runs it with `mono`
 (MONO_ENV_OPTIONS=-O=-all, so the JIT does not fold `Math.Round(2.5)`), and stores per row the
 rendered value and runtime type, or the exception type. Rows where Mono is not representative of
-APIM's .NET get the .NET result from tests/oracle/dotnet.jsonl (with the reason); rows flagged
+APIM's .NET get the .NET result from tests/oracle/dotnet.jsonl (with the reason; a `compile` result
+there is a row APIM refuses although C# compiles it: a type or member outside APIM's allow-list, or
+syntax newer than APIM's C# 7); rows flagged
 `;; newline` get Environment.NewLine of APIM's Windows gateway (`\\r\\n`) instead of Mono's `\\n`.
 """
 
@@ -147,7 +149,7 @@ def main() -> int:
             row["mono"] = {k: row[k] for k in ("type", "value", "error", "compile") if k in row}
             for k in ("type", "value", "error", "compile", "message"):
                 row.pop(k, None)
-            row.update({k: o[k] for k in ("type", "value", "error") if k in o})
+            row.update({k: o[k] for k in ("type", "value", "error", "compile", "message") if k in o})
             row["reason"] = o["reason"]
         rows.append(row)
     header = {"generated_by": "scripts/oracle/generate.py", **versions(), "culture": "InvariantCulture",

@@ -255,7 +255,7 @@ def test_list_and_array_members() -> None:
     Array.Sort(arr)
     Array.Reverse(arr)
     assert arr == [3, 2, 1] and Array.IndexOf(arr, 2) == 1
-    assert Array.Resize([1, 2], 3) == [1, 2, None]
+    assert Array.Resize([1, 2], 3) == (None, [1, 2, 0])  # `ref a`: the new array is written back
     assert Array.Empty() == []
     with pytest.raises(ArgumentException):
         Array.Copy([1, 2], [0], 2)

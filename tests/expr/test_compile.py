@@ -196,9 +196,18 @@ def test_generated_evaluator_runs_without_builtins() -> None:
     assert all(not name.startswith("__") or name == "__builtins__" for name in namespace)
 
 
-def test_compound_coalesce_assignment() -> None:
-    assert run('@{ string x = null; x ??= "a"; x ??= "b"; return x; }') == "a"
-    assert run('@{ var d = new Dictionary<string, string>(); d["k"] = null; d["k"] ??= "v"; return d["k"]; }') == "v"
+@pytest.mark.parametrize(("text", "feature", "col"), [
+    ('@{ string x = null; x ??= "a"; return x; }', "'??=' is C# 8", 23),
+    ('@(context.Variables["s"] is not null)', "'is not null' is C# 9", 3),
+    ('@(@$"a{1}")', "is C# 8", 3),
+])
+def test_syntax_newer_than_csharp7_is_refused_with_its_location(text: str, feature: str, col: int) -> None:
+    """APIM compiles policy expressions as C# 7: newer syntax is an `expr-syntax` error at its place."""
+    with pytest.raises(PolicyLoadError) as info:
+        compile_expression(text)
+    diagnostic = info.value.diagnostics[0]
+    assert diagnostic.code == "expr-syntax" and feature in diagnostic.message and "C# 7" in diagnostic.message
+    assert (diagnostic.span.line, diagnostic.span.col) == (1, col)
 
 
 @pytest.mark.parametrize(

@@ -171,7 +171,7 @@ CASES: list[tuple[str, Any]] = [
     ('context.Variables["n"] as string', None),
     ('context.Variables["n"] is int i && i > 40', True),
     ('context.Variables["nul"] is null', True),
-    ('context.Variables["s"] is not null', True),
+    ('!(context.Variables["s"] is null)', True),
     # ---- the context model
     ("context.Request.Method", "POST"),
     ("context.Request.Url.Host", "api.contoso.com"),

@@ -27,7 +27,7 @@ EXPRESSIONS = [
     "a?.b?[0] ?? c",
     "x is string s && s.Length > 0",
     "x as JObject",
-    "x is null", "x is not null",
+    "x is null", "!(x is null)",
     "a ? b : c ? d : e",
     "items.Where(i => i > 1).Select((v, i) => v + i)",
     "new JObject(new JProperty(\"a\", 1))",
@@ -66,7 +66,7 @@ BLOCKS = [
     "int F(int a) { return a; } void G() { } return F(1);",
     "unchecked { x = (byte)(y >> 8); }",
     "using (var r = new StringReader(s)) { return r.ReadToEnd(); }",
-    "x += 1; x ??= 2; x <<= 1;" .replace("<<=", "*="),
+    "x += 1; x -= 2; x <<= 1;" .replace("<<=", "*="),
     ";",
 ]
 
