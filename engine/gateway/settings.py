@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.apispec import OperationSpec
 from engine.gateway.clientip import Network
 from engine.identity import IdentitySettings
 from engine.openid import DEFAULT_TOKEN_VALIDATION, TokenValidationSettings
@@ -34,6 +35,7 @@ class OperationSettings:
     name: str = ""
     policy: Path | None = None
     examples: dict[int, dict[str, str]] = field(default_factory=dict)  # status -> content type -> body (mock-response)
+    spec: OperationSpec | None = field(default=None, compare=False, repr=False)  # from the OpenAPI description
 
 
 @dataclass(frozen=True)
