@@ -20,7 +20,7 @@ from engine.llm.usage import Usage, is_stream_request, on_usage, prompt_estimate
 from engine.policy import Builder, Flow, Value
 from engine.ratelimit.decisions import LimitStoreUnavailable, Mode
 from engine.ratelimit.policy_support import (
-    add_response_headers,
+    at_end,
     first_count,
     limits,
     seconds,
@@ -150,7 +150,12 @@ class TokenLimitStep:
             raise self._refusal(ctx, budget, decision)
         call = _Call(budget, taken)
         self._record(ctx, call, decision, taken)
-        add_response_headers(ctx, call.headers)
+
+        async def send_headers(final: Context) -> None:  # as they are once the usage is known
+            for name, value in call.headers.items():
+                final.response.headers.set(name, value)
+
+        at_end(ctx, send_headers)
 
         async def account(final: Context, usage: Usage) -> None:
             await self._account(final, call, usage)

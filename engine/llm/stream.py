@@ -10,11 +10,12 @@ last chunk has been sent, or the stream broke off.
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 
 from engine.context import Context
 from engine.llm.tokenizer import count_text_tokens
-from engine.llm.usage import Usage, deliver, reported_usage
+from engine.llm.usage import MAX_DECODED, Usage, content_decoder, deliver, reported_usage
 from engine.policy import observe_response_body
 from engine.sse import SseDecoder
 
@@ -25,8 +26,11 @@ CHARS_PER_TOKEN = 4  # beyond MAX_TEXT
 class StreamUsage:
     """Watches one streamed answer for its usage (an `engine.policy.BodyObserver`)."""
 
-    def __init__(self, prompt_estimate: int) -> None:
+    def __init__(self, prompt_estimate: int, encoding: str = "identity") -> None:
         self.prompt_estimate = prompt_estimate
+        self.inflate = content_decoder(encoding) if encoding not in ("identity", "") else None
+        self.unreadable = self.inflate is None and encoding not in ("identity", "")
+        self.decoded = 0
         self.decoder = SseDecoder()
         self.reported: Usage | None = None
         self.text: list[str] = []
@@ -34,6 +38,15 @@ class StreamUsage:
         self.overflow = 0
 
     def chunk(self, data: bytes) -> None:
+        if self.unreadable:
+            return
+        if self.inflate is not None:
+            try:
+                data = self.inflate.decompress(data, max(1, MAX_DECODED - self.decoded))
+            except zlib.error:
+                self.unreadable = True
+                return
+            self.decoded += len(data)
         for event in self.decoder.feed(data):
             if event.data == "[DONE]" or not event.data.startswith("{"):
                 continue
@@ -65,6 +78,7 @@ class StreamUsage:
         await deliver(ctx, usage)
 
 
-async def watch_stream(ctx: Context, prompt_estimate: int) -> None:
-    """Deliver the usage of the streamed answer in `ctx.response` once it has been sent."""
-    observe_response_body(ctx, StreamUsage(prompt_estimate))
+async def watch_stream(ctx: Context, prompt_estimate: int, encoding: str = "identity") -> None:
+    """Deliver the usage of the streamed answer in `ctx.response` once it has been sent (a gzip or
+    deflate coded stream is inflated for reading; another coding leaves the estimate)."""
+    observe_response_body(ctx, StreamUsage(prompt_estimate, encoding))

@@ -3,12 +3,12 @@ that asked for it (`on_usage`).
 
 Where the numbers come from, in order:
 - the response's `usage` object (`prompt_tokens`, `completion_tokens`) when the backend sent JSON
-  with one (a 2xx answer; an answer of 400 or more consumed nothing);
+  with one (a 2xx answer; an answer of 400 or more consumed nothing), gzip or deflate coded or not;
 - a streamed answer (`text/event-stream`): its final `usage` chunk (`stream_options.include_usage`),
   otherwise an estimate: the prompt estimate plus the tokens of the streamed `delta.content` text
   (engine.llm.stream);
-- otherwise (a 2xx answer without usage) the prompt estimate plus the tokens of the answer's
-  `choices[].message.content`.
+- otherwise (a 2xx JSON answer without usage) the prompt estimate plus the tokens of the answer's
+  `choices[].message.content`; an answer that is not JSON is not read (the prompt estimate).
 No backend answer (a policy answered, the request failed, or a cache lookup hit) means no usage:
 `Usage.none()`.
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from engine.policy import at_end_of_pipeline, at_start_of_outbound, buffer_body
 log = logging.getLogger("policygate.llm")
 
 UsageCallback = Callable[[Context, "Usage"], Awaitable[None]]
+MAX_DECODED = 64 * 1024 * 1024  # a compressed answer is read for its usage up to this size
 
 
 @dataclass(frozen=True)
@@ -118,13 +120,58 @@ async def _resolve(ctx: Context) -> None:
         await deliver(ctx, Usage.none())
         return
     content_type = (response.headers.get("Content-Type") or "").lower()
+    encoding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
     if content_type.startswith("text/event-stream"):
         from engine.llm.stream import watch_stream
 
-        await watch_stream(ctx, await prompt_estimate(ctx))
+        await watch_stream(ctx, await prompt_estimate(ctx), encoding)
+        return
+    if not _is_json(content_type):  # not a model's answer: nothing to read (and never buffer it)
+        await deliver(ctx, Usage(await prompt_estimate(ctx), 0, "estimate"))
         return
     await buffer_body(ctx, response)
-    await deliver(ctx, await usage_of_answer(ctx, response.body.content if response.body is not None else b""))
+    content = decoded(response.body.content if response.body is not None else b"", encoding)
+    await deliver(ctx, await usage_of_answer(ctx, content))
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip()
+    return media == "application/json" or media.endswith("+json")
+
+
+def decoded(content: bytes, encoding: str) -> bytes:
+    """The body without its `Content-Encoding` (gzip, deflate), at most MAX_DECODED bytes; b"" when it
+    cannot be decoded (an unknown coding such as br, corrupt data)."""
+    if encoding in ("identity", ""):
+        return content
+    decoder = content_decoder(encoding)
+    if decoder is None:
+        return b""
+    try:
+        return bytes(decoder.decompress(content, MAX_DECODED))
+    except zlib.error:
+        return b""
+
+
+def content_decoder(encoding: str) -> Any:
+    """A zlib decompressor for `gzip` / `deflate` (zlib-wrapped or raw), None for other codings."""
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return _Deflate()
+    return None
+
+
+class _Deflate:
+    """HTTP `deflate`: zlib-wrapped as the RFC says, or raw as some servers send it."""
+
+    def __init__(self) -> None:
+        self._inner: Any = None
+
+    def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+        if self._inner is None:
+            self._inner = zlib.decompressobj(zlib.MAX_WBITS if data[:1] == b"\x78" else -zlib.MAX_WBITS)
+        return bytes(self._inner.decompress(data, max_length))
 
 
 async def usage_of_answer(ctx: Context, content: bytes) -> Usage:

@@ -3,6 +3,7 @@ test server (tests/support/openai_server.py, its own process), with in-process c
 
 from __future__ import annotations
 
+import gzip
 import json
 import uuid
 from collections.abc import Iterator
@@ -128,3 +129,13 @@ def test_store_down_fails_closed_with_503(ai: OpenAIServer, tmp_path: Path) -> N
     with run_gateway(tmp_path, config(ai, **{"rate-limits": limits}), {"api.xml": policy(limit)}) as gateway:
         answer = chat(gateway)
     assert answer.status == 503 and answer.headers.get("x-reason") == "RateLimitStoreUnavailable"
+
+
+def test_gzip_coded_answers_are_read_for_their_usage(ai: OpenAIServer, tmp_path: Path) -> None:
+    limit = ('<llm-token-limit counter-key="z" tokens-per-minute="100" estimate-prompt-tokens="false" '
+             'tokens-consumed-header-name="x-used" />')
+    with run_gateway(tmp_path, config(ai), {"api.xml": policy(limit)}) as gateway:
+        answer = chat(gateway, completion=7, **{"x-test-gzip": "1"})
+    assert answer.status == 200 and answer.headers.get("Content-Encoding") == "gzip"
+    assert json.loads(gzip.decompress(answer.body))["usage"]["total_tokens"] == 12  # passed on as it came
+    assert answer.headers.get("x-used") == "12"

@@ -4,6 +4,7 @@ OpenAI-compatible test server."""
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import time
@@ -97,3 +98,19 @@ def test_stream_without_usage_is_estimated(ai: OpenAIServer, tmp_path: Path) -> 
     assert left == 1000 - (ESTIMATE + completion) - 10
     assert counter(metrics, "policygate_llm_prompt_tokens_total") == ESTIMATE + 5
     assert counter(metrics, "policygate_llm_completion_tokens_total") == completion + 5
+
+
+def test_gzip_coded_stream_is_read_as_it_passes(ai: OpenAIServer, tmp_path: Path) -> None:
+    ai.reset()
+    with gateway_for(ai, tmp_path) as gateway:
+        host, port = gateway.url.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        body = {**PROMPT, "stream": True, "stream_options": {"include_usage": True}}
+        connection.request("POST", "/ai/v1/chat/completions", json.dumps(body),
+                           {"x-test-gzip": "1", "x-test-completion-tokens": "4"})
+        response = connection.getresponse()
+        assert response.getheader("Content-Encoding") == "gzip"
+        assert gzip.decompress(response.read()).rstrip().endswith(b"data: [DONE]")
+        connection.close()
+        left = quota_left(gateway)
+    assert left == 1000 - (5 + 4) - 10
