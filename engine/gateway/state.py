@@ -167,6 +167,15 @@ class _Compiler:
                     "gateway-settings-missing", f"<{element.tag}> needs `{key}:` in the gateway configuration",
                     element.span, f"add {key}: to the configuration (docs/configuration.md)",
                 )
+        for attribute, key in policy.settings_refs if policy is not None else ():
+            named = element.get(attribute)
+            entries = getattr(self.settings, key.replace("-", "_"), None) or {}
+            if named is not None and named.text.strip() not in entries:
+                self.diagnostics.error(
+                    "gateway-settings-missing",
+                    f"<{element.tag}> {attribute} '{named.text.strip()}' is not declared under `{key}:` in the gateway configuration",
+                    named.span, f"declared: {', '.join(sorted(entries)) or 'none'} (docs/configuration.md)",
+                )
         for child in element.children:
             self.check_settings(child)
 
