@@ -244,3 +244,18 @@ async def test_redis_8_down_is_a_miss(prefix: str) -> None:
     finally:
         await store.close()
         server.stop()
+
+
+def test_configuration_errors_name_the_key() -> None:
+    from engine.errors import ConfigError
+    from engine.semantic.service import SemanticCache
+
+    for config, message in (
+        ({"search": "hnsw"}, "g.yaml: cache.semantic.search: expected one of auto, scan, got 'hnsw'"),
+        ({"max-vectors": 0}, "g.yaml: cache.semantic.max-vectors: expected a positive integer, got 0"),
+        ({"max-entries": 5}, "g.yaml: cache.semantic.max-entries: unknown key"),
+    ):
+        with pytest.raises(ConfigError) as error:
+            SemanticCache.from_config(config, where="g.yaml: cache.semantic")
+        assert str(error.value).startswith(message)
+    assert SemanticCache.from_config(None, where="x").search == "auto"
