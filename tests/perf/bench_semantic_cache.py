@@ -121,9 +121,9 @@ async def fill_vector_set(store: object, prefix: str, partition: str, vectors: n
     from engine.semantic.redis_store import VSET_STORE_SCRIPT, vset_key
 
     dispatcher = store.dispatcher  # type: ignore[attr-defined]
-    for start in range(0, len(vectors), FILL_BATCH):
+    for start in range(0, len(vectors), 50):  # HNSW inserts are slow: small round trips
         commands = []
-        for i in range(start, min(start + FILL_BATCH, len(vectors))):
+        for i in range(start, min(start + 50, len(vectors))):
             entry_id = f"{i:08x}"
             commands.append(("EVAL", VSET_STORE_SCRIPT.source, 2, vset_key(prefix, partition),
                              entry_key(prefix, partition, entry_id), entry_id, vectors[i].tobytes(), PAYLOAD,
@@ -159,7 +159,7 @@ async def run(sizes: list[int], dims: int, lookups: int, redis_url: str, redis8_
         if redis8_url is not None and size > VECTOR_SETS_MAX:
             print(f"N={size:>7}: redis 8 vector sets not measured: filling takes too long (HNSW inserts)", flush=True)
         elif redis8_url is not None:
-            vset = RedisSemanticStore(RedisSettings.parse(redis8_url, timeout=5.0, connect_timeout=1.0), prefix=prefix,
+            vset = RedisSemanticStore(RedisSettings.parse(redis8_url, timeout=60.0, connect_timeout=1.0), prefix=prefix,
                                       max_per_partition=size + 1000)
             assert await vset.uses_vector_sets()
             started = time.perf_counter()
