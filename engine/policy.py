@@ -28,6 +28,7 @@ from engine.errors import PolicyRuntimeError
 from engine.schema import Attr, Child, Scope, Section, Text
 
 if TYPE_CHECKING:
+    from engine.backends import Backend
     from engine.cache.service import CacheService
     from engine.diagnostics import Diagnostics
     from engine.identity import TokenService
@@ -346,8 +347,12 @@ class Services(Protocol):
     @property
     def identity(self) -> TokenService | None: ...
 
+    def backend(self, backend_id: str) -> Backend | None:
+        """The backend entity declared under `backends:` (set-backend-service backend-id)."""
+        ...
+
     def backend_url(self, backend_id: str) -> str | None:
-        """The base URL of a backend declared under `backends:` (set-backend-service backend-id)."""
+        """The base URL of a single backend declared under `backends:` (None for a pool or an unknown id)."""
         ...
 
     def operation_examples(self, api_id: str, operation_id: str) -> dict[int, dict[str, str]]:

@@ -78,7 +78,7 @@ async def reload_server(server: GatewayServer, path: Path) -> bool:
             register(services)
     if settings.identity != services.settings.identity:
         services.identity = token_service(settings.identity)
-    services.settings = settings
+    services.use_settings(settings)
     services.named_values = dict(settings.named_values)
     services.fragments = state.fragments
     app.gateway.swap(state)
