@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 from engine.diagnostics import Diagnostics
 from engine.model import SCOPE_NAMES, SECTION_NAMES, PolicyDocument, PolicyElement
 
+# The two composition directives: resolved here, before any policy runs, so they are the only
+# element names the core knows.
 INCLUDE_FRAGMENT = "include-fragment"
 BASE = "base"
 MAX_FRAGMENT_DEPTH = 8

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from engine.compose import BASE, INCLUDE_FRAGMENT
 from engine.diagnostics import Diagnostics
 from engine.masking import mask_expressions
 from engine.model import SECTION_NAMES, PolicyDocument, PolicyElement, ValueText
@@ -251,7 +252,7 @@ def _document(
         return PolicyDocument("policies", source, root, _sections(root, diagnostics))
     if root.tag == "fragment":
         return PolicyDocument("fragment", source, root)
-    if root.tag in registry and root.tag not in ("base", "include-fragment"):
+    if root.tag in registry and root.tag not in (BASE, INCLUDE_FRAGMENT):
         return PolicyDocument("snippet", source, root)
     diagnostics.error(
         "document-root",

@@ -31,7 +31,6 @@ log = logging.getLogger("policygate.identity")
 PROVIDERS = ("imds", "workload-identity", "client-credentials", "static")
 IMDS_ENDPOINT = "http://169.254.169.254/metadata/identity/oauth2/token"
 IMDS_API_VERSION = "2018-02-01"
-ENTRA_AUTHORITY = "https://login.microsoftonline.com/"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 STALE_MARGIN = 10.0  # seconds before expiry a token is no longer handed out (capped at a tenth of its life)
 RETRY_AFTER_FAILED_REFRESH = 5.0  # seconds between background refresh attempts that fail

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from engine.identity import TokenService
     from engine.metrics import Metrics
     from engine.model import PolicyElement
+    from engine.openid import TokenValidationSettings
     from engine.ratelimit.service import LimitService
     from engine.source import Span
 
@@ -137,6 +138,9 @@ class Policy:
     ends_pipeline: ClassVar[bool] = False  # always answers (return-response): later siblings never run
     answers_preflight: ClassVar[bool] = False  # top-level in inbound: also runs for CORS preflight requests
     cache_hit_resumes_after: ClassVar[bool] = False  # outbound resumes after it when a cache lookup hit
+    # -- what lint checks around it --
+    needs_in_inbound: ClassVar[tuple[str, str] | None] = None  # (partner tag, lint code): an outbound
+    # policy that does nothing without the partner in inbound (cache-store needs cache-lookup)
 
     def keeps_unknown_named_values(self, element: PolicyElement) -> bool:
         """True when `{{name}}` in this element's text is content, not a named value (Liquid templates)."""
@@ -346,6 +350,11 @@ class Services(Protocol):
 
     @property
     def identity(self) -> TokenService | None: ...
+
+    @property
+    def token_validation(self) -> TokenValidationSettings:
+        """`token-validation:`: where validate-jwt and validate-azure-ad-token get signing keys."""
+        ...
 
     def backend(self, backend_id: str) -> Backend | None:
         """The backend entity declared under `backends:` (set-backend-service backend-id)."""

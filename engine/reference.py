@@ -143,7 +143,7 @@ def _module(policy: Policy) -> str:
     module = sys.modules[type(policy).__module__]
     path = Path(module.__file__ or "")
     parts = type(policy).__module__.split(".")
-    return "/".join(parts[:-1]) + "/" if path.name == "__init__.py" else "/".join(parts) + ".py"
+    return "/".join(parts) + "/" if path.name == "__init__.py" else "/".join(parts) + ".py"
 
 
 def _cell(text: str) -> str:

@@ -10,6 +10,7 @@ import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from engine.compose import BASE, INCLUDE_FRAGMENT
 from engine.diagnostics import Diagnostics
 from engine.expr import check_expression
 from engine.expr.cache import ExpressionCache
@@ -20,8 +21,6 @@ from engine.registry import PolicyRegistry
 from engine.schema import Attr, Child, Scope, Section, Text
 
 ANY = "*"  # a Child with this tag accepts any element and does not look inside it
-BASE = "base"
-INCLUDE_FRAGMENT = "include-fragment"
 _ID = Attr("id", expr=False, doc="Reported as context.LastError.PolicyId when the policy fails.")
 
 
@@ -91,7 +90,7 @@ class _Validator:
                 self._no_attributes(section)
                 self._no_text(section, f"section <{name}>")
                 self.block(section.children, _Block(name, in_fragment=False, top_level=True))
-            self._cache_store_without_lookup(document)
+            self._outbound_without_inbound_partner(document)
         elif document.kind == "fragment":
             self._no_attributes(document.root)
             self._no_text(document.root, "<fragment>")
@@ -103,19 +102,26 @@ class _Validator:
         else:
             self.block([document.root], _Block(None, in_fragment=False, top_level=True))
 
-    def _cache_store_without_lookup(self, document: PolicyDocument) -> None:
-        stores = [e for e in _walk_all(document.policies("outbound")) if e.tag == "cache-store"]
-        if not stores:
-            return
-        inbound = document.policies("inbound")
-        if any(e.tag in ("cache-lookup", BASE, INCLUDE_FRAGMENT) for e in _walk_all(inbound)):
-            return  # a lookup here, or possibly one inherited through <base/> or from a fragment
-        self.diagnostics.warning(
-            "cache-store-without-lookup",
-            "cache-store does nothing without a cache-lookup in inbound",
-            stores[0].span,
-            hint="add <cache-lookup> to inbound, or keep <base/> there to inherit one",
-        )
+    def _outbound_without_inbound_partner(self, document: PolicyDocument) -> None:
+        """An outbound policy declaring `needs_in_inbound` warns when inbound cannot contain its partner."""
+        inbound_tags: set[str] | None = None
+        reported: set[str] = set()
+        for element in _walk_all(document.policies("outbound")):
+            policy = self.registry.get(element.tag)
+            if policy is None or policy.needs_in_inbound is None or element.tag in reported:
+                continue
+            partner, code = policy.needs_in_inbound
+            if inbound_tags is None:
+                inbound_tags = {e.tag for e in _walk_all(document.policies("inbound"))}
+            if inbound_tags & {partner, BASE, INCLUDE_FRAGMENT}:
+                continue  # the partner is here, or possibly inherited through <base/> or from a fragment
+            reported.add(element.tag)
+            self.diagnostics.warning(
+                code,
+                f"{element.tag} does nothing without a {partner} in inbound",
+                element.span,
+                hint=f"add <{partner}> to inbound, or keep <base/> there to inherit one",
+            )
 
     # ---- policy lists ----------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ class CacheStore(Policy):
     implemented = True
     reads_body = False
     cache_hit_resumes_after = True  # a cache hit skips to outbound and resumes after cache-store
+    needs_in_inbound = ("cache-lookup", "cache-store-without-lookup")
     attributes = (
         Attr("duration", Int(min=0), required=True, doc="Time-to-live of the entry, in seconds."),
         Attr("cache-response", Bool(), default=False,

@@ -14,6 +14,7 @@ cache:
   coalesce-timeout-ms: 5000       # longest a coalesced request waits for the leader
   generation-cache-ms: 1000       # how long a gateway trusts the purge generations it read from Redis
   coalesce-across-instances: false  # also single-flight misses across gateways (a Redis lease per variant)
+  semantic: {max-entries-per-partition: 10000, max-vectors: 100000}  # llm-semantic-cache-* (engine.semantic)
 ```
 """
 
@@ -32,6 +33,7 @@ from engine.cache.redis_store import RedisStore
 from engine.cache.singleflight import SingleFlight
 from engine.cache.stores import CacheUnavailable, Store
 from engine.errors import ConfigError
+from engine.semantic.service import SemanticCache
 
 if TYPE_CHECKING:
     from engine.metrics import Metrics
@@ -40,7 +42,7 @@ log = logging.getLogger("policygate.cache")
 
 KNOWN_KEYS = {
     "external", "cluster", "prefix", "connect-timeout-ms", "timeout-ms", "breaker", "internal",
-    "ttl-jitter", "coalesce", "coalesce-timeout-ms", "generation-cache-ms", "coalesce-across-instances",
+    "ttl-jitter", "coalesce", "coalesce-timeout-ms", "generation-cache-ms", "coalesce-across-instances", "semantic",
 }
 
 
@@ -62,8 +64,10 @@ class CacheService:
         generation_ttl: float = 1.0,
         across_instances: bool = False,
         metrics: Metrics | None = None,
+        semantic: SemanticCache | None = None,
     ) -> None:
         self.settings = external
+        self.semantic = semantic or SemanticCache(metrics=metrics)  # llm-semantic-cache-lookup/-store
         self.prefix = prefix
         self.internal = MemoryStore(max_entries=max_entries, max_bytes=max_bytes)
         self.external: RedisStore | None = None
@@ -121,6 +125,7 @@ class CacheService:
             generation_ttl=_number(config, "generation-cache-ms", where, 1000, minimum=0) / 1000.0,
             across_instances=_bool(config, "coalesce-across-instances", where, False),
             metrics=metrics,
+            semantic=SemanticCache.from_config(config.get("semantic"), where=f"{where}.semantic", metrics=metrics),
         )
 
     async def start(self) -> None:
@@ -139,10 +144,13 @@ class CacheService:
             metrics=self.metrics,
             generation_ttl=self.generation_ttl,
         )
+        self.semantic.start(self.settings, prefix=self.prefix, failures=self.breaker_failures,
+                            reset_after=self.breaker_reset)
         if not await self.external.ping():
             log.warning("redis cache %s is not reachable yet; caching falls back to misses", self.settings.describe())
 
     async def close(self) -> None:
+        await self.semantic.close()
         if self.external is not None:
             await self.external.close()
             self.external = None

@@ -48,7 +48,8 @@ SECRET_PLACEHOLDER = "secret"  # lint only: the value of a secret whose variable
 SPECIFICATIONS = ("specification.yaml", "specification.yml", "specification.json")
 FRAGMENTS_FOLDER = "policy fragments"
 VERSION_SETS_FOLDER = "version sets"
-SIDE_GATEWAY_KEYS = ("server", "backend", "backends", "demo-backend", "cache", "rate-limits", "identity")
+SIDE_GATEWAY_KEYS = ("server", "backend", "backends", "demo-backend", "cache", "rate-limits", "identity",
+                     "token-validation")
 SIDE_KEYS = (*SIDE_GATEWAY_KEYS, "service-urls", "subscriptions")
 UNSUPPORTED_FOLDERS = {
     "loggers": "loggers are not supported; ignored",

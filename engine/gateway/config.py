@@ -42,7 +42,8 @@ from engine.gateway.settings import (
     unknown_protocols,
 )
 from engine.gateway.yaml_positions import Positions, load_with_positions
-from engine.identity import ENTRA_AUTHORITY, IMDS_ENDPOINT, PROVIDERS, IdentitySettings
+from engine.identity import IMDS_ENDPOINT, PROVIDERS, IdentitySettings
+from engine.openid import ENTRA_AUTHORITY, TokenValidationSettings
 from engine.source import Span
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "*"})
@@ -220,6 +221,20 @@ class _Reader:
             backends=self.read_backends(top.get("backends")),
             tracing=self.read_tracing(top.get("tracing")),
             identity=self.read_identity(top.get("identity")),
+            token_validation=self.read_token_validation(top.get("token-validation")),
+        )
+
+    def read_token_validation(self, value: object) -> TokenValidationSettings:
+        """`token-validation:` - OpenID metadata of validate-jwt and validate-azure-ad-token (engine.openid)."""
+        spec = self.mapping(value, "token-validation", ("entra-authority", "metadata-ttl", "key-refresh-interval"))
+        default = TokenValidationSettings()
+        authority = spec.get("entra-authority")
+        return TokenValidationSettings(
+            entra_authority=self.absolute_url(authority, "token-validation.entra-authority").rstrip("/")
+            if authority is not None else default.entra_authority,
+            metadata_ttl=self.number(spec.get("metadata-ttl"), "token-validation.metadata-ttl", default.metadata_ttl),
+            key_refresh_interval=self.number(spec.get("key-refresh-interval"), "token-validation.key-refresh-interval",
+                                             default.key_refresh_interval),
         )
 
     def read_identity(self, value: object) -> IdentitySettings | None:
@@ -639,7 +654,7 @@ class _Reader:
 
 TOP_LEVEL_KEYS = (
     "server", "backend", "backends", "demo-backend", "cache", "rate-limits", "named-values", "policy", "fragments",
-    "products", "subscriptions", "apis", "tracing", "identity",
+    "products", "subscriptions", "apis", "tracing", "identity", "token-validation",
 )
 IDENTITY_PROVIDER_KEYS = ("endpoint", "token", "token-endpoint", "client-id", "client-secret", "authority", "tenant-id",
                           "token-file")

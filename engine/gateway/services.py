@@ -19,6 +19,7 @@ from engine.errors import ConfigError
 from engine.gateway.settings import GatewaySettings
 from engine.identity import TokenService
 from engine.metrics import Metrics
+from engine.openid import TokenValidationSettings
 from engine.ratelimit.service import LimitService
 
 log = logging.getLogger("policygate.gateway")
@@ -85,6 +86,10 @@ class Services:
 
     def backend(self, backend_id: str) -> Backend | None:
         return self.backends.get(backend_id)
+
+    @property
+    def token_validation(self) -> TokenValidationSettings:
+        return self.settings.token_validation
 
     def backend_url(self, backend_id: str) -> str | None:
         return self.backends.url(backend_id)

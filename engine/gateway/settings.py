@@ -13,6 +13,7 @@ from typing import Any
 from engine.backends import BackendSpec
 from engine.gateway.clientip import Network
 from engine.identity import IdentitySettings
+from engine.openid import DEFAULT_TOKEN_VALIDATION, TokenValidationSettings
 
 DEFAULT_KEY_HEADER = "Ocp-Apim-Subscription-Key"
 DEFAULT_KEY_QUERY = "subscription-key"
@@ -155,6 +156,7 @@ class GatewaySettings:
     backends: dict[str, BackendSpec] = field(default_factory=dict)  # backend entities (set-backend-service backend-id)
     tracing: TracingSettings | None = None  # OpenTelemetry export; None = off
     identity: IdentitySettings | None = None  # token provider of authentication-managed-identity; None = none
+    token_validation: TokenValidationSettings = DEFAULT_TOKEN_VALIDATION  # validate-jwt/-azure-ad-token metadata
 
     @property
     def base_dir(self) -> Path:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine import clock
 from engine.errors import PolicyRuntimeError
 from engine.named_values import has_reference
+from engine.openid import DEFAULT_TOKEN_VALIDATION, TokenValidationSettings
 from engine.policy import Builder, Flow, Policy, Value
 from engine.schema import Attr, Bool, Child, Enum, Int, Scope, Section, Str, Text
 from policies._values import text_or_empty
@@ -30,6 +31,33 @@ if TYPE_CHECKING:
     from engine.model import PolicyElement
 
 TOKEN_SOURCES = ("header-name", "query-parameter-name", "token-value")
+TOKEN_SOURCE_ATTRS = (
+    Attr("header-name", Str(non_empty=True), doc="Header holding the token."),
+    Attr("query-parameter-name", Str(non_empty=True), doc="Query parameter holding the token."),
+    Attr("token-value", Str(), doc="The token itself (an expression; no 'Bearer ' prefix)."),
+)
+FAILURE_ATTRS = (
+    Attr("failed-validation-httpcode", Int(min=100, max=599), default=401, doc="Status on failure."),
+    Attr("failed-validation-error-message", Str(), doc="Message on failure (default: depends on the problem)."),
+)
+OUTPUT_ATTR = Attr("output-token-variable-name", Str(non_empty=True), expr=False, doc="Variable receiving the Jwt.")
+AUDIENCES = Child("audiences", children=(Child("audience", text=Text(Str(), required=True)),), max=1,
+                  doc="Accepted 'aud' values (any match).")
+REQUIRED_CLAIMS = Child(
+    "required-claims",
+    children=(
+        Child(
+            "claim",
+            attributes=(
+                Attr("name", Str(non_empty=True), required=True, expr=False, doc="Claim name."),
+                Attr("match", Enum("all", "any"), default="all", expr=False, doc="All or any value must match."),
+                Attr("separator", Str(), expr=False, doc="Splits a multi-valued claim string."),
+            ),
+            children=(Child("value", text=Text(Str())),),
+        ),
+    ),
+    max=1, doc="Claims the token must carry.",
+)
 
 
 @dataclass(frozen=True)
@@ -64,8 +92,16 @@ def jwt_value(token: Token) -> Any:
     return Jwt(token.header, token.claims, token.raw)
 
 
+def token_validation(ctx: Context) -> TokenValidationSettings:
+    """The gateway's `token-validation:` settings (defaults outside a gateway)."""
+    return ctx.services.token_validation if ctx.services is not None else DEFAULT_TOKEN_VALIDATION
+
+
 @dataclass(frozen=True)
 class ValidateJwtStep:
+    """validate-jwt's checks; validate-azure-ad-token subclasses it (issuer, audience, client app)."""
+
+    tag: ClassVar[str] = "validate-jwt"
     header_name: Value
     query_parameter_name: Value
     token_value: Value
@@ -90,7 +126,7 @@ class ValidateJwtStep:
             status = self.status.get(ctx)
             raise PolicyRuntimeError(
                 str(custom) if custom else failure.message,
-                source="validate-jwt",
+                source=self.tag,
                 reason=failure.reason,
                 status=status if isinstance(status, int) else 401,
             ) from None
@@ -120,7 +156,11 @@ class ValidateJwtStep:
         self.check_audience(ctx, token)
         await self.check_issuer(ctx, token)
         check_claims(token.claims, [(rule, _strings(ctx, rule.values)) for rule in self.claims])
+        self.check_more(ctx, token)
         return token
+
+    def check_more(self, ctx: Context, token: Token) -> None:
+        """Checks a subclass adds after the claims (default: none)."""
 
     def token_text(self, ctx: Context) -> str | None:
         header = self.header_name.get(ctx)
@@ -169,11 +209,12 @@ class ValidateJwtStep:
         if not self.openid_urls:
             return []
         client = ctx.services.http if ctx.services is not None else None
+        settings = token_validation(ctx)
         configs = []
         for url_value in self.openid_urls:
             url = str(url_value.get(ctx) or "")
             if url and client is not None:
-                config = await OPENID_CACHE.get(url, client, refresh=refresh)
+                config = await OPENID_CACHE.get(url, client, refresh=refresh, settings=settings)
                 if config is not None:
                     configs.append(config)
         return configs
@@ -225,16 +266,13 @@ class ValidateJwt(Policy):
     reads_body = False
     implemented = True
     attributes = (
-        Attr("header-name", Str(non_empty=True), doc="Header holding the token."),
-        Attr("query-parameter-name", Str(non_empty=True), doc="Query parameter holding the token."),
-        Attr("token-value", Str(), doc="The token itself (an expression; no 'Bearer ' prefix)."),
-        Attr("failed-validation-httpcode", Int(min=100, max=599), default=401, doc="Status on failure."),
-        Attr("failed-validation-error-message", Str(), doc="Message on failure (default: depends on the problem)."),
+        *TOKEN_SOURCE_ATTRS,
+        *FAILURE_ATTRS,
         Attr("require-expiration-time", Bool(), default=True, doc="Refuse tokens without 'exp'."),
         Attr("require-scheme", Str(), doc="Authorization scheme required before the token, e.g. Bearer."),
         Attr("require-signed-tokens", Bool(), default=True, doc="Refuse unsigned tokens."),
         Attr("clock-skew", Int(min=0), default=0, doc="Tolerance in seconds for exp/nbf."),
-        Attr("output-token-variable-name", Str(non_empty=True), expr=False, doc="Variable receiving the Jwt."),
+        OUTPUT_ATTR,
     )
     children = (
         Child("openid-config", attributes=(Attr("url", Str(non_empty=True), required=True, doc="Metadata URL."),),
@@ -259,41 +297,14 @@ class ValidateJwt(Policy):
                                                                       Attr("certificate-id", Str(), expr=False)),
                                                   text=Text(Str())),),
               max=1, doc="Keys for encrypted tokens (not supported by policygate)."),
-        Child("audiences", children=(Child("audience", text=Text(Str(), required=True)),), max=1,
-              doc="Accepted 'aud' values (any match)."),
+        AUDIENCES,
         Child("issuers", children=(Child("issuer", text=Text(Str(), required=True)),), max=1,
               doc="Accepted 'iss' values."),
-        Child(
-            "required-claims",
-            children=(
-                Child(
-                    "claim",
-                    attributes=(
-                        Attr("name", Str(non_empty=True), required=True, expr=False, doc="Claim name."),
-                        Attr("match", Enum("all", "any"), default="all", expr=False, doc="All or any value must match."),
-                        Attr("separator", Str(), expr=False, doc="Splits a multi-valued claim string."),
-                    ),
-                    children=(Child("value", text=Text(Str())),),
-                ),
-            ),
-            max=1, doc="Claims the token must carry.",
-        ),
+        REQUIRED_CLAIMS,
     )
 
     def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
-        given = [name for name in TOKEN_SOURCES if element.get(name) is not None]
-        if not given:
-            diagnostics.error(
-                "policy-missing-attribute",
-                "<validate-jwt> needs one of header-name, query-parameter-name or token-value",
-                element.span,
-            )
-        elif len(given) > 1:
-            diagnostics.error(
-                "policy-conflicting-attributes",
-                f"<validate-jwt> takes only one of header-name, query-parameter-name, token-value (got {', '.join(given)})",
-                element.attribute_spans.get(given[1], element.span),
-            )
+        check_token_source(element, diagnostics, required=True)
         keys = element.child("issuer-signing-keys")
         for key in keys.children_named("key") if keys is not None else []:
             if key.get("certificate-id") is not None:
@@ -327,27 +338,52 @@ class ValidateJwt(Policy):
                 keys.append(KeySpec(key_from_element(*_key_texts(key), kid), kid=kid))
             else:
                 keys.append(KeySpec(None, text, n, e, kid))
-        output = element.get("output-token-variable-name")
         return ValidateJwtStep(
-            header_name=builder.value(element, "header-name"),
-            query_parameter_name=builder.value(element, "query-parameter-name"),
-            token_value=builder.value(element, "token-value"),
-            status=builder.value(element, "failed-validation-httpcode"),
-            error_message=builder.value(element, "failed-validation-error-message"),
+            **common_parts(element, builder),
             require_expiration=builder.value(element, "require-expiration-time"),
             require_scheme=builder.value(element, "require-scheme"),
             require_signed=builder.value(element, "require-signed-tokens"),
             clock_skew=builder.value(element, "clock-skew"),
-            output_variable=output.text.strip() if output is not None else None,
             keys=tuple(keys),
             openid_urls=tuple(builder.value(c, "url") for c in element.children_named("openid-config")),
-            audiences=_texts(builder, element.child("audiences"), "audience"),
-            issuers=_texts(builder, element.child("issuers"), "issuer"),
-            claims=_claims(builder, element.child("required-claims")),
+            issuers=texts_of(builder, element.child("issuers"), "issuer"),
         )
 
 
-def _texts(builder: Builder, parent: PolicyElement | None, tag: str) -> tuple[Value, ...]:
+def check_token_source(element: PolicyElement, diagnostics: Diagnostics, *, required: bool) -> None:
+    """At most one of header-name, query-parameter-name, token-value (exactly one when `required`)."""
+    given = [name for name in TOKEN_SOURCES if element.get(name) is not None]
+    if not given and required:
+        diagnostics.error(
+            "policy-missing-attribute",
+            f"<{element.tag}> needs one of header-name, query-parameter-name or token-value",
+            element.span,
+        )
+    elif len(given) > 1:
+        diagnostics.error(
+            "policy-conflicting-attributes",
+            f"<{element.tag}> takes only one of header-name, query-parameter-name, token-value (got {', '.join(given)})",
+            element.attribute_spans.get(given[1], element.span),
+        )
+
+
+def common_parts(element: PolicyElement, builder: Builder) -> dict[str, Any]:
+    """The step fields validate-jwt and validate-azure-ad-token declare alike (token source, failure,
+    output variable, audiences, required claims)."""
+    output = element.get("output-token-variable-name")
+    return {
+        "header_name": builder.value(element, "header-name"),
+        "query_parameter_name": builder.value(element, "query-parameter-name"),
+        "token_value": builder.value(element, "token-value"),
+        "status": builder.value(element, "failed-validation-httpcode"),
+        "error_message": builder.value(element, "failed-validation-error-message"),
+        "output_variable": output.text.strip() if output is not None else None,
+        "audiences": texts_of(builder, element.child("audiences"), "audience"),
+        "claims": _claims(builder, element.child("required-claims")),
+    }
+
+
+def texts_of(builder: Builder, parent: PolicyElement | None, tag: str) -> tuple[Value, ...]:
     if parent is None:
         return ()
     return tuple(text_or_empty(builder, child) for child in parent.children_named(tag))
@@ -364,7 +400,7 @@ def _claims(builder: Builder, parent: PolicyElement | None) -> tuple[ClaimRule, 
                 name=name.text.strip() if name is not None else "",
                 match_all=match is None or match.text.strip().lower() != "any",
                 separator=separator.text if separator is not None and separator.text else None,
-                values=_texts(builder, claim, "value"),
+                values=texts_of(builder, claim, "value"),
             )
         )
     return tuple(rules)

@@ -12,11 +12,10 @@ from typing import Any
 
 from engine import clock as engine_clock
 from engine.context import Headers, Request, Url
+from engine.openid import DEFAULT_TOKEN_VALIDATION, TokenValidationSettings
 from policies.validate_jwt.tokens import TokenFormatError, VerificationKey, b64url_decode
 
 log = logging.getLogger("policygate.validate_jwt")
-CONFIG_TTL = 3600.0  # OpenID configuration and keys are cached for one hour
-REFRESH_INTERVAL = 300.0  # an unknown kid refetches at most once per five minutes
 FETCH_TIMEOUT = 10.0
 MAX_DOCUMENT_BYTES = 1024 * 1024
 
@@ -126,7 +125,7 @@ class OpenIdConfig:
 
 @dataclass
 class OpenIdCache:
-    """Per-URL cache of OpenID configurations + JWKS (1 h), with rate-limited refreshes.
+    """Per-URL cache of OpenID configurations + JWKS, with rate-limited refreshes (`token-validation:`).
 
     Entries are kept per HTTP client (one per gateway; each policy-test harness has its own).
     """
@@ -135,13 +134,14 @@ class OpenIdCache:
     locks: dict[tuple[int, str], asyncio.Lock] = field(default_factory=dict)
     clock: Any = engine_clock.monotonic
 
-    async def get(self, url: str, client: Any, *, refresh: bool = False) -> OpenIdConfig | None:
+    async def get(self, url: str, client: Any, *, refresh: bool = False,
+                  settings: TokenValidationSettings = DEFAULT_TOKEN_VALIDATION) -> OpenIdConfig | None:
         """The configuration (fetched when missing, stale, or `refresh` and not refreshed recently)."""
         key = (id(client), url)
         entry = self.entries.get(key)
         now = self.clock()
-        if entry is not None and now - entry.fetched_at < CONFIG_TTL and not (
-            refresh and now - entry.fetched_at >= REFRESH_INTERVAL
+        if entry is not None and now - entry.fetched_at < settings.metadata_ttl and not (
+            refresh and now - entry.fetched_at >= settings.key_refresh_interval
         ):
             return entry
         lock = self.locks.setdefault(key, asyncio.Lock())
@@ -154,7 +154,8 @@ class OpenIdCache:
             except Exception as exc:  # network, JSON, size: keep serving the previous keys
                 log.warning("cannot load OpenID configuration %s: %s", url, exc)
                 if entry is not None:
-                    entry.fetched_at = self.clock() - CONFIG_TTL + REFRESH_INTERVAL  # retry in 5 minutes
+                    # retry after one refresh interval
+                    entry.fetched_at = self.clock() - settings.metadata_ttl + settings.key_refresh_interval
                 return entry
             fetched.fetched_at = self.clock()
             self.entries[key] = fetched

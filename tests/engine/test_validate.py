@@ -37,6 +37,7 @@ class Lookup(Policy):
 class Store(Policy):
     tag = "cache-store"
     sections = Section.OUTBOUND
+    needs_in_inbound = ("cache-lookup", "cache-store-without-lookup")
     implemented = True
 
 

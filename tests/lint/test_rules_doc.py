@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from engine.lint_rules import RULES
+from engine.registry import default_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ["document.py", "validate.py", "compose.py", "lint.py", "named_values.py"]
@@ -20,6 +21,11 @@ def emitted_codes() -> set[str]:
     for name in SOURCES:
         codes |= set(EMITTED.findall((ROOT / "engine" / name).read_text(encoding="utf-8")))
     codes |= set(CONSTANT.findall((ROOT / "engine" / "gateway" / "check.py").read_text(encoding="utf-8")))
+    registry = default_registry()
+    for tag in registry.tags():
+        policy = registry.get(tag)
+        if policy is not None and policy.needs_in_inbound is not None:  # codes a policy declares for lint
+            codes.add(policy.needs_in_inbound[1])
     return codes
 
 

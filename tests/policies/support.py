@@ -15,6 +15,7 @@ from engine.gateway.backend import BackendClient
 from engine.gateway.builder import PipelineBuilder
 from engine.gateway.settings import BackendClientSettings
 from engine.metrics import Metrics
+from engine.openid import DEFAULT_TOKEN_VALIDATION
 from engine.policy import Flow, Step, run_steps
 from engine.registry import default_registry
 from engine.validate import validate
@@ -62,6 +63,7 @@ class FakeServices:
     def __init__(self, http: Any = None) -> None:
         self.metrics = Metrics()
         self.http = http
+        self.token_validation = DEFAULT_TOKEN_VALIDATION
 
 
 def context(

@@ -1,0 +1,176 @@
+"""Semantic-cache entries in Redis, searched in a mirror of each partition kept by every gateway.
+
+Keys (hash-tagged per partition, so a partition lives in one Redis Cluster slot)::
+
+    <prefix>sc:{<partition>}:log       stream of stored prompts: k=<entry id> x=<expiry, Unix ms> v=<float32 unit vector>
+    <prefix>sc:{<partition>}:e:<id>    the stored response (string, PX = the entry's time to live)
+
+* Storing is one script: SET the response with its TTL, XADD the vector to the partition's log
+  (trimmed to about `max_per_partition` entries) and extend the log's own TTL to the entry's.
+* Every gateway mirrors the logs of the partitions it searches in an in-process `VectorIndex`: a
+  lookup first reads what was appended since its last read (one XRANGE from its cursor, usually
+  empty; concurrent lookups of a partition share it), then scans the mirror exactly, then GETs the
+  closest entry's response (a hit costs two round trips, a miss one). An entry whose response is
+  gone (expired, evicted, Redis flushed) is dropped from the mirror and the next closest is tried.
+* Works on any Redis >= 6.2 (streams with exclusive XRANGE); RediSearch or vector sets are not
+  needed. Every command goes through its own `Dispatcher` (engine.redis_dispatcher), so large log
+  reads never queue in front of the response cache's GETs.
+* Fail-open: when Redis is unreachable (or its breaker is open) a lookup is a miss and a store does
+  nothing; both are counted by the caller from `search`'s second value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, TypeVar
+
+from redis.exceptions import RedisError
+
+from engine import clock
+from engine.breaker import CircuitBreaker
+from engine.cache.connection import RedisSettings, create_sync_client
+from engine.redis_dispatcher import Dispatcher, Script
+from engine.semantic.index import Vector, VectorIndex, unit_vector
+from engine.semantic.stores import CANDIDATES, Match, new_entry_id
+
+log = logging.getLogger("policygate.semantic_cache")
+
+T = TypeVar("T")
+SYNC_BATCH = 2000  # log entries per XRANGE while a mirror catches up
+_FAILED = object()
+ERRORS = (RedisError, OSError, TimeoutError)
+
+STORE_SCRIPT = Script.of("""
+redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], '*', 'k', ARGV[1], 'x', ARGV[2], 'v', ARGV[3])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[5]) then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
+return 1
+""")
+
+
+def log_key(prefix: str, partition: str) -> str:
+    return f"{prefix}sc:{{{partition}}}:log"
+
+
+def entry_key(prefix: str, partition: str, entry_id: str) -> str:
+    return f"{prefix}sc:{{{partition}}}:e:{entry_id}"
+
+
+class RedisSemanticStore:
+    """`SemanticStore` in Redis (`settings`), searched through per-process mirrors."""
+
+    kind = "external"
+
+    def __init__(
+        self, settings: RedisSettings, *, prefix: str, max_per_partition: int = 10_000, max_vectors: int = 100_000,
+        breaker: CircuitBreaker | None = None, on_error: Callable[[], None] | None = None,
+    ) -> None:
+        self.prefix = prefix
+        self.max_per_partition = max_per_partition
+        self.dispatcher = Dispatcher(partial(create_sync_client, settings), name="policygate-semantic-redis")
+        self.breaker = breaker or CircuitBreaker(f"redis semantic cache {settings.describe()}")
+        self.index = VectorIndex(max_per_partition=max_per_partition, max_vectors=max_vectors, on_drop=self._forget)
+        self._cursors: dict[str, str] = {}  # partition -> id of the last log entry mirrored
+        self._syncing: dict[str, asyncio.Future[bool]] = {}
+        self._on_error = on_error
+
+    async def search(self, partition: str, query: Vector, threshold: float) -> tuple[Match | None, bool]:
+        if not await self.sync(partition):
+            return None, False
+        now = clock.now()
+        for candidate in self.index.nearest(partition, query, now, limit=CANDIDATES):
+            if candidate.distance > threshold:
+                break
+            key = entry_key(self.prefix, partition, candidate.entry_id)
+            payload = await self._guarded(partial(self.dispatcher.command, "GET", key), _FAILED)
+            if payload is _FAILED:
+                return None, False
+            if isinstance(payload, bytes):
+                return Match(candidate.entry_id, candidate.distance, payload), True
+            self.index.remove(partition, candidate.entry_id)  # its response expired or was evicted
+        return None, True
+
+    async def add(self, partition: str, vector: Vector, payload: bytes, ttl: float) -> None:
+        ttl_ms = int(ttl * 1000)
+        if ttl_ms <= 0:
+            return
+        entry_id = new_entry_id()
+        expires_ms = int(clock.now() * 1000) + ttl_ms
+        await self._guarded(
+            lambda: self.dispatcher.command(
+                "EVALSHA", STORE_SCRIPT.sha, 2, log_key(self.prefix, partition), entry_key(self.prefix, partition, entry_id),
+                entry_id, expires_ms, vector.astype("<f4").tobytes(), payload, ttl_ms, self.max_per_partition,
+                script=STORE_SCRIPT,
+            ),
+            None,
+        )
+
+    async def sync(self, partition: str) -> bool:
+        """Bring the partition's mirror up to date with its log; False when Redis could not be read."""
+        running = self._syncing.get(partition)
+        if running is None:
+            running = asyncio.ensure_future(self._sync(partition))
+            self._syncing[partition] = running
+            running.add_done_callback(lambda _: self._syncing.pop(partition, None))
+        return await asyncio.shield(running)
+
+    async def _sync(self, partition: str) -> bool:
+        key = log_key(self.prefix, partition)
+        while True:
+            cursor = self._cursors.get(partition)
+            start = "-" if cursor is None else f"({cursor}"
+            entries = await self._guarded(
+                partial(self.dispatcher.command, "XRANGE", key, start, "+", "COUNT", SYNC_BATCH), _FAILED,
+            )
+            if not isinstance(entries, list):
+                return False
+            now = clock.now()
+            for stream_id, fields in entries:
+                self._mirror(partition, fields, now)
+                self._cursors[partition] = stream_id.decode() if isinstance(stream_id, bytes) else str(stream_id)
+            if entries:
+                self.index.enforce_bound(now, keep=partition)
+            if len(entries) < SYNC_BATCH:
+                return True
+
+    def _mirror(self, partition: str, fields: Any, now: float) -> None:
+        values = fields if isinstance(fields, dict) else dict(zip(fields[::2], fields[1::2], strict=False))
+        try:
+            entry_id = values[b"k"].decode()
+            expires_at = int(values[b"x"]) / 1000.0
+            vector = unit_vector(values[b"v"])
+        except (KeyError, ValueError, UnicodeDecodeError):
+            return  # not written by this version: ignored
+        if vector is not None and expires_at > now:
+            self.index.add(partition, entry_id, vector, expires_at, now)
+
+    def _forget(self, partition: str) -> None:
+        self._cursors.pop(partition, None)  # dropped from memory: read again from the start when used
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.dispatcher.call(lambda client: client.ping()))
+        except ERRORS:
+            return False
+
+    async def close(self) -> None:
+        await self.dispatcher.close()
+        self.index.clear()
+
+    async def _guarded(self, call: Callable[[], Awaitable[Any]], fallback: T) -> Any | T:
+        if not self.breaker.allow():
+            return fallback
+        try:
+            result = await call()
+        except Exception as exc:  # noqa: BLE001 - fail open: the semantic cache never fails a request
+            self.breaker.failure(exc)
+            if self._on_error is not None:
+                self._on_error()
+            if not isinstance(exc, ERRORS):
+                log.warning("unexpected error from the redis semantic cache: %r", exc)
+            return fallback
+        self.breaker.success()
+        return result
