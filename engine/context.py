@@ -7,6 +7,7 @@ expression unless that table declares it.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator
@@ -18,6 +19,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from engine import clock
 
 if TYPE_CHECKING:
+    from engine.apispec import OperationSpec
     from engine.policy import BodyObserver, PipelineObserver, Services
 
 
@@ -30,6 +32,22 @@ class Headers:
         self._items: dict[str, tuple[str, list[str]]] = {}
         for name, value in items:
             self.add(name, value)
+
+    @classmethod
+    def from_wire(cls, raw: Iterable[tuple[bytes, bytes]]) -> Headers:
+        """Headers from latin-1 (name, value) byte pairs as an HTTP server hands them over (ASGI's scope)."""
+        headers = cls.__new__(cls)
+        items: dict[str, tuple[str, list[str]]] = {}
+        for raw_name, raw_value in raw:
+            name = raw_name.decode("latin-1")
+            key = name.lower()
+            entry = items.get(key)
+            if entry is None:
+                items[key] = (name, [raw_value.decode("latin-1")])
+            else:
+                entry[1].append(raw_value.decode("latin-1"))
+        headers._items = items
+        return headers
 
     def add(self, name: str, value: str) -> None:
         key = name.lower()
@@ -178,6 +196,7 @@ class Operation:
     name: str = ""
     method: str = ""
     url_template: str = ""
+    spec: OperationSpec | None = field(default=None, repr=False, compare=False)  # the API description's (validate-*)
 
 
 @dataclass
@@ -254,6 +273,21 @@ class Deployment:
     service_name: str = "policygate"
     service_id: str = "policygate"
     gateway: Gateway = field(default_factory=Gateway)
+
+
+_process_deployment: list[Deployment] = []
+
+
+def _this_deployment() -> Deployment:
+    """This process's `context.Deployment`, made once: it is read-only to policies and expressions, and
+    building it (the host name is a system call) for every request cost more than the rest of the context."""
+    if not _process_deployment:
+        _process_deployment.append(Deployment())
+    return _process_deployment[0]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_process_deployment.clear)  # a forked worker has its own InstanceId
 
 
 @dataclass
@@ -358,7 +392,7 @@ class Context:
     subscription: Subscription | None = None
     user: User | None = None
     last_error: LastError | None = None
-    deployment: Deployment = field(default_factory=Deployment)
+    deployment: Deployment = field(default_factory=_this_deployment)
     received: float = field(default_factory=clock.now)  # wall clock at arrival (context.Timestamp)
     started: float = field(default_factory=time.perf_counter)
     tracing: bool = False

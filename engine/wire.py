@@ -37,6 +37,33 @@ def wire_headers(headers: Headers, skip: frozenset[str] = HOP_BY_HOP) -> Iterabl
             yield name, ",".join(values)
 
 
+def encoded_headers(headers: Headers, skip: frozenset[str] = HOP_BY_HOP) -> list[tuple[bytes, bytes]]:
+    """`wire_headers` as the byte pairs an ASGI server sends: names latin-1, values latin-1 (UTF-8 when
+    they do not fit), CR and LF in values replaced by spaces so a value can never start a new header."""
+    dropped = _connection_tokens(headers)
+    encoded: list[tuple[bytes, bytes]] = []
+    for name, values in headers.items():
+        lower = name.lower()
+        if lower in skip or lower in dropped:
+            continue
+        raw_name = name.encode("latin-1", "replace")
+        if len(values) == 1 or lower in SEPARATE_LINES:
+            for value in values:
+                encoded.append((raw_name, _encode_value(value)))
+        else:
+            encoded.append((raw_name, _encode_value(",".join(values))))
+    return encoded
+
+
+def _encode_value(value: str) -> bytes:
+    if "\r" in value or "\n" in value:
+        value = value.replace("\r", " ").replace("\n", " ")
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
 def _connection_tokens(headers: Headers) -> frozenset[str]:
     value = headers.get("connection")
     if not value:

@@ -1,25 +1,76 @@
-"""`<validate-content>` (schema only): validate the size or content of a request or response body against a schema."""
+"""`<validate-content>`: check the size and JSON content of a request or response body against the API's OpenAPI schemas."""
 
 from __future__ import annotations
 
-from engine.policy import Policy
+import json
+from dataclasses import dataclass
+
+from engine.apispec import BodySpec, OperationSpec
+from engine.apispec.schemas import REQUEST, RESPONSE, SchemaError, SchemaRef
+from engine.context import Context
+from engine.diagnostics import Diagnostics
+from engine.model import PolicyElement
+from engine.policy import Builder, Flow, Policy, Step, Value, constant_value
 from engine.schema import Attr, Bool, Child, Enum, Int, Scope, Section, Str
+from policies._body import acts_on_response, is_content_encoded, media_type, message_for, read_body
+from policies._validation import (
+    ACTIONS,
+    INTERNAL_ERROR,
+    Finding,
+    Outcome,
+    action_of,
+    action_value,
+    errors_variable,
+    operation_spec,
+)
+
+MAX_SIZE = 4 * 1024 * 1024
+_UNSUPPORTED_AS = "XML and SOAP content is validated against XML schemas added to an APIM instance, which the gateway does not have; use validate-as=\"json\""
+_UNSUPPORTED_SCHEMA_ID = "schemas added to an APIM instance (schema-id) are not supported; put the schema in the API's OpenAPI description and use schema-ref"
+_UNSUPPORTED_CASE = "case-insensitive property names are not supported"
+
+
+@dataclass(frozen=True)
+class _ContentRule:
+    type: str  # lower case; "" = every content type the description declares
+    schema_ref: str
+    action: Value | None
+    additional: bool | None
+
+
+@dataclass(frozen=True)
+class _TypeRule:
+    source: str  # lower case `from`, or "" with `when`
+    when: Value | None
+    to: Value
 
 
 class ValidateContent(Policy):
-    """Validate the size or content of a request or response body against a schema.
+    """Check the size and JSON content of a request (inbound) or response (outbound, on-error) body.
 
-    Declared so documents using it lint; the gateway does not run it yet and refuses to load a
-    document that uses it.
+    The body must be at most `max-size` bytes (up to 4 MB); a bigger one is handled by
+    `size-exceeded-action` and its content is not validated. The content type (Content-Type
+    without parameters, case-insensitive, after `content-type-map`) selects the schema the
+    operation's OpenAPI description declares for it (for a response: for its status code, its
+    range `2XX`, or `default`); a content type the description does not declare is handled by
+    `unspecified-content-type-action`. Each `<content>` element (`type` empty: every declared
+    type) validates matching bodies as JSON against that schema, or against `schema-ref`
+    (`#/components/schemas/Name`); `allow-additional-properties` overrides every object's
+    `additionalProperties`. Actions: `ignore`, `detect` (record in `errors-variable-name`),
+    `prevent` (400 for a request; 502 for a response, with APIM's internal-error text).
+    A body with a Content-Encoding (gzip...) is size-checked but its content not validated; an
+    empty body is not validated (a request without the body the description marks `required`
+    is an error of the `<content>`'s action).
+    `validate-as` xml/soap and `schema-id` need schemas added to an APIM instance: refused.
     """
 
     tag = "validate-content"
     sections = Section.INBOUND | Section.OUTBOUND | Section.ON_ERROR
     scopes = Scope.ALL
     attributes = (
-        Attr("unspecified-content-type-action", Enum("ignore", "prevent", "detect"), required=True),
-        Attr("max-size", Int(min=0, max=4 * 1024 * 1024), required=True),
-        Attr("size-exceeded-action", Enum("ignore", "prevent", "detect"), required=True),
+        Attr("unspecified-content-type-action", Enum(*ACTIONS), required=True),
+        Attr("max-size", Int(min=0, max=MAX_SIZE), required=True),
+        Attr("size-exceeded-action", Enum(*ACTIONS), required=True),
         Attr("errors-variable-name", Str(), expr=False),
     )
     children = (
@@ -27,21 +78,181 @@ class ValidateContent(Policy):
             "content-type-map",
             attributes=(Attr("any-content-type-value", Str()), Attr("missing-content-type-value", Str())),
             children=(
-                Child("type", attributes=(Attr("from", Str()), Attr("when", Str()), Attr("to", Str()))),
+                Child("type", attributes=(Attr("from", Str(), expr=False), Attr("when", Bool()),
+                                          Attr("to", Str(non_empty=True), required=True))),
             ),
+            max=1,
         ),
         Child(
             "content",
             attributes=(
-                Attr("type", Str()),
-                Attr("validate-as", Enum("json", "xml", "soap"), required=True),
-                Attr("schema-id", Str()),
-                Attr("schema-ref", Str()),
-                Attr("action", Enum("ignore", "prevent", "detect"), required=True),
-                Attr("allow-additional-properties", Bool()),
-                Attr("case-insensitive-property-names", Bool()),
+                Attr("type", Str(), expr=False),
+                Attr("validate-as", Enum("json", "xml", "soap"), required=True, expr=False),
+                Attr("schema-id", Str(), expr=False, unsupported=_UNSUPPORTED_SCHEMA_ID),
+                Attr("schema-ref", Str(), expr=False),
+                Attr("action", Enum(*ACTIONS), required=True),
+                Attr("allow-additional-properties", Bool(), expr=False),
+                Attr("case-insensitive-property-names", Bool(), expr=False),
             ),
         ),
     )
-    implemented = False
-    unsupported_reason = "OpenAPI content validation is not implemented yet"
+    implemented = True
+
+    def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
+        for content in element.children_named("content"):
+            validate_as = content.get("validate-as")
+            kind = validate_as.text.strip() if validate_as is not None else "json"
+            if kind in ("xml", "soap"):
+                diagnostics.warning("policy-unsupported", f"<content validate-as=\"{kind}\"> cannot be run by the "
+                                    f"policygate gateway ({_UNSUPPORTED_AS})", content.span)
+            ref = content.get("schema-ref")
+            if ref is not None and kind != "json":
+                diagnostics.error("policy-bad-value", "schema-ref applies only to validate-as=\"json\"", ref.span)
+            elif ref is not None and not ref.text.strip().startswith("#/"):
+                diagnostics.error("policy-bad-value", f"schema-ref '{ref.text}' must be a local reference "
+                                  "such as #/components/schemas/Address", ref.span)
+            case = content.get("case-insensitive-property-names")
+            if case is not None and case.text.strip().lower() == "true":
+                diagnostics.warning("policy-unsupported", f"case-insensitive-property-names=\"true\" cannot be run "
+                                    f"by the policygate gateway ({_UNSUPPORTED_CASE})", case.span)
+        for rule in (c for m in element.children_named("content-type-map") for c in m.children_named("type")):
+            if (rule.get("from") is None) == (rule.get("when") is None):
+                diagnostics.error("policy-bad-value", "<type> needs exactly one of 'from' and 'when'", rule.span)
+
+    def build(self, element: PolicyElement, builder: Builder) -> Step:
+        rules = []
+        for content in element.children_named("content"):
+            if content.get("schema-id") is not None:
+                builder.error("gateway-not-implemented", f"schema-id: {_UNSUPPORTED_SCHEMA_ID}", content)
+            kind = constant_value(builder.value(content, "validate-as"))
+            if kind != "json":
+                builder.error("gateway-not-implemented", f"validate-as=\"{kind}\": {_UNSUPPORTED_AS}", content)
+            if constant_value(builder.value(content, "case-insensitive-property-names")) is True:
+                builder.error("gateway-not-implemented", f"case-insensitive-property-names: {_UNSUPPORTED_CASE}", content)
+            rules.append(_ContentRule(
+                type=(constant_value(builder.value(content, "type")) or "").strip().lower(),
+                schema_ref=(constant_value(builder.value(content, "schema-ref")) or "").strip(),
+                action=action_value(builder, content, "action"),
+                additional=constant_value(builder.value(content, "allow-additional-properties")),
+            ))
+        mapping = element.child("content-type-map")
+        any_type = builder.value(mapping, "any-content-type-value") if mapping is not None else None
+        missing_type = builder.value(mapping, "missing-content-type-value") if mapping is not None else None
+        type_rules = [
+            _TypeRule((constant_value(builder.value(t, "from")) or "").strip().lower(),
+                      builder.value(t, "when") if t.get("when") is not None else None, builder.value(t, "to"))
+            for t in (mapping.children_named("type") if mapping is not None else ())
+        ]
+        unspecified = action_value(builder, element, "unspecified-content-type-action")
+        size_action = action_value(builder, element, "size-exceeded-action")
+        max_size_value = builder.value(element, "max-size")
+        variable = errors_variable(element, "errors-variable-name")
+        response_side = acts_on_response(element.section)
+        direction = RESPONSE if response_side else REQUEST
+        side = "response" if response_side else "request"
+        body_type = "ResponseBody" if response_side else "RequestBody"
+
+        def content_type_of(ctx: Context, sent: str) -> str:
+            for rule in type_rules:
+                if (rule.source and rule.source == sent) or (rule.when is not None and rule.when.get(ctx) is True):
+                    return str(rule.to.get(ctx) or "").split(";", 1)[0].strip().lower()
+            mapped = any_type.get(ctx) if any_type is not None else None
+            if not mapped and not sent and missing_type is not None:
+                mapped = missing_type.get(ctx)
+            return str(mapped).split(";", 1)[0].strip().lower() if mapped else sent
+
+        async def validate_content(ctx: Context) -> Flow | None:
+            message = message_for(ctx, element.section)
+            body = await read_body(ctx, message) or b""
+            outcome = Outcome(response_side)
+            spec = operation_spec(ctx)
+            declared = _declared_body(spec, ctx, response_side)
+            max_size = max_size_value.get(ctx)
+            if max_size is not None and len(body) > max_size:
+                outcome.add(Finding(
+                    "", body_type, "SizeLimit",
+                    f"Body of the {side} is {len(body)} bytes long and it exceeds the configured limit of {max_size} bytes.",
+                    action_of(size_action, ctx),
+                    f"Request's body is {len(body)} bytes long and it exceeds the limit of {max_size} bytes."))
+                return outcome.finish(ctx, element, variable, self.tag)
+            sent = media_type(message.headers)
+            content_type = content_type_of(ctx, sent)
+            if not body:
+                if declared.required and not response_side:
+                    details = "The request body is required by the API definition but the request has none."
+                    outcome.add(Finding("", body_type, "IncorrectMessage", details,
+                                        action_of(_first_action(rules), ctx)))
+                return outcome.finish(ctx, element, variable, self.tag)
+            matched = declared.match(content_type) if content_type else None
+            rule = _rule_for(rules, content_type, matched is not None)
+            if matched is None and (rule is None or not rule.type or not rule.schema_ref):
+                text = f"Unspecified content type {content_type or '(none)'} is not allowed."
+                outcome.add(Finding(content_type, body_type, "Unspecified", text, action_of(unspecified, ctx)))
+                return outcome.finish(ctx, element, variable, self.tag)
+            if rule is None or is_content_encoded(message.headers):
+                return None
+            action = action_of(rule.action, ctx)
+            if action == "ignore":
+                return None
+            schema = matched[1] if matched is not None else None
+            if rule.schema_ref:
+                try:
+                    schema = spec.schemas.ref(rule.schema_ref)
+                except KeyError:
+                    outcome.add(Finding(rule.schema_ref, "ApiSchema", "MissingDefinition",
+                                        f"The API definition has no schema at {rule.schema_ref}.", action, INTERNAL_ERROR))
+                    return outcome.finish(ctx, element, variable, self.tag)
+            if schema is None:
+                return None
+            for finding in _check_json(spec, schema, body, direction, rule.additional, side, content_type,
+                                       body_type, action):
+                outcome.add(finding)
+            return outcome.finish(ctx, element, variable, self.tag)
+
+        return validate_content
+
+
+def _declared_body(spec: OperationSpec, ctx: Context, response_side: bool) -> BodySpec:
+    if not response_side:
+        return spec.request
+    declared = spec.response(ctx.response.status_code)
+    return declared.body if declared is not None else BodySpec()
+
+
+def _rule_for(rules: list[_ContentRule], content_type: str, declared: bool) -> _ContentRule | None:
+    """The `<content>` for a content type: one naming it, else (when declared) one without a type."""
+    explicit = next((r for r in rules if r.type and r.type == content_type), None)
+    if explicit is not None:
+        return explicit
+    return next((r for r in rules if not r.type), None) if declared else None
+
+
+def _first_action(rules: list[_ContentRule]) -> Value | None:
+    return rules[0].action if rules else None
+
+
+def _not_json(name: str) -> object:
+    raise json.JSONDecodeError(f"'{name}' is not a JSON value", name, 0)
+
+
+def _check_json(spec: OperationSpec, schema: SchemaRef, body: bytes, direction: str, additional: bool | None,
+                side: str, content_type: str, body_type: str, action: str) -> list[Finding]:
+    preamble = (f"Body of the {side} does not conform to the definition {schema.name}, which is associated "
+                f"with the content type {content_type}.")
+    try:
+        instance = json.loads(body, parse_constant=_not_json)
+    except json.JSONDecodeError as exc:
+        return [Finding(content_type, body_type, "IncorrectMessage",
+                        f"{preamble} {exc.msg}. Line: {exc.lineno}, Position: {exc.colno}", action)]
+    except UnicodeDecodeError as exc:
+        return [Finding(content_type, body_type, "IncorrectMessage", f"{preamble} The body is not UTF-8 text: {exc.reason}.",
+                        action)]
+    try:
+        validator = spec.schemas.validator(schema, direction, additional)
+    except SchemaError as exc:
+        return [Finding(schema.name, "ApiSchema", "ValidationException", str(exc), action, INTERNAL_ERROR)]
+    return [
+        Finding(content_type, body_type, "IncorrectMessage",
+                f"{preamble} {problem.message}" + (f" Path: '{problem.path}'." if problem.path else ""), action)
+        for problem in validator.problems(instance)
+    ]

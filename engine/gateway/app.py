@@ -30,7 +30,7 @@ from engine.gateway.services import GatewayMetrics, Services
 from engine.gateway.state import GatewayState, OperationEntry
 from engine.gateway.urlpath import normalize_path
 from engine.policy import BodyObserver, error_response, release_response_stream
-from engine.wire import HOP_BY_HOP, wire_headers
+from engine.wire import HOP_BY_HOP, encoded_headers
 
 log = logging.getLogger("policygate.gateway")
 
@@ -53,7 +53,7 @@ class ClientDisconnected(Exception):
     """The caller went away while we were reading its body."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Incoming:
     """The parts of an ASGI HTTP request the gateway routes on."""
 
@@ -75,7 +75,7 @@ class Incoming:
         if query_text:
             for key, value in parse_qsl(query_text, keep_blank_values=True):
                 query.setdefault(key, []).append(value)
-        headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+        headers = Headers.from_wire(scope["headers"])
         return cls(scope["method"], path if normalized is None else normalized, query_text, query, headers,
                    refused_path=normalized is None)
 
@@ -215,9 +215,9 @@ class Gateway:
         if "date" not in response.headers:
             response.headers.add("Date", http_date())
         if stream is not None:
-            raw_headers = _encode(wire_headers(response.headers))
+            raw_headers = encoded_headers(response.headers)
         else:
-            raw_headers = _encode(wire_headers(response.headers, _SKIP_WITH_BODY))
+            raw_headers = encoded_headers(response.headers, _SKIP_WITH_BODY)
             if status not in _NO_BODY_STATUS:
                 raw_headers.append((b"content-length", str(len(body)).encode()))
         if ctx.exchange.close_connection:
@@ -455,15 +455,3 @@ async def _body_chunks(receive: Receive, ctx: Context) -> AsyncIterator[bytes]:
             yield body
         if not message.get("more_body"):
             return
-
-
-def _encode(pairs: Any) -> list[tuple[bytes, bytes]]:
-    encoded = []
-    for name, value in pairs:
-        value = value.replace("\r", " ").replace("\n", " ")
-        try:
-            raw = value.encode("latin-1")
-        except UnicodeEncodeError:
-            raw = value.encode("utf-8")
-        encoded.append((name.encode("latin-1", "replace"), raw))
-    return encoded

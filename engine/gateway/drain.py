@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from engine.gateway.pipeline import error_response
@@ -29,10 +30,11 @@ class _Tracked:
         self.send = send
         self.started = False
 
-    async def tracked_send(self, message: dict[str, Any]) -> None:
+    def tracked_send(self, message: dict[str, Any]) -> Awaitable[None]:
+        """The server's `send` (no coroutine of its own: it is on every response's path)."""
         if message["type"] == "http.response.start":
             self.started = True
-        await self.send(message)
+        return self.send(message)  # type: ignore[no-any-return]
 
 
 class DrainingApp:

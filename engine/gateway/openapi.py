@@ -2,7 +2,9 @@
 
 Every path + method becomes an `OperationSettings`: the id is the `operationId` (or, like APIM
 on import, one derived from method and path), the URL template is the path as written
-(`/pets/{id}`), the name is the summary, and the response examples feed `mock-response`.
+(`/pets/{id}`), the name is the summary, the response examples feed `mock-response`, and the
+parameters, request body and responses become the operation's `OperationSpec` (the `validate-*`
+policies check requests and responses against it; `engine.apispec`).
 Problems raise `ConfigError` naming the file and the key path inside it, e.g.
 `petstore.yaml: paths./pets.get.operationId: 'list' is used twice`.
 """
@@ -17,6 +19,8 @@ from typing import Any, NoReturn
 
 import yaml
 
+from engine.apispec import BodySpec, OperationSpec, ParameterSpec, ResponseSpec
+from engine.apispec.schemas import ApiSchemas, SchemaError, SchemaRef
 from engine.errors import ConfigError
 from engine.gateway.routing import TemplateError, compile_template
 from engine.gateway.settings import OperationSettings
@@ -80,6 +84,8 @@ class _Reader:
             self.swagger = True
         else:
             self.fail("", "not an OpenAPI document (no 'openapi' or 'swagger' key)")
+        dialect = "swagger2" if self.swagger else ("oas31" if str(self.document["openapi"]).startswith("3.1") else "oas30")
+        self.schemas = ApiSchemas(self.document, dialect)
 
     # -- reading -----------------------------------------------------------------------------
     def fail(self, key_path: str, message: str, position: str = "") -> NoReturn:
@@ -174,8 +180,10 @@ class _Reader:
                         url_template=template,
                         name=summary.strip() if isinstance(summary, str) and summary.strip() else oid,
                         examples=self.examples(spec, owhere),
+                        spec=self.operation_spec(oid, item, spec, f"#/paths/{_escape(template)}", method),
                     )
                 )
+        self.check_schemas(operations)
         return tuple(operations)
 
     def examples(self, spec: dict[Any, Any], where: str) -> dict[int, dict[str, str]]:
@@ -221,6 +229,179 @@ class _Reader:
                 content_type = produces[0] if isinstance(produces, list) and produces else "application/json"
                 bodies[str(content_type)] = _text(schema["example"])
         return bodies
+
+    # -- the operation's description (validate-* policies) ------------------------------------
+    def at(self, value: object, pointer: str) -> tuple[object, str]:
+        """`value` with its `$ref`s followed, and the JSON pointer of where it finally is."""
+        where = pointer
+        while isinstance(value, dict) and isinstance(value.get("$ref"), str):
+            where = value["$ref"]
+            value = self.resolve({"$ref": where}, _dotted(pointer))
+        return value, where
+
+    def schema_ref(self, schema: object, pointer: str) -> SchemaRef | None:
+        """The schema at `pointer` (None when absent); a reference keeps its target's location and name."""
+        if schema is None:
+            return None
+        if isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
+            ref = schema["$ref"]
+            self.resolve(schema, _dotted(pointer))  # a broken reference is a configuration error
+            return SchemaRef(ref, ref.rsplit("/", 1)[-1], schema)
+        if not isinstance(schema, dict | bool):
+            self.fail(_dotted(pointer), f"expected a schema, got {_kind(schema)}")
+        return SchemaRef(pointer, pointer, schema)
+
+    def operation_spec(self, oid: str, item: dict[Any, Any], spec: dict[Any, Any], item_pointer: str,
+                       method: str) -> OperationSpec:
+        pointer = f"{item_pointer}/{method}"
+        parameters: dict[tuple[str, str], ParameterSpec] = {}
+        bodies: list[tuple[object, str]] = []
+        forms: list[str] = []
+        for raw_list, list_pointer in ((item.get("parameters"), f"{item_pointer}/parameters"),
+                                       (spec.get("parameters"), f"{pointer}/parameters")):
+            raw_list, list_pointer = self.at(raw_list, list_pointer)
+            if raw_list is None:
+                continue
+            if not isinstance(raw_list, list):
+                self.fail(_dotted(list_pointer), f"expected a list, got {_kind(raw_list)}")
+            for i, raw in enumerate(raw_list):
+                param, ppointer = self.at(raw, f"{list_pointer}/{i}")
+                if not isinstance(param, dict) or not isinstance(param.get("name"), str) or "in" not in param:
+                    self.fail(_dotted(ppointer), "a parameter needs 'name' and 'in'")
+                location = str(param["in"])
+                if location == "body":
+                    bodies.append((param.get("schema"), f"{ppointer}/schema"))
+                elif location == "formData":
+                    forms.append(param["name"])
+                elif location in ("query", "header", "path"):
+                    parameters[(location, param["name"].lower() if location == "header" else param["name"])] = \
+                        self.parameter(param, location, ppointer)
+        request = self.swagger_request(spec, bodies, forms) if self.swagger else self.request_body(spec, pointer)
+        responses: dict[str, ResponseSpec] = {}
+        raw_responses, rpointer = self.at(spec.get("responses"), f"{pointer}/responses")
+        for status, raw in (raw_responses.items() if isinstance(raw_responses, dict) else ()):
+            code = str(status).upper() if str(status).lower() != "default" else "default"
+            if not (code == "default" or re.fullmatch(r"[1-5](\d\d|XX)", code)):
+                continue  # x-... extensions
+            response, where = self.at(raw, f"{rpointer}/{_escape(str(status))}")
+            responses[code] = self.response(self.mapping(response, _dotted(where)), where)
+        return OperationSpec(id=oid, schemas=self.schemas, parameters=tuple(parameters.values()), request=request,
+                             responses=responses)
+
+    def parameter(self, param: dict[Any, Any], location: str, pointer: str) -> ParameterSpec:
+        if self.swagger or "schema" not in param and "content" in param:
+            schema_pointer = f"{pointer}/schema"
+            schema = self.swagger_schema(param) if self.swagger else self.content_schema(param, pointer)
+        else:
+            schema_pointer, schema = f"{pointer}/schema", param.get("schema")
+        ref = self.schema_ref(schema, schema_pointer)
+        resolved = self.schemas.resolve(schema) if ref is not None else {}
+        kind = _json_type(resolved)
+        items = _json_type(self.schemas.resolve(resolved.get("items"))) if isinstance(resolved, dict) else ""
+        style, explode = self.parameter_style(param, location)
+        return ParameterSpec(name=str(param["name"]), location=location, required=bool(param.get("required")),
+                             schema=ref, kind=kind, items=items, style=style, explode=explode)
+
+    def parameter_style(self, param: dict[Any, Any], location: str) -> tuple[str, bool]:
+        if self.swagger:
+            return {"csv": ("form", False), "ssv": ("spaceDelimited", False), "tsv": ("tabDelimited", False),
+                    "pipes": ("pipeDelimited", False), "multi": ("form", True)}.get(
+                        str(param.get("collectionFormat", "csv")), ("form", False))
+        style = str(param.get("style") or ("form" if location == "query" else "simple"))
+        explode = param.get("explode")
+        return style, bool(explode) if explode is not None else style == "form"
+
+    def content_schema(self, param: dict[Any, Any], pointer: str) -> object:
+        content = self.mapping(param.get("content"), _dotted(f"{pointer}/content"))
+        for media in content.values():
+            return self.mapping(media, _dotted(f"{pointer}/content")).get("schema")
+        return None
+
+    @staticmethod
+    def swagger_schema(param: dict[Any, Any]) -> dict[str, Any]:
+        """The JSON Schema of a Swagger 2.0 parameter or header (its type keywords are on the object itself)."""
+        keys = ("type", "format", "items", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+                "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems", "multipleOf")
+        schema = {key: param[key] for key in keys if key in param}
+        if isinstance(schema.get("items"), dict):
+            schema["items"] = _Reader.swagger_schema(schema["items"])
+        return schema
+
+    def request_body(self, spec: dict[Any, Any], pointer: str) -> BodySpec:
+        body, where = self.at(spec.get("requestBody"), f"{pointer}/requestBody")
+        if body is None:
+            return BodySpec()
+        body = self.mapping(body, _dotted(where))
+        return BodySpec(self.content(body.get("content"), f"{where}/content"), bool(body.get("required")))
+
+    def content(self, raw: object, pointer: str) -> dict[str, SchemaRef | None]:
+        found: dict[str, SchemaRef | None] = {}
+        for content_type, media in self.mapping(raw, _dotted(pointer)).items():
+            mpointer = f"{pointer}/{_escape(str(content_type))}"
+            media = self.mapping(media, _dotted(mpointer))
+            found[str(content_type).split(";", 1)[0].strip().lower()] = self.schema_ref(media.get("schema"), f"{mpointer}/schema")
+        return found
+
+    def swagger_request(self, spec: dict[Any, Any], bodies: list[tuple[object, str]], forms: list[str]) -> BodySpec:
+        consumes = spec.get("consumes") or self.document.get("consumes") or ["application/json"]
+        if bodies:
+            schema, pointer = bodies[-1]
+            ref = self.schema_ref(schema, pointer)
+            return BodySpec({str(ct).lower(): ref for ct in consumes if isinstance(ct, str)}, required=True)
+        if forms:  # form fields are not validated: the content type is specified, its body is not checked
+            return BodySpec({str(ct).lower(): None for ct in consumes if isinstance(ct, str)})
+        return BodySpec()
+
+    def response(self, response: dict[Any, Any], pointer: str) -> ResponseSpec:
+        headers: dict[str, ParameterSpec] = {}
+        for name, raw in self.mapping(response.get("headers"), _dotted(f"{pointer}/headers")).items():
+            header, hpointer = self.at(raw, f"{pointer}/headers/{_escape(str(name))}")
+            header = self.mapping(header, _dotted(hpointer))
+            headers[str(name).lower()] = self.parameter({**header, "name": str(name)}, "header", hpointer)
+        if self.swagger:
+            produces = self.document.get("produces") or ["application/json"]
+            schema = self.schema_ref(response.get("schema"), f"{pointer}/schema")
+            body = BodySpec({str(ct).lower(): schema for ct in produces if isinstance(ct, str)}) if schema else BodySpec()
+        else:
+            body = BodySpec(self.content(response.get("content"), f"{pointer}/content"))
+        return ResponseSpec(headers, body)
+
+    def check_schemas(self, operations: list[OperationSettings]) -> None:
+        """Compile every body and parameter schema once, so a broken one stops the start, not a request."""
+        from engine.apispec.schemas import REQUEST, RESPONSE
+
+        for operation in operations:
+            spec = operation.spec
+            if spec is None:
+                continue
+            request = [s for s in spec.request.content.values() if s] + [p.schema for p in spec.parameters if p.schema]
+            response = [s for r in spec.responses.values() for s in (*r.body.content.values(),
+                        *(h.schema for h in r.headers.values())) if s]
+            for direction, schemas in ((REQUEST, request), (RESPONSE, response)):
+                for schema in schemas:
+                    try:
+                        self.schemas.validator(schema, direction)
+                    except SchemaError as exc:
+                        self.fail(_dotted(schema.pointer), str(exc))
+
+
+def _escape(key: str) -> str:
+    """A key as a JSON pointer segment (`/pets/{id}` -> `~1pets~1{id}`)."""
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _dotted(pointer: str) -> str:
+    """A JSON pointer as the key path messages use (`#/paths/~1pets/get` -> `paths./pets.get`)."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("#/").split("/")]
+    return ".".join(parts)
+
+
+def _json_type(schema: object) -> str:
+    """The JSON type a schema names ("" when none; the first non-null one of a list)."""
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    return kind if isinstance(kind, str) else ""
 
 
 def _text(value: object) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.apispec import OperationSpec
 from engine.backends import BackendSpec
 from engine.gateway.clientip import Network
 from engine.identity import IdentitySettings
@@ -35,6 +36,7 @@ class OperationSettings:
     name: str = ""
     policy: Path | None = None
     examples: dict[int, dict[str, str]] = field(default_factory=dict)  # status -> content type -> body (mock-response)
+    spec: OperationSpec | None = field(default=None, compare=False, repr=False)  # from the OpenAPI description
 
 
 @dataclass(frozen=True)

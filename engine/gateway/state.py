@@ -7,10 +7,11 @@ new state and swaps it in only when this succeeds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from engine.apispec import OperationSpec
 from engine.compose import compose
 from engine.context import Api, Group, Operation, Product, Url
 from engine.diagnostics import Diagnostics
@@ -120,7 +121,8 @@ class _Compiler:
                 op_doc = self.document(op.policy, "operation") if op.policy else None
                 entry = OperationEntry(
                     api, op, context_api,
-                    Operation(id=op.id, name=op.name, method=op.method, url_template=op.url_template),
+                    Operation(id=op.id, name=op.name, method=op.method, url_template=op.url_template,
+                              spec=_gateway_spec(op.spec, api)),
                     target,
                 )
                 for product_id in (None, *api.products):
@@ -181,6 +183,13 @@ class _Compiler:
             builder = PipelineBuilder(self.registry, self.diagnostics, self.expressions)
             self._pipelines[key] = builder.pipeline(effective.sections)
         return self._pipelines[key]
+
+
+def _gateway_spec(spec: OperationSpec | None, api: ApiSettings) -> OperationSpec | None:
+    """The operation's description, knowing the subscription key names the gateway reads for this API."""
+    if spec is None:
+        return None
+    return replace(spec, gateway_headers=frozenset({api.key_header.lower()}), gateway_query=frozenset({api.key_query}))
 
 
 def _context_product(product: ProductSettings) -> Product:

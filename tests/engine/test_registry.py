@@ -64,7 +64,7 @@ def test_every_apim_policy_is_declared() -> None:
 
 def test_schema_only_policies_cannot_be_built() -> None:
     registry = default_registry()
-    for tag in ("proxy", "validate-content", "xsl-transform", "llm-token-limit"):
+    for tag in ("proxy", "validate-graphql-request", "xsl-transform", "llm-token-limit"):
         policy = registry.get(tag)
         assert policy is not None and not policy.implemented
 

@@ -116,6 +116,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--raw", help="also keep py-spy's raw output in this file")
+    parser.add_argument("--native", action="store_true", help="also sample native frames (C extensions, Granian's Rust)")
     args = parser.parse_args()
     py_spy = find_py_spy()
     if py_spy is None:
@@ -144,8 +145,10 @@ def main() -> int:
         loader = threading.Thread(target=lambda: outcome.setdefault("load", run_load(
             url + "42", seconds=args.seconds + 2, connections=args.connections, headers=headers, cpus=load_cpus)))
         loader.start()
-        subprocess.run([py_spy, "record", "--nonblocking", "--format", "raw", "--rate", "250", "-d", str(args.seconds),
-                        "-o", str(raw), "-p", str(gateway.pid)], check=True, capture_output=True)
+        command = [py_spy, "record", "--format", "raw", "--rate", "250", "-d", str(args.seconds), "-o", str(raw),
+                   "-p", str(gateway.pid)]
+        command += ["--native"] if args.native else ["--nonblocking"]  # native unwinding needs the process paused
+        subprocess.run(command, check=True, capture_output=True)
         loader.join()
         text = raw.read_text()
         if args.raw:

@@ -1,0 +1,97 @@
+"""CPU time per request of a gateway under load: a measure that survives a busy machine.
+
+    python -m tests.perf.cpu [--scenarios b,c,d,c-redis,d-redis] [--server granian|hypercorn]
+                             [--seconds 4] [--rounds 3] [--connections 32]
+
+Throughput on a shared machine moves with the neighbours; the CPU a process spends per answer
+moves much less. For each scenario of tests/perf/run.py this starts the raw backend (and Redis for
+the -redis scenarios), one `policygate serve` pinned to CPU 0 and wrk (or the Python load
+generator) on CPU 1, and reports per round: requests/s, and the gateway's CPU time (user + system,
+all of its threads: with Granian that includes the Rust HTTP thread) per answered request, and
+Redis's for the Redis scenarios. The best round is the one with the least interference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+from contextlib import ExitStack
+from pathlib import Path
+
+from tests.perf.loadgen import LoadResult, run_load
+from tests.perf.run import CACHE_POLICY, FULL_POLICY, KEY_HEADER, SERVERS, start_gateway
+from tests.perf.servers import can_pin, cpu_seconds, pin_pid, start_backend
+
+SCENARIOS: dict[str, dict[str, object]] = {
+    "b": {},
+    "c": {"policy": CACHE_POLICY.format(store="internal")},
+    "c-redis": {"policy": CACHE_POLICY.format(store="external"), "redis": True},
+    "d": {"policy": FULL_POLICY.format(store="internal"), "subscription": True},
+    "d-redis": {"policy": FULL_POLICY.format(store="external"), "subscription": True, "redis": True},
+}
+
+
+def measure(url: str, headers: dict[str, str], pids: list[int], extra: list[int], seconds: float, connections: int,
+            cpus: str | None) -> tuple[LoadResult, float, float]:
+    """One load run; (result, gateway CPU µs per answer, `extra` processes' CPU µs per answer)."""
+    before, before_extra = cpu_seconds(pids), cpu_seconds(extra)
+    result = run_load(url, seconds=seconds, connections=connections, headers=headers, cpus=cpus)
+    used, used_extra = cpu_seconds(pids) - before, cpu_seconds(extra) - before_extra
+    answered = max(1, result.requests - result.errors)
+    return result, 1e6 * used / answered, 1e6 * used_extra / answered
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenarios", default="b,c,d,d-redis", help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    parser.add_argument("--server", choices=SERVERS, default="granian")
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args(argv)
+    scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    if set(scenarios) - set(SCENARIOS):
+        parser.error(f"--scenarios: choose from {','.join(SCENARIOS)}")
+    server_cpus, load_cpus = ("0", "1") if can_pin() else (None, None)
+    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="policygate-cpu-") as tmp:
+        backend = start_backend(load_cpus)
+        stack.callback(backend.stop)
+        redis_url, redis_pids = None, []
+        if any(SCENARIOS[s].get("redis") for s in scenarios):
+            from tests.support.redis_server import RedisServer
+
+            redis = RedisServer()
+            redis.start()
+            stack.callback(redis.stop)
+            if redis.process is not None:
+                pin_pid(redis.process.pid, load_cpus)
+                redis_pids = [redis.process.pid]
+            redis_url = redis.url
+        print(f"server {args.server}; gateway on CPU {server_cpus}, load + backend + Redis on CPU {load_cpus}; "
+              f"{args.connections} connections, {args.seconds:g} s x {args.rounds}")
+        print(f"{'scenario':<10} {'req/s':>8} {'gateway CPU µs/req':>19} {'Redis CPU µs/req':>17}")
+        for scenario in scenarios:
+            options = {k: v for k, v in SCENARIOS[scenario].items() if k != "redis"}
+            if SCENARIOS[scenario].get("redis"):
+                options["redis_url"] = redis_url
+            gateway, url, _ = start_gateway(Path(tmp), scenario, backend, cpus=server_cpus, server=args.server,
+                                            **options)  # type: ignore[arg-type]
+            headers = KEY_HEADER if options.get("subscription") else {}
+            try:
+                run_load(url + "42", seconds=1, connections=args.connections, headers=headers, cpus=load_cpus)
+                rows = [measure(url + "42", headers, [gateway.pid], redis_pids, args.seconds, args.connections,
+                                load_cpus) for _ in range(args.rounds)]
+            finally:
+                gateway.stop()
+            for result, cpu, redis_cpu in rows:
+                print(f"{scenario:<10} {result.rps:8.0f} {cpu:19.1f} {redis_cpu if redis_pids else 0:17.1f}")
+            best = min(rows, key=lambda row: row[1])
+            print(f"{scenario:<10} best: {best[1]:.1f} µs CPU per request ({best[0].rps:.0f} req/s)")
+    return 0
+
+
+if __name__ == "__main__":
+    threading.current_thread().name = "cpu"
+    sys.exit(main())
