@@ -131,6 +131,7 @@ class Policy:
     once_per_section: ClassVar[bool] = False
     implemented: ClassVar[bool] = False  # the gateway refuses documents using unimplemented ones
     needs_settings: ClassVar[tuple[str, ...]] = ()  # configuration keys (e.g. "identity") without which it cannot run
+    backend_attributes: ClassVar[tuple[str, ...]] = ()  # attributes naming a `backends:` entity (checked at load when constant)
     unsupported_reason: ClassVar[str] = ""  # why not implemented (and the alternative): lint's `policy-unsupported`
     # -- what the gateway does for this policy --
     reads_body: ClassVar[bool] = True  # False: stream-safe, the gateway need not buffer bodies for it

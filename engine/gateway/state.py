@@ -159,13 +159,21 @@ class _Compiler:
         return self._documents[path]
 
     def check_settings(self, element: PolicyElement) -> None:
-        """Report policies needing a top-level configuration key that is absent (`Policy.needs_settings`)."""
+        """Report policies needing a top-level configuration key that is absent (`Policy.needs_settings`)
+        and constant backend ids that name no declared backend (`Policy.backend_attributes`)."""
         policy = self.registry.get(element.tag)
         for key in policy.needs_settings if policy is not None else ():
             if getattr(self.settings, key.replace("-", "_"), None) is None:
                 self.diagnostics.error(
                     "gateway-settings-missing", f"<{element.tag}> needs `{key}:` in the gateway configuration",
                     element.span, f"add {key}: to the configuration (docs/configuration.md)",
+                )
+        for name in policy.backend_attributes if policy is not None else ():
+            value = element.get(name)
+            if value is not None and not value.is_expression and value.text not in self.settings.backends:
+                self.diagnostics.error(
+                    "backend-unknown", f"<{element.tag}> {name}: no backend '{value.text}' is declared",
+                    value.span, "declare it under backends: in the configuration (docs/configuration.md#backends)",
                 )
         for child in element.children:
             self.check_settings(child)

@@ -214,3 +214,19 @@ def test_configuration_mistakes_are_located(tmp_path: Path, backends: dict[str, 
     text = yaml.safe_dump({"backends": backends})
     with pytest.raises(ConfigError, match=rf"gateway.yaml:\d+:\d+: {re.escape(where)}: .*{re.escape(message)}"):
         parse_settings(text, file=tmp_path / "gateway.yaml", environ={})
+
+
+def test_a_constant_backend_id_must_name_a_declared_backend(tmp_path: Path) -> None:
+    from engine.errors import PolicyLoadError
+
+    config = pool_config({"a": "http://127.0.0.1:9"}, [{"id": "a"}])
+    with pytest.raises(PolicyLoadError) as error, \
+            run_gateway(tmp_path, config, {"api.xml": POOL_POLICY.replace('"pool"', '"poool"')}):
+        pass
+    (problem,) = error.value.diagnostics
+    assert (problem.code, Path(problem.span.file).name) == ("backend-unknown", "api.xml")
+    assert problem.message == "<set-backend-service> backend-id: no backend 'poool' is declared"
+    computed = POOL_POLICY.replace('backend-id="pool"', 'backend-id="@(context.Request.Headers.GetValueOrDefault(&quot;b&quot;, &quot;pool&quot;))"')
+    with run_gateway(tmp_path / "2", config, {"api.xml": computed}) as gw:  # checked per request instead
+        answer = gw.get("/api/x", headers={"b": "poool"})
+        assert (answer.status, answer.headers.get("X-Error-Reason")) == (500, "BackendNotFound")
