@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+F = TypeVar("F")
 
 log = logging.getLogger("policygate.breaker")
 
@@ -62,6 +66,23 @@ class CircuitBreaker:
         if self._failures >= self.failure_threshold:
             self._opened_at = self._clock()
             self._set("open", error)
+
+    async def guard(
+        self, call: Callable[[], Awaitable[T]], fallback: F, on_failure: Callable[[BaseException], None] | None = None,
+    ) -> T | F:
+        """`await call()` while the breaker lets calls through, else `fallback`; a call that raises
+        counts as a failure, is told to `on_failure` and gives `fallback` too (fail open)."""
+        if not self.allow():
+            return fallback
+        try:
+            result = await call()
+        except Exception as exc:  # noqa: BLE001 - fail open: the caller decided what a failure gives
+            self.failure(exc)
+            if on_failure is not None:
+                on_failure(exc)
+            return fallback
+        self.success()
+        return result
 
     def _set(self, state: str, error: BaseException | None = None) -> None:
         previous, self._state = self._state, state

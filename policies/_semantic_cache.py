@@ -8,7 +8,6 @@ cacheable, or when the embeddings backend failed, so the store then does nothing
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.context import Slot
 from engine.semantic.index import Vector, unit_vector
+from policies._llm_request import messages_of
 from policies._service_call import ServiceCallError, backend_url, post_json
 
 if TYPE_CHECKING:
@@ -41,26 +41,12 @@ PENDING: Slot[PendingEntry] = Slot("semantic_cache.pending")
 def prompt_text(body: Any, *, ignore_system: bool, max_messages: int | None) -> str | None:
     """The text embedded for a chat completions, completions or Responses API request body.
 
-    Chat (`messages`) and Responses (`input` as a list, `instructions` as a system message) requests
-    become one line per message, `role: text`, after removing system (and developer) messages when
+    One line per message, `role: text`, after removing system (and developer) messages when
     `ignore_system`. None: not cacheable (not such a request, a streamed one, no text, or more than
     `max_messages` messages left).
     """
-    if not isinstance(body, dict) or body.get("stream") is True:
-        return None
-    messages: list[tuple[str, str]]
-    if isinstance(body.get("messages"), list):
-        messages = [_message(m) for m in body["messages"]]
-    elif "input" in body and isinstance(body["input"], (str, list)):
-        raw = body["input"]
-        messages = [("user", raw)] if isinstance(raw, str) else [_message(m) for m in raw]
-        if isinstance(body.get("instructions"), str):
-            messages.insert(0, ("system", body["instructions"]))
-    elif isinstance(body.get("prompt"), (str, list)):
-        prompt = body["prompt"]
-        texts = [prompt] if isinstance(prompt, str) else [p for p in prompt if isinstance(p, str)]
-        messages = [("user", text) for text in texts]
-    else:
+    messages = messages_of(body)
+    if messages is None or body.get("stream") is True:
         return None
     if ignore_system:
         messages = [(role, text) for role, text in messages if role not in SYSTEM_ROLES]
@@ -68,30 +54,6 @@ def prompt_text(body: Any, *, ignore_system: bool, max_messages: int | None) -> 
         return None
     text = "\n".join(f"{role}: {content}" for role, content in messages if content)
     return text or None
-
-
-def _message(message: Any) -> tuple[str, str]:
-    if isinstance(message, str):
-        return "user", message
-    if not isinstance(message, dict):
-        return "user", ""
-    role = str(message.get("role") or "user")
-    content = message.get("content")
-    if isinstance(content, str):
-        return role, content
-    if isinstance(content, list):  # text parts: {"type": "text" | "input_text" | "output_text", "text": ...}
-        return role, " ".join(str(p.get("text")) for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
-    return role, ""
-
-
-def request_json(ctx: Context) -> Any:
-    body = ctx.request.body
-    if body is None or not body.content:
-        return None
-    try:
-        return json.loads(body.content)
-    except (ValueError, UnicodeDecodeError):
-        return None
 
 
 def partition_of(cache_id: str, api_id: str, vary_by: Sequence[str]) -> str:

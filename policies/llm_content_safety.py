@@ -1,41 +1,204 @@
-"""`<llm-content-safety>` (schema only): check prompts against Azure AI Content Safety before sending them to the model."""
+"""`<llm-content-safety>`: check prompts with Azure AI Content Safety before they reach the model."""
 
 from __future__ import annotations
 
-from engine.policy import Policy
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import PolicyRuntimeError
+from engine.policy import Builder, Constant, Flow, Policy, Value
 from engine.schema import Attr, Bool, Child, Enum, Int, Scope, Section, Str, Text
+from policies._llm_request import messages_of, request_json
+from policies._service_call import ServiceCallError, backend_url, post_json
+
+if TYPE_CHECKING:
+    from engine.context import Context
+    from engine.model import PolicyElement
+
+TAG = "llm-content-safety"
+CATEGORIES = ("Hate", "SelfHarm", "Sexual", "Violence")
+DEFAULT_THRESHOLD = 4  # without a threshold: block medium and high severity, like Azure OpenAI's default filter
+MAX_CHARACTERS = 10_000  # the service's limit per request
+API_VERSION = "2024-09-01"
+TIMEOUT = 10.0
+DOCUMENT_ROLES = ("tool", "function")  # text the model receives from outside: Prompt Shields' documents
+
+
+@dataclass(frozen=True)
+class CategoryRule:
+    name: Value
+    threshold: Value
+
+
+@dataclass(frozen=True)
+class Prompt:
+    text: str  # everything, for text:analyze
+    user: str  # user messages, for text:shieldPrompt's userPrompt
+    documents: tuple[str, ...]  # tool results, for text:shieldPrompt's documents
+
+
+def prompt_of(body: Any) -> Prompt | None:
+    """The texts of a chat completions, completions or Responses API request; None: nothing to check."""
+    texts = [(role, text) for role, text in messages_of(body) or [] if text]
+    if not texts:
+        return None
+    return Prompt(
+        "\n".join(text for _, text in texts),
+        "\n".join(text for role, text in texts if role not in DOCUMENT_ROLES),
+        tuple(text for role, text in texts if role in DOCUMENT_ROLES),
+    )
+
+
+def blocked(detail: str) -> PolicyRuntimeError:
+    message = f"The request was blocked by content safety: {detail}."
+    return PolicyRuntimeError(message, source=TAG, reason="ContentSafetyBlocked", status=403, public_message=message)
+
+
+def unavailable(detail: str) -> PolicyRuntimeError:
+    return PolicyRuntimeError(f"Content safety check failed: {detail}", source=TAG, reason="ContentSafetyUnavailable",
+                              status=500, public_message="Internal server error")
+
+
+@dataclass(frozen=True)
+class ContentSafetyStep:
+    backend_id: Value
+    shield_prompt: Value
+    output_type: Value
+    categories: tuple[CategoryRule, ...] | None  # None: no <categories>, all four at the default threshold
+    blocklists: tuple[Value, ...]
+
+    async def __call__(self, ctx: Context) -> Flow | None:
+        prompt = prompt_of(request_json(ctx))
+        if prompt is None:
+            return None
+        if len(prompt.text) > MAX_CHARACTERS:
+            raise blocked(f"the prompt is longer than {MAX_CHARACTERS} characters")
+        rules = self._thresholds(ctx)
+        backend_id = str(self.backend_id.get(ctx) or "")
+        try:
+            base = backend_url(ctx, backend_id).rstrip("/")
+        except ServiceCallError as exc:
+            raise unavailable(str(exc)) from None
+        calls = [self._analyze(ctx, base, prompt, rules)]
+        if self.shield_prompt.get(ctx):
+            calls.append(self._shield(ctx, base, prompt))
+        for problem in await asyncio.gather(*calls):
+            if problem:
+                raise blocked(problem)
+        return None
+
+    def _thresholds(self, ctx: Context) -> dict[str, int]:
+        if self.categories is None:
+            return dict.fromkeys(CATEGORIES, DEFAULT_THRESHOLD)
+        rules = {}
+        for rule in self.categories:
+            name = str(rule.name.get(ctx) or "")
+            if name not in CATEGORIES:
+                raise unavailable(f"unknown category '{name}' (expected one of {', '.join(CATEGORIES)})")
+            threshold = rule.threshold.get(ctx)
+            rules[name] = DEFAULT_THRESHOLD if threshold is None else int(threshold)
+        return rules
+
+    async def _analyze(self, ctx: Context, base: str, prompt: Prompt, rules: dict[str, int]) -> str:
+        payload: dict[str, Any] = {"text": prompt.text, "categories": list(rules),
+                                   "outputType": str(self.output_type.get(ctx) or "FourSeverityLevels")}
+        names = [str(v.get(ctx) or "") for v in self.blocklists]
+        if names:
+            payload["blocklistNames"] = names
+            payload["haltOnBlocklistHit"] = True
+        answer = await self._call(ctx, f"{base}/contentsafety/text:analyze", payload)
+        for match in answer.get("blocklistsMatch") or []:
+            return f"blocklist '{match.get('blocklistName')}' matched"
+        for result in answer.get("categoriesAnalysis") or []:
+            category, severity = result.get("category"), result.get("severity")
+            if category in rules and isinstance(severity, int) and severity >= rules[category]:
+                return f"category {category} (severity {severity}, threshold {rules[category]})"
+        return ""
+
+    async def _shield(self, ctx: Context, base: str, prompt: Prompt) -> str:
+        payload = {"userPrompt": prompt.user, "documents": list(prompt.documents)}
+        answer = await self._call(ctx, f"{base}/contentsafety/text:shieldPrompt", payload)
+        if (answer.get("userPromptAnalysis") or {}).get("attackDetected"):
+            return "a prompt attack was detected in the user prompt"
+        if any(isinstance(d, dict) and d.get("attackDetected") for d in answer.get("documentsAnalysis") or []):
+            return "a prompt attack was detected in a document"
+        return ""
+
+    async def _call(self, ctx: Context, url: str, payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            status, answer = await post_json(ctx, url, payload, source=TAG, timeout=TIMEOUT,
+                                             query={"api-version": API_VERSION})
+        except ServiceCallError as exc:
+            raise unavailable(str(exc)) from None
+        if status != 200 or not isinstance(answer, dict):
+            error = answer.get("error") if isinstance(answer, dict) else None
+            detail = f"{error.get('code')}: {error.get('message')}" if isinstance(error, dict) else "no JSON answer"
+            raise unavailable(f"{url} answered {status} ({detail})")
+        return answer
 
 
 class LlmContentSafety(Policy):
-    """Check prompts against Azure AI Content Safety before sending them to the model.
+    """Check the prompt of a chat completions, completions or Responses API request with an Azure AI
+    Content Safety service (the backend `backend-id`: its base URL, to which
+    `/contentsafety/text:analyze` and `/contentsafety/text:shieldPrompt?api-version=2024-09-01` are
+    appended) before it reaches the model.
 
-    Declared so documents using it lint; the gateway does not run it yet and refuses to load a
-    document that uses it.
+    The text of every message is analysed for the `<categories>` listed (each blocks at a severity
+    of at least its `threshold`, 4 when not given; without `<categories>` all four categories at
+    4) and against the `<blocklists>`; with `shield-prompt="true"` the user messages (and `tool`
+    messages as documents) are also checked for prompt attacks, in a concurrent call. A finding
+    fails the request with 403 (reason `ContentSafetyBlocked`, the message names the category,
+    blocklist or attack), as does a prompt longer than the service's 10,000 characters (without a
+    call). A request without prompt text passes. When the service cannot be reached or answers an
+    error, the request fails closed with 500 (reason `ContentSafetyUnavailable`). With `identity:`
+    configured the calls carry a token for `https://cognitiveservices.azure.com`.
     """
 
-    tag = "llm-content-safety"
+    tag = TAG
     sections = Section.INBOUND
     scopes = Scope.ALL
+    reads_body = False
+    implemented = True
     attributes = (
-        Attr("backend-id", Str(non_empty=True), required=True),
-        Attr("shield-prompt", Bool(), default=False),
+        Attr("backend-id", Str(non_empty=True), required=True, doc="The backend (`backends:`) of the Content Safety service."),
+        Attr("shield-prompt", Bool(), default=False, doc="Also check the prompt for attacks (Prompt Shields)."),
     )
     children = (
         Child(
             "categories",
-            attributes=(Attr("output-type", Enum("FourSeverityLevels", "EightSeverityLevels")),),
+            attributes=(Attr("output-type", Enum("FourSeverityLevels", "EightSeverityLevels"), default="FourSeverityLevels",
+                             doc="Severity scale: 0, 2, 4, 6 or 0-7."),),
             children=(
                 Child(
                     "category",
                     attributes=(
-                        Attr("name", Str(non_empty=True), required=True),
-                        Attr("threshold", Int(min=0, max=7)),
+                        Attr("name", Enum(*CATEGORIES), required=True, doc="Hate, SelfHarm, Sexual or Violence."),
+                        Attr("threshold", Int(min=0, max=7), doc="Severity from which the request is blocked (default 4)."),
                     ),
                 ),
             ),
             max=1,
+            doc="Harm categories to check.",
         ),
-        Child("blocklists", children=(Child("id", text=Text(required=True)),), max=1),
+        Child("blocklists", children=(Child("id", text=Text(required=True), doc="A blocklist name."),), max=1,
+              doc="Blocklists of the Content Safety resource; any match blocks."),
     )
-    implemented = False
-    unsupported_reason = "not implemented yet; call the Content Safety API with send-request"
+
+    def build(self, element: PolicyElement, builder: Builder) -> ContentSafetyStep:
+        builder.require_body(request=True, response=False)
+        categories_element = next(iter(element.children_named("categories")), None)
+        categories = None
+        output_type = builder.value(categories_element, "output-type") if categories_element is not None else None
+        if categories_element is not None:
+            categories = tuple(
+                CategoryRule(builder.value(c, "name"), builder.value(c, "threshold"))
+                for c in categories_element.children_named("category")
+            )
+        blocklists = tuple(
+            builder.text_value(i) for b in element.children_named("blocklists") for i in b.children_named("id")
+        )
+        return ContentSafetyStep(
+            builder.value(element, "backend-id"), builder.value(element, "shield-prompt"),
+            output_type or Constant("FourSeverityLevels"), categories, blocklists,
+        )

@@ -9,7 +9,8 @@ from engine.cache.entry import CachedResponse, EntryFormatError
 from engine.context import Headers, MessageBody
 from engine.policy import Builder, Flow, Policy, Value
 from engine.schema import Attr, Bool, Child, Enum, Float, Int, Scope, Section, Str, Text
-from policies._semantic_cache import PENDING, PendingEntry, embed, partition_of, prompt_text, request_json
+from policies._llm_request import request_json
+from policies._semantic_cache import PENDING, PendingEntry, embed, partition_of, prompt_text
 
 if TYPE_CHECKING:
     from engine.context import Context

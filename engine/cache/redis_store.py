@@ -226,18 +226,16 @@ class RedisStore:
     async def _guarded(self, call: Callable[[], Awaitable[Any]], fallback: T) -> Any | T:
         """`call()`, or `fallback` when the breaker is open or Redis failed it. No time budget here:
         the dispatcher fails a call only for a broken connection or a kernel-measured stall."""
-        if not self.breaker.allow():
+        result = await self.breaker.guard(call, _FAILED, self._failed)
+        if result is _FAILED:
             return fallback
-        try:
-            result = await call()
-        except Exception as exc:  # noqa: BLE001 - fail open: a cache problem must never fail the request
-            self.breaker.failure(exc)
-            if self._errors is not None:
-                self._errors.inc("cache")
-            if not isinstance(exc, ERRORS) and not self._unexpected_reported:
-                self._unexpected_reported = True  # once until Redis works again, not per request
-                log.warning("unexpected error from the redis cache: %r", exc)
-            return fallback
-        self.breaker.success()
         self._unexpected_reported = False
         return result
+
+    def _failed(self, exc: BaseException) -> None:
+        """A Redis call failed: count it; report an unexpected error once until Redis works again."""
+        if self._errors is not None:
+            self._errors.inc("cache")
+        if not isinstance(exc, ERRORS) and not self._unexpected_reported:
+            self._unexpected_reported = True
+            log.warning("unexpected error from the redis cache: %r", exc)

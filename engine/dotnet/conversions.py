@@ -16,7 +16,7 @@ from typing import Any
 
 from . import clrnumeric
 from .errors import InvalidCastException, NullReferenceException
-from .primitives import INTEGER_RANGES, Char, TypeRef, dotnet_type_name, enum_to_string, type_ref
+from .primitives import INTEGER_RANGES, Char, TypeRef, dotnet_type_name, enum_to_string, enum_value, type_ref
 
 
 def to_string(value: Any) -> str:
@@ -124,6 +124,12 @@ def cast(value: Any, target: Any) -> Any:
         raise _cast_error(value, t)
     if is_type(value, t):
         return value
+    if clrnumeric.kind_of(value) is not None or isinstance(value, enum.Enum):  # `(RegexOptions)3`
+        from .registry import runtime_class
+
+        cls = runtime_class(t.name)
+        if isinstance(cls, type) and issubclass(cls, enum.Enum) and issubclass(cls, int):
+            return enum_value(cls, int(value))
     raise _cast_error(value, t)
 
 

@@ -86,7 +86,8 @@ def _to_integer(value: Any, t: TypeRef) -> int:
         )
     if not lo <= n <= hi:
         raise OverflowException(f"Value was either too large or too small for {_article(t)}.")
-    return n
+    kind = clrnumeric.KINDS.get(t.name)
+    return kind.box(n) if kind is not None else n  # typed: `Value<long>()` is an Int64
 
 
 def _article(t: TypeRef) -> str:

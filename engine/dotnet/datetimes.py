@@ -13,6 +13,7 @@ import enum
 import math
 from typing import Any
 
+from .clrnumeric import Int64Value
 from .errors import ArgumentOutOfRangeException, FormatException, OverflowException
 from .primitives import static_property
 
@@ -143,11 +144,11 @@ class TimeSpan(_TickOrdered):
     formattable = True
     __slots__ = ("_ticks",)
 
-    TicksPerMillisecond = TICKS_PER_MS
-    TicksPerSecond = TICKS_PER_SECOND
-    TicksPerMinute = TICKS_PER_MINUTE
-    TicksPerHour = TICKS_PER_HOUR
-    TicksPerDay = TICKS_PER_DAY
+    TicksPerMillisecond = Int64Value(TICKS_PER_MS)
+    TicksPerSecond = Int64Value(TICKS_PER_SECOND)
+    TicksPerMinute = Int64Value(TICKS_PER_MINUTE)
+    TicksPerHour = Int64Value(TICKS_PER_HOUR)
+    TicksPerDay = Int64Value(TICKS_PER_DAY)
 
     def __init__(self, *args: int) -> None:
         if len(args) == 1:
@@ -210,7 +211,7 @@ class TimeSpan(_TickOrdered):
     # -- properties -----------------------------------------------------------------------------
     @property
     def Ticks(self) -> int:
-        return self._ticks
+        return Int64Value(self._ticks)
 
     def _part(self, unit: int, modulo: int) -> int:
         t = abs(self._ticks) // unit % modulo
@@ -494,7 +495,7 @@ class DateTime(_TickOrdered):
 
     @property
     def Ticks(self) -> int:
-        return self._ticks
+        return Int64Value(self._ticks)
 
     @property
     def Kind(self) -> DateTimeKind:
@@ -615,7 +616,7 @@ class DateTime(_TickOrdered):
         return False
 
     def ToFileTimeUtc(self) -> int:
-        return self._ticks - 504_911_232_000_000_000
+        return Int64Value(self._ticks - 504_911_232_000_000_000)
 
     def ToOADate(self) -> float:
         days = (self._ticks - 599_264_352_000_000_000) / TICKS_PER_DAY
@@ -783,11 +784,11 @@ class DateTimeOffset:
 
     @property
     def UtcTicks(self) -> int:
-        return self._clock - self._offset * TICKS_PER_MINUTE
+        return Int64Value(self._clock - self._offset * TICKS_PER_MINUTE)
 
     @property
     def Ticks(self) -> int:
-        return self._clock
+        return Int64Value(self._clock)
 
     @property
     def Date(self) -> _DateTime:
@@ -797,27 +798,23 @@ class DateTimeOffset:
     def TimeOfDay(self) -> TimeSpan:
         return self.DateTime.TimeOfDay
 
-    def __getattr__(self, name: str) -> Any:
-        if name in (
-            "Year",
-            "Month",
-            "Day",
-            "Hour",
-            "Minute",
-            "Second",
-            "Millisecond",
-            "DayOfWeek",
-            "DayOfYear",
-        ):
-            return getattr(self.DateTime, name)
-        raise AttributeError(name)
+    # the clock's parts are those of its DateTime
+    Year = property(lambda self: self.DateTime.Year)
+    Month = property(lambda self: self.DateTime.Month)
+    Day = property(lambda self: self.DateTime.Day)
+    Hour = property(lambda self: self.DateTime.Hour)
+    Minute = property(lambda self: self.DateTime.Minute)
+    Second = property(lambda self: self.DateTime.Second)
+    Millisecond = property(lambda self: self.DateTime.Millisecond)
+    DayOfWeek = property(lambda self: self.DateTime.DayOfWeek)
+    DayOfYear = property(lambda self: self.DateTime.DayOfYear)
 
     # -- operations -----------------------------------------------------------------------------
     def ToUnixTimeSeconds(self) -> int:
-        return (self.UtcTicks - UNIX_EPOCH_TICKS) // TICKS_PER_SECOND
+        return Int64Value((self.UtcTicks - UNIX_EPOCH_TICKS) // TICKS_PER_SECOND)
 
     def ToUnixTimeMilliseconds(self) -> int:
-        return (self.UtcTicks - UNIX_EPOCH_TICKS) // TICKS_PER_MS
+        return Int64Value((self.UtcTicks - UNIX_EPOCH_TICKS) // TICKS_PER_MS)
 
     def ToUniversalTime(self) -> DateTimeOffset:
         return DateTimeOffset._make(self.UtcTicks, 0)

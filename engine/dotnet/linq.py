@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from . import clrnumeric
+from .clrnumeric import Int64Value
 from .containers import _default_compare, _equals, iterate, new_dictionary
 from .errors import (
     ArgumentNullException,
@@ -289,7 +290,9 @@ class Enumerable:
         items = _items(source)
         return len(items) if predicate is None else sum(1 for x in items if predicate(x))
 
-    LongCount = Count
+    @staticmethod
+    def LongCount(source: typing.Any, predicate: Callable[[typing.Any], bool] | None = None) -> int:
+        return Int64Value(Enumerable.Count(source, predicate))
 
     @staticmethod
     def Contains(source: typing.Any, value: typing.Any, comparer: typing.Any = None) -> bool:

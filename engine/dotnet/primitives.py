@@ -426,6 +426,20 @@ def type_ref(t: object) -> TypeRef:
     return TypeRef(name + suffix, nullable)
 
 
+def enum_value(cls: type[enum.Enum], number: int) -> enum.Enum:
+    """``(E)number``: the member, or (like C#, where an enum holds any value of its underlying
+    type) an unnamed value of the enum type that prints as its number (``(DayOfWeek)9``)."""
+    try:
+        return cls(number)
+    except ValueError:
+        if not issubclass(cls, int):
+            raise
+        unnamed: Any = int.__new__(cls, number)
+        unnamed._name_ = None
+        unnamed._value_ = number
+        return unnamed
+
+
 def enum_to_string(value: enum.Enum) -> str:
     """C# ``Enum.ToString()``: the member name (``None_`` -> ``None``), flags joined with ``", "``."""
 
@@ -497,6 +511,7 @@ __all__ = [
     "WHITESPACE_CHARS",
     "dotnet_type_name",
     "enum_to_string",
+    "enum_value",
     "is_whitespace",
     "static_property",
     "type_ref",

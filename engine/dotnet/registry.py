@@ -30,6 +30,7 @@ _MODULES = (
     "numbers",
     "enums",
     "errors",
+    "objects",
 )
 
 _ALIASES = {"Exception": "DotNetException"}

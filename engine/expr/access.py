@@ -7,7 +7,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
-from engine.dotnet.errors import IndexOutOfRangeException, NullReferenceException
+from engine.dotnet.errors import IndexOutOfRangeException, InvalidOperationException, NullReferenceException
 from engine.expr import ast
 from engine.expr import members as M
 from engine.expr import runtime as rt
@@ -48,6 +48,7 @@ from engine.expr.tables import (
 Fn = Callable[[list[Any]], Any]
 
 
+_OBJECT_STATICS = frozenset({"Equals", "ReferenceEquals"})
 _OR_DEFAULT = frozenset({"FirstOrDefault", "LastOrDefault", "SingleOrDefault", "ElementAtOrDefault", "Find",
                          "FindLast", "GetValueOrDefault"})
 
@@ -164,7 +165,7 @@ class AccessCompiler(CompilerHost):
         if namespace_fn is not None:
             return Code(_property(tfn, namespace_fn, node.conditional, pos), result)
         if isinstance(ttype.pyclass, type) and ttype.pyclass.__module__.startswith("engine.dotnet"):
-            if M._defined_by_library(ttype.pyclass, name) is None:
+            if not M.has_library_member(ttype.pyclass, name):
                 options = [n for n in dir(ttype.pyclass) if M.CS_IDENT.match(n)]
                 self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", node.name_pos,
                            self._suggest(name, options))
@@ -305,9 +306,12 @@ class AccessCompiler(CompilerHost):
                 return self._dead()
             if target.static_name:
                 return self._static_call(node, func, target)
-            return self._or_default(self._instance_call(node, func, target), func.name, node)
+            code = self._element_defaults(self._instance_call(node, func, target), func.name, node, target.type)
+            return self._or_default(code, func.name, node)
         if isinstance(func, ast.Name) and func.ident in self.functions:
             return self._local_function_call(node, func)
+        if isinstance(func, ast.Name) and func.ident in _OBJECT_STATICS and self.lookup(func.ident) is None:
+            return self._object_static(node, func.ident)
         if isinstance(func, ast.Name) and self.lookup(func.ident) is None:
             if func.ident in M.FORBIDDEN or not self._check_name(func.ident, func.pos):
                 if func.ident in M.FORBIDDEN:
@@ -330,6 +334,17 @@ class AccessCompiler(CompilerHost):
                 raise _located(exc, pos) from None
 
         return Code(invoke, DYNAMIC)
+
+    def _object_static(self, node: ast.Call, name: str) -> Code:
+        """`Equals(a, b)` / `ReferenceEquals(a, b)` unqualified: the expression is compiled inside a
+        class, so C# binds them to `object`'s statics."""
+        args = self._args(node.args)
+        if len(args.positional) != 2 or args.named or args.outs:
+            self.error("expr-arity", f"'object.{name}' takes 2 argument(s), {len(node.args)} given", node.pos)
+            return self._dead()
+        impl = getattr(M.lib("objects", "Object"), name)
+        a, b = args.positional
+        return Code(lambda env: impl(a(env), b(env)), M.BOOL)
 
     def delegate_value(self, node: ast.Expr) -> Fn:
         """Compile an argument or a delegate's initializer, where a method group is a value."""
@@ -391,7 +406,7 @@ class AccessCompiler(CompilerHost):
                        self._suggest(name, options))
             return self._dead()
         args = self._args(node.args)
-        type_args = tuple(str(t) for t in func.type_args)
+        type_args = tuple(str(t) for t in func.type_args) or self._inferred_enum_type(holder, name, node.args)
         self._check_arity(fn, 0, len(type_args) + len(args.positional) + len(args.outs) * 0, full, func.name_pos,
                           args)
         result = _STATIC_RESULTS.get(full.replace("System.", ""), DYNAMIC)
@@ -406,6 +421,18 @@ class AccessCompiler(CompilerHost):
                 type_args = ()
         return Code(_invoke(lambda env: None, lambda _obj, *a, **k: fn(*a, **k), type_args, args, node.pos,
                             static=True, check=True, name=name), result)
+
+    def _inferred_enum_type(self, holder: Any, name: str, args: tuple[ast.Arg, ...]) -> tuple[str, ...]:
+        """`Enum.TryParse("Monday", out d)`: C# infers `TEnum` from the `out` variable's type."""
+        if name != "TryParse" or holder is not M.lib("enums", "Enum"):
+            return ()
+        out = next((a for a in args if a.out is not None), None)
+        if out is None or out.out is None:
+            return ()
+        if out.out_type is not None:
+            return (str(out.out_type),)
+        local = self.lookup(out.out)
+        return (local.type.name,) if local is not None and local.type is not DYNAMIC else ()
 
     def _check_arity(self, fn: Any, skip: int, given: int, label: str, pos: ast.Pos, args: _Args) -> None:
         if args.named:
@@ -487,7 +514,7 @@ class AccessCompiler(CompilerHost):
             return Code(_invoke(target.fn, fn, type_args, args, node.pos, conditional=func.conditional,
                                 check=True, name=name, path=target.path), result)
         if isinstance(ttype.pyclass, type) and ttype.pyclass.__module__.startswith("engine.dotnet"):
-            if M._defined_by_library(ttype.pyclass, name) is None and M.applicable_extension(ttype, name) is None:
+            if not M.has_library_member(ttype.pyclass, name) and M.applicable_extension(ttype, name) is None:
                 options = [n for n in dir(ttype.pyclass) if M.CS_IDENT.match(n)]
                 return self._unknown_member(ttype, name, func.name_pos, options, call=True)
         result = _BUILTIN_RESULTS.get(("*", name), DYNAMIC)
@@ -522,6 +549,34 @@ class AccessCompiler(CompilerHost):
             return zero if value is None else value
 
         return Code(or_default, code.type)
+
+    @staticmethod
+    def _element_defaults(code: Code, name: str, node: ast.Call, receiver: CsType) -> Code:
+        """LINQ over a sequence of a value type `T`: `DefaultIfEmpty()` adds `default(T)` (0 for
+        `int[]`); over `T?` (`int?[]`) `Max()`, `Min()` and `Average()` of no values are null."""
+        elem = receiver.element
+        if elem is None or node.args:
+            return code
+        fn = code.fn
+        if name == "DefaultIfEmpty" and not elem.name.endswith("?"):
+            zero = M.zero_value(elem)
+            if zero is None:
+                return code
+
+            def default_if_empty(env: list[Any]) -> Any:
+                items = fn(env)
+                return [zero] if items == [None] else items
+
+            return Code(default_if_empty, code.type)
+        if name in ("Max", "Min", "Average") and elem.name.endswith("?"):
+            def nullable_aggregate(env: list[Any]) -> Any:
+                try:
+                    return fn(env)
+                except InvalidOperationException:  # "Sequence contains no elements": null for T?
+                    return None
+
+            return Code(nullable_aggregate, code.type)
+        return code
 
     def _local_function_call(self, node: ast.Call, func: ast.Name) -> Code:
         cell = self.functions[func.ident]

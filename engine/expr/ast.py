@@ -338,6 +338,7 @@ class Catch:
     name: str | None
     body: Block
     pos: Pos
+    filter: Expr | None = None  # `catch (E e) when (cond)`
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,11 @@ _SIMPLE_ESCAPES = {
 _TYPE_TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*|<|>|,|\[\s*(?:,\s*)*\]|\?)")
 
 
+# `sizeof(T)` of the predefined value types: a compile-time constant in C#.
+_SIZES = {"sbyte": 1, "byte": 1, "bool": 1, "short": 2, "ushort": 2, "char": 2, "int": 4, "uint": 4, "float": 4,
+          "long": 8, "ulong": 8, "double": 8, "decimal": 16}
+
+
 def _newer_than_csharp7(what: str) -> str:
     """APIM compiles policy expressions as C# 7 (docs: api-management-policy-expressions.md)."""
     return f"{what}; APIM compiles policy expressions as C# 7"
@@ -233,8 +238,11 @@ class Builder(Transformer):
         return tuple(c)
 
     def catch_clause(self, meta, c):
-        type_, name, body = c
-        return ast.Catch(type_, str(name) if name is not None else None, body, self._p(meta))
+        type_, name, filter_, body = c
+        return ast.Catch(type_, str(name) if name is not None else None, body, self._p(meta), filter_)
+
+    def catch_filter(self, meta, c):
+        return c[0]
 
     def switch_section(self, meta, c):
         labels = tuple(x[1] for x in c if isinstance(x, tuple) and x and x[0] == "label")
@@ -299,7 +307,19 @@ class Builder(Transformer):
         returns = c[0] if isinstance(c[0], ast.TypeName) else None
         rest = c[1:] if isinstance(c[0], ast.TypeName) else c
         name, *params, body = rest
+        if isinstance(body, ast.Expr):  # `int F(int x) => x * 2;`
+            stmt = ast.Return(body, body.pos) if returns is not None else ast.ExprStmt(body, body.pos)
+            body = ast.Block((stmt,), body.pos)
         return ast.LocalFunction(returns, str(name), tuple(p for p in params if p is not None), body, self._p(meta))
+
+    def arrow_body(self, meta, c):
+        return c[0]
+
+    def sizeof(self, meta, c):
+        size = _SIZES.get(str(c[0]))
+        if size is None:
+            raise ExprSyntaxError(f"sizeof({c[0]}) needs unsafe code", self._p(meta)[0])
+        return ast.Literal(size, "int", self._p(meta))
 
     def param(self, meta, c):
         return (c[0], str(c[1]))

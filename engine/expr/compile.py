@@ -547,7 +547,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         type_ = M.STRING_ARRAY if etype is M.STRING else CsType(f"{elem or 'object'}[]", list, element=etype)
         if node.size is not None:
             size = self.fn(node.size)
-            default = _VALUE_DEFAULTS.get(elem.name if elem is not None and elem.array == 0 else "", None)
+            default = _VALUE_DEFAULTS.get(elem.name if elem is not None and elem.array == 0 and not elem.nullable
+                                          else "", None)
             pos = node.pos
 
             def sized(env: list[Any]) -> Any:

@@ -42,7 +42,7 @@ FORBIDDEN = frozenset(
         "GetType", "GetMethod", "GetField", "GetProperty", "GetMember", "InvokeMember", "Assembly",
         "Reflection", "Activator", "AppDomain", "Process", "Environment", "File", "Directory",
         "IO", "Marshal", "Type", "Invoke", "DynamicInvoke", "CreateDelegate", "MemberwiseClone",
-        "Finalize", "ReferenceEquals", "Diagnostics", "InteropServices", "Threading", "Emit", "Registry",
+        "Finalize", "Diagnostics", "InteropServices", "Threading", "Emit", "Registry",
         "Socket", "HttpClient", "WebClient", "ProcessStartInfo", "Eval",
     }
 )
@@ -543,6 +543,7 @@ INTERFACES = {"IResponse": RESPONSE, "IRequest": RESPONSE if False else REQUEST,
 
 _STATICS: dict[str, tuple[str, str]] = {
     "String": ("strings", "String"), "string": ("strings", "String"),
+    "Object": ("objects", "Object"), "object": ("objects", "Object"),
     "StringComparison": ("strings", "StringComparison"), "StringSplitOptions": ("strings", "StringSplitOptions"),
     "StringComparer": ("strings", "StringComparer"),
     "Int32": ("numbers", "Int32"), "int": ("numbers", "Int32"), "Int64": ("numbers", "Int64"),
@@ -664,9 +665,13 @@ def _nullable_value(value: Any) -> Any:
 
 
 def zero_value(t: CsType) -> Any:
-    """`default(T)` of a numeric or bool type (None for the others)."""
+    """`default(T)` of a numeric, bool or enum type (None for the others)."""
     if t.kind is not None and t is not CHAR:
         return t.kind.box(t.kind.cls(0))
+    if isinstance(t.pyclass, type) and issubclass(t.pyclass, enum.IntEnum | enum.IntFlag):
+        from engine.dotnet.primitives import enum_value
+
+        return enum_value(t.pyclass, 0)
     return False if t is BOOL else None
 
 
@@ -751,6 +756,17 @@ def _defined_by_library(cls: type, name: str) -> Any:
             module = getattr(klass, "__module__", "") or ""
             return vars(klass)[name] if module.startswith("engine.") else None
     return None
+
+
+def has_library_member(cls: type, name: str) -> bool:
+    """True when values of library class `cls` have member `name` (enums: also `EnumMembers`)."""
+    if _defined_by_library(cls, name) is not None:
+        return True
+    return issubclass(cls, enum.Enum) and _cs_name(name) and hasattr(lib("enums", "EnumMembers"), name)
+
+
+def _cs_name(name: str) -> bool:
+    return bool(CS_IDENT.match(name)) and name not in FORBIDDEN
 
 
 class MemberAccessError(SecurityError):

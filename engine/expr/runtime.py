@@ -18,7 +18,7 @@ from engine.dotnet.containers import Tuple
 from engine.dotnet.conversions import to_string
 from engine.dotnet.errors import DotNetException, NullReferenceException
 from engine.dotnet.limits import Meter, check_bytes, check_count, check_length
-from engine.dotnet.primitives import Char
+from engine.dotnet.primitives import Char, enum_value
 from engine.errors import SecurityError as SecurityError  # re-exported: rt.SecurityError
 
 LIMITS = limits.LIMITS  # the library's limits are the expression limits (one shared instance)
@@ -133,10 +133,7 @@ def _enum_arithmetic(op: str, a: Any, b: Any) -> Any:
     if clrnumeric.kind_of(number) is None or op == "-" and member is b:
         raise _refused(op, a, b)
     value = int(member.value) + int(number) if op == "+" else int(member.value) - int(number)
-    try:
-        return member.__class__(value)
-    except ValueError:
-        return value  # a value the enum does not name: C# keeps it, printed as its number
+    return enum_value(member.__class__, value)
 
 
 def _concat(a: Any, b: Any) -> str:

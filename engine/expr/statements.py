@@ -246,7 +246,7 @@ class StatementCompiler(CompilerHost):
 
     def s_Try(self, node: ast.Try) -> Fn:
         body = self.s_Block(node.body)
-        handlers: list[tuple[type, int | None, Fn]] = []
+        handlers: list[tuple[type, int | None, Fn | None, Fn]] = []
         for catch in node.catches:
             self.scopes.append({})
             cls: type = DotNetException
@@ -258,7 +258,12 @@ class StatementCompiler(CompilerHost):
                 if isinstance(klass, type) and issubclass(klass, DotNetException):
                     cls = klass
             slot = self.declare(catch.name, DYNAMIC, catch.pos) if catch.name else None
-            handlers.append((cls, slot, self.block(catch.body.body, new_scope=False)))
+            accept = None
+            if catch.filter is not None:
+                condition = self.expr(catch.filter)
+                self._expect_bool(condition, catch.filter.pos)
+                accept = condition.fn
+            handlers.append((cls, slot, accept, self.block(catch.body.body, new_scope=False)))
             self.scopes.pop()
         final = self.s_Block(node.final) if node.final is not None else None
 
@@ -266,10 +271,12 @@ class StatementCompiler(CompilerHost):
             try:
                 return body(env)
             except DotNetException as exc:
-                for cls, slot, handler in handlers:
+                for cls, slot, accept, handler in handlers:
                     if isinstance(exc, cls):
                         if slot is not None:
                             env[slot] = exc
+                        if accept is not None and accept(env) is not True:
+                            continue
                         return handler(env)
                 raise
             finally:

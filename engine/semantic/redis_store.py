@@ -150,27 +150,15 @@ class RedisSemanticStore:
     def _forget(self, partition: str) -> None:
         self._cursors.pop(partition, None)  # dropped from memory: read again from the start when used
 
-    async def ping(self) -> bool:
-        try:
-            return bool(await self.dispatcher.call(lambda client: client.ping()))
-        except ERRORS:
-            return False
-
     async def close(self) -> None:
         await self.dispatcher.close()
         self.index.clear()
 
     async def _guarded(self, call: Callable[[], Awaitable[Any]], fallback: T) -> Any | T:
-        if not self.breaker.allow():
-            return fallback
-        try:
-            result = await call()
-        except Exception as exc:  # noqa: BLE001 - fail open: the semantic cache never fails a request
-            self.breaker.failure(exc)
-            if self._on_error is not None:
-                self._on_error()
-            if not isinstance(exc, ERRORS):
-                log.warning("unexpected error from the redis semantic cache: %r", exc)
-            return fallback
-        self.breaker.success()
-        return result
+        return await self.breaker.guard(call, fallback, self._failed)
+
+    def _failed(self, exc: BaseException) -> None:
+        if self._on_error is not None:
+            self._on_error()
+        if not isinstance(exc, ERRORS):
+            log.warning("unexpected error from the redis semantic cache: %r", exc)

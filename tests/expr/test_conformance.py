@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from engine.dotnet.clrnumeric import Int64Value
 from engine.dotnet.primitives import Char, dotnet_type_name
 from tests.expr.helpers import run
 
@@ -283,7 +284,7 @@ CASES: list[tuple[str, Any]] = [
     ("(new DateTime(2024, 1, 2) - new DateTime(2024, 1, 1)).TotalHours", 24.0),
     ("TimeSpan.FromMinutes(90).TotalHours", 1.5),
     ('new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc).ToString("o")', "2020-01-01T00:00:00.0000000Z"),
-    ("new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds()", 1577836800),
+    ("new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds()", Int64Value(1577836800)),
     ('Guid.Parse("6F9619FF-8B86-D011-B42D-00C04FC964FF").ToString()', "6f9619ff-8b86-d011-b42d-00c04fc964ff"),
     ("Guid.NewGuid().ToString().Length", 36),
     ('Guid.NewGuid().ToString("N").Length', 32),

@@ -1,6 +1,7 @@
 """Cost of a semantic cache lookup without the embeddings call, by partition size, on one core.
 
-    python -m tests.perf.bench_semantic_cache [--sizes 1000,10000,100000] [--dims 1536] [--lookups 200]
+    python -m tests.perf.run semantic-cache [--sizes 1000,10000,100000] [--dims 1536] [--lookups 200]
+    (the same as python -m tests.perf.bench_semantic_cache ...)
 
 For each size N, one partition is filled with N random unit vectors (OpenAI's 1,536 dimensions by
 default) in the in-process store and in the Redis store (a throwaway redis-server on loopback), and

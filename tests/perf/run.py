@@ -2,6 +2,7 @@
 
     python -m tests.perf.run [--duration S] [--rounds N] [--only a,b,c,d,e,latency,workers] [--soak MINUTES]
                              [--servers granian,hypercorn]
+    python -m tests.perf.run semantic-cache [--sizes 1000,10000,100000] [--dims 1536] [--lookups 200]
 
 Everything runs on 127.0.0.1 and every step is bounded in time (the plan and its expected length
 are printed first). With two or more CPUs and `taskset`, servers run on CPU 0 and the load
@@ -358,6 +359,11 @@ def plan_seconds(only: set[str], settings: Settings, nginx: bool, soak_minutes: 
 
 
 def main(argv: list[str] | None = None) -> int:
+    args_given = sys.argv[1:] if argv is None else argv
+    if args_given[:1] == ["semantic-cache"]:  # sub-command: tests/perf/bench_semantic_cache.py
+        from tests.perf.bench_semantic_cache import main as semantic_cache
+
+        return semantic_cache(args_given[1:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=4.0, help="seconds per measurement (default 4)")
     parser.add_argument("--rounds", type=int, default=3, help="throughput rounds (default 3)")
