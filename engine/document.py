@@ -196,7 +196,8 @@ class _ElementBuilder:
         self.registry = registry
         self.diagnostics = diagnostics
 
-    def build(self, raw: RawElement) -> PolicyElement:
+    def build(self, raw: RawElement, inherited_keep: bool = False) -> PolicyElement:
+        """`inherited_keep`: the enclosing policy keeps unknown `{{names}}` in its children (a Liquid `<data>`)."""
         element = PolicyElement(raw.tag, self.source.span(raw.name_start, raw.name_end), self.source)
         for attribute in raw.attributes:
             name_end = attribute.name_start + len(attribute.name)
@@ -206,14 +207,14 @@ class _ElementBuilder:
                 text, offsets, attribute.value_start, attribute.value_end, keep_unknown=False
             )
         policy = self.registry.get(raw.tag)  # its declaration says how the content parses
-        keep_unknown = policy is not None and policy.keeps_unknown_named_values(element)
+        keep_unknown = policy.keeps_unknown_named_values(element) if policy is not None else inherited_keep
         if raw.children and policy is not None and policy.raw_content:
             # markup inside a body is the body itself (e.g. an XML Liquid template), kept verbatim
             text = self.source.text[raw.content_start : raw.content_end]
             offsets = list(range(raw.content_start, raw.content_end + 1))
             element.text = self._value(text, offsets, raw.content_start, raw.content_end, keep_unknown=keep_unknown)
         elif raw.children:
-            element.children = [self.build(child) for child in raw.children]
+            element.children = [self.build(child, keep_unknown) for child in raw.children]
         elif raw.content_end > raw.content_start:
             text, offsets = self.decoder.content(raw.content_start, raw.content_end)
             element.text = self._value(text, offsets, raw.content_start, raw.content_end, keep_unknown=keep_unknown)

@@ -11,7 +11,7 @@ It imports from here and from the engine core (`engine.context`, `engine.schema`
 - per-request hooks: `at_end_of_pipeline`, `before_send`
 - bodies: `buffer_body`, `release_response_stream` (streams live in `ctx.exchange`)
 - watching the response body as it is sent: `BodyObserver`, `observe_response_body`
-- backend calls: `ForwardOptions`, `BackendClient`
+- backend calls: `ForwardOptions`, `BackendClient`, `OutboundProxy` (`FORWARD_PROXY`)
 - shared services: `Services` (what `ctx.services` offers a policy)
 """
 
@@ -20,10 +20,10 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from engine.context import Context, Headers, MessageBody, Request, Response
+from engine.context import Context, Headers, MessageBody, Request, Response, Slot
 from engine.errors import PolicyRuntimeError
 from engine.schema import Attr, Child, Scope, Section, Text
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from engine.cache.service import CacheService
     from engine.diagnostics import Diagnostics
     from engine.identity import TokenService
+    from engine.loggers import LoggerService
     from engine.metrics import Metrics
     from engine.model import PolicyElement
     from engine.openid import TokenValidationSettings
@@ -131,13 +132,14 @@ class Policy:
     once_per_section: ClassVar[bool] = False
     implemented: ClassVar[bool] = False  # the gateway refuses documents using unimplemented ones
     needs_settings: ClassVar[tuple[str, ...]] = ()  # configuration keys (e.g. "identity") without which it cannot run
-    backend_attributes: ClassVar[tuple[str, ...]] = ()  # attributes naming a `backends:` entity (checked at load when constant)
+    settings_refs: ClassVar[tuple[tuple[str, str], ...]] = ()  # (attribute, configuration key): the attribute names an entry of it
     unsupported_reason: ClassVar[str] = ""  # why not implemented (and the alternative): lint's `policy-unsupported`
     # -- what the gateway does for this policy --
     reads_body: ClassVar[bool] = True  # False: stream-safe, the gateway need not buffer bodies for it
     raw_content: ClassVar[bool] = False  # child markup is the element's text (a message body), not structure
     ends_pipeline: ClassVar[bool] = False  # always answers (return-response): later siblings never run
     answers_preflight: ClassVar[bool] = False  # top-level in inbound: also runs for CORS preflight requests
+    answers_unmatched: ClassVar[bool] = False  # top-level in global inbound: also runs for requests matching no API
     cache_hit_resumes_after: ClassVar[bool] = False  # outbound resumes after it when a cache lookup hit
     # -- what lint checks around it --
     needs_in_inbound: ClassVar[tuple[str, str] | None] = None  # (partner tag, lint code): an outbound
@@ -317,6 +319,18 @@ class ForwardOptions:
     fail_on_error_status_code: bool = False
 
 
+@dataclass(frozen=True)
+class OutboundProxy:
+    """An HTTP proxy for backend calls (`<proxy>`): `http://host:port`, optional Basic credentials."""
+
+    url: str
+    username: str = ""
+    password: str = field(default="", repr=False)
+
+
+FORWARD_PROXY: Slot[OutboundProxy] = Slot("proxy")  # the proxy of this request's forward-request (set by <proxy>)
+
+
 class BackendClient(Protocol):
     """The gateway's HTTP client (`ctx.services.http`); `policygate test` puts a scripted one here."""
 
@@ -324,9 +338,10 @@ class BackendClient(Protocol):
         """Send ctx.request to the backend and set ctx.response (forward-request)."""
         ...
 
-    async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False) -> Response:
+    async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False,
+                   proxy: OutboundProxy | None = None) -> Response:
         """Send `request` to another service and read the whole answer within `timeout` s (send-request,
-        validate-jwt's OpenID configuration)."""
+        validate-jwt's OpenID configuration), through `proxy` when given."""
         ...
 
 
@@ -353,6 +368,9 @@ class Services(Protocol):
     def identity(self) -> TokenService | None: ...
 
     @property
+    def loggers(self) -> LoggerService | None: ...
+
+    @property
     def token_validation(self) -> TokenValidationSettings:
         """`token-validation:`: where validate-jwt and validate-azure-ad-token get signing keys."""
         ...
@@ -371,8 +389,8 @@ class Services(Protocol):
 
 
 __all__ = [
-    "REASONS", "BackendClient", "BodyObserver", "Builder", "Constant", "Flow", "ForwardOptions", "PipelineObserver", "Policy",
-    "Services", "Step", "Value", "at_end_of_pipeline", "before_send", "buffer_body", "constant_value", "empty_response",
-    "error_response", "gateway_services", "locate_error", "observe_response_body", "reason_phrase", "release_response_stream",
-    "run_steps",
+    "FORWARD_PROXY", "REASONS", "BackendClient", "BodyObserver", "Builder", "Constant", "Flow", "ForwardOptions",
+    "OutboundProxy", "PipelineObserver", "Policy", "Services", "Step", "Value", "at_end_of_pipeline", "before_send",
+    "buffer_body", "constant_value", "empty_response", "error_response", "gateway_services", "locate_error",
+    "observe_response_body", "reason_phrase", "release_response_stream", "run_steps",
 ]

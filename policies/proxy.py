@@ -1,25 +1,79 @@
-"""`<proxy>` (schema only): route the request forwarded to the backend through an HTTP proxy."""
+"""`<proxy>`: send the backend request (or, inside send-request, that request) through an HTTP proxy."""
 
 from __future__ import annotations
 
-from engine.policy import Policy
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from engine.errors import PolicyRuntimeError
+from engine.policy import FORWARD_PROXY, Builder, Flow, OutboundProxy, Policy, Value
 from engine.schema import Attr, Scope, Section, Str
+
+if TYPE_CHECKING:
+    from engine.context import Context
+    from engine.diagnostics import Diagnostics
+    from engine.model import PolicyElement
+
+
+def proxy_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a proxy address (None when it can)."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        return f"'{url}' is not a valid proxy URL: {exc}"
+    if parts.scheme.lower() != "http" or not parts.hostname:
+        return f"'{url}' is not an http:// proxy URL (the gateway talks to proxies in plain HTTP, as APIM does)"
+    return None
+
+
+@dataclass(frozen=True)
+class ProxyStep:
+    url: Value
+    username: Value
+    password: Value
+
+    def proxy(self, ctx: Context) -> OutboundProxy:
+        url = str(self.url.get(ctx) or "").strip()
+        problem = proxy_url_problem(url)
+        if problem is not None:
+            raise PolicyRuntimeError(problem, source="proxy", reason="ExpressionValueEvaluationFailure")
+        return OutboundProxy(url, str(self.username.get(ctx) or ""), str(self.password.get(ctx) or ""))
+
+    async def __call__(self, ctx: Context) -> Flow | None:
+        FORWARD_PROXY.set(ctx, self.proxy(ctx))
+        return None
 
 
 class Proxy(Policy):
-    """Route the request forwarded to the backend through an HTTP proxy.
-
-    Declared so documents using it lint; the gateway does not run it yet and refuses to load a
-    document that uses it.
+    """Send the request forwarded to the backend through the HTTP proxy at `url`
+    (`http://host:port`). HTTPS backends are reached through a `CONNECT` tunnel, HTTP backends
+    with absolute-form requests. With `username`, the gateway sends `Proxy-Authorization: Basic`
+    credentials (NTLM, which APIM also offers, is not supported). As a child of `send-request` or
+    `send-one-way-request` it applies to that request only. The gateway talks to the proxy itself
+    in plain HTTP, as APIM does. A proxy that cannot be reached fails like an unreachable backend
+    (502, `BackendConnectionFailure`).
     """
 
     tag = "proxy"
     sections = Section.INBOUND
-    scopes = Scope.ALL
+    scopes = Scope.GLOBAL | Scope.PRODUCT | Scope.API | Scope.OPERATION
+    reads_body = False
+    implemented = True
     attributes = (
-        Attr("url", Str(non_empty=True), required=True),
-        Attr("username", Str()),
-        Attr("password", Str()),
+        Attr("url", Str(non_empty=True), required=True, doc="The proxy, `http://host:port`."),
+        Attr("username", Str(), doc="User name for the proxy (Basic authentication)."),
+        Attr("password", Str(), doc="Password for the proxy."),
     )
-    implemented = False
-    unsupported_reason = "outbound HTTP proxies are not implemented yet"
+
+    def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
+        url = element.get("url")
+        if url is not None and not url.is_expression:
+            problem = proxy_url_problem(url.text)
+            if problem is not None:
+                diagnostics.error("policy-bad-value", problem, url.span)
+
+    def build(self, element: PolicyElement, builder: Builder) -> ProxyStep:
+        return ProxyStep(builder.value(element, "url"), builder.value(element, "username"),
+                         builder.value(element, "password"))

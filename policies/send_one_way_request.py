@@ -17,14 +17,15 @@ if TYPE_CHECKING:
     from engine.context import Context, Request
     from engine.diagnostics import Diagnostics
     from engine.model import PolicyElement
+    from engine.policy import OutboundProxy
 
 log = logging.getLogger("policygate.send_one_way_request")
 _IN_FLIGHT: set[asyncio.Task[None]] = set()  # strong references until each send finishes
 
 
-async def _deliver(ctx: Context, request: Request, timeout: float) -> None:
+async def _deliver(ctx: Context, request: Request, timeout: float, proxy: OutboundProxy | None) -> None:
     try:
-        response = await send(ctx, request, timeout, "send-one-way-request")
+        response = await send(ctx, request, timeout, "send-one-way-request", proxy)
     except PolicyRuntimeError as error:
         log.warning("send-one-way-request to %s failed: %s", request.url, error.message)
     except Exception:  # never let a background send crash silently
@@ -57,7 +58,7 @@ class SendOneWayRequestStep:
             return None
         timeout = self.timeout.get(ctx)
         task = asyncio.get_running_loop().create_task(
-            _deliver(ctx, request, float(timeout) if timeout is not None else 60.0)
+            _deliver(ctx, request, float(timeout) if timeout is not None else 60.0, self.template.proxy(ctx))
         )
         _IN_FLIGHT.add(task)
         task.add_done_callback(_IN_FLIGHT.discard)

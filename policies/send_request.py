@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.context import Headers, MessageBody, Request, Response, Url
 from engine.errors import PolicyRuntimeError
-from engine.policy import Builder, Flow, Policy, Value
+from engine.policy import Builder, Flow, OutboundProxy, Policy, Value
 from engine.schema import Attr, Bool, Child, Enum, Int, Scope, Section, Str, Text
 from policies._values import is_literal, text_or_empty
 from policies.set_method import method_name
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from engine.diagnostics import Diagnostics
     from engine.model import PolicyElement
 
-UNSUPPORTED_CHILDREN = ("authentication-certificate", "proxy")
+UNSUPPORTED_CHILDREN = ("authentication-certificate",)
 
 
 def request_children(url_required_doc: str) -> tuple[Child, ...]:
@@ -38,7 +38,7 @@ def request_children(url_required_doc: str) -> tuple[Child, ...]:
         Child("authentication-certificate", ref="authentication-certificate", max=1, doc="Not supported by policygate."),
         Child("authentication-managed-identity", ref="authentication-managed-identity", max=1,
               doc="A token from the gateway's identity for this request."),
-        Child("proxy", ref="proxy", max=1, doc="Not supported by policygate."),
+        Child("proxy", ref="proxy", max=1, doc="An HTTP proxy for this request."),
     )
 
 
@@ -56,6 +56,10 @@ class RequestTemplate:
     mode: Value
     parts: tuple[tuple[str, Any], ...]
     source: str
+
+    def proxy(self, ctx: Context) -> OutboundProxy | None:
+        """The `<proxy>` child's proxy for this request, if it has one."""
+        return next((part.proxy(ctx) for kind, part in self.parts if kind == "proxy"), None)
 
     async def build(self, ctx: Context) -> Request:
         if self.mode.get(ctx) == "copy":
@@ -91,6 +95,7 @@ class RequestTemplate:
     def from_element(cls, element: PolicyElement, builder: Builder, source: str) -> RequestTemplate:
         from policies.authentication_basic import AuthenticationBasic
         from policies.authentication_managed_identity import AuthenticationManagedIdentity
+        from policies.proxy import Proxy
         from policies.set_body import SetBody
 
         parts: list[tuple[str, Any]] = []
@@ -112,6 +117,8 @@ class RequestTemplate:
                 parts.append(("auth", AuthenticationBasic().build(child, builder)))
             elif child.tag == "authentication-managed-identity":
                 parts.append(("identity", AuthenticationManagedIdentity().build(child, builder)))
+            elif child.tag == "proxy":
+                parts.append(("proxy", Proxy().build(child, builder)))
             elif child.tag in UNSUPPORTED_CHILDREN:
                 raise ValueError(f"<{child.tag}> inside <{source}> is not supported by policygate")
         return cls(builder.value(element, "mode"), tuple(parts), source)
@@ -137,9 +144,11 @@ def http_client(ctx: Context, source: str) -> Any:
     return http
 
 
-async def send(ctx: Context, request: Request, timeout: float, source: str) -> Response:
-    """Send `request` through the gateway's client and read the whole answer within `timeout` seconds."""
-    response: Response = await http_client(ctx, source).call(request, timeout, source=source)
+async def send(ctx: Context, request: Request, timeout: float, source: str, proxy: OutboundProxy | None = None) -> Response:
+    """Send `request` through the gateway's client (and `proxy`) and read the whole answer within `timeout` seconds."""
+    client = http_client(ctx, source)
+    response: Response = await (client.call(request, timeout, source=source, proxy=proxy) if proxy is not None
+                                else client.call(request, timeout, source=source))
     return response
 
 
@@ -155,7 +164,7 @@ class SendRequestStep:
             request = await self.template.build(ctx)
             timeout = self.timeout.get(ctx)
             response: Response | None = await send(
-                ctx, request, float(timeout) if timeout is not None else 60.0, "send-request"
+                ctx, request, float(timeout) if timeout is not None else 60.0, "send-request", self.template.proxy(ctx)
             )
         except PolicyRuntimeError:
             if not self.ignore_error.get(ctx):

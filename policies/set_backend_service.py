@@ -31,7 +31,7 @@ class SetBackendService(Policy):
     scopes = Scope.ALL
     implemented = True
     reads_body = False
-    backend_attributes = ("backend-id",)
+    settings_refs = (("backend-id", "backends"),)
     attributes = (
         Attr("base-url", Str(non_empty=True), doc="New backend base URL."),
         Attr("backend-id", Str(non_empty=True), doc="Name of a backend in the configuration's `backends:`."),

@@ -49,10 +49,10 @@ SPECIFICATIONS = ("specification.yaml", "specification.yml", "specification.json
 FRAGMENTS_FOLDER = "policy fragments"
 VERSION_SETS_FOLDER = "version sets"
 SIDE_GATEWAY_KEYS = ("server", "backend", "backends", "demo-backend", "cache", "rate-limits", "identity",
-                     "token-validation")
+                     "loggers", "dapr", "token-validation")
 SIDE_KEYS = (*SIDE_GATEWAY_KEYS, "service-urls", "subscriptions")
 UNSUPPORTED_FOLDERS = {
-    "loggers": "loggers are not supported; ignored",
+    "loggers": "Azure logger resources are ignored; declare loggers in policygate.yaml (loggers:)",
     "diagnostics": "diagnostics are not supported; ignored",
     "gateways": "self-hosted gateway resources are not supported; ignored",
     "tags": "tags are not supported; ignored",

@@ -167,7 +167,8 @@ class Gateway:
         if preflight is not None:
             return await _run_preflight(ctx, preflight.operation)
         if match is None:
-            await _run_not_found(state, ctx)
+            if not await state.global_pipeline.answer_unmatched(ctx):
+                await _run_not_found(state, ctx)
             return "", ""
         entry = match.operation
         _enter_operation(ctx, entry, match, incoming.query)

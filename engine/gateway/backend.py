@@ -22,7 +22,7 @@ from multidict import CIMultiDict
 from engine.context import Context, Headers, MessageBody, Request, Response
 from engine.errors import PolicyRuntimeError
 from engine.httperrors import http_failure_message
-from engine.policy import ForwardOptions, release_response_stream
+from engine.policy import FORWARD_PROXY, ForwardOptions, OutboundProxy, release_response_stream
 from engine.wire import HOP_BY_HOP, first_header_problem, wire_headers
 
 if TYPE_CHECKING:
@@ -93,6 +93,7 @@ class BackendClient:
                     data=data,
                     allow_redirects=options.follow_redirects,
                     max_redirects=10,
+                    **proxy_options(FORWARD_PROXY.get(ctx)),
                 )
             status = answer.status
         except TimeoutError:
@@ -138,7 +139,8 @@ class BackendClient:
         if options.fail_on_error_status_code and answer.status >= 400:
             raise error_status(answer.status, source)
 
-    async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False) -> Response:
+    async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False,
+                   proxy: OutboundProxy | None = None) -> Response:
         """Send a request to another service (send-request) and read the whole answer within `timeout` s."""
         headers = CIMultiDict(wire_headers(request.headers, _SKIP_REQUEST))
         data = request.body.content if request.body is not None else None
@@ -147,7 +149,7 @@ class BackendClient:
         try:
             async with asyncio.timeout(timeout if timeout > 0 else None):
                 async with self.session.request(request.method, str(request.url), headers=headers, data=data,
-                                                allow_redirects=follow_redirects) as answer:
+                                                allow_redirects=follow_redirects, **proxy_options(proxy)) as answer:
                     status = answer.status
                     body = await answer.content.read(MAX_CALL_RESPONSE_BYTES + 1)
                     if len(body) > MAX_CALL_RESPONSE_BYTES:
@@ -173,6 +175,14 @@ class BackendClient:
         finally:
             if span is not None:
                 span.end(status)
+
+
+def proxy_options(proxy: OutboundProxy | None) -> dict[str, Any]:
+    """aiohttp's `proxy`/`proxy_auth` for `<proxy>` (HTTPS targets are tunnelled with CONNECT)."""
+    if proxy is None:
+        return {}
+    auth = aiohttp.BasicAuth(proxy.username, proxy.password) if proxy.username else None
+    return {"proxy": proxy.url, "proxy_auth": auth}
 
 
 def _observe_latency(ctx: Context, seconds: float) -> None:

@@ -43,6 +43,7 @@ from engine.gateway.settings import (
 )
 from engine.gateway.yaml_positions import Positions, load_with_positions
 from engine.identity import IMDS_ENDPOINT, PROVIDERS, IdentitySettings
+from engine.loggers import LoggerSettings, parse_loggers
 from engine.openid import ENTRA_AUTHORITY, TokenValidationSettings
 from engine.source import Span
 
@@ -221,6 +222,8 @@ class _Reader:
             backends=self.read_backends(top.get("backends")),
             tracing=self.read_tracing(top.get("tracing")),
             identity=self.read_identity(top.get("identity")),
+            loggers=self.read_loggers(top.get("loggers")),
+            dapr_endpoint=self.read_dapr(top.get("dapr")),
             token_validation=self.read_token_validation(top.get("token-validation")),
         )
 
@@ -236,6 +239,25 @@ class _Reader:
             key_refresh_interval=self.number(spec.get("key-refresh-interval"), "token-validation.key-refresh-interval",
                                              default.key_refresh_interval),
         )
+
+    def read_loggers(self, value: object) -> dict[str, LoggerSettings]:
+        """`loggers:` - the sinks of log-to-eventhub (engine.loggers); `{{named values}}` in `redis`."""
+        for logger_id, spec in self.mapping(value, "loggers").items():
+            if isinstance(spec, dict) and isinstance(spec.get("redis"), str):
+                spec["redis"] = self.substitute(spec["redis"], _join(_join("loggers", logger_id), "redis"))
+        try:
+            return parse_loggers(value, where="loggers", base_dir=self.file.parent, environ=self.environ)
+        except ConfigError as exc:
+            where, _, problem = str(exc).partition(": ")
+            self.fail(where, problem, key=problem.startswith("unknown key"))
+
+    def read_dapr(self, value: object) -> str:
+        """`dapr: {endpoint}` - the Dapr sidecar's HTTP API (default: `DAPR_HTTP_PORT` on localhost, else 3500)."""
+        spec = self.mapping(value, "dapr", ("endpoint",))
+        if "endpoint" in spec:
+            return self.absolute_url(spec["endpoint"], "dapr.endpoint").rstrip("/")
+        port = self.environ.get("DAPR_HTTP_PORT", "3500")
+        return self.absolute_url(f"http://localhost:{port}", "dapr")
 
     def read_identity(self, value: object) -> IdentitySettings | None:
         """`identity:` - where authentication-managed-identity gets its tokens (engine.identity)."""
@@ -654,7 +676,7 @@ class _Reader:
 
 TOP_LEVEL_KEYS = (
     "server", "backend", "backends", "demo-backend", "cache", "rate-limits", "named-values", "policy", "fragments",
-    "products", "subscriptions", "apis", "tracing", "identity", "token-validation",
+    "products", "subscriptions", "apis", "tracing", "identity", "token-validation", "loggers", "dapr",
 )
 IDENTITY_PROVIDER_KEYS = ("endpoint", "token", "token-endpoint", "client-id", "client-secret", "authority", "tenant-id",
                           "token-file")

@@ -92,12 +92,25 @@ class Pipeline:
                 self._outbound_after_hit = self.outbound[i + 1 :]
                 break
         self.preflight = preflight_steps(self.inbound)
+        self.unmatched = tuple(s for s in self.inbound if isinstance(s, LocatedStep) and s.declares("answers_unmatched"))
 
     async def run(self, ctx: Context) -> None:
         """Run the request through the pipeline; ctx.response is what the caller gets."""
         await self._run_sections(ctx)
         if ctx.exchange.end_of_pipeline:
             await run_end_of_pipeline(ctx)
+
+    async def answer_unmatched(self, ctx: Context) -> bool:
+        """Let the top-level inbound policies that answer requests matching no API (cross-domain) answer
+        one; True when one did."""
+        try:
+            for step in self.unmatched:
+                if await step(ctx) is Flow.END:
+                    return True
+        except PolicyRuntimeError as error:
+            await self.fail(ctx, error)
+            return True
+        return False
 
     async def run_preflight(self, ctx: Context) -> None:
         """Answer a CORS preflight with only the top-level inbound policies that answer preflights."""

@@ -21,6 +21,7 @@ from engine.gateway.services import build_store_services
 from engine.gateway.settings import GatewaySettings
 from engine.gateway.state import GatewayState
 from engine.identity import token_service
+from engine.loggers import logger_service
 from engine.source import SourceFile
 
 if TYPE_CHECKING:
@@ -78,6 +79,12 @@ async def reload_server(server: GatewayServer, path: Path) -> bool:
             register(services)
     if settings.identity != services.settings.identity:
         services.identity = token_service(settings.identity)
+    if settings.loggers != services.settings.loggers:
+        replaced, services.loggers = services.loggers, logger_service(settings.loggers, server.metrics)
+        if services.loggers is not None:
+            await services.loggers.start()
+        if replaced is not None:
+            old.append(replaced)  # type: ignore[arg-type]
     services.use_settings(settings)
     services.named_values = dict(settings.named_values)
     services.fragments = state.fragments

@@ -28,6 +28,7 @@ from engine.gateway.settings import GatewaySettings
 from engine.gateway.state import GatewayState
 from engine.gateway.worker_metrics import metrics_dir, publish_loop
 from engine.identity import token_service
+from engine.loggers import logger_service
 from engine.metrics import Metrics
 from engine.registry import PolicyRegistry
 
@@ -93,6 +94,7 @@ class GatewayServer:
             settings=self.settings, metrics=self.metrics, http=http,
             cache=cache, limits=limits, named_values=dict(self.settings.named_values),
             identity=token_service(self.settings.identity),
+            loggers=logger_service(self.settings.loggers, self.metrics),
         )
         if self.settings.tracing is not None:
             from engine.gateway.tracing import Tracing

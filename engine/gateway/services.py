@@ -18,6 +18,7 @@ from engine.cache.service import CacheService
 from engine.errors import ConfigError
 from engine.gateway.settings import GatewaySettings
 from engine.identity import TokenService
+from engine.loggers import LoggerService
 from engine.metrics import Metrics
 from engine.openid import TokenValidationSettings
 from engine.ratelimit.service import LimitService
@@ -72,6 +73,7 @@ class Services:
     cache: CacheService | None = None
     limits: LimitService | None = None
     identity: TokenService | None = None  # `identity:`: tokens for authentication-managed-identity
+    loggers: LoggerService | None = None  # `loggers:`: the sinks of log-to-eventhub
     fragments: dict[str, Any] = field(default_factory=dict)
     named_values: dict[str, str] = field(default_factory=dict)
     admin_routes: list[AdminRoute] = field(default_factory=list)
@@ -115,7 +117,7 @@ class Services:
         if self.tracing is not None:  # in the worker process: the exporter thread must not cross a fork
             self.tracing.start()
         await self.http.start()
-        for service in (self.cache, self.limits):
+        for service in (self.cache, self.limits, self.loggers):
             if service is not None:
                 await service.start()
         self.started = True
@@ -134,7 +136,7 @@ class Services:
 
     async def close(self) -> None:
         self.started = False
-        for service in (self.limits, self.cache):
+        for service in (self.limits, self.cache, self.loggers):
             if service is not None:
                 try:
                     await service.close()

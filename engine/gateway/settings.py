@@ -14,6 +14,7 @@ from engine.apispec import OperationSpec
 from engine.backends import BackendSpec
 from engine.gateway.clientip import Network
 from engine.identity import IdentitySettings
+from engine.loggers import LoggerSettings
 from engine.openid import DEFAULT_TOKEN_VALIDATION, TokenValidationSettings
 
 DEFAULT_KEY_HEADER = "Ocp-Apim-Subscription-Key"
@@ -158,6 +159,8 @@ class GatewaySettings:
     backends: dict[str, BackendSpec] = field(default_factory=dict)  # backend entities (set-backend-service backend-id)
     tracing: TracingSettings | None = None  # OpenTelemetry export; None = off
     identity: IdentitySettings | None = None  # token provider of authentication-managed-identity; None = none
+    loggers: dict[str, LoggerSettings] = field(default_factory=dict)  # log-to-eventhub sinks by logger id
+    dapr_endpoint: str = "http://localhost:3500"  # the Dapr sidecar's HTTP API (publish-to-dapr, invoke-dapr-binding)
     token_validation: TokenValidationSettings = DEFAULT_TOKEN_VALIDATION  # validate-jwt/-azure-ad-token metadata
 
     @property

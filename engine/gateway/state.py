@@ -168,12 +168,14 @@ class _Compiler:
                     "gateway-settings-missing", f"<{element.tag}> needs `{key}:` in the gateway configuration",
                     element.span, f"add {key}: to the configuration (docs/configuration.md)",
                 )
-        for name in policy.backend_attributes if policy is not None else ():
-            value = element.get(name)
-            if value is not None and not value.is_expression and value.text not in self.settings.backends:
+        for attribute, key in policy.settings_refs if policy is not None else ():
+            named = element.get(attribute)
+            entries = getattr(self.settings, key.replace("-", "_"), None) or {}
+            if named is not None and not named.is_expression and named.text.strip() not in entries:
                 self.diagnostics.error(
-                    "backend-unknown", f"<{element.tag}> {name}: no backend '{value.text}' is declared",
-                    value.span, "declare it under backends: in the configuration (docs/configuration.md#backends)",
+                    "gateway-settings-missing",
+                    f"<{element.tag}> {attribute} '{named.text.strip()}' is not declared under `{key}:` in the gateway configuration",
+                    named.span, f"declared: {', '.join(sorted(entries)) or 'none'} (docs/configuration.md)",
                 )
         for child in element.children:
             self.check_settings(child)

@@ -20,7 +20,7 @@ from typing import Any
 from engine.context import Context, Headers, MessageBody, Request, Response
 from engine.errors import PolicyRuntimeError
 from engine.gateway.backend import backend_headers, connection_error, error_status, target_url, timeout_error
-from engine.policy import REASONS, ForwardOptions, release_response_stream
+from engine.policy import REASONS, ForwardOptions, OutboundProxy, release_response_stream
 from engine.wire import HOP_BY_HOP, first_header_problem
 
 
@@ -187,8 +187,9 @@ class ScriptedUpstream:
         if options.fail_on_error_status_code and answer.status >= 400:
             raise error_status(answer.status, source)
 
-    async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False) -> Response:
-        url = str(request.url)
+    async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False,
+                   proxy: OutboundProxy | None = None) -> Response:
+        url = str(request.url)  # scripted answers stand in for the service: a proxy changes nothing
         headers = Headers((name, value) for name, value in request.headers.pairs()
                           if name.lower() not in HOP_BY_HOP | {"host", "content-length"})
         body = request.body.content if request.body is not None else b""

@@ -128,7 +128,7 @@ def test_unsupported_parts_are_reported_once_per_kind(tmp_path: Path) -> None:
     assert by_problem["only the current revision of an API is served; ignored"] == "apis/a;rev=2, apis/old"
     assert by_problem["graphql APIs are not supported; not served"] == "apis/gql"
     assert by_problem["soap APIs are not supported; not served"] == "apis/soap"
-    assert by_problem["loggers are not supported; ignored"] == "loggers"
+    assert by_problem["Azure logger resources are ignored; declare loggers in policygate.yaml (loggers:)"] == "loggers"
     assert by_problem["unknown files and folders; ignored"] == "README.md"
     assert "apis/nospec" in by_problem["APIs without specification.yaml/json have no operations (every request gets 404, as in APIM)"]
     assert by_problem["subscriptions without a key cannot be used (give their keys under subscriptions in policygate.yaml); ignored"] == "nokey"

@@ -56,7 +56,7 @@ def test_warnings_come_back_with_the_report(tmp_path: Path) -> None:
     _folder(tmp_path)
     write_json(tmp_path / "loggers" / "l" / "loggerInformation.json", {})
     _, warnings = lint_apiops(tmp_path, environ={})
-    assert warnings == (f"{tmp_path}: loggers are not supported; ignored: loggers",)
+    assert warnings == (f"{tmp_path}: Azure logger resources are ignored; declare loggers in policygate.yaml (loggers:): loggers",)
 
 
 def test_merge_keeps_every_source_and_sorts(tmp_path: Path) -> None:

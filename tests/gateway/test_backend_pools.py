@@ -224,8 +224,9 @@ def test_a_constant_backend_id_must_name_a_declared_backend(tmp_path: Path) -> N
             run_gateway(tmp_path, config, {"api.xml": POOL_POLICY.replace('"pool"', '"poool"')}):
         pass
     (problem,) = error.value.diagnostics
-    assert (problem.code, Path(problem.span.file).name) == ("backend-unknown", "api.xml")
-    assert problem.message == "<set-backend-service> backend-id: no backend 'poool' is declared"
+    assert (problem.code, Path(problem.span.file).name) == ("gateway-settings-missing", "api.xml")
+    assert problem.message == ("<set-backend-service> backend-id 'poool' is not declared under `backends:` "
+                               "in the gateway configuration")
     computed = POOL_POLICY.replace('backend-id="pool"', 'backend-id="@(context.Request.Headers.GetValueOrDefault(&quot;b&quot;, &quot;pool&quot;))"')
     with run_gateway(tmp_path / "2", config, {"api.xml": computed}) as gw:  # checked per request instead
         answer = gw.get("/api/x", headers={"b": "poool"})

@@ -291,7 +291,7 @@ class TestApiopsFolderAsServeReadsIt:
         status, out, _ = lint(capsys, str(folder))
         assert status == 1
         assert f"{policy}:" in out and "error[named-value-unknown]: named value 'nope' is not defined" in out
-        assert f"{folder}:1:1: warning[config-ignored]: loggers are not supported; ignored: loggers" in out
+        assert f"{folder}:1:1: warning[config-ignored]: Azure logger resources are ignored; declare loggers in policygate.yaml (loggers:): loggers" in out
         assert out.endswith("7 files checked: 1 error, 1 warning\n")
 
 
