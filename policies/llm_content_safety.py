@@ -67,12 +67,16 @@ class ContentSafetyStep:
     output_type: Value
     categories: tuple[CategoryRule, ...] | None  # None: no <categories>, all four at the default threshold
     blocklists: tuple[Value, ...]
+    window_size: Value
+    window_overlap: Value
 
     async def __call__(self, ctx: Context) -> Flow | None:
         prompt = prompt_of(request_json(ctx))
         if prompt is None:
             return None
-        if len(prompt.text) > MAX_CHARACTERS:
+        windows = self._windows(ctx, prompt.text)
+        shield = bool(self.shield_prompt.get(ctx))
+        if shield and max(len(prompt.user), sum(map(len, prompt.documents))) > MAX_CHARACTERS:
             raise blocked(f"the prompt is longer than {MAX_CHARACTERS} characters")
         rules = self._thresholds(ctx)
         backend_id = str(self.backend_id.get(ctx) or "")
@@ -80,13 +84,28 @@ class ContentSafetyStep:
             base = backend_url(ctx, backend_id).rstrip("/")
         except ServiceCallError as exc:
             raise unavailable(str(exc)) from None
-        calls = [self._analyze(ctx, base, prompt, rules)]
-        if self.shield_prompt.get(ctx):
+        calls = [self._analyze(ctx, base, window, rules) for window in windows]
+        if shield:
             calls.append(self._shield(ctx, base, prompt))
         for problem in await asyncio.gather(*calls):
             if problem:
                 raise blocked(problem)
         return None
+
+    def _windows(self, ctx: Context, text: str) -> list[str]:
+        """The texts sent to text:analyze: the whole text, or windows of `window-size` characters
+        overlapping by `window-overlap-size`. Raises the 403 for a text over the service's limit."""
+        size = self.window_size.get(ctx)
+        if size is None:
+            if len(text) > MAX_CHARACTERS:
+                raise blocked(f"the prompt is longer than {MAX_CHARACTERS} characters")
+            return [text]
+        size, overlap = int(size), int(self.window_overlap.get(ctx) or 0)
+        if not 0 < size <= MAX_CHARACTERS or not 0 <= overlap < size:
+            raise unavailable(f"window-size {size} and window-overlap-size {overlap}: expected "
+                              f"0 < window-overlap-size + 1 <= window-size <= {MAX_CHARACTERS}")
+        step = size - overlap
+        return [text[start:start + size] for start in range(0, max(len(text) - overlap, 1), step)]
 
     def _thresholds(self, ctx: Context) -> dict[str, int]:
         if self.categories is None:
@@ -100,8 +119,8 @@ class ContentSafetyStep:
             rules[name] = DEFAULT_THRESHOLD if threshold is None else int(threshold)
         return rules
 
-    async def _analyze(self, ctx: Context, base: str, prompt: Prompt, rules: dict[str, int]) -> str:
-        payload: dict[str, Any] = {"text": prompt.text, "categories": list(rules),
+    async def _analyze(self, ctx: Context, base: str, text: str, rules: dict[str, int]) -> str:
+        payload: dict[str, Any] = {"text": text, "categories": list(rules),
                                    "outputType": str(self.output_type.get(ctx) or "FourSeverityLevels")}
         names = [str(v.get(ctx) or "") for v in self.blocklists]
         if names:
@@ -150,7 +169,9 @@ class LlmContentSafety(Policy):
     messages as documents) are also checked for prompt attacks, in a concurrent call. A finding
     fails the request with 403 (reason `ContentSafetyBlocked`, the message names the category,
     blocklist or attack), as does a prompt longer than the service's 10,000 characters (without a
-    call). A request without prompt text passes. When the service cannot be reached or answers an
+    call). With `window-size` the text is analysed in windows of that many characters, overlapping by
+    `window-overlap-size`, all concurrently (any finding blocks), so longer prompts can be checked.
+    A request without prompt text passes. When the service cannot be reached or answers an
     error, the request fails closed with 500 (reason `ContentSafetyUnavailable`). With `identity:`
     configured the calls carry a token for `https://cognitiveservices.azure.com`.
     """
@@ -163,6 +184,9 @@ class LlmContentSafety(Policy):
     attributes = (
         Attr("backend-id", Str(non_empty=True), required=True, doc="The backend (`backends:`) of the Content Safety service."),
         Attr("shield-prompt", Bool(), default=False, doc="Also check the prompt for attacks (Prompt Shields)."),
+        Attr("window-size", Int(min=1, max=MAX_CHARACTERS),
+             doc="Analyse the text in windows of this many characters (default: the whole text at once)."),
+        Attr("window-overlap-size", Int(min=0), default=0, doc="Characters shared by consecutive windows."),
     )
     children = (
         Child(
@@ -201,4 +225,5 @@ class LlmContentSafety(Policy):
         return ContentSafetyStep(
             builder.value(element, "backend-id"), builder.value(element, "shield-prompt"),
             output_type or Constant("FourSeverityLevels"), categories, blocklists,
+            builder.value(element, "window-size"), builder.value(element, "window-overlap-size"),
         )

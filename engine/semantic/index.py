@@ -7,7 +7,7 @@ vectors: past that, the least recently used partitions are dropped (`on_drop` te
 which reloads them from Redis when they are used again). Memory: 4 bytes x dimensions per vector
 (6 KiB for a 1,536-dimension embedding).
 
-numpy does the arithmetic: a pure-Python scan costs about 100x more (measured in docs/performance.md).
+numpy does the arithmetic: a pure-Python scan costs over 1,000x more (docs/performance.md).
 """
 
 from __future__ import annotations

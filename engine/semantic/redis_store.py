@@ -10,7 +10,9 @@ Keys (hash-tagged per partition, so a partition lives in one Redis Cluster slot)
 * Every gateway mirrors the logs of the partitions it searches in an in-process `VectorIndex`: a
   lookup first reads what was appended since its last read (one XRANGE from its cursor, usually
   empty; concurrent lookups of a partition share it), then scans the mirror exactly, then GETs the
-  closest entry's response (a hit costs two round trips, a miss one). An entry whose response is
+  closest entry's response (a hit costs two round trips, a miss one). A lookup waits at most
+  `SYNC_WAIT` for the read (the first load of a large partition takes seconds): after that it
+  searches what is mirrored so far while the read goes on. An entry whose response is
   gone (expired, evicted, Redis flushed) is dropped from the mirror and the next closest is tried.
 * Works on any Redis >= 6.2 (streams with exclusive XRANGE); RediSearch or vector sets are not
   needed. Every command goes through its own `Dispatcher` (engine.redis_dispatcher), so large log
@@ -40,6 +42,7 @@ log = logging.getLogger("policygate.semantic_cache")
 
 T = TypeVar("T")
 SYNC_BATCH = 2000  # log entries per XRANGE while a mirror catches up
+SYNC_WAIT = 0.25  # seconds a lookup waits for its partition's mirror to catch up before searching it as it is
 _FAILED = object()
 ERRORS = (RedisError, OSError, TimeoutError)
 
@@ -78,7 +81,7 @@ class RedisSemanticStore:
         self._on_error = on_error
 
     async def search(self, partition: str, query: Vector, threshold: float) -> tuple[Match | None, bool]:
-        if not await self.sync(partition):
+        if not await self.sync(partition, SYNC_WAIT):
             return None, False
         now = clock.now()
         for candidate in self.index.nearest(partition, query, now, limit=CANDIDATES):
@@ -108,14 +111,24 @@ class RedisSemanticStore:
             None,
         )
 
-    async def sync(self, partition: str) -> bool:
-        """Bring the partition's mirror up to date with its log; False when Redis could not be read."""
+    async def sync(self, partition: str, wait: float | None = None) -> bool:
+        """Bring the partition's mirror up to date with its log; False when Redis could not be read.
+
+        `wait`: give up waiting after that many seconds (True: the read goes on in the background and
+        the caller searches what is mirrored so far), so a gateway loading a large partition for the
+        first time does not hold requests for seconds.
+        """
         running = self._syncing.get(partition)
         if running is None:
             running = asyncio.ensure_future(self._sync(partition))
             self._syncing[partition] = running
             running.add_done_callback(lambda _: self._syncing.pop(partition, None))
-        return await asyncio.shield(running)
+        if wait is None:
+            return await asyncio.shield(running)
+        try:
+            return await asyncio.wait_for(asyncio.shield(running), wait)
+        except TimeoutError:
+            return True
 
     async def _sync(self, partition: str) -> bool:
         key = log_key(self.prefix, partition)

@@ -157,3 +157,24 @@ async def test_redis_down_is_a_fast_miss_and_a_silent_store(redis_server: RedisS
         assert (await store.search("p", base, threshold=0.1))[1] is True  # reachable again (Redis restarted empty)
     finally:
         await store.close()
+
+
+async def test_a_lookup_does_not_wait_for_a_long_first_load(redis_url: str, prefix: str) -> None:
+    settings = RedisSettings.parse(redis_url, timeout=2.0, connect_timeout=1.0)
+    one = RedisSemanticStore(settings, prefix=prefix)
+    two = RedisSemanticStore(settings, prefix=prefix)
+    try:
+        matrix = vectors(5000)  # three XRANGE batches
+        for start in range(0, len(matrix), 500):
+            await asyncio.gather(*(one.add("p", row, b"x", ttl=60) for row in matrix[start:start + 500]))
+        assert await two.sync("p", wait=0.0) is True  # gave up waiting at once; the load goes on
+        assert len(two.index) < 5000
+        deadline = time.monotonic() + 10
+        while len(two.index) < 5000 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert len(two.index) == 5000
+        match, _ = await two.search("p", matrix[4999], threshold=0.01)
+        assert match is not None
+    finally:
+        await one.close()
+        await two.close()

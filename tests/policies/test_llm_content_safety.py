@@ -29,7 +29,9 @@ POLICY = """<policies>
   </on-error>
 </policies>"""
 
-DEFAULTS = '<policies><inbound><llm-content-safety backend-id="safety" /></inbound></policies>'
+DEFAULTS = """<policies><inbound>
+  <llm-content-safety backend-id="safety" window-size="20" window-overlap-size="8" />
+</inbound></policies>"""
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +82,8 @@ def test_defaults_and_a_failing_service(safety: ContentSafetyServer, tmp_path: P
     with Backend() as backend, run_gateway(tmp_path, config, {"api.xml": DEFAULTS}, backend=backend) as gateway:
         assert chat(gateway, ("user", "[Sexual=3] [SelfHarm=3]"))[0] == 200  # four levels: reported as 2 < 4
         assert chat(gateway, ("user", "[SelfHarm=4]"))[0] == 403
+        # windows of 20 characters overlapping by 8: [0:20] and [12:32]; only the second holds the marker
+        assert chat(gateway, ("user", "x" * 15 + "[SelfHarm=4]"))[0] == 403
         no_prompt = gateway.request("GET", "/echo/models")
         assert no_prompt.status == 200  # nothing to check
         safety.control(fail=503)
@@ -87,6 +91,8 @@ def test_defaults_and_a_failing_service(safety: ContentSafetyServer, tmp_path: P
         assert backend.calls == 2
     calls = safety.calls()
     assert calls["requests"][0]["body"]["categories"] == ["Hate", "SelfHarm", "Sexual", "Violence"]
+    texts = [r["body"]["text"] for r in calls["requests"]]
+    assert sorted(texts[3:5]) == sorted(["x" * 15 + "[Self", "xxx[SelfHarm=4]"])  # the two windows, sent concurrently
     assert calls["shield"] == 0  # shield-prompt is off by default
 
 
