@@ -18,7 +18,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 import aiohttp
@@ -35,6 +35,8 @@ JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 STALE_MARGIN = 10.0  # seconds before expiry a token is no longer handed out (capped at a tenth of its life)
 RETRY_AFTER_FAILED_REFRESH = 5.0  # seconds between background refresh attempts that fail
 MAX_TOKEN_RESPONSE = 1024 * 1024
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -58,29 +60,33 @@ class TokenError(Exception):
 
 
 @dataclass(frozen=True)
-class Token:
-    value: str
+class Token(Generic[V]):
+    value: V
     refresh_at: float  # wall-clock seconds: refresh in the background from here
     stale_at: float  # ... and stop handing it out from here
 
+    @classmethod
+    def expiring(cls, value: V, issued: float, expires_at: float, refresh_ahead: float) -> Token[V]:
+        """`value` refreshed from `refresh_ahead` s (at most half its life) before `expires_at`."""
+        life = max(expires_at - issued, 0.0)
+        return cls(value, expires_at - min(refresh_ahead, life / 2), expires_at - min(STALE_MARGIN, life / 10))
 
-class TokenService:
-    """`ctx.services.identity`: tokens for (resource, client id) from one configured provider."""
 
-    def __init__(self, settings: IdentitySettings) -> None:
-        self.settings = settings
-        self._tokens: dict[tuple[str, str, str], Token] = {}
-        self._flights: dict[tuple[str, str, str], asyncio.Task[Token]] = {}
-        self._retry_at: dict[tuple[str, str, str], float] = {}
-        self._shared: Store | None = None
+class TokenCache(Generic[K, V]):
+    """Values (tokens) by key, handed out until stale and refreshed ahead of expiry, one request per
+    key at a time (single flight); failures are not cached. Subclasses implement `obtain`."""
 
-    async def token(self, resource: str, client_id: str = "", shared: Store | None = None) -> str:
-        """An access token for `resource` (as identity `client_id`, or the default); raises TokenError.
+    def __init__(self) -> None:
+        self._tokens: dict[K, Token[V]] = {}
+        self._flights: dict[K, asyncio.Task[Token[V]]] = {}
+        self._retry_at: dict[K, float] = {}
 
-        `shared` is the external cache (used when `shared: true`): tokens other instances fetched.
-        """
-        self._shared = shared if self.settings.shared else None
-        key = (self.settings.provider, resource, client_id)
+    async def obtain(self, key: K) -> Token[V]:
+        """Ask the provider (raises TokenError)."""
+        raise NotImplementedError
+
+    async def cached(self, key: K) -> V:
+        """The value of `key`: the cached one while usable, else one shared request's; raises TokenError."""
         now = clock.now()
         cached = self._tokens.get(key)
         if cached is not None and now < cached.stale_at:
@@ -89,7 +95,7 @@ class TokenService:
             return cached.value
         return (await asyncio.shield(self._flight(key))).value
 
-    def _flight(self, key: tuple[str, str, str]) -> asyncio.Task[Token]:
+    def _flight(self, key: K) -> asyncio.Task[Token[V]]:
         task = self._flights.get(key)
         if task is None:
             task = asyncio.ensure_future(self._fetch_and_keep(key))
@@ -97,28 +103,47 @@ class TokenService:
             task.add_done_callback(lambda done: self._landed(key, done))
         return task
 
-    def _landed(self, key: tuple[str, str, str], task: asyncio.Task[Token]) -> None:
+    def _landed(self, key: K, task: asyncio.Task[Token[V]]) -> None:
         if self._flights.get(key) is task:
             del self._flights[key]
         if not task.cancelled() and task.exception() is not None:  # retrieved: waiting callers re-raise it
             self._retry_at[key] = clock.now() + RETRY_AFTER_FAILED_REFRESH
-            log.warning("token request for %s failed: %s", key[1], task.exception())
+            log.warning("token request for %s failed: %s", key, task.exception())
 
-    async def _fetch_and_keep(self, key: tuple[str, str, str]) -> Token:
+    async def _fetch_and_keep(self, key: K) -> Token[V]:
+        token = await self.obtain(key)
+        self._tokens[key] = token
+        self._retry_at.pop(key, None)
+        return token
+
+
+class TokenService(TokenCache[tuple[str, str, str], str]):
+    """`ctx.services.identity`: tokens for (resource, client id) from one configured provider."""
+
+    def __init__(self, settings: IdentitySettings) -> None:
+        super().__init__()
+        self.settings = settings
+        self._shared: Store | None = None
+
+    async def token(self, resource: str, client_id: str = "", shared: Store | None = None) -> str:
+        """An access token for `resource` (as identity `client_id`, or the default); raises TokenError.
+
+        `shared` is the external cache (used when `shared: true`): tokens other instances fetched.
+        """
+        self._shared = shared if self.settings.shared else None
+        return await self.cached((self.settings.provider, resource, client_id))
+
+    async def obtain(self, key: tuple[str, str, str]) -> Token[str]:
         _, resource, client_id = key
         shared, shared_key = self._shared, _shared_key(self.settings, key)
         issued = clock.now()
         token = await _read_shared(shared, shared_key, issued)
         if token is None:
             value, expires_at = await self._fetch(resource, client_id, issued)
-            life = max(expires_at - issued, 0.0)
-            token = Token(value, expires_at - min(self.settings.refresh_ahead, life / 2),
-                          expires_at - min(STALE_MARGIN, life / 10))
+            token = Token.expiring(value, issued, expires_at, self.settings.refresh_ahead)
             if shared is not None and token.stale_at != float("inf"):
                 entry = json.dumps({"value": value, "refresh_at": token.refresh_at, "stale_at": token.stale_at})
                 await shared.set(shared_key, entry.encode(), token.stale_at - issued)
-        self._tokens[key] = token
-        self._retry_at.pop(key, None)
         return token
 
     async def _fetch(self, resource: str, client_id: str, now: float) -> tuple[str, float]:
@@ -129,7 +154,7 @@ class TokenService:
             query = {"api-version": IMDS_API_VERSION, "resource": resource}
             if client_id:
                 query["client_id"] = client_id
-            answer = await self._call("GET", f"{s.endpoint}?{urlencode(query)}", {"Metadata": "true"}, None)
+            answer = await request_token("GET", f"{s.endpoint}?{urlencode(query)}", {"Metadata": "true"}, None, s.timeout)
         else:
             form = {"grant_type": "client_credentials", "scope": scope_of(resource)}
             if s.provider == "client-credentials":
@@ -140,8 +165,8 @@ class TokenService:
                 form |= {"client_id": client_id or s.client_id, "client_assertion_type": JWT_BEARER,
                          "client_assertion": self._federated_token()}
             headers = {"Content-Type": "application/x-www-form-urlencoded"}
-            answer = await self._call("POST", s.token_endpoint, headers, urlencode(form).encode())
-        return _read_token(answer, now)
+            answer = await request_token("POST", s.token_endpoint, headers, urlencode(form).encode(), s.timeout)
+        return read_token(answer, now)
 
     def _federated_token(self) -> str:
         path = self.settings.token_file
@@ -151,28 +176,31 @@ class TokenService:
         except OSError as exc:
             raise TokenError(f"cannot read the federated token file {path}: {exc.strerror or exc}") from None
 
-    async def _call(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, Any]:
-        timeout = aiohttp.ClientTimeout(total=self.settings.timeout)
-        try:
-            async with aiohttp.ClientSession(timeout=timeout) as session, \
-                    session.request(method, url, headers=headers, data=body, allow_redirects=False) as response:
-                text = (await response.content.read(MAX_TOKEN_RESPONSE)).decode("utf-8", "replace")
-                status = response.status
-        except TimeoutError:
-            raise TokenError(f"the token endpoint did not answer within {self.settings.timeout:g} s") from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise TokenError(f"cannot reach the token endpoint: {exc}") from None
-        try:
-            answer = json.loads(text)
-        except ValueError:
-            answer = None
-        if not isinstance(answer, dict):
-            raise TokenError(f"the token endpoint answered {status} without a JSON object")
-        if status != 200:
-            error = answer.get("error") or "error"
-            description = answer.get("error_description") or ""
-            raise TokenError(f"the token endpoint answered {status}: {error}" + (f": {description}" if description else ""))
-        return answer
+
+async def request_token(method: str, url: str, headers: dict[str, str], body: bytes | None,
+                        timeout_seconds: float) -> dict[str, Any]:
+    """The JSON object a token endpoint answers 200 with (raises TokenError naming the problem)."""
+    timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session, \
+                session.request(method, url, headers=headers, data=body, allow_redirects=False) as response:
+            text = (await response.content.read(MAX_TOKEN_RESPONSE)).decode("utf-8", "replace")
+            status = response.status
+    except TimeoutError:
+        raise TokenError(f"the token endpoint did not answer within {timeout_seconds:g} s") from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise TokenError(f"cannot reach the token endpoint: {exc}") from None
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise TokenError(f"the token endpoint answered {status} without a JSON object")
+    if status != 200:
+        error = answer.get("error") or "error"
+        description = answer.get("error_description") or ""
+        raise TokenError(f"the token endpoint answered {status}: {error}" + (f": {description}" if description else ""))
+    return answer
 
 
 def _shared_key(settings: IdentitySettings, key: tuple[str, str, str]) -> str:
@@ -181,7 +209,7 @@ def _shared_key(settings: IdentitySettings, key: tuple[str, str, str]) -> str:
     return f"policygate:identity:{digest}"
 
 
-async def _read_shared(shared: Store | None, key: str, now: float) -> Token | None:
+async def _read_shared(shared: Store | None, key: str, now: float) -> Token[str] | None:
     """A token another instance keeps in the external cache, if it needs no refresh yet."""
     if shared is None:
         return None
@@ -204,7 +232,7 @@ def scope_of(resource: str) -> str:
     return resource.rstrip("/") + "/.default"
 
 
-def _read_token(answer: dict[str, Any], now: float) -> tuple[str, float]:
+def read_token(answer: dict[str, Any], now: float) -> tuple[str, float]:
     """(access token, expiry as wall-clock seconds) from an IMDS or OAuth 2.0 token response."""
     value = answer.get("access_token")
     if not isinstance(value, str) or not value:

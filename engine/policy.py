@@ -30,6 +30,7 @@ from engine.schema import Attr, Child, Scope, Section, Text
 if TYPE_CHECKING:
     from engine.backends import Backend
     from engine.cache.service import CacheService
+    from engine.credentials import CredentialService
     from engine.diagnostics import Diagnostics
     from engine.identity import TokenService
     from engine.loggers import LoggerService
@@ -366,6 +367,9 @@ class Services(Protocol):
 
     @property
     def identity(self) -> TokenService | None: ...
+
+    @property
+    def credentials(self) -> CredentialService | None: ...
 
     @property
     def loggers(self) -> LoggerService | None: ...

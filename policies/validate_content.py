@@ -88,7 +88,7 @@ class ValidateContent(Policy):
             attributes=(
                 Attr("type", Str(), expr=False),
                 Attr("validate-as", Enum("json", "xml", "soap"), required=True, expr=False),
-                Attr("schema-id", Str(), expr=False, unsupported=_UNSUPPORTED_SCHEMA_ID),
+                Attr("schema-id", Str(), expr=False),
                 Attr("schema-ref", Str(), expr=False),
                 Attr("action", Enum(*ACTIONS), required=True),
                 Attr("allow-additional-properties", Bool(), expr=False),
@@ -105,6 +105,9 @@ class ValidateContent(Policy):
             if kind in ("xml", "soap"):
                 diagnostics.warning("policy-unsupported", f"<content validate-as=\"{kind}\"> cannot be run by the "
                                     f"policygate gateway ({_UNSUPPORTED_AS})", content.span)
+            if content.get("schema-id") is not None:
+                diagnostics.warning("policy-unsupported", f"schema-id cannot be run by the policygate gateway "
+                                    f"({_UNSUPPORTED_SCHEMA_ID})", content.span)
             ref = content.get("schema-ref")
             if ref is not None and kind != "json":
                 diagnostics.error("policy-bad-value", "schema-ref applies only to validate-as=\"json\"", ref.span)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from engine.backends import BackendSpec
+from engine.credentials import GRANTS, ConnectionSettings, CredentialSettings, ProviderSettings
 from engine.errors import ConfigError
 from engine.gateway.backend_config import read_backends
 from engine.gateway.clientip import CLIENT_IP_HEADERS, Network, parse_networks
@@ -225,6 +226,50 @@ class _Reader:
             loggers=self.read_loggers(top.get("loggers")),
             dapr_endpoint=self.read_dapr(top.get("dapr")),
             token_validation=self.read_token_validation(top.get("token-validation")),
+            credentials=self.read_credentials(top.get("credentials")),
+        )
+
+    def read_credentials(self, value: object) -> CredentialSettings | None:
+        """`credentials:` - credential manager connections of get-authorization-context (engine.credentials)."""
+        if value is None:
+            return None
+        spec = self.mapping(value, "credentials", ("providers", "timeout", "refresh-ahead"))
+        default = CredentialSettings()
+        providers = {}
+        for name, provider in self.mapping(spec.get("providers"), "credentials.providers").items():
+            providers[str(name)] = self.read_credential_provider(provider, f"credentials.providers.{name}")
+        return CredentialSettings(
+            providers,
+            timeout=self.number(spec.get("timeout"), "credentials.timeout", default.timeout),
+            refresh_ahead=self.number(spec.get("refresh-ahead"), "credentials.refresh-ahead", default.refresh_ahead),
+        )
+
+    def read_credential_provider(self, value: object, where: str) -> ProviderSettings:
+        spec = self.mapping(value, where, ("token-endpoint", "client-id", "client-secret", "scopes", "connections"))
+        connections = {}
+        for name, connection in self.mapping(spec.get("connections"), _join(where, "connections")).items():
+            at = f"{where}.connections.{name}"
+            item = self.mapping(connection, at, ("grant", "refresh-token", "access-token"))
+            grant = self.choice(item.get("grant"), _join(at, "grant"), GRANTS) if "grant" in item \
+                else self.fail(at, f"needs grant: one of {', '.join(GRANTS)}")
+            needed = {"refresh-token": "refresh-token", "static": "access-token"}.get(grant)
+            for key in ("refresh-token", "access-token"):
+                if key in item and key != needed:
+                    self.fail(_join(at, key), f"is not a setting of grant '{grant}'", key=True)
+            secret = self.read_secret(item.get(needed), _join(at, needed)) if needed else None
+            if needed and not secret:
+                self.fail(at, f"grant '{grant}' needs {needed}")
+            connections[str(name)] = ConnectionSettings(grant, refresh_token=secret or "" if grant == "refresh-token" else "",
+                                                        access_token=secret or "" if grant == "static" else "")
+        oauth = any(c.grant != "static" for c in connections.values())
+        return ProviderSettings(
+            token_endpoint=self.absolute_url(spec.get("token-endpoint"), _join(where, "token-endpoint"))
+            if oauth or "token-endpoint" in spec else "",
+            client_id=self.string(spec.get("client-id"), _join(where, "client-id"), required=oauth),
+            client_secret=(self.read_secret(spec.get("client-secret"), _join(where, "client-secret")) or "")
+            if "client-secret" in spec or not oauth else self.fail(where, "needs client-secret"),
+            scopes=self.strings(spec.get("scopes"), _join(where, "scopes")),
+            connections=connections,
         )
 
     def read_token_validation(self, value: object) -> TokenValidationSettings:
@@ -677,6 +722,7 @@ class _Reader:
 TOP_LEVEL_KEYS = (
     "server", "backend", "backends", "demo-backend", "cache", "rate-limits", "named-values", "policy", "fragments",
     "products", "subscriptions", "apis", "tracing", "identity", "token-validation", "loggers", "dapr",
+    "credentials",
 )
 IDENTITY_PROVIDER_KEYS = ("endpoint", "token", "token-endpoint", "client-id", "client-secret", "authority", "tenant-id",
                           "token-file")

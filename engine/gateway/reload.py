@@ -14,6 +14,7 @@ import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.credentials import credential_service
 from engine.diagnostics import render_text
 from engine.errors import ConfigError, PolicyLoadError
 from engine.gateway.apiops import is_apiops_folder, load_any_settings, watched_files
@@ -79,6 +80,8 @@ async def reload_server(server: GatewayServer, path: Path) -> bool:
             register(services)
     if settings.identity != services.settings.identity:
         services.identity = token_service(settings.identity)
+    if settings.credentials != services.settings.credentials:
+        services.credentials = credential_service(settings.credentials)
     if settings.loggers != services.settings.loggers:
         replaced, services.loggers = services.loggers, logger_service(settings.loggers, server.metrics)
         if services.loggers is not None:

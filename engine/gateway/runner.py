@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engine.credentials import credential_service
 from engine.errors import ConfigError
 from engine.gateway.accesslog import AccessLog
 from engine.gateway.admin import create_admin_app, exposure_warning, register_service_routes
@@ -94,6 +95,7 @@ class GatewayServer:
             settings=self.settings, metrics=self.metrics, http=http,
             cache=cache, limits=limits, named_values=dict(self.settings.named_values),
             identity=token_service(self.settings.identity),
+            credentials=credential_service(self.settings.credentials),
             loggers=logger_service(self.settings.loggers, self.metrics),
         )
         if self.settings.tracing is not None:

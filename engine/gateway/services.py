@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from engine import policy
 from engine.backends import Backend, Backends
 from engine.cache.service import CacheService
+from engine.credentials import CredentialService
 from engine.errors import ConfigError
 from engine.gateway.settings import GatewaySettings
 from engine.identity import TokenService
@@ -73,6 +74,7 @@ class Services:
     cache: CacheService | None = None
     limits: LimitService | None = None
     identity: TokenService | None = None  # `identity:`: tokens for authentication-managed-identity
+    credentials: CredentialService | None = None  # `credentials:`: connections of get-authorization-context
     loggers: LoggerService | None = None  # `loggers:`: the sinks of log-to-eventhub
     fragments: dict[str, Any] = field(default_factory=dict)
     named_values: dict[str, str] = field(default_factory=dict)

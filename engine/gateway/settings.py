@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.apispec import OperationSpec
 from engine.backends import BackendSpec
+from engine.credentials import CredentialSettings
 from engine.gateway.clientip import Network
 from engine.identity import IdentitySettings
 from engine.loggers import LoggerSettings
@@ -162,6 +163,7 @@ class GatewaySettings:
     loggers: dict[str, LoggerSettings] = field(default_factory=dict)  # log-to-eventhub sinks by logger id
     dapr_endpoint: str = "http://localhost:3500"  # the Dapr sidecar's HTTP API (publish-to-dapr, invoke-dapr-binding)
     token_validation: TokenValidationSettings = DEFAULT_TOKEN_VALIDATION  # validate-jwt/-azure-ad-token metadata
+    credentials: CredentialSettings | None = None  # connections of get-authorization-context; None = none
 
     @property
     def base_dir(self) -> Path:

@@ -26,6 +26,7 @@ from typing import Any
 
 from engine import clock as engine_clock
 from engine.context import Context, Headers, LastError
+from engine.credentials import credential_service
 from engine.gateway.app import Gateway
 from engine.gateway.services import GatewayMetrics, Services, build_store_services
 from engine.gateway.settings import (
@@ -196,6 +197,7 @@ class Harness:
             settings=self.settings, metrics=self.metrics, http=self.upstream,
             cache=cache, limits=limits, named_values=dict(self.settings.named_values),
             identity=token_service(self.settings.identity),
+            credentials=credential_service(self.settings.credentials),
         )
         services.gateway_metrics = GatewayMetrics(self.metrics)
         state = self.state or GatewayState.build(self.settings, services, self.registry)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from engine.context import Context, Headers, MessageBody, Request, Response, Url  # noqa: E402
+from engine.context import Context, Headers, MessageBody, Operation, Request, Response, Url  # noqa: E402
 from engine.diagnostics import Diagnostics  # noqa: E402
 from engine.document import load_document  # noqa: E402
 from engine.gateway.builder import PipelineBuilder  # noqa: E402
@@ -48,6 +48,43 @@ def _rsa_case() -> tuple[str, str]:
     return policy, f"{header}.{payload}.{b64url_encode(signature)}"
 
 
+ORDER_API = {
+    "openapi": "3.0.3", "info": {"title": "orders", "version": "1"},
+    "paths": {"/orders/{id}": {"post": {
+        "operationId": "updateOrder",
+        "parameters": [
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}},
+            {"name": "page", "in": "query", "schema": {"type": "integer", "maximum": 100}},
+            {"name": "X-Tenant", "in": "header", "required": True, "schema": {"type": "string", "pattern": "^[a-z]+$"}},
+        ],
+        "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}}},
+        "responses": {"200": {"description": "ok"}},
+    }}},
+    "components": {"schemas": {
+        "Envelope": {"type": "object", "required": ["order"], "properties": {"order": {"$ref": "#/components/schemas/Order"}}},
+        "Order": {"type": "object", "required": ["id", "customer", "items"], "additionalProperties": False, "properties": {
+            "id": {"type": "integer", "minimum": 1}, "customer": {"type": "string", "minLength": 1},
+            "items": {"type": "array", "maxItems": 100, "items": {"$ref": "#/components/schemas/Item"}}}},
+        "Item": {"type": "object", "required": ["sku", "qty"], "properties": {
+            "sku": {"type": "string", "pattern": "^s[0-9]+$"}, "qty": {"type": "integer", "minimum": 0},
+            "note": {"type": "string", "nullable": True}}},
+    }},
+}
+
+
+def _order_operation() -> Operation:
+    """The bench operation with its OpenAPI description, read the way the gateway reads it."""
+    import tempfile
+
+    from engine.gateway.openapi import operations_from_openapi
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "orders.json"
+        path.write_text(json.dumps(ORDER_API))
+        settings = operations_from_openapi(path)[0]
+    return Operation(id=settings.id, method="POST", url_template=settings.url_template, spec=settings.spec)
+
+
 def build(xml: str, section: str) -> Step:
     doc = load_document("bench.xml", text=f"<policies><{section}>{xml}</{section}></policies>", diagnostics=Diagnostics())
     assert doc is not None
@@ -58,15 +95,16 @@ def build(xml: str, section: str) -> Step:
 
 
 def context_factory(headers: list[tuple[str, str]], body: bytes | None = None,
-                    response_body: bytes | None = None, content_type: str = "application/json") -> Callable[[], Context]:
+                    response_body: bytes | None = None, content_type: str = "application/json",
+                    operation: Operation | None = None) -> Callable[[], Context]:
     url = Url.parse("http://backend.test/api/orders/7?page=2")
 
     def make() -> Context:
         request = Request("POST", url.copy(), url, Headers(headers), MessageBody(body) if body is not None else None,
-                          "10.0.0.7")
+                          "10.0.0.7", {"id": "7"})
         response = Response(200, "OK", Headers([("Content-Type", content_type)]),
                             MessageBody(response_body) if response_body is not None else None)
-        return Context(request=request, response=response)
+        return Context(request=request, response=response, operation=operation)
 
     return make
 
@@ -76,6 +114,7 @@ def cases() -> list[tuple[str, str, str, Callable[[], Context]]]:
     rs_policy, rs_token = _rsa_case()
     key = base64.b64encode(SECRET).decode()
     plain = context_factory([("Accept", "application/json")])
+    order = _order_operation()
     return [
         ("set-header (baseline)", '<set-header name="X-A" exists-action="override"><value>1</value></set-header>', "inbound", plain),
         ("set-query-parameter", '<set-query-parameter name="v" exists-action="append"><value>2</value></set-query-parameter>', "inbound", plain),
@@ -91,6 +130,13 @@ def cases() -> list[tuple[str, str, str, Callable[[], Context]]]:
         ("find-and-replace (2 KB)", '<find-and-replace from="sku" to="SKU" />', "inbound", context_factory([], JSON_BODY)),
         ("json-to-xml (2 KB)", '<json-to-xml apply="always" consider-accept-header="false" />', "outbound",
          context_factory([], response_body=JSON_BODY)),
+        ("validate-content (1 KB, 40 items)", '<validate-content unspecified-content-type-action="prevent" max-size="102400" '
+         'size-exceeded-action="prevent"><content type="application/json" validate-as="json" action="prevent" />'
+         '</validate-content>', "inbound",
+         context_factory([("Content-Type", "application/json")], JSON_BODY, operation=order)),
+        ("validate-parameters (3)", '<validate-parameters specified-parameter-action="prevent" '
+         'unspecified-parameter-action="prevent" />', "inbound",
+         context_factory([("Content-Type", "application/json"), ("X-Tenant", "ann")], operation=order)),
         ("xml-to-json (4 KB)", '<xml-to-json kind="direct" apply="always" consider-accept-header="false" />', "outbound",
          context_factory([], response_body=XML_BODY, content_type="application/xml")),
     ]
@@ -113,7 +159,7 @@ async def main() -> None:
     for label, xml, section, make in cases():
         step = build(xml, section)
         await measure(step, make, 20, 1)  # warm up
-        heavy = any(word in label for word in ("liquid", "json", "xml"))
+        heavy = any(word in label for word in ("liquid", "json", "xml", "JSON"))
         rows.append((label, await measure(step, make, 200 if heavy else 2000)))
     baseline = rows[0][1]
     print(f"{'policy':32} {'µs/call':>10} {'× set-header':>14}")
