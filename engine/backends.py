@@ -13,6 +13,7 @@ Everything runs on the event loop without awaiting, so no lock is needed.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import re
 import time
@@ -29,6 +30,8 @@ from engine.policy import gateway_services
 if TYPE_CHECKING:
     from engine.metrics import Counter, Gauge, Metrics
     from engine.policy import ForwardOptions
+
+log = logging.getLogger("policygate.backends")
 
 MAX_POOL_MEMBERS = 30
 PERCENTAGE_MIN_REQUESTS = 10  # a percentage rule judges no fewer requests than this in its interval
@@ -159,6 +162,8 @@ class Circuit:
             duration = retry_after
         self.open_until = now + duration
         self._window.clear()
+        log.warning("circuit breaker of backend '%s' tripped (rule '%s'): no requests for %g s",
+                    self.backend, self.rule.name, duration)
         if self.metrics is not None:
             self.metrics.trips.inc(self.backend)
             self.metrics.open.set(self.backend, value=1)
