@@ -343,10 +343,12 @@ class XDocumentType(XNode):
 
     def __init__(self, name: str, public_id: str | None, system_id: str | None, internal_subset: str | None) -> None:
         super().__init__()
-        self.Name = name
-        self.PublicId = public_id
-        self.SystemId = system_id
-        self.InternalSubset = internal_subset
+        self._doctype = (name, public_id, system_id, internal_subset)
+
+    Name = property(lambda self: self._doctype[0])
+    PublicId = property(lambda self: self._doctype[1])
+    SystemId = property(lambda self: self._doctype[2])
+    InternalSubset = property(lambda self: self._doctype[3])
 
     def _write(self, out: list[str], indent: bool, level: int) -> None:
         text = f"<!DOCTYPE {self.Name}"

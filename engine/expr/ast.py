@@ -366,7 +366,7 @@ class Switch(Stmt):
 class LocalFunction(Stmt):
     returns: TypeName | None  # None: void
     name: str
-    params: tuple[tuple[TypeName, str], ...]
+    params: tuple[tuple[TypeName, str, Expr | None], ...]  # (type, name, default value)
     body: Block
     pos: Pos
 

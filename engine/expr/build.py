@@ -322,7 +322,7 @@ class Builder(Transformer):
         return ast.Literal(size, "int", self._p(meta))
 
     def param(self, meta, c):
-        return (c[0], str(c[1]))
+        return (c[0], str(c[1]), c[3] if len(c) > 3 else None)  # (type, name, default value or None)
 
     # -- types -----------------------------------------------------------------------------------
     def _suffix(self, c) -> int:

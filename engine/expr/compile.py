@@ -34,6 +34,7 @@ from engine.expr.closures import (
     AnonymousObject,
     Code,
     Local,
+    MethodGroup,
     _context,
     _formatted_hole,
     _has_conditional,
@@ -260,6 +261,9 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             return Code(lambda env: env[slot], local.type)
         if name == "context":
             return Code(_context, M.CONTEXT, path="")
+        if name in self.functions:  # a local function as a delegate: `items.Count(IsEven)`
+            cell = self.functions[name]
+            return Code(lambda env: MethodGroup(lambda *a: cell[0](env, list(a)), cell[2]), DYNAMIC)
         if not self._check_name(name, node.pos):
             return self._dead()
         static = M.static_type(name)

@@ -14,9 +14,16 @@ from engine.expr.gates import iterate
 from engine.expr.host import CompilerHost
 from engine.expr.members import DYNAMIC, CsType
 
-# Collections whose enumerator fails once the collection changes size (C#'s version check).
+# Collections whose enumerator fails once the collection is modified (.NET's version check): a
+# `List<T>` on any Add/Remove; since .NET Core 3.0 / .NET 5 a `Dictionary` or `HashSet` only on an
+# Add (Remove, Clear and overwriting a value leave enumerators valid: dotnet/runtime#34667).
 _SIZED = frozenset({list, dict, set})
 _MODIFIED = "Collection was modified; enumeration operation may not execute."
+
+
+def _modified(collection: Any, size: int) -> bool:
+    n = len(collection)
+    return n != size if collection.__class__ is list else n > size
 
 Fn = Callable[[list[Any]], Any]
 BREAK, CONTINUE, RETURN = 1, 2, 3
@@ -30,7 +37,8 @@ class StatementCompiler(CompilerHost):
             self.scopes.append({})
         for s in stmts:
             if isinstance(s, ast.LocalFunction):
-                self.functions[s.name] = [None, M.resolve_type_name(s.returns) if s.returns else M.VOID]
+                self.functions[s.name] = [None, M.resolve_type_name(s.returns) if s.returns else M.VOID,
+                                          len(s.params)]
         compiled = [self.stmt(s) for s in stmts]
         if new_scope:
             self.scopes.pop()
@@ -138,11 +146,12 @@ class StatementCompiler(CompilerHost):
         def loop(env: list[Any]) -> Any:
             budget = env[2]
             collection = sf(env)
-            sized = collection.__class__ in _SIZED
-            size = len(collection) if sized else 0
-            for item in iterate(collection, pos):
+            cls = collection.__class__
+            size = len(collection) if cls in _SIZED else -1
+            items = list(collection) if cls is set else iterate(collection, pos)
+            for item in items:
                 budget.tick()
-                if sized and len(collection) != size:  # `foreach (var x in l) l.Add(x);`
+                if size >= 0 and _modified(collection, size):  # `foreach (var x in l) l.Add(x);`
                     raise _located(InvalidOperationException(_MODIFIED), pos)
                 env[slot] = item
                 signal = body(env)
@@ -152,7 +161,7 @@ class StatementCompiler(CompilerHost):
                     if signal == RETURN:
                         return RETURN
             else:
-                if sized and len(collection) != size:  # the enumerator's last MoveNext sees it too
+                if size >= 0 and _modified(collection, size):  # the enumerator's last MoveNext sees it too
                     raise _located(InvalidOperationException(_MODIFIED), pos)
             return None
 
@@ -318,7 +327,8 @@ class StatementCompiler(CompilerHost):
         cell = self.functions[node.name]
         self.scopes.append({})
         first = self.nslots
-        slots = [self.declare(name, M.resolve_type_name(t), node.pos) for t, name in node.params]
+        defaults = [self.fn(default) if default is not None else None for _, _, default in node.params]
+        slots = [self.declare(name, M.resolve_type_name(t), node.pos) for t, name, _ in node.params]
         body = self.block(node.body.body, new_scope=False)
         last = self.nslots
         self.scopes.pop()
@@ -330,6 +340,8 @@ class StatementCompiler(CompilerHost):
             saved_ret = env[1]
             for slot, v in zip(slots, values, strict=False):
                 env[slot] = v
+            for slot, default in zip(slots[len(values):], defaults[len(values):], strict=True):
+                env[slot] = default(env) if default is not None else None
             try:
                 signal = body(env)
                 return env[1] if signal == RETURN else None
