@@ -214,6 +214,13 @@ class Builder(Transformer):
     def block_stmt(self, meta, c):
         return ast.Block(tuple(c), self._p(meta))
 
+    def deconstruct(self, meta, c):
+        names = tuple(n.strip() for n in str(c[0]).strip()[3:].strip()[1:-1].split(","))
+        return ast.Deconstruct(names, c[2], self._p(meta))
+
+    def tuple_lit(self, meta, c):
+        return ast.TupleLit(tuple(c), self._p(meta))
+
     def local_decl(self, meta, c):
         type_, declarators = c[1], c[2:]  # c[0]: `const` (a constant local is a local never assigned)
         if type_.array:  # `int[] a = { 1, 2 };`: an array initializer takes the declared element type

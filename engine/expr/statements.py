@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from engine.dotnet.containers import Tuple
 from engine.dotnet.errors import DotNetException, InvalidOperationException, NullReferenceException
 from engine.expr import ast
 from engine.expr import members as M
@@ -19,6 +20,13 @@ from engine.expr.members import DYNAMIC, CsType
 # Add (Remove, Clear and overwriting a value leave enumerators valid: dotnet/runtime#34667).
 _SIZED = frozenset({list, dict, set})
 _MODIFIED = "Collection was modified; enumeration operation may not execute."
+
+
+def _deconstruct(value: Any, count: int) -> tuple[Any, ...] | None:
+    """The parts of a tuple or a KeyValuePair (its `Deconstruct`), or None."""
+    parts = getattr(value, "Deconstruct", None)
+    items = tuple(parts()) if parts is not None else tuple(value) if isinstance(value, Tuple) else None
+    return items if items is not None and len(items) == count else None
 
 
 def _modified(collection: Any, size: int) -> bool:
@@ -106,6 +114,24 @@ class StatementCompiler(CompilerHost):
                 env[slot] = f(env) if f is not None else None
 
         return decls
+
+    def s_Deconstruct(self, node: ast.Deconstruct) -> Fn:
+        value = self.expr(node.value)
+        types = value.type.items or (DYNAMIC,) * len(node.names)
+        if len(types) != len(node.names):
+            self.error("expr-type", f"cannot deconstruct a tuple of {len(types)} elements into "
+                       f"{len(node.names)} variables", node.pos)
+        slots = [self.declare(name, t, node.pos) for name, t in zip(node.names, types, strict=False)]
+        vf, pos, count = value.fn, node.pos, len(node.names)
+
+        def deconstruct(env: list[Any]) -> None:
+            parts = _deconstruct(vf(env), count)
+            if parts is None:
+                raise _located(rt.DotNetTypeError(f"the value cannot be deconstructed into {count} variables"), pos)
+            for slot, part in zip(slots, parts, strict=True):
+                env[slot] = part
+
+        return deconstruct
 
     def s_ExprStmt(self, node: ast.ExprStmt) -> Fn:
         f = self.fn(node.expr)
