@@ -237,7 +237,7 @@ def change_type(value: Any, target: Any) -> Any:
         if isinstance(value, bytes | bytearray):
             return Guid(bytes(value))
     if name == "System.TimeSpan":
-        from .datetimes import TimeSpan
+        from .timespan import TimeSpan
 
         if isinstance(value, TimeSpan):
             return value

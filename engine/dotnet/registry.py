@@ -8,6 +8,7 @@ from functools import lru_cache
 _MODULES = (
     "newtonsoft",
     "datetimes",
+    "timespan",
     "timezones",
     "guid",
     "uri",

@@ -432,7 +432,8 @@ def _xml_value_text(value: Any) -> str:
         if value != value or value in (float("inf"), float("-inf")):
             return "NaN" if value != value else "INF" if value > 0 else "-INF"
         return double_to_string(value)
-    from .datetimes import DateTime, DateTimeOffset, TimeSpan
+    from .datetimes import DateTime, DateTimeOffset
+    from .timespan import TimeSpan
 
     if isinstance(value, DateTime | DateTimeOffset):
         text = value.ToString("o")
