@@ -23,7 +23,7 @@ _MODULES = (
     "crypto",
     "rsa",
     "containers",
-    "convert",
+    "systemconvert",
     "culture",
     "mathlib",
     "net",

@@ -480,7 +480,7 @@ def _convert_text(text: str | None, t: TypeRef) -> Any:
         from .errors import FormatException
 
         raise FormatException(f"The string '{text}' is not a valid Boolean value.")
-    from .convert import change_type
+    from .systemconvert import change_type
 
     return change_type(text, t)
 
