@@ -13,7 +13,6 @@ import pytest
 
 from tests.support.gateway import Backend, RunningGateway, run_gateway
 from tests.support.openai_server import OpenAIServer, run_openai_server
-from tests.support.redis8_server import Redis8Server
 
 POLICY = """<policies>
   <inbound>
@@ -37,16 +36,6 @@ CATS = "Tell me a joke about cats"
 def openai() -> Iterator[OpenAIServer]:
     with run_openai_server() as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def redis8_url() -> Iterator[str]:
-    server = Redis8Server()
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["redis-6.2-scan", "redis-8-vector-sets"])
