@@ -434,7 +434,8 @@ def _xml_value_text(value: Any) -> str:
         if value != value or value in (float("inf"), float("-inf")):
             return "NaN" if value != value else "INF" if value > 0 else "-INF"
         return double_to_string(value)
-    from .datetimes import DateTime, DateTimeOffset, TimeSpan
+    from .datetimes import DateTime, DateTimeOffset
+    from .timespan import TimeSpan
 
     if isinstance(value, DateTime | DateTimeOffset):
         text = value.ToString("o")
@@ -481,7 +482,7 @@ def _convert_text(text: str | None, t: TypeRef) -> Any:
         from .errors import FormatException
 
         raise FormatException(f"The string '{text}' is not a valid Boolean value.")
-    from .convert import change_type
+    from .systemconvert import change_type
 
     return change_type(text, t)
 

@@ -419,7 +419,7 @@ class AccessCompiler(CompilerHost):
                        self._suggest(name, options))
             return self._dead()
         only = node.args[0].value if len(node.args) == 1 else None
-        if name == "ToString" and holder is M.lib("convert", "Convert") and only is not None and _is_string_typed(only):
+        if name == "ToString" and holder is M.lib("systemconvert", "Convert") and only is not None and _is_string_typed(only):
             return Code(self.fn(only), M.STRING)  # Convert.ToString(string) returns its argument
         args = self._args(node.args)
         type_args = tuple(str(t) for t in func.type_args) or self._inferred_enum_type(holder, name, node.args)
