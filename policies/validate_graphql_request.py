@@ -187,7 +187,7 @@ def _remove(selection_set: SelectionSetNode | None, target: FieldNode,
         return False
     kept = tuple(s for s in selection_set.selections if s is not target)
     if len(kept) != len(selection_set.selections):
-        selection_set.selections = kept  # type: ignore[misc, unused-ignore]  # read-only in graphql-core 3.3 typing
+        selection_set.selections = kept
         return True
     for selection in selection_set.selections:
         inner: Any = getattr(selection, "selection_set", None)
