@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from engine.certificates import CertificateSettings
 from engine.credentials import GRANTS, ConnectionSettings, CredentialSettings, ProviderSettings
 from engine.errors import ConfigError
 from engine.gateway.clientip import CLIENT_IP_HEADERS, Network, parse_networks
@@ -220,7 +221,21 @@ class _Reader:
             dapr_endpoint=self.read_dapr(top.get("dapr")),
             token_validation=self.read_token_validation(top.get("token-validation")),
             credentials=self.read_credentials(top.get("credentials")),
+            certificates=self.read_certificates(top.get("certificates")),
         )
+
+    def read_certificates(self, value: object) -> dict[str, CertificateSettings]:
+        """`certificates:` - id -> PEM or PKCS#12 file (engine.certificates)."""
+        certificates = {}
+        for name, entry in self.mapping(value, "certificates").items():
+            where = f"certificates.{name}"
+            spec = self.mapping(entry, where, ("file", "key-file", "password"))
+            certificates[str(name)] = CertificateSettings(
+                file=self.path(spec.get("file"), _join(where, "file")) or self.fail(where, "needs file"),
+                key_file=self.path(spec.get("key-file"), _join(where, "key-file")),
+                password=self.read_secret(spec.get("password"), _join(where, "password")) or "",
+            )
+        return certificates
 
     def read_credentials(self, value: object) -> CredentialSettings | None:
         """`credentials:` - credential manager connections of get-authorization-context (engine.credentials)."""
@@ -721,7 +736,7 @@ class _Reader:
 TOP_LEVEL_KEYS = (
     "server", "backend", "backends", "demo-backend", "cache", "rate-limits", "named-values", "policy", "fragments",
     "products", "subscriptions", "apis", "tracing", "identity", "token-validation", "loggers", "dapr",
-    "credentials",
+    "credentials", "certificates",
 )
 IDENTITY_PROVIDER_KEYS = ("endpoint", "token", "token-endpoint", "client-id", "client-secret", "authority", "tenant-id",
                           "token-file")
