@@ -41,6 +41,9 @@ def _equals(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b or (isinstance(a, str) and isinstance(b, str) and str(a) == str(b))
 
 
+_NO_ARGUMENT = object()
+
+
 def _out_of_range(name: str = "index") -> ArgumentOutOfRangeException:
     return ArgumentOutOfRangeException(
         name, "Index was out of range. Must be non-negative and less than the size of the collection."
@@ -488,7 +491,18 @@ class ListMembers:
         items[index:index] = added
 
     @staticmethod
-    def Remove(items: list[Any], value: Any) -> bool:
+    def Remove(items: list[Any], value: Any = _NO_ARGUMENT) -> Any:
+        """``list.Remove(value)``; without an argument LINQ to XML's ``Remove()`` extension on a
+        sequence of nodes or attributes (``e.Elements("b").Remove()``) removes each from its parent."""
+        if value is _NO_ARGUMENT:
+            from .xlinq import XAttribute, XNode
+
+            if not all(isinstance(item, XNode | XAttribute) for item in items):
+                raise ArgumentException("Remove() without an argument removes XML nodes or attributes.")
+            for item in list(items):
+                if item.Parent is not None or isinstance(item, XNode) and item.Document is not None:
+                    item.Remove()
+            return None
         for i, item in enumerate(items):
             if _equals(item, value):
                 del items[i]

@@ -124,6 +124,13 @@ def cast(value: Any, target: Any) -> Any:
         raise _cast_error(value, t)
     if is_type(value, t):
         return value
+    if isinstance(value, str):  # `(XNamespace)"urn:x"`, `(XName)"a"`: the type's implicit conversion
+        from .registry import runtime_class
+
+        target_cls = runtime_class(t.name)
+        from_string = getattr(target_cls, "from_string", None)
+        if from_string is not None:
+            return from_string(value)
     if clrnumeric.kind_of(value) is not None or isinstance(value, enum.Enum):  # `(RegexOptions)3`
         from .registry import runtime_class
 

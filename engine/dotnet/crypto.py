@@ -333,8 +333,8 @@ class SymmetricAlgorithm:
     def __init__(self) -> None:
         self._key = os.urandom(32)
         self._iv = os.urandom(16)
-        self.Mode = CipherMode.CBC
-        self.Padding = PaddingMode.PKCS7
+        self._mode = CipherMode.CBC
+        self._padding = PaddingMode.PKCS7
 
     @classmethod
     def Create(cls, name: Any = None) -> SymmetricAlgorithm:
@@ -368,6 +368,24 @@ class SymmetricAlgorithm:
     @IV.setter
     def IV(self, value: Any) -> None:
         self._iv = _checked_iv(_data(value))
+
+    @property
+    def Mode(self) -> CipherMode:
+        return self._mode
+
+    @Mode.setter
+    def Mode(self, value: Any) -> None:
+        if value not in (CipherMode.CBC, CipherMode.ECB, CipherMode.CFB):
+            raise CryptographicException("Specified cipher mode is not valid for this algorithm.")
+        self._mode = CipherMode(int(value))
+
+    @property
+    def Padding(self) -> PaddingMode:
+        return self._padding
+
+    @Padding.setter
+    def Padding(self, value: Any) -> None:
+        self._padding = PaddingMode(int(value))
 
     @property
     def KeySize(self) -> int:

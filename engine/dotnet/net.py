@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import re
 from typing import Any
 
 from .errors import ArgumentNullException, FormatException
@@ -38,8 +39,11 @@ class IPAddress:
     def Parse(text: str | None) -> IPAddress:
         if text is None:
             raise ArgumentNullException("ipString")
+        candidate = text.strip().strip("[]")
         try:
-            return IPAddress(ipaddress.ip_address(text.strip().strip("[]")))
+            if ":" not in candidate:
+                return IPAddress(_ipv4(candidate))
+            return IPAddress(ipaddress.ip_address(candidate))
         except ValueError as exc:
             raise FormatException("An invalid IP address was specified.") from exc
 
@@ -75,6 +79,26 @@ class IPAddress:
 
     def __repr__(self) -> str:
         return f"IPAddress({self._ip})"
+
+
+_IPV4_PART = re.compile(r"0[xX][0-9a-fA-F]*|0[0-7]*|[1-9][0-9]*")
+
+
+def _ipv4(text: str) -> ipaddress.IPv4Address:
+    """IPv4 text as .NET (and inet_aton) reads it: 1 to 4 parts, each decimal, hex (`0x1F`) or
+    octal (`010`); the last part fills the remaining bytes (`1.2.3` is 1.2.0.3, `1` is 0.0.0.1)."""
+    parts = text.split(".")
+    if not 1 <= len(parts) <= 4 or not all(_IPV4_PART.fullmatch(p) for p in parts):
+        raise ValueError(text)
+    values = [int(p, 16) if p[:2] in ("0x", "0X") else int(p, 8) if p.startswith("0") and len(p) > 1 else int(p)
+              for p in parts]
+    *head, last = values
+    if any(v > 255 for v in head) or last >= 1 << (8 * (4 - len(head))):
+        raise ValueError(text)
+    number = last
+    for i, v in enumerate(head):
+        number |= v << (8 * (3 - i))
+    return ipaddress.IPv4Address(number)
 
 
 IPAddress.Loopback = IPAddress(ipaddress.ip_address("127.0.0.1"))  # type: ignore[attr-defined]

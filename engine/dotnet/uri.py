@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import html
+import ipaddress
 import re
 import urllib.parse
 from typing import Any
@@ -137,6 +138,16 @@ class UriKind(enum.IntEnum):
     Relative = 2
 
 
+class UriHostNameType(enum.IntEnum):
+    """``System.UriHostNameType``."""
+
+    Unknown = 0
+    Basic = 1
+    Dns = 2
+    IPv4 = 3
+    IPv6 = 4
+
+
 class UriPartial(enum.IntEnum):
     """``System.UriPartial``."""
 
@@ -204,18 +215,18 @@ class Uri:
             raise UriFormatException("Invalid URI: The hostname could not be parsed.")
         self._absolute = True
         self._scheme = scheme
-        self._host = host.lower()
+        self._host = f"[{host.lower()}]" if ":" in host else host.lower()  # an IPv6 host keeps its brackets
         self._userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
         self._port = port if port is not None else _DEFAULT_PORTS.get(scheme, -1)
         self._explicit_port = port is not None
         path = parts.path or ("/" if parts.netloc else "")
-        self._path = _percent(_normalise_dots(path), _URI_SAFE)
+        self._path = _unescape_unreserved(_percent(_normalise_dots(path), _URI_SAFE))
         self._query = (
-            ("?" + _percent(parts.query, _URI_SAFE))
+            ("?" + _unescape_unreserved(_percent(parts.query, _URI_SAFE)))
             if parts.query or text.split("#")[0].endswith("?")
             else ""
         )
-        self._fragment = ("#" + _percent(parts.fragment, _URI_SAFE)) if parts.fragment else ""
+        self._fragment = ("#" + _unescape_unreserved(_percent(parts.fragment, _URI_SAFE))) if parts.fragment else ""
         self._has_authority = bool(parts.netloc)
 
     def _need_absolute(self) -> None:
@@ -243,11 +254,17 @@ class Uri:
 
     @property
     def DnsSafeHost(self) -> str:
-        return self.Host
+        return self.Host.strip("[]")
 
     @property
     def IdnHost(self) -> str:
-        return self.Host
+        return self.Host.strip("[]")
+
+    @property
+    def HostNameType(self) -> UriHostNameType:
+        self._need_absolute()
+        kind = Uri.CheckHostName(self._host.strip("[]"))
+        return UriHostNameType.Basic if kind == UriHostNameType.Unknown and self._host else kind
 
     @property
     def Port(self) -> int:
@@ -403,14 +420,19 @@ class Uri:
         return ok
 
     @staticmethod
-    def CheckHostName(name: str | None) -> str:
+    def CheckHostName(name: str | None) -> UriHostNameType:
         if not name:
-            return "Unknown"
-        if re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", name):
-            return "IPv4"
+            return UriHostNameType.Unknown
+        if re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", name) and all(int(p) < 256 for p in name.split(".")):
+            return UriHostNameType.IPv4
         if ":" in name:
-            return "IPv6"
-        return "Dns" if re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*", name) else "Unknown"
+            try:
+                ipaddress.IPv6Address(name.strip("[]"))
+                return UriHostNameType.IPv6
+            except ValueError:
+                return UriHostNameType.Unknown
+        return (UriHostNameType.Dns if re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?", name)
+                else UriHostNameType.Unknown)
 
 
 def _normalise_dots(path: str) -> str:
@@ -429,6 +451,17 @@ def _normalise_dots(path: str) -> str:
     return result or "/"
 
 
+_UNRESERVED_ESCAPE = re.compile(r"%(2[dDeE]|3[0-9]|4[1-9a-fA-F]|5[0-9aA]|5[fF]|6[1-9a-fA-F]|7[0-9aA]|7[eE])")
+
+
+def _unescape_unreserved(text: str) -> str:
+    """.NET decodes escaped unreserved characters (letters, digits, ``-._~``) in a URI's path,
+    query and fragment: ``/%7Euser`` is ``/~user``."""
+    if "%" not in text:
+        return text
+    return _UNRESERVED_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
 def _unpercent_safe(text: str) -> str:
     """``Uri.ToString()``: unescape except characters that would change the URI's meaning."""
     return re.sub(
@@ -444,4 +477,4 @@ def _unpercent_safe(text: str) -> str:
     )
 
 
-__all__ = ["Uri", "UriKind", "UriPartial", "WebUtility"]
+__all__ = ["Uri", "UriHostNameType", "UriKind", "UriPartial", "WebUtility"]

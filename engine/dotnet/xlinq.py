@@ -8,6 +8,7 @@ with two spaces like ``SaveOptions.None`` and writes empty elements as ``<a />``
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -39,8 +40,31 @@ class LoadOptions(enum.IntFlag):
     SetLineInfo = 4
 
 
+class XmlNodeType(enum.IntEnum):
+    """``System.Xml.XmlNodeType`` (the kinds of ``XNode.NodeType``)."""
+
+    None_ = 0
+    Element = 1
+    Attribute = 2
+    Text = 3
+    CDATA = 4
+    EntityReference = 5
+    Entity = 6
+    ProcessingInstruction = 7
+    Comment = 8
+    Document = 9
+    DocumentType = 10
+    DocumentFragment = 11
+    Notation = 12
+    Whitespace = 13
+    SignificantWhitespace = 14
+    EndElement = 15
+    EndEntity = 16
+    XmlDeclaration = 17
+
+
 class XNamespace:
-    """``XNamespace``; ``ns + "local"`` makes an ``XName``."""
+    """``XNamespace``; ``ns + "local"`` makes an ``XName``; ``(XNamespace)"urn:x"`` converts."""
 
     dotnet_name = "System.Xml.Linq.XNamespace"
 
@@ -60,6 +84,11 @@ class XNamespace:
 
     def __add__(self, local: str) -> XName:
         return XName(local, self._uri)
+
+    @staticmethod
+    def from_string(text: str) -> XNamespace:
+        """The implicit conversion from ``string``."""
+        return XNamespace(text)
 
     def ToString(self) -> str:
         return self._uri
@@ -90,6 +119,11 @@ class XName:
     @staticmethod
     def Get(name: str, namespace: str | None = None) -> XName:
         return XName(name, namespace) if namespace is not None else to_xname(name)
+
+    @staticmethod
+    def from_string(text: str) -> XName:
+        """The implicit conversion from ``string`` (``"{ns}local"`` or ``"local"``)."""
+        return to_xname(text)
 
     @property
     def LocalName(self) -> str:
@@ -182,6 +216,7 @@ class XNode(XObject):
         if container is None:
             raise InvalidOperationException("The parent is missing.")
         container._nodes = [n for n in container._nodes if n is not self]
+        container._open = False
         self._parent = None
         self._document = None
 
@@ -194,16 +229,39 @@ class XNode(XObject):
         container._nodes[index : index + 1] = new_nodes
         self._parent = None
 
-    @property
-    def NextNode(self) -> XNode | None:
+    def _siblings(self) -> tuple[list[XNode], int]:
+        """The container's nodes and this node's index among them (``[], -1`` without a parent)."""
         container = self._container()
         if container is None:
-            return None
+            return [], -1
         nodes = container._nodes
-        for i, n in enumerate(nodes):
-            if n is self:
-                return nodes[i + 1] if i + 1 < len(nodes) else None
-        return None
+        return nodes, next(i for i, n in enumerate(nodes) if n is self)
+
+    @property
+    def NextNode(self) -> XNode | None:
+        nodes, i = self._siblings()
+        return nodes[i + 1] if 0 <= i < len(nodes) - 1 else None
+
+    @property
+    def PreviousNode(self) -> XNode | None:
+        nodes, i = self._siblings()
+        return nodes[i - 1] if i > 0 else None
+
+    def NodesBeforeSelf(self) -> list[XNode]:
+        nodes, i = self._siblings()
+        return nodes[:i] if i > 0 else []
+
+    def NodesAfterSelf(self) -> list[XNode]:
+        nodes, i = self._siblings()
+        return nodes[i + 1:] if i >= 0 else []
+
+    def ElementsBeforeSelf(self, name: Any = None) -> list[XElement]:
+        xname = to_xname(name) if name is not None else None
+        return [n for n in self.NodesBeforeSelf() if isinstance(n, XElement) and (xname is None or n.Name == xname)]
+
+    def ElementsAfterSelf(self, name: Any = None) -> list[XElement]:
+        xname = to_xname(name) if name is not None else None
+        return [n for n in self.NodesAfterSelf() if isinstance(n, XElement) and (xname is None or n.Name == xname)]
 
     def _write(self, out: list[str], indent: bool, level: int) -> None:
         raise NotImplementedError
@@ -245,6 +303,8 @@ class XText(XNode):
         super().__init__()
         self.Value = value
 
+    NodeType = XmlNodeType.Text
+
     def _write(self, out: list[str], indent: bool, level: int) -> None:
         out.append(_escape_text(self.Value))
 
@@ -253,6 +313,8 @@ class XCData(XText):
     """A CDATA section."""
 
     dotnet_name = "System.Xml.Linq.XCData"
+
+    NodeType = XmlNodeType.CDATA
 
     def _write(self, out: list[str], indent: bool, level: int) -> None:
         out.append(f"<![CDATA[{self.Value}]]>")
@@ -267,8 +329,34 @@ class XComment(XNode):
         super().__init__()
         self.Value = value
 
+    NodeType = XmlNodeType.Comment
+
     def _write(self, out: list[str], indent: bool, level: int) -> None:
         out.append(f"<!--{self.Value}-->")
+
+
+class XDocumentType(XNode):
+    """``<!DOCTYPE name PUBLIC "..." "..." [internal subset]>`` of a parsed document."""
+
+    dotnet_name = "System.Xml.Linq.XDocumentType"
+    NodeType = XmlNodeType.DocumentType
+
+    def __init__(self, name: str, public_id: str | None, system_id: str | None, internal_subset: str | None) -> None:
+        super().__init__()
+        self.Name = name
+        self.PublicId = public_id
+        self.SystemId = system_id
+        self.InternalSubset = internal_subset
+
+    def _write(self, out: list[str], indent: bool, level: int) -> None:
+        text = f"<!DOCTYPE {self.Name}"
+        if self.PublicId is not None:
+            text += f' PUBLIC "{self.PublicId}" "{self.SystemId or ""}"'
+        elif self.SystemId is not None:
+            text += f' SYSTEM "{self.SystemId}"'
+        if self.InternalSubset:
+            text += f" [{self.InternalSubset}]"
+        out.append(text + ">")
 
 
 class XAttribute(XObject):
@@ -303,11 +391,28 @@ class XAttribute(XObject):
     def Value(self, value: Any) -> None:
         self._value = _xml_value_text(value)
 
+    NodeType = XmlNodeType.Attribute
+
     def Remove(self) -> None:
         if self._parent is None:
             raise InvalidOperationException("The parent is missing.")
         self._parent._attributes = [a for a in self._parent._attributes if a is not self]
         self._parent = None
+
+    def _sibling(self, step: int) -> XAttribute | None:
+        if self._parent is None:
+            return None
+        attrs = self._parent._attributes
+        i = next(i for i, a in enumerate(attrs) if a is self) + step
+        return attrs[i] if 0 <= i < len(attrs) else None
+
+    @property
+    def NextAttribute(self) -> XAttribute | None:
+        return self._sibling(1)
+
+    @property
+    def PreviousAttribute(self) -> XAttribute | None:
+        return self._sibling(-1)
 
     def ToString(self) -> str:
         return f'{_qualified(self._name, self._parent)}="{_escape_attr(self._value)}"'
@@ -406,8 +511,11 @@ class XContainer(XNode):
     def __init__(self) -> None:
         super().__init__()
         self._nodes: list[XNode] = []
+        # parsed `<a></a>` (or `<a>  </a>`): no nodes but an end tag, which .NET keeps (not IsEmpty)
+        self._open = False
 
     def _convert(self, content: Iterable[Any]) -> list[XNode]:
+        self._open = False
         nodes: list[XNode] = []
         for item in paced(content):
             if item is None:
@@ -484,6 +592,7 @@ class XContainer(XNode):
         for n in self._nodes:
             n._parent = None
         self._nodes = []
+        self._open = False
 
     def __iter__(self) -> Iterator[XNode]:
         return iter(list(self._nodes))
@@ -548,9 +657,19 @@ class XElement(XContainer):
     def HasAttributes(self) -> bool:
         return bool(self._attributes)
 
+    NodeType = XmlNodeType.Element
+
     @property
     def IsEmpty(self) -> bool:
-        return not self._nodes
+        return not self._nodes and not self._open
+
+    @property
+    def FirstAttribute(self) -> XAttribute | None:
+        return self._attributes[0] if self._attributes else None
+
+    @property
+    def LastAttribute(self) -> XAttribute | None:
+        return self._attributes[-1] if self._attributes else None
 
     def Attributes(self, name: Any = None) -> list[XAttribute]:
         xname = to_xname(name) if name is not None else None
@@ -618,6 +737,7 @@ class XElement(XContainer):
             child = n._clone() if isinstance(n, XElement) else type(n)(n.Value)  # type: ignore[attr-defined]
             child._parent = copy
             copy._nodes.append(child)
+        copy._open = self._open
         return copy
 
     def _write(self, out: list[str], indent: bool, level: int) -> None:
@@ -634,7 +754,7 @@ class XElement(XContainer):
         for a in self._attributes:
             out.append(" " + a.ToString())
         if not self._nodes:
-            out.append(" />")
+            out.append(f"></{tag}>" if self._open else " />")
             return
         out.append(">")
         mixed = any(isinstance(n, XText) for n in self._nodes)
@@ -657,9 +777,13 @@ class XDeclaration:
     dotnet_name = "System.Xml.Linq.XDeclaration"
 
     def __init__(self, version: str | None, encoding: str | None, standalone: str | None) -> None:
-        self.Version = version
-        self.Encoding = encoding
-        self.Standalone = standalone
+        self._version = version
+        self._encoding = encoding
+        self._standalone = standalone
+
+    Version = property(lambda self: self._version)
+    Encoding = property(lambda self: self._encoding)
+    Standalone = property(lambda self: self._standalone)
 
     def ToString(self) -> str:
         parts = [f'version="{self.Version}"'] if self.Version else []
@@ -675,9 +799,11 @@ class XDocument(XContainer):
 
     dotnet_name = "System.Xml.Linq.XDocument"
 
+    NodeType = XmlNodeType.Document
+
     def __init__(self, *content: Any) -> None:
         super().__init__()
-        self.Declaration: XDeclaration | None = None
+        self._declaration: XDeclaration | None = None
         items = list(content)
         if items and isinstance(items[0], XDeclaration):
             self.Declaration = items.pop(0)
@@ -690,6 +816,18 @@ class XDocument(XContainer):
     @staticmethod
     def Parse(text: str, options: Any = None) -> XDocument:
         return _parse(text, bool(options and int(options) & LoadOptions.PreserveWhitespace))
+
+    @property
+    def Declaration(self) -> XDeclaration | None:
+        return self._declaration
+
+    @Declaration.setter
+    def Declaration(self, value: XDeclaration | None) -> None:
+        self._declaration = value
+
+    @property
+    def DocumentType(self) -> XDocumentType | None:
+        return next((n for n in self._nodes if isinstance(n, XDocumentType)), None)
 
     @property
     def Root(self) -> XElement | None:
@@ -713,8 +851,11 @@ def _parse(text: str, preserve_whitespace: bool) -> XDocument:
         raise ArgumentNullException("text")
     from lxml import etree
 
+    # Like .NET's XDocument.Parse (DtdProcessing.Parse, no XmlResolver): entities declared in the
+    # document's internal subset are expanded, external ones never loaded; libxml2's limits on
+    # entity amplification apply (huge_tree off).
     parser = etree.XMLParser(
-        resolve_entities=False,
+        resolve_entities="internal",
         no_network=True,
         load_dtd=False,
         huge_tree=False,
@@ -733,28 +874,68 @@ def _parse(text: str, preserve_whitespace: bool) -> XDocument:
     info = root.getroottree().docinfo
     if text.lstrip().startswith("<?xml"):
         doc.Declaration = XDeclaration(info.xml_version, info.encoding, "yes" if info.standalone else None)
+    if info.doctype:
+        subset = _INTERNAL_SUBSET.search(text)
+        doctype = XDocumentType(info.root_name, info.public_id, info.system_url, subset.group(1) if subset else None)
+        doctype._document = doc
+        doc._nodes.append(doctype)
+    end_tags = _end_tags(text)
     for prev in reversed(list(root.itersiblings(preceding=True))):
-        node = _convert_node(prev, preserve_whitespace)
+        node = _convert_node(prev, preserve_whitespace, end_tags)
         if node is not None:
             node._document = doc
             doc._nodes.append(node)
-    top = _convert_node(root, preserve_whitespace)
+    top = _convert_node(root, preserve_whitespace, end_tags)
     assert top is not None
     top._document = doc
     doc._nodes.append(top)
     for nxt in root.itersiblings():
-        node = _convert_node(nxt, preserve_whitespace)
+        node = _convert_node(nxt, preserve_whitespace, end_tags)
         if node is not None:
             node._document = doc
             doc._nodes.append(node)
     return doc
 
 
+_INTERNAL_SUBSET = re.compile(r"<!DOCTYPE[^\[>]*\[(.*?)\]\s*>", re.S)
+_EMPTY_CONTENT = re.compile(r"<[^<>/!?](?:[^<>]*[^/<>])?>\s*</")
+
+
+def _end_tags(text: str) -> Iterator[bool]:
+    """For each element in document order: was it written with an end tag (`<a></a>`), not as
+    `<a/>`? Only elements without content can tell, so the source is read (with expat) only when
+    one is written that way."""
+    if not _EMPTY_CONTENT.search(text):
+        return iter(())
+    import xml.parsers.expat
+
+    data = text.encode("utf-8")
+    found: list[bool] = []
+    parser = xml.parsers.expat.ParserCreate(encoding="UTF-8")
+    parser.StartElementHandler = lambda name, attrs: found.append(False)
+    starts: list[int] = []
+
+    def start(name: str, attrs: Any) -> None:
+        starts.append(len(found))
+        found.append(False)
+
+    def end(name: str) -> None:
+        found[starts.pop()] = data[parser.CurrentByteIndex:parser.CurrentByteIndex + 2] == b"</"
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        parser.Parse(data, True)
+    except xml.parsers.expat.ExpatError:
+        return iter(())
+    return iter(found)
+
+
 def _name_of(tag: str) -> XName:
     return to_xname(tag)
 
 
-def _convert_node(el: Any, preserve_whitespace: bool) -> XNode | None:
+def _convert_node(el: Any, preserve_whitespace: bool, end_tags: Iterator[bool]) -> XNode | None:
     from lxml import etree
 
     if isinstance(el, etree._Comment):
@@ -762,6 +943,7 @@ def _convert_node(el: Any, preserve_whitespace: bool) -> XNode | None:
     if isinstance(el, etree._ProcessingInstruction) or not isinstance(el.tag, str):
         return None
     element = XElement(_name_of(el.tag))
+    element._open = next(end_tags, False)
     for prefix, uri in (el.nsmap or {}).items():
         parent_map = el.getparent().nsmap if el.getparent() is not None else {}
         if parent_map.get(prefix) == uri:
@@ -774,15 +956,15 @@ def _convert_node(el: Any, preserve_whitespace: bool) -> XNode | None:
         attr._parent = element
         element._attributes.append(attr)
 
-    def add_text(text: str | None) -> None:
-        if text and (preserve_whitespace or text.strip() or not len(el)):
+    def add_text(text: str | None) -> None:  # whitespace-only text is insignificant (IgnoreWhitespace)
+        if text and (preserve_whitespace or text.strip()):
             node = XText(text)
             node._parent = element
             element._nodes.append(node)
 
     add_text(el.text)
     for child in el:
-        node = _convert_node(child, preserve_whitespace)
+        node = _convert_node(child, preserve_whitespace, end_tags)
         if node is not None:
             node._parent = element
             element._nodes.append(node)
@@ -799,10 +981,12 @@ __all__ = [
     "XContainer",
     "XDeclaration",
     "XDocument",
+    "XDocumentType",
     "XElement",
     "XName",
     "XNamespace",
     "XNode",
     "XObject",
     "XText",
+    "XmlNodeType",
 ]

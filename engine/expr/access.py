@@ -48,6 +48,13 @@ from engine.expr.tables import (
 Fn = Callable[[list[Any]], Any]
 
 
+def _is_string_typed(node: ast.Expr | None) -> bool:
+    """A literal `null` or a `(string)` cast: C# binds it to a `string` overload."""
+    if isinstance(node, ast.Literal):
+        return node.type in ("null", "string")
+    return isinstance(node, ast.Cast) and str(node.type) in ("string", "String", "System.String")
+
+
 _OBJECT_STATICS = frozenset({"Equals", "ReferenceEquals"})
 _OR_DEFAULT = frozenset({"FirstOrDefault", "LastOrDefault", "SingleOrDefault", "ElementAtOrDefault", "Find",
                          "FindLast", "GetValueOrDefault"})
@@ -405,12 +412,16 @@ class AccessCompiler(CompilerHost):
             self.error("expr-unknown-member", f"'{target.static_name}' has no method '{name}'", func.name_pos,
                        self._suggest(name, options))
             return self._dead()
+        only = node.args[0].value if len(node.args) == 1 else None
+        if name == "ToString" and holder is M.lib("convert", "Convert") and only is not None and _is_string_typed(only):
+            return Code(self.fn(only), M.STRING)  # Convert.ToString(string) returns its argument
         args = self._args(node.args)
         type_args = tuple(str(t) for t in func.type_args) or self._inferred_enum_type(holder, name, node.args)
         self._check_arity(fn, 0, len(type_args) + len(args.positional) + len(args.outs) * 0, full, func.name_pos,
                           args)
         result = _STATIC_RESULTS.get(full.replace("System.", ""), DYNAMIC)
-        if result is DYNAMIC and name in ("Parse", "FromObject") and isinstance(holder, type):
+        if result is DYNAMIC and name in ("Parse", "FromObject", "Get") and isinstance(holder, type) and \
+                holder.__module__.startswith("engine.dotnet"):
             result = M.library_type(holder)
         if type_args and func.type_args:
             result = M.resolve_type_name(func.type_args[0]) if name.startswith("Deserialize") else result
@@ -520,6 +531,8 @@ class AccessCompiler(CompilerHost):
         result = _BUILTIN_RESULTS.get(("*", name), DYNAMIC)
         if name in _ELEMENT_RESULTS:
             result = elem
+        elif isinstance(ttype.pyclass, type) and M.returns_void(ttype.pyclass, name):
+            result = M.VOID
         gate = M.call_gate
         name_pos = func.name_pos
 

@@ -498,6 +498,9 @@ def _binary_type(op: str, a: CsType, b: CsType) -> CsType:
     if op in ("==", "!=", "<", ">", "<=", ">="):
         return M.BOOL
     if op == "+" and (a is M.STRING or b is M.STRING):
+        other = b if a is M.STRING else a
+        if isinstance(other.pyclass, type) and M._defined_by_library(other.pyclass, "__add__") is not None:
+            return DYNAMIC  # a library operator: `ns + "local"` is an XName
         return M.STRING
     if a.kind is not None and b.kind is not None:
         kind = clrnumeric.result_kind(op, a.kind, b.kind)

@@ -146,7 +146,10 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     # ------------------------------------------------------------------ entry points
     def compile_expression(self, node: ast.Expr) -> Code:
-        return self.expr(node)
+        root = self.expr(node)
+        if root.type is M.VOID:  # `@(list.Add(1))`: C# has no value to give
+            self.error("expr-type", "the expression has no value (it calls a void method)", node.pos)
+        return root
 
     def generated_evaluator(self, root: Code, error: Callable[[BaseException], BaseException],
                             coerce: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:

@@ -567,6 +567,7 @@ _STATICS: dict[str, tuple[str, str]] = {
     "Formatting": ("newtonsoft", "Formatting"),
     "Regex": ("regex", "Regex"), "RegexOptions": ("regex", "RegexOptions"), "Match": ("regex", "Match"),
     "Uri": ("uri", "Uri"), "UriKind": ("uri", "UriKind"), "UriPartial": ("uri", "UriPartial"),
+    "UriHostNameType": ("uri", "UriHostNameType"),
     "WebUtility": ("uri", "WebUtility"), "HttpUtility": ("uri", "HttpUtility"),
     "Uri.EscapeDataString": ("uri", "Uri"),
     "StringBuilder": ("stringbuilder", "StringBuilder"),
@@ -756,6 +757,13 @@ def _defined_by_library(cls: type, name: str) -> Any:
             module = getattr(klass, "__module__", "") or ""
             return vars(klass)[name] if module.startswith("engine.") else None
     return None
+
+
+def returns_void(cls: type, name: str) -> bool:
+    """True when the library method `name` of `cls` is declared `-> None` (a C# `void` method)."""
+    attr = _defined_by_library(cls, name)
+    function = getattr(attr, "__func__", attr)
+    return callable(function) and getattr(function, "__annotations__", {}).get("return") in ("None", None.__class__)
 
 
 def has_library_member(cls: type, name: str) -> bool:

@@ -141,12 +141,19 @@ def _concat(a: Any, b: Any) -> str:
     return check_string(r) if len(r) > 4096 else r
 
 
+def _library_add(cls: type) -> bool:
+    """True for library classes that define C#'s `+` with a string operand (`XNamespace`)."""
+    return cls.__module__.startswith("engine.dotnet") and "__add__" in vars(cls)
+
+
 def _adder(checked: bool) -> Callable[[Any, Any], Any]:
     numeric = _arith("+", "__add__", operator.add, checked)
 
     def add(a: Any, b: Any) -> Any:
         """C# `+`: string concatenation when either side is a string, else numeric addition."""
         if a.__class__ is str or b.__class__ is str:
+            if a.__class__ is not str and _library_add(a.__class__):  # `ns + "local"` is an XName
+                return a + b
             return _concat(a, b)
         return numeric(a, b)
 

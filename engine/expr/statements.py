@@ -78,6 +78,10 @@ class StatementCompiler(CompilerHost):
             fn = code.fn if code is not None else None
             if code is not None and vtype.kind is not None and code.type.kind not in (None, vtype.kind):
                 fn = self._implicit(code, vtype.kind)
+            from_string = getattr(vtype.pyclass, "from_string", None) if code is not None and code.type is M.STRING \
+                else None
+            if from_string is not None and fn is not None:  # `XNamespace ns = "urn:x";`: implicit conversion
+                fn = (lambda f, conv: lambda env: None if (v := f(env)) is None else conv(v))(fn, from_string)
             parts.append((slot, fn))
         if len(parts) == 1:
             slot, f = parts[0]
