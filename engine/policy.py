@@ -8,7 +8,7 @@ It imports from here and from the engine core (`engine.context`, `engine.schema`
 - building: the `Builder` protocol, `Value`, `Constant`
 - running: `Step`, `Flow`, `run_steps`, `locate_error`, `PipelineObserver`
 - responses: `REASONS`, `reason_phrase`, `error_response`
-- per-request hooks: `at_end_of_pipeline`, `before_send`
+- per-request hooks: `at_start_of_outbound`, `at_end_of_pipeline`, `before_send`
 - bodies: `buffer_body`, `release_response_stream` (streams live in `ctx.exchange`)
 - watching the response body as it is sent: `BodyObserver`, `observe_response_body`
 - backend calls: `ForwardOptions`, `BackendClient`, `OutboundProxy` (`FORWARD_PROXY`)
@@ -246,6 +246,15 @@ def gateway_services(ctx: Context, source: str) -> Services:
     if ctx.services is None:
         raise PolicyRuntimeError("the gateway's services are not available here", source=source, status=500)
     return ctx.services
+
+
+def at_start_of_outbound(ctx: Context, callback: Callable[[Context], Awaitable[None]]) -> None:
+    """Run `callback(ctx)` once the backend answered (or a cache lookup hit), before the outbound steps.
+
+    Used by the token policies to read the answer's token usage. Not run when outbound is not
+    reached (a policy answered in inbound, or the request failed). A failing callback is logged.
+    """
+    ctx.exchange.start_of_outbound.append(callback)
 
 
 def before_send(ctx: Context, hook: Callable[[Context], None]) -> None:

@@ -14,8 +14,9 @@ treated as a Redis failure. So:
   Redis counts as stalled only when it has sent nothing for `timeout` seconds after a command
   was written, which a busy Python process cannot fake. A stall or a broken connection fails the
   round trip, and everything queued behind it, at once: while Redis is frozen nobody waits longer
-  than one `timeout`. A connection that breaks (say a Redis restart left it stale) is retried once
-  on a fresh one.
+  than one `timeout`. Nothing that may have reached Redis is sent twice (a lost reply to a
+  decision fails that round trip rather than counting twice); a connection the server closed while
+  idle (say a Redis restart) is found before anything is written and replaced.
 * A round trip runs in the context variables of the first call it carries, so a traced request's
   Redis span is its child (a pipeline shared by several requests belongs to the first).
 * `NOSCRIPT` (Redis restarted or flushed) is answered by sending that command again as `EVAL`,
@@ -29,6 +30,7 @@ import contextvars
 import hashlib
 import logging
 import queue
+import select
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -189,43 +191,40 @@ class Dispatcher:
         _deliver(commands, results)
 
     def _send(self, commands: Sequence[tuple[object, ...]]) -> list[Any]:
-        """Replies (or per-command errors) of `commands` in one round trip; retried once on a broken connection.
+        """Replies (or per-command errors) of `commands` in one round trip.
+
+        A command that may have reached Redis is never sent again: a decision script counts, so a
+        resend after a lost reply would count twice. A connection found dead before anything was
+        written (Redis restarted, or closed it) is replaced first.
 
         Raises:
             redis ConnectionError / TimeoutError: the round trip failed as a whole.
         """
-        for attempt in (1, 2):
+        if _direct(self.client):
+            return self._send_direct(commands)
+        # redis-py's pool replaces a connection the server closed before handing it out
+        if len(commands) == 1:
             try:
-                if _direct(self.client):
-                    return self._send_direct(commands)
-                if len(commands) == 1:
-                    try:
-                        return [self.client.execute_command(*commands[0])]
-                    except (RedisConnectionError, RedisTimeoutError):
-                        raise
-                    except RedisError as exc:  # an error reply to this command
-                        return [exc]
-                pipe = self.client.pipeline(transaction=False)
-                for command in commands:
-                    pipe.execute_command(*command)
-                try:
-                    return list(pipe.execute(raise_on_error=False))
-                finally:
-                    pipe.reset()
-            except RedisConnectionError:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+                return [self.client.execute_command(*commands[0])]
+            except (RedisConnectionError, RedisTimeoutError):
+                raise
+            except RedisError as exc:  # an error reply to this command
+                return [exc]
+        pipe = self.client.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        try:
+            return list(pipe.execute(raise_on_error=False))
+        finally:
+            pipe.reset()
 
     def _send_direct(self, commands: Sequence[tuple[object, ...]]) -> list[Any]:
         """`_send` on a connection this thread keeps: what redis-py's pipeline does for a batch (one
-        write, then each reply through the client's reply callbacks), without a pool checkout (a
-        readiness poll) and the pipeline objects per round trip, which were a third of its CPU."""
-        if self._connection is None:
-            self._connection = self.client.connection_pool.get_connection()
-        connection = self._connection
+        write, then each reply through the client's reply callbacks), without a pool checkout and the
+        pipeline objects per round trip, which were a third of its CPU."""
+        connection = self._usable_connection()
         try:
-            connection.send_packed_command(connection.pack_commands(commands))
+            connection.send_packed_command(connection.pack_commands(commands), check_health=False)
             replies: list[Any] = []
             for command in commands:
                 try:
@@ -236,6 +235,19 @@ class Dispatcher:
         except BaseException:
             connection.disconnect()  # replies may still be on the wire: the next round trip reconnects
             raise
+
+    def _usable_connection(self) -> Any:
+        """The kept connection, replaced when the server has closed it (found by one zero-timeout poll
+        while no reply is due). Nothing has been sent yet, so a replacement cannot run anything twice."""
+        if self._connection is None:
+            self._connection = self.client.connection_pool.get_connection()
+        connection = self._connection
+        sock = connection._sock  # None before the first connect
+        if sock is not None and select.select([sock], [], [], 0)[0] and _closed_or_dirty(connection):
+            connection.disconnect()
+        if connection._sock is None:
+            connection.connect()
+        return connection
 
     def _fail_queued(self, error: BaseException) -> None:
         failed: list[_Call] = []
@@ -249,6 +261,15 @@ class Dispatcher:
                 break
             failed.append(item)
         _deliver(failed, [error] * len(failed))
+
+
+def _closed_or_dirty(connection: Any) -> bool:
+    """A readable idle socket: closed by the server, or holding data nobody asked for (TLS session
+    tickets are readable but carry no reply: not dirty)."""
+    try:
+        return bool(connection.can_read(timeout=0))
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        return True
 
 
 def _direct(client: Any) -> bool:

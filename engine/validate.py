@@ -216,9 +216,8 @@ class _Validator:
         if self.require_implemented and not policy.implemented:
             self.diagnostics.error(
                 "policy-not-implemented",
-                f"<{tag}> is recognised but not supported by the policygate gateway yet",
+                f"<{tag}> cannot run on the policygate gateway: {policy.unsupported_reason or 'not implemented yet'}",
                 element.span,
-                hint=policy.unsupported_reason or None,
             )
         elif not policy.implemented:
             reason = policy.unsupported_reason or "not implemented yet"

@@ -1,16 +1,14 @@
-"""`<azure-openai-emit-token-metric>` (schema only): send Azure OpenAI token consumption metrics to Application Insights."""
+"""`<azure-openai-emit-token-metric>`: count Azure OpenAI token consumption on /metrics."""
 
 from __future__ import annotations
 
-from policies.llm_emit_token_metric import LlmEmitTokenMetric
+from policies.llm_emit_token_metric import LlmEmitTokenMetric, dimension_child
 
 
 class AzureOpenaiEmitTokenMetric(LlmEmitTokenMetric):
-    """Send Azure OpenAI token consumption metrics to Application Insights.
-
-    The Azure OpenAI form of `<llm-emit-token-metric>`, with the same schema. Declared so
-    documents using it lint; the gateway does not run it yet and refuses to load a document that
-    uses it.
+    """Count the tokens of each Azure OpenAI call: the Azure OpenAI form of `<llm-emit-token-metric>`,
+    with the same counters and behaviour, and up to 10 dimensions.
     """
 
     tag = "azure-openai-emit-token-metric"
+    children = (dimension_child(10),)

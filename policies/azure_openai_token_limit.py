@@ -1,27 +1,16 @@
-"""`<azure-openai-token-limit>` (schema only): limit Azure OpenAI token consumption per key."""
+"""`<azure-openai-token-limit>`: limit Azure OpenAI token consumption per key."""
 
 from __future__ import annotations
 
-from engine.diagnostics import Diagnostics
-from engine.model import PolicyElement
-from engine.policy import Policy
-from engine.schema import Scope, Section
-from policies._token_limit import TOKEN_LIMIT_ATTRIBUTES, check_token_limit
+from policies._token_limit import LEGACY_CONSUMED, TOKEN_LIMIT_ATTRIBUTES
+from policies.llm_token_limit import LlmTokenLimit
 
 
-class AzureOpenaiTokenLimit(Policy):
-    """Limit Azure OpenAI token consumption per key (tokens per minute and/or a token quota).
-
-    Declared so documents using it lint; the gateway does not run it yet and refuses to load a
-    document that uses it.
+class AzureOpenaiTokenLimit(LlmTokenLimit):
+    """Limit Azure OpenAI token consumption per key: the Azure OpenAI form of `<llm-token-limit>`,
+    with the same behaviour. It also accepts the older attribute names `consumed-tokens-header-name`
+    and `consumed-tokens-variable-name`.
     """
 
     tag = "azure-openai-token-limit"
-    sections = Section.INBOUND
-    scopes = Scope.ALL
-    attributes = TOKEN_LIMIT_ATTRIBUTES
-    implemented = False
-    unsupported_reason = "not implemented yet; rate-limit-by-key and quota-by-key can limit calls per key"
-
-    def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
-        check_token_limit(element, diagnostics)
+    attributes = TOKEN_LIMIT_ATTRIBUTES + LEGACY_CONSUMED

@@ -12,8 +12,8 @@ ANY_CONTENT = Child("*")
 class CosmosdbDataSource(Policy):
     """GraphQL resolver that reads data from an Azure Cosmos DB container.
 
-    Declared so documents using it lint; the gateway does not run it yet and refuses to load a
-    document that uses it.
+    Declared so documents using it lint; the gateway refuses to load a document that uses it (the
+    reason and the alternative are below).
     """
 
     tag = "cosmosdb-data-source"
@@ -21,4 +21,7 @@ class CosmosdbDataSource(Policy):
     scopes = Scope.ALL
     children = (ANY_CONTENT,)
     implemented = False
-    unsupported_reason = "GraphQL resolvers are not supported; Azure Cosmos DB exists only in Azure"
+    unsupported_reason = (
+        "GraphQL resolvers need a synthetic GraphQL API, which policygate does not host, and Cosmos DB "
+        "exists only in Azure; serve GraphQL from a backend"
+    )

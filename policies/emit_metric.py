@@ -22,7 +22,7 @@ MAX_DIMENSIONS = 10
 _INVALID = re.compile(r"[^a-zA-Z0-9_]")
 
 
-def _default_dimension(ctx: Context, name: str) -> str:
+def default_dimension(ctx: Context, name: str) -> str:
     key = name.lower()
     if key == "api id":
         return ctx.api.id if ctx.api else ""
@@ -63,6 +63,41 @@ class Dimension:
     value: Value | None  # None: one of the default dimensions, filled from the context
 
 
+def check_dimensions(element: PolicyElement, diagnostics: Diagnostics, defaults: tuple[str, ...]) -> None:
+    """Dimension names are unique labels; only the `defaults` (lower-case names) may omit `value`."""
+    seen: set[str] = set()
+    for dim in element.children_named("dimension"):
+        name = dim.get("name")
+        if name is None:
+            continue
+        label = prometheus_name(name.text).lower()
+        if label in seen or label == "namespace":
+            diagnostics.error("policy-duplicate-dimension", f"dimension '{name.text}' appears twice", dim.span)
+        seen.add(label)
+        if dim.get("value") is None and name.text.strip().lower() not in defaults:
+            diagnostics.error(
+                "policy-missing-attribute",
+                f"dimension '{name.text}' needs a value (only default dimensions may omit it)",
+                dim.span,
+                hint="default dimensions: " + ", ".join(_display(n) for n in defaults),
+            )
+
+
+def _display(name: str) -> str:
+    """`api id` -> `API ID`."""
+    return " ".join(w.upper() if w in ("api", "id", "ip") else w.title() for w in name.split())
+
+
+def build_dimensions(element: PolicyElement, builder: Builder) -> tuple[Dimension, ...]:
+    dimensions = []
+    for dim in element.children_named("dimension"):
+        name = dim.get("name")
+        text = name.text.strip() if name is not None else ""
+        value = builder.value(dim, "value") if dim.get("value") is not None else None
+        dimensions.append(Dimension(text, prometheus_name(text).lower(), value))
+    return tuple(dimensions)
+
+
 @dataclass(frozen=True)
 class EmitMetricStep:
     name: str
@@ -79,7 +114,7 @@ class EmitMetricStep:
         labels = ("namespace", *(d.label for d in self.dimensions))
         values = [self.namespace]
         for dim in self.dimensions:
-            raw = dim.value.get(ctx) if dim.value is not None else _default_dimension(ctx, dim.name)
+            raw = dim.value.get(ctx) if dim.value is not None else default_dimension(ctx, dim.name)
             values.append("" if raw is None else str(raw))
         series = metric_name(self.name)
         try:
@@ -130,36 +165,15 @@ class EmitMetric(Policy):
     )
 
     def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
-        seen: set[str] = set()
-        for dim in element.children_named("dimension"):
-            name = dim.get("name")
-            if name is None:
-                continue
-            label = prometheus_name(name.text).lower()
-            if label in seen or label == "namespace":
-                diagnostics.error("policy-duplicate-dimension", f"dimension '{name.text}' appears twice", dim.span)
-            seen.add(label)
-            if dim.get("value") is None and name.text.strip().lower() not in DEFAULT_DIMENSIONS:
-                diagnostics.error(
-                    "policy-missing-attribute",
-                    f"dimension '{name.text}' needs a value (only default dimensions may omit it)",
-                    dim.span,
-                    hint="default dimensions: API ID, Operation ID, Product ID, User ID, Subscription ID, "
-                    "Location, Gateway ID",
-                )
+        check_dimensions(element, diagnostics, DEFAULT_DIMENSIONS)
 
     def build(self, element: PolicyElement, builder: Builder) -> EmitMetricStep:
-        dimensions = []
-        for dim in element.children_named("dimension"):
-            name = dim.get("name")
-            text = name.text.strip() if name is not None else ""
-            value = builder.value(dim, "value") if dim.get("value") is not None else None
-            dimensions.append(Dimension(text, prometheus_name(text).lower(), value))
+        dimensions = build_dimensions(element, builder)
         name = element.get("name")
         namespace = element.get("namespace")
         return EmitMetricStep(
             name.text.strip() if name is not None else "",
             namespace.text if namespace is not None else "API Management",
             builder.value(element, "value") if element.get("value") is not None else Literal(1.0),
-            tuple(dimensions),
+            dimensions,
         )

@@ -9,8 +9,8 @@ from engine.schema import Attr, Child, Scope, Section, Str
 class PublishEvent(Policy):
     """GraphQL resolver step that publishes an event to GraphQL subscriptions.
 
-    Declared so documents using it lint; the gateway does not run it yet and refuses to load a
-    document that uses it.
+    Declared so documents using it lint; the gateway refuses to load a document that uses it (the
+    reason and the alternative are below).
     """
 
     tag = "publish-event"
@@ -27,4 +27,7 @@ class PublishEvent(Policy):
         ),
     )
     implemented = False
-    unsupported_reason = "GraphQL subscriptions are not supported"
+    unsupported_reason = (
+        "GraphQL subscriptions need a synthetic GraphQL API, which policygate does not host; publish with"
+        " publish-to-dapr or log-to-eventhub"
+    )

@@ -12,8 +12,8 @@ from policies._rules import require_one_of
 class SendServiceBusMessage(Policy):
     """Send a message to an Azure Service Bus queue or topic.
 
-    Declared so documents using it lint; the gateway does not run it yet and refuses to load a
-    document that uses it.
+    Declared so documents using it lint; the gateway refuses to load a document that uses it (the
+    reason and the alternative are below).
     """
 
     tag = "send-service-bus-message"
@@ -35,7 +35,10 @@ class SendServiceBusMessage(Policy):
         Child("payload", text=Text(), min=1, max=1),
     )
     implemented = False
-    unsupported_reason = "Azure Service Bus exists only in Azure; use send-request to an HTTP endpoint"
+    unsupported_reason = (
+        "Azure Service Bus exists only in Azure; send with send-request and authentication-managed-"
+        "identity to its HTTP API (POST https://<namespace>/<queue or topic>/messages)"
+    )
 
     def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
         require_one_of(element, ("queue-name", "topic-name"), diagnostics)

@@ -6,9 +6,10 @@ types, a `readOnly` property is not required in a request and a `writeOnly` one 
 response, Swagger's `type: file` accepts anything. OpenAPI 3.1 schemas are JSON Schema 2020-12
 and compile as they are (only the readOnly/writeOnly rule applies).
 
-References stay references: the compiled root embeds the converted `components.schemas`
-(`definitions` in Swagger 2.0), so `#/components/schemas/Pet` resolves inside it. Nothing is
-fetched: an external reference is a schema error. Patterns run on a regex engine with a
+References stay references: the converted `components.schemas` (`definitions` in Swagger 2.0)
+are registered once per direction as one resource (`urn:policygate:api`), and a validator's own
+`#/...` references point into it, so compiling a validator costs what its schema reaches, not
+the size of the whole description. Nothing is fetched: an external reference is a schema error. Patterns run on a regex engine with a
 backtracking limit, so a schema cannot make a request spin.
 
 Why jsonschema-rs: measured against `jsonschema` and `fastjsonschema` on a 2 KB order document
@@ -30,7 +31,7 @@ _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "depe
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 _SCHEMA_VALUES = ("additionalProperties", "items", "additionalItems", "not", "contains", "if", "then", "else",
                   "propertyNames", "unevaluatedProperties", "unevaluatedItems")
-_TARGET = "x-policygate-target"
+BASE = "urn:policygate:api"  # where the description's schemas are registered
 
 
 class SchemaError(Exception):
@@ -94,7 +95,7 @@ class ApiSchemas:
     def __init__(self, document: dict[str, Any], dialect: str) -> None:
         self.document = document
         self.dialect = dialect
-        self._containers: dict[tuple[str, bool | None], dict[str, Any]] = {}
+        self._registries: dict[tuple[str, bool | None], Any] = {}
         self._validators: dict[tuple[str, str, bool | None], SchemaValidator] = {}
 
     # -- references ----------------------------------------------------------------------------
@@ -141,44 +142,50 @@ class ApiSchemas:
         return found
 
     def _compile(self, schema: SchemaRef, direction: str, additional: bool | None) -> SchemaValidator:
-        root: dict[str, Any] = {"$ref": f"#/{_TARGET}", _TARGET: self.convert(schema.raw, direction, additional)}
-        container, name = ("definitions", "definitions") if self.dialect == "swagger2" else ("components", "schemas")
-        schemas = self._container(direction, additional)
-        root[container] = {name: schemas} if container == "components" else schemas
+        root = self.convert(schema.raw, direction, additional, absolute=True)
+        draft = jsonschema_rs.Draft202012Validator if self.dialect == "oas31" else jsonschema_rs.Draft4Validator
         try:
-            if self.dialect == "oas31":
-                return SchemaValidator(jsonschema_rs.Draft202012Validator(root, validate_formats=True, offline=True))
-            return SchemaValidator(jsonschema_rs.Draft4Validator(root, validate_formats=True, offline=True))
+            registry = self._registry(direction, additional)
+            return SchemaValidator(draft(root, registry=registry, validate_formats=True, offline=True))
         except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise SchemaError(f"schema {schema.pointer} cannot be compiled: {first}") from None
 
-    def _container(self, direction: str, additional: bool | None) -> dict[str, Any]:
+    def _registry(self, direction: str, additional: bool | None) -> Any:
+        """The description's converted schemas as one registered resource (built once per variant)."""
         key = (direction, additional)
-        if key not in self._containers:
-            raw = self.document.get("definitions") if self.dialect == "swagger2" else \
-                (self.document.get("components") or {}).get("schemas")
-            self._containers[key] = {
-                str(name): self.convert(value, direction, additional) for name, value in (raw or {}).items()
+        if key not in self._registries:
+            swagger = self.dialect == "swagger2"
+            raw = self.document.get("definitions") if swagger else (self.document.get("components") or {}).get("schemas")
+            schemas = {
+                str(name): self.convert(value, direction, additional) for name, value in raw.items()
             } if isinstance(raw, dict) else {}
-        return self._containers[key]
+            resource = {"definitions": schemas} if swagger else {"components": {"schemas": schemas}}
+            draft = jsonschema_rs.Draft202012 if self.dialect == "oas31" else jsonschema_rs.Draft4
+            self._registries[key] = jsonschema_rs.Registry([(BASE, resource)], draft=draft)
+        return self._registries[key]
 
     # -- OpenAPI -> JSON Schema ----------------------------------------------------------------
-    def convert(self, schema: Any, direction: str, additional: bool | None = None) -> Any:
-        """A copy of `schema` in plain JSON Schema for one direction (see the module docstring)."""
+    def convert(self, schema: Any, direction: str, additional: bool | None = None, absolute: bool = False) -> Any:
+        """A copy of `schema` in plain JSON Schema for one direction (see the module docstring).
+
+        `absolute` makes `#/...` references point into the registered resource (`BASE#/...`).
+        """
         if not isinstance(schema, dict):
             return schema
         out: dict[str, Any] = {}
         for key, value in schema.items():
             if key in _SCHEMA_MAPS and isinstance(value, dict):
-                out[key] = {name: self.convert(sub, direction, additional) for name, sub in value.items()}
+                out[key] = {name: self.convert(sub, direction, additional, absolute) for name, sub in value.items()}
             elif key in _SCHEMA_LISTS and isinstance(value, list):
-                out[key] = [self.convert(sub, direction, additional) for sub in value]
+                out[key] = [self.convert(sub, direction, additional, absolute) for sub in value]
             elif key in _SCHEMA_VALUES:
                 out[key] = (
-                    [self.convert(sub, direction, additional) for sub in value] if isinstance(value, list)
-                    else self.convert(value, direction, additional)
+                    [self.convert(sub, direction, additional, absolute) for sub in value] if isinstance(value, list)
+                    else self.convert(value, direction, additional, absolute)
                 )
+            elif key == "$ref" and absolute and isinstance(value, str) and value.startswith("#"):
+                out[key] = BASE + value
             else:
                 out[key] = value
         if "$ref" in out and self.dialect != "oas31":

@@ -9,7 +9,7 @@ choose/retry) is stamped with the failing element's section, scope, path and id 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from engine.context import Context, LastError
@@ -126,6 +126,9 @@ class Pipeline:
                 flow = await run_steps(self.backend, ctx)
             if flow is Flow.END:
                 return
+            if ctx.exchange.start_of_outbound:
+                hooks, ctx.exchange.start_of_outbound = ctx.exchange.start_of_outbound, []
+                await run_hooks(hooks, ctx)
             if flow is Flow.SKIP_TO_OUTBOUND:
                 ctx.exchange.skipped_to_outbound = True
                 await run_steps(self._outbound_after_hit, ctx)
@@ -175,11 +178,17 @@ async def run_preflight(inbound: Sequence[Step], ctx: Context) -> None:
 async def run_end_of_pipeline(ctx: Context) -> None:
     """Run (once) the callbacks registered with `at_end_of_pipeline`, in registration order."""
     callbacks, ctx.exchange.end_of_pipeline = ctx.exchange.end_of_pipeline, []
+    await run_hooks(callbacks, ctx)
+
+
+async def run_hooks(callbacks: Sequence[Callable[[Context], Awaitable[None]]], ctx: Context) -> None:
+    """Run per-request callbacks in registration order; a failing one is logged (they cannot change
+    the outcome: for end-of-pipeline ones the response is final)."""
     for callback in callbacks:
         try:
             await callback(ctx)
-        except Exception as exc:  # too late for on-error: the response is final
-            log.warning("end-of-pipeline callback %r failed: %s", callback, exc)
+        except Exception as exc:
+            log.warning("per-request callback %r failed: %s", callback, exc)
 
 
 def public_message(error: PolicyRuntimeError) -> str:

@@ -4,6 +4,8 @@
     <prefix>rl:{<tag>}:<name>:<period ms>:m    its running total and member sequence (hash)
     <prefix>q:{<tag>}:<name>                   a quota counter of one period (string)
     <prefix>cc:{<key>}                         concurrency leases (sorted set)
+    <prefix>tk:{<key>}:b                       token bucket of a token limit (hash)
+    <prefix>tk:{<key>}:q:<period>              token quota counter of one period (string)
 
 All keys of one decision share `{<tag>}`, so a multi-key script runs on one Redis Cluster node.
 `%`, `{` and `}` in tags are percent-encoded so the hash tag is exactly what it looks like; tags
@@ -39,3 +41,8 @@ def quota_key(prefix: str, tag: str, name: str) -> str:
 
 def slots_key(prefix: str, key: str) -> str:
     return f"{prefix}cc:{{{escape_tag(key)}}}"
+
+
+def token_keys(prefix: str, key: str, period: str) -> tuple[str, str]:
+    base = f"{prefix}tk:{{{escape_tag(key)}}}"
+    return base + ":b", f"{base}:q:{escape_tag(period)}"

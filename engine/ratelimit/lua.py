@@ -161,3 +161,61 @@ local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if #newest > 0 then redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(newest[2]) - now)) end
 return renewed
 """
+
+# Token budgets (engine/ratelimit/tokens.py): a token bucket and a quota counter of one key.
+# KEYS: bucket (hash {l = level in token-ms, t = ms of the level}), quota counter of the period (string)
+# ARGV: now_ms ('' = Redis TIME), mode ('a' acquire | 'c' check | 'd' add), count (signed for 'd'),
+#       tokens_per_minute (-1 = none), quota (-1 = none), quota ttl_ms
+# Returns {allowed, blocked (0 none | 1 rate | 2 quota), bucket level (token-ms), quota used, retry_ms}
+TOKENS = r"""
+local now = tonumber(ARGV[1])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local mode, count = ARGV[2], tonumber(ARGV[3])
+local tpm, quota, ttl = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local scale = 60000
+local level, used = 0, 0
+if tpm >= 0 then
+  local state = redis.call('HMGET', KEYS[1], 'l', 't')
+  level = tpm * scale
+  if state[1] then
+    level = math.min(level, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * tpm)
+  end
+end
+if quota >= 0 then used = tonumber(redis.call('GET', KEYS[2]) or '0') end
+local need = 1
+if mode == 'a' and count > 1 then need = count end
+if mode ~= 'd' then
+  if quota >= 0 and ((mode == 'a' and used + need > quota) or (mode == 'c' and used >= quota)) then
+    return {0, 2, level, used, 0}
+  end
+  if tpm >= 0 and level < need * scale then
+    local wait = 60000
+    if need <= tpm then wait = math.ceil((need * scale - level) / tpm) end
+    return {0, 1, level, used, wait}
+  end
+end
+local take = count
+if mode == 'c' then take = 0 end
+if tpm >= 0 then
+  level = math.min(tpm * scale, level - take * scale)
+  local full = tpm * scale
+  if level >= full then
+    redis.call('DEL', KEYS[1])
+  else
+    redis.call('HSET', KEYS[1], 'l', level, 't', now)
+    redis.call('PEXPIRE', KEYS[1], math.ceil((full - level) / math.max(tpm, 1)) + 1000)
+  end
+end
+if quota >= 0 and take ~= 0 then
+  used = redis.call('INCRBY', KEYS[2], take)
+  if used < 0 then
+    redis.call('SET', KEYS[2], 0)
+    used = 0
+  end
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+end
+return {1, 0, level, used, 0}
+"""

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from engine.ratelimit import lua
 from engine.ratelimit.decisions import Decision, Mode, QuotaCounter, QuotaDecision, Window
-from engine.ratelimit.keys import quota_key, slots_key, window_keys
+from engine.ratelimit.keys import quota_key, slots_key, token_keys, window_keys
+from engine.ratelimit.tokens import SCALE, TokenBudget, TokenDecision
 from engine.redis_dispatcher import Dispatcher, Script
 
 if TYPE_CHECKING:
@@ -44,9 +45,10 @@ class RedisLimiter:
         self.quota_script = Script.of(lua.QUOTA)
         self.enter_script = Script.of(lua.ENTER)
         self.renew_script = Script.of(lua.RENEW)
+        self.tokens_script = Script.of(lua.TOKENS)
 
     async def load_scripts(self) -> None:
-        for script in (self.window_script, self.quota_script, self.enter_script, self.renew_script):
+        for script in (self.window_script, self.quota_script, self.enter_script, self.renew_script, self.tokens_script):
             await self.dispatcher.call(partial(_load, script.source))
 
     async def _run(self, script: Script, keys: Sequence[str], args: Sequence[object]) -> Any:
@@ -89,6 +91,22 @@ class RedisLimiter:
             args.extend((c.limit, c.need, c.add, ttl_ms))
         reply = await self._run(self.quota_script, keys, args)
         return QuotaDecision(bool(reply[0]), int(reply[1]) - 1, tuple(int(v) for v in reply[2:]))
+
+    # -- token budgets ----------------------------------------------------------------------------
+    async def tokens(self, budget: TokenBudget, count: int, mode: Mode, now: float | None = None) -> TokenDecision:
+        keys = token_keys(self.prefix, budget.key, budget.quota_period)
+        tpm = -1 if budget.tokens_per_minute is None else budget.tokens_per_minute
+        quota = -1 if budget.quota is None else budget.quota
+        ttl_ms = max(1, round(budget.quota_expires_in * 1000))
+        args = ["" if now is None else round(now * 1000), mode.value, count, tpm, quota, ttl_ms]
+        allowed, blocked, level, used, retry_ms = await self._run(self.tokens_script, keys, args)
+        return TokenDecision(
+            allowed=bool(allowed),
+            blocked=("", "rate", "quota")[int(blocked)],
+            remaining_tokens=None if budget.tokens_per_minute is None else max(0, int(level) // SCALE),
+            quota_used=None if budget.quota is None else int(used),
+            retry_after=int(retry_ms) / 1000.0,
+        )
 
     # -- concurrency ------------------------------------------------------------------------------
     async def enter(self, key: str, max_count: int, ttl: float, now: float | None = None) -> str | None:

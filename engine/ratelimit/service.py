@@ -34,6 +34,7 @@ from engine.ratelimit.decisions import (
 )
 from engine.ratelimit.keys import DEFAULT_PREFIX
 from engine.ratelimit.memory import MemoryLimiter
+from engine.ratelimit.tokens import MemoryTokenBudgets, TokenBudget, TokenDecision
 
 if TYPE_CHECKING:
     from engine.cache.connection import RedisSettings
@@ -134,6 +135,7 @@ class LimitService:
         self.clock = clock  # None: Redis TIME for windows (gateways need no synchronised clocks)
         self.wall_clock = wall_clock
         self.memory = MemoryLimiter(clock=clock or clock_module.monotonic, wall_clock=wall_clock, max_keys=max_keys)
+        self.memory_tokens = MemoryTokenBudgets(max_keys=max_keys)
         self.redis: RedisLimiter | None = None
         self.breaker = CircuitBreaker(
             "rate-limit store" + (f" {redis_settings.describe()}" if redis_settings else ""),
@@ -306,6 +308,23 @@ class LimitService:
         if self.redis_settings is None:
             return decision
         return QuotaDecision(decision.allowed, decision.blocked, decision.used, True)
+
+    async def tokens(self, budget: TokenBudget, count: int, mode: Mode) -> TokenDecision:
+        """One token-budget decision (engine.ratelimit.tokens); same failure handling as `window`."""
+        now = self.clock() if self.clock is not None else None
+        redis = self.redis
+        if redis is not None:
+            result = await self._remote(lambda: redis.tokens(budget, count, mode, now))
+            if not isinstance(result, _Failed):
+                return result
+        elif self.redis_settings is not None:
+            self._fallback()
+        local_now = now if now is not None else clock_module.monotonic()
+        decision = self.memory_tokens.decide(budget, count, mode, round(local_now * 1000))
+        if self.redis_settings is None:
+            return decision
+        return TokenDecision(decision.allowed, decision.blocked, decision.remaining_tokens, decision.quota_used,
+                             decision.retry_after, True)
 
     async def enter(self, key: str, max_count: int) -> Slot | None:
         """Take a limit-concurrency slot, or None when `max_count` are held."""

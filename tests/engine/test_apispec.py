@@ -72,6 +72,16 @@ class TestOpenApi30:
             self.schemas.ref("#/components/schemas/Nope")
 
 
+def test_recursive_component() -> None:
+    schemas = ApiSchemas({"components": {"schemas": {"Node": {"type": "object", "required": ["name"], "properties": {
+        "name": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}}}}}}},
+        "oas30")
+    tree = {"name": "a", "children": [{"name": "b", "children": [{"name": "c"}]}]}
+    assert _messages(schemas, {"$ref": "#/components/schemas/Node"}, tree) == []
+    tree["children"][0]["children"][0] = {"children": []}
+    assert _messages(schemas, {"$ref": "#/components/schemas/Node"}, tree) == ['"name" is a required property']
+
+
 def test_openapi_31_is_json_schema_2020_12() -> None:
     schemas = ApiSchemas({"components": {"schemas": {"N": {"type": ["integer", "null"], "exclusiveMinimum": 0}}}}, "oas31")
     schema = {"$ref": "#/components/schemas/N"}

@@ -1,14 +1,17 @@
 """engine.redis_dispatcher on a real Redis: one batch, each caller its own reply or error; a dropped
-connection is replaced on the next round trip."""
+connection is replaced on the next round trip; nothing that may have run is sent twice."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from dataclasses import replace
 from functools import partial
 
+import pytest
 import redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from engine.cache.connection import RedisSettings, create_sync_client
@@ -48,3 +51,76 @@ async def test_a_killed_connection_is_replaced(redis_url: str) -> None:
     finally:
         admin.close()
         await dispatcher.close()
+
+
+class ReplyDroppingProxy:
+    """A TCP front for redis-server that, once armed, closes the connection instead of passing on the
+    next reply: the command ran in Redis, its reply is lost (a connection dying at the worst moment)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.armed = threading.Event()
+        self.loop = asyncio.new_event_loop()
+        self.server: asyncio.Server | None = None
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> ReplyDroppingProxy:
+        self.thread.start()
+        self.server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._client, "127.0.0.1", 0), self.loop).result(5)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.loop.call_soon_threadsafe(self.server.close)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"redis://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+
+        async def requests() -> None:
+            while data := await reader.read(65536):
+                up_writer.write(data)
+                await up_writer.drain()
+
+        async def replies() -> None:
+            while data := await up_reader.read(65536):
+                if self.armed.is_set():
+                    self.armed.clear()
+                    return  # drop this reply and the connection
+                writer.write(data)
+                await writer.drain()
+
+        tasks = [asyncio.ensure_future(requests()), asyncio.ensure_future(replies())]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            task.cancel()
+        writer.close()
+        up_writer.close()
+
+
+async def test_a_lost_reply_is_not_answered_by_running_the_command_twice(redis_url: str) -> None:
+    """INCR ran, its reply was lost with the connection: the caller gets an error (its policy falls
+    back), never a second INCR; the next round trip works on a new connection."""
+    admin = redis.Redis.from_url(redis_url)
+    key = f"dispatcher-test:{uuid.uuid4().hex}"
+    port = RedisSettings.parse(redis_url).nodes[0][1]
+    with ReplyDroppingProxy(port) as proxy:
+        dispatcher = Dispatcher(partial(create_sync_client, RedisSettings.parse(proxy.url)))
+        try:
+            assert await dispatcher.command("PING") is True
+            proxy.armed.set()
+            with pytest.raises(RedisConnectionError):
+                await dispatcher.command("INCR", key)
+            assert admin.get(key) == b"1"  # counted once
+            assert await dispatcher.command("INCR", key) == 2
+        finally:
+            admin.delete(key)
+            admin.close()
+            await dispatcher.close()

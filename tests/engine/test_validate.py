@@ -327,9 +327,13 @@ class TestDeclaredCrossFieldRules:
 
     def test_token_limits(self) -> None:
         for tag in ("llm-token-limit", "azure-openai-token-limit"):
-            assert self.real_codes(section(f'<{tag} counter-key="k" tokens-per-minute="10" />')) == []
-            assert self.real_codes(section(f'<{tag} counter-key="k" />')) == ["policy-missing-attribute"]
-            assert self.real_codes(section(f'<{tag} counter-key="k" token-quota="9" />')) == [
+            ok = 'estimate-prompt-tokens="false"'
+            assert self.real_codes(section(f'<{tag} counter-key="k" tokens-per-minute="10" {ok} />')) == []
+            assert self.real_codes(section(f'<{tag} counter-key="k" tokens-per-minute="10" />')) == [
+                "policy-missing-attribute"
+            ]
+            assert self.real_codes(section(f'<{tag} counter-key="k" {ok} />')) == ["policy-missing-attribute"]
+            assert self.real_codes(section(f'<{tag} counter-key="k" token-quota="9" {ok} />')) == [
                 "policy-missing-attribute"
             ]
 

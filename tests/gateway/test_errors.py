@@ -130,7 +130,7 @@ def test_retry_condition_reads_the_response(gateway, backend) -> None:
     ("inbound", "code"),
     [
         ('<base /><set-header name="X" exists-action="override"><value>@(context.Nope)</value></set-header>', "expr-"),
-        ('<base /><xsl-transform />', "policy-not-implemented"),
+        ('<base /><sql-data-source />', "policy-not-implemented"),
         ('<base /><set-status code="many" />', "policy-"),
     ],
 )

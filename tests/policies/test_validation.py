@@ -105,6 +105,11 @@ POLICIES = {
                 '<query unspecified-parameter-action="prevent"><parameter name="debug" action="ignore" /></query>'
                 '</validate-parameters>',
     ),
+    "expression.xml": document(
+        inbound='<base /><validate-parameters specified-parameter-action="ignore" unspecified-parameter-action='
+                '"@(context.Request.Headers.GetValueOrDefault(&quot;X-Strict&quot;, &quot;&quot;) == &quot;1&quot; ? '
+                '&quot;prevent&quot; : &quot;detect&quot;)" />',
+    ),
     "response.xml": document(
         outbound='<base /><validate-status-code unspecified-status-code-action="prevent">'
                  '<status-code code="503" action="ignore" /></validate-status-code>'
@@ -265,6 +270,12 @@ class TestParameters:
         assert answer.status == 400
         assert answer.json()["message"] == "The header X-Request-Id is required by the definition but missing."
         assert _post(gw, "parameters", GOOD, headers={"X-Anything": "1"}).status == 200  # headers: unspecified ignored
+
+
+def test_action_from_an_expression(gw: RunningGateway) -> None:
+    assert gw.request("GET", "/expression/orders/7?page=2").status == 200
+    strict = gw.request("GET", "/expression/orders/7?page=2", headers={"X-Strict": "1"})
+    assert (strict.status, strict.json()["message"]) == (400, "Unspecified query parameter page is not allowed.")
 
 
 class TestResponses:

@@ -1,6 +1,6 @@
-"""An OpenAI-compatible server for tests, run as its own process: `python -m tests.support.openai_server [NAME]`.
+"""An OpenAI-compatible server for tests, run as its own process: `python -m tests.support.openai_server [NAME [PORT]]`.
 
-It listens on a free loopback port (printed as the first line of stdout) and answers every response
+It listens on loopback, on PORT or else a free port (printed as the first line of stdout), and answers every response
 with the header `x-test-server: NAME` (default `openai`), so a test running several of them (a backend
 pool) can tell which one answered.
 
@@ -9,7 +9,8 @@ Endpoints (OpenAI paths and their Azure OpenAI twins; an Azure path without `?ap
 
 - `POST /v1/chat/completions`, `POST /openai/deployments/{d}/chat/completions?api-version=V`.
   Prompt tokens: the number of words (maximal runs of letters and digits, see `words`) in every
-  message's text (`content` as a string, or the `text` of its `{"type": "text"}` parts).
+  message's text (`content` as a string, or the `text` of its `{"type": "text"}` parts), unless the
+  request header `x-test-prompt-tokens` gives the number.
   Completion tokens: the `x-test-completion-tokens` request header, else the control value
   `completion_tokens` (default 5), capped by `max_completion_tokens` / `max_tokens` (then
   `finish_reason` is `length`, else `stop`). The reply text is that many words: `r<call number>`
@@ -32,8 +33,11 @@ Controls, shared by every endpoint of the process:
   `throttle` (the next N model calls get 429; -1 = every call; default 0), `retry_after` (seconds
   sent in `Retry-After` and `retry-after-ms` with a 429; default 1), `fail` (a status: every model call
   gets it with an OpenAI error body; 0 = answer normally).
+- `x-test-gzip: 1` (request header): model answers are sent `Content-Encoding: gzip` (a stream as
+  one gzip member flushed after every event).
 - Per request, headers override: `x-test-delay` (seconds), `x-test-status` (answer this status,
-  e.g. 429, with the same bodies and headers as above), `x-test-completion-tokens`, `x-test-chunk-delay`.
+  e.g. 429, with the same bodies and headers as above), `x-test-completion-tokens`,
+  `x-test-prompt-tokens`, `x-test-chunk-delay`.
 - `GET /calls` -> `{"calls": n, "chat": n, "embeddings": n, "requests": [{"path", "query", "headers", "body"}]}`
   counting every model call (429s and failures included); `POST /reset` zeroes the counters and
   restores the default settings.
@@ -46,6 +50,7 @@ with `url`, `control(**settings)`, `calls()`, `reset()` and `wait_for_calls(n)`.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import math
@@ -56,6 +61,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -142,18 +148,22 @@ def run_openai_server(name: str = "openai") -> Iterator[OpenAIServer]:
         process.wait(10)
 
 
-def main(name: str) -> None:
+def main(name: str, port: int = 0) -> None:
     lock = threading.Lock()
     state: dict[str, Any] = {**DEFAULTS, "calls": 0, "chat": 0, "embeddings": 0, "requests": []}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        compressor: Any = None
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the http.server API
             pass
 
         def answer(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode()
+            if self.headers.get("x-test-gzip") == "1" and self.command == "POST":
+                data = gzip.compress(data)
+                headers = {**(headers or {}), "Content-Encoding": "gzip"}
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -240,7 +250,7 @@ def main(name: str) -> None:
             count = wanted if limit is None else min(wanted, int(limit))
             finish = "length" if count < wanted else "stop"
             reply = [f"r{call}"] + [f"w{i}" for i in range(1, count)] if count else []
-            prompt = prompt_tokens(body)
+            prompt = int(self.headers.get("x-test-prompt-tokens", prompt_tokens(body)))
             usage = {"prompt_tokens": prompt, "completion_tokens": count, "total_tokens": prompt + count}
             head = {"id": f"chatcmpl-{name}-{call}", "created": int(time.time()), "model": body.get("model", name),
                     "system_fingerprint": None}
@@ -261,6 +271,10 @@ def main(name: str) -> None:
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Transfer-Encoding", "chunked")
             self.send_header("x-test-server", name)
+            self.compressor = None
+            if self.headers.get("x-test-gzip") == "1":
+                self.compressor = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+                self.send_header("Content-Encoding", "gzip")
             self.end_headers()
             chunk = {**head, "object": "chat.completion.chunk"}
             deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
@@ -273,11 +287,18 @@ def main(name: str) -> None:
                 time.sleep(delay)
             if usage is not None:
                 self.event({**chunk, "choices": [], "usage": usage})
-            self.send_chunk(b"data: [DONE]\n\n")
+            self.send_event(b"data: [DONE]\n\n")
+            if self.compressor is not None:
+                self.send_chunk(self.compressor.flush())
             self.send_chunk(b"")
 
         def event(self, payload: dict[str, Any]) -> None:
-            self.send_chunk(b"data: " + json.dumps(payload).encode() + b"\n\n")
+            self.send_event(b"data: " + json.dumps(payload).encode() + b"\n\n")
+
+        def send_event(self, data: bytes) -> None:
+            if self.compressor is not None:
+                data = self.compressor.compress(data) + self.compressor.flush(zlib.Z_SYNC_FLUSH)
+            self.send_chunk(data)
 
         def send_chunk(self, data: bytes) -> None:
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
@@ -298,11 +319,11 @@ def main(name: str) -> None:
                                        for i, t in enumerate(inputs)],
                               "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     print(server.server_address[1], flush=True)
     server.serve_forever()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "openai")
+    main(sys.argv[1] if len(sys.argv) > 1 else "openai", int(sys.argv[2]) if len(sys.argv) > 2 else 0)

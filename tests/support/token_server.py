@@ -1,6 +1,6 @@
-"""A token server for tests, run as its own process: `python -m tests.support.token_server SECRET ASSERTION`.
+"""A token server for tests, run as its own process: `python -m tests.support.token_server SECRET ASSERTION [PORT]`.
 
-It listens on a free loopback port (printed as the first line of stdout) and speaks:
+It listens on loopback, on PORT or a free port (printed as the first line of stdout), and speaks:
 
 - the Azure Instance Metadata Service token protocol: `GET /metadata/identity/oauth2/token?api-version=
   2018-02-01&resource=R[&client_id=C]` with `Metadata: true` (else 400 `bad_request_102`), answering
@@ -28,7 +28,7 @@ from typing import Any
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
-def main(secret: str, assertion: str) -> None:
+def main(secret: str, assertion: str, port: int = 0) -> None:
     lock = threading.Lock()
     state: dict[str, Any] = {"expires_in": 3600, "fail": 0, "delay": 0.0, "calls": 0, "requests": []}
 
@@ -114,10 +114,10 @@ def main(secret: str, assertion: str) -> None:
             else:
                 self.answer(200, {"token_type": "Bearer", "expires_in": expires_in, "access_token": token})
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     print(server.server_address[1], flush=True)
     server.serve_forever()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)

@@ -1,0 +1,53 @@
+"""The AI-gateway sample (samples/ai-gateway) does what its README says, in front of the OpenAI-compatible
+test server run as its own process (the sample's model server, on a free port instead of 9101)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.support.gateway import HttpAnswer, RunningGateway, run_gateway
+from tests.support.openai_server import OpenAIServer, run_openai_server
+
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "ai-gateway"
+MODEL_PORT = "127.0.0.1:9101"
+
+
+def sample_config(model: OpenAIServer) -> dict[str, Any]:
+    text = (SAMPLE / "gateway.yaml").read_text().replace(MODEL_PORT, f"127.0.0.1:{model.port}")
+    config: dict[str, Any] = yaml.safe_load(text)
+    for api in config["apis"].values():
+        api["policy"] = str(SAMPLE / api["policy"])
+    return config
+
+
+def chat(gateway: RunningGateway, content: str, completion: int = 5) -> HttpAnswer:
+    body = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": content}]})
+    return gateway.request("POST", "/ai/v1/chat/completions", body=body,
+                           headers={"Content-Type": "application/json", "x-test-completion-tokens": str(completion)})
+
+
+def test_ai_sample_tour(tmp_path: Path) -> None:
+    with run_openai_server("model") as model, run_gateway(tmp_path, sample_config(model)) as gateway:
+        first = chat(gateway, "What is the capital of France?")
+        paraphrase = chat(gateway, "what is the capital of france")  # the semantic cache answers
+        assert first.status == paraphrase.status == 200
+        assert first.json()["id"] == paraphrase.json()["id"]
+        assert first.headers.get("x-tokens-consumed") == "11"  # 6 prompt + 5 completion tokens, reported
+        assert model.calls()["chat"] == 1
+
+        # 200 tokens a minute per client: distinct prompts (10 tokens estimated, 3 + 40 reported) use them
+        # up; the fifth overdraws the bucket, the sixth must wait about 11 s for it to refill
+        codes = [chat(gateway, f"{i} {i} {i}", completion=40).status for i in range(1, 7)]
+        assert codes == [200, 200, 200, 200, 200, 429]
+        refused = chat(gateway, "7 7 7", completion=40)
+        assert refused.status == 429 and int(refused.headers.get("Retry-After") or 0) > 0
+        assert refused.json()["message"].startswith("Token limit is exceeded. Try again in ")
+
+        metrics = gateway.metrics()
+    labels = 'namespace="ai-sample",api_id="chat",client_ip="127.0.0.1"'
+    assert f"policygate_llm_total_tokens_total{{{labels}}} {11 + 5 * 43}" in metrics.splitlines()
+    assert f"policygate_llm_completion_tokens_total{{{labels}}} {5 + 5 * 40}" in metrics.splitlines()
