@@ -30,8 +30,14 @@ class Headers:
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: dict[str, tuple[str, list[str]]] = {}
-        for name, value in items:
-            self.add(name, value)
+        entries = self._items
+        for name, value in items:  # `add`, inlined: headers are built on every request
+            key = name.lower()
+            entry = entries.get(key)
+            if entry is None:
+                entries[key] = (name, [value])
+            else:
+                entry[1].append(value)
 
     @classmethod
     def from_wire(cls, raw: Iterable[tuple[bytes, bytes]]) -> Headers:

@@ -30,6 +30,7 @@ import hashlib
 import re
 import zlib
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 DEFAULT_PREFIX = "policygate:"
 NO_ID = "-"
@@ -73,7 +74,7 @@ class KeyGroup:
     api: str
     operation: str
 
-    @property
+    @cached_property
     def tag(self) -> str:
         return "{" + _escape(self.api) + "|" + _escape(self.operation) + "}"
 
@@ -97,6 +98,12 @@ class KeyGroup:
         """The Redis key of a variant: its own digest over API, operation, generation and variant."""
         text = "\n".join((_field(self.api), _field(self.operation), generation, digest))
         return f"{self.prefix}r:{hashlib.blake2b(text.encode('utf-8'), digest_size=16).hexdigest()}"
+
+
+@lru_cache(maxsize=4096)
+def key_group(prefix: str, api: str, operation: str) -> KeyGroup:
+    """The (shared, immutable) `KeyGroup` of an API operation: made once, not on every lookup."""
+    return KeyGroup(prefix, api, operation)
 
 
 COUNT_SHARDS = 32  # store counters per operation, spread over the cluster like the entries
@@ -157,7 +164,7 @@ class ResponseKeyParts:
 
     def group(self, prefix: str) -> KeyGroup:
         """The API operation this variant belongs to, under `prefix`."""
-        return KeyGroup(prefix, self.api, self.operation)
+        return key_group(prefix, self.api, self.operation)
 
     def key(self, prefix: str) -> tuple[KeyGroup, str]:
         """(group, the in-process cache's key of this variant) under `prefix`."""

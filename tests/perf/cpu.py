@@ -6,17 +6,18 @@
 Throughput on a shared machine moves with the neighbours; the CPU a process spends per answer
 moves much less. For each scenario of tests/perf/run.py this starts the raw backend (and Redis for
 the -redis scenarios), one `policygate serve` pinned to CPU 0 and wrk (or the Python load
-generator) on CPU 1, and reports per round: requests/s, and the gateway's CPU time (user + system,
-all of its threads: with Granian that includes the Rust HTTP thread) per answered request, and
+generator) on CPU 1, and reports per round: requests/s, the gateway's CPU time (user + system,
+all of its threads: with Granian that includes its Rust HTTP threads) per answered request, the
+share of its main thread (event loop, Python app; the rest is the server's own threads), and
 Redis's for the Redis scenarios. The best round is the one with the least interference.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
-import threading
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -33,14 +34,24 @@ SCENARIOS: dict[str, dict[str, object]] = {
 }
 
 
-def measure(url: str, headers: dict[str, str], pids: list[int], extra: list[int], seconds: float, connections: int,
-            cpus: str | None) -> tuple[LoadResult, float, float]:
-    """One load run; (result, gateway CPU µs per answer, `extra` processes' CPU µs per answer)."""
-    before, before_extra = cpu_seconds(pids), cpu_seconds(extra)
+def thread_seconds(pid: int) -> float:
+    """User + system CPU time of a process's main thread (the one running the event loop and the app)."""
+    try:
+        fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(url: str, headers: dict[str, str], pid: int, extra: list[int], seconds: float, connections: int,
+            cpus: str | None) -> tuple[LoadResult, float, float, float]:
+    """One load run; (result, gateway CPU µs per answer, of which its main thread, `extra` processes' CPU µs per answer)."""
+    before, before_main, before_extra = cpu_seconds([pid]), thread_seconds(pid), cpu_seconds(extra)
     result = run_load(url, seconds=seconds, connections=connections, headers=headers, cpus=cpus)
-    used, used_extra = cpu_seconds(pids) - before, cpu_seconds(extra) - before_extra
+    used, used_main = cpu_seconds([pid]) - before, thread_seconds(pid) - before_main
+    used_extra = cpu_seconds(extra) - before_extra
     answered = max(1, result.requests - result.errors)
-    return result, 1e6 * used / answered, 1e6 * used_extra / answered
+    return result, 1e6 * used / answered, 1e6 * used_main / answered, 1e6 * used_extra / answered
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             redis_url = redis.url
         print(f"server {args.server}; gateway on CPU {server_cpus}, load + backend + Redis on CPU {load_cpus}; "
               f"{args.connections} connections, {args.seconds:g} s x {args.rounds}")
-        print(f"{'scenario':<10} {'req/s':>8} {'gateway CPU µs/req':>19} {'Redis CPU µs/req':>17}")
+        print(f"{'scenario':<10} {'req/s':>8} {'gateway CPU µs/req':>19} {'of which main thread':>21} {'Redis CPU µs/req':>17}")
         for scenario in scenarios:
             options = {k: v for k, v in SCENARIOS[scenario].items() if k != "redis"}
             if SCENARIOS[scenario].get("redis"):
@@ -81,17 +92,16 @@ def main(argv: list[str] | None = None) -> int:
             headers = KEY_HEADER if options.get("subscription") else {}
             try:
                 run_load(url + "42", seconds=1, connections=args.connections, headers=headers, cpus=load_cpus)
-                rows = [measure(url + "42", headers, [gateway.pid], redis_pids, args.seconds, args.connections,
+                rows = [measure(url + "42", headers, gateway.pid, redis_pids, args.seconds, args.connections,
                                 load_cpus) for _ in range(args.rounds)]
             finally:
                 gateway.stop()
-            for result, cpu, redis_cpu in rows:
-                print(f"{scenario:<10} {result.rps:8.0f} {cpu:19.1f} {redis_cpu if redis_pids else 0:17.1f}")
+            for result, cpu, main_cpu, redis_cpu in rows:
+                print(f"{scenario:<10} {result.rps:8.0f} {cpu:19.1f} {main_cpu:21.1f} {redis_cpu:17.1f}")
             best = min(rows, key=lambda row: row[1])
             print(f"{scenario:<10} best: {best[1]:.1f} µs CPU per request ({best[0].rps:.0f} req/s)")
     return 0
 
 
 if __name__ == "__main__":
-    threading.current_thread().name = "cpu"
     sys.exit(main())
