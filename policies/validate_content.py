@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass
 
 from engine.apispec import BodySpec, OperationSpec
@@ -12,7 +13,7 @@ from engine.diagnostics import Diagnostics
 from engine.model import PolicyElement
 from engine.policy import Builder, Flow, Policy, Step, Value, constant_value
 from engine.schema import Attr, Bool, Child, Enum, Int, Scope, Section, Str
-from policies._body import acts_on_response, is_content_encoded, media_type, message_for, read_body
+from policies._body import acts_on_response, media_type, message_for, read_body
 from policies._validation import (
     ACTIONS,
     INTERNAL_ERROR,
@@ -58,8 +59,9 @@ class ValidateContent(Policy):
     (`#/components/schemas/Name`); `allow-additional-properties` overrides every object's
     `additionalProperties`. Actions: `ignore`, `detect` (record in `errors-variable-name`),
     `prevent` (400 for a request; 502 for a response, with APIM's internal-error text).
-    A body with a Content-Encoding (gzip...) is size-checked but its content not validated; an
-    empty body is not validated (a request without the body the description marks `required`
+    A gzip or deflate body is decompressed first (size and content are those of the decompressed
+    body); one in another Content-Encoding (br...) is size-checked as sent and its content not
+    validated. An empty body is not validated (a request without the body the description marks `required`
     is an error of the `<content>`'s action).
     `validate-as` xml/soap and `schema-id` need schemas added to an APIM instance: refused.
     """
@@ -171,12 +173,16 @@ class ValidateContent(Policy):
             spec = operation_spec(ctx)
             declared = _declared_body(spec, ctx, response_side)
             max_size = max_size_value.get(ctx)
-            if max_size is not None and len(body) > max_size:
+            limit = MAX_SIZE if max_size is None else max_size
+            content = _decoded(body, message.headers.get("content-encoding") or "", limit)
+            size = len(content) if content is not None else len(body)
+            if size > limit:
+                length = f"more than {limit}" if content is not None and content is not body else str(size)
                 outcome.add(Finding(
                     "", body_type, "SizeLimit",
-                    f"Body of the {side} is {len(body)} bytes long and it exceeds the configured limit of {max_size} bytes.",
+                    f"Body of the {side} is {length} bytes long and it exceeds the configured limit of {limit} bytes.",
                     action_of(size_action, ctx),
-                    f"Request's body is {len(body)} bytes long and it exceeds the limit of {max_size} bytes."))
+                    f"Request's body is {length} bytes long and it exceeds the limit of {limit} bytes."))
                 return outcome.finish(ctx, element, variable, self.tag)
             sent = media_type(message.headers)
             content_type = content_type_of(ctx, sent)
@@ -192,7 +198,7 @@ class ValidateContent(Policy):
                 text = f"Unspecified content type {content_type or '(none)'} is not allowed."
                 outcome.add(Finding(content_type, body_type, "Unspecified", text, action_of(unspecified, ctx)))
                 return outcome.finish(ctx, element, variable, self.tag)
-            if rule is None or is_content_encoded(message.headers):
+            if rule is None or content is None:
                 return None
             action = action_of(rule.action, ctx)
             if action == "ignore":
@@ -207,12 +213,32 @@ class ValidateContent(Policy):
                     return outcome.finish(ctx, element, variable, self.tag)
             if schema is None:
                 return None
-            for finding in _check_json(spec, schema, body, direction, rule.additional, side, content_type,
+            for finding in _check_json(spec, schema, content, direction, rule.additional, side, content_type,
                                        body_type, action):
                 outcome.add(finding)
             return outcome.finish(ctx, element, variable, self.tag)
 
         return validate_content
+
+
+_WINDOW_BITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+def _decoded(body: bytes, encoding: str, limit: int) -> bytes | None:
+    """The body without its Content-Encoding (gzip, deflate), at most `limit` + 1 bytes of it; None
+    when the encoding is one the gateway cannot read (br, several encodings) or the data is corrupt."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    wbits = _WINDOW_BITS.get(encoding)
+    if wbits is None:
+        return None
+    for bits in (wbits, -zlib.MAX_WBITS) if encoding == "deflate" else (wbits,):  # deflate is sometimes sent raw
+        try:
+            return zlib.decompressobj(bits).decompress(body, limit + 1)
+        except zlib.error:
+            continue
+    return None
 
 
 def _declared_body(spec: OperationSpec, ctx: Context, response_side: bool) -> BodySpec:

@@ -57,6 +57,10 @@ class StreamUsage:
             usage = reported_usage(payload)
             if usage is not None:
                 self.reported = usage
+            if isinstance(payload, dict) and payload.get("type") == "response.output_text.delta":
+                if isinstance(payload.get("delta"), str):
+                    self._keep(payload["delta"])  # Responses API stream
+                continue
             for choice in payload.get("choices") or () if isinstance(payload, dict) else ():
                 delta = choice.get("delta") if isinstance(choice, dict) else None
                 content = delta.get("content") if isinstance(delta, dict) else None

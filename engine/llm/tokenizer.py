@@ -8,8 +8,9 @@ two, so `preload()` starts it on a background thread when a policy that may esti
 Counting rule for a chat request (OpenAI's published rule for the gpt-4o family): 3 tokens per
 message plus the tokens of each string field of the message (`role`, `content` or its text parts,
 `name` + 1), plus 3 tokens priming the reply; each image part counts 1200 tokens (APIM's documented
-upper bound). A request with `input` (embeddings) or `prompt` (completions) counts the tokens of its
-strings. Other bodies count 0.
+upper bound). A Responses API request (`input` holding messages) counts its messages the same way,
+plus `instructions` as one more message. A request with `input` (embeddings) or `prompt`
+(completions) as strings counts the tokens of its strings. Other bodies count 0.
 """
 
 from __future__ import annotations
@@ -91,6 +92,13 @@ def _estimate(enc: _Encoding, body: dict[str, Any]) -> int:
     messages = body.get("messages")
     if isinstance(messages, list):
         return REPLY_PRIMING + sum(_message_tokens(enc, m) for m in messages)
+    items = body.get("input")
+    if isinstance(items, list) and any(isinstance(item, dict) for item in items):  # Responses API messages
+        instructions = body.get("instructions")
+        extra = TOKENS_PER_MESSAGE + count_with(enc, instructions) if isinstance(instructions, str) else 0
+        return REPLY_PRIMING + extra + sum(
+            _message_tokens(enc, item) if isinstance(item, dict) else TOKENS_PER_MESSAGE + count_with(enc, item)
+            if isinstance(item, str) else 0 for item in items)
     for field in ("input", "prompt"):
         value = body.get(field)
         if isinstance(value, str):
@@ -112,7 +120,7 @@ def _message_tokens(enc: _Encoding, message: Any) -> int:
             for part in value:
                 if not isinstance(part, dict):
                     continue
-                if part.get("type") == "text" and isinstance(part.get("text"), str):
+                if part.get("type") in ("text", "input_text", "output_text") and isinstance(part.get("text"), str):
                     total += count_with(enc, part["text"])
                 elif part.get("type") in ("image_url", "input_image", "image"):
                     total += IMAGE_TOKENS

@@ -192,16 +192,33 @@ async def usage_of_answer(ctx: Context, content: bytes) -> Usage:
 
 
 def reported_usage(payload: Any) -> Usage | None:
-    """The `usage` object of a response or final stream chunk, when it has integer token counts."""
-    usage = payload.get("usage") if isinstance(payload, dict) else None
+    """The usage a response or stream event reports, when it has integer token counts: `usage` with
+    `prompt_tokens` / `completion_tokens` (chat completions, embeddings: prompt and total only) or
+    `input_tokens` / `output_tokens` (Responses API, where a stream's `response.completed` event
+    carries it in `response.usage`)."""
+    if not isinstance(payload, dict):
+        return None
+    usage = payload.get("usage")
+    if not isinstance(usage, dict) and isinstance(payload.get("response"), dict):
+        usage = payload["response"].get("usage")
     if not isinstance(usage, dict):
         return None
-    prompt, completion, total = usage.get("prompt_tokens"), usage.get("completion_tokens"), usage.get("total_tokens")
-    if not isinstance(prompt, int) or isinstance(prompt, bool):
+    prompt = _count(usage, "prompt_tokens", "input_tokens")
+    if prompt is None:
         return None
-    if not isinstance(completion, int) or isinstance(completion, bool):  # embeddings: prompt and total only
-        completion = total - prompt if isinstance(total, int) and not isinstance(total, bool) and total >= prompt else 0
+    completion = _count(usage, "completion_tokens", "output_tokens")
+    if completion is None:
+        total = _count(usage, "total_tokens")
+        completion = total - prompt if total is not None and total >= prompt else 0
     return Usage(max(prompt, 0), max(completion, 0), "response")
+
+
+def _count(usage: dict[str, Any], *names: str) -> int | None:
+    for name in names:
+        value = usage.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
 
 
 async def deliver(ctx: Context, usage: Usage) -> None:

@@ -1,9 +1,25 @@
-"""Semantic-cache entries in Redis, searched in a mirror of each partition kept by every gateway.
+"""Semantic-cache entries in Redis: Redis 8 vector sets when the server has them, else an exact scan
+of a mirror of each partition kept by every gateway.
 
-Keys (hash-tagged per partition, so a partition lives in one Redis Cluster slot)::
+Which one is decided once per process by asking the server (`VCARD`: an unknown command means no
+vector sets); `cache.semantic.search: scan` never uses vector sets. Keys (hash-tagged per
+partition, so a partition lives in one Redis Cluster slot)::
 
-    <prefix>sc:{<partition>}:log       stream of stored prompts: k=<entry id> x=<expiry, Unix ms> v=<float32 unit vector>
     <prefix>sc:{<partition>}:e:<id>    the stored response (string, PX = the entry's time to live)
+    <prefix>sc:{<partition>}:vs        vector sets: element <id> with the prompt's vector
+    <prefix>sc:{<partition>}:log       scan: stream of stored prompts: k=<entry id> x=<expiry, Unix ms> v=<float32 unit vector>
+
+Vector sets (Redis 8):
+
+* Storing is one script: SET the response with its TTL, VADD the vector (Redis quantizes it to
+  8 bits and indexes it in an HNSW graph), extend the set's TTL, and remove random elements (and
+  their responses) while the set holds more than `max_per_partition`. A vector of another dimension
+  (the embeddings model changed) starts the partition afresh.
+* A lookup is one script: VSIM for the 4 closest elements (score = (1 + cosine) / 2), then GET the
+  first within the threshold whose response still exists; elements whose response expired are
+  VREMed on the way. So a lookup is one round trip, and gateways keep nothing in memory.
+
+Scan (any Redis >= 6.2: streams with exclusive XRANGE):
 
 * Storing is one script: SET the response with its TTL, XADD the vector to the partition's log
   (trimmed to about `max_per_partition` entries) and extend the log's own TTL to the entry's.
@@ -12,13 +28,13 @@ Keys (hash-tagged per partition, so a partition lives in one Redis Cluster slot)
   empty; concurrent lookups of a partition share it), then scans the mirror exactly, then GETs the
   closest entry's response (a hit costs two round trips, a miss one). A lookup waits at most
   `SYNC_WAIT` for the read (the first load of a large partition takes seconds): after that it
-  searches what is mirrored so far while the read goes on. An entry whose response is
-  gone (expired, evicted, Redis flushed) is dropped from the mirror and the next closest is tried.
-* Works on any Redis >= 6.2 (streams with exclusive XRANGE); RediSearch or vector sets are not
-  needed. Every command goes through its own `Dispatcher` (engine.redis_dispatcher), so large log
-  reads never queue in front of the response cache's GETs.
-* Fail-open: when Redis is unreachable (or its breaker is open) a lookup is a miss and a store does
-  nothing; both are counted by the caller from `search`'s second value.
+  searches what is mirrored so far while the read goes on. An entry whose response is gone
+  (expired, evicted, Redis flushed) is dropped from the mirror and the next closest is tried.
+
+Every command goes through this store's own `Dispatcher` (engine.redis_dispatcher), so large log
+reads never queue in front of the response cache's GETs. Fail-open: when Redis is unreachable (or
+its breaker is open) a lookup is a miss and a store does nothing; both are counted by the caller
+from `search`'s second value.
 """
 
 from __future__ import annotations
@@ -54,6 +70,41 @@ return 1
 """)
 
 
+# Redis 8 vector sets (used when the server has them): one vector set per partition, elements = entry ids.
+VSET_STORE_SCRIPT = Script.of("""
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+local added = redis.pcall('VADD', KEYS[1], 'FP32', ARGV[2], ARGV[1])
+if type(added) == 'table' and added.err then  -- another dimension: the embeddings model changed
+  redis.call('DEL', KEYS[1])
+  redis.call('VADD', KEYS[1], 'FP32', ARGV[2], ARGV[1])
+end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+for _ = 1, redis.call('VCARD', KEYS[1]) - tonumber(ARGV[5]) do
+  local victim = redis.call('VRANDMEMBER', KEYS[1])
+  redis.call('VREM', KEYS[1], victim)
+  redis.call('DEL', ARGV[6] .. victim)
+end
+return 1
+""")
+# The closest elements (VSIM score = (1 + cosine) / 2); the first whose response still exists.
+VSET_SEARCH_SCRIPT = Script.of("""
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local found = redis.pcall('VSIM', KEYS[1], 'FP32', ARGV[1], 'WITHSCORES', 'COUNT', ARGV[4])
+if type(found) ~= 'table' or found.err then return false end
+for i = 1, #found, 2 do
+  if tonumber(found[i + 1]) < tonumber(ARGV[2]) then break end
+  local payload = redis.call('GET', ARGV[3] .. found[i])
+  if payload then return {found[i], found[i + 1], payload} end
+  redis.call('VREM', KEYS[1], found[i])
+end
+return false
+""")
+
+
+def vset_key(prefix: str, partition: str) -> str:
+    return f"{prefix}sc:{{{partition}}}:vs"
+
+
 def log_key(prefix: str, partition: str) -> str:
     return f"{prefix}sc:{{{partition}}}:log"
 
@@ -69,9 +120,10 @@ class RedisSemanticStore:
 
     def __init__(
         self, settings: RedisSettings, *, prefix: str, max_per_partition: int = 10_000, max_vectors: int = 100_000,
-        breaker: CircuitBreaker | None = None, on_error: Callable[[], None] | None = None,
+        breaker: CircuitBreaker | None = None, on_error: Callable[[], None] | None = None, search: str = "auto",
     ) -> None:
         self.prefix = prefix
+        self.vector_sets: bool | None = None if search == "auto" else False  # None: not asked yet
         self.max_per_partition = max_per_partition
         self.dispatcher = Dispatcher(partial(create_sync_client, settings), name="policygate-semantic-redis")
         self.breaker = breaker or CircuitBreaker(f"redis semantic cache {settings.describe()}")
@@ -80,7 +132,22 @@ class RedisSemanticStore:
         self._syncing: dict[str, asyncio.Future[bool]] = {}
         self._on_error = on_error
 
+    async def uses_vector_sets(self) -> bool | None:
+        """Whether the server has vector sets (Redis 8); None while Redis cannot be asked."""
+        if self.vector_sets is None:
+            answer = await self._guarded(partial(self.dispatcher.command, "VCARD", f"{self.prefix}sc:probe"), _FAILED,
+                                         unknown_command=True)
+            if answer is not _FAILED:
+                self.vector_sets = not isinstance(answer, RedisError)
+                log.info("semantic cache: %s", "Redis vector sets" if self.vector_sets else "exact scan of per-gateway mirrors")
+        return self.vector_sets
+
     async def search(self, partition: str, query: Vector, threshold: float) -> tuple[Match | None, bool]:
+        vector_sets = await self.uses_vector_sets()
+        if vector_sets is None:
+            return None, False
+        if vector_sets:
+            return await self._search_vector_set(partition, query, threshold)
         if not await self.sync(partition, SYNC_WAIT):
             return None, False
         now = clock.now()
@@ -101,6 +168,13 @@ class RedisSemanticStore:
         if ttl_ms <= 0:
             return
         entry_id = new_entry_id()
+        if await self.uses_vector_sets():
+            await self._guarded(partial(
+                self.dispatcher.command, "EVALSHA", VSET_STORE_SCRIPT.sha, 2, vset_key(self.prefix, partition),
+                entry_key(self.prefix, partition, entry_id), entry_id, vector.astype("<f4").tobytes(), payload, ttl_ms,
+                self.max_per_partition, entry_key(self.prefix, partition, ""), script=VSET_STORE_SCRIPT,
+            ), None)
+            return
         expires_ms = int(clock.now() * 1000) + ttl_ms
         await self._guarded(
             lambda: self.dispatcher.command(
@@ -110,6 +184,20 @@ class RedisSemanticStore:
             ),
             None,
         )
+
+    async def _search_vector_set(self, partition: str, query: Vector, threshold: float) -> tuple[Match | None, bool]:
+        """One script: VSIM for the closest entries, then GET the first whose response still exists."""
+        found = await self._guarded(partial(
+            self.dispatcher.command, "EVALSHA", VSET_SEARCH_SCRIPT.sha, 1, vset_key(self.prefix, partition),
+            query.astype("<f4").tobytes(), 1.0 - threshold / 2.0, entry_key(self.prefix, partition, ""), CANDIDATES,
+            script=VSET_SEARCH_SCRIPT,
+        ), _FAILED)
+        if found is _FAILED:
+            return None, False
+        if not isinstance(found, list) or len(found) != 3:
+            return None, True
+        entry_id, score, payload = found
+        return Match(entry_id.decode(), max(0.0, 2.0 * (1.0 - float(score))), payload), True
 
     async def sync(self, partition: str, wait: float | None = None) -> bool:
         """Bring the partition's mirror up to date with its log; False when Redis could not be read.
@@ -167,8 +255,18 @@ class RedisSemanticStore:
         await self.dispatcher.close()
         self.index.clear()
 
-    async def _guarded(self, call: Callable[[], Awaitable[Any]], fallback: T) -> Any | T:
-        return await self.breaker.guard(call, fallback, self._failed)
+    async def _guarded(self, call: Callable[[], Awaitable[Any]], fallback: T, *, unknown_command: bool = False) -> Any | T:
+        """`call()` behind the breaker, or `fallback`; with `unknown_command` an unknown-command error
+        is the answer (a capability probe), not a failure."""
+        async def probe() -> Any:
+            try:
+                return await call()
+            except RedisError as exc:  # "unknown command" from Redis; a cluster client knows the commands itself
+                if any(text in str(exc).lower() for text in ("unknown command", "doesn't exist in redis commands")):
+                    return exc
+                raise
+
+        return await self.breaker.guard(probe if unknown_command else call, fallback, self._failed)
 
     def _failed(self, exc: BaseException) -> None:
         if self._on_error is not None:

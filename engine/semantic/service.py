@@ -8,6 +8,7 @@ cache:
   semantic:
     max-entries-per-partition: 10000   # prompts kept per partition (cache-id + API + vary-by values)
     max-vectors: 100000                # vectors this process keeps in memory over all partitions
+    search: auto                       # auto: Redis 8 vector sets when the server has them; scan: never
 ```
 """
 
@@ -25,15 +26,20 @@ if TYPE_CHECKING:
     from engine.cache.connection import RedisSettings
     from engine.metrics import Metrics
 
-KNOWN_KEYS = {"max-entries-per-partition", "max-vectors"}
+KNOWN_KEYS = {"max-entries-per-partition", "max-vectors", "search"}
+SEARCH_MODES = ("auto", "scan")
 RESULTS = ("hit", "miss", "error", "skipped")
 
 
 class SemanticCache:
     """The in-process store, the Redis store once started, and the lookup counters."""
 
-    def __init__(self, *, max_per_partition: int = 10_000, max_vectors: int = 100_000, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self, *, max_per_partition: int = 10_000, max_vectors: int = 100_000, search: str = "auto",
+        metrics: Metrics | None = None,
+    ) -> None:
         self.max_per_partition = max_per_partition
+        self.search = search
         self.max_vectors = max_vectors
         self.internal = MemorySemanticStore(max_per_partition=max_per_partition, max_vectors=max_vectors)
         self.external: RedisSemanticStore | None = None
@@ -60,6 +66,7 @@ class SemanticCache:
         return cls(
             max_per_partition=_positive(config, "max-entries-per-partition", where, 10_000),
             max_vectors=_positive(config, "max-vectors", where, 100_000),
+            search=_choice(config, "search", where, SEARCH_MODES),
             metrics=metrics,
         )
 
@@ -70,7 +77,7 @@ class SemanticCache:
                                      failure_threshold=failures, reset_after=reset_after)
             self.external = RedisSemanticStore(
                 settings, prefix=prefix, max_per_partition=self.max_per_partition, max_vectors=self.max_vectors,
-                breaker=breaker, on_error=self._count_error,
+                breaker=breaker, on_error=self._count_error, search=self.search,
             )
 
     def store(self) -> SemanticStore:
@@ -96,3 +103,10 @@ def _positive(config: Mapping[str, Any], key: str, where: str, default: int) -> 
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{where}.{key}: expected a positive integer, got {value!r}")
     return value
+
+
+def _choice(config: Mapping[str, Any], key: str, where: str, choices: tuple[str, ...]) -> str:
+    value = config.get(key, choices[0])
+    if value not in choices:
+        raise ConfigError(f"{where}.{key}: expected one of {', '.join(choices)}, got {value!r}")
+    return str(value)

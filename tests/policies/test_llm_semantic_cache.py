@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.gateway import Backend, RunningGateway, run_gateway
 from tests.support.openai_server import OpenAIServer, run_openai_server
+from tests.support.redis8_server import Redis8Server
 
 POLICY = """<policies>
   <inbound>
@@ -38,6 +39,22 @@ def openai() -> Iterator[OpenAIServer]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def redis8_url() -> Iterator[str]:
+    server = Redis8Server()
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["redis-6.2-scan", "redis-8-vector-sets"])
+def shared_redis(request: pytest.FixtureRequest) -> str:
+    """The Redis both gateways use: without vector sets (exact scan of mirrors), and Redis 8 (vector sets)."""
+    return str(request.getfixturevalue("redis_url" if request.param.endswith("scan") else "redis8_url"))
+
+
 def config(openai: OpenAIServer, cache: dict[str, Any] | None, embeddings: str | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "backends": {"embeddings": embeddings or f"{openai.url}/v1/embeddings"},
@@ -61,8 +78,8 @@ def chat_calls(openai: OpenAIServer) -> int:
     return int(openai.calls()["chat"])
 
 
-def test_similar_prompts_hit_across_gateways_sharing_redis(openai: OpenAIServer, redis_url: str, tmp_path: Path) -> None:
-    cache = {"external": redis_url, "prefix": f"t{uuid.uuid4().hex[:8]}:"}
+def test_similar_prompts_hit_across_gateways_sharing_redis(openai: OpenAIServer, shared_redis: str, tmp_path: Path) -> None:
+    cache = {"external": shared_redis, "prefix": f"t{uuid.uuid4().hex[:8]}:"}
     openai.reset()
     with run_gateway(tmp_path / "a", config(openai, cache), {"api.xml": POLICY.format(prefix="llm")}) as one, \
             run_gateway(tmp_path / "b", config(openai, cache), {"api.xml": POLICY.format(prefix="azure-openai")}) as two:

@@ -128,3 +128,20 @@ def test_bad_logger_configuration(api_gateway, backend) -> None:
     with pytest.raises(ConfigError, match=r":\d+:\d+: loggers.audit.stream: unknown key for type file"), \
             api_gateway(POLICY.format(logger="audit"), loggers={"audit": {"type": "file", "path": "x", "stream": "s"}}):
         pass
+
+
+def test_reload_swaps_loggers(api_gateway, backend, tmp_path: Path) -> None:
+    import yaml
+
+    policy = POLICY.format(logger="archive")
+    with api_gateway(policy, loggers={"archive": {"type": "file", "path": "before.jsonl"}}) as gw:
+        assert gw.get("/echo/one").status == 200
+        config = yaml.safe_load((tmp_path / "gateway.yaml").read_text())
+        config["loggers"]["archive"]["path"] = "after.jsonl"
+        (tmp_path / "gateway.yaml").write_text(yaml.safe_dump(config))
+        assert gw.reload()
+        assert gw.get("/echo/two").status == 200
+        after = tmp_path / "after.jsonl"
+        assert wait_for(lambda: after.exists() and after.read_text())
+    assert json.loads(json.loads((tmp_path / "before.jsonl").read_text())["message"])["path"] == "/one"
+    assert json.loads(json.loads(after.read_text())["message"])["path"] == "/two"

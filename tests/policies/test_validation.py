@@ -7,6 +7,7 @@ check needs.
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -205,6 +206,16 @@ class TestContentPrevent:
         answer = _post(gw, "content", b"sku=ABC-1234", content_type="text/plain; charset=utf-8")
         assert answer.status == 400
         assert answer.json()["message"] == "Unspecified content type text/plain is not allowed."
+
+    def test_gzip_body_is_validated_decompressed(self, gw: RunningGateway, backend: Backend) -> None:
+        gzipped = {"Content-Encoding": "gzip"}
+        assert _post(gw, "content", gzip.compress(json.dumps(GOOD).encode()), headers=gzipped).status == 200
+        invalid = _post(gw, "content", gzip.compress(json.dumps({**GOOD, "quantity": 0}).encode()), headers=gzipped)
+        assert invalid.status == 400 and "Path: 'quantity'" in invalid.json()["message"]
+        bomb = gzip.compress(json.dumps({**GOOD, "note": " " * 100_000}).encode())  # ~300 bytes that inflate to 100 KB
+        answer = _post(gw, "content", bomb, headers=gzipped)
+        assert answer.json()["message"] == "Request's body is more than 300 bytes long and it exceeds the limit of 300 bytes."
+        assert backend.calls == 1
 
     def test_content_type_is_case_insensitive(self, gw: RunningGateway) -> None:
         assert _post(gw, "content", GOOD, content_type="Application/JSON").status == 200
