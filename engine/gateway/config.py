@@ -708,12 +708,12 @@ class _Reader:
     def read_tls(self, value: object) -> TlsSettings | None:
         if value is None:
             return None
-        spec = self.mapping(value, "server.tls", ("certfile", "keyfile"))
+        spec = self.mapping(value, "server.tls", ("certfile", "keyfile", "client-ca-file"))
         certfile = self.path(spec.get("certfile"), "server.tls.certfile")
         keyfile = self.path(spec.get("keyfile"), "server.tls.keyfile")
         if certfile is None or keyfile is None:
             self.fail("server.tls", "needs both certfile and keyfile")
-        return TlsSettings(certfile, keyfile)
+        return TlsSettings(certfile, keyfile, self.path(spec.get("client-ca-file"), "server.tls.client-ca-file"))
 
     def read_backend(self, value: object) -> BackendClientSettings:
         spec = self.mapping(value, "backend", ("max-connections", "connect-timeout", "forwarded-headers"))

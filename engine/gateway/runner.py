@@ -178,6 +178,11 @@ def _check_tls(settings: GatewaySettings) -> None:
         ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(tls.certfile, tls.keyfile)
     except (ssl.SSLError, OSError) as exc:
         raise ConfigError(f"{settings.file}: server.tls: cannot load the certificate and key: {exc}") from None
+    if tls.client_ca_file is not None:
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_verify_locations(tls.client_ca_file)
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(f"{settings.file}: server.tls.client-ca-file: cannot load the CA certificates: {exc}") from None
 
 
 def create_app(settings: GatewaySettings, *, access_log: bool = False) -> GatewayQuart:

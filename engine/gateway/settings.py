@@ -96,6 +96,7 @@ class SubscriptionSettings:
 class TlsSettings:
     certfile: Path
     keyfile: Path
+    client_ca_file: Path | None = None  # require client certificates issued by these CAs (mutual TLS)
 
 
 @dataclass(frozen=True)
