@@ -461,7 +461,7 @@ def enum_to_string(value: enum.Enum) -> str:
 
 
 _ENUM_NAMESPACES = {
-    "engine.dotnet.regex": "System.Text.RegularExpressions", "engine.dotnet.newtonsoft": "Newtonsoft.Json.Linq",
+    "engine.dotnet.regexengine": "System.Text.RegularExpressions", "engine.dotnet.newtonsoft": "Newtonsoft.Json.Linq",
     "engine.dotnet.culture": "System.Globalization", "engine.dotnet.uri": "System", "engine.dotnet.crypto":
     "System.Security.Cryptography", "engine.dotnet.rsa": "System.Security.Cryptography",
     "engine.dotnet.xlinq": "System.Xml.Linq", "engine.dotnet.net": "System.Net.Sockets",

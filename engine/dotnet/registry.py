@@ -12,6 +12,7 @@ _MODULES = (
     "guid",
     "uri",
     "regex",
+    "regexengine",
     "stringbuilder",
     "strings",
     "primitives",

@@ -565,7 +565,7 @@ _STATICS: dict[str, tuple[str, str]] = {
     "JValue": ("newtonsoft", "JValue"), "JProperty": ("newtonsoft", "JProperty"),
     "JTokenType": ("newtonsoft", "JTokenType"), "JsonConvert": ("jsonconvert", "JsonConvert"),
     "Formatting": ("newtonsoft", "Formatting"),
-    "Regex": ("regex", "Regex"), "RegexOptions": ("regex", "RegexOptions"), "Match": ("regex", "Match"),
+    "Regex": ("regex", "Regex"), "RegexOptions": ("regexengine", "RegexOptions"), "Match": ("regex", "Match"),
     "Uri": ("uri", "Uri"), "UriKind": ("uri", "UriKind"), "UriPartial": ("uri", "UriPartial"),
     "UriHostNameType": ("uri", "UriHostNameType"),
     "WebUtility": ("uri", "WebUtility"), "HttpUtility": ("uri", "HttpUtility"),

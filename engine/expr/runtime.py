@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from engine.dotnet import clrnumeric, limits, regex
+from engine.dotnet import clrnumeric, limits, regexengine
 from engine.dotnet.containers import Tuple
 from engine.dotnet.conversions import to_string
 from engine.dotnet.errors import DotNetException, NullReferenceException
@@ -34,7 +34,7 @@ Budget = Meter  # per-evaluation counters (allocated only by code that loops or 
 
 
 def _time_left() -> float:
-    """Seconds left to the evaluation running now (`engine.dotnet.regex` stops matches there)."""
+    """Seconds left to the evaluation running now (`engine.dotnet.regexengine` stops matches there)."""
     meter = limits.active()
     return meter.deadline - time.perf_counter() if meter is not None else LIMITS.timeout
 
@@ -43,7 +43,7 @@ def _time_exceeded() -> LimitExceeded:
     return LimitExceeded(f"the expression ran longer than {LIMITS.timeout * 1000:.0f} ms")
 
 
-regex.set_time_limit(_time_left, _time_exceeded)
+regexengine.set_time_limit(_time_left, _time_exceeded)
 
 
 def check_string(value: Any) -> Any:

@@ -16,7 +16,7 @@ from engine.dotnet.members import members_of
 from engine.dotnet.newtonsoft import Formatting, JObject, JTokenType, JValue
 from engine.dotnet.numbers import BoolMembers, EnumMembers, NumberMembers
 from engine.dotnet.primitives import Char, type_ref
-from engine.dotnet.regex import RegexOptions
+from engine.dotnet.regexengine import RegexOptions
 from engine.dotnet.strings import StringComparison, StringMembers
 
 

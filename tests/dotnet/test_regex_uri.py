@@ -11,7 +11,8 @@ from engine.dotnet.errors import (
     InvalidOperationException,
     UriFormatException,
 )
-from engine.dotnet.regex import Match, Regex, RegexOptions
+from engine.dotnet.regex import Match, Regex
+from engine.dotnet.regexengine import RegexOptions
 from engine.dotnet.uri import Uri, UriKind, UriPartial, WebUtility
 
 

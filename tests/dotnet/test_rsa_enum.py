@@ -11,7 +11,7 @@ from engine.dotnet.datetimes import DayOfWeek
 from engine.dotnet.enums import Enum
 from engine.dotnet.errors import ArgumentException, CryptographicException
 from engine.dotnet.newtonsoft import Formatting, JTokenType
-from engine.dotnet.regex import RegexOptions
+from engine.dotnet.regexengine import RegexOptions
 from engine.dotnet.rsa import RSA, RSAEncryptionPadding, RSASignaturePadding
 from engine.dotnet.strings import StringComparison
 
