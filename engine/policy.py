@@ -28,6 +28,7 @@ from engine.errors import PolicyRuntimeError
 from engine.schema import Attr, Child, Scope, Section, Text
 
 if TYPE_CHECKING:
+    from engine.backends import Backend
     from engine.cache.service import CacheService
     from engine.certificates import Certificate, CertificateStore
     from engine.credentials import CredentialService
@@ -393,8 +394,12 @@ class Services(Protocol):
         """`token-validation:`: where validate-jwt and validate-azure-ad-token get signing keys."""
         ...
 
+    def backend(self, backend_id: str) -> Backend | None:
+        """The backend entity declared under `backends:` (set-backend-service backend-id)."""
+        ...
+
     def backend_url(self, backend_id: str) -> str | None:
-        """The base URL of a backend declared under `backends:` (set-backend-service backend-id)."""
+        """The base URL of a single backend declared under `backends:` (None for a pool or an unknown id)."""
         ...
 
     def operation_examples(self, api_id: str, operation_id: str) -> dict[int, dict[str, str]]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.policy import Builder, Flow, ForwardOptions, Policy, Step, constant_value, gateway_services
+from engine.backends import forward_to_backend
+from engine.policy import Builder, Flow, ForwardOptions, Policy, Step, constant_value
 from engine.schema import Attr, Bool, Int, Scope, Section
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class ForwardRequest(Policy):
             )
 
             async def forward_fixed(ctx: Context) -> Flow | None:
-                await gateway_services(ctx, "forward-request").http.forward(ctx, fixed)
+                await forward_to_backend(ctx, fixed)
                 return None
 
             return forward_fixed
@@ -61,7 +62,7 @@ class ForwardRequest(Policy):
                 follow_redirects=bool(follow.get(ctx)),
                 fail_on_error_status_code=bool(fail_on_error.get(ctx)),
             )
-            await gateway_services(ctx, "forward-request").http.forward(ctx, options)
+            await forward_to_backend(ctx, options)
             return None
 
         return forward

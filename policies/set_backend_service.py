@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.backends import leave, retarget, route
 from engine.errors import PolicyRuntimeError
 from engine.policy import Builder, Flow, Policy, Step
 from engine.schema import Attr, Scope, Section, Str
@@ -18,16 +19,19 @@ DAPR = "Dapr service invocation is not supported; use the Dapr sidecar's HTTP UR
 
 
 class SetBackendService(Policy):
-    """Replace the backend base URL of this request: `base-url`, or `backend-id` naming an entry
-    of the configuration's `backends:` map. The operation's path (and query) is kept and appended
-    to the new base, e.g. base `http://b.example/v2` + `/pets/1` -> `http://b.example/v2/pets/1`.
-    The Service Fabric (`sf-*`) and Dapr attributes are accepted by lint but not supported."""
+    """Replace the backend base URL of this request: `base-url`, or `backend-id` naming an entity of
+    the configuration's `backends` (a URL, a backend with circuit breaker and credentials, or a
+    load-balanced pool: see docs/gateway.md, "Backend pools and circuit breakers"). The operation's
+    path (and query) is kept and appended to the new base, e.g. base `http://b.example/v2` +
+    `/pets/1` -> `http://b.example/v2/pets/1`. The Service Fabric (`sf-*`) and Dapr attributes are
+    accepted by lint but not supported."""
 
     tag = "set-backend-service"
     sections = Section.INBOUND | Section.BACKEND
     scopes = Scope.ALL
     implemented = True
     reads_body = False
+    settings_refs = (("backend-id", "backends"),)
     attributes = (
         Attr("base-url", Str(non_empty=True), doc="New backend base URL."),
         Attr("backend-id", Str(non_empty=True), doc="Name of a backend in the configuration's `backends:`."),
@@ -58,47 +62,16 @@ class SetBackendService(Policy):
         async def set_backend(ctx: Context) -> Flow | None:
             if by_id:
                 name = str(backend_id.get(ctx) or "")
-                url = ctx.services.backend_url(name) if ctx.services is not None else None
-                if url is None:
+                backend = ctx.services.backend(name) if ctx.services is not None else None
+                if backend is None:
                     raise PolicyRuntimeError(
                         f"Backend with id '{name}' is not defined.", source="set-backend-service",
                         reason="BackendNotFound", status=500,
                     )
+                route(ctx, backend)
             else:
-                url = str(base_url.get(ctx) or "")
-            retarget(ctx, url)
+                leave(ctx)
+                retarget(ctx, str(base_url.get(ctx) or ""))
             return None
 
         return set_backend
-
-
-def retarget(ctx: Context, base_url: str) -> None:
-    """Point ctx.request.url at `base_url`, keeping the path relative to the current base."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(base_url)
-        port = parts.port  # raises ValueError for a port that is not a number in 0-65535
-    except ValueError:
-        parts, port = None, None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PolicyRuntimeError(
-            f"Backend base URL '{base_url}' is not an absolute http(s) URL.", source="set-backend-service",
-            reason="InvalidBackendUrl", status=500,
-        )
-    url = ctx.request.url
-    old_base = ctx.exchange.base_path
-    relative = url.path[len(old_base):] if url.path.startswith(old_base) else url.path
-    if relative and not relative.startswith("/"):
-        relative = "/" + relative
-    new_base = parts.path.rstrip("/")
-    url.scheme = parts.scheme
-    url.host = parts.hostname
-    url.port = port or (443 if parts.scheme == "https" else 80)
-    url.path = (new_base + relative) or "/"
-    ctx.exchange.base_path = new_base
-    if parts.query:  # a base URL may carry parameters (e.g. ?api-version=...); the request's own win
-        from urllib.parse import parse_qsl
-
-        for name, value in parse_qsl(parts.query, keep_blank_values=True):
-            url.query.setdefault(name, [value])

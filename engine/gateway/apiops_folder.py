@@ -17,8 +17,16 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from engine.backends import BackendSpec
 from engine.errors import ConfigError
-from engine.gateway.config import SUBSCRIPTION_KEYS, USER_KEYS, locate_error, parse_settings
+from engine.gateway.backend_config import read_backends
+from engine.gateway.config import (
+    SUBSCRIPTION_KEYS,
+    USER_KEYS,
+    locate_error,
+    parse_settings,
+    substitute_named_values,
+)
 from engine.gateway.openapi import match_operation, operations_from_openapi
 from engine.gateway.settings import (
     DEFAULT_KEY_HEADER,
@@ -211,7 +219,7 @@ class FolderReader:
         side = self.side_file()
         named_values, secrets = self.named_values()
         fragments = self.fragments()
-        backends = self.backends()
+        backends = self.backends(named_values)
         products, product_apis = self.products()
         apis = self.apis(self.version_sets(), side.service_urls or {})
         apis = self.link_products(products, product_apis, apis)
@@ -327,27 +335,19 @@ class FolderReader:
             fragments[folder.name] = policy
         return fragments
 
-    def backends(self) -> dict[str, str]:
-        backends = {}
+    def backends(self, named_values: Mapping[str, str]) -> dict[str, BackendSpec]:
+        entries: dict[str, tuple[str, object]] = {}
+        files: dict[str, Path] = {}
         for folder in self.children("backends"):
             file = folder / "backendInformation.json"
             if not file.is_file():
                 self.unknown(folder)
                 continue
             self.report_extra(folder, {file.name})
-            props = self.properties(file)
-            if str(props.get("type", "")).lower() == "pool" or props.get("pool"):
-                self.warnings.add("load-balanced backend pools are not supported; ignored", self.rel(folder))
-                continue
-            url = self.string(props, "url", file)
-            if url is None:
-                self.fail(file, "properties.url", "is required")
-            backends[folder.name] = self.absolute_url(url, file, "properties.url")
-            for key in ("credentials", "tls", "proxy", "circuitBreaker"):
-                if props.get(key):
-                    self.warnings.add("backend settings other than the URL are not supported; ignored",
-                                      f"{self.rel(folder)}: {key}")
-        return backends
+            where = f"backend{len(files)}"  # mapped back to the file by _FolderEntities
+            entries[folder.name] = (where, self.properties(file))
+            files[where] = file
+        return read_backends(entries, _FolderEntities(self, files, named_values))
 
     # -- products ------------------------------------------------------------------------------
     def products(self) -> tuple[dict[str, ProductSettings], dict[str, tuple[Path, list[tuple[int, str]]]]]:
@@ -642,3 +642,32 @@ def only_policy_tests(path: Path) -> bool:
         files = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")]
         return bool(files) and all(only_policy_tests(p) for p in files)
     return path.name.endswith((".policytest.yaml", ".policytest.yml"))
+
+
+class _FolderEntities:
+    """`engine.gateway.backend_config.EntityReader` for `backends/<id>/backendInformation.json`:
+    errors name the file and the property; what policygate cannot honour is a warning."""
+
+    def __init__(self, folder: FolderReader, files: dict[str, Path], named_values: Mapping[str, str]) -> None:
+        self.folder, self.files, self.named_values = folder, files, named_values
+
+    def _split(self, where: str) -> tuple[Path, str]:
+        backend, _, key = where.partition(".")
+        return self.files[backend], f"properties.{key}" if key else "properties"
+
+    def fail(self, where: str, message: str) -> NoReturn:
+        file, key = self._split(where)
+        self.folder.fail(file, key, message)
+
+    def url(self, value: object, where: str) -> str:
+        file, key = self._split(where)
+        if not isinstance(value, str):
+            self.folder.fail(file, key, f"expected a URL, got {_kind(value)}")
+        return self.folder.absolute_url(self.substitute(value, where), file, key)
+
+    def substitute(self, text: str, where: str) -> str:
+        return substitute_named_values(text, self.named_values, lambda problem: self.fail(where, problem))
+
+    def unsupported(self, where: str, message: str) -> None:
+        file, key = self._split(where)
+        self.folder.warnings.add(f"{message}; ignored", f"{self.folder.rel(file.parent)}: {key}")

@@ -11,7 +11,7 @@ import difflib
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
@@ -19,9 +19,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from engine.backends import BackendSpec
 from engine.certificates import CertificateSettings
 from engine.credentials import GRANTS, ConnectionSettings, CredentialSettings, ProviderSettings
 from engine.errors import ConfigError
+from engine.gateway.backend_config import read_backends
 from engine.gateway.clientip import CLIENT_IP_HEADERS, Network, parse_networks
 from engine.gateway.listeners import SERVERS
 from engine.gateway.settings import (
@@ -79,6 +81,17 @@ def parse_settings(text: str, *, file: str | Path, environ: Mapping[str, str] | 
     if data is None:
         data = {}
     return _Reader(file, os.environ if environ is None else environ, positions or found).settings(data)
+
+
+def substitute_named_values(text: str, values: Mapping[str, str], fail: Callable[[str], NoReturn]) -> str:
+    """`text` with each `{{name}}` replaced from `values`; `fail(message)` raises for an unknown name."""
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            fail(f"unknown named value '{{{{{name}}}}}'")
+        return values[name]
+
+    return NAMED_VALUE.sub(replace, text)
 
 
 def locate_error(exc: ConfigError, file: Path) -> ConfigError:
@@ -180,13 +193,7 @@ class _Reader:
         return path
 
     def substitute(self, text: str, where: str) -> str:
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in self.named_values:
-                self.fail(where, f"unknown named value '{{{{{name}}}}}'")
-            return self.named_values[name]
-
-        return NAMED_VALUE.sub(replace, text)
+        return substitute_named_values(text, self.named_values, lambda problem: self.fail(where, problem))
 
     # -- sections ------------------------------------------------------------------------------
     def settings(self, data: object) -> GatewaySettings:
@@ -403,15 +410,9 @@ class _Reader:
             self.fail(where, f"'{url}' is not an absolute http(s) URL")
         return url
 
-    def read_backends(self, value: object) -> dict[str, str]:
-        backends = {}
-        for bid, raw in self.mapping(value, "backends").items():
-            where = _join("backends", bid)
-            if isinstance(raw, dict):
-                raw = self.mapping(raw, where, ("url",)).get("url")
-                where = _join(where, "url")
-            backends[bid] = self.absolute_url(raw, where)
-        return backends
+    def read_backends(self, value: object) -> dict[str, BackendSpec]:
+        entries = {bid: (_join("backends", bid), raw) for bid, raw in self.mapping(value, "backends").items()}
+        return read_backends(entries, _EntityReader(self))
 
     def read_named_values(self, value: object) -> tuple[dict[str, str], set[str]]:
         values: dict[str, str] = {}
@@ -769,3 +770,22 @@ def _kind(value: object) -> str:
     if value is None:
         return "nothing"
     return f"{type(value).__name__} {value!r}"
+
+
+class _EntityReader:
+    """`engine.gateway.backend_config.EntityReader` for gateway.yaml: every problem is an error at its key."""
+
+    def __init__(self, reader: _Reader) -> None:
+        self.reader = reader
+
+    def fail(self, where: str, message: str) -> NoReturn:
+        self.reader.fail(where, message, key=message.startswith("unknown key"))
+
+    def url(self, value: object, where: str) -> str:
+        return self.reader.absolute_url(value, where)
+
+    def substitute(self, text: str, where: str) -> str:
+        return self.reader.substitute(text, where)
+
+    def unsupported(self, where: str, message: str) -> None:
+        self.reader.fail(where, f"not supported: {message}", key=True)

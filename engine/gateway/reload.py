@@ -90,7 +90,7 @@ async def reload_server(server: GatewayServer, path: Path) -> bool:
             await services.loggers.start()
         if replaced is not None:
             old.append(replaced)  # type: ignore[arg-type]
-    services.settings = settings
+    services.use_settings(settings)
     services.named_values = dict(settings.named_values)
     services.fragments = state.fragments
     app.gateway.swap(state)

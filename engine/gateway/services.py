@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine import policy
+from engine.backends import Backend, Backends
 from engine.cache.service import CacheService
 from engine.certificates import CertificateError, CertificateStore
 from engine.credentials import CredentialService
@@ -84,13 +85,26 @@ class Services:
     started: bool = False  # services opened (the gateway's lifespan ran); False again while closing
     tracing: Any = None  # engine.gateway.tracing.Tracing when `tracing:` is configured
     request_traces: Any = None  # engine.gateway.request_trace.RequestTraces: on-demand request traces
+    backends: Backends = field(init=False)  # the backend entities with their breaker state (this process)
+
+    def __post_init__(self) -> None:
+        self.backends = Backends(self.settings.backends, self.metrics)
+
+    def backend(self, backend_id: str) -> Backend | None:
+        return self.backends.get(backend_id)
 
     @property
     def token_validation(self) -> TokenValidationSettings:
         return self.settings.token_validation
 
     def backend_url(self, backend_id: str) -> str | None:
-        return self.settings.backends.get(backend_id)
+        return self.backends.url(backend_id)
+
+    def use_settings(self, settings: GatewaySettings) -> None:
+        """Take a reloaded configuration: backends keep the breaker state of unchanged entities."""
+        if settings.backends != self.settings.backends:
+            self.backends = Backends(settings.backends, self.metrics, previous=self.backends)
+        self.settings = settings
 
     def operation_examples(self, api_id: str, operation_id: str) -> dict[int, dict[str, str]]:
         api = self.settings.apis.get(api_id)

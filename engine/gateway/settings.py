@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.apispec import OperationSpec
+from engine.backends import BackendSpec
 from engine.certificates import CertificateSettings
 from engine.credentials import CredentialSettings
 from engine.gateway.clientip import Network
@@ -158,7 +159,7 @@ class GatewaySettings:
     server: ServerSettings = field(default_factory=ServerSettings)
     backend: BackendClientSettings = field(default_factory=BackendClientSettings)
     demo_backend: DemoBackendSettings | None = None
-    backends: dict[str, str] = field(default_factory=dict)  # backend-id -> base URL (set-backend-service)
+    backends: dict[str, BackendSpec] = field(default_factory=dict)  # backend entities (set-backend-service backend-id)
     tracing: TracingSettings | None = None  # OpenTelemetry export; None = off
     identity: IdentitySettings | None = None  # token provider of authentication-managed-identity; None = none
     loggers: dict[str, LoggerSettings] = field(default_factory=dict)  # log-to-eventhub sinks by logger id

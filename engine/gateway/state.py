@@ -159,7 +159,8 @@ class _Compiler:
         return self._documents[path]
 
     def check_settings(self, element: PolicyElement) -> None:
-        """Report policies needing a top-level configuration key that is absent (`Policy.needs_settings`)."""
+        """Report policies needing a top-level configuration key that is absent (`Policy.needs_settings`)
+        and constant backend ids that name no declared backend (`Policy.backend_attributes`)."""
         policy = self.registry.get(element.tag)
         for key in policy.needs_settings if policy is not None else ():
             if getattr(self.settings, key.replace("-", "_"), None) is None:
@@ -170,7 +171,7 @@ class _Compiler:
         for attribute, key in policy.settings_refs if policy is not None else ():
             named = element.get(attribute)
             entries = getattr(self.settings, key.replace("-", "_"), None) or {}
-            if named is not None and named.text.strip() not in entries:
+            if named is not None and not named.is_expression and named.text.strip() not in entries:
                 self.diagnostics.error(
                     "gateway-settings-missing",
                     f"<{element.tag}> {attribute} '{named.text.strip()}' is not declared under `{key}:` in the gateway configuration",

@@ -21,7 +21,7 @@ INVALID_KEY = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Grant:
     """A request's resolved subscription: the context objects and the product it grants."""
 

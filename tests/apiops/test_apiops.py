@@ -183,7 +183,8 @@ def test_plain_name_does_not_override_a_non_secret(tmp_path: Path) -> None:
 def test_side_file_overrides_and_subscriptions(tmp_path: Path) -> None:
     api_folder(tmp_path, "a", "a", spec=SIMPLE_SPEC)
     write_json(tmp_path / "backends" / "orders" / "backendInformation.json",
-               {"properties": {"url": "http://orders.internal", "protocol": "http", "credentials": {"header": {}}}})
+               {"properties": {"url": "http://orders.internal", "protocol": "http", "credentials": {"header": {}},
+                               "proxy": {"url": "http://proxy"}}})
     write_json(tmp_path / "products" / "gold" / "productInformation.json", {"properties": {"state": "notPublished"}})
     write_json(tmp_path / "subscriptions" / "s1" / "subscriptionInformation.json",
                {"properties": {"scope": "/subscriptions/x/resourceGroups/y/providers/Microsoft.ApiManagement/service/z/apis/a",
@@ -203,14 +204,14 @@ subscriptions:
     assert s.file == tmp_path / "policygate.yaml"
     assert (s.server.port, s.server.admin_port, s.cache) == (8181, None, {})
     assert s.identity is not None and (s.identity.provider, s.identity.token) == ("static", "local-dev")
-    assert s.backends == {"orders": "http://orders.internal", "extra": "http://extra.internal"}
+    assert {bid: b.url for bid, b in s.backends.items()} == {"orders": "http://orders.internal", "extra": "http://extra.internal"}
     assert s.apis["a"].service_url == "https://a.example.com/base"
     assert s.products["gold"].state == "NotPublished"
     s1, new = s.subscriptions
     assert (s1.api, s1.product, s1.key, s1.secondary_key, s1.active, s1.user and s1.user.id) == ("a", None, "k1", "k2", False, "bob")
     assert (new.product, new.key, new.active, new.user and new.user.groups) == ("gold", "k3", True, ("dev",))
     problems = " | ".join(loaded.warnings)
-    assert "backends/orders: credentials" in problems and "ghost" in problems
+    assert "backends/orders: properties.proxy" in problems and "ghost" in problems
 
 
 def test_segment_version_sets_extend_the_path(tmp_path: Path) -> None:
@@ -275,6 +276,29 @@ def test_duplicate_named_value_names(tmp_path: Path) -> None:
 def test_spec_errors_name_the_specification(tmp_path: Path) -> None:
     api_folder(tmp_path, "a", "a", spec="openapi: 3.0.0\npaths: {/x: {get: {operationId: [1]}}}\n")
     assert _error(tmp_path).startswith(f"{tmp_path}/apis/a/specification.yaml: paths./x.get.operationId:")
+
+
+def test_backends_folder_reads_pools_breakers_and_credentials(tmp_path: Path) -> None:
+    write_json(tmp_path / "namedValues" / "east-key" / "namedValueInformation.json", {"properties": {"value": "k-east"}})
+    rule = {"name": "r", "failureCondition": {"count": 1, "interval": "PT1M", "statusCodeRanges": [{"min": 429, "max": 429}]},
+            "tripDuration": "PT1M", "acceptRetryAfter": True}
+    write_json(tmp_path / "backends" / "east" / "backendInformation.json",
+               {"properties": {"url": "https://east.example.com/openai", "protocol": "http", "circuitBreaker": {"rules": [rule]},
+                               "credentials": {"header": {"api-key": ["{{east-key}}"]}},
+                               "tls": {"validateCertificateChain": True}}})
+    write_json(tmp_path / "backends" / "west" / "backendInformation.json", {"properties": {"url": "https://west.example.com"}})
+    write_json(tmp_path / "backends" / "pool" / "backendInformation.json", {"properties": {"type": "Pool", "pool": {"services": [
+        {"id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.ApiManagement/service/x/backends/east", "priority": 1},
+        {"id": "/backends/west", "priority": 2, "weight": 5}]}}})
+    loaded = read_apiops(tmp_path, {})
+    east, pool = loaded.settings.backends["east"], loaded.settings.backends["pool"]
+    assert east.breaker is not None and (east.breaker.count, east.breaker.interval, east.breaker.accept_retry_after) == (1, 60, True)
+    assert east.credentials is not None and east.credentials.headers == (("api-key", ("k-east",)),)
+    assert [(m.backend, m.priority, m.weight) for m in pool.members] == [("east", 1, 1), ("west", 2, 5)]
+    assert "backends/east: properties.tls" in " | ".join(loaded.warnings)
+    write_json(tmp_path / "backends" / "pool" / "backendInformation.json",
+               {"properties": {"type": "Pool", "pool": {"services": [{"id": "/backends/gone"}]}}})
+    assert _error(tmp_path).endswith("backends/pool/backendInformation.json: properties.pool.services[0].id: no backend 'gone' is defined")
 
 
 @pytest.mark.parametrize(

@@ -378,6 +378,21 @@ def test_swagger_2_description(tmp_path: Path) -> None:
         assert "definition Item" in missing.json()["message"]
 
 
+def test_apiops_specification_feeds_validation(tmp_path: Path) -> None:
+    from engine.gateway.apiops import load_apiops
+    from tests.apiops.helpers import api_folder, serve_settings, write_text
+
+    with Backend() as backend:
+        folder = api_folder(tmp_path, "shop", "shop", spec=SPEC, serviceUrl=backend.url, subscriptionRequired=False)
+        write_text(folder / "policy.xml", POLICIES["content.xml"])
+        with serve_settings(load_apiops(tmp_path), tmp_path) as gw:
+            assert _post(gw, "shop", GOOD).status == 200
+            refused = _post(gw, "shop", {"sku": "ABC-1234"})
+            assert refused.status == 400
+            assert "definition Order" in refused.json()["message"]
+        assert backend.calls == 1
+
+
 class TestLoad:
     def test_broken_schema_stops_the_start(self, tmp_path: Path) -> None:
         (tmp_path / "shop.yaml").write_text(SPEC.replace('pattern: "^[A-Z]{3}-[0-9]{4}$"', 'pattern: "([A-Z"'))
