@@ -14,7 +14,10 @@ from policies._semantic_cache import PENDING, PendingEntry, embed, partition_of,
 
 if TYPE_CHECKING:
     from engine.context import Context
+    from engine.diagnostics import Diagnostics
     from engine.model import PolicyElement
+
+RISKY_THRESHOLD = 0.2  # APIM's docs: values above 0.2 may lead to mismatches
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,25 @@ class LlmSemanticCacheLookup(Policy):
     )
     children = (Child("vary-by", text=Text(required=True), doc="A value the cache is partitioned by."),)
     allowed_in_fragment = False
+
+    def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
+        threshold = element.get("score-threshold")
+        if threshold is None or threshold.is_expression:
+            return
+        try:
+            value = float(threshold.text.strip())
+        except ValueError:
+            return  # the schema reports it
+        if not 0.0 <= value <= 1.0:
+            diagnostics.error("policy-bad-value", f"score-threshold {value:g} is not between 0 and 1", threshold.span)
+        elif value > RISKY_THRESHOLD:
+            diagnostics.warning(
+                "semantic-cache-loose-threshold",
+                f"score-threshold {value:g} is a cosine distance: lower is stricter, and above {RISKY_THRESHOLD:g} "
+                "unrelated prompts start to match",
+                threshold.span,
+                f"the APIM policy toolkit reads it as a similarity: write {1 - value:.2g} for its {value:g}",
+            )
 
     def build(self, element: PolicyElement, builder: Builder) -> SemanticCacheLookupStep:
         builder.require_body(request=True, response=False)

@@ -41,6 +41,19 @@ def redis_url() -> Iterator[str]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def redis8_url() -> Iterator[str]:
+    """URL of a throwaway Redis 8 server (vector sets), for the semantic cache's tests."""
+    from tests.support.redis8_server import Redis8Server
+
+    server = Redis8Server()
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     """A private redis-server that a test may stop and restart (failure tests)."""

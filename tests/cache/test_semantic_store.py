@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -183,19 +182,9 @@ async def test_a_lookup_does_not_wait_for_a_long_first_load(redis_url: str, pref
         await two.close()
 
 
-@pytest.fixture(scope="module")
-def redis8() -> Iterator[Redis8Server]:
-    server = Redis8Server()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-async def test_redis_8_vector_sets_are_used_when_the_server_has_them(redis8: Redis8Server, redis_url: str,
+async def test_redis_8_vector_sets_are_used_when_the_server_has_them(redis8_url: str, redis_url: str,
                                                                      prefix: str) -> None:
-    settings = RedisSettings.parse(redis8.url, timeout=1.0, connect_timeout=1.0)
+    settings = RedisSettings.parse(redis8_url, timeout=1.0, connect_timeout=1.0)
     one = RedisSemanticStore(settings, prefix=prefix, max_per_partition=40)
     two = RedisSemanticStore(settings, prefix=prefix)
     old = RedisSemanticStore(RedisSettings.parse(redis_url, timeout=1.0, connect_timeout=1.0), prefix=prefix)

@@ -13,7 +13,6 @@ import pytest
 
 from tests.support.gateway import Backend, RunningGateway, run_gateway
 from tests.support.openai_server import OpenAIServer, run_openai_server
-from tests.support.redis8_server import Redis8Server
 
 POLICY = """<policies>
   <inbound>
@@ -37,16 +36,6 @@ CATS = "Tell me a joke about cats"
 def openai() -> Iterator[OpenAIServer]:
     with run_openai_server() as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def redis8_url() -> Iterator[str]:
-    server = Redis8Server()
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["redis-6.2-scan", "redis-8-vector-sets"])
@@ -132,3 +121,17 @@ def test_embeddings_or_redis_down_is_a_miss_not_an_error(openai: OpenAIServer, t
         assert chat(gateway, ("user", FRANCE))[:2] == (200, "ran")
         assert chat_calls(openai) == 2
         assert 'policygate_semantic_cache_lookups_total{store="external",result="error"} 2' in gateway.metrics()
+
+
+def test_lint_flags_a_threshold_read_as_a_similarity() -> None:
+    from tests.policies.support import lint
+
+    def lookup(threshold: str) -> str:
+        return (f'<azure-openai-semantic-cache-lookup score-threshold="{threshold}" embeddings-backend-id="e" '
+                'embeddings-backend-auth="system-assigned" />')
+
+    found = lint(lookup("0.8")).sorted()
+    assert [(d.code, d.severity.name) for d in found] == [("semantic-cache-loose-threshold", "WARNING")]
+    assert "write 0.2 for its 0.8" in (found[0].hint or "")
+    assert [d.code for d in lint(lookup("1.5")).sorted()] == ["policy-bad-value"]
+    assert lint(lookup("0.05")).sorted() == [] and lint(lookup("@(0.9)")).sorted() == []
