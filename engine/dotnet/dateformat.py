@@ -15,7 +15,8 @@ from .errors import ArgumentNullException, FormatException, OverflowException
 from .limits import check_format
 
 if TYPE_CHECKING:
-    from .datetimes import DateTime, DateTimeOffset, TimeSpan
+    from .datetimes import DateTime, DateTimeOffset
+    from .timespan import TimeSpan
 
 MONTHS = [
     "January",
@@ -78,7 +79,8 @@ def _run_end(fmt: str, i: int) -> int:
 
 def _format(ticks: int, fmt: str, kind_suffix: str, offset_minutes: int) -> str:
     check_format(fmt)
-    from .datetimes import TICKS_PER_DAY, TICKS_PER_SECOND, _days_to_date
+    from .datetimes import _days_to_date
+    from .timespan import TICKS_PER_DAY, TICKS_PER_SECOND
 
     date = _days_to_date(ticks // TICKS_PER_DAY)
     tod = ticks % TICKS_PER_DAY
@@ -208,7 +210,8 @@ def format_datetime(dt: DateTime, fmt: str | None) -> str:
 
 
 def _fast_iso(ticks: int, fmt: str, suffix: str) -> str:
-    from .datetimes import TICKS_PER_DAY, TICKS_PER_SECOND, _days_to_date
+    from .datetimes import _days_to_date
+    from .timespan import TICKS_PER_DAY, TICKS_PER_SECOND
 
     date = _days_to_date(ticks // TICKS_PER_DAY)
     seconds, frac = divmod(ticks % TICKS_PER_DAY, TICKS_PER_SECOND)
@@ -247,7 +250,7 @@ def format_datetimeoffset(dto: DateTimeOffset, fmt: str | None) -> str:
 
 def format_timespan(ts: TimeSpan, fmt: str | None) -> str:
     """``TimeSpan.ToString(fmt)``: ``c``/``t``/``T`` (constant), ``g``, ``G`` and custom formats."""
-    from .datetimes import TICKS_PER_SECOND
+    from .timespan import TICKS_PER_SECOND
 
     ticks = ts.Ticks
     sign = "-" if ticks < 0 else ""
@@ -355,7 +358,8 @@ def _zone_minutes(z: str | None) -> int | None:
 
 def _parts(s: str) -> tuple[int, int | None]:
     """Parse ``s`` to (clock ticks, zone offset minutes or None)."""
-    from .datetimes import TICKS_PER_DAY, TICKS_PER_SECOND, _date_to_days, _now_ticks
+    from .datetimes import _date_to_days, _now_ticks
+    from .timespan import TICKS_PER_DAY, TICKS_PER_SECOND
 
     text = s.strip()
     for pattern in _PATTERNS:
@@ -394,7 +398,8 @@ def _parts(s: str) -> tuple[int, int | None]:
 def parse_datetime(s: str | None, styles: Any = None) -> DateTime:
     """``DateTime.Parse``: zoned input is converted to local time (``Kind=Local``, local = UTC)."""
     from .culture import DateTimeStyles
-    from .datetimes import TICKS_PER_MINUTE, DateTime, DateTimeKind
+    from .datetimes import DateTime, DateTimeKind
+    from .timespan import TICKS_PER_MINUTE
 
     if s is None:
         raise ArgumentNullException("s")
@@ -452,7 +457,8 @@ def parse_microsoft_json(text: str) -> DateTime | None:
 
 def parse_iso_json(text: str) -> DateTime | None:
     """Newtonsoft ``DateTimeUtils.TryParseDateTimeIso`` with ``RoundtripKind``; ``None`` if no match."""
-    from .datetimes import TICKS_PER_MINUTE, DateTime, DateTimeKind
+    from .datetimes import DateTime, DateTimeKind
+    from .timespan import TICKS_PER_MINUTE
 
     m = _ISO_JSON.fullmatch(text)
     if not m:
@@ -534,7 +540,8 @@ def _exact_regex(fmt: str) -> re.Pattern[str]:
 
 
 def _exact_parts(s: str, formats: Any) -> tuple[int, int | None, bool]:
-    from .datetimes import TICKS_PER_DAY, TICKS_PER_SECOND, _date_to_days
+    from .datetimes import _date_to_days
+    from .timespan import TICKS_PER_DAY, TICKS_PER_SECOND
 
     fmts = [formats] if isinstance(formats, str) else list(formats)
     for fmt in fmts:
@@ -572,7 +579,8 @@ def _exact_parts(s: str, formats: Any) -> tuple[int, int | None, bool]:
 
 def parse_exact(s: str | None, formats: Any, styles: Any = None) -> DateTime:
     from .culture import DateTimeStyles
-    from .datetimes import TICKS_PER_MINUTE, DateTime, DateTimeKind
+    from .datetimes import DateTime, DateTimeKind
+    from .timespan import TICKS_PER_MINUTE
 
     if s is None:
         raise ArgumentNullException("s")
@@ -611,7 +619,7 @@ _TS_DAYS = re.compile(r"\s*(-)?(\d+)\s*")
 
 def parse_timespan(s: str | None) -> TimeSpan:
     """``TimeSpan.Parse``: ``[-][d.]hh:mm[:ss[.fffffff]]`` or ``[-]d``."""
-    from .datetimes import TICKS_PER_DAY, TICKS_PER_SECOND, TimeSpan
+    from .timespan import TICKS_PER_DAY, TICKS_PER_SECOND, TimeSpan
 
     if s is None:
         raise ArgumentNullException("input")
@@ -651,7 +659,7 @@ _TS_CUSTOM = re.compile(r"(d{1,8}|hh?|mm?|ss?|f{1,7}|F{1,7}|'[^']*'|\"[^\"]*\"|\
 
 def parse_timespan_exact(s: str | None, fmt: str | None) -> TimeSpan:
     """``TimeSpan.ParseExact``: the standard formats ``c``/``g``/``G`` or a custom format."""
-    from .datetimes import TICKS_PER_DAY, TICKS_PER_SECOND, TimeSpan
+    from .timespan import TICKS_PER_DAY, TICKS_PER_SECOND, TimeSpan
 
     if s is None or fmt is None:
         raise ArgumentNullException("input" if s is None else "format")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import FormatException, JsonReaderException, OverflowException
-from .jsonconversions import to_object
 from .jsonreader import read_json
+from .jtokenvalues import to_object
 from .newtonsoft import Formatting, JToken, JValue, from_object, from_parsed
 from .primitives import type_ref
 

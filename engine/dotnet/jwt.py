@@ -13,7 +13,8 @@ import re
 from typing import Any
 
 from .containers import StringArrayDictionary
-from .datetimes import TICKS_PER_SECOND, UNIX_EPOCH_TICKS, DateTime, DateTimeKind
+from .datetimes import UNIX_EPOCH_TICKS, DateTime, DateTimeKind
+from .timespan import TICKS_PER_SECOND
 
 
 def _b64url(segment: str) -> bytes:

@@ -36,7 +36,9 @@ def _integral(x: Any, rounding: str, to_int: Callable[[float], int]) -> Any:
     """``Math.Floor``/``Ceiling``/``Truncate``: a Decimal stays Decimal; others become a double."""
     if isinstance(x, Decimal):
         return x.to_integral_value(rounding=rounding)
-    return float(to_int(x)) if math.isfinite(x) else float(x)
+    if not math.isfinite(x):
+        return float(x)
+    return math.copysign(float(to_int(x)), x)  # `Math.Ceiling(-0.5)` is -0
 
 
 def _is_nan(x: Any) -> bool:

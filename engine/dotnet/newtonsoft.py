@@ -199,7 +199,7 @@ class JToken:
     # -- values --------------------------------------------------------------------------------
     def Value(self, t: Any = "object", key: Any = _MISSING) -> Any:
         """``Value<T>()`` (convert this token) or ``Value<T>(key)`` (convert ``this[key]``)."""
-        from .jsonconversions import convert_token
+        from .jtokenvalues import convert_token
 
         token = self if key is _MISSING else self[key]
         return convert_token(token, type_ref(t))
@@ -210,7 +210,7 @@ class JToken:
 
     def Values(self, t: Any = "JToken", key: Any = _MISSING) -> list[Any]:
         """``Values<T>()``: the children (or their ``key`` values) converted to ``T``."""
-        from .jsonconversions import _is_token_type, convert_token
+        from .jtokenvalues import _is_token_type, convert_token
 
         tr = type_ref(t)
         out: list[Any] = []
@@ -227,7 +227,7 @@ class JToken:
         return out
 
     def ToObject(self, t: Any = "object") -> Any:
-        from .jsonconversions import to_object
+        from .jtokenvalues import to_object
 
         return to_object(self, type_ref(t))
 
@@ -312,7 +312,7 @@ class JToken:
     @staticmethod
     def explicit_conversion(token: JToken | None, t: TypeRef) -> Any:
         """Newtonsoft's ``explicit operator T(JToken)`` (used by ``conversions.cast``)."""
-        from .jsonconversions import explicit_conversion
+        from .jtokenvalues import explicit_conversion
 
         return explicit_conversion(token, t)
 

@@ -192,6 +192,12 @@ class Char(str):
         return _char_at(c, index).isnumeric()
 
     @staticmethod
+    def IsSeparator(c: str, index: int | None = None) -> bool:
+        import unicodedata
+
+        return unicodedata.category(_char_at(c, index)).startswith("Z")
+
+    @staticmethod
     def IsPunctuation(c: str, index: int | None = None) -> bool:
         import unicodedata
 

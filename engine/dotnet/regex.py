@@ -435,7 +435,7 @@ class Regex:
 
 
 def _infinite() -> Any:
-    from .datetimes import TimeSpan
+    from .timespan import TimeSpan
 
     return TimeSpan(-10_000)
 

@@ -8,6 +8,7 @@ from functools import lru_cache
 _MODULES = (
     "newtonsoft",
     "datetimes",
+    "timespan",
     "timezones",
     "guid",
     "uri",
@@ -22,7 +23,7 @@ _MODULES = (
     "crypto",
     "rsa",
     "containers",
-    "convert",
+    "systemconvert",
     "culture",
     "mathlib",
     "net",

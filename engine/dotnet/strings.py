@@ -602,6 +602,8 @@ def _params(args: tuple[Any, ...]) -> list[Any]:
     """C# ``params`` array: a single array argument is the array itself."""
     if len(args) == 1 and isinstance(args[0], list | tuple):
         return bounded_list(args[0])
+    if len(args) == 1 and hasattr(args[0], "GetEnumerator") and not isinstance(args[0], str | dict):
+        return bounded_list(args[0].GetEnumerator())  # `string.Join(",", stack)`: a Stack or Queue
     if (
         len(args) == 1
         and not isinstance(args[0], str)

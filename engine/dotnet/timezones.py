@@ -10,17 +10,10 @@ import datetime as _dt
 import zoneinfo
 from typing import Any
 
-from .datetimes import (
-    TICKS_PER_MINUTE,
-    TICKS_PER_SECOND,
-    UNIX_EPOCH_TICKS,
-    DateTime,
-    DateTimeKind,
-    DateTimeOffset,
-    TimeSpan,
-)
+from .datetimes import UNIX_EPOCH_TICKS, DateTime, DateTimeKind, DateTimeOffset
 from .errors import ArgumentNullException, DotNetException
 from .primitives import static_property
+from .timespan import TICKS_PER_MINUTE, TICKS_PER_SECOND, TimeSpan
 
 
 class TimeZoneNotFoundException(DotNetException):

@@ -343,10 +343,12 @@ class XDocumentType(XNode):
 
     def __init__(self, name: str, public_id: str | None, system_id: str | None, internal_subset: str | None) -> None:
         super().__init__()
-        self.Name = name
-        self.PublicId = public_id
-        self.SystemId = system_id
-        self.InternalSubset = internal_subset
+        self._doctype = (name, public_id, system_id, internal_subset)
+
+    Name = property(lambda self: self._doctype[0])
+    PublicId = property(lambda self: self._doctype[1])
+    SystemId = property(lambda self: self._doctype[2])
+    InternalSubset = property(lambda self: self._doctype[3])
 
     def _write(self, out: list[str], indent: bool, level: int) -> None:
         text = f"<!DOCTYPE {self.Name}"
@@ -432,7 +434,8 @@ def _xml_value_text(value: Any) -> str:
         if value != value or value in (float("inf"), float("-inf")):
             return "NaN" if value != value else "INF" if value > 0 else "-INF"
         return double_to_string(value)
-    from .datetimes import DateTime, DateTimeOffset, TimeSpan
+    from .datetimes import DateTime, DateTimeOffset
+    from .timespan import TimeSpan
 
     if isinstance(value, DateTime | DateTimeOffset):
         text = value.ToString("o")
@@ -479,7 +482,7 @@ def _convert_text(text: str | None, t: TypeRef) -> Any:
         from .errors import FormatException
 
         raise FormatException(f"The string '{text}' is not a valid Boolean value.")
-    from .convert import change_type
+    from .systemconvert import change_type
 
     return change_type(text, t)
 
@@ -879,18 +882,18 @@ def _parse(text: str, preserve_whitespace: bool) -> XDocument:
         doctype = XDocumentType(info.root_name, info.public_id, info.system_url, subset.group(1) if subset else None)
         doctype._document = doc
         doc._nodes.append(doctype)
-    end_tags = _end_tags(text)
+    source = _Source(text)
     for prev in reversed(list(root.itersiblings(preceding=True))):
-        node = _convert_node(prev, preserve_whitespace, end_tags)
+        node = _convert_node(prev, preserve_whitespace, source)
         if node is not None:
             node._document = doc
             doc._nodes.append(node)
-    top = _convert_node(root, preserve_whitespace, end_tags)
+    top = _convert_node(root, preserve_whitespace, source)
     assert top is not None
     top._document = doc
     doc._nodes.append(top)
     for nxt in root.itersiblings():
-        node = _convert_node(nxt, preserve_whitespace, end_tags)
+        node = _convert_node(nxt, preserve_whitespace, source)
         if node is not None:
             node._document = doc
             doc._nodes.append(node)
@@ -901,41 +904,83 @@ _INTERNAL_SUBSET = re.compile(r"<!DOCTYPE[^\[>]*\[(.*?)\]\s*>", re.S)
 _EMPTY_CONTENT = re.compile(r"<[^<>/!?](?:[^<>]*[^/<>])?>\s*</")
 
 
-def _end_tags(text: str) -> Iterator[bool]:
-    """For each element in document order: was it written with an end tag (`<a></a>`), not as
-    `<a/>`? Only elements without content can tell, so the source is read (with expat) only when
-    one is written that way."""
-    if not _EMPTY_CONTENT.search(text):
-        return iter(())
-    import xml.parsers.expat
+class _Source:
+    """What lxml does not tell about the parsed text, read with expat only when the text has it:
+    per element (in document order) whether it was written with an end tag (`<a></a>`, not `<a/>`;
+    only elements without content can tell) and, for elements holding CDATA sections, their text
+    pieces (CDATA or not) between child nodes."""
 
-    data = text.encode("utf-8")
-    found: list[bool] = []
-    parser = xml.parsers.expat.ParserCreate(encoding="UTF-8")
-    parser.StartElementHandler = lambda name, attrs: found.append(False)
-    starts: list[int] = []
+    def __init__(self, text: str) -> None:
+        self.open: list[bool] = []
+        self.pieces: dict[int, list[list[tuple[bool, str]]]] = {}
+        self._next = 0
+        has_cdata = "<![CDATA[" in text
+        if not has_cdata and not _EMPTY_CONTENT.search(text):
+            return
+        import xml.parsers.expat
 
-    def start(name: str, attrs: Any) -> None:
-        starts.append(len(found))
-        found.append(False)
+        data = text.encode("utf-8")
+        parser = xml.parsers.expat.ParserCreate(encoding="UTF-8")
+        stack: list[int] = []
+        segments: dict[int, list[list[tuple[bool, str]]]] = {}
+        in_cdata = False
 
-    def end(name: str) -> None:
-        found[starts.pop()] = data[parser.CurrentByteIndex:parser.CurrentByteIndex + 2] == b"</"
+        def boundary() -> None:  # a child node starts a new text segment of its parent
+            if stack:
+                segments[stack[-1]].append([])
 
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    try:
-        parser.Parse(data, True)
-    except xml.parsers.expat.ExpatError:
-        return iter(())
-    return iter(found)
+        def start(name: str, attrs: Any) -> None:
+            boundary()
+            stack.append(len(self.open))
+            self.open.append(False)
+            segments[stack[-1]] = [[]]
+
+        def end(name: str) -> None:
+            self.open[stack.pop()] = data[parser.CurrentByteIndex:parser.CurrentByteIndex + 2] == b"</"
+
+        fresh = True  # the next chunk starts a new piece (a CDATA section began or ended)
+
+        def characters(chunk: str) -> None:
+            nonlocal fresh
+            if stack:
+                pieces = segments[stack[-1]][-1]
+                if pieces and not fresh and pieces[-1][0] == in_cdata:  # expat splits text at line ends
+                    pieces[-1] = (in_cdata, pieces[-1][1] + chunk)
+                else:
+                    pieces.append((in_cdata, chunk))
+            fresh = False
+
+        def cdata(flag: bool) -> None:
+            nonlocal in_cdata, fresh
+            in_cdata, fresh = flag, True
+
+        parser.StartElementHandler = start
+        parser.EndElementHandler = end
+        parser.CommentHandler = lambda _text: boundary()
+        parser.ProcessingInstructionHandler = lambda _target, _data: boundary()
+        if has_cdata:
+            parser.CharacterDataHandler = characters
+            parser.StartCdataSectionHandler = lambda: cdata(True)
+            parser.EndCdataSectionHandler = lambda: cdata(False)
+        try:
+            parser.Parse(data, True)
+        except xml.parsers.expat.ExpatError:
+            self.open = []
+            return
+        self.pieces = {i: segs for i, segs in segments.items() if any(c for seg in segs for c, _ in seg)}
+
+    def element(self) -> tuple[bool, list[list[tuple[bool, str]]] | None]:
+        """The next element's end-tag flag and CDATA-holding text segments (None: use lxml's)."""
+        index = self._next
+        self._next += 1
+        return (self.open[index] if index < len(self.open) else False), self.pieces.get(index)
 
 
 def _name_of(tag: str) -> XName:
     return to_xname(tag)
 
 
-def _convert_node(el: Any, preserve_whitespace: bool, end_tags: Iterator[bool]) -> XNode | None:
+def _convert_node(el: Any, preserve_whitespace: bool, source: _Source) -> XNode | None:
     from lxml import etree
 
     if isinstance(el, etree._Comment):
@@ -943,7 +988,7 @@ def _convert_node(el: Any, preserve_whitespace: bool, end_tags: Iterator[bool]) 
     if isinstance(el, etree._ProcessingInstruction) or not isinstance(el.tag, str):
         return None
     element = XElement(_name_of(el.tag))
-    element._open = next(end_tags, False)
+    element._open, segments = source.element()
     for prefix, uri in (el.nsmap or {}).items():
         parent_map = el.getparent().nsmap if el.getparent() is not None else {}
         if parent_map.get(prefix) == uri:
@@ -956,19 +1001,32 @@ def _convert_node(el: Any, preserve_whitespace: bool, end_tags: Iterator[bool]) 
         attr._parent = element
         element._attributes.append(attr)
 
-    def add_text(text: str | None) -> None:  # whitespace-only text is insignificant (IgnoreWhitespace)
-        if text and (preserve_whitespace or text.strip()):
-            node = XText(text)
-            node._parent = element
-            element._nodes.append(node)
+    def add(node: XNode) -> None:
+        node._parent = element
+        element._nodes.append(node)
 
-    add_text(el.text)
-    for child in el:
-        node = _convert_node(child, preserve_whitespace, end_tags)
+    def add_text(position: int, text: str | None) -> None:
+        if segments is not None and position < len(segments):  # text and CDATA sections, as written
+            plain = ""
+            for is_cdata, chunk in segments[position] + [(True, "")]:
+                if not is_cdata:
+                    plain += chunk
+                    continue
+                if plain and (preserve_whitespace or plain.strip()):
+                    add(XText(plain))
+                plain = ""
+                if chunk:
+                    add(XCData(chunk))
+            return
+        if text and (preserve_whitespace or text.strip()):  # whitespace-only text is insignificant
+            add(XText(text))
+
+    add_text(0, el.text)
+    for position, child in enumerate(el, 1):
+        node = _convert_node(child, preserve_whitespace, source)
         if node is not None:
-            node._parent = element
-            element._nodes.append(node)
-        add_text(child.tail)
+            add(node)
+        add_text(position, child.tail)
     return element
 
 

@@ -55,6 +55,12 @@ def _is_string_typed(node: ast.Expr | None) -> bool:
     return isinstance(node, ast.Cast) and str(node.type) in ("string", "String", "System.String")
 
 
+# Types an expression can produce whose members APIM's allow-list does not include.
+_NOT_ALLOWED_HINTS = {
+    "System.Type": "System.Type is not on APIM's allow-list of expression types: test a type with `is`",
+    "System.ValueTuple": "System.ValueTuple is not on APIM's allow-list: deconstruct it (`var (a, b) = t;`) or use "
+                         "Tuple.Create(...)",
+}
 _OBJECT_STATICS = frozenset({"Equals", "ReferenceEquals"})
 _OR_DEFAULT = frozenset({"FirstOrDefault", "LastOrDefault", "SingleOrDefault", "ElementAtOrDefault", "Find",
                          "FindLast", "GetValueOrDefault"})
@@ -93,9 +99,9 @@ class AccessCompiler(CompilerHost):
             self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos,
                        f"'{name}' is an extension method of {receiver}")
             return self._dead()
-        if ttype is M.SYSTEM_TYPE:
+        if ttype.name in _NOT_ALLOWED_HINTS:
             self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos,
-                       "System.Type is not on APIM's allow-list of expression types: test a type with `is`")
+                       _NOT_ALLOWED_HINTS[ttype.name])
             return self._dead()
         if call and M.is_enumerable(ttype):
             options = [*options, *M.extension_names()]
@@ -413,7 +419,7 @@ class AccessCompiler(CompilerHost):
                        self._suggest(name, options))
             return self._dead()
         only = node.args[0].value if len(node.args) == 1 else None
-        if name == "ToString" and holder is M.lib("convert", "Convert") and only is not None and _is_string_typed(only):
+        if name == "ToString" and holder is M.lib("systemconvert", "Convert") and only is not None and _is_string_typed(only):
             return Code(self.fn(only), M.STRING)  # Convert.ToString(string) returns its argument
         args = self._args(node.args)
         type_args = tuple(str(t) for t in func.type_args) or self._inferred_enum_type(holder, name, node.args)

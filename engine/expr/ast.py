@@ -275,6 +275,23 @@ class LocalDecl(Stmt):
 
 
 @dataclass(frozen=True, slots=True)
+class Deconstruct(Stmt):
+    """`var (a, b) = value;`"""
+
+    names: tuple[str, ...]
+    value: Expr
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class TupleLit(Expr):
+    """`(1, "a")`: a C# 7 value tuple."""
+
+    items: tuple[Expr, ...]
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
 class ExprStmt(Stmt):
     expr: Expr
     pos: Pos
@@ -366,7 +383,7 @@ class Switch(Stmt):
 class LocalFunction(Stmt):
     returns: TypeName | None  # None: void
     name: str
-    params: tuple[tuple[TypeName, str], ...]
+    params: tuple[tuple[TypeName, str, Expr | None], ...]  # (type, name, default value)
     body: Block
     pos: Pos
 

@@ -214,6 +214,13 @@ class Builder(Transformer):
     def block_stmt(self, meta, c):
         return ast.Block(tuple(c), self._p(meta))
 
+    def deconstruct(self, meta, c):
+        names = tuple(n.strip() for n in str(c[0]).strip()[3:].strip()[1:-1].split(","))
+        return ast.Deconstruct(names, c[2], self._p(meta))
+
+    def tuple_lit(self, meta, c):
+        return ast.TupleLit(tuple(c), self._p(meta))
+
     def local_decl(self, meta, c):
         type_, declarators = c[1], c[2:]  # c[0]: `const` (a constant local is a local never assigned)
         if type_.array:  # `int[] a = { 1, 2 };`: an array initializer takes the declared element type
@@ -322,7 +329,7 @@ class Builder(Transformer):
         return ast.Literal(size, "int", self._p(meta))
 
     def param(self, meta, c):
-        return (c[0], str(c[1]))
+        return (c[0], str(c[1]), c[3] if len(c) > 3 else None)  # (type, name, default value or None)
 
     # -- types -----------------------------------------------------------------------------------
     def _suffix(self, c) -> int:

@@ -478,7 +478,7 @@ def _type_of_value_class(holder: Any, name: str) -> CsType:
     if name == "Empty" and getattr(holder, "__name__", "") == "String":
         return M.STRING
     if name in ("UTF8", "ASCII", "Unicode", "UTF32", "Default", "Latin1", "BigEndianUnicode"):
-        cls = M.lib("convert", "Encoding")
+        cls = M.lib("systemconvert", "Encoding")
         return M.library_type(cls) if isinstance(cls, type) else DYNAMIC
     return DYNAMIC
 

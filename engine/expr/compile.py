@@ -24,7 +24,7 @@ from typing import Any
 
 from engine.dotnet import clrnumeric
 from engine.dotnet.clrnumeric import NumKind
-from engine.dotnet.containers import RectangularArray
+from engine.dotnet.containers import RectangularArray, Tuple
 from engine.expr import ast
 from engine.expr import members as M
 from engine.expr import runtime as rt
@@ -34,6 +34,7 @@ from engine.expr.closures import (
     AnonymousObject,
     Code,
     Local,
+    MethodGroup,
     _context,
     _formatted_hole,
     _has_conditional,
@@ -260,6 +261,9 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             return Code(lambda env: env[slot], local.type)
         if name == "context":
             return Code(_context, M.CONTEXT, path="")
+        if name in self.functions:  # a local function as a delegate: `items.Count(IsEven)`
+            cell = self.functions[name]
+            return Code(lambda env: MethodGroup(lambda *a: cell[0](env, list(a)), cell[2]), DYNAMIC)
         if not self._check_name(name, node.pos):
             return self._dead()
         static = M.static_type(name)
@@ -604,6 +608,14 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         type_.members["GetHashCode"] = M.method("GetHashCode", AnonymousObject.GetHashCode, M.INT, 0, 0)
         pairs = [(name, code.fn) for name, code in fields]
         return Code(lambda env: AnonymousObject((n, f(env)) for n, f in pairs), type_)
+
+    def x_TupleLit(self, node: ast.TupleLit) -> Code:
+        """A value tuple: it can be deconstructed; System.ValueTuple is not on APIM's allow-list,
+        so it has no members (`(1, 2).Item1` is a check-time error, as in APIM)."""
+        codes = [self.expr(item) for item in node.items]
+        fns = [c.fn for c in codes]
+        tuple_type = CsType("System.ValueTuple", Tuple, closed=True, items=tuple(c.type for c in codes))
+        return Code(lambda env: Tuple(*[f(env) for f in fns]), tuple_type)
 
     def x_TypeOf(self, node: ast.TypeOf) -> Code:
         self._known_type(node.type, node.pos)

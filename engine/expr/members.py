@@ -91,6 +91,7 @@ class CsType:
     closed: bool = False  # unknown members are lint errors (else they go to the runtime gate)
     element: CsType | None = None  # element type for foreach / LINQ lambdas
     value: CsType | None = None  # a dictionary's value type (`GetValueOrDefault`, the indexer)
+    items: tuple[CsType, ...] | None = None  # a value tuple's element types (deconstruction)
     numeric: bool = False
     kind: NumKind | None = None  # the CLR numeric type (numbers and char): selects width-specific operators
 
@@ -401,7 +402,7 @@ def _as_datetime(value: Any) -> Any:
 
 
 def _as_timespan(value: Any) -> Any:
-    cls = lib("datetimes", "TimeSpan")
+    cls = lib("timespan", "TimeSpan")
     if cls is None:
         return value
     return cls(int(value.total_seconds() * 10_000_000))
@@ -520,7 +521,7 @@ CONTEXT = declare(
     prop("Deployment", "deployment", DEPLOYMENT), prop("Tracing", "tracing", BOOL),
     Member("RequestId", "property", lambda c: _as_guid(c.request_id), _library_result("guid", "Guid")),
     Member("Timestamp", "property", lambda c: _as_datetime(c.timestamp), DATETIME_RESULT),
-    Member("Elapsed", "property", lambda c: _as_timespan(_elapsed(c)), _library_result("datetimes", "TimeSpan")),
+    Member("Elapsed", "property", lambda c: _as_timespan(_elapsed(c)), _library_result("timespan", "TimeSpan")),
     method("Trace", _trace, VOID, 1, 1),
 )
 
@@ -556,9 +557,9 @@ _STATICS: dict[str, tuple[str, str]] = {
     "float": ("numbers", "Single"), "Decimal": ("numbers", "Decimal"), "decimal": ("numbers", "Decimal"),
     "Boolean": ("numbers", "Boolean"), "bool": ("numbers", "Boolean"), "Char": ("primitives", "Char"),
     "char": ("primitives", "Char"),
-    "Math": ("mathlib", "Math"), "Convert": ("convert", "Convert"), "BitConverter": ("convert", "BitConverter"),
-    "Encoding": ("convert", "Encoding"), "Guid": ("guid", "Guid"),
-    "DateTime": ("datetimes", "DateTime"), "TimeSpan": ("datetimes", "TimeSpan"),
+    "Math": ("mathlib", "Math"), "Convert": ("systemconvert", "Convert"), "BitConverter": ("systemconvert", "BitConverter"),
+    "Encoding": ("systemconvert", "Encoding"), "Guid": ("guid", "Guid"),
+    "DateTime": ("datetimes", "DateTime"), "TimeSpan": ("timespan", "TimeSpan"),
     "DateTimeOffset": ("datetimes", "DateTimeOffset"), "DateTimeKind": ("datetimes", "DateTimeKind"),
     "DayOfWeek": ("datetimes", "DayOfWeek"),
     "JObject": ("newtonsoft", "JObject"), "JArray": ("newtonsoft", "JArray"), "JToken": ("newtonsoft", "JToken"),

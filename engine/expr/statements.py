@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from engine.dotnet.containers import Tuple
 from engine.dotnet.errors import DotNetException, InvalidOperationException, NullReferenceException
 from engine.expr import ast
 from engine.expr import members as M
@@ -14,9 +15,23 @@ from engine.expr.gates import iterate
 from engine.expr.host import CompilerHost
 from engine.expr.members import DYNAMIC, CsType
 
-# Collections whose enumerator fails once the collection changes size (C#'s version check).
+# Collections whose enumerator fails once the collection is modified (.NET's version check): a
+# `List<T>` on any Add/Remove; since .NET Core 3.0 / .NET 5 a `Dictionary` or `HashSet` only on an
+# Add (Remove, Clear and overwriting a value leave enumerators valid: dotnet/runtime#34667).
 _SIZED = frozenset({list, dict, set})
 _MODIFIED = "Collection was modified; enumeration operation may not execute."
+
+
+def _deconstruct(value: Any, count: int) -> tuple[Any, ...] | None:
+    """The parts of a tuple or a KeyValuePair (its `Deconstruct`), or None."""
+    parts = getattr(value, "Deconstruct", None)
+    items = tuple(parts()) if parts is not None else tuple(value) if isinstance(value, Tuple) else None
+    return items if items is not None and len(items) == count else None
+
+
+def _modified(collection: Any, size: int) -> bool:
+    n = len(collection)
+    return n != size if collection.__class__ is list else n > size
 
 Fn = Callable[[list[Any]], Any]
 BREAK, CONTINUE, RETURN = 1, 2, 3
@@ -30,7 +45,8 @@ class StatementCompiler(CompilerHost):
             self.scopes.append({})
         for s in stmts:
             if isinstance(s, ast.LocalFunction):
-                self.functions[s.name] = [None, M.resolve_type_name(s.returns) if s.returns else M.VOID]
+                self.functions[s.name] = [None, M.resolve_type_name(s.returns) if s.returns else M.VOID,
+                                          len(s.params)]
         compiled = [self.stmt(s) for s in stmts]
         if new_scope:
             self.scopes.pop()
@@ -99,6 +115,24 @@ class StatementCompiler(CompilerHost):
 
         return decls
 
+    def s_Deconstruct(self, node: ast.Deconstruct) -> Fn:
+        value = self.expr(node.value)
+        types = value.type.items or (DYNAMIC,) * len(node.names)
+        if len(types) != len(node.names):
+            self.error("expr-type", f"cannot deconstruct a tuple of {len(types)} elements into "
+                       f"{len(node.names)} variables", node.pos)
+        slots = [self.declare(name, t, node.pos) for name, t in zip(node.names, types, strict=False)]
+        vf, pos, count = value.fn, node.pos, len(node.names)
+
+        def deconstruct(env: list[Any]) -> None:
+            parts = _deconstruct(vf(env), count)
+            if parts is None:
+                raise _located(rt.DotNetTypeError(f"the value cannot be deconstructed into {count} variables"), pos)
+            for slot, part in zip(slots, parts, strict=True):
+                env[slot] = part
+
+        return deconstruct
+
     def s_ExprStmt(self, node: ast.ExprStmt) -> Fn:
         f = self.fn(node.expr)
 
@@ -138,11 +172,12 @@ class StatementCompiler(CompilerHost):
         def loop(env: list[Any]) -> Any:
             budget = env[2]
             collection = sf(env)
-            sized = collection.__class__ in _SIZED
-            size = len(collection) if sized else 0
-            for item in iterate(collection, pos):
+            cls = collection.__class__
+            size = len(collection) if cls in _SIZED else -1
+            items = list(collection) if cls is set else iterate(collection, pos)
+            for item in items:
                 budget.tick()
-                if sized and len(collection) != size:  # `foreach (var x in l) l.Add(x);`
+                if size >= 0 and _modified(collection, size):  # `foreach (var x in l) l.Add(x);`
                     raise _located(InvalidOperationException(_MODIFIED), pos)
                 env[slot] = item
                 signal = body(env)
@@ -152,7 +187,7 @@ class StatementCompiler(CompilerHost):
                     if signal == RETURN:
                         return RETURN
             else:
-                if sized and len(collection) != size:  # the enumerator's last MoveNext sees it too
+                if size >= 0 and _modified(collection, size):  # the enumerator's last MoveNext sees it too
                     raise _located(InvalidOperationException(_MODIFIED), pos)
             return None
 
@@ -318,7 +353,8 @@ class StatementCompiler(CompilerHost):
         cell = self.functions[node.name]
         self.scopes.append({})
         first = self.nslots
-        slots = [self.declare(name, M.resolve_type_name(t), node.pos) for t, name in node.params]
+        defaults = [self.fn(default) if default is not None else None for _, _, default in node.params]
+        slots = [self.declare(name, M.resolve_type_name(t), node.pos) for t, name, _ in node.params]
         body = self.block(node.body.body, new_scope=False)
         last = self.nslots
         self.scopes.pop()
@@ -330,6 +366,8 @@ class StatementCompiler(CompilerHost):
             saved_ret = env[1]
             for slot, v in zip(slots, values, strict=False):
                 env[slot] = v
+            for slot, default in zip(slots[len(values):], defaults[len(values):], strict=True):
+                env[slot] = default(env) if default is not None else None
             try:
                 signal = body(env)
                 return env[1] if signal == RETURN else None

@@ -8,7 +8,7 @@ import pytest
 
 from engine.dotnet.containers import BytesMembers, DictionaryMembers, ListMembers
 from engine.dotnet.conversions import as_cast, instance_to_string, is_type, to_string
-from engine.dotnet.datetimes import DateTime, DateTimeKind, TimeSpan
+from engine.dotnet.datetimes import DateTime, DateTimeKind
 from engine.dotnet.errors import FormatException, NullReferenceException
 from engine.dotnet.formatting import composite_format, format_value
 from engine.dotnet.guid import Guid
@@ -18,6 +18,7 @@ from engine.dotnet.numbers import BoolMembers, EnumMembers, NumberMembers
 from engine.dotnet.primitives import Char, type_ref
 from engine.dotnet.regexengine import RegexOptions
 from engine.dotnet.strings import StringComparison, StringMembers
+from engine.dotnet.timespan import TimeSpan
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 
 from engine.dotnet.clrnumeric import ByteValue, Int64Value
-from engine.dotnet.convert import BitConverter, Convert, Encoding
 from engine.dotnet.errors import ArgumentException, FormatException, OverflowException
 from engine.dotnet.guid import Guid
 from engine.dotnet.net import AddressFamily, IPAddress
 from engine.dotnet.primitives import Char
+from engine.dotnet.systemconvert import BitConverter, Convert, Encoding
 
 B64_ERROR = (
     "The input is not a valid Base-64 string as it contains a non-base 64 character, more than two padding "

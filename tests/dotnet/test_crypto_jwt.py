@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from engine.dotnet.convert import Convert, Encoding
 from engine.dotnet.crypto import (
     HMACMD5,
     HMACSHA1,
@@ -31,6 +30,7 @@ from engine.dotnet.datetimes import DateTimeKind
 from engine.dotnet.errors import CryptographicException, NotSupportedException
 from engine.dotnet.jwt import Extensions as JwtExtensions
 from engine.dotnet.jwt import as_basic, as_jwt, try_parse_basic, try_parse_jwt
+from engine.dotnet.systemconvert import Convert, Encoding
 
 ABC = Encoding.UTF8.GetBytes("abc")
 FOX = Encoding.UTF8.GetBytes("The quick brown fox jumps over the lazy dog")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from engine.dotnet.culture import DateTimeStyles
-from engine.dotnet.datetimes import DateTime, DateTimeKind, DateTimeOffset, DayOfWeek, TimeSpan
+from engine.dotnet.datetimes import DateTime, DateTimeKind, DateTimeOffset, DayOfWeek
 from engine.dotnet.errors import ArgumentOutOfRangeException, FormatException
+from engine.dotnet.timespan import TimeSpan
 
 UTC = DateTimeKind.Utc
 D = DateTime(2024, 1, 2, 3, 4, 5, UTC)

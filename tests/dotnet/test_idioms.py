@@ -8,13 +8,13 @@ import hmac
 import json
 import urllib.parse
 
-from engine.dotnet.convert import Convert, Encoding
 from engine.dotnet.crypto import HMACSHA256
 from engine.dotnet.datetimes import DateTime, DateTimeKind, DateTimeOffset
 from engine.dotnet.jsonconvert import JsonConvert
 from engine.dotnet.jwt import as_jwt
 from engine.dotnet.newtonsoft import JObject, JProperty
 from engine.dotnet.strings import StringMembers as S
+from engine.dotnet.systemconvert import Convert, Encoding
 from engine.dotnet.uri import Uri, WebUtility
 
 

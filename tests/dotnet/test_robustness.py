@@ -8,8 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.dotnet.convert import Convert, Encoding
-from engine.dotnet.datetimes import DateTime, DateTimeOffset, TimeSpan
+from engine.dotnet.datetimes import DateTime, DateTimeOffset
 from engine.dotnet.errors import DotNetException
 from engine.dotnet.formatting import composite_format, format_number
 from engine.dotnet.guid import Guid
@@ -18,6 +17,8 @@ from engine.dotnet.newtonsoft import JObject, JToken
 from engine.dotnet.numbers import Boolean, Decimal, Double, Int32, Int64
 from engine.dotnet.regex import Regex
 from engine.dotnet.strings import StringMembers
+from engine.dotnet.systemconvert import Convert, Encoding
+from engine.dotnet.timespan import TimeSpan
 from engine.dotnet.uri import Uri, UriKind, WebUtility
 from engine.dotnet.xlinq import XElement
 

@@ -226,3 +226,22 @@ def test_generated_evaluator_errors_point_at_the_failing_node(expression: str, c
         run(expression, ctx)
     assert exception in info.value.message
     assert info.value.span is not None and info.value.span.col == col
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # C# 7 rows Mono's mcs cannot compile (it crashes on custom and mixed-type deconstruction, and
+    # lacks local functions), so the oracle table cannot hold them; values as csc gives them
+    ('@{ var (k, v) = new KeyValuePair<string, int>("x", 3); return k + v; }', "x3"),
+    ('@{ var (a, b, c) = (1, "s", 2.5); return b + a + c; }', "s12.5"),
+    ("@{ var (x, y) = (1, 2); var (p, q) = (y, x); return p * 10 + q; }", 21),
+    ("@{ int Add(int a, int b = 10) { return a + b; } return Add(1) + Add(1, 1); }", 13),
+])
+def test_csharp7_deconstruction_and_local_function_defaults(text: str, expected: object) -> None:
+    assert run(text) == expected
+
+
+def test_value_tuple_members_are_refused_like_apim() -> None:
+    with pytest.raises(PolicyLoadError) as info:
+        compile_expression("@{ var t = (1, 2); return t.Item1; }")
+    assert info.value.diagnostics[0].code == "expr-unknown-member"
+    assert "ValueTuple is not on APIM's allow-list" in (info.value.diagnostics[0].hint or "")

@@ -11,10 +11,11 @@ from typing import Any
 
 from engine.context import Context, Request, Url
 from engine.dotnet.conversions import to_string
-from engine.dotnet.datetimes import DateTime, DateTimeOffset, TimeSpan
+from engine.dotnet.datetimes import DateTime, DateTimeOffset
 from engine.dotnet.guid import Guid
 from engine.dotnet.newtonsoft import Formatting, JToken
 from engine.dotnet.primitives import Char, dotnet_type_name, enum_to_string
+from engine.dotnet.timespan import TimeSpan
 from engine.errors import ExpressionError, PolicyLoadError
 from engine.expr.expression import analyse, as_value_text, compile_expression
 

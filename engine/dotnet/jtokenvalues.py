@@ -1,4 +1,6 @@
-"""Newtonsoft's conversions out of tokens: explicit casts, ``Value<T>``, ``ToObject<T>``.
+"""Values out of Newtonsoft tokens: explicit casts, ``Value<T>``, ``ToObject<T>``.
+
+(``JsonConvert`` itself, serializing and deserializing, is `engine.dotnet.jsonconvert`.)
 
 * :func:`explicit_conversion` — ``(string)token``, ``(int)token``... with Newtonsoft's checks of
   the token type and ``Convert.ChangeType`` semantics;
@@ -127,7 +129,7 @@ def explicit_conversion(token: JToken | None, t: TypeRef) -> Any:
     value = token.Value
     if value is None:
         return None
-    from .convert import change_type
+    from .systemconvert import change_type
 
     if t.name == "System.String" and isinstance(value, bytes):
         import base64
@@ -151,7 +153,7 @@ def convert_token(token: JToken | None, t: TypeRef) -> Any:
         if t.nullable or t.name in ("System.String", "System.Object", "System.Uri", "System.Byte[]"):
             return None
         raise InvalidCastException("Null object cannot be converted to a value type.")
-    from .convert import change_type
+    from .systemconvert import change_type
 
     return change_type(value, TypeRef(t.name))
 

@@ -1,7 +1,8 @@
-"""``System.Convert``, ``System.Text.Encoding`` and ``System.BitConverter``.
+"""The .NET classes ``System.Convert``, ``System.Text.Encoding`` and ``System.BitConverter``.
 
-``change_type`` is ``Convert.ChangeType(value, T, InvariantCulture)`` and is shared with the JSON
-conversions. Byte arrays come back as ``bytes``; ``bytes`` and ``bytearray`` are both accepted.
+(C#'s own conversions, casts, ``as`` and ``is``, are `engine.dotnet.conversions`.)
+``change_type`` is ``Convert.ChangeType(value, T, InvariantCulture)`` and is shared with
+`engine.dotnet.jtokenvalues`. Byte arrays come back as ``bytes``; ``bytes`` and ``bytearray`` are both accepted.
 """
 
 from __future__ import annotations
@@ -237,7 +238,7 @@ def change_type(value: Any, target: Any) -> Any:
         if isinstance(value, bytes | bytearray):
             return Guid(bytes(value))
     if name == "System.TimeSpan":
-        from .datetimes import TimeSpan
+        from .timespan import TimeSpan
 
         if isinstance(value, TimeSpan):
             return value
