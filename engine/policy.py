@@ -30,6 +30,7 @@ from engine.schema import Attr, Child, Scope, Section, Text
 if TYPE_CHECKING:
     from engine.backends import Backend
     from engine.cache.service import CacheService
+    from engine.certificates import Certificate, CertificateStore
     from engine.credentials import CredentialService
     from engine.diagnostics import Diagnostics
     from engine.identity import TokenService
@@ -339,6 +340,8 @@ class OutboundProxy:
 
 
 FORWARD_PROXY: Slot[OutboundProxy] = Slot("proxy")  # the proxy of this request's forward-request (set by <proxy>)
+# the TLS client certificate of this request's forward-request (set by <authentication-certificate>)
+FORWARD_CERTIFICATE: Slot[Certificate] = Slot("client-certificate")
 
 
 class BackendClient(Protocol):
@@ -349,9 +352,9 @@ class BackendClient(Protocol):
         ...
 
     async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False,
-                   proxy: OutboundProxy | None = None) -> Response:
+                   proxy: OutboundProxy | None = None, certificate: Certificate | None = None) -> Response:
         """Send `request` to another service and read the whole answer within `timeout` s (send-request,
-        validate-jwt's OpenID configuration), through `proxy` when given."""
+        validate-jwt's OpenID configuration), through `proxy` and presenting `certificate` when given."""
         ...
 
 
@@ -384,6 +387,9 @@ class Services(Protocol):
     def loggers(self) -> LoggerService | None: ...
 
     @property
+    def certificates(self) -> CertificateStore: ...
+
+    @property
     def token_validation(self) -> TokenValidationSettings:
         """`token-validation:`: where validate-jwt and validate-azure-ad-token get signing keys."""
         ...
@@ -402,7 +408,7 @@ class Services(Protocol):
 
 
 __all__ = [
-    "FORWARD_PROXY", "REASONS", "BackendClient", "BodyObserver", "Builder", "Constant", "Flow", "ForwardOptions",
+    "FORWARD_CERTIFICATE", "FORWARD_PROXY", "REASONS", "BackendClient", "BodyObserver", "Builder", "Constant", "Flow", "ForwardOptions",
     "OutboundProxy", "PipelineObserver", "Policy", "Services", "Step", "Value", "at_end_of_pipeline", "before_send",
     "buffer_body", "constant_value", "empty_response", "error_response", "gateway_services", "locate_error",
     "observe_response_body", "reason_phrase", "release_response_stream", "run_steps",

@@ -14,6 +14,7 @@ from policies._values import is_literal
 from policies.send_request import RequestTemplate, check_url, request_children, send
 
 if TYPE_CHECKING:
+    from engine.certificates import Certificate
     from engine.context import Context, Request
     from engine.diagnostics import Diagnostics
     from engine.model import PolicyElement
@@ -23,9 +24,10 @@ log = logging.getLogger("policygate.send_one_way_request")
 _IN_FLIGHT: set[asyncio.Task[None]] = set()  # strong references until each send finishes
 
 
-async def _deliver(ctx: Context, request: Request, timeout: float, proxy: OutboundProxy | None) -> None:
+async def _deliver(ctx: Context, request: Request, timeout: float, proxy: OutboundProxy | None,
+                   certificate: Certificate | None) -> None:
     try:
-        response = await send(ctx, request, timeout, "send-one-way-request", proxy)
+        response = await send(ctx, request, timeout, "send-one-way-request", proxy, certificate)
     except PolicyRuntimeError as error:
         log.warning("send-one-way-request to %s failed: %s", request.url, error.message)
     except Exception:  # never let a background send crash silently
@@ -53,12 +55,13 @@ class SendOneWayRequestStep:
     async def __call__(self, ctx: Context) -> Flow | None:
         try:
             request = await self.template.build(ctx)
+            certificate = self.template.certificate(ctx)
         except PolicyRuntimeError as error:
             log.warning("send-one-way-request not sent: %s", error.message)
             return None
         timeout = self.timeout.get(ctx)
         task = asyncio.get_running_loop().create_task(
-            _deliver(ctx, request, float(timeout) if timeout is not None else 60.0, self.template.proxy(ctx))
+            _deliver(ctx, request, float(timeout) if timeout is not None else 60.0, self.template.proxy(ctx), certificate)
         )
         _IN_FLIGHT.add(task)
         task.add_done_callback(_IN_FLIGHT.discard)

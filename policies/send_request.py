@@ -20,12 +20,10 @@ from policies._values import is_literal, text_or_empty
 from policies.set_method import method_name
 
 if TYPE_CHECKING:
+    from engine.certificates import Certificate
     from engine.context import Context
     from engine.diagnostics import Diagnostics
     from engine.model import PolicyElement
-
-UNSUPPORTED_CHILDREN = ("authentication-certificate",)
-
 
 def request_children(url_required_doc: str) -> tuple[Child, ...]:
     """The children shared by send-request and send-one-way-request."""
@@ -35,7 +33,8 @@ def request_children(url_required_doc: str) -> tuple[Child, ...]:
         Child("set-header", ref="set-header", doc="A header of the request (repeatable)."),
         Child("set-body", ref="set-body", max=1, doc="Body of the request."),
         Child("authentication-basic", ref="authentication-basic", max=1, doc="Basic credentials for this request."),
-        Child("authentication-certificate", ref="authentication-certificate", max=1, doc="Not supported by policygate."),
+        Child("authentication-certificate", ref="authentication-certificate", max=1,
+              doc="A TLS client certificate for this request."),
         Child("authentication-managed-identity", ref="authentication-managed-identity", max=1,
               doc="A token from the gateway's identity for this request."),
         Child("proxy", ref="proxy", max=1, doc="An HTTP proxy for this request."),
@@ -60,6 +59,10 @@ class RequestTemplate:
     def proxy(self, ctx: Context) -> OutboundProxy | None:
         """The `<proxy>` child's proxy for this request, if it has one."""
         return next((part.proxy(ctx) for kind, part in self.parts if kind == "proxy"), None)
+
+    def certificate(self, ctx: Context) -> Certificate | None:
+        """The `<authentication-certificate>` child's certificate for this request, if it has one."""
+        return next((part.certificate(ctx) for kind, part in self.parts if kind == "certificate"), None)
 
     async def build(self, ctx: Context) -> Request:
         if self.mode.get(ctx) == "copy":
@@ -94,6 +97,7 @@ class RequestTemplate:
     @classmethod
     def from_element(cls, element: PolicyElement, builder: Builder, source: str) -> RequestTemplate:
         from policies.authentication_basic import AuthenticationBasic
+        from policies.authentication_certificate import AuthenticationCertificate
         from policies.authentication_managed_identity import AuthenticationManagedIdentity
         from policies.proxy import Proxy
         from policies.set_body import SetBody
@@ -119,8 +123,8 @@ class RequestTemplate:
                 parts.append(("identity", AuthenticationManagedIdentity().build(child, builder)))
             elif child.tag == "proxy":
                 parts.append(("proxy", Proxy().build(child, builder)))
-            elif child.tag in UNSUPPORTED_CHILDREN:
-                raise ValueError(f"<{child.tag}> inside <{source}> is not supported by policygate")
+            elif child.tag == "authentication-certificate":
+                parts.append(("certificate", AuthenticationCertificate().build(child, builder)))
         return cls(builder.value(element, "mode"), tuple(parts), source)
 
 
@@ -144,11 +148,15 @@ def http_client(ctx: Context, source: str) -> Any:
     return http
 
 
-async def send(ctx: Context, request: Request, timeout: float, source: str, proxy: OutboundProxy | None = None) -> Response:
-    """Send `request` through the gateway's client (and `proxy`) and read the whole answer within `timeout` seconds."""
+async def send(ctx: Context, request: Request, timeout: float, source: str, proxy: OutboundProxy | None = None,
+               certificate: Certificate | None = None) -> Response:
+    """Send `request` through the gateway's client (and `proxy`, presenting `certificate`) and read the
+    whole answer within `timeout` seconds."""
     client = http_client(ctx, source)
-    response: Response = await (client.call(request, timeout, source=source, proxy=proxy) if proxy is not None
-                                else client.call(request, timeout, source=source))
+    options: dict[str, Any] = {"proxy": proxy} if proxy is not None else {}
+    if certificate is not None:
+        options["certificate"] = certificate
+    response: Response = await client.call(request, timeout, source=source, **options)
     return response
 
 
@@ -164,7 +172,8 @@ class SendRequestStep:
             request = await self.template.build(ctx)
             timeout = self.timeout.get(ctx)
             response: Response | None = await send(
-                ctx, request, float(timeout) if timeout is not None else 60.0, "send-request", self.template.proxy(ctx)
+                ctx, request, float(timeout) if timeout is not None else 60.0, "send-request", self.template.proxy(ctx),
+                self.template.certificate(ctx),
             )
         except PolicyRuntimeError:
             if not self.ignore_error.get(ctx):
@@ -182,12 +191,6 @@ def check_url(element: PolicyElement, diagnostics: Diagnostics) -> None:
         diagnostics.error(
             "policy-missing-child", f"<{element.tag}> needs <set-url> unless mode is 'copy'", element.span
         )
-    for child in element.children:
-        if child.tag in UNSUPPORTED_CHILDREN:
-            diagnostics.warning(
-                "policy-unsupported", f"<{child.tag}> inside <{element.tag}> is not supported by the gateway",
-                child.span,
-            )
 
 
 class SendRequest(Policy):
@@ -195,7 +198,7 @@ class SendRequest(Policy):
 
     `mode="new"` starts from an empty GET request, `mode="copy"` from a copy of the current
     request (method, URL, headers, body). The children then set the URL, method, headers, body and
-    credentials (Basic, or a managed identity token), in order. The whole exchange must finish within `timeout` seconds
+    credentials (Basic, a managed identity token, or a TLS client certificate), in order. The whole exchange must finish within `timeout` seconds
     (default 60): otherwise the policy fails with reason `Timeout` (connection problems with
     `BackendConnectionFailure`), unless `ignore-error="true"`, which stores null instead.
     Redirects are not followed.

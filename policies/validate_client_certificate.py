@@ -9,8 +9,13 @@ from engine.schema import Attr, Bool, Child, Scope, Section, Str
 class ValidateClientCertificate(Policy):
     """Validate the client certificate presented to the gateway against rules and allowed identities.
 
-    Declared so documents using it lint; the gateway does not run it yet and refuses to load a
-    document that uses it.
+    Not run by the gateway: neither of its HTTP servers (Granian, Hypercorn) hands the caller's
+    TLS certificate to the application, so there is nothing to check (and
+    `context.Request.Certificate` is always null). Lint warns `policy-unsupported` and `serve`
+    refuses the document. The local alternative is mutual TLS at the listener:
+    `server.tls.client-ca-file` makes the handshake require a certificate issued by those CAs
+    (trust, not-before and not-after are then checked for every connection; revocation and
+    per-identity rules are not).
     """
 
     tag = "validate-client-certificate"
@@ -47,4 +52,5 @@ class ValidateClientCertificate(Policy):
         ),
     )
     implemented = False
-    unsupported_reason = "client certificate checks are not implemented yet"
+    unsupported_reason = ("the gateway's HTTP servers (Granian, Hypercorn) do not give the application the caller's "
+                          "TLS certificate; require client certificates at the listener with server.tls.client-ca-file")

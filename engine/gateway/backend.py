@@ -22,10 +22,17 @@ from multidict import CIMultiDict
 from engine.context import Context, Headers, MessageBody, Request, Response
 from engine.errors import PolicyRuntimeError
 from engine.httperrors import http_failure_message
-from engine.policy import FORWARD_PROXY, ForwardOptions, OutboundProxy, release_response_stream
+from engine.policy import (
+    FORWARD_CERTIFICATE,
+    FORWARD_PROXY,
+    ForwardOptions,
+    OutboundProxy,
+    release_response_stream,
+)
 from engine.wire import HOP_BY_HOP, first_header_problem, wire_headers
 
 if TYPE_CHECKING:
+    from engine.certificates import Certificate
     from engine.gateway.settings import BackendClientSettings
     from engine.gateway.tracing import Tracing
 
@@ -94,6 +101,7 @@ class BackendClient:
                     allow_redirects=options.follow_redirects,
                     max_redirects=10,
                     **proxy_options(FORWARD_PROXY.get(ctx)),
+                    **tls_options(FORWARD_CERTIFICATE.get(ctx)),
                 )
             status = answer.status
         except TimeoutError:
@@ -140,7 +148,7 @@ class BackendClient:
             raise error_status(answer.status, source)
 
     async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False,
-                   proxy: OutboundProxy | None = None) -> Response:
+                   proxy: OutboundProxy | None = None, certificate: Certificate | None = None) -> Response:
         """Send a request to another service (send-request) and read the whole answer within `timeout` s."""
         headers = CIMultiDict(wire_headers(request.headers, _SKIP_REQUEST))
         data = request.body.content if request.body is not None else None
@@ -149,7 +157,8 @@ class BackendClient:
         try:
             async with asyncio.timeout(timeout if timeout > 0 else None):
                 async with self.session.request(request.method, str(request.url), headers=headers, data=data,
-                                                allow_redirects=follow_redirects, **proxy_options(proxy)) as answer:
+                                                allow_redirects=follow_redirects, **proxy_options(proxy),
+                                                **tls_options(certificate)) as answer:
                     status = answer.status
                     body = await answer.content.read(MAX_CALL_RESPONSE_BYTES + 1)
                     if len(body) > MAX_CALL_RESPONSE_BYTES:
@@ -175,6 +184,12 @@ class BackendClient:
         finally:
             if span is not None:
                 span.end(status)
+
+
+def tls_options(certificate: Certificate | None) -> dict[str, Any]:
+    """aiohttp's `ssl` for <authentication-certificate>: a context presenting the client certificate
+    (connections are pooled per context, so they never mix identities)."""
+    return {"ssl": certificate.ssl_context} if certificate is not None else {}
 
 
 def proxy_options(proxy: OutboundProxy | None) -> dict[str, Any]:

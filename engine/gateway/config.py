@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from engine.backends import BackendSpec
+from engine.certificates import CertificateSettings
 from engine.credentials import GRANTS, ConnectionSettings, CredentialSettings, ProviderSettings
 from engine.errors import ConfigError
 from engine.gateway.backend_config import read_backends
@@ -227,7 +228,21 @@ class _Reader:
             dapr_endpoint=self.read_dapr(top.get("dapr")),
             token_validation=self.read_token_validation(top.get("token-validation")),
             credentials=self.read_credentials(top.get("credentials")),
+            certificates=self.read_certificates(top.get("certificates")),
         )
+
+    def read_certificates(self, value: object) -> dict[str, CertificateSettings]:
+        """`certificates:` - id -> PEM or PKCS#12 file (engine.certificates)."""
+        certificates = {}
+        for name, entry in self.mapping(value, "certificates").items():
+            where = f"certificates.{name}"
+            spec = self.mapping(entry, where, ("file", "key-file", "password"))
+            certificates[str(name)] = CertificateSettings(
+                file=self.path(spec.get("file"), _join(where, "file")) or self.fail(where, "needs file"),
+                key_file=self.path(spec.get("key-file"), _join(where, "key-file")),
+                password=self.read_secret(spec.get("password"), _join(where, "password")) or "",
+            )
+        return certificates
 
     def read_credentials(self, value: object) -> CredentialSettings | None:
         """`credentials:` - credential manager connections of get-authorization-context (engine.credentials)."""
@@ -694,12 +709,12 @@ class _Reader:
     def read_tls(self, value: object) -> TlsSettings | None:
         if value is None:
             return None
-        spec = self.mapping(value, "server.tls", ("certfile", "keyfile"))
+        spec = self.mapping(value, "server.tls", ("certfile", "keyfile", "client-ca-file"))
         certfile = self.path(spec.get("certfile"), "server.tls.certfile")
         keyfile = self.path(spec.get("keyfile"), "server.tls.keyfile")
         if certfile is None or keyfile is None:
             self.fail("server.tls", "needs both certfile and keyfile")
-        return TlsSettings(certfile, keyfile)
+        return TlsSettings(certfile, keyfile, self.path(spec.get("client-ca-file"), "server.tls.client-ca-file"))
 
     def read_backend(self, value: object) -> BackendClientSettings:
         spec = self.mapping(value, "backend", ("max-connections", "connect-timeout", "forwarded-headers"))
@@ -722,7 +737,7 @@ class _Reader:
 TOP_LEVEL_KEYS = (
     "server", "backend", "backends", "demo-backend", "cache", "rate-limits", "named-values", "policy", "fragments",
     "products", "subscriptions", "apis", "tracing", "identity", "token-validation", "loggers", "dapr",
-    "credentials",
+    "credentials", "certificates",
 )
 IDENTITY_PROVIDER_KEYS = ("endpoint", "token", "token-endpoint", "client-id", "client-secret", "authority", "tenant-id",
                           "token-file")

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import os
 import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,8 @@ async def _serve_hypercorn(
     sockets = Sockets([], [sock], [])
     if tls is not None:
         config.certfile, config.keyfile = str(tls.certfile), str(tls.keyfile)
+        if tls.client_ca_file is not None:  # mutual TLS: the handshake needs a certificate from these CAs
+            config.ca_certs, config.verify_mode = str(tls.client_ca_file), ssl.CERT_REQUIRED
         sockets = Sockets([sock], [], [])
 
     async def trigger() -> None:  # Hypercorn closes the listener, then waits for its connections
@@ -106,6 +109,7 @@ async def _serve_granian(
     holder = native.SocketHolder(os.dup(sock.fileno()), False, BACKLOG)
     certfile = str(tls.certfile) if tls is not None else None
     keyfile = str(tls.keyfile) if tls is not None else None
+    client_ca = str(tls.client_ca_file) if tls is not None and tls.client_ca_file is not None else None
     worker = native.ASGIWorker(
         1, (None, holder), None,
         1,           # Rust runtime threads
@@ -116,7 +120,7 @@ async def _serve_granian(
         HTTP1Settings(header_read_timeout=HEADER_READ_SECONDS * 1000, keep_alive=True), HTTP2Settings(keep_alive_timeout=KEEP_ALIVE_SECONDS),
         False,       # websockets
         None,        # static files
-        tls is not None, certfile, keyfile, None, "tls1.2", None, [], False,
+        tls is not None, certfile, keyfile, None, "tls1.2", client_ca, [], client_ca is not None,
         (None, None),
     )
     scheduler = futures._new_cbscheduler(loop, callback, impl_asyncio=True)

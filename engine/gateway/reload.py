@@ -18,7 +18,7 @@ from engine.credentials import credential_service
 from engine.diagnostics import render_text
 from engine.errors import ConfigError, PolicyLoadError
 from engine.gateway.apiops import is_apiops_folder, load_any_settings, watched_files
-from engine.gateway.services import build_store_services
+from engine.gateway.services import build_store_services, certificate_store
 from engine.gateway.settings import GatewaySettings
 from engine.gateway.state import GatewayState
 from engine.identity import token_service
@@ -55,6 +55,7 @@ async def reload_server(server: GatewayServer, path: Path) -> bool:
     created: list[object] = []
     try:
         settings = load_any_settings(path)
+        certificates = certificate_store(settings)  # re-read: files may have been renewed
         cache, limits = services.cache, services.limits
         if _changed(settings, services.settings):
             cache, limits = build_store_services(settings, server.metrics)
@@ -82,6 +83,7 @@ async def reload_server(server: GatewayServer, path: Path) -> bool:
         services.identity = token_service(settings.identity)
     if settings.credentials != services.settings.credentials:
         services.credentials = credential_service(settings.credentials)
+    services.certificates = certificates
     if settings.loggers != services.settings.loggers:
         replaced, services.loggers = services.loggers, logger_service(settings.loggers, server.metrics)
         if services.loggers is not None:

@@ -24,7 +24,7 @@ from engine.gateway.config import load_settings
 from engine.gateway.drain import DrainingApp
 from engine.gateway.listeners import BACKLOG, SERVERS, serve_asgi
 from engine.gateway.request_trace import RequestTraces
-from engine.gateway.services import GatewayMetrics, Services, build_store_services
+from engine.gateway.services import GatewayMetrics, Services, build_store_services, certificate_store
 from engine.gateway.settings import GatewaySettings
 from engine.gateway.state import GatewayState
 from engine.gateway.worker_metrics import metrics_dir, publish_loop
@@ -96,6 +96,7 @@ class GatewayServer:
             cache=cache, limits=limits, named_values=dict(self.settings.named_values),
             identity=token_service(self.settings.identity),
             credentials=credential_service(self.settings.credentials),
+            certificates=certificate_store(self.settings),
             loggers=logger_service(self.settings.loggers, self.metrics),
         )
         if self.settings.tracing is not None:
@@ -177,6 +178,11 @@ def _check_tls(settings: GatewaySettings) -> None:
         ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(tls.certfile, tls.keyfile)
     except (ssl.SSLError, OSError) as exc:
         raise ConfigError(f"{settings.file}: server.tls: cannot load the certificate and key: {exc}") from None
+    if tls.client_ca_file is not None:
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_verify_locations(tls.client_ca_file)
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(f"{settings.file}: server.tls.client-ca-file: cannot load the CA certificates: {exc}") from None
 
 
 def create_app(settings: GatewaySettings, *, access_log: bool = False) -> GatewayQuart:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from engine import policy
 from engine.backends import Backend, Backends
 from engine.cache.service import CacheService
+from engine.certificates import CertificateError, CertificateStore
 from engine.credentials import CredentialService
 from engine.errors import ConfigError
 from engine.gateway.settings import GatewaySettings
@@ -75,6 +76,7 @@ class Services:
     limits: LimitService | None = None
     identity: TokenService | None = None  # `identity:`: tokens for authentication-managed-identity
     credentials: CredentialService | None = None  # `credentials:`: connections of get-authorization-context
+    certificates: CertificateStore = field(default_factory=lambda: CertificateStore({}))  # `certificates:`
     loggers: LoggerService | None = None  # `loggers:`: the sinks of log-to-eventhub
     fragments: dict[str, Any] = field(default_factory=dict)
     named_values: dict[str, str] = field(default_factory=dict)
@@ -147,6 +149,14 @@ class Services:
         await self.http.close()
         if self.tracing is not None:
             await asyncio.to_thread(self.tracing.close)  # exports the spans still queued
+
+
+def certificate_store(settings: GatewaySettings) -> CertificateStore:
+    """The certificates of `certificates:`, read now (ConfigError names the file and entry)."""
+    try:
+        return CertificateStore(settings.certificates)
+    except CertificateError as exc:
+        raise ConfigError(f"{settings.file}: {exc}") from None
 
 
 def build_store_services(settings: GatewaySettings, metrics: Metrics) -> tuple[CacheService, LimitService]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.apispec import OperationSpec
 from engine.backends import BackendSpec
+from engine.certificates import CertificateSettings
 from engine.credentials import CredentialSettings
 from engine.gateway.clientip import Network
 from engine.identity import IdentitySettings
@@ -96,6 +97,7 @@ class SubscriptionSettings:
 class TlsSettings:
     certfile: Path
     keyfile: Path
+    client_ca_file: Path | None = None  # require client certificates issued by these CAs (mutual TLS)
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ class GatewaySettings:
     dapr_endpoint: str = "http://localhost:3500"  # the Dapr sidecar's HTTP API (publish-to-dapr, invoke-dapr-binding)
     token_validation: TokenValidationSettings = DEFAULT_TOKEN_VALIDATION  # validate-jwt/-azure-ad-token metadata
     credentials: CredentialSettings | None = None  # connections of get-authorization-context; None = none
+    certificates: dict[str, CertificateSettings] = field(default_factory=dict)  # certificate-id -> file
 
     @property
     def base_dir(self) -> Path:

@@ -28,7 +28,7 @@ from engine import clock as engine_clock
 from engine.context import Context, Headers, LastError
 from engine.credentials import credential_service
 from engine.gateway.app import Gateway
-from engine.gateway.services import GatewayMetrics, Services, build_store_services
+from engine.gateway.services import GatewayMetrics, Services, build_store_services, certificate_store
 from engine.gateway.settings import (
     ApiSettings,
     GatewaySettings,
@@ -198,6 +198,7 @@ class Harness:
             cache=cache, limits=limits, named_values=dict(self.settings.named_values),
             identity=token_service(self.settings.identity),
             credentials=credential_service(self.settings.credentials),
+            certificates=certificate_store(self.settings),
         )
         services.gateway_metrics = GatewayMetrics(self.metrics)
         state = self.state or GatewayState.build(self.settings, services, self.registry)

@@ -15,13 +15,16 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.context import Context, Headers, MessageBody, Request, Response
 from engine.errors import PolicyRuntimeError
 from engine.gateway.backend import backend_headers, connection_error, error_status, target_url, timeout_error
 from engine.policy import REASONS, ForwardOptions, OutboundProxy, release_response_stream
 from engine.wire import HOP_BY_HOP, first_header_problem
+
+if TYPE_CHECKING:
+    from engine.certificates import Certificate
 
 
 @dataclass(frozen=True)
@@ -188,8 +191,8 @@ class ScriptedUpstream:
             raise error_status(answer.status, source)
 
     async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False,
-                   proxy: OutboundProxy | None = None) -> Response:
-        url = str(request.url)  # scripted answers stand in for the service: a proxy changes nothing
+                   proxy: OutboundProxy | None = None, certificate: Certificate | None = None) -> Response:
+        url = str(request.url)  # scripted answers stand in for the service: a proxy or certificate changes nothing
         headers = Headers((name, value) for name, value in request.headers.pairs()
                           if name.lower() not in HOP_BY_HOP | {"host", "content-length"})
         body = request.body.content if request.body is not None else b""

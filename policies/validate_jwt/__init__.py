@@ -69,10 +69,14 @@ class KeySpec:
     n: Value | None = None
     e: Value | None = None
     kid: str | None = None
+    certificate_id: str = ""  # a certificate of `certificates:` (its public key)
 
     def resolve(self, ctx: Context) -> VerificationKey | None:
         if self.parsed is not None:
             return self.parsed
+        if self.certificate_id:
+            found = ctx.services.certificates.find(certificate_id=self.certificate_id) if ctx.services else None
+            return VerificationKey(self.kid, public_key=found.public_key()) if found is not None else None
         values = [v.get(ctx) if v is not None else None for v in (self.text, self.n, self.e)]
         try:
             return _cached_key(*(str(v) if v is not None else None for v in values), self.kid)
@@ -257,7 +261,8 @@ class ValidateJwt(Policy):
     Failures use APIM's reasons (TokenNotPresent, JwtInvalid, TokenSignatureInvalid,
     TokenSignatureKeyNotFound, TokenExpired, TokenAudienceNotAllowed, TokenIssuerNotAllowed,
     TokenClaimNotFound, TokenClaimValueNotAllowed) and `failed-validation-httpcode` (401).
-    Encrypted tokens (`<decryption-keys>`) and `certificate-id` keys are not supported.
+    `<key certificate-id>` uses the public key of a certificate declared in the gateway
+    configuration (`certificates:`). Encrypted tokens (`<decryption-keys>`) are not supported.
     """
 
     tag = "validate-jwt"
@@ -284,7 +289,8 @@ class ValidateJwt(Policy):
                     "key",
                     attributes=(
                         Attr("id", Str(), expr=False, doc="Matched against the token's kid."),
-                        Attr("certificate-id", Str(), expr=False, doc="Not supported by policygate."),
+                        Attr("certificate-id", Str(), expr=False,
+                             doc="A certificate of the gateway configuration (`certificates:`): its public key."),
                         Attr("n", Str(), doc="RSA modulus (base64url)."),
                         Attr("e", Str(), doc="RSA exponent (base64url)."),
                     ),
@@ -308,12 +314,7 @@ class ValidateJwt(Policy):
         keys = element.child("issuer-signing-keys")
         for key in keys.children_named("key") if keys is not None else []:
             if key.get("certificate-id") is not None:
-                diagnostics.warning(
-                    "policy-unsupported",
-                    "certificate-id keys are not supported by the gateway; put the PEM certificate in <key>",
-                    key.attribute_spans.get("certificate-id", key.span),
-                )
-                continue
+                continue  # a certificate of the gateway configuration, found at run time
             literal = [v for v in (key.text, key.get("n"), key.get("e")) if v is not None]
             if any(v.is_expression or has_reference(v.text) for v in literal):
                 continue  # checked at run time / once named values are known
@@ -326,10 +327,12 @@ class ValidateJwt(Policy):
         keys: list[KeySpec] = []
         keys_element = element.child("issuer-signing-keys")
         for key in keys_element.children_named("key") if keys_element is not None else []:
-            if key.get("certificate-id") is not None:
-                raise ValueError("certificate-id keys are not supported by the gateway; put the PEM certificate in <key>")
             kid_value = key.get("id")
             kid = kid_value.text.strip() if kid_value is not None else None
+            certificate = key.get("certificate-id")
+            if certificate is not None:
+                keys.append(KeySpec(None, kid=kid, certificate_id=certificate.text.strip()))
+                continue
             text = builder.text_value(key) if key.text is not None else None
             n = builder.value(key, "n") if key.get("n") is not None else None
             e = builder.value(key, "e") if key.get("e") is not None else None

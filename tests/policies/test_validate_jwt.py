@@ -354,28 +354,3 @@ async def test_end_to_end_with_openid_discovery(api_gateway, backend, identity_p
         (401, "Signature validation failed. Unable to match key."),
     ]
     assert identity_provider["metadata"] == 1  # cached across requests
-
-
-def test_certificate_id_keys_warn_in_lint_and_stop_the_gateway(tmp_path) -> None:
-    from engine.diagnostics import Diagnostics
-    from engine.document import load_document
-    from engine.errors import PolicyLoadError
-    from engine.validate import validate
-    from tests.support.gateway import run_gateway, simple_config
-
-    xml = """<policies><inbound>
-  <validate-jwt header-name="Authorization">
-    <issuer-signing-keys><key certificate-id="my-cert" /></issuer-signing-keys>
-  </validate-jwt>
-</inbound><backend><forward-request /></backend></policies>"""
-    diagnostics = Diagnostics()
-    document = load_document("jwt.xml", text=xml, diagnostics=diagnostics)
-    assert document is not None
-    validate(document, diagnostics=diagnostics)
-    assert [(d.code, d.severity.value) for d in diagnostics] == [("policy-unsupported", "warning")]
-    config = simple_config(api_policy="api.xml")
-    config["named-values"] = {"backend-url": "http://127.0.0.1:9"}
-    with pytest.raises(PolicyLoadError) as raised:
-        with run_gateway(tmp_path, config, {"api.xml": xml}):
-            pass
-    assert any("certificate-id" in d.message for d in raised.value.diagnostics)
