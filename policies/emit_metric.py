@@ -14,6 +14,7 @@ from policies._values import Literal
 if TYPE_CHECKING:
     from engine.context import Context
     from engine.diagnostics import Diagnostics
+    from engine.metrics import Counter, Metrics
     from engine.model import PolicyElement
 
 log = logging.getLogger("policygate.metrics")
@@ -117,19 +118,25 @@ class EmitMetricStep:
             raw = dim.value.get(ctx) if dim.value is not None else default_dimension(ctx, dim.name)
             values.append("" if raw is None else str(raw))
         series = metric_name(self.name)
-        try:
-            counter = metrics.counter(series, f"Custom metric '{self.name}' emitted by <emit-metric>.", labels)
-        except TypeError:
-            log.warning("emit-metric: %s is already registered with another type; not emitted", series)
-            return None
-        if counter.label_names != labels:
-            log.warning(
-                "emit-metric: %s was first emitted with dimensions %s, not %s; not emitted",
-                series, counter.label_names[1:], labels[1:],
-            )
-            return None
-        counter.inc(*values, amount=amount)
+        counter = labelled_counter(metrics, series, f"Custom metric '{self.name}' emitted by <emit-metric>.", labels,
+                                   "emit-metric")
+        if counter is not None:
+            counter.inc(*values, amount=amount)
         return None
+
+
+def labelled_counter(metrics: Metrics, series: str, help_text: str, labels: tuple[str, ...], source: str) -> Counter | None:
+    """The counter `series` with exactly `labels`; None (logged) when it exists with another type or labels."""
+    try:
+        counter = metrics.counter(series, help_text, labels)
+    except TypeError:
+        log.warning("%s: %s is already registered with another type; not emitted", source, series)
+        return None
+    if counter.label_names != labels:
+        log.warning("%s: %s was first emitted with dimensions %s, not %s; not emitted",
+                    source, series, counter.label_names[1:], labels[1:])
+        return None
+    return counter
 
 
 class EmitMetric(Policy):

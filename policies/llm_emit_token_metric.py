@@ -3,7 +3,6 @@ as Prometheus counters on /metrics, split by the declared dimensions."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ from policies.emit_metric import (
     build_dimensions,
     check_dimensions,
     default_dimension,
+    labelled_counter,
 )
 
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from engine.diagnostics import Diagnostics
     from engine.model import PolicyElement
 
-log = logging.getLogger("policygate.metrics")
 TOKEN_DIMENSIONS = (*DEFAULT_DIMENSIONS, "client ip")
 SERIES = (
     ("policygate_llm_prompt_tokens_total", "Prompt tokens of language-model calls (<llm-emit-token-metric>).", "prompt"),
@@ -59,14 +58,8 @@ class EmitTokenMetricStep:
             if usage.source == "none":
                 return
             for name, help_text, part in SERIES:
-                try:
-                    counter = metrics.counter(name, help_text, labels)
-                except TypeError:
-                    log.warning("%s: %s is already registered with another type; not emitted", self.tag, name)
-                    return
-                if counter.label_names != labels:
-                    log.warning("%s: %s was first emitted with dimensions %s, not %s; not emitted",
-                                self.tag, name, counter.label_names[1:], labels[1:])
+                counter = labelled_counter(metrics, name, help_text, labels, self.tag)
+                if counter is None:
                     return
                 amount = usage.prompt if part == "prompt" else usage.completion if part == "completion" else usage.total
                 counter.inc(*values, amount=float(amount))

@@ -218,8 +218,7 @@ class JToken:
             if isinstance(child, JProperty):
                 child = child.Value
             if key is not _MISSING:
-                child = child[key]
-                out.append(convert_token(child, tr))
+                out.append(convert_token(child[key], tr))
             elif isinstance(child, JContainer) and not _is_token_type(tr):
                 out.extend(convert_token(c, tr) for c in child._items())
             else:
@@ -693,6 +692,7 @@ class JProperty(JContainer):
 
     dotnet_name = "Newtonsoft.Json.Linq.JProperty"
     __slots__ = ("_name", "_value")
+    _value: JToken
 
     def __init__(self, name: Any, *content: Any) -> None:
         super().__init__()
@@ -711,7 +711,7 @@ class JProperty(JContainer):
             value = JValue(None)
         else:
             value = JArray(*content)
-        self._value: JToken = self._adopt(value)
+        self._value = self._adopt(value)
 
     @property
     def Type(self) -> JTokenType:
@@ -721,7 +721,8 @@ class JProperty(JContainer):
     def Name(self) -> str:
         return self._name
 
-    @property
+    # JProperty.Value is a property while JToken.Value<T>() is a method, as in .NET
+    @property  # type: ignore[override]
     def Value(self) -> JToken:
         return self._value
 
@@ -760,6 +761,7 @@ class JValue(JToken):
     dotnet_name = "Newtonsoft.Json.Linq.JValue"
     formattable = True
     __slots__ = ("_value", "_type")
+    _value: Any
 
     def __init__(self, value: Any = None, value_type: JTokenType | None = None) -> None:
         super().__init__()

@@ -53,7 +53,7 @@ def _located(exc: BaseException, pos: ast.Pos) -> BaseException:
     return exc
 
 
-class AnonymousObject(dict):
+class AnonymousObject(dict[str, Any]):
     """Value of `new { A = 1, B = x }`: a dict, so JSON serialisation sees its properties."""
 
     def ToString(self) -> str:
@@ -540,7 +540,8 @@ def _generated_concat(codes: list[Code]) -> Fn | None:
         "    return _check(r) if _len(r) > 4096 else r\n"
     )
     exec(compile(source, "<concat>", "exec"), namespace)  # noqa: S102 - generated from constants only
-    return namespace["concat"]
+    concat: Callable[[list[Any]], Any] = namespace["concat"]
+    return concat
 
 
 def _wrapping(op: str, lf: Fn, rf: Fn, bits: int) -> Fn:

@@ -320,7 +320,7 @@ class OperatorCompiler(CompilerHost):
             p0, p1 = parts
 
             def concat2(env: list[Any]) -> str:
-                r = p0(env) + p1(env)
+                r: str = p0(env) + p1(env)
                 return check(r) if len(r) > 4096 else r
 
             return Code(concat2, M.STRING)
@@ -328,7 +328,7 @@ class OperatorCompiler(CompilerHost):
             p0, p1, p2 = parts
 
             def concat3(env: list[Any]) -> str:
-                r = p0(env) + p1(env) + p2(env)
+                r: str = p0(env) + p1(env) + p2(env)
                 return check(r) if len(r) > 4096 else r
 
             return Code(concat3, M.STRING)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import lark
-from lark import Lark, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 
 class ExprSyntaxError(Exception):
@@ -102,7 +102,7 @@ def _expected(names: set[str]) -> str | None:
     return "expected " + (described[0] if len(described) == 1 else "one of: " + ", ".join(described[:10]))
 
 
-def parse(text: str, start: str) -> Tree:
+def parse(text: str, start: str) -> Tree[Token]:
     """Parse `text` with start symbol `expression` or `block`; raise ExprSyntaxError."""
     try:
         return grammar().parse(text, start=start)

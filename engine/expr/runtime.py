@@ -11,7 +11,7 @@ import enum
 import operator
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.dotnet import clrnumeric, limits, regexengine
 from engine.dotnet.containers import Tuple
@@ -52,7 +52,10 @@ def check_string(value: Any) -> Any:
     return value
 
 
-def check_size(n: Any) -> int:
+_N = TypeVar("_N")
+
+
+def check_size(n: _N) -> _N:
     if isinstance(n, int):
         check_count(n)
     return n

@@ -1,5 +1,6 @@
-"""The AI-gateway sample (samples/ai-gateway) does what its README says, in front of the OpenAI-compatible
-test server run as its own process (the sample's model server, on a free port instead of 9101)."""
+"""The AI-gateway sample (samples/ai-gateway) does what its README says, in front of two OpenAI-compatible
+test servers run as their own processes (the sample's model servers, on free ports instead of 9101 and
+9102)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from tests.support.gateway import HttpAnswer, RunningGateway, run_gateway
 from tests.support.openai_server import OpenAIServer, run_openai_server
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "ai-gateway"
-MODEL_PORT = "127.0.0.1:9101"
 
 
-def sample_config(model: OpenAIServer) -> dict[str, Any]:
-    text = (SAMPLE / "gateway.yaml").read_text().replace(MODEL_PORT, f"127.0.0.1:{model.port}")
+def sample_config(primary: OpenAIServer, secondary: OpenAIServer) -> dict[str, Any]:
+    text = (SAMPLE / "gateway.yaml").read_text()
+    text = text.replace("127.0.0.1:9101", f"127.0.0.1:{primary.port}").replace("127.0.0.1:9102", f"127.0.0.1:{secondary.port}")
     config: dict[str, Any] = yaml.safe_load(text)
     for api in config["apis"].values():
         api["policy"] = str(SAMPLE / api["policy"])
@@ -31,23 +32,31 @@ def chat(gateway: RunningGateway, content: str, completion: int = 5) -> HttpAnsw
 
 
 def test_ai_sample_tour(tmp_path: Path) -> None:
-    with run_openai_server("model") as model, run_gateway(tmp_path, sample_config(model)) as gateway:
+    with run_openai_server("primary") as primary, run_openai_server("secondary") as secondary, \
+            run_gateway(tmp_path, sample_config(primary, secondary)) as gateway:
         first = chat(gateway, "What is the capital of France?")
         paraphrase = chat(gateway, "what is the capital of france")  # the semantic cache answers
         assert first.status == paraphrase.status == 200
         assert first.json()["id"] == paraphrase.json()["id"]
         assert first.headers.get("x-tokens-consumed") == "11"  # 6 prompt + 5 completion tokens, reported
-        assert model.calls()["chat"] == 1
+        assert first.headers.get("x-test-server") == "primary"
+        assert (primary.calls()["chat"], secondary.calls()["embeddings"]) == (1, 2)
 
-        # 200 tokens a minute per client: distinct prompts (10 tokens estimated, 3 + 40 reported) use them
-        # up; the fifth overdraws the bucket, the sixth must wait about 11 s for it to refill
+        primary.control(throttle=1)  # its next call: 429 with Retry-After: 1
+        failover = chat(gateway, "Which server answers")
+        assert failover.status == 200 and failover.headers.get("x-test-server") == "secondary"
+        assert (primary.calls()["chat"], secondary.calls()["chat"]) == (2, 1)
+
+        # 200 tokens a minute per client (19 used): distinct prompts (10 tokens estimated, 3 + 40 reported)
+        # use them up; the fifth fits only once a token has refilled (0.3 s) and overdraws the bucket
         codes = [chat(gateway, f"{i} {i} {i}", completion=40).status for i in range(1, 7)]
-        assert codes == [200, 200, 200, 200, 200, 429]
+        admitted = codes.count(200)
+        assert admitted in (4, 5) and codes == [200] * admitted + [429] * (6 - admitted)
         refused = chat(gateway, "7 7 7", completion=40)
         assert refused.status == 429 and int(refused.headers.get("Retry-After") or 0) > 0
         assert refused.json()["message"].startswith("Token limit is exceeded. Try again in ")
 
         metrics = gateway.metrics()
     labels = 'namespace="ai-sample",api_id="chat",client_ip="127.0.0.1"'
-    assert f"policygate_llm_total_tokens_total{{{labels}}} {11 + 5 * 43}" in metrics.splitlines()
-    assert f"policygate_llm_completion_tokens_total{{{labels}}} {5 + 5 * 40}" in metrics.splitlines()
+    assert f"policygate_llm_total_tokens_total{{{labels}}} {11 + 8 + admitted * 43}" in metrics.splitlines()
+    assert f"policygate_llm_completion_tokens_total{{{labels}}} {5 + 5 + admitted * 40}" in metrics.splitlines()
