@@ -32,12 +32,14 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.support.json_handler import JsonHandler
 
 TENANT_ID = "72f988bf-0000-4000-8000-000000000001"
 TENANT_DOMAIN = "contoso.example"
@@ -127,18 +129,7 @@ def main() -> None:
     state: dict[str, Any] = {"expires_in": 3600, "fail": 0, "discovery": 0, "keys": 0, "token": 0, "grants": [],
                              "refresh": INITIAL_REFRESH_TOKEN}
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the http.server API
-            pass
-
-        def answer(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         @property
         def base(self) -> str:
             return f"http://{self.headers.get('Host')}"

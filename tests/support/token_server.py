@@ -22,8 +22,10 @@ import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests.support.json_handler import JsonHandler
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -32,18 +34,7 @@ def main(secret: str, assertion: str, port: int = 0) -> None:
     lock = threading.Lock()
     state: dict[str, Any] = {"expires_in": 3600, "fail": 0, "delay": 0.0, "calls": 0, "requests": []}
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the http.server API
-            pass
-
-        def answer(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def do_GET(self) -> None:  # noqa: N802
             url = urllib.parse.urlsplit(self.path)
             if url.path == "/calls":
