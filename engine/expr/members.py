@@ -856,7 +856,8 @@ def _unbound(attr: Any) -> Callable[..., Any]:
     if isinstance(attr, classmethod):
         fn = attr.__func__
         return lambda obj, *a, **k: fn(type(obj), *a, **k)
-    return attr
+    function: Callable[..., Any] = attr
+    return function
 
 
 def _bound_method(name: str) -> Callable[..., Any]:
