@@ -12,7 +12,7 @@ from engine.errors import ExpressionError, PolicyLoadError, SecurityError
 from engine.expr import ast
 from engine.expr.build import build
 from engine.expr.compile import Compiler
-from engine.expr.members import warm_up
+from engine.expr.library import warm_up
 from engine.expr.parser import ExprSyntaxError
 from engine.expr.runtime import Budget, LimitExceeded, ShortCircuit
 from engine.model import ValueText

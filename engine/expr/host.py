@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from engine.dotnet.clrnumeric import NumKind
     from engine.expr import ast
     from engine.expr.closures import Code, Local
-    from engine.expr.members import CsType
+    from engine.expr.cstypes import CsType
 
 Fn = Callable[[list[Any]], Any]
 

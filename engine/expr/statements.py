@@ -8,12 +8,13 @@ from typing import Any
 from engine.dotnet.containers import Tuple
 from engine.dotnet.errors import DotNetException, InvalidOperationException, NullReferenceException
 from engine.expr import ast
-from engine.expr import members as M
 from engine.expr import runtime as rt
 from engine.expr.closures import _located
+from engine.expr.cstypes import DYNAMIC, NULL, STRING, VOID, CsType
 from engine.expr.gates import iterate
 from engine.expr.host import CompilerHost
-from engine.expr.members import DYNAMIC, CsType
+from engine.expr.library import lib, strip_namespace
+from engine.expr.names import resolve_type_name
 
 # Collections whose enumerator fails once the collection is modified (.NET's version check): a
 # `List<T>` on any Add/Remove; since .NET Core 3.0 / .NET 5 a `Dictionary` or `HashSet` only on an
@@ -45,7 +46,7 @@ class StatementCompiler(CompilerHost):
             self.scopes.append({})
         for s in stmts:
             if isinstance(s, ast.LocalFunction):
-                self.functions[s.name] = [None, M.resolve_type_name(s.returns) if s.returns else M.VOID,
+                self.functions[s.name] = [None, resolve_type_name(s.returns) if s.returns else VOID,
                                           len(s.params)]
         compiled = [self.stmt(s) for s in stmts]
         if new_scope:
@@ -74,7 +75,7 @@ class StatementCompiler(CompilerHost):
         if t.name != "var" and not self._known_type(t, node.pos):
             declared: CsType = DYNAMIC
         else:
-            declared = DYNAMIC if t.name == "var" else M.resolve_type_name(t)
+            declared = DYNAMIC if t.name == "var" else resolve_type_name(t)
         parts: list[tuple[int, Fn | None]] = []
         delegate = t.name in ("Func", "Action", "Predicate")
         for d in node.declarators:
@@ -84,9 +85,9 @@ class StatementCompiler(CompilerHost):
                 code = self.expr(d.value) if d.value is not None else None
             finally:
                 self.method_group_allowed = False
-            vtype = code.type if (t.name == "var" and code is not None and code.type not in (M.NULL, M.VOID)) \
+            vtype = code.type if (t.name == "var" and code is not None and code.type not in (NULL, VOID)) \
                 else declared
-            if t.name == "var" and code is not None and code.type is M.VOID:
+            if t.name == "var" and code is not None and code.type is VOID:
                 self.error("expr-type", "cannot assign void to an implicitly-typed variable", d.pos)
             slot = self.declare(d.name, vtype, d.pos)
             self.scopes[-1][d.name].boxed = t.name in ("object", "Object", "System.Object") or (
@@ -94,7 +95,7 @@ class StatementCompiler(CompilerHost):
             fn = code.fn if code is not None else None
             if code is not None and vtype.kind is not None and code.type.kind not in (None, vtype.kind):
                 fn = self._implicit(code, vtype.kind)
-            from_string = getattr(vtype.pyclass, "from_string", None) if code is not None and code.type is M.STRING \
+            from_string = getattr(vtype.pyclass, "from_string", None) if code is not None and code.type is STRING \
                 else None
             if from_string is not None and fn is not None:  # `XNamespace ns = "urn:x";`: implicit conversion
                 fn = (lambda f, conv: lambda env: None if (v := f(env)) is None else conv(v))(fn, from_string)
@@ -163,7 +164,7 @@ class StatementCompiler(CompilerHost):
         self.needs_budget = True
         source = self.expr(node.iterable)
         self.scopes.append({})
-        etype = source.type.element or DYNAMIC if node.type.name == "var" else M.resolve_type_name(node.type)
+        etype = source.type.element or DYNAMIC if node.type.name == "var" else resolve_type_name(node.type)
         slot = self.declare(node.name, etype, node.pos)
         body = self.stmt(node.body)
         self.scopes.pop()
@@ -290,10 +291,10 @@ class StatementCompiler(CompilerHost):
             self.scopes.append({})
             cls: type = DotNetException
             if catch.type is not None and catch.type.name not in ("Exception", "System.Exception"):
-                found = M.lib("registry", "runtime_class")
+                found = lib("registry", "runtime_class")
                 klass = found(catch.type.name) if found is not None else None
                 if klass is None:
-                    klass = M.lib("errors", M.strip_namespace(catch.type.name))
+                    klass = lib("errors", strip_namespace(catch.type.name))
                 if isinstance(klass, type) and issubclass(klass, DotNetException):
                     cls = klass
             slot = self.declare(catch.name, DYNAMIC, catch.pos) if catch.name else None
@@ -354,7 +355,7 @@ class StatementCompiler(CompilerHost):
         self.scopes.append({})
         first = self.nslots
         defaults = [self.fn(default) if default is not None else None for _, _, default in node.params]
-        slots = [self.declare(name, M.resolve_type_name(t), node.pos) for t, name, _ in node.params]
+        slots = [self.declare(name, resolve_type_name(t), node.pos) for t, name, _ in node.params]
         body = self.block(node.body.body, new_scope=False)
         last = self.nslots
         self.scopes.pop()
