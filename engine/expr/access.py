@@ -33,7 +33,7 @@ from engine.expr.closures import (
     _value_type,
     is_delegate,
 )
-from engine.expr.contexttypes import BODY, INTERFACES, MODEL_TYPES, REQUEST, RESPONSE, VARIABLES
+from engine.expr.contexttypes import BODY, MODEL_TYPES, REQUEST, RESPONSE, VARIABLES
 from engine.expr.cstypes import (
     BOOL,
     CHAR,
@@ -70,7 +70,6 @@ from engine.expr.names import (
     extension_receiver,
     is_enumerable,
     resolve_type_name,
-    static_type,
 )
 from engine.expr.runtime import SHORT, ShortCircuit
 from engine.expr.tables import (
@@ -108,8 +107,8 @@ class AccessCompiler(CompilerHost):
     def x_Member(self, node: ast.Member) -> Code:
         if node.name in DECLARED_PROPERTY_ONLY:
             return self._declared_only_member(node)
-        if not self._check_name(node.name, node.name_pos):
-            return self._dead()
+        if id(node) in self.bound.refused:
+            return self._dead()  # reported by the bind pass
         target = self.chain(node.target)
         if not self._check_member_case(node.name, target, node.name_pos):
             return self._dead()
@@ -145,16 +144,9 @@ class AccessCompiler(CompilerHost):
         return self._dead()
 
     def _static_member(self, node: ast.Member, target: Code) -> Code:
-        full = f"{target.static_name}.{node.name}"
         if target.static is None:
-            # a namespace prefix (`System.Text`) or a type that exists only for casts
-            static = static_type(full)
-            if static is not None or full in INTERFACES:
-                return Code(self._type_used_as_value(full), DYNAMIC, static=static, static_name=full)
-            if self._is_namespace_prefix(full):
-                return Code(self._type_used_as_value(full), DYNAMIC, static_name=full)
-            self.error("expr-unknown-name", f"the type or namespace '{full}' is not available", node.pos)
-            return self._dead()
+            # a namespace prefix (`System.Text`) or a type that exists only for casts: bound already
+            return self._qualifier(self.bound.symbol(node))
         holder = target.static
         name = _py_name(holder, node.name)
         if not CS_IDENT.match(name.rstrip("_")) or not hasattr(holder, name):
@@ -348,8 +340,8 @@ class AccessCompiler(CompilerHost):
         if isinstance(func, ast.Member):
             if func.name in METERED_MEMBERS:  # loops over a whole sequence or document: see tables.py
                 self.needs_budget = True
-            if not self._check_name(func.name, func.name_pos):
-                return self._dead()
+            if id(func) in self.bound.refused:
+                return self._dead()  # reported by the bind pass
             target = self.chain(func.target)
             if not self._check_member_case(func.name, target, func.name_pos):
                 return self._dead()
@@ -357,18 +349,14 @@ class AccessCompiler(CompilerHost):
                 return self._static_call(node, func, target)
             code = self._element_defaults(self._instance_call(node, func, target), func.name, node, target.type)
             return self._or_default(code, func.name, node)
-        if isinstance(func, ast.Name) and func.ident in self.functions:
-            return self._local_function_call(node, func)
-        if isinstance(func, ast.Name) and func.ident in _OBJECT_STATICS and self.lookup(func.ident) is None:
-            return self._object_static(node, func.ident)
-        if isinstance(func, ast.Name) and self.lookup(func.ident) is None:
-            if func.ident in FORBIDDEN or not self._check_name(func.ident, func.pos):
-                if func.ident in FORBIDDEN:
-                    self.error("expr-security", f"'{func.ident}' is not accessible from policy expressions", func.pos)
-                return self._dead()
-            self.error("expr-unknown-name", f"the name '{func.ident}' does not exist in the current context",
-                       func.pos, self._suggest(func.ident, list(self.functions)))
-            return self._dead()
+        if isinstance(func, ast.Name):
+            symbol = self.bound.symbol(func)
+            if symbol.kind == "function":
+                return self._local_function_call(node, func)
+            if symbol.kind == "object":
+                return self._object_static(node, func.ident)
+            if symbol.kind != "local":
+                return self._dead()  # reported by the bind pass
         callee = self.fn(func)
         args = self._args(node.args)
         pos = node.pos
@@ -411,16 +399,10 @@ class AccessCompiler(CompilerHost):
         outs: list[tuple[int, int, Any]] = []  # (index in result tuple, slot, default(T) of its type)
         for arg in args:
             if arg.out is not None:
-                local = self.lookup(arg.out) if arg.out_type is None else None
-                if arg.out_type is not None:
-                    otype = DYNAMIC if arg.out_type.name == "var" else resolve_type_name(arg.out_type)
-                    slot = self.declare(arg.out, otype, arg.pos)
-                elif local is None:
-                    self.error("expr-unknown-name", f"the name '{arg.out}' does not exist in the current context",
-                               arg.pos)
-                    continue
-                else:
-                    slot, otype = local.slot, local.type
+                local = self.bound.locals.get((id(arg), 0))  # `out var x` / `out T x` declare it
+                if local is None:
+                    continue  # reported by the bind pass
+                slot, otype = local.slot, local.type
                 if arg.value is not None:  # `ref x`: passed in and written back
                     positional.append(self.fn(arg.value))
                 outs.append((len(outs) + 1, slot, zero_value(otype)))
@@ -484,7 +466,7 @@ class AccessCompiler(CompilerHost):
             return ()
         if out.out_type is not None:
             return (str(out.out_type),)
-        local = self.lookup(out.out)
+        local = self.bound.locals.get((id(out), 0))
         return (local.type.name,) if local is not None and local.type is not DYNAMIC else ()
 
     def _check_arity(self, fn: Any, skip: int, given: int, label: str, pos: ast.Pos, args: _Args) -> None:

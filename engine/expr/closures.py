@@ -38,14 +38,6 @@ class Code:
     pos: ast.Pos | None = None  # position of a fused context path (for errors in generated code)
 
 
-@dataclass
-class Local:
-    slot: int
-    type: CsType
-    boxed: bool = False  # declared `object` (or `var` of an `object` value): C# operators refuse it
-
-
-
 def _located(exc: BaseException, pos: ast.Pos) -> BaseException:
     if getattr(exc, "expr_pos", None) is None:
         try:

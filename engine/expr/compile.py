@@ -1,24 +1,25 @@
-"""AST -> Python closures (and, for simple expressions, one generated function).
+"""The emit pass: AST -> Python closures (and, for simple expressions, one generated function).
 
-One pass does both jobs of the checker and the compiler: every name and member is resolved
-against the allow-list (`engine.expr.names`, `contexttypes`, `library`) (diagnostics are collected, never raised one by one), and each node
-becomes a closure `f(env)`. `env` is a list: `[context, return value, budget, locals...]`, locals
-get fixed slots at compile time. Members of statically known types are bound here; values whose
-type is only known at run time go through `gates.member_gate` / `gates.call_gate`.
+It runs after the bind pass (`engine.expr.bind`), whose tables say what every name denotes and
+which slot every local has. Here each node becomes a closure `f(env)` (`env` is a list:
+`[context, return value, budget, locals...]`), and the members, overloads and operand types of
+values are resolved against the allow-list (`engine.expr.names`, `contexttypes`, `library`),
+collecting those diagnostics (never raised one by one). Members of statically known types are
+bound here; values whose type is only known at run time go through `gates.member_gate` /
+`gates.call_gate`.
 
 Nodes that are plain Python once bound (context paths, constants, comparisons, `&&`/`||`, `?:`,
 string concatenation, casts, calls on the always-present context dictionaries) also carry inline
 source; `Compiler.generated_evaluator` turns a whole expression of such nodes into one function
 executed in a namespace with empty `__builtins__` (other nodes are referenced as bound closures).
 
-`Compiler` keeps scopes, diagnostics, names, literals, assignment, lambdas and object creation;
+`Compiler` keeps diagnostics, names, literals, assignment, lambdas and object creation;
 its mixins hold member access and calls (`access.py`), operators (`operators.py`) and statements
 (`statements.py`); the closure factories live in `closures.py`, lookup tables in `tables.py`.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import Any
 
@@ -28,11 +29,11 @@ from engine.dotnet.containers import RectangularArray, Tuple
 from engine.expr import ast
 from engine.expr import runtime as rt
 from engine.expr.access import AccessCompiler
+from engine.expr.bind import Bindings, Local, Problem, Symbol, suggest
 from engine.expr.closures import (
     _NEVER_NULL,
     AnonymousObject,
     Code,
-    Local,
     MethodGroup,
     _context,
     _formatted_hole,
@@ -42,7 +43,7 @@ from engine.expr.closures import (
     _located,
     _make_lambda,
 )
-from engine.expr.contexttypes import CONTEXT, HEADERS, INTERFACES, MATCHED, MODEL_TYPES, QUERY, VARIABLES
+from engine.expr.contexttypes import CONTEXT, HEADERS, MATCHED, MODEL_TYPES, QUERY, VARIABLES
 from engine.expr.cstypes import (
     BOOL,
     DYNAMIC,
@@ -58,8 +59,8 @@ from engine.expr.cstypes import (
     method,
 )
 from engine.expr.gates import add_gate, index_gate, is_list_type, member_gate, setattr_gate, setitem_gate
-from engine.expr.library import CS_IDENT, FORBIDDEN, NAMESPACES, lib, namespace_names, strip_namespace
-from engine.expr.names import known_type_names, resolve_type_name, static_type
+from engine.expr.library import CS_IDENT, lib, namespace_names, strip_namespace
+from engine.expr.names import resolve_type_name, static_type
 from engine.expr.operators import OperatorCompiler
 from engine.expr.runtime import ShortCircuit
 from engine.expr.statements import RETURN, StatementCompiler
@@ -75,11 +76,11 @@ Fn = Callable[[list[Any]], Any]
 class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
     """Compile one expression or block; `problems` collects (code, message, pos, hint)."""
 
-    def __init__(self) -> None:
-        self.problems: list[tuple[str, str, ast.Pos, str | None]] = []
-        self.scopes: list[dict[str, Local]] = [{}]
-        self.functions: dict[str, list[Any]] = {}
-        self.nslots = 3
+    def __init__(self, bound: Bindings) -> None:
+        self.bound = bound  # the bind pass's tables: what each name denotes, locals and their slots
+        self.problems: list[Problem] = []
+        self.functions: dict[str, list[Any]] = {}  # local functions: [compiled body, return type, arity]
+        self.nslots = bound.nslots
         self.checked_context: bool | None = None  # checked(...): True, unchecked(...): False, else None
         self.allocation_sites = 0  # calls, `new` and interpolations: each may build one large value
         self.uses_body = False
@@ -100,20 +101,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
         return Code(fail, type_)
 
-    @staticmethod
-    def _suggest(name: str, options: list[str]) -> str | None:
-        close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-        if not close:
-            lowered = {o.lower(): o for o in options}
-            if name.lower() in lowered:
-                close = [lowered[name.lower()]]
-        return f"did you mean '{close[0]}'?" if close else None
-
-    def _check_name(self, name: str, pos: ast.Pos) -> bool:
-        if name.startswith("_") or "__" in name or name in FORBIDDEN:
-            self.error("expr-security", f"'{name}' is not accessible from policy expressions", pos)
-            return False
-        return True
+    _suggest = staticmethod(suggest)
 
     def _check_member_case(self, name: str, target: Code, pos: ast.Pos) -> bool:
         """Every allowed .NET member starts with an upper-case letter (anonymous types aside)."""
@@ -145,20 +133,10 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             return "c" + ("." + code.path if code.path else "")
         return f"{self.bind(code.fn)}(env)"
 
-    # ------------------------------------------------------------------ scopes
-    def lookup(self, name: str) -> Local | None:
-        for scope in reversed(self.scopes):
-            if name in scope:
-                return scope[name]
-        return None
-
-    def declare(self, name: str, type_: CsType, pos: ast.Pos) -> int:
-        if name in self.scopes[-1]:
-            self.error("expr-type", f"a local variable named '{name}' is already defined in this scope", pos)
-        slot = self.nslots
-        self.nslots += 1
-        self.scopes[-1][name] = Local(slot, type_)
-        return slot
+    # ------------------------------------------------------------------ bound names
+    def local(self, node: ast.Node) -> Local | None:
+        """The local variable a name denotes (bound by the bind pass), or None."""
+        return self.bound.symbol(node).local
 
     # ------------------------------------------------------------------ entry points
     def compile_expression(self, node: ast.Expr) -> Code:
@@ -195,11 +173,12 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                 f"    except {short}:\n        return None\n"
                 f"    except {exc_type} as exc:\n        raise {err}(exc) from None\n")
         exec(compile(text, "<policy expression>", "exec"), self.namespace)  # noqa: S102 - no user text
-        return self.namespace["evaluate"]
+        evaluate: Callable[[Any], Any] = self.namespace["evaluate"]  # defined by the exec above
+        return evaluate
 
     def compile_block(self, block: ast.Block) -> Fn:
         self.is_block = True
-        body = self.block(block.body, new_scope=False)
+        body = self.block(block.body)
 
         def run(env: list[Any]) -> Any:
             if body(env) == RETURN:
@@ -225,7 +204,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def chain(self, node: ast.Expr) -> Code:
         """Compile without ending a `?.` chain (for the target of a member/index/call)."""
-        method = getattr(self, "x_" + type(node).__name__, None)
+        method: Callable[[ast.Expr], Code] | None = getattr(self, "x_" + type(node).__name__, None)
         if method is None:
             self.error("expr-syntax", f"{type(node).__name__} is not supported here", node.pos)
             return self._dead()
@@ -269,34 +248,25 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     # -- names -------------------------------------------------------------------------------------
     def x_Name(self, node: ast.Name) -> Code:
-        name = node.ident
-        local = self.lookup(name)
+        symbol = self.bound.symbol(node)
+        local = symbol.local
         if local is not None:
             slot = local.slot
             return Code(lambda env: env[slot], local.type)
-        if name == "context":
+        if symbol.kind == "context":
             return Code(_context, CONTEXT, path="")
-        if name in self.functions:  # a local function as a delegate: `items.Count(IsEven)`
-            cell = self.functions[name]
+        if symbol.kind == "function":  # a local function as a delegate: `items.Count(IsEven)`
+            cell = self.functions[symbol.name]
             return Code(lambda env: MethodGroup(lambda *a: cell[0](env, list(a)), cell[2]), DYNAMIC)
-        if not self._check_name(name, node.pos):
-            return self._dead()
-        static = static_type(name)
-        self._note_type(name)
-        if static is not None or name in INTERFACES:
-            return Code(self._type_used_as_value(name), DYNAMIC, static=static, static_name=name)
-        if self._is_namespace_prefix(name):
-            return Code(self._type_used_as_value(name), DYNAMIC, static_name=name)
-        options = [n for scope in self.scopes for n in scope] + ["context"] + known_type_names()
-        hint = self._suggest(name, options)
-        if name in PRIMITIVES or strip_namespace(name) != name:
-            hint = hint or None
-        self.error("expr-unknown-name", f"the name '{name}' does not exist in the current context", node.pos, hint)
-        return self._dead()
+        return self._qualifier(symbol)
 
-    @staticmethod
-    def _is_namespace_prefix(name: str) -> bool:
-        return any(ns.startswith(name + ".") or ns == name + "." for ns in NAMESPACES)
+    def _qualifier(self, symbol: Symbol) -> Code:
+        """A type or namespace name used as the target of `.`: its statics holder, or nothing."""
+        if symbol.kind not in ("type", "namespace"):
+            return self._dead()  # reported by the bind pass
+        if symbol.kind == "type":
+            self._note_type(symbol.name)
+        return Code(self._type_used_as_value(symbol.name), DYNAMIC, static=symbol.holder, static_name=symbol.name)
 
     @staticmethod
     def _type_used_as_value(name: str) -> Fn:
@@ -306,8 +276,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         return fail
 
     def x_TypeRef(self, node: ast.TypeRef) -> Code:
-        name = node.type.name
-        return Code(self._type_used_as_value(name), DYNAMIC, static=static_type(name), static_name=name)
+        symbol = self.bound.symbol(node)
+        return Code(self._type_used_as_value(symbol.name), DYNAMIC, static=symbol.holder, static_name=symbol.name)
 
     # -- assignment ------------------------------------------------------------------------------------
     def x_Assign(self, node: ast.Assign) -> Code:
@@ -319,11 +289,9 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             combine = rt.CHECKED.get(op, combine)
         target = node.target
         if isinstance(target, ast.Name):
-            local = self.lookup(target.ident)
+            local = self.local(target)
             if local is None:
-                self.error("expr-unknown-name", f"the name '{target.ident}' does not exist in the current context",
-                           target.pos)
-                return self._dead()
+                return self._dead()  # reported by the bind pass
             slot = local.slot
             if local.boxed and op and op != "??":
                 self.error("expr-type", f"operator '{op}=' cannot be applied to an operand of type 'object'", node.pos)
@@ -388,7 +356,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                 self.error("expr-type", f"'{target.name}' is read-only", target.name_pos)
                 return self._dead()
             of, name, pos = obj.fn, target.name, node.pos
-            if not self._check_name(name, target.name_pos):
+            if id(target) in self.bound.refused:
                 return self._dead()
 
             def set_member(env: list[Any]) -> Any:
@@ -434,7 +402,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def x_IncDec(self, node: ast.IncDec) -> Code:
         if isinstance(node.target, ast.Name):
-            local = self.lookup(node.target.ident)
+            local = self.local(node.target)
             if local is not None and local.type.kind is not None:
                 return self._step(node, local)
             if local is not None and local.boxed:
@@ -475,10 +443,13 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
     def x_Lambda(self, node: ast.Lambda) -> Code:
         self.needs_budget = True
         param_type = self.lambda_types[-1] if self.lambda_types else DYNAMIC
-        self.scopes.append({})
-        slots = [self.declare(p, param_type if i == 0 else DYNAMIC, node.pos) for i, p in enumerate(node.params)]
+        slots = []
+        for index in range(len(node.params)):
+            local = self.bound.local(node, index)
+            local.type = param_type if index == 0 else DYNAMIC
+            slots.append(local.slot)
         if isinstance(node.body, ast.Block):
-            block = self.block(node.body.body, new_scope=False)
+            block = self.block(node.body.body)
 
             def block_body(env: list[Any]) -> Any:
                 return env[1] if block(env) == RETURN else None
@@ -486,7 +457,6 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             body: Fn = block_body
         else:
             body = self.fn(node.body)
-        self.scopes.pop()
         return Code(_make_lambda(slots, body), DYNAMIC)
 
     # -- object creation ---------------------------------------------------------------------------------
@@ -514,7 +484,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             factory = lib("strings", "String").New
             type_ = STRING
         else:
-            if not self._known_type(t, node.pos):
+            if not self.bound.known_type(node):
                 return self._dead()
             holder = static_type(base)
             if not isinstance(holder, type):
@@ -546,7 +516,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             value = self.fn(item.value) if item.value is not None else None
             if item.kind == "member":
                 name = item.name or ""
-                if not self._check_name(name, item.pos):
+                if id(item) in self.bound.refused:
                     continue
                 out.append(lambda env, o, n=name, v=value: setattr_gate(o, n, v(env)))  # type: ignore[misc]
             elif item.kind == "index":
@@ -563,7 +533,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         self.allocation_sites += 1
         elem = node.element
         is_bytes = elem is not None and elem.name in ("byte", "Byte") and elem.array == 0
-        if elem is not None and not self._known_type(elem, node.pos):
+        if elem is not None and not self.bound.known_type(node):
             return self._dead()
         etype = resolve_type_name(elem) if elem is not None else DYNAMIC
         type_ = STRING_ARRAY if etype is STRING else CsType(f"{elem or 'object'}[]", list, element=etype)
@@ -594,7 +564,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def x_NewRectangularArray(self, node: ast.NewRectangularArray) -> Code:
         elem = node.element
-        if not self._known_type(elem, node.pos):
+        if not self.bound.known_type(node):
             return self._dead()
         sizes = [self.fn(size) for size in node.sizes]
         default = _VALUE_DEFAULTS.get(elem.name if elem.array == 0 else "", None)
@@ -633,6 +603,5 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         return Code(lambda env: Tuple(*[f(env) for f in fns]), tuple_type)
 
     def x_TypeOf(self, node: ast.TypeOf) -> Code:
-        self._known_type(node.type, node.pos)
         name = str(node.type)
         return Code(lambda env: name, SYSTEM_TYPE)

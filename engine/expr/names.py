@@ -24,7 +24,7 @@ from engine.expr.cstypes import (
     library_type,
     nullable_type,
 )
-from engine.expr.library import CS_IDENT, FORBIDDEN, lib, strip_namespace
+from engine.expr.library import CS_IDENT, FORBIDDEN, NAMESPACES, lib, strip_namespace
 
 # ---------------------------------------------------------------- static types by C# name
 
@@ -92,6 +92,11 @@ def static_type(name: str) -> Any:
     if found is None and CS_IDENT.match(short):
         found = lib("registry", "runtime_class")(short)
     return found
+
+
+def is_namespace_prefix(name: str) -> bool:
+    """True for `System`, `System.Text`...: the start of a namespace the library's types live in."""
+    return any(ns.startswith(name + ".") or ns == name + "." for ns in NAMESPACES)
 
 
 def known_type_names() -> list[str]:

@@ -33,21 +33,18 @@ from engine.expr.cstypes import (
     LONG,
     NULL,
     NUMERIC_TYPES,
-    PRIMITIVES,
     STRING,
     CsType,
     is_value_type,
     nullable_type,
 )
 from engine.expr.host import CompilerHost
-from engine.expr.library import FORBIDDEN, strip_namespace
-from engine.expr.names import known_type_names, resolve_type_name, static_type
+from engine.expr.library import strip_namespace
+from engine.expr.names import resolve_type_name, static_type
 from engine.expr.runtime import ShortCircuit
 from engine.expr.tables import (
     _EQ_OPS,
-    _EXTRA_TYPE_NAMES,
     _FAST_CASTS,
-    _GENERIC_COLLECTIONS,
     _ORDER_OPS,
     _PY_COMPARE,
     _VALUE_DEFAULTS,
@@ -267,7 +264,7 @@ class OperatorCompiler(CompilerHost):
     def is_boxed(self, node: ast.Expr) -> bool:
         """True when `node` is statically of type `object` (a boxed value of unknown type)."""
         if isinstance(node, ast.Name):
-            local = self.lookup(node.ident)
+            local = self.bound.symbol(node).local
             return local is not None and local.boxed
         if isinstance(node, ast.Cast):
             return strip_namespace(str(node.type)) in ("object", "Object")
@@ -282,7 +279,7 @@ class OperatorCompiler(CompilerHost):
             self.checked_context = outer
 
     def x_DefaultOf(self, node: ast.DefaultOf) -> Code:
-        if not self._known_type(node.type, node.pos):
+        if not self.bound.known_type(node):
             return self._dead()
         type_ = resolve_type_name(node.type)
         value: Any = None
@@ -398,7 +395,7 @@ class OperatorCompiler(CompilerHost):
         operand = self.expr(node.operand)
         name = str(node.type)
         type_ = resolve_type_name(node.type)
-        if not self._known_type(node.type, node.pos):
+        if not self.bound.known_type(node):
             return self._dead()
         o, pos = operand.fn, node.pos
         if type_ is operand.type and type_ in (STRING, INT, BOOL, DOUBLE):
@@ -493,31 +490,18 @@ class OperatorCompiler(CompilerHost):
 
         return Code(numeric_cast, type_)
 
-    def _known_type(self, t: ast.TypeName, pos: ast.Pos) -> bool:
-        base = strip_namespace(t.name)
-        if t.name == "var" or base in PRIMITIVES or base in INTERFACES or static_type(base) is not None:
-            return all(self._known_type(a, pos) for a in t.args)
-        if base in _GENERIC_COLLECTIONS or base in _EXTRA_TYPE_NAMES:
-            return all(self._known_type(a, pos) for a in t.args)
-        if base in FORBIDDEN or base.startswith("_"):
-            self.error("expr-security", f"the type '{t.name}' is not accessible from policy expressions", pos)
-            return False
-        self.error("expr-unknown-name", f"the type '{t.name}' is not available in policy expressions", pos,
-                   self._suggest(base, known_type_names()))
-        return False
-
     def x_IsType(self, node: ast.IsType) -> Code:
         operand = self.fn(node.operand)
         if node.type is None:
             if node.negate:
                 return Code(lambda env: operand(env) is not None, BOOL)
             return Code(lambda env: operand(env) is None, BOOL)
-        if not self._known_type(node.type, node.pos):
+        if not self.bound.known_type(node):
             return self._dead()
         test = _type_test(str(node.type))
         if node.bind is None:
             return Code(lambda env: test(operand(env)), BOOL)
-        slot = self.declare(node.bind, resolve_type_name(node.type), node.pos)
+        slot = self.bound.local(node).slot
 
         def is_bind(env: list[Any]) -> bool:
             value = operand(env)
@@ -530,7 +514,7 @@ class OperatorCompiler(CompilerHost):
 
     def x_AsType(self, node: ast.AsType) -> Code:
         operand = self.fn(node.operand)
-        if not self._known_type(node.type, node.pos):
+        if not self.bound.known_type(node):
             return self._dead()
         test = _type_test(str(node.type))
         return Code(lambda env: v if test(v := operand(env)) else None, resolve_type_name(node.type))

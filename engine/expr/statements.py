@@ -41,16 +41,12 @@ BREAK, CONTINUE, RETURN = 1, 2, 3
 class StatementCompiler(CompilerHost):
     """Mixin of `Compiler`: one `s_<Node>` method per statement node."""
 
-    def block(self, stmts: tuple[ast.Stmt, ...], *, new_scope: bool = True) -> Fn:
-        if new_scope:
-            self.scopes.append({})
+    def block(self, stmts: tuple[ast.Stmt, ...]) -> Fn:
         for s in stmts:
             if isinstance(s, ast.LocalFunction):
                 self.functions[s.name] = [None, resolve_type_name(s.returns) if s.returns else VOID,
                                           len(s.params)]
         compiled = [self.stmt(s) for s in stmts]
-        if new_scope:
-            self.scopes.pop()
         if len(compiled) == 1:
             return compiled[0]
 
@@ -64,7 +60,7 @@ class StatementCompiler(CompilerHost):
         return run
 
     def stmt(self, node: ast.Stmt) -> Fn:
-        method = getattr(self, "s_" + type(node).__name__)
+        method: Callable[[ast.Stmt], Fn] = getattr(self, "s_" + type(node).__name__)
         return method(node)
 
     def s_Block(self, node: ast.Block) -> Fn:
@@ -72,7 +68,7 @@ class StatementCompiler(CompilerHost):
 
     def s_LocalDecl(self, node: ast.LocalDecl) -> Fn:
         t = node.type
-        if t.name != "var" and not self._known_type(t, node.pos):
+        if t.name != "var" and not self.bound.known_type(node):
             declared: CsType = DYNAMIC
         else:
             declared = DYNAMIC if t.name == "var" else resolve_type_name(t)
@@ -89,8 +85,9 @@ class StatementCompiler(CompilerHost):
                 else declared
             if t.name == "var" and code is not None and code.type is VOID:
                 self.error("expr-type", "cannot assign void to an implicitly-typed variable", d.pos)
-            slot = self.declare(d.name, vtype, d.pos)
-            self.scopes[-1][d.name].boxed = t.name in ("object", "Object", "System.Object") or (
+            local = self.bound.local(d)
+            local.type, slot = vtype, local.slot
+            local.boxed = t.name in ("object", "Object", "System.Object") or (
                 t.name == "var" and d.value is not None and self.is_boxed(d.value))
             fn = code.fn if code is not None else None
             if code is not None and vtype.kind is not None and code.type.kind not in (None, vtype.kind):
@@ -122,7 +119,10 @@ class StatementCompiler(CompilerHost):
         if len(types) != len(node.names):
             self.error("expr-type", f"cannot deconstruct a tuple of {len(types)} elements into "
                        f"{len(node.names)} variables", node.pos)
-        slots = [self.declare(name, t, node.pos) for name, t in zip(node.names, types, strict=False)]
+        declared = [self.bound.local(node, index) for index in range(len(node.names))]
+        for local, t in zip(declared, types, strict=False):
+            local.type = t
+        slots = [local.slot for local in declared]
         vf, pos, count = value.fn, node.pos, len(node.names)
 
         def deconstruct(env: list[Any]) -> None:
@@ -146,28 +146,21 @@ class StatementCompiler(CompilerHost):
         cond = self.expr(node.cond)
         self._expect_bool(cond, node.cond.pos)
         c = cond.fn
-        then = self._scoped(node.then)
-        other = self._scoped(node.other) if node.other is not None else None
+        then = self.stmt(node.then)
+        other = self.stmt(node.other) if node.other is not None else None
         truth = rt.truth
         if other is None:
             return lambda env: then(env) if truth(c(env)) else None
         return lambda env: then(env) if truth(c(env)) else other(env)
 
-    def _scoped(self, node: ast.Stmt) -> Fn:
-        self.scopes.append({})
-        try:
-            return self.stmt(node)
-        finally:
-            self.scopes.pop()
-
     def s_Foreach(self, node: ast.Foreach) -> Fn:
         self.needs_budget = True
         source = self.expr(node.iterable)
-        self.scopes.append({})
-        etype = source.type.element or DYNAMIC if node.type.name == "var" else resolve_type_name(node.type)
-        slot = self.declare(node.name, etype, node.pos)
+        local = self.bound.local(node)
+        if node.type.name == "var":
+            local.type = source.type.element or DYNAMIC
+        slot = local.slot
         body = self.stmt(node.body)
-        self.scopes.pop()
         sf, pos = source.fn, node.pos
 
         def loop(env: list[Any]) -> Any:
@@ -199,7 +192,7 @@ class StatementCompiler(CompilerHost):
         cond = self.expr(node.cond)
         self._expect_bool(cond, node.cond.pos)
         c = cond.fn
-        body = self._scoped(node.body)
+        body = self.stmt(node.body)
         truth = rt.truth
         do = node.do
 
@@ -221,7 +214,6 @@ class StatementCompiler(CompilerHost):
 
     def s_For(self, node: ast.For) -> Fn:
         self.needs_budget = True
-        self.scopes.append({})
         if isinstance(node.init, ast.LocalDecl):
             init = self.stmt(node.init)
         else:
@@ -232,8 +224,7 @@ class StatementCompiler(CompilerHost):
             self._expect_bool(cond, node.cond.pos)  # type: ignore[union-attr]
         c = cond.fn if cond is not None else (lambda env: True)
         steps = [self.fn(e) for e in node.step]
-        body = self._scoped(node.body)
-        self.scopes.pop()
+        body = self.stmt(node.body)
         truth = rt.truth
 
         def loop(env: list[Any]) -> Any:
@@ -288,7 +279,6 @@ class StatementCompiler(CompilerHost):
         body = self.s_Block(node.body)
         handlers: list[tuple[type, int | None, Fn | None, Fn]] = []
         for catch in node.catches:
-            self.scopes.append({})
             cls: type = DotNetException
             if catch.type is not None and catch.type.name not in ("Exception", "System.Exception"):
                 found = lib("registry", "runtime_class")
@@ -297,14 +287,13 @@ class StatementCompiler(CompilerHost):
                     klass = lib("errors", strip_namespace(catch.type.name))
                 if isinstance(klass, type) and issubclass(klass, DotNetException):
                     cls = klass
-            slot = self.declare(catch.name, DYNAMIC, catch.pos) if catch.name else None
+            slot = self.bound.local(catch).slot if catch.name else None
             accept = None
             if catch.filter is not None:
                 condition = self.expr(catch.filter)
                 self._expect_bool(condition, catch.filter.pos)
                 accept = condition.fn
-            handlers.append((cls, slot, accept, self.block(catch.body.body, new_scope=False)))
-            self.scopes.pop()
+            handlers.append((cls, slot, accept, self.block(catch.body.body)))
         final = self.s_Block(node.final) if node.final is not None else None
 
         def run(env: list[Any]) -> Any:
@@ -352,13 +341,10 @@ class StatementCompiler(CompilerHost):
 
     def s_LocalFunction(self, node: ast.LocalFunction) -> Fn:
         cell = self.functions[node.name]
-        self.scopes.append({})
-        first = self.nslots
+        first, last = self.bound.function_slots[id(node)]
         defaults = [self.fn(default) if default is not None else None for _, _, default in node.params]
-        slots = [self.declare(name, resolve_type_name(t), node.pos) for t, name, _ in node.params]
-        body = self.block(node.body.body, new_scope=False)
-        last = self.nslots
-        self.scopes.pop()
+        slots = [self.bound.local(node, index).slot for index in range(len(node.params))]
+        body = self.block(node.body.body)
         self.needs_budget = True
 
         def call(env: list[Any], values: list[Any]) -> Any:
@@ -380,10 +366,8 @@ class StatementCompiler(CompilerHost):
         return lambda env: None
 
     def s_Using(self, node: ast.Using) -> Fn:
-        self.scopes.append({})
         resource = self.stmt(node.resource) if isinstance(node.resource, ast.LocalDecl) else self.fn(node.resource)
-        body = self.block(node.body.body, new_scope=False)
-        self.scopes.pop()
+        body = self.block(node.body.body)
 
         def run(env: list[Any]) -> Any:
             resource(env)
