@@ -105,7 +105,12 @@ class Builder(Protocol):
         ...
 
     def steps(self, elements: Sequence[PolicyElement]) -> list[Step]:
-        """Build nested policies (choose/when, retry, return-response children)."""
+        """Build nested policies (choose/when, retry, return-response children).
+
+        A built step that has a `followed_by(step)` method is then called with the step built right
+        after it: the one that runs next, with nothing in between (a rate limit carrying the
+        following cache lookup's Redis read uses this).
+        """
         ...
 
     def require_body(self, *, request: bool = True, response: bool = True) -> None:
