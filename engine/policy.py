@@ -139,7 +139,9 @@ class Policy:
     once_per_section: ClassVar[bool] = False
     implemented: ClassVar[bool] = False  # the gateway refuses documents using unimplemented ones
     needs_settings: ClassVar[tuple[str, ...]] = ()  # configuration keys (e.g. "identity") without which it cannot run
-    settings_refs: ClassVar[tuple[tuple[str, str], ...]] = ()  # (attribute, configuration key): the attribute names an entry of it
+    # (attribute, configuration key): a constant attribute names an entry of it (checked at load);
+    # "child/grandchild@attribute" names an attribute of descendants
+    settings_refs: ClassVar[tuple[tuple[str, str], ...]] = ()
     unsupported_reason: ClassVar[str] = ""  # why not implemented (and the alternative): lint's `policy-unsupported`
     # -- what the gateway does for this policy --
     reads_body: ClassVar[bool] = True  # False: stream-safe, the gateway need not buffer bodies for it

@@ -88,7 +88,8 @@ class AuthenticationCertificate(Policy):
     case), or given inline as `body` (a byte array or base64 text of a PKCS#12 file, PEM or DER,
     with `password`). The backend's own certificate is still verified against the system trust
     store (`SSL_CERT_FILE`/`SSL_CERT_DIR` add private CAs). An unknown certificate, or one
-    without a private key, fails the policy (status 500, reason `CertificateNotFound`).
+    without a private key, fails the policy (status 500, reason `CertificateNotFound`); a constant
+    `certificate-id` that names no configured certificate is refused when the gateway loads.
     """
 
     tag = TAG
@@ -96,6 +97,7 @@ class AuthenticationCertificate(Policy):
     scopes = Scope.ALL
     reads_body = False
     implemented = True
+    settings_refs = (("certificate-id", "certificates"),)
     attributes = (
         Attr("thumbprint", Str(), doc="SHA-1 thumbprint of a configured certificate."),
         Attr("certificate-id", Str(), doc="Id of a configured certificate (`certificates.<id>`)."),

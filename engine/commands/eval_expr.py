@@ -89,7 +89,7 @@ def describe(value: Any) -> str:
     """`value (C# type)` as printed by the command."""
     from engine.dotnet.conversions import to_string
     from engine.dotnet.primitives import dotnet_type_name
-    from engine.expr.members import MODEL_TYPES
+    from engine.expr.contexttypes import MODEL_TYPES
 
     model = MODEL_TYPES.get(type(value))
     type_name = model.name if model is not None else dotnet_type_name(value)

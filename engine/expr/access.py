@@ -8,8 +8,8 @@ from operator import attrgetter
 from typing import Any
 
 from engine.dotnet.errors import IndexOutOfRangeException, InvalidOperationException, NullReferenceException
+from engine.dotnet.primitives import static_property
 from engine.expr import ast
-from engine.expr import members as M
 from engine.expr import runtime as rt
 from engine.expr.closures import (
     _NON_NULL_STRINGS,
@@ -33,9 +33,44 @@ from engine.expr.closures import (
     _value_type,
     is_delegate,
 )
-from engine.expr.gates import index_gate, is_list_type
+from engine.expr.contexttypes import BODY, MODEL_TYPES, REQUEST, RESPONSE, VARIABLES
+from engine.expr.cstypes import (
+    BOOL,
+    CHAR,
+    DYNAMIC,
+    NO_VALUE,
+    NULLABLE_MEMBERS,
+    STRING,
+    VOID,
+    CsType,
+    library_type,
+    zero_value,
+)
+from engine.expr.gates import MemberAccessError, call_gate, index_gate, is_list_type, member_gate
 from engine.expr.host import CompilerHost
-from engine.expr.members import DYNAMIC, CsType
+from engine.expr.library import (
+    CS_IDENT,
+    DECLARED_PROPERTY_ONLY,
+    FORBIDDEN,
+    NAMESPACE_PROPERTIES,
+    declared_property,
+    has_library_member,
+    lib,
+    namespace_for,
+    namespace_function,
+    namespace_names,
+    returns_void,
+    signature_arity,
+    strip_namespace,
+)
+from engine.expr.names import (
+    applicable_extension,
+    extension,
+    extension_names,
+    extension_receiver,
+    is_enumerable,
+    resolve_type_name,
+)
 from engine.expr.runtime import SHORT, ShortCircuit
 from engine.expr.tables import (
     _BUILTIN_RESULTS,
@@ -70,10 +105,10 @@ class AccessCompiler(CompilerHost):
     """Mixin of `Compiler`: `.`, `?.`, `[]`, `?[]` and calls."""
 
     def x_Member(self, node: ast.Member) -> Code:
-        if node.name in M.DECLARED_PROPERTY_ONLY:
+        if node.name in DECLARED_PROPERTY_ONLY:
             return self._declared_only_member(node)
-        if not self._check_name(node.name, node.name_pos):
-            return self._dead()
+        if id(node) in self.bound.refused:
+            return self._dead()  # reported by the bind pass
         target = self.chain(node.target)
         if not self._check_member_case(node.name, target, node.name_pos):
             return self._dead()
@@ -86,7 +121,7 @@ class AccessCompiler(CompilerHost):
         """`token.Type`, `jwt.Type`: allowed only where a library class declares the property."""
         target = self.chain(node.target)
         ttype = target.type
-        if target.static_name or not (ttype is DYNAMIC or M.declared_property(ttype.pyclass, node.name)):
+        if target.static_name or not (ttype is DYNAMIC or declared_property(ttype.pyclass, node.name)):
             self.error("expr-security", f"'{node.name}' is not accessible from policy expressions", node.name_pos)
             return self._dead()
         return self._instance_member(node, target)
@@ -94,8 +129,8 @@ class AccessCompiler(CompilerHost):
     def _unknown_member(self, ttype: CsType, name: str, pos: ast.Pos, options: list[str], *,
                         call: bool = False) -> Code:
         """Report a member that the static type does not have (LINQ names suggested for sequences)."""
-        if M.extension(name) is not None:
-            receiver = M.extension_receiver(name)
+        if extension(name) is not None:
+            receiver = extension_receiver(name)
             self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos,
                        f"'{name}' is an extension method of {receiver}")
             return self._dead()
@@ -103,31 +138,24 @@ class AccessCompiler(CompilerHost):
             self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos,
                        _NOT_ALLOWED_HINTS[ttype.name])
             return self._dead()
-        if call and M.is_enumerable(ttype):
-            options = [*options, *M.extension_names()]
+        if call and is_enumerable(ttype):
+            options = [*options, *extension_names()]
         self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos, self._suggest(name, options))
         return self._dead()
 
     def _static_member(self, node: ast.Member, target: Code) -> Code:
-        full = f"{target.static_name}.{node.name}"
         if target.static is None:
-            # a namespace prefix (`System.Text`) or a type that exists only for casts
-            static = M.static_type(full)
-            if static is not None or full in M.INTERFACES:
-                return Code(self._type_used_as_value(full), DYNAMIC, static=static, static_name=full)
-            if self._is_namespace_prefix(full):
-                return Code(self._type_used_as_value(full), DYNAMIC, static_name=full)
-            self.error("expr-unknown-name", f"the type or namespace '{full}' is not available", node.pos)
-            return self._dead()
+            # a namespace prefix (`System.Text`) or a type that exists only for casts: bound already
+            return self._qualifier(self.bound.symbol(node))
         holder = target.static
         name = _py_name(holder, node.name)
-        if not M.CS_IDENT.match(name.rstrip("_")) or not hasattr(holder, name):
-            options = [n for n in dir(holder) if M.CS_IDENT.match(n)]
+        if not CS_IDENT.match(name.rstrip("_")) or not hasattr(holder, name):
+            options = [n for n in dir(holder) if CS_IDENT.match(n)]
             self.error("expr-unknown-member", f"'{target.static_name}' has no member '{name}'", node.name_pos,
                        self._suggest(name, options))
             return self._dead()
         raw = _static_attr(holder, name)
-        if isinstance(raw, M._static_property_type()) or isinstance(raw, property):
+        if isinstance(raw, static_property) or isinstance(raw, property):
             return Code(lambda env: getattr(holder, name), _type_of_value_class(holder, name))
         value = getattr(holder, name)
         if callable(value) and not isinstance(value, type) and not _is_enum_member(value) and not hasattr(
@@ -144,9 +172,9 @@ class AccessCompiler(CompilerHost):
     @staticmethod
     def _nullable_target(target: Code, name: str, conditional: bool) -> Code:
         """A null `T?` is a valid target of `Value`, `HasValue` and `GetValueOrDefault()`."""
-        if conditional or not target.type.name.endswith("?") or name not in M.NULLABLE_MEMBERS:
+        if conditional or not target.type.name.endswith("?") or name not in NULLABLE_MEMBERS:
             return target
-        fn, no_value = target.fn, M.NO_VALUE
+        fn, no_value = target.fn, NO_VALUE
 
         def value_or_marker(env: list[Any]) -> Any:
             value = fn(env)
@@ -163,7 +191,7 @@ class AccessCompiler(CompilerHost):
             if declared.kind != "property":
                 self.error("expr-type", f"'{ttype.name}.{name}' is a method: call it with ()", node.name_pos)
                 return self._dead()
-            if ttype in (M.REQUEST, M.RESPONSE) and name == "Body":
+            if ttype in (REQUEST, RESPONSE) and name == "Body":
                 self.uses_body = True
             result = declared.result()
             if declared.path is not None and target.path is not None and not node.conditional:
@@ -178,17 +206,17 @@ class AccessCompiler(CompilerHost):
         if namespace_fn is not None:
             return Code(_property(tfn, namespace_fn, node.conditional, pos), result)
         if isinstance(ttype.pyclass, type) and ttype.pyclass.__module__.startswith("engine.dotnet"):
-            if not M.has_library_member(ttype.pyclass, name):
-                options = [n for n in dir(ttype.pyclass) if M.CS_IDENT.match(n)]
+            if not has_library_member(ttype.pyclass, name):
+                options = [n for n in dir(ttype.pyclass) if CS_IDENT.match(n)]
                 self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", node.name_pos,
                            self._suggest(name, options))
                 return self._dead()
-        if ttype.pyclass in M.MODEL_TYPES:
+        if ttype.pyclass in MODEL_TYPES:
             return self._unknown_member(ttype, name, node.name_pos, list(ttype.members))
         if ttype.name.startswith("<anonymous"):
             return Code(_property(tfn, lambda o: o[name], node.conditional, pos), ttype.members[name].result()
                         if name in ttype.members else DYNAMIC)
-        gate = M.member_gate
+        gate = member_gate
         anon = AnonymousObject
         cond = node.conditional
         name_pos = node.name_pos
@@ -203,7 +231,7 @@ class AccessCompiler(CompilerHost):
                 return gate(obj, name)
             except ShortCircuit:
                 raise
-            except M.MemberAccessError as exc:
+            except MemberAccessError as exc:
                 raise _located(exc, name_pos) from None
             except Exception as exc:
                 raise _located(exc, pos) from None
@@ -216,15 +244,15 @@ class AccessCompiler(CompilerHost):
         pyclass = ttype.pyclass
         if not isinstance(pyclass, type) or pyclass.__module__ != "builtins" and pyclass is not Decimal:
             return None, DYNAMIC
-        if M._namespace_for(pyclass) is None:
+        if namespace_for(pyclass) is None:
             return None, DYNAMIC
-        fn = M.namespace_function(pyclass, name, array=ttype.name.endswith("[]"))
+        fn = namespace_function(pyclass, name, array=ttype.name.endswith("[]"))
         if fn is None:
-            if M.applicable_extension(ttype, name) is not None:
+            if applicable_extension(ttype, name) is not None:
                 return None, DYNAMIC
-            self._unknown_member(ttype, name, pos, M.namespace_names(pyclass), call=not want_property)
+            self._unknown_member(ttype, name, pos, namespace_names(pyclass), call=not want_property)
             return _raise_missing(name), DYNAMIC
-        is_prop = name in M._NAMESPACE_PROPERTIES
+        is_prop = name in NAMESPACE_PROPERTIES
         if want_property and not is_prop:
             self.error("expr-type", f"'{ttype.name}.{name}' is a method: call it with ()", pos)
         if name in ("Find", "FindLast") and ttype.element is not None:
@@ -249,7 +277,7 @@ class AccessCompiler(CompilerHost):
                     raise _located(exc, pos) from None
 
             src = None
-            if target.type is M.VARIABLES and _always_set(target.path):
+            if target.type is VARIABLES and _always_set(target.path):
                 src = f"{self.source(target)}[{self.source(self.expr(node.args[0].value))}]"  # type: ignore[arg-type]
                 self.key_sites.append(pos)
             return Code(path_item, declared.result(), src=src)
@@ -286,9 +314,9 @@ class AccessCompiler(CompilerHost):
 
             return Code(const_index, target.type.element or DYNAMIC)
         is_list = is_list_type(target.type)
-        element = target.type.element if target.type.element is not None and target.type is not M.STRING else DYNAMIC
-        if target.type is M.STRING:
-            element = M.CHAR
+        element = target.type.element if target.type.element is not None and target.type is not STRING else DYNAMIC
+        if target.type is STRING:
+            element = CHAR
 
         def index(env: list[Any]) -> Any:
             obj = tfn(env)
@@ -312,8 +340,8 @@ class AccessCompiler(CompilerHost):
         if isinstance(func, ast.Member):
             if func.name in METERED_MEMBERS:  # loops over a whole sequence or document: see tables.py
                 self.needs_budget = True
-            if not self._check_name(func.name, func.name_pos):
-                return self._dead()
+            if id(func) in self.bound.refused:
+                return self._dead()  # reported by the bind pass
             target = self.chain(func.target)
             if not self._check_member_case(func.name, target, func.name_pos):
                 return self._dead()
@@ -321,18 +349,14 @@ class AccessCompiler(CompilerHost):
                 return self._static_call(node, func, target)
             code = self._element_defaults(self._instance_call(node, func, target), func.name, node, target.type)
             return self._or_default(code, func.name, node)
-        if isinstance(func, ast.Name) and func.ident in self.functions:
-            return self._local_function_call(node, func)
-        if isinstance(func, ast.Name) and func.ident in _OBJECT_STATICS and self.lookup(func.ident) is None:
-            return self._object_static(node, func.ident)
-        if isinstance(func, ast.Name) and self.lookup(func.ident) is None:
-            if func.ident in M.FORBIDDEN or not self._check_name(func.ident, func.pos):
-                if func.ident in M.FORBIDDEN:
-                    self.error("expr-security", f"'{func.ident}' is not accessible from policy expressions", func.pos)
-                return self._dead()
-            self.error("expr-unknown-name", f"the name '{func.ident}' does not exist in the current context",
-                       func.pos, self._suggest(func.ident, list(self.functions)))
-            return self._dead()
+        if isinstance(func, ast.Name):
+            symbol = self.bound.symbol(func)
+            if symbol.kind == "function":
+                return self._local_function_call(node, func)
+            if symbol.kind == "object":
+                return self._object_static(node, func.ident)
+            if symbol.kind != "local":
+                return self._dead()  # reported by the bind pass
         callee = self.fn(func)
         args = self._args(node.args)
         pos = node.pos
@@ -355,9 +379,9 @@ class AccessCompiler(CompilerHost):
         if len(args.positional) != 2 or args.named or args.outs:
             self.error("expr-arity", f"'object.{name}' takes 2 argument(s), {len(node.args)} given", node.pos)
             return self._dead()
-        impl = getattr(M.lib("objects", "Object"), name)
+        impl = getattr(lib("objects", "Object"), name)
         a, b = args.positional
-        return Code(lambda env: impl(a(env), b(env)), M.BOOL)
+        return Code(lambda env: impl(a(env), b(env)), BOOL)
 
     def delegate_value(self, node: ast.Expr) -> Fn:
         """Compile an argument or a delegate's initializer, where a method group is a value."""
@@ -375,19 +399,13 @@ class AccessCompiler(CompilerHost):
         outs: list[tuple[int, int, Any]] = []  # (index in result tuple, slot, default(T) of its type)
         for arg in args:
             if arg.out is not None:
-                local = self.lookup(arg.out) if arg.out_type is None else None
-                if arg.out_type is not None:
-                    otype = DYNAMIC if arg.out_type.name == "var" else M.resolve_type_name(arg.out_type)
-                    slot = self.declare(arg.out, otype, arg.pos)
-                elif local is None:
-                    self.error("expr-unknown-name", f"the name '{arg.out}' does not exist in the current context",
-                               arg.pos)
-                    continue
-                else:
-                    slot, otype = local.slot, local.type
+                local = self.bound.locals.get((id(arg), 0))  # `out var x` / `out T x` declare it
+                if local is None:
+                    continue  # reported by the bind pass
+                slot, otype = local.slot, local.type
                 if arg.value is not None:  # `ref x`: passed in and written back
                     positional.append(self.fn(arg.value))
-                outs.append((len(outs) + 1, slot, M.zero_value(otype)))
+                outs.append((len(outs) + 1, slot, zero_value(otype)))
                 continue
             if isinstance(arg.value, ast.Lambda) and lambda_type is not None:
                 self.lambda_types.append(lambda_type)
@@ -407,20 +425,20 @@ class AccessCompiler(CompilerHost):
         holder = target.static
         name = func.name
         full = f"{target.static_name}.{name}"
-        if M.strip_namespace(target.static_name) in METERED_TYPES:
+        if strip_namespace(target.static_name) in METERED_TYPES:
             self.needs_budget = True
         if holder is None:
             self.error("expr-unknown-name", f"'{full}' is not available", func.pos)
             return self._dead()
-        fn = getattr(holder, name, None) if M.CS_IDENT.match(name) and name not in M.FORBIDDEN else None
+        fn = getattr(holder, name, None) if CS_IDENT.match(name) and name not in FORBIDDEN else None
         if fn is None or not callable(fn):
-            options = [n for n in dir(holder) if M.CS_IDENT.match(n)]
+            options = [n for n in dir(holder) if CS_IDENT.match(n)]
             self.error("expr-unknown-member", f"'{target.static_name}' has no method '{name}'", func.name_pos,
                        self._suggest(name, options))
             return self._dead()
         only = node.args[0].value if len(node.args) == 1 else None
-        if name == "ToString" and holder is M.lib("systemconvert", "Convert") and only is not None and _is_string_typed(only):
-            return Code(self.fn(only), M.STRING)  # Convert.ToString(string) returns its argument
+        if name == "ToString" and holder is lib("systemconvert", "Convert") and only is not None and _is_string_typed(only):
+            return Code(self.fn(only), STRING)  # Convert.ToString(string) returns its argument
         args = self._args(node.args)
         type_args = tuple(str(t) for t in func.type_args) or self._inferred_enum_type(holder, name, node.args)
         self._check_arity(fn, 0, len(type_args) + len(args.positional) + len(args.outs) * 0, full, func.name_pos,
@@ -428,9 +446,9 @@ class AccessCompiler(CompilerHost):
         result = _STATIC_RESULTS.get(full.replace("System.", ""), DYNAMIC)
         if result is DYNAMIC and name in ("Parse", "FromObject", "Get") and isinstance(holder, type) and \
                 holder.__module__.startswith("engine.dotnet"):
-            result = M.library_type(holder)
+            result = library_type(holder)
         if type_args and func.type_args:
-            result = M.resolve_type_name(func.type_args[0]) if name.startswith("Deserialize") else result
+            result = resolve_type_name(func.type_args[0]) if name.startswith("Deserialize") else result
             keyword = _type_keyword(fn)
             if keyword is not None:  # the library takes <T> as a named parameter, not first
                 targ = type_args[0]
@@ -441,20 +459,20 @@ class AccessCompiler(CompilerHost):
 
     def _inferred_enum_type(self, holder: Any, name: str, args: tuple[ast.Arg, ...]) -> tuple[str, ...]:
         """`Enum.TryParse("Monday", out d)`: C# infers `TEnum` from the `out` variable's type."""
-        if name != "TryParse" or holder is not M.lib("enums", "Enum"):
+        if name != "TryParse" or holder is not lib("enums", "Enum"):
             return ()
         out = next((a for a in args if a.out is not None), None)
         if out is None or out.out is None:
             return ()
         if out.out_type is not None:
             return (str(out.out_type),)
-        local = self.lookup(out.out)
+        local = self.bound.locals.get((id(out), 0))
         return (local.type.name,) if local is not None and local.type is not DYNAMIC else ()
 
     def _check_arity(self, fn: Any, skip: int, given: int, label: str, pos: ast.Pos, args: _Args) -> None:
         if args.named:
             return
-        lo, hi = M.signature_arity(fn, skip)
+        lo, hi = signature_arity(fn, skip)
         total = given
         if total < lo or (hi is not None and total > hi + (len(args.outs) if args.outs else 0)):
             expected = f"{lo}" if hi == lo else f"{lo} to {hi}" if hi is not None else f"at least {lo}"
@@ -468,7 +486,7 @@ class AccessCompiler(CompilerHost):
         type_args = tuple(str(t) for t in func.type_args)
         declared = ttype.member(name)
         elem = ttype.element or DYNAMIC
-        if declared is not None and declared.kind != "method" and not ttype.closed and M.extension(name) is not None:
+        if declared is not None and declared.kind != "method" and not ttype.closed and extension(name) is not None:
             declared = None  # `headers.Count()`: the LINQ extension, not the property
         if declared is not None:
             if declared.kind != "method":
@@ -481,7 +499,7 @@ class AccessCompiler(CompilerHost):
                             f"{declared.min_args} to {declared.max_args}")
                 self.error("expr-arity", f"'{ttype.name}.{name}' takes {expected} argument(s), {given} given",
                            func.name_pos)
-            if ttype in (M.REQUEST, M.RESPONSE) or ttype is M.BODY:
+            if ttype in (REQUEST, RESPONSE) or ttype is BODY:
                 self.uses_body = True
             if declared.generic:
                 targs: tuple[Any, ...] = type_args or (None,)
@@ -499,17 +517,17 @@ class AccessCompiler(CompilerHost):
                 arg_srcs = [self.source(self.expr(a.value)) for a in node.args if a.value is not None]
                 src = f"{self.bind(declared.impl)}({', '.join([self.source(target), *arg_srcs])})"
             return Code(_invoke(target.fn, declared.impl, targs, args, node.pos, conditional=func.conditional,
-                                path=target.path), declared.result(func.type_args), src=src)
-        if (ttype.closed or ttype.pyclass in M.MODEL_TYPES) and M.applicable_extension(ttype, name) is None:
+                                path=target.path), declared.result(tuple(resolve_type_name(t) for t in func.type_args)), src=src)
+        if (ttype.closed or ttype.pyclass in MODEL_TYPES) and applicable_extension(ttype, name) is None:
             return self._unknown_member(ttype, name, func.name_pos, list(ttype.members), call=True)
         args = self._args(node.args, elem)
         fn, result = (None, DYNAMIC)
         if name == "Reverse" and not node.args and not ttype.closed and not ttype.name.startswith(("List<", "IList<")):
             # arrays, strings and IEnumerable<T> have no Reverse() of their own: it is LINQ's
-            reverse = M.lib("linq", "Enumerable").Reverse
+            reverse = lib("linq", "Enumerable").Reverse
             return Code(_invoke(target.fn, reverse, (), args, node.pos, conditional=func.conditional, check=True,
                                 name=name), CsType(f"IEnumerable<{elem.name}>", list, element=elem))
-        if not ttype.closed and name in M._NAMESPACE_PROPERTIES and M.extension(name) is not None:
+        if not ttype.closed and name in NAMESPACE_PROPERTIES and extension(name) is not None:
             pass  # `list.Count()`: the LINQ extension method, not the property
         elif not ttype.closed:
             reported = len(self.problems)
@@ -517,11 +535,11 @@ class AccessCompiler(CompilerHost):
             if len(self.problems) > reported:  # an unknown member, already reported
                 return self._dead()
         if fn is not None:
-            if name in M._NAMESPACE_PROPERTIES:
+            if name in NAMESPACE_PROPERTIES:
                 self.error("expr-type", f"'{ttype.name}.{name}' is a property, not a method", func.name_pos)
             self._check_arity(fn, 1, len(type_args) + len(args.positional), f"{ttype.name}.{name}", func.name_pos,
                               args)
-            fast = _fast_string_method(name, node.args, fn) if ttype is M.STRING else None
+            fast = _fast_string_method(name, node.args, fn) if ttype is STRING else None
             if fast is not None:
                 src = None
                 if target.path in _NON_NULL_STRINGS and not func.conditional:
@@ -531,21 +549,21 @@ class AccessCompiler(CompilerHost):
             return Code(_invoke(target.fn, fn, type_args, args, node.pos, conditional=func.conditional,
                                 check=True, name=name, path=target.path), result)
         if isinstance(ttype.pyclass, type) and ttype.pyclass.__module__.startswith("engine.dotnet"):
-            if not M.has_library_member(ttype.pyclass, name) and M.applicable_extension(ttype, name) is None:
-                options = [n for n in dir(ttype.pyclass) if M.CS_IDENT.match(n)]
+            if not has_library_member(ttype.pyclass, name) and applicable_extension(ttype, name) is None:
+                options = [n for n in dir(ttype.pyclass) if CS_IDENT.match(n)]
                 return self._unknown_member(ttype, name, func.name_pos, options, call=True)
         result = _BUILTIN_RESULTS.get(("*", name), DYNAMIC)
         if name in _ELEMENT_RESULTS:
             result = elem
-        elif isinstance(ttype.pyclass, type) and M.returns_void(ttype.pyclass, name):
-            result = M.VOID
-        gate = M.call_gate
+        elif isinstance(ttype.pyclass, type) and returns_void(ttype.pyclass, name):
+            result = VOID
+        gate = call_gate
         name_pos = func.name_pos
 
         def dynamic(obj: Any, *a: Any, **k: Any) -> Any:
             try:
                 return gate(obj, name, a, k)
-            except M.MemberAccessError as exc:
+            except MemberAccessError as exc:
                 raise _located(exc, name_pos) from None
 
         return Code(_invoke(target.fn, dynamic, type_args, args, node.pos, conditional=func.conditional,
@@ -558,7 +576,7 @@ class AccessCompiler(CompilerHost):
         if name not in _OR_DEFAULT or code.type.name.endswith("?") or (
                 name not in ("ElementAtOrDefault", "Find", "FindLast") and len(node.args) > 1):
             return code
-        zero = M.zero_value(code.type)
+        zero = zero_value(code.type)
         if zero is None:
             return code
         fn = code.fn
@@ -578,7 +596,7 @@ class AccessCompiler(CompilerHost):
             return code
         fn = code.fn
         if name == "DefaultIfEmpty" and not elem.name.endswith("?"):
-            zero = M.zero_value(elem)
+            zero = zero_value(elem)
             if zero is None:
                 return code
 

@@ -10,11 +10,13 @@ from typing import Any
 
 from engine.dotnet import clrnumeric
 from engine.dotnet.containers import _equals
+from engine.dotnet.conversions import to_string
 from engine.dotnet.errors import NullReferenceException
 from engine.expr import ast
-from engine.expr import members as M
 from engine.expr import runtime as rt
-from engine.expr.members import DYNAMIC, CsType
+from engine.expr.contexttypes import INTERFACES
+from engine.expr.cstypes import BOOL, DOUBLE, DYNAMIC, INT, NUMERIC_TYPES, STRING, CsType, library_type
+from engine.expr.library import defined_by_library, lib, strip_namespace
 from engine.expr.runtime import SHORT, ShortCircuit
 
 Fn = Callable[[list[Any]], Any]
@@ -36,14 +38,6 @@ class Code:
     pos: ast.Pos | None = None  # position of a fused context path (for errors in generated code)
 
 
-@dataclass
-class Local:
-    slot: int
-    type: CsType
-    boxed: bool = False  # declared `object` (or `var` of an `object` value): C# operators refuse it
-
-
-
 def _located(exc: BaseException, pos: ast.Pos) -> BaseException:
     if getattr(exc, "expr_pos", None) is None:
         try:
@@ -57,7 +51,7 @@ class AnonymousObject(dict[str, Any]):
     """Value of `new { A = 1, B = x }`: a dict, so JSON serialisation sees its properties."""
 
     def ToString(self) -> str:
-        inner = ", ".join(f"{k} = {M.to_string(v)}" for k, v in self.items())
+        inner = ", ".join(f"{k} = {to_string(v)}" for k, v in self.items())
         return "{ " + inner + " }" if inner else "{ }"
 
     def Equals(self, other: Any) -> bool:
@@ -350,11 +344,11 @@ def is_delegate(value: Any) -> bool:
 
 
 def _hole(inner: Fn) -> Fn:
-    to_string = M.to_string
+    convert = to_string
 
     def hole(env: list[Any]) -> str:
         v = inner(env)
-        return v if v.__class__ is str else to_string(v)
+        return v if v.__class__ is str else convert(v)
 
     return hole
 
@@ -456,36 +450,36 @@ def _is_enum_member(value: Any) -> bool:
 
 def _value_type(value: Any) -> CsType:
     if isinstance(value, bool):
-        return M.BOOL
+        return BOOL
     kind = clrnumeric.kind_of(value)
     if kind is not None:
-        return M.NUMERIC_TYPES[kind]
+        return NUMERIC_TYPES[kind]
     if isinstance(value, int) and not _is_enum_member(value):
-        return M.INT
+        return INT
     if isinstance(value, str):
-        return M.STRING
+        return STRING
     if isinstance(value, float):
-        return M.DOUBLE
+        return DOUBLE
     cls = type(value)
     if cls.__module__.startswith("engine.dotnet") and not _is_enum_member(value):
-        return M.library_type(cls)
+        return library_type(cls)
     return DYNAMIC
 
 
 def _type_of_value_class(holder: Any, name: str) -> CsType:
     if name in ("UtcNow", "Now", "Today", "MinValue", "MaxValue") and isinstance(holder, type):
-        return M.library_type(holder)
+        return library_type(holder)
     if name == "Empty" and getattr(holder, "__name__", "") == "String":
-        return M.STRING
+        return STRING
     if name in ("UTF8", "ASCII", "Unicode", "UTF32", "Default", "Latin1", "BigEndianUnicode"):
-        cls = M.lib("systemconvert", "Encoding")
-        return M.library_type(cls) if isinstance(cls, type) else DYNAMIC
+        cls = lib("systemconvert", "Encoding")
+        return library_type(cls) if isinstance(cls, type) else DYNAMIC
     return DYNAMIC
 
 
 def _type_test(type_name: str) -> Callable[[Any], bool]:
-    short = M.strip_namespace(type_name)
-    iface = M.INTERFACES.get(short)
+    short = strip_namespace(type_name)
+    iface = INTERFACES.get(short)
     if iface is not None:
         cls = iface.pyclass
         return lambda v: isinstance(v, cls)  # type: ignore[arg-type]
@@ -496,17 +490,17 @@ def _type_test(type_name: str) -> Callable[[Any], bool]:
 
 def _binary_type(op: str, a: CsType, b: CsType) -> CsType:
     if op in ("==", "!=", "<", ">", "<=", ">="):
-        return M.BOOL
-    if op == "+" and (a is M.STRING or b is M.STRING):
-        other = b if a is M.STRING else a
-        if isinstance(other.pyclass, type) and M._defined_by_library(other.pyclass, "__add__") is not None:
+        return BOOL
+    if op == "+" and (a is STRING or b is STRING):
+        other = b if a is STRING else a
+        if isinstance(other.pyclass, type) and defined_by_library(other.pyclass, "__add__") is not None:
             return DYNAMIC  # a library operator: `ns + "local"` is an XName
-        return M.STRING
+        return STRING
     if a.kind is not None and b.kind is not None:
         kind = clrnumeric.result_kind(op, a.kind, b.kind)
-        return M.NUMERIC_TYPES[kind] if kind is not None else DYNAMIC
-    if a is M.BOOL and b is M.BOOL and op in ("&", "|", "^"):
-        return M.BOOL
+        return NUMERIC_TYPES[kind] if kind is not None else DYNAMIC
+    if a is BOOL and b is BOOL and op in ("&", "|", "^"):
+        return BOOL
     return DYNAMIC
 
 
@@ -518,16 +512,16 @@ def _generated_concat(codes: list[Code]) -> Fn | None:
     """
     if len(codes) > 12:
         return None
-    namespace: dict[str, Any] = {"__builtins__": {}, "_ts": M.to_string, "_check": rt.check_string, "_len": len}
+    namespace: dict[str, Any] = {"__builtins__": {}, "_ts": to_string, "_check": rt.check_string, "_len": len}
     terms: list[str] = []
     for i, code in enumerate(codes):
         if code.const:
-            namespace[f"k{i}"] = M.to_string(code.value)
+            namespace[f"k{i}"] = to_string(code.value)
             terms.append(f"k{i}")
-        elif code.type is M.STRING and code.path:
+        elif code.type is STRING and code.path:
             namespace[f"g{i}"] = attrgetter(code.path)
             terms.append(f"(g{i}(c) or '')")
-        elif code.type is M.STRING:
+        elif code.type is STRING:
             namespace[f"f{i}"] = code.fn
             terms.append(f"(f{i}(env) or '')")
         else:
@@ -560,16 +554,16 @@ def _wrapping(op: str, lf: Fn, rf: Fn, bits: int) -> Fn:
 
 
 def _is_stringish(codes: list[Code]) -> bool:
-    return any(c.type is M.STRING for c in codes)
+    return any(c.type is STRING for c in codes)
 
 
 def _as_text(code: Code) -> Fn:
     """An operand of string concatenation as a closure returning str (null -> "")."""
     if code.const:
-        text = M.to_string(code.value)
+        text = to_string(code.value)
         return lambda env: text
     f = code.fn
-    if code.type is M.STRING:
+    if code.type is STRING:
         if code.path:
             getter = attrgetter(code.path)
 
@@ -579,8 +573,8 @@ def _as_text(code: Code) -> Fn:
 
             return path_text
         return lambda env: v if (v := f(env)) is not None else ""
-    to_string = M.to_string
-    return lambda env: v if (v := f(env)).__class__ is str else to_string(v)
+    convert = to_string
+    return lambda env: v if (v := f(env)).__class__ is str else convert(v)
 
 
 def _compare(left: Code, right: Code, op: Callable[[Any, Any], bool]) -> Fn:

@@ -1,24 +1,25 @@
-"""AST -> Python closures (and, for simple expressions, one generated function).
+"""The emit pass: AST -> Python closures (and, for simple expressions, one generated function).
 
-One pass does both jobs of the checker and the compiler: every name and member is resolved
-against `engine.expr.members` (diagnostics are collected, never raised one by one), and each node
-becomes a closure `f(env)`. `env` is a list: `[context, return value, budget, locals...]`, locals
-get fixed slots at compile time. Members of statically known types are bound here; values whose
-type is only known at run time go through `members.member_gate` / `members.call_gate`.
+It runs after the bind pass (`engine.expr.bind`), whose tables say what every name denotes and
+which slot every local has. Here each node becomes a closure `f(env)` (`env` is a list:
+`[context, return value, budget, locals...]`), and the members, overloads and operand types of
+values are resolved against the allow-list (`engine.expr.names`, `contexttypes`, `library`),
+collecting those diagnostics (never raised one by one). Members of statically known types are
+bound here; values whose type is only known at run time go through `gates.member_gate` /
+`gates.call_gate`.
 
 Nodes that are plain Python once bound (context paths, constants, comparisons, `&&`/`||`, `?:`,
 string concatenation, casts, calls on the always-present context dictionaries) also carry inline
 source; `Compiler.generated_evaluator` turns a whole expression of such nodes into one function
 executed in a namespace with empty `__builtins__` (other nodes are referenced as bound closures).
 
-`Compiler` keeps scopes, diagnostics, names, literals, assignment, lambdas and object creation;
+`Compiler` keeps diagnostics, names, literals, assignment, lambdas and object creation;
 its mixins hold member access and calls (`access.py`), operators (`operators.py`) and statements
 (`statements.py`); the closure factories live in `closures.py`, lookup tables in `tables.py`.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import Any
 
@@ -26,14 +27,13 @@ from engine.dotnet import clrnumeric
 from engine.dotnet.clrnumeric import NumKind
 from engine.dotnet.containers import RectangularArray, Tuple
 from engine.expr import ast
-from engine.expr import members as M
 from engine.expr import runtime as rt
 from engine.expr.access import AccessCompiler
+from engine.expr.bind import Bindings, Local, Problem, Symbol, suggest
 from engine.expr.closures import (
     _NEVER_NULL,
     AnonymousObject,
     Code,
-    Local,
     MethodGroup,
     _context,
     _formatted_hole,
@@ -43,8 +43,24 @@ from engine.expr.closures import (
     _located,
     _make_lambda,
 )
-from engine.expr.gates import add_gate, index_gate, is_list_type, setattr_gate, setitem_gate
-from engine.expr.members import DYNAMIC, CsType
+from engine.expr.contexttypes import CONTEXT, HEADERS, MATCHED, MODEL_TYPES, QUERY, VARIABLES
+from engine.expr.cstypes import (
+    BOOL,
+    DYNAMIC,
+    INT,
+    PRIMITIVES,
+    STRING,
+    STRING_ARRAY,
+    SYSTEM_TYPE,
+    VOID,
+    CsType,
+    Member,
+    library_type,
+    method,
+)
+from engine.expr.gates import add_gate, index_gate, is_list_type, member_gate, setattr_gate, setitem_gate
+from engine.expr.library import CS_IDENT, lib, namespace_names, strip_namespace
+from engine.expr.names import resolve_type_name, static_type
 from engine.expr.operators import OperatorCompiler
 from engine.expr.runtime import ShortCircuit
 from engine.expr.statements import RETURN, StatementCompiler
@@ -60,11 +76,11 @@ Fn = Callable[[list[Any]], Any]
 class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
     """Compile one expression or block; `problems` collects (code, message, pos, hint)."""
 
-    def __init__(self) -> None:
-        self.problems: list[tuple[str, str, ast.Pos, str | None]] = []
-        self.scopes: list[dict[str, Local]] = [{}]
-        self.functions: dict[str, list[Any]] = {}
-        self.nslots = 3
+    def __init__(self, bound: Bindings) -> None:
+        self.bound = bound  # the bind pass's tables: what each name denotes, locals and their slots
+        self.problems: list[Problem] = []
+        self.functions: dict[str, list[Any]] = {}  # local functions: [compiled body, return type, arity]
+        self.nslots = bound.nslots
         self.checked_context: bool | None = None  # checked(...): True, unchecked(...): False, else None
         self.allocation_sites = 0  # calls, `new` and interpolations: each may build one large value
         self.uses_body = False
@@ -85,26 +101,13 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
         return Code(fail, type_)
 
-    @staticmethod
-    def _suggest(name: str, options: list[str]) -> str | None:
-        close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-        if not close:
-            lowered = {o.lower(): o for o in options}
-            if name.lower() in lowered:
-                close = [lowered[name.lower()]]
-        return f"did you mean '{close[0]}'?" if close else None
-
-    def _check_name(self, name: str, pos: ast.Pos) -> bool:
-        if name.startswith("_") or "__" in name or name in M.FORBIDDEN:
-            self.error("expr-security", f"'{name}' is not accessible from policy expressions", pos)
-            return False
-        return True
+    _suggest = staticmethod(suggest)
 
     def _check_member_case(self, name: str, target: Code, pos: ast.Pos) -> bool:
         """Every allowed .NET member starts with an upper-case letter (anonymous types aside)."""
-        if M.CS_IDENT.match(name) or name in target.type.members:
+        if CS_IDENT.match(name) or name in target.type.members:
             return True
-        options = list(target.type.members) or (M.namespace_names(target.type.pyclass)
+        options = list(target.type.members) or (namespace_names(target.type.pyclass)
                                                  if isinstance(target.type.pyclass, type) else [])
         self.error("expr-unknown-member", f"'{target.static_name or target.type.name}' has no member '{name}'", pos,
                    self._suggest(name, options) or "members of .NET types start with an upper-case letter")
@@ -130,25 +133,15 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             return "c" + ("." + code.path if code.path else "")
         return f"{self.bind(code.fn)}(env)"
 
-    # ------------------------------------------------------------------ scopes
-    def lookup(self, name: str) -> Local | None:
-        for scope in reversed(self.scopes):
-            if name in scope:
-                return scope[name]
-        return None
-
-    def declare(self, name: str, type_: CsType, pos: ast.Pos) -> int:
-        if name in self.scopes[-1]:
-            self.error("expr-type", f"a local variable named '{name}' is already defined in this scope", pos)
-        slot = self.nslots
-        self.nslots += 1
-        self.scopes[-1][name] = Local(slot, type_)
-        return slot
+    # ------------------------------------------------------------------ bound names
+    def local(self, node: ast.Node) -> Local | None:
+        """The local variable a name denotes (bound by the bind pass), or None."""
+        return self.bound.symbol(node).local
 
     # ------------------------------------------------------------------ entry points
     def compile_expression(self, node: ast.Expr) -> Code:
         root = self.expr(node)
-        if root.type is M.VOID:  # `@(list.Add(1))`: C# has no value to give
+        if root.type is VOID:  # `@(list.Add(1))`: C# has no value to give
             self.error("expr-type", "the expression has no value (it calls a void method)", node.pos)
         return root
 
@@ -184,7 +177,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def compile_block(self, block: ast.Block) -> Fn:
         self.is_block = True
-        body = self.block(block.body, new_scope=False)
+        body = self.block(block.body)
 
         def run(env: list[Any]) -> Any:
             if body(env) == RETURN:
@@ -222,7 +215,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
     # -- literals --------------------------------------------------------------------------------
     def x_Literal(self, node: ast.Literal) -> Code:
         value = node.value
-        type_ = M.PRIMITIVES.get(node.type, DYNAMIC)
+        type_ = PRIMITIVES.get(node.type, DYNAMIC)
         if type_.kind is not None and value is not None:
             value = type_.kind.box(value)
         return Code(lambda env: value, type_, const=True, value=value)
@@ -243,45 +236,36 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                 pieces.append(_formatted_hole(inner, part.format, part.alignment, format_value))
         if all(isinstance(p, str) for p in pieces):
             text = "".join(pieces)
-            return Code(lambda env: text, M.STRING, const=True, value=text)
+            return Code(lambda env: text, STRING, const=True, value=text)
         funcs = [(lambda env, p=p: p) if isinstance(p, str) else p for p in pieces]
         check = rt.check_string
 
         def interpolate(env: list[Any]) -> str:
             return check("".join([f(env) for f in funcs]))
 
-        return Code(interpolate, M.STRING)
+        return Code(interpolate, STRING)
 
     # -- names -------------------------------------------------------------------------------------
     def x_Name(self, node: ast.Name) -> Code:
-        name = node.ident
-        local = self.lookup(name)
+        symbol = self.bound.symbol(node)
+        local = symbol.local
         if local is not None:
             slot = local.slot
             return Code(lambda env: env[slot], local.type)
-        if name == "context":
-            return Code(_context, M.CONTEXT, path="")
-        if name in self.functions:  # a local function as a delegate: `items.Count(IsEven)`
-            cell = self.functions[name]
+        if symbol.kind == "context":
+            return Code(_context, CONTEXT, path="")
+        if symbol.kind == "function":  # a local function as a delegate: `items.Count(IsEven)`
+            cell = self.functions[symbol.name]
             return Code(lambda env: MethodGroup(lambda *a: cell[0](env, list(a)), cell[2]), DYNAMIC)
-        if not self._check_name(name, node.pos):
-            return self._dead()
-        static = M.static_type(name)
-        self._note_type(name)
-        if static is not None or name in M.INTERFACES:
-            return Code(self._type_used_as_value(name), DYNAMIC, static=static, static_name=name)
-        if self._is_namespace_prefix(name):
-            return Code(self._type_used_as_value(name), DYNAMIC, static_name=name)
-        options = [n for scope in self.scopes for n in scope] + ["context"] + M.known_type_names()
-        hint = self._suggest(name, options)
-        if name in M.PRIMITIVES or M.strip_namespace(name) != name:
-            hint = hint or None
-        self.error("expr-unknown-name", f"the name '{name}' does not exist in the current context", node.pos, hint)
-        return self._dead()
+        return self._qualifier(symbol)
 
-    @staticmethod
-    def _is_namespace_prefix(name: str) -> bool:
-        return any(ns.startswith(name + ".") or ns == name + "." for ns in M.NAMESPACES)
+    def _qualifier(self, symbol: Symbol) -> Code:
+        """A type or namespace name used as the target of `.`: its statics holder, or nothing."""
+        if symbol.kind not in ("type", "namespace"):
+            return self._dead()  # reported by the bind pass
+        if symbol.kind == "type":
+            self._note_type(symbol.name)
+        return Code(self._type_used_as_value(symbol.name), DYNAMIC, static=symbol.holder, static_name=symbol.name)
 
     @staticmethod
     def _type_used_as_value(name: str) -> Fn:
@@ -291,8 +275,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         return fail
 
     def x_TypeRef(self, node: ast.TypeRef) -> Code:
-        name = node.type.name
-        return Code(self._type_used_as_value(name), DYNAMIC, static=M.static_type(name), static_name=name)
+        symbol = self.bound.symbol(node)
+        return Code(self._type_used_as_value(symbol.name), DYNAMIC, static=symbol.holder, static_name=symbol.name)
 
     # -- assignment ------------------------------------------------------------------------------------
     def x_Assign(self, node: ast.Assign) -> Code:
@@ -304,11 +288,9 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             combine = rt.CHECKED.get(op, combine)
         target = node.target
         if isinstance(target, ast.Name):
-            local = self.lookup(target.ident)
+            local = self.local(target)
             if local is None:
-                self.error("expr-unknown-name", f"the name '{target.ident}' does not exist in the current context",
-                           target.pos)
-                return self._dead()
+                return self._dead()  # reported by the bind pass
             slot = local.slot
             if local.boxed and op and op != "??":
                 self.error("expr-type", f"operator '{op}=' cannot be applied to an operand of type 'object'", node.pos)
@@ -345,7 +327,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             return Code(assign, local.type)
         if isinstance(target, ast.Index):
             obj = self.expr(target.target)
-            if obj.type in (M.VARIABLES, M.HEADERS, M.QUERY, M.MATCHED):
+            if obj.type in (VARIABLES, HEADERS, QUERY, MATCHED):
                 self.error("expr-type", f"'{obj.type.name}' is read-only in expressions", target.pos,
                            "use set-variable / set-header policies to change the context")
                 return self._dead()
@@ -369,11 +351,11 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             return Code(set_item, value.type)
         if isinstance(target, ast.Member):
             obj = self.expr(target.target)
-            if obj.type in M.MODEL_TYPES.values() or obj.static_name:
+            if obj.type in MODEL_TYPES.values() or obj.static_name:
                 self.error("expr-type", f"'{target.name}' is read-only", target.name_pos)
                 return self._dead()
             of, name, pos = obj.fn, target.name, node.pos
-            if not self._check_name(name, target.name_pos):
+            if id(target) in self.bound.refused:
                 return self._dead()
 
             def set_member(env: list[Any]) -> Any:
@@ -381,7 +363,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                 v = vf(env)
                 try:
                     if combine is not None:
-                        v = combine(M.member_gate(o, name), v)
+                        v = combine(member_gate(o, name), v)
                     setattr_gate(o, name, v)
                 except Exception as exc:
                     raise _located(exc, pos) from None
@@ -419,7 +401,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def x_IncDec(self, node: ast.IncDec) -> Code:
         if isinstance(node.target, ast.Name):
-            local = self.lookup(node.target.ident)
+            local = self.local(node.target)
             if local is not None and local.type.kind is not None:
                 return self._step(node, local)
             if local is not None and local.boxed:
@@ -460,10 +442,13 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
     def x_Lambda(self, node: ast.Lambda) -> Code:
         self.needs_budget = True
         param_type = self.lambda_types[-1] if self.lambda_types else DYNAMIC
-        self.scopes.append({})
-        slots = [self.declare(p, param_type if i == 0 else DYNAMIC, node.pos) for i, p in enumerate(node.params)]
+        slots = []
+        for index in range(len(node.params)):
+            local = self.bound.local(node, index)
+            local.type = param_type if index == 0 else DYNAMIC
+            slots.append(local.slot)
         if isinstance(node.body, ast.Block):
-            block = self.block(node.body.body, new_scope=False)
+            block = self.block(node.body.body)
 
             def block_body(env: list[Any]) -> Any:
                 return env[1] if block(env) == RETURN else None
@@ -471,7 +456,6 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             body: Fn = block_body
         else:
             body = self.fn(node.body)
-        self.scopes.pop()
         return Code(_make_lambda(slots, body), DYNAMIC)
 
     # -- object creation ---------------------------------------------------------------------------------
@@ -484,7 +468,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
     def x_New(self, node: ast.New) -> Code:
         self.allocation_sites += 1
         t = node.type
-        base = M.strip_namespace(t.name)
+        base = strip_namespace(t.name)
         self._note_type(base)
         args = self._args(node.args)
         pos = node.pos
@@ -493,23 +477,23 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         if base in _GENERIC_COLLECTIONS:
             factory = _GENERIC_COLLECTIONS[base]
             type_ = CsType(str(t), list if base in ("List", "IList") else dict if "Dictionary" in base else set,
-                           element=M.resolve_type_name(t.args[0]) if t.args and "Dictionary" not in base else DYNAMIC,
-                           value=M.resolve_type_name(t.args[1]) if len(t.args) == 2 else None)
+                           element=resolve_type_name(t.args[0]) if t.args and "Dictionary" not in base else DYNAMIC,
+                           value=resolve_type_name(t.args[1]) if len(t.args) == 2 else None)
         elif base in ("string", "String"):
-            factory = M.lib("strings", "String").New
-            type_ = M.STRING
+            factory = lib("strings", "String").New
+            type_ = STRING
         else:
-            if not self._known_type(t, node.pos):
+            if not self.bound.known_type(node):
                 return self._dead()
-            holder = M.static_type(base)
+            holder = static_type(base)
             if not isinstance(holder, type):
                 self.error("expr-type", f"cannot create an instance of '{t.name}'", node.pos)
                 return self._dead()
             factory = holder
-            type_ = M.library_type(holder)
+            type_ = library_type(holder)
         # `new Queue<T>(...)`: the library's constructors take the arguments only, never the type names
         create = _invoke(lambda env: None, lambda _o, *a, **k: factory(*a, **k), (), args, pos, static=True,
-                         check=True, name="New" if type_ is M.STRING else "")
+                         check=True, name="New" if type_ is STRING else "")
         if not node.init:
             return Code(create, type_)
         inits = self._initializers(node.init)
@@ -531,7 +515,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             value = self.fn(item.value) if item.value is not None else None
             if item.kind == "member":
                 name = item.name or ""
-                if not self._check_name(name, item.pos):
+                if id(item) in self.bound.refused:
                     continue
                 out.append(lambda env, o, n=name, v=value: setattr_gate(o, n, v(env)))  # type: ignore[misc]
             elif item.kind == "index":
@@ -548,10 +532,10 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         self.allocation_sites += 1
         elem = node.element
         is_bytes = elem is not None and elem.name in ("byte", "Byte") and elem.array == 0
-        if elem is not None and not self._known_type(elem, node.pos):
+        if elem is not None and not self.bound.known_type(node):
             return self._dead()
-        etype = M.resolve_type_name(elem) if elem is not None else DYNAMIC
-        type_ = M.STRING_ARRAY if etype is M.STRING else CsType(f"{elem or 'object'}[]", list, element=etype)
+        etype = resolve_type_name(elem) if elem is not None else DYNAMIC
+        type_ = STRING_ARRAY if etype is STRING else CsType(f"{elem or 'object'}[]", list, element=etype)
         if node.size is not None:
             size = self.fn(node.size)
             default = _VALUE_DEFAULTS.get(elem.name if elem is not None and elem.array == 0 and not elem.nullable
@@ -574,12 +558,12 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             return Code(lambda env: bytearray(i(env) for i in items), type_)
         if elem is None and node.items:
             first = codes[0].type
-            type_ = M.STRING_ARRAY if first is M.STRING else CsType("object[]", list, element=first)
+            type_ = STRING_ARRAY if first is STRING else CsType("object[]", list, element=first)
         return Code(lambda env: [i(env) for i in items], type_)
 
     def x_NewRectangularArray(self, node: ast.NewRectangularArray) -> Code:
         elem = node.element
-        if not self._known_type(elem, node.pos):
+        if not self.bound.known_type(node):
             return self._dead()
         sizes = [self.fn(size) for size in node.sizes]
         default = _VALUE_DEFAULTS.get(elem.name if elem.array == 0 else "", None)
@@ -596,16 +580,16 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             except Exception as exc:
                 raise _located(exc, pos) from None
 
-        return Code(create, CsType(f"{elem}[{',' * (len(sizes) - 1)}]", RectangularArray, element=M.resolve_type_name(elem)))
+        return Code(create, CsType(f"{elem}[{',' * (len(sizes) - 1)}]", RectangularArray, element=resolve_type_name(elem)))
 
     def x_NewAnonymous(self, node: ast.NewAnonymous) -> Code:
         fields = [(name, self.expr(value)) for name, value in node.members]
         type_ = CsType("<anonymous type>", AnonymousObject, closed=True)
         for name, code in fields:
-            type_.members[name] = M.Member(name, "property", lambda o, n=name: o[n], code.type)
-        type_.members["ToString"] = M.method("ToString", AnonymousObject.ToString, M.STRING, 0, 0)
-        type_.members["Equals"] = M.method("Equals", AnonymousObject.Equals, M.BOOL, 1, 1)
-        type_.members["GetHashCode"] = M.method("GetHashCode", AnonymousObject.GetHashCode, M.INT, 0, 0)
+            type_.members[name] = Member(name, "property", lambda o, n=name: o[n], code.type)
+        type_.members["ToString"] = method("ToString", AnonymousObject.ToString, STRING, 0, 0)
+        type_.members["Equals"] = method("Equals", AnonymousObject.Equals, BOOL, 1, 1)
+        type_.members["GetHashCode"] = method("GetHashCode", AnonymousObject.GetHashCode, INT, 0, 0)
         pairs = [(name, code.fn) for name, code in fields]
         return Code(lambda env: AnonymousObject((n, f(env)) for n, f in pairs), type_)
 
@@ -618,6 +602,5 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         return Code(lambda env: Tuple(*[f(env) for f in fns]), tuple_type)
 
     def x_TypeOf(self, node: ast.TypeOf) -> Code:
-        self._known_type(node.type, node.pos)
         name = str(node.type)
-        return Code(lambda env: name, M.SYSTEM_TYPE)
+        return Code(lambda env: name, SYSTEM_TYPE)

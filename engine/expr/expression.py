@@ -10,9 +10,10 @@ from engine.dotnet.errors import DotNetException, KeyNotFoundException, NullRefe
 from engine.dotnet.limits import ResourceLimitExceeded, enter, leave
 from engine.errors import ExpressionError, PolicyLoadError, SecurityError
 from engine.expr import ast
+from engine.expr.bind import bind
 from engine.expr.build import build
 from engine.expr.compile import Compiler
-from engine.expr.members import warm_up
+from engine.expr.library import warm_up
 from engine.expr.parser import ExprSyntaxError
 from engine.expr.runtime import Budget, LimitExceeded, ShortCircuit
 from engine.model import ValueText
@@ -48,16 +49,16 @@ def split_expression(text: str) -> tuple[str, str, int]:
 
 
 def analyse(value: ValueText) -> tuple[Compiler | None, Any, list[Diagnostic]]:
-    """Parse and compile; return (compiler, compiled closure or None, diagnostics)."""
+    """Parse, bind and emit; return (compiler, compiled closure or None, diagnostics in source order)."""
     problems: list[Diagnostic] = []
     if len(value.text) > MAX_SOURCE:
         message = f"the expression is {len(value.text)} characters long; the limit is {MAX_SOURCE}"
         return None, None, [Diagnostic("expr-security", Severity.ERROR, message, value.span_of(0, 1))]
     warm_up()
-    compiler = Compiler()
     try:
         start, body, base = split_expression(value.text)
         tree = build(body, start, base)
+        compiler = Compiler(bind(tree))
         if isinstance(tree, ast.Block):
             fn = compiler.compile_block(tree)
         else:
@@ -70,7 +71,8 @@ def analyse(value: ValueText) -> tuple[Compiler | None, Any, list[Diagnostic]]:
     except RecursionError:
         message = "the expression is nested too deeply"
         return None, None, [Diagnostic("expr-security", Severity.ERROR, message, value.span_of(0, 1))]
-    for code, message, pos, hint in compiler.problems:
+    found = compiler.bound.problems + compiler.problems
+    for code, message, pos, hint in sorted(found, key=lambda problem: problem[2][0]):  # in source order
         problems.append(Diagnostic(code, Severity.ERROR, message, value.span_of(*pos), hint))
     return compiler, fn, problems
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from engine.dotnet import clrnumeric
 from engine.dotnet.clrnumeric import NumKind
+from engine.dotnet.conversions import to_string
 from engine.dotnet.errors import DivideByZeroException, NullReferenceException, OverflowException
 from engine.dotnet.primitives import Char
 from engine.expr import ast
-from engine.expr import members as M
 from engine.expr import runtime as rt
 from engine.expr.closures import (
     Code,
@@ -24,14 +24,27 @@ from engine.expr.closures import (
     _type_test,
     _wrapping,
 )
+from engine.expr.contexttypes import INTERFACES, cast_value, unbox_value
+from engine.expr.cstypes import (
+    BOOL,
+    DOUBLE,
+    DYNAMIC,
+    INT,
+    LONG,
+    NULL,
+    NUMERIC_TYPES,
+    STRING,
+    CsType,
+    is_value_type,
+    nullable_type,
+)
 from engine.expr.host import CompilerHost
-from engine.expr.members import DYNAMIC, CsType
+from engine.expr.library import strip_namespace
+from engine.expr.names import resolve_type_name, static_type
 from engine.expr.runtime import ShortCircuit
 from engine.expr.tables import (
     _EQ_OPS,
-    _EXTRA_TYPE_NAMES,
     _FAST_CASTS,
-    _GENERIC_COLLECTIONS,
     _ORDER_OPS,
     _PY_COMPARE,
     _VALUE_DEFAULTS,
@@ -59,7 +72,7 @@ class OperatorCompiler(CompilerHost):
     def x_Unary(self, node: ast.Unary) -> Code:
         operand = self.expr(node.operand)
         op = node.op
-        if op == "!" and operand.type not in (M.BOOL, DYNAMIC):
+        if op == "!" and operand.type not in (BOOL, DYNAMIC):
             self.error("expr-type", f"operator '!' cannot be applied to an operand of type '{operand.type.name}'",
                        node.pos)
         if op != "!" and self.is_boxed(node.operand):
@@ -77,7 +90,7 @@ class OperatorCompiler(CompilerHost):
             except Exception as exc:
                 raise _located(exc, pos) from None
 
-        return Code(unary, M.BOOL if op == "!" else operand.type)
+        return Code(unary, BOOL if op == "!" else operand.type)
 
     def _numeric_unary(self, node: ast.Unary, operand: Code, kind: NumKind) -> Code:
         """`-x`, `+x`, `~x` on a statically numeric operand (constants folded like C#)."""
@@ -87,7 +100,7 @@ class OperatorCompiler(CompilerHost):
                 literal.value in (1 << 31, 1 << 63):  # `-2147483648` is an int, `-9223372036854775808` a long
             target = clrnumeric.INT32 if literal.value == 1 << 31 else clrnumeric.INT64
             value = target.wrap(-literal.value)
-            return Code(lambda env: value, M.NUMERIC_TYPES[target], const=True, value=value)
+            return Code(lambda env: value, NUMERIC_TYPES[target], const=True, value=value)
         if op == "-":
             result = clrnumeric.negate_kind(kind)
         elif op == "~":
@@ -101,7 +114,7 @@ class OperatorCompiler(CompilerHost):
         f: Callable[[Any], Any] = {
             "-": lambda v: clrnumeric.negate(v, checked=checked), "~": clrnumeric.complement, "+": clrnumeric.plus,
         }[op]
-        type_ = M.NUMERIC_TYPES[result]
+        type_ = NUMERIC_TYPES[result]
         if operand.const and operand.value is not None:
             return self._fold(lambda: clrnumeric.negate(operand.value, checked=self.checked_context is not False)
                               if op == "-" else f(operand.value), type_, node.pos)
@@ -137,31 +150,31 @@ class OperatorCompiler(CompilerHost):
         lf, rf = left.fn, right.fn
         lt, rtype = left.type, right.type
         pos = node.pos
-        if op in ("&&", "||") and lt is M.BOOL and rtype is M.BOOL:
+        if op in ("&&", "||") and lt is BOOL and rtype is BOOL:
             if op == "&&":
-                return Code(lambda env: lf(env) and rf(env), M.BOOL,
+                return Code(lambda env: lf(env) and rf(env), BOOL,
                             src=f"({self.source(left)} and {self.source(right)})")
-            return Code(lambda env: lf(env) or rf(env), M.BOOL, src=f"({self.source(left)} or {self.source(right)})")
+            return Code(lambda env: lf(env) or rf(env), BOOL, src=f"({self.source(left)} or {self.source(right)})")
         if op == "&&":
             truth = rt.truth
-            return Code(lambda env: truth(lf(env)) and truth(rf(env)), M.BOOL)
+            return Code(lambda env: truth(lf(env)) and truth(rf(env)), BOOL)
         if op == "||":
             truth = rt.truth
-            return Code(lambda env: truth(lf(env)) or truth(rf(env)), M.BOOL)
+            return Code(lambda env: truth(lf(env)) or truth(rf(env)), BOOL)
         if op == "??":
 
             def coalesce(env: list[Any]) -> Any:
                 v = lf(env)
                 return v if v is not None else rf(env)
 
-            return Code(coalesce, lt if lt is not M.NULL else rtype)
+            return Code(coalesce, lt if lt is not NULL else rtype)
         if op in _OBJECT_REFUSED and (self.is_boxed(node.left) or self.is_boxed(node.right)) and not (
-                op == "+" and M.STRING in (lt, rtype)):
+                op == "+" and STRING in (lt, rtype)):
             self.error("expr-type", f"operator '{op}' cannot be applied to operands of type '{_static_name(self, node.left, lt)}' "
                        f"and '{_static_name(self, node.right, rtype)}'", pos, "cast the value first, e.g. (int)x")
             return self._dead()
         if op in clrnumeric.OPERATORS and (_is_collection(lt) or _is_collection(rtype)) and not (
-                op == "+" and M.STRING in (lt, rtype)):
+                op == "+" and STRING in (lt, rtype)):
             self.error("expr-type", f"operator '{op}' cannot be applied to operands of type '{lt.name}' and "
                        f"'{rtype.name}'", pos)
             return self._dead()
@@ -169,28 +182,28 @@ class OperatorCompiler(CompilerHost):
             return self._reference_equality(node, left, right)
         if lt.kind is not None and rtype.kind is not None and op in clrnumeric.OPERATORS:
             return self._numeric_binary(node, left, right)
-        if op in ("-", "*", "/", "%") and (lt is M.STRING or rtype is M.STRING or lt is M.BOOL or rtype is M.BOOL):
+        if op in ("-", "*", "/", "%") and (lt is STRING or rtype is STRING or lt is BOOL or rtype is BOOL):
             self.error("expr-type", f"operator '{op}' cannot be applied to operands of type '{lt.name}' and "
                        f"'{rtype.name}'", pos)
-        if op in ("<", ">", "<=", ">=") and (lt is M.STRING or rtype is M.STRING):
+        if op in ("<", ">", "<=", ">=") and (lt is STRING or rtype is STRING):
             self.error("expr-type", f"operator '{op}' cannot be applied to operands of type 'string'", pos,
                        "use string.Compare(a, b) or a.CompareTo(b)")
         result = _binary_type(op, lt, rtype)
-        if op in ("==", "!=") and (lt is M.STRING and rtype in (M.STRING, M.NULL) or (
-            rtype is M.STRING and lt is M.NULL
-        ) or lt in (M.INT, M.LONG, M.BOOL) and rtype is lt):
-            return Code(_compare(left, right, _EQ_OPS[op]), M.BOOL,
+        if op in ("==", "!=") and (lt is STRING and rtype in (STRING, NULL) or (
+            rtype is STRING and lt is NULL
+        ) or lt in (INT, LONG, BOOL) and rtype is lt):
+            return Code(_compare(left, right, _EQ_OPS[op]), BOOL,
                         src=f"({self.source(left)} {op} {self.source(right)})")
-        if op in ("<", ">", "<=", ">=") and lt in (M.INT, M.LONG) and rtype in (M.INT, M.LONG):
+        if op in ("<", ">", "<=", ">=") and lt in (INT, LONG) and rtype in (INT, LONG):
             if right.const and right.value is not None:
                 cmp, c = _ORDER_OPS[op], right.value
                 tmp = self.bind(None, "_t")
                 src = (f"({self.source(left)} {op} {self.source(right)})" if left.nonnull else
                        f"(({tmp} := {self.source(left)}) is not None and {tmp} {op} {self.source(right)})")
-                return Code(lambda env: (v := lf(env)) is not None and cmp(v, c), M.BOOL, src=src)
+                return Code(lambda env: (v := lf(env)) is not None and cmp(v, c), BOOL, src=src)
             py = _PY_COMPARE[op]
-            return Code(lambda env: py(lf(env), rf(env)), M.BOOL)
-        if op == "+" and result is M.STRING:
+            return Code(lambda env: py(lf(env), rf(env)), BOOL)
+        if op == "+" and result is STRING:
             return self._concat(node)
         f = rt.BINARY[op]
         if self.checked_context and op in clrnumeric.OPERATORS:
@@ -218,7 +231,7 @@ class OperatorCompiler(CompilerHost):
             self.error("expr-type", f"operator '{op}' cannot be applied to operands of type '{left.type.name}' and "
                        f"'{right.type.name}'", node.pos)
             return self._dead()
-        type_ = M.NUMERIC_TYPES[kind]
+        type_ = NUMERIC_TYPES[kind]
         if left.const and right.const and left.value is not None and right.value is not None:
             folding = clrnumeric.operation(op, lk, rk, checked=self.checked_context is not False)
             assert folding is not None
@@ -246,15 +259,15 @@ class OperatorCompiler(CompilerHost):
             node.left.ident == node.right.ident
         lf, rf, negate = left.fn, right.fn, node.op == "!="
         equals = rt.reference_equals
-        return Code(lambda env: equals(lf(env), rf(env), same) != negate, M.BOOL)
+        return Code(lambda env: equals(lf(env), rf(env), same) != negate, BOOL)
 
     def is_boxed(self, node: ast.Expr) -> bool:
         """True when `node` is statically of type `object` (a boxed value of unknown type)."""
         if isinstance(node, ast.Name):
-            local = self.lookup(node.ident)
+            local = self.bound.symbol(node).local
             return local is not None and local.boxed
         if isinstance(node, ast.Cast):
-            return M.strip_namespace(str(node.type)) in ("object", "Object")
+            return strip_namespace(str(node.type)) in ("object", "Object")
         return _is_boxed_variable(node)
 
     def x_Checked(self, node: ast.Checked) -> Code:
@@ -266,9 +279,9 @@ class OperatorCompiler(CompilerHost):
             self.checked_context = outer
 
     def x_DefaultOf(self, node: ast.DefaultOf) -> Code:
-        if not self._known_type(node.type, node.pos):
+        if not self.bound.known_type(node):
             return self._dead()
-        type_ = M.resolve_type_name(node.type)
+        type_ = resolve_type_name(node.type)
         value: Any = None
         if node.type.nullable or node.type.array:
             value = None
@@ -276,11 +289,11 @@ class OperatorCompiler(CompilerHost):
             value = Char("\0")
         elif type_.kind is not None:
             value = clrnumeric.implicit(0, type_.kind)
-        elif type_ is M.BOOL:
+        elif type_ is BOOL:
             value = False
-        elif M.strip_namespace(node.type.name) in _STRUCT_DEFAULTS and not node.type.args:
-            holder = M.static_type(M.strip_namespace(node.type.name))
-            value = getattr(holder, _STRUCT_DEFAULTS[M.strip_namespace(node.type.name)])
+        elif strip_namespace(node.type.name) in _STRUCT_DEFAULTS and not node.type.args:
+            holder = static_type(strip_namespace(node.type.name))
+            value = getattr(holder, _STRUCT_DEFAULTS[strip_namespace(node.type.name)])
         else:
             value = _VALUE_DEFAULTS.get(str(node.type))
         return Code(lambda env: value, type_, const=True, value=value)
@@ -296,7 +309,7 @@ class OperatorCompiler(CompilerHost):
         spine.reverse()
         codes = [self.expr(e) for e in spine]
         # numeric prefix before the first string operand is added numerically (1 + 2 + "a" == "3a")
-        first = next(i for i, c in enumerate(codes) if c.type is M.STRING or i > 0 and _is_stringish(codes[:i + 1]))
+        first = next(i for i, c in enumerate(codes) if c.type is STRING or i > 0 and _is_stringish(codes[:i + 1]))
         if first > 1:
             head = self._numeric_sum(codes[:first], node.pos)
             codes = [head, *codes[first:]]
@@ -306,15 +319,15 @@ class OperatorCompiler(CompilerHost):
             terms = []
             for code in codes:
                 if code.const:
-                    terms.append(self.bind(M.to_string(code.value), "k"))
-                elif code.type is M.STRING:
+                    terms.append(self.bind(to_string(code.value), "k"))
+                elif code.type is STRING:
                     terms.append(f"({self.source(code)} or '')")
                 else:
-                    terms.append(f"{self.bind(M.to_string, '_ts')}({self.source(code)})")
+                    terms.append(f"{self.bind(to_string, '_ts')}({self.source(code)})")
             tmp = self.bind(None, "_t")
             src = (f"({tmp} if {self.bind(len, '_len')}({tmp} := {' + '.join(terms)}) <= 4096 "
                    f"else {self.bind(check, '_check')}({tmp}))")
-            return Code(generated, M.STRING, src=src)
+            return Code(generated, STRING, src=src)
         parts = [_as_text(c) for c in codes]
         if len(parts) == 2:
             p0, p1 = parts
@@ -323,7 +336,7 @@ class OperatorCompiler(CompilerHost):
                 r: str = p0(env) + p1(env)
                 return check(r) if len(r) > 4096 else r
 
-            return Code(concat2, M.STRING)
+            return Code(concat2, STRING)
         if len(parts) == 3:
             p0, p1, p2 = parts
 
@@ -331,13 +344,13 @@ class OperatorCompiler(CompilerHost):
                 r: str = p0(env) + p1(env) + p2(env)
                 return check(r) if len(r) > 4096 else r
 
-            return Code(concat3, M.STRING)
+            return Code(concat3, STRING)
 
         def concat(env: list[Any]) -> str:
             r = "".join([p(env) for p in parts])
             return check(r) if len(r) > 4096 else r
 
-        return Code(concat, M.STRING)
+        return Code(concat, STRING)
 
     def _numeric_sum(self, codes: list[Code], pos: ast.Pos) -> Code:
         fns = [c.fn for c in codes]
@@ -362,33 +375,33 @@ class OperatorCompiler(CompilerHost):
             if target is not None:
                 t = self._implicit(then, target) if tk is not target else t
                 o = self._implicit(other, target) if ok is not target else o
-                return Code(lambda env: t(env) if truth(c(env)) else o(env), M.NUMERIC_TYPES[target])
-        type_ = then.type if then.type is other.type or other.type is M.NULL else (
-            other.type if then.type is M.NULL else DYNAMIC)
-        if cond.type is M.BOOL and then.const and other.const:
+                return Code(lambda env: t(env) if truth(c(env)) else o(env), NUMERIC_TYPES[target])
+        type_ = then.type if then.type is other.type or other.type is NULL else (
+            other.type if then.type is NULL else DYNAMIC)
+        if cond.type is BOOL and then.const and other.const:
             tv, ov = then.value, other.value
             return Code(lambda env: tv if c(env) else ov, type_,
                         src=f"({self.source(then)} if {self.source(cond)} else {self.source(other)})")
-        if cond.type is M.BOOL:
+        if cond.type is BOOL:
             return Code(lambda env: t(env) if c(env) else o(env), type_,
                         src=f"({self.source(then)} if {self.source(cond)} else {self.source(other)})")
         return Code(lambda env: t(env) if truth(c(env)) else o(env), type_)
 
     def _expect_bool(self, code: Code, pos: ast.Pos) -> None:
-        if code.type not in (M.BOOL, DYNAMIC):
+        if code.type not in (BOOL, DYNAMIC):
             self.error("expr-type", f"cannot implicitly convert type '{code.type.name}' to 'bool'", pos)
 
     def x_Cast(self, node: ast.Cast) -> Code:
         operand = self.expr(node.operand)
         name = str(node.type)
-        type_ = M.resolve_type_name(node.type)
-        if not self._known_type(node.type, node.pos):
+        type_ = resolve_type_name(node.type)
+        if not self.bound.known_type(node):
             return self._dead()
         o, pos = operand.fn, node.pos
-        if type_ is operand.type and type_ in (M.STRING, M.INT, M.BOOL, M.DOUBLE):
+        if type_ is operand.type and type_ in (STRING, INT, BOOL, DOUBLE):
             return Code(o, type_)
-        if operand.type.name.endswith("?") and not type_.name.endswith("?") and type_ is not M.DYNAMIC:
-            value = M.nullable_type(type_).members["Value"].impl if M.is_value_type(type_) else None
+        if operand.type.name.endswith("?") and not type_.name.endswith("?") and type_ is not DYNAMIC:
+            value = nullable_type(type_).members["Value"].impl if is_value_type(type_) else None
             if value is not None:  # `(int)n` of a null `int?`: InvalidOperationException, like `n.Value`
                 inner = operand.fn
 
@@ -403,7 +416,7 @@ class OperatorCompiler(CompilerHost):
         boxed = self.is_boxed(node.operand)
         if type_.kind is not None and node.type.array == 0 and operand.type.kind is not None and not boxed:
             return self._numeric_cast(node, operand, type_)
-        cast = M.unbox_value if boxed else M.cast_value
+        cast = unbox_value if boxed else cast_value
         fast = _FAST_CASTS.get(name)
         if fast is not None:
             exact, limit = fast
@@ -423,7 +436,7 @@ class OperatorCompiler(CompilerHost):
             src = (f"({tmp} if ({tmp} := {self.source(operand)}).__class__ is {exact_name}{check} "
                    f"else {cast_name}({tmp}, {self.bind(name, 'k')}))")
             return Code(fast_cast, type_, src=src, nonnull=exact is not str)
-        iface = M.INTERFACES.get(M.strip_namespace(name))
+        iface = INTERFACES.get(strip_namespace(name))
         if iface is not None:
             cls = iface.pyclass
 
@@ -457,7 +470,7 @@ class OperatorCompiler(CompilerHost):
             try:
                 converted = clrnumeric.convert(value, kind, checked=self.checked_context is not False)
             except OverflowException:
-                self.error("expr-constant", f"constant value '{M.to_string(value)}' cannot be converted to a "
+                self.error("expr-constant", f"constant value '{to_string(value)}' cannot be converted to a "
                            f"'{type_.name}'", node.pos, "use unchecked(...) if wrapping is intended")
                 return self._dead(type_)
             return Code(lambda env: converted, type_, const=True, value=converted)
@@ -477,31 +490,18 @@ class OperatorCompiler(CompilerHost):
 
         return Code(numeric_cast, type_)
 
-    def _known_type(self, t: ast.TypeName, pos: ast.Pos) -> bool:
-        base = M.strip_namespace(t.name)
-        if t.name == "var" or base in M.PRIMITIVES or base in M.INTERFACES or M.static_type(base) is not None:
-            return all(self._known_type(a, pos) for a in t.args)
-        if base in _GENERIC_COLLECTIONS or base in _EXTRA_TYPE_NAMES:
-            return all(self._known_type(a, pos) for a in t.args)
-        if base in M.FORBIDDEN or base.startswith("_"):
-            self.error("expr-security", f"the type '{t.name}' is not accessible from policy expressions", pos)
-            return False
-        self.error("expr-unknown-name", f"the type '{t.name}' is not available in policy expressions", pos,
-                   self._suggest(base, M.known_type_names()))
-        return False
-
     def x_IsType(self, node: ast.IsType) -> Code:
         operand = self.fn(node.operand)
         if node.type is None:
             if node.negate:
-                return Code(lambda env: operand(env) is not None, M.BOOL)
-            return Code(lambda env: operand(env) is None, M.BOOL)
-        if not self._known_type(node.type, node.pos):
+                return Code(lambda env: operand(env) is not None, BOOL)
+            return Code(lambda env: operand(env) is None, BOOL)
+        if not self.bound.known_type(node):
             return self._dead()
         test = _type_test(str(node.type))
         if node.bind is None:
-            return Code(lambda env: test(operand(env)), M.BOOL)
-        slot = self.declare(node.bind, M.resolve_type_name(node.type), node.pos)
+            return Code(lambda env: test(operand(env)), BOOL)
+        slot = self.bound.local(node).slot
 
         def is_bind(env: list[Any]) -> bool:
             value = operand(env)
@@ -510,14 +510,14 @@ class OperatorCompiler(CompilerHost):
                 return True
             return False
 
-        return Code(is_bind, M.BOOL)
+        return Code(is_bind, BOOL)
 
     def x_AsType(self, node: ast.AsType) -> Code:
         operand = self.fn(node.operand)
-        if not self._known_type(node.type, node.pos):
+        if not self.bound.known_type(node):
             return self._dead()
         test = _type_test(str(node.type))
-        return Code(lambda env: v if test(v := operand(env)) else None, M.resolve_type_name(node.type))
+        return Code(lambda env: v if test(v := operand(env)) else None, resolve_type_name(node.type))
 
 
 def _constant_conversion(code: Code, kind: NumKind, other: NumKind) -> NumKind:

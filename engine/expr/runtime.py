@@ -1,8 +1,8 @@
 """Run-time support for compiled expressions: C# operators, the dynamic-member gate, limits.
 
 Everything an expression can reach at run time goes through this module or through members
-bound at compile time by `engine.expr.members`; user text never becomes a Python `getattr`
-without passing `member_gate`, which allows only the members declared for the value's type.
+bound at compile time (`engine.expr.cstypes`, `contexttypes`, `library`); user text never becomes a Python `getattr`
+without passing `gates.member_gate`, which allows only the members declared for the value's type.
 """
 
 from __future__ import annotations

@@ -8,12 +8,13 @@ from typing import Any
 from engine.dotnet.containers import Tuple
 from engine.dotnet.errors import DotNetException, InvalidOperationException, NullReferenceException
 from engine.expr import ast
-from engine.expr import members as M
 from engine.expr import runtime as rt
 from engine.expr.closures import _located
+from engine.expr.cstypes import DYNAMIC, NULL, STRING, VOID, CsType
 from engine.expr.gates import iterate
 from engine.expr.host import CompilerHost
-from engine.expr.members import DYNAMIC, CsType
+from engine.expr.library import lib, strip_namespace
+from engine.expr.names import resolve_type_name
 
 # Collections whose enumerator fails once the collection is modified (.NET's version check): a
 # `List<T>` on any Add/Remove; since .NET Core 3.0 / .NET 5 a `Dictionary` or `HashSet` only on an
@@ -40,16 +41,12 @@ BREAK, CONTINUE, RETURN = 1, 2, 3
 class StatementCompiler(CompilerHost):
     """Mixin of `Compiler`: one `s_<Node>` method per statement node."""
 
-    def block(self, stmts: tuple[ast.Stmt, ...], *, new_scope: bool = True) -> Fn:
-        if new_scope:
-            self.scopes.append({})
+    def block(self, stmts: tuple[ast.Stmt, ...]) -> Fn:
         for s in stmts:
             if isinstance(s, ast.LocalFunction):
-                self.functions[s.name] = [None, M.resolve_type_name(s.returns) if s.returns else M.VOID,
+                self.functions[s.name] = [None, resolve_type_name(s.returns) if s.returns else VOID,
                                           len(s.params)]
         compiled = [self.stmt(s) for s in stmts]
-        if new_scope:
-            self.scopes.pop()
         if len(compiled) == 1:
             return compiled[0]
 
@@ -71,10 +68,10 @@ class StatementCompiler(CompilerHost):
 
     def s_LocalDecl(self, node: ast.LocalDecl) -> Fn:
         t = node.type
-        if t.name != "var" and not self._known_type(t, node.pos):
+        if t.name != "var" and not self.bound.known_type(node):
             declared: CsType = DYNAMIC
         else:
-            declared = DYNAMIC if t.name == "var" else M.resolve_type_name(t)
+            declared = DYNAMIC if t.name == "var" else resolve_type_name(t)
         parts: list[tuple[int, Fn | None]] = []
         delegate = t.name in ("Func", "Action", "Predicate")
         for d in node.declarators:
@@ -84,17 +81,18 @@ class StatementCompiler(CompilerHost):
                 code = self.expr(d.value) if d.value is not None else None
             finally:
                 self.method_group_allowed = False
-            vtype = code.type if (t.name == "var" and code is not None and code.type not in (M.NULL, M.VOID)) \
+            vtype = code.type if (t.name == "var" and code is not None and code.type not in (NULL, VOID)) \
                 else declared
-            if t.name == "var" and code is not None and code.type is M.VOID:
+            if t.name == "var" and code is not None and code.type is VOID:
                 self.error("expr-type", "cannot assign void to an implicitly-typed variable", d.pos)
-            slot = self.declare(d.name, vtype, d.pos)
-            self.scopes[-1][d.name].boxed = t.name in ("object", "Object", "System.Object") or (
+            local = self.bound.local(d)
+            local.type, slot = vtype, local.slot
+            local.boxed = t.name in ("object", "Object", "System.Object") or (
                 t.name == "var" and d.value is not None and self.is_boxed(d.value))
             fn = code.fn if code is not None else None
             if code is not None and vtype.kind is not None and code.type.kind not in (None, vtype.kind):
                 fn = self._implicit(code, vtype.kind)
-            from_string = getattr(vtype.pyclass, "from_string", None) if code is not None and code.type is M.STRING \
+            from_string = getattr(vtype.pyclass, "from_string", None) if code is not None and code.type is STRING \
                 else None
             if from_string is not None and fn is not None:  # `XNamespace ns = "urn:x";`: implicit conversion
                 fn = (lambda f, conv: lambda env: None if (v := f(env)) is None else conv(v))(fn, from_string)
@@ -121,7 +119,10 @@ class StatementCompiler(CompilerHost):
         if len(types) != len(node.names):
             self.error("expr-type", f"cannot deconstruct a tuple of {len(types)} elements into "
                        f"{len(node.names)} variables", node.pos)
-        slots = [self.declare(name, t, node.pos) for name, t in zip(node.names, types, strict=False)]
+        declared = [self.bound.local(node, index) for index in range(len(node.names))]
+        for local, t in zip(declared, types, strict=False):
+            local.type = t
+        slots = [local.slot for local in declared]
         vf, pos, count = value.fn, node.pos, len(node.names)
 
         def deconstruct(env: list[Any]) -> None:
@@ -145,28 +146,21 @@ class StatementCompiler(CompilerHost):
         cond = self.expr(node.cond)
         self._expect_bool(cond, node.cond.pos)
         c = cond.fn
-        then = self._scoped(node.then)
-        other = self._scoped(node.other) if node.other is not None else None
+        then = self.stmt(node.then)
+        other = self.stmt(node.other) if node.other is not None else None
         truth = rt.truth
         if other is None:
             return lambda env: then(env) if truth(c(env)) else None
         return lambda env: then(env) if truth(c(env)) else other(env)
 
-    def _scoped(self, node: ast.Stmt) -> Fn:
-        self.scopes.append({})
-        try:
-            return self.stmt(node)
-        finally:
-            self.scopes.pop()
-
     def s_Foreach(self, node: ast.Foreach) -> Fn:
         self.needs_budget = True
         source = self.expr(node.iterable)
-        self.scopes.append({})
-        etype = source.type.element or DYNAMIC if node.type.name == "var" else M.resolve_type_name(node.type)
-        slot = self.declare(node.name, etype, node.pos)
+        local = self.bound.local(node)
+        if node.type.name == "var":
+            local.type = source.type.element or DYNAMIC
+        slot = local.slot
         body = self.stmt(node.body)
-        self.scopes.pop()
         sf, pos = source.fn, node.pos
 
         def loop(env: list[Any]) -> Any:
@@ -198,7 +192,7 @@ class StatementCompiler(CompilerHost):
         cond = self.expr(node.cond)
         self._expect_bool(cond, node.cond.pos)
         c = cond.fn
-        body = self._scoped(node.body)
+        body = self.stmt(node.body)
         truth = rt.truth
         do = node.do
 
@@ -220,7 +214,6 @@ class StatementCompiler(CompilerHost):
 
     def s_For(self, node: ast.For) -> Fn:
         self.needs_budget = True
-        self.scopes.append({})
         if isinstance(node.init, ast.LocalDecl):
             init = self.stmt(node.init)
         else:
@@ -231,8 +224,7 @@ class StatementCompiler(CompilerHost):
             self._expect_bool(cond, node.cond.pos)  # type: ignore[union-attr]
         c = cond.fn if cond is not None else (lambda env: True)
         steps = [self.fn(e) for e in node.step]
-        body = self._scoped(node.body)
-        self.scopes.pop()
+        body = self.stmt(node.body)
         truth = rt.truth
 
         def loop(env: list[Any]) -> Any:
@@ -287,23 +279,21 @@ class StatementCompiler(CompilerHost):
         body = self.s_Block(node.body)
         handlers: list[tuple[type, int | None, Fn | None, Fn]] = []
         for catch in node.catches:
-            self.scopes.append({})
             cls: type = DotNetException
             if catch.type is not None and catch.type.name not in ("Exception", "System.Exception"):
-                found = M.lib("registry", "runtime_class")
+                found = lib("registry", "runtime_class")
                 klass = found(catch.type.name) if found is not None else None
                 if klass is None:
-                    klass = M.lib("errors", M.strip_namespace(catch.type.name))
+                    klass = lib("errors", strip_namespace(catch.type.name))
                 if isinstance(klass, type) and issubclass(klass, DotNetException):
                     cls = klass
-            slot = self.declare(catch.name, DYNAMIC, catch.pos) if catch.name else None
+            slot = self.bound.local(catch).slot if catch.name else None
             accept = None
             if catch.filter is not None:
                 condition = self.expr(catch.filter)
                 self._expect_bool(condition, catch.filter.pos)
                 accept = condition.fn
-            handlers.append((cls, slot, accept, self.block(catch.body.body, new_scope=False)))
-            self.scopes.pop()
+            handlers.append((cls, slot, accept, self.block(catch.body.body)))
         final = self.s_Block(node.final) if node.final is not None else None
 
         def run(env: list[Any]) -> Any:
@@ -351,13 +341,10 @@ class StatementCompiler(CompilerHost):
 
     def s_LocalFunction(self, node: ast.LocalFunction) -> Fn:
         cell = self.functions[node.name]
-        self.scopes.append({})
-        first = self.nslots
+        first, last = self.bound.function_slots[id(node)]
         defaults = [self.fn(default) if default is not None else None for _, _, default in node.params]
-        slots = [self.declare(name, M.resolve_type_name(t), node.pos) for t, name, _ in node.params]
-        body = self.block(node.body.body, new_scope=False)
-        last = self.nslots
-        self.scopes.pop()
+        slots = [self.bound.local(node, index).slot for index in range(len(node.params))]
+        body = self.block(node.body.body)
         self.needs_budget = True
 
         def call(env: list[Any], values: list[Any]) -> Any:
@@ -379,10 +366,8 @@ class StatementCompiler(CompilerHost):
         return lambda env: None
 
     def s_Using(self, node: ast.Using) -> Fn:
-        self.scopes.append({})
         resource = self.stmt(node.resource) if isinstance(node.resource, ast.LocalDecl) else self.fn(node.resource)
-        body = self.block(node.body.body, new_scope=False)
-        self.scopes.pop()
+        body = self.block(node.body.body)
 
         def run(env: list[Any]) -> Any:
             resource(env)

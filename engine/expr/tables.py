@@ -8,9 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from engine.dotnet.containers import new_dictionary, new_hashset
-from engine.expr import members as M
+from engine.expr.cstypes import BOOL, CHAR, DOUBLE, DYNAMIC, INT, LONG, STRING, STRING_ARRAY, CsType
 from engine.expr.gates import iterate
-from engine.expr.members import DYNAMIC, CsType
 
 # Expressions using these get a per-evaluation meter even when small (decided at compile time): the
 # library loops over whole sequences or documents for them, checking the meter's deadline every
@@ -61,28 +60,28 @@ _EXTRA_TYPE_NAMES = frozenset({"KeyValuePair", "IEnumerable", "IReadOnlyDictiona
                                "Func", "Action", "IReadOnlyList", "IEnumerable<JToken>", "Nullable"})
 
 _BUILTIN_RESULTS: dict[tuple[str, str], CsType] = {
-    ("string", "Length"): M.INT, ("string", "Split"): M.STRING_ARRAY, ("*", "ToString"): M.STRING,
-    ("string", "Substring"): M.STRING, ("string", "Replace"): M.STRING, ("string", "Trim"): M.STRING,
-    ("string", "TrimStart"): M.STRING, ("string", "TrimEnd"): M.STRING, ("string", "ToLower"): M.STRING,
-    ("string", "ToUpper"): M.STRING, ("string", "ToLowerInvariant"): M.STRING,
-    ("string", "ToUpperInvariant"): M.STRING, ("string", "PadLeft"): M.STRING, ("string", "PadRight"): M.STRING,
-    ("string", "Insert"): M.STRING, ("string", "Remove"): M.STRING, ("string", "StartsWith"): M.BOOL,
-    ("string", "EndsWith"): M.BOOL, ("string", "Contains"): M.BOOL, ("string", "Equals"): M.BOOL,
-    ("string", "IndexOf"): M.INT, ("string", "LastIndexOf"): M.INT, ("string", "Item"): M.CHAR,
-    ("string[]", "Length"): M.INT, ("*", "Count"): M.INT, ("*", "Any"): M.BOOL, ("*", "All"): M.BOOL,
-    ("*", "Contains"): M.BOOL, ("*", "AsJwt"): DYNAMIC,
+    ("string", "Length"): INT, ("string", "Split"): STRING_ARRAY, ("*", "ToString"): STRING,
+    ("string", "Substring"): STRING, ("string", "Replace"): STRING, ("string", "Trim"): STRING,
+    ("string", "TrimStart"): STRING, ("string", "TrimEnd"): STRING, ("string", "ToLower"): STRING,
+    ("string", "ToUpper"): STRING, ("string", "ToLowerInvariant"): STRING,
+    ("string", "ToUpperInvariant"): STRING, ("string", "PadLeft"): STRING, ("string", "PadRight"): STRING,
+    ("string", "Insert"): STRING, ("string", "Remove"): STRING, ("string", "StartsWith"): BOOL,
+    ("string", "EndsWith"): BOOL, ("string", "Contains"): BOOL, ("string", "Equals"): BOOL,
+    ("string", "IndexOf"): INT, ("string", "LastIndexOf"): INT, ("string", "Item"): CHAR,
+    ("string[]", "Length"): INT, ("*", "Count"): INT, ("*", "Any"): BOOL, ("*", "All"): BOOL,
+    ("*", "Contains"): BOOL, ("*", "AsJwt"): DYNAMIC,
 }
 _ELEMENT_RESULTS = frozenset({"First", "FirstOrDefault", "Last", "LastOrDefault", "Single", "SingleOrDefault",
                               "ElementAt", "ElementAtOrDefault"})
 _STATIC_RESULTS: dict[str, CsType] = {
-    "string.IsNullOrEmpty": M.BOOL, "String.IsNullOrEmpty": M.BOOL, "string.IsNullOrWhiteSpace": M.BOOL,
-    "String.IsNullOrWhiteSpace": M.BOOL, "string.Join": M.STRING, "String.Join": M.STRING,
-    "string.Format": M.STRING, "String.Format": M.STRING, "string.Concat": M.STRING, "String.Concat": M.STRING,
-    "Convert.ToBase64String": M.STRING, "Convert.ToInt32": M.INT, "Convert.ToString": M.STRING,
-    "int.Parse": M.INT, "Int32.Parse": M.INT, "long.Parse": M.LONG, "Int64.Parse": M.LONG,
-    "double.Parse": M.DOUBLE, "Double.Parse": M.DOUBLE, "bool.Parse": M.BOOL, "Boolean.Parse": M.BOOL,
-    "int.TryParse": M.BOOL, "Int32.TryParse": M.BOOL, "long.TryParse": M.BOOL, "double.TryParse": M.BOOL,
-    "bool.TryParse": M.BOOL, "Uri.EscapeDataString": M.STRING, "Uri.UnescapeDataString": M.STRING,
-    "WebUtility.UrlEncode": M.STRING, "WebUtility.UrlDecode": M.STRING, "Math.Abs": DYNAMIC,
-    "Regex.IsMatch": M.BOOL, "Regex.Replace": M.STRING,
+    "string.IsNullOrEmpty": BOOL, "String.IsNullOrEmpty": BOOL, "string.IsNullOrWhiteSpace": BOOL,
+    "String.IsNullOrWhiteSpace": BOOL, "string.Join": STRING, "String.Join": STRING,
+    "string.Format": STRING, "String.Format": STRING, "string.Concat": STRING, "String.Concat": STRING,
+    "Convert.ToBase64String": STRING, "Convert.ToInt32": INT, "Convert.ToString": STRING,
+    "int.Parse": INT, "Int32.Parse": INT, "long.Parse": LONG, "Int64.Parse": LONG,
+    "double.Parse": DOUBLE, "Double.Parse": DOUBLE, "bool.Parse": BOOL, "Boolean.Parse": BOOL,
+    "int.TryParse": BOOL, "Int32.TryParse": BOOL, "long.TryParse": BOOL, "double.TryParse": BOOL,
+    "bool.TryParse": BOOL, "Uri.EscapeDataString": STRING, "Uri.UnescapeDataString": STRING,
+    "WebUtility.UrlEncode": STRING, "WebUtility.UrlDecode": STRING, "Math.Abs": DYNAMIC,
+    "Regex.IsMatch": BOOL, "Regex.Replace": STRING,
 }

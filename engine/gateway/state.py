@@ -160,7 +160,7 @@ class _Compiler:
 
     def check_settings(self, element: PolicyElement) -> None:
         """Report policies needing a top-level configuration key that is absent (`Policy.needs_settings`)
-        and constant backend ids that name no declared backend (`Policy.backend_attributes`)."""
+        and constant attributes that name no entry of their configuration key (`Policy.settings_refs`)."""
         policy = self.registry.get(element.tag)
         for key in policy.needs_settings if policy is not None else ():
             if getattr(self.settings, key.replace("-", "_"), None) is None:
@@ -168,15 +168,17 @@ class _Compiler:
                     "gateway-settings-missing", f"<{element.tag}> needs `{key}:` in the gateway configuration",
                     element.span, f"add {key}: to the configuration (docs/configuration.md)",
                 )
-        for attribute, key in policy.settings_refs if policy is not None else ():
-            named = element.get(attribute)
+        for reference, key in policy.settings_refs if policy is not None else ():
             entries = getattr(self.settings, key.replace("-", "_"), None) or {}
-            if named is not None and not named.is_expression and named.text.strip() not in entries:
-                self.diagnostics.error(
-                    "gateway-settings-missing",
-                    f"<{element.tag}> {attribute} '{named.text.strip()}' is not declared under `{key}:` in the gateway configuration",
-                    named.span, f"declared: {', '.join(sorted(entries)) or 'none'} (docs/configuration.md)",
-                )
+            *path, attribute = reference.replace("@", "/").split("/")
+            for holder in _descendants(element, path):
+                named = holder.get(attribute)
+                if named is not None and not named.is_expression and named.text.strip() not in entries:
+                    self.diagnostics.error(
+                        "gateway-settings-missing",
+                        f"<{element.tag}> {attribute} '{named.text.strip()}' is not declared under `{key}:` in the gateway configuration",
+                        named.span, f"declared: {', '.join(sorted(entries)) or 'none'} (docs/configuration.md)",
+                    )
         for child in element.children:
             self.check_settings(child)
 
@@ -193,6 +195,14 @@ class _Compiler:
             builder = PipelineBuilder(self.registry, self.diagnostics, self.expressions)
             self._pipelines[key] = builder.pipeline(effective.sections)
         return self._pipelines[key]
+
+
+def _descendants(element: PolicyElement, path: list[str]) -> list[PolicyElement]:
+    """The elements reached from `element` through child tags `path` (itself when the path is empty)."""
+    found = [element]
+    for tag in path:
+        found = [child for parent in found for child in parent.children_named(tag)]
+    return found
 
 
 def _gateway_spec(spec: OperationSpec | None, api: ApiSettings) -> OperationSpec | None:

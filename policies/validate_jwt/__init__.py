@@ -270,6 +270,7 @@ class ValidateJwt(Policy):
     scopes = Scope.ALL
     reads_body = False
     implemented = True
+    settings_refs = (("issuer-signing-keys/key@certificate-id", "certificates"),)
     attributes = (
         *TOKEN_SOURCE_ATTRS,
         *FAILURE_ATTRS,
@@ -314,7 +315,7 @@ class ValidateJwt(Policy):
         keys = element.child("issuer-signing-keys")
         for key in keys.children_named("key") if keys is not None else []:
             if key.get("certificate-id") is not None:
-                continue  # a certificate of the gateway configuration, found at run time
+                continue  # a certificate of the gateway configuration (`settings_refs`, checked at load)
             literal = [v for v in (key.text, key.get("n"), key.get("e")) if v is not None]
             if any(v.is_expression or has_reference(v.text) for v in literal):
                 continue  # checked at run time / once named values are known

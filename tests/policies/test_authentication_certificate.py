@@ -18,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from engine.errors import ConfigError
+from engine.errors import ConfigError, PolicyLoadError
 from policies.validate_jwt.tokens import b64url_encode
 from tests.policies.support import codes
 from tests.support.certificates import PFX_PASSWORD, TestPki
@@ -71,7 +71,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningGat
                                 '.GetValueOrDefault(&quot;X-Pfx&quot;, &quot;&quot;)))" password="{{pfx-password}}" />'),
             "send.xml": inbound(send),
             "jwt.xml": inbound(jwt),
-            "missing.xml": inbound('<authentication-certificate certificate-id="nope" />'),
+            "missing.xml": inbound('<authentication-certificate certificate-id="@(&quot;no&quot; + &quot;pe&quot;)" />'),
         }
         config["named-values"]["pfx-password"] = PFX_PASSWORD
         with run_gateway(folder, config, policies) as gateway:
@@ -112,7 +112,7 @@ def test_send_request_presents_its_own_certificate(setup: tuple[RunningGateway, 
     assert dict(map(tuple, json.loads(answer.text)["client"]["subject"]))["commonName"] == "pfx-client"
 
 
-def test_unknown_certificate_fails_with_500(setup: tuple[RunningGateway, TestPki, dict[str, Any]]) -> None:
+def test_unknown_certificate_id_from_an_expression_fails_with_500(setup: tuple[RunningGateway, TestPki, dict[str, Any]]) -> None:
     gateway, _, _ = setup
     answer = gateway.request("GET", "/missing/x")
     assert answer.status == 500 and answer.json()["message"] == "Internal server error"
@@ -138,3 +138,25 @@ def test_schema_and_configuration(tmp_path: Path) -> None:
               "apis": {"a": api("a", "a.xml", "{{u}}")}}
     with pytest.raises(ConfigError, match="certificates.bad: .*bad.pem"), run_gateway(tmp_path, config, {"a.xml": inbound("")}):
         pass
+
+
+def test_unknown_constant_certificate_id_refused_at_load(tmp_path: Path) -> None:
+    config = {"certificates": {}, "named-values": {"u": "http://127.0.0.1:9"}, "apis": {"a": api("a", "a.xml", "{{u}}")}}
+    policy = inbound('<authentication-certificate certificate-id="nope" />')
+    with pytest.raises(PolicyLoadError) as caught, run_gateway(tmp_path, config, {"a.xml": policy}):
+        pass
+    problem = caught.value.diagnostics[0]
+    assert problem.code == "gateway-settings-missing"
+    assert "certificate-id 'nope' is not declared under `certificates:`" in problem.message
+
+
+def test_unknown_validate_jwt_key_certificate_refused_at_load(tmp_path: Path) -> None:
+    config = {"certificates": {}, "named-values": {"u": "http://127.0.0.1:9"}, "apis": {"a": api("a", "a.xml", "{{u}}")}}
+    policy = inbound('<validate-jwt header-name="Authorization"><issuer-signing-keys><key certificate-id="gone" />'
+                     '</issuer-signing-keys></validate-jwt>')
+    with pytest.raises(PolicyLoadError) as caught, run_gateway(tmp_path, config, {"a.xml": policy}):
+        pass
+    problem = caught.value.diagnostics[0]
+    assert problem.code == "gateway-settings-missing"
+    assert problem.message == ("<validate-jwt> certificate-id 'gone' is not declared under `certificates:` "
+                               "in the gateway configuration")

@@ -1,0 +1,473 @@
+"""The bind pass: the names, scopes and written types of one parsed expression, before emit.
+
+`bind(tree)` walks the `ast` once, in the order the emitter compiles it, and records in `Bindings`
+(side tables keyed by node identity; the tree itself is never changed):
+
+* every local variable (declarations, `out var`, `is T x`, lambda and local-function parameters,
+  `foreach` and `catch` variables) as a `Local` with its slot in `env`, and each local
+  function's slot range;
+* what every simple name denotes (`Symbol`): a local, `context`, a local function, `Equals`/
+  `ReferenceEquals` of `object`, a type (with the class holding its statics) or a namespace
+  prefix, also for qualified names (`System.Text.Encoding`);
+* member names the allow-list refuses (`x.__class__`, `GetType`) and written types that do not
+  exist (`(Foo)x`, `new Foo()`, `default(Foo)`): the emitter compiles those nodes to nothing;
+* the diagnostics of all of the above (unknown names, security, duplicate declarations).
+
+It raises nothing. Members of values, overloads and operand types are resolved by the emitter
+(`engine.expr.compile.Compiler`), which reads these tables instead of keeping scopes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from engine.expr import ast
+from engine.expr.contexttypes import INTERFACES
+from engine.expr.cstypes import DYNAMIC, PRIMITIVES, CsType
+from engine.expr.library import CS_IDENT, DECLARED_PROPERTY_ONLY, FORBIDDEN, strip_namespace
+from engine.expr.names import is_namespace_prefix, known_type_names, resolve_type_name, static_type
+from engine.expr.tables import _EXTRA_TYPE_NAMES, _GENERIC_COLLECTIONS
+
+Problem = tuple[str, str, ast.Pos, str | None]  # (code, message, position, hint)
+FIRST_SLOT = 3  # env: [context, return value, budget, locals...]
+OBJECT_STATICS = frozenset({"Equals", "ReferenceEquals"})
+
+
+@dataclass
+class Local:
+    """A local variable: its slot in `env`; the emitter refines `type` and `boxed` as it compiles
+    the declaration (`var x = ...` takes the value's type)."""
+
+    slot: int
+    type: CsType
+    boxed: bool = False  # declared `object` (or `var` of an `object` value): C# operators refuse it
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    """What a name denotes. `kind`: local | context | function | object | type | namespace | error."""
+
+    kind: str
+    name: str
+    local: Local | None = None
+    holder: Any = None  # kind "type": the class holding the statics (None: an interface, casts only)
+
+
+ERROR = Symbol("error", "")
+CONTEXT = Symbol("context", "context")
+
+
+def suggest(name: str, options: list[str]) -> str | None:
+    """"did you mean ...?" for the closest option (or the same name in another case)."""
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    if not close:
+        lowered = {o.lower(): o for o in options}
+        if name.lower() in lowered:
+            close = [lowered[name.lower()]]
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+class Bindings:
+    """The bind pass's result for one expression: side tables keyed by `id(node)`, and problems."""
+
+    def __init__(self) -> None:
+        self.symbols: dict[int, Symbol] = {}  # Name / Member / TypeRef nodes
+        self.locals: dict[tuple[int, int], Local] = {}  # (declaring node or out Arg, index) -> Local
+        self.function_slots: dict[int, tuple[int, int]] = {}  # LocalFunction -> [first, last) slots
+        self.refused: set[int] = set()  # Member / Init nodes whose member name is not accessible
+        self.unknown_types: set[int] = set()  # nodes whose written type does not exist
+        self.problems: list[Problem] = []
+        self.nslots = FIRST_SLOT
+
+    def symbol(self, node: ast.Node) -> Symbol:
+        return self.symbols.get(id(node), ERROR)
+
+    def local(self, node: Any, index: int = 0) -> Local:
+        """The local declared by `node` (its `index`-th name), or referenced by an `out x` Arg."""
+        return self.locals[(id(node), index)]
+
+    def known_type(self, node: ast.Node) -> bool:
+        return id(node) not in self.unknown_types
+
+
+def bind(tree: ast.Expr | ast.Block) -> Bindings:
+    """Run the bind pass over an expression (`@(...)`) or a block (`@{...}`)."""
+    binder = _Binder()
+    if isinstance(tree, ast.Block):
+        binder.block(tree.body, new_scope=False)
+    else:
+        binder.expr(tree)
+    return binder.bound
+
+
+class _Binder:
+    def __init__(self) -> None:
+        self.bound = Bindings()
+        self.scopes: list[dict[str, Local]] = [{}]
+        self.functions: set[str] = set()  # local functions: visible in the whole expression once declared
+
+    # ------------------------------------------------------------------ diagnostics, scopes
+    def error(self, code: str, message: str, pos: ast.Pos, hint: str | None = None) -> None:
+        self.bound.problems.append((code, message, pos, hint))
+
+    def check_name(self, name: str, pos: ast.Pos) -> bool:
+        """Python's private names and the reflection/IO surface are never reachable."""
+        if name.startswith("_") or "__" in name or name in FORBIDDEN:
+            self.error("expr-security", f"'{name}' is not accessible from policy expressions", pos)
+            return False
+        return True
+
+    def known_type(self, t: ast.TypeName, pos: ast.Pos) -> bool:
+        base = strip_namespace(t.name)
+        if t.name == "var" or base in PRIMITIVES or base in INTERFACES or static_type(base) is not None:
+            return all(self.known_type(a, pos) for a in t.args)
+        if base in _GENERIC_COLLECTIONS or base in _EXTRA_TYPE_NAMES:
+            return all(self.known_type(a, pos) for a in t.args)
+        if base in FORBIDDEN or base.startswith("_"):
+            self.error("expr-security", f"the type '{t.name}' is not accessible from policy expressions", pos)
+            return False
+        self.error("expr-unknown-name", f"the type '{t.name}' is not available in policy expressions", pos,
+                   suggest(base, known_type_names()))
+        return False
+
+    def check_type(self, node: ast.Node, t: ast.TypeName) -> bool:
+        if self.known_type(t, node.pos):
+            return True
+        self.bound.unknown_types.add(id(node))
+        return False
+
+    def lookup(self, name: str) -> Local | None:
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return scope[name]
+        return None
+
+    def declare(self, key: Any, index: int, name: str, type_: CsType, pos: ast.Pos) -> Local:
+        if name in self.scopes[-1]:
+            self.error("expr-type", f"a local variable named '{name}' is already defined in this scope", pos)
+        local = self.scopes[-1][name] = self.bound.locals[(id(key), index)] = Local(self.bound.nslots, type_)
+        self.bound.nslots += 1
+        return local
+
+    def resolved(self, node: ast.Node, symbol: Symbol) -> Symbol:
+        self.bound.symbols[id(node)] = symbol
+        return symbol
+
+    # ------------------------------------------------------------------ expressions
+    def expr(self, node: ast.Expr | None) -> Symbol | None:
+        """Bind `node`; for a name of a type or namespace, return its symbol (a qualifier)."""
+        if node is None:
+            return None
+        method = getattr(self, "b_" + type(node).__name__, None)
+        return method(node) if method is not None else None
+
+    def exprs(self, nodes: tuple[ast.Expr, ...] | list[ast.Expr] | None) -> None:
+        for node in nodes or ():
+            self.expr(node)
+
+    def b_Name(self, node: ast.Name) -> Symbol:
+        name = node.ident
+        local = self.lookup(name)
+        if local is not None:
+            return self.resolved(node, Symbol("local", name, local))
+        if name == "context":
+            return self.resolved(node, CONTEXT)
+        if name in self.functions:  # a local function as a delegate: `items.Count(IsEven)`
+            return self.resolved(node, Symbol("function", name))
+        if not self.check_name(name, node.pos):
+            return self.resolved(node, ERROR)
+        qualifier = self.qualifier(name)
+        if qualifier is not None:
+            return self.resolved(node, qualifier)
+        options = [n for scope in self.scopes for n in scope] + ["context"] + known_type_names()
+        self.error("expr-unknown-name", f"the name '{name}' does not exist in the current context", node.pos,
+                   suggest(name, options))
+        return self.resolved(node, ERROR)
+
+    @staticmethod
+    def qualifier(name: str) -> Symbol | None:
+        """A type (`Convert`, `IResponse`) or a namespace prefix (`System.Text`), or None."""
+        static = static_type(name)
+        if static is not None or name in INTERFACES:
+            return Symbol("type", name, holder=static)
+        if is_namespace_prefix(name):
+            return Symbol("namespace", name)
+        return None
+
+    def b_TypeRef(self, node: ast.TypeRef) -> Symbol:
+        return self.resolved(node, Symbol("type", node.type.name, holder=static_type(node.type.name)))
+
+    def b_Member(self, node: ast.Member) -> Symbol | None:
+        if node.name in DECLARED_PROPERTY_ONLY:  # `token.Type`: decided by the target's type (emitter)
+            self.expr(node.target)
+            return None
+        if not self.check_name(node.name, node.name_pos):
+            self.bound.refused.add(id(node))
+            return None
+        target = self.expr(node.target)
+        if target is None or not CS_IDENT.match(node.name):
+            return None
+        if target.kind == "namespace" or target.kind == "type" and target.holder is None:
+            full = f"{target.name}.{node.name}"
+            qualifier = self.qualifier(full)
+            if qualifier is None:
+                self.error("expr-unknown-name", f"the type or namespace '{full}' is not available", node.pos)
+                return self.resolved(node, ERROR)
+            return self.resolved(node, qualifier)
+        return None  # a static member of a type with statics (`Convert.ToInt32`): the emitter binds it
+
+    def b_Index(self, node: ast.Index) -> None:
+        self.expr(node.target)
+        self.exprs([a.value for a in node.args if a.value is not None])
+
+    def b_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Member):
+            if not self.check_name(func.name, func.name_pos):
+                self.bound.refused.add(id(func))
+                return
+            self.expr(func.target)
+        elif isinstance(func, ast.Name) and func.ident in self.functions:
+            self.resolved(func, Symbol("function", func.ident))
+        elif isinstance(func, ast.Name) and self.lookup(func.ident) is None:
+            if func.ident in OBJECT_STATICS:  # compiled inside a class: `object.Equals(a, b)`
+                self.resolved(func, Symbol("object", func.ident))
+            else:
+                self.resolved(func, ERROR)
+                if self.check_name(func.ident, func.pos):
+                    self.error("expr-unknown-name", f"the name '{func.ident}' does not exist in the current context",
+                               func.pos, suggest(func.ident, sorted(self.functions)))
+                return
+        else:
+            self.expr(func)
+        self.args(node.args)
+
+    def args(self, args: tuple[ast.Arg, ...]) -> None:
+        for arg in args:
+            if arg.out is not None:
+                if arg.out_type is not None:
+                    otype = DYNAMIC if arg.out_type.name == "var" else resolve_type_name(arg.out_type)
+                    self.declare(arg, 0, arg.out, otype, arg.pos)
+                else:
+                    local = self.lookup(arg.out)
+                    if local is None:
+                        self.error("expr-unknown-name", f"the name '{arg.out}' does not exist in the current context",
+                                   arg.pos)
+                        continue
+                    self.bound.locals[(id(arg), 0)] = local
+                self.expr(arg.value)  # `ref x`: passed in as well
+                continue
+            self.expr(arg.value)
+
+    def b_Interpolated(self, node: ast.Interpolated) -> None:
+        self.exprs([part.expr for part in node.parts if isinstance(part, ast.Hole)])
+
+    def b_Unary(self, node: ast.Unary) -> None:
+        self.expr(node.operand)
+
+    def b_Binary(self, node: ast.Binary) -> None:
+        self.expr(node.left)
+        self.expr(node.right)
+
+    def b_Ternary(self, node: ast.Ternary) -> None:
+        self.exprs([node.cond, node.then, node.other])
+
+    def b_Checked(self, node: ast.Checked) -> None:
+        self.expr(node.expr)
+
+    def b_Cast(self, node: ast.Cast) -> None:
+        self.expr(node.operand)
+        self.check_type(node, node.type)
+
+    def b_AsType(self, node: ast.AsType) -> None:
+        self.expr(node.operand)
+        self.check_type(node, node.type)
+
+    def b_IsType(self, node: ast.IsType) -> None:
+        self.expr(node.operand)
+        if node.type is None or not self.check_type(node, node.type):
+            return
+        if node.bind is not None:  # `x is string s`: `s` is in scope after the test
+            self.declare(node, 0, node.bind, resolve_type_name(node.type), node.pos)
+
+    def b_DefaultOf(self, node: ast.DefaultOf) -> None:
+        self.check_type(node, node.type)
+
+    def b_TypeOf(self, node: ast.TypeOf) -> None:
+        self.check_type(node, node.type)
+
+    def b_Assign(self, node: ast.Assign) -> None:
+        self.expr(node.value)
+        self.assign_target(node.target)
+
+    def b_IncDec(self, node: ast.IncDec) -> None:
+        self.assign_target(node.target)
+
+    def assign_target(self, target: ast.Expr) -> None:
+        if isinstance(target, ast.Name):
+            local = self.lookup(target.ident)
+            if local is None:
+                self.error("expr-unknown-name", f"the name '{target.ident}' does not exist in the current context",
+                           target.pos)
+                self.resolved(target, ERROR)
+            else:
+                self.resolved(target, Symbol("local", target.ident, local))
+        elif isinstance(target, ast.Index):
+            self.b_Index(target)
+        elif isinstance(target, ast.Member):
+            self.expr(target.target)
+            if not self.check_name(target.name, target.name_pos):
+                self.bound.refused.add(id(target))
+
+    def b_Lambda(self, node: ast.Lambda) -> None:
+        self.scopes.append({})
+        for index, param in enumerate(node.params):
+            self.declare(node, index, param, DYNAMIC, node.pos)
+        if isinstance(node.body, ast.Block):
+            self.block(node.body.body, new_scope=False)
+        else:
+            self.expr(node.body)
+        self.scopes.pop()
+
+    def b_New(self, node: ast.New) -> None:
+        self.args(node.args)
+        base = strip_namespace(node.type.name)
+        if base not in _GENERIC_COLLECTIONS and base not in ("string", "String"):
+            self.check_type(node, node.type)
+        for item in node.init or ():
+            self.expr(item.value)
+            if item.kind == "member" and not self.check_name(item.name or "", item.pos):
+                self.bound.refused.add(id(item))
+            self.exprs([a.value for a in item.keys if a.value is not None])
+
+    def b_NewArray(self, node: ast.NewArray) -> None:
+        if node.element is not None:
+            self.check_type(node, node.element)
+        self.expr(node.size)
+        self.exprs(node.items)
+
+    def b_NewRectangularArray(self, node: ast.NewRectangularArray) -> None:
+        self.check_type(node, node.element)
+        self.exprs(node.sizes)
+
+    def b_NewAnonymous(self, node: ast.NewAnonymous) -> None:
+        self.exprs([value for _, value in node.members])
+
+    def b_TupleLit(self, node: ast.TupleLit) -> None:
+        self.exprs(node.items)
+
+    # ------------------------------------------------------------------ statements
+    def block(self, stmts: tuple[ast.Stmt, ...], *, new_scope: bool = True) -> None:
+        if new_scope:
+            self.scopes.append({})
+        self.functions.update(s.name for s in stmts if isinstance(s, ast.LocalFunction))
+        for s in stmts:
+            self.stmt(s)
+        if new_scope:
+            self.scopes.pop()
+
+    def stmt(self, node: ast.Stmt | None) -> None:
+        if node is not None:
+            getattr(self, "s_" + type(node).__name__)(node)
+
+    def scoped(self, node: ast.Stmt | None) -> None:
+        self.scopes.append({})
+        self.stmt(node)
+        self.scopes.pop()
+
+    def s_Block(self, node: ast.Block) -> None:
+        self.block(node.body)
+
+    def s_LocalDecl(self, node: ast.LocalDecl) -> None:
+        t = node.type
+        declared = DYNAMIC
+        if t.name != "var" and self.check_type(node, t):
+            declared = resolve_type_name(t)
+        for d in node.declarators:
+            self.expr(d.value)
+            self.declare(d, 0, d.name, declared, d.pos)
+
+    def s_Deconstruct(self, node: ast.Deconstruct) -> None:
+        self.expr(node.value)
+        for index, name in enumerate(node.names):
+            self.declare(node, index, name, DYNAMIC, node.pos)
+
+    def s_ExprStmt(self, node: ast.ExprStmt) -> None:
+        self.expr(node.expr)
+
+    def s_If(self, node: ast.If) -> None:
+        self.expr(node.cond)
+        self.scoped(node.then)
+        if node.other is not None:
+            self.scoped(node.other)
+
+    def s_Foreach(self, node: ast.Foreach) -> None:
+        self.expr(node.iterable)
+        self.scopes.append({})
+        declared = DYNAMIC if node.type.name == "var" else resolve_type_name(node.type)
+        self.declare(node, 0, node.name, declared, node.pos)
+        self.stmt(node.body)
+        self.scopes.pop()
+
+    def s_While(self, node: ast.While) -> None:
+        self.expr(node.cond)
+        self.scoped(node.body)
+
+    def s_For(self, node: ast.For) -> None:
+        self.scopes.append({})
+        if isinstance(node.init, ast.LocalDecl):
+            self.stmt(node.init)
+        else:
+            self.exprs(node.init)
+        self.expr(node.cond)
+        self.exprs(node.step)
+        self.scoped(node.body)
+        self.scopes.pop()
+
+    def s_Return(self, node: ast.Return) -> None:
+        self.expr(node.value)
+
+    def s_Jump(self, node: ast.Jump) -> None:
+        pass
+
+    def s_Throw(self, node: ast.Throw) -> None:
+        self.expr(node.value)
+
+    def s_Try(self, node: ast.Try) -> None:
+        self.s_Block(node.body)
+        for catch in node.catches:
+            self.scopes.append({})
+            if catch.name:
+                self.declare(catch, 0, catch.name, DYNAMIC, catch.pos)
+            self.expr(catch.filter)
+            self.block(catch.body.body, new_scope=False)
+            self.scopes.pop()
+        if node.final is not None:
+            self.s_Block(node.final)
+
+    def s_Switch(self, node: ast.Switch) -> None:
+        self.expr(node.subject)
+        for section in node.sections:
+            self.exprs([label for label in section.labels if label is not None])
+            self.block(section.body)
+
+    def s_LocalFunction(self, node: ast.LocalFunction) -> None:
+        self.scopes.append({})
+        first = self.bound.nslots
+        self.exprs([default for _, _, default in node.params if default is not None])
+        for index, (t, name, _) in enumerate(node.params):
+            self.declare(node, index, name, resolve_type_name(t), node.pos)
+        self.block(node.body.body, new_scope=False)
+        self.bound.function_slots[id(node)] = (first, self.bound.nslots)
+        self.scopes.pop()
+
+    def s_Using(self, node: ast.Using) -> None:
+        self.scopes.append({})
+        if isinstance(node.resource, ast.LocalDecl):
+            self.stmt(node.resource)
+        else:
+            self.expr(node.resource)
+        self.block(node.body.body, new_scope=False)
+        self.scopes.pop()

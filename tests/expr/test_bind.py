@@ -1,0 +1,86 @@
+"""The bind pass on its own: names, scopes, slots and written types, before any code is emitted."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from engine.diagnostics import Diagnostics
+from engine.expr import ast, check_expression
+from engine.expr.bind import FIRST_SLOT, Bindings, bind
+from engine.expr.build import build
+from engine.expr.cstypes import STRING
+
+
+def bound(text: str) -> tuple[ast.Node, Bindings]:
+    tree = build(text[2:-1], "expression" if text.startswith("@(") else "block")
+    return tree, bind(tree)
+
+
+def names(node: ast.Node) -> list[ast.Name]:
+    """Every Name node under `node`, in source order."""
+    found: list[ast.Name] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, ast.Name):
+            found.append(value)
+        if isinstance(value, tuple):
+            for item in value:
+                walk(item)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, ast.TypeName):
+            for field in dataclasses.fields(value):
+                walk(getattr(value, field.name))
+
+    walk(node)
+    return sorted(found, key=lambda n: n.pos)
+
+
+def test_locals_get_slots_in_declaration_order_and_names_resolve_to_them() -> None:
+    tree, b = bound("@{ string s = \"a\"; var n = s.Length; foreach (var c in s) { n++; } return n; }")
+    assert b.problems == []
+    assert b.nslots == FIRST_SLOT + 3
+    kinds = [(n.ident, b.symbol(n).kind, b.symbol(n).local.slot if b.symbol(n).local else None) for n in names(tree)]
+    assert kinds == [("s", "local", 3), ("s", "local", 3), ("n", "local", 4), ("n", "local", 4)]
+    s_local = b.symbol(names(tree)[0]).local
+    assert s_local is not None and s_local.type is STRING  # a declared type is resolved by the bind pass
+
+
+def test_qualified_names_bind_to_types_and_namespaces() -> None:
+    tree, b = bound("@(System.Text.Encoding.UTF8.GetBytes(context.Request.Method))")
+    call = tree
+    assert isinstance(call, ast.Call) and isinstance(call.func, ast.Member)
+    utf8 = call.func.target
+    assert isinstance(utf8, ast.Member)
+    encoding = utf8.target
+    assert isinstance(encoding, ast.Member) and isinstance(encoding.target, ast.Member)
+    assert b.symbol(encoding.target).kind == "namespace" and b.symbol(encoding.target).name == "System.Text"
+    assert b.symbol(encoding).kind == "type" and b.symbol(encoding).holder is not None
+    assert [b.symbol(n).kind for n in names(tree)] == ["namespace", "context"]
+
+
+def test_problems_are_found_without_emitting_code() -> None:
+    _, b = bound("@{ var x = 1; var x = 2; int y = (Foo)x.__class__; return z + Frobnicate(1); }")
+    assert [(code, message) for code, message, _, _ in b.problems] == [
+        ("expr-type", "a local variable named 'x' is already defined in this scope"),
+        ("expr-security", "'__class__' is not accessible from policy expressions"),
+        ("expr-unknown-name", "the type 'Foo' is not available in policy expressions"),
+        ("expr-unknown-name", "the name 'z' does not exist in the current context"),
+        ("expr-unknown-name", "the name 'Frobnicate' does not exist in the current context"),
+    ]
+
+
+def test_lambda_parameters_and_local_functions_have_their_own_slots() -> None:
+    tree, b = bound("@{ int Twice(int v) { return v * 2; } var xs = new[] { 1, 2 }; "
+                    "return xs.Select(x => Twice(x)).Sum(); }")
+    assert b.problems == []
+    assert isinstance(tree, ast.Block)
+    [function] = [s for s in tree.body if isinstance(s, ast.LocalFunction)]
+    assert b.function_slots[id(function)] == (FIRST_SLOT, FIRST_SLOT + 1)  # `v`
+    kinds = {n.ident: b.symbol(n).kind for n in names(tree)}
+    assert kinds == {"v": "local", "xs": "local", "Twice": "function", "x": "local"}
+
+
+def test_lint_reports_names_everywhere_in_source_order() -> None:
+    bag = Diagnostics()
+    check_expression("@(context.Request.Foo(nope) + (Bar)context.Variables[\"v\"])", bag)
+    assert [(d.code, d.span.col) for d in bag] == [
+        ("expr-unknown-member", 19), ("expr-unknown-name", 23), ("expr-unknown-name", 31)]
