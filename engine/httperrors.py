@@ -30,6 +30,24 @@ INVALID_RESPONSE = "The server returned an invalid or unrecognized response."
 INVALID_URI = "An invalid request URI was provided."
 SEND_FAILED = "An error occurred while sending the request."
 
+
+
+class HttpClientError(Exception):
+    """A failure of the gateway's own HTTP/1.1 client (engine/gateway/http1.py)."""
+
+
+class EndedPrematurely(HttpClientError):
+    """The connection closed before the whole response arrived."""
+
+
+class InvalidResponse(HttpClientError):
+    """The backend's bytes are not an HTTP/1.1 response."""
+
+
+class SendFailed(HttpClientError):
+    """The request (its streamed body) could not be sent."""
+
+
 _BY_ERRNO = {
     errno.ECONNREFUSED: REFUSED,
     errno.ETIMEDOUT: TIMED_OUT,
@@ -65,10 +83,10 @@ def _message(exc: BaseException) -> str:
         return _BY_ERRNO[cause.errno]
     if isinstance(exc, (ConnectionResetError, aiohttp.ClientConnectionResetError)):
         return RESET
-    if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)):
+    if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, EndedPrematurely)):
         return ENDED
     if isinstance(exc, (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError)):
         return INVALID_URI
-    if isinstance(exc, aiohttp.ClientResponseError):
+    if isinstance(exc, (aiohttp.ClientResponseError, InvalidResponse)):
         return INVALID_RESPONSE
     return SEND_FAILED

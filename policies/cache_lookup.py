@@ -6,15 +6,16 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from engine.cache.entry import CachedResponse, EntryFormatError
+from engine.cache.entry import EntryFormatError
 from engine.cache.keys import KeyGroup
 from engine.cache.redis_store import RedisStore
 from engine.cache.responses import (
     LOOKUP_STATE,
+    DecodedEntries,
     LookupState,
+    VariantKeys,
     apply_entry,
     effective_downstream,
-    key_parts,
     lookup_state,
     release_lease,
     strip_request_cache_headers,
@@ -126,6 +127,8 @@ class CacheLookupStep:
         self.allow_private = allow_private
         self.headers = headers
         self.query_names = query_names
+        self.variants = VariantKeys(headers, query_names)
+        self.entries = DecodedEntries()
 
     def _lookup(self, ctx: Context) -> tuple[CacheService, Store, bool, bool] | None:
         """(cache service, store, vary by developer, vary by groups) when this request is looked up."""
@@ -139,12 +142,6 @@ class CacheLookupStep:
             return None
         return service, store, bool(self.by_developer.get(ctx)), bool(self.by_groups.get(ctx))
 
-    def _variant(self, ctx: Context, service: CacheService, by_developer: bool, by_groups: bool) -> tuple[KeyGroup, str]:
-        parts = key_parts(
-            ctx, headers=self.headers, query_names=self.query_names, by_developer=by_developer, by_groups=by_groups,
-        )
-        return parts.group(service.prefix), parts.digest()
-
     def read_ahead(self, ctx: Context, limits: LimitService) -> Rider | None:
         """This lookup's GET, to ride in the Redis round trip of the rate-limit decision that runs
         right before it (the builder linked the two steps: nothing runs between them, so the request
@@ -157,7 +154,7 @@ class CacheLookupStep:
         service, store, by_developer, by_groups = looked_up
         if not isinstance(store, RedisStore) or service.settings is None or not limits.carries_reads_for(service.settings):
             return None
-        group, variant = self._variant(ctx, service, by_developer, by_groups)
+        group, variant = self.variants.of(ctx, service.prefix, by_developer=by_developer, by_groups=by_groups)
         key = store.known_key(group, variant)
         if key is None:
             return None
@@ -176,7 +173,7 @@ class CacheLookupStep:
         if ahead is not None and ahead.lookup is self and (ahead.by_developer, ahead.by_groups) == (by_developer, by_groups):
             group, variant, key, outcome = ahead.group, ahead.variant, ahead.key, ahead.rider.outcome
         else:
-            group, variant = self._variant(ctx, service, by_developer, by_groups)
+            group, variant = self.variants.of(ctx, service.prefix, by_developer=by_developer, by_groups=by_groups)
             key = await store.response_key(group, variant)
         personal = by_developer or by_groups or "Authorization" in ctx.request.headers
         downstream = effective_downstream(str(self.downstream.get(ctx) or "none"), personal=personal)
@@ -203,7 +200,7 @@ class CacheLookupStep:
                 data = await service.flights.wait(flight)
         if data is not None:
             try:
-                entry = CachedResponse.decode(data)
+                entry = self.entries.decode(state.key, data)
             except EntryFormatError as exc:
                 log.warning("ignoring unreadable cache entry %s: %s", key, exc)
             else:

@@ -21,7 +21,8 @@ from multidict import CIMultiDict
 
 from engine.context import Context, Headers, MessageBody, Request, Response
 from engine.errors import PolicyRuntimeError
-from engine.httperrors import http_failure_message
+from engine.gateway.http1 import Answer, Http1Pool, handles
+from engine.httperrors import HttpClientError, http_failure_message
 from engine.policy import (
     FORWARD_CERTIFICATE,
     FORWARD_PROXY,
@@ -47,6 +48,7 @@ class BackendClient:
     def __init__(self, settings: BackendClientSettings) -> None:
         self.settings = settings
         self._session: aiohttp.ClientSession | None = None
+        self._pool: Http1Pool | None = None  # forward-request's own client; aiohttp for what it does not do
         self.tracing: Tracing | None = None  # set when `tracing:` is configured
 
     async def start(self) -> None:
@@ -61,8 +63,14 @@ class BackendClient:
                 skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.settings.connect_timeout),
             )
+        if self._pool is None:
+            self._pool = Http1Pool(self.settings.max_connections, self.settings.connect_timeout)
+            self._pool.default_tls()  # loads the trust store now, not on the first https request
 
     async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
@@ -86,27 +94,41 @@ class BackendClient:
             if stream is not None:
                 data = stream
                 if ctx.exchange.request_length is not None:  # validated by the gateway; else sent chunked
-                    headers["Content-Length"] = str(ctx.exchange.request_length)
+                    headers.append(("Content-Length", str(ctx.exchange.request_length)))
         release_response_stream(ctx)  # a retried forward-request replaces an earlier answer
-        span = self.tracing.client_span(source, request.method, str(url), headers) if self.tracing else None
+        span = None
+        if self.tracing is not None:
+            carrier = CIMultiDict(headers)  # the span's traceparent replaces the caller's
+            span = self.tracing.client_span(source, request.method, str(url), carrier)
+            headers = list(carrier.items())
+        proxy, certificate = FORWARD_PROXY.get(ctx), FORWARD_CERTIFICATE.get(ctx)
+        pool = self._pool
+        if pool is not None and not handles(url, options.follow_redirects, proxy is not None,
+                                            request.headers.get("Expect")):
+            pool = None
         started = time.perf_counter()
         status = 0
+        answer: Answer | aiohttp.ClientResponse
         try:
             async with asyncio.timeout(options.timeout):
-                answer = await self.session.request(
-                    request.method,
-                    url,
-                    headers=headers,
-                    data=data,
-                    allow_redirects=options.follow_redirects,
-                    max_redirects=10,
-                    **proxy_options(FORWARD_PROXY.get(ctx)),
-                    **tls_options(FORWARD_CERTIFICATE.get(ctx)),
-                )
+                if pool is not None:
+                    answer = await pool.request(request.method, url, headers, data,
+                                                certificate.ssl_context if certificate is not None else None)
+                else:
+                    answer = await self.session.request(
+                        request.method,
+                        url,
+                        headers=CIMultiDict(headers),
+                        data=data,
+                        allow_redirects=options.follow_redirects,
+                        max_redirects=10,
+                        **proxy_options(proxy),
+                        **tls_options(certificate),
+                    )
             status = answer.status
         except TimeoutError:
             raise timeout_error(options.timeout, source) from None
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
+        except (aiohttp.ClientError, OSError, ValueError, HttpClientError) as exc:
             if ctx.exchange.client_gone:
                 raise PolicyRuntimeError(
                     "The client closed the connection while its request body was being sent to the backend.",
@@ -120,21 +142,16 @@ class BackendClient:
             if span is not None:
                 span.end(status)
         _observe_latency(ctx, time.perf_counter() - started)
-        response = Response(
-            status_code=answer.status,
-            status_reason=answer.reason or "",
-            headers=Headers(
-                (k.decode("latin-1"), v.decode("latin-1"))
-                for k, v in answer.raw_headers
-                if k.lower().decode("latin-1") not in HOP_BY_HOP
-            ),
-        )
+        response_headers = Headers.from_wire(answer.raw_headers)
+        for name in HOP_BY_HOP:
+            response_headers.remove(name)
+        response = Response(status_code=answer.status, status_reason=answer.reason or "", headers=response_headers)
         ctx.response = response
         small = answer.content_length is not None and answer.content_length <= SMALL_BODY and request.method != "HEAD"
         if small or ctx.exchange.buffer_response or options.fail_on_error_status_code and answer.status >= 400:
             try:
                 body = await answer.read()
-            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            except (aiohttp.ClientError, OSError, TimeoutError, HttpClientError) as exc:
                 raise PolicyRuntimeError(
                     f"Error occurred while reading the backend response: {http_failure_message(exc)}",
                     source=source, reason="BackendConnectionFailure", status=502,
@@ -211,14 +228,14 @@ class BackendStream:
 
     __slots__ = ("response", "_answer")
 
-    def __init__(self, response: Response, answer: aiohttp.ClientResponse) -> None:
+    def __init__(self, response: Response, answer: Answer | aiohttp.ClientResponse) -> None:
         self.response = response
         self._answer = answer
 
     async def read(self) -> bytes:
         try:
             return await self._answer.read()
-        except (aiohttp.ClientError, OSError) as exc:
+        except (aiohttp.ClientError, OSError, HttpClientError) as exc:
             raise PolicyRuntimeError(
                 f"Error occurred while reading the backend response: {http_failure_message(exc)}",
                 source="forward-request", reason="BackendConnectionFailure", status=502,
@@ -226,12 +243,18 @@ class BackendStream:
         finally:
             self._answer.release()
 
-    async def chunks(self) -> AsyncGenerator[bytes, None]:
+    def chunks(self) -> AsyncGenerator[bytes, None]:
+        if isinstance(self._answer, Answer):
+            return self._answer.chunks()
+        return self._aiohttp_chunks(self._answer)
+
+    @staticmethod
+    async def _aiohttp_chunks(answer: aiohttp.ClientResponse) -> AsyncGenerator[bytes, None]:
         try:
-            async for chunk in self._answer.content.iter_any():
+            async for chunk in answer.content.iter_any():
                 yield chunk
         finally:
-            self._answer.release()
+            answer.release()
 
     def release(self) -> None:
         self._answer.release()
@@ -248,9 +271,9 @@ def stream_of(ctx: Context) -> AsyncGenerator[bytes, None] | None:
     return stream.chunks()
 
 
-def backend_headers(ctx: Context, forwarded: bool) -> CIMultiDict[str]:
+def backend_headers(ctx: Context, forwarded: bool) -> list[tuple[str, str]]:
     """The header lines forward-request sends: end-to-end headers, plus X-Forwarded-* when `forwarded`."""
-    headers = CIMultiDict(wire_headers(ctx.request.headers, _SKIP_REQUEST))
+    headers = list(wire_headers(ctx.request.headers, _SKIP_REQUEST))
     if forwarded:
         _add_forwarded(headers, ctx)
     return headers
@@ -294,14 +317,18 @@ def target_url(ctx: Context) -> yarl.URL:
 _ENCODED = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]*)*")
 
 
-def _add_forwarded(headers: CIMultiDict[str], ctx: Context) -> None:
+def _add_forwarded(headers: list[tuple[str, str]], ctx: Context) -> None:
+    at = {name.lower(): i for i, (name, _) in enumerate(headers)}  # one line per name (wire_headers joins)
     ip = ctx.exchange.peer_address or ctx.request.ip_address  # the hop that reached us, as proxies append
     if ip:
-        previous = headers.get("X-Forwarded-For")
-        headers["X-Forwarded-For"] = f"{previous}, {ip}" if previous else ip
+        i = at.get("x-forwarded-for")
+        if i is None:
+            headers.append(("X-Forwarded-For", ip))
+        else:
+            name, previous = headers[i]
+            headers[i] = (name, f"{previous}, {ip}" if previous else ip)
     original = ctx.request.original_url
-    if "X-Forwarded-Host" not in headers:
-        host = original.host if original.default_port else f"{original.host}:{original.port}"
-        headers["X-Forwarded-Host"] = host
-    if "X-Forwarded-Proto" not in headers:
-        headers["X-Forwarded-Proto"] = original.scheme
+    if "x-forwarded-host" not in at:
+        headers.append(("X-Forwarded-Host", original.host if original.default_port else f"{original.host}:{original.port}"))
+    if "x-forwarded-proto" not in at:
+        headers.append(("X-Forwarded-Proto", original.scheme))

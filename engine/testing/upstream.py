@@ -180,7 +180,7 @@ class ScriptedUpstream:
         if problem is not None:  # the real client refuses such a header before connecting
             raise PolicyRuntimeError(problem, source=source, reason="InvalidHeaderValue", status=500)
         url = str(target_url(ctx))
-        headers = Headers(backend_headers(ctx, self.forwarded_headers).items())
+        headers = Headers(backend_headers(ctx, self.forwarded_headers))
         self._record(Call(request.method, url, headers, body, source), backend=True)
         answer = self.backend.next() or Answer()
         if answer.fail == "connection":

@@ -1,0 +1,501 @@
+"""A lean HTTP/1.1 client for forward-request: pooled keep-alive connections on the gateway's loop.
+
+aiohttp was a third of a pass-through's CPU. This client does what forward-request needs and
+nothing else: one `transport.write` per request head (and body, when it is bytes), responses
+parsed by llhttp through httptools (the parser Node.js and aiohttp's own C parser use), response
+bodies handed over as they arrive, with reading from the backend paused while more than
+`HIGH_WATER` bytes wait for the client.
+
+`Http1Pool.request()` returns an `Answer` once the response headers are in. Its body is read with
+`read()` or `chunks()`, or dropped with `release()`; a complete answer on a keep-alive connection
+gives the connection back to the pool, anything else closes it. A request that fails on a reused
+connection before any byte of the answer arrived (the backend closed an idle keep-alive
+connection as we sent) is sent once more on a new connection when that is safe: an idempotent
+method with a body that can be sent again (RFC 9112 §9.3.1).
+
+What it does not do (proxies, following redirects, `Expect: 100-continue`, credentials in the
+URL) stays with aiohttp: `engine.gateway.backend` chooses per request (`handles()`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import re
+import socket
+import ssl
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator
+
+import httptools
+import yarl
+
+from engine.httperrors import EndedPrematurely, HttpClientError, InvalidResponse, SendFailed
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})  # no `Content-Length: 0` without a body
+HIGH_WATER = 1024 * 1024  # buffered body bytes at which reading from the backend pauses
+IDLE_SECONDS = 15.0  # an idle keep-alive connection is closed after this long (aiohttp's default too)
+_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters in a head line (HTAB allowed)
+
+PoolKey = tuple[str, int, "ssl.SSLContext | None"]
+
+
+def handles(url: yarl.URL, follow_redirects: bool, has_proxy: bool, expect: str | None) -> bool:
+    """Whether this client sends the request; otherwise aiohttp does (see the module docstring)."""
+    return (
+        not follow_redirects and not has_proxy and url.scheme in ("http", "https") and bool(url.raw_host)
+        and url.raw_user is None and url.raw_password is None
+        and (expect is None or expect.strip().lower() != "100-continue")
+    )
+
+
+class Http1Pool:
+    """Keep-alive connections per (host, port, TLS context); at most `max_connections` in use at once."""
+
+    def __init__(self, max_connections: int, connect_timeout: float | None) -> None:
+        self.max_connections = max_connections
+        self.connect_timeout = connect_timeout
+        self._idle: dict[PoolKey, list[_Connection]] = {}
+        self._busy = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._default_tls: ssl.SSLContext | None = None
+        self._sweeper: asyncio.TimerHandle | None = None
+
+    def default_tls(self) -> ssl.SSLContext:
+        """The verifying TLS context for https backends without a client certificate (made once)."""
+        if self._default_tls is None:
+            context = ssl.create_default_context()
+            context.set_alpn_protocols(["http/1.1"])
+            self._default_tls = context
+        return self._default_tls
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for connection in connections:
+                connection.close()
+
+    async def request(self, method: str, url: yarl.URL, headers: list[tuple[str, str]],
+                      body: bytes | AsyncIterator[bytes] | None, tls: ssl.SSLContext | None = None) -> Answer:
+        """Send the request; the answer once its headers are in. `headers` are the end-to-end header
+        lines to send (a streamed `body` without `Content-Length` among them goes chunked)."""
+        if url.scheme == "https" and tls is None:
+            tls = self.default_tls()
+        host = url.raw_host or ""
+        port = url.port or (443 if url.scheme == "https" else 80)
+        head, chunked = _head(method, url, headers, body)
+        key: PoolKey = (host, port, tls)
+        retried = False
+        while True:
+            connection = await self._acquire(key, tls)
+            answer = connection.start(method)
+            try:
+                if body is None or isinstance(body, bytes):
+                    connection.write(head + body if body and len(body) <= 16384 else head)
+                    if body and len(body) > 16384:
+                        connection.write(body)
+                else:
+                    connection.upload = asyncio.ensure_future(connection.send_stream(head, body, chunked))
+                await answer.headers()
+                return answer
+            except HttpClientError as exc:
+                answer.release()
+                stale = connection.reused and not answer.received and not isinstance(exc, InvalidResponse)
+                if retried or not stale or method not in IDEMPOTENT or not (body is None or isinstance(body, bytes)):
+                    raise
+                retried = True  # the backend closed the idle connection as we sent: once more, on a new one
+            except BaseException:
+                answer.release()
+                raise
+
+    async def _acquire(self, key: PoolKey, tls: ssl.SSLContext | None) -> _Connection:
+        idle = self._idle.get(key)
+        now = time.monotonic()
+        while idle:
+            connection = idle.pop()
+            if connection.closed:
+                continue
+            if now - connection.idle_since > IDLE_SECONDS:
+                connection.close()
+                continue
+            self._busy += 1
+            connection.reused = True
+            return connection
+        while self._busy >= self.max_connections:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()  # hand the slot given to us on to the next waiter
+                raise
+        self._busy += 1
+        try:
+            return await self._connect(key, tls)
+        except BaseException:
+            self._done_with()
+            raise
+
+    async def _connect(self, key: PoolKey, tls: ssl.SSLContext | None) -> _Connection:
+        loop = asyncio.get_running_loop()
+        host, port, _ = key
+        async with asyncio.timeout(self.connect_timeout):  # expiry: TimeoutError, a 504 as aiohttp gave
+            if _is_address(host):
+                addresses = [host]
+            else:
+                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+            error: OSError | None = None
+            for address in addresses:  # like aiohttp: every address in turn, the last error if all fail
+                try:
+                    _, connection = await loop.create_connection(
+                        lambda: _Connection(self, key), address, port, ssl=tls,
+                        server_hostname=host.strip("[]") if tls is not None else None,
+                    )
+                    return connection
+                except OSError as exc:
+                    error = exc
+            raise error or OSError(f"no address for {host}")
+
+    def give_back(self, connection: _Connection) -> None:
+        """An answer was complete: keep its connection for the next request to the same place."""
+        self._done_with()
+        connection.idle_since = time.monotonic()
+        self._idle.setdefault(connection.key, []).append(connection)
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().call_later(IDLE_SECONDS, self._sweep)
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        limit = time.monotonic() - IDLE_SECONDS
+        for key, connections in list(self._idle.items()):
+            keep = [c for c in connections if not c.closed and c.idle_since > limit]
+            for connection in connections:
+                if connection not in keep:
+                    connection.close()
+            if keep:
+                self._idle[key] = keep
+            else:
+                del self._idle[key]
+        if self._idle:
+            self._sweeper = asyncio.get_running_loop().call_later(IDLE_SECONDS, self._sweep)
+
+    def _done_with(self) -> None:
+        self._busy -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _head(method: str, url: yarl.URL, headers: list[tuple[str, str]],
+          body: bytes | AsyncIterator[bytes] | None) -> tuple[bytes, bool]:
+    """The request line and header block as aiohttp framed them; (bytes, chunked)."""
+    lines = [f"{method} {url.raw_path_qs} HTTP/1.1", f"Host: {url.host_port_subcomponent}"]
+    lines += [f"{name}: {value}" for name, value in headers]
+    chunked = False
+    if isinstance(body, bytes):
+        lines.append(f"Content-Length: {len(body)}")
+    elif body is None:
+        if method not in NO_BODY_METHODS:
+            lines.append("Content-Length: 0")
+    elif not any(name.lower() == "content-length" for name, _ in headers):
+        lines.append("Transfer-Encoding: chunked")
+        chunked = True
+    if _FORBIDDEN.search("\t".join(lines)):
+        raise ValueError("a control character in the request head")  # the caller names the header
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"), chunked
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection; at most one request on it at a time (`answer`)."""
+
+    def __init__(self, pool: Http1Pool, key: PoolKey) -> None:
+        self.pool = pool
+        self.key = key
+        self.transport: asyncio.Transport | None = None
+        self.answer: Answer | None = None
+        self.upload: asyncio.Future[None] | None = None
+        self.closed = False
+        self.reused = False
+        self.idle_since = 0.0
+        self._drained: asyncio.Future[None] | None = None
+        self._paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def start(self, method: str) -> Answer:
+        self.answer = Answer(self, method)
+        return self.answer
+
+    def write(self, data: bytes) -> None:
+        if self.closed or self.transport is None:
+            raise EndedPrematurely("the connection to the backend is closed")
+        self.transport.write(data)
+
+    async def send_stream(self, head: bytes, body: AsyncIterator[bytes], chunked: bool) -> None:
+        """Write a streamed request body (as it comes from the client), with flow control."""
+        answer = self.answer
+        try:
+            self.write(head)
+            async for chunk in body:
+                if chunk:
+                    self.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
+                    if self._paused:
+                        await self._drain()
+            if chunked:
+                self.write(b"0\r\n\r\n")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the client went away, or the backend did
+            if answer is not None:
+                answer.fail(SendFailed(f"sending the request body failed: {exc!r}"))
+            self.close()
+
+    async def _drain(self) -> None:
+        while self._paused and not self.closed:
+            self._drained = asyncio.get_running_loop().create_future()
+            await self._drained
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        answer = self.answer
+        if answer is None or answer.complete:
+            self.close()  # bytes nobody asked for: the connection's framing cannot be trusted
+            return
+        answer.feed(data)
+
+    def eof_received(self) -> bool:
+        return False  # close the transport; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+        if self.answer is not None:
+            self.answer.connection_lost(exc)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if self.transport is not None:
+                self.transport.close()
+
+    def pause_reading(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.resume_reading()
+
+
+class Answer:
+    """A backend response: status and headers at once, the body as it arrives (httptools callbacks)."""
+
+    __slots__ = ("_connection", "_head_only", "_parser", "status", "reason", "raw_headers", "content_length",
+                 "complete", "received", "_error", "_waiter", "_chunks", "_buffered", "_paused", "_until_close",
+                 "_keep_alive", "_released", "_has_headers")
+
+    def __init__(self, connection: _Connection, method: str) -> None:
+        self._connection = connection
+        self._head_only = method == "HEAD"
+        self._parser = httptools.HttpResponseParser(self)
+        self.status = 0
+        self.reason = ""
+        self.raw_headers: list[tuple[bytes, bytes]] = []
+        self.content_length: int | None = None
+        self.complete = False
+        self.received = False  # any byte of the answer arrived
+        self._error: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._chunks: list[bytes] = []
+        self._buffered = 0
+        self._paused = False
+        self._until_close = False
+        self._keep_alive = False
+        self._released = False
+        self._has_headers = False
+
+    # -- reading, for the gateway ------------------------------------------------------------
+
+    async def headers(self) -> None:
+        while not self._has_headers:
+            if self._error is not None:
+                raise self._error
+            await self._wait()
+
+    async def read(self) -> bytes:
+        """The whole body; then the answer is released."""
+        try:
+            parts = []
+            while True:
+                if self._chunks:
+                    parts.append(self._take())
+                elif self.complete:
+                    return b"".join(parts)
+                elif self._error is not None:
+                    raise self._error
+                else:
+                    await self._wait()
+        finally:
+            self.release()
+
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
+        """The body as it arrives; then the answer is released."""
+        try:
+            while True:
+                if self._chunks:
+                    yield self._take()
+                elif self.complete:
+                    return
+                elif self._error is not None:
+                    raise self._error
+                else:
+                    await self._wait()
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """Done with this answer: its connection goes back to the pool if it can carry another request."""
+        if self._released:
+            return
+        self._released = True
+        connection = self._connection
+        connection.answer = None
+        upload = connection.upload
+        connection.upload = None
+        if upload is not None and not upload.done():
+            upload.cancel()
+            connection.close()
+        if self.complete and self._keep_alive and self._error is None and not connection.closed:
+            if self._paused:
+                connection.resume_reading()
+            connection.pool.give_back(connection)
+        else:
+            connection.close()
+            connection.pool._done_with()
+
+    def _take(self) -> bytes:
+        data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+        self._chunks.clear()
+        self._buffered = 0
+        if self._paused:
+            self._paused = False
+            self._connection.resume_reading()
+        return data
+
+    async def _wait(self) -> None:
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    # -- events, from the connection ---------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        self.received = True
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:  # 101 Switching Protocols: the answer is its head
+            self._finish(keep_alive=False)
+        except httptools.HttpParserError as exc:
+            if not self.complete:
+                self.fail(InvalidResponse(f"invalid HTTP response from the backend: {exc}"))
+            self._connection.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.complete:
+            return
+        if self._has_headers and self._until_close and exc is None:
+            self._finish(keep_alive=False)  # a body without framing ends when the connection does
+        elif isinstance(exc, OSError):
+            self.fail(exc)
+        else:
+            self.fail(EndedPrematurely("the backend closed the connection before the whole response arrived"))
+
+    def fail(self, error: BaseException) -> None:
+        if self._error is None and not self.complete:
+            self._error = error
+        self._wake()
+
+    def _finish(self, keep_alive: bool) -> None:
+        self.complete = True
+        self._keep_alive = keep_alive
+        self._wake()
+
+    # -- httptools callbacks -------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.raw_headers = []
+        self.reason = ""
+
+    def on_status(self, status: bytes) -> None:
+        self.reason += status.decode("latin-1")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.raw_headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        status = self._parser.get_status_code()
+        if status < 200 and status != 101:
+            return  # 1xx: an interim answer; the final one follows on the same parser
+        self.status = status
+        chunked = False
+        for name, value in self.raw_headers:
+            lower = name.lower()
+            if lower == b"content-length" and value.strip().isdigit():
+                self.content_length = int(value)
+            elif lower == b"transfer-encoding" and b"chunked" in value.lower():
+                chunked = True
+        self._has_headers = True
+        if self._head_only:
+            self._finish(keep_alive=False)  # llhttp would wait for the body a HEAD answer announces
+        elif status not in (204, 304) and self.content_length is None and not chunked:
+            self._until_close = True
+        self._wake()
+
+    def on_body(self, body: bytes) -> None:
+        self._chunks.append(body)
+        self._buffered += len(body)
+        if self._buffered > HIGH_WATER and not self._paused:
+            self._paused = True
+            self._connection.pause_reading()
+        self._wake()
+
+    def on_message_complete(self) -> None:
+        if self.status == 0:
+            return  # the end of a 1xx answer
+        if not self.complete:
+            self._finish(keep_alive=self._parser.should_keep_alive() and not self._until_close)

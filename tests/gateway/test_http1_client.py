@@ -1,0 +1,147 @@
+"""forward-request's own HTTP/1.1 client (engine/gateway/http1.py) against a raw backend process
+(tests/support/raw_http_server.py) that drops keep-alive connections, sends malformed answers,
+trickles bytes, frames bodies every way and sends large ones."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.gateway.conftest import document
+from tests.support.gateway import simple_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def raw_backend() -> Iterator[str]:
+    process = subprocess.Popen([sys.executable, "-m", "tests.support.raw_http_server"], cwd=ROOT,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline())
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def connections(url: str) -> int:
+    with urllib.request.urlopen(f"{url}/stats", timeout=5) as answer:
+        return int(json.loads(answer.read())["connections"])
+
+
+def config(url: str, **extra: Any) -> dict[str, Any]:
+    settings = simple_config(**extra)
+    settings["apis"]["echo"]["service-url"] = url
+    return settings
+
+
+def test_keep_alive_connections_are_reused(gateway, raw_backend) -> None:
+    with gateway(config(raw_backend)) as gw:
+        before = connections(raw_backend)
+        bodies = [gw.get("/echo/ok").text for _ in range(5)]
+        assert connections(raw_backend) - before == 1
+        assert bodies == [f"c{before + 1} r{n}" for n in range(1, 6)]
+
+
+def test_a_dropped_idle_connection_is_retried_once_for_an_idempotent_request_only(gateway, raw_backend) -> None:
+    with gateway(config(raw_backend)) as gw:
+        before = connections(raw_backend)
+        assert gw.get("/echo/stale").status == 200  # a new connection, kept
+        again = gw.get("/echo/stale")  # sent on it, dropped unanswered: sent once more on a new one
+        assert again.status == 200 and again.text == f"c{before + 2} r1"
+        posted = gw.request("POST", "/echo/stale", body=b"not twice")  # the same on a POST: not sent again
+        assert posted.status == 502
+        assert posted.json()["message"].endswith("The response ended prematurely.")
+        assert connections(raw_backend) - before == 2
+
+
+def test_connection_close_is_honoured(gateway, raw_backend) -> None:
+    with gateway(config(raw_backend)) as gw:
+        before = connections(raw_backend)
+        assert [gw.get("/echo/close").text for _ in range(3)] == ["closing"] * 3
+        assert gw.get("/echo/ok").status == 200
+        assert connections(raw_backend) - before == 4
+
+
+@pytest.mark.parametrize("path", ["/echo/malformed", "/echo/garbage"])
+def test_a_malformed_answer_is_502_without_internals(gateway, raw_backend, path: str) -> None:
+    with gateway(config(raw_backend)) as gw:
+        answer = gw.get(path)
+        assert answer.status == 502
+        assert answer.json()["message"] == ("Error occurred while calling backend service: "
+                                            "The server returned an invalid or unrecognized response.")
+        assert gw.get("/echo/ok").status == 200  # the broken connection was not kept
+
+
+def test_trickled_bytes_make_one_answer_and_the_timeout_covers_a_slow_head(gateway, raw_backend) -> None:
+    with gateway(config(raw_backend)) as gw:
+        answer = gw.get("/echo/trickle?ms=2")
+        assert answer.status == 200 and answer.text == "slowly but surely"
+        assert answer.headers.get("X-Trickled") == "yes"
+    policy = document(backend='<forward-request timeout="1" />')
+    with gateway(config(raw_backend, api_policy="api.xml"), {"api.xml": policy}) as gw:
+        slow = gw.get("/echo/trickle?ms=40")  # the head alone takes about 1.3 s
+        assert slow.status == 504 and "timed out after 1 seconds" in slow.json()["message"]
+
+
+@pytest.mark.parametrize("path", ["/echo/large?mb=8", "/echo/large-chunked?mb=8"])
+def test_large_bodies_stream_through_whatever_their_framing(gateway, raw_backend, path: str) -> None:
+    expected = hashlib.sha256(bytes(range(256)) * 256 * 16 * 8).hexdigest()
+    with gateway(config(raw_backend)) as gw:
+        answer = gw.get(path)
+        assert answer.status == 200 and len(answer.body) == 8 * 1024 * 1024
+        assert hashlib.sha256(answer.body).hexdigest() == expected
+        assert "Transfer-Encoding" not in answer.headers or "large-chunked" in path  # the gateway's own framing
+        assert gw.get("/echo/ok").status == 200
+
+
+def test_a_body_ended_by_closing_is_complete(gateway, raw_backend) -> None:
+    with gateway(config(raw_backend)) as gw:
+        answer = gw.get("/echo/until-close")
+        assert answer.status == 200 and answer.text == "part 0;part 1;part 2;part 3;part 4;"
+
+
+def test_a_truncated_body_is_an_error_never_a_short_success(gateway, raw_backend) -> None:
+    with gateway(config(raw_backend)) as gw:
+        small = gw.get("/echo/truncated?length=5000")  # read at once: the failure becomes a 502
+        assert small.status == 502
+        assert small.json()["message"] == ("Error occurred while reading the backend response: "
+                                           "The response ended prematurely.")
+        with pytest.raises(http.client.IncompleteRead):  # streamed: the client's answer is cut short too
+            gw.get("/echo/truncated?length=500000")
+
+
+def test_interim_answers_are_skipped_and_head_is_framed_by_its_method(gateway, raw_backend) -> None:
+    with gateway(config(raw_backend)) as gw:
+        answer = gw.get("/echo/interim")
+        assert answer.status == 200 and answer.text == "final" and "Link" not in answer.headers
+        head = gw.request("HEAD", "/echo/head")
+        assert head.status == 200 and head.body == b"" and head.headers.get("Content-Length") == "1000"
+        assert len(gw.get("/echo/head").body) == 1000
+
+
+def test_request_framing_and_headers(gateway, raw_backend) -> None:
+    upload = bytes(range(256)) * 4096  # 1 MiB, streamed to the backend with its Content-Length
+    with gateway(config(raw_backend)) as gw:
+        posted = gw.request("POST", "/echo/echo", body=upload, headers={"X-Custom": "a", "Connection": "X-Custom"})
+        echoed = posted.json()
+        assert echoed["length"] == len(upload) and echoed["sha256"] == hashlib.sha256(upload).hexdigest()
+        names = [line.split(":", 1)[0].lower() for line in echoed["headers"]]
+        assert names.count("host") == 1 and names.count("content-length") == 1
+        assert "x-custom" not in names and "connection" not in names and "transfer-encoding" not in names
+        assert f"Host: {raw_backend.split('//')[1]}" in echoed["headers"]
+        empty = gw.request("DELETE", "/echo/echo").json()
+        assert "Content-Length: 0" in empty["headers"]
+        got = gw.get("/echo/echo").json()
+        assert not any(line.lower().startswith(("content-length", "transfer-encoding")) for line in got["headers"])
