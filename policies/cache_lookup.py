@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from engine.cache.entry import CachedResponse, EntryFormatError
+from engine.cache.entry import EntryFormatError
 from engine.cache.redis_store import RedisStore
 from engine.cache.responses import (
     LOOKUP_STATE,
+    DecodedEntries,
     LookupState,
+    VariantKeys,
     apply_entry,
     effective_downstream,
-    key_parts,
     lookup_state,
     release_lease,
     strip_request_cache_headers,
@@ -119,6 +120,8 @@ class CacheLookupStep:
         self.allow_private = allow_private
         self.headers = headers
         self.query_names = query_names
+        self.variants = VariantKeys(headers, query_names)
+        self.entries = DecodedEntries()
 
     async def __call__(self, ctx: Context) -> Flow | None:
         service = ctx.services.cache if ctx.services is not None else None
@@ -131,10 +134,7 @@ class CacheLookupStep:
             return None
         by_developer = bool(self.by_developer.get(ctx))
         by_groups = bool(self.by_groups.get(ctx))
-        parts = key_parts(
-            ctx, headers=self.headers, query_names=self.query_names, by_developer=by_developer, by_groups=by_groups,
-        )
-        group, variant = parts.group(service.prefix), parts.digest()
+        group, variant = self.variants.of(ctx, service.prefix, by_developer=by_developer, by_groups=by_groups)
         key = await store.response_key(group, variant)
         personal = by_developer or by_groups or "Authorization" in ctx.request.headers
         downstream = effective_downstream(str(self.downstream.get(ctx) or "none"), personal=personal)
@@ -159,7 +159,7 @@ class CacheLookupStep:
                 data = await service.flights.wait(flight)
         if data is not None:
             try:
-                entry = CachedResponse.decode(data)
+                entry = self.entries.decode(state.key, data)
             except EntryFormatError as exc:
                 log.warning("ignoring unreadable cache entry %s: %s", key, exc)
             else:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from engine.errors import PolicyRuntimeError
+from engine.isolation import WorkerFailed, worker_pool
 from engine.policy import Builder, Flow, Policy, Value
 from engine.schema import Attr, Child, Scope, Section, Str, Text
 from policies._body import acts_on_response, is_content_encoded, message_for, read_body, replace_body
 from policies._markup import parse_markup
+from policies._xslt_worker import compile_sheet
 
 if TYPE_CHECKING:
     from engine.context import Context
@@ -22,22 +24,19 @@ if TYPE_CHECKING:
 TAG = "xsl-transform"
 XSLT_NAMESPACE = "http://www.w3.org/1999/XSL/Transform"
 MAX_INPUT = 16 * 1024 * 1024  # bytes of XML a transform reads
-TIMEOUT = 10.0  # seconds a transform may take before the request fails
-# document(), xsl:include/import of files or URLs and writing files are all refused
-ACCESS = etree.XSLTAccessControl.DENY_ALL  # type: ignore[attr-defined]  # missing from lxml-stubs
+MAX_OUTPUT = 64 * 1024 * 1024  # bytes a transform may write
+MEMORY = 1024 * 1024 * 1024  # address space of a transform process
+WORKERS = 2  # transform processes per gateway worker
+TIMEOUT = 10.0  # seconds a transform may take (waiting for a free process included)
+WORKER_SCRIPT = Path(__file__).with_name("_xslt_worker.py")
 
 
-def _parser() -> etree.XMLParser:
-    """No DTDs, no entity expansion, no network, default size limits."""
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
-def compile_stylesheet(element: PolicyElement) -> etree.XSLT:
-    """The stylesheet child compiled once (raises etree.XSLTParseError / XMLSyntaxError / ValueError)."""
+def stylesheet_text(element: PolicyElement) -> str:
+    """The stylesheet child as standalone XML (raises etree.XMLSyntaxError / ValueError)."""
     sheet = stylesheet_of(element)
     if sheet is None:
         raise ValueError("<xsl-transform> needs an <xsl:stylesheet> (or <xsl:transform>) child")
-    return etree.XSLT(etree.ElementTree(parse_markup(sheet)), access_control=ACCESS)
+    return etree.tostring(parse_markup(sheet), encoding="unicode")
 
 
 def stylesheet_of(element: PolicyElement) -> PolicyElement | None:
@@ -51,7 +50,7 @@ def parameter_name(child: PolicyElement) -> str:
 
 @dataclass(frozen=True)
 class XslTransformStep:
-    transform: etree.XSLT
+    stylesheet: str  # compiled at load to check it; the transform processes compile it once each
     parameters: tuple[tuple[str, Value], ...]
     media_type: str | None  # <xsl:output media-type>: the new Content-Type
     section: str
@@ -67,24 +66,25 @@ class XslTransformStep:
         if len(content) > MAX_INPUT:
             raise PolicyRuntimeError(f"The body is larger than {MAX_INPUT} bytes, the most xsl-transform reads.",
                                      source=TAG, reason="XslTransformFailure", status=failure_status)
-        parameters = {name: etree.XSLT.strparam(str(value.get(ctx) or "")) for name, value in self.parameters}
+        parameters = {name: str(value.get(ctx) or "") for name, value in self.parameters}
+        pool = worker_pool(WORKER_SCRIPT, (str(MEMORY), str(MAX_OUTPUT)), size=WORKERS, max_reply=MAX_OUTPUT)
         try:
-            result = await asyncio.wait_for(asyncio.to_thread(self._run, content, parameters), TIMEOUT)
+            reply, result = await pool.call({"sheet": self.stylesheet, "parameters": parameters}, content, TIMEOUT)
         except TimeoutError:
             raise PolicyRuntimeError(f"The XSLT transform took longer than {TIMEOUT:g} seconds.", source=TAG,
                                      reason="XslTransformFailure", status=500) from None
-        except etree.XMLSyntaxError as exc:
-            raise PolicyRuntimeError(f"The body is not well-formed XML: {exc}", source=TAG,
-                                     reason="XslTransformFailure", status=failure_status) from None
-        except etree.XSLTApplyError as exc:
-            raise PolicyRuntimeError(f"The XSLT transform failed: {exc}", source=TAG,
+        except WorkerFailed:
+            raise PolicyRuntimeError("The XSLT transform process stopped (its memory limit or a crash).", source=TAG,
                                      reason="XslTransformFailure", status=500) from None
+        error = reply.get("error")
+        if error == "syntax":
+            raise PolicyRuntimeError(f"The body is not well-formed XML: {reply['message']}", source=TAG,
+                                     reason="XslTransformFailure", status=failure_status)
+        if error is not None:
+            raise PolicyRuntimeError(f"The XSLT transform failed: {reply['message']}", source=TAG,
+                                     reason="XslTransformFailure", status=500)
         replace_body(message, result, self.media_type)
         return None
-
-    def _run(self, content: bytes, parameters: dict[str, Any]) -> bytes:
-        document = etree.fromstring(content, _parser()).getroottree()
-        return bytes(self.transform(document, **parameters))
 
 
 class XslTransform(Policy):
@@ -96,10 +96,12 @@ class XslTransform(Policy):
     The stylesheet is compiled once when the configuration loads; a stylesheet that does not
     compile stops start-up with libxslt's message. For safety the stylesheet cannot read or write
     anything outside the message: `document()`, `xsl:include` and `xsl:import` of files or URLs
-    are refused, as are extension elements; DTDs and entities in the body are not expanded. A
-    transform reads at most 16 MiB, runs off the event loop, and fails after 10 seconds (the
-    request gets a 500; libxslt cannot be interrupted, so that transform finishes in the
-    background). A body that is not well-formed XML fails the policy (reason
+    are refused, as are extension elements; DTDs and entities in the body are not expanded.
+    Transforms run in two helper processes per gateway worker (libxslt cannot be interrupted in
+    process), each limited to 1 GiB of address space: a transform reads at most 16 MiB, writes at
+    most 64 MiB, and fails after 10 seconds, waiting for a free process included (the request gets
+    a 500, and a transform past its deadline is stopped by killing its process, which is replaced
+    on the next call). A body that is not well-formed XML fails the policy (reason
     `XslTransformFailure`; 400 for a request body, 500 for a response body). The Content-Type is
     kept unless `<xsl:output media-type="...">` names another. Compressed bodies are left as they are.
     """
@@ -119,18 +121,18 @@ class XslTransform(Policy):
             if not parameter_name(child):
                 diagnostics.error("policy-missing-attribute", "<parameter> needs 'name'", child.span)
         try:
-            compile_stylesheet(element)
+            compile_sheet(stylesheet_text(element))  # exactly as the transform processes compile it
         except (etree.XSLTParseError, etree.XMLSyntaxError, ValueError) as exc:
             sheet = stylesheet_of(element)
             diagnostics.error("policy-bad-value", f"the XSLT stylesheet does not compile: {exc}",
                               (sheet or element).span)
 
     def build(self, element: PolicyElement, builder: Builder) -> XslTransformStep:
-        transform = compile_stylesheet(element)
+        text = stylesheet_text(element)
         sheet = stylesheet_of(element)
         assert sheet is not None  # check() refused documents without one
         output = next((c for c in sheet.children if c.tag.split(":")[-1] == "output"), None)
         media = output.get("media-type") if output is not None else None
         parameters = tuple((parameter_name(c), builder.text_value(c)) for c in element.children_named("parameter"))
-        return XslTransformStep(transform, parameters, media.text.strip() if media is not None else None,
+        return XslTransformStep(text, parameters, media.text.strip() if media is not None else None,
                                 element.section)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine import clock
-from engine.cache.entry import CachedResponse
+from engine.cache.entry import CachedResponse, EntryFormatError
 from engine.cache.keys import NO_ID, KeyGroup, ResponseKeyParts
 from engine.context import Context, Headers, MessageBody, Slot
 
@@ -96,6 +96,77 @@ def key_parts(
         developer=developer_of(ctx) if by_developer else None,
         groups=groups_of(ctx) if by_groups else None,
     )
+
+
+class VariantKeys:
+    """The (group, variant digest) of one `cache-lookup`'s requests, remembered per distinct input.
+
+    Building the key description and hashing it cost more than the rest of a cache hit; requests
+    for the same variant have the same inputs, so the digest is computed once per variant (at most
+    `size` remembered; then the memory starts over).
+    """
+
+    __slots__ = ("headers", "query_names", "size", "_known")
+
+    def __init__(self, headers: Sequence[str], query_names: Sequence[str], size: int = 1024) -> None:
+        self.headers = tuple(headers)
+        self.query_names = tuple(query_names)
+        self.size = size
+        self._known: dict[tuple[object, ...], tuple[KeyGroup, str]] = {}
+
+    def of(self, ctx: Context, prefix: str, *, by_developer: bool, by_groups: bool) -> tuple[KeyGroup, str]:
+        api, operation, request = ctx.api, ctx.operation, ctx.request
+        url, query = request.url, request.url.query
+        inputs = (  # everything `key_parts` reads
+            prefix,
+            (api.id, api.name, api.revision) if api is not None else None,
+            (operation.id, operation.name) if operation is not None else None,
+            request.method, url.scheme, url.host, url.port, url.path,
+            tuple((name, tuple(values)) for name, values in query.items()) if query else (),
+            tuple(tuple(request.headers.get_list(name)) for name in self.headers) if self.headers else (),
+            developer_of(ctx) if by_developer else None,
+            tuple(groups_of(ctx)) if by_groups else None,
+        )
+        known = self._known.get(inputs)
+        if known is None:
+            parts = key_parts(ctx, headers=self.headers, query_names=self.query_names, by_developer=by_developer,
+                              by_groups=by_groups)
+            known = parts.group(prefix), parts.digest()
+            if len(self._known) >= self.size:
+                self._known.clear()
+            self._known[inputs] = known
+        return known
+
+
+class DecodedEntries:
+    """Decoded cached responses by key, reused while the stored bytes stay the same.
+
+    A hit would otherwise decode the same entry again for every request. Only entries up to
+    `max_bytes` are kept (a decoded entry holds a copy of its body), at most `size` of them.
+    """
+
+    __slots__ = ("size", "max_bytes", "_known")
+
+    def __init__(self, size: int = 256, max_bytes: int = 64 * 1024) -> None:
+        self.size = size
+        self.max_bytes = max_bytes
+        self._known: dict[str, tuple[bytes, CachedResponse]] = {}
+
+    def decode(self, key: str, data: bytes) -> CachedResponse:
+        """`CachedResponse.decode(data)`; raises EntryFormatError likewise."""
+        known = self._known.get(key)
+        if known is not None and (known[0] is data or known[0] == data):
+            return known[1]
+        try:
+            entry = CachedResponse.decode(data)
+        except EntryFormatError:
+            self._known.pop(key, None)
+            raise
+        if len(data) <= self.max_bytes:
+            if len(self._known) >= self.size:
+                self._known.clear()
+            self._known[key] = (data, entry)
+        return entry
 
 
 def strip_request_cache_headers(headers: Headers) -> None:

@@ -173,7 +173,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                 f"    except {short}:\n        return None\n"
                 f"    except {exc_type} as exc:\n        raise {err}(exc) from None\n")
         exec(compile(text, "<policy expression>", "exec"), self.namespace)  # noqa: S102 - no user text
-        return self.namespace["evaluate"]
+        evaluate: Callable[[Any], Any] = self.namespace["evaluate"]  # defined by the exec above
+        return evaluate
 
     def compile_block(self, block: ast.Block) -> Fn:
         self.is_block = True
@@ -203,7 +204,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def chain(self, node: ast.Expr) -> Code:
         """Compile without ending a `?.` chain (for the target of a member/index/call)."""
-        method = getattr(self, "x_" + type(node).__name__, None)
+        method: Callable[[ast.Expr], Code] | None = getattr(self, "x_" + type(node).__name__, None)
         if method is None:
             self.error("expr-syntax", f"{type(node).__name__} is not supported here", node.pos)
             return self._dead()

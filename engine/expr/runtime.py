@@ -46,13 +46,13 @@ def _time_exceeded() -> LimitExceeded:
 regexengine.set_time_limit(_time_left, _time_exceeded)
 
 
-def check_string(value: Any) -> Any:
-    if value.__class__ is str:
+_N = TypeVar("_N")
+
+
+def check_string(value: _N) -> _N:
+    if isinstance(value, str):
         check_length(len(value))
     return value
-
-
-_N = TypeVar("_N")
 
 
 def check_size(n: _N) -> _N:

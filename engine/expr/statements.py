@@ -60,7 +60,7 @@ class StatementCompiler(CompilerHost):
         return run
 
     def stmt(self, node: ast.Stmt) -> Fn:
-        method = getattr(self, "s_" + type(node).__name__)
+        method: Callable[[ast.Stmt], Fn] = getattr(self, "s_" + type(node).__name__)
         return method(node)
 
     def s_Block(self, node: ast.Block) -> Fn:

@@ -20,6 +20,7 @@ from engine.credentials import CredentialService
 from engine.errors import ConfigError
 from engine.gateway.settings import GatewaySettings
 from engine.identity import TokenService
+from engine.isolation import close_worker_pools
 from engine.loggers import LoggerService
 from engine.metrics import Metrics
 from engine.openid import TokenValidationSettings
@@ -147,6 +148,7 @@ class Services:
                 except Exception as exc:  # closing must not mask shutdown
                     log.warning("closing %s failed: %s", type(service).__name__, exc)
         await self.http.close()
+        await close_worker_pools()
         if self.tracing is not None:
             await asyncio.to_thread(self.tracing.close)  # exports the spans still queued
 

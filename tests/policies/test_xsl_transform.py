@@ -1,7 +1,16 @@
-"""xsl-transform through the real gateway (a real echo backend) and its load-time checks."""
+"""xsl-transform through the real gateway (a real echo backend), its load-time checks and the limits
+of its transform processes."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import time
+
+import pytest
+
+from engine.isolation import WorkerFailed, close_worker_pools, worker_pool
+from policies.xsl_transform import WORKER_SCRIPT
 from tests.policies.support import codes
 
 SHEET = """<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
@@ -64,3 +73,63 @@ def test_document_function_cannot_read_files(api_gateway, backend) -> None:
     with api_gateway(document(outbound=transform(sheet))) as gw:
         answer = gw.get("/echo/x")
     assert answer.status == 500 and b"summary" not in answer.body
+
+
+RUNAWAY = """<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+      <xsl:template name="loop"><xsl:param name="n" /><xsl:if test="$n &gt; 0">
+        <xsl:call-template name="loop"><xsl:with-param name="n" select="$n - 1" /></xsl:call-template>
+        <xsl:call-template name="loop"><xsl:with-param name="n" select="$n - 1" /></xsl:call-template>
+      </xsl:if></xsl:template>
+      <xsl:template match="/"><r><xsl:call-template name="loop"><xsl:with-param name="n" select="60" /></xsl:call-template></r></xsl:template>
+    </xsl:stylesheet>"""
+
+GROWING = """<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+      <xsl:template name="grow"><xsl:param name="s" /><xsl:param name="n" /><xsl:choose>
+        <xsl:when test="$n &gt; 0"><xsl:call-template name="grow">
+          <xsl:with-param name="s" select="concat($s, $s)" /><xsl:with-param name="n" select="$n - 1" />
+        </xsl:call-template></xsl:when>
+        <xsl:otherwise><r><xsl:value-of select="$s" /></r></xsl:otherwise>
+      </xsl:choose></xsl:template>
+      <xsl:template match="/"><xsl:call-template name="grow">
+        <xsl:with-param name="s" select="'0123456789abcdef'" /><xsl:with-param name="n" select="/n" />
+      </xsl:call-template></xsl:template>
+    </xsl:stylesheet>"""
+
+
+def test_transform_processes_bound_time_memory_and_output() -> None:
+    """A runaway transform is killed at its deadline (no thread keeps running it), one that outgrows
+    its address space or its output cap fails alone, and the pool answers the next call normally."""
+
+    async def scenario() -> None:
+        pool = worker_pool(WORKER_SCRIPT, (str(256 << 20), str(1 << 20)), size=1, max_reply=1 << 20)
+        good = {"sheet": SHEET, "parameters": {"greeting": "hi"}}
+        reply, result = await pool.call(good, b'<order id="3"><item/></order>', 30)
+        assert reply == {} and result.rstrip().endswith(b'<summary id="3">hi: 1 items</summary>')
+        worker = pool._idle[0].process
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            await pool.call({"sheet": RUNAWAY, "parameters": {}}, b"<x/>", 1.0)
+        assert time.monotonic() - started < 5
+        assert await asyncio.wait_for(worker.wait(), 5) == -signal.SIGKILL  # killed, not left running
+        reply, _ = await pool.call({"sheet": GROWING, "parameters": {}}, b"<n>16</n>", 30)  # 1 MiB: over the cap
+        assert reply["error"] == "output"
+        reply, _ = await pool.call({"sheet": GROWING, "parameters": {}}, b"<n>30</n>", 30)  # 16 GiB
+        assert reply["error"] == "apply"  # libxslt's allocation failed at the address-space limit
+        crashed = pool._idle[0].process
+        crashed.kill()
+        await crashed.wait()
+        reply, result = await pool.call(good, b'<order id="4"/>', 30)  # a fresh process answers
+        assert reply == {} and b'<summary id="4">hi: 0 items</summary>' in result
+        busy = pool._idle[0].process
+        assert busy.pid != crashed.pid
+        runaway = asyncio.ensure_future(pool.call({"sheet": RUNAWAY, "parameters": {}}, b"<x/>", 30))
+        await asyncio.sleep(0.3)
+        busy.kill()
+        with pytest.raises(WorkerFailed):  # the process died under the call: the call fails, nothing hangs
+            await asyncio.wait_for(runaway, 5)
+        reply, _ = await pool.call(good, b'<order id="5"/>', 30)
+        assert reply == {}
+        await close_worker_pools()
+        assert pool.closed and not pool._idle
+
+    asyncio.run(scenario())
