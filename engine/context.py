@@ -387,6 +387,7 @@ class Exchange:
     before_send: list[Callable[[Context], None]] = field(default_factory=list)
     end_of_pipeline: list[Callable[[Context], Awaitable[None]]] = field(default_factory=list)
     start_of_outbound: list[Callable[[Context], Awaitable[None]]] = field(default_factory=list)
+    outbound_checks: list[Callable[[Context], Awaitable[None]]] = field(default_factory=list)
     slots: dict[Slot[Any], Any] = field(default_factory=dict)
     observer: PipelineObserver | None = None  # sees each policy run and each failure (coverage, tracing)
 

@@ -8,7 +8,7 @@ It imports from here and from the engine core (`engine.context`, `engine.schema`
 - building: the `Builder` protocol, `Value`, `Constant`
 - running: `Step`, `Flow`, `run_steps`, `locate_error`, `PipelineObserver`
 - responses: `REASONS`, `reason_phrase`, `error_response`
-- per-request hooks: `at_start_of_outbound`, `at_end_of_pipeline`, `before_send`
+- per-request hooks: `at_start_of_outbound`, `check_at_start_of_outbound`, `at_end_of_pipeline`, `before_send`
 - bodies: `buffer_body`, `release_response_stream` (streams live in `ctx.exchange`)
 - watching the response body as it is sent: `BodyObserver`, `observe_response_body`
 - backend calls: `ForwardOptions`, `BackendClient`, `OutboundProxy` (`FORWARD_PROXY`)
@@ -105,7 +105,12 @@ class Builder(Protocol):
         ...
 
     def steps(self, elements: Sequence[PolicyElement]) -> list[Step]:
-        """Build nested policies (choose/when, retry, return-response children)."""
+        """Build nested policies (choose/when, retry, return-response children).
+
+        A built step that has a `followed_by(step)` method is then called with the step built right
+        after it: the one that runs next, with nothing in between (a rate limit carrying the
+        following cache lookup's Redis read uses this).
+        """
         ...
 
     def require_body(self, *, request: bool = True, response: bool = True) -> None:
@@ -258,6 +263,16 @@ def at_start_of_outbound(ctx: Context, callback: Callable[[Context], Awaitable[N
     reached (a policy answered in inbound, or the request failed). A failing callback is logged.
     """
     ctx.exchange.start_of_outbound.append(callback)
+
+
+def check_at_start_of_outbound(ctx: Context, check: Callable[[Context], Awaitable[None]]) -> None:
+    """Run `check(ctx)` once the backend answered (or a cache lookup hit), after the
+    `at_start_of_outbound` callbacks and before the outbound steps. Unlike those callbacks, a
+    `PolicyRuntimeError` it raises fails the request as a policy's would (on-error runs).
+
+    Used by an inbound policy that also judges the answer (llm-content-safety's enforce-on-completions).
+    """
+    ctx.exchange.outbound_checks.append(check)
 
 
 def before_send(ctx: Context, hook: Callable[[Context], None]) -> None:

@@ -21,6 +21,10 @@ treated as a Redis failure. So:
   Redis span is its child (a pipeline shared by several requests belongs to the first).
 * `NOSCRIPT` (Redis restarted or flushed) is answered by sending that command again as `EVAL`,
   which also caches the script again.
+* A command may carry a `Rider`: a read of another component sent right behind it in the same
+  round trip (the rate limiter's decision carries the cache lookup's GET, see docs/performance.md).
+  The rider's reply is in `rider.outcome` when the carrying command's caller wakes; it stays
+  `PENDING` when the round trip failed or never happened (the rider's owner then asks on its own).
 """
 
 from __future__ import annotations
@@ -58,6 +62,25 @@ class Script:
         return cls(source, hashlib.sha1(source.encode()).hexdigest())
 
 
+class _Pending:
+    def __repr__(self) -> str:
+        return "PENDING"
+
+
+PENDING: Any = _Pending()  # a rider's outcome until its round trip is over
+
+
+class Rider:
+    """A read sent in the same round trip as another command. `outcome`: its reply (an error reply
+    as its exception), or `PENDING` when the round trip failed or the carrier was not sent."""
+
+    __slots__ = ("command", "outcome")
+
+    def __init__(self, *command: object) -> None:
+        self.command = command
+        self.outcome: Any = PENDING
+
+
 @dataclass
 class _Call:
     """One queued request: a pipelinable command, or a function of the client run on its own."""
@@ -65,6 +88,7 @@ class _Call:
     command: tuple[object, ...] | Callable[[Any], Any]
     script: Script | None
     future: asyncio.Future[Any]
+    rider: Rider | None = None
     # The caller's context variables (its trace span): the round trip runs in the first call's.
     context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
@@ -90,13 +114,14 @@ class Dispatcher:
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
 
-    async def command(self, *command: object, script: Script | None = None) -> Any:
+    async def command(self, *command: object, script: Script | None = None, rider: Rider | None = None) -> Any:
         """Send `command` (pipelined with whatever else is queued); its reply.
 
         `script`: for an EVALSHA, the script to EVAL instead when Redis answers NOSCRIPT.
+        `rider`: a read sent right behind `command` in the same round trip (see `Rider`).
         Raises the Redis error of the command or of its round trip.
         """
-        return await self._submit(command, script)
+        return await self._submit(command, script, rider)
 
     async def commands(self, commands: Sequence[tuple[object, ...]]) -> list[Any]:
         """Replies of `commands`, queued together (so sent in one round trip when they fit one batch).
@@ -130,11 +155,13 @@ class Dispatcher:
         if self.client is not None:
             self.client.close()
 
-    async def _submit(self, command: tuple[object, ...] | Callable[[Any], Any], script: Script | None) -> Any:
+    async def _submit(
+        self, command: tuple[object, ...] | Callable[[Any], Any], script: Script | None, rider: Rider | None = None,
+    ) -> Any:
         if self._closed:
             raise RedisConnectionError(f"{self._name}: the Redis client is closed")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.put(_Call(command, script, future))
+        self._queue.put(_Call(command, script, future, rider=rider))
         return await future
 
     # -- the thread -----------------------------------------------------------------------------
@@ -177,13 +204,19 @@ class Dispatcher:
                 commands.append(call)
         if not commands:
             return
+        sent: list[tuple[object, ...]] = []
+        for call in commands:
+            sent.append(call.command)  # type: ignore[arg-type]
+            if call.rider is not None:
+                sent.append(call.rider.command)  # right behind its carrier: the same round trip
         try:
-            results = commands[0].context.run(self._send, [c.command for c in commands])  # type: ignore[misc]
+            replies = commands[0].context.run(self._send, sent)
         except RedisError as exc:
             _deliver(commands, [exc] * len(commands))
             if isinstance(exc, RedisTimeoutError):  # Redis is stalled: nobody queued behind it waits another timeout
                 self._fail_queued(exc)
             return
+        results = replies if len(sent) == len(commands) else _take_riders(commands, replies)
         for i, (call, result) in enumerate(zip(commands, results, strict=True)):
             if isinstance(result, NoScriptError) and call.script is not None:
                 retry = ("EVAL", call.script.source, *call.command[2:])  # type: ignore[index]
@@ -277,6 +310,19 @@ def _direct(client: Any) -> bool:
     pipeline machinery. A cluster client routes each command to its node, and a traced one
     (opentelemetry-instrumentation-redis wraps `execute_command`) must keep its Redis spans."""
     return isinstance(client, Redis) and not hasattr(type(client).execute_command, "__wrapped__")
+
+
+def _take_riders(calls: Sequence[_Call], replies: Sequence[Any]) -> list[Any]:
+    """The replies of `calls` alone; each rider's reply goes to its `outcome`."""
+    results: list[Any] = []
+    position = 0
+    for call in calls:
+        results.append(replies[position])
+        position += 1
+        if call.rider is not None:
+            call.rider.outcome = replies[position]
+            position += 1
+    return results
 
 
 def _capture(function: Callable[..., Any], *args: object) -> Any:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine.cache.entry import EntryFormatError
+from engine.cache.keys import KeyGroup
 from engine.cache.redis_store import RedisStore
 from engine.cache.responses import (
     LOOKUP_STATE,
@@ -18,14 +20,19 @@ from engine.cache.responses import (
     release_lease,
     strip_request_cache_headers,
 )
+from engine.context import Slot
 from engine.policy import Flow, Policy, at_end_of_pipeline
+from engine.redis_dispatcher import PENDING, Rider
 from engine.schema import Attr, Bool, Child, Enum, Scope, Section, Str, Text
 
 if TYPE_CHECKING:
+    from engine.cache.service import CacheService
+    from engine.cache.stores import Store
     from engine.context import Context
     from engine.diagnostics import Diagnostics
     from engine.model import PolicyElement
     from engine.policy import Builder, Step, Value
+    from engine.ratelimit.service import LimitService
 
 log = logging.getLogger("policygate.cache")
 
@@ -123,7 +130,8 @@ class CacheLookupStep:
         self.variants = VariantKeys(headers, query_names)
         self.entries = DecodedEntries()
 
-    async def __call__(self, ctx: Context) -> Flow | None:
+    def _lookup(self, ctx: Context) -> tuple[CacheService, Store, bool, bool] | None:
+        """(cache service, store, vary by developer, vary by groups) when this request is looked up."""
         service = ctx.services.cache if ctx.services is not None else None
         if service is None or ctx.request.method != "GET":
             return None
@@ -132,10 +140,41 @@ class CacheLookupStep:
         store = service.store(self.caching_type)
         if store is None:
             return None
-        by_developer = bool(self.by_developer.get(ctx))
-        by_groups = bool(self.by_groups.get(ctx))
+        return service, store, bool(self.by_developer.get(ctx)), bool(self.by_groups.get(ctx))
+
+    def read_ahead(self, ctx: Context, limits: LimitService) -> Rider | None:
+        """This lookup's GET, to ride in the Redis round trip of the rate-limit decision that runs
+        right before it (the builder linked the two steps: nothing runs between them, so the request
+        the key is made of is the one the lookup sees). None when it cannot ride: not looked up, not
+        the limiter's Redis, generations not cached, breaker not closed. The lookup uses the reply
+        (`ReadAhead`); a refused request never reaches the lookup and the reply is dropped."""
+        looked_up = self._lookup(ctx)
+        if looked_up is None:
+            return None
+        service, store, by_developer, by_groups = looked_up
+        if not isinstance(store, RedisStore) or service.settings is None or not limits.carries_reads_for(service.settings):
+            return None
         group, variant = self.variants.of(ctx, service.prefix, by_developer=by_developer, by_groups=by_groups)
-        key = await store.response_key(group, variant)
+        key = store.known_key(group, variant)
+        if key is None:
+            return None
+        rider = Rider("GET", key)
+        READ_AHEAD.set(ctx, ReadAhead(self, by_developer, by_groups, group, variant, key, rider))
+        return rider
+
+    async def __call__(self, ctx: Context) -> Flow | None:
+        ahead = READ_AHEAD.pop(ctx)
+        looked_up = self._lookup(ctx)
+        if looked_up is None:
+            return None
+        service, store, by_developer, by_groups = looked_up
+        key: str | None
+        outcome = PENDING
+        if ahead is not None and ahead.lookup is self and (ahead.by_developer, ahead.by_groups) == (by_developer, by_groups):
+            group, variant, key, outcome = ahead.group, ahead.variant, ahead.key, ahead.rider.outcome
+        else:
+            group, variant = self.variants.of(ctx, service.prefix, by_developer=by_developer, by_groups=by_groups)
+            key = await store.response_key(group, variant)
         personal = by_developer or by_groups or "Authorization" in ctx.request.headers
         downstream = effective_downstream(str(self.downstream.get(ctx) or "none"), personal=personal)
         state = LookupState(store, group, key or group.response_key(variant), downstream,
@@ -144,8 +183,10 @@ class CacheLookupStep:
         if key is None:  # the store cannot be asked: a miss that is not stored; coalesced followers
             state.storable = False  # still get the leader's response, which shields the backend
             data, reachable = None, False
-        else:
+        elif outcome is PENDING or isinstance(outcome, BaseException):  # not read ahead, or that failed: ask
             data, reachable = await store.fetch(key)
+        else:  # read in the rate-limit decision's round trip
+            data, reachable = (outcome if isinstance(outcome, bytes) else None), True
         if data is None and service.flights is not None:
             leader, flight = service.flights.join(state.key, ctx)
             if leader:
@@ -174,6 +215,28 @@ class CacheLookupStep:
         if ctx.tracing:
             ctx.trace("Cache lookup resulted in a miss; request cache headers were removed.", "cache-lookup")
         return None
+
+
+@dataclass(slots=True)
+class ReadAhead:
+    """A lookup's GET sent in the round trip of the rate-limit decision before it, and its key."""
+
+    lookup: CacheLookupStep
+    by_developer: bool
+    by_groups: bool
+    group: KeyGroup
+    variant: str
+    key: str
+    rider: Rider
+
+
+READ_AHEAD: Slot[ReadAhead] = Slot("cache.read-ahead")
+
+
+def forget_read_ahead(ctx: Context) -> None:
+    """Drop a read made ahead for a lookup that did not run after it (a rate-limit step linked to a
+    lookup calls this first, so a lookup only ever uses the read of the decision just before it)."""
+    READ_AHEAD.pop(ctx)
 
 
 async def release_flight(ctx: Context) -> None:

@@ -1,15 +1,19 @@
-"""`<llm-content-safety>`: check prompts with Azure AI Content Safety before they reach the model."""
+"""`<llm-content-safety>`: check prompts (and completions) with Azure AI Content Safety."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import PolicyRuntimeError
-from engine.policy import Builder, Constant, Flow, Policy, Value
+from engine.llm.usage import decoded
+from engine.policy import Builder, Constant, Flow, Policy, Value, buffer_body, check_at_start_of_outbound
 from engine.schema import Attr, Bool, Child, Enum, Int, Scope, Section, Str, Text
-from policies._llm_request import messages_of, request_json
+from engine.sse import SseDecoder
+from policies._body import acts_on_response
+from policies._llm_request import message_text, messages_of, request_json
 from policies._service_call import ServiceCallError, backend_url, post_json
 
 if TYPE_CHECKING:
@@ -50,8 +54,50 @@ def prompt_of(body: Any) -> Prompt | None:
     )
 
 
-def blocked(detail: str) -> PolicyRuntimeError:
-    message = f"The request was blocked by content safety: {detail}."
+def completion_of(content: bytes, content_type: str) -> str:
+    """The generated text of a model's answer: chat completions (`choices[].message.content`, or
+    the `delta.content` of every event of a stream), completions (`choices[].text`) or the
+    Responses API (`output_text` parts, or `response.output_text.delta` events)."""
+    if content_type.split(";", 1)[0].strip().lower() == "text/event-stream":
+        parts: list[str] = []
+        for event in SseDecoder().feed(content + b"\n\n"):
+            try:
+                payload = json.loads(event.data) if event.data.startswith("{") else None
+            except ValueError:
+                continue
+            parts += _texts(payload, streamed=True)
+        return "".join(parts)
+    try:
+        return "\n".join(_texts(json.loads(content), streamed=False)) if content else ""
+    except (ValueError, UnicodeDecodeError):
+        return ""
+
+
+def _texts(payload: Any, *, streamed: bool) -> list[str]:
+    if not isinstance(payload, dict):
+        return []
+    if payload.get("type") == "response.output_text.delta":
+        return [payload["delta"]] if isinstance(payload.get("delta"), str) else []
+    found = []
+    for choice in payload.get("choices") or ():
+        if not isinstance(choice, dict):
+            continue
+        message = choice.get("delta" if streamed else "message")
+        if isinstance(message, dict):
+            text = message_text(message)[1]
+            if text:
+                found.append(text)
+        if isinstance(choice.get("text"), str):
+            found.append(choice["text"])
+    for item in payload.get("output") or () if not streamed else ():
+        for part in item.get("content") or () if isinstance(item, dict) else ():
+            if isinstance(part, dict) and part.get("type") == "output_text" and isinstance(part.get("text"), str):
+                found.append(part["text"])
+    return found
+
+
+def blocked(detail: str, what: str = "request") -> PolicyRuntimeError:
+    message = f"The {what} was blocked by content safety: {detail}."
     return PolicyRuntimeError(message, source=TAG, reason="ContentSafetyBlocked", status=403, public_message=message)
 
 
@@ -69,14 +115,35 @@ class ContentSafetyStep:
     blocklists: tuple[Value, ...]
     window_size: Value
     window_overlap: Value
+    enforce_on_completions: Value
+    section: str
 
     async def __call__(self, ctx: Context) -> Flow | None:
-        prompt = prompt_of(request_json(ctx))
-        if prompt is None:
+        if acts_on_response(self.section):
+            await self.check_completion(ctx)
             return None
-        windows = self._windows(ctx, prompt.text)
-        shield = bool(self.shield_prompt.get(ctx))
-        if shield and max(len(prompt.user), sum(map(len, prompt.documents))) > MAX_CHARACTERS:
+        if self.enforce_on_completions.get(ctx):
+            check_at_start_of_outbound(ctx, self.check_completion)
+        prompt = prompt_of(request_json(ctx))
+        if prompt is not None:
+            await self._check(ctx, prompt.text, prompt if self.shield_prompt.get(ctx) else None, "request")
+        return None
+
+    async def check_completion(self, ctx: Context) -> None:
+        """Check the text the model generated (a 2xx answer; a stream is read to its end first)."""
+        response = ctx.response
+        if not 200 <= response.status_code < 300:
+            return
+        await buffer_body(ctx, response)
+        encoding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
+        content = decoded(response.body.content if response.body is not None else b"", encoding)
+        text = completion_of(content, response.headers.get("Content-Type") or "")
+        if text:
+            await self._check(ctx, text, None, "response")
+
+    async def _check(self, ctx: Context, text: str, shield: Prompt | None, what: str) -> None:
+        windows = self._windows(ctx, text, what)
+        if shield is not None and max(len(shield.user), sum(map(len, shield.documents))) > MAX_CHARACTERS:
             raise blocked(f"the prompt is longer than {MAX_CHARACTERS} characters")
         rules = self._thresholds(ctx)
         backend_id = str(self.backend_id.get(ctx) or "")
@@ -85,20 +152,20 @@ class ContentSafetyStep:
         except ServiceCallError as exc:
             raise unavailable(str(exc)) from None
         calls = [self._analyze(ctx, base, window, rules) for window in windows]
-        if shield:
-            calls.append(self._shield(ctx, base, prompt))
+        if shield is not None:
+            calls.append(self._shield(ctx, base, shield))
         for problem in await asyncio.gather(*calls):
             if problem:
-                raise blocked(problem)
-        return None
+                raise blocked(problem, what)
 
-    def _windows(self, ctx: Context, text: str) -> list[str]:
+    def _windows(self, ctx: Context, text: str, what: str) -> list[str]:
         """The texts sent to text:analyze: the whole text, or windows of `window-size` characters
         overlapping by `window-overlap-size`. Raises the 403 for a text over the service's limit."""
         size = self.window_size.get(ctx)
         if size is None:
             if len(text) > MAX_CHARACTERS:
-                raise blocked(f"the prompt is longer than {MAX_CHARACTERS} characters")
+                noun = "prompt" if what == "request" else "completion"
+                raise blocked(f"the {noun} is longer than {MAX_CHARACTERS} characters", what)
             return [text]
         size, overlap = int(size), int(self.window_overlap.get(ctx) or 0)
         if not 0 < size <= MAX_CHARACTERS or not 0 <= overlap < size:
@@ -174,16 +241,28 @@ class LlmContentSafety(Policy):
     A request without prompt text passes. When the service cannot be reached or answers an
     error, the request fails closed with 500 (reason `ContentSafetyUnavailable`). With `identity:`
     configured the calls carry a token for `https://cognitiveservices.azure.com`.
+
+    Completions are checked when the policy is in outbound, or in inbound with
+    `enforce-on-completions="true"` (then after the backend answered, before the outbound
+    policies): the text the model generated in a 2xx answer (chat completions, completions or the
+    Responses API, JSON or a stream) goes through the same categories, thresholds, blocklists and
+    windows; prompt shields do not apply to it. A finding replaces the answer with 403 (`The
+    response was blocked by content safety: ...`, reason `ContentSafetyBlocked`); the backend's
+    token usage is still counted. So that nothing unchecked reaches the client, such an API's
+    answers are buffered: a streamed completion reaches the client only once the whole stream was
+    read and passed the check.
     """
 
     tag = TAG
-    sections = Section.INBOUND
+    sections = Section.INBOUND | Section.OUTBOUND
     scopes = Scope.ALL
     reads_body = False
     implemented = True
     attributes = (
         Attr("backend-id", Str(non_empty=True), required=True, doc="The backend (`backends:`) of the Content Safety service."),
         Attr("shield-prompt", Bool(), default=False, doc="Also check the prompt for attacks (Prompt Shields)."),
+        Attr("enforce-on-completions", Bool(), default=False,
+             doc="In inbound: also check the completion in the answer (ignored in outbound, where the answer is what is checked)."),
         Attr("window-size", Int(min=1, max=MAX_CHARACTERS),
              doc="Analyse the text in windows of this many characters (default: the whole text at once)."),
         Attr("window-overlap-size", Int(min=0), default=0, doc="Characters shared by consecutive windows."),
@@ -210,7 +289,10 @@ class LlmContentSafety(Policy):
     )
 
     def build(self, element: PolicyElement, builder: Builder) -> ContentSafetyStep:
-        builder.require_body(request=True, response=False)
+        enforce = element.get("enforce-on-completions")
+        checks_answer = acts_on_response(element.section) or enforce is not None and (
+            enforce.is_expression or enforce.text.strip().lower() == "true")
+        builder.require_body(request=not acts_on_response(element.section), response=checks_answer)
         categories_element = next(iter(element.children_named("categories")), None)
         categories = None
         output_type = builder.value(categories_element, "output-type") if categories_element is not None else None
@@ -226,4 +308,5 @@ class LlmContentSafety(Policy):
             builder.value(element, "backend-id"), builder.value(element, "shield-prompt"),
             output_type or Constant("FourSeverityLevels"), categories, blocklists,
             builder.value(element, "window-size"), builder.value(element, "window-overlap-size"),
+            builder.value(element, "enforce-on-completions"), element.section,
         )

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 from engine.policy import Builder, Flow, Policy
 from engine.ratelimit.decisions import Window
 from engine.schema import Attr, Child, Int, Scope, Section, Str
-from policies.rate_limit_by_key import MAX_RENEWAL_PERIOD, HeaderNames, enforce_rate, header_attributes
+from policies.rate_limit_by_key import (
+    MAX_RENEWAL_PERIOD,
+    HeaderNames,
+    ReadsAhead,
+    enforce_rate,
+    header_attributes,
+)
 
 if TYPE_CHECKING:
     from engine.context import Context
@@ -76,8 +82,8 @@ def check_identity(element: PolicyElement, diagnostics: Diagnostics) -> None:
                 )
 
 
-@dataclass(frozen=True)
-class RateLimitStep:
+@dataclass
+class RateLimitStep(ReadsAhead):
     calls: int
     period: int
     scope: str
@@ -85,6 +91,7 @@ class RateLimitStep:
     names: HeaderNames
 
     async def __call__(self, ctx: Context) -> Flow | None:
+        self.forget_read_ahead(ctx)
         subscription = ctx.subscription
         if subscription is None or not subscription.id:
             return None  # APIM: only applied when the API is called with a subscription key
@@ -98,7 +105,7 @@ class RateLimitStep:
             for operation in limit.operations:
                 if operation.matches(ctx.operation):
                     windows.append(Window(tag, f"{api_name}:op:{operation.ident}", operation.calls, operation.period))
-        await enforce_rate(ctx, RateLimit.tag, windows, 1, False, self.names)
+        await enforce_rate(ctx, RateLimit.tag, windows, 1, False, self.names, self.lookup)
         return None
 
 

@@ -18,6 +18,7 @@ from engine.ratelimit.policy_support import (
     store_unavailable,
 )
 from engine.schema import Attr, Bool, Int, Scope, Section, Str
+from policies.cache_lookup import CacheLookupStep, forget_read_ahead
 
 if TYPE_CHECKING:
     from engine.context import Context
@@ -51,15 +52,20 @@ class HeaderNames:
         )
 
 
-async def enforce_rate(ctx: Context, tag: str, windows: list[Window], count: int, deferred_count: bool, names: HeaderNames) -> Decision:
+async def enforce_rate(
+    ctx: Context, tag: str, windows: list[Window], count: int, deferred_count: bool, names: HeaderNames,
+    lookup: CacheLookupStep | None = None,
+) -> Decision:
     """Decide, then either raise APIM's 429 or record variables and response headers.
 
     `deferred_count` checks `used < calls` now and leaves counting to the caller (end of outbound).
+    `lookup`: the cache lookup that runs right after this step; its read rides with the decision.
     """
     service = limits(ctx)
     mode = Mode.CHECK if deferred_count or count <= 0 else Mode.ACQUIRE
+    rider = lookup.read_ahead(ctx, service) if lookup is not None else None
     try:
-        decision = await service.window(windows, max(count, 0), mode)
+        decision = await service.window(windows, max(count, 0), mode, rider)
     except LimitStoreUnavailable:
         raise store_unavailable(tag) from None
     headers: dict[str, str] = {}
@@ -101,8 +107,23 @@ def counter_window(key: object, calls: int, period: int) -> Window:
     return Window("k:" + ("" if key is None else str(key)), "", calls, period)
 
 
-@dataclass(frozen=True)
-class RateLimitByKeyStep:
+class ReadsAhead:
+    """A rate-limit step whose decision can carry the Redis read of the cache lookup right after it."""
+
+    lookup: CacheLookupStep | None = None
+
+    def followed_by(self, step: object) -> None:
+        """Called by the builder with the step that runs right after this one in the same sequence."""
+        if isinstance(step, CacheLookupStep):
+            self.lookup = step
+
+    def forget_read_ahead(self, ctx: Context) -> None:
+        if self.lookup is not None:
+            forget_read_ahead(ctx)
+
+
+@dataclass
+class RateLimitByKeyStep(ReadsAhead):
     calls: Value
     renewal_period: Value
     counter_key: Value
@@ -112,6 +133,7 @@ class RateLimitByKeyStep:
     names: HeaderNames
 
     async def __call__(self, ctx: Context) -> Flow | None:
+        self.forget_read_ahead(ctx)
         calls = int(self.calls.get(ctx))
         period = int(self.renewal_period.get(ctx))
         key = self.counter_key.get(ctx)
@@ -119,12 +141,12 @@ class RateLimitByKeyStep:
         if not first_count(ctx, "rate-limit-by-key", (window.tag, window.period_ms)):
             return None  # this request was already decided on (and counted by) this counter at another scope
         if self.deferred:
-            await enforce_rate(ctx, RateLimitByKey.tag, [window], 0, True, self.names)
+            await enforce_rate(ctx, RateLimitByKey.tag, [window], 0, True, self.names, self.lookup)
             self._count_at_end(ctx, window)
             return None
         condition = self.increment_condition.get(ctx)
         count = int(self.increment_count.get(ctx)) if condition is not False else 0
-        await enforce_rate(ctx, RateLimitByKey.tag, [window], count, False, self.names)
+        await enforce_rate(ctx, RateLimitByKey.tag, [window], count, False, self.names, self.lookup)
         return None
 
     def _count_at_end(self, ctx: Context, window: Window) -> None:

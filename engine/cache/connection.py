@@ -151,6 +151,12 @@ class RedisSettings:
             timeout=self.timeout if timeout is None else timeout,
         )
 
+    def same_server(self, other: RedisSettings) -> bool:
+        """True when both reach the same Redis database as the same user (timeouts may differ)."""
+        return (self.nodes, self.username, self.password, self.db, self.ssl, self.ssl_cert_reqs, self.ssl_ca_certs,
+                self.cluster) == (other.nodes, other.username, other.password, other.db, other.ssl, other.ssl_cert_reqs,
+                                  other.ssl_ca_certs, other.cluster)
+
     def describe(self) -> str:
         """A loggable description without credentials, e.g. ``rediss://cache.example:6380/0 (cluster)``."""
         scheme = "rediss" if self.ssl else "redis"

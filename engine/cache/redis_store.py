@@ -110,6 +110,14 @@ class RedisStore:
         generation = await self.generation(group)
         return None if generation is None else group.spread_key(variant, generation)
 
+    def known_key(self, group: KeyGroup, variant: str) -> str | None:
+        """The Redis key of `variant` when it is known without a round trip (the generations are
+        cached) and the breaker is closed; else None. For a read sent ahead (`Rider`)."""
+        cached = self._generations.get((group.prefix, group.api, group.operation))
+        if cached is None or cached[0] <= time.monotonic() or self.breaker.state != "closed":
+            return None
+        return group.spread_key(variant, cached[1])
+
     async def generation(self, group: KeyGroup) -> str | None:
         """The API's and the operation's generation (cached `generation_ttl` s); None: Redis unavailable."""
         ident = (group.prefix, group.api, group.operation)

@@ -24,7 +24,6 @@ from engine.expr.closures import (
     _is_enum_member,
     _located,
     _property,
-    _py_name,
     _raise_missing,
     _required_parameters,
     _static_attr,
@@ -51,7 +50,6 @@ from engine.expr.host import CompilerHost
 from engine.expr.library import (
     CS_IDENT,
     DECLARED_PROPERTY_ONLY,
-    FORBIDDEN,
     NAMESPACE_PROPERTIES,
     declared_property,
     has_library_member,
@@ -110,12 +108,11 @@ class AccessCompiler(CompilerHost):
         if id(node) in self.bound.refused:
             return self._dead()  # reported by the bind pass
         target = self.chain(node.target)
-        if not self._check_member_case(node.name, target, node.name_pos):
-            return self._dead()
         if target.static_name:
             return self._static_member(node, target)
-        code = self._instance_member(node, target)
-        return code
+        if not self._check_member_case(node.name, target, node.name_pos):
+            return self._dead()
+        return self._instance_member(node, target)
 
     def _declared_only_member(self, node: ast.Member) -> Code:
         """`token.Type`, `jwt.Type`: allowed only where a library class declares the property."""
@@ -144,16 +141,12 @@ class AccessCompiler(CompilerHost):
         return self._dead()
 
     def _static_member(self, node: ast.Member, target: Code) -> Code:
-        if target.static is None:
-            # a namespace prefix (`System.Text`) or a type that exists only for casts: bound already
-            return self._qualifier(self.bound.symbol(node))
-        holder = target.static
-        name = _py_name(holder, node.name)
-        if not CS_IDENT.match(name.rstrip("_")) or not hasattr(holder, name):
-            options = [n for n in dir(holder) if CS_IDENT.match(n)]
-            self.error("expr-unknown-member", f"'{target.static_name}' has no member '{name}'", node.name_pos,
-                       self._suggest(name, options))
-            return self._dead()
+        """A member of a type (bound by the bind pass): a longer type or namespace name, a static
+        property, a constant or enum member, or a method group where a delegate is expected."""
+        symbol = self.bound.symbol(node)
+        if symbol.kind != "static":
+            return self._qualifier(symbol)
+        holder, name = symbol.holder, symbol.name
         raw = _static_attr(holder, name)
         if isinstance(raw, static_property) or isinstance(raw, property):
             return Code(lambda env: getattr(holder, name), _type_of_value_class(holder, name))
@@ -343,10 +336,10 @@ class AccessCompiler(CompilerHost):
             if id(func) in self.bound.refused:
                 return self._dead()  # reported by the bind pass
             target = self.chain(func.target)
-            if not self._check_member_case(func.name, target, func.name_pos):
-                return self._dead()
             if target.static_name:
                 return self._static_call(node, func, target)
+            if not self._check_member_case(func.name, target, func.name_pos):
+                return self._dead()
             code = self._element_defaults(self._instance_call(node, func, target), func.name, node, target.type)
             return self._or_default(code, func.name, node)
         if isinstance(func, ast.Name):
@@ -422,20 +415,14 @@ class AccessCompiler(CompilerHost):
         return _Args(positional, named, outs)
 
     def _static_call(self, node: ast.Call, func: ast.Member, target: Code) -> Code:
-        holder = target.static
         name = func.name
         full = f"{target.static_name}.{name}"
         if strip_namespace(target.static_name) in METERED_TYPES:
             self.needs_budget = True
-        if holder is None:
-            self.error("expr-unknown-name", f"'{full}' is not available", func.pos)
-            return self._dead()
-        fn = getattr(holder, name, None) if CS_IDENT.match(name) and name not in FORBIDDEN else None
-        if fn is None or not callable(fn):
-            options = [n for n in dir(holder) if CS_IDENT.match(n)]
-            self.error("expr-unknown-member", f"'{target.static_name}' has no method '{name}'", func.name_pos,
-                       self._suggest(name, options))
-            return self._dead()
+        symbol = self.bound.symbol(func)
+        if symbol.kind != "method":
+            return self._dead()  # reported by the bind pass
+        holder, fn = symbol.holder, symbol.member
         only = node.args[0].value if len(node.args) == 1 else None
         if name == "ToString" and holder is lib("systemconvert", "Convert") and only is not None and _is_string_typed(only):
             return Code(self.fn(only), STRING)  # Convert.ToString(string) returns its argument

@@ -8,13 +8,16 @@
   function's slot range;
 * what every simple name denotes (`Symbol`): a local, `context`, a local function, `Equals`/
   `ReferenceEquals` of `object`, a type (with the class holding its statics) or a namespace
-  prefix, also for qualified names (`System.Text.Encoding`);
+  prefix, also for qualified names (`System.Text.Encoding`); and the members of types: static
+  properties, constants and enum members (`Encoding.UTF8`, `StringComparison.Ordinal`) and
+  static methods (`Convert.ToBase64String`);
 * member names the allow-list refuses (`x.__class__`, `GetType`) and written types that do not
   exist (`(Foo)x`, `new Foo()`, `default(Foo)`): the emitter compiles those nodes to nothing;
-* the diagnostics of all of the above (unknown names, security, duplicate declarations).
+* the diagnostics of all of the above (unknown names and members of types, security, duplicate
+  declarations).
 
-It raises nothing. Members of values, overloads and operand types are resolved by the emitter
-(`engine.expr.compile.Compiler`), which reads these tables instead of keeping scopes.
+It raises nothing. Members of values, overloads, arities and operand types are resolved by the
+emitter (`engine.expr.compile.Compiler`), which reads these tables instead of keeping scopes.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 from engine.expr import ast
 from engine.expr.contexttypes import INTERFACES
 from engine.expr.cstypes import DYNAMIC, PRIMITIVES, CsType
-from engine.expr.library import CS_IDENT, DECLARED_PROPERTY_ONLY, FORBIDDEN, strip_namespace
+from engine.expr.library import CS_IDENT, DECLARED_PROPERTY_ONLY, FORBIDDEN, py_name, strip_namespace
 from engine.expr.names import is_namespace_prefix, known_type_names, resolve_type_name, static_type
 from engine.expr.tables import _EXTRA_TYPE_NAMES, _GENERIC_COLLECTIONS
 
@@ -47,12 +50,17 @@ class Local:
 
 @dataclass(frozen=True, slots=True)
 class Symbol:
-    """What a name denotes. `kind`: local | context | function | object | type | namespace | error."""
+    """What a name denotes. `kind`: local | context | function | object | type | namespace |
+    static (a static property, field or constant of `holder`, Python name `name`) | method | error."""
 
     kind: str
     name: str
     local: Local | None = None
     holder: Any = None  # kind "type": the class holding the statics (None: an interface, casts only)
+    member: Any = None  # kind "method": the static method of `holder`
+
+
+MEMBER_CASE_HINT = "members of .NET types start with an upper-case letter"
 
 
 ERROR = Symbol("error", "")
@@ -207,16 +215,32 @@ class _Binder:
             self.bound.refused.add(id(node))
             return None
         target = self.expr(node.target)
-        if target is None or not CS_IDENT.match(node.name):
-            return None
-        if target.kind == "namespace" or target.kind == "type" and target.holder is None:
+        if target is None or target.kind not in ("type", "namespace"):
+            return None  # a member of a value: the emitter resolves it by the value's type
+        if not self.member_case(target, node.name, node.name_pos):
+            return self.resolved(node, ERROR)
+        if target.holder is None:  # `System.Text`, `IResponse`: only a longer name can follow
             full = f"{target.name}.{node.name}"
             qualifier = self.qualifier(full)
             if qualifier is None:
                 self.error("expr-unknown-name", f"the type or namespace '{full}' is not available", node.pos)
                 return self.resolved(node, ERROR)
             return self.resolved(node, qualifier)
-        return None  # a static member of a type with statics (`Convert.ToInt32`): the emitter binds it
+        holder = target.holder
+        name = py_name(holder, node.name)
+        if not CS_IDENT.match(name.rstrip("_")) or not hasattr(holder, name):
+            self.error("expr-unknown-member", f"'{target.name}' has no member '{name}'", node.name_pos,
+                       suggest(name, [n for n in dir(holder) if CS_IDENT.match(n)]))
+            return self.resolved(node, ERROR)
+        self.resolved(node, Symbol("static", name, holder=holder))
+        return None  # a value, not a qualifier
+
+    def member_case(self, target: Symbol, name: str, pos: ast.Pos) -> bool:
+        """Members of types and namespaces start with an upper-case letter."""
+        if CS_IDENT.match(name):
+            return True
+        self.error("expr-unknown-member", f"'{target.name}' has no member '{name}'", pos, MEMBER_CASE_HINT)
+        return False
 
     def b_Index(self, node: ast.Index) -> None:
         self.expr(node.target)
@@ -228,7 +252,9 @@ class _Binder:
             if not self.check_name(func.name, func.name_pos):
                 self.bound.refused.add(id(func))
                 return
-            self.expr(func.target)
+            target = self.expr(func.target)
+            if target is not None and target.kind in ("type", "namespace"):
+                self.static_method(func, target)
         elif isinstance(func, ast.Name) and func.ident in self.functions:
             self.resolved(func, Symbol("function", func.ident))
         elif isinstance(func, ast.Name) and self.lookup(func.ident) is None:
@@ -243,6 +269,21 @@ class _Binder:
         else:
             self.expr(func)
         self.args(node.args)
+
+    def static_method(self, func: ast.Member, target: Symbol) -> None:
+        """`Convert.ToInt32(...)`: the method of the type's statics holder."""
+        name = func.name
+        if not self.member_case(target, name, func.name_pos):
+            self.resolved(func, ERROR)
+        elif target.holder is None:
+            self.error("expr-unknown-name", f"'{target.name}.{name}' is not available", func.pos)
+            self.resolved(func, ERROR)
+        elif not callable(method := getattr(target.holder, name, None)):
+            self.error("expr-unknown-member", f"'{target.name}' has no method '{name}'", func.name_pos,
+                       suggest(name, [n for n in dir(target.holder) if CS_IDENT.match(n)]))
+            self.resolved(func, ERROR)
+        else:
+            self.resolved(func, Symbol("method", name, holder=target.holder, member=method))
 
     def args(self, args: tuple[ast.Arg, ...]) -> None:
         for arg in args:

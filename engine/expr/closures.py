@@ -412,15 +412,6 @@ def _raise_missing(name: str) -> Callable[..., Any]:
     return missing
 
 
-def _py_name(holder: Any, name: str) -> str:
-    """C# names that are Python keywords (`StringSplitOptions.None`) are spelled with a trailing '_'."""
-    import keyword
-
-    if keyword.iskeyword(name) and not hasattr(holder, name) and hasattr(holder, name + "_"):
-        return name + "_"
-    return name
-
-
 def _static_attr(holder: Any, name: str) -> Any:
     import inspect
 

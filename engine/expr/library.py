@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import importlib
 import inspect
+import keyword
 import re
 from decimal import Decimal
 from typing import Any
@@ -177,3 +178,10 @@ def signature_arity(fn: Any, skip: int) -> tuple[int, int | None]:
             if p.default is p.empty:
                 lo += 1
     return lo, hi
+
+
+def py_name(holder: Any, name: str) -> str:
+    """C# names that are Python keywords (`StringSplitOptions.None`) are spelled with a trailing '_'."""
+    if keyword.iskeyword(name) and not hasattr(holder, name) and hasattr(holder, name + "_"):
+        return name + "_"
+    return name

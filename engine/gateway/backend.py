@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from engine.gateway.tracing import Tracing
 
 _SKIP_REQUEST = HOP_BY_HOP | {"host", "content-length"}
+_HOP_BY_HOP = frozenset(name.encode() for name in HOP_BY_HOP)  # as the raw response header names
 MAX_CALL_RESPONSE_BYTES = 64 * 1024 * 1024  # the largest answer send-request keeps
 SMALL_BODY = 64 * 1024  # bodies up to this size (with a Content-Length) are read at once: one send, not a stream
 
@@ -110,11 +111,12 @@ class BackendClient:
         status = 0
         answer: Answer | aiohttp.ClientResponse
         try:
-            async with asyncio.timeout(options.timeout):
-                if pool is not None:
-                    answer = await pool.request(request.method, url, headers, data,
-                                                certificate.ssl_context if certificate is not None else None)
-                else:
+            if pool is not None:
+                answer = await pool.request(request.method, url, headers, data,
+                                            certificate.ssl_context if certificate is not None else None,
+                                            options.timeout)
+            else:
+                async with asyncio.timeout(options.timeout):
                     answer = await self.session.request(
                         request.method,
                         url,
@@ -142,9 +144,7 @@ class BackendClient:
             if span is not None:
                 span.end(status)
         _observe_latency(ctx, time.perf_counter() - started)
-        response_headers = Headers.from_wire(answer.raw_headers)
-        for name in HOP_BY_HOP:
-            response_headers.remove(name)
+        response_headers = Headers.from_wire([pair for pair in answer.raw_headers if pair[0].lower() not in _HOP_BY_HOP])
         response = Response(status_code=answer.status, status_reason=answer.reason or "", headers=response_headers)
         ctx.response = response
         small = answer.content_length is not None and answer.content_length <= SMALL_BODY and request.method != "HEAD"

@@ -12,6 +12,7 @@ buffer.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -85,12 +86,16 @@ class PipelineBuilder:
 
     # -- the Builder protocol ----------------------------------------------------------------
     def steps(self, elements: Sequence[PolicyElement]) -> list[Step]:
-        built: list[Step] = []
+        built: list[LocatedStep] = []
         for element in elements:
             step = self._build(element)
             if step is not None:
                 built.append(LocatedStep(step, element, self.registry.get(element.tag)))
-        return built
+        for before, after in itertools.pairwise(built):
+            followed_by = getattr(before.step, "followed_by", None)
+            if followed_by is not None:
+                followed_by(after.step)
+        return list(built)
 
     def value(self, element: PolicyElement, name: str) -> Constant | Expression:
         attrs, _ = self._decl(element)

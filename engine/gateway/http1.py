@@ -81,9 +81,13 @@ class Http1Pool:
                 connection.close()
 
     async def request(self, method: str, url: yarl.URL, headers: list[tuple[str, str]],
-                      body: bytes | AsyncIterator[bytes] | None, tls: ssl.SSLContext | None = None) -> Answer:
-        """Send the request; the answer once its headers are in. `headers` are the end-to-end header
-        lines to send (a streamed `body` without `Content-Length` among them goes chunked)."""
+                      body: bytes | AsyncIterator[bytes] | None, tls: ssl.SSLContext | None = None,
+                      timeout: float | None = None) -> Answer:
+        """Send the request; the answer once its headers are in, else TimeoutError after `timeout` s
+        (None: no limit). `headers` are the end-to-end header lines to send (a streamed `body`
+        without `Content-Length` among them goes chunked)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout if timeout else None
         if url.scheme == "https" and tls is None:
             tls = self.default_tls()
         host = url.raw_host or ""
@@ -92,8 +96,13 @@ class Http1Pool:
         key: PoolKey = (host, port, tls)
         retried = False
         while True:
-            connection = await self._acquire(key, tls)
+            connection = self._idle_connection(key)
+            if connection is None:
+                async with asyncio.timeout_at(deadline):
+                    connection = await self._acquire(key, tls)
             answer = connection.start(method)
+            # A timer rather than asyncio.timeout: the same bound for a fraction of the cost.
+            timer = loop.call_at(deadline, answer.fail, TimeoutError()) if deadline is not None else None
             try:
                 if body is None or isinstance(body, bytes):
                     connection.write(head + body if body and len(body) <= 16384 else head)
@@ -103,7 +112,7 @@ class Http1Pool:
                     connection.upload = asyncio.ensure_future(connection.send_stream(head, body, chunked))
                 await answer.headers()
                 return answer
-            except HttpClientError as exc:
+            except (HttpClientError, ConnectionError) as exc:
                 answer.release()
                 stale = connection.reused and not answer.received and not isinstance(exc, InvalidResponse)
                 if retried or not stale or method not in IDEMPOTENT or not (body is None or isinstance(body, bytes)):
@@ -112,8 +121,12 @@ class Http1Pool:
             except BaseException:
                 answer.release()
                 raise
+            finally:
+                if timer is not None:
+                    timer.cancel()
 
-    async def _acquire(self, key: PoolKey, tls: ssl.SSLContext | None) -> _Connection:
+    def _idle_connection(self, key: PoolKey) -> _Connection | None:
+        """A kept connection to `key` that is still open and not idle too long, or None."""
         idle = self._idle.get(key)
         now = time.monotonic()
         while idle:
@@ -126,6 +139,10 @@ class Http1Pool:
             self._busy += 1
             connection.reused = True
             return connection
+        return None
+
+    async def _acquire(self, key: PoolKey, tls: ssl.SSLContext | None) -> _Connection:
+        """A connection to `key` once fewer than `max_connections` are in use: a kept one or a new one."""
         while self._busy >= self.max_connections:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
@@ -135,6 +152,9 @@ class Http1Pool:
                 if waiter.done() and not waiter.cancelled():
                     self._wake()  # hand the slot given to us on to the next waiter
                 raise
+            connection = self._idle_connection(key)  # one may have come back while we waited
+            if connection is not None:
+                return connection
         self._busy += 1
         try:
             return await self._connect(key, tls)

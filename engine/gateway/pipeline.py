@@ -131,6 +131,10 @@ class Pipeline:
         if ctx.exchange.start_of_outbound:
             hooks, ctx.exchange.start_of_outbound = ctx.exchange.start_of_outbound, []
             await run_hooks(hooks, ctx)
+        if ctx.exchange.outbound_checks:
+            checks, ctx.exchange.outbound_checks = ctx.exchange.outbound_checks, []
+            for check in checks:
+                await check(ctx)
         if flow is Flow.SKIP_TO_OUTBOUND:
             ctx.exchange.skipped_to_outbound = True
             outbound = self._outbound_after_hit

@@ -21,7 +21,7 @@ from engine.ratelimit import lua
 from engine.ratelimit.decisions import Decision, Mode, QuotaCounter, QuotaDecision, Window
 from engine.ratelimit.keys import quota_key, slots_key, token_keys, window_keys
 from engine.ratelimit.tokens import SCALE, TokenBudget, TokenDecision
-from engine.redis_dispatcher import Dispatcher, Script
+from engine.redis_dispatcher import Dispatcher, Rider, Script
 
 if TYPE_CHECKING:
     from engine.cache.connection import RedisSettings
@@ -51,8 +51,8 @@ class RedisLimiter:
         for script in (self.window_script, self.quota_script, self.enter_script, self.renew_script, self.tokens_script):
             await self.dispatcher.call(partial(_load, script.source))
 
-    async def _run(self, script: Script, keys: Sequence[str], args: Sequence[object]) -> Any:
-        return await self.dispatcher.command("EVALSHA", script.sha, len(keys), *keys, *args, script=script)
+    async def _run(self, script: Script, keys: Sequence[str], args: Sequence[object], rider: Rider | None = None) -> Any:
+        return await self.dispatcher.command("EVALSHA", script.sha, len(keys), *keys, *args, script=script, rider=rider)
 
     async def close(self) -> None:
         await self.dispatcher.close()
@@ -62,14 +62,16 @@ class RedisLimiter:
 
     # -- sliding windows ----------------------------------------------------------------------
     async def decide(
-        self, windows: Sequence[Window], count: int = 1, mode: Mode = Mode.ACQUIRE, now: float | None = None
+        self, windows: Sequence[Window], count: int = 1, mode: Mode = Mode.ACQUIRE, now: float | None = None,
+        rider: Rider | None = None,
     ) -> Decision:
+        """`rider`: a read to send in the same round trip (engine.redis_dispatcher.Rider)."""
         keys: list[str] = []
         args: list[object] = ["" if now is None else round(now * 1000), mode.value, count]
         for window in windows:
             keys.extend(window_keys(self.prefix, window.tag, window.name, window.period_ms))
             args.extend((window.limit, window.period_ms))
-        allowed, limit, remaining, retry_ms, reset_ms = await self._run(self.window_script, keys, args)
+        allowed, limit, remaining, retry_ms, reset_ms = await self._run(self.window_script, keys, args, rider)
         return Decision(
             allowed=bool(allowed),
             limit=int(limit),

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from engine.cache.connection import RedisSettings
     from engine.metrics import Metrics
     from engine.ratelimit.redis_limiter import RedisLimiter
+    from engine.redis_dispatcher import Rider
 
 log = logging.getLogger("policygate.ratelimit")
 
@@ -137,6 +138,7 @@ class LimitService:
         self.memory = MemoryLimiter(clock=clock or clock_module.monotonic, wall_clock=wall_clock, max_keys=max_keys)
         self.memory_tokens = MemoryTokenBudgets(max_keys=max_keys)
         self.redis: RedisLimiter | None = None
+        self._carries: tuple[RedisSettings, bool] | None = None  # the last answer of `carries_reads_for`
         self.breaker = CircuitBreaker(
             "rate-limit store" + (f" {redis_settings.describe()}" if redis_settings else ""),
             failure_threshold=breaker_failures,
@@ -275,8 +277,13 @@ class LimitService:
         return "external" if self.redis_settings is not None else "internal"
 
     # -- decisions --------------------------------------------------------------------------------
-    async def window(self, windows: Sequence[Window], count: int = 1, mode: Mode = Mode.ACQUIRE) -> Decision:
+    async def window(
+        self, windows: Sequence[Window], count: int = 1, mode: Mode = Mode.ACQUIRE, rider: Rider | None = None,
+    ) -> Decision:
         """One sliding-window decision over `windows` (which must share a tag).
+
+        `rider`: a read of another component sent in the same Redis round trip as the decision (see
+        `shares_redis`); it is sent only when the decision goes to Redis.
 
         Raises:
             LimitStoreUnavailable: Redis failed and failure-mode is closed.
@@ -284,7 +291,7 @@ class LimitService:
         now = self.clock() if self.clock is not None else None
         redis = self.redis
         if redis is not None:
-            result = await self._remote(lambda: redis.decide(windows, count, mode, now))
+            result = await self._remote(lambda: redis.decide(windows, count, mode, now, rider))
             if not isinstance(result, _Failed):
                 return result
         elif self.redis_settings is not None:
@@ -339,6 +346,15 @@ class LimitService:
         if self.memory.try_enter(key, max_count):
             return Slot(self, key, None)
         return None
+
+    def carries_reads_for(self, settings: RedisSettings) -> bool:
+        """True when a read of the Redis `settings` names may ride in the round trip of a decision:
+        decisions go to that same standalone Redis (in a cluster, a read may live on another node)."""
+        known = self._carries
+        if known is None or known[0] is not settings:
+            mine = self.redis_settings
+            known = self._carries = (settings, mine is not None and not mine.cluster and mine.same_server(settings))
+        return known[1]
 
     def throttled(self, policy: str) -> None:
         """Count a refused request (policygate_throttled_requests_total{policy})."""

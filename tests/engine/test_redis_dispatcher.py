@@ -15,7 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from engine.cache.connection import RedisSettings, create_sync_client
-from engine.redis_dispatcher import Dispatcher
+from engine.redis_dispatcher import PENDING, Dispatcher, Rider, Script
 
 
 async def test_a_batch_gives_each_caller_its_own_reply(redis_url: str) -> None:
@@ -124,3 +124,34 @@ async def test_a_lost_reply_is_not_answered_by_running_the_command_twice(redis_u
             admin.delete(key)
             admin.close()
             await dispatcher.close()
+
+
+async def test_a_rider_travels_behind_its_carrier(redis_url: str) -> None:
+    """A rider's reply (or its own error reply) lands in `outcome` without touching the carrier's
+    reply; a NOSCRIPT carrier is sent again alone as EVAL; a failed round trip leaves the rider PENDING."""
+    dispatcher = Dispatcher(partial(create_sync_client, RedisSettings.parse(redis_url)))
+    key = f"dispatcher-test:{uuid.uuid4().hex}"
+    script = Script.of(f"return redis.call('INCR', KEYS[1]) -- {uuid.uuid4().hex}")  # not loaded: NOSCRIPT
+    try:
+        await dispatcher.command("SET", key, "text")
+        riders = [Rider("GET", key), Rider("INCR", key), Rider("GET", key)]
+        replies = await asyncio.gather(
+            dispatcher.command("EXISTS", key, rider=riders[0]),
+            dispatcher.command("STRLEN", key, rider=riders[1]),  # the rider's error is the rider's only
+            dispatcher.command("EVALSHA", script.sha, 1, key + ":n", script=script, rider=riders[2]),
+        )
+        assert replies == [1, 4, 1]
+        assert riders[0].outcome == riders[2].outcome == b"text"
+        assert isinstance(riders[1].outcome, ResponseError)
+        assert await dispatcher.command("GET", key + ":n") == b"1"  # the script ran once
+    finally:
+        await dispatcher.command("DEL", key, key + ":n")
+        await dispatcher.close()
+    unreachable = Dispatcher(partial(create_sync_client, RedisSettings.parse("redis://127.0.0.1:1", timeout=0.2)))
+    rider = Rider("GET", key)
+    try:
+        with pytest.raises(RedisConnectionError):
+            await unreachable.command("PING", rider=rider)
+        assert rider.outcome is PENDING
+    finally:
+        await unreachable.close()

@@ -84,3 +84,24 @@ def test_lint_reports_names_everywhere_in_source_order() -> None:
     check_expression("@(context.Request.Foo(nope) + (Bar)context.Variables[\"v\"])", bag)
     assert [(d.code, d.span.col) for d in bag] == [
         ("expr-unknown-member", 19), ("expr-unknown-name", 23), ("expr-unknown-name", 31)]
+
+
+def test_static_members_and_methods_bind_to_their_holder() -> None:
+    tree, b = bound('@(Convert.ToBase64String(Encoding.UTF8.GetBytes(string.Empty)) + DateTime.UtcNow.Year)')
+    assert b.problems == []
+    assert isinstance(tree, ast.Binary) and isinstance(tree.left, ast.Call)
+    convert = tree.left.func
+    utf8 = tree.left.args[0].value.func.target  # type: ignore[union-attr]
+    assert b.symbol(convert).kind == "method" and b.symbol(convert).member.__name__ == "ToBase64String"
+    assert b.symbol(utf8).kind == "static" and b.symbol(utf8).name == "UTF8"
+
+
+def test_unknown_static_members_are_reported_by_the_bind_pass() -> None:
+    _, b = bound("@(Convert.ToBase64Strin(x) + string.Emptyy + Math.pi + System.Text.Foo())")
+    assert [(code, message, hint) for code, message, _, hint in b.problems] == [
+        ("expr-unknown-member", "'Convert' has no method 'ToBase64Strin'", "did you mean 'ToBase64String'?"),
+        ("expr-unknown-name", "the name 'x' does not exist in the current context", None),
+        ("expr-unknown-member", "'string' has no member 'Emptyy'", "did you mean 'Empty'?"),
+        ("expr-unknown-member", "'Math' has no member 'pi'", "members of .NET types start with an upper-case letter"),
+        ("expr-unknown-name", "'System.Text.Foo' is not available", None),
+    ]

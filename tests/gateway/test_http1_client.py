@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.gateway.conftest import document
+from tests.support.certificates import TestPki
 from tests.support.gateway import simple_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,3 +146,29 @@ def test_request_framing_and_headers(gateway, raw_backend) -> None:
         assert "Content-Length: 0" in empty["headers"]
         got = gw.get("/echo/echo").json()
         assert not any(line.lower().startswith(("content-length", "transfer-encoding")) for line in got["headers"])
+
+
+@pytest.fixture(scope="module")
+def tls_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    pki = TestPki(tmp_path_factory.mktemp("pki"))
+    server = pki.issue("localhost", server=True)
+    process = subprocess.Popen([sys.executable, "-m", "tests.support.raw_http_server", str(server.cert_file),
+                                str(server.key_file)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        yield f"https://localhost:{int(process.stdout.readline())}", pki.ca_file
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_https_connections_are_verified_and_kept(gateway, tls_backend, monkeypatch) -> None:
+    url, ca_file = tls_backend
+    with gateway(config(url)) as gw:  # the test CA is not trusted: no connection
+        refused = gw.get("/echo/ok")
+        assert refused.status == 502
+        assert refused.json()["message"].endswith("The SSL connection could not be established, see inner exception.")
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    with gateway(config(url)) as gw:  # `localhost` resolves to ::1 too, where nothing listens: the next address
+        first, second = gw.get("/echo/ok").text, gw.get("/echo/ok").text
+        assert first.split()[0] == second.split()[0] and second.endswith("r2")  # one kept TLS connection

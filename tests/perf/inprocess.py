@@ -7,10 +7,10 @@ Builds the gateway of a tests/perf/run.py scenario in this process (b pass-throu
 backend, c in-process cache hit, d full pipeline with in-process cache and counters), then calls
 its ASGI handler directly with a prepared HTTP scope and a `send` that drops the messages. The
 best of `--rounds` rounds is reported in microseconds of this thread's CPU time per request:
-routing, subscription, context, policies, response headers, metrics - and, for b, the aiohttp
+routing, subscription, context, policies, response headers, metrics - and, for b, the backend
 client's share of the round trip to the backend (not the time spent waiting for it). CPU time
 rather than wall time keeps it precise (a few percent) on a busy machine, enough to measure a
-hot-path change that a wrk run cannot see. `--profile` adds a cProfile listing (tottime) of one more round. `--tracing RATIO`
+hot-path change that a wrk run cannot see. `--profile` adds a cProfile listing (tottime, in thread CPU time) of one more round. `--tracing RATIO`
 turns OpenTelemetry tracing on (`sample-ratio: RATIO`), exporting to the test suite's OTLP
 receiver started as a separate process, to measure what tracing costs per request.
 """
@@ -100,7 +100,7 @@ async def measure(server: Any, scenario: str, requests: int, rounds: int, profil
         results = [await run(requests) for _ in range(rounds)]
         listing = ""
         if profile:
-            profiler = cProfile.Profile()
+            profiler = cProfile.Profile(time.thread_time)  # CPU time: system calls count, waiting does not
             profiler.enable()
             await run(requests)
             profiler.disable()

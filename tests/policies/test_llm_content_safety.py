@@ -13,6 +13,7 @@ import pytest
 from tests.policies.support import codes
 from tests.support.content_safety_server import ContentSafetyServer, run_content_safety_server
 from tests.support.gateway import Backend, RunningGateway, run_gateway, simple_config
+from tests.support.openai_server import OpenAIServer, run_openai_server
 
 POLICY = """<policies>
   <inbound>
@@ -101,4 +102,70 @@ def test_lint_checks_category_names_and_thresholds() -> None:
       <categories><category name="Spam" threshold="9" /></categories>
     </llm-content-safety>"""
     assert codes(bad) == ["policy-bad-value", "policy-bad-value"]
-    assert codes('<llm-content-safety backend-id="s" enforce-on-completions="true" />') == ["policy-unknown-attribute"]
+    assert codes('<llm-content-safety backend-id="s" enforce-on-completions="true" />') == []
+    assert codes('<llm-content-safety backend-id="s" />', "outbound") == []
+    assert codes('<llm-content-safety backend-id="s" enforce-on-completions="maybe" />') == ["policy-bad-value"]
+
+
+ENFORCING = """<policies><inbound>
+  <llm-content-safety backend-id="safety" enforce-on-completions="true" />
+</inbound><outbound><set-header name="X-Outbound" exists-action="override"><value>ran</value></set-header></outbound>
+<on-error><set-header name="X-Reason" exists-action="override"><value>@(context.LastError.Reason)</value></set-header>
+</on-error></policies>"""
+
+IN_OUTBOUND = """<policies><inbound /><outbound>
+  <llm-content-safety backend-id="safety"><categories><category name="Hate" threshold="2" /></categories></llm-content-safety>
+</outbound></policies>"""
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[OpenAIServer]:
+    with run_openai_server() as server:
+        yield server
+
+
+def ask(gateway: RunningGateway, reply: str, *, stream: bool = False, gzip: bool = False) -> Any:
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Tell me a story"}], "stream": stream}
+    headers = {"Content-Type": "application/json", "x-test-reply": reply, **({"x-test-gzip": "1"} if gzip else {})}
+    return gateway.request("POST", "/llm/chat/completions", body=json.dumps(body).encode(), headers=headers)
+
+
+def model_config(model: OpenAIServer, safety: ContentSafetyServer) -> dict[str, Any]:
+    return {"backends": {"safety": safety.url},
+            "apis": {"llm": {"path": "llm", "service-url": f"{model.url}/v1", "subscription-required": False,
+                             "policy": "api.xml"}}}
+
+
+def test_enforce_on_completions_checks_the_answer(safety: ContentSafetyServer, model: OpenAIServer,
+                                                  tmp_path: Path) -> None:
+    safety.reset()
+    model.reset()
+    with run_gateway(tmp_path, model_config(model, safety), {"api.xml": ENFORCING}) as gateway:
+        clean = ask(gateway, "Once upon a time")
+        assert clean.status == 200 and clean.headers.get("X-Outbound") == "ran"
+        assert clean.json()["choices"][0]["message"]["content"] == "Once upon a time"
+        harmful = ask(gateway, "Once [Violence=6] upon a time")
+        assert harmful.status == 403 and harmful.headers.get("X-Reason") == "ContentSafetyBlocked"
+        assert harmful.json()["message"] == ("The response was blocked by content safety: "
+                                             "category Violence (severity 6, threshold 4).")
+        streamed = ask(gateway, "a calm [Hate=4] story", stream=True, gzip=True)  # read whole, decoded, checked
+        assert streamed.status == 403 and streamed.json()["message"].endswith("category Hate (severity 4, threshold 4).")
+        calm = ask(gateway, "a calm story", stream=True)
+        assert calm.status == 200 and calm.text.count("data: ") == 5 and calm.text.rstrip().endswith("data: [DONE]")
+    texts = [r["body"]["text"] for r in safety.calls()["requests"] if r["path"] == "/contentsafety/text:analyze"]
+    assert texts == ["Tell me a story", "Once upon a time", "Tell me a story", "Once [Violence=6] upon a time",
+                     "Tell me a story", "a calm [Hate=4] story", "Tell me a story", "a calm story"]
+    assert model.calls()["chat"] == 4
+
+
+def test_in_outbound_only_the_answer_is_checked(safety: ContentSafetyServer, model: OpenAIServer,
+                                                tmp_path: Path) -> None:
+    safety.reset()
+    with run_gateway(tmp_path, model_config(model, safety), {"api.xml": IN_OUTBOUND}) as gateway:
+        assert ask(gateway, "fine words").status == 200
+        blocked = ask(gateway, "mild [Hate=2] words")
+        assert blocked.status == 403 and "category Hate (severity 2, threshold 2)" in blocked.json()["message"]
+        safety.control(fail=503)
+        assert ask(gateway, "fine words").status == 500  # the service is down: fail closed
+    texts = [r["body"]["text"] for r in safety.calls()["requests"] if r["path"] == "/contentsafety/text:analyze"]
+    assert texts[:2] == ["fine words", "mild [Hate=2] words"]  # never the prompt

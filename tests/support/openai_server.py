@@ -37,7 +37,8 @@ Controls, shared by every endpoint of the process:
   one gzip member flushed after every event).
 - Per request, headers override: `x-test-delay` (seconds), `x-test-status` (answer this status,
   e.g. 429, with the same bodies and headers as above), `x-test-completion-tokens`,
-  `x-test-prompt-tokens`, `x-test-chunk-delay`.
+  `x-test-prompt-tokens`, `x-test-chunk-delay`; `x-test-reply` gives the reply's words (its word
+  count is then the completion tokens).
 - `GET /calls` -> `{"calls": n, "chat": n, "embeddings": n, "requests": [{"path", "query", "headers", "body"}]}`
   counting every model call (429s and failures included); `POST /reset` zeroes the counters and
   restores the default settings.
@@ -250,6 +251,9 @@ def main(name: str, port: int = 0) -> None:
             count = wanted if limit is None else min(wanted, int(limit))
             finish = "length" if count < wanted else "stop"
             reply = [f"r{call}"] + [f"w{i}" for i in range(1, count)] if count else []
+            if "x-test-reply" in self.headers:  # the reply's words, given by the test
+                reply = self.headers["x-test-reply"].split()
+                count, finish = len(reply), "stop"
             prompt = int(self.headers.get("x-test-prompt-tokens", prompt_tokens(body)))
             usage = {"prompt_tokens": prompt, "completion_tokens": count, "total_tokens": prompt + count}
             head = {"id": f"chatcmpl-{name}-{call}", "created": int(time.time()), "model": body.get("model", name),

@@ -1,4 +1,5 @@
-"""A raw HTTP/1.1 backend for client tests, run as its own process: `python -m tests.support.raw_http_server`.
+"""A raw HTTP/1.1 backend for client tests, run as its own process:
+`python -m tests.support.raw_http_server [CERTFILE KEYFILE]` (with them it speaks HTTPS).
 
 It listens on a free loopback port (printed as the first line of stdout) and writes its answers
 byte by byte as the path asks, to show how a client copes with what real backends do:
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import ssl
 import sys
 import urllib.parse
 
@@ -140,8 +142,12 @@ async def _respond(writer: asyncio.StreamWriter, method: str, path: str, query: 
     return True
 
 
-async def main() -> None:
-    server = await asyncio.start_server(_serve, "127.0.0.1", 0)
+async def main(tls: list[str]) -> None:
+    context = None
+    if tls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*tls)
+    server = await asyncio.start_server(_serve, "127.0.0.1", 0, ssl=context)
     print(server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()
@@ -149,6 +155,6 @@ async def main() -> None:
 
 if __name__ == "__main__":
     try:
-        asyncio.run(main())
+        asyncio.run(main(sys.argv[1:3]))
     except KeyboardInterrupt:
         sys.exit(0)

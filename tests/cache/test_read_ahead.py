@@ -1,0 +1,154 @@
+"""A cache lookup right after a rate limit reads its entry in the decision's Redis round trip.
+
+Real gateway, real backend, real Redis; Redis's own MONITOR stream shows which connection sent
+each command, so "one round trip" is observed, not inferred: the hit's GET arrives on the rate
+limiter's connection right behind its EVALSHA, and the cache's own connection sends nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from tests.support.gateway import Backend, run_gateway, simple_config
+from tests.support.redis_server import RedisServer
+
+
+def policy(calls: int = 100, between: str = "") -> str:
+    return f"""<policies>
+  <inbound><base/>
+    <rate-limit-by-key calls="{calls}" renewal-period="60" counter-key="one"/>{between}
+    <cache-lookup vary-by-developer="false" vary-by-developer-groups="false" caching-type="external"/>
+  </inbound>
+  <backend><base/></backend>
+  <outbound><base/><cache-store duration="60"/></outbound>
+  <on-error><base/></on-error>
+</policies>"""
+
+
+class Monitor:
+    """Redis's MONITOR stream in a thread: (client address, command words) of every command."""
+
+    def __init__(self, url: str) -> None:
+        self.client = redis.Redis.from_url(url, socket_timeout=0.2)
+        self.marker = redis.Redis.from_url(url, socket_timeout=1)
+        self.seen: list[tuple[str, list[str]]] = []
+        self._stop = threading.Event()
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+
+    def _listen(self) -> None:
+        with self.client.monitor() as monitor:
+            self._started.set()
+            while not self._stop.is_set():
+                try:
+                    command = monitor.next_command()
+                except redis.TimeoutError:
+                    continue
+                self.seen.append((f"{command['client_address']}:{command['client_port']}", command["command"].split()))
+
+    def __enter__(self) -> Monitor:
+        self.marker.ping()  # connected (and its hello commands sent) before anything is watched
+        self._thread.start()
+        assert self._started.wait(5)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.client.close()
+        self.marker.close()
+
+    def mark(self) -> int:
+        """Send a marker and wait until MONITOR shows it (so everything before it is in `seen`); its index."""
+        token = uuid.uuid4().hex
+        self.marker.echo(token)
+        for _ in range(500):
+            for i, (_, words) in enumerate(self.seen):
+                if words[-1].strip('"') == token:
+                    return i
+            time.sleep(0.01)
+        raise AssertionError("MONITOR did not show the marker")
+
+
+def commands_between(monitor: Monitor, start: int, end: int) -> list[tuple[str, str, str]]:
+    """(client, command, first key) of the commands clients sent between two marks (not those run by scripts)."""
+    rows = []
+    for client, words in monitor.seen[start + 1 : end]:
+        if client.startswith("lua"):
+            continue
+        name = words[0].strip('"').upper()
+        key = words[3].strip('"') if name == "EVALSHA" and len(words) > 3 else words[1].strip('"') if len(words) > 1 else ""
+        rows.append((client, name, key))
+    return rows
+
+
+def gateway(tmp_path: Path, backend: Backend, xml: str, cache_url: str, limits_url: str | None = None) -> Any:
+    prefix = f"t{uuid.uuid4().hex[:8]}:"
+    limits: dict[str, Any] = {"prefix": prefix, "timeout-ms": 1000}
+    if limits_url is not None:
+        limits["external"] = limits_url
+    config = simple_config(api_policy="api.xml", cache={"external": cache_url, "prefix": prefix, "timeout-ms": 1000},
+                           **{"rate-limits": limits})
+    return run_gateway(tmp_path, config, {"api.xml": xml}, backend=backend)
+
+
+def hit_commands(gw: Any, monitor: Monitor, path: str) -> tuple[Any, list[tuple[str, str, str]]]:
+    start = monitor.mark()
+    answer = gw.get(path)
+    return answer, commands_between(monitor, start, monitor.mark())
+
+
+def test_a_hit_is_one_round_trip_on_the_limiters_connection(tmp_path: Path, redis_url: str) -> None:
+    with Backend() as backend, gateway(tmp_path, backend, policy(), redis_url) as gw, Monitor(redis_url) as monitor:
+        assert gw.get("/echo/items/1").status == 200  # a miss: reads the generations, stores the entry
+        answer, commands = hit_commands(gw, monitor, "/echo/items/1")
+        assert answer.status == 200 and backend.calls == 1
+        names = [name for _, name, _ in commands]
+        assert names == ["EVALSHA", "GET"], commands
+        assert commands[0][0] == commands[1][0]  # the GET rode on the decision's connection, right behind it
+        assert 'policygate_cache_requests_total{store="external",result="hit"} 1' in gw.metrics()
+
+
+def test_a_refused_request_gets_429_and_the_read_is_dropped(tmp_path: Path, redis_url: str) -> None:
+    with Backend() as backend, gateway(tmp_path, backend, policy(calls=2), redis_url) as gw, Monitor(redis_url) as monitor:
+        assert [gw.get("/echo/items/1").status for _ in range(2)] == [200, 200]
+        answer, commands = hit_commands(gw, monitor, "/echo/items/1")
+        assert answer.status == 429
+        assert "Rate limit is exceeded" in answer.text
+        assert [name for _, name, _ in commands] == ["EVALSHA", "GET"]  # read, then dropped
+        assert backend.calls == 1
+        assert 'policygate_cache_requests_total{store="external",result="hit"} 1' in gw.metrics()
+
+
+def test_a_step_between_keeps_the_lookups_own_read(tmp_path: Path, redis_url: str) -> None:
+    """A policy between the two may change the key (here the query): the lookup asks on its own
+    connection, for the changed request's variant."""
+    between = '<set-query-parameter name="v" exists-action="override"><value>2</value></set-query-parameter>'
+    with Backend() as backend, gateway(tmp_path, backend, policy(between=between), redis_url) as gw, \
+            Monitor(redis_url) as monitor:
+        assert gw.get("/echo/items/1?v=1").status == 200
+        answer, commands = hit_commands(gw, monitor, "/echo/items/1?v=3")
+        assert answer.status == 200 and backend.calls == 1  # v=3 became v=2: the stored variant
+        assert "v=2" in answer.text
+        assert [name for _, name, _ in commands] == ["EVALSHA", "GET"]
+        assert commands[0][0] != commands[1][0]  # two connections: two round trips
+
+
+def test_a_limiter_on_another_redis_does_not_carry_the_read(tmp_path: Path, redis_url: str) -> None:
+    other = RedisServer()
+    other.start()
+    try:
+        with Backend() as backend, gateway(tmp_path, backend, policy(), redis_url, other.url) as gw, \
+                Monitor(redis_url) as monitor:
+            assert gw.get("/echo/items/1").status == 200
+            answer, commands = hit_commands(gw, monitor, "/echo/items/1")
+            assert answer.status == 200 and backend.calls == 1
+            assert [name for _, name, _ in commands] == ["GET"]  # the decision went to the other Redis
+    finally:
+        other.stop()
