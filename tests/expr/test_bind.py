@@ -122,3 +122,23 @@ def test_written_types_are_resolved_by_the_bind_pass() -> None:
     [returned] = attempt.body.body
     assert isinstance(returned, ast.Return) and isinstance(returned.value, ast.Cast)
     assert b.types[id(returned.value)].name == "int"
+
+
+def test_constants_are_folded_by_the_bind_pass_like_csc() -> None:
+    from engine.expr.cstypes import INT, LONG, UINT
+
+    tree, b = bound("@(checked(-2147483648 + (1u + 1) * 0) + unchecked(2147483647 + 1) + 1L)")
+    assert b.problems == []
+    folded = b.constant(tree)
+    assert folded is not None and folded.type is LONG and folded.value == -2147483648 + -2147483648 + 1
+    assert isinstance(tree, ast.Binary) and isinstance(tree.left, ast.Binary)
+    assert b.constant(tree.left.right) == b.constant(tree.left.right.expr)  # unchecked(...) is its operand
+    product = tree.left.left.expr.right  # (1u + 1) * 0: the int 1 converts to uint beside a uint constant
+    assert b.constant(product.left).type is UINT and b.constant(product).type is UINT
+    assert b.constant(tree.left.left.expr.left).type is INT  # -2147483648 is an int
+    tree, b = bound("@(2147483647 + 1 + (1 / 0) + x)")
+    assert [(code, message) for code, message, _, _ in b.problems] == [
+        ("expr-constant", "the operation overflows at compile time in checked mode"),
+        ("expr-constant", "division by constant zero"),
+        ("expr-unknown-name", "the name 'x' does not exist in the current context"),
+    ]
