@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from .errors import (
     ArgumentException,
@@ -67,6 +67,9 @@ class XNamespace:
     """``XNamespace``; ``ns + "local"`` makes an ``XName``; ``(XNamespace)"urn:x"`` converts."""
 
     dotnet_name = "System.Xml.Linq.XNamespace"
+    None_: ClassVar[XNamespace]  # the well-known namespaces: instances, set below the class
+    Xml: ClassVar[XNamespace]
+    Xmlns: ClassVar[XNamespace]
 
     def __init__(self, uri: str) -> None:
         self._uri = uri
@@ -100,9 +103,9 @@ class XNamespace:
         return hash(self._uri)
 
 
-XNamespace.None_ = XNamespace("")  # type: ignore[attr-defined]
-XNamespace.Xml = XNamespace("http://www.w3.org/XML/1998/namespace")  # type: ignore[attr-defined]
-XNamespace.Xmlns = XNamespace("http://www.w3.org/2000/xmlns/")  # type: ignore[attr-defined]
+XNamespace.None_ = XNamespace("")
+XNamespace.Xml = XNamespace("http://www.w3.org/XML/1998/namespace")
+XNamespace.Xmlns = XNamespace("http://www.w3.org/2000/xmlns/")
 
 
 class XName:
@@ -266,6 +269,10 @@ class XNode(XObject):
     def _write(self, out: list[str], indent: bool, level: int) -> None:
         raise NotImplementedError
 
+    def _clone(self) -> XNode:
+        """A parentless deep copy (what .NET adds when the node already has a parent)."""
+        raise NotImplementedError
+
     def ToString(self, options: Any = SaveOptions.None_) -> str:
         out = TextBuffer()
         self._write(out, not (int(options) & SaveOptions.DisableFormatting), 0)
@@ -305,6 +312,9 @@ class XText(XNode):
 
     NodeType = XmlNodeType.Text
 
+    def _clone(self) -> XText:
+        return type(self)(self.Value)  # an XCData stays one
+
     def _write(self, out: list[str], indent: bool, level: int) -> None:
         out.append(_escape_text(self.Value))
 
@@ -331,6 +341,9 @@ class XComment(XNode):
 
     NodeType = XmlNodeType.Comment
 
+    def _clone(self) -> XComment:
+        return XComment(self.Value)
+
     def _write(self, out: list[str], indent: bool, level: int) -> None:
         out.append(f"<!--{self.Value}-->")
 
@@ -349,6 +362,9 @@ class XDocumentType(XNode):
     PublicId = property(lambda self: self._doctype[1])
     SystemId = property(lambda self: self._doctype[2])
     InternalSubset = property(lambda self: self._doctype[3])
+
+    def _clone(self) -> XDocumentType:
+        return XDocumentType(*self._doctype)
 
     def _write(self, out: list[str], indent: bool, level: int) -> None:
         text = f"<!DOCTYPE {self.Name}"
@@ -530,7 +546,7 @@ class XContainer(XNode):
                 continue
             if isinstance(item, XNode):
                 if item._parent is not None or item._document is not None:
-                    item = item._clone() if isinstance(item, XElement) else type(item)(item.Value)  # type: ignore[attr-defined]
+                    item = item._clone()
                 item._parent = self if isinstance(self, XElement) else None
                 item._document = self if isinstance(self, XDocument) else None
                 nodes.append(item)
@@ -605,6 +621,8 @@ class XElement(XContainer):
     """``XElement``."""
 
     dotnet_name = "System.Xml.Linq.XElement"
+    _name: XName
+    _attributes: list[XAttribute]
 
     def __init__(self, name: Any, *content: Any) -> None:
         super().__init__()
@@ -619,7 +637,7 @@ class XElement(XContainer):
                 n._parent = self
             return
         self._name = to_xname(name)
-        self._attributes: list[XAttribute] = []
+        self._attributes = []
         self.Add(*content)
 
     @staticmethod
@@ -737,7 +755,7 @@ class XElement(XContainer):
             attr._parent = copy
             copy._attributes.append(attr)
         for n in self._nodes:
-            child = n._clone() if isinstance(n, XElement) else type(n)(n.Value)  # type: ignore[attr-defined]
+            child = n._clone()
             child._parent = copy
             copy._nodes.append(child)
         copy._open = self._open

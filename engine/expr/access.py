@@ -67,7 +67,6 @@ from engine.expr.names import (
     extension_names,
     extension_receiver,
     is_enumerable,
-    resolve_type_name,
 )
 from engine.expr.runtime import SHORT, ShortCircuit
 from engine.expr.tables import (
@@ -435,7 +434,7 @@ class AccessCompiler(CompilerHost):
                 holder.__module__.startswith("engine.dotnet"):
             result = library_type(holder)
         if type_args and func.type_args:
-            result = resolve_type_name(func.type_args[0]) if name.startswith("Deserialize") else result
+            result = self.bound.type_args[id(func)][0] if name.startswith("Deserialize") else result
             keyword = _type_keyword(fn)
             if keyword is not None:  # the library takes <T> as a named parameter, not first
                 targ = type_args[0]
@@ -504,7 +503,7 @@ class AccessCompiler(CompilerHost):
                 arg_srcs = [self.source(self.expr(a.value)) for a in node.args if a.value is not None]
                 src = f"{self.bind(declared.impl)}({', '.join([self.source(target), *arg_srcs])})"
             return Code(_invoke(target.fn, declared.impl, targs, args, node.pos, conditional=func.conditional,
-                                path=target.path), declared.result(tuple(resolve_type_name(t) for t in func.type_args)), src=src)
+                                path=target.path), declared.result(self.bound.type_args.get(id(func), ())), src=src)
         if (ttype.closed or ttype.pyclass in MODEL_TYPES) and applicable_extension(ttype, name) is None:
             return self._unknown_member(ttype, name, func.name_pos, list(ttype.members), call=True)
         args = self._args(node.args, elem)

@@ -11,6 +11,9 @@
   prefix, also for qualified names (`System.Text.Encoding`); and the members of types: static
   properties, constants and enum members (`Encoding.UTF8`, `StringComparison.Ordinal`) and
   static methods (`Convert.ToBase64String`);
+* every written type resolved to its `CsType` (casts, `as`, `default`, declarations, arrays,
+  local functions' results, type arguments), what `new T(...)` creates and with which factory,
+  and the exception class each `catch` clause takes;
 * member names the allow-list refuses (`x.__class__`, `GetType`) and written types that do not
   exist (`(Foo)x`, `new Foo()`, `default(Foo)`): the emitter compiles those nodes to nothing;
 * the diagnostics of all of the above (unknown names and members of types, security, duplicate
@@ -23,13 +26,15 @@ emitter (`engine.expr.compile.Compiler`), which reads these tables instead of ke
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from engine.dotnet.errors import DotNetException
 from engine.expr import ast
 from engine.expr.contexttypes import INTERFACES
-from engine.expr.cstypes import DYNAMIC, PRIMITIVES, CsType
-from engine.expr.library import CS_IDENT, DECLARED_PROPERTY_ONLY, FORBIDDEN, py_name, strip_namespace
+from engine.expr.cstypes import DYNAMIC, PRIMITIVES, STRING, VOID, CsType, library_type
+from engine.expr.library import CS_IDENT, DECLARED_PROPERTY_ONLY, FORBIDDEN, lib, py_name, strip_namespace
 from engine.expr.names import is_namespace_prefix, known_type_names, resolve_type_name, static_type
 from engine.expr.tables import _EXTRA_TYPE_NAMES, _GENERIC_COLLECTIONS
 
@@ -84,6 +89,10 @@ class Bindings:
         self.symbols: dict[int, Symbol] = {}  # Name / Member / TypeRef nodes
         self.locals: dict[tuple[int, int], Local] = {}  # (declaring node or out Arg, index) -> Local
         self.function_slots: dict[int, tuple[int, int]] = {}  # LocalFunction -> [first, last) slots
+        self.types: dict[int, CsType] = {}  # the type written at a node (a cast's, a declaration's...)
+        self.type_args: dict[int, tuple[CsType, ...]] = {}  # Member nodes called with `<T, ...>`
+        self.creations: dict[int, tuple[Callable[..., Any], CsType]] = {}  # New -> (factory, created type)
+        self.exceptions: dict[int, type] = {}  # Catch -> the exception class it takes
         self.refused: set[int] = set()  # Member / Init nodes whose member name is not accessible
         self.unknown_types: set[int] = set()  # nodes whose written type does not exist
         self.problems: list[Problem] = []
@@ -98,6 +107,17 @@ class Bindings:
 
     def known_type(self, node: ast.Node) -> bool:
         return id(node) not in self.unknown_types
+
+
+def _exception_class(t: ast.TypeName | None) -> type:
+    """The class a `catch (T e)` clause takes (any .NET exception for `Exception` or no type)."""
+    if t is None or t.name in ("Exception", "System.Exception"):
+        return DotNetException
+    found = lib("registry", "runtime_class")
+    klass = found(t.name) if found is not None else None
+    if klass is None:
+        klass = lib("errors", strip_namespace(t.name))
+    return klass if isinstance(klass, type) and issubclass(klass, DotNetException) else DotNetException
 
 
 def bind(tree: ast.Expr | ast.Block) -> Bindings:
@@ -141,6 +161,8 @@ class _Binder:
         return False
 
     def check_type(self, node: ast.Node, t: ast.TypeName) -> bool:
+        """Check the type written at `node` and record its CsType (DYNAMIC when it is unknown)."""
+        self.bound.types[id(node)] = resolve_type_name(t)
         if self.known_type(t, node.pos):
             return True
         self.bound.unknown_types.add(id(node))
@@ -252,6 +274,8 @@ class _Binder:
             if not self.check_name(func.name, func.name_pos):
                 self.bound.refused.add(id(func))
                 return
+            if func.type_args:
+                self.bound.type_args[id(func)] = tuple(resolve_type_name(t) for t in func.type_args)
             target = self.expr(func.target)
             if target is not None and target.kind in ("type", "namespace"):
                 self.static_method(func, target)
@@ -331,7 +355,7 @@ class _Binder:
         if node.type is None or not self.check_type(node, node.type):
             return
         if node.bind is not None:  # `x is string s`: `s` is in scope after the test
-            self.declare(node, 0, node.bind, resolve_type_name(node.type), node.pos)
+            self.declare(node, 0, node.bind, self.bound.types[id(node)], node.pos)
 
     def b_DefaultOf(self, node: ast.DefaultOf) -> None:
         self.check_type(node, node.type)
@@ -374,14 +398,31 @@ class _Binder:
 
     def b_New(self, node: ast.New) -> None:
         self.args(node.args)
-        base = strip_namespace(node.type.name)
-        if base not in _GENERIC_COLLECTIONS and base not in ("string", "String"):
-            self.check_type(node, node.type)
+        self.creation(node)
         for item in node.init or ():
             self.expr(item.value)
             if item.kind == "member" and not self.check_name(item.name or "", item.pos):
                 self.bound.refused.add(id(item))
             self.exprs([a.value for a in item.keys if a.value is not None])
+
+    def creation(self, node: ast.New) -> None:
+        """What `new T(...)` makes: a collection, a string, or an instance of a library class."""
+        t = node.type
+        base = strip_namespace(t.name)
+        if base in _GENERIC_COLLECTIONS:
+            pyclass = list if base in ("List", "IList") else dict if "Dictionary" in base else set
+            created = CsType(str(t), pyclass,
+                             element=resolve_type_name(t.args[0]) if t.args and "Dictionary" not in base else DYNAMIC,
+                             value=resolve_type_name(t.args[1]) if len(t.args) == 2 else None)
+            self.bound.creations[id(node)] = (_GENERIC_COLLECTIONS[base], created)
+        elif base in ("string", "String"):
+            self.bound.creations[id(node)] = (lib("strings", "String").New, STRING)
+        elif self.check_type(node, t):
+            holder = static_type(base)
+            if isinstance(holder, type):
+                self.bound.creations[id(node)] = (holder, library_type(holder))
+            else:
+                self.error("expr-type", f"cannot create an instance of '{t.name}'", node.pos)
 
     def b_NewArray(self, node: ast.NewArray) -> None:
         if node.element is not None:
@@ -425,7 +466,8 @@ class _Binder:
         t = node.type
         declared = DYNAMIC
         if t.name != "var" and self.check_type(node, t):
-            declared = resolve_type_name(t)
+            declared = self.bound.types[id(node)]
+        self.bound.types[id(node)] = declared
         for d in node.declarators:
             self.expr(d.value)
             self.declare(d, 0, d.name, declared, d.pos)
@@ -479,6 +521,7 @@ class _Binder:
     def s_Try(self, node: ast.Try) -> None:
         self.s_Block(node.body)
         for catch in node.catches:
+            self.bound.exceptions[id(catch)] = _exception_class(catch.type)
             self.scopes.append({})
             if catch.name:
                 self.declare(catch, 0, catch.name, DYNAMIC, catch.pos)
@@ -495,6 +538,7 @@ class _Binder:
             self.block(section.body)
 
     def s_LocalFunction(self, node: ast.LocalFunction) -> None:
+        self.bound.types[id(node)] = resolve_type_name(node.returns) if node.returns else VOID
         self.scopes.append({})
         first = self.bound.nslots
         self.exprs([default for _, _, default in node.params if default is not None])

@@ -55,17 +55,14 @@ from engine.expr.cstypes import (
     VOID,
     CsType,
     Member,
-    library_type,
     method,
 )
 from engine.expr.gates import add_gate, index_gate, is_list_type, member_gate, setattr_gate, setitem_gate
-from engine.expr.library import CS_IDENT, lib, namespace_names, strip_namespace
-from engine.expr.names import resolve_type_name, static_type
+from engine.expr.library import CS_IDENT, namespace_names, strip_namespace
 from engine.expr.operators import OperatorCompiler
 from engine.expr.runtime import ShortCircuit
 from engine.expr.statements import RETURN, StatementCompiler
 from engine.expr.tables import (
-    _GENERIC_COLLECTIONS,
     _VALUE_DEFAULTS,
     METERED_TYPES,
 )
@@ -473,25 +470,10 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         self._note_type(base)
         args = self._args(node.args)
         pos = node.pos
-        factory: Callable[..., Any] | None = None
-        type_: CsType = DYNAMIC
-        if base in _GENERIC_COLLECTIONS:
-            factory = _GENERIC_COLLECTIONS[base]
-            type_ = CsType(str(t), list if base in ("List", "IList") else dict if "Dictionary" in base else set,
-                           element=resolve_type_name(t.args[0]) if t.args and "Dictionary" not in base else DYNAMIC,
-                           value=resolve_type_name(t.args[1]) if len(t.args) == 2 else None)
-        elif base in ("string", "String"):
-            factory = lib("strings", "String").New
-            type_ = STRING
-        else:
-            if not self.bound.known_type(node):
-                return self._dead()
-            holder = static_type(base)
-            if not isinstance(holder, type):
-                self.error("expr-type", f"cannot create an instance of '{t.name}'", node.pos)
-                return self._dead()
-            factory = holder
-            type_ = library_type(holder)
+        created = self.bound.creations.get(id(node))
+        if created is None:
+            return self._dead()  # an unknown type or one without constructors: reported by the bind pass
+        factory, type_ = created
         # `new Queue<T>(...)`: the library's constructors take the arguments only, never the type names
         create = _invoke(lambda env: None, lambda _o, *a, **k: factory(*a, **k), (), args, pos, static=True,
                          check=True, name="New" if type_ is STRING else "")
@@ -535,7 +517,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         is_bytes = elem is not None and elem.name in ("byte", "Byte") and elem.array == 0
         if elem is not None and not self.bound.known_type(node):
             return self._dead()
-        etype = resolve_type_name(elem) if elem is not None else DYNAMIC
+        etype = self.bound.types.get(id(node), DYNAMIC)
         type_ = STRING_ARRAY if etype is STRING else CsType(f"{elem or 'object'}[]", list, element=etype)
         if node.size is not None:
             size = self.fn(node.size)
@@ -581,7 +563,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             except Exception as exc:
                 raise _located(exc, pos) from None
 
-        return Code(create, CsType(f"{elem}[{',' * (len(sizes) - 1)}]", RectangularArray, element=resolve_type_name(elem)))
+        return Code(create, CsType(f"{elem}[{',' * (len(sizes) - 1)}]", RectangularArray,
+                                   element=self.bound.types[id(node)]))
 
     def x_NewAnonymous(self, node: ast.NewAnonymous) -> Code:
         fields = [(name, self.expr(value)) for name, value in node.members]

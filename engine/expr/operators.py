@@ -40,7 +40,6 @@ from engine.expr.cstypes import (
 )
 from engine.expr.host import CompilerHost
 from engine.expr.library import strip_namespace
-from engine.expr.names import resolve_type_name, static_type
 from engine.expr.runtime import ShortCircuit
 from engine.expr.tables import (
     _EQ_OPS,
@@ -281,7 +280,7 @@ class OperatorCompiler(CompilerHost):
     def x_DefaultOf(self, node: ast.DefaultOf) -> Code:
         if not self.bound.known_type(node):
             return self._dead()
-        type_ = resolve_type_name(node.type)
+        type_ = self.bound.types[id(node)]
         value: Any = None
         if node.type.nullable or node.type.array:
             value = None
@@ -292,8 +291,7 @@ class OperatorCompiler(CompilerHost):
         elif type_ is BOOL:
             value = False
         elif strip_namespace(node.type.name) in _STRUCT_DEFAULTS and not node.type.args:
-            holder = static_type(strip_namespace(node.type.name))
-            value = getattr(holder, _STRUCT_DEFAULTS[strip_namespace(node.type.name)])
+            value = getattr(type_.pyclass, _STRUCT_DEFAULTS[strip_namespace(node.type.name)])
         else:
             value = _VALUE_DEFAULTS.get(str(node.type))
         return Code(lambda env: value, type_, const=True, value=value)
@@ -394,7 +392,7 @@ class OperatorCompiler(CompilerHost):
     def x_Cast(self, node: ast.Cast) -> Code:
         operand = self.expr(node.operand)
         name = str(node.type)
-        type_ = resolve_type_name(node.type)
+        type_ = self.bound.types[id(node)]
         if not self.bound.known_type(node):
             return self._dead()
         o, pos = operand.fn, node.pos
@@ -517,7 +515,7 @@ class OperatorCompiler(CompilerHost):
         if not self.bound.known_type(node):
             return self._dead()
         test = _type_test(str(node.type))
-        return Code(lambda env: v if test(v := operand(env)) else None, resolve_type_name(node.type))
+        return Code(lambda env: v if test(v := operand(env)) else None, self.bound.types[id(node)])
 
 
 def _constant_conversion(code: Code, kind: NumKind, other: NumKind) -> NumKind:

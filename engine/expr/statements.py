@@ -10,11 +10,9 @@ from engine.dotnet.errors import DotNetException, InvalidOperationException, Nul
 from engine.expr import ast
 from engine.expr import runtime as rt
 from engine.expr.closures import _located
-from engine.expr.cstypes import DYNAMIC, NULL, STRING, VOID, CsType
+from engine.expr.cstypes import DYNAMIC, NULL, STRING, VOID
 from engine.expr.gates import iterate
 from engine.expr.host import CompilerHost
-from engine.expr.library import lib, strip_namespace
-from engine.expr.names import resolve_type_name
 
 # Collections whose enumerator fails once the collection is modified (.NET's version check): a
 # `List<T>` on any Add/Remove; since .NET Core 3.0 / .NET 5 a `Dictionary` or `HashSet` only on an
@@ -44,8 +42,7 @@ class StatementCompiler(CompilerHost):
     def block(self, stmts: tuple[ast.Stmt, ...]) -> Fn:
         for s in stmts:
             if isinstance(s, ast.LocalFunction):
-                self.functions[s.name] = [None, resolve_type_name(s.returns) if s.returns else VOID,
-                                          len(s.params)]
+                self.functions[s.name] = [None, self.bound.types[id(s)], len(s.params)]
         compiled = [self.stmt(s) for s in stmts]
         if len(compiled) == 1:
             return compiled[0]
@@ -68,10 +65,7 @@ class StatementCompiler(CompilerHost):
 
     def s_LocalDecl(self, node: ast.LocalDecl) -> Fn:
         t = node.type
-        if t.name != "var" and not self.bound.known_type(node):
-            declared: CsType = DYNAMIC
-        else:
-            declared = DYNAMIC if t.name == "var" else resolve_type_name(t)
+        declared = self.bound.types[id(node)]  # DYNAMIC for `var` and unknown types
         parts: list[tuple[int, Fn | None]] = []
         delegate = t.name in ("Func", "Action", "Predicate")
         for d in node.declarators:
@@ -279,14 +273,7 @@ class StatementCompiler(CompilerHost):
         body = self.s_Block(node.body)
         handlers: list[tuple[type, int | None, Fn | None, Fn]] = []
         for catch in node.catches:
-            cls: type = DotNetException
-            if catch.type is not None and catch.type.name not in ("Exception", "System.Exception"):
-                found = lib("registry", "runtime_class")
-                klass = found(catch.type.name) if found is not None else None
-                if klass is None:
-                    klass = lib("errors", strip_namespace(catch.type.name))
-                if isinstance(klass, type) and issubclass(klass, DotNetException):
-                    cls = klass
+            cls = self.bound.exceptions[id(catch)]
             slot = self.bound.local(catch).slot if catch.name else None
             accept = None
             if catch.filter is not None:

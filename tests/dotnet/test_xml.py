@@ -112,3 +112,15 @@ def test_string_reader_writer_and_save() -> None:
     out = StringWriter()
     XDocument.Parse("<a><b/></a>").Save(out)
     assert out.ToString() == '<?xml version="1.0" encoding="utf-16"?>\r\n<a>\r\n  <b />\r\n</a>'
+
+
+def test_adding_a_parented_node_copies_it_keeping_its_kind() -> None:
+    src = XDocument.Parse('<!DOCTYPE r [<!ENTITY e "x">]><r><![CDATA[a<b]]><!--note--><i>t</i></r>')
+    copy = XElement("copy", src.Root.Nodes())
+    assert copy.ToString(SaveOptions.DisableFormatting) == "<copy><![CDATA[a<b]]><!--note--><i>t</i></copy>"
+    assert [type(n).__name__ for n in copy.Nodes()] == ["XCData", "XComment", "XElement"]
+    assert all(a is not b for a, b in zip(copy.Nodes(), src.Root.Nodes(), strict=True))
+    assert src.Root.ToString(SaveOptions.DisableFormatting) == "<r><![CDATA[a<b]]><!--note--><i>t</i></r>"
+    doc = XDocument(src.DocumentType, XElement("r"))
+    assert doc.DocumentType is not src.DocumentType and src.DocumentType.Document is src
+    assert doc.ToString() == '<!DOCTYPE r [<!ENTITY e "x">]>\r\n<r />'

@@ -105,3 +105,20 @@ def test_unknown_static_members_are_reported_by_the_bind_pass() -> None:
         ("expr-unknown-member", "'Math' has no member 'pi'", "members of .NET types start with an upper-case letter"),
         ("expr-unknown-name", "'System.Text.Foo' is not available", None),
     ]
+
+
+def test_written_types_are_resolved_by_the_bind_pass() -> None:
+    tree, b = bound("@{ long Half(long v) { return v / 2; } var l = new List<string>(); "
+                    "try { return (int)Half(3L); } catch (FormatException e) { return default(DateTime); } }")
+    assert b.problems == []
+    assert isinstance(tree, ast.Block)
+    function, decl, attempt = tree.body
+    assert isinstance(decl, ast.LocalDecl) and isinstance(decl.declarators[0].value, ast.New)
+    assert isinstance(attempt, ast.Try)
+    assert b.types[id(function)].name == "long"
+    factory, created = b.creations[id(decl.declarators[0].value)]
+    assert created.name == "List<string>" and created.element is STRING and factory([]) == []
+    assert b.exceptions[id(attempt.catches[0])].__name__ == "FormatException"
+    [returned] = attempt.body.body
+    assert isinstance(returned, ast.Return) and isinstance(returned.value, ast.Cast)
+    assert b.types[id(returned.value)].name == "int"
