@@ -91,6 +91,11 @@ class Headers:
         """(name, values) per header."""
         yield from self._items.values()
 
+    def entries(self) -> Iterable[tuple[str, tuple[str, list[str]]]]:
+        """(lower-case name, (name, values)) per header: the stored form, for code that would lower-case
+        every name again (the response writer). Read-only."""
+        return self._items.items()
+
     def pairs(self) -> Iterator[tuple[str, str]]:
         """(name, value) per header line."""
         for name, values in self._items.values():

@@ -3,7 +3,8 @@
 A logger is a sink plus a bounded in-memory queue. `EventLogger.log` never waits: it puts the
 event on the queue, or, when the queue is full (the sink is slow or down), drops it and counts
 the drop. One background task per logger and worker process takes what is queued, in batches,
-and writes it to the sink:
+and writes it to the sink; a batch the sink could not take (Redis unreachable, a full disk) is
+tried again, with growing pauses, for up to `retry-for-ms`, while new events keep queuing:
 
 * `redis-stream`: `XADD <stream> MAXLEN ~ <max-length> * ...` through `engine.redis_dispatcher`
   (one pipelined round trip per batch); the stream stays bounded by Redis's approximate trimming.
@@ -31,6 +32,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
+from redis.exceptions import ResponseError
+
 from engine.errors import ConfigError
 from engine.metrics import Metrics
 
@@ -42,10 +45,12 @@ DEFAULT_QUEUE_SIZE = 10_000
 DEFAULT_MAX_LENGTH = 100_000
 BATCH = 128  # events per write
 CLOSE_TIMEOUT = 5.0  # seconds queued events may take to be written when the gateway stops
+DEFAULT_RETRY_MS = 30_000
+FIRST_PAUSE, LONGEST_PAUSE = 0.1, 5.0  # seconds between tries of a failed batch (doubling)
 KEYS = {
-    "redis-stream": ("type", "redis", "stream", "max-length", "queue-size", "timeout-ms"),
-    "file": ("type", "path", "queue-size"),
-    "stdout": ("type", "queue-size"),
+    "redis-stream": ("type", "redis", "stream", "max-length", "queue-size", "timeout-ms", "retry-for-ms"),
+    "file": ("type", "path", "queue-size", "retry-for-ms"),
+    "stdout": ("type", "queue-size", "retry-for-ms"),
 }
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -61,6 +66,7 @@ class LoggerSettings:
     stream: str = ""  # redis-stream: the stream key (default `policygate:events:<id>`)
     max_length: int = DEFAULT_MAX_LENGTH  # redis-stream: MAXLEN ~ bound
     timeout: float = 2.0  # redis-stream: seconds Redis may stay silent before a write fails
+    retry_for: float = DEFAULT_RETRY_MS / 1000  # seconds a failed batch is tried again before it is lost
     path: Path | None = None  # file: the JSON-lines file
 
 
@@ -83,7 +89,8 @@ def parse_loggers(value: object, *, where: str, base_dir: Path,
         for key in spec:
             if key not in KEYS[kind]:
                 raise ConfigError(f"{at}.{key}: unknown key for type {kind} (expected one of: {', '.join(KEYS[kind])})")
-        settings = LoggerSettings(str(logger_id), kind, queue_size=_int(spec, "queue-size", at, DEFAULT_QUEUE_SIZE))
+        settings = LoggerSettings(str(logger_id), kind, queue_size=_int(spec, "queue-size", at, DEFAULT_QUEUE_SIZE),
+                                  retry_for=_int(spec, "retry-for-ms", at, DEFAULT_RETRY_MS, minimum=0) / 1000)
         if kind == "redis-stream":
             settings = _redis_stream(settings, spec, at, env)
         elif kind == "file":
@@ -124,10 +131,11 @@ def _file(settings: LoggerSettings, spec: dict[str, Any], at: str, base_dir: Pat
     return replace(settings, path=path)
 
 
-def _int(spec: dict[str, Any], key: str, at: str, default: int) -> int:
+def _int(spec: dict[str, Any], key: str, at: str, default: int, minimum: int = 1) -> int:
     value = spec.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{at}.{key}: expected a positive integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        expected = "a positive integer" if minimum == 1 else f"an integer of at least {minimum}"
+        raise ConfigError(f"{at}.{key}: expected {expected}, got {value!r}")
     return value
 
 
@@ -159,9 +167,16 @@ def truncate(message: str, limit: int = MAX_MESSAGE_BYTES) -> str:
 
 
 class Sink(Protocol):
-    async def write(self, events: list[Event]) -> None: ...
+    async def write(self, events: list[Event]) -> None:
+        """Write the batch; raises `RefusedBatch` when trying again cannot help, any other
+        exception when it may (the sink is unreachable or full)."""
+        ...
 
     async def close(self) -> None: ...
+
+
+class RefusedBatch(Exception):
+    """The sink answered that it will not take this batch (a Redis error reply such as WRONGTYPE)."""
 
 
 class RedisStreamSink:
@@ -182,7 +197,10 @@ class RedisStreamSink:
         for event in events:
             fields = [item for pair in event.fields().items() for item in pair]
             commands.append(("XADD", s.stream, "MAXLEN", "~", s.max_length, "*", *fields))
-        await self.dispatcher.commands(commands)
+        try:
+            await self.dispatcher.commands(commands)
+        except ResponseError as exc:
+            raise RefusedBatch(str(exc)) from None
 
     async def close(self) -> None:
         await self.dispatcher.close()
@@ -253,24 +271,39 @@ class EventLogger:
         return True
 
     async def _drain(self) -> None:
-        queue, sink = self._queue, self.sink
-        assert queue is not None and sink is not None
+        queue = self._queue
+        assert queue is not None
         while True:
             batch = [await queue.get()]
             while len(batch) < BATCH and not queue.empty():
                 batch.append(queue.get_nowait())
             try:
-                await sink.write(batch)
-                self.metrics.events.inc(self.settings.id, "sent", amount=len(batch))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the sink is down: these events are lost, later ones try again
-                self.metrics.events.inc(self.settings.id, "failed", amount=len(batch))
-                self._warn("writing %d events failed: %s", len(batch), exc)
+                await self._write(batch)
             finally:
                 for _ in batch:
                     queue.task_done()
                 self.metrics.queued.set(self.settings.id, value=queue.qsize())
+
+    async def _write(self, batch: list[Event]) -> None:
+        """Write one batch, trying again while the sink is unreachable, for up to `retry_for` seconds."""
+        assert self.sink is not None
+        give_up, pause = time.monotonic() + self.settings.retry_for, FIRST_PAUSE
+        while True:
+            try:
+                await self.sink.write(batch)
+                self.metrics.events.inc(self.settings.id, "sent", amount=len(batch))
+                return
+            except asyncio.CancelledError:
+                self.metrics.events.inc(self.settings.id, "failed", amount=len(batch))
+                raise
+            except Exception as exc:
+                if isinstance(exc, RefusedBatch) or time.monotonic() + pause > give_up:
+                    self.metrics.events.inc(self.settings.id, "failed", amount=len(batch))
+                    self._warn("writing %d events failed, they are lost: %s", len(batch), exc)
+                    return
+                self._warn("writing %d events failed, trying again: %s", len(batch), exc)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE)
 
     def _warn(self, message: str, *args: object) -> None:
         now = time.monotonic()
@@ -299,7 +332,8 @@ class LoggerMetrics:
     def __post_init__(self) -> None:
         self.events = self.registry.counter(
             "policygate_logger_events_total",
-            "log-to-eventhub events by logger and outcome (sent, dropped: queue full, failed: the sink refused).",
+            "log-to-eventhub events by logger and outcome (sent; dropped: queue full; failed: the sink refused the "
+            "batch or stayed unreachable for retry-for-ms).",
             ("logger", "outcome"))
         self.queued = self.registry.gauge("policygate_logger_queue_events", "Events waiting to be written, by logger.",
                                           ("logger",))

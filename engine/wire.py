@@ -40,19 +40,32 @@ def wire_headers(headers: Headers, skip: frozenset[str] = HOP_BY_HOP) -> Iterabl
 def encoded_headers(headers: Headers, skip: frozenset[str] = HOP_BY_HOP) -> list[tuple[bytes, bytes]]:
     """`wire_headers` as the byte pairs an ASGI server sends: names latin-1, values latin-1 (UTF-8 when
     they do not fit), CR and LF in values replaced by spaces so a value can never start a new header."""
-    dropped = _connection_tokens(headers)
+    dropped = _connection_tokens(headers) if "connection" in headers else ()
     encoded: list[tuple[bytes, bytes]] = []
-    for name, values in headers.items():
-        lower = name.lower()
+    for lower, (name, values) in headers.entries():
         if lower in skip or lower in dropped:
             continue
-        raw_name = name.encode("latin-1", "replace")
-        if len(values) == 1 or lower in SEPARATE_LINES:
+        raw_name = _NAMES.get(name)
+        if raw_name is None:
+            raw_name = _encoded_name(name)
+        if len(values) == 1:
+            encoded.append((raw_name, _encode_value(values[0])))
+        elif lower in SEPARATE_LINES:
             for value in values:
                 encoded.append((raw_name, _encode_value(value)))
         else:
             encoded.append((raw_name, _encode_value(",".join(values))))
     return encoded
+
+
+_NAMES: dict[str, bytes] = {}  # header names as sent: a few dozen in practice, bounded below
+
+
+def _encoded_name(name: str) -> bytes:
+    raw = name.encode("latin-1", "replace")
+    if len(_NAMES) < 1024:
+        _NAMES[name] = raw
+    return raw
 
 
 def _encode_value(value: str) -> bytes:

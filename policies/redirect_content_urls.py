@@ -74,6 +74,8 @@ class RedirectContentUrlsStep:
         backend, gateway = backend_base(ctx), gateway_base(ctx)
         old, new = (backend, gateway) if acts_on_response(self.section) else (gateway, backend)
         rewritten = rewrite(text, old, new)
+        if is_json_type(media_type(message.headers)):  # JSON may escape "/" as "\/"
+            rewritten = rewrite(rewritten, old.replace("/", "\\/"), new.replace("/", "\\/"))
         if rewritten != text:
             replace_body(message, rewritten.encode(charset))
         return None
@@ -86,8 +88,9 @@ class RedirectContentUrls(Policy):
     `inbound`, gateway URLs in the request body become backend URLs. A URL matches as a whole host
     and path segment (`http://backend/api` does not match inside `http://backend/apis`), letters
     case-insensitively. Only text bodies (`text/*`, JSON, XML, JavaScript, form data) in their
-    declared charset are rewritten, and not compressed ones; headers such as `Location` are left
-    as they are, as in APIM.
+    declared charset are rewritten, and not compressed ones; in JSON, URLs written with escaped
+    slashes (`http:\\/\\/backend\\/api`) are rewritten too, keeping the escapes. Headers such as
+    `Location` are left as they are, as in APIM.
     """
 
     tag = "redirect-content-urls"

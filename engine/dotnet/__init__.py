@@ -50,7 +50,7 @@ Extension methods
     (``AsJwt``, ``TryParseJwt``, ``AsBasic``, ``TryParseBasic``), ``crypto.Extensions``
     (``Encrypt``, ``Decrypt``).
 Enumeration and construction
-    ``containers.iterate(x)`` is what ``foreach`` yields (``Char``s for strings, ``KeyValuePair``s
+    ``collectioncore.iterate(x)`` is what ``foreach`` yields (``Char``s for strings, ``KeyValuePair``s
     for dictionaries and ``JObject``s). ``new byte[n]`` should be ``bytearray(n)`` (arrays are
     mutable); ``new Dictionary<K,V>(comparer)``/``new HashSet<T>(...)`` are
     ``containers.new_dictionary``/``new_hashset``; ``new string(c, n)`` is ``String.New``; other

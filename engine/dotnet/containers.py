@@ -1,117 +1,35 @@
-"""Collections: members of ``list``/``dict``/``set``/``bytes`` values, ``KeyValuePair``, ``Array``
-statics, comparer-aware ``Dictionary``/``HashSet`` construction, ``Queue``/``Stack``/``Tuple``.
+"""Collection types and statics: ``Tuple``, comparer-aware ``Dictionary``/``HashSet`` construction,
+``Queue``, ``Stack``, multi-dimensional arrays and the ``System.Array`` statics.
 
-``ListMembers`` is ``List<T>`` (indexer errors are ``ArgumentOutOfRangeException``),
-``ArrayMembers`` is ``T[]`` (``IndexOutOfRangeException``); ``ref`` parameters (``Array.Resize``)
-return the new value.
+Members of ``list``/``dict``/``set``/``bytes`` values are in ``collectionmembers``; what both use
+(item equality and ordering, ``KeyValuePair``, ``foreach``) is in ``collectioncore``. ``ref``
+parameters (``Array.Resize``) return the new value.
 """
 
 from __future__ import annotations
 
-import functools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from . import utf16
+from .collectioncore import (
+    add_entry,
+    binary_search,
+    copy_array,
+    index_of,
+    item_equals,
+    iterate,
+    last_index_of,
+    sort_key,
+)
 from .errors import (
     ArgumentException,
-    ArgumentNullException,
     ArgumentOutOfRangeException,
     IndexOutOfRangeException,
     InvalidOperationException,
-    KeyNotFoundException,
-    NullReferenceException,
 )
-from .limits import bounded_list, check_count
-
-
-def _equals(a: Any, b: Any) -> bool:
-    """``object.Equals`` semantics for runtime values (reference equality for tokens)."""
-    if a is b:
-        return True
-    if a is None or b is None:
-        return False
-    equals = getattr(a, "Equals", None)
-    if equals is not None and not isinstance(a, str | int | float):
-        return bool(equals(b))
-    if isinstance(a, bool) != isinstance(b, bool):
-        return False
-    return type(a) is type(b) and a == b or (isinstance(a, str) and isinstance(b, str) and str(a) == str(b))
-
-
-_NO_ARGUMENT = object()
-
-
-def _out_of_range(name: str = "index") -> ArgumentOutOfRangeException:
-    return ArgumentOutOfRangeException(
-        name, "Index was out of range. Must be non-negative and less than the size of the collection."
-    )
-
-
-def _default_compare(a: Any, b: Any) -> int:
-    if a is None or b is None:
-        return 0 if a is b else (-1 if a is None else 1)
-    if isinstance(a, str) and isinstance(b, str):
-        from .strings import compare_strings
-
-        return compare_strings(a, b)
-    compare_to = getattr(a, "CompareTo", None)
-    if compare_to is not None and not isinstance(a, int | float | str):
-        return compare_to(b)
-    return (a > b) - (a < b)
-
-
-def sort_key(comparison: Callable[[Any, Any], int] | None = None) -> Any:
-    """A Python sort key implementing C#'s default (or given) comparison."""
-    return functools.cmp_to_key(comparison or _default_compare)
-
-
-class KeyValuePair:
-    """``KeyValuePair<TKey, TValue>``."""
-
-    dotnet_name = "System.Collections.Generic.KeyValuePair"
-    __slots__ = ("_key", "_value")
-
-    def __init__(self, key: Any, value: Any) -> None:
-        self._key = key
-        self._value = value
-
-    @property
-    def Key(self) -> Any:
-        return self._key
-
-    @property
-    def Value(self) -> Any:
-        return self._value
-
-    def Deconstruct(self) -> tuple[Any, Any]:
-        return self._key, self._value
-
-    def to_json_object(self) -> dict[str, Any]:
-        return {"Key": self._key, "Value": self._value}
-
-    def ToString(self) -> str:
-        from .conversions import to_string
-
-        return f"[{to_string(self._key)}, {to_string(self._value)}]"
-
-    def Equals(self, other: Any) -> bool:
-        return (
-            isinstance(other, KeyValuePair)
-            and _equals(self._key, other._key)
-            and _equals(self._value, other._value)
-        )
-
-    def __eq__(self, other: object) -> bool:
-        return self.Equals(other)
-
-    def __hash__(self) -> int:
-        return hash((self._key,))
-
-    def __repr__(self) -> str:
-        return f"KeyValuePair({self._key!r}, {self._value!r})"
+from .limits import bounded_list
 
 
 class Tuple:
@@ -152,7 +70,7 @@ class Tuple:
         return (
             isinstance(other, Tuple)
             and len(other._items) == len(self._items)
-            and all(_equals(a, b) for a, b in zip(self._items, other._items, strict=True))
+            and all(item_equals(a, b) for a, b in zip(self._items, other._items, strict=True))
         )
 
     def __eq__(self, other: object) -> bool:
@@ -170,7 +88,7 @@ class Tuple:
 # ---------------------------------------------------------------------------------------------
 
 
-class ComparerDict(dict):  # type: ignore[type-arg]
+class ComparerDict(dict[Any, Any]):
     """A ``Dictionary<string, T>`` created with ``StringComparer.OrdinalIgnoreCase`` (or another
     case-insensitive comparer): lookups fold case, iteration keeps the keys as first added."""
 
@@ -180,7 +98,7 @@ class ComparerDict(dict):  # type: ignore[type-arg]
         self._index: dict[Any, Any] = {}
         if source:
             for k, v in source.items() if isinstance(source, dict) else source:
-                DictionaryMembers.Add(self, k, v)
+                add_entry(self, k, v)
 
     def _k(self, key: Any) -> Any:
         return self.comparer.key(key)
@@ -226,11 +144,11 @@ def new_dictionary(*args: Any) -> dict[Any, Any]:
     result: dict[Any, Any] = {}
     if source:
         for k, v in source.items() if isinstance(source, dict) else ((kv.Key, kv.Value) for kv in source):
-            DictionaryMembers.Add(result, k, v)
+            add_entry(result, k, v)
     return result
 
 
-class ComparerSet(set):  # type: ignore[type-arg]
+class ComparerSet(set[Any]):
     """A ``HashSet<string>`` created with a case-insensitive comparer: membership folds case, the
     first spelling added is kept."""
 
@@ -272,469 +190,6 @@ def new_hashset(*args: Any) -> set[Any]:
     return set(items)
 
 
-def iterate(value: Any) -> Iterator[Any]:
-    """What C#'s ``foreach`` yields: chars for strings, ``KeyValuePair`` for dictionaries and
-    ``JObject``s, elements otherwise."""
-    from .primitives import Char
-
-    if value is None:
-        raise NullReferenceException()
-    if isinstance(value, str):
-        return (Char(c) for c in utf16.units(value))
-    if isinstance(value, dict):
-        return (KeyValuePair(k, v) for k, v in list(value.items()))
-    if isinstance(value, bytes | bytearray):
-        return iter(list(value))
-    get_enumerator = getattr(value, "GetEnumerator", None)
-    if get_enumerator is not None:
-        return iter(get_enumerator())
-    try:
-        return iter(value)
-    except TypeError as exc:
-        from .errors import InvalidCastException
-
-        raise InvalidCastException("Object is not enumerable.") from exc
-
-
-# ---------------------------------------------------------------------------------------------
-# members of built-in-represented collections
-# ---------------------------------------------------------------------------------------------
-
-
-class StringArrayDictionary(dict):  # type: ignore[type-arg]
-    """An APIM ``IReadOnlyDictionary<string, string[]>`` (JWT claims): ``GetValueOrDefault`` joins
-    the values with commas, like APIM's extension for headers and query parameters."""
-
-
-class DictionaryMembers:
-    """Members of ``Dictionary<K,V>`` / ``IDictionary`` values (``dict``)."""
-
-    @staticmethod
-    def Count(d: dict[Any, Any]) -> int:
-        return len(d)
-
-    @staticmethod
-    def Keys(d: dict[Any, Any]) -> list[Any]:
-        return list(d.keys())
-
-    @staticmethod
-    def Values(d: dict[Any, Any]) -> list[Any]:
-        return list(d.values())
-
-    @staticmethod
-    def Item(d: dict[Any, Any], key: Any) -> Any:
-        if key is None:
-            raise ArgumentNullException("key")
-        if key not in d:
-            from .conversions import to_string
-
-            raise KeyNotFoundException(f"The given key '{to_string(key)}' was not present in the dictionary.")
-        return d[key]
-
-    @staticmethod
-    def SetItem(d: dict[Any, Any], key: Any, value: Any) -> None:
-        if key is None:
-            raise ArgumentNullException("key")
-        d[key] = value
-
-    @staticmethod
-    def ContainsKey(d: dict[Any, Any], key: Any) -> bool:
-        if key is None:
-            raise ArgumentNullException("key")
-        return key in d
-
-    @staticmethod
-    def ContainsValue(d: dict[Any, Any], value: Any) -> bool:
-        return any(_equals(v, value) for v in d.values())
-
-    @staticmethod
-    def TryGetValue(d: dict[Any, Any], key: Any) -> tuple[bool, Any]:
-        if key is None:
-            raise ArgumentNullException("key")
-        if key in d:
-            return True, d[key]
-        return False, None
-
-    @staticmethod
-    def GetValueOrDefault(d: dict[Any, Any], key: Any, default: Any = None) -> Any:
-        if key is None:
-            raise ArgumentNullException("key")
-        if key not in d:
-            return default
-        value = d[key]
-        if isinstance(d, StringArrayDictionary) and isinstance(value, list):
-            return ",".join(value)
-        return value
-
-    @staticmethod
-    def Add(d: dict[Any, Any], key: Any, value: Any = None) -> None:
-        if isinstance(key, KeyValuePair):
-            key, value = key.Key, key.Value
-        if key is None:
-            raise ArgumentNullException("key")
-        if key in d:
-            from .conversions import to_string
-
-            raise ArgumentException(
-                f"An item with the same key has already been added. Key: {to_string(key)}"
-            )
-        d[key] = value
-
-    @staticmethod
-    def TryAdd(d: dict[Any, Any], key: Any, value: Any) -> bool:
-        if key is None:
-            raise ArgumentNullException("key")
-        if key in d:
-            return False
-        d[key] = value
-        return True
-
-    @staticmethod
-    def Remove(d: dict[Any, Any], key: Any) -> bool:
-        if key is None:
-            raise ArgumentNullException("key")
-        if key in d:
-            del d[key]
-            return True
-        return False
-
-    @staticmethod
-    def Clear(d: dict[Any, Any]) -> None:
-        d.clear()
-
-    @staticmethod
-    def GetEnumerator(d: dict[Any, Any]) -> Iterator[KeyValuePair]:
-        return (KeyValuePair(k, v) for k, v in list(d.items()))
-
-    @staticmethod
-    def ToString(d: dict[Any, Any]) -> str:
-        return "System.Collections.Generic.Dictionary`2[System.String,System.Object]"
-
-    @staticmethod
-    def Equals(d: dict[Any, Any], other: Any) -> bool:
-        """``object.Equals``: a dictionary equals only itself."""
-        return d is other
-
-
-def _check_list_index(items: list[Any], index: Any, array: bool) -> int:
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(items):
-        if array:
-            raise IndexOutOfRangeException()
-        raise _out_of_range()
-    return index
-
-
-class ListMembers:
-    """Members of ``List<T>`` values (``list``)."""
-
-    @staticmethod
-    def Count(items: list[Any]) -> int:
-        return len(items)
-
-    @staticmethod
-    def Capacity(items: list[Any]) -> int:
-        return len(items)
-
-    @staticmethod
-    def Equals(items: list[Any], other: Any) -> bool:
-        """``object.Equals``: a list equals only itself."""
-        return items is other
-
-    @staticmethod
-    def BinarySearch(items: list[Any], value: Any, comparer: Any = None) -> int:
-        """Index of ``value`` in the sorted list, or the bitwise complement of where it would go."""
-        compare = comparer.Compare if comparer is not None and hasattr(comparer, "Compare") else _default_compare
-        lo, hi = 0, len(items) - 1
-        while lo <= hi:
-            mid = (lo + hi) // 2
-            order = compare(items[mid], value)
-            if order == 0:
-                return mid
-            if order < 0:
-                lo = mid + 1
-            else:
-                hi = mid - 1
-        return ~lo
-
-    @staticmethod
-    def Item(items: list[Any], index: int) -> Any:
-        return items[_check_list_index(items, index, False)]
-
-    @staticmethod
-    def SetItem(items: list[Any], index: int, value: Any) -> None:
-        items[_check_list_index(items, index, False)] = value
-
-    @staticmethod
-    def Add(items: list[Any], value: Any) -> None:
-        items.append(value)
-
-    @staticmethod
-    def AddRange(items: list[Any], values: Iterable[Any]) -> None:
-        if values is None:
-            raise ArgumentNullException("collection")
-        added = bounded_list(iterate(values))
-        check_count(len(items) + len(added))
-        items.extend(added)
-
-    @staticmethod
-    def Insert(items: list[Any], index: int, value: Any) -> None:
-        if not 0 <= index <= len(items):
-            raise ArgumentOutOfRangeException("index", "Index must be within the bounds of the List.")
-        items.insert(index, value)
-
-    @staticmethod
-    def InsertRange(items: list[Any], index: int, values: Iterable[Any]) -> None:
-        if not 0 <= index <= len(items):
-            raise ArgumentOutOfRangeException("index", "Index must be within the bounds of the List.")
-        added = bounded_list(iterate(values))
-        check_count(len(items) + len(added))
-        items[index:index] = added
-
-    @staticmethod
-    def Remove(items: list[Any], value: Any = _NO_ARGUMENT) -> Any:
-        """``list.Remove(value)``; without an argument LINQ to XML's ``Remove()`` extension on a
-        sequence of nodes or attributes (``e.Elements("b").Remove()``) removes each from its parent."""
-        if value is _NO_ARGUMENT:
-            from .xlinq import XAttribute, XNode
-
-            if not all(isinstance(item, XNode | XAttribute) for item in items):
-                raise ArgumentException("Remove() without an argument removes XML nodes or attributes.")
-            for item in list(items):
-                if item.Parent is not None or isinstance(item, XNode) and item.Document is not None:
-                    item.Remove()
-            return None
-        for i, item in enumerate(items):
-            if _equals(item, value):
-                del items[i]
-                return True
-        return False
-
-    @staticmethod
-    def RemoveAt(items: list[Any], index: int) -> None:
-        del items[_check_list_index(items, index, False)]
-
-    @staticmethod
-    def RemoveRange(items: list[Any], index: int, count: int) -> None:
-        if index < 0 or count < 0 or index + count > len(items):
-            raise ArgumentException(
-                "Offset and length were out of bounds for the array or count is greater than the number of elements from index to the end of the source collection."
-            )
-        del items[index : index + count]
-
-    @staticmethod
-    def RemoveAll(items: list[Any], predicate: Callable[[Any], bool]) -> int:
-        keep = [x for x in items if not predicate(x)]
-        removed = len(items) - len(keep)
-        items[:] = keep
-        return removed
-
-    @staticmethod
-    def Clear(items: list[Any]) -> None:
-        items.clear()
-
-    @staticmethod
-    def Contains(items: list[Any], value: Any, comparer: Any = None) -> bool:
-        """``List.Contains(value)`` and LINQ's ``Contains(value, comparer)``."""
-        if comparer is not None:
-            return any(comparer.Equals(x, value) for x in items)
-        return any(_equals(x, value) for x in items)
-
-    @staticmethod
-    def IndexOf(items: list[Any], value: Any, start: int = 0) -> int:
-        for i in range(start, len(items)):
-            if _equals(items[i], value):
-                return i
-        return -1
-
-    @staticmethod
-    def LastIndexOf(items: list[Any], value: Any) -> int:
-        for i in range(len(items) - 1, -1, -1):
-            if _equals(items[i], value):
-                return i
-        return -1
-
-    @staticmethod
-    def Sort(items: list[Any], comparison: Any = None) -> None:
-        if comparison is not None and hasattr(comparison, "Compare"):
-            comparison = comparison.Compare
-        items.sort(key=sort_key(comparison))
-
-    @staticmethod
-    def Reverse(items: list[Any], index: int | None = None, count: int | None = None) -> None:
-        if index is None:
-            items.reverse()
-        else:
-            items[index : index + (count or 0)] = items[index : index + (count or 0)][::-1]
-
-    @staticmethod
-    def ToArray(items: list[Any]) -> list[Any]:
-        return list(items)
-
-    @staticmethod
-    def Find(items: list[Any], predicate: Callable[[Any], bool]) -> Any:
-        return next((x for x in items if predicate(x)), None)
-
-    @staticmethod
-    def FindLast(items: list[Any], predicate: Callable[[Any], bool]) -> Any:
-        return next((x for x in reversed(items) if predicate(x)), None)
-
-    @staticmethod
-    def FindAll(items: list[Any], predicate: Callable[[Any], bool]) -> list[Any]:
-        return [x for x in items if predicate(x)]
-
-    @staticmethod
-    def FindIndex(items: list[Any], predicate: Callable[[Any], bool]) -> int:
-        return next((i for i, x in enumerate(items) if predicate(x)), -1)
-
-    @staticmethod
-    def Exists(items: list[Any], predicate: Callable[[Any], bool]) -> bool:
-        return any(predicate(x) for x in items)
-
-    @staticmethod
-    def TrueForAll(items: list[Any], predicate: Callable[[Any], bool]) -> bool:
-        return all(predicate(x) for x in items)
-
-    @staticmethod
-    def ForEach(items: list[Any], action: Callable[[Any], Any]) -> None:
-        for x in list(items):
-            action(x)
-
-    @staticmethod
-    def GetRange(items: list[Any], index: int, count: int) -> list[Any]:
-        if index < 0 or count < 0 or index + count > len(items):
-            raise ArgumentException(
-                "Offset and length were out of bounds for the array or count is greater than the number of elements from index to the end of the source collection."
-            )
-        return items[index : index + count]
-
-    @staticmethod
-    def ConvertAll(items: list[Any], converter: Callable[[Any], Any]) -> list[Any]:
-        return [converter(x) for x in items]
-
-    @staticmethod
-    def GetEnumerator(items: list[Any]) -> Iterator[Any]:
-        return iter(list(items))
-
-    @staticmethod
-    def ToString(items: list[Any]) -> str:
-        return "System.Collections.Generic.List`1[System.Object]"
-
-
-class ArrayMembers:
-    """Members of ``T[]`` values (``list``; ``byte[]`` is ``bytes``/``bytearray``)."""
-
-    @staticmethod
-    def Length(items: Any) -> int:
-        return len(items)
-
-    LongLength = Length
-
-    @staticmethod
-    def Rank(items: Any) -> int:
-        return 1
-
-    @staticmethod
-    def Item(items: Any, index: int) -> Any:
-        return items[_check_list_index(items, index, True)]
-
-    @staticmethod
-    def SetItem(items: Any, index: int, value: Any) -> None:
-        items[_check_list_index(items, index, True)] = value
-
-    @staticmethod
-    def Clone(items: Any) -> Any:
-        return bytearray(items) if isinstance(items, bytes | bytearray) else list(items)
-
-    @staticmethod
-    def CopyTo(items: Any, target: Any, index: int) -> None:
-        Array.Copy(items, 0, target, index, len(items))
-
-    @staticmethod
-    def GetValue(items: Any, index: int) -> Any:
-        return ArrayMembers.Item(items, index)
-
-    @staticmethod
-    def GetLength(items: Any, dimension: int) -> int:
-        return len(items)
-
-    @staticmethod
-    def ToString(items: Any) -> str:
-        from .conversions import to_string
-
-        return to_string(items)
-
-
-class BytesMembers(ArrayMembers):
-    """Members of ``byte[]`` values."""
-
-
-class SetMembers:
-    """Members of ``HashSet<T>`` values (``set``)."""
-
-    @staticmethod
-    def Count(s: set[Any]) -> int:
-        return len(s)
-
-    @staticmethod
-    def Add(s: set[Any], value: Any) -> bool:
-        if value in s:
-            return False
-        s.add(value)
-        return True
-
-    @staticmethod
-    def Remove(s: set[Any], value: Any) -> bool:
-        if value in s:
-            s.remove(value)
-            return True
-        return False
-
-    @staticmethod
-    def Contains(s: set[Any], value: Any) -> bool:
-        return value in s
-
-    @staticmethod
-    def Equals(s: set[Any], other: Any) -> bool:
-        """``object.Equals``: a set equals only itself."""
-        return s is other
-
-    @staticmethod
-    def Clear(s: set[Any]) -> None:
-        s.clear()
-
-    @staticmethod
-    def UnionWith(s: set[Any], other: Iterable[Any]) -> None:
-        s.update(iterate(other))
-
-    @staticmethod
-    def IntersectWith(s: set[Any], other: Iterable[Any]) -> None:
-        s.intersection_update(set(iterate(other)))
-
-    @staticmethod
-    def ExceptWith(s: set[Any], other: Iterable[Any]) -> None:
-        s.difference_update(set(iterate(other)))
-
-    @staticmethod
-    def SetEquals(s: set[Any], other: Iterable[Any]) -> bool:
-        return s == set(iterate(other))
-
-    @staticmethod
-    def IsSubsetOf(s: set[Any], other: Iterable[Any]) -> bool:
-        return s <= set(iterate(other))
-
-    @staticmethod
-    def IsSupersetOf(s: set[Any], other: Iterable[Any]) -> bool:
-        return s >= set(iterate(other))
-
-    @staticmethod
-    def Overlaps(s: set[Any], other: Iterable[Any]) -> bool:
-        return bool(s & set(iterate(other)))
-
-    @staticmethod
-    def GetEnumerator(s: set[Any]) -> Iterator[Any]:
-        return iter(list(s))
-
-
 class Queue:
     """``Queue<T>``."""
 
@@ -766,7 +221,7 @@ class Queue:
         return (True, self._items.popleft()) if self._items else (False, None)
 
     def Contains(self, item: Any) -> bool:
-        return any(_equals(x, item) for x in self._items)
+        return any(item_equals(x, item) for x in self._items)
 
     def Clear(self) -> None:
         self._items.clear()
@@ -809,7 +264,7 @@ class Stack:
         return (True, self._items.pop()) if self._items else (False, None)
 
     def Contains(self, item: Any) -> bool:
-        return any(_equals(x, item) for x in self._items)
+        return any(item_equals(x, item) for x in self._items)
 
     def Clear(self) -> None:
         self._items.clear()
@@ -840,8 +295,6 @@ class RectangularArray:
 
     def _offset(self, key: tuple[Any, ...]) -> int:
         if len(key) != len(self._dims):
-            from .errors import ArgumentException
-
             raise ArgumentException("Indices length does not match the array rank.")
         offset = 0
         for index, dim in zip(key, self._dims, strict=True):
@@ -900,33 +353,7 @@ class Array:
 
     @staticmethod
     def Copy(src: Any, a: Any, b: Any = None, c: Any = None, d: Any = None) -> None:
-        if d is None:
-            dst, length, si, di = a, b, 0, 0
-        else:
-            si, dst, di, length = a, b, c, d
-        if src is None:
-            raise ArgumentNullException("sourceArray")
-        if dst is None:
-            raise ArgumentNullException("destinationArray")
-        if length < 0 or si < 0 or di < 0:
-            raise ArgumentOutOfRangeException("length", "Non-negative number required.")
-        if si + length > len(src):
-            raise ArgumentException(
-                "Source array was not long enough. Check the source index, length, and the array's lower bounds.",
-                "sourceArray",
-            )
-        if di + length > len(dst):
-            raise ArgumentException(
-                "Destination array was not long enough. Check the destination index, length, and the array's lower bounds.",
-                "destinationArray",
-            )
-        if isinstance(dst, bytes):
-            from .errors import NotSupportedException
-
-            raise NotSupportedException(
-                "The destination byte array is read-only here; create it with new byte[n]."
-            )
-        dst[di : di + length] = src[si : si + length]
+        copy_array(src, a, b, c, d)
 
     @staticmethod
     def Empty(type_arg: Any = None) -> list[Any]:
@@ -934,11 +361,11 @@ class Array:
 
     @staticmethod
     def IndexOf(items: Any, value: Any, start: int = 0) -> int:
-        return ListMembers.IndexOf(list(items), value, start)
+        return index_of(list(items), value, start)
 
     @staticmethod
     def LastIndexOf(items: Any, value: Any) -> int:
-        return ListMembers.LastIndexOf(list(items), value)
+        return last_index_of(list(items), value)
 
     @staticmethod
     def Reverse(items: Any, index: int | None = None, length: int | None = None) -> None:
@@ -965,7 +392,7 @@ class Array:
 
     @staticmethod
     def BinarySearch(items: Any, value: Any, comparer: Any = None) -> int:
-        return ListMembers.BinarySearch(list(items), value, comparer)
+        return binary_search(list(items), value, comparer)
 
     @staticmethod
     def Exists(items: Any, predicate: Callable[[Any], bool]) -> bool:
@@ -1006,20 +433,12 @@ class Array:
 
 __all__ = [
     "Array",
-    "ArrayMembers",
-    "BytesMembers",
     "ComparerDict",
     "ComparerSet",
-    "DictionaryMembers",
-    "KeyValuePair",
-    "ListMembers",
     "Queue",
-    "SetMembers",
+    "RectangularArray",
     "Stack",
-    "StringArrayDictionary",
     "Tuple",
-    "iterate",
     "new_dictionary",
     "new_hashset",
-    "sort_key",
 ]

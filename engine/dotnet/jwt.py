@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from .containers import StringArrayDictionary
+from .collectionmembers import StringArrayDictionary
 from .datetimes import UNIX_EPOCH_TICKS, DateTime, DateTimeKind
 from .timespan import TICKS_PER_SECOND
 

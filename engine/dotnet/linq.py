@@ -16,7 +16,8 @@ from decimal import Decimal
 
 from . import clrnumeric
 from .clrnumeric import Int64Value
-from .containers import _default_compare, _equals, iterate, new_dictionary
+from .collectioncore import default_compare, item_equals, iterate
+from .containers import new_dictionary
 from .errors import (
     ArgumentNullException,
     ArgumentOutOfRangeException,
@@ -100,7 +101,7 @@ def _ordered(items: list[typing.Any], keys: list[tuple[Callable[[typing.Any], ty
     def compare(a: typing.Any, b: typing.Any) -> int:
         for selector, descending, comparer in keys:
             ka, kb = selector(a), selector(b)
-            c = comparer(ka, kb) if comparer is not None else _default_compare(ka, kb)
+            c = comparer(ka, kb) if comparer is not None else default_compare(ka, kb)
             if c:
                 return -c if descending else c
         return 0
@@ -298,7 +299,7 @@ class Enumerable:
     def Contains(source: typing.Any, value: typing.Any, comparer: typing.Any = None) -> bool:
         if comparer is not None:
             return any(comparer.Equals(x, value) for x in _items(source))
-        return any(_equals(x, value) for x in _items(source))
+        return any(item_equals(x, value) for x in _items(source))
 
     @staticmethod
     def Sum(source: typing.Any, selector: Callable[[typing.Any], typing.Any] | None = None) -> typing.Any:
@@ -321,18 +322,18 @@ class Enumerable:
 
     @staticmethod
     def Min(source: typing.Any, selector: Callable[[typing.Any], typing.Any] | None = None) -> typing.Any:
-        return min(_non_null_values(source, selector), key=functools.cmp_to_key(_default_compare))
+        return min(_non_null_values(source, selector), key=functools.cmp_to_key(default_compare))
 
     @staticmethod
     def Max(source: typing.Any, selector: Callable[[typing.Any], typing.Any] | None = None) -> typing.Any:
-        return max(_non_null_values(source, selector), key=functools.cmp_to_key(_default_compare))
+        return max(_non_null_values(source, selector), key=functools.cmp_to_key(default_compare))
 
     @staticmethod
     def MinBy(source: typing.Any, selector: Callable[[typing.Any], typing.Any]) -> typing.Any:
         items = _items(source)
         if not items:
             return None
-        return min(items, key=functools.cmp_to_key(lambda a, b: _default_compare(selector(a), selector(b))))
+        return min(items, key=functools.cmp_to_key(lambda a, b: default_compare(selector(a), selector(b))))
 
     @staticmethod
     def MaxBy(source: typing.Any, selector: Callable[[typing.Any], typing.Any]) -> typing.Any:
@@ -341,7 +342,7 @@ class Enumerable:
             return None
         best = items[0]
         for x in items[1:]:
-            if _default_compare(selector(x), selector(best)) > 0:
+            if default_compare(selector(x), selector(best)) > 0:
                 best = x
         return best
 
@@ -363,7 +364,7 @@ class Enumerable:
     @staticmethod
     def SequenceEqual(first: typing.Any, second: typing.Any) -> bool:
         a, b = _items(first), _items(second)
-        return len(a) == len(b) and all(_equals(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(item_equals(x, y) for x, y in zip(a, b, strict=True))
 
     # -- ordering -------------------------------------------------------------------------------
     @staticmethod
@@ -538,7 +539,7 @@ class Enumerable:
     ) -> dict[typing.Any, typing.Any]:
         if element_selector is not None and not callable(element_selector):
             element_selector, comparer = None, element_selector
-        from .containers import DictionaryMembers
+        from .collectionmembers import DictionaryMembers
 
         result = new_dictionary(comparer) if comparer is not None else {}
         for x in _items(source):

@@ -12,7 +12,7 @@ import enum
 from decimal import Decimal
 from typing import Any
 
-from .containers import ArrayMembers, BytesMembers, DictionaryMembers, ListMembers, SetMembers
+from .collectionmembers import ArrayMembers, BytesMembers, DictionaryMembers, ListMembers, SetMembers
 from .numbers import BoolMembers, EnumMembers, NumberMembers
 from .primitives import Char
 from .strings import StringMembers

@@ -478,7 +478,7 @@ class JObject(JContainer):
 
     def GetEnumerator(self) -> Iterator[Any]:
         """What ``foreach`` over a ``JObject`` yields: ``KeyValuePair<string, JToken>``."""
-        from .containers import KeyValuePair
+        from .collectioncore import KeyValuePair
 
         return iter([KeyValuePair(k, p.Value) for k, p in self._props.items()])
 

@@ -23,6 +23,8 @@ _MODULES = (
     "crypto",
     "rsa",
     "containers",
+    "collectioncore",
+    "collectionmembers",
     "systemconvert",
     "culture",
     "mathlib",

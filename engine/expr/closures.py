@@ -9,7 +9,7 @@ from operator import attrgetter
 from typing import Any
 
 from engine.dotnet import clrnumeric
-from engine.dotnet.containers import _equals
+from engine.dotnet.collectioncore import item_equals
 from engine.dotnet.conversions import to_string
 from engine.dotnet.errors import NullReferenceException
 from engine.expr import ast
@@ -57,7 +57,7 @@ class AnonymousObject(dict[str, Any]):
     def Equals(self, other: Any) -> bool:
         """Anonymous types compare by value, property by property (C#'s generated Equals)."""
         return isinstance(other, AnonymousObject) and list(self) == list(other) and all(
-            _equals(self[k], other[k]) for k in self)
+            item_equals(self[k], other[k]) for k in self)
 
     def GetHashCode(self) -> int:
         return hash(tuple(self))

@@ -49,7 +49,7 @@ def _headers_try(h: model.Headers, name: str) -> tuple[bool, list[str] | None]:
 
 def KeyValuePair(key: Any, value: Any) -> Any:  # noqa: N802 - constructs the C# type
     """`KeyValuePair<TKey, TValue>` of the runtime library."""
-    return lib("containers", "KeyValuePair")(key, value)
+    return lib("collectioncore", "KeyValuePair")(key, value)
 
 
 def _multi_get(d: dict[str, list[str]], name: str, default: Any = None) -> Any:

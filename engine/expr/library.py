@@ -87,11 +87,11 @@ _INSTANCE_NAMESPACES: list[tuple[type | tuple[type, ...], tuple[str, str]]] = [
     (enum.Enum, ("enums", "EnumMembers")),  # before int: IntEnum values are ints
     (str, ("strings", "StringMembers")),
     ((int, float, Decimal), ("numbers", "NumberMembers")),
-    ((bytes, bytearray), ("containers", "BytesMembers")),
-    (list, ("containers", "ListMembers")),
-    (tuple, ("containers", "ArrayMembers")),
-    (dict, ("containers", "DictionaryMembers")),
-    ((set, frozenset), ("containers", "SetMembers")),
+    ((bytes, bytearray), ("collectionmembers", "BytesMembers")),
+    (list, ("collectionmembers", "ListMembers")),
+    (tuple, ("collectionmembers", "ArrayMembers")),
+    (dict, ("collectionmembers", "DictionaryMembers")),
+    ((set, frozenset), ("collectionmembers", "SetMembers")),
 ]
 
 
@@ -110,7 +110,7 @@ def namespace_function(cls: type, name: str, *, array: bool = False) -> Any:
     """
     spaces = [namespace_for(cls)]
     if issubclass(cls, list):
-        arrays = lib("containers", "ArrayMembers")
+        arrays = lib("collectionmembers", "ArrayMembers")
         spaces = [arrays, spaces[0]] if array else [spaces[0], arrays]
     for space in spaces:
         fn = getattr(space, name, None) if space is not None and CS_IDENT.match(name) else None
@@ -121,7 +121,7 @@ def namespace_function(cls: type, name: str, *, array: bool = False) -> Any:
 
 def namespace_names(cls: type) -> list[str]:
     names: set[str] = set()
-    for space in (namespace_for(cls), lib("containers", "ArrayMembers") if issubclass(cls, list) else None):
+    for space in (namespace_for(cls), lib("collectionmembers", "ArrayMembers") if issubclass(cls, list) else None):
         if space is not None:
             names.update(n for n in dir(space) if CS_IDENT.match(n))
     return sorted(names)

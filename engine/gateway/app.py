@@ -110,9 +110,10 @@ class Gateway:
         status, api_id, operation_id = 499, "", ""
         try:
             api_id, operation_id = await self.dispatch(state, ctx, scope, incoming, receive)
-            hooks, ctx.exchange.before_send = ctx.exchange.before_send, []
-            for hook in hooks:  # e.g. <cors> adding its headers to the final response
-                hook(ctx)
+            if ctx.exchange.before_send:
+                hooks, ctx.exchange.before_send = ctx.exchange.before_send, []
+                for hook in hooks:  # e.g. <cors> adding its headers to the final response
+                    hook(ctx)
             # Counted before sending: a client that reads /metrics right after its answer sees it counted.
             self.metrics.requests.inc(api_id, operation_id, str(ctx.response.status_code))
             status = await self.send(ctx, send, incoming.method)

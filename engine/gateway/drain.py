@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from engine.gateway.pipeline import error_response
@@ -38,10 +38,15 @@ class _Tracked:
 
 
 class DrainingApp:
-    """An ASGI app that forwards to `app` and can drain its in-flight HTTP requests."""
+    """An ASGI app that forwards to `app` and can drain its in-flight HTTP requests.
 
-    def __init__(self, app: Any) -> None:
+    `http`, when given, handles the HTTP requests in place of `app` (the gateway's own handler, one
+    call less on every request than going through its Quart app).
+    """
+
+    def __init__(self, app: Any, http: Callable[[dict[str, Any], Any, Any], Awaitable[None]] | None = None) -> None:
         self.app = app
+        self.http = http if http is not None else app
         self.in_flight: set[_Tracked] = set()
         self.expired = False
         self._idle: asyncio.Event | None = None
@@ -55,7 +60,7 @@ class DrainingApp:
         request = _Tracked(task, send)
         self.in_flight.add(request)
         try:
-            await self.app(scope, receive, request.tracked_send)
+            await self.http(scope, receive, request.tracked_send)
         except asyncio.CancelledError:
             if not self.expired:
                 raise  # the server cancelled it (client gone): not ours to answer

@@ -37,6 +37,7 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})  # no `Content-Length: 0` without a body
 HIGH_WATER = 1024 * 1024  # buffered body bytes at which reading from the backend pauses
 IDLE_SECONDS = 15.0  # an idle keep-alive connection is closed after this long (aiohttp's default too)
+TICK = 0.05  # how often late answers are looked for: a timeout fires at most this much after its deadline
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters in a head line (HTAB allowed)
 
 PoolKey = tuple[str, int, "ssl.SSLContext | None"]
@@ -62,6 +63,8 @@ class Http1Pool:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._default_tls: ssl.SSLContext | None = None
         self._sweeper: asyncio.TimerHandle | None = None
+        self._deadlines: dict[Answer, float] = {}  # answers still waiting for their headers
+        self._ticker: asyncio.TimerHandle | None = None
 
     def default_tls(self) -> ssl.SSLContext:
         """The verifying TLS context for https backends without a client certificate (made once)."""
@@ -72,9 +75,10 @@ class Http1Pool:
         return self._default_tls
 
     async def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
+        for handle in (self._sweeper, self._ticker):
+            if handle is not None:
+                handle.cancel()
+        self._sweeper = self._ticker = None
         idle, self._idle = self._idle, {}
         for connections in idle.values():
             for connection in connections:
@@ -101,8 +105,8 @@ class Http1Pool:
                 async with asyncio.timeout_at(deadline):
                     connection = await self._acquire(key, tls)
             answer = connection.start(method)
-            # A timer rather than asyncio.timeout: the same bound for a fraction of the cost.
-            timer = loop.call_at(deadline, answer.fail, TimeoutError()) if deadline is not None else None
+            if deadline is not None:
+                self._watch(answer, deadline)
             try:
                 if body is None or isinstance(body, bytes):
                     connection.write(head + body if body and len(body) <= 16384 else head)
@@ -122,8 +126,25 @@ class Http1Pool:
                 answer.release()
                 raise
             finally:
-                if timer is not None:
-                    timer.cancel()
+                if deadline is not None:
+                    self._deadlines.pop(answer, None)
+
+    def _watch(self, answer: Answer, deadline: float) -> None:
+        """Fail `answer` with TimeoutError if its headers are not in by `deadline` (loop time).
+
+        One repeating timer checks every TICK seconds while answers wait; a timer per request (or
+        asyncio.timeout) cost about 7 µs of CPU per request on the pass-through path."""
+        self._deadlines[answer] = deadline
+        if self._ticker is None:
+            self._ticker = asyncio.get_running_loop().call_later(TICK, self._tick)
+
+    def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for answer in [a for a, deadline in self._deadlines.items() if deadline <= now]:
+            del self._deadlines[answer]
+            answer.fail(TimeoutError())
+        self._ticker = loop.call_later(TICK, self._tick) if self._deadlines else None
 
     def _idle_connection(self, key: PoolKey) -> _Connection | None:
         """A kept connection to `key` that is still open and not idle too long, or None."""

@@ -87,6 +87,26 @@ async def _serve_hypercorn(
     await serving
 
 
+def _granian_watcher(app: Any) -> Callable[[Any], Awaitable[None]]:
+    """What Granian runs (in a task) for each request: `app` with the request's scope and channels.
+
+    Granian's own wrappers add two calls per request and copy the lifespan state into every scope
+    (`scope["state"]`), which neither the gateway nor the admin app reads; `root_path` is left to
+    its ASGI default ("").
+    """
+
+    async def watch(watcher: Any) -> None:
+        proto = watcher.proto
+        try:
+            await app(watcher.scope, proto.receive, proto.send)
+        except BaseException as exc:
+            watcher.err(exc)
+            return
+        watcher.done()
+
+    return watch
+
+
 async def _serve_granian(
     app: Any, sock: socket.socket, stop: asyncio.Event, tls: TlsSettings | None,
     drained: Callable[[], Awaitable[None]] | None,
@@ -103,7 +123,7 @@ async def _serve_granian(
     await lifespan.startup()
     if lifespan.interrupt:
         raise RuntimeError(f"the application failed to start: {lifespan.exc}")
-    callback = futures._future_watcher_wrapper(granian_asgi._callback_wrapper(app, {}, lifespan.state, None))
+    callback = _granian_watcher(app)
     signal = native.WorkerSignal()
     # Granian owns a duplicate of the descriptor: closing both makes the port refuse connections.
     holder = native.SocketHolder(os.dup(sock.fileno()), False, BACKLOG)

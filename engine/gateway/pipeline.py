@@ -96,7 +96,10 @@ class Pipeline:
 
     async def run(self, ctx: Context) -> None:
         """Run the request through the pipeline; ctx.response is what the caller gets."""
-        await self._run_sections(ctx)
+        try:
+            await self._run_sections(ctx)
+        except PolicyRuntimeError as error:
+            await self.fail(ctx, error)
         if ctx.exchange.end_of_pipeline:
             await run_end_of_pipeline(ctx)
 
@@ -120,26 +123,25 @@ class Pipeline:
             await self.fail(ctx, error)
 
     async def _run_sections(self, ctx: Context) -> None:
-        try:
-            flow = await run_steps(self.inbound, ctx)
-            if flow is None:
-                flow = await run_steps(self.backend, ctx)
-            if flow is Flow.END:
-                return
-            if ctx.exchange.start_of_outbound:
-                hooks, ctx.exchange.start_of_outbound = ctx.exchange.start_of_outbound, []
-                await run_hooks(hooks, ctx)
-            if ctx.exchange.outbound_checks:
-                checks, ctx.exchange.outbound_checks = ctx.exchange.outbound_checks, []
-                for check in checks:
-                    await check(ctx)
-            if flow is Flow.SKIP_TO_OUTBOUND:
-                ctx.exchange.skipped_to_outbound = True
-                await run_steps(self._outbound_after_hit, ctx)
-            else:
-                await run_steps(self.outbound, ctx)
-        except PolicyRuntimeError as error:
-            await self.fail(ctx, error)
+        flow = await run_steps(self.inbound, ctx) if self.inbound else None
+        if flow is None and self.backend:
+            flow = await run_steps(self.backend, ctx)
+        if flow is Flow.END:
+            return
+        if ctx.exchange.start_of_outbound:
+            hooks, ctx.exchange.start_of_outbound = ctx.exchange.start_of_outbound, []
+            await run_hooks(hooks, ctx)
+        if ctx.exchange.outbound_checks:
+            checks, ctx.exchange.outbound_checks = ctx.exchange.outbound_checks, []
+            for check in checks:
+                await check(ctx)
+        if flow is Flow.SKIP_TO_OUTBOUND:
+            ctx.exchange.skipped_to_outbound = True
+            outbound = self._outbound_after_hit
+        else:
+            outbound = self.outbound
+        if outbound:
+            await run_steps(outbound, ctx)
 
     async def fail(self, ctx: Context, error: PolicyRuntimeError) -> None:
         """Fill context.LastError, set the default error response, run on-error once."""

@@ -45,7 +45,8 @@ class CompiledTemplate:
             found = self.pattern.fullmatch(path)
             if found is None:
                 return None
-            params = {name: unquote(value) for name, value in zip(self.path_params, found.groups(), strict=True)}
+            params = ({name: unquote(value) for name, value in zip(self.path_params, found.groups(), strict=True)}
+                      if self.path_params else {})
         for query_name, param in self.query_params:
             values = query.get(query_name)
             if not values:

@@ -137,7 +137,7 @@ class GatewayServer:
         assert self.app is not None and self.services is not None
         gateway_sock = gateway_socket or bind_socket(self.host, self.port)
         self.bound["gateway"] = gateway_sock.getsockname()[:2]
-        app = DrainingApp(self.app)
+        app = DrainingApp(self.app, http=self.app.gateway.handle)
         timeout = self.settings.server.graceful_timeout
         tasks = [serve_asgi(self.http_server, app, gateway_sock, shutdown, tls=self.settings.server.tls,
                             drained=lambda: app.drain(timeout), graceful_timeout=timeout)]

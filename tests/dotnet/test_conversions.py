@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.dotnet.containers import BytesMembers, DictionaryMembers, ListMembers
+from engine.dotnet.collectionmembers import BytesMembers, DictionaryMembers, ListMembers
 from engine.dotnet.conversions import as_cast, instance_to_string, is_type, to_string
 from engine.dotnet.datetimes import DateTime, DateTimeKind
 from engine.dotnet.errors import FormatException, NullReferenceException

@@ -201,7 +201,7 @@ def test_jwt_parsing() -> None:
     claims = jwt.Claims
     assert claims["roles"] == ["admin", "user"] and claims["name"] == ["Bob"]
     assert claims["n"] == ["5"] and claims["ok"] == ["true"] and claims["obj"] == ['{"k":"v"}']
-    from engine.dotnet.containers import DictionaryMembers
+    from engine.dotnet.collectionmembers import DictionaryMembers
 
     assert DictionaryMembers.GetValueOrDefault(claims, "roles", "") == "admin,user"
     assert DictionaryMembers.GetValueOrDefault(claims, "missing", "none") == "none"

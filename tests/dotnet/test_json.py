@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from engine.dotnet.clrnumeric import Int64Value
-from engine.dotnet.containers import KeyValuePair, Tuple, iterate
+from engine.dotnet.collectioncore import KeyValuePair, iterate
+from engine.dotnet.containers import Tuple
 from engine.dotnet.conversions import cast, is_type
 from engine.dotnet.datetimes import DateTime, DateTimeKind
 from engine.dotnet.errors import (

@@ -6,20 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from engine.dotnet.containers import (
-    Array,
-    ArrayMembers,
-    DictionaryMembers,
-    KeyValuePair,
-    ListMembers,
-    Queue,
-    SetMembers,
-    Stack,
-    Tuple,
-    iterate,
-    new_dictionary,
-    new_hashset,
-)
+from engine.dotnet.collectioncore import KeyValuePair, iterate
+from engine.dotnet.collectionmembers import ArrayMembers, DictionaryMembers, ListMembers, SetMembers
+from engine.dotnet.containers import Array, Queue, Stack, Tuple, new_dictionary, new_hashset
 from engine.dotnet.errors import (
     ArgumentException,
     ArgumentNullException,

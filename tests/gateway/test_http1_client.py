@@ -4,6 +4,7 @@ trickles bytes, frames bodies every way and sends large ones."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import http.client
 import json
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yarl
 
+from engine.gateway.http1 import HIGH_WATER, Http1Pool
 from tests.gateway.conftest import document
 from tests.support.certificates import TestPki
 from tests.support.gateway import simple_config
@@ -172,3 +175,31 @@ def test_https_connections_are_verified_and_kept(gateway, tls_backend, monkeypat
     with gateway(config(url)) as gw:  # `localhost` resolves to ::1 too, where nothing listens: the next address
         first, second = gw.get("/echo/ok").text, gw.get("/echo/ok").text
         assert first.split()[0] == second.split()[0] and second.endswith("r2")  # one kept TLS connection
+
+
+def test_reading_pauses_while_the_reader_is_slow_and_the_pool_bounds_connections(raw_backend) -> None:
+    """The client on its own: a body nobody reads is not buffered beyond HIGH_WATER, and with
+    max_connections=1 a second request waits for the first one's connection (then reuses it)."""
+
+    async def scenario() -> None:
+        pool = Http1Pool(max_connections=1, connect_timeout=5)
+        try:
+            before = connections(raw_backend)  # a blocking call, before any load on the loop
+            large = await pool.request("GET", yarl.URL(f"{raw_backend}/large?mb=32"), [], None, timeout=10)
+            waiting = asyncio.ensure_future(pool.request("GET", yarl.URL(f"{raw_backend}/ok"), [], None, timeout=10))
+            await asyncio.sleep(0.5)
+            assert large._buffered <= HIGH_WATER + 256 * 1024  # reading paused; the rest waits in the socket
+            assert not waiting.done()  # the only connection is busy
+            size = 0
+            async for chunk in large.chunks():
+                size += len(chunk)
+            assert size == 32 * 1024 * 1024
+            second = await waiting
+            assert (await second.read()).endswith(b"r2")  # the same connection, now free
+            with pytest.raises(TimeoutError):  # no answer within the deadline
+                await pool.request("GET", yarl.URL(f"{raw_backend}/trickle?ms=50"), [], None, timeout=0.3)
+            assert await asyncio.to_thread(connections, raw_backend) - before == 1  # all three on one connection
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())

@@ -65,7 +65,7 @@ def test_redis_stream_end_to_end(api_gateway, backend, redis_server: RedisServer
 
 def test_redis_down_never_blocks_requests(api_gateway, backend, tmp_path: Path) -> None:
     # nothing listens on this port: writes fail, requests are answered at once and failures counted
-    loggers = {"audit": {"type": "redis-stream", "redis": "redis://127.0.0.1:9/0", "queue-size": 5}}
+    loggers = {"audit": {"type": "redis-stream", "redis": "redis://127.0.0.1:9/0", "queue-size": 5, "retry-for-ms": 0}}
     with api_gateway(POLICY.format(logger="audit"), loggers=loggers) as gw:
         started = time.monotonic()
         for _ in range(30):
@@ -73,6 +73,37 @@ def test_redis_down_never_blocks_requests(api_gateway, backend, tmp_path: Path) 
         assert time.monotonic() - started < 5
         metrics = wait_for(lambda: next((m for m in [gw.metrics()] if 'outcome="failed"' in m), ""))
         assert 'policygate_logger_events_total{logger="audit",outcome="failed"}' in metrics
+
+
+def test_batches_wait_for_redis_to_come_back(api_gateway, backend, redis_server: RedisServer) -> None:
+    """Events logged while Redis is down are written once it is back (within retry-for-ms), none lost."""
+    loggers = {"audit": {"type": "redis-stream", "redis": redis_server.url, "stream": "events", "timeout-ms": 500}}
+    redis_server.stop()
+    with api_gateway(POLICY.format(logger="audit"), loggers=loggers) as gw:
+        for i in range(5):
+            assert gw.request("GET", f"/echo/during/{i}").status == 200
+        time.sleep(1.0)  # several tries fail meanwhile
+        redis_server.start()
+        client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+        assert wait_for(lambda: client.xlen("events") >= 5, timeout=15)
+        paths = [json.loads(fields["message"])["path"] for _, fields in client.xrange("events")]
+        assert paths[:5] == [f"/during/{i}" for i in range(5)]
+        metrics = gw.metrics()
+    assert 'policygate_logger_events_total{logger="audit",outcome="sent"} 5' in metrics and 'outcome="failed"' not in metrics
+
+
+def test_a_refused_batch_is_not_tried_again(api_gateway, backend, redis_server: RedisServer) -> None:
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client.set("events", "not a stream")  # XADD answers WRONGTYPE: trying again cannot help
+    loggers = {"audit": {"type": "redis-stream", "redis": redis_server.url, "stream": "events"}}
+    with api_gateway(POLICY.format(logger="audit"), loggers=loggers) as gw:
+        assert gw.request("GET", "/echo/refused").status == 200
+        assert wait_for(lambda: 'policygate_logger_events_total{logger="audit",outcome="failed"} 1' in gw.metrics(),
+                        timeout=5)
+        client.delete("events")
+        assert gw.request("GET", "/echo/accepted").status == 200
+        assert wait_for(lambda: client.exists("events") and client.xlen("events") == 1)
+    assert json.loads(client.xrange("events")[0][1]["message"])["path"] == "/accepted"
 
 
 def test_queue_full_drops_and_counts(api_gateway, backend, tmp_path: Path) -> None:

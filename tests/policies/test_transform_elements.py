@@ -88,4 +88,11 @@ class TestRedirectContentUrls:
         assert answer.json() == {"self": f"{gateway_url}/items/1", "near": f"{backend.url}0/x"}
         assert answer.headers.get("Location") == f"{backend.url}/items/1"  # headers are left alone
 
+    def test_rewrites_json_escaped_slashes(self, api_gateway, backend) -> None:
+        with api_gateway(document(outbound="<redirect-content-urls />")) as gw:
+            escaped = json.dumps({"self": f"{backend.url}/items/1"}).replace("/", "\\/")
+            backend.respond(200, escaped, {"Content-Type": "application/json"})
+            answer = gw.get("/echo/items/1")
+        assert "\\/" in answer.text and answer.json() == {"self": f"{gw.url}/echo/items/1"}
+
 
