@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 from engine.diagnostics import Diagnostics
 from engine.model import SCOPE_NAMES, SECTION_NAMES, PolicyDocument, PolicyElement
 
-# The two composition directives: resolved here, before any policy runs, so they are the only
-# element names the core knows.
+# The two composition directives: resolved here, before any policy runs (see docs/contributing.md,
+# "Composition directives"). policies/base.py and include_fragment.py only declare where they may stand.
 INCLUDE_FRAGMENT = "include-fragment"
 BASE = "base"
 MAX_FRAGMENT_DEPTH = 8

@@ -95,9 +95,11 @@ class CredentialService(TokenCache[tuple[str, str], Authorization]):
 def _lifetime(expires_in: object) -> float:
     if expires_in in (None, ""):
         return DEFAULT_LIFETIME
+    if not isinstance(expires_in, str | int | float):  # a JSON object or list
+        raise TokenError("the token response has an invalid expires_in")
     try:
-        return float(expires_in)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        return float(expires_in)
+    except ValueError:
         raise TokenError("the token response has an invalid expires_in") from None
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import distribution_version
+from engine.compose import INCLUDE_FRAGMENT
 from engine.diagnostics import Diagnostic, Diagnostics, Severity, render_text
 from engine.document import load_document
 from engine.expr.cache import ExpressionCache
@@ -223,7 +224,7 @@ def _includes(document: PolicyDocument) -> list[tuple[PolicyElement, str]]:
     found: list[tuple[PolicyElement, str]] = []
 
     def walk(element: PolicyElement) -> None:
-        if element.tag == "include-fragment":
+        if element.tag == INCLUDE_FRAGMENT:
             found.append((element, element.section))
         for child in element.children:
             walk(child)

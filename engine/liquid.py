@@ -68,7 +68,7 @@ class _Empty:
             return len(other) == 0
         return False
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as == is overridden (typeshed types __hash__ as a method)
 
 
 # -- expressions -----------------------------------------------------------------------------
@@ -608,7 +608,7 @@ def _parse_for(tokens: list[tuple[str, str, int]], i: int, rest: str, offset: in
 
 # -- values and filters ----------------------------------------------------------------------
 
-class CaseInsensitiveDict(dict):  # type: ignore[type-arg]
+class CaseInsensitiveDict(dict[Any, Any]):
     """A dict whose string keys also match case-insensitively (headers, query parameters)."""
 
     def get(self, key: Any, default: Any = None) -> Any:

@@ -18,7 +18,7 @@ from engine.model import SECTION_NAMES, PolicyDocument, PolicyElement, ValueText
 from engine.named_values import has_reference, reference_in_code
 from engine.policy import Policy
 from engine.registry import PolicyRegistry
-from engine.schema import Attr, Child, Scope, Section, Text
+from engine.schema import Attr, AttrType, Child, Scope, Section, Text
 
 ANY = "*"  # a Child with this tag accepts any element and does not look inside it
 _ID = Attr("id", expr=False, doc="Reported as context.LastError.PolicyId when the policy fails.")
@@ -314,7 +314,7 @@ class _Validator:
             return
         self.value(element, value, declared.type, declared.expr, "text")
 
-    def value(self, element: PolicyElement, value: ValueText, type_: object, expr: bool, what: str) -> None:
+    def value(self, element: PolicyElement, value: ValueText, type_: AttrType, expr: bool, what: str) -> None:
         if value.is_expression:
             if not expr:
                 self.diagnostics.error(
@@ -337,7 +337,7 @@ class _Validator:
             )
             return
         try:
-            type_.parse(value.text)  # type: ignore[attr-defined]
+            type_.parse(value.text)
         except ValueError as exc:
             self.diagnostics.error(
                 "policy-bad-value",

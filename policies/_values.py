@@ -4,29 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.policy import Constant
+
 if TYPE_CHECKING:
-    from engine.context import Context
     from engine.model import PolicyElement
     from engine.policy import Builder, Value
-
-
-class Literal:
-    """A constant `Value` created by a policy itself (e.g. the empty text of `<value />`)."""
-
-    __slots__ = ("value",)
-    is_constant = True
-
-    def __init__(self, value: object) -> None:
-        self.value = value
-
-    def get(self, ctx: Context) -> object:
-        return self.value
 
 
 def text_or_empty(builder: Builder, element: PolicyElement) -> Value:
     """The element's text as a value; an empty element gives ''."""
     if element.text is None:
-        return Literal("")
+        return Constant("")
     return builder.text_value(element)
 
 

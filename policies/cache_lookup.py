@@ -21,7 +21,7 @@ from engine.cache.responses import (
     strip_request_cache_headers,
 )
 from engine.context import Slot
-from engine.policy import Flow, Policy, at_end_of_pipeline
+from engine.policy import Flow, Policy, at_end_of_pipeline, constant_value
 from engine.redis_dispatcher import PENDING, Rider
 from engine.schema import Attr, Bool, Child, Enum, Scope, Section, Str, Text
 
@@ -101,7 +101,7 @@ class CacheLookup(Policy):
 
     def build(self, element: PolicyElement, builder: Builder) -> Step:
         return CacheLookupStep(
-            caching_type=str(builder.value(element, "caching-type").get(None) or "prefer-external"),  # type: ignore[arg-type]
+            caching_type=str(constant_value(builder.value(element, "caching-type")) or "prefer-external"),
             by_developer=builder.value(element, "vary-by-developer"),
             by_groups=builder.value(element, "vary-by-developer-groups"),
             downstream=builder.value(element, "downstream-caching-type"),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from engine.cache.entry import EntryFormatError, decode_value
 from engine.cache.keys import value_key
-from engine.policy import Flow, Policy
+from engine.policy import Flow, Policy, constant_value
 from engine.schema import Attr, Enum, Scope, Section, Str
 
 if TYPE_CHECKING:
@@ -44,9 +44,9 @@ class CacheLookupValue(Policy):
         default = builder.value(element, "default-value") if element.get("default-value") is not None else None
         return CacheLookupValueStep(
             key=builder.value(element, "key"),
-            variable=str(builder.value(element, "variable-name").get(None)),  # type: ignore[arg-type]
+            variable=str(constant_value(builder.value(element, "variable-name"))),
             default=default,
-            caching_type=str(builder.value(element, "caching-type").get(None) or "prefer-external"),  # type: ignore[arg-type]
+            caching_type=str(constant_value(builder.value(element, "caching-type")) or "prefer-external"),
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from engine.cache.keys import value_key
-from engine.policy import Flow, Policy
+from engine.policy import Flow, Policy, constant_value
 from engine.schema import Attr, Enum, Scope, Section, Str
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class CacheRemoveValue(Policy):
     def build(self, element: PolicyElement, builder: Builder) -> Step:
         return CacheRemoveValueStep(
             key=builder.value(element, "key"),
-            caching_type=str(builder.value(element, "caching-type").get(None) or "prefer-external"),  # type: ignore[arg-type]
+            caching_type=str(constant_value(builder.value(element, "caching-type")) or "prefer-external"),
         )
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from engine.cache.entry import encode_value
 from engine.cache.keys import value_key
-from engine.policy import Flow, Policy
+from engine.policy import Flow, Policy, constant_value
 from engine.schema import Attr, AttrType, Enum, Int, Scope, Section, Str
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class CacheStoreValue(Policy):
             key=builder.value(element, "key"),
             value=builder.value(element, "value"),
             duration=builder.value(element, "duration"),
-            caching_type=str(builder.value(element, "caching-type").get(None) or "prefer-external"),  # type: ignore[arg-type]
+            caching_type=str(constant_value(builder.value(element, "caching-type")) or "prefer-external"),
         )
 
 

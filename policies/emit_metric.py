@@ -7,9 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from engine.policy import Builder, Flow, Policy, Value
+from engine.policy import Builder, Constant, Flow, Policy, Value
 from engine.schema import Attr, Child, Float, Scope, Section, Str
-from policies._values import Literal
 
 if TYPE_CHECKING:
     from engine.context import Context
@@ -181,6 +180,6 @@ class EmitMetric(Policy):
         return EmitMetricStep(
             name.text.strip() if name is not None else "",
             namespace.text if namespace is not None else "API Management",
-            builder.value(element, "value") if element.get("value") is not None else Literal(1.0),
+            builder.value(element, "value") if element.get("value") is not None else Constant(1.0),
             dimensions,
         )

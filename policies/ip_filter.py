@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from engine.errors import PolicyRuntimeError
 from engine.named_values import has_reference
-from engine.policy import Builder, Flow, Policy, Value
+from engine.policy import Builder, Flow, Policy, Value, constant_value
 from engine.schema import Attr, Child, Enum, Scope, Section, Str, Text
 
 if TYPE_CHECKING:
@@ -42,8 +42,8 @@ class AddressRule:
     def of(cls, low: Value, high: Value | None = None) -> AddressRule:
         if low.is_constant and (high is None or high.is_constant):
             try:
-                first = parse_ip(str(low.get(None)))  # type: ignore[arg-type]  # constants ignore ctx
-                last = first if high is None else parse_ip(str(high.get(None)))  # type: ignore[arg-type]
+                first = parse_ip(str(constant_value(low)))
+                last = first if high is None else parse_ip(str(constant_value(high)))
                 return cls(low, high, (first, last))
             except ValueError:
                 pass  # reported by lint; fails at run time with a clear message

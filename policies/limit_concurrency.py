@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from engine.policy import Builder, Flow, Policy, Step, Value
+from engine.policy import Builder, Flow, Policy, Step, Value, constant_value
 from engine.ratelimit.decisions import LimitStoreUnavailable
 from engine.ratelimit.policy_support import concurrency_exceeded, limits, store_unavailable
 from engine.schema import Attr, Int, Scope, Section, Str
@@ -63,5 +63,5 @@ class LimitConcurrency(Policy):
     )
 
     def build(self, element: PolicyElement, builder: Builder) -> LimitConcurrencyStep:
-        max_count = builder.value(element, "max-count").get(None)  # type: ignore[arg-type]
+        max_count = constant_value(builder.value(element, "max-count"))
         return LimitConcurrencyStep(builder.value(element, "key"), int(max_count or 1), builder.steps(element.children))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from engine.policy import Builder, Flow, Policy
+from engine.policy import Builder, Flow, Policy, constant_value
 from engine.ratelimit.decisions import Window
 from engine.schema import Attr, Child, Int, Scope, Section, Str
 from policies.rate_limit_by_key import (
@@ -139,8 +139,8 @@ class RateLimit(Policy):
         check_identity(element, diagnostics)
 
     def build(self, element: PolicyElement, builder: Builder) -> RateLimitStep:
-        calls = builder.value(element, "calls").get(None)  # type: ignore[arg-type]
-        period = builder.value(element, "renewal-period").get(None)  # type: ignore[arg-type]
+        calls = constant_value(builder.value(element, "calls"))
+        period = constant_value(builder.value(element, "renewal-period"))
         apis = tuple(
             ApiLimit(Target.of(api), tuple(Target.of(op) for op in api.children_named("operation")))
             for api in element.children_named("api")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.policy import Builder, Flow, Policy, Step
+from engine.policy import Builder, Flow, Policy, Step, constant_value
 from engine.schema import Attr, AttrType, Scope, Section, Str
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class SetVariable(Policy):
         name = raw.text if raw is not None else ""
         value = builder.value(element, "value")
         if value.is_constant:
-            constant = value.get(None)  # type: ignore[arg-type]
+            constant = constant_value(value)
 
             async def set_constant(ctx: Context) -> Flow | None:
                 ctx.variables[name] = constant

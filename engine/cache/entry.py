@@ -74,8 +74,8 @@ def encode_value(value: object) -> bytes:
     if value is None:
         return b"n"
     tag = _VALUE_TAGS.get(type(value))
-    if tag == b"x":
-        return tag + value  # type: ignore[operator]
+    if tag == b"x" and isinstance(value, bytes):
+        return tag + value
     if tag == b"b":
         return b"b1" if value else b"b0"
     if tag in (b"i", b"f"):

@@ -174,7 +174,7 @@ class KeyedHashAlgorithm(HashAlgorithm):
         return hmac.new(self._key, data, self._algorithm).digest()
 
     @classmethod
-    def HashData(cls, key: Any, data: Any) -> bytes:  # type: ignore[override]
+    def HashData(cls, key: Any, data: Any) -> bytes:  # type: ignore[override]  # .NET's HMAC.HashData(key, data) hides the hash's HashData(data)
         return hmac.new(_data(key), _data(data), cls._algorithm).digest()
 
 

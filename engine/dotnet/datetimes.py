@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 from .clrnumeric import Int64Value
 from .errors import ArgumentOutOfRangeException, FormatException
@@ -103,6 +103,9 @@ class DateTime(TickOrdered):
     """``System.DateTime``: ticks plus ``Kind``."""
 
     dotnet_name = "System.DateTime"
+    MinValue: ClassVar[DateTime]  # set below the class
+    MaxValue: ClassVar[DateTime]
+    UnixEpoch: ClassVar[DateTime]
     json_token_type = "Date"
     formattable = True
     __slots__ = ("_ticks", "_kind")
@@ -400,9 +403,9 @@ class DateTime(TickOrdered):
         return f"DateTime({self.ToString('o')}, {self._kind.name})"
 
 
-DateTime.MinValue = DateTime._make(0, DateTimeKind.Unspecified)  # type: ignore[attr-defined]
-DateTime.MaxValue = DateTime._make(MAX_TICKS, DateTimeKind.Unspecified)  # type: ignore[attr-defined]
-DateTime.UnixEpoch = DateTime._make(UNIX_EPOCH_TICKS, DateTimeKind.Utc)  # type: ignore[attr-defined]
+DateTime.MinValue = DateTime._make(0, DateTimeKind.Unspecified)
+DateTime.MaxValue = DateTime._make(MAX_TICKS, DateTimeKind.Unspecified)
+DateTime.UnixEpoch = DateTime._make(UNIX_EPOCH_TICKS, DateTimeKind.Utc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -417,6 +420,9 @@ class DateTimeOffset:
     """``System.DateTimeOffset``: clock time plus a UTC offset."""
 
     dotnet_name = "System.DateTimeOffset"
+    MinValue: ClassVar[DateTimeOffset]  # set below the class
+    MaxValue: ClassVar[DateTimeOffset]
+    UnixEpoch: ClassVar[DateTimeOffset]
     json_token_type = "Date"
     formattable = True
     __slots__ = ("_clock", "_offset")
@@ -666,9 +672,9 @@ def _offset_minutes(offset: Any) -> int:
     return int(offset)
 
 
-DateTimeOffset.MinValue = DateTimeOffset._make(0, 0)  # type: ignore[attr-defined]
-DateTimeOffset.MaxValue = DateTimeOffset._make(MAX_TICKS, 0)  # type: ignore[attr-defined]
-DateTimeOffset.UnixEpoch = DateTimeOffset._make(UNIX_EPOCH_TICKS, 0)  # type: ignore[attr-defined]
+DateTimeOffset.MinValue = DateTimeOffset._make(0, 0)
+DateTimeOffset.MaxValue = DateTimeOffset._make(MAX_TICKS, 0)
+DateTimeOffset.UnixEpoch = DateTimeOffset._make(UNIX_EPOCH_TICKS, 0)
 
 
 def parse_json_date(text: str) -> _DateTime | None:

@@ -75,7 +75,7 @@ def _key(value: typing.Any) -> typing.Any:
     return value
 
 
-class Grouping(list):  # type: ignore[type-arg]
+class Grouping(list[typing.Any]):
     """``IGrouping<TKey, TElement>``: a list with a ``Key``."""
 
     dotnet_name = "System.Linq.IGrouping"
@@ -89,7 +89,7 @@ class Grouping(list):  # type: ignore[type-arg]
         return self._group_key
 
 
-class OrderedList(list):  # type: ignore[type-arg]
+class OrderedList(list[typing.Any]):
     """The result of ``OrderBy``: remembers its sort keys so ``ThenBy`` can refine them."""
 
     def __init__(self, items: list[typing.Any], keys: list[tuple[Callable[[typing.Any], typing.Any], bool, typing.Any]]) -> None:

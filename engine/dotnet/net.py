@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from .errors import ArgumentNullException, FormatException
 
@@ -26,6 +26,8 @@ class IPAddress:
     """An IPv4 or IPv6 address."""
 
     dotnet_name = "System.Net.IPAddress"
+    Loopback: ClassVar[IPAddress]  # set below the class
+    IPv6Loopback: ClassVar[IPAddress]
 
     def __init__(self, value: Any) -> None:
         if isinstance(value, bytes | bytearray):
@@ -101,8 +103,8 @@ def _ipv4(text: str) -> ipaddress.IPv4Address:
     return ipaddress.IPv4Address(number)
 
 
-IPAddress.Loopback = IPAddress(ipaddress.ip_address("127.0.0.1"))  # type: ignore[attr-defined]
-IPAddress.Any = IPAddress(ipaddress.ip_address("0.0.0.0"))  # type: ignore[attr-defined]
-IPAddress.IPv6Loopback = IPAddress(ipaddress.ip_address("::1"))  # type: ignore[attr-defined]
+IPAddress.Loopback = IPAddress(ipaddress.ip_address("127.0.0.1"))
+IPAddress.Any = IPAddress(ipaddress.ip_address("0.0.0.0"))  # type: ignore[attr-defined]  # declared, it would shadow typing.Any in the class
+IPAddress.IPv6Loopback = IPAddress(ipaddress.ip_address("::1"))
 
 __all__ = ["AddressFamily", "IPAddress"]

@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Collection, Iterator
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from .errors import (
     ArgumentException,
@@ -333,6 +333,8 @@ def _need_text(text: Any) -> str:
 # containers
 # ---------------------------------------------------------------------------------------------
 
+_Token = TypeVar("_Token", bound=JToken)
+
 
 class JContainer(JToken):
     """``Newtonsoft.Json.Linq.JContainer``: a token with children."""
@@ -358,9 +360,9 @@ class JContainer(JToken):
     def Count(self) -> int:
         return len(self._items())
 
-    def _adopt(self, token: JToken) -> JToken:
+    def _adopt(self, token: _Token) -> _Token:
         if token._parent is not None or token is self or token is self.Root:
-            token = token.DeepClone()
+            token = cast(_Token, token.DeepClone())  # each kind's DeepClone returns its own kind
         token._parent = self
         return token
 
@@ -452,7 +454,7 @@ class JObject(JContainer):
             raise ArgumentException(
                 f"Can not add property {prop.Name} to Newtonsoft.Json.Linq.JObject. Property with the same name already exists on object."
             )
-        prop = self._adopt(prop)  # type: ignore[assignment]
+        prop = self._adopt(prop)
         self._props[prop.Name] = prop
 
     def Add(self, name_or_content: Any, value: Any = _MISSING) -> None:
@@ -534,7 +536,7 @@ class JObject(JContainer):
             (new.Name if p is old else k, self._adopt(new) if p is old else p) for k, p in self._props.items()
         ]
         old._parent = None
-        self._props = dict(items)  # type: ignore[arg-type]
+        self._props = dict(items)
 
     def _insert_near(self, anchor: JToken, content: Any, after: bool) -> None:
         new = to_token(content)
@@ -547,10 +549,10 @@ class JObject(JContainer):
         items: list[tuple[str, JProperty]] = []
         for k, p in self._props.items():
             if p is anchor and not after:
-                items.append((new.Name, self._adopt(new)))  # type: ignore[arg-type]
+                items.append((new.Name, self._adopt(new)))
             items.append((k, p))
             if p is anchor and after:
-                items.append((new.Name, self._adopt(new)))  # type: ignore[arg-type]
+                items.append((new.Name, self._adopt(new)))
         self._props = dict(items)
 
     def DeepClone(self) -> JObject:

@@ -102,11 +102,11 @@ class Char(str):
             return other - ord(self)
         return NotImplemented
 
-    def _key(self, other: object) -> tuple[int, int] | None:
+    def _key(self, other: object) -> tuple[int, float] | None:
         if isinstance(other, str) and len(other) == 1:
             return ord(self), ord(other)
         if isinstance(other, int | float) and not isinstance(other, bool):
-            return ord(self), other  # type: ignore[return-value]
+            return ord(self), other
         return None
 
     def __eq__(self, other: object) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from . import utf16
 from .errors import (
@@ -28,6 +28,9 @@ from .errors import (
 from .limits import check_length
 from .primitives import static_property
 from .regexengine import RegexOptions, compile_pattern
+
+if TYPE_CHECKING:
+    from .timespan import TimeSpan
 
 # The `regex` package measures its timeout in CPU time, so on a busy machine a match may take
 # longer in wall time; tests/dotnet/test_regex_limits.py checks both under load.
@@ -166,6 +169,7 @@ class Match(Group):
     """``Match``: the whole match (group 0) plus ``Groups``, ``NextMatch()`` and ``Result()``."""
 
     dotnet_name = "System.Text.RegularExpressions.Match"
+    Empty: ClassVar[Match]  # set below the class
 
     def __init__(self, regex: Regex | None, text: str, m: Any) -> None:
         self._regex = regex
@@ -206,7 +210,7 @@ class Match(Group):
         return Match(None, "", None)
 
 
-Match.Empty = Match._empty()  # type: ignore[attr-defined]
+Match.Empty = Match._empty()
 
 
 class MatchCollection(_ReadOnlyCollection[Match]):
@@ -259,6 +263,7 @@ class Regex:
     """
 
     dotnet_name = "System.Text.RegularExpressions.Regex"
+    InfiniteMatchTimeout: ClassVar[static_property[TimeSpan]]  # set below the class
 
     def __init__(self, pattern: str, options: Any = RegexOptions.None_, matchTimeout: Any = None) -> None:
         if pattern is None:
@@ -440,7 +445,7 @@ def _infinite() -> Any:
     return TimeSpan(-10_000)
 
 
-Regex.InfiniteMatchTimeout = static_property(_infinite)  # type: ignore[attr-defined]
+Regex.InfiniteMatchTimeout = static_property(_infinite)
 
 
 def _timeout_seconds(timeout: Any) -> float | None:

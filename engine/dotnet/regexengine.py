@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
-import re2 as _re2  # type: ignore[import-untyped]
-import regex as _backtracking  # type: ignore[import-untyped]
+import re2 as _re2  # type: ignore[import-untyped]  # google-re2 ships no type information
+import regex as _backtracking  # type: ignore[import-untyped]  # nor does regex (types-regex lacks error.pos/msg)
 
 from .errors import (
     ArgumentException,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from .crypto import HashAlgorithmName, _data
 from .errors import ArgumentNullException, CryptographicException
@@ -20,6 +20,8 @@ class RSASignaturePadding:
     """``RSASignaturePadding.Pkcs1`` / ``RSASignaturePadding.Pss``."""
 
     dotnet_name = "System.Security.Cryptography.RSASignaturePadding"
+    Pkcs1: ClassVar[RSASignaturePadding]  # set below the class
+    Pss: ClassVar[RSASignaturePadding]
 
     def __init__(self, mode: str) -> None:
         self.mode = mode
@@ -28,14 +30,19 @@ class RSASignaturePadding:
         return self.mode
 
 
-RSASignaturePadding.Pkcs1 = RSASignaturePadding("Pkcs1")  # type: ignore[attr-defined]
-RSASignaturePadding.Pss = RSASignaturePadding("Pss")  # type: ignore[attr-defined]
+RSASignaturePadding.Pkcs1 = RSASignaturePadding("Pkcs1")
+RSASignaturePadding.Pss = RSASignaturePadding("Pss")
 
 
 class RSAEncryptionPadding:
     """``RSAEncryptionPadding.Pkcs1`` and the OAEP paddings."""
 
     dotnet_name = "System.Security.Cryptography.RSAEncryptionPadding"
+    Pkcs1: ClassVar[RSAEncryptionPadding]  # set below the class
+    OaepSHA1: ClassVar[RSAEncryptionPadding]
+    OaepSHA256: ClassVar[RSAEncryptionPadding]
+    OaepSHA384: ClassVar[RSAEncryptionPadding]
+    OaepSHA512: ClassVar[RSAEncryptionPadding]
 
     def __init__(self, mode: str, hash_name: str | None = None) -> None:
         self.mode = mode
@@ -45,9 +52,11 @@ class RSAEncryptionPadding:
         return self.mode if self.hash_name is None else f"OAEP{self.hash_name}"
 
 
-RSAEncryptionPadding.Pkcs1 = RSAEncryptionPadding("Pkcs1")  # type: ignore[attr-defined]
-for _h in ("SHA1", "SHA256", "SHA384", "SHA512"):
-    setattr(RSAEncryptionPadding, f"Oaep{_h}", RSAEncryptionPadding("Oaep", _h))
+RSAEncryptionPadding.Pkcs1 = RSAEncryptionPadding("Pkcs1")
+RSAEncryptionPadding.OaepSHA1 = RSAEncryptionPadding("Oaep", "SHA1")
+RSAEncryptionPadding.OaepSHA256 = RSAEncryptionPadding("Oaep", "SHA256")
+RSAEncryptionPadding.OaepSHA384 = RSAEncryptionPadding("Oaep", "SHA384")
+RSAEncryptionPadding.OaepSHA512 = RSAEncryptionPadding("Oaep", "SHA512")
 
 
 def _hash(name: Any) -> Any:
@@ -81,7 +90,7 @@ def _enc_padding(padding: Any) -> Any:
         h = _hash(padding.hash_name)
         return p.OAEP(mgf=p.MGF1(h), algorithm=h, label=None)
     if isinstance(padding, bool):  # legacy Encrypt(data, fOAEP)
-        return _enc_padding(RSAEncryptionPadding.OaepSHA1 if padding else RSAEncryptionPadding.Pkcs1)  # type: ignore[attr-defined]
+        return _enc_padding(RSAEncryptionPadding.OaepSHA1 if padding else RSAEncryptionPadding.Pkcs1)
     return p.PKCS1v15()
 
 

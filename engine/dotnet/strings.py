@@ -12,7 +12,7 @@ import enum
 import functools
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from . import utf16
 from .conversions import to_string
@@ -721,6 +721,12 @@ class StringComparer:
     """``System.StringComparer``: ``Ordinal``, ``OrdinalIgnoreCase``, culture variants."""
 
     dotnet_name = "System.StringComparer"
+    Ordinal: ClassVar[StringComparer]  # set below the class
+    OrdinalIgnoreCase: ClassVar[StringComparer]
+    InvariantCulture: ClassVar[StringComparer]
+    InvariantCultureIgnoreCase: ClassVar[StringComparer]
+    CurrentCulture: ClassVar[StringComparer]
+    CurrentCultureIgnoreCase: ClassVar[StringComparer]
 
     def __init__(self, comparison: StringComparison) -> None:
         self._comparison = comparison
@@ -747,12 +753,12 @@ class StringComparer:
         return self.Compare(a, b)
 
 
-StringComparer.Ordinal = StringComparer(StringComparison.Ordinal)  # type: ignore[attr-defined]
-StringComparer.OrdinalIgnoreCase = StringComparer(StringComparison.OrdinalIgnoreCase)  # type: ignore[attr-defined]
-StringComparer.InvariantCulture = StringComparer(StringComparison.InvariantCulture)  # type: ignore[attr-defined]
-StringComparer.InvariantCultureIgnoreCase = StringComparer(StringComparison.InvariantCultureIgnoreCase)  # type: ignore[attr-defined]
-StringComparer.CurrentCulture = StringComparer(StringComparison.CurrentCulture)  # type: ignore[attr-defined]
-StringComparer.CurrentCultureIgnoreCase = StringComparer(StringComparison.CurrentCultureIgnoreCase)  # type: ignore[attr-defined]
+StringComparer.Ordinal = StringComparer(StringComparison.Ordinal)
+StringComparer.OrdinalIgnoreCase = StringComparer(StringComparison.OrdinalIgnoreCase)
+StringComparer.InvariantCulture = StringComparer(StringComparison.InvariantCulture)
+StringComparer.InvariantCultureIgnoreCase = StringComparer(StringComparison.InvariantCultureIgnoreCase)
+StringComparer.CurrentCulture = StringComparer(StringComparison.CurrentCulture)
+StringComparer.CurrentCultureIgnoreCase = StringComparer(StringComparison.CurrentCultureIgnoreCase)
 
 
 __all__ = [

@@ -359,7 +359,7 @@ class Convert:
         if value is None:
             from .datetimes import DateTime
 
-            return DateTime.MinValue  # type: ignore[attr-defined]  # set on the class after its definition
+            return DateTime.MinValue
         return change_type(value, "System.DateTime")
 
     @staticmethod

@@ -8,7 +8,7 @@ A tick is 100 ns. `TickOrdered` gives equality, ordering and .NET hash codes by 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 from .clrnumeric import Int64Value
 from .errors import ArgumentOutOfRangeException, FormatException, OverflowException
@@ -66,6 +66,9 @@ class TimeSpan(TickOrdered):
     """``System.TimeSpan``: a signed tick count."""
 
     dotnet_name = "System.TimeSpan"
+    Zero: ClassVar[TimeSpan]  # set below the class
+    MaxValue: ClassVar[TimeSpan]
+    MinValue: ClassVar[TimeSpan]
     json_token_type = "TimeSpan"
     formattable = True
     __slots__ = ("_ticks",)
@@ -276,6 +279,6 @@ def _checked_span(ticks: int) -> TimeSpan:
     return TimeSpan(ticks)
 
 
-TimeSpan.Zero = TimeSpan(0)  # type: ignore[attr-defined]
-TimeSpan.MaxValue = TimeSpan(_TS_MAX)  # type: ignore[attr-defined]
-TimeSpan.MinValue = TimeSpan(_TS_MIN)  # type: ignore[attr-defined]
+TimeSpan.Zero = TimeSpan(0)
+TimeSpan.MaxValue = TimeSpan(_TS_MAX)
+TimeSpan.MinValue = TimeSpan(_TS_MIN)

@@ -127,7 +127,7 @@ class WebUtility:
     def UrlDecodeToBytes(value: Any, offset: int = 0, count: int | None = None) -> bytes | None:
         if value is None:
             return None
-        return WebUtility.UrlDecode(bytes(value).decode("latin-1")).encode("latin-1", errors="replace")  # type: ignore[union-attr]
+        return _unpercent(bytes(value).decode("latin-1"), plus_space=True).encode("latin-1", errors="replace")
 
 
 class UriKind(enum.IntEnum):

@@ -152,11 +152,10 @@ def _breaker(raw: object, where: str, reader: EntityReader) -> BreakerRule | Non
         reader.fail(f"{cond_at}.statusCodeRanges", f"expected a list, got {_kind(raw_ranges)}")
     for i, item in enumerate(raw_ranges):
         entry = _mapping(item, f"{cond_at}.statusCodeRanges[{i}]", reader, ("min", "max"))
-        low, high = entry.get("min"), entry.get("max")
-        if not all(isinstance(v, int) and not isinstance(v, bool) and 200 <= v <= 599 for v in (low, high)) \
-                or low > high:  # type: ignore[operator]
+        low, high = _status_code(entry.get("min")), _status_code(entry.get("max"))
+        if low is None or high is None or low > high:
             reader.fail(f"{cond_at}.statusCodeRanges[{i}]", "needs min and max status codes from 200 to 599, min <= max")
-        ranges.append((int(low), int(high)))  # type: ignore[arg-type]
+        ranges.append((low, high))
     reasons = condition.get("errorReasons") or []
     if not isinstance(reasons, list) or not all(isinstance(r, str) and r for r in reasons):
         reader.fail(f"{cond_at}.errorReasons", "expected a list of error reason strings")
@@ -172,6 +171,10 @@ def _breaker(raw: object, where: str, reader: EntityReader) -> BreakerRule | Non
         count=count, percentage=percentage, status_ranges=tuple(ranges), error_reasons=tuple(reasons),
         accept_retry_after=accept,
     )
+
+
+def _status_code(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 200 <= value <= 599 else None
 
 
 def duration(value: object, where: str, reader: EntityReader) -> float:

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from engine.gateway.settings import DemoBackendSettings
 
@@ -36,7 +37,7 @@ def create_demo_app() -> web.Application:
     calls = 0
 
     @web.middleware
-    async def count(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
         nonlocal calls
         calls += 1
         response = await handler(request)

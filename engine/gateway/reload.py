@@ -26,7 +26,10 @@ from engine.loggers import logger_service
 from engine.source import SourceFile
 
 if TYPE_CHECKING:
+    from engine.cache.service import CacheService
     from engine.gateway.runner import GatewayServer
+    from engine.loggers import LoggerService
+    from engine.ratelimit.service import LimitService
 
 log = logging.getLogger("policygate.reload")
 
@@ -52,7 +55,7 @@ async def reload_server(server: GatewayServer, path: Path) -> bool:
     services, app = server.services, server.app
     assert services is not None and app is not None
     metrics = services.gateway_metrics
-    created: list[object] = []
+    created: list[CacheService | LimitService] = []
     try:
         settings = load_any_settings(path)
         certificates = certificate_store(settings)  # re-read: files may have been renewed
@@ -62,7 +65,7 @@ async def reload_server(server: GatewayServer, path: Path) -> bool:
             created = [s for s in (cache, limits) if s is not None]
         state = await asyncio.to_thread(GatewayState.build, settings, services, server.registry)
         for service in created:
-            await service.start()  # type: ignore[attr-defined]
+            await service.start()
     except (ConfigError, PolicyLoadError) as exc:
         log.error("reload of %s failed; keeping the running configuration:\n%s", path, describe_failure(exc))
         if metrics is not None:
@@ -73,7 +76,9 @@ async def reload_server(server: GatewayServer, path: Path) -> bool:
         if metrics is not None:
             metrics.reloads.inc("failed")
         return False
-    old = [s for s in (services.cache, services.limits) if s is not None and s not in (cache, limits)]
+    old: list[CacheService | LimitService | LoggerService] = [
+        s for s in (services.cache, services.limits) if s is not None and s not in (cache, limits)
+    ]
     services.cache, services.limits = cache, limits
     for service in created:  # their admin routes (e.g. cache purge) now reach the new service
         register = getattr(service, "register_admin_routes", None)
@@ -89,17 +94,17 @@ async def reload_server(server: GatewayServer, path: Path) -> bool:
         if services.loggers is not None:
             await services.loggers.start()
         if replaced is not None:
-            old.append(replaced)  # type: ignore[arg-type]
+            old.append(replaced)
     services.use_settings(settings)
     services.named_values = dict(settings.named_values)
     services.fragments = state.fragments
     app.gateway.swap(state)
     server.settings = settings
-    for service in old:
+    for stale in old:
         try:
-            await service.close()
+            await stale.close()
         except Exception as exc:
-            log.warning("closing the replaced %s failed: %s", type(service).__name__, exc)
+            log.warning("closing the replaced %s failed: %s", type(stale).__name__, exc)
     if metrics is not None:
         metrics.reloads.inc("ok")
     log.warning("reloaded %s", path)

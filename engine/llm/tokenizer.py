@@ -48,7 +48,7 @@ def preload() -> Future[_Encoding]:
 
 def _load(future: Future[_Encoding]) -> None:
     try:
-        import bpe_openai  # type: ignore[import-untyped]
+        import bpe_openai  # type: ignore[import-untyped]  # ships no type information
 
         future.set_result(bpe_openai.get_encoding(ENCODING))
     except BaseException as exc:  # noqa: BLE001 - reported to every waiting request

