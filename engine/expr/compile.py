@@ -75,6 +75,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def __init__(self, bound: Bindings) -> None:
         self.bound = bound  # the bind pass's tables: what each name denotes, locals and their slots
+        self.root: Code | None = None  # an expression's (not a block's) compiled root
         self.problems: list[Problem] = []
         self.functions: dict[str, list[Any]] = {}  # local functions: [compiled body, return type, arity]
         self.nslots = bound.nslots
@@ -317,7 +318,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
                 def assign(env: list[Any]) -> Any:
                     try:
-                        env[slot] = v = combine(env[slot], vf(env))  # type: ignore[misc]
+                        env[slot] = v = combine(env[slot], vf(env))  # type: ignore[misc]  # every compound operator has one
                     except Exception as exc:
                         raise _located(exc, pos) from None
                     return v
@@ -494,6 +495,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def _initializers(self, items: tuple[ast.Init, ...]) -> list[Callable[[list[Any], Any], None]]:
         out: list[Callable[[list[Any], Any], None]] = []
+        # The lambdas bind the loop's values as defaults, so mypy cannot infer their type (`# type: ignore[misc]`).
         for item in items:
             value = self.fn(item.value) if item.value is not None else None
             if item.kind == "member":

@@ -435,12 +435,12 @@ class OperatorCompiler(CompilerHost):
                    f"else {cast_name}({tmp}, {self.bind(name, 'k')}))")
             return Code(fast_cast, type_, src=src, nonnull=exact is not str)
         iface = INTERFACES.get(strip_namespace(name))
-        if iface is not None:
-            cls = iface.pyclass
+        cls = iface.pyclass if iface is not None else None
+        if cls is not None:
 
             def iface_cast(env: list[Any]) -> Any:
                 v = o(env)
-                if v is None or isinstance(v, cls):  # type: ignore[arg-type]
+                if v is None or isinstance(v, cls):
                     return v
                 try:
                     return cast(v, name)
