@@ -272,6 +272,7 @@ class _Connection(asyncio.Protocol):
     def __init__(self, pool: Http1Pool, key: PoolKey) -> None:
         self.pool = pool
         self.key = key
+        self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.answer: Answer | None = None
         self.upload: asyncio.Future[None] | None = None
@@ -314,7 +315,7 @@ class _Connection(asyncio.Protocol):
 
     async def _drain(self) -> None:
         while self._paused and not self.closed:
-            self._drained = asyncio.get_running_loop().create_future()
+            self._drained = self.loop.create_future()
             await self._drained
 
     def pause_writing(self) -> None:
@@ -453,7 +454,7 @@ class Answer:
         return data
 
     async def _wait(self) -> None:
-        self._waiter = asyncio.get_running_loop().create_future()
+        self._waiter = self._connection.loop.create_future()
         try:
             await self._waiter
         finally:
