@@ -133,11 +133,16 @@ class Gateway:
         """The request's policy context, before routing."""
         client = scope.get("client")
         peer = client[0] if client else ""
-        scheme = self.proxies.forwarded_scheme(peer, incoming.headers) or scope.get("scheme", "http")
+        proxies = self.proxies
+        if proxies.networks:  # a trusted proxy may have forwarded the request
+            scheme = proxies.forwarded_scheme(peer, incoming.headers) or scope.get("scheme", "http")
+            caller = proxies.client_address(peer, incoming.headers)
+        else:
+            scheme, caller = scope.get("scheme", "http"), peer
         original = _original_url(scope, scheme, incoming.headers, incoming.path, incoming.query)
         ctx = Context(
             request=Request(method=incoming.method, url=original, original_url=original, headers=incoming.headers,
-                            ip_address=self.proxies.client_address(peer, incoming.headers)),
+                            ip_address=caller),
             services=self.services,
         )
         ctx.exchange.peer_address = peer
@@ -363,19 +368,32 @@ async def _run_not_found(state: GatewayState, ctx: Context) -> None:
 
 
 def _original_url(scope: Scope, scheme: str, headers: Headers, path: str, query: dict[str, list[str]]) -> Url:
-    default_port = 443 if scheme == "https" else 80
     host_header = headers.get("host")
     if not host_header:
+        default_port = 443 if scheme == "https" else 80
         server = scope.get("server") or ("localhost", default_port)
         return Url(scheme, server[0], server[1] or default_port, path or "/", query)
+    authority = _AUTHORITIES.get((scheme, host_header))
+    if authority is None:
+        authority = _authority(scheme, host_header)
+        if len(_AUTHORITIES) < 256:  # the few names a gateway is called by; never grows with hostile Host values
+            _AUTHORITIES[(scheme, host_header)] = authority
+    return Url(scheme, authority[0], authority[1], path or "/", query)
+
+
+_AUTHORITIES: dict[tuple[str, str], tuple[str, int]] = {}
+
+
+def _authority(scheme: str, host_header: str) -> tuple[str, int]:
+    """(host, port) of a Host header; the scheme's default port when it names none (or no number)."""
+    default_port = 443 if scheme == "https" else 80
     if host_header.startswith("["):  # [::1]:8080
         end = host_header.find("]") + 1
         host, rest = host_header[:end], host_header[end:]
     else:
         host, _, rest = host_header.partition(":")
         rest = ":" + rest if rest else ""
-    port = int(rest[1:]) if rest[1:].isdigit() else default_port
-    return Url(scheme, host, port, path or "/", query)
+    return host, int(rest[1:]) if rest[1:].isdigit() else default_port
 
 
 _date_cache: list[object] = [0, ""]
@@ -391,7 +409,7 @@ def http_date() -> str:
 
 def _has_control_character(raw_headers: list[tuple[bytes, bytes]]) -> bool:
     """A request header value with a control character (RFC 9110 §5.5) other than HTAB."""
-    return _CONTROL_CHARACTER.search(b" ".join(value for _, value in raw_headers)) is not None
+    return _CONTROL_CHARACTER.search(b" ".join([value for _, value in raw_headers])) is not None
 
 
 def _framing_problem(ctx: Context, headers: Headers) -> str | None:
