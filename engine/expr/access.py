@@ -21,15 +21,11 @@ from engine.expr.closures import (
     _fast_string_method,
     _fused,
     _invoke,
-    _is_enum_member,
     _located,
     _property,
     _raise_missing,
     _required_parameters,
-    _static_attr,
     _type_keyword,
-    _type_of_value_class,
-    _value_type,
     is_delegate,
 )
 from engine.expr.contexttypes import BODY, MODEL_TYPES, REQUEST, RESPONSE, VARIABLES
@@ -67,6 +63,8 @@ from engine.expr.names import (
     extension_names,
     extension_receiver,
     is_enumerable,
+    static_attr,
+    static_property_type,
 )
 from engine.expr.runtime import SHORT, ShortCircuit
 from engine.expr.tables import (
@@ -144,19 +142,18 @@ class AccessCompiler(CompilerHost):
         symbol = self.bound.symbol(node)
         if symbol.kind != "static":
             return self._qualifier(symbol)
+        constant = self.bound.constant(node)
+        if constant is not None:  # a constant or enum member (bound with its value)
+            return self.constant(constant)
         holder, name = symbol.holder, symbol.name
-        raw = _static_attr(holder, name)
-        if isinstance(raw, static_property) or isinstance(raw, property):
-            return Code(lambda env: getattr(holder, name), _type_of_value_class(holder, name))
-        value = getattr(holder, name)
-        if callable(value) and not isinstance(value, type) and not _is_enum_member(value) and not hasattr(
-                type(value), "dotnet_name"):  # a library object that is also callable (StringComparer.Ordinal)
-            if self.method_group_allowed:  # `list.Any(string.IsNullOrEmpty)`: a method group as a delegate
-                group = MethodGroup(value, _required_parameters(value))
-                return Code(lambda env: group, DYNAMIC)
-            self.error("expr-type", f"'{target.static_name}.{name}' is a method: call it with ()", node.name_pos)
-            return self._dead()
-        return Code(lambda env: value, _value_type(value), const=True, value=value)
+        if isinstance(static_attr(holder, name), static_property | property):
+            return Code(lambda env: getattr(holder, name), static_property_type(holder, name))
+        value = getattr(holder, name)  # a method (or a library object that is also callable)
+        if self.method_group_allowed:  # `list.Any(string.IsNullOrEmpty)`: a method group as a delegate
+            group = MethodGroup(value, _required_parameters(value))
+            return Code(lambda env: group, DYNAMIC)
+        self.error("expr-type", f"'{target.static_name}.{name}' is a method: call it with ()", node.name_pos)
+        return self._dead()
 
     method_group_allowed = False
 

@@ -37,17 +37,40 @@ from typing import Any
 
 from engine.dotnet import clrnumeric
 from engine.dotnet.clrnumeric import NumKind
+from engine.dotnet.conversions import to_string
 from engine.dotnet.errors import DivideByZeroException, DotNetException, OverflowException
+from engine.dotnet.primitives import Char, static_property
 from engine.expr import ast
 from engine.expr.contexttypes import INTERFACES
-from engine.expr.cstypes import DYNAMIC, NUMERIC_TYPES, PRIMITIVES, STRING, VOID, CsType, library_type
+from engine.expr.cstypes import (
+    BOOL,
+    DOUBLE,
+    DYNAMIC,
+    INT,
+    NUMERIC_TYPES,
+    PRIMITIVES,
+    STRING,
+    VOID,
+    CsType,
+    library_type,
+)
 from engine.expr.library import CS_IDENT, DECLARED_PROPERTY_ONLY, FORBIDDEN, lib, py_name, strip_namespace
-from engine.expr.names import is_namespace_prefix, known_type_names, resolve_type_name, static_type
-from engine.expr.tables import _EXTRA_TYPE_NAMES, _GENERIC_COLLECTIONS
+from engine.expr.names import (
+    is_enum_member,
+    is_namespace_prefix,
+    known_type_names,
+    resolve_type_name,
+    static_attr,
+    static_type,
+    value_type,
+)
+from engine.expr.tables import _EXTRA_TYPE_NAMES, _GENERIC_COLLECTIONS, _VALUE_DEFAULTS
 
 Problem = tuple[str, str, ast.Pos, str | None]  # (code, message, position, hint)
 FIRST_SLOT = 3  # env: [context, return value, budget, locals...]
 OBJECT_STATICS = frozenset({"Equals", "ReferenceEquals"})
+# `default(T)` of the library's structs: the all-zero value
+_STRUCT_DEFAULTS = {"DateTime": "MinValue", "DateTimeOffset": "MinValue", "TimeSpan": "Zero", "Guid": "Empty"}
 
 
 @dataclass
@@ -296,6 +319,11 @@ class _Binder:
                        suggest(name, [n for n in dir(holder) if CS_IDENT.match(n)]))
             return self.resolved(node, ERROR)
         self.resolved(node, Symbol("static", name, holder=holder))
+        if not isinstance(static_attr(holder, name), static_property | property):
+            value = getattr(holder, name)
+            if not callable(value) or isinstance(value, type) or is_enum_member(value) or hasattr(
+                    type(value), "dotnet_name"):  # not a method (StringComparer.Ordinal is a callable object)
+                self.bound.constants[id(node)] = Constant(value_type(value), value)
         return None  # a value, not a qualifier
 
     def member_case(self, target: Symbol, name: str, pos: ast.Pos) -> bool:
@@ -369,6 +397,8 @@ class _Binder:
 
     def b_Interpolated(self, node: ast.Interpolated) -> None:
         self.exprs([part.expr for part in node.parts if isinstance(part, ast.Hole)])
+        if all(isinstance(part, str) for part in node.parts):
+            self.bound.constants[id(node)] = Constant(STRING, "".join(str(part) for part in node.parts))
 
     def b_Literal(self, node: ast.Literal) -> None:
         self.bound.constants[id(node)] = literal_constant(node)
@@ -446,7 +476,20 @@ class _Binder:
 
     def b_Cast(self, node: ast.Cast) -> None:
         self.expr(node.operand)
-        self.check_type(node, node.type)
+        if not self.check_type(node, node.type):
+            return
+        operand, type_ = self.bound.constant(node.operand), self.bound.types[id(node)]
+        if operand is None or operand.failed or operand.value is None or type_.kind is None or \
+                operand.type.kind is None or node.type.array or type_ is operand.type and type_ in (INT, DOUBLE):
+            return  # only conversions of numeric constants fold (`(int)1` keeps `1`'s code, not a constant)
+        value = operand.value
+        try:
+            self.bound.constants[id(node)] = Constant(
+                type_, clrnumeric.convert(value, type_.kind, checked=self.checked_context is not False))
+        except OverflowException:
+            self.error("expr-constant", f"constant value '{to_string(value)}' cannot be converted to a "
+                       f"'{type_.name}'", node.pos, "use unchecked(...) if wrapping is intended")
+            self.bound.constants[id(node)] = Constant(type_, None, failed=True)
 
     def b_AsType(self, node: ast.AsType) -> None:
         self.expr(node.operand)
@@ -460,7 +503,24 @@ class _Binder:
             self.declare(node, 0, node.bind, self.bound.types[id(node)], node.pos)
 
     def b_DefaultOf(self, node: ast.DefaultOf) -> None:
-        self.check_type(node, node.type)
+        if not self.check_type(node, node.type):
+            return
+        t, type_ = node.type, self.bound.types[id(node)]
+        base = strip_namespace(t.name)
+        value: Any = None
+        if t.nullable or t.array:
+            value = None
+        elif type_.kind is clrnumeric.CHAR:
+            value = Char("\0")
+        elif type_.kind is not None:
+            value = clrnumeric.implicit(0, type_.kind)
+        elif type_ is BOOL:
+            value = False
+        elif base in _STRUCT_DEFAULTS and not t.args:
+            value = getattr(type_.pyclass, _STRUCT_DEFAULTS[base])
+        else:
+            value = _VALUE_DEFAULTS.get(str(t))
+        self.bound.constants[id(node)] = Constant(type_, value)
 
     def b_TypeOf(self, node: ast.TypeOf) -> None:
         self.check_type(node, node.type)
