@@ -11,6 +11,7 @@ from engine.dotnet.errors import IndexOutOfRangeException, InvalidOperationExcep
 from engine.dotnet.primitives import static_property
 from engine.expr import ast
 from engine.expr import runtime as rt
+from engine.expr.bind import unknown_member
 from engine.expr.closures import (
     _NON_NULL_STRINGS,
     AnonymousObject,
@@ -38,6 +39,7 @@ from engine.expr.cstypes import (
     STRING,
     VOID,
     CsType,
+    Member,
     library_type,
     zero_value,
 )
@@ -60,9 +62,6 @@ from engine.expr.library import (
 from engine.expr.names import (
     applicable_extension,
     extension,
-    extension_names,
-    extension_receiver,
-    is_enumerable,
     static_attr,
     static_property_type,
 )
@@ -85,12 +84,6 @@ def _is_string_typed(node: ast.Expr | None) -> bool:
     return isinstance(node, ast.Cast) and str(node.type) in ("string", "String", "System.String")
 
 
-# Types an expression can produce whose members APIM's allow-list does not include.
-_NOT_ALLOWED_HINTS = {
-    "System.Type": "System.Type is not on APIM's allow-list of expression types: test a type with `is`",
-    "System.ValueTuple": "System.ValueTuple is not on APIM's allow-list: deconstruct it (`var (a, b) = t;`) or use "
-                         "Tuple.Create(...)",
-}
 _OR_DEFAULT = frozenset({"FirstOrDefault", "LastOrDefault", "SingleOrDefault", "ElementAtOrDefault", "Find",
                          "FindLast", "GetValueOrDefault"})
 
@@ -104,6 +97,11 @@ class AccessCompiler(CompilerHost):
         if id(node) in self.bound.refused:
             return self._dead()  # reported by the bind pass
         target = self.chain(node.target)
+        if id(node) in self.bound.members:  # a property of the context surface, resolved by the bind pass
+            declared = self.bound.members[id(node)]
+            if declared is None:
+                return self._dead()
+            return self._property(node, self._nullable_target(target, node.name, node.conditional), declared)
         if target.static_name:
             return self._static_member(node, target)
         if not self._check_member_case(node.name, target, node.name_pos):
@@ -122,18 +120,8 @@ class AccessCompiler(CompilerHost):
     def _unknown_member(self, ttype: CsType, name: str, pos: ast.Pos, options: list[str], *,
                         call: bool = False) -> Code:
         """Report a member that the static type does not have (LINQ names suggested for sequences)."""
-        if extension(name) is not None:
-            receiver = extension_receiver(name)
-            self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos,
-                       f"'{name}' is an extension method of {receiver}")
-            return self._dead()
-        if ttype.name in _NOT_ALLOWED_HINTS:
-            self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos,
-                       _NOT_ALLOWED_HINTS[ttype.name])
-            return self._dead()
-        if call and is_enumerable(ttype):
-            options = [*options, *extension_names()]
-        self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos, self._suggest(name, options))
+        message, hint = unknown_member(ttype, name, options, call=call)
+        self.error("expr-unknown-member", message, pos, hint)
         return self._dead()
 
     def _static_member(self, node: ast.Member, target: Code) -> Code:
@@ -179,15 +167,7 @@ class AccessCompiler(CompilerHost):
             if declared.kind != "property":
                 self.error("expr-type", f"'{ttype.name}.{name}' is a method: call it with ()", node.name_pos)
                 return self._dead()
-            if ttype in (REQUEST, RESPONSE) and name == "Body":
-                self.uses_body = True
-            result = declared.result()
-            if declared.path is not None and target.path is not None and not node.conditional:
-                path = f"{target.path}.{declared.path}" if target.path else declared.path
-                getter = attrgetter(path)
-                return Code(_fused(getter, pos), result, path=path, pos=pos)
-            impl = declared.impl
-            return Code(_property(tfn, impl, node.conditional, pos), result)
+            return self._property(node, target, declared)
         if ttype.closed:
             return self._unknown_member(ttype, name, node.name_pos, list(ttype.members))
         namespace_fn, result = self._builtin_member(ttype, name, node.name_pos, want_property=True)
@@ -225,6 +205,18 @@ class AccessCompiler(CompilerHost):
                 raise _located(exc, pos) from None
 
         return Code(dynamic, DYNAMIC)
+
+    def _property(self, node: ast.Member, target: Code, declared: Member) -> Code:
+        """A declared property of the target's type: a fused attribute path where it can be."""
+        pos = node.pos
+        if target.type in (REQUEST, RESPONSE) and node.name == "Body":
+            self.uses_body = True
+        result = declared.result()
+        if declared.path is not None and target.path is not None and not node.conditional:
+            path = f"{target.path}.{declared.path}" if target.path else declared.path
+            getter = attrgetter(path)
+            return Code(_fused(getter, pos), result, path=path, pos=pos)
+        return Code(_property(target.fn, declared.impl, node.conditional, pos), result)
 
     def _builtin_member(self, ttype: CsType, name: str, pos: ast.Pos, *, want_property: bool
                         ) -> tuple[Any, CsType]:

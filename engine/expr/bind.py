@@ -20,11 +20,13 @@
   binary operators on constants, folded as csc folds them (in `checked`/`unchecked` context, with
   the implicit constant conversions and `-2147483648`); overflow and division by zero in a folded
   expression are diagnostics here;
+* the properties of the `context` surface (`context.Request.Url.Host`): the declared `Member`
+  and the type of the value (`value_types`); an unknown member of those closed types is an error;
 * the diagnostics of all of the above (unknown names and members of types, security, duplicate
   declarations, constant folding).
 
-It raises nothing. Members of values, overloads, arities and the types of non-constant operands
-are resolved by the emitter (`engine.expr.compile.Compiler`), which reads these tables instead of
+It raises nothing. Members of other values, calls (overloads, arities), indexers and the types of
+non-constant operands are resolved by the emitter (`engine.expr.compile.Compiler`), which reads these tables instead of
 keeping scopes.
 """
 
@@ -41,6 +43,7 @@ from engine.dotnet.conversions import to_string
 from engine.dotnet.errors import DivideByZeroException, DotNetException, OverflowException
 from engine.dotnet.primitives import Char, static_property
 from engine.expr import ast
+from engine.expr.contexttypes import CONTEXT as CONTEXT_TYPE
 from engine.expr.contexttypes import INTERFACES
 from engine.expr.cstypes import (
     BOOL,
@@ -52,11 +55,16 @@ from engine.expr.cstypes import (
     STRING,
     VOID,
     CsType,
+    Member,
     library_type,
 )
 from engine.expr.library import CS_IDENT, DECLARED_PROPERTY_ONLY, FORBIDDEN, lib, py_name, strip_namespace
 from engine.expr.names import (
+    extension,
+    extension_names,
+    extension_receiver,
     is_enum_member,
+    is_enumerable,
     is_namespace_prefix,
     known_type_names,
     resolve_type_name,
@@ -124,6 +132,26 @@ def constant_conversion(constant: Constant, kind: NumKind, other: NumKind) -> Nu
         else kind
 
 
+# Types an expression can produce whose members APIM's allow-list does not include.
+NOT_ALLOWED_HINTS = {
+    "System.Type": "System.Type is not on APIM's allow-list of expression types: test a type with `is`",
+    "System.ValueTuple": "System.ValueTuple is not on APIM's allow-list: deconstruct it (`var (a, b) = t;`) or use "
+                         "Tuple.Create(...)",
+}
+
+
+def unknown_member(ttype: CsType, name: str, options: list[str], *, call: bool = False) -> tuple[str, str | None]:
+    """The message and hint for a member the static type does not have (LINQ names for sequences)."""
+    message = f"'{ttype.name}' has no member '{name}'"
+    if extension(name) is not None:
+        return message, f"'{name}' is an extension method of {extension_receiver(name)}"
+    if ttype.name in NOT_ALLOWED_HINTS:
+        return message, NOT_ALLOWED_HINTS[ttype.name]
+    if call and is_enumerable(ttype):
+        options = [*options, *extension_names()]
+    return message, suggest(name, options)
+
+
 MEMBER_CASE_HINT = "members of .NET types start with an upper-case letter"
 
 
@@ -153,6 +181,8 @@ class Bindings:
         self.creations: dict[int, tuple[Callable[..., Any], CsType]] = {}  # New -> (factory, created type)
         self.exceptions: dict[int, type] = {}  # Catch -> the exception class it takes
         self.constants: dict[int, Constant] = {}  # constant expressions (literals, folded operators)
+        self.value_types: dict[int, CsType] = {}  # expressions typed by the bind pass: `context` paths
+        self.members: dict[int, Member | None] = {}  # Member node -> the declared property (None: an error)
         self.refused: set[int] = set()  # Member / Init nodes whose member name is not accessible
         self.unknown_types: set[int] = set()  # nodes whose written type does not exist
         self.problems: list[Problem] = []
@@ -267,6 +297,7 @@ class _Binder:
         if local is not None:
             return self.resolved(node, Symbol("local", name, local))
         if name == "context":
+            self.bound.value_types[id(node)] = CONTEXT_TYPE
             return self.resolved(node, CONTEXT)
         if name in self.functions:  # a local function as a delegate: `items.Count(IsEven)`
             return self.resolved(node, Symbol("function", name))
@@ -302,7 +333,8 @@ class _Binder:
             return None
         target = self.expr(node.target)
         if target is None or target.kind not in ("type", "namespace"):
-            return None  # a member of a value: the emitter resolves it by the value's type
+            self.value_member(node)
+            return None
         if not self.member_case(target, node.name, node.name_pos):
             return self.resolved(node, ERROR)
         if target.holder is None:  # `System.Text`, `IResponse`: only a longer name can follow
@@ -325,6 +357,26 @@ class _Binder:
                     type(value), "dotnet_name"):  # not a method (StringComparer.Ordinal is a callable object)
                 self.bound.constants[id(node)] = Constant(value_type(value), value)
         return None  # a value, not a qualifier
+
+    def value_member(self, node: ast.Member) -> None:
+        """A property of a value of a declared (closed) type: the `context` surface. Members of
+        other values are resolved by the emitter, by the value's type."""
+        ttype = self.bound.value_types.get(id(node.target))
+        if ttype is None or not ttype.closed:
+            return
+        name, pos = node.name, node.name_pos
+        declared = self.bound.members[id(node)] = ttype.member(name)
+        if not CS_IDENT.match(name) and declared is None:
+            self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos,
+                       suggest(name, list(ttype.members)) or MEMBER_CASE_HINT)
+        elif declared is None:
+            message, hint = unknown_member(ttype, name, list(ttype.members))
+            self.error("expr-unknown-member", message, pos, hint)
+        elif declared.kind != "property":
+            self.error("expr-type", f"'{ttype.name}.{name}' is a method: call it with ()", pos)
+            self.bound.members[id(node)] = None
+        else:
+            self.bound.value_types[id(node)] = declared.result()
 
     def member_case(self, target: Symbol, name: str, pos: ast.Pos) -> bool:
         """Members of types and namespaces start with an upper-case letter."""

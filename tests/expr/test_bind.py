@@ -176,3 +176,18 @@ def test_every_constant_is_the_bind_passs() -> None:
     ]
     _, b = bound("@(new string[0].Any(string.IsNullOrEmpty))")  # a method group is not a constant
     assert len(b.constants) == 1  # only the `0`
+
+
+def test_properties_of_the_context_surface_are_resolved_by_the_bind_pass() -> None:
+    tree, b = bound("@(context.Request.Url.Host + context.Request.Nope + context.Api.Select + s.Length)")
+    assert isinstance(tree, ast.Binary) and isinstance(tree.left, ast.Binary) and isinstance(tree.left.left, ast.Binary)
+    host = tree.left.left.left
+    assert isinstance(host, ast.Member)
+    assert b.members[id(host)] is not None and b.value_types[id(host)] is STRING
+    assert b.members[id(tree.left.left.right)] is None and b.members[id(tree.left.right)] is None
+    assert id(tree.right) not in b.members  # a member of a value of unknown type: the emitter's
+    assert [(code, message, hint) for code, message, _, hint in b.problems] == [
+        ("expr-unknown-member", "'IRequest' has no member 'Nope'", None),
+        ("expr-unknown-member", "'IApi' has no member 'Select'", "'Select' is an extension method of sequences (IEnumerable<T>)"),
+        ("expr-unknown-name", "the name 's' does not exist in the current context", None),
+    ]
