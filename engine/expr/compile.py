@@ -42,6 +42,7 @@ from engine.expr.closures import (
     _invoke,
     _located,
     _make_lambda,
+    is_located,
 )
 from engine.expr.contexttypes import CONTEXT, HEADERS, MATCHED, MODEL_TYPES, QUERY, VARIABLES
 from engine.expr.cstypes import (
@@ -156,7 +157,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         report = error
 
         def locate(exc: BaseException) -> BaseException:  # locate what the inline code cannot
-            if getattr(exc, "expr_pos", None) is None:
+            if not is_located(exc):
                 if isinstance(exc, AttributeError) and len(null_sites) == 1:
                     _located(exc, null_sites[0])
                 elif isinstance(exc, KeyError) and len(key_sites) == 1:
