@@ -29,7 +29,7 @@ from engine.dotnet.containers import RectangularArray, Tuple
 from engine.expr import ast
 from engine.expr import runtime as rt
 from engine.expr.access import AccessCompiler
-from engine.expr.bind import Bindings, Local, Problem, Symbol, suggest
+from engine.expr.bind import Bindings, Constant, Local, Problem, Symbol, literal_constant, suggest
 from engine.expr.closures import (
     _NEVER_NULL,
     AnonymousObject,
@@ -48,7 +48,6 @@ from engine.expr.cstypes import (
     BOOL,
     DYNAMIC,
     INT,
-    PRIMITIVES,
     STRING,
     STRING_ARRAY,
     SYSTEM_TYPE,
@@ -213,11 +212,14 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     # -- literals --------------------------------------------------------------------------------
     def x_Literal(self, node: ast.Literal) -> Code:
-        value = node.value
-        type_ = PRIMITIVES.get(node.type, DYNAMIC)
-        if type_.kind is not None and value is not None:
-            value = type_.kind.box(value)
-        return Code(lambda env: value, type_, const=True, value=value)
+        return self.constant(self.bound.constant(node) or literal_constant(node))
+
+    def constant(self, constant: Constant) -> Code:
+        """A constant expression the bind pass folded (a dead node when its folding failed)."""
+        if constant.failed:
+            return self._dead(constant.type)
+        value = constant.value
+        return Code(lambda env: value, constant.type, const=True, value=value)
 
     def x_Interpolated(self, node: ast.Interpolated) -> Code:
         self.allocation_sites += 1
