@@ -111,7 +111,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         return False
 
     # ------------------------------------------------------------------ generated source
-    def bind(self, obj: Any, prefix: str = "f") -> str:
+    def name_of(self, obj: Any, prefix: str = "f") -> str:
         """A namespace name for `obj` in the generated evaluator (names are never user text)."""
         name = f"{prefix}{len(self.namespace)}"
         self.namespace[name] = obj
@@ -122,13 +122,13 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         if code.src is not None:
             return code.src
         if code.const:
-            return self.bind(code.value, "k")
+            return self.name_of(code.value, "k")
         if code.path is not None:
             parent = code.path.rsplit(".", 1)[0] if "." in code.path else ""
             if code.pos is not None and parent not in _NEVER_NULL:
                 self.null_sites.append(code.pos)
             return "c" + ("." + code.path if code.path else "")
-        return f"{self.bind(code.fn)}(env)"
+        return f"{self.name_of(code.fn)}(env)"
 
     # ------------------------------------------------------------------ bound names
     def local(self, node: ast.Node) -> Local | None:
@@ -146,7 +146,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                             coerce: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
         """`evaluate(ctx)` as one generated function when the root has inline source, else None.
 
-        The source contains only names bound by `bind()`, attribute paths from the declared context
+        The source contains only names made by `name_of()`, attribute paths from the declared context
         model and operators: no user text. It runs in a namespace with empty `__builtins__`.
         """
         src = self.source(root)
@@ -163,9 +163,9 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                     _located(exc, key_sites[0])
             return report(exc)
 
-        value = f"{self.bind(coerce, '_coerce')}({src})" if coerce is not None else src
+        value = f"{self.name_of(coerce, '_coerce')}({src})" if coerce is not None else src
         prologue = "    env = [c]\n" if "env" in src else ""
-        short, exc_type, err = self.bind(ShortCircuit, "_S"), self.bind(Exception, "_E"), self.bind(locate, "_err")
+        short, exc_type, err = self.name_of(ShortCircuit, "_S"), self.name_of(Exception, "_E"), self.name_of(locate, "_err")
         text = (f"def evaluate(c):\n{prologue}    try:\n        return {value}\n"
                 f"    except {short}:\n        return None\n"
                 f"    except {exc_type} as exc:\n        raise {err}(exc) from None\n")

@@ -196,7 +196,7 @@ class OperatorCompiler(CompilerHost):
         if op in ("<", ">", "<=", ">=") and lt in (INT, LONG) and rtype in (INT, LONG):
             if right.const and right.value is not None:
                 cmp, c = _ORDER_OPS[op], right.value
-                tmp = self.bind(None, "_t")
+                tmp = self.name_of(None, "_t")
                 src = (f"({self.source(left)} {op} {self.source(right)})" if left.nonnull else
                        f"(({tmp} := {self.source(left)}) is not None and {tmp} {op} {self.source(right)})")
                 return Code(lambda env: (v := lf(env)) is not None and cmp(v, c), BOOL, src=src)
@@ -263,7 +263,7 @@ class OperatorCompiler(CompilerHost):
     def is_boxed(self, node: ast.Expr) -> bool:
         """True when `node` is statically of type `object` (a boxed value of unknown type)."""
         if isinstance(node, ast.Name):
-            local = self.bound.symbol(node).local
+            local = self.local(node)
             return local is not None and local.boxed
         if isinstance(node, ast.Cast):
             return strip_namespace(str(node.type)) in ("object", "Object")
@@ -317,14 +317,14 @@ class OperatorCompiler(CompilerHost):
             terms = []
             for code in codes:
                 if code.const:
-                    terms.append(self.bind(to_string(code.value), "k"))
+                    terms.append(self.name_of(to_string(code.value), "k"))
                 elif code.type is STRING:
                     terms.append(f"({self.source(code)} or '')")
                 else:
-                    terms.append(f"{self.bind(to_string, '_ts')}({self.source(code)})")
-            tmp = self.bind(None, "_t")
-            src = (f"({tmp} if {self.bind(len, '_len')}({tmp} := {' + '.join(terms)}) <= 4096 "
-                   f"else {self.bind(check, '_check')}({tmp}))")
+                    terms.append(f"{self.name_of(to_string, '_ts')}({self.source(code)})")
+            tmp = self.name_of(None, "_t")
+            src = (f"({tmp} if {self.name_of(len, '_len')}({tmp} := {' + '.join(terms)}) <= 4096 "
+                   f"else {self.name_of(check, '_check')}({tmp}))")
             return Code(generated, STRING, src=src)
         parts = [_as_text(c) for c in codes]
         if len(parts) == 2:
@@ -428,11 +428,11 @@ class OperatorCompiler(CompilerHost):
                 except Exception as exc:
                     raise _located(exc, pos) from None
 
-            tmp, exact_name = self.bind(None, "_t"), self.bind(exact, "_cls")
-            cast_name = self.bind(_located_call(cast, pos), "_cast")
+            tmp, exact_name = self.name_of(None, "_t"), self.name_of(exact, "_cls")
+            cast_name = self.name_of(_located_call(cast, pos), "_cast")
             check = f" and {-limit} <= {tmp} < {limit}" if limit is not None else ""
             src = (f"({tmp} if ({tmp} := {self.source(operand)}).__class__ is {exact_name}{check} "
-                   f"else {cast_name}({tmp}, {self.bind(name, 'k')}))")
+                   f"else {cast_name}({tmp}, {self.name_of(name, 'k')}))")
             return Code(fast_cast, type_, src=src, nonnull=exact is not str)
         iface = INTERFACES.get(strip_namespace(name))
         if iface is not None:

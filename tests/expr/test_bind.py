@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from engine.diagnostics import Diagnostics
 from engine.expr import ast, check_expression
 from engine.expr.bind import FIRST_SLOT, Bindings, bind
 from engine.expr.build import build
 from engine.expr.cstypes import STRING
+from engine.expr.expression import analyse, as_value_text
+
+HOSTILE = Path(__file__).with_name("hostile_expressions.txt")
 
 
 def bound(text: str) -> tuple[ast.Node, Bindings]:
@@ -122,3 +126,16 @@ def test_written_types_are_resolved_by_the_bind_pass() -> None:
     [returned] = attempt.body.body
     assert isinstance(returned, ast.Return) and isinstance(returned.value, ast.Cast)
     assert b.types[id(returned.value)].name == "int"
+
+
+def test_emit_reports_no_names() -> None:
+    """Every unknown name is the bind pass's finding: the emitter reads its tables."""
+    texts = [line.strip() for line in HOSTILE.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    texts += ["@(nope.Length + context.Nope)", "@{ foreach (var c in cs) { d += c; } return e; }",
+              "@(xs.Where(x => x > y).Select(z => z + w))", "@(new Foo(a) { B = b })", "@(Enum.TryParse(s, out q))"]
+    for text in texts:
+        compiler, _, problems = analyse(as_value_text(text if text.startswith("@") else f"@({text})"))
+        assert compiler is not None, text
+        assert all(code != "expr-unknown-name" for code, _, _, _ in compiler.problems), text
+        names = [p for p in problems if p.code == "expr-unknown-name"]
+        assert len(names) == sum(code == "expr-unknown-name" for code, _, _, _ in compiler.bound.problems), text
