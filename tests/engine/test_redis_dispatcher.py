@@ -155,3 +155,27 @@ async def test_a_rider_travels_behind_its_carrier(redis_url: str) -> None:
         assert rider.outcome is PENDING
     finally:
         await unreachable.close()
+
+
+async def test_arguments_and_replies_of_any_size_and_type(redis_url: str) -> None:
+    """The batch is packed by hiredis (str as UTF-8, bytes, int, float) or, for other types, by
+    redis-py's packer; a reply larger than one socket read is read whole; reply callbacks apply."""
+    dispatcher = Dispatcher(partial(create_sync_client, RedisSettings.parse(redis_url)))
+    key = f"dispatcher-test:{uuid.uuid4().hex}"
+    big = bytes(range(256)) * 2048  # 512 KiB: several socket reads
+    try:
+        replies = await asyncio.gather(
+            dispatcher.command("SET", key + ":big", big, "PX", 60_000),
+            dispatcher.command("SET", key + ":mv", memoryview(b"view")),  # not hiredis's: redis-py packs it
+            dispatcher.command("SET", key + ":text", "grüße €"),
+            dispatcher.command("INCRBYFLOAT", key + ":f", 1.5),
+            dispatcher.command("GET", key + ":big"),
+        )
+        assert replies == [True, True, True, 1.5, big]  # reply callbacks: SET b"OK" is True, INCRBYFLOAT a float
+        assert await dispatcher.commands([("GET", key + ":mv"), ("GET", key + ":text")]) == [b"view", "grüße €".encode()]
+        with pytest.raises(redis.DataError):
+            await dispatcher.command("SET", key, None)
+        assert await dispatcher.command("PING") is True  # the connection survived the refused command
+    finally:
+        await dispatcher.command("DEL", key + ":big", key + ":mv", key + ":text", key + ":f")
+        await dispatcher.close()
