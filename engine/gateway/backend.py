@@ -21,7 +21,7 @@ from multidict import CIMultiDict
 
 from engine.context import Context, Headers, MessageBody, Request, Response
 from engine.errors import PolicyRuntimeError
-from engine.gateway.http1 import Answer, Http1Pool, handles
+from engine.gateway.http1 import Answer, Http1Pool, ReleaseOnDrop, handles
 from engine.httperrors import HttpClientError, http_failure_message
 from engine.policy import (
     FORWARD_CERTIFICATE,
@@ -226,11 +226,13 @@ def _observe_latency(ctx: Context, seconds: float) -> None:
 class BackendStream:
     """A backend answer whose body is still on the wire (`engine.context.ResponseStream`)."""
 
-    __slots__ = ("response", "_answer")
+    __slots__ = ("response", "_answer", "_guard")
 
     def __init__(self, response: Response, answer: Answer | aiohttp.ClientResponse) -> None:
         self.response = response
         self._answer = answer
+        # aiohttp releases a dropped answer itself (ClientResponse.__del__); ours needs a guard.
+        self._guard = ReleaseOnDrop(answer) if isinstance(answer, Answer) else None
 
     async def read(self) -> bytes:
         try:
@@ -245,7 +247,7 @@ class BackendStream:
 
     def chunks(self) -> AsyncGenerator[bytes, None]:
         if isinstance(self._answer, Answer):
-            return self._answer.chunks()
+            return self._answer.chunks(self._guard)
         return self._aiohttp_chunks(self._answer)
 
     @staticmethod

@@ -358,6 +358,27 @@ class _Connection(asyncio.Protocol):
             self.transport.resume_reading()
 
 
+class ReleaseOnDrop:
+    """Releases an answer when its last holder lets go of it unreleased.
+
+    An answer in flight is referenced by its connection, so it is never garbage itself; a body
+    stream the gateway dropped without reading it (the client left before the response started)
+    would keep its connection and its place under `max_connections` for ever. Whoever may still
+    read the body holds one of these (the gateway's response stream, the chunks generator).
+    """
+
+    __slots__ = ("answer",)
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+
+    def __del__(self) -> None:
+        try:
+            self.answer.release()  # does nothing when the reader released it
+        except Exception:  # noqa: S110 - the loop is gone (interpreter exit): nothing left to release
+            pass
+
+
 class Answer:
     """A backend response: status and headers at once, the body as it arrives (httptools callbacks)."""
 
@@ -409,8 +430,9 @@ class Answer:
         finally:
             self.release()
 
-    async def chunks(self) -> AsyncGenerator[bytes, None]:
-        """The body as it arrives; then the answer is released."""
+    async def chunks(self, guard: ReleaseOnDrop | None = None) -> AsyncGenerator[bytes, None]:
+        """The body as it arrives; then the answer is released. `guard` lives as long as the
+        generator, so one that is dropped without ever being started still releases the answer."""
         try:
             while True:
                 if self._chunks:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yarl
 
-from engine.gateway.http1 import HIGH_WATER, Http1Pool
+from engine.gateway.http1 import HIGH_WATER, Http1Pool, ReleaseOnDrop
 from tests.gateway.conftest import document
 from tests.support.certificates import TestPki
 from tests.support.gateway import simple_config
@@ -178,8 +178,9 @@ def test_https_connections_are_verified_and_kept(gateway, tls_backend, monkeypat
 
 
 def test_reading_pauses_while_the_reader_is_slow_and_the_pool_bounds_connections(raw_backend) -> None:
-    """The client on its own: a body nobody reads is not buffered beyond HIGH_WATER, and with
-    max_connections=1 a second request waits for the first one's connection (then reuses it)."""
+    """The client on its own: a body nobody reads is not buffered beyond HIGH_WATER; with
+    max_connections=1 a second request waits for the first one's connection (then reuses it); a
+    body stream dropped unread gives its place back."""
 
     async def scenario() -> None:
         pool = Http1Pool(max_connections=1, connect_timeout=5)
@@ -199,6 +200,11 @@ def test_reading_pauses_while_the_reader_is_slow_and_the_pool_bounds_connections
             with pytest.raises(TimeoutError):  # no answer within the deadline
                 await pool.request("GET", yarl.URL(f"{raw_backend}/trickle?ms=50"), [], None, timeout=0.3)
             assert await asyncio.to_thread(connections, raw_backend) - before == 1  # all three on one connection
+            dropped = await pool.request("GET", yarl.URL(f"{raw_backend}/large?mb=32"), [], None, timeout=10)
+            unread = dropped.chunks(ReleaseOnDrop(dropped))  # never started: the client left before the body
+            del dropped, unread
+            after = await pool.request("GET", yarl.URL(f"{raw_backend}/ok"), [], None, timeout=5)
+            assert (await after.read()).endswith(b"r1")  # the only slot came back; its connection was closed
         finally:
             await pool.close()
 
