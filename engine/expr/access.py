@@ -93,7 +93,6 @@ _NOT_ALLOWED_HINTS = {
     "System.ValueTuple": "System.ValueTuple is not on APIM's allow-list: deconstruct it (`var (a, b) = t;`) or use "
                          "Tuple.Create(...)",
 }
-_OBJECT_STATICS = frozenset({"Equals", "ReferenceEquals"})
 _OR_DEFAULT = frozenset({"FirstOrDefault", "LastOrDefault", "SingleOrDefault", "ElementAtOrDefault", "Find",
                          "FindLast", "GetValueOrDefault"})
 
@@ -270,7 +269,7 @@ class AccessCompiler(CompilerHost):
 
             src = None
             if target.type is VARIABLES and _always_set(target.path):
-                src = f"{self.source(target)}[{self.source(self.expr(node.args[0].value))}]"  # type: ignore[arg-type]
+                src = f"{self.source(target)}[{self.source(self.expr(node.args[0].value))}]"  # type: ignore[arg-type]  # an index argument has a value
                 self.key_sites.append(pos)
             return Code(path_item, declared.result(), src=src)
         if declared is not None and len(args) == 1:
@@ -406,7 +405,7 @@ class AccessCompiler(CompilerHost):
                 finally:
                     self.lambda_types.pop()
             else:
-                code = self.delegate_value(arg.value)  # type: ignore[arg-type]
+                code = self.delegate_value(arg.value)  # type: ignore[arg-type]  # only `out` arguments (above) have none
             if arg.name is not None:
                 named[arg.name] = code
             else:
@@ -501,7 +500,7 @@ class AccessCompiler(CompilerHost):
             elif (_always_set(target.path) and not func.conditional and not targs and not args.named
                   and not args.outs):
                 arg_srcs = [self.source(self.expr(a.value)) for a in node.args if a.value is not None]
-                src = f"{self.bind(declared.impl)}({', '.join([self.source(target), *arg_srcs])})"
+                src = f"{self.name_of(declared.impl)}({', '.join([self.source(target), *arg_srcs])})"
             return Code(_invoke(target.fn, declared.impl, targs, args, node.pos, conditional=func.conditional,
                                 path=target.path), declared.result(self.bound.type_args.get(id(func), ())), src=src)
         if (ttype.closed or ttype.pyclass in MODEL_TYPES) and applicable_extension(ttype, name) is None:
@@ -529,7 +528,7 @@ class AccessCompiler(CompilerHost):
             if fast is not None:
                 src = None
                 if target.path in _NON_NULL_STRINGS and not func.conditional:
-                    src = f"{self.bind(fast)}({self.source(target)})"
+                    src = f"{self.name_of(fast)}({self.source(target)})"
                 return Code(_invoke(target.fn, fast, (), _Args([], {}, []), node.pos, conditional=func.conditional,
                                     path=target.path), result, src=src)
             return Code(_invoke(target.fn, fn, type_args, args, node.pos, conditional=func.conditional,

@@ -29,7 +29,7 @@ from engine.dotnet.containers import RectangularArray, Tuple
 from engine.expr import ast
 from engine.expr import runtime as rt
 from engine.expr.access import AccessCompiler
-from engine.expr.bind import Bindings, Local, Problem, Symbol, suggest
+from engine.expr.bind import Bindings, Constant, Local, Problem, Symbol, literal_constant, suggest
 from engine.expr.closures import (
     _NEVER_NULL,
     AnonymousObject,
@@ -48,7 +48,6 @@ from engine.expr.cstypes import (
     BOOL,
     DYNAMIC,
     INT,
-    PRIMITIVES,
     STRING,
     STRING_ARRAY,
     SYSTEM_TYPE,
@@ -75,6 +74,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def __init__(self, bound: Bindings) -> None:
         self.bound = bound  # the bind pass's tables: what each name denotes, locals and their slots
+        self.root: Code | None = None  # an expression's (not a block's) compiled root
         self.problems: list[Problem] = []
         self.functions: dict[str, list[Any]] = {}  # local functions: [compiled body, return type, arity]
         self.nslots = bound.nslots
@@ -111,7 +111,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         return False
 
     # ------------------------------------------------------------------ generated source
-    def bind(self, obj: Any, prefix: str = "f") -> str:
+    def name_of(self, obj: Any, prefix: str = "f") -> str:
         """A namespace name for `obj` in the generated evaluator (names are never user text)."""
         name = f"{prefix}{len(self.namespace)}"
         self.namespace[name] = obj
@@ -122,13 +122,13 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         if code.src is not None:
             return code.src
         if code.const:
-            return self.bind(code.value, "k")
+            return self.name_of(code.value, "k")
         if code.path is not None:
             parent = code.path.rsplit(".", 1)[0] if "." in code.path else ""
             if code.pos is not None and parent not in _NEVER_NULL:
                 self.null_sites.append(code.pos)
             return "c" + ("." + code.path if code.path else "")
-        return f"{self.bind(code.fn)}(env)"
+        return f"{self.name_of(code.fn)}(env)"
 
     # ------------------------------------------------------------------ bound names
     def local(self, node: ast.Node) -> Local | None:
@@ -146,7 +146,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                             coerce: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
         """`evaluate(ctx)` as one generated function when the root has inline source, else None.
 
-        The source contains only names bound by `bind()`, attribute paths from the declared context
+        The source contains only names made by `name_of()`, attribute paths from the declared context
         model and operators: no user text. It runs in a namespace with empty `__builtins__`.
         """
         src = self.source(root)
@@ -163,9 +163,9 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                     _located(exc, key_sites[0])
             return report(exc)
 
-        value = f"{self.bind(coerce, '_coerce')}({src})" if coerce is not None else src
+        value = f"{self.name_of(coerce, '_coerce')}({src})" if coerce is not None else src
         prologue = "    env = [c]\n" if "env" in src else ""
-        short, exc_type, err = self.bind(ShortCircuit, "_S"), self.bind(Exception, "_E"), self.bind(locate, "_err")
+        short, exc_type, err = self.name_of(ShortCircuit, "_S"), self.name_of(Exception, "_E"), self.name_of(locate, "_err")
         text = (f"def evaluate(c):\n{prologue}    try:\n        return {value}\n"
                 f"    except {short}:\n        return None\n"
                 f"    except {exc_type} as exc:\n        raise {err}(exc) from None\n")
@@ -212,11 +212,14 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     # -- literals --------------------------------------------------------------------------------
     def x_Literal(self, node: ast.Literal) -> Code:
-        value = node.value
-        type_ = PRIMITIVES.get(node.type, DYNAMIC)
-        if type_.kind is not None and value is not None:
-            value = type_.kind.box(value)
-        return Code(lambda env: value, type_, const=True, value=value)
+        return self.constant(self.bound.constant(node) or literal_constant(node))
+
+    def constant(self, constant: Constant) -> Code:
+        """A constant expression the bind pass folded (a dead node when its folding failed)."""
+        if constant.failed:
+            return self._dead(constant.type)
+        value = constant.value
+        return Code(lambda env: value, constant.type, const=True, value=value)
 
     def x_Interpolated(self, node: ast.Interpolated) -> Code:
         self.allocation_sites += 1
@@ -317,7 +320,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
                 def assign(env: list[Any]) -> Any:
                     try:
-                        env[slot] = v = combine(env[slot], vf(env))  # type: ignore[misc]
+                        env[slot] = v = combine(env[slot], vf(env))  # type: ignore[misc]  # every compound operator has one
                     except Exception as exc:
                         raise _located(exc, pos) from None
                     return v
@@ -494,6 +497,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def _initializers(self, items: tuple[ast.Init, ...]) -> list[Callable[[list[Any], Any], None]]:
         out: list[Callable[[list[Any], Any], None]] = []
+        # The lambdas bind the loop's values as defaults, so mypy cannot infer their type (`# type: ignore[misc]`).
         for item in items:
             value = self.fn(item.value) if item.value is not None else None
             if item.kind == "member":

@@ -12,6 +12,7 @@ from engine.dotnet.errors import DivideByZeroException, NullReferenceException, 
 from engine.dotnet.primitives import Char
 from engine.expr import ast
 from engine.expr import runtime as rt
+from engine.expr.bind import Constant, constant_conversion
 from engine.expr.closures import (
     Code,
     _as_text,
@@ -69,6 +70,9 @@ class OperatorCompiler(CompilerHost):
     """Mixin of `Compiler`: unary/binary operators, `?:`, casts, `is`/`as`."""
 
     def x_Unary(self, node: ast.Unary) -> Code:
+        constant = self.bound.constant(node)
+        if constant is not None:  # folded by the bind pass
+            return self.constant(constant)
         operand = self.expr(node.operand)
         op = node.op
         if op == "!" and operand.type not in (BOOL, DYNAMIC):
@@ -144,6 +148,9 @@ class OperatorCompiler(CompilerHost):
         return Code(lambda env: value, type_, const=True, value=value)
 
     def x_Binary(self, node: ast.Binary) -> Code:
+        constant = self.bound.constant(node)
+        if constant is not None:  # folded by the bind pass
+            return self.constant(constant)
         op = node.op
         left, right = self.expr(node.left), self.expr(node.right)
         lf, rf = left.fn, right.fn
@@ -196,7 +203,7 @@ class OperatorCompiler(CompilerHost):
         if op in ("<", ">", "<=", ">=") and lt in (INT, LONG) and rtype in (INT, LONG):
             if right.const and right.value is not None:
                 cmp, c = _ORDER_OPS[op], right.value
-                tmp = self.bind(None, "_t")
+                tmp = self.name_of(None, "_t")
                 src = (f"({self.source(left)} {op} {self.source(right)})" if left.nonnull else
                        f"(({tmp} := {self.source(left)}) is not None and {tmp} {op} {self.source(right)})")
                 return Code(lambda env: (v := lf(env)) is not None and cmp(v, c), BOOL, src=src)
@@ -263,13 +270,16 @@ class OperatorCompiler(CompilerHost):
     def is_boxed(self, node: ast.Expr) -> bool:
         """True when `node` is statically of type `object` (a boxed value of unknown type)."""
         if isinstance(node, ast.Name):
-            local = self.bound.symbol(node).local
+            local = self.local(node)
             return local is not None and local.boxed
         if isinstance(node, ast.Cast):
             return strip_namespace(str(node.type)) in ("object", "Object")
         return _is_boxed_variable(node)
 
     def x_Checked(self, node: ast.Checked) -> Code:
+        constant = self.bound.constant(node)
+        if constant is not None:  # folded by the bind pass
+            return self.constant(constant)
         outer = self.checked_context
         self.checked_context = node.checked
         try:
@@ -317,14 +327,14 @@ class OperatorCompiler(CompilerHost):
             terms = []
             for code in codes:
                 if code.const:
-                    terms.append(self.bind(to_string(code.value), "k"))
+                    terms.append(self.name_of(to_string(code.value), "k"))
                 elif code.type is STRING:
                     terms.append(f"({self.source(code)} or '')")
                 else:
-                    terms.append(f"{self.bind(to_string, '_ts')}({self.source(code)})")
-            tmp = self.bind(None, "_t")
-            src = (f"({tmp} if {self.bind(len, '_len')}({tmp} := {' + '.join(terms)}) <= 4096 "
-                   f"else {self.bind(check, '_check')}({tmp}))")
+                    terms.append(f"{self.name_of(to_string, '_ts')}({self.source(code)})")
+            tmp = self.name_of(None, "_t")
+            src = (f"({tmp} if {self.name_of(len, '_len')}({tmp} := {' + '.join(terms)}) <= 4096 "
+                   f"else {self.name_of(check, '_check')}({tmp}))")
             return Code(generated, STRING, src=src)
         parts = [_as_text(c) for c in codes]
         if len(parts) == 2:
@@ -428,19 +438,19 @@ class OperatorCompiler(CompilerHost):
                 except Exception as exc:
                     raise _located(exc, pos) from None
 
-            tmp, exact_name = self.bind(None, "_t"), self.bind(exact, "_cls")
-            cast_name = self.bind(_located_call(cast, pos), "_cast")
+            tmp, exact_name = self.name_of(None, "_t"), self.name_of(exact, "_cls")
+            cast_name = self.name_of(_located_call(cast, pos), "_cast")
             check = f" and {-limit} <= {tmp} < {limit}" if limit is not None else ""
             src = (f"({tmp} if ({tmp} := {self.source(operand)}).__class__ is {exact_name}{check} "
-                   f"else {cast_name}({tmp}, {self.bind(name, 'k')}))")
+                   f"else {cast_name}({tmp}, {self.name_of(name, 'k')}))")
             return Code(fast_cast, type_, src=src, nonnull=exact is not str)
         iface = INTERFACES.get(strip_namespace(name))
-        if iface is not None:
-            cls = iface.pyclass
+        cls = iface.pyclass if iface is not None else None
+        if cls is not None:
 
             def iface_cast(env: list[Any]) -> Any:
                 v = o(env)
-                if v is None or isinstance(v, cls):  # type: ignore[arg-type]
+                if v is None or isinstance(v, cls):
                     return v
                 try:
                     return cast(v, name)
@@ -519,13 +529,8 @@ class OperatorCompiler(CompilerHost):
 
 
 def _constant_conversion(code: Code, kind: NumKind, other: NumKind) -> NumKind:
-    """C# implicit constant conversion: a non-negative `int`/`long` constant beside a `uint`/`ulong`
-    operand takes the unsigned type (`u + 1` is a `uint`, `1 + 1UL` a `ulong`)."""
-    if not code.const or other not in (clrnumeric.UINT32, clrnumeric.UINT64) or kind not in (
-            clrnumeric.INT32, clrnumeric.INT64) or not isinstance(code.value, int):
-        return kind
-    return other if other.lo <= code.value <= other.hi and (other is clrnumeric.UINT64 or kind is clrnumeric.INT32) \
-        else kind
+    """`constant_conversion` for an operand the emitter knows as a constant (others keep their type)."""
+    return constant_conversion(Constant(code.type, code.value), kind, other) if code.const else kind
 
 
 def _is_context_variables(node: ast.Expr) -> bool:
