@@ -212,7 +212,7 @@ class Dispatcher:
             return
         sent: list[tuple[object, ...]] = []
         for call in commands:
-            sent.append(call.command)  # type: ignore[arg-type]
+            sent.append(call.command)  # type: ignore[arg-type]  # a function of the client was run above
             if call.rider is not None:
                 sent.append(call.rider.command)  # right behind its carrier: the same round trip
         try:
@@ -225,7 +225,7 @@ class Dispatcher:
         results = replies if len(sent) == len(commands) else _take_riders(commands, replies)
         for i, (call, result) in enumerate(zip(commands, results, strict=True)):
             if isinstance(result, NoScriptError) and call.script is not None:
-                retry = ("EVAL", call.script.source, *call.command[2:])  # type: ignore[index]
+                retry = ("EVAL", call.script.source, *call.command[2:])  # type: ignore[index]  # a command tuple
                 results[i] = call.context.run(_capture, self.client.execute_command, *retry)
         _deliver(commands, results)
 

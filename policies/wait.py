@@ -60,8 +60,9 @@ class WaitStep:
                 return first.result()
             done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             for task in tasks:
-                if task.done() and not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+                error = task.exception() if task.done() and not task.cancelled() else None
+                if error is not None:
+                    raise error
             flows = [task.result() for task in tasks]
             return next((flow for flow in flows if flow is not None), None)
         finally:

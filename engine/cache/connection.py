@@ -201,7 +201,7 @@ def create_sync_client(settings: RedisSettings) -> Any:
         from redis.cluster import ClusterNode
 
         return redis.RedisCluster(
-            startup_nodes=[ClusterNode(host, port) for host, port in settings.nodes],  # type: ignore[no-untyped-call]
+            startup_nodes=[ClusterNode(host, port) for host, port in settings.nodes],  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
             cluster_error_retry_attempts=1,
             **common,
         )

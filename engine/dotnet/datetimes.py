@@ -631,7 +631,7 @@ class DateTimeOffset:
         return self.UtcTicks >= other.UtcTicks
 
     def Equals(self, other: Any) -> bool:
-        return self == other
+        return bool(self == other)
 
     def EqualsExact(self, other: Any) -> bool:
         return (
@@ -643,7 +643,7 @@ class DateTimeOffset:
     def CompareTo(self, other: Any) -> int:
         if other is None:
             return 1
-        return (self.UtcTicks > other.UtcTicks) - (self.UtcTicks < other.UtcTicks)
+        return int(self.UtcTicks > other.UtcTicks) - int(self.UtcTicks < other.UtcTicks)
 
     @staticmethod
     def Compare(a: DateTimeOffset, b: DateTimeOffset) -> int:

@@ -143,7 +143,7 @@ def _fixed_digits(d: Decimal, places: int, mode: str) -> tuple[str, str]:
 def _is_negative(value: Any) -> bool:
     if isinstance(value, float):
         return math.copysign(1.0, value) < 0
-    return value < 0
+    return bool(value < 0)
 
 
 def _sig_digits(d: Decimal, precision: int, mode: str) -> tuple[str, int]:

@@ -54,8 +54,7 @@ def _arity(func: Callable[..., typing.Any]) -> int:
     code = getattr(func, "__code__", None)
     if code is None:
         return 1
-    count = code.co_argcount - (1 if getattr(func, "__self__", None) is not None else 0)
-    return count
+    return int(code.co_argcount) - (1 if getattr(func, "__self__", None) is not None else 0)
 
 
 def _indexed(func: Callable[..., typing.Any]) -> Callable[[typing.Any, int], typing.Any]:

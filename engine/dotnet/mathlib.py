@@ -129,7 +129,7 @@ class Math:
             from .errors import ArithmeticException
 
             raise ArithmeticException("Function does not accept floating point Not-a-Number values.")
-        return (x > 0) - (x < 0)
+        return int(x > 0) - int(x < 0)
 
     @staticmethod
     def Max(a: Any, b: Any) -> Any:

@@ -31,7 +31,7 @@ class IPAddress:
 
     def __init__(self, value: Any) -> None:
         if isinstance(value, bytes | bytearray):
-            self._ip: Any = ipaddress.ip_address(bytes(value))
+            self._ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(bytes(value))
         elif isinstance(value, int):
             self._ip = ipaddress.IPv4Address(int.from_bytes(value.to_bytes(4, "little"), "big"))
         else:

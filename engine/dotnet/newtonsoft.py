@@ -822,7 +822,7 @@ class JValue(JToken):
         if a is None or b is None:
             return 0 if a is b else (-1 if a is None else 1)
         try:
-            return (a > b) - (a < b)
+            return int(a > b) - int(a < b)
         except TypeError:
             sa, sb = str(a), str(b)
             return (sa > sb) - (sa < sb)
@@ -1044,7 +1044,7 @@ def _values_equal(a: JValue, b: JValue) -> bool:
         return float(x) == float(y) if isinstance(x, float) or isinstance(y, float) else x == y
     if type(x) is not type(y):
         return False
-    return x == y
+    return bool(x == y)
 
 
 def deep_equals(a: JToken, b: JToken) -> bool:

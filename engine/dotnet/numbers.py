@@ -338,7 +338,7 @@ class NumberMembers:
             return 0 if isinstance(other, float) and math.isnan(other) else -1
         if isinstance(other, float) and math.isnan(other):
             return 1
-        return (value > other) - (value < other)
+        return int(value > other) - int(value < other)
 
     @staticmethod
     def GetHashCode(value: Any) -> int:

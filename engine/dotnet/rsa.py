@@ -10,10 +10,13 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .crypto import HashAlgorithmName, _data
 from .errors import ArgumentNullException, CryptographicException
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 
 class RSASignaturePadding:
@@ -109,24 +112,25 @@ class RSA:
 
     def __init__(self, bits: int = 2048) -> None:
         self._bits = bits
-        self._private_key: Any = None
-        self._public_key: Any = None
+        self._private_key: RSAPrivateKey | None = None
+        self._public_key: RSAPublicKey | None = None
 
     def _generate(self) -> None:
         """Like .NET, a key is generated only when one is used before any import."""
         if self._public_key is None:
             from cryptography.hazmat.primitives.asymmetric import rsa
 
-            self._private_key = rsa.generate_private_key(public_exponent=65537, key_size=self._bits)
-            self._public_key = self._private_key.public_key()
+            private = rsa.generate_private_key(public_exponent=65537, key_size=self._bits)
+            self._private_key, self._public_key = private, private.public_key()
 
     @property
-    def _public(self) -> Any:
+    def _public(self) -> RSAPublicKey:
         self._generate()
+        assert self._public_key is not None  # _generate made one if none was imported
         return self._public_key
 
     @property
-    def _private(self) -> Any:
+    def _private(self) -> RSAPrivateKey | None:
         self._generate()
         return self._private_key
 
@@ -273,7 +277,7 @@ class RSA:
             serialization.NoEncryption(),
         )
 
-    def _need_private(self) -> Any:
+    def _need_private(self) -> RSAPrivateKey:
         if self._private is None:
             raise CryptographicException("The key does not contain a private key.")
         return self._private

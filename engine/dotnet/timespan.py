@@ -51,12 +51,12 @@ class TickOrdered:
         return self._ticks >= other._ticks
 
     def Equals(self, other: Any) -> bool:
-        return self == other
+        return bool(self == other)
 
     def CompareTo(self, other: Any) -> int:
         if other is None:
             return 1
-        return (self._ticks > other._ticks) - (self._ticks < other._ticks)
+        return int(self._ticks > other._ticks) - int(self._ticks < other._ticks)
 
     def GetHashCode(self) -> int:
         return (self._ticks ^ (self._ticks >> 32)) & 0x7FFFFFFF

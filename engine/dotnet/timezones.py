@@ -218,7 +218,7 @@ class TimeZoneInfo:
 def _utc_ticks(value: Any) -> int:
     if isinstance(value, DateTimeOffset):
         return value.UtcTicks
-    return value.Ticks
+    return int(value.Ticks)
 
 
 _UTC = TimeZoneInfo("UTC", _dt.UTC)

@@ -269,7 +269,7 @@ class AccessCompiler(CompilerHost):
 
             src = None
             if target.type is VARIABLES and _always_set(target.path):
-                src = f"{self.source(target)}[{self.source(self.expr(node.args[0].value))}]"  # type: ignore[arg-type]
+                src = f"{self.source(target)}[{self.source(self.expr(node.args[0].value))}]"  # type: ignore[arg-type]  # an index argument has a value
                 self.key_sites.append(pos)
             return Code(path_item, declared.result(), src=src)
         if declared is not None and len(args) == 1:
@@ -405,7 +405,7 @@ class AccessCompiler(CompilerHost):
                 finally:
                     self.lambda_types.pop()
             else:
-                code = self.delegate_value(arg.value)  # type: ignore[arg-type]
+                code = self.delegate_value(arg.value)  # type: ignore[arg-type]  # only `out` arguments (above) have none
             if arg.name is not None:
                 named[arg.name] = code
             else:

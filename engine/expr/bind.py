@@ -16,11 +16,16 @@
   and the exception class each `catch` clause takes;
 * member names the allow-list refuses (`x.__class__`, `GetType`) and written types that do not
   exist (`(Foo)x`, `new Foo()`, `default(Foo)`): the emitter compiles those nodes to nothing;
+* constant expressions (`Constant`: type and value): literals, and numeric `-x`, `+x`, `~x` and
+  binary operators on constants, folded as csc folds them (in `checked`/`unchecked` context, with
+  the implicit constant conversions and `-2147483648`); overflow and division by zero in a folded
+  expression are diagnostics here;
 * the diagnostics of all of the above (unknown names and members of types, security, duplicate
-  declarations).
+  declarations, constant folding).
 
-It raises nothing. Members of values, overloads, arities and operand types are resolved by the
-emitter (`engine.expr.compile.Compiler`), which reads these tables instead of keeping scopes.
+It raises nothing. Members of values, overloads, arities and the types of non-constant operands
+are resolved by the emitter (`engine.expr.compile.Compiler`), which reads these tables instead of
+keeping scopes.
 """
 
 from __future__ import annotations
@@ -30,10 +35,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.dotnet.errors import DotNetException
+from engine.dotnet import clrnumeric
+from engine.dotnet.clrnumeric import NumKind
+from engine.dotnet.errors import DivideByZeroException, DotNetException, OverflowException
 from engine.expr import ast
 from engine.expr.contexttypes import INTERFACES
-from engine.expr.cstypes import DYNAMIC, PRIMITIVES, STRING, VOID, CsType, library_type
+from engine.expr.cstypes import DYNAMIC, NUMERIC_TYPES, PRIMITIVES, STRING, VOID, CsType, library_type
 from engine.expr.library import CS_IDENT, DECLARED_PROPERTY_ONLY, FORBIDDEN, lib, py_name, strip_namespace
 from engine.expr.names import is_namespace_prefix, known_type_names, resolve_type_name, static_type
 from engine.expr.tables import _EXTRA_TYPE_NAMES, _GENERIC_COLLECTIONS
@@ -65,6 +72,35 @@ class Symbol:
     member: Any = None  # kind "method": the static method of `holder`
 
 
+@dataclass(frozen=True, slots=True)
+class Constant:
+    """A constant expression: its static type and value (None: folding failed, already reported)."""
+
+    type: CsType
+    value: Any
+    failed: bool = False
+
+
+def literal_constant(node: ast.Literal) -> Constant:
+    """The type and (boxed) value of a literal: `1` an int, `1L` a long, `'a'` a char..."""
+    type_ = PRIMITIVES.get(node.type, DYNAMIC)
+    value = node.value
+    if type_.kind is not None and value is not None:
+        value = type_.kind.box(value)
+    return Constant(type_, value)
+
+
+def constant_conversion(constant: Constant, kind: NumKind, other: NumKind) -> NumKind:
+    """C# implicit constant conversion: a non-negative `int`/`long` constant beside a `uint`/`ulong`
+    operand takes the unsigned type (`u + 1` is a `uint`, `1 + 1UL` a `ulong`)."""
+    value = constant.value
+    if other not in (clrnumeric.UINT32, clrnumeric.UINT64) or kind not in (
+            clrnumeric.INT32, clrnumeric.INT64) or not isinstance(value, int):
+        return kind
+    return other if other.lo <= value <= other.hi and (other is clrnumeric.UINT64 or kind is clrnumeric.INT32) \
+        else kind
+
+
 MEMBER_CASE_HINT = "members of .NET types start with an upper-case letter"
 
 
@@ -93,6 +129,7 @@ class Bindings:
         self.type_args: dict[int, tuple[CsType, ...]] = {}  # Member nodes called with `<T, ...>`
         self.creations: dict[int, tuple[Callable[..., Any], CsType]] = {}  # New -> (factory, created type)
         self.exceptions: dict[int, type] = {}  # Catch -> the exception class it takes
+        self.constants: dict[int, Constant] = {}  # constant expressions (literals, folded operators)
         self.refused: set[int] = set()  # Member / Init nodes whose member name is not accessible
         self.unknown_types: set[int] = set()  # nodes whose written type does not exist
         self.problems: list[Problem] = []
@@ -107,6 +144,9 @@ class Bindings:
 
     def known_type(self, node: ast.Node) -> bool:
         return id(node) not in self.unknown_types
+
+    def constant(self, node: ast.Node) -> Constant | None:
+        return self.constants.get(id(node))
 
 
 def _exception_class(t: ast.TypeName | None) -> type:
@@ -135,6 +175,7 @@ class _Binder:
         self.bound = Bindings()
         self.scopes: list[dict[str, Local]] = [{}]
         self.functions: set[str] = set()  # local functions: visible in the whole expression once declared
+        self.checked_context: bool | None = None  # checked(...): True, unchecked(...): False, else None
 
     # ------------------------------------------------------------------ diagnostics, scopes
     def error(self, code: str, message: str, pos: ast.Pos, hint: str | None = None) -> None:
@@ -329,18 +370,79 @@ class _Binder:
     def b_Interpolated(self, node: ast.Interpolated) -> None:
         self.exprs([part.expr for part in node.parts if isinstance(part, ast.Hole)])
 
+    def b_Literal(self, node: ast.Literal) -> None:
+        self.bound.constants[id(node)] = literal_constant(node)
+
     def b_Unary(self, node: ast.Unary) -> None:
         self.expr(node.operand)
+        operand = self.bound.constant(node.operand)
+        if operand is None or operand.failed or operand.value is None or node.op == "!" or operand.type.kind is None:
+            return
+        op, kind, literal = node.op, operand.type.kind, node.operand
+        if op == "-" and isinstance(literal, ast.Literal) and literal.type in ("uint", "ulong") and \
+                literal.value in (1 << 31, 1 << 63):  # `-2147483648` is an int, `-9223372036854775808` a long
+            target = clrnumeric.INT32 if literal.value == 1 << 31 else clrnumeric.INT64
+            self.bound.constants[id(node)] = Constant(NUMERIC_TYPES[target], target.wrap(-literal.value))
+            return
+        if op == "-":
+            result = clrnumeric.negate_kind(kind)
+        elif op == "~":
+            result = clrnumeric.unary_promote(kind) if kind.integral else None
+        else:
+            result = clrnumeric.unary_promote(kind)
+        if result is None:  # not an operator of this type: the emitter reports it
+            return
+        value, checked = operand.value, self.checked_context is not False
+        compute: Callable[[], Any] = {
+            "-": lambda: clrnumeric.negate(value, checked=checked), "~": lambda: clrnumeric.complement(value),
+            "+": lambda: clrnumeric.plus(value),
+        }[op]
+        self.fold(node, compute, NUMERIC_TYPES[result])
 
     def b_Binary(self, node: ast.Binary) -> None:
         self.expr(node.left)
         self.expr(node.right)
+        left, right = self.bound.constant(node.left), self.bound.constant(node.right)
+        op = node.op
+        if left is None or right is None or left.failed or right.failed or op not in clrnumeric.OPERATORS:
+            return
+        lk, rk = left.type.kind, right.type.kind
+        if lk is None or rk is None or left.value is None or right.value is None:
+            return
+        if op not in clrnumeric.SHIFTS:
+            lk, rk = constant_conversion(left, lk, rk), constant_conversion(right, rk, lk)
+        kind = clrnumeric.result_kind(op, lk, rk)
+        folding = clrnumeric.operation(op, lk, rk, checked=self.checked_context is not False)
+        if kind is None or folding is None:  # not an operator of these types: the emitter reports it
+            return
+        lv, rv = left.value, right.value
+        self.fold(node, lambda: folding(lv, rv), NUMERIC_TYPES[kind])
+
+    def fold(self, node: ast.Expr, compute: Callable[[], Any], type_: CsType) -> None:
+        """A constant expression evaluated now; overflow and division by zero are errors."""
+        try:
+            self.bound.constants[id(node)] = Constant(type_, compute())
+            return
+        except OverflowException:
+            self.error("expr-constant", "the operation overflows at compile time in checked mode", node.pos,
+                       "use unchecked(...) if wrapping is intended")
+        except DivideByZeroException:
+            self.error("expr-constant", "division by constant zero", node.pos)
+        self.bound.constants[id(node)] = Constant(type_, None, failed=True)
 
     def b_Ternary(self, node: ast.Ternary) -> None:
         self.exprs([node.cond, node.then, node.other])
 
     def b_Checked(self, node: ast.Checked) -> None:
-        self.expr(node.expr)
+        outer = self.checked_context
+        self.checked_context = node.checked
+        try:
+            self.expr(node.expr)
+        finally:
+            self.checked_context = outer
+        constant = self.bound.constant(node.expr)
+        if constant is not None:
+            self.bound.constants[id(node)] = constant
 
     def b_Cast(self, node: ast.Cast) -> None:
         self.expr(node.operand)

@@ -41,7 +41,7 @@ class Code:
 def _located(exc: BaseException, pos: ast.Pos) -> BaseException:
     if getattr(exc, "expr_pos", None) is None:
         try:
-            exc.expr_pos = pos  # type: ignore[attr-defined]
+            exc.expr_pos = pos  # type: ignore[attr-defined]  # any exception may pass here: no declared field to set
         except AttributeError:
             pass
     return exc
@@ -471,9 +471,9 @@ def _type_of_value_class(holder: Any, name: str) -> CsType:
 def _type_test(type_name: str) -> Callable[[Any], bool]:
     short = strip_namespace(type_name)
     iface = INTERFACES.get(short)
-    if iface is not None:
-        cls = iface.pyclass
-        return lambda v: isinstance(v, cls)  # type: ignore[arg-type]
+    cls = iface.pyclass if iface is not None else None
+    if cls is not None:
+        return lambda v: isinstance(v, cls)
     from engine.dotnet.conversions import is_type
 
     return lambda v: is_type(v, short)

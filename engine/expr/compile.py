@@ -29,7 +29,7 @@ from engine.dotnet.containers import RectangularArray, Tuple
 from engine.expr import ast
 from engine.expr import runtime as rt
 from engine.expr.access import AccessCompiler
-from engine.expr.bind import Bindings, Local, Problem, Symbol, suggest
+from engine.expr.bind import Bindings, Constant, Local, Problem, Symbol, literal_constant, suggest
 from engine.expr.closures import (
     _NEVER_NULL,
     AnonymousObject,
@@ -48,7 +48,6 @@ from engine.expr.cstypes import (
     BOOL,
     DYNAMIC,
     INT,
-    PRIMITIVES,
     STRING,
     STRING_ARRAY,
     SYSTEM_TYPE,
@@ -75,6 +74,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def __init__(self, bound: Bindings) -> None:
         self.bound = bound  # the bind pass's tables: what each name denotes, locals and their slots
+        self.root: Code | None = None  # an expression's (not a block's) compiled root
         self.problems: list[Problem] = []
         self.functions: dict[str, list[Any]] = {}  # local functions: [compiled body, return type, arity]
         self.nslots = bound.nslots
@@ -212,11 +212,14 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     # -- literals --------------------------------------------------------------------------------
     def x_Literal(self, node: ast.Literal) -> Code:
-        value = node.value
-        type_ = PRIMITIVES.get(node.type, DYNAMIC)
-        if type_.kind is not None and value is not None:
-            value = type_.kind.box(value)
-        return Code(lambda env: value, type_, const=True, value=value)
+        return self.constant(self.bound.constant(node) or literal_constant(node))
+
+    def constant(self, constant: Constant) -> Code:
+        """A constant expression the bind pass folded (a dead node when its folding failed)."""
+        if constant.failed:
+            return self._dead(constant.type)
+        value = constant.value
+        return Code(lambda env: value, constant.type, const=True, value=value)
 
     def x_Interpolated(self, node: ast.Interpolated) -> Code:
         self.allocation_sites += 1
@@ -317,7 +320,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
                 def assign(env: list[Any]) -> Any:
                     try:
-                        env[slot] = v = combine(env[slot], vf(env))  # type: ignore[misc]
+                        env[slot] = v = combine(env[slot], vf(env))  # type: ignore[misc]  # every compound operator has one
                     except Exception as exc:
                         raise _located(exc, pos) from None
                     return v
@@ -494,6 +497,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def _initializers(self, items: tuple[ast.Init, ...]) -> list[Callable[[list[Any], Any], None]]:
         out: list[Callable[[list[Any], Any], None]] = []
+        # The lambdas bind the loop's values as defaults, so mypy cannot infer their type (`# type: ignore[misc]`).
         for item in items:
             value = self.fn(item.value) if item.value is not None else None
             if item.kind == "member":

@@ -363,9 +363,10 @@ def _elapsed(ctx: model.Context) -> Any:
 
 
 MODEL_TYPES: dict[type, CsType] = {
-    t.pyclass: t  # type: ignore[misc]
+    t.pyclass: t
     for t in (CONTEXT, REQUEST, RESPONSE, URL, HEADERS, BODY, API, OPERATION, PRODUCT, SUBSCRIPTION, USER,
               LAST_ERROR, DEPLOYMENT, GROUP)
+    if isinstance(t.pyclass, type)
 }
 INTERFACES = {"IResponse": RESPONSE, "IRequest": RESPONSE if False else REQUEST, "IUrl": URL,
               "IMessageBody": BODY, "IContext": CONTEXT, "Authorization": AUTHORIZATION}
@@ -375,8 +376,8 @@ def cast_value(value: Any, type_name: str) -> Any:
     """Explicit cast `(T)value`, including the context interfaces (`(IResponse)x`)."""
     short = strip_namespace(type_name.replace(" ", ""))
     iface = INTERFACES.get(short)
-    if iface is not None:
-        if value is None or isinstance(value, iface.pyclass):  # type: ignore[arg-type]
+    if iface is not None and iface.pyclass is not None:
+        if value is None or isinstance(value, iface.pyclass):
             return value
         from engine.dotnet.primitives import dotnet_type_name
 

@@ -64,7 +64,7 @@ def analyse(value: ValueText) -> tuple[Compiler | None, Any, list[Diagnostic]]:
         else:
             root = compiler.compile_expression(tree)
             fn = root.fn
-            compiler.root = root  # type: ignore[attr-defined]
+            compiler.root = root
     except ExprSyntaxError as exc:
         span = value.span_of(exc.offset, exc.offset + 1)
         return None, None, [Diagnostic("expr-syntax", Severity.ERROR, exc.message, span, exc.hint)]
@@ -104,7 +104,7 @@ class CompiledExpression:
         budget = compiler.needs_budget or compiler.allocation_sites > MAX_UNMETERED_SITES
         error = self._error
         coerce = result.coerce if result is not None else None
-        root = getattr(compiler, "root", None)
+        root = compiler.root
         if root is not None and nslots == 0 and not budget and not block:
             generated = compiler.generated_evaluator(root, error, coerce)
             if generated is not None:

@@ -213,9 +213,9 @@ def index_gate(obj: Any, keys: list[Any], is_list: bool = False) -> Any:
 
 
 def setitem_gate(obj: Any, keys: list[Any], value: Any, is_list: bool = False) -> None:
-    cls = obj.__class__ if obj is not None else None
     if obj is None:
         raise NullReferenceException()
+    cls = obj.__class__
     if is_list and cls is list and len(keys) == 1:
         _list_range(obj, keys[0])
     if len(keys) != 1:
@@ -232,7 +232,7 @@ def setitem_gate(obj: Any, keys: list[Any], value: Any, is_list: bool = False) -
     if cls is dict:
         obj[key] = value
         return
-    if defined_by_library(cls, "__setitem__") is not None:  # type: ignore[arg-type]
+    if defined_by_library(cls, "__setitem__") is not None:
         obj[key] = value
         return
     raise rt.SecurityError(f"values of type '{type(obj).__name__}' cannot be modified with an indexer")

@@ -12,6 +12,7 @@ from engine.dotnet.errors import DivideByZeroException, NullReferenceException, 
 from engine.dotnet.primitives import Char
 from engine.expr import ast
 from engine.expr import runtime as rt
+from engine.expr.bind import Constant, constant_conversion
 from engine.expr.closures import (
     Code,
     _as_text,
@@ -69,6 +70,9 @@ class OperatorCompiler(CompilerHost):
     """Mixin of `Compiler`: unary/binary operators, `?:`, casts, `is`/`as`."""
 
     def x_Unary(self, node: ast.Unary) -> Code:
+        constant = self.bound.constant(node)
+        if constant is not None:  # folded by the bind pass
+            return self.constant(constant)
         operand = self.expr(node.operand)
         op = node.op
         if op == "!" and operand.type not in (BOOL, DYNAMIC):
@@ -144,6 +148,9 @@ class OperatorCompiler(CompilerHost):
         return Code(lambda env: value, type_, const=True, value=value)
 
     def x_Binary(self, node: ast.Binary) -> Code:
+        constant = self.bound.constant(node)
+        if constant is not None:  # folded by the bind pass
+            return self.constant(constant)
         op = node.op
         left, right = self.expr(node.left), self.expr(node.right)
         lf, rf = left.fn, right.fn
@@ -270,6 +277,9 @@ class OperatorCompiler(CompilerHost):
         return _is_boxed_variable(node)
 
     def x_Checked(self, node: ast.Checked) -> Code:
+        constant = self.bound.constant(node)
+        if constant is not None:  # folded by the bind pass
+            return self.constant(constant)
         outer = self.checked_context
         self.checked_context = node.checked
         try:
@@ -435,12 +445,12 @@ class OperatorCompiler(CompilerHost):
                    f"else {cast_name}({tmp}, {self.name_of(name, 'k')}))")
             return Code(fast_cast, type_, src=src, nonnull=exact is not str)
         iface = INTERFACES.get(strip_namespace(name))
-        if iface is not None:
-            cls = iface.pyclass
+        cls = iface.pyclass if iface is not None else None
+        if cls is not None:
 
             def iface_cast(env: list[Any]) -> Any:
                 v = o(env)
-                if v is None or isinstance(v, cls):  # type: ignore[arg-type]
+                if v is None or isinstance(v, cls):
                     return v
                 try:
                     return cast(v, name)
@@ -519,13 +529,8 @@ class OperatorCompiler(CompilerHost):
 
 
 def _constant_conversion(code: Code, kind: NumKind, other: NumKind) -> NumKind:
-    """C# implicit constant conversion: a non-negative `int`/`long` constant beside a `uint`/`ulong`
-    operand takes the unsigned type (`u + 1` is a `uint`, `1 + 1UL` a `ulong`)."""
-    if not code.const or other not in (clrnumeric.UINT32, clrnumeric.UINT64) or kind not in (
-            clrnumeric.INT32, clrnumeric.INT64) or not isinstance(code.value, int):
-        return kind
-    return other if other.lo <= code.value <= other.hi and (other is clrnumeric.UINT64 or kind is clrnumeric.INT32) \
-        else kind
+    """`constant_conversion` for an operand the emitter knows as a constant (others keep their type)."""
+    return constant_conversion(Constant(code.type, code.value), kind, other) if code.const else kind
 
 
 def _is_context_variables(node: ast.Expr) -> bool:

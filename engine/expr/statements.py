@@ -214,8 +214,8 @@ class StatementCompiler(CompilerHost):
             inits = [self.fn(e) for e in node.init or ()]
             init = lambda env: [f(env) for f in inits] and None  # noqa: E731
         cond = self.expr(node.cond) if node.cond is not None else None
-        if cond is not None:
-            self._expect_bool(cond, node.cond.pos)  # type: ignore[union-attr]
+        if cond is not None and node.cond is not None:
+            self._expect_bool(cond, node.cond.pos)
         c = cond.fn if cond is not None else (lambda env: True)
         steps = [self.fn(e) for e in node.step]
         body = self.stmt(node.body)

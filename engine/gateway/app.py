@@ -282,6 +282,7 @@ class GatewayQuart(Quart):
 
     gateway: Gateway
 
+    # Quart declares hypercorn's typed ASGI dicts; the gateway's handler takes plain ones.
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
         if scope["type"] == "http":
             await self.gateway.handle(scope, receive, send)

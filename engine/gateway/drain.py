@@ -25,7 +25,7 @@ class _Tracked:
 
     __slots__ = ("task", "send", "started")
 
-    def __init__(self, task: asyncio.Task[Any], send: Any) -> None:
+    def __init__(self, task: asyncio.Task[Any], send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
         self.task = task
         self.send = send
         self.started = False
@@ -34,7 +34,7 @@ class _Tracked:
         """The server's `send` (no coroutine of its own: it is on every response's path)."""
         if message["type"] == "http.response.start":
             self.started = True
-        return self.send(message)  # type: ignore[no-any-return]
+        return self.send(message)
 
 
 class DrainingApp:

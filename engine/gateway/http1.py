@@ -283,7 +283,7 @@ class _Connection(asyncio.Protocol):
         self._paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = transport  # type: ignore[assignment]  # a TCP connection: always an asyncio.Transport
 
     def start(self, method: str) -> Answer:
         self.answer = Answer(self, method)

@@ -63,10 +63,8 @@ class Tracing:
         self._instrument_redis()
 
     def _instrument_redis(self) -> None:
-        try:
-            from opentelemetry.instrumentation.redis import RedisInstrumentor
-        except ImportError:  # pragma: no cover - a dependency of policygate
-            return
+        from opentelemetry.instrumentation.redis import RedisInstrumentor
+
         instrumentor = RedisInstrumentor()
         if not instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.instrument(tracer_provider=self.provider)

@@ -50,7 +50,7 @@ def _span(file: str, mark: Any) -> Span:
 class _Loader(yaml.SafeLoader):
     file = "<yaml>"
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LocatedMap:  # type: ignore[override]
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LocatedMap:  # type: ignore[override]  # the stub's dict[Hashable, Any]: ours has str keys
         self.flatten_mapping(node)
         result = LocatedMap()
         result.span = _span(self.file, node.start_mark)

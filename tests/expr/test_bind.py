@@ -9,7 +9,7 @@ from engine.diagnostics import Diagnostics
 from engine.expr import ast, check_expression
 from engine.expr.bind import FIRST_SLOT, Bindings, bind
 from engine.expr.build import build
-from engine.expr.cstypes import STRING
+from engine.expr.cstypes import INT, LONG, STRING, UINT
 from engine.expr.expression import analyse, as_value_text
 
 HOSTILE = Path(__file__).with_name("hostile_expressions.txt")
@@ -139,3 +139,21 @@ def test_emit_reports_no_names() -> None:
         assert all(code != "expr-unknown-name" for code, _, _, _ in compiler.problems), text
         names = [p for p in problems if p.code == "expr-unknown-name"]
         assert len(names) == sum(code == "expr-unknown-name" for code, _, _, _ in compiler.bound.problems), text
+
+
+def test_constants_are_folded_by_the_bind_pass_like_csc() -> None:
+    tree, b = bound("@(checked(-2147483648 + (1u + 1) * 0) + unchecked(2147483647 + 1) + 1L)")
+    assert b.problems == []
+    folded = b.constant(tree)
+    assert folded is not None and folded.type is LONG and folded.value == -2147483648 + -2147483648 + 1
+    assert isinstance(tree, ast.Binary) and isinstance(tree.left, ast.Binary)
+    assert b.constant(tree.left.right) == b.constant(tree.left.right.expr)  # unchecked(...) is its operand
+    product = tree.left.left.expr.right  # (1u + 1) * 0: the int 1 converts to uint beside a uint constant
+    assert b.constant(product.left).type is UINT and b.constant(product).type is UINT
+    assert b.constant(tree.left.left.expr.left).type is INT  # -2147483648 is an int
+    tree, b = bound("@(2147483647 + 1 + (1 / 0) + x)")
+    assert [(code, message) for code, message, _, _ in b.problems] == [
+        ("expr-constant", "the operation overflows at compile time in checked mode"),
+        ("expr-constant", "division by constant zero"),
+        ("expr-unknown-name", "the name 'x' does not exist in the current context"),
+    ]
