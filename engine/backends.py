@@ -5,6 +5,12 @@ sends it with `forward_to_backend`, which picks a pool member, refuses a backend
 open (503), puts the member's credentials on for that one send and records the outcome for its
 breaker. A request whose backend has no pool, breaker or credentials costs one dict lookup more.
 
+A pool with `sessionAffinity` keeps each client session on one member: the session is an opaque
+id in a cookie the gateway sets on the first answer, and the member is chosen from it by weighted
+rendezvous hashing, so every gateway instance and worker picks the same member for a session
+without sharing state; a session whose member is unavailable (open circuit, or already tried by
+this request) goes to its next choice for that request.
+
 Breaker state and pool rotation live in this process's memory (like APIM, gateway instances and
 workers do not share them); a configuration reload keeps the state of entities it did not change.
 Everything runs on the event loop without awaiting, so no lock is needed.
@@ -13,9 +19,11 @@ Everything runs on the event loop without awaiting, so no lock is needed.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 import re
+import secrets
 import time
 from collections import deque
 from collections.abc import Collection, Mapping
@@ -92,6 +100,7 @@ class BackendSpec:
     members: tuple[PoolMember, ...] = ()
     breaker: BreakerRule | None = None
     credentials: Credentials | None = None
+    affinity_cookie: str = ""  # pools: the cookie carrying the session id (sessionAffinity)
 
     @property
     def is_pool(self) -> bool:
@@ -207,27 +216,29 @@ class Single:
 class Pool:
     """A load-balanced pool: priority groups in order; smooth weighted round-robin within a group."""
 
-    __slots__ = ("id", "groups", "metrics", "_current")
+    __slots__ = ("id", "groups", "metrics", "affinity_cookie", "_current")
 
     def __init__(self, spec: BackendSpec, singles: Mapping[str, Single], metrics: BackendMetrics | None) -> None:
         self.id = spec.id
         self.metrics = metrics
+        self.affinity_cookie = spec.affinity_cookie
         by_priority: dict[int, list[tuple[Single, int]]] = {}
         for member in spec.members:
             by_priority.setdefault(member.priority, []).append((singles[member.backend], member.weight))
         self.groups = [by_priority[p] for p in sorted(by_priority)]
         self._current: dict[str, int] = {}
 
-    def choose(self, now: float, avoid: Collection[str]) -> Single | None:
+    def choose(self, now: float, avoid: Collection[str], session: str = "") -> Single | None:
         """The member for the next request: the first priority group with a closed circuit decides;
-        within it, members this request has not tried yet come first."""
+        within it, members this request has not tried yet come first; a session's own member when
+        it has one (`session`), else the next in weighted rotation."""
         for group in self.groups:
             available = [(s, w) for s, w in group if s.available(now)]
             if not available:
                 continue
             fresh = [(s, w) for s, w in available if s.id not in avoid] or available
             weighted = [(s, w) for s, w in fresh if w > 0] or [(s, 1) for s, _ in fresh]
-            return self._rotate(weighted)
+            return _rendezvous(session, weighted) if session else self._rotate(weighted)
         return None
 
     def _rotate(self, candidates: list[tuple[Single, int]]) -> Single:
@@ -248,6 +259,18 @@ class Pool:
 
     def reopens_in(self, now: float) -> float:
         return min((s.reopens_in(now) for group in self.groups for s, _ in group), default=0.0)
+
+
+def _rendezvous(session: str, candidates: list[tuple[Single, int]]) -> Single:
+    """Weighted rendezvous hashing: each session's member, in proportion to the weights, and a
+    session moves only when its own member leaves the candidates."""
+    def score(candidate: tuple[Single, int]) -> float:
+        single, weight = candidate
+        digest = hashlib.blake2b(f"{session}\0{single.id}".encode(), digest_size=8).digest()
+        uniform = (int.from_bytes(digest, "big") + 0.5) / 2.0**64  # in (0, 1)
+        return -weight / math.log(uniform)
+
+    return max(candidates, key=score)[0]
 
 
 Backend = Single | Pool
@@ -294,6 +317,8 @@ class Route:
     backend: Backend
     target: Single | None = None
     tried: list[str] = field(default_factory=list)
+    session: str = ""  # the client's session id (a pool with sessionAffinity)
+    new_session: bool = False  # the session id was made for this request: the answer sets the cookie
 
 
 ROUTE: Slot[Route] = Slot("backends.route")
@@ -307,9 +332,17 @@ def route(ctx: Context, backend: Backend) -> None:
         retarget(ctx, backend.url)
         return
     previous = ROUTE.get(ctx)
-    current = Route(backend, tried=previous.tried if previous is not None and previous.backend is backend else [])
+    same = previous is not None and previous.backend is backend
+    current = Route(backend, tried=previous.tried if same and previous is not None else [])
+    if isinstance(backend, Pool) and backend.affinity_cookie:
+        if same and previous is not None and previous.session:
+            current.session, current.new_session = previous.session, previous.new_session
+        else:
+            current.session = session_cookie(ctx, backend.affinity_cookie)
+            if not current.session:
+                current.session, current.new_session = secrets.token_urlsafe(18), True
     ROUTE.set(ctx, current)
-    target = backend if isinstance(backend, Single) else backend.choose(time.monotonic(), current.tried)
+    target = backend if isinstance(backend, Single) else backend.choose(time.monotonic(), current.tried, current.session)
     if target is not None:
         current.target = target
         retarget(ctx, target.url)
@@ -346,6 +379,22 @@ async def forward_to_backend(ctx: Context, options: ForwardOptions) -> None:
             _undress(ctx, saved)
     if target.circuit is not None:
         _record(target.circuit, ctx.response.status_code, "", ctx)
+    if current.new_session and isinstance(current.backend, Pool):
+        secure = "; Secure" if ctx.request.original_url.scheme == "https" else ""
+        ctx.response.headers.add("Set-Cookie", f"{current.backend.affinity_cookie}={current.session}; Path=/; HttpOnly{secure}")
+
+
+_SESSION_ID = re.compile(r"[A-Za-z0-9_\-]{1,128}")
+
+
+def session_cookie(ctx: Context, name: str) -> str:
+    """The request's session id from cookie `name` ("" when absent or not a plausible id)."""
+    for header in ctx.request.headers.get_list("Cookie"):
+        for pair in header.split(";"):
+            key, _, value = pair.strip().partition("=")
+            if key == name and _SESSION_ID.fullmatch(value.strip().strip('"')):
+                return value.strip().strip('"')
+    return ""
 
 
 def _target(ctx: Context, current: Route, now: float) -> Single:
@@ -357,7 +406,7 @@ def _target(ctx: Context, current: Route, now: float) -> Single:
         return backend
     target = current.target
     if target is None or target.id in current.tried or not target.available(now):
-        target = backend.choose(now, current.tried)
+        target = backend.choose(now, current.tried, current.session)
         if target is None:
             raise _unavailable(backend, now)
         current.target = target

@@ -18,11 +18,11 @@ NOT_SUPPORTED = {
     "tls": "TLS settings per backend are not supported (the gateway validates backend certificates)",
     "proxy": "a proxy per backend is not supported",
     "serviceFabricCluster": "Service Fabric backends exist only in Azure",
-    "sessionAffinity": "pool session affinity is not supported",
     "certificateIds": "client certificates per backend are not supported",
     "certificate": "client certificates per backend are not supported",
     "managedIdentity": "managed identity credentials per backend are not supported (use authentication-managed-identity)",
 }
+_COOKIE_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~]+")  # an RFC 6265 token
 _DURATION = re.compile(
     r"P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?",
     re.IGNORECASE,
@@ -76,7 +76,8 @@ def read_backend(bid: str, raw: object, where: str, reader: EntityReader) -> Bac
     if kind.lower() == "pool" or props.get("pool") is not None:
         if breaker is not None or credentials is not None:
             reader.fail(where, "a pool has no circuit breaker or credentials of its own: set them on its members")
-        return BackendSpec(bid, members=_members(props.get("pool"), f"{where}.pool", reader))
+        members, cookie = _pool(props.get("pool"), f"{where}.pool", reader)
+        return BackendSpec(bid, members=members, affinity_cookie=cookie)
     if props.get("url") is None:
         reader.fail(f"{where}.url", "is required")
     return BackendSpec(bid, url=reader.url(props["url"], f"{where}.url"), breaker=breaker, credentials=credentials)
@@ -93,8 +94,26 @@ def _mapping(raw: object, where: str, reader: EntityReader, known: tuple[str, ..
     return {k: v for k, v in raw.items() if k not in NOT_SUPPORTED}
 
 
-def _members(raw: object, where: str, reader: EntityReader) -> tuple[PoolMember, ...]:
-    pool = _mapping(raw, where, reader, ("services",))
+def _pool(raw: object, where: str, reader: EntityReader) -> tuple[tuple[PoolMember, ...], str]:
+    """(members, session-affinity cookie name or "")."""
+    pool = _mapping(raw, where, reader, ("services", "sessionAffinity"))
+    return _members(pool, where, reader), _affinity(pool.get("sessionAffinity"), f"{where}.sessionAffinity", reader)
+
+
+def _affinity(raw: object, where: str, reader: EntityReader) -> str:
+    if raw is None:
+        return ""
+    session = _mapping(raw, where, reader, ("sessionId",)).get("sessionId")
+    spec = _mapping(session, f"{where}.sessionId", reader, ("source", "name"))
+    if str(spec.get("source", "")).lower() != "cookie":
+        reader.fail(f"{where}.sessionId.source", f"{spec.get('source')!r} is not supported: only Cookie is")
+    name = spec.get("name")
+    if not isinstance(name, str) or not _COOKIE_NAME.fullmatch(name):
+        reader.fail(f"{where}.sessionId.name", "expected a cookie name (letters, digits and !#$%&'*+-.^_`|~)")
+    return name
+
+
+def _members(pool: dict[str, Any], where: str, reader: EntityReader) -> tuple[PoolMember, ...]:
     services = pool.get("services")
     if not isinstance(services, list) or not services:
         reader.fail(f"{where}.services", "expected a non-empty list of pool members")

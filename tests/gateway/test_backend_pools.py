@@ -188,6 +188,38 @@ def test_credentials_go_only_to_their_member(tmp_path: Path) -> None:
             assert (echoed["headers"]["x-other"], echoed["headers"]["authorization"]) == ("k2", "Bearer t2")
 
 
+def test_session_affinity_keeps_a_session_on_its_member(tmp_path: Path) -> None:
+    with echo_backends(3) as backends:
+        config = pool_config({f"m{i}": b.url for i, b in enumerate(backends)}, [{"id": f"m{i}"} for i in range(3)],
+                             breakers={"m0": breaker(1, 500, 599, "PT1H"), "m1": breaker(1, 500, 599, "PT1H"),
+                                       "m2": breaker(1, 500, 599, "PT1H")})
+        config["backends"]["pool"]["pool"]["sessionAffinity"] = {"sessionId": {"source": "Cookie", "name": "SessionId"}}
+        with run_gateway(tmp_path, config, {"api.xml": POOL_POLICY}) as gw:
+            sessions = []
+            for _ in range(12):  # new clients: each answer starts a session
+                first = gw.get("/api/x")
+                cookie = first.headers.get("Set-Cookie") or ""
+                assert first.status == 200 and re.fullmatch(r"SessionId=[A-Za-z0-9_-]{24}; Path=/; HttpOnly", cookie)
+                sessions.append(cookie.split(";")[0])
+            counts = [b.calls for b in backends]
+            assert sum(counts) == 12 and sum(1 for c in counts if c) >= 2  # sessions spread over members
+            session = sessions[0]
+            for b in backends:
+                b.reset()
+            answers = [gw.get("/api/x", headers={"Cookie": f"theme=dark; {session}"}) for _ in range(6)]
+            assert all(a.status == 200 and a.headers.get("Set-Cookie") is None for a in answers)  # known session
+            home = next(b for b in backends if b.calls)
+            assert home.calls == 6  # all six on the session's member
+            home.respond(status=500, body="down")
+            assert gw.get("/api/x", headers={"Cookie": session}).status == 500  # trips its breaker
+            home.reset()
+            for b in backends:
+                b.reset()
+            assert [gw.get("/api/x", headers={"Cookie": session}).status for _ in range(4)] == [200] * 4
+            moved = [b for b in backends if b.calls]
+            assert len(moved) == 1 and moved[0] is not home and moved[0].calls == 4  # its next choice, steadily
+
+
 @pytest.mark.parametrize(("backends", "where", "message"), [
     ({"pool": {"type": "Pool", "pool": {"services": [{"id": "/backends/ghost"}]}}},
      "backends.pool.pool.services[0].id", "no backend 'ghost' is defined"),
@@ -204,6 +236,9 @@ def test_credentials_go_only_to_their_member(tmp_path: Path) -> None:
      "backends.a.circuitBreaker.rules[0].failureCondition", "exactly one of count or percentage"),
     ({"a": {"url": "http://a", "tls": {"validateCertificateChain": False}}}, "backends.a.tls", "not supported"),
     ({"a": {"url": "http://a", "weight": 3}}, "backends.a.weight", "unknown key"),
+    ({"a": "http://a", "p": {"type": "Pool", "pool": {"services": [{"id": "a"}], "sessionAffinity": {
+        "sessionId": {"source": "Header", "name": "X-Session"}}}}},
+     "backends.p.pool.sessionAffinity.sessionId.source", "only Cookie"),
 ])
 def test_configuration_mistakes_are_located(tmp_path: Path, backends: dict[str, Any], where: str, message: str) -> None:
     import yaml
