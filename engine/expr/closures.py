@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
@@ -38,13 +39,33 @@ class Code:
     pos: ast.Pos | None = None  # position of a fused context path (for errors in generated code)
 
 
+# Where in the expression an exception in flight was raised. Python's own exceptions (KeyError,
+# ZeroDivisionError...) take neither typed fields nor weak references, so the evaluator remembers the
+# last few it located, per context, until the top of the evaluation reads them (`raised_at`).
+_RAISED_AT: ContextVar[tuple[tuple[BaseException, ast.Pos], ...]] = ContextVar("expr_raised_at", default=())
+_KEPT = 4  # a rethrown exception is still found after a few handled ones inside a catch block
+
+
 def _located(exc: BaseException, pos: ast.Pos) -> BaseException:
-    if getattr(exc, "expr_pos", None) is None:
-        try:
-            exc.expr_pos = pos  # type: ignore[attr-defined]  # any exception may pass here: no declared field to set
-        except AttributeError:
-            pass
+    """`exc`, remembered as raised at `pos` unless an inner node located it first."""
+    kept = _RAISED_AT.get()
+    if not is_located(exc):
+        _RAISED_AT.set(((exc, pos), *kept[: _KEPT - 1]))
     return exc
+
+
+def is_located(exc: BaseException) -> bool:
+    return any(known is exc for known, _ in _RAISED_AT.get())
+
+
+def raised_at(exc: BaseException) -> ast.Pos | None:
+    """Where `exc` was located (None: nowhere); forgets it, so the exception is not kept alive."""
+    kept = _RAISED_AT.get()
+    for i, (known, pos) in enumerate(kept):
+        if known is exc:
+            _RAISED_AT.set(kept[:i] + kept[i + 1:])
+            return pos
+    return None
 
 
 class AnonymousObject(dict[str, Any]):
