@@ -16,8 +16,8 @@ from engine.dotnet.errors import NullReferenceException
 from engine.expr import ast
 from engine.expr import runtime as rt
 from engine.expr.contexttypes import INTERFACES
-from engine.expr.cstypes import BOOL, DOUBLE, DYNAMIC, INT, NUMERIC_TYPES, STRING, CsType, library_type
-from engine.expr.library import defined_by_library, lib, strip_namespace
+from engine.expr.cstypes import BOOL, DYNAMIC, NUMERIC_TYPES, STRING, CsType
+from engine.expr.library import defined_by_library, strip_namespace
 from engine.expr.runtime import SHORT, ShortCircuit
 
 Fn = Callable[[list[Any]], Any]
@@ -433,15 +433,6 @@ def _raise_missing(name: str) -> Callable[..., Any]:
     return missing
 
 
-def _static_attr(holder: Any, name: str) -> Any:
-    import inspect
-
-    try:
-        return inspect.getattr_static(holder, name)
-    except AttributeError:
-        return None
-
-
 def _required_parameters(fn: Any) -> int:
     """How many arguments a method group passes on (its required positional parameters, at least 1)."""
     import inspect
@@ -452,41 +443,6 @@ def _required_parameters(fn: Any) -> int:
         return 1
     required = [p for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     return max(len(required), 1)
-
-
-def _is_enum_member(value: Any) -> bool:
-    import enum
-
-    return isinstance(value, enum.Enum)
-
-
-def _value_type(value: Any) -> CsType:
-    if isinstance(value, bool):
-        return BOOL
-    kind = clrnumeric.kind_of(value)
-    if kind is not None:
-        return NUMERIC_TYPES[kind]
-    if isinstance(value, int) and not _is_enum_member(value):
-        return INT
-    if isinstance(value, str):
-        return STRING
-    if isinstance(value, float):
-        return DOUBLE
-    cls = type(value)
-    if cls.__module__.startswith("engine.dotnet") and not _is_enum_member(value):
-        return library_type(cls)
-    return DYNAMIC
-
-
-def _type_of_value_class(holder: Any, name: str) -> CsType:
-    if name in ("UtcNow", "Now", "Today", "MinValue", "MaxValue") and isinstance(holder, type):
-        return library_type(holder)
-    if name == "Empty" and getattr(holder, "__name__", "") == "String":
-        return STRING
-    if name in ("UTF8", "ASCII", "Unicode", "UTF32", "Default", "Latin1", "BigEndianUnicode"):
-        cls = lib("systemconvert", "Encoding")
-        return library_type(cls) if isinstance(cls, type) else DYNAMIC
-    return DYNAMIC
 
 
 def _type_test(type_name: str) -> Callable[[Any], bool]:

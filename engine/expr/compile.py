@@ -224,6 +224,9 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def x_Interpolated(self, node: ast.Interpolated) -> Code:
         self.allocation_sites += 1
+        constant = self.bound.constant(node)
+        if constant is not None:  # no holes: a constant string
+            return self.constant(constant)
         from engine.dotnet.formatting import format_value
 
         pieces: list[Any] = []
@@ -236,9 +239,6 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                 pieces.append(_hole(inner))
             else:
                 pieces.append(_formatted_hole(inner, part.format, part.alignment, format_value))
-        if all(isinstance(p, str) for p in pieces):
-            text = "".join(pieces)
-            return Code(lambda env: text, STRING, const=True, value=text)
         funcs = [(lambda env, p=p: p) if isinstance(p, str) else p for p in pieces]
         check = rt.check_string
 
