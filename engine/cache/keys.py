@@ -96,8 +96,13 @@ class KeyGroup:
 
     def spread_key(self, digest: str, generation: str) -> str:
         """The Redis key of a variant: its own digest over API, operation, generation and variant."""
-        text = "\n".join((_field(self.api), _field(self.operation), generation, digest))
-        return f"{self.prefix}r:{hashlib.blake2b(text.encode('utf-8'), digest_size=16).hexdigest()}"
+        return _spread_key(self.prefix, self.api, self.operation, digest, generation)
+
+
+@lru_cache(maxsize=8192)  # made for every Redis lookup; hits ask for the same variants again and again
+def _spread_key(prefix: str, api: str, operation: str, digest: str, generation: str) -> str:
+    text = "\n".join((_field(api), _field(operation), generation, digest))
+    return f"{prefix}r:{hashlib.blake2b(text.encode('utf-8'), digest_size=16).hexdigest()}"
 
 
 @lru_cache(maxsize=4096)

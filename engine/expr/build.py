@@ -6,13 +6,11 @@ import re
 from decimal import Decimal
 from typing import Any, Literal, NoReturn, cast, overload
 
-from lark import Token, Transformer, Tree, v_args
-from lark.exceptions import VisitError
-from lark.tree import Meta
+from lark import Token
 
 from engine.dotnet import utf16
 from engine.expr import ast
-from engine.expr.parser import ExprSyntaxError, parse
+from engine.expr.parser import ExprSyntaxError, Span, parse_into
 
 _SIMPLE_ESCAPES = {
     "'": "'", '"': '"', "\\": "\\", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "n": "\n",
@@ -199,38 +197,38 @@ def _tok_pos(base: int, tok: Token) -> ast.Pos:
     return (start, start + len(tok))
 
 
-@v_args(meta=True)
-class Builder(Transformer[Token, ast.Expr | ast.Block]):
-    """Build AST nodes; `base` is the offset of the parsed text inside the ValueText."""
+class Builder:
+    """Builds AST nodes during parsing (`parser.parse_into`): one method per grammar rule or alias,
+    called with the node's position in the ValueText and its children; `base` is the offset of the
+    parsed text inside the ValueText."""
 
     def __init__(self, base: int = 0) -> None:
-        super().__init__()
         self.base = base
 
-    def _p(self, meta: Meta) -> ast.Pos:
-        if getattr(meta, "empty", True):
-            return (self.base, self.base)
-        return (self.base + meta.start_pos, self.base + meta.end_pos)
+    def reduce(self, name: str, span: Span, children: Children) -> Any:
+        base = self.base
+        pos = (base, base) if span is None else (base + span[0], base + span[1])
+        return getattr(self, name)(pos, children)
 
     # -- start symbols ---------------------------------------------------------------------------
-    def expression(self, meta: Meta, c: Children) -> ast.Expr:
+    def expression(self, pos: ast.Pos, c: Children) -> ast.Expr:
         return cast(ast.Expr, c[0])
 
-    def block(self, meta: Meta, c: Children) -> ast.Block:
-        return ast.Block(tuple(c), self._p(meta))
+    def block(self, pos: ast.Pos, c: Children) -> ast.Block:
+        return ast.Block(tuple(c), pos)
 
     # -- statements ------------------------------------------------------------------------------
-    def block_stmt(self, meta: Meta, c: Children) -> ast.Block:
-        return ast.Block(tuple(c), self._p(meta))
+    def block_stmt(self, pos: ast.Pos, c: Children) -> ast.Block:
+        return ast.Block(tuple(c), pos)
 
-    def deconstruct(self, meta: Meta, c: Children) -> ast.Deconstruct:
+    def deconstruct(self, pos: ast.Pos, c: Children) -> ast.Deconstruct:
         names = tuple(n.strip() for n in str(c[0]).strip()[3:].strip()[1:-1].split(","))
-        return ast.Deconstruct(names, c[2], self._p(meta))
+        return ast.Deconstruct(names, c[2], pos)
 
-    def tuple_lit(self, meta: Meta, c: Children) -> ast.TupleLit:
-        return ast.TupleLit(tuple(c), self._p(meta))
+    def tuple_lit(self, pos: ast.Pos, c: Children) -> ast.TupleLit:
+        return ast.TupleLit(tuple(c), pos)
 
-    def local_decl(self, meta: Meta, c: Children) -> ast.LocalDecl:
+    def local_decl(self, pos: ast.Pos, c: Children) -> ast.LocalDecl:
         type_, declarators = c[1], c[2:]  # c[0]: `const` (a constant local is a local never assigned)
         if type_.array:  # `int[] a = { 1, 2 };`: an array initializer takes the declared element type
             element = ast.TypeName(type_.name, type_.args, type_.array - 1, type_.nullable)
@@ -241,306 +239,306 @@ class Builder(Transformer[Token, ast.Expr | ast.Block]):
             if isinstance(d.value, tuple):
                 raise ExprSyntaxError("an array initializer needs an array type: write `int[] a = { 1, 2 }`",
                                       d.pos[0])
-        return ast.LocalDecl(type_, tuple(declarators), self._p(meta))
+        return ast.LocalDecl(type_, tuple(declarators), pos)
 
-    def declarator(self, meta: Meta, c: Children) -> ast.Declarator:
+    def declarator(self, pos: ast.Pos, c: Children) -> ast.Declarator:
         name, _assign, value = c
-        return ast.Declarator(str(name), value, self._p(meta))
+        return ast.Declarator(str(name), value, pos)
 
-    def for_init(self, meta: Meta, c: Children) -> ast.LocalDecl | tuple[ast.Expr, ...]:
+    def for_init(self, pos: ast.Pos, c: Children) -> ast.LocalDecl | tuple[ast.Expr, ...]:
         return cast("ast.LocalDecl | tuple[ast.Expr, ...]", c[0])
 
-    def expr_list(self, meta: Meta, c: Children) -> tuple[ast.Expr, ...]:
+    def expr_list(self, pos: ast.Pos, c: Children) -> tuple[ast.Expr, ...]:
         return tuple(c)
 
-    def catch_clause(self, meta: Meta, c: Children) -> ast.Catch:
+    def catch_clause(self, pos: ast.Pos, c: Children) -> ast.Catch:
         type_, name, filter_, body = c
-        return ast.Catch(type_, str(name) if name is not None else None, body, self._p(meta), filter_)
+        return ast.Catch(type_, str(name) if name is not None else None, body, pos, filter_)
 
-    def catch_filter(self, meta: Meta, c: Children) -> ast.Expr:
+    def catch_filter(self, pos: ast.Pos, c: Children) -> ast.Expr:
         return cast(ast.Expr, c[0])
 
-    def switch_section(self, meta: Meta, c: Children) -> ast.SwitchSection:
+    def switch_section(self, pos: ast.Pos, c: Children) -> ast.SwitchSection:
         labels = tuple(x[1] for x in c if isinstance(x, tuple) and x and x[0] == "label")
         body = tuple(x for x in c if not (isinstance(x, tuple) and x and x[0] == "label"))
         return ast.SwitchSection(labels, body)
 
-    def case_label(self, meta: Meta, c: Children) -> _Label:
+    def case_label(self, pos: ast.Pos, c: Children) -> _Label:
         return ("label", c[0])
 
-    def default_label(self, meta: Meta, c: Children) -> _Label:
+    def default_label(self, pos: ast.Pos, c: Children) -> _Label:
         return ("label", None)
 
-    def if_stmt(self, meta: Meta, c: Children) -> ast.If:
-        return ast.If(c[0], c[1], c[2] if len(c) > 2 else None, self._p(meta))
+    def if_stmt(self, pos: ast.Pos, c: Children) -> ast.If:
+        return ast.If(c[0], c[1], c[2] if len(c) > 2 else None, pos)
 
-    def foreach_stmt(self, meta: Meta, c: Children) -> ast.Foreach:
-        return ast.Foreach(c[0], str(c[1]), c[2], c[3], self._p(meta))
+    def foreach_stmt(self, pos: ast.Pos, c: Children) -> ast.Foreach:
+        return ast.Foreach(c[0], str(c[1]), c[2], c[3], pos)
 
-    def while_stmt(self, meta: Meta, c: Children) -> ast.While:
-        return ast.While(c[0], c[1], False, self._p(meta))
+    def while_stmt(self, pos: ast.Pos, c: Children) -> ast.While:
+        return ast.While(c[0], c[1], False, pos)
 
-    def do_stmt(self, meta: Meta, c: Children) -> ast.While:
-        return ast.While(c[1], c[0], True, self._p(meta))
+    def do_stmt(self, pos: ast.Pos, c: Children) -> ast.While:
+        return ast.While(c[1], c[0], True, pos)
 
-    def for_stmt(self, meta: Meta, c: Children) -> ast.For:
+    def for_stmt(self, pos: ast.Pos, c: Children) -> ast.For:
         init, cond, step, body = c
-        return ast.For(init, cond, step or (), body, self._p(meta))
+        return ast.For(init, cond, step or (), body, pos)
 
-    def expr_stmt(self, meta: Meta, c: Children) -> ast.ExprStmt:
-        return ast.ExprStmt(c[0], self._p(meta))
+    def expr_stmt(self, pos: ast.Pos, c: Children) -> ast.ExprStmt:
+        return ast.ExprStmt(c[0], pos)
 
-    def return_stmt(self, meta: Meta, c: Children) -> ast.Return:
-        return ast.Return(c[0], self._p(meta))
+    def return_stmt(self, pos: ast.Pos, c: Children) -> ast.Return:
+        return ast.Return(c[0], pos)
 
-    def throw_stmt(self, meta: Meta, c: Children) -> ast.Throw:
-        return ast.Throw(c[0], self._p(meta))
+    def throw_stmt(self, pos: ast.Pos, c: Children) -> ast.Throw:
+        return ast.Throw(c[0], pos)
 
-    def break_stmt(self, meta: Meta, c: Children) -> ast.Jump:
-        return ast.Jump("break", self._p(meta))
+    def break_stmt(self, pos: ast.Pos, c: Children) -> ast.Jump:
+        return ast.Jump("break", pos)
 
-    def continue_stmt(self, meta: Meta, c: Children) -> ast.Jump:
-        return ast.Jump("continue", self._p(meta))
+    def continue_stmt(self, pos: ast.Pos, c: Children) -> ast.Jump:
+        return ast.Jump("continue", pos)
 
-    def try_stmt(self, meta: Meta, c: Children) -> ast.Try:
+    def try_stmt(self, pos: ast.Pos, c: Children) -> ast.Try:
         body, *rest = c
         final = rest.pop() if rest else None
-        return ast.Try(body, tuple(rest), final, self._p(meta))
+        return ast.Try(body, tuple(rest), final, pos)
 
-    def switch_stmt(self, meta: Meta, c: Children) -> ast.Switch:
-        return ast.Switch(c[0], tuple(c[1:]), self._p(meta))
+    def switch_stmt(self, pos: ast.Pos, c: Children) -> ast.Switch:
+        return ast.Switch(c[0], tuple(c[1:]), pos)
 
-    def empty_stmt(self, meta: Meta, c: Children) -> ast.Block:
-        return ast.Block((), self._p(meta))
+    def empty_stmt(self, pos: ast.Pos, c: Children) -> ast.Block:
+        return ast.Block((), pos)
 
-    def checked_stmt(self, meta: Meta, c: Children) -> ast.Block:
+    def checked_stmt(self, pos: ast.Pos, c: Children) -> ast.Block:
         return cast(ast.Block, c[0])
 
-    def using_stmt(self, meta: Meta, c: Children) -> ast.Using:
-        return ast.Using(c[0], c[1], self._p(meta))
+    def using_stmt(self, pos: ast.Pos, c: Children) -> ast.Using:
+        return ast.Using(c[0], c[1], pos)
 
-    def local_function(self, meta: Meta, c: Children) -> ast.LocalFunction:
+    def local_function(self, pos: ast.Pos, c: Children) -> ast.LocalFunction:
         returns = c[0] if isinstance(c[0], ast.TypeName) else None
         rest = c[1:] if isinstance(c[0], ast.TypeName) else c
         name, *params, body = rest
         if isinstance(body, ast.Expr):  # `int F(int x) => x * 2;`
             stmt = ast.Return(body, body.pos) if returns is not None else ast.ExprStmt(body, body.pos)
             body = ast.Block((stmt,), body.pos)
-        return ast.LocalFunction(returns, str(name), tuple(p for p in params if p is not None), body, self._p(meta))
+        return ast.LocalFunction(returns, str(name), tuple(p for p in params if p is not None), body, pos)
 
-    def arrow_body(self, meta: Meta, c: Children) -> ast.Expr:
+    def arrow_body(self, pos: ast.Pos, c: Children) -> ast.Expr:
         return cast(ast.Expr, c[0])
 
-    def sizeof(self, meta: Meta, c: Children) -> ast.Literal:
+    def sizeof(self, pos: ast.Pos, c: Children) -> ast.Literal:
         size = _SIZES.get(str(c[0]))
         if size is None:
-            raise ExprSyntaxError(f"sizeof({c[0]}) needs unsafe code", self._p(meta)[0])
-        return ast.Literal(size, "int", self._p(meta))
+            raise ExprSyntaxError(f"sizeof({c[0]}) needs unsafe code", pos[0])
+        return ast.Literal(size, "int", pos)
 
-    def param(self, meta: Meta, c: Children) -> _Param:
+    def param(self, pos: ast.Pos, c: Children) -> _Param:
         return (c[0], str(c[1]), c[3] if len(c) > 3 else None)  # (type, name, default value or None)
 
     # -- types -----------------------------------------------------------------------------------
     def _suffix(self, c: Children) -> int:
         return sum(1 + str(t).count(",") for t in c if isinstance(t, Token) and t.type == "ARRAY_SUFFIX")
 
-    def named_type(self, meta: Meta, c: Children) -> ast.TypeName:
+    def named_type(self, pos: ast.Pos, c: Children) -> ast.TypeName:
         return ast.TypeName(str(c[0]), (), self._suffix(c[1:]))
 
-    def nullable_named_type(self, meta: Meta, c: Children) -> ast.TypeName:
+    def nullable_named_type(self, pos: ast.Pos, c: Children) -> ast.TypeName:
         return ast.TypeName(str(c[0])[:-1], (), self._suffix(c[1:]), True)
 
-    def qualified_type(self, meta: Meta, c: Children) -> ast.TypeName:
+    def qualified_type(self, pos: ast.Pos, c: Children) -> ast.TypeName:
         names = [str(t) for t in c if not (isinstance(t, Token) and t.type == "ARRAY_SUFFIX")]
         return ast.TypeName(".".join(names).replace(" ", ""), (), self._suffix(c))
 
-    def generic_type(self, meta: Meta, c: Children) -> ast.TypeName:
+    def generic_type(self, pos: ast.Pos, c: Children) -> ast.TypeName:
         t = parse_type_text(str(c[0]))
         return ast.TypeName(t.name, t.args, self._suffix(c[1:]))
 
-    def predef_type(self, meta: Meta, c: Children) -> ast.TypeName:
+    def predef_type(self, pos: ast.Pos, c: Children) -> ast.TypeName:
         nullable = any(isinstance(t, Token) and t.type == "NULLABLE" for t in c[1:])
         return ast.TypeName(c[0], (), self._suffix(c[1:]), nullable)
 
-    def predef(self, meta: Meta, c: Children) -> str:
+    def predef(self, pos: ast.Pos, c: Children) -> str:
         return str(c[0])
 
-    def type(self, meta: Meta, c: Children) -> ast.TypeName:
+    def type(self, pos: ast.Pos, c: Children) -> ast.TypeName:
         return cast(ast.TypeName, c[0])
 
     # -- expressions -----------------------------------------------------------------------------
-    def assign(self, meta: Meta, c: Children) -> ast.Assign:
+    def assign(self, pos: ast.Pos, c: Children) -> ast.Assign:
         if str(c[1]) == "??=":
             raise ExprSyntaxError(_newer_than_csharp7("'??=' is C# 8"), self.base + c[1].start_pos,
                                   "write `x = x ?? y`")
-        return ast.Assign(str(c[1]), c[0], c[2], self._p(meta))
+        return ast.Assign(str(c[1]), c[0], c[2], pos)
 
-    def lambda_(self, meta: Meta, c: Children) -> ast.Lambda:
-        return ast.Lambda(c[0], c[1], self._p(meta))
+    def lambda_(self, pos: ast.Pos, c: Children) -> ast.Lambda:
+        return ast.Lambda(c[0], c[1], pos)
 
-    def lambda_params(self, meta: Meta, c: Children) -> tuple[str, ...]:
+    def lambda_params(self, pos: ast.Pos, c: Children) -> tuple[str, ...]:
         tok = str(c[0])
         if not tok.startswith("("):
             return (tok,)
         inner = tok.strip()[1:-1].strip()
         return tuple(p.split()[-1] for p in inner.split(",")) if inner else ()
 
-    def ternary(self, meta: Meta, c: Children) -> ast.Ternary:
-        return ast.Ternary(c[0], c[1], c[2], self._p(meta))
+    def ternary(self, pos: ast.Pos, c: Children) -> ast.Ternary:
+        return ast.Ternary(c[0], c[1], c[2], pos)
 
-    def coalesce_op(self, meta: Meta, c: Children) -> ast.Binary:
-        return ast.Binary("??", c[0], c[1], self._p(meta))
+    def coalesce_op(self, pos: ast.Pos, c: Children) -> ast.Binary:
+        return ast.Binary("??", c[0], c[1], pos)
 
-    def or_op(self, meta: Meta, c: Children) -> ast.Binary:
-        return ast.Binary("||", c[0], c[1], self._p(meta))
+    def or_op(self, pos: ast.Pos, c: Children) -> ast.Binary:
+        return ast.Binary("||", c[0], c[1], pos)
 
-    def and_op(self, meta: Meta, c: Children) -> ast.Binary:
-        return ast.Binary("&&", c[0], c[1], self._p(meta))
+    def and_op(self, pos: ast.Pos, c: Children) -> ast.Binary:
+        return ast.Binary("&&", c[0], c[1], pos)
 
-    def binary(self, meta: Meta, c: Children) -> ast.Binary:
-        return ast.Binary(str(c[1]), c[0], c[2], self._p(meta))
+    def binary(self, pos: ast.Pos, c: Children) -> ast.Binary:
+        return ast.Binary(str(c[1]), c[0], c[2], pos)
 
-    def is_type(self, meta: Meta, c: Children) -> ast.IsType:
-        return ast.IsType(c[0], c[1], None, False, self._p(meta))
+    def is_type(self, pos: ast.Pos, c: Children) -> ast.IsType:
+        return ast.IsType(c[0], c[1], None, False, pos)
 
-    def is_pattern(self, meta: Meta, c: Children) -> ast.IsType:
-        return ast.IsType(c[0], c[1], str(c[2]), False, self._p(meta))
+    def is_pattern(self, pos: ast.Pos, c: Children) -> ast.IsType:
+        return ast.IsType(c[0], c[1], str(c[2]), False, pos)
 
-    def is_null(self, meta: Meta, c: Children) -> ast.IsType:
-        return ast.IsType(c[0], None, None, False, self._p(meta))
+    def is_null(self, pos: ast.Pos, c: Children) -> ast.IsType:
+        return ast.IsType(c[0], None, None, False, pos)
 
-    def is_not_null(self, meta: Meta, c: Children) -> NoReturn:
-        raise ExprSyntaxError(_newer_than_csharp7("'is not null' is C# 9"), self._p(meta)[0],
+    def is_not_null(self, pos: ast.Pos, c: Children) -> NoReturn:
+        raise ExprSyntaxError(_newer_than_csharp7("'is not null' is C# 9"), pos[0],
                               "write `x != null` or `!(x is null)`")
 
-    def as_type(self, meta: Meta, c: Children) -> ast.AsType:
-        return ast.AsType(c[0], c[1], self._p(meta))
+    def as_type(self, pos: ast.Pos, c: Children) -> ast.AsType:
+        return ast.AsType(c[0], c[1], pos)
 
-    def unary_op(self, meta: Meta, c: Children) -> ast.Unary:
-        return ast.Unary(str(c[0]), c[1], self._p(meta))
+    def unary_op(self, pos: ast.Pos, c: Children) -> ast.Unary:
+        return ast.Unary(str(c[0]), c[1], pos)
 
-    def cast(self, meta: Meta, c: Children) -> ast.Cast:
-        return ast.Cast(parse_type_text(str(c[0]).strip()[1:-1]), c[1], self._p(meta))
+    def cast(self, pos: ast.Pos, c: Children) -> ast.Cast:
+        return ast.Cast(parse_type_text(str(c[0]).strip()[1:-1]), c[1], pos)
 
-    def pre_incdec(self, meta: Meta, c: Children) -> ast.IncDec:
-        return ast.IncDec(str(c[0]), c[1], True, self._p(meta))
+    def pre_incdec(self, pos: ast.Pos, c: Children) -> ast.IncDec:
+        return ast.IncDec(str(c[0]), c[1], True, pos)
 
-    def post_incdec(self, meta: Meta, c: Children) -> ast.IncDec:
-        return ast.IncDec(str(c[1]), c[0], False, self._p(meta))
+    def post_incdec(self, pos: ast.Pos, c: Children) -> ast.IncDec:
+        return ast.IncDec(str(c[1]), c[0], False, pos)
 
-    def _member(self, meta: Meta, c: Children, conditional: bool) -> ast.Member:
+    def _member(self, pos: ast.Pos, c: Children, conditional: bool) -> ast.Member:
         tok = c[1]
         name, args = split_generic(str(tok))
-        return ast.Member(c[0], name, args, conditional, self._p(meta), _tok_pos(self.base, tok))
+        return ast.Member(c[0], name, args, conditional, pos, _tok_pos(self.base, tok))
 
-    def member(self, meta: Meta, c: Children) -> ast.Member:
-        return self._member(meta, c, False)
+    def member(self, pos: ast.Pos, c: Children) -> ast.Member:
+        return self._member(pos, c, False)
 
-    def cond_member(self, meta: Meta, c: Children) -> ast.Member:
-        return self._member(meta, c, True)
+    def cond_member(self, pos: ast.Pos, c: Children) -> ast.Member:
+        return self._member(pos, c, True)
 
-    def member_name(self, meta: Meta, c: Children) -> Token:
+    def member_name(self, pos: ast.Pos, c: Children) -> Token:
         return cast(Token, c[0])
 
-    def index(self, meta: Meta, c: Children) -> ast.Index:
-        return ast.Index(c[0], c[1], False, self._p(meta))
+    def index(self, pos: ast.Pos, c: Children) -> ast.Index:
+        return ast.Index(c[0], c[1], False, pos)
 
-    def cond_index(self, meta: Meta, c: Children) -> ast.Index:
-        return ast.Index(c[0], c[1], True, self._p(meta))
+    def cond_index(self, pos: ast.Pos, c: Children) -> ast.Index:
+        return ast.Index(c[0], c[1], True, pos)
 
-    def call(self, meta: Meta, c: Children) -> ast.Call:
-        return ast.Call(c[0], c[1] or (), self._p(meta))
+    def call(self, pos: ast.Pos, c: Children) -> ast.Call:
+        return ast.Call(c[0], c[1] or (), pos)
 
-    def arglist(self, meta: Meta, c: Children) -> tuple[ast.Arg, ...]:
+    def arglist(self, pos: ast.Pos, c: Children) -> tuple[ast.Arg, ...]:
         return tuple(a if isinstance(a, ast.Arg) else ast.Arg(a, pos=a.pos) for a in c)
 
-    def named_arg(self, meta: Meta, c: Children) -> ast.Arg:
-        return ast.Arg(c[1], name=str(c[0]), pos=self._p(meta))
+    def named_arg(self, pos: ast.Pos, c: Children) -> ast.Arg:
+        return ast.Arg(c[1], name=str(c[0]), pos=pos)
 
-    def out_arg(self, meta: Meta, c: Children) -> ast.Arg:
-        return ast.Arg(None, out=str(c[0]), pos=self._p(meta))
+    def out_arg(self, pos: ast.Pos, c: Children) -> ast.Arg:
+        return ast.Arg(None, out=str(c[0]), pos=pos)
 
-    def ref_arg(self, meta: Meta, c: Children) -> ast.Arg:
-        return ast.Arg(ast.Name(str(c[0]), (), self._p(meta)), out=str(c[0]), pos=self._p(meta))
+    def ref_arg(self, pos: ast.Pos, c: Children) -> ast.Arg:
+        return ast.Arg(ast.Name(str(c[0]), (), pos), out=str(c[0]), pos=pos)
 
-    def out_decl_arg(self, meta: Meta, c: Children) -> ast.Arg:
-        return ast.Arg(None, out=str(c[1]), out_type=c[0], pos=self._p(meta))
+    def out_decl_arg(self, pos: ast.Pos, c: Children) -> ast.Arg:
+        return ast.Arg(None, out=str(c[1]), out_type=c[0], pos=pos)
 
-    def name(self, meta: Meta, c: Children) -> ast.Name:
+    def name(self, pos: ast.Pos, c: Children) -> ast.Name:
         ident, args = split_generic(str(c[0]))
-        return ast.Name(ident, args, self._p(meta))
+        return ast.Name(ident, args, pos)
 
-    def type_ref(self, meta: Meta, c: Children) -> ast.TypeRef:
-        return ast.TypeRef(ast.TypeName(c[0]), self._p(meta))
+    def type_ref(self, pos: ast.Pos, c: Children) -> ast.TypeRef:
+        return ast.TypeRef(ast.TypeName(c[0]), pos)
 
-    def typeof(self, meta: Meta, c: Children) -> ast.TypeOf:
-        return ast.TypeOf(c[0], self._p(meta))
+    def typeof(self, pos: ast.Pos, c: Children) -> ast.TypeOf:
+        return ast.TypeOf(c[0], pos)
 
-    def checked(self, meta: Meta, c: Children) -> ast.Checked:
-        return ast.Checked(c[0], True, self._p(meta))
+    def checked(self, pos: ast.Pos, c: Children) -> ast.Checked:
+        return ast.Checked(c[0], True, pos)
 
-    def unchecked(self, meta: Meta, c: Children) -> ast.Checked:
-        return ast.Checked(c[0], False, self._p(meta))
+    def unchecked(self, pos: ast.Pos, c: Children) -> ast.Checked:
+        return ast.Checked(c[0], False, pos)
 
-    def default_of(self, meta: Meta, c: Children) -> ast.DefaultOf:
-        return ast.DefaultOf(c[-1], self._p(meta))
+    def default_of(self, pos: ast.Pos, c: Children) -> ast.DefaultOf:
+        return ast.DefaultOf(c[-1], pos)
 
-    def nameof(self, meta: Meta, c: Children) -> ast.Literal:
+    def nameof(self, pos: ast.Pos, c: Children) -> ast.Literal:
         target = c[0]
         name = target.name if isinstance(target, ast.Member) else getattr(target, "ident", "")
-        return ast.Literal(name, "string", self._p(meta))
+        return ast.Literal(name, "string", pos)
 
-    def new_expr(self, meta: Meta, c: Children) -> ast.Expr:
+    def new_expr(self, pos: ast.Pos, c: Children) -> ast.Expr:
         return cast(ast.Expr, c[0])
 
-    def new_object(self, meta: Meta, c: Children) -> ast.New:
+    def new_object(self, pos: ast.Pos, c: Children) -> ast.New:
         if len(c) == 2:
-            return ast.New(c[0], (), c[1], self._p(meta))
-        return ast.New(c[0], c[1] or (), c[2], self._p(meta))
+            return ast.New(c[0], (), c[1], pos)
+        return ast.New(c[0], c[1] or (), c[2], pos)
 
-    def new_array_sized(self, meta: Meta, c: Children) -> ast.NewArray:
-        return ast.NewArray(c[0], c[1], None, self._p(meta))
+    def new_array_sized(self, pos: ast.Pos, c: Children) -> ast.NewArray:
+        return ast.NewArray(c[0], c[1], None, pos)
 
-    def new_array_rectangular(self, meta: Meta, c: Children) -> ast.NewRectangularArray:
-        return ast.NewRectangularArray(c[0], tuple(c[1:]), self._p(meta))
+    def new_array_rectangular(self, pos: ast.Pos, c: Children) -> ast.NewRectangularArray:
+        return ast.NewRectangularArray(c[0], tuple(c[1:]), pos)
 
-    def new_array(self, meta: Meta, c: Children) -> ast.NewArray:
+    def new_array(self, pos: ast.Pos, c: Children) -> ast.NewArray:
         elem = c[0]
         rank = self._suffix(c[1:-1])
         element = ast.TypeName(elem.name, elem.args, elem.array + rank - 1, elem.nullable)
-        return ast.NewArray(element, None, c[-1], self._p(meta))
+        return ast.NewArray(element, None, c[-1], pos)
 
-    def new_implicit_array(self, meta: Meta, c: Children) -> ast.NewArray:
-        return ast.NewArray(None, None, c[-1], self._p(meta))
+    def new_implicit_array(self, pos: ast.Pos, c: Children) -> ast.NewArray:
+        return ast.NewArray(None, None, c[-1], pos)
 
-    def new_anonymous(self, meta: Meta, c: Children) -> ast.NewAnonymous:
-        return ast.NewAnonymous(c[0], self._p(meta))
+    def new_anonymous(self, pos: ast.Pos, c: Children) -> ast.NewAnonymous:
+        return ast.NewAnonymous(c[0], pos)
 
-    def initializer(self, meta: Meta, c: Children) -> tuple[ast.Init, ...]:
+    def initializer(self, pos: ast.Pos, c: Children) -> tuple[ast.Init, ...]:
         return tuple(x for x in c if x is not None)
 
-    def init_member(self, meta: Meta, c: Children) -> ast.Init:
-        return ast.Init("member", str(c[0]), (), c[2], self._p(meta))
+    def init_member(self, pos: ast.Pos, c: Children) -> ast.Init:
+        return ast.Init("member", str(c[0]), (), c[2], pos)
 
-    def init_index(self, meta: Meta, c: Children) -> ast.Init:
-        return ast.Init("index", None, c[0], c[2], self._p(meta))
+    def init_index(self, pos: ast.Pos, c: Children) -> ast.Init:
+        return ast.Init("index", None, c[0], c[2], pos)
 
-    def init_element(self, meta: Meta, c: Children) -> ast.Init:
-        return ast.Init("element", None, (), c[0], self._p(meta))
+    def init_element(self, pos: ast.Pos, c: Children) -> ast.Init:
+        return ast.Init("element", None, (), c[0], pos)
 
-    def init_add(self, meta: Meta, c: Children) -> ast.Init:
-        return ast.Init("add", None, c[0], None, self._p(meta))
+    def init_add(self, pos: ast.Pos, c: Children) -> ast.Init:
+        return ast.Init("add", None, c[0], None, pos)
 
-    def array_init(self, meta: Meta, c: Children) -> tuple[ast.Expr, ...]:
+    def array_init(self, pos: ast.Pos, c: Children) -> tuple[ast.Expr, ...]:
         return tuple(x for x in c if x is not None)
 
-    def anon_init(self, meta: Meta, c: Children) -> tuple[_AnonMember, ...]:
+    def anon_init(self, pos: ast.Pos, c: Children) -> tuple[_AnonMember, ...]:
         return tuple(x for x in c if x is not None)
 
-    def anon_named(self, meta: Meta, c: Children) -> _AnonMember:
+    def anon_named(self, pos: ast.Pos, c: Children) -> _AnonMember:
         return (str(c[0]), c[2])
 
-    def anon_projection(self, meta: Meta, c: Children) -> _AnonMember:
+    def anon_projection(self, pos: ast.Pos, c: Children) -> _AnonMember:
         value = c[0]
         if isinstance(value, ast.Member):
             return (value.name, value)
@@ -549,47 +547,47 @@ class Builder(Transformer[Token, ast.Expr | ast.Block]):
         raise ExprSyntaxError("an anonymous type member needs a name: write `Name = value`", value.pos[0])
 
     # -- literals --------------------------------------------------------------------------------
-    def int_lit(self, meta: Meta, c: Children) -> ast.Literal:
-        return _number(str(c[0]), self._p(meta))
+    def int_lit(self, pos: ast.Pos, c: Children) -> ast.Literal:
+        return _number(str(c[0]), pos)
 
-    def real_lit(self, meta: Meta, c: Children) -> ast.Literal:
-        return _real(str(c[0]), self._p(meta))
+    def real_lit(self, pos: ast.Pos, c: Children) -> ast.Literal:
+        return _real(str(c[0]), pos)
 
-    def string_lit(self, meta: Meta, c: Children) -> ast.Literal:
+    def string_lit(self, pos: ast.Pos, c: Children) -> ast.Literal:
         tok = c[0]
         try:
-            return ast.Literal(decode_string(str(tok)[1:-1], verbatim=False), "string", self._p(meta))
+            return ast.Literal(decode_string(str(tok)[1:-1], verbatim=False), "string", pos)
         except ExprSyntaxError as exc:
             raise ExprSyntaxError(exc.message, self.base + tok.start_pos + 1 + exc.offset) from None
 
-    def verbatim_lit(self, meta: Meta, c: Children) -> ast.Literal:
-        return ast.Literal(decode_string(str(c[0])[2:-1], verbatim=True), "string", self._p(meta))
+    def verbatim_lit(self, pos: ast.Pos, c: Children) -> ast.Literal:
+        return ast.Literal(decode_string(str(c[0])[2:-1], verbatim=True), "string", pos)
 
-    def char_lit(self, meta: Meta, c: Children) -> ast.Literal:
+    def char_lit(self, pos: ast.Pos, c: Children) -> ast.Literal:
         from engine.dotnet.primitives import Char
 
         text = decode_string(str(c[0])[1:-1], verbatim=False)
-        return ast.Literal(Char(text), "char", self._p(meta))
+        return ast.Literal(Char(text), "char", pos)
 
-    def true_lit(self, meta: Meta, c: Children) -> ast.Literal:
-        return ast.Literal(True, "bool", self._p(meta))
+    def true_lit(self, pos: ast.Pos, c: Children) -> ast.Literal:
+        return ast.Literal(True, "bool", pos)
 
-    def false_lit(self, meta: Meta, c: Children) -> ast.Literal:
-        return ast.Literal(False, "bool", self._p(meta))
+    def false_lit(self, pos: ast.Pos, c: Children) -> ast.Literal:
+        return ast.Literal(False, "bool", pos)
 
-    def null_lit(self, meta: Meta, c: Children) -> ast.Literal:
-        return ast.Literal(None, "null", self._p(meta))
+    def null_lit(self, pos: ast.Pos, c: Children) -> ast.Literal:
+        return ast.Literal(None, "null", pos)
 
-    def interp_lit(self, meta: Meta, c: Children) -> ast.Interpolated:
-        return self._interpolated(c[0], 2, verbatim=False, meta=meta)
+    def interp_lit(self, pos: ast.Pos, c: Children) -> ast.Interpolated:
+        return self._interpolated(c[0], 2, verbatim=False, pos=pos)
 
-    def interp_verbatim_lit(self, meta: Meta, c: Children) -> ast.Interpolated:
+    def interp_verbatim_lit(self, pos: ast.Pos, c: Children) -> ast.Interpolated:
         if str(c[0]).startswith("@$"):
             raise ExprSyntaxError(_newer_than_csharp7("'@$\"...\"' is C# 8"), self.base + c[0].start_pos,
                                   "write `$@\"...\"`")
-        return self._interpolated(c[0], 3, verbatim=True, meta=meta)
+        return self._interpolated(c[0], 3, verbatim=True, pos=pos)
 
-    def _interpolated(self, tok: Token, prefix: int, *, verbatim: bool, meta: Meta) -> ast.Interpolated:
+    def _interpolated(self, tok: Token, prefix: int, *, verbatim: bool, pos: ast.Pos) -> ast.Interpolated:
         text = str(tok)
         body = text[prefix:-1]
         body_at = self.base + (tok.start_pos or 0) + prefix
@@ -629,7 +627,7 @@ class Builder(Transformer[Token, ast.Expr | ast.Block]):
             i += 1
         if chunk:
             parts.append(decode_string("".join(chunk), verbatim=verbatim))
-        return ast.Interpolated(tuple(parts), self._p(meta))
+        return ast.Interpolated(tuple(parts), pos)
 
 
 @overload
@@ -649,13 +647,4 @@ def build(text: str, start: str, base: int = 0) -> ast.Expr | ast.Block:
 
     Raises ExprSyntaxError whose `offset` is absolute (includes `base`).
     """
-    try:
-        tree: Tree[Token] = parse(text, start)
-    except ExprSyntaxError as exc:
-        raise ExprSyntaxError(exc.message, exc.offset + base, exc.hint) from None
-    try:
-        return Builder(base).transform(tree)
-    except VisitError as exc:
-        if isinstance(exc.orig_exc, ExprSyntaxError):
-            raise exc.orig_exc from None  # raised by a Builder method: offset is already absolute
-        raise
+    return cast("ast.Expr | ast.Block", parse_into(text, start, Builder(base), base))

@@ -1,4 +1,5 @@
-"""Loading the Lark grammar and turning Lark's errors into located, readable syntax errors."""
+"""Loading the Lark grammar, running its LALR tables with a value builder, and turning Lark's errors
+into located, readable syntax errors."""
 
 from __future__ import annotations
 
@@ -6,12 +7,18 @@ import functools
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import lark
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.grammar import Rule, Terminal
+from lark.lexer import Lexer, LexerState
+from lark.parsers.lalr_analysis import Shift
+from lark.utils import TextSlice
 
 
 class ExprSyntaxError(Exception):
@@ -133,3 +140,199 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> ExprSyntaxError:
             message = "unterminated string or character literal"
         return ExprSyntaxError(message, pos, hint)
     return ExprSyntaxError(str(exc).splitlines()[0], getattr(exc, "pos_in_stream", 0) or 0)
+
+
+# ---------------------------------------------------------------- parsing straight into values
+#
+# `parse` above builds a Lark tree (with `propagate_positions`), which a transformer then walks: two
+# passes and a Tree + Meta per reduction, ~60% of the parse time. `parse_into` runs the same LALR
+# tables and the same contextual lexer, but calls the builder's rule method at each reduction, with
+# the span Lark's `propagate_positions` would have given the node: from the first to the last token
+# of the rule, including the anonymous ones ("(", "new"), where a `?rule` that passes its only child
+# through widens only the span its parent sees (as Lark's container positions do).
+
+Span = tuple[int, int] | None  # None: the value covers no token (an empty `statement*`)
+
+
+class ValueBuilder(Protocol):
+    """Called at each reduction with the node's span (offsets into the parsed text) and children."""
+
+    def reduce(self, name: str, span: Span, children: list[Any]) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Reduction:
+    """What Lark's tree builder does for one grammar rule, precomputed from its options."""
+
+    size: int                    # symbols popped
+    origin: str                  # the nonterminal pushed
+    name: str                    # the builder method: alias or rule name
+    keep: tuple[tuple[int, bool, int], ...]  # (child index, splice an inlined `_rule`, Nones before it)
+    nones_after: int             # placeholders for absent trailing `[optional]` parts
+    inline: bool                 # `_rule` / `__x_star_n`: its children go into the parent
+    pass_through: bool           # `?rule` without alias: one child is returned as is
+    token_child: bool            # ... and that child is a token
+
+
+def _reduction(rule: Rule, placeholders: bool) -> _Reduction:
+    expansion = rule.expansion
+    keep_all = rule.options.keep_all_tokens
+    flags = rule.options.empty_indices if placeholders else ()
+    if flags:  # Nones to insert before each symbol (and after the last), as Lark's ChildFilter does
+        empty = [len(ones) for ones in "".join(str(int(b)) for b in flags).split("0")]
+    else:
+        empty = [0] * (len(expansion) + 1)
+    keep: list[tuple[int, bool, int]] = []
+    nones = 0
+    for i, sym in enumerate(expansion):
+        nones += empty[i]
+        if keep_all or not (isinstance(sym, Terminal) and sym.filter_out):
+            keep.append((i, not sym.is_term and sym.name.startswith("_"), nones))
+            nones = 0
+    pass_through = bool(rule.options.expand1 and not rule.alias)
+    if pass_through and any(splice for _, splice, _ in keep):
+        raise ValueError(f"grammar rule {rule} passes through an inlined rule: not supported by parse_into")
+    token_child = pass_through and len(keep) == 1 and expansion[keep[0][0]].is_term
+    return _Reduction(len(expansion), rule.origin.name, rule.alias or rule.options.template_source
+                      or rule.origin.name, tuple(keep), nones + empty[len(expansion)],
+                      rule.origin.name.startswith("_"), pass_through, token_child)
+
+
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    states: dict[int, dict[str, tuple[bool, Any]]]  # state -> terminal/nonterminal -> (shift?, next)
+    start_states: dict[str, int]
+    end_states: dict[str, int]
+
+
+@functools.cache
+def _tables() -> _Tables:
+    """The parser's LALR table with each reduce action replaced by its `_Reduction`."""
+    parser = grammar()
+    table = parser.parser.parser.parser.parse_table
+    plans: dict[int, _Reduction] = {}
+    states: dict[int, dict[str, tuple[bool, Any]]] = {}
+    for state, actions in table.states.items():
+        row: dict[str, tuple[bool, Any]] = {}
+        for symbol, (action, arg) in actions.items():
+            if action is Shift:
+                row[symbol] = (True, arg)
+            else:
+                plan = plans.get(id(arg))
+                if plan is None:
+                    plan = plans[id(arg)] = _reduction(arg, parser.options.maybe_placeholders)
+                row[symbol] = (False, plan)
+        states[state] = row
+    return _Tables(states, dict(table.start_states), dict(table.end_states))
+
+
+class _Position:
+    """What Lark's contextual lexer reads from the parser: the current state."""
+
+    __slots__ = ("stack",)
+
+    def __init__(self, stack: list[int]) -> None:
+        self.stack = stack
+
+    @property
+    def position(self) -> int:
+        return self.stack[-1]
+
+
+class _Stop(Exception):
+    """The fast parse met input it does not handle; the caller falls back to `parse`."""
+
+
+def parse_into(text: str, start: str, builder: ValueBuilder, base: int = 0) -> Any:
+    """Parse `text` calling `builder.reduce` at each reduction; return the start symbol's value.
+
+    Syntax errors are ExprSyntaxError exactly as from `parse`, with `base` added to the offset: on
+    any syntax error the text is parsed again by Lark for its report (errors are rare; the report
+    needs Lark's interactive parser). An exception of the builder is raised as is, unless the text
+    has a syntax error, which then wins, as when the whole text was parsed before building.
+    """
+    try:
+        return _drive(text, start, builder)
+    except _Stop:
+        _check(text, start, base)
+        raise AssertionError("Lark accepted a text the LALR driver refused") from None
+    except Exception:
+        _check(text, start, base)
+        raise
+
+
+def _check(text: str, start: str, base: int) -> None:
+    try:
+        parse(text, start)
+    except ExprSyntaxError as exc:
+        raise ExprSyntaxError(exc.message, exc.offset + base, exc.hint) from None
+
+
+def _drive(text: str, start: str, builder: ValueBuilder) -> Any:
+    tables = _tables()
+    states = tables.states
+    end_state = tables.end_states[start]
+    stack = [tables.start_states[start]]
+    values: list[Any] = []
+    spans: list[Span] = []
+    reduce = builder.reduce
+    lexer: Lexer = grammar().parser.lexer
+    try:
+        for token in lexer.lex(LexerState(TextSlice.cast_from(text)), _Position(stack)):
+            while True:
+                action = states[stack[-1]].get(token.type)
+                if action is None:
+                    raise _Stop
+                if action[0]:
+                    stack.append(action[1])
+                    values.append(token)
+                    spans.append((token.start_pos or 0, token.end_pos or 0))
+                    break
+                _reduce(action[1], stack, values, spans, states, reduce)
+    except UnexpectedInput:
+        raise _Stop from None
+    end_type = "$END"
+    while True:
+        action = states[stack[-1]].get(end_type)
+        if action is None or action[0]:
+            raise _Stop
+        _reduce(action[1], stack, values, spans, states, reduce)
+        if stack[-1] == end_state:
+            return values[-1]
+
+
+def _reduce(plan: _Reduction, stack: list[int], values: list[Any], spans: list[Span],
+            states: dict[int, dict[str, tuple[bool, Any]]], reduce: Callable[[str, Span, list[Any]], Any]) -> None:
+    size = plan.size
+    if size:
+        children = values[-size:]
+        child_spans = spans[-size:]
+        del stack[-size:]
+        del values[-size:]
+        del spans[-size:]
+        first = next((s for s in child_spans if s is not None), None)
+        span: Span = None if first is None else (first[0], next(s for s in reversed(child_spans) if s is not None)[1])
+    else:
+        children = []
+        span = None
+    kept: list[Any] = []
+    for i, splice, nones in plan.keep:
+        if nones:
+            kept.extend([None] * nones)
+        if splice:
+            kept.extend(children[i])
+        else:
+            kept.append(children[i])
+    if plan.nones_after:
+        kept.extend([None] * plan.nones_after)
+    if plan.inline:
+        value: Any = kept
+    elif plan.pass_through and len(kept) == 1:
+        value = kept[0]
+        if plan.token_child:  # Lark gives a passed-through token no container span
+            span = (value.start_pos or 0, value.end_pos or 0)
+    else:
+        value = reduce(plan.name, span, kept)
+    stack.append(states[stack[-1]][plan.origin][1])
+    values.append(value)
+    spans.append(span)

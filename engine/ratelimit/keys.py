@@ -17,6 +17,7 @@ of someone else's long key as its own key gets a different Redis key.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 DEFAULT_PREFIX = "policygate:"
 MAX_TAG = 200
@@ -30,6 +31,7 @@ def escape_tag(tag: str) -> str:
     return escaped
 
 
+@lru_cache(maxsize=8192)  # made for every decision; the same counters come back request after request
 def window_keys(prefix: str, tag: str, name: str, period_ms: int) -> tuple[str, str]:
     base = f"{prefix}rl:{{{escape_tag(tag)}}}:{escape_tag(name)}:{period_ms}"
     return base + ":l", base + ":m"
