@@ -321,7 +321,7 @@ def _pack(commands: Sequence[tuple[object, ...]], connection: Any) -> bytes:
     """The batch in the Redis protocol: hiredis packs str (UTF-8), bytes, int and float as redis-py
     does; other argument types go through redis-py's packer (which rejects what it cannot send)."""
     try:
-        return b"".join([hiredis.pack_command(command) for command in commands])  # type: ignore[arg-type]
+        return b"".join([hiredis.pack_command(command) for command in commands])  # type: ignore[arg-type]  # a TypeError falls back below
     except TypeError:
         return b"".join(connection.pack_commands(commands))
 

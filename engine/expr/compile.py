@@ -497,22 +497,18 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def _initializers(self, items: tuple[ast.Init, ...]) -> list[Callable[[list[Any], Any], None]]:
         out: list[Callable[[list[Any], Any], None]] = []
-        # The lambdas bind the loop's values as defaults, so mypy cannot infer their type (`# type: ignore[misc]`).
         for item in items:
-            value = self.fn(item.value) if item.value is not None else None
+            if item.value is None:  # `{ a, b }` in a collection initializer: Add(a, b)
+                out.append(_add_all([self.fn(a.value) for a in item.keys if a.value is not None]))
+                continue
+            value = self.fn(item.value)
             if item.kind == "member":
-                name = item.name or ""
-                if id(item) in self.bound.refused:
-                    continue
-                out.append(lambda env, o, n=name, v=value: setattr_gate(o, n, v(env)))  # type: ignore[misc]
+                if id(item) not in self.bound.refused:
+                    out.append(_set_member(item.name or "", value))
             elif item.kind == "index":
-                keys = [self.fn(a.value) for a in item.keys if a.value is not None]
-                out.append(lambda env, o, ks=keys, v=value: setitem_gate(o, [k(env) for k in ks], v(env)))  # type: ignore[misc]
-            elif item.kind == "element":
-                out.append(lambda env, o, v=value: add_gate(o, [v(env)]))  # type: ignore[misc]
+                out.append(_set_index([self.fn(a.value) for a in item.keys if a.value is not None], value))
             else:
-                parts = [self.fn(a.value) for a in item.keys if a.value is not None]
-                out.append(lambda env, o, ps=parts: add_gate(o, [p(env) for p in ps]))  # type: ignore[misc]
+                out.append(_add_all([value]))
         return out
 
     def x_NewArray(self, node: ast.NewArray) -> Code:
@@ -592,3 +588,19 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
     def x_TypeOf(self, node: ast.TypeOf) -> Code:
         name = str(node.type)
         return Code(lambda env: name, SYSTEM_TYPE)
+
+
+# One item of an object or collection initializer, run on the new object `o`.
+Initializer = Callable[[list[Any], Any], None]
+
+
+def _set_member(name: str, value: Fn) -> Initializer:
+    return lambda env, o: setattr_gate(o, name, value(env))
+
+
+def _set_index(keys: list[Fn], value: Fn) -> Initializer:
+    return lambda env, o: setitem_gate(o, [k(env) for k in keys], value(env))
+
+
+def _add_all(parts: list[Fn]) -> Initializer:
+    return lambda env, o: add_gate(o, [p(env) for p in parts])
