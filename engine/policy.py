@@ -147,6 +147,9 @@ class Policy:
     reads_body: ClassVar[bool] = True  # False: stream-safe, the gateway need not buffer bodies for it
     raw_content: ClassVar[bool] = False  # child markup is the element's text (a message body), not structure
     ends_pipeline: ClassVar[bool] = False  # always answers (return-response): later siblings never run
+    # (branch child, its condition attribute): the policy runs the first branch whose condition holds (choose);
+    # its other policy containers are the fallback, and without one no branch runs
+    branch_condition: ClassVar[tuple[str, str] | None] = None
     answers_preflight: ClassVar[bool] = False  # top-level in inbound: also runs for CORS preflight requests
     answers_unmatched: ClassVar[bool] = False  # top-level in global inbound: also runs for requests matching no API
     cache_hit_resumes_after: ClassVar[bool] = False  # outbound resumes after it when a cache lookup hit

@@ -22,6 +22,7 @@ class Choose(Policy):
     scopes = Scope.ALL
     implemented = True
     reads_body = False
+    branch_condition = ("when", "condition")
     children = (
         Child(
             "when",

@@ -27,18 +27,24 @@ import math
 import operator
 from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar, Generic
+
+from typing_extensions import TypeVar
 
 from .errors import DivideByZeroException, OverflowException
 from .primitives import Char
 
+V = TypeVar("V", default=Any)  # a kind's value type; a bare ``NumKind`` is one known only at run time
 
-class NumKind:
+
+class NumKind(Generic[V]):
     """One C# numeric type: its .NET name, C# keyword, width and the Python class of its values."""
 
     __slots__ = ("name", "keyword", "bits", "signed", "integral", "lo", "hi", "cls", "rank")
 
-    def __init__(self, name: str, keyword: str, bits: int, signed: bool, integral: bool, rank: int) -> None:
+    def __init__(
+        self, name: str, keyword: str, bits: int, signed: bool, integral: bool, rank: int, cls: Callable[[Any], V]
+    ) -> None:
         self.name = name
         self.keyword = keyword
         self.bits = bits
@@ -47,12 +53,12 @@ class NumKind:
         self.rank = rank
         self.lo = -(1 << (bits - 1)) if signed else 0
         self.hi = (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
-        self.cls: type = int
+        self.cls = cls
 
     def __repr__(self) -> str:
         return f"<{self.keyword}>"
 
-    def box(self, value: Any) -> Any:
+    def box(self, value: Any) -> V:
         """``value`` (already in range) represented as a value of this type."""
         cls = self.cls
         return value if value.__class__ is cls else cls(value)
@@ -72,25 +78,11 @@ class NumKind:
         return n if cls is int else cls(n)
 
 
-SBYTE = NumKind("System.SByte", "sbyte", 8, True, True, 1)
-BYTE = NumKind("System.Byte", "byte", 8, False, True, 1)
-INT16 = NumKind("System.Int16", "short", 16, True, True, 2)
-UINT16 = NumKind("System.UInt16", "ushort", 16, False, True, 2)
-CHAR = NumKind("System.Char", "char", 16, False, True, 2)
-INT32 = NumKind("System.Int32", "int", 32, True, True, 3)
-UINT32 = NumKind("System.UInt32", "uint", 32, False, True, 4)
-INT64 = NumKind("System.Int64", "long", 64, True, True, 5)
-UINT64 = NumKind("System.UInt64", "ulong", 64, False, True, 6)
-SINGLE = NumKind("System.Single", "float", 32, True, False, 7)
-DOUBLE = NumKind("System.Double", "double", 64, True, False, 8)
-DECIMAL = NumKind("System.Decimal", "decimal", 128, True, False, 9)
-
-
 class _Tagged(int):
     """An integer of a C# type other than ``int``; ``kind`` is that type."""
 
     __slots__ = ()
-    kind: NumKind
+    kind: ClassVar[NumKind[int]]
 
     def __repr__(self) -> str:
         return int.__repr__(self)
@@ -100,37 +92,30 @@ class _Tagged(int):
 
 class SByteValue(_Tagged):
     __slots__ = ()
-    kind = SBYTE
 
 
 class ByteValue(_Tagged):
     __slots__ = ()
-    kind = BYTE
 
 
 class Int16Value(_Tagged):
     __slots__ = ()
-    kind = INT16
 
 
 class UInt16Value(_Tagged):
     __slots__ = ()
-    kind = UINT16
 
 
 class UInt32Value(_Tagged):
     __slots__ = ()
-    kind = UINT32
 
 
 class Int64Value(_Tagged):
     __slots__ = ()
-    kind = INT64
 
 
 class UInt64Value(_Tagged):
     __slots__ = ()
-    kind = UINT64
 
 
 def to_single(x: float) -> float:
@@ -142,19 +127,37 @@ class SingleValue(float):
     """A C# ``float`` (``System.Single``): a double holding a single-precision value."""
 
     __slots__ = ()
-    kind = SINGLE
+    kind: ClassVar[NumKind[float]]
 
     def __new__(cls, value: Any = 0.0) -> SingleValue:
         return float.__new__(cls, to_single(float(value)))
 
 
-for _kind, _cls in ((SBYTE, SByteValue), (BYTE, ByteValue), (INT16, Int16Value), (UINT16, UInt16Value),
-                    (UINT32, UInt32Value), (INT64, Int64Value), (UINT64, UInt64Value), (SINGLE, SingleValue),
-                    (DOUBLE, float), (DECIMAL, Decimal), (CHAR, Char)):
-    _kind.cls = _cls
+SBYTE: NumKind[int] = NumKind("System.SByte", "sbyte", 8, True, True, 1, SByteValue)
+BYTE: NumKind[int] = NumKind("System.Byte", "byte", 8, False, True, 1, ByteValue)
+INT16: NumKind[int] = NumKind("System.Int16", "short", 16, True, True, 2, Int16Value)
+UINT16: NumKind[int] = NumKind("System.UInt16", "ushort", 16, False, True, 2, UInt16Value)
+CHAR: NumKind[Char] = NumKind("System.Char", "char", 16, False, True, 2, Char)
+INT32: NumKind[int] = NumKind("System.Int32", "int", 32, True, True, 3, int)
+UINT32: NumKind[int] = NumKind("System.UInt32", "uint", 32, False, True, 4, UInt32Value)
+INT64: NumKind[int] = NumKind("System.Int64", "long", 64, True, True, 5, Int64Value)
+UINT64: NumKind[int] = NumKind("System.UInt64", "ulong", 64, False, True, 6, UInt64Value)
+SINGLE: NumKind[float] = NumKind("System.Single", "float", 32, True, False, 7, SingleValue)
+DOUBLE: NumKind[float] = NumKind("System.Double", "double", 64, True, False, 8, float)
+DECIMAL: NumKind[Decimal] = NumKind("System.Decimal", "decimal", 128, True, False, 9, Decimal)
+# a value class names its kind once the kind (which names the class) exists
+SByteValue.kind = SBYTE
+ByteValue.kind = BYTE
+Int16Value.kind = INT16
+UInt16Value.kind = UINT16
+UInt32Value.kind = UINT32
+Int64Value.kind = INT64
+UInt64Value.kind = UINT64
+SingleValue.kind = SINGLE
 
 KINDS: dict[str, NumKind] = {k.name: k for k in (SBYTE, BYTE, INT16, UINT16, CHAR, INT32, UINT32, INT64, UINT64,
                                                   SINGLE, DOUBLE, DECIMAL)}
+INTEGERS: dict[str, NumKind[int]] = {k.name: k for k in (SBYTE, BYTE, INT16, UINT16, INT32, UINT32, INT64, UINT64)}
 BY_KEYWORD: dict[str, NumKind] = {k.keyword: k for k in KINDS.values()} | {
     k.name.rsplit(".", 1)[1]: k for k in KINDS.values()}
 _INT32_LO, _INT32_HI = INT32.lo, INT32.hi
@@ -213,7 +216,7 @@ _WIDENING: dict[NumKind, frozenset[NumKind]] = {}
 def widens(source: NumKind, target: NumKind) -> bool:
     """True when C# converts ``source`` to ``target`` implicitly (``int`` to ``long``, ``float`` to ``double``)."""
     if not _WIDENING:
-        floats = {SINGLE, DOUBLE, DECIMAL}
+        floats: set[NumKind] = {SINGLE, DOUBLE, DECIMAL}
         _WIDENING.update({
             SBYTE: frozenset({INT16, INT32, INT64} | floats), BYTE: frozenset({INT16, UINT16, INT32, UINT32, INT64,
                                                                              UINT64} | floats),

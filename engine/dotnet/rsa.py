@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .crypto import HashAlgorithmName, _data
 from .errors import ArgumentNullException, CryptographicException
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # cryptography is imported lazily at run time (only expressions using RSA pay for it)
+    from cryptography.hazmat.primitives.asymmetric.padding import AsymmetricPadding
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+    from cryptography.hazmat.primitives.hashes import HashAlgorithm
 
 
 class RSASignaturePadding:
@@ -62,7 +64,7 @@ RSAEncryptionPadding.OaepSHA384 = RSAEncryptionPadding("Oaep", "SHA384")
 RSAEncryptionPadding.OaepSHA512 = RSAEncryptionPadding("Oaep", "SHA512")
 
 
-def _hash(name: Any) -> Any:
+def _hash(name: Any) -> HashAlgorithm:
     from cryptography.hazmat.primitives import hashes
 
     key = name.Name if isinstance(name, HashAlgorithmName) else str(name)
@@ -78,7 +80,7 @@ def _hash(name: Any) -> Any:
     return table[key.upper()]()
 
 
-def _sig_padding(padding: Any, hash_alg: Any) -> Any:
+def _sig_padding(padding: Any, hash_alg: HashAlgorithm) -> AsymmetricPadding:
     from cryptography.hazmat.primitives.asymmetric import padding as p
 
     if isinstance(padding, RSASignaturePadding) and padding.mode == "Pss":
@@ -86,7 +88,7 @@ def _sig_padding(padding: Any, hash_alg: Any) -> Any:
     return p.PKCS1v15()
 
 
-def _enc_padding(padding: Any) -> Any:
+def _enc_padding(padding: Any) -> AsymmetricPadding:
     from cryptography.hazmat.primitives.asymmetric import padding as p
 
     if isinstance(padding, RSAEncryptionPadding) and padding.mode == "Oaep":
@@ -115,24 +117,18 @@ class RSA:
         self._private_key: RSAPrivateKey | None = None
         self._public_key: RSAPublicKey | None = None
 
-    def _generate(self) -> None:
-        """Like .NET, a key is generated only when one is used before any import."""
+    def _ensure_key(self) -> RSAPublicKey:
+        """Like .NET, a key pair is generated only when a key is used before any import."""
         if self._public_key is None:
             from cryptography.hazmat.primitives.asymmetric import rsa
 
-            private = rsa.generate_private_key(public_exponent=65537, key_size=self._bits)
-            self._private_key, self._public_key = private, private.public_key()
-
-    @property
-    def _public(self) -> RSAPublicKey:
-        self._generate()
-        assert self._public_key is not None  # _generate made one if none was imported
+            self._private_key = rsa.generate_private_key(public_exponent=65537, key_size=self._bits)
+            self._public_key = self._private_key.public_key()
         return self._public_key
 
     @property
-    def _private(self) -> RSAPrivateKey | None:
-        self._generate()
-        return self._private_key
+    def _public(self) -> RSAPublicKey:
+        return self._ensure_key()
 
     @staticmethod
     def Create(bits: Any = None) -> RSA:
@@ -278,9 +274,10 @@ class RSA:
         )
 
     def _need_private(self) -> RSAPrivateKey:
-        if self._private is None:
+        self._ensure_key()
+        if self._private_key is None:
             raise CryptographicException("The key does not contain a private key.")
-        return self._private
+        return self._private_key
 
     # -- operations -----------------------------------------------------------------------------
     def SignData(self, data: Any, name: Any, padding: Any = None) -> bytes:

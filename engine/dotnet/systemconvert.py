@@ -286,7 +286,7 @@ def _from_base(value: str | None, base: int, t: TypeRef) -> int:
 def _integer_converter(type_name: str) -> Any:
     t = TypeRef(type_name)
 
-    kind = clrnumeric.KINDS[type_name]
+    kind = clrnumeric.INTEGERS[type_name]
 
     def convert(value: Any, base_or_provider: Any = None) -> int:
         if isinstance(base_or_provider, int) and not isinstance(base_or_provider, bool):
@@ -604,7 +604,8 @@ _LAYOUTS = {"System.Int16": "h", "System.UInt16": "H", "System.Char": "H", "Syst
             "System.Byte": "h", "System.SByte": "h"}  # byte and sbyte use the short overload
 
 
-def _read(data: Any, start: int, size: int, fmt: str) -> Any:
+def _read(data: Any, start: int, size: int) -> bytes:
+    """The ``size`` bytes at ``start`` (BitConverter's range checks)."""
     raw = _bytes(data, "value")
     if start < 0 or start >= len(raw) and len(raw) > 0 or start > len(raw):
         raise ArgumentOutOfRangeException(
@@ -616,7 +617,16 @@ def _read(data: Any, start: int, size: int, fmt: str) -> Any:
             "Destination array is not long enough to copy all the items in the collection. Check array index and length.",
             "value",
         )
-    return struct.unpack_from("<" + fmt, raw, start)[0]
+    return raw[start:start + size]
+
+
+def _read_int(data: Any, start: int, size: int, signed: bool) -> int:
+    return int.from_bytes(_read(data, start, size), "little", signed=signed)
+
+
+def _read_float(data: Any, start: int, size: int) -> float:
+    value: float = struct.unpack("<d" if size == 8 else "<f", _read(data, start, size))[0]
+    return value
 
 
 class BitConverter:
@@ -637,43 +647,43 @@ class BitConverter:
 
     @staticmethod
     def ToInt16(data: Any, start: int = 0) -> int:
-        return clrnumeric.INT16.box(_read(data, start, 2, "h"))
+        return clrnumeric.INT16.box(_read_int(data, start, 2, True))
 
     @staticmethod
     def ToUInt16(data: Any, start: int = 0) -> int:
-        return clrnumeric.UINT16.box(_read(data, start, 2, "H"))
+        return clrnumeric.UINT16.box(_read_int(data, start, 2, False))
 
     @staticmethod
     def ToInt32(data: Any, start: int = 0) -> int:
-        return _read(data, start, 4, "i")
+        return _read_int(data, start, 4, True)
 
     @staticmethod
     def ToUInt32(data: Any, start: int = 0) -> int:
-        return clrnumeric.UINT32.box(_read(data, start, 4, "I"))
+        return clrnumeric.UINT32.box(_read_int(data, start, 4, False))
 
     @staticmethod
     def ToInt64(data: Any, start: int = 0) -> int:
-        return clrnumeric.INT64.box(_read(data, start, 8, "q"))
+        return clrnumeric.INT64.box(_read_int(data, start, 8, True))
 
     @staticmethod
     def ToUInt64(data: Any, start: int = 0) -> int:
-        return clrnumeric.UINT64.box(_read(data, start, 8, "Q"))
+        return clrnumeric.UINT64.box(_read_int(data, start, 8, False))
 
     @staticmethod
     def ToDouble(data: Any, start: int = 0) -> float:
-        return _read(data, start, 8, "d")
+        return _read_float(data, start, 8)
 
     @staticmethod
     def ToSingle(data: Any, start: int = 0) -> float:
-        return clrnumeric.SINGLE.box(_read(data, start, 4, "f"))
+        return clrnumeric.SINGLE.box(_read_float(data, start, 4))
 
     @staticmethod
     def ToBoolean(data: Any, start: int = 0) -> bool:
-        return _read(data, start, 1, "B") != 0
+        return _read(data, start, 1) != b"\x00"
 
     @staticmethod
     def ToChar(data: Any, start: int = 0) -> Char:
-        return Char(_read(data, start, 2, "H"))
+        return Char(_read_int(data, start, 2, False))
 
     @staticmethod
     def ToString(data: Any, start: int = 0, length: int | None = None) -> str:
@@ -690,11 +700,11 @@ class BitConverter:
 
     @staticmethod
     def DoubleToInt64Bits(value: float) -> int:
-        return struct.unpack("<q", struct.pack("<d", value))[0]
+        return int.from_bytes(struct.pack("<d", value), "little", signed=True)
 
     @staticmethod
     def Int64BitsToDouble(value: int) -> float:
-        return struct.unpack("<d", struct.pack("<q", value))[0]
+        return _read_float(struct.pack("<q", value), 0, 8)
 
 
 __all__ = ["BitConverter", "Convert", "Encoding", "change_type", "convert_to_string"]

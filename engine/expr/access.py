@@ -11,6 +11,7 @@ from engine.dotnet.errors import IndexOutOfRangeException, InvalidOperationExcep
 from engine.dotnet.primitives import static_property
 from engine.expr import ast
 from engine.expr import runtime as rt
+from engine.expr.bind import unknown_member
 from engine.expr.closures import (
     _NON_NULL_STRINGS,
     AnonymousObject,
@@ -21,15 +22,11 @@ from engine.expr.closures import (
     _fast_string_method,
     _fused,
     _invoke,
-    _is_enum_member,
     _located,
     _property,
     _raise_missing,
     _required_parameters,
-    _static_attr,
     _type_keyword,
-    _type_of_value_class,
-    _value_type,
     is_delegate,
 )
 from engine.expr.contexttypes import BODY, MODEL_TYPES, REQUEST, RESPONSE, VARIABLES
@@ -42,6 +39,7 @@ from engine.expr.cstypes import (
     STRING,
     VOID,
     CsType,
+    Member,
     library_type,
     zero_value,
 )
@@ -64,9 +62,8 @@ from engine.expr.library import (
 from engine.expr.names import (
     applicable_extension,
     extension,
-    extension_names,
-    extension_receiver,
-    is_enumerable,
+    static_attr,
+    static_property_type,
 )
 from engine.expr.runtime import SHORT, ShortCircuit
 from engine.expr.tables import (
@@ -87,12 +84,6 @@ def _is_string_typed(node: ast.Expr | None) -> bool:
     return isinstance(node, ast.Cast) and str(node.type) in ("string", "String", "System.String")
 
 
-# Types an expression can produce whose members APIM's allow-list does not include.
-_NOT_ALLOWED_HINTS = {
-    "System.Type": "System.Type is not on APIM's allow-list of expression types: test a type with `is`",
-    "System.ValueTuple": "System.ValueTuple is not on APIM's allow-list: deconstruct it (`var (a, b) = t;`) or use "
-                         "Tuple.Create(...)",
-}
 _OR_DEFAULT = frozenset({"FirstOrDefault", "LastOrDefault", "SingleOrDefault", "ElementAtOrDefault", "Find",
                          "FindLast", "GetValueOrDefault"})
 
@@ -106,6 +97,11 @@ class AccessCompiler(CompilerHost):
         if id(node) in self.bound.refused:
             return self._dead()  # reported by the bind pass
         target = self.chain(node.target)
+        if id(node) in self.bound.members:  # a property of the context surface, resolved by the bind pass
+            declared = self.bound.members[id(node)]
+            if declared is None:
+                return self._dead()
+            return self._property(node, self._nullable_target(target, node.name, node.conditional), declared)
         if target.static_name:
             return self._static_member(node, target)
         if not self._check_member_case(node.name, target, node.name_pos):
@@ -124,18 +120,8 @@ class AccessCompiler(CompilerHost):
     def _unknown_member(self, ttype: CsType, name: str, pos: ast.Pos, options: list[str], *,
                         call: bool = False) -> Code:
         """Report a member that the static type does not have (LINQ names suggested for sequences)."""
-        if extension(name) is not None:
-            receiver = extension_receiver(name)
-            self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos,
-                       f"'{name}' is an extension method of {receiver}")
-            return self._dead()
-        if ttype.name in _NOT_ALLOWED_HINTS:
-            self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos,
-                       _NOT_ALLOWED_HINTS[ttype.name])
-            return self._dead()
-        if call and is_enumerable(ttype):
-            options = [*options, *extension_names()]
-        self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos, self._suggest(name, options))
+        message, hint = unknown_member(ttype, name, options, call=call)
+        self.error("expr-unknown-member", message, pos, hint)
         return self._dead()
 
     def _static_member(self, node: ast.Member, target: Code) -> Code:
@@ -144,19 +130,18 @@ class AccessCompiler(CompilerHost):
         symbol = self.bound.symbol(node)
         if symbol.kind != "static":
             return self._qualifier(symbol)
+        constant = self.bound.constant(node)
+        if constant is not None:  # a constant or enum member (bound with its value)
+            return self.constant(constant)
         holder, name = symbol.holder, symbol.name
-        raw = _static_attr(holder, name)
-        if isinstance(raw, static_property) or isinstance(raw, property):
-            return Code(lambda env: getattr(holder, name), _type_of_value_class(holder, name))
-        value = getattr(holder, name)
-        if callable(value) and not isinstance(value, type) and not _is_enum_member(value) and not hasattr(
-                type(value), "dotnet_name"):  # a library object that is also callable (StringComparer.Ordinal)
-            if self.method_group_allowed:  # `list.Any(string.IsNullOrEmpty)`: a method group as a delegate
-                group = MethodGroup(value, _required_parameters(value))
-                return Code(lambda env: group, DYNAMIC)
-            self.error("expr-type", f"'{target.static_name}.{name}' is a method: call it with ()", node.name_pos)
-            return self._dead()
-        return Code(lambda env: value, _value_type(value), const=True, value=value)
+        if isinstance(static_attr(holder, name), static_property | property):
+            return Code(lambda env: getattr(holder, name), static_property_type(holder, name))
+        value = getattr(holder, name)  # a method (or a library object that is also callable)
+        if self.method_group_allowed:  # `list.Any(string.IsNullOrEmpty)`: a method group as a delegate
+            group = MethodGroup(value, _required_parameters(value))
+            return Code(lambda env: group, DYNAMIC)
+        self.error("expr-type", f"'{target.static_name}.{name}' is a method: call it with ()", node.name_pos)
+        return self._dead()
 
     method_group_allowed = False
 
@@ -182,15 +167,7 @@ class AccessCompiler(CompilerHost):
             if declared.kind != "property":
                 self.error("expr-type", f"'{ttype.name}.{name}' is a method: call it with ()", node.name_pos)
                 return self._dead()
-            if ttype in (REQUEST, RESPONSE) and name == "Body":
-                self.uses_body = True
-            result = declared.result()
-            if declared.path is not None and target.path is not None and not node.conditional:
-                path = f"{target.path}.{declared.path}" if target.path else declared.path
-                getter = attrgetter(path)
-                return Code(_fused(getter, pos), result, path=path, pos=pos)
-            impl = declared.impl
-            return Code(_property(tfn, impl, node.conditional, pos), result)
+            return self._property(node, target, declared)
         if ttype.closed:
             return self._unknown_member(ttype, name, node.name_pos, list(ttype.members))
         namespace_fn, result = self._builtin_member(ttype, name, node.name_pos, want_property=True)
@@ -228,6 +205,18 @@ class AccessCompiler(CompilerHost):
                 raise _located(exc, pos) from None
 
         return Code(dynamic, DYNAMIC)
+
+    def _property(self, node: ast.Member, target: Code, declared: Member) -> Code:
+        """A declared property of the target's type: a fused attribute path where it can be."""
+        pos = node.pos
+        if target.type in (REQUEST, RESPONSE) and node.name == "Body":
+            self.uses_body = True
+        result = declared.result()
+        if declared.path is not None and target.path is not None and not node.conditional:
+            path = f"{target.path}.{declared.path}" if target.path else declared.path
+            getter = attrgetter(path)
+            return Code(_fused(getter, pos), result, path=path, pos=pos)
+        return Code(_property(target.fn, declared.impl, node.conditional, pos), result)
 
     def _builtin_member(self, ttype: CsType, name: str, pos: ast.Pos, *, want_property: bool
                         ) -> tuple[Any, CsType]:

@@ -20,11 +20,13 @@
   binary operators on constants, folded as csc folds them (in `checked`/`unchecked` context, with
   the implicit constant conversions and `-2147483648`); overflow and division by zero in a folded
   expression are diagnostics here;
+* the properties of the `context` surface (`context.Request.Url.Host`): the declared `Member`
+  and the type of the value (`value_types`); an unknown member of those closed types is an error;
 * the diagnostics of all of the above (unknown names and members of types, security, duplicate
   declarations, constant folding).
 
-It raises nothing. Members of values, overloads, arities and the types of non-constant operands
-are resolved by the emitter (`engine.expr.compile.Compiler`), which reads these tables instead of
+It raises nothing. Members of other values, calls (overloads, arities), indexers and the types of
+non-constant operands are resolved by the emitter (`engine.expr.compile.Compiler`), which reads these tables instead of
 keeping scopes.
 """
 
@@ -37,17 +39,46 @@ from typing import Any
 
 from engine.dotnet import clrnumeric
 from engine.dotnet.clrnumeric import NumKind
+from engine.dotnet.conversions import to_string
 from engine.dotnet.errors import DivideByZeroException, DotNetException, OverflowException
+from engine.dotnet.primitives import Char, static_property
 from engine.expr import ast
+from engine.expr.contexttypes import CONTEXT as CONTEXT_TYPE
 from engine.expr.contexttypes import INTERFACES
-from engine.expr.cstypes import DYNAMIC, NUMERIC_TYPES, PRIMITIVES, STRING, VOID, CsType, library_type
+from engine.expr.cstypes import (
+    BOOL,
+    DOUBLE,
+    DYNAMIC,
+    INT,
+    NUMERIC_TYPES,
+    PRIMITIVES,
+    STRING,
+    VOID,
+    CsType,
+    Member,
+    library_type,
+)
 from engine.expr.library import CS_IDENT, DECLARED_PROPERTY_ONLY, FORBIDDEN, lib, py_name, strip_namespace
-from engine.expr.names import is_namespace_prefix, known_type_names, resolve_type_name, static_type
-from engine.expr.tables import _EXTRA_TYPE_NAMES, _GENERIC_COLLECTIONS
+from engine.expr.names import (
+    extension,
+    extension_names,
+    extension_receiver,
+    is_enum_member,
+    is_enumerable,
+    is_namespace_prefix,
+    known_type_names,
+    resolve_type_name,
+    static_attr,
+    static_type,
+    value_type,
+)
+from engine.expr.tables import _EXTRA_TYPE_NAMES, _GENERIC_COLLECTIONS, _VALUE_DEFAULTS
 
 Problem = tuple[str, str, ast.Pos, str | None]  # (code, message, position, hint)
 FIRST_SLOT = 3  # env: [context, return value, budget, locals...]
 OBJECT_STATICS = frozenset({"Equals", "ReferenceEquals"})
+# `default(T)` of the library's structs: the all-zero value
+_STRUCT_DEFAULTS = {"DateTime": "MinValue", "DateTimeOffset": "MinValue", "TimeSpan": "Zero", "Guid": "Empty"}
 
 
 @dataclass
@@ -101,6 +132,26 @@ def constant_conversion(constant: Constant, kind: NumKind, other: NumKind) -> Nu
         else kind
 
 
+# Types an expression can produce whose members APIM's allow-list does not include.
+NOT_ALLOWED_HINTS = {
+    "System.Type": "System.Type is not on APIM's allow-list of expression types: test a type with `is`",
+    "System.ValueTuple": "System.ValueTuple is not on APIM's allow-list: deconstruct it (`var (a, b) = t;`) or use "
+                         "Tuple.Create(...)",
+}
+
+
+def unknown_member(ttype: CsType, name: str, options: list[str], *, call: bool = False) -> tuple[str, str | None]:
+    """The message and hint for a member the static type does not have (LINQ names for sequences)."""
+    message = f"'{ttype.name}' has no member '{name}'"
+    if extension(name) is not None:
+        return message, f"'{name}' is an extension method of {extension_receiver(name)}"
+    if ttype.name in NOT_ALLOWED_HINTS:
+        return message, NOT_ALLOWED_HINTS[ttype.name]
+    if call and is_enumerable(ttype):
+        options = [*options, *extension_names()]
+    return message, suggest(name, options)
+
+
 MEMBER_CASE_HINT = "members of .NET types start with an upper-case letter"
 
 
@@ -130,6 +181,8 @@ class Bindings:
         self.creations: dict[int, tuple[Callable[..., Any], CsType]] = {}  # New -> (factory, created type)
         self.exceptions: dict[int, type] = {}  # Catch -> the exception class it takes
         self.constants: dict[int, Constant] = {}  # constant expressions (literals, folded operators)
+        self.value_types: dict[int, CsType] = {}  # expressions typed by the bind pass: `context` paths
+        self.members: dict[int, Member | None] = {}  # Member node -> the declared property (None: an error)
         self.refused: set[int] = set()  # Member / Init nodes whose member name is not accessible
         self.unknown_types: set[int] = set()  # nodes whose written type does not exist
         self.problems: list[Problem] = []
@@ -244,6 +297,7 @@ class _Binder:
         if local is not None:
             return self.resolved(node, Symbol("local", name, local))
         if name == "context":
+            self.bound.value_types[id(node)] = CONTEXT_TYPE
             return self.resolved(node, CONTEXT)
         if name in self.functions:  # a local function as a delegate: `items.Count(IsEven)`
             return self.resolved(node, Symbol("function", name))
@@ -279,7 +333,8 @@ class _Binder:
             return None
         target = self.expr(node.target)
         if target is None or target.kind not in ("type", "namespace"):
-            return None  # a member of a value: the emitter resolves it by the value's type
+            self.value_member(node)
+            return None
         if not self.member_case(target, node.name, node.name_pos):
             return self.resolved(node, ERROR)
         if target.holder is None:  # `System.Text`, `IResponse`: only a longer name can follow
@@ -296,7 +351,32 @@ class _Binder:
                        suggest(name, [n for n in dir(holder) if CS_IDENT.match(n)]))
             return self.resolved(node, ERROR)
         self.resolved(node, Symbol("static", name, holder=holder))
+        if not isinstance(static_attr(holder, name), static_property | property):
+            value = getattr(holder, name)
+            if not callable(value) or isinstance(value, type) or is_enum_member(value) or hasattr(
+                    type(value), "dotnet_name"):  # not a method (StringComparer.Ordinal is a callable object)
+                self.bound.constants[id(node)] = Constant(value_type(value), value)
         return None  # a value, not a qualifier
+
+    def value_member(self, node: ast.Member) -> None:
+        """A property of a value of a declared (closed) type: the `context` surface. Members of
+        other values are resolved by the emitter, by the value's type."""
+        ttype = self.bound.value_types.get(id(node.target))
+        if ttype is None or not ttype.closed:
+            return
+        name, pos = node.name, node.name_pos
+        declared = self.bound.members[id(node)] = ttype.member(name)
+        if not CS_IDENT.match(name) and declared is None:
+            self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos,
+                       suggest(name, list(ttype.members)) or MEMBER_CASE_HINT)
+        elif declared is None:
+            message, hint = unknown_member(ttype, name, list(ttype.members))
+            self.error("expr-unknown-member", message, pos, hint)
+        elif declared.kind != "property":
+            self.error("expr-type", f"'{ttype.name}.{name}' is a method: call it with ()", pos)
+            self.bound.members[id(node)] = None
+        else:
+            self.bound.value_types[id(node)] = declared.result()
 
     def member_case(self, target: Symbol, name: str, pos: ast.Pos) -> bool:
         """Members of types and namespaces start with an upper-case letter."""
@@ -369,6 +449,8 @@ class _Binder:
 
     def b_Interpolated(self, node: ast.Interpolated) -> None:
         self.exprs([part.expr for part in node.parts if isinstance(part, ast.Hole)])
+        if all(isinstance(part, str) for part in node.parts):
+            self.bound.constants[id(node)] = Constant(STRING, "".join(str(part) for part in node.parts))
 
     def b_Literal(self, node: ast.Literal) -> None:
         self.bound.constants[id(node)] = literal_constant(node)
@@ -446,7 +528,20 @@ class _Binder:
 
     def b_Cast(self, node: ast.Cast) -> None:
         self.expr(node.operand)
-        self.check_type(node, node.type)
+        if not self.check_type(node, node.type):
+            return
+        operand, type_ = self.bound.constant(node.operand), self.bound.types[id(node)]
+        if operand is None or operand.failed or operand.value is None or type_.kind is None or \
+                operand.type.kind is None or node.type.array or type_ is operand.type and type_ in (INT, DOUBLE):
+            return  # only conversions of numeric constants fold (`(int)1` keeps `1`'s code, not a constant)
+        value = operand.value
+        try:
+            self.bound.constants[id(node)] = Constant(
+                type_, clrnumeric.convert(value, type_.kind, checked=self.checked_context is not False))
+        except OverflowException:
+            self.error("expr-constant", f"constant value '{to_string(value)}' cannot be converted to a "
+                       f"'{type_.name}'", node.pos, "use unchecked(...) if wrapping is intended")
+            self.bound.constants[id(node)] = Constant(type_, None, failed=True)
 
     def b_AsType(self, node: ast.AsType) -> None:
         self.expr(node.operand)
@@ -460,7 +555,24 @@ class _Binder:
             self.declare(node, 0, node.bind, self.bound.types[id(node)], node.pos)
 
     def b_DefaultOf(self, node: ast.DefaultOf) -> None:
-        self.check_type(node, node.type)
+        if not self.check_type(node, node.type):
+            return
+        t, type_ = node.type, self.bound.types[id(node)]
+        base = strip_namespace(t.name)
+        value: Any = None
+        if t.nullable or t.array:
+            value = None
+        elif type_.kind is clrnumeric.CHAR:
+            value = Char("\0")
+        elif type_.kind is not None:
+            value = clrnumeric.implicit(0, type_.kind)
+        elif type_ is BOOL:
+            value = False
+        elif base in _STRUCT_DEFAULTS and not t.args:
+            value = getattr(type_.pyclass, _STRUCT_DEFAULTS[base])
+        else:
+            value = _VALUE_DEFAULTS.get(str(t))
+        self.bound.constants[id(node)] = Constant(type_, value)
 
     def b_TypeOf(self, node: ast.TypeOf) -> None:
         self.check_type(node, node.type)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
@@ -15,8 +16,8 @@ from engine.dotnet.errors import NullReferenceException
 from engine.expr import ast
 from engine.expr import runtime as rt
 from engine.expr.contexttypes import INTERFACES
-from engine.expr.cstypes import BOOL, DOUBLE, DYNAMIC, INT, NUMERIC_TYPES, STRING, CsType, library_type
-from engine.expr.library import defined_by_library, lib, strip_namespace
+from engine.expr.cstypes import BOOL, DYNAMIC, NUMERIC_TYPES, STRING, CsType
+from engine.expr.library import defined_by_library, strip_namespace
 from engine.expr.runtime import SHORT, ShortCircuit
 
 Fn = Callable[[list[Any]], Any]
@@ -38,13 +39,33 @@ class Code:
     pos: ast.Pos | None = None  # position of a fused context path (for errors in generated code)
 
 
+# Where in the expression an exception in flight was raised. Python's own exceptions (KeyError,
+# ZeroDivisionError...) take neither typed fields nor weak references, so the evaluator remembers the
+# last few it located, per context, until the top of the evaluation reads them (`raised_at`).
+_RAISED_AT: ContextVar[tuple[tuple[BaseException, ast.Pos], ...]] = ContextVar("expr_raised_at", default=())
+_KEPT = 4  # a rethrown exception is still found after a few handled ones inside a catch block
+
+
 def _located(exc: BaseException, pos: ast.Pos) -> BaseException:
-    if getattr(exc, "expr_pos", None) is None:
-        try:
-            exc.expr_pos = pos  # type: ignore[attr-defined]  # any exception may pass here: no declared field to set
-        except AttributeError:
-            pass
+    """`exc`, remembered as raised at `pos` unless an inner node located it first."""
+    kept = _RAISED_AT.get()
+    if not is_located(exc):
+        _RAISED_AT.set(((exc, pos), *kept[: _KEPT - 1]))
     return exc
+
+
+def is_located(exc: BaseException) -> bool:
+    return any(known is exc for known, _ in _RAISED_AT.get())
+
+
+def raised_at(exc: BaseException) -> ast.Pos | None:
+    """Where `exc` was located (None: nowhere); forgets it, so the exception is not kept alive."""
+    kept = _RAISED_AT.get()
+    for i, (known, pos) in enumerate(kept):
+        if known is exc:
+            _RAISED_AT.set(kept[:i] + kept[i + 1:])
+            return pos
+    return None
 
 
 class AnonymousObject(dict[str, Any]):
@@ -412,15 +433,6 @@ def _raise_missing(name: str) -> Callable[..., Any]:
     return missing
 
 
-def _static_attr(holder: Any, name: str) -> Any:
-    import inspect
-
-    try:
-        return inspect.getattr_static(holder, name)
-    except AttributeError:
-        return None
-
-
 def _required_parameters(fn: Any) -> int:
     """How many arguments a method group passes on (its required positional parameters, at least 1)."""
     import inspect
@@ -431,41 +443,6 @@ def _required_parameters(fn: Any) -> int:
         return 1
     required = [p for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     return max(len(required), 1)
-
-
-def _is_enum_member(value: Any) -> bool:
-    import enum
-
-    return isinstance(value, enum.Enum)
-
-
-def _value_type(value: Any) -> CsType:
-    if isinstance(value, bool):
-        return BOOL
-    kind = clrnumeric.kind_of(value)
-    if kind is not None:
-        return NUMERIC_TYPES[kind]
-    if isinstance(value, int) and not _is_enum_member(value):
-        return INT
-    if isinstance(value, str):
-        return STRING
-    if isinstance(value, float):
-        return DOUBLE
-    cls = type(value)
-    if cls.__module__.startswith("engine.dotnet") and not _is_enum_member(value):
-        return library_type(cls)
-    return DYNAMIC
-
-
-def _type_of_value_class(holder: Any, name: str) -> CsType:
-    if name in ("UtcNow", "Now", "Today", "MinValue", "MaxValue") and isinstance(holder, type):
-        return library_type(holder)
-    if name == "Empty" and getattr(holder, "__name__", "") == "String":
-        return STRING
-    if name in ("UTF8", "ASCII", "Unicode", "UTF32", "Default", "Latin1", "BigEndianUnicode"):
-        cls = lib("systemconvert", "Encoding")
-        return library_type(cls) if isinstance(cls, type) else DYNAMIC
-    return DYNAMIC
 
 
 def _type_test(type_name: str) -> Callable[[Any], bool]:

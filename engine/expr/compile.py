@@ -42,6 +42,7 @@ from engine.expr.closures import (
     _invoke,
     _located,
     _make_lambda,
+    is_located,
 )
 from engine.expr.contexttypes import CONTEXT, HEADERS, MATCHED, MODEL_TYPES, QUERY, VARIABLES
 from engine.expr.cstypes import (
@@ -156,7 +157,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         report = error
 
         def locate(exc: BaseException) -> BaseException:  # locate what the inline code cannot
-            if getattr(exc, "expr_pos", None) is None:
+            if not is_located(exc):
                 if isinstance(exc, AttributeError) and len(null_sites) == 1:
                     _located(exc, null_sites[0])
                 elif isinstance(exc, KeyError) and len(key_sites) == 1:
@@ -223,6 +224,9 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def x_Interpolated(self, node: ast.Interpolated) -> Code:
         self.allocation_sites += 1
+        constant = self.bound.constant(node)
+        if constant is not None:  # no holes: a constant string
+            return self.constant(constant)
         from engine.dotnet.formatting import format_value
 
         pieces: list[Any] = []
@@ -235,9 +239,6 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                 pieces.append(_hole(inner))
             else:
                 pieces.append(_formatted_hole(inner, part.format, part.alignment, format_value))
-        if all(isinstance(p, str) for p in pieces):
-            text = "".join(pieces)
-            return Code(lambda env: text, STRING, const=True, value=text)
         funcs = [(lambda env, p=p: p) if isinstance(p, str) else p for p in pieces]
         check = rt.check_string
 

@@ -12,6 +12,7 @@ from engine.errors import ExpressionError, PolicyLoadError, SecurityError
 from engine.expr import ast
 from engine.expr.bind import bind
 from engine.expr.build import build
+from engine.expr.closures import raised_at
 from engine.expr.compile import Compiler
 from engine.expr.library import warm_up
 from engine.expr.parser import ExprSyntaxError
@@ -150,7 +151,7 @@ class CompiledExpression:
         return evaluate_full
 
     def _error(self, exc: BaseException) -> ExpressionError:
-        pos = getattr(exc, "expr_pos", None)
+        pos = raised_at(exc)
         if isinstance(exc, AttributeError):  # a null inside a fused context path (`context.Api.Name`)
             exc = NullReferenceException()
         elif type(exc) is KeyError:  # `context.Variables["x"]` in generated code

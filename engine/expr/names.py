@@ -7,17 +7,25 @@ below, then the runtime registry); `resolve_type_name` gives the `CsType` of a w
 
 from __future__ import annotations
 
+import enum
+import inspect
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from engine import context as model
+from engine.dotnet import clrnumeric
 from engine.dotnet.errors import NullReferenceException
 from engine.errors import SecurityError
 from engine.expr.contexttypes import INTERFACES, MODEL_TYPES
 from engine.expr.cstypes import (
+    BOOL,
+    DOUBLE,
     DYNAMIC,
+    INT,
+    NUMERIC_TYPES,
     PRIMITIVES,
+    STRING,
     STRING_ARRAY,
     CsType,
     is_value_type,
@@ -123,6 +131,52 @@ def resolve_type_name(t: Any) -> CsType:
 
 
 # ---------------------------------------------------------------- extension methods
+
+# ---------------------------------------------------------------- static members of types
+
+
+def static_attr(holder: Any, name: str) -> Any:
+    """The attribute as the class defines it (a property object, not its value), or None."""
+    try:
+        return inspect.getattr_static(holder, name)
+    except AttributeError:
+        return None
+
+
+def is_enum_member(value: Any) -> bool:
+    return isinstance(value, enum.Enum)
+
+
+def value_type(value: Any) -> CsType:
+    """The static type of a constant or static field's value (`int.MaxValue` is an int)."""
+    if isinstance(value, bool):
+        return BOOL
+    kind = clrnumeric.kind_of(value)
+    if kind is not None:
+        return NUMERIC_TYPES[kind]
+    if isinstance(value, int) and not is_enum_member(value):
+        return INT
+    if isinstance(value, str):
+        return STRING
+    if isinstance(value, float):
+        return DOUBLE
+    cls = type(value)
+    if cls.__module__.startswith("engine.dotnet") and not is_enum_member(value):
+        return library_type(cls)
+    return DYNAMIC
+
+
+def static_property_type(holder: Any, name: str) -> CsType:
+    """The type of a static property (`DateTime.UtcNow`, `Encoding.UTF8`): DYNAMIC when not declared."""
+    if name in ("UtcNow", "Now", "Today", "MinValue", "MaxValue") and isinstance(holder, type):
+        return library_type(holder)
+    if name == "Empty" and getattr(holder, "__name__", "") == "String":
+        return STRING
+    if name in ("UTF8", "ASCII", "Unicode", "UTF32", "Default", "Latin1", "BigEndianUnicode"):
+        cls = lib("systemconvert", "Encoding")
+        return library_type(cls) if isinstance(cls, type) else DYNAMIC
+    return DYNAMIC
+
 
 _EXT_SOURCES = (("linq", "Enumerable"), ("jwt", "Extensions"), ("crypto", "Extensions"))
 _EXTENSIONS: dict[str, Callable[..., Any] | None] = {}

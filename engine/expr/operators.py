@@ -8,8 +8,7 @@ from typing import Any
 from engine.dotnet import clrnumeric
 from engine.dotnet.clrnumeric import NumKind
 from engine.dotnet.conversions import to_string
-from engine.dotnet.errors import DivideByZeroException, NullReferenceException, OverflowException
-from engine.dotnet.primitives import Char
+from engine.dotnet.errors import NullReferenceException
 from engine.expr import ast
 from engine.expr import runtime as rt
 from engine.expr.bind import Constant, constant_conversion
@@ -47,13 +46,10 @@ from engine.expr.tables import (
     _FAST_CASTS,
     _ORDER_OPS,
     _PY_COMPARE,
-    _VALUE_DEFAULTS,
 )
 
 Fn = Callable[[list[Any]], Any]
 # operators C# does not define on `object` operands (`+` is string concatenation when a side is a string)
-# `default(T)` of the library's structs: the all-zero value
-_STRUCT_DEFAULTS = {"DateTime": "MinValue", "DateTimeOffset": "MinValue", "TimeSpan": "Zero", "Guid": "Empty"}
 _OBJECT_REFUSED = frozenset({"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "<", ">", "<=", ">="})
 
 
@@ -96,14 +92,8 @@ class OperatorCompiler(CompilerHost):
         return Code(unary, BOOL if op == "!" else operand.type)
 
     def _numeric_unary(self, node: ast.Unary, operand: Code, kind: NumKind) -> Code:
-        """`-x`, `+x`, `~x` on a statically numeric operand (constants folded like C#)."""
+        """`-x`, `+x`, `~x` on a statically numeric operand (constants are folded by the bind pass)."""
         op, checked = node.op, self.checked_context is True
-        literal = node.operand
-        if op == "-" and isinstance(literal, ast.Literal) and literal.type in ("uint", "ulong") and \
-                literal.value in (1 << 31, 1 << 63):  # `-2147483648` is an int, `-9223372036854775808` a long
-            target = clrnumeric.INT32 if literal.value == 1 << 31 else clrnumeric.INT64
-            value = target.wrap(-literal.value)
-            return Code(lambda env: value, NUMERIC_TYPES[target], const=True, value=value)
         if op == "-":
             result = clrnumeric.negate_kind(kind)
         elif op == "~":
@@ -118,9 +108,6 @@ class OperatorCompiler(CompilerHost):
             "-": lambda v: clrnumeric.negate(v, checked=checked), "~": clrnumeric.complement, "+": clrnumeric.plus,
         }[op]
         type_ = NUMERIC_TYPES[result]
-        if operand.const and operand.value is not None:
-            return self._fold(lambda: clrnumeric.negate(operand.value, checked=self.checked_context is not False)
-                              if op == "-" else f(operand.value), type_, node.pos)
         o, pos = operand.fn, node.pos
 
         def numeric_unary(env: list[Any]) -> Any:
@@ -133,19 +120,6 @@ class OperatorCompiler(CompilerHost):
                 raise _located(exc, pos) from None
 
         return Code(numeric_unary, type_)
-
-    def _fold(self, compute: Callable[[], Any], type_: CsType, pos: ast.Pos) -> Code:
-        """A constant expression evaluated at compile time; overflow and division by zero are errors."""
-        try:
-            value = compute()
-        except OverflowException:
-            self.error("expr-constant", "the operation overflows at compile time in checked mode", pos,
-                       "use unchecked(...) if wrapping is intended")
-            return self._dead(type_)
-        except DivideByZeroException:
-            self.error("expr-constant", "division by constant zero", pos)
-            return self._dead(type_)
-        return Code(lambda env: value, type_, const=True, value=value)
 
     def x_Binary(self, node: ast.Binary) -> Code:
         constant = self.bound.constant(node)
@@ -238,11 +212,6 @@ class OperatorCompiler(CompilerHost):
                        f"'{right.type.name}'", node.pos)
             return self._dead()
         type_ = NUMERIC_TYPES[kind]
-        if left.const and right.const and left.value is not None and right.value is not None:
-            folding = clrnumeric.operation(op, lk, rk, checked=self.checked_context is not False)
-            assert folding is not None
-            lv, rv = left.value, right.value
-            return self._fold(lambda: folding(lv, rv), type_, node.pos)
         lf, rf, pos = left.fn, right.fn, node.pos
         if kind is clrnumeric.INT32 and op in ("+", "-", "*") and not self.checked_context and \
                 lk.integral and rk.integral and clrnumeric.CHAR not in (lk, rk):
@@ -288,23 +257,8 @@ class OperatorCompiler(CompilerHost):
             self.checked_context = outer
 
     def x_DefaultOf(self, node: ast.DefaultOf) -> Code:
-        if not self.bound.known_type(node):
-            return self._dead()
-        type_ = self.bound.types[id(node)]
-        value: Any = None
-        if node.type.nullable or node.type.array:
-            value = None
-        elif type_.kind is clrnumeric.CHAR:
-            value = Char("\0")
-        elif type_.kind is not None:
-            value = clrnumeric.implicit(0, type_.kind)
-        elif type_ is BOOL:
-            value = False
-        elif strip_namespace(node.type.name) in _STRUCT_DEFAULTS and not node.type.args:
-            value = getattr(type_.pyclass, _STRUCT_DEFAULTS[strip_namespace(node.type.name)])
-        else:
-            value = _VALUE_DEFAULTS.get(str(node.type))
-        return Code(lambda env: value, type_, const=True, value=value)
+        constant = self.bound.constant(node)
+        return self.constant(constant) if constant is not None else self._dead()
 
     def _concat(self, node: ast.Binary) -> Code:
         """`a + b + c ...` with a string result: one closure joining all operands (C# left-to-right)."""
@@ -400,6 +354,9 @@ class OperatorCompiler(CompilerHost):
             self.error("expr-type", f"cannot implicitly convert type '{code.type.name}' to 'bool'", pos)
 
     def x_Cast(self, node: ast.Cast) -> Code:
+        constant = self.bound.constant(node)
+        if constant is not None:  # a numeric conversion of a constant, folded by the bind pass
+            return self.constant(constant)
         operand = self.expr(node.operand)
         name = str(node.type)
         type_ = self.bound.types[id(node)]
@@ -473,15 +430,6 @@ class OperatorCompiler(CompilerHost):
         """`(T)x` between numeric types known at compile time (constants are checked like C#)."""
         kind = type_.kind
         assert kind is not None
-        if operand.const and operand.value is not None:
-            value = operand.value
-            try:
-                converted = clrnumeric.convert(value, kind, checked=self.checked_context is not False)
-            except OverflowException:
-                self.error("expr-constant", f"constant value '{to_string(value)}' cannot be converted to a "
-                           f"'{type_.name}'", node.pos, "use unchecked(...) if wrapping is intended")
-                return self._dead(type_)
-            return Code(lambda env: converted, type_, const=True, value=converted)
         o, pos, checked = operand.fn, node.pos, self.checked_context is True
         convert = clrnumeric.convert
 

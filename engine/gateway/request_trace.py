@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.gateway.worker_metrics import metrics_dir
 from engine.policy import PipelineObserver
+from engine.registry import PolicyRegistry, default_registry
 
 if TYPE_CHECKING:
     from engine.context import Context
@@ -47,7 +48,6 @@ MAX_MINUTES = 24 * 60
 MASKED_HEADERS = frozenset({"authorization", "ocp-apim-subscription-key", TOKEN_HEADER, "cookie", "set-cookie"})
 MAX_VALUE = 2000  # characters of an expression value or variable kept in the trace
 _RESPONSE_SECTIONS = frozenset({"outbound", "on-error"})
-_ANSWERS = frozenset({"return-response", "mock-response"})
 
 
 class TraceTokens:
@@ -81,7 +81,8 @@ def share_secret() -> None:
 class RequestTrace(PipelineObserver):
     """Records one request's pipeline as a list of entries (see the module docstring)."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, registry: PolicyRegistry | None = None) -> None:
+        self.registry = registry or default_registry()
         self.id = str(ctx.request_id)
         self.entries: list[dict[str, Any]] = []
         self.open: list[dict[str, Any]] = []
@@ -97,7 +98,9 @@ class RequestTrace(PipelineObserver):
     def step_finished(self, element: PolicyElement, ctx: Context) -> None:
         if self.open:
             entry = self.open.pop()
-            entry["output"] = snapshot(ctx, response=element.section != "inbound" or element.tag in _ANSWERS)
+            policy = self.registry.get(element.tag)
+            answered = policy is not None and policy.ends_pipeline  # return-response in inbound made a response
+            entry["output"] = snapshot(ctx, response=element.section != "inbound" or answered)
             entry["duration_ms"] = round(_ms(ctx) - entry["elapsed_ms"], 3)
 
     def expression_evaluated(self, span: Span, value: object, ctx: Context) -> None:
@@ -161,9 +164,11 @@ class TraceStore:
 class RequestTraces:
     """What the gateway and the admin app share: the token signer and the trace store."""
 
-    def __init__(self, tokens: TraceTokens | None = None, store: TraceStore | None = None) -> None:
+    def __init__(self, tokens: TraceTokens | None = None, store: TraceStore | None = None,
+                 registry: PolicyRegistry | None = None) -> None:
         self.tokens = tokens or TraceTokens()
         self.store = store or TraceStore()
+        self.registry = registry or default_registry()  # the gateway's: which policies answer requests
 
     def begin(self, ctx: Context) -> RequestTrace | None:
         """Trace this request when it carries a valid token (sets context.Tracing and the observer)."""
@@ -171,7 +176,7 @@ class RequestTraces:
         if token is None or not self.tokens.valid(token) or ctx.exchange.observer is not None:
             return None
         ctx.request.headers.remove(TOKEN_HEADER)  # meant for the gateway: never passed to the backend
-        trace = RequestTrace(ctx)
+        trace = RequestTrace(ctx, self.registry)
         ctx.tracing = True
         ctx.exchange.observer = trace
         ctx.exchange.before_send.append(trace.add_location)

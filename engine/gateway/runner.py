@@ -104,7 +104,7 @@ class GatewayServer:
 
             services.tracing = http.tracing = Tracing(self.settings.tracing)
         services.gateway_metrics = GatewayMetrics(self.metrics)
-        services.request_traces = RequestTraces()
+        services.request_traces = RequestTraces(registry=self.registry)
         register_service_routes(services)  # e.g. the cache's POST /cache/purge
         state = GatewayState.build(self.settings, services, self.registry)
         services.fragments = state.fragments

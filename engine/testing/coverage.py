@@ -81,6 +81,7 @@ class Coverage(PipelineObserver):
         # first policy of a branch -> (choose, label, whether its start counts as taking the branch)
         self._branch_owner: dict[Key, tuple[Key, str, bool]] = {}
         self._runs: dict[int, list[_ChooseRun]] = {}  # id(ctx) -> choose elements running, innermost last
+        self._fallbacks: dict[Key, str] = {}  # choose key -> label of the branch taken when no condition holds
 
     # -- learning the points ------------------------------------------------------------------------
     def register(self, state: GatewayState) -> None:
@@ -121,25 +122,29 @@ class Coverage(PipelineObserver):
         branches = [child for child in element.children if child.tag in containers]
         if not branches:
             return
+        conditional, condition_attr = policy.branch_condition or ("", "")
         whens = 0
         for branch in branches:
             condition = None
-            if branch.tag == "when":
+            if branch.tag == conditional:
                 whens += 1
-                label = f"<when> {whens}"
-                condition = branch.get("condition")
+                label = f"<{conditional}> {whens}"
+                condition = branch.get(condition_attr)
                 if condition is not None:
                     self._conditions[key_of(condition.span)] = (key_of(element.span), label)
             else:
                 label = f"<{branch.tag}>"
             self._add(element, "branch", (key_of(element.span), label), label, branch.span)
             if branch.children:
-                counts = branch.tag != "when" or condition is None or not condition.is_expression
+                counts = branch.tag != conditional or condition is None or not condition.is_expression
                 self._branch_owner[key_of(branch.children[0].span)] = (key_of(element.span), label, counts)
             for child in branch.children:
                 self._policy(child)
-        if element.tag == "choose" and not any(b.tag == "otherwise" for b in branches):
-            self._add(element, "branch", (key_of(element.span), NO_MATCH), NO_MATCH, element.span)
+        if conditional:  # taken when no condition held: the fallback branch, or "no when matched" without one
+            fallback = next((f"<{b.tag}>" for b in branches if b.tag != conditional), NO_MATCH)
+            self._fallbacks[key_of(element.span)] = fallback
+            if fallback == NO_MATCH:
+                self._add(element, "branch", (key_of(element.span), NO_MATCH), NO_MATCH, element.span)
 
     def _expressions(self, element: PolicyElement) -> None:
         """The expressions of a policy and of its declared children (not of nested policies)."""
@@ -179,11 +184,13 @@ class Coverage(PipelineObserver):
             if counts:
                 self._hit(element.source.path, "branch", (choose, label))
             self._matched(ctx, choose)
-        if element.tag == "choose":
+        if key in self._fallbacks:
             self._runs.setdefault(id(ctx), []).append(_ChooseRun(element))
 
     def step_finished(self, element: PolicyElement, ctx: Context) -> None:
-        if element.tag != "choose":
+        key = key_of(element.span)
+        fallback = self._fallbacks.get(key)
+        if fallback is None:
             return
         runs = self._runs.get(id(ctx))
         if not runs:
@@ -192,8 +199,7 @@ class Coverage(PipelineObserver):
         if not runs:
             del self._runs[id(ctx)]
         if not run.matched:  # an otherwise with policies was counted when its first policy started
-            label = "<otherwise>" if element.child("otherwise") is not None else NO_MATCH
-            self._hit(element.source.path, "branch", (key_of(element.span), label))
+            self._hit(element.source.path, "branch", (key, fallback))
 
     def expression_evaluated(self, span: Span, value: object, ctx: Context) -> None:
         key = key_of(span)

@@ -157,3 +157,37 @@ def test_constants_are_folded_by_the_bind_pass_like_csc() -> None:
         ("expr-constant", "division by constant zero"),
         ("expr-unknown-name", "the name 'x' does not exist in the current context"),
     ]
+
+
+def test_every_constant_is_the_bind_passs() -> None:
+    """Static constants, numeric casts of constants, `default(T)` and hole-free interpolations."""
+    tree, b = bound('@(int.MaxValue - (byte)255 - default(long) + $"".Length)')
+    assert b.problems == []
+    assert isinstance(tree, ast.Binary) and isinstance(tree.left, ast.Binary) and isinstance(tree.left.left, ast.Binary)
+    maximum, cast = tree.left.left.left, tree.left.left.right
+    assert (b.constant(cast).type.name, b.constant(cast).value) == ("byte", 255)
+    assert (b.constant(maximum).type, b.constant(maximum).value) == (INT, 2147483647)
+    assert b.constant(tree.left.left).type is INT and b.constant(tree.left.left).value == 2147483647 - 255
+    assert b.constant(tree.left).type is LONG and b.constant(tree.left.right).value == 0
+    assert b.constant(tree) is None  # `.Length` of a value: typed by the emitter
+    _, b = bound("@(int.MaxValue + 1 + (short)70000 + unchecked((short)70000))")
+    assert [message for _, message, _, _ in b.problems] == [
+        "the operation overflows at compile time in checked mode", "constant value '70000' cannot be converted to a 'short'",
+    ]
+    _, b = bound("@(new string[0].Any(string.IsNullOrEmpty))")  # a method group is not a constant
+    assert len(b.constants) == 1  # only the `0`
+
+
+def test_properties_of_the_context_surface_are_resolved_by_the_bind_pass() -> None:
+    tree, b = bound("@(context.Request.Url.Host + context.Request.Nope + context.Api.Select + s.Length)")
+    assert isinstance(tree, ast.Binary) and isinstance(tree.left, ast.Binary) and isinstance(tree.left.left, ast.Binary)
+    host = tree.left.left.left
+    assert isinstance(host, ast.Member)
+    assert b.members[id(host)] is not None and b.value_types[id(host)] is STRING
+    assert b.members[id(tree.left.left.right)] is None and b.members[id(tree.left.right)] is None
+    assert id(tree.right) not in b.members  # a member of a value of unknown type: the emitter's
+    assert [(code, message, hint) for code, message, _, hint in b.problems] == [
+        ("expr-unknown-member", "'IRequest' has no member 'Nope'", None),
+        ("expr-unknown-member", "'IApi' has no member 'Select'", "'Select' is an extension method of sequences (IEnumerable<T>)"),
+        ("expr-unknown-name", "the name 's' does not exist in the current context", None),
+    ]
