@@ -7,15 +7,21 @@ limiter's connection right behind its EVALSHA, and the cache's own connection se
 
 from __future__ import annotations
 
+import asyncio
+import os
 import threading
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import redis
 
-from tests.support.gateway import Backend, run_gateway, simple_config
+from tests.ratelimit.gateway_process import gateway_processes
+from tests.ratelimit.test_exact_under_load import busy_loops, fallbacks
+from tests.ratelimit.test_multi_gateway import fire
+from tests.support.gateway import Backend, run_gateway, simple_config, write_config
 from tests.support.redis_server import RedisServer
 
 
@@ -152,3 +158,24 @@ def test_a_limiter_on_another_redis_does_not_carry_the_read(tmp_path: Path, redi
             assert [name for _, name, _ in commands] == ["GET"]  # the decision went to the other Redis
     finally:
         other.stop()
+
+
+def test_exact_across_two_gateways_on_a_busy_machine_with_the_read_riding(tmp_path: Path, redis_server: RedisServer) -> None:
+    """Two gateway processes, busy loops beside them, a burst of cache hits behind one counter: the
+    decisions carrying the lookups' reads still admit exactly `calls` and refuse the rest."""
+    calls, requests = 40, 240
+    policy_xml = policy(calls=calls).replace("<base/>", "").replace("<backend>", "<backend><forward-request/>")
+    config = {"policy": "global.xml", "cache": {"external": redis_server.url},
+              "apis": {"echo": {"path": "echo", "service-url": "{{backend-url}}", "subscription-required": False}}}
+    with Backend() as backend:
+        path = write_config(tmp_path, config, {"global.xml": policy_xml}, backend)
+        with gateway_processes(path, 2, admin=True) as (urls, admin_urls):
+            for url in urls:  # fill the entry, and each gateway's cached generations
+                assert asyncio.run(fire([url], 1))[0][0] == 200
+            with busy_loops(max(2, (os.cpu_count() or 2) * 2)):
+                results = asyncio.run(fire(urls, requests, concurrency=requests))
+            fell_back = asyncio.run(fallbacks(admin_urls))
+    statuses = Counter(status for status, _, _ in results)
+    assert statuses == {200: calls - 2, 429: requests - calls + 2}, (statuses, f"fallback decisions: {fell_back}")
+    assert backend.calls == 1  # every admitted request was a hit
+    assert fell_back == 0
