@@ -6,9 +6,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,9 +17,7 @@ from typing import Any, Protocol
 import lark
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.grammar import Rule, Terminal
-from lark.lexer import Lexer, LexerState
 from lark.parsers.lalr_analysis import Shift
-from lark.utils import TextSlice
 
 
 class ExprSyntaxError(Exception):
@@ -172,6 +171,7 @@ class _Reduction:
     inline: bool                 # `_rule` / `__x_star_n`: its children go into the parent
     pass_through: bool           # `?rule` without alias: one child is returned as is
     token_child: bool            # ... and that child is a token
+    unit: bool                   # `?a: b`: value and span stay, only the state changes
 
 
 def _reduction(rule: Rule, placeholders: bool) -> _Reduction:
@@ -193,9 +193,14 @@ def _reduction(rule: Rule, placeholders: bool) -> _Reduction:
     if pass_through and any(splice for _, splice, _ in keep):
         raise ValueError(f"grammar rule {rule} passes through an inlined rule: not supported by parse_into")
     token_child = pass_through and len(keep) == 1 and expansion[keep[0][0]].is_term
+    nones_after = nones + empty[len(expansion)]
+    unit = pass_through and len(expansion) == 1 and keep == [(0, False, 0)] and not nones_after
     return _Reduction(len(expansion), rule.origin.name, rule.alias or rule.options.template_source
-                      or rule.origin.name, tuple(keep), nones + empty[len(expansion)],
-                      rule.origin.name.startswith("_"), pass_through, token_child)
+                      or rule.origin.name, tuple(keep), nones_after, rule.origin.name.startswith("_"),
+                      pass_through, token_child, unit)
+
+
+_Scanner = tuple[tuple["re.Pattern[str]", ...], frozenset[str], dict[str, Callable[[Token], Token]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +208,14 @@ class _Tables:
     states: dict[int, dict[str, tuple[bool, Any]]]  # state -> terminal/nonterminal -> (shift?, next)
     start_states: dict[str, int]
     end_states: dict[str, int]
+    scanners: dict[int, _Scanner] = field(default_factory=dict)  # filled as states are met
+
+    def scanner(self, state: int) -> _Scanner:
+        """The patterns, ignored terminals and retyping callbacks of the state's Lark lexer."""
+        lexer = grammar().parser.lexer.lexers[state]
+        patterns = tuple(lexer.scanner._mres)  # building the scanner also fills lexer.callback
+        found = self.scanners[state] = (patterns, lexer.ignore_types, dict(lexer.callback))
+        return found
 
 
 @functools.cache
@@ -224,19 +237,6 @@ def _tables() -> _Tables:
                 row[symbol] = (False, plan)
         states[state] = row
     return _Tables(states, dict(table.start_states), dict(table.end_states))
-
-
-class _Position:
-    """What Lark's contextual lexer reads from the parser: the current state."""
-
-    __slots__ = ("stack",)
-
-    def __init__(self, stack: list[int]) -> None:
-        self.stack = stack
-
-    @property
-    def position(self) -> int:
-        return self.stack[-1]
 
 
 class _Stop(Exception):
@@ -271,29 +271,49 @@ def _check(text: str, start: str, base: int) -> None:
 def _drive(text: str, start: str, builder: ValueBuilder) -> Any:
     tables = _tables()
     states = tables.states
-    end_state = tables.end_states[start]
     stack = [tables.start_states[start]]
     values: list[Any] = []
     spans: list[Span] = []
     reduce = builder.reduce
-    lexer: Lexer = grammar().parser.lexer
-    try:
-        for token in lexer.lex(LexerState(TextSlice.cast_from(text)), _Position(stack)):
-            while True:
-                action = states[stack[-1]].get(token.type)
-                if action is None:
-                    raise _Stop
-                if action[0]:
-                    stack.append(action[1])
-                    values.append(token)
-                    spans.append((token.start_pos or 0, token.end_pos or 0))
-                    break
-                _reduce(action[1], stack, values, spans, states, reduce)
-    except UnexpectedInput:
-        raise _Stop from None
-    end_type = "$END"
+    scanners = tables.scanners
+    pos = 0
+    size = len(text)
+    while pos < size:  # the contextual lexer: each state matches only the terminals it accepts
+        scanner = scanners.get(stack[-1]) or tables.scanner(stack[-1])
+        patterns, ignore, retype = scanner
+        for pattern in patterns:
+            match = pattern.match(text, pos)
+            if match:
+                break
+        else:
+            raise _Stop
+        kind = match.lastgroup or ""  # every alternative is a named group
+        at = pos
+        end = match.end()
+        if kind in ignore:
+            pos = end
+            continue
+        token = Token(kind, match.group(0), at, end_pos=end)
+        if kind in retype:  # a keyword lexed by the name pattern, as Lark's "unless" callback does
+            token = retype[kind](token)
+        pos = end
+        while True:
+            action = states[stack[-1]].get(token.type)
+            if action is None:
+                raise _Stop
+            if action[0]:
+                stack.append(action[1])
+                values.append(token)
+                spans.append((at, end))
+                break
+            plan = action[1]
+            if plan.unit:  # ~3 of every 4 reductions: the precedence chain
+                stack[-1] = states[stack[-2]][plan.origin][1]
+            else:
+                _reduce(plan, stack, values, spans, states, reduce)
+    end_state = tables.end_states[start]
     while True:
-        action = states[stack[-1]].get(end_type)
+        action = states[stack[-1]].get("$END")
         if action is None or action[0]:
             raise _Stop
         _reduce(action[1], stack, values, spans, states, reduce)
@@ -310,8 +330,14 @@ def _reduce(plan: _Reduction, stack: list[int], values: list[Any], spans: list[S
         del stack[-size:]
         del values[-size:]
         del spans[-size:]
-        first = next((s for s in child_spans if s is not None), None)
-        span: Span = None if first is None else (first[0], next(s for s in reversed(child_spans) if s is not None)[1])
+        span: Span = None
+        for first in child_spans:
+            if first is not None:
+                for last in reversed(child_spans):
+                    if last is not None:
+                        span = (first[0], last[1])
+                        break
+                break
     else:
         children = []
         span = None
