@@ -122,6 +122,15 @@ def literal_constant(node: ast.Literal) -> Constant:
     return Constant(type_, value)
 
 
+def unary_kind(op: str, kind: NumKind) -> NumKind | None:
+    """The result kind of `-x`, `+x` or `~x` on a numeric operand (None: C# defines no such operator)."""
+    if op == "-":
+        return clrnumeric.negate_kind(kind)
+    if op == "~":
+        return clrnumeric.unary_promote(kind) if kind.integral else None
+    return clrnumeric.unary_promote(kind)
+
+
 def constant_conversion(constant: Constant, kind: NumKind, other: NumKind) -> NumKind:
     """C# implicit constant conversion: a non-negative `int`/`long` constant beside a `uint`/`ulong`
     operand takes the unsigned type (`u + 1` is a `uint`, `1 + 1UL` a `ulong`)."""
@@ -469,12 +478,7 @@ class _Binder:
             target = clrnumeric.INT32 if literal.value == 1 << 31 else clrnumeric.INT64
             self.bound.constants[id(node)] = Constant(NUMERIC_TYPES[target], target.wrap(-literal.value))
             return
-        if op == "-":
-            result = clrnumeric.negate_kind(kind)
-        elif op == "~":
-            result = clrnumeric.unary_promote(kind) if kind.integral else None
-        else:
-            result = clrnumeric.unary_promote(kind)
+        result = unary_kind(op, kind)
         if result is None:  # not an operator of this type: the emitter reports it
             return
         value, checked = operand.value, self.checked_context is not False

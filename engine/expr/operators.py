@@ -11,7 +11,7 @@ from engine.dotnet.conversions import to_string
 from engine.dotnet.errors import NullReferenceException
 from engine.expr import ast
 from engine.expr import runtime as rt
-from engine.expr.bind import Constant, constant_conversion
+from engine.expr.bind import Constant, constant_conversion, unary_kind
 from engine.expr.closures import (
     Code,
     _as_text,
@@ -94,12 +94,7 @@ class OperatorCompiler(CompilerHost):
     def _numeric_unary(self, node: ast.Unary, operand: Code, kind: NumKind) -> Code:
         """`-x`, `+x`, `~x` on a statically numeric operand (constants are folded by the bind pass)."""
         op, checked = node.op, self.checked_context is True
-        if op == "-":
-            result = clrnumeric.negate_kind(kind)
-        elif op == "~":
-            result = clrnumeric.unary_promote(kind) if kind.integral else None
-        else:
-            result = clrnumeric.unary_promote(kind)
+        result = unary_kind(op, kind)
         if result is None:
             self.error("expr-type", f"operator '{op}' cannot be applied to an operand of type '{operand.type.name}'",
                        node.pos)
