@@ -24,6 +24,7 @@ import logging
 import math
 import re
 import secrets
+import ssl
 import time
 from collections import deque
 from collections.abc import Collection, Mapping
@@ -36,6 +37,7 @@ from engine.errors import PolicyRuntimeError
 from engine.policy import gateway_services
 
 if TYPE_CHECKING:
+    from engine.certificates import Certificate
     from engine.metrics import Counter, Gauge, Metrics
     from engine.policy import ForwardOptions
 
@@ -92,6 +94,14 @@ class PoolMember:
 
 
 @dataclass(frozen=True)
+class BackendTls:
+    """A backend's `tls`: whether its server certificate's chain and name are checked (both by default)."""
+
+    validate_chain: bool = True
+    validate_name: bool = True
+
+
+@dataclass(frozen=True)
 class BackendSpec:
     """One `backends` entry: a single backend (`url`) or a pool (`members`)."""
 
@@ -100,6 +110,7 @@ class BackendSpec:
     members: tuple[PoolMember, ...] = ()
     breaker: BreakerRule | None = None
     credentials: Credentials | None = None
+    tls: BackendTls | None = None  # None: the gateway's defaults (both checks)
     affinity_cookie: str = ""  # pools: the cookie carrying the session id (sessionAffinity)
 
     @property
@@ -203,8 +214,8 @@ class Single:
 
     @property
     def plain(self) -> bool:
-        """No breaker and no credentials: set-backend-service only changes the URL."""
-        return self.circuit is None and self.spec.credentials is None
+        """No breaker, credentials or TLS settings: set-backend-service only changes the URL."""
+        return self.circuit is None and self.spec.credentials is None and self.spec.tls is None
 
     def available(self, now: float) -> bool:
         return self.circuit is None or not self.circuit.is_open(now)
@@ -322,6 +333,27 @@ class Route:
 
 
 ROUTE: Slot[Route] = Slot("backends.route")
+FORWARD_TLS: Slot[BackendTls] = Slot("backends.tls")  # the TLS settings of the member this forward goes to
+_RELAXED_CONTEXTS: dict[tuple[str, bool, bool], ssl.SSLContext] = {}
+
+
+def tls_context(certificate: Certificate | None, tls: BackendTls | None) -> ssl.SSLContext | None:
+    """The client TLS context of a backend call: the client certificate's (authentication-certificate),
+    relaxed as the backend's `tls` says; None: the client's default (every check, no certificate)."""
+    if tls is None or (tls.validate_chain and tls.validate_name):
+        return certificate.ssl_context if certificate is not None else None
+    key = (certificate.thumbprint if certificate is not None else "", tls.validate_chain, tls.validate_name)
+    context = _RELAXED_CONTEXTS.get(key)
+    if context is None:
+        context = certificate.new_ssl_context() if certificate is not None else ssl.create_default_context()
+        context.check_hostname = False
+        if not tls.validate_chain:
+            context.verify_mode = ssl.CERT_NONE
+        context.set_alpn_protocols(["http/1.1"])
+        if len(_RELAXED_CONTEXTS) >= 64:
+            _RELAXED_CONTEXTS.clear()
+        _RELAXED_CONTEXTS[key] = context
+    return context
 
 
 def route(ctx: Context, backend: Backend) -> None:
@@ -365,6 +397,8 @@ async def forward_to_backend(ctx: Context, options: ForwardOptions) -> None:
     if isinstance(current.backend, Pool) and current.backend.metrics is not None:
         current.backend.metrics.selected.inc(current.backend.id, target.id)
     saved = _dress(ctx, target.spec.credentials) if target.spec.credentials is not None else None
+    if target.spec.tls is not None:
+        FORWARD_TLS.set(ctx, target.spec.tls)
     try:
         await http.forward(ctx, options)
     except PolicyRuntimeError as error:
@@ -375,6 +409,7 @@ async def forward_to_backend(ctx: Context, options: ForwardOptions) -> None:
                 _record(target.circuit, NO_RESPONSE_STATUS[error.reason], error.reason, None)
         raise
     finally:
+        FORWARD_TLS.pop(ctx)
         if saved is not None:
             _undress(ctx, saved)
     if target.circuit is not None:

@@ -58,7 +58,11 @@ class Certificate:
     @cached_property
     def ssl_context(self) -> ssl.SSLContext:
         """A client TLS context presenting this certificate; the server's certificate is verified
-        against the system trust store (SSL_CERT_FILE / SSL_CERT_DIR)."""
+        against the system trust store (SSL_CERT_FILE / SSL_CERT_DIR). Made once."""
+        return self.new_ssl_context()
+
+    def new_ssl_context(self) -> ssl.SSLContext:
+        """A new context like `ssl_context`, for a caller that changes its verification settings."""
         if self.key is None:
             raise CertificateError(f"certificate {self.thumbprint} has no private key")
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)

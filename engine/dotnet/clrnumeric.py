@@ -310,7 +310,8 @@ def _float_mul(a: float, b: float) -> float:
         return math.inf
 
 
-def _decimal_op(op: str) -> Callable[[Decimal, Decimal], Decimal]:
+def decimal_operation(op: str) -> Callable[[Decimal, Decimal], Decimal]:
+    """The C# `decimal op decimal` (`+ - * / %`): 28 digits, DivideByZeroException, OverflowException."""
     def run(a: Decimal, b: Decimal) -> Decimal:
         if op in "/%" and b == 0:
             raise DivideByZeroException()
@@ -366,7 +367,7 @@ def operation(op: str, a: NumKind, b: NumKind, *, checked: bool = False) -> Call
     if op in SHIFTS:
         return _shift(op, kind)
     if kind is DECIMAL:
-        dec = _decimal_op(op)
+        dec = decimal_operation(op)
         return lambda x, y: dec(_number(x, DECIMAL), _number(y, DECIMAL))
     if not kind.integral:
         fop = _FLOAT_OPS[op]
@@ -527,6 +528,6 @@ __all__ = [
     "BYTE", "BY_KEYWORD", "ByteValue", "CHAR", "DECIMAL", "DOUBLE", "INT16", "INT32", "INT64", "Int16Value",
     "Int64Value", "KINDS", "NumKind", "OPERATORS", "SBYTE", "SByteValue", "SINGLE", "SingleValue", "UINT16", "UINT32",
     "UINT64", "UInt16Value", "UInt32Value", "UInt64Value", "binary", "clr_int", "complement", "convert",
-    "implicit", "kind_of", "negate", "operation", "plus", "promote", "result_kind", "step", "to_single",
+    "INTEGERS", "decimal_operation", "implicit", "kind_of", "negate", "operation", "plus", "promote", "result_kind", "step", "to_single",
     "unary_promote", "widens",
 ]

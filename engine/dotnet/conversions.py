@@ -41,7 +41,7 @@ def to_string(value: Any) -> str:
         return decimal_to_string(value)
     method = getattr(value, "ToString", None)
     if method is not None and callable(method):
-        return method()
+        return str(method())  # a value's own ToString: the runtime library's return str
     if isinstance(value, bytes | bytearray):
         return "System.Byte[]"
     if isinstance(value, list | tuple):

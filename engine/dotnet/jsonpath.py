@@ -12,9 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import JsonException
+
+if TYPE_CHECKING:
+    from .newtonsoft import JToken
 
 _NAME = re.compile(r"[^.\[\]()\s]+")
 
@@ -391,7 +394,7 @@ def _values(token: Any) -> list[Any]:
     return []
 
 
-def select_tokens(token: Any, path: str, error_when_no_match: bool = False) -> list[Any]:
+def select_tokens(token: Any, path: str, error_when_no_match: bool = False) -> list[JToken]:
     """All tokens matching ``path`` (``SelectTokens``)."""
     if path is None:
         from .errors import ArgumentNullException
@@ -400,7 +403,7 @@ def select_tokens(token: Any, path: str, error_when_no_match: bool = False) -> l
     return _evaluate(token, parse_path(path), error_when_no_match)
 
 
-def select_token(token: Any, path: str, error_when_no_match: bool = False) -> Any:
+def select_token(token: Any, path: str, error_when_no_match: bool = False) -> JToken | None:
     """The single token matching ``path`` or ``None`` (``SelectToken``)."""
     found = select_tokens(token, path, error_when_no_match)
     if len(found) > 1:

@@ -66,6 +66,24 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, int | float | Decimal) and not isinstance(x, bool)
 
 
+def rounding_args(digits: Any, mode: Any) -> tuple[int, MidpointRounding]:
+    """(places, mode) of ``Round(x[, digits][, mode])``: the digits may be left out before a mode."""
+    if isinstance(digits, MidpointRounding):
+        digits, mode = None, digits
+    return (int(digits) if digits is not None else 0,
+            MidpointRounding(mode) if mode is not None else MidpointRounding.ToEven)
+
+
+def round_decimal(x: Decimal, places: int, mode: MidpointRounding) -> Decimal:
+    """``Math.Round(decimal, places, mode)`` (``decimal.Round``)."""
+    if not 0 <= places <= 28:
+        raise ArgumentOutOfRangeException("decimals", "Rounding digits must be between 0 and 15, inclusive.")
+    exponent = x.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -places:
+        return x.quantize(Decimal(1).scaleb(-places), rounding=_DEC_MODES[mode])
+    return x
+
+
 class Math:
     """Statics of ``System.Math`` (results keep the C# overload's type)."""
 
@@ -76,20 +94,9 @@ class Math:
 
     @staticmethod
     def Round(x: Any, digits: Any = None, mode: Any = None) -> Any:
-        if isinstance(digits, MidpointRounding):
-            digits, mode = None, digits
-        mode = MidpointRounding(mode) if mode is not None else MidpointRounding.ToEven
-        places = int(digits) if digits is not None else 0
+        places, mode = rounding_args(digits, mode)
         if isinstance(x, Decimal):
-            if not 0 <= places <= 28:
-                raise ArgumentOutOfRangeException(
-                    "decimals", "Rounding digits must be between 0 and 15, inclusive."
-                )
-            return (
-                x.quantize(Decimal(1).scaleb(-places), rounding=_DEC_MODES[mode])
-                if isinstance(exponent := x.as_tuple().exponent, int) and exponent < -places
-                else x
-            )
+            return round_decimal(x, places, mode)
         x = float(x)
         if not 0 <= places <= 15:
             raise ArgumentOutOfRangeException(

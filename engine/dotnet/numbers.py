@@ -113,7 +113,7 @@ class _IntegerType:
     def __init__(self, full_name: str) -> None:
         self.dotnet_name = full_name
         self._short = full_name.rsplit(".", 1)[-1]
-        self.kind = clrnumeric.KINDS[full_name]
+        self.kind = clrnumeric.INTEGERS[full_name]
         self.MinValue, self.MaxValue = (self.kind.box(v) for v in INTEGER_RANGES[full_name])
 
     def __repr__(self) -> str:
@@ -167,9 +167,9 @@ UInt64 = _IntegerType("System.UInt64")
 class _FloatType:
     """Statics of ``double``/``float``."""
 
-    def __init__(self, full_name: str, max_value: float, epsilon: float) -> None:
-        self.dotnet_name = full_name
-        self.kind = clrnumeric.KINDS[full_name]
+    def __init__(self, kind: clrnumeric.NumKind[float], max_value: float, epsilon: float) -> None:
+        self.dotnet_name = kind.name
+        self.kind = kind
         self.MaxValue = self.kind.box(max_value)
         self.MinValue = self.kind.box(-max_value)
         self.Epsilon = self.kind.box(epsilon)
@@ -213,10 +213,11 @@ class _FloatType:
         return math.isfinite(x)
 
 
-Double = _FloatType("System.Double", 1.7976931348623157e308, 5e-324)
-Single = _FloatType("System.Single", 3.4028234663852886e38, 1.401298464324817e-45)
+Double = _FloatType(clrnumeric.DOUBLE, 1.7976931348623157e308, 5e-324)
+Single = _FloatType(clrnumeric.SINGLE, 3.4028234663852886e38, 1.401298464324817e-45)
 
 _DEC_MAX = PyDecimal("79228162514264337593543950335")
+_DECIMAL_REMAINDER = clrnumeric.decimal_operation("%")
 
 
 class Decimal:
@@ -244,18 +245,14 @@ class Decimal:
             return False, PyDecimal(0)
 
     @staticmethod
-    def Round(d: PyDecimal, decimals: int = 0, mode: Any = None) -> PyDecimal:
-        from .mathlib import Math
+    def Round(d: PyDecimal, decimals: Any = 0, mode: Any = None) -> PyDecimal:
+        from .mathlib import round_decimal, rounding_args
 
-        return (
-            Math.Round(PyDecimal(d), decimals, mode)
-            if mode is not None
-            else Math.Round(PyDecimal(d), decimals)
-        )
+        return round_decimal(PyDecimal(d), *rounding_args(decimals, mode))
 
     @staticmethod
     def Remainder(a: PyDecimal, b: PyDecimal) -> PyDecimal:
-        return clrnumeric.binary("%", PyDecimal(a), PyDecimal(b))
+        return _DECIMAL_REMAINDER(PyDecimal(a), PyDecimal(b))
 
     @staticmethod
     def Truncate(d: PyDecimal) -> PyDecimal:

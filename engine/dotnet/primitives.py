@@ -440,9 +440,9 @@ def enum_value(cls: type[enum.Enum], number: int) -> enum.Enum:
     except ValueError:
         if not issubclass(cls, int):
             raise
-        unnamed: Any = int.__new__(cls, number)
-        unnamed._name_ = None
+        unnamed = int.__new__(cls, number)
         unnamed._value_ = number
+        object.__setattr__(unnamed, "_name_", None)  # enum's mark of an unnamed value (typeshed says str)
         return unnamed
 
 

@@ -20,8 +20,9 @@
   binary operators on constants, folded as csc folds them (in `checked`/`unchecked` context, with
   the implicit constant conversions and `-2147483648`); overflow and division by zero in a folded
   expression are diagnostics here;
-* the properties of the `context` surface (`context.Request.Url.Host`): the declared `Member`
-  and the type of the value (`value_types`); an unknown member of those closed types is an error;
+* the properties of the `context` surface (`context.Request.Url.Host`, also through locals, casts
+  and `as`: `var r = context.Request; r.Url`): the declared `Member` and the type of the value
+  (`value_types`); an unknown member of those closed types is an error;
 * the diagnostics of all of the above (unknown names and members of types, security, duplicate
   declarations, constant folding).
 
@@ -295,6 +296,8 @@ class _Binder:
         name = node.ident
         local = self.lookup(name)
         if local is not None:
+            if local.type.closed:  # `IResponse r = ...; r.StatusCode`: typed when declared
+                self.bound.value_types[id(node)] = local.type
             return self.resolved(node, Symbol("local", name, local))
         if name == "context":
             self.bound.value_types[id(node)] = CONTEXT_TYPE
@@ -531,6 +534,8 @@ class _Binder:
         if not self.check_type(node, node.type):
             return
         operand, type_ = self.bound.constant(node.operand), self.bound.types[id(node)]
+        if type_.closed:  # `((IResponse)x).StatusCode`
+            self.bound.value_types[id(node)] = type_
         if operand is None or operand.failed or operand.value is None or type_.kind is None or \
                 operand.type.kind is None or node.type.array or type_ is operand.type and type_ in (INT, DOUBLE):
             return  # only conversions of numeric constants fold (`(int)1` keeps `1`'s code, not a constant)
@@ -545,7 +550,8 @@ class _Binder:
 
     def b_AsType(self, node: ast.AsType) -> None:
         self.expr(node.operand)
-        self.check_type(node, node.type)
+        if self.check_type(node, node.type) and self.bound.types[id(node)].closed:
+            self.bound.value_types[id(node)] = self.bound.types[id(node)]
 
     def b_IsType(self, node: ast.IsType) -> None:
         self.expr(node.operand)
@@ -684,7 +690,8 @@ class _Binder:
         self.bound.types[id(node)] = declared
         for d in node.declarators:
             self.expr(d.value)
-            self.declare(d, 0, d.name, declared, d.pos)
+            typed = self.bound.value_types.get(id(d.value)) if t.name == "var" and d.value is not None else None
+            self.declare(d, 0, d.name, typed or declared, d.pos)  # `var r = context.Request`: IRequest
 
     def s_Deconstruct(self, node: ast.Deconstruct) -> None:
         self.expr(node.value)

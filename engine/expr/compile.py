@@ -302,7 +302,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                 combine = self._compound(op, kind, value.type, node.pos)
             elif kind is not None and value.type.kind not in (None, kind):
                 vf = self._implicit(value, kind)
-            if not op:
+            if not op or combine is None:  # `=` (every compound operator has a combine)
 
                 def assign(env: list[Any]) -> Any:
                     env[slot] = v = vf(env)
@@ -321,7 +321,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
                 def assign(env: list[Any]) -> Any:
                     try:
-                        env[slot] = v = combine(env[slot], vf(env))  # type: ignore[misc]  # every compound operator has one
+                        env[slot] = v = combine(env[slot], vf(env))
                     except Exception as exc:
                         raise _located(exc, pos) from None
                     return v

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import ssl
 import time
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ import aiohttp
 import yarl
 from multidict import CIMultiDict
 
+from engine.backends import FORWARD_TLS, tls_context
 from engine.context import Context, Headers, MessageBody, Request, Response
 from engine.errors import PolicyRuntimeError
 from engine.gateway.http1 import Answer, Http1Pool, ReleaseOnDrop, handles
@@ -103,6 +105,7 @@ class BackendClient:
             span = self.tracing.client_span(source, request.method, str(url), carrier)
             headers = list(carrier.items())
         proxy, certificate = FORWARD_PROXY.get(ctx), FORWARD_CERTIFICATE.get(ctx)
+        context = tls_context(certificate, FORWARD_TLS.get(ctx))
         pool = self._pool
         if pool is not None and not handles(url, options.follow_redirects, proxy is not None,
                                             request.headers.get("Expect")):
@@ -112,9 +115,7 @@ class BackendClient:
         answer: Answer | aiohttp.ClientResponse
         try:
             if pool is not None:
-                answer = await pool.request(request.method, url, headers, data,
-                                            certificate.ssl_context if certificate is not None else None,
-                                            options.timeout)
+                answer = await pool.request(request.method, url, headers, data, context, options.timeout)
             else:
                 async with asyncio.timeout(options.timeout):
                     answer = await self.session.request(
@@ -125,7 +126,7 @@ class BackendClient:
                         allow_redirects=options.follow_redirects,
                         max_redirects=10,
                         **proxy_options(proxy),
-                        **tls_options(certificate),
+                        **tls_options(context),
                     )
             status = answer.status
         except TimeoutError:
@@ -175,7 +176,7 @@ class BackendClient:
             async with asyncio.timeout(timeout if timeout > 0 else None):
                 async with self.session.request(request.method, str(request.url), headers=headers, data=data,
                                                 allow_redirects=follow_redirects, **proxy_options(proxy),
-                                                **tls_options(certificate)) as answer:
+                                                **tls_options(tls_context(certificate, None))) as answer:
                     status = answer.status
                     body = await answer.content.read(MAX_CALL_RESPONSE_BYTES + 1)
                     if len(body) > MAX_CALL_RESPONSE_BYTES:
@@ -203,10 +204,10 @@ class BackendClient:
                 span.end(status)
 
 
-def tls_options(certificate: Certificate | None) -> dict[str, Any]:
-    """aiohttp's `ssl` for <authentication-certificate>: a context presenting the client certificate
-    (connections are pooled per context, so they never mix identities)."""
-    return {"ssl": certificate.ssl_context} if certificate is not None else {}
+def tls_options(context: ssl.SSLContext | None) -> dict[str, Any]:
+    """aiohttp's `ssl`: a context presenting a client certificate or relaxing the backend's checks
+    (connections are pooled per context, so they never mix identities or settings)."""
+    return {"ssl": context} if context is not None else {}
 
 
 def proxy_options(proxy: OutboundProxy | None) -> dict[str, Any]:

@@ -11,11 +11,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, NoReturn, Protocol
 
-from engine.backends import MAX_POOL_MEMBERS, BackendSpec, BreakerRule, Credentials, PoolMember
+from engine.backends import MAX_POOL_MEMBERS, BackendSpec, BackendTls, BreakerRule, Credentials, PoolMember
 
-KNOWN = ("url", "protocol", "type", "pool", "circuitBreaker", "credentials", "description", "title", "resourceId")
+KNOWN = ("url", "protocol", "type", "pool", "circuitBreaker", "credentials", "tls", "description", "title", "resourceId")
 NOT_SUPPORTED = {
-    "tls": "TLS settings per backend are not supported (the gateway validates backend certificates)",
     "proxy": "a proxy per backend is not supported",
     "serviceFabricCluster": "Service Fabric backends exist only in Azure",
     "certificateIds": "client certificates per backend are not supported",
@@ -73,14 +72,28 @@ def read_backend(bid: str, raw: object, where: str, reader: EntityReader) -> Bac
         reader.fail(f"{where}.protocol", f"{protocol!r} is not one of: http, soap")
     breaker = _breaker(props.get("circuitBreaker"), f"{where}.circuitBreaker", reader)
     credentials = _credentials(props.get("credentials"), f"{where}.credentials", reader)
+    tls = _tls(props.get("tls"), f"{where}.tls", reader)
     if kind.lower() == "pool" or props.get("pool") is not None:
-        if breaker is not None or credentials is not None:
-            reader.fail(where, "a pool has no circuit breaker or credentials of its own: set them on its members")
+        if breaker is not None or credentials is not None or tls is not None:
+            reader.fail(where, "a pool has no circuit breaker, credentials or tls of its own: set them on its members")
         members, cookie = _pool(props.get("pool"), f"{where}.pool", reader)
         return BackendSpec(bid, members=members, affinity_cookie=cookie)
     if props.get("url") is None:
         reader.fail(f"{where}.url", "is required")
-    return BackendSpec(bid, url=reader.url(props["url"], f"{where}.url"), breaker=breaker, credentials=credentials)
+    return BackendSpec(bid, url=reader.url(props["url"], f"{where}.url"), breaker=breaker, credentials=credentials,
+                       tls=tls)
+
+
+def _tls(raw: object, where: str, reader: EntityReader) -> BackendTls | None:
+    """`tls: {validateCertificateChain, validateCertificateName}` (both true by default); None: defaults."""
+    if raw is None:
+        return None
+    flags = _mapping(raw, where, reader, ("validateCertificateChain", "validateCertificateName"))
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            reader.fail(f"{where}.{name}", f"expected true or false, got {value!r}")
+    tls = BackendTls(flags.get("validateCertificateChain", True), flags.get("validateCertificateName", True))
+    return None if tls == BackendTls() else tls
 
 
 def _mapping(raw: object, where: str, reader: EntityReader, known: tuple[str, ...] = KNOWN) -> dict[str, Any]:

@@ -285,7 +285,7 @@ def test_backends_folder_reads_pools_breakers_and_credentials(tmp_path: Path) ->
     write_json(tmp_path / "backends" / "east" / "backendInformation.json",
                {"properties": {"url": "https://east.example.com/openai", "protocol": "http", "circuitBreaker": {"rules": [rule]},
                                "credentials": {"header": {"api-key": ["{{east-key}}"]}},
-                               "tls": {"validateCertificateChain": True}}})
+                               "tls": {"validateCertificateChain": True}, "proxy": {"url": "http://proxy:3128"}}})
     write_json(tmp_path / "backends" / "west" / "backendInformation.json", {"properties": {"url": "https://west.example.com"}})
     write_json(tmp_path / "backends" / "pool" / "backendInformation.json", {"properties": {"type": "Pool", "pool": {"services": [
         {"id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.ApiManagement/service/x/backends/east", "priority": 1},
@@ -295,7 +295,8 @@ def test_backends_folder_reads_pools_breakers_and_credentials(tmp_path: Path) ->
     assert east.breaker is not None and (east.breaker.count, east.breaker.interval, east.breaker.accept_retry_after) == (1, 60, True)
     assert east.credentials is not None and east.credentials.headers == (("api-key", ("k-east",)),)
     assert [(m.backend, m.priority, m.weight) for m in pool.members] == [("east", 1, 1), ("west", 2, 5)]
-    assert "backends/east: properties.tls" in " | ".join(loaded.warnings)
+    assert "backends/east: properties.proxy" in " | ".join(loaded.warnings)  # unsupported: a warning, not an error
+    assert east.tls is None  # validateCertificateChain true is the default
     write_json(tmp_path / "backends" / "pool" / "backendInformation.json",
                {"properties": {"type": "Pool", "pool": {"services": [{"id": "/backends/gone"}]}}})
     assert _error(tmp_path).endswith("backends/pool/backendInformation.json: properties.pool.services[0].id: no backend 'gone' is defined")

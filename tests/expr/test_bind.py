@@ -191,3 +191,14 @@ def test_properties_of_the_context_surface_are_resolved_by_the_bind_pass() -> No
         ("expr-unknown-member", "'IApi' has no member 'Select'", "'Select' is an extension method of sequences (IEnumerable<T>)"),
         ("expr-unknown-name", "the name 's' does not exist in the current context", None),
     ]
+
+
+def test_context_values_keep_their_type_through_locals_and_casts() -> None:
+    _, b = bound('@{ var r = context.Request; IResponse s = context.Response; '
+                 'return r.Nope + s.Nope + ((IResponse)context.Variables["x"]).Nope + (r as IRequest).Nope; }')
+    assert [message for _, message, _, _ in b.problems] == [
+        "'IRequest' has no member 'Nope'", "'IResponse' has no member 'Nope'", "'IResponse' has no member 'Nope'",
+        "'IRequest' has no member 'Nope'",
+    ]
+    _, _, problems = analyse(as_value_text("@(context.Request?.Url?.Host + context.Nope.Foo)"))
+    assert [p.message for p in problems] == ["'IContext' has no member 'Nope'"]  # once, though `+` emits it twice

@@ -220,6 +220,39 @@ def test_session_affinity_keeps_a_session_on_its_member(tmp_path: Path) -> None:
             assert len(moved) == 1 and moved[0] is not home and moved[0].calls == 4  # its next choice, steadily
 
 
+@pytest.mark.every_server
+def test_tls_settings_per_backend(tmp_path: Path) -> None:
+    """A backend whose certificate the gateway cannot verify (a private CA it does not trust): refused by
+    default and with only the name check off; reached with `validateCertificateChain: false`."""
+    import subprocess
+    import sys
+
+    from tests.support.certificates import TestPki
+
+    pki = TestPki(tmp_path)
+    server = pki.issue("localhost", server=True)
+    process = subprocess.Popen([sys.executable, "-m", "tests.support.tls_backend", str(server.cert_file),
+                                str(server.key_file), "-"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        url = f"https://127.0.0.1:{process.stdout.readline().strip()}"
+        backends = {"strict": {"url": url}, "nameless": {"url": url, "tls": {"validateCertificateName": False}},
+                    "trusting": {"url": url, "tls": {"validateCertificateChain": False}}}
+        policies = {f"{b}.xml": document(inbound=f'<base /><set-backend-service backend-id="{b}" />') for b in backends}
+        config = {"backends": backends,
+                  "apis": {b: {"path": b, "service-url": "http://127.0.0.1:9", "subscription-required": False,
+                               "policy": f"{b}.xml"} for b in backends}}
+        with run_gateway(tmp_path / "gw", config, policies) as gw:
+            assert gw.get("/strict/x").status == 502
+            assert gw.get("/nameless/x").status == 502  # the chain is still checked
+            reached = gw.get("/trusting/orders")
+            assert reached.status == 200 and reached.json() == {"method": "GET", "path": "/orders", "client": None}
+            assert gw.get("/strict/x").status == 502  # the relaxed context is that backend's alone
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
 @pytest.mark.parametrize(("backends", "where", "message"), [
     ({"pool": {"type": "Pool", "pool": {"services": [{"id": "/backends/ghost"}]}}},
      "backends.pool.pool.services[0].id", "no backend 'ghost' is defined"),
@@ -234,7 +267,9 @@ def test_session_affinity_keeps_a_session_on_its_member(tmp_path: Path) -> None:
                                                                                    "interval": "PT1M", "errorReasons": ["x"]},
                                                              "tripDuration": "PT1M"}]}}},
      "backends.a.circuitBreaker.rules[0].failureCondition", "exactly one of count or percentage"),
-    ({"a": {"url": "http://a", "tls": {"validateCertificateChain": False}}}, "backends.a.tls", "not supported"),
+    ({"a": {"url": "http://a", "tls": {"validateCertificateChain": "no"}}}, "backends.a.tls.validateCertificateChain",
+     "expected true or false"),
+    ({"a": {"url": "http://a", "proxy": {"url": "http://p"}}}, "backends.a.proxy", "not supported"),
     ({"a": {"url": "http://a", "weight": 3}}, "backends.a.weight", "unknown key"),
     ({"a": "http://a", "p": {"type": "Pool", "pool": {"services": [{"id": "a"}], "sessionAffinity": {
         "sessionId": {"source": "Header", "name": "X-Session"}}}}},

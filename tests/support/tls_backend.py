@@ -1,10 +1,10 @@
-"""An HTTPS backend for tests that requires a client certificate, run as its own process:
+"""An HTTPS backend for tests, run as its own process:
 `python -m tests.support.tls_backend CERTFILE KEYFILE CA_FILE`.
 
 It listens on a free loopback port (printed as the first line of stdout), refuses TLS handshakes
-without a client certificate issued by CA_FILE, and answers every request with JSON
-`{"method", "path", "client": {"subject": [[name, value]...], "serial": hex}}` describing the
-verified client certificate.
+without a client certificate issued by CA_FILE (CA_FILE `-`: no client certificate asked for), and
+answers every request with JSON `{"method", "path", "client": {"subject": [[name, value]...],
+"serial": hex}}` describing the verified client certificate (`"client": null` without one).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 
 
 def main(certfile: str, keyfile: str, ca_file: str) -> None:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=ca_file)
-    context.verify_mode = ssl.CERT_REQUIRED
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=None if ca_file == "-" else ca_file)
+    context.verify_mode = ssl.CERT_NONE if ca_file == "-" else ssl.CERT_REQUIRED
     context.load_cert_chain(certfile, keyfile)
 
     class Handler(BaseHTTPRequestHandler):
@@ -30,9 +30,9 @@ def main(certfile: str, keyfile: str, ca_file: str) -> None:
             if length:
                 self.rfile.read(length)
             peer: Any = self.connection.getpeercert()  # type: ignore[attr-defined]
-            subject = [list(pair) for rdn in peer.get("subject", ()) for pair in rdn]
-            data = json.dumps({"method": self.command, "path": self.path,
-                               "client": {"subject": subject, "serial": peer.get("serialNumber")}}).encode()
+            subject = [list(pair) for rdn in (peer or {}).get("subject", ()) for pair in rdn]
+            client = {"subject": subject, "serial": peer.get("serialNumber")} if peer else None
+            data = json.dumps({"method": self.command, "path": self.path, "client": client}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
