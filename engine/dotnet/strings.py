@@ -12,7 +12,7 @@ import enum
 import functools
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from . import utf16
 from .conversions import to_string
@@ -186,6 +186,8 @@ def _split_args(args: tuple[Any, ...]) -> tuple[list[str] | None, int, StringSpl
     return seps, count, options
 
 
+_NORMAL_FORMS: dict[str, Literal["NFC", "NFD", "NFKC", "NFKD"]] = {
+    "NFC": "NFC", "NFD": "NFD", "NFKC": "NFKC", "NFKD": "NFKD"}  # String.Normalize's NormalizationForm
 _WHITESPACE_SPLIT = re.compile("[" + re.escape(WHITESPACE_CHARS) + "]")
 
 
@@ -582,9 +584,10 @@ class StringMembers:
         import unicodedata
 
         name = "NFC" if form is None else str(getattr(form, "name", form)).replace("Form", "NF")
-        if name not in ("NFC", "NFD", "NFKC", "NFKD"):
+        normal = _NORMAL_FORMS.get(name)
+        if normal is None:
             raise ValueError(f"{form!r} is not a normalization form")
-        return unicodedata.normalize(name, s)  # type: ignore[arg-type]  # checked just above
+        return unicodedata.normalize(normal, s)
 
     @staticmethod
     def IsNormalized(s: str) -> bool:
