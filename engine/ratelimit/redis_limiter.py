@@ -21,7 +21,8 @@ from engine.ratelimit import lua
 from engine.ratelimit.decisions import Decision, Mode, QuotaCounter, QuotaDecision, Window
 from engine.ratelimit.keys import quota_key, slots_key, token_keys, window_keys
 from engine.ratelimit.tokens import SCALE, TokenBudget, TokenDecision
-from engine.redis_dispatcher import Dispatcher, Rider, Script
+from engine.redis_dispatcher import Rider, Script
+from engine.redis_loop import open_dispatcher
 
 if TYPE_CHECKING:
     from engine.cache.connection import RedisSettings
@@ -37,10 +38,8 @@ class RedisLimiter:
     kind = "external"
 
     def __init__(self, settings: RedisSettings, *, prefix: str) -> None:
-        from engine.cache.connection import create_sync_client
-
         self.prefix = prefix
-        self.dispatcher = Dispatcher(partial(create_sync_client, settings), name="policygate-ratelimit-redis")
+        self.dispatcher = open_dispatcher(settings, name="policygate-ratelimit-redis")
         self.window_script = Script.of(lua.WINDOW)
         self.quota_script = Script.of(lua.QUOTA)
         self.enter_script = Script.of(lua.ENTER)
