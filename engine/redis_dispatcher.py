@@ -151,6 +151,10 @@ class Dispatcher:
         """Run `function(client)` in the thread, alone (SCRIPT LOAD on every node, PING...)."""
         return await self._submit(function, None)
 
+    async def load_script(self, script: Script) -> None:
+        """`SCRIPT LOAD` (on every node of a cluster)."""
+        await self.call(lambda client: client.script_load(script.source))
+
     async def close(self) -> None:
         """Stop the thread (after what is queued) and close the client."""
         if self._closed:

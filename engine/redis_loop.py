@@ -125,6 +125,10 @@ class LoopDispatcher:
         """Run `function(client)` with a blocking client in a thread (SCRIPT LOAD, PING...)."""
         return await self._thread().call(function)
 
+    async def load_script(self, script: Script) -> None:
+        """`SCRIPT LOAD` on this loop's connection (which is opened by it)."""
+        await self.command("SCRIPT", "LOAD", script.source)
+
     async def close(self) -> None:
         """Close every connection once its unanswered commands are settled, and the thread."""
         if self._closed:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from engine.ratelimit import lua
@@ -26,10 +25,6 @@ from engine.redis_loop import open_dispatcher
 
 if TYPE_CHECKING:
     from engine.cache.connection import RedisSettings
-
-
-def _load(source: str, client: Any) -> Any:
-    return client.script_load(source)
 
 
 class RedisLimiter:
@@ -48,7 +43,7 @@ class RedisLimiter:
 
     async def load_scripts(self) -> None:
         for script in (self.window_script, self.quota_script, self.enter_script, self.renew_script, self.tokens_script):
-            await self.dispatcher.call(partial(_load, script.source))
+            await self.dispatcher.load_script(script)
 
     async def _run(self, script: Script, keys: Sequence[str], args: Sequence[object], rider: Rider | None = None) -> Any:
         return await self.dispatcher.command("EVALSHA", script.sha, len(keys), *keys, *args, script=script, rider=rider)
