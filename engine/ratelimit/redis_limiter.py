@@ -76,16 +76,18 @@ class RedisLimiter:
 
     # -- quotas ---------------------------------------------------------------------------------
     async def quota(
-        self, tag: str, counters: Sequence[QuotaCounter], *, acquire: bool = True, now: float | None = None
+        self, tag: str, counters: Sequence[QuotaCounter], *, acquire: bool = True, now: float | None = None,
+        rider: Rider | None = None,
     ) -> QuotaDecision:
-        """`now` is the wall clock the counters' `expires_at` refer to (default: this host's)."""
+        """`now` is the wall clock the counters' `expires_at` refer to (default: this host's);
+        `rider`: a read to send in the same round trip."""
         now = time.time() if now is None else now
         keys = [quota_key(self.prefix, tag, c.key) for c in counters]
         args: list[object] = ["a" if acquire else "d"]
         for c in counters:
             ttl_ms = 0 if c.expires_at is None else max(1, round((c.expires_at - now) * 1000))
             args.extend((c.limit, c.need, c.add, ttl_ms))
-        reply = await self._run(self.quota_script, keys, args)
+        reply = await self._run(self.quota_script, keys, args, rider)
         return QuotaDecision(bool(reply[0]), int(reply[1]) - 1, tuple(int(v) for v in reply[2:]))
 
     # -- token budgets ----------------------------------------------------------------------------
