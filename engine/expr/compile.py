@@ -29,11 +29,19 @@ from engine.dotnet.containers import RectangularArray, Tuple
 from engine.expr import ast
 from engine.expr import runtime as rt
 from engine.expr.access import AccessCompiler
-from engine.expr.bind import Bindings, Constant, Local, Problem, Symbol, literal_constant, suggest
+from engine.expr.bind import (
+    Bindings,
+    Constant,
+    Local,
+    Problem,
+    Symbol,
+    literal_constant,
+)
 from engine.expr.closures import (
     _NEVER_NULL,
     AnonymousObject,
     Code,
+    Fn,
     MethodGroup,
     _context,
     _formatted_hole,
@@ -58,16 +66,15 @@ from engine.expr.cstypes import (
     method,
 )
 from engine.expr.gates import add_gate, index_gate, is_list_type, member_gate, setattr_gate, setitem_gate
-from engine.expr.library import CS_IDENT, namespace_names, strip_namespace
+from engine.expr.library import strip_namespace
 from engine.expr.operators import OperatorCompiler
+from engine.expr.resolve import member_case_problem, suggest
 from engine.expr.runtime import ShortCircuit
 from engine.expr.statements import RETURN, StatementCompiler
 from engine.expr.tables import (
     _VALUE_DEFAULTS,
     METERED_TYPES,
 )
-
-Fn = Callable[[list[Any]], Any]
 
 
 class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
@@ -88,6 +95,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         self.namespace: dict[str, Any] = {"__builtins__": {}}
         self.null_sites: list[ast.Pos] = []  # inline paths that may be null (AttributeError)
         self.key_sites: list[ast.Pos] = []  # inline `context.Variables[k]` (KeyError)
+        self.compiled: dict[int, tuple[ast.Expr, Code]] = {}  # id(node) -> (node, its code): see expr()
 
     # ------------------------------------------------------------------ diagnostics helpers
     def error(self, code: str, message: str, pos: ast.Pos, hint: str | None = None) -> None:
@@ -103,13 +111,10 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def _check_member_case(self, name: str, target: Code, pos: ast.Pos) -> bool:
         """Every allowed .NET member starts with an upper-case letter (anonymous types aside)."""
-        if CS_IDENT.match(name) or name in target.type.members:
-            return True
-        options = list(target.type.members) or (namespace_names(target.type.pyclass)
-                                                 if isinstance(target.type.pyclass, type) else [])
-        self.error("expr-unknown-member", f"'{target.static_name or target.type.name}' has no member '{name}'", pos,
-                   self._suggest(name, options) or "members of .NET types start with an upper-case letter")
-        return False
+        problem = member_case_problem(target.type, name)
+        if problem is not None:
+            self.error("expr-unknown-member", problem[0], pos, problem[1])
+        return problem is None
 
     # ------------------------------------------------------------------ generated source
     def name_of(self, obj: Any, prefix: str = "f") -> str:
@@ -187,6 +192,16 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     # ================================================================== expressions
     def expr(self, node: ast.Expr) -> Code:
+        """Compile `node` once: a node compiled again (an operand of string concatenation, an
+        argument whose inline source is taken) gets the same `Code`, and nothing is reported twice."""
+        done = self.compiled.get(id(node))
+        if done is not None and done[0] is node:
+            return done[1]
+        code = self.compiled_expr(node)
+        self.compiled[id(node)] = (node, code)  # the node is kept alive: its id is not reused
+        return code
+
+    def compiled_expr(self, node: ast.Expr) -> Code:
         code = self.chain(node)
         if isinstance(node, ast.Member | ast.Index | ast.Call) and _has_conditional(node):
             inner = code.fn
