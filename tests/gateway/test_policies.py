@@ -43,7 +43,7 @@ class TestSetHeader:
             assert answer.headers.get("X-Powered") == "policygate"
             assert answer.headers.get_all("Set-Cookie") == ["a=1", "b=2"]
             # The backend's Server line is gone; Granian names itself when a response has none (docs/gateway.md).
-            assert answer.headers.get("Server") == {"hypercorn": None, "granian": "granian"}[http_server]
+            assert answer.headers.get("Server") == {"hypercorn": None, "granian": "granian", "native": None}[http_server]
             assert "x-powered" not in answer.json()["headers"]  # not sent to the backend
 
 
