@@ -11,7 +11,7 @@ from engine.dotnet.errors import IndexOutOfRangeException, InvalidOperationExcep
 from engine.dotnet.primitives import static_property
 from engine.expr import ast
 from engine.expr import runtime as rt
-from engine.expr.bind import unknown_member
+from engine.expr.bind import call_problems, unknown_member
 from engine.expr.closures import (
     _NON_NULL_STRINGS,
     AnonymousObject,
@@ -246,8 +246,9 @@ class AccessCompiler(CompilerHost):
         target = self.chain(node.target)
         args = [self.fn(a.value) for a in node.args if a.value is not None]
         tfn, pos, cond = target.fn, node.pos, node.conditional
-        declared = target.type.member("Item")
-        if declared is not None and len(args) == 1 and target.path and not cond:
+        declared = self.bound.members.get(id(node)) if id(node) in self.bound.members else \
+            target.type.member("Item") if len(args) == 1 else None  # typed by the bind pass, else here
+        if declared is not None and target.path and not cond:
             impl, a0, getter = declared.impl, args[0], attrgetter(target.path)
 
             def path_item(env: list[Any]) -> Any:
@@ -261,7 +262,7 @@ class AccessCompiler(CompilerHost):
                 src = f"{self.source(target)}[{self.source(self.expr(node.args[0].value))}]"  # type: ignore[arg-type]  # an index argument has a value
                 self.key_sites.append(pos)
             return Code(path_item, declared.result(), src=src)
-        if declared is not None and len(args) == 1:
+        if declared is not None:
             impl, a0 = declared.impl, args[0]
 
             def item(env: list[Any]) -> Any:
@@ -325,9 +326,17 @@ class AccessCompiler(CompilerHost):
             target = self.chain(func.target)
             if target.static_name:
                 return self._static_call(node, func, target)
-            if not self._check_member_case(func.name, target, func.name_pos):
+            if id(func) in self.bound.members:  # a method of a type the bind pass knows (checked there)
+                declared = self.bound.members[id(func)]
+                if declared is None:
+                    return self._dead()
+                code = self._declared_call(node, func, self._nullable_target(target, func.name, func.conditional),
+                                           declared)
+            elif not self._check_member_case(func.name, target, func.name_pos):
                 return self._dead()
-            code = self._element_defaults(self._instance_call(node, func, target), func.name, node, target.type)
+            else:
+                code = self._instance_call(node, func, target)
+            code = self._element_defaults(code, func.name, node, target.type)
             return self._or_default(code, func.name, node)
         if isinstance(func, ast.Name):
             symbol = self.bound.symbol(func)
@@ -466,32 +475,10 @@ class AccessCompiler(CompilerHost):
             if declared.kind != "method":
                 self.error("expr-type", f"'{ttype.name}.{name}' is a property, not a method", func.name_pos)
                 return self._dead()
-            args = self._args(node.args, elem)
-            given = len(args.positional) + len(args.outs) + len(args.named)
-            if given < declared.min_args or (declared.max_args is not None and given > declared.max_args):
-                expected = (f"{declared.min_args}" if declared.min_args == declared.max_args else
-                            f"{declared.min_args} to {declared.max_args}")
-                self.error("expr-arity", f"'{ttype.name}.{name}' takes {expected} argument(s), {given} given",
-                           func.name_pos)
-            if ttype in (REQUEST, RESPONSE) or ttype is BODY:
-                self.uses_body = True
-            if declared.generic:
-                targs: tuple[Any, ...] = type_args or (None,)
-            else:
-                targs = ()
-            if not declared.generic and type_args:
-                self.error("expr-arity", f"'{ttype.name}.{name}' is not generic", func.name_pos)
-            src = None
-            if (declared.inline is not None and _always_set(target.path) and not func.conditional and not targs
-                    and not args.named and not args.outs):
-                arg_srcs = [self.source(self.expr(a.value)) for a in node.args if a.value is not None]
-                src = declared.inline(self.source(target), arg_srcs)
-            elif (_always_set(target.path) and not func.conditional and not targs and not args.named
-                  and not args.outs):
-                arg_srcs = [self.source(self.expr(a.value)) for a in node.args if a.value is not None]
-                src = f"{self.name_of(declared.impl)}({', '.join([self.source(target), *arg_srcs])})"
-            return Code(_invoke(target.fn, declared.impl, targs, args, node.pos, conditional=func.conditional,
-                                path=target.path), declared.result(self.bound.type_args.get(id(func), ())), src=src)
+            given = sum(1 for arg in node.args if arg.out is None or (id(arg), 0) in self.bound.locals)
+            for message in call_problems(ttype, declared, given, bool(type_args)):
+                self.error("expr-arity", message, func.name_pos)
+            return self._declared_call(node, func, target, declared)
         if (ttype.closed or ttype.pyclass in MODEL_TYPES) and applicable_extension(ttype, name) is None:
             return self._unknown_member(ttype, name, func.name_pos, list(ttype.members), call=True)
         args = self._args(node.args, elem)
@@ -542,6 +529,23 @@ class AccessCompiler(CompilerHost):
 
         return Code(_invoke(target.fn, dynamic, type_args, args, node.pos, conditional=func.conditional,
                             check=True, name=name), result)
+
+    def _declared_call(self, node: ast.Call, func: ast.Member, target: Code, declared: Member) -> Code:
+        """A call of a method the target's type declares (arity and generics already checked)."""
+        ttype = target.type
+        args = self._args(node.args, ttype.element or DYNAMIC)
+        if ttype in (REQUEST, RESPONSE) or ttype is BODY:
+            self.uses_body = True
+        targs: tuple[Any, ...] = (tuple(str(t) for t in func.type_args) or (None,)) if declared.generic else ()
+        src = None
+        arity_ok = declared.min_args <= len(node.args) <= (declared.max_args or len(node.args))
+        if (_always_set(target.path) and not func.conditional and not targs and not args.named
+                and not args.outs and arity_ok):
+            arg_srcs = [self.source(self.expr(a.value)) for a in node.args if a.value is not None]
+            src = (declared.inline(self.source(target), arg_srcs) if declared.inline is not None else
+                   f"{self.name_of(declared.impl)}({', '.join([self.source(target), *arg_srcs])})")
+        return Code(_invoke(target.fn, declared.impl, targs, args, node.pos, conditional=func.conditional,
+                            path=target.path), declared.result(self.bound.type_args.get(id(func), ())), src=src)
 
     @staticmethod
     def _or_default(code: Code, name: str, node: ast.Call) -> Code:

@@ -45,7 +45,7 @@ from engine.dotnet.errors import DivideByZeroException, DotNetException, Overflo
 from engine.dotnet.primitives import Char, static_property
 from engine.expr import ast
 from engine.expr.contexttypes import CONTEXT as CONTEXT_TYPE
-from engine.expr.contexttypes import INTERFACES
+from engine.expr.contexttypes import INTERFACES, MODEL_TYPES
 from engine.expr.cstypes import (
     BOOL,
     DOUBLE,
@@ -59,8 +59,17 @@ from engine.expr.cstypes import (
     Member,
     library_type,
 )
-from engine.expr.library import CS_IDENT, DECLARED_PROPERTY_ONLY, FORBIDDEN, lib, py_name, strip_namespace
+from engine.expr.library import (
+    CS_IDENT,
+    DECLARED_PROPERTY_ONLY,
+    FORBIDDEN,
+    lib,
+    namespace_names,
+    py_name,
+    strip_namespace,
+)
 from engine.expr.names import (
+    applicable_extension,
     extension,
     extension_names,
     extension_receiver,
@@ -163,6 +172,29 @@ def unknown_member(ttype: CsType, name: str, options: list[str], *, call: bool =
 
 
 MEMBER_CASE_HINT = "members of .NET types start with an upper-case letter"
+
+
+def member_case_problem(ttype: CsType, name: str) -> tuple[str, str] | None:
+    """Every allowed .NET member starts with an upper-case letter (anonymous types aside): the
+    message and hint for `name` on a value of type `ttype`, or None when the name is well-formed."""
+    if CS_IDENT.match(name) or name in ttype.members:
+        return None
+    options = list(ttype.members) or (namespace_names(ttype.pyclass) if isinstance(ttype.pyclass, type) else [])
+    return f"'{ttype.name}' has no member '{name}'", suggest(name, options) or MEMBER_CASE_HINT
+
+
+def call_problems(ttype: CsType, declared: Member, given: int, type_args: bool) -> list[str]:
+    """The arity and generic-ness errors (`expr-arity`) of a call of the declared method `declared`
+    with `given` arguments (out arguments included), with or without `<T>`."""
+    found = []
+    name = f"{ttype.name}.{declared.name}"
+    if given < declared.min_args or (declared.max_args is not None and given > declared.max_args):
+        expected = (f"{declared.min_args}" if declared.min_args == declared.max_args else
+                    f"{declared.min_args} to {declared.max_args}")
+        found.append(f"'{name}' takes {expected} argument(s), {given} given")
+    if type_args and not declared.generic:
+        found.append(f"'{name}' is not generic")
+    return found
 
 
 ERROR = Symbol("error", "")
@@ -371,24 +403,68 @@ class _Binder:
         return None  # a value, not a qualifier
 
     def value_member(self, node: ast.Member) -> None:
-        """A property of a value of a declared (closed) type: the `context` surface. Members of
-        other values are resolved by the emitter, by the value's type."""
+        """A property of a value whose type the bind pass knows (the `context` surface and what its
+        members return): the declared `Member`, or an error on a closed type. Members of other
+        values are resolved by the emitter, by the value's type."""
         ttype = self.bound.value_types.get(id(node.target))
-        if ttype is None or not ttype.closed:
+        if ttype is None:
             return
         name, pos = node.name, node.name_pos
-        declared = self.bound.members[id(node)] = ttype.member(name)
-        if not CS_IDENT.match(name) and declared is None:
-            self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", pos,
-                       suggest(name, list(ttype.members)) or MEMBER_CASE_HINT)
-        elif declared is None:
-            message, hint = unknown_member(ttype, name, list(ttype.members))
-            self.error("expr-unknown-member", message, pos, hint)
-        elif declared.kind != "property":
+        if not self.value_case(node, ttype, name, pos):
+            return
+        declared = ttype.member(name)
+        if declared is None:
+            if ttype.closed:
+                message, hint = unknown_member(ttype, name, list(ttype.members))
+                self.error("expr-unknown-member", message, pos, hint)
+                self.bound.members[id(node)] = None
+            return
+        if declared.kind != "property":
             self.error("expr-type", f"'{ttype.name}.{name}' is a method: call it with ()", pos)
             self.bound.members[id(node)] = None
-        else:
-            self.bound.value_types[id(node)] = declared.result()
+            return
+        self.bound.members[id(node)] = declared
+        self.bound.value_types[id(node)] = declared.result()
+
+    def value_case(self, node: ast.Member, ttype: CsType, name: str, pos: ast.Pos) -> bool:
+        """The member-case rule for a member of a typed value (`context.request`): False after an error."""
+        problem = member_case_problem(ttype, name)
+        if problem is None:
+            return True
+        message, hint = problem
+        self.error("expr-unknown-member", message, pos, hint)
+        self.bound.members[id(node)] = None
+        return False
+
+    def value_call(self, node: ast.Call, func: ast.Member) -> None:
+        """A method of a value whose type the bind pass knows (`context.Variables.GetValueOrDefault<int>
+        ("n")`, `context.Request.Body.As<JObject>()`): the declared `Member` with its arity and type
+        arguments checked, and the call's result type. Extension, built-in and library methods of
+        other values are resolved by the emitter."""
+        ttype = self.bound.value_types.get(id(func.target))
+        if ttype is None:
+            return
+        name, pos = func.name, func.name_pos
+        if not self.value_case(func, ttype, name, pos):
+            return
+        declared = ttype.member(name)
+        if declared is not None and declared.kind != "method" and not ttype.closed and extension(name) is not None:
+            declared = None  # `headers.Count()`: the LINQ extension, not the property
+        if declared is None:
+            if (ttype.closed or ttype.pyclass in MODEL_TYPES) and applicable_extension(ttype, name) is None:
+                message, hint = unknown_member(ttype, name, list(ttype.members), call=True)
+                self.error("expr-unknown-member", message, pos, hint)
+                self.bound.members[id(func)] = None
+            return
+        if declared.kind != "method":
+            self.error("expr-type", f"'{ttype.name}.{name}' is a property, not a method", pos)
+            self.bound.members[id(func)] = None
+            return
+        given = sum(1 for arg in node.args if arg.out is None or (id(arg), 0) in self.bound.locals)
+        for message in call_problems(ttype, declared, given, bool(func.type_args)):
+            self.error("expr-arity", message, pos)
+        self.bound.members[id(func)] = declared
+        self.bound.value_types[id(node)] = declared.result(self.bound.type_args.get(id(func), ()))
 
     def member_case(self, target: Symbol, name: str, pos: ast.Pos) -> bool:
         """Members of types and namespaces start with an upper-case letter."""
@@ -399,7 +475,13 @@ class _Binder:
 
     def b_Index(self, node: ast.Index) -> None:
         self.expr(node.target)
-        self.exprs([a.value for a in node.args if a.value is not None])
+        keys = [a.value for a in node.args if a.value is not None]
+        self.exprs(keys)
+        ttype = self.bound.value_types.get(id(node.target))
+        declared = ttype.member("Item") if ttype is not None else None
+        if declared is not None and len(keys) == 1:  # `context.Request.Headers["a"]`: the declared indexer
+            self.bound.members[id(node)] = declared
+            self.bound.value_types[id(node)] = declared.result()
 
     def b_Call(self, node: ast.Call) -> None:
         func = node.func
@@ -412,6 +494,10 @@ class _Binder:
             target = self.expr(func.target)
             if target is not None and target.kind in ("type", "namespace"):
                 self.static_method(func, target)
+            else:
+                self.args(node.args)
+                self.value_call(node, func)
+                return
         elif isinstance(func, ast.Name) and func.ident in self.functions:
             self.resolved(func, Symbol("function", func.ident))
         elif isinstance(func, ast.Name) and self.lookup(func.ident) is None:

@@ -29,7 +29,16 @@ from engine.dotnet.containers import RectangularArray, Tuple
 from engine.expr import ast
 from engine.expr import runtime as rt
 from engine.expr.access import AccessCompiler
-from engine.expr.bind import Bindings, Constant, Local, Problem, Symbol, literal_constant, suggest
+from engine.expr.bind import (
+    Bindings,
+    Constant,
+    Local,
+    Problem,
+    Symbol,
+    literal_constant,
+    member_case_problem,
+    suggest,
+)
 from engine.expr.closures import (
     _NEVER_NULL,
     AnonymousObject,
@@ -58,7 +67,7 @@ from engine.expr.cstypes import (
     method,
 )
 from engine.expr.gates import add_gate, index_gate, is_list_type, member_gate, setattr_gate, setitem_gate
-from engine.expr.library import CS_IDENT, namespace_names, strip_namespace
+from engine.expr.library import strip_namespace
 from engine.expr.operators import OperatorCompiler
 from engine.expr.runtime import ShortCircuit
 from engine.expr.statements import RETURN, StatementCompiler
@@ -103,13 +112,10 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def _check_member_case(self, name: str, target: Code, pos: ast.Pos) -> bool:
         """Every allowed .NET member starts with an upper-case letter (anonymous types aside)."""
-        if CS_IDENT.match(name) or name in target.type.members:
-            return True
-        options = list(target.type.members) or (namespace_names(target.type.pyclass)
-                                                 if isinstance(target.type.pyclass, type) else [])
-        self.error("expr-unknown-member", f"'{target.static_name or target.type.name}' has no member '{name}'", pos,
-                   self._suggest(name, options) or "members of .NET types start with an upper-case letter")
-        return False
+        problem = member_case_problem(target.type, name)
+        if problem is not None:
+            self.error("expr-unknown-member", problem[0], pos, problem[1])
+        return problem is None
 
     # ------------------------------------------------------------------ generated source
     def name_of(self, obj: Any, prefix: str = "f") -> str:

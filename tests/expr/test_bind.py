@@ -9,7 +9,7 @@ from engine.diagnostics import Diagnostics
 from engine.expr import ast, check_expression
 from engine.expr.bind import FIRST_SLOT, Bindings, bind
 from engine.expr.build import build
-from engine.expr.cstypes import INT, LONG, STRING, UINT
+from engine.expr.cstypes import INT, LONG, STRING, STRING_ARRAY, UINT
 from engine.expr.expression import analyse, as_value_text
 
 HOSTILE = Path(__file__).with_name("hostile_expressions.txt")
@@ -202,3 +202,25 @@ def test_context_values_keep_their_type_through_locals_and_casts() -> None:
     ]
     _, _, problems = analyse(as_value_text("@(context.Request?.Url?.Host + context.Nope.Foo)"))
     assert [p.message for p in problems] == ["'IContext' has no member 'Nope'"]  # once, though `+` emits it twice
+
+
+def test_calls_and_indexers_of_the_context_surface_are_typed_by_the_bind_pass() -> None:
+    """Declared methods (arity, `<T>`, result type) and the declared indexer `Item`."""
+    tree, b = bound('@(context.Variables.GetValueOrDefault<int>("n") + context.Request.Headers["a"].Length)')
+    assert isinstance(tree, ast.Binary) and isinstance(tree.left, ast.Call) and isinstance(tree.right, ast.Member)
+    assert b.value_types[id(tree.left)] is INT and b.members[id(tree.left.func)] is not None
+    index = tree.right.target
+    assert b.value_types[id(index)] is STRING_ARRAY and b.members[id(index)] is not None
+    assert b.problems == []
+    _, b = bound('@(context.Request.Headers.GetValueOrDefault<string>("a", "b", "c") + context.Request.Url.Host() + '
+                 'context.Request.Url.Nope() + context.Request.Headers.foo() + context.Request.Headers.Count())')
+    assert [(code, message) for code, message, _, _ in b.problems] == [
+        ("expr-arity", "'IReadOnlyDictionary<string, string[]>.GetValueOrDefault' takes 1 to 2 argument(s), 3 given"),
+        ("expr-arity", "'IReadOnlyDictionary<string, string[]>.GetValueOrDefault' is not generic"),
+        ("expr-type", "'IUrl.Host' is a property, not a method"),
+        ("expr-unknown-member", "'IUrl' has no member 'Nope'"),
+        ("expr-unknown-member", "'IReadOnlyDictionary<string, string[]>' has no member 'foo'"),
+    ]  # `Headers.Count()` is LINQ's: the emitter's
+    compiler, _, problems = analyse(as_value_text("@(context.Request.Headers.ContainsKey())"))
+    assert compiler is not None and compiler.problems == []  # the emitter reports nothing of its own
+    assert [p.message for p in problems] == ["'IReadOnlyDictionary<string, string[]>.ContainsKey' takes 1 argument(s), 0 given"]
