@@ -141,17 +141,49 @@ class Exchange:
         if self.disconnected:
             raise ClientDisconnected("the client closed the connection")
         kind = message["type"]
-        if kind == "http.response.body":
-            if self.head is None and not self.started or self.response_complete:
-                raise RuntimeError("http.response.body outside a started response")
-            await self._body(message.get("body", b""), message.get("more_body", False))
-        elif kind == "http.response.start":
+        if kind == "http.response.start":
             if self.started:
                 raise RuntimeError("http.response.start sent twice")
             self.started = True
             self.head = self._head(message["status"], message.get("headers", ()))
-        else:
+            return
+        if kind != "http.response.body":
             raise RuntimeError(f"unexpected ASGI message {kind!r}")
+        if not self.started or self.response_complete:
+            raise RuntimeError("http.response.body outside a started response")
+        conn = self.conn
+        if conn.transport.is_closing():  # lost, and connection_lost not yet called
+            raise ClientDisconnected("the connection is closed")
+        body = message.get("body", b"")
+        more = message.get("more_body", False)
+        if self.bodiless:
+            body = b""
+        elif self.remaining is not None:
+            if len(body) > self.remaining:
+                body = body[: self.remaining]  # never more than the declared length
+                more = False
+                self.keep_alive = False
+            self.remaining -= len(body)
+            if not more and self.remaining:
+                self.keep_alive = False  # the body ended short of its length: the close tells the client
+        elif self.chunked:
+            if body:
+                body = b"%x\r\n%s\r\n" % (len(body), body)
+            if not more:
+                body += _LAST_CHUNK
+        head, self.head = self.head, None
+        if head is not None:
+            body = head + body if body else head
+        if body:
+            conn.transport.write(body)
+        if not more:
+            self.response_complete = True
+            self.wake()
+            conn.response_done(self)
+        elif conn.write_paused:
+            await conn.drain()
+            if self.disconnected:
+                raise ClientDisconnected("the client closed the connection")
 
     def _head(self, status: int, headers: Any) -> bytes:
         lines = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b""))]
@@ -192,40 +224,6 @@ class Exchange:
             raise ValueError("a response header name or value contains CR or LF")
         return head
 
-    async def _body(self, body: bytes, more: bool) -> None:
-        conn = self.conn
-        if conn.transport.is_closing():  # lost, and connection_lost not yet called
-            raise ClientDisconnected("the connection is closed")
-        if self.bodiless:
-            body = b""
-        elif self.remaining is not None:
-            if len(body) > self.remaining:
-                body = body[: self.remaining]  # never more than the declared length
-                more = False
-                self.keep_alive = False
-            self.remaining -= len(body)
-            if not more and self.remaining:
-                self.keep_alive = False  # the body ended short of its length: the close tells the client
-        elif self.chunked:
-            if body:
-                body = b"%x\r\n%s\r\n" % (len(body), body)
-            if not more:
-                body += _LAST_CHUNK
-        head, self.head = self.head, None
-        if head is not None:
-            body = head + body if body else head
-        if body:
-            conn.transport.write(body)
-        if not more:
-            self.response_complete = True
-            self.wake()
-            conn.response_done(self)
-        elif conn.write_paused:
-            await conn.drain()
-            if self.disconnected:
-                raise ClientDisconnected("the client closed the connection")
-
-
 class H1Connection(asyncio.Protocol):
     """One client connection (see the module docstring)."""
 
@@ -258,6 +256,7 @@ class H1Connection(asyncio.Protocol):
         self.upgrade_framing: bytes | None = None  # the body framing of an Upgrade request (_after_upgrade)
         self.primed = False
         self.final_error: tuple[int, str] | None = None  # answered once the requests before it are
+        self.refused = False  # bytes that are not HTTP/1.1 arrived: the connection ends after the answers
 
     # -- transport events ----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -311,6 +310,8 @@ class H1Connection(asyncio.Protocol):
             self.drain_waiter = None
 
     def data_received(self, data: bytes) -> None:
+        if self.refused:  # nothing after a malformed request is read
+            return
         if self.reading_head:
             self.head_bytes += len(data)
         elif self.reading is None:  # bytes between requests (even empty lines) start the head's clock
@@ -497,6 +498,7 @@ class H1Connection(asyncio.Protocol):
     def _refuse(self, status: int, message: str) -> None:
         """Bytes that are not a valid request: answer 4xx after the requests before them, then close."""
         self.reading_head = False
+        self.refused = True
         if self.closed:
             return
         self.transport.pause_reading()  # nothing after them is read
