@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any
@@ -16,6 +15,7 @@ from engine.expr.closures import (
     _NON_NULL_STRINGS,
     AnonymousObject,
     Code,
+    Fn,
     MethodGroup,
     _always_set,
     _Args,
@@ -73,8 +73,6 @@ from engine.expr.tables import (
     METERED_MEMBERS,
     METERED_TYPES,
 )
-
-Fn = Callable[[list[Any]], Any]
 
 
 def _is_string_typed(node: ast.Expr | None) -> bool:

@@ -43,6 +43,7 @@ from engine.expr.closures import (
     _NEVER_NULL,
     AnonymousObject,
     Code,
+    Fn,
     MethodGroup,
     _context,
     _formatted_hole,
@@ -76,8 +77,6 @@ from engine.expr.tables import (
     METERED_TYPES,
 )
 
-Fn = Callable[[list[Any]], Any]
-
 
 class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
     """Compile one expression or block; `problems` collects (code, message, pos, hint)."""
@@ -97,6 +96,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         self.namespace: dict[str, Any] = {"__builtins__": {}}
         self.null_sites: list[ast.Pos] = []  # inline paths that may be null (AttributeError)
         self.key_sites: list[ast.Pos] = []  # inline `context.Variables[k]` (KeyError)
+        self.compiled: dict[int, tuple[ast.Expr, Code]] = {}  # id(node) -> (node, its code): see expr()
 
     # ------------------------------------------------------------------ diagnostics helpers
     def error(self, code: str, message: str, pos: ast.Pos, hint: str | None = None) -> None:
@@ -193,6 +193,16 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     # ================================================================== expressions
     def expr(self, node: ast.Expr) -> Code:
+        """Compile `node` once: a node compiled again (an operand of string concatenation, an
+        argument whose inline source is taken) gets the same `Code`, and nothing is reported twice."""
+        done = self.compiled.get(id(node))
+        if done is not None and done[0] is node:
+            return done[1]
+        code = self.compiled_expr(node)
+        self.compiled[id(node)] = (node, code)  # the node is kept alive: its id is not reused
+        return code
+
+    def compiled_expr(self, node: ast.Expr) -> Code:
         code = self.chain(node)
         if isinstance(node, ast.Member | ast.Index | ast.Call) and _has_conditional(node):
             inner = code.fn

@@ -6,17 +6,15 @@ method is defined by `Compiler` or by one of its mixins; at run time this class 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.dotnet.clrnumeric import NumKind
     from engine.expr import ast
     from engine.expr.bind import Bindings, Constant, Local, Problem, Symbol
-    from engine.expr.closures import Code
+    from engine.expr.closures import Code, Fn
     from engine.expr.cstypes import CsType
 
-Fn = Callable[[list[Any]], Any]
 
 
 class CompilerHost:

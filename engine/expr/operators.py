@@ -48,7 +48,6 @@ from engine.expr.tables import (
     _PY_COMPARE,
 )
 
-Fn = Callable[[list[Any]], Any]
 # operators C# does not define on `object` operands (`+` is string concatenation when a side is a string)
 _OBJECT_REFUSED = frozenset({"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "<", ">", "<=", ">="})
 

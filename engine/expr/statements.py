@@ -9,7 +9,7 @@ from engine.dotnet.containers import Tuple
 from engine.dotnet.errors import DotNetException, InvalidOperationException, NullReferenceException
 from engine.expr import ast
 from engine.expr import runtime as rt
-from engine.expr.closures import _located
+from engine.expr.closures import Fn, _located
 from engine.expr.cstypes import DYNAMIC, NULL, STRING, VOID
 from engine.expr.gates import iterate
 from engine.expr.host import CompilerHost
@@ -32,7 +32,6 @@ def _modified(collection: Any, size: int) -> bool:
     n = len(collection)
     return n != size if collection.__class__ is list else n > size
 
-Fn = Callable[[list[Any]], Any]
 BREAK, CONTINUE, RETURN = 1, 2, 3
 
 

@@ -52,6 +52,7 @@ class BackendClient:
         self.settings = settings
         self._session: aiohttp.ClientSession | None = None
         self._pool: Http1Pool | None = None  # forward-request's own client; aiohttp for what it does not do
+        self._calls: Http1Pool | None = None  # the same client for send-request and other calls to services
         self.tracing: Tracing | None = None  # set when `tracing:` is configured
 
     async def start(self) -> None:
@@ -67,13 +68,20 @@ class BackendClient:
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.settings.connect_timeout),
             )
         if self._pool is None:
-            self._pool = Http1Pool(self.settings.max_connections, self.settings.connect_timeout)
-            self._pool.default_tls()  # loads the trust store now, not on the first https request
+            self._pool, self._calls = self.own_pools(self.settings)
+
+    @staticmethod
+    def own_pools(settings: BackendClientSettings) -> tuple[Http1Pool, Http1Pool]:
+        """forward-request's pool and the calls' pool, sharing one verifying TLS context."""
+        forward = Http1Pool(settings.max_connections, settings.connect_timeout)
+        tls = forward.default_tls()  # loads the trust store now, not on the first https request
+        return forward, Http1Pool(settings.max_connections, settings.connect_timeout, tls)
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await pool.close()
+        pools, self._pool, self._calls = (self._pool, self._calls), None, None
+        for pool in pools:
+            if pool is not None:
+                await pool.close()
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
@@ -167,33 +175,44 @@ class BackendClient:
 
     async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False,
                    proxy: OutboundProxy | None = None, certificate: Certificate | None = None) -> Response:
-        """Send a request to another service (send-request) and read the whole answer within `timeout` s."""
-        headers = CIMultiDict(wire_headers(request.headers, _SKIP_REQUEST))
+        """Send a request to another service (send-request) and read the whole answer within `timeout` s.
+
+        Through the own client's second pool (`_calls`: a forward-request streaming its answer
+        never holds the connection a send-request of the same request waits for), or aiohttp
+        for what the own client leaves to it (proxies, redirects, `Expect: 100-continue`)."""
+        headers = list(wire_headers(request.headers, _SKIP_REQUEST))
         data = request.body.content if request.body is not None else None
-        span = self.tracing.client_span(source, request.method, str(request.url), headers) if self.tracing else None
+        span = None
+        if self.tracing is not None:
+            carrier = CIMultiDict(headers)  # the span's traceparent replaces the caller's
+            span = self.tracing.client_span(source, request.method, str(request.url), carrier)
+            headers = list(carrier.items())
         status = 0
         try:
             async with asyncio.timeout(timeout if timeout > 0 else None):
-                async with self.session.request(request.method, str(request.url), headers=headers, data=data,
-                                                allow_redirects=follow_redirects, **proxy_options(proxy),
-                                                **tls_options(tls_context(certificate, None))) as answer:
+                url = yarl.URL(str(request.url))
+                context = tls_context(certificate, None)
+                pool = self._calls
+                if pool is not None and handles(url, follow_redirects, proxy is not None, request.headers.get("Expect")):
+                    answer = await pool.request(request.method, url, headers, data, context)
                     status = answer.status
-                    body = await answer.content.read(MAX_CALL_RESPONSE_BYTES + 1)
-                    if len(body) > MAX_CALL_RESPONSE_BYTES:
-                        raise PolicyRuntimeError(
-                            f"the response of {request.url} is larger than {MAX_CALL_RESPONSE_BYTES} bytes",
-                            source=source, reason="ResponseTooLarge",
-                        )
-                    response_headers = Headers(
-                        (k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.raw_headers
-                        if k.decode("latin-1").lower() not in HOP_BY_HOP
-                    )
-                    return Response(answer.status, answer.reason or "", response_headers, MessageBody(body))
+                    if answer.content_length is not None and answer.content_length > MAX_CALL_RESPONSE_BYTES:
+                        answer.release()  # refused before reading it
+                        raise _too_large(request, source)
+                    body = await answer.read(MAX_CALL_RESPONSE_BYTES)
+                    raw_headers, reason = answer.raw_headers, answer.reason
+                else:
+                    async with self.session.request(request.method, url, headers=CIMultiDict(headers), data=data,
+                                                    allow_redirects=follow_redirects, **proxy_options(proxy),
+                                                    **tls_options(context)) as response:
+                        status = response.status
+                        body = await response.content.read(MAX_CALL_RESPONSE_BYTES + 1)
+                        raw_headers, reason = list(response.raw_headers), response.reason or ""
         except TimeoutError:
             raise PolicyRuntimeError(
                 f"Request to {request.url.host} timed out after {timeout:g} seconds.", source=source, reason="Timeout"
             ) from None
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
+        except (aiohttp.ClientError, OSError, ValueError, HttpClientError) as exc:
             raise PolicyRuntimeError(
                 f"Error occurred while calling {request.url.host}: "
                 f"{http_failure_message(exc, request.url.host, request.url.port)}", source=source,
@@ -202,6 +221,15 @@ class BackendClient:
         finally:
             if span is not None:
                 span.end(status)
+        if len(body) > MAX_CALL_RESPONSE_BYTES:
+            raise _too_large(request, source)
+        response_headers = Headers.from_wire([pair for pair in raw_headers if pair[0].lower() not in _HOP_BY_HOP])
+        return Response(status, reason, response_headers, MessageBody(body))
+
+
+def _too_large(request: Request, source: str) -> PolicyRuntimeError:
+    return PolicyRuntimeError(f"the response of {request.url} is larger than {MAX_CALL_RESPONSE_BYTES} bytes",
+                              source=source, reason="ResponseTooLarge")
 
 
 def tls_options(context: ssl.SSLContext | None) -> dict[str, Any]:

@@ -55,13 +55,14 @@ def handles(url: yarl.URL, follow_redirects: bool, has_proxy: bool, expect: str 
 class Http1Pool:
     """Keep-alive connections per (host, port, TLS context); at most `max_connections` in use at once."""
 
-    def __init__(self, max_connections: int, connect_timeout: float | None) -> None:
+    def __init__(self, max_connections: int, connect_timeout: float | None,
+                 default_tls: ssl.SSLContext | None = None) -> None:
         self.max_connections = max_connections
         self.connect_timeout = connect_timeout
         self._idle: dict[PoolKey, list[_Connection]] = {}
         self._busy = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
-        self._default_tls: ssl.SSLContext | None = None
+        self._default_tls = default_tls  # None: made on first use (`default_tls()`)
         self._sweeper: asyncio.TimerHandle | None = None
         self._deadlines: dict[Answer, float] = {}  # answers still waiting for their headers
         self._ticker: asyncio.TimerHandle | None = None
@@ -414,13 +415,19 @@ class Answer:
                 raise self._error
             await self._wait()
 
-    async def read(self) -> bytes:
-        """The whole body; then the answer is released."""
+    async def read(self, limit: int | None = None) -> bytes:
+        """The whole body; then the answer is released. With `limit`, reading stops as soon as more
+        than `limit` bytes are in (the caller sees the longer result; the connection is closed)."""
         try:
             parts = []
+            size = 0
             while True:
                 if self._chunks:
-                    parts.append(self._take())
+                    part = self._take()
+                    parts.append(part)
+                    size += len(part)
+                    if limit is not None and size > limit:
+                        return b"".join(parts)
                 elif self.complete:
                     return b"".join(parts)
                 elif self._error is not None:

@@ -224,3 +224,11 @@ def test_calls_and_indexers_of_the_context_surface_are_typed_by_the_bind_pass() 
     compiler, _, problems = analyse(as_value_text("@(context.Request.Headers.ContainsKey())"))
     assert compiler is not None and compiler.problems == []  # the emitter reports nothing of its own
     assert [p.message for p in problems] == ["'IReadOnlyDictionary<string, string[]>.ContainsKey' takes 1 argument(s), 0 given"]
+
+
+def test_emit_compiles_each_node_once() -> None:
+    """String concatenation and inline sources reuse an operand's code: nothing is reported twice."""
+    compiler, _, problems = analyse(as_value_text('@{ string s = "x"; return "a" + s.Lenght + "b" + (s.Lenght + 1); }'))
+    assert compiler is not None
+    assert [message for _, message, _, _ in compiler.problems] == ["'string' has no member 'Lenght'"] * 2
+    assert len(problems) == 2

@@ -7,10 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import http.client
-import json
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,26 +18,13 @@ from engine.gateway.http1 import HIGH_WATER, Http1Pool, ReleaseOnDrop
 from tests.gateway.conftest import document
 from tests.support.certificates import TestPki
 from tests.support.gateway import simple_config
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.raw_http_server import connections, serving
 
 
 @pytest.fixture(scope="module")
 def raw_backend() -> Iterator[str]:
-    process = subprocess.Popen([sys.executable, "-m", "tests.support.raw_http_server"], cwd=ROOT,
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline())
+    with serving() as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-def connections(url: str) -> int:
-    with urllib.request.urlopen(f"{url}/stats", timeout=5) as answer:
-        return int(json.loads(answer.read())["connections"])
 
 
 def config(url: str, **extra: Any) -> dict[str, Any]:
@@ -155,14 +138,8 @@ def test_request_framing_and_headers(gateway, raw_backend) -> None:
 def tls_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     pki = TestPki(tmp_path_factory.mktemp("pki"))
     server = pki.issue("localhost", server=True)
-    process = subprocess.Popen([sys.executable, "-m", "tests.support.raw_http_server", str(server.cert_file),
-                                str(server.key_file)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        yield f"https://localhost:{int(process.stdout.readline())}", pki.ca_file
-    finally:
-        process.terminate()
-        process.wait(10)
+    with serving(server.cert_file, server.key_file) as port:
+        yield f"https://localhost:{port}", pki.ca_file
 
 
 def test_https_connections_are_verified_and_kept(gateway, tls_backend, monkeypatch) -> None:

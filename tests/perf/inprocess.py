@@ -1,10 +1,11 @@
 """The gateway's own cost per request, without the HTTP server: Gateway.handle called in a loop.
 
-    python -m tests.perf.inprocess [--scenario b|c|d|c-redis|d-redis] [--requests 20000] [--rounds 5]
+    python -m tests.perf.inprocess [--scenario b|s|c|d|c-redis|d-redis] [--requests 20000] [--rounds 5]
                                    [--concurrency 1] [--profile] [--tracing RATIO]
 
 Builds the gateway of a tests/perf/run.py scenario in this process (b pass-through to the raw
-backend, c in-process cache hit, d full pipeline with in-process cache and counters), then calls
+backend, s the same with one `send-request` to that backend in inbound before it, c in-process cache
+hit, d full pipeline with in-process cache and counters), then calls
 its ASGI handler directly with a prepared HTTP scope and a `send` that drops the messages. The
 best of `--rounds` rounds is reported in microseconds of this thread's CPU time per request:
 routing, subscription, context, policies, response headers, metrics - and, for b, the backend
@@ -37,8 +38,13 @@ import yaml
 from tests.perf.run import CACHE_POLICY, FULL_POLICY, SUBSCRIPTION_KEY
 from tests.perf.servers import start_backend
 
+SEND_POLICY = """<policies><inbound><base />
+  <send-request mode="new" response-variable-name="lookup" timeout="10"><set-url>{backend}/lookup</set-url></send-request>
+</inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"""
+
 SCENARIOS: dict[str, dict[str, Any]] = {
     "b": {},
+    "s": {"policy": SEND_POLICY},
     "c": {"policy": CACHE_POLICY.format(store="internal")},
     "d": {"policy": FULL_POLICY.format(store="internal"), "subscription": True},
     "c-redis": {"policy": CACHE_POLICY.format(store="external"), "redis": True},
@@ -55,7 +61,7 @@ def build(directory: Path, backend_port: int, scenario: str, tracing: str | None
                            "subscription-required": bool(options.get("subscription"))}
     config: dict[str, Any] = {"server": {"host": "127.0.0.1", "port": 0, "admin-port": False}, "apis": {"items": api}}
     if "policy" in options:
-        (directory / "api.xml").write_text(options["policy"])
+        (directory / "api.xml").write_text(options["policy"].replace("{backend}", api["service-url"]))
         api["policy"] = "api.xml"
     if options.get("subscription"):
         config["subscriptions"] = [{"id": "bench", "key": SUBSCRIPTION_KEY}]

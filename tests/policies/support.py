@@ -94,6 +94,7 @@ class HttpClient(BackendClient):
 
         super().__init__(BackendClientSettings())
         self._session = aiohttp.ClientSession()
+        self._pool, self._calls = self.own_pools(self.settings)
 
 
 @contextmanager

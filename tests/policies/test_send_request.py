@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -11,6 +11,7 @@ from engine.errors import PolicyRuntimeError
 from policies.authentication_basic import basic_authorization
 from tests.policies.support import FakeServices, HttpClient, build, codes, context, lint, run
 from tests.support.gateway import Backend
+from tests.support.raw_http_server import connections, serving
 
 
 @pytest.fixture
@@ -131,3 +132,76 @@ def test_end_to_end(api_gateway, backend) -> None:
     assert answer.json()["path"] == "/profile/ann"
     assert answer.headers.get("x-profile-status") == "200"
     assert backend.calls == 1
+
+
+@pytest.fixture(scope="module")
+def raw_backend() -> Iterator[str]:
+    with serving() as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+def fetch(url: str, method: str = "GET", timeout: int = 5) -> str:
+    return f'<send-request response-variable-name="r" timeout="{timeout}"><set-url>{url}</set-url><set-method>{method}</set-method></send-request>'
+
+
+class TestOwnClient:
+    """send-request goes through the gateway's own HTTP/1.1 client, against a raw backend process
+    (tests/support/raw_http_server.py) that frames its answers every way and misbehaves on purpose."""
+
+    async def test_connections_are_kept_and_a_dropped_idle_one_is_retried(self, raw_backend: str, services: FakeServices) -> None:
+        before = await asyncio.to_thread(connections, raw_backend)
+        bodies = []
+        for _ in range(3):
+            ctx = context(services=services)
+            await run(build(fetch(f"{raw_backend}/ok")), ctx)
+            bodies.append(ctx.variables["r"].body.content)
+        assert bodies == [f"c{before + 1} r{n}".encode() for n in (1, 2, 3)]  # one keep-alive connection
+        first, again = context(services=services), context(services=services)
+        await run(build(fetch(f"{raw_backend}/stale")), first)
+        await run(build(fetch(f"{raw_backend}/stale")), again)  # dropped unanswered: sent once more, on a new one
+        assert again.variables["r"].body.content == f"c{before + 3} r1".encode()
+        with pytest.raises(PolicyRuntimeError, match="ended prematurely") as caught:  # a POST is not sent twice
+            await run(build(fetch(f"{raw_backend}/stale", "POST")), context(services=services))
+        assert caught.value.reason == "BackendConnectionFailure"
+
+    async def test_request_framing(self, raw_backend: str, services: FakeServices) -> None:
+        ctx = context(method="PUT", url="http://b.test/x", headers={"X-Copied": "yes", "Connection": "X-Copied, keep-alive"},
+                      body="payload", services=services)
+        await run(build(f'<send-request mode="copy" response-variable-name="r"><set-url>{raw_backend}/echo</set-url></send-request>'), ctx)
+        echoed = json.loads(ctx.variables["r"].body.content)
+        names = [line.split(":", 1)[0].lower() for line in echoed["headers"]]
+        assert echoed["method"] == "PUT" and echoed["length"] == len("payload")
+        assert names.count("host") == 1 and "Content-Length: 7" in echoed["headers"]
+        assert "x-copied" not in names and "connection" not in names  # hop-by-hop, named by Connection
+        for method, length in (("DELETE", ["Content-Length: 0"]), ("GET", [])):
+            ctx = context(services=services)
+            await run(build(fetch(f"{raw_backend}/echo", method)), ctx)
+            lines = json.loads(ctx.variables["r"].body.content)["headers"]
+            assert [line for line in lines if line.lower().startswith(("content-length", "transfer-encoding"))] == length
+
+    @pytest.mark.parametrize(("path", "method", "body"), [
+        ("/until-close", "GET", b"part 0;part 1;part 2;part 3;part 4;"),
+        ("/interim", "GET", b"final"),
+        ("/head", "HEAD", b""),
+        ("/large-chunked?mb=1", "GET", bytes(range(256)) * 4096),
+    ])
+    async def test_answers_framed_every_way_are_read_whole(self, raw_backend: str, services: FakeServices,
+                                                           path: str, method: str, body: bytes) -> None:
+        ctx = context(services=services)
+        await run(build(fetch(f"{raw_backend}{path}", method)), ctx)
+        assert ctx.variables["r"].status_code == 200 and ctx.variables["r"].body.content == body
+
+    @pytest.mark.parametrize(("path", "reason", "message"), [
+        ("/malformed", "BackendConnectionFailure", "The server returned an invalid or unrecognized response."),
+        ("/truncated?length=5000", "BackendConnectionFailure", "The response ended prematurely."),
+        ("/trickle?ms=20", "Timeout", "timed out after 1 seconds"),
+        ("/large?mb=65", "ResponseTooLarge", "larger than 67108864 bytes"),  # refused by its Content-Length
+        ("/large-chunked?mb=65", "ResponseTooLarge", "larger than 67108864 bytes"),  # refused once over the limit
+    ])
+    async def test_failures(self, raw_backend: str, services: FakeServices, path: str, reason: str, message: str) -> None:
+        with pytest.raises(PolicyRuntimeError) as caught:
+            await run(build(fetch(f"{raw_backend}{path}", timeout=1)), context(services=services))
+        assert caught.value.reason == reason and message in caught.value.message
+        ctx = context(services=services)
+        await run(build(fetch(f"{raw_backend}/ok")), ctx)  # the broken connection was not kept
+        assert ctx.variables["r"].status_code == 200

@@ -25,8 +25,13 @@ import asyncio
 import hashlib
 import json
 import ssl
+import subprocess
 import sys
 import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 STATE = {"connections": 0}
 
@@ -142,6 +147,25 @@ async def _respond(writer: asyncio.StreamWriter, method: str, path: str, query: 
         writer.write(_answer("200 OK", json.dumps(echo).encode(), "Content-Type: application/json"))
     await writer.drain()
     return True
+
+
+@contextmanager
+def serving(*tls: Path) -> Iterator[int]:
+    """This server as a separate process (HTTPS with a certificate and key file); yields its port."""
+    process = subprocess.Popen([sys.executable, "-m", "tests.support.raw_http_server", *map(str, tls)],
+                               cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        yield int(process.stdout.readline())
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def connections(url: str) -> int:
+    """How many connections the server at `url` has served (`/stats`)."""
+    with urllib.request.urlopen(f"{url}/stats", timeout=5) as answer:
+        return int(json.loads(answer.read())["connections"])
 
 
 async def main(tls: list[str]) -> None:
