@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
@@ -10,7 +9,6 @@ from engine.dotnet.errors import IndexOutOfRangeException, InvalidOperationExcep
 from engine.dotnet.primitives import static_property
 from engine.expr import ast
 from engine.expr import runtime as rt
-from engine.expr.bind import call_problems, unknown_member
 from engine.expr.closures import (
     _NON_NULL_STRINGS,
     AnonymousObject,
@@ -29,47 +27,32 @@ from engine.expr.closures import (
     _type_keyword,
     is_delegate,
 )
-from engine.expr.contexttypes import BODY, MODEL_TYPES, REQUEST, RESPONSE, VARIABLES
+from engine.expr.contexttypes import BODY, REQUEST, RESPONSE, VARIABLES
 from engine.expr.cstypes import (
     BOOL,
-    CHAR,
     DYNAMIC,
     NO_VALUE,
     NULLABLE_MEMBERS,
     STRING,
-    VOID,
     CsType,
     Member,
-    library_type,
     zero_value,
 )
 from engine.expr.gates import MemberAccessError, call_gate, index_gate, is_list_type, member_gate
 from engine.expr.host import CompilerHost
 from engine.expr.library import (
-    CS_IDENT,
     DECLARED_PROPERTY_ONLY,
-    NAMESPACE_PROPERTIES,
     declared_property,
-    has_library_member,
     lib,
-    namespace_for,
-    namespace_function,
-    namespace_names,
-    returns_void,
-    signature_arity,
     strip_namespace,
 )
 from engine.expr.names import (
-    applicable_extension,
-    extension,
     static_attr,
     static_property_type,
 )
+from engine.expr.resolve import Resolved, Shape, arity_problem, index_result, value_method, value_property
 from engine.expr.runtime import SHORT, ShortCircuit
 from engine.expr.tables import (
-    _BUILTIN_RESULTS,
-    _ELEMENT_RESULTS,
-    _STATIC_RESULTS,
     METERED_MEMBERS,
     METERED_TYPES,
 )
@@ -95,16 +78,14 @@ class AccessCompiler(CompilerHost):
         if id(node) in self.bound.refused:
             return self._dead()  # reported by the bind pass
         target = self.chain(node.target)
-        if id(node) in self.bound.members:  # a property of the context surface, resolved by the bind pass
-            declared = self.bound.members[id(node)]
-            if declared is None:
+        resolved = self.bound.resolved.get(id(node))  # a member of a value the bind pass typed
+        if resolved is None:
+            if target.static_name:
+                return self._static_member(node, target)
+            if not self._check_member_case(node.name, target, node.name_pos):
                 return self._dead()
-            return self._property(node, self._nullable_target(target, node.name, node.conditional), declared)
-        if target.static_name:
-            return self._static_member(node, target)
-        if not self._check_member_case(node.name, target, node.name_pos):
-            return self._dead()
-        return self._instance_member(node, target)
+            resolved = self._resolved(value_property(target.type, node.name), node.name_pos)
+        return self._member(node, target, resolved)
 
     def _declared_only_member(self, node: ast.Member) -> Code:
         """`token.Type`, `jwt.Type`: allowed only where a library class declares the property."""
@@ -113,14 +94,13 @@ class AccessCompiler(CompilerHost):
         if target.static_name or not (ttype is DYNAMIC or declared_property(ttype.pyclass, node.name)):
             self.error("expr-security", f"'{node.name}' is not accessible from policy expressions", node.name_pos)
             return self._dead()
-        return self._instance_member(node, target)
+        return self._member(node, target, self._resolved(value_property(ttype, node.name), node.name_pos))
 
-    def _unknown_member(self, ttype: CsType, name: str, pos: ast.Pos, options: list[str], *,
-                        call: bool = False) -> Code:
-        """Report a member that the static type does not have (LINQ names suggested for sequences)."""
-        message, hint = unknown_member(ttype, name, options, call=call)
-        self.error("expr-unknown-member", message, pos, hint)
-        return self._dead()
+    def _resolved(self, resolved: Resolved, pos: ast.Pos) -> Resolved:
+        """Report the findings of a member the emitter resolved itself (a value bind did not type)."""
+        for code, message, hint in resolved.problems:
+            self.error(code, message, pos, hint)
+        return resolved
 
     def _static_member(self, node: ast.Member, target: Code) -> Code:
         """A member of a type (bound by the bind pass): a longer type or namespace name, a static
@@ -156,32 +136,19 @@ class AccessCompiler(CompilerHost):
 
         return Code(value_or_marker, target.type)
 
-    def _instance_member(self, node: ast.Member, target: Code) -> Code:
+    def _member(self, node: ast.Member, target: Code, resolved: Resolved) -> Code:
+        """The closure of `x.Name` (not called), as resolved (`resolve.value_property`)."""
         target = self._nullable_target(target, node.name, node.conditional)
-        name, pos, ttype = node.name, node.pos, target.type
+        name, pos, how = node.name, node.pos, resolved.how
+        if how == "declared":
+            assert resolved.member is not None
+            return self._property(node, target, resolved.member)
+        if how in ("builtin", "missing"):
+            fn = resolved.fn if how == "builtin" else _raise_missing(name)
+            return Code(_property(target.fn, fn, node.conditional, pos), resolved.result)
+        if how != "dynamic":
+            return self._dead()
         tfn = target.fn
-        declared = ttype.member(name)
-        if declared is not None:
-            if declared.kind != "property":
-                self.error("expr-type", f"'{ttype.name}.{name}' is a method: call it with ()", node.name_pos)
-                return self._dead()
-            return self._property(node, target, declared)
-        if ttype.closed:
-            return self._unknown_member(ttype, name, node.name_pos, list(ttype.members))
-        namespace_fn, result = self._builtin_member(ttype, name, node.name_pos, want_property=True)
-        if namespace_fn is not None:
-            return Code(_property(tfn, namespace_fn, node.conditional, pos), result)
-        if isinstance(ttype.pyclass, type) and ttype.pyclass.__module__.startswith("engine.dotnet"):
-            if not has_library_member(ttype.pyclass, name):
-                options = [n for n in dir(ttype.pyclass) if CS_IDENT.match(n)]
-                self.error("expr-unknown-member", f"'{ttype.name}' has no member '{name}'", node.name_pos,
-                           self._suggest(name, options))
-                return self._dead()
-        if ttype.pyclass in MODEL_TYPES:
-            return self._unknown_member(ttype, name, node.name_pos, list(ttype.members))
-        if ttype.name.startswith("<anonymous"):
-            return Code(_property(tfn, lambda o: o[name], node.conditional, pos), ttype.members[name].result()
-                        if name in ttype.members else DYNAMIC)
         gate = member_gate
         anon = AnonymousObject
         cond = node.conditional
@@ -216,36 +183,15 @@ class AccessCompiler(CompilerHost):
             return Code(_fused(getter, pos), result, path=path, pos=pos)
         return Code(_property(target.fn, declared.impl, node.conditional, pos), result)
 
-    def _builtin_member(self, ttype: CsType, name: str, pos: ast.Pos, *, want_property: bool
-                        ) -> tuple[Any, CsType]:
-        """Bind a member of a value represented by a Python built-in (str, int, list...)."""
-        pyclass = ttype.pyclass
-        if not isinstance(pyclass, type) or pyclass.__module__ != "builtins" and pyclass is not Decimal:
-            return None, DYNAMIC
-        if namespace_for(pyclass) is None:
-            return None, DYNAMIC
-        fn = namespace_function(pyclass, name, array=ttype.name.endswith("[]"))
-        if fn is None:
-            if applicable_extension(ttype, name) is not None:
-                return None, DYNAMIC
-            self._unknown_member(ttype, name, pos, namespace_names(pyclass), call=not want_property)
-            return _raise_missing(name), DYNAMIC
-        is_prop = name in NAMESPACE_PROPERTIES
-        if want_property and not is_prop:
-            self.error("expr-type", f"'{ttype.name}.{name}' is a method: call it with ()", pos)
-        if name in ("Find", "FindLast") and ttype.element is not None:
-            return fn, ttype.element
-        if name in ("GetValueOrDefault", "Item") and ttype.value is not None:
-            return fn, ttype.value
-        return fn, _BUILTIN_RESULTS.get((ttype.name, name), _BUILTIN_RESULTS.get(("*", name), DYNAMIC))
-
     # -- indexers ------------------------------------------------------------------------------------
     def x_Index(self, node: ast.Index) -> Code:
         target = self.chain(node.target)
         args = [self.fn(a.value) for a in node.args if a.value is not None]
         tfn, pos, cond = target.fn, node.pos, node.conditional
-        declared = self.bound.members.get(id(node)) if id(node) in self.bound.members else \
-            target.type.member("Item") if len(args) == 1 else None  # typed by the bind pass, else here
+        if id(node) in self.bound.value_types:  # typed by the bind pass
+            declared, element = self.bound.members.get(id(node)), self.bound.value_types[id(node)]
+        else:
+            declared, element = index_result(target.type, len(args))
         if declared is not None and target.path and not cond:
             impl, a0, getter = declared.impl, args[0], attrgetter(target.path)
 
@@ -259,7 +205,7 @@ class AccessCompiler(CompilerHost):
             if target.type is VARIABLES and _always_set(target.path):
                 src = f"{self.source(target)}[{self.source(self.expr(node.args[0].value))}]"  # type: ignore[arg-type]  # an index argument has a value
                 self.key_sites.append(pos)
-            return Code(path_item, declared.result(), src=src)
+            return Code(path_item, element, src=src)
         if declared is not None:
             impl, a0 = declared.impl, args[0]
 
@@ -274,7 +220,7 @@ class AccessCompiler(CompilerHost):
                 except Exception as exc:
                     raise _located(exc, pos) from None
 
-            return Code(item, declared.result())
+            return Code(item, element)
         keys = [a.value for a in node.args]
         if (target.type.name.endswith("[]") and target.type.pyclass is list and len(keys) == 1
                 and isinstance(keys[0], ast.Literal) and type(keys[0].value) is int and keys[0].value >= 0):
@@ -291,11 +237,8 @@ class AccessCompiler(CompilerHost):
                 except IndexError:
                     raise _located(IndexOutOfRangeException(), pos) from None
 
-            return Code(const_index, target.type.element or DYNAMIC)
+            return Code(const_index, element)
         is_list = is_list_type(target.type)
-        element = target.type.element if target.type.element is not None and target.type is not STRING else DYNAMIC
-        if target.type is STRING:
-            element = CHAR
 
         def index(env: list[Any]) -> Any:
             obj = tfn(env)
@@ -324,16 +267,14 @@ class AccessCompiler(CompilerHost):
             target = self.chain(func.target)
             if target.static_name:
                 return self._static_call(node, func, target)
-            if id(func) in self.bound.members:  # a method of a type the bind pass knows (checked there)
-                declared = self.bound.members[id(func)]
-                if declared is None:
+            resolved = self.bound.resolved.get(id(func))  # a method of a value the bind pass typed
+            if resolved is None:
+                if not self._check_member_case(func.name, target, func.name_pos):
                     return self._dead()
-                code = self._declared_call(node, func, self._nullable_target(target, func.name, func.conditional),
-                                           declared)
-            elif not self._check_member_case(func.name, target, func.name_pos):
-                return self._dead()
-            else:
-                code = self._instance_call(node, func, target)
+                shape = self.bound.shape(func, node.args)
+                resolved = self._resolved(value_method(target.type, func.name, shape, self.bound.type_args.get(
+                    id(func), ())), func.name_pos)
+            code = self._call(node, func, target, resolved)
             code = self._element_defaults(code, func.name, node, target.type)
             return self._or_default(code, func.name, node)
         if isinstance(func, ast.Name):
@@ -422,14 +363,12 @@ class AccessCompiler(CompilerHost):
             return Code(self.fn(only), STRING)  # Convert.ToString(string) returns its argument
         args = self._args(node.args)
         type_args = tuple(str(t) for t in func.type_args) or self._inferred_enum_type(holder, name, node.args)
-        self._check_arity(fn, 0, len(type_args) + len(args.positional) + len(args.outs) * 0, full, func.name_pos,
-                          args)
-        result = _STATIC_RESULTS.get(full.replace("System.", ""), DYNAMIC)
-        if result is DYNAMIC and name in ("Parse", "FromObject", "Get") and isinstance(holder, type) and \
-                holder.__module__.startswith("engine.dotnet"):
-            result = library_type(holder)
+        arity = arity_problem(fn, 0, len(type_args) + len(args.positional), full,
+                              Shape(named=len(args.named), outs=len(args.outs)))
+        if arity is not None:
+            self.error("expr-arity", arity, func.name_pos)
+        result = self.bound.value_types.get(id(node), DYNAMIC)  # bind's `resolve.static_result`
         if type_args and func.type_args:
-            result = self.bound.type_args[id(func)][0] if name.startswith("Deserialize") else result
             keyword = _type_keyword(fn)
             if keyword is not None:  # the library takes <T> as a named parameter, not first
                 targ = type_args[0]
@@ -450,72 +389,34 @@ class AccessCompiler(CompilerHost):
         local = self.bound.locals.get((id(out), 0))
         return (local.type.name,) if local is not None and local.type is not DYNAMIC else ()
 
-    def _check_arity(self, fn: Any, skip: int, given: int, label: str, pos: ast.Pos, args: _Args) -> None:
-        if args.named:
-            return
-        lo, hi = signature_arity(fn, skip)
-        total = given
-        if total < lo or (hi is not None and total > hi + (len(args.outs) if args.outs else 0)):
-            expected = f"{lo}" if hi == lo else f"{lo} to {hi}" if hi is not None else f"at least {lo}"
-            if args.outs and total >= lo:
-                return
-            self.error("expr-arity", f"'{label}' takes {expected} argument(s), {total} given", pos)
-
-    def _instance_call(self, node: ast.Call, func: ast.Member, target: Code) -> Code:
+    def _call(self, node: ast.Call, func: ast.Member, target: Code, resolved: Resolved) -> Code:
+        """The closure of `x.Name(...)`, as resolved (`resolve.value_method`)."""
         target = self._nullable_target(target, func.name, func.conditional)
-        name, ttype = func.name, target.type
-        type_args = tuple(str(t) for t in func.type_args)
-        declared = ttype.member(name)
-        elem = ttype.element or DYNAMIC
-        if declared is not None and declared.kind != "method" and not ttype.closed and extension(name) is not None:
-            declared = None  # `headers.Count()`: the LINQ extension, not the property
-        if declared is not None:
-            if declared.kind != "method":
-                self.error("expr-type", f"'{ttype.name}.{name}' is a property, not a method", func.name_pos)
-                return self._dead()
-            given = sum(1 for arg in node.args if arg.out is None or (id(arg), 0) in self.bound.locals)
-            for message in call_problems(ttype, declared, given, bool(type_args)):
-                self.error("expr-arity", message, func.name_pos)
-            return self._declared_call(node, func, target, declared)
-        if (ttype.closed or ttype.pyclass in MODEL_TYPES) and applicable_extension(ttype, name) is None:
-            return self._unknown_member(ttype, name, func.name_pos, list(ttype.members), call=True)
-        args = self._args(node.args, elem)
-        fn, result = (None, DYNAMIC)
-        if name == "Reverse" and not node.args and not ttype.closed and not ttype.name.startswith(("List<", "IList<")):
-            # arrays, strings and IEnumerable<T> have no Reverse() of their own: it is LINQ's
+        name, ttype, how = func.name, target.type, resolved.how
+        if how == "error" and not resolved.check_args:
+            return self._dead()
+        args = self._args(node.args, ttype.element or DYNAMIC)
+        if how == "declared":
+            assert resolved.member is not None
+            return self._declared_call(node, func, target, resolved.member, args)
+        if how == "reverse":
             reverse = lib("linq", "Enumerable").Reverse
             return Code(_invoke(target.fn, reverse, (), args, node.pos, conditional=func.conditional, check=True,
-                                name=name), CsType(f"IEnumerable<{elem.name}>", list, element=elem))
-        if not ttype.closed and name in NAMESPACE_PROPERTIES and extension(name) is not None:
-            pass  # `list.Count()`: the LINQ extension method, not the property
-        elif not ttype.closed:
-            reported = len(self.problems)
-            fn, result = self._builtin_member(ttype, name, func.name_pos, want_property=False)
-            if len(self.problems) > reported:  # an unknown member, already reported
-                return self._dead()
-        if fn is not None:
-            if name in NAMESPACE_PROPERTIES:
-                self.error("expr-type", f"'{ttype.name}.{name}' is a property, not a method", func.name_pos)
-            self._check_arity(fn, 1, len(type_args) + len(args.positional), f"{ttype.name}.{name}", func.name_pos,
-                              args)
+                                name=name), resolved.result)
+        if how == "error":
+            return self._dead()
+        type_args = tuple(str(t) for t in func.type_args)
+        if how == "builtin":
+            fn = resolved.fn
             fast = _fast_string_method(name, node.args, fn) if ttype is STRING else None
             if fast is not None:
                 src = None
                 if target.path in _NON_NULL_STRINGS and not func.conditional:
                     src = f"{self.name_of(fast)}({self.source(target)})"
                 return Code(_invoke(target.fn, fast, (), _Args([], {}, []), node.pos, conditional=func.conditional,
-                                    path=target.path), result, src=src)
+                                    path=target.path), resolved.result, src=src)
             return Code(_invoke(target.fn, fn, type_args, args, node.pos, conditional=func.conditional,
-                                check=True, name=name, path=target.path), result)
-        if isinstance(ttype.pyclass, type) and ttype.pyclass.__module__.startswith("engine.dotnet"):
-            if not has_library_member(ttype.pyclass, name) and applicable_extension(ttype, name) is None:
-                options = [n for n in dir(ttype.pyclass) if CS_IDENT.match(n)]
-                return self._unknown_member(ttype, name, func.name_pos, options, call=True)
-        result = _BUILTIN_RESULTS.get(("*", name), DYNAMIC)
-        if name in _ELEMENT_RESULTS:
-            result = elem
-        elif isinstance(ttype.pyclass, type) and returns_void(ttype.pyclass, name):
-            result = VOID
+                                check=True, name=name, path=target.path), resolved.result)
         gate = call_gate
         name_pos = func.name_pos
 
@@ -526,12 +427,11 @@ class AccessCompiler(CompilerHost):
                 raise _located(exc, name_pos) from None
 
         return Code(_invoke(target.fn, dynamic, type_args, args, node.pos, conditional=func.conditional,
-                            check=True, name=name), result)
+                            check=True, name=name), resolved.result)
 
-    def _declared_call(self, node: ast.Call, func: ast.Member, target: Code, declared: Member) -> Code:
+    def _declared_call(self, node: ast.Call, func: ast.Member, target: Code, declared: Member, args: _Args) -> Code:
         """A call of a method the target's type declares (arity and generics already checked)."""
         ttype = target.type
-        args = self._args(node.args, ttype.element or DYNAMIC)
         if ttype in (REQUEST, RESPONSE) or ttype is BODY:
             self.uses_body = True
         targs: tuple[Any, ...] = (tuple(str(t) for t in func.type_args) or (None,)) if declared.generic else ()

@@ -33,7 +33,6 @@ keeping scopes.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,12 +44,13 @@ from engine.dotnet.errors import DivideByZeroException, DotNetException, Overflo
 from engine.dotnet.primitives import Char, static_property
 from engine.expr import ast
 from engine.expr.contexttypes import CONTEXT as CONTEXT_TYPE
-from engine.expr.contexttypes import INTERFACES, MODEL_TYPES
+from engine.expr.contexttypes import INTERFACES
 from engine.expr.cstypes import (
     BOOL,
     DOUBLE,
     DYNAMIC,
     INT,
+    NULL,
     NUMERIC_TYPES,
     PRIMITIVES,
     STRING,
@@ -64,23 +64,29 @@ from engine.expr.library import (
     DECLARED_PROPERTY_ONLY,
     FORBIDDEN,
     lib,
-    namespace_names,
     py_name,
     strip_namespace,
 )
 from engine.expr.names import (
-    applicable_extension,
-    extension,
-    extension_names,
-    extension_receiver,
     is_enum_member,
-    is_enumerable,
     is_namespace_prefix,
     known_type_names,
     resolve_type_name,
     static_attr,
+    static_property_type,
     static_type,
     value_type,
+)
+from engine.expr.resolve import (
+    MEMBER_CASE_HINT,
+    Resolved,
+    Shape,
+    index_result,
+    member_case_problem,
+    static_result,
+    suggest,
+    value_method,
+    value_property,
 )
 from engine.expr.tables import _EXTRA_TYPE_NAMES, _GENERIC_COLLECTIONS, _VALUE_DEFAULTS
 
@@ -151,64 +157,8 @@ def constant_conversion(constant: Constant, kind: NumKind, other: NumKind) -> Nu
         else kind
 
 
-# Types an expression can produce whose members APIM's allow-list does not include.
-NOT_ALLOWED_HINTS = {
-    "System.Type": "System.Type is not on APIM's allow-list of expression types: test a type with `is`",
-    "System.ValueTuple": "System.ValueTuple is not on APIM's allow-list: deconstruct it (`var (a, b) = t;`) or use "
-                         "Tuple.Create(...)",
-}
-
-
-def unknown_member(ttype: CsType, name: str, options: list[str], *, call: bool = False) -> tuple[str, str | None]:
-    """The message and hint for a member the static type does not have (LINQ names for sequences)."""
-    message = f"'{ttype.name}' has no member '{name}'"
-    if extension(name) is not None:
-        return message, f"'{name}' is an extension method of {extension_receiver(name)}"
-    if ttype.name in NOT_ALLOWED_HINTS:
-        return message, NOT_ALLOWED_HINTS[ttype.name]
-    if call and is_enumerable(ttype):
-        options = [*options, *extension_names()]
-    return message, suggest(name, options)
-
-
-MEMBER_CASE_HINT = "members of .NET types start with an upper-case letter"
-
-
-def member_case_problem(ttype: CsType, name: str) -> tuple[str, str] | None:
-    """Every allowed .NET member starts with an upper-case letter (anonymous types aside): the
-    message and hint for `name` on a value of type `ttype`, or None when the name is well-formed."""
-    if CS_IDENT.match(name) or name in ttype.members:
-        return None
-    options = list(ttype.members) or (namespace_names(ttype.pyclass) if isinstance(ttype.pyclass, type) else [])
-    return f"'{ttype.name}' has no member '{name}'", suggest(name, options) or MEMBER_CASE_HINT
-
-
-def call_problems(ttype: CsType, declared: Member, given: int, type_args: bool) -> list[str]:
-    """The arity and generic-ness errors (`expr-arity`) of a call of the declared method `declared`
-    with `given` arguments (out arguments included), with or without `<T>`."""
-    found = []
-    name = f"{ttype.name}.{declared.name}"
-    if given < declared.min_args or (declared.max_args is not None and given > declared.max_args):
-        expected = (f"{declared.min_args}" if declared.min_args == declared.max_args else
-                    f"{declared.min_args} to {declared.max_args}")
-        found.append(f"'{name}' takes {expected} argument(s), {given} given")
-    if type_args and not declared.generic:
-        found.append(f"'{name}' is not generic")
-    return found
-
-
 ERROR = Symbol("error", "")
 CONTEXT = Symbol("context", "context")
-
-
-def suggest(name: str, options: list[str]) -> str | None:
-    """"did you mean ...?" for the closest option (or the same name in another case)."""
-    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-    if not close:
-        lowered = {o.lower(): o for o in options}
-        if name.lower() in lowered:
-            close = [lowered[name.lower()]]
-    return f"did you mean '{close[0]}'?" if close else None
 
 
 class Bindings:
@@ -224,7 +174,8 @@ class Bindings:
         self.exceptions: dict[int, type] = {}  # Catch -> the exception class it takes
         self.constants: dict[int, Constant] = {}  # constant expressions (literals, folded operators)
         self.value_types: dict[int, CsType] = {}  # expressions typed by the bind pass: `context` paths
-        self.members: dict[int, Member | None] = {}  # Member node -> the declared property (None: an error)
+        self.members: dict[int, Member | None] = {}  # Member / Index node -> the declared member (None: an error)
+        self.resolved: dict[int, Resolved] = {}  # Member node (of a typed value) -> what it denotes
         self.refused: set[int] = set()  # Member / Init nodes whose member name is not accessible
         self.unknown_types: set[int] = set()  # nodes whose written type does not exist
         self.problems: list[Problem] = []
@@ -242,6 +193,27 @@ class Bindings:
 
     def constant(self, node: ast.Node) -> Constant | None:
         return self.constants.get(id(node))
+
+    def type_of(self, node: ast.Node) -> CsType | None:
+        """The static type of an expression the bind pass typed (None: the emitter types it)."""
+        found = self.value_types.get(id(node))
+        if found is None and id(node) in self.constants:
+            return self.constants[id(node)].type
+        return found
+
+    def shape(self, func: ast.Member, args: tuple[ast.Arg, ...]) -> Shape:
+        """How `func` is called: type arguments, positional (`ref x` too), named and `out` arguments."""
+        positional = named = outs = 0
+        for arg in args:
+            if arg.out is not None:
+                if (id(arg), 0) in self.locals:  # (an unknown `out x` is reported and left out)
+                    outs += 1
+                    positional += arg.value is not None
+            elif arg.name is not None:
+                named += 1
+            else:
+                positional += 1
+        return Shape(len(func.type_args), positional, named, outs)
 
 
 def _exception_class(t: ast.TypeName | None) -> type:
@@ -337,7 +309,7 @@ class _Binder:
         name = node.ident
         local = self.lookup(name)
         if local is not None:
-            if local.type.closed:  # `IResponse r = ...; r.StatusCode`: typed when declared
+            if local.type is not DYNAMIC:  # `IResponse r = ...; r.StatusCode`: typed when declared
                 self.bound.value_types[id(node)] = local.type
             return self.resolved(node, Symbol("local", name, local))
         if name == "context":
@@ -395,7 +367,9 @@ class _Binder:
                        suggest(name, [n for n in dir(holder) if CS_IDENT.match(n)]))
             return self.resolved(node, ERROR)
         self.resolved(node, Symbol("static", name, holder=holder))
-        if not isinstance(static_attr(holder, name), static_property | property):
+        if isinstance(static_attr(holder, name), static_property | property):
+            self.bound.value_types[id(node)] = static_property_type(holder, name)
+        else:
             value = getattr(holder, name)
             if not callable(value) or isinstance(value, type) or is_enum_member(value) or hasattr(
                     type(value), "dotnet_name"):  # not a method (StringComparer.Ordinal is a callable object)
@@ -403,68 +377,40 @@ class _Binder:
         return None  # a value, not a qualifier
 
     def value_member(self, node: ast.Member) -> None:
-        """A property of a value whose type the bind pass knows (the `context` surface and what its
-        members return): the declared `Member`, or an error on a closed type. Members of other
-        values are resolved by the emitter, by the value's type."""
-        ttype = self.bound.value_types.get(id(node.target))
-        if ttype is None:
-            return
-        name, pos = node.name, node.name_pos
-        if not self.value_case(node, ttype, name, pos):
-            return
-        declared = ttype.member(name)
-        if declared is None:
-            if ttype.closed:
-                message, hint = unknown_member(ttype, name, list(ttype.members))
-                self.error("expr-unknown-member", message, pos, hint)
-                self.bound.members[id(node)] = None
-            return
-        if declared.kind != "property":
-            self.error("expr-type", f"'{ttype.name}.{name}' is a method: call it with ()", pos)
-            self.bound.members[id(node)] = None
-            return
-        self.bound.members[id(node)] = declared
-        self.bound.value_types[id(node)] = declared.result()
-
-    def value_case(self, node: ast.Member, ttype: CsType, name: str, pos: ast.Pos) -> bool:
-        """The member-case rule for a member of a typed value (`context.request`): False after an error."""
-        problem = member_case_problem(ttype, name)
-        if problem is None:
-            return True
-        message, hint = problem
-        self.error("expr-unknown-member", message, pos, hint)
-        self.bound.members[id(node)] = None
-        return False
+        """A member of a value whose type the bind pass knows (`context.Request.Url.Host`,
+        `"abc".Length`): what it denotes (`resolve.value_property`), its type and its findings."""
+        ttype = self.bound.type_of(node.target)
+        if ttype is not None and self.value_case(node, ttype):
+            self.resolve(node, node, value_property(ttype, node.name))
 
     def value_call(self, node: ast.Call, func: ast.Member) -> None:
         """A method of a value whose type the bind pass knows (`context.Variables.GetValueOrDefault<int>
-        ("n")`, `context.Request.Body.As<JObject>()`): the declared `Member` with its arity and type
-        arguments checked, and the call's result type. Extension, built-in and library methods of
-        other values are resolved by the emitter."""
-        ttype = self.bound.value_types.get(id(func.target))
-        if ttype is None:
-            return
-        name, pos = func.name, func.name_pos
-        if not self.value_case(func, ttype, name, pos):
-            return
-        declared = ttype.member(name)
-        if declared is not None and declared.kind != "method" and not ttype.closed and extension(name) is not None:
-            declared = None  # `headers.Count()`: the LINQ extension, not the property
-        if declared is None:
-            if (ttype.closed or ttype.pyclass in MODEL_TYPES) and applicable_extension(ttype, name) is None:
-                message, hint = unknown_member(ttype, name, list(ttype.members), call=True)
-                self.error("expr-unknown-member", message, pos, hint)
-                self.bound.members[id(func)] = None
-            return
-        if declared.kind != "method":
-            self.error("expr-type", f"'{ttype.name}.{name}' is a property, not a method", pos)
-            self.bound.members[id(func)] = None
-            return
-        given = sum(1 for arg in node.args if arg.out is None or (id(arg), 0) in self.bound.locals)
-        for message in call_problems(ttype, declared, given, bool(func.type_args)):
-            self.error("expr-arity", message, pos)
-        self.bound.members[id(func)] = declared
-        self.bound.value_types[id(node)] = declared.result(self.bound.type_args.get(id(func), ()))
+        ("n")`, `s.Substring(1)`): what it denotes (`resolve.value_method`, arity and type arguments
+        checked), the call's result type and the findings."""
+        ttype = self.bound.type_of(func.target)
+        if ttype is not None and self.value_case(func, ttype):
+            shape = self.bound.shape(func, node.args)
+            self.resolve(func, node, value_method(ttype, func.name, shape, self.bound.type_args.get(id(func), ())))
+
+    def value_case(self, node: ast.Member, ttype: CsType) -> bool:
+        """The member-case rule for a member of a typed value (`context.request`): False after an error."""
+        problem = member_case_problem(ttype, node.name)
+        if problem is None:
+            return True
+        message, hint = problem
+        self.error("expr-unknown-member", message, node.name_pos, hint)
+        self.resolve(node, node, Resolved("error", check_args=False))
+        return False
+
+    def resolve(self, node: ast.Member, typed: ast.Expr, resolved: Resolved) -> None:
+        """Record what the member `node` denotes, the type of `typed` (the member or its call), and
+        report the findings at the member's name."""
+        for code, message, hint in resolved.problems:
+            self.error(code, message, node.name_pos, hint)
+        self.bound.resolved[id(node)] = resolved
+        if resolved.how in ("declared", "error"):
+            self.bound.members[id(node)] = resolved.member
+        self.bound.value_types[id(typed)] = resolved.result
 
     def member_case(self, target: Symbol, name: str, pos: ast.Pos) -> bool:
         """Members of types and namespaces start with an upper-case letter."""
@@ -477,11 +423,11 @@ class _Binder:
         self.expr(node.target)
         keys = [a.value for a in node.args if a.value is not None]
         self.exprs(keys)
-        ttype = self.bound.value_types.get(id(node.target))
-        declared = ttype.member("Item") if ttype is not None else None
-        if declared is not None and len(keys) == 1:  # `context.Request.Headers["a"]`: the declared indexer
-            self.bound.members[id(node)] = declared
-            self.bound.value_types[id(node)] = declared.result()
+        ttype = self.bound.type_of(node.target)
+        if ttype is not None:  # `context.Request.Headers["a"]`: the declared indexer; `s[0]`: a char
+            declared, self.bound.value_types[id(node)] = index_result(ttype, len(keys))
+            if declared is not None:
+                self.bound.members[id(node)] = declared
 
     def b_Call(self, node: ast.Call) -> None:
         func = node.func
@@ -494,6 +440,10 @@ class _Binder:
             target = self.expr(func.target)
             if target is not None and target.kind in ("type", "namespace"):
                 self.static_method(func, target)
+                symbol = self.bound.symbol(func)
+                if symbol.kind == "method":
+                    self.bound.value_types[id(node)] = static_result(
+                        symbol.holder, func.name, f"{target.name}.{func.name}", self.bound.type_args.get(id(func), ()))
             else:
                 self.args(node.args)
                 self.value_call(node, func)
@@ -781,6 +731,8 @@ class _Binder:
         for d in node.declarators:
             self.expr(d.value)
             typed = self.bound.value_types.get(id(d.value)) if t.name == "var" and d.value is not None else None
+            if typed in (NULL, VOID):
+                typed = None  # `var x = list.Clear()`: an error the emitter reports
             self.declare(d, 0, d.name, typed or declared, d.pos)  # `var r = context.Request`: IRequest
 
     def s_Deconstruct(self, node: ast.Deconstruct) -> None:

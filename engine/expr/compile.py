@@ -36,8 +36,6 @@ from engine.expr.bind import (
     Problem,
     Symbol,
     literal_constant,
-    member_case_problem,
-    suggest,
 )
 from engine.expr.closures import (
     _NEVER_NULL,
@@ -70,6 +68,7 @@ from engine.expr.cstypes import (
 from engine.expr.gates import add_gate, index_gate, is_list_type, member_gate, setattr_gate, setitem_gate
 from engine.expr.library import strip_namespace
 from engine.expr.operators import OperatorCompiler
+from engine.expr.resolve import member_case_problem, suggest
 from engine.expr.runtime import ShortCircuit
 from engine.expr.statements import RETURN, StatementCompiler
 from engine.expr.tables import (

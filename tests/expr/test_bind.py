@@ -228,7 +228,28 @@ def test_calls_and_indexers_of_the_context_surface_are_typed_by_the_bind_pass() 
 
 def test_emit_compiles_each_node_once() -> None:
     """String concatenation and inline sources reuse an operand's code: nothing is reported twice."""
-    compiler, _, problems = analyse(as_value_text('@{ string s = "x"; return "a" + s.Lenght + "b" + (s.Lenght + 1); }'))
+    text = '@(new[] { "x" }.Select(s => "a" + s.Lenght + "b" + (s.Lenght + 1)).First())'  # `s`: typed by emit
+    compiler, _, problems = analyse(as_value_text(text))
     assert compiler is not None
     assert [message for _, message, _, _ in compiler.problems] == ["'string' has no member 'Lenght'"] * 2
     assert len(problems) == 2
+
+
+def test_members_of_built_in_and_library_values_are_resolved_by_the_bind_pass() -> None:
+    """Strings, arrays, numbers and library classes: members, arity and result types (`resolve.py`)."""
+    text = ('@{ var s = "a,b".Trim(); var t = DateTime.UtcNow; return s.Lenght + s.Substring() + '
+            's.Split(\',\')[0].ToUpper().Lenght + t.Yearr + "x".Length() + JObject.Parse("{}").Nope(); }')
+    compiler, _, problems = analyse(as_value_text(text))
+    assert compiler is not None and compiler.problems == []  # all of them are the bind pass's
+    assert [(p.code, p.message) for p in problems] == [
+        ("expr-unknown-member", "'string' has no member 'Lenght'"),
+        ("expr-arity", "'string.Substring' takes 1 to 2 argument(s), 0 given"),
+        ("expr-unknown-member", "'string' has no member 'Lenght'"),
+        ("expr-unknown-member", "'DateTime' has no member 'Yearr'"),
+        ("expr-type", "'string.Length' is a property, not a method"),
+        ("expr-unknown-member", "'JObject' has no member 'Nope'"),
+    ]
+    tree, b = bound('@("a".Split(\',\')[0].Length + int.Parse("1"))')
+    assert isinstance(tree, ast.Binary) and isinstance(tree.left, ast.Member)
+    assert b.value_types[id(tree.left)] is INT and b.value_types[id(tree.right)] is INT
+    assert b.resolved[id(tree.left)].how == "builtin"
