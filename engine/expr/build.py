@@ -1,4 +1,4 @@
-"""Lark parse tree -> `engine.expr.ast` nodes, with positions offset into the ValueText."""
+"""Expression text -> `engine.expr.ast` nodes, built during parsing, with positions offset into the ValueText."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import re
 from decimal import Decimal
 from typing import Any, Literal, NoReturn, cast, overload
 
-from lark import Token
-
 from engine.dotnet import utf16
 from engine.expr import ast
-from engine.expr.parser import ExprSyntaxError, Span, parse_into
+from engine.expr.parser import ExprSyntaxError, Span, Token, parse_into
 
 _SIMPLE_ESCAPES = {
     "'": "'", '"': '"', "\\": "\\", "0": "\0", "a": "\a", "b": "\b", "f": "\f", "n": "\n",

@@ -6,7 +6,8 @@ import pytest
 
 from engine.expr import ast
 from engine.expr.build import build, parse_type_text
-from engine.expr.parser import ExprSyntaxError, grammar
+from engine.expr.larkgrammar import grammar
+from engine.expr.parser import ExprSyntaxError
 
 
 def test_grammar_builds_in_strict_mode() -> None:

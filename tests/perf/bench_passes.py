@@ -29,7 +29,8 @@ from engine.model import PolicyElement, ValueText
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def expressions() -> list[ValueText]:
+def expressions(documents: Path = ROOT / "samples", *, hostile: bool = True) -> list[ValueText]:
+    """Every expression value of the XML documents under `documents` (+ the hostile expressions)."""
     found: list[ValueText] = []
 
     def walk(element: PolicyElement) -> None:
@@ -38,12 +39,12 @@ def expressions() -> list[ValueText]:
         for child in element.children:
             walk(child)
 
-    for path in sorted((ROOT / "samples").rglob("*.xml")):
+    for path in sorted(documents.rglob("*.xml")):
         document = load_document(str(path), diagnostics=Diagnostics())
         if document is not None:
             walk(document.root)
     for line in (ROOT / "tests/expr/hostile_expressions.txt").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
+        if hostile and line.strip() and not line.startswith("#"):
             found.append(as_value_text(line.strip() if line.strip().startswith("@") else f"@({line.strip()})"))
     return found
 
