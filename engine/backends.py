@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from engine.context import Context, Headers, Slot
 from engine.errors import PolicyRuntimeError
-from engine.policy import gateway_services
+from engine.policy import FORWARD_PROXY, OutboundProxy, gateway_services
 
 if TYPE_CHECKING:
     from engine.certificates import Certificate
@@ -111,6 +111,7 @@ class BackendSpec:
     breaker: BreakerRule | None = None
     credentials: Credentials | None = None
     tls: BackendTls | None = None  # None: the gateway's defaults (both checks)
+    proxy: OutboundProxy | None = None  # `proxy`: the HTTP proxy requests to this backend go through
     affinity_cookie: str = ""  # pools: the cookie carrying the session id (sessionAffinity)
 
     @property
@@ -214,8 +215,9 @@ class Single:
 
     @property
     def plain(self) -> bool:
-        """No breaker, credentials or TLS settings: set-backend-service only changes the URL."""
-        return self.circuit is None and self.spec.credentials is None and self.spec.tls is None
+        """No breaker, credentials, TLS or proxy settings: set-backend-service only changes the URL."""
+        spec = self.spec
+        return self.circuit is None and spec.credentials is None and spec.tls is None and spec.proxy is None
 
     def available(self, now: float) -> bool:
         return self.circuit is None or not self.circuit.is_open(now)
@@ -399,6 +401,9 @@ async def forward_to_backend(ctx: Context, options: ForwardOptions) -> None:
     saved = _dress(ctx, target.spec.credentials) if target.spec.credentials is not None else None
     if target.spec.tls is not None:
         FORWARD_TLS.set(ctx, target.spec.tls)
+    entity_proxy = target.spec.proxy is not None and FORWARD_PROXY.get(ctx) is None  # a <proxy> policy wins
+    if entity_proxy and target.spec.proxy is not None:
+        FORWARD_PROXY.set(ctx, target.spec.proxy)
     try:
         await http.forward(ctx, options)
     except PolicyRuntimeError as error:
@@ -410,6 +415,8 @@ async def forward_to_backend(ctx: Context, options: ForwardOptions) -> None:
         raise
     finally:
         FORWARD_TLS.pop(ctx)
+        if entity_proxy:
+            FORWARD_PROXY.pop(ctx)
         if saved is not None:
             _undress(ctx, saved)
     if target.circuit is not None:

@@ -13,7 +13,7 @@ import os
 import ssl
 import tempfile
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -34,9 +34,11 @@ class CertificateError(ValueError):
 class CertificateSettings:
     """One entry of `certificates:`."""
 
-    file: Path
+    file: Path  # where the certificate comes from (with `data`: the file that holds it, for messages)
     key_file: Path | None = None
-    password: str = ""
+    password: str = field(default="", repr=False)
+    data: bytes | None = field(default=None, repr=False)  # the PKCS#12 bytes themselves (APIOps `data`)
+    thumbprint: str = ""  # when set, the certificate must have this SHA-1 thumbprint
 
 
 class Certificate:
@@ -109,14 +111,20 @@ def _is_der_certificate(data: bytes) -> bool:
 def load_certificate(settings: CertificateSettings) -> Certificate:
     """Read an entry of `certificates:` (CertificateError names the file)."""
     try:
-        data = settings.file.read_bytes()
+        data = settings.data if settings.data is not None else settings.file.read_bytes()
         key = settings.key_file.read_bytes() if settings.key_file is not None else None
     except OSError as exc:
         raise CertificateError(f"cannot read {exc.filename}: {exc.strerror}") from None
+    pkcs12_file = settings.data is not None or settings.file.suffix.lower() in PKCS12_SUFFIXES
     try:
-        return parse_certificate(data, settings.password, key, pkcs12_file=settings.file.suffix.lower() in PKCS12_SUFFIXES)
+        certificate = parse_certificate(data, settings.password, key, pkcs12_file=pkcs12_file)
     except CertificateError as exc:
         raise CertificateError(f"{settings.file}: {exc}") from None
+    expected = settings.thumbprint.replace(" ", "").replace(":", "").upper()
+    if expected and certificate.thumbprint != expected:
+        raise CertificateError(f"{settings.file}: the certificate's thumbprint is {certificate.thumbprint}, "
+                               f"not {expected} as declared")
+    return certificate
 
 
 class CertificateStore:

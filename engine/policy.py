@@ -22,6 +22,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from urllib.parse import urlsplit
 
 from engine.context import Context, Headers, MessageBody, Request, Response, Slot
 from engine.errors import PolicyRuntimeError
@@ -357,6 +358,18 @@ class OutboundProxy:
     url: str
     username: str = ""
     password: str = field(default="", repr=False)
+
+    @staticmethod
+    def url_problem(url: str) -> str | None:
+        """Why `url` cannot be a proxy address (None when it can)."""
+        try:
+            parts = urlsplit(url.strip())
+            parts.port  # noqa: B018 - raises ValueError for a bad port
+        except ValueError as exc:
+            return f"'{url}' is not a valid proxy URL: {exc}"
+        if parts.scheme.lower() != "http" or not parts.hostname:
+            return f"'{url}' is not an http:// proxy URL (the gateway talks to proxies in plain HTTP, as APIM does)"
+        return None
 
 
 FORWARD_PROXY: Slot[OutboundProxy] = Slot("proxy")  # the proxy of this request's forward-request (set by <proxy>)

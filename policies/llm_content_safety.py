@@ -123,6 +123,7 @@ class ContentSafetyStep:
             await self.check_completion(ctx)
             return None
         if self.enforce_on_completions.get(ctx):
+            ctx.exchange.buffer_response = True  # this request's answer is checked: read it whole
             check_at_start_of_outbound(ctx, self.check_completion)
         prompt = prompt_of(request_json(ctx))
         if prompt is not None:
@@ -248,9 +249,11 @@ class LlmContentSafety(Policy):
     Responses API, JSON or a stream) goes through the same categories, thresholds, blocklists and
     windows; prompt shields do not apply to it. A finding replaces the answer with 403 (`The
     response was blocked by content safety: ...`, reason `ContentSafetyBlocked`); the backend's
-    token usage is still counted. So that nothing unchecked reaches the client, such an API's
-    answers are buffered: a streamed completion reaches the client only once the whole stream was
-    read and passed the check.
+    token usage is still counted. So that nothing unchecked reaches the client, an answer that is
+    checked is buffered: a streamed completion reaches the client only once the whole stream was
+    read and passed the check. With an expression, `enforce-on-completions` is evaluated per request
+    (in inbound, before the backend call): where it is false, the answer is neither checked nor
+    buffered, and a stream passes through chunk by chunk.
     """
 
     tag = TAG
@@ -289,10 +292,8 @@ class LlmContentSafety(Policy):
     )
 
     def build(self, element: PolicyElement, builder: Builder) -> ContentSafetyStep:
-        enforce = element.get("enforce-on-completions")
-        checks_answer = acts_on_response(element.section) or enforce is not None and (
-            enforce.is_expression or enforce.text.strip().lower() == "true")
-        builder.require_body(request=not acts_on_response(element.section), response=checks_answer)
+        # In inbound, enforce-on-completions buffers the answer of the requests it is true for (__call__).
+        builder.require_body(request=not acts_on_response(element.section), response=acts_on_response(element.section))
         categories_element = next(iter(element.children_named("categories")), None)
         categories = None
         output_type = builder.value(categories_element, "output-type") if categories_element is not None else None

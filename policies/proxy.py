@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from engine.errors import PolicyRuntimeError
 from engine.policy import FORWARD_PROXY, Builder, Flow, OutboundProxy, Policy, Value
@@ -16,18 +15,6 @@ if TYPE_CHECKING:
     from engine.model import PolicyElement
 
 
-def proxy_url_problem(url: str) -> str | None:
-    """Why `url` cannot be a proxy address (None when it can)."""
-    try:
-        parts = urlsplit(url.strip())
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as exc:
-        return f"'{url}' is not a valid proxy URL: {exc}"
-    if parts.scheme.lower() != "http" or not parts.hostname:
-        return f"'{url}' is not an http:// proxy URL (the gateway talks to proxies in plain HTTP, as APIM does)"
-    return None
-
-
 @dataclass(frozen=True)
 class ProxyStep:
     url: Value
@@ -36,7 +23,7 @@ class ProxyStep:
 
     def proxy(self, ctx: Context) -> OutboundProxy:
         url = str(self.url.get(ctx) or "").strip()
-        problem = proxy_url_problem(url)
+        problem = OutboundProxy.url_problem(url)
         if problem is not None:
             raise PolicyRuntimeError(problem, source="proxy", reason="ExpressionValueEvaluationFailure")
         return OutboundProxy(url, str(self.username.get(ctx) or ""), str(self.password.get(ctx) or ""))
@@ -53,7 +40,8 @@ class Proxy(Policy):
     credentials (NTLM, which APIM also offers, is not supported). As a child of `send-request` or
     `send-one-way-request` it applies to that request only. The gateway talks to the proxy itself
     in plain HTTP, as APIM does. A proxy that cannot be reached fails like an unreachable backend
-    (502, `BackendConnectionFailure`).
+    (502, `BackendConnectionFailure`). It wins over the `proxy` of the backend entity the request
+    goes to (docs/configuration.md, `backends`).
     """
 
     tag = "proxy"
@@ -70,7 +58,7 @@ class Proxy(Policy):
     def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
         url = element.get("url")
         if url is not None and not url.is_expression:
-            problem = proxy_url_problem(url.text)
+            problem = OutboundProxy.url_problem(url.text)
             if problem is not None:
                 diagnostics.error("policy-bad-value", problem, url.span)
 

@@ -176,20 +176,29 @@ class RedisStore:
         if taken is _FAILED:
             return None, None
         if taken:
-            return token, None
+            # The caller's miss was read before the lease was taken: a holder may have stored the entry
+            # and released its lease in between. A holder stores before it releases, so a read after
+            # taking the lease sees that entry (a separate round trip: on a cluster the two keys live
+            # on different nodes, whose replies come in any order).
+            entry = await self._guarded(lambda: self._command("GET", key), None)
+            if not isinstance(entry, bytes):
+                return token, None
+            await self.release_lease(key, token)
+            return None, entry
         deadline = time.monotonic() + timeout
         pause = POLL_FIRST
         while time.monotonic() < deadline:
             await asyncio.sleep(pause)
             pause = min(pause * 2, POLL_MAX)
-            seen = await self._guarded(lambda: self.dispatcher.commands([("GET", key), ("EXISTS", lease)]), _FAILED)
+            seen = await self._guarded(lambda: self.dispatcher.commands([("EXISTS", lease), ("GET", key)]), _FAILED)
             if not isinstance(seen, list):
                 return None, None
-            entry, held = seen
+            held, entry = seen
             if isinstance(entry, bytes):
                 return None, entry
-            if not held:
-                return None, None
+            if not held:  # released: read the entry once more, after the release (see above)
+                entry = await self._guarded(lambda: self._command("GET", key), None)
+                return None, entry if isinstance(entry, bytes) else None
         return None, None
 
     async def release_lease(self, key: str, token: str) -> None:

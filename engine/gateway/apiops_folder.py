@@ -19,6 +19,7 @@ import yaml
 
 from engine.backends import BackendSpec
 from engine.errors import ConfigError
+from engine.gateway import apiops_certificates as certificates_folder
 from engine.gateway.backend_config import read_backends
 from engine.gateway.config import (
     SUBSCRIPTION_KEYS,
@@ -61,10 +62,9 @@ UNSUPPORTED_FOLDERS = {
     "authorization servers": "authorization servers are not supported; ignored",
     "identity providers": "identity providers are not supported; ignored",
     "openid connect providers": "OpenID Connect providers are not supported; ignored",
-    "certificates": "certificates are not supported; ignored",
 }
 KNOWN_TOP = {"apis", "products", "namedValues", FRAGMENTS_FOLDER, "subscriptions", "groups", "backends",
-             VERSION_SETS_FOLDER, "policy.xml", SIDE_FILE}
+             certificates_folder.FOLDER, VERSION_SETS_FOLDER, "policy.xml", SIDE_FILE}
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
 
@@ -220,6 +220,7 @@ class FolderReader:
         named_values, secrets = self.named_values()
         fragments = self.fragments()
         backends = self.backends(named_values)
+        certificates = certificates_folder.folder_certificates(self)
         products, product_apis = self.products()
         apis = self.apis(self.version_sets(), side.service_urls or {})
         apis = self.link_products(products, product_apis, apis)
@@ -239,6 +240,7 @@ class FolderReader:
             subscriptions=subscriptions,
             apis=apis,
             backends={**backends, **base.backends},
+            certificates={**certificates, **base.certificates},
         )
 
     def side_file(self) -> _Side:

@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from typing import Any, NoReturn, Protocol
 
 from engine.backends import MAX_POOL_MEMBERS, BackendSpec, BackendTls, BreakerRule, Credentials, PoolMember
+from engine.policy import OutboundProxy
 
-KNOWN = ("url", "protocol", "type", "pool", "circuitBreaker", "credentials", "tls", "description", "title", "resourceId")
+KNOWN = ("url", "protocol", "type", "pool", "circuitBreaker", "credentials", "tls", "proxy", "description", "title",
+         "resourceId")
 NOT_SUPPORTED = {
-    "proxy": "a proxy per backend is not supported",
     "serviceFabricCluster": "Service Fabric backends exist only in Azure",
     "certificateIds": "client certificates per backend are not supported",
     "certificate": "client certificates per backend are not supported",
@@ -73,15 +74,37 @@ def read_backend(bid: str, raw: object, where: str, reader: EntityReader) -> Bac
     breaker = _breaker(props.get("circuitBreaker"), f"{where}.circuitBreaker", reader)
     credentials = _credentials(props.get("credentials"), f"{where}.credentials", reader)
     tls = _tls(props.get("tls"), f"{where}.tls", reader)
+    proxy = _proxy(props.get("proxy"), f"{where}.proxy", reader)
     if kind.lower() == "pool" or props.get("pool") is not None:
-        if breaker is not None or credentials is not None or tls is not None:
-            reader.fail(where, "a pool has no circuit breaker, credentials or tls of its own: set them on its members")
+        if breaker is not None or credentials is not None or tls is not None or proxy is not None:
+            reader.fail(where, "a pool has no circuit breaker, credentials, tls or proxy of its own: set them on its members")
         members, cookie = _pool(props.get("pool"), f"{where}.pool", reader)
         return BackendSpec(bid, members=members, affinity_cookie=cookie)
     if props.get("url") is None:
         reader.fail(f"{where}.url", "is required")
     return BackendSpec(bid, url=reader.url(props["url"], f"{where}.url"), breaker=breaker, credentials=credentials,
-                       tls=tls)
+                       tls=tls, proxy=proxy)
+
+
+def _proxy(raw: object, where: str, reader: EntityReader) -> OutboundProxy | None:
+    """`proxy: {url, username?, password?}` (named values allowed): the HTTP proxy to reach the backend through."""
+    if raw is None:
+        return None
+    spec = _mapping(raw, where, reader, ("url", "username", "password"))
+    values = {}
+    for key in ("url", "username", "password"):
+        value = spec.get(key)
+        if value is not None and not isinstance(value, str):
+            reader.fail(f"{where}.{key}", f"expected a string, got {_kind(value)}")
+        values[key] = reader.substitute(value, f"{where}.{key}").strip() if value else ""
+    if not values["url"]:
+        reader.fail(f"{where}.url", "is required (http://host:port)")
+    problem = OutboundProxy.url_problem(values["url"])
+    if problem is not None:
+        reader.fail(f"{where}.url", problem)
+    if values["password"] and not values["username"]:
+        reader.fail(f"{where}.username", "is required with a password")
+    return OutboundProxy(values["url"], values["username"], values["password"])
 
 
 def _tls(raw: object, where: str, reader: EntityReader) -> BackendTls | None:

@@ -184,7 +184,7 @@ def test_side_file_overrides_and_subscriptions(tmp_path: Path) -> None:
     api_folder(tmp_path, "a", "a", spec=SIMPLE_SPEC)
     write_json(tmp_path / "backends" / "orders" / "backendInformation.json",
                {"properties": {"url": "http://orders.internal", "protocol": "http", "credentials": {"header": {}},
-                               "proxy": {"url": "http://proxy"}}})
+                               "serviceFabricCluster": {}}})
     write_json(tmp_path / "products" / "gold" / "productInformation.json", {"properties": {"state": "notPublished"}})
     write_json(tmp_path / "subscriptions" / "s1" / "subscriptionInformation.json",
                {"properties": {"scope": "/subscriptions/x/resourceGroups/y/providers/Microsoft.ApiManagement/service/z/apis/a",
@@ -211,7 +211,7 @@ subscriptions:
     assert (s1.api, s1.product, s1.key, s1.secondary_key, s1.active, s1.user and s1.user.id) == ("a", None, "k1", "k2", False, "bob")
     assert (new.product, new.key, new.active, new.user and new.user.groups) == ("gold", "k3", True, ("dev",))
     problems = " | ".join(loaded.warnings)
-    assert "backends/orders: properties.proxy" in problems and "ghost" in problems
+    assert "backends/orders: properties.serviceFabricCluster" in problems and "ghost" in problems
 
 
 def test_segment_version_sets_extend_the_path(tmp_path: Path) -> None:
@@ -295,7 +295,8 @@ def test_backends_folder_reads_pools_breakers_and_credentials(tmp_path: Path) ->
     assert east.breaker is not None and (east.breaker.count, east.breaker.interval, east.breaker.accept_retry_after) == (1, 60, True)
     assert east.credentials is not None and east.credentials.headers == (("api-key", ("k-east",)),)
     assert [(m.backend, m.priority, m.weight) for m in pool.members] == [("east", 1, 1), ("west", 2, 5)]
-    assert "backends/east: properties.proxy" in " | ".join(loaded.warnings)  # unsupported: a warning, not an error
+    assert east.proxy is not None and (east.proxy.url, east.proxy.username) == ("http://proxy:3128", "")
+    assert not loaded.warnings
     assert east.tls is None  # validateCertificateChain true is the default
     write_json(tmp_path / "backends" / "pool" / "backendInformation.json",
                {"properties": {"type": "Pool", "pool": {"services": [{"id": "/backends/gone"}]}}})

@@ -85,6 +85,33 @@ class TestStandalone:
         after = (await redis_store.dispatcher.command("INFO", "commandstats"))["cmdstat_get"]["calls"]
         assert after - before == 10
 
+    async def test_a_lease_taken_after_the_holder_stored_and_released_yields_its_entry(
+            self, redis_store: RedisStore, prefix: str) -> None:
+        # The race behind a flaky 4-gateway test: this gateway read a miss, then (slowed down) asked for
+        # the lease only after another gateway had stored the entry and released its lease.
+        key = prefix + "variant"
+        holder, entry = await redis_store.lead_or_wait(key, 5.0)
+        assert holder is not None and entry is None
+        await redis_store.set(key, b"stored", 60)
+        await redis_store.release_lease(key, holder)
+        assert await redis_store.lead_or_wait(key, 5.0) == (None, b"stored")
+        assert not await redis_store.dispatcher.command("EXISTS", key + ":lease")  # the lease taken to check is given back
+
+    async def test_a_waiter_sees_the_entry_stored_before_the_lease_was_released(
+            self, redis_store: RedisStore, prefix: str) -> None:
+        key = prefix + "variant"
+        holder, _ = await redis_store.lead_or_wait(key, 5.0)
+        assert holder is not None
+
+        async def fill() -> None:
+            await asyncio.sleep(0.05)
+            await redis_store.set(key, b"stored", 60)
+            await redis_store.release_lease(key, holder)
+
+        filling = asyncio.ensure_future(fill())
+        assert await redis_store.lead_or_wait(key, 5.0) == (None, b"stored")
+        await filling
+
 
 class TestFailure:
     async def test_redis_down_is_a_bounded_miss_and_the_breaker_recovers(self, redis_server: RedisServer) -> None:

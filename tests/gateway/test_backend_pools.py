@@ -188,6 +188,40 @@ def test_credentials_go_only_to_their_member(tmp_path: Path) -> None:
             assert (echoed["headers"]["x-other"], echoed["headers"]["authorization"]) == ("k2", "Bearer t2")
 
 
+def test_a_backend_with_a_proxy_is_reached_through_it(tmp_path: Path) -> None:
+    from tests.policies.test_proxy import ProxyProcess
+
+    proxy = ProxyProcess("gw:s3cret")
+    try:
+        with echo_backends(2) as (far, near):
+            config = pool_config({"far": far.url, "near": near.url, "refused": far.url, "dead": far.url},
+                                 [{"id": "near"}])
+            config["named-values"] = {"proxy-password": {"value": "s3cret", "secret": True}}
+            config["backends"]["far"]["proxy"] = {"url": proxy.url, "username": "gw", "password": "{{proxy-password}}"}
+            config["backends"]["refused"]["proxy"] = {"url": proxy.url, "username": "gw", "password": "wrong"}
+            config["backends"]["dead"]["proxy"] = {"url": Backend.unused_url()}
+            chosen = document(inbound='<base /><set-backend-service backend-id="@(context.Request.Headers'
+                                      '.GetValueOrDefault(&quot;b&quot;, &quot;far&quot;))" />')
+            with_policy = chosen.replace("<inbound><base />", f'<inbound><base /><proxy url="{proxy.url}" '
+                                                            'username="gw" password="s3cret" />')
+            config["apis"]["own"] = {**config["apis"]["api"], "path": "own", "policy": "own.xml"}
+            with run_gateway(tmp_path, config, {"api.xml": chosen, "own.xml": with_policy}) as gw:
+                answer = gw.request("POST", "/api/items?x=1", body=b"hello")
+                assert answer.status == 200 and answer.json()["body"] == "hello"
+                assert not any(name.lower().startswith("proxy-") for name in answer.json()["headers"])
+                assert proxy.calls() == [{"method": "POST", "target": f"{far.url}/items?x=1", "authorized": True}]
+                assert gw.get("/api/x", headers={"b": "near"}).status == 200  # no proxy declared: direct
+                assert near.calls == 1 and len(proxy.calls()) == 1
+                assert gw.get("/api/x", headers={"b": "refused"}).status == 407  # the proxy's answer, as APIM relays it
+                assert proxy.calls()[-1]["authorized"] is False and far.calls == 1
+                assert gw.get("/api/x", headers={"b": "dead"}).status == 502  # an unreachable proxy: like an unreachable backend
+                # A <proxy> policy in the request's pipeline wins over the entity's proxy.
+                assert gw.get("/own/y", headers={"b": "dead"}).status == 200
+                assert proxy.calls()[-1] == {"method": "GET", "target": f"{far.url}/y", "authorized": True}
+    finally:
+        proxy.stop()
+
+
 def test_session_affinity_keeps_a_session_on_its_member(tmp_path: Path) -> None:
     with echo_backends(3) as backends:
         config = pool_config({f"m{i}": b.url for i, b in enumerate(backends)}, [{"id": f"m{i}"} for i in range(3)],
@@ -269,7 +303,10 @@ def test_tls_settings_per_backend(tmp_path: Path) -> None:
      "backends.a.circuitBreaker.rules[0].failureCondition", "exactly one of count or percentage"),
     ({"a": {"url": "http://a", "tls": {"validateCertificateChain": "no"}}}, "backends.a.tls.validateCertificateChain",
      "expected true or false"),
-    ({"a": {"url": "http://a", "proxy": {"url": "http://p"}}}, "backends.a.proxy", "not supported"),
+    ({"a": {"url": "http://a", "proxy": {"url": "https://p:443"}}}, "backends.a.proxy.url", "not an http:// proxy URL"),
+    ({"a": {"url": "http://a", "proxy": {"username": "u"}}}, "backends.a.proxy.url", "is required"),
+    ({"a": "http://a", "p": {"type": "Pool", "pool": {"services": [{"id": "a"}]}, "proxy": {"url": "http://p:3128"}}},
+     "backends.p", "a pool has no circuit breaker, credentials, tls or proxy of its own"),
     ({"a": {"url": "http://a", "weight": 3}}, "backends.a.weight", "unknown key"),
     ({"a": "http://a", "p": {"type": "Pool", "pool": {"services": [{"id": "a"}], "sessionAffinity": {
         "sessionId": {"source": "Header", "name": "X-Session"}}}}},

@@ -169,3 +169,44 @@ def test_in_outbound_only_the_answer_is_checked(safety: ContentSafetyServer, mod
         assert ask(gateway, "fine words").status == 500  # the service is down: fail closed
     texts = [r["body"]["text"] for r in safety.calls()["requests"] if r["path"] == "/contentsafety/text:analyze"]
     assert texts[:2] == ["fine words", "mild [Hate=2] words"]  # never the prompt
+
+
+CONDITIONAL = ENFORCING.replace(
+    'enforce-on-completions="true"',
+    'enforce-on-completions="@(context.Request.Headers.GetValueOrDefault(&quot;x-check&quot;, &quot;&quot;) == &quot;yes&quot;)"')
+
+
+def test_an_answer_not_enforced_is_neither_checked_nor_buffered(safety: ContentSafetyServer, model: OpenAIServer,
+                                                                tmp_path: Path) -> None:
+    import socket
+
+    safety.reset()
+    with Backend() as backend:
+        config = model_config(model, safety)
+        config["apis"]["echo"] = {"path": "echo", "service-url": backend.url, "subscription-required": False,
+                                  "policy": "api.xml"}
+        with run_gateway(tmp_path, config, {"api.xml": CONDITIONAL}) as gateway:
+            checked = gateway.request("POST", "/llm/chat/completions", body=json.dumps(
+                {"model": "gpt-4o", "messages": [{"role": "user", "content": "Tell me a story"}], "stream": True}).encode(),
+                headers={"Content-Type": "application/json", "x-test-reply": "a [Hate=4] story", "x-check": "yes"})
+            assert checked.status == 403
+            passed = ask(gateway, "a [Hate=4] story", stream=True)  # false: not checked
+            assert passed.status == 200 and "[Hate=4]" in passed.text and passed.text.rstrip().endswith("data: [DONE]")
+            # Not buffered either: the client reads the first chunk while the backend still holds the rest.
+            prompt = json.dumps({"messages": [{"role": "user", "content": "Tell me a story"}]}).encode()
+            host, port = gateway.url.split("://")[1].split(":")
+            with socket.create_connection((host, int(port)), timeout=10) as sock:
+                sock.sendall(b"POST /echo/stream HTTP/1.1\r\nHost: x\r\nX-Test-Hold: 1\r\nConnection: close\r\n"
+                             b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(prompt), prompt))
+                received = b""
+                while b"first chunk" not in received:
+                    data = sock.recv(65536)
+                    assert data, "connection closed before the first chunk"
+                    received += data
+                assert b"the rest" not in received
+                backend.released.set()
+                while data := sock.recv(65536):
+                    received += data
+            assert received.startswith(b"HTTP/1.1 200") and b"the rest" in received
+    texts = [r["body"]["text"] for r in safety.calls()["requests"] if r["path"] == "/contentsafety/text:analyze"]
+    assert texts == ["Tell me a story", "a [Hate=4] story", "Tell me a story", "Tell me a story"]  # one answer checked

@@ -6,6 +6,7 @@ Prints `PORT <n>` (and `ADMIN <n>` with --admin) on stdout once listening; stops
 from __future__ import annotations
 
 import asyncio
+import select
 import signal
 import subprocess
 import sys
@@ -35,9 +36,10 @@ async def _serve(config: str, admin: bool) -> None:
 
 
 @contextmanager
-def gateway_processes(config: Path, count: int, timeout: float = 30.0, *, admin: bool = False) -> Iterator[Any]:
+def gateway_processes(config: Path, count: int, timeout: float = 120.0, *, admin: bool = False) -> Iterator[Any]:
     """Start `count` gateway processes on `config`; yield their base URLs (with `admin`: the tuple
-    (gateway URLs, admin URLs)); stop them."""
+    (gateway URLs, admin URLs)); stop them. `timeout` only guards against a process that never
+    starts: on a loaded 2-core machine, 4 processes starting at once can take well over 30 s."""
     root = Path(__file__).resolve().parents[2]
     logs = [open(config.parent / f"gateway-{i}.log", "w") for i in range(count)]  # noqa: SIM115
     processes = [
@@ -52,8 +54,9 @@ def gateway_processes(config: Path, count: int, timeout: float = 30.0, *, admin:
         deadline = time.monotonic() + timeout
         for process in processes:
             assert process.stdout is not None
-            line = process.stdout.readline()
-            if not line.startswith("PORT ") or time.monotonic() > deadline:
+            ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            line = process.stdout.readline() if ready else ""
+            if not line.startswith("PORT "):
                 errors = (config.parent / f"gateway-{processes.index(process)}.log").read_text()
                 raise RuntimeError(f"gateway process did not start: {line!r} {errors[-2000:]}")
             words = line.split()
