@@ -13,7 +13,7 @@ from engine.errors import ConfigError, PolicyLoadError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.gateway.listeners import SERVERS
+    from engine.gateway.listeners import CHOICES
 
     parser.add_argument("config", help="gateway configuration file (YAML) or an APIOps folder")
     parser.add_argument("--host", help="listen address (default: server.host or 127.0.0.1)")
@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--admin-port", type=int, help="port of /metrics and /health (default: server.admin-port or 9090; 0 = off)")
     parser.add_argument("--admin-host", help="admin listen address (default: server.admin-host or 127.0.0.1)")
     parser.add_argument("--workers", type=int, help="worker processes sharing the port (default: server.workers or 1)")
-    parser.add_argument("--server", choices=SERVERS, help="HTTP server (default: server.http-server or granian)")
+    parser.add_argument("--server", choices=CHOICES,
+                        help="HTTP server; auto = native without TLS, granian with it (default: server.http-server or auto)")
     parser.add_argument("--reload", action="store_true", help="reload when the configuration or a document changes")
     parser.add_argument("--access-log", action="store_true", help="write one JSON line per request to stderr")
     parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="warning",

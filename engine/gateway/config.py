@@ -25,7 +25,7 @@ from engine.credentials import GRANTS, ConnectionSettings, CredentialSettings, P
 from engine.errors import ConfigError
 from engine.gateway.backend_config import read_backends
 from engine.gateway.clientip import CLIENT_IP_HEADERS, Network, parse_networks
-from engine.gateway.listeners import SERVERS
+from engine.gateway.listeners import CHOICES
 from engine.gateway.settings import (
     DEFAULT_KEY_HEADER,
     DEFAULT_KEY_QUERY,
@@ -683,7 +683,7 @@ class _Reader:
             admin_token=self.read_secret(spec.get("admin-token"), "server.admin-token"),
             trusted_proxies=self.read_networks(spec.get("trusted-proxies"), "server.trusted-proxies"),
             client_ip_header=self.choice(spec.get("client-ip-header"), "server.client-ip-header", CLIENT_IP_HEADERS),
-            http_server=self.choice(spec.get("http-server"), "server.http-server", SERVERS),
+            http_server=self.choice(spec.get("http-server"), "server.http-server", CHOICES),
             graceful_timeout=self.number(spec.get("graceful-timeout"), "server.graceful-timeout", default.graceful_timeout),
         )
 

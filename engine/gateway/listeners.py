@@ -1,11 +1,12 @@
-"""The HTTP servers a gateway listens with: Granian (default) or Hypercorn, one interface for both.
+"""The HTTP servers a gateway listens with: native, Granian or Hypercorn, one interface for all.
 
 `serve_asgi(server, app, sock, stop, ...)` serves an ASGI app on an already bound, listening
 socket until `stop` is set. Then it stops accepting and closes the socket at once (new
 connections are refused instead of waiting in the backlog), waits for `drained` (the caller's
 in-flight requests), and runs the app's lifespan shutdown.
 
-Granian parses HTTP in Rust (hyper) and hands requests to this process's event loop; it runs
+The native server (engine/gateway/h1server.py) is HTTP/1.1 on this event loop, parsed by llhttp:
+no thread hand-over per request. Granian parses HTTP in Rust (hyper) and hands requests to this process's event loop; it runs
 here "embedded", one worker per listener, on the socket we bound, so the gateway keeps its own
 process model (engine/commands/serve.py). Hypercorn is pure Python (h11/h2).
 """
@@ -23,13 +24,23 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from engine.gateway.settings import TlsSettings
 
-SERVERS = ("granian", "hypercorn")
-DEFAULT_SERVER = "granian"
+SERVERS = ("native", "granian", "hypercorn")
+CHOICES = ("auto", *SERVERS)  # `server.http-server` / `--server`
+DEFAULT_SERVER = "auto"
 BACKLOG = 2048
 KEEP_ALIVE_SECONDS = 75
-HEADER_READ_SECONDS = 5  # Granian: a request head must be complete this long after its first byte
+HEADER_READ_SECONDS = 5  # a request head must be complete this long after its first byte
 
 log = logging.getLogger("policygate.gateway")
+
+
+def resolve_server(choice: str, tls: bool) -> str:
+    """The server a choice means: `auto` is native for cleartext, Granian with TLS (HTTP/2 by ALPN)."""
+    if choice == "auto":
+        return "granian" if tls else "native"
+    if choice not in SERVERS:
+        raise ValueError(f"unknown HTTP server {choice!r} (one of {', '.join(CHOICES)})")
+    return choice
 
 
 async def serve_asgi(
@@ -37,7 +48,11 @@ async def serve_asgi(
     drained: Callable[[], Awaitable[None]] | None = None, graceful_timeout: float = 30.0,
 ) -> None:
     """Serve `app` on `sock` until `stop` is set; return once drained and the lifespan has ended."""
-    if server == "granian":
+    if server == "native":
+        from engine.gateway.h1server import serve_native
+
+        await serve_native(app, sock, stop, tls=tls, drained=drained, backlog=BACKLOG)
+    elif server == "granian":
         await _serve_granian(app, sock, stop, tls, drained)
     elif server == "hypercorn":
         await _serve_hypercorn(app, sock, stop, tls, drained, graceful_timeout)

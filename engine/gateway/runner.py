@@ -22,7 +22,7 @@ from engine.gateway.app import Gateway, GatewayQuart, gateway_app
 from engine.gateway.backend import BackendClient
 from engine.gateway.config import load_settings
 from engine.gateway.drain import DrainingApp
-from engine.gateway.listeners import BACKLOG, SERVERS, serve_asgi
+from engine.gateway.listeners import BACKLOG, resolve_server, serve_asgi
 from engine.gateway.request_trace import RequestTraces
 from engine.gateway.services import GatewayMetrics, Services, build_store_services, certificate_store
 from engine.gateway.settings import GatewaySettings
@@ -51,7 +51,7 @@ def bind_socket(host: str, port: int, *, reuse_port: bool = False, listen: bool 
 
 
 class GatewayServer:
-    """One gateway process: settings -> services + compiled state -> listeners (Granian or Hypercorn)."""
+    """One gateway process: settings -> services + compiled state -> listeners (native, Granian or Hypercorn)."""
 
     def __init__(
         self,
@@ -65,10 +65,10 @@ class GatewayServer:
         registry: PolicyRegistry | None = None,
         http_server: str | None = None,
     ) -> None:
-        http_server = http_server or settings.server.http_server
-        if http_server not in SERVERS:
-            raise ConfigError(f"unknown HTTP server {http_server!r} (one of {', '.join(SERVERS)})")
-        self.http_server = http_server
+        try:  # the server actually used: `auto` resolved
+            self.http_server = resolve_server(http_server or settings.server.http_server, settings.server.tls is not None)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         self.settings = settings
         self.host = host or settings.server.host
         self.port = settings.server.port if port is None else port

@@ -113,7 +113,7 @@ class ServerSettings:
     admin_token: str | None = None  # `Authorization: Bearer <token>` on every admin request but /metrics, /health, /ready
     trusted_proxies: tuple[Network, ...] = ()  # peers whose forwarding header gives context.Request.IpAddress
     client_ip_header: str = "x-forwarded-for"  # or "forwarded" (RFC 7239)
-    http_server: str = "granian"  # or "hypercorn" (engine/gateway/listeners.py)
+    http_server: str = "auto"  # native, granian, hypercorn, or auto: native without TLS, granian with it (engine/gateway/listeners.py)
     graceful_timeout: float = 25.0  # seconds in-flight requests may finish on SIGTERM before a 503
 
 

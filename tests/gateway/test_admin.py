@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.gateway import http_request, simple_config
 
-pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on both servers
+pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on every server
 
 
 def test_metrics_count_requests_by_api_operation_status(gateway) -> None:

@@ -11,7 +11,7 @@ import pytest
 from tests.gateway.conftest import document
 from tests.support.gateway import Backend, held_exchange, simple_config
 
-pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on both servers
+pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on every server
 
 ON_ERROR = '<set-header name="X-On-Error" exists-action="override"><value>ran</value></set-header>'
 

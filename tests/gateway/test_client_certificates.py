@@ -1,4 +1,4 @@
-"""Mutual TLS at the gateway's listener (`server.tls.client-ca-file`) on both HTTP servers, and the
+"""Mutual TLS at the gateway's listener (`server.tls.client-ca-file`) on every HTTP server, and the
 documented refusal of validate-client-certificate (neither server exposes the caller's certificate)."""
 
 from __future__ import annotations

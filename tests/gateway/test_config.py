@@ -59,7 +59,7 @@ def test_full_configuration_is_typed() -> None:
         ("apis: {a: {path: x}}", "gateway.yaml:1:11: apis.a.service-url: is required"),
         ("apis: {a: {service-url: 'ftp://x'}}", "gateway.yaml:1:25: apis.a.service-url: 'ftp://x' is not an absolute http(s) URL"),
         ("server: {port: 99999}", "gateway.yaml:1:16: server.port: 99999 is out of range"),
-        ("server: {http-server: nginx}", "gateway.yaml:1:23: server.http-server: 'nginx' is not one of: granian, hypercorn"),
+        ("server: {http-server: nginx}", "gateway.yaml:1:23: server.http-server: 'nginx' is not one of: auto, native, granian, hypercorn"),
         ("server: {graceful-timeout: -1}", "gateway.yaml:1:28: server.graceful-timeout: expected a positive number, got -1"),
         ("apis: {a: {service-url: 'http://x', policy: missing.xml}}", "gateway.yaml:1:45: apis.a.policy: file not found: missing.xml"),
     ],
@@ -112,6 +112,6 @@ def test_a_folder_holding_gateway_yaml_is_served_as_that_file(tmp_path: Path) ->
 
 def test_http_server_and_graceful_timeout() -> None:
     default = parse("apis: {}", {}).server
-    assert (default.http_server, default.graceful_timeout) == ("granian", 25.0)
+    assert (default.http_server, default.graceful_timeout) == ("auto", 25.0)
     chosen = parse("server: {http-server: hypercorn, graceful-timeout: 2.5}", {}).server
     assert (chosen.http_server, chosen.graceful_timeout) == ("hypercorn", 2.5)

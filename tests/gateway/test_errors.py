@@ -10,7 +10,7 @@ from engine.errors import PolicyLoadError
 from tests.gateway.conftest import document
 from tests.support.gateway import Backend, simple_config
 
-pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on both servers
+pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on every server
 
 # on-error reports context.LastError in response headers, so tests can read every field.
 REPORT = "".join(

@@ -12,7 +12,7 @@ import yaml
 from tests.gateway.conftest import document
 from tests.support.gateway import simple_config
 
-pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on both servers
+pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on every server
 
 V1 = document(outbound='<base /><set-header name="X-Version" exists-action="override"><value>1</value></set-header>')
 V2 = document(outbound='<base /><set-header name="X-Version" exists-action="override"><value>2</value></set-header>')

@@ -14,7 +14,7 @@ from tests.gateway.conftest import document
 from tests.support.gateway import http_request, serve_args, write_config
 from tests.support.redis_server import free_port
 
-pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on both servers
+pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on every server
 
 ROOT = Path(__file__).resolve().parents[2]
 

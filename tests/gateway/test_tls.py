@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 from engine.errors import ConfigError
 from tests.support.gateway import http_request, simple_config
 
-pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on both servers
+pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on every server
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:
@@ -94,11 +94,26 @@ def h2_get(url: str, path: str, context: ssl.SSLContext) -> tuple[int, dict[str,
             sock.sendall(connection.data_to_send())
 
 
-def test_http2_by_alpn(gateway, tmp_path: Path) -> None:
+def alpn_choice(url: str, offered: list[str], trust: ssl.SSLContext) -> str | None:
+    """The protocol the gateway's TLS handshake selects from `offered`."""
+    import socket
+
+    host, port = url.removeprefix("https://").split(":")
+    trust.set_alpn_protocols(offered)
+    with socket.create_connection((host, int(port)), timeout=10) as raw, trust.wrap_socket(raw, server_hostname=host) as sock:
+        return sock.selected_alpn_protocol()
+
+
+def test_http2_by_alpn(gateway, tmp_path: Path, http_server: str) -> None:
     self_signed(tmp_path)
     config = simple_config(server={"tls": {"certfile": "cert.pem", "keyfile": "key.pem"}})
     with gateway(config) as gw:
         trust = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+        if http_server == "native":  # documented: HTTP/1.1 only, ALPN offers http/1.1 alone
+            assert alpn_choice(gw.url, ["h2", "http/1.1"], trust) == "http/1.1"
+            assert alpn_choice(gw.url, ["h2"], trust) is None
+            assert http_request(gw.url, "GET", "/echo/x", context=trust).status == 200
+            return
         status, headers, body = h2_get(gw.url, "/echo/h2?a=1", trust)
         assert status == 200
         echoed = json.loads(body)

@@ -1,7 +1,7 @@
 """The benchmark suite: every performance claim of docs/performance.md, measured side by side in one run.
 
     python -m tests.perf.run [--duration S] [--rounds N] [--only a,b,c,d,e,latency,workers] [--soak MINUTES]
-                             [--servers granian,hypercorn]
+                             [--servers native,granian,hypercorn]
     python -m tests.perf.run semantic-cache [--sizes 1000,10000,100000] [--dims 1536] [--lookups 200]
 
 Everything runs on 127.0.0.1 and every step is bounded in time (the plan and its expected length
@@ -16,7 +16,7 @@ Throughput (wrk -t1 -cN, or the Python load generator when wrk is missing), `--r
   (d) full pipeline: subscription key + rate-limit-by-key + cache-lookup hit + set-header
       (in-process cache and counters, and both on Redis)
   (e) nginx (1 worker) proxy_cache hit and plain keep-alive proxy to the same backend, when installed
-Every gateway target (b)-(d) runs once per HTTP server in `--servers` (key suffix @granian, @hypercorn),
+Every gateway target (b)-(d) runs once per HTTP server in `--servers` (key suffix @native, @granian...),
 and the nginx goals (one gateway worker against one nginx worker, same CPU) are printed per server.
 Latency: one connection, p50/p99 of the direct backend, (a) and (b); added latency of (b).
 Workers: (c, in-process) with `--workers 1` and `--workers 2`, both unpinned, per server; RSS of every worker.
@@ -39,6 +39,7 @@ from pathlib import Path
 
 import yaml
 
+from engine.gateway.listeners import SERVERS
 from tests.perf.loadgen import LoadResult, run_load, wrk_available
 from tests.perf.nginx import Nginx, find_nginx
 from tests.perf.servers import (
@@ -59,7 +60,6 @@ SUBSCRIPTION_KEY = "bench-key-0123456789"
 KEY_HEADER = {"Ocp-Apim-Subscription-Key": SUBSCRIPTION_KEY}
 SCENARIOS = ("a", "b", "c", "d", "e", "latency", "workers")
 
-SERVERS = ("granian", "hypercorn")
 
 # -- goals (issues 7 and 16) -------------------------------------------------------------------
 CACHE_HIT_GOAL = 0.8       # (c) >= 0.8 of (a)
@@ -121,7 +121,7 @@ class Settings:
 # -- starting things ---------------------------------------------------------------------------
 def start_gateway(directory: Path, name: str, backend: Process, *, policy: str | None = None, redis_url: str | None = None,
                   subscription: bool = False, workers: int = 1, cpus: str | None = None,
-                  server: str = "granian") -> tuple[Process, str, str]:
+                  server: str = "native") -> tuple[Process, str, str]:
     """`policygate serve` for one scenario; returns the process, the gateway URL and the admin URL."""
     port, admin = free_port(), free_port()
     api: dict[str, object] = {"path": "items", "service-url": f"http://127.0.0.1:{backend.port}",
@@ -372,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak", type=float, default=0.0, metavar="MINUTES", help="also run the memory soak (goal: 5)")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk is installed")
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers and load generator to CPUs")
-    parser.add_argument("--servers", default=",".join(SERVERS), help="HTTP servers to run the gateway on (default: both)")
+    parser.add_argument("--servers", default=",".join(SERVERS), help="HTTP servers to run the gateway on (default: all)")
     args = parser.parse_args(argv)
     servers = [part.strip() for part in args.servers.split(",") if part.strip()]
     if not servers or set(servers) - set(SERVERS):

@@ -1,4 +1,4 @@
-"""End-to-end harness: a real echo backend and a real gateway (Granian or Hypercorn), both on loopback.
+"""End-to-end harness: a real echo backend and a real gateway (native, Granian or Hypercorn), both on loopback.
 
 Both servers run in background threads with their own event loops, so tests may be plain
 functions (use `gateway.request(...)`, a small blocking HTTP client) or async (use
@@ -27,7 +27,7 @@ functions (use `gateway.request(...)`, a small blocking HTTP client) or async (u
   - `policies`: {relative file name: XML text}, written next to the config;
   - `backend`: sets the named value `backend-url` unless the config defines it;
   - `server_options`: passed to `GatewayServer` (e.g. `access_log=True`, `admin_port=False`).
-    The HTTP server is `current_server()`: the default server (Granian), or $POLICYGATE_TEST_SERVER, or
+    The HTTP server is `current_server()`: the default choice (`DEFAULT_SERVER`), or $POLICYGATE_TEST_SERVER, or
     the one a test marked `@pytest.mark.every_server` is running on (tests/conftest.py runs those
     once per server in SERVERS).
   Startup problems raise `ConfigError` / `PolicyLoadError` from `run_gateway` itself.
