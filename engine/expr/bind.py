@@ -20,15 +20,18 @@
   binary operators on constants, folded as csc folds them (in `checked`/`unchecked` context, with
   the implicit constant conversions and `-2147483648`); overflow and division by zero in a folded
   expression are diagnostics here;
-* the properties of the `context` surface (`context.Request.Url.Host`, also through locals, casts
-  and `as`: `var r = context.Request; r.Url`): the declared `Member` and the type of the value
-  (`value_types`); an unknown member of those closed types is an error;
-* the diagnostics of all of the above (unknown names and members of types, security, duplicate
-  declarations, constant folding).
+* the static type of every expression it can type (`value_types`, `Bindings.type_of`): the
+  `context` surface and what its members return, constants, typed locals, lambda parameters and
+  `foreach` variables (the element type of the receiver or sequence), static properties and calls,
+  casts, `as`, `is`, `new`, `new[]`, interpolations and operators on typed operands;
+* what every member, call and indexer of a typed value denotes (`resolved`: `engine.expr.resolve`),
+  with arities and type arguments checked, and which operands are statically `object` (`boxed`);
+* the diagnostics of all of the above (unknown names and members, security, duplicate
+  declarations, constant folding, arities, conditions that are not bool, void values).
 
-It raises nothing. Members of other values, calls (overloads, arities), indexers and the types of
-non-constant operands are resolved by the emitter (`engine.expr.compile.Compiler`), which reads these tables instead of
-keeping scopes.
+It raises nothing. What it does not type (assignments, tuples, anonymous types, and values derived
+from those) the emitter (`engine.expr.compile.Compiler`) still types with the same functions; the
+emitter also still checks operators, assignment and casts.
 """
 
 from __future__ import annotations
@@ -320,6 +323,8 @@ def bind(tree: ast.Expr | ast.Block) -> Bindings:
         binder.block(tree.body, new_scope=False)
     else:
         binder.expr(tree)
+        if binder.bound.type_of(tree) is VOID:  # `@(list.Add(1))`: C# has no value to give
+            binder.error("expr-type", "the expression has no value (it calls a void method)", tree.pos)
     return binder.bound
 
 
@@ -671,6 +676,7 @@ class _Binder:
 
     def b_Ternary(self, node: ast.Ternary) -> None:
         self.exprs([node.cond, node.then, node.other])
+        self.condition(node.cond)
         then, other = self.bound.type_of(node.then), self.bound.type_of(node.other)
         if then is not None and other is not None:
             self.bound.value_types[id(node)] = conditional_type(then, other)
@@ -852,6 +858,13 @@ class _Binder:
     def s_Block(self, node: ast.Block) -> None:
         self.block(node.body)
 
+    def condition(self, node: ast.Expr | None) -> None:
+        """A condition (`if`, `while`, `for`, `?:`, `when`) of a type bind knows must be a bool."""
+        type_ = self.bound.type_of(node) if node is not None else None
+        if type_ is not None and type_ not in (BOOL, DYNAMIC):
+            assert node is not None
+            self.error("expr-type", f"cannot implicitly convert type '{type_.name}' to 'bool'", node.pos)
+
     def s_LocalDecl(self, node: ast.LocalDecl) -> None:
         t = node.type
         declared = DYNAMIC
@@ -861,8 +874,10 @@ class _Binder:
         for d in node.declarators:
             self.expr(d.value)
             typed = self.bound.type_of(d.value) if t.name == "var" and d.value is not None else None
+            if typed is VOID:
+                self.error("expr-type", "cannot assign void to an implicitly-typed variable", d.pos)
             if typed in (NULL, VOID):
-                typed = None  # `var x = list.Clear()`: an error the emitter reports
+                typed = None
             local = self.declare(d, 0, d.name, typed or declared, d.pos)  # `var r = context.Request`: IRequest
             local.boxed = t.name in ("object", "Object", "System.Object") or (
                 t.name == "var" and d.value is not None and id(d.value) in self.bound.boxed)
@@ -877,6 +892,7 @@ class _Binder:
 
     def s_If(self, node: ast.If) -> None:
         self.expr(node.cond)
+        self.condition(node.cond)
         self.scoped(node.then)
         if node.other is not None:
             self.scoped(node.other)
@@ -895,6 +911,7 @@ class _Binder:
 
     def s_While(self, node: ast.While) -> None:
         self.expr(node.cond)
+        self.condition(node.cond)
         self.scoped(node.body)
 
     def s_For(self, node: ast.For) -> None:
@@ -904,6 +921,7 @@ class _Binder:
         else:
             self.exprs(node.init)
         self.expr(node.cond)
+        self.condition(node.cond)
         self.exprs(node.step)
         self.scoped(node.body)
         self.scopes.pop()
@@ -925,6 +943,7 @@ class _Binder:
             if catch.name:
                 self.declare(catch, 0, catch.name, DYNAMIC, catch.pos)
             self.expr(catch.filter)
+            self.condition(catch.filter)
             self.block(catch.body.body, new_scope=False)
             self.scopes.pop()
         if node.final is not None:

@@ -316,7 +316,7 @@ class OperatorCompiler(CompilerHost):
 
     def x_Ternary(self, node: ast.Ternary) -> Code:
         cond, then, other = self.expr(node.cond), self.expr(node.then), self.expr(node.other)
-        self._expect_bool(cond, node.cond.pos)
+        self._expect_bool(cond, node.cond)
         c, t, o = cond.fn, then.fn, other.fn
         truth = rt.truth
         tk, ok = then.type.kind, other.type.kind
@@ -336,9 +336,10 @@ class OperatorCompiler(CompilerHost):
                         src=f"({self.source(then)} if {self.source(cond)} else {self.source(other)})")
         return Code(lambda env: t(env) if truth(c(env)) else o(env), type_)
 
-    def _expect_bool(self, code: Code, pos: ast.Pos) -> None:
-        if code.type not in (BOOL, DYNAMIC):
-            self.error("expr-type", f"cannot implicitly convert type '{code.type.name}' to 'bool'", pos)
+    def _expect_bool(self, code: Code, node: ast.Expr) -> None:
+        """A condition must be a bool (checked by the bind pass where it typed the condition)."""
+        if self.bound.type_of(node) is None and code.type not in (BOOL, DYNAMIC):
+            self.error("expr-type", f"cannot implicitly convert type '{code.type.name}' to 'bool'", node.pos)
 
     def x_Cast(self, node: ast.Cast) -> Code:
         constant = self.bound.constant(node)

@@ -280,3 +280,14 @@ def test_operators_on_typed_operands_are_typed_by_the_bind_pass() -> None:
     assert [p.message for p in problems] == [
         "'double' has no member 'Foo'", "'string' has no member 'Lenght'", "'long' has no member 'Bar'",
     ]
+
+
+def test_conditions_and_void_values_of_typed_expressions_are_checked_by_the_bind_pass() -> None:
+    text = '@{ if ("a".Length) { return 1; } var x = context.Trace("a"); return "b".Length > 0 ? 1 : 2; }'
+    compiler, _, problems = analyse(as_value_text(text))
+    assert compiler is not None and compiler.problems == []
+    assert [p.message for p in problems] == [
+        "cannot implicitly convert type 'int' to 'bool'", "cannot assign void to an implicitly-typed variable",
+    ]
+    _, b = bound('@(context.Trace("a"))')
+    assert [message for _, message, _, _ in b.problems] == ["the expression has no value (it calls a void method)"]
