@@ -151,6 +151,10 @@ class Dispatcher:
         """Run `function(client)` in the thread, alone (SCRIPT LOAD on every node, PING...)."""
         return await self._submit(function, None)
 
+    async def load_script(self, script: Script) -> None:
+        """`SCRIPT LOAD` (on every node of a cluster)."""
+        await self.call(lambda client: client.script_load(script.source))
+
     async def close(self) -> None:
         """Stop the thread (after what is queued) and close the client."""
         if self._closed:
@@ -271,7 +275,7 @@ class Dispatcher:
                                               notEnoughData=_NOT_ENOUGH_DATA)
                 self._reader_socket = sock
             try:
-                sock.sendall(_pack(commands, connection))
+                sock.sendall(pack(commands, connection))
             except TimeoutError:
                 raise RedisTimeoutError("Timeout writing to Redis") from None
             except OSError as exc:
@@ -317,7 +321,7 @@ class Dispatcher:
         _deliver(failed, [error] * len(failed))
 
 
-def _pack(commands: Sequence[tuple[object, ...]], connection: Any) -> bytes:
+def pack(commands: Sequence[tuple[object, ...]], connection: Any) -> bytes:
     """The batch in the Redis protocol: hiredis packs str (UTF-8), bytes, int and float as redis-py
     does; other argument types go through redis-py's packer (which rejects what it cannot send)."""
     try:

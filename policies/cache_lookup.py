@@ -247,3 +247,18 @@ async def release_flight(ctx: Context) -> None:
     if state is not None and state.flight is not None and flights is not None:
         flights.publish(state.key, state.flight, None)
     await release_lease(state)
+
+
+class ReadsAhead:
+    """A rate-limit or quota step whose decision can carry the Redis read of the cache lookup right after it."""
+
+    lookup: CacheLookupStep | None = None
+
+    def followed_by(self, step: object) -> None:
+        """Called by the builder with the step that runs right after this one in the same sequence."""
+        if isinstance(step, CacheLookupStep):
+            self.lookup = step
+
+    def forget_read_ahead(self, ctx: Context) -> None:
+        if self.lookup is not None:
+            forget_read_ahead(ctx)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from engine.policy import Builder, Flow, Policy
 from engine.schema import Attr, Child, Int, Scope, Section, Str
+from policies.cache_lookup import ReadsAhead
 from policies.quota_by_key import (
     QuotaLimit,
     check_limits,
@@ -55,8 +56,8 @@ class ChildQuota:
         return bool(value) and str(value).lower() == self.ident.lower()
 
 
-@dataclass(frozen=True)
-class QuotaStep:
+@dataclass
+class QuotaStep(ReadsAhead):
     calls: int | None
     kilobytes: int | None
     period: int
@@ -64,6 +65,7 @@ class QuotaStep:
     apis: tuple[tuple[ChildQuota, tuple[ChildQuota, ...]], ...]
 
     async def __call__(self, ctx: Context) -> Flow | None:
+        self.forget_read_ahead(ctx)
         subscription = ctx.subscription
         if subscription is None or not subscription.id:
             return None  # APIM: only applied when the API is called with a subscription key
@@ -78,7 +80,7 @@ class QuotaStep:
                 if op.matches(ctx.operation):
                     levels.append(QuotaLimit(f"{api_name}:op:{op.ident}", op.calls, op.kilobytes, op.period))
         start = subscription.start_date or subscription.created_date
-        await enforce_quota(ctx, Quota.tag, tag, levels, start, 1, False)
+        await enforce_quota(ctx, Quota.tag, tag, levels, start, 1, False, self.lookup)
         return None
 
 

@@ -23,6 +23,7 @@ from engine.ratelimit.quota_period import (
     quota_message,
 )
 from engine.schema import Attr, Bool, Int, Scope, Section, Str
+from policies.cache_lookup import CacheLookupStep, ReadsAhead
 
 if TYPE_CHECKING:
     from engine.context import Context
@@ -54,12 +55,14 @@ def message_bytes(ctx: Context) -> int:
 
 
 async def enforce_quota(
-    ctx: Context, source: str, tag: str, levels: list[QuotaLimit], first_start: datetime, count: int, deferred: bool
+    ctx: Context, source: str, tag: str, levels: list[QuotaLimit], first_start: datetime, count: int, deferred: bool,
+    lookup: CacheLookupStep | None = None,
 ) -> None:
     """Check and count the call and bandwidth counters of every level atomically; raise APIM's 403.
 
     `deferred`: check only now (`used < calls`) and count `count` at the end of outbound.
     Bandwidth is always counted at the end, when the response size is known.
+    `lookup`: the cache lookup that runs right after this step; its read rides with the decision.
     """
     service = limits(ctx)
     now = service.wall_clock()
@@ -81,7 +84,8 @@ async def enforce_quota(
             kinds.append(("bandwidth", period.renews_in(now)))
             bandwidth.append(QuotaCounter(key, -1, 0, 0, period.expires_at))
     try:
-        decision = await service.quota(tag, counters)
+        rider = lookup.read_ahead(ctx, service) if lookup is not None else None
+        decision = await service.quota(tag, counters, rider=rider)
     except LimitStoreUnavailable:
         raise store_unavailable(source) from None
     if not decision.allowed:
@@ -129,8 +133,8 @@ def int_attr(element: PolicyElement, name: str) -> int | None:
     return int(value.text.strip()) if value is not None else None
 
 
-@dataclass(frozen=True)
-class QuotaByKeyStep:
+@dataclass
+class QuotaByKeyStep(ReadsAhead):
     limit: QuotaLimit
     counter_key: Value
     increment_condition: Value
@@ -139,18 +143,19 @@ class QuotaByKeyStep:
     first_start: datetime
 
     async def __call__(self, ctx: Context) -> Flow | None:
+        self.forget_read_ahead(ctx)
         key = self.counter_key.get(ctx)
         tag = "qk:" + ("" if key is None else str(key))
         level = QuotaLimit(tag, self.limit.calls, self.limit.kilobytes, self.limit.period)
         if not first_count(ctx, "quota-by-key", (tag, self.limit.period)):
             return None  # APIM: a key is incremented once per request, whichever scopes name it
         if self.deferred:
-            await enforce_quota(ctx, QuotaByKey.tag, tag, [level], self.first_start, 0, True)
+            await enforce_quota(ctx, QuotaByKey.tag, tag, [level], self.first_start, 0, True, self.lookup)
             self._count_at_end(ctx, tag, level)
             return None
         counts = self.increment_condition.get(ctx) is not False
         count = int(self.increment_count.get(ctx)) if counts else 0
-        await enforce_quota(ctx, QuotaByKey.tag, tag, [level], self.first_start, count, count == 0)
+        await enforce_quota(ctx, QuotaByKey.tag, tag, [level], self.first_start, count, count == 0, self.lookup)
         return None
 
     def _count_at_end(self, ctx: Context, tag: str, level: QuotaLimit) -> None:

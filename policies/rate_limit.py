@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from engine.policy import Builder, Flow, Policy, constant_value
 from engine.ratelimit.decisions import Window
 from engine.schema import Attr, Child, Int, Scope, Section, Str
+from policies.cache_lookup import ReadsAhead
 from policies.rate_limit_by_key import (
     MAX_RENEWAL_PERIOD,
     HeaderNames,
-    ReadsAhead,
     enforce_rate,
     header_attributes,
 )

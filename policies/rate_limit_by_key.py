@@ -18,7 +18,7 @@ from engine.ratelimit.policy_support import (
     store_unavailable,
 )
 from engine.schema import Attr, Bool, Int, Scope, Section, Str
-from policies.cache_lookup import CacheLookupStep, forget_read_ahead
+from policies.cache_lookup import CacheLookupStep, ReadsAhead
 
 if TYPE_CHECKING:
     from engine.context import Context
@@ -105,21 +105,6 @@ def header_attributes() -> tuple[Attr, ...]:
 def counter_window(key: object, calls: int, period: int) -> Window:
     """The sliding-window counter of `counter-key` value `key` (policy tests read it too)."""
     return Window("k:" + ("" if key is None else str(key)), "", calls, period)
-
-
-class ReadsAhead:
-    """A rate-limit step whose decision can carry the Redis read of the cache lookup right after it."""
-
-    lookup: CacheLookupStep | None = None
-
-    def followed_by(self, step: object) -> None:
-        """Called by the builder with the step that runs right after this one in the same sequence."""
-        if isinstance(step, CacheLookupStep):
-            self.lookup = step
-
-    def forget_read_ahead(self, ctx: Context) -> None:
-        if self.lookup is not None:
-            forget_read_ahead(ctx)
 
 
 @dataclass

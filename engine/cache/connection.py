@@ -12,14 +12,14 @@ Accepted forms (`RedisSettings.parse`):
   Options we have no use for (``abortConnect``, ``connectRetry``, ``keepAlive``, ...) are accepted
   and ignored; unknown ones are an error so a typo does not pass silently.
 
-Timeouts are socket timeouts (50 ms connect, 500 ms read by default), used by the blocking clients
-of engine.redis_dispatcher: measured by the kernel, so a busy gateway process cannot make a healthy
-Redis look slow. Redis counts as stalled when it sends nothing for the read timeout. Explicit
-`connect_timeout`/`timeout` arguments to `parse` win over values found in the text.
+Timeouts: 50 ms to connect, and Redis counts as stalled when it sends nothing for 500 ms after a
+command (defaults). engine.redis_loop and engine.redis_dispatcher measure both so that a busy
+gateway process cannot make a healthy Redis look slow. Explicit `connect_timeout`/`timeout`
+arguments to `parse` win over values found in the text.
 
-`create_sync_client(settings)` returns the blocking client the gateway's cache and rate limiter
-use (one per dispatcher thread); `create_client(settings)` its redis.asyncio twin for tools and
-tests. Neither retries on its own (the caller's circuit breaker decides when to try again).
+`create_sync_client(settings)` returns the blocking client of the dispatcher threads (Redis
+Cluster; one-off calls); `create_client(settings)` its redis.asyncio twin for tools and tests.
+Neither retries on its own (the caller's circuit breaker decides when to try again).
 """
 
 from __future__ import annotations

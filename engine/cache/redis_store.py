@@ -26,16 +26,16 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import RedisError
 
 from engine.breaker import CircuitBreaker
-from engine.cache.connection import RedisSettings, create_sync_client
+from engine.cache.connection import RedisSettings
 from engine.cache.keys import COUNT_SHARDS, KeyGroup, count_key, generations_key, lease_key
 from engine.cache.stores import CacheUnavailable
-from engine.redis_dispatcher import Dispatcher, Script
+from engine.redis_dispatcher import Script
+from engine.redis_loop import open_dispatcher
 
 if TYPE_CHECKING:
     from engine.metrics import Metrics
@@ -91,7 +91,7 @@ class RedisStore:
         name: str = "redis cache",
         generation_ttl: float = 1.0,
     ) -> None:
-        self.dispatcher = Dispatcher(partial(create_sync_client, settings), name="policygate-cache-redis")
+        self.dispatcher = open_dispatcher(settings, name="policygate-cache-redis")
         self.breaker = breaker or CircuitBreaker(name)
         self.generation_ttl = generation_ttl
         # (prefix, api, operation) -> (monotonic expiry, "<api generation>.<operation generation>")

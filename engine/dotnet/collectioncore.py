@@ -1,7 +1,7 @@
-"""What the collection members and the collection types share: how items compare (``Equals``,
-the default ordering), ``KeyValuePair``, what ``foreach`` yields, and the operations that are
-both an instance member and an ``Array`` static (``IndexOf``, ``BinarySearch``, ``Copy``...)
-or both a member and a constructor's work (``Dictionary.Add``).
+"""What the collection members and the collection types share: how items are ordered by default,
+``KeyValuePair``, what ``foreach`` yields, and the operations that are both an instance member and an ``Array`` static (``IndexOf``, ``BinarySearch``, ``Copy``...)
+or both a member and a constructor's work (``Dictionary.Add``). How items compare is
+``equality``'s one rule.
 
 ``collectionmembers`` (members of ``list``/``dict``/``set``/``bytes`` values) and ``containers``
 (``Tuple``, ``Queue``, ``Stack``, ``Array`` statics, comparer-aware ``Dictionary``/``HashSet``)
@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import utf16
+from .equality import object_equals
 from .errors import (
     ArgumentException,
     ArgumentNullException,
@@ -23,20 +24,6 @@ from .errors import (
     NotSupportedException,
     NullReferenceException,
 )
-
-
-def item_equals(a: Any, b: Any) -> bool:
-    """``object.Equals`` semantics for the items of a collection (reference equality for tokens)."""
-    if a is b:
-        return True
-    if a is None or b is None:
-        return False
-    equals = getattr(a, "Equals", None)
-    if equals is not None and not isinstance(a, str | int | float):
-        return bool(equals(b))
-    if isinstance(a, bool) != isinstance(b, bool):
-        return False
-    return type(a) is type(b) and a == b or (isinstance(a, str) and isinstance(b, str) and str(a) == str(b))
 
 
 def default_compare(a: Any, b: Any) -> int:
@@ -91,8 +78,8 @@ class KeyValuePair:
     def Equals(self, other: Any) -> bool:
         return (
             isinstance(other, KeyValuePair)
-            and item_equals(self._key, other._key)
-            and item_equals(self._value, other._value)
+            and object_equals(self._key, other._key)
+            and object_equals(self._value, other._value)
         )
 
     def __eq__(self, other: object) -> bool:
@@ -156,14 +143,14 @@ def add_entry(d: dict[Any, Any], key: Any, value: Any = None) -> None:
 def index_of(items: Any, value: Any, start: int = 0) -> int:
     """``IndexOf(value[, start])`` of a list or an array: -1 when absent."""
     for i in range(start, len(items)):
-        if item_equals(items[i], value):
+        if object_equals(items[i], value):
             return i
     return -1
 
 
 def last_index_of(items: Any, value: Any) -> int:
     for i in range(len(items) - 1, -1, -1):
-        if item_equals(items[i], value):
+        if object_equals(items[i], value):
             return i
     return -1
 
@@ -219,7 +206,6 @@ __all__ = [
     "copy_array",
     "default_compare",
     "index_of",
-    "item_equals",
     "iterate",
     "last_index_of",
     "sort_key",

@@ -17,11 +17,11 @@ from .collectioncore import (
     check_index,
     copy_array,
     index_of,
-    item_equals,
     iterate,
     last_index_of,
     sort_key,
 )
+from .equality import object_equals
 from .errors import (
     ArgumentException,
     ArgumentNullException,
@@ -77,7 +77,7 @@ class DictionaryMembers:
 
     @staticmethod
     def ContainsValue(d: dict[Any, Any], value: Any) -> bool:
-        return any(item_equals(v, value) for v in d.values())
+        return any(object_equals(v, value) for v in d.values())
 
     @staticmethod
     def TryGetValue(d: dict[Any, Any], key: Any) -> tuple[bool, Any]:
@@ -202,7 +202,7 @@ class ListMembers:
                     item.Remove()
             return None
         for i, item in enumerate(items):
-            if item_equals(item, value):
+            if object_equals(item, value):
                 del items[i]
                 return True
         return False
@@ -235,7 +235,7 @@ class ListMembers:
         """``List.Contains(value)`` and LINQ's ``Contains(value, comparer)``."""
         if comparer is not None:
             return any(comparer.Equals(x, value) for x in items)
-        return any(item_equals(x, value) for x in items)
+        return any(object_equals(x, value) for x in items)
 
     IndexOf = staticmethod(index_of)
     LastIndexOf = staticmethod(last_index_of)

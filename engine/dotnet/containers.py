@@ -18,11 +18,11 @@ from .collectioncore import (
     binary_search,
     copy_array,
     index_of,
-    item_equals,
     iterate,
     last_index_of,
     sort_key,
 )
+from .equality import object_equals
 from .errors import (
     ArgumentException,
     ArgumentOutOfRangeException,
@@ -70,7 +70,7 @@ class Tuple:
         return (
             isinstance(other, Tuple)
             and len(other._items) == len(self._items)
-            and all(item_equals(a, b) for a, b in zip(self._items, other._items, strict=True))
+            and all(object_equals(a, b) for a, b in zip(self._items, other._items, strict=True))
         )
 
     def __eq__(self, other: object) -> bool:
@@ -221,7 +221,7 @@ class Queue:
         return (True, self._items.popleft()) if self._items else (False, None)
 
     def Contains(self, item: Any) -> bool:
-        return any(item_equals(x, item) for x in self._items)
+        return any(object_equals(x, item) for x in self._items)
 
     def Clear(self) -> None:
         self._items.clear()
@@ -264,7 +264,7 @@ class Stack:
         return (True, self._items.pop()) if self._items else (False, None)
 
     def Contains(self, item: Any) -> bool:
-        return any(item_equals(x, item) for x in self._items)
+        return any(object_equals(x, item) for x in self._items)
 
     def Clear(self) -> None:
         self._items.clear()

@@ -16,8 +16,9 @@ from decimal import Decimal
 
 from . import clrnumeric
 from .clrnumeric import Int64Value
-from .collectioncore import default_compare, item_equals, iterate
+from .collectioncore import default_compare, iterate
 from .containers import new_dictionary
+from .equality import hash_key, object_equals
 from .errors import (
     ArgumentNullException,
     ArgumentOutOfRangeException,
@@ -61,17 +62,6 @@ def _indexed(func: Callable[..., typing.Any]) -> Callable[[typing.Any, int], typ
     if _arity(func) >= 2:
         return func
     return lambda x, _i: func(x)
-
-
-def _key(value: typing.Any) -> typing.Any:
-    """A hashable identity for distinct/group/set operations (C# default equality)."""
-    try:
-        hash(value)
-    except TypeError:
-        return ("id", id(value))
-    if isinstance(value, bool):
-        return ("bool", value)
-    return value
 
 
 class Grouping(list[typing.Any]):
@@ -298,7 +288,7 @@ class Enumerable:
     def Contains(source: typing.Any, value: typing.Any, comparer: typing.Any = None) -> bool:
         if comparer is not None:
             return any(comparer.Equals(x, value) for x in _items(source))
-        return any(item_equals(x, value) for x in _items(source))
+        return any(object_equals(x, value) for x in _items(source))
 
     @staticmethod
     def Sum(source: typing.Any, selector: Callable[[typing.Any], typing.Any] | None = None) -> typing.Any:
@@ -363,7 +353,7 @@ class Enumerable:
     @staticmethod
     def SequenceEqual(first: typing.Any, second: typing.Any) -> bool:
         a, b = _items(first), _items(second)
-        return len(a) == len(b) and all(item_equals(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(object_equals(x, y) for x, y in zip(a, b, strict=True))
 
     # -- ordering -------------------------------------------------------------------------------
     @staticmethod
@@ -447,7 +437,7 @@ class Enumerable:
         seen: set[typing.Any] = set()
         out = []
         for x in _items(source):
-            k = comparer.key(x) if comparer is not None and hasattr(comparer, "key") else _key(x)
+            k = comparer.key(x) if comparer is not None and hasattr(comparer, "key") else hash_key(x)
             if k not in seen:
                 seen.add(k)
                 out.append(x)
@@ -458,7 +448,7 @@ class Enumerable:
         seen: set[typing.Any] = set()
         out = []
         for x in _items(source):
-            k = _key(selector(x))
+            k = hash_key(selector(x))
             if k not in seen:
                 seen.add(k)
                 out.append(x)
@@ -470,13 +460,13 @@ class Enumerable:
 
     @staticmethod
     def Intersect(first: typing.Any, second: typing.Any, comparer: typing.Any = None) -> list[typing.Any]:
-        keyf = comparer.key if comparer is not None and hasattr(comparer, "key") else _key
+        keyf = comparer.key if comparer is not None and hasattr(comparer, "key") else hash_key
         other = {keyf(x) for x in _items(second)}
         return [x for x in Enumerable.Distinct(first, comparer) if keyf(x) in other]
 
     @staticmethod
     def Except(first: typing.Any, second: typing.Any, comparer: typing.Any = None) -> list[typing.Any]:
-        keyf = comparer.key if comparer is not None and hasattr(comparer, "key") else _key
+        keyf = comparer.key if comparer is not None and hasattr(comparer, "key") else hash_key
         other = {keyf(x) for x in _items(second)}
         return [x for x in Enumerable.Distinct(first, comparer) if keyf(x) not in other]
 
@@ -509,7 +499,7 @@ class Enumerable:
         groups: dict[typing.Any, Grouping] = {}
         for x in _items(source):
             k = key_selector(x)
-            hk = _key(k)
+            hk = hash_key(k)
             if hk not in groups:
                 groups[hk] = Grouping(k)
             groups[hk].append(element_selector(x) if element_selector else x)

@@ -3,31 +3,10 @@
 from __future__ import annotations
 
 import enum
-import math
 from typing import Any
 
 from . import clrnumeric
-
-
-def value_equals(a: Any, b: Any) -> bool:
-    """``object.Equals(a, b)`` of two non-null values: the first one's ``Equals(object)``, which
-    for numbers, chars and booleans is true only for the same type and value (``Equals(1, 1L)`` is
-    false), for strings ordinal, and otherwise the library type's own ``Equals`` or identity."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    kind = clrnumeric.kind_of(a)
-    if kind is not None or clrnumeric.kind_of(b) is not None:
-        if kind is not clrnumeric.kind_of(b):
-            return False
-        return bool(a == b) or isinstance(a, float) and math.isnan(a) and math.isnan(b)
-    if isinstance(a, enum.Enum):
-        return type(a) is type(b) and a == b
-    if isinstance(a, str):
-        return isinstance(b, str) and str(a) == str(b) and type(a) is type(b)
-    equals = getattr(a, "Equals", None)
-    if equals is not None and not isinstance(a, list | dict | set | bytearray):
-        return bool(equals(b))
-    return a is b
+from .equality import value_equals
 
 
 class Object:
@@ -63,4 +42,4 @@ class Object:
         return id(self) & 0x7FFFFFFF
 
 
-__all__ = ["Object", "value_equals"]
+__all__ = ["Object"]

@@ -54,6 +54,7 @@ from engine.expr.cstypes import (
     NUMERIC_TYPES,
     PRIMITIVES,
     STRING,
+    SYSTEM_TYPE,
     VOID,
     CsType,
     Member,
@@ -178,6 +179,7 @@ class Bindings:
         self.resolved: dict[int, Resolved] = {}  # Member node (of a typed value) -> what it denotes
         self.refused: set[int] = set()  # Member / Init nodes whose member name is not accessible
         self.unknown_types: set[int] = set()  # nodes whose written type does not exist
+        self.boxed: set[int] = set()  # expressions of static type `object` (C# refuses their operators)
         self.problems: list[Problem] = []
         self.nslots = FIRST_SLOT
 
@@ -227,6 +229,22 @@ def _exception_class(t: ast.TypeName | None) -> type:
     return klass if isinstance(klass, type) and issubclass(klass, DotNetException) else DotNetException
 
 
+def _is_context_variables(node: ast.Expr) -> bool:
+    return (isinstance(node, ast.Member) and node.name == "Variables" and isinstance(node.target, ast.Name)
+            and node.target.ident == "context")
+
+
+def _is_boxed_variable(node: ast.Call) -> bool:
+    """`context.Variables.GetValueOrDefault("x")`: a C# `object` value."""
+    func = node.func
+    if not isinstance(func, ast.Member) or func.name != "GetValueOrDefault" or func.type_args or \
+            not _is_context_variables(func.target):
+        return False
+    # with a default value, C# infers T from it (`GetValueOrDefault("n", 0)` is an int): not boxed
+    default = node.args[1].value if len(node.args) > 1 else None
+    return default is None or isinstance(default, ast.Literal) and default.type == "null"
+
+
 def bind(tree: ast.Expr | ast.Block) -> Bindings:
     """Run the bind pass over an expression (`@(...)`) or a block (`@{...}`)."""
     binder = _Binder()
@@ -243,6 +261,7 @@ class _Binder:
         self.scopes: list[dict[str, Local]] = [{}]
         self.functions: set[str] = set()  # local functions: visible in the whole expression once declared
         self.checked_context: bool | None = None  # checked(...): True, unchecked(...): False, else None
+        self.lambda_types: list[CsType] = []  # element types of the receivers whose lambdas are being bound
 
     # ------------------------------------------------------------------ diagnostics, scopes
     def error(self, code: str, message: str, pos: ast.Pos, hint: str | None = None) -> None:
@@ -311,6 +330,8 @@ class _Binder:
         if local is not None:
             if local.type is not DYNAMIC:  # `IResponse r = ...; r.StatusCode`: typed when declared
                 self.bound.value_types[id(node)] = local.type
+            if local.boxed:
+                self.bound.boxed.add(id(node))
             return self.resolved(node, Symbol("local", name, local))
         if name == "context":
             self.bound.value_types[id(node)] = CONTEXT_TYPE
@@ -421,6 +442,8 @@ class _Binder:
 
     def b_Index(self, node: ast.Index) -> None:
         self.expr(node.target)
+        if _is_context_variables(node.target):  # `context.Variables["x"]` is an `object`
+            self.bound.boxed.add(id(node))
         keys = [a.value for a in node.args if a.value is not None]
         self.exprs(keys)
         ttype = self.bound.type_of(node.target)
@@ -431,6 +454,8 @@ class _Binder:
 
     def b_Call(self, node: ast.Call) -> None:
         func = node.func
+        if _is_boxed_variable(node):
+            self.bound.boxed.add(id(node))
         if isinstance(func, ast.Member):
             if not self.check_name(func.name, func.name_pos):
                 self.bound.refused.add(id(func))
@@ -445,7 +470,8 @@ class _Binder:
                     self.bound.value_types[id(node)] = static_result(
                         symbol.holder, func.name, f"{target.name}.{func.name}", self.bound.type_args.get(id(func), ()))
             else:
-                self.args(node.args)
+                receiver = self.bound.type_of(func.target)  # `items.Where(x => ...)`: x is an element
+                self.args(node.args, element=receiver.element or DYNAMIC if receiver is not None else DYNAMIC)
                 self.value_call(node, func)
                 return
         elif isinstance(func, ast.Name) and func.ident in self.functions:
@@ -478,8 +504,17 @@ class _Binder:
         else:
             self.resolved(func, Symbol("method", name, holder=target.holder, member=method))
 
-    def args(self, args: tuple[ast.Arg, ...]) -> None:
+    def args(self, args: tuple[ast.Arg, ...], *, element: CsType | None = None) -> None:
+        """Bind the arguments of a call; a lambda passed to a method of a value takes the value's
+        `element` type as the type of its first parameter (DYNAMIC: not known to the bind pass)."""
         for arg in args:
+            if element is not None and isinstance(arg.value, ast.Lambda):
+                self.lambda_types.append(element)
+                try:
+                    self.expr(arg.value)
+                finally:
+                    self.lambda_types.pop()
+                continue
             if arg.out is not None:
                 if arg.out_type is not None:
                     otype = DYNAMIC if arg.out_type.name == "var" else resolve_type_name(arg.out_type)
@@ -497,6 +532,7 @@ class _Binder:
 
     def b_Interpolated(self, node: ast.Interpolated) -> None:
         self.exprs([part.expr for part in node.parts if isinstance(part, ast.Hole)])
+        self.bound.value_types[id(node)] = STRING
         if all(isinstance(part, str) for part in node.parts):
             self.bound.constants[id(node)] = Constant(STRING, "".join(str(part) for part in node.parts))
 
@@ -505,6 +541,8 @@ class _Binder:
 
     def b_Unary(self, node: ast.Unary) -> None:
         self.expr(node.operand)
+        if node.op == "!":
+            self.bound.value_types[id(node)] = BOOL
         operand = self.bound.constant(node.operand)
         if operand is None or operand.failed or operand.value is None or node.op == "!" or operand.type.kind is None:
             return
@@ -527,6 +565,9 @@ class _Binder:
     def b_Binary(self, node: ast.Binary) -> None:
         self.expr(node.left)
         self.expr(node.right)
+        if node.op in ("&&", "||", "==", "!=") or node.op in ("<", ">", "<=", ">=") and not (
+                id(node.left) in self.bound.boxed or id(node.right) in self.bound.boxed):
+            self.bound.value_types[id(node)] = BOOL  # (an ordering of `object` operands is an error)
         left, right = self.bound.constant(node.left), self.bound.constant(node.right)
         op = node.op
         if left is None or right is None or left.failed or right.failed or op not in clrnumeric.OPERATORS:
@@ -568,14 +609,17 @@ class _Binder:
         constant = self.bound.constant(node.expr)
         if constant is not None:
             self.bound.constants[id(node)] = constant
+        elif id(node.expr) in self.bound.value_types:
+            self.bound.value_types[id(node)] = self.bound.value_types[id(node.expr)]
 
     def b_Cast(self, node: ast.Cast) -> None:
         self.expr(node.operand)
+        if strip_namespace(str(node.type)) in ("object", "Object"):
+            self.bound.boxed.add(id(node))
         if not self.check_type(node, node.type):
             return
         operand, type_ = self.bound.constant(node.operand), self.bound.types[id(node)]
-        if type_.closed:  # `((IResponse)x).StatusCode`
-            self.bound.value_types[id(node)] = type_
+        self.bound.value_types[id(node)] = type_  # `((IResponse)x).StatusCode`
         if operand is None or operand.failed or operand.value is None or type_.kind is None or \
                 operand.type.kind is None or node.type.array or type_ is operand.type and type_ in (INT, DOUBLE):
             return  # only conversions of numeric constants fold (`(int)1` keeps `1`'s code, not a constant)
@@ -590,11 +634,12 @@ class _Binder:
 
     def b_AsType(self, node: ast.AsType) -> None:
         self.expr(node.operand)
-        if self.check_type(node, node.type) and self.bound.types[id(node)].closed:
+        if self.check_type(node, node.type):
             self.bound.value_types[id(node)] = self.bound.types[id(node)]
 
     def b_IsType(self, node: ast.IsType) -> None:
         self.expr(node.operand)
+        self.bound.value_types[id(node)] = BOOL
         if node.type is None or not self.check_type(node, node.type):
             return
         if node.bind is not None:  # `x is string s`: `s` is in scope after the test
@@ -622,6 +667,7 @@ class _Binder:
 
     def b_TypeOf(self, node: ast.TypeOf) -> None:
         self.check_type(node, node.type)
+        self.bound.value_types[id(node)] = SYSTEM_TYPE
 
     def b_Assign(self, node: ast.Assign) -> None:
         self.expr(node.value)
@@ -648,8 +694,9 @@ class _Binder:
 
     def b_Lambda(self, node: ast.Lambda) -> None:
         self.scopes.append({})
+        first = self.lambda_types[-1] if self.lambda_types else DYNAMIC
         for index, param in enumerate(node.params):
-            self.declare(node, index, param, DYNAMIC, node.pos)
+            self.declare(node, index, param, first if index == 0 else DYNAMIC, node.pos)
         if isinstance(node.body, ast.Block):
             self.block(node.body.body, new_scope=False)
         else:
@@ -659,6 +706,8 @@ class _Binder:
     def b_New(self, node: ast.New) -> None:
         self.args(node.args)
         self.creation(node)
+        if id(node) in self.bound.creations:
+            self.bound.value_types[id(node)] = self.bound.creations[id(node)][1]
         for item in node.init or ():
             self.expr(item.value)
             if item.kind == "member" and not self.check_name(item.name or "", item.pos):
@@ -733,7 +782,9 @@ class _Binder:
             typed = self.bound.value_types.get(id(d.value)) if t.name == "var" and d.value is not None else None
             if typed in (NULL, VOID):
                 typed = None  # `var x = list.Clear()`: an error the emitter reports
-            self.declare(d, 0, d.name, typed or declared, d.pos)  # `var r = context.Request`: IRequest
+            local = self.declare(d, 0, d.name, typed or declared, d.pos)  # `var r = context.Request`: IRequest
+            local.boxed = t.name in ("object", "Object", "System.Object") or (
+                t.name == "var" and d.value is not None and id(d.value) in self.bound.boxed)
 
     def s_Deconstruct(self, node: ast.Deconstruct) -> None:
         self.expr(node.value)
@@ -752,7 +803,11 @@ class _Binder:
     def s_Foreach(self, node: ast.Foreach) -> None:
         self.expr(node.iterable)
         self.scopes.append({})
-        declared = DYNAMIC if node.type.name == "var" else resolve_type_name(node.type)
+        if node.type.name == "var":  # the element type of the sequence (DYNAMIC: not known to the bind pass)
+            sequence = self.bound.type_of(node.iterable)
+            declared = sequence.element or DYNAMIC if sequence is not None else DYNAMIC
+        else:
+            declared = resolve_type_name(node.type)
         self.declare(node, 0, node.name, declared, node.pos)
         self.stmt(node.body)
         self.scopes.pop()

@@ -10,8 +10,8 @@ from operator import attrgetter
 from typing import Any
 
 from engine.dotnet import clrnumeric
-from engine.dotnet.collectioncore import item_equals
 from engine.dotnet.conversions import to_string
+from engine.dotnet.equality import object_equals
 from engine.dotnet.errors import NullReferenceException
 from engine.expr import ast
 from engine.expr import runtime as rt
@@ -78,7 +78,7 @@ class AnonymousObject(dict[str, Any]):
     def Equals(self, other: Any) -> bool:
         """Anonymous types compare by value, property by property (C#'s generated Equals)."""
         return isinstance(other, AnonymousObject) and list(self) == list(other) and all(
-            item_equals(self[k], other[k]) for k in self)
+            object_equals(self[k], other[k]) for k in self)
 
     def GetHashCode(self) -> int:
         return hash(tuple(self))

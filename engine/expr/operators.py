@@ -231,13 +231,8 @@ class OperatorCompiler(CompilerHost):
         return Code(lambda env: equals(lf(env), rf(env), same) != negate, BOOL)
 
     def is_boxed(self, node: ast.Expr) -> bool:
-        """True when `node` is statically of type `object` (a boxed value of unknown type)."""
-        if isinstance(node, ast.Name):
-            local = self.local(node)
-            return local is not None and local.boxed
-        if isinstance(node, ast.Cast):
-            return strip_namespace(str(node.type)) in ("object", "Object")
-        return _is_boxed_variable(node)
+        """True when `node` is statically of type `object` (a boxed value of unknown type): bind's flag."""
+        return id(node) in self.bound.boxed
 
     def x_Checked(self, node: ast.Checked) -> Code:
         constant = self.bound.constant(node)
@@ -473,22 +468,3 @@ class OperatorCompiler(CompilerHost):
 def _constant_conversion(code: Code, kind: NumKind, other: NumKind) -> NumKind:
     """`constant_conversion` for an operand the emitter knows as a constant (others keep their type)."""
     return constant_conversion(Constant(code.type, code.value), kind, other) if code.const else kind
-
-
-def _is_context_variables(node: ast.Expr) -> bool:
-    return (isinstance(node, ast.Member) and node.name == "Variables" and isinstance(node.target, ast.Name)
-            and node.target.ident == "context")
-
-
-def _is_boxed_variable(node: ast.Expr) -> bool:
-    """`context.Variables["x"]` / `context.Variables.GetValueOrDefault("x")`: a C# `object` value."""
-    if isinstance(node, ast.Index):
-        return _is_context_variables(node.target)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Member):
-        func = node.func
-        if func.name != "GetValueOrDefault" or func.type_args or not _is_context_variables(func.target):
-            return False
-        # with a default value, C# infers T from it (`GetValueOrDefault("n", 0)` is an int): not boxed
-        default = node.args[1].value if len(node.args) > 1 else None
-        return default is None or isinstance(default, ast.Literal) and default.type == "null"
-    return False

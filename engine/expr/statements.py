@@ -80,8 +80,6 @@ class StatementCompiler(CompilerHost):
                 self.error("expr-type", "cannot assign void to an implicitly-typed variable", d.pos)
             local = self.bound.local(d)
             local.type, slot = vtype, local.slot
-            local.boxed = t.name in ("object", "Object", "System.Object") or (
-                t.name == "var" and d.value is not None and self.is_boxed(d.value))
             fn = code.fn if code is not None else None
             if code is not None and vtype.kind is not None and code.type.kind not in (None, vtype.kind):
                 fn = self._implicit(code, vtype.kind)

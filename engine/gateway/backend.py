@@ -112,8 +112,10 @@ class BackendClient:
             carrier = CIMultiDict(headers)  # the span's traceparent replaces the caller's
             span = self.tracing.client_span(source, request.method, str(url), carrier)
             headers = list(carrier.items())
-        proxy, certificate = FORWARD_PROXY.get(ctx), FORWARD_CERTIFICATE.get(ctx)
-        context = tls_context(certificate, FORWARD_TLS.get(ctx))
+        proxy = context = None
+        if ctx.exchange.slots:  # a <proxy>, a client certificate or a backend's TLS settings
+            proxy = FORWARD_PROXY.get(ctx)
+            context = tls_context(FORWARD_CERTIFICATE.get(ctx), FORWARD_TLS.get(ctx))
         pool = self._pool
         if pool is not None and not handles(url, options.follow_redirects, proxy is not None,
                                             request.headers.get("Expect")):
@@ -159,7 +161,9 @@ class BackendClient:
         small = answer.content_length is not None and answer.content_length <= SMALL_BODY and request.method != "HEAD"
         if small or ctx.exchange.buffer_response or options.fail_on_error_status_code and answer.status >= 400:
             try:
-                body = await answer.read()
+                body = answer.body_if_complete() if isinstance(answer, Answer) else None
+                if body is None:
+                    body = await answer.read()
             except (aiohttp.ClientError, OSError, TimeoutError, HttpClientError) as exc:
                 raise PolicyRuntimeError(
                     f"Error occurred while reading the backend response: {http_failure_message(exc)}",

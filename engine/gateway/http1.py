@@ -262,7 +262,8 @@ def _head(method: str, url: yarl.URL, headers: list[tuple[str, str]],
     elif not any(name.lower() == "content-length" for name, _ in headers):
         lines.append("Transfer-Encoding: chunked")
         chunked = True
-    if _FORBIDDEN.search("\t".join(lines)):
+    text = " ".join(lines)
+    if not text.isprintable() and _FORBIDDEN.search(text):  # isprintable: the common case, in one fast pass
         raise ValueError("a control character in the request head")  # the caller names the header
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"), chunked
 
@@ -414,6 +415,15 @@ class Answer:
             if self._error is not None:
                 raise self._error
             await self._wait()
+
+    def body_if_complete(self) -> bytes | None:
+        """The whole body when it has already arrived (then the answer is released), else None: a
+        small answer usually comes in one piece with its head, and needs no coroutine to read."""
+        if not self.complete or self._error is not None:
+            return None
+        body = self._take() if self._chunks else b""
+        self.release()
+        return body
 
     async def read(self, limit: int | None = None) -> bytes:
         """The whole body; then the answer is released. With `limit`, reading stops as soon as more

@@ -14,21 +14,17 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from engine.ratelimit import lua
 from engine.ratelimit.decisions import Decision, Mode, QuotaCounter, QuotaDecision, Window
 from engine.ratelimit.keys import quota_key, slots_key, token_keys, window_keys
 from engine.ratelimit.tokens import SCALE, TokenBudget, TokenDecision
-from engine.redis_dispatcher import Dispatcher, Rider, Script
+from engine.redis_dispatcher import Rider, Script
+from engine.redis_loop import open_dispatcher
 
 if TYPE_CHECKING:
     from engine.cache.connection import RedisSettings
-
-
-def _load(source: str, client: Any) -> Any:
-    return client.script_load(source)
 
 
 class RedisLimiter:
@@ -37,10 +33,8 @@ class RedisLimiter:
     kind = "external"
 
     def __init__(self, settings: RedisSettings, *, prefix: str) -> None:
-        from engine.cache.connection import create_sync_client
-
         self.prefix = prefix
-        self.dispatcher = Dispatcher(partial(create_sync_client, settings), name="policygate-ratelimit-redis")
+        self.dispatcher = open_dispatcher(settings, name="policygate-ratelimit-redis")
         self.window_script = Script.of(lua.WINDOW)
         self.quota_script = Script.of(lua.QUOTA)
         self.enter_script = Script.of(lua.ENTER)
@@ -49,7 +43,7 @@ class RedisLimiter:
 
     async def load_scripts(self) -> None:
         for script in (self.window_script, self.quota_script, self.enter_script, self.renew_script, self.tokens_script):
-            await self.dispatcher.call(partial(_load, script.source))
+            await self.dispatcher.load_script(script)
 
     async def _run(self, script: Script, keys: Sequence[str], args: Sequence[object], rider: Rider | None = None) -> Any:
         return await self.dispatcher.command("EVALSHA", script.sha, len(keys), *keys, *args, script=script, rider=rider)
@@ -82,16 +76,18 @@ class RedisLimiter:
 
     # -- quotas ---------------------------------------------------------------------------------
     async def quota(
-        self, tag: str, counters: Sequence[QuotaCounter], *, acquire: bool = True, now: float | None = None
+        self, tag: str, counters: Sequence[QuotaCounter], *, acquire: bool = True, now: float | None = None,
+        rider: Rider | None = None,
     ) -> QuotaDecision:
-        """`now` is the wall clock the counters' `expires_at` refer to (default: this host's)."""
+        """`now` is the wall clock the counters' `expires_at` refer to (default: this host's);
+        `rider`: a read to send in the same round trip."""
         now = time.time() if now is None else now
         keys = [quota_key(self.prefix, tag, c.key) for c in counters]
         args: list[object] = ["a" if acquire else "d"]
         for c in counters:
             ttl_ms = 0 if c.expires_at is None else max(1, round((c.expires_at - now) * 1000))
             args.extend((c.limit, c.need, c.add, ttl_ms))
-        reply = await self._run(self.quota_script, keys, args)
+        reply = await self._run(self.quota_script, keys, args, rider)
         return QuotaDecision(bool(reply[0]), int(reply[1]) - 1, tuple(int(v) for v in reply[2:]))
 
     # -- token budgets ----------------------------------------------------------------------------

@@ -301,12 +301,14 @@ class LimitService:
             return decision
         return Decision(decision.allowed, decision.limit, decision.remaining, decision.retry_after, decision.reset, True)
 
-    async def quota(self, tag: str, counters: Sequence[QuotaCounter], *, acquire: bool = True) -> QuotaDecision:
-        """Fixed-period quota counters (see `QuotaCounter`); same failure handling as `window`."""
+    async def quota(
+        self, tag: str, counters: Sequence[QuotaCounter], *, acquire: bool = True, rider: Rider | None = None,
+    ) -> QuotaDecision:
+        """Fixed-period quota counters (see `QuotaCounter`); same failure handling and `rider` as `window`."""
         redis = self.redis
         if redis is not None:
             wall = self.wall_clock()
-            result = await self._remote(lambda: redis.quota(tag, counters, acquire=acquire, now=wall))
+            result = await self._remote(lambda: redis.quota(tag, counters, acquire=acquire, now=wall, rider=rider))
             if not isinstance(result, _Failed):
                 return result
         elif self.redis_settings is not None:

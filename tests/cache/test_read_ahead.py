@@ -1,4 +1,4 @@
-"""A cache lookup right after a rate limit reads its entry in the decision's Redis round trip.
+"""A cache lookup right after a rate limit or quota reads its entry in the decision's Redis round trip.
 
 Real gateway, real backend, real Redis; Redis's own MONITOR stream shows which connection sent
 each command, so "one round trip" is observed, not inferred: the hit's GET arrives on the rate
@@ -130,6 +130,24 @@ def test_a_refused_request_gets_429_and_the_read_is_dropped(tmp_path: Path, redi
         assert [name for _, name, _ in commands] == ["EVALSHA", "GET"]  # read, then dropped
         assert backend.calls == 1
         assert 'policygate_cache_requests_total{store="external",result="hit"} 1' in gw.metrics()
+
+
+def test_a_quota_decision_carries_the_read_too(tmp_path: Path, redis_url: str) -> None:
+    """quota-by-key then cache-lookup: the hit's GET rides behind the quota's EVALSHA; a request
+    over quota gets its 403, and the read is dropped."""
+    xml = policy().replace('<rate-limit-by-key calls="100" renewal-period="60" counter-key="one"/>',
+                           '<quota-by-key calls="3" renewal-period="3600" counter-key="one"/>')
+    with Backend() as backend, gateway(tmp_path, backend, xml, redis_url) as gw, Monitor(redis_url) as monitor:
+        assert gw.get("/echo/items/1").status == 200  # a miss: reads the generations, stores the entry
+        answer, commands = hit_commands(gw, monitor, "/echo/items/1")
+        assert answer.status == 200 and backend.calls == 1
+        assert [name for _, name, _ in commands] == ["EVALSHA", "GET"], commands
+        assert commands[0][0] == commands[1][0]  # one connection, back to back
+        assert gw.get("/echo/items/1").status == 200
+        refused, commands = hit_commands(gw, monitor, "/echo/items/1")
+        assert refused.status == 403 and "Out of call volume quota" in refused.text
+        assert [name for _, name, _ in commands] == ["EVALSHA", "GET"]  # read, then dropped
+        assert 'policygate_cache_requests_total{store="external",result="hit"} 2' in gw.metrics()
 
 
 def test_a_step_between_keeps_the_lookups_own_read(tmp_path: Path, redis_url: str) -> None:

@@ -1,11 +1,13 @@
-"""engine.redis_dispatcher on a real Redis: one batch, each caller its own reply or error; a dropped
-connection is replaced on the next round trip; nothing that may have run is sent twice."""
+"""engine.redis_dispatcher (a thread) and engine.redis_loop (the event loop) on a real Redis: one batch,
+each caller its own reply or error; a dropped connection is replaced on the next round trip; nothing
+that may have run is sent twice. Every test runs against both dispatchers."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 
@@ -16,10 +18,21 @@ from redis.exceptions import ResponseError
 
 from engine.cache.connection import RedisSettings, create_sync_client
 from engine.redis_dispatcher import PENDING, Dispatcher, Rider, Script
+from engine.redis_loop import LoopDispatcher
+
+Make = Callable[[RedisSettings], Dispatcher | LoopDispatcher]
 
 
-async def test_a_batch_gives_each_caller_its_own_reply(redis_url: str) -> None:
-    dispatcher = Dispatcher(partial(create_sync_client, RedisSettings.parse(redis_url)))
+@pytest.fixture(params=["thread", "loop"])
+def make(request: pytest.FixtureRequest) -> Make:
+    """A dispatcher for some settings: the thread one (Redis Cluster, traced clients) or the loop one."""
+    if request.param == "thread":
+        return lambda settings: Dispatcher(partial(create_sync_client, settings))
+    return LoopDispatcher
+
+
+async def test_a_batch_gives_each_caller_its_own_reply(make: Make, redis_url: str) -> None:
+    dispatcher = make(RedisSettings.parse(redis_url))
     key = f"dispatcher-test:{uuid.uuid4().hex}"
     try:
         await dispatcher.command("SET", key, "text")
@@ -37,10 +50,10 @@ async def test_a_batch_gives_each_caller_its_own_reply(redis_url: str) -> None:
         await dispatcher.close()
 
 
-async def test_a_killed_connection_is_replaced(redis_url: str) -> None:
+async def test_a_killed_connection_is_replaced(make: Make, redis_url: str) -> None:
     name = f"dispatcher-test-{uuid.uuid4().hex[:12]}"
     settings = replace(RedisSettings.parse(redis_url), client_name=name)
-    dispatcher = Dispatcher(partial(create_sync_client, settings))
+    dispatcher = make(settings)
     admin = redis.Redis.from_url(redis_url)
     try:
         assert await dispatcher.command("PING") is True
@@ -105,14 +118,14 @@ class ReplyDroppingProxy:
         up_writer.close()
 
 
-async def test_a_lost_reply_is_not_answered_by_running_the_command_twice(redis_url: str) -> None:
+async def test_a_lost_reply_is_not_answered_by_running_the_command_twice(make: Make, redis_url: str) -> None:
     """INCR ran, its reply was lost with the connection: the caller gets an error (its policy falls
     back), never a second INCR; the next round trip works on a new connection."""
     admin = redis.Redis.from_url(redis_url)
     key = f"dispatcher-test:{uuid.uuid4().hex}"
     port = RedisSettings.parse(redis_url).nodes[0][1]
     with ReplyDroppingProxy(port) as proxy:
-        dispatcher = Dispatcher(partial(create_sync_client, RedisSettings.parse(proxy.url)))
+        dispatcher = make(RedisSettings.parse(proxy.url))
         try:
             assert await dispatcher.command("PING") is True
             proxy.armed.set()
@@ -126,10 +139,10 @@ async def test_a_lost_reply_is_not_answered_by_running_the_command_twice(redis_u
             await dispatcher.close()
 
 
-async def test_a_rider_travels_behind_its_carrier(redis_url: str) -> None:
+async def test_a_rider_travels_behind_its_carrier(make: Make, redis_url: str) -> None:
     """A rider's reply (or its own error reply) lands in `outcome` without touching the carrier's
     reply; a NOSCRIPT carrier is sent again alone as EVAL; a failed round trip leaves the rider PENDING."""
-    dispatcher = Dispatcher(partial(create_sync_client, RedisSettings.parse(redis_url)))
+    dispatcher = make(RedisSettings.parse(redis_url))
     key = f"dispatcher-test:{uuid.uuid4().hex}"
     script = Script.of(f"return redis.call('INCR', KEYS[1]) -- {uuid.uuid4().hex}")  # not loaded: NOSCRIPT
     try:
@@ -140,14 +153,14 @@ async def test_a_rider_travels_behind_its_carrier(redis_url: str) -> None:
             dispatcher.command("STRLEN", key, rider=riders[1]),  # the rider's error is the rider's only
             dispatcher.command("EVALSHA", script.sha, 1, key + ":n", script=script, rider=riders[2]),
         )
-        assert replies == [1, 4, 1]
+        assert list(replies) == [1, 4, 1]
         assert riders[0].outcome == riders[2].outcome == b"text"
         assert isinstance(riders[1].outcome, ResponseError)
         assert await dispatcher.command("GET", key + ":n") == b"1"  # the script ran once
     finally:
         await dispatcher.command("DEL", key, key + ":n")
         await dispatcher.close()
-    unreachable = Dispatcher(partial(create_sync_client, RedisSettings.parse("redis://127.0.0.1:1", timeout=0.2)))
+    unreachable = make(RedisSettings.parse("redis://127.0.0.1:1", timeout=0.2))
     rider = Rider("GET", key)
     try:
         with pytest.raises(RedisConnectionError):
@@ -157,10 +170,10 @@ async def test_a_rider_travels_behind_its_carrier(redis_url: str) -> None:
         await unreachable.close()
 
 
-async def test_arguments_and_replies_of_any_size_and_type(redis_url: str) -> None:
+async def test_arguments_and_replies_of_any_size_and_type(make: Make, redis_url: str) -> None:
     """The batch is packed by hiredis (str as UTF-8, bytes, int, float) or, for other types, by
     redis-py's packer; a reply larger than one socket read is read whole; reply callbacks apply."""
-    dispatcher = Dispatcher(partial(create_sync_client, RedisSettings.parse(redis_url)))
+    dispatcher = make(RedisSettings.parse(redis_url))
     key = f"dispatcher-test:{uuid.uuid4().hex}"
     big = bytes(range(256)) * 2048  # 512 KiB: several socket reads
     try:
@@ -171,7 +184,7 @@ async def test_arguments_and_replies_of_any_size_and_type(redis_url: str) -> Non
             dispatcher.command("INCRBYFLOAT", key + ":f", 1.5),
             dispatcher.command("GET", key + ":big"),
         )
-        assert replies == [True, True, True, 1.5, big]  # reply callbacks: SET b"OK" is True, INCRBYFLOAT a float
+        assert list(replies) == [True, True, True, 1.5, big]  # reply callbacks: SET b"OK" is True, INCRBYFLOAT a float
         assert await dispatcher.commands([("GET", key + ":mv"), ("GET", key + ":text")]) == [b"view", "grüße €".encode()]
         with pytest.raises(redis.DataError):
             await dispatcher.command("SET", key, None)

@@ -253,3 +253,20 @@ def test_members_of_built_in_and_library_values_are_resolved_by_the_bind_pass() 
     assert isinstance(tree, ast.Binary) and isinstance(tree.left, ast.Member)
     assert b.value_types[id(tree.left)] is INT and b.value_types[id(tree.right)] is INT
     assert b.resolved[id(tree.left)].how == "builtin"
+
+
+def test_lambda_parameters_foreach_variables_and_boxed_values_are_typed_by_the_bind_pass() -> None:
+    text = ('@{ foreach (var g in context.User.Groups) { if (g.Nope == "") { return 1; } } '
+            'var v = context.Variables["x"]; object o = 1; '
+            'return context.User.Groups.Where(h => h.Nme != "").Count() + v * 2 + (o < 1 ? 1 : 0); }')
+    compiler, _, problems = analyse(as_value_text(text))
+    assert compiler is not None
+    assert [(p.code, p.message) for p in problems] == [
+        ("expr-unknown-member", "'IGroup' has no member 'Nope'"),
+        ("expr-unknown-member", "'IGroup' has no member 'Nme'"),
+        ("expr-type", "operator '*' cannot be applied to operands of type 'object' and 'int'"),
+        ("expr-type", "operator '<' cannot be applied to operands of type 'object' and 'int'"),
+    ]
+    assert [code for code, _, _, _ in compiler.problems] == ["expr-type", "expr-type"]  # operators: still emit's
+    _, b = bound('@(context.Variables["x"] == (object)1 && context.Variables.GetValueOrDefault("y") != null)')
+    assert len(b.boxed) == 3  # the index, the cast and GetValueOrDefault without <T>

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 import yarl
 
 from engine.gateway.http1 import HIGH_WATER, Http1Pool, ReleaseOnDrop
@@ -184,5 +185,47 @@ def test_reading_pauses_while_the_reader_is_slow_and_the_pool_bounds_connections
             assert (await after.read()).endswith(b"r1")  # the only slot came back; its connection was closed
         finally:
             await pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_small_complete_answer_leaves_in_one_body_message_a_large_one_streams(raw_backend, tmp_path) -> None:
+    """What the gateway hands the ASGI server: a small answer that arrived whole is one body
+    message with its Content-Length; a large one goes out chunk by chunk as it arrives."""
+    from engine.gateway.config import load_settings
+    from engine.gateway.runner import GatewayServer
+
+    (tmp_path / "gateway.yaml").write_text(yaml.safe_dump(config(raw_backend)))
+    server = GatewayServer(load_settings(tmp_path / "gateway.yaml"), admin_port=False)
+    server.prepare()
+
+    async def messages(path: str, query: bytes = b"") -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "http_version": "1.1", "method": "GET", "scheme": "http", "path": path,
+                 "raw_path": path.encode(), "query_string": query, "headers": [(b"host", b"gateway.test")],
+                 "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8080)}
+        assert server.app is not None
+        await server.app.gateway.handle(scope, receive, send)
+        return sent
+
+    async def scenario() -> None:
+        assert server.services is not None
+        await server.services.start()
+        try:
+            start, body = await messages("/echo/ok")
+            assert start["status"] == 200 and (b"content-length", str(len(body["body"])).encode()) in start["headers"]
+            assert body["body"].startswith(b"c") and not body.get("more_body")
+            streamed = await messages("/echo/large", b"mb=1")
+            assert len(streamed) > 3 and all(m.get("more_body") for m in streamed[1:-1])
+            assert sum(len(m["body"]) for m in streamed[1:]) == 1024 * 1024
+        finally:
+            await server.services.close()
 
     asyncio.run(scenario())
