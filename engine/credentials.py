@@ -27,6 +27,7 @@ class ConnectionSettings:
     grant: str  # one of GRANTS
     refresh_token: str = ""  # refresh-token
     access_token: str = ""  # static
+    access_policies: frozenset[tuple[str, str]] = frozenset()  # (tenant id, object id) of callers (identity-type jwt)
 
 
 @dataclass(frozen=True)
@@ -55,13 +56,20 @@ class CredentialService(TokenCache[tuple[str, str], Authorization]):
         self.settings = settings
         self._refresh_tokens: dict[tuple[str, str], str] = {}
 
-    async def authorization(self, provider_id: str, connection_id: str) -> Authorization:
-        """The connection's current Authorization; raises TokenError (unknown connection, provider failure)."""
+    async def authorization(self, provider_id: str, connection_id: str,
+                            caller: tuple[str, str] | None = None) -> Authorization:
+        """The connection's current Authorization; raises TokenError (unknown connection, provider
+        failure, or a `caller` (tenant id, object id) its access policies do not name). Without
+        `caller` the gateway asks for itself (identity-type managed), which every connection allows."""
         provider = self.settings.providers.get(provider_id)
         if provider is None:
             raise TokenError(f"no credential provider '{provider_id}' is configured (`credentials.providers`)")
-        if connection_id not in provider.connections:
+        connection = provider.connections.get(connection_id)
+        if connection is None:
             raise TokenError(f"credential provider '{provider_id}' has no connection '{connection_id}'")
+        if caller is not None and caller not in connection.access_policies:
+            raise TokenError(f"the identity (tenant '{caller[0]}', object '{caller[1]}') is not allowed by the "
+                             f"access policies of connection '{connection_id}'")
         return await self.cached((provider_id, connection_id))
 
     async def obtain(self, key: tuple[str, str]) -> Token[Authorization]:

@@ -1,4 +1,5 @@
-"""`<validate-content>`: check the size and JSON content of a request or response body against the API's OpenAPI schemas."""
+"""`<validate-content>`: check the size and content of a request or response body: JSON against the API's
+OpenAPI schemas, XML and SOAP for well-formedness and envelope structure."""
 
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ from policies._validation import (
     errors_variable,
     operation_spec,
 )
+from policies._xml_body import XmlProblem, parse_xml, soap_payload
 
 MAX_SIZE = 4 * 1024 * 1024
-_UNSUPPORTED_AS = "XML and SOAP content is validated against XML schemas added to an APIM instance, which the gateway does not have; use validate-as=\"json\""
 _UNSUPPORTED_SCHEMA_ID = "schemas added to an APIM instance (schema-id) are not supported; put the schema in the API's OpenAPI description and use schema-ref"
 _UNSUPPORTED_CASE = "case-insensitive property names are not supported"
 
@@ -34,6 +35,7 @@ _UNSUPPORTED_CASE = "case-insensitive property names are not supported"
 @dataclass(frozen=True)
 class _ContentRule:
     type: str  # lower case; "" = every content type the description declares
+    kind: str  # validate-as: json, xml or soap
     schema_ref: str
     action: Value | None
     additional: bool | None
@@ -47,7 +49,7 @@ class _TypeRule:
 
 
 class ValidateContent(Policy):
-    """Check the size and JSON content of a request (inbound) or response (outbound, on-error) body.
+    """Check the size and content of a request (inbound) or response (outbound, on-error) body.
 
     The body must be at most `max-size` bytes (up to 4 MB); a bigger one is handled by
     `size-exceeded-action` and its content is not validated. The content type (Content-Type
@@ -55,15 +57,29 @@ class ValidateContent(Policy):
     operation's OpenAPI description declares for it (for a response: for its status code, its
     range `2XX`, or `default`); a content type the description does not declare is handled by
     `unspecified-content-type-action`. Each `<content>` element (`type` empty: every declared
-    type) validates matching bodies as JSON against that schema, or against `schema-ref`
-    (`#/components/schemas/Name`); `allow-additional-properties` overrides every object's
-    `additionalProperties`. Actions: `ignore`, `detect` (record in `errors-variable-name`),
-    `prevent` (400 for a request; 502 for a response, with APIM's internal-error text).
-    A gzip or deflate body is decompressed first (size and content are those of the decompressed
-    body); one in another Content-Encoding (br...) is size-checked as sent and its content not
-    validated. An empty body is not validated (a request without the body the description marks `required`
-    is an error of the `<content>`'s action).
-    `validate-as` xml/soap and `schema-id` need schemas added to an APIM instance: refused.
+    type) validates matching bodies:
+
+    - `validate-as="json"`: as JSON against that schema, or against `schema-ref`
+      (`#/components/schemas/Name`); `allow-additional-properties` overrides every object's
+      `additionalProperties`.
+    - `validate-as="xml"`: the body must be a well-formed XML document. A DTD is refused (and
+      entities are never expanded or fetched), as .NET's XML reader does by default.
+    - `validate-as="soap"`: as xml, and the root must be a SOAP envelope with exactly one `Body`:
+      SOAP 1.1 (`http://schemas.xmlsoap.org/soap/envelope/`) for `text/xml`, SOAP 1.2
+      (`http://www.w3.org/2003/05/soap-envelope`) for `application/soap+xml`, either for other
+      content types.
+
+    An xml or soap `<content>` with an explicit `type` also accepts that content type when the
+    description does not declare it. XML schemas are not checked: APIM validates against schemas
+    added to its instance (`schema-id`) or imported from WSDL, which the gateway does not have, so
+    `schema-id` is refused.
+
+    Actions: `ignore`, `detect` (record in `errors-variable-name`), `prevent` (400 for a request;
+    502 for a response, with APIM's internal-error text). A gzip or deflate body is decompressed
+    first (size and content are those of the decompressed body); one in another Content-Encoding
+    (br...) is size-checked as sent and its content not validated. An empty body is not validated
+    (a request without the body the description marks `required` is an error of the `<content>`'s
+    action).
     """
 
     tag = "validate-content"
@@ -104,9 +120,6 @@ class ValidateContent(Policy):
         for content in element.children_named("content"):
             validate_as = content.get("validate-as")
             kind = validate_as.text.strip() if validate_as is not None else "json"
-            if kind in ("xml", "soap"):
-                diagnostics.warning("policy-unsupported", f"<content validate-as=\"{kind}\"> cannot be run by the "
-                                    f"policygate gateway ({_UNSUPPORTED_AS})", content.span)
             if content.get("schema-id") is not None:
                 diagnostics.warning("policy-unsupported", f"schema-id cannot be run by the policygate gateway "
                                     f"({_UNSUPPORTED_SCHEMA_ID})", content.span)
@@ -129,13 +142,12 @@ class ValidateContent(Policy):
         for content in element.children_named("content"):
             if content.get("schema-id") is not None:
                 builder.error("gateway-not-implemented", f"schema-id: {_UNSUPPORTED_SCHEMA_ID}", content)
-            kind = constant_value(builder.value(content, "validate-as"))
-            if kind != "json":
-                builder.error("gateway-not-implemented", f"validate-as=\"{kind}\": {_UNSUPPORTED_AS}", content)
+            kind = str(constant_value(builder.value(content, "validate-as")))
             if constant_value(builder.value(content, "case-insensitive-property-names")) is True:
                 builder.error("gateway-not-implemented", f"case-insensitive-property-names: {_UNSUPPORTED_CASE}", content)
             rules.append(_ContentRule(
                 type=(constant_value(builder.value(content, "type")) or "").strip().lower(),
+                kind=kind,
                 schema_ref=(constant_value(builder.value(content, "schema-ref")) or "").strip(),
                 action=action_value(builder, content, "action"),
                 additional=constant_value(builder.value(content, "allow-additional-properties")),
@@ -194,7 +206,7 @@ class ValidateContent(Policy):
                 return outcome.finish(ctx, element, variable, self.tag)
             matched = declared.match(content_type) if content_type else None
             rule = _rule_for(rules, content_type, matched is not None)
-            if matched is None and (rule is None or not rule.type or not rule.schema_ref):
+            if matched is None and (rule is None or not rule.type or not (rule.schema_ref or rule.kind != "json")):
                 text = f"Unspecified content type {content_type or '(none)'} is not allowed."
                 outcome.add(Finding(content_type, body_type, "Unspecified", text, action_of(unspecified, ctx)))
                 return outcome.finish(ctx, element, variable, self.tag)
@@ -204,6 +216,11 @@ class ValidateContent(Policy):
             if action == "ignore":
                 return None
             schema = matched[1] if matched is not None else None
+            if rule.kind != "json":
+                definition = schema.name if schema is not None else content_type
+                for finding in _check_xml(content, rule.kind, side, definition, content_type, body_type, action):
+                    outcome.add(finding)
+                return outcome.finish(ctx, element, variable, self.tag)
             if rule.schema_ref:
                 try:
                     schema = spec.schemas.ref(rule.schema_ref)
@@ -262,6 +279,20 @@ def _first_action(rules: list[_ContentRule]) -> Value | None:
 
 def _not_json(name: str) -> object:
     raise json.JSONDecodeError(f"'{name}' is not a JSON value", name, 0)
+
+
+def _check_xml(body: bytes, kind: str, side: str, definition: str, content_type: str, body_type: str,
+               action: str) -> list[Finding]:
+    """validate-as xml or soap: a well-formed document without a DTD; for soap, an envelope with a Body."""
+    try:
+        root = parse_xml(body)
+        if kind == "soap":
+            soap_payload(root, content_type)
+    except XmlProblem as problem:
+        preamble = (f"Body of the {side} does not conform to the definition {definition}, which is associated "
+                    f"with the content type {content_type}.")
+        return [Finding(content_type, body_type, "IncorrectMessage", f"{preamble} {problem}", action)]
+    return []
 
 
 def _check_json(spec: OperationSpec, schema: SchemaRef, body: bytes, direction: str, additional: bool | None,

@@ -264,7 +264,7 @@ class _Reader:
         connections = {}
         for name, connection in self.mapping(spec.get("connections"), _join(where, "connections")).items():
             at = f"{where}.connections.{name}"
-            item = self.mapping(connection, at, ("grant", "refresh-token", "access-token"))
+            item = self.mapping(connection, at, ("grant", "refresh-token", "access-token", "access-policies"))
             grant = self.choice(item.get("grant"), _join(at, "grant"), GRANTS) if "grant" in item \
                 else self.fail(at, f"needs grant: one of {', '.join(GRANTS)}")
             needed = {"refresh-token": "refresh-token", "static": "access-token"}.get(grant)
@@ -275,7 +275,8 @@ class _Reader:
             if needed and not secret:
                 self.fail(at, f"grant '{grant}' needs {needed}")
             connections[str(name)] = ConnectionSettings(grant, refresh_token=secret or "" if grant == "refresh-token" else "",
-                                                        access_token=secret or "" if grant == "static" else "")
+                                                        access_token=secret or "" if grant == "static" else "",
+                                                        access_policies=self.access_policies(item, at))
         oauth = any(c.grant != "static" for c in connections.values())
         return ProviderSettings(
             token_endpoint=self.absolute_url(spec.get("token-endpoint"), _join(where, "token-endpoint"))
@@ -286,6 +287,19 @@ class _Reader:
             scopes=self.strings(spec.get("scopes"), _join(where, "scopes")),
             connections=connections,
         )
+
+    def access_policies(self, connection: Mapping[str, Any], where: str) -> frozenset[tuple[str, str]]:
+        """`access-policies: [{tenant-id, object-id}]`: the callers get-authorization-context's jwt identity may be."""
+        at = _join(where, "access-policies")
+        entries = connection.get("access-policies") or []
+        if not isinstance(entries, list):
+            self.fail(at, "expected a list of {tenant-id, object-id}")
+        policies = set()
+        for i, entry in enumerate(entries):
+            item = self.mapping(entry, f"{at}[{i}]", ("tenant-id", "object-id"))
+            policies.add((self.string(item.get("tenant-id"), f"{at}[{i}].tenant-id").strip(),
+                          self.string(item.get("object-id"), f"{at}[{i}].object-id").strip()))
+        return frozenset(policies)
 
     def read_token_validation(self, value: object) -> TokenValidationSettings:
         """`token-validation:` - OpenID metadata of validate-jwt and validate-azure-ad-token (engine.openid)."""

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.gateway.conftest import document
-from tests.support.gateway import Backend, simple_config
+from tests.support.gateway import Backend, held_exchange, simple_config
 
 pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on every server
 
@@ -119,18 +119,8 @@ def test_head_and_204_have_no_body(gateway) -> None:
 
 def test_response_streams_before_the_backend_finishes(gateway, backend) -> None:
     with gateway(simple_config()) as gw:
-        host, port = gw.url.split("://")[1].split(":")
-        with socket.create_connection((host, int(port)), timeout=10) as sock:
-            sock.sendall(b"GET /echo/stream HTTP/1.1\r\nHost: x\r\nX-Test-Hold: 1\r\nConnection: close\r\n\r\n")
-            received = b""
-            while b"first chunk" not in received:  # arrives while the backend is still holding the rest
-                data = sock.recv(65536)
-                assert data, "connection closed before the first chunk"
-                received += data
-            assert b"the rest" not in received
-            backend.released.set()
-            while data := sock.recv(65536):
-                received += data
+        received = held_exchange(gw.url, b"GET /echo/stream HTTP/1.1\r\nHost: x\r\nX-Test-Hold: 1\r\n"
+                                         b"Connection: close\r\n\r\n", backend)
         assert received.startswith(b"HTTP/1.1 200")
         assert b"the rest" in received
 

@@ -29,10 +29,12 @@ KNOWN_HEADER = """\
 #   on APIM's allow-list, and `x is T` tests a type);
 # - a Dictionary's enumeration order after `Remove` (.NET reuses the freed slot; the engine keeps
 #   insertion order; .NET documents the order as undefined).
-# The others are not done yet (item equality, engine/dotnet/equality.py):
-# - the compiler does not convert the argument of an array's, a Stack's, `Array.IndexOf`'s or a
-#   `List<decimal>`'s search to the element type T as C# does (`new long[] { 1 }.Contains(1)`,
-#   `new List<int> { 1 }.Contains('\u0001')`), nor refuses one that does not convert (`List<int>` with 1L);
+# The others are not done yet (one cause: values are not converted to a collection's element type):
+# - the compiler does not convert initializer items, `Add` arguments or the searched value of an
+#   array's, a Stack's, `Array.IndexOf`'s or a `List<decimal>`'s search to the element type T as C#
+#   does (`new List<double> { 1 }[0]` is an int, `new long[] { 1 }.Contains(1)` is false), nor refuses
+#   one that does not convert (`new List<int> { 1 }.Contains(1L)`); equality itself is
+#   engine/dotnet/equality.py's one rule;
 # - a `HashSet<object>` holds Python set members, so 1 and 1L, or "a" and 'a', are one member.
 """
 

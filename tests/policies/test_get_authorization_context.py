@@ -17,6 +17,7 @@ from tests.support.oidc_server import (
     CLIENT_ID,
     CLIENT_SECRET,
     INITIAL_REFRESH_TOKEN,
+    TENANT_ID,
     OidcProvider,
     oidc_provider,
 )
@@ -45,7 +46,8 @@ def credentials(provider: OidcProvider) -> dict[str, Any]:
         "token-endpoint": f"{provider.url}/token", "client-id": CLIENT_ID, "client-secret": {"env": "TEST_CONNECTOR_SECRET"},
         "scopes": ["repo", "user:email"],
         "connections": {"user": {"grant": "refresh-token", "refresh-token": INITIAL_REFRESH_TOKEN},
-                        "app": {"grant": "client-credentials"},
+                        "app": {"grant": "client-credentials",
+                                "access-policies": [{"tenant-id": TENANT_ID, "object-id": "caller-1"}]},
                         "local": {"grant": "static", "access-token": "fixed-token"}}}}}
 
 
@@ -101,6 +103,60 @@ def test_failures_go_to_on_error_or_are_ignored(provider: OidcProvider, gateway:
     assert sent(gateway, **{"X-Ignore": "1"}) == ("none", "none")
 
 
+CALLER_POLICY = POLICY.replace('context-variable-name="auth"', 'context-variable-name="auth" identity-type="jwt" '
+                               'identity="@(context.Request.Headers.GetValueOrDefault(&quot;X-Identity&quot;, &quot;&quot;))"')
+
+
+def identity(provider: OidcProvider, kid: str | None = None, **changes: Any) -> str:
+    now = int(time.time())
+    claims = {"iss": f"{provider.url}/{TENANT_ID}/v2.0", "aud": "https://azure-api.net/authorization-manager",
+              "tid": TENANT_ID, "oid": "caller-1", "iat": now, "exp": now + 600, **changes}
+    return provider.sign({k: v for k, v in claims.items() if v is not None}, kid)
+
+
+def test_jwt_identity_is_checked_against_the_connection_access_policies(
+        provider: OidcProvider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_CONNECTOR_SECRET", CLIENT_SECRET)
+    config = simple_config(api_policy="api.xml", credentials=credentials(provider))
+    config["token-validation"] = {"entra-authority": provider.url}
+    with Backend() as backend, run_gateway(tmp_path, config, {"api.xml": CALLER_POLICY}, backend=backend) as gateway:
+        def refused(token: str, connection: str = "app") -> str:
+            answer = gateway.request("GET", "/echo/x", headers={"X-Identity": token, "X-Connection": connection})
+            assert answer.status == 500
+            source, reason, message = answer.text.split("|", 2)
+            assert (source, reason) == ("get-authorization-context", "AuthorizationContextFailure")
+            prefix = f"Failed to get the authorization context of connection '{connection}' of provider 'oauth': "
+            assert message.startswith(prefix), message
+            return message[len(prefix):]
+
+        allowed, scope = sent(gateway, **{"X-Identity": identity(provider), "X-Connection": "app"})
+        assert allowed.startswith("Bearer ey") and scope == "repo user:email"
+        assert provider.calls()["grants"][-1]["grant_type"] == "client_credentials"
+        assert refused(identity(provider, oid="caller-2")) == (
+            f"the identity (tenant '{TENANT_ID}', object 'caller-2') is not allowed by the access policies of connection 'app'")
+        assert refused(identity(provider), "local") == (  # no access policy: no caller token is enough
+            f"the identity (tenant '{TENANT_ID}', object 'caller-1') is not allowed by the access policies of connection 'local'")
+        assert refused(identity(provider, aud="api://other")) == "the identity token is not valid: Audience validation failed."
+        assert refused(identity(provider, exp=int(time.time()) - 60)) == (
+            "the identity token is not valid: Lifetime validation failed. The token is expired.")
+        assert refused(identity(provider, kid="not-published")) == (
+            "the identity token is not valid: Signature validation failed. Unable to match key.")
+        assert refused(identity(provider, iss="https://elsewhere.example/v2.0")) == (
+            "the identity token is not valid: Issuer validation failed.")
+        assert refused(identity(provider, oid=None)) == "the identity token has no tid and oid claims"
+        assert refused("") == "the identity token is not valid: JWT not present."
+        ignored = gateway.request("GET", "/echo/x", headers={"X-Identity": "", "X-Ignore": "1"})
+        assert ignored.status == 200 and ignored.json()["headers"]["authorization"] == "none"
+
+
+def test_jwt_identity_needs_the_identity_attribute() -> None:
+    from tests.policies.support import codes
+
+    element = '<get-authorization-context provider-id="p" authorization-id="a" context-variable-name="v" identity-type="jwt" />'
+    assert codes(element) == ["policy-missing-attribute"]
+    assert codes(element.replace('" />', '" identity="@(context.Request.Headers.GetValueOrDefault(&quot;T&quot;, &quot;&quot;))" />')) == []
+
+
 def test_needs_credentials_configuration(tmp_path: Path) -> None:
     config = simple_config(api_policy="api.xml")
     config["named-values"] = {"backend-url": Backend.unused_url()}
@@ -115,6 +171,8 @@ def test_needs_credentials_configuration(tmp_path: Path) -> None:
      "refresh-token: is not a setting of grant 'static'"),
     ("credentials: {providers: {p: {client-id: a, client-secret: b, connections: {c: {grant: client-credentials}}}}}",
      "token-endpoint: is required"),
+    ("credentials: {providers: {p: {connections: {c: {grant: static, access-token: t, access-policies: [{tenant-id: t}]}}}}}",
+     r"access-policies\[0\]\.object-id: is required"),
 ])
 def test_configuration_errors(tmp_path: Path, text: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem):

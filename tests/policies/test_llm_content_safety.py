@@ -12,7 +12,7 @@ import pytest
 
 from tests.policies.support import codes
 from tests.support.content_safety_server import ContentSafetyServer, run_content_safety_server
-from tests.support.gateway import Backend, RunningGateway, run_gateway, simple_config
+from tests.support.gateway import Backend, RunningGateway, held_exchange, run_gateway, simple_config
 from tests.support.openai_server import OpenAIServer, run_openai_server
 
 POLICY = """<policies>
@@ -178,8 +178,6 @@ CONDITIONAL = ENFORCING.replace(
 
 def test_an_answer_not_enforced_is_neither_checked_nor_buffered(safety: ContentSafetyServer, model: OpenAIServer,
                                                                 tmp_path: Path) -> None:
-    import socket
-
     safety.reset()
     with Backend() as backend:
         config = model_config(model, safety)
@@ -194,19 +192,9 @@ def test_an_answer_not_enforced_is_neither_checked_nor_buffered(safety: ContentS
             assert passed.status == 200 and "[Hate=4]" in passed.text and passed.text.rstrip().endswith("data: [DONE]")
             # Not buffered either: the client reads the first chunk while the backend still holds the rest.
             prompt = json.dumps({"messages": [{"role": "user", "content": "Tell me a story"}]}).encode()
-            host, port = gateway.url.split("://")[1].split(":")
-            with socket.create_connection((host, int(port)), timeout=10) as sock:
-                sock.sendall(b"POST /echo/stream HTTP/1.1\r\nHost: x\r\nX-Test-Hold: 1\r\nConnection: close\r\n"
-                             b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(prompt), prompt))
-                received = b""
-                while b"first chunk" not in received:
-                    data = sock.recv(65536)
-                    assert data, "connection closed before the first chunk"
-                    received += data
-                assert b"the rest" not in received
-                backend.released.set()
-                while data := sock.recv(65536):
-                    received += data
+            received = held_exchange(gateway.url, b"POST /echo/stream HTTP/1.1\r\nHost: x\r\nX-Test-Hold: 1\r\n"
+                                     b"Connection: close\r\nContent-Type: application/json\r\n"
+                                     b"Content-Length: %d\r\n\r\n%s" % (len(prompt), prompt), backend)
             assert received.startswith(b"HTTP/1.1 200") and b"the rest" in received
     texts = [r["body"]["text"] for r in safety.calls()["requests"] if r["path"] == "/contentsafety/text:analyze"]
     assert texts == ["Tell me a story", "a [Hate=4] story", "Tell me a story", "Tell me a story"]  # one answer checked

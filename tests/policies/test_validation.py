@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from engine.errors import ConfigError, PolicyLoadError
+from engine.errors import ConfigError
 from tests.gateway.conftest import document
 from tests.policies.support import lint
 from tests.support.gateway import Backend, RunningGateway, run_gateway
@@ -117,6 +117,15 @@ POLICIES = {
                  '<validate-headers specified-header-action="prevent" unspecified-header-action="ignore" />'
                  '<validate-content unspecified-content-type-action="prevent" max-size="102400" '
                  'size-exceeded-action="prevent"><content validate-as="json" action="prevent" /></validate-content>',
+        on_error=f"<base />{LAST_ERROR}",
+    ),
+    "xmlsoap.xml": document(
+        inbound='<base /><validate-content unspecified-content-type-action="prevent" max-size="400" '
+                'size-exceeded-action="prevent" errors-variable-name="errors">'
+                '<content type="application/xml" validate-as="xml" action="prevent" />'
+                '<content type="text/xml" validate-as="soap" action="prevent" />'
+                '<content type="application/soap+xml" validate-as="soap" action="detect" /></validate-content>',
+        outbound=f"<base />{ERRORS_AS_BODY}",
         on_error=f"<base />{LAST_ERROR}",
     ),
     "response-detect.xml": document(
@@ -393,23 +402,71 @@ def test_apiops_specification_feeds_validation(tmp_path: Path) -> None:
         assert backend.calls == 1
 
 
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+
+
+def envelope(namespace: str, body: str = "<GetOrder xmlns='urn:shop'><Id>7</Id></GetOrder>") -> bytes:
+    return f"<s:Envelope xmlns:s='{namespace}'><s:Header /><s:Body>{body}</s:Body></s:Envelope>".encode()
+
+
+class TestXmlAndSoap:
+    def test_well_formed_xml_and_envelopes_pass(self, gw: RunningGateway, backend: Backend) -> None:
+        assert _post(gw, "xmlsoap", b"<?xml version='1.0'?><order sku='ABC-1234'><q>2</q></order>",
+                     "application/xml").status == 200
+        assert _post(gw, "xmlsoap", envelope(SOAP11), "text/xml; charset=utf-8").status == 200
+        assert _post(gw, "xmlsoap", envelope(SOAP12), "application/soap+xml").status == 200
+        assert backend.calls == 3
+
+    def test_malformed_xml_is_refused_with_line_and_position(self, gw: RunningGateway, backend: Backend) -> None:
+        answer = _post(gw, "xmlsoap", b"<order>\n  <q>2</qty>\n</order>", "application/xml")
+        assert answer.status == 400 and backend.calls == 0
+        message = answer.json()["message"]
+        assert message.startswith("Body of the request does not conform to the definition application/xml, which is "
+                                  "associated with the content type application/xml. ")
+        assert message.endswith(" Opening and ending tag mismatch: q line 2 and qty. Line: 2, Position: 13"), message
+        assert answer.headers.get("X-Last-Error") == f"validate-content|Bad request|{message}"
+
+    def test_a_dtd_is_refused_and_never_expanded(self, gw: RunningGateway, backend: Backend) -> None:
+        bomb = (b"<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'><!ENTITY lol2 '&lol;&lol;&lol;&lol;'>]>"
+                b"<lolz>&lol2;</lolz>")
+        answer = _post(gw, "xmlsoap", bomb, "application/xml")
+        assert answer.status == 400 and backend.calls == 0
+        assert "For security reasons DTD is prohibited in this XML document." in answer.json()["message"]
+        secret = b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY f SYSTEM 'file:///etc/passwd'>]><x>&f;</x>"
+        assert _post(gw, "xmlsoap", secret, "application/xml").status == 400
+
+    def test_soap_version_follows_the_content_type(self, gw: RunningGateway, backend: Backend) -> None:
+        wrong = _post(gw, "xmlsoap", envelope(SOAP12), "text/xml")  # SOAP 1.1's content type, 1.2's envelope
+        assert wrong.status == 400
+        assert f"not a SOAP envelope ({{{SOAP11}}}Envelope)" in wrong.json()["message"]
+        bare = _post(gw, "xmlsoap", b"<GetOrder xmlns='urn:shop' />", "text/xml")
+        assert bare.status == 400 and "The root element is {urn:shop}GetOrder" in bare.json()["message"]
+        no_body = _post(gw, "xmlsoap", f"<s:Envelope xmlns:s='{SOAP11}'><s:Header /></s:Envelope>".encode(), "text/xml")
+        assert no_body.status == 400 and "exactly one Body element, found 0" in no_body.json()["message"]
+        assert backend.calls == 0
+
+    def test_detect_records_and_lets_the_request_through(self, gw: RunningGateway, backend: Backend) -> None:
+        answer = _post(gw, "xmlsoap", envelope(SOAP11), "application/soap+xml")  # 1.1 where 1.2 is expected
+        assert answer.status == 200 and backend.calls == 1
+        (error,) = answer.json()
+        assert (error["Name"], error["Type"], error["ValidationRule"], error["Action"]) == (
+            "application/soap+xml", "RequestBody", "IncorrectMessage", "detect")
+        assert f"({{{SOAP12}}}Envelope)" in error["Details"]
+
+    def test_size_limit_and_undeclared_types_still_apply(self, gw: RunningGateway, backend: Backend) -> None:
+        big = _post(gw, "xmlsoap", b"<a>" + b"x" * 500 + b"</a>", "application/xml")
+        assert big.status == 400 and "exceeds the limit of 400 bytes" in big.json()["message"]
+        other = _post(gw, "xmlsoap", b"<a />", "application/atom+xml")
+        assert other.status == 400 and other.json()["message"] == "Unspecified content type application/atom+xml is not allowed."
+        assert backend.calls == 0
+
+
 class TestLoad:
     def test_broken_schema_stops_the_start(self, tmp_path: Path) -> None:
         (tmp_path / "shop.yaml").write_text(SPEC.replace('pattern: "^[A-Z]{3}-[0-9]{4}$"', 'pattern: "([A-Z"'))
         with pytest.raises(ConfigError, match=r"components\.schemas\.Order: schema #/components/schemas/Order cannot be compiled"):
             with run_gateway(tmp_path, _config("http://127.0.0.1:9"), POLICIES):
-                pass
-
-    def test_xml_validation_is_refused_by_serve_and_flagged_by_lint(self, tmp_path: Path) -> None:
-        xml = ('<validate-content unspecified-content-type-action="ignore" max-size="100" size-exceeded-action="ignore">'
-               '<content type="application/xml" validate-as="xml" action="prevent" /></validate-content>')
-        warnings = [d for d in lint(xml).sorted() if d.code == "policy-unsupported"]
-        assert len(warnings) == 1 and "validate-as=\"xml\"" in warnings[0].message
-        (tmp_path / "shop.yaml").write_text(SPEC)
-        config = {"apis": {"a": {"path": "a", "service-url": "http://127.0.0.1:9", "subscription-required": False,
-                                 "openapi": "shop.yaml", "policy": "a.xml"}}}
-        with pytest.raises(PolicyLoadError, match="XML schemas"):
-            with run_gateway(tmp_path, config, {"a.xml": document(inbound=f"<base />{xml}")}):
                 pass
 
 

@@ -61,6 +61,7 @@ import hashlib
 import http.client
 import json
 import os
+import socket
 import ssl
 import threading
 from collections.abc import Callable, Coroutine, Iterator
@@ -317,6 +318,25 @@ class HttpAnswer:
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+
+def held_exchange(url: str, request: bytes, backend: Backend) -> bytes:
+    """Send the raw HTTP/1.1 `request` (with `X-Test-Hold: 1` and `Connection: close`) to the gateway at
+    `url`; assert its answer's first chunk arrives while `backend` still holds the rest (streamed, not
+    buffered); then release the backend and return everything received."""
+    host, port = url.split("://")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        received = b""
+        while b"first chunk" not in received:
+            data = sock.recv(65536)
+            assert data, "connection closed before the first chunk"
+            received += data
+        assert b"the rest" not in received
+        backend.released.set()
+        while data := sock.recv(65536):
+            received += data
+    return received
 
 
 def http_request(url: str, method: str, path: str, *, headers: dict[str, str] | list[tuple[str, str]] | None = None,
