@@ -23,18 +23,20 @@ SEPARATE_LINES = frozenset(
 )
 
 
-def wire_headers(headers: Headers, skip: frozenset[str] = HOP_BY_HOP) -> Iterable[tuple[str, str]]:
+def wire_headers(headers: Headers, skip: frozenset[str] = HOP_BY_HOP) -> list[tuple[str, str]]:
     """Header lines to send: comma-joined values, except the fields that need one line per value."""
-    dropped = _connection_tokens(headers)
-    for name, values in headers.items():
-        lower = name.lower()
+    dropped = _connection_tokens(headers) if "connection" in headers else ()
+    lines: list[tuple[str, str]] = []
+    for lower, (name, values) in headers.entries():
         if lower in skip or lower in dropped:
             continue
-        if len(values) == 1 or lower in SEPARATE_LINES:
-            for value in values:
-                yield name, value
+        if len(values) == 1:
+            lines.append((name, values[0]))
+        elif lower in SEPARATE_LINES:
+            lines.extend((name, value) for value in values)
         else:
-            yield name, ",".join(values)
+            lines.append((name, ",".join(values)))
+    return lines
 
 
 def encoded_headers(headers: Headers, skip: frozenset[str] = HOP_BY_HOP) -> list[tuple[bytes, bytes]]:

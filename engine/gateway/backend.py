@@ -184,7 +184,7 @@ class BackendClient:
         Through the own client's second pool (`_calls`: a forward-request streaming its answer
         never holds the connection a send-request of the same request waits for), or aiohttp
         for what the own client leaves to it (proxies, redirects, `Expect: 100-continue`)."""
-        headers = list(wire_headers(request.headers, _SKIP_REQUEST))
+        headers = wire_headers(request.headers, _SKIP_REQUEST)
         data = request.body.content if request.body is not None else None
         span = None
         if self.tracing is not None:
@@ -308,7 +308,7 @@ def stream_of(ctx: Context) -> AsyncGenerator[bytes, None] | None:
 
 def backend_headers(ctx: Context, forwarded: bool) -> list[tuple[str, str]]:
     """The header lines forward-request sends: end-to-end headers, plus X-Forwarded-* when `forwarded`."""
-    headers = list(wire_headers(ctx.request.headers, _SKIP_REQUEST))
+    headers = wire_headers(ctx.request.headers, _SKIP_REQUEST)
     if forwarded:
         _add_forwarded(headers, ctx)
     return headers
@@ -353,7 +353,11 @@ _ENCODED = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]*(?:%[0-9A-Fa-f]{2}[
 
 
 def _add_forwarded(headers: list[tuple[str, str]], ctx: Context) -> None:
-    at = {name.lower(): i for i, (name, _) in enumerate(headers)}  # one line per name (wire_headers joins)
+    received = ctx.request.headers
+    if "x-forwarded-for" in received or "x-forwarded-host" in received or "x-forwarded-proto" in received:
+        at = {name.lower(): i for i, (name, _) in enumerate(headers)}  # one line per name (wire_headers joins)
+    else:
+        at = {}  # the common case: none to extend or keep
     ip = ctx.exchange.peer_address or ctx.request.ip_address  # the hop that reached us, as proxies append
     if ip:
         i = at.get("x-forwarded-for")

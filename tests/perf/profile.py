@@ -1,6 +1,6 @@
 """Where a gateway worker spends its CPU under load: py-spy samples, summarised per function.
 
-    python -m tests.perf.profile [--scenario b|c|d|d-redis] [--server granian|hypercorn] [--seconds 10] [--top 25]
+    python -m tests.perf.profile [--scenario b|c|d|d-redis] [--server granian|native|hypercorn] [--seconds 10] [--top 25]
                                  [--raw FILE]
 
 Starts the raw backend (and Redis for d-redis), one gateway for the scenario of tests/perf/run.py
@@ -66,6 +66,7 @@ def summarise(raw: str, top: int) -> str:
 
 
 COMPONENTS = (
+    ("(engine/gateway/h1", "native HTTP server (engine/gateway/h1server.py, h1protocol.py)"),
     ("(engine/gateway/", "policygate: gateway (routing, context, pipeline, response)"),
     ("(engine/cache/", "policygate: cache"),
     ("(policies/cache_", "policygate: cache"),
@@ -111,7 +112,7 @@ def _function(frame: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="b")
-    parser.add_argument("--server", choices=("granian", "hypercorn"), default="granian")
+    parser.add_argument("--server", choices=("granian", "native", "hypercorn"), default="granian")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--top", type=int, default=25)
