@@ -39,6 +39,7 @@ _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _NO_BODY_STATUS = frozenset({204, 304})
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _LAST_CHUNK = b"0\r\n\r\n"
+_FRAMING_LENGTHS = frozenset({len(b"content-length"), len(b"connection"), len(b"transfer-encoding")})
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT")}
 
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
@@ -189,16 +190,17 @@ class Exchange:
         lines = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b""))]
         length: int | None = None
         for name, value in headers:
-            lower = name.lower()
-            if lower == b"content-length":
-                length = int(value)
-                continue
-            if lower == b"connection":
-                if b"close" in value.lower():
-                    self.keep_alive = False
-                continue
-            if lower == b"transfer-encoding":
-                continue  # the server frames the body itself
+            if len(name) in _FRAMING_LENGTHS:  # only these names need a closer look
+                lower = name.lower()
+                if lower == b"content-length":
+                    length = int(value)
+                    continue
+                if lower == b"connection":
+                    if b"close" in value.lower():
+                        self.keep_alive = False
+                    continue
+                if lower == b"transfer-encoding":
+                    continue  # the server frames the body itself
             lines.append(b"%s: %s\r\n" % (name, value))
         no_body = status in _NO_BODY_STATUS or status < 200
         if self.head_request or no_body:

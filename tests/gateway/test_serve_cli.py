@@ -14,7 +14,7 @@ from tests.gateway.conftest import document
 from tests.support.gateway import http_request, serve_args, write_config
 from tests.support.redis_server import free_port
 
-pytestmark = pytest.mark.every_server  # TLS, HTTP/2, reload, admin, errors, streaming: on every server
+# The tests that serve run on every HTTP server; the start-up failures serve nothing, so they run once.
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,6 +44,7 @@ def test_bad_document_exits_1_with_diagnostics(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.every_server
 def test_serve_reload_on_sighup_and_stop(tmp_path: Path, backend) -> None:
     port, admin = free_port(), free_port()
     v1 = document(outbound='<base /><set-header name="X-V" exists-action="override"><value>1</value></set-header>')
@@ -77,6 +78,7 @@ def test_serve_reload_on_sighup_and_stop(tmp_path: Path, backend) -> None:
     assert "Traceback" not in stderr
 
 
+@pytest.mark.every_server
 def test_workers_share_the_port(tmp_path: Path, backend) -> None:
     port = free_port()
     config = write_config(tmp_path, {"apis": {"a": {"path": "a", "service-url": "{{backend-url}}",
