@@ -141,11 +141,7 @@ class Dispatcher:
         for command in commands:
             futures.append(loop.create_future())
             self._queue.put(_Call(command, None, futures[-1]))
-        replies = await asyncio.gather(*futures, return_exceptions=True)
-        for reply in replies:
-            if isinstance(reply, BaseException):
-                raise reply
-        return list(replies)
+        return await all_replies(futures)
 
     async def call(self, function: Callable[[Any], Any]) -> Any:
         """Run `function(client)` in the thread, alone (SCRIPT LOAD on every node, PING...)."""
@@ -319,6 +315,15 @@ class Dispatcher:
                 break
             failed.append(item)
         _deliver(failed, [error] * len(failed))
+
+
+async def all_replies(futures: Sequence[asyncio.Future[Any]]) -> list[Any]:
+    """The results of `futures`, once all are settled; raises the first error among them."""
+    replies = await asyncio.gather(*futures, return_exceptions=True)
+    for reply in replies:
+        if isinstance(reply, BaseException):
+            raise reply
+    return list(replies)
 
 
 def pack(commands: Sequence[tuple[object, ...]], connection: Any) -> bytes:

@@ -46,7 +46,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import InvalidResponse, NoScriptError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from engine.redis_dispatcher import MAX_BATCH, Dispatcher, Rider, Script, pack
+from engine.redis_dispatcher import MAX_BATCH, Dispatcher, Rider, Script, all_replies, pack
 
 if TYPE_CHECKING:
     from engine.cache.connection import RedisSettings
@@ -114,12 +114,7 @@ class LoopDispatcher:
         if _traced():
             return await self._thread().commands(commands)
         lane = self._lane()
-        futures = [lane.submit(command, None, None) for command in commands]
-        replies = await asyncio.gather(*futures, return_exceptions=True)
-        for reply in replies:
-            if isinstance(reply, BaseException):
-                raise reply
-        return list(replies)
+        return await all_replies([lane.submit(command, None, None) for command in commands])
 
     async def call(self, function: Callable[[Any], Any]) -> Any:
         """Run `function(client)` with a blocking client in a thread (SCRIPT LOAD, PING...)."""

@@ -20,15 +20,18 @@
   binary operators on constants, folded as csc folds them (in `checked`/`unchecked` context, with
   the implicit constant conversions and `-2147483648`); overflow and division by zero in a folded
   expression are diagnostics here;
-* the properties of the `context` surface (`context.Request.Url.Host`, also through locals, casts
-  and `as`: `var r = context.Request; r.Url`): the declared `Member` and the type of the value
-  (`value_types`); an unknown member of those closed types is an error;
-* the diagnostics of all of the above (unknown names and members of types, security, duplicate
-  declarations, constant folding).
+* the static type of every expression it can type (`value_types`, `Bindings.type_of`): the
+  `context` surface and what its members return, constants, typed locals, lambda parameters and
+  `foreach` variables (the element type of the receiver or sequence), static properties and calls,
+  casts, `as`, `is`, `new`, `new[]`, interpolations and operators on typed operands;
+* what every member, call and indexer of a typed value denotes (`resolved`: `engine.expr.resolve`),
+  with arities and type arguments checked, and which operands are statically `object` (`boxed`);
+* the diagnostics of all of the above (unknown names and members, security, duplicate
+  declarations, constant folding, arities, conditions that are not bool, void values).
 
-It raises nothing. Members of other values, calls (overloads, arities), indexers and the types of
-non-constant operands are resolved by the emitter (`engine.expr.compile.Compiler`), which reads these tables instead of
-keeping scopes.
+It raises nothing. What it does not type (assignments, tuples, anonymous types, and values derived
+from those) the emitter (`engine.expr.compile.Compiler`) still types with the same functions; the
+emitter also still checks operators, assignment and casts.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ from engine.expr.cstypes import (
     NUMERIC_TYPES,
     PRIMITIVES,
     STRING,
+    STRING_ARRAY,
     SYSTEM_TYPE,
     VOID,
     CsType,
@@ -64,6 +68,7 @@ from engine.expr.library import (
     CS_IDENT,
     DECLARED_PROPERTY_ONLY,
     FORBIDDEN,
+    defined_by_library,
     lib,
     py_name,
     strip_namespace,
@@ -147,6 +152,74 @@ def unary_kind(op: str, kind: NumKind) -> NumKind | None:
     return clrnumeric.unary_promote(kind)
 
 
+# operators C# does not define on `object` operands (`+` is string concatenation when a side is a string)
+OBJECT_REFUSED = frozenset({"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "<", ">", "<=", ">="})
+
+
+def is_collection(type_: CsType) -> bool:
+    """Arrays, lists, dictionaries and sets: C# defines no arithmetic operators on them."""
+    return type_.pyclass in (list, dict, set, bytes, bytearray)
+
+
+def binary_type(op: str, left: CsType, right: CsType, *, boxed: tuple[bool, bool] = (False, False),
+                constants: tuple[Constant | None, Constant | None] = (None, None)) -> CsType:
+    """The static type of `a op b` (not folded): numeric promotion (with the implicit constant
+    conversions), string concatenation, comparisons; DYNAMIC where C# has no such operator."""
+    if op in ("&&", "||"):
+        return BOOL
+    if op == "??":
+        return left if left is not NULL else right
+    concatenation = op == "+" and STRING in (left, right)
+    if op in OBJECT_REFUSED and (boxed[0] or boxed[1]) and not concatenation:
+        return DYNAMIC
+    if op in clrnumeric.OPERATORS and (is_collection(left) or is_collection(right)) and not concatenation:
+        return DYNAMIC
+    if op in ("==", "!=", "<", ">", "<=", ">="):
+        return BOOL
+    lk, rk = left.kind, right.kind
+    if lk is not None and rk is not None and op in clrnumeric.OPERATORS:
+        if op not in clrnumeric.SHIFTS:
+            lk, rk = _converted(constants[0], lk, rk), _converted(constants[1], rk, lk)
+        kind = clrnumeric.result_kind(op, lk, rk)
+        if kind is None or clrnumeric.operation(op, lk, rk, checked=False) is None:
+            return DYNAMIC
+        return NUMERIC_TYPES[kind]
+    if concatenation:
+        other = right if left is STRING else left
+        if isinstance(other.pyclass, type) and defined_by_library(other.pyclass, "__add__") is not None:
+            return DYNAMIC  # a library operator: `ns + "local"` is an XName
+        return STRING
+    if left is BOOL and right is BOOL and op in ("&", "|", "^"):
+        return BOOL
+    return DYNAMIC
+
+
+def unary_type(op: str, operand: CsType, *, boxed: bool = False) -> CsType:
+    """The static type of `!x`, `-x`, `+x`, `~x` (not folded); DYNAMIC where C# has no such operator."""
+    if op == "!":
+        return BOOL
+    if boxed:
+        return DYNAMIC
+    if operand.kind is not None:
+        kind = unary_kind(op, operand.kind)
+        return NUMERIC_TYPES[kind] if kind is not None else DYNAMIC
+    return operand
+
+
+def conditional_type(then: CsType, other: CsType) -> CsType:
+    """The type of `c ? a : b`: the wider of two numeric types, the non-null branch's, or DYNAMIC."""
+    tk, ok = then.kind, other.kind
+    if tk is not None and ok is not None and tk is not ok:  # `b ? 1 : 2.5` is a double
+        target = ok if clrnumeric.widens(tk, ok) else tk if clrnumeric.widens(ok, tk) else None
+        if target is not None:
+            return NUMERIC_TYPES[target]
+    return then if then is other or other is NULL else other if then is NULL else DYNAMIC
+
+
+def _converted(constant: Constant | None, kind: NumKind, other: NumKind) -> NumKind:
+    return constant_conversion(constant, kind, other) if constant is not None else kind
+
+
 def constant_conversion(constant: Constant, kind: NumKind, other: NumKind) -> NumKind:
     """C# implicit constant conversion: a non-negative `int`/`long` constant beside a `uint`/`ulong`
     operand takes the unsigned type (`u + 1` is a `uint`, `1 + 1UL` a `ulong`)."""
@@ -198,10 +271,8 @@ class Bindings:
 
     def type_of(self, node: ast.Node) -> CsType | None:
         """The static type of an expression the bind pass typed (None: the emitter types it)."""
-        found = self.value_types.get(id(node))
-        if found is None and id(node) in self.constants:
-            return self.constants[id(node)].type
-        return found
+        constant = self.constants.get(id(node))  # (a folded `-x` keeps its constant's type: `-2147483648`)
+        return constant.type if constant is not None else self.value_types.get(id(node))
 
     def shape(self, func: ast.Member, args: tuple[ast.Arg, ...]) -> Shape:
         """How `func` is called: type arguments, positional (`ref x` too), named and `out` arguments."""
@@ -252,6 +323,8 @@ def bind(tree: ast.Expr | ast.Block) -> Bindings:
         binder.block(tree.body, new_scope=False)
     else:
         binder.expr(tree)
+        if binder.bound.type_of(tree) is VOID:  # `@(list.Add(1))`: C# has no value to give
+            binder.error("expr-type", "the expression has no value (it calls a void method)", tree.pos)
     return binder.bound
 
 
@@ -541,8 +614,10 @@ class _Binder:
 
     def b_Unary(self, node: ast.Unary) -> None:
         self.expr(node.operand)
-        if node.op == "!":
-            self.bound.value_types[id(node)] = BOOL
+        operand_type = self.bound.type_of(node.operand)
+        if operand_type is not None or node.op == "!":
+            self.bound.value_types[id(node)] = unary_type(node.op, operand_type or DYNAMIC,
+                                                          boxed=id(node.operand) in self.bound.boxed)
         operand = self.bound.constant(node.operand)
         if operand is None or operand.failed or operand.value is None or node.op == "!" or operand.type.kind is None:
             return
@@ -565,9 +640,12 @@ class _Binder:
     def b_Binary(self, node: ast.Binary) -> None:
         self.expr(node.left)
         self.expr(node.right)
-        if node.op in ("&&", "||", "==", "!=") or node.op in ("<", ">", "<=", ">=") and not (
-                id(node.left) in self.bound.boxed or id(node.right) in self.bound.boxed):
-            self.bound.value_types[id(node)] = BOOL  # (an ordering of `object` operands is an error)
+        lt, rt = self.bound.type_of(node.left), self.bound.type_of(node.right)
+        if lt is not None and rt is not None or node.op in ("&&", "||", "==", "!="):
+            self.bound.value_types[id(node)] = binary_type(
+                node.op, lt or DYNAMIC, rt or DYNAMIC,
+                boxed=(id(node.left) in self.bound.boxed, id(node.right) in self.bound.boxed),
+                constants=(self.bound.constant(node.left), self.bound.constant(node.right)))
         left, right = self.bound.constant(node.left), self.bound.constant(node.right)
         op = node.op
         if left is None or right is None or left.failed or right.failed or op not in clrnumeric.OPERATORS:
@@ -598,6 +676,10 @@ class _Binder:
 
     def b_Ternary(self, node: ast.Ternary) -> None:
         self.exprs([node.cond, node.then, node.other])
+        self.condition(node.cond)
+        then, other = self.bound.type_of(node.then), self.bound.type_of(node.other)
+        if then is not None and other is not None:
+            self.bound.value_types[id(node)] = conditional_type(then, other)
 
     def b_Checked(self, node: ast.Checked) -> None:
         outer = self.checked_context
@@ -734,10 +816,15 @@ class _Binder:
                 self.error("expr-type", f"cannot create an instance of '{t.name}'", node.pos)
 
     def b_NewArray(self, node: ast.NewArray) -> None:
-        if node.element is not None:
-            self.check_type(node, node.element)
+        known = node.element is None or self.check_type(node, node.element)
         self.expr(node.size)
         self.exprs(node.items)
+        element = self.bound.types.get(id(node), DYNAMIC)
+        if node.element is None and node.items:  # `new[] { ... }`: the first item's type
+            element = self.bound.type_of(node.items[0]) or DYNAMIC
+        if known and element is not DYNAMIC or node.element is None and not node.items:
+            self.bound.value_types[id(node)] = STRING_ARRAY if element is STRING else CsType(
+                f"{node.element or 'object'}[]", list, element=element)
 
     def b_NewRectangularArray(self, node: ast.NewRectangularArray) -> None:
         self.check_type(node, node.element)
@@ -771,6 +858,13 @@ class _Binder:
     def s_Block(self, node: ast.Block) -> None:
         self.block(node.body)
 
+    def condition(self, node: ast.Expr | None) -> None:
+        """A condition (`if`, `while`, `for`, `?:`, `when`) of a type bind knows must be a bool."""
+        type_ = self.bound.type_of(node) if node is not None else None
+        if type_ is not None and type_ not in (BOOL, DYNAMIC):
+            assert node is not None
+            self.error("expr-type", f"cannot implicitly convert type '{type_.name}' to 'bool'", node.pos)
+
     def s_LocalDecl(self, node: ast.LocalDecl) -> None:
         t = node.type
         declared = DYNAMIC
@@ -779,9 +873,11 @@ class _Binder:
         self.bound.types[id(node)] = declared
         for d in node.declarators:
             self.expr(d.value)
-            typed = self.bound.value_types.get(id(d.value)) if t.name == "var" and d.value is not None else None
+            typed = self.bound.type_of(d.value) if t.name == "var" and d.value is not None else None
+            if typed is VOID:
+                self.error("expr-type", "cannot assign void to an implicitly-typed variable", d.pos)
             if typed in (NULL, VOID):
-                typed = None  # `var x = list.Clear()`: an error the emitter reports
+                typed = None
             local = self.declare(d, 0, d.name, typed or declared, d.pos)  # `var r = context.Request`: IRequest
             local.boxed = t.name in ("object", "Object", "System.Object") or (
                 t.name == "var" and d.value is not None and id(d.value) in self.bound.boxed)
@@ -796,6 +892,7 @@ class _Binder:
 
     def s_If(self, node: ast.If) -> None:
         self.expr(node.cond)
+        self.condition(node.cond)
         self.scoped(node.then)
         if node.other is not None:
             self.scoped(node.other)
@@ -814,6 +911,7 @@ class _Binder:
 
     def s_While(self, node: ast.While) -> None:
         self.expr(node.cond)
+        self.condition(node.cond)
         self.scoped(node.body)
 
     def s_For(self, node: ast.For) -> None:
@@ -823,6 +921,7 @@ class _Binder:
         else:
             self.exprs(node.init)
         self.expr(node.cond)
+        self.condition(node.cond)
         self.exprs(node.step)
         self.scoped(node.body)
         self.scopes.pop()
@@ -844,6 +943,7 @@ class _Binder:
             if catch.name:
                 self.declare(catch, 0, catch.name, DYNAMIC, catch.pos)
             self.expr(catch.filter)
+            self.condition(catch.filter)
             self.block(catch.body.body, new_scope=False)
             self.scopes.pop()
         if node.final is not None:

@@ -9,15 +9,14 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from engine.dotnet import clrnumeric
 from engine.dotnet.conversions import to_string
 from engine.dotnet.equality import object_equals
 from engine.dotnet.errors import NullReferenceException
 from engine.expr import ast
 from engine.expr import runtime as rt
 from engine.expr.contexttypes import INTERFACES
-from engine.expr.cstypes import BOOL, DYNAMIC, NUMERIC_TYPES, STRING, CsType
-from engine.expr.library import defined_by_library, strip_namespace
+from engine.expr.cstypes import STRING, CsType
+from engine.expr.library import strip_namespace
 from engine.expr.runtime import SHORT, ShortCircuit
 
 Fn = Callable[[list[Any]], Any]
@@ -454,22 +453,6 @@ def _type_test(type_name: str) -> Callable[[Any], bool]:
     from engine.dotnet.conversions import is_type
 
     return lambda v: is_type(v, short)
-
-
-def _binary_type(op: str, a: CsType, b: CsType) -> CsType:
-    if op in ("==", "!=", "<", ">", "<=", ">="):
-        return BOOL
-    if op == "+" and (a is STRING or b is STRING):
-        other = b if a is STRING else a
-        if isinstance(other.pyclass, type) and defined_by_library(other.pyclass, "__add__") is not None:
-            return DYNAMIC  # a library operator: `ns + "local"` is an XName
-        return STRING
-    if a.kind is not None and b.kind is not None:
-        kind = clrnumeric.result_kind(op, a.kind, b.kind)
-        return NUMERIC_TYPES[kind] if kind is not None else DYNAMIC
-    if a is BOOL and b is BOOL and op in ("&", "|", "^"):
-        return BOOL
-    return DYNAMIC
 
 
 def _generated_concat(codes: list[Code]) -> Fn | None:

@@ -1,12 +1,12 @@
 """The emit pass: AST -> Python closures (and, for simple expressions, one generated function).
 
-It runs after the bind pass (`engine.expr.bind`), whose tables say what every name denotes and
-which slot every local has. Here each node becomes a closure `f(env)` (`env` is a list:
-`[context, return value, budget, locals...]`), and the members, overloads and operand types of
-values are resolved against the allow-list (`engine.expr.names`, `contexttypes`, `library`),
-collecting those diagnostics (never raised one by one). Members of statically known types are
-bound here; values whose type is only known at run time go through `gates.member_gate` /
-`gates.call_gate`.
+It runs after the bind pass (`engine.expr.bind`), whose tables say what every name denotes, which
+slot every local has, the types it could give, and what each member or call of a typed value
+denotes (`engine.expr.resolve`). Here each node becomes a closure `f(env)` (`env` is a list:
+`[context, return value, budget, locals...]`), each node once (`expr` keeps the `Code` of every
+node). Operators, assignment and casts are still checked here, and values bind did not type are
+resolved here with the same functions; values whose type is only known at run time go through
+`gates.member_gate` / `gates.call_gate`.
 
 Nodes that are plain Python once bound (context paths, constants, comparisons, `&&`/`||`, `?:`,
 string concatenation, casts, calls on the always-present context dictionaries) also carry inline
@@ -144,7 +144,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
     # ------------------------------------------------------------------ entry points
     def compile_expression(self, node: ast.Expr) -> Code:
         root = self.expr(node)
-        if root.type is VOID:  # `@(list.Add(1))`: C# has no value to give
+        if root.type is VOID and self.bound.type_of(node) is None:  # `@(list.Add(1))`: reported by bind
             self.error("expr-type", "the expression has no value (it calls a void method)", node.pos)
         return root
 

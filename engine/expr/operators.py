@@ -11,11 +11,18 @@ from engine.dotnet.conversions import to_string
 from engine.dotnet.errors import NullReferenceException
 from engine.expr import ast
 from engine.expr import runtime as rt
-from engine.expr.bind import Constant, constant_conversion, unary_kind
+from engine.expr.bind import (
+    OBJECT_REFUSED,
+    Constant,
+    binary_type,
+    conditional_type,
+    constant_conversion,
+    is_collection,
+    unary_kind,
+)
 from engine.expr.closures import (
     Code,
     _as_text,
-    _binary_type,
     _compare,
     _generated_concat,
     _is_stringish,
@@ -47,14 +54,6 @@ from engine.expr.tables import (
     _ORDER_OPS,
     _PY_COMPARE,
 )
-
-# operators C# does not define on `object` operands (`+` is string concatenation when a side is a string)
-_OBJECT_REFUSED = frozenset({"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "<", ">", "<=", ">="})
-
-
-def _is_collection(type_: CsType) -> bool:
-    """Arrays, lists, dictionaries and sets: C# defines no arithmetic operators on them."""
-    return type_.pyclass in (list, dict, set, bytes, bytearray)
 
 
 def _static_name(compiler: Any, node: ast.Expr, type_: CsType) -> str:
@@ -142,12 +141,12 @@ class OperatorCompiler(CompilerHost):
                 return v if v is not None else rf(env)
 
             return Code(coalesce, lt if lt is not NULL else rtype)
-        if op in _OBJECT_REFUSED and (self.is_boxed(node.left) or self.is_boxed(node.right)) and not (
+        if op in OBJECT_REFUSED and (self.is_boxed(node.left) or self.is_boxed(node.right)) and not (
                 op == "+" and STRING in (lt, rtype)):
             self.error("expr-type", f"operator '{op}' cannot be applied to operands of type '{_static_name(self, node.left, lt)}' "
                        f"and '{_static_name(self, node.right, rtype)}'", pos, "cast the value first, e.g. (int)x")
             return self._dead()
-        if op in clrnumeric.OPERATORS and (_is_collection(lt) or _is_collection(rtype)) and not (
+        if op in clrnumeric.OPERATORS and (is_collection(lt) or is_collection(rtype)) and not (
                 op == "+" and STRING in (lt, rtype)):
             self.error("expr-type", f"operator '{op}' cannot be applied to operands of type '{lt.name}' and "
                        f"'{rtype.name}'", pos)
@@ -162,7 +161,7 @@ class OperatorCompiler(CompilerHost):
         if op in ("<", ">", "<=", ">=") and (lt is STRING or rtype is STRING):
             self.error("expr-type", f"operator '{op}' cannot be applied to operands of type 'string'", pos,
                        "use string.Compare(a, b) or a.CompareTo(b)")
-        result = _binary_type(op, lt, rtype)
+        result = binary_type(op, lt, rtype)
         if op in ("==", "!=") and (lt is STRING and rtype in (STRING, NULL) or (
             rtype is STRING and lt is NULL
         ) or lt in (INT, LONG, BOOL) and rtype is lt):
@@ -317,7 +316,7 @@ class OperatorCompiler(CompilerHost):
 
     def x_Ternary(self, node: ast.Ternary) -> Code:
         cond, then, other = self.expr(node.cond), self.expr(node.then), self.expr(node.other)
-        self._expect_bool(cond, node.cond.pos)
+        self._expect_bool(cond, node.cond)
         c, t, o = cond.fn, then.fn, other.fn
         truth = rt.truth
         tk, ok = then.type.kind, other.type.kind
@@ -327,8 +326,7 @@ class OperatorCompiler(CompilerHost):
                 t = self._implicit(then, target) if tk is not target else t
                 o = self._implicit(other, target) if ok is not target else o
                 return Code(lambda env: t(env) if truth(c(env)) else o(env), NUMERIC_TYPES[target])
-        type_ = then.type if then.type is other.type or other.type is NULL else (
-            other.type if then.type is NULL else DYNAMIC)
+        type_ = conditional_type(then.type, other.type)
         if cond.type is BOOL and then.const and other.const:
             tv, ov = then.value, other.value
             return Code(lambda env: tv if c(env) else ov, type_,
@@ -338,9 +336,10 @@ class OperatorCompiler(CompilerHost):
                         src=f"({self.source(then)} if {self.source(cond)} else {self.source(other)})")
         return Code(lambda env: t(env) if truth(c(env)) else o(env), type_)
 
-    def _expect_bool(self, code: Code, pos: ast.Pos) -> None:
-        if code.type not in (BOOL, DYNAMIC):
-            self.error("expr-type", f"cannot implicitly convert type '{code.type.name}' to 'bool'", pos)
+    def _expect_bool(self, code: Code, node: ast.Expr) -> None:
+        """A condition must be a bool (checked by the bind pass where it typed the condition)."""
+        if self.bound.type_of(node) is None and code.type not in (BOOL, DYNAMIC):
+            self.error("expr-type", f"cannot implicitly convert type '{code.type.name}' to 'bool'", node.pos)
 
     def x_Cast(self, node: ast.Cast) -> Code:
         constant = self.bound.constant(node)

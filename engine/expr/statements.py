@@ -76,7 +76,7 @@ class StatementCompiler(CompilerHost):
                 self.method_group_allowed = False
             vtype = code.type if (t.name == "var" and code is not None and code.type not in (NULL, VOID)) \
                 else declared
-            if t.name == "var" and code is not None and code.type is VOID:
+            if t.name == "var" and code is not None and code.type is VOID and d.value is not None and self.bound.type_of(d.value) is None:
                 self.error("expr-type", "cannot assign void to an implicitly-typed variable", d.pos)
             local = self.bound.local(d)
             local.type, slot = vtype, local.slot
@@ -135,7 +135,7 @@ class StatementCompiler(CompilerHost):
 
     def s_If(self, node: ast.If) -> Fn:
         cond = self.expr(node.cond)
-        self._expect_bool(cond, node.cond.pos)
+        self._expect_bool(cond, node.cond)
         c = cond.fn
         then = self.stmt(node.then)
         other = self.stmt(node.other) if node.other is not None else None
@@ -181,7 +181,7 @@ class StatementCompiler(CompilerHost):
     def s_While(self, node: ast.While) -> Fn:
         self.needs_budget = True
         cond = self.expr(node.cond)
-        self._expect_bool(cond, node.cond.pos)
+        self._expect_bool(cond, node.cond)
         c = cond.fn
         body = self.stmt(node.body)
         truth = rt.truth
@@ -212,7 +212,7 @@ class StatementCompiler(CompilerHost):
             init = lambda env: [f(env) for f in inits] and None  # noqa: E731
         cond = self.expr(node.cond) if node.cond is not None else None
         if cond is not None and node.cond is not None:
-            self._expect_bool(cond, node.cond.pos)
+            self._expect_bool(cond, node.cond)
         c = cond.fn if cond is not None else (lambda env: True)
         steps = [self.fn(e) for e in node.step]
         body = self.stmt(node.body)
@@ -275,7 +275,7 @@ class StatementCompiler(CompilerHost):
             accept = None
             if catch.filter is not None:
                 condition = self.expr(catch.filter)
-                self._expect_bool(condition, catch.filter.pos)
+                self._expect_bool(condition, catch.filter)
                 accept = condition.fn
             handlers.append((cls, slot, accept, self.block(catch.body.body)))
         final = self.s_Block(node.final) if node.final is not None else None

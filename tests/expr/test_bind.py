@@ -228,7 +228,7 @@ def test_calls_and_indexers_of_the_context_surface_are_typed_by_the_bind_pass() 
 
 def test_emit_compiles_each_node_once() -> None:
     """String concatenation and inline sources reuse an operand's code: nothing is reported twice."""
-    text = '@(new[] { "x" }.Select(s => "a" + s.Lenght + "b" + (s.Lenght + 1)).First())'  # `s`: typed by emit
+    text = '@{ string s; return "a" + (s = "x").Lenght + "b" + ((s = "y").Lenght + 1); }'  # assignments: typed by emit
     compiler, _, problems = analyse(as_value_text(text))
     assert compiler is not None
     assert [message for _, message, _, _ in compiler.problems] == ["'string' has no member 'Lenght'"] * 2
@@ -270,3 +270,24 @@ def test_lambda_parameters_foreach_variables_and_boxed_values_are_typed_by_the_b
     assert [code for code, _, _, _ in compiler.problems] == ["expr-type", "expr-type"]  # operators: still emit's
     _, b = bound('@(context.Variables["x"] == (object)1 && context.Variables.GetValueOrDefault("y") != null)')
     assert len(b.boxed) == 3  # the index, the cast and GetValueOrDefault without <T>
+
+
+def test_operators_on_typed_operands_are_typed_by_the_bind_pass() -> None:
+    """Numeric promotion, `?:` widening and string concatenation: what follows is resolved by bind."""
+    text = '@{ var n = "a".Length * 2L; return (n > 1 ? n : 2.5).Foo + ("a" + n).Lenght + (-n).Bar; }'
+    compiler, _, problems = analyse(as_value_text(text))
+    assert compiler is not None and compiler.problems == []
+    assert [p.message for p in problems] == [
+        "'double' has no member 'Foo'", "'string' has no member 'Lenght'", "'long' has no member 'Bar'",
+    ]
+
+
+def test_conditions_and_void_values_of_typed_expressions_are_checked_by_the_bind_pass() -> None:
+    text = '@{ if ("a".Length) { return 1; } var x = context.Trace("a"); return "b".Length > 0 ? 1 : 2; }'
+    compiler, _, problems = analyse(as_value_text(text))
+    assert compiler is not None and compiler.problems == []
+    assert [p.message for p in problems] == [
+        "cannot implicitly convert type 'int' to 'bool'", "cannot assign void to an implicitly-typed variable",
+    ]
+    _, b = bound('@(context.Trace("a"))')
+    assert [message for _, message, _, _ in b.problems] == ["the expression has no value (it calls a void method)"]
