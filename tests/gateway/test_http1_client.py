@@ -229,3 +229,16 @@ def test_a_small_complete_answer_leaves_in_one_body_message_a_large_one_streams(
             await server.services.close()
 
     asyncio.run(scenario())
+
+
+def test_a_send_request_never_waits_for_the_connection_of_a_streaming_forward(gateway, raw_backend) -> None:
+    """With `backend.max-connections: 1`, a forward-request streaming its answer holds its only
+    connection until the answer is sent; an outbound send-request has a pool of its own."""
+    outbound = f"""<base />
+        <send-request response-variable-name="side" timeout="5"><set-url>{raw_backend}/ok</set-url></send-request>
+        <set-header name="X-Side" exists-action="override"><value>@(((IResponse)context.Variables["side"]).StatusCode.ToString())</value></set-header>"""
+    settings = config(raw_backend, api_policy="api.xml", backend={"max-connections": 1})
+    with gateway(settings, {"api.xml": document(outbound=outbound)}) as gw:
+        answer = gw.get("/echo/large?mb=2")
+        assert answer.status == 200 and len(answer.body) == 2 * 1024 * 1024
+        assert answer.headers.get("X-Side") == "200"
