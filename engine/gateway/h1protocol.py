@@ -287,8 +287,7 @@ class H1Connection(asyncio.Protocol):
             self.reading.wake()
         if self.exchange is None:
             return False  # nothing to answer: close now
-        self.exchange.keep_alive = False
-        return True
+        return True  # answer the requests already read (response_done closes after the last)
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -460,7 +459,7 @@ class H1Connection(asyncio.Protocol):
         """The response is complete: close, or go on with the next request of the connection."""
         if self.exchange is exchange:
             self.exchange = None
-        if not exchange.keep_alive or self.listener.closing or self.read_eof:
+        if not exchange.keep_alive or self.listener.closing:
             self.transport.close()
             return
         if not exchange.request_complete:
@@ -477,6 +476,8 @@ class H1Connection(asyncio.Protocol):
                 self._resume_reading()
         elif self.final_error is not None:
             self._write_error(*self.final_error)
+            self.transport.close()
+        elif self.read_eof:  # the client sent all it will send
             self.transport.close()
         elif not self.reading_head:
             self.idle_tick = self.listener.tick

@@ -22,14 +22,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[str, int]]:
+def start_server() -> tuple[subprocess.Popen[str], tuple[str, int]]:
     process = subprocess.Popen([sys.executable, "-m", "tests.support.h1_test_server"], cwd=ROOT,
                                stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    return process, ("127.0.0.1", int(process.stdout.readline()))
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[str, int]]:
+    process, address = start_server()
     try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline())
-        yield "127.0.0.1", port
+        yield address
     finally:
         process.terminate()
         process.wait(10)
@@ -104,6 +108,15 @@ def test_pipelined_requests_are_answered_in_order(server) -> None:
     assert first[2] == b"slow"
     assert json.loads(second[2])["path"] == "/echo/2" and json.loads(second[2])["body_length"] == 3
     assert json.loads(third[2])["path"] == "/echo/3"
+
+
+def test_pipelined_requests_then_a_half_close_are_all_answered(server) -> None:
+    with connect(server) as sock, sock.makefile("rb") as stream:
+        sock.sendall(b"GET /slow?s=0.2 HTTP/1.1\r\nHost: t\r\n\r\nGET /echo/2 HTTP/1.1\r\nHost: t\r\n\r\n")
+        sock.shutdown(socket.SHUT_WR)  # as `nc -N` does: nothing more to send
+        assert read_response(stream)[2] == b"slow"
+        assert json.loads(read_response(stream)[2])["path"] == "/echo/2"
+        assert stream.read(1) == b""
 
 
 def test_keep_alive_then_the_idle_connection_is_closed(server) -> None:
@@ -289,3 +302,27 @@ def test_h2c_upgrade_is_served_as_http_1_1(server) -> None:
         status, _, body = read_response(stream)
         assert status == 200 and json.loads(body)["body_length"] == 3
         assert json.loads(read_response(stream)[2])["path"] == "/echo/next"
+
+
+def test_shutdown_closes_idle_connections_at_once_and_finishes_requests_in_flight() -> None:
+    process, address = start_server()
+    try:
+        with connect(address) as idle, idle.makefile("rb") as idle_stream, \
+                connect(address) as busy, busy.makefile("rb") as busy_stream:
+            idle.sendall(b"GET /echo HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert read_response(idle_stream)[0] == 200  # now an idle keep-alive connection
+            busy.sendall(b"GET /slow?s=1 HTTP/1.1\r\nHost: t\r\n\r\n")
+            time.sleep(0.2)
+            process.terminate()  # SIGTERM
+            started = time.monotonic()
+            assert idle_stream.read(1) == b""
+            assert time.monotonic() - started < 0.8  # closed at once, not after the request in flight
+            with pytest.raises(ConnectionRefusedError):
+                socket.create_connection(address, timeout=2).close()
+            status, headers, body = read_response(busy_stream)
+            assert (status, body, headers["connection"]) == (200, b"slow", "close")
+        assert process.wait(10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)

@@ -9,6 +9,9 @@ Short limits make timeouts testable in seconds: keep-alive 2 s, header read 1 s.
   `send` so far are in `/stats` as `streamed`.
 - `/slow?s=N`: answers after N seconds; `/noread`: answers at once without reading the body.
 - `/stats`: `{"streamed": n, "disconnects": n, "send_failures": n, "requests": n}`.
+
+SIGTERM stops it as the gateway stops: the port closes at once, idle connections close, requests in
+flight finish (the "drain" here waits for them), then the process exits.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import signal
 import socket
 import sys
 from typing import Any
@@ -27,6 +31,7 @@ from engine.gateway.h1server import serve_native
 
 STATS = {"streamed": 0, "disconnects": 0, "send_failures": 0, "requests": 0}
 CHUNK = b"x" * 65536
+IN_FLIGHT: set[int] = set()  # the requests the app is answering (ids of their scopes)
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -36,6 +41,14 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "lifespan.shutdown.complete"})
         return
     STATS["requests"] += 1
+    IN_FLIGHT.add(id(scope))
+    try:
+        await _handle(scope, receive, send)
+    finally:
+        IN_FLIGHT.discard(id(scope))
+
+
+async def _handle(scope: dict[str, Any], receive: Any, send: Any) -> None:
     path = scope["path"]
     query = parse_qs(scope["query_string"].decode())
     try:
@@ -88,7 +101,14 @@ async def main() -> None:
     sock.listen(128)
     sock.setblocking(False)
     print(sock.getsockname()[1], flush=True)
-    await serve_native(app, sock, asyncio.Event(), keep_alive=2, header_read=1)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+
+    async def drained() -> None:
+        while IN_FLIGHT:
+            await asyncio.sleep(0.01)
+
+    await serve_native(app, sock, stop, keep_alive=2, header_read=1, drained=drained)
 
 
 if __name__ == "__main__":
