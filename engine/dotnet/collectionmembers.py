@@ -21,13 +21,14 @@ from .collectioncore import (
     last_index_of,
     sort_key,
 )
-from .equality import object_equals
+from .equality import hash_key, object_equals
 from .errors import (
     ArgumentException,
     ArgumentNullException,
     ArgumentOutOfRangeException,
     KeyNotFoundException,
 )
+from .keyed import KeyedSet
 from .limits import bounded_list, check_count
 
 _NO_ARGUMENT = object()  # `e.Elements().Remove()`: LINQ to XML's Remove() extension, not List.Remove(value)
@@ -355,6 +356,38 @@ class BytesMembers(ArrayMembers):
     """Members of ``byte[]`` values."""
 
 
+def _keys(s: set[Any], other: Iterable[Any]) -> set[Any]:
+    """The keys of ``other``'s items under the comparison of ``s``."""
+    key = s.key_function if isinstance(s, KeyedSet) else hash_key
+    return {key(x) for x in iterate(other)}
+
+
+def _own_keys(s: set[Any]) -> set[Any]:
+    return s.key_set() if isinstance(s, KeyedSet) else {hash_key(x) for x in s}
+
+
+def _distinct(s: set[Any], other: Iterable[Any]) -> list[Any]:
+    """``other``'s items, the first of each key under the comparison of ``s``."""
+    key = s.key_function if isinstance(s, KeyedSet) else hash_key
+    seen: set[Any] = set()
+    found = []
+    for x in iterate(other):
+        k = key(x)
+        if k not in seen:
+            seen.add(k)
+            found.append(x)
+    return found
+
+
+def _retain(s: set[Any], keep: Callable[[Any], bool]) -> None:
+    if isinstance(s, KeyedSet):
+        s.retain(keep)
+    else:
+        for item in list(s):
+            if not keep(hash_key(item)):
+                s.discard(item)
+
+
 class SetMembers:
     """Members of ``HashSet<T>`` values (``set``)."""
 
@@ -395,27 +428,45 @@ class SetMembers:
 
     @staticmethod
     def IntersectWith(s: set[Any], other: Iterable[Any]) -> None:
-        s.intersection_update(set(iterate(other)))
+        keys = _keys(s, other)
+        _retain(s, lambda k: k in keys)
 
     @staticmethod
     def ExceptWith(s: set[Any], other: Iterable[Any]) -> None:
-        s.difference_update(set(iterate(other)))
+        keys = _keys(s, other)
+        _retain(s, lambda k: k not in keys)
+
+    @staticmethod
+    def SymmetricExceptWith(s: set[Any], other: Iterable[Any]) -> None:
+        for item in _distinct(s, other):
+            if item in s:
+                s.discard(item)
+            else:
+                s.add(item)
 
     @staticmethod
     def SetEquals(s: set[Any], other: Iterable[Any]) -> bool:
-        return s == set(iterate(other))
+        return _own_keys(s) == _keys(s, other)
 
     @staticmethod
     def IsSubsetOf(s: set[Any], other: Iterable[Any]) -> bool:
-        return s <= set(iterate(other))
+        return _own_keys(s) <= _keys(s, other)
+
+    @staticmethod
+    def IsProperSubsetOf(s: set[Any], other: Iterable[Any]) -> bool:
+        return _own_keys(s) < _keys(s, other)
 
     @staticmethod
     def IsSupersetOf(s: set[Any], other: Iterable[Any]) -> bool:
-        return s >= set(iterate(other))
+        return _own_keys(s) >= _keys(s, other)
+
+    @staticmethod
+    def IsProperSupersetOf(s: set[Any], other: Iterable[Any]) -> bool:
+        return _own_keys(s) > _keys(s, other)
 
     @staticmethod
     def Overlaps(s: set[Any], other: Iterable[Any]) -> bool:
-        return bool(s & set(iterate(other)))
+        return any(x in s for x in iterate(other))
 
     @staticmethod
     def GetEnumerator(s: set[Any]) -> Iterator[Any]:

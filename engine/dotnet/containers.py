@@ -9,7 +9,7 @@ parameters (``Array.Resize``) return the new value.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -22,13 +22,14 @@ from .collectioncore import (
     last_index_of,
     sort_key,
 )
-from .equality import object_equals
+from .equality import hash_key, object_equals
 from .errors import (
     ArgumentException,
     ArgumentOutOfRangeException,
     IndexOutOfRangeException,
     InvalidOperationException,
 )
+from .keyed import KeyedDict, KeyedSet
 from .limits import bounded_list
 
 
@@ -88,106 +89,28 @@ class Tuple:
 # ---------------------------------------------------------------------------------------------
 
 
-class ComparerDict(dict[Any, Any]):
-    """A ``Dictionary<string, T>`` created with ``StringComparer.OrdinalIgnoreCase`` (or another
-    case-insensitive comparer): lookups fold case, iteration keeps the keys as first added."""
-
-    def __init__(self, comparer: Any, source: Any = None) -> None:
-        super().__init__()
-        self.comparer = comparer
-        self._index: dict[Any, Any] = {}
-        if source:
-            for k, v in source.items() if isinstance(source, dict) else source:
-                add_entry(self, k, v)
-
-    def _k(self, key: Any) -> Any:
-        return self.comparer.key(key)
-
-    def __getitem__(self, key: Any) -> Any:
-        return super().__getitem__(self._index.get(self._k(key), key))
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        folded = self._k(key)
-        original = self._index.setdefault(folded, key)
-        super().__setitem__(original, value)
-
-    def __delitem__(self, key: Any) -> None:
-        original = self._index.pop(self._k(key))
-        super().__delitem__(original)
-
-    def __contains__(self, key: object) -> bool:
-        return self._k(key) in self._index
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        return self[key] if key in self else default
-
-    def pop(self, key: Any, *default: Any) -> Any:
-        if key in self:
-            value = self[key]
-            del self[key]
-            return value
-        if default:
-            return default[0]
-        raise KeyError(key)
-
-    def clear(self) -> None:
-        super().clear()
-        self._index.clear()
-
-
-def new_dictionary(*args: Any) -> dict[Any, Any]:
-    """``new Dictionary<K,V>(...)``: ``()``, ``(comparer)``, ``(capacity)``, ``(source[, comparer])``."""
+def _key_of(args: tuple[Any, ...]) -> Any:
+    """The key function of the comparer among a constructor's arguments (default: ``hash_key``)."""
     comparer = next((a for a in args if hasattr(a, "key") and hasattr(a, "ignore_case")), None)
+    return comparer.key if comparer is not None and comparer.ignore_case else hash_key
+
+
+def new_dictionary(*args: Any) -> KeyedDict:
+    """``new Dictionary<K,V>(...)``: ``()``, ``(comparer)``, ``(capacity)``, ``(source[, comparer])``."""
     source = next((a for a in args if isinstance(a, dict) or isinstance(a, list)), None)
-    if comparer is not None and comparer.ignore_case:
-        return ComparerDict(comparer, source)
-    result: dict[Any, Any] = {}
+    result = KeyedDict(_key_of(args))
     if source:
         for k, v in source.items() if isinstance(source, dict) else ((kv.Key, kv.Value) for kv in source):
             add_entry(result, k, v)
     return result
 
 
-class ComparerSet(set[Any]):
-    """A ``HashSet<string>`` created with a case-insensitive comparer: membership folds case, the
-    first spelling added is kept."""
-
-    def __init__(self, comparer: Any, items: Iterable[Any] = ()) -> None:
-        super().__init__()
-        self.comparer = comparer
-        self._index: dict[Any, Any] = {}
-        for item in items:
-            self.add(item)
-
-    def add(self, item: Any) -> None:
-        folded = self.comparer.key(item)
-        if folded not in self._index:
-            self._index[folded] = item
-            super().add(item)
-
-    def __contains__(self, item: object) -> bool:
-        return self.comparer.key(item) in self._index
-
-    def remove(self, item: Any) -> None:
-        super().remove(self._index.pop(self.comparer.key(item)))
-
-    def discard(self, item: Any) -> None:
-        if item in self:
-            self.remove(item)
-
-    def clear(self) -> None:
-        super().clear()
-        self._index.clear()
-
-
-def new_hashset(*args: Any) -> set[Any]:
+def new_hashset(*args: Any) -> KeyedSet:
     """``new HashSet<T>(...)``: ``()``, ``(source)``, ``(source, comparer)``, ``(comparer)``."""
-    comparer = next((a for a in args if hasattr(a, "key") and hasattr(a, "ignore_case")), None)
-    source = next((a for a in args if a is not comparer and a is not None and not isinstance(a, int)), None)
-    items = bounded_list(iterate(source)) if source is not None else []
-    if comparer is not None and comparer.ignore_case:
-        return ComparerSet(comparer, items)
-    return set(items)
+    key = _key_of(args)
+    source = next((a for a in args if getattr(a, "key", None) is None and a is not None and not isinstance(a, int)),
+                  None)
+    return KeyedSet(bounded_list(iterate(source)) if source is not None else (), key)
 
 
 class Queue:
@@ -433,8 +356,6 @@ class Array:
 
 __all__ = [
     "Array",
-    "ComparerDict",
-    "ComparerSet",
     "Queue",
     "RectangularArray",
     "Stack",

@@ -29,6 +29,8 @@ from typing import Any
 
 from . import clrnumeric
 
+_INT32_LO, _INT32_HI = clrnumeric.INT32.lo, clrnumeric.INT32.hi
+
 
 def object_equals(a: Any, b: Any) -> bool:
     """``object.Equals(a, b)``: also what ``EqualityComparer<T>.Default`` answers for two ``T``."""
@@ -61,7 +63,12 @@ def value_equals(a: Any, b: Any) -> bool:
 
 
 def hash_key(value: Any) -> Any:
-    """A hashable key that two values share exactly when ``object_equals`` holds for them."""
+    """A hashable key that two values share exactly when ``object_equals`` holds for them.
+
+    Strings and ``int`` (Int32) values are their own key: the common keys cost one class test."""
+    cls = value.__class__
+    if cls is str or cls is int and _INT32_LO <= value <= _INT32_HI:
+        return value
     if value is None:
         return None
     if isinstance(value, enum.Enum):  # an IntEnum member equals its number in Python, not in .NET

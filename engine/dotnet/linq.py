@@ -26,6 +26,7 @@ from .errors import (
     InvalidOperationException,
     OverflowException,
 )
+from .keyed import KeyedDict
 from .limits import LIMITS, bounded_list, check_count
 
 _NO_ELEMENTS = "Sequence contains no elements"
@@ -76,6 +77,16 @@ class Grouping(list[typing.Any]):
     @property
     def Key(self) -> typing.Any:
         return self._group_key
+
+
+class Lookup(KeyedDict):
+    """``ILookup<TKey, TElement>`` (``ToLookup``): groups by key; a missing key has no elements."""
+
+    def __missing__(self, key: typing.Any) -> Grouping:
+        return Grouping(key)
+
+    def Contains(self, key: typing.Any) -> bool:
+        return key in self
 
 
 class OrderedList(list[typing.Any]):
@@ -530,7 +541,7 @@ class Enumerable:
             element_selector, comparer = None, element_selector
         from .collectionmembers import DictionaryMembers
 
-        result = new_dictionary(comparer) if comparer is not None else {}
+        result = new_dictionary(comparer) if comparer is not None else new_dictionary()
         for x in _items(source):
             DictionaryMembers.Add(result, key_selector(x), element_selector(x) if element_selector else x)
         return result
@@ -538,8 +549,11 @@ class Enumerable:
     @staticmethod
     def ToLookup(
         source: typing.Any, key_selector: Callable[[typing.Any], typing.Any], element_selector: typing.Any = None
-    ) -> dict[typing.Any, Grouping]:
-        return {g.Key: g for g in Enumerable.GroupBy(source, key_selector, element_selector)}
+    ) -> Lookup:
+        lookup = Lookup()
+        for group in Enumerable.GroupBy(source, key_selector, element_selector):
+            lookup[group.Key] = group
+        return lookup
 
     @staticmethod
     def AsEnumerable(source: typing.Any) -> typing.Any:

@@ -194,6 +194,42 @@ def binary_type(op: str, left: CsType, right: CsType, *, boxed: tuple[bool, bool
     return DYNAMIC
 
 
+def binary_problems(op: str, left: CsType, right: CsType, *, boxed: tuple[bool, bool] = (False, False),
+                    constants: tuple[Constant | None, Constant | None] = (None, None)) -> list[tuple[str, str | None]]:
+    """The `expr-type` findings (message, hint) of `a op b` (not folded) on operands of these types."""
+    concatenation = op == "+" and STRING in (left, right)
+    if op in OBJECT_REFUSED and (boxed[0] or boxed[1]) and not concatenation:
+        names = ["object" if boxed[0] else left.name, "object" if boxed[1] else right.name]
+        return [(f"operator '{op}' cannot be applied to operands of type '{names[0]}' and '{names[1]}'",
+                 "cast the value first, e.g. (int)x")]
+    message = f"operator '{op}' cannot be applied to operands of type '{left.name}' and '{right.name}'"
+    if op in clrnumeric.OPERATORS and (is_collection(left) or is_collection(right)) and not concatenation:
+        return [(message, None)]
+    if op in ("==", "!=") and boxed[0] and boxed[1]:
+        return []
+    if left.kind is not None and right.kind is not None and op in clrnumeric.OPERATORS:
+        return [] if binary_type(op, left, right, constants=constants) is not DYNAMIC else [(message, None)]
+    found: list[tuple[str, str | None]] = []
+    if op in ("-", "*", "/", "%") and (STRING in (left, right) or BOOL in (left, right)):
+        found.append((message, None))
+    if op in ("<", ">", "<=", ">=") and STRING in (left, right):
+        found.append((f"operator '{op}' cannot be applied to operands of type 'string'",
+                      "use string.Compare(a, b) or a.CompareTo(b)"))
+    return found
+
+
+def unary_problems(op: str, operand: CsType, *, boxed: bool = False) -> list[str]:
+    """The `expr-type` findings of `!x`, `-x`, `+x`, `~x` (not folded) on an operand of this type."""
+    if op == "!":
+        return [] if operand in (BOOL, DYNAMIC) else [
+            f"operator '!' cannot be applied to an operand of type '{operand.name}'"]
+    if boxed:
+        return [f"operator '{op}' cannot be applied to an operand of type 'object'"]
+    if operand.kind is not None and unary_kind(op, operand.kind) is None:
+        return [f"operator '{op}' cannot be applied to an operand of type '{operand.name}'"]
+    return []
+
+
 def unary_type(op: str, operand: CsType, *, boxed: bool = False) -> CsType:
     """The static type of `!x`, `-x`, `+x`, `~x` (not folded); DYNAMIC where C# has no such operator."""
     if op == "!":
@@ -614,10 +650,16 @@ class _Binder:
 
     def b_Unary(self, node: ast.Unary) -> None:
         self.expr(node.operand)
+        self.fold_unary(node)
         operand_type = self.bound.type_of(node.operand)
         if operand_type is not None or node.op == "!":
-            self.bound.value_types[id(node)] = unary_type(node.op, operand_type or DYNAMIC,
-                                                          boxed=id(node.operand) in self.bound.boxed)
+            boxed = id(node.operand) in self.bound.boxed
+            self.bound.value_types[id(node)] = unary_type(node.op, operand_type or DYNAMIC, boxed=boxed)
+        if operand_type is not None and id(node) not in self.bound.constants:  # (else: emit checks it)
+            for message in unary_problems(node.op, operand_type, boxed=boxed):
+                self.error("expr-type", message, node.pos)
+
+    def fold_unary(self, node: ast.Unary) -> None:
         operand = self.bound.constant(node.operand)
         if operand is None or operand.failed or operand.value is None or node.op == "!" or operand.type.kind is None:
             return
@@ -640,12 +682,20 @@ class _Binder:
     def b_Binary(self, node: ast.Binary) -> None:
         self.expr(node.left)
         self.expr(node.right)
+        self.fold_binary(node)
         lt, rt = self.bound.type_of(node.left), self.bound.type_of(node.right)
-        if lt is not None and rt is not None or node.op in ("&&", "||", "==", "!="):
-            self.bound.value_types[id(node)] = binary_type(
-                node.op, lt or DYNAMIC, rt or DYNAMIC,
-                boxed=(id(node.left) in self.bound.boxed, id(node.right) in self.bound.boxed),
-                constants=(self.bound.constant(node.left), self.bound.constant(node.right)))
+        if lt is None or rt is None:
+            if node.op in ("&&", "||", "==", "!="):
+                self.bound.value_types[id(node)] = BOOL
+            return  # the emitter types and checks it
+        boxed = (id(node.left) in self.bound.boxed, id(node.right) in self.bound.boxed)
+        constants = (self.bound.constant(node.left), self.bound.constant(node.right))
+        self.bound.value_types[id(node)] = binary_type(node.op, lt, rt, boxed=boxed, constants=constants)
+        if id(node) not in self.bound.constants:
+            for message, hint in binary_problems(node.op, lt, rt, boxed=boxed, constants=constants):
+                self.error("expr-type", message, node.pos, hint)
+
+    def fold_binary(self, node: ast.Binary) -> None:
         left, right = self.bound.constant(node.left), self.bound.constant(node.right)
         op = node.op
         if left is None or right is None or left.failed or right.failed or op not in clrnumeric.OPERATORS:

@@ -69,11 +69,14 @@ class OperatorCompiler(CompilerHost):
             return self.constant(constant)
         operand = self.expr(node.operand)
         op = node.op
-        if op == "!" and operand.type not in (BOOL, DYNAMIC):
+        checked = self.bound.type_of(node.operand) is not None  # then bind reported its findings
+        if op == "!" and operand.type not in (BOOL, DYNAMIC) and not checked:
             self.error("expr-type", f"operator '!' cannot be applied to an operand of type '{operand.type.name}'",
                        node.pos)
         if op != "!" and self.is_boxed(node.operand):
-            self.error("expr-type", f"operator '{op}' cannot be applied to an operand of type 'object'", node.pos)
+            if not checked:
+                self.error("expr-type", f"operator '{op}' cannot be applied to an operand of type 'object'",
+                           node.pos)
             return self._dead()
         kind = operand.type.kind
         if op != "!" and kind is not None:
@@ -94,8 +97,9 @@ class OperatorCompiler(CompilerHost):
         op, checked = node.op, self.checked_context is True
         result = unary_kind(op, kind)
         if result is None:
-            self.error("expr-type", f"operator '{op}' cannot be applied to an operand of type '{operand.type.name}'",
-                       node.pos)
+            if self.bound.type_of(node.operand) is None:  # (else reported by the bind pass)
+                self.error("expr-type", f"operator '{op}' cannot be applied to an operand of type "
+                           f"'{operand.type.name}'", node.pos)
             return self._dead()
         f: Callable[[Any], Any] = {
             "-": lambda v: clrnumeric.negate(v, checked=checked), "~": clrnumeric.complement, "+": clrnumeric.plus,
@@ -123,6 +127,7 @@ class OperatorCompiler(CompilerHost):
         lf, rf = left.fn, right.fn
         lt, rtype = left.type, right.type
         pos = node.pos
+        report = not self._bound_operands(node)  # (else bind reported the findings of `a op b`)
         if op in ("&&", "||") and lt is BOOL and rtype is BOOL:
             if op == "&&":
                 return Code(lambda env: lf(env) and rf(env), BOOL,
@@ -143,22 +148,25 @@ class OperatorCompiler(CompilerHost):
             return Code(coalesce, lt if lt is not NULL else rtype)
         if op in OBJECT_REFUSED and (self.is_boxed(node.left) or self.is_boxed(node.right)) and not (
                 op == "+" and STRING in (lt, rtype)):
-            self.error("expr-type", f"operator '{op}' cannot be applied to operands of type '{_static_name(self, node.left, lt)}' "
-                       f"and '{_static_name(self, node.right, rtype)}'", pos, "cast the value first, e.g. (int)x")
+            if report:
+                self.error("expr-type", f"operator '{op}' cannot be applied to operands of type "
+                           f"'{_static_name(self, node.left, lt)}' and '{_static_name(self, node.right, rtype)}'", pos,
+                           "cast the value first, e.g. (int)x")
             return self._dead()
         if op in clrnumeric.OPERATORS and (is_collection(lt) or is_collection(rtype)) and not (
                 op == "+" and STRING in (lt, rtype)):
-            self.error("expr-type", f"operator '{op}' cannot be applied to operands of type '{lt.name}' and "
-                       f"'{rtype.name}'", pos)
+            if report:
+                self.error("expr-type", f"operator '{op}' cannot be applied to operands of type '{lt.name}' and "
+                           f"'{rtype.name}'", pos)
             return self._dead()
         if op in ("==", "!=") and self.is_boxed(node.left) and self.is_boxed(node.right):
             return self._reference_equality(node, left, right)
         if lt.kind is not None and rtype.kind is not None and op in clrnumeric.OPERATORS:
             return self._numeric_binary(node, left, right)
-        if op in ("-", "*", "/", "%") and (lt is STRING or rtype is STRING or lt is BOOL or rtype is BOOL):
+        if op in ("-", "*", "/", "%") and (lt is STRING or rtype is STRING or lt is BOOL or rtype is BOOL) and report:
             self.error("expr-type", f"operator '{op}' cannot be applied to operands of type '{lt.name}' and "
                        f"'{rtype.name}'", pos)
-        if op in ("<", ">", "<=", ">=") and (lt is STRING or rtype is STRING):
+        if op in ("<", ">", "<=", ">=") and (lt is STRING or rtype is STRING) and report:
             self.error("expr-type", f"operator '{op}' cannot be applied to operands of type 'string'", pos,
                        "use string.Compare(a, b) or a.CompareTo(b)")
         result = binary_type(op, lt, rtype)
@@ -201,8 +209,9 @@ class OperatorCompiler(CompilerHost):
         kind = clrnumeric.result_kind(op, lk, rk)
         fn = clrnumeric.operation(op, lk, rk, checked=self.checked_context is True)
         if kind is None or fn is None:
-            self.error("expr-type", f"operator '{op}' cannot be applied to operands of type '{left.type.name}' and "
-                       f"'{right.type.name}'", node.pos)
+            if not self._bound_operands(node):  # (else reported by the bind pass)
+                self.error("expr-type", f"operator '{op}' cannot be applied to operands of type "
+                           f"'{left.type.name}' and '{right.type.name}'", node.pos)
             return self._dead()
         type_ = NUMERIC_TYPES[kind]
         lf, rf, pos = left.fn, right.fn, node.pos
@@ -220,6 +229,10 @@ class OperatorCompiler(CompilerHost):
                 raise _located(exc, pos) from None
 
         return Code(numeric, type_)
+
+    def _bound_operands(self, node: ast.Binary) -> bool:
+        """Both operands typed by the bind pass: it typed and checked `a op b`."""
+        return self.bound.type_of(node.left) is not None and self.bound.type_of(node.right) is not None
 
     def _reference_equality(self, node: ast.Binary, left: Code, right: Code) -> Code:
         """`==` on two `object` operands: C# compares references (two boxes are never the same)."""

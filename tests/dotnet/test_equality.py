@@ -15,7 +15,8 @@ from engine.dotnet.primitives import Char
 SHARED_LIST = [1]
 VALUES = [
     None, 1, INT64.box(1), INT16.box(1), 1.0, SINGLE.box(1.0), Decimal(1), Decimal("1.0"), True, False, 0,
-    Char("a"), "a", "A", float("nan"), float("nan"), -0.0, 0.0, DayOfWeek.Monday, SHARED_LIST, SHARED_LIST, [1],
+    2**40, INT64.box(2**40), Char("a"), "a", "A", float("nan"), float("nan"), -0.0, 0.0, DayOfWeek.Monday,
+    SHARED_LIST, SHARED_LIST, [1],
 ]
 
 

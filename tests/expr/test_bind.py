@@ -291,3 +291,19 @@ def test_conditions_and_void_values_of_typed_expressions_are_checked_by_the_bind
     ]
     _, b = bound('@(context.Trace("a"))')
     assert [message for _, message, _, _ in b.problems] == ["the expression has no value (it calls a void method)"]
+
+
+def test_operators_on_typed_operands_are_checked_by_the_bind_pass() -> None:
+    text = ('@{ return ("a".Length - true) + (context.Variables["x"] + 1) + (new int[0] + 1) + '
+            '("a".Trim() < "b") + (!"a".Length) + (-context.Variables["y"]) + ((decimal)"a".Length + 1.5); }')
+    compiler, _, problems = analyse(as_value_text(text))
+    assert compiler is not None and compiler.problems == []
+    assert [p.message for p in problems] == [
+        "operator '-' cannot be applied to operands of type 'int' and 'bool'",
+        "operator '+' cannot be applied to operands of type 'object' and 'int'",
+        "operator '+' cannot be applied to operands of type 'int[]' and 'int'",
+        "operator '<' cannot be applied to operands of type 'string'",
+        "operator '!' cannot be applied to an operand of type 'int'",
+        "operator '-' cannot be applied to an operand of type 'object'",
+        "operator '+' cannot be applied to operands of type 'decimal' and 'double'",
+    ]

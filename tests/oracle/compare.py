@@ -24,18 +24,17 @@ KNOWN_HEADER = """\
 # row that disagrees, fails the test. Regenerate with `python -m tests.oracle.compare --write-known`
 # after a fix (and check the diff: only rows you fixed may disappear).
 #
-# What the remaining rows are (see docs/dotnet-runtime.md, "The C# oracle"). Two are deliberate:
+# What the remaining rows are (see docs/dotnet-runtime.md, "The C# oracle"). One is deliberate:
 # - `s.GetType() == typeof(string)`: the sandbox refuses `GetType()` (reflection; System.Type is not
-#   on APIM's allow-list, and `x is T` tests a type);
-# - a Dictionary's enumeration order after `Remove` (.NET reuses the freed slot; the engine keeps
-#   insertion order; .NET documents the order as undefined).
-# The others are not done yet (one cause: values are not converted to a collection's element type):
+#   on APIM's allow-list, and `x is T` tests a type).
+# The others are not done yet; both causes are in the compiler (engine/expr), not in engine/dotnet:
 # - the compiler does not convert initializer items, `Add` arguments or the searched value of an
 #   array's, a Stack's, `Array.IndexOf`'s or a `List<decimal>`'s search to the element type T as C#
 #   does (`new List<double> { 1 }[0]` is an int, `new long[] { 1 }.Contains(1)` is false), nor refuses
 #   one that does not convert (`new List<int> { 1 }.Contains(1L)`); equality itself is
 #   engine/dotnet/equality.py's one rule;
-# - a `HashSet<object>` holds Python set members, so 1 and 1L, or "a" and 'a', are one member.
+# - `foreach` over a Dictionary notices an added key only for a plain `dict` (statements.py sizes
+#   `list`/`dict`/`set` by exact class); a Dictionary is an engine/dotnet/keyed.py `KeyedDict`.
 """
 
 
