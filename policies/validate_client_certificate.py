@@ -9,8 +9,8 @@ from engine.schema import Attr, Bool, Child, Scope, Section, Str
 class ValidateClientCertificate(Policy):
     """Validate the client certificate presented to the gateway against rules and allowed identities.
 
-    Not run by the gateway: neither of its HTTP servers (Granian, Hypercorn) hands the caller's
-    TLS certificate to the application, so there is nothing to check (and
+    Not run by the gateway: none of its HTTP servers (native, Granian, Hypercorn) hands the
+    caller's TLS certificate to the application, so there is nothing to check (and
     `context.Request.Certificate` is always null). Lint warns `policy-unsupported` and `serve`
     refuses the document. The local alternative is mutual TLS at the listener:
     `server.tls.client-ca-file` makes the handshake require a certificate issued by those CAs
@@ -52,5 +52,5 @@ class ValidateClientCertificate(Policy):
         ),
     )
     implemented = False
-    unsupported_reason = ("the gateway's HTTP servers (Granian, Hypercorn) do not give the application the caller's "
+    unsupported_reason = ("the gateway's HTTP servers (native, Granian, Hypercorn) do not give the application the caller's "
                           "TLS certificate; require client certificates at the listener with server.tls.client-ca-file")
