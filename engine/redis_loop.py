@@ -170,6 +170,7 @@ class _Lane:
         self.connection: _Connection | None = None
         self.connecting: asyncio.Task[None] | None = None
         self.flushing = False
+        self.waited_for: _Connection | None = None  # the idle connection found readable: the loop reads it first
 
     def submit(self, command: tuple[object, ...], script: Script | None, rider: Rider | None) -> asyncio.Future[Any]:
         future = self.loop.create_future()
@@ -192,9 +193,15 @@ class _Lane:
         if not connection.unanswered and connection.readable():
             # Something arrived on an idle connection (most likely the server closing it): let the
             # loop read it before writing anything, so a closed connection is replaced, not used.
+            # Still readable after the loop's turn: the connection is not to be trusted.
+            if self.waited_for is connection:
+                connection.drop(RedisConnectionError("Redis connection readable while idle"))
+                return
+            self.waited_for = connection
             self.flushing = True
             self.loop.call_later(0, self.flush)
             return
+        self.waited_for = None
         room = self.owner.max_batch - connection.owed
         batch: list[_Call] = []
         while self.queued and room > 0:
@@ -397,6 +404,8 @@ class _Connection(asyncio.Protocol):
 
     def readable(self) -> bool:
         """Whether the socket holds data the loop has not read yet (polled, never waited for)."""
+        if self.fileno < 0:  # no socket to poll (never the case for TCP transports)
+            return False
         try:
             return bool(select.select([self.fileno], [], [], 0)[0])
         except (OSError, ValueError):
@@ -463,6 +472,10 @@ class _Connection(asyncio.Protocol):
         error = RedisTimeoutError("Timeout reading from Redis")
         self._break(error)
         self.lane.fail_queued(error)  # Redis is stalled: nobody queued behind it waits another timeout
+
+    def drop(self, error: BaseException) -> None:
+        """Close this connection, failing what it has not answered with `error`; queued calls go on a new one."""
+        self._break(error)
 
     def _break(self, error: BaseException) -> None:
         if self.broken:
