@@ -42,12 +42,13 @@ from typing import Any
 
 from engine.dotnet import clrnumeric
 from engine.dotnet.clrnumeric import NumKind
+from engine.dotnet.containers import Tuple
 from engine.dotnet.conversions import to_string
 from engine.dotnet.errors import DivideByZeroException, DotNetException, OverflowException
 from engine.dotnet.primitives import Char, static_property
 from engine.expr import ast
 from engine.expr.contexttypes import CONTEXT as CONTEXT_TYPE
-from engine.expr.contexttypes import INTERFACES
+from engine.expr.contexttypes import HEADERS, INTERFACES, MATCHED, MODEL_TYPES, QUERY, VARIABLES
 from engine.expr.cstypes import (
     BOOL,
     DOUBLE,
@@ -289,6 +290,7 @@ class Bindings:
         self.refused: set[int] = set()  # Member / Init nodes whose member name is not accessible
         self.unknown_types: set[int] = set()  # nodes whose written type does not exist
         self.boxed: set[int] = set()  # expressions of static type `object` (C# refuses their operators)
+        self.checked: set[int] = set()  # assignments / deconstructions whose findings bind reported
         self.problems: list[Problem] = []
         self.nslots = FIRST_SLOT
 
@@ -651,12 +653,11 @@ class _Binder:
     def b_Unary(self, node: ast.Unary) -> None:
         self.expr(node.operand)
         self.fold_unary(node)
-        operand_type = self.bound.type_of(node.operand)
+        operand_type, boxed = self.bound.type_of(node.operand), id(node.operand) in self.bound.boxed
         if operand_type is not None or node.op == "!":
-            boxed = id(node.operand) in self.bound.boxed
             self.bound.value_types[id(node)] = unary_type(node.op, operand_type or DYNAMIC, boxed=boxed)
-        if operand_type is not None and id(node) not in self.bound.constants:  # (else: emit checks it)
-            for message in unary_problems(node.op, operand_type, boxed=boxed):
+        if (operand_type is not None or boxed) and id(node) not in self.bound.constants:  # (else: emit checks it)
+            for message in unary_problems(node.op, operand_type or DYNAMIC, boxed=boxed):
                 self.error("expr-type", message, node.pos)
 
     def fold_unary(self, node: ast.Unary) -> None:
@@ -804,9 +805,59 @@ class _Binder:
     def b_Assign(self, node: ast.Assign) -> None:
         self.expr(node.value)
         self.assign_target(node.target)
+        self.check_assignment(node, node.op[:-1] if node.op != "=" else "")
 
     def b_IncDec(self, node: ast.IncDec) -> None:
         self.assign_target(node.target)
+        local = self.bound.symbol(node.target).local if isinstance(node.target, ast.Name) else None
+        if local is not None and local.type.kind is None and local.boxed:
+            self.error("expr-type", f"operator '{node.op}' cannot be applied to an operand of type 'object'", node.pos)
+            self.bound.checked.add(id(node))
+
+    def check_assignment(self, node: ast.Assign, op: str) -> None:
+        """The type and findings of `target = value` / `target op= value` where bind typed what they
+        depend on (`checked`); the emitter checks the others."""
+        target, value = node.target, self.bound.type_of(node.value)
+        result: CsType | None = None
+        if isinstance(target, ast.Name):
+            local = self.bound.symbol(target).local
+            if local is None:
+                return  # an unknown name, reported
+            if local.boxed and op and op != "??":
+                self.error("expr-type", f"operator '{op}=' cannot be applied to an operand of type 'object'", node.pos)
+            elif local.type is DYNAMIC or value is None and op and op != "??" and local.type.kind is not None:
+                return
+            elif local.type.kind is not None and op and op != "??" and value is not None and value.kind is not None \
+                    and clrnumeric.operation(op, local.type.kind, value.kind, checked=False) is None:
+                self.error("expr-type", f"operator '{op}=' cannot be applied to operands of type "
+                           f"'{local.type.kind.keyword}' and '{value.name}'", node.pos)
+                result = local.type
+            else:
+                result = local.type
+        elif isinstance(target, ast.Index):
+            container = self.bound.type_of(target.target)
+            if container is None:
+                return
+            if container in (VARIABLES, HEADERS, QUERY, MATCHED):
+                self.error("expr-type", f"'{container.name}' is read-only in expressions", target.pos,
+                           "use set-variable / set-header policies to change the context")
+            else:
+                result = value
+        elif isinstance(target, ast.Member):
+            static = self.bound.symbol(target.target).kind in ("type", "namespace")
+            owner = self.bound.type_of(target.target)
+            if not static and owner is None:
+                return
+            if static or owner in MODEL_TYPES.values():
+                self.error("expr-type", f"'{target.name}' is read-only", target.name_pos)
+            elif id(target) not in self.bound.refused:
+                result = value
+        else:
+            self.error("expr-type", "the left-hand side of an assignment must be a variable, property or indexer",
+                       node.pos)
+        self.bound.checked.add(id(node))
+        if result is not None:
+            self.bound.value_types[id(node)] = result
 
     def assign_target(self, target: ast.Expr) -> None:
         if isinstance(target, ast.Name):
@@ -885,6 +936,10 @@ class _Binder:
 
     def b_TupleLit(self, node: ast.TupleLit) -> None:
         self.exprs(node.items)
+        items = [self.bound.type_of(item) for item in node.items]
+        if all(item is not None for item in items):  # System.ValueTuple: deconstructed, no members
+            self.bound.value_types[id(node)] = CsType("System.ValueTuple", Tuple, closed=True,
+                                                      items=tuple(item for item in items if item is not None))
 
     # ------------------------------------------------------------------ statements
     def block(self, stmts: tuple[ast.Stmt, ...], *, new_scope: bool = True) -> None:
@@ -934,8 +989,15 @@ class _Binder:
 
     def s_Deconstruct(self, node: ast.Deconstruct) -> None:
         self.expr(node.value)
+        value = self.bound.type_of(node.value)
+        types = (value.items or (DYNAMIC,) * len(node.names)) if value is not None else (DYNAMIC,) * len(node.names)
+        if value is not None:
+            self.bound.checked.add(id(node))
+            if len(types) != len(node.names):
+                self.error("expr-type", f"cannot deconstruct a tuple of {len(types)} elements into "
+                           f"{len(node.names)} variables", node.pos)
         for index, name in enumerate(node.names):
-            self.declare(node, index, name, DYNAMIC, node.pos)
+            self.declare(node, index, name, types[index] if index < len(types) else DYNAMIC, node.pos)
 
     def s_ExprStmt(self, node: ast.ExprStmt) -> None:
         self.expr(node.expr)

@@ -304,17 +304,20 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         if combine is not None and op != "??" and self.checked_context:
             combine = rt.CHECKED.get(op, combine)
         target = node.target
+        report = id(node) not in self.bound.checked  # (else the bind pass reported the findings)
         if isinstance(target, ast.Name):
             local = self.local(target)
             if local is None:
                 return self._dead()  # reported by the bind pass
             slot = local.slot
             if local.boxed and op and op != "??":
-                self.error("expr-type", f"operator '{op}=' cannot be applied to an operand of type 'object'", node.pos)
+                if report:
+                    self.error("expr-type", f"operator '{op}=' cannot be applied to an operand of type 'object'",
+                               node.pos)
                 return self._dead()
             kind = local.type.kind
             if kind is not None and op and op != "??":
-                combine = self._compound(op, kind, value.type, node.pos)
+                combine = self._compound(op, kind, value.type, node.pos, report=report)
             elif kind is not None and value.type.kind not in (None, kind):
                 vf = self._implicit(value, kind)
             if not op or combine is None:  # `=` (every compound operator has a combine)
@@ -345,7 +348,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         if isinstance(target, ast.Index):
             obj = self.expr(target.target)
             if obj.type in (VARIABLES, HEADERS, QUERY, MATCHED):
-                self.error("expr-type", f"'{obj.type.name}' is read-only in expressions", target.pos,
+                if report:
+                    self.error("expr-type", f"'{obj.type.name}' is read-only in expressions", target.pos,
                            "use set-variable / set-header policies to change the context")
                 return self._dead()
             of = obj.fn
@@ -369,7 +373,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         if isinstance(target, ast.Member):
             obj = self.expr(target.target)
             if obj.type in MODEL_TYPES.values() or obj.static_name:
-                self.error("expr-type", f"'{target.name}' is read-only", target.name_pos)
+                if report:
+                    self.error("expr-type", f"'{target.name}' is read-only", target.name_pos)
                 return self._dead()
             of, name, pos = obj.fn, target.name, node.pos
             if id(target) in self.bound.refused:
@@ -387,15 +392,17 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                 return v
 
             return Code(set_member, value.type)
-        self.error("expr-type", "the left-hand side of an assignment must be a variable, property or indexer",
-                   node.pos)
+        if report:
+            self.error("expr-type", "the left-hand side of an assignment must be a variable, property or indexer",
+                       node.pos)
         return self._dead()
 
-    def _compound(self, op: str, kind: NumKind, value_type: CsType, pos: ast.Pos) -> Callable[[Any, Any], Any]:
+    def _compound(self, op: str, kind: NumKind, value_type: CsType, pos: ast.Pos, *, report: bool = True
+                  ) -> Callable[[Any, Any], Any]:
         """`x op= y` on a numeric local: `x = (T)(x op y)` (the result is converted back to x's type)."""
         checked = self.checked_context is True
         fn = clrnumeric.operation(op, kind, value_type.kind, checked=checked) if value_type.kind is not None else None
-        if fn is None and value_type.kind is not None:
+        if fn is None and value_type.kind is not None and report:
             self.error("expr-type", f"operator '{op}=' cannot be applied to operands of type '{kind.keyword}' and "
                        f"'{value_type.name}'", pos)
         binary = fn if fn is not None else (rt.CHECKED if checked else rt.BINARY)[op]
@@ -422,7 +429,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             if local is not None and local.type.kind is not None:
                 return self._step(node, local)
             if local is not None and local.boxed:
-                self.error("expr-type", f"operator '{node.op}' cannot be applied to an operand of type 'object'",
+                if id(node) not in self.bound.checked:
+                    self.error("expr-type", f"operator '{node.op}' cannot be applied to an operand of type 'object'",
                            node.pos)
                 return self._dead()
         delta = 1 if node.op == "++" else -1

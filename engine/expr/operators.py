@@ -69,7 +69,7 @@ class OperatorCompiler(CompilerHost):
             return self.constant(constant)
         operand = self.expr(node.operand)
         op = node.op
-        checked = self.bound.type_of(node.operand) is not None  # then bind reported its findings
+        checked = self.bound.type_of(node.operand) is not None or self.is_boxed(node.operand)  # bind reported them
         if op == "!" and operand.type not in (BOOL, DYNAMIC) and not checked:
             self.error("expr-type", f"operator '!' cannot be applied to an operand of type '{operand.type.name}'",
                        node.pos)

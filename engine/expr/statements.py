@@ -107,7 +107,7 @@ class StatementCompiler(CompilerHost):
     def s_Deconstruct(self, node: ast.Deconstruct) -> Fn:
         value = self.expr(node.value)
         types = value.type.items or (DYNAMIC,) * len(node.names)
-        if len(types) != len(node.names):
+        if len(types) != len(node.names) and id(node) not in self.bound.checked:
             self.error("expr-type", f"cannot deconstruct a tuple of {len(types)} elements into "
                        f"{len(node.names)} variables", node.pos)
         declared = [self.bound.local(node, index) for index in range(len(node.names))]

@@ -38,11 +38,15 @@ async def serve_native(
     lifespan = Lifespan(app)
     await lifespan.startup()
     listener = Listener(app, loop, "https" if tls is not None else "http")
-    context = server_tls_context(tls) if tls is not None else None
-    server = await loop.create_server(
-        lambda: H1Connection(listener), sock=sock, backlog=backlog, ssl=context,
-        ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if context is not None else None,
-    )
+    try:
+        context = server_tls_context(tls) if tls is not None else None
+        server = await loop.create_server(
+            lambda: H1Connection(listener), sock=sock, backlog=backlog, ssl=context,
+            ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if context is not None else None,
+        )
+    except BaseException:
+        await lifespan.shutdown()  # the app started: let it stop its services
+        raise
     sweeper = loop.create_task(_sweep(listener, header_read, keep_alive))
     try:
         await stop.wait()

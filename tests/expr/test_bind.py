@@ -228,7 +228,7 @@ def test_calls_and_indexers_of_the_context_surface_are_typed_by_the_bind_pass() 
 
 def test_emit_compiles_each_node_once() -> None:
     """String concatenation and inline sources reuse an operand's code: nothing is reported twice."""
-    text = '@{ string s; return "a" + (s = "x").Lenght + "b" + ((s = "y").Lenght + 1); }'  # assignments: typed by emit
+    text = '@{ string F() { return "x"; } return "a" + F().Lenght + "b" + (F().Lenght + 1); }'  # F(): typed by emit
     compiler, _, problems = analyse(as_value_text(text))
     assert compiler is not None
     assert [message for _, message, _, _ in compiler.problems] == ["'string' has no member 'Lenght'"] * 2
@@ -306,4 +306,21 @@ def test_operators_on_typed_operands_are_checked_by_the_bind_pass() -> None:
         "operator '!' cannot be applied to an operand of type 'int'",
         "operator '-' cannot be applied to an operand of type 'object'",
         "operator '+' cannot be applied to operands of type 'decimal' and 'double'",
+    ]
+
+
+def test_assignments_deconstruction_and_tuples_are_checked_by_the_bind_pass() -> None:
+    text = ('@{ object o = 1; o++; o += 1; int n = 1; n += 1.5m; context.Variables["a"] = 1; '
+            'context.Request.Method = "GET"; var (a, b, c) = (1, "x"); if (n = 3) { } return (1, 2).Item1 + -o; }')
+    compiler, _, problems = analyse(as_value_text(text))
+    assert compiler is not None and compiler.problems == []
+    assert [p.message for p in problems] == [
+        "operator '++' cannot be applied to an operand of type 'object'",
+        "operator '+=' cannot be applied to an operand of type 'object'",
+        "'IReadOnlyDictionary<string, object>' is read-only in expressions",
+        "'Method' is read-only",
+        "cannot deconstruct a tuple of 2 elements into 3 variables",
+        "cannot implicitly convert type 'int' to 'bool'",
+        "'System.ValueTuple' has no member 'Item1'",
+        "operator '-' cannot be applied to an operand of type 'object'",
     ]
