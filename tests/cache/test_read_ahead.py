@@ -41,8 +41,11 @@ class Monitor:
     """Redis's MONITOR stream in a thread: (client address, command words) of every command."""
 
     def __init__(self, url: str) -> None:
-        self.client = redis.Redis.from_url(url, socket_timeout=0.2)
-        self.marker = redis.Redis.from_url(url, socket_timeout=1)
+        # No read timeout: redis-py drops a connection whose read timed out, which ended MONITOR
+        # after any 0.2 s without commands on a loaded machine. The listener is woken to stop by
+        # a command of its own (see __exit__).
+        self.client = redis.Redis.from_url(url)
+        self.marker = redis.Redis.from_url(url, socket_timeout=5)
         self.seen: list[tuple[str, list[str]]] = []
         self._stop = threading.Event()
         self._started = threading.Event()
@@ -52,10 +55,7 @@ class Monitor:
         with self.client.monitor() as monitor:
             self._started.set()
             while not self._stop.is_set():
-                try:
-                    command = monitor.next_command()
-                except redis.TimeoutError:
-                    continue
+                command = monitor.next_command()
                 self.seen.append((f"{command['client_address']}:{command['client_port']}", command["command"].split()))
 
     def __enter__(self) -> Monitor:
@@ -66,6 +66,7 @@ class Monitor:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
+        self.marker.echo("monitor-stop")  # wakes the listener, which then sees the stop
         self._thread.join(5)
         self.client.close()
         self.marker.close()
