@@ -445,6 +445,14 @@ class SetMembers:
                 s.add(item)
 
     @staticmethod
+    def RemoveWhere(s: set[Any], predicate: Callable[[Any], bool]) -> int:
+        """Remove the members ``predicate`` holds for; how many were removed."""
+        doomed = [x for x in list(s) if predicate(x)]
+        for item in doomed:
+            s.discard(item)
+        return len(doomed)
+
+    @staticmethod
     def SetEquals(s: set[Any], other: Iterable[Any]) -> bool:
         return _own_keys(s) == _keys(s, other)
 
