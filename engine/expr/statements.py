@@ -17,7 +17,7 @@ from engine.expr.host import CompilerHost
 # Collections whose enumerator fails once the collection is modified (.NET's version check): a
 # `List<T>` on any Add/Remove; since .NET Core 3.0 / .NET 5 a `Dictionary` or `HashSet` only on an
 # Add (Remove, Clear and overwriting a value leave enumerators valid: dotnet/runtime#34667).
-_SIZED = frozenset({list, dict, set})
+_SIZED = (list, dict, set)  # subclasses too: a Dictionary/HashSet is an engine/dotnet/keyed.py KeyedDict/KeyedSet
 _MODIFIED = "Collection was modified; enumeration operation may not execute."
 
 
@@ -158,7 +158,7 @@ class StatementCompiler(CompilerHost):
             budget = env[2]
             collection = sf(env)
             cls = collection.__class__
-            size = len(collection) if cls in _SIZED else -1
+            size = len(collection) if isinstance(collection, _SIZED) else -1
             items = list(collection) if cls is set else iterate(collection, pos)
             for item in items:
                 budget.tick()
