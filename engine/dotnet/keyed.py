@@ -10,6 +10,7 @@ is reused by the next addition, the last freed first (so ``{1, 2, 3}``, ``Remove
 enumerates ``1, 4, 3`` as on .NET). The classes stay ``set``/``dict`` subclasses so that the rest of
 the runtime sees a set or a dictionary; the inherited storage mirrors the entries for code that
 reads it directly (it may merge two entries Python finds equal, which nothing of the engine reads).
+``==`` between two of them is identity, as C#'s ``==`` on these reference types.
 """
 
 from __future__ import annotations
@@ -74,6 +75,19 @@ class _SlotTable:
             yield entry
         if self._version != version:
             raise InvalidOperationException("Collection was modified; enumeration operation may not execute.")
+
+    def __eq__(self, other: object) -> bool:
+        """Two .NET collections: the same object (C#'s ``==`` on reference types); a plain Python
+        ``set``/``dict`` (host code, tests): the same contents."""
+        if isinstance(other, _SlotTable):
+            return self is other
+        return self._same_contents(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def _same_contents(self, other: object) -> bool:
+        raise NotImplementedError
 
     def _clear_slots(self) -> None:
         self._version += 1
@@ -142,6 +156,13 @@ class KeyedSet(_SlotTable, set[Any]):
 
     def __repr__(self) -> str:
         return f"KeyedSet({self._live()!r})"
+
+    __eq__ = _SlotTable.__eq__
+    __ne__ = _SlotTable.__ne__
+    __hash__ = None  # like set/dict: equality.hash_key keys it by identity
+
+    def _same_contents(self, other: object) -> bool:
+        return set.__eq__(self, other) is True
 
 
 class KeyedDict(_SlotTable, dict[Any, Any]):
@@ -230,6 +251,13 @@ class KeyedDict(_SlotTable, dict[Any, Any]):
 
     def __repr__(self) -> str:
         return f"KeyedDict({self._live()!r})"
+
+    __eq__ = _SlotTable.__eq__
+    __ne__ = _SlotTable.__ne__
+    __hash__ = None  # like set/dict: equality.hash_key keys it by identity
+
+    def _same_contents(self, other: object) -> bool:
+        return dict.__eq__(self, other) is True
 
 
 __all__ = ["KeyedDict", "KeyedSet"]

@@ -9,6 +9,7 @@ from engine.dotnet.errors import IndexOutOfRangeException, InvalidOperationExcep
 from engine.dotnet.primitives import static_property
 from engine.expr import ast
 from engine.expr import runtime as rt
+from engine.expr.bind import is_string_typed
 from engine.expr.closures import (
     _NON_NULL_STRINGS,
     AnonymousObject,
@@ -57,14 +58,6 @@ from engine.expr.tables import (
     METERED_TYPES,
 )
 
-
-def _is_string_typed(node: ast.Expr | None) -> bool:
-    """A literal `null` or a `(string)` cast: C# binds it to a `string` overload."""
-    if isinstance(node, ast.Literal):
-        return node.type in ("null", "string")
-    return isinstance(node, ast.Cast) and str(node.type) in ("string", "String", "System.String")
-
-
 _OR_DEFAULT = frozenset({"FirstOrDefault", "LastOrDefault", "SingleOrDefault", "ElementAtOrDefault", "Find",
                          "FindLast", "GetValueOrDefault"})
 
@@ -90,6 +83,8 @@ class AccessCompiler(CompilerHost):
     def _declared_only_member(self, node: ast.Member) -> Code:
         """`token.Type`, `jwt.Type`: allowed only where a library class declares the property."""
         target = self.chain(node.target)
+        if id(node) in self.bound.resolved:  # decided by the bind pass
+            return self._member(node, target, self.bound.resolved[id(node)])
         ttype = target.type
         if target.static_name or not (ttype is DYNAMIC or declared_property(ttype.pyclass, node.name)):
             self.error("expr-security", f"'{node.name}' is not accessible from policy expressions", node.name_pos)
@@ -359,13 +354,13 @@ class AccessCompiler(CompilerHost):
             return self._dead()  # reported by the bind pass
         holder, fn = symbol.holder, symbol.member
         only = node.args[0].value if len(node.args) == 1 else None
-        if name == "ToString" and holder is lib("systemconvert", "Convert") and only is not None and _is_string_typed(only):
+        if name == "ToString" and holder is lib("systemconvert", "Convert") and only is not None and is_string_typed(only):
             return Code(self.fn(only), STRING)  # Convert.ToString(string) returns its argument
         args = self._args(node.args)
         type_args = tuple(str(t) for t in func.type_args) or self._inferred_enum_type(holder, name, node.args)
         arity = arity_problem(fn, 0, len(type_args) + len(args.positional), full,
                               Shape(named=len(args.named), outs=len(args.outs)))
-        if arity is not None:
+        if arity is not None and id(node) not in self.bound.checked:  # (else reported by the bind pass)
             self.error("expr-arity", arity, func.name_pos)
         result = self.bound.value_types.get(id(node), DYNAMIC)  # bind's `resolve.static_result`
         if type_args and func.type_args:

@@ -69,6 +69,7 @@ from engine.expr.library import (
     CS_IDENT,
     DECLARED_PROPERTY_ONLY,
     FORBIDDEN,
+    declared_property,
     defined_by_library,
     lib,
     py_name,
@@ -88,6 +89,7 @@ from engine.expr.resolve import (
     MEMBER_CASE_HINT,
     Resolved,
     Shape,
+    arity_problem,
     index_result,
     member_case_problem,
     static_result,
@@ -354,6 +356,13 @@ def _is_boxed_variable(node: ast.Call) -> bool:
     return default is None or isinstance(default, ast.Literal) and default.type == "null"
 
 
+def is_string_typed(node: ast.Expr | None) -> bool:
+    """A literal `null` or a `(string)` cast: C# binds it to a `string` overload."""
+    if isinstance(node, ast.Literal):
+        return node.type in ("null", "string")
+    return isinstance(node, ast.Cast) and str(node.type) in ("string", "String", "System.String")
+
+
 def bind(tree: ast.Expr | ast.Block) -> Bindings:
     """Run the bind pass over an expression (`@(...)`) or a block (`@{...}`)."""
     binder = _Binder()
@@ -473,8 +482,8 @@ class _Binder:
         return self.resolved(node, Symbol("type", node.type.name, holder=static_type(node.type.name)))
 
     def b_Member(self, node: ast.Member) -> Symbol | None:
-        if node.name in DECLARED_PROPERTY_ONLY:  # `token.Type`: decided by the target's type (emitter)
-            self.expr(node.target)
+        if node.name in DECLARED_PROPERTY_ONLY:  # `token.Type`: only where a library class declares it
+            self.declared_only(node, self.expr(node.target))
             return None
         if not self.check_name(node.name, node.name_pos):
             self.bound.refused.add(id(node))
@@ -514,6 +523,43 @@ class _Binder:
         ttype = self.bound.type_of(node.target)
         if ttype is not None and self.value_case(node, ttype):
             self.resolve(node, node, value_property(ttype, node.name))
+
+    def declared_only(self, node: ast.Member, target: Symbol | None) -> None:
+        """`token.Type`: a property only where a library class declares it (never of a type)."""
+        ttype = self.bound.type_of(node.target)
+        static = target is not None and target.kind in ("type", "namespace")
+        if not static and ttype is None:
+            return  # the emitter decides it
+        if static or not (ttype is DYNAMIC or declared_property(ttype.pyclass if ttype else None, node.name)):
+            self.error("expr-security", f"'{node.name}' is not accessible from policy expressions", node.name_pos)
+            self.resolve(node, node, Resolved("error"))
+        elif ttype is not None:
+            self.resolve(node, node, value_property(ttype, node.name))
+
+    def static_arity(self, node: ast.Call, func: ast.Member) -> None:
+        """The arity of a static method call (`Enum.TryParse` counts the `TEnum` it infers from its
+        `out` variable); left to the emitter where that variable's type is not known here."""
+        symbol = self.bound.symbol(func)
+        only = node.args[0].value if len(node.args) == 1 else None
+        if symbol.kind != "method" or func.name == "ToString" and symbol.holder is lib(
+                "systemconvert", "Convert") and only is not None and is_string_typed(only):
+            return
+        type_args = len(func.type_args)
+        if not type_args and func.name == "TryParse" and symbol.holder is lib("enums", "Enum"):
+            out = next((a for a in node.args if a.out is not None), None)
+            if out is not None and out.out_type is None:
+                local = self.bound.locals.get((id(out), 0))
+                if local is not None and local.type is DYNAMIC:
+                    return  # its type may be the emitter's
+                type_args = int(local is not None)
+            elif out is not None:
+                type_args = 1
+        shape = self.bound.shape(func, node.args)
+        target = self.bound.symbol(func.target) if isinstance(func.target, ast.Name | ast.Member | ast.TypeRef) else ERROR
+        arity = arity_problem(symbol.member, 0, type_args + shape.positional, f"{target.name}.{func.name}", shape)
+        if arity is not None:
+            self.error("expr-arity", arity, func.name_pos)
+        self.bound.checked.add(id(node))
 
     def value_call(self, node: ast.Call, func: ast.Member) -> None:
         """A method of a value whose type the bind pass knows (`context.Variables.GetValueOrDefault<int>
@@ -599,6 +645,8 @@ class _Binder:
         else:
             self.expr(func)
         self.args(node.args)
+        if isinstance(func, ast.Member):
+            self.static_arity(node, func)
 
     def static_method(self, func: ast.Member, target: Symbol) -> None:
         """`Convert.ToInt32(...)`: the method of the type's statics holder."""

@@ -73,3 +73,11 @@ def test_lookup_of_a_missing_key_is_empty() -> None:
     lookup = Enumerable.ToLookup([1, LONG_ONE, 1], lambda x: x)
     assert len(lookup) == 2 and len(lookup[1]) == 2 and len(lookup[LONG_ONE]) == 1 and list(lookup[3]) == []
     assert lookup.Contains(1) and not lookup.Contains(1.0)
+
+
+def test_two_collections_are_equal_only_when_the_same_object() -> None:
+    a, b = KeyedSet([1]), KeyedSet([1])
+    assert a != b and a == a and a == {1}  # C#'s == on reference types; a Python set by contents
+    d = new_dictionary()
+    d["x"] = 1
+    assert d != new_dictionary() and d == {"x": 1} and d != {"x": 2}

@@ -324,3 +324,15 @@ def test_assignments_deconstruction_and_tuples_are_checked_by_the_bind_pass() ->
         "'System.ValueTuple' has no member 'Item1'",
         "operator '-' cannot be applied to an operand of type 'object'",
     ]
+
+
+def test_static_call_arity_and_declared_only_properties_are_checked_by_the_bind_pass() -> None:
+    text = '@(Convert.ToBase64String() + Math.Max(1) + string.Type + "a".Type + JObject.Parse("{}").Type)'
+    compiler, _, problems = analyse(as_value_text(text))
+    assert compiler is not None and compiler.problems == []
+    assert [(p.code, p.message) for p in problems] == [
+        ("expr-arity", "'Convert.ToBase64String' takes 1 to 4 argument(s), 0 given"),
+        ("expr-arity", "'Math.Max' takes 2 argument(s), 1 given"),
+        ("expr-security", "'Type' is not accessible from policy expressions"),
+        ("expr-security", "'Type' is not accessible from policy expressions"),
+    ]
