@@ -106,6 +106,7 @@ async def _serve(server: Any, sock: Any, watch: bool, *, announce: bool) -> None
         loop.add_signal_handler(getattr(signal, name), shutdown.set)
     install_sighup(server)
     server.run_demo_backend = announce  # the first worker runs the sample backend
+    server.owns_heap = True  # this process serves: keep its long-lived heap out of the collector's way
     tasks = []
     if watch:
         tasks.append(loop.create_task(watch_files(server, shutdown)))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from engine.credentials import credential_service
 from engine.diagnostics import render_text
 from engine.errors import ConfigError, PolicyLoadError
+from engine.gateway import heap
 from engine.gateway.apiops import is_apiops_folder, load_any_settings, watched_files
 from engine.gateway.services import build_store_services, certificate_store
 from engine.gateway.settings import GatewaySettings
@@ -105,6 +106,8 @@ async def reload_server(server: GatewayServer, path: Path) -> bool:
             await stale.close()
         except Exception as exc:
             log.warning("closing the replaced %s failed: %s", type(stale).__name__, exc)
+    if server.owns_heap:
+        heap.settle()  # the replaced state is collected, the new one frozen (engine/gateway/heap.py)
     if metrics is not None:
         metrics.reloads.inc("ok")
     log.warning("reloaded %s", path)

@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.credentials import credential_service
 from engine.errors import ConfigError
+from engine.gateway import heap
 from engine.gateway.accesslog import AccessLog
 from engine.gateway.admin import create_admin_app, exposure_warning, register_service_routes
 from engine.gateway.app import Gateway, GatewayQuart, gateway_app
@@ -84,6 +85,7 @@ class GatewayServer:
         self.services: Services | None = None
         self.app: GatewayQuart | None = None
         self.bound: dict[str, tuple[str, int]] = {}  # "gateway"/"admin" -> (host, port) once listening
+        self.owns_heap = False  # `policygate serve`: freeze the long-lived heap once serving and after reloads
         self._reload_lock = asyncio.Lock()
 
     def prepare(self) -> None:
@@ -150,6 +152,8 @@ class GatewayServer:
         shared = metrics_dir()
         if shared is not None:  # one of several workers: publish our metrics for the admin's /metrics
             tasks.append(publish_loop(self.metrics, shutdown, shared))
+        if self.owns_heap:
+            asyncio.get_running_loop().call_soon(heap.settle)
         if ready is not None:
             asyncio.get_running_loop().call_soon(ready, self)
         await asyncio.gather(*tasks)
