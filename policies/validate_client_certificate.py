@@ -191,8 +191,8 @@ class ValidateClientCertificate(Policy):
         if revocation is None or revocation.text.strip().lower() == "true":
             diagnostics.warning(
                 "policy-unsupported",
-                "validate-revocation: the gateway checks revocation during the TLS handshake, and only when "
-                "server.tls.client-crl-file is configured",
+                "validate-revocation: `policygate serve` checks revocation only during the TLS handshake "
+                "(with server.tls.client-crl-file configured), never in the policy",
                 revocation.span if revocation is not None else element.span,
                 "configure server.tls.client-crl-file, or set validate-revocation=\"false\" (docs/gateway.md)",
             )

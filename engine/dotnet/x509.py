@@ -22,6 +22,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from .datetimes import DateTime, DateTimeKind
@@ -305,9 +306,7 @@ class X509Certificate2:
         return self.certificate.public_key_algorithm_oid.dotted_string
 
     def GetPublicKey(self) -> bytes:
-        spki = self.certificate.public_key().public_bytes(serialization.Encoding.DER,
-                                                          serialization.PublicFormat.SubjectPublicKeyInfo)
-        return _subject_public_key_bits(spki)
+        return _public_key_bits(self.certificate.public_key())
 
     def GetPublicKeyString(self) -> str:
         return self.GetPublicKey().hex().upper()
@@ -389,25 +388,14 @@ def _first(names: list[Any], kind: type) -> str:
     return next((str(getattr(n, "value", "")) for n in names if isinstance(n, kind)), "")
 
 
-def _subject_public_key_bits(spki: bytes) -> bytes:
-    """The BIT STRING contents of a SubjectPublicKeyInfo (what .NET's ``GetPublicKey`` returns)."""
-    position = _skip_header(spki, 0)[0]  # into the outer SEQUENCE
-    algorithm_start = position
-    content, length = _skip_header(spki, algorithm_start)
-    position = content + length  # past the AlgorithmIdentifier
-    content, length = _skip_header(spki, position)
-    return spki[content + 1: content + length]  # the first content octet counts unused bits
-
-
-def _skip_header(der: bytes, position: int) -> tuple[int, int]:
-    """(where the content starts, its length) of the DER element at `position`."""
-    length = der[position + 1]
-    position += 2
-    if length & 0x80:
-        count = length & 0x7F
-        length = int.from_bytes(der[position: position + count], "big")
-        position += count
-    return position, length
+def _public_key_bits(key: Any) -> bytes:
+    """The subjectPublicKey bits of a key: what .NET's ``GetPublicKey`` returns (RSA: the PKCS#1
+    RSAPublicKey; EC: the uncompressed point; Ed25519/Ed448: the raw key)."""
+    if isinstance(key, rsa.RSAPublicKey):
+        return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    return bytes(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
 
 
 __all__ = ["X500DistinguishedName", "X500DistinguishedNameFlags", "X509Certificate2", "X509NameType", "decode_name",

@@ -213,3 +213,26 @@ def test_lint_of_the_element() -> None:
     assert "policy-missing-attribute" in codes("<validate-client-certificate validate-revocation='false'><identities>"
                                                "<identity /></identities></validate-client-certificate>")
     assert "policy-expression-not-allowed" in codes("<validate-client-certificate validate-trust='@(true)' />")
+
+
+def test_tls_configuration_of_client_certificates(tmp_path: Path) -> None:
+    from engine.errors import ConfigError
+    from engine.gateway.config import parse_settings
+    from engine.gateway.listeners import resolve_server
+
+    for name in ("s.pem", "s.key", "ca.pem", "crl.pem"):
+        (tmp_path / name).write_text("")
+    file = tmp_path / "g.yaml"
+    base = "server:\n  tls:\n    certfile: s.pem\n    keyfile: s.key\n"
+    settings = parse_settings(base + "    client-ca-file: ca.pem\n    client-certificate: optional\n"
+                              "    client-crl-file: crl.pem\n  request-body-timeout: 5\n", file=file)
+    tls = settings.server.tls
+    assert tls is not None and tls.client_certificate == "optional" and tls.client_crl_file is not None
+    assert settings.server.request_body_timeout == 5
+    assert resolve_server("auto", tls) == "native" and resolve_server("auto", None) == "native"
+    without_ca = parse_settings(base, file=file).server.tls
+    assert resolve_server("auto", without_ca) == "granian"
+    for bad, message in (("    client-ca-file: ca.pem\n    client-certificate: sometimes\n", "client-certificate"),
+                         ("    client-crl-file: crl.pem\n", "need client-ca-file")):
+        with pytest.raises(ConfigError, match=message):
+            parse_settings(base + bad, file=file)
