@@ -17,9 +17,8 @@ import pytest
 
 from engine.errors import ConfigError, PolicyLoadError
 from engine.gateway.config import parse_settings
-from tests.policies.conftest import GatewayFactory
+from tests.policies.conftest import GatewayFactory, TokenServer
 from tests.policies.support import codes
-from tests.policies.test_authentication_managed_identity import TokenServer, imds, tokens  # noqa: F401 - fixture
 from tests.support.gateway import Backend
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +52,7 @@ def bus() -> Iterator[ServiceBus]:
 
 
 def settings(bus: ServiceBus, tokens: TokenServer, **service_bus: Any) -> dict[str, Any]:
-    return {"identity": imds(tokens), "service-bus": {"endpoints": {NAMESPACE: bus.url}, **service_bus}}
+    return {"identity": tokens.imds(), "service-bus": {"endpoints": {NAMESPACE: bus.url}, **service_bus}}
 
 
 ON_ERROR = """<on-error>
@@ -92,10 +91,10 @@ def test_queue_and_topic_messages_with_properties(api_gateway: GatewayFactory, b
     config = settings(bus, tokens, namespace=NAMESPACE)  # the topic's policy has no namespace attribute
     with api_gateway(document(ORDERS), **config, **{"named-values": {"audit-tag": "v1"}}) as gateway:
         for n in (1, 2):
-            answer = gateway.request("POST", f"/echo/orders?customer=c{n}", body=b'{"id": %d}' % n,
+            answer = gateway.request("POST", f"/echo/orders?customer=c{n}", body=f'{{"id": {n}}}',
                                      headers={"X-Order-Id": f"o-{n}", "Content-Type": "application/json"})
             assert answer.status == 200, answer.text
-            assert answer.json()["body"] == '{"id": %d}' % n  # the request went on to the backend, body intact
+            assert answer.json()["body"] == f'{{"id": {n}}}'  # the request went on to the backend, body intact
     orders = [m for m in bus.messages() if m["entity"] == "orders"]
     audit = [m for m in bus.messages() if m["entity"] == "audit"]
     assert [m["body"] for m in orders] == ['{"id": 1}', '{"id": 2}']
