@@ -97,7 +97,9 @@ class SubscriptionSettings:
 class TlsSettings:
     certfile: Path
     keyfile: Path
-    client_ca_file: Path | None = None  # require client certificates issued by these CAs (mutual TLS)
+    client_ca_file: Path | None = None  # client certificates must be issued by these CAs (mutual TLS)
+    client_certificate: str = "required"  # with client_ca_file: "required", or "optional" (a caller may send none)
+    client_crl_file: Path | None = None  # revocation lists checked for client certificates during the handshake
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ class ServerSettings:
     client_ip_header: str = "x-forwarded-for"  # or "forwarded" (RFC 7239)
     http_server: str = "auto"  # native, granian, hypercorn, or auto: native without TLS, granian with it (engine/gateway/listeners.py)
     graceful_timeout: float = 25.0  # seconds in-flight requests may finish on SIGTERM before a 503
+    request_body_timeout: float = 60.0  # native server: a request body making no progress this long gets 408
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,15 @@ class TracingSettings:
 
 
 @dataclass(frozen=True)
+class ServiceBusSettings:
+    """`service-bus:`: where send-service-bus-message sends its messages."""
+
+    endpoints: dict[str, str] = field(default_factory=dict)  # namespace FQDN (lower case) -> base URL of its REST API
+    namespace: str = ""  # the namespace of policies without a namespace attribute
+    timeout: float = 10.0  # seconds per send
+
+
+@dataclass(frozen=True)
 class GatewaySettings:
     """The whole configuration file, validated; `file` is used in every later message."""
 
@@ -164,6 +176,7 @@ class GatewaySettings:
     identity: IdentitySettings | None = None  # token provider of authentication-managed-identity; None = none
     loggers: dict[str, LoggerSettings] = field(default_factory=dict)  # log-to-eventhub sinks by logger id
     dapr_endpoint: str = "http://localhost:3500"  # the Dapr sidecar's HTTP API (publish-to-dapr, invoke-dapr-binding)
+    service_bus: ServiceBusSettings = field(default_factory=ServiceBusSettings)  # send-service-bus-message
     token_validation: TokenValidationSettings = DEFAULT_TOKEN_VALIDATION  # validate-jwt/-azure-ad-token metadata
     credentials: CredentialSettings | None = None  # connections of get-authorization-context; None = none
     certificates: dict[str, CertificateSettings] = field(default_factory=dict)  # certificate-id -> file
