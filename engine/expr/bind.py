@@ -220,10 +220,23 @@ def binary_problems(op: str, left: CsType, right: CsType, *, boxed: tuple[bool, 
     found: list[tuple[str, str | None]] = []
     if op in ("-", "*", "/", "%") and (STRING in (left, right) or BOOL in (left, right)):
         found.append((message, None))
+    elif BOOL in (left, right) and _refuses_bool(op, left, right) and not concatenation:  # `b + 1`, `n & true`
+        found.append((message, None))
     if op in ("<", ">", "<=", ">=") and STRING in (left, right):
         found.append((f"operator '{op}' cannot be applied to operands of type 'string'",
                       "use string.Compare(a, b) or a.CompareTo(b)"))
     return found
+
+
+def _refuses_bool(op: str, left: CsType, right: CsType) -> bool:
+    """C# defines no `+`, shift or ordering operator on `bool`, and `&`, `|`, `^`, `==`, `!=` only
+    between two bools (`b + 1`, `"a".Length & true`); an `object` other side is left to run time."""
+    other = right if left is BOOL else left
+    if other is DYNAMIC or other is NULL:
+        return False
+    if op in ("&", "|", "^", "==", "!="):
+        return other is not BOOL and (other.kind is not None or other is STRING)
+    return op in ("+", "<<", ">>", "<", ">", "<=", ">=")
 
 
 def unary_problems(op: str, operand: CsType, *, boxed: bool = False) -> list[str]:
@@ -233,7 +246,8 @@ def unary_problems(op: str, operand: CsType, *, boxed: bool = False) -> list[str
             f"operator '!' cannot be applied to an operand of type '{operand.name}'"]
     if boxed:
         return [f"operator '{op}' cannot be applied to an operand of type 'object'"]
-    if operand.kind is not None and unary_kind(op, operand.kind) is None:
+    if operand.kind is not None and unary_kind(op, operand.kind) is None or operand in (STRING, BOOL) \
+            or is_collection(operand):  # `-"a".Trim()`, `-true`
         return [f"operator '{op}' cannot be applied to an operand of type '{operand.name}'"]
     return []
 
@@ -909,6 +923,14 @@ class _Binder:
                     and clrnumeric.operation(op, local.type.kind, value.kind, checked=False) is None:
                 self.error("expr-type", f"operator '{op}=' cannot be applied to operands of type "
                            f"'{local.type.kind.keyword}' and '{value.name}'", node.pos)
+                result = local.type
+            elif local.type.kind is not None and op and op != "??" and value in (STRING, BOOL):
+                if op == "+" and value is STRING:  # `n += "a"`: `n + "a"` is a string
+                    self.error("expr-type", f"cannot implicitly convert type 'string' to '{local.type.kind.keyword}'",
+                               node.pos)
+                else:
+                    self.error("expr-type", f"operator '{op}=' cannot be applied to operands of type "
+                               f"'{local.type.kind.keyword}' and '{value.name}'", node.pos)
                 result = local.type
             else:
                 result = local.type
