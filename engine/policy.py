@@ -141,6 +141,7 @@ class Policy:
     once_per_section: ClassVar[bool] = False
     implemented: ClassVar[bool] = False  # the gateway refuses documents using unimplemented ones
     needs_settings: ClassVar[tuple[str, ...]] = ()  # configuration keys (e.g. "identity") without which it cannot run
+    needs_client_certificate: ClassVar[bool] = False  # reads the caller's TLS certificate: mutual TLS on the native server
     # (attribute, configuration key): a constant attribute names an entry of it (checked at load);
     # "child/grandchild@attribute" names an attribute of descendants
     settings_refs: ClassVar[tuple[tuple[str, str], ...]] = ()

@@ -27,7 +27,7 @@ from engine.credentials import GRANTS, ConnectionSettings, CredentialSettings, P
 from engine.errors import ConfigError
 from engine.gateway.backend_config import read_backends
 from engine.gateway.clientip import CLIENT_IP_HEADERS, Network, parse_networks
-from engine.gateway.listeners import CHOICES
+from engine.gateway.listeners import CHOICES, CLIENT_CERTIFICATE_MODES
 from engine.gateway.settings import (
     DEFAULT_KEY_HEADER,
     DEFAULT_KEY_QUERY,
@@ -705,7 +705,7 @@ class _Reader:
     def read_server(self, value: object) -> ServerSettings:
         spec = self.mapping(value, "server", ("host", "port", "admin-port", "admin-host", "admin-token", "workers",
                                                "access-log", "tls", "max-body-size", "trusted-proxies", "client-ip-header",
-                                               "http-server", "graceful-timeout"))
+                                               "http-server", "graceful-timeout", "request-body-timeout"))
         default = ServerSettings()
         admin = spec.get("admin-port", default.admin_port)
         return ServerSettings(
@@ -723,6 +723,8 @@ class _Reader:
             client_ip_header=self.choice(spec.get("client-ip-header"), "server.client-ip-header", CLIENT_IP_HEADERS),
             http_server=self.choice(spec.get("http-server"), "server.http-server", CHOICES),
             graceful_timeout=self.number(spec.get("graceful-timeout"), "server.graceful-timeout", default.graceful_timeout),
+            request_body_timeout=self.number(spec.get("request-body-timeout"), "server.request-body-timeout",
+                                             default.request_body_timeout),
         )
 
     def read_secret(self, value: object, where: str) -> str | None:
@@ -761,12 +763,18 @@ class _Reader:
     def read_tls(self, value: object) -> TlsSettings | None:
         if value is None:
             return None
-        spec = self.mapping(value, "server.tls", ("certfile", "keyfile", "client-ca-file"))
+        spec = self.mapping(value, "server.tls", ("certfile", "keyfile", "client-ca-file", "client-certificate",
+                                                  "client-crl-file"))
         certfile = self.path(spec.get("certfile"), "server.tls.certfile")
         keyfile = self.path(spec.get("keyfile"), "server.tls.keyfile")
         if certfile is None or keyfile is None:
             self.fail("server.tls", "needs both certfile and keyfile")
-        return TlsSettings(certfile, keyfile, self.path(spec.get("client-ca-file"), "server.tls.client-ca-file"))
+        client_ca = self.path(spec.get("client-ca-file"), "server.tls.client-ca-file")
+        mode = self.choice(spec.get("client-certificate"), "server.tls.client-certificate", CLIENT_CERTIFICATE_MODES)
+        crl = self.path(spec.get("client-crl-file"), "server.tls.client-crl-file")
+        if client_ca is None and ("client-certificate" in spec or crl is not None):
+            self.fail("server.tls", "client-certificate and client-crl-file need client-ca-file")
+        return TlsSettings(certfile, keyfile, client_ca, mode, crl)
 
     def read_backend(self, value: object) -> BackendClientSettings:
         spec = self.mapping(value, "backend", ("max-connections", "connect-timeout", "forwarded-headers"))

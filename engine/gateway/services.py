@@ -87,6 +87,7 @@ class Services:
     started: bool = False  # services opened (the gateway's lifespan ran); False again while closing
     tracing: Any = None  # engine.gateway.tracing.Tracing when `tracing:` is configured
     request_traces: Any = None  # engine.gateway.request_trace.RequestTraces: on-demand request traces
+    client_certificates: bool | None = None  # requests carry the caller's TLS certificate (None: not serving)
     backends: Backends = field(init=False)  # the backend entities with their breaker state (this process)
 
     def __post_init__(self) -> None:

@@ -98,7 +98,9 @@ class SubscriptionSettings:
 class TlsSettings:
     certfile: Path
     keyfile: Path
-    client_ca_file: Path | None = None  # require client certificates issued by these CAs (mutual TLS)
+    client_ca_file: Path | None = None  # client certificates must be issued by these CAs (mutual TLS)
+    client_certificate: str = "required"  # with client_ca_file: "required", or "optional" (a caller may send none)
+    client_crl_file: Path | None = None  # revocation lists checked for client certificates during the handshake
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class ServerSettings:
     client_ip_header: str = "x-forwarded-for"  # or "forwarded" (RFC 7239)
     http_server: str = "auto"  # native, granian, hypercorn, or auto: native without TLS, granian with it (engine/gateway/listeners.py)
     graceful_timeout: float = 25.0  # seconds in-flight requests may finish on SIGTERM before a 503
+    request_body_timeout: float = 60.0  # native server: a request body making no progress this long gets 408
 
 
 @dataclass(frozen=True)
