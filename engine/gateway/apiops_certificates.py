@@ -44,24 +44,13 @@ def password_variable(certificate_id: str) -> str:
 def folder_certificates(reader: FolderReader) -> dict[str, CertificateSettings]:
     """`certificates/<id>/` -> id -> settings; mistakes stop the load, naming the file and key."""
     found: dict[str, CertificateSettings] = {}
-    for folder in reader.children(FOLDER):
-        info = folder / INFORMATION
-        files = [folder / name for name in FILES if (folder / name).is_file()]
-        if not info.is_file() and not files:
-            reader.unknown(folder)
-            continue
-        reader.report_extra(folder, {INFORMATION, *FILES})
-        if len(files) > 1:
-            reader.fail(files[1], "", f"{folder.name} has more than one certificate file ({', '.join(f.name for f in files)})")
-        props = reader.properties(info) if info.is_file() else {}
-        for key in props:
-            if key not in PROPERTIES:
-                reader.fail(info, f"properties.{key}", f"unknown key (expected one of: {', '.join(PROPERTIES)})")
+    for entity in reader.file_entities(FOLDER, INFORMATION, FILES, PROPERTIES, "certificate"):
+        folder, info, props = entity.folder, entity.info, entity.properties
         variable = password_variable(folder.name)
         password = reader.environ.get(variable) or reader.string(props, "password", info) or ""
         thumbprint = reader.string(props, "thumbprint", info) or ""
-        if files:
-            found[folder.name] = CertificateSettings(files[0], password=password, thumbprint=thumbprint)
+        if entity.file is not None:
+            found[folder.name] = CertificateSettings(entity.file, password=password, thumbprint=thumbprint)
             continue
         data = reader.string(props, "data", info)
         if data is None and props.get("keyVault") and reader.placeholder_secrets:
