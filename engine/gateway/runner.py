@@ -23,7 +23,7 @@ from engine.gateway.app import Gateway, GatewayQuart, gateway_app
 from engine.gateway.backend import BackendClient
 from engine.gateway.config import load_settings
 from engine.gateway.drain import DrainingApp
-from engine.gateway.listeners import BACKLOG, resolve_server, serve_asgi
+from engine.gateway.listeners import BACKLOG, passes_client_certificates, resolve_server, serve_asgi
 from engine.gateway.request_trace import RequestTraces
 from engine.gateway.services import GatewayMetrics, Services, build_store_services, certificate_store
 from engine.gateway.settings import GatewaySettings
@@ -67,9 +67,13 @@ class GatewayServer:
         http_server: str | None = None,
     ) -> None:
         try:  # the server actually used: `auto` resolved
-            self.http_server = resolve_server(http_server or settings.server.http_server, settings.server.tls is not None)
+            self.http_server = resolve_server(http_server or settings.server.http_server, settings.server.tls)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        tls = settings.server.tls
+        if self.http_server == "granian" and tls is not None and tls.client_certificate == "optional":
+            raise ConfigError(f"{settings.file}: server.tls.client-certificate: 'optional' needs `http-server: native` "
+                              "(or hypercorn); Granian requires the certificate when client-ca-file is set")
         self.settings = settings
         self.host = host or settings.server.host
         self.port = settings.server.port if port is None else port
@@ -108,6 +112,7 @@ class GatewayServer:
         services.gateway_metrics = GatewayMetrics(self.metrics)
         services.request_traces = RequestTraces(registry=self.registry)
         register_service_routes(services)  # e.g. the cache's POST /cache/purge
+        services.client_certificates = passes_client_certificates(self.http_server, self.settings.server.tls)
         state = GatewayState.build(self.settings, services, self.registry)
         services.fragments = state.fragments
         self.services = services
@@ -142,7 +147,8 @@ class GatewayServer:
         app = DrainingApp(self.app, http=self.app.gateway.handle)
         timeout = self.settings.server.graceful_timeout
         tasks = [serve_asgi(self.http_server, app, gateway_sock, shutdown, tls=self.settings.server.tls,
-                            drained=lambda: app.drain(timeout), graceful_timeout=timeout)]
+                            drained=lambda: app.drain(timeout), graceful_timeout=timeout,
+                            body_read=self.settings.server.request_body_timeout)]
         if self.admin_port is not None:
             admin_sock = bind_socket(self.admin_host, self.admin_port)  # private unless configured
             if (warning := exposure_warning(self.admin_host, self.settings.server.admin_token)) is not None:
@@ -187,6 +193,11 @@ def _check_tls(settings: GatewaySettings) -> None:
             ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_verify_locations(tls.client_ca_file)
         except (ssl.SSLError, OSError) as exc:
             raise ConfigError(f"{settings.file}: server.tls.client-ca-file: cannot load the CA certificates: {exc}") from None
+    if tls.client_crl_file is not None:
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_verify_locations(tls.client_crl_file)
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(f"{settings.file}: server.tls.client-crl-file: cannot load the revocation lists: {exc}") from None
 
 
 def create_app(settings: GatewaySettings, *, access_log: bool = False) -> GatewayQuart:
