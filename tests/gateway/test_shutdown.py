@@ -73,19 +73,27 @@ def refused_soon(url: str, within: float = 1.0) -> float:
     raise AssertionError(f"the port still accepts connections {within:g} s after SIGTERM")
 
 
-def stop_and_check_drain(process: subprocess.Popen[str], url: str) -> str:
+def at_backend(backend: Backend, count: int, within: float = 10.0) -> None:
+    """Wait until the backend has received `count` requests for /slow (they are in flight at the gateway)."""
+    deadline = time.monotonic() + within
+    while sum(r.path == "/slow" for r in list(backend.requests)) < count:
+        assert time.monotonic() < deadline, f"the requests did not reach the backend within {within:g} s"
+        time.sleep(0.01)
+
+
+def stop_and_check_drain(process: subprocess.Popen[str], url: str, backend: Backend) -> str:
     """SIGTERM with one request that finishes in time and one that outlives the drain; returns stderr."""
     quick, quick_result = in_background(url, 0.3)
     slow, slow_result = in_background(url, GRACE + 5)  # outlives the drain by far, so the bound below proves it did not hold the exit
-    time.sleep(0.2)  # both are at the backend
+    at_backend(backend, 2)  # both are in flight: a request the gateway has not read yet is not the drain's to finish
     process.send_signal(signal.SIGTERM)
     refused_soon(url)
     quick.join(10)
     slow.join(10)
     _, stderr = process.communicate(timeout=30)
     finished, cut = quick_result["answer"], slow_result["answer"]
-    assert isinstance(finished, HttpAnswer) and finished.status == 200, finished
-    assert isinstance(cut, HttpAnswer), cut
+    assert isinstance(finished, HttpAnswer) and finished.status == 200, (finished, stderr)
+    assert isinstance(cut, HttpAnswer), (cut, stderr)
     assert cut.status == 503
     assert cut.json() == {"statusCode": 503, "message": cut.json()["message"]} and "shutting down" in cut.json()["message"]
     assert process.returncode == 0, stderr
@@ -97,7 +105,7 @@ def test_sigterm_drains_in_flight_requests_then_answers_503(tmp_path: Path, back
     process, url = start(tmp_path, backend)
     try:
         began = time.monotonic()
-        stop_and_check_drain(process, url)
+        stop_and_check_drain(process, url, backend)
         assert time.monotonic() - began < GRACE + 4  # the slow request (GRACE + 5 s) did not hold the shutdown
     finally:
         if process.poll() is None:
@@ -133,7 +141,7 @@ def test_a_dead_worker_is_restarted_and_sigterm_drains_every_worker(tmp_path: Pa
         assert victim not in replaced
         statuses = {http_request(url, "GET", f"/a/{i}").status for i in range(20)}  # every worker serves
         assert statuses == {200}
-        stderr = stop_and_check_drain(process, url)
+        stderr = stop_and_check_drain(process, url, backend)
         assert f"(pid {victim}) was killed by signal 9; restarting it" in stderr
     finally:
         if process.poll() is None:
