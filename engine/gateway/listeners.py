@@ -30,6 +30,7 @@ DEFAULT_SERVER = "auto"
 BACKLOG = 2048
 KEEP_ALIVE_SECONDS = 75
 HEADER_READ_SECONDS = 5  # a request head must be complete this long after its first byte
+SHUTDOWN_CLOSE_SECONDS = 5  # after the drain: how long Granian may take to finish writing and close its connections
 
 log = logging.getLogger("policygate.gateway")
 
@@ -171,6 +172,8 @@ async def _serve_granian(
         (None, None),
     )
     scheduler = futures._new_cbscheduler(loop, callback, impl_asyncio=True)
+    stopped = loop.create_future()  # Granian's connections are all closed (their last answers written)
+    signal.add_cb(lambda: loop.call_soon_threadsafe(_settle, stopped))
     worker.serve_async(scheduler, loop, signal)
     try:
         await stop.wait()
@@ -179,4 +182,15 @@ async def _serve_granian(
         sock.close()
         if drained is not None:
             await drained()
+        # The app has handed over its last answers; Granian's threads still write them. Exiting
+        # before they are done would cut them off.
+        try:
+            await asyncio.wait_for(asyncio.shield(stopped), SHUTDOWN_CLOSE_SECONDS)
+        except TimeoutError:
+            log.warning("graceful shutdown: Granian's connections did not close within %g s", SHUTDOWN_CLOSE_SECONDS)
         await lifespan.shutdown()
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -69,6 +69,8 @@ def refused_soon(url: str, within: float = 1.0) -> float:
                 pass
         except ConnectionRefusedError:
             return time.monotonic() - started
+        except ConnectionResetError:
+            pass  # the handshake completed as the listener closed (it resets its backlog): try again
         time.sleep(0.02)
     raise AssertionError(f"the port still accepts connections {within:g} s after SIGTERM")
 
