@@ -29,6 +29,7 @@ from engine.errors import PolicyRuntimeError
 from engine.schema import Attr, Child, Scope, Section, Text
 
 if TYPE_CHECKING:
+    from engine.apispec.instance import InstanceSchema
     from engine.backends import Backend
     from engine.cache.service import CacheService
     from engine.certificates import Certificate, CertificateStore
@@ -438,6 +439,10 @@ class Services(Protocol):
 
     def operation_examples(self, api_id: str, operation_id: str) -> dict[int, dict[str, str]]:
         """The operation's response examples from the API description: status -> content type -> body."""
+        ...
+
+    def schema(self, schema_id: str) -> InstanceSchema | None:
+        """A schema added to the instance (`schemas:`), compiled (validate-content's `schema-id`)."""
         ...
 
 

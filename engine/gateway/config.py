@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from engine.apispec.instance import KINDS as SCHEMA_KINDS
+from engine.apispec.instance import InstanceSchema, InstanceSchemaError, SchemaSource, compile_schemas
 from engine.backends import BackendSpec
 from engine.certificates import CertificateSettings
 from engine.credentials import GRANTS, ConnectionSettings, CredentialSettings, ProviderSettings
@@ -231,6 +233,7 @@ class _Reader:
             token_validation=self.read_token_validation(top.get("token-validation")),
             credentials=self.read_credentials(top.get("credentials")),
             certificates=self.read_certificates(top.get("certificates")),
+            schemas=self.read_schemas(top.get("schemas")),
         )
 
     def read_certificates(self, value: object) -> dict[str, CertificateSettings]:
@@ -245,6 +248,27 @@ class _Reader:
                 password=self.read_secret(spec.get("password"), _join(where, "password")) or "",
             )
         return certificates
+
+    def read_schemas(self, value: object) -> dict[str, InstanceSchema]:
+        """`schemas:` - id -> file (a JSON schema or an XML schema) or {file, type}, compiled now."""
+        sources = {}
+        for name, entry in self.mapping(value, "schemas").items():
+            where = _join("schemas", name)
+            spec = self.mapping(entry, where, ("file", "type")) if isinstance(entry, dict) else {"file": entry}
+            file_where = _join(where, "file") if isinstance(entry, dict) else where
+            file = self.path(spec.get("file"), file_where) or self.fail(where, "needs file")
+            kind = self.string(spec.get("type"), _join(where, "type"), required=False).lower()
+            if kind and kind not in SCHEMA_KINDS:
+                self.fail(_join(where, "type"), f"'{kind}' is not one of: {', '.join(SCHEMA_KINDS)}")
+            try:
+                text = file.read_bytes().decode("utf-8-sig")
+            except (OSError, UnicodeDecodeError) as exc:
+                self.fail(file_where, f"cannot read {file}: {exc}")
+            sources[str(name)] = SchemaSource(text, kind, str(file))
+        try:
+            return compile_schemas(sources)
+        except InstanceSchemaError as exc:
+            self.fail(_join("schemas", exc.schema_id), str(exc))
 
     def read_credentials(self, value: object) -> CredentialSettings | None:
         """`credentials:` - credential manager connections of get-authorization-context (engine.credentials)."""
@@ -773,7 +797,7 @@ class _Reader:
 TOP_LEVEL_KEYS = (
     "server", "backend", "backends", "demo-backend", "cache", "rate-limits", "named-values", "policy", "fragments",
     "products", "subscriptions", "apis", "tracing", "identity", "token-validation", "loggers", "dapr",
-    "credentials", "certificates", "service-bus",
+    "credentials", "certificates", "service-bus", "schemas",
 )
 IDENTITY_PROVIDER_KEYS = ("endpoint", "token", "token-endpoint", "client-id", "client-secret", "authority", "tenant-id",
                           "token-file")

@@ -159,7 +159,7 @@ class GatewayServer:
         if shared is not None:  # one of several workers: publish our metrics for the admin's /metrics
             tasks.append(publish_loop(self.metrics, shutdown, shared))
         if self.owns_heap:
-            asyncio.get_running_loop().call_soon(heap.settle)
+            asyncio.get_running_loop().call_soon(heap.freeze)
         if ready is not None:
             asyncio.get_running_loop().call_soon(ready, self)
         await asyncio.gather(*tasks)

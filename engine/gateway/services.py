@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine import policy
+from engine.apispec.instance import InstanceSchema
 from engine.backends import Backend, Backends
 from engine.cache.service import CacheService
 from engine.certificates import CertificateError, CertificateStore
@@ -101,6 +102,9 @@ class Services:
 
     def backend_url(self, backend_id: str) -> str | None:
         return self.backends.url(backend_id)
+
+    def schema(self, schema_id: str) -> InstanceSchema | None:
+        return self.settings.schemas.get(schema_id)
 
     def use_settings(self, settings: GatewaySettings) -> None:
         """Take a reloaded configuration: backends keep the breaker state of unchanged entities."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.apispec import OperationSpec
+from engine.apispec.instance import InstanceSchema
 from engine.backends import BackendSpec
 from engine.certificates import CertificateSettings
 from engine.credentials import CredentialSettings
@@ -180,6 +181,7 @@ class GatewaySettings:
     token_validation: TokenValidationSettings = DEFAULT_TOKEN_VALIDATION  # validate-jwt/-azure-ad-token metadata
     credentials: CredentialSettings | None = None  # connections of get-authorization-context; None = none
     certificates: dict[str, CertificateSettings] = field(default_factory=dict)  # certificate-id -> file
+    schemas: dict[str, InstanceSchema] = field(default_factory=dict)  # the instance's schemas (schema-id), compiled
 
     @property
     def base_dir(self) -> Path:
@@ -190,6 +192,7 @@ class GatewaySettings:
         files = [self.policy] if self.policy else []
         files += list(self.fragments.values())
         files += [p.policy for p in self.products.values() if p.policy]
+        files += [Path(s.origin.source) for s in self.schemas.values() if Path(s.origin.source).is_absolute()]
         for api in self.apis.values():
             files += [api.policy] if api.policy else []
             files += [op.policy for op in api.operations if op.policy]
