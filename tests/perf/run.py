@@ -18,7 +18,8 @@ Throughput (wrk -t1 -cN, or the Python load generator when wrk is missing), `--r
   (e) nginx (1 worker) proxy_cache hit and plain keep-alive proxy to the same backend, when installed
 Every gateway target (b)-(d) runs once per HTTP server in `--servers` (key suffix @native, @granian...),
 and the nginx goals (one gateway worker against one nginx worker, same CPU) are printed per server.
-Latency: one connection, p50/p99 of the direct backend, (a) and (b); added latency of (b).
+Latency: one connection, p50/p99 of the direct backend, (a), (b) and nginx plain proxy; added latency of (b)
+(the goal) and of nginx (a reference); pinned as above, then once more with nothing pinned.
 Workers: (c, in-process) with `--workers 1` and `--workers 2`, both unpinned, per server; RSS of every worker.
 Soak (`--soak MINUTES`): (d) under load over 200 URLs, RSS sampled; growth after the first minute.
 """
@@ -104,7 +105,7 @@ class Target:
     url: str
     headers: dict[str, str] = field(default_factory=dict)
     goal: float | None = None  # least ratio to (a)
-    pid: int | None = None     # a gateway process (RSS is reported for those)
+    pid: int | None = None     # its server's process (RSS is reported for the gateways')
     admin: str | None = None   # a gateway's admin URL (cache hit counts)
 
 
@@ -247,8 +248,34 @@ def print_nginx_goals(results: dict[str, list[LoadResult]], servers: list[str]) 
     return failures
 
 
-def measure_latency(settings: Settings, targets: list[Target]) -> list[str]:
-    print(f"\nLatency: 1 connection, {settings.duration:g} s per target")
+def measure_latency(settings: Settings, targets: list[Target], unpin: list[tuple[int, str | None]] | None = None) -> list[str]:
+    """The latency block (one connection): p50/p99 per target, the pass-through's added latency (the
+    goal) and nginx plain proxy's (the peer's cost of the same extra hop, a reference). With `unpin`
+    (each process and the CPUs it is pinned to), the block runs once more with nothing pinned, then
+    the processes are pinned again; the goal is judged on the pinned block only."""
+    failures = _latency_block(settings, targets, pinned=settings.load_cpus is not None, judged=True)
+    if unpin and settings.load_cpus is not None:
+        every_cpu = f"0-{(os.cpu_count() or 1) - 1}"
+        try:
+            _pin_all(unpin, every_cpu)
+            _latency_block(Settings(settings.duration, settings.rounds, settings.connections, settings.use_wrk, None, None),
+                           targets, pinned=False, judged=False)
+        finally:
+            for pid, cpus in unpin:
+                _pin_all([(pid, cpus)], cpus)
+    return failures
+
+
+def _pin_all(processes: list[tuple[int, str | None]], cpus: str | None) -> None:
+    """Pin each process, every thread and its child processes (nginx's worker) to `cpus`."""
+    for pid, _ in processes:
+        for each in (pid, *children(pid)):
+            pin_pid(each, cpus)
+
+
+def _latency_block(settings: Settings, targets: list[Target], *, pinned: bool, judged: bool) -> list[str]:
+    layout = "servers on CPU 0, load generator + backend on CPU 1" if pinned else "nothing pinned"
+    print(f"\nLatency: 1 connection, {settings.duration:g} s per target, {layout}")
     rows = {t.key: load(settings, t, connections=1) for t in targets}
     print(f"{'':18}{'target':<36}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}")
     for target in targets:
@@ -261,13 +288,17 @@ def measure_latency(settings: Settings, targets: list[Target]) -> list[str]:
             continue
         added_p50, added_p99 = gateway.p50_ms - direct.p50_ms, gateway.p99_ms - direct.p99_ms
         state = verdict(added_p50, ADDED_P50_GOAL_MS, at_most=True)
-        print(f"added by ({key}) over the direct backend: p50 {added_p50:+.3f} ms (goal <= {ADDED_P50_GOAL_MS} ms: {state}), "
-              f"p99 {added_p99:+.3f} ms")
+        goal = f"goal <= {ADDED_P50_GOAL_MS} ms: {state}" if judged else "not judged: the goal is the block above"
+        print(f"added by ({key}) over the direct backend: p50 {added_p50:+.3f} ms ({goal}), p99 {added_p99:+.3f} ms")
         if state == "FAIL":
             failures.append(f"added p50 of ({key}): {added_p50:.3f} ms, goal <= {ADDED_P50_GOAL_MS} ms")
+    if "e-proxy" in rows:
+        nginx = rows["e-proxy"]
+        print(f"added by (e-proxy) nginx plain proxy over the direct backend (reference): "
+              f"p50 {nginx.p50_ms - direct.p50_ms:+.3f} ms, p99 {nginx.p99_ms - direct.p99_ms:+.3f} ms")
     if "a" in rows:
         print(f"added by (a) bare Quart over the direct backend: p50 {rows['a'].p50_ms - direct.p50_ms:+.3f} ms")
-    return failures
+    return failures if judged else []
 
 
 def record_split(process: Process, splits: list[str]) -> None:
@@ -352,7 +383,7 @@ def plan_seconds(only: set[str], settings: Settings, nginx: bool, soak_minutes: 
                     for k in only)
     total = per_round * settings.rounds * settings.duration + per_round * 1.5
     if "latency" in only:
-        total += (2 + servers) * settings.duration
+        total += 2 * (3 + servers) * settings.duration + 2  # pinned, then unpinned
     if "workers" in only:
         total += servers * (2 * settings.rounds * settings.duration + 10)
     return total + soak_minutes * 60 + 15
@@ -412,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         if "a" in only:
             quart = start_quart(settings.server_cpus)
             stack.callback(quart.stop)
-            targets.append(Target("a", "bare Quart, fixed bytes", f"http://127.0.0.1:{quart.port}/items/42"))
+            targets.append(Target("a", "bare Quart, fixed bytes", f"http://127.0.0.1:{quart.port}/items/42", pid=quart.pid))
         redis_url = None
         if only & {"c", "d"}:
             from tests.support.redis_server import RedisServer
@@ -448,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
             nginx = Nginx(nginx_binary, backend.port, settings.server_cpus)
             stack.callback(nginx.stop)
             targets.append(Target("e-cache", "nginx proxy_cache hit (1 worker)", f"{nginx.url}/cached/items/42"))
-            targets.append(Target("e-proxy", "nginx plain proxy (1 worker)", f"{nginx.url}/proxy/items/42"))
+            targets.append(Target("e-proxy", "nginx plain proxy (1 worker)", f"{nginx.url}/proxy/items/42", pid=nginx.pid))
 
         for target in targets:
             check_answers(target, BODY)
@@ -460,13 +491,22 @@ def main(argv: list[str] | None = None) -> int:
             print_checks(targets, results, hits_before)
             failures += print_nginx_goals(results, servers)
         if "latency" in only:
-            direct = Target("direct", "direct backend (raw asyncio)", f"http://127.0.0.1:{backend.port}/items/42")
-            latency_targets = [direct] + [t for t in targets if t.key == "a" or t.key.startswith("b@")]
+            direct = Target("direct", "direct backend (raw asyncio)", f"http://127.0.0.1:{backend.port}/items/42",
+                            pid=backend.pid)
+            latency_targets = [direct] + [t for t in targets if t.key in ("a", "e-proxy") or t.key.startswith("b@")]
             for server in servers:
                 if not any(t.key == f"b@{server}" for t in latency_targets):
                     gateway("b", "pass-through", None, server)
                     latency_targets.append(targets[-1])
-            failures += measure_latency(settings, latency_targets)
+            nginx_binary = nginx_binary or find_nginx()
+            if nginx_binary is not None and not any(t.key == "e-proxy" for t in latency_targets):
+                reference = Nginx(nginx_binary, backend.port, settings.server_cpus)
+                stack.callback(reference.stop)
+                latency_targets.append(Target("e-proxy", "nginx plain proxy (1 worker)", f"{reference.url}/proxy/items/42",
+                                              pid=reference.pid))
+            unpin = [(t.pid, settings.load_cpus if t is direct else settings.server_cpus)
+                     for t in latency_targets if t.pid is not None]
+            failures += measure_latency(settings, latency_targets, unpin)
         if "workers" in only:
             for server in servers:
                 failures += measure_workers(settings, directory, backend, stack, server)
