@@ -47,6 +47,9 @@ from engine.source import Span
 SIDE_FILE = "policygate.yaml"
 SECRET_PLACEHOLDER = "secret"  # lint only: the value of a secret whose variable is not set
 SPECIFICATIONS = ("specification.yaml", "specification.yml", "specification.json")
+ODATA_METADATA = "specification.xml"  # an OData API's $metadata (EDMX): the gateway routes without it
+# An OData API answers every method on every path under it (entity sets, keys, $metadata, $batch), as in APIM
+ODATA_OPERATIONS = (OperationSettings(id="odata", method="*", url_template="/*", name="OData"),)
 FRAGMENTS_FOLDER = "policy fragments"
 VERSION_SETS_FOLDER = "version sets"
 SIDE_GATEWAY_KEYS = ("server", "backend", "backends", "demo-backend", "cache", "rate-limits", "identity",
@@ -437,7 +440,7 @@ class FolderReader:
             self.warnings.add("only the current revision of an API is served; ignored", rel)
             return None
         kind = (self.string(props, "type", file) or self.string(props, "apiType", file) or "http").lower()
-        if kind != "http":
+        if kind not in ("http", "odata"):  # an OData API is an HTTP API whose operations are every path
             self.warnings.add(f"{kind} APIs are not supported; not served", rel)
             return None
         path = self.string(props, "path", file)
@@ -472,9 +475,9 @@ class FolderReader:
         problem = unknown_protocols(tuple(protocols))
         if problem:
             self.fail(file, "properties.protocols", problem)
-        operations = self.operations(folder)
+        operations = ODATA_OPERATIONS if kind == "odata" else self.operations(folder)
         policy = folder / "policy.xml"
-        self.report_extra(folder, {file.name, "policy.xml", "operations", *SPECIFICATIONS},
+        self.report_extra(folder, {file.name, "policy.xml", "operations", *SPECIFICATIONS, ODATA_METADATA},
                           {"diagnostics": "API diagnostics are not supported; ignored",
                            "tags.json": "tags are not supported; ignored",
                            "schemas": "API schemas are not supported; ignored",
