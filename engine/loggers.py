@@ -6,8 +6,9 @@ the drop. One background task per logger and worker process takes what is queued
 and writes it to the sink; a batch the sink could not take (Redis unreachable, a full disk) is
 tried again, with growing pauses, for up to `retry-for-ms`, while new events keep queuing:
 
-* `redis-stream`: `XADD <stream> MAXLEN ~ <max-length> * ...` through `engine.redis_dispatcher`
-  (one pipelined round trip per batch); the stream stays bounded by Redis's approximate trimming.
+* `redis-stream`: `XADD <stream> MAXLEN ~ <max-length> * ...`, one pipelined round trip per batch
+  on the event loop's own Redis connection (`engine.redis_loop`; a Redis Cluster goes through a
+  thread, `engine.redis_dispatcher`); the stream stays bounded by Redis's approximate trimming.
 * `file`: one JSON object per line, appended (a thread writes, so a slow disk never blocks requests).
 * `stdout`: one JSON object per line on the gateway's standard output.
 
@@ -28,7 +29,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -180,16 +180,17 @@ class RefusedBatch(Exception):
 
 
 class RedisStreamSink:
-    """XADD with `MAXLEN ~`, through the Redis dispatcher (one round trip per batch)."""
+    """XADD with `MAXLEN ~`, one round trip per batch: on the event loop's own connection for a
+    standalone Redis (engine.redis_loop), through a thread for a cluster (engine.redis_dispatcher)."""
 
     def __init__(self, settings: LoggerSettings) -> None:
-        from engine.cache.connection import RedisSettings, create_sync_client
-        from engine.redis_dispatcher import Dispatcher
+        from engine.cache.connection import RedisSettings
+        from engine.redis_loop import open_dispatcher
 
         redis = replace(RedisSettings.parse(settings.redis).with_timeouts(timeout=settings.timeout),
                         client_name=f"policygate-logger-{settings.id}")
         self.settings = settings
-        self.dispatcher = Dispatcher(partial(create_sync_client, redis), name=f"policygate-logger-{settings.id}")
+        self.dispatcher = open_dispatcher(redis, name=f"policygate-logger-{settings.id}")
 
     async def write(self, events: list[Event]) -> None:
         s = self.settings

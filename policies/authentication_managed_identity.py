@@ -19,6 +19,17 @@ FAILURE_REASON = "ManagedIdentityTokenFailure"
 PUBLIC_MESSAGE = "Internal server error"
 
 
+async def identity_token(ctx: Context, resource: str, client_id: str) -> str:
+    """A token for `resource` from the gateway's provider (`identity:`), as `client_id` or the default
+    identity; raises TokenError (also when no provider is configured)."""
+    service = ctx.services.identity if ctx.services is not None else None
+    if service is None:
+        raise TokenError("no token provider is configured (`identity:` in the gateway configuration)")
+    cache = ctx.services.cache if ctx.services is not None else None
+    token: str = await service.token(resource, client_id, cache.external if cache is not None else None)
+    return token
+
+
 @dataclass(frozen=True)
 class AuthenticationManagedIdentityStep:
     resource: Value
@@ -37,13 +48,7 @@ class AuthenticationManagedIdentityStep:
     async def token(self, ctx: Context) -> str:
         resource = str(self.resource.get(ctx) or "")
         try:
-            service = ctx.services.identity if ctx.services is not None else None
-            if service is None:
-                raise TokenError("no token provider is configured (`identity:` in the gateway configuration)")
-            cache = ctx.services.cache if ctx.services is not None else None
-            token: str = await service.token(resource, str(self.client_id.get(ctx) or ""),
-                                             cache.external if cache is not None else None)
-            return token
+            return await identity_token(ctx, resource, str(self.client_id.get(ctx) or ""))
         except TokenError as exc:
             if self.ignore_error.get(ctx):
                 return ""

@@ -110,13 +110,10 @@ class AccessCompiler(CompilerHost):
         if isinstance(static_attr(holder, name), static_property | property):
             return Code(lambda env: getattr(holder, name), static_property_type(holder, name))
         value = getattr(holder, name)  # a method (or a library object that is also callable)
-        if self.method_group_allowed:  # `list.Any(string.IsNullOrEmpty)`: a method group as a delegate
+        if id(node) in self.bound.method_groups:  # `list.Any(string.IsNullOrEmpty)`: a method group as a delegate
             group = MethodGroup(value, _required_parameters(value))
             return Code(lambda env: group, DYNAMIC)
-        self.error("expr-type", f"'{target.static_name}.{name}' is a method: call it with ()", node.name_pos)
-        return self._dead()
-
-    method_group_allowed = False
+        return self._dead()  # a method group where no delegate is expected: reported by the bind pass
 
     @staticmethod
     def _nullable_target(target: Code, name: str, conditional: bool) -> Code:
@@ -300,21 +297,10 @@ class AccessCompiler(CompilerHost):
         class, so C# binds them to `object`'s statics."""
         args = self._args(node.args)
         if len(args.positional) != 2 or args.named or args.outs:
-            self.error("expr-arity", f"'object.{name}' takes 2 argument(s), {len(node.args)} given", node.pos)
-            return self._dead()
+            return self._dead()  # reported by the bind pass
         impl = getattr(lib("objects", "Object"), name)
         a, b = args.positional
         return Code(lambda env: impl(a(env), b(env)), BOOL)
-
-    def delegate_value(self, node: ast.Expr) -> Fn:
-        """Compile an argument or a delegate's initializer, where a method group is a value."""
-        if not isinstance(node, ast.Member):
-            return self.fn(node)
-        self.method_group_allowed = True
-        try:
-            return self.fn(node)
-        finally:
-            self.method_group_allowed = False
 
     def _args(self, args: tuple[ast.Arg, ...], lambda_type: CsType | None = None) -> _Args:
         positional: list[Fn] = []
@@ -337,7 +323,7 @@ class AccessCompiler(CompilerHost):
                 finally:
                     self.lambda_types.pop()
             else:
-                code = self.delegate_value(arg.value)  # type: ignore[arg-type]  # only `out` arguments (above) have none
+                code = self.fn(arg.value)  # type: ignore[arg-type]  # only `out` arguments (above) have none
             if arg.name is not None:
                 named[arg.name] = code
             else:

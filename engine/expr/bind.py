@@ -23,15 +23,18 @@
 * the static type of every expression it can type (`value_types`, `Bindings.type_of`): the
   `context` surface and what its members return, constants, typed locals, lambda parameters and
   `foreach` variables (the element type of the receiver or sequence), static properties and calls,
-  casts, `as`, `is`, `new`, `new[]`, interpolations and operators on typed operands;
+  local functions' results, casts, `as`, `is`, `new`, arrays, anonymous types, interpolations,
+  assignments, `++`/`--` and operators on typed operands;
 * what every member, call and indexer of a typed value denotes (`resolved`: `engine.expr.resolve`),
-  with arities and type arguments checked, and which operands are statically `object` (`boxed`);
+  with arities and type arguments checked, which operands are statically `object` (`boxed`), and
+  which static methods are used as delegates (`method_groups`: in an argument or a `Func`/`Action`/
+  `Predicate` declaration; elsewhere a method without `()` is an error);
 * the diagnostics of all of the above (unknown names and members, security, duplicate
   declarations, constant folding, arities, conditions that are not bool, void values).
 
-It raises nothing. What it does not type (assignments, tuples, anonymous types, and values derived
-from those) the emitter (`engine.expr.compile.Compiler`) still types with the same functions; the
-emitter also still checks operators, assignment and casts.
+It raises nothing. Lint runs this pass and no other (`check_expression`). Where it leaves a value
+untyped (`None`: a value it cannot know yet, such as a `var` of such a value) the emitter
+(`engine.expr.compile.Compiler`) types it with the same functions, and reports what it finds there.
 """
 
 from __future__ import annotations
@@ -42,11 +45,12 @@ from typing import Any
 
 from engine.dotnet import clrnumeric
 from engine.dotnet.clrnumeric import NumKind
-from engine.dotnet.containers import Tuple
+from engine.dotnet.containers import RectangularArray, Tuple
 from engine.dotnet.conversions import to_string
 from engine.dotnet.errors import DivideByZeroException, DotNetException, OverflowException
 from engine.dotnet.primitives import Char, static_property
 from engine.expr import ast
+from engine.expr.closures import anonymous_type
 from engine.expr.contexttypes import CONTEXT as CONTEXT_TYPE
 from engine.expr.contexttypes import HEADERS, INTERFACES, MATCHED, MODEL_TYPES, QUERY, VARIABLES
 from engine.expr.cstypes import (
@@ -114,6 +118,7 @@ class Local:
     slot: int
     type: CsType
     boxed: bool = False  # declared `object` (or `var` of an `object` value): C# operators refuse it
+    known: bool = True  # False: a `var`, lambda or `out var` local whose type the bind pass could not give
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +298,7 @@ class Bindings:
         self.unknown_types: set[int] = set()  # nodes whose written type does not exist
         self.boxed: set[int] = set()  # expressions of static type `object` (C# refuses their operators)
         self.checked: set[int] = set()  # assignments / deconstructions whose findings bind reported
+        self.method_groups: set[int] = set()  # static method names used as delegates (`list.Any(string.IsNullOrEmpty)`)
         self.problems: list[Problem] = []
         self.nslots = FIRST_SLOT
 
@@ -314,7 +320,7 @@ class Bindings:
         constant = self.constants.get(id(node))  # (a folded `-x` keeps its constant's type: `-2147483648`)
         return constant.type if constant is not None else self.value_types.get(id(node))
 
-    def shape(self, func: ast.Member, args: tuple[ast.Arg, ...]) -> Shape:
+    def shape(self, func: ast.Member | None, args: tuple[ast.Arg, ...]) -> Shape:
         """How `func` is called: type arguments, positional (`ref x` too), named and `out` arguments."""
         positional = named = outs = 0
         for arg in args:
@@ -326,7 +332,7 @@ class Bindings:
                 named += 1
             else:
                 positional += 1
-        return Shape(len(func.type_args), positional, named, outs)
+        return Shape(len(func.type_args) if func is not None else 0, positional, named, outs)
 
 
 def _exception_class(t: ast.TypeName | None) -> type:
@@ -381,7 +387,9 @@ class _Binder:
         self.scopes: list[dict[str, Local]] = [{}]
         self.functions: set[str] = set()  # local functions: visible in the whole expression once declared
         self.checked_context: bool | None = None  # checked(...): True, unchecked(...): False, else None
-        self.lambda_types: list[CsType] = []  # element types of the receivers whose lambdas are being bound
+        self.lambda_types: list[CsType | None] = []  # element types of the receivers whose lambdas are bound (None: unknown)
+        self.function_types: dict[str, CsType] = {}  # local functions' result types
+        self.delegates: set[int] = set()  # Member nodes where a method group is a value: arguments, delegate initializers
 
     # ------------------------------------------------------------------ diagnostics, scopes
     def error(self, code: str, message: str, pos: ast.Pos, hint: str | None = None) -> None:
@@ -421,10 +429,11 @@ class _Binder:
                 return scope[name]
         return None
 
-    def declare(self, key: Any, index: int, name: str, type_: CsType, pos: ast.Pos) -> Local:
+    def declare(self, key: Any, index: int, name: str, type_: CsType, pos: ast.Pos, *, known: bool = True) -> Local:
         if name in self.scopes[-1]:
             self.error("expr-type", f"a local variable named '{name}' is already defined in this scope", pos)
-        local = self.scopes[-1][name] = self.bound.locals[(id(key), index)] = Local(self.bound.nslots, type_)
+        local = self.scopes[-1][name] = self.bound.locals[(id(key), index)] = Local(
+            self.bound.nslots, type_, known=known)
         self.bound.nslots += 1
         return local
 
@@ -448,7 +457,7 @@ class _Binder:
         name = node.ident
         local = self.lookup(name)
         if local is not None:
-            if local.type is not DYNAMIC:  # `IResponse r = ...; r.StatusCode`: typed when declared
+            if local.known:  # `IResponse r = ...; r.StatusCode`: typed when declared (`object o`: DYNAMIC)
                 self.bound.value_types[id(node)] = local.type
             if local.boxed:
                 self.bound.boxed.add(id(node))
@@ -510,11 +519,16 @@ class _Binder:
         self.resolved(node, Symbol("static", name, holder=holder))
         if isinstance(static_attr(holder, name), static_property | property):
             self.bound.value_types[id(node)] = static_property_type(holder, name)
+            return None
+        value = getattr(holder, name)
+        if not callable(value) or isinstance(value, type) or is_enum_member(value) or hasattr(
+                type(value), "dotnet_name"):  # not a method (StringComparer.Ordinal is a callable object)
+            self.bound.constants[id(node)] = Constant(value_type(value), value)
+        elif id(node) in self.delegates:  # `list.Any(string.IsNullOrEmpty)`: a method group as a delegate
+            self.bound.method_groups.add(id(node))
+            self.bound.value_types[id(node)] = DYNAMIC
         else:
-            value = getattr(holder, name)
-            if not callable(value) or isinstance(value, type) or is_enum_member(value) or hasattr(
-                    type(value), "dotnet_name"):  # not a method (StringComparer.Ordinal is a callable object)
-                self.bound.constants[id(node)] = Constant(value_type(value), value)
+            self.error("expr-type", f"'{target.name}.{name}' is a method: call it with ()", node.name_pos)
         return None  # a value, not a qualifier
 
     def value_member(self, node: ast.Member) -> None:
@@ -628,14 +642,24 @@ class _Binder:
                         symbol.holder, func.name, f"{target.name}.{func.name}", self.bound.type_args.get(id(func), ()))
             else:
                 receiver = self.bound.type_of(func.target)  # `items.Where(x => ...)`: x is an element
-                self.args(node.args, element=receiver.element or DYNAMIC if receiver is not None else DYNAMIC)
+                self.args(node.args, element=receiver.element or DYNAMIC if receiver is not None else None,
+                          lambdas=True)
                 self.value_call(node, func)
                 return
         elif isinstance(func, ast.Name) and func.ident in self.functions:
             self.resolved(func, Symbol("function", func.ident))
+            self.bound.value_types[id(node)] = self.function_types.get(func.ident, DYNAMIC)
         elif isinstance(func, ast.Name) and self.lookup(func.ident) is None:
             if func.ident in OBJECT_STATICS:  # compiled inside a class: `object.Equals(a, b)`
                 self.resolved(func, Symbol("object", func.ident))
+                self.args(node.args)
+                shape = self.bound.shape(None, node.args)
+                if shape.positional != 2 or shape.named or shape.outs:
+                    self.error("expr-arity", f"'object.{func.ident}' takes 2 argument(s), {len(node.args)} given",
+                               node.pos)
+                else:
+                    self.bound.value_types[id(node)] = BOOL
+                return
             else:
                 self.resolved(func, ERROR)
                 if self.check_name(func.ident, func.pos):
@@ -663,11 +687,13 @@ class _Binder:
         else:
             self.resolved(func, Symbol("method", name, holder=target.holder, member=method))
 
-    def args(self, args: tuple[ast.Arg, ...], *, element: CsType | None = None) -> None:
-        """Bind the arguments of a call; a lambda passed to a method of a value takes the value's
-        `element` type as the type of its first parameter (DYNAMIC: not known to the bind pass)."""
+    def args(self, args: tuple[ast.Arg, ...], *, element: CsType | None = None, lambdas: bool = False) -> None:
+        """Bind the arguments of a call; with `lambdas`, a lambda passed to a method of a value takes
+        the value's `element` type as the type of its first parameter (None: not known to the bind pass)."""
         for arg in args:
-            if element is not None and isinstance(arg.value, ast.Lambda):
+            if isinstance(arg.value, ast.Member):
+                self.delegates.add(id(arg.value))
+            if lambdas and isinstance(arg.value, ast.Lambda):
                 self.lambda_types.append(element)
                 try:
                     self.expr(arg.value)
@@ -853,19 +879,23 @@ class _Binder:
     def b_Assign(self, node: ast.Assign) -> None:
         self.expr(node.value)
         self.assign_target(node.target)
-        self.check_assignment(node, node.op[:-1] if node.op != "=" else "")
+        self.check_assignment(node, node.target, node.op[:-1] if node.op != "=" else "", self.bound.type_of(node.value))
 
     def b_IncDec(self, node: ast.IncDec) -> None:
+        """`x++`: a numeric local steps in its own type; anything else is `x += 1` (`x -= 1`)."""
         self.assign_target(node.target)
         local = self.bound.symbol(node.target).local if isinstance(node.target, ast.Name) else None
-        if local is not None and local.type.kind is None and local.boxed:
+        if local is not None and local.type.kind is not None:
+            self.bound.value_types[id(node)] = local.type
+        elif local is not None and local.boxed:
             self.error("expr-type", f"operator '{node.op}' cannot be applied to an operand of type 'object'", node.pos)
             self.bound.checked.add(id(node))
+        else:
+            self.check_assignment(node, node.target, "+" if node.op == "++" else "-", INT)
 
-    def check_assignment(self, node: ast.Assign, op: str) -> None:
+    def check_assignment(self, node: ast.Assign | ast.IncDec, target: ast.Expr, op: str, value: CsType | None) -> None:
         """The type and findings of `target = value` / `target op= value` where bind typed what they
         depend on (`checked`); the emitter checks the others."""
-        target, value = node.target, self.bound.type_of(node.value)
         result: CsType | None = None
         if isinstance(target, ast.Name):
             local = self.bound.symbol(target).local
@@ -925,9 +955,10 @@ class _Binder:
 
     def b_Lambda(self, node: ast.Lambda) -> None:
         self.scopes.append({})
-        first = self.lambda_types[-1] if self.lambda_types else DYNAMIC
+        first = self.lambda_types[-1] if self.lambda_types else DYNAMIC  # (the emitter's rule)
         for index, param in enumerate(node.params):
-            self.declare(node, index, param, first if index == 0 else DYNAMIC, node.pos)
+            self.declare(node, index, param, first or DYNAMIC if index == 0 else DYNAMIC, node.pos,
+                         known=index > 0 or first is not None)
         if isinstance(node.body, ast.Block):
             self.block(node.body.body, new_scope=False)
         else:
@@ -968,19 +999,24 @@ class _Binder:
         known = node.element is None or self.check_type(node, node.element)
         self.expr(node.size)
         self.exprs(node.items)
-        element = self.bound.types.get(id(node), DYNAMIC)
+        element: CsType | None = self.bound.types.get(id(node), DYNAMIC)
         if node.element is None and node.items:  # `new[] { ... }`: the first item's type
-            element = self.bound.type_of(node.items[0]) or DYNAMIC
-        if known and element is not DYNAMIC or node.element is None and not node.items:
+            element = self.bound.type_of(node.items[0])
+        if known and element is not None:
             self.bound.value_types[id(node)] = STRING_ARRAY if element is STRING else CsType(
                 f"{node.element or 'object'}[]", list, element=element)
 
     def b_NewRectangularArray(self, node: ast.NewRectangularArray) -> None:
-        self.check_type(node, node.element)
+        if self.check_type(node, node.element):
+            self.bound.value_types[id(node)] = CsType(f"{node.element}[{',' * (len(node.sizes) - 1)}]",
+                                                      RectangularArray, element=self.bound.types[id(node)])
         self.exprs(node.sizes)
 
     def b_NewAnonymous(self, node: ast.NewAnonymous) -> None:
         self.exprs([value for _, value in node.members])
+        fields = [(name, self.bound.type_of(value)) for name, value in node.members]
+        if all(field is not None for _, field in fields):
+            self.bound.value_types[id(node)] = anonymous_type([(name, field or DYNAMIC) for name, field in fields])
 
     def b_TupleLit(self, node: ast.TupleLit) -> None:
         self.exprs(node.items)
@@ -993,7 +1029,10 @@ class _Binder:
     def block(self, stmts: tuple[ast.Stmt, ...], *, new_scope: bool = True) -> None:
         if new_scope:
             self.scopes.append({})
-        self.functions.update(s.name for s in stmts if isinstance(s, ast.LocalFunction))
+        for s in stmts:
+            if isinstance(s, ast.LocalFunction):  # callable before its declaration
+                self.functions.add(s.name)
+                self.function_types[s.name] = resolve_type_name(s.returns) if s.returns else VOID
         for s in stmts:
             self.stmt(s)
         if new_scope:
@@ -1025,13 +1064,16 @@ class _Binder:
             declared = self.bound.types[id(node)]
         self.bound.types[id(node)] = declared
         for d in node.declarators:
+            if t.name in ("Func", "Action", "Predicate") and isinstance(d.value, ast.Member):
+                self.delegates.add(id(d.value))  # `Func<string, bool> f = string.IsNullOrEmpty;`
             self.expr(d.value)
             typed = self.bound.type_of(d.value) if t.name == "var" and d.value is not None else None
             if typed is VOID:
                 self.error("expr-type", "cannot assign void to an implicitly-typed variable", d.pos)
             if typed in (NULL, VOID):
                 typed = None
-            local = self.declare(d, 0, d.name, typed or declared, d.pos)  # `var r = context.Request`: IRequest
+            local = self.declare(d, 0, d.name, typed or declared, d.pos,  # `var r = context.Request`: IRequest
+                                 known=t.name != "var" or typed is not None)
             local.boxed = t.name in ("object", "Object", "System.Object") or (
                 t.name == "var" and d.value is not None and id(d.value) in self.bound.boxed)
 
@@ -1045,7 +1087,8 @@ class _Binder:
                 self.error("expr-type", f"cannot deconstruct a tuple of {len(types)} elements into "
                            f"{len(node.names)} variables", node.pos)
         for index, name in enumerate(node.names):
-            self.declare(node, index, name, types[index] if index < len(types) else DYNAMIC, node.pos)
+            self.declare(node, index, name, types[index] if index < len(types) else DYNAMIC, node.pos,
+                         known=value is not None)
 
     def s_ExprStmt(self, node: ast.ExprStmt) -> None:
         self.expr(node.expr)
@@ -1060,12 +1103,14 @@ class _Binder:
     def s_Foreach(self, node: ast.Foreach) -> None:
         self.expr(node.iterable)
         self.scopes.append({})
+        known = True
         if node.type.name == "var":  # the element type of the sequence (DYNAMIC: not known to the bind pass)
             sequence = self.bound.type_of(node.iterable)
             declared = sequence.element or DYNAMIC if sequence is not None else DYNAMIC
+            known = sequence is not None
         else:
             declared = resolve_type_name(node.type)
-        self.declare(node, 0, node.name, declared, node.pos)
+        self.declare(node, 0, node.name, declared, node.pos, known=known)
         self.stmt(node.body)
         self.scopes.pop()
 

@@ -15,7 +15,7 @@ from engine.dotnet.errors import NullReferenceException
 from engine.expr import ast
 from engine.expr import runtime as rt
 from engine.expr.contexttypes import INTERFACES
-from engine.expr.cstypes import STRING, CsType
+from engine.expr.cstypes import BOOL, INT, STRING, CsType, Member, method
 from engine.expr.library import strip_namespace
 from engine.expr.runtime import SHORT, ShortCircuit
 
@@ -81,6 +81,17 @@ class AnonymousObject(dict[str, Any]):
 
     def GetHashCode(self) -> int:
         return hash(tuple(self))
+
+
+def anonymous_type(fields: list[tuple[str, CsType]]) -> CsType:
+    """The static type of `new { A = 1, B = x }`: its properties (of the fields' types) and object's methods."""
+    type_ = CsType("<anonymous type>", AnonymousObject, closed=True)
+    for name, field in fields:
+        type_.members[name] = Member(name, "property", lambda o, n=name: o[n], field)
+    type_.members["ToString"] = method("ToString", AnonymousObject.ToString, STRING, 0, 0)
+    type_.members["Equals"] = method("Equals", AnonymousObject.Equals, BOOL, 1, 1)
+    type_.members["GetHashCode"] = method("GetHashCode", AnonymousObject.GetHashCode, INT, 0, 0)
+    return type_
 
 
 @dataclass

@@ -4,9 +4,9 @@ It runs after the bind pass (`engine.expr.bind`), whose tables say what every na
 slot every local has, the types it could give, and what each member or call of a typed value
 denotes (`engine.expr.resolve`). Here each node becomes a closure `f(env)` (`env` is a list:
 `[context, return value, budget, locals...]`), each node once (`expr` keeps the `Code` of every
-node). Operators, assignment and casts are still checked here, and values bind did not type are
-resolved here with the same functions; values whose type is only known at run time go through
-`gates.member_gate` / `gates.call_gate`.
+node). Values bind did not type are typed and checked here with the same functions (lint does not
+run this pass: the bind pass reports every finding it can); values whose type is only known at run
+time go through `gates.member_gate` / `gates.call_gate`.
 
 Nodes that are plain Python once bound (context paths, constants, comparisons, `&&`/`||`, `?:`,
 string concatenation, casts, calls on the always-present context dictionaries) also carry inline
@@ -50,20 +50,17 @@ from engine.expr.closures import (
     _invoke,
     _located,
     _make_lambda,
+    anonymous_type,
     is_located,
 )
 from engine.expr.contexttypes import CONTEXT, HEADERS, MATCHED, MODEL_TYPES, QUERY, VARIABLES
 from engine.expr.cstypes import (
-    BOOL,
     DYNAMIC,
-    INT,
     STRING,
     STRING_ARRAY,
     SYSTEM_TYPE,
     VOID,
     CsType,
-    Member,
-    method,
 )
 from engine.expr.gates import add_gate, index_gate, is_list_type, member_gate, setattr_gate, setitem_gate
 from engine.expr.library import strip_namespace
@@ -296,7 +293,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         return Code(self._type_used_as_value(symbol.name), DYNAMIC, static=symbol.holder, static_name=symbol.name)
 
     # -- assignment ------------------------------------------------------------------------------------
-    def x_Assign(self, node: ast.Assign) -> Code:
+    def x_Assign(self, node: ast.Assign, report: bool | None = None) -> Code:
         value = self.expr(node.value)
         vf = value.fn
         op = node.op[:-1] if node.op != "=" else ""
@@ -304,7 +301,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         if combine is not None and op != "??" and self.checked_context:
             combine = rt.CHECKED.get(op, combine)
         target = node.target
-        report = id(node) not in self.bound.checked  # (else the bind pass reported the findings)
+        if report is None:
+            report = id(node) not in self.bound.checked  # (else the bind pass reported the findings)
         if isinstance(target, ast.Name):
             local = self.local(target)
             if local is None:
@@ -435,7 +433,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                 return self._dead()
         delta = 1 if node.op == "++" else -1
         one = ast.Literal(1, "int", node.pos)
-        assign = self.x_Assign(ast.Assign("+=" if delta > 0 else "-=", node.target, one, node.pos))
+        assign = self.x_Assign(ast.Assign("+=" if delta > 0 else "-=", node.target, one, node.pos),
+                               report=id(node) not in self.bound.checked)
         if node.prefix:
             return assign
         af = assign.fn
@@ -587,17 +586,11 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             except Exception as exc:
                 raise _located(exc, pos) from None
 
-        return Code(create, CsType(f"{elem}[{',' * (len(sizes) - 1)}]", RectangularArray,
-                                   element=self.bound.types[id(node)]))
+        return Code(create, self.bound.type_of(node) or DYNAMIC)
 
     def x_NewAnonymous(self, node: ast.NewAnonymous) -> Code:
         fields = [(name, self.expr(value)) for name, value in node.members]
-        type_ = CsType("<anonymous type>", AnonymousObject, closed=True)
-        for name, code in fields:
-            type_.members[name] = Member(name, "property", lambda o, n=name: o[n], code.type)
-        type_.members["ToString"] = method("ToString", AnonymousObject.ToString, STRING, 0, 0)
-        type_.members["Equals"] = method("Equals", AnonymousObject.Equals, BOOL, 1, 1)
-        type_.members["GetHashCode"] = method("GetHashCode", AnonymousObject.GetHashCode, INT, 0, 0)
+        type_ = self.bound.type_of(node) or anonymous_type([(name, code.type) for name, code in fields])
         pairs = [(name, code.fn) for name, code in fields]
         return Code(lambda env: AnonymousObject((n, f(env)) for n, f in pairs), type_)
 

@@ -10,7 +10,7 @@ from engine.dotnet.errors import DotNetException, KeyNotFoundException, NullRefe
 from engine.dotnet.limits import ResourceLimitExceeded, enter, leave
 from engine.errors import ExpressionError, PolicyLoadError, SecurityError
 from engine.expr import ast
-from engine.expr.bind import bind
+from engine.expr.bind import Bindings, Problem, bind
 from engine.expr.build import build
 from engine.expr.closures import raised_at
 from engine.expr.compile import Compiler
@@ -49,9 +49,9 @@ def split_expression(text: str) -> tuple[str, str, int]:
     return ("expression" if closer == ")" else "block"), text[start + 2:end - 1], start + 2
 
 
-def analyse(value: ValueText) -> tuple[Compiler | None, Any, list[Diagnostic]]:
-    """Parse, bind and emit; return (compiler, compiled closure or None, diagnostics in source order)."""
-    problems: list[Diagnostic] = []
+def bind_expression(value: ValueText) -> tuple[ast.Expr | ast.Block | None, Bindings | None, list[Diagnostic]]:
+    """Parse and bind (what lint runs): the tree, the bind pass's tables and the diagnostics in
+    source order; (None, None, diagnostics) when the text does not parse."""
     if len(value.text) > MAX_SOURCE:
         message = f"the expression is {len(value.text)} characters long; the limit is {MAX_SOURCE}"
         return None, None, [Diagnostic("expr-security", Severity.ERROR, message, value.span_of(0, 1))]
@@ -59,23 +59,42 @@ def analyse(value: ValueText) -> tuple[Compiler | None, Any, list[Diagnostic]]:
     try:
         start, body, base = split_expression(value.text)
         tree = build(body, start, base)
-        compiler = Compiler(bind(tree))
+        bound = bind(tree)
+    except ExprSyntaxError as exc:
+        span = value.span_of(exc.offset, exc.offset + 1)
+        return None, None, [Diagnostic("expr-syntax", Severity.ERROR, exc.message, span, exc.hint)]
+    except RecursionError:
+        return None, None, [_too_deep(value)]
+    return tree, bound, _diagnostics(value, bound.problems)
+
+
+def analyse(value: ValueText) -> tuple[Compiler | None, Any, list[Diagnostic]]:
+    """Parse, bind and emit; return (compiler, compiled closure or None, diagnostics in source order)."""
+    tree, bound, problems = bind_expression(value)
+    if tree is None or bound is None:
+        return None, None, problems
+    compiler = Compiler(bound)
+    try:
         if isinstance(tree, ast.Block):
             fn = compiler.compile_block(tree)
         else:
             root = compiler.compile_expression(tree)
             fn = root.fn
             compiler.root = root
-    except ExprSyntaxError as exc:
-        span = value.span_of(exc.offset, exc.offset + 1)
-        return None, None, [Diagnostic("expr-syntax", Severity.ERROR, exc.message, span, exc.hint)]
     except RecursionError:
-        message = "the expression is nested too deeply"
-        return None, None, [Diagnostic("expr-security", Severity.ERROR, message, value.span_of(0, 1))]
-    found = compiler.bound.problems + compiler.problems
-    for code, message, pos, hint in sorted(found, key=lambda problem: problem[2][0]):  # in source order
-        problems.append(Diagnostic(code, Severity.ERROR, message, value.span_of(*pos), hint))
+        return None, None, [_too_deep(value)]
+    if compiler.problems:  # (only where the bind pass left a value untyped: see docs/contributing.md)
+        problems = _diagnostics(value, bound.problems + compiler.problems)
     return compiler, fn, problems
+
+
+def _diagnostics(value: ValueText, found: list[Problem]) -> list[Diagnostic]:
+    return [Diagnostic(code, Severity.ERROR, message, value.span_of(*pos), hint)
+            for code, message, pos, hint in sorted(found, key=lambda problem: problem[2][0])]  # in source order
+
+
+def _too_deep(value: ValueText) -> Diagnostic:
+    return Diagnostic("expr-security", Severity.ERROR, "the expression is nested too deeply", value.span_of(0, 1))
 
 
 class CompiledExpression:
@@ -189,6 +208,7 @@ def compile_expression(value: ValueText | str, *, result: AttrType | None = None
 
 
 def check_expression(value: ValueText | str, diagnostics: Diagnostics) -> None:
-    """Lint: add every syntax, name, member, arity, type and security finding to `diagnostics`."""
-    _, _, problems = analyse(as_value_text(value))
+    """Lint: add every syntax, name, member, arity, type and security finding to `diagnostics`.
+    Parse and bind only: the bind pass makes every finding (no closures are built)."""
+    _, _, problems = bind_expression(as_value_text(value))
     diagnostics.extend(problems)

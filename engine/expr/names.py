@@ -161,7 +161,7 @@ def value_type(value: Any) -> CsType:
     if isinstance(value, float):
         return DOUBLE
     cls = type(value)
-    if cls.__module__.startswith("engine.dotnet") and not is_enum_member(value):
+    if cls.__module__.startswith("engine.dotnet"):  # (`DayOfWeek.Monday` is a DayOfWeek)
         return library_type(cls)
     return DYNAMIC
 

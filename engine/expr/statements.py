@@ -66,14 +66,8 @@ class StatementCompiler(CompilerHost):
         t = node.type
         declared = self.bound.types[id(node)]  # DYNAMIC for `var` and unknown types
         parts: list[tuple[int, Fn | None]] = []
-        delegate = t.name in ("Func", "Action", "Predicate")
         for d in node.declarators:
-            if delegate and isinstance(d.value, ast.Member):  # `Func<string, bool> f = string.IsNullOrEmpty;`
-                self.method_group_allowed = True
-            try:
-                code = self.expr(d.value) if d.value is not None else None
-            finally:
-                self.method_group_allowed = False
+            code = self.expr(d.value) if d.value is not None else None
             vtype = code.type if (t.name == "var" and code is not None and code.type not in (NULL, VOID)) \
                 else declared
             if t.name == "var" and code is not None and code.type is VOID and d.value is not None and self.bound.type_of(d.value) is None:

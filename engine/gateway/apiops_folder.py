@@ -54,7 +54,7 @@ FRAGMENTS_FOLDER = "policy fragments"
 VERSION_SETS_FOLDER = "version sets"
 SIDE_GATEWAY_KEYS = ("server", "backend", "backends", "demo-backend", "cache", "rate-limits", "identity",
                      "loggers", "dapr", "token-validation", "credentials",
-                     "certificates")
+                     "certificates", "service-bus")
 SIDE_KEYS = (*SIDE_GATEWAY_KEYS, "service-urls", "subscriptions")
 UNSUPPORTED_FOLDERS = {
     "loggers": "Azure logger resources are ignored; declare loggers in policygate.yaml (loggers:)",

@@ -37,6 +37,7 @@ from engine.gateway.settings import (
     OperationSettings,
     ProductSettings,
     ServerSettings,
+    ServiceBusSettings,
     SubscriptionSettings,
     TlsSettings,
     TracingSettings,
@@ -226,6 +227,7 @@ class _Reader:
             identity=self.read_identity(top.get("identity")),
             loggers=self.read_loggers(top.get("loggers")),
             dapr_endpoint=self.read_dapr(top.get("dapr")),
+            service_bus=self.read_service_bus(top.get("service-bus")),
             token_validation=self.read_token_validation(top.get("token-validation")),
             credentials=self.read_credentials(top.get("credentials")),
             certificates=self.read_certificates(top.get("certificates")),
@@ -332,6 +334,18 @@ class _Reader:
             return self.absolute_url(spec["endpoint"], "dapr.endpoint").rstrip("/")
         port = self.environ.get("DAPR_HTTP_PORT", "3500")
         return self.absolute_url(f"http://localhost:{port}", "dapr")
+
+    def read_service_bus(self, value: object) -> ServiceBusSettings:
+        """`service-bus: {namespace, endpoints, timeout}` - defaults and namespace -> base URL overrides of
+        send-service-bus-message."""
+        spec = self.mapping(value, "service-bus", ("namespace", "endpoints", "timeout"))
+        endpoints = {}
+        for namespace, url in self.mapping(spec.get("endpoints"), "service-bus.endpoints").items():
+            endpoints[namespace.strip().lower()] = self.absolute_url(url, f"service-bus.endpoints.{namespace}").rstrip("/")
+        namespace = self.substitute(self.string(spec.get("namespace"), "service-bus.namespace", required=False),
+                                    "service-bus.namespace").strip()
+        return ServiceBusSettings(endpoints, namespace,
+                                  self.number(spec.get("timeout"), "service-bus.timeout", ServiceBusSettings.timeout))
 
     def read_identity(self, value: object) -> IdentitySettings | None:
         """`identity:` - where authentication-managed-identity gets its tokens (engine.identity)."""
@@ -751,7 +765,7 @@ class _Reader:
 TOP_LEVEL_KEYS = (
     "server", "backend", "backends", "demo-backend", "cache", "rate-limits", "named-values", "policy", "fragments",
     "products", "subscriptions", "apis", "tracing", "identity", "token-validation", "loggers", "dapr",
-    "credentials", "certificates",
+    "credentials", "certificates", "service-bus",
 )
 IDENTITY_PROVIDER_KEYS = ("endpoint", "token", "token-endpoint", "client-id", "client-secret", "authority", "tenant-id",
                           "token-file")

@@ -143,6 +143,15 @@ class TracingSettings:
 
 
 @dataclass(frozen=True)
+class ServiceBusSettings:
+    """`service-bus:`: where send-service-bus-message sends its messages."""
+
+    endpoints: dict[str, str] = field(default_factory=dict)  # namespace FQDN (lower case) -> base URL of its REST API
+    namespace: str = ""  # the namespace of policies without a namespace attribute
+    timeout: float = 10.0  # seconds per send
+
+
+@dataclass(frozen=True)
 class GatewaySettings:
     """The whole configuration file, validated; `file` is used in every later message."""
 
@@ -164,6 +173,7 @@ class GatewaySettings:
     identity: IdentitySettings | None = None  # token provider of authentication-managed-identity; None = none
     loggers: dict[str, LoggerSettings] = field(default_factory=dict)  # log-to-eventhub sinks by logger id
     dapr_endpoint: str = "http://localhost:3500"  # the Dapr sidecar's HTTP API (publish-to-dapr, invoke-dapr-binding)
+    service_bus: ServiceBusSettings = field(default_factory=ServiceBusSettings)  # send-service-bus-message
     token_validation: TokenValidationSettings = DEFAULT_TOKEN_VALIDATION  # validate-jwt/-azure-ad-token metadata
     credentials: CredentialSettings | None = None  # connections of get-authorization-context; None = none
     certificates: dict[str, CertificateSettings] = field(default_factory=dict)  # certificate-id -> file

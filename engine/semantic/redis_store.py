@@ -31,8 +31,9 @@ Scan (any Redis >= 6.2: streams with exclusive XRANGE):
   searches what is mirrored so far while the read goes on. An entry whose response is gone
   (expired, evicted, Redis flushed) is dropped from the mirror and the next closest is tried.
 
-Every command goes through this store's own `Dispatcher` (engine.redis_dispatcher), so large log
-reads never queue in front of the response cache's GETs. Fail-open: when Redis is unreachable (or
+Every command goes through this store's own dispatcher (`open_dispatcher`: a connection on the event
+loop for a standalone Redis, engine.redis_loop; a thread for a cluster, engine.redis_dispatcher), so
+large log reads never queue in front of the response cache's GETs. Fail-open: when Redis is unreachable (or
 its breaker is open) a lookup is a miss and a store does nothing; both are counted by the caller
 from `search`'s second value.
 """
@@ -49,8 +50,9 @@ from redis.exceptions import RedisError
 
 from engine import clock
 from engine.breaker import CircuitBreaker
-from engine.cache.connection import RedisSettings, create_sync_client
-from engine.redis_dispatcher import Dispatcher, Script
+from engine.cache.connection import RedisSettings
+from engine.redis_dispatcher import Script
+from engine.redis_loop import open_dispatcher
 from engine.semantic.index import Vector, VectorIndex, unit_vector
 from engine.semantic.stores import CANDIDATES, Match, new_entry_id
 
@@ -125,7 +127,7 @@ class RedisSemanticStore:
         self.prefix = prefix
         self.vector_sets: bool | None = None if search == "auto" else False  # None: not asked yet
         self.max_per_partition = max_per_partition
-        self.dispatcher = Dispatcher(partial(create_sync_client, settings), name="policygate-semantic-redis")
+        self.dispatcher = open_dispatcher(settings, name="policygate-semantic-redis")
         self.breaker = breaker or CircuitBreaker(f"redis semantic cache {settings.describe()}")
         self.index = VectorIndex(max_per_partition=max_per_partition, max_vectors=max_vectors, on_drop=self._forget)
         self._cursors: dict[str, str] = {}  # partition -> id of the last log entry mirrored

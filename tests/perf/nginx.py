@@ -1,6 +1,7 @@
 """nginx as a reference point: `proxy_cache` hit and plain keep-alive proxy in front of the same backend.
 
-One nginx worker (like one gateway worker) on a free loopback port, with its config, cache, temp
+One nginx worker (like one gateway worker; `workers=N` for more, each with its own `reuseport`
+listening socket like the gateway's workers) on a free loopback port, with its config, cache, temp
 files, pid and error log in a private directory:
 
     /cached/...  proxy_cache hit (the first request fills it; 200 answers kept for an hour)
@@ -16,7 +17,7 @@ from pathlib import Path
 from tests.perf.servers import Process, free_port
 
 CONFIG = """
-worker_processes 1;
+worker_processes {workers};
 daemon off;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
@@ -31,7 +32,7 @@ http {{
   proxy_cache_path {dir}/cache levels=1:2 keys_zone=bench:10m max_size=100m inactive=60m use_temp_path=off;
   upstream backend {{ server 127.0.0.1:{backend}; keepalive 64; }}
   server {{
-    listen 127.0.0.1:{port};
+    listen 127.0.0.1:{port}{reuseport};
     location /cached/ {{
       proxy_pass http://backend/;
       proxy_http_version 1.1;
@@ -63,13 +64,15 @@ def find_nginx() -> str | None:
 class Nginx:
     """A running nginx; `.url` is its base URL, `.stop()` ends it and removes its directory."""
 
-    def __init__(self, binary: str, backend_port: int, cpus: str | None) -> None:
+    def __init__(self, binary: str, backend_port: int, cpus: str | None, *, workers: int = 1,
+                 launcher: list[str] | None = None) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="policygate-nginx-"))
         self.directory.chmod(0o755)  # when run as root, the worker (user nobody) reads the cache below it
         port = free_port()
         config = self.directory / "nginx.conf"
-        config.write_text(CONFIG.format(dir=self.directory, backend=backend_port, port=port))
-        self.process = Process("nginx", [binary, "-p", str(self.directory), "-c", str(config),
+        config.write_text(CONFIG.format(dir=self.directory, backend=backend_port, port=port, workers=workers,
+                                         reuseport=" reuseport" if workers > 1 else ""))
+        self.process = Process("nginx", [*(launcher or []), binary, "-p", str(self.directory), "-c", str(config),
                                          "-e", str(self.directory / "error.log")], port, cpus)
         self.url = f"http://127.0.0.1:{port}"
 

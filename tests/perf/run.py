@@ -20,7 +20,9 @@ Every gateway target (b)-(d) runs once per HTTP server in `--servers` (key suffi
 and the nginx goals (one gateway worker against one nginx worker, same CPU) are printed per server.
 Latency: one connection, p50/p99 of the direct backend, (a), (b) and nginx plain proxy; added latency of (b)
 (the goal) and of nginx (a reference); pinned as above, then once more with nothing pinned.
-Workers: (c, in-process) with `--workers 1` and `--workers 2`, both unpinned, per server; RSS of every worker.
+Workers: (c, in-process) with `--workers 1` and `--workers 2`, unpinned, per server, and nginx with 1 and 2 worker
+processes as a reference; first under a CPU budget of `--worker-budget` CPUs per worker (tests/perf/cpubudget.py,
+so the load generator keeps CPU of its own), then without; connections and requests per worker; RSS of every worker.
 Soak (`--soak MINUTES`): (d) under load over 200 URLs, RSS sampled; growth after the first minute.
 """
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -41,6 +44,8 @@ from pathlib import Path
 import yaml
 
 from engine.gateway.listeners import SERVERS
+from engine.gateway.worker_metrics import METRICS_DIR_ENV, PUBLISH_INTERVAL, read_snapshots
+from tests.perf.cpubudget import BudgetUnavailable, CpuBudget
 from tests.perf.loadgen import LoadResult, run_load, wrk_available
 from tests.perf.nginx import Nginx, find_nginx
 from tests.perf.servers import (
@@ -66,7 +71,9 @@ SCENARIOS = ("a", "b", "c", "d", "e", "latency", "workers")
 CACHE_HIT_GOAL = 0.8       # (c) >= 0.8 of (a)
 FULL_PIPELINE_GOAL = 0.7   # (d) >= 0.7 of (a)
 ADDED_P50_GOAL_MS = 0.25   # p50 of (b) minus p50 of the direct backend
-WORKERS_GOAL = 1.8         # 2 workers >= 1.8x one worker
+WORKERS_GOAL = 1.8         # 2 workers >= 1.8x one worker, each worker count under the same CPU budget per worker
+WORKER_BUDGET = 0.6        # CPUs per worker in the workers scenario (--worker-budget)
+SPREAD_GOAL = 0.4          # each of 2 workers holds >= 40% of the connections and serves >= 40% of a round's requests
 # (gateway target, nginx target, least ratio, what): one gateway worker against one nginx worker
 NGINX_GOALS = (
     ("c-mem", "e-cache", 0.25, "in-process cache hit / nginx proxy_cache hit"),
@@ -122,8 +129,9 @@ class Settings:
 # -- starting things ---------------------------------------------------------------------------
 def start_gateway(directory: Path, name: str, backend: Process, *, policy: str | None = None, redis_url: str | None = None,
                   subscription: bool = False, workers: int = 1, cpus: str | None = None,
-                  server: str = "native") -> tuple[Process, str, str]:
-    """`policygate serve` for one scenario; returns the process, the gateway URL and the admin URL."""
+                  server: str = "native", launcher: list[str] | None = None) -> tuple[Process, str, str]:
+    """`policygate serve` for one scenario (its command after `launcher`); returns the process, the gateway URL
+    and the admin URL."""
     port, admin = free_port(), free_port()
     api: dict[str, object] = {"path": "items", "service-url": f"http://127.0.0.1:{backend.port}",
                               "subscription-required": subscription}
@@ -138,7 +146,8 @@ def start_gateway(directory: Path, name: str, backend: Process, *, policy: str |
     name = name.replace("@", "-")
     file = directory / f"{name}.yaml"
     file.write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [sys.executable, "-m", "engine", "serve", str(file), "--workers", str(workers), "--server", server]
+    command = [*(launcher or []), sys.executable, "-m", "engine", "serve", str(file), "--workers", str(workers),
+               "--server", server]
     process = Process(f"gateway {name}", command, port, cpus)
     return process, f"http://127.0.0.1:{port}/items/", f"http://127.0.0.1:{admin}"
 
@@ -301,55 +310,209 @@ def _latency_block(settings: Settings, targets: list[Target], *, pinned: bool, j
     return failures if judged else []
 
 
-def record_split(process: Process, splits: list[str]) -> None:
-    counts = connections_per_process(process.port, children(process.pid))
-    if counts:
-        splits.append("/".join(map(str, counts)))
+# -- workers: 1 against 2, under a CPU budget per worker (tests/perf/cpubudget.py) -------------
+@dataclass
+class Scaling:
+    """One server started with 1 and with 2 workers, and what the workers scenario measured of it."""
+
+    name: str
+    processes: dict[int, Process] = field(default_factory=dict)
+    urls: dict[int, str] = field(default_factory=dict)
+    budgets: dict[int, CpuBudget] = field(default_factory=dict)
+    metrics: Path | None = None  # where the 2-worker gateway's workers publish their counts
+    rps: dict[tuple[str, int], list[float]] = field(default_factory=dict)     # (phase, workers) -> per round
+    cores: dict[tuple[str, int], list[float]] = field(default_factory=dict)   # CPUs used, per round
+    connections: dict[str, list[list[int]]] = field(default_factory=dict)     # phase -> per round, per worker
+    served: dict[str, list[list[float]]] = field(default_factory=dict)        # phase -> per round, per worker
+    _open: tuple[str, dict[int, float]] | None = None  # a 2-worker run whose requests are not read yet
+    _quiet_from: float = 0.0
+
+    def requests_per_worker(self) -> dict[int, float]:
+        """Requests each worker has answered, from the snapshots it publishes every PUBLISH_INTERVAL."""
+        assert self.metrics is not None
+        time.sleep(max(0.0, self._quiet_from - time.monotonic()))
+        return {int(snapshot["pid"]): sum(float(value) for _, value in
+                                          snapshot["metrics"].get("policygate_requests_total", {}).get("series", []))
+                for snapshot in read_snapshots(self.metrics)}
+
+    def workers(self, workers: int) -> list[int]:
+        """The serving processes under the `workers` parent (not nginx's cache manager and loader)."""
+        found = children(self.processes[workers].pid)
+        if self.name == "nginx":
+            found = [pid for pid in found if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"nginx: worker")]
+        return found
+
+    def open_run(self, phase: str) -> None:
+        """A 2-worker run of `phase` starts: close the previous one, note where the counts stand."""
+        if self.metrics is not None:
+            self.close_run()
+            self._open = (phase, self.requests_per_worker())
+
+    def ran(self) -> None:
+        """A run ended: its last counts are published within PUBLISH_INTERVAL."""
+        self._quiet_from = time.monotonic() + PUBLISH_INTERVAL + 0.3
+
+    def close_run(self) -> None:
+        """Attribute the requests since the open 2-worker run started to that run."""
+        if self._open is None or self.metrics is None:
+            return
+        phase, before = self._open
+        after = self.requests_per_worker()
+        self.served.setdefault(phase, []).append([after[pid] - before.get(pid, 0.0) for pid in sorted(after)])
+        self._open = None
 
 
-def measure_workers(settings: Settings, directory: Path, backend: Process, stack: ExitStack, server: str) -> list[str]:
-    print(f"\nWorkers ({server}): cache hit (in-process), --workers 1 vs 2, nothing pinned, {settings.connections * 2} "
-          f"connections, {settings.duration:g} s x {settings.rounds} rounds")
-    gateways: dict[int, tuple[Process, Target]] = {}
+def start_scaling(settings: Settings, directory: Path, backend: Process, stack: ExitStack, server: str,
+                  budgeted: bool, nginx_binary: str | None) -> Scaling:
+    """A gateway (or nginx, server "nginx") with 1 and 2 workers, each in its own CPU budget group when `budgeted`."""
+    scaling = Scaling(server)
     for workers in (1, 2):
-        process, url, _ = start_gateway(directory, f"workers{workers}-{server}", backend,
-                                        policy=CACHE_POLICY.format(store="internal"), workers=workers, server=server)
-        stack.callback(process.stop)
-        target = Target(f"w{workers}", f"{workers} worker(s)", url + "42", pid=process.pid)
-        check_answers(target, fetch(target.url)[1])
-        load(settings, target, seconds=1, connections=settings.connections * 2, cpus=False)
-        gateways[workers] = (process, target)
-    runs: dict[int, list[float]] = {1: [], 2: []}
-    cores: dict[int, list[float]] = {1: [], 2: []}
-    splits: list[str] = []
-    for _ in range(settings.rounds):
-        for workers, (process, target) in gateways.items():
-            watcher = threading.Timer(min(1.0, settings.duration / 2), record_split, (process, splits))
+        launcher: list[str] = []
+        if budgeted:
+            budget = CpuBudget.create(f"{server}-{workers}")
+            stack.callback(budget.close)  # registered first: runs after the process below has stopped
+            scaling.budgets[workers] = budget
+            launcher = budget.launcher
+        if server == "nginx":
+            nginx = Nginx(nginx_binary or "nginx", backend.port, None, workers=workers, launcher=launcher)
+            process, url = nginx.process, f"{nginx.url}/cached/items/42"
+            stack.callback(nginx.stop)
+        else:
             if workers == 2:
-                watcher.start()
-            pids = [process.pid, *children(process.pid)]
-            used = cpu_seconds(pids)
-            result = load(settings, target, connections=settings.connections * 2, cpus=False)
-            watcher.cancel()
-            runs[workers].append(result.rps)
-            cores[workers].append((cpu_seconds(pids) - used) / result.seconds)
-    per_round = [two / one for one, two in zip(runs[1], runs[2], strict=True)]
-    scaling = statistics.median(per_round)
-    state = verdict(scaling, WORKERS_GOAL)
-    print(f"1 worker: {statistics.median(runs[1]):.0f} req/s; 2 workers: {statistics.median(runs[2]):.0f} req/s; "
-          f"scaling {scaling:.2f}x (rounds: {', '.join(f'{r:.2f}' for r in per_round)}; goal >= {WORKERS_GOAL}x: {state})")
-    one_core, two_cores = statistics.median(cores[1]), statistics.median(cores[2])
-    print(f"CPU used by the gateway: 1 worker {one_core:.2f} cores, 2 workers {two_cores:.2f} cores; req/s per core used: "
-          f"{statistics.median(runs[1]) / max(one_core, 1e-9):.0f} vs {statistics.median(runs[2]) / max(two_cores, 1e-9):.0f}")
-    if splits:
-        print(f"connections per worker in each 2-worker round: {', '.join(splits)} "
-              "(a keep-alive connection stays with the worker that accepted it)")
-    one = gateways[1][0]
-    print(f"RSS after load: 1 worker {rss_kib(one.pid) / 1024:.1f} MiB", end="")
-    two = gateways[2][0]
-    worker_rss = [rss_kib(pid) / 1024 for pid in children(two.pid)]
-    print(f"; 2 workers: {', '.join(f'{r:.1f}' for r in worker_rss)} MiB (+ parent {rss_kib(two.pid) / 1024:.1f} MiB)")
-    return [f"{server}: 2 workers {scaling:.2f}x one worker, goal >= {WORKERS_GOAL}x"] if state == "FAIL" else []
+                scaling.metrics = directory / f"metrics-{server}"
+                scaling.metrics.mkdir()
+                launcher = [*launcher, "env", f"{METRICS_DIR_ENV}={scaling.metrics}"]
+            process, url, _ = start_gateway(directory, f"workers{workers}-{server}", backend, launcher=launcher,
+                                            policy=CACHE_POLICY.format(store="internal"), workers=workers, server=server)
+            url += "42"
+            stack.callback(process.stop)
+        scaling.processes[workers], scaling.urls[workers] = process, url
+        check_answers(Target(server, server, url), BODY)
+        run_load(url, seconds=1, connections=settings.connections * 2, use_wrk=settings.use_wrk)  # warm up
+    return scaling
+
+
+def measure_scaling(settings: Settings, scaling: Scaling, workers: int, phase: str) -> None:
+    """One load run against the `workers` process of `scaling`: req/s, CPUs used, connections per worker."""
+    process = scaling.processes[workers]
+    pids = [process.pid, *children(process.pid)]
+    counts: list[list[int]] = []
+    watcher = threading.Timer(min(1.0, settings.duration / 2),
+                              lambda: counts.append(connections_per_process(process.port, scaling.workers(2)) or []))
+    if workers == 2:
+        scaling.open_run(phase)
+        watcher.start()
+    used = cpu_seconds(pids)
+    result = run_load(scaling.urls[workers], seconds=settings.duration, connections=settings.connections * 2,
+                      use_wrk=settings.use_wrk)
+    watcher.cancel()
+    scaling.ran()
+    scaling.rps.setdefault((phase, workers), []).append(result.rps)
+    scaling.cores.setdefault((phase, workers), []).append((cpu_seconds(pids) - used) / result.seconds)
+    if counts and counts[0]:
+        scaling.connections.setdefault(phase, []).append(counts[0])
+
+
+def spread_failures(scaling: Scaling, phase: str) -> tuple[str, list[str]]:
+    """The connections and requests per worker in `phase`, and what misses SPREAD_GOAL."""
+    failures: list[str] = []
+    parts: list[str] = []
+    rounds = scaling.connections.get(phase, [])
+    if rounds:
+        total = [sum(column) for column in zip(*rounds, strict=True)]
+        share = min(total) / max(1, sum(total))
+        parts.append(f"connections per round {', '.join('/'.join(map(str, r)) for r in rounds)}, all rounds "
+                     f"{'/'.join(map(str, total))} (least {share:.0%})")
+        if share < SPREAD_GOAL:
+            failures.append(f"{scaling.name}: a worker held {share:.0%} of the connections, goal >= {SPREAD_GOAL:.0%}")
+    served = scaling.served.get(phase, [])
+    if served:
+        shares = [min(r) / max(1.0, sum(r)) for r in served]
+        parts.append(f"requests per round {', '.join('/'.join(f'{v / max(1.0, sum(r)):.0%}' for v in r) for r in served)}"
+                     f" (least {min(shares):.0%})")
+        if min(shares) < SPREAD_GOAL:
+            failures.append(f"{scaling.name}: a worker served {min(shares):.0%} of a round's requests, "
+                            f"goal >= {SPREAD_GOAL:.0%}")
+    return "; ".join(parts), failures
+
+
+def measure_workers(settings: Settings, directory: Path, backend: Process, stack: ExitStack, servers: list[str],
+                    nginx: str | None, budget: float) -> list[str]:
+    """The workers goal: 2 workers >= 1.8x one worker, each worker count under a CPU budget proportional to it."""
+    connections = settings.connections * 2
+    print(f"\nWorkers: cache hit (in-process; nginx: proxy_cache hit) with 1 and 2 workers, nothing pinned, "
+          f"{connections} connections, {settings.duration:g} s x {settings.rounds} rounds per phase")
+    reason = "--worker-budget 0"
+    if budget > 0:
+        try:
+            CpuBudget.create("probe").close()
+            reason = ""
+        except BudgetUnavailable as exc:
+            reason = str(exc)
+    if reason:
+        print(f"no CPU budget ({reason}): only the unbudgeted measurement, bounded by the machine's {os.cpu_count()} CPUs")
+        phases: list[tuple[str, float | None]] = [("no budget", None)]
+    else:
+        print(f"CPU budget: a cgroup CPU quota of {budget:g} CPU per worker ({budget:g} for 1 worker, {2 * budget:g} for 2, "
+              f"shared by all of the server's processes); the load generator keeps the rest of the {os.cpu_count()} CPUs")
+        phases = [(f"{budget:g} CPU/worker", budget), ("no budget", None)]
+    subjects = [start_scaling(settings, directory, backend, stack, server, not reason, nginx)
+                for server in [*servers, *(["nginx"] if nginx else [])]]
+    for phase, cores in phases:
+        for subject in subjects:
+            for workers, group in subject.budgets.items():
+                group.limit(cores * workers if cores else None)
+        for number in range(settings.rounds):
+            print(f"  {phase}, round {number + 1}/{settings.rounds}:", end="", flush=True)
+            for subject in subjects:
+                for workers in (1, 2):
+                    measure_scaling(settings, subject, workers, phase)
+                    print(f" {subject.name}/{workers}w={subject.rps[phase, workers][-1]:.0f}", end="", flush=True)
+            print()
+    for subject in subjects:
+        subject.close_run()
+
+    failures: list[str] = []
+    print(f"{'phase':<16}{'server':<11}{'1 worker':>10}{'CPUs used':>11}{'2 workers':>11}{'CPUs used':>11}"
+          f"{'2w/1w':>8}{'per CPU':>9}  rounds")
+    for phase, cores in phases:
+        for subject in subjects:
+            one, two = subject.rps[phase, 1], subject.rps[phase, 2]
+            per_round = [b / max(1e-9, a) for a, b in zip(one, two, strict=True)]
+            scaling = statistics.median(per_round)
+            used = [statistics.median(subject.cores[phase, w]) for w in (1, 2)]
+            per_cpu = (statistics.median(two) / max(1e-9, used[1])) / max(1e-9, statistics.median(one) / max(1e-9, used[0]))
+            shown = [f"{u:.2f}/{cores * w:g}" if cores else f"{u:.2f}" for u, w in zip(used, (1, 2), strict=True)]
+            judged = subject.name != "nginx" and phase == phases[0][0]
+            if judged:
+                state = verdict(scaling, WORKERS_GOAL)
+                note = f"goal >= {WORKERS_GOAL}x: {state}"
+                if state == "FAIL":
+                    failures.append(f"{subject.name}: 2 workers {scaling:.2f}x one worker ({phase}), goal >= {WORKERS_GOAL}x")
+            else:
+                note = "reference" if subject.name == "nginx" else ""
+            if not cores:
+                note = f"{note}; bounded by the machine's {os.cpu_count()} CPUs".lstrip("; ")
+            if cores and min(u / (cores * w) for u, w in zip(used, (1, 2), strict=True)) < 0.9:
+                note += "; below 90% of its budget: not CPU-bound, the load generator or the machine limits it"
+            print(f"{phase:<16}{subject.name:<11}{statistics.median(one):>10.0f}{shown[0]:>11}{statistics.median(two):>11.0f}"
+                  f"{shown[1]:>11}{scaling:>7.2f}x{per_cpu:>8.2f}x  {', '.join(f'{r:.2f}' for r in per_round)}  {note}")
+    print(f"spread over the 2 workers (goal: each >= {SPREAD_GOAL:.0%}; the kernel hashes each connection to one "
+          "SO_REUSEPORT listener, and a keep-alive connection stays with the worker that accepted it):")
+    for phase, _ in phases:
+        for subject in subjects:
+            text, missed = spread_failures(subject, phase)
+            if text:
+                print(f"  {subject.name}, {phase}: {text}")
+            if subject.name != "nginx" and phase == phases[0][0]:
+                failures += missed
+    for subject in subjects:
+        if subject.name != "nginx":
+            parent = subject.processes[2]
+            print(f"RSS of {subject.name} after load: 1 worker {rss_kib(subject.processes[1].pid) / 1024:.1f} MiB; 2 workers "
+                  f"{', '.join(f'{rss_kib(pid) / 1024:.1f}' for pid in subject.workers(2))} MiB "
+                  f"(+ parent {rss_kib(parent.pid) / 1024:.1f} MiB)")
+    return failures
 
 
 def soak(settings: Settings, target: Target, minutes: float) -> list[str]:
@@ -384,8 +547,8 @@ def plan_seconds(only: set[str], settings: Settings, nginx: bool, soak_minutes: 
     total = per_round * settings.rounds * settings.duration + per_round * 1.5
     if "latency" in only:
         total += 2 * (3 + servers) * settings.duration + 2  # pinned, then unpinned
-    if "workers" in only:
-        total += servers * (2 * settings.rounds * settings.duration + 10)
+    if "workers" in only:  # 1 and 2 workers per server and nginx, with and without a CPU budget
+        total += (servers + int(nginx)) * (4 * settings.rounds * (settings.duration + 0.5) + 6)
     return total + soak_minutes * 60 + 15
 
 
@@ -404,6 +567,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk is installed")
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers and load generator to CPUs")
     parser.add_argument("--servers", default=",".join(SERVERS), help="HTTP servers to run the gateway on (default: all)")
+    parser.add_argument("--worker-budget", type=float, default=WORKER_BUDGET, metavar="CPUS",
+                        help=f"workers scenario: CPU quota per worker (default {WORKER_BUDGET}; 0 = none)")
     args = parser.parse_args(argv)
     servers = [part.strip() for part in args.servers.split(",") if part.strip()]
     if not servers or set(servers) - set(SERVERS):
@@ -419,15 +584,15 @@ def main(argv: list[str] | None = None) -> int:
     pin = can_pin() and not args.no_pin
     use_wrk = wrk_available() and not args.python_load
     settings = Settings(args.duration, args.rounds, args.connections, use_wrk, "0" if pin else None, "1" if pin else None)
-    nginx_binary = find_nginx() if "e" in only else None
+    nginx_binary = find_nginx() if only & {"e", "workers"} else None
 
     load_tool = "wrk -t1" if use_wrk else "Python asyncio load generator (wrk not installed)" if not wrk_available() \
         else "Python asyncio load generator (--python-load)"
     print(f"policygate benchmark suite - {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; load: {load_tool}; "
           + ("servers on CPU 0, load generator + backend + Redis on CPU 1" if pin else "no CPU pinning"))
-    if "e" in only and nginx_binary is None:
-        print("nginx not installed: skipped (e)  (install: apt-get install -y nginx-light)")
+    if only & {"e", "workers"} and nginx_binary is None:
+        print("nginx not installed: skipped (e) and the workers' nginx reference  (install: apt-get install -y nginx-light)")
     if not wrk_available():
         print("wrk not installed: using the Python load generator  (install: apt-get install -y wrk)")
     print(f"scenarios: {','.join(s for s in SCENARIOS if s in only)}; expected length about "
@@ -435,6 +600,7 @@ def main(argv: list[str] | None = None) -> int:
           f"gateway on {', '.join(servers)}")
 
     failures: list[str] = []
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop every process and remove every CPU budget group
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="policygate-perf-") as tmp:
         directory = Path(tmp)
         backend = start_backend(settings.load_cpus)
@@ -475,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
                         policy=FULL_POLICY.format(store="internal"), subscription=True)
                 gateway("d-redis", "full pipeline, Redis", FULL_PIPELINE_GOAL, server,
                         policy=FULL_POLICY.format(store="external"), subscription=True, redis_url=redis_url)
-        if nginx_binary is not None:
+        if nginx_binary is not None and "e" in only:
             nginx = Nginx(nginx_binary, backend.port, settings.server_cpus)
             stack.callback(nginx.stop)
             targets.append(Target("e-cache", "nginx proxy_cache hit (1 worker)", f"{nginx.url}/cached/items/42"))
@@ -508,8 +674,7 @@ def main(argv: list[str] | None = None) -> int:
                      for t in latency_targets if t.pid is not None]
             failures += measure_latency(settings, latency_targets, unpin)
         if "workers" in only:
-            for server in servers:
-                failures += measure_workers(settings, directory, backend, stack, server)
+            failures += measure_workers(settings, directory, backend, stack, servers, nginx_binary, args.worker_budget)
         if args.soak > 0:
             full = next((t for t in targets if t.key == f"d-mem@{servers[0]}"), None)
             if full is None:

@@ -1,7 +1,13 @@
-"""Fixtures for policy tests: a real echo backend per module and a gateway factory in front of it."""
+"""Fixtures for policy tests: a real echo backend per module, a gateway factory in front of it, and
+the token server (tests/support/token_server.py) as its own process."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -35,3 +41,41 @@ def api_gateway(tmp_path: Path, backend: Backend) -> GatewayFactory:
         return run_gateway(tmp_path, simple_config(api_policy="api.xml", **config), {"api.xml": policy}, backend=backend)
 
     return start
+
+
+TOKEN_SECRET, TOKEN_ASSERTION = "s3cret", "federated-service-account-token"  # what the token server accepts
+
+
+class TokenServer:
+    def __init__(self, process: subprocess.Popen[str], port: int) -> None:
+        self.process, self.port = process, port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def control(self, **settings: Any) -> None:
+        request = urllib.request.Request(f"{self.url}/control", data=json.dumps(settings).encode(), method="POST")
+        urllib.request.urlopen(request, timeout=5).read()
+
+    def calls(self) -> dict[str, Any]:
+        answer: dict[str, Any] = json.loads(urllib.request.urlopen(f"{self.url}/calls", timeout=5).read())
+        return answer
+
+    def wait_for_calls(self, n: int, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.calls()["calls"] < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def imds(self, **extra: Any) -> dict[str, Any]:
+        """`identity:` settings asking this server's IMDS endpoint."""
+        return {"provider": "imds", "endpoint": f"{self.url}/metadata/identity/oauth2/token", **extra}
+
+
+@pytest.fixture
+def tokens() -> Iterator[TokenServer]:
+    process = subprocess.Popen([sys.executable, "-m", "tests.support.token_server", TOKEN_SECRET, TOKEN_ASSERTION],
+                               cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        yield TokenServer(process, int(process.stdout.readline()))
+    finally:
+        process.terminate()
+        process.wait(10)

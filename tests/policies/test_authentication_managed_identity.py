@@ -3,12 +3,7 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -17,11 +12,12 @@ import pytest
 
 from engine.errors import ConfigError, PolicyLoadError
 from engine.gateway.config import parse_settings
+from tests.policies.conftest import TOKEN_ASSERTION as ASSERTION
+from tests.policies.conftest import TOKEN_SECRET as SECRET
+from tests.policies.conftest import TokenServer
 from tests.policies.support import codes, lint
 from tests.support.gateway import Backend, run_gateway, simple_config
 
-ROOT = Path(__file__).resolve().parents[2]
-SECRET, ASSERTION = "s3cret", "federated-service-account-token"
 RESOURCE = "https://orders.example.com"
 
 POLICY = f"""<policies>
@@ -37,39 +33,8 @@ POLICY = f"""<policies>
 </policies>"""
 
 
-class TokenServer:
-    def __init__(self, process: subprocess.Popen[str], port: int) -> None:
-        self.process, self.port = process, port
-        self.url = f"http://127.0.0.1:{port}"
-
-    def control(self, **settings: Any) -> None:
-        request = urllib.request.Request(f"{self.url}/control", data=json.dumps(settings).encode(), method="POST")
-        urllib.request.urlopen(request, timeout=5).read()
-
-    def calls(self) -> dict[str, Any]:
-        answer: dict[str, Any] = json.loads(urllib.request.urlopen(f"{self.url}/calls", timeout=5).read())
-        return answer
-
-    def wait_for_calls(self, n: int, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.calls()["calls"] < n and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-
-@pytest.fixture
-def tokens() -> Iterator[TokenServer]:
-    process = subprocess.Popen([sys.executable, "-m", "tests.support.token_server", SECRET, ASSERTION], cwd=ROOT,
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        yield TokenServer(process, int(process.stdout.readline()))
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
 def imds(server: TokenServer, **extra: Any) -> dict[str, Any]:
-    return {"provider": "imds", "endpoint": f"{server.url}/metadata/identity/oauth2/token", **extra}
+    return server.imds(**extra)
 
 
 def test_imds_token_is_fetched_once_for_many_requests(tokens: TokenServer, tmp_path: Path) -> None:

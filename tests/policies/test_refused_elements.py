@@ -8,7 +8,6 @@ from engine.errors import PolicyLoadError
 from tests.policies.support import lint
 
 REFUSED = {
-    "send-service-bus-message": '<send-service-bus-message queue-name="q"><payload>x</payload></send-service-bus-message>',
     "publish-event": '<publish-event><targets><graphql-subscription id="s" /></targets></publish-event>',
     "http-data-source": "<http-data-source />",
     "sql-data-source": "<sql-data-source />",
@@ -23,10 +22,10 @@ def test_lint_warns_with_the_alternative(tag: str) -> None:
 
 
 def test_serve_refuses_with_reason(api_gateway, backend) -> None:
-    policy = f"<policies><inbound><base />{REFUSED['send-service-bus-message']}</inbound></policies>"
+    policy = f"<policies><inbound><base />{REFUSED['publish-event']}</inbound></policies>"
     with pytest.raises(PolicyLoadError) as caught, api_gateway(policy):
         pass
     [problem] = caught.value.diagnostics
     assert problem.code == "policy-not-implemented"
-    assert problem.message.startswith("<send-service-bus-message> cannot run on the policygate gateway: "
-                                      "Azure Service Bus exists only in Azure; send with send-request")
+    assert problem.message.startswith("<publish-event> cannot run on the policygate gateway: "
+                                      "GraphQL subscriptions need a synthetic GraphQL API")
