@@ -39,6 +39,7 @@ class CertificateSettings:
     password: str = field(default="", repr=False)
     data: bytes | None = field(default=None, repr=False)  # the PKCS#12 bytes themselves (APIOps `data`)
     thumbprint: str = ""  # when set, the certificate must have this SHA-1 thumbprint
+    declared_only: bool = False  # lint of an APIOps Key Vault certificate: the id exists, nothing is loaded
 
 
 class Certificate:
@@ -133,6 +134,8 @@ class CertificateStore:
     def __init__(self, settings: dict[str, CertificateSettings]) -> None:
         self.by_id: dict[str, Certificate] = {}
         for name, entry in settings.items():
+            if entry.declared_only:
+                continue
             try:
                 self.by_id[name] = load_certificate(entry)
             except CertificateError as exc:

@@ -177,6 +177,16 @@ class Request:
     body: MessageBody | None = None
     ip_address: str = ""
     matched_parameters: dict[str, str] = field(default_factory=dict)
+    tls: dict[str, Any] | None = None  # the connection's ASGI TLS extension (the caller's certificate chain)
+
+    @property
+    def certificate(self) -> Any:
+        """context.Request.Certificate: the caller's X509Certificate2, or None (engine/clientcert.py)."""
+        if self.tls is None:
+            return None
+        from engine.clientcert import request_certificate
+
+        return request_certificate(self.tls)
 
 
 @dataclass

@@ -29,6 +29,7 @@ from engine.errors import PolicyRuntimeError
 from engine.schema import Attr, Child, Scope, Section, Text
 
 if TYPE_CHECKING:
+    from engine.apispec.instance import InstanceSchema
     from engine.backends import Backend
     from engine.cache.service import CacheService
     from engine.certificates import Certificate, CertificateStore
@@ -140,6 +141,7 @@ class Policy:
     once_per_section: ClassVar[bool] = False
     implemented: ClassVar[bool] = False  # the gateway refuses documents using unimplemented ones
     needs_settings: ClassVar[tuple[str, ...]] = ()  # configuration keys (e.g. "identity") without which it cannot run
+    needs_client_certificate: ClassVar[bool] = False  # reads the caller's TLS certificate: mutual TLS on the native server
     # (attribute, configuration key): a constant attribute names an entry of it (checked at load);
     # "child/grandchild@attribute" names an attribute of descendants
     settings_refs: ClassVar[tuple[tuple[str, str], ...]] = ()
@@ -437,6 +439,10 @@ class Services(Protocol):
 
     def operation_examples(self, api_id: str, operation_id: str) -> dict[int, dict[str, str]]:
         """The operation's response examples from the API description: status -> content type -> body."""
+        ...
+
+    def schema(self, schema_id: str) -> InstanceSchema | None:
+        """A schema added to the instance (`schemas:`), compiled (validate-content's `schema-id`)."""
         ...
 
 

@@ -8,7 +8,7 @@ import zlib
 from dataclasses import dataclass
 
 from engine.apispec import BodySpec, OperationSpec
-from engine.apispec.schemas import REQUEST, RESPONSE, SchemaError, SchemaRef
+from engine.apispec.schemas import REQUEST, RESPONSE, SchemaError, SchemaProblem, SchemaRef
 from engine.context import Context
 from engine.diagnostics import Diagnostics
 from engine.model import PolicyElement
@@ -28,7 +28,6 @@ from policies._validation import (
 from policies._xml_body import XmlProblem, parse_xml, soap_payload
 
 MAX_SIZE = 4 * 1024 * 1024
-_UNSUPPORTED_SCHEMA_ID = "schemas added to an APIM instance (schema-id) are not supported; put the schema in the API's OpenAPI description and use schema-ref"
 _UNSUPPORTED_CASE = "case-insensitive property names are not supported"
 
 
@@ -37,6 +36,7 @@ class _ContentRule:
     type: str  # lower case; "" = every content type the description declares
     kind: str  # validate-as: json, xml or soap
     schema_ref: str
+    schema_id: str  # a schema added to the instance (`schemas:`)
     action: Value | None
     additional: bool | None
 
@@ -69,10 +69,14 @@ class ValidateContent(Policy):
       (`http://www.w3.org/2003/05/soap-envelope`) for `application/soap+xml`, either for other
       content types.
 
-    An xml or soap `<content>` with an explicit `type` also accepts that content type when the
-    description does not declare it. XML schemas are not checked: APIM validates against schemas
-    added to its instance (`schema-id`) or imported from WSDL, which the gateway does not have, so
-    `schema-id` is refused.
+    `schema-id` names a schema added to the instance (`schemas:` in the gateway configuration,
+    `schemas/<id>/` in an APIOps folder), used instead of the description's: a JSON schema for
+    `validate-as="json"` (`allow-additional-properties` applies), an XML schema (XSD) for `xml` (the
+    document's root element) and `soap` (the first element in the envelope's Body). The error
+    names the schema id as the definition; XML errors are libxml2's with their line. An id that no
+    schema has stops the configuration from loading (`policygate check` and lint of an APIOps
+    folder report it). A `<content>` with an explicit `type` and `schema-ref`, `schema-id` or
+    `validate-as` xml or soap also accepts that content type when the description does not declare it.
 
     Actions: `ignore`, `detect` (record in `errors-variable-name`), `prevent` (400 for a request;
     502 for a response, with APIM's internal-error text). A gzip or deflate body is decompressed
@@ -85,6 +89,7 @@ class ValidateContent(Policy):
     tag = "validate-content"
     sections = Section.INBOUND | Section.OUTBOUND | Section.ON_ERROR
     scopes = Scope.ALL
+    settings_refs = (("content@schema-id", "schemas"),)
     attributes = (
         Attr("unspecified-content-type-action", Enum(*ACTIONS), required=True),
         Attr("max-size", Int(min=0, max=MAX_SIZE), required=True),
@@ -106,7 +111,7 @@ class ValidateContent(Policy):
             attributes=(
                 Attr("type", Str(), expr=False),
                 Attr("validate-as", Enum("json", "xml", "soap"), required=True, expr=False),
-                Attr("schema-id", Str(), expr=False),
+                Attr("schema-id", Str(), expr=False, doc="Id of a schema added to the instance (`schemas:`)."),
                 Attr("schema-ref", Str(), expr=False),
                 Attr("action", Enum(*ACTIONS), required=True),
                 Attr("allow-additional-properties", Bool(), expr=False),
@@ -120,11 +125,10 @@ class ValidateContent(Policy):
         for content in element.children_named("content"):
             validate_as = content.get("validate-as")
             kind = validate_as.text.strip() if validate_as is not None else "json"
-            if content.get("schema-id") is not None:
-                diagnostics.warning("policy-unsupported", f"schema-id cannot be run by the policygate gateway "
-                                    f"({_UNSUPPORTED_SCHEMA_ID})", content.span)
             ref = content.get("schema-ref")
-            if ref is not None and kind != "json":
+            if ref is not None and content.get("schema-id") is not None:
+                diagnostics.error("policy-bad-value", "schema-id and schema-ref exclude each other", ref.span)
+            elif ref is not None and kind != "json":
                 diagnostics.error("policy-bad-value", "schema-ref applies only to validate-as=\"json\"", ref.span)
             elif ref is not None and not ref.text.strip().startswith("#/"):
                 diagnostics.error("policy-bad-value", f"schema-ref '{ref.text}' must be a local reference "
@@ -140,8 +144,6 @@ class ValidateContent(Policy):
     def build(self, element: PolicyElement, builder: Builder) -> Step:
         rules = []
         for content in element.children_named("content"):
-            if content.get("schema-id") is not None:
-                builder.error("gateway-not-implemented", f"schema-id: {_UNSUPPORTED_SCHEMA_ID}", content)
             kind = str(constant_value(builder.value(content, "validate-as")))
             if constant_value(builder.value(content, "case-insensitive-property-names")) is True:
                 builder.error("gateway-not-implemented", f"case-insensitive-property-names: {_UNSUPPORTED_CASE}", content)
@@ -149,6 +151,7 @@ class ValidateContent(Policy):
                 type=(constant_value(builder.value(content, "type")) or "").strip().lower(),
                 kind=kind,
                 schema_ref=(constant_value(builder.value(content, "schema-ref")) or "").strip(),
+                schema_id=(constant_value(builder.value(content, "schema-id")) or "").strip(),
                 action=action_value(builder, content, "action"),
                 additional=constant_value(builder.value(content, "allow-additional-properties")),
             ))
@@ -206,7 +209,8 @@ class ValidateContent(Policy):
                 return outcome.finish(ctx, element, variable, self.tag)
             matched = declared.match(content_type) if content_type else None
             rule = _rule_for(rules, content_type, matched is not None)
-            if matched is None and (rule is None or not rule.type or not (rule.schema_ref or rule.kind != "json")):
+            if matched is None and (rule is None or not rule.type or not (rule.schema_ref or rule.schema_id
+                                                                           or rule.kind != "json")):
                 text = f"Unspecified content type {content_type or '(none)'} is not allowed."
                 outcome.add(Finding(content_type, body_type, "Unspecified", text, action_of(unspecified, ctx)))
                 return outcome.finish(ctx, element, variable, self.tag)
@@ -216,6 +220,11 @@ class ValidateContent(Policy):
             if action == "ignore":
                 return None
             schema = matched[1] if matched is not None else None
+            if rule.schema_id:
+                for finding in _check_instance_schema(ctx, rule, content, direction, side, content_type, body_type,
+                                                      action):
+                    outcome.add(finding)
+                return outcome.finish(ctx, element, variable, self.tag)
             if rule.kind != "json":
                 definition = schema.name if schema is not None else content_type
                 for finding in _check_xml(content, rule.kind, side, definition, content_type, body_type, action):
@@ -281,6 +290,11 @@ def _not_json(name: str) -> object:
     raise json.JSONDecodeError(f"'{name}' is not a JSON value", name, 0)
 
 
+def _preamble(side: str, definition: str, content_type: str) -> str:
+    return (f"Body of the {side} does not conform to the definition {definition}, which is associated "
+            f"with the content type {content_type}.")
+
+
 def _check_xml(body: bytes, kind: str, side: str, definition: str, content_type: str, body_type: str,
                action: str) -> list[Finding]:
     """validate-as xml or soap: a well-formed document without a DTD; for soap, an envelope with a Body."""
@@ -289,30 +303,67 @@ def _check_xml(body: bytes, kind: str, side: str, definition: str, content_type:
         if kind == "soap":
             soap_payload(root, content_type)
     except XmlProblem as problem:
-        preamble = (f"Body of the {side} does not conform to the definition {definition}, which is associated "
-                    f"with the content type {content_type}.")
-        return [Finding(content_type, body_type, "IncorrectMessage", f"{preamble} {problem}", action)]
+        return [Finding(content_type, body_type, "IncorrectMessage", f"{_preamble(side, definition, content_type)} "
+                        f"{problem}", action)]
     return []
+
+
+def _json_instance(body: bytes) -> object:
+    """The body as a JSON value; ValueError with APIM's wording (and the place) when it is not one."""
+    try:
+        return json.loads(body, parse_constant=_not_json)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{exc.msg}. Line: {exc.lineno}, Position: {exc.colno}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"The body is not UTF-8 text: {exc.reason}.") from None
 
 
 def _check_json(spec: OperationSpec, schema: SchemaRef, body: bytes, direction: str, additional: bool | None,
                 side: str, content_type: str, body_type: str, action: str) -> list[Finding]:
-    preamble = (f"Body of the {side} does not conform to the definition {schema.name}, which is associated "
-                f"with the content type {content_type}.")
+    preamble = _preamble(side, schema.name, content_type)
     try:
-        instance = json.loads(body, parse_constant=_not_json)
-    except json.JSONDecodeError as exc:
-        return [Finding(content_type, body_type, "IncorrectMessage",
-                        f"{preamble} {exc.msg}. Line: {exc.lineno}, Position: {exc.colno}", action)]
-    except UnicodeDecodeError as exc:
-        return [Finding(content_type, body_type, "IncorrectMessage", f"{preamble} The body is not UTF-8 text: {exc.reason}.",
-                        action)]
+        instance = _json_instance(body)
+    except ValueError as exc:
+        return [Finding(content_type, body_type, "IncorrectMessage", f"{preamble} {exc}", action)]
     try:
         validator = spec.schemas.validator(schema, direction, additional)
     except SchemaError as exc:
         return [Finding(schema.name, "ApiSchema", "ValidationException", str(exc), action, INTERNAL_ERROR)]
+    return _json_findings(validator.problems(instance), preamble, content_type, body_type, action)
+
+
+def _json_findings(problems: list[SchemaProblem], preamble: str, content_type: str, body_type: str,
+                   action: str) -> list[Finding]:
     return [
         Finding(content_type, body_type, "IncorrectMessage",
                 f"{preamble} {problem.message}" + (f" Path: '{problem.path}'." if problem.path else ""), action)
-        for problem in validator.problems(instance)
+        for problem in problems
     ]
+
+
+def _check_instance_schema(ctx: Context, rule: _ContentRule, body: bytes, direction: str, side: str,
+                           content_type: str, body_type: str, action: str) -> list[Finding]:
+    """`schema-id`: the body against a schema added to the instance (a JSON schema or an XML schema)."""
+    schema = ctx.services.schema(rule.schema_id) if ctx.services is not None else None
+    if schema is None:  # checked when the configuration loads; a policy run outside a gateway has none
+        return [Finding(rule.schema_id, "ApiSchema", "MissingDefinition",
+                        f"No schema with id '{rule.schema_id}' is configured.", action, INTERNAL_ERROR)]
+    wanted = "json" if rule.kind == "json" else "xml"
+    if schema.kind != wanted:
+        return [Finding(rule.schema_id, "ApiSchema", "ValidationException",
+                        f"Schema '{rule.schema_id}' is a {schema.kind} schema; validate-as=\"{rule.kind}\" needs "
+                        f"a {wanted} schema.", action, INTERNAL_ERROR)]
+    preamble = _preamble(side, rule.schema_id, content_type)
+    try:
+        if wanted == "json":
+            problems = schema.json_problems(_json_instance(body), direction, rule.additional)
+            return _json_findings(problems, preamble, content_type, body_type, action)
+        root = parse_xml(body)
+        element = soap_payload(root, content_type) if rule.kind == "soap" else root
+    except ValueError as exc:  # XmlProblem too
+        return [Finding(content_type, body_type, "IncorrectMessage", f"{preamble} {exc}", action)]
+    if element is None:  # an empty SOAP Body: nothing to check
+        return []
+    return [Finding(content_type, body_type, "IncorrectMessage",
+                    f"{preamble} {problem.message}. Line: {problem.line}, Position: {problem.column}", action)
+            for problem in schema.xml_problems(element)]

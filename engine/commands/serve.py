@@ -146,6 +146,9 @@ def _run_workers(args: argparse.Namespace, server: Any, reserved: Any, workers: 
         current.port = port
         return _run_worker(current, bind_socket(host, port, reuse_port=True), args.reload, first=index == 0)
 
+    from engine.gateway import heap
+
+    heap.freeze()  # the workers inherit the compiled state frozen: their collections never copy its pages
     try:
         return Supervisor(workers, work, server.settings.server.graceful_timeout).run()
     finally:

@@ -32,6 +32,7 @@ from .keyed import KeyedSet
 from .limits import bounded_list, check_count
 
 _NO_ARGUMENT = object()  # `e.Elements().Remove()`: LINQ to XML's Remove() extension, not List.Remove(value)
+_ABSENT: Any = object()  # TryGetValue: no entry (a value may be null)
 
 
 class StringArrayDictionary(dict[str, Any]):
@@ -84,9 +85,8 @@ class DictionaryMembers:
     def TryGetValue(d: dict[Any, Any], key: Any) -> tuple[bool, Any]:
         if key is None:
             raise ArgumentNullException("key")
-        if key in d:
-            return True, d[key]
-        return False, None
+        value = d.get(key, _ABSENT)
+        return (False, None) if value is _ABSENT else (True, value)
 
     @staticmethod
     def GetValueOrDefault(d: dict[Any, Any], key: Any, default: Any = None) -> Any:
@@ -397,6 +397,8 @@ class SetMembers:
 
     @staticmethod
     def Add(s: set[Any], value: Any) -> bool:
+        if s.__class__ is KeyedSet:
+            return s.insert(value)
         if value in s:
             return False
         s.add(value)

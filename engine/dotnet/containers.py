@@ -97,6 +97,8 @@ def _key_of(args: tuple[Any, ...]) -> Any:
 
 def new_dictionary(*args: Any) -> KeyedDict:
     """``new Dictionary<K,V>(...)``: ``()``, ``(comparer)``, ``(capacity)``, ``(source[, comparer])``."""
+    if not args:
+        return KeyedDict()
     source = next((a for a in args if isinstance(a, dict) or isinstance(a, list)), None)
     result = KeyedDict(_key_of(args))
     if source:
@@ -107,6 +109,8 @@ def new_dictionary(*args: Any) -> KeyedDict:
 
 def new_hashset(*args: Any) -> KeyedSet:
     """``new HashSet<T>(...)``: ``()``, ``(source)``, ``(source, comparer)``, ``(comparer)``."""
+    if not args:
+        return KeyedSet()
     key = _key_of(args)
     source = next((a for a in args if getattr(a, "key", None) is None and a is not None and not isinstance(a, int)),
                   None)

@@ -30,6 +30,7 @@ from typing import Any
 from . import clrnumeric
 
 _INT32_LO, _INT32_HI = clrnumeric.INT32.lo, clrnumeric.INT32.hi
+_INT64 = clrnumeric.INT64
 
 
 def object_equals(a: Any, b: Any) -> bool:
@@ -65,9 +66,12 @@ def value_equals(a: Any, b: Any) -> bool:
 def hash_key(value: Any) -> Any:
     """A hashable key that two values share exactly when ``object_equals`` holds for them.
 
-    Strings and ``int`` (Int32) values are their own key: the common keys cost one class test."""
+    A string and a plain ``int`` (an Int32, or an Int64 beyond the Int32 range) are their own key,
+    as is a boxed long beyond the Int32 range (it equals the plain int of the same value): the
+    common keys cost one class test, and a ``dict``/``set`` holding only such keys answers every
+    lookup by such a key as .NET would (engine/dotnet/keyed.py relies on it)."""
     cls = value.__class__
-    if cls is str or cls is int and _INT32_LO <= value <= _INT32_HI:
+    if cls is str or cls is int:
         return value
     if value is None:
         return None
@@ -77,6 +81,8 @@ def hash_key(value: Any) -> Any:
         return ("bool", value)
     kind = clrnumeric.kind_of(value)
     if kind is not None:
+        if kind is _INT64 and not _INT32_LO <= value <= _INT32_HI:
+            return int(value)
         if isinstance(value, float) and math.isnan(value):
             return (kind.name, "NaN")
         return (kind.name, value)

@@ -5,12 +5,17 @@ one-character string, ``nan != nan``). A :class:`KeyedSet` / :class:`KeyedDict` 
 key function: ``equality.hash_key`` (``EqualityComparer<T>.Default``), or a comparer's ``key``
 (``StringComparer.OrdinalIgnoreCase``). The first value added under a key is the one kept.
 
-Entries live in a slot table as in .NET: enumeration runs in slot order, and a removed entry's slot
-is reused by the next addition, the last freed first (so ``{1, 2, 3}``, ``Remove(2)``, ``Add(4)``
-enumerates ``1, 4, 3`` as on .NET). The classes stay ``set``/``dict`` subclasses so that the rest of
-the runtime sees a set or a dictionary; the inherited storage mirrors the entries for code that
-reads it directly (it may merge two entries Python finds equal, which nothing of the engine reads).
-``==`` between two of them is identity, as C#'s ``==`` on these reference types.
+The inherited ``set``/``dict`` storage is the index by key: a ``KeyedSet`` holds its members' keys, a
+``KeyedDict`` maps its keys' keys to the values. A string or a plain ``int`` is its own ``hash_key``,
+so a string- or int-keyed collection's storage holds exactly its members (keys): a lookup by such a
+key skips the key function (one class test, :meth:`KeyedDict.fast`), and code reading the storage
+directly sees the members. Only the other members' original values are kept beside it.
+
+Order: enumeration runs as .NET's does, in slot order: the insertion order until an entry is removed;
+then the removed entry's slot is reused by the next addition, the last freed first (so ``{1, 2, 3}``,
+``Remove(2)``, ``Add(4)`` enumerates ``1, 4, 3`` as on .NET). A :class:`_Slots` table keeps that
+order from the first removal on. ``==`` between two of them is identity, as C#'s ``==`` on these
+reference types.
 """
 
 from __future__ import annotations
@@ -22,64 +27,53 @@ from .equality import hash_key
 from .errors import InvalidOperationException
 
 _HOLE: Any = object()
+_ABSENT: Any = object()
 
 
-class _SlotTable:
-    """Entries by key, in .NET's slot order with a last-freed-first free list."""
+class _Slots:
+    """The keys in .NET's slot order, with a last-freed-first free list (after the first removal)."""
+
+    __slots__ = ("entries", "free", "where")
+
+    def __init__(self, keys: Iterable[Any]) -> None:
+        self.entries = list(keys)
+        self.free: list[int] = []
+        self.where = {k: slot for slot, k in enumerate(self.entries)}
+
+    def put(self, k: Any) -> None:
+        if self.free:
+            slot = self.free.pop()
+            self.entries[slot] = k
+        else:
+            slot = len(self.entries)
+            self.entries.append(k)
+        self.where[k] = slot
+
+    def take(self, k: Any) -> None:
+        slot = self.where.pop(k)
+        self.entries[slot] = _HOLE
+        self.free.append(slot)
+
+    def live(self) -> list[Any]:
+        return [k for k in self.entries if k is not _HOLE]
+
+
+class _Keyed:
+    """What both share: the key function and the identity ``==``.
+
+    ``_plain``: the key function is ``hash_key``, so a ``str`` or plain ``int`` is its own key (the
+    methods test that inline: a call less on the common path)."""
+
+    __slots__ = ()  # each subclass lists them: a set/dict subclass's slots read faster than its __dict__
 
     _key: Callable[[Any], Any]
-    _where: dict[Any, int]
-    _entries: list[Any]
-    _free: list[int]
-    _version: int  # as .NET's: an enumeration fails once an entry was added or removed
-
-    def _start(self, key: Callable[[Any], Any]) -> None:
-        self._key = key
-        self._where = {}
-        self._entries = []
-        self._free = []
-        self._version = 0
-
-    def _put(self, k: Any, entry: Any) -> None:
-        self._version += 1
-        free = self._free
-        if free:
-            slot = free.pop()
-            self._entries[slot] = entry
-        else:
-            slot = len(self._entries)
-            self._entries.append(entry)
-        self._where[k] = slot
-
-    def _take(self, k: Any) -> Any:
-        slot = self._where.pop(k)
-        self._version += 1
-        entry = self._entries[slot]
-        if self._where:
-            self._entries[slot] = _HOLE
-            self._free.append(slot)
-        else:
-            self._entries.clear()
-            self._free.clear()
-        return entry
-
-    def _live(self) -> list[Any]:
-        return [e for e in self._entries if e is not _HOLE] if self._free else self._entries[:]
-
-    def _enumerate(self) -> Iterator[Any]:
-        """The live entries; raises as .NET's enumerator does if the table changes meanwhile."""
-        version = self._version
-        for entry in self._live():
-            if self._version != version:
-                break
-            yield entry
-        if self._version != version:
-            raise InvalidOperationException("Collection was modified; enumeration operation may not execute.")
+    _plain: bool
+    _slots: _Slots | None
 
     def __eq__(self, other: object) -> bool:
         """Two .NET collections: the same object (C#'s ``==`` on reference types); a plain Python
         ``set``/``dict`` (host code, tests): the same contents."""
-        if isinstance(other, _SlotTable):
+        if isinstance(other, _Keyed):
             return self is other
         return self._same_contents(other)
 
@@ -89,37 +83,65 @@ class _SlotTable:
     def _same_contents(self, other: object) -> bool:
         raise NotImplementedError
 
-    def _clear_slots(self) -> None:
-        self._version += 1
-        self._where.clear()
-        self._entries.clear()
-        self._free.clear()
+    @property
+    def key_function(self) -> Callable[[Any], Any]:
+        """How members are compared: the key two equal members share."""
+        return self._key
 
 
-class KeyedSet(_SlotTable, set[Any]):
+class KeyedSet(_Keyed, set[Any]):
     """``HashSet<T>``: members compared by ``key`` (default ``equality.hash_key``)."""
+
+    __slots__ = ("_key", "_plain", "_slots", "_members", "_version")
+
+    _members: dict[Any, Any]  # key -> the member first added with it, in insertion order
+    _version: int  # as .NET's: an enumeration fails once a member was added or removed
 
     def __init__(self, items: Iterable[Any] = (), key: Callable[[Any], Any] = hash_key) -> None:
         set.__init__(self)
-        self._start(key)
+        self._key = key
+        self._plain = key is hash_key
+        self._slots = None
+        self._members = {}
+        self._version = 0
         for item in items:
-            self.add(item)
+            self.insert(item)
+
+    def insert(self, item: Any) -> bool:
+        """``HashSet.Add``: add ``item`` unless a member has its key; True when added."""
+        cls = item.__class__
+        k = item if (cls is str or cls is int) and self._plain else self._key(item)
+        members = self._members
+        if k in members:
+            return False
+        members[k] = item
+        set.add(self, k)
+        self._version += 1
+        if self._slots is not None:
+            self._slots.put(k)
+        return True
 
     def add(self, item: Any) -> None:
-        k = self._key(item)
-        if k not in self._where:
-            self._put(k, item)
-            set.add(self, item)
+        self.insert(item)
 
     def __contains__(self, item: object) -> bool:
-        return self._key(item) in self._where
+        cls = item.__class__
+        return (item if (cls is str or cls is int) and self._plain else self._key(item)) in self._members
 
     def remove(self, item: Any) -> None:
-        stored = self._take(self._key(item))
-        set.discard(self, stored)
-        if set.__len__(self) != len(self._where):  # the mirror had merged it with another member
-            set.clear(self)
-            set.update(self, self._live())
+        k = self._key(item)
+        members = self._members
+        if k not in members:
+            raise KeyError(item)
+        self._version += 1
+        if len(members) == 1:  # empty again: the next member takes the first slot
+            self._slots = None
+        elif self._slots is None:
+            self._slots = _Slots(members)
+        if self._slots is not None:
+            self._slots.take(k)
+        del members[k]
+        set.remove(self, k)
 
     def discard(self, item: Any) -> None:
         if item in self:
@@ -127,20 +149,17 @@ class KeyedSet(_SlotTable, set[Any]):
 
     def clear(self) -> None:
         set.clear(self)
-        self._clear_slots()
+        self._members.clear()
+        self._slots = None
+        self._version += 1
 
     def update(self, *others: Iterable[Any]) -> None:
         for other in others:
             for item in other:
-                self.add(item)
-
-    @property
-    def key_function(self) -> Callable[[Any], Any]:
-        """How members are compared: the key two equal members share."""
-        return self._key
+                self.insert(item)
 
     def key_set(self) -> set[Any]:
-        return set(self._where)
+        return set.copy(self)
 
     def retain(self, keep: Callable[[Any], bool]) -> None:
         """Remove the members whose key ``keep`` refuses."""
@@ -148,78 +167,105 @@ class KeyedSet(_SlotTable, set[Any]):
             if not keep(self._key(item)):
                 self.remove(item)
 
-    def __iter__(self) -> Iterator[Any]:
-        return self._enumerate()
+    def _live(self) -> list[Any]:
+        members = self._members
+        return list(members.values()) if self._slots is None else [members[k] for k in self._slots.live()]
 
-    def __len__(self) -> int:
-        return len(self._where)
+    def __iter__(self) -> Iterator[Any]:
+        """The members; raises as .NET's enumerator does if the set changes meanwhile."""
+        version = self._version
+        for member in self._live():
+            if self._version != version:
+                break
+            yield member
+        if self._version != version:
+            raise InvalidOperationException("Collection was modified; enumeration operation may not execute.")
 
     def __repr__(self) -> str:
         return f"KeyedSet({self._live()!r})"
 
-    __eq__ = _SlotTable.__eq__
-    __ne__ = _SlotTable.__ne__
+    __eq__ = _Keyed.__eq__
+    __ne__ = _Keyed.__ne__
     __hash__ = None  # like set/dict: equality.hash_key keys it by identity
 
     def _same_contents(self, other: object) -> bool:
-        return set.__eq__(self, other) is True
+        return set(self._live()) == other
 
 
-class KeyedDict(_SlotTable, dict[Any, Any]):
+class KeyedDict(_Keyed, dict[Any, Any]):
     """``Dictionary<K,V>``: keys compared by ``key`` (default ``equality.hash_key``); setting the
-    value of a present key keeps the key first added."""
+    value of a present key keeps the key first added. The storage maps each key's key to that first
+    key (for string and int keys: to itself); the values live in a plain ``dict`` beside it, whose
+    item operations cost less than a ``dict`` subclass's."""
+
+    __slots__ = ("_key", "_plain", "_slots", "_values")
+
+    _values: dict[Any, Any]  # key's key -> value, in insertion order as the storage
 
     def __init__(self, key: Callable[[Any], Any] = hash_key) -> None:
         dict.__init__(self)
-        self._start(key)
+        self._key = key
+        self._plain = key is hash_key
+        self._slots = None
+        self._values = {}
 
     def __getitem__(self, key: Any) -> Any:
-        slot = self._where.get(self._key(key))
-        if slot is None:
+        cls = key.__class__
+        try:
+            return self._values[key if (cls is str or cls is int) and self._plain else self._key(key)]
+        except KeyError:
             return self.__missing__(key)
-        return self._entries[slot][1]
 
     def __missing__(self, key: Any) -> Any:
         raise KeyError(key)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        k = self._key(key)
-        slot = self._where.get(k)
-        if slot is None:
-            self._put(k, (key, value))
-        else:
-            key = self._entries[slot][0]
-            self._entries[slot] = (key, value)
-        dict.__setitem__(self, key, value)
+        cls = key.__class__
+        k = key if (cls is str or cls is int) and self._plain else self._key(key)
+        values = self._values
+        if k not in values:
+            dict.setdefault(self, k, key)
+            if self._slots is not None:
+                self._slots.put(k)
+        values[k] = value
 
     def __delitem__(self, key: Any) -> None:
-        stored, _ = self._take(self._key(key))
-        dict.pop(self, stored, None)
-        if dict.__len__(self) != len(self._where):  # the mirror had merged it with another key
-            dict.clear(self)
-            dict.update(self, self._live())
+        k = self._key(key)
+        values = self._values
+        if k not in values:
+            raise KeyError(key)
+        if len(values) == 1:  # empty again: the next key takes the first slot
+            self._slots = None
+        elif self._slots is None:
+            self._slots = _Slots(values)
+        if self._slots is not None:
+            self._slots.take(k)
+        dict.__delitem__(self, k)
+        del values[k]
 
     def __contains__(self, key: object) -> bool:
-        return self._key(key) in self._where
+        cls = key.__class__
+        return (key if (cls is str or cls is int) and self._plain else self._key(key)) in self._values
 
     def __iter__(self) -> Iterator[Any]:
-        return iter([k for k, _ in self._live()])
-
-    def __len__(self) -> int:
-        return len(self._where)
+        return iter(self.keys())
 
     def keys(self) -> Any:
-        return [k for k, _ in self._live()]
+        if self._slots is None:
+            return list(dict.values(self))
+        key = dict.__getitem__
+        return [key(self, k) for k in self._slots.live()]
 
     def values(self) -> Any:
-        return [v for _, v in self._live()]
+        values = self._values
+        return list(values.values()) if self._slots is None else [values[k] for k in self._slots.live()]
 
     def items(self) -> Any:
-        return self._live()
+        return list(zip(self.keys(), self.values(), strict=True))
 
     def get(self, key: Any, default: Any = None) -> Any:
-        slot = self._where.get(self._key(key))
-        return default if slot is None else self._entries[slot][1]
+        cls = key.__class__
+        return self._values.get(key if (cls is str or cls is int) and self._plain else self._key(key), default)
 
     def pop(self, key: Any, *default: Any) -> Any:
         if key in self:
@@ -242,22 +288,23 @@ class KeyedDict(_SlotTable, dict[Any, Any]):
 
     def clear(self) -> None:
         dict.clear(self)
-        self._clear_slots()
+        self._values.clear()
+        self._slots = None
 
     def copy(self) -> KeyedDict:
         result = KeyedDict(self._key)
-        result.update(self._live())
+        result.update(self.items())
         return result
 
     def __repr__(self) -> str:
-        return f"KeyedDict({self._live()!r})"
+        return f"KeyedDict({self.items()!r})"
 
-    __eq__ = _SlotTable.__eq__
-    __ne__ = _SlotTable.__ne__
+    __eq__ = _Keyed.__eq__
+    __ne__ = _Keyed.__ne__
     __hash__ = None  # like set/dict: equality.hash_key keys it by identity
 
     def _same_contents(self, other: object) -> bool:
-        return dict.__eq__(self, other) is True
+        return dict(self.items()) == other
 
 
 __all__ = ["KeyedDict", "KeyedSet"]

@@ -29,6 +29,7 @@ _MODULES = (
     "culture",
     "mathlib",
     "net",
+    "x509",
     "jsonconvert",
     "linq",
     "numbers",

@@ -220,10 +220,23 @@ def binary_problems(op: str, left: CsType, right: CsType, *, boxed: tuple[bool, 
     found: list[tuple[str, str | None]] = []
     if op in ("-", "*", "/", "%") and (STRING in (left, right) or BOOL in (left, right)):
         found.append((message, None))
+    elif BOOL in (left, right) and _refuses_bool(op, left, right) and not concatenation:  # `b + 1`, `n & true`
+        found.append((message, None))
     if op in ("<", ">", "<=", ">=") and STRING in (left, right):
         found.append((f"operator '{op}' cannot be applied to operands of type 'string'",
                       "use string.Compare(a, b) or a.CompareTo(b)"))
     return found
+
+
+def _refuses_bool(op: str, left: CsType, right: CsType) -> bool:
+    """C# defines no `+`, shift or ordering operator on `bool`, and `&`, `|`, `^`, `==`, `!=` only
+    between two bools (`b + 1`, `"a".Length & true`); an `object` other side is left to run time."""
+    other = right if left is BOOL else left
+    if other is DYNAMIC or other is NULL:
+        return False
+    if op in ("&", "|", "^", "==", "!="):
+        return other is not BOOL and (other.kind is not None or other is STRING)
+    return op in ("+", "<<", ">>", "<", ">", "<=", ">=")
 
 
 def unary_problems(op: str, operand: CsType, *, boxed: bool = False) -> list[str]:
@@ -233,7 +246,8 @@ def unary_problems(op: str, operand: CsType, *, boxed: bool = False) -> list[str
             f"operator '!' cannot be applied to an operand of type '{operand.name}'"]
     if boxed:
         return [f"operator '{op}' cannot be applied to an operand of type 'object'"]
-    if operand.kind is not None and unary_kind(op, operand.kind) is None:
+    if operand.kind is not None and unary_kind(op, operand.kind) is None or operand in (STRING, BOOL) \
+            or is_collection(operand):  # `-"a".Trim()`, `-true`
         return [f"operator '{op}' cannot be applied to an operand of type '{operand.name}'"]
     return []
 
@@ -275,6 +289,60 @@ def constant_conversion(constant: Constant, kind: NumKind, other: NumKind) -> Nu
         else kind
 
 
+# methods of a collection of T (lists, sets, arrays, stacks, queues, LINQ sequences) whose argument
+# at this position is a T: C# converts it to T at compile time (`new List<long> { 1 }.Contains(1)`)
+ELEMENT_PARAMETERS = {"Add": 0, "Contains": 0, "IndexOf": 0, "LastIndexOf": 0, "Remove": 0, "Insert": 1, "Push": 0,
+                      "Enqueue": 0, "BinarySearch": 0}
+
+
+DICTIONARY_PARAMETERS = {"Add": ("key", "value"), "ContainsKey": ("key",), "ContainsValue": ("value",),
+                         "Remove": ("key",), "TryGetValue": ("key",), "GetValueOrDefault": ("key", "value")}
+
+
+def implicit_conversion(source: CsType, target: CsType, constant: Constant | None = None) -> bool | None:
+    """Whether C# converts a value of type `source` to `target` implicitly (numeric widening and the
+    implicit constant conversions: `byte b = 1`); None where the bind pass cannot tell (class types)."""
+    if source is target:
+        return True
+    if target.kind is not None:
+        if source.kind is not None:
+            return clrnumeric.widens(source.kind, target.kind) or _fits_constant(constant, target.kind)
+        return False if source in (STRING, BOOL) else None
+    if target in (STRING, BOOL) and (source.kind is not None or source in (STRING, BOOL)):
+        return False
+    return None
+
+
+def _fits_constant(constant: Constant | None, kind: NumKind) -> bool:
+    """An `int` constant in the range of sbyte, byte, short, ushort, uint or ulong, or a non-negative
+    `long` constant for a ulong, converts implicitly."""
+    if constant is None or constant.failed or not isinstance(constant.value, int) or constant.type.kind is None:
+        return False
+    source, value = constant.type.kind, constant.value
+    if source is clrnumeric.INT32 and kind in (clrnumeric.SBYTE, clrnumeric.BYTE, clrnumeric.INT16, clrnumeric.UINT16,
+                                               clrnumeric.UINT32, clrnumeric.UINT64):
+        return kind.lo <= value <= kind.hi
+    return source is clrnumeric.INT64 and kind is clrnumeric.UINT64 and value >= 0
+
+
+def _conversion_message(source: CsType, target: CsType, position: int | str) -> str:
+    """`position`: an argument's number, "initializer" (an item of a collection initializer) or "assignment"."""
+    if position == "assignment":
+        return f"cannot implicitly convert type '{source.name}' to '{target.name}'"
+    if position == "initializer":
+        return f"cannot convert from '{source.name}' to '{target.name}' in a collection initializer"
+    return f"argument {position}: cannot convert from '{source.name}' to '{target.name}'"
+
+
+def element_type(receiver: CsType) -> CsType | None:
+    """T of a collection of T whose methods take T (not a string's char, nor a dictionary's pair)."""
+    if receiver.element is None or receiver.element is DYNAMIC:
+        return None
+    if receiver.pyclass in (list, set) or receiver.pyclass in (lib("containers", "Stack"), lib("containers", "Queue")):
+        return receiver.element
+    return None
+
+
 ERROR = Symbol("error", "")
 CONTEXT = Symbol("context", "context")
 
@@ -299,6 +367,7 @@ class Bindings:
         self.boxed: set[int] = set()  # expressions of static type `object` (C# refuses their operators)
         self.checked: set[int] = set()  # assignments / deconstructions whose findings bind reported
         self.method_groups: set[int] = set()  # static method names used as delegates (`list.Any(string.IsNullOrEmpty)`)
+        self.conversions: dict[int, NumKind] = {}  # values C# converts to a collection's element type T
         self.problems: list[Problem] = []
         self.nslots = FIRST_SLOT
 
@@ -583,6 +652,32 @@ class _Binder:
         if ttype is not None and self.value_case(func, ttype):
             shape = self.bound.shape(func, node.args)
             self.resolve(func, node, value_method(ttype, func.name, shape, self.bound.type_args.get(id(func), ())))
+            self.element_arguments(ttype, func.name, node.args)
+
+    def element_arguments(self, receiver: CsType, name: str, args: tuple[ast.Arg, ...]) -> None:
+        """`list.Add(x)`, `list.Contains(x)`, `dictionary.Add(k, v)`: the argument that is a T."""
+        positional = [arg.value for arg in args if arg.name is None and arg.out is None and arg.value is not None]
+        if receiver.pyclass is dict:  # `Add(K, V)`, `ContainsKey(K)`, `ContainsValue(V)`, `GetValueOrDefault(K, V)`...
+            for index, type_ in enumerate(DICTIONARY_PARAMETERS.get(name, ())[:len(positional)]):
+                stored = receiver.key if type_ == "key" else receiver.value
+                if stored is not None and stored is not DYNAMIC:
+                    self.convert(positional[index], stored, index + 1)
+            return
+        position, element = ELEMENT_PARAMETERS.get(name), element_type(receiver)
+        if position is not None and element is not None and position < len(positional) <= position + 2:
+            self.convert(positional[position], element, position + 1)
+
+    def convert(self, node: ast.Expr, target: CsType, position: int | str) -> None:
+        """C#'s implicit conversion of a value to the type `target` where a T is expected: recorded
+        for the emitter (`conversions`), or an error where there is none (`List<int>.Contains(1L)`)."""
+        source = self.bound.type_of(node)
+        if source is None or source is target:
+            return
+        converts = implicit_conversion(source, target, self.bound.constant(node))
+        if converts is False:
+            self.error("expr-type", _conversion_message(source, target, position), node.pos)
+        elif converts and target.kind is not None and source.kind is not target.kind:
+            self.bound.conversions[id(node)] = target.kind
 
     def value_case(self, node: ast.Member, ttype: CsType) -> bool:
         """The member-case rule for a member of a typed value (`context.request`): False after an error."""
@@ -622,6 +717,8 @@ class _Binder:
             declared, self.bound.value_types[id(node)] = index_result(ttype, len(keys))
             if declared is not None:
                 self.bound.members[id(node)] = declared
+            if ttype.key is not None and ttype.key is not DYNAMIC and len(keys) == 1:
+                self.convert(keys[0], ttype.key, 1)  # `new Dictionary<long, V>()[1]`: the key is a long
 
     def b_Call(self, node: ast.Call) -> None:
         func = node.func
@@ -640,6 +737,13 @@ class _Binder:
                 if symbol.kind == "method":
                     self.bound.value_types[id(node)] = static_result(
                         symbol.holder, func.name, f"{target.name}.{func.name}", self.bound.type_args.get(id(func), ()))
+                    if strip_namespace(target.name) == "Array" and func.name in ("IndexOf", "LastIndexOf"):
+                        self.args(node.args)
+                        array = self.bound.type_of(node.args[0].value) if node.args and node.args[0].value else None
+                        if array is not None and len(node.args) > 1:  # `Array.IndexOf(new long[] { 1 }, 1)`: T is long
+                            self.element_arguments(array, "IndexOf", node.args[1:])
+                        self.static_arity(node, func)
+                        return
             else:
                 receiver = self.bound.type_of(func.target)  # `items.Where(x => ...)`: x is an element
                 self.args(node.args, element=receiver.element or DYNAMIC if receiver is not None else None,
@@ -910,6 +1014,14 @@ class _Binder:
                 self.error("expr-type", f"operator '{op}=' cannot be applied to operands of type "
                            f"'{local.type.kind.keyword}' and '{value.name}'", node.pos)
                 result = local.type
+            elif local.type.kind is not None and op and op != "??" and value in (STRING, BOOL):
+                if op == "+" and value is STRING:  # `n += "a"`: `n + "a"` is a string
+                    self.error("expr-type", f"cannot implicitly convert type 'string' to '{local.type.kind.keyword}'",
+                               node.pos)
+                else:
+                    self.error("expr-type", f"operator '{op}=' cannot be applied to operands of type "
+                               f"'{local.type.kind.keyword}' and '{value.name}'", node.pos)
+                result = local.type
             else:
                 result = local.type
         elif isinstance(target, ast.Index):
@@ -921,6 +1033,9 @@ class _Binder:
                            "use set-variable / set-header policies to change the context")
             else:
                 result = value
+                stored = container.value if container.pyclass is dict else element_type(container)
+                if isinstance(node, ast.Assign) and not op and stored is not None and stored is not DYNAMIC:
+                    self.convert(node.value, stored, "assignment")  # `doubles[0] = 1` stores a double
         elif isinstance(target, ast.Member):
             static = self.bound.symbol(target.target).kind in ("type", "namespace")
             owner = self.bound.type_of(target.target)
@@ -975,6 +1090,21 @@ class _Binder:
             if item.kind == "member" and not self.check_name(item.name or "", item.pos):
                 self.bound.refused.add(id(item))
             self.exprs([a.value for a in item.keys if a.value is not None])
+        created = self.bound.creations.get(id(node))
+        if created is not None and node.init:
+            self.initializer_conversions(node, created[1])
+
+    def initializer_conversions(self, node: ast.New, created: CsType) -> None:
+        """`new List<long> { 1 }` holds a long, `new Dictionary<string, double> { { "a", 1 } }` a double:
+        each item is converted to the element type (a dictionary's key and value types) as C#'s Add does."""
+        element = element_type(created)
+        for item in node.init or ():
+            if item.kind == "element" and item.value is not None and element is not None:
+                self.convert(item.value, element, "initializer")
+            elif item.kind == "add" and created.pyclass is dict and len(item.keys) == 2:
+                for arg, stored in zip(item.keys, (created.key, created.value), strict=True):
+                    if arg.value is not None and stored is not None and stored is not DYNAMIC:
+                        self.convert(arg.value, stored, "initializer")
 
     def creation(self, node: ast.New) -> None:
         """What `new T(...)` makes: a collection, a string, or an instance of a library class."""
@@ -984,14 +1114,18 @@ class _Binder:
             pyclass = list if base in ("List", "IList") else dict if "Dictionary" in base else set
             created = CsType(str(t), pyclass,
                              element=resolve_type_name(t.args[0]) if t.args and "Dictionary" not in base else DYNAMIC,
-                             value=resolve_type_name(t.args[1]) if len(t.args) == 2 else None)
+                             value=resolve_type_name(t.args[1]) if len(t.args) == 2 else None,
+                             key=resolve_type_name(t.args[0]) if len(t.args) == 2 else None)
             self.bound.creations[id(node)] = (_GENERIC_COLLECTIONS[base], created)
         elif base in ("string", "String"):
             self.bound.creations[id(node)] = (lib("strings", "String").New, STRING)
         elif self.check_type(node, t):
             holder = static_type(base)
             if isinstance(holder, type):
-                self.bound.creations[id(node)] = (holder, library_type(holder))
+                created = library_type(holder)
+                if len(t.args) == 1 and holder in (lib("containers", "Stack"), lib("containers", "Queue")):
+                    created = CsType(created.name, holder, element=resolve_type_name(t.args[0]))  # `Stack<long>`
+                self.bound.creations[id(node)] = (holder, created)
             else:
                 self.error("expr-type", f"cannot create an instance of '{t.name}'", node.pos)
 

@@ -221,7 +221,11 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         return method(node)
 
     def fn(self, node: ast.Expr) -> Fn:
-        return self.expr(node).fn
+        """The closure of `node`, converted to the element type where C# converts it (bind's `conversions`:
+        `new List<long> { 1 }`, `list.Contains(1)`, `doubles[0] = 1`)."""
+        code = self.expr(node)
+        kind = self.bound.conversions.get(id(node))
+        return code.fn if kind is None else self._implicit(code, kind)
 
     # -- literals --------------------------------------------------------------------------------
     def x_Literal(self, node: ast.Literal) -> Code:
@@ -295,7 +299,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
     # -- assignment ------------------------------------------------------------------------------------
     def x_Assign(self, node: ast.Assign, report: bool | None = None) -> Code:
         value = self.expr(node.value)
-        vf = value.fn
+        vf = self.fn(node.value)
         op = node.op[:-1] if node.op != "=" else ""
         combine = (lambda a, b: a if a is not None else b) if op == "??" else rt.BINARY.get(op)
         if combine is not None and op != "??" and self.checked_context:

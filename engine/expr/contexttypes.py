@@ -274,7 +274,7 @@ REQUEST = declare(
     prop("Method", "method", STRING), prop("Url", "url", URL), prop("OriginalUrl", "original_url", URL),
     prop("Headers", "headers", HEADERS), prop("Body", "body", BODY), prop("IpAddress", "ip_address", STRING),
     prop("MatchedParameters", "matched_parameters", MATCHED),
-    Member("Certificate", "property", lambda r: None, DYNAMIC),
+    Member("Certificate", "property", lambda r: r.certificate, _library_result("x509", "X509Certificate2")),
 )
 RESPONSE = declare(
     CsType("IResponse", model.Response),

@@ -55,6 +55,7 @@ class CsType:
     closed: bool = False  # unknown members are lint errors (else they go to the runtime gate)
     element: CsType | None = None  # element type for foreach / LINQ lambdas
     value: CsType | None = None  # a dictionary's value type (`GetValueOrDefault`, the indexer)
+    key: CsType | None = None  # a dictionary's key type, where written (`new Dictionary<long, V>`)
     items: tuple[CsType, ...] | None = None  # a value tuple's element types (deconstruction)
     numeric: bool = False
     kind: NumKind | None = None  # the CLR numeric type (numbers and char): selects width-specific operators

@@ -12,8 +12,10 @@ from operator import attrgetter
 from typing import Any
 
 from engine.context import Headers
+from engine.dotnet.collectioncore import add_entry
 from engine.dotnet.containers import RectangularArray
 from engine.dotnet.errors import ArgumentOutOfRangeException, IndexOutOfRangeException, NullReferenceException
+from engine.dotnet.keyed import KeyedDict, KeyedSet
 from engine.dotnet.primitives import static_property
 from engine.errors import SecurityError
 from engine.expr import ast
@@ -157,7 +159,7 @@ def iterate(obj: Any, pos: ast.Pos) -> Any:
     if obj is None:
         raise _located(NullReferenceException(), pos)
     cls = obj.__class__
-    if cls is list or cls is tuple or cls is set or cls is frozenset:
+    if cls is list or cls is KeyedSet or cls is tuple or cls is set or cls is frozenset:
         return obj
     if isinstance(obj, str):
         from engine.dotnet.primitives import Char
@@ -229,7 +231,7 @@ def setitem_gate(obj: Any, keys: list[Any], value: Any, is_list: bool = False) -
             raise IndexOutOfRangeException()
         obj[key] = value
         return
-    if cls is dict:
+    if cls is KeyedDict or cls is dict:
         obj[key] = value
         return
     if defined_by_library(cls, "__setitem__") is not None:
@@ -256,6 +258,10 @@ def add_gate(obj: Any, values: list[Any]) -> None:
     if cls is list:
         obj.append(values[0])
         rt.check_size(len(obj))
+    elif cls is KeyedDict:
+        add_entry(obj, *values)
+    elif cls is KeyedSet:
+        obj.insert(values[0])
     elif cls is dict:
         if values[0] in obj:  # `{ { "a", 1 }, { "a", 2 } }` is Add twice: ArgumentException
             call_gate(obj, "Add", tuple(values))

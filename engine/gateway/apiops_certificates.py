@@ -9,8 +9,10 @@ layout in the style of the other entities (docs/apiops.md):
 The certificate comes from the file beside the JSON when there is one, else from `properties.data`
 (base64 PKCS#12, as ARM, Bicep and the REST API take it). Its password comes from the environment
 variable `POLICYGATE_CERT_<ID>_PASSWORD` when set, else from `properties.password`. A Key Vault
-reference (`properties.keyVault`) cannot be resolved here: such a certificate needs the file. An
-extracted `properties.thumbprint` is checked against the certificate when the gateway loads it.
+reference (`properties.keyVault`) cannot be resolved here: such a certificate needs the file. Lint
+(`placeholder_secrets`) only warns about a Key Vault certificate without one: it checks documents,
+and only the gateway needs the certificate. An extracted `properties.thumbprint` is checked against
+the certificate when the gateway loads it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ INFORMATION = "certificateInformation.json"
 FILES = tuple(f"certificate{suffix}" for suffix in (*PKCS12_SUFFIXES, ".pem"))
 PROPERTIES = ("data", "password", "keyVault", "thumbprint", "subject", "expirationDate")
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+KEY_VAULT_WARNING = ("Key Vault certificates cannot be fetched; `policygate serve` stops until each is put in "
+                     "the file (or .p12, .pem)")
 
 
 def password_variable(certificate_id: str) -> str:
@@ -40,26 +44,19 @@ def password_variable(certificate_id: str) -> str:
 def folder_certificates(reader: FolderReader) -> dict[str, CertificateSettings]:
     """`certificates/<id>/` -> id -> settings; mistakes stop the load, naming the file and key."""
     found: dict[str, CertificateSettings] = {}
-    for folder in reader.children(FOLDER):
-        info = folder / INFORMATION
-        files = [folder / name for name in FILES if (folder / name).is_file()]
-        if not info.is_file() and not files:
-            reader.unknown(folder)
-            continue
-        reader.report_extra(folder, {INFORMATION, *FILES})
-        if len(files) > 1:
-            reader.fail(files[1], "", f"{folder.name} has more than one certificate file ({', '.join(f.name for f in files)})")
-        props = reader.properties(info) if info.is_file() else {}
-        for key in props:
-            if key not in PROPERTIES:
-                reader.fail(info, f"properties.{key}", f"unknown key (expected one of: {', '.join(PROPERTIES)})")
+    for entity in reader.file_entities(FOLDER, INFORMATION, FILES, PROPERTIES, "certificate"):
+        folder, info, props = entity.folder, entity.info, entity.properties
         variable = password_variable(folder.name)
         password = reader.environ.get(variable) or reader.string(props, "password", info) or ""
         thumbprint = reader.string(props, "thumbprint", info) or ""
-        if files:
-            found[folder.name] = CertificateSettings(files[0], password=password, thumbprint=thumbprint)
+        if entity.file is not None:
+            found[folder.name] = CertificateSettings(entity.file, password=password, thumbprint=thumbprint)
             continue
         data = reader.string(props, "data", info)
+        if data is None and props.get("keyVault") and reader.placeholder_secrets:
+            reader.warnings.add(KEY_VAULT_WARNING, f"{reader.rel(folder)}/certificate.pfx")
+            found[folder.name] = CertificateSettings(info, declared_only=True)  # its id resolves in documents
+            continue
         if data is None:
             source = ("a Key Vault certificate cannot be fetched: put it in" if props.get("keyVault")
                       else "needs properties.data (base64 PKCS#12) or the certificate in")

@@ -20,6 +20,7 @@ import yaml
 from engine.backends import BackendSpec
 from engine.errors import ConfigError
 from engine.gateway import apiops_certificates as certificates_folder
+from engine.gateway import apiops_schemas as schemas_folder
 from engine.gateway.backend_config import read_backends
 from engine.gateway.config import (
     SUBSCRIPTION_KEYS,
@@ -67,7 +68,7 @@ UNSUPPORTED_FOLDERS = {
     "openid connect providers": "OpenID Connect providers are not supported; ignored",
 }
 KNOWN_TOP = {"apis", "products", "namedValues", FRAGMENTS_FOLDER, "subscriptions", "groups", "backends",
-             certificates_folder.FOLDER, VERSION_SETS_FOLDER, "policy.xml", SIDE_FILE}
+             certificates_folder.FOLDER, schemas_folder.FOLDER, VERSION_SETS_FOLDER, "policy.xml", SIDE_FILE}
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
 
@@ -109,6 +110,17 @@ class _Side:
     subscriptions: list[tuple[str, dict[str, Any]]] | None = None  # (key path, entry)
 
 
+@dataclass(frozen=True)
+class FileEntity:
+    """An entity folder (`certificates/<id>/`, `schemas/<id>/`): its information file and its own file."""
+
+    id: str
+    folder: Path
+    info: Path  # may not exist: then `properties` is empty
+    file: Path | None
+    properties: dict[str, Any]
+
+
 class FolderReader:
     def __init__(self, folder: Path, environ: Mapping[str, str], placeholder_secrets: bool) -> None:
         if not folder.is_dir():
@@ -145,6 +157,27 @@ class FolderReader:
                 found.append(entry)
             else:
                 self.unknown(entry)
+        return found
+
+    def file_entities(self, name: str, information: str, files: tuple[str, ...], properties: tuple[str, ...],
+                      what: str) -> list[FileEntity]:
+        """The `<name>/<id>/` folders holding an `information` JSON file and/or one of `files` (the
+        entity's own file, e.g. a certificate): their properties checked against `properties`."""
+        found = []
+        for folder in self.children(name):
+            info = folder / information
+            present = [folder / file for file in files if (folder / file).is_file()]
+            if not info.is_file() and not present:
+                self.unknown(folder)
+                continue
+            self.report_extra(folder, {information, *files})
+            if len(present) > 1:
+                self.fail(present[1], "", f"{folder.name} has more than one {what} file ({', '.join(f.name for f in present)})")
+            props = self.properties(info) if info.is_file() else {}
+            for key in props:
+                if key not in properties:
+                    self.fail(info, f"properties.{key}", f"unknown key (expected one of: {', '.join(properties)})")
+            found.append(FileEntity(folder.name, folder, info, present[0] if present else None, props))
         return found
 
     def report_extra(self, folder: Path, used: Iterable[str], problems: Mapping[str, str] | None = None) -> None:
@@ -224,6 +257,7 @@ class FolderReader:
         fragments = self.fragments()
         backends = self.backends(named_values)
         certificates = certificates_folder.folder_certificates(self)
+        schemas = schemas_folder.folder_schemas(self)
         products, product_apis = self.products()
         apis = self.apis(self.version_sets(), side.service_urls or {})
         apis = self.link_products(products, product_apis, apis)
@@ -244,6 +278,7 @@ class FolderReader:
             apis=apis,
             backends={**backends, **base.backends},
             certificates={**certificates, **base.certificates},
+            schemas=schemas,
         )
 
     def side_file(self) -> _Side:

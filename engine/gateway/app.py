@@ -140,9 +140,10 @@ class Gateway:
         else:
             scheme, caller = scope.get("scheme", "http"), peer
         original = _original_url(scope, scheme, incoming.headers, incoming.path, incoming.query)
+        extensions = scope.get("extensions")
         ctx = Context(
             request=Request(method=incoming.method, url=original, original_url=original, headers=incoming.headers,
-                            ip_address=caller),
+                            ip_address=caller, tls=extensions.get("tls") if extensions else None),
             services=self.services,
         )
         ctx.exchange.peer_address = peer

@@ -19,13 +19,15 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from engine.apispec.instance import KINDS as SCHEMA_KINDS
+from engine.apispec.instance import InstanceSchema, InstanceSchemaError, SchemaSource, compile_schemas
 from engine.backends import BackendSpec
 from engine.certificates import CertificateSettings
 from engine.credentials import GRANTS, ConnectionSettings, CredentialSettings, ProviderSettings
 from engine.errors import ConfigError
 from engine.gateway.backend_config import read_backends
 from engine.gateway.clientip import CLIENT_IP_HEADERS, Network, parse_networks
-from engine.gateway.listeners import CHOICES
+from engine.gateway.listeners import CHOICES, CLIENT_CERTIFICATE_MODES
 from engine.gateway.settings import (
     DEFAULT_KEY_HEADER,
     DEFAULT_KEY_QUERY,
@@ -231,6 +233,7 @@ class _Reader:
             token_validation=self.read_token_validation(top.get("token-validation")),
             credentials=self.read_credentials(top.get("credentials")),
             certificates=self.read_certificates(top.get("certificates")),
+            schemas=self.read_schemas(top.get("schemas")),
         )
 
     def read_certificates(self, value: object) -> dict[str, CertificateSettings]:
@@ -245,6 +248,27 @@ class _Reader:
                 password=self.read_secret(spec.get("password"), _join(where, "password")) or "",
             )
         return certificates
+
+    def read_schemas(self, value: object) -> dict[str, InstanceSchema]:
+        """`schemas:` - id -> file (a JSON schema or an XML schema) or {file, type}, compiled now."""
+        sources = {}
+        for name, entry in self.mapping(value, "schemas").items():
+            where = _join("schemas", name)
+            spec = self.mapping(entry, where, ("file", "type")) if isinstance(entry, dict) else {"file": entry}
+            file_where = _join(where, "file") if isinstance(entry, dict) else where
+            file = self.path(spec.get("file"), file_where) or self.fail(where, "needs file")
+            kind = self.string(spec.get("type"), _join(where, "type"), required=False).lower()
+            if kind and kind not in SCHEMA_KINDS:
+                self.fail(_join(where, "type"), f"'{kind}' is not one of: {', '.join(SCHEMA_KINDS)}")
+            try:
+                text = file.read_bytes().decode("utf-8-sig")
+            except (OSError, UnicodeDecodeError) as exc:
+                self.fail(file_where, f"cannot read {file}: {exc}")
+            sources[str(name)] = SchemaSource(text, kind, str(file))
+        try:
+            return compile_schemas(sources)
+        except InstanceSchemaError as exc:
+            self.fail(_join("schemas", exc.schema_id), str(exc))
 
     def read_credentials(self, value: object) -> CredentialSettings | None:
         """`credentials:` - credential manager connections of get-authorization-context (engine.credentials)."""
@@ -681,7 +705,7 @@ class _Reader:
     def read_server(self, value: object) -> ServerSettings:
         spec = self.mapping(value, "server", ("host", "port", "admin-port", "admin-host", "admin-token", "workers",
                                                "access-log", "tls", "max-body-size", "trusted-proxies", "client-ip-header",
-                                               "http-server", "graceful-timeout"))
+                                               "http-server", "graceful-timeout", "request-body-timeout"))
         default = ServerSettings()
         admin = spec.get("admin-port", default.admin_port)
         return ServerSettings(
@@ -699,6 +723,8 @@ class _Reader:
             client_ip_header=self.choice(spec.get("client-ip-header"), "server.client-ip-header", CLIENT_IP_HEADERS),
             http_server=self.choice(spec.get("http-server"), "server.http-server", CHOICES),
             graceful_timeout=self.number(spec.get("graceful-timeout"), "server.graceful-timeout", default.graceful_timeout),
+            request_body_timeout=self.number(spec.get("request-body-timeout"), "server.request-body-timeout",
+                                             default.request_body_timeout),
         )
 
     def read_secret(self, value: object, where: str) -> str | None:
@@ -737,12 +763,18 @@ class _Reader:
     def read_tls(self, value: object) -> TlsSettings | None:
         if value is None:
             return None
-        spec = self.mapping(value, "server.tls", ("certfile", "keyfile", "client-ca-file"))
+        spec = self.mapping(value, "server.tls", ("certfile", "keyfile", "client-ca-file", "client-certificate",
+                                                  "client-crl-file"))
         certfile = self.path(spec.get("certfile"), "server.tls.certfile")
         keyfile = self.path(spec.get("keyfile"), "server.tls.keyfile")
         if certfile is None or keyfile is None:
             self.fail("server.tls", "needs both certfile and keyfile")
-        return TlsSettings(certfile, keyfile, self.path(spec.get("client-ca-file"), "server.tls.client-ca-file"))
+        client_ca = self.path(spec.get("client-ca-file"), "server.tls.client-ca-file")
+        mode = self.choice(spec.get("client-certificate"), "server.tls.client-certificate", CLIENT_CERTIFICATE_MODES)
+        crl = self.path(spec.get("client-crl-file"), "server.tls.client-crl-file")
+        if client_ca is None and ("client-certificate" in spec or crl is not None):
+            self.fail("server.tls", "client-certificate and client-crl-file need client-ca-file")
+        return TlsSettings(certfile, keyfile, client_ca, mode, crl)
 
     def read_backend(self, value: object) -> BackendClientSettings:
         spec = self.mapping(value, "backend", ("max-connections", "connect-timeout", "forwarded-headers"))
@@ -765,7 +797,7 @@ class _Reader:
 TOP_LEVEL_KEYS = (
     "server", "backend", "backends", "demo-backend", "cache", "rate-limits", "named-values", "policy", "fragments",
     "products", "subscriptions", "apis", "tracing", "identity", "token-validation", "loggers", "dapr",
-    "credentials", "certificates", "service-bus",
+    "credentials", "certificates", "service-bus", "schemas",
 )
 IDENTITY_PROVIDER_KEYS = ("endpoint", "token", "token-endpoint", "client-id", "client-secret", "authority", "tenant-id",
                           "token-file")

@@ -13,7 +13,8 @@ sent chunked (HTTP/1.1) or ends with the connection (HTTP/1.0).
 
 Timers cost nothing per request: `Listener.tick` counts seconds, and the listener's sweeper
 (engine/gateway/h1server.py) closes connections whose head is incomplete `HEADER_READ_SECONDS`
-after its first byte, or that stayed idle `KEEP_ALIVE_SECONDS`.
+after its first byte, whose request body made no progress for `server.request-body-timeout`
+(408), or that stayed idle `KEEP_ALIVE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class Listener:
         self.in_flight: set[Exchange] = set()
         self.tick = 0  # seconds since the listener started, advanced by its sweeper
         self.closing = False  # shutting down: no new request starts; connections close after their response
+        # HTTPS: the scope's ASGI TLS extension of a new connection (engine/gateway/h1server.py)
+        self.describe_tls: Callable[[asyncio.BaseTransport], dict[str, Any]] | None = None
 
 
 class Exchange:
@@ -272,6 +275,8 @@ class H1Connection(asyncio.Protocol):
         self.primed = False
         self.final_error: tuple[int, str] | None = None  # answered once the requests before it are
         self.refused = False  # bytes that are not HTTP/1.1 arrived: the connection ends after the answers
+        self.body_tick = 0  # when the request body last made progress
+        self.extensions: dict[str, Any] | None = None  # the scope's `extensions` (HTTPS: "tls")
 
     # -- transport events ----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -281,6 +286,8 @@ class H1Connection(asyncio.Protocol):
         self.client = (peer[0], peer[1]) if isinstance(peer, tuple) else None
         self.server = (local[0], local[1]) if isinstance(local, tuple) else None
         self.listener.connections.add(self)
+        if self.listener.describe_tls is not None:
+            self.extensions = {"tls": self.listener.describe_tls(transport)}
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -407,6 +414,9 @@ class H1Connection(asyncio.Protocol):
             "path": path, "raw_path": raw_path, "query_string": query, "root_path": "",
             "headers": self.headers, "client": self.client, "server": self.server,
         }
+        if self.extensions is not None:
+            scope["extensions"] = self.extensions
+        self.body_tick = self.listener.tick
         exchange = Exchange(self, scope, parser.should_keep_alive(), self.expect_100)
         if parser.should_upgrade():
             self.upgrade_framing = _declared_framing(self.headers)
@@ -420,6 +430,7 @@ class H1Connection(asyncio.Protocol):
                 self.transport.pause_reading()
 
     def on_body(self, body: bytes) -> None:
+        self.body_tick = self.listener.tick
         if self.reading is not None:
             self.reading.add_body(body)
 
@@ -551,10 +562,14 @@ class H1Connection(asyncio.Protocol):
             % (status, _REASONS.get(status, b""), len(body), body))
 
     # -- timers (called by the listener's sweeper) ---------------------------------------------
-    def expire(self, tick: int, header_read: int, keep_alive: int) -> None:
+    def expire(self, tick: int, header_read: int, keep_alive: int, body_read: float) -> None:
         if self.reading_head:
             if tick - self.head_tick > header_read:
                 self._refuse(408, "The request head was not complete in time")
+        elif (reading := self.reading) is not None:  # a body is due from the client (unless we paused it)
+            if (tick - self.body_tick > body_read and not self.paused_for_body and not self.paused_for_pipeline
+                    and not reading.expect_100):
+                self._refuse(408, "The request body was not received in time")
         elif self.exchange is None and not self.pipeline and tick - self.idle_tick > keep_alive:
             self.transport.close()
 

@@ -10,7 +10,9 @@ each one. After `grace` seconds the requests still running are cancelled, and `u
 answers those whose response had not started (the gateway's 503).
 
 With TLS the socket speaks HTTPS with ALPN `http/1.1` only (HTTP/2 needs Granian), and mutual
-TLS when the settings name client CAs.
+TLS when the settings name client CAs (certificate required or optional). Each HTTPS request's
+scope carries the ASGI TLS extension (`scope["extensions"]["tls"]`): version, cipher suite and
+the caller's verified certificate chain.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ HEADER_READ_SECONDS = 5  # a request head must be complete this long after its f
 TLS_HANDSHAKE_SECONDS = 10
 SHUTDOWN_CLOSE_SECONDS = 5  # after the drain: how long requests the drain does not track may take
 CANCELLED_SECONDS = 5  # how long requests the drain cancelled may take to stop
+BODY_READ_SECONDS = 60.0  # a request body making no progress this long gets 408 (server.request-body-timeout)
 
 log = logging.getLogger("policygate.gateway")
 
@@ -40,7 +43,8 @@ async def serve_native(
     app: App, sock: socket.socket, stop: asyncio.Event, *, tls: TlsSettings | None = None,
     drained: Callable[[], Awaitable[None]] | None = None, backlog: int = 2048,
     keep_alive: int = KEEP_ALIVE_SECONDS, header_read: int = HEADER_READ_SECONDS,
-    http: App | None = None, grace: float | None = None, unavailable: Callable[[Send], Awaitable[None]] | None = None,
+    body_read: float = BODY_READ_SECONDS, http: App | None = None, grace: float | None = None,
+    unavailable: Callable[[Send], Awaitable[None]] | None = None,
 ) -> None:
     """Serve `app` on `sock` until `stop` is set; return once drained and the lifespan has ended.
 
@@ -53,6 +57,8 @@ async def serve_native(
     listener = Listener(http or app, loop, "https" if tls is not None else "http", unavailable)
     try:
         context = server_tls_context(tls) if tls is not None else None
+        if context is not None:
+            listener.describe_tls = TlsDescriber(context)
         server = await loop.create_server(
             lambda: H1Connection(listener), sock=sock, backlog=backlog, ssl=context,
             ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if context is not None else None,
@@ -60,7 +66,7 @@ async def serve_native(
     except BaseException:
         await lifespan.shutdown()  # the app started: let it stop its services
         raise
-    sweeper = loop.create_task(_sweep(listener, header_read, keep_alive))
+    sweeper = loop.create_task(_sweep(listener, header_read, keep_alive, body_read))
     try:
         await stop.wait()
     finally:
@@ -82,20 +88,64 @@ def server_tls_context(tls: TlsSettings) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(tls.certfile, tls.keyfile)
-    if tls.client_ca_file is not None:  # mutual TLS: the handshake needs a certificate from these CAs
+    if tls.client_ca_file is not None:  # mutual TLS: a certificate the caller sends must come from these CAs
         context.load_verify_locations(tls.client_ca_file)
-        context.verify_mode = ssl.CERT_REQUIRED
+        context.verify_mode = ssl.CERT_REQUIRED if tls.client_certificate == "required" else ssl.CERT_OPTIONAL
+        if tls.client_crl_file is not None:  # a revoked (or unlisted issuer's) certificate fails the handshake
+            context.load_verify_locations(tls.client_crl_file)
+            context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
     context.set_alpn_protocols(["http/1.1"])
     return context
 
 
-async def _sweep(listener: Listener, header_read: int, keep_alive: int) -> None:
+_TLS_VERSIONS = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
+
+
+class TlsDescriber:
+    """The ASGI TLS extension of a new connection: protocol version, cipher suite and the
+    caller's verified certificate chain (PEM, the caller's first; empty without one)."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self.cipher_ids = {c["name"]: c["id"] & 0xFFFF for c in context.get_ciphers()}  # IANA numbers
+
+    def __call__(self, transport: asyncio.BaseTransport) -> dict[str, Any]:
+        tls: dict[str, Any] = {"server_cert": None, "client_cert_chain": (), "client_cert_name": None,
+                               "client_cert_error": None, "tls_version": None, "cipher_suite": None}
+        connection = transport.get_extra_info("ssl_object")
+        if connection is None:
+            return tls
+        tls["tls_version"] = _TLS_VERSIONS.get(connection.version() or "")
+        cipher = connection.cipher()
+        if cipher is not None:
+            tls["cipher_suite"] = self.cipher_ids.get(cipher[0])
+        chain = _verified_chain(connection)
+        if chain:
+            tls["client_cert_chain"] = tuple(ssl.DER_cert_to_PEM_cert(der) for der in chain)
+        return tls
+
+
+def _verified_chain(connection: ssl.SSLObject) -> list[bytes]:
+    """The caller's certificate chain as the handshake verified it (DER), or [] without one."""
+    public = getattr(connection, "get_verified_chain", None)  # Python 3.13+
+    if public is not None:
+        found = public()
+    else:  # 3.11-3.12: the same call on the wrapped object
+        inner = getattr(connection, "_sslobj", None)
+        getter = getattr(inner, "get_verified_chain", None)
+        found = getter() if getter is not None else None
+    if not found:
+        leaf = connection.getpeercert(binary_form=True)
+        return [leaf] if leaf else []
+    return [c if isinstance(c, bytes) else c.public_bytes(ssl._ssl.ENCODING_DER) for c in found]  # type: ignore[attr-defined]
+
+
+async def _sweep(listener: Listener, header_read: int, keep_alive: int, body_read: float) -> None:
     """Advance the listener's clock each second and close connections past their time limits."""
     while True:
         await asyncio.sleep(1)
         listener.tick += 1
         for connection in list(listener.connections):
-            connection.expire(listener.tick, header_read, keep_alive)
+            connection.expire(listener.tick, header_read, keep_alive, body_read)
 
 
 async def _drain(listener: Listener, grace: float) -> None:

@@ -35,19 +35,29 @@ HEADER_READ_SECONDS = 5  # a request head must be complete this long after its f
 log = logging.getLogger("policygate.gateway")
 
 
-def resolve_server(choice: str, tls: bool) -> str:
-    """The server a choice means: `auto` is native for cleartext, Granian with TLS (HTTP/2 by ALPN)."""
+CLIENT_CERTIFICATE_MODES = ("required", "optional")  # `server.tls.client-certificate`
+
+
+def resolve_server(choice: str, tls: TlsSettings | None) -> str:
+    """The server a choice means: `auto` is native for cleartext and for mutual TLS (only it hands
+    the caller's certificate to the gateway), Granian for other TLS (HTTP/2 by ALPN)."""
     if choice == "auto":
-        return "granian" if tls else "native"
+        return "granian" if tls is not None and tls.client_ca_file is None else "native"
     if choice not in SERVERS:
         raise ValueError(f"unknown HTTP server {choice!r} (one of {', '.join(CHOICES)})")
     return choice
 
 
+def passes_client_certificates(server: str, tls: TlsSettings | None) -> bool:
+    """True when requests can carry the caller's TLS certificate (`context.Request.Certificate`)."""
+    return server == "native" and tls is not None and tls.client_ca_file is not None
+
+
 async def serve_asgi(
     server: str, app: Any, sock: socket.socket, stop: asyncio.Event, *, tls: TlsSettings | None = None,
     drained: Callable[[], Awaitable[None]] | None = None, graceful_timeout: float = 30.0,
-    http: Callable[[dict[str, Any], Any, Any], Awaitable[None]] | None = None, drain: bool = False,
+    body_read: float = 60.0, http: Callable[[dict[str, Any], Any, Any], Awaitable[None]] | None = None,
+    drain: bool = False,
 ) -> None:
     """Serve `app` on `sock` until `stop` is set; return once drained and the lifespan has ended.
 
@@ -59,7 +69,7 @@ async def serve_asgi(
         from engine.gateway.drain import send_unavailable
         from engine.gateway.h1server import serve_native
 
-        await serve_native(app, sock, stop, tls=tls, drained=drained, backlog=BACKLOG, http=http,
+        await serve_native(app, sock, stop, tls=tls, drained=drained, backlog=BACKLOG, body_read=body_read, http=http,
                            grace=graceful_timeout if drain else None, unavailable=send_unavailable if drain else None)
         return
     if drain or http is not None:
@@ -105,7 +115,8 @@ async def _serve_hypercorn(
     if tls is not None:
         config.certfile, config.keyfile = str(tls.certfile), str(tls.keyfile)
         if tls.client_ca_file is not None:  # mutual TLS: the handshake needs a certificate from these CAs
-            config.ca_certs, config.verify_mode = str(tls.client_ca_file), ssl.CERT_REQUIRED
+            config.ca_certs = str(tls.client_ca_file)
+            config.verify_mode = ssl.CERT_REQUIRED if tls.client_certificate == "required" else ssl.CERT_OPTIONAL
         sockets = Sockets([sock], [], [])
 
     async def trigger() -> None:  # Hypercorn closes the listener, then waits for its connections
@@ -161,6 +172,7 @@ async def _serve_granian(
     certfile = str(tls.certfile) if tls is not None else None
     keyfile = str(tls.keyfile) if tls is not None else None
     client_ca = str(tls.client_ca_file) if tls is not None and tls.client_ca_file is not None else None
+    crls = [str(tls.client_crl_file)] if tls is not None and tls.client_crl_file is not None else []
     worker = native.ASGIWorker(
         1, (None, holder), None,
         1,           # Rust runtime threads
@@ -171,7 +183,7 @@ async def _serve_granian(
         HTTP1Settings(header_read_timeout=HEADER_READ_SECONDS * 1000, keep_alive=True), HTTP2Settings(keep_alive_timeout=KEEP_ALIVE_SECONDS),
         False,       # websockets
         None,        # static files
-        tls is not None, certfile, keyfile, None, "tls1.2", client_ca, [], client_ca is not None,
+        tls is not None, certfile, keyfile, None, "tls1.2", client_ca, crls, client_ca is not None,
         (None, None),
     )
     scheduler = futures._new_cbscheduler(loop, callback, impl_asyncio=True)

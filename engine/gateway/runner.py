@@ -22,7 +22,7 @@ from engine.gateway.admin import create_admin_app, exposure_warning, register_se
 from engine.gateway.app import Gateway, GatewayQuart, gateway_app
 from engine.gateway.backend import BackendClient
 from engine.gateway.config import load_settings
-from engine.gateway.listeners import BACKLOG, resolve_server, serve_asgi
+from engine.gateway.listeners import BACKLOG, passes_client_certificates, resolve_server, serve_asgi
 from engine.gateway.request_trace import RequestTraces
 from engine.gateway.services import GatewayMetrics, Services, build_store_services, certificate_store
 from engine.gateway.settings import GatewaySettings
@@ -66,9 +66,13 @@ class GatewayServer:
         http_server: str | None = None,
     ) -> None:
         try:  # the server actually used: `auto` resolved
-            self.http_server = resolve_server(http_server or settings.server.http_server, settings.server.tls is not None)
+            self.http_server = resolve_server(http_server or settings.server.http_server, settings.server.tls)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        tls = settings.server.tls
+        if self.http_server == "granian" and tls is not None and tls.client_certificate == "optional":
+            raise ConfigError(f"{settings.file}: server.tls.client-certificate: 'optional' needs `http-server: native` "
+                              "(or hypercorn); Granian requires the certificate when client-ca-file is set")
         self.settings = settings
         self.host = host or settings.server.host
         self.port = settings.server.port if port is None else port
@@ -107,6 +111,7 @@ class GatewayServer:
         services.gateway_metrics = GatewayMetrics(self.metrics)
         services.request_traces = RequestTraces(registry=self.registry)
         register_service_routes(services)  # e.g. the cache's POST /cache/purge
+        services.client_certificates = passes_client_certificates(self.http_server, self.settings.server.tls)
         state = GatewayState.build(self.settings, services, self.registry)
         services.fragments = state.fragments
         self.services = services
@@ -139,7 +144,8 @@ class GatewayServer:
         gateway_sock = gateway_socket or bind_socket(self.host, self.port)
         self.bound["gateway"] = gateway_sock.getsockname()[:2]
         tasks = [serve_asgi(self.http_server, self.app, gateway_sock, shutdown, tls=self.settings.server.tls,
-                            graceful_timeout=self.settings.server.graceful_timeout, http=self.app.gateway.handle,
+                            graceful_timeout=self.settings.server.graceful_timeout,
+                            body_read=self.settings.server.request_body_timeout, http=self.app.gateway.handle,
                             drain=True)]
         if self.admin_port is not None:
             admin_sock = bind_socket(self.admin_host, self.admin_port)  # private unless configured
@@ -151,7 +157,7 @@ class GatewayServer:
         if shared is not None:  # one of several workers: publish our metrics for the admin's /metrics
             tasks.append(publish_loop(self.metrics, shutdown, shared))
         if self.owns_heap:
-            asyncio.get_running_loop().call_soon(heap.settle)
+            asyncio.get_running_loop().call_soon(heap.freeze)
         if ready is not None:
             asyncio.get_running_loop().call_soon(ready, self)
         await asyncio.gather(*tasks)
@@ -185,6 +191,11 @@ def _check_tls(settings: GatewaySettings) -> None:
             ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_verify_locations(tls.client_ca_file)
         except (ssl.SSLError, OSError) as exc:
             raise ConfigError(f"{settings.file}: server.tls.client-ca-file: cannot load the CA certificates: {exc}") from None
+    if tls.client_crl_file is not None:
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_verify_locations(tls.client_crl_file)
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(f"{settings.file}: server.tls.client-crl-file: cannot load the revocation lists: {exc}") from None
 
 
 def create_app(settings: GatewaySettings, *, access_log: bool = False) -> GatewayQuart:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engine import policy
+from engine.apispec.instance import InstanceSchema
 from engine.backends import Backend, Backends
 from engine.cache.service import CacheService
 from engine.certificates import CertificateError, CertificateStore
@@ -86,6 +87,7 @@ class Services:
     started: bool = False  # services opened (the gateway's lifespan ran); False again while closing
     tracing: Any = None  # engine.gateway.tracing.Tracing when `tracing:` is configured
     request_traces: Any = None  # engine.gateway.request_trace.RequestTraces: on-demand request traces
+    client_certificates: bool | None = None  # requests carry the caller's TLS certificate (None: not serving)
     backends: Backends = field(init=False)  # the backend entities with their breaker state (this process)
 
     def __post_init__(self) -> None:
@@ -100,6 +102,9 @@ class Services:
 
     def backend_url(self, backend_id: str) -> str | None:
         return self.backends.url(backend_id)
+
+    def schema(self, schema_id: str) -> InstanceSchema | None:
+        return self.settings.schemas.get(schema_id)
 
     def use_settings(self, settings: GatewaySettings) -> None:
         """Take a reloaded configuration: backends keep the breaker state of unchanged entities."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.apispec import OperationSpec
+from engine.apispec.instance import InstanceSchema
 from engine.backends import BackendSpec
 from engine.certificates import CertificateSettings
 from engine.credentials import CredentialSettings
@@ -97,7 +98,9 @@ class SubscriptionSettings:
 class TlsSettings:
     certfile: Path
     keyfile: Path
-    client_ca_file: Path | None = None  # require client certificates issued by these CAs (mutual TLS)
+    client_ca_file: Path | None = None  # client certificates must be issued by these CAs (mutual TLS)
+    client_certificate: str = "required"  # with client_ca_file: "required", or "optional" (a caller may send none)
+    client_crl_file: Path | None = None  # revocation lists checked for client certificates during the handshake
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class ServerSettings:
     client_ip_header: str = "x-forwarded-for"  # or "forwarded" (RFC 7239)
     http_server: str = "auto"  # native, granian, hypercorn, or auto: native without TLS, granian with it (engine/gateway/listeners.py)
     graceful_timeout: float = 25.0  # seconds in-flight requests may finish on SIGTERM before a 503
+    request_body_timeout: float = 60.0  # native server: a request body making no progress this long gets 408
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,7 @@ class GatewaySettings:
     token_validation: TokenValidationSettings = DEFAULT_TOKEN_VALIDATION  # validate-jwt/-azure-ad-token metadata
     credentials: CredentialSettings | None = None  # connections of get-authorization-context; None = none
     certificates: dict[str, CertificateSettings] = field(default_factory=dict)  # certificate-id -> file
+    schemas: dict[str, InstanceSchema] = field(default_factory=dict)  # the instance's schemas (schema-id), compiled
 
     @property
     def base_dir(self) -> Path:
@@ -187,6 +192,7 @@ class GatewaySettings:
         files = [self.policy] if self.policy else []
         files += list(self.fragments.values())
         files += [p.policy for p in self.products.values() if p.policy]
+        files += [Path(s.origin.source) for s in self.schemas.values() if Path(s.origin.source).is_absolute()]
         for api in self.apis.values():
             files += [api.policy] if api.policy else []
             files += [op.policy for op in api.operations if op.policy]

@@ -162,6 +162,13 @@ class _Compiler:
         """Report policies needing a top-level configuration key that is absent (`Policy.needs_settings`)
         and constant attributes that name no entry of their configuration key (`Policy.settings_refs`)."""
         policy = self.registry.get(element.tag)
+        if policy is not None and policy.needs_client_certificate and self.services.client_certificates is False:
+            self.diagnostics.error(
+                "gateway-settings-missing",
+                f"<{element.tag}> needs the caller's TLS certificate, which this gateway never receives",
+                element.span, "serve with mutual TLS on the native server: `server.tls.client-ca-file` and "
+                "`server.http-server: native` (or auto); Granian and Hypercorn do not pass the certificate on",
+            )
         for key in policy.needs_settings if policy is not None else ():
             if getattr(self.settings, key.replace("-", "_"), None) is None:
                 self.diagnostics.error(

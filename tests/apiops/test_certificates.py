@@ -14,6 +14,7 @@ import pytest
 from engine.certificates import CertificateError, CertificateStore
 from engine.errors import ConfigError
 from engine.gateway.apiops import read_apiops
+from engine.gateway.check import check_configuration
 from tests.apiops.helpers import SIMPLE_SPEC, api_folder, serve_settings, write_json, write_text
 from tests.support.certificates import PFX_PASSWORD, TestPki
 
@@ -95,3 +96,20 @@ def test_a_declared_thumbprint_must_match(tmp_path: Path) -> None:
     settings = read_apiops(tmp_path / "apim", {}).settings
     with pytest.raises(CertificateError, match=f"thumbprint is {issued.thumbprint}, not {'AB' * 20} as declared"):
         CertificateStore(settings.certificates)
+
+
+def test_lint_only_warns_about_a_key_vault_certificate(tmp_path: Path) -> None:
+    """`policygate lint` checks the documents (the certificate id resolves); serve and check need the file."""
+    api_folder(tmp_path, "orders", "orders", spec=SIMPLE_SPEC)
+    write_text(tmp_path / "apis" / "orders" / "policy.xml",
+               '<policies><inbound><authentication-certificate certificate-id="kv" /></inbound></policies>')
+    write_json(tmp_path / "certificates" / "kv" / "certificateInformation.json",
+               {"properties": {"keyVault": {"secretIdentifier": "https://kv/secrets/c"}}})
+    linted = check_configuration(tmp_path, environ={}, placeholder_secrets=True)  # what `policygate lint` runs
+    assert (linted.errors, linted.files) == (0, 1)
+    assert [(d.code, d.message) for d in linted.diagnostics] == [(
+        "config-ignored", "Key Vault certificates cannot be fetched; `policygate serve` stops until each is put in "
+                          "the file (or .p12, .pem): certificates/kv/certificate.pfx")]
+    checked = check_configuration(tmp_path, environ={})  # `policygate check`
+    assert [d.message for d in checked.diagnostics if d.is_error] == [
+        "properties: a Key Vault certificate cannot be fetched: put it in certificates/kv/certificate.pfx (or .p12, .pem)"]

@@ -81,3 +81,34 @@ def test_two_collections_are_equal_only_when_the_same_object() -> None:
     d = new_dictionary()
     d["x"] = 1
     assert d != new_dictionary() and d == {"x": 1} and d != {"x": 2}
+
+
+def test_removal_switches_to_slot_order_and_an_empty_table_starts_over() -> None:
+    d = new_dictionary()
+    for k in (1, LONG_ONE, 1.0, "a", Char("a")):
+        d[k] = str(k)
+    assert len(d) == 5 and [type(k).__name__ for k in d] == ["int", "Int64Value", "float", "str", "Char"]
+    del d[LONG_ONE]
+    d[2] = "2"  # takes the freed slot
+    assert list(d) == [1, 2, 1.0, "a", "a"] and d[1.0] == "1.0" and LONG_ONE not in d and d.get(2) == "2"
+    for k in list(d):
+        del d[k]
+    d["x"], d["y"] = 1, 2
+    assert list(d.items()) == [("x", 1), ("y", 2)] and json.dumps(d) == '{"x": 1, "y": 2}'
+    s = new_hashset([3, 1, 2])
+    s.remove(3)
+    s.remove(1)
+    s.remove(2)
+    s.add(9)
+    s.add(8)
+    assert list(s) == [9, 8] and len(s) == 2
+
+
+def test_string_and_int_keys_are_their_own_storage_keys() -> None:
+    d = new_dictionary()
+    d["k"], d[7] = 1, 2
+    assert dict.get(d, "k") == "k" and dict.get(d, 7) == 7  # the storage maps a key's key to the key
+    assert Char("k") not in d and INT64.box(7) not in d and 7.0 not in d and True not in d
+    big = 2**40  # a long beyond the Int32 range: plain or boxed, the same key
+    s = new_hashset([big, "s"])
+    assert INT64.box(big) in s and 2**40 + 0.0 not in s and set(s) == {big, "s"}

@@ -1,5 +1,5 @@
-"""Mutual TLS at the gateway's listener (`server.tls.client-ca-file`) on every HTTP server, and the
-documented refusal of validate-client-certificate (neither server exposes the caller's certificate)."""
+"""Mutual TLS at the gateway's listener (`server.tls.client-ca-file`) on every HTTP server
+(validate-client-certificate and context.Request.Certificate: tests/policies/test_validate_client_certificate.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import ConfigError, PolicyLoadError
-from tests.policies.support import lint
+from engine.errors import ConfigError
 from tests.support.certificates import TestPki
 from tests.support.gateway import Backend, http_request, run_gateway, simple_config
 
@@ -46,15 +45,4 @@ def test_bad_client_ca_file_is_a_configuration_error(tmp_path: Path) -> None:
     config["server"] = {"tls": {"certfile": str(server.cert_file), "keyfile": str(server.key_file),
                                 "client-ca-file": "junk.pem"}}
     with pytest.raises(ConfigError, match="server.tls.client-ca-file"), run_gateway(tmp_path, config):
-        pass
-
-
-def test_validate_client_certificate_is_refused_with_the_alternative(tmp_path: Path) -> None:
-    xml = "<validate-client-certificate><identities><identity thumbprint='AB' /></identities></validate-client-certificate>"
-    warnings = [d for d in lint(xml).sorted() if d.code == "policy-unsupported"]
-    assert warnings and "server.tls.client-ca-file" in str(warnings[0].hint or warnings[0].message)
-    config = simple_config(api_policy="api.xml")
-    config["named-values"] = {"backend-url": Backend.unused_url()}
-    with pytest.raises(PolicyLoadError, match="validate-client-certificate"), \
-            run_gateway(tmp_path, config, {"api.xml": f"<policies><inbound>{xml}</inbound></policies>"}):
         pass

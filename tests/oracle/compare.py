@@ -27,14 +27,6 @@ KNOWN_HEADER = """\
 # What the remaining rows are (see docs/dotnet-runtime.md, "The C# oracle"). One is deliberate:
 # - `s.GetType() == typeof(string)`: the sandbox refuses `GetType()` (reflection; System.Type is not
 #   on APIM's allow-list, and `x is T` tests a type).
-# The others are not done yet; both causes are in the compiler (engine/expr), not in engine/dotnet:
-# - the compiler does not convert initializer items, `Add` arguments or the searched value of an
-#   array's, a Stack's, `Array.IndexOf`'s or a `List<decimal>`'s search to the element type T as C#
-#   does (`new List<double> { 1 }[0]` is an int, `new long[] { 1 }.Contains(1)` is false), nor refuses
-#   one that does not convert (`new List<int> { 1 }.Contains(1L)`); equality itself is
-#   engine/dotnet/equality.py's one rule;
-# - `foreach` over a Dictionary notices an added key only for a plain `dict` (statements.py sizes
-#   `list`/`dict`/`set` by exact class); a Dictionary is an engine/dotnet/keyed.py `KeyedDict`.
 """
 
 

@@ -16,9 +16,11 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from engine.apispec.instance import InstanceSchema, SchemaSource, compile_schemas  # noqa: E402
 from engine.context import Context, Headers, MessageBody, Operation, Request, Response, Url  # noqa: E402
 from engine.diagnostics import Diagnostics  # noqa: E402
 from engine.document import load_document  # noqa: E402
@@ -85,6 +87,30 @@ def _order_operation() -> Operation:
     return Operation(id=settings.id, method="POST", url_template=settings.url_template, spec=settings.spec)
 
 
+ORDER_XSD = """<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:element name="order"><xs:complexType><xs:sequence>
+    <xs:element name="id" type="xs:positiveInteger" />
+    <xs:element name="item" maxOccurs="500"><xs:complexType>
+      <xs:sequence><xs:element name="qty" type="xs:nonNegativeInteger" /></xs:sequence>
+      <xs:attribute name="sku" use="required"><xs:simpleType><xs:restriction base="xs:string">
+        <xs:pattern value="s[0-9]+" /></xs:restriction></xs:simpleType></xs:attribute>
+    </xs:complexType></xs:element>
+  </xs:sequence></xs:complexType></xs:element>
+</xs:schema>"""
+
+
+class _InstanceSchemas:
+    """The part of the gateway's services validate-content's `schema-id` reads: the compiled schemas."""
+
+    def __init__(self) -> None:
+        envelope = {"$defs": ORDER_API["components"]["schemas"], **ORDER_API["components"]["schemas"]["Envelope"]}
+        text = json.dumps(envelope).replace("#/components/schemas/", "#/$defs/")
+        self.schemas = compile_schemas({"order-xsd": SchemaSource(ORDER_XSD), "order-json": SchemaSource(text)})
+
+    def schema(self, schema_id: str) -> InstanceSchema | None:
+        return self.schemas.get(schema_id)
+
+
 def build(xml: str, section: str) -> Step:
     doc = load_document("bench.xml", text=f"<policies><{section}>{xml}</{section}></policies>", diagnostics=Diagnostics())
     assert doc is not None
@@ -96,15 +122,16 @@ def build(xml: str, section: str) -> Step:
 
 def context_factory(headers: list[tuple[str, str]], body: bytes | None = None,
                     response_body: bytes | None = None, content_type: str = "application/json",
-                    operation: Operation | None = None) -> Callable[[], Context]:
-    url = Url.parse("http://backend.test/api/orders/7?page=2")
+                    operation: Operation | None = None, services: Any = None,
+                    query: str = "?page=2") -> Callable[[], Context]:
+    url = Url.parse(f"http://backend.test/api/orders/7{query}")
 
     def make() -> Context:
         request = Request("POST", url.copy(), url, Headers(headers), MessageBody(body) if body is not None else None,
                           "10.0.0.7", {"id": "7"})
         response = Response(200, "OK", Headers([("Content-Type", content_type)]),
                             MessageBody(response_body) if response_body is not None else None)
-        return Context(request=request, response=response, operation=operation)
+        return Context(request=request, response=response, operation=operation, services=services)
 
     return make
 
@@ -115,6 +142,7 @@ def cases() -> list[tuple[str, str, str, Callable[[], Context]]]:
     key = base64.b64encode(SECRET).decode()
     plain = context_factory([("Accept", "application/json")])
     order = _order_operation()
+    schemas = _InstanceSchemas()
     return [
         ("set-header (baseline)", '<set-header name="X-A" exists-action="override"><value>1</value></set-header>', "inbound", plain),
         ("set-query-parameter", '<set-query-parameter name="v" exists-action="append"><value>2</value></set-query-parameter>', "inbound", plain),
@@ -137,6 +165,18 @@ def cases() -> list[tuple[str, str, str, Callable[[], Context]]]:
         ("validate-parameters (3)", '<validate-parameters specified-parameter-action="prevent" '
          'unspecified-parameter-action="prevent" />', "inbound",
          context_factory([("Content-Type", "application/json"), ("X-Tenant", "ann")], operation=order)),
+        ("validate-content XSD (4 KB)", '<validate-content unspecified-content-type-action="prevent" '
+         'max-size="102400" size-exceeded-action="prevent"><content type="application/xml" validate-as="xml" '
+         'schema-id="order-xsd" action="prevent" /></validate-content>', "inbound",
+         context_factory([("Content-Type", "application/xml")], XML_BODY, services=schemas)),
+        ("validate-content JSON id (1 KB)", '<validate-content unspecified-content-type-action="prevent" '
+         'max-size="102400" size-exceeded-action="prevent"><content type="application/json" validate-as="json" '
+         'schema-id="order-json" action="prevent" /></validate-content>', "inbound",
+         context_factory([("Content-Type", "application/json")], JSON_BODY, services=schemas)),
+        ("validate-odata-request (6 opts)", '<validate-odata-request min-odata-version="4.0" max-odata-version="4.01" />',
+         "inbound", context_factory([("OData-Version", "4.0")], query="?$filter=Price%20gt%205%20and%20(Name%20eq%20'x')"
+                                    "&$select=Name,Price&$expand=Category($select=Name)&$orderby=Price%20desc"
+                                    "&$top=10&$count=true")),
         ("xml-to-json (4 KB)", '<xml-to-json kind="direct" apply="always" consider-accept-header="false" />', "outbound",
          context_factory([], response_body=XML_BODY, content_type="application/xml")),
     ]
@@ -159,7 +199,7 @@ async def main() -> None:
     for label, xml, section, make in cases():
         step = build(xml, section)
         await measure(step, make, 20, 1)  # warm up
-        heavy = any(word in label for word in ("liquid", "json", "xml", "JSON"))
+        heavy = any(word in label for word in ("liquid", "json", "xml", "JSON", "XSD"))
         rows.append((label, await measure(step, make, 200 if heavy else 2000)))
     baseline = rows[0][1]
     print(f"{'policy':32} {'µs/call':>10} {'× set-header':>14}")

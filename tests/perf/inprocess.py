@@ -1,10 +1,11 @@
 """The gateway's own cost per request, without the HTTP server: Gateway.handle called in a loop.
 
-    python -m tests.perf.inprocess [--scenario b|s|c|d|c-redis|d-redis] [--requests 20000] [--rounds 5]
+    python -m tests.perf.inprocess [--scenario b|s|m|c|d|c-redis|d-redis] [--requests 20000] [--rounds 5]
                                    [--concurrency 1] [--profile] [--tracing RATIO]
 
 Builds the gateway of a tests/perf/run.py scenario in this process (b pass-through to the raw
-backend, s the same with one `send-request` to that backend in inbound before it, c in-process cache
+backend, s the same with one `send-request` to that backend in inbound before it, m the same with one
+`send-service-bus-message` (two properties, a static token) sent to that backend, c in-process cache
 hit, d full pipeline with in-process cache and counters), then calls
 its ASGI handler directly with a prepared HTTP scope and a `send` that drops the messages. The
 best of `--rounds` rounds is reported in microseconds of this thread's CPU time per request:
@@ -42,9 +43,21 @@ SEND_POLICY = """<policies><inbound><base />
   <send-request mode="new" response-variable-name="lookup" timeout="10"><set-url>{backend}/lookup</set-url></send-request>
 </inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"""
 
+BUS_NAMESPACE = "bench.servicebus.windows.net"
+BUS_POLICY = f"""<policies><inbound><base />
+  <send-service-bus-message queue-name="orders" namespace="{BUS_NAMESPACE}">
+    <message-properties>
+      <message-property name="MessageId">@(context.RequestId.ToString())</message-property>
+      <message-property name="Source">gateway</message-property>
+    </message-properties>
+    <payload>{{"order": 7}}</payload>
+  </send-service-bus-message>
+</inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"""
+
 SCENARIOS: dict[str, dict[str, Any]] = {
     "b": {},
     "s": {"policy": SEND_POLICY},
+    "m": {"policy": BUS_POLICY, "service-bus": True},
     "c": {"policy": CACHE_POLICY.format(store="internal")},
     "d": {"policy": FULL_POLICY.format(store="internal"), "subscription": True},
     "c-redis": {"policy": CACHE_POLICY.format(store="external"), "redis": True},
@@ -63,6 +76,9 @@ def build(directory: Path, backend_port: int, scenario: str, tracing: str | None
     if "policy" in options:
         (directory / "api.xml").write_text(options["policy"].replace("{backend}", api["service-url"]))
         api["policy"] = "api.xml"
+    if options.get("service-bus"):  # the raw backend stands in for Service Bus (it answers 200)
+        config["identity"] = {"provider": "static", "token": "bench"}
+        config["service-bus"] = {"endpoints": {BUS_NAMESPACE: api["service-url"]}}
     if options.get("subscription"):
         config["subscriptions"] = [{"id": "bench", "key": SUBSCRIPTION_KEY}]
     if redis_url is not None:

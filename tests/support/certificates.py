@@ -50,20 +50,27 @@ class TestPki:
         self.ca_file.write_bytes(self.ca.public_bytes(serialization.Encoding.PEM))
 
     @staticmethod
-    def _builder(subject: x509.Name, issuer: x509.Name, public_key: Any) -> x509.CertificateBuilder:
+    def _builder(subject: x509.Name, issuer: x509.Name, public_key: Any, valid_for: datetime.timedelta | None = None,
+                 starts_in: datetime.timedelta | None = None) -> x509.CertificateBuilder:
         now = datetime.datetime.now(datetime.UTC)
+        start = now + starts_in if starts_in is not None else now - datetime.timedelta(minutes=5)
         return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
-                .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-                .not_valid_after(now + datetime.timedelta(days=1)))
+                .serial_number(x509.random_serial_number()).not_valid_before(start)
+                .not_valid_after(now + (valid_for or datetime.timedelta(days=1))))
 
-    def issue(self, common_name: str, *, server: bool = False) -> Issued:
+    def issue(self, common_name: str, *, server: bool = False, dns_names: tuple[str, ...] = (),
+              valid_for: datetime.timedelta | None = None, starts_in: datetime.timedelta | None = None) -> Issued:
+        """A certificate of this CA; `valid_for` from now (default a day), `starts_in` (default 5 minutes ago)."""
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
                              x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Contoso, Inc.")])
-        builder = self._builder(subject, self.ca.subject, key.public_key())
+        builder = self._builder(subject, self.ca.subject, key.public_key(), valid_for, starts_in)
         if server:
             builder = builder.add_extension(x509.SubjectAlternativeName(
                 [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        elif dns_names:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]),
+                                            critical=False)
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
         builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         certificate = builder.sign(self.ca_key, hashes.SHA256())
@@ -78,3 +85,16 @@ class TestPki:
             common_name.encode(), key, certificate, [self.ca],
             serialization.BestAvailableEncryption(PFX_PASSWORD.encode())))
         return Issued(common_name, certificate, key, files[".pem"], files[".crt"], files[".key"], files[".pfx"])
+
+    def revocation_list(self, *revoked: Issued) -> Path:
+        """crl.pem: this CA's certificate revocation list naming `revoked`."""
+        now = datetime.datetime.now(datetime.UTC)
+        builder = (x509.CertificateRevocationListBuilder().issuer_name(self.ca.subject)
+                   .last_update(now - datetime.timedelta(minutes=5)).next_update(now + datetime.timedelta(days=1)))
+        for issued in revoked:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(issued.certificate.serial_number)
+                .revocation_date(now - datetime.timedelta(minutes=1)).build())
+        path = self.folder / "crl.pem"
+        path.write_bytes(builder.sign(self.ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+        return path
