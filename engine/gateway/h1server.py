@@ -19,6 +19,8 @@ import ssl
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from cryptography import x509
+
 from engine.gateway.h1protocol import ASGI_VERSION, App, H1Connection, Listener
 
 if TYPE_CHECKING:
@@ -44,8 +46,8 @@ async def serve_native(
     listener = Listener(app, loop, "https" if tls is not None else "http")
     try:
         context = server_tls_context(tls) if tls is not None else None
-        if context is not None:
-            listener.describe_tls = TlsDescriber(context)
+        if context is not None and tls is not None:
+            listener.describe_tls = TlsDescriber(context, tls.certfile.read_text(errors="replace"))
         server = await loop.create_server(
             lambda: H1Connection(listener), sock=sock, backlog=backlog, ssl=context,
             ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if context is not None else None,
@@ -84,17 +86,21 @@ def server_tls_context(tls: TlsSettings) -> ssl.SSLContext:
 
 
 _TLS_VERSIONS = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
+_PEM_END = "-----END CERTIFICATE-----"
 
 
 class TlsDescriber:
     """The ASGI TLS extension of a new connection: protocol version, cipher suite and the
     caller's verified certificate chain (PEM, the caller's first; empty without one)."""
 
-    def __init__(self, context: ssl.SSLContext) -> None:
+    def __init__(self, context: ssl.SSLContext, certfile_text: str) -> None:
         self.cipher_ids = {c["name"]: c["id"] & 0xFFFF for c in context.get_ciphers()}  # IANA numbers
+        end = certfile_text.find(_PEM_END)
+        start = certfile_text.find("-----BEGIN CERTIFICATE-----")
+        self.server_cert = certfile_text[start:end + len(_PEM_END)] + "\n" if 0 <= start < end else None
 
     def __call__(self, transport: asyncio.BaseTransport) -> dict[str, Any]:
-        tls: dict[str, Any] = {"server_cert": None, "client_cert_chain": (), "client_cert_name": None,
+        tls: dict[str, Any] = {"server_cert": self.server_cert, "client_cert_chain": (), "client_cert_name": None,
                                "client_cert_error": None, "tls_version": None, "cipher_suite": None}
         connection = transport.get_extra_info("ssl_object")
         if connection is None:
@@ -106,6 +112,7 @@ class TlsDescriber:
         chain = _verified_chain(connection)
         if chain:
             tls["client_cert_chain"] = tuple(ssl.DER_cert_to_PEM_cert(der) for der in chain)
+            tls["client_cert_name"] = x509.load_der_x509_certificate(chain[0]).subject.rfc4514_string()
         return tls
 
 

@@ -236,3 +236,66 @@ def test_tls_configuration_of_client_certificates(tmp_path: Path) -> None:
                          ("    client-crl-file: crl.pem\n", "need client-ca-file")):
         with pytest.raises(ConfigError, match=message):
             parse_settings(base + bad, file=file)
+
+
+async def test_the_native_server_puts_the_asgi_tls_extension_in_the_scope(tmp_path: Path, pki: TestPki) -> None:
+    import asyncio
+    import socket
+
+    from engine.gateway.h1server import serve_native
+    from engine.gateway.settings import TlsSettings
+
+    server, caller = pki.issue("localhost", server=True), pki.issue("orders")
+    scopes: list[dict[str, Any]] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            raise RuntimeError("no lifespan")
+        scopes.append(scope)
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    listening = socket.create_server(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
+    stop = asyncio.Event()
+    tls = TlsSettings(server.cert_file, server.key_file, pki.ca_file, "optional")
+    serving = asyncio.create_task(serve_native(app, listening, stop, tls=tls))
+    try:
+        for issued in (caller, None):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=_client(pki, issued),
+                                                           server_hostname="localhost")
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /again HTTP/1.1\r\nHost: x\r\n\r\n")
+            await writer.drain()
+            assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 204")
+            assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 204")
+            writer.close()
+    finally:
+        stop.set()
+        await serving
+    with_certificate, again, anonymous, _ = (s["extensions"]["tls"] for s in scopes)
+    assert with_certificate is again  # one per connection, shared by its requests
+    chain = with_certificate["client_cert_chain"]
+    assert len(chain) == 2 and chain[0].startswith("-----BEGIN CERTIFICATE-----")  # the caller's, then the CA
+    assert request_certificate(with_certificate).Thumbprint == caller.thumbprint  # type: ignore[union-attr]
+    assert with_certificate["client_cert_name"] == "O=Contoso\\, Inc.,CN=orders"
+    assert with_certificate["tls_version"] in (0x0303, 0x0304) and isinstance(with_certificate["cipher_suite"], int)
+    assert with_certificate["server_cert"].startswith("-----BEGIN CERTIFICATE-----")
+    assert anonymous["client_cert_chain"] == () and anonymous["client_cert_name"] is None
+    assert all(s["scheme"] == "https" for s in scopes)
+
+
+def test_certificate_id_rules_use_the_configured_certificates(tmp_path: Path, pki: TestPki) -> None:
+    server, caller, other = pki.issue("localhost", server=True), pki.issue("orders"), pki.issue("billing")
+    config = _mtls_config(pki, server)
+    config["certificates"] = {"ca": {"file": str(pki.ca_file)}, "orders": {"file": str(caller.cert_file)}}
+    policy = ("<validate-client-certificate validate-revocation='false'><identities>"
+              "<identity issuer-certificate-id='ca' certificate-id='orders' /></identities></validate-client-certificate>")
+    with Backend() as backend, run_gateway(tmp_path, config, {"api.xml": _policies(policy, ON_ERROR)},
+                                           backend=backend) as gateway:
+        assert http_request(gateway.url, "GET", "/echo/x", context=_client(pki, caller)).status == 200
+        assert http_request(gateway.url, "GET", "/echo/x", context=_client(pki, other)).status == 401
+    unknown = policy.replace("certificate-id='orders'", "certificate-id='nope'")
+    config["named-values"] = {"backend-url": Backend.unused_url()}
+    with pytest.raises(PolicyLoadError, match="'nope' is not declared under `certificates:`"), \
+            run_gateway(tmp_path, config, {"api.xml": _policies(unknown)}):
+        pass

@@ -223,3 +223,21 @@ def test_apiops_schemas_folder(tmp_path: Path) -> None:
 def test_schemas_never_fetch_anything(text: str, problem: str) -> None:
     with pytest.raises(SchemaError, match=problem.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         compile_schemas({"s": SchemaSource(text)})
+
+
+def test_lint_of_an_apiops_folder_reports_an_unknown_schema_id(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.cli import main
+    from tests.apiops.helpers import api_folder, write_text
+
+    write_text(tmp_path / "schemas/order/schema.xsd", ORDER_XSD.replace('<xs:include schemaLocation="/schemas/common" />', "")
+               .replace('type="t:Sku"', 'type="xs:string"'))
+    folder = api_folder(tmp_path, "shop", "shop")
+    write_text(folder / "policy.xml", POLICY)  # names `customer`, which the folder does not declare
+    assert main(["lint", "--format", "json", str(tmp_path)]) == 1
+    findings = json.loads(capsys.readouterr().out)["diagnostics"]
+    missing = [f for f in findings if f["code"] == "gateway-settings-missing"]
+    assert len(missing) == 2  # the two <content> elements naming it
+    for finding in missing:
+        assert "schema-id 'customer' is not declared under `schemas:`" in finding["message"]
+        assert finding["location"]["file"].endswith("apis/shop/policy.xml") and finding["location"]["line"] > 1
