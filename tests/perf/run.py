@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import signal
 import statistics
 import sys
@@ -72,7 +73,7 @@ CACHE_HIT_GOAL = 0.8       # (c) >= 0.8 of (a)
 FULL_PIPELINE_GOAL = 0.7   # (d) >= 0.7 of (a)
 ADDED_P50_GOAL_MS = 0.25   # p50 of (b) minus p50 of the direct backend
 WORKERS_GOAL = 1.8         # 2 workers >= 1.8x one worker, each worker count under the same CPU budget per worker
-WORKER_BUDGET = 0.6        # CPUs per worker in the workers scenario (--worker-budget)
+WORKER_BUDGET = 0.5        # CPUs per worker in the workers scenario (--worker-budget)
 SPREAD_GOAL = 0.4          # each of 2 workers holds >= 40% of the connections and serves >= 40% of a round's requests
 # (gateway target, nginx target, least ratio, what): one gateway worker against one nginx worker
 NGINX_GOALS = (
@@ -322,6 +323,7 @@ class Scaling:
     metrics: Path | None = None  # where the 2-worker gateway's workers publish their counts
     rps: dict[tuple[str, int], list[float]] = field(default_factory=dict)     # (phase, workers) -> per round
     cores: dict[tuple[str, int], list[float]] = field(default_factory=dict)   # CPUs used, per round
+    load_cores: dict[tuple[str, int], list[float]] = field(default_factory=dict)  # the load generator's
     connections: dict[str, list[list[int]]] = field(default_factory=dict)     # phase -> per round, per worker
     served: dict[str, list[list[float]]] = field(default_factory=dict)        # phase -> per round, per worker
     _open: tuple[str, dict[int, float]] | None = None  # a 2-worker run whose requests are not read yet
@@ -392,6 +394,12 @@ def start_scaling(settings: Settings, directory: Path, backend: Process, stack: 
     return scaling
 
 
+def children_cpu_seconds() -> float:
+    """CPU time of this process's finished children (the load generator once it has exited)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure_scaling(settings: Settings, scaling: Scaling, workers: int, phase: str) -> None:
     """One load run against the `workers` process of `scaling`: req/s, CPUs used, connections per worker."""
     process = scaling.processes[workers]
@@ -402,13 +410,14 @@ def measure_scaling(settings: Settings, scaling: Scaling, workers: int, phase: s
     if workers == 2:
         scaling.open_run(phase)
         watcher.start()
-    used = cpu_seconds(pids)
+    used, load_used = cpu_seconds(pids), children_cpu_seconds()
     result = run_load(scaling.urls[workers], seconds=settings.duration, connections=settings.connections * 2,
                       use_wrk=settings.use_wrk)
     watcher.cancel()
     scaling.ran()
     scaling.rps.setdefault((phase, workers), []).append(result.rps)
     scaling.cores.setdefault((phase, workers), []).append((cpu_seconds(pids) - used) / result.seconds)
+    scaling.load_cores.setdefault((phase, workers), []).append((children_cpu_seconds() - load_used) / result.seconds)
     if counts and counts[0]:
         scaling.connections.setdefault(phase, []).append(counts[0])
 
@@ -437,7 +446,7 @@ def spread_failures(scaling: Scaling, phase: str) -> tuple[str, list[str]]:
 
 
 def measure_workers(settings: Settings, directory: Path, backend: Process, stack: ExitStack, servers: list[str],
-                    nginx: str | None, budget: float) -> list[str]:
+                    nginx: str | None, budget: float, isolate: bool) -> list[str]:
     """The workers goal: 2 workers >= 1.8x one worker, each worker count under a CPU budget proportional to it."""
     connections = settings.connections * 2
     print(f"\nWorkers: cache hit (in-process; nginx: proxy_cache hit) with 1 and 2 workers, nothing pinned, "
@@ -458,6 +467,16 @@ def measure_workers(settings: Settings, directory: Path, backend: Process, stack
         phases = [(f"{budget:g} CPU/worker", budget), ("no budget", None)]
     subjects = [start_scaling(settings, directory, backend, stack, server, not reason, nginx)
                 for server in [*servers, *(["nginx"] if nginx else [])]]
+    if isolate and not reason:
+        print("--isolate: the servers' groups and this run's own (the load generator starts in it) get the largest "
+              "CPU weight: other work on the machine barely slows them")
+        load = CpuBudget.create("load")
+        stack.callback(load.close)
+        load.favour()
+        load.adopt(os.getpid())
+        for subject in subjects:
+            for group in subject.budgets.values():
+                group.favour()
     for phase, cores in phases:
         for subject in subjects:
             for workers, group in subject.budgets.items():
@@ -473,14 +492,16 @@ def measure_workers(settings: Settings, directory: Path, backend: Process, stack
         subject.close_run()
 
     failures: list[str] = []
-    print(f"{'phase':<16}{'server':<11}{'1 worker':>10}{'CPUs used':>11}{'2 workers':>11}{'CPUs used':>11}"
-          f"{'2w/1w':>8}{'per CPU':>9}  rounds")
+    print(f"{'':27}{'1 worker':-^31}  {'2 workers':-^31}")
+    print(f"{'phase':<16}{'server':<11}{'req/s':>8}{'server CPUs':>13}{'load CPUs':>10}  {'req/s':>8}{'server CPUs':>13}"
+          f"{'load CPUs':>10}{'2w/1w':>8}{'per CPU':>9}  rounds")
     for phase, cores in phases:
         for subject in subjects:
             one, two = subject.rps[phase, 1], subject.rps[phase, 2]
             per_round = [b / max(1e-9, a) for a, b in zip(one, two, strict=True)]
             scaling = statistics.median(per_round)
             used = [statistics.median(subject.cores[phase, w]) for w in (1, 2)]
+            load_used = [statistics.median(subject.load_cores[phase, w]) for w in (1, 2)]
             per_cpu = (statistics.median(two) / max(1e-9, used[1])) / max(1e-9, statistics.median(one) / max(1e-9, used[0]))
             shown = [f"{u:.2f}/{cores * w:g}" if cores else f"{u:.2f}" for u, w in zip(used, (1, 2), strict=True)]
             judged = subject.name != "nginx" and phase == phases[0][0]
@@ -495,8 +516,9 @@ def measure_workers(settings: Settings, directory: Path, backend: Process, stack
                 note = f"{note}; bounded by the machine's {os.cpu_count()} CPUs".lstrip("; ")
             if cores and min(u / (cores * w) for u, w in zip(used, (1, 2), strict=True)) < 0.9:
                 note += "; below 90% of its budget: not CPU-bound, the load generator or the machine limits it"
-            print(f"{phase:<16}{subject.name:<11}{statistics.median(one):>10.0f}{shown[0]:>11}{statistics.median(two):>11.0f}"
-                  f"{shown[1]:>11}{scaling:>7.2f}x{per_cpu:>8.2f}x  {', '.join(f'{r:.2f}' for r in per_round)}  {note}")
+            print(f"{phase:<16}{subject.name:<11}{statistics.median(one):>8.0f}{shown[0]:>13}{load_used[0]:>10.2f}  "
+                  f"{statistics.median(two):>8.0f}{shown[1]:>13}{load_used[1]:>10.2f}{scaling:>7.2f}x{per_cpu:>8.2f}x  "
+                  f"{', '.join(f'{r:.2f}' for r in per_round)}  {note}")
     print(f"spread over the 2 workers (goal: each >= {SPREAD_GOAL:.0%}; the kernel hashes each connection to one "
           "SO_REUSEPORT listener, and a keep-alive connection stays with the worker that accepted it):")
     for phase, _ in phases:
@@ -569,6 +591,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", default=",".join(SERVERS), help="HTTP servers to run the gateway on (default: all)")
     parser.add_argument("--worker-budget", type=float, default=WORKER_BUDGET, metavar="CPUS",
                         help=f"workers scenario: CPU quota per worker (default {WORKER_BUDGET}; 0 = none)")
+    parser.add_argument("--isolate", action="store_true",
+                        help="workers scenario: the largest CPU weight for its servers and load generator (busy machines)")
     args = parser.parse_args(argv)
     servers = [part.strip() for part in args.servers.split(",") if part.strip()]
     if not servers or set(servers) - set(SERVERS):
@@ -674,7 +698,8 @@ def main(argv: list[str] | None = None) -> int:
                      for t in latency_targets if t.pid is not None]
             failures += measure_latency(settings, latency_targets, unpin)
         if "workers" in only:
-            failures += measure_workers(settings, directory, backend, stack, servers, nginx_binary, args.worker_budget)
+            failures += measure_workers(settings, directory, backend, stack, servers, nginx_binary, args.worker_budget,
+                                        args.isolate)
         if args.soak > 0:
             full = next((t for t in targets if t.key == f"d-mem@{servers[0]}"), None)
             if full is None:
