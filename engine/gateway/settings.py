@@ -44,6 +44,24 @@ class OperationSettings:
 
 
 @dataclass(frozen=True)
+class ResolverSettings:
+    """A synthetic GraphQL API's resolver: the field it resolves and its `<http-data-source>` document."""
+
+    id: str
+    type_name: str
+    field_name: str
+    policy: Path
+
+
+@dataclass(frozen=True)
+class GraphQLSettings:
+    """What makes an API a synthetic GraphQL API: its schema (SDL) and its resolvers."""
+
+    schema: Path
+    resolvers: tuple[ResolverSettings, ...] = ()
+
+
+@dataclass(frozen=True)
 class ApiSettings:
     id: str
     path: str  # URL suffix without slashes ("" = root)
@@ -59,6 +77,7 @@ class ApiSettings:
     is_current: bool = True  # False: reachable only as /<path>;rev=<revision>/...
     version: str = ""
     protocols: tuple[str, ...] = DEFAULT_PROTOCOLS  # lower case; a request over another scheme is not routed here
+    graphql: GraphQLSettings | None = None  # a synthetic GraphQL API: executed by the gateway, not forwarded
 
 
 @dataclass(frozen=True)
