@@ -70,6 +70,9 @@ class IdentityTokenCheck(ValidateAzureAdTokenStep):
         tenant, oid = token.claims.get("tid"), token.claims.get("oid")
         if not isinstance(tenant, str) or not isinstance(oid, str) or not tenant or not oid:
             raise TokenError("the identity token has no tid and oid claims")
+        if "scp" in token.claims:  # delegated permissions: a user's token, not a service principal's
+            raise TokenError(f"the identity token is a delegated (user) token (it has an scp claim); only app-only "
+                             f"tokens, requested with the scope {AUDIENCE}/.default, are accepted")
         return tenant, oid
 
 
@@ -120,7 +123,10 @@ class GetAuthorizationContext(Policy):
     must be signed by its tenant's keys (found as for validate-azure-ad-token, from
     `token-validation.entra-authority`), unexpired, issued by that tenant for the audience
     `https://azure-api.net/authorization-manager`, and its `tid` and `oid` must be one of the
-    connection's `access-policies` (`{tenant-id, object-id}` entries in the configuration).
+    connection's `access-policies` (`{tenant-id, object-id}` entries in the configuration). As in
+    APIM, only app-only tokens (a service principal's, requested with the scope
+    `https://azure-api.net/authorization-manager/.default`) are accepted: a delegated token, one
+    with an `scp` claim, is refused.
 
     When no token can be obtained (unknown connection, provider failure, an identity token that is
     not valid or not allowed) the policy fails with status 500, reason `AuthorizationContextFailure`

@@ -73,6 +73,12 @@ def analyse(value: ValueText) -> tuple[Compiler | None, Any, list[Diagnostic]]:
     tree, bound, problems = bind_expression(value)
     if tree is None or bound is None:
         return None, None, problems
+    return emit_expression(value, tree, bound)
+
+
+def emit_expression(value: ValueText, tree: ast.Expr | ast.Block, bound: Bindings
+                    ) -> tuple[Compiler | None, Any, list[Diagnostic]]:
+    """The emit pass over a bound tree: (compiler, closure, bind's and emit's diagnostics in source order)."""
     compiler = Compiler(bound)
     try:
         if isinstance(tree, ast.Block):
@@ -83,9 +89,8 @@ def analyse(value: ValueText) -> tuple[Compiler | None, Any, list[Diagnostic]]:
             compiler.root = root
     except RecursionError:
         return None, None, [_too_deep(value)]
-    if compiler.problems:  # (only where the bind pass left a value untyped: see docs/contributing.md)
-        problems = _diagnostics(value, bound.problems + compiler.problems)
-    return compiler, fn, problems
+    # (emit reports only where the bind pass left a value untyped: see docs/contributing.md)
+    return compiler, fn, _diagnostics(value, bound.problems + compiler.problems)
 
 
 def _diagnostics(value: ValueText, found: list[Problem]) -> list[Diagnostic]:

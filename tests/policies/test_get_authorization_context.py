@@ -144,6 +144,9 @@ def test_jwt_identity_is_checked_against_the_connection_access_policies(
         assert refused(identity(provider, iss="https://elsewhere.example/v2.0")) == (
             "the identity token is not valid: Issuer validation failed.")
         assert refused(identity(provider, oid=None)) == "the identity token has no tid and oid claims"
+        assert refused(identity(provider, scp="user_impersonation")) == (  # a user's delegated token
+            "the identity token is a delegated (user) token (it has an scp claim); only app-only tokens, requested "
+            "with the scope https://azure-api.net/authorization-manager/.default, are accepted")
         assert refused("") == "the identity token is not valid: JWT not present."
         ignored = gateway.request("GET", "/echo/x", headers={"X-Identity": "", "X-Ignore": "1"})
         assert ignored.status == 200 and ignored.json()["headers"]["authorization"] == "none"
