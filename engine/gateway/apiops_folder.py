@@ -516,6 +516,7 @@ class FolderReader:
         problem = unknown_protocols(tuple(protocols))
         if problem:
             self.fail(file, "properties.protocols", problem)
+        operations: tuple[OperationSettings, ...]
         if kind == "odata":
             operations = ODATA_OPERATIONS
         else:

@@ -17,7 +17,9 @@ from dataclasses import replace
 from inspect import isawaitable
 from typing import Any
 
+from cachetools import LRUCache
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     GraphQLError,
     GraphQLResolveInfo,
@@ -37,6 +39,8 @@ from engine.policy import Step, buffer_body, reason_phrase, run_steps
 
 log = logging.getLogger("policygate.graphql")
 MAX_REQUEST_BYTES = 1024 * 1024  # a GraphQL request larger than this is refused (413)
+DOCUMENT_CACHE_SIZE = 256  # parsed and validated queries kept per API
+MAX_CACHED_QUERY = 16 * 1024  # longer queries are checked each time (bounds the cache's memory)
 
 
 class SyntheticGraphQL:
@@ -44,6 +48,7 @@ class SyntheticGraphQL:
 
     def __init__(self, schema: GraphQLSchema, resolvers: Mapping[tuple[str, str], Sequence[Step]]) -> None:
         self.schema = schema
+        self._documents: LRUCache[str, tuple[DocumentNode | None, list[Any]]] = LRUCache(DOCUMENT_CACHE_SIZE)
         for (type_name, field_name), steps in resolvers.items():
             field = schema.type_map[type_name].fields[field_name]  # type: ignore[attr-defined]  # checked on load
             field.resolve = _resolver(tuple(steps))
@@ -67,13 +72,7 @@ class SyntheticGraphQL:
             query = parse_request(request.method, request.url.query, media_type, body)
         except RequestError as exc:
             raise _Refused(400, [{"message": str(exc)}]) from None
-        try:
-            document = parse(query.query)
-        except GraphQLError as error:
-            raise _Refused(400, [error.formatted]) from None
-        errors = validate(self.schema, document)
-        if errors:
-            raise _Refused(400, [error.formatted for error in errors])
+        document = self.checked(query.query)
         operation = get_operation_ast(document, query.operation_name)
         if isinstance(operation, OperationDefinitionNode):
             if operation.operation is OperationType.SUBSCRIPTION:
@@ -83,6 +82,26 @@ class SyntheticGraphQL:
         result = execute(self.schema, document, context_value=ctx, variable_values=query.variables,
                          operation_name=query.operation_name)
         return await result if isawaitable(result) else result
+
+
+    def checked(self, text: str) -> DocumentNode:
+        """The parsed query, valid against the schema (raises _Refused); the outcome for each of the last
+        DOCUMENT_CACHE_SIZE queries is kept, as clients repeat the same few queries (parsing and validating
+        cost more than executing)."""
+        known = self._documents.get(text)
+        if known is None:
+            try:
+                document = parse(text)
+                problems = [error.formatted for error in validate(self.schema, document)]
+            except GraphQLError as error:
+                document, problems = None, [error.formatted]
+            known = (document, problems)
+            if len(text) <= MAX_CACHED_QUERY:
+                self._documents[text] = known
+        document, problems = known
+        if problems or document is None:
+            raise _Refused(400, problems)
+        return document
 
 
 class _Refused(Exception):
