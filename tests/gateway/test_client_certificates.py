@@ -10,7 +10,7 @@ import pytest
 
 from engine.errors import ConfigError
 from tests.support.certificates import TestPki
-from tests.support.gateway import Backend, http_request, run_gateway, simple_config
+from tests.support.gateway import Backend, http_request, run_gateway, simple_config, use_server
 
 
 @pytest.mark.every_server
@@ -45,4 +45,37 @@ def test_bad_client_ca_file_is_a_configuration_error(tmp_path: Path) -> None:
     config["server"] = {"tls": {"certfile": str(server.cert_file), "keyfile": str(server.key_file),
                                 "client-ca-file": "junk.pem"}}
     with pytest.raises(ConfigError, match="server.tls.client-ca-file"), run_gateway(tmp_path, config):
+        pass
+
+
+@pytest.mark.parametrize("http_server", ["native", "hypercorn"])
+def test_optional_client_certificates_let_anonymous_callers_in(tmp_path: Path, http_server: str) -> None:
+    pki = TestPki(tmp_path)
+    server, client = pki.issue("localhost", server=True), pki.issue("caller")
+    (tmp_path / "other").mkdir()
+    stranger = TestPki(tmp_path / "other").issue("stranger")
+    config = simple_config()
+    config["server"] = {"tls": {"certfile": str(server.cert_file), "keyfile": str(server.key_file),
+                                "client-ca-file": str(pki.ca_file), "client-certificate": "optional"}}
+    with use_server(http_server), Backend() as backend, run_gateway(tmp_path, config, backend=backend) as gateway:
+        for issued in (client, None):
+            context = ssl.create_default_context(cafile=str(pki.ca_file))
+            if issued is not None:
+                context.load_cert_chain(issued.cert_file, issued.key_file)
+            assert http_request(gateway.url, "GET", "/echo/x", context=context).status == 200
+        foreign = ssl.create_default_context(cafile=str(pki.ca_file))
+        foreign.load_cert_chain(stranger.cert_file, stranger.key_file)
+        with pytest.raises((ssl.SSLError, ConnectionError, OSError)):  # a certificate sent must still be trusted
+            http_request(gateway.url, "GET", "/echo/x", context=foreign)
+        assert backend.calls == 2
+
+
+def test_optional_client_certificates_are_refused_on_granian(tmp_path: Path) -> None:
+    pki = TestPki(tmp_path)
+    server = pki.issue("localhost", server=True)
+    config = simple_config()
+    config["named-values"] = {"backend-url": Backend.unused_url()}
+    config["server"] = {"tls": {"certfile": str(server.cert_file), "keyfile": str(server.key_file),
+                                "client-ca-file": str(pki.ca_file), "client-certificate": "optional"}}
+    with use_server("granian"), pytest.raises(ConfigError, match="client-certificate"), run_gateway(tmp_path, config):
         pass
