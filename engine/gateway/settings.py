@@ -211,7 +211,7 @@ class GatewaySettings:
         files = [self.policy] if self.policy else []
         files += list(self.fragments.values())
         files += [p.policy for p in self.products.values() if p.policy]
-        files += [Path(s.origin.source) for s in self.schemas.values() if Path(s.origin.source).is_absolute()]
+        files += [Path(s.origin.source) for s in self.schemas.values() if s.origin.source]
         for api in self.apis.values():
             files += [api.policy] if api.policy else []
             files += [op.policy for op in api.operations if op.policy]
