@@ -1014,6 +1014,9 @@ class _Binder:
                 self.error("expr-type", f"operator '{op}=' cannot be applied to operands of type "
                            f"'{local.type.kind.keyword}' and '{value.name}'", node.pos)
                 result = local.type
+            elif not op and isinstance(node, ast.Assign) and value is not None and local.type is not DYNAMIC:
+                self.convert(node.value, local.type, "assignment")  # `n = 1L` with an int n
+                result = local.type
             elif local.type.kind is not None and op and op != "??" and value in (STRING, BOOL):
                 if op == "+" and value is STRING:  # `n += "a"`: `n + "a"` is a string
                     self.error("expr-type", f"cannot implicitly convert type 'string' to '{local.type.kind.keyword}'",
@@ -1208,6 +1211,8 @@ class _Binder:
                 typed = None
             local = self.declare(d, 0, d.name, typed or declared, d.pos,  # `var r = context.Request`: IRequest
                                  known=t.name != "var" or typed is not None)
+            if t.name != "var" and d.value is not None and declared is not DYNAMIC:
+                self.convert(d.value, declared, "assignment")  # `int x = 1L`, `string s = 1`: no implicit conversion
             local.boxed = t.name in ("object", "Object", "System.Object") or (
                 t.name == "var" and d.value is not None and id(d.value) in self.bound.boxed)
 
