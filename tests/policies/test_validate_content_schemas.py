@@ -261,3 +261,12 @@ def test_lint_of_an_apiops_folder_reports_an_unknown_schema_id(tmp_path: Path,
     for finding in missing:
         assert "schema-id 'customer' is not declared under `schemas:`" in finding["message"]
         assert finding["location"]["file"].endswith("apis/shop/policy.xml") and finding["location"]["line"] > 1
+
+
+def test_serve_reload_watches_the_schema_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.gateway.config import load_settings
+
+    write_config(tmp_path, config(service_url=NOWHERE), FILES, None)
+    monkeypatch.chdir(tmp_path)  # a relative configuration path, as `policygate serve gateway.yaml --reload` gets
+    watched = {path.resolve() for path in load_settings(Path("gateway.yaml")).policy_files()}
+    assert {tmp_path / "schemas/order.xsd", tmp_path / "schemas/customer.json"} <= watched
