@@ -130,7 +130,8 @@ class Settings:
 # -- starting things ---------------------------------------------------------------------------
 def start_gateway(directory: Path, name: str, backend: Process, *, policy: str | None = None, redis_url: str | None = None,
                   subscription: bool = False, workers: int = 1, cpus: str | None = None,
-                  server: str = "native", launcher: list[str] | None = None) -> tuple[Process, str, str]:
+                  server: str = "native", launcher: list[str] | None = None,
+                  start_seconds: float = 30.0) -> tuple[Process, str, str]:
     """`policygate serve` for one scenario (its command after `launcher`); returns the process, the gateway URL
     and the admin URL."""
     port, admin = free_port(), free_port()
@@ -149,7 +150,7 @@ def start_gateway(directory: Path, name: str, backend: Process, *, policy: str |
     file.write_text(yaml.safe_dump(config, sort_keys=False))
     command = [*(launcher or []), sys.executable, "-m", "engine", "serve", str(file), "--workers", str(workers),
                "--server", server]
-    process = Process(f"gateway {name}", command, port, cpus)
+    process = Process(f"gateway {name}", command, port, cpus, start_seconds)
     return process, f"http://127.0.0.1:{port}/items/", f"http://127.0.0.1:{admin}"
 
 

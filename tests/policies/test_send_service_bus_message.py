@@ -153,6 +153,10 @@ def test_failures_run_on_error(api_gateway: GatewayFactory, backend: Backend, bu
         _, reason, message = failure("/echo/x?q=bad%20name")
         assert reason == "ExpressionValueEvaluationFailure" and "'bad name' is not a Service Bus queue" in message
         assert gateway.request("GET", "/echo/x").status == 200
+        metrics = gateway.metrics()
+    for result, count in (("sent", 1), ("ManagedIdentityTokenFailure", 1), ("ServiceBusSendFailure", 2),
+                          ("Timeout", 1), ("ExpressionValueEvaluationFailure", 1)):
+        assert f'policygate_service_bus_messages_total{{kind="queue",result="{result}"}} {count}' in metrics, metrics
     assert backend.calls == 1
     assert [m["body"] for m in bus.messages()] == ["hello"]
 
