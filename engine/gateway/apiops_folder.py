@@ -35,6 +35,7 @@ from engine.gateway.settings import (
     DEFAULT_KEY_HEADER,
     DEFAULT_KEY_QUERY,
     DEFAULT_PROTOCOLS,
+    GRAPHQL_OPERATIONS,
     ApiSettings,
     GatewaySettings,
     OperationSettings,
@@ -520,7 +521,7 @@ class FolderReader:
         if kind == "odata":
             operations = ODATA_OPERATIONS
         else:
-            operations = graphql_folder.OPERATIONS if graphql is not None else self.operations(folder)
+            operations = GRAPHQL_OPERATIONS if graphql is not None else self.operations(folder)
         policy = folder / "policy.xml"
         graphql_files = (graphql_folder.SCHEMA_FILE, graphql_folder.RESOLVERS) if graphql is not None else ()
         self.report_extra(folder, {file.name, "policy.xml", "operations", *SPECIFICATIONS, ODATA_METADATA, *graphql_files},

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.errors import ConfigError
-from engine.gateway.settings import GraphQLSettings, OperationSettings, ResolverSettings
-from engine.graphql.schema import field_problem, load_schema
+from engine.gateway.settings import GraphQLSettings, ResolverSettings
+from engine.graphql.schema import load_schema, resolver_field
 
 if TYPE_CHECKING:
     from engine.gateway.apiops_folder import FolderReader
@@ -22,9 +22,6 @@ SCHEMA_FILE = "specification.graphql"
 RESOLVERS = "resolvers"
 INFORMATION = "resolverInformation.json"
 PROPERTIES = ("path", "displayName", "description")
-# The API answers GraphQL requests at its own path: POST (JSON or application/graphql body) and GET ?query=
-OPERATIONS = (OperationSettings(id="graphql-post", method="POST", url_template="/", name="GraphQL (POST)"),
-              OperationSettings(id="graphql-get", method="GET", url_template="/", name="GraphQL (GET)"))
 
 
 def graphql_settings(reader: FolderReader, folder: Path) -> GraphQLSettings | None:
@@ -47,13 +44,11 @@ def graphql_settings(reader: FolderReader, folder: Path) -> GraphQLSettings | No
         for key in props:
             if key not in PROPERTIES:
                 reader.fail(info, f"properties.{key}", f"unknown key (expected one of: {', '.join(PROPERTIES)})")
-        path = reader.string(props, "path", info)
-        type_name, _, field_name = (path or "").strip().strip("/").replace(".", "/").partition("/")
-        if not type_name or not field_name:
-            reader.fail(info, "properties.path", "is required: the type and field the resolver resolves, e.g. Query/users")
-        problem = field_problem(schema, type_name, field_name)
-        if problem:
-            reader.fail(info, "properties.path", f"'{path}': {problem} in {reader.rel(schema_file)}")
+        path = reader.string(props, "path", info) or ""
+        try:
+            type_name, field_name = resolver_field(schema, path)
+        except ValueError as exc:
+            reader.fail(info, "properties.path", f"{exc} in {reader.rel(schema_file)}")
         if (type_name, field_name) in taken:
             reader.fail(info, "properties.path", f"'{path}' already has the resolver {taken[type_name, field_name]}")
         if not policy.is_file():

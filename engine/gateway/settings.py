@@ -61,6 +61,11 @@ class GraphQLSettings:
     resolvers: tuple[ResolverSettings, ...] = ()
 
 
+# A synthetic GraphQL API answers at its own path: POST (JSON or application/graphql body) and GET ?query=
+GRAPHQL_OPERATIONS = (OperationSettings(id="graphql-post", method="POST", url_template="/", name="GraphQL (POST)"),
+                      OperationSettings(id="graphql-get", method="GET", url_template="/", name="GraphQL (GET)"))
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     id: str

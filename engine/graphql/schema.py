@@ -35,6 +35,17 @@ def parse_schema(text: str, where: str) -> GraphQLSchema:
         raise ConfigError(f"{where}: invalid GraphQL schema: {error}") from None
 
 
+def resolver_field(schema: GraphQLSchema, path: str) -> tuple[str, str]:
+    """(type, field) of a resolver's `Type/field` (or `Type.field`); ValueError says why it names no field."""
+    type_name, _, field_name = path.strip().strip("/").replace(".", "/").partition("/")
+    if not type_name or not field_name:
+        raise ValueError(f"'{path}' is not the type and field the resolver resolves (e.g. Query/users)")
+    problem = field_problem(schema, type_name, field_name)
+    if problem:
+        raise ValueError(f"'{path}': {problem}")
+    return type_name, field_name
+
+
 def field_problem(schema: GraphQLSchema, type_name: str, field_name: str) -> str | None:
     """Why `type_name.field_name` cannot have a resolver in `schema` (None when it can)."""
     named = schema.get_type(type_name)

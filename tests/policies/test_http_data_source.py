@@ -15,7 +15,7 @@ from engine.diagnostics import Severity
 from engine.errors import ConfigError
 from engine.gateway.apiops import lint_apiops, read_apiops
 from tests.apiops.helpers import serve_settings, write_json, write_text
-from tests.support.gateway import Backend, RunningGateway
+from tests.support.gateway import Backend, RunningGateway, run_gateway
 
 SCHEMA = """
 type Query {
@@ -258,3 +258,40 @@ def test_lint_checks_resolver_documents(tmp_path: Path) -> None:
     assert any("Argument" in d.message for d in errors if d.span.line == 3)
     assert all(Path(d.span.file).parent.name == "broken" for d in errors)  # the other resolvers are clean
     assert report.files == 11  # the API policy and the 2 x 5 resolver documents
+
+
+def test_gateway_yaml_declares_a_synthetic_graphql_api(tmp_path: Path) -> None:
+    config = """
+apis:
+  people:
+    path: people
+    subscription-required: false
+    graphql:
+      schema: people.graphql
+      resolvers:
+        Query.user: user.xml
+        Mutation/rename: rename.xml
+"""
+    files = {
+        "people.graphql": SCHEMA + "type Mutation { rename(id: ID!, name: String!): Echo }\n",
+        "user.xml": USER.replace("{BACKEND}", "{{backend-url}}"),
+        "rename.xml": """<http-data-source><http-request><set-method>PATCH</set-method>
+            <set-url>@("{{backend-url}}/users/" + (string)context.GraphQL.Arguments["id"])</set-url>
+            <set-body>@((string)context.GraphQL.Arguments["name"])</set-body></http-request></http-data-source>""",
+    }
+    with Backend() as backend, run_gateway(tmp_path, config, files, backend=backend) as gateway:
+        status, result, _ = post(gateway, '{ user(id: "5") { path } }')
+        assert (status, result) == (200, {"data": {"user": {"path": "/USERS/5"}}})
+        status, result, _ = post(gateway, 'mutation { rename(id: "5", name: "Ada") { method path body } }')
+        assert (status, result) == (200, {"data": {"rename": {"method": "PATCH", "path": "/users/5", "body": "Ada"}}})
+        answer = gateway.request("GET", '/people?query=mutation{rename(id:"5",name:"x"){path}}')
+        assert answer.status == 405 and "POST" in answer.json()["errors"][0]["message"]
+
+
+def test_gateway_yaml_resolver_for_an_unknown_type_is_located(tmp_path: Path) -> None:
+    config = {"apis": {"people": {"path": "people", "graphql": {"schema": "people.graphql",
+                                                                 "resolvers": {"Person.name": "user.xml"}}}}}
+    with pytest.raises(ConfigError, match=r"apis.people.graphql.resolvers.Person.name: 'Person.name': the schema has "
+                                          r"no object type 'Person' \(object types: Echo, Query\)"):
+        with run_gateway(tmp_path, config, {"people.graphql": SCHEMA, "user.xml": USER}):
+            pass
