@@ -68,6 +68,7 @@ from engine.expr.cstypes import (
     CsType,
     Member,
     library_type,
+    nullable_inner,
 )
 from engine.expr.library import (
     CS_IDENT,
@@ -1005,14 +1006,16 @@ class _Binder:
             local = self.bound.symbol(target).local
             if local is None:
                 return  # an unknown name, reported
-            if local.boxed and op and op != "??":
+            if local.boxed and op and op != "??" and not (op == "+" and value is STRING):  # `o += "b"` concatenates
                 self.error("expr-type", f"operator '{op}=' cannot be applied to an operand of type 'object'", node.pos)
             elif local.type is DYNAMIC or value is None and op and op != "??" and local.type.kind is not None:
                 return
-            elif local.type.kind is not None and op and op != "??" and value is not None and value.kind is not None \
-                    and clrnumeric.operation(op, local.type.kind, value.kind, checked=False) is None:
-                self.error("expr-type", f"operator '{op}=' cannot be applied to operands of type "
-                           f"'{local.type.kind.keyword}' and '{value.name}'", node.pos)
+            elif local.type.kind is not None and op and op != "??" and value is not None and value.kind is not None:
+                self.check_compound(node, local.type, op, value)
+                result = local.type
+            elif op and op != "??" and value is not None and value.kind is not None \
+                    and (inner := nullable_inner(local.type)) is not None and inner.kind is not None:
+                self.check_compound(node, inner, op, value, shown=local.type)  # `n += 1L` with an int? n
                 result = local.type
             elif not op and isinstance(node, ast.Assign) and value is not None and local.type is not DYNAMIC:
                 self.convert(node.value, local.type, "assignment")  # `n = 1L` with an int n
@@ -1054,6 +1057,26 @@ class _Binder:
         self.bound.checked.add(id(node))
         if result is not None:
             self.bound.value_types[id(node)] = result
+
+    def check_compound(self, node: ast.Assign | ast.IncDec, target: CsType, op: str, value: CsType,
+                       shown: CsType | None = None) -> None:
+        """`x op= y` on a numeric local x of type T (`shown`: its `T?`): C# computes `(T)(x op y)`,
+        allowed when `x op y` converts to T implicitly, `y` does (`byte b; b += 1`) or `op` is a
+        shift (C# spec, "Compound assignment"). `x++` (an IncDec) always is."""
+        assert target.kind is not None and value.kind is not None
+        given = node.value if isinstance(node, ast.Assign) else None
+        constant = self.bound.constant(given) if given is not None else None
+        operand = value.kind if op in clrnumeric.SHIFTS else _converted(constant, value.kind, target.kind)
+        if given is not None and operand is not value.kind and shown is None:  # `u += 1`, ulong u: a ulong 1
+            self.bound.conversions[id(given)] = operand
+        kind = clrnumeric.result_kind(op, target.kind, operand)
+        if kind is None:
+            self.error("expr-type", f"operator '{op}=' cannot be applied to operands of type "
+                       f"'{target.kind.keyword}' and '{value.name}'", node.pos)
+        elif given is not None and not (kind is target.kind or clrnumeric.widens(kind, target.kind)
+                                        or op in clrnumeric.SHIFTS) \
+                and implicit_conversion(value, target, constant) is False:
+            self.error("expr-type", _conversion_message(value, shown or target, "assignment"), given.pos)
 
     def assign_target(self, target: ast.Expr) -> None:
         if isinstance(target, ast.Name):

@@ -56,6 +56,7 @@ from engine.expr.closures import (
 from engine.expr.contexttypes import CONTEXT, HEADERS, MATCHED, MODEL_TYPES, QUERY, VARIABLES
 from engine.expr.cstypes import (
     DYNAMIC,
+    NUMERIC_TYPES,
     STRING,
     STRING_ARRAY,
     SYSTEM_TYPE,
@@ -312,14 +313,16 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             if local is None:
                 return self._dead()  # reported by the bind pass
             slot = local.slot
-            if local.boxed and op and op != "??":
+            if local.boxed and op and op != "??" and not (op == "+" and value.type is STRING):
                 if report:
                     self.error("expr-type", f"operator '{op}=' cannot be applied to an operand of type 'object'",
                                node.pos)
                 return self._dead()
             kind = local.type.kind
             if kind is not None and op and op != "??":
-                combine = self._compound(op, kind, value.type, node.pos, report=report)
+                converted = self.bound.conversions.get(id(node.value))  # `u += 1`: a ulong constant
+                combine = self._compound(op, kind, NUMERIC_TYPES[converted] if converted else value.type, node.pos,
+                                         report=report)
             elif kind is not None and value.type.kind not in (None, kind):
                 vf = self._implicit(value, kind)
             if not op or combine is None:  # `=` (every compound operator has a combine)
