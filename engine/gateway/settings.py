@@ -220,4 +220,6 @@ class GatewaySettings:
         for api in self.apis.values():
             files += [api.policy] if api.policy else []
             files += [op.policy for op in api.operations if op.policy]
+            if api.graphql is not None:
+                files += [api.graphql.schema, *(resolver.policy for resolver in api.graphql.resolvers)]
         return files

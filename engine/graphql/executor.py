@@ -117,7 +117,7 @@ def _resolver(steps: tuple[Step, ...]) -> Any:
     async def resolve(parent: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
         ctx: Context = info.context
         scoped = replace(ctx, response=Response(), exchange=Exchange(observer=ctx.exchange.observer),
-                         graphql=GraphQL(parent, arguments))
+                         graphql=GraphQL(parent, arguments), _request_id=ctx.request_id)  # one RequestId for all
         try:
             await run_steps(steps, scoped)
         except PolicyRuntimeError as error:
@@ -138,14 +138,21 @@ def field_value(response: Response) -> Any:
         return content.decode("utf-8", "replace")
 
 
+PUBLIC_REASONS = {
+    "Timeout": "The data source did not answer in time.",
+    "BackendConnectionFailure": "The data source could not be reached.",
+}
+
+
 def _public(error: PolicyRuntimeError) -> str:
-    """What the caller may read about a resolver's failure (nothing internal for 500s)."""
+    """What the caller may read about a resolver's failure: never hosts, paths or internal details (the
+    log has them)."""
     if error.public_message:
         return error.public_message
-    if error.status == 500 and error.reason == "InternalError":
-        log.warning("resolver failed: %s", error.message)
-        return "Internal server error"
-    return error.message
+    if error.status < 500 or error.reason == "DataSourceError":  # client errors and data-source statuses
+        return error.message
+    log.warning("resolver %s failed (%s): %s", error.path or "", error.reason, error.message)
+    return PUBLIC_REASONS.get(error.reason, "Internal server error")
 
 
 def _json_response(status: int, payload: object) -> Response:

@@ -23,6 +23,7 @@ type Query {
   search(term: String!, limit: Int = 2): Echo
   slow(n: Int!): Echo
   broken: Echo
+  gone: Echo
   motto: String
 }
 
@@ -89,6 +90,11 @@ BROKEN = """<http-data-source>
 </http-data-source>
 """
 
+GONE = """<http-data-source>
+    <http-request><set-url>{UNUSED}/gone</set-url></http-request>
+</http-data-source>
+"""
+
 API_POLICY = """<policies>
     <inbound>
         <base />
@@ -115,10 +121,11 @@ def graphql_folder(root: Path, backend_url: str) -> Path:
             write_text(api / "policy.xml", policy)
         for name, path, xml in (("user", "Query/user", USER), ("search", "Query/search", SEARCH),
                                 ("next", "Echo/next", NEXT), ("slow", "Query/slow", SLOW),
-                                ("broken", "Query/broken", BROKEN)):
+                                ("broken", "Query/broken", BROKEN), ("gone", "Query/gone", GONE)):
             write_json(api / "resolvers" / name / "resolverInformation.json",
                        {"properties": {"displayName": name, "path": path}})
-            write_text(api / "resolvers" / name / "policy.xml", xml.replace("{BACKEND}", backend_url))
+            write_text(api / "resolvers" / name / "policy.xml",
+                       xml.replace("{BACKEND}", backend_url).replace("{UNUSED}", Backend.unused_url()))
     return root
 
 
@@ -192,6 +199,11 @@ def test_a_failing_resolver_is_an_error_entry_with_its_path(running: Any) -> Non
     assert error["path"] == ["broken"]
     assert "503" in error["message"]
     assert error["extensions"] == {"code": "DataSourceError"}
+    status, result, _ = post(gateway, '{ gone { path } user(id: "3") { method } }')
+    assert (status, result["data"]) == (200, {"gone": None, "user": {"method": "GET"}})
+    assert result["errors"] == [{"message": "The data source could not be reached.", "path": ["gone"],
+                                 "locations": [{"line": 1, "column": 3}],
+                                 "extensions": {"code": "BackendConnectionFailure"}}]  # no host or port
 
 
 def test_invalid_query_is_400_with_graphql_errors(running: Any) -> None:
@@ -257,7 +269,7 @@ def test_lint_checks_resolver_documents(tmp_path: Path) -> None:
     assert {(d.code, d.span.line) for d in errors} >= {("policy-unknown-child", 4)}
     assert any("Argument" in d.message for d in errors if d.span.line == 3)
     assert all(Path(d.span.file).parent.name == "broken" for d in errors)  # the other resolvers are clean
-    assert report.files == 11  # the API policy and the 2 x 5 resolver documents
+    assert report.files == 13  # the API policy and the 2 x 6 resolver documents
 
 
 def test_gateway_yaml_declares_a_synthetic_graphql_api(tmp_path: Path) -> None:
@@ -286,6 +298,12 @@ apis:
         assert (status, result) == (200, {"data": {"rename": {"method": "PATCH", "path": "/users/5", "body": "Ada"}}})
         answer = gateway.request("GET", '/people?query=mutation{rename(id:"5",name:"x"){path}}')
         assert answer.status == 405 and "POST" in answer.json()["errors"][0]["message"]
+        # a changed resolver document takes effect on reload (and --reload watches it)
+        assert gateway.server.settings.policy_files().count(tmp_path / "user.xml") == 1
+        gateway.write("user.xml", NEXT.replace('(string)context.GraphQL.Parent["path"] + "/next"', '"/v2"')
+                      .replace("{BACKEND}", "{{backend-url}}"))
+        assert gateway.reload()
+        assert post(gateway, '{ user(id: "5") { path } }')[1] == {"data": {"user": {"path": "/v2"}}}
 
 
 def test_gateway_yaml_resolver_for_an_unknown_type_is_located(tmp_path: Path) -> None:
