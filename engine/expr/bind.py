@@ -69,6 +69,7 @@ from engine.expr.cstypes import (
     Member,
     library_type,
     nullable_inner,
+    numeric_kind,
 )
 from engine.expr.library import (
     CS_IDENT,
@@ -305,6 +306,8 @@ def implicit_conversion(source: CsType, target: CsType, constant: Constant | Non
     implicit constant conversions: `byte b = 1`); None where the bind pass cannot tell (class types)."""
     if source is target:
         return True
+    if (inner := nullable_inner(target)) is not None and source.kind is not None:
+        return implicit_conversion(source, inner, constant)  # `long? n = 1`
     if target.kind is not None:
         if source.kind is not None:
             return clrnumeric.widens(source.kind, target.kind) or _fits_constant(constant, target.kind)
@@ -677,8 +680,8 @@ class _Binder:
         converts = implicit_conversion(source, target, self.bound.constant(node))
         if converts is False:
             self.error("expr-type", _conversion_message(source, target, position), node.pos)
-        elif converts and target.kind is not None and source.kind is not target.kind:
-            self.bound.conversions[id(node)] = target.kind
+        elif converts and (kind := numeric_kind(target)) is not None and source.kind is not kind:
+            self.bound.conversions[id(node)] = kind
 
     def value_case(self, node: ast.Member, ttype: CsType) -> bool:
         """The member-case rule for a member of a typed value (`context.request`): False after an error."""
@@ -1067,7 +1070,7 @@ class _Binder:
         given = node.value if isinstance(node, ast.Assign) else None
         constant = self.bound.constant(given) if given is not None else None
         operand = value.kind if op in clrnumeric.SHIFTS else _converted(constant, value.kind, target.kind)
-        if given is not None and operand is not value.kind and shown is None:  # `u += 1`, ulong u: a ulong 1
+        if given is not None and operand is not value.kind:  # `u += 1` with a ulong u: the 1 is a ulong
             self.bound.conversions[id(given)] = operand
         kind = clrnumeric.result_kind(op, target.kind, operand)
         if kind is None:

@@ -62,6 +62,7 @@ from engine.expr.cstypes import (
     SYSTEM_TYPE,
     VOID,
     CsType,
+    numeric_kind,
 )
 from engine.expr.gates import add_gate, index_gate, is_list_type, member_gate, setattr_gate, setitem_gate
 from engine.expr.library import strip_namespace
@@ -318,7 +319,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                     self.error("expr-type", f"operator '{op}=' cannot be applied to an operand of type 'object'",
                                node.pos)
                 return self._dead()
-            kind = local.type.kind
+            kind = numeric_kind(local.type)  # `int` or `int?`
             if kind is not None and op and op != "??":
                 converted = self.bound.conversions.get(id(node.value))  # `u += 1`: a ulong constant
                 combine = self._compound(op, kind, NUMERIC_TYPES[converted] if converted else value.type, node.pos,
@@ -414,6 +415,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         convert = clrnumeric.convert
 
         def compound(a: Any, b: Any) -> Any:
+            if a is None or b is None:  # an `int?` local or operand that is null
+                return None
             r = binary(a, b)
             return None if r is None else convert(r, kind, checked=checked)
 
@@ -431,7 +434,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
     def x_IncDec(self, node: ast.IncDec) -> Code:
         if isinstance(node.target, ast.Name):
             local = self.local(node.target)
-            if local is not None and local.type.kind is not None:
+            if local is not None and numeric_kind(local.type) is not None:
                 return self._step(node, local)
             if local is not None and local.boxed:
                 if id(node) not in self.bound.checked:
@@ -453,7 +456,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def _step(self, node: ast.IncDec, local: Local) -> Code:
         """`x++`/`--x` on a numeric local: the value keeps its type and wraps (`byte 255 + 1 == 0`)."""
-        slot, kind, delta, pos = local.slot, local.type.kind, 1 if node.op == "++" else -1, node.pos
+        slot, kind, delta, pos = local.slot, numeric_kind(local.type), 1 if node.op == "++" else -1, node.pos
         assert kind is not None
         step, checked, prefix = clrnumeric.step, self.checked_context is True, node.prefix
 
