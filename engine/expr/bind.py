@@ -1045,6 +1045,10 @@ class _Binder:
                 stored = container.value if container.pyclass is dict else element_type(container)
                 if isinstance(node, ast.Assign) and not op and stored is not None and stored is not DYNAMIC:
                     self.convert(node.value, stored, "assignment")  # `doubles[0] = 1` stores a double
+                elif op and op != "??" and stored is not None and stored.kind is not None and value is not None \
+                        and value.kind is not None:  # `bytes[0] += 1` stores a byte
+                    self.check_compound(node, stored, op, value)
+                    result = stored
         elif isinstance(target, ast.Member):
             static = self.bound.symbol(target.target).kind in ("type", "namespace")
             owner = self.bound.type_of(target.target)

@@ -362,14 +362,19 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             keys = [self.fn(a.value) for a in target.args if a.value is not None]
             pos = node.pos
             is_list = is_list_type(obj.type)
+            stored, step = self.bound.type_of(node), combine  # bind's element type for `bytes[0] += 1`
+            if combine is not None and op != "??" and stored is not None and stored.kind is not None:
+                converted = self.bound.conversions.get(id(node.value))
+                step = self._compound(op, stored.kind, NUMERIC_TYPES[converted] if converted else value.type,
+                                      node.pos, report=report)
 
             def set_item(env: list[Any]) -> Any:
                 container = of(env)
                 ks = [k(env) for k in keys]
                 try:
                     v = vf(env)
-                    if combine is not None:
-                        v = combine(index_gate(container, ks, is_list), v)
+                    if step is not None:
+                        v = step(index_gate(container, ks, is_list), v)
                     setitem_gate(container, ks, v, is_list)
                 except Exception as exc:
                     raise _located(exc, pos) from None
