@@ -27,7 +27,7 @@ import secrets
 import ssl
 import time
 from collections import deque
-from collections.abc import Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
@@ -335,6 +335,8 @@ class Route:
 
 
 ROUTE: Slot[Route] = Slot("backends.route")
+# What forward-request runs instead of an HTTP call: a synthetic API's executor (engine/graphql), set on routing
+SYNTHETIC_BACKEND: Slot[Callable[[Context], Awaitable[None]]] = Slot("backends.synthetic")
 FORWARD_TLS: Slot[BackendTls] = Slot("backends.tls")  # the TLS settings of the member this forward goes to
 _RELAXED_CONTEXTS: dict[tuple[str, bool, bool], ssl.SSLContext] = {}
 
@@ -388,7 +390,12 @@ def leave(ctx: Context) -> None:
 
 
 async def forward_to_backend(ctx: Context, options: ForwardOptions) -> None:
-    """forward-request: send the request to its backend, through its entity's pool and breaker."""
+    """forward-request: send the request to its backend, through its entity's pool and breaker (a
+    synthetic API's executor answers it instead)."""
+    synthetic = SYNTHETIC_BACKEND.get(ctx)
+    if synthetic is not None:
+        await synthetic(ctx)
+        return
     http = gateway_services(ctx, "forward-request").http
     current = ROUTE.get(ctx)
     if current is None:

@@ -319,6 +319,14 @@ class Authorization:
     claims: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class GraphQL:
+    """`context.GraphQL` inside a resolver: the parent object's value and the field's arguments (JSON-like)."""
+
+    parent: Any = None
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
 class ResponseStream(Protocol):
     """A backend answer whose body is still on the wire (the gateway's backend client makes these)."""
 
@@ -422,6 +430,7 @@ class Context:
     traces: list[tuple[str, str, str]] = field(default_factory=list)  # (source, severity, message)
     services: Services | None = None  # the gateway's shared services (engine.policy.Services)
     exchange: Exchange = field(default_factory=Exchange)  # per-request state of gateway and policies
+    graphql: GraphQL | None = None  # set while a synthetic GraphQL API's resolver runs
     _request_id: uuid.UUID | None = field(default=None, repr=False)
 
     @property

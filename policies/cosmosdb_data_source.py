@@ -22,6 +22,6 @@ class CosmosdbDataSource(Policy):
     children = (ANY_CONTENT,)
     implemented = False
     unsupported_reason = (
-        "GraphQL resolvers need a synthetic GraphQL API, which policygate does not host, and Cosmos DB "
-        "exists only in Azure; serve GraphQL from a backend"
+        "policygate hosts synthetic GraphQL APIs but Cosmos DB exists only in Azure; resolve the field "
+        "with <http-data-source> from an HTTP service"
     )

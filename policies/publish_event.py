@@ -28,6 +28,6 @@ class PublishEvent(Policy):
     )
     implemented = False
     unsupported_reason = (
-        "GraphQL subscriptions need a synthetic GraphQL API, which policygate does not host; publish with"
+        "policygate's synthetic GraphQL APIs answer queries and mutations but not subscriptions; publish with"
         " publish-to-dapr or log-to-eventhub"
     )

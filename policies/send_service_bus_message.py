@@ -35,6 +35,8 @@ SERVICE_BUS = "https://servicebus.azure.net"  # the Entra resource (token audien
 SEND_FAILURE = "ServiceBusSendFailure"
 PUBLIC_MESSAGE = "Internal server error"
 DEFAULT_TIMEOUT = 10.0
+METRIC = "policygate_service_bus_messages_total"
+METRIC_HELP = "send-service-bus-message sends, by entity kind and result (sent, or the failure reason)."
 MAX_ENTITY = 260  # Service Bus's longest queue or topic path
 # A queue or topic path: letters, digits, '.', '-', '_', segments separated by single '/'.
 ENTITY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]|/(?=[A-Za-z0-9._-]))*")
@@ -132,6 +134,20 @@ class SendServiceBusMessageStep:
     properties: tuple[tuple[str, Value], ...]
 
     async def __call__(self, ctx: Context) -> Flow | None:
+        try:
+            await self.deliver(ctx)
+        except PolicyRuntimeError as error:
+            self.count(ctx, error.reason or "error")
+            raise
+        self.count(ctx, "sent")
+        return None
+
+    def count(self, ctx: Context, result: str) -> None:
+        metrics = getattr(ctx.services, "metrics", None)
+        if metrics is not None:
+            metrics.counter(METRIC, METRIC_HELP, ("kind", "result")).inc(self.kind, result)
+
+    async def deliver(self, ctx: Context) -> None:
         settings = getattr(getattr(ctx.services, "settings", None), "service_bus", None)
         entity = str(self.entity.get(ctx) or "").strip()
         namespace = str(self.namespace.get(ctx) or "").strip() or getattr(settings, "namespace", "")
@@ -156,7 +172,6 @@ class SendServiceBusMessageStep:
             raise _failure(f"Sending to {where} failed: {error.message}", error.reason) from None
         if not 200 <= response.status_code < 300:
             raise _failure(f"{where} answered {response.status_code}: {error_detail(response)}", SEND_FAILURE)
-        return None
 
     def message(self, ctx: Context) -> tuple[Headers, bytes]:
         """The request's headers (content type, broker and custom properties) and body."""
@@ -209,6 +224,8 @@ class SendServiceBusMessage(Policy):
     within `service-bus.timeout` seconds (default 10; `Timeout`), the policy fails: on-error runs,
     and without it the caller gets 500 `Internal server error`. A queue, topic or namespace
     expression giving an invalid name fails with `ExpressionValueEvaluationFailure`.
+    `policygate_service_bus_messages_total` on `/metrics` counts sends by `kind` (queue, topic)
+    and `result` (`sent`, or the failure reason).
     """
 
     tag = TAG

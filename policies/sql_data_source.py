@@ -22,6 +22,6 @@ class SqlDataSource(Policy):
     children = (ANY_CONTENT,)
     implemented = False
     unsupported_reason = (
-        "GraphQL resolvers need a synthetic GraphQL API, which policygate does not host; serve GraphQL "
-        "from a backend that reads the database"
+        "policygate hosts synthetic GraphQL APIs but has no Azure SQL data source; resolve the field "
+        "with <http-data-source> from an HTTP service that reads the database"
     )

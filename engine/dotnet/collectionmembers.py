@@ -28,7 +28,7 @@ from .errors import (
     ArgumentOutOfRangeException,
     KeyNotFoundException,
 )
-from .keyed import KeyedSet
+from .keyed import KeyedSet, hashset_add, hashset_contains
 from .limits import bounded_list, check_count
 
 _NO_ARGUMENT = object()  # `e.Elements().Remove()`: LINQ to XML's Remove() extension, not List.Remove(value)
@@ -395,14 +395,7 @@ class SetMembers:
     def Count(s: set[Any]) -> int:
         return len(s)
 
-    @staticmethod
-    def Add(s: set[Any], value: Any) -> bool:
-        if s.__class__ is KeyedSet:
-            return s.insert(value)
-        if value in s:
-            return False
-        s.add(value)
-        return True
+    Add = staticmethod(hashset_add)
 
     @staticmethod
     def Remove(s: set[Any], value: Any) -> bool:
@@ -411,9 +404,7 @@ class SetMembers:
             return True
         return False
 
-    @staticmethod
-    def Contains(s: set[Any], value: Any) -> bool:
-        return value in s
+    Contains = staticmethod(hashset_contains)
 
     @staticmethod
     def Equals(s: set[Any], other: Any) -> bool:

@@ -9,14 +9,23 @@ Standard date formats: ``d D f F g G M m O o R r s t T u U Y y``; custom specifi
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .culture import DateTimeStyles
+from .datetimes import (
+    UNIX_EPOCH_TICKS,
+    DateTime,
+    DateTimeKind,
+    DateTimeOffset,
+    _date_to_days,
+    _days_to_date,
+    _now_ticks,
+)
 from .errors import ArgumentNullException, FormatException, OverflowException
 from .limits import check_format
+from .timespan import TICKS_PER_DAY, TICKS_PER_MINUTE, TICKS_PER_SECOND, TimeSpan
 
-if TYPE_CHECKING:
-    from .datetimes import DateTime, DateTimeOffset
-    from .timespan import TimeSpan
+# datetimes and timespan import this module in their methods (it imports them here, once)
 
 MONTHS = [
     "January",
@@ -79,8 +88,6 @@ def _run_end(fmt: str, i: int) -> int:
 
 def _format(ticks: int, fmt: str, kind_suffix: str, offset_minutes: int) -> str:
     check_format(fmt)
-    from .datetimes import _days_to_date
-    from .timespan import TICKS_PER_DAY, TICKS_PER_SECOND
 
     date = _days_to_date(ticks // TICKS_PER_DAY)
     tod = ticks % TICKS_PER_DAY
@@ -191,12 +198,13 @@ def _format(ticks: int, fmt: str, kind_suffix: str, offset_minutes: int) -> str:
     return "".join(out)
 
 
+_KIND_SUFFIX = {DateTimeKind.Utc: "Z", DateTimeKind.Local: "+00:00"}
+
+
 def format_datetime(dt: DateTime, fmt: str | None) -> str:
     """``DateTime.ToString(fmt)`` in the invariant culture."""
-    from .datetimes import DateTimeKind
 
-    kind = dt.Kind
-    suffix = {DateTimeKind.Utc: "Z", DateTimeKind.Local: "+00:00"}.get(kind, "")
+    suffix = _KIND_SUFFIX.get(dt.Kind, "")
     if fmt in ("o", "O", "s", "u"):
         return _fast_iso(dt.Ticks, fmt, suffix)
     if not fmt:
@@ -210,8 +218,6 @@ def format_datetime(dt: DateTime, fmt: str | None) -> str:
 
 
 def _fast_iso(ticks: int, fmt: str, suffix: str) -> str:
-    from .datetimes import _days_to_date
-    from .timespan import TICKS_PER_DAY, TICKS_PER_SECOND
 
     date = _days_to_date(ticks // TICKS_PER_DAY)
     seconds, frac = divmod(ticks % TICKS_PER_DAY, TICKS_PER_SECOND)
@@ -250,7 +256,6 @@ def format_datetimeoffset(dto: DateTimeOffset, fmt: str | None) -> str:
 
 def format_timespan(ts: TimeSpan, fmt: str | None) -> str:
     """``TimeSpan.ToString(fmt)``: ``c``/``t``/``T`` (constant), ``g``, ``G`` and custom formats."""
-    from .timespan import TICKS_PER_SECOND
 
     ticks = ts.Ticks
     sign = "-" if ticks < 0 else ""
@@ -358,8 +363,6 @@ def _zone_minutes(z: str | None) -> int | None:
 
 def _parts(s: str) -> tuple[int, int | None]:
     """Parse ``s`` to (clock ticks, zone offset minutes or None)."""
-    from .datetimes import _date_to_days, _now_ticks
-    from .timespan import TICKS_PER_DAY, TICKS_PER_SECOND
 
     text = s.strip()
     for pattern in _PATTERNS:
@@ -397,9 +400,6 @@ def _parts(s: str) -> tuple[int, int | None]:
 
 def parse_datetime(s: str | None, styles: Any = None) -> DateTime:
     """``DateTime.Parse``: zoned input is converted to local time (``Kind=Local``, local = UTC)."""
-    from .culture import DateTimeStyles
-    from .datetimes import DateTime, DateTimeKind
-    from .timespan import TICKS_PER_MINUTE
 
     if s is None:
         raise ArgumentNullException("s")
@@ -422,7 +422,6 @@ def parse_datetime(s: str | None, styles: Any = None) -> DateTime:
 
 
 def parse_datetimeoffset(s: str | None) -> DateTimeOffset:
-    from .datetimes import DateTimeOffset
 
     if s is None:
         raise ArgumentNullException("input")
@@ -443,7 +442,6 @@ def parse_microsoft_json(text: str) -> DateTime | None:
 
     Without an offset the value is UTC; with one it is local time (the gateway's local zone is UTC).
     """
-    from .datetimes import UNIX_EPOCH_TICKS, DateTime, DateTimeKind
 
     m = _MS_JSON.fullmatch(text)
     if not m:
@@ -457,8 +455,6 @@ def parse_microsoft_json(text: str) -> DateTime | None:
 
 def parse_iso_json(text: str) -> DateTime | None:
     """Newtonsoft ``DateTimeUtils.TryParseDateTimeIso`` with ``RoundtripKind``; ``None`` if no match."""
-    from .datetimes import DateTime, DateTimeKind
-    from .timespan import TICKS_PER_MINUTE
 
     m = _ISO_JSON.fullmatch(text)
     if not m:
@@ -540,8 +536,6 @@ def _exact_regex(fmt: str) -> re.Pattern[str]:
 
 
 def _exact_parts(s: str, formats: Any) -> tuple[int, int | None, bool]:
-    from .datetimes import _date_to_days
-    from .timespan import TICKS_PER_DAY, TICKS_PER_SECOND
 
     fmts = [formats] if isinstance(formats, str) else list(formats)
     for fmt in fmts:
@@ -578,9 +572,6 @@ def _exact_parts(s: str, formats: Any) -> tuple[int, int | None, bool]:
 
 
 def parse_exact(s: str | None, formats: Any, styles: Any = None) -> DateTime:
-    from .culture import DateTimeStyles
-    from .datetimes import DateTime, DateTimeKind
-    from .timespan import TICKS_PER_MINUTE
 
     if s is None:
         raise ArgumentNullException("s")
@@ -603,7 +594,6 @@ def parse_exact(s: str | None, formats: Any, styles: Any = None) -> DateTime:
 
 
 def parse_exact_offset(s: str | None, formats: Any, styles: Any = None) -> DateTimeOffset:
-    from .datetimes import DateTimeOffset
 
     if s is None:
         raise ArgumentNullException("input")
@@ -619,7 +609,6 @@ _TS_DAYS = re.compile(r"\s*(-)?(\d+)\s*")
 
 def parse_timespan(s: str | None) -> TimeSpan:
     """``TimeSpan.Parse``: ``[-][d.]hh:mm[:ss[.fffffff]]`` or ``[-]d``."""
-    from .timespan import TICKS_PER_DAY, TICKS_PER_SECOND, TimeSpan
 
     if s is None:
         raise ArgumentNullException("input")
@@ -659,7 +648,6 @@ _TS_CUSTOM = re.compile(r"(d{1,8}|hh?|mm?|ss?|f{1,7}|F{1,7}|'[^']*'|\"[^\"]*\"|\
 
 def parse_timespan_exact(s: str | None, fmt: str | None) -> TimeSpan:
     """``TimeSpan.ParseExact``: the standard formats ``c``/``g``/``G`` or a custom format."""
-    from .timespan import TICKS_PER_DAY, TICKS_PER_SECOND, TimeSpan
 
     if s is None or fmt is None:
         raise ArgumentNullException("input" if s is None else "format")

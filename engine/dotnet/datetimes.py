@@ -200,9 +200,7 @@ class DateTime(TickOrdered):
 
     @staticmethod
     def Parse(s: str | None, provider: Any = None, styles: Any = None) -> DateTime:
-        from .dateformat import parse_datetime
-
-        return parse_datetime(s, styles)
+        return _dateformat.parse_datetime(s, styles)
 
     @staticmethod
     def TryParse(s: str | None, *args: Any) -> tuple[bool, DateTime]:
@@ -214,9 +212,7 @@ class DateTime(TickOrdered):
 
     @staticmethod
     def ParseExact(s: str | None, fmt: Any, provider: Any = None, styles: Any = None) -> DateTime:
-        from .dateformat import parse_exact
-
-        return parse_exact(s, fmt, styles)
+        return _dateformat.parse_exact(s, fmt, styles)
 
     @staticmethod
     def TryParseExact(
@@ -368,9 +364,7 @@ class DateTime(TickOrdered):
         return round(days * 86_400_000) / 86_400_000
 
     def ToString(self, fmt: Any = None, provider: Any = None) -> str:
-        from .dateformat import format_datetime
-
-        return format_datetime(self, fmt if isinstance(fmt, str) else None)
+        return _dateformat.format_datetime(self, fmt if isinstance(fmt, str) else None)
 
     def ToShortDateString(self) -> str:
         return self.ToString("d")
@@ -493,9 +487,7 @@ class DateTimeOffset:
 
     @staticmethod
     def Parse(s: str | None, provider: Any = None, styles: Any = None) -> DateTimeOffset:
-        from .dateformat import parse_datetimeoffset
-
-        return parse_datetimeoffset(s)
+        return _dateformat.parse_datetimeoffset(s)
 
     @staticmethod
     def TryParse(s: str | None, *args: Any) -> tuple[bool, DateTimeOffset]:
@@ -506,9 +498,7 @@ class DateTimeOffset:
 
     @staticmethod
     def ParseExact(s: str | None, fmt: Any, provider: Any = None, styles: Any = None) -> DateTimeOffset:
-        from .dateformat import parse_exact_offset
-
-        return parse_exact_offset(s, fmt, styles)
+        return _dateformat.parse_exact_offset(s, fmt, styles)
 
     # -- properties -----------------------------------------------------------------------------
     @property
@@ -653,9 +643,7 @@ class DateTimeOffset:
         return hash(self.UtcTicks) & 0x7FFFFFFF
 
     def ToString(self, fmt: Any = None, provider: Any = None) -> str:
-        from .dateformat import format_datetimeoffset
-
-        return format_datetimeoffset(self, fmt if isinstance(fmt, str) else None)
+        return _dateformat.format_datetimeoffset(self, fmt if isinstance(fmt, str) else None)
 
     def to_json_text(self) -> str:
         return self.ToString("yyyy-MM-ddTHH:mm:ss.FFFFFFFzzz")
@@ -679,11 +667,9 @@ DateTimeOffset.UnixEpoch = DateTimeOffset._make(UNIX_EPOCH_TICKS, 0)
 
 def parse_json_date(text: str) -> _DateTime | None:
     """Newtonsoft's ISO date detection (``DateParseHandling.DateTime``, ``RoundtripKind``)."""
-    from .dateformat import parse_iso_json, parse_microsoft_json
-
     if text.startswith("/Date("):
-        return parse_microsoft_json(text)
-    return parse_iso_json(text)
+        return _dateformat.parse_microsoft_json(text)
+    return _dateformat.parse_iso_json(text)
 
 
 __all__ = [
@@ -694,3 +680,6 @@ __all__ = [
     "TimeSpan",
     "parse_json_date",
 ]
+
+# dateformat imports this module's names at its top: imported last, it finds them all defined
+from . import dateformat as _dateformat  # noqa: E402

@@ -277,9 +277,14 @@ def _strict(text: str) -> Any:
 _FAILED = object()
 
 
+def looks_like_date(text: str) -> bool:
+    """Newtonsoft's date detection: what may be an ISO 8601 date-time, or ``/Date(...)/``."""
+    return len(text) >= 19 and text[4:5] == "-" and text[10:11] == "T" or text.startswith("/Date(")
+
+
 def _with_dates(value: Any, date_hook: Callable[[str], Any]) -> Any:
     if isinstance(value, str):
-        if len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T" or value.startswith("/Date("):
+        if looks_like_date(value):
             date = date_hook(value)
             return value if date is None else date
         return value
@@ -307,22 +312,24 @@ def _too_deep(value: Any, depth: int) -> bool:
     return False
 
 
-def read_json(text: str, date_hook: Callable[[str], Any] | None = None) -> Any:
+def read_json(text: str, date_hook: Callable[[str], Any] | None = None, *, strict_dates: bool = True) -> Any:
     """Parse ``text``; raises ``JsonReaderException`` with Newtonsoft-like messages.
 
     Strict JSON goes through the C parser; anything it rejects is read again by
     :class:`JsonReader`, which accepts Newtonsoft's extensions and produces its error messages.
+    ``strict_dates=False``: strict JSON's date strings are left to the caller, which walks the
+    values anyway (``newtonsoft.from_parsed``); the reader converts them as it reads.
     """
     if text is None:
         from .errors import ArgumentNullException
 
         raise ArgumentNullException("json")
     data = _strict(text) if text.strip() else _FAILED
-    if data is not _FAILED and _too_deep(data, 0):
-        data = _FAILED  # let the reader report where MaxDepth is exceeded
+    if data is not _FAILED and text.count("{") + text.count("[") > MAX_DEPTH and _too_deep(data, 0):
+        data = _FAILED  # let the reader report where MaxDepth is exceeded (as many brackets at least)
     if data is not _FAILED:
-        return _with_dates(data, date_hook) if date_hook is not None else data
+        return _with_dates(data, date_hook) if date_hook is not None and strict_dates else data
     return JsonReader(text, date_hook).read()
 
 
-__all__ = ["UNDEFINED", "JsonReader", "read_json"]
+__all__ = ["UNDEFINED", "JsonReader", "looks_like_date", "read_json"]

@@ -58,6 +58,16 @@ class _Slots:
         return [k for k in self.entries if k is not _HOLE]
 
 
+def _after_removal(slots: _Slots | None, k: Any, entries: dict[Any, Any]) -> _Slots | None:
+    """The slot table once key `k` leaves `entries` (all keys, in insertion order): .NET's order."""
+    if len(entries) == 1:  # empty again: the next entry takes the first slot
+        return None
+    if slots is None:
+        slots = _Slots(entries)
+    slots.take(k)
+    return slots
+
+
 class _Keyed:
     """What both share: the key function and the identity ``==``.
 
@@ -89,6 +99,38 @@ class _Keyed:
         return self._key
 
 
+_OWN_KEYS = frozenset({str, int})  # the classes whose values ``hash_key`` returns as they are
+
+
+def hashset_add(s: set[Any], item: Any) -> bool:
+    """``HashSet.Add``: add ``item`` unless a member has its key; True when added (a
+    :class:`KeyedSet`'s ``insert``; another Python set compares as Python does)."""
+    if not isinstance(s, KeyedSet):
+        if item in s:
+            return False
+        s.add(item)
+        return True
+    cls = item.__class__
+    k = item if (cls is str or cls is int) and s._plain else s._key(item)
+    members = s._members
+    if k in members:
+        return False
+    members[k] = item
+    set.add(s, k)
+    s._version += 1
+    if s._slots is not None:
+        s._slots.put(k)
+    return True
+
+
+def hashset_contains(s: set[Any], item: Any) -> bool:
+    """``HashSet.Contains`` (a :class:`KeyedSet`'s ``in``; another Python set: Python's ``in``)."""
+    if not isinstance(s, KeyedSet):
+        return item in s
+    cls = item.__class__
+    return (item if (cls is str or cls is int) and s._plain else s._key(item)) in s._members
+
+
 class KeyedSet(_Keyed, set[Any]):
     """``HashSet<T>``: members compared by ``key`` (default ``equality.hash_key``)."""
 
@@ -104,29 +146,21 @@ class KeyedSet(_Keyed, set[Any]):
         self._slots = None
         self._members = {}
         self._version = 0
+        if self._plain and isinstance(items, list) and {*map(type, items)} <= _OWN_KEYS:
+            first = dict.fromkeys(items)  # each its own key: the whole list at C speed
+            self._members = dict(zip(first, first, strict=True))
+            set.update(self, first)
+            self._version = len(first)
+            return
         for item in items:
             self.insert(item)
 
-    def insert(self, item: Any) -> bool:
-        """``HashSet.Add``: add ``item`` unless a member has its key; True when added."""
-        cls = item.__class__
-        k = item if (cls is str or cls is int) and self._plain else self._key(item)
-        members = self._members
-        if k in members:
-            return False
-        members[k] = item
-        set.add(self, k)
-        self._version += 1
-        if self._slots is not None:
-            self._slots.put(k)
-        return True
+    insert = hashset_add
 
     def add(self, item: Any) -> None:
-        self.insert(item)
+        hashset_add(self, item)
 
-    def __contains__(self, item: object) -> bool:
-        cls = item.__class__
-        return (item if (cls is str or cls is int) and self._plain else self._key(item)) in self._members
+    __contains__ = hashset_contains
 
     def remove(self, item: Any) -> None:
         k = self._key(item)
@@ -134,12 +168,7 @@ class KeyedSet(_Keyed, set[Any]):
         if k not in members:
             raise KeyError(item)
         self._version += 1
-        if len(members) == 1:  # empty again: the next member takes the first slot
-            self._slots = None
-        elif self._slots is None:
-            self._slots = _Slots(members)
-        if self._slots is not None:
-            self._slots.take(k)
+        self._slots = _after_removal(self._slots, k, members)
         del members[k]
         set.remove(self, k)
 
@@ -234,12 +263,7 @@ class KeyedDict(_Keyed, dict[Any, Any]):
         values = self._values
         if k not in values:
             raise KeyError(key)
-        if len(values) == 1:  # empty again: the next key takes the first slot
-            self._slots = None
-        elif self._slots is None:
-            self._slots = _Slots(values)
-        if self._slots is not None:
-            self._slots.take(k)
+        self._slots = _after_removal(self._slots, k, values)
         dict.__delitem__(self, k)
         del values[k]
 

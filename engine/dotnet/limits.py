@@ -171,6 +171,9 @@ def bounded_list(items: Iterable[Any]) -> list[Any]:
     return out
 
 
+_list_append = list.append
+
+
 class TextBuffer(list[str]):
     """The pieces of a text being written (JSON, XML): stops at the string limit while writing."""
 
@@ -187,7 +190,7 @@ class TextBuffer(list[str]):
         self.size += len(piece)
         if self.size > self.checkpoint:
             self._checkpoint()
-        super().append(piece)
+        _list_append(self, piece)  # not super().append: one call per piece written
 
     def _checkpoint(self) -> None:
         if self.size > LIMITS.max_string:

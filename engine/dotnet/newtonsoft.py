@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import math
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
@@ -24,7 +24,7 @@ from .errors import (
     InvalidOperationException,
     JsonReaderException,
 )
-from .jsonreader import UNDEFINED, read_json
+from .jsonreader import UNDEFINED, looks_like_date, read_json
 from .jsonwriter import json_scalar, json_string
 from .limits import TextBuffer, paced
 from .primitives import NEW_LINE, Char, TypeRef, type_ref
@@ -291,7 +291,7 @@ class JToken:
     # -- statics -------------------------------------------------------------------------------
     @staticmethod
     def Parse(text: str, settings: Any = None) -> JToken:
-        return from_parsed(read_json(_need_text(text), _date_hook))
+        return from_parsed(read_json(_need_text(text), _date_hook, strict_dates=False), _date_hook)
 
     @staticmethod
     def FromObject(value: Any, serializer: Any = None) -> JToken:
@@ -923,7 +923,7 @@ _Container = TypeVar("_Container", bound=JContainer)
 
 def _parse_as(text: str, cls: type[_Container], item: str) -> _Container:
     """``JObject.Parse``/``JArray.Parse``: the parsed token, which must be a ``cls`` (``item`` names it)."""
-    token = from_parsed(read_json(_need_text(text), _date_hook))
+    token = from_parsed(read_json(_need_text(text), _date_hook, strict_dates=False), _date_hook)
     if not isinstance(token, cls):
         raise JsonReaderException(
             f"Error reading {cls.__name__} from JsonReader. Current JsonReader item is not {item}: {_reader_item(token)}. Path '', line 1, position {_first_pos(text)}."
@@ -958,15 +958,16 @@ def _write_children(
     out.append(brackets[1])
 
 
-def from_parsed(data: Any) -> JToken:
-    """Build tokens from :func:`read_json` output."""
+def from_parsed(data: Any, date_hook: Callable[[str], Any] | None = None) -> JToken:
+    """Build tokens from :func:`read_json` output (``date_hook``: for the date strings it left,
+    ``strict_dates=False``)."""
     if isinstance(data, dict):
         obj = JObject()
         for k, v in data.items():
             prop = JProperty.__new__(JProperty)
             prop._parent = obj
             prop._name = k
-            child = from_parsed(v)
+            child = from_parsed(v, date_hook)
             child._parent = prop
             prop._value = child
             obj._props[k] = prop
@@ -974,11 +975,15 @@ def from_parsed(data: Any) -> JToken:
     if isinstance(data, list):
         arr = JArray()
         for v in data:
-            child = from_parsed(v)
+            child = from_parsed(v, date_hook)
             child._parent = arr
             arr._list.append(child)
         return arr
     kind = _FAST_TYPES.get(type(data))
+    if kind is JTokenType.String and date_hook is not None and looks_like_date(data):
+        date = date_hook(data)
+        if date is not None:
+            return JValue(date)
     if kind is not None:
         value = JValue.__new__(JValue)
         value._parent = None

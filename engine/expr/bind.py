@@ -68,6 +68,8 @@ from engine.expr.cstypes import (
     CsType,
     Member,
     library_type,
+    nullable_inner,
+    numeric_kind,
 )
 from engine.expr.library import (
     CS_IDENT,
@@ -304,6 +306,8 @@ def implicit_conversion(source: CsType, target: CsType, constant: Constant | Non
     implicit constant conversions: `byte b = 1`); None where the bind pass cannot tell (class types)."""
     if source is target:
         return True
+    if (inner := nullable_inner(target)) is not None and source.kind is not None:
+        return implicit_conversion(source, inner, constant)  # `long? n = 1`
     if target.kind is not None:
         if source.kind is not None:
             return clrnumeric.widens(source.kind, target.kind) or _fits_constant(constant, target.kind)
@@ -676,8 +680,8 @@ class _Binder:
         converts = implicit_conversion(source, target, self.bound.constant(node))
         if converts is False:
             self.error("expr-type", _conversion_message(source, target, position), node.pos)
-        elif converts and target.kind is not None and source.kind is not target.kind:
-            self.bound.conversions[id(node)] = target.kind
+        elif converts and (kind := numeric_kind(target)) is not None and source.kind is not kind:
+            self.bound.conversions[id(node)] = kind
 
     def value_case(self, node: ast.Member, ttype: CsType) -> bool:
         """The member-case rule for a member of a typed value (`context.request`): False after an error."""
@@ -1005,14 +1009,19 @@ class _Binder:
             local = self.bound.symbol(target).local
             if local is None:
                 return  # an unknown name, reported
-            if local.boxed and op and op != "??":
+            if local.boxed and op and op != "??" and not (op == "+" and value is STRING):  # `o += "b"` concatenates
                 self.error("expr-type", f"operator '{op}=' cannot be applied to an operand of type 'object'", node.pos)
             elif local.type is DYNAMIC or value is None and op and op != "??" and local.type.kind is not None:
                 return
-            elif local.type.kind is not None and op and op != "??" and value is not None and value.kind is not None \
-                    and clrnumeric.operation(op, local.type.kind, value.kind, checked=False) is None:
-                self.error("expr-type", f"operator '{op}=' cannot be applied to operands of type "
-                           f"'{local.type.kind.keyword}' and '{value.name}'", node.pos)
+            elif local.type.kind is not None and op and op != "??" and value is not None and value.kind is not None:
+                self.check_compound(node, local.type, op, value)
+                result = local.type
+            elif op and op != "??" and value is not None and value.kind is not None \
+                    and (inner := nullable_inner(local.type)) is not None and inner.kind is not None:
+                self.check_compound(node, inner, op, value, shown=local.type)  # `n += 1L` with an int? n
+                result = local.type
+            elif not op and isinstance(node, ast.Assign) and value is not None and local.type is not DYNAMIC:
+                self.convert(node.value, local.type, "assignment")  # `n = 1L` with an int n
                 result = local.type
             elif local.type.kind is not None and op and op != "??" and value in (STRING, BOOL):
                 if op == "+" and value is STRING:  # `n += "a"`: `n + "a"` is a string
@@ -1036,6 +1045,10 @@ class _Binder:
                 stored = container.value if container.pyclass is dict else element_type(container)
                 if isinstance(node, ast.Assign) and not op and stored is not None and stored is not DYNAMIC:
                     self.convert(node.value, stored, "assignment")  # `doubles[0] = 1` stores a double
+                elif op and op != "??" and stored is not None and stored.kind is not None and value is not None \
+                        and value.kind is not None:  # `bytes[0] += 1` stores a byte
+                    self.check_compound(node, stored, op, value)
+                    result = stored
         elif isinstance(target, ast.Member):
             static = self.bound.symbol(target.target).kind in ("type", "namespace")
             owner = self.bound.type_of(target.target)
@@ -1051,6 +1064,26 @@ class _Binder:
         self.bound.checked.add(id(node))
         if result is not None:
             self.bound.value_types[id(node)] = result
+
+    def check_compound(self, node: ast.Assign | ast.IncDec, target: CsType, op: str, value: CsType,
+                       shown: CsType | None = None) -> None:
+        """`x op= y` on a numeric local x of type T (`shown`: its `T?`): C# computes `(T)(x op y)`,
+        allowed when `x op y` converts to T implicitly, `y` does (`byte b; b += 1`) or `op` is a
+        shift (C# spec, "Compound assignment"). `x++` (an IncDec) always is."""
+        assert target.kind is not None and value.kind is not None
+        given = node.value if isinstance(node, ast.Assign) else None
+        constant = self.bound.constant(given) if given is not None else None
+        operand = value.kind if op in clrnumeric.SHIFTS else _converted(constant, value.kind, target.kind)
+        if given is not None and operand is not value.kind:  # `u += 1` with a ulong u: the 1 is a ulong
+            self.bound.conversions[id(given)] = operand
+        kind = clrnumeric.result_kind(op, target.kind, operand)
+        if kind is None:
+            self.error("expr-type", f"operator '{op}=' cannot be applied to operands of type "
+                       f"'{target.kind.keyword}' and '{value.name}'", node.pos)
+        elif given is not None and not (kind is target.kind or clrnumeric.widens(kind, target.kind)
+                                        or op in clrnumeric.SHIFTS) \
+                and implicit_conversion(value, target, constant) is False:
+            self.error("expr-type", _conversion_message(value, shown or target, "assignment"), given.pos)
 
     def assign_target(self, target: ast.Expr) -> None:
         if isinstance(target, ast.Name):
@@ -1208,6 +1241,8 @@ class _Binder:
                 typed = None
             local = self.declare(d, 0, d.name, typed or declared, d.pos,  # `var r = context.Request`: IRequest
                                  known=t.name != "var" or typed is not None)
+            if t.name != "var" and d.value is not None and declared is not DYNAMIC:
+                self.convert(d.value, declared, "assignment")  # `int x = 1L`, `string s = 1`: no implicit conversion
             local.boxed = t.name in ("object", "Object", "System.Object") or (
                 t.name == "var" and d.value is not None and id(d.value) in self.bound.boxed)
 

@@ -56,11 +56,13 @@ from engine.expr.closures import (
 from engine.expr.contexttypes import CONTEXT, HEADERS, MATCHED, MODEL_TYPES, QUERY, VARIABLES
 from engine.expr.cstypes import (
     DYNAMIC,
+    NUMERIC_TYPES,
     STRING,
     STRING_ARRAY,
     SYSTEM_TYPE,
     VOID,
     CsType,
+    numeric_kind,
 )
 from engine.expr.gates import add_gate, index_gate, is_list_type, member_gate, setattr_gate, setitem_gate
 from engine.expr.library import strip_namespace
@@ -312,14 +314,16 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             if local is None:
                 return self._dead()  # reported by the bind pass
             slot = local.slot
-            if local.boxed and op and op != "??":
+            if local.boxed and op and op != "??" and not (op == "+" and value.type is STRING):
                 if report:
                     self.error("expr-type", f"operator '{op}=' cannot be applied to an operand of type 'object'",
                                node.pos)
                 return self._dead()
-            kind = local.type.kind
+            kind = numeric_kind(local.type)  # `int` or `int?`
             if kind is not None and op and op != "??":
-                combine = self._compound(op, kind, value.type, node.pos, report=report)
+                converted = self.bound.conversions.get(id(node.value))  # `u += 1`: a ulong constant
+                combine = self._compound(op, kind, NUMERIC_TYPES[converted] if converted else value.type, node.pos,
+                                         report=report)
             elif kind is not None and value.type.kind not in (None, kind):
                 vf = self._implicit(value, kind)
             if not op or combine is None:  # `=` (every compound operator has a combine)
@@ -358,14 +362,19 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             keys = [self.fn(a.value) for a in target.args if a.value is not None]
             pos = node.pos
             is_list = is_list_type(obj.type)
+            stored, step = self.bound.type_of(node), combine  # bind's element type for `bytes[0] += 1`
+            if combine is not None and op != "??" and stored is not None and stored.kind is not None:
+                converted = self.bound.conversions.get(id(node.value))
+                step = self._compound(op, stored.kind, NUMERIC_TYPES[converted] if converted else value.type,
+                                      node.pos, report=report)
 
             def set_item(env: list[Any]) -> Any:
                 container = of(env)
                 ks = [k(env) for k in keys]
                 try:
                     v = vf(env)
-                    if combine is not None:
-                        v = combine(index_gate(container, ks, is_list), v)
+                    if step is not None:
+                        v = step(index_gate(container, ks, is_list), v)
                     setitem_gate(container, ks, v, is_list)
                 except Exception as exc:
                     raise _located(exc, pos) from None
@@ -411,6 +420,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         convert = clrnumeric.convert
 
         def compound(a: Any, b: Any) -> Any:
+            if a is None or b is None:  # an `int?` local or operand that is null
+                return None
             r = binary(a, b)
             return None if r is None else convert(r, kind, checked=checked)
 
@@ -428,7 +439,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
     def x_IncDec(self, node: ast.IncDec) -> Code:
         if isinstance(node.target, ast.Name):
             local = self.local(node.target)
-            if local is not None and local.type.kind is not None:
+            if local is not None and numeric_kind(local.type) is not None:
                 return self._step(node, local)
             if local is not None and local.boxed:
                 if id(node) not in self.bound.checked:
@@ -450,7 +461,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
     def _step(self, node: ast.IncDec, local: Local) -> Code:
         """`x++`/`--x` on a numeric local: the value keeps its type and wraps (`byte 255 + 1 == 0`)."""
-        slot, kind, delta, pos = local.slot, local.type.kind, 1 if node.op == "++" else -1, node.pos
+        slot, kind, delta, pos = local.slot, numeric_kind(local.type), 1 if node.op == "++" else -1, node.pos
         assert kind is not None
         step, checked, prefix = clrnumeric.step, self.checked_context is True, node.prefix
 

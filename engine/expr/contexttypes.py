@@ -338,6 +338,21 @@ AUTHORIZATION = declare(
 )
 
 
+
+def _json_token(value: Any) -> Any:
+    """A resolver's JSON-like value (parent object, arguments) as a Newtonsoft JToken."""
+    return lib("newtonsoft", "from_parsed")(value)
+
+
+JOBJECT_RESULT = _library_result("newtonsoft", "JObject")
+GRAPHQL = declare(
+    CsType("IGraphQL", model.GraphQL),
+    Member("Parent", "property", lambda g: _json_token(g.parent), JOBJECT_RESULT),
+    Member("Arguments", "property", lambda g: _json_token(g.arguments), JOBJECT_RESULT),
+    Member("GraphQLArguments", "property", lambda g: _json_token(g.arguments), JOBJECT_RESULT),
+)
+
+
 def _trace(ctx: model.Context, message: Any) -> None:
     ctx.trace(to_string(message))
 
@@ -349,6 +364,7 @@ CONTEXT = declare(
     prop("Product", "product", PRODUCT), prop("Subscription", "subscription", SUBSCRIPTION),
     prop("User", "user", USER), prop("LastError", "last_error", LAST_ERROR),
     prop("Deployment", "deployment", DEPLOYMENT), prop("Tracing", "tracing", BOOL),
+    prop("GraphQL", "graphql", GRAPHQL),
     Member("RequestId", "property", lambda c: _as_guid(c.request_id), _library_result("guid", "Guid")),
     Member("Timestamp", "property", lambda c: _as_datetime(c.timestamp), DATETIME_RESULT),
     Member("Elapsed", "property", lambda c: _as_timespan(_elapsed(c)), _library_result("timespan", "TimeSpan")),

@@ -176,6 +176,17 @@ def nullable_type(inner: CsType) -> CsType:
 
 
 
+def nullable_inner(t: CsType) -> CsType | None:
+    """`T` of a `T?` type (None for the others)."""
+    return t.members["Value"].result() if t.name.endswith("?") and _NULLABLE.get(t.name[:-1]) is t else None
+
+
+def numeric_kind(t: CsType) -> NumKind | None:
+    """The numeric kind of a numeric type or of its `T?` (`long?` is stored as a long or null)."""
+    inner = nullable_inner(t) if t.kind is None else None
+    return t.kind if inner is None else inner.kind
+
+
 def library_type(cls: type) -> CsType:
     """A CsType for a runtime class of engine.dotnet: members by introspection (open set)."""
     found = _LIBRARY_TYPES.get(cls)

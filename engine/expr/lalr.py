@@ -5,7 +5,8 @@
 - `reductions`: what each grammar rule pops and how its value is shaped, as Lark's tree builder
   would shape it (`Reduction`).
 - `lexers[state]`: the contextual lexer of a state, the terminals it accepts in Lark's priority
-  order indexed by first character, and the keywords its name terminal is retyped to.
+  order indexed by first character, and the keywords its name terminal is retyped to; `root_lexer`
+  the same for all terminals (the syntax-error report, `engine.expr.syntaxreport`, uses it).
 
 They are built from the Lark grammar once (`engine.expr.lalrbuild`) and kept in the cache directory
 as marshalled plain data under a key of the grammar text (`engine.expr.grammarcache`); loading them
@@ -23,7 +24,7 @@ from typing import Any
 
 from engine.expr.grammarcache import cache_key, cache_path, write_atomic
 
-FORMAT = 1  # of the plain data below; part of the cache key
+FORMAT = 2  # of the plain data below; part of the cache key
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,8 @@ class Tables:
     matchers: tuple[Matcher, ...]   # terminal id -> its compiled pattern's `match`
     ignore: frozenset[str]          # whitespace and comments
     lexers: tuple[Lexer, ...]       # per state
+    root_lexer: Lexer               # all terminals: what Lark tries where a state's lexer fails
+    literals: dict[str, str]        # terminal name -> its text, for the terminals that are literal strings
 
 
 def from_plain(data: dict[str, Any]) -> Tables:
@@ -72,7 +75,7 @@ def from_plain(data: dict[str, Any]) -> Tables:
         tuple(data["actions"]), tuple(Reduction(*r) for r in data["reductions"]), data["start_states"],
         data["end_states"], tuple(name for name, _ in data["terminals"]),
         tuple(re.compile(source).match for _, source in data["terminals"]), frozenset(data["ignore"]),
-        tuple(lexers[i] for i in data["state_lexer"]))
+        tuple(lexers[i] for i in data["state_lexer"]), lexers[data["root_lexer"]], data["literals"])
 
 
 def plain_key() -> str:

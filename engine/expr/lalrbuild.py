@@ -43,10 +43,12 @@ def plain_tables(parser: Lark, key: str) -> dict[str, Any]:
             row[symbol] = ~rules[id(arg)]
         actions.append(row)
     terminals, lexers, state_lexer, ignore = _lexers(parser, len(actions))
+    literals = {t.name: t.pattern.value for t in parser.terminals if t.pattern.type == "str"}
     plain: dict[str, Any] = _plain({
         "format": FORMAT, "key": key, "actions": actions, "reductions": reductions,
         "start_states": dict(table.start_states), "end_states": dict(table.end_states),
-        "terminals": terminals, "ignore": ignore, "lexers": lexers, "state_lexer": state_lexer})
+        "terminals": terminals, "literals": literals, "ignore": ignore, "lexers": lexers,
+        "state_lexer": state_lexer, "root_lexer": len(lexers) - 1})
     return plain
 
 
@@ -95,7 +97,10 @@ def _reduction(rule: Rule, placeholders: bool) -> tuple[Any, ...]:
 
 
 def _lexers(parser: Lark, states: int) -> tuple[list[tuple[str, str]], list[Any], list[int], list[str]]:
-    """(terminals as (name, pattern), distinct lexers, lexer index per state, ignored terminals)."""
+    """(terminals as (name, pattern), distinct lexers, lexer index per state, ignored terminals).
+
+    The last lexer is the root lexer of all terminals, which Lark tries where a state's lexer
+    matches nothing (its token makes the error report "unexpected token" rather than "character")."""
     contextual = parser.parser.lexer
     ignore = sorted(parser.lexer_conf.ignore)
     ids = {t.name: i for i, t in enumerate(parser.terminals)}
@@ -110,6 +115,7 @@ def _lexers(parser: Lark, states: int) -> tuple[list[tuple[str, str]], list[Any]
             distinct[id(basic)] = len(lexers)
             lexers.append(_lexer(basic, ids, firsts, shared, ignore))
         state_lexer.append(distinct[id(basic)])
+    lexers.append(_lexer(contextual.root_lexer, ids, firsts, shared, ignore))
     terminals = [(t.name, t.pattern.to_regexp()) for t in parser.terminals]
     return terminals, lexers, state_lexer, ignore
 

@@ -1,6 +1,6 @@
 """Parsing expression text straight into values: an LALR driver with a contextual lexer, running on
-the parser's own tables (`engine.expr.lalr`). A text with a syntax error is parsed again by Lark
-(`engine.expr.larkgrammar`, imported then) for its located, readable report."""
+the parser's own tables (`engine.expr.lalr`). A text with a syntax error is parsed again on the
+tables alone for its located, readable report (`engine.expr.syntaxreport`: what Lark would report)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ class Token(str):
 
 
 def parse(text: str, start: str) -> Tree[LarkToken]:
-    """Lark's tree of `text` (start symbol `expression` or `block`); raise ExprSyntaxError."""
+    """Lark's tree of `text` (start symbol `expression` or `block`); raise ExprSyntaxError. For tests
+    and tools: it imports Lark."""
     from engine.expr.larkgrammar import parse as lark_parse
     return lark_parse(text, start)
 
@@ -71,25 +72,26 @@ def parse_into(text: str, start: str, builder: ValueBuilder, base: int = 0) -> A
     """Parse `text` calling `builder.reduce` at each reduction; return the start symbol's value.
 
     Syntax errors are ExprSyntaxError exactly as from `parse`, with `base` added to the offset: on
-    any syntax error the text is parsed again by Lark for its report (errors are rare; the report
-    needs Lark's interactive parser). An exception of the builder is raised as is, unless the text
-    has a syntax error, which then wins, as when the whole text was parsed before building.
+    any syntax error the text is parsed again, on states alone, for its report (errors are rare).
+    An exception of the builder is raised as is, unless the text has a syntax error, which then
+    wins, as when the whole text was parsed before building.
     """
     try:
         return _drive(text, start, builder)
     except _Stop:
         _check(text, start, base)
-        raise AssertionError("Lark accepted a text the LALR driver refused") from None
+        raise AssertionError("the error report accepted a text the LALR driver refused") from None
     except Exception:
         _check(text, start, base)
         raise
 
 
 def _check(text: str, start: str, base: int) -> None:
-    try:
-        parse(text, start)
-    except ExprSyntaxError as exc:
-        raise ExprSyntaxError(exc.message, exc.offset + base, exc.hint) from None
+    from engine.expr.syntaxreport import first_error
+
+    error = first_error(text, start)
+    if error is not None:
+        raise ExprSyntaxError(error.message, error.offset + base, error.hint) from None
 
 
 def _drive(text: str, start: str, builder: ValueBuilder) -> Any:

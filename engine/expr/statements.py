@@ -10,7 +10,7 @@ from engine.dotnet.errors import DotNetException, InvalidOperationException, Nul
 from engine.expr import ast
 from engine.expr import runtime as rt
 from engine.expr.closures import Fn, _located
-from engine.expr.cstypes import DYNAMIC, NULL, STRING, VOID
+from engine.expr.cstypes import DYNAMIC, NULL, STRING, VOID, numeric_kind
 from engine.expr.gates import iterate
 from engine.expr.host import CompilerHost
 
@@ -75,8 +75,9 @@ class StatementCompiler(CompilerHost):
             local = self.bound.local(d)
             local.type, slot = vtype, local.slot
             fn = code.fn if code is not None else None
-            if code is not None and vtype.kind is not None and code.type.kind not in (None, vtype.kind):
-                fn = self._implicit(code, vtype.kind)
+            kind = numeric_kind(vtype)  # `long? n = 1` stores a long
+            if code is not None and kind is not None and code.type.kind not in (None, kind):
+                fn = self._implicit(code, kind)
             from_string = getattr(vtype.pyclass, "from_string", None) if code is not None and code.type is STRING \
                 else None
             if from_string is not None and fn is not None:  # `XNamespace ns = "urn:x";`: implicit conversion

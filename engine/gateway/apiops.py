@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("policygate.apiops")
+UNSCOPED = ("fragment", "resolver")  # documents linted without scope rules (a resolver's is one data-source policy)
 CONFIGURATION_FILE = "gateway.yaml"  # what `serve FOLDER` reads when FOLDER is not an APIOps folder
 _logged: set[str] = set()
 
@@ -57,7 +58,7 @@ class ApiopsLoad:
 class ApiopsLintInputs:
     """What `policygate lint FOLDER` checks: documents by scope, named values, fragment ids."""
 
-    documents: dict[str, tuple[Path, ...]]  # "global" | "product" | "api" | "operation" | "fragment"
+    documents: dict[str, tuple[Path, ...]]  # "global" | "product" | "api" | "operation" | "fragment" | "resolver"
     named_values: dict[str, str]
     fragment_ids: dict[str, str]  # str(path) -> fragment id
     fragments_dir: Path | None
@@ -145,6 +146,7 @@ def documents_by_scope(settings: GatewaySettings) -> dict[str, tuple[Path, ...]]
         "api": tuple(a.policy for a in settings.apis.values() if a.policy),
         "operation": tuple(op.policy for api in settings.apis.values() for op in api.operations if op.policy),
         "fragment": tuple(settings.fragments.values()),
+        "resolver": tuple(r.policy for a in settings.apis.values() if a.graphql for r in a.graphql.resolvers),
     }
 
 
@@ -156,7 +158,7 @@ def lint_by_scope(inputs: ApiopsLintInputs, *, registry: PolicyRegistry | None =
     reports = [
         lint_paths(
             files, named_values=inputs.named_values, fragments_dir=inputs.fragments_dir,
-            fragment_ids=inputs.fragment_ids, scope=None if scope == "fragment" else scope, registry=registry,
+            fragment_ids=inputs.fragment_ids, scope=None if scope in UNSCOPED else scope, registry=registry,
         )
         for scope, files in inputs.documents.items()
         if files

@@ -20,6 +20,7 @@ import yaml
 from engine.backends import BackendSpec
 from engine.errors import ConfigError
 from engine.gateway import apiops_certificates as certificates_folder
+from engine.gateway import apiops_graphql as graphql_folder
 from engine.gateway import apiops_schemas as schemas_folder
 from engine.gateway.backend_config import read_backends
 from engine.gateway.config import (
@@ -34,6 +35,7 @@ from engine.gateway.settings import (
     DEFAULT_KEY_HEADER,
     DEFAULT_KEY_QUERY,
     DEFAULT_PROTOCOLS,
+    GRAPHQL_OPERATIONS,
     ApiSettings,
     GatewaySettings,
     OperationSettings,
@@ -475,8 +477,12 @@ class FolderReader:
             self.warnings.add("only the current revision of an API is served; ignored", rel)
             return None
         kind = (self.string(props, "type", file) or self.string(props, "apiType", file) or "http").lower()
-        if kind not in ("http", "odata"):  # an OData API is an HTTP API whose operations are every path
+        if kind not in ("http", "odata", "graphql"):  # an OData API is an HTTP API whose operations are every path
             self.warnings.add(f"{kind} APIs are not supported; not served", rel)
+            return None
+        graphql = graphql_folder.graphql_settings(self, folder) if kind == "graphql" else None
+        if kind == "graphql" and (graphql is None or not graphql.resolvers):  # pass-through GraphQL: no wrong answers
+            self.warnings.add("graphql APIs without resolvers (pass-through GraphQL) are not supported; not served", rel)
             return None
         path = self.string(props, "path", file)
         if path is None:
@@ -495,8 +501,9 @@ class FolderReader:
             where = "service-urls" if folder.name in service_urls else "properties.serviceUrl"
             self.absolute_url(service_url, file, where)
         else:
-            self.warnings.add("APIs without serviceUrl forward to http://localhost unless a policy sets the "
-                              "backend (set service-urls in policygate.yaml)", rel)
+            if graphql is None:  # a synthetic GraphQL API answers from its resolvers, not from a backend
+                self.warnings.add("APIs without serviceUrl forward to http://localhost unless a policy sets the "
+                                  "backend (set service-urls in policygate.yaml)", rel)
             service_url = "http://localhost"
         auth = props.get("authenticationSettings")
         if isinstance(auth, dict) and any(auth.get(k) for k in ("oAuth2", "openid", "oAuth2AuthenticationSettings", "openidAuthenticationSettings")):
@@ -510,9 +517,14 @@ class FolderReader:
         problem = unknown_protocols(tuple(protocols))
         if problem:
             self.fail(file, "properties.protocols", problem)
-        operations = ODATA_OPERATIONS if kind == "odata" else self.operations(folder)
+        operations: tuple[OperationSettings, ...]
+        if kind == "odata":
+            operations = ODATA_OPERATIONS
+        else:
+            operations = GRAPHQL_OPERATIONS if graphql is not None else self.operations(folder)
         policy = folder / "policy.xml"
-        self.report_extra(folder, {file.name, "policy.xml", "operations", *SPECIFICATIONS, ODATA_METADATA},
+        graphql_files = (graphql_folder.SCHEMA_FILE, graphql_folder.RESOLVERS) if graphql is not None else ()
+        self.report_extra(folder, {file.name, "policy.xml", "operations", *SPECIFICATIONS, ODATA_METADATA, *graphql_files},
                           {"diagnostics": "API diagnostics are not supported; ignored",
                            "tags.json": "tags are not supported; ignored",
                            "schemas": "API schemas are not supported; ignored",
@@ -530,6 +542,7 @@ class FolderReader:
             revision=self.string(props, "apiRevision", file, "1") or "1",
             version=version,
             protocols=tuple(p.lower() for p in protocols),
+            graphql=graphql,
         )
 
     def operations(self, folder: Path) -> tuple[OperationSettings, ...]:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 from quart import Quart
 
 from engine import clock
+from engine.backends import SYNTHETIC_BACKEND
 from engine.context import Context, Headers, MessageBody, Request, Url
 from engine.errors import PolicyRuntimeError
 from engine.gateway.accesslog import AccessLog
@@ -346,6 +347,8 @@ def _enter_operation(ctx: Context, entry: OperationEntry, match: OperationMatch,
     ctx.api = entry.context_api
     ctx.operation = entry.context_operation
     ctx.exchange.base_path = target.base_path
+    if entry.synthetic is not None:
+        SYNTHETIC_BACKEND.set(ctx, entry.synthetic)
 
 
 async def _subscribe(state: GatewayState, ctx: Context, entry: OperationEntry, incoming: Incoming) -> Pipeline | None:

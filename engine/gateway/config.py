@@ -32,12 +32,15 @@ from engine.gateway.settings import (
     DEFAULT_KEY_HEADER,
     DEFAULT_KEY_QUERY,
     DEFAULT_PROTOCOLS,
+    GRAPHQL_OPERATIONS,
     ApiSettings,
     BackendClientSettings,
     DemoBackendSettings,
     GatewaySettings,
+    GraphQLSettings,
     OperationSettings,
     ProductSettings,
+    ResolverSettings,
     ServerSettings,
     ServiceBusSettings,
     SubscriptionSettings,
@@ -535,7 +538,11 @@ class _Reader:
                 if path in current:
                     self.fail(_join(where, "is-current"), f"API '{current[path]}' is already the current revision of '{path}'")
                 current[path] = aid
-            service_url = self.absolute_url(spec.get("service-url"), _join(where, "service-url"))
+            graphql = self.read_graphql(spec.get("graphql"), _join(where, "graphql"))
+            if graphql is not None and spec.get("service-url") is None:
+                service_url = "http://localhost"  # a synthetic GraphQL API answers from its resolvers
+            else:
+                service_url = self.absolute_url(spec.get("service-url"), _join(where, "service-url"))
             api_products = self.strings(spec.get("products"), _join(where, "products"))
             for i, pid in enumerate(api_products):
                 if pid not in products:
@@ -549,18 +556,43 @@ class _Reader:
                 products=api_products,
                 subscription_required=self.boolean(spec.get("subscription-required"), _join(where, "subscription-required"), True),
                 policy=self.path(spec.get("policy"), _join(where, "policy")),
-                operations=self.read_api_operations(spec, where),
+                operations=GRAPHQL_OPERATIONS if graphql is not None else self.read_api_operations(spec, where),
                 key_header=self.string(names.get("header"), f"{where}.subscription-key-parameter-names.header", required=False, default=DEFAULT_KEY_HEADER),
                 key_query=self.string(names.get("query"), f"{where}.subscription-key-parameter-names.query", required=False, default=DEFAULT_KEY_QUERY),
                 revision=revision,
                 is_current=is_current,
                 version=self.string(spec.get("version"), _join(where, "version"), required=False, default=""),
                 protocols=self.read_protocols(spec.get("protocols"), _join(where, "protocols")),
+                graphql=graphql,
             )
         for (path, _), aid in paths.items():
             if path not in current:
                 self.fail(_join(_join("apis", aid), "is-current"), f"no API is the current revision of '{path}'")
         return apis
+
+    def read_graphql(self, value: object, where: str) -> GraphQLSettings | None:
+        """`graphql: {schema: file.graphql, resolvers: {Type.field: resolver.xml}}`: a synthetic GraphQL API."""
+        if value is None:
+            return None
+        from engine.graphql.schema import load_schema, resolver_field
+
+        spec = self.mapping(value, where, ("schema", "resolvers"))
+        schema_file = self.path(spec.get("schema"), _join(where, "schema"))
+        if schema_file is None:
+            self.fail(_join(where, "schema"), "is required: the schema's SDL file")
+        schema = load_schema(schema_file)
+        resolvers = []
+        for path, policy in self.mapping(spec.get("resolvers"), _join(where, "resolvers")).items():
+            rwhere = _join(_join(where, "resolvers"), str(path))
+            try:
+                type_name, field_name = resolver_field(schema, str(path))
+            except ValueError as exc:
+                self.fail(rwhere, str(exc))
+            document = self.path(policy, rwhere)
+            if document is None:
+                self.fail(rwhere, "expected the path of the resolver's <http-data-source> document")
+            resolvers.append(ResolverSettings(str(path), type_name, field_name, document))
+        return GraphQLSettings(schema_file, tuple(resolvers))
 
     def read_api_operations(self, spec: dict[str, Any], where: str) -> tuple[OperationSettings, ...]:
         """`operations:` as written, or the `openapi:` document's operations, which `operations:` may refine."""
@@ -805,7 +837,7 @@ IDENTITY_KEYS = ("provider", *IDENTITY_PROVIDER_KEYS, "timeout", "refresh-ahead"
 PRODUCT_KEYS = ("name", "policy", "subscription-required", "approval-required", "state", "groups")
 API_KEYS = (
     "name", "path", "service-url", "products", "subscription-required", "policy", "operations",
-    "subscription-key-parameter-names", "revision", "is-current", "version", "protocols", "openapi",
+    "subscription-key-parameter-names", "revision", "is-current", "version", "protocols", "openapi", "graphql",
 )
 OPERATION_KEYS = ("name", "method", "url-template", "policy", "examples")
 SUBSCRIPTION_KEYS = ("id", "key", "secondary-key", "name", "product", "api", "user", "state")

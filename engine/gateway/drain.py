@@ -1,9 +1,11 @@
 """Graceful shutdown: track in-flight requests, let them finish, answer 503 to those that take too long.
 
-`DrainingApp` wraps the gateway's ASGI app. When the process is asked to stop, the listener stops
-accepting at once (engine/gateway/listeners.py) and `drain(timeout)` waits for the requests in
-flight. A request still running after `timeout` seconds is cancelled and its caller gets a clean
-503 (APIM's error body), or, when its response had already started, the connection is closed.
+`DrainingApp` wraps the gateway's ASGI app on Granian and Hypercorn. When the process is asked to
+stop, the listener stops accepting at once (engine/gateway/listeners.py) and `drain(timeout)`
+waits for the requests in flight. A request still running after `timeout` seconds is cancelled
+and its caller gets a clean 503 (APIM's error body, `send_unavailable`), or, when its response
+had already started, the connection is closed. The native server knows its requests and drains
+them itself, with the same 503 (engine/gateway/h1server.py): no wrapper on its requests' path.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class DrainingApp:
                 raise  # the server cancelled it (client gone): not ours to answer
             task.uncancel()
             if not request.started:
-                await _send_unavailable(send)
+                await send_unavailable(send)
         finally:
             self.in_flight.discard(request)
             if not self.in_flight and self._idle is not None:
@@ -93,7 +95,8 @@ class DrainingApp:
         await asyncio.sleep(0.05)  # let the server flush the last answers
 
 
-async def _send_unavailable(send: Any) -> None:
+async def send_unavailable(send: Any) -> None:
+    """The 503 of a request the shutdown cut off (`Connection: close`, `Retry-After: 1`)."""
     response = error_response(503, SHUTDOWN_MESSAGE)
     body = response.body.content if response.body is not None else b""
     headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.headers.pairs()]

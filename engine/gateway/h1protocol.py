@@ -59,14 +59,25 @@ class _Refused(Exception):
         self.message = message
 
 
-class Listener:
-    """What the connections of one listening socket share."""
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-    def __init__(self, app: App, loop: asyncio.AbstractEventLoop, scheme: str) -> None:
+
+class Listener:
+    """What the connections of one listening socket share.
+
+    `in_flight` holds the requests whose app call has not returned (the graceful shutdown waits for
+    them, engine/gateway/h1server.py). `unavailable`, when set, answers a request that shutdown
+    cancelled before its response started (the gateway's 503); without it such a request gets a 500.
+    """
+
+    def __init__(self, app: App, loop: asyncio.AbstractEventLoop, scheme: str,
+                 unavailable: Callable[[Send], Awaitable[None]] | None = None) -> None:
         self.app = app
         self.loop = loop
         self.scheme = scheme
+        self.unavailable = unavailable
         self.connections: set[H1Connection] = set()
+        self.in_flight: set[Exchange] = set()
         self.tick = 0  # seconds since the listener started, advanced by its sweeper
         self.closing = False  # shutting down: no new request starts; connections close after their response
         # HTTPS: the scope's ASGI TLS extension of a new connection (engine/gateway/h1server.py)
@@ -78,7 +89,7 @@ class Exchange:
 
     __slots__ = ("conn", "scope", "keep_alive", "expect_100", "head_request", "body", "body_size",
                  "request_complete", "delivered_all", "discard", "disconnected", "waiter",
-                 "started", "head", "bodiless", "chunked", "remaining", "response_complete")
+                 "started", "head", "bodiless", "chunked", "remaining", "response_complete", "task", "cut")
 
     def __init__(self, conn: H1Connection, scope: dict[str, Any], keep_alive: bool, expect_100: bool) -> None:
         self.conn = conn
@@ -99,6 +110,8 @@ class Exchange:
         self.chunked = False
         self.remaining: int | None = None  # body bytes still due under the response's Content-Length
         self.response_complete = False
+        self.task: asyncio.Task[None] | None = None  # the app call, once started
+        self.cut = False  # cancelled by the graceful shutdown (`Listener.unavailable` answers it)
 
     def wake(self) -> None:
         waiter = self.waiter
@@ -434,12 +447,19 @@ class H1Connection(asyncio.Protocol):
     # -- running exchanges ---------------------------------------------------------------------
     def _start(self, exchange: Exchange) -> None:
         self.exchange = exchange
-        self.loop.create_task(self._run(exchange))
+        exchange.task = self.loop.create_task(self._run(exchange))
 
     async def _run(self, exchange: Exchange) -> None:
+        in_flight = self.listener.in_flight
+        in_flight.add(exchange)
         try:
             await self.app(exchange.scope, exchange.receive, exchange.send)
         except asyncio.CancelledError:
+            unavailable = self.listener.unavailable
+            if exchange.cut and unavailable is not None and not exchange.started and exchange.task is not None:
+                exchange.task.uncancel()  # the shutdown's cancellation is answered here, not propagated
+                await unavailable(exchange.send)
+                return
             self._abort(exchange)
             raise
         except BaseException as exc:
@@ -453,6 +473,8 @@ class H1Connection(asyncio.Protocol):
                     log.error("the application returned no response to %s %s", exchange.scope["method"],
                               exchange.scope["path"])
                 self._abort(exchange)
+        finally:
+            in_flight.discard(exchange)
 
     def _abort(self, exchange: Exchange) -> None:
         """The app ended without completing its response: a 500 if nothing was sent, else a close."""

@@ -2,8 +2,12 @@
 
 `serve_native(app, sock, stop, ...)` runs the app's lifespan, serves HTTP/1.1 connections
 (engine/gateway/h1protocol.py) on an already bound, listening socket, and, once `stop` is set,
-stops accepting and closes the socket at once, closes idle connections, waits for `drained`
-(the caller's in-flight requests), closes the rest and ends the lifespan.
+stops accepting and closes the socket at once, closes idle connections, drains the requests in
+flight, closes the rest and ends the lifespan.
+
+The server drains by itself (`grace`): it knows its requests, so no wrapper app has to track
+each one. After `grace` seconds the requests still running are cancelled, and `unavailable`
+answers those whose response had not started (the gateway's 503).
 
 With TLS the socket speaks HTTPS with ALPN `http/1.1` only (HTTP/2 needs Granian), and mutual
 TLS when the settings name client CAs (certificate required or optional). Each HTTPS request's
@@ -14,6 +18,7 @@ the caller's verified certificate chain.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
@@ -21,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 
-from engine.gateway.h1protocol import ASGI_VERSION, App, H1Connection, Listener
+from engine.gateway.h1protocol import ASGI_VERSION, App, H1Connection, Listener, Send
 
 if TYPE_CHECKING:
     from engine.gateway.settings import TlsSettings
@@ -30,20 +35,28 @@ KEEP_ALIVE_SECONDS = 75  # an idle keep-alive connection (or a new one without a
 HEADER_READ_SECONDS = 5  # a request head must be complete this long after its first byte (408)
 TLS_HANDSHAKE_SECONDS = 10
 SHUTDOWN_CLOSE_SECONDS = 5  # after the drain: how long requests the drain does not track may take
+CANCELLED_SECONDS = 5  # how long requests the drain cancelled may take to stop
 BODY_READ_SECONDS = 60.0  # a request body making no progress this long gets 408 (server.request-body-timeout)
+
+log = logging.getLogger("policygate.gateway")
 
 
 async def serve_native(
     app: App, sock: socket.socket, stop: asyncio.Event, *, tls: TlsSettings | None = None,
     drained: Callable[[], Awaitable[None]] | None = None, backlog: int = 2048,
     keep_alive: int = KEEP_ALIVE_SECONDS, header_read: int = HEADER_READ_SECONDS,
-    body_read: float = BODY_READ_SECONDS,
+    body_read: float = BODY_READ_SECONDS, http: App | None = None, grace: float | None = None,
+    unavailable: Callable[[Send], Awaitable[None]] | None = None,
 ) -> None:
-    """Serve `app` on `sock` until `stop` is set; return once drained and the lifespan has ended."""
+    """Serve `app` on `sock` until `stop` is set; return once drained and the lifespan has ended.
+
+    `http` handles the HTTP requests in place of `app` (whose lifespan still runs). With `grace`,
+    requests in flight get that many seconds after `stop`; then the rest are cancelled (see the
+    module docstring). `drained`, when given, is awaited after that."""
     loop = asyncio.get_running_loop()
     lifespan = Lifespan(app)
     await lifespan.startup()
-    listener = Listener(app, loop, "https" if tls is not None else "http")
+    listener = Listener(http or app, loop, "https" if tls is not None else "http", unavailable)
     try:
         context = server_tls_context(tls) if tls is not None else None
         if context is not None and tls is not None:
@@ -64,6 +77,8 @@ async def serve_native(
         sock.close()
         for connection in list(listener.connections):
             connection.close_if_idle()
+        if grace is not None:
+            await _drain(listener, grace)
         if drained is not None:
             await drained()
         await _close_all(listener)
@@ -138,6 +153,30 @@ async def _sweep(listener: Listener, header_read: int, keep_alive: int, body_rea
         listener.tick += 1
         for connection in list(listener.connections):
             connection.expire(listener.tick, header_read, keep_alive, body_read)
+
+
+async def _drain(listener: Listener, grace: float) -> None:
+    """Wait up to `grace` seconds for the requests in flight; then cancel the rest and wait for them."""
+    if await _settled(listener, grace):
+        return
+    log.warning("graceful shutdown: %d request(s) still running after %g s; answering 503",
+                len(listener.in_flight), grace)
+    for exchange in list(listener.in_flight):
+        exchange.cut = True
+        if exchange.task is not None:
+            exchange.task.cancel()
+    if not await _settled(listener, CANCELLED_SECONDS):
+        log.warning("graceful shutdown: %d request(s) did not stop", len(listener.in_flight))
+
+
+async def _settled(listener: Listener, seconds: float) -> bool:
+    """Whether every app call of the listener returned within `seconds`."""
+    deadline = listener.loop.time() + seconds
+    while listener.in_flight:
+        if listener.loop.time() >= deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
 
 
 async def _close_all(listener: Listener) -> None:

@@ -14,6 +14,7 @@ process model (engine/commands/serve.py). Hypercorn is pure Python (h11/h2).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -56,14 +57,29 @@ def passes_client_certificates(server: str, tls: TlsSettings | None) -> bool:
 async def serve_asgi(
     server: str, app: Any, sock: socket.socket, stop: asyncio.Event, *, tls: TlsSettings | None = None,
     drained: Callable[[], Awaitable[None]] | None = None, graceful_timeout: float = 30.0,
-    body_read: float = 60.0,
+    body_read: float = 60.0, http: Callable[[dict[str, Any], Any, Any], Awaitable[None]] | None = None,
+    drain: bool = False,
 ) -> None:
-    """Serve `app` on `sock` until `stop` is set; return once drained and the lifespan has ended."""
+    """Serve `app` on `sock` until `stop` is set; return once drained and the lifespan has ended.
+
+    `http` handles the HTTP requests in place of `app` (whose lifespan still runs). With `drain`,
+    the requests in flight at `stop` get `graceful_timeout` seconds, then the rest are cancelled
+    and answered 503 (engine/gateway/drain.py): the native server does it itself, Granian and
+    Hypercorn through `DrainingApp`, a wrapper that tracks each request."""
     if server == "native":
+        from engine.gateway.drain import send_unavailable
         from engine.gateway.h1server import serve_native
 
-        await serve_native(app, sock, stop, tls=tls, drained=drained, backlog=BACKLOG, body_read=body_read)
-    elif server == "granian":
+        await serve_native(app, sock, stop, tls=tls, drained=drained, backlog=BACKLOG, body_read=body_read, http=http,
+                           grace=graceful_timeout if drain else None, unavailable=send_unavailable if drain else None)
+        return
+    if drain or http is not None:
+        from engine.gateway.drain import DrainingApp
+
+        draining = app = DrainingApp(app, http=http)
+        if drain:  # in place of a `drained` of the caller's
+            drained = functools.partial(draining.drain, graceful_timeout)
+    if server == "granian":
         await _serve_granian(app, sock, stop, tls, drained)
     elif server == "hypercorn":
         await _serve_hypercorn(app, sock, stop, tls, drained, graceful_timeout)

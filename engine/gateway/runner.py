@@ -22,7 +22,6 @@ from engine.gateway.admin import create_admin_app, exposure_warning, register_se
 from engine.gateway.app import Gateway, GatewayQuart, gateway_app
 from engine.gateway.backend import BackendClient
 from engine.gateway.config import load_settings
-from engine.gateway.drain import DrainingApp
 from engine.gateway.listeners import BACKLOG, passes_client_certificates, resolve_server, serve_asgi
 from engine.gateway.request_trace import RequestTraces
 from engine.gateway.services import GatewayMetrics, Services, build_store_services, certificate_store
@@ -144,11 +143,10 @@ class GatewayServer:
         assert self.app is not None and self.services is not None
         gateway_sock = gateway_socket or bind_socket(self.host, self.port)
         self.bound["gateway"] = gateway_sock.getsockname()[:2]
-        app = DrainingApp(self.app, http=self.app.gateway.handle)
-        timeout = self.settings.server.graceful_timeout
-        tasks = [serve_asgi(self.http_server, app, gateway_sock, shutdown, tls=self.settings.server.tls,
-                            drained=lambda: app.drain(timeout), graceful_timeout=timeout,
-                            body_read=self.settings.server.request_body_timeout)]
+        tasks = [serve_asgi(self.http_server, self.app, gateway_sock, shutdown, tls=self.settings.server.tls,
+                            graceful_timeout=self.settings.server.graceful_timeout,
+                            body_read=self.settings.server.request_body_timeout, http=self.app.gateway.handle,
+                            drain=True)]
         if self.admin_port is not None:
             admin_sock = bind_socket(self.admin_host, self.admin_port)  # private unless configured
             if (warning := exposure_warning(self.admin_host, self.settings.server.admin_token)) is not None:

@@ -44,6 +44,29 @@ class OperationSettings:
 
 
 @dataclass(frozen=True)
+class ResolverSettings:
+    """A synthetic GraphQL API's resolver: the field it resolves and its `<http-data-source>` document."""
+
+    id: str
+    type_name: str
+    field_name: str
+    policy: Path
+
+
+@dataclass(frozen=True)
+class GraphQLSettings:
+    """What makes an API a synthetic GraphQL API: its schema (SDL) and its resolvers."""
+
+    schema: Path
+    resolvers: tuple[ResolverSettings, ...] = ()
+
+
+# A synthetic GraphQL API answers at its own path: POST (JSON or application/graphql body) and GET ?query=
+GRAPHQL_OPERATIONS = (OperationSettings(id="graphql-post", method="POST", url_template="/", name="GraphQL (POST)"),
+                      OperationSettings(id="graphql-get", method="GET", url_template="/", name="GraphQL (GET)"))
+
+
+@dataclass(frozen=True)
 class ApiSettings:
     id: str
     path: str  # URL suffix without slashes ("" = root)
@@ -59,6 +82,7 @@ class ApiSettings:
     is_current: bool = True  # False: reachable only as /<path>;rev=<revision>/...
     version: str = ""
     protocols: tuple[str, ...] = DEFAULT_PROTOCOLS  # lower case; a request over another scheme is not routed here
+    graphql: GraphQLSettings | None = None  # a synthetic GraphQL API: executed by the gateway, not forwarded
 
 
 @dataclass(frozen=True)
@@ -192,8 +216,10 @@ class GatewaySettings:
         files = [self.policy] if self.policy else []
         files += list(self.fragments.values())
         files += [p.policy for p in self.products.values() if p.policy]
-        files += [Path(s.origin.source) for s in self.schemas.values() if Path(s.origin.source).is_absolute()]
+        files += [Path(s.origin.source) for s in self.schemas.values() if s.origin.source]
         for api in self.apis.values():
             files += [api.policy] if api.policy else []
             files += [op.policy for op in api.operations if op.policy]
+            if api.graphql is not None:
+                files += [api.graphql.schema, *(resolver.policy for resolver in api.graphql.resolvers)]
         return files

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from engine.apispec import OperationSpec
-from engine.compose import compose
+from engine.compose import annotate, compose
 from engine.context import Api, Group, Operation, Product, Url
 from engine.diagnostics import Diagnostics
 from engine.document import load_document
@@ -24,10 +24,13 @@ from engine.gateway.routing import Router
 from engine.gateway.services import Services
 from engine.gateway.settings import ApiSettings, GatewaySettings, OperationSettings, ProductSettings
 from engine.gateway.subscriptions import Subscriptions
+from engine.graphql.executor import SyntheticGraphQL
+from engine.graphql.schema import load_schema
 from engine.model import PolicyDocument, PolicyElement
 from engine.registry import PolicyRegistry, default_registry
 from engine.validate import validate
 
+RESOLVER_POLICIES = ("http-data-source", "sql-data-source", "cosmosdb-data-source")
 DEFAULT_GLOBAL_POLICY = """<policies>
     <inbound />
     <backend>
@@ -66,6 +69,7 @@ class OperationEntry:
     context_operation: Operation
     target: ServiceTarget
     pipelines: dict[str | None, Pipeline] = field(default_factory=dict)  # product id (None: no product)
+    synthetic: SyntheticGraphQL | None = None  # what forward-request runs for a synthetic GraphQL API
 
 
 @dataclass
@@ -116,6 +120,7 @@ class _Compiler:
                 revision=api.revision, is_current_revision=api.is_current, version=api.version,
                 protocols=list(api.protocols),
             )
+            synthetic = self.synthetic(api) if api.graphql is not None else None
             entries = []
             for op in api.operations:
                 op_doc = self.document(op.policy, "operation") if op.policy else None
@@ -123,7 +128,7 @@ class _Compiler:
                     api, op, context_api,
                     Operation(id=op.id, name=op.name, method=op.method, url_template=op.url_template,
                               spec=_gateway_spec(op.spec, api)),
-                    target,
+                    target, synthetic=synthetic,
                 )
                 for product_id in (None, *api.products):
                     scoped = {"global": global_doc, "product": product_docs.get(product_id) if product_id else None,
@@ -157,6 +162,26 @@ class _Compiler:
                 self.check_settings(doc.root)
             self._documents[path] = doc
         return self._documents[path]
+
+    def synthetic(self, api: ApiSettings) -> SyntheticGraphQL | None:
+        """The executor of a synthetic GraphQL API: its schema, each resolver's document built into steps."""
+        assert api.graphql is not None
+        resolvers = {}
+        for resolver in api.graphql.resolvers:
+            document = self.document(resolver.policy)
+            if document is None:
+                continue
+            if document.kind != "snippet" or document.root.tag not in RESOLVER_POLICIES:
+                self.diagnostics.error(
+                    "document-kind", f"a resolver's document is one of <{'>, <'.join(RESOLVER_POLICIES)}>, "
+                    f"not <{document.root.tag}>", document.root.span)
+                continue
+            annotate(document, "resolver")
+            builder = PipelineBuilder(self.registry, self.diagnostics, self.expressions)
+            resolvers[resolver.type_name, resolver.field_name] = builder.steps([document.root])
+        if self.diagnostics.has_errors:
+            return None
+        return SyntheticGraphQL(load_schema(api.graphql.schema), resolvers)
 
     def check_settings(self, element: PolicyElement) -> None:
         """Report policies needing a top-level configuration key that is absent (`Policy.needs_settings`)

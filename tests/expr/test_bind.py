@@ -317,6 +317,7 @@ def test_assignments_deconstruction_and_tuples_are_checked_by_the_bind_pass() ->
     assert [p.message for p in problems] == [
         "operator '++' cannot be applied to an operand of type 'object'",
         "operator '+=' cannot be applied to an operand of type 'object'",
+        "cannot implicitly convert type 'decimal' to 'int'",
         "'IReadOnlyDictionary<string, object>' is read-only in expressions",
         "'Method' is read-only",
         "cannot deconstruct a tuple of 2 elements into 3 variables",

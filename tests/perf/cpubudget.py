@@ -9,6 +9,8 @@ CPU-bound at their budget and the load generator keeps CPU of its own.
     budget = CpuBudget.create("workers2")   # raises BudgetUnavailable (with the reason) without cgroup access
     command = budget.launcher + command     # the process (and every worker it forks) starts in the group
     budget.limit(1.2)                       # or budget.limit(None): no quota
+    budget.favour()                         # optional: a high CPU weight against other work on the machine
+    budget.adopt(os.getpid())               # optional: move a running process in (its later children follow)
     budget.close()                          # moves what is left back to the parent group, removes the group
 
 cgroup v1 (the `cpu` controller: cpu.cfs_quota_us / cpu.cfs_period_us) and cgroup v2 (cpu.max) are
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PERIOD_US = 100_000
+HIGH_WEIGHT = {1: ("cpu.shares", "262144"), 2: ("cpu.weight", "10000")}  # the largest each version takes
 PREFIX = "policygate-perf-"
 
 
@@ -149,6 +152,16 @@ class CpuBudget:
             _write(self.group / "cpu.cfs_quota_us", str(quota))
         else:
             _write(self.group / "cpu.max", f"{'max' if quota < 0 else quota} {PERIOD_US}")
+
+    def favour(self) -> None:
+        """Give the group the largest CPU weight: other work on the machine then barely slows it (its
+        quota still caps it). Fair to nobody else, so only for a measurement."""
+        name, value = HIGH_WEIGHT[self.version]
+        _write(self.group / name, value)
+
+    def adopt(self, pid: int) -> None:
+        """Move a running process (all of its threads) into the group."""
+        _write(self.group / "cgroup.procs", str(pid))
 
     def close(self) -> None:
         _remove(self.group, self.parent)

@@ -1,11 +1,12 @@
 """The gateway's own cost per request, without the HTTP server: Gateway.handle called in a loop.
 
-    python -m tests.perf.inprocess [--scenario b|s|m|c|d|c-redis|d-redis] [--requests 20000] [--rounds 5]
+    python -m tests.perf.inprocess [--scenario b|s|m|g|c|d|c-redis|d-redis] [--requests 20000] [--rounds 5]
                                    [--concurrency 1] [--profile] [--tracing RATIO]
 
 Builds the gateway of a tests/perf/run.py scenario in this process (b pass-through to the raw
 backend, s the same with one `send-request` to that backend in inbound before it, m the same with one
-`send-service-bus-message` (two properties, a static token) sent to that backend, c in-process cache
+`send-service-bus-message` (two properties, a static token) sent to that backend, g a synthetic GraphQL
+API (APIOps folder) answering a 2-field query with 2 `http-data-source` resolvers calling that backend, c in-process cache
 hit, d full pipeline with in-process cache and counters), then calls
 its ASGI handler directly with a prepared HTTP scope and a `send` that drops the messages. The
 best of `--rounds` rounds is reported in microseconds of this thread's CPU time per request:
@@ -54,10 +55,16 @@ BUS_POLICY = f"""<policies><inbound><base />
   </send-service-bus-message>
 </inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"""
 
+GRAPHQL_SCHEMA = "type Query { item(id: ID!): Item other(id: ID!): Item }\ntype Item { id: ID name: String tags: [String] }\n"
+GRAPHQL_RESOLVER = """<http-data-source><http-request><set-method>GET</set-method>
+  <set-url>@($"{backend}/items/{context.GraphQL.Arguments["id"]}")</set-url></http-request></http-data-source>"""
+GRAPHQL_QUERY = b'{"query": "{ a: item(id: \\"1\\") { id name } b: other(id: \\"2\\") { name tags } }"}'
+
 SCENARIOS: dict[str, dict[str, Any]] = {
     "b": {},
     "s": {"policy": SEND_POLICY},
     "m": {"policy": BUS_POLICY, "service-bus": True},
+    "g": {"graphql": True},
     "c": {"policy": CACHE_POLICY.format(store="internal")},
     "d": {"policy": FULL_POLICY.format(store="internal"), "subscription": True},
     "c-redis": {"policy": CACHE_POLICY.format(store="external"), "redis": True},
@@ -70,6 +77,8 @@ def build(directory: Path, backend_port: int, scenario: str, tracing: str | None
     from engine.gateway.runner import GatewayServer
 
     options = SCENARIOS[scenario]
+    if options.get("graphql"):
+        return _graphql_server(directory, f"http://127.0.0.1:{backend_port}")
     api: dict[str, Any] = {"path": "items", "service-url": f"http://127.0.0.1:{backend_port}",
                            "subscription-required": bool(options.get("subscription"))}
     config: dict[str, Any] = {"server": {"host": "127.0.0.1", "port": 0, "admin-port": False}, "apis": {"items": api}}
@@ -92,13 +101,36 @@ def build(directory: Path, backend_port: int, scenario: str, tracing: str | None
     return server
 
 
+def _graphql_server(directory: Path, backend: str) -> Any:
+    """Scenario g: an APIOps folder with the synthetic GraphQL API `items` and its two resolvers."""
+    import json
+
+    from engine.gateway.apiops import load_apiops
+    from engine.gateway.runner import GatewayServer
+
+    api = directory / "apis" / "items"
+    for name in ("item", "other"):
+        (api / "resolvers" / name).mkdir(parents=True)
+        (api / "resolvers" / name / "resolverInformation.json").write_text(json.dumps({"properties": {"path": f"Query/{name}"}}))
+        (api / "resolvers" / name / "policy.xml").write_text(GRAPHQL_RESOLVER.replace("{backend}", backend))
+    (api / "apiInformation.json").write_text(json.dumps({"properties": {
+        "path": "items", "type": "graphql", "subscriptionRequired": False}}))
+    (api / "specification.graphql").write_text(GRAPHQL_SCHEMA)
+    server = GatewayServer(load_apiops(directory), admin_port=False)
+    server.prepare()
+    return server
+
+
 def scope_for(scenario: str) -> dict[str, Any]:
     headers = [(b"host", b"127.0.0.1:8080"), (b"user-agent", b"bench"), (b"accept", b"*/*")]
     if SCENARIOS[scenario].get("subscription"):
         headers.append((b"ocp-apim-subscription-key", SUBSCRIPTION_KEY.encode()))
+    method, path = ("POST", "/items") if SCENARIOS[scenario].get("graphql") else ("GET", "/items/42")
+    if method == "POST":
+        headers += [(b"content-type", b"application/json"), (b"content-length", str(len(GRAPHQL_QUERY)).encode())]
     return {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-        "path": "/items/42", "raw_path": b"/items/42", "query_string": b"", "root_path": "", "headers": headers,
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": headers,
         "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8080),
     }
 
@@ -111,8 +143,10 @@ async def measure(
     scope = scope_for(scenario)
     statuses: list[int] = []
 
+    body = GRAPHQL_QUERY if scope["method"] == "POST" else b""
+
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":

@@ -18,7 +18,8 @@ Throughput (wrk -t1 -cN, or the Python load generator when wrk is missing), `--r
   (e) nginx (1 worker) proxy_cache hit and plain keep-alive proxy to the same backend, when installed
 Every gateway target (b)-(d) runs once per HTTP server in `--servers` (key suffix @native, @granian...),
 and the nginx goals (one gateway worker against one nginx worker, same CPU) are printed per server.
-Latency: one connection, p50/p99 of the direct backend, (a) and (b); added latency of (b).
+Latency: one connection, p50/p99 of the direct backend, (a), (b) and nginx plain proxy; added latency of (b)
+(the goal) and of nginx (a reference); pinned as above, then once more with nothing pinned.
 Workers: (c, in-process) with `--workers 1` and `--workers 2`, unpinned, per server, and nginx with 1 and 2 worker
 processes as a reference; first under a CPU budget of `--worker-budget` CPUs per worker (tests/perf/cpubudget.py,
 so the load generator keeps CPU of its own), then without; connections and requests per worker; RSS of every worker.
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import signal
 import statistics
 import sys
@@ -71,7 +73,7 @@ CACHE_HIT_GOAL = 0.8       # (c) >= 0.8 of (a)
 FULL_PIPELINE_GOAL = 0.7   # (d) >= 0.7 of (a)
 ADDED_P50_GOAL_MS = 0.25   # p50 of (b) minus p50 of the direct backend
 WORKERS_GOAL = 1.8         # 2 workers >= 1.8x one worker, each worker count under the same CPU budget per worker
-WORKER_BUDGET = 0.6        # CPUs per worker in the workers scenario (--worker-budget)
+WORKER_BUDGET = 0.5        # CPUs per worker in the workers scenario (--worker-budget)
 SPREAD_GOAL = 0.4          # each of 2 workers holds >= 40% of the connections and serves >= 40% of a round's requests
 # (gateway target, nginx target, least ratio, what): one gateway worker against one nginx worker
 NGINX_GOALS = (
@@ -111,7 +113,7 @@ class Target:
     url: str
     headers: dict[str, str] = field(default_factory=dict)
     goal: float | None = None  # least ratio to (a)
-    pid: int | None = None     # a gateway process (RSS is reported for those)
+    pid: int | None = None     # its server's process (RSS is reported for the gateways')
     admin: str | None = None   # a gateway's admin URL (cache hit counts)
 
 
@@ -128,7 +130,8 @@ class Settings:
 # -- starting things ---------------------------------------------------------------------------
 def start_gateway(directory: Path, name: str, backend: Process, *, policy: str | None = None, redis_url: str | None = None,
                   subscription: bool = False, workers: int = 1, cpus: str | None = None,
-                  server: str = "native", launcher: list[str] | None = None) -> tuple[Process, str, str]:
+                  server: str = "native", launcher: list[str] | None = None,
+                  start_seconds: float = 30.0) -> tuple[Process, str, str]:
     """`policygate serve` for one scenario (its command after `launcher`); returns the process, the gateway URL
     and the admin URL."""
     port, admin = free_port(), free_port()
@@ -147,7 +150,7 @@ def start_gateway(directory: Path, name: str, backend: Process, *, policy: str |
     file.write_text(yaml.safe_dump(config, sort_keys=False))
     command = [*(launcher or []), sys.executable, "-m", "engine", "serve", str(file), "--workers", str(workers),
                "--server", server]
-    process = Process(f"gateway {name}", command, port, cpus)
+    process = Process(f"gateway {name}", command, port, cpus, start_seconds)
     return process, f"http://127.0.0.1:{port}/items/", f"http://127.0.0.1:{admin}"
 
 
@@ -256,8 +259,34 @@ def print_nginx_goals(results: dict[str, list[LoadResult]], servers: list[str]) 
     return failures
 
 
-def measure_latency(settings: Settings, targets: list[Target]) -> list[str]:
-    print(f"\nLatency: 1 connection, {settings.duration:g} s per target")
+def measure_latency(settings: Settings, targets: list[Target], unpin: list[tuple[int, str | None]] | None = None) -> list[str]:
+    """The latency block (one connection): p50/p99 per target, the pass-through's added latency (the
+    goal) and nginx plain proxy's (the peer's cost of the same extra hop, a reference). With `unpin`
+    (each process and the CPUs it is pinned to), the block runs once more with nothing pinned, then
+    the processes are pinned again; the goal is judged on the pinned block only."""
+    failures = _latency_block(settings, targets, pinned=settings.load_cpus is not None, judged=True)
+    if unpin and settings.load_cpus is not None:
+        every_cpu = f"0-{(os.cpu_count() or 1) - 1}"
+        try:
+            _pin_all(unpin, every_cpu)
+            _latency_block(Settings(settings.duration, settings.rounds, settings.connections, settings.use_wrk, None, None),
+                           targets, pinned=False, judged=False)
+        finally:
+            for pid, cpus in unpin:
+                _pin_all([(pid, cpus)], cpus)
+    return failures
+
+
+def _pin_all(processes: list[tuple[int, str | None]], cpus: str | None) -> None:
+    """Pin each process, every thread and its child processes (nginx's worker) to `cpus`."""
+    for pid, _ in processes:
+        for each in (pid, *children(pid)):
+            pin_pid(each, cpus)
+
+
+def _latency_block(settings: Settings, targets: list[Target], *, pinned: bool, judged: bool) -> list[str]:
+    layout = "servers on CPU 0, load generator + backend on CPU 1" if pinned else "nothing pinned"
+    print(f"\nLatency: 1 connection, {settings.duration:g} s per target, {layout}")
     rows = {t.key: load(settings, t, connections=1) for t in targets}
     print(f"{'':18}{'target':<36}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}")
     for target in targets:
@@ -270,13 +299,17 @@ def measure_latency(settings: Settings, targets: list[Target]) -> list[str]:
             continue
         added_p50, added_p99 = gateway.p50_ms - direct.p50_ms, gateway.p99_ms - direct.p99_ms
         state = verdict(added_p50, ADDED_P50_GOAL_MS, at_most=True)
-        print(f"added by ({key}) over the direct backend: p50 {added_p50:+.3f} ms (goal <= {ADDED_P50_GOAL_MS} ms: {state}), "
-              f"p99 {added_p99:+.3f} ms")
+        goal = f"goal <= {ADDED_P50_GOAL_MS} ms: {state}" if judged else "not judged: the goal is the block above"
+        print(f"added by ({key}) over the direct backend: p50 {added_p50:+.3f} ms ({goal}), p99 {added_p99:+.3f} ms")
         if state == "FAIL":
             failures.append(f"added p50 of ({key}): {added_p50:.3f} ms, goal <= {ADDED_P50_GOAL_MS} ms")
+    if "e-proxy" in rows:
+        nginx = rows["e-proxy"]
+        print(f"added by (e-proxy) nginx plain proxy over the direct backend (reference): "
+              f"p50 {nginx.p50_ms - direct.p50_ms:+.3f} ms, p99 {nginx.p99_ms - direct.p99_ms:+.3f} ms")
     if "a" in rows:
         print(f"added by (a) bare Quart over the direct backend: p50 {rows['a'].p50_ms - direct.p50_ms:+.3f} ms")
-    return failures
+    return failures if judged else []
 
 
 # -- workers: 1 against 2, under a CPU budget per worker (tests/perf/cpubudget.py) -------------
@@ -291,6 +324,7 @@ class Scaling:
     metrics: Path | None = None  # where the 2-worker gateway's workers publish their counts
     rps: dict[tuple[str, int], list[float]] = field(default_factory=dict)     # (phase, workers) -> per round
     cores: dict[tuple[str, int], list[float]] = field(default_factory=dict)   # CPUs used, per round
+    load_cores: dict[tuple[str, int], list[float]] = field(default_factory=dict)  # the load generator's
     connections: dict[str, list[list[int]]] = field(default_factory=dict)     # phase -> per round, per worker
     served: dict[str, list[list[float]]] = field(default_factory=dict)        # phase -> per round, per worker
     _open: tuple[str, dict[int, float]] | None = None  # a 2-worker run whose requests are not read yet
@@ -361,6 +395,12 @@ def start_scaling(settings: Settings, directory: Path, backend: Process, stack: 
     return scaling
 
 
+def children_cpu_seconds() -> float:
+    """CPU time of this process's finished children (the load generator once it has exited)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure_scaling(settings: Settings, scaling: Scaling, workers: int, phase: str) -> None:
     """One load run against the `workers` process of `scaling`: req/s, CPUs used, connections per worker."""
     process = scaling.processes[workers]
@@ -371,13 +411,14 @@ def measure_scaling(settings: Settings, scaling: Scaling, workers: int, phase: s
     if workers == 2:
         scaling.open_run(phase)
         watcher.start()
-    used = cpu_seconds(pids)
+    used, load_used = cpu_seconds(pids), children_cpu_seconds()
     result = run_load(scaling.urls[workers], seconds=settings.duration, connections=settings.connections * 2,
                       use_wrk=settings.use_wrk)
     watcher.cancel()
     scaling.ran()
     scaling.rps.setdefault((phase, workers), []).append(result.rps)
     scaling.cores.setdefault((phase, workers), []).append((cpu_seconds(pids) - used) / result.seconds)
+    scaling.load_cores.setdefault((phase, workers), []).append((children_cpu_seconds() - load_used) / result.seconds)
     if counts and counts[0]:
         scaling.connections.setdefault(phase, []).append(counts[0])
 
@@ -406,7 +447,7 @@ def spread_failures(scaling: Scaling, phase: str) -> tuple[str, list[str]]:
 
 
 def measure_workers(settings: Settings, directory: Path, backend: Process, stack: ExitStack, servers: list[str],
-                    nginx: str | None, budget: float) -> list[str]:
+                    nginx: str | None, budget: float, isolate: bool) -> list[str]:
     """The workers goal: 2 workers >= 1.8x one worker, each worker count under a CPU budget proportional to it."""
     connections = settings.connections * 2
     print(f"\nWorkers: cache hit (in-process; nginx: proxy_cache hit) with 1 and 2 workers, nothing pinned, "
@@ -427,6 +468,16 @@ def measure_workers(settings: Settings, directory: Path, backend: Process, stack
         phases = [(f"{budget:g} CPU/worker", budget), ("no budget", None)]
     subjects = [start_scaling(settings, directory, backend, stack, server, not reason, nginx)
                 for server in [*servers, *(["nginx"] if nginx else [])]]
+    if isolate and not reason:
+        print("--isolate: the servers' groups and this run's own (the load generator starts in it) get the largest "
+              "CPU weight: other work on the machine barely slows them")
+        load = CpuBudget.create("load")
+        stack.callback(load.close)
+        load.favour()
+        load.adopt(os.getpid())
+        for subject in subjects:
+            for group in subject.budgets.values():
+                group.favour()
     for phase, cores in phases:
         for subject in subjects:
             for workers, group in subject.budgets.items():
@@ -442,14 +493,16 @@ def measure_workers(settings: Settings, directory: Path, backend: Process, stack
         subject.close_run()
 
     failures: list[str] = []
-    print(f"{'phase':<16}{'server':<11}{'1 worker':>10}{'CPUs used':>11}{'2 workers':>11}{'CPUs used':>11}"
-          f"{'2w/1w':>8}{'per CPU':>9}  rounds")
+    print(f"{'':27}{'1 worker':-^31}  {'2 workers':-^31}")
+    print(f"{'phase':<16}{'server':<11}{'req/s':>8}{'server CPUs':>13}{'load CPUs':>10}  {'req/s':>8}{'server CPUs':>13}"
+          f"{'load CPUs':>10}{'2w/1w':>8}{'per CPU':>9}  rounds")
     for phase, cores in phases:
         for subject in subjects:
             one, two = subject.rps[phase, 1], subject.rps[phase, 2]
             per_round = [b / max(1e-9, a) for a, b in zip(one, two, strict=True)]
             scaling = statistics.median(per_round)
             used = [statistics.median(subject.cores[phase, w]) for w in (1, 2)]
+            load_used = [statistics.median(subject.load_cores[phase, w]) for w in (1, 2)]
             per_cpu = (statistics.median(two) / max(1e-9, used[1])) / max(1e-9, statistics.median(one) / max(1e-9, used[0]))
             shown = [f"{u:.2f}/{cores * w:g}" if cores else f"{u:.2f}" for u, w in zip(used, (1, 2), strict=True)]
             judged = subject.name != "nginx" and phase == phases[0][0]
@@ -464,8 +517,9 @@ def measure_workers(settings: Settings, directory: Path, backend: Process, stack
                 note = f"{note}; bounded by the machine's {os.cpu_count()} CPUs".lstrip("; ")
             if cores and min(u / (cores * w) for u, w in zip(used, (1, 2), strict=True)) < 0.9:
                 note += "; below 90% of its budget: not CPU-bound, the load generator or the machine limits it"
-            print(f"{phase:<16}{subject.name:<11}{statistics.median(one):>10.0f}{shown[0]:>11}{statistics.median(two):>11.0f}"
-                  f"{shown[1]:>11}{scaling:>7.2f}x{per_cpu:>8.2f}x  {', '.join(f'{r:.2f}' for r in per_round)}  {note}")
+            print(f"{phase:<16}{subject.name:<11}{statistics.median(one):>8.0f}{shown[0]:>13}{load_used[0]:>10.2f}  "
+                  f"{statistics.median(two):>8.0f}{shown[1]:>13}{load_used[1]:>10.2f}{scaling:>7.2f}x{per_cpu:>8.2f}x  "
+                  f"{', '.join(f'{r:.2f}' for r in per_round)}  {note}")
     print(f"spread over the 2 workers (goal: each >= {SPREAD_GOAL:.0%}; the kernel hashes each connection to one "
           "SO_REUSEPORT listener, and a keep-alive connection stays with the worker that accepted it):")
     for phase, _ in phases:
@@ -515,7 +569,7 @@ def plan_seconds(only: set[str], settings: Settings, nginx: bool, soak_minutes: 
                     for k in only)
     total = per_round * settings.rounds * settings.duration + per_round * 1.5
     if "latency" in only:
-        total += (2 + servers) * settings.duration
+        total += 2 * (3 + servers) * settings.duration + 2  # pinned, then unpinned
     if "workers" in only:  # 1 and 2 workers per server and nginx, with and without a CPU budget
         total += (servers + int(nginx)) * (4 * settings.rounds * (settings.duration + 0.5) + 6)
     return total + soak_minutes * 60 + 15
@@ -538,6 +592,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", default=",".join(SERVERS), help="HTTP servers to run the gateway on (default: all)")
     parser.add_argument("--worker-budget", type=float, default=WORKER_BUDGET, metavar="CPUS",
                         help=f"workers scenario: CPU quota per worker (default {WORKER_BUDGET}; 0 = none)")
+    parser.add_argument("--isolate", action="store_true",
+                        help="workers scenario: the largest CPU weight for its servers and load generator (busy machines)")
     args = parser.parse_args(argv)
     servers = [part.strip() for part in args.servers.split(",") if part.strip()]
     if not servers or set(servers) - set(SERVERS):
@@ -578,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
         if "a" in only:
             quart = start_quart(settings.server_cpus)
             stack.callback(quart.stop)
-            targets.append(Target("a", "bare Quart, fixed bytes", f"http://127.0.0.1:{quart.port}/items/42"))
+            targets.append(Target("a", "bare Quart, fixed bytes", f"http://127.0.0.1:{quart.port}/items/42", pid=quart.pid))
         redis_url = None
         if only & {"c", "d"}:
             from tests.support.redis_server import RedisServer
@@ -614,7 +670,7 @@ def main(argv: list[str] | None = None) -> int:
             nginx = Nginx(nginx_binary, backend.port, settings.server_cpus)
             stack.callback(nginx.stop)
             targets.append(Target("e-cache", "nginx proxy_cache hit (1 worker)", f"{nginx.url}/cached/items/42"))
-            targets.append(Target("e-proxy", "nginx plain proxy (1 worker)", f"{nginx.url}/proxy/items/42"))
+            targets.append(Target("e-proxy", "nginx plain proxy (1 worker)", f"{nginx.url}/proxy/items/42", pid=nginx.pid))
 
         for target in targets:
             check_answers(target, BODY)
@@ -626,15 +682,25 @@ def main(argv: list[str] | None = None) -> int:
             print_checks(targets, results, hits_before)
             failures += print_nginx_goals(results, servers)
         if "latency" in only:
-            direct = Target("direct", "direct backend (raw asyncio)", f"http://127.0.0.1:{backend.port}/items/42")
-            latency_targets = [direct] + [t for t in targets if t.key == "a" or t.key.startswith("b@")]
+            direct = Target("direct", "direct backend (raw asyncio)", f"http://127.0.0.1:{backend.port}/items/42",
+                            pid=backend.pid)
+            latency_targets = [direct] + [t for t in targets if t.key in ("a", "e-proxy") or t.key.startswith("b@")]
             for server in servers:
                 if not any(t.key == f"b@{server}" for t in latency_targets):
                     gateway("b", "pass-through", None, server)
                     latency_targets.append(targets[-1])
-            failures += measure_latency(settings, latency_targets)
+            nginx_binary = nginx_binary or find_nginx()
+            if nginx_binary is not None and not any(t.key == "e-proxy" for t in latency_targets):
+                reference = Nginx(nginx_binary, backend.port, settings.server_cpus)
+                stack.callback(reference.stop)
+                latency_targets.append(Target("e-proxy", "nginx plain proxy (1 worker)", f"{reference.url}/proxy/items/42",
+                                              pid=reference.pid))
+            unpin = [(t.pid, settings.load_cpus if t is direct else settings.server_cpus)
+                     for t in latency_targets if t.pid is not None]
+            failures += measure_latency(settings, latency_targets, unpin)
         if "workers" in only:
-            failures += measure_workers(settings, directory, backend, stack, servers, nginx_binary, args.worker_budget)
+            failures += measure_workers(settings, directory, backend, stack, servers, nginx_binary, args.worker_budget,
+                                        args.isolate)
         if args.soak > 0:
             full = next((t for t in targets if t.key == f"d-mem@{servers[0]}"), None)
             if full is None:

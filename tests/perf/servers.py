@@ -110,12 +110,12 @@ def wait_port(port: int, process: subprocess.Popen[bytes] | None = None, timeout
 class Process:
     """A child process in its own session (stopping it stops its workers too)."""
 
-    def __init__(self, name: str, command: list[str], port: int, cpus: str | None) -> None:
+    def __init__(self, name: str, command: list[str], port: int, cpus: str | None, start_seconds: float = 30.0) -> None:
         self.name = name
         self.port = port
         self.popen = subprocess.Popen(pinned(command, cpus), cwd=ROOT, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE, start_new_session=True)
-        wait_port(port, self.popen)
+        wait_port(port, self.popen, start_seconds)
 
     @property
     def pid(self) -> int:

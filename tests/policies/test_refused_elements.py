@@ -9,7 +9,6 @@ from tests.policies.support import lint
 
 REFUSED = {
     "publish-event": '<publish-event><targets><graphql-subscription id="s" /></targets></publish-event>',
-    "http-data-source": "<http-data-source />",
     "sql-data-source": "<sql-data-source />",
     "cosmosdb-data-source": "<cosmosdb-data-source />",
 }
@@ -28,4 +27,4 @@ def test_serve_refuses_with_reason(api_gateway, backend) -> None:
     [problem] = caught.value.diagnostics
     assert problem.code == "policy-not-implemented"
     assert problem.message.startswith("<publish-event> cannot run on the policygate gateway: "
-                                      "GraphQL subscriptions need a synthetic GraphQL API")
+                                      "policygate's synthetic GraphQL APIs answer queries and mutations but not subscriptions")

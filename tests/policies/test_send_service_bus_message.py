@@ -153,6 +153,10 @@ def test_failures_run_on_error(api_gateway: GatewayFactory, backend: Backend, bu
         _, reason, message = failure("/echo/x?q=bad%20name")
         assert reason == "ExpressionValueEvaluationFailure" and "'bad name' is not a Service Bus queue" in message
         assert gateway.request("GET", "/echo/x").status == 200
+        metrics = gateway.metrics()
+    for result, count in (("sent", 1), ("ManagedIdentityTokenFailure", 1), ("ServiceBusSendFailure", 2),
+                          ("Timeout", 1), ("ExpressionValueEvaluationFailure", 1)):
+        assert f'policygate_service_bus_messages_total{{kind="queue",result="{result}"}} {count}' in metrics, metrics
     assert backend.calls == 1
     assert [m["body"] for m in bus.messages()] == ["hello"]
 
@@ -208,3 +212,39 @@ def test_bad_configuration_is_located(tmp_path: Path, yaml_text: str, message: s
     with pytest.raises(ConfigError) as error:
         parse_settings(yaml_text, file=tmp_path / "gateway.yaml", environ={})
     assert str(error.value).removeprefix(str(tmp_path) + "/").startswith(message), str(error.value)
+
+
+async def test_policygate_test_scripts_service_bus_like_any_target(tmp_path: Path) -> None:
+    from policygate.testing import Answer, Harness
+
+    inbound = f"""<send-service-bus-message queue-name="orders" namespace="{NAMESPACE}">
+        <message-properties><message-property name="CorrelationId">@(context.Request.Headers.GetValueOrDefault("X-Id", ""))</message-property>
+        <message-property name="ForcePersistence">True</message-property><message-property name="Region">eu</message-property>
+        <message-property name="TimeToLive">@(context.Request.Headers.GetValueOrDefault("X-Ttl", "2.5"))</message-property>
+        </message-properties><payload>@(context.Request.Body.As&lt;string&gt;(preserveContent: true))</payload>
+        </send-service-bus-message>"""
+    (tmp_path / "api.xml").write_text(document(inbound))
+    (tmp_path / "gateway.yaml").write_text(json.dumps({
+        "apis": {"orders": {"path": "orders", "service-url": "https://backend.test", "subscription-required": False,
+                            "policy": "api.xml"}},
+        "identity": {"provider": "static", "token": "local-dev"}}))
+    async with Harness.from_config(tmp_path / "gateway.yaml") as harness:
+        harness.answer_backend(Answer.json({"ok": True}))
+        harness.answer_target(f"https://{NAMESPACE}/orders/messages", Answer(201))
+        sent = await harness.request("POST", "/orders/new", headers={"X-Id": "c-9"}, body=b"[1, 2]")
+        assert sent.status == 200 and len(sent.backend_calls) == 1
+        (message,) = sent.target_calls
+        assert (message.method, message.url, message.text) == ("POST", f"https://{NAMESPACE}/orders/messages", "[1, 2]")
+        assert message.headers.get("Authorization") == "Bearer local-dev"
+        assert json.loads(message.headers.get("BrokerProperties") or "") == {"CorrelationId": "c-9", "ForcePersistence": True,
+                                                                            "TimeToLive": 2.5}
+        assert (message.headers.get("Region"), message.headers.get("Content-Type")) == ("eu", "application/json")
+        harness.answer_target(f"https://{NAMESPACE}/orders/messages", Answer(403, body=b"<Error><Code>403</Code>"
+                                                                                 b"<Detail>Quota exceeded.</Detail></Error>"))
+        refused = await harness.request("POST", "/orders/new", body=b"x")
+        assert refused.status == 502 and refused.text.endswith("answered 403: Quota exceeded.")
+        assert refused.target_calls[0].headers.get("Content-Type") == "text/plain; charset=utf-8"
+        bad = await harness.request("POST", "/orders/new", headers={"X-Ttl": "soon"}, body=b"x")
+        assert bad.status == 502 and not bad.target_calls
+        assert bad.text.split("|")[1:] == ["ExpressionValueEvaluationFailure",
+                                           "message property TimeToLive 'soon' is not a positive number of seconds"]

@@ -54,7 +54,13 @@ POLICY = document(
              'context.Variables.ContainsKey("errors") ? context.Variables["errors"] : null))</value></set-header>',
     on_error=f"<base />{LAST_ERROR}",
 )
-FILES = {"api.xml": POLICY, "schemas/order.xsd": ORDER_XSD, "schemas/common.xsd": COMMON_XSD,
+RESPONSE_POLICY = document(
+    outbound='<base /><validate-content unspecified-content-type-action="prevent" max-size="10000" '
+             'size-exceeded-action="prevent"><content type="application/xml" validate-as="xml" schema-id="order" '
+             'action="prevent" /></validate-content>',
+    on_error=f"<base />{LAST_ERROR}",
+)
+FILES = {"api.xml": POLICY, "out.xml": RESPONSE_POLICY, "schemas/order.xsd": ORDER_XSD, "schemas/common.xsd": COMMON_XSD,
          "schemas/customer.json": json.dumps(CUSTOMER)}
 
 
@@ -62,7 +68,9 @@ def config(schemas: dict[str, Any] | None = None, service_url: str = "{{backend-
     return {"schemas": schemas or {"order": "schemas/order.xsd", "common": {"file": "schemas/common.xsd", "type": "xml"},
                                    "customer": "schemas/customer.json"},
             "apis": {"shop": {"path": "shop", "service-url": service_url, "subscription-required": False,
-                              "policy": "api.xml"}}}
+                              "policy": "api.xml"},
+                     "shop-out": {"path": "shop-out", "service-url": service_url, "subscription-required": False,
+                                  "policy": "out.xml"}}}
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +131,18 @@ class TestXml:
         assert "Line: 1" in post(gw, "<Order xmlns='urn:shop'>", "application/xml").json()["message"]
         bomb = "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY f SYSTEM 'file:///etc/passwd'>]><Order>&f;</Order>"
         assert "DTD is prohibited" in post(gw, bomb, "application/xml").json()["message"]
+
+
+class TestResponse:
+    def test_response_body_is_checked_against_the_xsd(self, gw: RunningGateway, backend: Backend) -> None:
+        backend.respond(body=order(), headers={"Content-Type": "application/xml"})
+        assert gw.get("/shop-out/orders/7").status == 200
+        backend.respond(body=order(quantity="many"), headers={"Content-Type": "application/xml"})
+        answer = gw.get("/shop-out/orders/7")
+        assert answer.status == 502  # the client never sees what the backend did wrong
+        assert answer.json()["message"] == ("The request could not be processed due to an internal error. "
+                                            "Contact the API owner.")
+        assert answer.headers.get("X-Last-Error") == "validate-content|Response not allowed"
 
 
 class TestJson:
@@ -241,3 +261,12 @@ def test_lint_of_an_apiops_folder_reports_an_unknown_schema_id(tmp_path: Path,
     for finding in missing:
         assert "schema-id 'customer' is not declared under `schemas:`" in finding["message"]
         assert finding["location"]["file"].endswith("apis/shop/policy.xml") and finding["location"]["line"] > 1
+
+
+def test_serve_reload_watches_the_schema_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.gateway.config import load_settings
+
+    write_config(tmp_path, config(service_url=NOWHERE), FILES, None)
+    monkeypatch.chdir(tmp_path)  # a relative configuration path, as `policygate serve gateway.yaml --reload` gets
+    watched = {path.resolve() for path in load_settings(Path("gateway.yaml")).policy_files()}
+    assert {tmp_path / "schemas/order.xsd", tmp_path / "schemas/customer.json"} <= watched
