@@ -58,6 +58,16 @@ class _Slots:
         return [k for k in self.entries if k is not _HOLE]
 
 
+def _after_removal(slots: _Slots | None, k: Any, entries: dict[Any, Any]) -> _Slots | None:
+    """The slot table once key `k` leaves `entries` (all keys, in insertion order): .NET's order."""
+    if len(entries) == 1:  # empty again: the next entry takes the first slot
+        return None
+    if slots is None:
+        slots = _Slots(entries)
+    slots.take(k)
+    return slots
+
+
 class _Keyed:
     """What both share: the key function and the identity ``==``.
 
@@ -158,12 +168,7 @@ class KeyedSet(_Keyed, set[Any]):
         if k not in members:
             raise KeyError(item)
         self._version += 1
-        if len(members) == 1:  # empty again: the next member takes the first slot
-            self._slots = None
-        elif self._slots is None:
-            self._slots = _Slots(members)
-        if self._slots is not None:
-            self._slots.take(k)
+        self._slots = _after_removal(self._slots, k, members)
         del members[k]
         set.remove(self, k)
 
@@ -258,12 +263,7 @@ class KeyedDict(_Keyed, dict[Any, Any]):
         values = self._values
         if k not in values:
             raise KeyError(key)
-        if len(values) == 1:  # empty again: the next key takes the first slot
-            self._slots = None
-        elif self._slots is None:
-            self._slots = _Slots(values)
-        if self._slots is not None:
-            self._slots.take(k)
+        self._slots = _after_removal(self._slots, k, values)
         dict.__delitem__(self, k)
         del values[k]
 

@@ -481,8 +481,8 @@ class FolderReader:
             self.warnings.add(f"{kind} APIs are not supported; not served", rel)
             return None
         graphql = graphql_folder.graphql_settings(self, folder) if kind == "graphql" else None
-        if kind == "graphql" and graphql is None:
-            self.warnings.add(f"graphql APIs without {graphql_folder.SCHEMA_FILE} are not supported; not served", rel)
+        if kind == "graphql" and (graphql is None or not graphql.resolvers):  # pass-through GraphQL: no wrong answers
+            self.warnings.add("graphql APIs without resolvers (pass-through GraphQL) are not supported; not served", rel)
             return None
         path = self.string(props, "path", file)
         if path is None:

@@ -126,7 +126,7 @@ def test_unsupported_parts_are_reported_once_per_kind(tmp_path: Path) -> None:
     assert by_problem["tags are not supported; ignored"] == "products/p/tags.json, apis/a/tags.json, tags"
     assert by_problem["API diagnostics are not supported; ignored"] == "apis/a/diagnostics"
     assert by_problem["only the current revision of an API is served; ignored"] == "apis/a;rev=2, apis/old"
-    assert by_problem["graphql APIs without specification.graphql are not supported; not served"] == "apis/gql"
+    assert by_problem["graphql APIs without resolvers (pass-through GraphQL) are not supported; not served"] == "apis/gql"
     assert by_problem["soap APIs are not supported; not served"] == "apis/soap"
     assert by_problem["Azure logger resources are ignored; declare loggers in policygate.yaml (loggers:)"] == "loggers"
     assert by_problem["unknown files and folders; ignored"] == "README.md"

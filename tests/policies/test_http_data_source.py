@@ -126,6 +126,10 @@ def graphql_folder(root: Path, backend_url: str) -> Path:
                        {"properties": {"displayName": name, "path": path}})
             write_text(api / "resolvers" / name / "policy.xml",
                        xml.replace("{BACKEND}", backend_url).replace("{UNUSED}", Backend.unused_url()))
+    # a pass-through GraphQL API: a schema and a serviceUrl, no resolvers
+    write_json(root / "apis/relay/apiInformation.json", {"properties": {
+        "path": "relay", "type": "graphql", "serviceUrl": f"{backend_url}/graphql", "subscriptionRequired": False}})
+    write_text(root / "apis/relay/specification.graphql", SCHEMA)
     return root
 
 
@@ -233,6 +237,15 @@ def test_api_inbound_policies_run_before_execution(running: Any) -> None:
     assert "depth" in result["errors"][0]["message"].lower()
     assert "data" not in result
     assert backend.calls == calls
+
+
+def test_graphql_api_without_resolvers_is_not_served(running: Any, tmp_path: Path) -> None:
+    gateway, backend = running
+    calls = backend.calls
+    answer = gateway.request("POST", "/relay", headers={"Content-Type": "application/json"}, body=b'{"query": "{ motto }"}')
+    assert answer.status == 404 and backend.calls == calls  # neither executed (all null) nor forwarded
+    warnings = read_apiops(graphql_folder(tmp_path, "http://127.0.0.1:9"), {}).warnings
+    assert any("pass-through GraphQL" in w and w.endswith("apis/relay") for w in warnings)
 
 
 def test_only_post_and_get_are_operations(running: Any) -> None:
