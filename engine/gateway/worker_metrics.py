@@ -102,7 +102,7 @@ def render_all(metrics: Metrics, *, server: str = "") -> str:
             pid = int(snapshot.get("pid", 0))
             if pid == os.getpid():
                 continue
-            alive = _alive(pid)
+            alive = pid_alive(pid)
             merged.absorb(snapshot.get("metrics", {}), gauges=alive)
             if alive:
                 processes.append(snapshot.get("process", {}))
@@ -144,7 +144,8 @@ def _add_process_series(merged: Metrics, processes: list[dict[str, Any]]) -> Non
         value=min(starts) if starts else 0.0)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (it may belong to another user)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.gateway.worker_metrics import pid_alive
+
 PERIOD_US = 100_000
 HIGH_WEIGHT = {1: ("cpu.shares", "262144"), 2: ("cpu.weight", "10000")}  # the largest each version takes
 PREFIX = "policygate-perf-"
@@ -94,21 +96,11 @@ def _remove(group: Path, parent: Path) -> None:
             time.sleep(0.05)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale(directory: Path) -> None:
     """Remove groups left behind by runs that no longer exist."""
     for group in directory.glob(f"{PREFIX}*"):
         owner = group.name[len(PREFIX):].split("-", 1)[0]
-        if group.is_dir() and owner.isdigit() and not _alive(int(owner)):
+        if group.is_dir() and owner.isdigit() and not pid_alive(int(owner)):
             _remove(group, directory)
 
 
