@@ -3,11 +3,8 @@ the token server (tests/support/token_server.py) as its own process."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -15,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.control import ControlledServer
 from tests.support.gateway import Backend, RunningGateway, run_gateway, simple_config
 
 GatewayFactory = Callable[..., AbstractContextManager[RunningGateway]]
@@ -46,23 +44,10 @@ def api_gateway(tmp_path: Path, backend: Backend) -> GatewayFactory:
 TOKEN_SECRET, TOKEN_ASSERTION = "s3cret", "federated-service-account-token"  # what the token server accepts
 
 
-class TokenServer:
+class TokenServer(ControlledServer):
     def __init__(self, process: subprocess.Popen[str], port: int) -> None:
         self.process, self.port = process, port
         self.url = f"http://127.0.0.1:{port}"
-
-    def control(self, **settings: Any) -> None:
-        request = urllib.request.Request(f"{self.url}/control", data=json.dumps(settings).encode(), method="POST")
-        urllib.request.urlopen(request, timeout=5).read()
-
-    def calls(self) -> dict[str, Any]:
-        answer: dict[str, Any] = json.loads(urllib.request.urlopen(f"{self.url}/calls", timeout=5).read())
-        return answer
-
-    def wait_for_calls(self, n: int, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.calls()["calls"] < n and time.monotonic() < deadline:
-            time.sleep(0.05)
 
     def imds(self, **extra: Any) -> dict[str, Any]:
         """`identity:` settings asking this server's IMDS endpoint."""

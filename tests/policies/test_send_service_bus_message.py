@@ -19,6 +19,7 @@ from engine.errors import ConfigError, PolicyLoadError
 from engine.gateway.config import parse_settings
 from tests.policies.conftest import GatewayFactory, TokenServer
 from tests.policies.support import codes
+from tests.support.control import ControlledServer
 from tests.support.gateway import Backend
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,16 +27,12 @@ NAMESPACE = "orders-ns.servicebus.windows.net"
 AUDIENCE = "https://servicebus.azure.net"
 
 
-class ServiceBus:
+class ServiceBus(ControlledServer):
     def __init__(self) -> None:
         self.process = subprocess.Popen([sys.executable, "-m", "tests.support.servicebus_server", "orders", "audit"],
                                         cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         self.url = f"http://127.0.0.1:{int(self.process.stdout.readline())}"
-
-    def control(self, **settings: Any) -> None:
-        request = urllib.request.Request(f"{self.url}/control", data=json.dumps(settings).encode(), method="POST")
-        urllib.request.urlopen(request, timeout=5).read()
 
     def messages(self) -> list[dict[str, Any]]:
         with urllib.request.urlopen(f"{self.url}/messages", timeout=5) as answer:

@@ -39,6 +39,7 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from tests.support.control import ControlledServer
 from tests.support.json_handler import JsonHandler
 
 TENANT_ID = "72f988bf-0000-4000-8000-000000000001"
@@ -84,15 +85,14 @@ class Keys:
         return f"{signing_input.decode()}.{b64url(signature)}"
 
 
-class OidcProvider:
+class OidcProvider(ControlledServer):
     """The test side of a running provider process: its URL and controls."""
 
     def __init__(self, port: int) -> None:
         self.url = f"http://127.0.0.1:{port}"
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(f"{self.url}{path}", data=json.dumps(body).encode(), method="POST")
-        answer: dict[str, Any] = json.loads(urllib.request.urlopen(request, timeout=10).read())
+        answer: dict[str, Any] = self.post_json(path, body)
         return answer
 
     def sign(self, claims: dict[str, Any], kid: str | None = None) -> str:
@@ -101,12 +101,6 @@ class OidcProvider:
     def rotate(self) -> str:
         return str(self.post("/rotate", {})["kid"])
 
-    def control(self, **settings: Any) -> None:
-        self.post("/control", settings)
-
-    def calls(self) -> dict[str, Any]:
-        answer: dict[str, Any] = json.loads(urllib.request.urlopen(f"{self.url}/calls", timeout=10).read())
-        return answer
 
 
 @contextmanager

@@ -69,6 +69,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests.support.control import ControlledServer
+
 DEFAULTS: dict[str, Any] = {"delay": 0.0, "chunk_delay": 0.0, "completion_tokens": 5, "throttle": 0,
                             "retry_after": 1, "fail": 0}
 DEFAULT_DIMENSIONS = 256
@@ -108,31 +110,15 @@ def embed(text: str, dimensions: int = DEFAULT_DIMENSIONS) -> list[float]:
     return [v / norm for v in vector]
 
 
-class OpenAIServer:
+class OpenAIServer(ControlledServer):
     """A running server process, seen from a test."""
 
     def __init__(self, process: subprocess.Popen[str], port: int) -> None:
         self.process, self.port = process, port
         self.url = f"http://127.0.0.1:{port}"
 
-    def _post(self, path: str, settings: dict[str, Any]) -> None:
-        request = urllib.request.Request(f"{self.url}{path}", data=json.dumps(settings).encode(), method="POST")
-        urllib.request.urlopen(request, timeout=5).read()
-
-    def control(self, **settings: Any) -> None:
-        self._post("/control", settings)
-
     def reset(self) -> None:
-        self._post("/reset", {})
-
-    def calls(self) -> dict[str, Any]:
-        answer: dict[str, Any] = json.loads(urllib.request.urlopen(f"{self.url}/calls", timeout=5).read())
-        return answer
-
-    def wait_for_calls(self, n: int, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.calls()["calls"] < n and time.monotonic() < deadline:
-            time.sleep(0.05)
+        self.post_json("/reset", {})
 
 
 @contextmanager
