@@ -24,8 +24,8 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import statistics
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
