@@ -23,7 +23,7 @@ from engine.backends import SYNTHETIC_BACKEND
 from engine.context import Context, Headers, MessageBody, Request, Url
 from engine.errors import PolicyRuntimeError
 from engine.gateway.accesslog import AccessLog
-from engine.gateway.backend import stream_of
+from engine.gateway.backend import observe_backend_latency, take_stream
 from engine.gateway.clientip import TrustedProxies
 from engine.gateway.pipeline import Pipeline
 from engine.gateway.routing import Match
@@ -123,7 +123,8 @@ class Gateway:
             if ctx.exchange.body_observers is not None:
                 await _finish_observers(ctx, ctx.exchange.body_observers, complete=False)
             return
-        finally:
+        finally:  # from here on, nothing the client waits for: the response is sent (or never will be)
+            observe_backend_latency(ctx, self.metrics)
             if span is not None:
                 span.end(ctx, status, api_id, operation_id)
             if trace is not None and self.request_traces is not None:
@@ -219,7 +220,7 @@ class Gateway:
         """Send ctx.response (streaming the backend body when it was not buffered); returns the status."""
         response = ctx.response
         status = response.status_code
-        stream = stream_of(ctx)
+        answer, stream = take_stream(ctx)
         body = response.body.content if response.body is not None else b""
         if "date" not in response.headers:
             response.headers.add("Date", http_date())
@@ -255,6 +256,8 @@ class Gateway:
             complete = True
         except Exception as exc:  # the client went away or the backend broke mid-body: nothing to send
             log.debug("response to %s aborted: %s", ctx.request.original_url, exc)
+        if answer is not None and stream is None:  # its body was sent from memory (or not at all): done with it
+            answer.release()
         if observers is not None:
             await _finish_observers(ctx, observers, complete)
         return status
