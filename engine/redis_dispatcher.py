@@ -25,6 +25,9 @@ treated as a Redis failure. So:
   round trip (the rate limiter's decision carries the cache lookup's GET, see docs/performance.md).
   The rider's reply is in `rider.outcome` when the carrying command's caller wakes; it stays
   `PENDING` when the round trip failed or never happened (the rider's owner then asks on its own).
+* With a `RedisHealth` (engine.redis_health, shared by every dispatcher of the endpoint), a command
+  is refused at once (`RedisUnavailable`) while the endpoint's breaker is open, and each round
+  trip's outcome is reported to it before its callers wake.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ from redis._parsers.base import BaseParser
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import InvalidResponse, NoScriptError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from engine.redis_health import RedisHealth
 
 log = logging.getLogger("policygate.redis")
 
@@ -107,13 +112,15 @@ _STOP = _Stop()
 class Dispatcher:
     """Queue Redis commands from any event loop; one thread sends them in pipelined round trips."""
 
-    def __init__(self, connect: Callable[[], Any], *, name: str = "policygate-redis", max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, connect: Callable[[], Any], *, name: str = "policygate-redis", max_batch: int = MAX_BATCH,
+                 health: RedisHealth | None = None) -> None:
         self._connect = connect  # creates the blocking client, in the thread (a Redis Cluster client connects at once)
         self.client: Any = None
         self._connection: Any = None  # the connection round trips of a standalone client use (see _send_direct)
         self._reader: Any = None  # the hiredis reader of that connection's replies
         self._reader_socket: Any = None  # the socket `_reader` belongs to
         self.max_batch = max_batch
+        self.health = health
         self._queue: queue.SimpleQueue[_Call | _Stop] = queue.SimpleQueue()
         self._closed = False
         self._name = name
@@ -125,8 +132,11 @@ class Dispatcher:
 
         `script`: for an EVALSHA, the script to EVAL instead when Redis answers NOSCRIPT.
         `rider`: a read sent right behind `command` in the same round trip (see `Rider`).
-        Raises the Redis error of the command or of its round trip.
+        Raises the Redis error of the command or of its round trip (`RedisUnavailable`: not sent,
+        the endpoint's breaker is open).
         """
+        if self.health is not None:
+            self.health.check()
         return await self._submit(command, script, rider)
 
     async def commands(self, commands: Sequence[tuple[object, ...]]) -> list[Any]:
@@ -136,6 +146,8 @@ class Dispatcher:
         """
         if self._closed:
             raise RedisConnectionError(f"{self._name}: the Redis client is closed")
+        if self.health is not None:
+            self.health.check()
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[Any]] = []
         for command in commands:
@@ -156,6 +168,8 @@ class Dispatcher:
         if self._closed:
             return
         self._closed = True
+        if self.health is not None:
+            self.health.leave(self)
         self._queue.put(_STOP)
         await asyncio.to_thread(self._thread.join, 10.0)
         if self.client is not None:
@@ -200,6 +214,8 @@ class Dispatcher:
                 self.client = self._connect()
             except Exception as exc:  # Redis (Cluster) unreachable: these calls fail, the next batch tries again
                 error = exc if isinstance(exc, RedisError) else RedisConnectionError(str(exc) or type(exc).__name__)
+                if self.health is not None:
+                    self.health.failed(error)
                 _deliver(batch, [error] * len(batch))
                 return
         commands: list[_Call] = []
@@ -218,10 +234,18 @@ class Dispatcher:
         try:
             replies = commands[0].context.run(self._send, sent)
         except RedisError as exc:
+            if self.health is not None:
+                self.health.failed(exc)  # first: whoever wakes up now finds the breaker open
             _deliver(commands, [exc] * len(commands))
             if isinstance(exc, RedisTimeoutError):  # Redis is stalled: nobody queued behind it waits another timeout
                 self._fail_queued(exc)
             return
+        if self.health is not None:  # a cluster pipeline returns a node's connection failure as a reply
+            lost = next((r for r in replies if isinstance(r, (RedisConnectionError, RedisTimeoutError))), None)
+            if lost is None:
+                self.health.answered()
+            else:
+                self.health.failed(lost)
         results = replies if len(sent) == len(commands) else _take_riders(commands, replies)
         for i, (call, result) in enumerate(zip(commands, results, strict=True)):
             if isinstance(result, NoScriptError) and call.script is not None:
