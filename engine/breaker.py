@@ -18,7 +18,7 @@ Listener = Callable[[str, str], None]  # (previous state, new state)
 
 class CircuitBreaker:
     """closed → (failure_threshold consecutive failures, or one failure `at_once`) → open →
-    (reset_after s) → half-open: one probe → closed / open."""
+    (reset_after s) → half-open: a probe is due → closed (success) / open (failure)."""
 
     def __init__(
         self,
@@ -44,15 +44,15 @@ class CircuitBreaker:
             return "half-open"
         return self._state
 
-    def allow(self) -> bool:
-        """May the caller try the remote store now? (half-open lets one probe through)."""
+    @property
+    def closed(self) -> bool:
+        return self._state == "closed"
+
+    def probe_in(self) -> float:
+        """Seconds until a probe is due (0 when it is, or when the breaker is closed)."""
         if self._state == "closed":
-            return True
-        if self.state == "half-open":
-            # Let one probe through; push the next probe out by another period.
-            self._opened_at = self._clock()
-            return True
-        return False
+            return 0.0
+        return max(0.0, self._opened_at + self.reset_after - self._clock())
 
     def success(self) -> None:
         self._failures = 0

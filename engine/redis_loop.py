@@ -97,6 +97,8 @@ class LoopDispatcher:
         self.settings = settings
         self.max_batch = max_batch
         self.health = health
+        if health is not None:
+            health.attach(self)
         self._name = name
         self.client: Any = create_sync_client(settings)  # not connected: its reply callbacks, and `call`'s client
         self._callbacks = self.client.response_callbacks
@@ -121,7 +123,7 @@ class LoopDispatcher:
         if _traced():
             return await self._thread().command(*command, script=script, rider=rider)
         if self.health is not None:
-            self.health.check()
+            self.health.check(self.probe)
         future = self._lane().submit(command, script, rider)
         return await future
 
@@ -130,9 +132,25 @@ class LoopDispatcher:
         if _traced():
             return await self._thread().commands(commands)
         if self.health is not None:
-            self.health.check()
+            self.health.check(self.probe)
         lane = self._lane()
         return await all_replies([lane.submit(command, None, None) for command in commands])
+
+    async def probe(self) -> bool:
+        """A `PING` past the breaker (the endpoint's background probe, engine.redis_health); False
+        when this dispatcher is closed. Its connection reports the outcome to the health."""
+        if self._closed:
+            return False
+        await self._lane().submit(("PING",), None, None)
+        return True
+
+    def abandon(self, error: BaseException) -> None:
+        """Fail every caller waiting on any loop's connection (the endpoint's breaker opened; from any thread)."""
+        for lane in list(self._lanes.values()):
+            try:
+                lane.loop.call_soon_threadsafe(lane.abandon, error)
+            except RuntimeError:  # that loop is closed: nobody waits there any more
+                pass
 
     async def call(self, function: Callable[[Any], Any]) -> Any:
         """Run `function(client)` with a blocking client in a thread (SCRIPT LOAD, PING...)."""
@@ -235,6 +253,14 @@ class _Lane:
     def fail_queued(self, error: BaseException) -> None:
         while self.queued:
             _settle(self.queued.popleft().future, error)
+
+    def abandon(self, error: BaseException) -> None:
+        """Fail the queued calls and the callers of unanswered ones; those stay owed, so the replies
+        Redis still sends are matched in order and dropped."""
+        self.fail_queued(error)
+        if self.connection is not None:
+            for call in self.connection.unanswered:
+                _settle(call.future, error)
 
     def lost(self, connection: _Connection) -> None:
         """`connection` broke (its unanswered calls are failed): what is queued goes on a new one."""
