@@ -60,7 +60,9 @@ def program(cases: list[Case], skip: set[int]) -> tuple[str, dict[int, int]]:
             else:
                 lam = "() => (object)(" + body + "\n)"
             lines.append(f"Render.Run({case.id}, {lam});")
-            line_of[len("\n".join(lines).split("\n")) - lam.count("\n")] = case.id
+            first = len("\n".join(lines).split("\n")) - lam.count("\n")
+            for line in range(first, first + lam.count("\n") + 1):  # mcs may report an error on the closing line
+                line_of[line] = case.id
         lines.append("}")
         methods += 1
     lines.append("static void Main() {")
