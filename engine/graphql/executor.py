@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from inspect import isawaitable
 from typing import Any
 
@@ -29,7 +28,7 @@ from graphql import (
     get_operation_ast,
 )
 
-from engine.context import Context, Exchange, GraphQL, Response
+from engine.context import Context, GraphQL, Response
 from engine.errors import PolicyRuntimeError
 from engine.graphql.queries import Queries
 from engine.graphql.request import RequestError, document_error_status, graphql_response, parse_request
@@ -104,8 +103,7 @@ class _Refused(Exception):
 def _resolver(steps: tuple[Step, ...]) -> Any:
     async def resolve(parent: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
         ctx: Context = info.context
-        scoped = replace(ctx, response=Response(), exchange=Exchange(observer=ctx.exchange.observer),
-                         graphql=GraphQL(parent, arguments), _request_id=ctx.request_id)  # one RequestId for all
+        scoped = ctx.nested(GraphQL(parent, arguments))  # one RequestId for all
         try:
             await run_steps(steps, scoped)
         except PolicyRuntimeError as error:
