@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from decimal import Decimal
 
@@ -175,7 +176,7 @@ def test_guid_from_uuid_and_new_guid_bits() -> None:
         made = uuid.UUID(Guid.NewGuid().ToString())
         assert made.version == 4 and made.variant == uuid.RFC_4122
     ordered = sorted([Guid.NewGuid() for _ in range(20)], key=lambda x: x.ToString())
-    assert all(a.CompareTo(b) < 0 for a, b in zip(ordered, ordered[1:]))  # CompareTo is text order
+    assert all(a.CompareTo(b) < 0 for a, b in itertools.pairwise(ordered))  # CompareTo is text order
 
 
 def test_ipaddress() -> None:
