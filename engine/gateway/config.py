@@ -539,7 +539,7 @@ class _Reader:
                     self.fail(_join(where, "is-current"), f"API '{current[path]}' is already the current revision of '{path}'")
                 current[path] = aid
             graphql = self.read_graphql(spec.get("graphql"), _join(where, "graphql"))
-            if graphql is not None and spec.get("service-url") is None:
+            if graphql is not None and graphql.synthetic and spec.get("service-url") is None:
                 service_url = "http://localhost"  # a synthetic GraphQL API answers from its resolvers
             else:
                 service_url = self.absolute_url(spec.get("service-url"), _join(where, "service-url"))
@@ -556,7 +556,7 @@ class _Reader:
                 products=api_products,
                 subscription_required=self.boolean(spec.get("subscription-required"), _join(where, "subscription-required"), True),
                 policy=self.path(spec.get("policy"), _join(where, "policy")),
-                operations=GRAPHQL_OPERATIONS if graphql is not None else self.read_api_operations(spec, where),
+                operations=GRAPHQL_OPERATIONS if graphql is not None else self.read_api_operations(spec, where, aid),
                 key_header=self.string(names.get("header"), f"{where}.subscription-key-parameter-names.header", required=False, default=DEFAULT_KEY_HEADER),
                 key_query=self.string(names.get("query"), f"{where}.subscription-key-parameter-names.query", required=False, default=DEFAULT_KEY_QUERY),
                 revision=revision,
@@ -571,7 +571,8 @@ class _Reader:
         return apis
 
     def read_graphql(self, value: object, where: str) -> GraphQLSettings | None:
-        """`graphql: {schema: file.graphql, resolvers: {Type.field: resolver.xml}}`: a synthetic GraphQL API."""
+        """`graphql: {schema: file.graphql, resolvers: {Type.field: resolver.xml}}`: a GraphQL API, synthetic
+        with resolvers, pass-through (forwarded to `service-url`) without."""
         if value is None:
             return None
         from engine.graphql.schema import load_schema, resolver_field
@@ -579,7 +580,9 @@ class _Reader:
         spec = self.mapping(value, where, ("schema", "resolvers"))
         schema_file = self.path(spec.get("schema"), _join(where, "schema"))
         if schema_file is None:
-            self.fail(_join(where, "schema"), "is required: the schema's SDL file")
+            if spec.get("resolvers"):
+                self.fail(_join(where, "schema"), "is required with resolvers: the schema's SDL file")
+            return GraphQLSettings(None)
         schema = load_schema(schema_file)
         resolvers = []
         for path, policy in self.mapping(spec.get("resolvers"), _join(where, "resolvers")).items():
@@ -594,8 +597,27 @@ class _Reader:
             resolvers.append(ResolverSettings(str(path), type_name, field_name, document))
         return GraphQLSettings(schema_file, tuple(resolvers))
 
-    def read_api_operations(self, spec: dict[str, Any], where: str) -> tuple[OperationSettings, ...]:
-        """`operations:` as written, or the `openapi:` document's operations, which `operations:` may refine."""
+    def read_api_operations(self, spec: dict[str, Any], where: str, api_id: str) -> tuple[OperationSettings, ...]:
+        """`operations:` as written, or the `openapi:` document's operations, which `operations:` may refine;
+        with `wsdl:`, its XML schemas validate XML and SOAP bodies (a SOAP API without either: one operation)."""
+        operations = self.read_openapi_operations(spec, where)
+        if spec.get("wsdl") is None:
+            return operations
+        from engine.apispec.instance import InstanceSchemaError
+        from engine.gateway import api_xml
+
+        wwhere = _join(where, "wsdl")
+        wsdl = self.path(spec["wsdl"], wwhere)
+        if wsdl is None:
+            self.fail(wwhere, "expected the path of a WSDL document")
+        if spec.get("openapi") is None and spec.get("operations") is None:
+            operations = api_xml.soap_operations()
+        try:
+            return api_xml.with_xml_schema(operations, api_id, api_xml.read_wsdl(wsdl))
+        except (ValueError, InstanceSchemaError) as exc:
+            self.fail(wwhere, f"{wsdl.name}: {exc}")
+
+    def read_openapi_operations(self, spec: dict[str, Any], where: str) -> tuple[OperationSettings, ...]:
         if spec.get("openapi") is None:
             return self.read_operations(spec.get("operations"), _join(where, "operations"))
         from engine.gateway.openapi import match_operation, operations_from_openapi
@@ -838,6 +860,7 @@ PRODUCT_KEYS = ("name", "policy", "subscription-required", "approval-required", 
 API_KEYS = (
     "name", "path", "service-url", "products", "subscription-required", "policy", "operations",
     "subscription-key-parameter-names", "revision", "is-current", "version", "protocols", "openapi", "graphql",
+    "wsdl",
 )
 OPERATION_KEYS = ("name", "method", "url-template", "policy", "examples")
 SUBSCRIPTION_KEYS = ("id", "key", "secondary-key", "name", "product", "api", "user", "state")
