@@ -88,6 +88,9 @@ class RedisServer:
         assert self.process is not None
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                if "--requirepass" in self.extra_args:
+                    password = self.extra_args[self.extra_args.index("--requirepass") + 1]
+                    sock.sendall(b"AUTH %s\r\n" % password.encode())
                 sock.sendall(b"INFO server\r\n")
                 data = b""
                 while b"\r\n" not in data.partition(b"process_id:")[2]:
