@@ -18,6 +18,7 @@ from lxml import etree
 
 from engine.apispec.instance import (
     LOCATION_PREFIX,
+    MAX_SCHEMA_SIZE,
     XSD,
     InstanceSchema,
     InstanceSchemaError,
@@ -53,6 +54,8 @@ def api_xml_schema(api_id: str, schemas: Sequence[str], instance: Mapping[str, s
     (with `schema_id` = `api_id`) when the set cannot be compiled."""
     if not schemas:
         return None
+    if sum(len(text.encode()) for text in schemas) > MAX_SCHEMA_SIZE:
+        raise InstanceSchemaError(api_id, f"the schemas are larger than {MAX_SCHEMA_SIZE // (1024 * 1024)} MB")
     pieces = {f"{api_id}/{n}": text for n, text in enumerate(schemas, 1)}
     texts = {**(instance or {}), **pieces}
     by_namespace: dict[str, list[str]] = {}
