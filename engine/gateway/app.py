@@ -19,7 +19,6 @@ from urllib.parse import parse_qsl
 from quart import Quart
 
 from engine import clock
-from engine.backends import SYNTHETIC_BACKEND
 from engine.context import Context, Headers, MessageBody, Request, Url
 from engine.errors import PolicyRuntimeError
 from engine.gateway.accesslog import AccessLog
@@ -174,7 +173,7 @@ class Gateway:
             return "", ""
         scheme = ctx.request.original_url.scheme  # the caller's scheme: a trusted proxy's, else this connection's
         match = state.router.route(scheme, incoming.method, incoming.path, incoming.query)
-        preflight = _preflight_match(state, scheme, incoming, match)
+        preflight = _preflight_match(state, scheme, incoming, match) if incoming.method == "OPTIONS" else None
         if preflight is not None:
             return await _run_preflight(ctx, preflight.operation)
         if match is None:
@@ -193,7 +192,8 @@ class Gateway:
     ) -> None:
         """Read (or stream) the request body as the pipeline needs, then run it."""
         try:
-            if _has_body(incoming.headers):
+            length = ctx.exchange.request_length  # a valid Content-Length (_framing_problem), else None
+            if length > 0 if length is not None else "transfer-encoding" in incoming.headers:
                 if pipeline.needs_request_body:
                     limit = state.settings.server.max_body_size
                     ctx.request.body = MessageBody(await _read_body(receive, incoming.headers, limit))
@@ -358,14 +358,14 @@ async def _run_preflight(ctx: Context, entry: OperationEntry) -> tuple[str, str]
 def _enter_operation(ctx: Context, entry: OperationEntry, match: OperationMatch, query: dict[str, list[str]]) -> None:
     """Point the request at the operation's backend and fill context.Api/Operation/MatchedParameters."""
     target = entry.target
-    ctx.request.url = Url(target.scheme, target.host, target.port, target.base_path + match.relative_path,
+    ctx.request.url = Url(target.scheme, target.host, target.port, (target.base_path + match.relative_path) or "/",
                           {k: list(v) for k, v in query.items()})
     ctx.request.matched_parameters = match.params
     ctx.api = entry.context_api
     ctx.operation = entry.context_operation
     ctx.exchange.base_path = target.base_path
-    if entry.synthetic is not None:
-        SYNTHETIC_BACKEND.set(ctx, entry.synthetic)
+    if entry.graphql is not None:
+        entry.graphql.enter(ctx)
 
 
 async def _subscribe(state: GatewayState, ctx: Context, entry: OperationEntry, incoming: Incoming) -> Pipeline | None:
@@ -451,13 +451,6 @@ def _framing_problem(ctx: Context, headers: Headers) -> str | None:
         return INVALID_LENGTH_MESSAGE
     ctx.exchange.request_length = int(values.pop())
     return None
-
-
-def _has_body(headers: Headers) -> bool:
-    length = headers.get("content-length")
-    if length is not None:
-        return length.strip() not in ("", "0")
-    return "transfer-encoding" in headers
 
 
 async def _read_body(receive: Receive, headers: Headers, limit: int) -> bytes:
