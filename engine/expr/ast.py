@@ -389,6 +389,15 @@ class LocalFunction(Stmt):
 
 
 @dataclass(frozen=True, slots=True)
+class CheckedBlock(Stmt):
+    """`checked { ... }` / `unchecked { ... }`: integer overflow throws / wraps inside the block."""
+
+    body: Block
+    checked: bool
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
 class Using(Stmt):
     resource: LocalDecl | Expr
     body: Block

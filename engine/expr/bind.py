@@ -178,7 +178,7 @@ def binary_type(op: str, left: CsType, right: CsType, *, boxed: tuple[bool, bool
     if op in ("&&", "||"):
         return BOOL
     if op == "??":
-        return left if left is not NULL else right
+        return coalesce_type(left, right, constants[1])
     concatenation = op == "+" and STRING in (left, right)
     if op in OBJECT_REFUSED and (boxed[0] or boxed[1]) and not concatenation:
         return DYNAMIC
@@ -274,6 +274,35 @@ def conditional_type(then: CsType, other: CsType) -> CsType:
         if target is not None:
             return NUMERIC_TYPES[target]
     return then if then is other or other is NULL else other if then is NULL else DYNAMIC
+
+
+def coalesce_type(left: CsType, right: CsType, constant: Constant | None = None) -> CsType:
+    """The type of `a ?? b` (C# spec, the null coalescing operator): `A0` when `a` is an `A0?` and `b`
+    converts to `A0` (`long? n; n ?? 7` is a long), else `A` when `b` converts to it, else `b`'s type
+    when `A0` converts to it (`int? n; n ?? 2.5` is a double)."""
+    if left is NULL:
+        return right
+    inner = nullable_inner(left)
+    if inner is not None and implicit_conversion(right, inner, constant):
+        return inner
+    if right is NULL or implicit_conversion(right, left, constant) is not False:
+        return left
+    if inner is not None and inner.kind is not None and right.kind is not None and \
+            clrnumeric.widens(inner.kind, right.kind):
+        return right
+    return left
+
+
+def best_common_type(types: list[CsType]) -> CsType:
+    """The element type of `new[] { a, b }`: the one item type every other converts to (`new[] { 1, 2.5 }`
+    is a double[], `new[] { "a", null }` a string[]); the first item's type where C# finds none."""
+    typed = [t for t in types if t is not NULL] or types
+    kinds = {t.kind for t in typed}
+    if None not in kinds and len(kinds) > 1:
+        for kind in kinds:
+            if kind is not None and all(k is kind or k is not None and clrnumeric.widens(k, kind) for k in kinds):
+                return NUMERIC_TYPES[kind]
+    return typed[0]
 
 
 def _converted(constant: Constant | None, kind: NumKind, other: NumKind) -> NumKind:
@@ -372,6 +401,8 @@ class Bindings:
         self.checked: set[int] = set()  # assignments / deconstructions whose findings bind reported
         self.method_groups: set[int] = set()  # static method names used as delegates (`list.Any(string.IsNullOrEmpty)`)
         self.conversions: dict[int, NumKind] = {}  # values C# converts to a collection's element type T
+        # Lambda -> (parameter types, result type or None) of the `Func`/`Action`/`Predicate` it is declared as
+        self.signatures: dict[int, tuple[tuple[CsType, ...], CsType | None]] = {}
         self.problems: list[Problem] = []
         self.nslots = FIRST_SLOT
 
@@ -406,6 +437,18 @@ class Bindings:
             else:
                 positional += 1
         return Shape(len(func.type_args) if func is not None else 0, positional, named, outs)
+
+
+def delegate_signature(t: ast.TypeName) -> tuple[tuple[CsType, ...], CsType | None] | None:
+    """(parameter types, result type) of `Func<T..., TResult>`, `Action<T...>` (no result) and
+    `Predicate<T>` (bool); None for other types."""
+    name = strip_namespace(t.name)
+    if t.array or t.nullable or name not in ("Func", "Action", "Predicate"):
+        return None
+    types = tuple(resolve_type_name(a) for a in t.args)
+    if name == "Func":
+        return (types[:-1], types[-1]) if types else None
+    return (types, BOOL if name == "Predicate" else None)
 
 
 def _exception_class(t: ast.TypeName | None) -> type:
@@ -1104,13 +1147,24 @@ class _Binder:
     def b_Lambda(self, node: ast.Lambda) -> None:
         self.scopes.append({})
         first = self.lambda_types[-1] if self.lambda_types else DYNAMIC  # (the emitter's rule)
+        params, result = self.bound.signatures.get(id(node), ((), None))
+        if params and len(params) != len(node.params):
+            self.error("expr-type", f"the delegate takes {len(params)} parameter(s); the lambda declares "
+                       f"{len(node.params)}", node.pos)
+            params = ()
+            del self.bound.signatures[id(node)]
         for index, param in enumerate(node.params):
-            self.declare(node, index, param, first or DYNAMIC if index == 0 else DYNAMIC, node.pos,
-                         known=index > 0 or first is not None)
+            if params:
+                self.declare(node, index, param, params[index], node.pos)
+            else:
+                self.declare(node, index, param, first or DYNAMIC if index == 0 else DYNAMIC, node.pos,
+                             known=index > 0 or first is not None)
         if isinstance(node.body, ast.Block):
             self.block(node.body.body, new_scope=False)
         else:
             self.expr(node.body)
+            if result is not None and result is not DYNAMIC:
+                self.convert(node.body, result, "assignment")  # `Func<int> f = () => "a"` is an error
         self.scopes.pop()
 
     def b_New(self, node: ast.New) -> None:
@@ -1167,8 +1221,9 @@ class _Binder:
         self.expr(node.size)
         self.exprs(node.items)
         element: CsType | None = self.bound.types.get(id(node), DYNAMIC)
-        if node.element is None and node.items:  # `new[] { ... }`: the first item's type
-            element = self.bound.type_of(node.items[0])
+        if node.element is None and node.items:  # `new[] { ... }`: the items' best common type
+            types = [self.bound.type_of(item) for item in node.items]
+            element = best_common_type([t for t in types if t is not None]) if None not in types else None
         if known and element is not None:
             self.bound.value_types[id(node)] = STRING_ARRAY if element is STRING else CsType(
                 f"{node.element or 'object'}[]", list, element=element)
@@ -1233,6 +1288,8 @@ class _Binder:
         for d in node.declarators:
             if t.name in ("Func", "Action", "Predicate") and isinstance(d.value, ast.Member):
                 self.delegates.add(id(d.value))  # `Func<string, bool> f = string.IsNullOrEmpty;`
+            if isinstance(d.value, ast.Lambda) and (signature := delegate_signature(t)) is not None:
+                self.bound.signatures[id(d.value)] = signature  # `Func<double, double> f = x => x / 2;`
             self.expr(d.value)
             typed = self.bound.type_of(d.value) if t.name == "var" and d.value is not None else None
             if typed is VOID:
@@ -1339,6 +1396,14 @@ class _Binder:
         self.block(node.body.body, new_scope=False)
         self.bound.function_slots[id(node)] = (first, self.bound.nslots)
         self.scopes.pop()
+
+    def s_CheckedBlock(self, node: ast.CheckedBlock) -> None:
+        outer = self.checked_context
+        self.checked_context = node.checked
+        try:
+            self.s_Block(node.body)
+        finally:
+            self.checked_context = outer
 
     def s_Using(self, node: ast.Using) -> None:
         self.scopes.append({})

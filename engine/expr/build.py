@@ -309,8 +309,11 @@ class Builder:
     def empty_stmt(self, pos: ast.Pos, c: Children) -> ast.Block:
         return ast.Block((), pos)
 
-    def checked_stmt(self, pos: ast.Pos, c: Children) -> ast.Block:
-        return cast(ast.Block, c[0])
+    def checked_stmt(self, pos: ast.Pos, c: Children) -> ast.CheckedBlock:
+        return ast.CheckedBlock(cast(ast.Block, c[0]), True, pos)
+
+    def unchecked_stmt(self, pos: ast.Pos, c: Children) -> ast.CheckedBlock:
+        return ast.CheckedBlock(cast(ast.Block, c[0]), False, pos)
 
     def using_stmt(self, pos: ast.Pos, c: Children) -> ast.Using:
         return ast.Using(c[0], c[1], pos)

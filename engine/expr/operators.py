@@ -15,6 +15,7 @@ from engine.expr.bind import (
     OBJECT_REFUSED,
     Constant,
     binary_type,
+    coalesce_type,
     conditional_type,
     constant_conversion,
     is_collection,
@@ -44,6 +45,7 @@ from engine.expr.cstypes import (
     CsType,
     is_value_type,
     nullable_type,
+    numeric_kind,
 )
 from engine.expr.host import CompilerHost
 from engine.expr.library import strip_namespace
@@ -140,12 +142,19 @@ class OperatorCompiler(CompilerHost):
             truth = rt.truth
             return Code(lambda env: truth(lf(env)) or truth(rf(env)), BOOL)
         if op == "??":
+            result = coalesce_type(lt, rtype, self.bound.constant(node.right))
+            kind = result.kind
+            if kind is not None:  # `long? n; n ?? 7` is a long: both sides convert to it
+                if numeric_kind(lt) not in (None, kind):
+                    lf = self._implicit(left, kind)
+                if rtype.kind not in (None, kind):
+                    rf = self._implicit(right, kind)
 
             def coalesce(env: list[Any]) -> Any:
                 v = lf(env)
                 return v if v is not None else rf(env)
 
-            return Code(coalesce, lt if lt is not NULL else rtype)
+            return Code(coalesce, result)
         if op in OBJECT_REFUSED and (self.is_boxed(node.left) or self.is_boxed(node.right)) and not (
                 op == "+" and STRING in (lt, rtype)):
             if report:
