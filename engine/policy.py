@@ -167,6 +167,11 @@ class Policy:
     def check(self, element: PolicyElement, diagnostics: Diagnostics) -> None:
         """Cross-field rules the declarative schema cannot express (default: none)."""
 
+    def settings_problem(self, holder: PolicyElement, key: str, entry: object) -> str | None:
+        """Why the entry of configuration key `key` that a constant attribute of `holder` names
+        (`settings_refs`) cannot serve it, e.g. a schema of the wrong kind (default: None, it can)."""
+        return None
+
     def build(self, element: PolicyElement, builder: Builder) -> Step:
         """Return the runtime step for a validated element."""
         raise NotImplementedError(f"<{self.tag}> is not implemented by the gateway")

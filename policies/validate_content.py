@@ -8,7 +8,9 @@ import zlib
 from dataclasses import dataclass
 
 from engine.apispec import BodySpec, OperationSpec
+from engine.apispec.instance import InstanceSchema
 from engine.apispec.schemas import REQUEST, RESPONSE, SchemaError, SchemaProblem, SchemaRef
+from engine.apispec.xmlpositions import ElementPositions
 from engine.context import Context
 from engine.diagnostics import Diagnostics
 from engine.model import PolicyElement
@@ -29,6 +31,7 @@ from policies._xml_body import XmlProblem, parse_xml, soap_payload
 
 MAX_SIZE = 4 * 1024 * 1024
 _UNSUPPORTED_CASE = "case-insensitive property names are not supported"
+_KIND_NAMES = {"json": "a JSON schema", "xml": "an XML schema (XSD)"}
 
 
 @dataclass(frozen=True)
@@ -73,9 +76,10 @@ class ValidateContent(Policy):
     `schemas/<id>/` in an APIOps folder), used instead of the description's: a JSON schema for
     `validate-as="json"` (`allow-additional-properties` applies), an XML schema (XSD) for `xml` (the
     document's root element) and `soap` (the first element in the envelope's Body). The error
-    names the schema id as the definition; XML errors are libxml2's with their line. An id that no
-    schema has stops the configuration from loading (`policygate check` and lint of an APIOps
-    folder report it). A `<content>` with an explicit `type` and `schema-ref`, `schema-id` or
+    names the schema id as the definition; XML errors are libxml2's with the line and column of
+    the element's (or attribute's) name. An id that no schema has, or a schema of the wrong kind
+    for `validate-as`, stops the configuration from loading (`policygate check` and lint of an
+    APIOps folder report it). A `<content>` with an explicit `type` and `schema-ref`, `schema-id` or
     `validate-as` xml or soap also accepts that content type when the description does not declare it.
 
     Actions: `ignore`, `detect` (record in `errors-variable-name`), `prevent` (400 for a request;
@@ -140,6 +144,15 @@ class ValidateContent(Policy):
         for rule in (c for m in element.children_named("content-type-map") for c in m.children_named("type")):
             if (rule.get("from") is None) == (rule.get("when") is None):
                 diagnostics.error("policy-bad-value", "<type> needs exactly one of 'from' and 'when'", rule.span)
+
+    def settings_problem(self, holder: PolicyElement, key: str, entry: object) -> str | None:
+        """A `schema-id` naming a schema of the wrong kind for `validate-as` (found when the configuration loads)."""
+        validate_as = holder.get("validate-as")
+        wanted = "json" if validate_as is None or validate_as.text.strip() == "json" else "xml"
+        if isinstance(entry, InstanceSchema) and entry.kind != wanted:
+            kind = validate_as.text.strip() if validate_as is not None else "json"
+            return f"the schema is {_KIND_NAMES[entry.kind]}; validate-as=\"{kind}\" needs {_KIND_NAMES[wanted]}"
+        return None
 
     def build(self, element: PolicyElement, builder: Builder) -> Step:
         rules = []
@@ -366,4 +379,4 @@ def _check_instance_schema(ctx: Context, rule: _ContentRule, body: bytes, direct
         return []
     return [Finding(content_type, body_type, "IncorrectMessage",
                     f"{preamble} {problem.message}. Line: {problem.line}, Position: {problem.column}", action)
-            for problem in schema.xml_problems(element)]
+            for problem in schema.xml_problems(element, ElementPositions(root, body))]

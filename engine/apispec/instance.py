@@ -14,6 +14,7 @@ schema can neither read the gateway's files nor reach the network.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,12 +23,14 @@ import jsonschema_rs
 from lxml import etree
 
 from engine.apispec.schemas import REQUEST, ApiSchemas, SchemaError, SchemaProblem, SchemaValidator
+from engine.apispec.xmlpositions import ElementPositions, element_at
 
 XSD = "http://www.w3.org/2001/XMLSchema"
 KINDS = ("json", "xml")
 MAX_SCHEMA_SIZE = 4 * 1024 * 1024  # APIM's limit for a schema used by validation policies
 LOCATION_PREFIX = "/schemas/"  # how an XML schema includes another schema of the instance
 _PROBLEMS = 10  # problems reported per validation
+_ATTRIBUTE = re.compile(r"Element '[^']*', attribute '(?:\{[^}]*\})?([^']+)'")
 
 
 class InstanceSchemaError(SchemaError):
@@ -71,12 +74,13 @@ class InstanceSchema:
         """What is wrong with a JSON value (empty when valid); `additional` overrides additionalProperties."""
         return self._validator(direction, additional).problems(instance, _PROBLEMS)
 
-    def xml_problems(self, element: etree._Element) -> list[XmlProblem]:
-        """What is wrong with an XML element as the root of a document (empty when valid)."""
+    def xml_problems(self, element: etree._Element, positions: ElementPositions | None = None) -> list[XmlProblem]:
+        """What is wrong with an XML element as the root of a document (empty when valid), each problem
+        at the start of the element's (or attribute's) name when `positions` (of its document) is given."""
         assert self._xml is not None
         if self._xml.validate(element):
             return []
-        return [XmlProblem(str(e.message).rstrip("."), e.line, e.column) for e in list(self._xml.error_log)[:_PROBLEMS]]
+        return [_located(e, element, positions) for e in list(self._xml.error_log)[:_PROBLEMS]]
 
     def _validator(self, direction: str, additional: bool | None) -> SchemaValidator:
         key = (direction, additional)
@@ -84,6 +88,17 @@ class InstanceSchema:
         if found is None:
             found = self._json[key] = _compile_json(self.document, direction, additional)
         return found
+
+
+def _located(entry: etree._LogEntry, validated: etree._Element, positions: ElementPositions | None) -> XmlProblem:
+    """A libxml2 validation error with the column libxml2 does not give (0 when not found)."""
+    message = str(entry.message).rstrip(".")
+    target = element_at(validated, entry.path or "") if positions is not None else None
+    if positions is None or target is None:
+        return XmlProblem(message, entry.line, entry.column)
+    attribute = _ATTRIBUTE.match(message)
+    found = positions.of(target, attribute[1] if attribute else "")
+    return XmlProblem(message, found.line, found.column) if found else XmlProblem(message, entry.line, entry.column)
 
 
 def detect_kind(text: str) -> str | None:

@@ -23,8 +23,9 @@ from engine.backends import SYNTHETIC_BACKEND
 from engine.context import Context, Headers, MessageBody, Request, Url
 from engine.errors import PolicyRuntimeError
 from engine.gateway.accesslog import AccessLog
-from engine.gateway.backend import stream_of
+from engine.gateway.backend import observe_backend_latency, take_stream
 from engine.gateway.clientip import TrustedProxies
+from engine.gateway.h1protocol import WHOLE_RESPONSE
 from engine.gateway.pipeline import Pipeline
 from engine.gateway.routing import Match
 from engine.gateway.services import GatewayMetrics, Services
@@ -117,13 +118,15 @@ class Gateway:
                     hook(ctx)
             # Counted before sending: a client that reads /metrics right after its answer sees it counted.
             self.metrics.requests.inc(api_id, operation_id, str(ctx.response.status_code))
-            status = await self.send(ctx, send, incoming.method)
+            extensions = scope.get("extensions")
+            status = await self.send(ctx, send, incoming.method, extensions is not None and WHOLE_RESPONSE in extensions)
         except ClientDisconnected:
             release_response_stream(ctx)
             if ctx.exchange.body_observers is not None:
                 await _finish_observers(ctx, ctx.exchange.body_observers, complete=False)
             return
-        finally:
+        finally:  # from here on, nothing the client waits for: the response is sent (or never will be)
+            observe_backend_latency(ctx, self.metrics)
             if span is not None:
                 span.end(ctx, status, api_id, operation_id)
             if trace is not None and self.request_traces is not None:
@@ -215,14 +218,27 @@ class Gateway:
         if self.access_log is not None:
             self.access_log.write(ctx, status, elapsed, api_id, operation_id)
 
-    async def send(self, ctx: Context, send: Send, method: str) -> int:
-        """Send ctx.response (streaming the backend body when it was not buffered); returns the status."""
+    async def send(self, ctx: Context, send: Send, method: str, whole: bool = False) -> int:
+        """Send ctx.response (streaming the backend body when it was not buffered); returns the status.
+
+        `whole`: the server takes a response in one message (WHOLE_RESPONSE, the native server)."""
         response = ctx.response
         status = response.status_code
-        stream = stream_of(ctx)
+        answer, stream = take_stream(ctx)
         body = response.body.content if response.body is not None else b""
         if "date" not in response.headers:
             response.headers.add("Date", http_date())
+        observers = ctx.exchange.body_observers
+        if whole and stream is None and observers is None:
+            try:
+                await send({"type": WHOLE_RESPONSE, "status": status, "body": body,
+                            "headers": encoded_headers(response.headers, _SKIP_WITH_BODY),
+                            "close": ctx.exchange.close_connection})
+            except Exception as exc:  # the client went away: nothing to send
+                log.debug("response to %s aborted: %s", ctx.request.original_url, exc)
+            if answer is not None:  # its body was sent from memory: done with it
+                answer.release()
+            return status
         if stream is not None:
             raw_headers = encoded_headers(response.headers)
         else:
@@ -231,7 +247,6 @@ class Gateway:
                 raw_headers.append((b"content-length", str(len(body)).encode()))
         if ctx.exchange.close_connection:
             raw_headers.append((b"connection", b"close"))  # the ASGI server closes after this response
-        observers = ctx.exchange.body_observers
         complete = False
         try:
             await send({"type": "http.response.start", "status": status, "headers": raw_headers})
@@ -255,6 +270,8 @@ class Gateway:
             complete = True
         except Exception as exc:  # the client went away or the backend broke mid-body: nothing to send
             log.debug("response to %s aborted: %s", ctx.request.original_url, exc)
+        if answer is not None and stream is None:  # its body was sent from memory (or not at all): done with it
+            answer.release()
         if observers is not None:
             await _finish_observers(ctx, observers, complete)
         return status

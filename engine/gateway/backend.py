@@ -21,7 +21,7 @@ import yarl
 from multidict import CIMultiDict
 
 from engine.backends import FORWARD_TLS, tls_context
-from engine.context import Context, Headers, MessageBody, Request, Response
+from engine.context import Context, Headers, MessageBody, Request, Response, ResponseStream, Slot
 from engine.errors import PolicyRuntimeError
 from engine.gateway.http1 import Answer, Http1Pool, ReleaseOnDrop, handles
 from engine.httperrors import HttpClientError, http_failure_message
@@ -36,6 +36,7 @@ from engine.wire import HOP_BY_HOP, first_header_problem, wire_headers
 
 if TYPE_CHECKING:
     from engine.certificates import Certificate
+    from engine.gateway.services import GatewayMetrics
     from engine.gateway.settings import BackendClientSettings
     from engine.gateway.tracing import Tracing
 
@@ -154,14 +155,21 @@ class BackendClient:
         finally:
             if span is not None:
                 span.end(status)
-        _observe_latency(ctx, time.perf_counter() - started)
+        _note_latency(ctx, time.perf_counter() - started)
         response_headers = Headers.from_wire([pair for pair in answer.raw_headers if pair[0].lower() not in _HOP_BY_HOP])
         response = Response(status_code=answer.status, status_reason=answer.reason or "", headers=response_headers)
         ctx.response = response
+        failing = options.fail_on_error_status_code and answer.status >= 400
         small = answer.content_length is not None and answer.content_length <= SMALL_BODY and request.method != "HEAD"
-        if small or ctx.exchange.buffer_response or options.fail_on_error_status_code and answer.status >= 400:
+        if small or ctx.exchange.buffer_response or failing:
+            body = answer.complete_body() if isinstance(answer, Answer) else None
+            if body is not None and not (ctx.exchange.buffer_response or failing):
+                # Nothing reads it before it is sent: its connection goes back to the pool once the client
+                # has the response (the gateway releases the stream after writing it), off the latency's path.
+                response.body = MessageBody(body)
+                ctx.exchange.response_stream = BackendStream(response, answer)
+                return
             try:
-                body = answer.body_if_complete() if isinstance(answer, Answer) else None
                 if body is None:
                     body = await answer.read()
             except (aiohttp.ClientError, OSError, TimeoutError, HttpClientError) as exc:
@@ -174,7 +182,7 @@ class BackendClient:
             response.body = MessageBody(body)
         else:
             ctx.exchange.response_stream = BackendStream(response, answer)
-        if options.fail_on_error_status_code and answer.status >= 400:
+        if failing:
             raise error_status(answer.status, source)
 
     async def call(self, request: Request, timeout: float, *, source: str, follow_redirects: bool = False,
@@ -250,10 +258,22 @@ def proxy_options(proxy: OutboundProxy | None) -> dict[str, Any]:
     return {"proxy": proxy.url, "proxy_auth": auth}
 
 
-def _observe_latency(ctx: Context, seconds: float) -> None:
-    metrics = getattr(ctx.services, "gateway_metrics", None)
-    if metrics is not None:
-        metrics.backend_duration.observe(seconds, ctx.api.id if ctx.api else "")
+BACKEND_SECONDS: Slot[list[float]] = Slot("gateway.backend_seconds", list)
+
+
+def _note_latency(ctx: Context, seconds: float) -> None:
+    """Keep a backend answer's latency for the metrics, observed once the response is sent
+    (`observe_backend_latency`): a histogram update is not needed to produce the response."""
+    BACKEND_SECONDS.ensure(ctx).append(seconds)
+
+
+def observe_backend_latency(ctx: Context, metrics: GatewayMetrics) -> None:
+    """Observe the latencies `forward` noted for this request (each answered backend call), by API."""
+    latencies = BACKEND_SECONDS.pop(ctx)
+    if latencies:
+        api_id = ctx.api.id if ctx.api else ""
+        for seconds in latencies:
+            metrics.backend_duration.observe(seconds, api_id)
 
 
 class BackendStream:
@@ -295,15 +315,14 @@ class BackendStream:
         self._answer.release()
 
 
-def stream_of(ctx: Context) -> AsyncGenerator[bytes, None] | None:
-    """The chunks of the backend body still to send for ctx.response, or None when buffered/replaced."""
+def take_stream(ctx: Context) -> tuple[ResponseStream | None, AsyncGenerator[bytes, None] | None]:
+    """The backend answer the response came with, and the chunks of its body still to send for
+    ctx.response (None when the body is buffered or the response replaced: then the caller
+    releases the answer once the response is sent)."""
     stream, ctx.exchange.response_stream = ctx.exchange.response_stream, None
-    if stream is None:
-        return None
-    if stream.response is not ctx.response or stream.response.body is not None:
-        stream.release()
-        return None
-    return stream.chunks()
+    if stream is None or stream.response is not ctx.response or stream.response.body is not None:
+        return stream, None
+    return stream, stream.chunks()
 
 
 def backend_headers(ctx: Context, forwarded: bool) -> list[tuple[str, str]]:

@@ -11,6 +11,13 @@ The response head is written together with the first body chunk (one `transport.
 whole response when the app sends it in one message). A response without `Content-Length` is
 sent chunked (HTTP/1.1) or ends with the connection (HTTP/1.0).
 
+Every scope advertises the server's own extension `WHOLE_RESPONSE` (`scope["extensions"]`): an
+app may send a response whose body it has in memory as one message of that type, with `status`,
+`headers` (end-to-end (name, value) byte tuples only: the server frames the body itself with
+`Content-Length`), `body` and `close` (end the connection after it). It is written at once, head
+and body in one `transport.write`, without the two ASGI messages' round trips; the gateway uses it
+for every response it does not stream.
+
 Timers cost nothing per request: `Listener.tick` counts seconds, and the listener's sweeper
 (engine/gateway/h1server.py) closes connections whose head is incomplete `HEADER_READ_SECONDS`
 after its first byte, whose request body made no progress for `server.request-body-timeout`
@@ -42,6 +49,9 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _LAST_CHUNK = b"0\r\n\r\n"
 _FRAMING_LENGTHS = frozenset({len(b"content-length"), len(b"connection"), len(b"transfer-encoding")})
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT")}
+WHOLE_RESPONSE = "policygate.response"  # the extension message type (see the module docstring)
+_PLAIN_EXTENSIONS: dict[str, Any] = {WHOLE_RESPONSE: {}}  # the scope's extensions of a cleartext connection
+_HEADER_LINE = b"%s: %s\r\n".__mod__  # one (name, value) tuple as a head line, formatted in C
 
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
@@ -158,6 +168,9 @@ class Exchange:
         if self.disconnected:
             raise ClientDisconnected("the client closed the connection")
         kind = message["type"]
+        if kind == WHOLE_RESPONSE:
+            self._respond(message["status"], message["headers"], message["body"], message["close"])
+            return
         if kind == "http.response.start":
             if self.started:
                 raise RuntimeError("http.response.start sent twice")
@@ -201,6 +214,33 @@ class Exchange:
             await conn.drain()
             if self.disconnected:
                 raise ClientDisconnected("the client closed the connection")
+
+    def _respond(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes, close: bool) -> None:
+        """A `WHOLE_RESPONSE`: head and body in one write, framed by `Content-Length` (as `_head` frames it)."""
+        if self.started:
+            raise RuntimeError("a whole response after the response started")
+        self.started = True
+        conn = self.conn
+        if conn.transport.is_closing():  # lost, and connection_lost not yet called
+            raise ClientDisconnected("the connection is closed")
+        lines = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b""))]
+        lines += map(_HEADER_LINE, headers)
+        bodiless = self.head_request or status in _NO_BODY_STATUS or status < 200
+        if status >= 200 and status not in _NO_BODY_STATUS:
+            lines.append(b"content-length: %d\r\n" % len(body))
+        if close or not self.keep_alive or conn.listener.closing:
+            self.keep_alive = False
+            lines.append(b"connection: close\r\n")
+        elif self.scope["http_version"] == "1.0":
+            lines.append(b"connection: keep-alive\r\n")
+        lines.append(b"\r\n")
+        head = b"".join(lines)
+        if head.count(b"\n") != len(lines) or head.count(b"\r") != len(lines):
+            raise ValueError("a response header name or value contains CR or LF")
+        conn.transport.write(head if bodiless or not body else head + body)
+        self.response_complete = True
+        self.wake()
+        conn.response_done(self)
 
     def _head(self, status: int, headers: Any) -> bytes:
         lines = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b""))]
@@ -276,7 +316,7 @@ class H1Connection(asyncio.Protocol):
         self.final_error: tuple[int, str] | None = None  # answered once the requests before it are
         self.refused = False  # bytes that are not HTTP/1.1 arrived: the connection ends after the answers
         self.body_tick = 0  # when the request body last made progress
-        self.extensions: dict[str, Any] | None = None  # the scope's `extensions` (HTTPS: "tls")
+        self.extensions = _PLAIN_EXTENSIONS  # the scope's `extensions` (HTTPS: with "tls", per connection)
 
     # -- transport events ----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -287,7 +327,7 @@ class H1Connection(asyncio.Protocol):
         self.server = (local[0], local[1]) if isinstance(local, tuple) else None
         self.listener.connections.add(self)
         if self.listener.describe_tls is not None:
-            self.extensions = {"tls": self.listener.describe_tls(transport)}
+            self.extensions = {"tls": self.listener.describe_tls(transport), WHOLE_RESPONSE: {}}
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -412,10 +452,8 @@ class H1Connection(asyncio.Protocol):
             "type": "http", "asgi": ASGI_VERSION, "http_version": parser.get_http_version(),
             "method": _METHODS.get(method) or method.decode("latin-1"), "scheme": self.listener.scheme,
             "path": path, "raw_path": raw_path, "query_string": query, "root_path": "",
-            "headers": self.headers, "client": self.client, "server": self.server,
+            "headers": self.headers, "client": self.client, "server": self.server, "extensions": self.extensions,
         }
-        if self.extensions is not None:
-            scope["extensions"] = self.extensions
         self.body_tick = self.listener.tick
         exchange = Exchange(self, scope, parser.should_keep_alive(), self.expect_100)
         if parser.should_upgrade():

@@ -105,9 +105,7 @@ class Http1Pool:
             if connection is None:
                 async with asyncio.timeout(None if deadline is None else deadline - time.monotonic()):
                     connection = await self._acquire(key, tls)
-            answer = connection.start(method)
-            if deadline is not None:
-                self._watch(answer, deadline)
+            answer = None
             try:
                 if body is None or isinstance(body, bytes):
                     connection.write(head + body if body and len(body) <= 16384 else head)
@@ -115,9 +113,16 @@ class Http1Pool:
                         connection.write(body)
                 else:
                     connection.upload = asyncio.ensure_future(connection.send_stream(head, body, chunked))
+                # Made after the write, while the backend works: nothing of the answer can arrive before
+                # this coroutine waits (the loop delivers it), and the write is the latency's critical path.
+                answer = connection.start(method)
+                if deadline is not None:
+                    self._watch(answer, deadline)
                 await answer.headers()
                 return answer
             except (HttpClientError, ConnectionError) as exc:
+                if answer is None:  # the write failed: the connection closed while it was idle in the pool
+                    answer = connection.start(method)
                 answer.release()
                 stale = connection.reused and not answer.received and not isinstance(exc, InvalidResponse)
                 if retried or not stale or method not in IDEMPOTENT or not (body is None or isinstance(body, bytes)):
@@ -125,10 +130,10 @@ class Http1Pool:
                 retried = True  # the backend closed the idle connection as we sent: once more, on a new one
                 now = time.monotonic()
             except BaseException:
-                answer.release()
+                (answer or connection.start(method)).release()
                 raise
             finally:
-                if deadline is not None:
+                if deadline is not None and answer is not None:
                     self._deadlines.pop(answer, None)
 
     def _watch(self, answer: Answer, deadline: float) -> None:
@@ -415,14 +420,12 @@ class Answer:
                 raise self._error
             await self._wait()
 
-    def body_if_complete(self) -> bytes | None:
-        """The whole body when it has already arrived (then the answer is released), else None: a
-        small answer usually comes in one piece with its head, and needs no coroutine to read."""
+    def complete_body(self) -> bytes | None:
+        """The whole body when it has already arrived, else None: a small answer usually comes in one
+        piece with its head, and needs no coroutine to read. The caller releases the answer."""
         if not self.complete or self._error is not None:
             return None
-        body = self._take() if self._chunks else b""
-        self.release()
-        return body
+        return self._take() if self._chunks else b""
 
     async def read(self, limit: int | None = None) -> bytes:
         """The whole body; then the answer is released. With `limit`, reading stops as soon as more

@@ -205,12 +205,17 @@ class _Compiler:
             *path, attribute = reference.replace("@", "/").split("/")
             for holder in _descendants(element, path):
                 named = holder.get(attribute)
-                if named is not None and not named.is_expression and named.text.strip() not in entries:
+                if named is None or named.is_expression:
+                    continue
+                if named.text.strip() not in entries:
                     self.diagnostics.error(
                         "gateway-settings-missing",
                         f"<{element.tag}> {attribute} '{named.text.strip()}' is not declared under `{key}:` in the gateway configuration",
                         named.span, f"declared: {', '.join(sorted(entries)) or 'none'} (docs/configuration.md)",
                     )
+                elif policy is not None and (problem := policy.settings_problem(holder, key, entries[named.text.strip()])):
+                    self.diagnostics.error("policy-bad-value", f"<{element.tag}> {attribute} '{named.text.strip()}': {problem}",
+                                           named.span)
         for child in element.children:
             self.check_settings(child)
 

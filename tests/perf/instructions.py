@@ -1,6 +1,6 @@
 """Instructions a gateway worker executes per request: a measure that does not move with the machine's load.
 
-    python -m tests.perf.instructions [--scenario b|c|d] [--requests 1000] [--server native]
+    python -m tests.perf.instructions [--scenario b|c|d] [--requests 1000] [--server native] [--segments]
 
 Starts the raw backend and one `policygate serve` for a scenario of tests/perf/run.py under
 valgrind's callgrind (a dev tool, not a project dependency: `apt-get install -y valgrind`) with
@@ -9,13 +9,23 @@ user-space instructions (Python, uvloop, llhttp, libc; not the kernel) of `--req
 prints the count per request. Counts repeat within about 1 % from run to run, on a busy machine
 too, so a change of a few percent in what one request costs shows, where timings (tests/perf/cpu.py)
 drown in the neighbours' noise. Start-up under valgrind takes a minute or more.
+
+`--segments` (native server, pass-through b) splits each request's count at its system calls, the
+order in which a request's bytes cross the gateway at one connection: callgrind dumps its counters
+after every `read` and before every `write`, so each request's instructions fall into four parts:
+client bytes read -> backend request written (the first segment on the latency's critical path),
+the rest of that turn while the backend works, backend answer read -> client response written
+(the second critical segment), and the rest of that turn after the client has its answer (plus
+the event loop's wait for the next request). Medians over the requests are printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +42,13 @@ SCENARIOS: dict[str, dict[str, object]] = {
     "d": {"policy": FULL_POLICY.format(store="internal"), "subscription": True},
 }
 START_SECONDS = 300  # start-up of the gateway under valgrind
+SEGMENT_TRIGGERS = ("--dump-after=read", "--dump-before=write", "--dump-after=__read", "--dump-before=__write")
+SEGMENTS = (  # one request's parts, in order, each ended by the system call named
+    ("client bytes read -> backend request written (critical)", "write"),
+    ("backend works: rest of that turn", "read"),
+    ("backend answer read -> client response written (critical)", "write"),
+    ("client has its answer: rest of that turn", "read"),
+)
 
 
 def requests_in_turn(port: int, count: int, headers: dict[str, str]) -> None:
@@ -68,12 +85,56 @@ def total_instructions(out: Path) -> int:
     raise SystemExit(f"no totals in {out}")
 
 
+def segment_counts(dumps: list[Path]) -> list[list[int]]:
+    """Per request, the instructions of each of SEGMENTS, from callgrind's dumps in the order written.
+
+    The first dump ends with the first request's `read` (before it the loop was waiting): skipped.
+    Then every request contributes one dump per segment; a dump whose trigger is not the expected
+    system call (a `read` or `write` of something else) stops the analysis with an error."""
+    rows: list[list[int]] = []
+    parts: list[int] = []
+    for dump in dumps[1:]:
+        text = dump.read_text()
+        trigger = re.search(r"^desc: Trigger: (.*)$", text, re.MULTILINE)
+        if trigger is None or "--dump-" not in trigger.group(1):
+            break  # the final dump asked for by callgrind_control: the last request's tail
+        kind = "read" if "--dump-after" in trigger.group(1) else "write"
+        if kind != SEGMENTS[len(parts)][1]:
+            raise SystemExit(f"{dump.name}: a {kind} where a {SEGMENTS[len(parts)][1]} was expected: another "
+                             "read or write ran on the gateway's thread; the segments cannot be told apart")
+        parts.append(total_instructions(dump))
+        if len(parts) == len(SEGMENTS):
+            rows.append(parts)
+            parts = []
+    return rows
+
+
+def print_segments(rows: list[list[int]], scenario: str, server: str) -> None:
+    print(f"scenario {scenario} on {server}: user-space instructions per request by segment "
+          f"(median of {len(rows)} requests on one connection)")
+    medians = [statistics.median(row[i] for row in rows) for i in range(len(SEGMENTS))]
+    for i, ((label, _), median) in enumerate(zip(SEGMENTS, medians, strict=True)):
+        low, high = (statistics.quantiles([row[i] for row in rows], n=10) or [median])[::8]
+        print(f"  {median:10,.0f}  {label} (10-90 %: {low:,.0f}-{high:,.0f})")
+    print(f"  {medians[0] + medians[2]:10,.0f}  on the critical path (both critical segments)")
+    print(f"  {sum(medians):10,.0f}  in all")
+
+
+def dumps_of(out: Path) -> list[Path]:
+    """callgrind's numbered dumps (`out.1`, `out.2`, ...) in the order they were written."""
+    return sorted(out.parent.glob(f"{out.name}.*"), key=lambda path: int(path.name.rsplit(".", 1)[1].split("-")[0]))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="b")
     parser.add_argument("--server", choices=SERVERS, default="native")
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--segments", action="store_true",
+                        help="split each request's count by the critical path (pass-through on the native server)")
     args = parser.parse_args(argv)
+    if args.segments and (args.scenario != "b" or args.server != "native"):
+        parser.error("--segments measures the pass-through (b) on the native server")
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         print("valgrind not installed (apt-get install -y valgrind)", file=sys.stderr)
         return 2
@@ -84,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="policygate-instructions-") as tmp:
             out = Path(tmp) / "callgrind.out"
             launcher = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
+            if args.segments:
+                launcher += [*SEGMENT_TRIGGERS, "--dump-instr=no", "--dump-line=no"]
             gateway, url, _ = start_gateway(Path(tmp), args.scenario, backend, server=args.server, launcher=launcher,
                                             start_seconds=START_SECONDS, **options)  # type: ignore[arg-type]
             try:
@@ -96,18 +159,26 @@ def main(argv: list[str] | None = None) -> int:
                 control("--instr=on")
                 requests_in_turn(port, 100, headers)
                 control("--zero")
+                before = set(dumps_of(out))
                 requests_in_turn(port, args.requests, headers)
                 control("--dump")
                 dump = Path(f"{out}.1")
-                for _ in range(300):  # the dump is written by the gateway process
-                    if dump.exists() and "totals:" in dump.read_text()[-4096:]:
+                for _ in range(300):  # the dumps are written by the gateway process
+                    last = dumps_of(out)[-1] if dumps_of(out) else dump
+                    if last.exists() and "totals:" in last.read_text()[-4096:]:
                         break
                     time.sleep(0.1)
-                per_request = total_instructions(dump) / args.requests
+                if args.segments:
+                    rows = segment_counts([path for path in dumps_of(out) if path not in before])
+                else:
+                    per_request = total_instructions(dump) / args.requests
             finally:
                 gateway.stop()
     finally:
         backend.stop()
+    if args.segments:
+        print_segments(rows, args.scenario, args.server)
+        return 0
     print(f"scenario {args.scenario} on {args.server}: {per_request:,.0f} user-space instructions per request "
           f"({args.requests} requests on one connection)")
     return 0

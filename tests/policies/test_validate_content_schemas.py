@@ -117,12 +117,12 @@ class TestXml:
         message = answer.json()["message"]
         assert message == ("Body of the request does not conform to the definition order, which is associated with "
                            "the content type application/xml. Element '{urn:shop}Sku': [facet 'pattern'] The value "
-                           "'abc' is not accepted by the pattern '[A-Z]{3}-[0-9]{4}'. Line: 2, Position: 0")
+                           "'abc' is not accepted by the pattern '[A-Z]{3}-[0-9]{4}'. Line: 2, Position: 4")
         assert answer.headers.get("X-Last-Error") == "validate-content|Bad request"
 
     def test_soap_payload_is_checked_against_the_schema(self, gw: RunningGateway, backend: Backend) -> None:
         message = post(gw, envelope(order(quantity="0")), "text/xml").json()["message"]
-        assert "'0' is not a valid value of the atomic type 'xs:positiveInteger'. Line: 4" in message
+        assert message.endswith("'0' is not a valid value of the atomic type 'xs:positiveInteger'. Line: 4, Position: 4")
         wrong_root = post(gw, envelope("<Invoice xmlns='urn:shop' />"), "text/xml").json()["message"]
         assert "No matching global declaration available for the validation root" in wrong_root
         assert backend.calls == 0
@@ -178,6 +178,23 @@ class TestLoading:
         assert "schema-id 'client' is not declared under `schemas:`" in found.message
         line = next(n for n, text in enumerate(files["api.xml"].splitlines(), 1) if 'schema-id="client"' in text)
         assert (Path(found.span.file).name, found.span.line) == ("api.xml", line)
+
+    def test_schema_of_the_wrong_kind_is_found_when_loading(self, tmp_path: Path) -> None:
+        files = {**FILES, "api.xml": POLICY.replace('schema-id="customer" action="detect"', 'schema-id="order" action="detect"')
+                 .replace('validate-as="soap" schema-id="order"', 'validate-as="soap" schema-id="customer"')}
+        report = check_configuration(write_config(tmp_path, config(service_url=NOWHERE), files, None))
+        found = sorted((d.span.line, d.span.col, d.message) for d in report.diagnostics if d.is_error)
+        lines = files["api.xml"].splitlines()
+        expected = []
+        for needle, problem in (('validate-as="soap" schema-id="customer"', "'customer': the schema is a JSON schema; "
+                                 'validate-as="soap" needs an XML schema (XSD)'),
+                                ('validate-as="json" schema-id="order"', "'order': the schema is an XML schema (XSD); "
+                                 'validate-as="json" needs a JSON schema')):
+            line = next(n for n, text in enumerate(lines, 1) if needle in text)
+            column = lines[line - 1].index(needle) + len(needle) - len(needle.split('"')[-2])  # the schema-id value
+            expected.append((line, column, f"<validate-content> schema-id {problem}"))
+        assert found == sorted(expected)
+        assert {d.code for d in report.diagnostics if d.is_error} == {"policy-bad-value"}
 
     def test_check_reports_the_unknown_id(self, tmp_path: Path) -> None:
         files = {**FILES, "api.xml": POLICY.replace('schema-id="order"', 'schema-id="ordr"')}
@@ -270,3 +287,22 @@ def test_serve_reload_watches_the_schema_files(tmp_path: Path, monkeypatch: pyte
     monkeypatch.chdir(tmp_path)  # a relative configuration path, as `policygate serve gateway.yaml --reload` gets
     watched = {path.resolve() for path in load_settings(Path("gateway.yaml")).policy_files()}
     assert {tmp_path / "schemas/order.xsd", tmp_path / "schemas/customer.json"} <= watched
+
+
+def test_xsd_errors_carry_the_line_and_column_of_the_name() -> None:
+    from lxml import etree
+
+    from engine.apispec.xmlpositions import ElementPositions
+
+    xsd = f"""<xs:schema xmlns:xs="{XS}"><xs:element name="a"><xs:complexType><xs:sequence>
+      <xs:element name="b" type="xs:int" maxOccurs="9" /></xs:sequence>
+      <xs:attribute name="n" type="xs:int" /></xs:complexType></xs:element></xs:schema>"""
+    schema = compile_schemas({"s": SchemaSource(xsd)})["s"]
+    text = (b"<!-- <b>0</b> --><a title='x > y'\n   n='many'><![CDATA[<b>]]><b>1</b><b>zz</b>\n"
+            b"<b\n  >q</b><?pi <b>?><c/></a>")
+    root = etree.fromstring(text)
+    found = [(p.line, p.column, p.message.split(":")[0]) for p in schema.xml_problems(root, ElementPositions(root, text))]
+    # `n` not an int, `title` undeclared, CDATA text in `a`, `zz` and `q` not ints, `c` unexpected: comments,
+    # CDATA, processing instructions and a `>` in a quoted value are not start tags
+    assert found == [(2, 4, "Element 'a', attribute 'n'"), (1, 21, "Element 'a', attribute 'title'"),
+                     (1, 19, "Element 'a'"), (2, 37, "Element 'b'"), (3, 2, "Element 'b'"), (4, 20, "Element 'c'")]
