@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from engine import clock
@@ -111,15 +111,18 @@ class Headers:
         return f"Headers({list(self.pairs())!r})"
 
 
-@dataclass
 class Url:
     """`IUrl`: scheme, host, port, path and an ordered multi-valued query."""
 
-    scheme: str = "http"
-    host: str = "localhost"
-    port: int = 80
-    path: str = "/"
-    query: dict[str, list[str]] = field(default_factory=dict)
+    __slots__ = ("scheme", "host", "port", "path", "query")
+
+    def __init__(self, scheme: str = "http", host: str = "localhost", port: int = 80, path: str = "/",
+                 query: dict[str, list[str]] | None = None) -> None:
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.path = path
+        self.query: dict[str, list[str]] = {} if query is None else query
 
     @classmethod
     def parse(cls, text: str) -> Url:
@@ -147,6 +150,18 @@ class Url:
         netloc = self.host if self.default_port else f"{self.host}:{self.port}"
         return f"{self.scheme}://{netloc}{self.path}{self.query_string}"
 
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Url:
+            return NotImplemented
+        assert isinstance(other, Url)
+        return (self.scheme, self.host, self.port, self.path, self.query) == (
+            other.scheme, other.host, other.port, other.path, other.query)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaced
+
+    def __repr__(self) -> str:
+        return f"Url({self.scheme!r}, {self.host!r}, {self.port!r}, {self.path!r}, {self.query!r})"
+
     def copy(self) -> Url:
         return Url(self.scheme, self.host, self.port, self.path, {k: list(v) for k, v in self.query.items()})
 
@@ -168,16 +183,57 @@ class MessageBody:
         return len(self.content)
 
 
-@dataclass
-class Request:
-    method: str = "GET"
-    url: Url = field(default_factory=Url)
-    original_url: Url = field(default_factory=Url)
-    headers: Headers = field(default_factory=Headers)
-    body: MessageBody | None = None
-    ip_address: str = ""
-    matched_parameters: dict[str, str] = field(default_factory=dict)
-    tls: dict[str, Any] | None = None  # the connection's ASGI TLS extension (the caller's certificate chain)
+class _LazyFields:
+    """Slots whose default is made on first read (`_LAZY`: slot name -> factory), so a request that
+    never reads them never builds them; a read of a slot that was set costs what any slot read does."""
+
+    __slots__ = ()
+    _LAZY: ClassVar[dict[str, Callable[[], Any]]] = {}
+
+    if not TYPE_CHECKING:  # to mypy, every attribute stays declared and checked
+
+        def __getattr__(self, name: str) -> Any:  # only called for a slot that is not set yet
+            make = self._LAZY.get(name)
+            if make is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            value = make()
+            setattr(self, name, value)
+            return value
+
+    def _fields_repr(self) -> str:
+        names: tuple[str, ...] = self.__slots__
+        return ", ".join(f"{name}={getattr(self, name)!r}" for name in names if not name.startswith("_"))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._fields_repr()})"
+
+
+class Request(_LazyFields):
+    """`IRequest`: what the client sent, as policies have changed it so far."""
+
+    __slots__ = ("method", "url", "original_url", "headers", "body", "ip_address", "matched_parameters", "tls")
+    _LAZY: ClassVar[dict[str, Callable[[], Any]]] = {"url": Url, "original_url": Url, "headers": Headers,
+                                                     "matched_parameters": dict}
+    url: Url
+    original_url: Url
+    headers: Headers
+    matched_parameters: dict[str, str]
+
+    def __init__(self, method: str = "GET", url: Url | None = None, original_url: Url | None = None,
+                 headers: Headers | None = None, body: MessageBody | None = None, ip_address: str = "",
+                 matched_parameters: dict[str, str] | None = None, tls: dict[str, Any] | None = None) -> None:
+        self.method = method
+        if url is not None:
+            self.url = url
+        if original_url is not None:
+            self.original_url = original_url
+        if headers is not None:
+            self.headers = headers
+        self.body = body
+        self.ip_address = ip_address
+        if matched_parameters is not None:
+            self.matched_parameters = matched_parameters
+        self.tls = tls  # the connection's ASGI TLS extension (the caller's certificate chain)
 
     @property
     def certificate(self) -> Any:
@@ -189,14 +245,20 @@ class Request:
         return request_certificate(self.tls)
 
 
-@dataclass
-class Response:
+class Response(_LazyFields):
     """`IResponse`; also the type of a `send-request` response variable."""
 
-    status_code: int = 200
-    status_reason: str = "OK"
-    headers: Headers = field(default_factory=Headers)
-    body: MessageBody | None = None
+    __slots__ = ("status_code", "status_reason", "headers", "body")
+    _LAZY: ClassVar[dict[str, Callable[[], Any]]] = {"headers": Headers}
+    headers: Headers
+
+    def __init__(self, status_code: int = 200, status_reason: str = "OK", headers: Headers | None = None,
+                 body: MessageBody | None = None) -> None:
+        self.status_code = status_code
+        self.status_reason = status_reason
+        if headers is not None:
+            self.headers = headers
+        self.body = body
 
 
 @dataclass
@@ -386,52 +448,90 @@ class Slot(Generic[T]):
         return f"Slot({self.name!r})"
 
 
-@dataclass(slots=True)
 class Exchange:
     """Per-request state shared by the gateway, the pipeline and policies; expressions never see it."""
 
-    original_method: str = ""  # the client's method, before set-method
-    peer_address: str = ""  # the TCP peer (a trusted proxy when Request.ip_address came from its header)
-    request_length: int | None = None  # the client body's validated Content-Length (None: unknown, sent chunked)
-    close_connection: bool = False  # answer with `Connection: close` (the request's framing cannot be trusted)
-    base_path: str = ""  # the backend base path the operation path is appended to (set-backend-service)
-    raw_query: str | None = None  # the client's query string as sent, forwarded as is while unchanged
-    request_stream: AsyncIterator[bytes] | None = None  # the client's body chunks while not buffered
-    response_stream: ResponseStream | None = None  # a backend body still streaming
-    buffer_response: bool = False  # read the whole backend body into ctx.response.body
-    body_observers: list[BodyObserver] | None = None  # see the response body as it is sent (observe_response_body)
-    client_gone: bool = False  # the client disconnected while its body was streamed
-    skipped_to_outbound: bool = False  # a cache hit answered the request
-    before_send: list[Callable[[Context], None]] = field(default_factory=list)
-    end_of_pipeline: list[Callable[[Context], Awaitable[None]]] = field(default_factory=list)
-    start_of_outbound: list[Callable[[Context], Awaitable[None]]] = field(default_factory=list)
-    outbound_checks: list[Callable[[Context], Awaitable[None]]] = field(default_factory=list)
-    slots: dict[Slot[Any], Any] = field(default_factory=dict)
-    observer: PipelineObserver | None = None  # sees each policy run and each failure (coverage, tracing)
+    __slots__ = ("original_method", "peer_address", "request_length", "close_connection", "base_path", "raw_query",
+                 "request_stream", "response_stream", "buffer_response", "body_observers", "client_gone",
+                 "skipped_to_outbound", "before_send", "end_of_pipeline", "start_of_outbound", "outbound_checks",
+                 "slots", "observer")
+
+    def __init__(self, observer: PipelineObserver | None = None) -> None:
+        self.original_method = ""  # the client's method, before set-method
+        self.peer_address = ""  # the TCP peer (a trusted proxy when Request.ip_address came from its header)
+        self.request_length: int | None = None  # the client body's validated Content-Length (None: unknown, sent chunked)
+        self.close_connection = False  # answer with `Connection: close` (the request's framing cannot be trusted)
+        self.base_path = ""  # the backend base path the operation path is appended to (set-backend-service)
+        self.raw_query: str | None = None  # the client's query string as sent, forwarded as is while unchanged
+        self.request_stream: AsyncIterator[bytes] | None = None  # the client's body chunks while not buffered
+        self.response_stream: ResponseStream | None = None  # a backend body still streaming
+        self.buffer_response = False  # read the whole backend body into ctx.response.body
+        self.body_observers: list[BodyObserver] | None = None  # see the response body as it is sent (observe_response_body)
+        self.client_gone = False  # the client disconnected while its body was streamed
+        self.skipped_to_outbound = False  # a cache hit answered the request
+        self.before_send: list[Callable[[Context], None]] = []
+        self.end_of_pipeline: list[Callable[[Context], Awaitable[None]]] = []
+        self.start_of_outbound: list[Callable[[Context], Awaitable[None]]] = []
+        self.outbound_checks: list[Callable[[Context], Awaitable[None]]] = []
+        self.slots: dict[Slot[Any], Any] = {}
+        self.observer = observer  # sees each policy run and each failure (coverage, tracing)
 
 
-@dataclass
-class Context:
-    """Everything one request's policies and expressions see."""
+class Context(_LazyFields):
+    """Everything one request's policies and expressions see.
 
-    request: Request = field(default_factory=Request)
-    response: Response = field(default_factory=Response)
-    variables: dict[str, Any] = field(default_factory=dict)
-    api: Api | None = None
-    operation: Operation | None = None
-    product: Product | None = None
-    subscription: Subscription | None = None
-    user: User | None = None
-    last_error: LastError | None = None
-    deployment: Deployment = field(default_factory=_this_deployment)
-    received: float = field(default_factory=clock.now)  # wall clock at arrival (context.Timestamp)
-    started: float = field(default_factory=time.perf_counter)
-    tracing: bool = False
-    traces: list[tuple[str, str, str]] = field(default_factory=list)  # (source, severity, message)
-    services: Services | None = None  # the gateway's shared services (engine.policy.Services)
-    exchange: Exchange = field(default_factory=Exchange)  # per-request state of gateway and policies
-    graphql: GraphQL | None = None  # set while a synthetic GraphQL API's resolver runs
-    _request_id: uuid.UUID | None = field(default=None, repr=False)
+    A pass-through never reads most of it: `response` (until the backend's answer replaces it),
+    `variables`, `traces` and `deployment` are made on first read (`_LazyFields`).
+    """
+
+    __slots__ = ("request", "response", "variables", "api", "operation", "product", "subscription", "user",
+                 "last_error", "deployment", "received", "started", "tracing", "traces", "services", "exchange",
+                 "graphql", "_request_id", "__weakref__")  # weakly referenced by the cache's single-flight
+    _LAZY: ClassVar[dict[str, Callable[[], Any]]] = {"response": Response, "variables": dict, "traces": list,
+                                                     "deployment": _this_deployment}
+    response: Response
+    variables: dict[str, Any]
+    deployment: Deployment
+    traces: list[tuple[str, str, str]]  # (source, severity, message)
+
+    def __init__(self, request: Request | None = None, response: Response | None = None,
+                 variables: dict[str, Any] | None = None, api: Api | None = None, operation: Operation | None = None,
+                 product: Product | None = None, subscription: Subscription | None = None, user: User | None = None,
+                 last_error: LastError | None = None, deployment: Deployment | None = None,
+                 received: float | None = None, started: float | None = None, tracing: bool = False,
+                 traces: list[tuple[str, str, str]] | None = None, services: Services | None = None,
+                 exchange: Exchange | None = None, graphql: GraphQL | None = None,
+                 _request_id: uuid.UUID | None = None) -> None:
+        self.request = Request() if request is None else request
+        if response is not None:
+            self.response = response
+        if variables is not None:
+            self.variables = variables
+        self.api = api
+        self.operation = operation
+        self.product = product
+        self.subscription = subscription
+        self.user = user
+        self.last_error = last_error
+        if deployment is not None:
+            self.deployment = deployment
+        self.received = clock.now() if received is None else received  # wall clock at arrival (context.Timestamp)
+        self.started = time.perf_counter() if started is None else started
+        self.tracing = tracing
+        if traces is not None:
+            self.traces = traces
+        self.services = services  # the gateway's shared services (engine.policy.Services)
+        self.exchange = Exchange() if exchange is None else exchange  # per-request state of gateway and policies
+        self.graphql = graphql  # set while a synthetic GraphQL API's resolver runs
+        self._request_id = _request_id
+
+    def nested(self, graphql: GraphQL) -> Context:
+        """A context for a GraphQL resolver's run: this request, variables and identity (the same
+        RequestId), with a response and per-request state of its own."""
+        return Context(self.request, Response(), self.variables, self.api, self.operation, self.product,
+                       self.subscription, self.user, self.last_error, self.deployment, self.received, self.started,
+                       self.tracing, self.traces, self.services, Exchange(self.exchange.observer), graphql,
+                       self.request_id)
 
     @property
     def request_id(self) -> uuid.UUID:

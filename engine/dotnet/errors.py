@@ -45,6 +45,10 @@ class SystemException(DotNetException):
 
     dotnet_name = "System.SystemException"
 
+    @classmethod
+    def default_message(cls) -> str:
+        return "System error."
+
 
 class ArgumentException(SystemException):
     """``System.ArgumentException``; the message ends with ``(Parameter 'name')`` like .NET Core."""
@@ -86,6 +90,10 @@ class FormatException(SystemException):
     """``System.FormatException``."""
 
     dotnet_name = "System.FormatException"
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "One of the identified items was in an invalid format."
 
 
 class InvalidCastException(SystemException):
@@ -173,6 +181,10 @@ class KeyNotFoundException(SystemException):
 
     dotnet_name = "System.Collections.Generic.KeyNotFoundException"
 
+    @classmethod
+    def default_message(cls) -> str:
+        return "The given key was not present in the dictionary."
+
 
 class UriFormatException(FormatException):
     """``System.UriFormatException``."""
@@ -201,6 +213,10 @@ class CryptographicException(SystemException):
 
     dotnet_name = "System.Security.Cryptography.CryptographicException"
 
+    @classmethod
+    def default_message(cls) -> str:
+        return "Error occurred during a cryptographic operation."
+
 
 class JsonException(DotNetException):
     """``Newtonsoft.Json.JsonException``."""
@@ -224,6 +240,10 @@ class XmlException(SystemException):
     """``System.Xml.XmlException``."""
 
     dotnet_name = "System.Xml.XmlException"
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "An XML error has occurred."
 
 
 def from_python(exc: BaseException) -> DotNetException:

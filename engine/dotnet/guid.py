@@ -77,6 +77,13 @@ class Guid:
             raise FormatException("Unrecognized Guid format.")
         return Guid(_parse(s))
 
+    @staticmethod
+    def TryParseExact(s: str | None, fmt: str | None) -> tuple[bool, Guid]:
+        try:
+            return True, Guid.ParseExact(s, fmt or "")
+        except (FormatException, ArgumentNullException):
+            return False, Guid()
+
     def ToByteArray(self) -> bytes:
         return self._uuid.bytes_le
 

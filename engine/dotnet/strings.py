@@ -237,22 +237,33 @@ def split(s: str, *args: Any) -> list[str]:
             return
         pieces.append(piece)
 
-    while i < n and len(pieces) < count - 1:
-        matched = 0
+    def separator_at(i: int) -> int:
         if seps is None:
-            if is_whitespace(s[i]):
-                matched = 1
-        else:
-            for sep in seps:
-                if s.startswith(sep, i):
-                    matched = len(sep)
-                    break
+            return 1 if is_whitespace(s[i]) else 0
+        for sep in seps:
+            if s.startswith(sep, i):
+                return len(sep)
+        return 0
+
+    while i < n and len(pieces) < count - 1:
+        matched = separator_at(i)
         if matched:
             emit(s[start:i])
             i += matched
             start = i
         else:
             i += 1
+    if remove_empty:  # .NET skips the empty entries that would start the last one
+        while i < n:
+            matched = separator_at(i)
+            if matched:
+                entry = s[start:i]
+                if (entry.strip(WHITESPACE_CHARS) if trim else entry) != "":
+                    break
+                i += matched
+                start = i
+            else:
+                i += 1
     last = s[start:]
     if trim:
         last = last.strip(WHITESPACE_CHARS)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from inspect import isawaitable
 from typing import Any
 
@@ -32,7 +31,7 @@ from graphql import (
     validate,
 )
 
-from engine.context import Context, Exchange, GraphQL, Headers, MessageBody, Response
+from engine.context import Context, GraphQL, Headers, MessageBody, Response
 from engine.errors import PolicyRuntimeError
 from engine.graphql.request import RequestError, parse_request
 from engine.policy import Step, buffer_body, reason_phrase, run_steps
@@ -116,8 +115,7 @@ class _Refused(Exception):
 def _resolver(steps: tuple[Step, ...]) -> Any:
     async def resolve(parent: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
         ctx: Context = info.context
-        scoped = replace(ctx, response=Response(), exchange=Exchange(observer=ctx.exchange.observer),
-                         graphql=GraphQL(parent, arguments), _request_id=ctx.request_id)  # one RequestId for all
+        scoped = ctx.nested(GraphQL(parent, arguments))  # one RequestId for all
         try:
             await run_steps(steps, scoped)
         except PolicyRuntimeError as error:

@@ -243,9 +243,9 @@ async def test_a_hashed_concurrency_key_cannot_be_named_by_another_caller(redis_
 
 
 async def test_start_with_an_unreachable_cluster_is_not_fatal() -> None:
-    from tests.support.redis_server import free_port
+    from tests.support.gateway import unused_port
 
-    service = LimitService.from_config({"external": f"redis+cluster://127.0.0.1:{free_port()}"}, where=WHERE)
+    service = LimitService.from_config({"external": f"redis+cluster://127.0.0.1:{unused_port()}"}, where=WHERE)
     await service.start()  # a Redis Cluster client connects when created: that happens lazily, in the dispatcher
     try:
         decision = await service.window([Window("k:a", "", 1, 60)])
