@@ -37,7 +37,7 @@ class TestConfiguration:
         )
         assert service.redis_settings is not None and service.redis_settings.ssl
         assert service.failure_mode == "closed" and service.timeout == 0.02 and service.standard_headers
-        assert service.breaker.failure_threshold == 5 and service.breaker.reset_after == 2 and service.prefix == "gw1:"
+        assert (service.breaker_failures, service.breaker_reset) == (5, 2) and service.prefix == "gw1:"
 
     def test_internal_store_ignores_the_cache_redis(self) -> None:
         service = LimitService.from_config({"store": "internal"}, where=WHERE, cache={"external": "redis://h"})
