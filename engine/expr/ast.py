@@ -272,6 +272,7 @@ class LocalDecl(Stmt):
     type: TypeName  # `var` is TypeName("var")
     declarators: tuple[Declarator, ...]
     pos: Pos
+    const: bool = False  # `const int k = 1;`: never assigned again
 
 
 @dataclass(frozen=True, slots=True)

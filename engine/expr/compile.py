@@ -99,6 +99,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         self.key_sites: list[ast.Pos] = []  # inline `context.Variables[k]` (KeyError)
         self.compiled: dict[int, tuple[ast.Expr, Code]] = {}  # id(node) -> (node, its code): see expr()
         self.iteration_slots: set[int] = set()  # per-iteration loop variables in scope (engine.expr.captures)
+        self.catch_cells: list[list[Any]] = []  # enclosing catch clauses' exception cells (`throw;`)
 
     # ------------------------------------------------------------------ diagnostics helpers
     def error(self, code: str, message: str, pos: ast.Pos, hint: str | None = None) -> None:

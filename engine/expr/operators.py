@@ -58,6 +58,29 @@ from engine.expr.tables import (
 )
 
 
+def _clr_name(t: CsType) -> str | None:
+    """The .NET full name of a built-in element type (`System.Int32`), or None."""
+    kind = numeric_kind(t) if not t.name.endswith("?") else None
+    return kind.name if kind is not None else {"string": "System.String", "bool": "System.Boolean"}.get(t.name)
+
+
+def _collection_text(code: Code) -> Code:
+    """An array or `List<T>` of a built-in `T` as a string operand: C#'s `ToString()` is its type's
+    name (`"x" + new[] { 1 }` is `"xSystem.Int32[]"`); null stays null (`""`)."""
+    t = code.type
+    element = _clr_name(t.element) if t.pyclass is list and t.element is not None else None
+    if element is None:
+        return code
+    if t.name.endswith("[]") and t.name.count("[") == 1:
+        text = f"{element}[]"
+    elif t.name.startswith("List<"):
+        text = f"System.Collections.Generic.List`1[{element}]"
+    else:
+        return code
+    fn = code.fn
+    return Code(lambda env: None if fn(env) is None else text, STRING)
+
+
 def _static_name(compiler: Any, node: ast.Expr, type_: CsType) -> str:
     return "object" if compiler.is_boxed(node) else type_.name
 
@@ -279,7 +302,7 @@ class OperatorCompiler(CompilerHost):
             cur = cur.left
         spine.append(cur)
         spine.reverse()
-        codes = [self.expr(e) for e in spine]
+        codes = [_collection_text(self.expr(e)) for e in spine]
         # numeric prefix before the first string operand is added numerically (1 + 2 + "a" == "3a")
         first = next(i for i, c in enumerate(codes) if c.type is STRING or i > 0 and _is_stringish(codes[:i + 1]))
         if first > 1:

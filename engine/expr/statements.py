@@ -257,9 +257,13 @@ class StatementCompiler(CompilerHost):
 
     def s_Throw(self, node: ast.Throw) -> Fn:
         pos = node.pos
-        if node.value is None:
+        if node.value is None:  # `throw;` rethrows the exception of the innermost enclosing catch
+            cell = self.catch_cells[-1] if self.catch_cells else [None]
+
             def rethrow(env: list[Any]) -> Any:
-                raise _located(rt.DotNetTypeError("throw; outside a catch block"), pos)
+                if cell[0] is None:  # (outside a catch: refused by the bind pass)
+                    raise _located(rt.DotNetTypeError("throw; outside a catch block"), pos)
+                raise cell[0]
 
             return rethrow
         f = self.fn(node.value)
@@ -274,7 +278,7 @@ class StatementCompiler(CompilerHost):
 
     def s_Try(self, node: ast.Try) -> Fn:
         body = self.s_Block(node.body)
-        handlers: list[tuple[type, int | None, Fn | None, Fn]] = []
+        handlers: list[tuple[type, int | None, Fn | None, Fn, list[Any]]] = []
         for catch in node.catches:
             cls = self.bound.exceptions[id(catch)]
             slot = self.bound.local(catch).slot if catch.name else None
@@ -283,19 +287,25 @@ class StatementCompiler(CompilerHost):
                 condition = self.expr(catch.filter)
                 self._expect_bool(condition, catch.filter)
                 accept = condition.fn
-            handlers.append((cls, slot, accept, self.block(catch.body.body)))
+            cell: list[Any] = [None]  # the exception being handled, for `throw;`
+            self.catch_cells.append(cell)
+            try:
+                handlers.append((cls, slot, accept, self.block(catch.body.body), cell))
+            finally:
+                self.catch_cells.pop()
         final = self.s_Block(node.final) if node.final is not None else None
 
         def run(env: list[Any]) -> Any:
             try:
                 return body(env)
             except DotNetException as exc:
-                for cls, slot, accept, handler in handlers:
+                for cls, slot, accept, handler, cell in handlers:
                     if isinstance(exc, cls):
                         if slot is not None:
                             env[slot] = exc
                         if accept is not None and accept(env) is not True:
                             continue
+                        cell[0] = exc
                         return handler(env)
                 raise
             finally:
