@@ -30,6 +30,13 @@ class DotNetException(Exception):
     def InnerException(self) -> BaseException | None:
         return self._inner
 
+    def GetBaseException(self) -> BaseException:
+        """The innermost exception of the InnerException chain (this one when it has none)."""
+        found: BaseException = self
+        while isinstance(found, DotNetException) and found._inner is not None:
+            found = found._inner
+        return found
+
     def GetType(self) -> str:
         return self.dotnet_name
 
@@ -176,6 +183,16 @@ class NotSupportedException(SystemException):
         return "Specified method is not supported."
 
 
+class NotImplementedException(SystemException):
+    """``System.NotImplementedException``."""
+
+    dotnet_name = "System.NotImplementedException"
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "The method or operation is not implemented."
+
+
 class KeyNotFoundException(SystemException):
     """``System.Collections.Generic.KeyNotFoundException``."""
 
@@ -288,6 +305,7 @@ __all__ = [
     "JsonReaderException",
     "JsonSerializationException",
     "KeyNotFoundException",
+    "NotImplementedException",
     "NotSupportedException",
     "NullReferenceException",
     "OverflowException",

@@ -211,6 +211,9 @@ def split(s: str, *args: Any) -> list[str]:
     trim = bool(options.value & _TRIM)
     if count == 0 or (s == "" and remove_empty):
         return []
+    if count == 1:  # .NET returns the string whole (trimmed with TrimEntries), separators and all
+        whole = s.strip(WHITESPACE_CHARS) if trim else s
+        return [] if whole == "" and remove_empty else [whole]
     if not remove_empty:  # the number of pieces is known before splitting
         occurrences = sum(map(is_whitespace, s)) if seps is None else sum(s.count(sep) for sep in seps if sep)
         check_count(min(count, occurrences + 1), "the result of Split")

@@ -15,7 +15,7 @@ import struct
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from . import clrnumeric
+from . import clrnumeric, utf16
 from .errors import (
     ArgumentException,
     ArgumentNullException,
@@ -346,6 +346,9 @@ def _integer_converter(type_name: str) -> Any:
     return staticmethod(convert)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class Convert:
     """Statics of ``System.Convert``."""
 
@@ -527,12 +530,13 @@ class Encoding:
             raise ArgumentNullException("s" if index is None else "chars")
         text = value if isinstance(value, str) else "".join(str(c) for c in value)
         if index is not None:
+            text = utf16.units(text)  # index and count are in UTF-16 code units
             if count is None or index < 0 or count < 0 or index + count > len(text):
                 raise ArgumentOutOfRangeException(
                     "index", "Index and count must refer to a location within the buffer."
                 )
             text = text[index : index + count]
-        return text
+        return utf16.text(text)  # chars of a surrogate pair given one by one are one character
 
     def GetBytes(self, value: Any, index: int | None = None, count: int | None = None) -> bytes:
         text = self._text(value, index, count)
@@ -540,7 +544,9 @@ class Encoding:
             return text.encode("ascii", errors="replace")
         if self._codec == "latin-1":
             return text.encode("latin-1", errors="replace")
-        return text.encode(self._codec, errors="surrogatepass" if self._codec != "utf-8" else "replace")
+        if not text.isascii():  # the replacement fallback: a lone surrogate becomes U+FFFD
+            text = _LONE_SURROGATE.sub("\ufffd", text)
+        return text.encode(self._codec)
 
     def GetByteCount(self, value: Any) -> int:
         return len(self.GetBytes(value))
