@@ -25,6 +25,9 @@ treated as a Redis failure. So:
   round trip (the rate limiter's decision carries the cache lookup's GET, see docs/performance.md).
   The rider's reply is in `rider.outcome` when the carrying command's caller wakes; it stays
   `PENDING` when the round trip failed or never happened (the rider's owner then asks on its own).
+* With a `RedisHealth` (engine.redis_health, shared by every dispatcher of the endpoint), a command
+  is refused at once (`RedisUnavailable`) while the endpoint's breaker is open, and each round
+  trip's outcome is reported to it before its callers wake.
 """
 
 from __future__ import annotations
@@ -44,8 +47,16 @@ import hiredis
 from redis import Redis
 from redis._parsers.base import BaseParser
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import InvalidResponse, NoScriptError, RedisError, ResponseError
+from redis.exceptions import (
+    InvalidResponse,
+    NoScriptError,
+    RedisClusterUnreachableError,
+    RedisError,
+    ResponseError,
+)
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from engine.redis_health import RedisHealth
 
 log = logging.getLogger("policygate.redis")
 
@@ -107,13 +118,18 @@ _STOP = _Stop()
 class Dispatcher:
     """Queue Redis commands from any event loop; one thread sends them in pipelined round trips."""
 
-    def __init__(self, connect: Callable[[], Any], *, name: str = "policygate-redis", max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, connect: Callable[[], Any], *, name: str = "policygate-redis", max_batch: int = MAX_BATCH,
+                 health: RedisHealth | None = None) -> None:
         self._connect = connect  # creates the blocking client, in the thread (a Redis Cluster client connects at once)
         self.client: Any = None
         self._connection: Any = None  # the connection round trips of a standalone client use (see _send_direct)
         self._reader: Any = None  # the hiredis reader of that connection's replies
         self._reader_socket: Any = None  # the socket `_reader` belongs to
         self.max_batch = max_batch
+        self.health = health
+        self._in_flight: list[_Call] = []  # the batch of the round trip under way
+        if health is not None:
+            health.attach(self)
         self._queue: queue.SimpleQueue[_Call | _Stop] = queue.SimpleQueue()
         self._closed = False
         self._name = name
@@ -125,8 +141,11 @@ class Dispatcher:
 
         `script`: for an EVALSHA, the script to EVAL instead when Redis answers NOSCRIPT.
         `rider`: a read sent right behind `command` in the same round trip (see `Rider`).
-        Raises the Redis error of the command or of its round trip.
+        Raises the Redis error of the command or of its round trip (`RedisUnavailable`: not sent,
+        the endpoint's breaker is open).
         """
+        if self.health is not None:
+            self.health.check(self.probe)
         return await self._submit(command, script, rider)
 
     async def commands(self, commands: Sequence[tuple[object, ...]]) -> list[Any]:
@@ -136,12 +155,30 @@ class Dispatcher:
         """
         if self._closed:
             raise RedisConnectionError(f"{self._name}: the Redis client is closed")
+        if self.health is not None:
+            self.health.check(self.probe)
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[Any]] = []
         for command in commands:
             futures.append(loop.create_future())
             self._queue.put(_Call(command, None, futures[-1]))
         return await all_replies(futures)
+
+    async def probe(self) -> bool:
+        """A `PING` past the breaker (the endpoint's background probe, engine.redis_health); False
+        when this dispatcher is closed. The round trip reports the outcome to the health."""
+        if self._closed:
+            return False
+        await self._submit(("PING",), None)
+        return True
+
+    def abandon(self, error: BaseException) -> None:
+        """Fail every caller waiting, queued or in the round trip under way (the endpoint's breaker
+        opened; from any thread). The round trip's outcome is dropped when it comes."""
+        self._fail_queued(error)
+        in_flight = self._in_flight
+        if in_flight:
+            _deliver(in_flight, [error] * len(in_flight))
 
     async def call(self, function: Callable[[Any], Any]) -> Any:
         """Run `function(client)` in the thread, alone (SCRIPT LOAD on every node, PING...)."""
@@ -156,6 +193,8 @@ class Dispatcher:
         if self._closed:
             return
         self._closed = True
+        if self.health is not None:
+            self.health.leave(self)
         self._queue.put(_STOP)
         await asyncio.to_thread(self._thread.join, 10.0)
         if self.client is not None:
@@ -187,11 +226,14 @@ class Dispatcher:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
+            self._in_flight = batch
             try:
                 self._round_trip(batch)
             except BaseException as exc:  # never let the thread die with callers waiting
                 log.exception("%s: Redis dispatcher failed", self._name)
                 _deliver(batch, [exc] * len(batch))
+            finally:
+                self._in_flight = []
         self._fail_queued(RedisConnectionError(f"{self._name}: the Redis client is closed"))
 
     def _round_trip(self, batch: list[_Call]) -> None:
@@ -200,6 +242,9 @@ class Dispatcher:
                 self.client = self._connect()
             except Exception as exc:  # Redis (Cluster) unreachable: these calls fail, the next batch tries again
                 error = exc if isinstance(exc, RedisError) else RedisConnectionError(str(exc) or type(exc).__name__)
+                if self.health is not None:
+                    self._in_flight = []  # these callers get this error, not the breaker's
+                    self.health.failed(error)
                 _deliver(batch, [error] * len(batch))
                 return
         commands: list[_Call] = []
@@ -216,12 +261,25 @@ class Dispatcher:
             if call.rider is not None:
                 sent.append(call.rider.command)  # right behind its carrier: the same round trip
         try:
-            replies = commands[0].context.run(self._send, sent)
+            try:
+                replies = commands[0].context.run(self._send, sent)
+            except RedisClusterUnreachableError as unreachable:  # not a RedisError: callers get one
+                raise _as_redis_error(unreachable) from unreachable
         except RedisError as exc:
+            if self.health is not None:
+                self._in_flight = []  # these callers get this error, not the breaker's
+                self.health.failed(exc)  # first: whoever wakes up now finds the breaker open
             _deliver(commands, [exc] * len(commands))
             if isinstance(exc, RedisTimeoutError):  # Redis is stalled: nobody queued behind it waits another timeout
                 self._fail_queued(exc)
             return
+        if self.health is not None:  # a cluster pipeline returns a node's connection failure as a reply
+            lost = next((r for r in replies if isinstance(r, (RedisConnectionError, RedisTimeoutError))), None)
+            if lost is None:
+                self.health.answered()
+            else:
+                self._in_flight = []
+                self.health.failed(lost)
         results = replies if len(sent) == len(commands) else _take_riders(commands, replies)
         for i, (call, result) in enumerate(zip(commands, results, strict=True)):
             if isinstance(result, NoScriptError) and call.script is not None:
@@ -354,6 +412,17 @@ def _read(sock: Any, reader: Any, count: int) -> list[Any]:
             raise RedisConnectionError("Redis closed the connection")
         reader.feed(data)
     return replies
+
+
+def _as_redis_error(exc: BaseException) -> RedisError:
+    """No node of a cluster answered: a stall (`RedisTimeoutError`) when a node timed out, else a
+    connection error."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, TimeoutError | RedisTimeoutError):
+            return RedisTimeoutError(str(exc))
+        cause = cause.__cause__ or cause.__context__
+    return RedisConnectionError(str(exc))
 
 
 def _closed_or_dirty(connection: Any) -> bool:

@@ -23,9 +23,12 @@ and without a second thread competing for the GIL with the busy event loop:
   carrier and its outcome is set before the carrier's caller wakes (see engine.redis_dispatcher).
 * `call(function)` (SCRIPT LOAD, PING) and every command while redis-py is traced by OpenTelemetry
   (the spans come from redis-py's client) go through a thread `Dispatcher` started on first use.
+* With a `RedisHealth` (engine.redis_health, shared by every dispatcher of the endpoint): a command
+  is refused at once (`RedisUnavailable`) while the endpoint's breaker is open; every reply tells the
+  health Redis is alive, and a stall or a lost connection with replies owed tells it the opposite.
 
 `open_dispatcher(settings)` picks this class for a standalone Redis and the thread `Dispatcher`
-for Redis Cluster (its client routes each command to a node).
+for Redis Cluster (its client routes each command to a node), both with the endpoint's health.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from redis.exceptions import InvalidResponse, NoScriptError, RedisError, Respons
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from engine.redis_dispatcher import MAX_BATCH, Dispatcher, Rider, Script, all_replies, pack
+from engine.redis_health import BreakerRule, RedisHealth, health_of
 
 if TYPE_CHECKING:
     from engine.cache.connection import RedisSettings
@@ -54,13 +58,20 @@ if TYPE_CHECKING:
 _NOT_ENOUGH_DATA = object()
 
 
-def open_dispatcher(settings: RedisSettings, *, name: str) -> Dispatcher | LoopDispatcher:
-    """The dispatcher for `settings`: on the event loop for a standalone Redis, a thread for a cluster."""
+def open_dispatcher(settings: RedisSettings, *, name: str, breaker: BreakerRule | None = None) -> Dispatcher | LoopDispatcher:
+    """The dispatcher for `settings`: on the event loop for a standalone Redis, a thread for a cluster;
+    behind the endpoint's shared health, whose breaker follows `breaker` while the dispatcher is open."""
     from engine.cache.connection import create_sync_client
 
+    health = health_of(settings)
+    dispatcher: Dispatcher | LoopDispatcher
     if settings.cluster:
-        return Dispatcher(partial(create_sync_client, settings), name=name)
-    return LoopDispatcher(settings, name=name)
+        dispatcher = Dispatcher(partial(create_sync_client, settings), name=name, health=health)
+    else:
+        dispatcher = LoopDispatcher(settings, name=name, health=health)
+    if breaker is not None:
+        health.join(dispatcher, breaker)
+    return dispatcher
 
 
 class _Call:
@@ -79,11 +90,15 @@ class _Call:
 class LoopDispatcher:
     """Queue Redis commands; each event loop sends them on its own pipelined connection."""
 
-    def __init__(self, settings: RedisSettings, *, name: str = "policygate-redis", max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, settings: RedisSettings, *, name: str = "policygate-redis", max_batch: int = MAX_BATCH,
+                 health: RedisHealth | None = None) -> None:
         from engine.cache.connection import create_sync_client
 
         self.settings = settings
         self.max_batch = max_batch
+        self.health = health
+        if health is not None:
+            health.attach(self)
         self._name = name
         self.client: Any = create_sync_client(settings)  # not connected: its reply callbacks, and `call`'s client
         self._callbacks = self.client.response_callbacks
@@ -102,10 +117,13 @@ class LoopDispatcher:
 
         `script`: for an EVALSHA, the script to EVAL instead when Redis answers NOSCRIPT.
         `rider`: a read sent right behind `command` in the same round trip (`Rider`).
-        Raises the Redis error of the command or of its round trip.
+        Raises the Redis error of the command or of its round trip (`RedisUnavailable`: not sent,
+        the endpoint's breaker is open).
         """
         if _traced():
             return await self._thread().command(*command, script=script, rider=rider)
+        if self.health is not None:
+            self.health.check(self.probe)
         future = self._lane().submit(command, script, rider)
         return await future
 
@@ -113,8 +131,26 @@ class LoopDispatcher:
         """Replies of `commands`, written together. Raises the first error among them."""
         if _traced():
             return await self._thread().commands(commands)
+        if self.health is not None:
+            self.health.check(self.probe)
         lane = self._lane()
         return await all_replies([lane.submit(command, None, None) for command in commands])
+
+    async def probe(self) -> bool:
+        """A `PING` past the breaker (the endpoint's background probe, engine.redis_health); False
+        when this dispatcher is closed. Its connection reports the outcome to the health."""
+        if self._closed:
+            return False
+        await self._lane().submit(("PING",), None, None)
+        return True
+
+    def abandon(self, error: BaseException) -> None:
+        """Fail every caller waiting on any loop's connection (the endpoint's breaker opened; from any thread)."""
+        for lane in list(self._lanes.values()):
+            try:
+                lane.loop.call_soon_threadsafe(lane.abandon, error)
+            except RuntimeError:  # that loop is closed: nobody waits there any more
+                pass
 
     async def call(self, function: Callable[[Any], Any]) -> Any:
         """Run `function(client)` with a blocking client in a thread (SCRIPT LOAD, PING...)."""
@@ -129,6 +165,8 @@ class LoopDispatcher:
         if self._closed:
             return
         self._closed = True
+        if self.health is not None:
+            self.health.leave(self)
         for lane in list(self._lanes.values()):
             await lane.close()
         self._lanes.clear()
@@ -151,7 +189,7 @@ class LoopDispatcher:
             raise RedisConnectionError(f"{self._name}: the Redis client is closed")
         if self._threaded is None:
             client = self.client
-            self._threaded = Dispatcher(lambda: client, name=self._name, max_batch=self.max_batch)
+            self._threaded = Dispatcher(lambda: client, name=self._name, max_batch=self.max_batch, health=self.health)
         return self._threaded
 
 
@@ -216,6 +254,14 @@ class _Lane:
         while self.queued:
             _settle(self.queued.popleft().future, error)
 
+    def abandon(self, error: BaseException) -> None:
+        """Fail the queued calls and the callers of unanswered ones; those stay owed, so the replies
+        Redis still sends are matched in order and dropped."""
+        self.fail_queued(error)
+        if self.connection is not None:
+            for call in self.connection.unanswered:
+                _settle(call.future, error)
+
     def lost(self, connection: _Connection) -> None:
         """`connection` broke (its unanswered calls are failed): what is queued goes on a new one."""
         if self.connection is connection:
@@ -229,6 +275,8 @@ class _Lane:
             connection = await _open(self)
         except Exception as exc:  # Redis unreachable or refusing the set-up: these calls fail, the next ones try again
             error = exc if isinstance(exc, RedisError) else RedisConnectionError(str(exc) or type(exc).__name__)
+            if self.owner.health is not None:
+                self.owner.health.failed(error)
             self.fail_queued(error)
             return
         finally:
@@ -299,8 +347,8 @@ async def _open(lane: _Lane) -> _Connection:
                 raise reply
     except BaseException as exc:
         connection.close()
-        if isinstance(exc, RedisConnectionError) or not isinstance(exc, RedisError):
-            raise
+        if isinstance(exc, (RedisConnectionError, RedisTimeoutError)) or not isinstance(exc, RedisError):
+            raise  # a stall during the set-up stays a stall
         raise RedisConnectionError(f"Redis refused the connection set-up: {exc}") from None
     return connection
 
@@ -338,6 +386,7 @@ class _Connection(asyncio.Protocol):
         self.heard = 0.0  # loop time of the last byte from Redis, or of the write that made it owe
         self.timer: asyncio.TimerHandle | None = None
         self.broken = False
+        self.health = lane.owner.health
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -347,6 +396,8 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.heard = self.loop.time()
+        if self.health is not None:
+            self.health.answered()
         reader = self.reader
         reader.feed(data)
         unanswered = self.unanswered
@@ -470,16 +521,20 @@ class _Connection(asyncio.Protocol):
             self.timer = self.loop.call_at(now + self.timeout, self._check_stall)
             return
         error = RedisTimeoutError("Timeout reading from Redis")
-        self._break(error)
+        if self.health is not None:
+            self.health.failed(error)  # first: whoever wakes up now finds the breaker open
+        self._break(error, reported=True)
         self.lane.fail_queued(error)  # Redis is stalled: nobody queued behind it waits another timeout
 
     def drop(self, error: BaseException) -> None:
         """Close this connection, failing what it has not answered with `error`; queued calls go on a new one."""
         self._break(error)
 
-    def _break(self, error: BaseException) -> None:
+    def _break(self, error: BaseException, *, reported: bool = False) -> None:
         if self.broken:
             return
+        if not reported and self.unanswered and self.health is not None and self.lane.connection is self:
+            self.health.failed(error)  # (a connection still being set up: its lane reports the failure)
         self.close()
         if self.transport is not None:
             self.transport.abort()

@@ -7,6 +7,8 @@ import json
 import zlib
 from dataclasses import dataclass
 
+from lxml import etree
+
 from engine.apispec import BodySpec, OperationSpec
 from engine.apispec.instance import InstanceSchema
 from engine.apispec.schemas import REQUEST, RESPONSE, SchemaError, SchemaProblem, SchemaRef
@@ -71,6 +73,8 @@ class ValidateContent(Policy):
       SOAP 1.1 (`http://schemas.xmlsoap.org/soap/envelope/`) for `text/xml`, SOAP 1.2
       (`http://www.w3.org/2003/05/soap-envelope`) for `application/soap+xml`, either for other
       content types.
+    - When the API has XML schemas of its own (its WSDL's `types`, its XSD API schemas), xml
+      validates the document's root element and soap the Body's first element against them.
 
     `schema-id` names a schema added to the instance (`schemas:` in the gateway configuration,
     `schemas/<id>/` in an APIOps folder), used instead of the description's: a JSON schema for
@@ -239,8 +243,9 @@ class ValidateContent(Policy):
                     outcome.add(finding)
                 return outcome.finish(ctx, element, variable, self.tag)
             if rule.kind != "json":
-                definition = schema.name if schema is not None else content_type
-                for finding in _check_xml(content, rule.kind, side, definition, content_type, body_type, action):
+                definition = schema.name if schema is not None else ""
+                for finding in _check_xml(content, rule.kind, side, definition, content_type, body_type, action,
+                                          spec.xml_schema):
                     outcome.add(finding)
                 return outcome.finish(ctx, element, variable, self.tag)
             if rule.schema_ref:
@@ -309,16 +314,22 @@ def _preamble(side: str, definition: str, content_type: str) -> str:
 
 
 def _check_xml(body: bytes, kind: str, side: str, definition: str, content_type: str, body_type: str,
-               action: str) -> list[Finding]:
-    """validate-as xml or soap: a well-formed document without a DTD; for soap, an envelope with a Body."""
+               action: str, schema: InstanceSchema | None = None) -> list[Finding]:
+    """validate-as xml or soap: a well-formed document without a DTD; for soap, an envelope with a Body;
+    with `schema`, its root element (soap: the Body's first element) valid against that XML schema.
+    The definition in messages is `definition`, else the content type (syntax) or the element's name."""
     try:
         root = parse_xml(body)
-        if kind == "soap":
-            soap_payload(root, content_type)
+        element = soap_payload(root, content_type) if kind == "soap" else root
     except XmlProblem as problem:
-        return [Finding(content_type, body_type, "IncorrectMessage", f"{_preamble(side, definition, content_type)} "
-                        f"{problem}", action)]
-    return []
+        return [Finding(content_type, body_type, "IncorrectMessage",
+                        f"{_preamble(side, definition or content_type, content_type)} {problem}", action)]
+    if schema is None or element is None:  # no schema, or an empty SOAP Body: nothing more to check
+        return []
+    preamble = _preamble(side, definition or etree.QName(element).localname, content_type)
+    return [Finding(content_type, body_type, "IncorrectMessage",
+                    f"{preamble} {problem.message}. Line: {problem.line}, Position: {problem.column}", action)
+            for problem in schema.xml_problems(element, ElementPositions(root, body))]
 
 
 def _json_instance(body: bytes) -> object:
@@ -366,17 +377,11 @@ def _check_instance_schema(ctx: Context, rule: _ContentRule, body: bytes, direct
         return [Finding(rule.schema_id, "ApiSchema", "ValidationException",
                         f"Schema '{rule.schema_id}' is a {schema.kind} schema; validate-as=\"{rule.kind}\" needs "
                         f"a {wanted} schema.", action, INTERNAL_ERROR)]
+    if wanted == "xml":
+        return _check_xml(body, rule.kind, side, rule.schema_id, content_type, body_type, action, schema)
     preamble = _preamble(side, rule.schema_id, content_type)
     try:
-        if wanted == "json":
-            problems = schema.json_problems(_json_instance(body), direction, rule.additional)
-            return _json_findings(problems, preamble, content_type, body_type, action)
-        root = parse_xml(body)
-        element = soap_payload(root, content_type) if rule.kind == "soap" else root
-    except ValueError as exc:  # XmlProblem too
+        problems = schema.json_problems(_json_instance(body), direction, rule.additional)
+    except ValueError as exc:
         return [Finding(content_type, body_type, "IncorrectMessage", f"{preamble} {exc}", action)]
-    if element is None:  # an empty SOAP Body: nothing to check
-        return []
-    return [Finding(content_type, body_type, "IncorrectMessage",
-                    f"{preamble} {problem.message}. Line: {problem.line}, Position: {problem.column}", action)
-            for problem in schema.xml_problems(element, ElementPositions(root, body))]
+    return _json_findings(problems, preamble, content_type, body_type, action)

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from engine.apispec.odata_url import OPTIONS, syntax_problem
 from engine.policy import Builder, Flow, Policy, Step, constant_value
 from engine.schema import Attr, AttrType, Int, Scope, Section, Str
 from policies._body import read_body
@@ -27,6 +28,7 @@ _OPTIONS_V40 = frozenset({"filter", "select", "expand", "orderby", "top", "skip"
                           "skiptoken", "deltatoken", "apply", "id"})
 _OPTIONS_V401 = _OPTIONS_V40 | {"compute", "index", "schemaversion"}
 _STRUCTURED = frozenset({"filter", "select", "expand", "orderby", "apply", "compute", "search"})
+_GRAMMAR = frozenset(OPTIONS)  # parsed by the ABNF (4.0 and later); the others' structure only
 _LISTS = frozenset({"select", "expand", "orderby"})  # comma-separated items, none empty
 _MEDIA_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+*-]+(\s*;.*)?")
 
@@ -87,13 +89,14 @@ class ValidateOdataRequest(Policy):
       be known names given at most once. With 4.0 names are case-sensitive; with 4.01 they are
       case-insensitive and the `$` is optional, as the 4.01 URL conventions say. `$top` and `$skip`
       must be non-negative integers, `$index` an integer, `$count` `true` or `false`, `$format`
-      `json`, `xml`, `atom` or a media type; no option may be empty; `$filter`, `$select`,
-      `$expand`, `$orderby`, `$apply`, `$compute` and `$search` must close their parentheses and
-      quoted strings, and `$select`, `$expand`, `$orderby` have no empty item. Other query
-      parameters (custom options, `@` aliases) are not checked.
+      `json`, `xml`, `atom` or a media type; no option may be empty. With 4.0 and 4.01,
+      `$filter`, `$orderby`, `$select`, `$expand`, `$compute` and `$search` must follow the OData
+      URL conventions' ABNF (expressions, literals, paths, lambdas, nested expand options...);
+      below 4.0, and for `$apply`, they must close their parentheses and quoted strings and
+      `$select`, `$expand`, `$orderby` have no empty item. Other query parameters (custom
+      options, `@` aliases) are not checked.
 
-    The expression syntax inside `$filter` and the others is not parsed further (the API's entity
-    model is not known to the gateway).
+    Property names are not checked against the API's entity model (`$metadata`).
     """
 
     tag = TAG
@@ -207,7 +210,7 @@ def query_problems(query: dict[str, list[str]], version: tuple[int, int]) -> lis
                                     "prevent"))
             continue
         seen[option] = name
-        reason = _value_problem(option, values[0], relaxed)
+        reason = _value_problem(option, values[0], version)
         if reason:
             problems.append(Finding(name, "QueryParameter", "IncorrectMessage",
                                     f"The value of the system query option {name} does not conform to the OData "
@@ -223,7 +226,7 @@ def _option_of(name: str, known: frozenset[str], relaxed: bool) -> str | None:
     return name[1:] if name.startswith("$") and name[1:] in known else None
 
 
-def _value_problem(option: str, value: str, relaxed: bool) -> str | None:
+def _value_problem(option: str, value: str, version: tuple[int, int]) -> str | None:
     """Why `value` cannot be the value of system query option `option` (None when it can)."""
     text = value.strip()
     if not text:
@@ -232,12 +235,14 @@ def _value_problem(option: str, value: str, relaxed: bool) -> str | None:
         return f"'{value}' is not a non-negative integer"
     if option == "index" and not text.lstrip("-").isdigit():
         return f"'{value}' is not an integer"
-    if option == "count" and (text.lower() if relaxed else text) not in ("true", "false"):
+    if option == "count" and (text.lower() if version >= (4, 1) else text) not in ("true", "false"):
         return f"'{value}' is not true or false"
     if option == "inlinecount" and text not in ("allpages", "none"):
         return f"'{value}' is not allpages or none"
     if option == "format" and text.lower() not in ("json", "xml", "atom") and not _MEDIA_TYPE.fullmatch(text):
         return f"'{value}' is not json, xml, atom or a media type"
+    if option in _GRAMMAR and version >= (4, 0):
+        return syntax_problem(option, text)
     if option in _STRUCTURED:
         return _structure_problem(text, option)
     return None

@@ -9,8 +9,12 @@ by every request (see `engine.apispec.schemas`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from engine.apispec.schemas import ApiSchemas, SchemaRef, SchemaValidator
+
+if TYPE_CHECKING:
+    from engine.apispec.instance import InstanceSchema
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,8 @@ class OperationSpec:
     """An operation's parameters, request body and responses, with the API's shared schemas.
 
     `gateway_headers`/`gateway_query` are names the gateway itself reads (the API's subscription
-    key header and query parameter): never "unspecified".
+    key header and query parameter): never "unspecified". `xml_schema` validates XML and SOAP
+    bodies (validate-content without `schema-id`) when the API has XML schemas of its own.
     """
 
     id: str
@@ -74,6 +79,7 @@ class OperationSpec:
     responses: dict[str, ResponseSpec] = field(default_factory=dict)  # "200", "2XX", "default"
     gateway_headers: frozenset[str] = frozenset()
     gateway_query: frozenset[str] = frozenset()
+    xml_schema: InstanceSchema | None = None  # the API's own XML schemas (WSDL types, API schemas)
 
     def response(self, status: int) -> ResponseSpec | None:
         """The response declared for `status`: exact code, then its range (`2XX`), then `default`."""

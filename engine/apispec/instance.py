@@ -125,7 +125,7 @@ def compile_schemas(sources: Mapping[str, SchemaSource]) -> dict[str, InstanceSc
     for schema_id, source in sources.items():
         if kinds[schema_id] == "xml":
             compiled[schema_id] = InstanceSchema(schema_id, "xml", source, None,
-                                                 _xml=_compile_xml(schema_id, source.text, xml_texts))
+                                                 _xml=compile_xml(schema_id, source.text, xml_texts))
             continue
         schema = compiled[schema_id] = InstanceSchema(schema_id, "json", source, _read_json(schema_id, source.text))
         try:  # compile now: a broken schema stops the load, not a request
@@ -172,7 +172,9 @@ class _InstanceResolver(etree.Resolver):
         return self.resolve_string("<refused/>", context)
 
 
-def _compile_xml(schema_id: str, text: str, texts: Mapping[str, str]) -> etree.XMLSchema:
+def compile_xml(schema_id: str, text: str, texts: Mapping[str, str]) -> etree.XMLSchema:
+    """Compile an XML schema whose `/schemas/<name>` includes and imports are `texts[name]`; nothing else
+    is read. InstanceSchemaError names `schema_id` and says why it cannot be used."""
     resolver = _InstanceResolver(texts)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     parser.resolvers.add(resolver)

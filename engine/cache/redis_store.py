@@ -9,14 +9,15 @@ never looked up again and expire by their TTL; it then collects the operation's 
 for its report. Another gateway notices a purge within
 `generation_ttl`; the gateway that purged, at once.
 
-Every command goes through a `Dispatcher` (engine.redis_dispatcher): lookups queue without a
-time budget of their own and one thread per store sends what is queued as one pipeline, with a
-socket timeout measured by the kernel. So a healthy Redis answers however busy this process is;
-Redis counts as failed only when the connection is refused or breaks, or when it sends nothing for
-`timeout` seconds (a frozen Redis fails every queued call after one timeout). Failed calls return
-a miss or do nothing, count the error, and after `failure_threshold` consecutive failures the
-breaker stops trying for `reset_after` seconds (one probe then decides whether it closes again).
-State changes are logged once by the breaker.
+Every command goes through this store's dispatcher (`open_dispatcher`: engine.redis_loop for a
+standalone Redis, a thread for a cluster): lookups queue without a time budget of their own and
+are pipelined, with a stall bound that measures Redis's silence, not this process's lateness. So a
+healthy Redis answers however busy this process is; Redis counts as failed only when the
+connection is refused or breaks, or when it sends nothing for `timeout` seconds (a frozen Redis
+fails every queued call after one timeout). Failed calls return a miss or do nothing and count the
+error. The circuit breaker is the endpoint's (engine.redis_health), shared with the rate limiter
+and every other component using the same Redis: a stall any of them saw opens it, and while it is
+open calls fail at once (a miss, nothing stored) until one probe after `reset_after` closes it.
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import RedisError
 
-from engine.breaker import CircuitBreaker
 from engine.cache.connection import RedisSettings
 from engine.cache.keys import COUNT_SHARDS, KeyGroup, count_key, generations_key, lease_key
 from engine.cache.stores import CacheUnavailable
 from engine.redis_dispatcher import Script
+from engine.redis_health import BreakerRule, RedisUnavailable, health_of
 from engine.redis_loop import open_dispatcher
 
 if TYPE_CHECKING:
@@ -78,7 +79,8 @@ ERRORS = (RedisError, OSError, TimeoutError)
 
 
 class RedisStore:
-    """`Store` in Redis (`settings`). Owns its `dispatcher` (stopped by `close()`)."""
+    """`Store` in Redis (`settings`). Owns its `dispatcher` (stopped by `close()`); `breaker` is the
+    endpoint's, following `breaker_rule` (with those of the endpoint's other users) while open."""
 
     kind = "external"
 
@@ -86,13 +88,12 @@ class RedisStore:
         self,
         settings: RedisSettings,
         *,
-        breaker: CircuitBreaker | None = None,
+        breaker_rule: BreakerRule | None = None,
         metrics: Metrics | None = None,
-        name: str = "redis cache",
         generation_ttl: float = 1.0,
     ) -> None:
-        self.dispatcher = open_dispatcher(settings, name="policygate-cache-redis")
-        self.breaker = breaker or CircuitBreaker(name)
+        self.dispatcher = open_dispatcher(settings, name="policygate-cache-redis", breaker=breaker_rule)
+        self.breaker = health_of(settings).breaker
         self.generation_ttl = generation_ttl
         # (prefix, api, operation) -> (monotonic expiry, "<api generation>.<operation generation>")
         self._generations: dict[tuple[str, str, str], tuple[float, str]] = {}
@@ -241,10 +242,14 @@ class RedisStore:
         return await self.dispatcher.command("EVALSHA", script.sha, 1, key, *args, script=script)
 
     async def _guarded(self, call: Callable[[], Awaitable[Any]], fallback: T) -> Any | T:
-        """`call()`, or `fallback` when the breaker is open or Redis failed it. No time budget here:
-        the dispatcher fails a call only for a broken connection or a kernel-measured stall."""
-        result = await self.breaker.guard(call, _FAILED, self._failed)
-        if result is _FAILED:
+        """`call()`, or `fallback` when the breaker is open or Redis failed it (fail open). No time
+        budget here: the dispatcher fails a call only for a broken connection or a stall."""
+        try:
+            result = await call()
+        except RedisUnavailable:
+            return fallback
+        except Exception as exc:  # noqa: BLE001 - fail open: whatever went wrong, a miss
+            self._failed(exc)
             return fallback
         self._unexpected_reported = False
         return result

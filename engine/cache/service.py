@@ -25,7 +25,6 @@ import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from engine.breaker import CircuitBreaker
 from engine.cache.connection import RedisSettings
 from engine.cache.keys import DEFAULT_PREFIX, check_prefix
 from engine.cache.memory import MemoryStore
@@ -33,6 +32,7 @@ from engine.cache.redis_store import RedisStore
 from engine.cache.singleflight import SingleFlight
 from engine.cache.stores import CacheUnavailable, Store
 from engine.errors import ConfigError
+from engine.redis_health import BreakerRule
 from engine.semantic.service import SemanticCache
 
 if TYPE_CHECKING:
@@ -132,26 +132,22 @@ class CacheService:
         """Open the Redis client (lazily connecting) and report once whether Redis answers."""
         if self.settings is None or self.external is not None:
             return
-        breaker = CircuitBreaker(
-            f"redis cache {self.settings.describe()}",
-            failure_threshold=self.breaker_failures,
-            reset_after=self.breaker_reset,
-            on_change=self._breaker_changed,
-        )
         self.external = RedisStore(
             self.settings,
-            breaker=breaker,
+            breaker_rule=BreakerRule(self.breaker_failures, self.breaker_reset),
             metrics=self.metrics,
             generation_ttl=self.generation_ttl,
         )
-        self.semantic.start(self.settings, prefix=self.prefix, failures=self.breaker_failures,
-                            reset_after=self.breaker_reset)
+        self.external.breaker.listen(self._breaker_changed)  # the endpoint's breaker, shared (engine.redis_health)
+        self._breaker_changed("", self.external.breaker.state)
+        self.semantic.start(self.settings, prefix=self.prefix)
         if not await self.external.ping():
             log.warning("redis cache %s is not reachable yet; caching falls back to misses", self.settings.describe())
 
     async def close(self) -> None:
         await self.semantic.close()
         if self.external is not None:
+            self.external.breaker.forget(self._breaker_changed)
             await self.external.close()
             self.external = None
         await self.internal.close()

@@ -124,6 +124,11 @@ def cast(value: Any, target: Any) -> Any:
         raise _cast_error(value, t)
     if is_type(value, t):
         return value
+    if t.name == "System.DateTimeOffset":  # DateTime's implicit conversion (local time: offset 0 here)
+        from .datetimes import DateTime, DateTimeOffset
+
+        if isinstance(value, DateTime):
+            return DateTimeOffset(value)
     if isinstance(value, str):  # `(XNamespace)"urn:x"`, `(XName)"a"`: the type's implicit conversion
         from .registry import runtime_class
 

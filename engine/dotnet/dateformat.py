@@ -577,8 +577,8 @@ def parse_exact(s: str | None, formats: Any, styles: Any = None) -> DateTime:
         raise ArgumentNullException("s")
     if formats is None:
         raise ArgumentNullException("format")
-    ticks, zone, is_z = _exact_parts(s, formats)
     st = DateTimeStyles(int(styles)) if styles is not None else DateTimeStyles.None_
+    ticks, zone, is_z = _exact_parts(_strip_styled(s, st), formats)
     if zone is None:
         if st & DateTimeStyles.AssumeUniversal:
             return DateTime._make(
@@ -597,8 +597,18 @@ def parse_exact_offset(s: str | None, formats: Any, styles: Any = None) -> DateT
 
     if s is None:
         raise ArgumentNullException("input")
-    ticks, zone, _ = _exact_parts(s, formats)
+    st = DateTimeStyles(int(styles)) if styles is not None else DateTimeStyles.None_
+    ticks, zone, _ = _exact_parts(_strip_styled(s, st), formats)
     return DateTimeOffset._make(ticks, zone or 0)
+
+
+def _strip_styled(s: str, st: DateTimeStyles) -> str:
+    """ParseExact's AllowLeadingWhite/AllowTrailingWhite: white space the format does not name."""
+    if st & DateTimeStyles.AllowLeadingWhite:
+        s = s.lstrip()
+    if st & DateTimeStyles.AllowTrailingWhite:
+        s = s.rstrip()
+    return s
 
 
 _TS = re.compile(

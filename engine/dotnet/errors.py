@@ -30,6 +30,13 @@ class DotNetException(Exception):
     def InnerException(self) -> BaseException | None:
         return self._inner
 
+    def GetBaseException(self) -> BaseException:
+        """The innermost exception of the InnerException chain (this one when it has none)."""
+        found: BaseException = self
+        while isinstance(found, DotNetException) and found._inner is not None:
+            found = found._inner
+        return found
+
     def GetType(self) -> str:
         return self.dotnet_name
 
@@ -44,6 +51,10 @@ class SystemException(DotNetException):
     """``System.SystemException``."""
 
     dotnet_name = "System.SystemException"
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "System error."
 
 
 class ArgumentException(SystemException):
@@ -86,6 +97,10 @@ class FormatException(SystemException):
     """``System.FormatException``."""
 
     dotnet_name = "System.FormatException"
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "One of the identified items was in an invalid format."
 
 
 class InvalidCastException(SystemException):
@@ -168,10 +183,24 @@ class NotSupportedException(SystemException):
         return "Specified method is not supported."
 
 
+class NotImplementedException(SystemException):
+    """``System.NotImplementedException``."""
+
+    dotnet_name = "System.NotImplementedException"
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "The method or operation is not implemented."
+
+
 class KeyNotFoundException(SystemException):
     """``System.Collections.Generic.KeyNotFoundException``."""
 
     dotnet_name = "System.Collections.Generic.KeyNotFoundException"
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "The given key was not present in the dictionary."
 
 
 class UriFormatException(FormatException):
@@ -201,6 +230,10 @@ class CryptographicException(SystemException):
 
     dotnet_name = "System.Security.Cryptography.CryptographicException"
 
+    @classmethod
+    def default_message(cls) -> str:
+        return "Error occurred during a cryptographic operation."
+
 
 class JsonException(DotNetException):
     """``Newtonsoft.Json.JsonException``."""
@@ -224,6 +257,10 @@ class XmlException(SystemException):
     """``System.Xml.XmlException``."""
 
     dotnet_name = "System.Xml.XmlException"
+
+    @classmethod
+    def default_message(cls) -> str:
+        return "An XML error has occurred."
 
 
 def from_python(exc: BaseException) -> DotNetException:
@@ -268,6 +305,7 @@ __all__ = [
     "JsonReaderException",
     "JsonSerializationException",
     "KeyNotFoundException",
+    "NotImplementedException",
     "NotSupportedException",
     "NullReferenceException",
     "OverflowException",

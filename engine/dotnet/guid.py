@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from typing import Any
@@ -22,26 +23,37 @@ _X_FORMAT = re.compile(
 
 
 class Guid:
-    """A 128-bit identifier; ``ToString()`` is lowercase ``D`` format, bytes are .NET's mixed-endian."""
+    """A 128-bit identifier held as one int (the 32 hex digits of its ``N`` form, so ints order as
+    .NET's ``CompareTo``); ``ToString()`` is lowercase ``D`` format, bytes are .NET's mixed-endian."""
 
     dotnet_name = "System.Guid"
     json_token_type = "Guid"
     formattable = True
-    __slots__ = ("_uuid",)
+    __slots__ = ("_int", "_text")
 
-    def __init__(self, value: Any = None) -> None:
-        if value is None:
-            self._uuid = uuid.UUID(int=0)
+    def __init__(self, value: Any = None, *parts: Any) -> None:
+        self._text: str | None = None
+        if parts:
+            self._int = _from_parts(value, parts)
+        elif value is None:
+            self._int = 0
         elif isinstance(value, uuid.UUID):
-            self._uuid = value
+            self._int = value.int
         elif isinstance(value, bytes | bytearray):
             if len(value) != 16:
                 raise ArgumentException("Byte array for Guid must be exactly 16 bytes long.", "b")
-            self._uuid = uuid.UUID(bytes_le=bytes(value))
+            self._int = int.from_bytes(_swap_le(bytes(value)), "big")
         elif isinstance(value, str):
-            self._uuid = _parse(value)
+            self._int = _parse(value)
         else:
             raise ArgumentException("Invalid Guid value.", "g")
+
+    @classmethod
+    def from_int(cls, value: int) -> Guid:
+        guid = cls.__new__(cls)
+        guid._int = value
+        guid._text = None
+        return guid
 
     @classmethod
     def default(cls) -> Guid:
@@ -49,7 +61,9 @@ class Guid:
 
     @staticmethod
     def NewGuid() -> Guid:
-        return Guid(uuid.uuid4())
+        """A version-4 (random) Guid: 122 random bits, as uuid4 makes them without building a UUID."""
+        n = int.from_bytes(os.urandom(16), "big")
+        return Guid.from_int((n & _V4_KEEP) | _V4_SET)
 
     @static_property
     def Empty() -> Guid:  # noqa: N802
@@ -59,7 +73,7 @@ class Guid:
     def Parse(s: str | None, provider: Any = None) -> Guid:
         if s is None:
             raise ArgumentNullException("input")
-        return Guid(_parse(s))
+        return Guid.from_int(_parse(s))
 
     @staticmethod
     def TryParse(s: str | None, *args: Any) -> tuple[bool, Guid]:
@@ -75,24 +89,33 @@ class Guid:
         pattern = _FORMATS.get(fmt.upper())
         if pattern is None or not pattern.fullmatch(s.strip()):
             raise FormatException("Unrecognized Guid format.")
-        return Guid(_parse(s))
+        return Guid.from_int(_parse(s))
+
+    @staticmethod
+    def TryParseExact(s: str | None, fmt: str | None) -> tuple[bool, Guid]:
+        try:
+            return True, Guid.ParseExact(s, fmt or "")
+        except (FormatException, ArgumentNullException):
+            return False, Guid()
 
     def ToByteArray(self) -> bytes:
-        return self._uuid.bytes_le
+        return _swap_le(self._int.to_bytes(16, "big"))
 
     def ToString(self, fmt: Any = None, provider: Any = None) -> str:
-        f = (fmt or "D") if isinstance(fmt, str) else "D"
-        h = self._uuid.hex
-        d = str(self._uuid)
-        if f in ("D", "d"):
+        d = self._text
+        if d is None:
+            h = f"{self._int:032x}"
+            d = self._text = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        if fmt is None or fmt in ("D", "d", "") or not isinstance(fmt, str):
             return d
-        if f in ("N", "n"):
-            return h
-        if f in ("B", "b"):
+        if fmt in ("N", "n"):
+            return d.replace("-", "")
+        if fmt in ("B", "b"):
             return "{" + d + "}"
-        if f in ("P", "p"):
+        if fmt in ("P", "p"):
             return "(" + d + ")"
-        if f in ("X", "x"):
+        if fmt in ("X", "x"):
+            h = f"{self._int:032x}"
             tail = ",".join(f"0x{h[i : i + 2]}" for i in range(16, 32, 2))
             return "{" + f"0x{h[:8]},0x{h[8:12]},0x{h[12:16]},{{{tail}}}" + "}"
         raise FormatException('Format string can be only "D", "d", "N", "n", "P", "p", "B", "b", "X" or "x".')
@@ -101,55 +124,74 @@ class Guid:
         return self.ToString()
 
     def Equals(self, other: Any) -> bool:
-        return isinstance(other, Guid) and other._uuid == self._uuid
+        return isinstance(other, Guid) and other._int == self._int
 
     def CompareTo(self, other: Any) -> int:
         if other is None:
             return 1
-        a, b = self._uuid.bytes_le, other._uuid.bytes_le
-        ka = (
-            int.from_bytes(a[0:4], "little"),
-            int.from_bytes(a[4:6], "little"),
-            int.from_bytes(a[6:8], "little"),
-            a[8:],
-        )
-        kb = (
-            int.from_bytes(b[0:4], "little"),
-            int.from_bytes(b[4:6], "little"),
-            int.from_bytes(b[6:8], "little"),
-            b[8:],
-        )
-        return (ka > kb) - (ka < kb)
+        a, b = self._int, other._int if isinstance(other, Guid) else _compare_error(other)
+        return (a > b) - (a < b)
 
     def GetHashCode(self) -> int:
-        b = self._uuid.bytes_le
-        a = int.from_bytes(b[0:4], "little", signed=True)
-        s1 = int.from_bytes(b[4:6], "little")
-        s2 = int.from_bytes(b[6:8], "little")
-        tail = int.from_bytes(b[12:16], "big", signed=False)
-        h = (a ^ ((s1 << 16) | s2) ^ ((b[10] << 24) | b[15]) ^ tail) & 0xFFFFFFFF
+        """.NET Core: the XOR of the four little-endian Int32s of ``ToByteArray()``."""
+        b = self.ToByteArray()
+        h = (int.from_bytes(b[0:4], "little") ^ int.from_bytes(b[4:8], "little")
+             ^ int.from_bytes(b[8:12], "little") ^ int.from_bytes(b[12:16], "little"))
         return h - 2**32 if h >= 2**31 else h
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Guid) and other._uuid == self._uuid
+        return isinstance(other, Guid) and other._int == self._int
 
     def __hash__(self) -> int:
-        return hash(self._uuid)
+        return hash(self._int)
 
     def __repr__(self) -> str:
-        return f"Guid({self._uuid})"
+        return f"Guid({self.ToString()})"
 
 
-def _parse(s: str) -> uuid.UUID:
+_V4_KEEP = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)  # uuid4: version nibble 4, variant bits 10
+_V4_SET = (0x4 << 76) | (0x2 << 62)
+
+
+def _compare_error(other: Any) -> int:
+    raise ArgumentException("Object must be of type GUID.", "value")
+
+
+def _swap_le(b: bytes) -> bytes:
+    """Big-endian (display order) bytes <-> .NET's byte order (first three fields little-endian)."""
+    return b[3::-1] + b[5:3:-1] + b[7:5:-1] + b[8:]
+
+
+def _from_parts(a: Any, parts: tuple[Any, ...]) -> int:
+    """``new Guid(int a, short b, short c, byte[] d)`` and ``new Guid(int, short, short, byte x 8)``."""
+    if len(parts) == 3:
+        b, c, d = parts
+        if d is None:
+            raise ArgumentNullException("d")
+        tail = bytes(int(x) for x in d)
+        if len(tail) != 8:
+            raise ArgumentException("Byte array for Guid must be exactly 8 bytes long.", "d")
+    elif len(parts) == 10:
+        b, c, *rest = parts
+        tail = bytes(int(x) & 0xFF for x in rest)
+    else:
+        raise ArgumentException("Invalid Guid value.", "g")
+    head = ((int(a) & 0xFFFFFFFF) << 32) | ((int(b) & 0xFFFF) << 16) | (int(c) & 0xFFFF)
+    return (head << 64) | int.from_bytes(tail, "big")
+
+
+def _parse(s: str) -> int:
     text = s.strip()
+    if len(text) == 36 and _FORMATS["D"].fullmatch(text):  # the common D form: no loop, no UUID
+        return int(text.replace("-", ""), 16)
     for pattern in _FORMATS.values():
         if pattern.fullmatch(text):
-            return uuid.UUID(text.strip("{}()"))
+            return int(text.strip("{}()").replace("-", ""), 16)
     m = _X_FORMAT.fullmatch(text.replace(" ", ""))
     if m:
         a, b, c, rest = m.groups()
         tail = "".join(f"{int(x, 16):02x}" for x in rest.split(","))
-        return uuid.UUID(f"{int(a, 16):08x}{int(b, 16):04x}{int(c, 16):04x}{tail}")
+        return int(f"{int(a, 16):08x}{int(b, 16):04x}{int(c, 16):04x}{tail}", 16)
     raise FormatException("Unrecognized Guid format.")
 
 

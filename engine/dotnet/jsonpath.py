@@ -24,7 +24,7 @@ _NAME = re.compile(r"[^.\[\]()\s]+")
 
 @dataclass(frozen=True)
 class _Step:
-    kind: str  # field, index, wildcard, scan, slice, filter, union
+    kind: str  # field, index, wildcard, scan, slice, filter, scanfilter, union
     value: Any = None
 
 
@@ -56,7 +56,12 @@ def _parse_path(path: str) -> list[_Step]:
                     sub = _bracket(path, i)
                     i = sub[1]
                     step = sub[0]
-                    steps.append(_Step("scan", step.value if step.kind == "field" else None))
+                    if step.kind == "field":
+                        steps.append(_Step("scan", step.value))
+                    elif step.kind == "filter":  # Newtonsoft's QueryScanFilter
+                        steps.append(_Step("scanfilter", step.value))
+                    else:  # Newtonsoft drops the scan before an index, slice or union: `..[0]` is `[0]`
+                        steps.append(step)
                     continue
                 m = _NAME.match(path, i)
                 if not m:
@@ -380,6 +385,10 @@ def _evaluate(root: Any, steps: Sequence[_Step], error_when_no_match: bool) -> l
                 for child in _values(token):
                     if step.value(child, root):
                         nxt.append(child)
+            elif step.kind == "scanfilter":
+                for d in token.DescendantsAndSelf() if hasattr(token, "DescendantsAndSelf") else [token]:
+                    if step.value(d, root):
+                        nxt.append(d)
         current = nxt
     return current
 

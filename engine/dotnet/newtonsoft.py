@@ -159,8 +159,13 @@ class JToken:
     def _items(self) -> list[JToken]:
         return []
 
-    def Children(self) -> list[JToken]:
-        return list(self._items())
+    def Children(self, t: Any = None) -> list[JToken]:
+        """``Children()``, or ``Children<T>()``: the children that are a ``T`` (``JProperty``, ``JValue``...)."""
+        if t is None:
+            return list(self._items())
+        from .conversions import is_type
+
+        return [child for child in self._items() if is_type(child, t)]
 
     def Descendants(self) -> list[JToken]:
         out: list[JToken] = []

@@ -404,7 +404,12 @@ def to_decimal_exact(value: int | float | PyDecimal) -> PyDecimal:
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value) or abs(value) > 7.9228162514264338e28:
             raise OverflowException("Value was either too large or too small for a Decimal.")
-        return PyDecimal(f"{value:.15g}").normalize() if value else PyDecimal(0)
+        if not value:
+            return PyDecimal(0)
+        from .clrnumeric import _decimal_result  # at most 28 decimals: (decimal)1e-30 is 0
+
+        fitted = _decimal_result(PyDecimal(f"{value:.15g}").normalize())
+        return fitted if fitted else PyDecimal(0)
     try:
         return PyDecimal(value)
     except InvalidOperation as exc:  # pragma: no cover - ints always convert

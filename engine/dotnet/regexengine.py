@@ -284,7 +284,13 @@ def _bounded_matches(matches: Iterator[Any]) -> list[Any]:
     """All matches of a linear-time (RE2) search, stopped at the collection limit and the deadline."""
     deadline = time.perf_counter() + max(_TimeLimit.remaining(), 0.0)
     found: list[Any] = []
+    empty_at = -1  # google-re2's finditer repeats an empty match found after a skip (`(?m)^`, `\b`)
     for m in matches:
+        start, end = m.span()
+        if start == end:
+            if start == empty_at:
+                continue
+            empty_at = start
         found.append(m)
         if not len(found) & 1023:
             check_count(len(found), "the matches of a regular expression")

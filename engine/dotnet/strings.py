@@ -211,6 +211,9 @@ def split(s: str, *args: Any) -> list[str]:
     trim = bool(options.value & _TRIM)
     if count == 0 or (s == "" and remove_empty):
         return []
+    if count == 1:  # .NET returns the string whole (trimmed with TrimEntries), separators and all
+        whole = s.strip(WHITESPACE_CHARS) if trim else s
+        return [] if whole == "" and remove_empty else [whole]
     if not remove_empty:  # the number of pieces is known before splitting
         occurrences = sum(map(is_whitespace, s)) if seps is None else sum(s.count(sep) for sep in seps if sep)
         check_count(min(count, occurrences + 1), "the result of Split")
@@ -237,22 +240,33 @@ def split(s: str, *args: Any) -> list[str]:
             return
         pieces.append(piece)
 
-    while i < n and len(pieces) < count - 1:
-        matched = 0
+    def separator_at(i: int) -> int:
         if seps is None:
-            if is_whitespace(s[i]):
-                matched = 1
-        else:
-            for sep in seps:
-                if s.startswith(sep, i):
-                    matched = len(sep)
-                    break
+            return 1 if is_whitespace(s[i]) else 0
+        for sep in seps:
+            if s.startswith(sep, i):
+                return len(sep)
+        return 0
+
+    while i < n and len(pieces) < count - 1:
+        matched = separator_at(i)
         if matched:
             emit(s[start:i])
             i += matched
             start = i
         else:
             i += 1
+    if remove_empty:  # .NET skips the empty entries that would start the last one
+        while i < n:
+            matched = separator_at(i)
+            if matched:
+                entry = s[start:i]
+                if (entry.strip(WHITESPACE_CHARS) if trim else entry) != "":
+                    break
+                i += matched
+                start = i
+            else:
+                i += 1
     last = s[start:]
     if trim:
         last = last.strip(WHITESPACE_CHARS)

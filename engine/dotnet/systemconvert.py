@@ -15,7 +15,7 @@ import struct
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from . import clrnumeric
+from . import clrnumeric, utf16
 from .errors import (
     ArgumentException,
     ArgumentNullException,
@@ -263,21 +263,69 @@ def change_type(value: Any, target: Any) -> Any:
     raise InvalidCastException(f"Invalid cast from '{dotnet_type_name(value)}' to '{name}'.")
 
 
+def _grab_digits(text: str, i: int, radix: int, limit: int) -> tuple[int, int]:
+    """ParseNumbers.GrabInts/GrabLongs: the digits from `i` in `radix`; (value, end index)."""
+    n = 0
+    while i < len(text):
+        code = ord(text[i])
+        digit = (code - 48 if 48 <= code <= 57 else code - 87 if 97 <= code <= 122
+                 else code - 55 if 65 <= code <= 90 else 99)
+        if digit >= radix:
+            break
+        n = n * radix + digit
+        if n > limit:
+            raise OverflowException("Value was either too large or too small for an Int32."
+                                    if limit < 2**40 else "Value was either too large or too small for an Int64.")
+        i += 1
+    return n, i
+
+
+# Convert.ToXxx(string, fromBase) per type: (bits, unsigned, narrow flag bits or 0)
+_FROM_BASE_KINDS = {"System.Byte": (32, True, 0), "System.UInt16": (32, True, 0), "System.UInt32": (32, True, 0),
+                    "System.SByte": (32, False, 8), "System.Int16": (32, False, 16), "System.Int32": (32, False, 0),
+                    "System.Int64": (64, False, 0), "System.UInt64": (64, True, 0)}
+
+
 def _from_base(value: str | None, base: int, t: TypeRef) -> int:
+    """``Convert.ToXxx(string, fromBase)`` as .NET's ParseNumbers.StringToInt/StringToLong (IsTight):
+    no white space, a sign only in base 10, `0x` allowed in base 16, non-decimal digits fill the
+    type's bits (`"FFFFFFFF"` is -1), and nothing may follow the digits."""
     if base not in (2, 8, 10, 16):
         raise ArgumentException("Invalid Base.", "fromBase")
     if value is None:
         return 0
-    text = value.strip()
-    if base == 16 and text[:2].lower() == "0x":
-        text = text[2:]
-    try:
-        n = int(text, base)
-    except ValueError as exc:
-        raise FormatException("Could not find any recognizable digits.") from exc
+    bits, unsigned, narrow = _FROM_BASE_KINDS[t.name]
+    if value == "":
+        raise ArgumentOutOfRangeException(None, "Index was out of range. Must be non-negative and less than "
+                                          "the size of the collection.")
+    i, sign = 0, 1
+    if value[0] == "-":
+        if base != 10:
+            raise ArgumentException("String cannot contain a minus sign if the base is not 10.")
+        if unsigned:
+            raise OverflowException("The string was being parsed as an unsigned number and could not have a "
+                                    "negative sign.")
+        sign, i = -1, 1
+    elif value[0] == "+":
+        i = 1
+    if base == 16 and value[i:i + 2] in ("0x", "0X"):
+        i += 2
+    signed_decimal = base == 10 and not unsigned
+    limit = (2 ** (bits - 1) if signed_decimal else 2**bits - 1)
+    n, end = _grab_digits(value, i, base, limit)
+    if end == i:
+        raise FormatException("Could not find any recognizable digits.")
+    if end < len(value):
+        raise FormatException("Additional non-parsable characters are at the end of the string.")
+    if signed_decimal and n == limit and (sign == 1 or narrow):
+        raise OverflowException(f"Value was either too large or too small for {_article(t)}.")
+    if narrow and n >= 1 << narrow:
+        raise OverflowException(f"Value was either too large or too small for {_article(t)}.")
     lo, hi = INTEGER_RANGES[t.name]
-    if base != 10 and n > hi:
-        n -= hi - lo + 1
+    if base == 10:
+        n *= sign
+    elif not unsigned and n > hi:  # the digits set the sign bit of the type (or of Int32 for SByte/Int16)
+        n -= 1 << (narrow or bits)
     if not lo <= n <= hi:
         raise OverflowException(f"Value was either too large or too small for {_article(t)}.")
     return n
@@ -296,6 +344,9 @@ def _integer_converter(type_name: str) -> Any:
         return kind.box(_to_integer(value, t))
 
     return staticmethod(convert)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Convert:
@@ -479,12 +530,13 @@ class Encoding:
             raise ArgumentNullException("s" if index is None else "chars")
         text = value if isinstance(value, str) else "".join(str(c) for c in value)
         if index is not None:
+            text = utf16.units(text)  # index and count are in UTF-16 code units
             if count is None or index < 0 or count < 0 or index + count > len(text):
                 raise ArgumentOutOfRangeException(
                     "index", "Index and count must refer to a location within the buffer."
                 )
             text = text[index : index + count]
-        return text
+        return utf16.text(text)  # chars of a surrogate pair given one by one are one character
 
     def GetBytes(self, value: Any, index: int | None = None, count: int | None = None) -> bytes:
         text = self._text(value, index, count)
@@ -492,7 +544,9 @@ class Encoding:
             return text.encode("ascii", errors="replace")
         if self._codec == "latin-1":
             return text.encode("latin-1", errors="replace")
-        return text.encode(self._codec, errors="surrogatepass" if self._codec != "utf-8" else "replace")
+        if not text.isascii():  # the replacement fallback: a lone surrogate becomes U+FFFD
+            text = _LONE_SURROGATE.sub("\ufffd", text)
+        return text.encode(self._codec)
 
     def GetByteCount(self, value: Any) -> int:
         return len(self.GetBytes(value))

@@ -463,18 +463,37 @@ def _unescape_unreserved(text: str) -> str:
 
 
 def _unpercent_safe(text: str) -> str:
-    """``Uri.ToString()``: unescape except characters that would change the URI's meaning."""
-    return re.sub(
-        r"%([0-9A-Fa-f]{2})",
-        lambda m: (
-            m.group(0)
-            if chr(int(m.group(1), 16)) in "%#?/&=+"
-            or int(m.group(1), 16) < 0x20
-            or int(m.group(1), 16) >= 0x80
-            else chr(int(m.group(1), 16))
-        ),
-        text,
-    )
+    """``Uri.ToString()``: unescape except characters that would change the URI's meaning; escaped
+    UTF-8 sequences become their characters (IRI), invalid ones stay escaped."""
+    return _ESCAPED_RUN.sub(_unescape_run, text)
+
+
+_ESCAPED_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+
+def _unescape_run(m: re.Match[str]) -> str:
+    raw = m.group(0)
+    codes = [int(raw[i + 1 : i + 3], 16) for i in range(0, len(raw), 3)]
+    out: list[str] = []
+    i = 0
+    while i < len(codes):
+        b = codes[i]
+        if b < 0x80:
+            c = chr(b)
+            out.append(raw[3 * i : 3 * i + 3] if c in "%#?/&=+" or b < 0x20 or b == 0x7F else c)
+            i += 1
+            continue
+        n = 2 if 0xC2 <= b <= 0xDF else 3 if 0xE0 <= b <= 0xEF else 4 if 0xF0 <= b <= 0xF4 else 0
+        if n and i + n <= len(codes):
+            try:
+                out.append(bytes(codes[i : i + n]).decode("utf-8"))
+                i += n
+                continue
+            except UnicodeDecodeError:
+                pass
+        out.append(raw[3 * i : 3 * i + 3])
+        i += 1
+    return "".join(out)
 
 
 __all__ = ["Uri", "UriHostNameType", "UriKind", "UriPartial", "WebUtility"]

@@ -242,7 +242,7 @@ def _as_guid(value: Any) -> Any:
     cls = lib("guid", "Guid")
     if cls is None:
         return str(value)
-    return cls(str(value))
+    return cls(value)  # Guid takes the uuid.UUID as it is (no text round trip)
 
 
 def _library_result(module: str, name: str) -> Callable[[tuple[Any, ...]], CsType]:

@@ -17,8 +17,10 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from engine.apispec.instance import InstanceSchemaError
 from engine.backends import BackendSpec
 from engine.errors import ConfigError
+from engine.gateway import api_xml
 from engine.gateway import apiops_certificates as certificates_folder
 from engine.gateway import apiops_graphql as graphql_folder
 from engine.gateway import apiops_schemas as schemas_folder
@@ -51,6 +53,7 @@ SIDE_FILE = "policygate.yaml"
 SECRET_PLACEHOLDER = "secret"  # lint only: the value of a secret whose variable is not set
 SPECIFICATIONS = ("specification.yaml", "specification.yml", "specification.json")
 ODATA_METADATA = "specification.xml"  # an OData API's $metadata (EDMX): the gateway routes without it
+WSDL = "specification.wsdl"  # a SOAP API's WSDL: its types validate XML and SOAP bodies
 # An OData API answers every method on every path under it (entity sets, keys, $metadata, $batch), as in APIM
 ODATA_OPERATIONS = (OperationSettings(id="odata", method="*", url_template="/*", name="OData"),)
 FRAGMENTS_FOLDER = "policy fragments"
@@ -477,7 +480,7 @@ class FolderReader:
             self.warnings.add("only the current revision of an API is served; ignored", rel)
             return None
         kind = (self.string(props, "type", file) or self.string(props, "apiType", file) or "http").lower()
-        if kind not in ("http", "odata", "graphql"):  # an OData API is an HTTP API whose operations are every path
+        if kind not in ("http", "odata", "graphql", "soap"):  # OData and SOAP APIs: HTTP APIs with one operation
             self.warnings.add(f"{kind} APIs are not supported; not served", rel)
             return None
         graphql = graphql_folder.graphql_settings(self, folder) if kind == "graphql" else None
@@ -520,14 +523,20 @@ class FolderReader:
         operations: tuple[OperationSettings, ...]
         if kind == "odata":
             operations = ODATA_OPERATIONS
+        elif kind == "soap":
+            operations = api_xml.soap_operations()
+            if (folder / "operations").is_dir():
+                self.warnings.add("operation policies of SOAP APIs are not supported (the API is one operation); "
+                                  "ignored", self.rel(folder / "operations"))
         else:
             operations = GRAPHQL_OPERATIONS if graphql is not None else self.operations(folder)
+        operations = self.xml_schemas(folder, operations)
         policy = folder / "policy.xml"
         graphql_files = (graphql_folder.SCHEMA_FILE, graphql_folder.RESOLVERS) if graphql is not None else ()
-        self.report_extra(folder, {file.name, "policy.xml", "operations", *SPECIFICATIONS, ODATA_METADATA, *graphql_files},
+        self.report_extra(folder, {file.name, "policy.xml", "operations", *SPECIFICATIONS, ODATA_METADATA, WSDL,
+                                   schemas_folder.FOLDER, *graphql_files},
                           {"diagnostics": "API diagnostics are not supported; ignored",
                            "tags.json": "tags are not supported; ignored",
-                           "schemas": "API schemas are not supported; ignored",
                            "releases": "API releases are not supported; ignored"})
         return ApiSettings(
             id=folder.name,
@@ -544,6 +553,21 @@ class FolderReader:
             protocols=tuple(p.lower() for p in protocols),
             graphql=graphql,
         )
+
+    def xml_schemas(self, folder: Path, operations: tuple[OperationSettings, ...]) -> tuple[OperationSettings, ...]:
+        """`operations` with the API's XML schemas: its WSDL's types and its `schemas/` (XML schemas)."""
+        wsdl = folder / WSDL
+        texts = []
+        if wsdl.is_file():
+            try:
+                texts = api_xml.read_wsdl(wsdl)
+            except ValueError as exc:
+                self.fail(wsdl, "", str(exc))
+        texts += schemas_folder.api_xml_schemas(self, folder)
+        try:
+            return api_xml.with_xml_schema(operations, folder.name, texts)
+        except InstanceSchemaError as exc:
+            self.fail(wsdl if wsdl.is_file() else folder / schemas_folder.FOLDER, "", f"the API's XML schemas: {exc}")
 
     def operations(self, folder: Path) -> tuple[OperationSettings, ...]:
         spec = next((folder / name for name in SPECIFICATIONS if (folder / name).is_file()), None)

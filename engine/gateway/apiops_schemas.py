@@ -6,11 +6,21 @@ style of the other entities (docs/apiops.md), from the ARM resource `Microsoft.A
     schemas/<id>/schemaInformation.json   {"properties": {"schemaType": "xml" | "json", "value": "<xs:schema ...>",
                                                           "document": {...JSON Schema...}, "description": "..."}}
     schemas/<id>/schema.xsd | schema.json   the schema itself (optional; used instead of value / document)
+
+An API's own schemas (`Microsoft.ApiManagement/service/apis/schemas`, which the extractor does not
+export either; APIM keeps the XML schemas of an imported WSDL there) take the same shape under the
+API's folder; only XML schemas are used (validate-content without `schema-id`, with the WSDL's):
+
+    apis/<api>/schemas/<id>/schemaInformation.json   {"properties": {"contentType":
+                                                         "application/vnd.ms-azure-apim.xsd+xml",
+                                                         "document": {"value": "<xs:schema ...>"}}}
+    apis/<api>/schemas/<id>/schema.xsd                the schema itself (optional)
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.apispec.instance import KINDS, InstanceSchema, InstanceSchemaError, SchemaSource, compile_schemas
@@ -22,6 +32,9 @@ FOLDER = "schemas"
 INFORMATION = "schemaInformation.json"
 FILES = ("schema.xsd", "schema.json")
 PROPERTIES = ("schemaType", "value", "document", "description")
+API_FILES = ("schema.xsd",)
+API_PROPERTIES = ("contentType", "document")
+XSD_CONTENT_TYPE = "application/vnd.ms-azure-apim.xsd+xml"
 
 
 def folder_schemas(reader: FolderReader) -> dict[str, InstanceSchema]:
@@ -57,3 +70,29 @@ def folder_schemas(reader: FolderReader) -> dict[str, InstanceSchema]:
     except InstanceSchemaError as exc:
         file, key = where[exc.schema_id]
         reader.fail(file, key, str(exc))
+
+
+def api_xml_schemas(reader: FolderReader, api_folder: Path) -> list[str]:
+    """The XML schemas of `apis/<api>/schemas/<id>/` (schemas of other content types are reported and
+    ignored); mistakes stop the load, naming the file and key."""
+    texts = []
+    for entity in reader.file_entities(f"{reader.rel(api_folder)}/{FOLDER}", INFORMATION, API_FILES, API_PROPERTIES,
+                                       "schema"):
+        content_type = (reader.string(entity.properties, "contentType", entity.info) or XSD_CONTENT_TYPE).lower()
+        if content_type != XSD_CONTENT_TYPE:
+            reader.warnings.add(f"API schemas of content type {content_type} are not used (only XML schemas, "
+                                f"{XSD_CONTENT_TYPE}); ignored", reader.rel(entity.folder))
+            continue
+        if entity.file is not None:
+            try:
+                texts.append(entity.file.read_bytes().decode("utf-8-sig"))
+            except (OSError, UnicodeDecodeError) as exc:
+                reader.fail(entity.file, "", f"cannot read: {exc}")
+            continue
+        document = entity.properties.get("document")
+        value = document.get("value") if isinstance(document, dict) else None
+        if not isinstance(value, str):
+            reader.fail(entity.info, "properties.document", f"needs value (the XML schema) or the schema in "
+                                                            f"{reader.rel(entity.folder)}/schema.xsd")
+        texts.append(value)
+    return texts

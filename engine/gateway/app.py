@@ -174,7 +174,7 @@ class Gateway:
             return "", ""
         scheme = ctx.request.original_url.scheme  # the caller's scheme: a trusted proxy's, else this connection's
         match = state.router.route(scheme, incoming.method, incoming.path, incoming.query)
-        preflight = _preflight_match(state, scheme, incoming, match)
+        preflight = _preflight_match(state, scheme, incoming, match) if incoming.method == "OPTIONS" else None
         if preflight is not None:
             return await _run_preflight(ctx, preflight.operation)
         if match is None:
@@ -193,7 +193,8 @@ class Gateway:
     ) -> None:
         """Read (or stream) the request body as the pipeline needs, then run it."""
         try:
-            if _has_body(incoming.headers):
+            length = ctx.exchange.request_length  # a valid Content-Length (_framing_problem), else None
+            if length > 0 if length is not None else "transfer-encoding" in incoming.headers:
                 if pipeline.needs_request_body:
                     limit = state.settings.server.max_body_size
                     ctx.request.body = MessageBody(await _read_body(receive, incoming.headers, limit))
@@ -451,13 +452,6 @@ def _framing_problem(ctx: Context, headers: Headers) -> str | None:
         return INVALID_LENGTH_MESSAGE
     ctx.exchange.request_length = int(values.pop())
     return None
-
-
-def _has_body(headers: Headers) -> bool:
-    length = headers.get("content-length")
-    if length is not None:
-        return length.strip() not in ("", "0")
-    return "transfer-encoding" in headers
 
 
 async def _read_body(receive: Receive, headers: Headers, limit: int) -> bytes:

@@ -107,7 +107,8 @@ class BackendClient:
                 data = stream
                 if ctx.exchange.request_length is not None:  # validated by the gateway; else sent chunked
                     headers.append(("Content-Length", str(ctx.exchange.request_length)))
-        release_response_stream(ctx)  # a retried forward-request replaces an earlier answer
+        if ctx.exchange.response_stream is not None:  # a retried forward-request replaces an earlier answer
+            release_response_stream(ctx)
         span = None
         if self.tracing is not None:
             carrier = CIMultiDict(headers)  # the span's traceparent replaces the caller's

@@ -556,7 +556,7 @@ class _Reader:
                 products=api_products,
                 subscription_required=self.boolean(spec.get("subscription-required"), _join(where, "subscription-required"), True),
                 policy=self.path(spec.get("policy"), _join(where, "policy")),
-                operations=GRAPHQL_OPERATIONS if graphql is not None else self.read_api_operations(spec, where),
+                operations=GRAPHQL_OPERATIONS if graphql is not None else self.read_api_operations(spec, where, aid),
                 key_header=self.string(names.get("header"), f"{where}.subscription-key-parameter-names.header", required=False, default=DEFAULT_KEY_HEADER),
                 key_query=self.string(names.get("query"), f"{where}.subscription-key-parameter-names.query", required=False, default=DEFAULT_KEY_QUERY),
                 revision=revision,
@@ -594,8 +594,27 @@ class _Reader:
             resolvers.append(ResolverSettings(str(path), type_name, field_name, document))
         return GraphQLSettings(schema_file, tuple(resolvers))
 
-    def read_api_operations(self, spec: dict[str, Any], where: str) -> tuple[OperationSettings, ...]:
-        """`operations:` as written, or the `openapi:` document's operations, which `operations:` may refine."""
+    def read_api_operations(self, spec: dict[str, Any], where: str, api_id: str) -> tuple[OperationSettings, ...]:
+        """`operations:` as written, or the `openapi:` document's operations, which `operations:` may refine;
+        with `wsdl:`, its XML schemas validate XML and SOAP bodies (a SOAP API without either: one operation)."""
+        operations = self.read_openapi_operations(spec, where)
+        if spec.get("wsdl") is None:
+            return operations
+        from engine.apispec.instance import InstanceSchemaError
+        from engine.gateway import api_xml
+
+        wwhere = _join(where, "wsdl")
+        wsdl = self.path(spec["wsdl"], wwhere)
+        if wsdl is None:
+            self.fail(wwhere, "expected the path of a WSDL document")
+        if spec.get("openapi") is None and spec.get("operations") is None:
+            operations = api_xml.soap_operations()
+        try:
+            return api_xml.with_xml_schema(operations, api_id, api_xml.read_wsdl(wsdl))
+        except (ValueError, InstanceSchemaError) as exc:
+            self.fail(wwhere, f"{wsdl.name}: {exc}")
+
+    def read_openapi_operations(self, spec: dict[str, Any], where: str) -> tuple[OperationSettings, ...]:
         if spec.get("openapi") is None:
             return self.read_operations(spec.get("operations"), _join(where, "operations"))
         from engine.gateway.openapi import match_operation, operations_from_openapi
@@ -838,6 +857,7 @@ PRODUCT_KEYS = ("name", "policy", "subscription-required", "approval-required", 
 API_KEYS = (
     "name", "path", "service-url", "products", "subscription-required", "policy", "operations",
     "subscription-key-parameter-names", "revision", "is-current", "version", "protocols", "openapi", "graphql",
+    "wsdl",
 )
 OPERATION_KEYS = ("name", "method", "url-template", "policy", "examples")
 SUBSCRIPTION_KEYS = ("id", "key", "secondary-key", "name", "product", "api", "user", "state")

@@ -92,7 +92,9 @@ class DrainingApp:
                 await asyncio.wait_for(self._idle.wait(), 5)
             except TimeoutError:
                 log.warning("graceful shutdown: %d request(s) did not stop", len(self.in_flight))
-        await asyncio.sleep(0.05)  # let the server flush the last answers
+        # No pause for the server to flush the last answers: after `drained`, Granian's listener waits
+        # until its connections are closed and Hypercorn until its connection tasks end
+        # (engine/gateway/listeners.py).
 
 
 async def send_unavailable(send: Any) -> None:

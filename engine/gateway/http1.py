@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import re
 import socket
 import ssl
 import time
@@ -38,7 +37,8 @@ NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})  # no `Content-
 HIGH_WATER = 1024 * 1024  # buffered body bytes at which reading from the backend pauses
 IDLE_SECONDS = 15.0  # an idle keep-alive connection is closed after this long (aiohttp's default too)
 TICK = 0.05  # how often late answers are looked for: a timeout fires at most this much after its deadline
-_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters in a head line (HTAB allowed)
+_CONTROL_BYTES = bytes([*range(0x09), *range(0x0A, 0x20), 0x7F])  # control characters in a head line (HTAB allowed)
+_LINE = "%s: %s".__mod__  # one (name, value) tuple as a head line, formatted in C
 
 PoolKey = tuple[str, int, "ssl.SSLContext | None"]
 
@@ -255,8 +255,7 @@ def _is_address(host: str) -> bool:
 def _head(method: str, url: yarl.URL, headers: list[tuple[str, str]],
           body: bytes | AsyncIterator[bytes] | None) -> tuple[bytes, bool]:
     """The request line and header block as aiohttp framed them; (bytes, chunked)."""
-    lines = [f"{method} {url.raw_path_qs} HTTP/1.1", f"Host: {url.host_port_subcomponent}"]
-    lines += [f"{name}: {value}" for name, value in headers]
+    lines = [f"{method} {url.raw_path_qs} HTTP/1.1", f"Host: {url.host_port_subcomponent}", *map(_LINE, headers)]
     chunked = False
     if isinstance(body, bytes):
         lines.append(f"Content-Length: {len(body)}")
@@ -266,10 +265,11 @@ def _head(method: str, url: yarl.URL, headers: list[tuple[str, str]],
     elif not any(name.lower() == "content-length" for name, _ in headers):
         lines.append("Transfer-Encoding: chunked")
         chunked = True
-    text = " ".join(lines)
-    if not text.isprintable() and _FORBIDDEN.search(text):  # isprintable: the common case, in one fast pass
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+    # One pass in C: deleting the control characters must delete only the CR LF pairs put between lines.
+    if len(head) - len(head.translate(None, _CONTROL_BYTES)) != 2 * (len(lines) + 1):
         raise ValueError("a control character in the request head")  # the caller names the header
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"), chunked
+    return head, chunked
 
 
 class _Connection(asyncio.Protocol):

@@ -4,7 +4,8 @@ gateway processes sharing Redis admit exactly `limit` units per window between t
 Commands go through a `Dispatcher` (engine.redis_dispatcher): decisions queue without a time
 budget of their own and are pipelined by a thread whose socket timeouts are measured by the kernel,
 so a healthy Redis decides however busy this process is, and a stalled one fails every waiting
-decision after one `timeout`. Scripts are loaded once (`SCRIPT LOAD` at start, on every node of a
+decision after one `timeout`; while the endpoint's breaker is open (engine.redis_health) a
+decision fails at once. Scripts are loaded once (`SCRIPT LOAD` at start, on every node of a
 cluster); a `NOSCRIPT` reply falls back to `EVAL`, which also re-caches the script. Errors
 propagate: the service decides what a failure means (fail open or closed).
 """
@@ -21,6 +22,7 @@ from engine.ratelimit.decisions import Decision, Mode, QuotaCounter, QuotaDecisi
 from engine.ratelimit.keys import quota_key, slots_key, token_keys, window_keys
 from engine.ratelimit.tokens import SCALE, TokenBudget, TokenDecision
 from engine.redis_dispatcher import Rider, Script
+from engine.redis_health import BreakerRule
 from engine.redis_loop import open_dispatcher
 
 if TYPE_CHECKING:
@@ -32,9 +34,10 @@ class RedisLimiter:
 
     kind = "external"
 
-    def __init__(self, settings: RedisSettings, *, prefix: str) -> None:
+    def __init__(self, settings: RedisSettings, *, prefix: str, breaker: BreakerRule | None = None) -> None:
+        """`breaker`: the rule this limiter's configuration asks of the endpoint's shared breaker."""
         self.prefix = prefix
-        self.dispatcher = open_dispatcher(settings, name="policygate-ratelimit-redis")
+        self.dispatcher = open_dispatcher(settings, name="policygate-ratelimit-redis", breaker=breaker)
         self.window_script = Script.of(lua.WINDOW)
         self.quota_script = Script.of(lua.QUOTA)
         self.enter_script = Script.of(lua.ENTER)

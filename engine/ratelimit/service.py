@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from engine.metrics import Metrics
     from engine.ratelimit.redis_limiter import RedisLimiter
     from engine.redis_dispatcher import Rider
+    from engine.redis_health import RedisHealth
 
 log = logging.getLogger("policygate.ratelimit")
 
@@ -139,12 +140,16 @@ class LimitService:
         self.memory_tokens = MemoryTokenBudgets(max_keys=max_keys)
         self.redis: RedisLimiter | None = None
         self._carries: tuple[RedisSettings, bool] | None = None  # the last answer of `carries_reads_for`
-        self.breaker = CircuitBreaker(
-            "rate-limit store" + (f" {redis_settings.describe()}" if redis_settings else ""),
-            failure_threshold=breaker_failures,
-            reset_after=breaker_reset,
-            on_change=self._breaker_changed,
-        )
+        self.breaker_failures = breaker_failures
+        self.breaker_reset = breaker_reset
+        # The breaker of the Redis endpoint, shared with every other component using it (engine.redis_health).
+        self.endpoint: RedisHealth | None = None
+        self.breaker = CircuitBreaker("rate-limit store")  # never used without Redis
+        if redis_settings is not None:
+            from engine.redis_health import health_of  # imports redis: only when it is used
+
+            self.endpoint = health_of(redis_settings)
+            self.breaker = self.endpoint.breaker
         self._metrics = metrics
         self._throttled = metrics.counter("policygate_throttled_requests_total", THROTTLED_HELP, ("policy",)) if metrics else None
         self._errors = (
@@ -243,8 +248,13 @@ class LimitService:
         if self.redis_settings is None or self.redis is not None:
             return
         from engine.ratelimit.redis_limiter import RedisLimiter  # imports redis: only when it is used
+        from engine.redis_health import BreakerRule
 
-        self.redis = RedisLimiter(self.redis_settings, prefix=self.prefix)
+        self.redis = RedisLimiter(self.redis_settings, prefix=self.prefix,
+                                  breaker=BreakerRule(self.breaker_failures, self.breaker_reset))
+        self.breaker.listen(self._breaker_changed)
+        if self._breaker_open is not None:
+            self._breaker_open.set(value=1.0 if self.breaker.state == "open" else 0.0)
         try:
             async with asyncio.timeout(max(self.timeout, self.redis_settings.connect_timeout) * 4):
                 await self.redis.load_scripts()
@@ -270,6 +280,7 @@ class LimitService:
     async def close(self) -> None:
         if self.redis is not None:
             redis, self.redis = self.redis, None
+            self.breaker.forget(self._breaker_changed)
             await redis.close()
 
     @property
@@ -377,23 +388,20 @@ class LimitService:
         """Run a Redis call; FAILED (after fallback bookkeeping) when Redis failed it.
 
         No time budget here: the call waits in the dispatcher's queue for as long as Redis keeps
-        answering, and fails when the connection breaks or Redis stalls for `timeout` (measured by
-        the kernel, see engine.redis_dispatcher), never because this process was busy.
+        answering, and fails when the connection breaks or Redis stalls for `timeout` (Redis's
+        silence, see engine.redis_loop), never because this process was busy. The dispatcher refuses
+        it at once while the endpoint's breaker is open (engine.redis_health).
         """
-        if not self.breaker.allow():
-            self._fallback()
-            return FAILED
         try:
-            result = await call()
-        except Exception as exc:  # a stalled Redis, connection errors, Redis errors alike
-            self.breaker.failure(exc)
-            if self._errors is not None:
+            return await call()
+        except Exception as exc:  # breaker open, a stalled Redis, connection errors, Redis errors alike
+            from engine.redis_health import RedisUnavailable  # loaded with the limiter already
+
+            if self._errors is not None and not isinstance(exc, RedisUnavailable):
                 self._errors.inc(type(exc).__name__)
             log.debug("rate-limit store call failed: %r", exc)
             self._fallback()
             return FAILED
-        self.breaker.success()
-        return result
 
     def _fallback(self) -> None:
         if self._fallbacks is not None:

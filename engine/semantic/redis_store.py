@@ -33,9 +33,10 @@ Scan (any Redis >= 6.2: streams with exclusive XRANGE):
 
 Every command goes through this store's own dispatcher (`open_dispatcher`: a connection on the event
 loop for a standalone Redis, engine.redis_loop; a thread for a cluster, engine.redis_dispatcher), so
-large log reads never queue in front of the response cache's GETs. Fail-open: when Redis is unreachable (or
-its breaker is open) a lookup is a miss and a store does nothing; both are counted by the caller
-from `search`'s second value.
+large log reads never queue in front of the response cache's GETs. Its circuit breaker is the
+endpoint's (engine.redis_health), shared with the response cache and the rate limiter. Fail-open:
+when Redis is unreachable (or the breaker is open) a lookup is a miss and a store does nothing;
+both are counted by the caller from `search`'s second value.
 """
 
 from __future__ import annotations
@@ -49,9 +50,9 @@ from typing import Any, TypeVar
 from redis.exceptions import RedisError
 
 from engine import clock
-from engine.breaker import CircuitBreaker
 from engine.cache.connection import RedisSettings
 from engine.redis_dispatcher import Script
+from engine.redis_health import RedisUnavailable, health_of
 from engine.redis_loop import open_dispatcher
 from engine.semantic.index import Vector, VectorIndex, unit_vector
 from engine.semantic.stores import CANDIDATES, Match, new_entry_id
@@ -122,13 +123,13 @@ class RedisSemanticStore:
 
     def __init__(
         self, settings: RedisSettings, *, prefix: str, max_per_partition: int = 10_000, max_vectors: int = 100_000,
-        breaker: CircuitBreaker | None = None, on_error: Callable[[], None] | None = None, search: str = "auto",
+        on_error: Callable[[], None] | None = None, search: str = "auto",
     ) -> None:
         self.prefix = prefix
         self.vector_sets: bool | None = None if search == "auto" else False  # None: not asked yet
         self.max_per_partition = max_per_partition
         self.dispatcher = open_dispatcher(settings, name="policygate-semantic-redis")
-        self.breaker = breaker or CircuitBreaker(f"redis semantic cache {settings.describe()}")
+        self.breaker = health_of(settings).breaker
         self.index = VectorIndex(max_per_partition=max_per_partition, max_vectors=max_vectors, on_drop=self._forget)
         self._cursors: dict[str, str] = {}  # partition -> id of the last log entry mirrored
         self._syncing: dict[str, asyncio.Future[bool]] = {}
@@ -258,17 +259,20 @@ class RedisSemanticStore:
         self.index.clear()
 
     async def _guarded(self, call: Callable[[], Awaitable[Any]], fallback: T, *, unknown_command: bool = False) -> Any | T:
-        """`call()` behind the breaker, or `fallback`; with `unknown_command` an unknown-command error
-        is the answer (a capability probe), not a failure."""
-        async def probe() -> Any:
-            try:
-                return await call()
-            except RedisError as exc:  # "unknown command" from Redis; a cluster client knows the commands itself
-                if any(text in str(exc).lower() for text in ("unknown command", "doesn't exist in redis commands")):
-                    return exc
-                raise
-
-        return await self.breaker.guard(probe if unknown_command else call, fallback, self._failed)
+        """`call()`, or `fallback` when the breaker is open or Redis failed it (fail open); with
+        `unknown_command` an unknown-command error is the answer (a capability probe), not a failure."""
+        try:
+            return await call()
+        except RedisUnavailable:
+            return fallback
+        except RedisError as exc:  # "unknown command" from Redis; a cluster client knows the commands itself
+            if unknown_command and any(text in str(exc).lower()
+                                       for text in ("unknown command", "doesn't exist in redis commands")):
+                return exc
+            self._failed(exc)
+        except Exception as exc:  # noqa: BLE001 - fail open: whatever went wrong, a miss
+            self._failed(exc)
+        return fallback
 
     def _failed(self, exc: BaseException) -> None:
         if self._on_error is not None:

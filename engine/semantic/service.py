@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from engine.breaker import CircuitBreaker
 from engine.errors import ConfigError
 from engine.semantic.redis_store import RedisSemanticStore
 from engine.semantic.stores import MemorySemanticStore, SemanticStore
@@ -70,14 +69,12 @@ class SemanticCache:
             metrics=metrics,
         )
 
-    def start(self, settings: RedisSettings, *, prefix: str, failures: int, reset_after: float) -> None:
-        """Use Redis (`cache.external`) from now on, behind its own circuit breaker."""
+    def start(self, settings: RedisSettings, *, prefix: str) -> None:
+        """Use Redis (`cache.external`) from now on, behind the endpoint's circuit breaker (engine.redis_health)."""
         if self.external is None:
-            breaker = CircuitBreaker(f"redis semantic cache {settings.describe()}",
-                                     failure_threshold=failures, reset_after=reset_after)
             self.external = RedisSemanticStore(
                 settings, prefix=prefix, max_per_partition=self.max_per_partition, max_vectors=self.max_vectors,
-                breaker=breaker, on_error=self._count_error, search=self.search,
+                on_error=self._count_error, search=self.search,
             )
 
     def store(self) -> SemanticStore:

@@ -105,7 +105,7 @@ def test_unsupported_parts_are_reported_once_per_kind(tmp_path: Path) -> None:
     api_folder(tmp_path, "a;rev=2", "a", spec=SIMPLE_SPEC)
     api_folder(tmp_path, "old", "old", spec=SIMPLE_SPEC, isCurrent=False)
     api_folder(tmp_path, "gql", "gql", type="graphql")
-    api_folder(tmp_path, "soap", "soap", apiType="soap")
+    api_folder(tmp_path, "ws", "ws", apiType="websocket")
     api_folder(tmp_path, "nospec", "nospec")
     for i in range(12):
         write_json(tmp_path / "loggers" / f"logger{i:02}" / "loggerInformation.json", {})
@@ -127,7 +127,7 @@ def test_unsupported_parts_are_reported_once_per_kind(tmp_path: Path) -> None:
     assert by_problem["API diagnostics are not supported; ignored"] == "apis/a/diagnostics"
     assert by_problem["only the current revision of an API is served; ignored"] == "apis/a;rev=2, apis/old"
     assert by_problem["graphql APIs without resolvers (pass-through GraphQL) are not supported; not served"] == "apis/gql"
-    assert by_problem["soap APIs are not supported; not served"] == "apis/soap"
+    assert by_problem["websocket APIs are not supported; not served"] == "apis/ws"
     assert by_problem["Azure logger resources are ignored; declare loggers in policygate.yaml (loggers:)"] == "loggers"
     assert by_problem["unknown files and folders; ignored"] == "README.md"
     assert "apis/nospec" in by_problem["APIs without specification.yaml/json have no operations (every request gets 404, as in APIM)"]

@@ -603,9 +603,9 @@ def _holds_entries(port: int) -> bool:
 
 
 def test_cli_purge_reports_an_unreachable_redis(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.support.redis_server import free_port
+    from tests.support.gateway import unused_port
 
     config = tmp_path / "gateway.yaml"
-    config.write_text(f"cache:\n  external: redis://127.0.0.1:{free_port()}/0\n")
+    config.write_text(f"cache:\n  external: redis://127.0.0.1:{unused_port()}/0\n")
     assert cli_main(["cache", "purge", str(config), "--api", "echo"]) == 1
     assert "Redis unavailable" in capsys.readouterr().err

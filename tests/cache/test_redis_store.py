@@ -7,12 +7,12 @@ import time
 
 from redis.crc import key_slot
 
-from engine.breaker import CircuitBreaker
 from engine.cache.connection import RedisSettings
 from engine.cache.keys import KeyGroup
 from engine.cache.redis_store import RedisStore
 from engine.cache.stores import CacheUnavailable
 from engine.metrics import Metrics
+from engine.redis_health import BreakerRule
 from tests.support.redis_server import RedisServer
 
 
@@ -116,8 +116,8 @@ class TestStandalone:
 class TestFailure:
     async def test_redis_down_is_a_bounded_miss_and_the_breaker_recovers(self, redis_server: RedisServer) -> None:
         metrics = Metrics()
-        breaker = CircuitBreaker("test redis", failure_threshold=3, reset_after=0.2)
-        store = RedisStore(RedisSettings.parse(redis_server.url), breaker=breaker, metrics=metrics)
+        store = RedisStore(RedisSettings.parse(redis_server.url), breaker_rule=BreakerRule(3, 0.2), metrics=metrics)
+        breaker = store.breaker  # the endpoint's, following this store's rule
         try:
             await store.set("k", b"v", 60)
             assert await store.get("k") == b"v"

@@ -280,5 +280,5 @@ async def test_redis_frozen_requests_stay_fast(tmp_path: Path, redis_server: Red
     frozen = [a for a in load.answers if frozen_at <= a.at < thawed]
     assert len(frozen) > 20, "no traffic while Redis was frozen"
     slowest = max(a.seconds for a in frozen)
-    assert slowest < 1.5, f"a request took {slowest:.2f} s while Redis was frozen (timeouts are 500 ms)"
+    assert slowest < 1.0, f"a request took {slowest:.2f} s while Redis was frozen: more than one 500 ms stall"
     assert recovered_after is not None and recovered_after < RECOVERY_SLACK_SECONDS, recovered_after

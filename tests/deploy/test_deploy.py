@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from engine.gateway.apiops import load_any_settings
 from engine.gateway.check import check_configuration
 from tests.support.gateway import http_request
 from tests.support.redis_server import free_port
+from tests.support.serving import ServeProcess, serve_process
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES = ROOT / "deploy" / "kubernetes"
@@ -81,33 +81,29 @@ def test_the_entrypoint_serves_the_sample(tmp_path: Path) -> None:
     image = dockerfile()
     config = tmp_path / "config"
     shutil.copytree(ROOT / "samples" / "demo", config)
-    port, admin, demo = free_port(), free_port(), free_port()
+    demo = free_port()
     text = (config / "gateway.yaml").read_text().replace("port: 9000", f"port: {demo}").replace(":9000", f":{demo}")
-    (config / "gateway.yaml").write_text(text)
+    (config / "gateway.yaml").write_text(text.replace("admin-port: 9090", "admin-port: 0"))  # the OS picks it
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     before = sorted(p.relative_to(config) for p in config.rglob("*"))
     command = [*exec_form(image["ENTRYPOINT"][0]), *exec_form(image["CMD"][0])]
-    command = [sys.executable, "-m", "engine", *[str(config) if a == "/config" else a for a in command[1:]],
-               "--port", str(port), "--admin-port", str(admin), "--workers", "2"]
+    assert command[:2] == ["policygate", "serve"]
+    arguments = [str(config) if a == "/config" else a for a in command[2:]]
     environment = {"PATH": os.environ["PATH"], "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": str(scratch)}
-    process = subprocess.Popen(command, cwd=ROOT, env=environment, text=True, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-    try:
-        _wait_for(f"http://127.0.0.1:{port}", "/petstore/pets", process)  # 200 once the demo backend is up too
+    with serve_process(*arguments, "--workers", "2", admin=True, pick_server=False,
+                       env=environment) as served:
+        _wait_for(served.url, "/petstore/pets", served)  # 200 once the demo backend is up too
         check = exec_form(image["HEALTHCHECK"][0].split("CMD", 1)[1].strip())
-        assert check[0] == "python"
-        probe = [sys.executable, *[a.replace(":9090/", f":{admin}/") for a in check[1:]]]
+        assert check[0] == "python" and served.admin_url is not None
+        probe = [sys.executable, *[a.replace("http://127.0.0.1:9090/", served.admin_url + "/") for a in check[1:]]]
         assert subprocess.run(probe, timeout=30).returncode == 0
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0 and "Traceback" not in stderr, stderr
+    assert served.returncode == 0 and "Traceback" not in served.stderr, served.stderr
     assert list(scratch.iterdir()) == []  # the workers' metrics folder was removed at exit
     assert sorted(p.relative_to(config) for p in config.rglob("*")) == before  # nothing written to /config
 
 
-def _wait_for(url: str, path: str, process: subprocess.Popen[str]) -> None:
+def _wait_for(url: str, path: str, served: ServeProcess) -> None:
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -115,7 +111,7 @@ def _wait_for(url: str, path: str, process: subprocess.Popen[str]) -> None:
                 return
         except OSError:
             pass
-        assert process.poll() is None, process.communicate()[1]
+        assert served.process.poll() is None, served.stderr
         assert time.monotonic() < deadline, "the gateway did not answer 200"
         time.sleep(0.1)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -164,6 +166,17 @@ def test_guid() -> None:
     assert info.value.Message == "Unrecognized Guid format."
     with pytest.raises(FormatException):
         g.ToString("Q")
+
+
+def test_guid_from_uuid_and_new_guid_bits() -> None:
+    # context.RequestId hands its uuid.UUID over as it is; NewGuid builds version-4 bits itself
+    u = uuid.uuid4()
+    assert Guid(u).ToString() == str(u) and Guid(u).ToByteArray() == u.bytes_le
+    for _ in range(50):
+        made = uuid.UUID(Guid.NewGuid().ToString())
+        assert made.version == 4 and made.variant == uuid.RFC_4122
+    ordered = sorted([Guid.NewGuid() for _ in range(20)], key=lambda x: x.ToString())
+    assert all(a.CompareTo(b) < 0 for a, b in itertools.pairwise(ordered))  # CompareTo is text order
 
 
 def test_ipaddress() -> None:

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -85,6 +85,20 @@ def wait_for(check, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-de
     while not check():
         assert time.monotonic() < deadline, "condition not reached"
         time.sleep(0.02)
+
+
+def settled(read: Callable[[], int], quiet: float = 0.3, timeout: float = 10.0) -> int:
+    """The value of `read()` once it is above 0 and has not changed for `quiet` seconds: the app
+    is held in `send` (on a busy machine it may take far longer than `quiet` to get there)."""
+    deadline = time.monotonic() + timeout
+    value, since = read(), time.monotonic()
+    while value == 0 or time.monotonic() - since < quiet:
+        assert time.monotonic() < deadline, f"still moving after {timeout} s: {value}"
+        time.sleep(0.05)
+        now = read()
+        if now != value:
+            value, since = now, time.monotonic()
+    return value
 
 
 def test_scope_fields_as_the_gateway_reads_them(server) -> None:
@@ -263,8 +277,7 @@ def test_a_large_response_to_a_slow_reader_is_not_buffered(server) -> None:
     with sock, sock.makefile("rb") as stream:
         before = stats(server)["streamed"]
         sock.sendall(b"GET /stream?mb=32 HTTP/1.1\r\nHost: t\r\n\r\n")
-        time.sleep(0.5)  # not reading
-        held = stats(server)["streamed"] - before
+        held = settled(lambda: stats(server)["streamed"] - before)  # while not reading
         assert 0 < held < kernel + 1024 * 1024, held
         status, headers, body = read_response(stream)
     assert status == 200 and headers["transfer-encoding"] == "chunked" and len(body) == 32 * 1024 * 1024
@@ -312,7 +325,7 @@ def test_shutdown_closes_idle_connections_at_once_and_finishes_requests_in_fligh
             idle.sendall(b"GET /echo HTTP/1.1\r\nHost: t\r\n\r\n")
             assert read_response(idle_stream)[0] == 200  # now an idle keep-alive connection
             busy.sendall(b"GET /slow?s=1 HTTP/1.1\r\nHost: t\r\n\r\n")
-            time.sleep(0.2)
+            wait_for(lambda: stats(address)["in_flight"] == 1)  # a request not read yet would be idle
             process.terminate()  # SIGTERM
             started = time.monotonic()
             assert idle_stream.read(1) == b""

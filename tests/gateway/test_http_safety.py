@@ -16,8 +16,7 @@ import pytest
 from aiohttp import web
 
 from tests.gateway.conftest import document
-from tests.support.gateway import Backend, _LoopThread, simple_config
-from tests.support.redis_server import free_port
+from tests.support.gateway import Backend, _LoopThread, listening_socket, simple_config
 
 LAST_ERROR = """<return-response><set-status code="599" reason="Failed" />
     <set-body>@(context.LastError.Source + "|" + context.LastError.Reason + "|" + context.LastError.Message)</set-body>
@@ -78,7 +77,7 @@ class NormalizingBackend:
 
     def __init__(self) -> None:
         self.paths: list[str] = []
-        self.port = free_port()
+        self.port = 0
         self._thread = _LoopThread("normalizing-backend")
         self._runner: web.AppRunner | None = None
 
@@ -95,7 +94,9 @@ class NormalizingBackend:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        sock = listening_socket()
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
 
     def __enter__(self) -> NormalizingBackend:
         self._thread.call(self._start())

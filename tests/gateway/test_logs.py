@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from engine.gateway.logs import JsonFormatter
 from tests.gateway.conftest import document
 from tests.support.gateway import http_request, write_config
-from tests.support.redis_server import free_port
+from tests.support.serving import serve_process
 
 ROOT = Path(__file__).resolve().parents[2]
 TRACES = document(inbound="""<base />
@@ -23,27 +20,12 @@ TRACES = document(inbound="""<base />
 
 
 def test_trace_entries_reach_the_json_log_at_their_severity(tmp_path: Path, backend) -> None:
-    port = free_port()
     config = write_config(tmp_path, {"apis": {"a": {"path": "a", "service-url": "{{backend-url}}",
                                                     "subscription-required": False, "policy": "a.xml"}}},
                           {"a.xml": TRACES}, backend)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "engine", "serve", str(config), "--port", str(port), "--admin-port", "0",
-         "--log-format", "json", "--log-level", "info"],
-        cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                answer = http_request(f"http://127.0.0.1:{port}", "GET", "/a/x", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1]
-                time.sleep(0.1)
-        assert answer.status == 200
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=30)
+    with serve_process(config, "--log-format", "json", "--log-level", "info") as served:
+        assert http_request(served.url, "GET", "/a/x").status == 200
+    stderr = served.stderr
     records = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     traces = {r["source"]: r for r in records if r["logger"] == "policygate.trace"}
     assert set(traces) == {"audit", "alarm"}  # verbose is DEBUG: below --log-level info

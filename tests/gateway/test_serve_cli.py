@@ -11,17 +11,12 @@ from pathlib import Path
 import pytest
 
 from tests.gateway.conftest import document
-from tests.support.gateway import http_request, serve_args, write_config
-from tests.support.redis_server import free_port
+from tests.support.gateway import http_request, write_config
+from tests.support.serving import serve_process
 
 # The tests that serve run on every HTTP server; the start-up failures serve nothing, so they run once.
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def serve(*args: str, **kwargs) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "engine", "serve", *serve_args(), *args], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
 
 
 def test_bad_config_exits_1_with_key_path(tmp_path: Path) -> None:
@@ -46,65 +41,38 @@ def test_bad_document_exits_1_with_diagnostics(tmp_path: Path) -> None:
 
 @pytest.mark.every_server
 def test_serve_reload_on_sighup_and_stop(tmp_path: Path, backend) -> None:
-    port, admin = free_port(), free_port()
     v1 = document(outbound='<base /><set-header name="X-V" exists-action="override"><value>1</value></set-header>')
-    config = write_config(tmp_path, {"apis": {"a": {"path": "a", "service-url": "{{backend-url}}",
+    config = write_config(tmp_path, {"server": {"admin-port": 0},
+                                     "apis": {"a": {"path": "a", "service-url": "{{backend-url}}",
                                                     "subscription-required": False, "policy": "api.xml"}}},
                           {"api.xml": v1}, backend)
-    process = serve(str(config), "--port", str(port), "--admin-port", str(admin))
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                answer = http_request(url, "GET", "/a/x", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None, process.communicate()[1]
-                assert time.monotonic() < deadline, "gateway did not start"
-                time.sleep(0.1)
-        assert answer.headers.get("X-V") == "1"
+    with serve_process(config, admin=True) as served:
+        assert http_request(served.url, "GET", "/a/x").headers.get("X-V") == "1"
         (tmp_path / "api.xml").write_text(v1.replace("<value>1</value>", "<value>2</value>"))
-        process.send_signal(signal.SIGHUP)
+        served.process.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 20
-        while http_request(url, "GET", "/a/x").headers.get("X-V") != "2":
+        while http_request(served.url, "GET", "/a/x").headers.get("X-V") != "2":
             assert time.monotonic() < deadline, "SIGHUP did not reload"
             time.sleep(0.1)
-        assert http_request(f"http://127.0.0.1:{admin}", "GET", "/metrics").status == 200
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0, stderr
-    assert "Traceback" not in stderr
+        assert served.admin_url is not None
+        assert http_request(served.admin_url, "GET", "/metrics").status == 200
+    assert served.returncode == 0, served.stderr
+    assert "Traceback" not in served.stderr
 
 
 @pytest.mark.every_server
 def test_workers_share_the_port(tmp_path: Path, backend) -> None:
-    port = free_port()
     config = write_config(tmp_path, {"apis": {"a": {"path": "a", "service-url": "{{backend-url}}",
                                                     "subscription-required": False}}}, None, backend)
-    process = serve(str(config), "--port", str(port), "--admin-port", "0", "--workers", "2")
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                http_request(f"http://127.0.0.1:{port}", "GET", "/a/x", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None, process.communicate()[1]
-                assert time.monotonic() < deadline, "gateway did not start"
-                time.sleep(0.1)
-        statuses = {http_request(f"http://127.0.0.1:{port}", "GET", f"/a/{i}").status for i in range(20)}
+    with serve_process(config, "--workers", "2") as served:
+        statuses = {http_request(served.url, "GET", f"/a/{i}").status for i in range(20)}
         assert statuses == {200}
-        workers = [int(pid) for task in Path(f"/proc/{process.pid}/task").iterdir()
+        workers = [int(pid) for task in Path(f"/proc/{served.pid}/task").iterdir()
                    for pid in (task / "children").read_text().split()]
         assert len(workers) == 2
         for pid in workers:  # the parent froze the compiled state before forking: the workers share its pages
             memory = {line.split(":")[0]: int(line.split()[1]) for line in
                       Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]}
             assert memory["Private_Dirty"] < 0.35 * memory["Rss"], memory  # 0.52 when each worker copied them
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0, stderr
-    assert "2 workers" in stderr and "Traceback" not in stderr
+    assert served.returncode == 0, served.stderr
+    assert "2 workers" in served.stderr and "Traceback" not in served.stderr

@@ -10,38 +10,25 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.gateway.test_serve_cli import serve
 from tests.support.gateway import Backend, HttpAnswer, http_request, write_config
-from tests.support.redis_server import free_port
+from tests.support.serving import ServeProcess, start_serve
 
 pytestmark = pytest.mark.every_server
 
 GRACE = 1.0  # server.graceful-timeout of these tests
 
 
-def start(tmp_path: Path, backend: Backend, *extra: str) -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
+def start(tmp_path: Path, backend: Backend, *extra: str) -> ServeProcess:
     config = write_config(tmp_path, {"server": {"graceful-timeout": GRACE},
                                      "apis": {"a": {"path": "a", "service-url": "{{backend-url}}",
                                                     "subscription-required": False}}}, None, backend)
-    process = serve(str(config), "--port", str(port), "--admin-port", "0", *extra)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            http_request(url, "GET", "/a/ready", timeout=2)
-            return process, url
-        except OSError:
-            assert process.poll() is None, process.communicate()[1]
-            assert time.monotonic() < deadline, "gateway did not start"
-            time.sleep(0.1)
+    return start_serve(config, *extra)
 
 
 def in_background(url: str, delay: float) -> tuple[threading.Thread, dict[str, HttpAnswer | BaseException]]:
@@ -83,36 +70,35 @@ def at_backend(backend: Backend, count: int, within: float = 10.0) -> None:
         time.sleep(0.01)
 
 
-def stop_and_check_drain(process: subprocess.Popen[str], url: str, backend: Backend) -> str:
+def stop_and_check_drain(served: ServeProcess, backend: Backend) -> str:
     """SIGTERM with one request that finishes in time and one that outlives the drain; returns stderr."""
-    quick, quick_result = in_background(url, 0.3)
-    slow, slow_result = in_background(url, GRACE + 5)  # outlives the drain by far, so the bound below proves it did not hold the exit
+    quick, quick_result = in_background(served.url, 0.3)
+    slow, slow_result = in_background(served.url, GRACE + 5)  # outlives the drain by far, so the bound below proves it did not hold the exit
     at_backend(backend, 2)  # both are in flight: a request the gateway has not read yet is not the drain's to finish
-    process.send_signal(signal.SIGTERM)
-    refused_soon(url)
+    served.process.send_signal(signal.SIGTERM)
+    refused_soon(served.url)
     quick.join(10)
     slow.join(10)
-    _, stderr = process.communicate(timeout=30)
+    served.wait()
+    stderr = served.stderr
     finished, cut = quick_result["answer"], slow_result["answer"]
     assert isinstance(finished, HttpAnswer) and finished.status == 200, (finished, stderr)
     assert isinstance(cut, HttpAnswer), (cut, stderr)
     assert cut.status == 503
     assert cut.json() == {"statusCode": 503, "message": cut.json()["message"]} and "shutting down" in cut.json()["message"]
-    assert process.returncode == 0, stderr
+    assert served.returncode == 0, stderr
     assert "Traceback" not in stderr
     return stderr
 
 
 def test_sigterm_drains_in_flight_requests_then_answers_503(tmp_path: Path, backend: Backend) -> None:
-    process, url = start(tmp_path, backend)
+    served = start(tmp_path, backend)
     try:
         began = time.monotonic()
-        stop_and_check_drain(process, url, backend)
+        stop_and_check_drain(served, backend)
         assert time.monotonic() - began < GRACE + 4  # the slow request (GRACE + 5 s) did not hold the shutdown
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        served.stop(signal.SIGKILL)
 
 
 def worker_pids(parent: int) -> set[int]:
@@ -128,24 +114,22 @@ def worker_pids(parent: int) -> set[int]:
 def test_a_dead_worker_is_restarted_and_sigterm_drains_every_worker(tmp_path: Path, backend: Backend) -> None:
     if not Path(f"/proc/{os.getpid()}/task").exists():
         pytest.skip("needs /proc to find the worker processes")
-    process, url = start(tmp_path, backend, "--workers", "2")
+    served = start(tmp_path, backend, "--workers", "2")
     try:
         deadline = time.monotonic() + 10
-        while len(workers := worker_pids(process.pid)) < 2:
+        while len(workers := worker_pids(served.pid)) < 2:
             assert time.monotonic() < deadline, "the workers did not start"
             time.sleep(0.05)
         victim = min(workers)
         os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + 15
-        while len(replaced := worker_pids(process.pid) - {victim}) < 2:
+        while len(replaced := worker_pids(served.pid) - {victim}) < 2:
             assert time.monotonic() < deadline, "the dead worker was not restarted"
             time.sleep(0.05)
         assert victim not in replaced
-        statuses = {http_request(url, "GET", f"/a/{i}").status for i in range(20)}  # every worker serves
+        statuses = {http_request(served.url, "GET", f"/a/{i}").status for i in range(20)}  # every worker serves
         assert statuses == {200}
-        stderr = stop_and_check_drain(process, url, backend)
+        stderr = stop_and_check_drain(served, backend)
         assert f"(pid {victim}) was killed by signal 9; restarting it" in stderr
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        served.stop(signal.SIGKILL)

@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from engine.metrics import Metrics
 from tests.support.gateway import http_request, write_config
-from tests.support.redis_server import free_port
+from tests.support.serving import serve_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,43 +42,30 @@ def test_a_family_with_other_labels_is_left_out_and_exited_workers_gauges_are_ig
 
 
 def test_metrics_count_the_requests_of_every_worker(tmp_path: Path, backend) -> None:
-    port, admin = free_port(), free_port()
     shared = tmp_path / "metrics"
-    config = write_config(tmp_path, {"apis": {"a": {"path": "a", "service-url": "{{backend-url}}",
+    config = write_config(tmp_path, {"server": {"admin-port": 0},
+                                     "apis": {"a": {"path": "a", "service-url": "{{backend-url}}",
                                                     "subscription-required": False}}}, None, backend)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "engine", "serve", str(config), "--port", str(port), "--admin-port", str(admin),
-         "--workers", "2"], cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env={**os.environ, "POLICYGATE_METRICS_DIR": str(shared)})
-    try:
-        sent = _wait_until_serving(process, f"http://127.0.0.1:{port}")
+    with serve_process(config, "--workers", "2", admin=True,
+                       env={**os.environ, "POLICYGATE_METRICS_DIR": str(shared)}) as served:
+        assert served.admin_url is not None
+        deadline = time.monotonic() + 30
+        while len(list(shared.glob("worker-*.json"))) < 2:  # a worker publishes once it listens
+            assert time.monotonic() < deadline, f"the second worker did not start:\n{served.stderr}"
+            time.sleep(0.05)
+        sent = 0
         for i in range(60):  # a new connection each: the kernel spreads them over the workers
-            assert http_request(f"http://127.0.0.1:{port}", "GET", f"/a/{i}").status == 200
+            assert http_request(served.url, "GET", f"/a/{i}").status == 200
             sent += 1
         per_worker = _requests_per_worker(shared, sent)
         assert len([n for n in per_worker.values() if n]) == 2, per_worker  # both workers served some
-        text = _metrics_when(f"http://127.0.0.1:{admin}", f'policygate_requests_total{{api="a",operation="all",status="200"}} {sent}')
+        text = _metrics_when(served.admin_url, f'policygate_requests_total{{api="a",operation="all",status="200"}} {sent}')
         assert "policygate_workers 2" in text
         assert f'policygate_backend_duration_seconds_count{{api="a"}} {sent}' in text
         assert re.search(r"^process_cpu_seconds_total [0-9.e+-]+$", text, re.MULTILINE)
         assert re.search(r"^process_resident_memory_bytes [1-9]", text, re.MULTILINE)
         assert re.search(r'^policygate_build_info\{version="[^"]+",python="[^"]+",server="[^"]*"\} 1$', text, re.MULTILINE)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 0 and "Traceback" not in stderr, stderr
-
-
-def _wait_until_serving(process: subprocess.Popen[str], url: str) -> int:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            http_request(url, "GET", "/a/warm-up", timeout=2)
-            return 1
-        except OSError:
-            assert process.poll() is None, process.communicate()[1]
-            assert time.monotonic() < deadline, "gateway did not start"
-            time.sleep(0.1)
+    assert served.returncode == 0 and "Traceback" not in served.stderr, served.stderr
 
 
 def _requests_per_worker(shared: Path, expected: int) -> dict[int, float]:

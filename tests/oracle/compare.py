@@ -24,9 +24,11 @@ KNOWN_HEADER = """\
 # row that disagrees, fails the test. Regenerate with `python -m tests.oracle.compare --write-known`
 # after a fix (and check the diff: only rows you fixed may disappear).
 #
-# What the remaining rows are (see docs/dotnet-runtime.md, "The C# oracle"). One is deliberate:
-# - `s.GetType() == typeof(string)`: the sandbox refuses `GetType()` (reflection; System.Type is not
-#   on APIM's allow-list, and `x is T` tests a type).
+# What the remaining rows are (see docs/dotnet-runtime.md, "The C# oracle"):
+# - `s.GetType() == typeof(string)` (deliberate): the sandbox refuses `GetType()` (reflection;
+#   System.Type is not on APIM's allow-list, and `x is T` tests a type).
+# - `....ToByteArray()[0]`: an element of a byte[] that a library call returned is typed int, not
+#   byte, by the compiler (the value is right; `var b = a[0]; b += 300;` would not wrap).
 """
 
 

@@ -177,9 +177,24 @@ def cases() -> list[tuple[str, str, str, Callable[[], Context]]]:
          "inbound", context_factory([("OData-Version", "4.0")], query="?$filter=Price%20gt%205%20and%20(Name%20eq%20'x')"
                                     "&$select=Name,Price&$expand=Category($select=Name)&$orderby=Price%20desc"
                                     "&$top=10&$count=true")),
+        ("validate-odata-request (unseen)", '<validate-odata-request min-odata-version="4.0" max-odata-version="4.01" />',
+         "inbound", _unseen_odata_queries()),
         ("xml-to-json (4 KB)", '<xml-to-json kind="direct" apply="always" consider-accept-header="false" />', "outbound",
          context_factory([], response_body=XML_BODY, content_type="application/xml")),
     ]
+
+
+def _unseen_odata_queries() -> Callable[[], Context]:
+    """Contexts whose $filter, $select, $expand and $orderby values the parser has not seen (no cache hit)."""
+    counter = iter(range(10**9))
+
+    def make() -> Context:
+        n = next(counter)
+        return context_factory([("OData-Version", "4.0")], query=(
+            f"?$filter=Price%20gt%20{n}%20and%20(Name%20eq%20'x{n}')&$select=Name,Price{n}"
+            f"&$expand=Category($select=Name{n})&$orderby=Price{n}%20desc&$top=10&$count=true"))()
+
+    return make
 
 
 async def measure(step: Step, make: Callable[[], Context], calls: int, repeats: int = 5) -> float:

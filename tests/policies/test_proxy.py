@@ -95,11 +95,10 @@ def test_unreachable_proxy_is_a_502(api_gateway, backend) -> None:
 def test_https_backend_is_reached_through_a_connect_tunnel(tmp_path: Path, proxy: ProxyProcess) -> None:
     """A gateway process (trusting a throwaway CA through SSL_CERT_FILE) calls an HTTPS origin via CONNECT."""
     import os
-    import time
 
     from tests.gateway.test_tls import self_signed
-    from tests.support.gateway import http_request, run_gateway, serve_args, simple_config, write_config
-    from tests.support.redis_server import free_port
+    from tests.support.gateway import http_request, run_gateway, simple_config, write_config
+    from tests.support.serving import serve_process
 
     origin_dir, front_dir = tmp_path / "origin", tmp_path / "front"
     origin_dir.mkdir()
@@ -111,26 +110,12 @@ def test_https_backend_is_reached_through_a_connect_tunnel(tmp_path: Path, proxy
                                   **{"named-values": {"backend-url": "http://127.0.0.1:9"}})
     before = len(proxy.calls())
     with run_gateway(origin_dir, origin_config, {"origin.xml": answer_policy}) as origin:
-        port = free_port()
         front = write_config(front_dir, {
             "apis": {"a": {"path": "a", "service-url": origin.url + "/echo", "subscription-required": False,
                            "policy": "api.xml"}}},
             {"api.xml": document(f'<proxy url="{proxy.url}" username="gw" password="s3cret" />')}, None)
-        process = subprocess.Popen([sys.executable, "-m", "engine", "serve", *serve_args(), str(front), "--port", str(port),
-                                    "--admin-port", "0"], cwd=ROOT, env={**os.environ, "SSL_CERT_FILE": str(certfile)},
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    answer = http_request(f"http://127.0.0.1:{port}", "GET", "/a/tunnel", timeout=5)
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline and process.poll() is None, "the gateway did not start"
-                    time.sleep(0.1)
-        finally:
-            process.terminate()
-            process.wait(15)
+        with serve_process(front, env={**os.environ, "SSL_CERT_FILE": str(certfile)}) as served:
+            answer = http_request(served.url, "GET", "/a/tunnel", timeout=30)
     assert answer.status == 200 and answer.body == b"secure /tunnel"
     origin_port = origin.url.rsplit(":", 1)[1]
     assert proxy.calls()[before:] == [{"method": "CONNECT", "target": f"127.0.0.1:{origin_port}", "authorized": True}]

@@ -118,7 +118,13 @@ class TestQueryOptions:
                      "$top": "10", "$skip": "0", "$count": "true", "$search": '"blue (sky"', "$format": "json",
                      "@p": "1", "custom": "x"})
         assert get(gw, "v40", query).status == 200
-        assert backend.calls == 1
+        grammar = q(**{"$filter": "Items/any(d:d/Quantity gt 100) and Id in ('a', 'b') and Changed ge "
+                                  "2012-12-03T07:16:23+01:00 and not contains(Name,'x') or Style has NS.Color'Red'",
+                       "$expand": "Orders($filter=Amount gt 1;$select=Id,Amount;$orderby=Amount desc;$levels=max),"
+                                  "Customer/$ref",
+                       "$orderby": "length(Name) desc", "$select": "NS.*,Address/City"})
+        assert get(gw, "v40", grammar).status == 200
+        assert backend.calls == 2
 
     @pytest.mark.parametrize(("query", "message"), [
         ("?$top=-1", "The value of the system query option $top does not conform to the OData specification: "
@@ -127,10 +133,19 @@ class TestQueryOptions:
         ("?$count=yes", "'yes' is not true or false"),
         ("?$format=pdf", "'pdf' is not json, xml, atom or a media type"),
         ("?$filter=", "$filter does not conform to the OData specification: the value is empty."),
-        ("?" + "$filter=" + quote("(Price gt 5"), "1 '(' not closed"),
-        ("?" + "$filter=" + quote("Name eq 'x"), "a quoted string is not closed"),
-        ("?" + "$orderby=" + quote("Price)"), "a ')' at position 6 closes no '('"),
-        ("?$select=Name,,Price", "an empty item before position 6"),
+        ("?" + "$filter=" + quote("(Price gt 5"), "the value ends early: ')' expected"),
+        ("?" + "$filter=" + quote("Name eq 'x"), "the quoted string at position 9 is not closed"),
+        ("?" + "$filter=" + quote("Price eq"), "$filter does not conform to the OData specification: the value ends early: "
+                                                "a value expected."),
+        ("?" + "$filter=" + quote("Price eq5"), "unexpected 'eq5' at position 7: the end of the value expected"),
+        ("?" + "$filter=" + quote("Items/any(d:)"), "unexpected ')' at position 13: a value expected"),
+        ("?" + "$filter=" + quote("Price # 2"), "unexpected character '#' at position 7"),
+        ("?" + "$expand=" + quote("Orders($top=x)"), "unexpected 'x' at position 13: a non-negative integer expected"),
+        ("?" + "$expand=" + quote("Orders($foo=1)"), "unexpected '$foo' at position 8: an option ($filter"),
+        ("?" + "$orderby=" + quote("Name desc desc"), "unexpected 'desc' at position 11"),
+        ("?" + "$search=" + quote("blue OR"), "$search does not conform to the OData specification: the value ends early"),
+        ("?" + "$orderby=" + quote("Price)"), "unexpected ')' at position 6: the end of the value expected"),
+        ("?$select=Name,,Price", "unexpected ',' at position 6: a property expected"),
         ("?$top=1&$top=2", "Request cannot contain multiple values for the system query option $top."),
         ("?$foo=1", "Unknown system query option $foo is not allowed (OData 4.0)."),
         ("?$Top=1", "Unknown system query option $Top is not allowed (OData 4.0)."),  # 4.0 names are case-sensitive

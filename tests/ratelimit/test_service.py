@@ -37,7 +37,7 @@ class TestConfiguration:
         )
         assert service.redis_settings is not None and service.redis_settings.ssl
         assert service.failure_mode == "closed" and service.timeout == 0.02 and service.standard_headers
-        assert service.breaker.failure_threshold == 5 and service.breaker.reset_after == 2 and service.prefix == "gw1:"
+        assert (service.breaker_failures, service.breaker_reset) == (5, 2) and service.prefix == "gw1:"
 
     def test_internal_store_ignores_the_cache_redis(self) -> None:
         service = LimitService.from_config({"store": "internal"}, where=WHERE, cache={"external": "redis://h"})
@@ -243,9 +243,9 @@ async def test_a_hashed_concurrency_key_cannot_be_named_by_another_caller(redis_
 
 
 async def test_start_with_an_unreachable_cluster_is_not_fatal() -> None:
-    from tests.support.redis_server import free_port
+    from tests.support.gateway import unused_port
 
-    service = LimitService.from_config({"external": f"redis+cluster://127.0.0.1:{free_port()}"}, where=WHERE)
+    service = LimitService.from_config({"external": f"redis+cluster://127.0.0.1:{unused_port()}"}, where=WHERE)
     await service.start()  # a Redis Cluster client connects when created: that happens lazily, in the dispatcher
     try:
         decision = await service.window([Window("k:a", "", 1, 60)])

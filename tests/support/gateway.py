@@ -73,10 +73,26 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from tests.support.redis_server import free_port
-
 START_TIMEOUT = 15.0
 _server_override: list[str] = []  # set while an `every_server` test runs on a given server
+_reserved: list[socket.socket] = []  # the ports of `unused_port()`, held for the whole run
+
+
+def unused_port() -> int:
+    """A loopback port where nothing listens, and nothing will while the tests run: a socket bound
+    to it (without SO_REUSEADDR) that never listens keeps every other process from taking it, and
+    connections to it are refused. (A port merely found free may be taken by another process.)"""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    _reserved.append(sock)
+    return int(sock.getsockname()[1])
+
+
+def listening_socket() -> socket.socket:
+    """A socket listening on a loopback port the OS picked: a server bound there has no port to race for."""
+    from engine.gateway.runner import bind_socket
+
+    return bind_socket("127.0.0.1", 0)
 
 
 def current_server() -> str:
@@ -174,7 +190,7 @@ class Backend:
 
     @staticmethod
     def unused_url() -> str:
-        return f"http://127.0.0.1:{free_port()}"
+        return f"http://127.0.0.1:{unused_port()}"
 
     def respond(self, status: int = 200, body: bytes | str | None = None, headers: dict[str, str] | None = None,
                 delay: float = 0.0) -> None:
@@ -196,8 +212,9 @@ class Backend:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        self.port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        sock = listening_socket()
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
 
     def stop(self) -> None:
         if self._thread is not None:

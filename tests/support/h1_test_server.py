@@ -8,7 +8,8 @@ Short limits make timeouts testable in seconds: keep-alive 2 s, header read 1 s.
 - `/stream?mb=N`: N MiB in 64 KiB chunks without Content-Length (sent chunked); the bytes handed to
   `send` so far are in `/stats` as `streamed`.
 - `/slow?s=N`: answers after N seconds; `/noread`: answers at once without reading the body.
-- `/stats`: `{"streamed": n, "disconnects": n, "send_failures": n, "requests": n}`.
+- `/stats`: `{"streamed": n, "disconnects": n, "send_failures": n, "requests": n, "in_flight": n}`
+  (`in_flight`: the other requests the app is answering now).
 
 SIGTERM stops it as the gateway stops: the port closes at once, idle connections close, requests in
 flight finish (the "drain" here waits for them), then the process exits.
@@ -64,7 +65,7 @@ async def _handle(scope: dict[str, Any], receive: Any, send: Any) -> None:
             await _answer(send, b"slow")
             return
         if path == "/stats":
-            await _answer(send, json.dumps(STATS).encode())
+            await _answer(send, json.dumps({**STATS, "in_flight": len(IN_FLIGHT) - 1}).encode())
             return
         if path == "/noread":
             await _answer(send, b"not read")
