@@ -484,9 +484,6 @@ class FolderReader:
             self.warnings.add(f"{kind} APIs are not supported; not served", rel)
             return None
         graphql = graphql_folder.graphql_settings(self, folder) if kind == "graphql" else None
-        if kind == "graphql" and (graphql is None or not graphql.resolvers):  # pass-through GraphQL: no wrong answers
-            self.warnings.add("graphql APIs without resolvers (pass-through GraphQL) are not supported; not served", rel)
-            return None
         path = self.string(props, "path", file)
         if path is None:
             self.fail(file, "properties.path", "is required")
@@ -504,7 +501,7 @@ class FolderReader:
             where = "service-urls" if folder.name in service_urls else "properties.serviceUrl"
             self.absolute_url(service_url, file, where)
         else:
-            if graphql is None:  # a synthetic GraphQL API answers from its resolvers, not from a backend
+            if graphql is None or not graphql.synthetic:  # a synthetic GraphQL API answers from its resolvers
                 self.warnings.add("APIs without serviceUrl forward to http://localhost unless a policy sets the "
                                   "backend (set service-urls in policygate.yaml)", rel)
             service_url = "http://localhost"

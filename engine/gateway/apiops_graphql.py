@@ -1,4 +1,6 @@
-"""A synthetic GraphQL API in an APIOps folder: its schema and resolvers (the extractor's layout).
+"""A GraphQL API in an APIOps folder: its schema and resolvers (the extractor's layout).
+
+With resolvers the API is synthetic; without, it is a pass-through API (forwarded to `serviceUrl`).
 
     apis/<api>/apiInformation.json                       {"properties": {"type": "graphql", "path": ...}}
     apis/<api>/specification.graphql                     the schema (SDL)
@@ -24,17 +26,19 @@ INFORMATION = "resolverInformation.json"
 PROPERTIES = ("path", "displayName", "description")
 
 
-def graphql_settings(reader: FolderReader, folder: Path) -> GraphQLSettings | None:
-    """The schema and resolvers of a GraphQL API folder; None when it has no specification.graphql."""
+def graphql_settings(reader: FolderReader, folder: Path) -> GraphQLSettings:
+    """The schema and resolvers of a GraphQL API folder (a pass-through API may have neither)."""
     schema_file = folder / SCHEMA_FILE
+    resolver_folders = [f for f in sorted((folder / RESOLVERS).iterdir()) if not f.name.startswith(".")] \
+        if (folder / RESOLVERS).is_dir() else []
     if not schema_file.is_file():
-        return None
+        if resolver_folders:
+            raise ConfigError(f"{reader.rel(folder)}: resolvers need the API's schema ({SCHEMA_FILE})")
+        return GraphQLSettings(None)
     schema = load_schema(schema_file)
     resolvers = []
     taken: dict[tuple[str, str], str] = {}
-    for resolver_folder in sorted((folder / RESOLVERS).iterdir()) if (folder / RESOLVERS).is_dir() else ():
-        if resolver_folder.name.startswith("."):
-            continue
+    for resolver_folder in resolver_folders:
         info, policy = resolver_folder / INFORMATION, resolver_folder / "policy.xml"
         if not resolver_folder.is_dir() or not info.is_file():
             reader.unknown(resolver_folder)

@@ -19,7 +19,6 @@ from urllib.parse import parse_qsl
 from quart import Quart
 
 from engine import clock
-from engine.backends import SYNTHETIC_BACKEND
 from engine.context import Context, Headers, MessageBody, Request, Url
 from engine.errors import PolicyRuntimeError
 from engine.gateway.accesslog import AccessLog
@@ -359,14 +358,14 @@ async def _run_preflight(ctx: Context, entry: OperationEntry) -> tuple[str, str]
 def _enter_operation(ctx: Context, entry: OperationEntry, match: OperationMatch, query: dict[str, list[str]]) -> None:
     """Point the request at the operation's backend and fill context.Api/Operation/MatchedParameters."""
     target = entry.target
-    ctx.request.url = Url(target.scheme, target.host, target.port, target.base_path + match.relative_path,
+    ctx.request.url = Url(target.scheme, target.host, target.port, (target.base_path + match.relative_path) or "/",
                           {k: list(v) for k, v in query.items()})
     ctx.request.matched_parameters = match.params
     ctx.api = entry.context_api
     ctx.operation = entry.context_operation
     ctx.exchange.base_path = target.base_path
-    if entry.synthetic is not None:
-        SYNTHETIC_BACKEND.set(ctx, entry.synthetic)
+    if entry.graphql is not None:
+        entry.graphql.enter(ctx)
 
 
 async def _subscribe(state: GatewayState, ctx: Context, entry: OperationEntry, incoming: Incoming) -> Pipeline | None:

@@ -539,7 +539,7 @@ class _Reader:
                     self.fail(_join(where, "is-current"), f"API '{current[path]}' is already the current revision of '{path}'")
                 current[path] = aid
             graphql = self.read_graphql(spec.get("graphql"), _join(where, "graphql"))
-            if graphql is not None and spec.get("service-url") is None:
+            if graphql is not None and graphql.synthetic and spec.get("service-url") is None:
                 service_url = "http://localhost"  # a synthetic GraphQL API answers from its resolvers
             else:
                 service_url = self.absolute_url(spec.get("service-url"), _join(where, "service-url"))
@@ -571,7 +571,8 @@ class _Reader:
         return apis
 
     def read_graphql(self, value: object, where: str) -> GraphQLSettings | None:
-        """`graphql: {schema: file.graphql, resolvers: {Type.field: resolver.xml}}`: a synthetic GraphQL API."""
+        """`graphql: {schema: file.graphql, resolvers: {Type.field: resolver.xml}}`: a GraphQL API, synthetic
+        with resolvers, pass-through (forwarded to `service-url`) without."""
         if value is None:
             return None
         from engine.graphql.schema import load_schema, resolver_field
@@ -579,7 +580,9 @@ class _Reader:
         spec = self.mapping(value, where, ("schema", "resolvers"))
         schema_file = self.path(spec.get("schema"), _join(where, "schema"))
         if schema_file is None:
-            self.fail(_join(where, "schema"), "is required: the schema's SDL file")
+            if spec.get("resolvers"):
+                self.fail(_join(where, "schema"), "is required with resolvers: the schema's SDL file")
+            return GraphQLSettings(None)
         schema = load_schema(schema_file)
         resolvers = []
         for path, policy in self.mapping(spec.get("resolvers"), _join(where, "resolvers")).items():

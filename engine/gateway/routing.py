@@ -114,7 +114,7 @@ def compile_template(template: str) -> CompiledTemplate:
 class Match(Generic[T]):  # made for every request: a plain slotted class is 3x faster to build than a frozen one
     api: object
     operation: T
-    relative_path: str  # the path after the API suffix, always starting with "/"
+    relative_path: str  # the path after the API suffix: "" (the API's own URL) or starting with "/"
     params: dict[str, str]
 
 
@@ -198,7 +198,7 @@ class Router(Generic[T]):
         while True:
             entry = self._apis.get(candidate)
             if entry is not None:
-                return _find(entry, scheme, method, "/" + trimmed[len(candidate):].lstrip("/"), query)
+                return _find(entry, scheme, method, trimmed[len(candidate):], query)
             if not candidate:
                 return None
             cut = candidate.rfind("/")
@@ -212,11 +212,14 @@ class Router(Generic[T]):
         entry = self._revisions.get((trimmed[: marker.start()].strip("/"), marker.group(1)))
         if entry is None:
             return None
-        return _find(entry, scheme, method, "/" + trimmed[marker.end():].lstrip("/"), query)
+        return _find(entry, scheme, method, trimmed[marker.end():], query)
 
 
-def _find(entry: _ApiEntry[T], scheme: str, method: str, relative: str, query: dict[str, list[str]]) -> Match[T] | None:
+def _find(entry: _ApiEntry[T], scheme: str, method: str, rest: str, query: dict[str, list[str]]) -> Match[T] | None:
+    """The operation for `rest`, the request path after the API suffix ("" at the API's own URL)."""
     if scheme not in entry.schemes:  # the API is not offered over this scheme
         return None
+    relative = "/" + rest.lstrip("/")
     found = entry.routes.find(method, relative, query)
-    return Match(entry.api, found[0], relative, found[1]) if found is not None else None
+    # forwarded as sent: the API's own URL adds nothing to the service URL, `<api>/` adds "/"
+    return Match(entry.api, found[0], relative if rest else "", found[1]) if found is not None else None

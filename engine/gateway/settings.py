@@ -55,13 +55,21 @@ class ResolverSettings:
 
 @dataclass(frozen=True)
 class GraphQLSettings:
-    """What makes an API a synthetic GraphQL API: its schema (SDL) and its resolvers."""
+    """What makes an API a GraphQL API: its schema (SDL, optional for a pass-through API) and its resolvers.
 
-    schema: Path
+    With resolvers the API is synthetic (the gateway executes requests); without, requests are
+    forwarded to the API's service URL unchanged (pass-through).
+    """
+
+    schema: Path | None
     resolvers: tuple[ResolverSettings, ...] = ()
 
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.resolvers)
 
-# A synthetic GraphQL API answers at its own path: POST (JSON or application/graphql body) and GET ?query=
+
+# A GraphQL API answers at its own path: POST (JSON or application/graphql body) and GET ?query=
 GRAPHQL_OPERATIONS = (OperationSettings(id="graphql-post", method="POST", url_template="/", name="GraphQL (POST)"),
                       OperationSettings(id="graphql-get", method="GET", url_template="/", name="GraphQL (GET)"))
 
@@ -82,7 +90,7 @@ class ApiSettings:
     is_current: bool = True  # False: reachable only as /<path>;rev=<revision>/...
     version: str = ""
     protocols: tuple[str, ...] = DEFAULT_PROTOCOLS  # lower case; a request over another scheme is not routed here
-    graphql: GraphQLSettings | None = None  # a synthetic GraphQL API: executed by the gateway, not forwarded
+    graphql: GraphQLSettings | None = None  # a GraphQL API: synthetic (executed by the gateway) or pass-through
 
 
 @dataclass(frozen=True)
@@ -221,5 +229,6 @@ class GatewaySettings:
             files += [api.policy] if api.policy else []
             files += [op.policy for op in api.operations if op.policy]
             if api.graphql is not None:
-                files += [api.graphql.schema, *(resolver.policy for resolver in api.graphql.resolvers)]
+                files += [api.graphql.schema] if api.graphql.schema else []
+                files += [resolver.policy for resolver in api.graphql.resolvers]
         return files

@@ -24,6 +24,7 @@ from engine.gateway.routing import Router
 from engine.gateway.services import Services
 from engine.gateway.settings import ApiSettings, GatewaySettings, OperationSettings, ProductSettings
 from engine.gateway.subscriptions import Subscriptions
+from engine.graphql.api import GraphQLApi
 from engine.graphql.executor import SyntheticGraphQL
 from engine.graphql.schema import load_schema
 from engine.model import PolicyDocument, PolicyElement
@@ -69,7 +70,7 @@ class OperationEntry:
     context_operation: Operation
     target: ServiceTarget
     pipelines: dict[str | None, Pipeline] = field(default_factory=dict)  # product id (None: no product)
-    synthetic: SyntheticGraphQL | None = None  # what forward-request runs for a synthetic GraphQL API
+    graphql: GraphQLApi | None = None  # a GraphQL API's schema, query cache and (synthetic) executor
 
 
 @dataclass
@@ -120,7 +121,7 @@ class _Compiler:
                 revision=api.revision, is_current_revision=api.is_current, version=api.version,
                 protocols=list(api.protocols),
             )
-            synthetic = self.synthetic(api) if api.graphql is not None else None
+            graphql = self.graphql(api) if api.graphql is not None else None
             entries = []
             for op in api.operations:
                 op_doc = self.document(op.policy, "operation") if op.policy else None
@@ -128,7 +129,7 @@ class _Compiler:
                     api, op, context_api,
                     Operation(id=op.id, name=op.name, method=op.method, url_template=op.url_template,
                               spec=_gateway_spec(op.spec, api)),
-                    target, synthetic=synthetic,
+                    target, graphql=graphql,
                 )
                 for product_id in (None, *api.products):
                     scoped = {"global": global_doc, "product": product_docs.get(product_id) if product_id else None,
@@ -163,9 +164,14 @@ class _Compiler:
             self._documents[path] = doc
         return self._documents[path]
 
-    def synthetic(self, api: ApiSettings) -> SyntheticGraphQL | None:
-        """The executor of a synthetic GraphQL API: its schema, each resolver's document built into steps."""
+    def graphql(self, api: ApiSettings) -> GraphQLApi | None:
+        """A GraphQL API's schema and, when it is synthetic, its executor (each resolver's document built
+        into steps); None when a resolver document has errors (reported)."""
         assert api.graphql is not None
+        schema = load_schema(api.graphql.schema) if api.graphql.schema is not None else None
+        if not api.graphql.synthetic:
+            return GraphQLApi(schema)
+        assert schema is not None  # a synthetic API's schema is required when settings are read
         resolvers = {}
         for resolver in api.graphql.resolvers:
             document = self.document(resolver.policy)
@@ -181,7 +187,7 @@ class _Compiler:
             resolvers[resolver.type_name, resolver.field_name] = builder.steps([document.root])
         if self.diagnostics.has_errors:
             return None
-        return SyntheticGraphQL(load_schema(api.graphql.schema), resolvers)
+        return GraphQLApi(schema, SyntheticGraphQL(schema, resolvers))
 
     def check_settings(self, element: PolicyElement) -> None:
         """Report policies needing a top-level configuration key that is absent (`Policy.needs_settings`)

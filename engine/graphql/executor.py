@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from inspect import isawaitable
 from typing import Any
 
-from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -27,19 +26,16 @@ from graphql import (
     OperationType,
     execute,
     get_operation_ast,
-    parse,
-    validate,
 )
 
-from engine.context import Context, GraphQL, Headers, MessageBody, Response
+from engine.context import Context, GraphQL, Response
 from engine.errors import PolicyRuntimeError
-from engine.graphql.request import RequestError, parse_request
-from engine.policy import Step, buffer_body, reason_phrase, run_steps
+from engine.graphql.queries import Queries
+from engine.graphql.request import RequestError, document_error_status, graphql_response, parse_request
+from engine.policy import Step, buffer_body, run_steps
 
 log = logging.getLogger("policygate.graphql")
 MAX_REQUEST_BYTES = 1024 * 1024  # a GraphQL request larger than this is refused (413)
-DOCUMENT_CACHE_SIZE = 256  # parsed and validated queries kept per API
-MAX_CACHED_QUERY = 16 * 1024  # longer queries are checked each time (bounds the cache's memory)
 
 
 class SyntheticGraphQL:
@@ -47,18 +43,20 @@ class SyntheticGraphQL:
 
     def __init__(self, schema: GraphQLSchema, resolvers: Mapping[tuple[str, str], Sequence[Step]]) -> None:
         self.schema = schema
-        self._documents: LRUCache[str, tuple[DocumentNode | None, list[Any]]] = LRUCache(DOCUMENT_CACHE_SIZE)
+        self.queries = Queries(schema)  # shared with validate-graphql-request (engine/graphql/api.py)
         for (type_name, field_name), steps in resolvers.items():
             field = schema.type_map[type_name].fields[field_name]  # type: ignore[attr-defined]  # checked on load
             field.resolve = _resolver(tuple(steps))
 
     async def __call__(self, ctx: Context) -> None:
+        accept = ctx.request.headers.get("accept") or ""
         try:
             result = await self.execute(ctx)
         except _Refused as refused:
-            ctx.response = _json_response(refused.status, {"errors": refused.errors})
+            status = refused.status or document_error_status(accept)
+            ctx.response = graphql_response(status, {"errors": refused.errors}, accept)
             return
-        ctx.response = _json_response(200, result.formatted)
+        ctx.response = graphql_response(200, result.formatted, accept)
 
     async def execute(self, ctx: Context) -> ExecutionResult:
         request = ctx.request
@@ -84,27 +82,17 @@ class SyntheticGraphQL:
 
 
     def checked(self, text: str) -> DocumentNode:
-        """The parsed query, valid against the schema (raises _Refused); the outcome for each of the last
-        DOCUMENT_CACHE_SIZE queries is kept, as clients repeat the same few queries (parsing and validating
-        cost more than executing)."""
-        known = self._documents.get(text)
-        if known is None:
-            try:
-                document = parse(text)
-                problems = [error.formatted for error in validate(self.schema, document)]
-            except GraphQLError as error:
-                document, problems = None, [error.formatted]
-            known = (document, problems)
-            if len(text) <= MAX_CACHED_QUERY:
-                self._documents[text] = known
-        document, problems = known
-        if problems or document is None:
-            raise _Refused(400, problems)
-        return document
+        """The parsed query, valid against the schema (raises _Refused); parsed and validated once per
+        distinct query (engine/graphql/queries.py)."""
+        checked = self.queries.get(text)
+        if checked.errors or checked.document is None:
+            raise _Refused(0, checked.errors)  # status by the client's Accept
+        return checked.document
 
 
 class _Refused(Exception):
-    """The request is answered with `status` and these errors, without executing anything."""
+    """The request is answered with `status` (0: that of a query that does not parse or validate) and
+    these errors, without executing anything."""
 
     def __init__(self, status: int, errors: list[Any]) -> None:
         super().__init__(status)
@@ -151,11 +139,6 @@ def _public(error: PolicyRuntimeError) -> str:
         return error.message
     log.warning("resolver %s failed (%s): %s", error.path or "", error.reason, error.message)
     return PUBLIC_REASONS.get(error.reason, "Internal server error")
-
-
-def _json_response(status: int, payload: object) -> Response:
-    headers = Headers([("Content-Type", "application/json; charset=utf-8")])
-    return Response(status, reason_phrase(status), headers, MessageBody(json.dumps(payload).encode()))
 
 
 __all__ = ["SyntheticGraphQL", "field_value"]

@@ -1,4 +1,5 @@
-"""The GraphQL request of an HTTP request (GraphQL over HTTP): `GET ?query=` or a `POST` body."""
+"""GraphQL over HTTP: the GraphQL request of an HTTP request (`GET ?query=` or a `POST` body) and the
+HTTP response carrying a GraphQL response."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine.context import Headers, MessageBody, Response
+from engine.policy import reason_phrase
+
+RESPONSE_MEDIA_TYPE = "application/graphql-response+json"
 
 @dataclass(frozen=True)
 class GraphQLRequest:
@@ -49,3 +54,16 @@ def parse_request(method: str, query: Mapping[str, Sequence[str]], content_type:
     if name is not None and not isinstance(name, str):
         raise RequestError("'operationName' must be a string.")
     return GraphQLRequest(text, variables, name or None)
+
+
+def document_error_status(accept: str) -> int:
+    """The status of a response whose query did not parse or validate: 200 for `application/json`
+    clients, 400 for those accepting `application/graphql-response+json` (GraphQL over HTTP)."""
+    return 400 if RESPONSE_MEDIA_TYPE in accept else 200
+
+
+def graphql_response(status: int, payload: object, accept: str) -> Response:
+    """`payload` as JSON, typed `application/graphql-response+json` when the client accepts it."""
+    media_type = RESPONSE_MEDIA_TYPE if RESPONSE_MEDIA_TYPE in accept else "application/json"
+    headers = Headers([("Content-Type", f"{media_type}; charset=utf-8")])
+    return Response(status, reason_phrase(status), headers, MessageBody(json.dumps(payload).encode()))

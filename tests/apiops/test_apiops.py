@@ -117,7 +117,7 @@ def test_unsupported_parts_are_reported_once_per_kind(tmp_path: Path) -> None:
     write_text(tmp_path / ".gitignore", "*.tmp")
     write_json(tmp_path / "subscriptions" / "nokey" / "subscriptionInformation.json", {"properties": {"scope": "/apis"}})
     loaded = read_apiops(tmp_path, {})
-    assert set(loaded.settings.apis) == {"a", "nospec"}
+    assert set(loaded.settings.apis) == {"a", "nospec", "gql"}
     assert loaded.settings.apis["a"].products == ("p",)
     assert loaded.settings.apis["nospec"].operations == ()
     assert loaded.settings.subscriptions == ()
@@ -126,7 +126,8 @@ def test_unsupported_parts_are_reported_once_per_kind(tmp_path: Path) -> None:
     assert by_problem["tags are not supported; ignored"] == "products/p/tags.json, apis/a/tags.json, tags"
     assert by_problem["API diagnostics are not supported; ignored"] == "apis/a/diagnostics"
     assert by_problem["only the current revision of an API is served; ignored"] == "apis/a;rev=2, apis/old"
-    assert by_problem["graphql APIs without resolvers (pass-through GraphQL) are not supported; not served"] == "apis/gql"
+    gql = loaded.settings.apis["gql"].graphql  # a pass-through GraphQL API (no schema, no resolvers)
+    assert gql is not None and gql.schema is None and not gql.synthetic
     assert by_problem["websocket APIs are not supported; not served"] == "apis/ws"
     assert by_problem["Azure logger resources are ignored; declare loggers in policygate.yaml (loggers:)"] == "loggers"
     assert by_problem["unknown files and folders; ignored"] == "README.md"

@@ -1,12 +1,14 @@
 """The gateway's own cost per request, without the HTTP server: Gateway.handle called in a loop.
 
-    python -m tests.perf.inprocess [--scenario b|s|m|g|c|d|c-redis|d-redis] [--requests 20000] [--rounds 5]
+    python -m tests.perf.inprocess [--scenario b|s|m|g|p|q|c|d|c-redis|d-redis] [--requests 20000] [--rounds 5]
                                    [--concurrency 1] [--profile] [--tracing RATIO]
 
 Builds the gateway of a tests/perf/run.py scenario in this process (b pass-through to the raw
 backend, s the same with one `send-request` to that backend in inbound before it, m the same with one
 `send-service-bus-message` (two properties, a static token) sent to that backend, g a synthetic GraphQL
-API (APIOps folder) answering a 2-field query with 2 `http-data-source` resolvers calling that backend, c in-process cache
+API (APIOps folder) answering a 2-field query with 2 `http-data-source` resolvers calling that backend, p the same
+query POSTed to a pass-through GraphQL API (a schema, no resolvers) forwarding it to that backend, q p with
+`validate-graphql-request` (schema validation, depth and 3 authorize rules) in inbound, c in-process cache
 hit, d full pipeline with in-process cache and counters), then calls
 its ASGI handler directly with a prepared HTTP scope and a `send` that drops the messages. The
 best of `--rounds` rounds is reported in microseconds of this thread's CPU time per request:
@@ -59,12 +61,20 @@ GRAPHQL_SCHEMA = "type Query { item(id: ID!): Item other(id: ID!): Item }\ntype 
 GRAPHQL_RESOLVER = """<http-data-source><http-request><set-method>GET</set-method>
   <set-url>@($"{backend}/items/{context.GraphQL.Arguments["id"]}")</set-url></http-request></http-data-source>"""
 GRAPHQL_QUERY = b'{"query": "{ a: item(id: \\"1\\") { id name } b: other(id: \\"2\\") { name tags } }"}'
+GRAPHQL_VALIDATE_POLICY = """<policies><inbound><base />
+  <validate-graphql-request max-size="10240" max-depth="4"><authorize>
+    <rule path="/__*" action="reject" /><rule path="/Item/tags" action="@(context.Request.Headers.ContainsKey("X-Admin") ? "allow" : "ignore")" />
+    <rule path="/Query/other/id" action="reject" />
+  </authorize></validate-graphql-request>
+</inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"""
 
 SCENARIOS: dict[str, dict[str, Any]] = {
     "b": {},
     "s": {"policy": SEND_POLICY},
     "m": {"policy": BUS_POLICY, "service-bus": True},
     "g": {"graphql": True},
+    "p": {"graphql-pass": True},  # a pass-through GraphQL API (schema, no resolvers) in front of the raw backend
+    "q": {"graphql-pass": True, "policy": GRAPHQL_VALIDATE_POLICY},  # p + validate-graphql-request with 3 rules
     "c": {"policy": CACHE_POLICY.format(store="internal")},
     "d": {"policy": FULL_POLICY.format(store="internal"), "subscription": True},
     "c-redis": {"policy": CACHE_POLICY.format(store="external"), "redis": True},
@@ -85,6 +95,9 @@ def build(directory: Path, backend_port: int, scenario: str, tracing: str | None
     if "policy" in options:
         (directory / "api.xml").write_text(options["policy"].replace("{backend}", api["service-url"]))
         api["policy"] = "api.xml"
+    if options.get("graphql-pass"):
+        (directory / "items.graphql").write_text(GRAPHQL_SCHEMA)
+        api["graphql"] = {"schema": "items.graphql"}
     if options.get("service-bus"):  # the raw backend stands in for Service Bus (it answers 200)
         config["identity"] = {"provider": "static", "token": "bench"}
         config["service-bus"] = {"endpoints": {BUS_NAMESPACE: api["service-url"]}}
@@ -125,7 +138,8 @@ def scope_for(scenario: str) -> dict[str, Any]:
     headers = [(b"host", b"127.0.0.1:8080"), (b"user-agent", b"bench"), (b"accept", b"*/*")]
     if SCENARIOS[scenario].get("subscription"):
         headers.append((b"ocp-apim-subscription-key", SUBSCRIPTION_KEY.encode()))
-    method, path = ("POST", "/items") if SCENARIOS[scenario].get("graphql") else ("GET", "/items/42")
+    graphql = SCENARIOS[scenario].get("graphql") or SCENARIOS[scenario].get("graphql-pass")
+    method, path = ("POST", "/items") if graphql else ("GET", "/items/42")
     if method == "POST":
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(GRAPHQL_QUERY)).encode())]
     return {
