@@ -27,7 +27,10 @@ treated as a Redis failure. So:
   `PENDING` when the round trip failed or never happened (the rider's owner then asks on its own).
 * With a `RedisHealth` (engine.redis_health, shared by every dispatcher of the endpoint), a command
   is refused at once (`RedisUnavailable`) while the endpoint's breaker is open, and each round
-  trip's outcome is reported to it before its callers wake.
+  trip's outcome is reported to it before its callers wake. With `stall_after` too (a Redis
+  Cluster), a watchdog reports a round trip still under way after that long as a stall: redis-py's
+  cluster client answers one node's socket timeout by reconnecting and refreshing its topology from
+  every node in turn before it gives up, which against a frozen cluster takes several timeouts.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import logging
 import queue
 import select
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,7 +123,7 @@ class Dispatcher:
     """Queue Redis commands from any event loop; one thread sends them in pipelined round trips."""
 
     def __init__(self, connect: Callable[[], Any], *, name: str = "policygate-redis", max_batch: int = MAX_BATCH,
-                 health: RedisHealth | None = None) -> None:
+                 health: RedisHealth | None = None, stall_after: float | None = None) -> None:
         self._connect = connect  # creates the blocking client, in the thread (a Redis Cluster client connects at once)
         self.client: Any = None
         self._connection: Any = None  # the connection round trips of a standalone client use (see _send_direct)
@@ -128,6 +132,7 @@ class Dispatcher:
         self.max_batch = max_batch
         self.health = health
         self._in_flight: list[_Call] = []  # the batch of the round trip under way
+        self._round_trip_started = 0.0  # when it began (time.monotonic; 0: none under way)
         if health is not None:
             health.attach(self)
         self._queue: queue.SimpleQueue[_Call | _Stop] = queue.SimpleQueue()
@@ -135,6 +140,8 @@ class Dispatcher:
         self._name = name
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
+        if health is not None and stall_after is not None:
+            threading.Thread(target=self._watch, args=(health, stall_after), name=f"{name}-watchdog", daemon=True).start()
 
     async def command(self, *command: object, script: Script | None = None, rider: Rider | None = None) -> Any:
         """Send `command` (pipelined with whatever else is queued); its reply.
@@ -227,6 +234,7 @@ class Dispatcher:
                 except queue.Empty:
                     break
             self._in_flight = batch
+            self._round_trip_started = time.monotonic()
             try:
                 self._round_trip(batch)
             except BaseException as exc:  # never let the thread die with callers waiting
@@ -234,7 +242,19 @@ class Dispatcher:
                 _deliver(batch, [exc] * len(batch))
             finally:
                 self._in_flight = []
+                self._round_trip_started = 0.0
         self._fail_queued(RedisConnectionError(f"{self._name}: the Redis client is closed"))
+
+    def _watch(self, health: RedisHealth, stall_after: float) -> None:
+        """Report a round trip under way for longer than `stall_after` as a stall (once): the breaker
+        opens and every caller waiting on the endpoint is failed (`RedisHealth`)."""
+        reported = 0.0
+        while not self._closed:
+            time.sleep(stall_after / 10)
+            started = self._round_trip_started
+            if started and started != reported and time.monotonic() - started > stall_after:
+                reported = started
+                health.failed(RedisTimeoutError(f"Timeout: no answer from Redis within {stall_after:g}s"))
 
     def _round_trip(self, batch: list[_Call]) -> None:
         if self.client is None and batch:

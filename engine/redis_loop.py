@@ -56,6 +56,10 @@ if TYPE_CHECKING:
     from engine.cache.connection import RedisSettings
 
 _NOT_ENOUGH_DATA = object()
+# A Redis Cluster round trip still under way after this many `timeout`s is a stall, whatever
+# redis-py does inside it (engine.redis_dispatcher): the margin covers a healthy cluster's slowest
+# answer on a busy machine beyond the socket timeout itself.
+STALL_GRACE = 1.2
 
 
 def open_dispatcher(settings: RedisSettings, *, name: str, breaker: BreakerRule | None = None) -> Dispatcher | LoopDispatcher:
@@ -66,7 +70,8 @@ def open_dispatcher(settings: RedisSettings, *, name: str, breaker: BreakerRule 
     health = health_of(settings)
     dispatcher: Dispatcher | LoopDispatcher
     if settings.cluster:
-        dispatcher = Dispatcher(partial(create_sync_client, settings), name=name, health=health)
+        dispatcher = Dispatcher(partial(create_sync_client, settings), name=name, health=health,
+                                stall_after=settings.timeout * STALL_GRACE)
     else:
         dispatcher = LoopDispatcher(settings, name=name, health=health)
     if breaker is not None:

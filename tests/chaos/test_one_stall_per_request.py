@@ -55,7 +55,7 @@ def frozen(pids: list[int]) -> Iterator[None]:
             os.kill(pid, signal.SIGCONT)
 
 
-@pytest.fixture(params=["standalone"])
+@pytest.fixture(params=["standalone", "cluster"])
 def redis_target(request: pytest.FixtureRequest) -> Iterator[tuple[str, list[int]]]:
     """(URL, pids to freeze) of a private Redis: one server, or every node of a 3-node cluster."""
     if request.param == "standalone":
