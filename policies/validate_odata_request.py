@@ -30,6 +30,9 @@ _OPTIONS_V401 = _OPTIONS_V40 | {"compute", "index", "schemaversion"}
 _STRUCTURED = frozenset({"filter", "select", "expand", "orderby", "apply", "compute", "search"})
 _GRAMMAR = frozenset(OPTIONS)  # parsed by the ABNF (4.0 and later); the others' structure only
 _LISTS = frozenset({"select", "expand", "orderby"})  # comma-separated items, none empty
+# (version, max version) header names: OData 4, then OData 2 and 3 (a request with OData-Version is OData 4)
+_VERSION_HEADERS = (("OData-Version", "OData-MaxVersion"), ("DataServiceVersion", "MaxDataServiceVersion"))
+_LEGACY_HEADERS = frozenset(_VERSION_HEADERS[1])
 _MEDIA_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+*-]+(\s*;.*)?")
 
 
@@ -79,8 +82,10 @@ class ValidateOdataRequest(Policy):
 
     - `OData-Version` must be a version (`4.0`, `4.01`) from `min-odata-version` to `max-odata-version`;
       `OData-MaxVersion` must be a version not below `min-odata-version` (else no version the API
-      accepts is one the client can read). Without `OData-Version`, `default-odata-version` (4.0)
-      is the request's version and the range is not checked.
+      accepts is one the client can read). Without `OData-Version`, OData 2 and 3's
+      `DataServiceVersion` and `MaxDataServiceVersion` (`2.0;NetFx`) are checked the same way;
+      without either, `default-odata-version` (4.0) is the request's version and the range is not
+      checked.
     - The body, when `max-size` is given, must be at most that many bytes: a longer Content-Length
       is refused before any byte is read; otherwise the body (chunked too) is read and counted.
     - System query options (`$filter`, `$select`, `$expand`, `$orderby`, `$top`, `$skip`, `$count`,
@@ -151,29 +156,39 @@ def _header_finding(name: str, details: str) -> Finding:
 
 
 def _check_versions(ctx: Context, limits: _Limits, outcome: Outcome) -> tuple[int, int] | None:
-    """Check OData-Version and OData-MaxVersion; the request's version (None: absent or unreadable)."""
+    """Check the version headers; the request's version (None: absent or unreadable). OData 4 sends
+    OData-Version and OData-MaxVersion; OData 2 and 3 send DataServiceVersion and
+    MaxDataServiceVersion (`2.0;NetFx`), which count when OData-Version is absent."""
     found: tuple[int, int] | None = None
-    sent = ctx.request.headers.get("odata-version")
+    headers = ctx.request.headers
+    legacy = "odata-version" not in headers and "dataserviceversion" in headers
+    version, most = _VERSION_HEADERS[1] if legacy else _VERSION_HEADERS[0]
+    sent = headers.get(version)
     if sent is not None:
-        found = parse_version(sent)
+        found = parse_version(_version_value(version, sent))
         if found is None:
-            outcome.add(_header_finding("OData-Version", f"The value of the header OData-Version does not conform to "
-                                        f"the OData specification: '{sent}' is not a version such as 4.0 or 4.01."))
+            outcome.add(_header_finding(version, f"The value of the header {version} does not conform to the OData "
+                                        f"specification: '{sent}' is not a version such as 4.0 or 4.01."))
         else:
-            problem = limits.problem(found, sent.strip())
+            problem = limits.problem(found, _version_value(version, sent))
             if problem:
-                outcome.add(_header_finding("OData-Version", problem))
-    most = ctx.request.headers.get("odata-maxversion")
-    if most is not None:
-        readable = parse_version(most)
+                outcome.add(_header_finding(version, problem))
+    sent = headers.get(most)
+    if sent is not None:
+        readable = parse_version(_version_value(most, sent))
         low = parse_version(limits.min) if limits.min else None
         if readable is None:
-            outcome.add(_header_finding("OData-MaxVersion", f"The value of the header OData-MaxVersion does not "
-                                        f"conform to the OData specification: '{most}' is not a version such as 4.0 or 4.01."))
+            outcome.add(_header_finding(most, f"The value of the header {most} does not conform to the OData "
+                                        f"specification: '{sent}' is not a version such as 4.0 or 4.01."))
         elif low is not None and readable < low:
-            outcome.add(_header_finding("OData-MaxVersion", f"OData-MaxVersion {most.strip()} is below the lowest "
-                                        f"version the API accepts ({limits.min})."))
+            outcome.add(_header_finding(most, f"{most} {_version_value(most, sent)} is below the lowest version the "
+                                        f"API accepts ({limits.min})."))
     return found
+
+
+def _version_value(header: str, value: str) -> str:
+    """The version in a version header: OData 2 and 3 headers may carry a client suffix (`3.0;NetFx`)."""
+    return value.split(";", 1)[0].strip() if header in _LEGACY_HEADERS else value.strip()
 
 
 async def _check_size(ctx: Context, limit: int, outcome: Outcome) -> None:

@@ -41,16 +41,27 @@ _LITERAL_KINDS = frozenset({"datetime", "guid", "date", "time", "typed", "string
 _LITERAL_NAMES = frozenset({"null", "true", "false", "INF", "NaN"})
 _DOLLAR_SEGMENTS = frozenset({"$it", "$root", "$this", "$count", "$value", "$ref"})
 _END = ("end", "", 0)
+_CACHED_LENGTH = 2048
+MAX_NESTING = 40  # parentheses, lambdas, calls, nested options: deeper values are refused, not recursed into
 
 
 class ODataSyntaxError(ValueError):
     """A value that breaks the ABNF: the message says what and where (1-based position)."""
 
 
-@functools.lru_cache(maxsize=1024)  # clients repeat their queries: a repeated value costs a lookup
 def syntax_problem(option: str, text: str) -> str | None:
     """Why `text` is not a value of system query option `option` (one of OPTIONS, without `$`); None
-    when it is well formed."""
+    when it is well formed. Clients repeat their queries: a value seen before (of at most 2 KB, so
+    the cache stays small) costs a lookup."""
+    return _remembered(option, text) if len(text) <= _CACHED_LENGTH else _problem(option, text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _remembered(option: str, text: str) -> str | None:
+    return _problem(option, text)
+
+
+def _problem(option: str, text: str) -> str | None:
     try:
         parser = _Parser(text, _SEARCH_TOKEN if option == "search" else _TOKEN)
         getattr(parser, option)()
@@ -75,6 +86,7 @@ class _Parser:
                 self.tokens.append((kind, match.group(), position + 1))
             position = match.end()
         self.index = 0
+        self.depth = 0
 
     # -- tokens
     def peek(self, ahead: int = 0) -> tuple[str, str, int]:
@@ -142,10 +154,18 @@ class _Parser:
         self.search_or()
 
     # -- expressions (commonExpr), lowest precedence first
+    def nest(self) -> None:
+        """Enter one level of nesting (the parser recurses: the depth is bounded)."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ODataSyntaxError(f"the value is nested more than {MAX_NESTING} levels deep")
+
     def expr(self) -> None:
+        self.nest()
         self.and_expr()
         while self.operator(frozenset({"or"})):
             self.and_expr()
+        self.depth -= 1
 
     def and_expr(self) -> None:
         self.not_expr()
@@ -153,10 +173,9 @@ class _Parser:
             self.not_expr()
 
     def not_expr(self) -> None:
-        if self.operator(frozenset({"not"})):
-            self.not_expr()
-        else:
-            self.cmp_expr()
+        while self.operator(frozenset({"not"})):
+            pass
+        self.cmp_expr()
 
     def cmp_expr(self) -> None:
         self.add_expr()
@@ -177,10 +196,9 @@ class _Parser:
             self.unary()
 
     def unary(self) -> None:
-        if self.accept("-", "punct"):
-            self.unary()
-        else:
-            self.primary()
+        while self.accept("-", "punct"):
+            pass
+        self.primary()
 
     def primary(self) -> None:
         kind, text, _ = self.peek()
@@ -254,6 +272,11 @@ class _Parser:
         self.expr()
 
     def json_value(self) -> None:
+        self.nest()
+        self.json_item()
+        self.depth -= 1
+
+    def json_item(self) -> None:
         kind, text, _ = self.peek()
         if self.accept("[", "punct"):
             if not self.accept("]"):
@@ -318,10 +341,12 @@ class _Parser:
 
     def item_options(self) -> None:
         if self.accept("(", "punct"):
+            self.nest()
             self.item_option()
             while self.accept(";"):
                 self.item_option()
             self.expect(")")
+            self.depth -= 1
 
     def item_option(self) -> None:
         kind, text, _ = self.next()
@@ -360,9 +385,11 @@ class _Parser:
 
     # -- $search
     def search_or(self) -> None:
+        self.nest()
         self.search_and()
         while self.accept("OR", "name"):
             self.search_and()
+        self.depth -= 1
 
     def search_and(self) -> None:
         self.search_not()
@@ -379,9 +406,8 @@ class _Parser:
         return kind == "json" or (kind == "punct" and text == "(") or (kind not in ("end", "punct") and text != "OR")
 
     def search_not(self) -> None:
-        if self.accept("NOT", "name"):
-            self.search_not()
-            return
+        while self.accept("NOT", "name"):
+            pass
         kind, text, _ = self.peek()
         if self.accept("(", "punct"):
             self.search_or()

@@ -4,20 +4,20 @@ its API schemas, compiled as one set for validate-content without `schema-id`.
 Each schema is a document of its own, keeping the namespace declarations in scope in the WSDL
 (QName values such as `type="tns:Order"` need them). The set compiles from one schema importing
 every target namespace (schemas sharing a namespace are included together), so a schema may
-import another one by namespace alone, as WSDL types usually do. As for the instance's schemas
-(`engine.apispec.instance`), nothing is fetched: a `schemaLocation` may name only another schema
-of the instance (`/schemas/<id>`).
+import another one by namespace alone, as WSDL types usually do. Nothing is fetched: a schema
+naming a `schemaLocation` cannot be compiled.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
 from engine.apispec.instance import (
     LOCATION_PREFIX,
+    MAX_SCHEMA_SIZE,
     XSD,
     InstanceSchema,
     InstanceSchemaError,
@@ -47,14 +47,15 @@ def wsdl_schemas(text: str) -> list[str]:
             for schema in root.iterfind(f"{{{namespace}}}types/{{{XSD}}}schema")]
 
 
-def api_xml_schema(api_id: str, schemas: Sequence[str], instance: Mapping[str, str] | None = None) -> InstanceSchema | None:
-    """The API's XML schemas compiled as one set (None without any); `instance` holds the instance's
-    XML schemas by id, which they may include or import (`/schemas/<id>`). InstanceSchemaError
-    (with `schema_id` = `api_id`) when the set cannot be compiled."""
+def api_xml_schema(api_id: str, schemas: Sequence[str]) -> InstanceSchema | None:
+    """The API's XML schemas compiled as one set (None without any); InstanceSchemaError (with
+    `schema_id` = `api_id`) when the set cannot be compiled."""
     if not schemas:
         return None
+    if sum(len(text.encode()) for text in schemas) > MAX_SCHEMA_SIZE:
+        raise InstanceSchemaError(api_id, f"the schemas are larger than {MAX_SCHEMA_SIZE // (1024 * 1024)} MB")
     pieces = {f"{api_id}/{n}": text for n, text in enumerate(schemas, 1)}
-    texts = {**(instance or {}), **pieces}
+    texts = dict(pieces)
     by_namespace: dict[str, list[str]] = {}
     for key, text in pieces.items():
         by_namespace.setdefault(_target_namespace(api_id, text), []).append(key)

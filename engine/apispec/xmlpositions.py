@@ -3,8 +3,8 @@ name (of an attribute's name when one is asked for), for XML schema errors.
 
 libxml2 reports a validation error with a line (the line where the start tag ends) and the path
 of the element, never a column. `ElementPositions` finds the column by reading the text once,
-start tag by start tag in document order, which is the order of `root.iter()`. Only invalid
-documents pay for it.
+start tag by start tag in document order (an element's place in it is counted by XPath). Only
+invalid documents pay for it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from lxml import etree
 # group 1, its attributes (quoted values may hold `>`) group 2
 _MARKUP = re.compile(
     r"<(?:!--.*?-->|!\[CDATA\[.*?\]\]>|\?.*?\?>|![^>]*>|/[^>]*>"
-    r"|([^\s/>!?][^\s/>]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>)",
+    r"|([^\s/>!?][^\s/>]*)((?:[^>\"']+|\"[^\"]*\"|'[^']*')*)>)",
     re.S,
 )
 _STEP = re.compile(r"(?:(?:[^:\[\]/]+:)?([^:\[\]/]+))(?:\[(\d+)\])?")
@@ -36,15 +36,16 @@ class ElementPositions:
     def __init__(self, root: etree._Element, text: bytes) -> None:
         self.root = root
         self.text = text.decode("utf-8", "replace")
-        self._tags: list[tuple[int, int, str]] | None = None  # (offset of the name, end of the tag, attributes)
+        self._tags: list[tuple[int, int, str]] = []  # (offset of the name, end of the tag, attributes), read so far
+        self._scan = _MARKUP.finditer(self.text)
 
     def of(self, element: etree._Element, attribute: str = "") -> Position | None:
         """Where `element` (or its attribute named `attribute`, local name) starts; None when unknown."""
-        tags = self._start_tags()
-        index = next((i for i, e in enumerate(self.root.iter(etree.Element)) if e is element), None)
-        if index is None or index >= len(tags):
+        index = int(element.xpath("count(preceding::*) + count(ancestor::*)"))  # its place in document order
+        tag = self._start_tag(index)
+        if tag is None:
             return None
-        offset, end, attributes = tags[index]
+        offset, end, attributes = tag
         if attribute:
             found = re.search(rf"(?:^|\s)((?:[^\s=:]+:)?{re.escape(attribute)})\s*=", attributes)
             if found:
@@ -52,10 +53,15 @@ class ElementPositions:
         line = self.text.count("\n", 0, offset) + 1
         return Position(line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1)
 
-    def _start_tags(self) -> list[tuple[int, int, str]]:
-        if self._tags is None:
-            self._tags = [(m.start(1), m.end(), m[2]) for m in _MARKUP.finditer(self.text) if m[1]]
-        return self._tags
+    def _start_tag(self, index: int) -> tuple[int, int, str] | None:
+        """The `index`-th start tag (0-based), reading the text only as far as needed."""
+        while len(self._tags) <= index:
+            match = next(self._scan, None)
+            if match is None:
+                return None
+            if match[1]:
+                self._tags.append((match.start(1), match.end(), match[2]))
+        return self._tags[index]
 
 
 def element_at(root: etree._Element, path: str) -> etree._Element | None:
@@ -72,7 +78,6 @@ def element_at(root: etree._Element, path: str) -> etree._Element | None:
         if depth == 0:
             continue  # the validation root itself
         # `*[n]` counts every child element (unprefixed namespaced names); `name[n]` those of that local name
-        children = [c for c in current.iterchildren(etree.Element)
-                    if name == "*" or etree.QName(c).localname == name]
-        current = children[index - 1] if 0 < index <= len(children) else None
+        found = current.xpath(f"*[{index}]" if name == "*" else f"*[local-name() = $name][{index}]", name=name)
+        current = found[0] if isinstance(found, list) and found and isinstance(found[0], etree._Element) else None
     return current

@@ -86,3 +86,19 @@ def test_operators_need_a_word_of_their_own() -> None:
 def test_a_property_may_be_named_like_an_operator() -> None:
     assert syntax_problem("orderby", "desc desc, asc") is None
     assert syntax_problem("filter", "and eq or") is None
+
+
+@pytest.mark.parametrize(("option", "text"), [
+    ("filter", "(" * 5000 + "1" + ")" * 5000), ("filter", "x in " + "[" * 5000 + "]" * 5000),
+    ("filter", "f(" * 5000 + ")" * 5000), ("search", "(" * 5000 + "a" + ")" * 5000),
+    ("expand", "A($expand=" * 5000 + "B" + ")" * 5000),
+])
+def test_deep_nesting_is_refused_without_recursing(option: str, text: str) -> None:
+    assert syntax_problem(option, text) == "the value is nested more than 40 levels deep"
+
+
+def test_long_chains_of_prefix_operators_are_fine() -> None:
+    assert syntax_problem("filter", "not " * 5000 + "Active") is None
+    assert syntax_problem("filter", "-" * 5000 + "1 eq Price") is None
+    assert syntax_problem("search", "NOT " * 5000 + "red") is None
+    assert syntax_problem("filter", " and ".join(["Price gt 1"] * 2000)) is None  # long, not deep: not cached

@@ -119,6 +119,8 @@ class TestWsdlTypes:
      "schemaLocation 'http://example.com/x.xsd' is not allowed"),
     (WSDL.replace('type="t:Sku"', 'type="t:Skew"'), "not a valid XML schema"),
     ("<definitions />", "not a WSDL 1.1 <definitions> or 2.0 <description>"),
+    (WSDL.replace("<xs:simpleType name=\"Quantity\">", "<xs:annotation><xs:documentation>" + "x" * 4 * 1024 * 1024
+                  + "</xs:documentation></xs:annotation><xs:simpleType name=\"Quantity\">"), "larger than 4 MB"),
     ("<!DOCTYPE d [<!ENTITY e 'x'>]><wsdl:definitions xmlns:wsdl='http://schemas.xmlsoap.org/wsdl/' />", "DTD"),
 ])
 def test_a_broken_wsdl_stops_the_start_at_its_key(tmp_path: Path, wsdl: str, message: str) -> None:

@@ -87,6 +87,21 @@ class TestVersions:
 
 
 class TestSize:
+    def test_odata_2_and_3_version_headers_count_without_odata_version(self, gw: RunningGateway,
+                                                                        backend: Backend) -> None:
+        answer = get(gw, "v40", DataServiceVersion="2.0;NetFx")
+        assert refused(answer) == "OData version 2.0 is not supported; the API accepts versions 4.0 to 4.0."
+        assert [r["Name"] for r in _records(answer)] == ["DataServiceVersion"]
+        # a version 2 request is checked with version 2's options: $inlinecount, no $count
+        assert get(gw, "v401", "?$inlinecount=allpages&$filter=" + quote("substringof('a',Name)"),
+                   DataServiceVersion="2.0;NetFx", MaxDataServiceVersion="3.0;NetFx").status == 200
+        assert "Unknown system query option $count" in refused(get(gw, "v401", "?$count=true", DataServiceVersion="3.0"))
+        assert "header MaxDataServiceVersion does not conform" in refused(
+            get(gw, "v401", DataServiceVersion="2.0", MaxDataServiceVersion="x"))
+        # OData-Version decides when both are sent
+        assert get(gw, "v40", OData_Version="4.0", DataServiceVersion="2.0").status == 200
+        assert backend.calls == 2
+
     def test_body_within_and_over_max_size(self, gw: RunningGateway, backend: Backend) -> None:
         ok = gw.request("POST", "/v40/Products", headers={"Content-Type": "application/json"}, body=b'{"Name": "x"}')
         assert ok.status == 200
