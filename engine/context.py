@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from engine import clock
@@ -183,56 +183,32 @@ class MessageBody:
         return len(self.content)
 
 
-class _LazyFields:
-    """Slots whose default is made on first read (`_LAZY`: slot name -> factory), so a request that
-    never reads them never builds them; a read of a slot that was set costs what any slot read does."""
+class _SlotsRepr:
+    """`Name(field=value, ...)` over the public slots (what the dataclasses these replaced printed)."""
 
     __slots__ = ()
-    _LAZY: ClassVar[dict[str, Callable[[], Any]]] = {}
-
-    if not TYPE_CHECKING:  # to mypy, every attribute stays declared and checked
-
-        def __getattr__(self, name: str) -> Any:  # only called for a slot that is not set yet
-            make = self._LAZY.get(name)
-            if make is None:
-                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-            value = make()
-            setattr(self, name, value)
-            return value
-
-    def _fields_repr(self) -> str:
-        names: tuple[str, ...] = self.__slots__
-        return ", ".join(f"{name}={getattr(self, name)!r}" for name in names if not name.startswith("_"))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._fields_repr()})"
+        names: tuple[str, ...] = self.__slots__
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in names if not name.startswith("_"))
+        return f"{type(self).__name__}({fields})"
 
 
-class Request(_LazyFields):
+class Request(_SlotsRepr):
     """`IRequest`: what the client sent, as policies have changed it so far."""
 
     __slots__ = ("method", "url", "original_url", "headers", "body", "ip_address", "matched_parameters", "tls")
-    _LAZY: ClassVar[dict[str, Callable[[], Any]]] = {"url": Url, "original_url": Url, "headers": Headers,
-                                                     "matched_parameters": dict}
-    url: Url
-    original_url: Url
-    headers: Headers
-    matched_parameters: dict[str, str]
 
     def __init__(self, method: str = "GET", url: Url | None = None, original_url: Url | None = None,
                  headers: Headers | None = None, body: MessageBody | None = None, ip_address: str = "",
                  matched_parameters: dict[str, str] | None = None, tls: dict[str, Any] | None = None) -> None:
         self.method = method
-        if url is not None:
-            self.url = url
-        if original_url is not None:
-            self.original_url = original_url
-        if headers is not None:
-            self.headers = headers
+        self.url = Url() if url is None else url
+        self.original_url = Url() if original_url is None else original_url
+        self.headers = Headers() if headers is None else headers
         self.body = body
         self.ip_address = ip_address
-        if matched_parameters is not None:
-            self.matched_parameters = matched_parameters
+        self.matched_parameters: dict[str, str] = {} if matched_parameters is None else matched_parameters
         self.tls = tls  # the connection's ASGI TLS extension (the caller's certificate chain)
 
     @property
@@ -245,19 +221,16 @@ class Request(_LazyFields):
         return request_certificate(self.tls)
 
 
-class Response(_LazyFields):
+class Response(_SlotsRepr):
     """`IResponse`; also the type of a `send-request` response variable."""
 
     __slots__ = ("status_code", "status_reason", "headers", "body")
-    _LAZY: ClassVar[dict[str, Callable[[], Any]]] = {"headers": Headers}
-    headers: Headers
 
     def __init__(self, status_code: int = 200, status_reason: str = "OK", headers: Headers | None = None,
                  body: MessageBody | None = None) -> None:
         self.status_code = status_code
         self.status_reason = status_reason
-        if headers is not None:
-            self.headers = headers
+        self.headers = Headers() if headers is None else headers
         self.body = body
 
 
@@ -477,22 +450,12 @@ class Exchange:
         self.observer = observer  # sees each policy run and each failure (coverage, tracing)
 
 
-class Context(_LazyFields):
-    """Everything one request's policies and expressions see.
-
-    A pass-through never reads most of it: `response` (until the backend's answer replaces it),
-    `variables`, `traces` and `deployment` are made on first read (`_LazyFields`).
-    """
+class Context(_SlotsRepr):
+    """Everything one request's policies and expressions see."""
 
     __slots__ = ("request", "response", "variables", "api", "operation", "product", "subscription", "user",
-                 "last_error", "deployment", "received", "started", "tracing", "traces", "services", "exchange",
+                 "last_error", "_deployment", "received", "started", "tracing", "traces", "services", "exchange",
                  "graphql", "_request_id", "__weakref__")  # weakly referenced by the cache's single-flight
-    _LAZY: ClassVar[dict[str, Callable[[], Any]]] = {"response": Response, "variables": dict, "traces": list,
-                                                     "deployment": _this_deployment}
-    response: Response
-    variables: dict[str, Any]
-    deployment: Deployment
-    traces: list[tuple[str, str, str]]  # (source, severity, message)
 
     def __init__(self, request: Request | None = None, response: Response | None = None,
                  variables: dict[str, Any] | None = None, api: Api | None = None, operation: Operation | None = None,
@@ -503,33 +466,34 @@ class Context(_LazyFields):
                  exchange: Exchange | None = None, graphql: GraphQL | None = None,
                  _request_id: uuid.UUID | None = None) -> None:
         self.request = Request() if request is None else request
-        if response is not None:
-            self.response = response
-        if variables is not None:
-            self.variables = variables
+        self.response = Response() if response is None else response
+        self.variables: dict[str, Any] = {} if variables is None else variables
         self.api = api
         self.operation = operation
         self.product = product
         self.subscription = subscription
         self.user = user
         self.last_error = last_error
-        if deployment is not None:
-            self.deployment = deployment
+        self._deployment = deployment  # None: this process's (`deployment`)
         self.received = clock.now() if received is None else received  # wall clock at arrival (context.Timestamp)
         self.started = time.perf_counter() if started is None else started
         self.tracing = tracing
-        if traces is not None:
-            self.traces = traces
+        self.traces: list[tuple[str, str, str]] = [] if traces is None else traces  # (source, severity, message)
         self.services = services  # the gateway's shared services (engine.policy.Services)
         self.exchange = Exchange() if exchange is None else exchange  # per-request state of gateway and policies
         self.graphql = graphql  # set while a synthetic GraphQL API's resolver runs
         self._request_id = _request_id
 
+    @property
+    def deployment(self) -> Deployment:
+        """context.Deployment: this process's, unless the context was made with another one."""
+        return self._deployment if self._deployment is not None else _this_deployment()
+
     def nested(self, graphql: GraphQL) -> Context:
         """A context for a GraphQL resolver's run: this request, variables and identity (the same
         RequestId), with a response and per-request state of its own."""
         return Context(self.request, Response(), self.variables, self.api, self.operation, self.product,
-                       self.subscription, self.user, self.last_error, self.deployment, self.received, self.started,
+                       self.subscription, self.user, self.last_error, self._deployment, self.received, self.started,
                        self.tracing, self.traces, self.services, Exchange(self.exchange.observer), graphql,
                        self.request_id)
 

@@ -6,6 +6,10 @@ templates win over parameterised ones, longer literal prefixes over shorter ones
 
 An API answers only the URL schemes it lists (APIM's `protocols`): a request over another scheme
 is not routed to it (no match, so a 404), and never falls through to an API with a shorter path.
+
+A router remembers the operations it found for the last `ROUTE_CACHE_SIZE` (scheme, method, path)
+requests, so a path asked for again skips the prefix walk and the template matching (unless an
+operation's template names query parameters: then the query decides too, and nothing is kept).
 """
 
 from __future__ import annotations
@@ -126,6 +130,8 @@ class ApiRoutes(Generic[T]):
         for method, entries in by_method.items():
             self._by_method[method] = sorted(entries + wildcard, key=lambda e: e[0].specificity, reverse=True)
         self._wildcard = sorted(wildcard, key=lambda e: e[0].specificity, reverse=True)
+        self.by_query = any(template.query_params for entries in by_method.values() for template, _ in entries) or any(
+            template.query_params for template, _ in wildcard)  # a template names query parameters
 
     def find(self, method: str, path: str, query: dict[str, list[str]]) -> tuple[T, dict[str, str]] | None:
         for template, operation in self._by_method.get(method, self._wildcard):
@@ -136,6 +142,7 @@ class ApiRoutes(Generic[T]):
 
 
 _REVISION = re.compile(r";rev=([^/;]+)")
+ROUTE_CACHE_SIZE = 1024  # (scheme, method, path) keys; emptied when full, so hostile paths cannot grow it
 
 
 @dataclass(frozen=True)
@@ -155,11 +162,13 @@ class Router(Generic[T]):
     def __init__(self) -> None:
         self._apis: dict[str, _ApiEntry[T]] = {}
         self._revisions: dict[tuple[str, str], _ApiEntry[T]] = {}
+        self._found: dict[tuple[str, str, str], tuple[object, T, str, dict[str, str]]] | None = {}  # route cache
 
     def add_api(self, path: str, api: object, operations: Iterable[tuple[str, str, T]], *,
                 revision: str | None = None, current: bool = True,
                 protocols: Iterable[str] = DEFAULT_PROTOCOLS) -> None:
         entry = _ApiEntry(api, ApiRoutes(operations), frozenset(p.lower() for p in protocols))
+        self._found = {} if self._found is not None and not entry.routes.by_query else None
         if current:
             self._apis[path.strip("/")] = entry
         if revision is not None:
@@ -167,6 +176,21 @@ class Router(Generic[T]):
 
     def route(self, scheme: str, method: str, path: str, query: dict[str, list[str]]) -> Match[T] | None:
         """The operation for a request that arrived over `scheme` ("http" or "https"), or None."""
+        found = self._found
+        if found is None:
+            return self._route(scheme, method, path, query)
+        key = (scheme, method, path)
+        hit = found.get(key)
+        if hit is not None:
+            return Match(hit[0], hit[1], hit[2], dict(hit[3]) if hit[3] else {})
+        match = self._route(scheme, method, path, query)
+        if match is not None:
+            if len(found) >= ROUTE_CACHE_SIZE:
+                found.clear()
+            found[key] = (match.api, match.operation, match.relative_path, dict(match.params))
+        return match
+
+    def _route(self, scheme: str, method: str, path: str, query: dict[str, list[str]]) -> Match[T] | None:
         trimmed = path.lstrip("/")
         if ";rev=" in trimmed:
             return self._route_revision(scheme, method, trimmed, query)

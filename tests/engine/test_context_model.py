@@ -1,4 +1,4 @@
-"""The per-request model (engine/context.py): slotted classes whose unread parts are made on first read."""
+"""The per-request model (engine/context.py): slotted classes with the dataclasses' constructors and defaults."""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ import pytest
 from engine.context import Context, Exchange, GraphQL, Headers, Request, Response, Url
 
 
-def test_fields_made_on_first_read_are_per_object_and_stay() -> None:
+def test_defaults_are_per_object() -> None:
     first, second = Context(), Context()
     first.variables["a"] = 1
     first.trace("hello")
     assert second.variables == {} and second.traces == []
     assert first.variables == {"a": 1} and first.traces == [("expression", "verbose", "hello")]
-    assert first.response is first.response  # made once, then an ordinary slot
     assert (first.response.status_code, first.response.status_reason, len(first.response.headers)) == (200, "OK", 0)
     assert first.response is not second.response
     request = Request()
@@ -24,15 +23,16 @@ def test_fields_made_on_first_read_are_per_object_and_stay() -> None:
     assert request.matched_parameters == {} and len(request.headers) == 0
 
 
-def test_given_values_are_kept_and_unknown_attributes_still_fail() -> None:
+def test_given_values_are_kept_and_unknown_attributes_fail() -> None:
     headers, response = Headers([("A", "1")]), Response(201, "Created")
     ctx = Context(request=Request("POST", headers=headers), response=response, variables={"v": 2})
     assert ctx.request.headers is headers and ctx.response is response and ctx.variables == {"v": 2}
     with pytest.raises(AttributeError, match="no attribute 'respone'"):
-        ctx.respone  # type: ignore[attr-defined]  # noqa: B018 - a typo is an error, not a lazily made field
+        ctx.respone  # type: ignore[attr-defined]  # noqa: B018
     with pytest.raises(AttributeError):
         ctx.respone = response  # type: ignore[attr-defined]  # slots: no stray attributes either
     assert not hasattr(ctx.exchange, "anything")
+    assert ctx.deployment is Context().deployment  # this process's, made once
 
 
 def test_url_compares_by_value_and_copies_deeply() -> None:

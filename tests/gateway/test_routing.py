@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.gateway.routing import Router, TemplateError, compile_template
+from engine.gateway.routing import ROUTE_CACHE_SIZE, Router, TemplateError, compile_template
 from tests.support.gateway import simple_config
 
 
@@ -48,6 +48,38 @@ def test_route(method: str, path: str, query: dict[str, list[str]], expected: tu
 )
 def test_no_route(method: str, path: str, query: dict[str, list[str]]) -> None:
     assert router().route("https", method, path, query) is None
+
+
+def test_a_path_asked_again_gets_the_same_operation_and_its_own_parameters() -> None:
+    r: Router[str] = Router()
+    r.add_api("pets", "pets", [("GET", "/pets/{id}", "get-pet"), ("GET", "/pets/mine", "my-pets")])
+    first = r.route("https", "GET", "/pets/pets/7", {})
+    assert first is not None
+    first.params["id"] = "changed"  # a caller's change does not leak into the next request's match
+    again = r.route("https", "GET", "/pets/pets/7", {})
+    assert again is not None and (again.api, again.operation, again.relative_path, again.params) == (
+        "pets", "get-pet", "/pets/7", {"id": "7"})
+    assert r.route("http", "GET", "/pets/pets/7", {}) is not None and r.route("https", "POST", "/pets/pets/7", {}) is None
+    for n in range(3 * ROUTE_CACHE_SIZE):  # many distinct paths: still right, and the memory stays bounded
+        match = r.route("https", "GET", f"/pets/pets/{n}", {})
+        assert match is not None and match.params == {"id": str(n)}
+    assert len(r._found or {}) <= ROUTE_CACHE_SIZE
+
+
+def test_templates_with_query_parameters_route_by_the_query_every_time() -> None:
+    r = router()  # its /search?q={term} makes the query part of every decision
+    assert r.route("https", "GET", "/pets/search", {"q": ["cat"]}) is not None
+    assert r.route("https", "GET", "/pets/search", {}) is None
+    match = r.route("https", "GET", "/pets/search", {"q": ["dog"]})
+    assert match is not None and match.params == {"term": "dog"}
+
+
+def test_an_api_added_later_is_routed_to() -> None:
+    r: Router[str] = Router()
+    r.add_api("", "root", [("GET", "/*", "any")])
+    assert (m := r.route("https", "GET", "/pets/1", {})) is not None and m.api == "root"
+    r.add_api("pets", "pets", [("GET", "/*", "pet")])
+    assert (m := r.route("https", "GET", "/pets/1", {})) is not None and m.api == "pets"
 
 
 @pytest.mark.parametrize("template", ["/a/{x", "/a/{x}/{x}", "/a/{*rest}/b", "/a?b=c"])
