@@ -2,8 +2,8 @@
 
 Pipelining, keep-alive and its idle close, the header-read timeout (slowloris), head limits,
 malformed requests, chunked bodies trickled in, `Expect: 100-continue`, client disconnects
-mid-body and mid-response, a large response to a slow reader (bounded buffering), HTTP/1.0, HEAD
-and `Upgrade: h2c`. The server process runs with keep-alive 2 s and header read 1 s.
+mid-body and mid-response, a large response to a slow reader (bounded buffering), HTTP/1.0, HEAD,
+`Upgrade: h2c` and the server's whole-response message. The server process runs with keep-alive 2 s and header read 1 s.
 """
 
 from __future__ import annotations
@@ -305,6 +305,39 @@ def test_head_gets_no_body(server) -> None:
             head += line
         assert status_line.startswith(b"HTTP/1.1 200") and b"content-length:" in head.lower()
         assert json.loads(read_response(stream)[2])["path"] == "/echo/after"  # no body bytes in between
+
+
+def test_a_whole_response_message_is_framed_by_the_server(server) -> None:
+    with connect(server) as sock, sock.makefile("rb") as stream:  # one keep-alive connection throughout
+        sock.sendall(b"GET /whole HTTP/1.1\r\nHost: t\r\n\r\n")
+        status, headers, body = read_response(stream)
+        assert (status, body, headers["content-length"], headers["x-whole"]) == (200, b"whole body", "10", "1")
+        assert "connection" not in headers and "transfer-encoding" not in headers
+        sock.sendall(b"HEAD /whole HTTP/1.1\r\nHost: t\r\n\r\nGET /whole?status=204 HTTP/1.1\r\nHost: t\r\n\r\n"
+                     b"GET /echo/after HTTP/1.1\r\nHost: t\r\n\r\n")
+        head = b""
+        while (line := stream.readline()) != b"\r\n":
+            head += line
+        assert head.startswith(b"HTTP/1.1 200") and b"content-length: 10\r\n" in head  # HEAD: the length, no body
+        head = b""
+        while (line := stream.readline()) != b"\r\n":
+            head += line
+        assert head.startswith(b"HTTP/1.1 204") and b"content-length" not in head  # 204: neither
+        assert json.loads(read_response(stream)[2])["path"] == "/echo/after"
+    status, headers, body, closed = exchange(server, b"GET /whole?close=1 HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert (status, body, headers["connection"], closed) == (200, b"whole body", "close", True)
+    with connect(server) as sock, sock.makefile("rb") as stream:
+        for _ in range(2):  # HTTP/1.0 keep-alive: answered so, and the connection carries the next request
+            sock.sendall(b"GET /whole HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            status, headers, body = read_response(stream)
+            assert (status, headers["connection"], body) == (200, "keep-alive", b"whole body")
+
+
+def test_a_whole_response_with_cr_lf_in_a_header_is_never_written(server) -> None:
+    with connect(server) as sock, sock.makefile("rb") as stream:
+        sock.sendall(b"GET /whole?value=a%0D%0AX-Injected:%201 HTTP/1.1\r\nHost: t\r\n\r\n")
+        sock.settimeout(5)
+        assert stream.read() == b""  # the app failed before anything was written: the connection closes
 
 
 def test_h2c_upgrade_is_served_as_http_1_1(server) -> None:

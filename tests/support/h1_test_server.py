@@ -8,6 +8,8 @@ Short limits make timeouts testable in seconds: keep-alive 2 s, header read 1 s.
 - `/stream?mb=N`: N MiB in 64 KiB chunks without Content-Length (sent chunked); the bytes handed to
   `send` so far are in `/stats` as `streamed`.
 - `/slow?s=N`: answers after N seconds; `/noread`: answers at once without reading the body.
+- `/whole?status=N&close=1&value=V`: the whole response in one `WHOLE_RESPONSE` message (status N,
+  `X-Whole: V`, body `whole body`, `close` as given), without reading the body.
 - `/stats`: `{"streamed": n, "disconnects": n, "send_failures": n, "requests": n, "in_flight": n}`
   (`in_flight`: the other requests the app is answering now).
 
@@ -28,6 +30,7 @@ from urllib.parse import parse_qs
 
 import uvloop
 
+from engine.gateway.h1protocol import WHOLE_RESPONSE
 from engine.gateway.h1server import serve_native
 
 STATS = {"streamed": 0, "disconnects": 0, "send_failures": 0, "requests": 0}
@@ -66,6 +69,12 @@ async def _handle(scope: dict[str, Any], receive: Any, send: Any) -> None:
             return
         if path == "/stats":
             await _answer(send, json.dumps({**STATS, "in_flight": len(IN_FLIGHT) - 1}).encode())
+            return
+        if path == "/whole":
+            value = query.get("value", ["1"])[0].encode("latin-1")
+            await send({"type": WHOLE_RESPONSE, "status": int(query.get("status", ["200"])[0]), "body": b"whole body",
+                        "headers": [(b"content-type", b"text/plain"), (b"x-whole", value)],
+                        "close": query.get("close") == ["1"]})
             return
         if path == "/noread":
             await _answer(send, b"not read")
