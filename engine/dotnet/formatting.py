@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from . import clrnumeric
@@ -171,6 +173,18 @@ def _format_hex(value: Any, spec: str, precision: int | None) -> str:
     return text.rjust(precision or 0, "0")
 
 
+def _fixed_fast(value: Any, grouped: bool, places: int, neg: bool) -> str:
+    """``F``/``N`` of a double or an integer with Python's formatter: a double rounds from its exact
+    binary value, ties to even (as .NET Core's standard formats); a negative double keeps its sign
+    when it rounds to zero (``-0.00``), an integer has no fraction to round."""
+    comma = "," if grouped else ""
+    if isinstance(value, float):
+        body = format(-value if neg else value, f"{comma}.{places}f")
+        return "-" + body if neg else body
+    body = format(abs(value), comma) + ("." + "0" * places if places else "")
+    return "-" + body if value < 0 else body
+
+
 def _format_standard(value: Any, spec: str, precision: int | None) -> str:
     kind = spec.upper()
     if precision is not None and precision > 64:
@@ -188,6 +202,8 @@ def _format_standard(value: Any, spec: str, precision: int | None) -> str:
         if isinstance(value, bool) or not isinstance(value, int):
             raise FormatException(_BAD_FORMAT)
         return ("-" if value < 0 else "") + str(abs(value)).rjust(precision or 0, "0")
+    if kind in "FN" and value.__class__ is not Decimal and not isinstance(value, bool):
+        return _fixed_fast(value, kind == "N", 2 if precision is None else precision, neg)
     d = _to_decimal(value)
     mode = _mode(value)
     if kind in "FNCP":
@@ -443,6 +459,9 @@ def _parse_standard(fmt: str) -> tuple[str, int | None] | None:
     return None
 
 
+_STANDARD: dict[str, tuple[str, int | None]] = {}  # standard format strings parsed (`N2` -> ("N", 2))
+
+
 def format_number(value: Any, fmt: str | None) -> str:
     """``ToString(fmt)`` of an ``int``/``float``/``Decimal`` in the invariant culture."""
     if fmt is None or fmt == "":
@@ -451,9 +470,17 @@ def format_number(value: Any, fmt: str | None) -> str:
         if isinstance(value, Decimal):
             return decimal_to_string(value)
         return str(value)
-    std = _parse_standard(fmt)
+    std = _STANDARD.get(fmt)
+    if std is None:
+        std = _parse_standard(fmt)
+        if std is not None and len(_STANDARD) < 512:
+            _STANDARD[fmt] = std
     if std is not None:
         spec, precision = std
+        cls = value.__class__
+        if spec in "FNfn" and (cls is int or cls is float and math.isfinite(value)) and (precision or 0) <= 64:
+            neg = value < 0 or cls is float and math.copysign(1.0, value) < 0
+            return _fixed_fast(value, spec in "Nn", 2 if precision is None else precision, neg)
         if spec.upper() not in "CDEFGNPRX":
             raise FormatException(_BAD_FORMAT)
         return _format_standard(value, spec, precision)
@@ -470,6 +497,10 @@ def format_value(value: Any, fmt: str | None = None, alignment: int = 0) -> str:
     """Format one value the way a composite-format item ``{x,alignment:fmt}`` does."""
     if value is None:
         text = ""
+    elif value.__class__ is str:
+        text = value
+    elif value.__class__ is float or value.__class__ is int:
+        text = format_number(value, fmt)
     elif isinstance(value, bool):
         text = "True" if value else "False"
     elif isinstance(value, enum.Enum):
@@ -512,50 +543,75 @@ def _accepts_format(value: object) -> bool:
     return bool(getattr(type(value), "formattable", False))
 
 
-def composite_format(fmt: str | None, args: list[Any] | tuple[Any, ...]) -> str:
-    """``String.Format(fmt, args...)``: ``{index[,alignment][:format]}``, ``{{`` and ``}}`` escapes."""
-    if fmt is None:
-        raise ArgumentNullException("format")
-    out: list[str] = []
+_Piece = str | tuple[int, int, str | None]
+
+
+def _parse_composite(fmt: str) -> tuple[_Piece, ...]:
+    """``fmt`` as literal runs and ``(index, alignment, format)`` items; ``{{``/``}}`` unescaped."""
+    pieces: list[_Piece] = []
+    literal: list[str] = []
     i, n = 0, len(fmt)
     while i < n:
-        ch = fmt[i]
-        if ch == "}":
-            if i + 1 < n and fmt[i + 1] == "}":
-                out.append("}")
-                i += 2
+        brace = _BRACE.search(fmt, i)
+        if brace is None:
+            literal.append(fmt[i:])
+            break
+        k = brace.start()
+        literal.append(fmt[i:k])
+        if fmt[k] == "}":
+            if k + 1 < n and fmt[k + 1] == "}":
+                literal.append("}")
+                i = k + 2
                 continue
             raise FormatException(_BAD_COMPOSITE)
-        if ch != "{":
-            out.append(ch)
-            i += 1
+        if k + 1 < n and fmt[k + 1] == "{":
+            literal.append("{")
+            i = k + 2
             continue
-        if i + 1 < n and fmt[i + 1] == "{":
-            out.append("{")
-            i += 2
-            continue
-        end = fmt.find("}", i)
+        end = fmt.find("}", k)
         if end < 0:
             raise FormatException(_BAD_COMPOSITE)
-        item = fmt[i + 1 : end]
-        index_part, colon, item_fmt = item.partition(":")
+        index_part, colon, item_fmt = fmt[k + 1 : end].partition(":")
         index_text, comma, align_text = index_part.partition(",")
         index_text = index_text.strip()
         if not index_text.isdigit():
             raise FormatException(_BAD_COMPOSITE)
-        index = int(index_text)
-        if index >= len(args):
-            raise FormatException(
-                "Index (zero based) must be greater than or equal to zero and less than the size of the argument list."
-            )
         alignment = 0
         if comma:
             try:
                 alignment = int(align_text.strip())
             except ValueError as exc:
                 raise FormatException(_BAD_COMPOSITE) from exc
-        out.append(format_value(args[index], item_fmt if colon else None, alignment))
+        if literal:
+            pieces.append("".join(literal))
+            literal = []
+        pieces.append((int(index_text), alignment, item_fmt if colon else None))
         i = end + 1
+    if literal and any(literal):
+        pieces.append("".join(literal))
+    return tuple(pieces)
+
+
+_BRACE = re.compile(r"[{}]")
+_parse_short_composite = lru_cache(maxsize=512)(_parse_composite)  # only short texts are kept
+
+
+def composite_format(fmt: str | None, args: list[Any] | tuple[Any, ...]) -> str:
+    """``String.Format(fmt, args...)``: ``{index[,alignment][:format]}``, ``{{`` and ``}}`` escapes."""
+    if fmt is None:
+        raise ArgumentNullException("format")
+    pieces = _parse_short_composite(fmt) if len(fmt) <= 256 else _parse_composite(fmt)
+    out: list[str] = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            out.append(piece)
+            continue
+        index, alignment, item_fmt = piece
+        if index >= len(args):
+            raise FormatException(
+                "Index (zero based) must be greater than or equal to zero and less than the size of the argument list."
+            )
+        out.append(format_value(args[index], item_fmt, alignment))
     joined_length(out)
     return "".join(out)
 

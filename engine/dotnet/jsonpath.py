@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import JsonException
 
 if TYPE_CHECKING:
-    from .newtonsoft import JToken
+    from .newtonsoft import JArray, JObject, JToken
 
 _NAME = re.compile(r"[^.\[\]()\s]+")
 
@@ -409,7 +409,46 @@ def select_tokens(token: Any, path: str, error_when_no_match: bool = False) -> l
         from .errors import ArgumentNullException
 
         raise ArgumentNullException("path")
+    simple = _simple_steps(path)
+    if simple is not None:
+        found = _walk(token, simple)
+        if found is not None:
+            return [found]
     return _evaluate(token, parse_path(path), error_when_no_match)
+
+
+@lru_cache(maxsize=1024)
+def _simple_steps(path: str) -> tuple[tuple[bool, Any], ...] | None:
+    """A path of names and indexes only (`items[3].name`) as (is-name, key) pairs, else None."""
+    steps = parse_path(path)
+    if all(step.kind in ("field", "index") for step in steps):
+        return tuple((step.kind == "field", step.value) for step in steps)
+    return None
+
+
+def _walk(token: Any, simple: tuple[tuple[bool, Any], ...]) -> Any:
+    """The token a names-and-indexes path reaches, or None (then the general evaluation runs, with
+    its errors when a match is required)."""
+    jobject, jarray = _json_classes()
+    for is_name, key in simple:
+        if is_name:
+            prop = token._props.get(key) if isinstance(token, jobject) else None
+            if prop is None:
+                return None
+            token = prop.Value
+        else:
+            items = token._list if isinstance(token, jarray) else ()
+            if not 0 <= key < len(items):
+                return None
+            token = items[key]
+    return token
+
+
+@lru_cache(maxsize=1)
+def _json_classes() -> tuple[type[JObject], type[JArray]]:
+    from .newtonsoft import JArray, JObject
+
+    return JObject, JArray
 
 
 def select_token(token: Any, path: str, error_when_no_match: bool = False) -> JToken | None:

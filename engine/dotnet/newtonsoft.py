@@ -24,6 +24,7 @@ from .errors import (
     InvalidOperationException,
     JsonReaderException,
 )
+from .jsonpath import select_token, select_tokens
 from .jsonreader import UNDEFINED, looks_like_date, read_json
 from .jsonwriter import json_scalar, json_string
 from .limits import TextBuffer, paced
@@ -236,15 +237,11 @@ class JToken:
         return to_object(self, type_ref(t))
 
     def SelectToken(self, path: str, error_when_no_match: Any = False) -> JToken | None:
-        from .jsonpath import select_token
-
         return select_token(
             self, path, bool(error_when_no_match) if not isinstance(error_when_no_match, dict) else False
         )
 
     def SelectTokens(self, path: str, error_when_no_match: Any = False) -> list[JToken]:
-        from .jsonpath import select_tokens
-
         return select_tokens(self, path, bool(error_when_no_match))
 
     # -- mutation ------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from engine.graphql.api import GraphQLApi
 from engine.graphql.executor import SyntheticGraphQL
 from engine.graphql.schema import load_schema
 from engine.model import PolicyDocument, PolicyElement
+from engine.policy import Step
 from engine.registry import PolicyRegistry, default_registry
 from engine.validate import validate
 
@@ -83,6 +84,7 @@ class GatewayState:
     fragments: dict[str, PolicyDocument] = field(default_factory=dict)
     expressions: ExpressionCache = field(default_factory=ExpressionCache)  # each compiled once
     pipelines: tuple[Pipeline, ...] = ()  # every distinct compiled pipeline (policy coverage walks them)
+    resolvers: tuple[Step, ...] = ()  # every synthetic GraphQL API's resolver steps (policy coverage walks them too)
 
     @classmethod
     def build(
@@ -102,6 +104,7 @@ class _Compiler:
         self.expressions = ExpressionCache()  # validation and every pipeline share one compilation
         self._documents: dict[Path, PolicyDocument | None] = {}
         self._pipelines: dict[tuple[int, ...], Pipeline] = {}  # documents kept alive by _documents
+        self._resolvers: list[Step] = []
 
     def build(self) -> GatewayState:
         settings = self.settings
@@ -150,6 +153,7 @@ class _Compiler:
             fragments=fragments,
             expressions=self.expressions,
             pipelines=tuple(self._pipelines.values()),
+            resolvers=tuple(self._resolvers),
         )
 
     def document(self, path: Path, scope: str | None = None) -> PolicyDocument | None:
@@ -184,7 +188,8 @@ class _Compiler:
                 continue
             annotate(document, "resolver")
             builder = PipelineBuilder(self.registry, self.diagnostics, self.expressions)
-            resolvers[resolver.type_name, resolver.field_name] = builder.steps([document.root])
+            steps = resolvers[resolver.type_name, resolver.field_name] = builder.steps([document.root])
+            self._resolvers += steps
         if self.diagnostics.has_errors:
             return None
         return GraphQLApi(schema, SyntheticGraphQL(schema, resolvers))

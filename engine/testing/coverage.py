@@ -89,12 +89,13 @@ class Coverage(PipelineObserver):
             return
         self._registered.add(id(state))
         self._states.append(state)
-        for pipeline in state.pipelines:
-            for steps in (pipeline.inbound, pipeline.backend, pipeline.outbound, pipeline.on_error):
-                for step in steps:
-                    element = getattr(step, "element", None)
-                    if element is not None and not element.source.path.startswith("<"):  # built-in defaults
-                        self._policy(element)
+        sections = [steps for pipeline in state.pipelines
+                    for steps in (pipeline.inbound, pipeline.backend, pipeline.outbound, pipeline.on_error)]
+        for steps in (*sections, state.resolvers):  # resolver documents of synthetic GraphQL APIs too
+            for step in steps:
+                element = getattr(step, "element", None)
+                if element is not None and not element.source.path.startswith("<"):  # built-in defaults
+                    self._policy(element)
 
     def _document(self, element: PolicyElement) -> DocumentCoverage:
         path = element.source.path

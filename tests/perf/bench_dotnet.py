@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 import sys
 import timeit
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from engine.dotnet.datetimes import DateTime, DateTimeKind  # noqa: E402
-from engine.dotnet.formatting import format_number  # noqa: E402
+from engine.dotnet.formatting import composite_format, format_number  # noqa: E402
+from engine.dotnet.guid import Guid  # noqa: E402
 from engine.dotnet.newtonsoft import Formatting, JObject  # noqa: E402
 from engine.dotnet.strings import StringMembers  # noqa: E402
 
@@ -50,6 +52,7 @@ def main() -> None:
     parsed_small, parsed_large = JObject.Parse(small), JObject.Parse(large)
     native_small, native_large = json.loads(small), json.loads(large)
     when = DateTime(2024, 1, 2, 3, 4, 5, DateTimeKind.Utc)
+    request_id = uuid.uuid4()
     import datetime as dt
 
     py_when = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
@@ -78,6 +81,12 @@ def main() -> None:
         ),
         ("Split(',')", lambda: StringMembers.Split("a,b,c,d,e", ","), lambda: "a,b,c,d,e".split(",")),
         ('ToString("N2")', lambda: format_number(1234.5678, "N2"), lambda: f"{1234.5678:,.2f}"),
+        (
+            'string.Format("{0}: {1,8:N2}")',
+            lambda: composite_format("{0}: {1,8:N2}", ("total", 1234.5678)),
+            lambda: f"{'total'}: {1234.5678:>8,.2f}",
+        ),
+        ("Guid from a UUID, ToString()", lambda: Guid(request_id).ToString(), lambda: str(request_id)),
         ('DateTime.ToString("o")', lambda: when.ToString("o"), lambda: py_when.isoformat()),
     ]
     print(f"{'operation':30} {'dotnet µs':>12} {'python µs':>12} {'ratio':>8}")

@@ -88,3 +88,43 @@ def test_misses_are_located_and_marked(tmp_path: Path, capsys: pytest.CaptureFix
     lines = {line.get("number"): line.attrib for line in cobertura.iter("line")}
     assert lines["18"]["hits"] == "0" and lines["13"]["hits"] == "1"
     assert lines["17"]["condition-coverage"] == "0% (0/1)" and lines["12"]["condition-coverage"] == "100% (1/1)"
+
+
+RESOLVER = """<http-data-source>
+    <http-request>
+        <set-method>GET</set-method>
+        <set-url>@($"https://people.test/users/{context.GraphQL.Arguments["id"]}")</set-url>
+    </http-request>
+    <http-response>
+        <choose>
+            <when condition="@(context.Response.StatusCode == 204)"><set-body>{}</set-body></when>
+        </choose>
+    </http-response>
+</http-data-source>
+"""
+
+GRAPHQL_TESTS = """config: ..
+cases:
+  - name: a field resolved by its data source
+    request: { method: POST, url: /people, json: { query: '{ user(id: "7") { name } }' } }
+    targets: { "https://people.test/users/": { status: 200, json: { name: Ada } } }
+    expect: { status: 200, json: { data: { user: { name: Ada } } } }
+"""
+
+
+def test_resolver_documents_are_covered(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    api = tmp_path / "apis" / "people"
+    (api / "resolvers" / "user").mkdir(parents=True)
+    (api / "apiInformation.json").write_text('{"properties": {"path": "people", "type": "graphql", '
+                                             '"subscriptionRequired": false}}')
+    (api / "specification.graphql").write_text("type Query { user(id: ID!): User }\ntype User { name: String }\n")
+    (api / "resolvers" / "user" / "resolverInformation.json").write_text('{"properties": {"path": "Query/user"}}')
+    (api / "resolvers" / "user" / "policy.xml").write_text(RESOLVER)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "people.policytest.yaml").write_text(GRAPHQL_TESTS)
+    monkeypatch.chdir(tmp_path)
+    assert main(["test", "tests", "--coverage"]) == 0
+    out = capsys.readouterr().out
+    assert "apis/people/resolvers/user/policy.xml  2/3 (66%)" in out, out  # the resolver document is listed
+    assert "user/policy.xml:8:70: policy never ran: <set-body>" in out, out
