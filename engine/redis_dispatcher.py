@@ -151,8 +151,8 @@ class Dispatcher:
         Raises the Redis error of the command or of its round trip (`RedisUnavailable`: not sent,
         the endpoint's breaker is open).
         """
-        if self.health is not None:
-            self.health.check(self.probe)
+        if self.health is not None and not self.health.closed:
+            self.health.refuse(self.probe)
         return await self._submit(command, script, rider)
 
     async def commands(self, commands: Sequence[tuple[object, ...]]) -> list[Any]:
@@ -162,8 +162,8 @@ class Dispatcher:
         """
         if self._closed:
             raise RedisConnectionError(f"{self._name}: the Redis client is closed")
-        if self.health is not None:
-            self.health.check(self.probe)
+        if self.health is not None and not self.health.closed:
+            self.health.refuse(self.probe)
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[Any]] = []
         for command in commands:
@@ -296,7 +296,8 @@ class Dispatcher:
         if self.health is not None:  # a cluster pipeline returns a node's connection failure as a reply
             lost = next((r for r in replies if isinstance(r, (RedisConnectionError, RedisTimeoutError))), None)
             if lost is None:
-                self.health.answered()
+                if self.health.suspect:
+                    self.health.answered()
             else:
                 self._in_flight = []
                 self.health.failed(lost)

@@ -81,6 +81,10 @@ class RedisHealth:
         self._probing: asyncio.Task[None] | None = None
         self._dispatchers: weakref.WeakSet[Waiters] = weakref.WeakSet()
         self.breaker.listen(self._changed)
+        # Plain attributes for the dispatchers' hot paths: the breaker is closed; a failure was
+        # reported since the last reply (so a reply has something to reset).
+        self.closed = True
+        self.suspect = False
 
     def attach(self, dispatcher: Waiters) -> None:
         """`dispatcher` sends to this endpoint: its callers are failed when the breaker opens."""
@@ -95,23 +99,26 @@ class RedisHealth:
         if self._rules.pop(holder, None) is not None:
             self._apply()
 
-    def check(self, probe: Probe) -> None:
-        """Raise `RedisUnavailable` while the breaker is open; `probe` (of the refused dispatcher, on
-        the running loop) then sends the background probes unless someone already does."""
+    def refuse(self, probe: Probe) -> None:
+        """Raise `RedisUnavailable` (call it when `closed` is False); `probe` (of the refused
+        dispatcher, on the running loop) sends the background probes unless someone already does."""
         if self.breaker.closed:
             return
         self._keep_watch(probe)
         raise RedisUnavailable(self._refusal)
 
     def answered(self) -> None:
-        """Redis sent something."""
+        """Redis sent something (call it when `suspect`: nothing to reset otherwise)."""
+        self.suspect = False
         self.breaker.success()
 
     def failed(self, error: BaseException) -> None:
         """A connection failed with `error`; a stall opens the breaker at once."""
+        self.suspect = True
         self.breaker.failure(error, at_once=isinstance(error, RedisTimeoutError))
 
     def _changed(self, _previous: str, state: str) -> None:
+        self.closed = state == "closed"
         if state == "open":
             error = RedisUnavailable(self._refusal)
             for dispatcher in list(self._dispatchers):

@@ -127,8 +127,8 @@ class LoopDispatcher:
         """
         if _traced():
             return await self._thread().command(*command, script=script, rider=rider)
-        if self.health is not None:
-            self.health.check(self.probe)
+        if self.health is not None and not self.health.closed:
+            self.health.refuse(self.probe)
         future = self._lane().submit(command, script, rider)
         return await future
 
@@ -136,8 +136,8 @@ class LoopDispatcher:
         """Replies of `commands`, written together. Raises the first error among them."""
         if _traced():
             return await self._thread().commands(commands)
-        if self.health is not None:
-            self.health.check(self.probe)
+        if self.health is not None and not self.health.closed:
+            self.health.refuse(self.probe)
         lane = self._lane()
         return await all_replies([lane.submit(command, None, None) for command in commands])
 
@@ -401,7 +401,7 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.heard = self.loop.time()
-        if self.health is not None:
+        if self.health is not None and self.health.suspect:
             self.health.answered()
         reader = self.reader
         reader.feed(data)

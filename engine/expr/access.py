@@ -5,6 +5,8 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Any
 
+from engine.dotnet import clrnumeric
+from engine.dotnet.clrnumeric import ByteValue
 from engine.dotnet.errors import IndexOutOfRangeException, InvalidOperationException, NullReferenceException
 from engine.dotnet.primitives import static_property
 from engine.expr import ast
@@ -217,6 +219,7 @@ class AccessCompiler(CompilerHost):
         if (target.type.name.endswith("[]") and target.type.pyclass is list and len(keys) == 1
                 and isinstance(keys[0], ast.Literal) and type(keys[0].value) is int and keys[0].value >= 0):
             k = keys[0].value
+            box = ByteValue if element.kind is clrnumeric.BYTE else None
 
             def const_index(env: list[Any]) -> Any:
                 obj = tfn(env)
@@ -225,7 +228,7 @@ class AccessCompiler(CompilerHost):
                         raise SHORT
                     raise _located(NullReferenceException(), pos)
                 try:
-                    return obj[k]
+                    return obj[k] if box is None else box(obj[k])  # a byte[] (a bytearray) holds bytes
                 except IndexError:
                     raise _located(IndexOutOfRangeException(), pos) from None
 

@@ -272,6 +272,7 @@ class LocalDecl(Stmt):
     type: TypeName  # `var` is TypeName("var")
     declarators: tuple[Declarator, ...]
     pos: Pos
+    const: bool = False  # `const int k = 1;`: never assigned again
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +386,15 @@ class LocalFunction(Stmt):
     name: str
     params: tuple[tuple[TypeName, str, Expr | None], ...]  # (type, name, default value)
     body: Block
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedBlock(Stmt):
+    """`checked { ... }` / `unchecked { ... }`: integer overflow throws / wraps inside the block."""
+
+    body: Block
+    checked: bool
     pos: Pos
 
 

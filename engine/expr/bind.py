@@ -67,6 +67,7 @@ from engine.expr.cstypes import (
     VOID,
     CsType,
     Member,
+    is_value_type,
     library_type,
     nullable_inner,
     numeric_kind,
@@ -121,6 +122,7 @@ class Local:
     type: CsType
     boxed: bool = False  # declared `object` (or `var` of an `object` value): C# operators refuse it
     known: bool = True  # False: a `var`, lambda or `out var` local whose type the bind pass could not give
+    const: bool = False  # a `const` local: assigning it is an error
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +180,7 @@ def binary_type(op: str, left: CsType, right: CsType, *, boxed: tuple[bool, bool
     if op in ("&&", "||"):
         return BOOL
     if op == "??":
-        return left if left is not NULL else right
+        return coalesce_type(left, right, constants[1])
     concatenation = op == "+" and STRING in (left, right)
     if op in OBJECT_REFUSED and (boxed[0] or boxed[1]) and not concatenation:
         return DYNAMIC
@@ -208,6 +210,10 @@ def binary_problems(op: str, left: CsType, right: CsType, *, boxed: tuple[bool, 
                     constants: tuple[Constant | None, Constant | None] = (None, None)) -> list[tuple[str, str | None]]:
     """The `expr-type` findings (message, hint) of `a op b` (not folded) on operands of these types."""
     concatenation = op == "+" and STRING in (left, right)
+    if op in ("&&", "||"):  # `1 && 2`: C# has no truthiness
+        refused = [t for t in (left, right) if t is STRING or numeric_kind(t) is not None]
+        return [(f"operator '{op}' cannot be applied to operands of type '{left.name}' and '{right.name}'",
+                 None)] if refused else []
     if op in OBJECT_REFUSED and (boxed[0] or boxed[1]) and not concatenation:
         names = ["object" if boxed[0] else left.name, "object" if boxed[1] else right.name]
         return [(f"operator '{op}' cannot be applied to operands of type '{names[0]}' and '{names[1]}'",
@@ -220,7 +226,8 @@ def binary_problems(op: str, left: CsType, right: CsType, *, boxed: tuple[bool, 
     if left.kind is not None and right.kind is not None and op in clrnumeric.OPERATORS:
         return [] if binary_type(op, left, right, constants=constants) is not DYNAMIC else [(message, None)]
     found: list[tuple[str, str | None]] = []
-    if op in ("-", "*", "/", "%") and (STRING in (left, right) or BOOL in (left, right)):
+    if op in ("-", "*", "/", "%") and (STRING in (left, right) or BOOL in (left, right)) or \
+            op in ("<<", ">>", "&", "|", "^") and STRING in (left, right):
         found.append((message, None))
     elif BOOL in (left, right) and _refuses_bool(op, left, right) and not concatenation:  # `b + 1`, `n & true`
         found.append((message, None))
@@ -266,6 +273,25 @@ def unary_type(op: str, operand: CsType, *, boxed: bool = False) -> CsType:
     return operand
 
 
+def conditional_problem(then: CsType, other: CsType, constants: tuple[Constant | None, Constant | None]
+                        ) -> str | None:
+    """C# 7's error for `c ? a : b` when neither branch converts to the other's type (`c ? 1 : "a"`,
+    `c ? 1 : null`, `c ? 1m : 2.0`); None where there is a conversion or the bind pass cannot tell."""
+    def converts(source: CsType, target: CsType, constant: Constant | None) -> bool | None:
+        if source is NULL:
+            return not (is_value_type(target) and nullable_inner(target) is None)
+        return False if target is NULL else implicit_conversion(source, target, constant)
+
+    simple = (BOOL, STRING, NULL)
+    if not all(t in simple or numeric_kind(t) is not None for t in (then, other)) or then is other:
+        return None
+    if converts(then, other, constants[0]) is not False or converts(other, then, constants[1]) is not False:
+        return None
+    names = ["<null>" if t is NULL else t.name for t in (then, other)]
+    return (f"type of conditional expression cannot be determined because there is no implicit conversion "
+            f"between '{names[0]}' and '{names[1]}'")
+
+
 def conditional_type(then: CsType, other: CsType) -> CsType:
     """The type of `c ? a : b`: the wider of two numeric types, the non-null branch's, or DYNAMIC."""
     tk, ok = then.kind, other.kind
@@ -274,6 +300,35 @@ def conditional_type(then: CsType, other: CsType) -> CsType:
         if target is not None:
             return NUMERIC_TYPES[target]
     return then if then is other or other is NULL else other if then is NULL else DYNAMIC
+
+
+def coalesce_type(left: CsType, right: CsType, constant: Constant | None = None) -> CsType:
+    """The type of `a ?? b` (C# spec, the null coalescing operator): `A0` when `a` is an `A0?` and `b`
+    converts to `A0` (`long? n; n ?? 7` is a long), else `A` when `b` converts to it, else `b`'s type
+    when `A0` converts to it (`int? n; n ?? 2.5` is a double)."""
+    if left is NULL:
+        return right
+    inner = nullable_inner(left)
+    if inner is not None and implicit_conversion(right, inner, constant):
+        return inner
+    if right is NULL or implicit_conversion(right, left, constant) is not False:
+        return left
+    if inner is not None and inner.kind is not None and right.kind is not None and \
+            clrnumeric.widens(inner.kind, right.kind):
+        return right
+    return left
+
+
+def best_common_type(types: list[CsType]) -> CsType:
+    """The element type of `new[] { a, b }`: the one item type every other converts to (`new[] { 1, 2.5 }`
+    is a double[], `new[] { "a", null }` a string[]); the first item's type where C# finds none."""
+    typed = [t for t in types if t is not NULL] or types
+    kinds = {t.kind for t in typed}
+    if None not in kinds and len(kinds) > 1:
+        for kind in kinds:
+            if kind is not None and all(k is kind or k is not None and clrnumeric.widens(k, kind) for k in kinds):
+                return NUMERIC_TYPES[kind]
+    return typed[0]
 
 
 def _converted(constant: Constant | None, kind: NumKind, other: NumKind) -> NumKind:
@@ -308,6 +363,8 @@ def implicit_conversion(source: CsType, target: CsType, constant: Constant | Non
         return True
     if (inner := nullable_inner(target)) is not None and source.kind is not None:
         return implicit_conversion(source, inner, constant)  # `long? n = 1`
+    if nullable_inner(source) is not None and (target.kind is not None or target is BOOL):
+        return False  # `int m = n` of an `int? n`: only an explicit cast unwraps it
     if target.kind is not None:
         if source.kind is not None:
             return clrnumeric.widens(source.kind, target.kind) or _fits_constant(constant, target.kind)
@@ -372,6 +429,8 @@ class Bindings:
         self.checked: set[int] = set()  # assignments / deconstructions whose findings bind reported
         self.method_groups: set[int] = set()  # static method names used as delegates (`list.Any(string.IsNullOrEmpty)`)
         self.conversions: dict[int, NumKind] = {}  # values C# converts to a collection's element type T
+        # Lambda -> (parameter types, result type or None) of the `Func`/`Action`/`Predicate` it is declared as
+        self.signatures: dict[int, tuple[tuple[CsType, ...], CsType | None]] = {}
         self.problems: list[Problem] = []
         self.nslots = FIRST_SLOT
 
@@ -406,6 +465,28 @@ class Bindings:
             else:
                 positional += 1
         return Shape(len(func.type_args) if func is not None else 0, positional, named, outs)
+
+
+def delegate_signature(t: ast.TypeName) -> tuple[tuple[CsType, ...], CsType | None] | None:
+    """(parameter types, result type) of `Func<T..., TResult>`, `Action<T...>` (no result) and
+    `Predicate<T>` (bool); None for other types."""
+    name = strip_namespace(t.name)
+    if t.array or t.nullable or name not in ("Func", "Action", "Predicate"):
+        return None
+    types = tuple(resolve_type_name(a) for a in t.args)
+    if name == "Func":
+        return (types[:-1], types[-1]) if types else None
+    return (types, BOOL if name == "Predicate" else None)
+
+
+def _no_explicit_conversion(source: CsType, target: CsType) -> bool:
+    """True for a cast C# has no conversion for between a number (or char), a string and a bool
+    (`(int)"5"`, `(string)5`, `(bool)1`)."""
+    def group(t: CsType) -> str | None:
+        return "string" if t is STRING else "bool" if t is BOOL else "number" if numeric_kind(t) is not None else None
+
+    a, b = group(source), group(target)
+    return a is not None and b is not None and a != b
 
 
 def _exception_class(t: ast.TypeName | None) -> type:
@@ -463,6 +544,12 @@ class _Binder:
         self.lambda_types: list[CsType | None] = []  # element types of the receivers whose lambdas are bound (None: unknown)
         self.function_types: dict[str, CsType] = {}  # local functions' result types
         self.delegates: set[int] = set()  # Member nodes where a method group is a value: arguments, delegate initializers
+        self.jumps: list[str] = []  # enclosing `loop`s and `switch`es of the statement being bound (`break`/`continue`)
+        self.catches = 0  # enclosing catch blocks (`throw;`)
+        # locals declared without a value and not assigned yet, in source order (C#'s definite assignment,
+        # approximated so that it never refuses what C# accepts: a branch's assignment counts for the rest)
+        self.unassigned: set[int] = set()
+        self.unordered = 0  # > 0 where source order is not run order (local functions, a for's steps, do-while)
 
     # ------------------------------------------------------------------ diagnostics, scopes
     def error(self, code: str, message: str, pos: ast.Pos, hint: str | None = None) -> None:
@@ -530,6 +617,7 @@ class _Binder:
         name = node.ident
         local = self.lookup(name)
         if local is not None:
+            self.read(local, name, node.pos)
             if local.known:  # `IResponse r = ...; r.StatusCode`: typed when declared (`object o`: DYNAMIC)
                 self.bound.value_types[id(node)] = local.type
             if local.boxed:
@@ -549,6 +637,12 @@ class _Binder:
         self.error("expr-unknown-name", f"the name '{name}' does not exist in the current context", node.pos,
                    suggest(name, options))
         return self.resolved(node, ERROR)
+
+    def read(self, local: Local, name: str, pos: ast.Pos) -> None:
+        """A local's value is used: C# requires it to be assigned before (CS0165)."""
+        if id(local) in self.unassigned and not self.unordered:
+            self.error("expr-type", f"use of unassigned local variable '{name}'", pos)
+            self.unassigned.discard(id(local))  # (reported once)
 
     @staticmethod
     def qualifier(name: str) -> Symbol | None:
@@ -819,7 +913,10 @@ class _Binder:
                                    arg.pos)
                         continue
                     self.bound.locals[(id(arg), 0)] = local
-                self.expr(arg.value)  # `ref x`: passed in as well
+                    self.expr(arg.value)  # `ref x`: passed in as well
+                    self.unassigned.discard(id(local))  # `out x` assigns it
+                    continue
+                self.expr(arg.value)
                 continue
             self.expr(arg.value)
 
@@ -913,6 +1010,9 @@ class _Binder:
         then, other = self.bound.type_of(node.then), self.bound.type_of(node.other)
         if then is not None and other is not None:
             self.bound.value_types[id(node)] = conditional_type(then, other)
+            problem = conditional_problem(then, other, (self.bound.constant(node.then), self.bound.constant(node.other)))
+            if problem is not None:
+                self.error("expr-type", problem, node.pos)
 
     def b_Checked(self, node: ast.Checked) -> None:
         outer = self.checked_context
@@ -935,6 +1035,11 @@ class _Binder:
             return
         operand, type_ = self.bound.constant(node.operand), self.bound.types[id(node)]
         self.bound.value_types[id(node)] = type_  # `((IResponse)x).StatusCode`
+        source = self.bound.type_of(node.operand)
+        if source is not None and id(node.operand) not in self.bound.boxed and not node.type.array and \
+                _no_explicit_conversion(source, type_):
+            self.error("expr-type", f"cannot convert type '{source.name}' to '{type_.name}'", node.pos,
+                       "use Convert.ToInt32(...), int.Parse(...) or .ToString() to convert")
         if operand is None or operand.failed or operand.value is None or type_.kind is None or \
                 operand.type.kind is None or node.type.array or type_ is operand.type and type_ in (INT, DOUBLE):
             return  # only conversions of numeric constants fold (`(int)1` keeps `1`'s code, not a constant)
@@ -950,7 +1055,11 @@ class _Binder:
     def b_AsType(self, node: ast.AsType) -> None:
         self.expr(node.operand)
         if self.check_type(node, node.type):
-            self.bound.value_types[id(node)] = self.bound.types[id(node)]
+            type_ = self.bound.types[id(node)]
+            self.bound.value_types[id(node)] = type_
+            if is_value_type(type_) and nullable_inner(type_) is None and not node.type.array:
+                self.error("expr-type", f"the as operator must be used with a reference type or nullable type "
+                           f"('{type_.name}' is a non-nullable value type)", node.pos, f"use (x as {type_.name}?)")
 
     def b_IsType(self, node: ast.IsType) -> None:
         self.expr(node.operand)
@@ -987,11 +1096,13 @@ class _Binder:
     def b_Assign(self, node: ast.Assign) -> None:
         self.expr(node.value)
         self.assign_target(node.target)
+        self.assigned(node.target, node.op == "=")
         self.check_assignment(node, node.target, node.op[:-1] if node.op != "=" else "", self.bound.type_of(node.value))
 
     def b_IncDec(self, node: ast.IncDec) -> None:
         """`x++`: a numeric local steps in its own type; anything else is `x += 1` (`x -= 1`)."""
         self.assign_target(node.target)
+        self.assigned(node.target, False)
         local = self.bound.symbol(node.target).local if isinstance(node.target, ast.Name) else None
         if local is not None and local.type.kind is not None:
             self.bound.value_types[id(node)] = local.type
@@ -1085,6 +1196,14 @@ class _Binder:
                 and implicit_conversion(value, target, constant) is False:
             self.error("expr-type", _conversion_message(value, shown or target, "assignment"), given.pos)
 
+    def assigned(self, target: ast.Expr, plain: bool) -> None:
+        """`x = v` assigns the local `x`; `x += v` and `x++` also read it."""
+        local = self.bound.symbol(target).local if isinstance(target, ast.Name) else None
+        if local is not None and isinstance(target, ast.Name):
+            if not plain:
+                self.read(local, target.ident, target.pos)
+            self.unassigned.discard(id(local))
+
     def assign_target(self, target: ast.Expr) -> None:
         if isinstance(target, ast.Name):
             local = self.lookup(target.ident)
@@ -1094,24 +1213,46 @@ class _Binder:
                 self.resolved(target, ERROR)
             else:
                 self.resolved(target, Symbol("local", target.ident, local))
+                if local.const:
+                    self.error("expr-type", f"'{target.ident}' is a constant: it cannot be assigned", target.pos)
         elif isinstance(target, ast.Index):
             self.b_Index(target)
+            if self.bound.type_of(target.target) is STRING:
+                self.error("expr-type", "a string's characters are read-only", target.pos,
+                           "build a new string (Substring, Replace, StringBuilder)")
         elif isinstance(target, ast.Member):
             self.expr(target.target)
             if not self.check_name(target.name, target.name_pos):
                 self.bound.refused.add(id(target))
+            owner = self.bound.type_of(target.target)
+            if owner is not None and (owner is STRING or numeric_kind(owner) is not None) and \
+                    id(target.target) not in self.bound.boxed:
+                self.error("expr-type", f"'{owner.name}.{target.name}' is read-only", target.name_pos)
 
     def b_Lambda(self, node: ast.Lambda) -> None:
         self.scopes.append({})
         first = self.lambda_types[-1] if self.lambda_types else DYNAMIC  # (the emitter's rule)
+        params, result = self.bound.signatures.get(id(node), ((), None))
+        if params and len(params) != len(node.params):
+            self.error("expr-type", f"the delegate takes {len(params)} parameter(s); the lambda declares "
+                       f"{len(node.params)}", node.pos)
+            params = ()
+            del self.bound.signatures[id(node)]
+        jumps, self.jumps, catches, self.catches = self.jumps, [], self.catches, 0
         for index, param in enumerate(node.params):
-            self.declare(node, index, param, first or DYNAMIC if index == 0 else DYNAMIC, node.pos,
-                         known=index > 0 or first is not None)
+            if params:
+                self.declare(node, index, param, params[index], node.pos)
+            else:
+                self.declare(node, index, param, first or DYNAMIC if index == 0 else DYNAMIC, node.pos,
+                             known=index > 0 or first is not None)
         if isinstance(node.body, ast.Block):
             self.block(node.body.body, new_scope=False)
         else:
             self.expr(node.body)
+            if result is not None and result is not DYNAMIC:
+                self.convert(node.body, result, "assignment")  # `Func<int> f = () => "a"` is an error
         self.scopes.pop()
+        self.jumps, self.catches = jumps, catches
 
     def b_New(self, node: ast.New) -> None:
         self.args(node.args)
@@ -1167,8 +1308,14 @@ class _Binder:
         self.expr(node.size)
         self.exprs(node.items)
         element: CsType | None = self.bound.types.get(id(node), DYNAMIC)
-        if node.element is None and node.items:  # `new[] { ... }`: the first item's type
-            element = self.bound.type_of(node.items[0])
+        declared = self.bound.types.get(id(node))
+        if node.element is not None and known and declared is not None and declared is not DYNAMIC and \
+                node.element.array == 0:
+            for item in node.items or ():
+                self.convert(item, declared, "assignment")  # `new int[] { "a" }` is an error
+        if node.element is None and node.items:  # `new[] { ... }`: the items' best common type
+            types = [self.bound.type_of(item) for item in node.items]
+            element = best_common_type([t for t in types if t is not None]) if None not in types else None
         if known and element is not None:
             self.bound.value_types[id(node)] = STRING_ARRAY if element is STRING else CsType(
                 f"{node.element or 'object'}[]", list, element=element)
@@ -1233,7 +1380,11 @@ class _Binder:
         for d in node.declarators:
             if t.name in ("Func", "Action", "Predicate") and isinstance(d.value, ast.Member):
                 self.delegates.add(id(d.value))  # `Func<string, bool> f = string.IsNullOrEmpty;`
+            if isinstance(d.value, ast.Lambda) and (signature := delegate_signature(t)) is not None:
+                self.bound.signatures[id(d.value)] = signature  # `Func<double, double> f = x => x / 2;`
             self.expr(d.value)
+            if t.name == "var":
+                self.implicitly_typed(d)
             typed = self.bound.type_of(d.value) if t.name == "var" and d.value is not None else None
             if typed is VOID:
                 self.error("expr-type", "cannot assign void to an implicitly-typed variable", d.pos)
@@ -1245,6 +1396,19 @@ class _Binder:
                 self.convert(d.value, declared, "assignment")  # `int x = 1L`, `string s = 1`: no implicit conversion
             local.boxed = t.name in ("object", "Object", "System.Object") or (
                 t.name == "var" and d.value is not None and id(d.value) in self.bound.boxed)
+            local.const = node.const
+            if d.value is None and t.name != "var":
+                self.unassigned.add(id(local))
+
+    def implicitly_typed(self, d: ast.Declarator) -> None:
+        """`var x;`, `var x = null;` and `var f = x => x;` give C# no type to infer."""
+        if d.value is None:
+            self.error("expr-type", "an implicitly-typed variable must be initialized", d.pos)
+        elif isinstance(d.value, ast.Literal) and d.value.type == "null":
+            self.error("expr-type", "cannot assign <null> to an implicitly-typed variable", d.pos)
+        elif isinstance(d.value, ast.Lambda):
+            self.error("expr-type", "cannot assign a lambda expression to an implicitly-typed variable", d.pos,
+                       "declare it as Func<...> or Action<...>")
 
     def s_Deconstruct(self, node: ast.Deconstruct) -> None:
         self.expr(node.value)
@@ -1271,6 +1435,11 @@ class _Binder:
 
     def s_Foreach(self, node: ast.Foreach) -> None:
         self.expr(node.iterable)
+        sequence = self.bound.type_of(node.iterable)
+        if sequence is not None and id(node.iterable) not in self.bound.boxed and (
+                numeric_kind(sequence) is not None or sequence is BOOL):
+            self.error("expr-type", f"foreach cannot operate on a value of type '{sequence.name}' (it has no "
+                       f"GetEnumerator)", node.iterable.pos)
         self.scopes.append({})
         known = True
         if node.type.name == "var":  # the element type of the sequence (DYNAMIC: not known to the bind pass)
@@ -1280,13 +1449,25 @@ class _Binder:
         else:
             declared = resolve_type_name(node.type)
         self.declare(node, 0, node.name, declared, node.pos, known=known)
-        self.stmt(node.body)
+        self.loop(node.body)
         self.scopes.pop()
 
+    def loop(self, body: ast.Stmt | None, kind: str = "loop") -> None:
+        """A loop's (or a switch section's) body, in a scope of its own: `break` may leave it."""
+        self.jumps.append(kind)
+        try:
+            self.scoped(body)
+        finally:
+            self.jumps.pop()
+
     def s_While(self, node: ast.While) -> None:
-        self.expr(node.cond)
+        self.unordered += node.do  # (a do-while's condition runs after its body)
+        try:
+            self.expr(node.cond)
+        finally:
+            self.unordered -= node.do
         self.condition(node.cond)
-        self.scoped(node.body)
+        self.loop(node.body)
 
     def s_For(self, node: ast.For) -> None:
         self.scopes.append({})
@@ -1296,40 +1477,96 @@ class _Binder:
             self.exprs(node.init)
         self.expr(node.cond)
         self.condition(node.cond)
-        self.exprs(node.step)
-        self.scoped(node.body)
+        self.unordered += 1  # (the steps run after the body)
+        try:
+            self.exprs(node.step)
+        finally:
+            self.unordered -= 1
+        self.loop(node.body)
         self.scopes.pop()
 
     def s_Return(self, node: ast.Return) -> None:
         self.expr(node.value)
 
     def s_Jump(self, node: ast.Jump) -> None:
-        pass
+        if node.kind == "break" and not self.jumps:
+            self.error("expr-type", "no enclosing loop or switch out of which to break", node.pos)
+        elif node.kind == "continue" and "loop" not in self.jumps:
+            self.error("expr-type", "no enclosing loop out of which to continue", node.pos)
 
     def s_Throw(self, node: ast.Throw) -> None:
         self.expr(node.value)
+        if node.value is None and not self.catches:
+            self.error("expr-type", "a throw statement with no argument is not allowed outside a catch clause",
+                       node.pos)
+        value = node.value
+        thrown = self.bound.type_of(value) if value is not None else None
+        if value is not None and thrown is not None and (thrown in (STRING, BOOL) or numeric_kind(thrown) is not None):
+            self.error("expr-type", "the type thrown must be derived from System.Exception", value.pos)
 
     def s_Try(self, node: ast.Try) -> None:
         self.s_Block(node.body)
         for catch in node.catches:
             self.bound.exceptions[id(catch)] = _exception_class(catch.type)
+            if catch.type is not None and strip_namespace(catch.type.name) in PRIMITIVES:
+                self.error("expr-type", "the type caught must be derived from System.Exception", catch.pos)
             self.scopes.append({})
             if catch.name:
                 self.declare(catch, 0, catch.name, DYNAMIC, catch.pos)
             self.expr(catch.filter)
             self.condition(catch.filter)
-            self.block(catch.body.body, new_scope=False)
+            self.catches += 1
+            try:
+                self.block(catch.body.body, new_scope=False)
+            finally:
+                self.catches -= 1
             self.scopes.pop()
         if node.final is not None:
             self.s_Block(node.final)
 
     def s_Switch(self, node: ast.Switch) -> None:
         self.expr(node.subject)
+        subject = self.bound.type_of(node.subject)
+        seen: set[Any] = set()
         for section in node.sections:
-            self.exprs([label for label in section.labels if label is not None])
-            self.block(section.body)
+            labels = [label for label in section.labels if label is not None]
+            self.exprs(labels)
+            for label in labels:
+                self.case_label(label, subject, seen)
+            self.jumps.append("switch")
+            try:
+                self.block(section.body)
+            finally:
+                self.jumps.pop()
+            last = section.body[-1] if section.body else None
+            if isinstance(last, ast.ExprStmt | ast.LocalDecl):
+                self.error("expr-type", "control cannot fall through from one case label to another", last.pos,
+                           "end the section with break, return or throw")
+
+    def case_label(self, label: ast.Expr, subject: CsType | None, seen: set[Any]) -> None:
+        """A constant `case` label: its value converts to the subject's type and appears once."""
+        constant = self.bound.constant(label)
+        if constant is None or constant.failed:
+            return
+        if subject is not None and id(label) not in self.bound.boxed and (
+                subject is STRING or numeric_kind(subject) is not None) and \
+                implicit_conversion(constant.type, subject, constant) is False and constant.type is not NULL:
+            self.error("expr-type", f"cannot implicitly convert type '{constant.type.name}' to '{subject.name}'",
+                       label.pos)
+        key = (constant.type.name, constant.value)
+        if key in seen:
+            self.error("expr-type", f"the switch statement contains the case label '{to_string(constant.value)}' "
+                       "more than once", label.pos)
+        seen.add(key)
 
     def s_LocalFunction(self, node: ast.LocalFunction) -> None:
+        self.unordered += 1  # (a local function runs when it is called)
+        try:
+            self.local_function(node)
+        finally:
+            self.unordered -= 1
+
+    def local_function(self, node: ast.LocalFunction) -> None:
         self.bound.types[id(node)] = resolve_type_name(node.returns) if node.returns else VOID
         self.scopes.append({})
         first = self.bound.nslots
@@ -1339,6 +1576,14 @@ class _Binder:
         self.block(node.body.body, new_scope=False)
         self.bound.function_slots[id(node)] = (first, self.bound.nslots)
         self.scopes.pop()
+
+    def s_CheckedBlock(self, node: ast.CheckedBlock) -> None:
+        outer = self.checked_context
+        self.checked_context = node.checked
+        try:
+            self.s_Block(node.body)
+        finally:
+            self.checked_context = outer
 
     def s_Using(self, node: ast.Using) -> None:
         self.scopes.append({})

@@ -237,7 +237,7 @@ class Builder:
             if isinstance(d.value, tuple):
                 raise ExprSyntaxError("an array initializer needs an array type: write `int[] a = { 1, 2 }`",
                                       d.pos[0])
-        return ast.LocalDecl(type_, tuple(declarators), pos)
+        return ast.LocalDecl(type_, tuple(declarators), pos, const=c[0] is not None)
 
     def declarator(self, pos: ast.Pos, c: Children) -> ast.Declarator:
         name, _assign, value = c
@@ -309,8 +309,11 @@ class Builder:
     def empty_stmt(self, pos: ast.Pos, c: Children) -> ast.Block:
         return ast.Block((), pos)
 
-    def checked_stmt(self, pos: ast.Pos, c: Children) -> ast.Block:
-        return cast(ast.Block, c[0])
+    def checked_stmt(self, pos: ast.Pos, c: Children) -> ast.CheckedBlock:
+        return ast.CheckedBlock(cast(ast.Block, c[0]), True, pos)
+
+    def unchecked_stmt(self, pos: ast.Pos, c: Children) -> ast.CheckedBlock:
+        return ast.CheckedBlock(cast(ast.Block, c[0]), False, pos)
 
     def using_stmt(self, pos: ast.Pos, c: Children) -> ast.Using:
         return ast.Using(c[0], c[1], pos)
@@ -523,6 +526,10 @@ class Builder:
 
     def init_element(self, pos: ast.Pos, c: Children) -> ast.Init:
         return ast.Init("element", None, (), c[0], pos)
+
+    def init_lambda(self, pos: ast.Pos, c: Children) -> ast.Init:
+        """`new List<Func<int, int>> { x => x + 1 }`: a lambda element."""
+        return ast.Init("element", None, (), self.lambda_(pos, c), pos)
 
     def init_add(self, pos: ast.Pos, c: Children) -> ast.Init:
         return ast.Init("add", None, c[0], None, pos)

@@ -35,8 +35,10 @@ from engine.expr.bind import (
     Local,
     Problem,
     Symbol,
+    best_common_type,
     literal_constant,
 )
+from engine.expr.captures import referenced, snapshot_lambda
 from engine.expr.closures import (
     _NEVER_NULL,
     AnonymousObject,
@@ -63,11 +65,12 @@ from engine.expr.cstypes import (
     VOID,
     CsType,
     numeric_kind,
+    zero_value,
 )
 from engine.expr.gates import add_gate, index_gate, is_list_type, member_gate, setattr_gate, setitem_gate
 from engine.expr.library import strip_namespace
 from engine.expr.operators import OperatorCompiler
-from engine.expr.resolve import member_case_problem, suggest
+from engine.expr.resolve import index_result, member_case_problem, suggest
 from engine.expr.runtime import ShortCircuit
 from engine.expr.statements import RETURN, StatementCompiler
 from engine.expr.tables import (
@@ -95,6 +98,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         self.null_sites: list[ast.Pos] = []  # inline paths that may be null (AttributeError)
         self.key_sites: list[ast.Pos] = []  # inline `context.Variables[k]` (KeyError)
         self.compiled: dict[int, tuple[ast.Expr, Code]] = {}  # id(node) -> (node, its code): see expr()
+        self.iteration_slots: set[int] = set()  # per-iteration loop variables in scope (engine.expr.captures)
+        self.catch_cells: list[list[Any]] = []  # enclosing catch clauses' exception cells (`throw;`)
 
     # ------------------------------------------------------------------ diagnostics helpers
     def error(self, code: str, message: str, pos: ast.Pos, hint: str | None = None) -> None:
@@ -324,7 +329,7 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                 converted = self.bound.conversions.get(id(node.value))  # `u += 1`: a ulong constant
                 combine = self._compound(op, kind, NUMERIC_TYPES[converted] if converted else value.type, node.pos,
                                          report=report)
-            elif kind is not None and value.type.kind not in (None, kind):
+            elif kind is not None and numeric_kind(value.type) not in (None, kind):
                 vf = self._implicit(value, kind)
             if not op or combine is None:  # `=` (every compound operator has a combine)
 
@@ -362,7 +367,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             keys = [self.fn(a.value) for a in target.args if a.value is not None]
             pos = node.pos
             is_list = is_list_type(obj.type)
-            stored, step = self.bound.type_of(node), combine  # bind's element type for `bytes[0] += 1`
+            # the element type for `bytes[0] += 1` (bind's, or the indexer's for `a[0]++`'s `a[0] += 1`)
+            stored, step = self.bound.type_of(node) or index_result(obj.type, len(keys))[1], combine
             if combine is not None and op != "??" and stored is not None and stored.kind is not None:
                 converted = self.bound.conversions.get(id(node.value))
                 step = self._compound(op, stored.kind, NUMERIC_TYPES[converted] if converted else value.type,
@@ -481,11 +487,14 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
     def x_Lambda(self, node: ast.Lambda) -> Code:
         self.needs_budget = True
         param_type = self.lambda_types[-1] if self.lambda_types else DYNAMIC
-        slots = []
+        params, _ = self.bound.signatures.get(id(node), ((), None))
+        slots, conversions = [], []
         for index in range(len(node.params)):
             local = self.bound.local(node, index)
-            local.type = param_type if index == 0 else DYNAMIC
+            local.type = params[index] if params else param_type if index == 0 else DYNAMIC
             slots.append(local.slot)
+            if params and local.type.kind is not None:  # `Func<double, double> f`: `f(3)` passes the double 3
+                conversions.append((local.slot, local.type.kind))
         if isinstance(node.body, ast.Block):
             block = self.block(node.body.body)
 
@@ -495,6 +504,11 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             body: Fn = block_body
         else:
             body = self.fn(node.body)
+        if conversions:
+            body = _converting(conversions, body)
+        captured = sorted(referenced(node.body, self.bound) & self.iteration_slots) if self.iteration_slots else None
+        if captured:  # `foreach (var i in xs) fs.Add(() => i)`: each lambda sees its own `i`
+            return Code(snapshot_lambda(captured, slots, body), DYNAMIC)
         return Code(_make_lambda(slots, body), DYNAMIC)
 
     # -- object creation ---------------------------------------------------------------------------------
@@ -559,8 +573,9 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         type_ = STRING_ARRAY if etype is STRING else CsType(f"{elem or 'object'}[]", list, element=etype)
         if node.size is not None:
             size = self.fn(node.size)
-            default = _VALUE_DEFAULTS.get(elem.name if elem is not None and elem.array == 0 and not elem.nullable
-                                          else "", None)
+            scalar = elem is not None and elem.array == 0 and not elem.nullable
+            default = (zero_value(etype) if scalar else None) if etype.kind is not None else _VALUE_DEFAULTS.get(
+                elem.name if elem is not None and scalar else "", None)  # `new long[2]` holds longs, `new char[2]` '\0's
             pos = node.pos
 
             def sized(env: list[Any]) -> Any:
@@ -573,13 +588,14 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
             return Code(sized, type_)
         codes = [self.expr(i) for i in node.items or ()]
         items = [c.fn for c in codes]
-        if etype.kind is not None and elem is not None and elem.array == 0:  # `new long[] { 1, 2 }` holds longs
+        if elem is None and codes:  # `new[] { 1, 2.5 }` is a double[]
+            etype = best_common_type([c.type for c in codes])
+        if etype.kind is not None and (elem is None or elem.array == 0):  # `new long[] { 1, 2 }` holds longs
             items = [self._implicit(c, etype.kind) if c.type.kind not in (None, etype.kind) else c.fn for c in codes]
         if is_bytes:
             return Code(lambda env: bytearray(i(env) for i in items), type_)
         if elem is None and node.items:
-            first = codes[0].type
-            type_ = STRING_ARRAY if first is STRING else CsType("object[]", list, element=first)
+            type_ = STRING_ARRAY if etype is STRING else CsType("object[]", list, element=etype)
         return Code(lambda env: [i(env) for i in items], type_)
 
     def x_NewRectangularArray(self, node: ast.NewRectangularArray) -> Code:
@@ -587,7 +603,9 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
         if not self.bound.known_type(node):
             return self._dead()
         sizes = [self.fn(size) for size in node.sizes]
-        default = _VALUE_DEFAULTS.get(elem.name if elem.array == 0 else "", None)
+        etype = self.bound.types.get(id(node), DYNAMIC)
+        default = zero_value(etype) if elem.array == 0 and etype.kind is not None else _VALUE_DEFAULTS.get(
+            elem.name if elem.array == 0 else "", None)
         pos = node.pos
 
         def create(env: list[Any]) -> Any:
@@ -624,6 +642,19 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
 
 # One item of an object or collection initializer, run on the new object `o`.
 Initializer = Callable[[list[Any], Any], None]
+
+
+def _converting(conversions: list[tuple[int, NumKind]], body: Fn) -> Fn:
+    """A lambda body that first converts its arguments to the declared parameter types."""
+    implicit = clrnumeric.implicit
+
+    def converted(env: list[Any]) -> Any:
+        for slot, kind in conversions:
+            if (v := env[slot]) is not None:
+                env[slot] = implicit(v, kind)
+        return body(env)
+
+    return converted
 
 
 def _set_member(name: str, value: Fn) -> Initializer:

@@ -137,7 +137,7 @@ class _NoValue:
 
 
 NO_VALUE = _NoValue()
-NULLABLE_MEMBERS = frozenset({"Value", "HasValue", "GetValueOrDefault"})
+NULLABLE_MEMBERS = frozenset({"Value", "HasValue", "GetValueOrDefault", "ToString"})
 
 
 def _nullable_value(value: Any) -> Any:
@@ -146,9 +146,19 @@ def _nullable_value(value: Any) -> Any:
     return value
 
 
+def _nullable_text(value: Any) -> str:
+    from engine.dotnet.conversions import to_string
+
+    return "" if value is None or value is NO_VALUE else to_string(value)
+
+
 def zero_value(t: CsType) -> Any:
-    """`default(T)` of a numeric, bool or enum type (None for the others)."""
-    if t.kind is not None and t is not CHAR:
+    """`default(T)` of a numeric, char, bool or enum type (None for the others)."""
+    if t is CHAR:
+        from engine.dotnet.primitives import Char
+
+        return Char("\0")
+    if t.kind is not None:
         return t.kind.box(t.kind.cls(0))
     if isinstance(t.pyclass, type) and issubclass(t.pyclass, enum.IntEnum | enum.IntFlag):
         from engine.dotnet.primitives import enum_value
@@ -170,6 +180,7 @@ def nullable_type(inner: CsType) -> CsType:
                 Member("HasValue", "property", lambda v: v is not None and v is not NO_VALUE, BOOL),
                 method("GetValueOrDefault", lambda v, *d: v if v is not NO_VALUE else (d[0] if d else zero),
                        inner, 0, 1),
+                method("ToString", _nullable_text, STRING, 0, 0),  # a null `T?` prints as ""
                 closed=inner.closed)
     return found
 

@@ -12,6 +12,7 @@ from operator import attrgetter
 from typing import Any
 
 from engine.context import Headers
+from engine.dotnet.clrnumeric import ByteValue
 from engine.dotnet.collectioncore import add_entry
 from engine.dotnet.containers import RectangularArray
 from engine.dotnet.errors import ArgumentOutOfRangeException, IndexOutOfRangeException, NullReferenceException
@@ -168,7 +169,7 @@ def iterate(obj: Any, pos: ast.Pos) -> Any:
     if isinstance(obj, dict) or cls is Headers:
         return pairs(obj)
     if isinstance(obj, bytes | bytearray):
-        return list(obj)
+        return list(map(ByteValue, obj))  # a byte[]'s elements are bytes
     module = getattr(cls, "__module__", "") or ""
     if module.startswith("engine.") or cls.__name__ in ("generator", "map", "filter", "dict_keys", "dict_values"):
         return obj
@@ -202,7 +203,7 @@ def index_gate(obj: Any, keys: list[Any], is_list: bool = False) -> Any:
             raise rt.DotNetTypeError("array index must be an integer")
         if not 0 <= key < len(obj):
             raise IndexOutOfRangeException()
-        return obj[key]
+        return obj[key] if cls is list or cls is tuple else ByteValue(obj[key])  # a byte[] holds bytes
     if isinstance(obj, str):
         return lib("strings", "StringMembers").Item(obj, key)
     if isinstance(obj, dict):

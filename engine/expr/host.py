@@ -30,6 +30,8 @@ class CompilerHost:
         lambda_types: list[CsType]
         key_sites: list[ast.Pos]
         checked_context: bool | None
+        iteration_slots: set[int]
+        catch_cells: list[list[Any]]
 
         def error(self, code: str, message: str, pos: ast.Pos, hint: str | None = None) -> None: ...
         def _dead(self, type_: CsType = ...) -> Code: ...

@@ -8,6 +8,7 @@ below, then the runtime registry); `resolve_type_name` gives the `CsType` of a w
 from __future__ import annotations
 
 import enum
+import functools
 import inspect
 from collections.abc import Callable
 from decimal import Decimal
@@ -20,9 +21,11 @@ from engine.errors import SecurityError
 from engine.expr.contexttypes import INTERFACES, MODEL_TYPES
 from engine.expr.cstypes import (
     BOOL,
+    BYTE,
     DOUBLE,
     DYNAMIC,
     INT,
+    NULL,
     NUMERIC_TYPES,
     PRIMITIVES,
     STRING,
@@ -111,6 +114,11 @@ def known_type_names() -> list[str]:
     return sorted(set(_STATICS) | set(INTERFACES) | set(PRIMITIVES))
 
 
+@functools.cache
+def _array_type(element: str) -> CsType:
+    return CsType(f"{element}[]", list, element=PRIMITIVES[element])
+
+
 def resolve_type_name(t: Any) -> CsType:
     """Static type for a TypeName (or its text)."""
     text = str(t).replace(" ", "")
@@ -121,6 +129,8 @@ def resolve_type_name(t: Any) -> CsType:
         return PRIMITIVES[text]
     if text in ("string[]", "String[]"):
         return STRING_ARRAY
+    if text.endswith("[]") and text[:-2] in PRIMITIVES and PRIMITIVES[text[:-2]] not in (DYNAMIC, NULL, BYTE):
+        return _array_type(text[:-2])  # `int[] a`: an array of ints (as `new int[n]` is; a byte[] is bytes)
     short = strip_namespace(text)
     if short in INTERFACES:
         return INTERFACES[short]

@@ -15,6 +15,7 @@ from engine.expr.bind import (
     OBJECT_REFUSED,
     Constant,
     binary_type,
+    coalesce_type,
     conditional_type,
     constant_conversion,
     is_collection,
@@ -44,6 +45,7 @@ from engine.expr.cstypes import (
     CsType,
     is_value_type,
     nullable_type,
+    numeric_kind,
 )
 from engine.expr.host import CompilerHost
 from engine.expr.library import strip_namespace
@@ -54,6 +56,29 @@ from engine.expr.tables import (
     _ORDER_OPS,
     _PY_COMPARE,
 )
+
+
+def _clr_name(t: CsType) -> str | None:
+    """The .NET full name of a built-in element type (`System.Int32`), or None."""
+    kind = numeric_kind(t) if not t.name.endswith("?") else None
+    return kind.name if kind is not None else {"string": "System.String", "bool": "System.Boolean"}.get(t.name)
+
+
+def _collection_text(code: Code) -> Code:
+    """An array or `List<T>` of a built-in `T` as a string operand: C#'s `ToString()` is its type's
+    name (`"x" + new[] { 1 }` is `"xSystem.Int32[]"`); null stays null (`""`)."""
+    t = code.type
+    element = _clr_name(t.element) if t.pyclass is list and t.element is not None else None
+    if element is None:
+        return code
+    if t.name.endswith("[]") and t.name.count("[") == 1:
+        text = f"{element}[]"
+    elif t.name.startswith("List<"):
+        text = f"System.Collections.Generic.List`1[{element}]"
+    else:
+        return code
+    fn = code.fn
+    return Code(lambda env: None if fn(env) is None else text, STRING)
 
 
 def _static_name(compiler: Any, node: ast.Expr, type_: CsType) -> str:
@@ -140,12 +165,19 @@ class OperatorCompiler(CompilerHost):
             truth = rt.truth
             return Code(lambda env: truth(lf(env)) or truth(rf(env)), BOOL)
         if op == "??":
+            result = coalesce_type(lt, rtype, self.bound.constant(node.right))
+            kind = result.kind
+            if kind is not None:  # `long? n; n ?? 7` is a long: both sides convert to it
+                if numeric_kind(lt) not in (None, kind):
+                    lf = self._implicit(left, kind)
+                if rtype.kind not in (None, kind):
+                    rf = self._implicit(right, kind)
 
             def coalesce(env: list[Any]) -> Any:
                 v = lf(env)
                 return v if v is not None else rf(env)
 
-            return Code(coalesce, lt if lt is not NULL else rtype)
+            return Code(coalesce, result)
         if op in OBJECT_REFUSED and (self.is_boxed(node.left) or self.is_boxed(node.right)) and not (
                 op == "+" and STRING in (lt, rtype)):
             if report:
@@ -270,7 +302,7 @@ class OperatorCompiler(CompilerHost):
             cur = cur.left
         spine.append(cur)
         spine.reverse()
-        codes = [self.expr(e) for e in spine]
+        codes = [_collection_text(self.expr(e)) for e in spine]
         # numeric prefix before the first string operand is added numerically (1 + 2 + "a" == "3a")
         first = next(i for i, c in enumerate(codes) if c.type is STRING or i > 0 and _is_stringish(codes[:i + 1]))
         if first > 1:

@@ -179,6 +179,11 @@ def value_property(ttype: CsType, name: str) -> Resolved:
         return Resolved("declared", declared.result(), member=declared)
     if ttype.closed:
         return _unknown(ttype, name, list(ttype.members))
+    if ttype.pyclass is list and name == "Count" and ttype.name.endswith("[]"):
+        return _error("expr-type", f"'{ttype.name}' has no property 'Count' ('Count' is LINQ's method)",
+                      "use Length, or Count()")
+    if ttype.pyclass is list and name == "Length" and ttype.name.startswith(("List<", "IList<")):
+        return _error("expr-unknown-member", f"'{ttype.name}' has no member 'Length'", "use Count")
     builtin = _builtin(ttype, name, want_property=True)
     if builtin is not None:
         return builtin

@@ -176,8 +176,9 @@ def _bitwise(op: str, logical: Callable[[bool, bool], bool], checked: bool) -> C
     numeric = _arith(op, "", operator.and_, checked)
 
     def run(a: Any, b: Any) -> Any:
-        if a is None or b is None:
-            return None
+        if a is None or b is None:  # `bool?` is three-valued: `null & false` is false, `null | true` true
+            other = b if a is None else a
+            return other if other.__class__ is bool and op != "^" and other is (op == "|") else None
         if a.__class__ is bool and b.__class__ is bool:
             return logical(a, b)
         if isinstance(a, enum.Enum) and a.__class__ is b.__class__:

@@ -9,6 +9,7 @@ from engine.dotnet.containers import Tuple
 from engine.dotnet.errors import DotNetException, InvalidOperationException, NullReferenceException
 from engine.expr import ast
 from engine.expr import runtime as rt
+from engine.expr.captures import assigned, iteration_locals
 from engine.expr.closures import Fn, _located
 from engine.expr.cstypes import DYNAMIC, NULL, STRING, VOID, numeric_kind
 from engine.expr.gates import iterate
@@ -76,7 +77,7 @@ class StatementCompiler(CompilerHost):
             local.type, slot = vtype, local.slot
             fn = code.fn if code is not None else None
             kind = numeric_kind(vtype)  # `long? n = 1` stores a long
-            if code is not None and kind is not None and code.type.kind not in (None, kind):
+            if code is not None and kind is not None and numeric_kind(code.type) not in (None, kind):  # `double? d = i`
                 fn = self._implicit(code, kind)
             from_string = getattr(vtype.pyclass, "from_string", None) if code is not None and code.type is STRING \
                 else None
@@ -146,7 +147,7 @@ class StatementCompiler(CompilerHost):
         if node.type.name == "var":
             local.type = source.type.element or DYNAMIC
         slot = local.slot
-        body = self.stmt(node.body)
+        body = self.loop_body(node.body, {slot} - assigned(node.body, self.bound))
         sf, pos = source.fn, node.pos
 
         def loop(env: list[Any]) -> Any:
@@ -173,12 +174,22 @@ class StatementCompiler(CompilerHost):
 
         return loop
 
+    def loop_body(self, node: ast.Stmt, variables: frozenset[int] | set[int] = frozenset()) -> Fn:
+        """A loop's body; `variables` (and the locals it declares) are new in each iteration for the
+        lambdas that capture them (engine.expr.captures)."""
+        outer = self.iteration_slots
+        self.iteration_slots = outer | variables | iteration_locals(node, self.bound)
+        try:
+            return self.stmt(node)
+        finally:
+            self.iteration_slots = outer
+
     def s_While(self, node: ast.While) -> Fn:
         self.needs_budget = True
         cond = self.expr(node.cond)
         self._expect_bool(cond, node.cond)
         c = cond.fn
-        body = self.stmt(node.body)
+        body = self.loop_body(node.body)
         truth = rt.truth
         do = node.do
 
@@ -210,7 +221,7 @@ class StatementCompiler(CompilerHost):
             self._expect_bool(cond, node.cond)
         c = cond.fn if cond is not None else (lambda env: True)
         steps = [self.fn(e) for e in node.step]
-        body = self.stmt(node.body)
+        body = self.loop_body(node.body)
         truth = rt.truth
 
         def loop(env: list[Any]) -> Any:
@@ -246,9 +257,13 @@ class StatementCompiler(CompilerHost):
 
     def s_Throw(self, node: ast.Throw) -> Fn:
         pos = node.pos
-        if node.value is None:
+        if node.value is None:  # `throw;` rethrows the exception of the innermost enclosing catch
+            cell = self.catch_cells[-1] if self.catch_cells else [None]
+
             def rethrow(env: list[Any]) -> Any:
-                raise _located(rt.DotNetTypeError("throw; outside a catch block"), pos)
+                if cell[0] is None:  # (outside a catch: refused by the bind pass)
+                    raise _located(rt.DotNetTypeError("throw; outside a catch block"), pos)
+                raise cell[0]
 
             return rethrow
         f = self.fn(node.value)
@@ -263,7 +278,7 @@ class StatementCompiler(CompilerHost):
 
     def s_Try(self, node: ast.Try) -> Fn:
         body = self.s_Block(node.body)
-        handlers: list[tuple[type, int | None, Fn | None, Fn]] = []
+        handlers: list[tuple[type, int | None, Fn | None, Fn, list[Any]]] = []
         for catch in node.catches:
             cls = self.bound.exceptions[id(catch)]
             slot = self.bound.local(catch).slot if catch.name else None
@@ -272,19 +287,25 @@ class StatementCompiler(CompilerHost):
                 condition = self.expr(catch.filter)
                 self._expect_bool(condition, catch.filter)
                 accept = condition.fn
-            handlers.append((cls, slot, accept, self.block(catch.body.body)))
+            cell: list[Any] = [None]  # the exception being handled, for `throw;`
+            self.catch_cells.append(cell)
+            try:
+                handlers.append((cls, slot, accept, self.block(catch.body.body), cell))
+            finally:
+                self.catch_cells.pop()
         final = self.s_Block(node.final) if node.final is not None else None
 
         def run(env: list[Any]) -> Any:
             try:
                 return body(env)
             except DotNetException as exc:
-                for cls, slot, accept, handler in handlers:
+                for cls, slot, accept, handler, cell in handlers:
                     if isinstance(exc, cls):
                         if slot is not None:
                             env[slot] = exc
                         if accept is not None and accept(env) is not True:
                             continue
+                        cell[0] = exc
                         return handler(env)
                 raise
             finally:
@@ -343,6 +364,14 @@ class StatementCompiler(CompilerHost):
 
         cell[0] = call
         return lambda env: None
+
+    def s_CheckedBlock(self, node: ast.CheckedBlock) -> Fn:
+        outer = self.checked_context
+        self.checked_context = node.checked
+        try:
+            return self.s_Block(node.body)
+        finally:
+            self.checked_context = outer
 
     def s_Using(self, node: ast.Using) -> Fn:
         resource = self.stmt(node.resource) if isinstance(node.resource, ast.LocalDecl) else self.fn(node.resource)
