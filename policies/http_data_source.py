@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlsplit
 
 from engine.errors import PolicyRuntimeError
 from engine.policy import Builder, Constant, Flow, Policy, Step, Value, run_steps
@@ -11,7 +12,7 @@ from engine.schema import Attr, Child, Int, Scope, Section
 from policies.send_request import RequestTemplate, request_children, send
 
 if TYPE_CHECKING:
-    from engine.context import Context
+    from engine.context import Context, Url
     from engine.model import PolicyElement
 
 TAG = "http-data-source"
@@ -19,13 +20,51 @@ DEFAULT_TIMEOUT = 60
 
 
 @dataclass(frozen=True)
+class BackendBase:
+    """`<set-backend-service>` inside `<http-request>`: the base URL the data source's request goes to."""
+
+    base_url: Value | None
+    backend_id: Value | None
+
+    def url(self, ctx: Context) -> str:
+        if self.backend_id is None:
+            return str(self.base_url.get(ctx) or "") if self.base_url is not None else ""
+        name = str(self.backend_id.get(ctx) or "")
+        url = ctx.services.backend_url(name) if ctx.services is not None else None
+        if url is None:
+            raise PolicyRuntimeError(f"Backend with id '{name}' is not defined, or is a pool (a data source "
+                                     "calls one backend).", source=TAG, reason="BackendNotFound", status=500)
+        return url
+
+    def apply(self, ctx: Context, url: Url) -> None:
+        """Scheme, host and port become the base's; its path goes before the request's path (set-backend-service)."""
+        base = self.url(ctx)
+        try:
+            parts = urlsplit(base)
+            port = parts.port
+        except ValueError:
+            parts, port = None, None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise PolicyRuntimeError(f"Backend base URL '{base}' is not an absolute http(s) URL.", source=TAG,
+                                     reason="InvalidBackendUrl", status=500)
+        url.scheme, url.host = parts.scheme, parts.hostname
+        url.port = port or (443 if parts.scheme == "https" else 80)
+        url.path = parts.path.rstrip("/") + url.path
+        for name, value in parse_qsl(parts.query, keep_blank_values=True):
+            url.query.setdefault(name, [value])
+
+
+@dataclass(frozen=True)
 class HttpDataSourceStep:
     template: RequestTemplate
     timeout: Value
     response_steps: tuple[Step, ...]
+    backend: BackendBase | None = None
 
     async def __call__(self, ctx: Context) -> Flow | None:
         request = await self.template.build(ctx)
+        if self.backend is not None:
+            self.backend.apply(ctx, request.url)
         timeout = self.timeout.get(ctx)
         response = await send(ctx, request, float(timeout if timeout is not None else DEFAULT_TIMEOUT), TAG,
                               self.template.proxy(ctx), self.template.certificate(ctx))
@@ -46,7 +85,12 @@ class HttpDataSource(Policy):
     `<http-request>` builds a new request (a GET until `set-method` says otherwise) from its `set-url`,
     `set-method`, `set-header`, `set-body` and `authentication-*` children, in order; their expressions
     read the field's arguments (`context.GraphQL.Arguments["id"]`), the parent object's value
-    (`context.GraphQL.Parent["id"]`), and the caller's request (`context.Request`). `<backend>` may hold a
+    (`context.GraphQL.Parent["id"]`), and the caller's request (`context.Request`). A
+    `<set-backend-service base-url="..."/>` (or `backend-id`, a single backend of `backends:`) in it
+    redirects the request: scheme, host and port become the backend's and its path is put before
+    `set-url`'s path (`base-url="https://people.example/v2"` + `https://any/users/1` ->
+    `https://people.example/v2/users/1`), as set-backend-service keeps an operation's path; pools
+    are refused (BackendNotFound). `<backend>` may hold a
     `<forward-request timeout="seconds">` (default 60). The answer becomes `context.Response`;
     `<http-response>` policies (`set-body`, `xml-to-json`, `json-to-xml`, `find-and-replace`, `set-header`,
     `choose`...) may rewrite it, and its final body, read as JSON (or as text when it is not JSON), is the
@@ -61,8 +105,11 @@ class HttpDataSource(Policy):
     reads_body = False
     implemented = True
     children = (
-        Child("http-request", children=request_children("URL of the data source (required)."), min=1, max=1,
-              doc="The request sent to the data source."),
+        Child("http-request", min=1, max=1, doc="The request sent to the data source.", children=(
+            *request_children("URL of the data source (required)."),
+            Child("set-backend-service", ref="set-backend-service", max=1,
+                  doc="Redirects the request to a backend (`base-url`, or `backend-id` of a single backend)."),
+        )),
         Child("backend", max=1, doc="How the request is sent.", children=(
             Child("forward-request", max=1, doc="Only `timeout` (seconds) is honoured.", attributes=(
                 Attr("timeout", Int(min=0), default=DEFAULT_TIMEOUT, doc="Seconds for the whole exchange."),
@@ -81,10 +128,13 @@ class HttpDataSource(Policy):
         response = element.child("http-response")
         if response is not None:
             _act_on_response(response)
+        backend = request.child("set-backend-service")
         return HttpDataSourceStep(
             RequestTemplate.from_element(request, builder, TAG),
             timeout if timeout is not None else Constant(DEFAULT_TIMEOUT),
             tuple(builder.steps(response.children)) if response is not None else (),
+            BackendBase(builder.value(backend, "base-url"), builder.value(backend, "backend-id")
+                        if backend.get("backend-id") is not None else None) if backend is not None else None,
         )
 
 

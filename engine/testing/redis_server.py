@@ -46,12 +46,26 @@ class RedisServer:
         self.extra_args = extra_args
         self.workdir = tempfile.mkdtemp(prefix="policygate-redis-")
         self.process: subprocess.Popen[bytes] | None = None
+        # A port found free may be taken by another process before redis-server binds it: until the
+        # first start succeeds, a port this object picked is picked again.
+        self._may_move = port is None
+        self._exit_code: int | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> None:
+        for _ in range(5 if self._may_move else 1):
+            if self._launch(timeout):
+                self._may_move = False
+                return
+            if self._may_move:
+                self.port = free_port()
+        raise RuntimeError(f"redis-server exited with {self._exit_code} (port {self.port} taken?)")
+
+    def _launch(self, timeout: float) -> bool:
+        """Start redis-server; False if it exited at once (it could not listen), True once it answers."""
         args = [
             self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "no", "--dir", self.workdir, "--daemonize", "no", *self.extra_args,
@@ -60,20 +74,33 @@ class RedisServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}")
-            if self.ping():
-                return
+                self._exit_code = self.process.returncode
+                self.process = None
+                return False
+            if self._serves():
+                return True
             time.sleep(0.02)
         self.stop()
         raise RuntimeError(f"redis-server did not answer on port {self.port}")
 
-    def ping(self) -> bool:
+    def _serves(self) -> bool:
+        """Whether the redis-server answering on the port is this object's process (not another one's)."""
+        assert self.process is not None
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                if "--requirepass" in self.extra_args:
+                    password = self.extra_args[self.extra_args.index("--requirepass") + 1]
+                    sock.sendall(b"AUTH %s\r\n" % password.encode())
+                sock.sendall(b"INFO server\r\n")
+                data = b""
+                while b"\r\n" not in data.partition(b"process_id:")[2]:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        return False
+                    data += chunk
         except OSError:
             return False
+        return data.partition(b"process_id:")[2].partition(b"\r\n")[0] == str(self.process.pid).encode()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

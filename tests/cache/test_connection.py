@@ -13,20 +13,6 @@ from engine.errors import ConfigError
 from tests.support.redis_server import RedisServer
 
 
-class PasswordRedis(RedisServer):
-    """A redis-server with requirepass: an unauthenticated PING answering NOAUTH means it is up."""
-
-    def ping(self) -> bool:
-        import socket
-
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith((b"+PONG", b"-NOAUTH"))
-        except OSError:
-            return False
-
-
 class TestUrls:
     def test_plain_url_defaults_to_50ms_connect_and_500ms_read_timeouts(self) -> None:
         s = RedisSettings.parse("redis://cache.local:6390/4")
@@ -146,7 +132,7 @@ class TestClients:
             await cluster.aclose()
 
     async def test_stackexchange_string_with_password_and_database_against_real_redis(self) -> None:
-        server = PasswordRedis(extra_args=("--requirepass", "s3cret"))
+        server = RedisServer(extra_args=("--requirepass", "s3cret"))
         server.start()
         client = create_client(RedisSettings.parse(f"127.0.0.1:{server.port},password=s3cret,defaultDatabase=2,abortConnect=False", timeout=2, connect_timeout=2))
         try:

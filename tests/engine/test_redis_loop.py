@@ -22,7 +22,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from engine.cache.connection import RedisSettings
 from engine.redis_loop import LoopDispatcher
-from tests.cache.test_connection import PasswordRedis
 from tests.support.redis_server import RedisServer
 
 LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
@@ -102,7 +101,7 @@ def test_password_database_and_client_name_over_tls(loop: str, tmp_path: Path) -
     from tests.cache.tls_proxy import TlsProxy, self_signed_certificate
 
     cert, key = self_signed_certificate(tmp_path)
-    server = PasswordRedis(extra_args=("--requirepass", "s3cret"))
+    server = RedisServer(extra_args=("--requirepass", "s3cret"))
     server.start()
     name = f"loop-test-{uuid.uuid4().hex[:8]}"
     admin = redis.Redis(port=server.port, password="s3cret", db=3)

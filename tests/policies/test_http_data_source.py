@@ -24,6 +24,7 @@ type Query {
   slow(n: Int!): Echo
   broken: Echo
   gone: Echo
+  rebased: Echo
   motto: String
 }
 
@@ -90,6 +91,14 @@ BROKEN = """<http-data-source>
 </http-data-source>
 """
 
+REBASED = """<http-data-source>
+    <http-request>
+        <set-backend-service base-url="{BACKEND}/v2" />
+        <set-url>http://placeholder.invalid/rebased?page=2</set-url>
+    </http-request>
+</http-data-source>
+"""
+
 GONE = """<http-data-source>
     <http-request><set-url>{UNUSED}/gone</set-url></http-request>
 </http-data-source>
@@ -121,7 +130,8 @@ def graphql_folder(root: Path, backend_url: str) -> Path:
             write_text(api / "policy.xml", policy)
         for name, path, xml in (("user", "Query/user", USER), ("search", "Query/search", SEARCH),
                                 ("next", "Echo/next", NEXT), ("slow", "Query/slow", SLOW),
-                                ("broken", "Query/broken", BROKEN), ("gone", "Query/gone", GONE)):
+                                ("broken", "Query/broken", BROKEN), ("gone", "Query/gone", GONE),
+                                ("rebased", "Query/rebased", REBASED)):
             write_json(api / "resolvers" / name / "resolverInformation.json",
                        {"properties": {"displayName": name, "path": path}})
             write_text(api / "resolvers" / name / "policy.xml",
@@ -285,7 +295,7 @@ def test_lint_checks_resolver_documents(tmp_path: Path) -> None:
     assert {(d.code, d.span.line) for d in errors} >= {("policy-unknown-child", 4)}
     assert any("Argument" in d.message for d in errors if d.span.line == 3)
     assert all(Path(d.span.file).parent.name == "broken" for d in errors)  # the other resolvers are clean
-    assert report.files == 13  # the API policy and the 2 x 6 resolver documents
+    assert report.files == 15  # the API policy and the 2 x 7 resolver documents
 
 
 def test_gateway_yaml_declares_a_synthetic_graphql_api(tmp_path: Path) -> None:
@@ -329,3 +339,20 @@ def test_gateway_yaml_resolver_for_an_unknown_type_is_located(tmp_path: Path) ->
                                           r"no object type 'Person' \(object types: Echo, Query\)"):
         with run_gateway(tmp_path, config, {"people.graphql": SCHEMA, "user.xml": USER}):
             pass
+
+
+def test_set_backend_service_redirects_the_data_source_request(running: Any) -> None:
+    gateway, _ = running
+    status, result, _ = post(gateway, "{ rebased { path query } }", api="plain")
+    assert status == 200, result
+    assert result["data"]["rebased"]["path"] == "/v2/rebased"  # the backend's base path, then set-url's path
+    assert "page=2" in result["data"]["rebased"]["query"]
+
+
+def test_set_backend_service_in_a_data_source_needs_one_target() -> None:
+    from tests.policies.support import codes
+
+    request = '<http-data-source><http-request>{}<set-url>http://a/b</set-url></http-request></http-data-source>'
+    assert codes(request.format('<set-backend-service base-url="http://x/v2" />')) == []
+    assert codes(request.format('<set-backend-service backend-id="people" />')) == []
+    assert codes(request.format("<set-backend-service />")) == ["policy-missing-attribute"]

@@ -74,6 +74,7 @@ import yaml
 from aiohttp import web
 
 START_TIMEOUT = 15.0
+SHUTDOWN_SECONDS = 0.5  # a Backend that stops cancels the handlers still running after this (e.g. a long X-Test-Delay)
 _server_override: list[str] = []  # set while an `every_server` test runs on a given server
 _reserved: list[socket.socket] = []  # the ports of `unused_port()`, held for the whole run
 
@@ -210,7 +211,7 @@ class Backend:
     async def _start(self) -> None:
         app = web.Application(client_max_size=1024**3)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS)
         await self._runner.setup()
         sock = listening_socket()
         self.port = sock.getsockname()[1]
