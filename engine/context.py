@@ -40,8 +40,9 @@ class Headers:
                 entry[1].append(value)
 
     @classmethod
-    def from_wire(cls, raw: Iterable[tuple[bytes, bytes]]) -> Headers:
-        """Headers from latin-1 (name, value) byte pairs as an HTTP server hands them over (ASGI's scope)."""
+    def from_wire(cls, raw: Iterable[tuple[bytes, bytes]], drop: frozenset[str] = frozenset()) -> Headers:
+        """Headers from latin-1 (name, value) byte pairs as an HTTP server hands them over (ASGI's scope),
+        without the lines whose lower-case name is in `drop` (e.g. the hop-by-hop ones of a response)."""
         headers = cls.__new__(cls)
         items: dict[str, tuple[str, list[str]]] = {}
         for raw_name, raw_value in raw:
@@ -49,7 +50,8 @@ class Headers:
             key = name.lower()
             entry = items.get(key)
             if entry is None:
-                items[key] = (name, [raw_value.decode("latin-1")])
+                if key not in drop:
+                    items[key] = (name, [raw_value.decode("latin-1")])
             else:
                 entry[1].append(raw_value.decode("latin-1"))
         headers._items = items

@@ -51,7 +51,8 @@ def encoded_headers(headers: Headers, skip: frozenset[str] = HOP_BY_HOP) -> list
         if raw_name is None:
             raw_name = _encoded_name(name)
         if len(values) == 1:
-            encoded.append((raw_name, _encode_value(values[0])))
+            value = values[0]  # most are printable ASCII: encoded here, without a call to _encode_value
+            encoded.append((raw_name, value.encode() if value.isascii() and value.isprintable() else _encode_value(value)))
         elif lower in SEPARATE_LINES:
             for value in values:
                 encoded.append((raw_name, _encode_value(value)))

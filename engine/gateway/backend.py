@@ -241,7 +241,7 @@ class BackendClient:
                 span.end(status)
         if len(body) > MAX_CALL_RESPONSE_BYTES:
             raise _too_large(request, source)
-        response_headers = Headers.from_wire([pair for pair in raw_headers if pair[0].lower() not in _HOP_BY_HOP])
+        response_headers = Headers.from_wire(raw_headers, HOP_BY_HOP)
         return Response(status, reason, response_headers, MessageBody(body))
 
 

@@ -65,3 +65,23 @@ def test_nested_context_shares_the_request_and_has_its_own_response_and_exchange
     assert nested.request_id == ctx.request_id and nested.received == ctx.received
     assert nested.response is not ctx.response and nested.exchange is not ctx.exchange
     assert nested.exchange.observer is observer and nested.graphql is not None and ctx.graphql is None
+
+
+def test_headers_from_the_wire_keep_order_case_and_repeats_without_the_dropped_names() -> None:
+    raw = [(b"Content-Type", b"text/plain"), (b"Connection", b"close"), (b"Set-Cookie", b"a=1"),
+           (b"X-\xe9", b"caf\xe9"), (b"set-cookie", b"b=2"), (b"Keep-Alive", b"timeout=5")]
+    headers = Headers.from_wire(raw, frozenset({"connection", "keep-alive"}))
+    assert list(headers.items()) == [("Content-Type", ["text/plain"]), ("Set-Cookie", ["a=1", "b=2"]),
+                                     ("X-\xe9", ["caf\xe9"])]
+    assert "connection" not in headers and "SET-COOKIE" in headers and headers.get("set-cookie") == "a=1,b=2"
+    assert list(Headers.from_wire(raw).names()) == ["Content-Type", "Connection", "Set-Cookie", "X-\xe9", "Keep-Alive"]
+
+
+def test_encoded_headers_send_latin_1_and_never_a_line_break() -> None:
+    from engine.wire import encoded_headers
+
+    headers = Headers([("A", "plain"), ("B", "tab\there"), ("C", "caf\xe9"), ("D", "\u20ac"), ("E", "x\r\ny"),
+                       ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("Vary", "a"), ("Vary", "b"), ("F", "")])
+    assert encoded_headers(headers) == [
+        (b"A", b"plain"), (b"B", b"tab\there"), (b"C", b"caf\xe9"), (b"D", "\u20ac".encode()), (b"E", b"x  y"),
+        (b"Set-Cookie", b"a=1"), (b"Set-Cookie", b"b=2"), (b"Vary", b"a,b"), (b"F", b"")]
