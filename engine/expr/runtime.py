@@ -217,8 +217,9 @@ def eq(a: Any, b: Any) -> bool:
         return a is None and b is None
     ca, cb = a.__class__, b.__class__
     if ca is cb:
-        if ca is list or ca is dict or ca is set or ca is bytearray or ca is Tuple:
-            return a is b  # arrays, collections and System.Tuple are reference types without `==`
+        if ca is list or isinstance(a, dict) or ca is set or ca is bytearray or ca is Tuple:
+            # arrays, collections, System.Tuple and anonymous objects are reference types without `==`
+            return a is b
         return bool(a == b)
     if (ca is bool) != (cb is bool):
         return False

@@ -8,6 +8,7 @@ Quart's request/response objects and routing, which cost more than the whole pol
 from __future__ import annotations
 
 import logging
+import operator
 import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
@@ -46,6 +47,7 @@ AMBIGUOUS_FRAMING_MESSAGE = "A request must not have both Content-Length and Tra
 INVALID_LENGTH_MESSAGE = "The request's Content-Length is not valid"
 INVALID_PATH_MESSAGE = "The request path contains an encoded dot segment"
 _CONTROL_CHARACTER = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # HTAB is allowed in field values
+_VALUE = operator.itemgetter(1)  # of a (name, value) header pair
 _SKIP_WITH_BODY = HOP_BY_HOP | {"content-length"}
 _NO_BODY_STATUS = frozenset({204, 304})
 
@@ -431,7 +433,7 @@ def http_date() -> str:
 
 def _has_control_character(raw_headers: list[tuple[bytes, bytes]]) -> bool:
     """A request header value with a control character (RFC 9110 §5.5) other than HTAB."""
-    return _CONTROL_CHARACTER.search(b" ".join([value for _, value in raw_headers])) is not None
+    return _CONTROL_CHARACTER.search(b" ".join(map(_VALUE, raw_headers))) is not None
 
 
 def _framing_problem(ctx: Context, headers: Headers) -> str | None:

@@ -44,6 +44,7 @@ MAX_HEADERS = 100
 BODY_HIGH_WATER = 256 * 1024  # request body bytes waiting for the app before reading pauses
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.3"}
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
+_STATUS_LINES = {status: b"HTTP/1.1 %d %s\r\n" % (status, reason) for status, reason in _REASONS.items()}
 _NO_BODY_STATUS = frozenset({204, 304})
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _LAST_CHUNK = b"0\r\n\r\n"
@@ -138,10 +139,6 @@ class Exchange:
             self.conn.pause_for_body()
         self.wake()
 
-    def finish_request(self) -> None:
-        self.request_complete = True
-        self.wake()
-
     # -- ASGI ----------------------------------------------------------------------------------
     async def receive(self) -> dict[str, Any]:
         if self.expect_100:  # the app wants the body: now the client may send it
@@ -223,8 +220,7 @@ class Exchange:
         conn = self.conn
         if conn.transport.is_closing():  # lost, and connection_lost not yet called
             raise ClientDisconnected("the connection is closed")
-        lines = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b""))]
-        lines += map(_HEADER_LINE, headers)
+        lines = [_STATUS_LINES.get(status) or b"HTTP/1.1 %d \r\n" % status, *map(_HEADER_LINE, headers)]
         bodiless = self.head_request or status in _NO_BODY_STATUS or status < 200
         if status >= 200 and status not in _NO_BODY_STATUS:
             lines.append(b"content-length: %d\r\n" % len(body))
@@ -480,7 +476,9 @@ class H1Connection(asyncio.Protocol):
             return  # llhttp ends an Upgrade request after its head; its body is still to come
         self.primed = False
         self.reading = None
-        exchange.finish_request()
+        exchange.request_complete = True
+        if exchange.waiter is not None:  # the app waits in `receive` for the rest of the body
+            exchange.wake()
 
     # -- running exchanges ---------------------------------------------------------------------
     def _start(self, exchange: Exchange) -> None:

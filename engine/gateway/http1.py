@@ -506,8 +506,11 @@ class Answer:
             self._waiter = None
 
     def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None  # woken once: the head, body and end of a small answer come in one feed
+            if not waiter.done():
+                waiter.set_result(None)
 
     # -- events, from the connection ---------------------------------------------------------
 
