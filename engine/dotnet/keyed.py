@@ -8,8 +8,9 @@ key function: ``equality.hash_key`` (``EqualityComparer<T>.Default``), or a comp
 The inherited ``set``/``dict`` storage is the index by key: a ``KeyedSet`` holds its members' keys, a
 ``KeyedDict`` maps its keys' keys to the values. A string or a plain ``int`` is its own ``hash_key``,
 so a string- or int-keyed collection's storage holds exactly its members (keys): a lookup by such a
-key skips the key function (one class test, :meth:`KeyedDict.fast`), and code reading the storage
-directly sees the members. Only the other members' original values are kept beside it.
+key skips the key function (one class test), and code reading the storage directly sees the
+members. With the default key (``_plain``), a ``KeyedDict``'s ``_values`` maps such a key straight to
+its value: the expression indexer gate reads it without a call. Only the other members' original values are kept beside it.
 
 Order: enumeration runs as .NET's does, in slot order: the insertion order until an entry is removed;
 then the removed entry's slot is reused by the next addition, the last freed first (so ``{1, 2, 3}``,

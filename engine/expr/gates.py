@@ -15,7 +15,12 @@ from engine.context import Headers
 from engine.dotnet.clrnumeric import ByteValue
 from engine.dotnet.collectioncore import add_entry
 from engine.dotnet.containers import RectangularArray
-from engine.dotnet.errors import ArgumentOutOfRangeException, IndexOutOfRangeException, NullReferenceException
+from engine.dotnet.errors import (
+    ArgumentOutOfRangeException,
+    IndexOutOfRangeException,
+    KeyNotFoundException,
+    NullReferenceException,
+)
 from engine.dotnet.keyed import KeyedDict, KeyedSet
 from engine.dotnet.primitives import static_property
 from engine.errors import SecurityError
@@ -193,6 +198,13 @@ def index_gate(obj: Any, keys: list[Any], is_list: bool = False) -> Any:
     if is_list and obj.__class__ is list and len(keys) == 1:
         _list_range(obj, keys[0])
     cls = obj.__class__
+    if cls is KeyedDict and len(keys) == 1:  # a Dictionary read by a string/int key: its values dict, no frame
+        key, key_cls = keys[0], keys[0].__class__
+        if (key_cls is str or key_cls is int) and obj._plain:
+            try:
+                return obj._values[key]
+            except KeyError:
+                raise KeyNotFoundException(f"The given key '{key}' was not present in the dictionary.") from None
     if len(keys) != 1:
         if cls is RectangularArray:
             return obj[tuple(keys)]
