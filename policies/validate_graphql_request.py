@@ -294,7 +294,10 @@ class ValidateGraphqlRequest(Policy):
     any policy expression whose value does not fit). On an API without a schema the type of a
     nested field is unknown: `/Type/field` rules then match root fields only, and one that could
     apply to a nested field with the same name rejects the request (unless its action is `allow`
-    or `ignore`) rather than let it through unchecked. Each distinct query is parsed, validated
+    or `ignore`) rather than let it through unchecked. In an API's (or its operation's) document,
+    a rule whose path names no type, field or selection path of the API's schema stops the load
+    with its location (a misspelt rule would never match; global and product documents serve
+    several APIs and are not checked). Each distinct query is parsed, validated
     and analysed once (the last 256 kept per API), so a repeated query costs only the rules.
     graphql-core is a dependency for this policy: the Python port of the reference
     implementation (graphql-js), whose parser, validation rules and printer cover the whole

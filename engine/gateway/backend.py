@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from engine.gateway.tracing import Tracing
 
 _SKIP_REQUEST = HOP_BY_HOP | {"host", "content-length"}
-_HOP_BY_HOP = frozenset(name.encode() for name in HOP_BY_HOP)  # as the raw response header names
 MAX_CALL_RESPONSE_BYTES = 64 * 1024 * 1024  # the largest answer send-request keeps
 SMALL_BODY = 64 * 1024  # bodies up to this size (with a Content-Length) are read at once: one send, not a stream
 
@@ -159,10 +158,7 @@ class BackendClient:
         # Kept for the metrics, observed once the response is sent (observe_backend_latency): a histogram
         # update is not needed to produce the response.
         BACKEND_SECONDS.ensure(ctx).append(time.perf_counter() - started)
-        raw_headers = answer.raw_headers
-        if not isinstance(answer, Answer) or answer.hop_by_hop:  # ours knows it from parsing the head
-            raw_headers = [pair for pair in raw_headers if pair[0].lower() not in _HOP_BY_HOP]
-        response_headers = Headers.from_wire(raw_headers)
+        response_headers = Headers.from_wire(answer.raw_headers, HOP_BY_HOP)
         response = Response(status_code=answer.status, status_reason=answer.reason or "", headers=response_headers)
         ctx.response = response
         failing = options.fail_on_error_status_code and answer.status >= 400

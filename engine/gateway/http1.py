@@ -31,7 +31,6 @@ import httptools
 import yarl
 
 from engine.httperrors import EndedPrematurely, HttpClientError, InvalidResponse, SendFailed
-from engine.wire import HOP_BY_HOP
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})  # no `Content-Length: 0` without a body
@@ -39,7 +38,6 @@ HIGH_WATER = 1024 * 1024  # buffered body bytes at which reading from the backen
 IDLE_SECONDS = 15.0  # an idle keep-alive connection is closed after this long (aiohttp's default too)
 TICK = 0.05  # how often late answers are looked for: a timeout fires at most this much after its deadline
 _CONTROL_BYTES = bytes([*range(0x09), *range(0x0A, 0x20), 0x7F])  # control characters in a head line (HTAB allowed)
-_HOP_BY_HOP = frozenset(name.encode() for name in HOP_BY_HOP)  # as lower-case response header names
 _LINE = "%s: %s".__mod__  # one (name, value) tuple as a head line, formatted in C
 
 PoolKey = tuple[str, int, "ssl.SSLContext | None"]
@@ -390,7 +388,7 @@ class ReleaseOnDrop:
 class Answer:
     """A backend response: status and headers at once, the body as it arrives (httptools callbacks)."""
 
-    __slots__ = ("_connection", "_head_only", "_parser", "status", "reason", "raw_headers", "content_length", "hop_by_hop",
+    __slots__ = ("_connection", "_head_only", "_parser", "status", "reason", "raw_headers", "content_length",
                  "complete", "received", "_error", "_waiter", "_chunks", "_buffered", "_paused", "_until_close",
                  "_keep_alive", "_released", "_has_headers")
 
@@ -402,7 +400,6 @@ class Answer:
         self.reason = ""
         self.raw_headers: list[tuple[bytes, bytes]] = []
         self.content_length: int | None = None
-        self.hop_by_hop = False  # raw_headers has hop-by-hop fields (RFC 9110 §7.6.1), e.g. Transfer-Encoding
         self.complete = False
         self.received = False  # any byte of the answer arrived
         self._error: BaseException | None = None
@@ -567,10 +564,8 @@ class Answer:
             lower = name.lower()
             if lower == b"content-length" and value.strip().isdigit():
                 self.content_length = int(value)
-            elif lower in _HOP_BY_HOP:
-                self.hop_by_hop = True
-                if lower == b"transfer-encoding" and b"chunked" in value.lower():
-                    chunked = True
+            elif lower == b"transfer-encoding" and b"chunked" in value.lower():
+                chunked = True
         self._has_headers = True
         if self._head_only:
             self._finish(keep_alive=False)  # llhttp would wait for the body a HEAD answer announces

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from graphql import GraphQLSchema
+
 from engine.apispec import OperationSpec
 from engine.compose import annotate, compose
 from engine.context import Api, Group, Operation, Product, Url
@@ -26,7 +28,7 @@ from engine.gateway.settings import ApiSettings, GatewaySettings, OperationSetti
 from engine.gateway.subscriptions import Subscriptions
 from engine.graphql.api import GraphQLApi
 from engine.graphql.executor import SyntheticGraphQL
-from engine.graphql.schema import load_schema
+from engine.graphql.schema import load_schema, rule_path_problem
 from engine.model import PolicyDocument, PolicyElement
 from engine.policy import Step
 from engine.registry import PolicyRegistry, default_registry
@@ -125,9 +127,14 @@ class _Compiler:
                 protocols=list(api.protocols),
             )
             graphql = self.graphql(api) if api.graphql is not None else None
+            schema = graphql.schema if graphql is not None else None
+            if schema is not None and api_doc is not None:
+                self.check_graphql_rules(api_doc.root, schema)
             entries = []
             for op in api.operations:
                 op_doc = self.document(op.policy, "operation") if op.policy else None
+                if schema is not None and op_doc is not None:
+                    self.check_graphql_rules(op_doc.root, schema)
                 entry = OperationEntry(
                     api, op, context_api,
                     Operation(id=op.id, name=op.name, method=op.method, url_template=op.url_template,
@@ -193,6 +200,20 @@ class _Compiler:
         if self.diagnostics.has_errors:
             return None
         return GraphQLApi(schema, SyntheticGraphQL(schema, resolvers))
+
+    def check_graphql_rules(self, element: PolicyElement, schema: GraphQLSchema) -> None:
+        """validate-graphql-request rules of an API's (or its operation's) document must name something in the
+        API's schema: a misspelt type or field would never match (global and product documents serve many APIs,
+        so only API and operation documents are checked)."""
+        authorize = element.child("authorize") if element.tag == "validate-graphql-request" else None
+        for rule in authorize.children_named("rule") if authorize is not None else ():
+            path = rule.get("path")
+            problem = rule_path_problem(schema, path.text) if path is not None and path.text.strip().startswith("/") else None
+            if path is not None and problem is not None:
+                self.diagnostics.error("policy-bad-value", f"rule path '{path.text.strip()}' names nothing in the "
+                                       f"API's GraphQL schema: {problem}", path.span)
+        for child in element.children:
+            self.check_graphql_rules(child, schema)
 
     def check_settings(self, element: PolicyElement) -> None:
         """Report policies needing a top-level configuration key that is absent (`Policy.needs_settings`)

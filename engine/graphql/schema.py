@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graphql import GraphQLError, GraphQLObjectType, GraphQLSchema, build_schema
+from graphql import (
+    GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    build_schema,
+    get_named_type,
+)
 
 from engine.errors import ConfigError
 from engine.source import Span
@@ -55,4 +62,29 @@ def field_problem(schema: GraphQLSchema, type_name: str, field_name: str) -> str
         return f"the schema has no object type '{type_name}' (object types: {', '.join(objects)})"
     if field_name not in named.fields:
         return f"type '{type_name}' has no field '{field_name}' (fields: {', '.join(named.fields)})"
+    return None
+
+
+def rule_path_problem(schema: GraphQLSchema, path: str) -> str | None:
+    """Why a validate-graphql-request rule `path` (`/__*`, `/field`, `/Type/field`, `/Query/a/b`) names
+    nothing in `schema` (None when it names something)."""
+    segments = path.strip().strip("/").split("/")
+    if segments[-1].startswith("__"):  # introspection (`/__*`, `/__schema`, `/User/__typename`)
+        return None
+    roots = [t for t in (schema.query_type, schema.mutation_type, schema.subscription_type) if t is not None]
+    if len(segments) == 1:
+        if any(segments[0] in root.fields for root in roots):
+            return None
+        return f"no root type has a field '{segments[0]}'"
+    if len(segments) == 2:
+        return field_problem(schema, segments[0], segments[1])
+    if segments[0] not in {root.name for root in roots}:
+        return f"a query path starts at a root type ({', '.join(root.name for root in roots)}), not '{segments[0]}'"
+    current: GraphQLObjectType | GraphQLInterfaceType = schema.get_type(segments[0])  # type: ignore[assignment]
+    for name in segments[1:]:
+        if name.startswith("__"):
+            return None
+        if not isinstance(current, (GraphQLObjectType, GraphQLInterfaceType)) or name not in current.fields:
+            return f"type '{current.name}' has no field '{name}'"
+        current = get_named_type(current.fields[name].type)
     return None

@@ -217,3 +217,19 @@ def test_without_a_schema_type_rules_fail_closed(gateway: RunningGateway, server
                                                "the rule '/User/email': the API has no GraphQL schema."}]}
     assert root_only.status == 200 and root_only.json()["data"]["users"][0] == {"name": "Ada"}
     assert sent_queries(server) == ["{ users { name } }"]
+
+
+def test_rules_naming_nothing_in_the_schema_stop_the_load(tmp_path: Path) -> None:
+    from engine.errors import PolicyLoadError
+
+    policy = API_POLICY.replace('path="/User/email"', 'path="/User/emial"').replace(
+        'path="/Query/user/email"', 'path="/Query/users/friends/mail"').replace('path="/echo"', 'path="/ecko"')
+    api_folder(tmp_path, "http://127.0.0.1:9/graphql", policy=policy)
+    with pytest.raises(PolicyLoadError) as failure:
+        with serve_settings(read_apiops(tmp_path, {}).settings, tmp_path):
+            pass
+    messages = [d.message for d in failure.value.diagnostics]
+    assert any("'/User/emial'" in m and "type 'User' has no field 'emial'" in m for m in messages), messages
+    assert any("'/Query/users/friends/mail'" in m and "type 'User' has no field 'mail'" in m for m in messages)
+    assert any("'/ecko'" in m and "no root type has a field 'ecko'" in m for m in messages)
+    assert len(messages) == 3  # /__*, /Mutation/deleteUser, /Query/headers, /headers name something
