@@ -9,6 +9,7 @@ child elements. `tests/architecture/test_policy_reference.py` fails when the pag
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import sys
 from pathlib import Path
@@ -161,8 +162,12 @@ def updated(page: str, registry: PolicyRegistry) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    path = Path(args[0]) if args else PAGE
+    parser = argparse.ArgumentParser(prog="python -m engine.reference",
+                                     description="Regenerate the reference part of docs/policies.md.")
+    parser.add_argument("page", nargs="?", type=Path, default=PAGE, help="the page to update (default: %(default)s)")
+    path = parser.parse_args(argv).page
+    if not path.is_file():
+        parser.error(f"{path}: no such file")
     path.write_text(updated(path.read_text(encoding="utf-8"), default_registry()), encoding="utf-8")
     print(f"{path}: policy reference regenerated")
     return 0

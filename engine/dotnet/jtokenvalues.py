@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import ArgumentException, ArgumentNullException, InvalidCastException
 from .newtonsoft import JArray, JObject, JProperty, JToken, JTokenType, JValue
-from .primitives import Char, TypeRef, type_ref
+from .primitives import Char, TypeRef, dotnet_type_name, type_ref
 
 _TOKEN_TYPES = {"JToken", "JContainer", "JObject", "JArray", "JProperty", "JValue", "JRaw", "System.Object"}
 
@@ -153,9 +153,19 @@ def convert_token(token: JToken | None, t: TypeRef) -> Any:
         if t.nullable or t.name in ("System.String", "System.Object", "System.Uri", "System.Byte[]"):
             return None
         raise InvalidCastException("Null object cannot be converted to a value type.")
+    if t.name in _NOT_CONVERTIBLE:  # Convert.ChangeType: only a value already of the type
+        from .registry import runtime_class
+
+        cls = runtime_class(t.name)
+        if cls is not None and isinstance(value, cls):
+            return value
+        raise InvalidCastException(f"Invalid cast from '{dotnet_type_name(value)}' to '{t.name}'.")
     from .systemconvert import change_type
 
     return change_type(value, TypeRef(t.name))
+
+
+_NOT_CONVERTIBLE = frozenset({"System.Guid", "System.TimeSpan", "System.Uri", "System.DateTimeOffset"})
 
 
 def _default_of(t: TypeRef) -> Any:

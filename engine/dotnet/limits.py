@@ -7,12 +7,17 @@ calls :func:`check_length` / :func:`check_count`; sequences are materialised thr
 :func:`bounded_list`, which stops at the element limit instead of building a huge list.
 
 One :class:`Meter` per evaluation (installed by the expression runtime with :func:`metering`)
-also counts the volume of large values built and checks the wall-clock deadline at every large
+also counts the volume of large values built and checks the deadline at every large
 allocation and every loop tick, so neither a long chain of large operations nor one expensive
 loop body can run away. The library's own per-element loops (JSON/XML trees and writers, LINQ
 materialisation, ``string.Join``) go through :func:`paced`, which checks the deadline every
 :data:`PACE` elements, so one library call cannot overrun the deadline by much either. Limits
 raise :class:`ResourceLimitExceeded`, which C# ``catch`` blocks never see (it is not a .NET exception).
+
+The time limit is CPU time of the evaluating thread: the deadline is kept in wall time (cheap to
+read), and only when it passes does the thread's CPU clock decide. An evaluation that was not
+running (a busy machine, another thread holding the GIL) gets the CPU time it was not given, up to
+:data:`STARVED_WALL` times the limit in wall time; one that used the time is stopped.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any
 class Limits:
     """Evaluation limits; one shared instance (``LIMITS``), adjustable by the gateway's settings."""
 
-    timeout: float = 0.050  # seconds of wall time per evaluation
+    timeout: float = 0.050  # seconds of CPU time per evaluation (see Meter.overrun)
     max_iterations: int = 100_000  # loop iterations + lambda calls per evaluation
     max_string: int = 1 << 20  # characters in any string an expression builds
     max_collection: int = 100_000  # elements in any array/list an expression builds
@@ -39,6 +44,7 @@ LIMITS = Limits()
 MAX_FORMAT = 1024  # characters of a custom format string (interpreted character by character)
 PACE = 512  # elements a library loop handles between two deadline checks (only while metered)
 LARGE = 4096  # values at least this long are metered (smaller ones cannot add up faster than the loop limit)
+STARVED_WALL = 20  # an evaluation starved of CPU still ends after this many times the limit in wall time
 
 
 class ResourceLimitExceeded(Exception):
@@ -46,12 +52,15 @@ class ResourceLimitExceeded(Exception):
 
 
 class Meter:
-    """Per-evaluation counters: loop ticks left, wall-clock deadline, volume of large values."""
+    """Per-evaluation counters: loop ticks left, deadline, volume of large values."""
 
-    __slots__ = ("deadline", "left", "allocated")
+    __slots__ = ("deadline", "left", "allocated", "cpu_start", "wall_cap")
 
     def __init__(self) -> None:
-        self.deadline = time.perf_counter() + LIMITS.timeout
+        now = time.perf_counter()
+        self.deadline = now + LIMITS.timeout
+        self.wall_cap = now + LIMITS.timeout * STARVED_WALL
+        self.cpu_start = time.thread_time()
         self.left = LIMITS.max_iterations
         self.allocated = 0
 
@@ -72,9 +81,25 @@ class Meter:
         if time.perf_counter() > self.deadline:
             self.overrun()
 
-    @staticmethod
-    def overrun() -> None:
-        raise ResourceLimitExceeded(f"the expression ran longer than {LIMITS.timeout * 1000:.0f} ms")
+    def overrun(self) -> None:
+        """The wall-clock deadline passed: stop if the thread used its CPU time (or the wall cap
+        passed), else move the deadline by the CPU time it has left."""
+        now = time.perf_counter()
+        left = LIMITS.timeout - (time.thread_time() - self.cpu_start)
+        if left <= 0 or now >= self.wall_cap:
+            raise ResourceLimitExceeded(f"the expression ran longer than {LIMITS.timeout * 1000:.0f} ms")
+        self.deadline = min(now + left, self.wall_cap)
+
+    def time_left(self) -> float:
+        """Seconds the evaluation may still run (0 when its time is used up)."""
+        left = self.deadline - time.perf_counter()
+        if left > 0:
+            return left
+        try:
+            self.overrun()
+        except ResourceLimitExceeded:
+            return 0.0
+        return max(0.0, self.deadline - time.perf_counter())
 
 
 _ACTIVE = threading.local()
@@ -117,13 +142,13 @@ def _charge(units: int) -> None:
 def paced(items: Iterable[Any]) -> Iterable[Any]:
     """``items``, checking the active meter's deadline every :data:`PACE` elements (as is when unmetered)."""
     meter = getattr(_ACTIVE, "meter", None)
-    return items if meter is None else _paced(items, meter.deadline)
+    return items if meter is None else _paced(items, meter)
 
 
-def _paced(items: Iterable[Any], deadline: float) -> Iterator[Any]:
+def _paced(items: Iterable[Any], meter: Meter) -> Iterator[Any]:
     for i, item in enumerate(items):
-        if not i % PACE and time.perf_counter() > deadline:
-            Meter.overrun()
+        if not i % PACE and time.perf_counter() > meter.deadline:
+            meter.overrun()
         yield item
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection, Iterator
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
+from . import clrnumeric
 from .errors import (
     ArgumentException,
     ArgumentNullException,
@@ -29,6 +30,9 @@ from .jsonreader import UNDEFINED, looks_like_date, read_json
 from .jsonwriter import json_scalar, json_string
 from .limits import TextBuffer, paced
 from .primitives import NEW_LINE, Char, TypeRef, type_ref
+
+_INT64 = clrnumeric.INT64
+_INT64_LO, _INT64_HI = _INT64.lo, _INT64.hi
 
 
 class JTokenType(enum.IntEnum):
@@ -780,7 +784,10 @@ class JValue(JToken):
 
     @property
     def Value(self) -> Any:
-        return None if self._value is UNDEFINED else self._value
+        value = self._value
+        if value.__class__ is int and _INT64_LO <= value <= _INT64_HI:  # Newtonsoft holds integers as long
+            return _INT64.box(value)
+        return None if value is UNDEFINED else value
 
     @Value.setter
     def Value(self, value: Any) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import clrnumeric
 from .culture import NumberStyles, is_format_provider
-from .errors import ArgumentNullException, FormatException, OverflowException
+from .errors import ArgumentException, ArgumentNullException, FormatException, OverflowException
 from .formatting import format_number
 from .primitives import INTEGER_RANGES, is_whitespace
 
@@ -329,8 +329,15 @@ class NumberMembers:
 
     @staticmethod
     def CompareTo(value: Any, other: Any) -> int:
+        """``CompareTo(T)`` when the argument converts implicitly to the receiver's type, else
+        ``CompareTo(object)``, which refuses any other type (``(1).CompareTo(2L)``)."""
         if other is None:
             return 1
+        mine, theirs = clrnumeric.kind_of(value), clrnumeric.kind_of(other)
+        if mine is not None and theirs is not mine and not (
+            theirs is not None and (clrnumeric.widens(theirs, mine) or _maybe_constant(theirs, mine))
+        ):
+            raise ArgumentException(f"Object must be of type {mine.name.rsplit('.', 1)[-1]}.")
         if isinstance(value, float) and math.isnan(value):
             return 0 if isinstance(other, float) and math.isnan(other) else -1
         if isinstance(other, float) and math.isnan(other):
@@ -395,6 +402,12 @@ class BoolMembers:
     @staticmethod
     def GetHashCode(value: bool) -> int:
         return int(value)
+
+
+def _maybe_constant(source: clrnumeric.NumKind, target: clrnumeric.NumKind) -> bool:
+    """An int argument of a narrower integral receiver may be a constant C# converts (``((byte)1).CompareTo(2)``);
+    the run time cannot tell it from an int variable, so it compares."""
+    return source is clrnumeric.INT32 and target.integral and target.bits < 32
 
 
 def to_decimal_exact(value: int | float | PyDecimal) -> PyDecimal:

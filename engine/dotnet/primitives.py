@@ -265,7 +265,7 @@ class Char(str):
     @staticmethod
     def ToUpper(c: str) -> Char:
         up = str(c).upper()
-        return Char(up if len(up) == 1 else c)
+        return Char(up if len(up) == 1 and c != "\u0131" else c)
 
     @staticmethod
     def ToLower(c: str) -> Char:

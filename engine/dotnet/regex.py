@@ -219,7 +219,7 @@ class MatchCollection(_ReadOnlyCollection[Match]):
     dotnet_name = "System.Text.RegularExpressions.MatchCollection"
 
 
-_SUBST = re.compile(r"\$(?:\$|&|`|'|_|\{([^}]*)\}|(\d+))")
+_SUBST = re.compile(r"\$(?:\$|&|`|'|_|\+|\{([^}]*)\}|(\d+))")
 
 
 def _expand(replacement: str, match: Match) -> str:
@@ -237,14 +237,19 @@ def _expand(replacement: str, match: Match) -> str:
             return utf16.text(match._text[match.Index + match.Length :])
         if token == "$_":
             return utf16.text(match._text)
-        key = m.group(1) if m.group(1) is not None else m.group(2)
         groups = match.Groups
+        if token == "$+":  # the last group in .NET's numbering (the whole match when there is none)
+            return groups[groups.Count - 1].Value
+        key = m.group(1) if m.group(1) is not None else m.group(2)
         if key.isdigit():
-            # .NET takes the longest digit run that names an existing group
-            for cut in range(len(key), 0, -1):
-                if int(key[:cut]) < groups.Count:
-                    return groups[int(key[:cut])].Value + key[cut:]
-            return token
+            if m.group(2) is not None and match._regex is not None and match._regex.Options & RegexOptions.ECMAScript:
+                # ECMAScript: the longest leading digit run that names a group, the rest literal
+                for cut in range(len(key), 0, -1):
+                    if int(key[:cut]) < groups.Count:
+                        return groups[int(key[:cut])].Value + key[cut:]
+                return token
+            # .NET (RegexParser.ScanDollar): all the digits name the group, or the `$` is literal
+            return groups[int(key)].Value if int(key) < groups.Count else token
         return groups[key].Value if groups.ContainsKey(key) else token
 
     return _SUBST.sub(sub, replacement)

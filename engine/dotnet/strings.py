@@ -62,10 +62,11 @@ _IGNORE_CASE = {
 
 
 def to_upper(s: str) -> str:
-    """Invariant upper-casing that never changes the length (``"ß"`` stays ``"ß"``)."""
+    """Invariant upper-casing that never changes the length (``"ß"`` stays ``"ß"``); the dotless
+    ``ı`` stays itself, as the invariant culture does on Windows (and .NET's ICU mode copies)."""
     if s.isascii():
         return s.upper()
-    return "".join(u if len(u := c.upper()) == 1 else c for c in s)
+    return "".join(u if len(u := c.upper()) == 1 and c != "\u0131" else c for c in s)
 
 
 def to_lower(s: str) -> str:

@@ -258,7 +258,13 @@ class Uri:
 
     @property
     def IdnHost(self) -> str:
-        return self.Host.strip("[]")
+        host = self.Host.strip("[]")
+        if host.isascii():
+            return host
+        try:
+            return host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return host
 
     @property
     def HostNameType(self) -> UriHostNameType:
@@ -343,10 +349,26 @@ class Uri:
         return self.AbsoluteUri
 
     def MakeRelativeUri(self, other: Uri) -> Uri:
+        """.NET's PathDifference: `../` for each directory of this path past the common one; another
+        scheme, host or port gives `other` itself."""
         self._need_absolute()
-        base = self._path.rsplit("/", 1)[0] + "/"
-        target = other.AbsolutePath
-        rel = target[len(base) :] if target.startswith(base) else target
+        if (self.Scheme, self.Host, self.Port) != (other.Scheme, other.Host, other.Port):
+            return other
+        path1, path2 = self.AbsolutePath, other.AbsolutePath
+        i, last_slash = 0, -1
+        while i < len(path1) and i < len(path2) and path1[i] == path2[i]:
+            if path1[i] == "/":
+                last_slash = i
+            i += 1
+        if i == 0:
+            rel = path2
+        elif i == len(path1) and i == len(path2):
+            rel = ""
+        else:
+            ups = "../" * path1[i:].count("/")
+            rel = "./" if not ups and len(path2) - 1 == last_slash else ups + path2[last_slash + 1 :]
+        if ":" in rel.split("/", 1)[0]:
+            rel = "./" + rel
         return Uri(rel + other.Query + other.Fragment, UriKind.Relative)
 
     def IsBaseOf(self, other: Uri) -> bool:

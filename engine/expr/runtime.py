@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 import operator
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -36,7 +35,7 @@ Budget = Meter  # per-evaluation counters (allocated only by code that loops or 
 def _time_left() -> float:
     """Seconds left to the evaluation running now (`engine.dotnet.regexengine` stops matches there)."""
     meter = limits.active()
-    return meter.deadline - time.perf_counter() if meter is not None else LIMITS.timeout
+    return meter.time_left() if meter is not None else LIMITS.timeout
 
 
 def _time_exceeded() -> LimitExceeded:

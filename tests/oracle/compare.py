@@ -31,11 +31,11 @@ KNOWN_HEADER = """\
 # - `s.GetType() == typeof(string)` (deliberate): the sandbox refuses `GetType()` (reflection;
 #   System.Type is not on APIM's allow-list, and `x is T` tests a type).
 # - language2, gaps of the checker: library parameter types it does not know (no overload takes
-#   these arguments in C#): `(1).CompareTo(2L)` (C# binds CompareTo(object), which throws),
-#   `Math.Max("a", "b")`, `int.Parse(1)`, `"abc".IndexOf(98)`, and the ambiguous overloads C# refuses
+#   these arguments in C#): `Math.Max("a", "b")`, `int.Parse(1)`, `"abc".IndexOf(98)`, and the ambiguous overloads C# refuses
 #   `Math.Max((byte)1, 2)` and `Math.Floor(7 / 2)`; `t?.TotalSeconds ?? -1` on a `TimeSpan?` (a library
 #   struct's member read through `?.` is not typed, so `-1` stays an int; C#: the double -1);
 #   `new int[2][]` (jagged array creation with a size is not in the grammar; `new[] { new[] { 1 } }` is).
+# - library2: `new Uri("https://example.com/a#").Fragment` (.NET keeps an empty fragment as "#").
 """
 
 
