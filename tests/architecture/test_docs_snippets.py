@@ -118,17 +118,29 @@ def test_every_configuration_snippet_loads(where: str, data: dict[str, Any], tmp
     assert not problems(data, tmp_path, monkeypatch), f"{where}: the documented snippet does not load"
 
 
-def _options(parser: argparse.ArgumentParser, name: str, found: dict[str, set[str]]) -> None:
-    found[name] = {option for action in parser._actions for option in action.option_strings}
+def _options(parser: argparse.ArgumentParser, name: str, found: dict[str, list[tuple[str, ...]]]) -> None:
+    """Command name -> the option strings of each of its options (`-H`, `--header`), subcommands included."""
+    found[name] = [tuple(action.option_strings) for action in parser._actions if action.option_strings]
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for sub, subparser in action.choices.items():
                 _options(subparser, f"{name} {sub}".strip(), found)
 
 
-def test_every_documented_flag_exists() -> None:
-    options: dict[str, set[str]] = {}
+def test_every_flag_is_documented() -> None:
+    options: dict[str, list[tuple[str, ...]]] = {}
     _options(build_parser(), "", options)
+    text = "\n".join(doc.read_text(encoding="utf-8") for doc in DOCS)
+    undocumented = [f"policygate {name} {'/'.join(strings)}".replace("  ", " ")
+                    for name, actions in options.items() for strings in actions if "--help" not in strings
+                    and not any(re.search(rf"(?<![\w-]){re.escape(s)}(?![\w-])", text) for s in strings)]
+    assert not undocumented, f"flags the docs never mention: {undocumented}"
+
+
+def test_every_documented_flag_exists() -> None:
+    actions: dict[str, list[tuple[str, ...]]] = {}
+    _options(build_parser(), "", actions)
+    options = {name: {option for strings in found for option in strings} for name, found in actions.items()}
     commands = sorted((name for name in options if name), key=len, reverse=True)  # `cache purge` before `cache`
     command = re.compile(r"policygate\s+(" + "|".join(re.escape(c).replace(r"\ ", r"\s+") for c in commands)
                          + r")\b([^`\n|;&>]*)")
