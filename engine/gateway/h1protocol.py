@@ -224,15 +224,7 @@ class Exchange:
         bodiless = self.head_request or status in _NO_BODY_STATUS or status < 200
         if status >= 200 and status not in _NO_BODY_STATUS:
             lines.append(b"content-length: %d\r\n" % len(body))
-        if close or not self.keep_alive or conn.listener.closing:
-            self.keep_alive = False
-            lines.append(b"connection: close\r\n")
-        elif self.scope["http_version"] == "1.0":
-            lines.append(b"connection: keep-alive\r\n")
-        lines.append(b"\r\n")
-        head = b"".join(lines)
-        if head.count(b"\n") != len(lines) or head.count(b"\r") != len(lines):
-            raise ValueError("a response header name or value contains CR or LF")
+        head = self._end_head(lines, close)
         conn.transport.write(head if bodiless or not body else head + body)
         self.response_complete = True
         self.wake()
@@ -267,7 +259,12 @@ class Exchange:
             lines.append(b"transfer-encoding: chunked\r\n")
         else:
             self.keep_alive = False  # HTTP/1.0 without a length: the close ends the body
-        if not self.keep_alive or self.conn.listener.closing:
+        return self._end_head(lines, False)
+
+    def _end_head(self, lines: list[bytes], close: bool) -> bytes:
+        """The connection header (close, or keep-alive for HTTP/1.0), the blank line, and the head
+        as bytes; a CR or LF inside a header name or value is refused."""
+        if close or not self.keep_alive or self.conn.listener.closing:
             self.keep_alive = False
             lines.append(b"connection: close\r\n")
         elif self.scope["http_version"] == "1.0":
