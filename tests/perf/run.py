@@ -56,7 +56,6 @@ from tests.perf.servers import (
     children,
     connections_per_process,
     cpu_seconds,
-    free_port,
     pin_pid,
     rss_kib,
     start_backend,
@@ -134,10 +133,9 @@ def start_gateway(directory: Path, name: str, backend: Process, *, policy: str |
                   start_seconds: float = 30.0) -> tuple[Process, str, str]:
     """`policygate serve` for one scenario (its command after `launcher`); returns the process, the gateway URL
     and the admin URL."""
-    port, admin = free_port(), free_port()
     api: dict[str, object] = {"path": "items", "service-url": f"http://127.0.0.1:{backend.port}",
                               "subscription-required": subscription}
-    config: dict[str, object] = {"server": {"host": "127.0.0.1", "port": port, "admin-port": admin}, "apis": {"items": api}}
+    config: dict[str, object] = {"apis": {"items": api}}
     if policy is not None:
         (directory / f"{name}.xml").write_text(policy)
         api["policy"] = f"{name}.xml"
@@ -147,10 +145,15 @@ def start_gateway(directory: Path, name: str, backend: Process, *, policy: str |
         config["subscriptions"] = [{"id": "bench", "key": SUBSCRIPTION_KEY}]
     name = name.replace("@", "-")
     file = directory / f"{name}.yaml"
-    file.write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [*(launcher or []), sys.executable, "-m", "engine", "serve", str(file), "--workers", str(workers),
-               "--server", server]
-    process = Process(f"gateway {name}", command, port, cpus, start_seconds)
+
+    def command(port: int, admin: int) -> list[str]:
+        server_config = {"server": {"host": "127.0.0.1", "port": port, "admin-port": admin}}
+        file.write_text(yaml.safe_dump({**server_config, **config}, sort_keys=False))
+        return [*(launcher or []), sys.executable, "-m", "engine", "serve", str(file), "--workers", str(workers),
+                "--server", server]
+
+    process = Process(f"gateway {name}", command, cpus, start_seconds, ports=2)
+    port, admin = process.ports
     return process, f"http://127.0.0.1:{port}/items/", f"http://127.0.0.1:{admin}"
 
 
