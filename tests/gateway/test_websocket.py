@@ -101,6 +101,8 @@ def config(backend_url: str) -> dict[str, Any]:
         "flood": api("flood"),
         "graphql": api("graphql"),
         "small": {**api("echo"), "path": "small", "websocket": {"max-message-size": 1024}},
+        "bigflood": {**api("flood"), "path": "bigflood", "websocket": {"max-message-size": 1024}},
+        "idle": {**api("echo"), "path": "idle", "websocket": {"idle-timeout": 1}},
         "limited": {**api("echo", policy="limited.xml"), "path": "limited"},
         "nowhere": {**api("echo"), "path": "nowhere", "service-url": "ws://127.0.0.1:9/echo"},
         "plain": {"path": "plain", "service-url": "http://127.0.0.1:9", "subscription-required": False},
@@ -210,6 +212,28 @@ def test_a_message_over_the_limit_closes_with_1009(gateway: RunningGateway, back
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+def test_a_backend_message_over_the_limit_closes_the_client_with_1009(gateway: RunningGateway, backend: WebSocketBackend) -> None:
+    with open_ws(gateway, "/bigflood?size=2048&total=4096") as ws, pytest.raises(ConnectionClosed) as closed:
+        ws.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+def test_an_idle_connection_is_closed_on_both_sides_with_1001(gateway: RunningGateway, backend: WebSocketBackend) -> None:
+    with open_ws(gateway, "/idle") as ws:
+        ws.send("still here")
+        assert ws.recv(timeout=10) == "still here"
+        started = time.monotonic()
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+        waited = time.monotonic() - started
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+    assert 0.9 <= waited < 5
+    deadline = time.monotonic() + 10
+    while not any(code == 1001 for code, _ in backend.calls()["closes"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [1001, "The connection was idle too long"] in backend.calls()["closes"]
+
 
 def test_graphql_subscription_over_graphql_transport_ws(gateway: RunningGateway, backend: WebSocketBackend) -> None:
     with open_ws(gateway, "/graphql", subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]

@@ -1,5 +1,5 @@
-"""A WebSocket backend for tests, in its own process (websockets' server): `python -m tests.support.websocket_server`
-prints its port, then serves on 127.0.0.1.
+"""A WebSocket backend for tests, in its own process (websockets' server): `python -m tests.support.websocket_server [PORT]`
+prints its port (one the OS picked, without PORT), then serves on 127.0.0.1.
 
 Paths (the query string is ignored unless said):
 - `/echo`: sends every message back as it came (text as text, binary as binary).
@@ -126,8 +126,8 @@ async def graphql(connection: ServerConnection) -> None:
             await connection.send(json.dumps({"id": message["id"], "type": "complete"}))
 
 
-async def main() -> None:
-    async with serve(handler, "127.0.0.1", 0, process_request=process_request, process_response=process_response,
+async def main(port: int = 0) -> None:
+    async with serve(handler, "127.0.0.1", port, process_request=process_request, process_response=process_response,
                      select_subprotocol=select_subprotocol, compression=None, max_size=64 * 1024 * 1024) as server:
         port = next(iter(server.sockets)).getsockname()[1]
         print(port, flush=True)
@@ -136,6 +136,6 @@ async def main() -> None:
 
 if __name__ == "__main__":
     try:
-        asyncio.run(main())
+        asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 0))
     except KeyboardInterrupt:
         sys.exit(0)
