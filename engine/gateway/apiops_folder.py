@@ -260,8 +260,8 @@ class FolderReader:
 
     # -- the whole folder ----------------------------------------------------------------------
     def settings(self) -> GatewaySettings:
-        side = self.side_file()
         named_values, secrets = self.named_values()
+        side = self.side_file(named_values)
         fragments = self.fragments()
         backends = self.backends(named_values)
         certificates = certificates_folder.folder_certificates(self)
@@ -289,7 +289,8 @@ class FolderReader:
             schemas=schemas,
         )
 
-    def side_file(self) -> _Side:
+    def side_file(self, named_values: Mapping[str, str]) -> _Side:
+        """policygate.yaml: its gateway keys may name the folder's named values (`cache.external: "{{redis}}"`)."""
         file = self.folder / SIDE_FILE
         if not file.is_file():
             return _Side(None)
@@ -309,7 +310,8 @@ class FolderReader:
             if key not in SIDE_KEYS:
                 self.fail(file, str(key), f"unknown key (expected one of: {', '.join(SIDE_KEYS)})")
         common = {key: data[key] for key in SIDE_GATEWAY_KEYS if key in data}
-        base = parse_settings(yaml.safe_dump(common), file=file, environ=self.environ, positions=positions)
+        base = parse_settings(yaml.safe_dump(common), file=file, environ=self.environ, positions=positions,
+                              named_values=named_values)
         urls = data.get("service-urls") or {}
         if not isinstance(urls, dict):
             self.fail(file, "service-urls", f"expected a mapping of API name to URL, got {_kind(urls)}")

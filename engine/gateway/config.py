@@ -70,10 +70,11 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
 
 
 def parse_settings(text: str, *, file: str | Path, environ: Mapping[str, str] | None = None,
-                   positions: Positions | None = None) -> GatewaySettings:
+                   positions: Positions | None = None, named_values: Mapping[str, str] | None = None) -> GatewaySettings:
     """Validate YAML text; relative paths resolve against the directory of `file`.
 
     `positions` says where the keys are when `text` is not what `file` holds (a part of it).
+    `named_values`: values `{{name}}` may also name (an APIOps folder's, for its policygate.yaml).
     """
     file = Path(file)
     try:
@@ -86,7 +87,7 @@ def parse_settings(text: str, *, file: str | Path, environ: Mapping[str, str] | 
         raise ConfigError(f"{file}{where}: invalid YAML: {problem}", span=span) from None
     if data is None:
         data = {}
-    return _Reader(file, os.environ if environ is None else environ, positions or found).settings(data)
+    return _Reader(file, os.environ if environ is None else environ, positions or found, named_values).settings(data)
 
 
 def substitute_named_values(text: str, values: Mapping[str, str], fail: Callable[[str], NoReturn]) -> str:
@@ -120,10 +121,12 @@ def locate_error(exc: ConfigError, file: Path) -> ConfigError:
 class _Reader:
     """Walks the YAML tree keeping the key path for messages."""
 
-    def __init__(self, file: Path, environ: Mapping[str, str], positions: Positions | None = None) -> None:
+    def __init__(self, file: Path, environ: Mapping[str, str], positions: Positions | None = None,
+                 named_values: Mapping[str, str] | None = None) -> None:
         self.file = file
         self.environ = environ
         self.positions = positions or Positions()
+        self.given_values = dict(named_values or {})
         self.named_values: dict[str, str] = {}
 
     # -- helpers -------------------------------------------------------------------------------
@@ -204,7 +207,8 @@ class _Reader:
     # -- sections ------------------------------------------------------------------------------
     def settings(self, data: object) -> GatewaySettings:
         top = self.mapping(data, "", TOP_LEVEL_KEYS)
-        self.named_values, secrets = self.read_named_values(top.get("named-values"))
+        own, secrets = self.read_named_values(top.get("named-values"))
+        self.named_values = {**self.given_values, **own}
         products = self.read_products(top.get("products"))
         apis = self.read_apis(top.get("apis"), products)
         subscriptions = self.read_subscriptions(top.get("subscriptions"), products, apis)
@@ -215,7 +219,7 @@ class _Reader:
         stores = {section: self.read_store(top.get(section), section) for section in ("cache", "rate-limits")}
         return GatewaySettings(
             file=self.file,
-            named_values=dict(self.named_values),
+            named_values=own,
             secret_names=frozenset(secrets),
             policy=self.path(top.get("policy"), "policy"),
             fragments=fragments,

@@ -358,3 +358,28 @@ def test_bad_side_file(tmp_path: Path, side: str, expected: str) -> None:
 def test_not_a_folder(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a folder"):
         read_apiops(tmp_path / "missing", {})
+
+
+def test_policygate_yaml_names_the_folders_named_values_so_a_redis_password_stays_secret(
+        tmp_path: Path, redis_url: str) -> None:
+    import redis
+
+    from tests.apiops.helpers import serve_settings
+
+    api = api_folder(tmp_path, "a", "a", spec=SIMPLE_SPEC, subscriptionRequired=False)
+    write_text(api / "policy.xml", "<policies><inbound><cache-store-value key=\"apis2-named-value-check\" value=\"v\" "
+                                   "duration=\"60\" caching-type=\"external\" /><return-response><set-status code=\"204\" />"
+                                   "</return-response></inbound><backend /><outbound /><on-error /></policies>")
+    write_json(tmp_path / "namedValues" / "redis" / "namedValueInformation.json",
+               {"properties": {"displayName": "redis-url", "secret": True}})
+    write_text(tmp_path / "policygate.yaml", "cache: {external: '{{redis-url}}'}\n")
+    loaded = read_apiops(tmp_path, {"POLICYGATE_NV_REDIS_URL": redis_url})
+    assert loaded.settings.cache == {"external": redis_url} and "redis-url" in loaded.settings.secret_names
+    client = redis.Redis.from_url(redis_url)
+    client.delete(*client.keys("*apis2-named-value-check*") or ["none"])
+    with serve_settings(loaded.settings, tmp_path) as gw:
+        assert gw.request("GET", "/a/items").status == 204
+    assert client.keys("*apis2-named-value-check*")  # stored in the Redis the secret named value names
+    write_text(tmp_path / "policygate.yaml", "cache: {external: '{{redis}}'}\n")
+    with pytest.raises(ConfigError, match=r"policygate.yaml:1:19: cache.external: unknown named value '\{\{redis\}\}'"):
+        read_apiops(tmp_path, {"POLICYGATE_NV_REDIS_URL": redis_url})
