@@ -92,6 +92,7 @@ from engine.expr.names import (
     static_type,
     value_type,
 )
+from engine.expr.overloads import Argument, overloads, resolve_overload
 from engine.expr.resolve import (
     MEMBER_CASE_HINT,
     Resolved,
@@ -751,6 +752,41 @@ class _Binder:
             shape = self.bound.shape(func, node.args)
             self.resolve(func, node, value_method(ttype, func.name, shape, self.bound.type_args.get(id(func), ())))
             self.element_arguments(ttype, func.name, node.args)
+            if ttype is STRING:
+                self.overload(node, func, None)
+
+    def overload(self, node: ast.Call, func: ast.Member, holder: str | None) -> None:
+        """The overload C# picks for a library method taking primitives (`engine.expr.overloads`):
+        an error where none applies (`int.Parse(1)`) or two apply equally (`Math.Floor(7 / 2)`)."""
+        if any(a.name is not None or a.out is not None or a.value is None for a in node.args):
+            return
+        candidates = overloads(holder, func.name, len(node.args))
+        if candidates is None:
+            return
+        args = []
+        for arg in node.args:
+            assert arg.value is not None
+            type_ = self.bound.type_of(arg.value)
+            if type_ is None:
+                return
+            constant = self.bound.constant(arg.value)
+            args.append(Argument(type_, frozenset(t for t in NUMERIC_TYPES.values()
+                                                  if t.kind is not None and _fits_constant(constant, t.kind))))
+        problem = resolve_overload(candidates, args)
+        if isinstance(problem, tuple):  # `Math.Max(1u, 2)` is Max(uint, uint): the arguments convert
+            for index, (arg, param) in enumerate(zip(node.args, problem, strict=True)):
+                assert arg.value is not None
+                self.convert(arg.value, param, index + 1)
+            return
+        if problem is None:
+            return
+        name = f"{holder or 'string'}.{func.name}"
+        given = ", ".join(a.type.name for a in args)
+        if problem == "none":
+            self.error("expr-type", f"no overload of '{name}' takes the arguments ({given})", func.name_pos)
+        else:
+            self.error("expr-type", f"the call '{name}({given})' is ambiguous: several overloads apply equally",
+                       func.name_pos)
 
     def element_arguments(self, receiver: CsType, name: str, args: tuple[ast.Arg, ...]) -> None:
         """`list.Add(x)`, `list.Contains(x)`, `dictionary.Add(k, v)`: the argument that is a T."""
@@ -873,6 +909,9 @@ class _Binder:
         self.args(node.args)
         if isinstance(func, ast.Member):
             self.static_arity(node, func)
+            symbol = self.bound.symbol(func)
+            if symbol.kind == "method" and isinstance(func.target, ast.Name | ast.Member | ast.TypeRef):
+                self.overload(node, func, self.bound.symbol(func.target).name)
 
     def static_method(self, func: ast.Member, target: Symbol) -> None:
         """`Convert.ToInt32(...)`: the method of the type's statics holder."""
