@@ -421,6 +421,11 @@ class DateTimeOffset:
     formattable = True
     __slots__ = ("_clock", "_offset")
 
+    @staticmethod
+    def implicit_from(value: Any) -> Any:
+        """C#'s implicit conversion from ``DateTime`` (`DateTimeOffset o = dateTime;`); other values unchanged."""
+        return DateTimeOffset(value) if isinstance(value, DateTime) else value
+
     def __init__(self, *args: Any) -> None:
         values = list(args)
         if len(values) == 1 and isinstance(values[0], DateTime):

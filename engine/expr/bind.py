@@ -92,7 +92,7 @@ from engine.expr.names import (
     static_type,
     value_type,
 )
-from engine.expr.overloads import Argument, overloads, resolve_overload
+from engine.expr.overloads import Argument, overload_result, overloads, resolve_overload
 from engine.expr.resolve import (
     MEMBER_CASE_HINT,
     Resolved,
@@ -777,6 +777,9 @@ class _Binder:
             for index, (arg, param) in enumerate(zip(node.args, problem, strict=True)):
                 assert arg.value is not None
                 self.convert(arg.value, param, index + 1)
+            result = overload_result(holder, func.name, problem)
+            if result is not None:
+                self.bound.value_types[id(node)] = result
             return
         if problem is None:
             return

@@ -14,8 +14,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.dotnet import clrnumeric
-from engine.expr.cstypes import BOOL, CHAR, DECIMAL, DOUBLE, DYNAMIC, FLOAT, INT, LONG, NULL, NUMERIC_TYPES, \
-    SBYTE, SHORT, STRING, CsType
+from engine.expr.cstypes import (
+    BOOL,
+    CHAR,
+    DECIMAL,
+    DOUBLE,
+    DYNAMIC,
+    FLOAT,
+    INT,
+    LONG,
+    NULL,
+    NUMERIC_TYPES,
+    SBYTE,
+    SHORT,
+    STRING,
+    CsType,
+)
 
 _ALL_NUMBERS = tuple(t for t in NUMERIC_TYPES.values() if t is not CHAR)
 _SIGNED = (SBYTE, SHORT, INT, LONG, FLOAT, DOUBLE, DECIMAL)
@@ -70,6 +84,14 @@ def overloads(holder: str | None, name: str, arity: int) -> tuple[Params, ...] |
     """The overloads of `holder.name` (None: a method of string) with `arity` parameters, if listed."""
     table = _STRING.get(name) if holder is None else _STATIC.get((holder.removeprefix("System."), name))
     return None if table is None else table.get(arity)
+
+
+def overload_result(holder: str | None, name: str, params: Params) -> CsType | None:
+    """The result type of the chosen overload where the bind pass does not know it otherwise: Math's
+    methods return their parameter's type (`Math.Floor(2m)` is a decimal), `Math.Sign` an int."""
+    if holder is None or holder.removeprefix("System.") != "Math":
+        return None
+    return INT if name == "Sign" else params[0]
 
 
 def resolve_overload(candidates: tuple[Params, ...], args: list[Argument]) -> Params | str | None:

@@ -49,6 +49,14 @@ REFUSED = [  # (expression, part of the message, column of the finding)
     ('@{ string s = "a"; switch (s) { case 1: return 1; } return 0; }', "convert type 'int' to 'string'", 38),
     ('@{ int[] a = { 1 }; return a.Count; }', "'int[]' has no property 'Count'", 30),
     ('@{ var a = new List<int>(); return a.Length; }', "'List<int>' has no member 'Length'", 38),
+    ('@(Math.Max("a", "b"))', "no overload of 'Math.Max' takes the arguments (string, string)", 8),
+    ('@(int.Parse(1))', "no overload of 'int.Parse' takes the arguments (int)", 7),
+    ('@("abc".IndexOf(98))', "no overload of 'string.IndexOf' takes the arguments (int)", 9),
+    ('@("abc".Substring(1L))', "no overload of 'string.Substring' takes the arguments (long)", 9),
+    ('@(Math.Max((byte)1, 2))', "the call 'Math.Max(byte, int)' is ambiguous", 8),
+    ('@(System.Math.Floor(7 / 2))', "the call 'System.Math.Floor(int)' is ambiguous", 15),
+    ('@(Math.Max(1, (short)2))', "the call 'Math.Max(int, short)' is ambiguous", 8),
+    ('@(Math.Floor(2.5) + Math.Round(2m))', "operator '+' cannot be applied to operands of type 'double' and 'decimal'", 3),
 ]
 
 
@@ -84,6 +92,11 @@ ACCEPTED = [  # (expression, value): the neighbours of each rule, which C# compi
     ('@{ var l = new List<int> { 1 }; return l.Count; }', 1),
     ('@{ int? n = 1; int m = (int)n; long? k = n; return m + k; }', 2),
     ('@{ Func<long, long> f = x => x * 2; return f(int.MaxValue); }', 4294967294),
+    ('@(Math.Max(1u, 2) + Math.Max(1UL, 2L) + Math.Max((byte)1, (byte)2))', 6),
+    ('@(Math.Floor(7 / 2.0) + Math.Abs(-1) + (double)Math.Round(2m))', 6.0),
+    ('@("abc".IndexOf(\'b\') + "abc".IndexOf("c") + "abc".IndexOf(null ?? "a"))', 3),
+    ('@{ TimeSpan? t = null; return t?.TotalSeconds ?? -1; }', -1.0),
+    ('@{ var j = new int[2][]; j[1] = new[] { 2, 3 }; return j[1].Length + (j[0] == null ? 1 : 0); }', 3),
 ]
 
 
