@@ -505,6 +505,15 @@ class DateTimeOffset:
     def ParseExact(s: str | None, fmt: Any, provider: Any = None, styles: Any = None) -> DateTimeOffset:
         return _dateformat.parse_exact_offset(s, fmt, styles)
 
+    @staticmethod
+    def TryParseExact(
+        s: str | None, fmt: Any, provider: Any = None, styles: Any = None
+    ) -> tuple[bool, DateTimeOffset]:
+        try:
+            return True, DateTimeOffset.ParseExact(s, fmt, provider, styles)
+        except (FormatException, ArgumentOutOfRangeException):
+            return False, DateTimeOffset.default()
+
     # -- properties -----------------------------------------------------------------------------
     @property
     def Offset(self) -> TimeSpan:

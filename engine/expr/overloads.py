@@ -36,6 +36,8 @@ _SIGNED = (SBYTE, SHORT, INT, LONG, FLOAT, DOUBLE, DECIMAL)
 _REALS = (DOUBLE, DECIMAL)
 
 Params = tuple[CsType, ...]
+# an enum parameter (`MidpointRounding`): a number converts to it only as the constant 0
+ENUM = CsType("enum")
 
 
 def _same(types: tuple[CsType, ...], arity: int) -> tuple[Params, ...]:
@@ -51,7 +53,7 @@ _STATIC: dict[tuple[str, str], dict[int, tuple[Params, ...]]] = {
     ("Math", "Floor"): {1: _same(_REALS, 1)},
     ("Math", "Ceiling"): {1: _same(_REALS, 1)},
     ("Math", "Truncate"): {1: _same(_REALS, 1)},
-    ("Math", "Round"): {1: _same(_REALS, 1)},
+    ("Math", "Round"): {1: _same(_REALS, 1), 2: ((DOUBLE, INT), (DECIMAL, INT), (DOUBLE, ENUM), (DECIMAL, ENUM))},
     **{("Math", name): {1: ((DOUBLE,),)} for name in ("Sqrt", "Exp", "Log10", "Sin", "Cos", "Tan", "Atan")},
     ("Math", "Pow"): {2: ((DOUBLE, DOUBLE),)},
     **{(name, "Parse"): {1: ((STRING,),)} for name in (
@@ -78,6 +80,7 @@ class Argument:
 
     type: CsType
     fits: frozenset[CsType]
+    zero: bool = False  # the constant 0
 
 
 def overloads(holder: str | None, name: str, arity: int) -> tuple[Params, ...] | None:
@@ -110,6 +113,8 @@ def _converts(arg: Argument, target: CsType) -> bool:
     source = arg.type
     if source is target or target is DYNAMIC or target in arg.fits:
         return True
+    if target is ENUM:
+        return arg.zero
     if source is NULL:
         return target is STRING
     return source.kind is not None and target.kind is not None and clrnumeric.widens(source.kind, target.kind)
