@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import socket
 import sys
 from typing import Any
 
@@ -47,8 +48,11 @@ def run(args: argparse.Namespace) -> int:
         workers = args.workers or server.settings.server.workers
         if workers < 1:
             raise ConfigError("--workers must be at least 1")
-        # One worker listens here; several each listen on their own SO_REUSEPORT socket (engine/gateway/workers.py).
-        sock = bind_socket(server.host, server.port, reuse_port=workers > 1, listen=workers == 1)
+        # One worker, or several native ones, listen on this socket (native workers share it and balance
+        # their connections: engine/gateway/balance.py); Granian and Hypercorn workers each listen on
+        # their own SO_REUSEPORT socket, and this one only reserves the port (engine/gateway/workers.py).
+        shared = workers == 1 or server.http_server == "native"
+        sock = bind_socket(server.host, server.port, reuse_port=not shared, listen=shared)
     except (ConfigError, PolicyLoadError) as exc:
         print(describe_failure(exc), file=sys.stderr)
         print("policygate: not started", file=sys.stderr)
@@ -127,14 +131,17 @@ async def _serve(server: Any, sock: Any, watch: bool, *, announce: bool) -> None
 
 
 def _run_workers(args: argparse.Namespace, server: Any, reserved: Any, workers: int) -> int:
+    from engine.gateway.balance import ConnectionTable
     from engine.gateway.reload import describe_failure
     from engine.gateway.runner import bind_socket
     from engine.gateway.workers import Supervisor
 
     host, port = reserved.getsockname()[:2]
+    table = ConnectionTable(workers) if server.http_server == "native" else None
 
     def work(index: int, respawn: bool) -> int:
-        reserved.close()
+        if table is None:
+            reserved.close()
         current = server
         if respawn:  # read the files again: the other workers may have reloaded since the parent compiled
             try:
@@ -143,14 +150,22 @@ def _run_workers(args: argparse.Namespace, server: Any, reserved: Any, workers: 
                 logging.getLogger("policygate.workers").error(
                     "restarted worker keeps the configuration of the start; the current files fail:\n%s",
                     describe_failure(exc))
-        current.port = port
-        return _run_worker(current, bind_socket(host, port, reuse_port=True), args.reload, first=index == 0)
+        current.port, current.http_server = port, server.http_server  # what the parent listens for
+        if table is None:
+            return _run_worker(current, bind_socket(host, port, reuse_port=True), args.reload, first=index == 0)
+        current.balance = table.slot(index)
+        return _run_worker(current, reserved, args.reload, first=index == 0)
+
+    def stop_listening() -> None:  # shutting down: the port refuses new connections at once, in every worker
+        if table is not None:
+            reserved.shutdown(socket.SHUT_RDWR)
 
     from engine.gateway import heap
 
     heap.freeze()  # the workers inherit the compiled state frozen: their collections never copy its pages
     try:
-        return Supervisor(workers, work, server.settings.server.graceful_timeout).run()
+        return Supervisor(workers, work, server.settings.server.graceful_timeout, stop_listening=stop_listening,
+                          exited=table.slot_left if table is not None else None).run()
     finally:
         reserved.close()
 

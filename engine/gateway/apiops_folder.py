@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from engine.apispec.instance import InstanceSchemaError
+from engine.apispec.wsdl import Wsdl
 from engine.backends import BackendSpec
 from engine.errors import ConfigError
 from engine.gateway import api_xml
@@ -53,7 +54,9 @@ SIDE_FILE = "policygate.yaml"
 SECRET_PLACEHOLDER = "secret"  # lint only: the value of a secret whose variable is not set
 SPECIFICATIONS = ("specification.yaml", "specification.yml", "specification.json")
 ODATA_METADATA = "specification.xml"  # an OData API's $metadata (EDMX): the gateway routes without it
-WSDL = "specification.wsdl"  # a SOAP API's WSDL: its types validate XML and SOAP bodies
+WSDL = "specification.wsdl"  # a SOAP API's WSDL: its operations, and its types validate XML and SOAP bodies
+# APIM names a SOAP API's operations with generated ids that its WSDL does not carry: the folder names the WSDL operation
+SOAP_OPERATION_HINT = "in specification.wsdl (name the folder after the WSDL operation)"
 # An OData API answers every method on every path under it (entity sets, keys, $metadata, $batch), as in APIM
 ODATA_OPERATIONS = (OperationSettings(id="odata", method="*", url_template="/*", name="OData"),)
 FRAGMENTS_FOLDER = "policy fragments"
@@ -518,16 +521,19 @@ class FolderReader:
         if problem:
             self.fail(file, "properties.protocols", problem)
         operations: tuple[OperationSettings, ...]
+        wsdl = self.wsdl(folder)
         if kind == "odata":
             operations = ODATA_OPERATIONS
         elif kind == "soap":
-            operations = api_xml.soap_operations()
-            if (folder / "operations").is_dir():
-                self.warnings.add("operation policies of SOAP APIs are not supported (the API is one operation); "
-                                  "ignored", self.rel(folder / "operations"))
+            operations = api_xml.soap_operations(wsdl.operations if wsdl is not None else None)
+            if len(operations) == 1 and operations[0].soap_action is None and (folder / "operations").is_dir():
+                self.warnings.add("operation policies of SOAP APIs whose WSDL names no SOAP operations are not "
+                                  "supported (the API is one operation); ignored", self.rel(folder / "operations"))
+            elif operations[0].soap_action is not None:
+                operations = self.operation_policies(folder, operations, SOAP_OPERATION_HINT)
         else:
             operations = GRAPHQL_OPERATIONS if graphql is not None else self.operations(folder)
-        operations = self.xml_schemas(folder, operations)
+        operations = self.xml_schemas(folder, operations, wsdl)
         policy = folder / "policy.xml"
         graphql_files = (graphql_folder.SCHEMA_FILE, graphql_folder.RESOLVERS) if graphql is not None else ()
         self.report_extra(folder, {file.name, "policy.xml", "operations", *SPECIFICATIONS, ODATA_METADATA, WSDL,
@@ -551,20 +557,25 @@ class FolderReader:
             graphql=graphql,
         )
 
-    def xml_schemas(self, folder: Path, operations: tuple[OperationSettings, ...]) -> tuple[OperationSettings, ...]:
+    def wsdl(self, folder: Path) -> Wsdl | None:
+        """The API's `specification.wsdl` (with the schema files it imports), None without one."""
+        file = folder / WSDL
+        if not file.is_file():
+            return None
+        try:
+            return api_xml.read_wsdl(file)
+        except ValueError as exc:
+            self.fail(file, "", str(exc))
+
+    def xml_schemas(self, folder: Path, operations: tuple[OperationSettings, ...],
+                    wsdl: Wsdl | None) -> tuple[OperationSettings, ...]:
         """`operations` with the API's XML schemas: its WSDL's types and its `schemas/` (XML schemas)."""
-        wsdl = folder / WSDL
-        texts = []
-        if wsdl.is_file():
-            try:
-                texts = api_xml.read_wsdl(wsdl)
-            except ValueError as exc:
-                self.fail(wsdl, "", str(exc))
-        texts += schemas_folder.api_xml_schemas(self, folder)
+        texts = (wsdl.schemas if wsdl is not None else []) + schemas_folder.api_xml_schemas(self, folder)
         try:
             return api_xml.with_xml_schema(operations, folder.name, texts)
         except InstanceSchemaError as exc:
-            self.fail(wsdl if wsdl.is_file() else folder / schemas_folder.FOLDER, "", f"the API's XML schemas: {exc}")
+            self.fail(folder / WSDL if wsdl is not None else folder / schemas_folder.FOLDER, "",
+                      f"the API's XML schemas: {exc}")
 
     def operations(self, folder: Path) -> tuple[OperationSettings, ...]:
         spec = next((folder / name for name in SPECIFICATIONS if (folder / name).is_file()), None)
@@ -574,6 +585,12 @@ class FolderReader:
             operations: tuple[OperationSettings, ...] = ()
         else:
             operations = operations_from_openapi(spec, where=self.rel(spec))
+        return self.operation_policies(folder, operations, "in the specification")
+
+    def operation_policies(self, folder: Path, operations: tuple[OperationSettings, ...],
+                           where: str) -> tuple[OperationSettings, ...]:
+        """`operations` with the documents of `operations/<operation>/policy.xml` (`where`: where the operations
+        were looked for, for the warning about a folder matching none)."""
         policies = folder / "operations"
         if not policies.is_dir():
             return operations
@@ -588,7 +605,7 @@ class FolderReader:
             self.report_extra(op_folder, {"policy.xml"})
             match = match_operation(op_folder.name, operations)
             if match is None:
-                self.warnings.add("operation policies with no matching operation in the specification; ignored",
+                self.warnings.add(f"operation policies with no matching operation {where}; ignored",
                                   self.rel(op_folder))
             elif match.id in attached:
                 self.warnings.add("operation policies matching an operation that already has one; ignored",

@@ -548,6 +548,8 @@ class _Reader:
                 if pid not in products:
                     self.fail(f"{where}.products[{i}]", f"unknown product '{pid}'")
             names = self.mapping(spec.get("subscription-key-parameter-names"), _join(where, "subscription-key-parameter-names"), ("header", "query"))
+            operations, description_files = (
+                (GRAPHQL_OPERATIONS, ()) if graphql is not None else self.read_api_operations(spec, where, aid))
             apis[aid] = ApiSettings(
                 id=aid,
                 path=path,
@@ -556,7 +558,7 @@ class _Reader:
                 products=api_products,
                 subscription_required=self.boolean(spec.get("subscription-required"), _join(where, "subscription-required"), True),
                 policy=self.path(spec.get("policy"), _join(where, "policy")),
-                operations=GRAPHQL_OPERATIONS if graphql is not None else self.read_api_operations(spec, where, aid),
+                operations=operations,
                 key_header=self.string(names.get("header"), f"{where}.subscription-key-parameter-names.header", required=False, default=DEFAULT_KEY_HEADER),
                 key_query=self.string(names.get("query"), f"{where}.subscription-key-parameter-names.query", required=False, default=DEFAULT_KEY_QUERY),
                 revision=revision,
@@ -564,6 +566,7 @@ class _Reader:
                 version=self.string(spec.get("version"), _join(where, "version"), required=False, default=""),
                 protocols=self.read_protocols(spec.get("protocols"), _join(where, "protocols")),
                 graphql=graphql,
+                description_files=description_files,
             )
         for (path, _), aid in paths.items():
             if path not in current:
@@ -597,36 +600,49 @@ class _Reader:
             resolvers.append(ResolverSettings(str(path), type_name, field_name, document))
         return GraphQLSettings(schema_file, tuple(resolvers))
 
-    def read_api_operations(self, spec: dict[str, Any], where: str, api_id: str) -> tuple[OperationSettings, ...]:
+    def read_api_operations(self, spec: dict[str, Any], where: str,
+                            api_id: str) -> tuple[tuple[OperationSettings, ...], tuple[Path, ...]]:
         """`operations:` as written, or the `openapi:` document's operations, which `operations:` may refine;
-        with `wsdl:`, its XML schemas validate XML and SOAP bodies (a SOAP API without either: one operation)."""
-        operations = self.read_openapi_operations(spec, where)
+        with `wsdl:`, its XML schemas validate XML and SOAP bodies, and without `openapi:` its SOAP operations
+        are the API's (refined by `operations:`). Also the description files read (for `--reload`)."""
         if spec.get("wsdl") is None:
-            return operations
+            return self.read_openapi_operations(spec, where), ()
         from engine.apispec.instance import InstanceSchemaError
         from engine.gateway import api_xml
 
         wwhere = _join(where, "wsdl")
-        wsdl = self.path(spec["wsdl"], wwhere)
-        if wsdl is None:
+        path = self.path(spec["wsdl"], wwhere)
+        if path is None:
             self.fail(wwhere, "expected the path of a WSDL document")
-        if spec.get("openapi") is None and spec.get("operations") is None:
-            operations = api_xml.soap_operations()
         try:
-            return api_xml.with_xml_schema(operations, api_id, api_xml.read_wsdl(wsdl))
-        except (ValueError, InstanceSchemaError) as exc:
-            self.fail(wwhere, f"{wsdl.name}: {exc}")
+            wsdl = api_xml.read_wsdl(path)
+        except ValueError as exc:
+            self.fail(wwhere, f"{path.name}: {exc}")
+        if spec.get("openapi") is None:
+            operations = self.refine_operations(api_xml.soap_operations(wsdl.operations), spec, where, path)
+        else:
+            operations = self.read_openapi_operations(spec, where)
+        try:
+            return api_xml.with_xml_schema(operations, api_id, wsdl.schemas), (path, *wsdl.files)
+        except InstanceSchemaError as exc:
+            self.fail(wwhere, f"{path.name}: {exc}")
 
     def read_openapi_operations(self, spec: dict[str, Any], where: str) -> tuple[OperationSettings, ...]:
         if spec.get("openapi") is None:
             return self.read_operations(spec.get("operations"), _join(where, "operations"))
-        from engine.gateway.openapi import match_operation, operations_from_openapi
+        from engine.gateway.openapi import operations_from_openapi
 
         swhere = _join(where, "openapi")
         path = self.path(spec["openapi"], swhere)
         if path is None:
             self.fail(swhere, "expected the path of an OpenAPI (or Swagger 2.0) document")
-        operations = operations_from_openapi(path, where=f"{self.file}: {swhere}")
+        return self.refine_operations(operations_from_openapi(path, where=f"{self.file}: {swhere}"), spec, where, path)
+
+    def refine_operations(self, operations: tuple[OperationSettings, ...], spec: dict[str, Any], where: str,
+                          path: Path) -> tuple[OperationSettings, ...]:
+        """The operations of a description (`path`), with the policy, name and examples `operations:` gives them."""
+        from engine.gateway.openapi import match_operation
+
         for oid, raw in self.mapping(spec.get("operations"), _join(where, "operations")).items():
             owhere = _join(_join(where, "operations"), oid)
             extra = self.mapping(raw, owhere, ("policy", "name", "examples"))

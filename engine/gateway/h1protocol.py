@@ -93,6 +93,7 @@ class Listener:
         self.closing = False  # shutting down: no new request starts; connections close after their response
         # HTTPS: the scope's ASGI TLS extension of a new connection (engine/gateway/h1server.py)
         self.describe_tls: Callable[[asyncio.BaseTransport], dict[str, Any]] | None = None
+        self.released: Callable[[], None] | None = None  # told of each closed connection (workers' balance)
 
 
 class Exchange:
@@ -325,6 +326,8 @@ class H1Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.listener.connections.discard(self)
+        if self.listener.released is not None:
+            self.listener.released()
         for exchange in (self.exchange, self.reading, *self.pipeline):
             if exchange is not None:
                 exchange.disconnected = not exchange.response_complete

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 
+from engine.gateway.balance import BalancedAcceptor, Slot
 from engine.gateway.h1protocol import ASGI_VERSION, App, H1Connection, Listener, Send
 
 if TYPE_CHECKING:
@@ -46,13 +47,15 @@ async def serve_native(
     drained: Callable[[], Awaitable[None]] | None = None, backlog: int = 2048,
     keep_alive: int = KEEP_ALIVE_SECONDS, header_read: int = HEADER_READ_SECONDS,
     body_read: float = BODY_READ_SECONDS, http: App | None = None, grace: float | None = None,
-    unavailable: Callable[[Send], Awaitable[None]] | None = None,
+    unavailable: Callable[[Send], Awaitable[None]] | None = None, balance: Slot | None = None,
 ) -> None:
     """Serve `app` on `sock` until `stop` is set; return once drained and the lifespan has ended.
 
     `http` handles the HTTP requests in place of `app` (whose lifespan still runs). With `grace`,
     requests in flight get that many seconds after `stop`; then the rest are cancelled (see the
-    module docstring). `drained`, when given, is awaited after that."""
+    module docstring). `drained`, when given, is awaited after that. With `balance` (this worker's
+    row of the workers' connection table) `sock` is shared with the other workers, and this one
+    accepts its share of the connections (engine/gateway/balance.py)."""
     loop = asyncio.get_running_loop()
     lifespan = Lifespan(app)
     await lifespan.startup()
@@ -61,10 +64,13 @@ async def serve_native(
         context = server_tls_context(tls) if tls is not None else None
         if context is not None and tls is not None:
             listener.describe_tls = TlsDescriber(context, tls.certfile.read_text(errors="replace"))
-        server = await loop.create_server(
-            lambda: H1Connection(listener), sock=sock, backlog=backlog, ssl=context,
-            ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if context is not None else None,
-        )
+        if balance is None:
+            server: asyncio.AbstractServer | BalancedAcceptor = await loop.create_server(
+                lambda: H1Connection(listener), sock=sock, backlog=backlog, ssl=context,
+                ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if context is not None else None,
+            )
+        else:
+            server = _balanced_acceptor(listener, sock, balance, context)
     except BaseException:
         await lifespan.shutdown()  # the app started: let it stop its services
         raise
@@ -73,7 +79,10 @@ async def serve_native(
         await stop.wait()
     finally:
         listener.closing = True
-        server.close()  # the port refuses new connections from now on
+        if isinstance(server, BalancedAcceptor):
+            server.stop()  # the other workers take the new connections (the parent stops the port at shutdown)
+        else:
+            server.close()  # the port refuses new connections from now on
         sock.close()
         for connection in list(listener.connections):
             connection.close_if_idle()
@@ -84,6 +93,33 @@ async def serve_native(
         await _close_all(listener)
         sweeper.cancel()
         await lifespan.shutdown()
+
+
+def _balanced_acceptor(listener: Listener, sock: socket.socket, slot: Slot,
+                       context: ssl.SSLContext | None) -> BalancedAcceptor:
+    """Serve this worker's share of the connections of a socket shared by the workers."""
+    loop = listener.loop
+    connecting: set[asyncio.Task[None]] = set()
+
+    async def connect(conn: socket.socket) -> None:
+        try:
+            await loop.connect_accepted_socket(
+                lambda: H1Connection(listener), conn, ssl=context,
+                ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if context is not None else None)
+        except (OSError, ssl.SSLError, TimeoutError) as exc:  # the TLS handshake failed, or the client left
+            log.debug("connection not established: %s", exc)
+            conn.close()
+            acceptor.closed()
+
+    def open_connection(conn: socket.socket) -> None:
+        task = loop.create_task(connect(conn))
+        connecting.add(task)
+        task.add_done_callback(connecting.discard)
+
+    acceptor = BalancedAcceptor(loop, sock, slot, open_connection)
+    listener.released = acceptor.closed
+    acceptor.start()
+    return acceptor
 
 
 def server_tls_context(tls: TlsSettings) -> ssl.SSLContext:

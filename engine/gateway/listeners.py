@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from engine.gateway.balance import Slot
     from engine.gateway.settings import TlsSettings
 
 SERVERS = ("native", "granian", "hypercorn")
@@ -58,21 +59,25 @@ async def serve_asgi(
     server: str, app: Any, sock: socket.socket, stop: asyncio.Event, *, tls: TlsSettings | None = None,
     drained: Callable[[], Awaitable[None]] | None = None, graceful_timeout: float = 30.0,
     body_read: float = 60.0, http: Callable[[dict[str, Any], Any, Any], Awaitable[None]] | None = None,
-    drain: bool = False,
+    drain: bool = False, balance: Slot | None = None,
 ) -> None:
     """Serve `app` on `sock` until `stop` is set; return once drained and the lifespan has ended.
 
     `http` handles the HTTP requests in place of `app` (whose lifespan still runs). With `drain`,
     the requests in flight at `stop` get `graceful_timeout` seconds, then the rest are cancelled
     and answered 503 (engine/gateway/drain.py): the native server does it itself, Granian and
-    Hypercorn through `DrainingApp`, a wrapper that tracks each request."""
+    Hypercorn through `DrainingApp`, a wrapper that tracks each request. `balance`: the native
+    server's share of a socket shared by several workers (engine/gateway/balance.py)."""
     if server == "native":
         from engine.gateway.drain import send_unavailable
         from engine.gateway.h1server import serve_native
 
         await serve_native(app, sock, stop, tls=tls, drained=drained, backlog=BACKLOG, body_read=body_read, http=http,
-                           grace=graceful_timeout if drain else None, unavailable=send_unavailable if drain else None)
+                           grace=graceful_timeout if drain else None, unavailable=send_unavailable if drain else None,
+                           balance=balance)
         return
+    if balance is not None:
+        raise ValueError("only the native server shares one socket over workers")
     if drain or http is not None:
         from engine.gateway.drain import DrainingApp
 

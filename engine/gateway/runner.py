@@ -21,6 +21,7 @@ from engine.gateway.accesslog import AccessLog
 from engine.gateway.admin import create_admin_app, exposure_warning, register_service_routes
 from engine.gateway.app import Gateway, GatewayQuart, gateway_app
 from engine.gateway.backend import BackendClient
+from engine.gateway.balance import Slot
 from engine.gateway.config import load_settings
 from engine.gateway.listeners import BACKLOG, passes_client_certificates, resolve_server, serve_asgi
 from engine.gateway.request_trace import RequestTraces
@@ -89,6 +90,7 @@ class GatewayServer:
         self.app: GatewayQuart | None = None
         self.bound: dict[str, tuple[str, int]] = {}  # "gateway"/"admin" -> (host, port) once listening
         self.owns_heap = False  # `policygate serve`: freeze the long-lived heap once serving and after reloads
+        self.balance: Slot | None = None  # one of several native workers sharing the gateway socket: its row
         self._reload_lock = asyncio.Lock()
 
     def prepare(self) -> None:
@@ -146,7 +148,7 @@ class GatewayServer:
         tasks = [serve_asgi(self.http_server, self.app, gateway_sock, shutdown, tls=self.settings.server.tls,
                             graceful_timeout=self.settings.server.graceful_timeout,
                             body_read=self.settings.server.request_body_timeout, http=self.app.gateway.handle,
-                            drain=True)]
+                            drain=True, balance=self.balance)]
         if self.admin_port is not None:
             admin_sock = bind_socket(self.admin_host, self.admin_port)  # private unless configured
             if (warning := exposure_warning(self.admin_host, self.settings.server.admin_token)) is not None:

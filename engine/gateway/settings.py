@@ -41,6 +41,7 @@ class OperationSettings:
     policy: Path | None = None
     examples: dict[int, dict[str, str]] = field(default_factory=dict)  # status -> content type -> body (mock-response)
     spec: OperationSpec | None = field(default=None, compare=False, repr=False)  # from the OpenAPI description
+    soap_action: str | None = None  # a SOAP API's operation: reached by this SOAP action ("" = none sent)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class ApiSettings:
     version: str = ""
     protocols: tuple[str, ...] = DEFAULT_PROTOCOLS  # lower case; a request over another scheme is not routed here
     graphql: GraphQLSettings | None = None  # a GraphQL API: synthetic (executed by the gateway) or pass-through
+    description_files: tuple[Path, ...] = ()  # the files its operations were read from (WSDL and its schemas)
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,7 @@ class GatewaySettings:
         for api in self.apis.values():
             files += [api.policy] if api.policy else []
             files += [op.policy for op in api.operations if op.policy]
+            files += list(api.description_files)
             if api.graphql is not None:
                 files += [api.graphql.schema] if api.graphql.schema else []
                 files += [resolver.policy for resolver in api.graphql.resolvers]

@@ -25,6 +25,7 @@ from engine.gateway.pipeline import Pipeline
 from engine.gateway.routing import Router
 from engine.gateway.services import Services
 from engine.gateway.settings import ApiSettings, GatewaySettings, OperationSettings, ProductSettings
+from engine.gateway.soap import soap_actions
 from engine.gateway.subscriptions import Subscriptions
 from engine.graphql.api import GraphQLApi
 from engine.graphql.executor import SyntheticGraphQL
@@ -34,6 +35,7 @@ from engine.policy import Step
 from engine.registry import PolicyRegistry, default_registry
 from engine.validate import validate
 
+SOAP_ENDPOINT = "soap"  # the operation id metrics and access logs give every request to a SOAP API's operations
 RESOLVER_POLICIES = ("http-data-source", "sql-data-source", "cosmosdb-data-source")
 DEFAULT_GLOBAL_POLICY = """<policies>
     <inbound />
@@ -131,6 +133,7 @@ class _Compiler:
             if schema is not None and api_doc is not None:
                 self.check_graphql_rules(api_doc.root, schema)
             entries = []
+            soap: list[OperationEntry] = []  # operations told apart by their SOAP action
             for op in api.operations:
                 op_doc = self.document(op.policy, "operation") if op.policy else None
                 if schema is not None and op_doc is not None:
@@ -145,7 +148,13 @@ class _Compiler:
                     scoped = {"global": global_doc, "product": product_docs.get(product_id) if product_id else None,
                               "api": api_doc, "operation": op_doc}
                     entry.pipelines[product_id] = self.pipeline(scoped, fragments)
-                entries.append((op.method, op.url_template, entry))
+                if op.soap_action is not None:
+                    soap.append(entry)
+                else:
+                    entries.append((op.method, op.url_template, entry))
+            if soap:
+                entries.append(self.soap_endpoint(api, context_api, target, soap, global_doc, product_docs, api_doc,
+                                                  fragments))
             router.add_api(api.path, context_api, entries, revision=api.revision, current=api.is_current,
                            protocols=api.protocols)
         global_pipeline = self.pipeline({"global": global_doc}, fragments)
@@ -174,6 +183,24 @@ class _Compiler:
                 self.check_settings(doc.root)
             self._documents[path] = doc
         return self._documents[path]
+
+    def soap_endpoint(self, api: ApiSettings, context_api: Api, target: ServiceTarget, operations: list[OperationEntry],
+                      global_doc: PolicyDocument | None, product_docs: dict[str, PolicyDocument | None],
+                      api_doc: PolicyDocument | None,
+                      fragments: dict[str, PolicyDocument]) -> tuple[str, str, OperationEntry]:
+        """The route of a SOAP API's operations: `POST /` at the API's URL, whose pipeline (one per product)
+        runs the pipeline of the operation the request's SOAP action names."""
+        endpoint = OperationSettings(id=SOAP_ENDPOINT, method="POST", url_template="/", name="SOAP")
+        entry = OperationEntry(api, endpoint, context_api, Operation(id=endpoint.id, name=endpoint.name, method="POST",
+                                                                     url_template="/"), target)
+        unmatched = self.pipeline({"global": global_doc}, fragments)
+        for product_id in (None, *api.products):
+            scoped = {"global": global_doc, "product": product_docs.get(product_id) if product_id else None,
+                      "api": api_doc}
+            actions = {op.operation.soap_action or "": (op.context_operation, op.pipelines[product_id])
+                       for op in operations}
+            entry.pipelines[product_id] = soap_actions(self.pipeline(scoped, fragments), actions, unmatched)
+        return endpoint.method, endpoint.url_template, entry
 
     def graphql(self, api: ApiSettings) -> GraphQLApi | None:
         """A GraphQL API's schema and, when it is synthetic, its executor (each resolver's document built

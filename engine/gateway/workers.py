@@ -1,11 +1,14 @@
 """`--workers N`: a supervising parent that forks N gateway workers, restarts dead ones, drains on SIGTERM.
 
 The parent compiles the configuration once (so a bad one fails before anything is forked) and
-reserves the port with a bound, non-listening SO_REUSEPORT socket. Each worker binds its own
-listening SO_REUSEPORT socket on that port, so the kernel spreads new connections evenly over
-the workers, and a worker that stops listening (drain, death) stops receiving them at once.
+binds the port (engine/commands/serve.py). Native workers share the parent's listening socket and
+balance their connections exactly (engine/gateway/balance.py); a worker that stops accepting
+(drain, death) leaves the waiting connections to the others. Granian and Hypercorn workers each
+bind their own listening SO_REUSEPORT socket on the port the parent reserved, and the kernel
+hashes each new connection to one of them.
 
-Signals to the parent: SIGTERM/SIGINT are passed on to every worker, which stops accepting, lets
+Signals to the parent: SIGTERM/SIGINT first stop the shared listener (`stop_listening`: new
+connections are refused at once), then are passed on to every worker, which stops accepting, lets
 its in-flight requests finish for `server.graceful-timeout` seconds and answers 503 to the rest;
 workers still alive `KILL_MARGIN` seconds later are killed. SIGHUP is passed on (each worker
 reloads its configuration). A worker that exits while the parent is not stopping is logged and
@@ -42,9 +45,12 @@ class _Slot:
 class Supervisor:
     """Forks `count` workers running `work(index, respawn)` (which returns an exit code) and watches them."""
 
-    def __init__(self, count: int, work: Callable[[int, bool], int], graceful_timeout: float) -> None:
+    def __init__(self, count: int, work: Callable[[int, bool], int], graceful_timeout: float, *,
+                 stop_listening: Callable[[], None] | None = None, exited: Callable[[int], None] | None = None) -> None:
         self.slots = [_Slot(index) for index in range(count)]
         self.work = work
+        self.stop_listening = stop_listening  # at SIGTERM/SIGINT, before the workers are told
+        self.exited = exited  # told the index of each worker that exited
         self.graceful_timeout = graceful_timeout
         self.stopping = False
         self.deadline = float("inf")
@@ -81,6 +87,11 @@ class Supervisor:
     def _on_signal(self, signum: int, _frame: object) -> None:
         if signum in (signal.SIGINT, signal.SIGTERM) and not self.stopping:
             self.stopping = True
+            if self.stop_listening is not None:
+                try:
+                    self.stop_listening()
+                except OSError as exc:
+                    log.error("stopping: cannot close the listener: %s", exc)
             self.deadline = time.monotonic() + self.graceful_timeout + KILL_MARGIN
             log.warning("stopping: draining %d workers for up to %g s", len(self.pids), self.graceful_timeout)
         for pid in self.pids:
@@ -123,6 +134,8 @@ class Supervisor:
             if slot is None:
                 continue
             slot.pid = 0
+            if self.exited is not None:
+                self.exited(slot.index)
             code = os.waitstatus_to_exitcode(status)
             if self.stopping:
                 self.status = self.status or (code if code > 0 else 0)
