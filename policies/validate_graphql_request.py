@@ -23,7 +23,7 @@ from graphql.language import (
 from engine.graphql.api import GRAPHQL_API
 from engine.graphql.queries import DEFAULT_ROOTS, CheckedQuery, FieldUse, Queries, QueryProblem
 from engine.graphql.request import document_error_status, graphql_response
-from engine.policy import Builder, Flow, Policy, Value
+from engine.policy import Builder, Flow, Policy, Value, at_start_of_outbound
 from engine.schema import Attr, Child, Enum, Int, Scope, Section, Str
 from policies._body import media_type, read_body, replace_body
 
@@ -119,7 +119,8 @@ class ValidateGraphqlRequestStep:
             checked = (api.queries if api is not None else _SCHEMALESS).get(query)
             if checked.document is None or checked.errors:
                 raise RequestError("The query is not valid", [_public(e) for e in checked.errors])
-            removed = self._check(ctx, checked, messages)
+            removals: list[FieldUse] = []
+            removed = self._check(ctx, checked, messages, removals)
             rewritten = _without(checked.document, removed) if removed else None
         except RequestError as exc:
             self._record(ctx, messages + [e["message"] for e in exc.errors])
@@ -127,6 +128,8 @@ class ValidateGraphqlRequestStep:
             ctx.response = graphql_response(document_error_status(accept), {"errors": exc.errors}, accept)
             return Flow.END
         self._record(ctx, messages)
+        if removals:  # the backend's answer reports the removed fields in its `errors`
+            at_start_of_outbound(ctx, _RemovedFields(tuple(removals)).merge)
         if rewritten is not None:  # the query without the removed fields goes to the backend
             if in_json:
                 payload = json.loads(content or b"{}")
@@ -138,8 +141,9 @@ class ValidateGraphqlRequestStep:
                 replace_body(ctx.request, rewritten.encode())
         return None
 
-    def _check(self, ctx: Context, checked: CheckedQuery, messages: list[str]) -> set[int]:
-        """Depth, field count and rules: the ids of the field nodes to remove (raises RequestError)."""
+    def _check(self, ctx: Context, checked: CheckedQuery, messages: list[str], removals: list[FieldUse]) -> set[int]:
+        """Depth, field count and rules: the ids of the field nodes to remove, listed in `removals` too
+        (raises RequestError)."""
         fields = checked.fields
         if isinstance(fields, QueryProblem):
             raise RequestError(str(fields))
@@ -159,7 +163,8 @@ class ValidateGraphqlRequestStep:
                 raise RequestError(f"Access to '{_where(use)}' is not allowed.")
             if action == "remove" and id(use.node) not in removed:
                 removed.add(id(use.node))
-                messages.append(f"The field '{_where(use)}' was removed: access is not allowed.")
+                removals.append(use)
+                messages.append(_removed_message(use))
         return removed
 
     def _action(self, ctx: Context, use: FieldUse) -> str:
@@ -188,6 +193,29 @@ class ValidateGraphqlRequestStep:
 
 def _where(use: FieldUse) -> str:
     return "/" + "/".join(use.path)
+
+
+def _removed_message(use: FieldUse) -> str:
+    return f"The field '{_where(use)}' was removed: access is not allowed."
+
+
+@dataclass(frozen=True)
+class _RemovedFields:
+    """Field errors for the removed fields, added to the `errors` of the backend's GraphQL response."""
+
+    uses: tuple[FieldUse, ...]
+
+    async def merge(self, ctx: Context) -> None:
+        try:
+            payload = json.loads(await read_body(ctx, ctx.response) or b"")
+        except (ValueError, UnicodeDecodeError):
+            return  # not a GraphQL response: nothing to add to
+        if not isinstance(payload, dict):
+            return
+        known = payload.get("errors")
+        payload["errors"] = (known if isinstance(known, list) else []) + [
+            {"message": _removed_message(use), "path": list(use.path[1:])} for use in self.uses]
+        replace_body(ctx.response, json.dumps(payload).encode())
 
 
 def _public(error: dict[str, Any]) -> dict[str, Any]:
@@ -288,7 +316,9 @@ class ValidateGraphqlRequest(Policy):
     (longer paths first, `/__*` last; document order among equals); its `action` (an expression
     allowed) is `reject` (a request error naming the field's path; no further rule applies),
     `remove` (the field is taken out of the query sent to the backend, with selections it leaves
-    empty and variables only it used, and a field error message is recorded in the variables),
+    empty and variables only it used; its field error message is recorded in the variables and added to
+    the `errors` of the backend's JSON answer, with the field's `path` below the root type: aliases
+    are not followed and list indices are not known, so the path names the fields),
     `allow`, or `ignore` (the next rule decides); no rule: allow. `deny`, which APIM's own example
     uses, is read as `reject`; an expression answering anything else fails the request (500, as
     any policy expression whose value does not fit). On an API without a schema the type of a

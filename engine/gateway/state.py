@@ -24,9 +24,16 @@ from engine.gateway.builder import PipelineBuilder
 from engine.gateway.pipeline import Pipeline
 from engine.gateway.routing import Router
 from engine.gateway.services import Services
-from engine.gateway.settings import ApiSettings, GatewaySettings, OperationSettings, ProductSettings
+from engine.gateway.settings import (
+    ApiSettings,
+    GatewaySettings,
+    OperationSettings,
+    ProductSettings,
+    WebSocketSettings,
+)
 from engine.gateway.soap import soap_actions
 from engine.gateway.subscriptions import Subscriptions
+from engine.gateway.websocket import WebSocketApi
 from engine.graphql.api import GraphQLApi
 from engine.graphql.executor import SyntheticGraphQL
 from engine.graphql.schema import load_schema, rule_path_problem
@@ -61,7 +68,7 @@ class ServiceTarget:
     def parse(cls, url: str) -> ServiceTarget:
         parts = urlsplit(url)
         scheme = parts.scheme or "http"
-        port = parts.port or (443 if scheme == "https" else 80)
+        port = parts.port or (443 if scheme in ("https", "wss") else 80)
         return cls(scheme, parts.hostname or "localhost", port, parts.path.rstrip("/"))
 
 
@@ -76,6 +83,7 @@ class OperationEntry:
     target: ServiceTarget
     pipelines: dict[str | None, Pipeline] = field(default_factory=dict)  # product id (None: no product)
     graphql: GraphQLApi | None = None  # a GraphQL API's schema, query cache and (synthetic) executor
+    websocket: WebSocketApi | None = None  # a WebSocket API: forward-request opens the backend connection
 
 
 @dataclass
@@ -120,6 +128,7 @@ class _Compiler:
                 fragments[name] = doc
         product_docs = {pid: self.document(p.policy, "product") for pid, p in settings.products.items() if p.policy}
         router: Router[OperationEntry] = Router()
+        graphql_schemas: dict[str, GraphQLSchema | None] = {}  # GraphQL API id -> its schema (None: it has none)
         for api in settings.apis.values():
             api_doc = self.document(api.policy, "api") if api.policy else None
             target = ServiceTarget.parse(api.service_url)
@@ -129,20 +138,25 @@ class _Compiler:
                 protocols=list(api.protocols),
             )
             graphql = self.graphql(api) if api.graphql is not None else None
+            # A WebSocket API, or a pass-through GraphQL API answering ws/wss (subscriptions)
+            websocket = (WebSocketApi(api.websocket or WebSocketSettings())
+                         if api.websocket is not None or set(api.protocols) & {"ws", "wss"} else None)
             schema = graphql.schema if graphql is not None else None
+            if api.graphql is not None:
+                graphql_schemas[api.id] = schema
             if schema is not None and api_doc is not None:
-                self.check_graphql_rules(api_doc.root, schema)
+                self.check_graphql_rules(api_doc.root, {api.id: schema})
             entries = []
             soap: list[OperationEntry] = []  # operations told apart by their SOAP action
             for op in api.operations:
                 op_doc = self.document(op.policy, "operation") if op.policy else None
                 if schema is not None and op_doc is not None:
-                    self.check_graphql_rules(op_doc.root, schema)
+                    self.check_graphql_rules(op_doc.root, {api.id: schema})
                 entry = OperationEntry(
                     api, op, context_api,
                     Operation(id=op.id, name=op.name, method=op.method, url_template=op.url_template,
                               spec=_gateway_spec(op.spec, api)),
-                    target, graphql=graphql,
+                    target, graphql=graphql, websocket=websocket,
                 )
                 for product_id in (None, *api.products):
                     scoped = {"global": global_doc, "product": product_docs.get(product_id) if product_id else None,
@@ -157,6 +171,10 @@ class _Compiler:
                                                   fragments))
             router.add_api(api.path, context_api, entries, revision=api.revision, current=api.is_current,
                            protocols=api.protocols)
+        self.check_shared_graphql_rules(global_doc, graphql_schemas)
+        for pid, product_doc in product_docs.items():
+            self.check_shared_graphql_rules(product_doc, {aid: schema for aid, schema in graphql_schemas.items()
+                                                          if pid in settings.apis[aid].products})
         global_pipeline = self.pipeline({"global": global_doc}, fragments)
         if self.diagnostics.has_errors:
             raise PolicyLoadError(self.diagnostics.sorted())
@@ -228,19 +246,29 @@ class _Compiler:
             return None
         return GraphQLApi(schema, SyntheticGraphQL(schema, resolvers))
 
-    def check_graphql_rules(self, element: PolicyElement, schema: GraphQLSchema) -> None:
-        """validate-graphql-request rules of an API's (or its operation's) document must name something in the
-        API's schema: a misspelt type or field would never match (global and product documents serve many APIs,
-        so only API and operation documents are checked)."""
+    def check_shared_graphql_rules(self, document: PolicyDocument | None, schemas: dict[str, GraphQLSchema | None]) -> None:
+        """validate-graphql-request rules of a global or product document must name something in the schema of
+        at least one GraphQL API the document applies to (unless one of them has no schema: nothing to judge by)."""
+        if document is not None and schemas and all(schema is not None for schema in schemas.values()):
+            self.check_graphql_rules(document.root, {aid: schema for aid, schema in schemas.items() if schema is not None})
+
+    def check_graphql_rules(self, element: PolicyElement, schemas: dict[str, GraphQLSchema]) -> None:
+        """validate-graphql-request rules must name something in the GraphQL schema of one of the APIs the document
+        applies to (`schemas`, by API id): a misspelt type or field would never match."""
         authorize = element.child("authorize") if element.tag == "validate-graphql-request" else None
         for rule in authorize.children_named("rule") if authorize is not None else ():
             path = rule.get("path")
-            problem = rule_path_problem(schema, path.text) if path is not None and path.text.strip().startswith("/") else None
-            if path is not None and problem is not None:
-                self.diagnostics.error("policy-bad-value", f"rule path '{path.text.strip()}' names nothing in the "
-                                       f"API's GraphQL schema: {problem}", path.span)
+            if path is None or not path.text.strip().startswith("/"):
+                continue
+            problems = {aid: rule_path_problem(schema, path.text) for aid, schema in schemas.items()}
+            if all(problem is not None for problem in problems.values()):
+                why = (f"the API's GraphQL schema: {next(iter(problems.values()))}" if len(problems) == 1 else
+                       "the GraphQL schema of any API it applies to: "
+                       + "; ".join(f"{aid}: {problems[aid]}" for aid in sorted(problems)))
+                self.diagnostics.error("policy-bad-value", f"rule path '{path.text.strip()}' names nothing in {why}",
+                                       path.span)
         for child in element.children:
-            self.check_graphql_rules(child, schema)
+            self.check_graphql_rules(child, schemas)
 
     def check_settings(self, element: PolicyElement) -> None:
         """Report policies needing a top-level configuration key that is absent (`Policy.needs_settings`)

@@ -179,6 +179,10 @@ def test_remove_takes_fields_of_a_type_out_wherever_they_are(gateway: RunningGat
     assert answer.status == 200
     assert answer.json()["data"] == {"users": [{"name": "Ada"}, {"name": "Alan"}],  # `friends` was left empty: gone too
                                      "user": {"email": "ada@example.org"}}  # the more specific path rule allows it
+    assert answer.json()["errors"] == [  # the backend's answer gets a field error per removed field
+        {"message": "The field '/Query/users/email' was removed: access is not allowed.", "path": ["users", "email"]},
+        {"message": "The field '/Query/users/friends/email' was removed: access is not allowed.",
+         "path": ["users", "friends", "email"]}]
     assert sent_queries(server) == ['{\n  users {\n    name\n  }\n  user(id: "1") {\n    email\n  }\n}']
     assert answer.headers.get("X-Errors") == ("The field '/Query/users/email' was removed: access is not allowed.|"
                                              "The field '/Query/users/friends/email' was removed: access is not allowed.")
@@ -186,7 +190,8 @@ def test_remove_takes_fields_of_a_type_out_wherever_they_are(gateway: RunningGat
 
 def test_remove_drops_emptied_selections_and_unused_variables(gateway: RunningGateway, server: GraphQLServer) -> None:
     answer = post(gateway, "query Q($t: String!) { echo(text: $t) users { name } }", variables={"t": "x"})
-    assert answer.status == 200 and answer.json() == {"data": {"users": [{"name": "Ada"}, {"name": "Alan"}]}}
+    assert answer.status == 200 and answer.json() == {"data": {"users": [{"name": "Ada"}, {"name": "Alan"}]}, "errors": [
+        {"message": "The field '/Query/echo' was removed: access is not allowed.", "path": ["echo"]}]}
     assert sent_queries(server) == ["query Q {\n  users {\n    name\n  }\n}"]  # the backend would refuse an unused $t
     fetched = gateway.get("/people?query=" + quote("{ users { email } echo(text: \"y\") }"))
     assert fetched.json() == {"errors": [{"message": "No field of the query is allowed."}]}
@@ -233,3 +238,30 @@ def test_rules_naming_nothing_in_the_schema_stop_the_load(tmp_path: Path) -> Non
     assert any("'/Query/users/friends/mail'" in m and "type 'User' has no field 'mail'" in m for m in messages)
     assert any("'/ecko'" in m and "no root type has a field 'ecko'" in m for m in messages)
     assert len(messages) == 3  # /__*, /Mutation/deleteUser, /Query/headers, /headers name something
+
+
+def test_global_and_product_rules_must_name_something_in_a_schema_they_apply_to(tmp_path: Path) -> None:
+    from engine.errors import PolicyLoadError
+
+    def rules(*paths: str) -> str:
+        return ('<policies><inbound><validate-graphql-request max-size="4096"><authorize>'
+                + "".join(f'<rule path="{path}" action="reject" />' for path in paths)
+                + "</authorize></validate-graphql-request></inbound><backend><forward-request /></backend>"
+                "<outbound /><on-error /></policies>")
+
+    api_folder(tmp_path, "http://127.0.0.1:9/graphql", policy=None)
+    api_folder(tmp_path, "http://127.0.0.1:9/graphql", policy=None, api="other",
+               schema="type Query { orders: [String] }")
+    write_text(tmp_path / "policy.xml", rules("/User/email", "/orders", "/User/emial"))  # global: both APIs
+    write_json(tmp_path / "products" / "gold" / "productInformation.json", {"properties": {"state": "published"}})
+    write_json(tmp_path / "products" / "gold" / "apis.json", ["other"])
+    write_text(tmp_path / "products" / "gold" / "policy.xml", rules("/orders", "/users"))  # product: `other` only
+    with pytest.raises(PolicyLoadError) as failure:
+        with serve_settings(read_apiops(tmp_path, {}).settings, tmp_path):
+            pass
+    found = sorted((d.span.line, d.message) for d in failure.value.diagnostics)  # type: ignore[union-attr]
+    assert [message for _, message in found] == [
+        "rule path '/User/emial' names nothing in the GraphQL schema of any API it applies to: other: the schema "
+        "has no object type 'User' (object types: Query); people: type 'User' has no field 'emial' (fields: id, "
+        "name, email, friends)",
+        "rule path '/users' names nothing in the API's GraphQL schema: no root type has a field 'users'"], found
