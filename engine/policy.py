@@ -257,7 +257,7 @@ def at_end_of_pipeline(ctx: Context, callback: Callable[[Context], Awaitable[Non
     Used by rate-limit-by-key/quota-by-key deferred counting. A failing callback is logged; it cannot
     change the outcome.
     """
-    ctx.exchange.end_of_pipeline.append(callback)
+    ctx.exchange.end_of_pipeline = [*ctx.exchange.end_of_pipeline, callback]
 
 
 def gateway_services(ctx: Context, source: str) -> Services:
@@ -273,7 +273,7 @@ def at_start_of_outbound(ctx: Context, callback: Callable[[Context], Awaitable[N
     Used by the token policies to read the answer's token usage. Not run when outbound is not
     reached (a policy answered in inbound, or the request failed). A failing callback is logged.
     """
-    ctx.exchange.start_of_outbound.append(callback)
+    ctx.exchange.start_of_outbound = [*ctx.exchange.start_of_outbound, callback]
 
 
 def check_at_start_of_outbound(ctx: Context, check: Callable[[Context], Awaitable[None]]) -> None:
@@ -283,12 +283,12 @@ def check_at_start_of_outbound(ctx: Context, check: Callable[[Context], Awaitabl
 
     Used by an inbound policy that also judges the answer (llm-content-safety's enforce-on-completions).
     """
-    ctx.exchange.outbound_checks.append(check)
+    ctx.exchange.outbound_checks = [*ctx.exchange.outbound_checks, check]
 
 
 def before_send(ctx: Context, hook: Callable[[Context], None]) -> None:
     """Run `hook(ctx)` right before the response is sent, whatever produced it (e.g. CORS headers)."""
-    ctx.exchange.before_send.append(hook)
+    ctx.exchange.before_send = [*ctx.exchange.before_send, hook]
 
 
 # -- bodies ---------------------------------------------------------------------------------------

@@ -114,7 +114,7 @@ class Gateway:
         try:
             api_id, operation_id = await self.dispatch(state, ctx, scope, incoming, receive)
             if ctx.exchange.before_send:
-                hooks, ctx.exchange.before_send = ctx.exchange.before_send, []
+                hooks, ctx.exchange.before_send = ctx.exchange.before_send, ()
                 for hook in hooks:  # e.g. <cors> adding its headers to the final response
                     hook(ctx)
             # Counted before sending: a client that reads /metrics right after its answer sees it counted.

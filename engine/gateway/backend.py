@@ -387,9 +387,12 @@ _PLAIN_TARGET = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?
                            r"[A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=]*)*(?<!\?)")
 
 
+_FORWARDED = frozenset({"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto"})
+
+
 def _add_forwarded(headers: list[tuple[str, str]], ctx: Context) -> None:
     received = ctx.request.headers
-    if "x-forwarded-for" in received or "x-forwarded-host" in received or "x-forwarded-proto" in received:
+    if received.has_any(_FORWARDED):
         at = {name.lower(): i for i, (name, _) in enumerate(headers)}  # one line per name (wire_headers joins)
     else:
         at = {}  # the common case: none to extend or keep

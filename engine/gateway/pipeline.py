@@ -129,10 +129,10 @@ class Pipeline:
         if flow is Flow.END:
             return
         if ctx.exchange.start_of_outbound:
-            hooks, ctx.exchange.start_of_outbound = ctx.exchange.start_of_outbound, []
+            hooks, ctx.exchange.start_of_outbound = ctx.exchange.start_of_outbound, ()
             await run_hooks(hooks, ctx)
         if ctx.exchange.outbound_checks:
-            checks, ctx.exchange.outbound_checks = ctx.exchange.outbound_checks, []
+            checks, ctx.exchange.outbound_checks = ctx.exchange.outbound_checks, ()
             for check in checks:
                 await check(ctx)
         if flow is Flow.SKIP_TO_OUTBOUND:
@@ -183,7 +183,7 @@ async def run_preflight(inbound: Sequence[Step], ctx: Context) -> None:
 
 async def run_end_of_pipeline(ctx: Context) -> None:
     """Run (once) the callbacks registered with `at_end_of_pipeline`, in registration order."""
-    callbacks, ctx.exchange.end_of_pipeline = ctx.exchange.end_of_pipeline, []
+    callbacks, ctx.exchange.end_of_pipeline = ctx.exchange.end_of_pipeline, ()
     await run_hooks(callbacks, ctx)
 
 
