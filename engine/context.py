@@ -196,7 +196,7 @@ class _SlotsRepr:
 
     def __repr__(self) -> str:
         names: tuple[str, ...] = self.__slots__
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in names if not name.startswith("_"))
+        fields = ", ".join(f"{name}={getattr(self, name, None)!r}" for name in names if not name.startswith("_"))
         return f"{type(self).__name__}({fields})"
 
 
@@ -457,6 +457,11 @@ class Exchange:
         self.observer = observer  # sees each policy run and each failure (coverage, tracing)
 
 
+# `Context(response=RESPONSE_LATER)`: no response yet; the caller sets one before anything reads it (the
+# gateway, for a pipeline whose first step replaces the response: a pass-through builds no default).
+RESPONSE_LATER = Response.__new__(Response)
+
+
 class Context(_SlotsRepr):
     """Everything one request's policies and expressions see."""
 
@@ -473,7 +478,10 @@ class Context(_SlotsRepr):
                  exchange: Exchange | None = None, graphql: GraphQL | None = None,
                  _request_id: uuid.UUID | None = None) -> None:
         self.request = Request() if request is None else request
-        self.response = Response() if response is None else response
+        if response is None:
+            self.response = Response()
+        elif response is not RESPONSE_LATER:
+            self.response = response
         self.variables: dict[str, Any] = {} if variables is None else variables
         self.api = api
         self.operation = operation

@@ -309,6 +309,16 @@ async def buffer_body(ctx: Context, message: Request | Response) -> None:
             message.body = MessageBody(b"".join([chunk async for chunk in chunks]))
 
 
+def replaces_response(step: Step) -> Step:
+    """Mark `step` as one that sets ctx.response without reading it first (forward-request with constant
+    attributes): a pipeline that starts with it needs no default response (`Pipeline.backend_first`)."""
+    setattr(step, REPLACES_RESPONSE, True)  # noqa: B010 - a mark on a function, read with getattr
+    return step
+
+
+REPLACES_RESPONSE = "replaces_response"
+
+
 def release_response_stream(ctx: Context) -> None:
     """Drop an unsent backend body (the response was replaced or the request failed)."""
     stream, ctx.exchange.response_stream = ctx.exchange.response_stream, None

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 from quart import Quart
 
 from engine import clock
-from engine.context import Context, Headers, MessageBody, Request, Url
+from engine.context import RESPONSE_LATER, Context, Headers, MessageBody, Request, Response, Url
 from engine.errors import PolicyRuntimeError
 from engine.gateway.accesslog import AccessLog
 from engine.gateway.backend import observe_backend_latency, take_stream
@@ -149,6 +149,7 @@ class Gateway:
         ctx = Context(
             request=Request(method=incoming.method, url=original, original_url=original, headers=incoming.headers,
                             ip_address=caller, tls=extensions.get("tls") if extensions else None),
+            response=RESPONSE_LATER,  # dispatch sets it: a pass-through never builds a default one
             services=self.services,
         )
         ctx.exchange.peer_address = peer
@@ -161,7 +162,11 @@ class Gateway:
     async def dispatch(
         self, state: GatewayState, ctx: Context, scope: Scope, incoming: Incoming, receive: Receive
     ) -> tuple[str, str]:
-        """Produce ctx.response; returns (api id, operation id) for metrics ('' when unmatched)."""
+        """Produce ctx.response; returns (api id, operation id) for metrics ('' when unmatched).
+
+        The context comes without a response (RESPONSE_LATER): every path sets one before anything
+        reads it; a pipeline whose first step is forward-request (`Pipeline.backend_first`) gets the
+        backend's answer as its first response."""
         if _has_control_character(scope["headers"]):  # h11 lets them through; forwarding them would fail as a 502
             ctx.response = error_response(400, INVALID_HEADER_MESSAGE)
             return "", ""
@@ -177,15 +182,22 @@ class Gateway:
         match = state.router.route(scheme, incoming.method, incoming.path, incoming.query)
         preflight = _preflight_match(state, scheme, incoming, match) if incoming.method == "OPTIONS" else None
         if preflight is not None:
+            ctx.response = Response()
             return await _run_preflight(ctx, preflight.operation)
         if match is None:
+            ctx.response = Response()
             if not await state.global_pipeline.answer_unmatched(ctx):
                 await _run_not_found(state, ctx)
             return "", ""
         entry = match.operation
         _enter_operation(ctx, entry, match, incoming.query)
+        observed = ctx.exchange.observer is not None  # an observer may read the response at any step
+        if observed:
+            ctx.response = Response()
         pipeline = await _subscribe(state, ctx, entry, incoming)
         if pipeline is not None:
+            if not (pipeline.backend_first and not observed and not ctx.exchange.slots):  # slots: e.g. a synthetic backend
+                ctx.response = Response()
             await self.run_pipeline(state, ctx, pipeline, incoming, receive)
         return entry.api.id, entry.operation.id
 

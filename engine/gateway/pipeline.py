@@ -17,6 +17,7 @@ from engine.dotnet.errors import from_python
 from engine.errors import PolicyRuntimeError
 from engine.model import PolicyElement
 from engine.policy import (
+    REPLACES_RESPONSE,
     Flow,
     Policy,
     Step,
@@ -92,6 +93,9 @@ class Pipeline:
                 self._outbound_after_hit = self.outbound[i + 1 :]
                 break
         self.preflight = preflight_steps(self.inbound)
+        # Nothing reads ctx.response before the backend's answer replaces it: the gateway makes no default.
+        self.backend_first = not self.inbound and len(self.backend) == 1 and isinstance(self.backend[0], LocatedStep) \
+            and getattr(self.backend[0].step, REPLACES_RESPONSE, False)
         self.unmatched = tuple(s for s in self.inbound if isinstance(s, LocatedStep) and s.declares("answers_unmatched"))
 
     async def run(self, ctx: Context) -> None:
