@@ -130,7 +130,7 @@ class Url:
     def parse(cls, text: str) -> Url:
         parts = urlsplit(text)
         scheme = parts.scheme or "http"
-        port = parts.port or (443 if scheme == "https" else 80)
+        port = parts.port or (443 if scheme in ("https", "wss") else 80)
         query: dict[str, list[str]] = {}
         for key, value in parse_qsl(parts.query, keep_blank_values=True):
             query.setdefault(key, []).append(value)
@@ -146,7 +146,7 @@ class Url:
 
     @property
     def default_port(self) -> bool:
-        return (self.scheme, self.port) in (("http", 80), ("https", 443))
+        return (self.scheme, self.port) in (("http", 80), ("https", 443), ("ws", 80), ("wss", 443))
 
     def __str__(self) -> str:
         netloc = self.host if self.default_port else f"{self.host}:{self.port}"

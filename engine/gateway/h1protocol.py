@@ -37,6 +37,8 @@ from urllib.parse import unquote_to_bytes
 
 import httptools
 
+from engine.gateway.websocket_server import WebSocketSession, is_websocket_upgrade
+
 log = logging.getLogger("policygate.gateway")
 
 MAX_HEAD_BYTES = 64 * 1024  # request line and headers
@@ -311,6 +313,7 @@ class H1Connection(asyncio.Protocol):
         self.refused = False  # bytes that are not HTTP/1.1 arrived: the connection ends after the answers
         self.body_tick = 0  # when the request body last made progress
         self.extensions = _PLAIN_EXTENSIONS  # the scope's `extensions` (HTTPS: with "tls", per connection)
+        self.tunnel: WebSocketSession | None = None  # the connection was upgraded to the WebSocket protocol
 
     # -- transport events ----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -334,6 +337,8 @@ class H1Connection(asyncio.Protocol):
                 exchange.wake()
         self.pipeline.clear()
         self._wake_drain()
+        if self.tunnel is not None:
+            self.tunnel.connection_lost()
 
     def eof_received(self) -> bool:
         """The client closed its sending side: answer what was asked, then close."""
@@ -367,6 +372,9 @@ class H1Connection(asyncio.Protocol):
             self.drain_waiter = None
 
     def data_received(self, data: bytes) -> None:
+        if self.tunnel is not None:
+            self.tunnel.data_received(data)
+            return
         if self.refused:  # nothing after a malformed request is read
             return
         if self.reading_head:
@@ -394,6 +402,10 @@ class H1Connection(asyncio.Protocol):
         llhttp ends such a request after its head. A body it declared is read by a fresh parser
         primed with a head of the same framing, whose body events go to the request.
         """
+        if self.tunnel is not None:  # a WebSocket handshake: the rest is the new protocol's
+            if rest:
+                self.tunnel.data_received(rest)
+            return
         self.parser = httptools.HttpRequestParser(self)
         framing, self.upgrade_framing = self.upgrade_framing, None
         if framing is not None and self.reading is not None:
@@ -450,6 +462,9 @@ class H1Connection(asyncio.Protocol):
             "path": path, "raw_path": raw_path, "query_string": query, "root_path": "",
             "headers": self.headers, "client": self.client, "server": self.server, "extensions": self.extensions,
         }
+        if parser.should_upgrade() and is_websocket_upgrade(self.headers):
+            self._upgrade(scope)
+            return
         self.body_tick = self.listener.tick
         exchange = Exchange(self, scope, parser.should_keep_alive(), self.expect_100)
         if parser.should_upgrade():
@@ -479,6 +494,16 @@ class H1Connection(asyncio.Protocol):
         exchange.request_complete = True
         if exchange.waiter is not None:  # the app waits in `receive` for the rest of the body
             exchange.wake()
+
+    def _upgrade(self, scope: dict[str, Any]) -> None:
+        """A WebSocket handshake: the connection becomes a `WebSocketSession` (engine/gateway/websocket_server.py)."""
+        if self.exchange is not None or self.pipeline or self.listener.closing:
+            self.refusal = _Refused(400 if not self.listener.closing else 503,
+                                    "A WebSocket handshake must not be pipelined behind other requests"
+                                    if not self.listener.closing else "The server is shutting down")
+            raise self.refusal
+        self.tunnel = WebSocketSession(self, scope)
+        self.tunnel.start()
 
     # -- running exchanges ---------------------------------------------------------------------
     def _start(self, exchange: Exchange) -> None:
@@ -599,6 +624,8 @@ class H1Connection(asyncio.Protocol):
 
     # -- timers (called by the listener's sweeper) ---------------------------------------------
     def expire(self, tick: int, header_read: int, keep_alive: int, body_read: float) -> None:
+        if self.tunnel is not None:  # a WebSocket connection is never idle by the HTTP rules
+            return
         if self.reading_head:
             if tick - self.head_tick > header_read:
                 self._refuse(408, "The request head was not complete in time")
@@ -610,8 +637,10 @@ class H1Connection(asyncio.Protocol):
             self.transport.close()
 
     def close_if_idle(self) -> None:
-        """Shutting down: close a connection that has no request in progress."""
-        if self.exchange is None:
+        """Shutting down: close a connection that has no request in progress (a WebSocket one with 1001)."""
+        if self.tunnel is not None:
+            self.tunnel.going_away()
+        elif self.exchange is None:
             self.transport.close()
 
 

@@ -20,14 +20,14 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from tests.perf.servers import Process
 
 ROOT = Path(__file__).resolve().parents[2]
 BODY = json.dumps({"id": 42, "name": "widget", "tags": ["a", "b", "c"], "description": "x" * 900}).encode()
@@ -109,12 +109,6 @@ def run_load(url: str, seconds: float, connections: int) -> dict[str, float]:
 
 
 # -- orchestration -------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_http(url: str, timeout: float = 20.0) -> None:
     import urllib.request
 
@@ -129,27 +123,27 @@ def wait_http(url: str, timeout: float = 20.0) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-def start(args: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-
-
-def gateway(
-    directory: Path, name: str, backend: str, cache: dict[str, object] | None, caching_type: str, admin_port: int | bool = False
-) -> tuple[subprocess.Popen[bytes], str]:
+def gateway(directory: Path, name: str, backend: str, cache: dict[str, object] | None, caching_type: str,
+            admin: bool = False) -> tuple[Process, str]:
+    """`policygate serve` with the cache policy (and an admin port, the process's second port, when `admin`)."""
     import yaml
 
     (directory / f"{name}.xml").write_text(POLICY.format(type=caching_type))
-    port = free_port()
-    config = {
-        "server": {"host": "127.0.0.1", "port": port, "admin-port": admin_port},
-        "apis": {"items": {"path": "items", "service-url": backend, "subscription-required": False, "policy": f"{name}.xml"}},
-    }
-    if cache:
-        config["cache"] = cache
     file = directory / f"{name}.yaml"
-    file.write_text(yaml.safe_dump(config))
-    process = start([sys.executable, "-m", "engine", "serve", str(file)])
-    return process, f"http://127.0.0.1:{port}/items/42"
+
+    def command(port: int, admin_port: int | bool = False) -> list[str]:
+        config = {
+            "server": {"host": "127.0.0.1", "port": port, "admin-port": admin_port},
+            "apis": {"items": {"path": "items", "service-url": backend, "subscription-required": False,
+                               "policy": f"{name}.xml"}},
+        }
+        if cache:
+            config["cache"] = cache
+        file.write_text(yaml.safe_dump(config))
+        return [sys.executable, "-m", "engine", "serve", str(file)]
+
+    process = Process(f"gateway {name}", command, None, ports=2 if admin else 1)
+    return process, f"http://127.0.0.1:{process.port}/items/42"
 
 
 def external_hits(admin_port: int) -> float:
@@ -189,19 +183,21 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     from tests.support.redis_server import RedisServer
 
-    processes: list[subprocess.Popen[bytes]] = []
+    processes: list[Process] = []
     redis_server = RedisServer()
     redis_server.start()
     directory = Path(tempfile.mkdtemp(prefix="policygate-bench-cache-"))
     try:
-        bare_port = free_port()
-        processes.append(start([sys.executable, "-m", "tests.perf.bench_cache", "--serve-bare", str(bare_port)]))
+        processes.append(Process("bare quart", lambda port: [sys.executable, "-m", "tests.perf.bench_cache",
+                                                              "--serve-bare", str(port)], None))
+        bare_port = processes[-1].port
         bare_url = f"http://127.0.0.1:{bare_port}/items/42"
         internal, internal_url = gateway(directory, "internal", f"http://127.0.0.1:{bare_port}", None, "internal")
-        admin_port = free_port()
+        processes.append(internal)
         external, external_url = gateway(directory, "redis", f"http://127.0.0.1:{bare_port}",
-                                         {"external": redis_server.url, "timeout-ms": 1000}, "external", admin_port)
-        processes += [internal, external]
+                                         {"external": redis_server.url, "timeout-ms": 1000}, "external", admin=True)
+        processes.append(external)
+        admin_port = external.ports[1]
         targets = {"bare quart": bare_url, "gateway, internal cache hit": internal_url, "gateway, redis cache hit": external_url}
         for url in targets.values():
             wait_http(url)
@@ -239,12 +235,7 @@ def main() -> int:
         return 0
     finally:
         for process in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
+            process.stop()
         redis_server.stop()
         shutil.rmtree(directory, ignore_errors=True)
 

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,15 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.perf.servers import Process
+
+SELF = [sys.executable, "-m", "tests.perf.bench_gateway"]
 BODY = b"Hello, world!"
 RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n" % len(BODY)) + BODY
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # ------------------------------------------------------------------------------------ servers
@@ -80,21 +75,6 @@ def serve_quart(port: int) -> None:
     config.accesslog = None
     config.keep_alive_max_requests = 1_000_000  # as the gateway: do not recycle benchmark connections
     uvloop.run(serve(app, config))
-
-
-def start(args: list[str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process
-        except OSError:
-            if process.poll() is not None:
-                output = process.stderr.read().decode() if process.stderr else ""
-                raise RuntimeError(f"{args} exited: {output}") from None
-            time.sleep(0.05)
-    raise RuntimeError(f"{args} did not start")
 
 
 # ------------------------------------------------------------------------------------ clients
@@ -198,16 +178,21 @@ def main() -> int:
         return 0
 
     use_wrk = shutil.which("wrk") is not None and not args.python_load
-    backend_port, quart_port, gateway_port = free_port(), free_port(), free_port()
-    script = str(Path(__file__).resolve())
-    processes = []
+    processes: list[Process] = []
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "gateway.yaml"
-        config.write_text(GATEWAY_CONFIG.format(port=gateway_port, backend=backend_port))
+
+        def gateway(port: int) -> list[str]:
+            config.write_text(GATEWAY_CONFIG.format(port=port, backend=backend_port))
+            return [sys.executable, "-m", "engine", "serve", str(config)]
+
         try:
-            processes.append(start([script, "--serve-backend", str(backend_port)], backend_port))
-            processes.append(start([script, "--serve-quart", str(quart_port)], quart_port))
-            processes.append(start(["-m", "engine", "serve", str(config)], gateway_port))
+            processes.append(Process("backend", lambda port: [*SELF, "--serve-backend", str(port)], None))
+            backend_port = processes[-1].port
+            processes.append(Process("quart", lambda port: [*SELF, "--serve-quart", str(port)], None))
+            quart_port = processes[-1].port
+            processes.append(Process("gateway", gateway, None))
+            gateway_port = processes[-1].port
             targets = [("bare Quart", quart_port), ("policygate pass-through", gateway_port), ("direct backend", backend_port)]
             results: dict[str, tuple[float, float, float]] = {}
             for name, port in targets:
@@ -222,9 +207,7 @@ def main() -> int:
                 results[name] = (rps, p50, p99)
         finally:
             for process in processes:
-                process.terminate()
-            for process in processes:
-                process.wait(10)
+                process.stop()
     loader = f"wrk -t2 -c{args.connections}" if use_wrk else f"python asyncio, {args.connections} connections"
     print(f"cpus={os.cpu_count()} python={sys.version.split()[0]} load={loader} {args.seconds:g}s; "
           f"latency: 1 connection, {args.latency_requests} sequential requests")

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tests.perf.servers import Process, free_port
+from tests.perf.servers import Process
 
 CONFIG = """
 worker_processes {workers};
@@ -68,12 +68,16 @@ class Nginx:
                  launcher: list[str] | None = None) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="policygate-nginx-"))
         self.directory.chmod(0o755)  # when run as root, the worker (user nobody) reads the cache below it
-        port = free_port()
         config = self.directory / "nginx.conf"
-        config.write_text(CONFIG.format(dir=self.directory, backend=backend_port, port=port, workers=workers,
-                                         reuseport=" reuseport" if workers > 1 else ""))
-        self.process = Process("nginx", [*(launcher or []), binary, "-p", str(self.directory), "-c", str(config),
-                                         "-e", str(self.directory / "error.log")], port, cpus)
+
+        def command(port: int) -> list[str]:
+            config.write_text(CONFIG.format(dir=self.directory, backend=backend_port, port=port, workers=workers,
+                                             reuseport=" reuseport" if workers > 1 else ""))
+            return [*(launcher or []), binary, "-p", str(self.directory), "-c", str(config),
+                    "-e", str(self.directory / "error.log")]
+
+        self.process = Process("nginx", command, cpus)
+        port = self.process.port
         self.url = f"http://127.0.0.1:{port}"
 
     @property

@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,9 +29,20 @@ RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Lengt
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different loopback ports free at the moment of the call. Another process may take one before
+    the server started on it binds it: `Process` checks that its own server listens there."""
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 # -- the two reference servers -----------------------------------------------------------------
@@ -93,29 +105,87 @@ def pin_pid(pid: int, cpus: str | None) -> None:
         subprocess.run(["taskset", "-a", "-cp", cpus, str(pid)], check=False, capture_output=True)
 
 
-def wait_port(port: int, process: subprocess.Popen[bytes] | None = None, timeout: float = 30.0) -> None:
+class PortTaken(RuntimeError):
+    """Another process listens on a port picked for a child server (so the child cannot bind it)."""
+
+
+def listening_inodes(port: int) -> set[str]:
+    """Inodes of the TCP sockets listening on `port` (any address, IPv4 and IPv6), from /proc/net."""
+    found: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rpartition(":")[2], 16) == port:  # 0A: LISTEN
+                found.add(fields[9])
+    return found
+
+
+def socket_inodes(pid: int) -> set[str]:
+    """Inodes of the sockets open in `pid` and in all its descendants (workers, nginx's master and workers)."""
+    found: set[str] = set()
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        pending += children(current)
+        try:
+            links = [os.readlink(fd) for fd in Path(f"/proc/{current}/fd").iterdir()]
+        except OSError:  # gone, or an fd closed while listing
+            continue
+        found.update(link[8:-1] for link in links if link.startswith("socket:["))
+    return found
+
+
+def wait_port(ports: list[int], process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Wait until `process` (or a descendant) listens on every one of `ports`. A port where only another
+    process listens raises PortTaken: something else answers there, and the benchmark must not measure it
+    (nor send its load to another program's server, e.g. a test backend of a suite running beside it)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            if process is not None and process.poll() is not None:
-                error = process.stderr.read().decode(errors="replace") if process.stderr else ""
-                raise RuntimeError(f"process exited with {process.returncode}: {error.strip()[-2000:]}") from None
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:g} s")
+        listeners = {port: listening_inodes(port) for port in ports}
+        own = socket_inodes(process.pid) if any(listeners.values()) else set()
+        if all(inodes & own for inodes in listeners.values()):
+            return
+        taken = [port for port, inodes in listeners.items() if inodes and not inodes & own]
+        if taken:
+            raise PortTaken(f"another process listens on 127.0.0.1:{taken[0]}")
+        if process.poll() is not None:
+            error = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise RuntimeError(f"process exited with {process.returncode}: {error.strip()[-2000:]}")
+        time.sleep(0.05)
+    raise RuntimeError(f"process {process.pid} does not listen on 127.0.0.1:{ports} after {timeout:g} s")
+
+
+PORT_TRIES = 5
 
 
 class Process:
-    """A child process in its own session (stopping it stops its workers too)."""
+    """A child process in its own session (stopping it stops its workers too), serving on loopback ports.
 
-    def __init__(self, name: str, command: list[str], port: int, cpus: str | None, start_seconds: float = 30.0) -> None:
+    `command(*ports)` is its command line for `ports` free ports picked here (`port` is the first). When
+    another process takes one of them before the child binds it, the child is stopped and started again on
+    new ports."""
+
+    def __init__(self, name: str, command: Callable[..., list[str]], cpus: str | None, start_seconds: float = 30.0,
+                 *, ports: int = 1) -> None:
         self.name = name
-        self.port = port
-        self.popen = subprocess.Popen(pinned(command, cpus), cwd=ROOT, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE, start_new_session=True)
-        wait_port(port, self.popen, start_seconds)
+        for _ in range(PORT_TRIES):
+            self.ports = free_ports(ports)
+            self.popen = subprocess.Popen(pinned(command(*self.ports), cpus), cwd=ROOT, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.PIPE, start_new_session=True)
+            try:
+                wait_port(self.ports, self.popen, start_seconds)
+                return
+            except PortTaken:
+                self.stop()
+        raise RuntimeError(f"{name}: its ports were taken by other processes {PORT_TRIES} times")
+
+    @property
+    def port(self) -> int:
+        return self.ports[0]
 
     @property
     def pid(self) -> int:
@@ -134,13 +204,11 @@ class Process:
 
 
 def start_backend(cpus: str | None) -> Process:
-    port = free_port()
-    return Process("backend", [sys.executable, "-m", "tests.perf.servers", "backend", str(port)], port, cpus)
+    return Process("backend", lambda port: [sys.executable, "-m", "tests.perf.servers", "backend", str(port)], cpus)
 
 
 def start_quart(cpus: str | None) -> Process:
-    port = free_port()
-    return Process("bare quart", [sys.executable, "-m", "tests.perf.servers", "quart", str(port)], port, cpus)
+    return Process("bare quart", lambda port: [sys.executable, "-m", "tests.perf.servers", "quart", str(port)], cpus)
 
 
 # -- memory ------------------------------------------------------------------------------------
