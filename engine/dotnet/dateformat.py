@@ -355,9 +355,11 @@ def _zone_minutes(z: str | None) -> int | None:
     if z in ("Z", "GMT", "UTC"):
         return 0
     sign = -1 if z[0] == "-" else 1
-    digits = z[1:].replace(":", "")
-    hours = int(digits[:2])
-    minutes = int(digits[2:4]) if len(digits) >= 4 else 0
+    hours_text, colon, minutes_text = z[1:].partition(":")
+    if not colon and len(hours_text) > 2:  # `+0530`, `+530`
+        hours_text, minutes_text = hours_text[:-2], hours_text[-2:]
+    hours = int(hours_text)
+    minutes = int(minutes_text) if minutes_text else 0
     return sign * (hours * 60 + minutes)
 
 
@@ -515,8 +517,8 @@ def _exact_regex(fmt: str) -> re.Pattern[str]:
             # an unquoted Z in a parse format is the UTC designator (quoted 'Z' is a literal)
             out.append(r"(?P<z>Z)")
             j = i + 1
-        elif ch == "z":
-            out.append(r"(?P<z>[+-]\d{1,2}(?::\d{2})?)")
+        elif ch == "z":  # `zzz`: minutes required, the colon optional (`+05:30`, `+0530`)
+            out.append(r"(?P<z>[+-]\d{1,2}:?\d{2})" if count >= 3 else r"(?P<z>[+-]\d{1,2}(?::\d{2})?)")
         elif ch in "'\"":
             end = fmt.find(ch, i + 1)
             if end < 0:

@@ -421,6 +421,11 @@ class DateTimeOffset:
     formattable = True
     __slots__ = ("_clock", "_offset")
 
+    @staticmethod
+    def implicit_from(value: Any) -> Any:
+        """C#'s implicit conversion from ``DateTime`` (`DateTimeOffset o = dateTime;`); other values unchanged."""
+        return DateTimeOffset(value) if isinstance(value, DateTime) else value
+
     def __init__(self, *args: Any) -> None:
         values = list(args)
         if len(values) == 1 and isinstance(values[0], DateTime):
@@ -499,6 +504,15 @@ class DateTimeOffset:
     @staticmethod
     def ParseExact(s: str | None, fmt: Any, provider: Any = None, styles: Any = None) -> DateTimeOffset:
         return _dateformat.parse_exact_offset(s, fmt, styles)
+
+    @staticmethod
+    def TryParseExact(
+        s: str | None, fmt: Any, provider: Any = None, styles: Any = None
+    ) -> tuple[bool, DateTimeOffset]:
+        try:
+            return True, DateTimeOffset.ParseExact(s, fmt, provider, styles)
+        except (FormatException, ArgumentOutOfRangeException):
+            return False, DateTimeOffset.default()
 
     # -- properties -----------------------------------------------------------------------------
     @property

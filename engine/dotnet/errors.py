@@ -7,6 +7,8 @@ compiler turns these into ``ExpressionError`` with the span of the failing call.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DotNetException(Exception):
     """Base of all .NET-like exceptions (``System.Exception``)."""
@@ -89,8 +91,19 @@ class ArgumentOutOfRangeException(ArgumentException):
 
     dotnet_name = "System.ArgumentOutOfRangeException"
 
-    def __init__(self, param_name: str | None = None, message: str | None = None) -> None:
+    def __init__(self, param_name: str | None = None, message: Any = None, *actual_then_message: Any) -> None:
+        self._actual = None
+        if actual_then_message:  # `(paramName, actualValue, message)`: .NET adds "Actual value was 5."
+            self._actual, message = message, actual_then_message[0]
         super().__init__(message or "Specified argument was out of the range of valid values.", param_name)
+        if self._actual is not None:
+            from .conversions import to_string
+
+            self._message += f"\r\nActual value was {to_string(self._actual)}."
+
+    @property
+    def ActualValue(self) -> Any:
+        return self._actual
 
 
 class FormatException(SystemException):

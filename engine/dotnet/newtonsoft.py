@@ -100,6 +100,15 @@ class JToken:
     def __init__(self) -> None:
         self._parent: JContainer | None = None
 
+    implicit_from_scalars = True  # C#'s `JToken t = 5;` (not `JObject o = 5;`: JToken's own operators)
+
+    @staticmethod
+    def implicit_from(value: Any) -> Any:
+        """JToken's implicit conversions from scalars (`JToken t = 5;` is a JValue); other values unchanged."""
+        if value is None or isinstance(value, JToken | dict | list | tuple | set | frozenset):
+            return value
+        return JValue(value)
+
     # -- navigation ----------------------------------------------------------------------------
     @property
     def Type(self) -> JTokenType:

@@ -226,7 +226,7 @@ class Uri:
             if parts.query or text.split("#")[0].endswith("?")
             else ""
         )
-        self._fragment = ("#" + _unescape_unreserved(_percent(parts.fragment, _URI_SAFE))) if parts.fragment else ""
+        self._fragment = ("#" + _unescape_unreserved(_percent(parts.fragment, _URI_SAFE))) if "#" in text else ""
         self._has_authority = bool(parts.netloc)
 
     def _need_absolute(self) -> None:

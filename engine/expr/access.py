@@ -163,7 +163,7 @@ class AccessCompiler(CompilerHost):
             except Exception as exc:
                 raise _located(exc, pos) from None
 
-        return Code(dynamic, DYNAMIC)
+        return Code(dynamic, resolved.result)
 
     def _property(self, node: ast.Member, target: Code, declared: Member) -> Code:
         """A declared property of the target's type: a fused attribute path where it can be."""

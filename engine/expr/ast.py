@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -403,3 +404,15 @@ class Using(Stmt):
     resource: LocalDecl | Expr
     body: Block
     pos: Pos
+
+
+def walk(node: Any) -> Iterator[Any]:
+    """`node` and every node below it (tuples of nodes included)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if item.__class__ is tuple:
+            stack.extend(item)
+        elif item.__class__.__module__ == __name__ and item.__class__ is not TypeName:
+            yield item
+            stack.extend(getattr(item, name) for name in item.__slots__)

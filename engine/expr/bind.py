@@ -39,6 +39,7 @@ untyped (`None`: a value it cannot know yet, such as a `var` of such a value) th
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -92,6 +93,7 @@ from engine.expr.names import (
     static_type,
     value_type,
 )
+from engine.expr.overloads import ENUM, Argument, overload_result, overloads, resolve_overload
 from engine.expr.resolve import (
     MEMBER_CASE_HINT,
     Resolved,
@@ -371,7 +373,20 @@ def implicit_conversion(source: CsType, target: CsType, constant: Constant | Non
         return False if source in (STRING, BOOL) else None
     if target in (STRING, BOOL) and (source.kind is not None or source in (STRING, BOOL)):
         return False
+    if source.kind is not None or source in (STRING, BOOL):
+        return _scalar_to_library(source, target)
     return None
+
+
+def _scalar_to_library(source: CsType, target: CsType) -> bool | None:
+    """A number, string or bool stored in a library type (`DateTime d = "2024-01-01"`, `JObject o = 5`):
+    only through that type's implicit conversion (`XName n = "a"`, `JToken t = 5`)."""
+    cls = target.pyclass
+    if not isinstance(cls, type) or not cls.__module__.startswith("engine.dotnet") or issubclass(cls, enum.Enum):
+        return None  # (an enum takes the constant 0)
+    if source is STRING and hasattr(cls, "from_string"):
+        return True
+    return None if vars(cls).get("implicit_from_scalars", False) else False
 
 
 def _fits_constant(constant: Constant | None, kind: NumKind) -> bool:
@@ -498,6 +513,23 @@ def _exception_class(t: ast.TypeName | None) -> type:
     if klass is None:
         klass = lib("errors", strip_namespace(t.name))
     return klass if isinstance(klass, type) and issubclass(klass, DotNetException) else DotNetException
+
+
+def pattern_assignments(cond: ast.Expr) -> tuple[set[int], set[int], set[int]]:
+    """The `is T x` tests of a condition joined by `&&`, `||` and `!`, as ids: (those whose variable is
+    definitely assigned when the condition is true, ... when it is false, all of them)."""
+    if isinstance(cond, ast.IsType) and cond.bind is not None and not cond.negate:
+        return {id(cond)}, set(), {id(cond)}
+    if isinstance(cond, ast.Unary) and cond.op == "!":
+        when_true, when_false, tests = pattern_assignments(cond.operand)
+        return when_false, when_true, tests
+    if isinstance(cond, ast.Binary) and cond.op in ("&&", "||"):
+        lt, lf, ltests = pattern_assignments(cond.left)
+        rt, rf, rtests = pattern_assignments(cond.right)
+        if cond.op == "&&":  # false: the left is false, or the left is true and the right false
+            return lt | rt, lf & (lt | rf), ltests | rtests
+        return lt & (lf | rt), lf | rf, ltests | rtests
+    return set(), set(), set()
 
 
 def _is_context_variables(node: ast.Expr) -> bool:
@@ -751,6 +783,46 @@ class _Binder:
             shape = self.bound.shape(func, node.args)
             self.resolve(func, node, value_method(ttype, func.name, shape, self.bound.type_args.get(id(func), ())))
             self.element_arguments(ttype, func.name, node.args)
+            if ttype is STRING:
+                self.overload(node, func, None)
+
+    def overload(self, node: ast.Call, func: ast.Member, holder: str | None) -> None:
+        """The overload C# picks for a library method taking primitives (`engine.expr.overloads`):
+        an error where none applies (`int.Parse(1)`) or two apply equally (`Math.Floor(7 / 2)`)."""
+        if any(a.name is not None or a.out is not None or a.value is None for a in node.args):
+            return
+        candidates = overloads(holder, func.name, len(node.args))
+        if candidates is None:
+            return
+        args = []
+        for arg in node.args:
+            assert arg.value is not None
+            type_ = self.bound.type_of(arg.value)
+            if type_ is None:
+                return
+            constant = self.bound.constant(arg.value)
+            args.append(Argument(type_, frozenset(t for t in NUMERIC_TYPES.values()
+                                                  if t.kind is not None and _fits_constant(constant, t.kind)),
+                                 zero=constant is not None and type(constant.value) is int and constant.value == 0))
+        problem = resolve_overload(candidates, args)
+        if isinstance(problem, tuple):  # `Math.Max(1u, 2)` is Max(uint, uint): the arguments convert
+            for index, (arg, param) in enumerate(zip(node.args, problem, strict=True)):
+                assert arg.value is not None
+                if param is not ENUM:
+                    self.convert(arg.value, param, index + 1)
+            result = overload_result(holder, func.name, problem)
+            if result is not None:
+                self.bound.value_types[id(node)] = result
+            return
+        if problem is None:
+            return
+        name = f"{holder or 'string'}.{func.name}"
+        given = ", ".join(a.type.name for a in args)
+        if problem == "none":
+            self.error("expr-type", f"no overload of '{name}' takes the arguments ({given})", func.name_pos)
+        else:
+            self.error("expr-type", f"the call '{name}({given})' is ambiguous: several overloads apply equally",
+                       func.name_pos)
 
     def element_arguments(self, receiver: CsType, name: str, args: tuple[ast.Arg, ...]) -> None:
         """`list.Add(x)`, `list.Contains(x)`, `dictionary.Add(k, v)`: the argument that is a T."""
@@ -873,6 +945,9 @@ class _Binder:
         self.args(node.args)
         if isinstance(func, ast.Member):
             self.static_arity(node, func)
+            symbol = self.bound.symbol(func)
+            if symbol.kind == "method" and isinstance(func.target, ast.Name | ast.Member | ast.TypeRef):
+                self.overload(node, func, self.bound.symbol(func.target).name)
 
     def static_method(self, func: ast.Member, target: Symbol) -> None:
         """`Convert.ToInt32(...)`: the method of the type's statics holder."""
@@ -1028,6 +1103,8 @@ class _Binder:
             self.bound.value_types[id(node)] = self.bound.value_types[id(node.expr)]
 
     def b_Cast(self, node: ast.Cast) -> None:
+        if isinstance(node.operand, ast.Lambda) and (signature := delegate_signature(node.type)) is not None:
+            self.bound.signatures[id(node.operand)] = signature  # `(Func<int>)(() => "a")` is refused
         self.expr(node.operand)
         if strip_namespace(str(node.type)) in ("object", "Object"):
             self.bound.boxed.add(id(node))
@@ -1429,9 +1506,34 @@ class _Binder:
     def s_If(self, node: ast.If) -> None:
         self.expr(node.cond)
         self.condition(node.cond)
-        self.scoped(node.then)
+        when_true, when_false, tests = pattern_assignments(node.cond)
+        self.branch(node.then, tests - when_true)
         if node.other is not None:
-            self.scoped(node.other)
+            self.branch(node.other, tests - when_false)
+            return
+        for test in tests - when_false:  # `if (o is int i) { } return i;`: C# refuses (CS0165)
+            local = self.bound.locals.get((test, 0))
+            if local is not None and not self.assigns(node.then, local):
+                self.unassigned.add(id(local))
+
+    def branch(self, body: ast.Stmt | None, unassigned: set[int]) -> None:
+        """Bind a branch of an `if` where the pattern variables of `unassigned` (ids of `is T x` tests) are
+        not assigned: `if (!(o is int i)) { return i; }` is refused."""
+        locals_ = [local for test in unassigned if (local := self.bound.locals.get((test, 0))) is not None]
+        fresh = [local for local in locals_ if id(local) not in self.unassigned]
+        self.unassigned.update(id(local) for local in fresh)
+        self.scoped(body)
+        self.unassigned.difference_update(id(local) for local in fresh)
+
+    def assigns(self, body: ast.Stmt, local: Local) -> bool:
+        """Whether `body` assigns `local` anywhere (`x = ...`, `x++`, `out x`)."""
+        for item in ast.walk(body):
+            if isinstance(item, ast.Assign | ast.IncDec) and isinstance(item.target, ast.Name) and \
+                    self.bound.symbol(item.target).local is local:
+                return True
+            if isinstance(item, ast.Arg) and item.out is not None and self.bound.locals.get((id(item), 0)) is local:
+                return True
+        return False
 
     def s_Foreach(self, node: ast.Foreach) -> None:
         self.expr(node.iterable)

@@ -498,7 +498,10 @@ class Builder:
         return ast.New(c[0], c[1] or (), c[2], pos)
 
     def new_array_sized(self, pos: ast.Pos, c: Children) -> ast.NewArray:
-        return ast.NewArray(c[0], c[1], None, pos)
+        elem = c[0]
+        if len(c) > 2:  # `new int[2][]`: an array of int[] (jagged)
+            elem = ast.TypeName(elem.name, elem.args, elem.array + self._suffix(c[2:]), elem.nullable)
+        return ast.NewArray(elem, c[1], None, pos)
 
     def new_array_rectangular(self, pos: ast.Pos, c: Children) -> ast.NewRectangularArray:
         return ast.NewRectangularArray(c[0], tuple(c[1:]), pos)

@@ -9,7 +9,6 @@ read-only in C#), so a snapshot and the variable always hold the same value.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from engine.expr import ast
@@ -17,25 +16,10 @@ from engine.expr.bind import Bindings
 from engine.expr.closures import Fn, _make_lambda
 
 
-def walk(node: Any) -> Iterator[Any]:
-    """`node` and every node below it (tuples of nodes included)."""
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if item.__class__ is tuple:
-            stack.extend(item)
-        elif item.__class__.__module__ == _AST and item.__class__ is not ast.TypeName:
-            yield item
-            stack.extend(getattr(item, name) for name in item.__slots__)
-
-
-_AST = ast.__name__
-
-
 def referenced(node: Any, bound: Bindings) -> set[int]:
     """The slots of the locals that `node` reads or writes by name."""
     slots = set()
-    for item in walk(node):
+    for item in ast.walk(node):
         if isinstance(item, ast.Name):
             local = bound.symbol(item).local
             if local is not None:
@@ -46,7 +30,7 @@ def referenced(node: Any, bound: Bindings) -> set[int]:
 def assigned(node: Any, bound: Bindings) -> set[int]:
     """The slots of the locals assigned below `node` (`x = ...`, `x += ...`, `x++`, `out x`, `ref x`)."""
     slots = set()
-    for item in walk(node):
+    for item in ast.walk(node):
         if isinstance(item, ast.Assign | ast.IncDec) and isinstance(item.target, ast.Name):
             local = bound.symbol(item.target).local
             if local is not None:
@@ -58,7 +42,7 @@ def assigned(node: Any, bound: Bindings) -> set[int]:
 
 def iteration_locals(body: Any, bound: Bindings) -> set[int]:
     """The slots of the locals declared in a loop body and never assigned again."""
-    declared = {bound.local(d).slot for item in walk(body) if isinstance(item, ast.LocalDecl)
+    declared = {bound.local(d).slot for item in ast.walk(body) if isinstance(item, ast.LocalDecl)
                 for d in item.declarators if (id(d), 0) in bound.locals}
     return declared - assigned(body, bound)
 

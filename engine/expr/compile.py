@@ -72,7 +72,7 @@ from engine.expr.library import strip_namespace
 from engine.expr.operators import OperatorCompiler
 from engine.expr.resolve import index_result, member_case_problem, suggest
 from engine.expr.runtime import ShortCircuit
-from engine.expr.statements import RETURN, StatementCompiler
+from engine.expr.statements import RETURN, StatementCompiler, user_conversion
 from engine.expr.tables import (
     _VALUE_DEFAULTS,
     METERED_TYPES,
@@ -331,6 +331,8 @@ class Compiler(AccessCompiler, OperatorCompiler, StatementCompiler):
                                          report=report)
             elif kind is not None and numeric_kind(value.type) not in (None, kind):
                 vf = self._implicit(value, kind)
+            elif not op and local.known:
+                vf = user_conversion(value.type, local.type, vf)
             if not op or combine is None:  # `=` (every compound operator has a combine)
 
                 def assign(env: list[Any]) -> Any:

@@ -198,6 +198,20 @@ def numeric_kind(t: CsType) -> NumKind | None:
     return t.kind if inner is None else inner.kind
 
 
+def implicit_converter(source: CsType, target: CsType) -> Callable[[Any], Any] | None:
+    """C#'s user-defined implicit conversion of a `source` value stored in a `target` local (`DateTimeOffset o =
+    dateTime;`, `JToken t = 5;`, `XName n = "a";`): the library class's `implicit_from`, or its
+    `from_string` for a string; None where nothing converts."""
+    cls = target.pyclass
+    if source is target or not isinstance(cls, type) or isinstance(source.pyclass, type) and issubclass(
+            source.pyclass, cls):
+        return None
+    if source is STRING and (from_string := getattr(cls, "from_string", None)) is not None:
+        return from_string  # type: ignore[no-any-return]
+    convert = cls.__dict__.get("implicit_from")
+    return convert.__func__ if isinstance(convert, staticmethod) else None
+
+
 def library_type(cls: type) -> CsType:
     """A CsType for a runtime class of engine.dotnet: members by introspection (open set)."""
     found = _LIBRARY_TYPES.get(cls)

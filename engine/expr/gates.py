@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.context import Headers
 from engine.dotnet.clrnumeric import ByteValue
-from engine.dotnet.collectioncore import add_entry
+from engine.dotnet.collectioncore import KeyValuePair, add_entry
 from engine.dotnet.containers import RectangularArray
 from engine.dotnet.errors import (
     ArgumentOutOfRangeException,
@@ -22,6 +22,7 @@ from engine.dotnet.errors import (
     NullReferenceException,
 )
 from engine.dotnet.keyed import KeyedDict, KeyedSet
+from engine.dotnet.newtonsoft import JObject
 from engine.dotnet.primitives import static_property
 from engine.errors import SecurityError
 from engine.expr import ast
@@ -175,6 +176,8 @@ def iterate(obj: Any, pos: ast.Pos) -> Any:
         return pairs(obj)
     if isinstance(obj, bytes | bytearray):
         return list(map(ByteValue, obj))  # a byte[]'s elements are bytes
+    if cls is JObject:  # JObject.GetEnumerator(): KeyValuePair<string, JToken> (`Properties()` gives JProperty)
+        return [KeyValuePair(p.Name, p.Value) for p in obj.Properties()]
     module = getattr(cls, "__module__", "") or ""
     if module.startswith("engine.") or cls.__name__ in ("generator", "map", "filter", "dict_keys", "dict_values"):
         return obj

@@ -396,8 +396,8 @@ class OperatorCompiler(CompilerHost):
         if not self.bound.known_type(node):
             return self._dead()
         o, pos = operand.fn, node.pos
-        if type_ is operand.type and type_ in (STRING, INT, BOOL, DOUBLE):
-            return Code(o, type_)
+        if type_ is operand.type and type_ in (STRING, INT, BOOL, DOUBLE) or id(node.operand) in self.bound.signatures:
+            return Code(o, type_)  # (`(Func<int, int>)(x => x + 1)`: the lambda typed by the bind pass)
         if operand.type.name.endswith("?") and not type_.name.endswith("?") and type_ is not DYNAMIC:
             value = nullable_type(type_).members["Value"].impl if is_value_type(type_) else None
             if value is not None:  # `(int)n` of a null `int?`: InvalidOperationException, like `n.Value`

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.expr.contexttypes import MODEL_TYPES
-from engine.expr.cstypes import CHAR, DYNAMIC, STRING, VOID, CsType, Member, library_type
+from engine.expr.cstypes import BOOL, CHAR, DOUBLE, DYNAMIC, STRING, VOID, CsType, Member, library_type
 from engine.expr.library import (
     CS_IDENT,
     NAMESPACE_PROPERTIES,
@@ -193,7 +193,20 @@ def value_property(ttype: CsType, name: str) -> Resolved:
                       suggest(name, [n for n in dir(library) if CS_IDENT.match(n)]))
     if ttype.pyclass in MODEL_TYPES:
         return _unknown(ttype, name, list(ttype.members))
-    return Resolved("dynamic")
+    return Resolved("dynamic", DYNAMIC if library is None else _property_result(library, name))
+
+
+_ANNOTATED_RESULTS = {"float": DOUBLE, "bool": BOOL, "str": STRING}
+
+
+def _property_result(cls: type, name: str) -> CsType:
+    """The static type of a library property whose annotation says it unambiguously (`TimeSpan.TotalSeconds`
+    is a double: `t?.TotalSeconds ?? -1` is the double -1); `int` could be any integral type."""
+    attr = getattr(cls, name, None)
+    if not isinstance(attr, property) or attr.fget is None:
+        return DYNAMIC
+    annotation = getattr(attr.fget, "__annotations__", {}).get("return")
+    return _ANNOTATED_RESULTS.get(annotation, DYNAMIC) if isinstance(annotation, str) else DYNAMIC
 
 
 def value_method(ttype: CsType, name: str, shape: Shape, type_args: tuple[CsType, ...] = ()) -> Resolved:

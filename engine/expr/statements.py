@@ -11,7 +11,7 @@ from engine.expr import ast
 from engine.expr import runtime as rt
 from engine.expr.captures import assigned, iteration_locals
 from engine.expr.closures import Fn, _located
-from engine.expr.cstypes import DYNAMIC, NULL, STRING, VOID, numeric_kind
+from engine.expr.cstypes import DYNAMIC, NULL, VOID, CsType, implicit_converter, numeric_kind
 from engine.expr.gates import iterate
 from engine.expr.host import CompilerHost
 
@@ -34,6 +34,15 @@ def _modified(collection: Any, size: int) -> bool:
     return n != size if collection.__class__ is list else n > size
 
 BREAK, CONTINUE, RETURN = 1, 2, 3
+
+
+def user_conversion(source: CsType, target: CsType, vf: Fn) -> Fn:
+    """A value of static type `source` stored in a `target` local, converted as C# converts it
+    (`DateTimeOffset o = dateTime;`: `cstypes.implicit_converter`)."""
+    convert = implicit_converter(source, target)
+    if convert is None:
+        return vf
+    return lambda env: None if (v := vf(env)) is None else convert(v)
 
 
 class StatementCompiler(CompilerHost):
@@ -79,10 +88,8 @@ class StatementCompiler(CompilerHost):
             kind = numeric_kind(vtype)  # `long? n = 1` stores a long
             if code is not None and kind is not None and numeric_kind(code.type) not in (None, kind):  # `double? d = i`
                 fn = self._implicit(code, kind)
-            from_string = getattr(vtype.pyclass, "from_string", None) if code is not None and code.type is STRING \
-                else None
-            if from_string is not None and fn is not None:  # `XNamespace ns = "urn:x";`: implicit conversion
-                fn = (lambda f, conv: lambda env: None if (v := f(env)) is None else conv(v))(fn, from_string)
+            if code is not None and fn is not None:
+                fn = user_conversion(code.type, vtype, fn)
             parts.append((slot, fn))
         if len(parts) == 1:
             slot, f = parts[0]

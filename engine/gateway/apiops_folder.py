@@ -39,12 +39,17 @@ from engine.gateway.settings import (
     DEFAULT_KEY_QUERY,
     DEFAULT_PROTOCOLS,
     GRAPHQL_OPERATIONS,
+    WEBSOCKET_OPERATIONS,
+    WEBSOCKET_PROTOCOLS,
+    WEBSOCKET_SERVICE_SCHEMES,
     ApiSettings,
     GatewaySettings,
     OperationSettings,
     ProductSettings,
     SubscriptionSettings,
     UserSettings,
+    WebSocketSettings,
+    api_kind,
     unknown_protocols,
 )
 from engine.gateway.yaml_positions import load_with_positions
@@ -252,10 +257,10 @@ class FolderReader:
             names.append((i, name.rstrip("/").rsplit("/", 1)[-1]))  # an ARM id names its last segment
         return names
 
-    def absolute_url(self, url: str, file: Path, key: str) -> str:
+    def absolute_url(self, url: str, file: Path, key: str, websocket: bool = False) -> str:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            self.fail(file, key, f"'{url}' is not an absolute http(s) URL")
+        if parts.scheme not in (WEBSOCKET_SERVICE_SCHEMES if websocket else ("http", "https")) or not parts.hostname:
+            self.fail(file, key, f"'{url}' is not an absolute {'ws(s)' if websocket else 'http(s)'} URL")
         return url
 
     # -- the whole folder ----------------------------------------------------------------------
@@ -485,10 +490,11 @@ class FolderReader:
             self.warnings.add("only the current revision of an API is served; ignored", rel)
             return None
         kind = (self.string(props, "type", file) or self.string(props, "apiType", file) or "http").lower()
-        if kind not in ("http", "odata", "graphql", "soap"):  # OData and SOAP APIs: HTTP APIs with one operation
+        if kind not in ("http", "odata", "graphql", "soap", "websocket"):  # OData and SOAP APIs: HTTP APIs with one operation
             self.warnings.add(f"{kind} APIs are not supported; not served", rel)
             return None
         graphql = graphql_folder.graphql_settings(self, folder) if kind == "graphql" else None
+        websocket = WebSocketSettings() if kind == "websocket" else None
         path = self.string(props, "path", file)
         if path is None:
             self.fail(file, "properties.path", "is required")
@@ -504,7 +510,7 @@ class FolderReader:
         service_url = service_urls.get(folder.name) or self.string(props, "serviceUrl", file)
         if service_url:
             where = "service-urls" if folder.name in service_urls else "properties.serviceUrl"
-            self.absolute_url(service_url, file, where)
+            self.absolute_url(service_url, file, where, websocket is not None)
         else:
             if graphql is None or not graphql.synthetic:  # a synthetic GraphQL API answers from its resolvers
                 self.warnings.add("APIs without serviceUrl forward to http://localhost unless a policy sets the "
@@ -516,10 +522,10 @@ class FolderReader:
         names = props.get("subscriptionKeyParameterNames") or {}
         if not isinstance(names, dict):
             self.fail(file, "properties.subscriptionKeyParameterNames", f"expected an object, got {_kind(names)}")
-        protocols = props.get("protocols") or list(DEFAULT_PROTOCOLS)
+        protocols = props.get("protocols") or list(WEBSOCKET_PROTOCOLS if websocket else DEFAULT_PROTOCOLS)
         if not isinstance(protocols, list) or not all(isinstance(p, str) for p in protocols):
             self.fail(file, "properties.protocols", "expected a list of strings")
-        problem = unknown_protocols(tuple(protocols))
+        problem = unknown_protocols(tuple(protocols), api_kind(graphql, websocket))
         if problem:
             self.fail(file, "properties.protocols", problem)
         operations: tuple[OperationSettings, ...]
@@ -533,6 +539,8 @@ class FolderReader:
                                   "supported (the API is one operation); ignored", self.rel(folder / "operations"))
             elif operations[0].soap_action is not None:
                 operations = self.operation_policies(folder, operations, SOAP_OPERATION_HINT)
+        elif websocket is not None:
+            operations = self.operation_policies(folder, WEBSOCKET_OPERATIONS, "(a WebSocket API has one, onHandshake)")
         else:
             operations = GRAPHQL_OPERATIONS if graphql is not None else self.operations(folder)
         operations = self.xml_schemas(folder, operations, wsdl)
@@ -557,6 +565,7 @@ class FolderReader:
             version=version,
             protocols=tuple(p.lower() for p in protocols),
             graphql=graphql,
+            websocket=websocket,
         )
 
     def wsdl(self, folder: Path) -> Wsdl | None:

@@ -20,8 +20,9 @@ from urllib.parse import parse_qsl
 from quart import Quart
 
 from engine import clock
-from engine.context import Context, Headers, MessageBody, Request, Url
+from engine.context import RESPONSE_LATER, Context, Headers, MessageBody, Request, Response, Url
 from engine.errors import PolicyRuntimeError
+from engine.gateway import websocket
 from engine.gateway.accesslog import AccessLog
 from engine.gateway.backend import observe_backend_latency, take_stream
 from engine.gateway.clientip import TrustedProxies
@@ -40,6 +41,8 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 OperationMatch = Match[OperationEntry]
+Respond = Callable[["Gateway", Context, str], Awaitable[int]]
+_WEBSOCKET_SCHEMES = {"http": "ws", "https": "wss"}
 
 NOT_FOUND_MESSAGE = "Resource not found"
 INVALID_HEADER_MESSAGE = "A request header value contains a control character"
@@ -102,8 +105,14 @@ class Gateway:
         self.proxies = TrustedProxies.of(state.settings.server)
         self.state = state  # one reference assignment: requests in flight keep the state they started with
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Route, run the pipeline, send the response, record metrics and the access log."""
+    async def handle(self, scope: Scope, receive: Receive, send: Send, respond: Respond | None = None) -> None:
+        """Route, run the pipeline, send the response, record metrics and the access log.
+
+        A WebSocket connection (ASGI scope `websocket`) goes to engine/gateway/websocket.py, which calls
+        back with `respond`: what sends the handshake's answer in place of `send`."""
+        if respond is None and scope["type"] == "websocket":
+            await websocket.serve(self, scope, receive, send)
+            return
         state = self.state  # the whole request uses the configuration it started with
         started = time.perf_counter()
         incoming = Incoming.parse(scope)
@@ -114,13 +123,16 @@ class Gateway:
         try:
             api_id, operation_id = await self.dispatch(state, ctx, scope, incoming, receive)
             if ctx.exchange.before_send:
-                hooks, ctx.exchange.before_send = ctx.exchange.before_send, []
+                hooks, ctx.exchange.before_send = ctx.exchange.before_send, ()
                 for hook in hooks:  # e.g. <cors> adding its headers to the final response
                     hook(ctx)
             # Counted before sending: a client that reads /metrics right after its answer sees it counted.
             self.metrics.requests.inc(api_id, operation_id, str(ctx.response.status_code))
-            extensions = scope.get("extensions")
-            status = await self.send(ctx, send, incoming.method, extensions is not None and WHOLE_RESPONSE in extensions)
+            if respond is not None:
+                status = await respond(self, ctx, api_id)
+            else:
+                extensions = scope.get("extensions")
+                status = await self.send(ctx, send, incoming.method, extensions is not None and WHOLE_RESPONSE in extensions)
         except ClientDisconnected:
             release_response_stream(ctx)
             if ctx.exchange.body_observers is not None:
@@ -144,11 +156,14 @@ class Gateway:
             caller = proxies.client_address(peer, incoming.headers)
         else:
             scheme, caller = scope.get("scheme", "http"), peer
+        if scope["type"] == "websocket":  # a WebSocket handshake routes to the APIs of the ws/wss schemes
+            scheme = _WEBSOCKET_SCHEMES.get(scheme, scheme)
         original = _original_url(scope, scheme, incoming.headers, incoming.path, incoming.query)
         extensions = scope.get("extensions")
         ctx = Context(
             request=Request(method=incoming.method, url=original, original_url=original, headers=incoming.headers,
                             ip_address=caller, tls=extensions.get("tls") if extensions else None),
+            response=RESPONSE_LATER,  # dispatch sets it: a pass-through never builds a default one
             services=self.services,
         )
         ctx.exchange.peer_address = peer
@@ -161,7 +176,11 @@ class Gateway:
     async def dispatch(
         self, state: GatewayState, ctx: Context, scope: Scope, incoming: Incoming, receive: Receive
     ) -> tuple[str, str]:
-        """Produce ctx.response; returns (api id, operation id) for metrics ('' when unmatched)."""
+        """Produce ctx.response; returns (api id, operation id) for metrics ('' when unmatched).
+
+        The context comes without a response (RESPONSE_LATER): every path sets one before anything
+        reads it; a pipeline whose first step is forward-request (`Pipeline.backend_first`) gets the
+        backend's answer as its first response."""
         if _has_control_character(scope["headers"]):  # h11 lets them through; forwarding them would fail as a 502
             ctx.response = error_response(400, INVALID_HEADER_MESSAGE)
             return "", ""
@@ -177,15 +196,22 @@ class Gateway:
         match = state.router.route(scheme, incoming.method, incoming.path, incoming.query)
         preflight = _preflight_match(state, scheme, incoming, match) if incoming.method == "OPTIONS" else None
         if preflight is not None:
+            ctx.response = Response()
             return await _run_preflight(ctx, preflight.operation)
         if match is None:
+            ctx.response = Response()
             if not await state.global_pipeline.answer_unmatched(ctx):
                 await _run_not_found(state, ctx)
             return "", ""
         entry = match.operation
         _enter_operation(ctx, entry, match, incoming.query)
+        observed = ctx.exchange.observer is not None  # an observer may read the response at any step
+        if observed:
+            ctx.response = Response()
         pipeline = await _subscribe(state, ctx, entry, incoming)
         if pipeline is not None:
+            if not (pipeline.backend_first and not observed and not ctx.exchange.slots):  # slots: e.g. a synthetic backend
+                ctx.response = Response()
             await self.run_pipeline(state, ctx, pipeline, incoming, receive)
         return entry.api.id, entry.operation.id
 
@@ -305,7 +331,7 @@ class GatewayQuart(Quart):
 
     # Quart declares hypercorn's typed ASGI dicts; the gateway's handler takes plain ones.
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
-        if scope["type"] == "http":
+        if scope["type"] in ("http", "websocket"):
             await self.gateway.handle(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)  # type: ignore[arg-type]
@@ -368,6 +394,8 @@ def _enter_operation(ctx: Context, entry: OperationEntry, match: OperationMatch,
     ctx.exchange.base_path = target.base_path
     if entry.graphql is not None:
         entry.graphql.enter(ctx)
+    if entry.websocket is not None and ctx.request.original_url.scheme in ("ws", "wss"):
+        entry.websocket.enter(ctx)  # a WebSocket handshake: forward-request opens the backend connection
 
 
 async def _subscribe(state: GatewayState, ctx: Context, entry: OperationEntry, incoming: Incoming) -> Pipeline | None:
@@ -394,7 +422,7 @@ async def _run_not_found(state: GatewayState, ctx: Context) -> None:
 def _original_url(scope: Scope, scheme: str, headers: Headers, path: str, query: dict[str, list[str]]) -> Url:
     host_header = headers.get("host")
     if not host_header:
-        default_port = 443 if scheme == "https" else 80
+        default_port = 443 if scheme in ("https", "wss") else 80
         server = scope.get("server") or ("localhost", default_port)
         return Url(scheme, server[0], server[1] or default_port, path or "/", query)
     authority = _AUTHORITIES.get((scheme, host_header))
@@ -410,7 +438,7 @@ _AUTHORITIES: dict[tuple[str, str], tuple[str, int]] = {}
 
 def _authority(scheme: str, host_header: str) -> tuple[str, int]:
     """(host, port) of a Host header; the scheme's default port when it names none (or no number)."""
-    default_port = 443 if scheme == "https" else 80
+    default_port = 443 if scheme in ("https", "wss") else 80
     if host_header.startswith("["):  # [::1]:8080
         end = host_header.find("]") + 1
         host, rest = host_header[:end], host_header[end:]

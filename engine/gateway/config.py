@@ -33,6 +33,9 @@ from engine.gateway.settings import (
     DEFAULT_KEY_QUERY,
     DEFAULT_PROTOCOLS,
     GRAPHQL_OPERATIONS,
+    WEBSOCKET_OPERATIONS,
+    WEBSOCKET_PROTOCOLS,
+    WEBSOCKET_SERVICE_SCHEMES,
     ApiSettings,
     BackendClientSettings,
     DemoBackendSettings,
@@ -47,6 +50,8 @@ from engine.gateway.settings import (
     TlsSettings,
     TracingSettings,
     UserSettings,
+    WebSocketSettings,
+    api_kind,
     unknown_protocols,
 )
 from engine.gateway.yaml_positions import Positions, load_with_positions
@@ -458,15 +463,15 @@ class _Reader:
             return {**value, "external": self.substitute(value["external"], _join(where, "external"))}
         return value
 
-    def absolute_url(self, value: object, where: str) -> str:
+    def absolute_url(self, value: object, where: str, websocket: bool = False) -> str:
         url = self.substitute(self.string(value, where), where)
         try:
             parts = urlsplit(url)
             parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535
         except ValueError as exc:
             self.fail(where, f"'{url}' is not a valid URL: {exc}")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            self.fail(where, f"'{url}' is not an absolute http(s) URL")
+        if parts.scheme not in (WEBSOCKET_SERVICE_SCHEMES if websocket else ("http", "https")) or not parts.hostname:
+            self.fail(where, f"'{url}' is not an absolute {'ws(s)' if websocket else 'http(s)'} URL")
         return url
 
     def read_backends(self, value: object) -> dict[str, BackendSpec]:
@@ -543,17 +548,19 @@ class _Reader:
                     self.fail(_join(where, "is-current"), f"API '{current[path]}' is already the current revision of '{path}'")
                 current[path] = aid
             graphql = self.read_graphql(spec.get("graphql"), _join(where, "graphql"))
+            websocket = self.read_websocket(spec, where)
             if graphql is not None and graphql.synthetic and spec.get("service-url") is None:
                 service_url = "http://localhost"  # a synthetic GraphQL API answers from its resolvers
             else:
-                service_url = self.absolute_url(spec.get("service-url"), _join(where, "service-url"))
+                service_url = self.absolute_url(spec.get("service-url"), _join(where, "service-url"), websocket is not None)
             api_products = self.strings(spec.get("products"), _join(where, "products"))
             for i, pid in enumerate(api_products):
                 if pid not in products:
                     self.fail(f"{where}.products[{i}]", f"unknown product '{pid}'")
             names = self.mapping(spec.get("subscription-key-parameter-names"), _join(where, "subscription-key-parameter-names"), ("header", "query"))
             operations, description_files = (
-                (GRAPHQL_OPERATIONS, ()) if graphql is not None else self.read_api_operations(spec, where, aid))
+                (GRAPHQL_OPERATIONS, ()) if graphql is not None else (WEBSOCKET_OPERATIONS, ()) if websocket is not None
+                else self.read_api_operations(spec, where, aid))
             apis[aid] = ApiSettings(
                 id=aid,
                 path=path,
@@ -568,8 +575,9 @@ class _Reader:
                 revision=revision,
                 is_current=is_current,
                 version=self.string(spec.get("version"), _join(where, "version"), required=False, default=""),
-                protocols=self.read_protocols(spec.get("protocols"), _join(where, "protocols")),
+                protocols=self.read_protocols(spec.get("protocols"), _join(where, "protocols"), api_kind(graphql, websocket)),
                 graphql=graphql,
+                websocket=websocket,
                 description_files=description_files,
             )
         for (path, _), aid in paths.items():
@@ -603,6 +611,27 @@ class _Reader:
                 self.fail(rwhere, "expected the path of the resolver's <http-data-source> document")
             resolvers.append(ResolverSettings(str(path), type_name, field_name, document))
         return GraphQLSettings(schema_file, tuple(resolvers))
+
+    def read_websocket(self, api: dict[str, Any], where: str) -> WebSocketSettings | None:
+        """`websocket: {}` (or with `max-message-size`, `idle-timeout`, `connect-timeout`): a WebSocket API,
+        whose handshakes go through the API's policy and whose frames are relayed to `service-url`."""
+        value = api.get("websocket")
+        if value is None:
+            return None
+        where = _join(where, "websocket")
+        spec = self.mapping(value, where, ("max-message-size", "idle-timeout", "connect-timeout"))
+        for other in ("graphql", "openapi", "operations", "wsdl"):
+            if api.get(other) is not None:
+                self.fail(where, f"a WebSocket API has one operation (onHandshake): `{other}` does not apply to it")
+        default = WebSocketSettings()
+        size = self.integer(spec.get("max-message-size"), _join(where, "max-message-size"), default.max_message_size,
+                            minimum=1, maximum=256 * 1024 * 1024)
+        idle = spec.get("idle-timeout")
+        return WebSocketSettings(
+            max_message_size=size if size is not None else default.max_message_size,
+            idle_timeout=0.0 if idle == 0 else self.number(idle, _join(where, "idle-timeout"), default.idle_timeout),
+            connect_timeout=self.number(spec.get("connect-timeout"), _join(where, "connect-timeout"), default.connect_timeout),
+        )
 
     def read_api_operations(self, spec: dict[str, Any], where: str,
                             api_id: str) -> tuple[tuple[OperationSettings, ...], tuple[Path, ...]]:
@@ -821,9 +850,9 @@ class _Reader:
         except ValueError as exc:
             self.fail(where, str(exc))
 
-    def read_protocols(self, value: object, where: str) -> tuple[str, ...]:
-        protocols = self.strings(value, where) or DEFAULT_PROTOCOLS
-        problem = unknown_protocols(protocols)
+    def read_protocols(self, value: object, where: str, kind: str = "http") -> tuple[str, ...]:
+        protocols = self.strings(value, where) or (WEBSOCKET_PROTOCOLS if kind == "websocket" else DEFAULT_PROTOCOLS)
+        problem = unknown_protocols(protocols, kind)
         if problem:
             self.fail(where, problem)
         return tuple(p.lower() for p in protocols)
@@ -880,7 +909,7 @@ PRODUCT_KEYS = ("name", "policy", "subscription-required", "approval-required", 
 API_KEYS = (
     "name", "path", "service-url", "products", "subscription-required", "policy", "operations",
     "subscription-key-parameter-names", "revision", "is-current", "version", "protocols", "openapi", "graphql",
-    "wsdl",
+    "wsdl", "websocket",
 )
 OPERATION_KEYS = ("name", "method", "url-template", "policy", "examples")
 SUBSCRIPTION_KEYS = ("id", "key", "secondary-key", "name", "product", "api", "user", "state")

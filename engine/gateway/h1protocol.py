@@ -37,6 +37,8 @@ from urllib.parse import unquote_to_bytes
 
 import httptools
 
+from engine.gateway.websocket_server import WebSocketSession, is_websocket_upgrade
+
 log = logging.getLogger("policygate.gateway")
 
 MAX_HEAD_BYTES = 64 * 1024  # request line and headers
@@ -295,6 +297,7 @@ class H1Connection(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self.head_size = 0
         self.expect_100 = False
+        self.hosts = 0  # Host header lines of the request head being read
         self.reading_head = False
         self.head_bytes = 0  # bytes of an incomplete head seen so far (bounds llhttp's buffers)
         self.head_tick = 0
@@ -311,6 +314,7 @@ class H1Connection(asyncio.Protocol):
         self.refused = False  # bytes that are not HTTP/1.1 arrived: the connection ends after the answers
         self.body_tick = 0  # when the request body last made progress
         self.extensions = _PLAIN_EXTENSIONS  # the scope's `extensions` (HTTPS: with "tls", per connection)
+        self.tunnel: WebSocketSession | None = None  # the connection was upgraded to the WebSocket protocol
 
     # -- transport events ----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -334,6 +338,8 @@ class H1Connection(asyncio.Protocol):
                 exchange.wake()
         self.pipeline.clear()
         self._wake_drain()
+        if self.tunnel is not None:
+            self.tunnel.connection_lost()
 
     def eof_received(self) -> bool:
         """The client closed its sending side: answer what was asked, then close."""
@@ -367,6 +373,9 @@ class H1Connection(asyncio.Protocol):
             self.drain_waiter = None
 
     def data_received(self, data: bytes) -> None:
+        if self.tunnel is not None:
+            self.tunnel.data_received(data)
+            return
         if self.refused:  # nothing after a malformed request is read
             return
         if self.reading_head:
@@ -394,6 +403,10 @@ class H1Connection(asyncio.Protocol):
         llhttp ends such a request after its head. A body it declared is read by a fresh parser
         primed with a head of the same framing, whose body events go to the request.
         """
+        if self.tunnel is not None:  # a WebSocket handshake: the rest is the new protocol's
+            if rest:
+                self.tunnel.data_received(rest)
+            return
         self.parser = httptools.HttpRequestParser(self)
         framing, self.upgrade_framing = self.upgrade_framing, None
         if framing is not None and self.reading is not None:
@@ -408,6 +421,7 @@ class H1Connection(asyncio.Protocol):
         self.headers = []
         self.head_size = 0
         self.expect_100 = False
+        self.hosts = 0
         self.reading_head = True
         self.head_bytes = 0
         self.head_tick = self.listener.tick
@@ -426,7 +440,9 @@ class H1Connection(asyncio.Protocol):
         if self.head_size > MAX_HEAD_BYTES or len(self.headers) > MAX_HEADERS:
             self.refusal = _Refused(431, "The request has too many or too large headers")
             raise self.refusal
-        if name == b"expect" and value.lower() == b"100-continue":
+        if name == b"host":
+            self.hosts += 1
+        elif name == b"expect" and value.lower() == b"100-continue":
             self.expect_100 = True
 
     def on_headers_complete(self) -> None:
@@ -434,6 +450,10 @@ class H1Connection(asyncio.Protocol):
         if self.primed:  # the head that frames an Upgrade request's body (_after_upgrade)
             return
         parser = self.parser
+        if self.hosts != 1 and (self.hosts or parser.get_http_version() == "1.1"):  # RFC 9112 3.2
+            self.refusal = _Refused(400, "An HTTP/1.1 request needs exactly one Host header" if self.hosts == 0
+                                    else "The request has more than one Host header")
+            raise self.refusal
         url = self.url
         if url[:1] == b"/":
             raw_path, _, query = url.partition(b"?")
@@ -450,6 +470,9 @@ class H1Connection(asyncio.Protocol):
             "path": path, "raw_path": raw_path, "query_string": query, "root_path": "",
             "headers": self.headers, "client": self.client, "server": self.server, "extensions": self.extensions,
         }
+        if parser.should_upgrade() and is_websocket_upgrade(self.headers):
+            self._upgrade(scope)
+            return
         self.body_tick = self.listener.tick
         exchange = Exchange(self, scope, parser.should_keep_alive(), self.expect_100)
         if parser.should_upgrade():
@@ -480,6 +503,16 @@ class H1Connection(asyncio.Protocol):
         if exchange.waiter is not None:  # the app waits in `receive` for the rest of the body
             exchange.wake()
 
+    def _upgrade(self, scope: dict[str, Any]) -> None:
+        """A WebSocket handshake: the connection becomes a `WebSocketSession` (engine/gateway/websocket_server.py)."""
+        if self.exchange is not None or self.pipeline or self.listener.closing:
+            self.refusal = _Refused(400 if not self.listener.closing else 503,
+                                    "A WebSocket handshake must not be pipelined behind other requests"
+                                    if not self.listener.closing else "The server is shutting down")
+            raise self.refusal
+        self.tunnel = WebSocketSession(self, scope)
+        self.tunnel.start()
+
     # -- running exchanges ---------------------------------------------------------------------
     def _start(self, exchange: Exchange) -> None:
         self.exchange = exchange
@@ -505,7 +538,7 @@ class H1Connection(asyncio.Protocol):
             self._abort(exchange)
         else:
             if not exchange.response_complete:
-                if not exchange.started:
+                if not exchange.started and not exchange.disconnected:  # else the client left or broke the body
                     log.error("the application returned no response to %s %s", exchange.scope["method"],
                               exchange.scope["path"])
                 self._abort(exchange)
@@ -599,6 +632,8 @@ class H1Connection(asyncio.Protocol):
 
     # -- timers (called by the listener's sweeper) ---------------------------------------------
     def expire(self, tick: int, header_read: int, keep_alive: int, body_read: float) -> None:
+        if self.tunnel is not None:  # a WebSocket connection is never idle by the HTTP rules
+            return
         if self.reading_head:
             if tick - self.head_tick > header_read:
                 self._refuse(408, "The request head was not complete in time")
@@ -610,8 +645,10 @@ class H1Connection(asyncio.Protocol):
             self.transport.close()
 
     def close_if_idle(self) -> None:
-        """Shutting down: close a connection that has no request in progress."""
-        if self.exchange is None:
+        """Shutting down: close a connection that has no request in progress (a WebSocket one with 1001)."""
+        if self.tunnel is not None:
+            self.tunnel.going_away()
+        elif self.exchange is None:
             self.transport.close()
 
 

@@ -43,12 +43,54 @@ _LINE = "%s: %s".__mod__  # one (name, value) tuple as a head line, formatted in
 PoolKey = tuple[str, int, "ssl.SSLContext | None"]
 
 
-def handles(url: yarl.URL, follow_redirects: bool, has_proxy: bool, expect: str | None) -> bool:
+class Origin:
+    """Where requests go, but for their path: scheme, host (as sent: yarl's raw_host, IDNA-encoded, IPv6
+    without brackets), port, and the Host header's value (`authority`: the port only when it is not the
+    scheme's default).
+
+    `engine.gateway.backend.target_url` keeps one per ordinary scheme, host and port it sends to and
+    pairs it with each request's percent-encoded path and query; `Origin.of(url)` reads one from a
+    yarl URL (send-request, odd targets) and keeps that URL."""
+
+    __slots__ = ("scheme", "host", "port", "authority", "credentials", "prefix", "_url")
+
+    def __init__(self, scheme: str, host: str, port: int, authority: str, credentials: bool = False,
+                 url: yarl.URL | None = None) -> None:
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.authority = authority
+        self.credentials = credentials  # the URL names a user or password
+        self.prefix = f"{scheme}://{authority}"
+        self._url = url
+
+    @classmethod
+    def of(cls, url: yarl.URL) -> Origin:
+        port = url.port or (443 if url.scheme == "https" else 80)
+        return cls(url.scheme, url.raw_host or "", port, url.host_port_subcomponent or "",
+                   url.raw_user is not None or url.raw_password is not None, url)
+
+    def url(self, path_qs: str) -> yarl.URL:
+        """The whole URL (for aiohttp, tracing and error messages): the one this origin was read from, else
+        this origin with `path_qs`."""
+        return self._url if self._url is not None else yarl.URL(self.prefix + path_qs, encoded=True)
+
+    def text(self, path_qs: str) -> str:
+        """The whole URL as text."""
+        return str(self._url) if self._url is not None else self.prefix + path_qs
+
+    def parts(self) -> tuple[str, str, int, str, bool]:
+        return self.scheme, self.host, self.port, self.authority, self.credentials
+
+    def __repr__(self) -> str:
+        return f"Origin{self.parts()!r}"
+
+
+def handles(origin: Origin, follow_redirects: bool, has_proxy: bool, expect: str | None) -> bool:
     """Whether this client sends the request; otherwise aiohttp does (see the module docstring)."""
     return (
-        not follow_redirects and not has_proxy and url.scheme in ("http", "https") and bool(url.raw_host)
-        and url.raw_user is None and url.raw_password is None
-        and (expect is None or expect.strip().lower() != "100-continue")
+        not follow_redirects and not has_proxy and origin.scheme in ("http", "https") and bool(origin.host)
+        and not origin.credentials and (expect is None or expect.strip().lower() != "100-continue")
     )
 
 
@@ -85,7 +127,7 @@ class Http1Pool:
             for connection in connections:
                 connection.close()
 
-    async def request(self, method: str, url: yarl.URL, headers: list[tuple[str, str]],
+    async def request(self, method: str, origin: Origin, path_qs: str, headers: list[tuple[str, str]],
                       body: bytes | AsyncIterator[bytes] | None, tls: ssl.SSLContext | None = None,
                       timeout: float | None = None) -> Answer:
         """Send the request; the answer once its headers are in, else TimeoutError after `timeout` s
@@ -93,12 +135,10 @@ class Http1Pool:
         without `Content-Length` among them goes chunked)."""
         now = time.monotonic()  # not the loop's clock: asyncio.get_running_loop() is a getpid() system call
         deadline = now + timeout if timeout else None
-        if url.scheme == "https" and tls is None:
+        if tls is None and origin.scheme == "https":
             tls = self.default_tls()
-        host = url.raw_host or ""
-        port = url.port or (443 if url.scheme == "https" else 80)
-        head, chunked = _head(method, url, headers, body)
-        key: PoolKey = (host, port, tls)
+        head, chunked = _head(method, path_qs, origin.authority, headers, body)
+        key: PoolKey = (origin.host, origin.port, tls)
         retried = False
         while True:
             connection = self._idle_connection(key, now)
@@ -252,10 +292,10 @@ def _is_address(host: str) -> bool:
     return True
 
 
-def _head(method: str, url: yarl.URL, headers: list[tuple[str, str]],
+def _head(method: str, path_qs: str, authority: str, headers: list[tuple[str, str]],
           body: bytes | AsyncIterator[bytes] | None) -> tuple[bytes, bool]:
     """The request line and header block as aiohttp framed them; (bytes, chunked)."""
-    lines = [f"{method} {url.raw_path_qs} HTTP/1.1", f"Host: {url.host_port_subcomponent}", *map(_LINE, headers)]
+    lines = [f"{method} {path_qs} HTTP/1.1", f"Host: {authority}", *map(_LINE, headers)]
     chunked = False
     if isinstance(body, bytes):
         lines.append(f"Content-Length: {len(body)}")

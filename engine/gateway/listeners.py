@@ -187,7 +187,7 @@ async def _serve_granian(
         BACKLOG,     # backpressure: concurrent requests handed to Python
         "auto",      # HTTP/1.1, and HTTP/2 by ALPN (TLS) or prior knowledge
         HTTP1Settings(header_read_timeout=HEADER_READ_SECONDS * 1000, keep_alive=True), HTTP2Settings(keep_alive_timeout=KEEP_ALIVE_SECONDS),
-        False,       # websockets
+        True,        # websockets (WebSocket APIs, engine/gateway/websocket.py)
         None,        # static files
         tls is not None, certfile, keyfile, None, "tls1.2", client_ca, crls, client_ca is not None,
         (None, None),

@@ -55,6 +55,9 @@ class GatewayMetrics:
         self.backend_errors = m.counter("policygate_backend_errors_total", "Backend calls that failed, by API and reason.", ("api", "reason"))
         self.reloads = m.counter("policygate_config_reloads_total", "Configuration reloads, by result.", ("result",))
         # Families other components fill; declared here so /metrics always lists them.
+        self.websocket_connections = m.counter("policygate_websocket_connections_total", "WebSocket connections accepted, by API.", ("api",))
+        self.websocket_closes = m.counter("policygate_websocket_closes_total", "WebSocket connections ended, by API and the side that ended them (client, backend, idle).", ("api", "side"))
+        self.websocket_messages = m.counter("policygate_websocket_messages_total", "WebSocket messages relayed, by API and direction.", ("api", "direction"))
         self.throttled = m.counter("policygate_throttled_requests_total", "Requests refused by rate limits or quotas.", ("policy",))
 
 

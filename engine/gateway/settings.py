@@ -24,12 +24,23 @@ DEFAULT_KEY_HEADER = "Ocp-Apim-Subscription-Key"
 DEFAULT_KEY_QUERY = "subscription-key"
 API_PROTOCOLS = ("http", "https", "ws", "wss")
 DEFAULT_PROTOCOLS = ("http", "https")  # APIM's `protocols` values; an API answers only its schemes
+WEBSOCKET_PROTOCOLS = ("ws", "wss")  # a WebSocket API's schemes (and only its)
+WEBSOCKET_SERVICE_SCHEMES = ("ws", "wss", "http", "https")  # a WebSocket API's service URL (http(s): ws(s))
 
 
-def unknown_protocols(protocols: tuple[str, ...]) -> str | None:
-    """The message for `protocols` values APIM does not know, or None when all are known."""
+def unknown_protocols(protocols: tuple[str, ...], kind: str = "http") -> str | None:
+    """The message for `protocols` values APIM does not know, or that do not fit the API's kind
+    (`websocket`: ws/wss only; `graphql`, a pass-through GraphQL API: any, ws/wss for its subscriptions;
+    other APIs: http/https); None when all are fine."""
     unknown = [p for p in protocols if p.lower() not in API_PROTOCOLS]
-    return f"'{unknown[0]}' is not one of: {', '.join(API_PROTOCOLS)}" if unknown else None
+    if unknown:
+        return f"'{unknown[0]}' is not one of: {', '.join(API_PROTOCOLS)}"
+    allowed = {"websocket": WEBSOCKET_PROTOCOLS, "graphql": API_PROTOCOLS}.get(kind, DEFAULT_PROTOCOLS)
+    wrong = [p for p in protocols if p.lower() not in allowed]
+    if wrong:
+        what = {"websocket": "WebSocket APIs"}.get(kind, "APIs other than WebSocket and pass-through GraphQL APIs")
+        return f"'{wrong[0]}' is not a scheme of {what} (one of: {', '.join(allowed)})"
+    return None
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,25 @@ GRAPHQL_OPERATIONS = (OperationSettings(id="graphql-post", method="POST", url_te
 
 
 @dataclass(frozen=True)
+class WebSocketSettings:
+    """What makes an API a WebSocket API (pass-through: frames relayed to `service_url`), and its limits."""
+
+    max_message_size: int = 4 * 1024 * 1024  # bytes; a larger message closes the connection with 1009
+    idle_timeout: float = 0.0  # seconds without a message either way before both sides are closed (0: never)
+    connect_timeout: float = 30.0  # seconds for the backend's handshake answer (504 after it)
+
+
+def api_kind(graphql: GraphQLSettings | None, websocket: WebSocketSettings | None) -> str:
+    """What `unknown_protocols` checks an API's schemes for: websocket, graphql (pass-through) or http."""
+    if websocket is not None:
+        return "websocket"
+    return "graphql" if graphql is not None and not graphql.synthetic else "http"
+
+
+WEBSOCKET_OPERATIONS = (OperationSettings(id="onHandshake", method="GET", url_template="/", name="onHandshake"),)
+
+
+@dataclass(frozen=True)
 class ApiSettings:
     id: str
     path: str  # URL suffix without slashes ("" = root)
@@ -92,6 +122,7 @@ class ApiSettings:
     version: str = ""
     protocols: tuple[str, ...] = DEFAULT_PROTOCOLS  # lower case; a request over another scheme is not routed here
     graphql: GraphQLSettings | None = None  # a GraphQL API: synthetic (executed by the gateway) or pass-through
+    websocket: WebSocketSettings | None = None  # a WebSocket API: its one operation is onHandshake
     description_files: tuple[Path, ...] = ()  # the files its operations were read from (WSDL and its schemas)
 
 

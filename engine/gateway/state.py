@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from graphql import GraphQLSchema
 
 from engine.apispec import OperationSpec
-from engine.compose import annotate, compose
+from engine.compose import annotate, compose, expand_fragments
 from engine.context import Api, Group, Operation, Product, Url
 from engine.diagnostics import Diagnostics
 from engine.document import load_document
@@ -24,9 +24,16 @@ from engine.gateway.builder import PipelineBuilder
 from engine.gateway.pipeline import Pipeline
 from engine.gateway.routing import Router
 from engine.gateway.services import Services
-from engine.gateway.settings import ApiSettings, GatewaySettings, OperationSettings, ProductSettings
+from engine.gateway.settings import (
+    ApiSettings,
+    GatewaySettings,
+    OperationSettings,
+    ProductSettings,
+    WebSocketSettings,
+)
 from engine.gateway.soap import soap_actions
 from engine.gateway.subscriptions import Subscriptions
+from engine.gateway.websocket import WebSocketApi
 from engine.graphql.api import GraphQLApi
 from engine.graphql.executor import SyntheticGraphQL
 from engine.graphql.schema import load_schema, rule_path_problem
@@ -61,7 +68,7 @@ class ServiceTarget:
     def parse(cls, url: str) -> ServiceTarget:
         parts = urlsplit(url)
         scheme = parts.scheme or "http"
-        port = parts.port or (443 if scheme == "https" else 80)
+        port = parts.port or (443 if scheme in ("https", "wss") else 80)
         return cls(scheme, parts.hostname or "localhost", port, parts.path.rstrip("/"))
 
 
@@ -76,6 +83,7 @@ class OperationEntry:
     target: ServiceTarget
     pipelines: dict[str | None, Pipeline] = field(default_factory=dict)  # product id (None: no product)
     graphql: GraphQLApi | None = None  # a GraphQL API's schema, query cache and (synthetic) executor
+    websocket: WebSocketApi | None = None  # a WebSocket API: forward-request opens the backend connection
 
 
 @dataclass
@@ -129,7 +137,10 @@ class _Compiler:
                 revision=api.revision, is_current_revision=api.is_current, version=api.version,
                 protocols=list(api.protocols),
             )
-            graphql = self.graphql(api) if api.graphql is not None else None
+            graphql = self.graphql(api, fragments) if api.graphql is not None else None
+            # A WebSocket API, or a pass-through GraphQL API answering ws/wss (subscriptions)
+            websocket = (WebSocketApi(api.websocket or WebSocketSettings())
+                         if api.websocket is not None or set(api.protocols) & {"ws", "wss"} else None)
             schema = graphql.schema if graphql is not None else None
             if api.graphql is not None:
                 graphql_schemas[api.id] = schema
@@ -145,7 +156,7 @@ class _Compiler:
                     api, op, context_api,
                     Operation(id=op.id, name=op.name, method=op.method, url_template=op.url_template,
                               spec=_gateway_spec(op.spec, api)),
-                    target, graphql=graphql,
+                    target, graphql=graphql, websocket=websocket,
                 )
                 for product_id in (None, *api.products):
                     scoped = {"global": global_doc, "product": product_docs.get(product_id) if product_id else None,
@@ -209,9 +220,9 @@ class _Compiler:
             entry.pipelines[product_id] = soap_actions(self.pipeline(scoped, fragments), actions, unmatched)
         return endpoint.method, endpoint.url_template, entry
 
-    def graphql(self, api: ApiSettings) -> GraphQLApi | None:
+    def graphql(self, api: ApiSettings, fragments: dict[str, PolicyDocument]) -> GraphQLApi | None:
         """A GraphQL API's schema and, when it is synthetic, its executor (each resolver's document built
-        into steps); None when a resolver document has errors (reported)."""
+        into steps, its `<include-fragment>`s expanded); None when a resolver document has errors (reported)."""
         assert api.graphql is not None
         schema = load_schema(api.graphql.schema) if api.graphql.schema is not None else None
         if not api.graphql.synthetic:
@@ -229,7 +240,8 @@ class _Compiler:
                 continue
             annotate(document, "resolver")
             builder = PipelineBuilder(self.registry, self.diagnostics, self.expressions)
-            steps = resolvers[resolver.type_name, resolver.field_name] = builder.steps([document.root])
+            root = expand_fragments(document.root, fragments, self.diagnostics)
+            steps = resolvers[resolver.type_name, resolver.field_name] = builder.steps([root])
             self._resolvers += steps
         if self.diagnostics.has_errors:
             return None

@@ -16,6 +16,7 @@ plus `instructions` as one more message. A request with `input` (embeddings) or 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from concurrent.futures import Future
 from typing import Any, Protocol
@@ -46,6 +47,29 @@ def preload() -> Future[_Encoding]:
         return _loading
 
 
+def _finish_before_fork() -> None:
+    """A load still running when the process forks (`serve --workers N` compiles, then forks) would
+    never finish in the child: its thread is not copied, so every request waiting for the encoding
+    would hang. The parent therefore finishes the load first, and the children share it."""
+    loading = _loading
+    if loading is not None and not loading.done():
+        try:
+            loading.result(timeout=FORK_WAIT_SECONDS)
+        except BaseException:  # noqa: BLE001 - a failed load is reported to each waiting request
+            pass
+
+
+def _restart_in_child() -> None:
+    """A load that outlasted the wait starts again in the child (the parent's thread is not there)."""
+    global _loading
+    if _loading is not None and not _loading.done():
+        _loading = None
+
+
+FORK_WAIT_SECONDS = 60.0
+os.register_at_fork(before=_finish_before_fork, after_in_child=_restart_in_child)
+
+
 def _load(future: Future[_Encoding]) -> None:
     try:
         import bpe_openai  # type: ignore[import-untyped]  # ships no type information
@@ -69,6 +93,8 @@ def count_with(enc: _Encoding, text: str) -> int:
 
 async def count_text_tokens(text: str) -> int:
     """Tokens of plain text (long texts are counted on a worker thread)."""
+    if not text:
+        return 0
     enc = await encoding()
     if len(text) > OFF_LOOP_BYTES:
         return await asyncio.to_thread(count_with, enc, text)

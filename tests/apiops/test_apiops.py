@@ -105,7 +105,9 @@ def test_unsupported_parts_are_reported_once_per_kind(tmp_path: Path) -> None:
     api_folder(tmp_path, "a;rev=2", "a", spec=SIMPLE_SPEC)
     api_folder(tmp_path, "old", "old", spec=SIMPLE_SPEC, isCurrent=False)
     api_folder(tmp_path, "gql", "gql", type="graphql")
-    api_folder(tmp_path, "ws", "ws", apiType="websocket")
+    api_folder(tmp_path, "ws", "ws", apiType="websocket", serviceUrl="wss://chat.example.com/socket")
+    write_text(tmp_path / "apis" / "ws" / "operations" / "onHandshake" / "policy.xml", "<policies />")
+    api_folder(tmp_path, "rpc", "rpc", apiType="grpc")
     api_folder(tmp_path, "nospec", "nospec")
     for i in range(12):
         write_json(tmp_path / "loggers" / f"logger{i:02}" / "loggerInformation.json", {})
@@ -117,7 +119,7 @@ def test_unsupported_parts_are_reported_once_per_kind(tmp_path: Path) -> None:
     write_text(tmp_path / ".gitignore", "*.tmp")
     write_json(tmp_path / "subscriptions" / "nokey" / "subscriptionInformation.json", {"properties": {"scope": "/apis"}})
     loaded = read_apiops(tmp_path, {})
-    assert set(loaded.settings.apis) == {"a", "nospec", "gql"}
+    assert set(loaded.settings.apis) == {"a", "nospec", "gql", "ws"}
     assert loaded.settings.apis["a"].products == ("p",)
     assert loaded.settings.apis["nospec"].operations == ()
     assert loaded.settings.subscriptions == ()
@@ -128,7 +130,11 @@ def test_unsupported_parts_are_reported_once_per_kind(tmp_path: Path) -> None:
     assert by_problem["only the current revision of an API is served; ignored"] == "apis/a;rev=2, apis/old"
     gql = loaded.settings.apis["gql"].graphql  # a pass-through GraphQL API (no schema, no resolvers)
     assert gql is not None and gql.schema is None and not gql.synthetic
-    assert by_problem["websocket APIs are not supported; not served"] == "apis/ws"
+    ws = loaded.settings.apis["ws"]  # a WebSocket API: one operation, onHandshake, with its policy; ws/wss only
+    assert ws.websocket is not None and ws.protocols == ("ws", "wss")
+    assert [(op.id, op.method, op.url_template) for op in ws.operations] == [("onHandshake", "GET", "/")]
+    assert ws.operations[0].policy == tmp_path / "apis" / "ws" / "operations" / "onHandshake" / "policy.xml"
+    assert by_problem["grpc APIs are not supported; not served"] == "apis/rpc"
     assert by_problem["Azure logger resources are ignored; declare loggers in policygate.yaml (loggers:)"] == "loggers"
     assert by_problem["unknown files and folders; ignored"] == "README.md"
     assert "apis/nospec" in by_problem["APIs without specification.yaml/json have no operations (every request gets 404, as in APIM)"]
@@ -249,6 +255,10 @@ def _error(tmp_path: Path) -> str:
         ({"path": "a", "protocols": "https"}, "properties.protocols: expected a list of strings"),
         ({"path": "a", "protocols": ["https", "ftp"]}, "properties.protocols: 'ftp' is not one of: http, https, ws, wss"),
         ({"path": "a", "subscriptionKeyParameterNames": "k"}, "properties.subscriptionKeyParameterNames: expected an object, got str 'k'"),
+        ({"path": "a", "protocols": ["https", "wss"]}, "properties.protocols: 'wss' is not a scheme of APIs other than WebSocket and pass-through GraphQL APIs (one of: http, https)"),
+        ({"path": "a", "type": "websocket", "serviceUrl": "wss://h", "protocols": ["https"]},
+         "properties.protocols: 'https' is not a scheme of WebSocket APIs (one of: ws, wss)"),
+        ({"path": "a", "type": "websocket", "serviceUrl": "ftp://h"}, "properties.serviceUrl: 'ftp://h' is not an absolute ws(s) URL"),
     ],
 )
 def test_bad_api_information(tmp_path: Path, props: dict[str, object], expected: str) -> None:

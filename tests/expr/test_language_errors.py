@@ -49,6 +49,20 @@ REFUSED = [  # (expression, part of the message, column of the finding)
     ('@{ string s = "a"; switch (s) { case 1: return 1; } return 0; }', "convert type 'int' to 'string'", 38),
     ('@{ int[] a = { 1 }; return a.Count; }', "'int[]' has no property 'Count'", 30),
     ('@{ var a = new List<int>(); return a.Length; }', "'List<int>' has no member 'Length'", 38),
+    ('@(Math.Max("a", "b"))', "no overload of 'Math.Max' takes the arguments (string, string)", 8),
+    ('@(int.Parse(1))', "no overload of 'int.Parse' takes the arguments (int)", 7),
+    ('@("abc".IndexOf(98))', "no overload of 'string.IndexOf' takes the arguments (int)", 9),
+    ('@("abc".Substring(1L))', "no overload of 'string.Substring' takes the arguments (long)", 9),
+    ('@(Math.Max((byte)1, 2))', "the call 'Math.Max(byte, int)' is ambiguous", 8),
+    ('@(System.Math.Floor(7 / 2))', "the call 'System.Math.Floor(int)' is ambiguous", 15),
+    ('@(Math.Max(1, (short)2))', "the call 'Math.Max(int, short)' is ambiguous", 8),
+    ('@(Math.Round(7, 1))', "the call 'Math.Round(int, int)' is ambiguous", 8),
+    ('@{ object o = 1; if (o is int i && i > 0) { } return i; }', "use of unassigned local variable 'i'", 54),
+    ('@{ object o = 1; if (!(o is int i)) { return i; } return 0; }', "use of unassigned local variable 'i'", 46),
+    ('@{ DateTime d = "2024-01-01"; return d; }', "cannot implicitly convert type 'string' to 'DateTime'", 17),
+    ('@{ JObject o = 5; return o; }', "cannot implicitly convert type 'int' to 'JObject'", 16),
+    ('@{ var f = (Func<int>)(() => "a"); return f(); }', "cannot implicitly convert type 'string' to 'int'", 30),
+    ('@(Math.Floor(2.5) + Math.Round(2m))', "operator '+' cannot be applied to operands of type 'double' and 'decimal'", 3),
 ]
 
 
@@ -84,6 +98,17 @@ ACCEPTED = [  # (expression, value): the neighbours of each rule, which C# compi
     ('@{ var l = new List<int> { 1 }; return l.Count; }', 1),
     ('@{ int? n = 1; int m = (int)n; long? k = n; return m + k; }', 2),
     ('@{ Func<long, long> f = x => x * 2; return f(int.MaxValue); }', 4294967294),
+    ('@(Math.Max(1u, 2) + Math.Max(1UL, 2L) + Math.Max((byte)1, (byte)2))', 6),
+    ('@(Math.Floor(7 / 2.0) + Math.Abs(-1) + (double)Math.Round(2m))', 6.0),
+    ('@("abc".IndexOf(\'b\') + "abc".IndexOf("c") + "abc".IndexOf(null ?? "a"))', 3),
+    ('@{ TimeSpan? t = null; return t?.TotalSeconds ?? -1; }', -1.0),
+    ('@{ var j = new int[2][]; j[1] = new[] { 2, 3 }; return j[1].Length + (j[0] == null ? 1 : 0); }', 3),
+    ('@{ object o = 1; if (!(o is int i)) return 0; return i; }', 1),
+    ('@{ object o = 1; if (!(o is int i)) i = 5; return i; }', 1),
+    ('@{ object o = 1; if (o is int i) { } else { return 0; } return i; }', 1),
+    ('@(Math.Round(2.5, 0) + Math.Round(2.25, 1))', 4.2),
+    ('@{ var f = (Func<int, long>)(x => x * 2); return f(3); }', 6),
+    ('@{ JToken t = 5; XName n = "a"; return t.ToString() + n.LocalName; }', "5a"),
 ]
 
 

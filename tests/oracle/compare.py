@@ -30,12 +30,10 @@ KNOWN_HEADER = """\
 # What the remaining rows are (see docs/dotnet-runtime.md, "The C# oracle"):
 # - `s.GetType() == typeof(string)` (deliberate): the sandbox refuses `GetType()` (reflection;
 #   System.Type is not on APIM's allow-list, and `x is T` tests a type).
-# - language2, gaps of the checker: library parameter types it does not know (no overload takes
-#   these arguments in C#): `Math.Max("a", "b")`, `int.Parse(1)`, `"abc".IndexOf(98)`, and the ambiguous overloads C# refuses
-#   `Math.Max((byte)1, 2)` and `Math.Floor(7 / 2)`; `t?.TotalSeconds ?? -1` on a `TimeSpan?` (a library
-#   struct's member read through `?.` is not typed, so `-1` stays an int; C#: the double -1);
-#   `new int[2][]` (jagged array creation with a size is not in the grammar; `new[] { new[] { 1 } }` is).
-# - library2: `new Uri("https://example.com/a#").Fragment` (.NET keeps an empty fragment as "#").
+# - library3: `(int)o["b"]` of a missing JSON property: Newtonsoft's explicit conversion of a null JToken
+#   throws ArgumentNullException; the engine does not type a JObject's indexer as JToken, so the cast
+#   of null is C#'s unboxing of null (NullReferenceException). `Array.Reverse` of `Encoding.GetBytes(...)`:
+#   the library's byte arrays are immutable `bytes` (NotSupportedException; `new byte[n]` is mutable).
 """
 
 

@@ -1,6 +1,6 @@
 """The benchmark suite: every performance claim of docs/performance.md, measured side by side in one run.
 
-    python -m tests.perf.run [--duration S] [--rounds N] [--only a,b,c,d,e,latency,workers] [--soak MINUTES]
+    python -m tests.perf.run [--duration S] [--rounds N] [--only a,b,c,d,e,latency,workers,ws] [--soak MINUTES]
                              [--servers native,granian,hypercorn]
     python -m tests.perf.run semantic-cache [--sizes 1000,10000,100000] [--dims 1536] [--lookups 200]
 
@@ -23,6 +23,8 @@ Latency: one connection, p50/p99 of the direct backend, (a), (b) and nginx plain
 Workers: (c, in-process) with `--workers 1` and `--workers 2`, unpinned, per server, and nginx with 1 and 2 worker
 processes as a reference; first under a CPU budget of `--worker-budget` CPUs per worker (tests/perf/cpubudget.py,
 so the load generator keeps CPU of its own), then without; connections and requests per worker; RSS of every worker.
+WebSocket (ws): messages/s relayed and added latency per message, through the gateway (per server) against a direct
+connection to the same WebSocket backend (tests/perf/bench_websocket.py).
 Soak (`--soak MINUTES`): (d) under load over 200 URLs, RSS sampled; growth after the first minute.
 """
 
@@ -64,7 +66,7 @@ from tests.perf.servers import (
 
 SUBSCRIPTION_KEY = "bench-key-0123456789"
 KEY_HEADER = {"Ocp-Apim-Subscription-Key": SUBSCRIPTION_KEY}
-SCENARIOS = ("a", "b", "c", "d", "e", "latency", "workers")
+SCENARIOS = ("a", "b", "c", "d", "e", "latency", "workers", "ws")
 
 
 # -- goals (issues 7 and 16) -------------------------------------------------------------------
@@ -579,6 +581,8 @@ def plan_seconds(only: set[str], settings: Settings, nginx: bool, soak_minutes: 
         total += 2 * (3 + servers) * settings.duration + 2  # pinned, then unpinned
     if "workers" in only:  # 1 and 2 workers per server and nginx, with and without a CPU budget
         total += (servers + int(nginx)) * (4 * settings.rounds * (settings.duration + 0.5) + 6)
+    if "ws" in only:  # direct + one gateway per server: throughput rounds, then latency
+        total += (1 + servers) * (settings.rounds + 1) * settings.duration + 5
     return total + soak_minutes * 60 + 15
 
 
@@ -708,6 +712,11 @@ def main(argv: list[str] | None = None) -> int:
         if "workers" in only:
             failures += measure_workers(settings, directory, backend, stack, servers, nginx_binary, args.worker_budget,
                                         args.isolate)
+        if "ws" in only:
+            from tests.perf.bench_websocket import measure_websocket
+
+            failures += measure_websocket(settings.duration, settings.rounds, settings.connections, directory, stack,
+                                          servers, settings.server_cpus, settings.load_cpus)
         if args.soak > 0:
             full = next((t for t in targets if t.key == f"d-mem@{servers[0]}"), None)
             if full is None:

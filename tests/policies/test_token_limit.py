@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import redis
 
-from tests.support.gateway import HttpAnswer, RunningGateway, run_gateway
+from tests.support.gateway import HttpAnswer, RunningGateway, http_request, run_gateway, write_config
 from tests.support.openai_server import OpenAIServer, run_openai_server
+from tests.support.serving import serve_process
 
 PROMPT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "one two three four five"}]}
 ESTIMATE = 12  # 3 per message + "user" (1) + five words (5) + 3 priming the reply, in o200k_base
@@ -139,3 +140,15 @@ def test_gzip_coded_answers_are_read_for_their_usage(ai: OpenAIServer, tmp_path:
     assert answer.status == 200 and answer.headers.get("Content-Encoding") == "gzip"
     assert json.loads(gzip.decompress(answer.body))["usage"]["total_tokens"] == 12  # passed on as it came
     assert answer.headers.get("x-used") == "12"
+
+
+def test_workers_forked_while_the_tokenizer_loads_still_answer(ai: OpenAIServer, tmp_path: Path) -> None:
+    """`serve --workers 2` forks right after compiling, while the encoding is still loading on a thread
+    the children do not inherit: before the fix every request that counted tokens hung."""
+    limit = '<llm-token-limit counter-key="k" tokens-per-minute="100000" estimate-prompt-tokens="true" />'
+    file = write_config(tmp_path, config(ai), {"api.xml": policy(limit)}, None)
+    with serve_process(file, "--workers", "2") as served:
+        for _ in range(6):  # a new connection each: the kernel spreads them over both workers
+            answer = http_request(served.url, "POST", "/ai/v1/chat/completions", body=json.dumps(PROMPT).encode(),
+                                  headers={"Content-Type": "application/json"}, timeout=10)
+            assert answer.status == 200, answer
