@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 
 from engine.gateway.balance import ABSENT, ConnectionTable
@@ -101,7 +101,7 @@ def open_connections(url: str, count: int, stack: ExitStack, tls: ssl.SSLContext
         assert conn.recv(65536).startswith(b"HTTP/1.1 200"), "no answer on a new connection"
 
 
-def serve(tmp_path: Path, backend: Backend, workers: int = 2, **server: object) -> Iterator[ServeProcess]:
+def serve(tmp_path: Path, backend: Backend, workers: int = 2, **server: object) -> AbstractContextManager[ServeProcess]:
     config = write_config(tmp_path, {"server": server, "apis": {"a": {"path": "a", "service-url": "{{backend-url}}",
                                                                       "subscription-required": False}}}, None, backend)
     return serve_process(config, "--workers", str(workers), "--server", "native")
