@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.gateway import hup
+
+    hup.defer()  # a SIGHUP while the configuration compiles is remembered, not fatal
     from engine.gateway.logs import configure_logging
 
     configure_logging(args.log_level, args.log_format)
@@ -54,16 +57,15 @@ def run(args: argparse.Namespace) -> int:
         shared = workers == 1 or server.http_server == "native"
         sock = bind_socket(server.host, server.port, reuse_port=not shared, listen=shared)
     except (ConfigError, PolicyLoadError) as exc:
-        print(describe_failure(exc), file=sys.stderr)
-        print("policygate: not started", file=sys.stderr)
+        say(describe_failure(exc), "policygate: not started")
         return 1
     except OSError as exc:
         where = f"{server.host}:{server.port}" if server is not None else f"{args.host or ''}:{args.port or ''}"
-        print(f"policygate: cannot listen on {where}: {exc.strerror or exc}", file=sys.stderr)
+        say(f"policygate: cannot listen on {where}: {exc.strerror or exc}")
         return 1
     except Exception as exc:  # a bug, not bad input: say what failed in one line, still no traceback
         logging.getLogger("policygate").debug("start-up failed", exc_info=True)
-        print(f"policygate: start-up failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        say(f"policygate: start-up failed: {type(exc).__name__}: {exc}")
         return 1
     if workers == 1:
         return _run_worker(server, sock, args.reload, first=True)
@@ -71,6 +73,13 @@ def run(args: argparse.Namespace) -> int:
 
     with shared_metrics_dir():  # every worker's metrics on the admin port's /metrics
         return _run_workers(args, server, sock, workers)
+
+
+def say(*lines: str) -> None:
+    """Lines on stderr in one write: the workers and the parent share it, and `print` writes a
+    line's text and its newline separately, so lines of different processes could mix."""
+    sys.stderr.write("".join(f"{line}\n" for line in lines))
+    sys.stderr.flush()
 
 
 def _prepare(args: argparse.Namespace) -> Any:
@@ -96,7 +105,7 @@ def _run_worker(server: Any, sock: Any, watch: bool, *, first: bool) -> int:
     except KeyboardInterrupt:
         pass
     except OSError as exc:
-        print(f"policygate: {exc}", file=sys.stderr)
+        say(f"policygate: {exc}")
         return 1
     return 0
 
@@ -119,8 +128,8 @@ async def _serve(server: Any, sock: Any, watch: bool, *, announce: bool) -> None
         if announce:
             admin = f", admin on {srv.url('admin')}" if "admin" in srv.bound else ""
             if "demo-backend" in srv.bound:
-                print(f"policygate: demo backend on {srv.url('demo-backend')}", file=sys.stderr)
-            print(f"policygate: serving {srv.settings.file} on {srv.url()} ({srv.http_server}){admin}", file=sys.stderr)
+                say(f"policygate: demo backend on {srv.url('demo-backend')}")
+            say(f"policygate: serving {srv.settings.file} on {srv.url()} ({srv.http_server}){admin}")
 
     try:
         await server.serve(shutdown, ready=ready, gateway_socket=sock)

@@ -43,12 +43,61 @@ _LINE = "%s: %s".__mod__  # one (name, value) tuple as a head line, formatted in
 PoolKey = tuple[str, int, "ssl.SSLContext | None"]
 
 
-def handles(url: yarl.URL, follow_redirects: bool, has_proxy: bool, expect: str | None) -> bool:
+class Target:
+    """Where a request goes, in the parts its head needs: `path_qs` is the percent-encoded path and
+    query, `authority` the Host header's value (the port only when it is not the scheme's default).
+
+    `Target.of(url)` reads a yarl URL; `engine.gateway.backend.target_url` builds ordinary targets
+    directly (the same parts, without parsing text it has just formatted)."""
+
+    __slots__ = ("text", "scheme", "host", "port", "path_qs", "authority", "credentials", "_url")
+
+    def __init__(self, text: str, scheme: str, host: str, port: int, path_qs: str, authority: str,
+                 credentials: bool = False, url: yarl.URL | None = None) -> None:
+        self.text = text  # the whole URL
+        self.scheme = scheme
+        self.host = host  # as sent (yarl's raw_host: IDNA-encoded, IPv6 without brackets)
+        self.port = port
+        self.path_qs = path_qs
+        self.authority = authority
+        self.credentials = credentials  # the URL names a user or password
+        self._url = url
+
+    @classmethod
+    def of(cls, url: yarl.URL) -> Target:
+        port = url.port or (443 if url.scheme == "https" else 80)
+        return cls(str(url), url.scheme, url.raw_host or "", port, url.raw_path_qs, url.host_port_subcomponent or "",
+                   url.raw_user is not None or url.raw_password is not None, url)
+
+    @property
+    def url(self) -> yarl.URL:
+        """As a yarl URL (for aiohttp and error messages; made on first use)."""
+        if self._url is None:
+            self._url = yarl.URL(self.text, encoded=True)
+        return self._url
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Target):
+            return NotImplemented
+        return self.parts() == other.parts()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def parts(self) -> tuple[str, str, str, int, str, str, bool]:
+        return self.text, self.scheme, self.host, self.port, self.path_qs, self.authority, self.credentials
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"Target{self.parts()!r}"
+
+
+def handles(target: Target, follow_redirects: bool, has_proxy: bool, expect: str | None) -> bool:
     """Whether this client sends the request; otherwise aiohttp does (see the module docstring)."""
     return (
-        not follow_redirects and not has_proxy and url.scheme in ("http", "https") and bool(url.raw_host)
-        and url.raw_user is None and url.raw_password is None
-        and (expect is None or expect.strip().lower() != "100-continue")
+        not follow_redirects and not has_proxy and target.scheme in ("http", "https") and bool(target.host)
+        and not target.credentials and (expect is None or expect.strip().lower() != "100-continue")
     )
 
 
@@ -85,7 +134,7 @@ class Http1Pool:
             for connection in connections:
                 connection.close()
 
-    async def request(self, method: str, url: yarl.URL, headers: list[tuple[str, str]],
+    async def request(self, method: str, target: Target, headers: list[tuple[str, str]],
                       body: bytes | AsyncIterator[bytes] | None, tls: ssl.SSLContext | None = None,
                       timeout: float | None = None) -> Answer:
         """Send the request; the answer once its headers are in, else TimeoutError after `timeout` s
@@ -93,12 +142,10 @@ class Http1Pool:
         without `Content-Length` among them goes chunked)."""
         now = time.monotonic()  # not the loop's clock: asyncio.get_running_loop() is a getpid() system call
         deadline = now + timeout if timeout else None
-        if url.scheme == "https" and tls is None:
+        if tls is None and target.scheme == "https":
             tls = self.default_tls()
-        host = url.raw_host or ""
-        port = url.port or (443 if url.scheme == "https" else 80)
-        head, chunked = _head(method, url, headers, body)
-        key: PoolKey = (host, port, tls)
+        head, chunked = _head(method, target, headers, body)
+        key: PoolKey = (target.host, target.port, tls)
         retried = False
         while True:
             connection = self._idle_connection(key, now)
@@ -252,10 +299,10 @@ def _is_address(host: str) -> bool:
     return True
 
 
-def _head(method: str, url: yarl.URL, headers: list[tuple[str, str]],
+def _head(method: str, target: Target, headers: list[tuple[str, str]],
           body: bytes | AsyncIterator[bytes] | None) -> tuple[bytes, bool]:
     """The request line and header block as aiohttp framed them; (bytes, chunked)."""
-    lines = [f"{method} {url.raw_path_qs} HTTP/1.1", f"Host: {url.host_port_subcomponent}", *map(_LINE, headers)]
+    lines = [f"{method} {target.path_qs} HTTP/1.1", f"Host: {target.authority}", *map(_LINE, headers)]
     chunked = False
     if isinstance(body, bytes):
         lines.append(f"Content-Length: {len(body)}")

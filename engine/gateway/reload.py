@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from engine.credentials import credential_service
 from engine.diagnostics import render_text
 from engine.errors import ConfigError, PolicyLoadError
-from engine.gateway import heap
+from engine.gateway import heap, hup
 from engine.gateway.apiops import is_apiops_folder, load_any_settings, watched_files
 from engine.gateway.services import build_store_services, certificate_store
 from engine.gateway.settings import GatewaySettings
@@ -119,7 +119,7 @@ def _changed(new: GatewaySettings, old: GatewaySettings) -> bool:
 
 
 def install_sighup(server: GatewayServer) -> None:
-    """Reload on SIGHUP (POSIX only)."""
+    """Reload on SIGHUP (POSIX only), and once now if one came before (engine/gateway/hup.py)."""
     if not hasattr(signal, "SIGHUP"):
         return
     loop = asyncio.get_running_loop()
@@ -131,6 +131,9 @@ def install_sighup(server: GatewayServer) -> None:
         task.add_done_callback(tasks.discard)
 
     loop.add_signal_handler(signal.SIGHUP, on_hup)
+    if hup.take():  # one came while the configuration was compiling: reload once now
+        log.warning("a SIGHUP came during start-up: reloading once now")
+        loop.call_soon(on_hup)
 
 
 async def watch_files(server: GatewayServer, shutdown: asyncio.Event, interval: float = 1.0) -> None:

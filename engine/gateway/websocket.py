@@ -29,6 +29,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -76,6 +77,9 @@ class BackendLink:
 
 
 LINK: Slot[BackendLink] = Slot("websocket.link")
+# Every backend connection the current handshake opened: those it does not relay (a retry's first, one
+# left behind by a handshake cancelled before its answer) are dropped when the handshake ends.
+_OPENED: ContextVar[list[BackendLink] | None] = ContextVar("websocket_opened", default=None)
 
 
 class WebSocketApi:
@@ -89,9 +93,7 @@ class WebSocketApi:
 
     async def connect(self, ctx: Context) -> None:
         """Open the backend connection: `ctx.response` becomes its handshake answer (or refusal)."""
-        previous = LINK.pop(ctx)  # forward-request ran twice (retry): the earlier connection is not used
-        if previous is not None:
-            await previous.connection.close()
+        LINK.pop(ctx)  # forward-request ran twice (retry): the earlier connection is not used (`serve` drops it)
         url = ctx.request.url
         scheme = _SCHEMES.get(url.scheme)
         if scheme is None:
@@ -126,7 +128,11 @@ class WebSocketApi:
         accepted = connection.response
         assert accepted is not None  # connect returns once the handshake succeeded
         ctx.response = Response(101, "Switching Protocols", _headers(accepted.headers.raw_items(), _RESPONSE_SKIP))
-        LINK.set(ctx, BackendLink(connection, limits))
+        link = BackendLink(connection, limits)
+        LINK.set(ctx, link)
+        opened = _OPENED.get()
+        if opened is not None:
+            opened.append(link)
 
 
 def _headers(items: Any, skip: frozenset[str]) -> Headers:
@@ -143,7 +149,15 @@ async def serve(gateway: Gateway, scope: Scope, receive: Receive, send: Send) ->
     if message["type"] != "websocket.connect":
         return
     handshake = Handshake(scope, send)
-    await gateway.handle({**scope, "method": "GET"}, _no_body, send, respond=handshake.respond)
+    opened: list[BackendLink] = []
+    token = _OPENED.set(opened)
+    try:
+        await gateway.handle({**scope, "method": "GET"}, _no_body, send, respond=handshake.respond)
+    finally:
+        _OPENED.reset(token)
+        for unused in opened:
+            if unused is not handshake.link and unused.connection.transport is not None:
+                unused.connection.transport.abort()
     link = handshake.link
     if link is None:
         return

@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from engine.gateway import hup
+
 log = logging.getLogger("policygate.workers")
 
 KILL_MARGIN = 5.0  # seconds past the graceful timeout before the parent kills a worker
@@ -57,10 +59,14 @@ class Supervisor:
         self.status = 0
 
     def run(self) -> int:
+        early_hup = hup.take()  # a SIGHUP while the parent compiled: the workers are told once they can reload
         for slot in self.slots:
             self._spawn(slot, respawn=False)
         log.warning("%d workers: %s", len(self.slots), ", ".join(str(s.pid) for s in self.slots))
         previous = {name: signal.signal(getattr(signal, name), self._on_signal) for name in ("SIGINT", "SIGTERM", "SIGHUP")}
+        if hup.take() or early_hup:
+            log.warning("a SIGHUP came during start-up: passing it to the workers")
+            self._on_signal(signal.SIGHUP, None)
         try:
             self._watch()
             return self.status
@@ -77,8 +83,9 @@ class Supervisor:
         if pid == 0:  # the worker: default signal dispositions until its event loop installs its own
             code = 1
             try:
-                for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+                for name in ("SIGINT", "SIGTERM"):
                     signal.signal(getattr(signal, name), signal.SIG_DFL)
+                hup.defer()  # a SIGHUP before the worker can reload is remembered (engine/gateway/hup.py)
                 code = self.work(slot.index, respawn)
             finally:
                 os._exit(code)

@@ -101,8 +101,7 @@ class Harness:
         state: GatewayState | None = None,
         default_key: str | None = None,
     ) -> None:
-        if redis_url is not None:
-            settings = _with_redis(settings, redis_url)
+        settings = _with_redis(settings, redis_url) if redis_url is not None else _in_process(settings)
         self.settings = settings
         self.clock = clock or TestClock()
         self.upstream = ScriptedUpstream(self.clock, forwarded_headers=settings.backend.forwarded_headers)
@@ -372,12 +371,27 @@ class _Seed:
 _seed: ContextVar[_Seed | None] = ContextVar("policygate.testing.seed", default=None)
 
 
+def _in_process(settings: GatewaySettings) -> GatewaySettings:
+    """Cache and counters in the test process: the configuration's own Redis (`cache.external`,
+    `rate-limits.external`, often a production one) is never touched by a test, and the test clock
+    governs every window."""
+    limits = _without_redis(settings.rate_limits)
+    if limits.get("store") == "external":
+        limits["store"] = "internal"
+    return replace(settings, cache=_without_redis(settings.cache), rate_limits=limits)
+
+
 def _with_redis(settings: GatewaySettings, url: str) -> GatewaySettings:
-    """Cache and counters in the Redis at `url`, under a prefix of their own (cases never share keys)."""
+    """Cache and counters in the Redis at `url` only, under a prefix of their own (cases never share keys)."""
     prefix = f"policygate-test:{uuid.uuid4().hex[:12]}:"
-    cache = {**(settings.cache or {}), "external": url, "prefix": prefix}
-    limits = {**(settings.rate_limits or {}), "prefix": prefix}
+    cache = {**_without_redis(settings.cache), "external": url, "prefix": prefix}
+    limits = {**_without_redis(settings.rate_limits), "prefix": prefix}
     return replace(settings, cache=cache, rate_limits=limits)
+
+
+def _without_redis(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A `cache:` or `rate-limits:` mapping without the Redis it names (the limiter then uses the cache's)."""
+    return {key: value for key, value in (config or {}).items() if key not in ("external", "cluster")}
 
 
 def _asgi_scope(method: str, url: str, headers: list[tuple[str, str]], body: bytes, client_ip: str) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.gateway.conftest import document
-from tests.support.gateway import http_request, write_config
-from tests.support.serving import serve_process
+from tests.support.gateway import http_request, serve_args, write_config
+from tests.support.serving import ServeProcess, serve_process
 
 # The tests that serve run on every HTTP server; the start-up failures serve nothing, so they run once.
 
@@ -58,6 +58,43 @@ def test_serve_reload_on_sighup_and_stop(tmp_path: Path, backend) -> None:
         assert http_request(served.admin_url, "GET", "/metrics").status == 200
     assert served.returncode == 0, served.stderr
     assert "Traceback" not in served.stderr
+
+
+def catches_sighup(pid: int) -> bool:
+    """Whether the process has a handler for SIGHUP (bit 0 of SigCgt in /proc/PID/status)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return bool(int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16) & 1)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_sighup_during_start_up_is_one_reload_once_serving(tmp_path: Path, backend, workers: str) -> None:
+    v1 = document(outbound='<base /><set-header name="X-V" exists-action="override"><value>1</value></set-header>')
+    config = write_config(tmp_path, {"apis": {"a": {"path": "a", "service-url": "{{backend-url}}",
+                                                    "subscription-required": False, "policy": "api.xml"}}},
+                          {"api.xml": v1}, backend)
+    process = subprocess.Popen([sys.executable, "-m", "engine", "serve", *serve_args(), str(config), "--port", "0",
+                                "--admin-port", "0", "--workers", workers],
+                               cwd=ROOT, text=True, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    served = ServeProcess(process)
+    try:
+        deadline = time.monotonic() + 30
+        while not catches_sighup(process.pid):  # the default action (exit) is replaced early in `serve`
+            assert time.monotonic() < deadline and process.poll() is None, served.stderr
+            time.sleep(0.005)
+        assert not served.url, "the test must signal before the gateway serves"
+        process.send_signal(signal.SIGHUP)
+        (tmp_path / "api.xml").write_text(v1.replace("<value>1</value>", "<value>2</value>"))
+        served.wait_until_serving()
+        reloads = int(workers)  # one per serving process
+        while served.stderr.count("reloaded ") < reloads:
+            assert time.monotonic() < deadline and process.poll() is None, served.stderr
+            time.sleep(0.05)
+        assert {http_request(served.url, "GET", f"/a/{i}").headers.get("X-V") for i in range(10)} == {"2"}
+        remembered = "reloading once now" if workers == "1" else "passing it to the workers"
+        assert f"a SIGHUP came during start-up: {remembered}" in served.stderr
+    finally:
+        served.stop()
+    assert served.returncode == 0 and "Traceback" not in served.stderr, served.stderr
 
 
 @pytest.mark.every_server

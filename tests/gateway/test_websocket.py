@@ -21,7 +21,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from tests.support.gateway import RunningGateway, run_gateway
+from tests.support.gateway import RunningGateway, run_gateway, use_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -336,3 +336,23 @@ def test_every_server_relays_refuses_and_passes_close_codes(ws_backend: WebSocke
             with pytest.raises(ConnectionClosed) as closed:
                 ws.recv(timeout=10)
         assert closed.value.rcvd is not None and (closed.value.rcvd.code, closed.value.rcvd.reason) == (4001, "bye")
+
+
+def test_native_server_shutdown_closes_relayed_connections_with_1001(ws_backend: WebSocketBackend, tmp_path: Path) -> None:
+    ws_backend.reset()
+    with use_server("native"):
+        running = run_gateway(tmp_path, config(ws_backend.url), POLICIES)
+        with running as gateway:
+            ws = open_ws(gateway, "/hello")
+            json.loads(ws.recv(timeout=10))
+            started = time.monotonic()
+        # leaving the block stopped the gateway: it said goodbye instead of cutting the connection
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+        ws.close()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+    assert time.monotonic() - started < 10  # the relay ended: the graceful shutdown did not wait for it
+    deadline = time.monotonic() + 10
+    while [1001, "The gateway is shutting down"] not in ws_backend.calls()["closes"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [1001, "The gateway is shutting down"] in ws_backend.calls()["closes"]

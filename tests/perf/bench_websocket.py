@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 from websockets.asyncio.client import connect
 
-from tests.perf.servers import Process, free_port
+from tests.perf.servers import Process
 
 SIZE = 64  # bytes per message: the relay's per-message cost, not the copy's, is what is measured
 WINDOW = 16  # messages in flight per connection
@@ -72,23 +72,26 @@ async def _latency(url: str, seconds: float) -> tuple[float, float]:
 
 
 def start_gateway(directory: Path, backend_port: int, server: str, cpus: str | None) -> tuple[Process, str]:
-    port = free_port()
-    config = {"server": {"host": "127.0.0.1", "port": port, "admin-port": free_port()},
-              "apis": {"echo": {"path": "echo", "service-url": f"ws://127.0.0.1:{backend_port}/echo",
-                                "subscription-required": False, "websocket": {}}}}
     file = directory / f"ws-{server}.yaml"
-    file.write_text(yaml.safe_dump(config, sort_keys=False))
-    command = [sys.executable, "-m", "engine", "serve", str(file), "--server", server]
-    return Process(f"gateway ws-{server}", command, port, cpus), f"ws://127.0.0.1:{port}/echo"
+
+    def command(port: int, admin: int) -> list[str]:
+        config = {"server": {"host": "127.0.0.1", "port": port, "admin-port": admin},
+                  "apis": {"echo": {"path": "echo", "service-url": f"ws://127.0.0.1:{backend_port}/echo",
+                                    "subscription-required": False, "websocket": {}}}}
+        file.write_text(yaml.safe_dump(config, sort_keys=False))
+        return [sys.executable, "-m", "engine", "serve", str(file), "--server", server]
+
+    process = Process(f"gateway ws-{server}", command, cpus, ports=2)
+    return process, f"ws://127.0.0.1:{process.port}/echo"
 
 
 def measure_websocket(duration: float, rounds: int, connections: int, directory: Path, stack: ExitStack,
                       servers: list[str], server_cpus: str | None, load_cpus: str | None) -> list[str]:
     """Print the WebSocket block; returns missed goals (none: the numbers are recorded, not judged)."""
-    port = free_port()
-    backend = Process("websocket backend", [sys.executable, "-m", "tests.support.websocket_server", str(port)],
-                      port, load_cpus)
+    backend = Process("websocket backend",
+                      lambda port: [sys.executable, "-m", "tests.support.websocket_server", str(port)], load_cpus)
     stack.callback(backend.stop)
+    port = backend.port
     targets = {"direct": f"ws://127.0.0.1:{port}/echo"}
     for server in servers:
         process, url = start_gateway(directory, port, server, server_cpus)

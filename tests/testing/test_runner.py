@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -161,6 +162,43 @@ cases:
     result = await Runner(redis_url=redis_url).run_paths([path])
     assert result.exit_code == 0, [f.render() for c in result.cases() for f in c.failures] or [c.error for c in result.cases()]
 
+
+
+async def test_without_redis_true_the_configurations_redis_is_never_touched(tmp_path: Path, redis_url: str) -> None:
+    """A gateway.yaml names its (production) Redis; a case that does not ask for Redis keeps its
+    counters and cache entries in the test process, on the test clock."""
+    import redis.asyncio as aioredis
+
+    from engine.testing.runner import Runner
+
+    marker = uuid.uuid4().hex
+    write(tmp_path, "api.xml", f"""<policies>
+    <inbound>
+        <rate-limit-by-key calls="1" renewal-period="60" counter-key="{marker}" />
+        <cache-store-value key="{marker}" value="seen" duration="600" />
+    </inbound>
+    <backend><forward-request /></backend>
+    <outbound />
+</policies>""")
+    write(tmp_path, "gateway.yaml", f"""cache: {{ external: "{redis_url}" }}
+rate-limits: {{ external: "{redis_url}", store: external }}
+apis: {{ a: {{ path: a, service-url: "http://backend.test", subscription-required: false, policy: api.xml }} }}
+""")
+    path = write(tmp_path, "local.policytest.yaml", f"""config: gateway.yaml
+cases:
+  - name: counters follow the test clock
+    steps:
+      - {{ request: GET /a/x, expect: {{ status: 200, cache: {{ {marker}: seen }} }} }}
+      - {{ request: GET /a/x, expect: {{ status: 429 }} }}
+      - {{ request: GET /a/x, advance: 61s, expect: {{ status: 200 }} }}
+""")
+    result = await Runner().run_paths([path])
+    assert result.exit_code == 0, [f.render() for c in result.cases() for f in c.failures] or [c.error for c in result.cases()]
+    client = aioredis.from_url(redis_url)
+    try:
+        assert [key async for key in client.scan_iter(match=f"*{marker}*")] == []
+    finally:
+        await client.aclose()
 
 PRODUCT = """<policies>
     <inbound>
