@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -375,3 +376,23 @@ def test_native_server_shutdown_closes_relayed_connections_with_1001(ws_backend:
     while [1001, "The gateway is shutting down"] not in ws_backend.calls()["closes"] and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [1001, "The gateway is shutting down"] in ws_backend.calls()["closes"]
+
+
+@pytest.mark.every_server
+def test_wss_on_a_tls_gateway_port(ws_backend: WebSocketBackend, tmp_path: Path) -> None:
+    """Over TLS the handshake's scheme is wss: a wss-only API answers it (and is not reached over ws)."""
+    from tests.gateway.test_tls import self_signed
+
+    ws_backend.reset()
+    self_signed(tmp_path)
+    settings = {"server": {"tls": {"certfile": "cert.pem", "keyfile": "key.pem"}},
+                "apis": {"secure": {"path": "secure", "service-url": f"{ws_backend.url}/hello", "subscription-required": False,
+                                    "websocket": {}, "protocols": ["wss"], "policy": "graphql.xml"}}}
+    with run_gateway(tmp_path, settings, POLICIES) as running:
+        trust = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+        url = running.url.replace("https://", "wss://") + "/secure"
+        with connect(url, ssl=trust, open_timeout=10) as ws:
+            hello = json.loads(ws.recv(timeout=10))
+            ws.send("over tls")
+            assert ws.recv(timeout=10) == "over tls"
+    assert hello["headers"]["x-operation"] == "onHandshake"
