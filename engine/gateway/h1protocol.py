@@ -297,6 +297,7 @@ class H1Connection(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self.head_size = 0
         self.expect_100 = False
+        self.hosts = 0  # Host header lines of the request head being read
         self.reading_head = False
         self.head_bytes = 0  # bytes of an incomplete head seen so far (bounds llhttp's buffers)
         self.head_tick = 0
@@ -420,6 +421,7 @@ class H1Connection(asyncio.Protocol):
         self.headers = []
         self.head_size = 0
         self.expect_100 = False
+        self.hosts = 0
         self.reading_head = True
         self.head_bytes = 0
         self.head_tick = self.listener.tick
@@ -438,7 +440,9 @@ class H1Connection(asyncio.Protocol):
         if self.head_size > MAX_HEAD_BYTES or len(self.headers) > MAX_HEADERS:
             self.refusal = _Refused(431, "The request has too many or too large headers")
             raise self.refusal
-        if name == b"expect" and value.lower() == b"100-continue":
+        if name == b"host":
+            self.hosts += 1
+        elif name == b"expect" and value.lower() == b"100-continue":
             self.expect_100 = True
 
     def on_headers_complete(self) -> None:
@@ -446,6 +450,10 @@ class H1Connection(asyncio.Protocol):
         if self.primed:  # the head that frames an Upgrade request's body (_after_upgrade)
             return
         parser = self.parser
+        if self.hosts != 1 and (self.hosts or parser.get_http_version() == "1.1"):  # RFC 9112 3.2
+            self.refusal = _Refused(400, "An HTTP/1.1 request needs exactly one Host header" if self.hosts == 0
+                                    else "The request has more than one Host header")
+            raise self.refusal
         url = self.url
         if url[:1] == b"/":
             raw_path, _, query = url.partition(b"?")
@@ -530,7 +538,7 @@ class H1Connection(asyncio.Protocol):
             self._abort(exchange)
         else:
             if not exchange.response_complete:
-                if not exchange.started:
+                if not exchange.started and not exchange.disconnected:  # else the client left or broke the body
                     log.error("the application returned no response to %s %s", exchange.scope["method"],
                               exchange.scope["path"])
                 self._abort(exchange)

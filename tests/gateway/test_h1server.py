@@ -201,14 +201,21 @@ def test_a_head_that_never_ends_is_refused_without_buffering_it(server) -> None:
     b"GET /a\x00b HTTP/1.1\r\n\r\n",
     b"GET / HTTP/1.1\r\nno colon here\r\n\r\n",
     b"GET / HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
-    b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
-    b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+    b"GET /echo HTTP/1.1\r\nConnection: close\r\n\r\n",  # no Host (RFC 9112 3.2)
+    b"GET /echo HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    b"GET /echo HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n",
     b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
 ])
 def test_malformed_requests_get_400_and_a_close(server, request_bytes: bytes) -> None:
     status, headers, body, closed = exchange(server, request_bytes)
     assert (status, closed, headers["connection"]) == (400, True, "close")
     assert json.loads(body)["statusCode"] == 400
+
+
+def test_http_1_0_needs_no_host(server) -> None:
+    assert exchange(server, b"GET /echo HTTP/1.0\r\n\r\n")[0] == 200
 
 
 def test_a_chunked_body_trickled_in_pieces(server) -> None:
@@ -262,7 +269,7 @@ def test_client_leaving_mid_response_fails_the_apps_send(server) -> None:
         sock.sendall(b"GET /stream?mb=64 HTTP/1.1\r\nHost: t\r\n\r\n")
         assert sock.recv(65536).startswith(b"HTTP/1.1 200")
     wait_for(lambda: stats(server)["send_failures"] == before + 1)
-    assert exchange(server, b"GET /echo HTTP/1.1\r\nConnection: close\r\n\r\n")[0] == 200  # the server carries on
+    assert exchange(server, b"GET /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")[0] == 200  # the server carries on
 
 
 def test_a_large_response_to_a_slow_reader_is_not_buffered(server) -> None:

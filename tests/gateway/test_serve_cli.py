@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -95,6 +96,21 @@ def test_a_sighup_during_start_up_is_one_reload_once_serving(tmp_path: Path, bac
     finally:
         served.stop()
     assert served.returncode == 0 and "Traceback" not in served.stderr, served.stderr
+
+
+def test_a_client_breaking_or_leaving_its_body_is_not_an_error_in_the_log(tmp_path: Path, backend) -> None:
+    config = write_config(tmp_path, {"apis": {"a": {"path": "a", "service-url": "{{backend-url}}",
+                                                    "subscription-required": False}}}, None, backend)
+    with serve_process(config, "--server", "native") as served:
+        host, port = served.url.rsplit("//", 1)[1].split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as conn:  # broken chunk framing
+            conn.sendall(b"POST /a/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n")
+            assert conn.recv(200).startswith(b"HTTP/1.1 400")
+        with socket.create_connection((host, int(port)), timeout=10) as conn:  # leaves mid-body
+            conn.sendall(b"POST /a/x HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc")
+        assert http_request(served.url, "GET", "/a/x").status == 200  # the requests before were handled
+        time.sleep(0.3)  # an error line would be logged within the backend's time (none is waited for)
+    assert served.returncode == 0 and "ERROR" not in served.stderr, served.stderr
 
 
 @pytest.mark.every_server
