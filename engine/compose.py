@@ -80,6 +80,13 @@ def compose(
     return effective
 
 
+def expand_fragments(element: PolicyElement, fragments: Mapping[str, PolicyDocument],
+                     diagnostics: Diagnostics) -> PolicyElement:
+    """`element` with each `<include-fragment>` below it replaced by the fragment's policies (a document that
+    is not composed, such as a GraphQL resolver's); unknown fragments and cycles go to `diagnostics`."""
+    return _FragmentExpander(fragments, diagnostics).expand([element], element.section)[0]
+
+
 def annotate(document: PolicyDocument, scope: str = "") -> None:
     """Set `scope`, `section` and APIM-style `path` on every element of a document."""
     if document.kind == "policies":

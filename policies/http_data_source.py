@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from engine.errors import PolicyRuntimeError
 from engine.policy import Builder, Constant, Flow, Policy, Step, Value, run_steps
-from engine.schema import Attr, Child, Int, Scope, Section
+from engine.schema import Attr, Bool, Child, Int, Scope, Section
 from policies.send_request import RequestTemplate, request_children, send
 
 if TYPE_CHECKING:
@@ -55,9 +55,18 @@ class BackendBase:
 
 
 @dataclass(frozen=True)
+class SendOptions:
+    """`<backend><forward-request>` of a data source."""
+
+    timeout: Value
+    follow_redirects: Value
+    fail_on_error_status_code: Value
+
+
+@dataclass(frozen=True)
 class HttpDataSourceStep:
     template: RequestTemplate
-    timeout: Value
+    options: SendOptions
     response_steps: tuple[Step, ...]
     backend: BackendBase | None = None
 
@@ -65,10 +74,11 @@ class HttpDataSourceStep:
         request = await self.template.build(ctx)
         if self.backend is not None:
             self.backend.apply(ctx, request.url)
-        timeout = self.timeout.get(ctx)
+        timeout = self.options.timeout.get(ctx)
         response = await send(ctx, request, float(timeout if timeout is not None else DEFAULT_TIMEOUT), TAG,
-                              self.template.proxy(ctx), self.template.certificate(ctx))
-        if response.status_code >= 400:
+                              self.template.proxy(ctx), self.template.certificate(ctx),
+                              follow_redirects=bool(self.options.follow_redirects.get(ctx)))
+        if response.status_code >= 400 and self.options.fail_on_error_status_code.get(ctx) is not False:
             raise PolicyRuntimeError(
                 f"The data source answered {response.status_code} {response.status_reason}".rstrip(),
                 source=TAG, reason="DataSourceError", status=502,
@@ -90,13 +100,20 @@ class HttpDataSource(Policy):
     redirects the request: scheme, host and port become the backend's and its path is put before
     `set-url`'s path (`base-url="https://people.example/v2"` + `https://any/users/1` ->
     `https://people.example/v2/users/1`), as set-backend-service keeps an operation's path; pools
-    are refused (BackendNotFound). `<backend>` may hold a
-    `<forward-request timeout="seconds">` (default 60). The answer becomes `context.Response`;
-    `<http-response>` policies (`set-body`, `xml-to-json`, `json-to-xml`, `find-and-replace`, `set-header`,
+    are refused (BackendNotFound). `<get-authorization-context>` in it runs where it stands (the
+    token it reads is in `context.Variables` for the children after it), and `<include-fragment>`
+    puts a policy fragment's policies in its place (they must be children `<http-request>` takes: any
+    other is a load error at the fragment's element); `<http-response>` may include fragments too.
+    `<backend>` may hold a `<forward-request>`: `timeout` (seconds, default 60), `follow-redirects`,
+    and `fail-on-error-status-code` (default `true` here: an answer of status 400 or more is a field
+    error; `false` makes it the value like any other answer); `buffer-request-body` and
+    `buffer-response` are accepted (the request and the answer are always whole). The answer
+    becomes `context.Response`; `<http-response>` policies (`set-body`, `xml-to-json`, `json-to-xml`, `find-and-replace`, `set-header`,
     `choose`...) may rewrite it, and its final body, read as JSON (or as text when it is not JSON), is the
     field's value. A timeout, a connection failure, a failing expression or an answer of status 400 or more
-    (reason `DataSourceError`) makes the field null and adds an entry with the field's `path` to the
-    response's `errors`; the other fields keep their values.
+    (reason `DataSourceError`, unless `fail-on-error-status-code="false"`) makes the field null and
+    adds an entry with the field's `path` to the response's `errors`; the other fields keep their
+    values.
     """
 
     tag = TAG
@@ -106,13 +123,23 @@ class HttpDataSource(Policy):
     implemented = True
     children = (
         Child("http-request", min=1, max=1, doc="The request sent to the data source.", children=(
+            Child("get-authorization-context", ref="get-authorization-context",
+                  doc="Reads a credential manager connection's token into a variable, before the request is built."),
             *request_children("URL of the data source (required)."),
             Child("set-backend-service", ref="set-backend-service", max=1,
                   doc="Redirects the request to a backend (`base-url`, or `backend-id` of a single backend)."),
+            Child("include-fragment", ref="include-fragment",
+                  doc="The children of a policy fragment, in place (they must be children `<http-request>` takes)."),
         )),
         Child("backend", max=1, doc="How the request is sent.", children=(
-            Child("forward-request", max=1, doc="Only `timeout` (seconds) is honoured.", attributes=(
+            Child("forward-request", max=1, doc="How the data source is called.", attributes=(
                 Attr("timeout", Int(min=0), default=DEFAULT_TIMEOUT, doc="Seconds for the whole exchange."),
+                Attr("follow-redirects", Bool(), default=False, doc="Follow the data source's redirects."),
+                Attr("fail-on-error-status-code", Bool(), default=True,
+                     doc="An answer of status 400 or more is a field error (`false`: it becomes the value, "
+                         "through `<http-response>`, like any other answer)."),
+                Attr("buffer-request-body", Bool(), default=False, doc="Accepted; the request is always whole."),
+                Attr("buffer-response", Bool(), default=True, doc="Accepted; the answer is always read whole."),
             )),
         )),
         Child("http-response", policies=True, max=1,
@@ -122,16 +149,23 @@ class HttpDataSource(Policy):
     def build(self, element: PolicyElement, builder: Builder) -> HttpDataSourceStep:
         request = element.child("http-request")
         assert request is not None  # min=1: validation reported its absence
+        allowed = {child.tag for child in self.children[0].children} - {"include-fragment"}
+        for child in request.children:  # a policy fragment's policies, in place of <include-fragment>
+            if child.tag not in allowed:
+                builder.error("policy-unknown-child", f"<{child.tag}> (from a policy fragment) is not allowed inside "
+                              "<http-request>", child, f"<http-request> may contain: <{'>, <'.join(sorted(allowed))}>")
         forward = element.child("backend")
         forward = forward.child("forward-request") if forward is not None else None
-        timeout = builder.value(forward, "timeout") if forward is not None else None
+        options = SendOptions(*(builder.value(forward, name) if forward is not None else Constant(default)
+                                for name, default in (("timeout", DEFAULT_TIMEOUT), ("follow-redirects", False),
+                                                      ("fail-on-error-status-code", True))))
         response = element.child("http-response")
         if response is not None:
             _act_on_response(response)
         backend = request.child("set-backend-service")
         return HttpDataSourceStep(
             RequestTemplate.from_element(request, builder, TAG),
-            timeout if timeout is not None else Constant(DEFAULT_TIMEOUT),
+            options,
             tuple(builder.steps(response.children)) if response is not None else (),
             BackendBase(builder.value(backend, "base-url"), builder.value(backend, "backend-id")
                         if backend.get("backend-id") is not None else None) if backend is not None else None,

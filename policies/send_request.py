@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.context import Headers, MessageBody, Request, Response, Url
 from engine.errors import PolicyRuntimeError
-from engine.policy import Builder, Flow, OutboundProxy, Policy, Value
+from engine.policy import Builder, Flow, OutboundProxy, Policy, Value, run_steps
 from engine.schema import Attr, Bool, Child, Enum, Int, Scope, Section, Str, Text
 from policies._values import is_literal, text_or_empty
 from policies.set_method import method_name
@@ -90,6 +90,8 @@ class RequestTemplate:
                 part.apply(ctx, request.headers)
             elif kind == "identity":
                 await part.apply(ctx, request.headers)
+            elif kind == "steps":  # policies run in order before the parts after them (get-authorization-context)
+                await run_steps(part, ctx)
         if not url_set:
             raise PolicyRuntimeError("send-request has no URL", source=self.source, reason="ConfigurationError")
         return request
@@ -125,6 +127,8 @@ class RequestTemplate:
                 parts.append(("proxy", Proxy().build(child, builder)))
             elif child.tag == "authentication-certificate":
                 parts.append(("certificate", AuthenticationCertificate().build(child, builder)))
+            elif child.tag == "get-authorization-context":
+                parts.append(("steps", tuple(builder.steps([child]))))
         return cls(builder.value(element, "mode"), tuple(parts), source)
 
 
@@ -149,13 +153,15 @@ def http_client(ctx: Context, source: str) -> Any:
 
 
 async def send(ctx: Context, request: Request, timeout: float, source: str, proxy: OutboundProxy | None = None,
-               certificate: Certificate | None = None) -> Response:
+               certificate: Certificate | None = None, *, follow_redirects: bool = False) -> Response:
     """Send `request` through the gateway's client (and `proxy`, presenting `certificate`) and read the
     whole answer within `timeout` seconds."""
     client = http_client(ctx, source)
     options: dict[str, Any] = {"proxy": proxy} if proxy is not None else {}
     if certificate is not None:
         options["certificate"] = certificate
+    if follow_redirects:
+        options["follow_redirects"] = True
     response: Response = await client.call(request, timeout, source=source, **options)
     return response
 

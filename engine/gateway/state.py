@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from graphql import GraphQLSchema
 
 from engine.apispec import OperationSpec
-from engine.compose import annotate, compose
+from engine.compose import annotate, compose, expand_fragments
 from engine.context import Api, Group, Operation, Product, Url
 from engine.diagnostics import Diagnostics
 from engine.document import load_document
@@ -137,7 +137,7 @@ class _Compiler:
                 revision=api.revision, is_current_revision=api.is_current, version=api.version,
                 protocols=list(api.protocols),
             )
-            graphql = self.graphql(api) if api.graphql is not None else None
+            graphql = self.graphql(api, fragments) if api.graphql is not None else None
             # A WebSocket API, or a pass-through GraphQL API answering ws/wss (subscriptions)
             websocket = (WebSocketApi(api.websocket or WebSocketSettings())
                          if api.websocket is not None or set(api.protocols) & {"ws", "wss"} else None)
@@ -220,9 +220,9 @@ class _Compiler:
             entry.pipelines[product_id] = soap_actions(self.pipeline(scoped, fragments), actions, unmatched)
         return endpoint.method, endpoint.url_template, entry
 
-    def graphql(self, api: ApiSettings) -> GraphQLApi | None:
+    def graphql(self, api: ApiSettings, fragments: dict[str, PolicyDocument]) -> GraphQLApi | None:
         """A GraphQL API's schema and, when it is synthetic, its executor (each resolver's document built
-        into steps); None when a resolver document has errors (reported)."""
+        into steps, its `<include-fragment>`s expanded); None when a resolver document has errors (reported)."""
         assert api.graphql is not None
         schema = load_schema(api.graphql.schema) if api.graphql.schema is not None else None
         if not api.graphql.synthetic:
@@ -240,7 +240,8 @@ class _Compiler:
                 continue
             annotate(document, "resolver")
             builder = PipelineBuilder(self.registry, self.diagnostics, self.expressions)
-            steps = resolvers[resolver.type_name, resolver.field_name] = builder.steps([document.root])
+            root = expand_fragments(document.root, fragments, self.diagnostics)
+            steps = resolvers[resolver.type_name, resolver.field_name] = builder.steps([root])
             self._resolvers += steps
         if self.diagnostics.has_errors:
             return None

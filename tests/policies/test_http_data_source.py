@@ -356,3 +356,48 @@ def test_set_backend_service_in_a_data_source_needs_one_target() -> None:
     assert codes(request.format('<set-backend-service base-url="http://x/v2" />')) == []
     assert codes(request.format('<set-backend-service backend-id="people" />')) == []
     assert codes(request.format("<set-backend-service />")) == ["policy-missing-attribute"]
+
+
+def test_fragments_authorization_context_and_forward_request_options(tmp_path: Path) -> None:
+    from engine.errors import PolicyLoadError
+
+    config = {
+        "fragments": {"auth-header": "frag-request.xml", "shape": "frag-response.xml", "limited": "frag-limit.xml"},
+        "credentials": {"providers": {"p": {"connections": {"c": {"grant": "static", "access-token": "fixed-token"}}}}},
+        "apis": {"people": {"path": "people", "subscription-required": False, "graphql": {
+            "schema": "people.graphql",
+            "resolvers": {"Query.user": "user.xml", "Query.broken": "broken.xml", "Query.rebased": "redirect.xml"}}}},
+    }
+    files = {
+        "people.graphql": SCHEMA,
+        "frag-request.xml": '<fragment><set-header name="Authorization" exists-action="override">'
+                            '<value>@("Bearer " + ((Authorization)context.Variables["auth"]).AccessToken)</value>'
+                            "</set-header></fragment>",
+        "frag-response.xml": "<fragment><set-body>@{ var a = context.Response.Body.As<JObject>(); "
+                             'a["path"] = (string)a["headers"]["authorization"]; return a.ToString(); }</set-body></fragment>',
+        "frag-limit.xml": '<fragment><rate-limit calls="5" renewal-period="60" /></fragment>',
+        "user.xml": """<http-data-source><http-request>
+            <get-authorization-context provider-id="p" authorization-id="c" context-variable-name="auth" />
+            <set-url>@("{{backend-url}}/users/" + (string)context.GraphQL.Arguments["id"])</set-url>
+            <include-fragment fragment-id="auth-header" />
+          </http-request>
+          <http-response><include-fragment fragment-id="shape" /></http-response></http-data-source>""",
+        "broken.xml": """<http-data-source><http-request><set-url>{{backend-url}}/broken</set-url>
+            <set-header name="X-Test-Status" exists-action="override"><value>404</value></set-header></http-request>
+            <backend><forward-request fail-on-error-status-code="false" /></backend></http-data-source>""",
+        "redirect.xml": """<http-data-source><http-request><set-url>{{backend-url}}/start</set-url>
+            <set-header name="X-Test-Redirect" exists-action="override"><value>/final</value></set-header></http-request>
+            <backend><forward-request timeout="5" follow-redirects="true" buffer-response="false" /></backend>
+            </http-data-source>""",
+    }
+    with Backend() as backend, run_gateway(tmp_path / "ok", config, files, backend=backend) as gateway:
+        status, result, _ = post(gateway, '{ user(id: "5") { path } broken { path } rebased { path } }')
+        assert (status, result) == (200, {"data": {"user": {"path": "Bearer fixed-token"},  # fragment + token
+                                                   "broken": {"path": "/broken"},  # a 404 answer is the value
+                                                   "rebased": {"path": "/final"}}})  # the redirect was followed
+    files["user.xml"] = files["user.xml"].replace('fragment-id="auth-header"', 'fragment-id="limited"')
+    with pytest.raises(PolicyLoadError) as failure:
+        with run_gateway(tmp_path / "bad", {**config, "named-values": {"backend-url": Backend.unused_url()}}, files):
+            pass
+    assert [(d.code, d.message, d.span.file.endswith("frag-limit.xml")) for d in failure.value.diagnostics] == [
+        ("policy-unknown-child", "<rate-limit> (from a policy fragment) is not allowed inside <http-request>", True)]
