@@ -311,6 +311,8 @@ def test_the_native_server_refuses_bad_handshakes_before_any_policy(ws_backend: 
         assert no_version.startswith(b"HTTP/1.1 400 ")
         post = raw_exchange(running, HANDSHAKE_HEAD.replace("GET", "POST") + "Content-Length: 0\r\n\r\n")
         assert post.startswith(b"HTTP/1.1 405 ")
+        old = raw_exchange(running, HANDSHAKE_HEAD.replace("HTTP/1.1", "HTTP/1.0") + "\r\n")
+        assert old.startswith(b"HTTP/1.1 505 ")
         pipelined = raw_exchange(running, "GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n" + HANDSHAKE_HEAD + "\r\n")
         assert pipelined.startswith(b"HTTP/1.1 404 ")  # the first request's answer...
         assert b"HTTP/1.1 400 " in pipelined and b"must not be pipelined" in pipelined  # ...then the refusal
