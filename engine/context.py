@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -79,6 +79,10 @@ class Headers:
     def get_list(self, name: str) -> list[str]:
         entry = self._items.get(name.lower())
         return list(entry[1]) if entry is not None else []
+
+    def has_any(self, lower_names: frozenset[str]) -> bool:
+        """Whether one of these lower-case names is present (one check for several names)."""
+        return not lower_names.isdisjoint(self._items)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._items
@@ -192,7 +196,7 @@ class _SlotsRepr:
 
     def __repr__(self) -> str:
         names: tuple[str, ...] = self.__slots__
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in names if not name.startswith("_"))
+        fields = ", ".join(f"{name}={getattr(self, name, None)!r}" for name in names if not name.startswith("_"))
         return f"{type(self).__name__}({fields})"
 
 
@@ -444,12 +448,18 @@ class Exchange:
         self.body_observers: list[BodyObserver] | None = None  # see the response body as it is sent (observe_response_body)
         self.client_gone = False  # the client disconnected while its body was streamed
         self.skipped_to_outbound = False  # a cache hit answered the request
-        self.before_send: list[Callable[[Context], None]] = []
-        self.end_of_pipeline: list[Callable[[Context], Awaitable[None]]] = []
-        self.start_of_outbound: list[Callable[[Context], Awaitable[None]]] = []
-        self.outbound_checks: list[Callable[[Context], Awaitable[None]]] = []
+        # Per-request hooks (engine.policy registers them): empty tuples until one is registered.
+        self.before_send: Sequence[Callable[[Context], None]] = ()
+        self.end_of_pipeline: Sequence[Callable[[Context], Awaitable[None]]] = ()
+        self.start_of_outbound: Sequence[Callable[[Context], Awaitable[None]]] = ()
+        self.outbound_checks: Sequence[Callable[[Context], Awaitable[None]]] = ()
         self.slots: dict[Slot[Any], Any] = {}
         self.observer = observer  # sees each policy run and each failure (coverage, tracing)
+
+
+# `Context(response=RESPONSE_LATER)`: no response yet; the caller sets one before anything reads it (the
+# gateway, for a pipeline whose first step replaces the response: a pass-through builds no default).
+RESPONSE_LATER = Response.__new__(Response)
 
 
 class Context(_SlotsRepr):
@@ -468,7 +478,10 @@ class Context(_SlotsRepr):
                  exchange: Exchange | None = None, graphql: GraphQL | None = None,
                  _request_id: uuid.UUID | None = None) -> None:
         self.request = Request() if request is None else request
-        self.response = Response() if response is None else response
+        if response is None:
+            self.response = Response()
+        elif response is not RESPONSE_LATER:
+            self.response = response
         self.variables: dict[str, Any] = {} if variables is None else variables
         self.api = api
         self.operation = operation

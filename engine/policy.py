@@ -257,7 +257,7 @@ def at_end_of_pipeline(ctx: Context, callback: Callable[[Context], Awaitable[Non
     Used by rate-limit-by-key/quota-by-key deferred counting. A failing callback is logged; it cannot
     change the outcome.
     """
-    ctx.exchange.end_of_pipeline.append(callback)
+    ctx.exchange.end_of_pipeline = [*ctx.exchange.end_of_pipeline, callback]
 
 
 def gateway_services(ctx: Context, source: str) -> Services:
@@ -273,7 +273,7 @@ def at_start_of_outbound(ctx: Context, callback: Callable[[Context], Awaitable[N
     Used by the token policies to read the answer's token usage. Not run when outbound is not
     reached (a policy answered in inbound, or the request failed). A failing callback is logged.
     """
-    ctx.exchange.start_of_outbound.append(callback)
+    ctx.exchange.start_of_outbound = [*ctx.exchange.start_of_outbound, callback]
 
 
 def check_at_start_of_outbound(ctx: Context, check: Callable[[Context], Awaitable[None]]) -> None:
@@ -283,12 +283,12 @@ def check_at_start_of_outbound(ctx: Context, check: Callable[[Context], Awaitabl
 
     Used by an inbound policy that also judges the answer (llm-content-safety's enforce-on-completions).
     """
-    ctx.exchange.outbound_checks.append(check)
+    ctx.exchange.outbound_checks = [*ctx.exchange.outbound_checks, check]
 
 
 def before_send(ctx: Context, hook: Callable[[Context], None]) -> None:
     """Run `hook(ctx)` right before the response is sent, whatever produced it (e.g. CORS headers)."""
-    ctx.exchange.before_send.append(hook)
+    ctx.exchange.before_send = [*ctx.exchange.before_send, hook]
 
 
 # -- bodies ---------------------------------------------------------------------------------------
@@ -307,6 +307,16 @@ async def buffer_body(ctx: Context, message: Request | Response) -> None:
         if chunks is not None:
             exchange.request_stream = None
             message.body = MessageBody(b"".join([chunk async for chunk in chunks]))
+
+
+def replaces_response(step: Step) -> Step:
+    """Mark `step` as one that sets ctx.response without reading it first (forward-request with constant
+    attributes): a pipeline that starts with it needs no default response (`Pipeline.backend_first`)."""
+    setattr(step, REPLACES_RESPONSE, True)  # noqa: B010 - a mark on a function, read with getattr
+    return step
+
+
+REPLACES_RESPONSE = "replaces_response"
 
 
 def release_response_stream(ctx: Context) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from engine.backends import forward_to_backend
-from engine.policy import Builder, Flow, ForwardOptions, Policy, Step, constant_value
+from engine.policy import Builder, Flow, ForwardOptions, Policy, Step, constant_value, replaces_response
 from engine.schema import Attr, Bool, Int, Scope, Section
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class ForwardRequest(Policy):
                 await forward_to_backend(ctx, fixed)
                 return None
 
-            return forward_fixed
+            return replaces_response(forward_fixed)  # it reads nothing of ctx.response before replacing it
 
         async def forward(ctx: Context) -> Flow | None:
             options = ForwardOptions(

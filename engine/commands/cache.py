@@ -13,8 +13,12 @@ import asyncio
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from engine.errors import ConfigError
+
+if TYPE_CHECKING:
+    from engine.gateway.settings import GatewaySettings
 
 ADMIN_TOKEN_VARIABLE = "POLICYGATE_ADMIN_TOKEN"
 
@@ -22,7 +26,7 @@ ADMIN_TOKEN_VARIABLE = "POLICYGATE_ADMIN_TOKEN"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
     purge = sub.add_parser("purge", help="remove every cached response variant of an API or operation")
-    purge.add_argument("config", help="gateway configuration file (YAML)")
+    purge.add_argument("config", help="gateway configuration: a YAML file, a folder holding gateway.yaml, or an APIOps folder")
     purge.add_argument("--api", required=True, help="API id (the key under `apis:`)")
     purge.add_argument("--operation", help="operation id (default: every operation of the API)")
     purge.add_argument("--admin", metavar="URL", help="purge through a running gateway's admin endpoint, e.g. http://127.0.0.1:9090")
@@ -32,10 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        if args.admin:
+        settings = _settings(args.config, through_admin=bool(args.admin))
+        if settings is not None:
+            _check_target(settings, args.api, args.operation)
+        if settings is None or args.admin:
             removed = asyncio.run(_purge_via_admin(args.admin, args.api, args.operation, args.admin_token))
         else:
-            removed = asyncio.run(_purge_external(args.config, args.api, args.operation))
+            removed = asyncio.run(_purge_external(settings, args.api, args.operation))
     except ConfigError as exc:
         print(f"policygate: {exc}", file=sys.stderr)
         return 2
@@ -47,18 +54,40 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(config: str, *, through_admin: bool) -> GatewaySettings | None:
+    """The configuration, as `serve` reads it (a file, a folder holding gateway.yaml, an APIOps folder).
+    Through the admin endpoint it only names the APIs, so one this machine cannot load (a secret's
+    variable unset) is not needed."""
+    from engine.gateway.apiops import load_any_settings
+
+    try:
+        return load_any_settings(config)
+    except ConfigError:
+        if through_admin:
+            return None
+        raise
+
+
+def _check_target(settings: GatewaySettings, api: str, operation: str | None) -> None:
+    """A typo in `--api` or `--operation` is an error, not a purge of nothing reported as success."""
+    if not settings.apis:
+        return
+    found = settings.apis.get(api)
+    if found is None:
+        raise ConfigError(f"{settings.file}: apis: no API '{api}' (known: {', '.join(sorted(settings.apis))})")
+    known = [o.id for o in found.operations]
+    if operation is not None and operation not in known:
+        raise ConfigError(f"{settings.file}: apis.{api}: no operation '{operation}' (known: {', '.join(known)})")
+
+
 class PurgeFailed(Exception):
     """The cache or the admin endpoint could not be reached."""
 
 
-async def _purge_external(config: str, api: str, operation: str | None) -> int:
+async def _purge_external(settings: GatewaySettings, api: str, operation: str | None) -> int:
     from engine.cache.service import CacheService
     from engine.cache.stores import CacheUnavailable
-    from engine.gateway.config import load_settings
 
-    settings = load_settings(config)
-    if settings.apis and api not in settings.apis:
-        raise ConfigError(f"{settings.file}: apis: no API '{api}' (known: {', '.join(sorted(settings.apis))})")
     service = CacheService.from_config(settings.cache, where=f"{settings.file}: cache")
     if service.settings is None:
         raise ConfigError(

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 from quart import Quart
 
 from engine import clock
-from engine.context import Context, Headers, MessageBody, Request, Url
+from engine.context import RESPONSE_LATER, Context, Headers, MessageBody, Request, Response, Url
 from engine.errors import PolicyRuntimeError
 from engine.gateway import websocket
 from engine.gateway.accesslog import AccessLog
@@ -123,7 +123,7 @@ class Gateway:
         try:
             api_id, operation_id = await self.dispatch(state, ctx, scope, incoming, receive)
             if ctx.exchange.before_send:
-                hooks, ctx.exchange.before_send = ctx.exchange.before_send, []
+                hooks, ctx.exchange.before_send = ctx.exchange.before_send, ()
                 for hook in hooks:  # e.g. <cors> adding its headers to the final response
                     hook(ctx)
             # Counted before sending: a client that reads /metrics right after its answer sees it counted.
@@ -163,6 +163,7 @@ class Gateway:
         ctx = Context(
             request=Request(method=incoming.method, url=original, original_url=original, headers=incoming.headers,
                             ip_address=caller, tls=extensions.get("tls") if extensions else None),
+            response=RESPONSE_LATER,  # dispatch sets it: a pass-through never builds a default one
             services=self.services,
         )
         ctx.exchange.peer_address = peer
@@ -175,7 +176,11 @@ class Gateway:
     async def dispatch(
         self, state: GatewayState, ctx: Context, scope: Scope, incoming: Incoming, receive: Receive
     ) -> tuple[str, str]:
-        """Produce ctx.response; returns (api id, operation id) for metrics ('' when unmatched)."""
+        """Produce ctx.response; returns (api id, operation id) for metrics ('' when unmatched).
+
+        The context comes without a response (RESPONSE_LATER): every path sets one before anything
+        reads it; a pipeline whose first step is forward-request (`Pipeline.backend_first`) gets the
+        backend's answer as its first response."""
         if _has_control_character(scope["headers"]):  # h11 lets them through; forwarding them would fail as a 502
             ctx.response = error_response(400, INVALID_HEADER_MESSAGE)
             return "", ""
@@ -191,15 +196,22 @@ class Gateway:
         match = state.router.route(scheme, incoming.method, incoming.path, incoming.query)
         preflight = _preflight_match(state, scheme, incoming, match) if incoming.method == "OPTIONS" else None
         if preflight is not None:
+            ctx.response = Response()
             return await _run_preflight(ctx, preflight.operation)
         if match is None:
+            ctx.response = Response()
             if not await state.global_pipeline.answer_unmatched(ctx):
                 await _run_not_found(state, ctx)
             return "", ""
         entry = match.operation
         _enter_operation(ctx, entry, match, incoming.query)
+        observed = ctx.exchange.observer is not None  # an observer may read the response at any step
+        if observed:
+            ctx.response = Response()
         pipeline = await _subscribe(state, ctx, entry, incoming)
         if pipeline is not None:
+            if not (pipeline.backend_first and not observed and not ctx.exchange.slots):  # slots: e.g. a synthetic backend
+                ctx.response = Response()
             await self.run_pipeline(state, ctx, pipeline, incoming, receive)
         return entry.api.id, entry.operation.id
 

@@ -23,7 +23,7 @@ from multidict import CIMultiDict
 from engine.backends import FORWARD_TLS, tls_context
 from engine.context import Context, Headers, MessageBody, Request, Response, ResponseStream, Slot
 from engine.errors import PolicyRuntimeError
-from engine.gateway.http1 import Answer, Http1Pool, ReleaseOnDrop, Target, handles
+from engine.gateway.http1 import Answer, Http1Pool, Origin, ReleaseOnDrop, handles
 from engine.httperrors import HttpClientError, http_failure_message
 from engine.policy import (
     FORWARD_CERTIFICATE,
@@ -95,7 +95,7 @@ class BackendClient:
     async def forward(self, ctx: Context, options: ForwardOptions, *, source: str = "forward-request") -> None:
         """Send ctx.request to the backend and store the answer in ctx.response."""
         request = ctx.request
-        target = target_url(ctx)
+        origin, path_qs = target_url(ctx)
         headers = backend_headers(ctx, self.settings.forwarded_headers)
         data: Any = None
         if request.body is not None:
@@ -111,14 +111,14 @@ class BackendClient:
         span = None
         if self.tracing is not None:
             carrier = CIMultiDict(headers)  # the span's traceparent replaces the caller's
-            span = self.tracing.client_span(source, request.method, target.text, carrier)
+            span = self.tracing.client_span(source, request.method, origin.text(path_qs), carrier)
             headers = list(carrier.items())
         proxy = context = None
         if ctx.exchange.slots:  # a <proxy>, a client certificate or a backend's TLS settings
             proxy = FORWARD_PROXY.get(ctx)
             context = tls_context(FORWARD_CERTIFICATE.get(ctx), FORWARD_TLS.get(ctx))
         pool = self._pool
-        if pool is not None and not handles(target, options.follow_redirects, proxy is not None,
+        if pool is not None and not handles(origin, options.follow_redirects, proxy is not None,
                                             request.headers.get("Expect")):
             pool = None
         started = time.perf_counter()
@@ -126,12 +126,12 @@ class BackendClient:
         answer: Answer | aiohttp.ClientResponse
         try:
             if pool is not None:
-                answer = await pool.request(request.method, target, headers, data, context, options.timeout)
+                answer = await pool.request(request.method, origin, path_qs, headers, data, context, options.timeout)
             else:
                 async with asyncio.timeout(options.timeout):
                     answer = await self.session.request(
                         request.method,
-                        target.url,
+                        origin.url(path_qs),
                         headers=CIMultiDict(headers),
                         data=data,
                         allow_redirects=options.follow_redirects,
@@ -151,7 +151,8 @@ class BackendClient:
             problem = first_header_problem(request.headers) if isinstance(exc, ValueError) else None
             if problem is not None:  # refused by the HTTP client before any connection: not a 502
                 raise PolicyRuntimeError(problem, source=source, reason="InvalidHeaderValue", status=500) from None
-            raise connection_error(http_failure_message(exc, target.url.host or "", target.url.port), source) from None
+            url = origin.url(path_qs)
+            raise connection_error(http_failure_message(exc, url.host or "", url.port), source) from None
         finally:
             if span is not None:
                 span.end(status)
@@ -207,10 +208,10 @@ class BackendClient:
                 url = yarl.URL(str(request.url))
                 context = tls_context(certificate, None)
                 pool = self._calls
-                target = Target.of(url)
-                if pool is not None and handles(target, follow_redirects, proxy is not None,
+                origin = Origin.of(url)
+                if pool is not None and handles(origin, follow_redirects, proxy is not None,
                                                 request.headers.get("Expect")):
-                    answer = await pool.request(request.method, target, headers, data, context)
+                    answer = await pool.request(request.method, origin, url.raw_path_qs, headers, data, context)
                     status = answer.status
                     if answer.content_length is not None and answer.content_length > MAX_CALL_RESPONSE_BYTES:
                         answer.release()  # refused before reading it
@@ -355,41 +356,62 @@ def error_status(status: int, source: str) -> PolicyRuntimeError:
     )
 
 
-def target_url(ctx: Context) -> Target:
-    """The backend target; the client's raw query string is kept unless a policy changed the query.
+def target_url(ctx: Context) -> tuple[Origin, str]:
+    """The backend's origin and the percent-encoded path and query to send; the client's raw query string
+    is kept unless a policy changed the query.
 
-    An ordinary target (a host name or IPv4 address, an already percent-encoded path and query) is
-    built from its parts; anything else is read by yarl (`parsed_target`), which gives the same
-    parts for ordinary ones (tests/gateway/test_target_url.py compares both on random URLs)."""
+    Ordinary targets (a host name or IPv4 address, an already percent-encoded path) are put together
+    from their parts, with one `Origin` kept per scheme, host and port; anything else is read by yarl
+    (`parsed_target`), which gives the same parts for ordinary ones (tests/gateway/test_target_url.py
+    compares both on random URLs)."""
     url = ctx.request.url
     raw = ctx.exchange.raw_query
     if raw is None or url.query != ctx.request.original_url.query:
         path_qs = url.path + url.query_string
     else:
         path_qs = f"{url.path}?{raw}" if raw else url.path
-    port = url.port
-    authority = url.host if url.default_port else f"{url.host}:{port}"
-    text = f"{url.scheme}://{authority}{path_qs}"
-    if _PLAIN_TARGET.fullmatch(text) is not None and 0 < port < 65536:
-        return Target(text, url.scheme, url.host, port, path_qs, authority)
-    return parsed_target(text)
+    key = (url.scheme, url.host, url.port)
+    origin = _ORIGINS.get(key)
+    if origin is None:
+        origin = _plain_origin(*key)
+        if len(_ORIGINS) < 256:  # the few backends a gateway calls; never grows with hostile values
+            _ORIGINS[key] = origin
+    if origin is not _ODD and _PLAIN_PATH.fullmatch(path_qs) is not None:
+        return origin, path_qs
+    return parsed_target(f"{url.scheme}://{url.host if url.default_port else f'{url.host}:{url.port}'}{path_qs}")
 
 
-def parsed_target(text: str) -> Target:
+_ODD = Origin("", "", 0, "")  # not an ordinary origin: yarl reads the whole URL
+_ORIGINS: dict[tuple[str, str, int], Origin] = {}
+
+
+def _plain_origin(scheme: str, host: str, port: int) -> Origin:
+    """The origin of an ordinary scheme, host and port (see target_url), else _ODD."""
+    if scheme not in ("http", "https") or not 0 < port < 65536 or _PLAIN_HOST.fullmatch(host) is None:
+        return _ODD
+    default = port == (443 if scheme == "https" else 80)
+    return Origin(scheme, host, port, host if default else f"{host}:{port}")
+
+
+def parsed_target(text: str) -> tuple[Origin, str]:
     """`text` as yarl reads it; already percent-encoded text skips yarl's re-quoting."""
-    return Target.of(yarl.URL(text, encoded=_ENCODED.fullmatch(text) is not None))
+    url = yarl.URL(text, encoded=_ENCODED.fullmatch(text) is not None)
+    return Origin.of(url), url.raw_path_qs
 
 
 _ENCODED = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]*)*")
-# http(s), a host name or IPv4 address (no trailing dot: yarl leaves it out of Host), an optional port, and
-# a percent-encoded path from "/" with its query, without a fragment or an empty query (yarl drops its "?").
-_PLAIN_TARGET = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?(?::[0-9]{1,5})?/"
-                           r"[A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=]*)*(?<!\?)")
+# A host name or IPv4 address (no trailing dot: yarl leaves it out of Host).
+_PLAIN_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?")
+# A percent-encoded path from "/" with its query, without a fragment or an empty query (yarl drops its "?").
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=]*)*(?<!\?)")
+
+
+_FORWARDED = frozenset({"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto"})
 
 
 def _add_forwarded(headers: list[tuple[str, str]], ctx: Context) -> None:
     received = ctx.request.headers
-    if "x-forwarded-for" in received or "x-forwarded-host" in received or "x-forwarded-proto" in received:
+    if received.has_any(_FORWARDED):
         at = {name.lower(): i for i, (name, _) in enumerate(headers)}  # one line per name (wire_headers joins)
     else:
         at = {}  # the common case: none to extend or keep

@@ -43,61 +43,54 @@ _LINE = "%s: %s".__mod__  # one (name, value) tuple as a head line, formatted in
 PoolKey = tuple[str, int, "ssl.SSLContext | None"]
 
 
-class Target:
-    """Where a request goes, in the parts its head needs: `path_qs` is the percent-encoded path and
-    query, `authority` the Host header's value (the port only when it is not the scheme's default).
+class Origin:
+    """Where requests go, but for their path: scheme, host (as sent: yarl's raw_host, IDNA-encoded, IPv6
+    without brackets), port, and the Host header's value (`authority`: the port only when it is not the
+    scheme's default).
 
-    `Target.of(url)` reads a yarl URL; `engine.gateway.backend.target_url` builds ordinary targets
-    directly (the same parts, without parsing text it has just formatted)."""
+    `engine.gateway.backend.target_url` keeps one per ordinary scheme, host and port it sends to and
+    pairs it with each request's percent-encoded path and query; `Origin.of(url)` reads one from a
+    yarl URL (send-request, odd targets) and keeps that URL."""
 
-    __slots__ = ("text", "scheme", "host", "port", "path_qs", "authority", "credentials", "_url")
+    __slots__ = ("scheme", "host", "port", "authority", "credentials", "prefix", "_url")
 
-    def __init__(self, text: str, scheme: str, host: str, port: int, path_qs: str, authority: str,
-                 credentials: bool = False, url: yarl.URL | None = None) -> None:
-        self.text = text  # the whole URL
+    def __init__(self, scheme: str, host: str, port: int, authority: str, credentials: bool = False,
+                 url: yarl.URL | None = None) -> None:
         self.scheme = scheme
-        self.host = host  # as sent (yarl's raw_host: IDNA-encoded, IPv6 without brackets)
+        self.host = host
         self.port = port
-        self.path_qs = path_qs
         self.authority = authority
         self.credentials = credentials  # the URL names a user or password
+        self.prefix = f"{scheme}://{authority}"
         self._url = url
 
     @classmethod
-    def of(cls, url: yarl.URL) -> Target:
+    def of(cls, url: yarl.URL) -> Origin:
         port = url.port or (443 if url.scheme == "https" else 80)
-        return cls(str(url), url.scheme, url.raw_host or "", port, url.raw_path_qs, url.host_port_subcomponent or "",
+        return cls(url.scheme, url.raw_host or "", port, url.host_port_subcomponent or "",
                    url.raw_user is not None or url.raw_password is not None, url)
 
-    @property
-    def url(self) -> yarl.URL:
-        """As a yarl URL (for aiohttp and error messages; made on first use)."""
-        if self._url is None:
-            self._url = yarl.URL(self.text, encoded=True)
-        return self._url
+    def url(self, path_qs: str) -> yarl.URL:
+        """The whole URL (for aiohttp, tracing and error messages): the one this origin was read from, else
+        this origin with `path_qs`."""
+        return self._url if self._url is not None else yarl.URL(self.prefix + path_qs, encoded=True)
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Target):
-            return NotImplemented
-        return self.parts() == other.parts()
+    def text(self, path_qs: str) -> str:
+        """The whole URL as text."""
+        return str(self._url) if self._url is not None else self.prefix + path_qs
 
-    __hash__ = None  # type: ignore[assignment]
-
-    def parts(self) -> tuple[str, str, str, int, str, str, bool]:
-        return self.text, self.scheme, self.host, self.port, self.path_qs, self.authority, self.credentials
-
-    def __str__(self) -> str:
-        return self.text
+    def parts(self) -> tuple[str, str, int, str, bool]:
+        return self.scheme, self.host, self.port, self.authority, self.credentials
 
     def __repr__(self) -> str:
-        return f"Target{self.parts()!r}"
+        return f"Origin{self.parts()!r}"
 
 
-def handles(target: Target, follow_redirects: bool, has_proxy: bool, expect: str | None) -> bool:
+def handles(origin: Origin, follow_redirects: bool, has_proxy: bool, expect: str | None) -> bool:
     """Whether this client sends the request; otherwise aiohttp does (see the module docstring)."""
     return (
-        not follow_redirects and not has_proxy and target.scheme in ("http", "https") and bool(target.host)
-        and not target.credentials and (expect is None or expect.strip().lower() != "100-continue")
+        not follow_redirects and not has_proxy and origin.scheme in ("http", "https") and bool(origin.host)
+        and not origin.credentials and (expect is None or expect.strip().lower() != "100-continue")
     )
 
 
@@ -134,7 +127,7 @@ class Http1Pool:
             for connection in connections:
                 connection.close()
 
-    async def request(self, method: str, target: Target, headers: list[tuple[str, str]],
+    async def request(self, method: str, origin: Origin, path_qs: str, headers: list[tuple[str, str]],
                       body: bytes | AsyncIterator[bytes] | None, tls: ssl.SSLContext | None = None,
                       timeout: float | None = None) -> Answer:
         """Send the request; the answer once its headers are in, else TimeoutError after `timeout` s
@@ -142,10 +135,10 @@ class Http1Pool:
         without `Content-Length` among them goes chunked)."""
         now = time.monotonic()  # not the loop's clock: asyncio.get_running_loop() is a getpid() system call
         deadline = now + timeout if timeout else None
-        if tls is None and target.scheme == "https":
+        if tls is None and origin.scheme == "https":
             tls = self.default_tls()
-        head, chunked = _head(method, target, headers, body)
-        key: PoolKey = (target.host, target.port, tls)
+        head, chunked = _head(method, path_qs, origin.authority, headers, body)
+        key: PoolKey = (origin.host, origin.port, tls)
         retried = False
         while True:
             connection = self._idle_connection(key, now)
@@ -299,10 +292,10 @@ def _is_address(host: str) -> bool:
     return True
 
 
-def _head(method: str, target: Target, headers: list[tuple[str, str]],
+def _head(method: str, path_qs: str, authority: str, headers: list[tuple[str, str]],
           body: bytes | AsyncIterator[bytes] | None) -> tuple[bytes, bool]:
     """The request line and header block as aiohttp framed them; (bytes, chunked)."""
-    lines = [f"{method} {target.path_qs} HTTP/1.1", f"Host: {target.authority}", *map(_LINE, headers)]
+    lines = [f"{method} {path_qs} HTTP/1.1", f"Host: {authority}", *map(_LINE, headers)]
     chunked = False
     if isinstance(body, bytes):
         lines.append(f"Content-Length: {len(body)}")

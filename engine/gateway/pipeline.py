@@ -17,6 +17,7 @@ from engine.dotnet.errors import from_python
 from engine.errors import PolicyRuntimeError
 from engine.model import PolicyElement
 from engine.policy import (
+    REPLACES_RESPONSE,
     Flow,
     Policy,
     Step,
@@ -92,6 +93,9 @@ class Pipeline:
                 self._outbound_after_hit = self.outbound[i + 1 :]
                 break
         self.preflight = preflight_steps(self.inbound)
+        # Nothing reads ctx.response before the backend's answer replaces it: the gateway makes no default.
+        self.backend_first = not self.inbound and len(self.backend) == 1 and isinstance(self.backend[0], LocatedStep) \
+            and getattr(self.backend[0].step, REPLACES_RESPONSE, False)
         self.unmatched = tuple(s for s in self.inbound if isinstance(s, LocatedStep) and s.declares("answers_unmatched"))
 
     async def run(self, ctx: Context) -> None:
@@ -129,10 +133,10 @@ class Pipeline:
         if flow is Flow.END:
             return
         if ctx.exchange.start_of_outbound:
-            hooks, ctx.exchange.start_of_outbound = ctx.exchange.start_of_outbound, []
+            hooks, ctx.exchange.start_of_outbound = ctx.exchange.start_of_outbound, ()
             await run_hooks(hooks, ctx)
         if ctx.exchange.outbound_checks:
-            checks, ctx.exchange.outbound_checks = ctx.exchange.outbound_checks, []
+            checks, ctx.exchange.outbound_checks = ctx.exchange.outbound_checks, ()
             for check in checks:
                 await check(ctx)
         if flow is Flow.SKIP_TO_OUTBOUND:
@@ -183,7 +187,7 @@ async def run_preflight(inbound: Sequence[Step], ctx: Context) -> None:
 
 async def run_end_of_pipeline(ctx: Context) -> None:
     """Run (once) the callbacks registered with `at_end_of_pipeline`, in registration order."""
-    callbacks, ctx.exchange.end_of_pipeline = ctx.exchange.end_of_pipeline, []
+    callbacks, ctx.exchange.end_of_pipeline = ctx.exchange.end_of_pipeline, ()
     await run_hooks(callbacks, ctx)
 
 

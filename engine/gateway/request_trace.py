@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.gateway.worker_metrics import metrics_dir
-from engine.policy import PipelineObserver
+from engine.policy import PipelineObserver, before_send
 from engine.registry import PolicyRegistry, default_registry
 
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ class RequestTraces:
         trace = RequestTrace(ctx, self.registry)
         ctx.tracing = True
         ctx.exchange.observer = trace
-        ctx.exchange.before_send.append(trace.add_location)
+        before_send(ctx, trace.add_location)
         return trace
 
     def finish(self, trace: RequestTrace, status: int, api: str, operation: str) -> None:

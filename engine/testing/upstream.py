@@ -179,7 +179,8 @@ class ScriptedUpstream:
         problem = first_header_problem(request.headers)
         if problem is not None:  # the real client refuses such a header before connecting
             raise PolicyRuntimeError(problem, source=source, reason="InvalidHeaderValue", status=500)
-        url = str(target_url(ctx))
+        origin, path_qs = target_url(ctx)
+        url = origin.text(path_qs)
         headers = Headers(backend_headers(ctx, self.forwarded_headers))
         self._record(Call(request.method, url, headers, body, source), backend=True)
         answer = self.backend.next() or Answer()

@@ -390,6 +390,11 @@ class TestPurge:
             assert backend.calls == 3
             assert cli_main(["cache", "purge", config, "--api", "nope"]) == 2
             assert "no API 'nope'" in capsys.readouterr().err
+            assert cli_main(["cache", "purge", config, "--api", "echo", "--operation", "al"]) == 2
+            assert "apis.echo: no operation 'al' (known: all)" in capsys.readouterr().err
+            # /echo/one was stored again above; the folder holding gateway.yaml is accepted, as by serve
+            assert cli_main(["cache", "purge", str(tmp_path), "--api", "echo"]) == 0
+            assert "removed 1 cached entry of API 'echo'\n" in capsys.readouterr().out
 
 
     def test_cli_through_the_admin_endpoint_and_without_external_cache(
@@ -400,6 +405,8 @@ class TestPurge:
             config = str(tmp_path / "gateway.yaml")
             assert cli_main(["cache", "purge", config, "--api", "echo", "--admin", gw.admin_url]) == 0
             assert "removed 1 cached entry of API 'echo'" in capsys.readouterr().out
+            assert cli_main(["cache", "purge", config, "--api", "ecko", "--admin", gw.admin_url]) == 2
+            assert "no API 'ecko' (known: echo)" in capsys.readouterr().err
             gw.get("/echo/one")
             assert backend.calls == 2
             assert cli_main(["cache", "purge", config, "--api", "echo"]) == 2

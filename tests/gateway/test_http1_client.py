@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 import yaml
-import yarl
 
-from engine.gateway.http1 import HIGH_WATER, Http1Pool, ReleaseOnDrop, Target
+from engine.gateway.backend import parsed_target
+from engine.gateway.http1 import HIGH_WATER, Http1Pool, ReleaseOnDrop
 from tests.gateway.conftest import document
 from tests.support.certificates import TestPki
 from tests.support.gateway import simple_config
@@ -164,8 +164,8 @@ def test_reading_pauses_while_the_reader_is_slow_and_the_pool_bounds_connections
         pool = Http1Pool(max_connections=1, connect_timeout=5)
         try:
             before = connections(raw_backend)  # a blocking call, before any load on the loop
-            large = await pool.request("GET", Target.of(yarl.URL(f"{raw_backend}/large?mb=32")), [], None, timeout=10)
-            waiting = asyncio.ensure_future(pool.request("GET", Target.of(yarl.URL(f"{raw_backend}/ok")), [], None, timeout=10))
+            large = await pool.request("GET", *parsed_target(f"{raw_backend}/large?mb=32"), [], None, timeout=10)
+            waiting = asyncio.ensure_future(pool.request("GET", *parsed_target(f"{raw_backend}/ok"), [], None, timeout=10))
             await asyncio.sleep(0.5)
             assert large._buffered <= HIGH_WATER + 256 * 1024  # reading paused; the rest waits in the socket
             assert not waiting.done()  # the only connection is busy
@@ -176,12 +176,12 @@ def test_reading_pauses_while_the_reader_is_slow_and_the_pool_bounds_connections
             second = await waiting
             assert (await second.read()).endswith(b"r2")  # the same connection, now free
             with pytest.raises(TimeoutError):  # no answer within the deadline
-                await pool.request("GET", Target.of(yarl.URL(f"{raw_backend}/trickle?ms=50")), [], None, timeout=0.3)
+                await pool.request("GET", *parsed_target(f"{raw_backend}/trickle?ms=50"), [], None, timeout=0.3)
             assert await asyncio.to_thread(connections, raw_backend) - before == 1  # all three on one connection
-            dropped = await pool.request("GET", Target.of(yarl.URL(f"{raw_backend}/large?mb=32")), [], None, timeout=10)
+            dropped = await pool.request("GET", *parsed_target(f"{raw_backend}/large?mb=32"), [], None, timeout=10)
             unread = dropped.chunks(ReleaseOnDrop(dropped))  # never started: the client left before the body
             del dropped, unread
-            after = await pool.request("GET", Target.of(yarl.URL(f"{raw_backend}/ok")), [], None, timeout=5)
+            after = await pool.request("GET", *parsed_target(f"{raw_backend}/ok"), [], None, timeout=5)
             assert (await after.read()).endswith(b"r1")  # the only slot came back; its connection was closed
         finally:
             await pool.close()
