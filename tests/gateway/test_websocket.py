@@ -290,15 +290,34 @@ def raw_exchange(gateway: RunningGateway, head: str) -> bytes:
     return b"".join(chunks)
 
 def test_bad_handshakes_get_a_proper_status(gateway: RunningGateway, backend: WebSocketBackend) -> None:
-    bad_key = raw_exchange(gateway, "GET /hello HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                    "Sec-WebSocket-Key: not-a-key\r\nSec-WebSocket-Version: 13\r\n\r\n")
-    assert bad_key.startswith(b"HTTP/1.1 400 ")
     with pytest.raises(InvalidStatus) as refused:
         open_ws(gateway, "/plain")  # an HTTP API: not routed over ws
     assert refused.value.response.status_code == 404
     plain = gateway.request("GET", "/hello")  # a WebSocket API over plain HTTP: not routed either
     assert plain.status == 404
     assert backend.calls()["handshakes"] == []
+
+
+HANDSHAKE_HEAD = ("GET /hello HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n")
+
+
+def test_the_native_server_refuses_bad_handshakes_before_any_policy(ws_backend: WebSocketBackend, tmp_path: Path) -> None:
+    ws_backend.reset()
+    with use_server("native"), run_gateway(tmp_path, config(ws_backend.url), POLICIES) as running:
+        bad_key = raw_exchange(running, HANDSHAKE_HEAD.replace("dGhlIHNhbXBsZSBub25jZQ==", "not-a-key") + "\r\n")
+        assert bad_key.startswith(b"HTTP/1.1 400 ")
+        no_version = raw_exchange(running, HANDSHAKE_HEAD.replace("Sec-WebSocket-Version: 13\r\n", "") + "\r\n")
+        assert no_version.startswith(b"HTTP/1.1 400 ")
+        post = raw_exchange(running, HANDSHAKE_HEAD.replace("GET", "POST") + "Content-Length: 0\r\n\r\n")
+        assert post.startswith(b"HTTP/1.1 405 ")
+        old = raw_exchange(running, HANDSHAKE_HEAD.replace("HTTP/1.1", "HTTP/1.0") + "\r\n")
+        assert old.startswith(b"HTTP/1.1 505 ")
+        pipelined = raw_exchange(running, "GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n" + HANDSHAKE_HEAD + "\r\n")
+        assert pipelined.startswith(b"HTTP/1.1 404 ")  # the first request's answer...
+        assert b"HTTP/1.1 400 " in pipelined and b"must not be pipelined" in pipelined  # ...then the refusal
+    assert ws_backend.calls()["handshakes"] == []
+
 
 def test_a_slow_reader_stops_the_backend_instead_of_filling_the_gateway(gateway: RunningGateway, backend: WebSocketBackend) -> None:
     total = 256 * 1024 * 1024
