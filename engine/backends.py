@@ -335,8 +335,9 @@ class Route:
 
 
 ROUTE: Slot[Route] = Slot("backends.route")
-# What forward-request runs instead of an HTTP call: a synthetic API's executor (engine/graphql), set on routing
-SYNTHETIC_BACKEND: Slot[Callable[[Context], Awaitable[None]]] = Slot("backends.synthetic")
+# What forward-request runs instead of an HTTP call: a synthetic API's executor (engine/graphql), a WebSocket
+# handshake's connection to the backend (engine/gateway/websocket.py); set on routing
+SYNTHETIC_BACKEND: Slot[Callable[[Context, ForwardOptions], Awaitable[None]]] = Slot("backends.synthetic")
 FORWARD_TLS: Slot[BackendTls] = Slot("backends.tls")  # the TLS settings of the member this forward goes to
 _RELAXED_CONTEXTS: dict[tuple[str, bool, bool], ssl.SSLContext] = {}
 
@@ -394,7 +395,7 @@ async def forward_to_backend(ctx: Context, options: ForwardOptions) -> None:
     synthetic API's executor answers it instead)."""
     synthetic = SYNTHETIC_BACKEND.get(ctx)
     if synthetic is not None:
-        await synthetic(ctx)
+        await synthetic(ctx, options)
         return
     http = gateway_services(ctx, "forward-request").http
     current = ROUTE.get(ctx)

@@ -141,10 +141,18 @@ class RateLimitByKeyStep(ReadsAhead):
                 return
             units = int(self.increment_count.get(final))
             if units > 0:
+                service = limits(final)
                 try:
-                    await limits(final).window([window], units, Mode.ADD)
+                    decision = await service.window([window], units, Mode.ADD)
                 except LimitStoreUnavailable:
-                    pass  # failure-mode closed: nothing to count into; the next request gets 503
+                    return  # failure-mode closed: nothing to count into; the next request gets 503
+                # The remaining calls as they are once this request is counted (the inbound check saw them before).
+                headers = final.response.headers
+                if self.names.remaining_header:
+                    headers.set(self.names.remaining_header, str(decision.remaining))
+                if service.standard_headers:
+                    for name, value in standard_headers(decision).items():
+                        headers.set(name, value)
 
         at_end(ctx, count)
 

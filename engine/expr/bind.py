@@ -40,6 +40,7 @@ untyped (`None`: a value it cannot know yet, such as a `var` of such a value) th
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -399,6 +400,13 @@ def _fits_constant(constant: Constant | None, kind: NumKind) -> bool:
                                                clrnumeric.UINT32, clrnumeric.UINT64):
         return kind.lo <= value <= kind.hi
     return source is clrnumeric.INT64 and kind is clrnumeric.UINT64 and value >= 0
+
+
+@functools.lru_cache(maxsize=256)
+def _constant_targets(kind: NumKind, value: int) -> frozenset[CsType]:
+    """The numeric types an integer constant of type `kind` converts to implicitly besides widening."""
+    constant = Constant(NUMERIC_TYPES[kind], value)
+    return frozenset(t for t in NUMERIC_TYPES.values() if t.kind is not None and _fits_constant(constant, t.kind))
 
 
 def _conversion_message(source: CsType, target: CsType, position: int | str) -> str:
@@ -801,9 +809,12 @@ class _Binder:
             if type_ is None:
                 return
             constant = self.bound.constant(arg.value)
-            args.append(Argument(type_, frozenset(t for t in NUMERIC_TYPES.values()
-                                                  if t.kind is not None and _fits_constant(constant, t.kind)),
-                                 zero=constant is not None and type(constant.value) is int and constant.value == 0))
+            if constant is None or constant.failed or constant.type.kind is None or not isinstance(
+                    constant.value, int):
+                args.append(Argument(type_, frozenset()))
+                continue
+            value = int(constant.value)
+            args.append(Argument(type_, _constant_targets(constant.type.kind, value), zero=value == 0))
         problem = resolve_overload(candidates, args)
         if isinstance(problem, tuple):  # `Math.Max(1u, 2)` is Max(uint, uint): the arguments convert
             for index, (arg, param) in enumerate(zip(node.args, problem, strict=True)):

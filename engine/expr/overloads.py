@@ -11,7 +11,7 @@ arity the table does not list, is left to the run time (never refusing what C# a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from engine.dotnet import clrnumeric
 from engine.expr.cstypes import (
@@ -74,13 +74,13 @@ _STRING: dict[str, dict[int, tuple[Params, ...]]] = {
 _KNOWN = frozenset({*NUMERIC_TYPES.values(), STRING, BOOL, NULL})
 
 
-@dataclass(frozen=True)
-class Argument:
-    """An argument's static type, and whether it is an `int` constant that fits `target` (`byte b = 1`)."""
+class Argument(NamedTuple):
+    """An argument's static type, the types its constant converts to (`byte b = 1`), and whether it is
+    the constant 0 (which converts to an enum)."""
 
     type: CsType
     fits: frozenset[CsType]
-    zero: bool = False  # the constant 0
+    zero: bool = False
 
 
 def overloads(holder: str | None, name: str, arity: int) -> tuple[Params, ...] | None:
@@ -102,6 +102,20 @@ def resolve_overload(candidates: tuple[Params, ...], args: list[Argument]) -> Pa
     problem: "none" (no overload applies) or "ambiguous"."""
     if any(a.type not in _KNOWN for a in args):
         return None
+    for params in candidates:  # an exact match is better than every other overload
+        if all(a.type is t for a, t in zip(args, params, strict=True)):
+            return params
+    key = (id(candidates), *args)
+    found = _RESOLVED.get(key, _RESOLVED)
+    if found is _RESOLVED:
+        found = _RESOLVED[key] = _resolve(candidates, args)
+    return found  # type: ignore[return-value]
+
+
+_RESOLVED: dict[tuple[object, ...], object] = {}  # (the table's candidates, the arguments) -> the answer
+
+
+def _resolve(candidates: tuple[Params, ...], args: list[Argument]) -> Params | str:
     applicable = [p for p in candidates if all(_converts(a, t) for a, t in zip(args, p, strict=True))]
     if not applicable:
         return "none"

@@ -49,6 +49,7 @@ from engine.gateway.settings import (
     SubscriptionSettings,
     UserSettings,
     WebSocketSettings,
+    WsdlImports,
     api_kind,
     unknown_protocols,
 )
@@ -68,7 +69,7 @@ FRAGMENTS_FOLDER = "policy fragments"
 VERSION_SETS_FOLDER = "version sets"
 SIDE_GATEWAY_KEYS = ("server", "backend", "backends", "demo-backend", "cache", "rate-limits", "identity",
                      "loggers", "dapr", "token-validation", "credentials",
-                     "certificates", "service-bus")
+                     "certificates", "service-bus", "wsdl-imports")
 SIDE_KEYS = (*SIDE_GATEWAY_KEYS, "service-urls", "subscriptions")
 UNSUPPORTED_FOLDERS = {
     "loggers": "Azure logger resources are ignored; declare loggers in policygate.yaml (loggers:)",
@@ -143,6 +144,7 @@ class FolderReader:
         self.placeholder_secrets = placeholder_secrets
         self.warnings = Warnings(folder)
         self.skipped_apis: set[str] = set()
+        self.wsdl_imports = WsdlImports()  # policygate.yaml's `wsdl-imports:` (read before the APIs)
 
     # -- helpers -------------------------------------------------------------------------------
     def fail(self, file: Path, key: str, message: str) -> NoReturn:
@@ -267,6 +269,8 @@ class FolderReader:
     def settings(self) -> GatewaySettings:
         named_values, secrets = self.named_values()
         side = self.side_file(named_values)
+        if side.base is not None:
+            self.wsdl_imports = side.base.wsdl_imports
         fragments = self.fragments()
         backends = self.backends(named_values)
         certificates = certificates_folder.folder_certificates(self)
@@ -574,7 +578,7 @@ class FolderReader:
         if not file.is_file():
             return None
         try:
-            return api_xml.read_wsdl(file)
+            return api_xml.read_wsdl(file, self.wsdl_imports)
         except ValueError as exc:
             self.fail(file, "", str(exc))
 

@@ -51,6 +51,7 @@ from engine.gateway.settings import (
     TracingSettings,
     UserSettings,
     WebSocketSettings,
+    WsdlImports,
     api_kind,
     unknown_protocols,
 )
@@ -133,6 +134,7 @@ class _Reader:
         self.positions = positions or Positions()
         self.given_values = dict(named_values or {})
         self.named_values: dict[str, str] = {}
+        self.wsdl_imports = WsdlImports()
 
     # -- helpers -------------------------------------------------------------------------------
     def fail(self, where: str, message: str, *, key: bool = False) -> NoReturn:
@@ -215,6 +217,7 @@ class _Reader:
         own, secrets = self.read_named_values(top.get("named-values"))
         self.named_values = {**self.given_values, **own}
         products = self.read_products(top.get("products"))
+        self.wsdl_imports = self.read_wsdl_imports(top.get("wsdl-imports"))
         apis = self.read_apis(top.get("apis"), products)
         subscriptions = self.read_subscriptions(top.get("subscriptions"), products, apis)
         fragments_map = self.mapping(top.get("fragments"), "fragments")
@@ -246,7 +249,16 @@ class _Reader:
             credentials=self.read_credentials(top.get("credentials")),
             certificates=self.read_certificates(top.get("certificates")),
             schemas=self.read_schemas(top.get("schemas")),
+            wsdl_imports=self.wsdl_imports,
         )
+
+    def read_wsdl_imports(self, value: object) -> WsdlImports:
+        """`wsdl-imports: {fetch: true, timeout: 10}`: fetch the schemas WSDL types import by URL, at load time."""
+        spec = self.mapping(value, "wsdl-imports", ("fetch", "timeout"))
+        timeout = self.number(spec.get("timeout"), "wsdl-imports.timeout", WsdlImports.timeout)
+        if timeout > 60:
+            self.fail("wsdl-imports.timeout", f"at most 60 seconds, got {timeout:g}")
+        return WsdlImports(self.boolean(spec.get("fetch"), "wsdl-imports.fetch", False), timeout)
 
     def read_certificates(self, value: object) -> dict[str, CertificateSettings]:
         """`certificates:` - id -> PEM or PKCS#12 file (engine.certificates)."""
@@ -648,7 +660,7 @@ class _Reader:
         if path is None:
             self.fail(wwhere, "expected the path of a WSDL document")
         try:
-            wsdl = api_xml.read_wsdl(path)
+            wsdl = api_xml.read_wsdl(path, self.wsdl_imports)
         except ValueError as exc:
             self.fail(wwhere, f"{path.name}: {exc}")
         if spec.get("openapi") is None:
@@ -900,7 +912,7 @@ class _Reader:
 TOP_LEVEL_KEYS = (
     "server", "backend", "backends", "demo-backend", "cache", "rate-limits", "named-values", "policy", "fragments",
     "products", "subscriptions", "apis", "tracing", "identity", "token-validation", "loggers", "dapr",
-    "credentials", "certificates", "service-bus", "schemas",
+    "credentials", "certificates", "service-bus", "schemas", "wsdl-imports",
 )
 IDENTITY_PROVIDER_KEYS = ("endpoint", "token", "token-endpoint", "client-id", "client-secret", "authority", "tenant-id",
                           "token-file")

@@ -58,7 +58,7 @@ async def reload_server(server: GatewayServer, path: Path) -> bool:
     metrics = services.gateway_metrics
     created: list[CacheService | LimitService] = []
     try:
-        settings = load_any_settings(path)
+        settings = await asyncio.to_thread(load_any_settings, path)  # may fetch WSDL imports: off the loop
         certificates = certificate_store(settings)  # re-read: files may have been renewed
         cache, limits = services.cache, services.limits
         if _changed(settings, services.settings):

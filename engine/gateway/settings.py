@@ -106,6 +106,14 @@ WEBSOCKET_OPERATIONS = (OperationSettings(id="onHandshake", method="GET", url_te
 
 
 @dataclass(frozen=True)
+class WsdlImports:
+    """`wsdl-imports:`: whether schemas a WSDL's types import by URL are fetched when the configuration loads."""
+
+    fetch: bool = False
+    timeout: float = 10.0  # seconds, for connecting and for each read of one schema
+
+
+@dataclass(frozen=True)
 class ApiSettings:
     id: str
     path: str  # URL suffix without slashes ("" = root)
@@ -247,6 +255,7 @@ class GatewaySettings:
     credentials: CredentialSettings | None = None  # connections of get-authorization-context; None = none
     certificates: dict[str, CertificateSettings] = field(default_factory=dict)  # certificate-id -> file
     schemas: dict[str, InstanceSchema] = field(default_factory=dict)  # the instance's schemas (schema-id), compiled
+    wsdl_imports: WsdlImports = field(default_factory=lambda: WsdlImports())  # schemas WSDLs import by URL
 
     @property
     def base_dir(self) -> Path:

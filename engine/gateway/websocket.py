@@ -39,6 +39,7 @@ from engine.backends import SYNTHETIC_BACKEND
 from engine.context import Context, Headers, MessageBody, Response, Slot
 from engine.errors import PolicyRuntimeError
 from engine.gateway.settings import WebSocketSettings
+from engine.policy import ForwardOptions
 from engine.wire import HOP_BY_HOP, encoded_headers, wire_headers
 
 if TYPE_CHECKING:
@@ -91,8 +92,9 @@ class WebSocketApi:
     def enter(self, ctx: Context) -> None:
         SYNTHETIC_BACKEND.set(ctx, self.connect)
 
-    async def connect(self, ctx: Context) -> None:
-        """Open the backend connection: `ctx.response` becomes its handshake answer (or refusal)."""
+    async def connect(self, ctx: Context, options: ForwardOptions) -> None:
+        """Open the backend connection: `ctx.response` becomes its handshake answer (or refusal); the
+        handshake may take forward-request's `timeout` or the API's `connect-timeout`, the shorter."""
         LINK.pop(ctx)  # forward-request ran twice (retry): the earlier connection is not used (`serve` drops it)
         url = ctx.request.url
         scheme = _SCHEMES.get(url.scheme)
@@ -105,10 +107,11 @@ class WebSocketApi:
         offered = [p.strip() for line in ctx.request.headers.get_list("Sec-WebSocket-Protocol")
                    for p in line.split(",") if p.strip()]
         limits = self.settings
+        timeout = min(options.timeout, limits.connect_timeout)
         try:
             connection = await connect(
                 uri, additional_headers=headers, subprotocols=offered or None,  # type: ignore[arg-type]
-                compression=None, user_agent_header=None, proxy=None, open_timeout=limits.connect_timeout,
+                compression=None, user_agent_header=None, proxy=None, open_timeout=timeout,
                 ping_interval=PING_SECONDS, ping_timeout=PING_SECONDS, close_timeout=CLOSE_SECONDS,
                 max_size=limits.max_message_size, max_queue=BACKEND_QUEUE, write_limit=BACKEND_WRITE_LIMIT,
             )
@@ -120,7 +123,7 @@ class WebSocketApi:
             return
         except TimeoutError:
             raise PolicyRuntimeError(
-                f"The backend did not answer the WebSocket handshake within {limits.connect_timeout:g} s.",
+                f"The backend did not answer the WebSocket handshake within {timeout:g} s.",
                 source="forward-request", reason="Timeout", status=504) from None
         except (OSError, InvalidHandshake, InvalidURI, ConnectionClosed) as exc:
             raise PolicyRuntimeError(f"Error occurred while connecting to the WebSocket backend: {exc}",

@@ -64,7 +64,8 @@ class WebSocketSession:
         target = scope["raw_path"] + (b"?" + scope["query_string"] if scope["query_string"] else b"")
         headers = WsHeaders((name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"])
         # The head was parsed already (llhttp): one protocol object checks it, another speaks frames once open.
-        self.handshake = ServerProtocol().accept(Request(target.decode("latin-1"), headers))
+        self.handshake = ServerProtocol().accept(Request(target.decode("latin-1"), headers, method=scope["method"],
+                                                          protocol="HTTP/" + scope["http_version"]))
         self.protocol = ServerProtocol(state=OPEN, max_size=DEFAULT_MAX_SIZE)
         self.connected = False  # `websocket.connect` was delivered
         self.accepted = False

@@ -32,7 +32,7 @@ from engine.context import Context, GraphQL, Response
 from engine.errors import PolicyRuntimeError
 from engine.graphql.queries import Queries
 from engine.graphql.request import RequestError, document_error_status, graphql_response, parse_request
-from engine.policy import Step, buffer_body, run_steps
+from engine.policy import ForwardOptions, Step, buffer_body, run_steps
 
 log = logging.getLogger("policygate.graphql")
 MAX_REQUEST_BYTES = 1024 * 1024  # a GraphQL request larger than this is refused (413)
@@ -48,7 +48,8 @@ class SyntheticGraphQL:
             field = schema.type_map[type_name].fields[field_name]  # type: ignore[attr-defined]  # checked on load
             field.resolve = _resolver(tuple(steps))
 
-    async def __call__(self, ctx: Context) -> None:
+    async def __call__(self, ctx: Context, options: ForwardOptions | None = None) -> None:
+        """forward-request of a synthetic API: execute the request (`options` do not apply: no backend call)."""
         accept = ctx.request.headers.get("accept") or ""
         try:
             result = await self.execute(ctx)

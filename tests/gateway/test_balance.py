@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 
 from engine.gateway.balance import ABSENT, ConnectionTable
@@ -49,7 +50,7 @@ def busy_machine(loops: int = 2) -> Iterator[None]:
             spinner.wait()
 
 
-def workers_of(served: ServeProcess, count: int) -> list[int]:
+def workers_of(served: ServeProcess, count: int, tls: ssl.SSLContext | None = None) -> list[int]:
     """The worker processes, once each of them accepts connections (a starting one leaves them to the others)."""
     deadline = time.monotonic() + 60
     port = int(served.url.rsplit(":", 1)[1])
@@ -58,7 +59,7 @@ def workers_of(served: ServeProcess, count: int) -> list[int]:
                         for pid in (task / "children").read_text().split()})
         if len(found) == count:
             with ExitStack() as stack:
-                open_connections(served.url, count, stack)
+                open_connections(served.url, count, stack, tls)
                 serving = all(connections_held(found, port))
             if serving:
                 while any(connections_held(found, port)):  # the workers saw those connections close
@@ -89,18 +90,20 @@ def connections_held(pids: list[int], port: int) -> list[int]:
     return held
 
 
-def open_connections(url: str, count: int, stack: ExitStack) -> None:
+def open_connections(url: str, count: int, stack: ExitStack, tls: ssl.SSLContext | None = None) -> None:
     """`count` keep-alive connections that stay open, each with one answered request (it was accepted)."""
     host, port = url.rsplit("//", 1)[1].split(":")
     for _ in range(count):
         conn = stack.enter_context(socket.create_connection((host, int(port)), timeout=10))
+        if tls is not None:
+            conn = stack.enter_context(tls.wrap_socket(conn, server_hostname=host))
         conn.sendall(b"GET /a/x HTTP/1.1\r\nHost: t\r\n\r\n")
         assert conn.recv(65536).startswith(b"HTTP/1.1 200"), "no answer on a new connection"
 
 
-def serve(tmp_path: Path, backend: Backend, workers: int = 2) -> Iterator[ServeProcess]:
-    config = write_config(tmp_path, {"apis": {"a": {"path": "a", "service-url": "{{backend-url}}",
-                                                    "subscription-required": False}}}, None, backend)
+def serve(tmp_path: Path, backend: Backend, workers: int = 2, **server: object) -> AbstractContextManager[ServeProcess]:
+    config = write_config(tmp_path, {"server": server, "apis": {"a": {"path": "a", "service-url": "{{backend-url}}",
+                                                                      "subscription-required": False}}}, None, backend)
     return serve_process(config, "--workers", str(workers), "--server", "native")
 
 
@@ -167,3 +170,20 @@ def test_sigterm_refuses_new_connections_in_every_worker_at_once(tmp_path: Path,
             time.sleep(0.01)
         served.wait()
     assert served.returncode == 0 and "Traceback" not in served.stderr
+
+
+def test_tls_connections_are_balanced_and_failed_handshakes_are_not_held(tmp_path: Path, backend: Backend) -> None:
+    from tests.gateway.test_tls import self_signed
+
+    certfile, keyfile = self_signed(tmp_path)
+    trust = ssl.create_default_context(cafile=str(certfile))
+    with serve(tmp_path, backend, tls={"certfile": str(certfile), "keyfile": str(keyfile)}) as served, \
+            ExitStack() as stack:
+        workers = workers_of(served, 2, trust)
+        host, port = served.url.rsplit("//", 1)[1].split(":")
+        for _ in range(4):  # no handshake: each worker counts them while they last, then no longer
+            with socket.create_connection((host, int(port)), timeout=10) as plain:
+                plain.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+                plain.recv(100)
+        open_connections(served.url, 10, stack, trust)
+        assert connections_held(workers, int(port)) == [5, 5]

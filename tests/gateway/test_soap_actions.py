@@ -159,7 +159,8 @@ class TestRoutingBySoapAction:
     ({"orders.wsdl": WSDL.replace('schemaLocation="xsd/types.xsd"', 'schemaLocation="xsd/missing.xsd"')},
      "schemaLocation 'xsd/missing.xsd': no file "),
     ({"orders.wsdl": WSDL.replace('schemaLocation="xsd/types.xsd"', 'schemaLocation="http://host/svc?xsd=xsd0"')},
-     "schemaLocation 'http://host/svc\\?xsd=xsd0' is not allowed"),
+     "schemaLocation 'http://host/svc\\?xsd=xsd0' is not allowed: schemas at URLs are fetched only with "
+     "`wsdl-imports: {fetch: true}`"),
 ])
 def test_a_wsdl_that_cannot_be_used_stops_the_start_at_its_key(tmp_path: Path, change: dict[str, str],
                                                               message: str) -> None:
@@ -196,3 +197,30 @@ def test_apiops_operation_folders_name_the_wsdl_operations(tmp_path: Path) -> No
                           envelope("<PlaceOrder xmlns='urn:orders'><Sku>ABC-1234</Sku></PlaceOrder>")).status == 200
             assert soap11(gw, "urn:orders/Nothing").status == 404
         assert backend.calls == 2
+
+
+def test_schemas_at_urls_are_fetched_when_the_configuration_says_so(tmp_path: Path) -> None:
+    """WCF's `Service.svc?xsd=xsd0`: served here by a real HTTP server (the echo backend, answering the schema)."""
+    types = (f"<xs:schema xmlns:xs='{XS}' targetNamespace='urn:types'><xs:simpleType name='OrderId'>"
+             "<xs:restriction base='xs:positiveInteger' /></xs:simpleType><xs:simpleType name='Sku'>"
+             "<xs:restriction base='xs:string' /></xs:simpleType></xs:schema>")
+    with Backend() as schemas, Backend() as backend:
+        wsdl = WSDL.replace('schemaLocation="xsd/types.xsd"', f'schemaLocation="{schemas.url}/Service.svc?xsd=xsd0"')
+        files = {**FILES, "orders.wsdl": wsdl}
+        schemas.respond(body=types, headers={"Content-Type": "text/xml"})
+        fetching = {**config(), "wsdl-imports": {"fetch": True, "timeout": 5}}
+        with run_gateway(tmp_path / "fetch", fetching, files, backend=backend) as gw:
+            bad = soap11(gw, "urn:orders/GetOrder", envelope("<GetOrder xmlns='urn:orders'><Id>0</Id></GetOrder>"))
+            assert bad.status == 400 and "{urn:types}OrderId" in bad.json()["message"]
+            assert soap11(gw, "urn:orders/GetOrder").status == 200
+        assert schemas.requests[0].path == "/Service.svc" and schemas.requests[0].query == "xsd=xsd0"
+        schemas.respond(body=types, delay=2.0)
+        with pytest.raises(ConfigError, match=r"apis.orders.wsdl: orders.wsdl: schemaLocation "
+                                              r"'http://127.0.0.1:\d+/Service.svc\?xsd=xsd0': cannot fetch it: "):
+            with run_gateway(tmp_path / "slow", {**fetching, "wsdl-imports": {"fetch": True, "timeout": 0.3}}, files,
+                             backend=backend):
+                pass
+        schemas.respond(status=404, body="no")
+        with pytest.raises(ConfigError, match="the server answered 404"):
+            with run_gateway(tmp_path / "missing", fetching, files, backend=backend):
+                pass

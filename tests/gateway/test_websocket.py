@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -60,7 +61,15 @@ GRAPHQL_POLICY = """<policies>
     <on-error><base /></on-error>
 </policies>
 """
-POLICIES = {"handshake.xml": HANDSHAKE_POLICY, "limited.xml": LIMITED_POLICY, "graphql.xml": GRAPHQL_POLICY}
+SHORT_TIMEOUT_POLICY = """<policies>
+    <inbound><base /></inbound>
+    <backend><forward-request timeout="1" /></backend>
+    <outbound><base /></outbound>
+    <on-error><base /></on-error>
+</policies>
+"""
+POLICIES = {"handshake.xml": HANDSHAKE_POLICY, "limited.xml": LIMITED_POLICY, "graphql.xml": GRAPHQL_POLICY,
+            "short.xml": SHORT_TIMEOUT_POLICY}
 
 
 class WebSocketBackend:
@@ -87,7 +96,7 @@ def ws_backend() -> Iterator[WebSocketBackend]:
         process.terminate()
         process.wait(10)
 
-def config(backend_url: str) -> dict[str, Any]:
+def config(backend_url: str, silent_port: int = 9) -> dict[str, Any]:
     def api(path: str, **extra: Any) -> dict[str, Any]:
         return {"path": path, "service-url": f"{backend_url}/{path}", "subscription-required": False,
                 "websocket": extra.pop("websocket", {}), **extra}
@@ -103,6 +112,8 @@ def config(backend_url: str) -> dict[str, Any]:
         "small": {**api("echo"), "path": "small", "websocket": {"max-message-size": 1024}},
         "bigflood": {**api("flood"), "path": "bigflood", "websocket": {"max-message-size": 1024}},
         "idle": {**api("echo"), "path": "idle", "websocket": {"idle-timeout": 1}},
+        # a backend that takes the connection and never answers the handshake
+        "silent": {**api("echo", policy="short.xml"), "path": "silent", "service-url": f"ws://127.0.0.1:{silent_port}/x"},
         "limited": {**api("echo", policy="limited.xml"), "path": "limited"},
         "nowhere": {**api("echo"), "path": "nowhere", "service-url": "ws://127.0.0.1:9/echo"},
         "plain": {"path": "plain", "service-url": "http://127.0.0.1:9", "subscription-required": False},
@@ -115,8 +126,9 @@ def config(backend_url: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def gateway(ws_backend: WebSocketBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
     directory = tmp_path_factory.mktemp("ws")
-    with run_gateway(directory, config(ws_backend.url), POLICIES) as running:
-        yield running
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # listens; never reads or answers
+        with run_gateway(directory, config(ws_backend.url, silent.getsockname()[1]), POLICIES) as running:
+            yield running
 
 @pytest.fixture
 def backend(ws_backend: WebSocketBackend) -> WebSocketBackend:
@@ -177,6 +189,14 @@ def test_an_unreachable_backend_is_a_502(gateway: RunningGateway) -> None:
     with pytest.raises(InvalidStatus) as refused:
         open_ws(gateway, "/nowhere")
     assert refused.value.response.status_code == 502
+
+def test_a_backend_silent_past_forward_request_timeout_is_a_504(gateway: RunningGateway) -> None:
+    started = time.monotonic()
+    with pytest.raises(InvalidStatus) as refused:
+        open_ws(gateway, "/silent")
+    assert refused.value.response.status_code == 504
+    assert 0.9 <= time.monotonic() - started < 8
+
 
 def test_close_codes_pass_through_both_ways(gateway: RunningGateway, backend: WebSocketBackend) -> None:
     with open_ws(gateway, "/close?code=4001&reason=bye") as ws:
@@ -270,15 +290,34 @@ def raw_exchange(gateway: RunningGateway, head: str) -> bytes:
     return b"".join(chunks)
 
 def test_bad_handshakes_get_a_proper_status(gateway: RunningGateway, backend: WebSocketBackend) -> None:
-    bad_key = raw_exchange(gateway, "GET /hello HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                    "Sec-WebSocket-Key: not-a-key\r\nSec-WebSocket-Version: 13\r\n\r\n")
-    assert bad_key.startswith(b"HTTP/1.1 400 ")
     with pytest.raises(InvalidStatus) as refused:
         open_ws(gateway, "/plain")  # an HTTP API: not routed over ws
     assert refused.value.response.status_code == 404
     plain = gateway.request("GET", "/hello")  # a WebSocket API over plain HTTP: not routed either
     assert plain.status == 404
     assert backend.calls()["handshakes"] == []
+
+
+HANDSHAKE_HEAD = ("GET /hello HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n")
+
+
+def test_the_native_server_refuses_bad_handshakes_before_any_policy(ws_backend: WebSocketBackend, tmp_path: Path) -> None:
+    ws_backend.reset()
+    with use_server("native"), run_gateway(tmp_path, config(ws_backend.url), POLICIES) as running:
+        bad_key = raw_exchange(running, HANDSHAKE_HEAD.replace("dGhlIHNhbXBsZSBub25jZQ==", "not-a-key") + "\r\n")
+        assert bad_key.startswith(b"HTTP/1.1 400 ")
+        no_version = raw_exchange(running, HANDSHAKE_HEAD.replace("Sec-WebSocket-Version: 13\r\n", "") + "\r\n")
+        assert no_version.startswith(b"HTTP/1.1 400 ")
+        post = raw_exchange(running, HANDSHAKE_HEAD.replace("GET", "POST") + "Content-Length: 0\r\n\r\n")
+        assert post.startswith(b"HTTP/1.1 405 ")
+        old = raw_exchange(running, HANDSHAKE_HEAD.replace("HTTP/1.1", "HTTP/1.0") + "\r\n")
+        assert old.startswith(b"HTTP/1.1 505 ")
+        pipelined = raw_exchange(running, "GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n" + HANDSHAKE_HEAD + "\r\n")
+        assert pipelined.startswith(b"HTTP/1.1 404 ")  # the first request's answer...
+        assert b"HTTP/1.1 400 " in pipelined and b"must not be pipelined" in pipelined  # ...then the refusal
+    assert ws_backend.calls()["handshakes"] == []
+
 
 def test_a_slow_reader_stops_the_backend_instead_of_filling_the_gateway(gateway: RunningGateway, backend: WebSocketBackend) -> None:
     total = 256 * 1024 * 1024
@@ -356,3 +395,23 @@ def test_native_server_shutdown_closes_relayed_connections_with_1001(ws_backend:
     while [1001, "The gateway is shutting down"] not in ws_backend.calls()["closes"] and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [1001, "The gateway is shutting down"] in ws_backend.calls()["closes"]
+
+
+@pytest.mark.every_server
+def test_wss_on_a_tls_gateway_port(ws_backend: WebSocketBackend, tmp_path: Path) -> None:
+    """Over TLS the handshake's scheme is wss: a wss-only API answers it (and is not reached over ws)."""
+    from tests.gateway.test_tls import self_signed
+
+    ws_backend.reset()
+    self_signed(tmp_path)
+    settings = {"server": {"tls": {"certfile": "cert.pem", "keyfile": "key.pem"}},
+                "apis": {"secure": {"path": "secure", "service-url": f"{ws_backend.url}/hello", "subscription-required": False,
+                                    "websocket": {}, "protocols": ["wss"], "policy": "graphql.xml"}}}
+    with run_gateway(tmp_path, settings, POLICIES) as running:
+        trust = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+        url = running.url.replace("https://", "wss://") + "/secure"
+        with connect(url, ssl=trust, open_timeout=10) as ws:
+            hello = json.loads(ws.recv(timeout=10))
+            ws.send("over tls")
+            assert ws.recv(timeout=10) == "over tls"
+    assert hello["headers"]["x-operation"] == "onHandshake"
