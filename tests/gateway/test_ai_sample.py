@@ -48,12 +48,15 @@ def test_ai_sample_tour(tmp_path: Path) -> None:
         assert (primary.calls()["chat"], secondary.calls()["chat"]) == (2, 1)
 
         # 200 tokens a minute per client (19 used): distinct prompts (10 tokens estimated, 3 + 40 reported)
-        # use them up; the fifth fits only once a token has refilled (0.3 s) and overdraws the bucket
-        codes = [chat(gateway, f"{i} {i} {i}", completion=40).status for i in range(1, 7)]
+        # use them up: four leave 9 tokens. One more fits once a token has refilled (0.3 s; the fifth or, on a
+        # busy machine, the sixth after a refused fifth) and overdraws the bucket; another would need 43 tokens
+        # of refill (12.9 s).
+        answers = [chat(gateway, f"{i} {i} {i}", completion=40) for i in range(1, 7)]
+        codes = [answer.status for answer in answers]
         admitted = codes.count(200)
-        assert admitted in (4, 5) and codes == [200] * admitted + [429] * (6 - admitted)
-        refused = chat(gateway, "7 7 7", completion=40)
-        assert refused.status == 429 and int(refused.headers.get("Retry-After") or 0) > 0
+        assert codes[:4] == [200] * 4 and sorted(codes[4:]) in ([200, 429], [429, 429]), codes
+        refused = next(answer for answer in answers if answer.status == 429)
+        assert int(refused.headers.get("Retry-After") or 0) > 0
         assert refused.json()["message"].startswith("Token limit is exceeded. Try again in ")
 
         metrics = gateway.metrics()
