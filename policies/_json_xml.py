@@ -160,7 +160,7 @@ def json_to_xml(
     try:
         data = json.loads(content)
     except json.JSONDecodeError as exc:
-        raise ConversionError(f"the body is not valid JSON: {_newtonsoft_message(content, exc)}") from None
+        raise ConversionError(f"the body is not valid JSON: {json_syntax_message(content, exc)}") from None
     except RecursionError:
         raise ConversionError("the JSON body is nested too deeply") from None
     writer = _XmlWriter(parse_date, attribute_block_name, namespace_separator, namespace_prefix)
@@ -179,7 +179,7 @@ def json_to_xml(
     return "".join(writer.out)
 
 
-def _newtonsoft_message(content: str, exc: json.JSONDecodeError) -> str:
+def json_syntax_message(content: str, exc: json.JSONDecodeError) -> str:
     """Newtonsoft's description of bad JSON (APIM's parser), e.g. `Unexpected character encountered
     while parsing value: x. Path '', line 1, position 1.`, instead of Python's json wording."""
     from engine.dotnet.errors import DotNetException

@@ -19,6 +19,7 @@ from engine.model import PolicyElement
 from engine.policy import Builder, Flow, Policy, Step, Value, constant_value
 from engine.schema import Attr, Bool, Child, Enum, Int, Scope, Section, Str
 from policies._body import acts_on_response, media_type, message_for, read_body
+from policies._json_xml import json_syntax_message
 from policies._validation import (
     ACTIONS,
     INTERNAL_ERROR,
@@ -336,8 +337,8 @@ def _json_instance(body: bytes) -> object:
     """The body as a JSON value; ValueError with APIM's wording (and the place) when it is not one."""
     try:
         return json.loads(body, parse_constant=_not_json)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{exc.msg}. Line: {exc.lineno}, Position: {exc.colno}") from None
+    except json.JSONDecodeError as exc:  # Newtonsoft's wording and place, as APIM's parser reports them
+        raise ValueError(json_syntax_message(body.decode("utf-8", "replace"), exc)) from None
     except UnicodeDecodeError as exc:
         raise ValueError(f"The body is not UTF-8 text: {exc.reason}.") from None
 

@@ -18,8 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("config", help="gateway configuration file (YAML) or an APIOps folder")
     parser.add_argument("--host", help="listen address (default: server.host or 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="listen port (default: server.port or 8080)")
-    parser.add_argument("--admin-port", type=int, help="port of /metrics and /health (default: server.admin-port or 9090; 0 = off)")
+    parser.add_argument("--port", type=port_number, help="listen port (default: server.port or 8080)")
+    parser.add_argument("--admin-port", type=port_number, help="port of /metrics and /health (default: server.admin-port or 9090; 0 = off)")
     parser.add_argument("--admin-host", help="admin listen address (default: server.admin-host or 127.0.0.1)")
     parser.add_argument("--workers", type=int, help="worker processes sharing the port (default: server.workers or 1)")
     parser.add_argument("--server", choices=CHOICES,
@@ -30,6 +30,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="application log threshold (default warning; <trace> verbose = debug, information = info)")
     parser.add_argument("--log-format", choices=("text", "json"), default="text",
                         help="application log lines on stderr: text, or JSON with the access log's schema")
+
+
+def port_number(text: str) -> int:
+    """A TCP port for argparse: 0-65535 (0: any free port, or no admin listener)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is out of range 0..65535")
+    return port
 
 
 def run(args: argparse.Namespace) -> int:

@@ -403,6 +403,16 @@ def cast_value(value: Any, type_name: str) -> Any:
     return cast(value, short)
 
 
+def token_value(value: Any, type_name: str) -> Any:
+    """`(T)token` where `token` is statically a JToken: Newtonsoft's explicit operators, which throw
+    ArgumentNullException for a null token and a value type `T` (`(int)o["missing"]`)."""
+    if value is None and not type_name.endswith("?"):
+        from engine.dotnet.errors import ArgumentNullException
+
+        raise ArgumentNullException("value")
+    return cast_value(value, type_name)
+
+
 def unbox_value(value: Any, type_name: str) -> Any:
     """`(T)obj` where `obj` is statically `object` (`(int)context.Variables["n"]`): C# unboxing.
 

@@ -32,7 +32,7 @@ from engine.expr.closures import (
     _type_test,
     _wrapping,
 )
-from engine.expr.contexttypes import INTERFACES, cast_value, unbox_value
+from engine.expr.contexttypes import INTERFACES, cast_value, token_value, unbox_value
 from engine.expr.cstypes import (
     BOOL,
     DOUBLE,
@@ -49,6 +49,7 @@ from engine.expr.cstypes import (
 )
 from engine.expr.host import CompilerHost
 from engine.expr.library import strip_namespace
+from engine.expr.resolve import is_token
 from engine.expr.runtime import ShortCircuit
 from engine.expr.tables import (
     _EQ_OPS,
@@ -414,7 +415,7 @@ class OperatorCompiler(CompilerHost):
         boxed = self.is_boxed(node.operand)
         if type_.kind is not None and node.type.array == 0 and operand.type.kind is not None and not boxed:
             return self._numeric_cast(node, operand, type_)
-        cast = unbox_value if boxed else cast_value
+        cast = unbox_value if boxed else token_value if is_value_type(type_) and is_token(operand.type) else cast_value
         fast = _FAST_CASTS.get(name)
         if fast is not None:
             exact, limit = fast

@@ -11,10 +11,13 @@ here: each answer carries its findings.
 from __future__ import annotations
 
 import difflib
+import inspect
+import types
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from engine.dotnet.newtonsoft import JToken
 from engine.expr.contexttypes import MODEL_TYPES
 from engine.expr.cstypes import BOOL, CHAR, DOUBLE, DYNAMIC, STRING, VOID, CsType, Member, library_type
 from engine.expr.library import (
@@ -193,6 +196,9 @@ def value_property(ttype: CsType, name: str) -> Resolved:
                       suggest(name, [n for n in dir(library) if CS_IDENT.match(n)]))
     if ttype.pyclass in MODEL_TYPES:
         return _unknown(ttype, name, list(ttype.members))
+    if library is not None and isinstance(inspect.getattr_static(library, name, None), types.FunctionType):
+        # `token.Value` of a JToken: the static type's member is a method (C#: CS0428), whatever the value is
+        return _error("expr-type", f"'{ttype.name}.{name}' is a method: call it with ()")
     return Resolved("dynamic", DYNAMIC if library is None else _property_result(library, name))
 
 
@@ -270,4 +276,12 @@ def index_result(ttype: CsType, keys: int) -> tuple[Member | None, CsType]:
         return declared, declared.result()
     if ttype is STRING:
         return None, CHAR
+    if is_token(ttype):  # `o["a"]`: Newtonsoft's indexers return a JToken
+        return None, library_type(JToken)
     return None, ttype.element or DYNAMIC
+
+
+def is_token(ttype: CsType) -> bool:
+    """A JSON token type (JToken, JObject, JArray, JValue, JProperty)."""
+    cls = ttype.pyclass
+    return isinstance(cls, type) and issubclass(cls, JToken)

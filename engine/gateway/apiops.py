@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.errors import ConfigError
 from engine.gateway.apiops_folder import (
     FRAGMENTS_FOLDER,
     SECRET_PLACEHOLDER,
@@ -104,7 +105,7 @@ def load_any_settings(path: str | Path, environ: Mapping[str, str] | None = None
         return load_apiops(path, environ)
     if path.name == SIDE_FILE and is_apiops_folder(path.parent):
         return load_apiops(path.parent, environ)
-    return load_settings(configuration_file(path), environ)
+    return load_settings(settings_file(path), environ)
 
 
 def configuration_file(path: Path) -> Path:
@@ -112,6 +113,15 @@ def configuration_file(path: Path) -> Path:
     if path.is_dir() and (path / CONFIGURATION_FILE).is_file():
         return path / CONFIGURATION_FILE
     return path
+
+
+def settings_file(path: Path) -> Path:
+    """`configuration_file(path)`; ConfigError for a folder that holds neither a gateway.yaml nor APIOps artifacts."""
+    file = configuration_file(path)
+    if file.is_dir():
+        raise ConfigError(f"{path}: no {CONFIGURATION_FILE} here, and not an APIOps folder (no apis/*/apiInformation.json, "
+                          "products/*/productInformation.json, namedValues/*/namedValueInformation.json or fragments)")
+    return file
 
 
 # ------------------------------------------------------------------------------------------------

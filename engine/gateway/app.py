@@ -387,7 +387,7 @@ def _enter_operation(ctx: Context, entry: OperationEntry, match: OperationMatch,
     """Point the request at the operation's backend and fill context.Api/Operation/MatchedParameters."""
     target = entry.target
     ctx.request.url = Url(target.scheme, target.host, target.port, (target.base_path + match.relative_path) or "/",
-                          {k: list(v) for k, v in query.items()})
+                          {k: list(v) for k, v in query.items()} if query else {})  # a comprehension is a call
     ctx.request.matched_parameters = match.params
     ctx.api = entry.context_api
     ctx.operation = entry.context_operation

@@ -160,7 +160,7 @@ class BackendClient:
         # update is not needed to produce the response.
         BACKEND_SECONDS.ensure(ctx).append(time.perf_counter() - started)
         response_headers = Headers.from_wire(answer.raw_headers, HOP_BY_HOP)
-        response = Response(status_code=answer.status, status_reason=answer.reason or "", headers=response_headers)
+        response = Response(answer.status, answer.reason or "", response_headers)
         ctx.response = response
         failing = options.fail_on_error_status_code and answer.status >= 400
         small = answer.content_length is not None and answer.content_length <= SMALL_BODY and request.method != "HEAD"

@@ -23,6 +23,7 @@ from engine.gateway.apiops import (
     lint_by_scope,
     merge_lint_reports,
     read_apiops,
+    settings_file,
 )
 from engine.gateway.apiops_folder import FRAGMENTS_FOLDER
 from engine.gateway.config import load_settings
@@ -72,7 +73,7 @@ def _read(path: Path, environ: Mapping[str, str] | None, placeholder_secrets: bo
     if is_apiops_folder(path):
         loaded = read_apiops(path, environ, placeholder_secrets=placeholder_secrets)
         return loaded.settings, loaded.warnings
-    return load_settings(configuration_file(path), environ), ()
+    return load_settings(settings_file(path), environ), ()
 
 
 def _build(settings: GatewaySettings, path: Path, registry: PolicyRegistry | None) -> list[Diagnostic]:

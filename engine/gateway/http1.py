@@ -38,6 +38,9 @@ HIGH_WATER = 1024 * 1024  # buffered body bytes at which reading from the backen
 IDLE_SECONDS = 15.0  # an idle keep-alive connection is closed after this long (aiohttp's default too)
 TICK = 0.05  # how often late answers are looked for: a timeout fires at most this much after its deadline
 _CONTROL_BYTES = bytes([*range(0x09), *range(0x0A, 0x20), 0x7F])  # control characters in a head line (HTAB allowed)
+# Maps each control byte to 0 and every other byte to 1: `head.translate(_MARK_CONTROL).count(0)` counts them in two
+# passes in C (translate with a deletion set first builds a 256-entry table on every call).
+_MARK_CONTROL = bytes(0 if byte in _CONTROL_BYTES else 1 for byte in range(256))
 _LINE = "%s: %s".__mod__  # one (name, value) tuple as a head line, formatted in C
 
 PoolKey = tuple[str, int, "ssl.SSLContext | None"]
@@ -307,7 +310,7 @@ def _head(method: str, path_qs: str, authority: str, headers: list[tuple[str, st
         chunked = True
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
     # One pass in C: deleting the control characters must delete only the CR LF pairs put between lines.
-    if len(head) - len(head.translate(None, _CONTROL_BYTES)) != 2 * (len(lines) + 1):
+    if head.translate(_MARK_CONTROL).count(0) != 2 * (len(lines) + 1):
         raise ValueError("a control character in the request head")  # the caller names the header
     return head, chunked
 

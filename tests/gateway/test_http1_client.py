@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from engine.gateway.backend import parsed_target
-from engine.gateway.http1 import HIGH_WATER, Http1Pool, ReleaseOnDrop
+from engine.gateway.http1 import HIGH_WATER, Http1Pool, ReleaseOnDrop, _head
 from tests.gateway.conftest import document
 from tests.support.certificates import TestPki
 from tests.support.gateway import simple_config
@@ -242,3 +242,22 @@ def test_a_send_request_never_waits_for_the_connection_of_a_streaming_forward(ga
         answer = gw.get("/echo/large?mb=2")
         assert answer.status == 200 and len(answer.body) == 2 * 1024 * 1024
         assert answer.headers.get("X-Side") == "200"
+
+
+def test_the_request_head_refuses_exactly_the_control_characters() -> None:
+    """Every control character but HTAB, in a header name or value, the path or the Host value, is refused
+    (a CR LF would start a new header); every other character, UTF-8 included, is sent."""
+    for code in range(0x100):
+        char = chr(code)
+        control = code < 0x20 and char != "\t" or code == 0x7F
+        for name, value, path, authority in ((f"X-{char}", "v", "/", "h"), ("X", f"a{char}b", "/", "h"),
+                                             ("X", "v", f"/{char}", "h"), ("X", "v", "/", f"h{char}")):
+            try:
+                head, _ = _head("GET", path, authority, [(name, value)], None)
+            except ValueError:
+                assert control, repr(char)
+            else:
+                assert not control, repr(char)
+                assert f"{name}: {value}\r\n".encode() in head
+    for value in ("é", "\u2603", "a\tb"):
+        assert _head("POST", "/", "h", [("X", value)], b"x")[0].endswith(f"X: {value}\r\nContent-Length: 1\r\n\r\n".encode())

@@ -40,6 +40,27 @@ def test_bad_document_exits_1_with_diagnostics(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(("argument", "message"), [
+    (["--port", "80000"], "argument --port: 80000 is out of range 0..65535"),
+    (["--admin-port", "-1"], "argument --admin-port: -1 is out of range 0..65535"),
+    (["--port", "http"], "argument --port: 'http' is not a port number"),
+])
+def test_a_bad_port_is_a_usage_error(tmp_path: Path, argument: list[str], message: str) -> None:
+    (tmp_path / "gateway.yaml").write_text("apis: {}\n")
+    result = subprocess.run([sys.executable, "-m", "engine", "serve", str(tmp_path / "gateway.yaml"), *argument],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and message in result.stderr and "Error:" not in result.stderr, result.stderr
+
+
+def test_a_folder_without_configuration_says_so(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("nothing to serve")
+    result = subprocess.run([sys.executable, "-m", "engine", "serve", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert f"{tmp_path}: no gateway.yaml here, and not an APIOps folder" in result.stderr
+    assert "Is a directory" not in result.stderr and "Traceback" not in result.stderr
+
+
 @pytest.mark.every_server
 def test_serve_reload_on_sighup_and_stop(tmp_path: Path, backend) -> None:
     v1 = document(outbound='<base /><set-header name="X-V" exists-action="override"><value>1</value></set-header>')

@@ -30,10 +30,8 @@ KNOWN_HEADER = """\
 # What the remaining rows are (see docs/dotnet-runtime.md, "The C# oracle"):
 # - `s.GetType() == typeof(string)` (deliberate): the sandbox refuses `GetType()` (reflection;
 #   System.Type is not on APIM's allow-list, and `x is T` tests a type).
-# - library3: `(int)o["b"]` of a missing JSON property: Newtonsoft's explicit conversion of a null JToken
-#   throws ArgumentNullException; the engine does not type a JObject's indexer as JToken, so the cast
-#   of null is C#'s unboxing of null (NullReferenceException). `Array.Reverse` of `Encoding.GetBytes(...)`:
-#   the library's byte arrays are immutable `bytes` (NotSupportedException; `new byte[n]` is mutable).
+# - library3: `Array.Reverse` of `Encoding.GetBytes(...)`: the library's byte arrays are immutable
+#   `bytes` (NotSupportedException; `new byte[n]` is mutable).
 """
 
 

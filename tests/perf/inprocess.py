@@ -1,6 +1,6 @@
 """The gateway's own cost per request, without the HTTP server: Gateway.handle called in a loop.
 
-    python -m tests.perf.inprocess [--scenario b|s|m|g|p|q|c|d|c-redis|d-redis] [--requests 20000] [--rounds 5]
+    python -m tests.perf.inprocess [--scenario b|s|m|g|p|q|x|o|c|d|c-redis|d-redis] [--requests 20000] [--rounds 5]
                                    [--concurrency 1] [--profile] [--tracing RATIO]
 
 Builds the gateway of a tests/perf/run.py scenario in this process (b pass-through to the raw
@@ -8,7 +8,9 @@ backend, s the same with one `send-request` to that backend in inbound before it
 `send-service-bus-message` (two properties, a static token) sent to that backend, g a synthetic GraphQL
 API (APIOps folder) answering a 2-field query with 2 `http-data-source` resolvers calling that backend, p the same
 query POSTed to a pass-through GraphQL API (a schema, no resolvers) forwarding it to that backend, q p with
-`validate-graphql-request` (schema validation, depth and 3 authorize rules) in inbound, c in-process cache
+`validate-graphql-request` (schema validation, depth and 3 authorize rules) in inbound, x a SOAP 1.1
+request POSTed to a plain API, o the same request to a SOAP API (WSDL with 3 operations) routed by its
+SOAPAction, c in-process cache
 hit, d full pipeline with in-process cache and counters), then calls
 its ASGI handler directly with a prepared HTTP scope and a `send` that drops the messages. The
 best of `--rounds` rounds is reported in microseconds of this thread's CPU time per request:
@@ -68,6 +70,15 @@ GRAPHQL_VALIDATE_POLICY = """<policies><inbound><base />
   </authorize></validate-graphql-request>
 </inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"""
 
+SOAP_WSDL = """<definitions xmlns="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
+  xmlns:tns="urn:items" targetNamespace="urn:items"><portType name="Items" />
+  <binding name="ItemsSoap" type="tns:Items"><soap:binding transport="http://schemas.xmlsoap.org/soap/http" />
+  <operation name="GetItem"><soap:operation soapAction="urn:items/GetItem" /></operation>
+  <operation name="PutItem"><soap:operation soapAction="urn:items/PutItem" /></operation>
+  <operation name="DeleteItem"><soap:operation soapAction="urn:items/DeleteItem" /></operation></binding></definitions>"""
+SOAP_BODY = (b"<s:Envelope xmlns:s='http://schemas.xmlsoap.org/soap/envelope/'><s:Body>"
+             b"<GetItem xmlns='urn:items'><Id>42</Id></GetItem></s:Body></s:Envelope>")
+
 SCENARIOS: dict[str, dict[str, Any]] = {
     "b": {},
     "s": {"policy": SEND_POLICY},
@@ -75,6 +86,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "g": {"graphql": True},
     "p": {"graphql-pass": True},  # a pass-through GraphQL API (schema, no resolvers) in front of the raw backend
     "q": {"graphql-pass": True, "policy": GRAPHQL_VALIDATE_POLICY},  # p + validate-graphql-request with 3 rules
+    "x": {"soap": False},  # a SOAP 1.1 request POSTed to a plain API (one operation) in front of the raw backend
+    "o": {"soap": True},  # the same request to a SOAP API (WSDL, 3 operations) routed by its SOAPAction
     "c": {"policy": CACHE_POLICY.format(store="internal")},
     "d": {"policy": FULL_POLICY.format(store="internal"), "subscription": True},
     "c-redis": {"policy": CACHE_POLICY.format(store="external"), "redis": True},
@@ -98,6 +111,9 @@ def build(directory: Path, backend_port: int, scenario: str, tracing: str | None
     if options.get("graphql-pass"):
         (directory / "items.graphql").write_text(GRAPHQL_SCHEMA)
         api["graphql"] = {"schema": "items.graphql"}
+    if options.get("soap"):
+        (directory / "items.wsdl").write_text(SOAP_WSDL)
+        api["wsdl"] = "items.wsdl"
     if options.get("service-bus"):  # the raw backend stands in for Service Bus (it answers 200)
         config["identity"] = {"provider": "static", "token": "bench"}
         config["service-bus"] = {"endpoints": {BUS_NAMESPACE: api["service-url"]}}
@@ -139,8 +155,12 @@ def scope_for(scenario: str) -> dict[str, Any]:
     if SCENARIOS[scenario].get("subscription"):
         headers.append((b"ocp-apim-subscription-key", SUBSCRIPTION_KEY.encode()))
     graphql = SCENARIOS[scenario].get("graphql") or SCENARIOS[scenario].get("graphql-pass")
-    method, path = ("POST", "/items") if graphql else ("GET", "/items/42")
-    if method == "POST":
+    soap = "soap" in SCENARIOS[scenario]
+    method, path = ("POST", "/items") if graphql or soap else ("GET", "/items/42")
+    if soap:
+        headers += [(b"content-type", b"text/xml; charset=utf-8"), (b"soapaction", b'"urn:items/GetItem"'),
+                    (b"content-length", str(len(SOAP_BODY)).encode())]
+    elif method == "POST":
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(GRAPHQL_QUERY)).encode())]
     return {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
@@ -157,7 +177,7 @@ async def measure(
     scope = scope_for(scenario)
     statuses: list[int] = []
 
-    body = GRAPHQL_QUERY if scope["method"] == "POST" else b""
+    body = (SOAP_BODY if "soap" in SCENARIOS[scenario] else GRAPHQL_QUERY) if scope["method"] == "POST" else b""
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
