@@ -12,7 +12,7 @@ naming a `schemaLocation` cannot be compiled.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -42,6 +42,7 @@ class SoapOperation:
 
     name: str
     action: str
+    also: tuple[str, ...] = ()  # other actions another binding gives the operation (SOAP 1.2 vs 1.1)
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,15 @@ def parse_wsdl(text: str) -> Wsdl:
     found: dict[str, SoapOperation] = {}
     by_action: dict[str, str] = {}
     for name, action in (_operations11(root) if namespace == WSDL11 else _operations20(root)):
-        if name in found:
-            continue  # the same operation in another binding (SOAP 1.1 and 1.2)
-        if action in by_action:
+        if by_action.get(action, name) != name:
             raise ValueError(f"operations '{by_action[action]}' and '{name}' have the same SOAP action "
                              f"'{action}': requests could not be told apart")
+        if name in found:  # the same operation in another binding (SOAP 1.1 and 1.2): maybe another action
+            if action not in by_action:
+                found[name] = replace(found[name], also=(*found[name].also, action))
+        else:
+            found[name] = SoapOperation(name, action)
         by_action[action] = name
-        found[name] = SoapOperation(name, action)
     return Wsdl(schemas, list(found.values()))
 
 

@@ -113,7 +113,8 @@ def soap_operations(operations: list[SoapOperation] | None = None) -> tuple[Oper
     if not operations:
         return (OperationSettings(id="soap", method="*", url_template="/*", name="SOAP", spec=spec),)
     return tuple(OperationSettings(id=op.name, method="POST", url_template=f"/?soapAction={op.action}", name=op.name,
-                                   spec=replace(spec, id=op.name), soap_action=op.action) for op in operations)
+                                   spec=replace(spec, id=op.name), soap_action=op.action, soap_actions_also=op.also)
+                 for op in operations)
 
 
 def with_xml_schema(operations: tuple[OperationSettings, ...], api_id: str,

@@ -53,6 +53,7 @@ class OperationSettings:
     examples: dict[int, dict[str, str]] = field(default_factory=dict)  # status -> content type -> body (mock-response)
     spec: OperationSpec | None = field(default=None, compare=False, repr=False)  # from the OpenAPI description
     soap_action: str | None = None  # a SOAP API's operation: reached by this SOAP action ("" = none sent)
+    soap_actions_also: tuple[str, ...] = ()  # and by these (another binding's actions for it)
 
 
 @dataclass(frozen=True)

@@ -215,8 +215,8 @@ class _Compiler:
         for product_id in (None, *api.products):
             scoped = {"global": global_doc, "product": product_docs.get(product_id) if product_id else None,
                       "api": api_doc}
-            actions = {op.operation.soap_action or "": (op.context_operation, op.pipelines[product_id])
-                       for op in operations}
+            actions = {action: (op.context_operation, op.pipelines[product_id]) for op in operations
+                       for action in (op.operation.soap_action or "", *op.operation.soap_actions_also)}
             entry.pipelines[product_id] = soap_actions(self.pipeline(scoped, fragments), actions, unmatched)
         return endpoint.method, endpoint.url_template, entry
 

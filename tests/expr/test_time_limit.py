@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from engine.dotnet.limits import STARVED_WALL
 from engine.errors import ExpressionError
 from engine.expr import LIMITS, compile_expression
 from tests.expr.helpers import make_context
@@ -73,16 +74,40 @@ def _iterations_for(cpu_seconds: float) -> int:
     return max(n, int(n * cpu_seconds / max(cpu, 1e-6)))
 
 
-@pytest.mark.usefixtures("no_iteration_limit")
+@pytest.fixture
+def half_second_limit() -> Iterator[None]:
+    saved = LIMITS.timeout
+    LIMITS.timeout = 0.5
+    try:
+        yield
+    finally:
+        LIMITS.timeout = saved
+
+
+@pytest.mark.usefixtures("no_iteration_limit", "half_second_limit")
 def test_an_evaluation_waiting_for_the_gil_is_not_stopped() -> None:
-    n = _iterations_for(LIMITS.timeout * 0.5)
-    # more spinning threads until the evaluation's wall time passes the limit (usually the first try)
-    for threads in (3, 6, 12):
-        with gil_contention(threads):
+    # The defect (the limit counts wall time) stops an evaluation whose wall time passes the limit, so the test
+    # needs limit < wall time < wall cap (past the cap a starved evaluation is stopped by design). The evaluation
+    # uses a tenth of the limit in CPU time, so its wall time must be 10x to 200x its CPU time: spinning threads
+    # give 7x (6 threads) on a quiet machine, 14x with 12; a busy machine multiplies that by its own load
+    # (measured 13x with 3 threads at load 15 on 2 CPUs). A 0.5 s limit keeps the GIL's 5 ms turns and the
+    # scheduler's ticks small against the CPU time. More threads while the wall time stays under the limit,
+    # fewer while the machine pushes it past the cap.
+    n = _iterations_for(LIMITS.timeout * 0.1)
+    cap = LIMITS.timeout * STARVED_WALL
+    threads = 6
+    for _ in range(6):
+        with gil_contention(threads, switch_interval=0.005):
             wall, cpu, value = _timed(LOOP.format(n=n))
-        if wall > LIMITS.timeout:
+        if wall <= LIMITS.timeout:
+            threads *= 2
+        elif wall >= cap:
+            threads = max(1, threads // 2)
+        else:
             break
-    assert wall > LIMITS.timeout, f"no contention happened (wall {wall * 1000:.0f} ms): the test proves nothing"
+    assert LIMITS.timeout < wall < cap, (
+        f"could not starve the evaluation between the limit and the wall cap (wall {wall * 1000:.0f} ms): "
+        "the test proves nothing")
     assert not isinstance(value, ExpressionError), (
         f"stopped after {cpu * 1000:.0f} ms of CPU ({wall * 1000:.0f} ms of wall time): {value}")
     assert value == n * (n - 1) // 2

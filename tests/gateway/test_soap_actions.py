@@ -43,7 +43,7 @@ WSDL = f"""<?xml version="1.0"?>
   </wsdl:binding>
   <wsdl:binding name="OrdersSoap12" type="tns:Orders">
     <soap12:binding transport="http://schemas.xmlsoap.org/soap/http" />
-    <wsdl:operation name="GetOrder"><soap12:operation soapAction="urn:orders/GetOrder" /></wsdl:operation>
+    <wsdl:operation name="GetOrder"><soap12:operation soapAction="urn:orders/GetOrder12" /></wsdl:operation>
     <wsdl:operation name="PlaceOrder"><soap12:operation soapAction="urn:orders/PlaceOrder" /></wsdl:operation>
   </wsdl:binding>
 </wsdl:definitions>
@@ -121,7 +121,9 @@ class TestRoutingBySoapAction:
         assert answer.status == 200 and answer.json()["headers"]["x-operation"].startswith("GetOrder ")
         unquoted = soap12(gw, "application/soap+xml;action=urn:orders/GetOrder;charset=utf-8")
         assert unquoted.status == 200 and unquoted.json()["headers"]["x-operation"].startswith("GetOrder ")
-        assert backend.calls == 2
+        other = soap12(gw, 'application/soap+xml; action="urn:orders/GetOrder12"')  # the SOAP 1.2 binding's action
+        assert other.status == 200 and other.json()["headers"]["x-operation"].startswith("GetOrder ")
+        assert backend.calls == 3
 
     def test_each_operation_runs_its_own_document(self, gw: RunningGateway, backend: Backend) -> None:
         place = envelope("<PlaceOrder xmlns='urn:orders'><Sku>ABC-1234</Sku></PlaceOrder>")
