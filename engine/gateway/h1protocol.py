@@ -32,12 +32,13 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote_to_bytes
 
 import httptools
 
-from engine.gateway.websocket_server import WebSocketSession, is_websocket_upgrade
+if TYPE_CHECKING:  # imported on the first WebSocket handshake: start-up does not load the websockets library
+    from engine.gateway.websocket_server import WebSocketSession
 
 log = logging.getLogger("policygate.gateway")
 
@@ -470,7 +471,7 @@ class H1Connection(asyncio.Protocol):
             "path": path, "raw_path": raw_path, "query_string": query, "root_path": "",
             "headers": self.headers, "client": self.client, "server": self.server, "extensions": self.extensions,
         }
-        if parser.should_upgrade() and is_websocket_upgrade(self.headers):
+        if parser.should_upgrade() and any(n == b"upgrade" and b"websocket" in v.lower() for n, v in self.headers):
             self._upgrade(scope)
             return
         self.body_tick = self.listener.tick
@@ -510,6 +511,8 @@ class H1Connection(asyncio.Protocol):
                                     "A WebSocket handshake must not be pipelined behind other requests"
                                     if not self.listener.closing else "The server is shutting down")
             raise self.refusal
+        from engine.gateway.websocket_server import WebSocketSession
+
         self.tunnel = WebSocketSession(self, scope)
         self.tunnel.start()
 

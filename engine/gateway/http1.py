@@ -295,6 +295,14 @@ def _is_address(host: str) -> bool:
     return True
 
 
+def _encode_line(line: str) -> bytes:
+    """One head line as the response side encodes header values (engine/wire.py): latin-1, else UTF-8."""
+    try:
+        return line.encode("latin-1")
+    except UnicodeEncodeError:
+        return line.encode("utf-8")
+
+
 def _head(method: str, path_qs: str, authority: str, headers: list[tuple[str, str]],
           body: bytes | AsyncIterator[bytes] | None) -> tuple[bytes, bool]:
     """The request line and header block as aiohttp framed them; (bytes, chunked)."""
@@ -308,7 +316,11 @@ def _head(method: str, path_qs: str, authority: str, headers: list[tuple[str, st
     elif not any(name.lower() == "content-length" for name, _ in headers):
         lines.append("Transfer-Encoding: chunked")
         chunked = True
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+    text = "\r\n".join(lines) + "\r\n\r\n"
+    try:  # as the server decoded them (ASGI: latin-1), so the client's bytes go on unchanged
+        head = text.encode("latin-1")
+    except UnicodeEncodeError:  # a policy wrote characters latin-1 cannot hold: those lines in UTF-8
+        head = b"\r\n".join(_encode_line(line) for line in text.split("\r\n"))
     # One pass in C: deleting the control characters must delete only the CR LF pairs put between lines.
     if head.translate(_MARK_CONTROL).count(0) != 2 * (len(lines) + 1):
         raise ValueError("a control character in the request head")  # the caller names the header

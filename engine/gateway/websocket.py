@@ -32,9 +32,6 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
-
 from engine.backends import SYNTHETIC_BACKEND
 from engine.context import Context, Headers, MessageBody, Response, Slot
 from engine.errors import PolicyRuntimeError
@@ -42,7 +39,9 @@ from engine.gateway.settings import WebSocketSettings
 from engine.policy import ForwardOptions
 from engine.wire import HOP_BY_HOP, encoded_headers, wire_headers
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the websockets library is imported on the first handshake, not at start-up
+    from websockets.asyncio.client import ClientConnection
+
     from engine.gateway.app import Gateway
     from engine.gateway.services import GatewayMetrics
 
@@ -106,6 +105,9 @@ class WebSocketApi:
         headers = wire_headers(ctx.request.headers, _REQUEST_SKIP)
         offered = [p.strip() for line in ctx.request.headers.get_list("Sec-WebSocket-Protocol")
                    for p in line.split(",") if p.strip()]
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
         limits = self.settings
         timeout = min(options.timeout, limits.connect_timeout)
         try:
@@ -220,6 +222,8 @@ class Handshake:
 async def relay(receive: Receive, send: Send, link: BackendLink, metrics: GatewayMetrics) -> str:
     """Relay messages both ways until a side closes; then close the other side the same way.
     Returns the side that ended the connection: client, backend or idle."""
+    from websockets.exceptions import ConnectionClosed
+
     backend = link.connection
     limit = link.settings.max_message_size
     idle = link.settings.idle_timeout
@@ -291,6 +295,8 @@ async def relay(receive: Receive, send: Send, link: BackendLink, metrics: Gatewa
 
 
 def _client_end(task: asyncio.Future[tuple[int, str]]) -> tuple[int, str]:
+    from websockets.exceptions import ConnectionClosed
+
     error = task.exception()
     if error is None:
         code, reason = task.result()

@@ -46,11 +46,6 @@ DENIAL = "websocket.http.response"  # the ASGI extension: an HTTP answer in plac
 _HANDSHAKE_LIMIT = 64 * 1024  # raw bytes a client may send before its handshake is answered
 
 
-def is_websocket_upgrade(headers: list[tuple[bytes, bytes]]) -> bool:
-    """Whether an Upgrade request asks for the WebSocket protocol (the header names are lower case)."""
-    return any(name == b"upgrade" and b"websocket" in value.lower() for name, value in headers)
-
-
 class WebSocketSession:
     """One upgraded connection: the ASGI `receive`/`send` of its app call (see the module docstring)."""
 

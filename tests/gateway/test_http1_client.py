@@ -258,6 +258,15 @@ def test_the_request_head_refuses_exactly_the_control_characters() -> None:
                 assert control, repr(char)
             else:
                 assert not control, repr(char)
-                assert f"{name}: {value}\r\n".encode() in head
-    for value in ("é", "\u2603", "a\tb"):
-        assert _head("POST", "/", "h", [("X", value)], b"x")[0].endswith(f"X: {value}\r\nContent-Length: 1\r\n\r\n".encode())
+                assert f"{name}: {value}\r\n".encode("latin-1") in head
+    for value, encoding in (("é", "latin-1"), ("\xc3\xa9", "latin-1"), ("\u2603", "utf-8"), ("a\tb", "latin-1")):
+        expected = f"X: {value}\r\nContent-Length: 1\r\n\r\n".encode(encoding)
+        assert _head("POST", "/", "h", [("X", value)], b"x")[0].endswith(expected)
+
+
+def test_header_bytes_reach_the_backend_unchanged(gateway, raw_backend) -> None:
+    """The client's header bytes (here UTF-8 "é", C3 A9) are decoded as latin-1 by the server and sent
+    to the backend as the same bytes (they were re-encoded as UTF-8: C3 83 C2 A9)."""
+    with gateway(config(raw_backend)) as gw:
+        echoed = gw.get("/echo/echo", headers={"X-In": "\xc3\xa9"}).json()
+    assert [line[6:] for line in echoed["headers"] if line.lower().startswith("x-in: ")] == ["\xc3\xa9"], echoed["headers"]
