@@ -33,6 +33,7 @@ KILL_MARGIN = 5.0  # seconds past the graceful timeout before the parent kills a
 QUICK_DEATH = 10.0  # a worker that dies sooner than this after its start counts as crash-looping
 MAX_BACKOFF = 10.0
 POLL = 0.1
+_FORWARDED = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}  # what the parent passes on to its workers
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Supervisor:
     def __init__(self, count: int, work: Callable[[int, bool], int], graceful_timeout: float, *,
                  stop_listening: Callable[[], None] | None = None, exited: Callable[[int], None] | None = None) -> None:
         self.slots = [_Slot(index) for index in range(count)]
+        self.parent = os.getpid()
         self.work = work
         self.stop_listening = stop_listening  # at SIGTERM/SIGINT, before the workers are told
         self.exited = exited  # told the index of each worker that exited
@@ -79,16 +81,25 @@ class Supervisor:
         return [slot.pid for slot in self.slots if slot.pid]
 
     def _spawn(self, slot: _Slot, *, respawn: bool) -> None:
-        pid = os.fork()
-        if pid == 0:  # the worker: default signal dispositions until its event loop installs its own
-            code = 1
-            try:
-                for name in ("SIGINT", "SIGTERM"):
-                    signal.signal(getattr(signal, name), signal.SIG_DFL)
-                hup.defer()  # a SIGHUP before the worker can reload is remembered (engine/gateway/hup.py)
-                code = self.work(slot.index, respawn)
-            finally:
-                os._exit(code)
+        # The signals stay blocked over the fork until the child has its dispositions: CPython forgets a
+        # signal that reaches the child before its post-fork set-up, and one is sent right after a fork
+        # (a SIGHUP that came during start-up; SIGTERM while workers restart). Blocked, it waits.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _FORWARDED)
+        try:
+            pid = os.fork()
+            if pid == 0:  # the worker: default signal dispositions until its event loop installs its own
+                code = 1
+                try:
+                    for name in ("SIGINT", "SIGTERM"):
+                        signal.signal(getattr(signal, name), signal.SIG_DFL)
+                    hup.defer()  # a SIGHUP before the worker can reload is remembered (engine/gateway/hup.py)
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
+                    code = self.work(slot.index, respawn)
+                finally:
+                    os._exit(code)
+        finally:
+            if os.getpid() == self.parent:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
         slot.pid, slot.started = pid, time.monotonic()
 
     def _on_signal(self, signum: int, _frame: object) -> None:
