@@ -18,6 +18,7 @@ the configuration files again, so it serves what its siblings serve after a relo
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -33,6 +34,7 @@ KILL_MARGIN = 5.0  # seconds past the graceful timeout before the parent kills a
 QUICK_DEATH = 10.0  # a worker that dies sooner than this after its start counts as crash-looping
 MAX_BACKOFF = 10.0
 POLL = 0.1
+_PR_SET_PDEATHSIG = 1
 _FORWARDED = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}  # what the parent passes on to its workers
 
 
@@ -43,6 +45,18 @@ class _Slot:
     started: float = 0.0
     quick_deaths: int = 0
     due: float = 0.0  # when a dead worker is started again
+
+
+def _end_with_parent(parent: int) -> None:
+    """SIGTERM this worker when the parent dies (Linux PR_SET_PDEATHSIG), so a parent killed with
+    SIGKILL leaves no orphan serving the port with a configuration nobody supervises."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: orphans are possible
+        return
+    if os.getppid() != parent:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 class Supervisor:
@@ -93,6 +107,7 @@ class Supervisor:
                     for name in ("SIGINT", "SIGTERM"):
                         signal.signal(getattr(signal, name), signal.SIG_DFL)
                     hup.defer()  # a SIGHUP before the worker can reload is remembered (engine/gateway/hup.py)
+                    _end_with_parent(self.parent)
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
                     code = self.work(slot.index, respawn)
                 finally:

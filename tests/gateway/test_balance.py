@@ -187,3 +187,28 @@ def test_tls_connections_are_balanced_and_failed_handshakes_are_not_held(tmp_pat
                 plain.recv(100)
         open_connections(served.url, 10, stack, trust)
         assert connections_held(workers, int(port)) == [5, 5]
+
+
+def test_workers_end_when_their_parent_is_killed(tmp_path: Path, backend: Backend) -> None:
+    """A parent killed with SIGKILL leaves no orphan workers serving the port (PR_SET_PDEATHSIG)."""
+    with serve(tmp_path, backend) as served:
+        workers = workers_of(served, 2)
+        served.process.kill()
+        deadline = time.monotonic() + 30
+        while any(Path(f"/proc/{pid}").exists() and "zombie" not in _state(pid) for pid in workers):
+            assert time.monotonic() < deadline, f"orphaned workers still run: {workers}"
+            time.sleep(0.05)
+        host, port = served.url.rsplit("//", 1)[1].split(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=2).close()
+        except OSError:
+            pass
+        else:
+            raise AssertionError("the port still accepts connections after the parent and its workers ended")
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:", 1)[1].split("\n", 1)[0].lower()
+    except (OSError, IndexError):
+        return "zombie"
